@@ -1,0 +1,108 @@
+/**
+ * Typed errors. Every failure a caller can cause carries a stable `code`, an HTTP status and the detail of
+ * what was wrong; the HTTP layer turns them into RFC 9457 problem responses and the CLI into a message and
+ * an exit code. Domain code throws these and nothing else for expected failures.
+ */
+export type ErrorCode =
+  | 'bad_request'
+  | 'malformed_der'
+  | 'malformed_pem'
+  | 'malformed_csr'
+  | 'bad_csr_signature'
+  | 'key_not_allowed'
+  | 'subject_not_allowed'
+  | 'unknown_profile'
+  | 'invalid_profile'
+  | 'duplicate_request'
+  | 'not_found'
+  | 'unknown_serial'
+  | 'already_revoked'
+  | 'not_on_hold'
+  | 'unknown_ca'
+  | 'ca_exists'
+  | 'too_large'
+  | 'unauthenticated'
+  | 'forbidden'
+  | 'invalid_config'
+  | 'key_store'
+  | 'audit_chain_broken'
+  | 'conflict'
+  | 'unsupported'
+  | 'internal';
+
+const STATUS: Record<ErrorCode, number> = {
+  bad_request: 400,
+  malformed_der: 400,
+  malformed_pem: 400,
+  malformed_csr: 400,
+  bad_csr_signature: 400,
+  key_not_allowed: 400,
+  subject_not_allowed: 400,
+  unknown_profile: 404,
+  invalid_profile: 500,
+  duplicate_request: 409,
+  not_found: 404,
+  unknown_serial: 404,
+  already_revoked: 409,
+  not_on_hold: 409,
+  unknown_ca: 404,
+  ca_exists: 409,
+  too_large: 413,
+  unauthenticated: 401,
+  forbidden: 403,
+  invalid_config: 500,
+  key_store: 500,
+  audit_chain_broken: 500,
+  conflict: 409,
+  unsupported: 400,
+  internal: 500,
+};
+
+export class TrucError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly detail: Record<string, unknown> | undefined;
+
+  constructor(code: ErrorCode, message: string, detail?: Record<string, unknown>, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'TrucError';
+    this.code = code;
+    this.status = STATUS[code];
+    this.detail = detail;
+  }
+}
+
+export function isTrucError(e: unknown): e is TrucError {
+  return e instanceof TrucError;
+}
+
+/** RFC 9457 problem document for an error; unknown errors become an opaque 500 (the detail goes to logs). */
+export function toProblem(e: unknown, instance?: string): {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  code: string;
+  instance?: string;
+  [k: string]: unknown;
+} {
+  if (isTrucError(e)) {
+    return {
+      type: `urn:truc:error:${e.code}`,
+      title: e.code.replace(/_/g, ' '),
+      status: e.status,
+      detail: e.message,
+      code: e.code,
+      ...(instance ? { instance } : {}),
+      ...(e.detail ?? {}),
+    };
+  }
+  return {
+    type: 'urn:truc:error:internal',
+    title: 'internal',
+    status: 500,
+    detail: 'internal error',
+    code: 'internal',
+    ...(instance ? { instance } : {}),
+  };
+}

@@ -1,0 +1,117 @@
+/**
+ * The database handle. One SQL dialect (PostgreSQL) on two engines: PGlite embedded in a data folder for the
+ * default single-process platform, and a PostgreSQL server (via `pg`) chosen by a connection URL. Domain
+ * code sees only `Sql` (run a statement) and `Db.tx` (run statements as one transaction).
+ */
+import pg from 'pg';
+import { PGlite } from '@electric-sql/pglite';
+import { TrucError } from '../errors.js';
+
+export interface Sql {
+  query<T = Record<string, unknown>>(text: string, params?: unknown[]): Promise<T[]>;
+  /** Runs a script of several statements without parameters (migrations). */
+  exec(text: string): Promise<void>;
+}
+
+export interface Db extends Sql {
+  readonly kind: 'pglite' | 'postgres';
+  /** Runs `fn` in one transaction: committed if it resolves, rolled back if it throws. */
+  tx<T>(fn: (sql: Sql) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+// bigint (int8) comes back as a JS string from pg unless told otherwise; we keep strings for int8 so that
+// CRL numbers and sequence values never lose precision, and parse numerics explicitly where needed.
+
+class PgliteDb implements Db {
+  readonly kind = 'pglite' as const;
+  constructor(private readonly db: PGlite) {}
+
+  async query<T>(text: string, params: unknown[] = []): Promise<T[]> {
+    const r = await this.db.query<T>(text, params);
+    return r.rows;
+  }
+
+  async exec(text: string): Promise<void> {
+    await this.db.exec(text);
+  }
+
+  async tx<T>(fn: (sql: Sql) => Promise<T>): Promise<T> {
+    return this.db.transaction(async (t) =>
+      fn({
+        query: async <R>(text: string, params: unknown[] = []) => (await t.query<R>(text, params)).rows,
+        exec: async (text: string) => {
+          await t.exec(text);
+        },
+      }),
+    );
+  }
+
+  async close(): Promise<void> {
+    await this.db.close();
+  }
+}
+
+class PostgresDb implements Db {
+  readonly kind = 'postgres' as const;
+  constructor(private readonly pool: pg.Pool) {}
+
+  async query<T>(text: string, params: unknown[] = []): Promise<T[]> {
+    const r = await this.pool.query(text, params as unknown[]);
+    return r.rows as T[];
+  }
+
+  async exec(text: string): Promise<void> {
+    await this.pool.query(text);
+  }
+
+  async tx<T>(fn: (sql: Sql) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      const result = await fn({
+        query: async <R>(text: string, params: unknown[] = []) =>
+          (await client.query(text, params as unknown[])).rows as R[],
+        exec: async (text: string) => {
+          await client.query(text);
+        },
+      });
+      await client.query('COMMIT');
+      return result;
+    } catch (e) {
+      await client.query('ROLLBACK').catch(() => {});
+      throw e;
+    } finally {
+      client.release();
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+}
+
+export interface OpenOptions {
+  /** `postgres://…` for a server; otherwise a PGlite data folder, or `memory://` for a throwaway database. */
+  url: string;
+  poolSize?: number;
+}
+
+export async function openDb(opts: OpenOptions): Promise<Db> {
+  const url = opts.url;
+  if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {
+    const pool = new pg.Pool({ connectionString: url, max: opts.poolSize ?? 10 });
+    pool.on('error', () => {}); // an idle client's error is reported on its next use
+    try {
+      await pool.query('SELECT 1');
+    } catch (e) {
+      await pool.end().catch(() => {});
+      throw new TrucError('invalid_config', `cannot connect to PostgreSQL: ${(e as Error).message}`, {}, { cause: e });
+    }
+    return new PostgresDb(pool);
+  }
+  const dataDir = url.startsWith('memory://') ? undefined : url.replace(/^file:\/\//, '');
+  const db = dataDir ? new PGlite(dataDir) : new PGlite();
+  await db.waitReady;
+  return new PgliteDb(db);
+}

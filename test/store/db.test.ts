@@ -1,0 +1,47 @@
+import { describe, it, expect, afterAll } from 'vitest';
+import { openDb, migrate, type Db } from '../../src/store/index.js';
+import { testDatabaseUrls } from '../helpers/db.js';
+
+for (const { name, url } of testDatabaseUrls()) {
+  describe(`store on ${name}`, () => {
+    let db: Db;
+    const table = `t_store_${process.pid}_${name}`;
+    afterAll(async () => {
+      await db?.query(`DROP TABLE IF EXISTS ${table}`).catch(() => {});
+      await db?.query(`DELETE FROM truc_migration WHERE id LIKE $1`, [`test/${table}%`]).catch(() => {});
+      await db?.close();
+    });
+
+    it('applies migrations once and is idempotent on a second run', async () => {
+      db = await openDb({ url: await url() });
+      const m = [
+        { id: `test/${table}/1`, sql: `CREATE TABLE ${table} (id int PRIMARY KEY, v text); CREATE INDEX ON ${table}(v);` },
+        { id: `test/${table}/2`, sql: `ALTER TABLE ${table} ADD COLUMN w text` },
+      ];
+      expect(await migrate(db, m)).toEqual(m.map((x) => x.id));
+      expect(await migrate(db, m)).toEqual([]);
+      await db.query(`INSERT INTO ${table} (id, v, w) VALUES ($1, $2, $3)`, [1, 'a', 'b']);
+      expect(await db.query(`SELECT v, w FROM ${table} WHERE id = $1`, [1])).toEqual([{ v: 'a', w: 'b' }]);
+    });
+
+    it('rolls a failed transaction back whole', async () => {
+      await expect(
+        db.tx(async (sql) => {
+          await sql.query(`INSERT INTO ${table} (id, v) VALUES (2, 'x')`);
+          await sql.query(`INSERT INTO ${table} (id, v) VALUES (1, 'dup')`); // primary key violation
+        }),
+      ).rejects.toThrow();
+      expect(await db.query(`SELECT id FROM ${table} ORDER BY id`)).toEqual([{ id: 1 }]);
+    });
+
+    it('round-trips Vietnamese text and bytes', async () => {
+      await db.query(`INSERT INTO ${table} (id, v) VALUES (3, $1)`, ['Bộ Thông tin và Truyền thông']);
+      const [row] = await db.query<{ v: string; b: Uint8Array }>(
+        `SELECT v, $1::bytea AS b FROM ${table} WHERE id = 3`,
+        [Buffer.from([0, 1, 255])],
+      );
+      expect(row.v).toBe('Bộ Thông tin và Truyền thông');
+      expect(Buffer.from(row.b)).toEqual(Buffer.from([0, 1, 255]));
+    });
+  });
+}

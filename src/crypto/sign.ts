@@ -1,0 +1,32 @@
+/**
+ * Signing and verifying with node:crypto key objects, per signature scheme. Shared by the software key
+ * store (private keys) and by every verifier (public keys from certificates and CSRs).
+ */
+import { createPublicKey, sign as nodeSign, verify as nodeVerify, constants, type KeyObject } from 'node:crypto';
+import { SCHEMES, type SignatureScheme } from './algorithms.js';
+
+function options(scheme: SignatureScheme, key: KeyObject) {
+  const info = SCHEMES[scheme];
+  if (info.family === 'rsa-pss')
+    return { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_DIGEST };
+  if (info.family === 'rsa-pkcs1') return { key, padding: constants.RSA_PKCS1_PADDING };
+  return key; // ECDSA: DER output by default; Ed25519: pure
+}
+
+export function signWith(key: KeyObject, scheme: SignatureScheme, data: Uint8Array): Buffer {
+  return nodeSign(SCHEMES[scheme].hash, data, options(scheme, key) as KeyObject);
+}
+
+export function verifyWith(
+  key: KeyObject | Buffer,
+  scheme: SignatureScheme,
+  data: Uint8Array,
+  signature: Uint8Array,
+): boolean {
+  const k = Buffer.isBuffer(key) ? createPublicKey({ key, format: 'der', type: 'spki' }) : key;
+  try {
+    return nodeVerify(SCHEMES[scheme].hash, data, options(scheme, k) as KeyObject, signature);
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,77 @@
+import { describe, it, expect } from 'vitest';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createPublicKey } from 'node:crypto';
+import { SoftwareKeyStore } from '../../src/crypto/software-keystore.js';
+import { verifyWith } from '../../src/crypto/sign.js';
+import { KEY_ALGORITHMS, defaultScheme } from '../../src/crypto/algorithms.js';
+
+const tmp = () => mkdtempSync(join(tmpdir(), 'truc-ks-'));
+
+describe('software key store', () => {
+  it('generates every allowed algorithm and signs verifiably, across a reopen', async () => {
+    const dir = tmp();
+    const ks = await SoftwareKeyStore.open({ dir, passphrase: 'correct horse', scryptN: 1 << 12 });
+    const infos = [];
+    for (const alg of KEY_ALGORITHMS) {
+      if (alg === 'RSA-4096') continue; // slow to generate; same code path as 2048/3072
+      infos.push(await ks.generate(alg, `k-${alg}`));
+    }
+    await ks.close();
+    const again = await SoftwareKeyStore.open({ dir, passphrase: 'correct horse', scryptN: 1 << 12 });
+    for (const info of infos) {
+      const schemes = info.algorithm.startsWith('RSA')
+        ? [defaultScheme(info.algorithm), defaultScheme(info.algorithm, 'pss')]
+        : [defaultScheme(info.algorithm)];
+      for (const scheme of schemes) {
+        const sig = await again.sign(info.ref.id, scheme, Buffer.from('văn bản'));
+        expect(verifyWith(info.spki, scheme, Buffer.from('văn bản'), sig)).toBe(true);
+        expect(verifyWith(info.spki, scheme, Buffer.from('van ban'), sig)).toBe(false);
+      }
+      expect((await again.info(info.ref.id)).spki.equals(info.spki)).toBe(true);
+    }
+    expect((await again.list()).length).toBe(infos.length);
+  });
+
+  it('never writes the private key in clear', async () => {
+    const dir = tmp();
+    const ks = await SoftwareKeyStore.open({ dir, kek: Buffer.alloc(32, 7) });
+    const info = await ks.generate('EC-P256', 'k');
+    const file = readFileSync(join(dir, `${info.ref.id}.key.json`), 'utf8');
+    expect(file).not.toMatch(/PRIVATE KEY/);
+    const sealed = JSON.parse(file);
+    expect(Buffer.from(sealed.ct, 'base64').length).toBeGreaterThan(60);
+    expect(createPublicKey({ key: info.spki, format: 'der', type: 'spki' }).asymmetricKeyType).toBe('ec');
+  });
+
+  it('rejects a wrong passphrase at open', async () => {
+    const dir = tmp();
+    await SoftwareKeyStore.open({ dir, passphrase: 'right', scryptN: 1 << 12 });
+    await expect(SoftwareKeyStore.open({ dir, passphrase: 'wrong', scryptN: 1 << 12 })).rejects.toMatchObject({
+      code: 'key_store',
+    });
+  });
+
+  it('detects a sealed key swapped for another or tampered', async () => {
+    const dir = tmp();
+    const ks = await SoftwareKeyStore.open({ dir, kek: Buffer.alloc(32, 1) });
+    const a = await ks.generate('EC-P256', 'a');
+    const b = await ks.generate('EC-P256', 'b');
+    const fa = join(dir, `${a.ref.id}.key.json`);
+    const sealedA = JSON.parse(readFileSync(fa, 'utf8'));
+    const sealedB = JSON.parse(readFileSync(join(dir, `${b.ref.id}.key.json`), 'utf8'));
+    writeFileSync(fa, JSON.stringify({ ...sealedB, id: a.ref.id, spki: sealedA.spki }));
+    const fresh = await SoftwareKeyStore.open({ dir, kek: Buffer.alloc(32, 1) });
+    await expect(fresh.sign(a.ref.id, 'ecdsa-sha256', Buffer.from('x'))).rejects.toMatchObject({ code: 'key_store' });
+    await expect(fresh.sign('../../etc/passwd', 'ecdsa-sha256', Buffer.from('x'))).rejects.toMatchObject({
+      code: 'not_found',
+    });
+  });
+
+  it('refuses a scheme that does not fit the key', async () => {
+    const ks = await SoftwareKeyStore.open({ dir: tmp(), kek: Buffer.alloc(32, 2) });
+    const k = await ks.generate('Ed25519', 'e');
+    await expect(ks.sign(k.ref.id, 'ecdsa-sha256', Buffer.from('x'))).rejects.toMatchObject({ code: 'key_not_allowed' });
+  });
+});

@@ -1,0 +1,51 @@
+/**
+ * The hash chain of the audit log. Each record's hash covers the previous record's hash and a canonical
+ * encoding of the record, so any edit, insertion, deletion or reordering breaks the chain from that point.
+ */
+import { createHash } from 'node:crypto';
+
+export interface AuditEntry {
+  actor: string;
+  action: string;
+  target?: string | null;
+  outcome: 'success' | 'failure' | 'denied';
+  detail?: Record<string, unknown>;
+}
+
+export interface AuditRecord extends AuditEntry {
+  seq: number;
+  at: string;
+  prevHash: Buffer;
+  hash: Buffer;
+}
+
+export const GENESIS: Buffer = Buffer.alloc(32);
+
+/** JSON with object keys sorted at every level: one byte string per value. */
+export function canonicalJson(v: unknown): string {
+  if (v === null || typeof v !== 'object') return JSON.stringify(v ?? null);
+  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
+  const o = v as Record<string, unknown>;
+  return `{${Object.keys(o)
+    .filter((k) => o[k] !== undefined)
+    .sort()
+    .map((k) => `${JSON.stringify(k)}:${canonicalJson(o[k])}`)
+    .join(',')}}`;
+}
+
+export function recordHash(prev: Buffer, seq: number, at: string, e: AuditEntry): Buffer {
+  return createHash('sha256')
+    .update(prev)
+    .update(
+      canonicalJson({
+        seq,
+        at,
+        actor: e.actor,
+        action: e.action,
+        target: e.target ?? null,
+        outcome: e.outcome,
+        detail: e.detail ?? {},
+      }),
+    )
+    .digest();
+}

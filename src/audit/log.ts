@@ -1,0 +1,173 @@
+/**
+ * The audit log's storage: an append-only table (UPDATE and DELETE are refused by a trigger) with a
+ * one-row head holding the last sequence number and hash. Appends lock the head, so concurrent writers
+ * serialise and the chain stays linear; appends run inside the caller's transaction, so an audit record
+ * exists exactly when the operation it records was committed.
+ */
+import type { Db, Migration, Sql } from '../store/index.js';
+import { TrucError } from '../errors.js';
+import { GENESIS, recordHash, type AuditEntry, type AuditRecord } from './chain.js';
+
+export const auditMigrations: Migration[] = [
+  {
+    id: 'audit/001_log',
+    sql: `
+      CREATE TABLE audit_log (
+        seq bigint PRIMARY KEY,
+        at timestamptz NOT NULL,
+        actor text NOT NULL,
+        action text NOT NULL,
+        target text,
+        outcome text NOT NULL,
+        detail jsonb NOT NULL,
+        prev_hash bytea NOT NULL,
+        hash bytea NOT NULL
+      );
+      CREATE INDEX audit_log_at ON audit_log (at);
+      CREATE INDEX audit_log_actor ON audit_log (actor, at);
+      CREATE TABLE audit_head (
+        id int PRIMARY KEY CHECK (id = 1),
+        seq bigint NOT NULL,
+        hash bytea NOT NULL
+      );
+      INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, '\\x${GENESIS.toString('hex')}');
+      CREATE FUNCTION audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        RAISE EXCEPTION 'audit_log is append-only';
+      END $$;
+      CREATE TRIGGER audit_log_no_update BEFORE UPDATE OR DELETE ON audit_log
+        FOR EACH ROW EXECUTE FUNCTION audit_log_append_only();
+      CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log
+        FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only();
+    `,
+  },
+];
+
+/** Appends entries in order, inside the caller's transaction. */
+export async function appendAudit(sql: Sql, entries: AuditEntry[], now = new Date()): Promise<AuditRecord[]> {
+  if (entries.length === 0) return [];
+  const [head] = await sql.query<{ seq: string; hash: Buffer }>(
+    'SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE',
+  );
+  let seq = Number(head.seq);
+  let prev: Buffer = Buffer.from(head.hash);
+  const at = now.toISOString();
+  const records: AuditRecord[] = [];
+  for (const e of entries) {
+    seq += 1;
+    const hash = recordHash(prev, seq, at, e);
+    records.push({ ...e, seq, at, prevHash: prev, hash });
+    prev = hash;
+  }
+  // one multi-row insert: bulk issuance appends hundreds of records per transaction
+  const params: unknown[] = [];
+  const rows: string[] = [];
+  for (const r of records) {
+    const b = params.length;
+    rows.push(`($${b + 1},$${b + 2},$${b + 3},$${b + 4},$${b + 5},$${b + 6},$${b + 7},$${b + 8},$${b + 9})`);
+    params.push(r.seq, r.at, r.actor, r.action, r.target ?? null, r.outcome, JSON.stringify(r.detail ?? {}), r.prevHash, r.hash);
+  }
+  await sql.query(
+    `INSERT INTO audit_log (seq, at, actor, action, target, outcome, detail, prev_hash, hash) VALUES ${rows.join(',')}`,
+    params,
+  );
+  await sql.query('UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1', [seq, prev]);
+  return records;
+}
+
+/** Appends in a transaction of its own (for failures and denials, whose business transaction rolled back). */
+export async function recordAudit(db: Db, entry: AuditEntry): Promise<AuditRecord> {
+  const [r] = await db.tx((sql) => appendAudit(sql, [entry]));
+  return r;
+}
+
+export interface ChainReport {
+  ok: boolean;
+  records: number;
+  headSeq: number;
+  /** first sequence number whose record does not chain */
+  brokenAt?: number;
+  reason?: string;
+}
+
+/** Recomputes the whole chain, page by page, and checks it ends at the head. */
+export async function verifyAuditChain(db: Sql, pageSize = 5000): Promise<ChainReport> {
+  const [head] = await db.query<{ seq: string; hash: Buffer }>('SELECT seq, hash FROM audit_head WHERE id = 1');
+  const headSeq = Number(head.seq);
+  let prev: Buffer = GENESIS;
+  let expected = 1;
+  for (;;) {
+    const rows = await db.query<{
+      seq: string;
+      at: Date;
+      actor: string;
+      action: string;
+      target: string | null;
+      outcome: AuditEntry['outcome'];
+      detail: Record<string, unknown>;
+      prev_hash: Buffer;
+      hash: Buffer;
+    }>('SELECT * FROM audit_log WHERE seq >= $1 ORDER BY seq LIMIT $2', [expected, pageSize]);
+    for (const r of rows) {
+      const seq = Number(r.seq);
+      if (seq !== expected)
+        return { ok: false, records: expected - 1, headSeq, brokenAt: expected, reason: `record ${expected} is missing` };
+      const at = new Date(r.at).toISOString();
+      const h = recordHash(prev, seq, at, { ...r, detail: r.detail });
+      if (!Buffer.from(r.prev_hash).equals(prev) || !h.equals(Buffer.from(r.hash)))
+        return { ok: false, records: seq - 1, headSeq, brokenAt: seq, reason: `record ${seq} does not match its hash` };
+      prev = h;
+      expected++;
+    }
+    if (rows.length < pageSize) break;
+  }
+  const count = expected - 1;
+  if (count !== headSeq || !prev.equals(Buffer.from(head.hash)))
+    return {
+      ok: false,
+      records: count,
+      headSeq,
+      brokenAt: count + 1,
+      reason: `chain ends at ${count} but the head says ${headSeq}`,
+    };
+  return { ok: true, records: count, headSeq };
+}
+
+export interface AuditQuery {
+  actor?: string;
+  action?: string;
+  from?: Date;
+  to?: Date;
+  limit?: number;
+  afterSeq?: number;
+}
+
+export async function searchAudit(db: Sql, q: AuditQuery): Promise<AuditRecord[]> {
+  const where: string[] = [];
+  const p: unknown[] = [];
+  if (q.actor) where.push(`actor = $${p.push(q.actor)}`);
+  if (q.action) where.push(`action = $${p.push(q.action)}`);
+  if (q.from) where.push(`at >= $${p.push(q.from)}`);
+  if (q.to) where.push(`at < $${p.push(q.to)}`);
+  if (q.afterSeq) where.push(`seq > $${p.push(q.afterSeq)}`);
+  const limit = Math.min(Math.max(q.limit ?? 100, 1), 1000);
+  const rows = await db.query<any>(
+    `SELECT * FROM audit_log ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY seq LIMIT ${limit}`,
+    p,
+  );
+  return rows.map((r) => ({
+    seq: Number(r.seq),
+    at: new Date(r.at).toISOString(),
+    actor: r.actor,
+    action: r.action,
+    target: r.target,
+    outcome: r.outcome,
+    detail: r.detail,
+    prevHash: Buffer.from(r.prev_hash),
+    hash: Buffer.from(r.hash),
+  }));
+}
+
+export function assertChainOk(r: ChainReport): void {
+  if (!r.ok) throw new TrucError('audit_chain_broken', `audit chain broken at record ${r.brokenAt}: ${r.reason}`, { ...r });
+}

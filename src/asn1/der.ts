@@ -139,3 +139,7 @@ export function toPem(label: string, der: Uint8Array): string {
   const lines = b64.match(/.{1,64}/g) ?? [];
   return `-----BEGIN ${label}-----\n${lines.join('\n')}\n-----END ${label}-----\n`;
 }
+
+export function enumerated(n: number): Buffer {
+  return tlv(TAG.ENUMERATED, int(n).subarray(2));
+}

@@ -13,3 +13,4 @@ export {
   type ChainReport,
   type AuditQuery,
 } from './log.js';
+export { checkAuditChain } from './check.js';

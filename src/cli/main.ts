@@ -1,0 +1,405 @@
+#!/usr/bin/env node
+/**
+ * `truc`: the command line. Operator commands work on the local platform directly (the data folder or the
+ * configured PostgreSQL and key stores), as the CA's own administrators do; `start` runs every role in
+ * one process. Each command's --help says what it does and what it needs.
+ */
+import { pino } from 'pino';
+import { Command, Option } from 'commander';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { userInfo } from 'node:os';
+import { loadConfig, type Config } from '../config.js';
+import { openPlatform, type Platform } from '../platform.js';
+import { toPem } from '../asn1/der.js';
+import {
+  initHierarchy,
+  listCas,
+  searchCerts,
+  getCert,
+  revoke,
+  release,
+  generateCrl,
+  normalizeSerial,
+  reasonName,
+  caChain,
+  parseReason,
+  type CaSpec,
+} from '../pki/index.js';
+import { checkAuditChain, searchAudit } from '../audit/index.js';
+import { createToken, listPrincipals, revokePrincipal, registerCertificate } from '../http/auth/store.js';
+import { parseKeyAlgorithm } from '../crypto/algorithms.js';
+import { startServer } from '../http/server.js';
+import { bootstrap, DEFAULT_HIERARCHY } from './bootstrap.js';
+import { fail, table } from './output.js';
+import { TrucError } from '../errors.js';
+
+const program = new Command();
+program
+  .name('truc')
+  .description('Trục — trust and secure-exchange platform for e-government')
+  .option('-c, --config <file>', 'configuration file (YAML or JSON); also TRUC_CONFIG')
+  .option('--data-dir <dir>', 'data folder for the embedded default (PGlite, sealed keys); also TRUC_DATA_DIR')
+  .option('--json', 'print results as JSON');
+
+const operator = () => `cli:${userInfo().username}`;
+
+function config(): Config {
+  const o = program.opts();
+  return loadConfig({ file: o.config, overrides: o.dataDir ? { dataDir: o.dataDir } : undefined });
+}
+
+async function withPlatform(fn: (p: Platform) => Promise<unknown>): Promise<void> {
+  let p: Platform | undefined;
+  try {
+    p = await openPlatform(config(), { log: pino({ level: 'warn' }, process.stderr) });
+    await fn(p);
+  } catch (e) {
+    await p?.close().catch(() => {});
+    fail(e);
+  }
+  await p.close();
+}
+
+const json = () => !!program.opts().json;
+const out = (v: unknown, text: () => string) => process.stdout.write((json() ? JSON.stringify(v, null, 2) : text()) + '\n');
+const collect = (v: string, prev: string[] = []) => [...prev, v];
+
+// ---- start
+program
+  .command('start')
+  .description(
+    'Run every role (CA/RA API, CRLs, …) in one process. On a first start with an empty data folder it creates a CA hierarchy and one API token per role, written to <data>/bootstrap-tokens.txt.',
+  )
+  .option('--port <port>', 'HTTP port (default 8080; also TRUC_HTTP_PORT)')
+  .option('--host <host>', 'address to listen on (default 127.0.0.1)')
+  .action(async (o) => {
+    const cfg = loadConfig({
+      file: program.opts().config,
+      overrides: {
+        ...(program.opts().dataDir ? { dataDir: program.opts().dataDir } : {}),
+        ...(o.port || o.host ? { http: { ...(o.port ? { port: Number(o.port) } : {}), ...(o.host ? { host: o.host } : {}) } } : {}),
+      } as any,
+    });
+    let p: Platform;
+    try {
+      p = await openPlatform(cfg);
+    } catch (e) {
+      fail(e);
+    }
+    try {
+      const b = await bootstrap(p);
+      if (b.createdCa) p.log.info('created the default CA hierarchy (root, issuing)');
+      if (b.tokensFile) p.log.info({ file: b.tokensFile }, 'bootstrap API tokens written (one per role)');
+      const server = await startServer(p);
+      p.log.info({ url: server.url, database: p.db.kind, data: cfg.dataDir }, 'Trục is running');
+      const stop = async () => {
+        p.log.info('stopping');
+        await server.close();
+        await p.close();
+        process.exit(0);
+      };
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+    } catch (e) {
+      await p.close().catch(() => {});
+      fail(e);
+    }
+  });
+
+// ---- ca
+const ca = program.command('ca').description('certificate authority: hierarchy, issuance, revocation, CRLs');
+
+ca.command('init')
+  .description('Create the root CA (self-signed) and the issuing CAs under it. Without options: the default hierarchy.')
+  .option('--root-id <id>', 'root CA id', DEFAULT_HIERARCHY.root.id)
+  .option('--root-subject <dn>', 'root subject, e.g. "CN=Root CA, O=Ban Cơ yếu Chính phủ, C=VN"', DEFAULT_HIERARCHY.root.subject)
+  .option('--root-key <alg>', 'root key algorithm: EC-P256 EC-P384 RSA-2048 RSA-3072 RSA-4096 Ed25519', 'EC-P384')
+  .option('--root-days <n>', 'root validity in days', '7300')
+  .option(
+    '--issuing <id=subject>',
+    'an issuing CA (repeatable), e.g. --issuing "gov=CN=Gov Issuing CA, O=…, C=VN"',
+    collect,
+  )
+  .option('--issuing-key <alg>', 'issuing CA key algorithm', 'EC-P256')
+  .option('--issuing-days <n>', 'issuing CA validity in days', '3650')
+  .option('--path-len <n>', 'path length constraint of issuing CAs', '0')
+  .option('--permitted-dns <domain>', 'name constraint: permitted DNS subtree (repeatable)', collect)
+  .option('--excluded-dns <domain>', 'name constraint: excluded DNS subtree (repeatable)', collect)
+  .option('--permitted-email <domain>', 'name constraint: permitted e-mail domain (repeatable)', collect)
+  .option('--permitted-dn <dn>', 'name constraint: permitted directory name subtree (repeatable)', collect)
+  .addOption(new Option('--key-store <kind>', 'key store for the new keys').choices(['software', 'pkcs11']))
+  .action(async (o) =>
+    withPlatform(async (p) => {
+      const issuing: CaSpec[] = (o.issuing ?? [`${DEFAULT_HIERARCHY.issuing[0].id}=${DEFAULT_HIERARCHY.issuing[0].subject}`]).map(
+        (s: string) => {
+          const eq = s.indexOf('=');
+          if (eq < 1) throw new TrucError('bad_request', `--issuing wants id=subject, got "${s}"`);
+          const nc =
+            o.permittedDns || o.excludedDns || o.permittedEmail || o.permittedDn
+              ? {
+                  permitted: { dns: o.permittedDns ?? [], email: o.permittedEmail ?? [], directoryName: o.permittedDn ?? [] },
+                  excluded: { dns: o.excludedDns ?? [] },
+                }
+              : undefined;
+          return {
+            id: s.slice(0, eq),
+            subject: s.slice(eq + 1),
+            keyAlgorithm: parseKeyAlgorithm(o.issuingKey),
+            validityDays: Number(o.issuingDays),
+            pathLen: Number(o.pathLen),
+            keyStore: o.keyStore,
+            nameConstraints: nc,
+          };
+        },
+      );
+      const rows = await initHierarchy(
+        p.pki,
+        {
+          root: {
+            id: o.rootId,
+            subject: o.rootSubject,
+            keyAlgorithm: parseKeyAlgorithm(o.rootKey),
+            validityDays: Number(o.rootDays),
+            keyStore: o.keyStore,
+          },
+          issuing,
+        },
+        operator(),
+      );
+      out(
+        rows.map((r) => ({ id: r.id, parent: r.parentId, subject: r.subject, keyStore: r.keyStore, notAfter: r.notAfter })),
+        () =>
+          table(
+            rows.map((r) => ({ id: r.id, parent: r.parentId ?? '-', subject: r.subject, key: `${r.keyAlgorithm}@${r.keyStore}`, notAfter: r.notAfter.toISOString() })),
+            ['id', 'parent', 'subject', 'key', 'notAfter'],
+          ),
+      );
+    }),
+  );
+
+ca.command('cas')
+  .description('List the CAs')
+  .action(async () =>
+    withPlatform(async (p) => {
+      const rows = await listCas(p.db);
+      out(
+        rows.map((r) => ({ id: r.id, parent: r.parentId, subject: r.subject, notAfter: r.notAfter, certificate: toPem('CERTIFICATE', r.certificate) })),
+        () => table(rows.map((r) => ({ id: r.id, parent: r.parentId ?? '-', subject: r.subject, notAfter: r.notAfter.toISOString() })), ['id', 'parent', 'subject', 'notAfter']),
+      );
+    }),
+  );
+
+ca.command('issue')
+  .description('Issue a certificate from a PKCS#10 request (PEM or DER file) under a profile')
+  .requiredOption('--csr <file>', 'the certificate request')
+  .requiredOption('--profile <name>', 'agency-auth | agency-signing | official-signing | tls-server | ocsp-signing | time-stamping | …')
+  .option('--ca <id>', 'issuing CA (default: the only issuing CA)')
+  .option('--subject <dn>', 'vetted subject replacing the request’s, e.g. "CN=Nguyễn Văn A, O=Bộ Nội vụ, C=VN"')
+  .option('--dns <name>', 'DNS alternative name (repeatable)', collect)
+  .option('--email <address>', 'e-mail alternative name (repeatable)', collect)
+  .option('--ip <address>', 'IP alternative name (repeatable)', collect)
+  .option('--days <n>', 'validity in days (at most the profile’s)')
+  .option('--request-id <id>', 'idempotency key: the same id and request return the same certificate')
+  .option('--out <file>', 'write the certificate (PEM) here instead of stdout')
+  .option('--chain', 'append the CA chain to the PEM output')
+  .action(async (o) =>
+    withPlatform(async (p) => {
+      const altNames =
+        o.dns || o.email || o.ip ? { ...(o.dns ? { dns: o.dns } : {}), ...(o.email ? { email: o.email } : {}), ...(o.ip ? { ip: o.ip } : {}) } : undefined;
+      const issued = await p.issuer.issue(
+        {
+          profile: o.profile,
+          csr: readFileSync(o.csr),
+          caId: o.ca,
+          subject: o.subject,
+          altNames,
+          validityDays: o.days ? Number(o.days) : undefined,
+          requestId: o.requestId,
+        },
+        operator(),
+      );
+      let pem = toPem('CERTIFICATE', issued.der);
+      if (o.chain) for (const c of await caChain(p.pki, issued.caId)) pem += toPem('CERTIFICATE', c.certificate);
+      if (o.out) writeFileSync(o.out, pem);
+      out({ ...issued, der: undefined, certificate: o.out ? undefined : pem }, () =>
+        o.out ? `issued ${issued.serial} (${issued.subject}) → ${o.out}${issued.replayed ? ' [replayed]' : ''}` : pem.trimEnd(),
+      );
+    }),
+  );
+
+ca.command('revoke <serial>')
+  .description('Revoke a certificate. Reasons (RFC 5280): unspecified keyCompromise cACompromise affiliationChanged superseded cessationOfOperation certificateHold privilegeWithdrawn aACompromise')
+  .option('--reason <reason>', 'reason name or code', 'unspecified')
+  .option('--invalidity-date <iso>', 'when the key is known or suspected to have been compromised')
+  .action(async (serial, o) =>
+    withPlatform(async (p) => {
+      parseReason(o.reason);
+      const c = await revoke(p.pki, { serial, reason: o.reason, invalidityDate: o.invalidityDate ? new Date(o.invalidityDate) : undefined }, operator());
+      out({ serial: c.serial, status: c.status, reason: reasonName(c.reason) }, () => `${c.serial}: ${c.status} (${reasonName(c.reason)})`);
+    }),
+  );
+
+ca.command('release <serial>')
+  .description('Release a certificate from hold (certificateHold)')
+  .action(async (serial) =>
+    withPlatform(async (p) => {
+      const c = await release(p.pki, serial, operator());
+      out({ serial: c.serial, status: c.status }, () => `${c.serial}: ${c.status}`);
+    }),
+  );
+
+ca.command('crl')
+  .description('Generate a CRL now (full, or --delta) and print or save it')
+  .option('--ca <id>', 'the CA (default: every CA)')
+  .option('--delta', 'a delta CRL against the latest full CRL')
+  .option('--out <file>', 'write the DER CRL here (with one --ca)')
+  .action(async (o) =>
+    withPlatform(async (p) => {
+      const ids = o.ca ? [o.ca] : (await listCas(p.db)).map((c) => c.id);
+      const made: Awaited<ReturnType<typeof generateCrl>>[] = [];
+      for (const id of ids) made.push(await generateCrl(p.pki, id, operator(), { delta: !!o.delta }));
+      if (o.out) {
+        if (made.length !== 1) throw new TrucError('bad_request', '--out needs exactly one --ca');
+        writeFileSync(o.out, made[0].der);
+      }
+      out(
+        made.map((c) => ({ ca: c.caId, number: c.number, delta: c.delta, entries: c.entries, nextUpdate: c.nextUpdate })),
+        () => table(made.map((c) => ({ ca: c.caId, number: c.number, kind: c.delta ? 'delta' : 'full', entries: c.entries, nextUpdate: c.nextUpdate.toISOString() })), ['ca', 'number', 'kind', 'entries', 'nextUpdate']),
+      );
+    }),
+  );
+
+ca.command('list')
+  .description('Search issued certificates')
+  .option('--subject <text>', 'subject contains (case-insensitive)')
+  .option('--profile <name>')
+  .option('--ca <id>')
+  .addOption(new Option('--status <status>').choices(['good', 'revoked', 'hold']))
+  .option('--valid-at <iso>', 'valid at this time')
+  .option('--expires-before <iso>')
+  .option('--limit <n>', 'at most this many', '50')
+  .action(async (o) =>
+    withPlatform(async (p) => {
+      const rows = await searchCerts(p.db, {
+        subject: o.subject,
+        profile: o.profile,
+        caId: o.ca,
+        status: o.status,
+        validAt: o.validAt ? new Date(o.validAt) : undefined,
+        expiresBefore: o.expiresBefore ? new Date(o.expiresBefore) : undefined,
+        limit: Number(o.limit),
+      });
+      out(
+        rows.map((r) => ({ ...r, der: undefined })),
+        () => table(rows.map((r) => ({ serial: r.serial, profile: r.profile, status: r.status, notAfter: r.notAfter.toISOString(), subject: r.subject })), ['serial', 'profile', 'status', 'notAfter', 'subject']),
+      );
+    }),
+  );
+
+ca.command('show <serial>')
+  .description('Show one certificate')
+  .option('--pem', 'print only the PEM')
+  .action(async (serial, o) =>
+    withPlatform(async (p) => {
+      const c = await getCert(p.db, normalizeSerial(serial));
+      if (!c) throw new TrucError('unknown_serial', `no certificate with serial ${serial}`);
+      const pem = toPem('CERTIFICATE', c.der);
+      if (o.pem) return void process.stdout.write(pem);
+      out({ ...c, der: undefined, certificate: pem }, () =>
+        [
+          `serial      ${c.serial}`,
+          `subject     ${c.subject}`,
+          `profile     ${c.profile}`,
+          `ca          ${c.caId}`,
+          `validity    ${c.notBefore.toISOString()} → ${c.notAfter.toISOString()}`,
+          `status      ${c.status}${c.status !== 'good' ? ` (${reasonName(c.reason)}, ${c.revokedAt?.toISOString()})` : ''}`,
+          `requested   ${c.requestedBy}${c.requestId ? ` (request ${c.requestId})` : ''}`,
+          pem.trimEnd(),
+        ].join('\n'),
+      );
+    }),
+  );
+
+// ---- audit
+const audit = program.command('audit').description('the hash-chained audit log');
+audit
+  .command('verify')
+  .description('Recompute the audit hash chain; exits 1 when it is broken')
+  .action(async () =>
+    withPlatform(async (p) => {
+      const r = await checkAuditChain(p.db, p.bus, operator());
+      out(r, () => (r.ok ? `audit chain intact: ${r.records} records` : `AUDIT CHAIN BROKEN at record ${r.brokenAt}: ${r.reason}`));
+      if (!r.ok) process.exitCode = 1;
+    }),
+  );
+audit
+  .command('list')
+  .description('Show audit records')
+  .option('--actor <name>')
+  .option('--action <action>')
+  .option('--limit <n>', '', '50')
+  .option('--after <seq>', 'records after this sequence number')
+  .action(async (o) =>
+    withPlatform(async (p) => {
+      const rows = await searchAudit(p.db, { actor: o.actor, action: o.action, limit: Number(o.limit), afterSeq: o.after ? Number(o.after) : undefined });
+      out(
+        rows.map((r) => ({ ...r, prevHash: r.prevHash.toString('hex'), hash: r.hash.toString('hex') })),
+        () => table(rows.map((r) => ({ seq: r.seq, at: r.at, actor: r.actor, action: r.action, target: r.target ?? '', outcome: r.outcome })), ['seq', 'at', 'actor', 'action', 'target', 'outcome']),
+      );
+    }),
+  );
+
+// ---- tokens
+const token = program.command('token').description('API principals: tokens and client certificates with roles');
+token
+  .command('create')
+  .description('Create an API token; the secret is printed once')
+  .requiredOption('--name <name>')
+  .requiredOption('--role <role>', 'ca-admin | ra-officer | auditor (repeatable)', collect)
+  .action(async (o) =>
+    withPlatform(async (p) => {
+      const { principal, token: t } = await createToken(p.db, o.name, o.role);
+      out({ ...principal, token: t }, () => t);
+    }),
+  );
+token
+  .command('add-cert')
+  .description('Register a client certificate (PEM or DER, issued by our CA) as a principal')
+  .requiredOption('--name <name>')
+  .requiredOption('--cert <file>')
+  .requiredOption('--role <role>', 'ca-admin | ra-officer | auditor (repeatable)', collect)
+  .action(async (o) =>
+    withPlatform(async (p) => {
+      const raw = readFileSync(o.cert);
+      const m = /-----BEGIN CERTIFICATE-----([\s\S]*?)-----END CERTIFICATE-----/.exec(raw.toString('latin1'));
+      const der = m ? Buffer.from(m[1].replace(/\s+/g, ''), 'base64') : raw;
+      const principal = await registerCertificate(p.db, o.name, der, o.role);
+      out(principal, () => `registered ${principal.name} (${principal.roles.join(', ')})`);
+    }),
+  );
+token
+  .command('list')
+  .description('List principals')
+  .action(async () =>
+    withPlatform(async (p) => {
+      const rows = await listPrincipals(p.db);
+      out(rows, () => table(rows.map((r) => ({ name: r.name, kind: r.kind, roles: r.roles.join(','), revoked: r.revokedAt ? 'yes' : '' })), ['name', 'kind', 'roles', 'revoked']));
+    }),
+  );
+token
+  .command('revoke <name>')
+  .description('Revoke a principal')
+  .action(async (name) =>
+    withPlatform(async (p) => {
+      if (!(await revokePrincipal(p.db, name))) throw new TrucError('not_found', `no active principal "${name}"`);
+      out({ name, revoked: true }, () => `revoked ${name}`);
+    }),
+  );
+
+program.showHelpAfterError();
+program.exitOverride((err) => {
+  if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') process.exit(0);
+  process.exit(2);
+});
+
+program.parseAsync(process.argv).catch(fail);

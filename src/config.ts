@@ -1,0 +1,189 @@
+/**
+ * Typed configuration: defaults, then a YAML/JSON file (`--config` or TRUC_CONFIG), then environment
+ * variables; validated once at start, and an invalid value stops the start with the path and the reason.
+ * The embedded default needs nothing: PGlite in ./data, software keys sealed under a generated
+ * key-encryption key, every role on 127.0.0.1:8080.
+ */
+import { readFileSync, existsSync } from 'node:fs';
+import { resolve, join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parse as parseYaml } from 'yaml';
+import { Ajv } from 'ajv';
+import { TrucError } from './errors.js';
+import { KEY_ALGORITHMS, SCHEMES, type AlgorithmPolicy } from './crypto/algorithms.js';
+
+export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+export interface Config {
+  dataDir: string;
+  database: { url: string; poolSize: number };
+  publicUrl: string;
+  http: {
+    host: string;
+    port: number;
+    bodyLimit: number;
+    tls?: { cert: string; key: string; ca?: string; requestClientCert: boolean };
+  };
+  keys: {
+    default: 'software' | 'pkcs11';
+    software: { dir: string; passphrase?: string; kekFile?: string };
+    pkcs11?: { module: string; tokenLabel: string; pin: string };
+  };
+  crypto: AlgorithmPolicy;
+  profilesDir: string;
+  crl: { validityHours: number; deltaValidityHours: number; intervalMinutes: number; deltas: boolean };
+  bus: { kind: 'in-process' | 'nats'; url?: string };
+  log: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
+}
+
+const schema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    dataDir: { type: 'string' },
+    database: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { url: { type: 'string' }, poolSize: { type: 'integer', minimum: 1, maximum: 200 } },
+    },
+    publicUrl: { type: 'string', pattern: '^https?://' },
+    http: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        host: { type: 'string' },
+        port: { type: 'integer', minimum: 0, maximum: 65535 },
+        bodyLimit: { type: 'integer', minimum: 1024, maximum: 1073741824 },
+        tls: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['cert', 'key'],
+          properties: {
+            cert: { type: 'string' },
+            key: { type: 'string' },
+            ca: { type: 'string' },
+            requestClientCert: { type: 'boolean' },
+          },
+        },
+      },
+    },
+    keys: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        default: { enum: ['software', 'pkcs11'] },
+        software: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { dir: { type: 'string' }, passphrase: { type: 'string' }, kekFile: { type: 'string' } },
+        },
+        pkcs11: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['module', 'tokenLabel', 'pin'],
+          properties: { module: { type: 'string' }, tokenLabel: { type: 'string' }, pin: { type: 'string' } },
+        },
+      },
+    },
+    crypto: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        keyAlgorithms: { type: 'array', items: { enum: [...KEY_ALGORITHMS] } },
+        signatureSchemes: { type: 'array', items: { enum: Object.keys(SCHEMES) } },
+      },
+    },
+    profilesDir: { type: 'string' },
+    crl: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        validityHours: { type: 'number', exclusiveMinimum: 0 },
+        deltaValidityHours: { type: 'number', exclusiveMinimum: 0 },
+        intervalMinutes: { type: 'number', exclusiveMinimum: 0 },
+        deltas: { type: 'boolean' },
+      },
+    },
+    bus: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { kind: { enum: ['in-process', 'nats'] }, url: { type: 'string' } },
+    },
+    log: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { level: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] } },
+    },
+  },
+} as const;
+
+const validate = new Ajv({ allErrors: true }).compile(schema);
+
+type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? DeepPartial<T[K]> : T[K] };
+
+function merge<T>(base: T, over: DeepPartial<T> | undefined): T {
+  if (!over) return base;
+  const out: any = Array.isArray(base) ? [...(base as any)] : { ...base };
+  for (const [k, v] of Object.entries(over)) {
+    if (v === undefined) continue;
+    out[k] = v && typeof v === 'object' && !Array.isArray(v) && out[k] && typeof out[k] === 'object' ? merge(out[k], v) : v;
+  }
+  return out;
+}
+
+function fromEnv(env: NodeJS.ProcessEnv): DeepPartial<Config> {
+  const c: any = {};
+  const set = (path: string[], v: unknown) => {
+    let o = c;
+    for (const p of path.slice(0, -1)) o = o[p] ??= {};
+    o[path[path.length - 1]] = v;
+  };
+  if (env.TRUC_DATA_DIR) set(['dataDir'], env.TRUC_DATA_DIR);
+  if (env.TRUC_DATABASE_URL) set(['database', 'url'], env.TRUC_DATABASE_URL);
+  if (env.TRUC_PUBLIC_URL) set(['publicUrl'], env.TRUC_PUBLIC_URL);
+  if (env.TRUC_HTTP_HOST) set(['http', 'host'], env.TRUC_HTTP_HOST);
+  if (env.TRUC_HTTP_PORT) set(['http', 'port'], Number(env.TRUC_HTTP_PORT));
+  if (env.TRUC_KEY_PASSPHRASE) set(['keys', 'software', 'passphrase'], env.TRUC_KEY_PASSPHRASE);
+  if (env.TRUC_PKCS11_PIN) set(['keys', 'pkcs11', 'pin'], env.TRUC_PKCS11_PIN);
+  if (env.TRUC_LOG_LEVEL) set(['log', 'level'], env.TRUC_LOG_LEVEL);
+  if (env.TRUC_BUS_URL) set(['bus'], { kind: 'nats', url: env.TRUC_BUS_URL });
+  return c;
+}
+
+export function loadConfig(opts: { file?: string; env?: NodeJS.ProcessEnv; overrides?: DeepPartial<Config> } = {}): Config {
+  const env = opts.env ?? process.env;
+  const file = opts.file ?? env.TRUC_CONFIG;
+  let fileCfg: unknown = {};
+  if (file) {
+    if (!existsSync(file)) throw new TrucError('invalid_config', `configuration file ${file} does not exist`);
+    try {
+      fileCfg = parseYaml(readFileSync(file, 'utf8')) ?? {};
+    } catch (e) {
+      throw new TrucError('invalid_config', `configuration file ${file}: ${(e as Error).message}`);
+    }
+  }
+  const partial = merge(merge(fileCfg as DeepPartial<Config>, fromEnv(env)), opts.overrides);
+  if (!validate(partial)) {
+    const why = (validate.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message}`).join('; ');
+    throw new TrucError('invalid_config', `invalid configuration: ${why}`);
+  }
+  const dataDir = resolve((partial as DeepPartial<Config>).dataDir ?? 'data');
+  const port = partial.http?.port ?? 8080;
+  const defaults: Config = {
+    dataDir,
+    database: { url: join(dataDir, 'db'), poolSize: 10 },
+    publicUrl: `http://127.0.0.1:${port}`,
+    http: { host: '127.0.0.1', port, bodyLimit: 1024 * 1024 },
+    keys: { default: 'software', software: { dir: join(dataDir, 'keys') } },
+    crypto: { keyAlgorithms: [...KEY_ALGORITHMS], signatureSchemes: Object.keys(SCHEMES) as any },
+    profilesDir: join(PROJECT_ROOT, 'profiles'),
+    crl: { validityHours: 24, deltaValidityHours: 2, intervalMinutes: 60, deltas: true },
+    bus: { kind: 'in-process' },
+    log: { level: 'info' },
+  };
+  const cfg = merge(defaults, partial as DeepPartial<Config>);
+  if (cfg.keys.default === 'pkcs11' && !cfg.keys.pkcs11)
+    throw new TrucError('invalid_config', 'keys.default is pkcs11 but keys.pkcs11 is not configured');
+  if (cfg.bus.kind === 'nats' && !cfg.bus.url) throw new TrucError('invalid_config', 'bus.kind nats needs bus.url');
+  return cfg;
+}

@@ -1,0 +1,83 @@
+/**
+ * The HTTP application: one Fastify instance carrying the roles this process runs. Shared behaviour lives
+ * here — body limits, binary content types, RFC 9457 problem responses for every error, the OpenAPI
+ * document — and each role registers its routes from its own folder.
+ */
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import swagger from '@fastify/swagger';
+import { readFileSync } from 'node:fs';
+import { TrucError, isTrucError, toProblem } from '../errors.js';
+import type { Platform } from '../platform.js';
+import { caRoutes } from './ca/routes.js';
+
+export const BINARY_TYPES = [
+  'application/pkcs10',
+  'application/pkix-cert',
+  'application/pkix-crl',
+  'application/ocsp-request',
+  'application/timestamp-query',
+  'application/octet-stream',
+  'application/pdf',
+];
+
+export interface AppOptions {
+  logger?: FastifyServerOptions['logger'];
+}
+
+export async function buildApp(p: Platform, opts: AppOptions = {}): Promise<FastifyInstance> {
+  const tls = p.config.http.tls;
+  const app = Fastify({
+    logger: opts.logger ?? false,
+    bodyLimit: p.config.http.bodyLimit,
+    ...(tls
+      ? {
+          https: {
+            cert: readFileSync(tls.cert),
+            key: readFileSync(tls.key),
+            ...(tls.ca ? { ca: readFileSync(tls.ca) } : {}),
+            requestCert: tls.requestClientCert,
+            rejectUnauthorized: false, // unauthenticated clients get a 401 problem, not a TLS alert
+          },
+        }
+      : {}),
+  } as FastifyServerOptions);
+
+  app.addContentTypeParser(BINARY_TYPES, { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+  app.addContentTypeParser('application/x-pem-file', { parseAs: 'string' }, (_req, body, done) => done(null, body));
+
+  app.setErrorHandler((err: any, req, reply) => {
+    let e: unknown = err;
+    if (!isTrucError(err)) {
+      if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE')
+        e = new TrucError('too_large', `request body exceeds ${p.config.http.bodyLimit} bytes`);
+      else if (err.validation) e = new TrucError('bad_request', err.message, { errors: err.validation });
+      else if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE')
+        e = new TrucError('unsupported', `content type ${req.headers['content-type']} is not accepted here`);
+      else if (err.statusCode && err.statusCode < 500) e = new TrucError('bad_request', err.message);
+      else p.log.error({ err, url: req.url }, 'request failed');
+    }
+    const problem = toProblem(e, req.url.split('?')[0]);
+    reply.status(problem.status).type('application/problem+json').send(problem);
+  });
+  app.setNotFoundHandler((req, reply) => {
+    const problem = toProblem(new TrucError('not_found', `no route ${req.method} ${req.url.split('?')[0]}`));
+    reply.status(404).type('application/problem+json').send(problem);
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: { title: 'Trục API', version: '0.1.0', description: 'Trust and secure-exchange platform for e-government' },
+      components: {
+        securitySchemes: {
+          bearer: { type: 'http', scheme: 'bearer', description: 'API token (truc_…)' },
+        },
+      },
+    },
+  });
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
+
+  await app.register(async (scope) => caRoutes(scope, p));
+  return app;
+}

@@ -1,0 +1,371 @@
+/**
+ * Issuance from a PKCS#10 request. A request is checked (proof of possession, key type and size against
+ * the profile and the policy, subject and alternative names against the profile) before anything is
+ * signed. Valid requests join a per-CA batch: the batch is signed in one pass and stored, with one audit
+ * record per certificate, in one transaction, and only then does any caller get its certificate back.
+ * Batching is what lets bulk issuance keep pace with the signing key; a lone request is flushed at once.
+ */
+import { createHash } from 'node:crypto';
+import { TrucError, isTrucError } from '../errors.js';
+import { assertKeyAllowed, assertSchemeAllowed, SCHEMES } from '../crypto/algorithms.js';
+import { appendAudit, recordAudit } from '../audit/index.js';
+import { encodeCertificate, encodeTbs, ext, keyIdentifier } from './certificate.js';
+import { parseCsr } from './csr.js';
+import { encodeName, nameToString, parseNameString, type NameAttribute } from './name.js';
+import type { Profile } from './profile.js';
+import { checkAltNames, encodeAltNames, type AltNames } from './san.js';
+import { newSerial } from './serial.js';
+import { findByRequestIds, getCa, insertCerts, listCas, type CaRow, type NewCert } from './store.js';
+import { emit, urls, type PkiContext } from './context.js';
+
+export interface IssueRequest {
+  profile: string;
+  csr: Buffer | string;
+  /** issuing CA id; default: the only active issuing CA */
+  caId?: string;
+  /** vetted subject that replaces the CSR's (RA officers confirm identities; CSR subjects are claims) */
+  subject?: string | NameAttribute[];
+  altNames?: Partial<AltNames>;
+  validityDays?: number;
+  /** caller's idempotency key: the same key and request give back the same certificate */
+  requestId?: string;
+}
+
+export interface Issued {
+  serial: string;
+  caId: string;
+  profile: string;
+  subject: string;
+  notBefore: Date;
+  notAfter: Date;
+  der: Buffer;
+  /** true when this was an earlier issuance returned again for the same request id */
+  replayed: boolean;
+}
+
+/** A request that passed every check and only waits to be signed and stored. */
+interface Prepared {
+  ca: CaRow;
+  profile: Profile;
+  subject: string;
+  subjectDer: Buffer;
+  spki: Buffer;
+  keyAlgorithm: string;
+  altNames: AltNames;
+  notBefore: Date;
+  notAfter: Date;
+  requestId: string | null;
+  requestHash: Buffer | null;
+  actor: string;
+}
+
+function pickSubject(profile: Profile, attrs: NameAttribute[]): NameAttribute[] {
+  const fixed = profile.subject.fixed ?? {};
+  const out = attrs.filter((a) => !(a.type in fixed));
+  for (const [type, value] of Object.entries(fixed)) out.push({ type, value });
+  for (const a of out)
+    if (!profile.subject.allowed.includes(a.type))
+      throw new TrucError('subject_not_allowed', `profile ${profile.name} does not allow subject attribute ${a.type}`, {
+        attribute: a.type,
+      });
+  for (const r of profile.subject.required)
+    if (!out.some((a) => a.type === r))
+      throw new TrucError('subject_not_allowed', `profile ${profile.name} requires subject attribute ${r}`, {
+        attribute: r,
+      });
+  return out;
+}
+
+function pickAltNames(profile: Profile, fromCsr: AltNames, given?: Partial<AltNames>): AltNames {
+  const a = checkAltNames({
+    dns: given?.dns ?? fromCsr.dns,
+    email: given?.email ?? fromCsr.email,
+    ip: given?.ip ?? fromCsr.ip,
+    uri: given?.uri ?? fromCsr.uri,
+  });
+  for (const kind of ['dns', 'email', 'ip', 'uri'] as const) {
+    const rule = profile.subjectAltName[kind];
+    if (rule === 'forbidden' && a[kind].length)
+      throw new TrucError('subject_not_allowed', `profile ${profile.name} does not allow ${kind} alternative names`);
+    if (rule === 'required' && !a[kind].length)
+      throw new TrucError('subject_not_allowed', `profile ${profile.name} requires a ${kind} alternative name`);
+  }
+  return a;
+}
+
+export async function defaultIssuingCa(ctx: PkiContext): Promise<CaRow> {
+  const issuing = (await listCas(ctx.db)).filter((c) => c.parentId !== null && c.status === 'active');
+  if (issuing.length === 0) throw new TrucError('unknown_ca', 'no issuing CA: run `truc ca init` first');
+  if (issuing.length > 1) throw new TrucError('bad_request', 'several issuing CAs: name one with caId');
+  return issuing[0];
+}
+
+export async function prepare(ctx: PkiContext, req: IssueRequest, actor: string): Promise<Prepared> {
+  const profile = ctx.profiles.get(req.profile);
+  if (!profile) throw new TrucError('unknown_profile', `no certificate profile "${req.profile}"`, { known: [...ctx.profiles.keys()] });
+  const ca = req.caId ? await getCa(ctx.db, req.caId) : await defaultIssuingCa(ctx);
+  if (!ca) throw new TrucError('unknown_ca', `no CA "${req.caId}"`);
+  if (ca.parentId === null) throw new TrucError('bad_request', 'the root CA issues only CA certificates');
+  if (ca.status !== 'active') throw new TrucError('bad_request', `CA "${ca.id}" is not active`);
+  const csr = parseCsr(req.csr);
+  if (!profile.keyAlgorithms.includes(csr.keyAlgorithm))
+    throw new TrucError('key_not_allowed', `profile ${profile.name} does not allow ${csr.keyAlgorithm} keys`, {
+      allowed: profile.keyAlgorithms,
+    });
+  assertKeyAllowed(ctx.policy, csr.keyAlgorithm);
+  assertSchemeAllowed(ctx.policy, csr.signatureScheme);
+  const given = typeof req.subject === 'string' ? parseNameString(req.subject) : req.subject;
+  const subjectAttrs = pickSubject(profile, given ?? csr.subject);
+  const subjectDer = encodeName(subjectAttrs);
+  const altNames = pickAltNames(profile, csr.altNames, req.altNames);
+  const days = req.validityDays ?? profile.validityDays;
+  if (!Number.isInteger(days) || days < 1 || days > profile.validityDays)
+    throw new TrucError('bad_request', `validity must be 1 to ${profile.validityDays} days for ${profile.name}`);
+  const now = ctx.clock();
+  const notBefore = new Date(Math.floor(now.getTime() / 1000) * 1000 - profile.backdateSeconds * 1000);
+  let notAfter = new Date(notBefore.getTime() + days * 86_400_000);
+  if (notAfter > ca.notAfter) notAfter = ca.notAfter; // never outlive the issuer
+  if (req.requestId !== undefined && !/^[\x21-\x7e]{1,128}$/.test(req.requestId))
+    throw new TrucError('bad_request', 'requestId must be 1 to 128 printable ASCII characters');
+  const requestHash = req.requestId
+    ? createHash('sha256')
+        .update(csr.der)
+        .update(`\n${profile.name}\n${ca.id}\n${nameToString(subjectAttrs)}\n${JSON.stringify(altNames)}\n${days}`)
+        .digest()
+    : null;
+  return {
+    ca,
+    profile,
+    subject: nameToString(subjectAttrs),
+    subjectDer,
+    spki: csr.spki,
+    keyAlgorithm: csr.keyAlgorithm,
+    altNames,
+    notBefore,
+    notAfter,
+    requestId: req.requestId ?? null,
+    requestHash,
+    actor,
+  };
+}
+
+/** Constant extensions of one (CA, profile) pair, built once. */
+function templateFor(ctx: PkiContext, ca: CaRow, p: Profile): { head: Buffer[]; tail: Buffer[] } {
+  const head = [ext.basicConstraints(false), ext.keyUsage(p.keyUsage)];
+  if (p.extendedKeyUsage.length) head.push(ext.extKeyUsage(p.extendedKeyUsage, p.extendedKeyUsageCritical));
+  const tail = [ext.authorityKeyIdentifier(ca.ski)];
+  if (p.certificatePolicies.length) tail.push(ext.certificatePolicies(p.certificatePolicies));
+  if (p.crlDistributionPoint) tail.push(ext.crlDistributionPoints([urls.crl(ctx, ca.id)]));
+  if (p.authorityInfoAccess.ocsp || p.authorityInfoAccess.caIssuers)
+    tail.push(
+      ext.authorityInfoAccess(
+        p.authorityInfoAccess.ocsp ? urls.ocsp(ctx) : null,
+        p.authorityInfoAccess.caIssuers ? urls.caCert(ctx, ca.id) : null,
+      ),
+    );
+  if (p.ocspNoCheck) tail.push(ext.ocspNoCheck());
+  return { head, tail };
+}
+
+interface Pending {
+  item: Prepared;
+  resolve: (v: Issued) => void;
+  reject: (e: unknown) => void;
+}
+
+/**
+ * The per-CA batcher. Requests queue while a batch is being signed and stored; the next batch takes all of
+ * them (up to `maxBatch`). One request alone goes out on the next turn of the event loop.
+ */
+export class Issuer {
+  private queue: Pending[] = [];
+  private running = false;
+  private readonly templates = new Map<string, { head: Buffer[]; tail: Buffer[] }>();
+
+  constructor(
+    private readonly ctx: PkiContext,
+    private readonly maxBatch = 500,
+  ) {}
+
+  async issue(req: IssueRequest, actor: string): Promise<Issued> {
+    let item: Prepared;
+    try {
+      item = await prepare(this.ctx, req, actor);
+    } catch (e) {
+      if (isTrucError(e)) await this.refused(req, actor, e);
+      throw e;
+    }
+    return this.enqueue(item);
+  }
+
+  /** Issues a request already prepared (bulk paths that parse and check requests elsewhere). */
+  enqueue(item: Prepared): Promise<Issued> {
+    return new Promise<Issued>((resolve, reject) => {
+      this.queue.push({ item, resolve, reject });
+      if (!this.running) {
+        this.running = true;
+        setImmediate(() => void this.drain());
+      }
+    });
+  }
+
+  private async refused(req: IssueRequest, actor: string, e: TrucError): Promise<void> {
+    await recordAudit(this.ctx.db, {
+      actor,
+      action: 'ca.issue',
+      target: req.requestId ?? null,
+      outcome: 'failure',
+      detail: { profile: req.profile, code: e.code, reason: e.message },
+    }).catch(() => {});
+    emit(this.ctx, 'certificate.refused', 'failure', actor, { profile: req.profile, code: e.code }, e.message);
+  }
+
+  private async drain(): Promise<void> {
+    while (this.queue.length) {
+      const batch = this.queue.splice(0, this.maxBatch);
+      try {
+        await this.flush(batch);
+      } catch (e) {
+        for (const p of batch) p.reject(e);
+      }
+    }
+    this.running = false;
+  }
+
+  private async flush(batch: Pending[]): Promise<void> {
+    // Replays: a request id seen before gives back its certificate (same request) or a conflict.
+    const ids = batch.map((p) => p.item.requestId).filter((x): x is string => !!x);
+    const known = await findByRequestIds(this.ctx.db, ids);
+    const fresh: Pending[] = [];
+    const firstById = new Map<string, Pending>();
+    const followers: { p: Pending; leader: Pending }[] = [];
+    for (const p of batch) {
+      const id = p.item.requestId;
+      if (id && known.has(id)) {
+        const k = known.get(id)!;
+        if (k.requestHash && p.item.requestHash && k.requestHash.equals(p.item.requestHash))
+          p.resolve(this.replayed(p.item, k.serial, k.der));
+        else p.reject(new TrucError('duplicate_request', `request id "${id}" was used for a different request`));
+        continue;
+      }
+      if (id && firstById.has(id)) {
+        followers.push({ p, leader: firstById.get(id)! });
+        continue;
+      }
+      if (id) firstById.set(id, p);
+      fresh.push(p);
+    }
+    if (fresh.length) await this.signAndStore(fresh);
+    for (const { p, leader } of followers) {
+      leader.item.requestHash && p.item.requestHash && leader.item.requestHash.equals(p.item.requestHash)
+        ? void this.waitLeader(leader, p)
+        : p.reject(new TrucError('duplicate_request', `request id "${p.item.requestId}" was used for a different request`));
+    }
+  }
+
+  private async waitLeader(leader: Pending, p: Pending): Promise<void> {
+    const found = await findByRequestIds(this.ctx.db, [p.item.requestId!]);
+    const k = found.get(p.item.requestId!);
+    if (k) p.resolve(this.replayed(p.item, k.serial, k.der));
+    else p.reject(new TrucError('internal', 'the first request with this id failed'));
+    void leader;
+  }
+
+  private replayed(item: Prepared, serial: string, der: Buffer): Issued {
+    return {
+      serial,
+      caId: item.ca.id,
+      profile: item.profile.name,
+      subject: item.subject,
+      notBefore: item.notBefore,
+      notAfter: item.notAfter,
+      der,
+      replayed: true,
+    };
+  }
+
+  private async signAndStore(batch: Pending[]): Promise<void> {
+    // all items of a batch may come from different CAs; group signers by CA
+    const signers = new Map<string, (data: Uint8Array) => Buffer | Promise<Buffer>>();
+    const rows: NewCert[] = [];
+    const issued: Issued[] = [];
+    for (const { item } of batch) {
+      const ca = item.ca;
+      let sign = signers.get(ca.id);
+      if (!sign) {
+        const store = this.ctx.keys.get(ca.keyStore);
+        const sync = store.syncSigner ? await store.syncSigner(ca.keyId, ca.scheme) : null;
+        sign = sync ?? ((data: Uint8Array) => store.sign(ca.keyId, ca.scheme, data));
+        signers.set(ca.id, sign);
+      }
+      const tkey = `${ca.id}/${item.profile.name}`;
+      let t = this.templates.get(tkey);
+      if (!t) this.templates.set(tkey, (t = templateFor(this.ctx, ca, item.profile)));
+      const a = item.altNames;
+      const extensions = [...t.head, ext.subjectKeyIdentifier(keyIdentifier(item.spki)), ...t.tail];
+      if (a.dns.length + a.email.length + a.ip.length + a.uri.length)
+        // RFC 5280: critical when the subject is empty
+        extensions.push(ext.subjectAltName(encodeAltNames(a), item.subject === ''));
+      const serial = newSerial();
+      const sigAlg = SCHEMES[ca.scheme].algorithmIdentifier;
+      const tbs = encodeTbs(sigAlg, ca.subjectDer, {
+        serial,
+        notBefore: item.notBefore,
+        notAfter: item.notAfter,
+        subject: item.subjectDer,
+        spki: item.spki,
+        extensions,
+      });
+      const der = encodeCertificate(tbs, sigAlg, await sign(tbs));
+      const hex = serial.toString('hex');
+      rows.push({
+        serial: hex,
+        caId: ca.id,
+        profile: item.profile.name,
+        subject: item.subject,
+        keyAlgorithm: item.keyAlgorithm,
+        spkiSha256: createHash('sha256').update(item.spki).digest(),
+        notBefore: item.notBefore,
+        notAfter: item.notAfter,
+        requestId: item.requestId,
+        requestHash: item.requestHash,
+        requestedBy: item.actor,
+        der,
+      });
+      issued.push({
+        serial: hex,
+        caId: ca.id,
+        profile: item.profile.name,
+        subject: item.subject,
+        notBefore: item.notBefore,
+        notAfter: item.notAfter,
+        der,
+        replayed: false,
+      });
+    }
+    const now = this.ctx.clock();
+    await this.ctx.db.tx(async (sql) => {
+      await insertCerts(sql, rows);
+      await appendAudit(
+        sql,
+        rows.map((r) => ({
+          actor: r.requestedBy,
+          action: 'ca.issue',
+          target: r.serial,
+          outcome: 'success' as const,
+          detail: { ca: r.caId, profile: r.profile, subject: r.subject, requestId: r.requestId },
+        })),
+        now,
+      );
+    });
+    batch.forEach((p, i) => {
+      p.resolve(issued[i]);
+      emit(this.ctx, 'certificate.issued', 'success', p.item.actor, {
+        ca: issued[i].caId,
+        serial: issued[i].serial,
+        profile: issued[i].profile,
+        subject: issued[i].subject,
+      });
+    });
+  }
+}

@@ -1,0 +1,97 @@
+/**
+ * Wiring: opens what every role needs from a `Config` — the database (migrated), the key stores, the
+ * profiles, the event bus — and hands back a `Platform` the CLI and the HTTP apps work against. Nothing
+ * here holds domain logic.
+ */
+import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { pino, type Logger } from 'pino';
+import type { Config } from './config.js';
+import { openDb, migrate, type Db } from './store/index.js';
+import { auditMigrations } from './audit/index.js';
+import { InProcessBus, type Bus } from './bus/index.js';
+import { SoftwareKeyStore } from './crypto/software-keystore.js';
+import { Pkcs11KeyStore } from './crypto/pkcs11-keystore.js';
+import { keyStores, type KeyStore, type KeyStores } from './crypto/keystore.js';
+import { pkiMigrations, loadProfiles, Issuer, type PkiContext } from './pki/index.js';
+import { authMigrations } from './http/auth/store.js';
+
+export interface Platform {
+  config: Config;
+  db: Db;
+  keys: KeyStores;
+  bus: Bus;
+  log: Logger;
+  pki: PkiContext;
+  issuer: Issuer;
+  close(): Promise<void>;
+}
+
+export const ALL_MIGRATIONS = [...auditMigrations, ...pkiMigrations, ...authMigrations];
+
+/**
+ * The software key store's secret: the operator's passphrase when configured; otherwise a random
+ * key-encryption key generated once into the data folder (mode 0600), which keeps the embedded default
+ * a one-command start. Production deployments set a passphrase or use PKCS#11.
+ */
+function softwareSecret(cfg: Config, log: Logger): { passphrase?: string; kek?: Buffer } {
+  if (cfg.keys.software.passphrase) return { passphrase: cfg.keys.software.passphrase };
+  const file = cfg.keys.software.kekFile ?? join(cfg.dataDir, 'kek.bin');
+  if (!existsSync(file)) {
+    mkdirSync(cfg.dataDir, { recursive: true });
+    writeFileSync(file, randomBytes(32), { mode: 0o600 });
+    log.warn({ file }, 'generated a key-encryption key for software keys; set a passphrase or use PKCS#11 in production');
+  }
+  return { kek: readFileSync(file) };
+}
+
+export async function openPlatform(config: Config, opts: { log?: Logger; bus?: Bus } = {}): Promise<Platform> {
+  const log = opts.log ?? pino({ level: config.log.level });
+  mkdirSync(config.dataDir, { recursive: true });
+  const db = await openDb({ url: config.database.url, poolSize: config.database.poolSize });
+  const stores: KeyStore[] = [];
+  try {
+    await migrate(db, ALL_MIGRATIONS);
+    stores.push(await SoftwareKeyStore.open({ dir: config.keys.software.dir, ...softwareSecret(config, log) }));
+    if (config.keys.pkcs11)
+      stores.push(
+        await Pkcs11KeyStore.open({
+          module: config.keys.pkcs11.module,
+          slot: { tokenLabel: config.keys.pkcs11.tokenLabel },
+          pin: config.keys.pkcs11.pin,
+        }),
+      );
+  } catch (e) {
+    for (const s of stores) await s.close().catch(() => {});
+    await db.close().catch(() => {});
+    throw e;
+  }
+  const keys = keyStores(stores, config.keys.default);
+  const bus = opts.bus ?? new InProcessBus((e) => log.error({ err: e }, 'event subscriber failed'));
+  const profiles = await loadProfiles(config.profilesDir);
+  const pki: PkiContext = {
+    db,
+    keys,
+    profiles,
+    policy: config.crypto,
+    publicUrl: config.publicUrl.replace(/\/$/, ''),
+    bus,
+    clock: () => new Date(),
+    crl: config.crl,
+  };
+  return {
+    config,
+    db,
+    keys,
+    bus,
+    log,
+    pki,
+    issuer: new Issuer(pki),
+    async close() {
+      await bus.close();
+      for (const s of stores) await s.close().catch(() => {});
+      await db.close();
+    },
+  };
+}

@@ -5,10 +5,10 @@
 import { createPublicKey, sign as nodeSign, verify as nodeVerify, constants, type KeyObject } from 'node:crypto';
 import { SCHEMES, type SignatureScheme } from './algorithms.js';
 
-function options(scheme: SignatureScheme, key: KeyObject) {
+function options(scheme: SignatureScheme, key: KeyObject, pssSaltLength?: number) {
   const info = SCHEMES[scheme];
   if (info.family === 'rsa-pss')
-    return { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_DIGEST };
+    return { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: pssSaltLength ?? constants.RSA_PSS_SALTLEN_DIGEST };
   if (info.family === 'rsa-pkcs1') return { key, padding: constants.RSA_PKCS1_PADDING };
   return key; // ECDSA: DER output by default; Ed25519: pure
 }
@@ -22,10 +22,12 @@ export function verifyWith(
   scheme: SignatureScheme,
   data: Uint8Array,
   signature: Uint8Array,
+  /** RSASSA-PSS: the salt length the signer declared (RFC 4055 parameters); default the hash length */
+  pssSaltLength?: number,
 ): boolean {
   const k = Buffer.isBuffer(key) ? createPublicKey({ key, format: 'der', type: 'spki' }) : key;
   try {
-    return nodeVerify(SCHEMES[scheme].hash, data, options(scheme, k) as KeyObject, signature);
+    return nodeVerify(SCHEMES[scheme].hash, data, options(scheme, k, pssSaltLength) as KeyObject, signature);
   } catch {
     return false;
   }

@@ -84,22 +84,26 @@ export function keyAlgorithmOf(spki: Buffer): KeyAlgorithm {
   }
 }
 
-function schemeOf(algId: Element): SignatureScheme {
+function schemeOf(algId: Element): { scheme: SignatureScheme; saltLength?: number } {
   const [o, params] = children(algId, 'CSR signatureAlgorithm', 2);
   if (!o || o.tag !== TAG.OID) throw new TrucError('malformed_csr', 'bad signature algorithm');
   const dotted = decodeOid(o.value);
   if (dotted === '1.2.840.113549.1.1.10') {
-    // RSASSA-PSS: take the hash from [0]; we verify with salt = hash length, as RFC 4055 recommends
+    // RSASSA-PSS: hash from [0] (MGF1 assumed on the same hash), salt length from [2] (default 20)
     const fields = params ? children(params, 'PSS params', 4) : [];
     const hashField = fields.find((f) => f.tag === 0xa0);
     const hashOid = hashField ? decodeOid(children(children(hashField)[0])[0].value) : '1.3.14.3.2.26';
     const s = PSS_HASH[hashOid];
     if (!s) throw new TrucError('key_not_allowed', `RSASSA-PSS with hash ${hashOid} is not allowed`);
-    return s;
+    const saltField = fields.find((f) => f.tag === 0xa2);
+    const saltInt = saltField ? children(saltField, 'PSS saltLength', 1)[0] : undefined;
+    if (saltInt && (saltInt.tag !== TAG.INTEGER || saltInt.value.length > 2))
+      throw new TrucError('malformed_csr', 'bad RSASSA-PSS salt length');
+    return { scheme: s, saltLength: saltInt ? saltInt.value.readUIntBE(0, saltInt.value.length) : 20 };
   }
   const s = SIG_OIDS[dotted];
   if (!s) throw new TrucError('key_not_allowed', `CSR signature algorithm ${dotted} is not allowed`);
-  return s;
+  return { scheme: s };
 }
 
 export function parseCsr(input: Buffer | string): ParsedCsr {
@@ -118,9 +122,9 @@ export function parseCsr(input: Buffer | string): ParsedCsr {
   const subject = decodeName(Buffer.from(fields[1].raw));
   const spki = Buffer.from(fields[2].raw);
   const keyAlgorithm = keyAlgorithmOf(spki);
-  const signatureScheme = schemeOf(algId);
+  const { scheme: signatureScheme, saltLength } = schemeOf(algId);
   if (sigBits.value[0] !== 0) throw new TrucError('malformed_csr', 'signature BIT STRING has unused bits');
-  if (!verifyWith(spki, signatureScheme, info.raw, sigBits.value.subarray(1)))
+  if (!verifyWith(spki, signatureScheme, info.raw, sigBits.value.subarray(1), saltLength))
     throw new TrucError('bad_csr_signature', 'the CSR signature does not verify with its own public key');
   let altNames = emptyAltNames();
   const attrs = fields[3];

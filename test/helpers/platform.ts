@@ -1,0 +1,36 @@
+/**
+ * A real platform for tests: the given database (PGlite in memory or a fresh PostgreSQL database), a
+ * temporary data folder with sealed software keys, the repository's profiles, the default hierarchy.
+ */
+import { loadConfig } from '../../src/config.js';
+import { openPlatform, type Platform } from '../../src/platform.js';
+import { initHierarchy } from '../../src/pki/index.js';
+import { DEFAULT_HIERARCHY } from '../../src/cli/bootstrap.js';
+import { tmp } from './openssl.js';
+import type { SecurityEvent } from '../../src/bus/index.js';
+
+export interface TestPlatform extends Platform {
+  events: { subject: string; event: SecurityEvent }[];
+}
+
+export async function testPlatform(dbUrl: string, opts: { init?: boolean; deltas?: boolean } = {}): Promise<TestPlatform> {
+  const dataDir = tmp('truc-data-');
+  const config = loadConfig({
+    env: {},
+    overrides: {
+      dataDir,
+      database: { url: dbUrl },
+      keys: { software: { dir: `${dataDir}/keys`, passphrase: 'test passphrase' } },
+      log: { level: 'silent' },
+      publicUrl: 'http://127.0.0.1:8080',
+      crl: { deltas: opts.deltas ?? true },
+    } as any,
+  });
+  const p = (await openPlatform(config)) as TestPlatform;
+  p.events = [];
+  p.bus.subscribe('>', (subject, event) => {
+    p.events.push({ subject, event });
+  });
+  if (opts.init !== false) await initHierarchy(p.pki, DEFAULT_HIERARCHY, 'test');
+  return p;
+}

@@ -10,11 +10,11 @@ import { createToken, listPrincipals } from '../http/auth/store.js';
 import { ROLES } from '../http/auth/roles.js';
 
 export const DEFAULT_HIERARCHY = {
-  root: { id: 'root', subject: 'CN=Trục Root CA, O=Trục, C=VN', keyAlgorithm: 'EC-P384' as const, validityDays: 7300 },
+  root: { id: 'root', subject: 'C=VN, O=Trục, CN=Trục Root CA', keyAlgorithm: 'EC-P384' as const, validityDays: 7300 },
   issuing: [
     {
       id: 'issuing',
-      subject: 'CN=Trục Issuing CA 1, O=Trục, C=VN',
+      subject: 'C=VN, O=Trục, CN=Trục Issuing CA 1',
       keyAlgorithm: 'EC-P256' as const,
       validityDays: 3650,
       pathLen: 0,

@@ -1,6 +1,7 @@
 /**
- * Distinguished names: the attribute types we issue, their string syntax (`CN=…, O=…`, RFC 4514 order as
- * written, i.e. most significant first as the DER has it), and their DER encoding. DirectoryString values
+ * Distinguished names: the attribute types we issue, their string syntax (`C=VN, O=…, CN=…`: attributes in
+ * the order written are the order in the DER, most significant first, as `openssl req -subj` takes them —
+ * not RFC 4514's reversed order), and their DER encoding. DirectoryString values
  * are UTF8String (RFC 5280 §4.1.2.6), so Vietnamese names with diacritics round-trip; countryName and
  * serialNumber are PrintableString and emailAddress IA5String, as their ASN.1 definitions require.
  */
@@ -91,7 +92,7 @@ export function nameToString(attrs: NameAttribute[]): string {
   return attrs.map((a) => `${a.type}=${escapeValue(a.value)}`).join(', ');
 }
 
-/** Parses `CN=Nguyễn Văn A, O=Bộ Nội vụ, C=VN` (commas inside values escaped with a backslash). */
+/** Parses `C=VN, O=Bộ Nội vụ, CN=Nguyễn Văn A` (commas inside values escaped with a backslash). */
 export function parseNameString(s: string): NameAttribute[] {
   if (s.length > 4096) throw new TrucError('subject_not_allowed', 'subject string too long');
   const out: NameAttribute[] = [];

@@ -13,14 +13,14 @@ export interface TestPlatform extends Platform {
   events: { subject: string; event: SecurityEvent }[];
 }
 
-export async function testPlatform(dbUrl: string, opts: { init?: boolean; deltas?: boolean } = {}): Promise<TestPlatform> {
+export async function testPlatform(dbUrl: string, opts: { init?: boolean; deltas?: boolean; pkcs11?: { module: string; tokenLabel: string; pin: string } } = {}): Promise<TestPlatform> {
   const dataDir = tmp('truc-data-');
   const config = loadConfig({
     env: {},
     overrides: {
       dataDir,
       database: { url: dbUrl },
-      keys: { software: { dir: `${dataDir}/keys`, passphrase: 'test passphrase' } },
+      keys: { software: { dir: `${dataDir}/keys`, passphrase: 'test passphrase' }, ...(opts.pkcs11 ? { pkcs11: opts.pkcs11 } : {}) },
       log: { level: 'silent' },
       publicUrl: 'http://127.0.0.1:8080',
       crl: { deltas: opts.deltas ?? true },

@@ -143,6 +143,8 @@ export interface CertSpec {
   requireExplicitPolicy?: number;
   inhibitAnyPolicy?: number;
   crlDp?: string[];
+  /** cRLIssuer of the (single) distribution point: an indirect CRL's issuer */
+  crlDpIssuer?: string;
   ocspUrl?: string;
   aki?: boolean;
   extra?: { oid: string; critical: boolean; value: Buffer }[];
@@ -180,7 +182,14 @@ export function issueCert(spec: CertSpec): Buffer {
   if (spec.policyMappings) exts.push(ext('2.5.29.33', true, seq(...spec.policyMappings.map(([a, b]) => seq(oid(a), oid(b))))));
   if (spec.requireExplicitPolicy !== undefined) exts.push(ext('2.5.29.36', true, seq(ctxPrim(0, int(spec.requireExplicitPolicy).subarray(2)))));
   if (spec.inhibitAnyPolicy !== undefined) exts.push(ext('2.5.29.54', true, int(spec.inhibitAnyPolicy)));
-  if (spec.crlDp) exts.push(ext('2.5.29.31', false, seq(...spec.crlDp.map((u) => seq(ctx(0, ctx(0, ctxPrim(6, Buffer.from(u)))))))));
+  if (spec.crlDp)
+    exts.push(
+      ext(
+        '2.5.29.31',
+        false,
+        seq(...spec.crlDp.map((u) => seq(ctx(0, ctx(0, ctxPrim(6, Buffer.from(u)))), ...(spec.crlDpIssuer ? [ctx(2, ctx(4, dn(spec.crlDpIssuer)))] : [])))),
+      ),
+    );
   if (spec.ocspUrl) exts.push(ext('1.3.6.1.5.5.7.1.1', false, seq(seq(oid('1.3.6.1.5.5.7.48.1'), ctxPrim(6, Buffer.from(spec.ocspUrl))))));
   for (const e of spec.extra ?? []) exts.push(ext(e.oid, e.critical, e.value));
   const alg = algId(issuer.key);

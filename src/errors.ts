@@ -28,6 +28,12 @@ export type ErrorCode =
   | 'audit_chain_broken'
   | 'conflict'
   | 'unsupported'
+  | 'invalid_path'
+  | 'invalid_rule'
+  | 'unmapped_field'
+  | 'invalid_vector_file'
+  | 'lab_unsupported'
+  | 'lab_adapter'
   | 'internal';
 
 const STATUS: Record<ErrorCode, number> = {
@@ -55,6 +61,12 @@ const STATUS: Record<ErrorCode, number> = {
   audit_chain_broken: 500,
   conflict: 409,
   unsupported: 400,
+  invalid_path: 422,
+  invalid_rule: 400,
+  unmapped_field: 400,
+  invalid_vector_file: 400,
+  lab_unsupported: 400,
+  lab_adapter: 502,
   internal: 500,
 };
 

@@ -12,6 +12,7 @@ import { loadConfig, type Config } from '../config.js';
 import { openPlatform, type Platform } from '../platform.js';
 import { toPem } from '../asn1/der.js';
 import {
+  addCa,
   initHierarchy,
   listCas,
   searchCerts,
@@ -39,7 +40,12 @@ program
   .description('Trục — trust and secure-exchange platform for e-government')
   .option('-c, --config <file>', 'configuration file (YAML or JSON); also TRUC_CONFIG')
   .option('--data-dir <dir>', 'data folder for the embedded default (PGlite, sealed keys); also TRUC_DATA_DIR')
-  .option('--json', 'print results as JSON');
+  .option('--json', 'print results as JSON')
+  .showHelpAfterError()
+  .exitOverride((err) => {
+    if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') process.exit(0);
+    process.exit(2);
+  });
 
 const operator = () => `cli:${userInfo().username}`;
 
@@ -58,6 +64,14 @@ async function withPlatform(fn: (p: Platform) => Promise<unknown>): Promise<void
     fail(e);
   }
   await p.close();
+}
+
+function nameConstraintsFrom(o: any): CaSpec['nameConstraints'] {
+  if (!(o.permittedDns || o.excludedDns || o.permittedEmail || o.permittedDn)) return undefined;
+  return {
+    permitted: { dns: o.permittedDns ?? [], email: o.permittedEmail ?? [], directoryName: o.permittedDn ?? [] },
+    excluded: { dns: o.excludedDns ?? [] },
+  };
 }
 
 const json = () => !!program.opts().json;
@@ -134,13 +148,6 @@ ca.command('init')
         (s: string) => {
           const eq = s.indexOf('=');
           if (eq < 1) throw new TrucError('bad_request', `--issuing wants id=subject, got "${s}"`);
-          const nc =
-            o.permittedDns || o.excludedDns || o.permittedEmail || o.permittedDn
-              ? {
-                  permitted: { dns: o.permittedDns ?? [], email: o.permittedEmail ?? [], directoryName: o.permittedDn ?? [] },
-                  excluded: { dns: o.excludedDns ?? [] },
-                }
-              : undefined;
           return {
             id: s.slice(0, eq),
             subject: s.slice(eq + 1),
@@ -148,7 +155,7 @@ ca.command('init')
             validityDays: Number(o.issuingDays),
             pathLen: Number(o.pathLen),
             keyStore: o.keyStore,
-            nameConstraints: nc,
+            nameConstraints: nameConstraintsFrom(o),
           };
         },
       );
@@ -174,6 +181,39 @@ ca.command('init')
             ['id', 'parent', 'subject', 'key', 'notAfter'],
           ),
       );
+    }),
+  );
+
+ca.command('add')
+  .description('Add a CA under an existing one (a second issuing CA under the root, or a sub-CA where path length allows)')
+  .requiredOption('--parent <id>', 'the parent CA')
+  .requiredOption('--id <id>', 'the new CA id (lowercase letters, digits, -)')
+  .requiredOption('--subject <dn>', 'e.g. "C=VN, O=Bộ Nội vụ, CN=Bộ Nội vụ CA"')
+  .option('--key <alg>', 'key algorithm', 'EC-P256')
+  .option('--days <n>', 'validity in days', '3650')
+  .option('--path-len <n>', 'path length constraint', '0')
+  .option('--permitted-dns <domain>', 'name constraint: permitted DNS subtree (repeatable)', collect)
+  .option('--excluded-dns <domain>', 'name constraint: excluded DNS subtree (repeatable)', collect)
+  .option('--permitted-email <domain>', 'name constraint: permitted e-mail domain (repeatable)', collect)
+  .option('--permitted-dn <dn>', 'name constraint: permitted directory name subtree (repeatable)', collect)
+  .addOption(new Option('--key-store <kind>', 'key store for the new key').choices(['software', 'pkcs11']))
+  .action(async (o) =>
+    withPlatform(async (p) => {
+      const row = await addCa(
+        p.pki,
+        o.parent,
+        {
+          id: o.id,
+          subject: o.subject,
+          keyAlgorithm: parseKeyAlgorithm(o.key),
+          validityDays: Number(o.days),
+          pathLen: Number(o.pathLen),
+          keyStore: o.keyStore,
+          nameConstraints: nameConstraintsFrom(o),
+        },
+        operator(),
+      );
+      out({ id: row.id, parent: row.parentId, subject: row.subject, notAfter: row.notAfter }, () => `added ${row.id} under ${row.parentId}: ${row.subject}`);
     }),
   );
 
@@ -396,10 +436,5 @@ token
     }),
   );
 
-program.showHelpAfterError();
-program.exitOverride((err) => {
-  if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') process.exit(0);
-  process.exit(2);
-});
 
 program.parseAsync(process.argv).catch(fail);

@@ -138,14 +138,13 @@ export async function initHierarchy(
   actor: string,
 ): Promise<CaRow[]> {
   const existing = await listCas(ctx.db);
-  const root =
-    existing.find((c) => c.id === spec.root.id && c.parentId === null) ?? (await createCa(ctx, spec.root, null, actor));
+  if (existing.length)
+    throw new TrucError('ca_exists', `a CA hierarchy exists already (${existing.map((c) => c.id).join(', ')}); add CAs with addCa`);
+  const ids = [spec.root.id, ...spec.issuing.map((s) => s.id)];
+  if (new Set(ids).size !== ids.length) throw new TrucError('bad_request', `CA ids must be distinct: ${ids.join(', ')}`);
+  const root = await createCa(ctx, spec.root, null, actor);
   const out = [root];
-  for (const s of spec.issuing) {
-    const parent = s.id === root.id ? null : root;
-    if (!parent) throw new TrucError('bad_request', 'an issuing CA cannot have the root id');
-    out.push(await createCa(ctx, s, parent, actor));
-  }
+  for (const s of spec.issuing) out.push(await createCa(ctx, s, root, actor));
   return out;
 }
 

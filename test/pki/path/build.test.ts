@@ -9,9 +9,17 @@ const span = { notBefore: new Date(T.getTime() - YEAR), notAfter: new Date(T.get
 describe('path building', () => {
   it('answers with the path from the target to the anchor, anchor included', async () => {
     const h = hierarchy();
-    const r = await validatePath({ target: h.leaf, intermediates: [h.int, h.root], trustAnchors: [h.root], time: T });
+    const r = await validatePath({
+      target: h.leaf,
+      intermediates: [h.int, h.root],
+      trustAnchors: [h.root],
+      time: T,
+    });
     expect(r.valid).toBe(true);
-    if (r.valid) expect(r.path.map((d) => d.toString('hex'))).toEqual([h.leaf, h.int, h.root].map((d) => d.toString('hex')));
+    if (r.valid)
+      expect(r.path.map((d) => d.toString('hex'))).toEqual(
+        [h.leaf, h.int, h.root].map((d) => d.toString('hex')),
+      );
   });
 
   it('accepts a trust anchor given as a name and a key', async () => {
@@ -30,7 +38,9 @@ describe('path building', () => {
   it('matches names case-insensitively and with folded whitespace, across string types', async () => {
     const h = hierarchy();
     // the leaf names its issuer in other case, spacing and string type (PrintableString for O)
-    const leaf = issueCert(leafSpec({ name: 'C=VN, O=TRUC, CN=truc   issuing ca ', key: h.intKey }, newKey()));
+    const leaf = issueCert(
+      leafSpec({ name: 'C=VN, O=TRUC, CN=truc   issuing ca ', key: h.intKey }, newKey()),
+    );
     const r = await validatePath({ target: leaf, intermediates: [h.int], trustAnchors: [h.root], time: T });
     expect(r).toMatchObject({ valid: true });
   });
@@ -61,7 +71,12 @@ describe('path building', () => {
     const r = await validatePath({ target: leaf, intermediates: chain, trustAnchors: [h.root], time: T });
     expect(r).toMatchObject({ valid: false, reason: 'no_path' });
     if (!r.valid) expect(r.message).toMatch(/depth/);
-    const shorter = await validatePath({ target: chain[limits.MAX_PATH_DEPTH - 2], intermediates: chain, trustAnchors: [h.root], time: T });
+    const shorter = await validatePath({
+      target: chain[limits.MAX_PATH_DEPTH - 2],
+      intermediates: chain,
+      trustAnchors: [h.root],
+      time: T,
+    });
     expect(shorter).toMatchObject({ valid: true });
   });
 
@@ -69,11 +84,22 @@ describe('path building', () => {
     const h = hierarchy();
     // 60 CAs all named like the issuing CA, none with the right key and no AKI to tell them apart
     const decoys = Array.from({ length: 60 }, () =>
-      issueCert({ subject: 'C=VN, O=Truc, CN=Truc Issuing CA', key: newKey(), issuer: h.rootP, ca: true, ...span }),
+      issueCert({
+        subject: 'C=VN, O=Truc, CN=Truc Issuing CA',
+        key: newKey(),
+        issuer: h.rootP,
+        ca: true,
+        ...span,
+      }),
     );
     const leaf = issueCert(leafSpec(h.intP, newKey(), { aki: false }));
     const started = Date.now();
-    const r = await validatePath({ target: leaf, intermediates: [...decoys, h.int], trustAnchors: [h.root], time: T });
+    const r = await validatePath({
+      target: leaf,
+      intermediates: [...decoys, h.int],
+      trustAnchors: [h.root],
+      time: T,
+    });
     expect(Date.now() - started).toBeLessThan(5000);
     expect(r).toMatchObject({ valid: true });
     // with the right one absent, the attempts stop at the limit
@@ -84,7 +110,12 @@ describe('path building', () => {
   it('reports the certificate at fault and the path tried', async () => {
     const h = hierarchy('ec', { ca: false });
     const r = await validatePath({ target: h.leaf, intermediates: [h.int], trustAnchors: [h.root], time: T });
-    expect(r).toMatchObject({ valid: false, reason: 'not_ca', index: 1, subject: 'C=VN, O=Truc, CN=Truc Issuing CA' });
+    expect(r).toMatchObject({
+      valid: false,
+      reason: 'not_ca',
+      index: 1,
+      subject: 'C=VN, O=Truc, CN=Truc Issuing CA',
+    });
     if (!r.valid) expect(r.path.length).toBe(3);
   });
 });
@@ -93,7 +124,11 @@ describe('hostile input', () => {
   it('refuses more intermediates than the limit', async () => {
     const h = hierarchy();
     await expect(
-      validatePath({ target: h.leaf, intermediates: Array(limits.MAX_INTERMEDIATES + 1).fill(h.int), trustAnchors: [h.root] }),
+      validatePath({
+        target: h.leaf,
+        intermediates: Array(limits.MAX_INTERMEDIATES + 1).fill(h.int),
+        trustAnchors: [h.root],
+      }),
     ).rejects.toMatchObject({ code: 'too_large' });
   });
 
@@ -109,14 +144,25 @@ describe('hostile input', () => {
     const r = await validatePath({ target: Buffer.from('30030201', 'hex'), trustAnchors: [h.root] });
     expect(r).toMatchObject({ valid: false, reason: 'malformed' });
     const deep = Buffer.from('30'.repeat(1) + '80', 'hex');
-    const ok = await validatePath({ target: h.leaf, intermediates: [deep, Buffer.from([0x30, 0x84, 0xff, 0xff, 0xff, 0xff]), h.int], trustAnchors: [h.root], time: T });
+    const ok = await validatePath({
+      target: h.leaf,
+      intermediates: [deep, Buffer.from([0x30, 0x84, 0xff, 0xff, 0xff, 0xff]), h.int],
+      trustAnchors: [h.root],
+      time: T,
+    });
     expect(ok).toMatchObject({ valid: true });
   });
 
   it('refuses unknown purposes rather than ignoring them', async () => {
     const h = hierarchy();
     await expect(
-      validatePath({ target: h.leaf, intermediates: [h.int], trustAnchors: [h.root], time: T, purpose: { keyUsage: ['signEverything'] } }),
+      validatePath({
+        target: h.leaf,
+        intermediates: [h.int],
+        trustAnchors: [h.root],
+        time: T,
+        purpose: { keyUsage: ['signEverything'] },
+      }),
     ).rejects.toMatchObject({ code: 'bad_request' });
   });
 });

@@ -19,7 +19,24 @@ import {
   id_pkix_ocsp_basic,
 } from '@peculiar/asn1-ocsp';
 import { createHash } from 'node:crypto';
-import { bitString, ctx, ctxPrim, ia5, int, namedBits, octets, oid, printable, seq, set, time, tlv, utf8, NULL, TRUE } from '../../../src/asn1/der.js';
+import {
+  bitString,
+  ctx,
+  ctxPrim,
+  ia5,
+  int,
+  namedBits,
+  octets,
+  oid,
+  printable,
+  seq,
+  set,
+  time,
+  tlv,
+  utf8,
+  NULL,
+  TRUE,
+} from '../../../src/asn1/der.js';
 import { children, readElement } from '../../../src/asn1/reader.js';
 import { signWith } from '../../../src/crypto/sign.js';
 import { SCHEMES, type SignatureScheme } from '../../../src/crypto/algorithms.js';
@@ -44,7 +61,13 @@ export function newKey(kind: KeyKind = 'ec'): Key {
 }
 
 function scheme(k: Key): SignatureScheme {
-  return k.kind === 'ec' ? 'ecdsa-sha256' : k.kind === 'ed25519' ? 'ed25519' : k.kind === 'rsa-pss' ? 'rsa-pss-sha256' : 'rsa-pkcs1-sha256';
+  return k.kind === 'ec'
+    ? 'ecdsa-sha256'
+    : k.kind === 'ed25519'
+      ? 'ed25519'
+      : k.kind === 'rsa-pss'
+        ? 'rsa-pss-sha256'
+        : 'rsa-pkcs1-sha256';
 }
 
 export function algId(k: Key): Buffer {
@@ -84,7 +107,8 @@ function ext(o: string, critical: boolean, value: Buffer): Buffer {
   return seq(oid(o), ...(critical ? [TRUE] : []), octets(value));
 }
 
-export type Subtree = { dns: string } | { email: string } | { ip: string } | { dir: string } | { uri: string };
+export type Subtree =
+  { dns: string } | { email: string } | { ip: string } | { dir: string } | { uri: string };
 
 function ipBytes(s: string): Buffer {
   if (s.includes(':')) {
@@ -92,7 +116,12 @@ function ipBytes(s: string): Buffer {
     const h = head ? head.split(':') : [];
     const t = tail !== undefined && tail ? tail.split(':') : [];
     const groups = [...h, ...Array(8 - h.length - t.length).fill('0'), ...t];
-    return Buffer.from(groups.flatMap((g) => { const n = parseInt(g, 16); return [n >> 8, n & 0xff]; }));
+    return Buffer.from(
+      groups.flatMap((g) => {
+        const n = parseInt(g, 16);
+        return [n >> 8, n & 0xff];
+      }),
+    );
   }
   return Buffer.from(s.split('.').map(Number));
 }
@@ -161,11 +190,19 @@ export function issueCert(spec: CertSpec): Buffer {
   const issuer = spec.issuer ?? { name: spec.subject, key: spec.key };
   const exts: Buffer[] = [];
   if (spec.basicConstraints !== false && (spec.ca !== undefined || spec.pathLen !== undefined))
-    exts.push(ext('2.5.29.19', true, seq(...(spec.ca ? [TRUE] : []), ...(spec.pathLen !== undefined ? [int(spec.pathLen)] : []))));
-  if (spec.keyUsage) exts.push(ext('2.5.29.15', true, namedBits(spec.keyUsage.map((k) => KEY_USAGE_BITS.indexOf(k)))));
+    exts.push(
+      ext(
+        '2.5.29.19',
+        true,
+        seq(...(spec.ca ? [TRUE] : []), ...(spec.pathLen !== undefined ? [int(spec.pathLen)] : [])),
+      ),
+    );
+  if (spec.keyUsage)
+    exts.push(ext('2.5.29.15', true, namedBits(spec.keyUsage.map((k) => KEY_USAGE_BITS.indexOf(k)))));
   if (spec.eku) exts.push(ext('2.5.29.37', false, seq(...spec.eku.map(oid))));
   exts.push(ext('2.5.29.14', false, octets(keyId(spec.key))));
-  if (spec.aki !== false) exts.push(ext('2.5.29.35', false, seq(ctxPrim(0, issuer.keyId ?? keyId(issuer.key)))));
+  if (spec.aki !== false)
+    exts.push(ext('2.5.29.35', false, seq(ctxPrim(0, issuer.keyId ?? keyId(issuer.key)))));
   if (spec.san) exts.push(ext('2.5.29.17', false, seq(...spec.san.map(generalName))));
   if (spec.permitted || spec.excluded)
     exts.push(
@@ -179,18 +216,34 @@ export function issueCert(spec: CertSpec): Buffer {
       ),
     );
   if (spec.policies) exts.push(ext('2.5.29.32', false, seq(...spec.policies.map((p) => seq(oid(p))))));
-  if (spec.policyMappings) exts.push(ext('2.5.29.33', true, seq(...spec.policyMappings.map(([a, b]) => seq(oid(a), oid(b))))));
-  if (spec.requireExplicitPolicy !== undefined) exts.push(ext('2.5.29.36', true, seq(ctxPrim(0, int(spec.requireExplicitPolicy).subarray(2)))));
+  if (spec.policyMappings)
+    exts.push(ext('2.5.29.33', true, seq(...spec.policyMappings.map(([a, b]) => seq(oid(a), oid(b))))));
+  if (spec.requireExplicitPolicy !== undefined)
+    exts.push(ext('2.5.29.36', true, seq(ctxPrim(0, int(spec.requireExplicitPolicy).subarray(2)))));
   if (spec.inhibitAnyPolicy !== undefined) exts.push(ext('2.5.29.54', true, int(spec.inhibitAnyPolicy)));
   if (spec.crlDp)
     exts.push(
       ext(
         '2.5.29.31',
         false,
-        seq(...spec.crlDp.map((u) => seq(ctx(0, ctx(0, ctxPrim(6, Buffer.from(u)))), ...(spec.crlDpIssuer ? [ctx(2, ctx(4, dn(spec.crlDpIssuer)))] : [])))),
+        seq(
+          ...spec.crlDp.map((u) =>
+            seq(
+              ctx(0, ctx(0, ctxPrim(6, Buffer.from(u)))),
+              ...(spec.crlDpIssuer ? [ctx(2, ctx(4, dn(spec.crlDpIssuer)))] : []),
+            ),
+          ),
+        ),
       ),
     );
-  if (spec.ocspUrl) exts.push(ext('1.3.6.1.5.5.7.1.1', false, seq(seq(oid('1.3.6.1.5.5.7.48.1'), ctxPrim(6, Buffer.from(spec.ocspUrl))))));
+  if (spec.ocspUrl)
+    exts.push(
+      ext(
+        '1.3.6.1.5.5.7.1.1',
+        false,
+        seq(seq(oid('1.3.6.1.5.5.7.48.1'), ctxPrim(6, Buffer.from(spec.ocspUrl)))),
+      ),
+    );
   for (const e of spec.extra ?? []) exts.push(ext(e.oid, e.critical, e.value));
   const alg = algId(issuer.key);
   const tbs = seq(
@@ -230,10 +283,13 @@ export interface CrlSpec {
 }
 
 export function issueCrl(spec: CrlSpec): Buffer {
-  const exts: Buffer[] = [seq(oid('2.5.29.35'), octets(seq(ctxPrim(0, spec.issuer.keyId ?? keyId(spec.issuer.key)))))];
+  const exts: Buffer[] = [
+    seq(oid('2.5.29.35'), octets(seq(ctxPrim(0, spec.issuer.keyId ?? keyId(spec.issuer.key))))),
+  ];
   if (spec.crlNumber !== undefined) exts.push(ext('2.5.29.20', false, int(spec.crlNumber)));
   if (spec.baseCrlNumber !== undefined) exts.push(ext('2.5.29.27', true, int(spec.baseCrlNumber)));
-  if (spec.freshest) exts.push(ext('2.5.29.46', false, seq(seq(ctx(0, ctx(0, ctxPrim(6, Buffer.from(spec.freshest))))))));
+  if (spec.freshest)
+    exts.push(ext('2.5.29.46', false, seq(seq(ctx(0, ctx(0, ctxPrim(6, Buffer.from(spec.freshest))))))));
   if (spec.idp) {
     const f: Buffer[] = [];
     if (spec.idp.uri) f.push(ctx(0, ctx(0, ctxPrim(6, Buffer.from(spec.idp.uri)))));
@@ -285,7 +341,10 @@ export function issueOcsp(spec: OcspSpec): Buffer {
   const issuerNameDer = Buffer.from(AsnConvert.serialize(cert.tbsCertificate.issuer));
   const issuerKeyBits = Buffer.from(issuer.tbsCertificate.subjectPublicKeyInfo.subjectPublicKey);
   const certID = new CertID({
-    hashAlgorithm: new AlgorithmIdentifier({ algorithm: hashOid, parameters: NULL.buffer.slice(NULL.byteOffset, NULL.byteOffset + 2) as ArrayBuffer }),
+    hashAlgorithm: new AlgorithmIdentifier({
+      algorithm: hashOid,
+      parameters: NULL.buffer.slice(NULL.byteOffset, NULL.byteOffset + 2) as ArrayBuffer,
+    }),
     issuerNameHash: new OctetString(createHash(h).update(issuerNameDer).digest()),
     issuerKeyHash: new OctetString(createHash(h).update(issuerKeyBits).digest()),
     serialNumber: cert.tbsCertificate.serialNumber,
@@ -294,7 +353,9 @@ export function issueOcsp(spec: OcspSpec): Buffer {
     spec.status === 'good'
       ? new CertStatus({ good: null })
       : spec.status === 'revoked'
-        ? new CertStatus({ revoked: new RevokedInfo({ revocationTime: spec.revocationTime ?? spec.thisUpdate }) })
+        ? new CertStatus({
+            revoked: new RevokedInfo({ revocationTime: spec.revocationTime ?? spec.thisUpdate }),
+          })
         : new CertStatus({ unknown: null });
   const signerSpkiKeyId = keyId(spec.signer);
   const responderID = spec.byKey
@@ -303,7 +364,14 @@ export function issueOcsp(spec: OcspSpec): Buffer {
   const data = new ResponseData({
     responderID,
     producedAt: spec.thisUpdate,
-    responses: [new SingleResponse({ certID, certStatus, thisUpdate: spec.thisUpdate, ...(spec.nextUpdate ? { nextUpdate: spec.nextUpdate } : {}) })],
+    responses: [
+      new SingleResponse({
+        certID,
+        certStatus,
+        thisUpdate: spec.thisUpdate,
+        ...(spec.nextUpdate ? { nextUpdate: spec.nextUpdate } : {}),
+      }),
+    ],
   });
   const tbs = Buffer.from(AsnConvert.serialize(data));
   const alg = AsnConvert.parse(algId(spec.signer), AlgorithmIdentifier);
@@ -315,8 +383,10 @@ export function issueOcsp(spec: OcspSpec): Buffer {
   });
   const resp = new OCSPResponse({
     responseStatus: OCSPResponseStatus.successful,
-    responseBytes: new ResponseBytes({ responseType: id_pkix_ocsp_basic, response: new OctetString(AsnConvert.serialize(basic)) }),
+    responseBytes: new ResponseBytes({
+      responseType: id_pkix_ocsp_basic,
+      response: new OctetString(AsnConvert.serialize(basic)),
+    }),
   });
   return Buffer.from(AsnConvert.serialize(resp));
 }
-

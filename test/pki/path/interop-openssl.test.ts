@@ -19,7 +19,14 @@ function opensslVerify(s: Scenario, dir: string): { ok: boolean; out: string } {
     writeFileSync(p, ders.map((d) => toPem(label, d)).join(''));
     return p;
   };
-  const args = ['verify', '-policy_check', '-CAfile', file('ca.pem', 'CERTIFICATE', s.anchors), '-attime', String(Math.floor(s.time.getTime() / 1000))];
+  const args = [
+    'verify',
+    '-policy_check',
+    '-CAfile',
+    file('ca.pem', 'CERTIFICATE', s.anchors),
+    '-attime',
+    String(Math.floor(s.time.getTime() / 1000)),
+  ];
   if (s.intermediates.length) args.push('-untrusted', file('untrusted.pem', 'CERTIFICATE', s.intermediates));
   if (s.opensslPurpose) args.push('-purpose', s.opensslPurpose);
   if (s.mode === 'hard-fail') {
@@ -41,7 +48,10 @@ describe.skipIf(!hasOpenssl)('agreement with openssl verify', () => {
       const dir = mkdtempSync(join(tmpdir(), 'truc-path-'));
       const ours = await validatePath(inputOf(s));
       const theirs = opensslVerify(s, dir);
-      expect(theirs.ok, `openssl: ${theirs.out}\nours: ${ours.valid ? 'valid' : `${ours.reason}: ${ours.message}`}`).toBe(ours.valid);
+      expect(
+        theirs.ok,
+        `openssl: ${theirs.out}\nours: ${ours.valid ? 'valid' : `${ours.reason}: ${ours.message}`}`,
+      ).toBe(ours.valid);
       expect(ours.valid).toBe(s.expect === 'valid');
     });
   }

@@ -18,9 +18,25 @@ describe.skipIf(!hasOpenssl)('OCSP request', () => {
   for (const hash of ['sha1', 'sha256'] as const) {
     it(`is byte-equal to what openssl ocsp writes, ${hash} CertID`, () => {
       const out = join(dir, `req-${hash}.der`);
-      const r = spawnSync('openssl', ['ocsp', `-${hash}`, '-issuer', join(dir, 'int.pem'), '-cert', join(dir, 'leaf.pem'), '-no_nonce', '-reqout', out], { encoding: 'utf8' });
+      const r = spawnSync(
+        'openssl',
+        [
+          'ocsp',
+          `-${hash}`,
+          '-issuer',
+          join(dir, 'int.pem'),
+          '-cert',
+          join(dir, 'leaf.pem'),
+          '-no_nonce',
+          '-reqout',
+          out,
+        ],
+        { encoding: 'utf8' },
+      );
       expect(r.status, r.stderr).toBe(0);
-      expect(buildOcspRequest(h.leaf, h.int, { hash }).toString('hex')).toBe(readFileSync(out).toString('hex'));
+      expect(buildOcspRequest(h.leaf, h.int, { hash }).toString('hex')).toBe(
+        readFileSync(out).toString('hex'),
+      );
     });
   }
 

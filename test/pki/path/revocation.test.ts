@@ -59,10 +59,17 @@ describe('revocation evidence and fetching', () => {
       'http://crl.truc.test/root.crl': h.rootCrl,
     };
     const fetchCrl = vi.fn(async (url: string) => byUrl[url]);
-    const r = await validatePath({ target: h.leaf, intermediates: [h.int], trustAnchors: [h.root], time: T, revocation: { mode: 'hard-fail', fetchCrl } });
+    const r = await validatePath({
+      target: h.leaf,
+      intermediates: [h.int],
+      trustAnchors: [h.root],
+      time: T,
+      revocation: { mode: 'hard-fail', fetchCrl },
+    });
     expect(r).toMatchObject({ valid: true });
     expect(fetchCrl.mock.calls.map((c) => c[0]).sort()).toEqual(Object.keys(byUrl).sort());
-    if (r.valid) expect(r.revocationEvidence.every((e) => e.kind === 'crl' && e.status === 'good')).toBe(true);
+    if (r.valid)
+      expect(r.revocationEvidence.every((e) => e.kind === 'crl' && e.status === 'good')).toBe(true);
   });
 
   it('turns a failing fetcher into revocation_unknown in hard-fail, a warning in soft-fail', async () => {
@@ -70,10 +77,16 @@ describe('revocation evidence and fetching', () => {
       throw new Error('connection refused');
     };
     const input = { target: h.leaf, intermediates: [h.int], trustAnchors: [h.root], time: T };
-    const hard = await validatePath({ ...input, revocation: { mode: 'hard-fail', fetchOcsp, crls: [h.rootCrl] } });
+    const hard = await validatePath({
+      ...input,
+      revocation: { mode: 'hard-fail', fetchOcsp, crls: [h.rootCrl] },
+    });
     expect(hard).toMatchObject({ valid: false, reason: 'revocation_unknown', index: 0 });
     if (!hard.valid) expect(hard.message).toMatch(/connection refused/);
-    const intOnly = await validatePath({ ...input, revocation: { mode: 'hard-fail', fetchOcsp: async () => goodOcsp } });
+    const intOnly = await validatePath({
+      ...input,
+      revocation: { mode: 'hard-fail', fetchOcsp: async () => goodOcsp },
+    });
     expect(intOnly).toMatchObject({ valid: false, reason: 'revocation_unknown', index: 1 });
     const soft = await validatePath({ ...input, revocation: { mode: 'soft-fail', fetchOcsp } });
     expect(soft).toMatchObject({ valid: true });
@@ -93,7 +106,13 @@ describe('revocation evidence and fetching', () => {
 
   it('does not check revocation with mode off', async () => {
     const fetchCrl = vi.fn();
-    const r = await validatePath({ target: h.leaf, intermediates: [h.int], trustAnchors: [h.root], time: T, revocation: { mode: 'off', fetchCrl } });
+    const r = await validatePath({
+      target: h.leaf,
+      intermediates: [h.int],
+      trustAnchors: [h.root],
+      time: T,
+      revocation: { mode: 'off', fetchCrl },
+    });
     expect(r).toMatchObject({ valid: true, revocationEvidence: [] });
     expect(fetchCrl).not.toHaveBeenCalled();
   });
@@ -104,8 +123,17 @@ describe('indirect CRLs', () => {
   const SIGNER = 'C=VN, O=Truc, CN=Truc CRL Signer';
   const signerKey = newKey();
   const mkSigner = (keyUsage: ('cRLSign' | 'digitalSignature')[]) =>
-    issueCert({ subject: SIGNER, key: signerKey, issuer: h.rootP, notBefore: at(-DAY * 30), notAfter: at(365 * DAY), keyUsage });
-  const leaf = issueCert(leafSpec(h.intP, newKey(), { crlDp: ['http://crl.truc.test/indirect.crl'], crlDpIssuer: SIGNER }));
+    issueCert({
+      subject: SIGNER,
+      key: signerKey,
+      issuer: h.rootP,
+      notBefore: at(-DAY * 30),
+      notAfter: at(365 * DAY),
+      keyUsage,
+    });
+  const leaf = issueCert(
+    leafSpec(h.intP, newKey(), { crlDp: ['http://crl.truc.test/indirect.crl'], crlDpIssuer: SIGNER }),
+  );
   const signerP: Party = { name: SIGNER, key: signerKey };
   const crl = issueCrl({
     issuer: signerP,
@@ -113,7 +141,9 @@ describe('indirect CRLs', () => {
     nextUpdate: at(7 * DAY),
     crlNumber: 1,
     idp: { uri: 'http://crl.truc.test/indirect.crl', indirect: true },
-    revoked: [{ serial: serialOf(leaf), date: at(-2 * DAY), certificateIssuer: 'C=VN, O=Truc, CN=Truc Issuing CA' }],
+    revoked: [
+      { serial: serialOf(leaf), date: at(-2 * DAY), certificateIssuer: 'C=VN, O=Truc, CN=Truc Issuing CA' },
+    ],
   });
   const run = (signer: Buffer) =>
     validatePath({
@@ -129,6 +159,10 @@ describe('indirect CRLs', () => {
   });
 
   it('ignores an indirect CRL whose issuer may not sign CRLs', async () => {
-    expect(await run(mkSigner(['digitalSignature']))).toMatchObject({ valid: false, reason: 'revocation_unknown', index: 0 });
+    expect(await run(mkSigner(['digitalSignature']))).toMatchObject({
+      valid: false,
+      reason: 'revocation_unknown',
+      index: 0,
+    });
   });
 });

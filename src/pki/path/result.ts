@@ -1,0 +1,74 @@
+/** What path validation answers, and the rejection it throws internally while checking one candidate path. */
+import { TrucError, isTrucError } from '../../errors.js';
+
+export type FailureReason =
+  | 'malformed'
+  | 'no_path'
+  | 'expired'
+  | 'not_yet_valid'
+  | 'bad_signature'
+  | 'unsupported_algorithm'
+  | 'name_mismatch'
+  | 'path_length_exceeded'
+  | 'not_ca'
+  | 'key_usage'
+  | 'extended_key_usage'
+  | 'name_constraints'
+  | 'policy'
+  | 'unknown_critical_extension'
+  | 'revoked'
+  | 'revocation_unknown';
+
+export interface RevocationEvidence {
+  /** serial number of the certificate the evidence is about, hex */
+  serial: string;
+  subject: string;
+  kind: 'crl' | 'ocsp';
+  /** the CRL or OCSPResponse as received */
+  der: Buffer;
+  status: 'good' | 'revoked';
+  thisUpdate: Date;
+  nextUpdate?: Date;
+  revocationTime?: Date;
+  revocationReason?: number;
+}
+
+export interface ValidPath {
+  valid: true;
+  /** DER certificates from the target up to the trust anchor (the anchor included when it is a certificate) */
+  path: Buffer[];
+  revocationEvidence: RevocationEvidence[];
+  /** soft-fail revocation gaps and other things a caller may want to log */
+  warnings: string[];
+  /** authority-constrained policy set: OIDs, or 'any' when any policy is acceptable */
+  policies: string[] | 'any' | null;
+}
+
+export interface InvalidPath {
+  valid: false;
+  reason: FailureReason;
+  message: string;
+  /** position of the certificate at fault: 0 is the target, path.length - 1 the anchor */
+  index?: number;
+  subject?: string;
+  /** the candidate path that failed (target first), empty when none could be built */
+  path: Buffer[];
+  pathsTried: number;
+}
+
+export type PathResult = ValidPath | InvalidPath;
+
+/** Rejection of one candidate path; validatePath turns it into an InvalidPath. */
+export function reject(reason: FailureReason, message: string, index?: number): never {
+  throw new TrucError('invalid_path', message, { reason, ...(index !== undefined ? { index } : {}) });
+}
+
+export function rejectionOf(e: unknown): { reason: FailureReason; message: string; index?: number } | null {
+  if (!isTrucError(e) || e.code !== 'invalid_path' || !e.detail) return null;
+  const index = typeof e.detail.index === 'number' ? e.detail.index : undefined;
+  return {
+    reason: e.detail.reason as FailureReason,
+    message: e.message,
+    ...(index !== undefined ? { index } : {}),
+  };
+}

@@ -1,0 +1,192 @@
+/**
+ * validatePath: builds candidate paths from the target to a trust anchor and validates them in order
+ * (RFC 5280 section 6.1, then revocation), answering with the first path that holds or, when none does,
+ * with the failure of the first (most preferred) candidate. Hostile inputs are bounded: sizes and counts
+ * beyond the limits are refused with a `too_large` TrucError; an unreadable target is an invalid result;
+ * unreadable pool certificates, CRLs and OCSP responses are ignored.
+ */
+import { TrucError } from '../../errors.js';
+import { parseCertificate, type Certificate } from './certificate.js';
+import { readAnchor, type TrustAnchorInput } from './anchor.js';
+import { buildPaths, type BuildStats } from './build.js';
+import { cachedSignature, checkPath, type PathChecks } from './check-path.js';
+import { checkRevocation, type RevocationContext, type RevocationOptions } from './revocation.js';
+import { parseCrl, type Crl } from './crl.js';
+import { parseOcspResponse } from './ocsp.js';
+import { resolvePurpose, type Purpose } from './purpose.js';
+import { describeName } from './name.js';
+import { rejectionOf, type InvalidPath, type PathResult } from './result.js';
+import {
+  MAX_CERT_BYTES,
+  MAX_CRL_BYTES,
+  MAX_CRLS,
+  MAX_INTERMEDIATES,
+  MAX_OCSP_BYTES,
+  MAX_OCSP_RESPONSES,
+  MAX_PATHS_TRIED,
+  MAX_TRUST_ANCHORS,
+} from './limits.js';
+
+export interface ValidatePathInput {
+  target: Uint8Array;
+  intermediates?: Uint8Array[];
+  trustAnchors: TrustAnchorInput[];
+  /** validation time; a past time validates as of then (certificates, CRLs and OCSP answers alike) */
+  time?: Date;
+  purpose?: Purpose;
+  /** policies the caller accepts; giving any also requires an explicit policy on every certificate */
+  requiredPolicies?: string[];
+  revocation?: RevocationOptions;
+}
+
+function capCount(what: string, n: number, max: number): void {
+  if (n > max) throw new TrucError('too_large', `${n} ${what} exceeds the limit of ${max}`, { limit: max });
+}
+
+function capSize(what: string, items: Uint8Array[], max: number): void {
+  for (const b of items)
+    if (b.length > max)
+      throw new TrucError('too_large', `a ${what} of ${b.length} bytes exceeds ${max}`, { limit: max });
+}
+
+export async function validatePath(input: ValidatePathInput): Promise<PathResult> {
+  const intermediates = input.intermediates ?? [];
+  const rev = input.revocation ?? { mode: 'off' as const };
+  capCount('intermediate certificates', intermediates.length, MAX_INTERMEDIATES);
+  capCount('trust anchors', input.trustAnchors.length, MAX_TRUST_ANCHORS);
+  capCount('CRLs', rev.crls?.length ?? 0, MAX_CRLS);
+  capCount('OCSP responses', rev.ocspResponses?.length ?? 0, MAX_OCSP_RESPONSES);
+  capSize('certificate', [input.target, ...intermediates], MAX_CERT_BYTES);
+  capSize('CRL', rev.crls ?? [], MAX_CRL_BYTES);
+  capSize('OCSP response', rev.ocspResponses ?? [], MAX_OCSP_BYTES);
+  const time = input.time ?? new Date();
+  const purpose = resolvePurpose(input.purpose);
+
+  let target: Certificate;
+  try {
+    target = parseCertificate(Buffer.from(input.target));
+  } catch (e) {
+    return {
+      valid: false,
+      reason: 'malformed',
+      message: `target: ${(e as Error).message}`,
+      index: 0,
+      path: [Buffer.from(input.target)],
+      pathsTried: 0,
+    };
+  }
+  const pool: Certificate[] = [];
+  for (const der of intermediates) {
+    try {
+      pool.push(parseCertificate(Buffer.from(der)));
+    } catch {
+      // a bad certificate in the pool cannot be on a valid path; others may still build one
+    }
+  }
+  const anchors = input.trustAnchors.map(readAnchor);
+
+  // the target is itself trusted
+  const self = anchors.find((a) => a.cert?.der.equals(target.der));
+  if (self) {
+    if (time < target.notBefore || time > target.notAfter)
+      return {
+        valid: false,
+        reason: time < target.notBefore ? 'not_yet_valid' : 'expired',
+        message: 'the trusted target is outside its validity period',
+        index: 0,
+        subject: describeName(target.subject),
+        path: [target.der],
+        pathsTried: 1,
+      };
+    return { valid: true, path: [target.der], revocationEvidence: [], warnings: [], policies: 'any' };
+  }
+
+  const crls: Crl[] = [];
+  for (const der of rev.crls ?? []) {
+    try {
+      crls.push(parseCrl(Buffer.from(der)));
+    } catch {
+      // an unreadable CRL is no evidence
+    }
+  }
+  const ocsp: RevocationContext['ocsp'] = [];
+  for (const der of rev.ocspResponses ?? []) {
+    const parsed = parseOcspResponse(Buffer.from(der));
+    if (typeof parsed !== 'string') ocsp.push({ der: Buffer.from(der), parsed });
+  }
+  const revCtx: RevocationContext = {
+    time,
+    options: rev,
+    crls,
+    ocsp,
+    crlSigners: pool,
+    anchors,
+    signatureCache: new Map(),
+    statusCache: new Map(),
+    validateCrlSigner: async (c) =>
+      (
+        await validatePath({
+          target: c.der,
+          intermediates,
+          trustAnchors: input.trustAnchors,
+          time,
+          purpose: { keyUsage: ['cRLSign'] },
+          revocation: { mode: 'off' },
+        })
+      ).valid,
+  };
+
+  const stats: BuildStats = { depthLimitHit: false, stepLimitHit: false };
+  const signatureCache: PathChecks['signatureCache'] = new Map();
+  const verifies = (child: Certificate, spki: Buffer) =>
+    cachedSignature(child, spki, signatureCache) === 'ok';
+  let first: InvalidPath | undefined;
+  let tried = 0;
+  for (const cand of buildPaths(target, pool, anchors, stats, verifies)) {
+    if (tried >= MAX_PATHS_TRIED) break;
+    tried++;
+    const path = [...cand.certs.map((c) => c.der), ...(cand.anchor.cert ? [cand.anchor.cert.der] : [])];
+    try {
+      const policies = checkPath(cand, {
+        time,
+        keyUsage: purpose.keyUsage,
+        extendedKeyUsage: purpose.extendedKeyUsage,
+        ...(input.requiredPolicies ? { requiredPolicies: input.requiredPolicies } : {}),
+        signatureCache,
+      });
+      const { evidence, warnings } = await checkRevocation(cand, revCtx);
+      return { valid: true, path, revocationEvidence: evidence, warnings, policies };
+    } catch (e) {
+      const r = rejectionOf(e);
+      if (!r) throw e;
+      if (!first) {
+        const at = r.index !== undefined ? (cand.certs[r.index] ?? cand.anchor.cert) : undefined;
+        first = {
+          valid: false,
+          reason: r.reason,
+          message: r.message,
+          ...(r.index !== undefined ? { index: r.index } : {}),
+          ...(at ? { subject: describeName(at.subject) } : {}),
+          path,
+          pathsTried: 0,
+        };
+      }
+    }
+  }
+  if (first) return { ...first, pathsTried: tried };
+  const dangling = stats.dangling ?? target;
+  const why = stats.depthLimitHit
+    ? 'paths longer than the depth limit were not followed'
+    : stats.stepLimitHit
+      ? 'path building gave up after too many look-ups'
+      : `no issuer found for ${describeName(dangling.subject)} (issuer ${describeName(dangling.issuer)})`;
+  return {
+    valid: false,
+    reason: 'no_path',
+    message: `no path to a trust anchor: ${why}`,
+    index: 0,
+    subject: describeName(target.subject),
+    path: [],
+    pathsTried: 0,
+  };
+}

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs the system tools the test suite and the platform use, from Debian's packages, when missing:
+# SoftHSM2 (PKCS#11 tests), OpenSSL (interop), poppler-utils (pdfsig), xmlsec1, qpdf, YARA, wrk (benchmarks).
+# Safe to run again: it installs only what is not there.
+set -euo pipefail
+
+need=()
+have() { command -v "$1" >/dev/null 2>&1; }
+have softhsm2-util || need+=(softhsm2)
+[ -e /usr/lib/softhsm/libsofthsm2.so ] || need+=(softhsm2)
+have openssl || need+=(openssl)
+have pdfsig || need+=(poppler-utils)
+have xmlsec1 || need+=(xmlsec1)
+have qpdf || need+=(qpdf)
+have yara || need+=(yara)
+have wrk || need+=(wrk)
+have pg_isready || need+=(postgresql-client)
+
+if [ ${#need[@]} -eq 0 ]; then
+  echo "install-deps: all system tools present"
+  exit 0
+fi
+# unique list
+mapfile -t need < <(printf '%s\n' "${need[@]}" | sort -u)
+echo "install-deps: installing ${need[*]}"
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+echo "install-deps: done"

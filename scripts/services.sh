@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Makes sure the local services the integration tests talk to are up: PostgreSQL on 127.0.0.1:5432.
+# Machines of this project start it before a session; this starts it where it is installed but stopped.
+# Without a reachable PostgreSQL, the PostgreSQL variants of the tests are skipped with a printed reason.
+set -uo pipefail
+if pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then exit 0; fi
+if command -v pg_ctlcluster >/dev/null 2>&1 && [ -d /etc/postgresql ]; then
+  ver=$(ls /etc/postgresql | sort -V | tail -1)
+  pg_ctlcluster --skip-systemctl-redirect "$ver" main start 2>/dev/null || true
+  for _ in $(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && exit 0; sleep 1; done
+fi
+echo "services: PostgreSQL is not reachable on 127.0.0.1:5432; PostgreSQL test variants will be skipped" >&2
+exit 0

@@ -1,0 +1,177 @@
+/**
+ * The @noble libraries (pure JavaScript, audited) as a product: the second reference, and the one that
+ * covers what OpenSSL 3.0 lacks (ML-KEM, ML-DSA, XChaCha20-Poly1305, AES-CMAC). No RSA, no AES-CCM.
+ */
+import { cbc, cmac, gcm, aeskw, aeskwp } from '@noble/ciphers/aes.js';
+import { chacha20poly1305, xchacha20poly1305 } from '@noble/ciphers/chacha.js';
+import { ed25519, x25519 } from '@noble/curves/ed25519.js';
+import { ed448, x448 } from '@noble/curves/ed448.js';
+import { p256, p384, p521 } from '@noble/curves/nist.js';
+import { hkdf } from '@noble/hashes/hkdf.js';
+import { hmac } from '@noble/hashes/hmac.js';
+import { sha1 } from '@noble/hashes/legacy.js';
+import { pbkdf2Async } from '@noble/hashes/pbkdf2.js';
+import { sha224, sha256, sha384, sha512 } from '@noble/hashes/sha2.js';
+import { sha3_224, sha3_256, sha3_384, sha3_512 } from '@noble/hashes/sha3.js';
+import { ml_dsa44, ml_dsa65, ml_dsa87 } from '@noble/post-quantum/ml-dsa.js';
+import { ml_kem1024, ml_kem512, ml_kem768 } from '@noble/post-quantum/ml-kem.js';
+import { type Bytes, type EcCurve, type HashName, type ProductAdapter, type PublicKeyMaterial, unsupported } from '../product.js';
+import { EC_FIELD_BYTES, fixedScalar, parseEcSpki } from './spki.js';
+
+const HASH = {
+  'SHA-1': sha1,
+  'SHA-224': sha224,
+  'SHA-256': sha256,
+  'SHA-384': sha384,
+  'SHA-512': sha512,
+  'SHA3-224': sha3_224,
+  'SHA3-256': sha3_256,
+  'SHA3-384': sha3_384,
+  'SHA3-512': sha3_512,
+} as const;
+const EC = { 'P-256': p256, 'P-384': p384, 'P-521': p521 } as const;
+const KEM = { 'ML-KEM-512': ml_kem512, 'ML-KEM-768': ml_kem768, 'ML-KEM-1024': ml_kem1024 } as const;
+const DSA = { 'ML-DSA-44': ml_dsa44, 'ML-DSA-65': ml_dsa65, 'ML-DSA-87': ml_dsa87 } as const;
+
+function hashOf(h: HashName) {
+  const f = HASH[h];
+  if (!f) throw unsupported(`hash ${h}`);
+  return f;
+}
+
+/** Uncompressed point from whichever encoding the file gave, insisting on the expected curve. */
+function ecPoint(curve: EcCurve, pk: PublicKeyMaterial): Bytes {
+  if (pk.raw) return pk.raw;
+  if (pk.spki) {
+    const s = parseEcSpki(pk.spki);
+    if (s.algorithm !== 'ecPublicKey' || s.curve !== curve) throw new Error(`public key does not name curve ${curve}`);
+    return s.key;
+  }
+  if (pk.jwk) {
+    const { crv, x, y } = pk.jwk as { crv?: string; x?: string; y?: string };
+    if (crv !== curve || typeof x !== 'string' || typeof y !== 'string') throw new Error('JWK: wrong curve or missing coordinates');
+    const n = EC_FIELD_BYTES[curve];
+    const X = Buffer.from(x, 'base64url');
+    const Y = Buffer.from(y, 'base64url');
+    if (X.length !== n || Y.length !== n) throw new Error('JWK: coordinate of wrong length');
+    return new Uint8Array(Buffer.concat([Buffer.from([4]), X, Y]));
+  }
+  throw unsupported('EC public key encoding');
+}
+
+function ecScalar(curve: EcCurve, k: { raw?: Bytes; jwk?: Record<string, unknown> }): Bytes {
+  if (k.raw) return fixedScalar(k.raw, EC_FIELD_BYTES[curve]);
+  if (k.jwk && typeof k.jwk.d === 'string') return fixedScalar(Buffer.from(k.jwk.d, 'base64url'), EC_FIELD_BYTES[curve]);
+  throw unsupported('EC private key encoding');
+}
+
+export function nobleProduct(): ProductAdapter {
+  return {
+    info: { name: 'noble (pure JavaScript)', version: '@noble/curves 2.2, @noble/ciphers 2, @noble/hashes 2, @noble/post-quantum 0.7', adapter: 'noble' },
+
+    async aeadEncrypt(p) {
+      if (p.tagSize !== 16) throw unsupported(`${p.alg} with a ${p.tagSize}-byte tag`);
+      const out = aeadOf(p.alg, p.key, p.iv, p.aad).encrypt(p.msg);
+      return { ct: out.subarray(0, out.length - 16), tag: out.subarray(out.length - 16) };
+    },
+
+    async aeadDecrypt(p) {
+      if (p.tagSize !== 16) throw unsupported(`${p.alg} with a ${p.tagSize}-byte tag`);
+      if (p.tag.length !== 16) throw new Error('tag of wrong length');
+      const joined = new Uint8Array(p.ct.length + 16);
+      joined.set(p.ct);
+      joined.set(p.tag, p.ct.length);
+      return aeadOf(p.alg, p.key, p.iv, p.aad).decrypt(joined);
+    },
+
+    async cipherEncrypt(p) {
+      if (p.alg !== 'AES-CBC-PKCS5') throw unsupported(p.alg);
+      return cbc(p.key, p.iv).encrypt(p.msg);
+    },
+
+    async cipherDecrypt(p) {
+      if (p.alg !== 'AES-CBC-PKCS5') throw unsupported(p.alg);
+      return cbc(p.key, p.iv).decrypt(p.ct);
+    },
+
+    async macCompute(p) {
+      if (p.alg === 'AES-CMAC') return cmac(p.msg, p.key);
+      return hmac(hashOf(p.alg.slice(5) as HashName), p.key, p.msg);
+    },
+
+    async hash(p) {
+      return hashOf(p.alg)(p.msg);
+    },
+
+    async kdf(p) {
+      if (p.alg === 'HKDF') return hkdf(hashOf(p.hash), p.ikm, p.salt, p.info, p.size);
+      return pbkdf2Async(hashOf(p.hash), p.password, p.salt, { c: p.iterations, dkLen: p.size });
+    },
+
+    async keyWrap(p) {
+      return (p.alg === 'AES-KW' ? aeskw : aeskwp)(p.key).encrypt(p.msg);
+    },
+
+    async keyUnwrap(p) {
+      return (p.alg === 'AES-KW' ? aeskw : aeskwp)(p.key).decrypt(p.ct);
+    },
+
+    async sigVerify(p) {
+      switch (p.alg) {
+        case 'ECDSA': {
+          const digest = hashOf(p.hash)(p.msg);
+          return EC[p.curve].verify(p.sig, digest, ecPoint(p.curve, p.publicKey), {
+            prehash: false,
+            lowS: false,
+            format: p.encoding === 'der' ? 'der' : 'compact',
+          });
+        }
+        case 'EdDSA': {
+          if (!p.publicKey.raw) throw unsupported('EdDSA public key encoding');
+          return p.curve === 'Ed25519' ? ed25519.verify(p.sig, p.msg, p.publicKey.raw, { zip215: false }) : ed448.verify(p.sig, p.msg, p.publicKey.raw);
+        }
+        case 'ML-DSA-44':
+        case 'ML-DSA-65':
+        case 'ML-DSA-87': {
+          if (!p.publicKey.raw) throw unsupported('ML-DSA public key encoding');
+          return DSA[p.alg].verify(p.sig, p.msg, p.publicKey.raw, { context: p.context });
+        }
+        default:
+          throw unsupported(`signature ${p.alg}`);
+      }
+    },
+
+    async keyAgree(p) {
+      if (p.alg === 'ECDH') {
+        const shared = EC[p.curve].getSharedSecret(ecScalar(p.curve, p.privateKey), ecPoint(p.curve, p.publicKey), true);
+        return shared.subarray(1);
+      }
+      if (!p.publicKey.raw || !p.privateKey.raw) throw unsupported('XDH key encoding');
+      return (p.curve === 'X25519' ? x25519 : x448).getSharedSecret(p.privateKey.raw, p.publicKey.raw);
+    },
+
+    async kemKeygen(p) {
+      return KEM[p.alg].keygen(p.seed).publicKey;
+    },
+
+    async kemDecaps(p) {
+      const kem = KEM[p.alg];
+      return kem.decapsulate(p.ct, kem.keygen(p.seed).secretKey);
+    },
+  };
+}
+
+function aeadOf(alg: string, key: Bytes, iv: Bytes, aad: Bytes): { encrypt(b: Bytes): Bytes; decrypt(b: Bytes): Bytes } {
+  switch (alg) {
+    case 'AES-GCM':
+      // noble refuses GCM nonces shorter than 8 bytes by design: a limit, not a verdict on the input.
+      if (iv.length > 0 && iv.length < 8) throw unsupported(`AES-GCM nonce of ${iv.length} bytes`);
+      return gcm(key, iv, aad);
+    case 'CHACHA20-POLY1305':
+      return chacha20poly1305(key, iv, aad);
+    case 'XCHACHA20-POLY1305':
+      return xchacha20poly1305(key, iv, aad);
+    default:
+      throw unsupported(`AEAD ${alg}`);
+  }
+}

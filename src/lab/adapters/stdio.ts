@@ -1,0 +1,142 @@
+/**
+ * A product that runs as a process and speaks the length-prefixed JSON protocol on stdin/stdout
+ * (docs/lab-protocol.md), the shape ACVP module wrappers use. Requests carry an id, so several may be in
+ * flight; a crash, a malformed frame or a timeout is an adapter ERROR, never a product verdict.
+ */
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { adapterError, type OperationName, type ProductAdapter, type ProductInfo, unsupported } from '../product.js';
+import { encodeFrame, FrameReader } from './frame.js';
+import { fromWire, toWire } from './wire.js';
+
+export interface StdioProductOptions {
+  command: string;
+  args?: string[];
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  /** Per request; default 30 s. */
+  timeoutMs?: number;
+  /** Requests in flight at once; default 16. */
+  concurrency?: number;
+}
+
+interface Pending {
+  resolve(v: unknown): void;
+  reject(e: unknown): void;
+  timer: NodeJS.Timeout;
+  op: string;
+}
+
+const OPERATIONS: OperationName[] = [
+  'aeadEncrypt',
+  'aeadDecrypt',
+  'cipherEncrypt',
+  'cipherDecrypt',
+  'macCompute',
+  'hash',
+  'kdf',
+  'keyWrap',
+  'keyUnwrap',
+  'sigVerify',
+  'sigSign',
+  'keyAgree',
+  'asymDecrypt',
+  'kemKeygen',
+  'kemDecaps',
+  'acvp',
+];
+
+/** Starts the product process, greets it (`hello`) and returns an adapter for the operations it lists. */
+export async function openStdioProduct(o: StdioProductOptions): Promise<ProductAdapter> {
+  const child: ChildProcessWithoutNullStreams = spawn(o.command, o.args ?? [], { env: o.env ?? process.env, cwd: o.cwd, stdio: 'pipe' });
+  const pending = new Map<number, Pending>();
+  const reader = new FrameReader();
+  let nextId = 1;
+  let dead: Error | undefined;
+  let stderr = '';
+
+  const failAll = (e: Error): void => {
+    dead ??= e;
+    for (const [id, p] of pending) {
+      clearTimeout(p.timer);
+      p.reject(adapterError(`${p.op}: ${e.message}`, { stderr: stderr.slice(-2000) }, e));
+      pending.delete(id);
+    }
+  };
+  child.stderr.on('data', (d: Buffer) => {
+    stderr = (stderr + d.toString('utf8')).slice(-8192);
+  });
+  child.stdout.on('data', (chunk: Buffer) => {
+    let messages: unknown[];
+    try {
+      messages = reader.push(chunk);
+    } catch (e) {
+      failAll(new Error(`bad frame from product: ${(e as Error).message}`));
+      child.kill();
+      return;
+    }
+    for (const m of messages) {
+      const msg = m as { id?: number; ok?: boolean; result?: unknown; error?: { kind?: string; message?: string } };
+      const p = pending.get(Number(msg.id));
+      if (!p) continue;
+      pending.delete(Number(msg.id));
+      clearTimeout(p.timer);
+      if (msg.ok) p.resolve(msg.result);
+      else if (msg.error?.kind === 'unsupported') p.reject(unsupported(msg.error.message ?? p.op));
+      else if (msg.error?.kind === 'rejected') p.reject(new Error(msg.error.message ?? 'rejected'));
+      else p.reject(adapterError(`${p.op}: product error: ${msg.error?.message ?? 'unknown'}`));
+    }
+  });
+  child.on('error', (e) => failAll(e));
+  child.on('exit', (code, signal) => failAll(new Error(`product exited (${signal ?? code})`)));
+  child.stdin.on('error', (e) => failAll(e));
+
+  const call = (op: string, params: unknown): Promise<unknown> =>
+    new Promise((resolve, reject) => {
+      if (dead) return reject(adapterError(`${op}: ${dead.message}`, { stderr: stderr.slice(-2000) }));
+      const id = nextId++;
+      const timer = setTimeout(() => {
+        pending.delete(id);
+        reject(adapterError(`${op}: no answer within ${o.timeoutMs ?? 30_000} ms`));
+      }, o.timeoutMs ?? 30_000);
+      pending.set(id, { resolve, reject, timer, op });
+      child.stdin.write(encodeFrame({ id, op, params: toWire(params) }));
+    });
+
+  const hello = (await call('hello', {})) as { name?: string; version?: string; operations?: string[] };
+  const info: ProductInfo = {
+    name: String(hello?.name ?? o.command),
+    version: String(hello?.version ?? 'unknown'),
+    adapter: 'stdio',
+    concurrency: o.concurrency ?? 16,
+  };
+  const offered = new Set(Array.isArray(hello?.operations) ? hello.operations : OPERATIONS);
+  const adapter: Record<string, unknown> = {
+    info,
+    async close() {
+      child.stdin.end();
+      await new Promise<void>((r) => {
+        if (child.exitCode !== null || child.signalCode !== null) return r();
+        const t = setTimeout(() => {
+          child.kill();
+          r();
+        }, 2000);
+        child.once('exit', () => {
+          clearTimeout(t);
+          r();
+        });
+      });
+    },
+  };
+  for (const op of OPERATIONS) {
+    if (!offered.has(op)) continue;
+    adapter[op] = async (params: unknown) => {
+      const r = await call(op, op === 'acvp' ? { prompt: params } : params);
+      try {
+        return fromWire(op, r);
+      } catch (e) {
+        throw adapterError(`${op}: answer out of shape: ${(e as Error).message}`);
+      }
+    };
+  }
+  return adapter as unknown as ProductAdapter;
+}

@@ -1,0 +1,120 @@
+/**
+ * The product under test, seen through one interface. Every operation takes plain values (bytes, names,
+ * key material in the encodings a vector file offers) and either answers, throws `unsupported()` when the
+ * product lacks the algorithm or parameter, throws `adapterError()` when the adapter itself broke (crashed
+ * process, bad frame, timeout), or throws anything else, which the lab reads as the product rejecting the
+ * input. Operations an adapter does not implement at all are simply absent.
+ */
+import { TrucError } from '../errors.js';
+
+export type Bytes = Uint8Array;
+export type HashName = 'SHA-1' | 'SHA-224' | 'SHA-256' | 'SHA-384' | 'SHA-512' | 'SHA3-224' | 'SHA3-256' | 'SHA3-384' | 'SHA3-512';
+export type AeadAlg = 'AES-GCM' | 'AES-CCM' | 'CHACHA20-POLY1305' | 'XCHACHA20-POLY1305';
+export type CipherAlg = 'AES-CBC-PKCS5';
+export type MacAlg = `HMAC-${HashName}` | 'AES-CMAC';
+export type WrapAlg = 'AES-KW' | 'AES-KWP';
+export type EcCurve = 'P-256' | 'P-384' | 'P-521';
+export type EdCurve = 'Ed25519' | 'Ed448';
+export type XCurve = 'X25519' | 'X448';
+export type MlKemAlg = 'ML-KEM-512' | 'ML-KEM-768' | 'ML-KEM-1024';
+export type MlDsaAlg = 'ML-DSA-44' | 'ML-DSA-65' | 'ML-DSA-87';
+
+/** A JSON Web Key as found in vector files; kept loose on purpose (the adapter decides what it can use). */
+export type Jwk = Record<string, unknown>;
+
+/** Public key material in every encoding the vector file offered; an adapter uses what suits it. */
+export interface PublicKeyMaterial {
+  /** SubjectPublicKeyInfo DER. */
+  spki?: Bytes;
+  /** Raw public key: uncompressed EC point, Ed/X key bytes, ML-DSA public key. */
+  raw?: Bytes;
+  jwk?: Jwk;
+  rsa?: { n: Bytes; e: Bytes };
+}
+
+export interface PrivateKeyMaterial {
+  pkcs8?: Bytes;
+  /** Raw private key: EC scalar (big-endian, as in the file), X25519/X448 key bytes. */
+  raw?: Bytes;
+  jwk?: Jwk;
+  rsa?: { n: Bytes; e: Bytes; d: Bytes; p: Bytes; q: Bytes; dp: Bytes; dq: Bytes; qi: Bytes };
+}
+
+export interface AeadInput { alg: AeadAlg; key: Bytes; iv: Bytes; aad: Bytes; tagSize: number /* bytes */ }
+export interface CipherInput { alg: CipherAlg; key: Bytes; iv: Bytes }
+export type KdfInput =
+  | { alg: 'HKDF'; hash: HashName; ikm: Bytes; salt: Bytes; info: Bytes; size: number }
+  | { alg: 'PBKDF2'; hash: HashName; password: Bytes; salt: Bytes; iterations: number; size: number };
+
+export type SigVerifyInput =
+  | { alg: 'ECDSA'; curve: EcCurve; hash: HashName; encoding: 'der' | 'p1363'; publicKey: PublicKeyMaterial; msg: Bytes; sig: Bytes }
+  | { alg: 'EdDSA'; curve: EdCurve; publicKey: PublicKeyMaterial; msg: Bytes; sig: Bytes }
+  | { alg: 'RSASSA-PKCS1-v1_5'; hash: HashName; publicKey: PublicKeyMaterial; msg: Bytes; sig: Bytes }
+  | { alg: 'RSASSA-PSS'; hash: HashName; mgfHash: HashName; saltLength: number; publicKey: PublicKeyMaterial; msg: Bytes; sig: Bytes }
+  | { alg: MlDsaAlg; publicKey: PublicKeyMaterial; msg: Bytes; sig: Bytes; context: Bytes };
+
+export type SigSignInput = { alg: 'RSASSA-PKCS1-v1_5'; hash: HashName; privateKey: PrivateKeyMaterial; msg: Bytes };
+
+export type KeyAgreeInput =
+  | { alg: 'ECDH'; curve: EcCurve; publicKey: PublicKeyMaterial; privateKey: PrivateKeyMaterial }
+  | { alg: 'XDH'; curve: XCurve; publicKey: PublicKeyMaterial; privateKey: PrivateKeyMaterial };
+
+export type AsymDecryptInput =
+  | { alg: 'RSAES-OAEP'; hash: HashName; mgfHash: HashName; label: Bytes; privateKey: PrivateKeyMaterial; ct: Bytes }
+  | { alg: 'RSAES-PKCS1-v1_5'; privateKey: PrivateKeyMaterial; ct: Bytes };
+
+export interface ProductInfo {
+  /** Product name as registered, e.g. "OpenSSL via node:crypto". */
+  name: string;
+  version: string;
+  /** Adapter kind: node, noble, pkcs11, stdio, http. */
+  adapter: string;
+  /** Requests the product can usefully take at once; the runner never exceeds it. */
+  concurrency?: number;
+}
+
+export interface ProductAdapter {
+  readonly info: ProductInfo;
+  aeadEncrypt?(p: AeadInput & { msg: Bytes }): Promise<{ ct: Bytes; tag: Bytes }>;
+  /** Returns the plaintext; throws when the product refuses the ciphertext. */
+  aeadDecrypt?(p: AeadInput & { ct: Bytes; tag: Bytes }): Promise<Bytes>;
+  cipherEncrypt?(p: CipherInput & { msg: Bytes }): Promise<Bytes>;
+  cipherDecrypt?(p: CipherInput & { ct: Bytes }): Promise<Bytes>;
+  /** Returns a tag of at least `tagSize` bytes; the lab compares the leading `tagSize` bytes. */
+  macCompute?(p: { alg: MacAlg; key: Bytes; msg: Bytes; tagSize: number }): Promise<Bytes>;
+  hash?(p: { alg: HashName; msg: Bytes }): Promise<Bytes>;
+  kdf?(p: KdfInput): Promise<Bytes>;
+  keyWrap?(p: { alg: WrapAlg; key: Bytes; msg: Bytes }): Promise<Bytes>;
+  keyUnwrap?(p: { alg: WrapAlg; key: Bytes; ct: Bytes }): Promise<Bytes>;
+  sigVerify?(p: SigVerifyInput): Promise<boolean>;
+  sigSign?(p: SigSignInput): Promise<Bytes>;
+  keyAgree?(p: KeyAgreeInput): Promise<Bytes>;
+  asymDecrypt?(p: AsymDecryptInput): Promise<Bytes>;
+  /** Key generation from a seed (d||z); returns the encapsulation key. */
+  kemKeygen?(p: { alg: MlKemAlg; seed: Bytes }): Promise<Bytes>;
+  /** Decapsulation with the key pair derived from the seed. */
+  kemDecaps?(p: { alg: MlKemAlg; seed: Bytes; ct: Bytes }): Promise<Bytes>;
+  /** Whole ACVP vector set in, ACVP response out; products that speak ACVP natively offer this. */
+  acvp?(prompt: Record<string, unknown>): Promise<Record<string, unknown>>;
+  close?(): Promise<void>;
+}
+
+export type OperationName = Exclude<keyof ProductAdapter, 'info' | 'close'>;
+
+/** The product lacks this algorithm or parameter: reported as UNSUPPORTED, not as a failure. */
+export function unsupported(what: string): TrucError {
+  return new TrucError('lab_unsupported', `unsupported: ${what}`, { what });
+}
+
+/** The adapter (not the product's cryptography) broke: reported as ERROR. */
+export function adapterError(message: string, detail?: Record<string, unknown>, cause?: unknown): TrucError {
+  return new TrucError('lab_adapter', message, detail, { cause });
+}
+
+export function isUnsupported(e: unknown): boolean {
+  return e instanceof TrucError && e.code === 'lab_unsupported';
+}
+
+export function isAdapterError(e: unknown): boolean {
+  return e instanceof TrucError && e.code === 'lab_adapter';
+}

@@ -1,0 +1,102 @@
+/**
+ * The report of one run: which product, which vector files (by SHA-256, with the upstream commit), what
+ * each suite came to, every failure with the meaning of its flags, and the verdict against a profile.
+ * Built by a pure function from run results so the CLI, HTTP API and register can all produce the same
+ * document; `canonicalReportBytes` gives the exact bytes the lab certificate will sign.
+ */
+import { addCounts, emptyCounts, type FlagNote, type Outcome, type OutcomeCounts } from '../outcome.js';
+import type { ProductInfo } from '../product.js';
+import { evaluateProfile, type Profile, type ProfileVerdict } from '../profile.js';
+import type { RunResult, SuiteResult, VectorSource } from '../runner.js';
+
+export const REPORT_FORMAT = 'truc-lab-report/1';
+/** Failures listed per suite at most; the counts always cover all of them. */
+export const MAX_FAILURES_PER_SUITE = 500;
+
+export interface ReportSuite {
+  kind: 'wycheproof' | 'acvp';
+  file: string;
+  algorithm: string;
+  schema: string;
+  family?: string;
+  sha256: string;
+  storedSha256?: string;
+  counts: OutcomeCounts;
+  durationMs: number;
+  error?: string;
+  failuresOmitted?: number;
+}
+
+export interface ReportFailure {
+  file: string;
+  tcId: number;
+  outcome: Extract<Outcome, 'FAIL' | 'ERROR'>;
+  expected: string;
+  comment?: string;
+  flags: string[];
+  meaning: FlagNote[];
+  note?: string;
+}
+
+export interface LabReport {
+  format: typeof REPORT_FORMAT;
+  product: Pick<ProductInfo, 'name' | 'version' | 'adapter'>;
+  run: { startedAt: string; finishedAt: string };
+  sources: VectorSource[];
+  suites: ReportSuite[];
+  counts: OutcomeCounts;
+  failures: ReportFailure[];
+  verdict?: ProfileVerdict;
+}
+
+export interface ReportInput {
+  run: RunResult;
+  /** Further suites run against the same product (e.g. ACVP sets). */
+  extraSuites?: SuiteResult[];
+  extraSources?: VectorSource[];
+  profile?: Profile;
+}
+
+export function buildReport(input: ReportInput): LabReport {
+  const suites = [...input.run.suites, ...(input.extraSuites ?? [])];
+  const failures: ReportFailure[] = [];
+  const reportSuites: ReportSuite[] = suites.map((s) => {
+    const bad = s.results.filter((r) => r.outcome === 'FAIL' || r.outcome === 'ERROR');
+    for (const r of bad.slice(0, MAX_FAILURES_PER_SUITE)) {
+      failures.push({
+        file: s.file,
+        tcId: r.tcId,
+        outcome: r.outcome as 'FAIL' | 'ERROR',
+        expected: r.expected,
+        ...(r.comment ? { comment: r.comment } : {}),
+        flags: r.flags,
+        meaning: r.meaning ?? [],
+        ...(r.note ? { note: r.note } : {}),
+      });
+    }
+    return {
+      kind: s.kind,
+      file: s.file,
+      algorithm: s.algorithm,
+      schema: s.schema,
+      ...(s.family ? { family: s.family } : {}),
+      sha256: s.sha256,
+      ...(s.storedSha256 ? { storedSha256: s.storedSha256 } : {}),
+      counts: s.counts,
+      durationMs: Math.round(s.durationMs),
+      ...(s.error ? { error: s.error } : {}),
+      ...(bad.length > MAX_FAILURES_PER_SUITE ? { failuresOmitted: bad.length - MAX_FAILURES_PER_SUITE } : {}),
+    };
+  });
+  const { name, version, adapter } = input.run.product;
+  return {
+    format: REPORT_FORMAT,
+    product: { name, version, adapter },
+    run: { startedAt: input.run.startedAt, finishedAt: input.run.finishedAt },
+    sources: [input.run.source, ...(input.extraSources ?? [])],
+    suites: reportSuites,
+    counts: suites.reduce((c, s) => addCounts(c, s.counts), emptyCounts()),
+    failures,
+    ...(input.profile ? { verdict: evaluateProfile(input.profile, suites) } : {}),
+  };
+}

@@ -1,0 +1,51 @@
+/**
+ * The registry of families by schema name. A Wycheproof file of any schema listed here runs as is; a file
+ * naming another schema is reported UNSUPPORTED as a whole, never silently dropped.
+ */
+import { aead } from './aead.js';
+import { ecdhAsn, ecdhJwk, ecdhPem, ecdhPoint, xdhAsn, xdhJwk, xdhPem, xdhRaw } from './agreement.js';
+import type { Family } from './family.js';
+import { indCpa } from './ind-cpa.js';
+import { hkdf, pbkdf2 } from './kdf.js';
+import { keywrap } from './keywrap.js';
+import { mac } from './mac.js';
+import { mlkem } from './mlkem.js';
+import { rsaOaepDecrypt, rsaPkcs1Decrypt, rsaPkcs1Generate } from './rsa.js';
+import { ecdsaDer, ecdsaP1363, eddsa, mldsaVerify, rsaPkcs1Verify, rsaPssVerify } from './signature.js';
+
+export const FAMILIES: readonly Family<any>[] = [
+  aead,
+  indCpa,
+  mac,
+  hkdf,
+  pbkdf2,
+  keywrap,
+  ecdsaDer,
+  ecdsaP1363,
+  eddsa,
+  rsaPkcs1Verify,
+  rsaPssVerify,
+  mldsaVerify,
+  ecdhAsn,
+  ecdhPoint,
+  ecdhPem,
+  ecdhJwk,
+  xdhRaw,
+  xdhAsn,
+  xdhJwk,
+  xdhPem,
+  rsaOaepDecrypt,
+  rsaPkcs1Decrypt,
+  rsaPkcs1Generate,
+  mlkem,
+];
+
+const BY_SCHEMA = new Map<string, Family<any>>(FAMILIES.flatMap((f) => f.schemas.map((s) => [s, f] as const)));
+
+export function familyFor(schema: string): Family<any> | undefined {
+  return BY_SCHEMA.get(schema);
+}
+
+export function supportedSchemas(): string[] {
+  return [...BY_SCHEMA.keys()].sort();
+}

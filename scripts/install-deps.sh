@@ -14,6 +14,7 @@ have xmlsec1 || need+=(xmlsec1)
 have qpdf || need+=(qpdf)
 have yara || need+=(yara)
 have wrk || need+=(wrk)
+[ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need+=(fonts-dejavu-core)
 have pg_isready || need+=(postgresql-client)
 
 if [ ${#need[@]} -eq 0 ]; then

@@ -6,7 +6,7 @@
  * serialNumber are PrintableString and emailAddress IA5String, as their ASN.1 definitions require.
  */
 import { TrucError } from '../errors.js';
-import { TAG, oid, seq, set, tlv, utf8, printable, ia5 } from '../asn1/der.js';
+import { TAG, oid, seq, set, utf8, printable, ia5 } from '../asn1/der.js';
 import { children, decodeOid, parseOne, type Element } from '../asn1/reader.js';
 
 export interface NameAttribute {

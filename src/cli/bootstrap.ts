@@ -31,7 +31,7 @@ export async function bootstrap(p: Platform): Promise<{ createdCa: boolean; toke
   if ((await listPrincipals(p.db)).length > 0) return { createdCa };
   const lines: string[] = [];
   for (const role of ROLES) {
-    const { token } = await createToken(p.db, `bootstrap ${role}`, [role]);
+    const { token } = await createToken(p.db, `bootstrap ${role}`, [role], 'bootstrap');
     lines.push(`${role}\t${token}`);
   }
   const tokensFile = join(p.config.dataDir, 'bootstrap-tokens.txt');

@@ -398,7 +398,7 @@ token
   .requiredOption('--role <role>', 'ca-admin | ra-officer | auditor (repeatable)', collect)
   .action(async (o) =>
     withPlatform(async (p) => {
-      const { principal, token: t } = await createToken(p.db, o.name, o.role);
+      const { principal, token: t } = await createToken(p.db, o.name, o.role, operator());
       out({ ...principal, token: t }, () => t);
     }),
   );
@@ -413,7 +413,7 @@ token
       const raw = readFileSync(o.cert);
       const m = /-----BEGIN CERTIFICATE-----([\s\S]*?)-----END CERTIFICATE-----/.exec(raw.toString('latin1'));
       const der = m ? Buffer.from(m[1].replace(/\s+/g, ''), 'base64') : raw;
-      const principal = await registerCertificate(p.db, o.name, der, o.role);
+      const principal = await registerCertificate(p.db, o.name, der, o.role, operator());
       out(principal, () => `registered ${principal.name} (${principal.roles.join(', ')})`);
     }),
   );
@@ -431,7 +431,7 @@ token
   .description('Revoke a principal')
   .action(async (name) =>
     withPlatform(async (p) => {
-      if (!(await revokePrincipal(p.db, name))) throw new TrucError('not_found', `no active principal "${name}"`);
+      if (!(await revokePrincipal(p.db, name, operator()))) throw new TrucError('not_found', `no active principal "${name}"`);
       out({ name, revoked: true }, () => `revoked ${name}`);
     }),
   );

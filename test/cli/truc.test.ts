@@ -111,8 +111,8 @@ describe('the truc command line', () => {
       });
       const tokens = readFileSync(join(fresh, 'bootstrap-tokens.txt'), 'utf8');
       const ra = /ra-officer\t(\S+)/.exec(tokens)![1];
-      const cas = await (await fetch(`${url}/pki/ca`)).json();
-      expect(cas.map((c: any) => c.id)).toEqual(['root', 'issuing']);
+      const cas = (await (await fetch(`${url}/pki/ca`)).json()) as { id: string }[];
+      expect(cas.map((c) => c.id)).toEqual(['root', 'issuing']);
       const csr = readFileSync(opensslCsr(dir, '/C=VN/O=Bộ Xây dựng/CN=Bộ Xây dựng').csrPath, 'utf8');
       const r = await fetch(`${url}/api/v1/certificates`, {
         method: 'POST',

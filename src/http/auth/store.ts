@@ -3,7 +3,8 @@
  * certificates from our own CA (matched by the certificate's SHA-256), each holding roles.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { Migration, Sql } from '../../store/index.js';
+import type { Db, Migration, Sql } from '../../store/index.js';
+import { appendAudit } from '../../audit/index.js';
 import { TrucError } from '../../errors.js';
 import { ROLES, type Role } from './roles.js';
 
@@ -43,16 +44,24 @@ function checkRoles(roles: string[]): Role[] {
 const NAME = /^[\p{L}\p{N} ._@-]{1,100}$/u;
 
 /** Creates an API token; returns the secret once (`truc_<id>_<secret>`). */
-export async function createToken(sql: Sql, name: string, roles: string[]): Promise<{ principal: Principal; token: string }> {
+export async function createToken(
+  db: Db,
+  name: string,
+  roles: string[],
+  actor = 'system',
+): Promise<{ principal: Principal; token: string }> {
   if (!NAME.test(name)) throw new TrucError('bad_request', 'principal name must be 1 to 100 letters, digits, . _ @ - or spaces');
   const r = checkRoles(roles);
   const id = randomBytes(8).toString('hex');
   const secret = randomBytes(32).toString('base64url');
   try {
-    await sql.query(
-      `INSERT INTO auth_principal (id, name, kind, secret_sha256, roles) VALUES ($1, $2, 'token', $3, $4)`,
-      [id, name, createHash('sha256').update(secret).digest(), r],
-    );
+    await db.tx(async (sql) => {
+      await sql.query(
+        `INSERT INTO auth_principal (id, name, kind, secret_sha256, roles) VALUES ($1, $2, 'token', $3, $4)`,
+        [id, name, createHash('sha256').update(secret).digest(), r],
+      );
+      await appendAudit(sql, [{ actor, action: 'auth.token.create', target: name, outcome: 'success', detail: { id, roles: r } }]);
+    });
   } catch (e) {
     if (/unique|duplicate/i.test((e as Error).message)) throw new TrucError('conflict', `a principal named "${name}" exists`);
     throw e;
@@ -60,14 +69,26 @@ export async function createToken(sql: Sql, name: string, roles: string[]): Prom
   return { principal: { id, name, kind: 'token', roles: r }, token: `truc_${id}_${secret}` };
 }
 
-export async function registerCertificate(sql: Sql, name: string, certDer: Buffer, roles: string[]): Promise<Principal> {
+export async function registerCertificate(
+  db: Db,
+  name: string,
+  certDer: Buffer,
+  roles: string[],
+  actor = 'system',
+): Promise<Principal> {
   if (!NAME.test(name)) throw new TrucError('bad_request', 'principal name must be 1 to 100 letters, digits, . _ @ - or spaces');
   const r = checkRoles(roles);
   const id = randomBytes(8).toString('hex');
-  await sql.query(
-    `INSERT INTO auth_principal (id, name, kind, cert_sha256, roles) VALUES ($1, $2, 'certificate', $3, $4)`,
-    [id, name, createHash('sha256').update(certDer).digest(), r],
-  );
+  const fingerprint = createHash('sha256').update(certDer).digest();
+  await db.tx(async (sql) => {
+    await sql.query(
+      `INSERT INTO auth_principal (id, name, kind, cert_sha256, roles) VALUES ($1, $2, 'certificate', $3, $4)`,
+      [id, name, fingerprint, r],
+    );
+    await appendAudit(sql, [
+      { actor, action: 'auth.cert.register', target: name, outcome: 'success', detail: { id, roles: r, sha256: fingerprint.toString('hex') } },
+    ]);
+  });
   return { id, name, kind: 'certificate', roles: r };
 }
 
@@ -95,9 +116,15 @@ export async function principalForCertificate(sql: Sql, certDer: Buffer): Promis
   return row ? { id: row.id, name: row.name, kind: 'certificate', roles: row.roles } : null;
 }
 
-export async function revokePrincipal(sql: Sql, name: string): Promise<boolean> {
-  const rows = await sql.query(`UPDATE auth_principal SET revoked_at = now() WHERE name = $1 AND revoked_at IS NULL RETURNING id`, [name]);
-  return rows.length > 0;
+export async function revokePrincipal(db: Db, name: string, actor = 'system'): Promise<boolean> {
+  return db.tx(async (sql) => {
+    const rows = await sql.query(
+      `UPDATE auth_principal SET revoked_at = now() WHERE name = $1 AND revoked_at IS NULL RETURNING id`,
+      [name],
+    );
+    if (rows.length) await appendAudit(sql, [{ actor, action: 'auth.principal.revoke', target: name, outcome: 'success' }]);
+    return rows.length > 0;
+  });
 }
 
 export async function listPrincipals(sql: Sql): Promise<(Principal & { createdAt: Date; revokedAt: Date | null })[]> {

@@ -1,0 +1,67 @@
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { getCert, refreshCrls, revoke, searchCerts, latestCrl } from '../../src/pki/index.js';
+import { verifyAuditChain } from '../../src/audit/index.js';
+import { testDatabaseUrls } from '../helpers/db.js';
+import { testPlatform, type TestPlatform } from '../helpers/platform.js';
+import { opensslCsr, tmp } from '../helpers/openssl.js';
+
+for (const { name, url } of testDatabaseUrls()) {
+  describe(`a failure between steps leaves no half state (${name})`, () => {
+    let p: TestPlatform;
+    const dir = tmp();
+    beforeAll(async () => {
+      p = await testPlatform(await url());
+    });
+    afterAll(async () => p?.close());
+
+    // A trigger that fails the audit insert stands in for a crash after the certificate row was written.
+    const breakAudit = () =>
+      p.db.exec(`
+        CREATE OR REPLACE FUNCTION t_fail() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'disk gone'; END $$;
+        CREATE TRIGGER t_fail BEFORE INSERT ON audit_log FOR EACH ROW EXECUTE FUNCTION t_fail();`);
+    const mendAudit = () => p.db.exec('DROP TRIGGER t_fail ON audit_log');
+
+    it('an issuance whose audit record cannot be written is not issued', async () => {
+      const { csr } = opensslCsr(dir, '/C=VN/O=Bộ Nội vụ/CN=Half');
+      await breakAudit();
+      try {
+        await expect(p.issuer.issue({ profile: 'agency-signing', csr, requestId: 'half-1' }, 'ra')).rejects.toThrow(/disk gone/);
+      } finally {
+        await mendAudit();
+      }
+      expect(await searchCerts(p.db, { subject: 'CN=Half' })).toEqual([]);
+      // the same request goes through once the fault is gone, under the same request id
+      const ok = await p.issuer.issue({ profile: 'agency-signing', csr, requestId: 'half-1' }, 'ra');
+      expect(ok.replayed).toBe(false);
+      expect((await verifyAuditChain(p.db)).ok).toBe(true);
+    });
+
+    it('a revocation whose audit record cannot be written leaves the certificate good', async () => {
+      const c = await p.issuer.issue({ profile: 'agency-signing', csr: opensslCsr(dir, '/C=VN/O=x/CN=Keep').csr }, 'ra');
+      await breakAudit();
+      try {
+        await expect(revoke(p.pki, { serial: c.serial, reason: 'keyCompromise' }, 'ra')).rejects.toThrow(/disk gone/);
+      } finally {
+        await mendAudit();
+      }
+      expect((await getCert(p.db, c.serial))!.status).toBe('good');
+      expect((await verifyAuditChain(p.db)).ok).toBe(true);
+    });
+
+    it('regenerates CRLs that are missing or close to nextUpdate, and only those', async () => {
+      const made = await refreshCrls(p.pki, ['root', 'issuing'], 60_000);
+      expect(made.map((c) => `${c.caId}:${c.delta ? 'delta' : 'full'}`).sort()).toEqual(['issuing:delta', 'issuing:full', 'root:delta', 'root:full']);
+      expect(await refreshCrls(p.pki, ['root', 'issuing'], 60_000)).toEqual([]);
+      // an hour of margin catches the two-hour deltas only after time passes: move the clock
+      const real = p.pki.clock;
+      p.pki.clock = () => new Date(real().getTime() + 3 * 3_600_000);
+      try {
+        const later = await refreshCrls(p.pki, ['issuing'], 60_000);
+        expect(later.map((c) => (c.delta ? 'delta' : 'full'))).toEqual(['delta']);
+        expect((await latestCrl(p.db, 'issuing', true))!.number).toBe(later[0].number);
+      } finally {
+        p.pki.clock = real;
+      }
+    });
+  });
+}

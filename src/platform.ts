@@ -11,6 +11,7 @@ import type { Config } from './config.js';
 import { openDb, migrate, type Db } from './store/index.js';
 import { auditMigrations } from './audit/index.js';
 import { InProcessBus, type Bus } from './bus/index.js';
+import { NatsBus } from './bus/nats.js';
 import { SoftwareKeyStore } from './crypto/software-keystore.js';
 import { Pkcs11KeyStore } from './crypto/pkcs11-keystore.js';
 import { keyStores, type KeyStore, type KeyStores } from './crypto/keystore.js';
@@ -68,7 +69,12 @@ export async function openPlatform(config: Config, opts: { log?: Logger; bus?: B
     throw e;
   }
   const keys = keyStores(stores, config.keys.default);
-  const bus = opts.bus ?? new InProcessBus((e) => log.error({ err: e }, 'event subscriber failed'));
+  const onBusError = (e: unknown) => log.error({ err: e }, 'event subscriber failed');
+  const bus =
+    opts.bus ??
+    (config.bus.kind === 'nats'
+      ? await NatsBus.connect({ servers: config.bus.url!, onError: onBusError })
+      : new InProcessBus(onBusError));
   const profiles = await loadProfiles(config.profilesDir);
   const pki: PkiContext = {
     db,

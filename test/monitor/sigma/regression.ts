@@ -10,12 +10,14 @@ import { parse } from 'yaml';
 export const SHARED = resolve(process.cwd(), '../shared');
 export const SIGMA = join(SHARED, 'sigma');
 export const REGRESSION = join(SIGMA, 'regression_data');
-export const RULE_DIRS = ['rules', 'rules-emerging-threats', 'rules-threat-hunting', 'rules-placeholder'].map((d) =>
-  join(SIGMA, d),
+export const RULE_DIRS = ['rules', 'rules-emerging-threats', 'rules-threat-hunting', 'rules-placeholder'].map(
+  (d) => join(SIGMA, d),
 );
 
 export function sharedAbsent(): string | undefined {
-  return existsSync(REGRESSION) ? undefined : `../shared/sigma/regression_data not found from ${process.cwd()}`;
+  return existsSync(REGRESSION)
+    ? undefined
+    : `../shared/sigma/regression_data not found from ${process.cwd()}`;
 }
 
 export interface RegressionCase {

@@ -1,0 +1,165 @@
+/**
+ * How a rule sees an event. Events come nested (ECS: `process.command_line` is event.process.command_line),
+ * flat with dotted keys, or in the Windows XML-as-JSON shape `{Event: {System, EventData, UserData}}` where
+ * Sigma's field names (`CommandLine`, `EventID`, `Provider_Name`) live one or two levels down. A view resolves a
+ * field name in this order: own key, dotted path, then the Windows containers (EventData, also with spaces dropped from its names, System with its XML
+ * attributes flattened as `Tag_Attribute`, the child of UserData). Folded (lower-cased) values are cached per
+ * event because many rules test the same few fields.
+ */
+import { fold } from './fold.js';
+
+type Obj = Record<string, unknown>;
+
+const PROTO_KEYS = new Set(Object.getOwnPropertyNames(Object.prototype));
+export const VIEW_LIMITS = { depth: 16, leaves: 10_000 } as const;
+
+function isObj(v: unknown): v is Obj {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** The scalar behind an XML-as-JSON node: `{"#text": "4688", "#attributes": {...}}` → "4688". */
+function unwrap(v: unknown): unknown {
+  if (isObj(v) && '#text' in v) return v['#text'];
+  return v;
+}
+
+function flattenSystem(sys: Obj): Obj {
+  const out: Obj = Object.create(null) as Obj;
+  for (const [k, v] of Object.entries(sys)) {
+    if (isObj(v)) {
+      if ('#text' in v) out[k] = v['#text'];
+      const attrs = v['#attributes'];
+      if (isObj(attrs)) for (const [a, av] of Object.entries(attrs)) out[`${k}_${a}`] = av;
+    } else {
+      out[k] = v;
+    }
+  }
+  return out;
+}
+
+/** Sigma field names drop the spaces of Windows data names (`Source Name` → `SourceName`). */
+function spacedKeys(o: Obj): Obj | undefined {
+  let out: Obj | undefined;
+  for (const k in o) {
+    if (k.includes(' ') && Object.hasOwn(o, k)) {
+      out ??= Object.create(null) as Obj;
+      out[k.replaceAll(' ', '')] = o[k];
+    }
+  }
+  return out;
+}
+
+export class EventView {
+  readonly raw: Obj;
+  private containers: Obj[] | undefined;
+  private readonly folded = new Map<string, string | null>();
+  private leafCache: string[] | undefined;
+  private foldedLeafCache: string[] | undefined;
+  /** Set by `leaves()` when the event exceeded the depth or size bounds and some scalars were not listed. */
+  truncated = false;
+
+  constructor(raw: Obj) {
+    this.raw = raw;
+  }
+
+  /** The Windows flat containers, built on first use. */
+  flat(): Obj[] {
+    if (this.containers) return this.containers;
+    const out: Obj[] = [];
+    const ev = this.raw.Event;
+    if (isObj(ev)) {
+      if (isObj(ev.EventData)) {
+        out.push(ev.EventData);
+        const spaced = spacedKeys(ev.EventData);
+        if (spaced) out.push(spaced);
+      }
+      if (isObj(ev.System)) out.push(flattenSystem(ev.System));
+      if (isObj(ev.UserData)) for (const v of Object.values(ev.UserData)) if (isObj(v)) out.push(v);
+    }
+    this.containers = out;
+    return out;
+  }
+
+  /** Folded string form of a field's scalar value, cached; null when absent or not a scalar. */
+  foldedOf(key: string, get: (v: EventView) => unknown): string | null {
+    let f = this.folded.get(key);
+    if (f !== undefined) return f;
+    const v = get(this);
+    f = typeof v === 'string' ? fold(v) : typeof v === 'number' || typeof v === 'boolean' ? String(v) : null;
+    this.folded.set(key, f);
+    return f;
+  }
+
+  /** Every scalar leaf of the event as a string (for keyword searches and the literal index). */
+  leaves(): string[] {
+    if (this.leafCache) return this.leafCache;
+    const out: string[] = [];
+    const walk = (v: unknown, depth: number): void => {
+      if (out.length >= VIEW_LIMITS.leaves || depth > VIEW_LIMITS.depth) {
+        this.truncated = true;
+        return;
+      }
+      if (typeof v === 'string') out.push(v);
+      else if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') out.push(String(v));
+      else if (Array.isArray(v)) for (const x of v) walk(x, depth + 1);
+      else if (isObj(v)) for (const k in v) if (Object.hasOwn(v, k)) walk(v[k], depth + 1);
+    };
+    walk(this.raw, 0);
+    this.leafCache = out;
+    return out;
+  }
+
+  foldedLeaves(): string[] {
+    if (!this.foldedLeafCache) this.foldedLeafCache = this.leaves().map(fold);
+    return this.foldedLeafCache;
+  }
+}
+
+/** A compiled accessor for one field name; cheap to call, allocation-free. */
+export type Accessor = (v: EventView) => unknown;
+
+export function accessor(name: string): Accessor {
+  const path = name.includes('.') ? name.split('.') : undefined;
+  const safe = PROTO_KEYS.has(name) || (path?.some((p) => PROTO_KEYS.has(p)) ?? false);
+  const own = safe
+    ? (o: Obj, k: string): unknown => (Object.hasOwn(o, k) ? o[k] : undefined)
+    : (o: Obj, k: string): unknown => o[k];
+  return (view) => {
+    let v = own(view.raw, name);
+    if (v !== undefined) return unwrap(v);
+    if (path) {
+      let cur: unknown = view.raw;
+      for (let i = 0; i < path.length && cur !== undefined; i++) {
+        cur = isObj(cur) ? own(cur, path[i]!) : undefined;
+      }
+      if (cur !== undefined) return unwrap(cur);
+    }
+    const flat = view.flat();
+    for (let i = 0; i < flat.length; i++) {
+      v = own(flat[i]!, name);
+      if (v !== undefined) return unwrap(v);
+    }
+    return undefined;
+  };
+}
+
+/** Whether a field is present (even when null or empty), for the `exists` modifier. */
+export function presence(name: string): (v: EventView) => boolean {
+  const path = name.includes('.') ? name.split('.') : undefined;
+  return (view) => {
+    if (Object.hasOwn(view.raw, name)) return true;
+    if (path) {
+      let cur: unknown = view.raw;
+      let ok = true;
+      for (const p of path) {
+        if (isObj(cur) && Object.hasOwn(cur, p)) cur = cur[p];
+        else {
+          ok = false;
+          break;
+        }
+      }
+      if (ok) return true;
+    }
+    return view.flat().some((c) => Object.hasOwn(c, name));
+  };
+}

@@ -48,3 +48,5 @@ export { canonicalJson, canonicalReportBytes } from './report/canonical.js';
 export { renderJson } from './report/json.js';
 export { renderHtml } from './report/html.js';
 export { renderPdf, asciiFold } from './report/pdf.js';
+export { resolveSuites, schemasFor, DEFAULT_VECTOR_DIR } from './suites.js';
+export { openProduct, productKind, type OpenProductOptions } from './adapters/open.js';

@@ -1,0 +1,61 @@
+import { spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { opensslStatus, tmp } from '../helpers/openssl.js';
+import { sharedMissing, VECTORS } from './shared.js';
+
+const dataDir = tmp('truc-lab-cli-');
+const env = { ...process.env, TRUC_DATA_DIR: dataDir, TRUC_KEY_PASSPHRASE: 'lab cli passphrase', TRUC_LOG_LEVEL: 'warn', TRUC_LAB_VECTORS: VECTORS };
+delete (env as any).TRUC_DATABASE_URL;
+
+function truc(...args: string[]): { status: number; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, ['bin/truc.js', ...args], { env, encoding: 'utf8', timeout: 120_000 });
+  return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe.skipIf(sharedMissing)('truc lab on the command line', () => {
+  const out = join(dataDir, 'report');
+
+  it('runs node:crypto on aes_gcm_test.json end to end: progress, table, verdict, signed reports openssl verifies, the run in the register', () => {
+    expect(truc('ca', 'init').status).toBe(0);
+    const vendor = JSON.parse(truc('--json', 'lab', 'vendor', 'add', '--name', 'OpenSSL Foundation', '--country', 'CH').stdout);
+    const product = JSON.parse(truc('--json', 'lab', 'product', 'add', '--vendor', 'OpenSSL Foundation', '--name', 'OpenSSL').stdout);
+    expect(product.vendorId).toBe(vendor.id);
+    const version = JSON.parse(truc('--json', 'lab', 'version', 'add', '--product', product.id, '--version', '3.0', '--algorithm', 'AES-GCM,HMACSHA256').stdout);
+    expect(version.algorithms).toEqual(['AES-GCM', 'HMACSHA256']);
+
+    const r = truc('lab', 'run', '--product', 'node', '--suite', 'aes_gcm_test.json', '--suite', 'hmac_sha256_test.json', '--profile', 'stored-data-protection', '--product-version', version.id, '--out', out);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/aes_gcm_test\.json: pass \d+/);
+    expect(r.stdout).toMatch(/suite\s+pass\s+fail\s+acceptable\s+unsupported\s+skipped\s+error/);
+    expect(r.stdout).toMatch(/aes_gcm_test\.json\s+\d+\s+0\s+/);
+    expect(r.stdout).toMatch(/verdict: PASS — Cryptography for protecting stored data/);
+    const runId = /run (run_[0-9a-f]+)/.exec(r.stdout)![1];
+
+    writeFileSync(join(dataDir, 'root.pem'), JSON.parse(truc('--json', 'ca', 'cas').stdout).find((c: any) => c.parent === null).certificate);
+    for (const [content, sig] of [['report.json', 'report.p7s'], ['report.pdf', 'report.pdf.p7s']]) {
+      const v = opensslStatus(['cms', '-verify', '-binary', '-inform', 'DER', '-in', join(out, sig), '-content', join(out, content), '-CAfile', join(dataDir, 'root.pem'), '-purpose', 'any', '-out', '/dev/null']);
+      expect(v.status, v.out).toBe(0);
+    }
+    expect(readFileSync(join(out, 'report.html'), 'utf8')).toContain('aes_gcm_test.json');
+
+    const ok = truc('lab', 'verify-report', join(out, 'report.json'), join(out, 'report.p7s'));
+    expect(ok.status, ok.stderr).toBe(0);
+    expect(ok.stdout).toMatch(/signature valid: .*Trục Crypto Lab/);
+    expect(ok.stdout).toMatch(/path to a trusted root: yes/);
+    const changed = readFileSync(join(out, 'report.json'), 'utf8').replace('"verdict":"PASS"', '"verdict":"FAIL"');
+    writeFileSync(join(dataDir, 'changed.json'), changed);
+    const bad = truc('lab', 'verify-report', join(dataDir, 'changed.json'), join(out, 'report.p7s'));
+    expect(bad.status).toBe(1);
+    expect(bad.stdout).toMatch(/SIGNATURE INVALID: .*message digest/);
+
+    // the register from the CLI (the HTTP and register tests cover the rest of it)
+    const cert = JSON.parse(truc('--json', 'lab', 'certificate', 'issue', '--product-version', version.id, '--profile', 'stored-data-protection').stdout);
+    expect(cert).toMatchObject({ runId, status: 'issued' });
+    expect(truc('lab', 'certificate', 'revoke', cert.number, '--reason', 'test').stdout).toMatch(/revoked/);
+    const again = truc('lab', 'certificate', 'revoke', cert.number, '--reason', 'test');
+    expect(again.status).toBe(5); // conflict
+    expect(again.stderr).toMatch(/error \[conflict\]: .* is revoked: cannot revoke/);
+  }, 180_000);
+});

@@ -28,9 +28,45 @@ export function lengthBytes(n: number): Buffer {
   return Buffer.from([0x84, (n >>> 24) & 0xff, (n >> 16) & 0xff, (n >> 8) & 0xff, n & 0xff]);
 }
 
+const headerLength = (n: number) => (n < 0x80 ? 2 : n < 0x100 ? 3 : n < 0x10000 ? 4 : n < 0x1000000 ? 5 : 6);
+
+/** Writes a tag and a definite length at `at`; returns where the content starts. */
+export function writeHeader(out: Buffer, at: number, tag: number, n: number): number {
+  out[at++] = tag;
+  if (n < 0x80) out[at++] = n;
+  else if (n < 0x100) {
+    out[at++] = 0x81;
+    out[at++] = n;
+  } else if (n < 0x10000) {
+    out[at++] = 0x82;
+    out[at++] = n >> 8;
+    out[at++] = n & 0xff;
+  } else if (n < 0x1000000) {
+    out[at++] = 0x83;
+    out[at++] = n >> 16;
+    out[at++] = (n >> 8) & 0xff;
+    out[at++] = n & 0xff;
+  } else {
+    out[at++] = 0x84;
+    out[at++] = (n >>> 24) & 0xff;
+    out[at++] = (n >> 16) & 0xff;
+    out[at++] = (n >> 8) & 0xff;
+    out[at++] = n & 0xff;
+  }
+  return at;
+}
+
+// One allocation per element: hot paths (certificates, OCSP responses) nest a dozen of these.
 export function tlv(tag: number, ...content: Uint8Array[]): Buffer {
-  const body = content.length === 1 ? content[0] : Buffer.concat(content);
-  return Buffer.concat([Buffer.from([tag]), lengthBytes(body.length), body]);
+  let n = 0;
+  for (let i = 0; i < content.length; i++) n += content[i].length;
+  const out = Buffer.allocUnsafe(headerLength(n) + n);
+  let at = writeHeader(out, 0, tag, n);
+  for (let i = 0; i < content.length; i++) {
+    out.set(content[i], at);
+    at += content[i].length;
+  }
+  return out;
 }
 
 export const seq = (...c: Uint8Array[]) => tlv(TAG.SEQUENCE, ...c);
@@ -41,8 +77,11 @@ export const ctxPrim = (n: number, b: Uint8Array) => tlv(0x80 | n, b); // primit
 export const NULL = Buffer.from([0x05, 0x00]);
 export const TRUE = Buffer.from([0x01, 0x01, 0xff]);
 
+const UNUSED_BITS = Array.from({ length: 8 }, (_, i) => Buffer.from([i]));
+const ZERO = Buffer.from([0]);
+
 export function bitString(b: Uint8Array, unusedBits = 0): Buffer {
-  return tlv(TAG.BIT_STRING, Buffer.from([unusedBits]), b);
+  return tlv(TAG.BIT_STRING, UNUSED_BITS[unusedBits] ?? Buffer.from([unusedBits]), b);
 }
 
 /** A named bit string (KeyUsage, ReasonFlags): DER drops trailing zero bits. */
@@ -59,8 +98,8 @@ export function namedBits(bits: number[]): Buffer {
 export function uintFromBytes(mag: Uint8Array): Buffer {
   let i = 0;
   while (i < mag.length - 1 && mag[i] === 0) i++;
-  const m = Buffer.from(mag.subarray(i));
-  return tlv(TAG.INTEGER, m[0] & 0x80 ? Buffer.concat([Buffer.from([0]), m]) : m);
+  const m = mag.subarray(i);
+  return m[0] & 0x80 ? tlv(TAG.INTEGER, ZERO, m) : tlv(TAG.INTEGER, m);
 }
 
 /** INTEGER for a non-negative value (versions, CRL numbers, path lengths). */

@@ -5,6 +5,7 @@
  * exists exactly when the operation it records was committed.
  */
 import type { Db, Migration, Sql } from '../store/index.js';
+import { byteaArray, textArray } from '../store/array-params.js';
 import { TrucError } from '../errors.js';
 import { GENESIS, recordHash, type AuditEntry, type AuditRecord } from './chain.js';
 
@@ -59,19 +60,50 @@ export async function appendAudit(sql: Sql, entries: AuditEntry[], now = new Dat
     records.push({ ...e, seq, at, prevHash: prev, hash });
     prev = hash;
   }
-  // one multi-row insert: bulk issuance appends hundreds of records per transaction
-  const params: unknown[] = [];
-  const rows: string[] = [];
-  for (const r of records) {
-    const b = params.length;
-    rows.push(`($${b + 1},$${b + 2},$${b + 3},$${b + 4},$${b + 5},$${b + 6},$${b + 7},$${b + 8},$${b + 9})`);
-    params.push(r.seq, r.at, r.actor, r.action, r.target ?? null, r.outcome, JSON.stringify(r.detail ?? {}), r.prevHash, r.hash);
+  // one insert, a column an array, and the head moved in the same statement: bulk issuance appends
+  // hundreds of records per transaction, and each round trip holds the head lock a little longer
+  const n = records.length;
+  const seqs = new Array<number>(n);
+  const actors = new Array<string>(n);
+  const actions = new Array<string>(n);
+  const targets = new Array<string | null>(n);
+  const outcomes = new Array<string>(n);
+  const details = new Array<string>(n);
+  const prevs = new Array<Buffer>(n);
+  const hashes = new Array<Buffer>(n);
+  for (let i = 0; i < n; i++) {
+    const r = records[i];
+    seqs[i] = r.seq;
+    actors[i] = r.actor;
+    actions[i] = r.action;
+    targets[i] = r.target ?? null;
+    outcomes[i] = r.outcome;
+    details[i] = JSON.stringify(r.detail ?? {});
+    prevs[i] = r.prevHash;
+    hashes[i] = r.hash;
   }
   await sql.query(
-    `INSERT INTO audit_log (seq, at, actor, action, target, outcome, detail, prev_hash, hash) VALUES ${rows.join(',')}`,
-    params,
+    `WITH appended AS (
+       INSERT INTO audit_log (seq, at, actor, action, target, outcome, detail, prev_hash, hash)
+       SELECT s, $2::timestamptz, a, ac, t, o, d, p, h
+       FROM unnest($1::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::jsonb[], $8::bytea[], $9::bytea[])
+         AS x(s, a, ac, t, o, d, p, h)
+     )
+     UPDATE audit_head SET seq = $10, hash = $11 WHERE id = 1`,
+    [
+      `{${seqs.join(',')}}`,
+      at,
+      textArray(actors),
+      textArray(actions),
+      textArray(targets),
+      textArray(outcomes),
+      textArray(details),
+      byteaArray(prevs),
+      byteaArray(hashes),
+      seq,
+      prev,
+    ],
   );
-  await sql.query('UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1', [seq, prev]);
   return records;
 }
 

@@ -4,7 +4,7 @@
  * extensions); issuing one certificate then only assembles serial, validity, subject, key, key identifier
  * and alternative names around it. Byte equality with the @peculiar/asn1-x509 encoder is a test.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import {
   TRUE,
   NULL,
@@ -19,6 +19,7 @@ import {
   tlv,
   time,
   uintFromBytes,
+  writeHeader,
 } from '../asn1/der.js';
 import { children, parseOne } from '../asn1/reader.js';
 import { TrucError } from '../errors.js';
@@ -55,7 +56,7 @@ export function extension(extnId: string, critical: boolean, value: Buffer): Buf
 export function keyIdentifier(spki: Buffer): Buffer {
   const [, bits] = children(parseOne(spki, 'SubjectPublicKeyInfo'), 'SubjectPublicKeyInfo', 2);
   if (!bits || bits.tag !== 0x03) throw new TrucError('malformed_der', 'SubjectPublicKeyInfo without a key');
-  return createHash('sha1').update(bits.value.subarray(1)).digest();
+  return hash('sha1', bits.value.subarray(1), 'buffer');
 }
 
 export const ext = {
@@ -191,3 +192,98 @@ export function tbsOf(cert: Buffer): { tbs: Buffer; fields: Buffer[] } {
   return { tbs: Buffer.from(tbs.raw), fields: children(tbs, 'tbsCertificate', 12).map((f) => Buffer.from(f.raw)) };
 }
 
+const headerSize = (n: number) => (n < 0x80 ? 2 : n < 0x100 ? 3 : n < 0x10000 ? 4 : n < 0x1000000 ? 5 : 6);
+const SKI_PREFIX = extension(OID.subjectKeyIdentifier, false, octets(Buffer.alloc(20))).subarray(0, -20);
+const EMPTY = Buffer.alloc(0);
+
+/** What changes from one certificate of a template to the next. */
+export interface TemplateFields {
+  serial: Buffer; // unsigned magnitude
+  notBefore: Date;
+  notAfter: Date;
+  subject: Buffer; // Name DER
+  spki: Buffer;
+  /** subjectAltName extension DER, if any; it goes last */
+  subjectAltName?: Buffer | null;
+}
+
+/**
+ * An issuing CA's certificates of one profile: `head` extensions, the subject key identifier, `tail`
+ * extensions, then an optional subjectAltName — the order `encodeTbs` would be given. Everything else
+ * constant is concatenated once; a certificate costs one allocation for its tbs and one for the whole.
+ * Output is byte-equal to `encodeTbs` and `encodeCertificate` (a test holds it to that).
+ */
+export class CertTemplate {
+  private readonly front: Buffer; // the version; the serial comes next
+  private readonly sigAlg: Buffer;
+  private readonly issuer: Buffer;
+  private readonly head: Buffer;
+  private readonly tail: Buffer;
+  private lastValidity: { nb: number; na: number; der: Buffer } | null = null;
+
+  constructor(signatureAlgorithm: Uint8Array, issuer: Buffer, head: Buffer[], tail: Buffer[]) {
+    this.front = VERSION_3;
+    this.sigAlg = Buffer.from(signatureAlgorithm);
+    this.issuer = issuer;
+    this.head = Buffer.concat(head);
+    this.tail = Buffer.concat(tail);
+  }
+
+  private validity(notBefore: Date, notAfter: Date): Buffer {
+    const nb = notBefore.getTime();
+    const na = notAfter.getTime();
+    // a batch shares its validity (whole seconds from one clock reading): encode it once
+    const v = this.lastValidity;
+    if (v && v.nb === nb && v.na === na) return v.der;
+    const der = seq(time(notBefore), time(notAfter));
+    this.lastValidity = { nb, na, der };
+    return der;
+  }
+
+  tbs(f: TemplateFields): Buffer {
+    const serial = uintFromBytes(f.serial);
+    const validity = this.validity(f.notBefore, f.notAfter);
+    const ski = keyIdentifier(f.spki);
+    const san = f.subjectAltName ?? EMPTY;
+    const extsLen = this.head.length + SKI_PREFIX.length + ski.length + this.tail.length + san.length;
+    const extSeqLen = headerSize(extsLen) + extsLen;
+    const bodyLen =
+      this.front.length +
+      serial.length +
+      this.sigAlg.length +
+      this.issuer.length +
+      validity.length +
+      f.subject.length +
+      f.spki.length +
+      headerSize(extSeqLen) +
+      extSeqLen;
+    const out = Buffer.allocUnsafe(headerSize(bodyLen) + bodyLen);
+    let at = writeHeader(out, 0, 0x30, bodyLen);
+    for (const part of [this.front, serial, this.sigAlg, this.issuer, validity, f.subject, f.spki]) {
+      out.set(part, at);
+      at += part.length;
+    }
+    at = writeHeader(out, at, 0xa3, extSeqLen);
+    at = writeHeader(out, at, 0x30, extsLen);
+    for (const part of [this.head, SKI_PREFIX, ski, this.tail, san]) {
+      out.set(part, at);
+      at += part.length;
+    }
+    return out;
+  }
+
+  certificate(tbs: Buffer, signature: Buffer): Buffer {
+    const bitsLen = signature.length + 1;
+    const bodyLen = tbs.length + this.sigAlg.length + headerSize(bitsLen) + bitsLen;
+    const out = Buffer.allocUnsafe(headerSize(bodyLen) + bodyLen);
+    let at = writeHeader(out, 0, 0x30, bodyLen);
+    out.set(tbs, at);
+    at += tbs.length;
+    out.set(this.sigAlg, at);
+    at += this.sigAlg.length;
+    at = writeHeader(out, at, 0x03, bitsLen);
+    out[at++] = 0;
+    out.set(signature, at);
+    return out;
+  }
+}

@@ -5,11 +5,11 @@
  * record per certificate, in one transaction, and only then does any caller get its certificate back.
  * Batching is what lets bulk issuance keep pace with the signing key; a lone request is flushed at once.
  */
-import { createHash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 import { TrucError, isTrucError } from '../errors.js';
 import { assertKeyAllowed, assertSchemeAllowed, SCHEMES } from '../crypto/algorithms.js';
 import { appendAudit, recordAudit } from '../audit/index.js';
-import { encodeCertificate, encodeTbs, ext, keyIdentifier } from './certificate.js';
+import { CertTemplate, ext } from './certificate.js';
 import { parseCsr } from './csr.js';
 import { encodeName, nameToString, parseNameString, type NameAttribute } from './name.js';
 import type { Profile } from './profile.js';
@@ -100,10 +100,18 @@ export async function defaultIssuingCa(ctx: PkiContext): Promise<CaRow> {
   return issuing[0];
 }
 
-export async function prepare(ctx: PkiContext, req: IssueRequest, actor: string): Promise<Prepared> {
+/** How `prepare` finds the issuing CA: by id, or the default one when `caId` is undefined. */
+export type CaLookup = (caId: string | undefined) => Promise<CaRow | null>;
+
+export async function prepare(
+  ctx: PkiContext,
+  req: IssueRequest,
+  actor: string,
+  lookup: CaLookup = (id) => (id ? getCa(ctx.db, id) : defaultIssuingCa(ctx)),
+): Promise<Prepared> {
   const profile = ctx.profiles.get(req.profile);
   if (!profile) throw new TrucError('unknown_profile', `no certificate profile "${req.profile}"`, { known: [...ctx.profiles.keys()] });
-  const ca = req.caId ? await getCa(ctx.db, req.caId) : await defaultIssuingCa(ctx);
+  const ca = await lookup(req.caId);
   if (!ca) throw new TrucError('unknown_ca', `no CA "${req.caId}"`);
   if (ca.parentId === null) throw new TrucError('bad_request', 'the root CA issues only CA certificates');
   if (ca.status !== 'active') throw new TrucError('bad_request', `CA "${ca.id}" is not active`);
@@ -150,7 +158,7 @@ export async function prepare(ctx: PkiContext, req: IssueRequest, actor: string)
 }
 
 /** Constant extensions of one (CA, profile) pair, built once. */
-function templateFor(ctx: PkiContext, ca: CaRow, p: Profile): { head: Buffer[]; tail: Buffer[] } {
+function templateFor(ctx: PkiContext, ca: CaRow, p: Profile): CertTemplate {
   const head = [ext.basicConstraints(false), ext.keyUsage(p.keyUsage)];
   if (p.extendedKeyUsage.length) head.push(ext.extKeyUsage(p.extendedKeyUsage, p.extendedKeyUsageCritical));
   const tail = [ext.authorityKeyIdentifier(ca.ski)];
@@ -164,7 +172,7 @@ function templateFor(ctx: PkiContext, ca: CaRow, p: Profile): { head: Buffer[]; 
       ),
     );
   if (p.ocspNoCheck) tail.push(ext.ocspNoCheck());
-  return { head, tail };
+  return new CertTemplate(SCHEMES[ca.scheme].algorithmIdentifier, ca.subjectDer, head, tail);
 }
 
 interface Pending {
@@ -173,30 +181,71 @@ interface Pending {
   reject: (e: unknown) => void;
 }
 
+/** A batch signed and waiting for its transaction. */
+interface Signed {
+  /** every request of the batch, replays and followers included: a failed store rejects them all */
+  batch: Pending[];
+  fresh: Pending[];
+  rows: NewCert[];
+  issued: Issued[];
+  /** requests whose id a fresh request of this batch or of the batch before it carries */
+  followers: { p: Pending; leader: Pending }[];
+}
+
+/** Certificates signed between two turns of the event loop while a batch commits (a few milliseconds). */
+const SIGN_SLICE = 64;
+
+const yieldToIo = () => new Promise<void>((r) => setImmediate(r));
+
 /**
  * The per-CA batcher. Requests queue while a batch is being signed and stored; the next batch takes all of
  * them (up to `maxBatch`). One request alone goes out on the next turn of the event loop.
+ *
+ * Signing and storing overlap: batch N+1 is signed while batch N's transaction runs, and N+1's
+ * transaction starts only when N's has committed. So there is at most one transaction in flight, audit
+ * records are appended in batch order, and every promise still resolves only after its certificate and
+ * audit record are committed. Signing yields to the event loop every few dozen certificates so that the
+ * transaction's round trips are not held behind it.
  */
 export class Issuer {
   private queue: Pending[] = [];
   private running = false;
-  private readonly templates = new Map<string, { head: Buffer[]; tail: Buffer[] }>();
+  private readonly templates = new Map<string, CertTemplate>();
+  /** request ids of the batch whose transaction is in flight: not yet visible to a lookup */
+  private storingIds = new Map<string, Pending>();
+  /** CA lookups in flight: concurrent requests share one query instead of one each */
+  private readonly caLookups = new Map<string, Promise<CaRow | null>>();
 
   constructor(
     private readonly ctx: PkiContext,
-    private readonly maxBatch = 500,
+    private readonly maxBatch = 1000,
   ) {}
 
   async issue(req: IssueRequest, actor: string): Promise<Issued> {
     let item: Prepared;
     try {
-      item = await prepare(this.ctx, req, actor);
+      item = await prepare(this.ctx, req, actor, this.lookupCa);
     } catch (e) {
       if (isTrucError(e)) await this.refused(req, actor, e);
       throw e;
     }
     return this.enqueue(item);
   }
+
+  /**
+   * Joins a lookup already in flight for the same CA, or starts one. Only concurrent requests share a
+   * result, and the query they share started after the first of them arrived: nothing is cached, so a
+   * CA's change of status is seen by the next request as before.
+   */
+  private readonly lookupCa: CaLookup = (caId) => {
+    const key = caId ?? '';
+    let p = this.caLookups.get(key);
+    if (!p) {
+      p = (caId ? getCa(this.ctx.db, caId) : defaultIssuingCa(this.ctx)).finally(() => this.caLookups.delete(key));
+      this.caLookups.set(key, p);
+    }
+    return p;
+  };
 
   /** Issues a request already prepared (bulk paths that parse and check requests elsewhere). */
   enqueue(item: Prepared): Promise<Issued> {
@@ -221,18 +270,29 @@ export class Issuer {
   }
 
   private async drain(): Promise<void> {
-    while (this.queue.length) {
+    let storing: Promise<void> | null = null;
+    for (;;) {
+      if (!this.queue.length) {
+        if (!storing) break;
+        await storing; // requests that arrive meanwhile make the queue non-empty again
+        storing = null;
+        continue;
+      }
       const batch = this.queue.splice(0, this.maxBatch);
+      let signed: Signed;
       try {
-        await this.flush(batch);
+        signed = await this.sign(batch, storing !== null);
       } catch (e) {
         for (const p of batch) p.reject(e);
+        continue;
       }
+      if (storing) await storing;
+      storing = this.store(signed);
     }
     this.running = false;
   }
 
-  private async flush(batch: Pending[]): Promise<void> {
+  private async sign(batch: Pending[], overlapping: boolean): Promise<Signed> {
     // Replays: a request id seen before gives back its certificate (same request) or a conflict.
     const ids = batch.map((p) => p.item.requestId).filter((x): x is string => !!x);
     const known = await findByRequestIds(this.ctx.db, ids);
@@ -248,48 +308,23 @@ export class Issuer {
         else p.reject(new TrucError('duplicate_request', `request id "${id}" was used for a different request`));
         continue;
       }
-      if (id && firstById.has(id)) {
-        followers.push({ p, leader: firstById.get(id)! });
+      // the first request with this id may be in this batch, or in the one whose transaction runs now
+      const leader = id ? (firstById.get(id) ?? this.storingIds.get(id)) : undefined;
+      if (leader) {
+        followers.push({ p, leader });
         continue;
       }
       if (id) firstById.set(id, p);
       fresh.push(p);
     }
-    if (fresh.length) await this.signAndStore(fresh);
-    for (const { p, leader } of followers) {
-      leader.item.requestHash && p.item.requestHash && leader.item.requestHash.equals(p.item.requestHash)
-        ? void this.waitLeader(leader, p)
-        : p.reject(new TrucError('duplicate_request', `request id "${p.item.requestId}" was used for a different request`));
-    }
-  }
 
-  private async waitLeader(leader: Pending, p: Pending): Promise<void> {
-    const found = await findByRequestIds(this.ctx.db, [p.item.requestId!]);
-    const k = found.get(p.item.requestId!);
-    if (k) p.resolve(this.replayed(p.item, k.serial, k.der));
-    else p.reject(new TrucError('internal', 'the first request with this id failed'));
-    void leader;
-  }
-
-  private replayed(item: Prepared, serial: string, der: Buffer): Issued {
-    return {
-      serial,
-      caId: item.ca.id,
-      profile: item.profile.name,
-      subject: item.subject,
-      notBefore: item.notBefore,
-      notAfter: item.notAfter,
-      der,
-      replayed: true,
-    };
-  }
-
-  private async signAndStore(batch: Pending[]): Promise<void> {
     // all items of a batch may come from different CAs; group signers by CA
     const signers = new Map<string, (data: Uint8Array) => Buffer | Promise<Buffer>>();
     const rows: NewCert[] = [];
     const issued: Issued[] = [];
-    for (const { item } of batch) {
+    for (let i = 0; i < fresh.length; i++) {
+      if (overlapping && i > 0 && i % SIGN_SLICE === 0) await yieldToIo();
+      const item = fresh[i].item;
       const ca = item.ca;
       let sign = signers.get(ca.id);
       if (!sign) {
@@ -302,21 +337,20 @@ export class Issuer {
       let t = this.templates.get(tkey);
       if (!t) this.templates.set(tkey, (t = templateFor(this.ctx, ca, item.profile)));
       const a = item.altNames;
-      const extensions = [...t.head, ext.subjectKeyIdentifier(keyIdentifier(item.spki)), ...t.tail];
-      if (a.dns.length + a.email.length + a.ip.length + a.uri.length)
-        // RFC 5280: critical when the subject is empty
-        extensions.push(ext.subjectAltName(encodeAltNames(a), item.subject === ''));
       const serial = newSerial();
-      const sigAlg = SCHEMES[ca.scheme].algorithmIdentifier;
-      const tbs = encodeTbs(sigAlg, ca.subjectDer, {
+      const tbs = t.tbs({
         serial,
         notBefore: item.notBefore,
         notAfter: item.notAfter,
         subject: item.subjectDer,
         spki: item.spki,
-        extensions,
+        subjectAltName:
+          a.dns.length + a.email.length + a.ip.length + a.uri.length
+            ? // RFC 5280: critical when the subject is empty
+              ext.subjectAltName(encodeAltNames(a), item.subject === '')
+            : null,
       });
-      const der = encodeCertificate(tbs, sigAlg, await sign(tbs));
+      const der = t.certificate(tbs, await sign(tbs));
       const hex = serial.toString('hex');
       rows.push({
         serial: hex,
@@ -324,7 +358,7 @@ export class Issuer {
         profile: item.profile.name,
         subject: item.subject,
         keyAlgorithm: item.keyAlgorithm,
-        spkiSha256: createHash('sha256').update(item.spki).digest(),
+        spkiSha256: hash('sha256', item.spki, 'buffer'),
         notBefore: item.notBefore,
         notAfter: item.notAfter,
         requestId: item.requestId,
@@ -343,29 +377,76 @@ export class Issuer {
         replayed: false,
       });
     }
-    const now = this.ctx.clock();
-    await this.ctx.db.tx(async (sql) => {
-      await insertCerts(sql, rows);
-      await appendAudit(
-        sql,
-        rows.map((r) => ({
-          actor: r.requestedBy,
-          action: 'ca.issue',
-          target: r.serial,
-          outcome: 'success' as const,
-          detail: { ca: r.caId, profile: r.profile, subject: r.subject, requestId: r.requestId },
-        })),
-        now,
-      );
-    });
-    batch.forEach((p, i) => {
-      p.resolve(issued[i]);
+    return { batch, fresh, rows, issued, followers };
+  }
+
+  /** Commits a signed batch, then answers its callers; never throws (a failure rejects the batch). */
+  private async store(s: Signed): Promise<void> {
+    this.storingIds = new Map();
+    for (const p of s.fresh) if (p.item.requestId) this.storingIds.set(p.item.requestId, p);
+    try {
+      if (s.rows.length) {
+        const now = this.ctx.clock();
+        await this.ctx.db.tx(async (sql) => {
+          await insertCerts(sql, s.rows);
+          await appendAudit(
+            sql,
+            s.rows.map((r) => ({
+              actor: r.requestedBy,
+              action: 'ca.issue',
+              target: r.serial,
+              outcome: 'success' as const,
+              detail: { ca: r.caId, profile: r.profile, subject: r.subject, requestId: r.requestId },
+            })),
+            now,
+          );
+        });
+      }
+    } catch (e) {
+      for (const p of s.batch) p.reject(e);
+      return;
+    } finally {
+      this.storingIds = new Map();
+    }
+    s.fresh.forEach((p, i) => {
+      const c = s.issued[i];
+      p.resolve(c);
       emit(this.ctx, 'certificate.issued', 'success', p.item.actor, {
-        ca: issued[i].caId,
-        serial: issued[i].serial,
-        profile: issued[i].profile,
-        subject: issued[i].subject,
+        ca: c.caId,
+        serial: c.serial,
+        profile: c.profile,
+        subject: c.subject,
       });
     });
+    for (const { p, leader } of s.followers) {
+      leader.item.requestHash && p.item.requestHash && leader.item.requestHash.equals(p.item.requestHash)
+        ? void this.waitLeader(p)
+        : p.reject(new TrucError('duplicate_request', `request id "${p.item.requestId}" was used for a different request`));
+    }
+  }
+
+  /** A follower's leader has committed (or failed): answer with what the database holds. */
+  private async waitLeader(p: Pending): Promise<void> {
+    try {
+      const found = await findByRequestIds(this.ctx.db, [p.item.requestId!]);
+      const k = found.get(p.item.requestId!);
+      if (k) p.resolve(this.replayed(p.item, k.serial, k.der));
+      else p.reject(new TrucError('internal', 'the first request with this id failed'));
+    } catch (e) {
+      p.reject(e);
+    }
+  }
+
+  private replayed(item: Prepared, serial: string, der: Buffer): Issued {
+    return {
+      serial,
+      caId: item.ca.id,
+      profile: item.profile.name,
+      subject: item.subject,
+      notBefore: item.notBefore,
+      notAfter: item.notAfter,
+      der,
+      replayed: true,
+    };
   }
 }

@@ -4,6 +4,7 @@
  * changes after its base CRL's high-water mark, whatever the clocks did.
  */
 import type { Migration, Sql } from '../store/index.js';
+import { byteaArray, textArray, timestampArray } from '../store/array-params.js';
 import type { KeyAlgorithm, SignatureScheme } from '../crypto/algorithms.js';
 
 export const pkiMigrations: Migration[] = [
@@ -191,34 +192,34 @@ export interface NewCert {
   der: Buffer;
 }
 
-const CERT_COLS = 12;
-
-/** One multi-row insert for a whole batch; a serial collision fails the batch (the caller retries). */
+/**
+ * One insert for a whole batch, a column an array: the statement text and its parameter count stay the
+ * same whatever the batch size, so the server parses a short statement instead of one with thousands of
+ * placeholders.
+ * A serial collision fails the batch (the caller retries).
+ */
 export async function insertCerts(sql: Sql, certs: NewCert[]): Promise<void> {
-  const params: unknown[] = [];
-  const rows: string[] = [];
-  for (const c of certs) {
-    const b = params.length;
-    rows.push(`(${Array.from({ length: CERT_COLS }, (_, i) => `$${b + i + 1}`).join(',')})`);
-    params.push(
-      c.serial,
-      c.caId,
-      c.profile,
-      c.subject,
-      c.keyAlgorithm,
-      c.spkiSha256,
-      c.notBefore,
-      c.notAfter,
-      c.requestId,
-      c.requestHash,
-      c.requestedBy,
-      c.der,
-    );
-  }
+  if (certs.length === 0) return;
+  const text = (f: (c: NewCert) => string | null) => textArray(certs.map(f));
   await sql.query(
     `INSERT INTO pki_certificate (serial, ca_id, profile, subject, key_algorithm, spki_sha256, not_before, not_after,
-       request_id, request_hash, requested_by, der) VALUES ${rows.join(',')}`,
-    params,
+       request_id, request_hash, requested_by, der)
+     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bytea[], $7::timestamptz[],
+       $8::timestamptz[], $9::text[], $10::bytea[], $11::text[], $12::bytea[])`,
+    [
+      text((c) => c.serial),
+      text((c) => c.caId),
+      text((c) => c.profile),
+      text((c) => c.subject),
+      text((c) => c.keyAlgorithm),
+      byteaArray(certs.map((c) => c.spkiSha256)),
+      timestampArray(certs.map((c) => c.notBefore)),
+      timestampArray(certs.map((c) => c.notAfter)),
+      text((c) => c.requestId),
+      byteaArray(certs.map((c) => c.requestHash)),
+      text((c) => c.requestedBy),
+      byteaArray(certs.map((c) => c.der)),
+    ],
   );
 }
 

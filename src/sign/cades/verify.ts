@@ -1,0 +1,200 @@
+/**
+ * Reads a CMS SignedData (CAdES, or the /Contents of a PAdES signature) and checks what can be checked
+ * without trust decisions: the structure (bounded DER reader; anything malformed is a `malformed_cms`
+ * error), the signer's certificate among those carried, the message-digest against the content (or a
+ * digest the caller computed, as PAdES does over the ByteRange), signing-certificate-v2 against that
+ * certificate, and the signature value over the signed attributes. Cryptographic failures are answered
+ * as values, so the validator can name them (HASH_FAILURE, SIG_CRYPTO_FAILURE); the validator in
+ * `sign/validate` adds the certificate path and the indications of EN 319 102-1.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { checkTree, children, decodeOid, parseOne, readElement, type Element } from '../../asn1/reader.js';
+import { TrucError } from '../../errors.js';
+import { checkSignature, parseCertificate, type Certificate } from '../../pki/path/index.js';
+import { digestFromAlgorithmId, OIDS, type DigestName } from '../cms/attributes.js';
+
+export const MAX_CMS_BYTES = 8 * 1024 * 1024;
+const MAX_CERTS = 50;
+const MAX_ATTRS = 64;
+const MAX_DEPTH = 48;
+
+export interface CmsSigner {
+  digest: DigestName;
+  certificate: Certificate | undefined;
+  /** signer's claimed signing time (absent in PAdES) */
+  signingTime?: Date;
+  contentType: string;
+  /** message-digest matches the content; undefined when there was no content to compare with */
+  digestMatches: boolean | undefined;
+  /** signing-certificate-v2 names the signer's certificate: 'absent' when there is no such attribute */
+  signingCertificate: 'ok' | 'mismatch' | 'absent';
+  /** the signature value verifies over the signed attributes with the signer's key */
+  signatureValid: boolean;
+  signatureProblem?: string;
+  /** OIDs of the signed and unsigned attributes */
+  signedAttributes: string[];
+  unsignedAttributes: Map<string, Buffer[]>;
+  /** DER of the SignerInfo's signature value (what a signature time-stamp imprints) */
+  signatureValue: Buffer;
+}
+
+export interface CmsInspection {
+  /** eContent, for an enveloping signature */
+  content?: Buffer;
+  certificates: Buffer[];
+  crls: Buffer[];
+  signers: CmsSigner[];
+}
+
+const bad = (message: string): TrucError => new TrucError('malformed_cms', message);
+
+function expect(el: Element | undefined, tag: number, what: string): Element {
+  if (!el || el.tag !== tag) throw bad(`${what}: expected tag 0x${tag.toString(16)}${el ? `, found 0x${el.tag.toString(16)}` : ''}`);
+  return el;
+}
+
+const oidOf = (el: Element | undefined, what: string): string => decodeOid(expect(el, 0x06, what).value);
+
+function readTime(el: Element): Date | undefined {
+  const s = el.value.toString('ascii');
+  const m = el.tag === 0x17 ? /^(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/.exec(s) : el.tag === 0x18 ? /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(?:\.\d+)?Z$/.exec(s) : null;
+  if (!m) return undefined;
+  let y = Number(m[1]);
+  if (el.tag === 0x17) y += y < 50 ? 2000 : 1900;
+  return new Date(Date.UTC(y, Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6])));
+}
+
+/** rsaEncryption in a SignerInfo (common in CMS) means PKCS#1 v1.5 with the SignerInfo's digest. */
+function normaliseRsa(alg: Buffer, digest: DigestName): Buffer {
+  const oid = decodeOid(children(readElement(alg))[0].value);
+  if (oid !== '1.2.840.113549.1.1.1') return alg;
+  const ids = { sha256: '300d06092a864886f70d01010b0500', sha384: '300d06092a864886f70d01010c0500', sha512: '300d06092a864886f70d01010d0500' };
+  return Buffer.from(ids[digest], 'hex');
+}
+
+/**
+ * `content`: the detached content, or a function giving its digest (PAdES hashes the ByteRange itself);
+ * omitted for an enveloping signature, whose eContent is used.
+ */
+export function inspectCms(der: Uint8Array, content?: Uint8Array | ((d: DigestName) => Buffer)): CmsInspection {
+  const buf = Buffer.from(der.buffer, der.byteOffset, der.byteLength);
+  if (buf.length > MAX_CMS_BYTES) throw new TrucError('too_large', `CMS of ${buf.length} bytes exceeds ${MAX_CMS_BYTES}`);
+  try {
+    checkTree(buf, 'CMS', MAX_DEPTH);
+  } catch (e) {
+    throw bad(`not DER: ${(e as Error).message}`);
+  }
+  const ci = children(parseOne(buf, 'CMS', MAX_CMS_BYTES));
+  if (oidOf(ci[0], 'contentType') !== OIDS.signedData) throw bad('not a CMS SignedData');
+  const sd = children(expect(children(expect(ci[1], 0xa0, 'content'))[0], 0x30, 'SignedData'));
+  let i = 0;
+  expect(sd[i++], 0x02, 'SignedData.version');
+  expect(sd[i++], 0x31, 'digestAlgorithms');
+  const encap = children(expect(sd[i++], 0x30, 'encapContentInfo'));
+  const eContentType = oidOf(encap[0], 'eContentType');
+  let eContent: Buffer | undefined;
+  if (encap[1]) {
+    const inner = children(expect(encap[1], 0xa0, 'eContent'))[0];
+    eContent = Buffer.from(expect(inner, 0x04, 'eContent').value);
+  }
+  const certificates: Buffer[] = [];
+  const crls: Buffer[] = [];
+  if (sd[i]?.tag === 0xa0) for (const c of children(sd[i++], 'certificates', MAX_CERTS)) if (c.tag === 0x30) certificates.push(Buffer.from(c.raw));
+  if (sd[i]?.tag === 0xa1) for (const c of children(sd[i++], 'crls', MAX_CERTS)) if (c.tag === 0x30) crls.push(Buffer.from(c.raw));
+  const parsed: Certificate[] = [];
+  for (const c of certificates) {
+    try {
+      parsed.push(parseCertificate(c));
+    } catch {
+      // an unreadable extra certificate cannot be the signer's; path building ignores it too
+    }
+  }
+  const infos = children(expect(sd[i], 0x31, 'signerInfos'), 'signerInfos', 16);
+  if (infos.length === 0) throw bad('no SignerInfo');
+  if (content === undefined && eContent === undefined) throw bad('detached signature: the signed content is needed');
+  const signers = infos.map((info) => inspectSigner(info, parsed, eContentType, content ?? eContent!));
+  return { content: eContent, certificates, crls, signers };
+}
+
+function inspectSigner(info: Element, certs: Certificate[], eContentType: string, content: Uint8Array | ((d: DigestName) => Buffer)): CmsSigner {
+  const si = children(expect(info, 0x30, 'SignerInfo'));
+  let j = 0;
+  const version = expect(si[j++], 0x02, 'SignerInfo.version');
+  const sid = si[j++];
+  let certificate: Certificate | undefined;
+  if (sid?.tag === 0x30 && version.value.equals(Buffer.from([1]))) {
+    const [issuer, serial] = children(sid, 'sid');
+    certificate = certs.find((c) => c.issuer.der.equals(issuer.raw) && serial?.tag === 0x02 && c.serial.equals(serial.value));
+  } else if (sid?.tag === 0x80 && version.value.equals(Buffer.from([3]))) {
+    certificate = certs.find((c) => c.subjectKeyId?.equals(sid.value));
+  } else throw bad('SignerInfo: version and signer identifier do not agree');
+  const digest = digestFromAlgorithmId(Buffer.from(expect(si[j++], 0x30, 'digestAlgorithm').raw));
+  if (!digest) throw new TrucError('unsupported', 'unsupported digest algorithm (SHA-256, SHA-384 or SHA-512 expected)');
+  const attrsEl = si[j]?.tag === 0xa0 ? si[j++] : undefined;
+  if (!attrsEl) throw bad('no signed attributes');
+  const sigAlg = Buffer.from(expect(si[j++], 0x30, 'signatureAlgorithm').raw);
+  const signatureValue = Buffer.from(expect(si[j++], 0x04, 'signature').value);
+  const unsignedAttributes = new Map<string, Buffer[]>();
+  if (si[j]?.tag === 0xa1)
+    for (const a of children(si[j++], 'unsignedAttrs', MAX_ATTRS)) {
+      const [type, values] = children(expect(a, 0x30, 'Attribute'));
+      const t = oidOf(type, 'attrType');
+      unsignedAttributes.set(t, [...(unsignedAttributes.get(t) ?? []), ...children(expect(values, 0x31, 'attrValues')).map((v) => Buffer.from(v.raw))]);
+    }
+
+  const attrs = new Map<string, Element[]>();
+  for (const a of children(attrsEl, 'signedAttrs', MAX_ATTRS)) {
+    const [type, values] = children(expect(a, 0x30, 'Attribute'));
+    const t = oidOf(type, 'attrType');
+    if (attrs.has(t)) throw bad(`signed attribute ${t} appears twice`);
+    attrs.set(t, children(expect(values, 0x31, 'attrValues')));
+  }
+  const single = (t: string, name: string): Element => {
+    const v = attrs.get(t);
+    if (!v) throw bad(`signed attribute ${name} is missing`);
+    if (v.length !== 1) throw bad(`signed attribute ${name} must have one value`);
+    return v[0];
+  };
+  const contentType = oidOf(single(OIDS.contentType, 'content-type'), 'content-type');
+  if (contentType !== eContentType) throw bad('the content-type attribute differs from eContentType');
+  const md = expect(single(OIDS.messageDigest, 'message-digest'), 0x04, 'message-digest').value;
+  const actual = typeof content === 'function' ? content(digest) : createHash(digest).update(content).digest();
+  const digestMatches = md.length === actual.length && timingSafeEqual(md, actual);
+  const signingTime = attrs.has(OIDS.signingTime) ? readTime(single(OIDS.signingTime, 'signing-time')) : undefined;
+  if (attrs.has(OIDS.signingTime) && !signingTime) throw bad('signing-time is not a UTCTime or GeneralizedTime in Zulu');
+
+  let signingCertificate: CmsSigner['signingCertificate'] = 'absent';
+  if (attrs.has(OIDS.signingCertificateV2)) {
+    const sc = children(expect(single(OIDS.signingCertificateV2, 'signing-certificate-v2'), 0x30, 'SigningCertificateV2'));
+    const first = children(expect(children(expect(sc[0], 0x30, 'certs'))[0], 0x30, 'ESSCertIDv2'));
+    let k = 0;
+    let hashName: DigestName | undefined = 'sha256';
+    if (first[k]?.tag === 0x30) hashName = digestFromAlgorithmId(Buffer.from(first[k++].raw));
+    if (!hashName) throw new TrucError('unsupported', 'signing-certificate-v2: unsupported hash');
+    const certHash = expect(first[k], 0x04, 'certHash').value;
+    signingCertificate = certificate && createHash(hashName).update(certificate.der).digest().equals(certHash) ? 'ok' : 'mismatch';
+  }
+
+  let signatureValid = false;
+  let signatureProblem: string | undefined;
+  if (certificate) {
+    const signed = Buffer.from(attrsEl.raw);
+    signed[0] = 0x31; // signed as SET OF, carried under [0]
+    const check = checkSignature(normaliseRsa(sigAlg, digest), certificate.spki, signed, signatureValue);
+    signatureValid = check === 'ok';
+    if (!signatureValid) signatureProblem = check;
+  } else signatureProblem = "the signer's certificate is not in the signature";
+  return {
+    digest,
+    certificate,
+    signingTime,
+    contentType,
+    digestMatches,
+    signingCertificate,
+    signatureValid,
+    signatureProblem,
+    signedAttributes: [...attrs.keys()],
+    unsignedAttributes,
+    signatureValue,
+  };
+}

@@ -1,0 +1,125 @@
+/**
+ * Finds the signatures of a PDF and what each covers: the signature fields of the AcroForm with their
+ * signature dictionaries (/ByteRange, /Contents, /SubFilter, /M), the ByteRange checked to be the whole
+ * revision it signs minus exactly the /Contents string, the CMS read out of /Contents (its zero padding
+ * dropped), a digest function over the covered bytes for the CMS check, and the revisions appended
+ * after: a later revision that ends where another signature's coverage ends is that signature's update;
+ * any other is content added after signing.
+ */
+import { createHash } from 'node:crypto';
+import { readElement } from '../../asn1/reader.js';
+import type { DigestName } from '../cms/attributes.js';
+import { PdfDocument } from '../pdf/document.js';
+import { decodeTextString, type PdfObject } from '../pdf/objects.js';
+import { Lexer } from '../pdf/parse.js';
+
+export interface PdfSignature {
+  fieldName: string;
+  subFilter?: string;
+  /** /M, as written */
+  m?: string;
+  /** /M read as a date */
+  claimedSigningTime?: Date;
+  reason?: string;
+  byteRange: number[];
+  /** why the ByteRange or /Contents cannot be trusted, when it cannot */
+  formatProblem?: string;
+  /** the CMS from /Contents, zero padding removed */
+  cms?: Buffer;
+  /** digest of the covered bytes */
+  digestOf: (d: DigestName) => Buffer;
+  coverEnd: number;
+  coversWholeFile: boolean;
+  modifiedAfter: boolean;
+  laterSignatures: number;
+}
+
+/** A PDF date D:YYYYMMDDHHmmSS+HH'mm' (fields after the year optional). */
+export function parsePdfDate(s: string): Date | undefined {
+  const m = /^D:(\d{4})(\d{2})?(\d{2})?(\d{2})?(\d{2})?(\d{2})?(?:([+-Z])(\d{2})?'?(\d{2})?'?)?/.exec(s);
+  if (!m) return undefined;
+  const [, y, mo = '01', d = '01', h = '00', mi = '00', se = '00', sign, oh = '00', om = '00'] = m;
+  const utc = Date.UTC(+y, +mo - 1, +d, +h, +mi, +se);
+  const off = sign === '+' || sign === '-' ? (sign === '+' ? 1 : -1) * (+oh * 60 + +om) : 0;
+  return new Date(utc - off * 60_000);
+}
+
+/** Offsets just past each `%%EOF` marker (and its end of line): where each revision of the file ends. */
+function revisionEnds(bytes: Buffer): number[] {
+  const out: number[] = [];
+  let at = bytes.indexOf('%%EOF', 0, 'latin1');
+  while (at >= 0) {
+    let end = at + 5;
+    if (bytes[end] === 0x0d) end++;
+    if (bytes[end] === 0x0a) end++;
+    out.push(end);
+    at = bytes.indexOf('%%EOF', at + 5, 'latin1');
+  }
+  return out;
+}
+
+const isBlank = (b: Buffer) => b.every((c) => c === 0x0a || c === 0x0d || c === 0x20 || c === 0x09 || c === 0x00);
+
+export function readPdfSignatures(pdf: Uint8Array): PdfSignature[] {
+  const bytes = Buffer.from(pdf.buffer, pdf.byteOffset, pdf.byteLength);
+  const doc = new PdfDocument(bytes);
+  const found: PdfSignature[] = [];
+  for (const f of doc.fields()) {
+    const ft = f.dict.get('FT');
+    if (ft?.kind !== 'name' || ft.value !== 'Sig') continue;
+    const v = f.dict.get('V');
+    if (!v) continue;
+    const sig = doc.dictOf(v, `the signature of field ${f.name}`);
+    const text = (o: PdfObject | undefined) => (o?.kind === 'str' ? decodeTextString(o.bytes) : undefined);
+    const sf = sig.get('SubFilter');
+    const br = doc.resolve(sig.get('ByteRange'));
+    const byteRange = br?.kind === 'array' ? br.items.map((x) => (x.kind === 'num' ? x.value : NaN)) : [];
+    const m = text(sig.get('M'));
+    const s: PdfSignature = {
+      fieldName: decodeTextString(Buffer.from(f.name, 'latin1')),
+      subFilter: sf?.kind === 'name' ? sf.value : undefined,
+      ...(m ? { m, claimedSigningTime: parsePdfDate(m) } : {}),
+      reason: text(sig.get('Reason')),
+      byteRange,
+      digestOf: () => Buffer.alloc(0),
+      coverEnd: 0,
+      coversWholeFile: false,
+      modifiedAfter: false,
+      laterSignatures: 0,
+    };
+    const [a, b, c, d] = byteRange;
+    if (byteRange.length !== 4 || byteRange.some((x) => !Number.isInteger(x) || x < 0) || a !== 0 || b >= c || c + d > bytes.length) {
+      s.formatProblem = 'the ByteRange is not [0 a b c] inside the file';
+    } else if (bytes[b] !== 0x3c || bytes[c - 1] !== 0x3e) {
+      s.formatProblem = 'the ByteRange gap is not exactly the /Contents string';
+    } else {
+      // /Contents as the gap holds it: the hex string the ByteRange leaves out, and nothing else
+      const lx = new Lexer(bytes, b, c);
+      const tok = lx.next();
+      const contents = sig.get('Contents');
+      if (tok.t !== 'str' || lx.pos !== c || contents?.kind !== 'str' || !tok.bytes.equals(contents.bytes)) s.formatProblem = 'the ByteRange gap is not the /Contents of this signature';
+      else {
+        try {
+          s.cms = Buffer.from(readElement(tok.bytes, 0, 'CMS').raw);
+        } catch (e) {
+          s.formatProblem = `/Contents is not DER: ${(e as Error).message}`;
+        }
+      }
+      s.coverEnd = c + d;
+      s.digestOf = (dg) => createHash(dg).update(bytes.subarray(0, b)).update(bytes.subarray(c, c + d)).digest();
+    }
+    found.push(s);
+  }
+  const ends = revisionEnds(bytes);
+  const covers = new Set(found.map((s) => s.coverEnd).filter((e) => e > 0));
+  for (const s of found) {
+    if (!s.coverEnd) continue;
+    const rest = bytes.subarray(s.coverEnd);
+    s.coversWholeFile = isBlank(rest);
+    const later = ends.filter((e) => e > s.coverEnd && !isBlank(bytes.subarray(s.coverEnd, e)));
+    s.laterSignatures = later.filter((e) => covers.has(e)).length;
+    const lastEnd = ends[ends.length - 1] ?? 0;
+    s.modifiedAfter = later.some((e) => !covers.has(e)) || (!s.coversWholeFile && !isBlank(bytes.subarray(Math.max(lastEnd, s.coverEnd))));
+  }
+  return found;
+}

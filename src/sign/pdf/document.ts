@@ -1,0 +1,185 @@
+/**
+ * A read-only view of a PDF for incremental updates: its cross-reference, its objects on demand (plain
+ * objects and those packed in object streams), the catalog, the pages in order and the form fields. The
+ * bytes are never changed; the writer appends to them.
+ */
+import type { PdfDict, PdfObject } from './objects.js';
+import { bad, Lexer, parseIndirect, parseValue } from './parse.js';
+import { decodeStream } from './stream.js';
+import { readXref, type Xref } from './xref.js';
+import { MAX_OBJSTM_OBJECTS, MAX_PDF_BYTES, MAX_TREE_NODES } from './limits.js';
+
+export interface Ref {
+  num: number;
+  gen: number;
+}
+
+const intOf = (o: PdfObject | undefined): number | undefined => (o?.kind === 'num' && Number.isInteger(o.value) ? o.value : undefined);
+
+export class PdfDocument {
+  readonly xref: Xref;
+  private readonly cache = new Map<number, PdfObject>();
+  private readonly objStreams = new Map<number, { offsets: Map<number, number>; data: Buffer; first: number }>();
+  private resolving = new Set<number>();
+
+  constructor(readonly bytes: Buffer) {
+    if (bytes.length > MAX_PDF_BYTES) throw bad(`file of ${bytes.length} bytes exceeds ${MAX_PDF_BYTES}`);
+    if (bytes.indexOf('%PDF-', 0, 'latin1') !== 0 && bytes.subarray(0, 1024).indexOf('%PDF-', 0, 'latin1') < 0) throw bad('not a PDF: no %PDF- header');
+    this.xref = readXref(bytes);
+  }
+
+  /** The kind of cross-reference the newest section uses: an update must use the same. */
+  get xrefKind(): 'table' | 'stream' {
+    return this.xref.sections[0].kind;
+  }
+
+  /** One more than the highest object number in use (what /Size must be at least). */
+  get size(): number {
+    let max = intOf(this.xref.trailer.get('Size')) ?? 0;
+    for (const n of this.xref.entries.keys()) if (n + 1 > max) max = n + 1;
+    return max;
+  }
+
+  /** The object `num`, or null when it is free or absent (§7.3.10). */
+  get(num: number): PdfObject {
+    const hit = this.cache.get(num);
+    if (hit) return hit;
+    if (this.resolving.has(num)) throw bad(`object ${num} refers to itself while being read`);
+    this.resolving.add(num);
+    try {
+      const v = this.load(num);
+      this.cache.set(num, v);
+      return v;
+    } finally {
+      this.resolving.delete(num);
+    }
+  }
+
+  genOf(num: number): number {
+    const e = this.xref.entries.get(num);
+    return e?.type === 'offset' ? e.gen : 0;
+  }
+
+  private load(num: number): PdfObject {
+    const e = this.xref.entries.get(num);
+    if (!e || e.type === 'free') return { kind: 'null' };
+    if (e.type === 'offset') {
+      const o = parseIndirect(this.bytes, e.offset, (r) => {
+        const l = r.num === num ? undefined : this.get(r.num);
+        return l?.kind === 'num' ? l.value : undefined;
+      });
+      if (o.num !== num) throw bad(`the cross-reference entry of object ${num} points at object ${o.num}`, e.offset);
+      return o.value;
+    }
+    const stm = this.objectStream(e.stream);
+    const off = stm.offsets.get(num);
+    if (off === undefined) throw bad(`object ${num} is not in object stream ${e.stream}`);
+    const lx = new Lexer(stm.data, stm.first + off);
+    return parseValue(lx);
+  }
+
+  private objectStream(num: number): { offsets: Map<number, number>; data: Buffer; first: number } {
+    const hit = this.objStreams.get(num);
+    if (hit) return hit;
+    const e = this.xref.entries.get(num);
+    if (e?.type !== 'offset') throw bad(`object stream ${num} is not a plain object`);
+    const s = this.get(num);
+    if (s.kind !== 'stream') throw bad(`object ${num} is not an object stream`);
+    const n = intOf(s.dict.get('N'));
+    const first = intOf(s.dict.get('First'));
+    if (n === undefined || first === undefined || n < 0 || n > MAX_OBJSTM_OBJECTS || first < 0) throw bad(`object stream ${num}: bad /N or /First`);
+    const data = decodeStream(s.dict, s.data);
+    const lx = new Lexer(data, 0, Math.min(first, data.length));
+    const offsets = new Map<number, number>();
+    for (let i = 0; i < n; i++) {
+      const a = lx.next();
+      const b = lx.next();
+      if (a.t !== 'num' || b.t !== 'num' || !a.int || !b.int) throw bad(`object stream ${num}: bad header`);
+      offsets.set(a.value, b.value);
+    }
+    const v = { offsets, data, first };
+    this.objStreams.set(num, v);
+    return v;
+  }
+
+  /** Follows a reference (a direct value comes back as it is). */
+  resolve(o: PdfObject | undefined): PdfObject | undefined {
+    return o?.kind === 'ref' ? this.get(o.num) : o;
+  }
+
+  dictOf(o: PdfObject | undefined, what: string): PdfDict {
+    const v = this.resolve(o);
+    if (v?.kind === 'dict') return v.entries;
+    if (v?.kind === 'stream') return v.dict;
+    throw bad(`${what} is not a dictionary`);
+  }
+
+  get rootRef(): Ref {
+    const r = this.xref.trailer.get('Root');
+    if (r?.kind !== 'ref') throw bad('the trailer has no /Root reference');
+    return { num: r.num, gen: r.gen };
+  }
+
+  get catalog(): PdfDict {
+    return this.dictOf(ref(this.rootRef), 'the catalog');
+  }
+
+  /** References of the pages in document order: the page tree walked with an explicit stack. */
+  pageRefs(): Ref[] {
+    const root = this.catalog.get('Pages');
+    if (root?.kind !== 'ref') throw bad('the catalog has no /Pages reference');
+    const out: Ref[] = [];
+    const stack: Ref[] = [{ num: root.num, gen: root.gen }];
+    const seen = new Set<number>();
+    while (stack.length) {
+      const r = stack.pop()!;
+      if (seen.has(r.num)) throw bad('the page tree loops');
+      if (seen.add(r.num).size > MAX_TREE_NODES) throw bad('the page tree is too large');
+      const node = this.dictOf(ref(r), `page tree node ${r.num}`);
+      const type = node.get('Type');
+      const kids = this.resolve(node.get('Kids'));
+      if (type?.kind === 'name' && type.value === 'Page') out.push(r);
+      else if (kids?.kind === 'array') {
+        for (let i = kids.items.length - 1; i >= 0; i--) {
+          const k = kids.items[i];
+          if (k.kind === 'ref') stack.push({ num: k.num, gen: k.gen });
+        }
+      } else if (!kids) out.push(r);
+    }
+    return out;
+  }
+
+  /** Terminal form fields (walking /Kids), each with its reference and fully qualified name. */
+  fields(): { ref: Ref | null; dict: PdfDict; name: string }[] {
+    const af = this.catalog.get('AcroForm');
+    if (!af) return [];
+    const acro = this.dictOf(af, 'the AcroForm');
+    const fields = this.resolve(acro.get('Fields'));
+    if (fields?.kind !== 'array') return [];
+    const out: { ref: Ref | null; dict: PdfDict; name: string }[] = [];
+    const stack: { o: PdfObject; prefix: string }[] = fields.items.map((o) => ({ o, prefix: '' })).reverse();
+    const seen = new Set<number>();
+    let visited = 0;
+    while (stack.length) {
+      const { o, prefix } = stack.pop()!;
+      if (++visited > MAX_TREE_NODES) throw bad('the form field tree is too large');
+      if (o.kind === 'ref') {
+        if (seen.has(o.num)) continue;
+        seen.add(o.num);
+      }
+      const v = this.resolve(o);
+      if (v?.kind !== 'dict') continue;
+      const t = v.entries.get('T');
+      const name = t?.kind === 'str' ? (prefix ? `${prefix}.` : '') + t.bytes.toString('latin1') : prefix;
+      const kids = this.resolve(v.entries.get('Kids'));
+      const kidFields = kids?.kind === 'array' ? kids.items.filter((k) => { const d = this.resolve(k); return d?.kind === 'dict' && d.entries.has('T'); }) : [];
+      if (kidFields.length) for (let i = kidFields.length - 1; i >= 0; i--) stack.push({ o: kidFields[i], prefix: name });
+      else out.push({ ref: o.kind === 'ref' ? { num: o.num, gen: o.gen } : null, dict: v.entries, name });
+    }
+    return out;
+  }
+}
+
+function ref(r: Ref): PdfObject {
+  return { kind: 'ref', num: r.num, gen: r.gen };
+}

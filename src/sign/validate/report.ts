@@ -1,0 +1,78 @@
+/**
+ * The validation report's shape, after ETSI EN 319 102-1 (indications and sub-indications, §5.1.3) and
+ * the ideas of TS 119 102-2 (one entry per signature: signer, claimed signing time, the checks made and
+ * their outcome, the certificate path). JSON is the report; `text.ts` renders it for people.
+ */
+export type Indication = 'TOTAL-PASSED' | 'TOTAL-FAILED' | 'INDETERMINATE';
+
+export type SubIndication =
+  | 'FORMAT_FAILURE'
+  | 'HASH_FAILURE'
+  | 'SIG_CRYPTO_FAILURE'
+  | 'REVOKED'
+  | 'EXPIRED'
+  | 'NOT_YET_VALID'
+  | 'SIG_CONSTRAINTS_FAILURE'
+  | 'CHAIN_CONSTRAINTS_FAILURE'
+  | 'CERTIFICATE_CHAIN_GENERAL_FAILURE'
+  | 'CRYPTO_CONSTRAINTS_FAILURE'
+  | 'NO_SIGNING_CERTIFICATE_FOUND'
+  | 'NO_CERTIFICATE_CHAIN_FOUND'
+  | 'REVOKED_NO_POE'
+  | 'OUT_OF_BOUNDS_NO_POE'
+  | 'TRY_LATER'
+  | 'SIGNED_DATA_NOT_FOUND';
+
+export interface CertificateSummary {
+  subject: string;
+  commonName?: string;
+  issuer: string;
+  serial: string;
+  notBefore: string;
+  notAfter: string;
+}
+
+export interface SignatureReport {
+  /** position in the document or CMS, from 0 */
+  index: number;
+  format: 'CAdES' | 'PAdES' | 'XAdES';
+  /** the baseline level the signature's structure shows (B-B until time-stamps are read) */
+  level: 'B-B' | 'B-T' | 'B-LT' | 'B-LTA' | 'unknown';
+  indication: Indication;
+  subIndication?: SubIndication;
+  /** why, in a sentence */
+  message?: string;
+  signer?: CertificateSummary;
+  /** the signer's claimed signing time (signing-time attribute, PDF /M, XAdES SigningTime) */
+  claimedSigningTime?: string;
+  checks: {
+    /** the signed data's digest matches (HASH_FAILURE when not) */
+    integrity: boolean | null;
+    /** the signature value verifies with the signer's key */
+    signatureValue: boolean | null;
+    /** signing-certificate-v2 binds the certificate used */
+    signingCertificateReference: 'ok' | 'mismatch' | 'absent' | null;
+    /** the chain to a trust anchor validated at the validation time */
+    certificateChain: boolean | null;
+    /** the chain validated at the claimed signing time (informative: a claim, not a proof of existence) */
+    certificateValidAtSigningTime: boolean | null;
+  };
+  /** DER certificates of the validated path, base64, signer first */
+  certificatePath: string[];
+  /** PAdES: the signature field and what was added to the file after it */
+  pdf?: {
+    fieldName: string;
+    byteRange: number[];
+    coversWholeFile: boolean;
+    /** later revisions that are not another signature's update (content changed after signing) */
+    modifiedAfter: boolean;
+    laterSignatures: number;
+  };
+  warnings: string[];
+}
+
+export interface ValidationReport {
+  validationTime: string;
+  document: { kind: 'pdf' | 'cms' | 'xml'; bytes: number; sha256: string };
+  signatures: SignatureReport[];
+}

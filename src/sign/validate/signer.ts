@@ -1,0 +1,170 @@
+/**
+ * The per-signer part of basic signature validation (EN 319 102-1 §5.3): identification of the signing
+ * certificate, cryptographic verification, X.509 validation of the signer's path with `validatePath`
+ * (trust anchors given by the caller, revocation as the caller configures it plus the CRLs the signature
+ * carries), signature acceptance (key usage, algorithm policy) — each mapped to an indication and
+ * sub-indication. Without a proof of existence (a time-stamp, from B-T on) the validation time is now,
+ * so a certificate expired or revoked since signing is INDETERMINATE, not failed.
+ */
+import { createPublicKey } from 'node:crypto';
+import { decodeName, nameToString } from '../../pki/index.js';
+import { parseCrl, validatePath, type Certificate, type RevocationOptions, type TrustAnchorInput } from '../../pki/path/index.js';
+import { serialKey } from '../../pki/path/primitives.js';
+import type { CmsSigner } from '../cades/verify.js';
+import type { CertificateSummary, Indication, SignatureReport, SubIndication } from './report.js';
+
+export interface ValidationOptions {
+  /** roots the signer's path must reach */
+  trustAnchors: TrustAnchorInput[];
+  /** revocation checking for the path (default soft-fail with the CRLs the signature carries) */
+  revocation?: RevocationOptions;
+  /** validation time (default now) */
+  at?: Date;
+  /** more certificates to build paths with (besides those the signature carries) */
+  intermediates?: Uint8Array[];
+}
+
+function dn(der: Buffer): string {
+  try {
+    return nameToString(decodeName(der));
+  } catch {
+    return der.toString('hex');
+  }
+}
+
+export function summarise(c: Certificate): CertificateSummary {
+  let commonName: string | undefined;
+  try {
+    commonName = decodeName(c.subject.der).find((a) => a.type === 'CN')?.value;
+  } catch {
+    commonName = undefined;
+  }
+  return {
+    subject: dn(c.subject.der),
+    ...(commonName ? { commonName } : {}),
+    issuer: dn(c.issuer.der),
+    serial: c.serialHex,
+    notBefore: c.notBefore.toISOString(),
+    notAfter: c.notAfter.toISOString(),
+  };
+}
+
+type Verdict = { indication: Indication; subIndication?: SubIndication; message?: string };
+
+/** Policy of issue 4: RSA of 2048 bits or more, ECDSA on P-256 or larger, Ed25519/Ed448. */
+function keyAcceptable(c: Certificate): string | null {
+  try {
+    const k = createPublicKey({ key: c.spki, format: 'der', type: 'spki' });
+    const d = k.asymmetricKeyDetails;
+    if ((k.asymmetricKeyType === 'rsa' || k.asymmetricKeyType === 'rsa-pss') && (d?.modulusLength ?? 0) < 2048) return `RSA key of ${d?.modulusLength} bits is below 2048`;
+    if (k.asymmetricKeyType === 'ec' && !['prime256v1', 'secp384r1', 'secp521r1'].includes(d?.namedCurve ?? '')) return `EC curve ${d?.namedCurve} is not allowed`;
+    return null;
+  } catch (e) {
+    return `unreadable key: ${(e as Error).message}`;
+  }
+}
+
+export async function validateSigner(
+  s: CmsSigner,
+  certificates: Buffer[],
+  crls: Buffer[],
+  base: Pick<SignatureReport, 'index' | 'format' | 'level'> & { claimedSigningTime?: Date },
+  opts: ValidationOptions,
+): Promise<SignatureReport> {
+  const report: SignatureReport = {
+    index: base.index,
+    format: base.format,
+    level: base.level,
+    indication: 'INDETERMINATE',
+    ...(base.claimedSigningTime ? { claimedSigningTime: base.claimedSigningTime.toISOString() } : {}),
+    checks: {
+      integrity: s.digestMatches ?? null,
+      signatureValue: s.certificate ? s.signatureValid : null,
+      signingCertificateReference: s.signingCertificate,
+      certificateChain: null,
+      certificateValidAtSigningTime: null,
+    },
+    certificatePath: [],
+    warnings: [],
+  };
+  const done = (v: Verdict): SignatureReport => Object.assign(report, v);
+  if (!s.certificate) return done({ indication: 'INDETERMINATE', subIndication: 'NO_SIGNING_CERTIFICATE_FOUND', message: "the signer's certificate is not in the signature" });
+  report.signer = summarise(s.certificate);
+  if (s.signingCertificate !== 'ok')
+    return done({
+      indication: 'INDETERMINATE',
+      subIndication: 'NO_SIGNING_CERTIFICATE_FOUND',
+      message: s.signingCertificate === 'absent' ? 'no signing-certificate-v2 attribute binds the certificate' : 'signing-certificate-v2 names another certificate',
+    });
+  if (s.digestMatches === false) return done({ indication: 'TOTAL-FAILED', subIndication: 'HASH_FAILURE', message: 'the signed data does not match the message-digest' });
+  if (s.digestMatches === undefined) return done({ indication: 'INDETERMINATE', subIndication: 'SIGNED_DATA_NOT_FOUND', message: 'the signed data is not available' });
+  if (!s.signatureValid) return done({ indication: 'TOTAL-FAILED', subIndication: 'SIG_CRYPTO_FAILURE', message: `the signature value does not verify: ${s.signatureProblem ?? 'bad signature'}` });
+
+  const weak = keyAcceptable(s.certificate);
+  if (weak) return done({ indication: 'INDETERMINATE', subIndication: 'CRYPTO_CONSTRAINTS_FAILURE', message: weak });
+  const ku = s.certificate.keyUsage;
+  if (ku && !ku.has('digitalSignature') && !ku.has('nonRepudiation'))
+    return done({ indication: 'INDETERMINATE', subIndication: 'SIG_CONSTRAINTS_FAILURE', message: "the signer's certificate is not for signing (key usage)" });
+
+  const at = opts.at ?? new Date();
+  const revocation: RevocationOptions = { mode: 'soft-fail', ...opts.revocation, crls: [...(opts.revocation?.crls ?? []), ...crls] };
+  const intermediates = [...certificates.filter((c) => !c.equals(s.certificate!.der)), ...(opts.intermediates ?? []).map((c) => Buffer.from(c))];
+  const path = await validatePath({ target: s.certificate.der, intermediates, trustAnchors: opts.trustAnchors, time: at, revocation });
+  if (base.claimedSigningTime) {
+    const then = await validatePath({ target: s.certificate.der, intermediates, trustAnchors: opts.trustAnchors, time: base.claimedSigningTime, revocation });
+    report.checks.certificateValidAtSigningTime = then.valid;
+  }
+  report.checks.certificateChain = path.valid;
+  if (path.valid) {
+    report.certificatePath = path.path.map((c) => c.toString('base64'));
+    report.warnings.push(...path.warnings);
+    return done({ indication: 'TOTAL-PASSED' });
+  }
+  report.certificatePath = path.path.map((c) => c.toString('base64'));
+  const where = path.index === 0 ? "the signer's certificate" : `certificate ${path.index ?? '?'} of the path`;
+  switch (path.reason) {
+    case 'no_path':
+      return done({ indication: 'INDETERMINATE', subIndication: 'NO_CERTIFICATE_CHAIN_FOUND', message: path.message });
+    case 'expired':
+      return done({ indication: 'INDETERMINATE', subIndication: 'OUT_OF_BOUNDS_NO_POE', message: `${where} has expired and nothing proves the signature existed before: ${path.message}` });
+    case 'not_yet_valid':
+      return done({ indication: 'INDETERMINATE', subIndication: 'NOT_YET_VALID', message: path.message });
+    case 'revoked': {
+      // a claimed signing time after the revocation is the signer's own admission: failed, not indeterminate
+      const rev = revocationTime(s.certificate, revocation);
+      if (rev && base.claimedSigningTime && base.claimedSigningTime >= rev)
+        return done({ indication: 'TOTAL-FAILED', subIndication: 'REVOKED', message: `${where} was revoked at ${rev.toISOString()}, before the claimed signing time` });
+      return done({ indication: 'INDETERMINATE', subIndication: 'REVOKED_NO_POE', message: `${where} is revoked and nothing proves the signature existed before: ${path.message}` });
+    }
+    case 'revocation_unknown':
+      return done({ indication: 'INDETERMINATE', subIndication: 'TRY_LATER', message: path.message });
+    case 'unsupported_algorithm':
+      return done({ indication: 'INDETERMINATE', subIndication: 'CRYPTO_CONSTRAINTS_FAILURE', message: path.message });
+    case 'key_usage':
+    case 'extended_key_usage':
+    case 'policy':
+    case 'name_constraints':
+    case 'path_length_exceeded':
+      return done({ indication: 'INDETERMINATE', subIndication: 'CHAIN_CONSTRAINTS_FAILURE', message: path.message });
+    default:
+      return done({ indication: 'INDETERMINATE', subIndication: 'CERTIFICATE_CHAIN_GENERAL_FAILURE', message: path.message });
+  }
+}
+
+/**
+ * When the signer's certificate was revoked, read from the CRLs at hand (path validation already
+ * established that it is revoked and which CRLs are authentic; this only fetches the date).
+ */
+function revocationTime(cert: Certificate, revocation: RevocationOptions): Date | undefined {
+  const serial = serialKey(cert.serial);
+  for (const der of revocation.crls ?? []) {
+    try {
+      const crl = parseCrl(Buffer.from(der));
+      if (crl.issuer.key !== cert.issuer.key) continue;
+      for (const [key, entry] of crl.entries) if (key.split('|')[0] === serial) return entry.revocationDate;
+    } catch {
+      // unreadable CRLs were already ignored by path validation
+    }
+  }
+  return undefined;
+}

@@ -1,0 +1,67 @@
+/**
+ * A validation report for people: per signature the verdict, signer, issuer, claimed signing time (shown
+ * in Vietnam time, +07:00), integrity and certificate validity at signing time — in English or with the
+ * Vietnamese labels officials read.
+ */
+import type { SignatureReport, ValidationReport } from './report.js';
+
+const LABELS = {
+  en: {
+    signature: 'Signature',
+    verdict: 'Result',
+    signer: 'Signer',
+    issuer: 'Issuer',
+    time: 'Signing time (claimed)',
+    integrity: 'Integrity',
+    certAtTime: 'Certificate valid at signing time',
+    chain: 'Certificate chain',
+    after: 'Changed after signing',
+    yes: 'yes',
+    no: 'no',
+    unknown: 'not checked',
+    none: 'No signatures found.',
+  },
+  vi: {
+    signature: 'Chữ ký',
+    verdict: 'Kết quả',
+    signer: 'Người ký',
+    issuer: 'Tổ chức cấp chứng thư',
+    time: 'Thời gian ký (khai báo)',
+    integrity: 'Toàn vẹn nội dung',
+    certAtTime: 'Chứng thư hợp lệ tại thời điểm ký',
+    chain: 'Chuỗi chứng thư',
+    after: 'Bị thay đổi sau khi ký',
+    yes: 'có',
+    no: 'không',
+    unknown: 'chưa kiểm tra',
+    none: 'Không tìm thấy chữ ký.',
+  },
+} as const;
+
+/** A time in +07:00, e.g. 2025-03-01 14:05:09 +07:00. */
+export function vietnamTime(iso: string): string {
+  const d = new Date(new Date(iso).getTime() + 7 * 3_600_000);
+  return `${d.toISOString().slice(0, 19).replace('T', ' ')} +07:00`;
+}
+
+function one(s: SignatureReport, L: (typeof LABELS)['en' | 'vi']): string {
+  const yn = (b: boolean | null | undefined) => (b === null || b === undefined ? L.unknown : b ? L.yes : L.no);
+  const lines = [
+    `${L.signature} #${s.index + 1} (${s.format} ${s.level}${s.pdf ? `, ${s.pdf.fieldName}` : ''})`,
+    `  ${L.verdict}: ${s.indication}${s.subIndication ? ` / ${s.subIndication}` : ''}${s.message ? ` — ${s.message}` : ''}`,
+    `  ${L.signer}: ${s.signer?.commonName ?? s.signer?.subject ?? '?'}`,
+    `  ${L.issuer}: ${s.signer?.issuer ?? '?'}`,
+    `  ${L.time}: ${s.claimedSigningTime ? vietnamTime(s.claimedSigningTime) : '?'}`,
+    `  ${L.integrity}: ${yn(s.checks.integrity)}`,
+    `  ${L.chain}: ${yn(s.checks.certificateChain)}`,
+    `  ${L.certAtTime}: ${yn(s.checks.certificateValidAtSigningTime)}`,
+  ];
+  if (s.pdf) lines.push(`  ${L.after}: ${yn(s.pdf.modifiedAfter)}`);
+  return lines.join('\n');
+}
+
+export function reportText(report: ValidationReport, lang: 'en' | 'vi' = 'en'): string {
+  const L = LABELS[lang];
+  if (!report.signatures.length) return L.none + '\n';
+  return report.signatures.map((s) => one(s, L)).join('\n\n') + '\n';
+}

@@ -31,6 +31,11 @@ export interface KeyStore {
   sign(id: string, scheme: SignatureScheme, data: Uint8Array): Promise<Buffer>;
   /** Optional fast path: a synchronous signer for software keys on hot loops (bulk issuance). */
   syncSigner?(id: string, scheme: SignatureScheme): Promise<((data: Uint8Array) => Buffer) | null>;
+  /**
+   * Optional fast path: signs many messages at once off the calling thread (software keys with signing
+   * workers); null when the store has none configured.
+   */
+  batchSigner?(id: string, scheme: SignatureScheme): Promise<((data: Uint8Array[]) => Promise<Buffer[]>) | null>;
   close(): Promise<void>;
 }
 

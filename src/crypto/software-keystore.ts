@@ -21,6 +21,7 @@ import { TrucError } from '../errors.js';
 import { type KeyAlgorithm, type SignatureScheme, schemeFitsKey, parseKeyAlgorithm } from './algorithms.js';
 import type { KeyInfo, KeyStore } from './keystore.js';
 import { signWith } from './sign.js';
+import { SignPool } from './sign-pool.js';
 
 interface SealedKey {
   v: 1;
@@ -52,6 +53,8 @@ export interface SoftwareKeyStoreOptions {
   kek?: Buffer;
   /** scrypt cost; the default (2^15) takes ~100 ms once per open */
   scryptN?: number;
+  /** threads for bulk signing (0: none, sign on the calling thread) */
+  signWorkers?: number;
 }
 
 const CHECK = Buffer.from('truc-keystore-check');
@@ -82,9 +85,12 @@ export class SoftwareKeyStore implements KeyStore {
   readonly kind = 'software';
   private readonly cache = new Map<string, { info: KeyInfo; key: KeyObject }>();
 
+  private pool: SignPool | null = null;
+
   private constructor(
     private readonly dir: string,
     private readonly master: Buffer,
+    private readonly signWorkers = 0,
   ) {}
 
   static async open(opts: SoftwareKeyStoreOptions): Promise<SoftwareKeyStore> {
@@ -132,7 +138,7 @@ export class SoftwareKeyStore implements KeyStore {
       };
       await writeFile(headerPath, JSON.stringify(header, null, 2), { mode: 0o600 });
     }
-    return new SoftwareKeyStore(opts.dir, master);
+    return new SoftwareKeyStore(opts.dir, master, opts.signWorkers ?? 0);
   }
 
   async generate(algorithm: KeyAlgorithm, label: string): Promise<KeyInfo> {
@@ -213,7 +219,20 @@ export class SoftwareKeyStore implements KeyStore {
     return (data) => signWith(key, scheme, data);
   }
 
+  async batchSigner(id: string, scheme: SignatureScheme): Promise<((data: Uint8Array[]) => Promise<Buffer[]>) | null> {
+    if (this.signWorkers <= 0) return null;
+    const { info, key } = await this.load(id);
+    if (!schemeFitsKey(scheme, info.algorithm))
+      throw new TrucError('key_not_allowed', `scheme ${scheme} does not fit a ${info.algorithm} key`);
+    this.pool ??= new SignPool(this.signWorkers);
+    const handle = this.pool.load(id, key, scheme);
+    const pool = this.pool;
+    return (data) => pool.sign(handle, data);
+  }
+
   async close(): Promise<void> {
     this.cache.clear();
+    await this.pool?.close();
+    this.pool = null;
   }
 }

@@ -318,20 +318,21 @@ export class Issuer {
       fresh.push(p);
     }
 
-    // all items of a batch may come from different CAs; group signers by CA
-    const signers = new Map<string, (data: Uint8Array) => Buffer | Promise<Buffer>>();
-    const rows: NewCert[] = [];
-    const issued: Issued[] = [];
+    // all items of a batch may come from different CAs; one signer per CA, batched off-thread when the
+    // key store has signing workers
+    const signers = new Map<
+      string,
+      { one: (data: Uint8Array) => Buffer | Promise<Buffer>; many: ((data: Uint8Array[]) => Promise<Buffer[]>) | null }
+    >();
+    const built: { t: CertTemplate; tbs: Buffer; serial: Buffer; item: Prepared }[] = [];
     for (let i = 0; i < fresh.length; i++) {
-      if (overlapping && i > 0 && i % SIGN_SLICE === 0) await yieldToIo();
       const item = fresh[i].item;
       const ca = item.ca;
-      let sign = signers.get(ca.id);
-      if (!sign) {
+      if (!signers.has(ca.id)) {
         const store = this.ctx.keys.get(ca.keyStore);
+        const many = store.batchSigner ? await store.batchSigner(ca.keyId, ca.scheme) : null;
         const sync = store.syncSigner ? await store.syncSigner(ca.keyId, ca.scheme) : null;
-        sign = sync ?? ((data: Uint8Array) => store.sign(ca.keyId, ca.scheme, data));
-        signers.set(ca.id, sign);
+        signers.set(ca.id, { one: sync ?? ((data: Uint8Array) => store.sign(ca.keyId, ca.scheme, data)), many });
       }
       const tkey = `${ca.id}/${item.profile.name}`;
       let t = this.templates.get(tkey);
@@ -350,7 +351,26 @@ export class Issuer {
               ext.subjectAltName(encodeAltNames(a), item.subject === '')
             : null,
       });
-      const der = t.certificate(tbs, await sign(tbs));
+      built.push({ t, tbs, serial, item });
+    }
+    const signatures: Buffer[] = new Array(built.length);
+    for (const [caId, signer] of signers) {
+      const idx = built.flatMap((b, i) => (b.item.ca.id === caId ? [i] : []));
+      if (signer.many) {
+        const sigs = await signer.many(idx.map((i) => built[i].tbs));
+        idx.forEach((i, k) => (signatures[i] = sigs[k]));
+      } else
+        for (let k = 0; k < idx.length; k++) {
+          if (overlapping && k > 0 && k % SIGN_SLICE === 0) await yieldToIo();
+          signatures[idx[k]] = await signer.one(built[idx[k]].tbs);
+        }
+    }
+    const rows: NewCert[] = [];
+    const issued: Issued[] = [];
+    for (let i = 0; i < built.length; i++) {
+      const { t, tbs, serial, item } = built[i];
+      const ca = item.ca;
+      const der = t.certificate(tbs, signatures[i]);
       const hex = serial.toString('hex');
       rows.push({
         serial: hex,

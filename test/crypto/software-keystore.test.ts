@@ -75,3 +75,28 @@ describe('software key store', () => {
     await expect(ks.sign(k.ref.id, 'ecdsa-sha256', Buffer.from('x'))).rejects.toMatchObject({ code: 'key_not_allowed' });
   });
 });
+
+describe('software key store signing workers', () => {
+  it('signs a batch off-thread, in order, verifiably, for ECDSA and RSA-PSS', async () => {
+    const ks = await SoftwareKeyStore.open({ dir: tmp(), kek: Buffer.alloc(32, 9), signWorkers: 2 });
+    try {
+      for (const [alg, scheme] of [
+        ['EC-P256', 'ecdsa-sha256'],
+        ['RSA-2048', 'rsa-pss-sha256'],
+      ] as const) {
+        const k = await ks.generate(alg, 'bulk');
+        const many = (await ks.batchSigner(k.ref.id, scheme))!;
+        const msgs = Array.from({ length: 100 }, (_, i) => Buffer.from(`tbs ${i}`));
+        const sigs = await many(msgs);
+        expect(sigs).toHaveLength(100);
+        sigs.forEach((s, i) => expect(verifyWith(k.spki, scheme, msgs[i], s)).toBe(true));
+        expect(verifyWith(k.spki, scheme, msgs[1], sigs[0])).toBe(false);
+      }
+    } finally {
+      await ks.close();
+    }
+    const none = await SoftwareKeyStore.open({ dir: tmp(), kek: Buffer.alloc(32, 9) });
+    const k = await none.generate('EC-P256', 'x');
+    expect(await none.batchSigner(k.ref.id, 'ecdsa-sha256')).toBeNull();
+  });
+});

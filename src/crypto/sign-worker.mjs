@@ -1,0 +1,26 @@
+// Signing worker for software keys (plain JavaScript so that it runs with or without the TypeScript
+// loader). It holds private keys sent to it by the key store of the same process and signs batches of
+// messages; bulk issuance uses it so that signing runs beside the thread that assembles and stores.
+import { parentPort } from 'node:worker_threads';
+import { createPrivateKey, sign } from 'node:crypto';
+
+const keys = new Map();
+
+parentPort.on('message', (m) => {
+  if (m.type === 'key') {
+    const key = createPrivateKey({ key: Buffer.from(m.pkcs8), format: 'der', type: 'pkcs8' });
+    keys.set(m.id, { hash: m.hash, opts: m.padding ? { key, padding: m.padding, saltLength: m.saltLength } : key });
+    return;
+  }
+  const k = keys.get(m.id);
+  if (!k) {
+    parentPort.postMessage({ seq: m.seq, error: `no key ${m.id} in the signing worker` });
+    return;
+  }
+  try {
+    const sigs = m.items.map((d) => sign(k.hash, d, k.opts));
+    parentPort.postMessage({ seq: m.seq, sigs });
+  } catch (e) {
+    parentPort.postMessage({ seq: m.seq, error: String(e && e.message ? e.message : e) });
+  }
+});

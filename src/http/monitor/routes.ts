@@ -1,0 +1,215 @@
+/**
+ * The monitoring API: event intake (JSON batches, Windows XML exports) for event senders; event search,
+ * alerts, rules, hunting and status for analysts; malware scanning of uploaded bytes. Intake answers 202
+ * only once the accepted events are stored, and 503 with Retry-After when the queue is full.
+ */
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { TrucError } from '../../errors.js';
+import { recordAudit } from '../../audit/index.js';
+import type { Platform } from '../../platform.js';
+import { guard } from '../auth/guard.js';
+import { hunt, parseWindowsXml, type MonitorService } from '../../monitor/index.js';
+
+const INTAKE_BODY_LIMIT = 32 * 1024 * 1024;
+
+function date(v: unknown, name: string): Date | undefined {
+  if (v === undefined || v === '') return undefined;
+  const d = new Date(String(v));
+  if (Number.isNaN(d.getTime())) throw new TrucError('bad_request', `${name} is not a date`);
+  return d;
+}
+
+function busy(reply: FastifyReply, url: string) {
+  return reply
+    .status(503)
+    .header('retry-after', '1')
+    .type('application/problem+json')
+    .send({
+      type: 'urn:truc:error:busy',
+      title: 'busy',
+      status: 503,
+      detail: 'the event intake queue is full; retry after the indicated delay',
+      code: 'busy',
+      instance: url.split('?')[0],
+    });
+}
+
+export async function monitorRoutes(app: FastifyInstance, p: Platform, m: MonitorService): Promise<void> {
+  app.addContentTypeParser(['application/xml', 'text/xml'], { parseAs: 'string', bodyLimit: INTAKE_BODY_LIMIT }, (_r, body, done) => done(null, body));
+  app.addContentTypeParser('application/x-ndjson', { parseAs: 'string', bodyLimit: INTAKE_BODY_LIMIT }, (_r, body, done) => {
+    try {
+      const lines = (body as string).split('\n').filter((l) => l.trim());
+      done(null, lines.map((l) => JSON.parse(l)));
+    } catch (e) {
+      done(new TrucError('bad_request', `NDJSON: ${(e as Error).message}`), undefined);
+    }
+  });
+  const actor = (req: { principal?: { name: string } }) => req.principal?.name ?? 'anonymous';
+  const max = m.deps.config.http.maxEvents;
+
+  async function accept(values: unknown[], reply: FastifyReply, url: string, intake: 'http' | 'windows') {
+    if (values.length > max) throw new TrucError('too_large', `at most ${max} events a request`, { max });
+    const stored = m.submit(values, intake);
+    if (!stored) return busy(reply, url);
+    const r = await stored;
+    return reply.status(202).send({ accepted: r.ids.length, ids: r.ids, rejected: r.rejected });
+  }
+
+  app.post(
+    '/api/v1/events',
+    {
+      bodyLimit: INTAKE_BODY_LIMIT,
+      preHandler: guard(p, 'monitor.ingest'),
+      schema: {
+        tags: ['monitor'],
+        summary: 'Send a batch of events (JSON array, {events: [...]}, or NDJSON)',
+        security: [{ bearer: [] }],
+      },
+    },
+    async (req, reply) => {
+      const b = req.body as unknown;
+      const values = Array.isArray(b) ? b : b && typeof b === 'object' && Array.isArray((b as any).events) ? (b as any).events : undefined;
+      if (!values) throw new TrucError('bad_request', 'the body is a JSON array of events or {"events": [...]}');
+      return accept(values, reply, req.url, 'http');
+    },
+  );
+
+  app.post(
+    '/api/v1/events/windows',
+    {
+      bodyLimit: INTAKE_BODY_LIMIT,
+      preHandler: guard(p, 'monitor.ingest'),
+      schema: { tags: ['monitor'], summary: 'Send Windows events as an EVTX XML export', security: [{ bearer: [] }] },
+    },
+    async (req, reply) => {
+      if (typeof req.body !== 'string') throw new TrucError('unsupported', 'send application/xml');
+      return accept(parseWindowsXml(req.body), reply, req.url, 'windows');
+    },
+  );
+
+  app.get(
+    '/api/v1/events',
+    { preHandler: guard(p, 'monitor.read'), schema: { tags: ['monitor'], summary: 'Search stored events: from, to, limit, and dotted field=value filters', security: [{ bearer: [] }] } },
+    async (req) => {
+      const { from, to, limit, after_ts, after_id, ...where } = req.query as Record<string, string>;
+      const events = await m.events.search({
+        ...(date(from, 'from') ? { from: date(from, 'from')! } : {}),
+        ...(date(to, 'to') ? { to: date(to, 'to')! } : {}),
+        ...(limit ? { limit: Number(limit) } : {}),
+        ...(after_ts && after_id ? { after: { ts: date(after_ts, 'after_ts')!, id: after_id } } : {}),
+        where,
+      });
+      return { events };
+    },
+  );
+
+  app.get('/api/v1/alerts', { preHandler: guard(p, 'monitor.read'), schema: { tags: ['monitor'], summary: 'List alerts', security: [{ bearer: [] }] } }, async (req) => {
+    const q = req.query as Record<string, string>;
+    const alerts = await m.alerts.list({
+      ...(q.status ? { status: q.status } : {}),
+      ...(q.rule ? { ruleId: q.rule } : {}),
+      ...(q.minSeverity ? { minSeverity: Number(q.minSeverity) } : {}),
+      ...(q.assignee ? { assignee: q.assignee } : {}),
+      ...(q.since ? { since: date(q.since, 'since')! } : {}),
+      ...(q.limit ? { limit: Number(q.limit) } : {}),
+    });
+    return { alerts };
+  });
+
+  app.get('/api/v1/alerts/groups', { preHandler: guard(p, 'monitor.read'), schema: { tags: ['monitor'], security: [{ bearer: [] }] } }, async () => ({
+    groups: await m.alerts.groups(),
+  }));
+
+  app.get('/api/v1/alerts/:id', { preHandler: guard(p, 'monitor.read'), schema: { tags: ['monitor'], security: [{ bearer: [] }] } }, async (req) =>
+    m.alerts.get((req.params as { id: string }).id),
+  );
+
+  app.get('/api/v1/alerts/:id/events', { preHandler: guard(p, 'monitor.read'), schema: { tags: ['monitor'], security: [{ bearer: [] }] } }, async (req) => ({
+    events: await m.alertEvents(await m.alerts.get((req.params as { id: string }).id)),
+  }));
+
+  const body = (req: { body: unknown }) => (req.body && typeof req.body === 'object' ? (req.body as Record<string, unknown>) : {});
+  const audited = async (req: any, action: string, target: string, detail: Record<string, unknown> = {}) =>
+    recordAudit(p.db, { actor: actor(req), action, target, outcome: 'success', detail }).catch((err) => p.log.error({ err }, 'audit write failed'));
+
+  app.post('/api/v1/alerts/:id/ack', { preHandler: guard(p, 'monitor.manage'), schema: { tags: ['monitor'], security: [{ bearer: [] }] } }, async (req) => {
+    const id = (req.params as { id: string }).id;
+    const a = await m.alerts.acknowledge(id, actor(req));
+    await audited(req, 'monitor.alert.ack', id);
+    return a;
+  });
+  app.post('/api/v1/alerts/:id/assign', { preHandler: guard(p, 'monitor.manage'), schema: { tags: ['monitor'], security: [{ bearer: [] }] } }, async (req) => {
+    const id = (req.params as { id: string }).id;
+    const a = await m.alerts.assign(id, String(body(req).assignee ?? ''), actor(req));
+    await audited(req, 'monitor.alert.assign', id, { assignee: a.assignee });
+    return a;
+  });
+  app.post('/api/v1/alerts/:id/notes', { preHandler: guard(p, 'monitor.manage'), schema: { tags: ['monitor'], security: [{ bearer: [] }] } }, async (req) =>
+    m.alerts.note((req.params as { id: string }).id, actor(req), String(body(req).text ?? '')),
+  );
+  app.post('/api/v1/alerts/:id/close', { preHandler: guard(p, 'monitor.manage'), schema: { tags: ['monitor'], security: [{ bearer: [] }] } }, async (req) => {
+    const id = (req.params as { id: string }).id;
+    const reason = String(body(req).reason ?? '');
+    const a = await m.alerts.close(id, reason, actor(req));
+    await audited(req, 'monitor.alert.close', id, { reason });
+    return a;
+  });
+
+  app.get('/api/v1/rules', { preHandler: guard(p, 'monitor.read'), schema: { tags: ['monitor'], security: [{ bearer: [] }] } }, async () => ({
+    rules: m.detection.rules(),
+    rejected: m.detection.rejected.slice(0, 1000),
+  }));
+  app.patch('/api/v1/rules/:id', { preHandler: guard(p, 'monitor.manage'), schema: { tags: ['monitor'], summary: 'Enable, disable or tune a rule: {enabled, filter}', security: [{ bearer: [] }] } }, async (req) => {
+    const id = (req.params as { id: string }).id;
+    const b = body(req);
+    const change: { enabled?: boolean; filter?: Record<string, unknown> | null } = {};
+    if (b.enabled !== undefined) {
+      if (typeof b.enabled !== 'boolean') throw new TrucError('bad_request', 'enabled is true or false');
+      change.enabled = b.enabled;
+    }
+    if (b.filter !== undefined) change.filter = b.filter as Record<string, unknown> | null;
+    const r = await m.detection.configure(id, change, actor(req));
+    await audited(req, 'monitor.rule.configure', r.id, change);
+    return r;
+  });
+
+  app.post('/api/v1/hunt', { preHandler: guard(p, 'monitor.read'), schema: { tags: ['monitor'], summary: 'Run a rule (id or YAML) over stored events', security: [{ bearer: [] }] } }, async (req) => {
+    const b = body(req);
+    const from = date(b.from, 'from');
+    const to = date(b.to, 'to') ?? new Date();
+    if (!from) throw new TrucError('bad_request', 'from is required');
+    return hunt(m.events, m.detection, {
+      from,
+      to,
+      ...(typeof b.ruleId === 'string' ? { ruleId: b.ruleId } : {}),
+      ...(typeof b.yaml === 'string' ? { yaml: b.yaml } : {}),
+      ...(b.where && typeof b.where === 'object' ? { where: b.where as Record<string, string> } : {}),
+      ...(typeof b.limit === 'number' ? { limit: b.limit } : {}),
+    });
+  });
+
+  app.post(
+    '/api/v1/scan',
+    {
+      bodyLimit: m.deps.config.scan.maxBytes + 1,
+      preHandler: guard(p, 'monitor.scan'),
+      schema: { tags: ['monitor'], summary: 'Scan bytes for malware (application/octet-stream; ?name=file name)', security: [{ bearer: [] }] },
+    },
+    async (req) => {
+      if (!m.scanner) throw new TrucError('unsupported', 'malware scanning is not available on this server');
+      if (!Buffer.isBuffer(req.body)) throw new TrucError('unsupported', 'send the file as application/octet-stream');
+      const name = String((req.query as Record<string, string>).name ?? 'upload');
+      return m.scanner.scanBuffer(req.body, name, { user: actor(req), ip: req.ip });
+    },
+  );
+
+  app.get('/api/v1/monitor/status', { preHandler: guard(p, 'monitor.read'), schema: { tags: ['monitor'], security: [{ bearer: [] }] } }, async () => ({
+    queue: m.queue.stats,
+    syslog: m.addresses,
+    rules: m.detection.engine.detector.stats(),
+    rejectedRules: m.detection.rejected.length,
+    scanner: m.scanner?.engines ?? [],
+    notifications: m.notifier.stats,
+    alerts: m.stats,
+  }));
+}

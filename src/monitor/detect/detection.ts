@@ -1,0 +1,172 @@
+/**
+ * The detection service: the Sigma engine compiled once from the rule folders (our pack and the operator's),
+ * with the analysts' settings applied — disabled rules stay compiled but their matches are dropped before
+ * correlation, tuned rules are recompiled with their filter. The correlation state is carried across a
+ * recompilation and saved to the database, so windows survive restarts.
+ */
+import type { Logger } from 'pino';
+import { TrucError } from '../../errors.js';
+import type { Db } from '../../store/index.js';
+import {
+  Engine,
+  loadRules,
+  type CorrelationMatch,
+  type MatchResult,
+  type Rejection,
+  type SigmaDocument,
+  type SigmaFilter,
+} from '../sigma/index.js';
+import { listSettings, loadState, saveSetting, saveState, type RuleSetting } from './settings.js';
+
+const STATE_KEY = 'correlation';
+
+export interface DetectResult {
+  /** ids of every enabled rule that matched (stored with the event) */
+  rules: string[];
+  alerts: MatchResult[];
+  correlations: CorrelationMatch[];
+}
+
+export interface RuleInfo {
+  id: string;
+  title: string;
+  kind: SigmaDocument['kind'];
+  level: string | undefined;
+  author: string | undefined;
+  status: string | undefined;
+  tags: string[];
+  file: string;
+  enabled: boolean;
+  filter: Record<string, unknown> | null;
+}
+
+export function ruleKey(d: { id?: string | undefined; name?: string | undefined; title: string }): string {
+  return d.id ?? d.name ?? d.title;
+}
+
+function filterDocument(ruleId: string, detection: Record<string, unknown>): SigmaFilter {
+  return {
+    kind: 'filter',
+    title: `tuning of ${ruleId}`,
+    id: `tuning-${ruleId}`,
+    tags: [],
+    raw: {},
+    origin: { file: 'monitor_rule_setting', line: 1 },
+    logsource: {},
+    rules: [ruleId],
+    detection,
+  };
+}
+
+export class Detection {
+  engine: Engine;
+  private settings = new Map<string, RuleSetting>();
+
+  private constructor(
+    private readonly db: Db,
+    readonly documents: SigmaDocument[],
+    readonly loadRejected: Rejection[],
+    private readonly log?: Logger,
+  ) {
+    this.engine = new Engine(documents);
+  }
+
+  static async load(db: Db, dirs: readonly string[], log?: Logger): Promise<Detection> {
+    const { documents, rejected } = dirs.length ? await loadRules(dirs) : { documents: [], rejected: [] };
+    const d = new Detection(db, documents, rejected, log);
+    await d.reload();
+    const state = await loadState(db, STATE_KEY);
+    if (state) {
+      try {
+        d.engine.correlator.restore(state);
+      } catch (err) {
+        log?.warn({ err }, 'saved correlation state not restored');
+      }
+    }
+    return d;
+  }
+
+  get rejected(): Rejection[] {
+    return [...this.loadRejected, ...this.engine.rejected];
+  }
+
+  /** Reads the settings and recompiles when filters changed; keeps the correlation state. */
+  async reload(): Promise<void> {
+    const settings = new Map((await listSettings(this.db)).map((s) => [s.ruleId, s]));
+    const filters = [...settings.values()].filter((s) => s.filter).map((s) => filterDocument(s.ruleId, s.filter!));
+    const same =
+      filters.length === [...this.settings.values()].filter((s) => s.filter).length &&
+      filters.every((f) => JSON.stringify(f.detection) === JSON.stringify(this.settings.get(f.rules[0]!)?.filter));
+    this.settings = settings;
+    if (same && this.engine) return;
+    const state = this.engine.correlator.snapshot();
+    this.engine = new Engine([...this.documents, ...filters]);
+    this.engine.correlator.restore(state);
+  }
+
+  enabled(id: string | undefined): boolean {
+    return id === undefined || this.settings.get(id)?.enabled !== false;
+  }
+
+  process(event: Record<string, unknown>): DetectResult {
+    const matches = this.engine.detector.match(event).filter((m) => this.enabled(m.ruleId ?? m.ruleName ?? m.title));
+    const correlations = matches
+      .flatMap((m) => this.engine.correlator.process(m))
+      .filter((c) => this.enabled(c.correlationId ?? c.correlationName ?? c.title));
+    return {
+      rules: matches.map((m) => m.ruleId ?? m.ruleName ?? m.title),
+      alerts: matches.filter((m) => m.generate),
+      correlations,
+    };
+  }
+
+  /** Closes windows of "fewer than" correlations. */
+  advance(now = Date.now()): CorrelationMatch[] {
+    return this.engine.correlator.advance(now).filter((c) => this.enabled(c.correlationId ?? c.title));
+  }
+
+  async saveState(): Promise<void> {
+    await saveState(this.db, STATE_KEY, this.engine.correlator.snapshot());
+  }
+
+  find(id: string): SigmaDocument | undefined {
+    return this.documents.find((d) => d.id === id || d.name === id);
+  }
+
+  rules(): RuleInfo[] {
+    return this.documents
+      .filter((d) => d.kind !== 'filter')
+      .map((d) => {
+        const id = ruleKey(d);
+        const s = this.settings.get(id);
+        return {
+          id,
+          title: d.title,
+          kind: d.kind,
+          level: d.level,
+          author: d.author,
+          status: d.status,
+          tags: d.tags,
+          file: d.origin.file,
+          enabled: s?.enabled !== false,
+          filter: s?.filter ?? null,
+        };
+      });
+  }
+
+  /** Enables, disables or tunes a rule; a filter is compiled before it is saved. */
+  async configure(id: string, change: { enabled?: boolean; filter?: Record<string, unknown> | null }, actor: string): Promise<RuleInfo> {
+    const doc = this.find(id);
+    if (!doc) throw new TrucError('not_found', `no rule ${id}`);
+    const key = ruleKey(doc);
+    if (change.filter) {
+      if (doc.kind !== 'rule') throw new TrucError('bad_request', 'only detection rules take filters; tune the rules a correlation counts');
+      const probe = new Engine([doc, filterDocument(key, change.filter)]);
+      if (probe.rejected.length) throw new TrucError('invalid_rule', `filter rejected: ${probe.rejected[0]!.reason}`);
+    }
+    await saveSetting(this.db, key, change, actor);
+    await this.reload();
+    this.log?.info({ rule: key, change, actor }, 'rule settings changed');
+    return this.rules().find((r) => r.id === key)!;
+  }
+}

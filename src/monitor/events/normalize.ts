@@ -1,0 +1,115 @@
+/**
+ * What every event passes before it is stored: a minimal validation (an object of bounded size and depth
+ * with an ISO 8601 `@timestamp` and an `event.action`), then the fields the intake derives so that rules
+ * need no arithmetic — the hour of the day in the working time zone (`truc.local_hour`), where the event
+ * came in (`truc.intake`), and whether a classified document went to someone not cleared for it
+ * (`truc.classification.exceeds_clearance`).
+ */
+import type { SecurityEvent } from '../../bus/index.js';
+
+export const EVENT_LIMITS = { bytes: 256 * 1024, depth: 16, futureMs: 86_400_000 } as const;
+
+const ISO = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/;
+
+export type Intake = 'http' | 'syslog' | 'bus' | 'file' | 'windows';
+
+export type Checked = { ok: true; event: SecurityEvent; at: Date } | { ok: false; reason: string };
+
+function depthOk(v: unknown, depth: number): boolean {
+  if (depth > EVENT_LIMITS.depth) return false;
+  if (Array.isArray(v)) return v.every((x) => depthOk(x, depth + 1));
+  if (v && typeof v === 'object') {
+    for (const k in v) if (!depthOk((v as Record<string, unknown>)[k], depth + 1)) return false;
+  }
+  return true;
+}
+
+/** Checks an untrusted event; `size` is its JSON length when the caller knows it. */
+export function checkEvent(x: unknown, now = Date.now(), size?: number): Checked {
+  if (typeof x !== 'object' || x === null || Array.isArray(x)) return { ok: false, reason: 'not a JSON object' };
+  const e = x as Record<string, unknown>;
+  const ts = e['@timestamp'];
+  if (typeof ts !== 'string' || !ISO.test(ts)) return { ok: false, reason: '@timestamp must be an ISO 8601 date-time with a zone' };
+  const ms = Date.parse(ts);
+  if (Number.isNaN(ms)) return { ok: false, reason: '@timestamp is not a valid date' };
+  if (ms > now + EVENT_LIMITS.futureMs) return { ok: false, reason: '@timestamp is more than a day in the future' };
+  const meta = e.event;
+  if (typeof meta !== 'object' || meta === null || Array.isArray(meta)) return { ok: false, reason: 'event must be an object' };
+  const action = (meta as Record<string, unknown>).action;
+  if (typeof action !== 'string' || action.length === 0 || action.length > 200)
+    return { ok: false, reason: 'event.action must be a string of 1 to 200 characters' };
+  const bytes = size ?? JSON.stringify(e).length;
+  if (bytes > EVENT_LIMITS.bytes) return { ok: false, reason: `event larger than ${EVENT_LIMITS.bytes} bytes` };
+  if (!depthOk(e, 0)) return { ok: false, reason: `event nested deeper than ${EVENT_LIMITS.depth}` };
+  return { ok: true, event: e as unknown as SecurityEvent, at: new Date(ms) };
+}
+
+/** Classification levels of Vietnamese state secrets (and their English names), as numbers. */
+const LEVELS: Record<string, number> = {
+  unclassified: 0,
+  public: 0,
+  'thường': 0,
+  'mật': 1,
+  mat: 1,
+  confidential: 1,
+  'tối mật': 2,
+  'toi mat': 2,
+  'toi-mat': 2,
+  secret: 2,
+  'tuyệt mật': 3,
+  'tuyet mat': 3,
+  'tuyet-mat': 3,
+  'top secret': 3,
+  'top-secret': 3,
+};
+
+export function classificationLevel(v: unknown): number | undefined {
+  if (typeof v === 'number' && Number.isInteger(v)) return v;
+  if (typeof v === 'string') {
+    const k = v.trim().toLowerCase().normalize('NFC');
+    if (/^\d+$/.test(k)) return Number(k);
+    return LEVELS[k];
+  }
+  return undefined;
+}
+
+/** The hour of the day in a time zone, cached by UTC hour (zones move by whole quarter hours at most). */
+export class LocalHour {
+  private readonly fmt: Intl.DateTimeFormat;
+  private lastKey = NaN;
+  private lastOffsetMin = 0;
+  constructor(readonly timezone: string) {
+    this.fmt = new Intl.DateTimeFormat('en-GB', { timeZone: timezone, hourCycle: 'h23', hour: '2-digit', minute: '2-digit' });
+  }
+  of(ms: number): number {
+    const key = Math.floor(ms / 900_000);
+    if (key !== this.lastKey) {
+      const parts = this.fmt.formatToParts(new Date(key * 900_000));
+      const h = Number(parts.find((p) => p.type === 'hour')!.value);
+      const m = Number(parts.find((p) => p.type === 'minute')!.value);
+      const utcMin = (key * 15) % 1440;
+      this.lastOffsetMin = (h * 60 + m - utcMin + 1440) % 1440;
+      this.lastKey = key;
+    }
+    const minutes = (Math.floor(ms / 60_000) % 1440) + this.lastOffsetMin;
+    return Math.floor((((minutes % 1440) + 1440) % 1440) / 60);
+  }
+}
+
+/** Adds the derived fields in place and returns the event. */
+export function derive(event: SecurityEvent, at: Date, intake: Intake, hour: LocalHour): SecurityEvent {
+  const truc = (event.truc && typeof event.truc === 'object' && !Array.isArray(event.truc) ? event.truc : (event.truc = {})) as Record<
+    string,
+    unknown
+  >;
+  truc.local_hour = hour.of(at.getTime());
+  truc.intake ??= intake;
+  const cls = truc.classification as Record<string, unknown> | undefined;
+  const rcp = truc.recipient as Record<string, unknown> | undefined;
+  if (cls && typeof cls === 'object' && rcp && typeof rcp === 'object') {
+    const level = classificationLevel(cls.level);
+    const clearance = classificationLevel(rcp.clearance) ?? (rcp.clearance === undefined ? 0 : undefined);
+    if (level !== undefined && clearance !== undefined) cls.exceeds_clearance = level > clearance;
+  }
+  return event;
+}

@@ -1,0 +1,174 @@
+/**
+ * The intake queue: every accepted event waits here until it is stored, and nothing accepted is dropped.
+ * It is bounded; producers that can wait are told so (HTTP answers 503 with Retry-After, TCP pauses the
+ * socket, the bus consumer waits) and UDP, which cannot push back, counts what it had to refuse. Batches are
+ * written in order by one writer; a failing write is retried with backoff, never discarded.
+ */
+import { EventEmitter } from 'node:events';
+import type { SecurityEvent } from '../../bus/index.js';
+import type { Intake } from '../events/normalize.js';
+
+export interface QueuedEvent {
+  event: SecurityEvent;
+  at: Date;
+  intake: Intake;
+}
+
+interface Entry extends QueuedEvent {
+  done?: (id: string | Error) => void;
+}
+
+export type Sink = (batch: QueuedEvent[]) => Promise<string[]>;
+
+export interface QueueStats {
+  queued: number;
+  capacity: number;
+  accepted: number;
+  stored: number;
+  /** refused because the queue was full, by intake (UDP counts here; others were told to retry) */
+  refused: Record<string, number>;
+  writeErrors: number;
+}
+
+export class IntakeQueue extends EventEmitter {
+  private items: Entry[] = [];
+  private head = 0;
+  private running = false;
+  private closed = false;
+  private timer: NodeJS.Timeout | undefined;
+  private idle: (() => void)[] = [];
+  readonly stats: QueueStats;
+
+  constructor(
+    private readonly sink: Sink,
+    private readonly opts: { capacity: number; batchSize: number; flushMs: number; onError?: (e: unknown) => void },
+  ) {
+    super();
+    this.stats = { queued: 0, capacity: opts.capacity, accepted: 0, stored: 0, refused: {}, writeErrors: 0 };
+  }
+
+  get size(): number {
+    return this.items.length - this.head;
+  }
+
+  /** Room for `n` more events. */
+  hasRoom(n = 1): boolean {
+    return !this.closed && this.size + n <= this.opts.capacity;
+  }
+
+  refuse(intake: string, n = 1): void {
+    this.stats.refused[intake] = (this.stats.refused[intake] ?? 0) + n;
+  }
+
+  /**
+   * Enqueues all or none: null when there is no room (the caller pushes back), otherwise a promise of the
+   * ids once stored.
+   */
+  offer(events: QueuedEvent[]): Promise<string[]> | null {
+    if (!this.hasRoom(events.length)) {
+      if (events[0]) this.refuse(events[0].intake, events.length);
+      return null;
+    }
+    const ids: string[] = new Array(events.length);
+    let left = events.length;
+    const p = new Promise<string[]>((resolve, reject) => {
+      if (left === 0) return resolve([]);
+      events.forEach((e, i) =>
+        this.items.push({
+          ...e,
+          done: (r) => {
+            if (r instanceof Error) return reject(r);
+            ids[i] = r;
+            if (--left === 0) resolve(ids);
+          },
+        }),
+      );
+    });
+    this.accepted(events.length);
+    return p;
+  }
+
+  /** Enqueues without waiting for storage; false when full. */
+  push(event: QueuedEvent): boolean {
+    if (!this.hasRoom()) {
+      this.refuse(event.intake);
+      return false;
+    }
+    this.items.push(event);
+    this.accepted(1);
+    return true;
+  }
+
+  /** Resolves when there is room for `n` events again. */
+  room(n = 1): Promise<void> {
+    if (this.hasRoom(n) || this.closed) return Promise.resolve();
+    return new Promise((resolve) => {
+      const check = () => {
+        if (this.hasRoom(n) || this.closed) {
+          this.off('drained', check);
+          resolve();
+        }
+      };
+      this.on('drained', check);
+    });
+  }
+
+  private accepted(n: number): void {
+    this.stats.accepted += n;
+    this.stats.queued = this.size;
+    if (this.size >= this.opts.batchSize || this.opts.flushMs === 0) this.kick();
+    else if (!this.timer) this.timer = setTimeout(() => this.kick(), this.opts.flushMs);
+  }
+
+  private kick(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    if (!this.running) void this.run();
+  }
+
+  private async run(): Promise<void> {
+    this.running = true;
+    let backoff = 100;
+    try {
+      while (this.size > 0) {
+        const batch = this.items.slice(this.head, this.head + this.opts.batchSize);
+        let ids: string[];
+        try {
+          ids = await this.sink(batch);
+        } catch (e) {
+          this.stats.writeErrors++;
+          this.opts.onError?.(e);
+          await new Promise((r) => setTimeout(r, backoff));
+          backoff = Math.min(backoff * 2, 5000);
+          continue;
+        }
+        backoff = 100;
+        this.head += batch.length;
+        if (this.head > 4096 && this.head * 2 > this.items.length) {
+          this.items = this.items.slice(this.head);
+          this.head = 0;
+        }
+        this.stats.stored += batch.length;
+        this.stats.queued = this.size;
+        batch.forEach((b, i) => b.done?.(ids[i]!));
+        this.emit('drained');
+      }
+    } finally {
+      this.running = false;
+      for (const f of this.idle.splice(0)) f();
+    }
+  }
+
+  /** Resolves once everything accepted so far is stored. */
+  flush(): Promise<void> {
+    if (this.size === 0 && !this.running) return Promise.resolve();
+    this.kick();
+    return new Promise((r) => this.idle.push(r));
+  }
+
+  async close(): Promise<void> {
+    await this.flush();
+    this.closed = true;
+    this.emit('drained');
+  }
+}

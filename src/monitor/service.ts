@@ -1,0 +1,290 @@
+/**
+ * The monitoring service, wired: intake (HTTP batches, syslog listeners, files, the platform bus) into one
+ * bounded queue; each batch through detection, then stored with its rule hits, then alerts raised and
+ * notified. Periodic work: correlation state saved, day partitions prepared and old ones dropped, rule
+ * settings re-read (other processes may change them).
+ */
+import type { Logger } from 'pino';
+import type { Bus } from '../bus/index.js';
+import { NatsBus } from '../bus/nats.js';
+import type { Db, Migration } from '../store/index.js';
+import { BUILTIN_RULES_DIR, type MonitorConfig } from './config.js';
+import { EventStore, eventMigrations } from './events/store.js';
+import { checkEvent, derive, LocalHour, type Intake } from './events/normalize.js';
+import { IntakeQueue, type QueuedEvent } from './intake/queue.js';
+import { SyslogServer, type SyslogAddresses } from './intake/syslog-server.js';
+import { normalizeWindows } from './intake/windows.js';
+import { AlertStore, alertMigrations, groupKey, MAX_EVENT_IDS, type Alert, type AlertHit } from './alerts/store.js';
+import { Notifier } from './alerts/notify.js';
+import { Detection, ruleKey, type DetectResult } from './detect/detection.js';
+import { detectMigrations } from './detect/settings.js';
+import { Scanner } from './scan/index.js';
+import type { CorrelationMatch, MatchResult } from './sigma/index.js';
+
+export const monitorMigrations: Migration[] = [...eventMigrations, ...alertMigrations, ...detectMigrations];
+
+export interface MonitorDeps {
+  db: Db;
+  bus: Bus;
+  log: Logger;
+  config: MonitorConfig;
+  /** replaces the notifier built from the configuration (tests) */
+  notifier?: Notifier;
+  /** null: no scanner even if configured */
+  scanner?: Scanner | null;
+  /** listen for syslog (default true; the CLI's ingest does not) */
+  listen?: boolean;
+  /** subscribe to the bus (default config.bus.subscribe) */
+  subscribe?: boolean;
+}
+
+export interface Rejected {
+  index: number;
+  reason: string;
+}
+
+function plainGroup(e: Record<string, any>): Record<string, unknown> {
+  const g: Record<string, unknown> = {};
+  if (typeof e.source?.ip === 'string') g['source.ip'] = e.source.ip;
+  if (typeof e.user?.name === 'string') g['user.name'] = e.user.name;
+  if (typeof e.host?.name === 'string') g['host.name'] = e.host.name;
+  return g;
+}
+
+export class MonitorService {
+  readonly events: EventStore;
+  readonly alerts: AlertStore;
+  readonly queue: IntakeQueue;
+  readonly notifier: Notifier;
+  readonly hour: LocalHour;
+  syslog: SyslogServer | undefined;
+  private timers: NodeJS.Timeout[] = [];
+  private unsubscribe: (() => void) | undefined;
+  private listeners: ((a: Alert, created: boolean) => void)[] = [];
+  readonly stats = { alertsRaised: 0, alertErrors: 0 };
+  private readonly detected = new WeakMap<QueuedEvent, DetectResult>();
+
+  private constructor(
+    readonly deps: MonitorDeps,
+    readonly detection: Detection,
+    readonly scanner: Scanner | undefined,
+  ) {
+    const c = deps.config;
+    this.events = new EventStore(deps.db, { retentionDays: c.retentionDays });
+    this.alerts = new AlertStore(deps.db, c.alerts.dedupSeconds * 1000);
+    this.notifier = deps.notifier ?? Notifier.fromConfig(c.notify, deps.log);
+    this.hour = new LocalHour(c.timezone);
+    this.queue = new IntakeQueue((b) => this.sink(b), {
+      ...c.queue,
+      onError: (err) => deps.log.error({ err }, 'storing events failed; retrying'),
+    });
+  }
+
+  static async start(deps: MonitorDeps): Promise<MonitorService> {
+    const c = deps.config;
+    const dirs = [...(c.builtinRules ? [BUILTIN_RULES_DIR] : []), ...c.ruleDirs];
+    const detection = await Detection.load(deps.db, dirs, deps.log);
+    for (const r of detection.rejected.slice(0, 20)) deps.log.warn({ rule: r.rule, file: r.file, reason: r.reason }, 'rule not loaded');
+    let scanner: Scanner | undefined;
+    if (deps.scanner !== null) {
+      try {
+        scanner = deps.scanner ?? (await Scanner.fromConfig(c.scan, deps.bus));
+      } catch (err) {
+        deps.log.error({ err }, 'malware scanning not available');
+      }
+    }
+    const s = new MonitorService(deps, detection, scanner);
+    await s.events.prepare();
+    if (deps.listen !== false) {
+      s.syslog = new SyslogServer(c, s.queue, s.hour, deps.log);
+      await s.syslog.start();
+    }
+    if (deps.subscribe ?? c.bus.subscribe) s.subscribe();
+    const every = (ms: number, f: () => Promise<unknown>) => {
+      const t = setInterval(() => f().catch((err) => deps.log.error({ err }, 'monitor maintenance failed')), ms);
+      t.unref();
+      s.timers.push(t);
+    };
+    every(c.snapshotSeconds * 1000, async () => {
+      for (const m of detection.advance()) await s.raise(s.correlationHit(m, []));
+      await detection.saveState();
+    });
+    every(30_000, () => detection.reload());
+    every(3_600_000, async () => {
+      await s.events.prepare();
+      const r = await s.events.applyRetention();
+      if (r.dropped.length || r.deleted) deps.log.info(r, 'old events removed');
+    });
+    return s;
+  }
+
+  get addresses(): SyslogAddresses {
+    return this.syslog?.addresses ?? {};
+  }
+
+  /** Called for every alert raised (new or counted again); for tests and live consoles. */
+  onAlert(f: (a: Alert, created: boolean) => void): () => void {
+    this.listeners.push(f);
+    return () => (this.listeners = this.listeners.filter((x) => x !== f));
+  }
+
+  private subscribe(): void {
+    const bus = this.deps.bus;
+    const handler = async (subject: string, ev: unknown) => {
+      const q = this.normalize(ev, 'bus');
+      if (!q.ok) {
+        this.deps.log.warn({ subject, reason: q.reason }, 'bus event not accepted');
+        return;
+      }
+      ((q.value.event.truc ??= {}) as Record<string, unknown>).subject = subject;
+      if (bus instanceof NatsBus) {
+        // acknowledged (by returning) only once stored: JetStream redelivers otherwise
+        for (;;) {
+          const p = this.queue.offer([q.value]);
+          if (p) return void (await p);
+          await this.queue.room();
+        }
+      }
+      while (!this.queue.hasRoom()) await this.queue.room();
+      this.queue.push(q.value);
+    };
+    this.unsubscribe =
+      bus instanceof NatsBus
+        ? bus.subscribe('truc.>', handler, { durable: this.deps.config.bus.durable })
+        : bus.subscribe('truc.>', handler);
+  }
+
+  /** Validates and derives one untrusted value. */
+  normalize(value: unknown, intake: Intake): { ok: true; value: QueuedEvent } | { ok: false; reason: string } {
+    let v = value;
+    let via = intake;
+    if (v && typeof v === 'object' && !Array.isArray(v) && 'Event' in v) {
+      const w = normalizeWindows(v as Record<string, unknown>);
+      if (w) {
+        v = w;
+        if (intake !== 'file') via = 'windows';
+      }
+    }
+    const c = checkEvent(v);
+    if (!c.ok) return c;
+    return { ok: true, value: { event: derive(c.event, c.at, via, this.hour), at: c.at, intake: via } };
+  }
+
+  /**
+   * Accepts a batch: the valid events are stored (resolves once they are) and the invalid reported by index.
+   * Null when the queue has no room for the batch: nothing was accepted, the caller should retry later.
+   */
+  submit(values: unknown[], intake: Intake): Promise<{ ids: string[]; rejected: Rejected[] }> | null {
+    const ok: QueuedEvent[] = [];
+    const rejected: Rejected[] = [];
+    values.forEach((v, index) => {
+      const r = this.normalize(v, intake);
+      if (r.ok) ok.push(r.value);
+      else rejected.push({ index, reason: r.reason });
+    });
+    const p = this.queue.offer(ok);
+    if (!p) return null;
+    return p.then((ids) => ({ ids, rejected }));
+  }
+
+  private async sink(batch: QueuedEvent[]): Promise<string[]> {
+    // detection runs once per event even when a failed write is retried: the correlator must not count twice
+    const results = batch.map((b) => {
+      let r = this.detected.get(b);
+      if (!r) this.detected.set(b, (r = this.detection.process(b.event as unknown as Record<string, unknown>)));
+      return r;
+    });
+    const ids = await this.events.insert(batch.map((b, i) => ({ event: b.event, at: b.at, rules: results[i]!.rules })));
+    // hits of one rule and group within a batch are raised as one (a storm costs one statement, not thousands)
+    const hits = new Map<string, AlertHit>();
+    const add = (h: AlertHit) => {
+      const k = `${h.ruleId}\u0000${groupKey(h.group)}`;
+      const prev = hits.get(k);
+      if (!prev) return void hits.set(k, { ...h, count: 1 });
+      prev.count = (prev.count ?? 1) + 1;
+      if (prev.eventIds.length < MAX_EVENT_IDS) prev.eventIds.push(...h.eventIds);
+      if (h.firstAt < prev.firstAt) prev.firstAt = h.firstAt;
+      if (h.lastAt > prev.lastAt) prev.lastAt = h.lastAt;
+      if (h.value !== undefined) prev.value = h.value;
+    };
+    for (let i = 0; i < batch.length; i++) {
+      const r = results[i]!;
+      for (const m of r.alerts) add(this.ruleHit(m, ids[i]!, batch[i]!.at));
+      for (const c of r.correlations) add(this.correlationHit(c, [ids[i]!]));
+    }
+    for (const h of hits.values()) await this.raise(h);
+    return ids;
+  }
+
+  private ruleHit(m: MatchResult, eventId: string, at: Date): AlertHit {
+    return {
+      ruleId: m.ruleId ?? m.ruleName ?? m.title,
+      title: m.title,
+      author: m.author,
+      level: m.level,
+      tags: m.tags,
+      attack: m.attack,
+      kind: 'rule',
+      group: plainGroup(m.event),
+      eventIds: [eventId],
+      firstAt: at,
+      lastAt: at,
+      sample: m.event,
+    };
+  }
+
+  private correlationHit(c: CorrelationMatch, eventIds: string[]): AlertHit {
+    return {
+      ruleId: ruleKey({ id: c.correlationId, name: c.correlationName, title: c.title }),
+      title: c.title,
+      author: c.author,
+      level: c.level,
+      tags: c.tags,
+      attack: c.attack,
+      kind: 'correlation',
+      group: c.group,
+      eventIds,
+      firstAt: new Date(c.firstAt),
+      lastAt: new Date(c.lastAt),
+      value: c.value,
+      sample: c.event,
+    };
+  }
+
+  private async raise(hit: AlertHit): Promise<void> {
+    try {
+      const { alert, created } = await this.alerts.raise(hit);
+      this.stats.alertsRaised++;
+      if (created) this.notifier.notify(alert);
+      for (const f of this.listeners) f(alert, created);
+    } catch (err) {
+      // the events are stored (with their rule hits); the alert can be recovered by hunting
+      this.stats.alertErrors++;
+      this.deps.log.error({ err, rule: hit.ruleId, events: hit.eventIds }, 'raising an alert failed');
+    }
+  }
+
+  /** The events behind an alert: for a correlation, those of its rules and group in its time span. */
+  async alertEvents(a: Alert, limit = 500) {
+    if (a.kind === 'rule') return this.events.byIds(a.eventIds);
+    const doc = this.detection.find(a.ruleId);
+    const rules = doc?.kind === 'correlation' ? doc.rules : [];
+    const out = [];
+    for (const r of rules) {
+      const base = this.detection.find(r);
+      const where: Record<string, string> = { rule: base ? ruleKey(base) : r };
+      for (const [k, v] of Object.entries(a.group)) if (typeof v === 'string') where[k] = v;
+      out.push(...(await this.events.search({ from: a.firstAt, to: new Date(a.lastAt.getTime() + 1), where, limit, order: 'asc' })));
+    }
+    return out;
+  }
+
+  async stop(): Promise<void> {
+    for (const t of this.timers) clearInterval(t);
+    this.unsubscribe?.();
+    await this.syslog?.stop();
+    await this.queue.close();
+    await this.detection.saveState().catch((err) => this.deps.log.error({ err }, 'saving correlation state failed'));
+    await this.notifier.close();
+  }
+}

@@ -1,0 +1,196 @@
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { pino } from 'pino';
+import { openDb, migrate, type Db } from '../../src/store/index.js';
+import { makeEvent } from '../../src/bus/index.js';
+import { InProcessBus } from '../../src/bus/index.js';
+import {
+  AlertStore,
+  Detection,
+  EventStore,
+  MonitorService,
+  BUILTIN_RULES_DIR,
+  hunt,
+  monitorConfig,
+  monitorMigrations,
+} from '../../src/monitor/index.js';
+import { testDatabaseUrls } from '../helpers/db.js';
+
+const DAY = 86_400_000;
+const log = pino({ level: 'silent' });
+
+for (const { name, url } of testDatabaseUrls()) {
+  describe(`monitor storage on ${name}`, () => {
+    let db: Db;
+    beforeAll(async () => {
+      db = await openDb({ url: await url() });
+      await migrate(db, monitorMigrations);
+    });
+    afterAll(async () => db?.close());
+
+    it('stores batches in day partitions and searches columns and any dotted field', async () => {
+      const store = new EventStore(db, { retentionDays: 30 });
+      const t0 = Date.now() - 2 * DAY;
+      const batch = Array.from({ length: 300 }, (_, i) => {
+        const at = new Date(t0 + i * 600_000); // spans ~2 days
+        return {
+          at,
+          rules: i % 100 === 0 ? ['r-x'] : [],
+          event: makeEvent('http', i % 2 ? 'auth.failed' : 'access.denied', 'failure', {
+            category: ['authentication'],
+            source: { ip: `10.0.0.${i % 5}` },
+            user: { name: `u${i % 3}` },
+            truc: { tenant: i % 2 ? 'bo-noi-vu' : 'bo-tai-chinh' },
+            at,
+          }),
+        };
+      });
+      const ids = await store.insert(batch);
+      expect(ids).toHaveLength(300);
+      expect(new Set(ids).size).toBe(300);
+      const parts = await db.query<{ n: string }>(
+        `SELECT c.relname AS n FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'monitor_event'::regclass`,
+      );
+      expect(parts.filter((p) => p.n.startsWith('monitor_event_p')).length).toBeGreaterThanOrEqual(3);
+
+      const a = await store.search({ where: { 'event.action': 'auth.failed', 'source.ip': '10.0.0.1' }, limit: 1000 });
+      expect(a.length).toBe(batch.filter((b, i) => i % 2 && i % 5 === 1).length);
+      const j = await store.search({ where: { 'truc.tenant': 'bo-noi-vu', 'user.name': 'u0' }, limit: 1000 });
+      expect(j.length).toBe(batch.filter((_, i) => i % 2 && i % 3 === 0).length);
+      expect(j[0]!.event.truc!.tenant).toBe('bo-noi-vu');
+      const r = await store.search({ where: { rule: 'r-x' } });
+      expect(r.map((x) => x.id).sort()).toEqual([ids[0], ids[100], ids[200]].sort());
+      const range = await store.search({ from: new Date(t0), to: new Date(t0 + 3_600_000), order: 'asc' });
+      expect(range.map((x) => x.id)).toEqual(ids.slice(0, 6));
+      // keyset pagination through everything
+      let n = 0;
+      for await (const _ of store.scan(new Date(t0 - 1), new Date(t0 + 3 * DAY), {}, 64)) n++;
+      expect(n).toBe(300);
+      await expect(store.search({ where: { "x'); DROP TABLE y; --": '1' } })).rejects.toThrow(/dotted field/);
+    });
+
+    it('retention drops old day partitions and old rows of the default partition', async () => {
+      let now = Date.now();
+      const store = new EventStore(db, { retentionDays: 3, now: () => now });
+      const old = new Date(now - 2 * DAY);
+      await store.insert([{ at: old, event: makeEvent('x', 'old.one', 'success', { at: old }) }]);
+      const ancient = new Date(now - 10 * DAY); // older than retention: default partition
+      await store.insert([{ at: ancient, event: makeEvent('x', 'ancient.one', 'success', { at: ancient }) }]);
+      expect((await store.search({ where: { 'event.action': 'ancient.one' } })).length).toBe(1);
+      now += 5 * DAY;
+      const r = await store.applyRetention();
+      expect(r.dropped.length).toBeGreaterThan(0);
+      expect(r.deleted).toBeGreaterThanOrEqual(1);
+      expect((await store.search({ where: { 'event.action': 'old.one' } })).length).toBe(0);
+      expect((await store.search({ where: { 'event.action': 'ancient.one' } })).length).toBe(0);
+    });
+
+    it('alerts: de-duplicated by rule and group within the window, then acknowledged, assigned, annotated, closed', async () => {
+      const alerts = new AlertStore(db, 600_000);
+      const hit = (ip: string, t: number, ids: string[]) => ({
+        ruleId: 'rule-1',
+        title: 'Test rule',
+        author: 'Trục',
+        level: 'high',
+        tags: ['attack.t1110'],
+        attack: ['attack.t1110'],
+        kind: 'correlation' as const,
+        group: { 'source.ip': ip },
+        eventIds: ids,
+        firstAt: new Date(t),
+        lastAt: new Date(t),
+      });
+      const t = Date.parse('2026-03-02T03:00:00Z');
+      const a = await alerts.raise(hit('1.2.3.4', t, ['1']));
+      const b = await alerts.raise(hit('1.2.3.4', t + 60_000, ['2']));
+      const c = await alerts.raise(hit('5.6.7.8', t + 60_000, ['3']));
+      const d = await alerts.raise(hit('1.2.3.4', t + 3_600_000, ['4']));
+      expect([a.created, b.created, c.created, d.created]).toEqual([true, false, true, true]);
+      expect(b.alert.id).toBe(a.alert.id);
+      expect(b.alert.count).toBe(2);
+      expect(b.alert.eventIds).toEqual(['1', '2']);
+      expect(a.alert).toMatchObject({ severity: 4, author: 'Trục', attack: ['attack.t1110'], status: 'new' });
+      const id = a.alert.id;
+      expect((await alerts.acknowledge(id, 'analyst1')).status).toBe('acknowledged');
+      expect((await alerts.assign(id, 'analyst2', 'analyst1')).assignee).toBe('analyst2');
+      await alerts.note(id, 'analyst2', 'IP thuộc mạng nội bộ');
+      await expect(alerts.close(id, '', 'analyst2')).rejects.toThrow(/reason/);
+      const closed = await alerts.close(id, 'false positive: scanner', 'analyst2');
+      expect(closed).toMatchObject({ status: 'closed', closeReason: 'false positive: scanner' });
+      expect(closed.notes!.map((n) => n.text)).toEqual(['acknowledged', 'assigned to analyst2', 'IP thuộc mạng nội bộ', 'closed: false positive: scanner']);
+      // a closed alert is not counted into: a new one opens
+      const e = await alerts.raise(hit('1.2.3.4', t + 90_000, ['5']));
+      expect(e.created).toBe(true);
+      expect((await alerts.list({ status: 'closed' })).map((x) => x.id)).toEqual([id]);
+      expect((await alerts.groups())[0]).toMatchObject({ ruleId: 'rule-1', alerts: 3 });
+      await expect(alerts.get('999999')).rejects.toThrow(/no alert/);
+    });
+
+    it('the service: detection, storage, alerts, rule settings, state across restarts, hunting', async () => {
+      const bus = new InProcessBus();
+      const config = monitorConfig({ queue: { flushMs: 0 } });
+      const start = () => MonitorService.start({ db, bus, log, config, listen: false, scanner: null });
+      let m = await start();
+      const base = Date.now() - 60_000;
+      const fail = (ip: string, i: number) =>
+        makeEvent('http', 'auth.failed', 'failure', { category: ['authentication'], source: { ip }, user: { name: 'anonymous' }, reason: 'unauthenticated', at: new Date(base + i * 1000) });
+      // 6 now, restart, 6 more: the correlation state survives the restart
+      const r1 = await m.submit([...Array.from({ length: 6 }, (_, i) => fail('192.0.2.50', i)), { bad: true }, { '@timestamp': 'yesterday', event: { action: 'x' } }], 'http')!;
+      expect(r1.ids).toHaveLength(6);
+      expect(r1.rejected.map((x) => x.index)).toEqual([6, 7]);
+      await m.stop();
+      m = await start();
+      await m.submit(Array.from({ length: 6 }, (_, i) => fail('192.0.2.50', 6 + i)), 'http');
+      const list = await m.alerts.list({ ruleId: m.detection.rules().find((r) => r.title === 'API token guessing')!.id });
+      expect(list).toHaveLength(1);
+      expect(list[0]!.group).toEqual({ 'source.ip': '192.0.2.50' });
+      expect(list[0]!.value).toBe(10);
+      const behind = await m.alertEvents(list[0]!);
+      expect(behind.length).toBe(10);
+      expect(behind.every((e) => e.sourceIp === '192.0.2.50' && e.rules.length === 1)).toBe(true);
+
+      // bus events are taken in
+      await bus.publish('truc.audit.chain.broken', makeEvent('audit', 'audit.chain.broken', 'failure', {}));
+      await m.queue.flush();
+      const audit = await m.alerts.list({ ruleId: m.detection.rules().find((r) => r.title === 'Audit chain tampering')!.id });
+      expect(audit).toHaveLength(1);
+      const stored = await m.events.byIds(audit[0]!.eventIds);
+      expect(stored[0]!.event.truc).toMatchObject({ subject: 'truc.audit.chain.broken', intake: 'bus', part: 'audit' });
+
+      // disable, then tune with an exception
+      const malware = m.detection.rules().find((r) => r.title === 'Malware in a file received by the platform')!.id;
+      await m.detection.configure(malware, { enabled: false }, 'analyst');
+      const hit = (file: string) => makeEvent('scan', 'malware.detected', 'failure', { category: ['malware'], file: { name: file } });
+      await m.submit([hit('a.exe')], 'http');
+      expect(await m.alerts.list({ ruleId: malware })).toHaveLength(0);
+      await m.detection.configure(malware, { enabled: true, filter: { lab: { 'file.name|endswith': '.lab' }, condition: 'not lab' } }, 'analyst');
+      await m.submit([hit('sample.lab')], 'http');
+      expect(await m.alerts.list({ ruleId: malware })).toHaveLength(0);
+      await m.submit([hit('b.exe')], 'http');
+      expect(await m.alerts.list({ ruleId: malware })).toHaveLength(1);
+      await expect(m.detection.configure(malware, { filter: { condition: 'not nothing' } }, 'analyst')).rejects.toThrow(/filter rejected/);
+      // settings are read by a fresh process
+      const d2 = await Detection.load(db, [BUILTIN_RULES_DIR]);
+      expect(d2.rules().find((r) => r.id === malware)).toMatchObject({ enabled: true, filter: { condition: 'not lab' } });
+
+      // hunting: a loaded correlation, and a posted rule
+      const from = new Date(base - 1000);
+      const to = new Date();
+      const h1 = await hunt(m.events, m.detection, { ruleId: list[0]!.ruleId, from, to });
+      expect(h1.correlations).toHaveLength(1);
+      expect(h1.correlations[0]!.group).toEqual({ 'source.ip': '192.0.2.50' });
+      const h2 = await hunt(m.events, m.detection, {
+        from,
+        to,
+        yaml: `title: hunt for one address
+logsource: {product: truc}
+detection:
+  sel: {source.ip: 192.0.2.50}
+  condition: sel
+`,
+      });
+      expect(h2.matches).toHaveLength(12);
+      await expect(hunt(m.events, m.detection, { from, to, yaml: 'title: x' })).rejects.toThrow(/rejected/);
+      await m.stop();
+    });
+  });
+}

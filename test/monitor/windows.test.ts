@@ -1,0 +1,76 @@
+import { describe, it, expect } from 'vitest';
+import { parseWindowsXml, normalizeWindows } from '../../src/monitor/index.js';
+import { Detector, parseRules } from '../../src/monitor/sigma/index.js';
+
+const XML = `<?xml version="1.0" encoding="utf-8"?>
+<Events>
+<Event xmlns="http://schemas.microsoft.com/win/2004/08/events/event">
+  <System>
+    <Provider Name="Microsoft-Windows-Security-Auditing" Guid="{54849625-5478-4994-a5ba-3e3b0328c30d}"/>
+    <EventID>4625</EventID>
+    <TimeCreated SystemTime="2026-03-02T03:04:05.1234567Z"/>
+    <Channel>Security</Channel>
+    <Computer>dc01.bo.gov.vn</Computer>
+  </System>
+  <EventData>
+    <Data Name="TargetUserName">nguyenvana</Data>
+    <Data Name="IpAddress">198.51.100.20</Data>
+    <Data Name="IpPort">50123</Data>
+    <Data Name="LogonType">3</Data>
+  </EventData>
+</Event>
+<Event xmlns="http://schemas.microsoft.com/win/2004/08/events/event">
+  <System>
+    <Provider Name="Microsoft-Windows-Sysmon"/>
+    <EventID>1</EventID>
+    <TimeCreated SystemTime="2026-03-02T03:04:06.0000000Z"/>
+    <Channel>Microsoft-Windows-Sysmon/Operational</Channel>
+    <Computer>ws01</Computer>
+  </System>
+  <EventData>
+    <Data Name="Image">C:\\Windows\\System32\\whoami.exe</Data>
+    <Data Name="CommandLine">whoami /all</Data>
+  </EventData>
+</Event>
+</Events>`;
+
+describe('Windows event exports', () => {
+  it('parses EVTX XML into the {Event: {System, EventData}} layout and adds ECS fields', () => {
+    const [a, b] = parseWindowsXml(XML).map((e) => normalizeWindows(e)!) as any[];
+    expect(a.Event.System.EventID).toBe('4625');
+    expect(a.Event.System.Provider['#attributes'].Name).toBe('Microsoft-Windows-Security-Auditing');
+    expect(a.Event.EventData.TargetUserName).toBe('nguyenvana');
+    expect(a['@timestamp']).toBe('2026-03-02T03:04:05.123Z');
+    expect(a.event).toMatchObject({ category: ['authentication'], action: 'logon-failed', outcome: 'failure', code: '4625' });
+    expect(a.user.name).toBe('nguyenvana');
+    expect(a.source).toEqual({ ip: '198.51.100.20', port: 50123 });
+    expect(a.host.name).toBe('dc01.bo.gov.vn');
+    expect(b.event.action).toBe('windows-event-1');
+  });
+
+  it('Sigma Windows rules see the parsed events', () => {
+    const rule = parseRules(`title: whoami
+id: 7a3c1b9e-2f1d-4c55-9a51-0f3ad2b5c001
+logsource: {product: windows, category: process_creation}
+detection:
+  sel: {Image|endswith: '\\whoami.exe'}
+  condition: sel
+level: medium
+`).documents;
+    const d = new Detector(rule);
+    const events = parseWindowsXml(XML).map((e) => normalizeWindows(e)!);
+    expect(events.map((e) => d.match(e as any).length)).toEqual([0, 1]);
+  });
+
+  it('refuses DTDs and malformed XML', () => {
+    expect(() => parseWindowsXml('<!DOCTYPE x [<!ENTITY a "b">]><Event/>')).toThrow(/DTD/);
+    expect(() => parseWindowsXml('<Events><Event></Events>')).toThrow(/well-formed/);
+  });
+
+  it('normalises the JSON layout too', () => {
+    const e = normalizeWindows({ Event: { System: { EventID: 4624, Channel: 'Security', Computer: 'x', TimeCreated: { '#attributes': { SystemTime: '2026-03-02 03:04:05.000' } } }, EventData: { TargetUserName: 'b', IpAddress: '-' } } }) as any;
+    expect(e['@timestamp']).toBe('2026-03-02T03:04:05.000Z');
+    expect(e.event.outcome).toBe('success');
+    expect(e.source).toBeUndefined();
+  });
+});

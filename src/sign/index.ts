@@ -18,7 +18,7 @@ export { verifyDetached, MAX_CMS_BYTES, type DetachedVerification, type Detached
 export type { ExternalSigner, SignerIdentity, TimeStamper } from './signer.js';
 export { signCades, prepareCades, completeCades, type CadesOptions, type PreparedCades } from './cades/sign.js';
 export { inspectCms, type CmsInspection, type CmsSigner } from './cades/verify.js';
-export { signPdf } from './pades/sign.js';
+export { signPdf, type SignPdfOptions } from './pades/sign.js';
 export { preparePdf, pdfDate, type PadesOptions, type PreparedPdf } from './pades/prepare.js';
 export { embedSignature, embedCms } from './pades/embed.js';
 export { readPdfSignatures, type PdfSignature } from './pades/verify.js';
@@ -28,3 +28,22 @@ export { reportText, vietnamTime } from './validate/text.js';
 export type { ValidationOptions } from './validate/signer.js';
 export type { ValidationReport, SignatureReport, Indication, SubIndication } from './validate/report.js';
 export { signXades, type XadesOptions } from './xades/sign.js';
+
+/*
+ * Levels above B-B: B-T (a signature-time-stamp from a TimeStamper — our TSA in process, or any RFC 3161
+ * TSA over HTTP), B-LT (validation data: CAdES certificate-values and revocation-values, the PDF's DSS)
+ * and, for PAdES, B-LTA (a document time-stamp over it all). `augmentCades` and `augmentPdf` raise an
+ * existing signature without re-signing; validation uses the time-stamps as proofs of existence and the
+ * carried validation data offline.
+ */
+export { LEVELS, parseLevel, type Level, type LevelContext } from './level.js';
+export { augmentCades } from './cades/augment.js';
+export { augmentPdf } from './pades/augment.js';
+export { addDocumentTimeStamp } from './pades/doc-timestamp.js';
+export { appendDss, readDss } from './pades/dss.js';
+export { localTimeStamper } from './timestamp/tsa-local.js';
+export { httpTimeStamper, type HttpTimeStamperOptions } from './timestamp/http.js';
+export { verifyTimeStamp, type TimeStampCheck } from './timestamp/verify.js';
+export { readTimeStampToken, type TimeStampToken, type TstInfo } from './timestamp/token.js';
+export { platformEvidence, networkEvidence, type EvidenceSource, type Evidence, type Fetchers } from './evidence/sources.js';
+export { collectEvidence } from './evidence/collect.js';

@@ -7,6 +7,8 @@
 import { createHash } from 'node:crypto';
 import { digestFor, type DigestName } from '../cms/attributes.js';
 import type { ExternalSigner, SignerIdentity } from '../signer.js';
+import { rank, type Level, type LevelContext } from '../level.js';
+import { augmentCades } from './augment.js';
 import { signedAttributes, signedData } from './signed-data.js';
 
 export interface CadesOptions {
@@ -16,6 +18,9 @@ export interface CadesOptions {
   signingTime?: Date;
   /** eContentType OID (default id-data) */
   contentType?: string;
+  /** baseline level (default B-B); above B-B the context supplies the time-stamper and revocation data */
+  level?: Level;
+  context?: LevelContext;
 }
 
 export interface PreparedCades {
@@ -46,5 +51,6 @@ export function completeCades(prepared: PreparedCades, signature: Buffer, unsign
 
 export async function signCades(content: Uint8Array, signer: ExternalSigner, opts: CadesOptions = {}): Promise<Buffer> {
   const prepared = prepareCades(content, signer, opts);
-  return completeCades(prepared, await signer.sign(prepared.signedAttributes));
+  const bb = completeCades(prepared, await signer.sign(prepared.signedAttributes));
+  return rank(opts.level ?? 'B-B') > 0 ? augmentCades(bb, opts.level!, opts.context ?? {}) : bb;
 }

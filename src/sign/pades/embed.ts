@@ -14,7 +14,7 @@ export function embedSignature(prepared: PreparedPdf, signature: Buffer, unsigne
 }
 
 /** Places a ready CMS into the placeholder (for signers that return a whole SignedData). */
-export function embedCms(prepared: PreparedPdf, cms: Buffer): Buffer {
+export function embedCms(prepared: Pick<PreparedPdf, 'pdf' | 'contentsAt' | 'contentsHexLength'>, cms: Buffer): Buffer {
   const hex = cms.toString('hex');
   if (hex.length > prepared.contentsHexLength)
     throw new TrucError('too_large', `the CMS of ${cms.length} bytes does not fit the ${prepared.contentsHexLength / 2}-byte placeholder`, {

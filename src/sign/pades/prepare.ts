@@ -70,13 +70,38 @@ function appendTo(o: PdfObject | undefined, doc: PdfDocument, item: PdfObject, o
   owner.set(key, array([...(o?.kind === 'array' ? o.items : []), item]));
 }
 
-export function preparePdf(input: Uint8Array, identity: SignerIdentity, opts: PadesOptions = {}): PreparedPdf {
+export interface FieldOptions {
+  /** /Sig (a signature) or /DocTimeStamp (a document time-stamp) */
+  type: 'Sig' | 'DocTimeStamp';
+  subFilter: string;
+  /** bytes of the /Contents placeholder */
+  contentsBytes: number;
+  /** further entries of the signature dictionary (/M, /Reason, …) */
+  entries?: [string, PdfObject][];
+  fieldName?: string;
+  page?: number;
+  digest: DigestName;
+}
+
+export interface PlacedField {
+  pdf: Buffer;
+  byteRange: [number, number, number, number];
+  contentsAt: number;
+  contentsHexLength: number;
+  documentDigest: Buffer;
+  fieldName: string;
+}
+
+/**
+ * Appends an incremental update with an invisible signature field on a page, its signature dictionary with
+ * a zero /Contents placeholder and the final /ByteRange, and the AcroForm (/SigFlags 3); digests what the
+ * ByteRange covers. Shared by signatures and document time-stamps.
+ */
+export function appendSignatureField(input: Uint8Array, opts: FieldOptions): PlacedField {
   const original = Buffer.from(input.buffer, input.byteOffset, input.byteLength);
   const doc = new PdfDocument(original);
   const next = objectNumbers(doc);
-  const digest = digestFor(identity.scheme);
-  const when = opts.signingTime ?? new Date();
-
+  const contentsBytes = opts.contentsBytes;
   const used = new Set(doc.fields().map((f) => f.name));
   let fieldName = opts.fieldName;
   if (fieldName && used.has(fieldName)) throw new TrucError('conflict', `the PDF already has a field named ${fieldName}`);
@@ -87,23 +112,14 @@ export function preparePdf(input: Uint8Array, identity: SignerIdentity, opts: Pa
   const pageRef: Ref | undefined = pages[pageIndex];
   if (!pageRef) throw new TrucError('bad_request', `the PDF has no page ${pageIndex + 1}`, { pages: pages.length });
 
-  // /Contents sized from a CMS with a signature of the longest length the key gives
-  const dummyAttrs = signedAttributes({ certificate: identity.certificate, messageDigest: Buffer.alloc(createHash(digest).digest().length) });
-  const cmsMax = signedData({ identity, digest, signedAttrs: dummyAttrs, signature: Buffer.alloc(maxSignatureLength(identity.certificate)) }).length;
-  const contentsBytes = cmsMax + MARGIN + (opts.reserve ?? 0);
-
   const sigNum = next();
   const widgetNum = next();
   const placeholder = `[0 ${'0'.repeat(BR_WIDTH)} ${'0'.repeat(BR_WIDTH)} ${'0'.repeat(BR_WIDTH)}]`;
-  const extra: [string, PdfObject][] = [];
-  if (opts.reason) extra.push(['Reason', textString(opts.reason)]);
-  if (opts.location) extra.push(['Location', textString(opts.location)]);
-  if (opts.contactInfo) extra.push(['ContactInfo', textString(opts.contactInfo)]);
   const sigBody = Buffer.concat([
-    Buffer.from(`<</Type/Sig/Filter/Adobe.PPKLite/SubFilter/ETSI.CAdES.detached/ByteRange ${placeholder}/Contents <`, 'latin1'),
+    Buffer.from(`<</Type/${opts.type}/Filter/Adobe.PPKLite/SubFilter/${opts.subFilter}/ByteRange ${placeholder}/Contents <`, 'latin1'),
     Buffer.alloc(contentsBytes * 2, '0'),
     Buffer.from('>', 'latin1'),
-    serialize(dict(new Map<string, PdfObject>([['M', str(pdfDate(when, opts.utcOffsetMinutes ?? 420))], ...extra]))).subarray(2),
+    serialize(dict(new Map<string, PdfObject>(opts.entries ?? []))).subarray(2),
   ]);
 
   const changed: UpdateObject[] = [{ num: sigNum, gen: 0, body: sigBody }];
@@ -153,20 +169,36 @@ export function preparePdf(input: Uint8Array, identity: SignerIdentity, opts: Pa
   if (brText.length > placeholder.length) throw new TrucError('too_large', 'the PDF is too large for the ByteRange placeholder');
   bytes.write(brText.slice(0, -1) + ' '.repeat(placeholder.length - brText.length) + ']', brAt, 'latin1');
 
-  const h = createHash(digest);
+  const h = createHash(opts.digest);
   h.update(bytes.subarray(0, byteRange[1]));
   h.update(bytes.subarray(byteRange[2], byteRange[2] + byteRange[3]));
   const documentDigest = h.digest();
-  return {
-    pdf: bytes,
-    byteRange,
-    contentsAt,
-    contentsHexLength: contentsBytes * 2,
-    digest,
-    documentDigest,
-    signedAttributes: signedAttributes({ certificate: identity.certificate, messageDigest: documentDigest }),
-    identity,
-    fieldName,
-  };
+  return { pdf: bytes, byteRange, contentsAt, contentsHexLength: contentsBytes * 2, documentDigest, fieldName };
 }
 
+export function preparePdf(input: Uint8Array, identity: SignerIdentity, opts: PadesOptions = {}): PreparedPdf {
+  const digest = digestFor(identity.scheme);
+  const when = opts.signingTime ?? new Date();
+  // /Contents sized from a CMS with a signature of the longest length the key gives
+  const dummyAttrs = signedAttributes({ certificate: identity.certificate, messageDigest: Buffer.alloc(createHash(digest).digest().length) });
+  const cmsMax = signedData({ identity, digest, signedAttrs: dummyAttrs, signature: Buffer.alloc(maxSignatureLength(identity.certificate)) }).length;
+  const entries: [string, PdfObject][] = [['M', str(pdfDate(when, opts.utcOffsetMinutes ?? 420))]];
+  if (opts.reason) entries.push(['Reason', textString(opts.reason)]);
+  if (opts.location) entries.push(['Location', textString(opts.location)]);
+  if (opts.contactInfo) entries.push(['ContactInfo', textString(opts.contactInfo)]);
+  const placed = appendSignatureField(input, {
+    type: 'Sig',
+    subFilter: 'ETSI.CAdES.detached',
+    contentsBytes: cmsMax + MARGIN + (opts.reserve ?? 0),
+    entries,
+    fieldName: opts.fieldName,
+    page: opts.page,
+    digest,
+  });
+  return {
+    ...placed,
+    digest,
+    signedAttributes: signedAttributes({ certificate: identity.certificate, messageDigest: placed.documentDigest }),
+    identity,
+  };
+}

@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import { readElement } from '../../asn1/reader.js';
 import type { DigestName } from '../cms/attributes.js';
 import { PdfDocument } from '../pdf/document.js';
-import { decodeTextString, type PdfObject } from '../pdf/objects.js';
+import { decodeTextString, serialize, type PdfObject } from '../pdf/objects.js';
 import { Lexer } from '../pdf/parse.js';
 
 export interface PdfSignature {
@@ -56,6 +56,53 @@ function revisionEnds(bytes: Buffer): number[] {
     at = bytes.indexOf('%%EOF', at + 5, 'latin1');
   }
   return out;
+}
+
+/**
+ * Whether the revision ending at `end` (after the one ending at `prevEnd`) only adds validation data: every
+ * object it writes is the DSS, something reachable from the DSS, its own cross-reference stream, or the
+ * catalog with nothing changed but /DSS. Such a revision (PAdES B-LT) is not a change of content.
+ */
+export function isDssRevision(bytes: Buffer, prevEnd: number, end: number): boolean {
+  try {
+    const before = new PdfDocument(bytes.subarray(0, prevEnd));
+    const after = new PdfDocument(bytes.subarray(0, end));
+    const dss = after.catalog.get('DSS');
+    if (!dss) return false;
+    const allowed = new Set<number>();
+    const stack: { o: PdfObject; depth: number }[] = [{ o: dss, depth: 0 }];
+    while (stack.length) {
+      const { o, depth } = stack.pop()!;
+      if (depth > 4 || allowed.size > 2000) return false;
+      if (o.kind === 'ref') {
+        if (allowed.has(o.num)) continue;
+        allowed.add(o.num);
+        const v = after.get(o.num);
+        if (v.kind !== 'stream') stack.push({ o: v, depth: depth + 1 });
+      } else if (o.kind === 'array') for (const i of o.items) stack.push({ o: i, depth: depth + 1 });
+      else if (o.kind === 'dict') for (const v of o.entries.values()) stack.push({ o: v, depth: depth + 1 });
+    }
+    const root = after.rootRef.num;
+    for (const [n, e] of after.xref.entries) {
+      const old = before.xref.entries.get(n);
+      if (old && JSON.stringify(old) === JSON.stringify(e)) continue;
+      if (allowed.has(n)) continue;
+      if (n === root) {
+        const a = new Map(after.catalog);
+        const b = new Map(before.catalog);
+        a.delete('DSS');
+        b.delete('DSS');
+        if (a.size !== b.size || [...a].some(([k, v]) => !b.has(k) || !serialize(v).equals(serialize(b.get(k)!)))) return false;
+        continue;
+      }
+      const v = after.get(n);
+      if (v.kind === 'stream' && v.dict.get('Type')?.kind === 'name' && (v.dict.get('Type') as { value: string }).value === 'XRef') continue;
+      return false;
+    }
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 const isBlank = (b: Buffer) => b.every((c) => c === 0x0a || c === 0x0d || c === 0x20 || c === 0x09 || c === 0x00);
@@ -119,7 +166,8 @@ export function readPdfSignatures(pdf: Uint8Array): PdfSignature[] {
     const later = ends.filter((e) => e > s.coverEnd && !isBlank(bytes.subarray(s.coverEnd, e)));
     s.laterSignatures = later.filter((e) => covers.has(e)).length;
     const lastEnd = ends[ends.length - 1] ?? 0;
-    s.modifiedAfter = later.some((e) => !covers.has(e)) || (!s.coversWholeFile && !isBlank(bytes.subarray(Math.max(lastEnd, s.coverEnd))));
+    const prevOf = (e: number) => ends.filter((x) => x < e).pop() ?? 0;
+    s.modifiedAfter = later.some((e) => !covers.has(e) && !isDssRevision(bytes, prevOf(e), e)) || (!s.coversWholeFile && !isBlank(bytes.subarray(Math.max(lastEnd, s.coverEnd))));
   }
   return found;
 }

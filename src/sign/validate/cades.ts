@@ -9,7 +9,8 @@ import { inspectCms } from '../cades/verify.js';
 import type { ValidationReport } from './report.js';
 import { validateSigner, type ValidationOptions } from './signer.js';
 
-const TIMESTAMP_TOKEN = '1.2.840.113549.1.9.16.2.14';
+import { UNSIGNED } from '../cades/unsigned.js';
+import { carriedBy, signatureTimestamps } from './timestamps.js';
 
 export async function validateCades(cms: Uint8Array, opts: ValidationOptions & { content?: Uint8Array }): Promise<ValidationReport> {
   const at = opts.at ?? new Date();
@@ -37,10 +38,18 @@ export async function validateCades(cms: Uint8Array, opts: ValidationOptions & {
     return report;
   }
   for (const [index, s] of inspection.signers.entries()) {
-    const level = s.unsignedAttributes.has(TIMESTAMP_TOKEN) ? 'B-T' : 'B-B';
-    const r = await validateSigner(s, inspection.certificates, inspection.crls, { index, format: 'CAdES', level, claimedSigningTime: s.signingTime }, { ...opts, at });
+    const timed = s.unsignedAttributes.has(UNSIGNED.signatureTimeStamp);
+    const longTerm = timed && s.unsignedAttributes.has(UNSIGNED.revocationValues);
+    const level = s.unsignedAttributes.has(UNSIGNED.archiveTimeStampV3) && longTerm ? 'B-LTA' : longTerm ? 'B-LT' : timed ? 'B-T' : 'B-B';
+    const carried = carriedBy(s);
+    const ts = await signatureTimestamps(s, { ...opts, at }, carried, undefined, inspection.certificates);
+    const r = await validateSigner(s, inspection.certificates, [...inspection.crls, ...carried.crls], { index, format: 'CAdES', level, claimedSigningTime: s.signingTime }, { ...opts, at }, { ocsps: carried.ocsps, certs: carried.certs, ...(ts.poe ? { poe: ts.poe } : {}) });
+    if (ts.reports.length) r.timestamps = ts.reports;
+    if (longTerm) r.embeddedEvidence = { certificates: carried.certs.length, crls: carried.crls.length, ocspResponses: carried.ocsps.length };
     if (!s.signingTime) r.warnings.push('no signing-time attribute (required by CAdES baseline)');
-    if (level === 'B-T') r.warnings.push('the signature time-stamp is not validated yet: validation at the current time');
+    if (level === 'B-LTA') r.warnings.push('the archive-time-stamp-v3 is not validated yet');
+    for (const t of ts.reports) if (!t.valid) r.warnings.push(`a signature time-stamp is not valid: ${t.problem}`);
+    if (ts.poe && s.signingTime && s.signingTime.getTime() > ts.poe.getTime() + 60_000) r.warnings.push('the claimed signing time is after the signature time-stamp');
     report.signatures.push(r);
   }
   return report;

@@ -12,17 +12,56 @@ import { readPdfSignatures } from '../pades/verify.js';
 import type { SignatureReport, ValidationReport } from './report.js';
 import { validateSigner, type ValidationOptions } from './signer.js';
 
-const TIMESTAMP_TOKEN = '1.2.840.113549.1.9.16.2.14';
+import { UNSIGNED } from '../cades/unsigned.js';
+import { readDss } from '../pades/dss.js';
+import { dssOffset } from '../pades/augment.js';
+import { PdfDocument } from '../pdf/document.js';
+import { verifyTimeStamp } from '../timestamp/verify.js';
+import type { TimestampReport } from './report.js';
+import { signatureTimestamps, timestampReport, withCarried, type Carried } from './timestamps.js';
+
 const SIGNING_TIME = '1.2.840.113549.1.9.5';
 
 export async function validatePdf(pdf: Uint8Array, opts: ValidationOptions): Promise<ValidationReport> {
   const at = opts.at ?? new Date();
-  const sigs = readPdfSignatures(pdf);
+  const all = readPdfSignatures(pdf);
+  const sigs = all.filter((s) => s.subFilter !== 'ETSI.RFC3161');
+  const doc = new PdfDocument(Buffer.from(pdf.buffer, pdf.byteOffset, pdf.byteLength));
+  const dss = readDss(doc);
+  const dssAt = dssOffset(doc);
+  const carried: Carried = { certs: dss?.certs ?? [], crls: dss?.crls ?? [], ocsps: dss?.ocsps ?? [] };
   const report: ValidationReport = {
     validationTime: at.toISOString(),
     document: { kind: 'pdf', bytes: pdf.length, sha256: createHash('sha256').update(pdf).digest('hex') },
     signatures: [],
   };
+
+  const pool: Buffer[] = [];
+  for (const s of sigs)
+    try {
+      if (s.cms) pool.push(...inspectCms(s.cms, () => Buffer.alloc(0)).certificates);
+    } catch {
+      // reported with the signature below
+    }
+  // document time-stamps, newest first: each later valid one is a proof of existence of those before it
+  const docTs: { coverEnd: number; genTime?: Date; valid: boolean; report: TimestampReport }[] = [];
+  let later: Date | undefined;
+  for (const s of all.filter((x) => x.subFilter === 'ETSI.RFC3161').sort((a, b) => b.coverEnd - a.coverEnd)) {
+    if (s.formatProblem || !s.cms) {
+      docTs.push({ coverEnd: s.coverEnd, valid: false, report: { type: 'document', valid: false, fieldName: s.fieldName, problem: s.formatProblem ?? 'no token in /Contents' } });
+      continue;
+    }
+    const tctx = withCarried(opts, carried);
+    tctx.intermediates.push(...pool);
+    const c = await verifyTimeStamp(s.cms, s.digestOf, { trustAnchors: opts.trustAnchors, at, ...tctx, ...(later ? { poe: later } : {}) });
+    const r = timestampReport('document', c, s.fieldName);
+    if (s.modifiedAfter) (r.warnings ??= []).push('the document was changed after this time-stamp by something other than a later signature');
+    docTs.push({ coverEnd: s.coverEnd, valid: c.valid, report: r, ...(c.genTime ? { genTime: c.genTime } : {}) });
+    if (c.valid) later = c.genTime;
+  }
+  docTs.reverse();
+  if (docTs.length) report.documentTimestamps = docTs.map((d) => d.report);
+
   for (const [index, s] of sigs.entries()) {
     const pdfPart = { fieldName: s.fieldName, byteRange: s.byteRange, coversWholeFile: s.coversWholeFile, modifiedAfter: s.modifiedAfter, laterSignatures: s.laterSignatures };
     const failed = (message: string, sub: SignatureReport['subIndication'] = 'FORMAT_FAILURE'): SignatureReport => ({
@@ -55,9 +94,21 @@ export async function validatePdf(pdf: Uint8Array, opts: ValidationOptions): Pro
       continue;
     }
     const signer = inspection.signers[0];
-    const level = signer.unsignedAttributes.has(TIMESTAMP_TOKEN) ? 'B-T' : 'B-B';
-    const r = await validateSigner(signer, inspection.certificates, inspection.crls, { index, format: 'PAdES', level, claimedSigningTime: s.claimedSigningTime ?? signer.signingTime }, { ...opts, at });
+    const covering = docTs.filter((d) => d.coverEnd >= s.coverEnd);
+    const firstCover = covering.find((d) => d.valid)?.genTime;
+    const ts = await signatureTimestamps(signer, { ...opts, at }, carried, firstCover, inspection.certificates);
+    const poes = [ts.poe, ...covering.filter((d) => d.valid).map((d) => d.genTime)].filter((d): d is Date => !!d);
+    const poe = poes.length ? new Date(Math.min(...poes.map((d) => d.getTime()))) : undefined;
+    const timed = signer.unsignedAttributes.has(UNSIGNED.signatureTimeStamp) || covering.length > 0;
+    const longTerm = timed && dssAt !== undefined && dssAt > s.coverEnd;
+    const archived = longTerm && docTs.some((d) => d.coverEnd > dssAt!);
+    const level = archived ? 'B-LTA' : longTerm ? 'B-LT' : timed ? 'B-T' : 'B-B';
+    const r = await validateSigner(signer, inspection.certificates, [...inspection.crls, ...carried.crls], { index, format: 'PAdES', level, claimedSigningTime: s.claimedSigningTime ?? signer.signingTime }, { ...opts, at }, { ocsps: carried.ocsps, certs: carried.certs, ...(poe ? { poe } : {}) });
     r.pdf = pdfPart;
+    const stamps = [...ts.reports, ...covering.map((d) => d.report)];
+    if (stamps.length) r.timestamps = stamps;
+    if (dss) r.embeddedEvidence = { certificates: dss.certs.length, crls: dss.crls.length, ocspResponses: dss.ocsps.length };
+    for (const t of ts.reports) if (!t.valid) r.warnings.push(`a signature time-stamp is not valid: ${t.problem}`);
     if (inspection.signers.length !== 1) r.warnings.push(`the CMS has ${inspection.signers.length} signers; only the first is validated`);
     if (s.subFilter === 'ETSI.CAdES.detached' && signer.signedAttributes.includes(SIGNING_TIME)) r.warnings.push('a PAdES signature must not carry a signing-time attribute');
     if (s.modifiedAfter) r.warnings.push('the document was changed after this signature by something other than a later signature');

@@ -32,6 +32,21 @@ export interface CertificateSummary {
   notAfter: string;
 }
 
+/** A time-stamp token met during validation: over a signature value, or over a PDF revision. */
+export interface TimestampReport {
+  type: 'signature' | 'document';
+  valid: boolean;
+  /** when the TSA says the data existed */
+  genTime?: string;
+  tsa?: string;
+  serial?: string;
+  policy?: string;
+  problem?: string;
+  /** PAdES document time-stamps: the field */
+  fieldName?: string;
+  warnings?: string[];
+}
+
 export interface SignatureReport {
   /** position in the document or CMS, from 0 */
   index: number;
@@ -45,6 +60,12 @@ export interface SignatureReport {
   signer?: CertificateSummary;
   /** the signer's claimed signing time (signing-time attribute, PDF /M, XAdES SigningTime) */
   claimedSigningTime?: string;
+  /** the earliest time a valid time-stamp proves the signature existed at (its proof of existence) */
+  bestSignatureTime?: string;
+  /** time-stamps over this signature: its signature-time-stamps and the document time-stamps covering it */
+  timestamps?: TimestampReport[];
+  /** validation data the signature or document carries (B-LT): counts of certificates, CRLs, OCSP responses */
+  embeddedEvidence?: { certificates: number; crls: number; ocspResponses: number };
   checks: {
     /** the signed data's digest matches (HASH_FAILURE when not) */
     integrity: boolean | null;
@@ -75,4 +96,6 @@ export interface ValidationReport {
   validationTime: string;
   document: { kind: 'pdf' | 'cms' | 'xml'; bytes: number; sha256: string };
   signatures: SignatureReport[];
+  /** PAdES document time-stamps (/DocTimeStamp), oldest first */
+  documentTimestamps?: TimestampReport[];
 }

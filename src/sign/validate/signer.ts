@@ -10,6 +10,7 @@ import { createPublicKey } from 'node:crypto';
 import { decodeName, nameToString } from '../../pki/index.js';
 import { parseCrl, validatePath, type Certificate, type RevocationOptions, type TrustAnchorInput } from '../../pki/path/index.js';
 import { serialKey } from '../../pki/path/primitives.js';
+import { parseOcspResponse } from '../../pki/path/ocsp.js';
 import type { CmsSigner } from '../cades/verify.js';
 import type { CertificateSummary, Indication, SignatureReport, SubIndication } from './report.js';
 
@@ -49,6 +50,16 @@ export function summarise(c: Certificate): CertificateSummary {
   };
 }
 
+/** What the signature carries beyond its CMS certificates and CRLs, and its proof of existence. */
+export interface SignerEvidence {
+  /** OCSPResponses (DSS, revocation-values) */
+  ocsps?: Buffer[];
+  /** certificates (DSS, certificate-values) */
+  certs?: Buffer[];
+  /** best signature time: the earliest genTime of a valid time-stamp over the signature */
+  poe?: Date;
+}
+
 type Verdict = { indication: Indication; subIndication?: SubIndication; message?: string };
 
 /** Policy of issue 4: RSA of 2048 bits or more, ECDSA on P-256 or larger, Ed25519/Ed448. */
@@ -70,6 +81,7 @@ export async function validateSigner(
   crls: Buffer[],
   base: Pick<SignatureReport, 'index' | 'format' | 'level'> & { claimedSigningTime?: Date },
   opts: ValidationOptions,
+  extra: SignerEvidence = {},
 ): Promise<SignatureReport> {
   const report: SignatureReport = {
     index: base.index,
@@ -107,8 +119,18 @@ export async function validateSigner(
     return done({ indication: 'INDETERMINATE', subIndication: 'SIG_CONSTRAINTS_FAILURE', message: "the signer's certificate is not for signing (key usage)" });
 
   const at = opts.at ?? new Date();
-  const revocation: RevocationOptions = { mode: 'soft-fail', ...opts.revocation, crls: [...(opts.revocation?.crls ?? []), ...crls] };
-  const intermediates = [...certificates.filter((c) => !c.equals(s.certificate!.der)), ...(opts.intermediates ?? []).map((c) => Buffer.from(c))];
+  const revocation: RevocationOptions = {
+    mode: 'soft-fail',
+    ...opts.revocation,
+    crls: [...(opts.revocation?.crls ?? []), ...crls],
+    ocspResponses: [...(opts.revocation?.ocspResponses ?? []), ...(extra.ocsps ?? [])],
+  };
+  const intermediates = [...certificates, ...(extra.certs ?? [])].filter((c) => !c.equals(s.certificate!.der));
+  intermediates.push(...(opts.intermediates ?? []).map((c) => Buffer.from(c)));
+  const poe = extra.poe;
+  if (poe) report.bestSignatureTime = poe.toISOString();
+  /** the path as it was at the proof of existence (revocation judged from the evidence at hand, below) */
+  const validAtPoe = async () => !!poe && (await validatePath({ target: s.certificate!.der, intermediates, trustAnchors: opts.trustAnchors, time: poe, revocation: { mode: 'off' } })).valid;
   const path = await validatePath({ target: s.certificate.der, intermediates, trustAnchors: opts.trustAnchors, time: at, revocation });
   if (base.claimedSigningTime) {
     const then = await validatePath({ target: s.certificate.der, intermediates, trustAnchors: opts.trustAnchors, time: base.claimedSigningTime, revocation });
@@ -125,13 +147,25 @@ export async function validateSigner(
   switch (path.reason) {
     case 'no_path':
       return done({ indication: 'INDETERMINATE', subIndication: 'NO_CERTIFICATE_CHAIN_FOUND', message: path.message });
-    case 'expired':
+    case 'expired': {
+      if (await validAtPoe()) {
+        const rev = revocationTime(s.certificate, revocation);
+        if (rev && rev <= poe!) return done({ indication: 'TOTAL-FAILED', subIndication: 'REVOKED', message: `${where} was revoked at ${rev.toISOString()}, before the proof of existence` });
+        report.warnings.push(`${where} has expired since; the signature is proven to exist at ${poe!.toISOString()}, when it was valid${rev ? `, and revoked only at ${rev.toISOString()}` : ''}`);
+        return done({ indication: 'TOTAL-PASSED' });
+      }
       return done({ indication: 'INDETERMINATE', subIndication: 'OUT_OF_BOUNDS_NO_POE', message: `${where} has expired and nothing proves the signature existed before: ${path.message}` });
+    }
     case 'not_yet_valid':
       return done({ indication: 'INDETERMINATE', subIndication: 'NOT_YET_VALID', message: path.message });
     case 'revoked': {
       // a claimed signing time after the revocation is the signer's own admission: failed, not indeterminate
       const rev = revocationTime(s.certificate, revocation);
+      if (rev && poe && poe < rev && (await validAtPoe())) {
+        report.warnings.push(`${where} was revoked at ${rev.toISOString()}, after the proof of existence at ${poe.toISOString()}`);
+        return done({ indication: 'TOTAL-PASSED' });
+      }
+      if (rev && poe && rev <= poe) return done({ indication: 'TOTAL-FAILED', subIndication: 'REVOKED', message: `${where} was revoked at ${rev.toISOString()}, before the proof of existence at ${poe.toISOString()}` });
       if (rev && base.claimedSigningTime && base.claimedSigningTime >= rev)
         return done({ indication: 'TOTAL-FAILED', subIndication: 'REVOKED', message: `${where} was revoked at ${rev.toISOString()}, before the claimed signing time` });
       return done({ indication: 'INDETERMINATE', subIndication: 'REVOKED_NO_POE', message: `${where} is revoked and nothing proves the signature existed before: ${path.message}` });
@@ -152,7 +186,7 @@ export async function validateSigner(
 }
 
 /**
- * When the signer's certificate was revoked, read from the CRLs at hand (path validation already
+ * When the signer's certificate was revoked, read from the CRLs and OCSP responses at hand (path validation already
  * established that it is revoked and which CRLs are authentic; this only fetches the date).
  */
 function revocationTime(cert: Certificate, revocation: RevocationOptions): Date | undefined {
@@ -164,6 +198,14 @@ function revocationTime(cert: Certificate, revocation: RevocationOptions): Date 
       for (const [key, entry] of crl.entries) if (key.split('|')[0] === serial) return entry.revocationDate;
     } catch {
       // unreadable CRLs were already ignored by path validation
+    }
+  }
+  for (const der of revocation.ocspResponses ?? []) {
+    const r = parseOcspResponse(Buffer.from(der));
+    if (typeof r === 'string') continue;
+    for (const one of r.basic.tbsResponseData.responses) {
+      const serialOf = Buffer.from(one.certID.serialNumber);
+      if (serialKey(serialOf) === serial && one.certStatus.revoked) return one.certStatus.revoked.revocationTime;
     }
   }
   return undefined;

@@ -1,0 +1,173 @@
+/**
+ * `truc sign` and `truc verify`: signing a file with an official's PEM key and certificate (CAdES, PAdES,
+ * XAdES; levels B-B to B-LTA, the time-stamps from a TSA URL or the platform's own TSA in process, the
+ * revocation data from the platform's CA and OCSP responder), and validating signed files — one, or a
+ * folder with a progress bar.
+ *
+ * `truc verify` exit codes: 0 every signature TOTAL-PASSED, 1 some signature TOTAL-FAILED (or no
+ * signature found), 2 otherwise INDETERMINATE (or a format not validated yet, XML).
+ */
+import { constants, createPrivateKey, sign as nodeSign, X509Certificate } from 'node:crypto';
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { TrucError } from '../errors.js';
+import { SCHEMES, type SignatureScheme } from '../crypto/algorithms.js';
+import { listCas } from '../pki/index.js';
+import { OcspResponder } from '../pki/ocsp/index.js';
+import { TimeStampAuthority } from '../pki/tsa/index.js';
+import type { Platform } from '../platform.js';
+import {
+  httpTimeStamper,
+  localTimeStamper,
+  parseLevel,
+  platformEvidence,
+  reportText,
+  signCades,
+  signPdf,
+  signXades,
+  validateCades,
+  validatePdf,
+  type ExternalSigner,
+  type LevelContext,
+  type ValidationReport,
+} from '../sign/index.js';
+import { progressBar } from './progress.js';
+
+export interface SignCliContext {
+  withPlatform(fn: (p: Platform) => Promise<unknown>): Promise<void>;
+  out(v: unknown, text: () => string): void;
+}
+
+function pemBlocks(text: string, label: string): Buffer[] {
+  const re = new RegExp(`-----BEGIN ${label}-----([\\s\\S]*?)-----END ${label}-----`, 'g');
+  return [...text.matchAll(re)].map((m) => Buffer.from(m[1].replace(/\s+/g, ''), 'base64'));
+}
+
+/** An ExternalSigner over a PEM private key and its certificate (the rest of the PEM file is the chain). */
+export function pemSigner(keyPem: string, certPem: string): ExternalSigner {
+  const key = createPrivateKey(keyPem);
+  const [certificate, ...chain] = pemBlocks(certPem, 'CERTIFICATE');
+  if (!certificate) throw new TrucError('bad_request', 'no certificate in the --cert-pem file');
+  if (!new X509Certificate(certificate).checkPrivateKey(key)) throw new TrucError('bad_request', 'the key does not belong to the certificate');
+  const d = key.asymmetricKeyDetails;
+  const scheme: SignatureScheme =
+    key.asymmetricKeyType === 'rsa' ? 'rsa-pkcs1-sha256' : key.asymmetricKeyType === 'rsa-pss' ? 'rsa-pss-sha256' : d?.namedCurve === 'secp384r1' ? 'ecdsa-sha384' : d?.namedCurve === 'secp521r1' ? 'ecdsa-sha512' : 'ecdsa-sha256';
+  if (key.asymmetricKeyType !== 'rsa' && key.asymmetricKeyType !== 'rsa-pss' && key.asymmetricKeyType !== 'ec') throw new TrucError('unsupported', `${key.asymmetricKeyType} keys are not supported for signing files yet`);
+  const info = SCHEMES[scheme];
+  return {
+    certificate,
+    chain,
+    scheme,
+    sign: (data) => nodeSign(info.hash!, data, info.family === 'rsa-pss' ? { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 } : info.family === 'ecdsa' ? { key, dsaEncoding: 'der' } : key),
+  };
+}
+
+const roots = async (p: Platform) => (await listCas(p.db)).filter((c) => !c.parentId).map((c) => Buffer.from(c.certificate));
+
+type Kind = 'pdf' | 'cms' | 'xml';
+
+export function detectFormat(b: Buffer): Kind | undefined {
+  if (b.subarray(0, 1024).includes('%PDF-')) return 'pdf';
+  if (b[0] === 0x30) return 'cms';
+  const head = b.subarray(0, 256).toString('utf8').trimStart();
+  if (head.startsWith('-----BEGIN')) return 'cms';
+  if (head.startsWith('<')) return 'xml';
+  return undefined;
+}
+
+const worst = (r: ValidationReport): 0 | 1 | 2 => {
+  if (!r.signatures.length || r.signatures.some((s) => s.indication === 'TOTAL-FAILED')) return 1;
+  return r.signatures.every((s) => s.indication === 'TOTAL-PASSED') ? 0 : 2;
+};
+
+export function signCommands(program: Command, c: SignCliContext): void {
+  program
+    .command('sign <format> <in>')
+    .description('Sign a file: format pdf (PAdES), cades (CMS .p7s/.p7m) or xades (enveloped XML), with a PEM key and certificate')
+    .requiredOption('--out <file>', 'where to write the signed file or signature')
+    .requiredOption('--key-pem <file>', "the signer's private key (PEM)")
+    .requiredOption('--cert-pem <file>', "the signer's certificate, then its CA certificates (PEM)")
+    .option('--level <level>', 'B-B, B-T, B-LT or B-LTA (PAdES only)', 'B-B')
+    .option('--tsa-url <url>', 'RFC 3161 time-stamping service (default: the platform TSA in process)')
+    .option('--enveloping', 'CAdES: put the content inside the signature (.p7m)')
+    .option('--reason <text>', 'PAdES: reason')
+    .option('--location <text>', 'PAdES: location')
+    .action(async (format: string, input: string, o) => {
+      const signer = pemSigner(readFileSync(o.keyPem, 'utf8'), readFileSync(o.certPem, 'utf8'));
+      const level = parseLevel(o.level);
+      const data = readFileSync(input);
+      const run = async (ctx: LevelContext) => {
+        let out: Buffer;
+        if (format === 'pdf') out = await signPdf(data, signer, { level, context: ctx, reason: o.reason, location: o.location });
+        else if (format === 'cades') out = await signCades(data, signer, { level, context: ctx, packaging: o.enveloping ? 'enveloping' : 'detached' });
+        else if (format === 'xades') {
+          if (level !== 'B-B') throw new TrucError('unsupported', 'XAdES above B-B is not implemented yet');
+          out = Buffer.from(await signXades(data, signer));
+        } else throw new TrucError('bad_request', `unknown format "${format}" (pdf, cades, xades)`);
+        writeFileSync(o.out, out);
+        c.out({ out: o.out, format, level, bytes: out.length }, () => `signed ${format} at ${level}: ${o.out} (${out.length} bytes)`);
+      };
+      if (level === 'B-B') return run({});
+      await c.withPlatform(async (p) => {
+        let tsa: TimeStampAuthority | undefined;
+        if (!o.tsaUrl) {
+          tsa = new TimeStampAuthority(p.pki, p.issuer, p.config.tsa, p.log);
+          await tsa.start();
+        }
+        const responder = new OcspResponder(p.pki, p.issuer, { ...p.config.ocsp, presign: false }, p.log);
+        await responder.start();
+        try {
+          await run({
+            timeStamper: o.tsaUrl ? httpTimeStamper(o.tsaUrl) : localTimeStamper(tsa!),
+            evidence: platformEvidence(p.pki, responder),
+            trustAnchors: await roots(p),
+          });
+        } finally {
+          await responder.stop();
+        }
+      });
+    });
+
+  program
+    .command('verify <path>')
+    .description('Validate the signatures of a PDF, a CMS signature or a folder of them. Exit 0 all TOTAL-PASSED, 1 a TOTAL-FAILED or no signature, 2 INDETERMINATE')
+    .option('--content <file>', 'the signed content, for a detached CMS signature')
+    .option('--report <kind>', 'json or text', 'text')
+    .option('--lang <lang>', 'text report language: vi or en', 'vi')
+    .option('--anchor <pem...>', 'trust anchors (PEM files); default the platform root CAs')
+    .option('--hard-fail', 'no revocation status is INDETERMINATE (default soft-fail)')
+    .action(async (path: string, o) =>
+      c.withPlatform(async (p) => {
+        const anchors = o.anchor ? (o.anchor as string[]).flatMap((f) => pemBlocks(readFileSync(f, 'utf8'), 'CERTIFICATE')) : await roots(p);
+        const opts = { trustAnchors: anchors, revocation: { mode: o.hardFail ? ('hard-fail' as const) : ('soft-fail' as const) } };
+        const files = statSync(path).isDirectory() ? readdirSync(path).sort().map((f) => join(path, f)).filter((f) => statSync(f).isFile()) : [path];
+        const bar = progressBar(files.length, { enabled: files.length > 1 });
+        const results: { file: string; exit: number; report?: ValidationReport; error?: string }[] = [];
+        for (const [i, file] of files.entries()) {
+          const bytes = readFileSync(file);
+          const kind = detectFormat(bytes);
+          try {
+            if (kind === 'pdf') results.push({ file, exit: 0, report: await validatePdf(bytes, opts) });
+            else if (kind === 'cms') {
+              const der = bytes[0] === 0x30 ? bytes : (pemBlocks(bytes.toString('utf8'), 'CMS')[0] ?? pemBlocks(bytes.toString('utf8'), 'PKCS7')[0] ?? Buffer.alloc(0));
+              results.push({ file, exit: 0, report: await validateCades(der, { ...opts, ...(o.content ? { content: readFileSync(o.content) } : {}) }) });
+            } else results.push({ file, exit: 2, error: kind === 'xml' ? 'XAdES validation is not implemented yet' : 'not a PDF, CMS or XML file' });
+          } catch (e) {
+            results.push({ file, exit: 1, error: (e as Error).message });
+          }
+          const last = results[results.length - 1];
+          if (last.report) last.exit = worst(last.report);
+          if (files.length > 1) bar.log(`${['OK  ', 'FAIL', 'INDT'][last.exit]} ${file}`);
+          bar.update(i + 1);
+        }
+        bar.done();
+        const text = () =>
+          results.map((r) => `${files.length > 1 ? `== ${r.file}\n` : ''}${r.report ? reportText(r.report, o.lang === 'en' ? 'en' : 'vi') : `error: ${r.error}\n`}`).join('\n').trimEnd();
+        const payload = files.length > 1 ? results.map((r) => ({ file: r.file, exit: r.exit, ...(r.report ? { report: r.report } : { error: r.error }) })) : (results[0].report ?? { error: results[0].error });
+        if (o.report === 'json') process.stdout.write(JSON.stringify(payload, null, 2) + '\n');
+        else c.out(payload, text);
+        process.exitCode = Math.max(...results.map((r) => r.exit));
+      }),
+    );
+}

@@ -1,0 +1,37 @@
+/**
+ * Raising a CAdES signature's level without re-signing (EN 319 122-1 §5.5): B-T adds a signature-time-stamp
+ * over the signature value; B-LT adds certificate-values and revocation-values covering the signer's path
+ * and each time-stamp's TSA path. Levels already reached are kept as they are. B-LTA (archive-time-stamp-v3
+ * with its ats-hash-index-v3) is not implemented yet and is refused.
+ */
+import { createHash } from 'node:crypto';
+import { TrucError } from '../../errors.js';
+import { collectEvidence } from '../evidence/collect.js';
+import { needEvidence, needTimeStamper, rank, type Level, type LevelContext } from '../level.js';
+import { readTimeStampToken } from '../timestamp/token.js';
+import { addUnsignedAttributes, certificateValuesAttribute, revocationValuesAttribute, signatureTimeStampAttribute, UNSIGNED } from './unsigned.js';
+import { inspectCms } from './verify.js';
+
+/** The signer's structure, content not needed (digest unchecked): augmentation does not judge, it adds. */
+const inspect = (der: Uint8Array) => inspectCms(der, () => Buffer.alloc(0));
+
+export async function augmentCades(der: Uint8Array, level: Level, ctx: LevelContext, index = 0): Promise<Buffer> {
+  let cms: Buffer = Buffer.from(der);
+  if (rank(level) >= rank('B-LTA')) throw new TrucError('unsupported', 'CAdES B-LTA (archive-time-stamp-v3) is not implemented yet');
+  let s = inspect(cms).signers[index];
+  if (!s) throw new TrucError('bad_request', `the CMS has no signer ${index}`);
+  if (rank(level) >= rank('B-T') && !s.unsignedAttributes.has(UNSIGNED.signatureTimeStamp)) {
+    const token = await needTimeStamper(ctx).stamp(createHash('sha256').update(s.signatureValue).digest(), 'sha256');
+    cms = addUnsignedAttributes(cms, [signatureTimeStampAttribute(token)], index);
+    s = inspect(cms).signers[index];
+  }
+  if (rank(level) >= rank('B-LT') && !s.unsignedAttributes.has(UNSIGNED.revocationValues)) {
+    if (!s.certificate) throw new TrucError('bad_request', "the signer's certificate is not in the CMS");
+    const tokens = (s.unsignedAttributes.get(UNSIGNED.signatureTimeStamp) ?? []).map((t) => readTimeStampToken(t));
+    const targets = [s.certificate.der, ...tokens.flatMap((t) => (t.signer.certificate ? [t.signer.certificate.der] : []))];
+    const pool = [...inspect(cms).certificates, ...tokens.flatMap((t) => t.cms.certificates)];
+    const ev = await collectEvidence(targets, pool, needEvidence(ctx));
+    cms = addUnsignedAttributes(cms, [certificateValuesAttribute(ev.certs), revocationValuesAttribute(ev.crls, ev.ocsps)], index);
+  }
+  return cms;
+}

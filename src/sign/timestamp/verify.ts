@@ -1,0 +1,94 @@
+/**
+ * Validation of a time-stamp token as a proof of existence (EN 319 102-1 §5.4): the imprint is the hash
+ * of what it claims to stamp, the TSA's signature verifies, signing-certificate(-v2) binds the TSA's
+ * certificate, and that certificate — with a critical extended key usage of timeStamping only (RFC 3161
+ * §2.3) — chains to a trust anchor by `validatePath`. The chain is validated at the validation time; when
+ * the TSA's certificate has expired since, at the time of a later proof of existence the caller gives (a
+ * later time-stamp over this one), else the token is INDETERMINATE. genTime is then a time at which the
+ * stamped data existed.
+ */
+import { timingSafeEqual } from 'node:crypto';
+import { isTrucError } from '../../errors.js';
+import { validatePath, type Certificate, type RevocationOptions, type TrustAnchorInput } from '../../pki/path/index.js';
+import type { DigestName } from '../cms/attributes.js';
+import type { CertificateSummary } from '../validate/report.js';
+import { summarise } from '../validate/signer.js';
+import { readTimeStampToken, type TimeStampToken } from './token.js';
+
+const EKU = '2.5.29.37';
+const TIME_STAMPING = '1.3.6.1.5.5.7.3.8';
+
+export interface TimeStampCheck {
+  valid: boolean;
+  /** why not, when not */
+  problem?: string;
+  genTime?: Date;
+  policy?: string;
+  serial?: string;
+  tsa?: CertificateSummary;
+  /** the TSA's certificate and the path validated for it (DER) */
+  tsaPath: Buffer[];
+  token?: TimeStampToken;
+  warnings: string[];
+}
+
+export interface TimeStampVerifyOptions {
+  trustAnchors: TrustAnchorInput[];
+  intermediates?: Uint8Array[];
+  revocation?: RevocationOptions;
+  at?: Date;
+  /** a later proof of existence of this token (a time-stamp over it) */
+  poe?: Date;
+}
+
+function tsaUsage(c: Certificate): string | null {
+  const ext = c.extensions.get(EKU);
+  if (!ext || !c.extKeyUsage?.includes(TIME_STAMPING)) return 'the TSA certificate has no timeStamping extended key usage';
+  if (!ext.critical) return 'the TSA certificate\'s extended key usage is not critical';
+  if (c.extKeyUsage.length !== 1) return 'the TSA certificate has other extended key usages besides timeStamping';
+  return null;
+}
+
+/** `imprintOf` gives the hash, with the token's algorithm, of the data the token should stamp. */
+export async function verifyTimeStamp(der: Uint8Array, imprintOf: (hash: DigestName) => Buffer, opts: TimeStampVerifyOptions): Promise<TimeStampCheck> {
+  const out: TimeStampCheck = { valid: false, tsaPath: [], warnings: [] };
+  let t: TimeStampToken;
+  try {
+    t = readTimeStampToken(der);
+  } catch (e) {
+    if (!isTrucError(e)) throw e;
+    return { ...out, problem: e.message };
+  }
+  Object.assign(out, { token: t, genTime: t.tstInfo.genTime, policy: t.tstInfo.policy, serial: t.tstInfo.serialHex });
+  const expected = imprintOf(t.tstInfo.hash);
+  if (expected.length !== t.tstInfo.hashedMessage.length || !timingSafeEqual(expected, t.tstInfo.hashedMessage))
+    return { ...out, problem: 'the message imprint is not the hash of the stamped data' };
+  const s = t.signer;
+  if (!s.certificate) return { ...out, problem: "the TSA's certificate is not in the token" };
+  out.tsa = summarise(s.certificate);
+  if (s.digestMatches !== true) return { ...out, problem: 'the TSTInfo does not match the token\'s message-digest' };
+  if (!s.signatureValid) return { ...out, problem: `the TSA's signature does not verify: ${s.signatureProblem ?? 'bad signature'}` };
+  if (s.signingCertificate === 'mismatch') return { ...out, problem: 'signing-certificate-v2 names another certificate than the TSA\'s' };
+  if (s.signingCertificate === 'absent') out.warnings.push('the token binds its certificate with ESS signing-certificate (v1) or not at all');
+  const usage = tsaUsage(s.certificate);
+  if (usage) return { ...out, problem: usage };
+  const at = opts.at ?? new Date();
+  if (t.tstInfo.genTime > at) return { ...out, problem: `genTime ${t.tstInfo.genTime.toISOString()} is after the validation time` };
+  const input = {
+    target: s.certificate.der,
+    intermediates: [...t.cms.certificates.filter((c) => !c.equals(s.certificate!.der)), ...(opts.intermediates ?? [])],
+    trustAnchors: opts.trustAnchors,
+    purpose: { extendedKeyUsage: ['timeStamping'] },
+    revocation: opts.revocation ?? { mode: 'soft-fail' as const },
+  };
+  let path = await validatePath({ ...input, time: at });
+  if (!path.valid && path.reason === 'expired' && opts.poe) {
+    // the token existed at the later proof's time, when its TSA certificate was still valid
+    path = await validatePath({ ...input, time: opts.poe, revocation: { mode: 'off' } });
+    if (path.valid) out.warnings.push(`the TSA certificate has expired; validated at ${opts.poe.toISOString()}, the time of a later time-stamp`);
+  }
+  out.tsaPath = path.path;
+  if (!path.valid) return { ...out, problem: `the TSA's certificate is not valid: ${path.message}` };
+  out.warnings.push(...path.warnings);
+  return { ...out, valid: true };
+}

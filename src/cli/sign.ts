@@ -5,14 +5,14 @@
  * folder with a progress bar.
  *
  * `truc verify` exit codes: 0 every signature TOTAL-PASSED, 1 some signature TOTAL-FAILED (or no
- * signature found), 2 otherwise INDETERMINATE (or a format not validated yet, XML).
+ * signature found), 2 otherwise INDETERMINATE (or a file that is not a PDF, CMS or XML signature).
  */
 import { constants, createPrivateKey, sign as nodeSign, X509Certificate } from 'node:crypto';
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { TrucError } from '../errors.js';
-import { SCHEMES, type SignatureScheme } from '../crypto/algorithms.js';
+import { parseKeyAlgorithm, SCHEMES, type SignatureScheme } from '../crypto/algorithms.js';
 import { listCas } from '../pki/index.js';
 import { OcspResponder } from '../pki/ocsp/index.js';
 import { TimeStampAuthority } from '../pki/tsa/index.js';
@@ -26,8 +26,9 @@ import {
   signCades,
   signPdf,
   signXades,
-  validateCades,
-  validatePdf,
+  createSignKey,
+  detectFormat,
+  validateFile,
   type ExternalSigner,
   type LevelContext,
   type ValidationReport,
@@ -65,16 +66,7 @@ export function pemSigner(keyPem: string, certPem: string): ExternalSigner {
 
 const roots = async (p: Platform) => (await listCas(p.db)).filter((c) => !c.parentId).map((c) => Buffer.from(c.certificate));
 
-type Kind = 'pdf' | 'cms' | 'xml';
-
-export function detectFormat(b: Buffer): Kind | undefined {
-  if (b.subarray(0, 1024).includes('%PDF-')) return 'pdf';
-  if (b[0] === 0x30) return 'cms';
-  const head = b.subarray(0, 256).toString('utf8').trimStart();
-  if (head.startsWith('-----BEGIN')) return 'cms';
-  if (head.startsWith('<')) return 'xml';
-  return undefined;
-}
+export { detectFormat };
 
 const worst = (r: ValidationReport): 0 | 1 | 2 => {
   if (!r.signatures.length || r.signatures.some((s) => s.indication === 'TOTAL-FAILED')) return 1;
@@ -82,18 +74,21 @@ const worst = (r: ValidationReport): 0 | 1 | 2 => {
 };
 
 export function signCommands(program: Command, c: SignCliContext): void {
-  program
+  const signCmd = program
     .command('sign <format> <in>')
     .description('Sign a file: format pdf (PAdES), cades (CMS .p7s/.p7m) or xades (enveloped XML), with a PEM key and certificate')
-    .requiredOption('--out <file>', 'where to write the signed file or signature')
-    .requiredOption('--key-pem <file>', "the signer's private key (PEM)")
-    .requiredOption('--cert-pem <file>', "the signer's certificate, then its CA certificates (PEM)")
+    // checked in the action, not by commander: required options here would also be demanded of `sign key …`
+    .option('--out <file>', 'where to write the signed file or signature (required)')
+    .option('--key-pem <file>', "the signer's private key (PEM) (required)")
+    .option('--cert-pem <file>', "the signer's certificate, then its CA certificates (PEM) (required)")
     .option('--level <level>', 'B-B, B-T, B-LT or B-LTA (PAdES only)', 'B-B')
     .option('--tsa-url <url>', 'RFC 3161 time-stamping service (default: the platform TSA in process)')
     .option('--enveloping', 'CAdES: put the content inside the signature (.p7m)')
     .option('--reason <text>', 'PAdES: reason')
     .option('--location <text>', 'PAdES: location')
     .action(async (format: string, input: string, o) => {
+      for (const [k, flag] of [['out', '--out'], ['keyPem', '--key-pem'], ['certPem', '--cert-pem']] as const)
+        if (!o[k]) throw new TrucError('bad_request', `option ${flag} is required`);
       const signer = pemSigner(readFileSync(o.keyPem, 'utf8'), readFileSync(o.certPem, 'utf8'));
       const level = parseLevel(o.level);
       const data = readFileSync(input);
@@ -129,9 +124,34 @@ export function signCommands(program: Command, c: SignCliContext): void {
       });
     });
 
+  // server-held keys for `POST /api/v1/sign` (commander dispatches `sign key …` here, not to the action above)
+  signCmd
+    .command('key')
+    .description('signing keys the platform holds for principals (server-side signing)')
+    .command('create')
+    .description('generate a key in the platform key store and have the CA issue its certificate, for a principal with role signer')
+    .requiredOption('--name <principal>', 'the API principal (token name) that will sign with it')
+    .requiredOption('--subject <dn>', 'vetted subject, e.g. "C=VN, O=Bộ Tư pháp, CN=Nguyễn Văn An"')
+    .option('--profile <profile>', 'official-signing or agency-signing', 'official-signing')
+    .option('--algorithm <alg>', 'EC-P256, EC-P384, RSA-2048, RSA-3072', 'EC-P256')
+    .option('--ca <id>', 'issuing CA (default: the only active one)')
+    .action(async (o) =>
+      c.withPlatform(async (p) => {
+        const k = await createSignKey(p.db, p.keys, p.issuer, {
+          principal: o.name,
+          subject: o.subject,
+          profile: o.profile,
+          algorithm: parseKeyAlgorithm(o.algorithm),
+          ...(o.ca ? { caId: o.ca } : {}),
+          actor: 'operator',
+        });
+        c.out({ principal: k.principal, serial: k.serial, ca: k.caId, profile: k.profile, keyStore: k.keyStore }, () => `signing key for ${k.principal}: certificate ${k.serial} (${k.profile}) from ${k.caId}, key in ${k.keyStore}`);
+      }),
+    );
+
   program
     .command('verify <path>')
-    .description('Validate the signatures of a PDF, a CMS signature or a folder of them. Exit 0 all TOTAL-PASSED, 1 a TOTAL-FAILED or no signature, 2 INDETERMINATE')
+    .description('Validate the signatures of a PDF, a CMS signature, an XAdES-signed XML file or a folder of them. Exit 0 all TOTAL-PASSED, 1 a TOTAL-FAILED or no signature, 2 INDETERMINATE')
     .option('--content <file>', 'the signed content, for a detached CMS signature')
     .option('--report <kind>', 'json or text', 'text')
     .option('--lang <lang>', 'text report language: vi or en', 'vi')
@@ -146,13 +166,9 @@ export function signCommands(program: Command, c: SignCliContext): void {
         const results: { file: string; exit: number; report?: ValidationReport; error?: string }[] = [];
         for (const [i, file] of files.entries()) {
           const bytes = readFileSync(file);
-          const kind = detectFormat(bytes);
           try {
-            if (kind === 'pdf') results.push({ file, exit: 0, report: await validatePdf(bytes, opts) });
-            else if (kind === 'cms') {
-              const der = bytes[0] === 0x30 ? bytes : (pemBlocks(bytes.toString('utf8'), 'CMS')[0] ?? pemBlocks(bytes.toString('utf8'), 'PKCS7')[0] ?? Buffer.alloc(0));
-              results.push({ file, exit: 0, report: await validateCades(der, { ...opts, ...(o.content ? { content: readFileSync(o.content) } : {}) }) });
-            } else results.push({ file, exit: 2, error: kind === 'xml' ? 'XAdES validation is not implemented yet' : 'not a PDF, CMS or XML file' });
+            if (detectFormat(bytes)) results.push({ file, exit: 0, report: await validateFile(bytes, { ...opts, ...(o.content ? { content: readFileSync(o.content) } : {}) }) });
+            else results.push({ file, exit: 2, error: 'not a PDF, CMS or XML file' });
           } catch (e) {
             results.push({ file, exit: 1, error: (e as Error).message });
           }

@@ -19,6 +19,7 @@ export type { ExternalSigner, SignerIdentity, TimeStamper } from './signer.js';
 export { signCades, prepareCades, completeCades, type CadesOptions, type PreparedCades } from './cades/sign.js';
 export { inspectCms, type CmsInspection, type CmsSigner } from './cades/verify.js';
 export { signPdf, type SignPdfOptions } from './pades/sign.js';
+export { drawAppearance, importAppearance, defaultLines, DEFAULT_FONT, type VisibleSignature, type PreparedAppearance } from './pades/appearance.js';
 export { preparePdf, pdfDate, type PadesOptions, type PreparedPdf } from './pades/prepare.js';
 export { embedSignature, embedCms } from './pades/embed.js';
 export { readPdfSignatures, type PdfSignature } from './pades/verify.js';
@@ -28,6 +29,8 @@ export { reportText, vietnamTime } from './validate/text.js';
 export type { ValidationOptions } from './validate/signer.js';
 export type { ValidationReport, SignatureReport, Indication, SubIndication } from './validate/report.js';
 export { signXades, type XadesOptions } from './xades/sign.js';
+export { validateXades } from './validate/xades.js';
+export { validateFile, detectFormat, type SignedKind } from './validate/file.js';
 
 /*
  * Levels above B-B: B-T (a signature-time-stamp from a TimeStamper — our TSA in process, or any RFC 3161
@@ -47,3 +50,12 @@ export { verifyTimeStamp, type TimeStampCheck } from './timestamp/verify.js';
 export { readTimeStampToken, type TimeStampToken, type TstInfo } from './timestamp/token.js';
 export { platformEvidence, networkEvidence, type EvidenceSource, type Evidence, type Fetchers } from './evidence/sources.js';
 export { collectEvidence } from './evidence/collect.js';
+
+/*
+ * Server-held signing keys: the platform generates a principal's key in its key store, has our CA issue
+ * the certificate (a PKCS#10 signed by the store), and signs for that principal on request (HTTP
+ * `POST /api/v1/sign`). Visible PAdES signatures draw their appearance with pdf-lib into a scratch PDF
+ * whose page is copied, as new objects, into our own incremental update.
+ */
+export { signKeyMigrations, createSignKey, getSignKey, listSignKeys, keySigner, SIGN_PROFILES, type SignKey, type CreateSignKey } from './keys/store.js';
+export { keyStoreCsr } from './keys/request.js';

@@ -15,6 +15,7 @@ import type { SignerIdentity } from '../signer.js';
 import { PdfDocument, type Ref } from '../pdf/document.js';
 import { appendUpdate, objectNumbers, type UpdateObject } from '../pdf/update.js';
 import { array, dict, name, num, ref, serialize, str, textString, type PdfDict, type PdfObject } from '../pdf/objects.js';
+import { importAppearance, type PreparedAppearance } from './appearance.js';
 
 export interface PadesOptions {
   /** when the signer claims to sign: /M of the signature dictionary (default now) */
@@ -30,6 +31,8 @@ export interface PadesOptions {
   contactInfo?: string;
   /** bytes reserved in /Contents beyond the signed CMS (unsigned attributes such as a time-stamp token) */
   reserve?: number;
+  /** a visible signature: the widget's rectangle and its drawn appearance (`drawAppearance`) */
+  appearance?: PreparedAppearance;
 }
 
 export interface PreparedPdf {
@@ -81,6 +84,7 @@ export interface FieldOptions {
   fieldName?: string;
   page?: number;
   digest: DigestName;
+  appearance?: PreparedAppearance;
 }
 
 export interface PlacedField {
@@ -123,6 +127,8 @@ export function appendSignatureField(input: Uint8Array, opts: FieldOptions): Pla
   ]);
 
   const changed: UpdateObject[] = [{ num: sigNum, gen: 0, body: sigBody }];
+  const visible = opts.appearance ? importAppearance(opts.appearance, next) : undefined;
+  if (visible) changed.push(...visible.objects);
   const widget = dict({
     Type: name('Annot'),
     Subtype: name('Widget'),
@@ -130,8 +136,9 @@ export function appendSignatureField(input: Uint8Array, opts: FieldOptions): Pla
     T: textString(fieldName),
     V: ref(sigNum),
     F: num(132), // print, locked
-    Rect: array([num(0), num(0), num(0), num(0)]),
+    Rect: array((opts.appearance?.rect ?? [0, 0, 0, 0]).map((n) => num(n))),
     P: ref(pageRef.num, pageRef.gen),
+    ...(visible ? { AP: dict({ N: ref(visible.form) }) } : {}),
   });
   changed.push({ num: widgetNum, gen: 0, body: serialize(widget) });
 
@@ -194,6 +201,7 @@ export function preparePdf(input: Uint8Array, identity: SignerIdentity, opts: Pa
     fieldName: opts.fieldName,
     page: opts.page,
     digest,
+    ...(opts.appearance ? { appearance: opts.appearance } : {}),
   });
   return {
     ...placed,

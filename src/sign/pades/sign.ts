@@ -12,6 +12,7 @@ import { needTimeStamper, rank, type Level, type LevelContext } from '../level.j
 import { preparePdf, type PadesOptions } from './prepare.js';
 import { embedSignature } from './embed.js';
 import { augmentPdf } from './augment.js';
+import { drawAppearance, type VisibleSignature } from './appearance.js';
 
 /** Room in /Contents for a signature time-stamp token with its TSA certificate. */
 export const TIMESTAMP_RESERVE = 12_000;
@@ -19,6 +20,8 @@ export const TIMESTAMP_RESERVE = 12_000;
 export interface SignPdfOptions extends PadesOptions {
   level?: Level;
   context?: LevelContext;
+  /** a visible signature on `page`: its appearance is drawn here (signer, time, issuer, optional PNG) */
+  visible?: VisibleSignature;
 }
 
 export async function signPdf(pdf: Uint8Array, signer: ExternalSigner, opts: SignPdfOptions = {}): Promise<Buffer> {
@@ -26,7 +29,9 @@ export async function signPdf(pdf: Uint8Array, signer: ExternalSigner, opts: Sig
   const ctx = opts.context ?? {};
   const timed = rank(level) >= rank('B-T');
   const stamper = timed ? needTimeStamper(ctx) : undefined;
-  const prepared = preparePdf(pdf, signer, { ...opts, reserve: opts.reserve ?? (timed ? TIMESTAMP_RESERVE : 0) });
+  const signingTime = opts.signingTime ?? new Date();
+  const appearance = opts.visible ? await drawAppearance(opts.visible, signer.certificate, signingTime) : opts.appearance;
+  const prepared = preparePdf(pdf, signer, { ...opts, signingTime, ...(appearance ? { appearance } : {}), reserve: opts.reserve ?? (timed ? TIMESTAMP_RESERVE : 0) });
   const signature = await signer.sign(prepared.signedAttributes);
   if (!stamper) return embedSignature(prepared, signature);
   const token = await stamper.stamp(createHash('sha256').update(signature).digest(), 'sha256');

@@ -1,0 +1,40 @@
+/**
+ * One entry for validating whatever signed file arrives (the CLI's `truc verify`, the HTTP validation
+ * service): its format told from its first bytes — a PDF (PAdES), DER or PEM CMS (CAdES), XML (XAdES) —
+ * and the matching validator. A file that is none of these is `unsupported`, not a report.
+ */
+import { TrucError } from '../../errors.js';
+import type { ValidationReport } from './report.js';
+import type { ValidationOptions } from './signer.js';
+import { validateCades } from './cades.js';
+import { validatePdf } from './pades.js';
+import { validateXades } from './xades.js';
+
+export type SignedKind = 'pdf' | 'cms' | 'xml';
+
+export function detectFormat(b: Uint8Array): SignedKind | undefined {
+  const buf = Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+  if (buf.subarray(0, 1024).includes('%PDF-')) return 'pdf';
+  if (buf[0] === 0x30) return 'cms';
+  const head = buf.subarray(0, 256).toString('utf8').replace(/^\uFEFF/, '').trimStart();
+  if (head.startsWith('-----BEGIN')) return 'cms';
+  if (head.startsWith('<')) return 'xml';
+  return undefined;
+}
+
+function pemBlock(text: string): Buffer | undefined {
+  const m = /-----BEGIN (?:CMS|PKCS7)-----([\s\S]*?)-----END (?:CMS|PKCS7)-----/.exec(text);
+  return m ? Buffer.from(m[1].replace(/\s+/g, ''), 'base64') : undefined;
+}
+
+export async function validateFile(bytes: Uint8Array, opts: ValidationOptions & { content?: Uint8Array }): Promise<ValidationReport> {
+  const kind = detectFormat(bytes);
+  if (kind === 'pdf') return validatePdf(bytes, opts);
+  if (kind === 'xml') return validateXades(bytes, opts);
+  if (kind === 'cms') {
+    const der = bytes[0] === 0x30 ? bytes : pemBlock(Buffer.from(bytes).toString('utf8'));
+    if (!der) throw new TrucError('malformed_cms', 'no CMS or PKCS7 PEM block');
+    return validateCades(der, opts);
+  }
+  throw new TrucError('unsupported', 'not a PDF, CMS or XML file');
+}

@@ -1,0 +1,135 @@
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import type { FastifyInstance } from 'fastify';
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { PDFDocument } from 'pdf-lib';
+import { buildApp } from '../../src/http/app.js';
+import { createToken } from '../../src/http/auth/store.js';
+import { searchAudit } from '../../src/audit/index.js';
+import { Scanner, YaraScanner } from '../../src/monitor/scan/index.js';
+import { BUILTIN_YARA_DIR } from '../../src/monitor/config.js';
+import { createSignKey, signXades } from '../../src/sign/index.js';
+import type { TestPlatform } from '../helpers/platform.js';
+import { openLab, samplePdf, save, type Lab } from '../sign/fixtures.js';
+import { sealPng } from '../sign/png.js';
+
+/** the scanner's harmless self-test marker (src/monitor/scan/rules/truc-test.yar), split so this file is not flagged */
+const MARKER = ['TRUC-SCAN-', 'SELFTEST ', '8c1d6e0b-', 'do-not-deploy'].join('');
+const hasYara = spawnSync('which', ['yara']).status === 0;
+
+describe('signatures HTTP API', () => {
+  let p: TestPlatform;
+  let lab: Lab;
+  let app: FastifyInstance;
+  let signer: string;
+  let auditor: string;
+  let agency: string;
+
+  beforeAll(async () => {
+    lab = await openLab();
+    p = lab.p;
+    const yara = hasYara ? await YaraScanner.create([BUILTIN_YARA_DIR]) : undefined;
+    const scanner = yara ? new Scanner({ yara, maxBytes: 32 * 1024 * 1024, timeoutMs: 10_000, bus: p.bus }) : undefined;
+    app = await buildApp(p, scanner ? { scanner } : {});
+    signer = (await createToken(p.db, 'nguyen.van.an', ['signer'])).token;
+    agency = (await createToken(p.db, 'ubnd.bac-ninh', ['signer'])).token;
+    auditor = (await createToken(p.db, 'kiem.toan', ['auditor'])).token;
+    await createSignKey(p.db, p.keys, p.issuer, { principal: 'nguyen.van.an', subject: 'C=VN, O=Bộ Tư pháp, CN=Nguyễn Văn An', profile: 'official-signing', actor: 'test' });
+    await createSignKey(p.db, p.keys, p.issuer, { principal: 'ubnd.bac-ninh', subject: 'C=VN, O=UBND tỉnh Bắc Ninh, CN=UBND tỉnh Bắc Ninh', profile: 'agency-signing', algorithm: 'RSA-2048', actor: 'test' });
+  });
+  afterAll(async () => {
+    await app?.close();
+    await lab?.p.close();
+  });
+  const auth = (t: string) => ({ authorization: `Bearer ${t}` });
+
+  it('signs a PDF with the caller\'s held key (visible, then an agency seal); validate answers TOTAL-PASSED; pdfsig agrees; audited and published', async () => {
+    const pdf = await samplePdf(true);
+    const r = await app.inject({ method: 'POST', url: '/api/v1/sign?level=B-B&rect=50,80,300,150&reason=Ph%C3%AA%20duy%E1%BB%87t', headers: { ...auth(signer), 'content-type': 'application/pdf' }, payload: pdf });
+    expect(r.statusCode, r.body).toBe(200);
+    expect(r.headers['content-type']).toMatch(/application\/pdf/);
+    const once = r.rawPayload;
+    expect(once.subarray(0, pdf.length).equals(pdf)).toBe(true);
+    const j = await app.inject({ method: 'POST', url: '/api/v1/sign', headers: auth(agency), payload: { file: once.toString('base64'), visible: { rect: [320, 60, 560, 160], image: sealPng().toString('base64') } } });
+    expect(j.statusCode, j.body).toBe(200);
+    const twice = j.rawPayload;
+    const path = save(lab.dir, 'http-signed.pdf', twice);
+    const sig = spawnSync('pdfsig', [path], { encoding: 'utf8' });
+    expect((sig.stdout.match(/Signature is Valid/g) ?? []).length, sig.stdout).toBe(2);
+
+    const v = await app.inject({ method: 'POST', url: '/api/v1/validate', headers: { ...auth(auditor), 'content-type': 'application/pdf' }, payload: twice });
+    expect(v.statusCode, v.body).toBe(200);
+    const report = v.json();
+    expect(report.signatures.map((s: any) => s.indication)).toEqual(['TOTAL-PASSED', 'TOTAL-PASSED']);
+    expect(report.signatures.map((s: any) => s.signer.commonName)).toEqual(['Nguyễn Văn An', 'UBND tỉnh Bắc Ninh']);
+    const text = await app.inject({ method: 'POST', url: '/api/v1/validate?format=text', headers: { ...auth(auditor), 'content-type': 'application/pdf' }, payload: twice });
+    expect(text.headers['content-type']).toMatch(/text\/plain/);
+    expect(text.body).toContain('Người ký: Nguyễn Văn An');
+    expect(text.body).toMatch(/\+07:00/);
+
+    const audit = (await searchAudit(p.db, { limit: 1000 })).filter((a) => a.action === 'sign.sign' && a.outcome === 'success');
+    expect(audit.map((a) => a.actor).sort()).toEqual(['nguyen.van.an', 'ubnd.bac-ninh']);
+    expect(p.events.filter((e) => e.subject === 'truc.sign.document.signed')).toHaveLength(2);
+  });
+
+  it('signs other files as detached CAdES and validates them with their content sent as JSON', async () => {
+    const content = Buffer.from('Quyết định số 15/QĐ-UBND\n');
+    const r = await app.inject({ method: 'POST', url: '/api/v1/sign', headers: { ...auth(signer), 'content-type': 'application/octet-stream' }, payload: content });
+    expect(r.statusCode, r.body).toBe(200);
+    expect(r.headers['content-type']).toMatch(/application\/pkcs7-signature/);
+    const p7s = r.rawPayload;
+    const ok = await app.inject({ method: 'POST', url: '/api/v1/validate', headers: auth(auditor), payload: { file: p7s.toString('base64'), content: content.toString('base64') } });
+    expect(ok.json().signatures[0]).toMatchObject({ format: 'CAdES', indication: 'TOTAL-PASSED' });
+    const before = p.events.filter((e) => e.subject === 'truc.sign.validation.failed').length;
+    const bad = await app.inject({ method: 'POST', url: '/api/v1/validate', headers: auth(auditor), payload: { file: p7s.toString('base64'), content: Buffer.from('Quyết định số 16/QĐ-UBND\n').toString('base64') } });
+    expect(bad.json().signatures[0]).toMatchObject({ indication: 'TOTAL-FAILED', subIndication: 'HASH_FAILURE' });
+    const raw = await app.inject({ method: 'POST', url: '/api/v1/validate', headers: { ...auth(auditor), 'content-type': 'application/pkcs7-signature' }, payload: p7s });
+    expect(raw.json().signatures[0].indication, raw.body).not.toBe('TOTAL-PASSED'); // no content to check the digest against
+    expect(p.events.filter((e) => e.subject === 'truc.sign.validation.failed').length).toBe(before + 2);
+  });
+
+  it('validates XAdES sent as application/xml', async () => {
+    const s = await lab.signer('/CN=Lê Thị Lan/O=Văn phòng Chính phủ/C=VN');
+    const xml = await signXades('<edXML xmlns="urn:vn:edxml"><Subject>Về việc họp</Subject></edXML>', s);
+    const v = await app.inject({ method: 'POST', url: '/api/v1/validate', headers: { ...auth(signer), 'content-type': 'application/xml' }, payload: xml });
+    expect(v.statusCode, v.body).toBe(200);
+    expect(v.json().signatures[0]).toMatchObject({ format: 'XAdES', indication: 'TOTAL-PASSED' });
+  });
+
+  it('accepts files beyond the default body limit (a 3 MB PDF)', async () => {
+    const doc = await PDFDocument.create();
+    doc.addPage();
+    await doc.attach(randomBytes(3 * 1024 * 1024), 'du-lieu.bin', { mimeType: 'application/octet-stream' });
+    const big = Buffer.from(await doc.save());
+    expect(big.length).toBeGreaterThan(3 * 1024 * 1024);
+    const v = await app.inject({ method: 'POST', url: '/api/v1/validate', headers: { ...auth(auditor), 'content-type': 'application/pdf' }, payload: big });
+    expect(v.statusCode, v.body).toBe(200);
+    expect(v.json().signatures).toEqual([]);
+  });
+
+  it('refuses: no credentials 401, a non-signer 403, a signer without a held key 404, an unknown level 400', async () => {
+    const pdf = await samplePdf(true);
+    expect((await app.inject({ method: 'POST', url: '/api/v1/validate', headers: { 'content-type': 'application/pdf' }, payload: pdf })).statusCode).toBe(401);
+    const f = await app.inject({ method: 'POST', url: '/api/v1/sign', headers: { ...auth(auditor), 'content-type': 'application/pdf' }, payload: pdf });
+    expect(f.statusCode).toBe(403);
+    expect(f.json()).toMatchObject({ code: 'forbidden', permission: 'sign.sign' });
+    const keyless = (await createToken(p.db, 'khong.co.khoa', ['signer'])).token;
+    const n = await app.inject({ method: 'POST', url: '/api/v1/sign', headers: { ...auth(keyless), 'content-type': 'application/pdf' }, payload: pdf });
+    expect(n.statusCode).toBe(404);
+    const l = await app.inject({ method: 'POST', url: '/api/v1/sign?level=B-X', headers: { ...auth(signer), 'content-type': 'application/pdf' }, payload: pdf });
+    expect(l.statusCode).toBe(400);
+    const t = await app.inject({ method: 'POST', url: '/api/v1/sign?level=B-T', headers: { ...auth(signer), 'content-type': 'application/pdf' }, payload: pdf });
+    expect(t.statusCode).toBe(400); // no TSA in this app
+  });
+
+  it.skipIf(!hasYara)('refuses an infected upload with 422 malware_detected and events', async () => {
+    const pdf = Buffer.concat([await samplePdf(true), Buffer.from(`%${MARKER}\n`)]);
+    for (const url of ['/api/v1/validate', '/api/v1/sign']) {
+      const r = await app.inject({ method: 'POST', url, headers: { ...auth(signer), 'content-type': 'application/pdf' }, payload: pdf });
+      expect(r.statusCode, r.body).toBe(422);
+      expect(r.json()).toMatchObject({ code: 'malware_detected' });
+    }
+    expect(p.events.filter((e) => e.subject === 'truc.sign.upload.refused')).toHaveLength(2);
+    expect(p.events.some((e) => e.subject === 'truc.scan.malware.detected')).toBe(true);
+  });
+});

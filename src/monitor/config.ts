@@ -28,7 +28,8 @@ export interface MonitorConfig {
     tls?: ListenerConfig & { cert: string; key: string; ca?: string };
     maxMessageBytes: number;
   };
-  bus: { subscribe: boolean; durable: string };
+  /** the platform bus: whether to take events from it, the durable consumer's name, the subjects taken (`truc.>`) */
+  bus: { subscribe: boolean; durable: string; subject: string };
   snapshotSeconds: number;
   alerts: { dedupSeconds: number };
   notify: {
@@ -103,7 +104,11 @@ export const monitorConfigSchema = {
         maxMessageBytes: { type: 'integer', minimum: 480, maximum: 1048576 },
       },
     },
-    bus: { type: 'object', additionalProperties: false, properties: { subscribe: { type: 'boolean' }, durable: { type: 'string' } } },
+    bus: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { subscribe: { type: 'boolean' }, durable: { type: 'string' }, subject: { type: 'string', minLength: 1 } },
+    },
     snapshotSeconds: { type: 'number', exclusiveMinimum: 0 },
     alerts: { type: 'object', additionalProperties: false, properties: { dedupSeconds: { type: 'number', minimum: 0 } } },
     notify: {
@@ -183,7 +188,7 @@ export function monitorConfig(s: MonitorSettings | undefined = {}): MonitorConfi
       ...(tls ? { tls: { ...l(tls)!, cert: tls.cert!, key: tls.key!, ...(tls.ca ? { ca: tls.ca } : {}) } } : {}),
       maxMessageBytes: s.syslog?.maxMessageBytes ?? 64 * 1024,
     },
-    bus: { subscribe: true, durable: 'monitor', ...s.bus },
+    bus: { subscribe: true, durable: 'monitor', subject: 'truc.>', ...s.bus },
     snapshotSeconds: s.snapshotSeconds ?? 30,
     alerts: { dedupSeconds: 600, ...s.alerts },
     notify: {

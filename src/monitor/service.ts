@@ -148,10 +148,8 @@ export class MonitorService {
       while (!this.queue.hasRoom()) await this.queue.room();
       this.queue.push(q.value);
     };
-    this.unsubscribe =
-      bus instanceof NatsBus
-        ? bus.subscribe('truc.>', handler, { durable: this.deps.config.bus.durable })
-        : bus.subscribe('truc.>', handler);
+    const { subject: pattern, durable } = this.deps.config.bus;
+    this.unsubscribe = bus instanceof NatsBus ? bus.subscribe(pattern, handler, { durable }) : bus.subscribe(pattern, handler);
   }
 
   /** Validates and derives one untrusted value. */

@@ -8,3 +8,15 @@ export function eicar(): Buffer {
 }
 export const MARKER = Buffer.from('header TRUC-SCAN-SELFTEST … 8c1d6e0b-do-not-deploy trailer');
 
+
+const HOUR = 3_600_000;
+/**
+ * The most recent instant, within the last day, at `hour`:00 in Asia/Ho_Chi_Minh (UTC+7, no DST): tests set
+ * the platform's clock to it so that the guard's authentication events fall in or out of working hours.
+ */
+export function vietnamAt(hour: number, now = Date.now()): Date {
+  let t = Math.floor(now / (24 * HOUR)) * 24 * HOUR + (hour - 7) * HOUR;
+  while (t > now) t -= 24 * HOUR;
+  while (t + 24 * HOUR <= now) t += 24 * HOUR;
+  return new Date(t);
+}

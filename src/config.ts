@@ -11,6 +11,7 @@ import { parse as parseYaml } from 'yaml';
 import { Ajv } from 'ajv';
 import { TrucError } from './errors.js';
 import { KEY_ALGORITHMS, SCHEMES, type AlgorithmPolicy } from './crypto/algorithms.js';
+import { monitorConfigSchema, type MonitorSettings } from './monitor/config.js';
 
 export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -26,14 +27,21 @@ export interface Config {
   };
   keys: {
     default: 'software' | 'pkcs11';
-    software: { dir: string; passphrase?: string; kekFile?: string };
+    /** signWorkers: threads that sign batches in bulk issuance (0 signs on the main thread) */
+    software: { dir: string; passphrase?: string; kekFile?: string; signWorkers: number };
     pkcs11?: { module: string; tokenLabel: string; pin: string };
   };
   crypto: AlgorithmPolicy;
   profilesDir: string;
   crl: { validityHours: number; deltaValidityHours: number; intervalMinutes: number; deltas: boolean };
   bus: { kind: 'in-process' | 'nats'; url?: string };
+  /** OCSP responder: response validity, re-signing margin, who signs, polling for other processes' changes */
+  ocsp: { validityMinutes: number; refreshBeforeMinutes: number; signWith: 'delegated' | 'ca'; pollSeconds: number };
+  /** time-stamping authority: policy OID, accuracy, the issuing CA of its certificate (default: the only one) */
+  tsa: { policy: string; accuracyMs: number; ca?: string };
   log: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
+  /** monitoring: rule folders, retention, intake listeners, notifications, scanners (src/monitor/config.ts) */
+  monitor?: MonitorSettings;
 }
 
 const schema = {
@@ -75,7 +83,12 @@ const schema = {
         software: {
           type: 'object',
           additionalProperties: false,
-          properties: { dir: { type: 'string' }, passphrase: { type: 'string' }, kekFile: { type: 'string' } },
+          properties: {
+            dir: { type: 'string' },
+            passphrase: { type: 'string' },
+            kekFile: { type: 'string' },
+            signWorkers: { type: 'integer', minimum: 0, maximum: 64 },
+          },
         },
         pkcs11: {
           type: 'object',
@@ -109,6 +122,26 @@ const schema = {
       additionalProperties: false,
       properties: { kind: { enum: ['in-process', 'nats'] }, url: { type: 'string' } },
     },
+    ocsp: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        validityMinutes: { type: 'number', minimum: 1 },
+        refreshBeforeMinutes: { type: 'number', exclusiveMinimum: 0 },
+        signWith: { enum: ['delegated', 'ca'] },
+        pollSeconds: { type: 'number', minimum: 0.1 },
+      },
+    },
+    tsa: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        policy: { type: 'string', pattern: '^[0-2](\\.(0|[1-9][0-9]*))+$' },
+        accuracyMs: { type: 'integer', minimum: 1, maximum: 3600000 },
+        ca: { type: 'string' },
+      },
+    },
+    monitor: monitorConfigSchema,
     log: {
       type: 'object',
       additionalProperties: false,
@@ -174,16 +207,21 @@ export function loadConfig(opts: { file?: string; env?: NodeJS.ProcessEnv; overr
     database: { url: join(dataDir, 'db'), poolSize: 10 },
     publicUrl: `http://127.0.0.1:${port}`,
     http: { host: '127.0.0.1', port, bodyLimit: 1024 * 1024 },
-    keys: { default: 'software', software: { dir: join(dataDir, 'keys') } },
+    keys: { default: 'software', software: { dir: join(dataDir, 'keys'), signWorkers: 1 } },
     crypto: { keyAlgorithms: [...KEY_ALGORITHMS], signatureSchemes: Object.keys(SCHEMES) as any },
     profilesDir: join(PROJECT_ROOT, 'profiles'),
     crl: { validityHours: 24, deltaValidityHours: 2, intervalMinutes: 60, deltas: true },
     bus: { kind: 'in-process' },
+    ocsp: { validityMinutes: 240, refreshBeforeMinutes: 60, signWith: 'delegated', pollSeconds: 2 },
+    // placeholder arc under Viet Nam's country OID; deployments set their registered policy
+    tsa: { policy: '2.16.704.1.101.1.6.1', accuracyMs: 1000 },
     log: { level: 'info' },
   };
   const cfg = merge(defaults, partial as DeepPartial<Config>);
   if (cfg.keys.default === 'pkcs11' && !cfg.keys.pkcs11)
     throw new TrucError('invalid_config', 'keys.default is pkcs11 but keys.pkcs11 is not configured');
+  if (cfg.ocsp.refreshBeforeMinutes >= cfg.ocsp.validityMinutes)
+    throw new TrucError('invalid_config', 'ocsp.refreshBeforeMinutes must be less than ocsp.validityMinutes');
   if (cfg.bus.kind === 'nats' && !cfg.bus.url) throw new TrucError('invalid_config', 'bus.kind nats needs bus.url');
   return cfg;
 }

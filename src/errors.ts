@@ -34,6 +34,12 @@ export type ErrorCode =
   | 'invalid_vector_file'
   | 'lab_unsupported'
   | 'lab_adapter'
+  | 'timestamp_failed'
+  | 'invalid_signature'
+  | 'malformed_pdf'
+  | 'malformed_xml'
+  | 'malformed_cms'
+  | 'malware_detected'
   | 'internal';
 
 const STATUS: Record<ErrorCode, number> = {
@@ -67,6 +73,12 @@ const STATUS: Record<ErrorCode, number> = {
   invalid_vector_file: 400,
   lab_unsupported: 400,
   lab_adapter: 502,
+  timestamp_failed: 502,
+  invalid_signature: 422,
+  malformed_pdf: 400,
+  malformed_xml: 400,
+  malformed_cms: 400,
+  malware_detected: 422,
   internal: 500,
 };
 

@@ -17,6 +17,11 @@ import { Pkcs11KeyStore } from './crypto/pkcs11-keystore.js';
 import { keyStores, type KeyStore, type KeyStores } from './crypto/keystore.js';
 import { pkiMigrations, loadProfiles, Issuer, type PkiContext } from './pki/index.js';
 import { authMigrations } from './http/auth/store.js';
+import { labMigrations } from './lab/register/index.js';
+import { ocspMigrations } from './pki/ocsp/store.js';
+import { tsaMigrations } from './pki/tsa/store.js';
+import { monitorMigrations } from './monitor/index.js';
+import { signKeyMigrations } from './sign/keys/store.js';
 
 export interface Platform {
   config: Config;
@@ -29,7 +34,7 @@ export interface Platform {
   close(): Promise<void>;
 }
 
-export const ALL_MIGRATIONS = [...auditMigrations, ...pkiMigrations, ...authMigrations];
+export const ALL_MIGRATIONS = [...auditMigrations, ...pkiMigrations, ...authMigrations, ...ocspMigrations, ...tsaMigrations, ...labMigrations, ...monitorMigrations, ...signKeyMigrations];
 
 /**
  * The software key store's secret: the operator's passphrase when configured; otherwise a random
@@ -54,7 +59,13 @@ export async function openPlatform(config: Config, opts: { log?: Logger; bus?: B
   const stores: KeyStore[] = [];
   try {
     await migrate(db, ALL_MIGRATIONS);
-    stores.push(await SoftwareKeyStore.open({ dir: config.keys.software.dir, ...softwareSecret(config, log) }));
+    stores.push(
+      await SoftwareKeyStore.open({
+        dir: config.keys.software.dir,
+        signWorkers: config.keys.software.signWorkers,
+        ...softwareSecret(config, log),
+      }),
+    );
     if (config.keys.pkcs11)
       stores.push(
         await Pkcs11KeyStore.open({

@@ -33,6 +33,11 @@ import { startServer } from '../http/server.js';
 import { bootstrap, DEFAULT_HIERARCHY } from './bootstrap.js';
 import { fail, table } from './output.js';
 import { TrucError } from '../errors.js';
+import { ocspCommand } from './ocsp.js';
+import { verifyCertCommand } from './verify-cert.js';
+import { monitorCommands } from './monitor.js';
+import { labCommands } from './lab.js';
+import { signCommands } from './sign.js';
 
 const program = new Command();
 program
@@ -436,5 +441,9 @@ token
     }),
   );
 
-
+labCommands(program, { withPlatform, out, operator });
+monitorCommands(program);
+ocspCommand(program, config);
+verifyCertCommand(program, config);
+signCommands(program, { withPlatform, out });
 program.parseAsync(process.argv).catch(fail);

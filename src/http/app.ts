@@ -9,6 +9,15 @@ import { readFileSync } from 'node:fs';
 import { TrucError, isTrucError, toProblem } from '../errors.js';
 import type { Platform } from '../platform.js';
 import { caRoutes } from './ca/routes.js';
+import { labRoutes } from './lab/routes.js';
+import { ocspRoutes } from './ocsp/routes.js';
+import { tsaRoutes } from './tsa/routes.js';
+import type { OcspResponder } from '../pki/ocsp/index.js';
+import type { TimeStampAuthority } from '../pki/tsa/index.js';
+import { monitorRoutes } from './monitor/routes.js';
+import type { MonitorService } from '../monitor/index.js';
+import type { Scanner } from '../monitor/scan/index.js';
+import { signRoutes } from './sign/routes.js';
 
 export const BINARY_TYPES = [
   'application/pkcs10',
@@ -22,6 +31,12 @@ export const BINARY_TYPES = [
 
 export interface AppOptions {
   logger?: FastifyServerOptions['logger'];
+  /** started services whose routes this app carries (startServer passes them) */
+  ocsp?: OcspResponder;
+  tsa?: TimeStampAuthority;
+  monitor?: MonitorService;
+  /** malware scanner for uploaded files (default: the monitor's, when it has one) */
+  scanner?: Scanner;
 }
 
 export async function buildApp(p: Platform, opts: AppOptions = {}): Promise<FastifyInstance> {
@@ -79,5 +94,11 @@ export async function buildApp(p: Platform, opts: AppOptions = {}): Promise<Fast
   app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
 
   await app.register(async (scope) => caRoutes(scope, p));
+  await app.register(async (scope) => labRoutes(scope, p));
+  if (opts.ocsp) await app.register(async (scope) => ocspRoutes(scope, opts.ocsp!));
+  if (opts.tsa) await app.register(async (scope) => tsaRoutes(scope, opts.tsa!));
+  if (opts.monitor) await app.register(async (scope) => monitorRoutes(scope, p, opts.monitor!));
+  const scanner = opts.scanner ?? opts.monitor?.scanner;
+  await app.register(async (scope) => signRoutes(scope, p, { ...(scanner ? { scanner } : {}), ...(opts.tsa ? { tsa: opts.tsa } : {}), ...(opts.ocsp ? { ocsp: opts.ocsp } : {}) }));
   return app;
 }

@@ -5,6 +5,9 @@ import type { FastifyInstance } from 'fastify';
 import type { Platform } from '../platform.js';
 import { listCas, refreshCrls } from '../pki/index.js';
 import { buildApp } from './app.js';
+import { OcspResponder } from '../pki/ocsp/index.js';
+import { TimeStampAuthority } from '../pki/tsa/index.js';
+import { MonitorService, monitorConfig } from '../monitor/index.js';
 
 export interface RunningServer {
   app: FastifyInstance;
@@ -13,7 +16,19 @@ export interface RunningServer {
 }
 
 export async function startServer(p: Platform): Promise<RunningServer> {
-  const app = await buildApp(p);
+  const ocsp = new OcspResponder(p.pki, p.issuer, p.config.ocsp, p.log);
+  await ocsp.start();
+  let tsa: TimeStampAuthority | undefined = new TimeStampAuthority(p.pki, p.issuer, p.config.tsa, p.log);
+  try {
+    await tsa.start();
+  } catch (err) {
+    p.log.error({ err }, 'time-stamping authority not started (set tsa.ca when there are several issuing CAs)');
+    tsa = undefined;
+  }
+  const mcfg = monitorConfig(p.config.monitor);
+  const monitor = mcfg.enabled ? await MonitorService.start({ db: p.db, bus: p.bus, log: p.log, config: mcfg }) : undefined;
+  if (monitor) p.log.info({ syslog: monitor.addresses, rules: monitor.detection.engine.detector.stats().rules }, 'monitoring started');
+  const app = await buildApp(p, { ocsp, ...(tsa ? { tsa } : {}), ...(monitor ? { monitor } : {}) });
   const addr = await app.listen({ host: p.config.http.host, port: p.config.http.port });
   const refresh = async () => {
     try {
@@ -35,6 +50,8 @@ export async function startServer(p: Platform): Promise<RunningServer> {
     async close() {
       clearInterval(timer);
       await app.close();
+      await monitor?.stop();
+      await ocsp.stop();
     },
   };
 }

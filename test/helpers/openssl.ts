@@ -1,5 +1,5 @@
 /** Runs the openssl CLI — the independent judge of what we emit. */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -36,4 +36,13 @@ export function writePem(dir: string, name: string, pem: string): string {
   const p = join(dir, name);
   writeFileSync(p, pem);
   return p;
+}
+
+/** `opensslStatus` without blocking the event loop: for openssl talking to a server in this process. */
+export function opensslAsync(args: string[], timeoutMs = 30_000): Promise<{ status: number; out: string }> {
+  return new Promise((resolve) => {
+    execFile('openssl', args, { encoding: 'utf8', timeout: timeoutMs }, (err, stdout, stderr) =>
+      resolve({ status: err ? ((err as { code?: unknown }).code as number) ?? -1 : 0, out: `${stdout}${stderr}` }),
+    );
+  });
 }

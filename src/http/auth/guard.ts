@@ -2,7 +2,9 @@
  * Who is asking, and may they. Every API request is authenticated (a bearer API token, or a TLS client
  * certificate from our CA that is registered to a principal and not revoked) and checked against the
  * route's permission. Failures are answered 401/403 as problem documents, written to the audit log and
- * published as events, so the monitoring part sees token guessing and denied operations.
+ * published as events, so the monitoring part sees token guessing, denied operations and revoked
+ * certificates in use. Successes are published too (for access outside working hours), but only once per
+ * principal, source address and minute.
  */
 import type { TLSSocket } from 'node:tls';
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -13,6 +15,7 @@ import type { Platform } from '../../platform.js';
 import { getCert } from '../../pki/index.js';
 import { allows, type Permission } from './roles.js';
 import { principalForCertificate, principalForToken, type Principal } from './store.js';
+import { Throttle } from './throttle.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -20,21 +23,54 @@ declare module 'fastify' {
   }
 }
 
-async function authenticate(p: Platform, req: FastifyRequest): Promise<Principal | null> {
+/** Who was admitted, or why nobody was (a refused certificate's serial and status, for the event). */
+type Authenticated =
+  | { principal: Principal; via: 'token' | 'certificate' }
+  | { principal: null; refused?: { reason: 'certificate_revoked'; serial: string; status: string } };
+
+async function authenticate(p: Platform, req: FastifyRequest): Promise<Authenticated> {
   const h = req.headers.authorization;
   if (h) {
     const m = /^Bearer\s+(\S+)$/i.exec(h);
-    return m ? principalForToken(p.db, m[1]) : null;
+    const principal = m ? await principalForToken(p.db, m[1]) : null;
+    return principal ? { principal, via: 'token' } : { principal: null };
   }
   const socket = req.raw.socket as TLSSocket;
   if (typeof socket.getPeerCertificate === 'function' && socket.authorized) {
     const peer = socket.getPeerCertificate(false);
-    if (!peer?.raw) return null;
-    const known = await getCert(p.db, peer.serialNumber.toLowerCase().replace(/^(00)+/, ''));
-    if (known && known.status !== 'good') return null; // a revoked or held certificate authenticates nobody
-    return principalForCertificate(p.db, peer.raw);
+    if (!peer?.raw) return { principal: null };
+    const serial = peer.serialNumber.toLowerCase().replace(/^(00)+/, '');
+    const known = await getCert(p.db, serial);
+    // a revoked or held certificate authenticates nobody, and its use is worth an alert
+    if (known && known.status !== 'good') return { principal: null, refused: { reason: 'certificate_revoked', serial, status: known.status } };
+    const principal = await principalForCertificate(p.db, peer.raw);
+    return principal ? { principal, via: 'certificate' } : { principal: null };
   }
-  return null;
+  return { principal: null };
+}
+
+// one throttle per platform (a test process runs several); in memory: a restart only publishes a few more
+const throttles = new WeakMap<Platform, Throttle>();
+
+function published(p: Platform, subject: string, event: ReturnType<typeof makeEvent>): void {
+  p.bus.publish(subject, event).catch((err) => p.log.warn({ err, subject }, 'security event not published'));
+}
+
+function succeeded(p: Platform, req: FastifyRequest, principal: Principal, via: 'token' | 'certificate'): void {
+  const at = p.pki.clock();
+  let t = throttles.get(p);
+  if (!t) throttles.set(p, (t = new Throttle()));
+  if (!t.allow(`${principal.name}\u0000${req.ip}`, at.getTime())) return;
+  const event = makeEvent('http', 'auth.succeeded', 'success', {
+    at,
+    category: ['authentication'],
+    user: { name: principal.name, roles: principal.roles },
+    source: { ip: req.ip },
+    url: { path: req.url.split('?')[0] },
+    http: { request: { method: req.method } },
+    truc: { via },
+  });
+  published(p, 'truc.http.auth.succeeded', event);
 }
 
 function tokenHint(req: FastifyRequest): string | undefined {
@@ -47,25 +83,27 @@ async function refuse(
   req: FastifyRequest,
   kind: 'unauthenticated' | 'forbidden',
   permission: Permission,
+  refused?: { reason: string; serial: string; status: string },
 ): Promise<never> {
-  const actor = req.principal?.name ?? tokenHint(req) ?? 'anonymous';
+  const actor = req.principal?.name ?? tokenHint(req) ?? (refused ? `certificate:${refused.serial}` : 'anonymous');
   await recordAudit(p.db, {
     actor,
     action: permission,
     target: req.url.slice(0, 200),
     outcome: 'denied',
-    detail: { reason: kind, ip: req.ip, method: req.method },
+    detail: { reason: refused?.reason ?? kind, ip: req.ip, method: req.method, ...(refused ? { serial: refused.serial } : {}) },
   }).catch((e) => p.log.error({ err: e }, 'audit write failed'));
   const event = makeEvent('http', kind === 'unauthenticated' ? 'auth.failed' : 'access.denied', 'failure', {
+    at: p.pki.clock(),
     category: kind === 'unauthenticated' ? ['authentication'] : ['iam'],
     user: { name: actor, ...(req.principal ? { roles: req.principal.roles } : {}) },
     source: { ip: req.ip },
     url: { path: req.url.split('?')[0] },
     http: { request: { method: req.method } },
-    truc: { permission },
-    reason: kind,
+    truc: { permission, ...(refused ? { certificate: { serial: refused.serial, status: refused.status } } : {}) },
+    reason: refused?.reason ?? kind,
   });
-  p.bus.publish(`truc.http.${event.event.action}`, event).catch(() => {});
+  published(p, `truc.http.${event.event.action}`, event);
   if (kind === 'unauthenticated')
     throw new TrucError('unauthenticated', 'a valid API token or client certificate is required');
   throw new TrucError('forbidden', `role(s) ${req.principal!.roles.join(', ')} may not ${permission}`, { permission });
@@ -74,9 +112,10 @@ async function refuse(
 /** A preHandler that admits only principals whose roles grant `permission`. */
 export function guard(p: Platform, permission: Permission) {
   return async (req: FastifyRequest, _reply: FastifyReply): Promise<void> => {
-    const principal = await authenticate(p, req);
-    if (!principal) return refuse(p, req, 'unauthenticated', permission);
-    req.principal = principal;
+    const a = await authenticate(p, req);
+    if (!a.principal) return refuse(p, req, 'unauthenticated', permission, a.refused);
+    const principal = (req.principal = a.principal);
+    succeeded(p, req, principal, a.via);
     if (!allows(principal.roles, permission)) return refuse(p, req, 'forbidden', permission);
   };
 }

@@ -3,7 +3,7 @@
  * separation of duties a CA needs: RA officers vet and issue, CA administrators run the CAs, auditors read
  * the record and nothing else.
  */
-export const ROLES = ['ca-admin', 'ra-officer', 'auditor'] as const;
+export const ROLES = ['ca-admin', 'ra-officer', 'auditor', 'lab-officer', 'monitor-analyst', 'event-sender', 'signer'] as const;
 export type Role = (typeof ROLES)[number];
 
 export const PERMISSIONS = {
@@ -16,6 +16,17 @@ export const PERMISSIONS = {
   'audit.read': ['auditor'],
   'audit.verify': ['auditor', 'ca-admin'],
   'auth.manage': ['ca-admin'],
+  'monitor.ingest': ['event-sender'],
+  'monitor.read': ['monitor-analyst', 'auditor'],
+  'monitor.manage': ['monitor-analyst'],
+  'monitor.scan': ['monitor-analyst', 'event-sender', 'ra-officer', 'ca-admin'],
+  // the crypto lab: officers run tests and keep the register; auditors read it
+  'lab.run': ['lab-officer'],
+  'lab.manage': ['lab-officer'],
+  'lab.read': ['lab-officer', 'auditor'],
+  // signatures: anyone the platform knows may have a file validated; only signers sign with their held key
+  'sign.validate': ['ca-admin', 'ra-officer', 'auditor', 'lab-officer', 'monitor-analyst', 'event-sender', 'signer'],
+  'sign.sign': ['signer'],
 } as const satisfies Record<string, readonly Role[]>;
 
 export type Permission = keyof typeof PERMISSIONS;

@@ -22,3 +22,4 @@ export { buildOcspRequest, type OcspRequestOptions, type CertIdHash } from './oc
 export { parseCertificate, type Certificate } from './certificate.js';
 export { parseCrl, type Crl } from './crl.js';
 export * as limits from './limits.js';
+export { checkSignature, type SignatureCheck } from './signature.js';

@@ -23,6 +23,8 @@ import {
   parseLevel,
   platformEvidence,
   reportText,
+  reportXml,
+  reportHtml,
   signCades,
   signPdf,
   signXades,
@@ -81,7 +83,8 @@ export function signCommands(program: Command, c: SignCliContext): void {
     .option('--out <file>', 'where to write the signed file or signature (required)')
     .option('--key-pem <file>', "the signer's private key (PEM) (required)")
     .option('--cert-pem <file>', "the signer's certificate, then its CA certificates (PEM) (required)")
-    .option('--level <level>', 'B-B, B-T, B-LT or B-LTA (PAdES only)', 'B-B')
+    .option('--level <level>', 'B-B, B-T, B-LT or B-LTA (B-LTA: PAdES and CAdES)', 'B-B')
+    .option('--certify <p>', 'PAdES: a certification signature (DocMDP) permitting 1 no changes, 2 form filling and signing, 3 also annotations')
     .option('--tsa-url <url>', 'RFC 3161 time-stamping service (default: the platform TSA in process)')
     .option('--enveloping', 'CAdES: put the content inside the signature (.p7m)')
     .option('--reason <text>', 'PAdES: reason')
@@ -94,11 +97,13 @@ export function signCommands(program: Command, c: SignCliContext): void {
       const data = readFileSync(input);
       const run = async (ctx: LevelContext) => {
         let out: Buffer;
-        if (format === 'pdf') out = await signPdf(data, signer, { level, context: ctx, reason: o.reason, location: o.location });
+        const certify = o.certify === undefined ? undefined : Number(o.certify);
+        if (certify !== undefined && (format !== 'pdf' || ![1, 2, 3].includes(certify))) throw new TrucError('bad_request', '--certify is 1, 2 or 3, for a PDF');
+        if (format === 'pdf') out = await signPdf(data, signer, { level, context: ctx, reason: o.reason, location: o.location, ...(certify ? { certify: certify as 1 | 2 | 3 } : {}) });
         else if (format === 'cades') out = await signCades(data, signer, { level, context: ctx, packaging: o.enveloping ? 'enveloping' : 'detached' });
         else if (format === 'xades') {
-          if (level !== 'B-B') throw new TrucError('unsupported', 'XAdES above B-B is not implemented yet');
-          out = Buffer.from(await signXades(data, signer));
+          if (level === 'B-LTA') throw new TrucError('unsupported', 'XAdES B-LTA is not implemented yet (B-B, B-T, B-LT are)');
+          out = Buffer.from(await signXades(data, signer, { level, context: ctx }));
         } else throw new TrucError('bad_request', `unknown format "${format}" (pdf, cades, xades)`);
         writeFileSync(o.out, out);
         c.out({ out: o.out, format, level, bytes: out.length }, () => `signed ${format} at ${level}: ${o.out} (${out.length} bytes)`);
@@ -153,7 +158,7 @@ export function signCommands(program: Command, c: SignCliContext): void {
     .command('verify <path>')
     .description('Validate the signatures of a PDF, a CMS signature, an XAdES-signed XML file or a folder of them. Exit 0 all TOTAL-PASSED, 1 a TOTAL-FAILED or no signature, 2 INDETERMINATE')
     .option('--content <file>', 'the signed content, for a detached CMS signature')
-    .option('--report <kind>', 'json or text', 'text')
+    .option('--report <kind>', 'text, json, xml (ETSI TS 119 102-2) or html', 'text')
     .option('--lang <lang>', 'text report language: vi or en', 'vi')
     .option('--anchor <pem...>', 'trust anchors (PEM files); default the platform root CAs')
     .option('--hard-fail', 'no revocation status is INDETERMINATE (default soft-fail)')
@@ -182,6 +187,13 @@ export function signCommands(program: Command, c: SignCliContext): void {
           results.map((r) => `${files.length > 1 ? `== ${r.file}\n` : ''}${r.report ? reportText(r.report, o.lang === 'en' ? 'en' : 'vi') : `error: ${r.error}\n`}`).join('\n').trimEnd();
         const payload = files.length > 1 ? results.map((r) => ({ file: r.file, exit: r.exit, ...(r.report ? { report: r.report } : { error: r.error }) })) : (results[0].report ?? { error: results[0].error });
         if (o.report === 'json') process.stdout.write(JSON.stringify(payload, null, 2) + '\n');
+        else if (o.report === 'xml' || o.report === 'html') {
+          const render = (r: ValidationReport) => (o.report === 'xml' ? reportXml(r) : reportHtml(r, o.lang === 'en' ? 'en' : 'vi'));
+          for (const r of results) {
+            if (r.report) process.stdout.write(render(r.report));
+            else process.stderr.write(`${r.file}: ${r.error}\n`);
+          }
+        }
         else c.out(payload, text);
         process.exitCode = Math.max(...results.map((r) => r.exit));
       }),

@@ -26,9 +26,12 @@ export { readPdfSignatures, type PdfSignature } from './pades/verify.js';
 export { validateCades } from './validate/cades.js';
 export { validatePdf } from './validate/pades.js';
 export { reportText, vietnamTime } from './validate/text.js';
+export { reportXml, mainIndicationUri, subIndicationUri, VR_NS } from './validate/xml-report.js';
+export { reportHtml } from './validate/html-report.js';
 export type { ValidationOptions } from './validate/signer.js';
 export type { ValidationReport, SignatureReport, Indication, SubIndication } from './validate/report.js';
 export { signXades, type XadesOptions } from './xades/sign.js';
+export { augmentXades } from './xades/levels.js';
 export { validateXades } from './validate/xades.js';
 export { validateFile, detectFormat, type SignedKind } from './validate/file.js';
 
@@ -38,6 +41,12 @@ export { validateFile, detectFormat, type SignedKind } from './validate/file.js'
  * and, for PAdES, B-LTA (a document time-stamp over it all). `augmentCades` and `augmentPdf` raise an
  * existing signature without re-signing; validation uses the time-stamps as proofs of existence and the
  * carried validation data offline.
+ *
+ * Also: CAdES B-LTA (archive-time-stamp-v3 with its ats-hash-index-v3, `cades/archive.ts`, validated by
+ * recomputing its imprint); XAdES B-T and B-LT (`augmentXades`: SignatureTimeStamp over the exclusive C14N
+ * of ds:SignatureValue, CertificateValues, RevocationValues); PAdES certification signatures (DocMDP,
+ * `certify: 1|2|3`) whose validation reports later changes the permissions do not allow; and the report as
+ * ETSI TS 119 102-2 XML (`reportXml`) and as an HTML page for people (`reportHtml`).
  */
 export { LEVELS, parseLevel, type Level, type LevelContext } from './level.js';
 export { augmentCades } from './cades/augment.js';

@@ -16,6 +16,8 @@ function truc(...args: string[]): { status: number; stdout: string; stderr: stri
 
 describe('truc sign and truc verify', () => {
   const dir = tmp();
+  /** what the first test issued and signed, for the second */
+  let made: { keyPath: string; cert: string; pdf: string; content: string; signedDir: string } | undefined;
 
   it('signs a PDF at B-B and B-LTA and a CAdES at B-LT with PEM files; verify exits 0, 1 on tampering, and walks a folder', async () => {
     expect(truc('ca', 'init').status).toBe(0);
@@ -45,7 +47,7 @@ describe('truc sign and truc verify', () => {
     const j = truc('verify', join(dir, 'decision.p7s'), '--content', content, '--report', 'json', '--hard-fail');
     expect(j.status, j.stdout + j.stderr).toBe(0);
     expect(JSON.parse(j.stdout).signatures[0]).toMatchObject({ indication: 'TOTAL-PASSED', level: 'B-LT' });
-
+    made = { keyPath, cert, pdf, content, signedDir };
     const tampered = readFileSync(join(signedDir, 'bb.pdf'));
     tampered[tampered.indexOf('\n%', 0, 'latin1') + 2] ^= 1;
     writeFileSync(join(signedDir, 'tampered.pdf'), tampered);
@@ -57,5 +59,29 @@ describe('truc sign and truc verify', () => {
       ['lta.pdf', 0],
       ['tampered.pdf', 1],
     ]);
+  });
+
+  it('reports as ETSI XML and HTML; signs CAdES B-LTA, XAdES B-LT and a DocMDP certification', () => {
+    expect(made, 'the first test issues the certificate').toBeDefined();
+    const { keyPath, cert, pdf, content, signedDir } = made!;
+    const x = truc('verify', join(dir, 'decision.p7s'), '--content', content, '--report', 'xml');
+    expect(x.status, x.stderr).toBe(0);
+    expect(x.stdout).toMatch(/^<\?xml[\s\S]*urn:etsi:019102:mainindication:total-passed/);
+    const ltaCades = truc('sign', 'cades', content, '--out', join(dir, 'decision-lta.p7s'), '--key-pem', keyPath, '--cert-pem', cert, '--level', 'B-LTA');
+    expect(ltaCades.status, ltaCades.stderr).toBe(0);
+    const jl = truc('verify', join(dir, 'decision-lta.p7s'), '--content', content, '--report', 'json');
+    expect(JSON.parse(jl.stdout).signatures[0]).toMatchObject({ indication: 'TOTAL-PASSED', level: 'B-LTA' });
+    const xml = join(dir, 'edxml.xml');
+    writeFileSync(xml, '<edXML xmlns="urn:vn:edxml"><Subject>Thông báo</Subject></edXML>');
+    const xl = truc('sign', 'xades', xml, '--out', join(dir, 'edxml-lt.xml'), '--key-pem', keyPath, '--cert-pem', cert, '--level', 'B-LT');
+    expect(xl.status, xl.stderr).toBe(0);
+    const jx = truc('verify', join(dir, 'edxml-lt.xml'), '--report', 'json', '--hard-fail');
+    expect(JSON.parse(jx.stdout).signatures[0]).toMatchObject({ indication: 'TOTAL-PASSED', level: 'B-LT' });
+    const cert1 = truc('sign', 'pdf', pdf, '--out', join(dir, 'certified.pdf'), '--key-pem', keyPath, '--cert-pem', cert, '--certify', '2');
+    expect(cert1.status, cert1.stderr).toBe(0);
+    const vc = truc('verify', join(dir, 'certified.pdf'), '--lang', 'en');
+    expect(vc.stdout).toMatch(/Certification: DocMDP P=2/);
+    const h = truc('verify', join(signedDir, 'lta.pdf'), '--report', 'html');
+    expect(h.stdout).toMatch(/<!DOCTYPE html>[\s\S]*Hợp lệ/);
   });
 });

@@ -83,9 +83,25 @@ describe('signatures HTTP API', () => {
     const before = p.events.filter((e) => e.subject === 'truc.sign.validation.failed').length;
     const bad = await app.inject({ method: 'POST', url: '/api/v1/validate', headers: auth(auditor), payload: { file: p7s.toString('base64'), content: Buffer.from('Quyết định số 16/QĐ-UBND\n').toString('base64') } });
     expect(bad.json().signatures[0]).toMatchObject({ indication: 'TOTAL-FAILED', subIndication: 'HASH_FAILURE' });
+    const xml = await app.inject({ method: 'POST', url: '/api/v1/validate?format=xml', headers: auth(auditor), payload: { file: p7s.toString('base64'), content: content.toString('base64'), format: 'xml' } });
+    expect(xml.headers['content-type']).toMatch(/application\/xml/);
+    expect(xml.body).toContain('<vr:MainIndication>urn:etsi:019102:mainindication:total-passed</vr:MainIndication>');
+    const html = await app.inject({ method: 'POST', url: '/api/v1/validate', headers: auth(auditor), payload: { file: p7s.toString('base64'), content: content.toString('base64'), format: 'html' } });
+    expect(html.headers['content-type']).toMatch(/text\/html/);
+    expect(html.body).toMatch(/Người ký<\/th><td>/);
     const raw = await app.inject({ method: 'POST', url: '/api/v1/validate', headers: { ...auth(auditor), 'content-type': 'application/pkcs7-signature' }, payload: p7s });
     expect(raw.json().signatures[0].indication, raw.body).not.toBe('TOTAL-PASSED'); // no content to check the digest against
     expect(p.events.filter((e) => e.subject === 'truc.sign.validation.failed').length).toBe(before + 2);
+  });
+
+  it('certifies a PDF (DocMDP P=2) on request; a bad certify value is refused', async () => {
+    const pdf = await samplePdf(false);
+    const r = await app.inject({ method: 'POST', url: '/api/v1/sign?certify=2', headers: { ...auth(signer), 'content-type': 'application/pdf' }, payload: pdf });
+    expect(r.statusCode, r.body).toBe(200);
+    const v = await app.inject({ method: 'POST', url: '/api/v1/validate', headers: { ...auth(auditor), 'content-type': 'application/pdf' }, payload: r.rawPayload });
+    expect(v.json().signatures[0]).toMatchObject({ indication: 'TOTAL-PASSED', pdf: { certification: { permissions: 2, violations: [] } } });
+    const bad = await app.inject({ method: 'POST', url: '/api/v1/sign?certify=4', headers: { ...auth(signer), 'content-type': 'application/pdf' }, payload: pdf });
+    expect(bad.statusCode).toBe(400);
   });
 
   it('validates XAdES sent as application/xml', async () => {

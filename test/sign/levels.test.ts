@@ -3,7 +3,8 @@ import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { toPem } from '../../src/asn1/der.js';
+import { ctx as derCtx, seq, set, tlv, toPem } from '../../src/asn1/der.js';
+import { children, decodeOid, parseOne } from '../../src/asn1/reader.js';
 import { revoke } from '../../src/pki/index.js';
 import { OcspResponder } from '../../src/pki/ocsp/index.js';
 import { TimeStampAuthority } from '../../src/pki/tsa/index.js';
@@ -34,6 +35,16 @@ function pdfsig(path: string): { out: string; valid: number; listed: number } {
   const r = spawnSync('pdfsig', [path], { encoding: 'utf8' });
   const out = `${r.stdout}${r.stderr}`;
   return { out, valid: (out.match(/Signature Validation: Signature is Valid\./g) ?? []).length, listed: (out.match(/^Signature #\d+:/gm) ?? []).length };
+}
+/** The CMS with signer 0's unsigned attribute of type `type` replaced by `attr` (a test's tampering). */
+function replaceUnsigned(cms: Buffer, type: string, attr: Buffer): Buffer {
+  const ci = children(parseOne(cms));
+  const sd = children(children(ci[1])[0]);
+  const infos = children(sd[sd.length - 1]);
+  const fields = children(infos[0]);
+  const attrs = children(fields[fields.length - 1]).filter((a) => decodeOid(children(a)[0].value) !== type).map((a) => Buffer.from(a.raw));
+  const info = seq(...fields.slice(0, -1).map((f) => f.raw), tlv(0xa1, ...[...attrs, attr].sort(Buffer.compare)));
+  return seq(ci[0].raw, derCtx(0, seq(...sd.slice(0, -1).map((e) => e.raw), set(info, ...infos.slice(1).map((i) => i.raw)))));
 }
 const qpdfCheck = (path: string) => spawnSync('qpdf', ['--check', path], { encoding: 'utf8' });
 
@@ -167,7 +178,59 @@ describe('signature levels B-T, B-LT, B-LTA and augmentation', () => {
     const levels = [];
     for (const der of [bb, bt, lt]) levels.push((await validateCades(der, { content: CONTENT, trustAnchors: [lab.root] })).signatures[0].level);
     expect(levels).toEqual(['B-B', 'B-T', 'B-LT']);
-    await expect(augmentCades(lt, 'B-LTA', ctx)).rejects.toThrow(/not implemented/);
+  });
+
+  it('CAdES B-LTA: archive-time-stamp-v3 with ats-hash-index-v3; imprint recomputed; tampering with covered data is caught; its genTime is the proof of existence', async () => {
+    const { archiveImprint, archiveParts, ATS_HASH_INDEX_V3, readAtsHashIndexV3 } = await import('../../src/sign/cades/archive.js');
+    const { addUnsignedAttributes, certificateValuesAttribute } = await import('../../src/sign/cades/unsigned.js');
+    const lt = await signCades(CONTENT, official, { level: 'B-LT', context: ctx });
+    await expect(augmentCades(lt, 'B-LTA', ctx)).rejects.toThrow(/content is needed/);
+    const lta = await augmentCades(lt, 'B-LTA', ctx, 0, CONTENT);
+    expect((await augmentCades(lta, 'B-LTA', ctx, 0, CONTENT)).equals(lta)).toBe(true);
+    const s = inspectCms(lta, CONTENT).signers[0];
+    expect(s.signatureValue.equals(inspectCms(lt, CONTENT).signers[0].signatureValue)).toBe(true);
+    const [ats] = s.unsignedAttributes.get(UNSIGNED.archiveTimeStampV3)!;
+    const token = readTimeStampToken(ats);
+    const [indexDer] = token.signer.unsignedAttributes.get(ATS_HASH_INDEX_V3)!;
+    const index = readAtsHashIndexV3(indexDer);
+    // the index lists the signed data's certificates and each value of the three unsigned attributes present before it
+    expect(index.certs.length).toBe(inspectCms(lta, CONTENT).certificates.length);
+    expect(index.attrs).toHaveLength(3);
+    // the imprint, recomputed independently of the signer's code path
+    const parts = archiveParts(lta);
+    const manual = createHash('sha256')
+      .update(parts.eContentType)
+      .update(createHash('sha256').update(CONTENT).digest())
+      .update(Buffer.concat(parts.signerFields))
+      .update(indexDer)
+      .digest();
+    expect(token.tstInfo.hashedMessage.equals(manual)).toBe(true);
+    expect(archiveImprint(parts, CONTENT, indexDer, 'sha256').equals(manual)).toBe(true);
+    // the TSA's token still verifies with openssl after the ats-hash-index-v3 was added to it
+    const file = save(lab.dir, 'ats.tst', ats);
+    expect(opensslStatus(['ts', '-verify', '-in', file, '-token_in', '-digest', manual.toString('hex'), '-CAfile', lab.rootPath, '-untrusted', tsaChain]).out).toMatch(/Verification: OK/);
+    const cms = opensslStatus(['cms', '-verify', '-binary', '-inform', 'DER', '-CAfile', lab.rootPath, '-purpose', 'any', '-in', save(lab.dir, 'lta.p7s', lta), '-content', save(lab.dir, 'lta.txt', CONTENT), '-out', '/dev/null']);
+    expect(cms.out).toMatch(/Verification successful/);
+
+    const offline = { content: CONTENT, trustAnchors: [lab.root], revocation: { mode: 'hard-fail' as const } };
+    const r = (await validateCades(lta, offline)).signatures[0];
+    expect(r, JSON.stringify(r, null, 1)).toMatchObject({ indication: 'TOTAL-PASSED', level: 'B-LTA' });
+    expect(r.timestamps!.map((t) => [t.type, t.valid])).toEqual([['signature', true], ['archive', true]]);
+    expect(r.warnings.filter((w) => /archive/.test(w))).toEqual([]);
+    // years later: the signer's and the signature-time-stamp TSA's certificates have expired; the archive time-stamp proves they existed
+    const later = (await validateCades(lta, { content: CONTENT, trustAnchors: [lab.root], at: new Date(Date.now() + 4 * 365 * 86_400_000) })).signatures[0];
+    expect(later.indication, JSON.stringify(later, null, 1)).toBe('TOTAL-PASSED');
+
+    // validation data added after the archive time-stamp is not covered, and does not break it
+    const added = addUnsignedAttributes(lta, [certificateValuesAttribute([lab.issuing])]);
+    expect((await validateCades(added, offline)).signatures[0].timestamps!.find((t) => t.type === 'archive')!.valid).toBe(true);
+    // a covered unsigned attribute replaced: the index no longer matches
+    const swapped = replaceUnsigned(lta, UNSIGNED.certificateValues, certificateValuesAttribute([lab.root]));
+    const bad = (await validateCades(swapped, offline)).signatures[0];
+    expect(bad.timestamps!.find((t) => t.type === 'archive')).toMatchObject({ valid: false, problem: expect.stringMatching(/altered or removed/) });
+    // other content: the imprint does not match
+    const other = (await validateCades(lta, { ...offline, content: Buffer.from('khác') })).signatures[0];
+    expect(other.timestamps!.find((t) => t.type === 'archive')).toMatchObject({ valid: false, problem: expect.stringMatching(/imprint/) });
   });
 
   it('PAdES B-T: pdfsig valid, the token verifies with openssl ts, the report has the proof of existence', async () => {

@@ -34,6 +34,8 @@ import {
   signCades,
   signPdf,
   validateFile,
+  reportXml,
+  reportHtml,
   type LevelContext,
   type ValidationReport,
 } from '../../sign/index.js';
@@ -111,7 +113,7 @@ export async function signRoutes(app: FastifyInstance, p: Platform, deps: SignRo
       preHandler: guard(p, 'sign.validate'),
       schema: {
         tags: ['signatures'],
-        summary: 'Validate a signed PDF, CMS or XAdES file (raw body or JSON {file, content?}); ?format=text&lang=vi|en for the text report',
+        summary: 'Validate a signed PDF, CMS or XAdES file (raw body or JSON {file, content?}); ?format=text|xml|html&lang=vi|en for the text, ETSI TS 119 102-2 XML or HTML report',
         security,
       },
     },
@@ -138,6 +140,8 @@ export async function signRoutes(app: FastifyInstance, p: Platform, deps: SignRo
         p.bus.publish('truc.sign.validation.failed', event).catch(() => {});
       }
       const f = u.fields;
+      if (f.format === 'xml') return reply.type('application/xml; charset=utf-8').send(reportXml(report));
+      if (f.format === 'html') return reply.type('text/html; charset=utf-8').header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'").send(reportHtml(report, f.lang === 'en' ? 'en' : 'vi'));
       if (f.format === 'text') return reply.type('text/plain; charset=utf-8').send(reportText(report, f.lang === 'en' ? 'en' : 'vi'));
       return report;
     },
@@ -185,6 +189,7 @@ export async function signRoutes(app: FastifyInstance, p: Platform, deps: SignRo
             ...(str(f.location) ? { location: str(f.location) } : {}),
             ...(f.page !== undefined ? { page: intField(f.page, 'page') - 1 } : {}),
             ...(visible ? { visible } : {}),
+            ...(f.certify !== undefined ? { certify: certifyField(f.certify) } : {}),
           });
         } else out = await signCades(u.file, signer, { level, context: ctx, packaging: 'detached' });
       } catch (e) {
@@ -213,6 +218,13 @@ export async function signRoutes(app: FastifyInstance, p: Platform, deps: SignRo
       return reply.type(format === 'pades' ? 'application/pdf' : 'application/pkcs7-signature').send(out);
     },
   );
+}
+
+/** certify=1|2|3: a certification signature (DocMDP) and what it permits later. */
+function certifyField(v: unknown): 1 | 2 | 3 {
+  const n = Number(v);
+  if (n !== 1 && n !== 2 && n !== 3) throw new TrucError('bad_request', 'certify is 1 (no changes), 2 (form filling and signing) or 3 (also annotations)');
+  return n;
 }
 
 function intField(v: unknown, what: string): number {

@@ -1,8 +1,9 @@
 /**
  * Raising a CAdES signature's level without re-signing (EN 319 122-1 §5.5): B-T adds a signature-time-stamp
  * over the signature value; B-LT adds certificate-values and revocation-values covering the signer's path
- * and each time-stamp's TSA path. Levels already reached are kept as they are. B-LTA (archive-time-stamp-v3
- * with its ats-hash-index-v3) is not implemented yet and is refused.
+ * and each time-stamp's TSA path. Levels already reached are kept as they are. B-LTA adds an
+ * archive-time-stamp-v3 (`archive.ts`) whose token carries the ats-hash-index-v3 of what it covers (a
+ * signature that has one is left as it is, as for PAdES). A detached signature needs its content for B-LTA.
  */
 import { createHash } from 'node:crypto';
 import { TrucError } from '../../errors.js';
@@ -11,13 +12,14 @@ import { needEvidence, needTimeStamper, rank, type Level, type LevelContext } fr
 import { readTimeStampToken } from '../timestamp/token.js';
 import { addUnsignedAttributes, certificateValuesAttribute, revocationValuesAttribute, signatureTimeStampAttribute, UNSIGNED } from './unsigned.js';
 import { inspectCms } from './verify.js';
+import { archiveImprint, archiveParts, atsHashIndexAttribute, atsHashIndexV3 } from './archive.js';
+import { oid, seq, set } from '../../asn1/der.js';
 
 /** The signer's structure, content not needed (digest unchecked): augmentation does not judge, it adds. */
 const inspect = (der: Uint8Array) => inspectCms(der, () => Buffer.alloc(0));
 
-export async function augmentCades(der: Uint8Array, level: Level, ctx: LevelContext, index = 0): Promise<Buffer> {
+export async function augmentCades(der: Uint8Array, level: Level, ctx: LevelContext, index = 0, content?: Uint8Array): Promise<Buffer> {
   let cms: Buffer = Buffer.from(der);
-  if (rank(level) >= rank('B-LTA')) throw new TrucError('unsupported', 'CAdES B-LTA (archive-time-stamp-v3) is not implemented yet');
   let s = inspect(cms).signers[index];
   if (!s) throw new TrucError('bad_request', `the CMS has no signer ${index}`);
   if (rank(level) >= rank('B-T') && !s.unsignedAttributes.has(UNSIGNED.signatureTimeStamp)) {
@@ -32,6 +34,14 @@ export async function augmentCades(der: Uint8Array, level: Level, ctx: LevelCont
     const pool = [...inspect(cms).certificates, ...tokens.flatMap((t) => t.cms.certificates)];
     const ev = await collectEvidence(targets, pool, needEvidence(ctx));
     cms = addUnsignedAttributes(cms, [certificateValuesAttribute(ev.certs), revocationValuesAttribute(ev.crls, ev.ocsps)], index);
+  }
+  if (rank(level) >= rank('B-LTA') && !inspect(cms).signers[index].unsignedAttributes.has(UNSIGNED.archiveTimeStampV3)) {
+    const parts = archiveParts(cms, index);
+    const hashIndex = atsHashIndexV3(parts, 'sha256');
+    const imprint = archiveImprint(parts, content, hashIndex, 'sha256');
+    const token = await needTimeStamper(ctx).stamp(imprint, 'sha256');
+    const withIndex = addUnsignedAttributes(token, [atsHashIndexAttribute(hashIndex)], 0);
+    cms = addUnsignedAttributes(cms, [seq(oid(UNSIGNED.archiveTimeStampV3), set(withIndex))], index);
   }
   return cms;
 }

@@ -52,5 +52,5 @@ export function completeCades(prepared: PreparedCades, signature: Buffer, unsign
 export async function signCades(content: Uint8Array, signer: ExternalSigner, opts: CadesOptions = {}): Promise<Buffer> {
   const prepared = prepareCades(content, signer, opts);
   const bb = completeCades(prepared, await signer.sign(prepared.signedAttributes));
-  return rank(opts.level ?? 'B-B') > 0 ? augmentCades(bb, opts.level!, opts.context ?? {}) : bb;
+  return rank(opts.level ?? 'B-B') > 0 ? augmentCades(bb, opts.level!, opts.context ?? {}, 0, content) : bb;
 }

@@ -16,6 +16,18 @@ import { PdfDocument, type Ref } from '../pdf/document.js';
 import { appendUpdate, objectNumbers, type UpdateObject } from '../pdf/update.js';
 import { array, dict, name, num, ref, serialize, str, textString, type PdfDict, type PdfObject } from '../pdf/objects.js';
 import { importAppearance, type PreparedAppearance } from './appearance.js';
+import { docMdpOf, permsDocMdp } from './docmdp.js';
+
+/** P of the document's certification signature, if it is certified. */
+function certification(doc: PdfDocument): 1 | 2 | 3 | undefined {
+  const n = permsDocMdp(doc);
+  if (n === undefined) return undefined;
+  try {
+    return docMdpOf(doc, doc.dictOf({ kind: 'ref', num: n, gen: 0 }, 'the certification signature'));
+  } catch {
+    return undefined;
+  }
+}
 
 export interface PadesOptions {
   /** when the signer claims to sign: /M of the signature dictionary (default now) */
@@ -33,6 +45,11 @@ export interface PadesOptions {
   reserve?: number;
   /** a visible signature: the widget's rectangle and its drawn appearance (`drawAppearance`) */
   appearance?: PreparedAppearance;
+  /**
+   * a certification (DocMDP) signature — the document's first — permitting later: 1 no changes, 2 filling
+   * in forms and signing, 3 also annotations (ISO 32000-1 §12.8.2.2)
+   */
+  certify?: 1 | 2 | 3;
 }
 
 export interface PreparedPdf {
@@ -85,6 +102,8 @@ export interface FieldOptions {
   page?: number;
   digest: DigestName;
   appearance?: PreparedAppearance;
+  /** DocMDP: the signature dictionary gets a /Reference to the DocMDP transform, the catalog /Perms /DocMDP */
+  certify?: 1 | 2 | 3;
 }
 
 export interface PlacedField {
@@ -118,12 +137,22 @@ export function appendSignatureField(input: Uint8Array, opts: FieldOptions): Pla
 
   const sigNum = next();
   const widgetNum = next();
+  const entries: [string, PdfObject][] = [...(opts.entries ?? [])];
+  const certifiedWith = certification(doc);
+  if (opts.type === 'Sig' && certifiedWith === 1) throw new TrucError('conflict', 'the document is certified with no changes permitted (DocMDP P=1): another signature would break the certification');
+  if (opts.certify) {
+    if (doc.fields().some((f) => f.dict.get('FT')?.kind === 'name' && (f.dict.get('FT') as { value: string }).value === 'Sig' && f.dict.has('V')))
+      throw new TrucError('conflict', 'a certification signature must be the first signature of the document');
+    if (![1, 2, 3].includes(opts.certify)) throw new TrucError('bad_request', 'DocMDP permissions are 1, 2 or 3');
+    const params = dict({ Type: name('TransformParams'), P: num(opts.certify), V: name('1.2') });
+    entries.push(['Reference', array([dict({ Type: name('SigRef'), TransformMethod: name('DocMDP'), TransformParams: params })])]);
+  }
   const placeholder = `[0 ${'0'.repeat(BR_WIDTH)} ${'0'.repeat(BR_WIDTH)} ${'0'.repeat(BR_WIDTH)}]`;
   const sigBody = Buffer.concat([
     Buffer.from(`<</Type/${opts.type}/Filter/Adobe.PPKLite/SubFilter/${opts.subFilter}/ByteRange ${placeholder}/Contents <`, 'latin1'),
     Buffer.alloc(contentsBytes * 2, '0'),
     Buffer.from('>', 'latin1'),
-    serialize(dict(new Map<string, PdfObject>(opts.entries ?? []))).subarray(2),
+    serialize(dict(new Map<string, PdfObject>(entries))).subarray(2),
   ]);
 
   const changed: UpdateObject[] = [{ num: sigNum, gen: 0, body: sigBody }];
@@ -155,6 +184,7 @@ export function appendSignatureField(input: Uint8Array, opts: FieldOptions): Pla
   const acro: PdfDict = af ? new Map(doc.dictOf(af, 'the AcroForm')) : new Map();
   appendTo(acro.get('Fields'), doc, ref(widgetNum), acro, 'Fields', changed);
   acro.set('SigFlags', num(3));
+  let catalogChanged = false;
   if (af?.kind === 'ref') changed.push({ num: af.num, gen: af.gen, body: serialize(dict(acro)) });
   else {
     if (af) catalog.set('AcroForm', dict(acro));
@@ -163,8 +193,19 @@ export function appendSignatureField(input: Uint8Array, opts: FieldOptions): Pla
       changed.push({ num: acroNum, gen: 0, body: serialize(dict(acro)) });
       catalog.set('AcroForm', ref(acroNum));
     }
-    changed.push({ num: root.num, gen: root.gen, body: serialize(dict(catalog)) });
+    catalogChanged = true;
   }
+  if (opts.certify) {
+    const perms = catalog.get('Perms');
+    const p: PdfDict = perms ? new Map(doc.dictOf(perms, 'the /Perms')) : new Map();
+    p.set('DocMDP', ref(sigNum));
+    if (perms?.kind === 'ref') changed.push({ num: perms.num, gen: perms.gen, body: serialize(dict(p)) });
+    else {
+      catalog.set('Perms', dict(p));
+      catalogChanged = true;
+    }
+  }
+  if (catalogChanged) changed.push({ num: root.num, gen: root.gen, body: serialize(dict(catalog)) });
 
   const { bytes, offsets } = appendUpdate(doc, changed);
   const sigAt = offsets.get(sigNum)!;
@@ -202,6 +243,7 @@ export function preparePdf(input: Uint8Array, identity: SignerIdentity, opts: Pa
     page: opts.page,
     digest,
     ...(opts.appearance ? { appearance: opts.appearance } : {}),
+    ...(opts.certify ? { certify: opts.certify } : {}),
   });
   return {
     ...placed,

@@ -12,6 +12,7 @@ import type { DigestName } from '../cms/attributes.js';
 import { PdfDocument } from '../pdf/document.js';
 import { decodeTextString, serialize, type PdfObject } from '../pdf/objects.js';
 import { Lexer } from '../pdf/parse.js';
+import { docMdpOf, mdpViolations, permsDocMdp, type MdpPermission } from './docmdp.js';
 
 export interface PdfSignature {
   fieldName: string;
@@ -32,6 +33,10 @@ export interface PdfSignature {
   coversWholeFile: boolean;
   modifiedAfter: boolean;
   laterSignatures: number;
+  /** a certification signature (DocMDP): its permissions, and the later changes they do not allow */
+  certification?: { permissions: MdpPermission; violations: string[] };
+  /** internal: the certification's P, read from the signed /Reference */
+  docMdp?: MdpPermission;
 }
 
 /** A PDF date D:YYYYMMDDHHmmSS+HH'mm' (fields after the year optional). */
@@ -122,7 +127,9 @@ export function readPdfSignatures(pdf: Uint8Array): PdfSignature[] {
     const br = doc.resolve(sig.get('ByteRange'));
     const byteRange = br?.kind === 'array' ? br.items.map((x) => (x.kind === 'num' ? x.value : NaN)) : [];
     const m = text(sig.get('M'));
+    const mdp = docMdpOf(doc, sig);
     const s: PdfSignature = {
+      ...(mdp ? { docMdp: mdp } : {}),
       fieldName: decodeTextString(Buffer.from(f.name, 'latin1')),
       subFilter: sf?.kind === 'name' ? sf.value : undefined,
       ...(m ? { m, claimedSigningTime: parsePdfDate(m) } : {}),
@@ -168,6 +175,17 @@ export function readPdfSignatures(pdf: Uint8Array): PdfSignature[] {
     const lastEnd = ends[ends.length - 1] ?? 0;
     const prevOf = (e: number) => ends.filter((x) => x < e).pop() ?? 0;
     s.modifiedAfter = later.some((e) => !covers.has(e) && !isDssRevision(bytes, prevOf(e), e)) || (!s.coversWholeFile && !isBlank(bytes.subarray(Math.max(lastEnd, s.coverEnd))));
+    if (s.docMdp) {
+      const docTs = new Set(found.filter((x) => x.subFilter === 'ETSI.RFC3161').map((x) => x.coverEnd));
+      const violations = mdpViolations(bytes, s.coverEnd, s.docMdp, ends, docTs);
+      if (!s.coversWholeFile && !isBlank(bytes.subarray(Math.max(lastEnd, s.coverEnd)))) violations.push('bytes were appended after the last revision');
+      // the certified revision's catalog must name this signature in /Perms /DocMDP (a first signature only)
+      const certified = new PdfDocument(bytes.subarray(0, s.coverEnd));
+      const v = doc.fields().find((f) => decodeTextString(Buffer.from(f.name, 'latin1')) === s.fieldName)?.dict.get('V');
+      if (v?.kind !== 'ref' || permsDocMdp(certified) !== v.num) violations.push('the catalog /Perms /DocMDP of the certified revision does not name this signature');
+      if (found.some((o) => o !== s && o.coverEnd > 0 && o.coverEnd < s.coverEnd)) violations.push('a certification signature must be the first signature of the document');
+      s.certification = { permissions: s.docMdp, violations };
+    }
   }
   return found;
 }

@@ -11,6 +11,7 @@ import { validateSigner, type ValidationOptions } from './signer.js';
 
 import { UNSIGNED } from '../cades/unsigned.js';
 import { carriedBy, signatureTimestamps } from './timestamps.js';
+import { archiveTimestamps } from './archive.js';
 
 export async function validateCades(cms: Uint8Array, opts: ValidationOptions & { content?: Uint8Array }): Promise<ValidationReport> {
   const at = opts.at ?? new Date();
@@ -42,12 +43,15 @@ export async function validateCades(cms: Uint8Array, opts: ValidationOptions & {
     const longTerm = timed && s.unsignedAttributes.has(UNSIGNED.revocationValues);
     const level = s.unsignedAttributes.has(UNSIGNED.archiveTimeStampV3) && longTerm ? 'B-LTA' : longTerm ? 'B-LT' : timed ? 'B-T' : 'B-B';
     const carried = carriedBy(s);
-    const ts = await signatureTimestamps(s, { ...opts, at }, carried, undefined, inspection.certificates);
-    const r = await validateSigner(s, inspection.certificates, [...inspection.crls, ...carried.crls], { index, format: 'CAdES', level, claimedSigningTime: s.signingTime }, { ...opts, at }, { ocsps: carried.ocsps, certs: carried.certs, ...(ts.poe ? { poe: ts.poe } : {}) });
-    if (ts.reports.length) r.timestamps = ts.reports;
+    const ats = await archiveTimestamps(cms, index, s, opts.content, { ...opts, at }, carried, inspection.certificates);
+    const ts = await signatureTimestamps(s, { ...opts, at }, carried, ats.poe, inspection.certificates);
+    const poes = [ts.poe, ats.poe].filter((d): d is Date => !!d);
+    const poe = poes.length ? new Date(Math.min(...poes.map((d) => d.getTime()))) : undefined;
+    const r = await validateSigner(s, inspection.certificates, [...inspection.crls, ...carried.crls], { index, format: 'CAdES', level, claimedSigningTime: s.signingTime }, { ...opts, at }, { ocsps: carried.ocsps, certs: carried.certs, ...(poe ? { poe } : {}) });
+    if (ts.reports.length || ats.reports.length) r.timestamps = [...ts.reports, ...ats.reports];
     if (longTerm) r.embeddedEvidence = { certificates: carried.certs.length, crls: carried.crls.length, ocspResponses: carried.ocsps.length };
     if (!s.signingTime) r.warnings.push('no signing-time attribute (required by CAdES baseline)');
-    if (level === 'B-LTA') r.warnings.push('the archive-time-stamp-v3 is not validated yet');
+    for (const t of ats.reports) if (!t.valid) r.warnings.push(`an archive time-stamp is not valid: ${t.problem}`);
     for (const t of ts.reports) if (!t.valid) r.warnings.push(`a signature time-stamp is not valid: ${t.problem}`);
     if (ts.poe && s.signingTime && s.signingTime.getTime() > ts.poe.getTime() + 60_000) r.warnings.push('the claimed signing time is after the signature time-stamp');
     report.signatures.push(r);

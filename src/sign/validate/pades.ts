@@ -54,7 +54,7 @@ export async function validatePdf(pdf: Uint8Array, opts: ValidationOptions): Pro
     const tctx = withCarried(opts, carried);
     tctx.intermediates.push(...pool);
     const c = await verifyTimeStamp(s.cms, s.digestOf, { trustAnchors: opts.trustAnchors, at, ...tctx, ...(later ? { poe: later } : {}) });
-    const r = timestampReport('document', c, s.fieldName);
+    const r = timestampReport('document', c, s.fieldName, s.cms);
     if (s.modifiedAfter) (r.warnings ??= []).push('the document was changed after this time-stamp by something other than a later signature');
     docTs.push({ coverEnd: s.coverEnd, valid: c.valid, report: r, ...(c.genTime ? { genTime: c.genTime } : {}) });
     if (c.valid) later = c.genTime;
@@ -63,7 +63,14 @@ export async function validatePdf(pdf: Uint8Array, opts: ValidationOptions): Pro
   if (docTs.length) report.documentTimestamps = docTs.map((d) => d.report);
 
   for (const [index, s] of sigs.entries()) {
-    const pdfPart = { fieldName: s.fieldName, byteRange: s.byteRange, coversWholeFile: s.coversWholeFile, modifiedAfter: s.modifiedAfter, laterSignatures: s.laterSignatures };
+    const pdfPart = {
+      fieldName: s.fieldName,
+      byteRange: s.byteRange,
+      coversWholeFile: s.coversWholeFile,
+      modifiedAfter: s.modifiedAfter,
+      laterSignatures: s.laterSignatures,
+      ...(s.certification ? { certification: s.certification } : {}),
+    };
     const failed = (message: string, sub: SignatureReport['subIndication'] = 'FORMAT_FAILURE'): SignatureReport => ({
       index,
       format: 'PAdES',
@@ -112,6 +119,9 @@ export async function validatePdf(pdf: Uint8Array, opts: ValidationOptions): Pro
     if (inspection.signers.length !== 1) r.warnings.push(`the CMS has ${inspection.signers.length} signers; only the first is validated`);
     if (s.subFilter === 'ETSI.CAdES.detached' && signer.signedAttributes.includes(SIGNING_TIME)) r.warnings.push('a PAdES signature must not carry a signing-time attribute');
     if (s.modifiedAfter) r.warnings.push('the document was changed after this signature by something other than a later signature');
+    const mdp = s.certification;
+    if (mdp?.violations.length && r.indication === 'TOTAL-PASSED')
+      Object.assign(r, { indication: 'INDETERMINATE', subIndication: 'SIG_CONSTRAINTS_FAILURE', message: `changes the certification (DocMDP P=${mdp.permissions}) does not permit: ${mdp.violations.join('; ')}` });
     report.signatures.push(r);
   }
   return report;

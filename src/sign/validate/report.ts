@@ -32,9 +32,9 @@ export interface CertificateSummary {
   notAfter: string;
 }
 
-/** A time-stamp token met during validation: over a signature value, or over a PDF revision. */
+/** A time-stamp token met during validation: over a signature value, over a PDF revision, or a CAdES archive-time-stamp-v3. */
 export interface TimestampReport {
-  type: 'signature' | 'document';
+  type: 'signature' | 'document' | 'archive';
   valid: boolean;
   /** when the TSA says the data existed */
   genTime?: string;
@@ -44,6 +44,8 @@ export interface TimestampReport {
   problem?: string;
   /** PAdES document time-stamps: the field */
   fieldName?: string;
+  /** SHA-256 of the token (DER), hex: how the XML report refers to it */
+  sha256?: string;
   warnings?: string[];
 }
 
@@ -78,6 +80,8 @@ export interface SignatureReport {
     /** the chain validated at the claimed signing time (informative: a claim, not a proof of existence) */
     certificateValidAtSigningTime: boolean | null;
   };
+  /** CRLs and OCSP responses (DER, base64) the path was judged with, besides those configured */
+  revocationData?: { crls: string[]; ocspResponses: string[] };
   /** DER certificates of the validated path, base64, signer first */
   certificatePath: string[];
   /** PAdES: the signature field and what was added to the file after it */
@@ -88,6 +92,8 @@ export interface SignatureReport {
     /** later revisions that are not another signature's update (content changed after signing) */
     modifiedAfter: boolean;
     laterSignatures: number;
+    /** a certification signature (DocMDP P=1|2|3) and the later changes its permissions do not allow */
+    certification?: { permissions: 1 | 2 | 3; violations: string[] };
   };
   warnings: string[];
 }

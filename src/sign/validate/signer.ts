@@ -127,6 +127,9 @@ export async function validateSigner(
   };
   const intermediates = [...certificates, ...(extra.certs ?? [])].filter((c) => !c.equals(s.certificate!.der));
   intermediates.push(...(opts.intermediates ?? []).map((c) => Buffer.from(c)));
+  const carriedCrls = crls.map((c) => c.toString('base64'));
+  const carriedOcsps = (extra.ocsps ?? []).map((c) => c.toString('base64'));
+  if (carriedCrls.length || carriedOcsps.length) report.revocationData = { crls: carriedCrls, ocspResponses: carriedOcsps };
   const poe = extra.poe;
   if (poe) report.bestSignatureTime = poe.toISOString();
   /** the path as it was at the proof of existence (revocation judged from the evidence at hand, below) */

@@ -5,7 +5,7 @@
  */
 import type { SignatureReport, ValidationReport } from './report.js';
 
-const LABELS = {
+export const LABELS = {
   en: {
     signature: 'Signature',
     verdict: 'Result',
@@ -18,6 +18,7 @@ const LABELS = {
     certAtTime: 'Certificate valid at signing time',
     chain: 'Certificate chain',
     after: 'Changed after signing',
+    certified: 'Certification',
     yes: 'yes',
     no: 'no',
     unknown: 'not checked',
@@ -35,6 +36,7 @@ const LABELS = {
     certAtTime: 'Chứng thư hợp lệ tại thời điểm ký',
     chain: 'Chuỗi chứng thư',
     after: 'Bị thay đổi sau khi ký',
+    certified: 'Chữ ký chứng nhận',
     yes: 'có',
     no: 'không',
     unknown: 'chưa kiểm tra',
@@ -62,6 +64,7 @@ function one(s: SignatureReport, L: (typeof LABELS)['en' | 'vi']): string {
     `  ${L.certAtTime}: ${yn(s.checks.certificateValidAtSigningTime)}`,
   ];
   if (s.pdf) lines.push(`  ${L.after}: ${yn(s.pdf.modifiedAfter)}`);
+  if (s.pdf?.certification) lines.push(`  ${L.certified}: DocMDP P=${s.pdf.certification.permissions}${s.pdf.certification.violations.length ? ` — ${s.pdf.certification.violations.join('; ')}` : ''}`);
   return lines.join('\n');
 }
 

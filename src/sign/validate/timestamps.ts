@@ -18,7 +18,7 @@ export interface Carried {
   ocsps: Buffer[];
 }
 
-export function timestampReport(type: TimestampReport['type'], c: TimeStampCheck, fieldName?: string): TimestampReport {
+export function timestampReport(type: TimestampReport['type'], c: TimeStampCheck, fieldName?: string, token?: Uint8Array): TimestampReport {
   return {
     type,
     valid: c.valid,
@@ -28,6 +28,7 @@ export function timestampReport(type: TimestampReport['type'], c: TimeStampCheck
     ...(c.policy ? { policy: c.policy } : {}),
     ...(c.problem ? { problem: c.problem } : {}),
     ...(fieldName ? { fieldName } : {}),
+    ...(token ? { sha256: createHash('sha256').update(token).digest('hex') } : {}),
     ...(c.warnings.length ? { warnings: c.warnings } : {}),
   };
 }
@@ -81,7 +82,7 @@ export async function signatureTimestamps(
   ctx.intermediates.push(...pool);
   for (const token of s.unsignedAttributes.get(UNSIGNED.signatureTimeStamp) ?? []) {
     const c = await verifyTimeStamp(token, (h) => createHash(h).update(s.signatureValue).digest(), { trustAnchors: opts.trustAnchors, at: opts.at, ...ctx, ...(later ? { poe: later } : {}) });
-    reports.push(timestampReport('signature', c));
+    reports.push(timestampReport('signature', c, undefined, token));
     if (c.valid && c.genTime && (!poe || c.genTime < poe)) poe = c.genTime;
   }
   return { reports, ...(poe ? { poe } : {}) };

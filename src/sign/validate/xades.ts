@@ -1,9 +1,10 @@
 /**
- * Validation of enveloped XAdES signatures (EN 319 132-1 B-B) after EN 319 102-1. Each ds:Signature is
+ * Validation of enveloped XAdES signatures (EN 319 132-1 B-B, B-T, B-LT) after EN 319 102-1. Each ds:Signature is
  * checked by two independent verifiers — xadesjs (references, then the signature value with the signing
  * certificate's key only, not any key KeyInfo happens to carry) and xml-crypto — and both must agree.
  * SigningCertificateV2 must name the KeyInfo certificate by digest; the signer then goes through the same
- * path validation as CAdES and PAdES signers.
+ * path validation as CAdES and PAdES signers. SignatureTimeStamps (over the exclusive canonical
+ * SignatureValue) give the proof of existence; CertificateValues and RevocationValues serve offline.
  *
  * Signature wrapping: a signature is accepted only when it covers the whole document — exactly one
  * Reference with URI="" (the document root, enveloped-signature transform) and every other Reference a
@@ -19,7 +20,10 @@ import { parseCertificate, type Certificate } from '../../pki/path/index.js';
 import type { CmsSigner } from '../cades/verify.js';
 import { parseXml } from '../xades/parse.js';
 import { xades } from '../xades/engine.js';
-import type { SignatureReport, ValidationReport } from './report.js';
+import type { SignatureReport, TimestampReport, ValidationReport } from './report.js';
+import { readXadesUnsigned, signatureValueOctets } from '../xades/levels.js';
+import { verifyTimeStamp } from '../timestamp/verify.js';
+import { timestampReport, withCarried, type Carried } from './timestamps.js';
 import { validateSigner, type ValidationOptions } from './signer.js';
 
 const DS = 'http://www.w3.org/2000/09/xmldsig#';
@@ -229,10 +233,42 @@ export async function validateXades(input: Uint8Array | string, opts: Validation
       unsignedAttributes: new Map(),
       signatureValue: Buffer.from(text(childElements(sig, DS, 'SignatureValue')[0]), 'base64'),
     };
-    const unsigned = elements(sig, XADES, 'UnsignedSignatureProperties')[0];
-    if (unsigned && unsigned.childNodes.length) warnings.push('unsigned properties (time-stamps, validation data) are not validated yet for XAdES');
+    // B-T / B-LT: signature time-stamps over the canonical SignatureValue, carried validation data
+    const unsigned = readXadesUnsigned(sig);
+    if (unsigned.others.length) warnings.push(`unsigned properties not validated: ${unsigned.others.join(', ')}`);
+    const carried: Carried = { certs: unsigned.certs, crls: unsigned.crls, ocsps: unsigned.ocsps };
+    const tctx = withCarried({ ...opts, at }, carried);
+    tctx.intermediates.push(...certs);
+    const stamps: TimestampReport[] = [];
+    let poe: Date | undefined;
+    for (const t of unsigned.timestamps) {
+      let octets: Buffer;
+      try {
+        octets = signatureValueOctets(sig, t.c14n);
+      } catch (e) {
+        if (!isTrucError(e)) throw e;
+        stamps.push({ type: 'signature', valid: false, problem: e.message });
+        continue;
+      }
+      const c = await verifyTimeStamp(t.token, (h) => createHash(h).update(octets).digest(), { trustAnchors: opts.trustAnchors, at, ...tctx });
+      stamps.push(timestampReport('signature', c, undefined, t.token));
+      if (c.valid && c.genTime && (!poe || c.genTime < poe)) poe = c.genTime;
+    }
+    const timed = unsigned.timestamps.length > 0;
+    const longTerm = timed && (unsigned.crls.length + unsigned.ocsps.length > 0 || elements(sig, XADES, 'RevocationValues').length > 0);
     if (!signingTime) warnings.push('no SigningTime (required by XAdES baseline)');
-    const r = await validateSigner(signer, certs.slice(1), [], { index, format: 'XAdES', level: 'B-B', ...(signingTime ? { claimedSigningTime: signingTime } : {}) }, { ...opts, at });
+    const r = await validateSigner(
+      signer,
+      certs.slice(1),
+      unsigned.crls,
+      { index, format: 'XAdES', level: longTerm ? 'B-LT' : timed ? 'B-T' : 'B-B', ...(signingTime ? { claimedSigningTime: signingTime } : {}) },
+      { ...opts, at },
+      { ocsps: unsigned.ocsps, certs: unsigned.certs, ...(poe ? { poe } : {}) },
+    );
+    if (stamps.length) r.timestamps = stamps;
+    if (longTerm) r.embeddedEvidence = { certificates: unsigned.certs.length, crls: unsigned.crls.length, ocspResponses: unsigned.ocsps.length };
+    for (const t of stamps) if (!t.valid) warnings.push(`a signature time-stamp is not valid: ${t.problem}`);
+    if (poe && signingTime && signingTime.getTime() > poe.getTime() + 60_000) warnings.push('the claimed signing time is after the signature time-stamp');
     r.warnings.unshift(...warnings);
     report.signatures.push(r);
   }

@@ -10,9 +10,14 @@ import { XMLSerializer } from '@xmldom/xmldom';
 import { externalKey, xades } from './engine.js';
 import { parseXml } from './parse.js';
 import type { ExternalSigner } from '../signer.js';
+import { rank, type Level, type LevelContext } from '../level.js';
+import { augmentXades } from './levels.js';
 
 export interface XadesOptions {
   signingTime?: Date;
+  /** baseline level (default B-B); B-T and B-LT need the context's time-stamper and revocation data */
+  level?: Level;
+  context?: LevelContext;
 }
 
 const CURVES: Record<string, string> = { 'prime256v1': 'P-256', secp384r1: 'P-384', secp521r1: 'P-521' };
@@ -34,5 +39,8 @@ export async function signXades(xml: Uint8Array | string, signer: ExternalSigner
     signingTime: { value: opts.signingTime ?? new Date() },
   } as never);
   doc.documentElement.appendChild(signed.GetXml() as never);
-  return new XMLSerializer().serializeToString(doc as never);
+  const bb = new XMLSerializer().serializeToString(doc as never);
+  if (rank(opts.level ?? 'B-B') === 0) return bb;
+  const sigs = doc.getElementsByTagNameNS('http://www.w3.org/2000/09/xmldsig#', 'Signature').length;
+  return augmentXades(bb, opts.level!, opts.context ?? {}, sigs - 1);
 }

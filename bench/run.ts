@@ -141,7 +141,14 @@ function section(
   at: Date,
 ): string {
   const heading = `## ${name}${mod.title ? ` — ${mod.title}` : ''}`;
-  const body = (mod.describe ?? defaultDescribe)(results)
+  const d = mod.describe as unknown;
+  const described =
+    typeof d === 'function'
+      ? (d as (r: Record<string, unknown>) => string)(results)
+      : typeof d === 'string'
+        ? `${d}\n\n${defaultDescribe(results)}` // a module may give a sentence instead of a function
+        : defaultDescribe(results);
+  const body = described
     .trim()
     // a describe() heading at level 1 or 2 would split this section when the file is read back
     .replace(/^(#{1,2}) /gm, '### ');

@@ -1,7 +1,11 @@
 /**
- * Signatures: CMS signed data for files kept beside their signature. Today the detached CMS SignedData
- * (RFC 5652) with ESS signingCertificateV2 that the lab signs its reports with, and its verifier; the
- * CAdES, PAdES and XAdES levels of the signatures part build on these.
+ * Signatures: officials and agencies sign documents with certificates from our CA, and anyone checks them
+ * years later. CAdES (CMS, detached or enveloping), PAdES (PDF by incremental update, visible or not,
+ * certification by DocMDP) and XAdES (enveloped XML) at baseline levels B-B, B-T, B-LT and B-LTA, raised
+ * later by augmentation without re-signing; validation shaped on EN 319 102-1 with reports as JSON, text
+ * (Vietnamese or English), HTML and TS 119 102-2 XML. Signers are "hash in, signature out", so keys can
+ * live in our key stores, an HSM or an official's token. The plain detached CMS of the lab's reports is
+ * here too.
  */
 export { signDetached, type DetachedSigner, type DetachedOptions } from './cms/sign-detached.js';
 export { verifyDetached, MAX_CMS_BYTES, type DetachedVerification, type DetachedVerifyOptions } from './cms/verify-detached.js';

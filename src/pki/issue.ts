@@ -439,9 +439,9 @@ export class Issuer {
       });
     });
     for (const { p, leader } of s.followers) {
-      leader.item.requestHash && p.item.requestHash && leader.item.requestHash.equals(p.item.requestHash)
-        ? void this.waitLeader(p)
-        : p.reject(new TrucError('duplicate_request', `request id "${p.item.requestId}" was used for a different request`));
+      const same = !!leader.item.requestHash && !!p.item.requestHash && leader.item.requestHash.equals(p.item.requestHash);
+      if (same) void this.waitLeader(p);
+      else p.reject(new TrucError('duplicate_request', `request id "${p.item.requestId}" was used for a different request`));
     }
   }
 

@@ -71,6 +71,15 @@ async function withPlatform(fn: (p: Platform) => Promise<unknown>): Promise<void
   await p.close();
 }
 
+/** The name-constraint options of commands that create CAs. */
+function withNameConstraintOptions(cmd: Command): Command {
+  return cmd
+    .option('--permitted-dns <domain>', 'name constraint: permitted DNS subtree (repeatable)', collect)
+    .option('--excluded-dns <domain>', 'name constraint: excluded DNS subtree (repeatable)', collect)
+    .option('--permitted-email <domain>', 'name constraint: permitted e-mail domain (repeatable)', collect)
+    .option('--permitted-dn <dn>', 'name constraint: permitted directory name subtree (repeatable)', collect);
+}
+
 function nameConstraintsFrom(o: any): CaSpec['nameConstraints'] {
   if (!(o.permittedDns || o.excludedDns || o.permittedEmail || o.permittedDn)) return undefined;
   return {
@@ -128,7 +137,7 @@ program
 // ---- ca
 const ca = program.command('ca').description('certificate authority: hierarchy, issuance, revocation, CRLs');
 
-ca.command('init')
+withNameConstraintOptions(ca.command('init'))
   .description('Create the root CA (self-signed) and the issuing CAs under it. Without options: the default hierarchy.')
   .option('--root-id <id>', 'root CA id', DEFAULT_HIERARCHY.root.id)
   .option('--root-subject <dn>', 'root subject, e.g. "CN=Root CA, O=Ban Cơ yếu Chính phủ, C=VN"', DEFAULT_HIERARCHY.root.subject)
@@ -142,10 +151,6 @@ ca.command('init')
   .option('--issuing-key <alg>', 'issuing CA key algorithm', 'EC-P256')
   .option('--issuing-days <n>', 'issuing CA validity in days', '3650')
   .option('--path-len <n>', 'path length constraint of issuing CAs', '0')
-  .option('--permitted-dns <domain>', 'name constraint: permitted DNS subtree (repeatable)', collect)
-  .option('--excluded-dns <domain>', 'name constraint: excluded DNS subtree (repeatable)', collect)
-  .option('--permitted-email <domain>', 'name constraint: permitted e-mail domain (repeatable)', collect)
-  .option('--permitted-dn <dn>', 'name constraint: permitted directory name subtree (repeatable)', collect)
   .addOption(new Option('--key-store <kind>', 'key store for the new keys').choices(['software', 'pkcs11']))
   .action(async (o) =>
     withPlatform(async (p) => {
@@ -189,7 +194,7 @@ ca.command('init')
     }),
   );
 
-ca.command('add')
+withNameConstraintOptions(ca.command('add'))
   .description('Add a CA under an existing one (a second issuing CA under the root, or a sub-CA where path length allows)')
   .requiredOption('--parent <id>', 'the parent CA')
   .requiredOption('--id <id>', 'the new CA id (lowercase letters, digits, -)')
@@ -197,10 +202,6 @@ ca.command('add')
   .option('--key <alg>', 'key algorithm', 'EC-P256')
   .option('--days <n>', 'validity in days', '3650')
   .option('--path-len <n>', 'path length constraint', '0')
-  .option('--permitted-dns <domain>', 'name constraint: permitted DNS subtree (repeatable)', collect)
-  .option('--excluded-dns <domain>', 'name constraint: excluded DNS subtree (repeatable)', collect)
-  .option('--permitted-email <domain>', 'name constraint: permitted e-mail domain (repeatable)', collect)
-  .option('--permitted-dn <dn>', 'name constraint: permitted directory name subtree (repeatable)', collect)
   .addOption(new Option('--key-store <kind>', 'key store for the new key').choices(['software', 'pkcs11']))
   .action(async (o) =>
     withPlatform(async (p) => {

@@ -4,7 +4,7 @@
  * classified into one of our key algorithms, and the requested alternative names read from the
  * extensionRequest attribute.
  */
-import { createPublicKey } from 'node:crypto';
+import { createPublicKey, type KeyObject } from 'node:crypto';
 import { TrucError } from '../errors.js';
 import { TAG } from '../asn1/der.js';
 import { children, decodeOid, parseOne, checkTree, type Element } from '../asn1/reader.js';
@@ -58,12 +58,24 @@ export function csrBytes(input: Buffer | string): Buffer {
 }
 
 export function keyAlgorithmOf(spki: Buffer): KeyAlgorithm {
-  let key;
+  return publicKeyOf(spki).algorithm;
+}
+
+/** The key object and our name for its algorithm; parsed once, used for the type check and the signature. */
+function publicKeyOf(spki: Buffer): { key: KeyObject; algorithm: KeyAlgorithm } {
+  const key = importSpki(spki);
+  return { key, algorithm: classify(key) };
+}
+
+function importSpki(spki: Buffer): KeyObject {
   try {
-    key = createPublicKey({ key: spki, format: 'der', type: 'spki' });
+    return createPublicKey({ key: spki, format: 'der', type: 'spki' });
   } catch {
     throw new TrucError('malformed_csr', 'the public key cannot be parsed');
   }
+}
+
+function classify(key: KeyObject): KeyAlgorithm {
   const d = key.asymmetricKeyDetails ?? {};
   switch (key.asymmetricKeyType) {
     case 'ec':
@@ -121,10 +133,10 @@ export function parseCsr(input: Buffer | string): ParsedCsr {
     throw new TrucError('malformed_csr', 'CSR version must be 1 (0)');
   const subject = decodeName(Buffer.from(fields[1].raw));
   const spki = Buffer.from(fields[2].raw);
-  const keyAlgorithm = keyAlgorithmOf(spki);
+  const { key: publicKey, algorithm: keyAlgorithm } = publicKeyOf(spki);
   const { scheme: signatureScheme, saltLength } = schemeOf(algId);
   if (sigBits.value[0] !== 0) throw new TrucError('malformed_csr', 'signature BIT STRING has unused bits');
-  if (!verifyWith(spki, signatureScheme, info.raw, sigBits.value.subarray(1), saltLength))
+  if (!verifyWith(publicKey, signatureScheme, info.raw, sigBits.value.subarray(1), saltLength))
     throw new TrucError('bad_csr_signature', 'the CSR signature does not verify with its own public key');
   let altNames = emptyAltNames();
   const attrs = fields[3];

@@ -18,7 +18,7 @@ import { keyStores, type KeyStore, type KeyStores } from './crypto/keystore.js';
 import { pkiMigrations, loadProfiles, Issuer, type PkiContext } from './pki/index.js';
 import { authMigrations } from './http/auth/store.js';
 import { labMigrations } from './lab/register/index.js';
-import { ocspMigrations } from './pki/ocsp/store.js';
+import { serviceCertMigrations } from './pki/service-cert.js';
 import { tsaMigrations } from './pki/tsa/store.js';
 import { monitorMigrations } from './monitor/index.js';
 import { signKeyMigrations } from './sign/keys/store.js';
@@ -34,7 +34,7 @@ export interface Platform {
   close(): Promise<void>;
 }
 
-export const ALL_MIGRATIONS = [...auditMigrations, ...pkiMigrations, ...authMigrations, ...ocspMigrations, ...tsaMigrations, ...labMigrations, ...monitorMigrations, ...signKeyMigrations];
+export const ALL_MIGRATIONS = [...auditMigrations, ...pkiMigrations, ...serviceCertMigrations, ...authMigrations, ...tsaMigrations, ...labMigrations, ...monitorMigrations, ...signKeyMigrations];
 
 /**
  * The software key store's secret: the operator's passphrase when configured; otherwise a random

@@ -11,18 +11,10 @@ import { Ajv } from 'ajv';
 import { TrucError } from '../errors.js';
 import { KEY_ALGORITHMS, type KeyAlgorithm } from '../crypto/algorithms.js';
 import { ATTRIBUTES } from './name.js';
+import { KEY_USAGE_BITS } from './path/oids.js';
 
-export const KEY_USAGES = [
-  'digitalSignature',
-  'nonRepudiation',
-  'keyEncipherment',
-  'dataEncipherment',
-  'keyAgreement',
-  'keyCertSign',
-  'cRLSign',
-  'encipherOnly',
-  'decipherOnly',
-] as const;
+/** Key usage bit names in RFC 5280 bit order. */
+export const KEY_USAGES = KEY_USAGE_BITS;
 export type KeyUsage = (typeof KEY_USAGES)[number];
 
 export const EKU_OIDS: Record<string, string> = {

@@ -2,7 +2,9 @@
  * Certificates for the platform's own services (delegated OCSP responders, the time-stamping authority):
  * a key generated in the key store, a PKCS#10 request signed by that key (so issuance goes through the
  * same checks and audit as any other), issued under a profile by an issuing CA. `needsRenewal` says when
- * one has used up two thirds of its validity — services renew at start and on their refresh timer.
+ * one has used up two thirds of its validity — services renew at start and on their refresh timer. Which
+ * certificate and key a service uses is kept in one table, `pki_service_cert`, keyed by service and slot
+ * (the OCSP responder has one per CA, the TSA one).
  */
 import { bitString, ctx as explicit, int, seq } from '../asn1/der.js';
 import { defaultScheme, SCHEMES, type KeyAlgorithm, type SignatureScheme } from '../crypto/algorithms.js';
@@ -10,6 +12,7 @@ import type { Issuer, Issued } from './issue.js';
 import { decodeName, encodeName, type NameAttribute } from './name.js';
 import type { CaRow } from './store.js';
 import type { PkiContext } from './context.js';
+import type { Migration, Sql } from '../store/index.js';
 
 export interface ServiceKey {
   keyStore: string;
@@ -68,4 +71,93 @@ export async function serviceSigner(
   const sync = store.syncSigner ? await store.syncSigner(key.keyId, key.scheme) : null;
   if (sync) return { sign: sync, sync: true };
   return { sign: (data: Uint8Array) => store.sign(key.keyId, key.scheme, data), sync: false };
+}
+
+export const serviceCertMigrations: Migration[] = [
+  {
+    id: 'pki/002_service_cert',
+    sql: `
+      CREATE TABLE pki_service_cert (
+        service text NOT NULL,
+        slot text NOT NULL,
+        ca_id text NOT NULL REFERENCES pki_ca(id),
+        key_store text NOT NULL,
+        key_id text NOT NULL,
+        scheme text NOT NULL,
+        serial text NOT NULL,
+        certificate bytea NOT NULL,
+        not_before timestamptz NOT NULL,
+        not_after timestamptz NOT NULL,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (service, slot)
+      );
+    `,
+  },
+];
+
+/** A service's current certificate and the key that goes with it. */
+export interface ServiceCertRow {
+  caId: string;
+  keyStore: string;
+  keyId: string;
+  scheme: SignatureScheme;
+  serial: string;
+  certificate: Buffer;
+  notBefore: Date;
+  notAfter: Date;
+}
+
+export async function getServiceCert(sql: Sql, service: string, slot: string): Promise<ServiceCertRow | null> {
+  const [r] = await sql.query<any>('SELECT * FROM pki_service_cert WHERE service = $1 AND slot = $2', [service, slot]);
+  return r
+    ? {
+        caId: r.ca_id,
+        keyStore: r.key_store,
+        keyId: r.key_id,
+        scheme: r.scheme,
+        serial: r.serial,
+        certificate: Buffer.from(r.certificate),
+        notBefore: new Date(r.not_before),
+        notAfter: new Date(r.not_after),
+      }
+    : null;
+}
+
+async function putServiceCert(sql: Sql, service: string, slot: string, r: ServiceCertRow): Promise<void> {
+  await sql.query(
+    `INSERT INTO pki_service_cert (service, slot, ca_id, key_store, key_id, scheme, serial, certificate, not_before, not_after)
+     VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)
+     ON CONFLICT (service, slot) DO UPDATE SET ca_id = $3, key_store = $4, key_id = $5, scheme = $6, serial = $7,
+       certificate = $8, not_before = $9, not_after = $10, created_at = now()`,
+    [service, slot, r.caId, r.keyStore, r.keyId, r.scheme, r.serial, r.certificate, r.notBefore, r.notAfter],
+  );
+}
+
+/**
+ * The service's certificate in `slot`: the stored one while it has a third of its life left, otherwise a
+ * new key and certificate, issued and stored. `issued` says which happened.
+ */
+export async function ensureServiceCert(
+  pki: PkiContext,
+  issuer: Issuer,
+  service: string,
+  slot: string,
+  req: () => Promise<ServiceCertRequest>,
+): Promise<{ row: ServiceCertRow; issued: boolean }> {
+  const have = await getServiceCert(pki.db, service, slot);
+  if (have && !needsRenewal(have.notBefore, have.notAfter, pki.clock())) return { row: have, issued: false };
+  const r = await req();
+  const { key, issued } = await issueServiceCert(pki, issuer, r);
+  const row: ServiceCertRow = {
+    caId: r.ca.id,
+    keyStore: key.keyStore,
+    keyId: key.keyId,
+    scheme: key.scheme,
+    serial: issued.serial,
+    certificate: issued.der,
+    notBefore: issued.notBefore,
+    notAfter: issued.notAfter,
+  };
+  await putServiceCert(pki.db, service, slot, row);
+  return { row, issued: true };
 }

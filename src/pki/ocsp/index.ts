@@ -8,4 +8,3 @@
 export { OcspResponder, canonicalRequest, type OcspOptions, type OcspReply, type RequestMeta } from './responder.js';
 export { parseOcspRequest, MAX_REQUEST_BYTES, type ParsedOcspRequest, type RequestedCertId } from './request.js';
 export { OCSP_STATUS, MALFORMED, INTERNAL_ERROR, UNAUTHORIZED } from './respond.js';
-export { ocspMigrations, getResponder, type ResponderRow } from './store.js';

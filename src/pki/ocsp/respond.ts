@@ -5,7 +5,7 @@
  * Error statuses carry no responseBytes and are constants.
  */
 import { createHash } from 'node:crypto';
-import { bitString, ctx as explicit, enumerated, oid, octets, seq, tlv } from '../../asn1/der.js';
+import { bitString, ctx as explicit, enumerated, generalizedTime, oid, octets, seq, tlv } from '../../asn1/der.js';
 import { OID_NONCE } from './request.js';
 
 const OID_BASIC = '1.3.6.1.5.5.7.48.1.1';
@@ -50,20 +50,8 @@ export interface SingleStatus {
   reason?: number | null;
 }
 
-const pad2 = (n: number) => (n < 10 ? '0' + n : String(n));
-
 /** GeneralizedTime, whole seconds, Zulu (RFC 6960 via RFC 5280 4.1.2.5.2). */
-export function gtime(d: Date): Buffer {
-  const s =
-    String(d.getUTCFullYear()).padStart(4, '0') +
-    pad2(d.getUTCMonth() + 1) +
-    pad2(d.getUTCDate()) +
-    pad2(d.getUTCHours()) +
-    pad2(d.getUTCMinutes()) +
-    pad2(d.getUTCSeconds()) +
-    'Z';
-  return tlv(0x18, Buffer.from(s, 'ascii'));
-}
+export const gtime = generalizedTime;
 
 const GOOD = Buffer.from([0x80, 0x00]);
 const UNKNOWN = Buffer.from([0x82, 0x00]);

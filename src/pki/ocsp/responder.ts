@@ -23,7 +23,7 @@ import { parseCertificate } from '../path/certificate.js';
 import { listCas, type CaRow } from '../store.js';
 import type { Issuer } from '../issue.js';
 import type { PkiContext } from '../context.js';
-import { issueServiceCert, needsRenewal, serviceSigner } from '../service-cert.js';
+import { ensureServiceCert, needsRenewal, serviceSigner, type ServiceCertRow } from '../service-cert.js';
 import { CERT_ID_HASH_OIDS, MAX_REQUEST_BYTES, parseOcspRequest, type RequestedCertId } from './request.js';
 import {
   certsField,
@@ -40,11 +40,8 @@ import { ResponseCache, type CachedResponse, type CertState } from './cache.js';
 import { OcspEvents } from './events.js';
 import {
   currentStatuses,
-  getResponder,
-  putResponder,
   statusChangesSince,
   statusOf,
-  type ResponderRow,
   type StatusRow,
 } from './store.js';
 
@@ -72,7 +69,7 @@ interface CaEntry {
   row: CaRow;
   signer: ResponseSigner;
   sync: boolean;
-  delegated: ResponderRow | null;
+  delegated: ServiceCertRow | null;
   hashes: { hashOid: string; nameHash: Buffer; keyHash: Buffer; prefix: Buffer }[];
 }
 
@@ -354,7 +351,7 @@ export class OcspResponder {
       const keyHash = createHash(h).update(cert.publicKeyBits).digest();
       return { hashOid, nameHash, keyHash, prefix: certIdPrefix(hashOid, nameHash, keyHash) };
     });
-    let delegated: ResponderRow | null = null;
+    let delegated: ServiceCertRow | null = null;
     // the root issues only CA certificates, so it signs its own answers (about its issuing CAs)
     if (this.opts.signWith === 'delegated' && row.parentId !== null && row.status === 'active') {
       try {
@@ -374,28 +371,15 @@ export class OcspResponder {
     return { row, signer, sync, delegated, hashes };
   }
 
-  private async ensureResponder(ca: CaRow): Promise<ResponderRow> {
-    const now = this.pki.clock();
-    const have = await getResponder(this.pki.db, ca.id);
-    if (have && !needsRenewal(have.notBefore, have.notAfter, now)) return have;
-    const { key, issued } = await issueServiceCert(this.pki, this.issuer, {
+  private async ensureResponder(ca: CaRow): Promise<ServiceCertRow> {
+    const { row, issued } = await ensureServiceCert(this.pki, this.issuer, 'ocsp', ca.id, async () => ({
       ca,
       profile: 'ocsp-signing',
       commonName: `OCSP Responder ${ca.id}`.slice(0, 64),
       actor: 'ocsp',
-    });
-    const row: ResponderRow = {
-      caId: ca.id,
-      keyStore: key.keyStore,
-      keyId: key.keyId,
-      scheme: key.scheme,
-      serial: issued.serial,
-      certificate: issued.der,
-      notBefore: issued.notBefore,
-      notAfter: issued.notAfter,
-    };
-    await putResponder(this.pki.db, row);
-    this.log?.info({ ca: ca.id, serial: issued.serial, notAfter: issued.notAfter }, 'OCSP responder certificate issued');
+    }));
+    if (issued)
+      this.log?.info({ ca: ca.id, serial: row.serial, notAfter: row.notAfter }, 'OCSP responder certificate issued');
     return row;
   }
 

@@ -15,11 +15,11 @@ import { newSerial } from '../serial.js';
 import { defaultIssuingCa, type Issuer } from '../issue.js';
 import { getCa } from '../store.js';
 import type { PkiContext } from '../context.js';
-import { issueServiceCert, needsRenewal, serviceSigner } from '../service-cert.js';
+import { ensureServiceCert, serviceSigner, type ServiceCertRow } from '../service-cert.js';
 import { parseTimeStampRequest, type FailureInfo } from './request.js';
 import { encodeTstInfo, prepareSigner, signToken, type PreparedSigner } from './token.js';
 import { grantedResponse, rejectionResponse } from './respond.js';
-import { getSigner, insertTokens, putSigner, type SignerRow, type TokenRow } from './store.js';
+import { insertTokens, type TokenRow } from './store.js';
 
 export interface TsaOptions {
   policy: string;
@@ -28,11 +28,11 @@ export interface TsaOptions {
   ca?: string;
 }
 
-const SIGNER_ID = 'default';
+const SIGNER_SLOT = 'default';
 
 export class TimeStampAuthority {
   private prepared: PreparedSigner | null = null;
-  private row: SignerRow | null = null;
+  private row: ServiceCertRow | null = null;
   private queue: { row: TokenRow; resolve: () => void; reject: (e: unknown) => void }[] = [];
   private flushing = false;
 
@@ -44,30 +44,12 @@ export class TimeStampAuthority {
   ) {}
 
   async start(): Promise<void> {
-    let row = await getSigner(this.pki.db, SIGNER_ID);
-    if (!row || needsRenewal(row.notBefore, row.notAfter, this.pki.clock())) {
+    const { row, issued } = await ensureServiceCert(this.pki, this.issuer, 'tsa', SIGNER_SLOT, async () => {
       const ca = this.opts.ca ? await getCa(this.pki.db, this.opts.ca) : await defaultIssuingCa(this.pki);
       if (!ca) throw new Error(`no CA "${this.opts.ca}" for the TSA certificate`);
-      const { key, issued } = await issueServiceCert(this.pki, this.issuer, {
-        ca,
-        profile: 'time-stamping',
-        commonName: `Time-Stamping Authority ${ca.id}`.slice(0, 64),
-        actor: 'tsa',
-      });
-      row = {
-        id: SIGNER_ID,
-        caId: ca.id,
-        keyStore: key.keyStore,
-        keyId: key.keyId,
-        scheme: key.scheme,
-        serial: issued.serial,
-        certificate: issued.der,
-        notBefore: issued.notBefore,
-        notAfter: issued.notAfter,
-      };
-      await putSigner(this.pki.db, row);
-      this.log?.info({ serial: issued.serial, ca: ca.id }, 'TSA certificate issued');
-    }
+      return { ca, profile: 'time-stamping', commonName: `Time-Stamping Authority ${ca.id}`.slice(0, 64), actor: 'tsa' };
+    });
+    if (issued) this.log?.info({ serial: row.serial, ca: row.caId }, 'TSA certificate issued');
     const { sign } = await serviceSigner(this.pki, row);
     this.prepared = prepareSigner({ scheme: row.scheme, certificate: row.certificate, sign });
     this.row = row;

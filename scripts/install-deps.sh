@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the system tools the test suite and the platform use, from Debian's packages, when missing:
-# SoftHSM2 (PKCS#11 tests), OpenSSL (interop), poppler-utils (pdfsig), xmlsec1, qpdf, YARA, wrk (benchmarks).
+# SoftHSM2 (PKCS#11 tests), OpenSSL (interop), poppler-utils (pdfsig), NSS tools (certutil, the trust store pdfsig
+# reads), xmlsec1, qpdf, YARA, wrk (benchmarks), Chromium (the console's browser tests).
 # Safe to run again: it installs only what is not there.
 set -euo pipefail
 
@@ -10,11 +11,13 @@ have softhsm2-util || need+=(softhsm2)
 [ -e /usr/lib/softhsm/libsofthsm2.so ] || need+=(softhsm2)
 have openssl || need+=(openssl)
 have pdfsig || need+=(poppler-utils)
+have certutil || need+=(libnss3-tools)
 have xmlsec1 || need+=(xmlsec1)
 have qpdf || need+=(qpdf)
 have yara || need+=(yara)
 have wrk || need+=(wrk)
 [ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need+=(fonts-dejavu-core)
+[ -x /usr/bin/chromium ] || need+=(chromium)
 have pg_isready || need+=(postgresql-client)
 
 if [ ${#need[@]} -eq 0 ]; then

@@ -34,18 +34,11 @@ export function canonicalJson(v: unknown): string {
 }
 
 export function recordHash(prev: Buffer, seq: number, at: string, e: AuditEntry): Buffer {
-  return createHash('sha256')
-    .update(prev)
-    .update(
-      canonicalJson({
-        seq,
-        at,
-        actor: e.actor,
-        action: e.action,
-        target: e.target ?? null,
-        outcome: e.outcome,
-        detail: e.detail ?? {},
-      }),
-    )
-    .digest();
+  // canonicalJson of {seq, at, actor, action, target, outcome, detail}, with the top level written out in
+  // its sorted key order (bulk issuance hashes one record per certificate)
+  const body =
+    `{"action":${JSON.stringify(e.action)},"actor":${JSON.stringify(e.actor)},"at":${JSON.stringify(at)},` +
+    `"detail":${canonicalJson(e.detail ?? {})},"outcome":${JSON.stringify(e.outcome)},"seq":${JSON.stringify(seq)},` +
+    `"target":${JSON.stringify(e.target ?? null)}}`;
+  return createHash('sha256').update(prev).update(body).digest();
 }

@@ -5,6 +5,7 @@
  * exists exactly when the operation it records was committed.
  */
 import type { Db, Migration, Sql } from '../store/index.js';
+import type { CopyColumn } from '../store/copy.js';
 import { byteaArray, textArray } from '../store/array-params.js';
 import { TrucError } from '../errors.js';
 import { GENESIS, recordHash, type AuditEntry, type AuditRecord } from './chain.js';
@@ -44,6 +45,20 @@ export const auditMigrations: Migration[] = [
   },
 ];
 
+/** From this many records on, an append is a binary COPY rather than an INSERT of arrays. */
+const COPY_FROM = 16;
+const AUDIT_COLUMNS: CopyColumn[] = [
+  { name: 'seq', type: 'int8' },
+  { name: 'at', type: 'timestamptz' },
+  { name: 'actor', type: 'text' },
+  { name: 'action', type: 'text' },
+  { name: 'target', type: 'text' },
+  { name: 'outcome', type: 'text' },
+  { name: 'detail', type: 'jsonb' },
+  { name: 'prev_hash', type: 'bytea' },
+  { name: 'hash', type: 'bytea' },
+];
+
 /** Appends entries in order, inside the caller's transaction. */
 export async function appendAudit(sql: Sql, entries: AuditEntry[], now = new Date()): Promise<AuditRecord[]> {
   if (entries.length === 0) return [];
@@ -60,8 +75,17 @@ export async function appendAudit(sql: Sql, entries: AuditEntry[], now = new Dat
     records.push({ ...e, seq, at, prevHash: prev, hash });
     prev = hash;
   }
-  // one insert, a column an array, and the head moved in the same statement: bulk issuance appends
-  // hundreds of records per transaction, and each round trip holds the head lock a little longer
+  if (records.length >= COPY_FROM) {
+    // bulk issuance appends hundreds of records per transaction: a binary COPY, then the head
+    await sql.copyFrom(
+      'audit_log',
+      AUDIT_COLUMNS,
+      records.map((r) => [r.seq, now, r.actor, r.action, r.target ?? null, r.outcome, JSON.stringify(r.detail ?? {}), r.prevHash, r.hash]),
+    );
+    await sql.query('UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1', [seq, prev]);
+    return records;
+  }
+  // a few records: one insert, a column an array, and the head moved in the same statement
   const n = records.length;
   const seqs = new Array<number>(n);
   const actors = new Array<string>(n);

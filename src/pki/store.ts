@@ -4,7 +4,7 @@
  * changes after its base CRL's high-water mark, whatever the clocks did.
  */
 import type { Migration, Sql } from '../store/index.js';
-import { byteaArray, textArray, timestampArray } from '../store/array-params.js';
+import type { CopyColumn } from '../store/copy.js';
 import type { KeyAlgorithm, SignatureScheme } from '../crypto/algorithms.js';
 
 export const pkiMigrations: Migration[] = [
@@ -198,28 +198,41 @@ export interface NewCert {
  * placeholders.
  * A serial collision fails the batch (the caller retries).
  */
+const CERT_COLUMNS: CopyColumn[] = [
+  { name: 'serial', type: 'text' },
+  { name: 'ca_id', type: 'text' },
+  { name: 'profile', type: 'text' },
+  { name: 'subject', type: 'text' },
+  { name: 'key_algorithm', type: 'text' },
+  { name: 'spki_sha256', type: 'bytea' },
+  { name: 'not_before', type: 'timestamptz' },
+  { name: 'not_after', type: 'timestamptz' },
+  { name: 'request_id', type: 'text' },
+  { name: 'request_hash', type: 'bytea' },
+  { name: 'requested_by', type: 'text' },
+  { name: 'der', type: 'bytea' },
+];
+
+/** Stores issued certificates with one binary COPY (constraints and unique serials checked as for INSERT). */
 export async function insertCerts(sql: Sql, certs: NewCert[]): Promise<void> {
   if (certs.length === 0) return;
-  const text = (f: (c: NewCert) => string | null) => textArray(certs.map(f));
-  await sql.query(
-    `INSERT INTO pki_certificate (serial, ca_id, profile, subject, key_algorithm, spki_sha256, not_before, not_after,
-       request_id, request_hash, requested_by, der)
-     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bytea[], $7::timestamptz[],
-       $8::timestamptz[], $9::text[], $10::bytea[], $11::text[], $12::bytea[])`,
-    [
-      text((c) => c.serial),
-      text((c) => c.caId),
-      text((c) => c.profile),
-      text((c) => c.subject),
-      text((c) => c.keyAlgorithm),
-      byteaArray(certs.map((c) => c.spkiSha256)),
-      timestampArray(certs.map((c) => c.notBefore)),
-      timestampArray(certs.map((c) => c.notAfter)),
-      text((c) => c.requestId),
-      byteaArray(certs.map((c) => c.requestHash)),
-      text((c) => c.requestedBy),
-      byteaArray(certs.map((c) => c.der)),
-    ],
+  await sql.copyFrom(
+    'pki_certificate',
+    CERT_COLUMNS,
+    certs.map((c) => [
+      c.serial,
+      c.caId,
+      c.profile,
+      c.subject,
+      c.keyAlgorithm,
+      c.spkiSha256,
+      c.notBefore,
+      c.notAfter,
+      c.requestId,
+      c.requestHash,
+      c.requestedBy,
+      c.der,
+    ]),
   );
 }
 

@@ -6,11 +6,29 @@
 import pg from 'pg';
 import { PGlite } from '@electric-sql/pglite';
 import { TrucError } from '../errors.js';
+import { copyStatement, encodeCopyBinary, PgCopyIn, type CopyColumn, type CopyRow } from './copy.js';
 
 export interface Sql {
   query<T = Record<string, unknown>>(text: string, params?: unknown[]): Promise<T[]>;
   /** Runs a script of several statements without parameters (migrations). */
   exec(text: string): Promise<void>;
+  /** Bulk-inserts rows with a binary COPY (no triggers skipped, constraints checked as for INSERT). */
+  copyFrom(table: string, columns: readonly CopyColumn[], rows: readonly CopyRow[]): Promise<void>;
+}
+
+type PgliteQueryable = Pick<PGlite, 'query'>;
+
+async function pgliteCopy(db: PgliteQueryable, table: string, columns: readonly CopyColumn[], rows: readonly CopyRow[]) {
+  if (!rows.length) return;
+  const data = encodeCopyBinary(columns, rows);
+  await db.query(copyStatement(table, columns, "'/dev/blob'"), [], { blob: new Blob([new Uint8Array(data.buffer as ArrayBuffer, data.byteOffset, data.byteLength)]) });
+}
+
+async function pgCopy(client: pg.PoolClient, table: string, columns: readonly CopyColumn[], rows: readonly CopyRow[]) {
+  if (!rows.length) return;
+  const q = new PgCopyIn(copyStatement(table, columns, 'STDIN'), encodeCopyBinary(columns, rows));
+  void client.query(q as never);
+  await q.promise;
 }
 
 export interface Db extends Sql {
@@ -36,6 +54,10 @@ class PgliteDb implements Db {
     await this.db.exec(text);
   }
 
+  copyFrom(table: string, columns: readonly CopyColumn[], rows: readonly CopyRow[]): Promise<void> {
+    return pgliteCopy(this.db, table, columns, rows);
+  }
+
   async tx<T>(fn: (sql: Sql) => Promise<T>): Promise<T> {
     return this.db.transaction(async (t) =>
       fn({
@@ -43,6 +65,7 @@ class PgliteDb implements Db {
         exec: async (text: string) => {
           await t.exec(text);
         },
+        copyFrom: (table, columns, rows) => pgliteCopy(t, table, columns, rows),
       }),
     );
   }
@@ -65,6 +88,15 @@ class PostgresDb implements Db {
     await this.pool.query(text);
   }
 
+  async copyFrom(table: string, columns: readonly CopyColumn[], rows: readonly CopyRow[]): Promise<void> {
+    const client = await this.pool.connect();
+    try {
+      await pgCopy(client, table, columns, rows);
+    } finally {
+      client.release();
+    }
+  }
+
   async tx<T>(fn: (sql: Sql) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
     try {
@@ -75,6 +107,7 @@ class PostgresDb implements Db {
         exec: async (text: string) => {
           await client.query(text);
         },
+        copyFrom: (table, columns, rows) => pgCopy(client, table, columns, rows),
       });
       await client.query('COMMIT');
       return result;

@@ -2,6 +2,23 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { openDb, migrate, type Db } from '../../src/store/index.js';
 import { auditMigrations, appendAudit, recordAudit, verifyAuditChain, searchAudit } from '../../src/audit/index.js';
 import { testDatabaseUrls } from '../helpers/db.js';
+import { createHash } from 'node:crypto';
+import { canonicalJson, recordHash } from '../../src/audit/chain.js';
+
+describe('audit record hash', () => {
+  it('is SHA-256 over the previous hash and the canonical JSON of the record', () => {
+    const prev = createHash('sha256').update('prev').digest();
+    const e = { actor: 'a"b', action: 'ca.issue', target: null, outcome: 'success' as const, detail: { z: 1, a: { y: [2, 'ư'], b: null } } };
+    const at = '2026-11-25T00:00:00.000Z';
+    const expected = createHash('sha256')
+      .update(prev)
+      .update(canonicalJson({ seq: 7, at, actor: e.actor, action: e.action, target: null, outcome: e.outcome, detail: e.detail }))
+      .digest();
+    expect(recordHash(prev, 7, at, e).equals(expected)).toBe(true);
+    expect(recordHash(prev, 7, at, { ...e, detail: undefined }).equals(recordHash(prev, 7, at, { ...e, detail: {} }))).toBe(true);
+    expect(recordHash(prev, 8, at, e).equals(expected)).toBe(false);
+  });
+});
 
 for (const { name, url } of testDatabaseUrls()) {
   describe(`audit log on ${name}`, () => {
@@ -26,6 +43,28 @@ for (const { name, url } of testDatabaseUrls()) {
       expect(found.map((f) => [f.seq, f.action, f.outcome])).toEqual([[3, 'ca.revoke', 'denied']]);
     });
 
+    it('a bulk append (binary COPY) chains like single appends, and a later single append continues it', async () => {
+      const before = (await verifyAuditChain(db)).records;
+      const out = await db.tx((sql) =>
+        appendAudit(
+          sql,
+          Array.from({ length: 40 }, (_, i) => ({
+            actor: 'Nguyễn Văn A',
+            action: 'ca.issue',
+            target: `serial-${i}`,
+            outcome: 'success' as const,
+            detail: { i, subject: 'CN=Sở "Nội vụ"', nested: { z: [1, null], a: 'é' } },
+          })),
+        ),
+      );
+      expect(out).toHaveLength(40);
+      await recordAudit(db, { actor: 'bob', action: 'ca.revoke', outcome: 'success' });
+      expect(await verifyAuditChain(db)).toEqual({ ok: true, records: before + 41, headSeq: before + 41 });
+      const found = await searchAudit(db, { actor: 'Nguyễn Văn A' });
+      expect(found).toHaveLength(40);
+      expect(found.find((f) => f.target === 'serial-7')?.detail).toEqual({ i: 7, subject: 'CN=Sở "Nội vụ"', nested: { z: [1, null], a: 'é' } });
+    });
+
     it('refuses UPDATE and DELETE on the log', async () => {
       await expect(db.query(`UPDATE audit_log SET actor = 'eve' WHERE seq = 1`)).rejects.toThrow(/append-only/);
       await expect(db.query(`DELETE FROM audit_log WHERE seq = 3`)).rejects.toThrow(/append-only/);
@@ -35,7 +74,7 @@ for (const { name, url } of testDatabaseUrls()) {
       await Promise.all(
         Array.from({ length: 20 }, (_, i) => recordAudit(db, { actor: `u${i}`, action: 'x', outcome: 'success' })),
       );
-      expect(await verifyAuditChain(db)).toMatchObject({ ok: true, records: 23 });
+      expect(await verifyAuditChain(db)).toMatchObject({ ok: true, records: 23 + 41 });
     });
 
     it('detects a record altered behind the trigger’s back', async () => {

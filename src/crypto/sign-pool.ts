@@ -12,6 +12,23 @@ interface Waiting {
   reject: (e: Error) => void;
 }
 
+/** Messages laid end to end in one fresh buffer, with n + 1 offsets. */
+export function pack(items: readonly Uint8Array[]): { data: Uint8Array<ArrayBuffer>; offsets: Uint32Array<ArrayBuffer> } {
+  const offsets = new Uint32Array(items.length + 1);
+  for (let i = 0; i < items.length; i++) offsets[i + 1] = offsets[i] + items[i].byteLength;
+  const data = new Uint8Array(offsets[items.length]);
+  for (let i = 0; i < items.length; i++) data.set(items[i], offsets[i]);
+  return { data, offsets };
+}
+
+/** The messages of a packed buffer, as views on it. */
+export function unpack(data: Uint8Array, offsets: Uint32Array): Buffer[] {
+  const out = new Array<Buffer>(offsets.length - 1);
+  for (let i = 0; i < out.length; i++)
+    out[i] = Buffer.from(data.buffer, data.byteOffset + offsets[i], offsets[i + 1] - offsets[i]);
+  return out;
+}
+
 export class SignPool {
   private readonly workers: Worker[] = [];
   private readonly waiting = new Map<number, Waiting>();
@@ -23,12 +40,12 @@ export class SignPool {
     for (let i = 0; i < size; i++) {
       const w = new Worker(new URL('./sign-worker.mjs', import.meta.url));
       w.unref();
-      w.on('message', (m: { seq: number; sigs?: Uint8Array[]; error?: string }) => {
+      w.on('message', (m: { seq: number; data?: Uint8Array; offsets?: Uint32Array; error?: string }) => {
         const h = this.waiting.get(m.seq);
         if (!h) return;
         this.waiting.delete(m.seq);
         if (m.error) h.reject(new Error(m.error));
-        else h.resolve(m.sigs!.map((s) => Buffer.from(s.buffer, s.byteOffset, s.byteLength)));
+        else h.resolve(unpack(m.data!, m.offsets!));
       });
       w.on('error', (e) => {
         for (const h of this.waiting.values()) h.reject(e);
@@ -71,7 +88,10 @@ export class SignPool {
     return new Promise((resolve, reject) => {
       const seq = ++this.seq;
       this.waiting.set(seq, { resolve, reject });
-      w.postMessage({ type: 'sign', seq, id, items });
+      // one buffer and its offsets, moved rather than copied: a message of many small views would clone
+      // each view's whole backing store (an 8 KiB pool slab for most small Buffers)
+      const { data, offsets } = pack(items);
+      w.postMessage({ type: 'sign', seq, id, data, offsets }, [data.buffer, offsets.buffer]);
     });
   }
 

@@ -18,8 +18,18 @@ parentPort.on('message', (m) => {
     return;
   }
   try {
-    const sigs = m.items.map((d) => sign(k.hash, d, k.opts));
-    parentPort.postMessage({ seq: m.seq, sigs });
+    // messages come packed in one buffer with n + 1 offsets; signatures go back the same way
+    const { data, offsets } = m;
+    const n = offsets.length - 1;
+    const sigs = new Array(n);
+    const out = new Uint32Array(n + 1);
+    for (let i = 0; i < n; i++) {
+      sigs[i] = sign(k.hash, data.subarray(offsets[i], offsets[i + 1]), k.opts);
+      out[i + 1] = out[i] + sigs[i].length;
+    }
+    const packed = new Uint8Array(out[n]);
+    for (let i = 0; i < n; i++) packed.set(sigs[i], out[i]);
+    parentPort.postMessage({ seq: m.seq, data: packed, offsets: out }, [packed.buffer, out.buffer]);
   } catch (e) {
     parentPort.postMessage({ seq: m.seq, error: String(e && e.message ? e.message : e) });
   }

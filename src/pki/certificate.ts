@@ -203,6 +203,8 @@ export interface TemplateFields {
   notAfter: Date;
   subject: Buffer; // Name DER
   spki: Buffer;
+  /** the subject key identifier, when the caller derived it already (else computed from `spki`) */
+  ski?: Buffer;
   /** subjectAltName extension DER, if any; it goes last */
   subjectAltName?: Buffer | null;
 }
@@ -243,7 +245,7 @@ export class CertTemplate {
   tbs(f: TemplateFields): Buffer {
     const serial = uintFromBytes(f.serial);
     const validity = this.validity(f.notBefore, f.notAfter);
-    const ski = keyIdentifier(f.spki);
+    const ski = f.ski ?? keyIdentifier(f.spki);
     const san = f.subjectAltName ?? EMPTY;
     const extsLen = this.head.length + SKI_PREFIX.length + ski.length + this.tail.length + san.length;
     const extSeqLen = headerSize(extsLen) + extsLen;

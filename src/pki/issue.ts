@@ -9,7 +9,7 @@ import { createHash, hash } from 'node:crypto';
 import { TrucError, isTrucError } from '../errors.js';
 import { assertKeyAllowed, assertSchemeAllowed, SCHEMES } from '../crypto/algorithms.js';
 import { appendAudit, recordAudit } from '../audit/index.js';
-import { CertTemplate, ext } from './certificate.js';
+import { CertTemplate, ext, keyIdentifier } from './certificate.js';
 import { parseCsr } from './csr.js';
 import { encodeName, nameToString, parseNameString, type NameAttribute } from './name.js';
 import type { Profile } from './profile.js';
@@ -50,6 +50,9 @@ interface Prepared {
   subject: string;
   subjectDer: Buffer;
   spki: Buffer;
+  /** derived from the request's key once: its key identifier and the SHA-256 of its SPKI */
+  ski: Buffer;
+  spkiSha256: Buffer;
   keyAlgorithm: string;
   altNames: AltNames;
   notBefore: Date;
@@ -147,6 +150,8 @@ export async function prepare(
     subject: nameToString(subjectAttrs),
     subjectDer,
     spki: csr.spki,
+    ski: keyIdentifier(csr.spki),
+    spkiSha256: hash('sha256', csr.spki, 'buffer'),
     keyAlgorithm: csr.keyAlgorithm,
     altNames,
     notBefore,
@@ -194,6 +199,15 @@ interface Signed {
 
 /** Certificates signed between two turns of the event loop while a batch commits (a few milliseconds). */
 const SIGN_SLICE = 64;
+/** Certificates handed to the signing workers at a time, while the rest of the batch is being built. */
+const SIGN_CHUNK = 128;
+
+interface Signer {
+  one: (data: Uint8Array) => Buffer | Promise<Buffer>;
+  many: ((data: Uint8Array[]) => Promise<Buffer[]>) | null;
+  /** indexes (into the batch) built and not yet handed to `many` */
+  chunk: number[];
+}
 
 const yieldToIo = () => new Promise<void>((r) => setImmediate(r));
 
@@ -246,6 +260,13 @@ export class Issuer {
     }
     return p;
   };
+
+  private async signerFor(ca: CaRow): Promise<Signer> {
+    const store = this.ctx.keys.get(ca.keyStore);
+    const many = store.batchSigner ? await store.batchSigner(ca.keyId, ca.scheme) : null;
+    const sync = store.syncSigner ? await store.syncSigner(ca.keyId, ca.scheme) : null;
+    return { one: sync ?? ((data: Uint8Array) => store.sign(ca.keyId, ca.scheme, data)), many, chunk: [] };
+  }
 
   /** Issues a request already prepared (bulk paths that parse and check requests elsewhere). */
   enqueue(item: Prepared): Promise<Issued> {
@@ -318,52 +339,71 @@ export class Issuer {
       fresh.push(p);
     }
 
-    // all items of a batch may come from different CAs; one signer per CA, batched off-thread when the
-    // key store has signing workers
-    const signers = new Map<
-      string,
-      { one: (data: Uint8Array) => Buffer | Promise<Buffer>; many: ((data: Uint8Array[]) => Promise<Buffer[]>) | null }
-    >();
+    // all items of a batch may come from different CAs; one signer per CA. With signing workers, the
+    // to-be-signed parts go to them in chunks as they are built, so the workers sign one chunk while this
+    // thread builds the next.
+    const signers = new Map<string, Signer>();
     const built: { t: CertTemplate; tbs: Buffer; serial: Buffer; item: Prepared }[] = [];
-    for (let i = 0; i < fresh.length; i++) {
-      const item = fresh[i].item;
-      const ca = item.ca;
-      if (!signers.has(ca.id)) {
-        const store = this.ctx.keys.get(ca.keyStore);
-        const many = store.batchSigner ? await store.batchSigner(ca.keyId, ca.scheme) : null;
-        const sync = store.syncSigner ? await store.syncSigner(ca.keyId, ca.scheme) : null;
-        signers.set(ca.id, { one: sync ?? ((data: Uint8Array) => store.sign(ca.keyId, ca.scheme, data)), many });
-      }
-      const tkey = `${ca.id}/${item.profile.name}`;
-      let t = this.templates.get(tkey);
-      if (!t) this.templates.set(tkey, (t = templateFor(this.ctx, ca, item.profile)));
-      const a = item.altNames;
-      const serial = newSerial();
-      const tbs = t.tbs({
-        serial,
-        notBefore: item.notBefore,
-        notAfter: item.notAfter,
-        subject: item.subjectDer,
-        spki: item.spki,
-        subjectAltName:
-          a.dns.length + a.email.length + a.ip.length + a.uri.length
-            ? // RFC 5280: critical when the subject is empty
-              ext.subjectAltName(encodeAltNames(a), item.subject === '')
-            : null,
-      });
-      built.push({ t, tbs, serial, item });
-    }
-    const signatures: Buffer[] = new Array(built.length);
-    for (const [caId, signer] of signers) {
-      const idx = built.flatMap((b, i) => (b.item.ca.id === caId ? [i] : []));
-      if (signer.many) {
-        const sigs = await signer.many(idx.map((i) => built[i].tbs));
-        idx.forEach((i, k) => (signatures[i] = sigs[k]));
-      } else
-        for (let k = 0; k < idx.length; k++) {
-          if (overlapping && k > 0 && k % SIGN_SLICE === 0) await yieldToIo();
-          signatures[idx[k]] = await signer.one(built[idx[k]].tbs);
+    const signatures: Buffer[] = new Array(fresh.length);
+    const inFlight: Promise<void>[] = [];
+    const flush = (s: Signer) => {
+      const idx = s.chunk;
+      s.chunk = [];
+      const many = s.many!;
+      inFlight.push(
+        many(idx.map((i) => built[i].tbs)).then((sigs) => {
+          for (let k = 0; k < idx.length; k++) signatures[idx[k]] = sigs[k];
+        }),
+      );
+    };
+    let failure: unknown = null;
+    try {
+      for (let i = 0; i < fresh.length; i++) {
+        const item = fresh[i].item;
+        const ca = item.ca;
+        let signer = signers.get(ca.id);
+        if (!signer) signers.set(ca.id, (signer = await this.signerFor(ca)));
+        const tkey = `${ca.id}/${item.profile.name}`;
+        let t = this.templates.get(tkey);
+        if (!t) this.templates.set(tkey, (t = templateFor(this.ctx, ca, item.profile)));
+        const a = item.altNames;
+        const serial = newSerial();
+        const tbs = t.tbs({
+          serial,
+          notBefore: item.notBefore,
+          notAfter: item.notAfter,
+          subject: item.subjectDer,
+          spki: item.spki,
+          ski: item.ski,
+          subjectAltName:
+            a.dns.length + a.email.length + a.ip.length + a.uri.length
+              ? // RFC 5280: critical when the subject is empty
+                ext.subjectAltName(encodeAltNames(a), item.subject === '')
+              : null,
+        });
+        built.push({ t, tbs, serial, item });
+        if (signer.many) {
+          signer.chunk.push(i);
+          if (signer.chunk.length >= SIGN_CHUNK) flush(signer);
         }
+      }
+      for (const s of signers.values()) if (s.many && s.chunk.length) flush(s);
+    } catch (e) {
+      failure = e;
+    }
+    // every chunk handed to a worker is waited for, even when building a later one failed
+    const settled = await Promise.allSettled(inFlight);
+    if (failure) throw failure;
+    for (const r of settled) if (r.status === 'rejected') throw r.reason;
+    for (const [caId, signer] of signers) {
+      if (signer.many) continue;
+      let k = 0;
+      for (let i = 0; i < built.length; i++) {
+        if (built[i].item.ca.id !== caId) continue;
+        if (overlapping && k > 0 && k % SIGN_SLICE === 0) await yieldToIo();
+        signatures[i] = await signer.one(built[i].tbs);
+        k++;
+      }
     }
     const rows: NewCert[] = [];
     const issued: Issued[] = [];
@@ -378,7 +418,7 @@ export class Issuer {
         profile: item.profile.name,
         subject: item.subject,
         keyAlgorithm: item.keyAlgorithm,
-        spkiSha256: hash('sha256', item.spki, 'buffer'),
+        spkiSha256: item.spkiSha256,
         notBefore: item.notBefore,
         notAfter: item.notAfter,
         requestId: item.requestId,

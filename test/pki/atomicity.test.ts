@@ -1,5 +1,6 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { getCert, refreshCrls, revoke, searchCerts, latestCrl } from '../../src/pki/index.js';
+import { X509Certificate } from 'node:crypto';
+import { getCa, getCert, refreshCrls, revoke, searchCerts, latestCrl } from '../../src/pki/index.js';
 import { verifyAuditChain } from '../../src/audit/index.js';
 import { testDatabaseUrls } from '../helpers/db.js';
 import { testPlatform, type TestPlatform } from '../helpers/platform.js';
@@ -33,6 +34,26 @@ for (const { name, url } of testDatabaseUrls()) {
       // the same request goes through once the fault is gone, under the same request id
       const ok = await p.issuer.issue({ profile: 'agency-signing', csr, requestId: 'half-1' }, 'ra');
       expect(ok.replayed).toBe(false);
+      expect((await verifyAuditChain(p.db)).ok).toBe(true);
+    });
+
+    it('a bulk batch (signed in chunks by the worker, stored by COPY) is all or nothing', async () => {
+      const { csr } = opensslCsr(dir, '/C=VN/O=Sở Nội vụ/CN=Bulk');
+      const many = (tag: string) =>
+        Array.from({ length: 300 }, (_, i) => p.issuer.issue({ profile: 'agency-signing', csr, requestId: `${tag}-${i}` }, 'ra'));
+      await breakAudit();
+      try {
+        const results = await Promise.allSettled(many('bulk'));
+        expect(results.every((r) => r.status === 'rejected')).toBe(true);
+      } finally {
+        await mendAudit();
+      }
+      expect(await searchCerts(p.db, { subject: 'CN=Bulk', limit: 1000 })).toEqual([]);
+      const issued = await Promise.all(many('bulk'));
+      expect(new Set(issued.map((c) => c.serial)).size).toBe(300);
+      const caKey = new X509Certificate((await getCa(p.db, 'issuing'))!.certificate).publicKey;
+      for (const c of issued) expect(new X509Certificate(c.der).verify(caKey)).toBe(true);
+      expect(await searchCerts(p.db, { subject: 'CN=Bulk', limit: 1000 })).toHaveLength(300);
       expect((await verifyAuditChain(p.db)).ok).toBe(true);
     });
 

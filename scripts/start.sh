@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Quick start: installs the npm dependencies when needed, then runs every role in one process on the
-# embedded default (PGlite and sealed software keys in ./data, HTTP on 127.0.0.1:8080).
+# Quick start: installs the npm dependencies and builds the web console when needed, then runs every role
+# in one process on the embedded default (PGlite and sealed software keys in ./data, HTTP on 127.0.0.1:8080).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund
 fi
+bash scripts/build-web.sh   # the web console (/console/), when web/dist is missing or stale
 exec node bin/truc.js start "$@"

@@ -8,5 +8,6 @@ bash scripts/install-deps.sh
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund
 fi
+bash scripts/build-web.sh   # the web console (/console/), when web/dist is missing or stale
 bash scripts/services.sh
 exec npx vitest run "$@"

@@ -8,7 +8,9 @@ import swagger from '@fastify/swagger';
 import { readFileSync } from 'node:fs';
 import { TrucError, isTrucError, toProblem } from '../errors.js';
 import type { Platform } from '../platform.js';
+import { authRoutes } from './auth/routes.js';
 import { caRoutes } from './ca/routes.js';
+import { consoleRoutes } from './console/routes.js';
 import { labRoutes } from './lab/routes.js';
 import { ocspRoutes } from './ocsp/routes.js';
 import { tsaRoutes } from './tsa/routes.js';
@@ -37,6 +39,8 @@ export interface AppOptions {
   monitor?: MonitorService;
   /** malware scanner for uploaded files (default: the monitor's, when it has one) */
   scanner?: Scanner;
+  /** the built web console served at /console/ (default web/dist in the checkout) */
+  consoleDir?: string;
 }
 
 export async function buildApp(p: Platform, opts: AppOptions = {}): Promise<FastifyInstance> {
@@ -93,6 +97,7 @@ export async function buildApp(p: Platform, opts: AppOptions = {}): Promise<Fast
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
 
+  await app.register(async (scope) => authRoutes(scope, p));
   await app.register(async (scope) => caRoutes(scope, p));
   await app.register(async (scope) => labRoutes(scope, p));
   if (opts.ocsp) await app.register(async (scope) => ocspRoutes(scope, opts.ocsp!));
@@ -100,5 +105,6 @@ export async function buildApp(p: Platform, opts: AppOptions = {}): Promise<Fast
   if (opts.monitor) await app.register(async (scope) => monitorRoutes(scope, p, opts.monitor!));
   const scanner = opts.scanner ?? opts.monitor?.scanner;
   await app.register(async (scope) => signRoutes(scope, p, { ...(scanner ? { scanner } : {}), ...(opts.tsa ? { tsa: opts.tsa } : {}), ...(opts.ocsp ? { ocsp: opts.ocsp } : {}) }));
+  await app.register(async (scope) => consoleRoutes(scope, p, opts.consoleDir ? { dir: opts.consoleDir } : {}));
   return app;
 }

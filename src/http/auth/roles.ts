@@ -16,6 +16,8 @@ export const PERMISSIONS = {
   'audit.read': ['auditor'],
   'audit.verify': ['auditor', 'ca-admin'],
   'auth.manage': ['ca-admin'],
+  // who am I: every principal may read its own name, roles and permissions (the console asks at sign-in)
+  'auth.whoami': ['ca-admin', 'ra-officer', 'auditor', 'lab-officer', 'monitor-analyst', 'event-sender', 'signer'],
   'monitor.ingest': ['event-sender'],
   'monitor.read': ['monitor-analyst', 'auditor'],
   'monitor.manage': ['monitor-analyst'],
@@ -30,6 +32,11 @@ export const PERMISSIONS = {
 } as const satisfies Record<string, readonly Role[]>;
 
 export type Permission = keyof typeof PERMISSIONS;
+
+/** Every permission the roles grant, in the table's order. */
+export function permissionsOf(roles: readonly string[]): Permission[] {
+  return (Object.keys(PERMISSIONS) as Permission[]).filter((p) => allows(roles, p));
+}
 
 export function allows(roles: readonly string[], permission: Permission): boolean {
   return (PERMISSIONS[permission] as readonly string[]).some((r) => roles.includes(r));

@@ -18,6 +18,7 @@ import {
   changeLicenceStatus,
   findCertificate,
   findLicence,
+  findProduct,
   findRun,
   issueCertificate,
   issueLicence,
@@ -249,6 +250,27 @@ export async function labRoutes(app: FastifyInstance, p: Platform): Promise<void
     '/api/v1/lab/products',
     { preHandler: guard(p, 'lab.read'), schema: { tags, summary: 'Search products by vendor, name (contains) and claimed algorithm', security, querystring: searchQuery } },
     async (req) => searchProducts(p.db, req.query),
+  );
+  app.get<{ Params: { id: string } }>(
+    '/api/v1/lab/products/:id',
+    {
+      preHandler: guard(p, 'lab.read'),
+      schema: { tags, summary: "A product with its versions (each with its runs and certificates of conformity) and the product's licences", security },
+    },
+    async (req) => {
+      const product = await findProduct(p.db, req.params.id);
+      if (!product) throw new TrucError('not_found', `no product "${req.params.id}"`);
+      const versions = [];
+      for (const v of await searchVersions(p.db, { productId: product.id, limit: 1000 }))
+        versions.push({
+          ...v,
+          runs: await searchRuns(p.db, { productVersionId: v.id, limit: 100 }),
+          certificates: await searchCertificates(p.db, { productVersionId: v.id, limit: 1000 }),
+        });
+      // licences are searched by vendor; those naming this product are its own
+      const licences = (await searchLicences(p.db, { vendor: product.vendorId, limit: 1000 })).filter((l) => l.productId === product.id);
+      return { ...product, versions, licences };
+    },
   );
   app.post<{ Params: { id: string }; Body: { version: string; algorithms?: string[] } }>(
     '/api/v1/lab/products/:id/versions',

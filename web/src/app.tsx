@@ -1,0 +1,139 @@
+/**
+ * The console's frame: sign-in when there is no session, otherwise the header (who is signed in, with
+ * which roles), the pages the caller's permissions open, and the page for the current path.
+ */
+import { useEffect, useSyncExternalStore } from 'react';
+import { session } from './session';
+import { Link, match, navigate, useLocation } from './router';
+import { Bi } from './components';
+import { SignIn } from './pages/sign-in';
+import { Alerts } from './pages/alerts';
+import { AlertDetail } from './pages/alert-detail';
+import { Rules } from './pages/rules';
+import { Events } from './pages/events';
+import { Lab } from './pages/lab';
+import { LabProduct } from './pages/lab-product';
+import { Certificates } from './pages/certificates';
+
+interface NavItem {
+  path: string;
+  vi: string;
+  en: string;
+  permission: string;
+}
+
+export const NAV: NavItem[] = [
+  { path: '/alerts', vi: 'Cảnh báo', en: 'Alerts', permission: 'monitor.read' },
+  { path: '/rules', vi: 'Luật phát hiện', en: 'Rules', permission: 'monitor.read' },
+  { path: '/events', vi: 'Sự kiện', en: 'Events', permission: 'monitor.read' },
+  { path: '/lab', vi: 'Sổ đăng ký sản phẩm', en: 'Lab register', permission: 'lab.read' },
+  { path: '/certificates', vi: 'Chứng thư số', en: 'CA certificates', permission: 'ca.read' },
+];
+
+function useMe() {
+  return useSyncExternalStore(
+    session.subscribe,
+    () => sessionStorage.getItem('truc.console.me') && session.token(),
+  );
+}
+
+function Page({ path }: { path: string }) {
+  let m: Record<string, string> | null;
+  if ((m = match('/alerts/:id', path))) return <AlertDetail id={m.id!} />;
+  if (path === '/alerts') return <Alerts />;
+  if (path === '/rules') return <Rules />;
+  if (path === '/events') return <Events />;
+  if (path === '/lab') return <Lab />;
+  if ((m = match('/lab/products/:id', path))) return <LabProduct id={m.id!} />;
+  if (path === '/certificates') return <Certificates />;
+  return <Home />;
+}
+
+function Home() {
+  const me = session.me();
+  const open = NAV.filter((n) => session.can(n.permission));
+  return (
+    <div className="home">
+      <h1>
+        <Bi vi="Xin chào" en="Welcome" />, {me?.name}
+      </h1>
+      {open.length ? (
+        <ul className="cards">
+          {open.map((n) => (
+            <li key={n.path}>
+              <Link to={n.path}>
+                <Bi vi={n.vi} en={n.en} />
+              </Link>
+            </li>
+          ))}
+        </ul>
+      ) : (
+        <p>
+          Vai trò của bạn ({me?.roles.join(', ')}) không mở trang nào của bảng điều khiển. (Your roles open no
+          console page.)
+        </p>
+      )}
+    </div>
+  );
+}
+
+export function App() {
+  const signedIn = useMe();
+  const { path } = useLocation();
+
+  useEffect(() => {
+    if (!signedIn && path !== '/signin')
+      navigate(`/signin${path !== '/' ? `?next=${encodeURIComponent(path + location.search)}` : ''}`, {
+        replace: true,
+      });
+    else if (signedIn && path === '/') {
+      const first = NAV.find((n) => session.can(n.permission));
+      if (first) navigate(first.path, { replace: true });
+    }
+  }, [signedIn, path]);
+
+  if (!signedIn || path === '/signin') return <SignIn />;
+  const me = session.me()!;
+  return (
+    <div className="shell">
+      <header className="top">
+        <Link to="/" className="brand">
+          <span className="brand-mark" aria-hidden="true" />
+          Trục <span className="brand-sub">Bảng điều khiển (Console)</span>
+        </Link>
+        <nav className="nav" aria-label="Trang (pages)">
+          {NAV.filter((n) => session.can(n.permission)).map((n) => (
+            <Link
+              key={n.path}
+              to={n.path}
+              className={path === n.path || path.startsWith(n.path + '/') ? 'active' : ''}
+            >
+              {n.vi}
+            </Link>
+          ))}
+        </nav>
+        <div className="who" data-testid="whoami">
+          <span className="who-name">{me.name}</span>
+          {me.roles.map((r) => (
+            <span key={r} className="role">
+              {r}
+            </span>
+          ))}
+          <button
+            type="button"
+            className="secondary small"
+            onClick={() => {
+              session.end();
+              navigate('/signin');
+            }}
+          >
+            Đăng xuất (Sign out)
+          </button>
+        </div>
+      </header>
+      <main className="main">
+        <Page path={path} />
+      </main>
+    </div>
+  );
+}

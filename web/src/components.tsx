@@ -1,0 +1,147 @@
+/** Small pieces every page uses: bilingual labels, problem boxes, badges, loading state. */
+import { useCallback, useEffect, useRef, useState, type ReactNode } from 'react';
+import { ApiProblem, type Problem } from './api';
+import { ALERT_STATUS_VI, CERT_STATUS_VI, LEVEL_VI } from './format';
+
+/** Vietnamese first, English after it in a quieter voice. */
+export function Bi({ vi, en }: { vi: string; en?: string }) {
+  return (
+    <>
+      {vi}
+      {en ? <span className="en"> ({en})</span> : null}
+    </>
+  );
+}
+
+export function PageTitle({ vi, en, children }: { vi: string; en: string; children?: ReactNode }) {
+  return (
+    <div className="page-title">
+      <h1>
+        <Bi vi={vi} en={en} />
+      </h1>
+      {children}
+    </div>
+  );
+}
+
+const KIND: Record<number, { vi: string; en: string }> = {
+  0: { vi: 'Không kết nối được', en: 'Network error' },
+  400: { vi: 'Yêu cầu không hợp lệ', en: 'Bad request' },
+  401: { vi: 'Chưa xác thực', en: 'Unauthenticated' },
+  403: { vi: 'Không đủ quyền', en: 'Forbidden' },
+  404: { vi: 'Không tìm thấy', en: 'Not found' },
+  409: { vi: 'Xung đột trạng thái', en: 'Conflict' },
+  413: { vi: 'Quá lớn', en: 'Too large' },
+};
+
+/** An API problem (RFC 9457) as the operator should read it: what kind, what the server said, its code. */
+export function ProblemBox({ error, onClose }: { error: unknown; onClose?: () => void }) {
+  if (!error) return null;
+  const p: Problem =
+    error instanceof ApiProblem
+      ? error.problem
+      : { status: 0, detail: String((error as Error)?.message ?? error) };
+  const kind =
+    KIND[p.status] ??
+    (p.status >= 500 ? { vi: 'Lỗi máy chủ', en: 'Server error' } : { vi: 'Lỗi', en: 'Error' });
+  return (
+    <div className={`problem problem-${p.status}`} role="alert" data-status={p.status} data-code={p.code}>
+      <div className="problem-head">
+        <strong>
+          {p.status ? `${p.status} · ` : ''}
+          <Bi vi={kind.vi} en={kind.en} />
+        </strong>
+        {onClose ? (
+          <button type="button" className="link" onClick={onClose} aria-label="Đóng (dismiss)">
+            ×
+          </button>
+        ) : null}
+      </div>
+      {p.detail ? <div className="problem-detail">{p.detail}</div> : null}
+      {p.status === 403 ? (
+        <div className="problem-hint">
+          Vai trò của bạn không được phép thao tác này; hãy dùng mã truy cập có vai trò phù hợp. (Your roles
+          do not grant this operation.)
+        </div>
+      ) : null}
+      {p.code ? <code className="problem-code">{p.code}</code> : null}
+    </div>
+  );
+}
+
+export function LevelBadge({ level }: { level: string }) {
+  return (
+    <span className={`badge level-${level}`} title={level}>
+      {LEVEL_VI[level] ?? level}
+    </span>
+  );
+}
+
+export function StatusBadge({ status }: { status: string }) {
+  return (
+    <span className={`badge status-${status}`} data-status={status}>
+      {ALERT_STATUS_VI[status] ?? CERT_STATUS_VI[status] ?? status}
+    </span>
+  );
+}
+
+export function Loading() {
+  return <div className="loading">Đang tải… (loading)</div>;
+}
+
+export function Empty({ children }: { children?: ReactNode }) {
+  return <div className="empty">{children ?? 'Không có kết quả (no results)'}</div>;
+}
+
+/** Loads data for a page and reloads on demand; stale answers (from older parameters) are dropped. */
+export function useLoad<T>(
+  load: () => Promise<T>,
+  deps: unknown[],
+): { data: T | undefined; error: unknown; loading: boolean; reload: () => void } {
+  const [state, setState] = useState<{ data: T | undefined; error: unknown; loading: boolean }>({
+    data: undefined,
+    error: null,
+    loading: true,
+  });
+  const seq = useRef(0);
+  const run = useCallback(load, deps);
+  const reload = useCallback(() => {
+    const n = ++seq.current;
+    setState((s) => ({ ...s, loading: true }));
+    run().then(
+      (data) => n === seq.current && setState({ data, error: null, loading: false }),
+      (error) => n === seq.current && setState({ data: undefined, error, loading: false }),
+    );
+  }, [run]);
+  useEffect(reload, [reload]);
+  return { ...state, reload };
+}
+
+/** Runs an action (a button's API call), keeping its error to show and telling when it is busy. */
+export function useAction(): {
+  busy: boolean;
+  error: unknown;
+  clear: () => void;
+  run: (f: () => Promise<unknown>) => Promise<boolean>;
+} {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  const run = async (f: () => Promise<unknown>) => {
+    setBusy(true);
+    setError(null);
+    try {
+      await f();
+      return true;
+    } catch (e) {
+      setError(e);
+      return false;
+    } finally {
+      setBusy(false);
+    }
+  };
+  return { busy, error, clear: () => setError(null), run };
+}
+
+export function Json({ value }: { value: unknown }) {
+  return <pre className="json">{JSON.stringify(value, null, 2)}</pre>;
+}

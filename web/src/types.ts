@@ -1,0 +1,157 @@
+/** The shapes the platform's JSON APIs answer with, as far as the console reads them. */
+export interface Alert {
+  id: string;
+  ruleId: string;
+  title: string;
+  author: string | null;
+  kind: 'rule' | 'correlation';
+  level: string;
+  severity: number;
+  tags: string[];
+  attack: string[];
+  group: Record<string, unknown>;
+  count: number;
+  value: number | null;
+  eventIds: string[];
+  sample: unknown;
+  firstAt: string;
+  lastAt: string;
+  status: 'new' | 'acknowledged' | 'closed';
+  closeReason: string | null;
+  assignee: string | null;
+  createdAt: string;
+  updatedAt: string;
+  notes?: { author: string; text: string; at: string }[];
+}
+
+export interface StoredEvent {
+  id: string;
+  ts: string;
+  action: string;
+  outcome: string | null;
+  host: string | null;
+  user: string | null;
+  sourceIp: string | null;
+  part: string | null;
+  intake: string | null;
+  rules: string[];
+  event: Record<string, unknown>;
+}
+
+export interface Rule {
+  id: string;
+  title: string;
+  kind: string;
+  level?: string;
+  author?: string;
+  status?: string;
+  tags: string[];
+  file: string;
+  enabled: boolean;
+  filter: Record<string, unknown> | null;
+}
+
+export interface Vendor {
+  id: string;
+  name: string;
+  country: string | null;
+  taxId: string | null;
+  contact: string | null;
+  createdAt: string;
+}
+
+export interface Product {
+  id: string;
+  vendorId: string;
+  vendorName: string;
+  name: string;
+  kind: string;
+  description: string | null;
+  createdAt: string;
+}
+
+export interface Counts {
+  PASS: number;
+  FAIL: number;
+  ACCEPTABLE: number;
+  UNSUPPORTED: number;
+  SKIPPED: number;
+  ERROR: number;
+}
+
+export interface Run {
+  id: string;
+  productVersionId: string | null;
+  productName: string;
+  productVersion: string;
+  adapter: string;
+  profile: string | null;
+  verdict: 'PASS' | 'FAIL' | null;
+  counts: Counts;
+  signed: boolean;
+  startedAt: string;
+  finishedAt: string;
+  operator: string;
+}
+
+export interface ConformityCertificate {
+  number: string;
+  productVersionId: string;
+  vendorName: string;
+  productName: string;
+  version: string;
+  algorithms: string[];
+  profile: string;
+  standard: string;
+  runId: string | null;
+  issuedAt: string;
+  validUntil: string;
+  status: 'issued' | 'suspended' | 'revoked';
+  statusReason: string | null;
+}
+
+export interface Licence {
+  number: string;
+  vendorId: string;
+  vendorName: string;
+  productId: string | null;
+  productName: string | null;
+  kind: string;
+  scope: string | null;
+  issuedAt: string;
+  expiresAt: string;
+  status: 'issued' | 'suspended' | 'revoked';
+  statusReason: string | null;
+}
+
+export interface Version {
+  id: string;
+  productId: string;
+  productName: string;
+  vendorName: string;
+  version: string;
+  algorithms: string[];
+  createdAt: string;
+}
+
+export interface ProductDetail extends Product {
+  versions: (Version & { runs: Run[]; certificates: ConformityCertificate[] })[];
+  licences: Licence[];
+}
+
+export interface Certificate {
+  serial: string;
+  ca: string;
+  profile: string;
+  subject: string;
+  keyAlgorithm: string;
+  notBefore: string;
+  notAfter: string;
+  status: 'good' | 'revoked' | 'hold';
+  revokedAt: string | null;
+  reason: string | null;
+  requestId: string | null;
+  requestedBy: string | null;
+  issuedAt: string;
+  certificate: string;
+}

@@ -43,11 +43,16 @@ export function canonicalJson(v: unknown): string {
 }
 
 export function recordHash(prev: Buffer, seq: number, at: string, e: AuditEntry): Buffer {
+  return recordHashWith(prev, seq, at, e, canonicalJson(e.detail ?? {}));
+}
+
+/** `recordHash` with the record's detail already in canonical JSON (which the log stores as well). */
+export function recordHashWith(prev: Buffer, seq: number, at: string, e: AuditEntry, detailJson: string): Buffer {
   // canonicalJson of {seq, at, actor, action, target, outcome, detail}, with the top level written out in
   // its sorted key order (bulk issuance hashes one record per certificate)
   const body =
     `{"action":${JSON.stringify(e.action)},"actor":${JSON.stringify(e.actor)},"at":${JSON.stringify(at)},` +
-    `"detail":${canonicalJson(e.detail ?? {})},"outcome":${JSON.stringify(e.outcome)},"seq":${JSON.stringify(seq)},` +
+    `"detail":${detailJson},"outcome":${JSON.stringify(e.outcome)},"seq":${seq},` +
     `"target":${JSON.stringify(e.target ?? null)}}`;
   return createHash('sha256').update(prev).update(body).digest();
 }

@@ -8,7 +8,7 @@ import type { Db, Migration, Sql } from '../store/index.js';
 import type { CopyColumn } from '../store/copy.js';
 import { byteaArray, textArray } from '../store/array-params.js';
 import { TrucError } from '../errors.js';
-import { GENESIS, recordHash, type AuditEntry, type AuditRecord } from './chain.js';
+import { GENESIS, canonicalJson, recordHash, recordHashWith, type AuditEntry, type AuditRecord } from './chain.js';
 
 export const auditMigrations: Migration[] = [
   {
@@ -68,11 +68,14 @@ export async function appendAudit(sql: Sql, entries: AuditEntry[], now = new Dat
   let seq = Number(head.seq);
   let prev: Buffer = Buffer.from(head.hash);
   const at = now.toISOString();
-  const records: AuditRecord[] = [];
-  for (const e of entries) {
+  const records: AuditRecord[] = new Array(entries.length);
+  const details = new Array<string>(entries.length);
+  for (let i = 0; i < entries.length; i++) {
+    const e = entries[i];
     seq += 1;
-    const hash = recordHash(prev, seq, at, e);
-    records.push({ ...e, seq, at, prevHash: prev, hash });
+    const detail = (details[i] = canonicalJson(e.detail ?? {}));
+    const hash = recordHashWith(prev, seq, at, e, detail);
+    records[i] = { actor: e.actor, action: e.action, target: e.target, outcome: e.outcome, detail: e.detail, seq, at, prevHash: prev, hash };
     prev = hash;
   }
   if (records.length >= COPY_FROM) {
@@ -80,7 +83,7 @@ export async function appendAudit(sql: Sql, entries: AuditEntry[], now = new Dat
     await sql.copyFrom(
       'audit_log',
       AUDIT_COLUMNS,
-      records.map((r) => [r.seq, now, r.actor, r.action, r.target ?? null, r.outcome, JSON.stringify(r.detail ?? {}), r.prevHash, r.hash]),
+      records.map((r, i) => [r.seq, now, r.actor, r.action, r.target ?? null, r.outcome, details[i], r.prevHash, r.hash]),
     );
     await sql.query('UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1', [seq, prev]);
     return records;
@@ -92,7 +95,6 @@ export async function appendAudit(sql: Sql, entries: AuditEntry[], now = new Dat
   const actions = new Array<string>(n);
   const targets = new Array<string | null>(n);
   const outcomes = new Array<string>(n);
-  const details = new Array<string>(n);
   const prevs = new Array<Buffer>(n);
   const hashes = new Array<Buffer>(n);
   for (let i = 0; i < n; i++) {
@@ -102,7 +104,6 @@ export async function appendAudit(sql: Sql, entries: AuditEntry[], now = new Dat
     actions[i] = r.action;
     targets[i] = r.target ?? null;
     outcomes[i] = r.outcome;
-    details[i] = JSON.stringify(r.detail ?? {});
     prevs[i] = r.prevHash;
     hashes[i] = r.hash;
   }

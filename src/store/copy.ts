@@ -36,13 +36,20 @@ function fieldLength(type: CopyType, v: unknown, col: string): number {
       if (!(v instanceof Date) || Number.isNaN(v.getTime())) break;
       return 8;
     case 'int8':
-      if (typeof v !== 'number' && typeof v !== 'bigint') break;
+      if (typeof v !== 'bigint' && !Number.isSafeInteger(v)) break;
       return 8;
     case 'int4':
       if (typeof v !== 'number' || !Number.isInteger(v)) break;
       return 4;
   }
   throw new TrucError('internal', `copy: column ${col} (${type}) cannot hold ${typeof v}`);
+}
+
+/** A safe integer as a big-endian int64, without going through BigInt (which costs more than the rest). */
+function writeInt64(out: Buffer, v: number, o: number): number {
+  const hi = Math.floor(v / 4_294_967_296);
+  o = out.writeInt32BE(hi, o);
+  return out.writeUInt32BE(v - hi * 4_294_967_296, o);
 }
 
 /**
@@ -92,10 +99,11 @@ export function encodeCopyBinary(columns: readonly CopyColumn[], rows: readonly 
           break;
         }
         case 'timestamptz':
-          o = out.writeBigInt64BE(BigInt((v as Date).getTime() - PG_EPOCH_MS) * 1000n, o);
+          // microseconds since 2000 fit a double exactly (|µs| < 2^53 for ±285 years)
+          o = writeInt64(out, ((v as Date).getTime() - PG_EPOCH_MS) * 1000, o);
           break;
         case 'int8':
-          o = out.writeBigInt64BE(BigInt(v as number | bigint), o);
+          o = typeof v === 'bigint' ? out.writeBigInt64BE(v, o) : writeInt64(out, v as number, o);
           break;
         case 'int4':
           o = out.writeInt32BE(v as number, o);

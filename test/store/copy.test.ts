@@ -102,3 +102,25 @@ for (const { name, url } of testDatabaseUrls()) {
     });
   });
 }
+
+describe('binary COPY integers and times', () => {
+  it('writes int8 and timestamptz as big-endian 64-bit values, negative ones included', () => {
+    const cols = [
+      { name: 'a', type: 'int8' as const },
+      { name: 'b', type: 'timestamptz' as const },
+    ];
+    for (const [n, d] of [
+      [0, new Date('2000-01-01T00:00:00.000Z')],
+      [-1, new Date('1999-12-31T23:59:59.999Z')],
+      [Number.MAX_SAFE_INTEGER, new Date('2026-11-25T17:00:00.123Z')],
+      [-(2 ** 40) - 5, new Date('1950-06-01T12:00:00.000Z')],
+    ] as const) {
+      const b = encodeCopyBinary(cols, [[n, d]]);
+      expect(b.readBigInt64BE(25)).toBe(BigInt(n));
+      expect(b.readBigInt64BE(37)).toBe(BigInt(d.getTime() - 946_684_800_000) * 1000n);
+    }
+    expect(encodeCopyBinary(cols, [[2n ** 62n, null]]).readBigInt64BE(25)).toBe(2n ** 62n);
+    expect(() => encodeCopyBinary(cols, [[1.5, null]])).toThrow(/int8/);
+    expect(() => encodeCopyBinary(cols, [[2 ** 60, null]])).toThrow(/int8/);
+  });
+});

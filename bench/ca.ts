@@ -13,7 +13,8 @@
  * schema-driven path, WebCrypto signing, no storage).
  *
  * Environment: BENCH_CA_N (requests per path, default 20000), BENCH_CA_CONCURRENCY (default 1000),
- * BENCH_PG_URL (default postgres://postgres@127.0.0.1:5432/test; BENCH_PG=0 skips PostgreSQL).
+ * BENCH_PG_URL (default postgres://postgres@127.0.0.1:5432/test; BENCH_PG=0 skips PostgreSQL),
+ * BENCH_CA_SIGN_WORKERS (signing worker threads, default 1; 2 was slower on 2 cores, PostgreSQL needing one).
  */
 import 'reflect-metadata';
 import {
@@ -47,6 +48,7 @@ const FULL_REPS = Number(process.env.BENCH_CA_FULL_REPS ?? 2);
 const BULK_REPS = Number(process.env.BENCH_CA_BULK_REPS ?? 3);
 const PG_BASE = process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const PROFILE = 'agency-auth';
+const SIGN_WORKERS = Number(process.env.BENCH_CA_SIGN_WORKERS ?? 1);
 const ACTOR = 'bench';
 
 // ---- requests ----
@@ -182,7 +184,7 @@ export async function bed(kind: 'pglite' | 'postgres'): Promise<Bed> {
         dataDir: dir,
         database: { url },
         publicUrl: 'https://ca.truc.gov.vn',
-        keys: { default: 'software', software: { dir: join(dir, 'keys') } },
+        keys: { default: 'software', software: { dir: join(dir, 'keys'), signWorkers: SIGN_WORKERS } },
         log: { level: 'silent' },
       },
     }),

@@ -34,6 +34,7 @@ import { bootstrap, DEFAULT_HIERARCHY } from './bootstrap.js';
 import { fail, table } from './output.js';
 import { TrucError } from '../errors.js';
 import { ocspCommand } from './ocsp.js';
+import { runUntilSignal } from './serve.js';
 import { verifyCertCommand } from './verify-cert.js';
 import { monitorCommands } from './monitor.js';
 import { labCommands } from './lab.js';
@@ -108,30 +109,14 @@ program
         ...(o.port || o.host ? { http: { ...(o.port ? { port: Number(o.port) } : {}), ...(o.host ? { host: o.host } : {}) } } : {}),
       } as any,
     });
-    let p: Platform;
-    try {
-      p = await openPlatform(cfg);
-    } catch (e) {
-      fail(e);
-    }
-    try {
+    await runUntilSignal(cfg, async (p) => {
       const b = await bootstrap(p);
       if (b.createdCa) p.log.info('created the default CA hierarchy (root, issuing)');
       if (b.tokensFile) p.log.info({ file: b.tokensFile }, 'bootstrap API tokens written (one per role)');
       const server = await startServer(p);
       p.log.info({ url: server.url, database: p.db.kind, data: cfg.dataDir }, 'Trục is running');
-      const stop = async () => {
-        p.log.info('stopping');
-        await server.close();
-        await p.close();
-        process.exit(0);
-      };
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
-    } catch (e) {
-      await p.close().catch(() => {});
-      fail(e);
-    }
+      return () => server.close();
+    });
   });
 
 // ---- ca

@@ -3,11 +3,10 @@
  * responder certificates, signs the cached responses, and serves OCSP only, on the lean HTTP server.
  */
 import type { Command } from 'commander';
-import { openPlatform, type Platform } from '../platform.js';
+import { runUntilSignal } from './serve.js';
 import type { Config } from '../config.js';
 import { OcspResponder } from '../pki/ocsp/index.js';
 import { ocspServer } from '../http/ocsp/serve.js';
-import { fail } from './output.js';
 
 export function ocspCommand(program: Command, config: () => Config): void {
   const ocsp = program.command('ocsp').description('the OCSP responder (RFC 6960, RFC 5019)');
@@ -19,13 +18,7 @@ export function ocspCommand(program: Command, config: () => Config): void {
     .option('--port <port>', 'port (default: the configured HTTP port)')
     .option('--host <host>', 'address to listen on (default: the configured host)')
     .action(async (o) => {
-      let p: Platform;
-      try {
-        p = await openPlatform(config());
-      } catch (e) {
-        fail(e);
-      }
-      try {
+      await runUntilSignal(config(), async (p) => {
         const responder = new OcspResponder(p.pki, p.issuer, p.config.ocsp, p.log);
         await responder.start();
         const server = ocspServer(responder);
@@ -38,18 +31,11 @@ export function ocspCommand(program: Command, config: () => Config): void {
         const addr = server.address();
         const url = typeof addr === 'object' && addr ? `http://${host}:${addr.port}` : String(addr);
         p.log.info({ url, responses: responder.cache.size }, 'OCSP responder is running');
-        const stop = async () => {
+        return async () => {
           server.close();
           server.closeAllConnections();
           await responder.stop();
-          await p.close();
-          process.exit(0);
         };
-        process.once('SIGINT', stop);
-        process.once('SIGTERM', stop);
-      } catch (e) {
-        await p.close().catch(() => {});
-        fail(e);
-      }
+      });
     });
 }

@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { spawnSync, spawn } from 'node:child_process';
+import { spawnSync, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { opensslCsr, opensslStatus, tmp } from '../helpers/openssl.js';
@@ -125,5 +125,41 @@ describe('the truc command line', () => {
     } finally {
       child.kill('SIGTERM');
     }
+    // SIGTERM stops the server and closes the platform: a clean exit
+    expect(await exited(child)).toBe(0);
+
+    // the OCSP responder as a role of its own, on the same data folder
+    const ocsp = spawn(process.execPath, ['bin/truc.js', 'ocsp', 'serve', '--port', '0'], {
+      env: { ...process.env, TRUC_DATA_DIR: fresh, TRUC_LOG_LEVEL: 'info' },
+    });
+    try {
+      const url = await waitForLog(ocsp, /"url":"(http:\/\/[^"]+)".*OCSP responder is running/);
+      const r = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/ocsp-request' }, body: 'not DER' });
+      // an OCSP answer (malformedRequest), not a transport failure
+      expect(r.headers.get('content-type')).toBe('application/ocsp-response');
+    } finally {
+      ocsp.kill('SIGINT');
+    }
+    expect(await exited(ocsp)).toBe(0);
   });
 });
+
+function exited(child: ChildProcess): Promise<number | null> {
+  return child.exitCode !== null ? Promise.resolve(child.exitCode) : new Promise((r) => child.once('exit', (code) => r(code)));
+}
+
+function waitForLog(child: ChildProcess, re: RegExp): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
+    let buf = '';
+    const t = setTimeout(() => reject(new Error(`not started: ${buf}`)), 60_000);
+    child.stdout!.on('data', (d) => {
+      buf += d;
+      const m = re.exec(buf);
+      if (m) {
+        clearTimeout(t);
+        resolve(m[1]);
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`exited ${code}: ${buf}`)));
+  });
+}

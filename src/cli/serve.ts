@@ -1,0 +1,32 @@
+/**
+ * Long-running commands (`truc start`, `truc ocsp serve`): open the platform, start a service on it, and
+ * on SIGINT or SIGTERM stop the service, close the platform and exit. A failure to open or to start is
+ * reported like any command error (message and exit code), with the platform closed.
+ */
+import type { Config } from '../config.js';
+import { openPlatform, type Platform } from '../platform.js';
+import { fail } from './output.js';
+
+/** `start` returns the service's stop function. */
+export async function runUntilSignal(cfg: Config, start: (p: Platform) => Promise<() => Promise<void>>): Promise<void> {
+  let p: Platform;
+  try {
+    p = await openPlatform(cfg);
+  } catch (e) {
+    fail(e);
+  }
+  try {
+    const stopService = await start(p);
+    const stop = async () => {
+      p.log.info('stopping');
+      await stopService();
+      await p.close();
+      process.exit(0);
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  } catch (e) {
+    await p.close().catch(() => {});
+    fail(e);
+  }
+}

@@ -21,6 +21,7 @@ import {
   httpTimeStamper,
   localTimeStamper,
   parseLevel,
+  parseLock,
   platformEvidence,
   reportText,
   reportXml,
@@ -83,8 +84,9 @@ export function signCommands(program: Command, c: SignCliContext): void {
     .option('--out <file>', 'where to write the signed file or signature (required)')
     .option('--key-pem <file>', "the signer's private key (PEM) (required)")
     .option('--cert-pem <file>', "the signer's certificate, then its CA certificates (PEM) (required)")
-    .option('--level <level>', 'B-B, B-T, B-LT or B-LTA (B-LTA: PAdES and CAdES)', 'B-B')
+    .option('--level <level>', 'B-B, B-T, B-LT or B-LTA', 'B-B')
     .option('--certify <p>', 'PAdES: a certification signature (DocMDP) permitting 1 no changes, 2 form filling and signing, 3 also annotations')
+    .option('--lock <spec>', 'PAdES: a FieldMDP lock on form fields — All, Include:field1,field2 or Exclude:field1')
     .option('--tsa-url <url>', 'RFC 3161 time-stamping service (default: the platform TSA in process)')
     .option('--enveloping', 'CAdES: put the content inside the signature (.p7m)')
     .option('--reason <text>', 'PAdES: reason')
@@ -99,12 +101,12 @@ export function signCommands(program: Command, c: SignCliContext): void {
         let out: Buffer;
         const certify = o.certify === undefined ? undefined : Number(o.certify);
         if (certify !== undefined && (format !== 'pdf' || ![1, 2, 3].includes(certify))) throw new TrucError('bad_request', '--certify is 1, 2 or 3, for a PDF');
-        if (format === 'pdf') out = await signPdf(data, signer, { level, context: ctx, reason: o.reason, location: o.location, ...(certify ? { certify: certify as 1 | 2 | 3 } : {}) });
+        if (o.lock !== undefined && format !== 'pdf') throw new TrucError('bad_request', '--lock is for a PDF');
+        if (format === 'pdf')
+          out = await signPdf(data, signer, { level, context: ctx, reason: o.reason, location: o.location, ...(certify ? { certify: certify as 1 | 2 | 3 } : {}), ...(o.lock !== undefined ? { lock: parseLock(o.lock) } : {}) });
         else if (format === 'cades') out = await signCades(data, signer, { level, context: ctx, packaging: o.enveloping ? 'enveloping' : 'detached' });
-        else if (format === 'xades') {
-          if (level === 'B-LTA') throw new TrucError('unsupported', 'XAdES B-LTA is not implemented yet (B-B, B-T, B-LT are)');
-          out = Buffer.from(await signXades(data, signer, { level, context: ctx }));
-        } else throw new TrucError('bad_request', `unknown format "${format}" (pdf, cades, xades)`);
+        else if (format === 'xades') out = Buffer.from(await signXades(data, signer, { level, context: ctx }));
+        else throw new TrucError('bad_request', `unknown format "${format}" (pdf, cades, xades)`);
         writeFileSync(o.out, out);
         c.out({ out: o.out, format, level, bytes: out.length }, () => `signed ${format} at ${level}: ${o.out} (${out.length} bytes)`);
       };

@@ -35,7 +35,7 @@ export { reportHtml } from './validate/html-report.js';
 export type { ValidationOptions } from './validate/signer.js';
 export type { ValidationReport, SignatureReport, Indication, SubIndication } from './validate/report.js';
 export { signXades, type XadesOptions } from './xades/sign.js';
-export { augmentXades } from './xades/levels.js';
+export { augmentXades, renewXadesArchive } from './xades/levels.js';
 export { validateXades } from './validate/xades.js';
 export { validateFile, detectFormat, type SignedKind } from './validate/file.js';
 
@@ -51,12 +51,20 @@ export { validateFile, detectFormat, type SignedKind } from './validate/file.js'
  * of ds:SignatureValue, CertificateValues, RevocationValues); PAdES certification signatures (DocMDP,
  * `certify: 1|2|3`) whose validation reports later changes the permissions do not allow; and the report as
  * ETSI TS 119 102-2 XML (`reportXml`) and as an HTML page for people (`reportHtml`).
+ *
+ * And: XAdES B-LTA (xadesv141:ArchiveTimeStamp over the canonicalised signature, `xades/archive.ts`);
+ * renewal of archive time-stamps in all three formats (`renewCadesArchive`, `renewPdfArchive`,
+ * `renewXadesArchive`), each new one covering the earlier ones after the validation data for them; BER
+ * CMS (`cms/ber.ts`) read as DER, the signed attributes verified over their DER encoding; detached CAdES
+ * without its content answered SIGNED_DATA_NOT_FOUND; FieldMDP locks (`lock`, `pades/fieldmdp.ts`); and
+ * visible signatures placed upright on rotated pages (`pades/placement.ts`).
  */
 export { LEVELS, parseLevel, type Level, type LevelContext } from './level.js';
-export { augmentCades } from './cades/augment.js';
-export { augmentPdf } from './pades/augment.js';
+export { augmentCades, renewCadesArchive } from './cades/augment.js';
+export { augmentPdf, renewPdfArchive } from './pades/augment.js';
 export { addDocumentTimeStamp } from './pades/doc-timestamp.js';
 export { appendDss, readDss } from './pades/dss.js';
+export { parseLock, type FieldLock, type LockAction } from './pades/fieldmdp.js';
 export { localTimeStamper } from './timestamp/tsa-local.js';
 export { httpTimeStamper, type HttpTimeStamperOptions } from './timestamp/http.js';
 export { verifyTimeStamp, type TimeStampCheck } from './timestamp/verify.js';

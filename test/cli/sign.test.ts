@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { opensslCsr, tmp } from '../helpers/openssl.js';
-import { samplePdf } from '../sign/fixtures.js';
+import { formPdf, samplePdf } from '../sign/fixtures.js';
 
 const dataDir = tmp('truc-cli-sign-');
 const env = { ...process.env, TRUC_DATA_DIR: dataDir, TRUC_KEY_PASSPHRASE: 'cli sign passphrase', TRUC_LOG_LEVEL: 'warn' };
@@ -61,7 +61,7 @@ describe('truc sign and truc verify', () => {
     ]);
   });
 
-  it('reports as ETSI XML and HTML; signs CAdES B-LTA, XAdES B-LT and a DocMDP certification', () => {
+  it('reports as ETSI XML and HTML; signs CAdES B-LTA, XAdES B-LTA, a DocMDP certification and a FieldMDP lock', async () => {
     expect(made, 'the first test issues the certificate').toBeDefined();
     const { keyPath, cert, pdf, content, signedDir } = made!;
     const x = truc('verify', join(dir, 'decision.p7s'), '--content', content, '--report', 'xml');
@@ -73,14 +73,21 @@ describe('truc sign and truc verify', () => {
     expect(JSON.parse(jl.stdout).signatures[0]).toMatchObject({ indication: 'TOTAL-PASSED', level: 'B-LTA' });
     const xml = join(dir, 'edxml.xml');
     writeFileSync(xml, '<edXML xmlns="urn:vn:edxml"><Subject>Thông báo</Subject></edXML>');
-    const xl = truc('sign', 'xades', xml, '--out', join(dir, 'edxml-lt.xml'), '--key-pem', keyPath, '--cert-pem', cert, '--level', 'B-LT');
+    const xl = truc('sign', 'xades', xml, '--out', join(dir, 'edxml-lta.xml'), '--key-pem', keyPath, '--cert-pem', cert, '--level', 'B-LTA');
     expect(xl.status, xl.stderr).toBe(0);
-    const jx = truc('verify', join(dir, 'edxml-lt.xml'), '--report', 'json', '--hard-fail');
-    expect(JSON.parse(jx.stdout).signatures[0]).toMatchObject({ indication: 'TOTAL-PASSED', level: 'B-LT' });
+    const jx = truc('verify', join(dir, 'edxml-lta.xml'), '--report', 'json', '--hard-fail');
+    expect(JSON.parse(jx.stdout).signatures[0]).toMatchObject({ indication: 'TOTAL-PASSED', level: 'B-LTA' });
     const cert1 = truc('sign', 'pdf', pdf, '--out', join(dir, 'certified.pdf'), '--key-pem', keyPath, '--cert-pem', cert, '--certify', '2');
     expect(cert1.status, cert1.stderr).toBe(0);
     const vc = truc('verify', join(dir, 'certified.pdf'), '--lang', 'en');
     expect(vc.stdout).toMatch(/Certification: DocMDP P=2/);
+    const form = join(dir, 'form.pdf');
+    writeFileSync(form, await formPdf(false));
+    const locked = truc('sign', 'pdf', form, '--out', join(dir, 'locked.pdf'), '--key-pem', keyPath, '--cert-pem', cert, '--lock', 'Include:soHieu,nguoiNhan');
+    expect(locked.status, locked.stderr).toBe(0);
+    const vl = truc('verify', join(dir, 'locked.pdf'), '--lang', 'en');
+    expect(vl.status, vl.stdout).toBe(0);
+    expect(vl.stdout).toMatch(/Field lock: FieldMDP Include \[soHieu, nguoiNhan\]/);
     const h = truc('verify', join(signedDir, 'lta.pdf'), '--report', 'html');
     expect(h.stdout).toMatch(/<!DOCTYPE html>[\s\S]*Hợp lệ/);
   });

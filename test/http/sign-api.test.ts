@@ -9,8 +9,10 @@ import { searchAudit } from '../../src/audit/index.js';
 import { Scanner, YaraScanner } from '../../src/monitor/scan/index.js';
 import { BUILTIN_YARA_DIR } from '../../src/monitor/config.js';
 import { createSignKey, signXades } from '../../src/sign/index.js';
+import { OcspResponder } from '../../src/pki/ocsp/index.js';
+import { TimeStampAuthority } from '../../src/pki/tsa/index.js';
 import type { TestPlatform } from '../helpers/platform.js';
-import { openLab, samplePdf, save, type Lab } from '../sign/fixtures.js';
+import { formPdf, openLab, samplePdf, save, type Lab } from '../sign/fixtures.js';
 import { sealPng } from '../sign/png.js';
 
 /** the scanner's harmless self-test marker (src/monitor/scan/rules/truc-test.yar), split so this file is not flagged */
@@ -90,11 +92,11 @@ describe('signatures HTTP API', () => {
     expect(html.headers['content-type']).toMatch(/text\/html/);
     expect(html.body).toMatch(/Người ký<\/th><td>/);
     const raw = await app.inject({ method: 'POST', url: '/api/v1/validate', headers: { ...auth(auditor), 'content-type': 'application/pkcs7-signature' }, payload: p7s });
-    expect(raw.json().signatures[0].indication, raw.body).not.toBe('TOTAL-PASSED'); // no content to check the digest against
+    expect(raw.json().signatures[0], raw.body).toMatchObject({ indication: 'INDETERMINATE', subIndication: 'SIGNED_DATA_NOT_FOUND' }); // no content to check the digest against
     expect(p.events.filter((e) => e.subject === 'truc.sign.validation.failed').length).toBe(before + 2);
   });
 
-  it('certifies a PDF (DocMDP P=2) on request; a bad certify value is refused', async () => {
+  it('certifies a PDF (DocMDP P=2) and locks form fields (FieldMDP) on request; a bad certify value or an unknown field is refused', async () => {
     const pdf = await samplePdf(false);
     const r = await app.inject({ method: 'POST', url: '/api/v1/sign?certify=2', headers: { ...auth(signer), 'content-type': 'application/pdf' }, payload: pdf });
     expect(r.statusCode, r.body).toBe(200);
@@ -102,6 +104,17 @@ describe('signatures HTTP API', () => {
     expect(v.json().signatures[0]).toMatchObject({ indication: 'TOTAL-PASSED', pdf: { certification: { permissions: 2, violations: [] } } });
     const bad = await app.inject({ method: 'POST', url: '/api/v1/sign?certify=4', headers: { ...auth(signer), 'content-type': 'application/pdf' }, payload: pdf });
     expect(bad.statusCode).toBe(400);
+    // a FieldMDP lock asked in the query, and in JSON
+    const form = await formPdf(false);
+    const q = await app.inject({ method: 'POST', url: '/api/v1/sign?lock=Include:soHieu,nguoiNhan', headers: { ...auth(signer), 'content-type': 'application/pdf' }, payload: form });
+    expect(q.statusCode, q.body).toBe(200);
+    const jl = await app.inject({ method: 'POST', url: '/api/v1/sign', headers: auth(signer), payload: { file: form.toString('base64'), lock: { action: 'Exclude', fields: ['ghiChu'] } } });
+    expect(jl.statusCode, jl.body).toBe(200);
+    for (const [signedForm, action] of [[q.rawPayload, 'Include'], [jl.rawPayload, 'Exclude']] as const) {
+      const lv = await app.inject({ method: 'POST', url: '/api/v1/validate', headers: { ...auth(auditor), 'content-type': 'application/pdf' }, payload: signedForm });
+      expect(lv.json().signatures[0]).toMatchObject({ indication: 'TOTAL-PASSED', pdf: { fieldLock: { action, violations: [] } } });
+    }
+    expect((await app.inject({ method: 'POST', url: '/api/v1/sign?lock=Include:khongCo', headers: { ...auth(signer), 'content-type': 'application/pdf' }, payload: form })).statusCode).toBe(400);
   });
 
   it('validates XAdES sent as application/xml', async () => {
@@ -136,6 +149,49 @@ describe('signatures HTTP API', () => {
     expect(l.statusCode).toBe(400);
     const t = await app.inject({ method: 'POST', url: '/api/v1/sign?level=B-T', headers: { ...auth(signer), 'content-type': 'application/pdf' }, payload: pdf });
     expect(t.statusCode).toBe(400); // no TSA in this app
+  });
+
+  it('signs at B-T, B-LT and B-LTA with the TSA and OCSP responder in process (PDF and CAdES); the validate endpoint answers TOTAL-PASSED at each level', async () => {
+    const tsa = new TimeStampAuthority(p.pki, p.issuer, { policy: '2.16.704.1.101.1.6.1', accuracyMs: 1000 });
+    await tsa.start();
+    const ocsp = new OcspResponder(p.pki, p.issuer, { validityMinutes: 60, refreshBeforeMinutes: 10, signWith: 'delegated', pollSeconds: 60 });
+    await ocsp.start();
+    const levelled = await buildApp(p, { tsa, ocsp });
+    try {
+      const pdf = await samplePdf(false);
+      const content = Buffer.from('Báo cáo số 21/BC-UBND về lưu trữ điện tử\n');
+      for (const level of ['B-T', 'B-LT', 'B-LTA'] as const) {
+        const r = await levelled.inject({ method: 'POST', url: `/api/v1/sign?level=${level}&reason=L%C6%B0u%20tr%E1%BB%AF`, headers: { ...auth(signer), 'content-type': 'application/pdf' }, payload: pdf });
+        expect(r.statusCode, r.body).toBe(200);
+        expect(r.headers['x-truc-signature-level']).toBe(level);
+        const signed = r.rawPayload;
+        const ps = spawnSync('pdfsig', [save(lab.dir, `http-${level}.pdf`, signed)], { encoding: 'utf8' });
+        expect((ps.stdout.match(/Signature is Valid/g) ?? []).length, ps.stdout).toBe(1);
+        const v = await levelled.inject({ method: 'POST', url: '/api/v1/validate', headers: { ...auth(auditor), 'content-type': 'application/pdf' }, payload: signed });
+        expect(v.statusCode, v.body).toBe(200);
+        const report = v.json();
+        const [s] = report.signatures;
+        expect(s, `${level}: ${v.body}`).toMatchObject({ format: 'PAdES', level, indication: 'TOTAL-PASSED', pdf: { modifiedAfter: false } });
+        expect(s.timestamps.every((t: any) => t.valid)).toBe(true);
+        expect(s.bestSignatureTime).toBeDefined();
+        if (level !== 'B-T') expect(s.embeddedEvidence.crls + s.embeddedEvidence.ocspResponses).toBeGreaterThan(0);
+        if (level === 'B-LTA') expect(report.documentTimestamps).toMatchObject([{ type: 'document', valid: true }]);
+
+        const c = await levelled.inject({ method: 'POST', url: `/api/v1/sign?level=${level}`, headers: { ...auth(agency), 'content-type': 'application/octet-stream' }, payload: content });
+        expect(c.statusCode, c.body).toBe(200);
+        expect(c.headers['x-truc-signature-level']).toBe(level);
+        const cv = await levelled.inject({ method: 'POST', url: '/api/v1/validate', headers: auth(auditor), payload: { file: c.rawPayload.toString('base64'), content: content.toString('base64') } });
+        const [cs] = cv.json().signatures;
+        expect(cs, `${level}: ${cv.body}`).toMatchObject({ format: 'CAdES', level, indication: 'TOTAL-PASSED' });
+        expect(cs.timestamps.map((t: any) => [t.type, t.valid])).toEqual(level === 'B-LTA' ? [['signature', true], ['archive', true]] : [['signature', true]]);
+        expect(cs.signer.commonName).toBe('UBND tỉnh Bắc Ninh');
+      }
+      const audit = (await searchAudit(p.db, { limit: 1000 })).filter((a) => a.action === 'sign.sign' && a.outcome === 'success' && ['B-T', 'B-LT', 'B-LTA'].includes((a.detail as { level?: string }).level ?? ''));
+      expect(audit).toHaveLength(6);
+    } finally {
+      await levelled.close();
+      await ocsp.stop();
+    }
   });
 
   it.skipIf(!hasYara)('refuses an infected upload with 422 malware_detected and events', async () => {

@@ -2,7 +2,7 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { generateCrl, revoke } from '../../src/pki/index.js';
-import { signCades, prepareCades, completeCades, validateCades, inspectCms, reportText } from '../../src/sign/index.js';
+import { signCades, prepareCades, completeCades, validateCades, validateFile, inspectCms, reportText } from '../../src/sign/index.js';
 import { openssl, opensslStatus } from '../helpers/openssl.js';
 import { openLab, save, type Lab } from './fixtures.js';
 
@@ -70,6 +70,36 @@ describe('CAdES B-B', () => {
       const g = await validateCades(garbage, { content: CONTENT, trustAnchors: [lab.root] });
       expect(g.signatures[0]).toMatchObject({ indication: 'TOTAL-FAILED', subIndication: 'FORMAT_FAILURE' });
     }
+  });
+
+  it('answers INDETERMINATE / SIGNED_DATA_NOT_FOUND for a detached signature validated without its content (ours and openssl\'s), SIG_CRYPTO_FAILURE when its value is also broken', async () => {
+    const p7s = await signCades(CONTENT, official);
+    const alone = (await validateFile(p7s, { trustAnchors: [lab.root] })).signatures[0];
+    expect(alone, JSON.stringify(alone, null, 1)).toMatchObject({
+      format: 'CAdES',
+      level: 'B-B',
+      indication: 'INDETERMINATE',
+      subIndication: 'SIGNED_DATA_NOT_FOUND',
+      checks: { integrity: null, signatureValue: true, signingCertificateReference: 'ok' },
+      signer: { commonName: 'Trần Thị Bình' },
+    });
+    expect(alone.message).toMatch(/signed data is not available/);
+    expect(inspectCms(p7s).signers[0].digestMatches).toBeUndefined();
+
+    // made by openssl cms -sign (detached, with ESS signing-certificate-v2): the same answer
+    const cert = official.certPath;
+    const content = save(lab.dir, 'for-openssl.txt', CONTENT);
+    const out = join(lab.dir, 'openssl-detached.p7s');
+    openssl(['cms', '-sign', '-binary', '-cades', '-md', 'sha256', '-in', content, '-signer', cert, '-inkey', official.keyPath, '-certfile', lab.issuingPath, '-outform', 'DER', '-out', out]);
+    const theirs = readFileSync(out);
+    expect((await validateCades(theirs, { content: CONTENT, trustAnchors: [lab.root] })).signatures[0].indication).toBe('TOTAL-PASSED');
+    expect((await validateCades(theirs, { trustAnchors: [lab.root] })).signatures[0]).toMatchObject({ indication: 'INDETERMINATE', subIndication: 'SIGNED_DATA_NOT_FOUND' });
+
+    // a changed signature value is a failure with or without the content
+    const info = inspectCms(p7s, CONTENT).signers[0];
+    const broken = Buffer.from(p7s);
+    broken[broken.indexOf(info.signatureValue) + info.signatureValue.length - 1] ^= 0x01;
+    expect((await validateCades(broken, { trustAnchors: [lab.root] })).signatures[0]).toMatchObject({ indication: 'TOTAL-FAILED', subIndication: 'SIG_CRYPTO_FAILURE' });
   });
 
   it('answers NO_CERTIFICATE_CHAIN_FOUND for an unknown root', async () => {

@@ -75,6 +75,21 @@ export async function samplePdf(objectStreams: boolean, text = 'Công văn số 
   return Buffer.from(await doc.save({ useObjectStreams: objectStreams }));
 }
 
+/** A one-page form by pdf-lib: document number, recipient, and a note. */
+export async function formPdf(objectStreams: boolean): Promise<Buffer> {
+  const doc = await PDFDocument.create();
+  const page = doc.addPage([595, 842]);
+  const font = await doc.embedFont(StandardFonts.Helvetica);
+  page.drawText('Phieu trinh', { x: 50, y: 780, size: 16, font });
+  const form = doc.getForm();
+  for (const [i, [name, value]] of [['soHieu', '12/PT-UBND'], ['nguoiNhan', 'Van phong UBND'], ['ghiChu', '']].entries()) {
+    const f = form.createTextField(name);
+    f.setText(value);
+    f.addToPage(page, { x: 50, y: 700 - i * 40, width: 300, height: 24, font });
+  }
+  return Buffer.from(await doc.save({ useObjectStreams: objectStreams }));
+}
+
 export function save(dir: string, name: string, data: Uint8Array): string {
   const p = join(dir, name);
   writeFileSync(p, data);

@@ -16,6 +16,8 @@ import {
   platformEvidence,
   readPdfSignatures,
   readTimeStampToken,
+  renewCadesArchive,
+  renewPdfArchive,
   reportText,
   signCades,
   signPdf,
@@ -233,6 +235,45 @@ describe('signature levels B-T, B-LT, B-LTA and augmentation', () => {
     expect(other.timestamps!.find((t) => t.type === 'archive')).toMatchObject({ valid: false, problem: expect.stringMatching(/imprint/) });
   });
 
+  it('CAdES archive renewal: the TSA\'s validation data into SignedData, a second archive-time-stamp-v3 whose index covers the first; both validate; openssl still verifies; removing the first breaks the second', async () => {
+    const { ATS_HASH_INDEX_V3, readAtsHashIndexV3, archiveParts } = await import('../../src/sign/cades/archive.js');
+    const lta = await signCades(CONTENT, official, { level: 'B-LTA', context: ctx });
+    await expect(renewCadesArchive(await signCades(CONTENT, official, { level: 'B-LT', context: ctx }), ctx, 0, CONTENT)).rejects.toMatchObject({ code: 'bad_request' });
+    await expect(renewCadesArchive(lta, ctx)).rejects.toThrow(/content is needed/);
+    await new Promise((r) => setTimeout(r, 1100)); // a later genTime for the renewal
+    const renewed = await renewCadesArchive(lta, ctx, 0, CONTENT);
+    const i = inspectCms(renewed, CONTENT);
+    const s = i.signers[0];
+    expect(s.signatureValue.equals(inspectCms(lta, CONTENT).signers[0].signatureValue)).toBe(true);
+    const tokens = s.unsignedAttributes.get(UNSIGNED.archiveTimeStampV3)!;
+    expect(tokens).toHaveLength(2);
+    // the TSA's fresh OCSP response sits in SignedData.crls as RevocationInfoChoice other (id-ri-ocsp-response), version 5
+    expect(i.ocsps.length).toBeGreaterThan(0);
+    expect(children(children(children(parseOne(renewed))[1])[0])[0].value).toEqual(Buffer.from([5]));
+    const [first, second] = tokens.map((t) => readTimeStampToken(t)).sort((a, b) => a.tstInfo.genTime.getTime() - b.tstInfo.genTime.getTime());
+    const index2 = readAtsHashIndexV3(second.signer.unsignedAttributes.get(ATS_HASH_INDEX_V3)![0]);
+    const firstValue = createHash('sha256').update(Buffer.concat([Buffer.from('060604008d450204', 'hex'), first.der])).digest();
+    expect(index2.attrs.some((h) => h.equals(firstValue)), 'the second index lists the first archive time-stamp').toBe(true);
+    expect(index2.crls.length).toBe(archiveParts(renewed).crls.length);
+    const cms = opensslStatus(['cms', '-verify', '-binary', '-inform', 'DER', '-CAfile', lab.rootPath, '-purpose', 'any', '-in', save(lab.dir, 'renewed.p7s', renewed), '-content', save(lab.dir, 'renewed.txt', CONTENT), '-out', '/dev/null']);
+    expect(cms.out).toMatch(/Verification successful/);
+
+    const offline = { content: CONTENT, trustAnchors: [lab.root], revocation: { mode: 'hard-fail' as const } };
+    for (const der of [lta, renewed]) {
+      const r = (await validateCades(der, offline)).signatures[0];
+      expect(r, JSON.stringify(r, null, 1)).toMatchObject({ indication: 'TOTAL-PASSED', level: 'B-LTA' });
+      expect(r.timestamps!.map((t) => [t.type, t.valid])).toEqual(der === lta ? [['signature', true], ['archive', true]] : [['signature', true], ['archive', true], ['archive', true]]);
+      expect(r.warnings.filter((w) => /archive/.test(w))).toEqual([]);
+    }
+    // a third renewal still finds both earlier ones intact
+    const third = await renewCadesArchive(renewed, ctx, 0, CONTENT);
+    expect((await validateCades(third, offline)).signatures[0].timestamps!.filter((t) => t.type === 'archive').map((t) => t.valid)).toEqual([true, true, true]);
+    // the first archive time-stamp taken out: the second's index misses it
+    const withoutFirst = replaceUnsigned(renewed, UNSIGNED.archiveTimeStampV3, seq(Buffer.from('060604008d450204', 'hex'), set(second.der)));
+    const cut = (await validateCades(withoutFirst, offline)).signatures[0];
+    expect(cut.timestamps!.filter((t) => t.type === 'archive')).toMatchObject([{ valid: false, problem: expect.stringMatching(/altered or removed since the archive time-stamp: unsigned attribute/) }]);
+  });
+
   it('PAdES B-T: pdfsig valid, the token verifies with openssl ts, the report has the proof of existence', async () => {
     const signed = await signPdf(await samplePdf(true), official, { level: 'B-T', context: ctx });
     const path = save(lab.dir, 'bt.pdf', signed);
@@ -289,5 +330,31 @@ describe('signature levels B-T, B-LT, B-LTA and augmentation', () => {
     }
     expect(levels).toEqual(['B-B', 'B-T', 'B-LT', 'B-LTA']);
     expect((await augmentPdf(lta, 'B-LTA', ctx)).equals(lta)).toBe(true);
+  });
+
+  it('PAdES archive renewal: fresh validation data into the DSS, then a second document time-stamp over everything; pdfsig and qpdf stay happy; both time-stamps and the signature validate', async () => {
+    const lta = await signPdf(await samplePdf(true), official, { level: 'B-LTA', context: ctx });
+    await expect(renewPdfArchive(await signPdf(await samplePdf(true), official, { level: 'B-LT', context: ctx }), ctx)).rejects.toMatchObject({ code: 'bad_request' });
+    await new Promise((r) => setTimeout(r, 1100));
+    const renewed = await renewPdfArchive(lta, ctx);
+    expect(renewed.subarray(0, lta.length).equals(lta)).toBe(true);
+    const path = save(lab.dir, 'renewed.pdf', renewed);
+    const v = pdfsig(path);
+    expect(v.valid, v.out).toBe(1);
+    expect(v.listed, v.out).toBe(3); // the signature and two document time-stamps
+    const q = qpdfCheck(path);
+    expect(q.status, `${q.stdout}${q.stderr}`).toBe(0);
+    const before = await validatePdf(lta, { trustAnchors: [lab.root], revocation: { mode: 'hard-fail' } });
+    const report = await validatePdf(renewed, { trustAnchors: [lab.root], revocation: { mode: 'hard-fail' } });
+    const [r] = report.signatures;
+    expect(r, JSON.stringify(r, null, 1)).toMatchObject({ indication: 'TOTAL-PASSED', level: 'B-LTA', pdf: { modifiedAfter: false, coversWholeFile: false } });
+    expect(report.documentTimestamps!.map((t) => t.valid)).toEqual([true, true]);
+    expect(Date.parse(report.documentTimestamps![1].genTime!)).toBeGreaterThan(Date.parse(report.documentTimestamps![0].genTime!));
+    // the earlier time-stamp is the same token, still valid; the DSS still serves every path offline (hard-fail above)
+    expect(report.documentTimestamps![0].sha256).toBe(before.documentTimestamps![0].sha256);
+    expect(r.embeddedEvidence!.ocspResponses).toBeGreaterThanOrEqual(before.signatures[0].embeddedEvidence!.ocspResponses);
+    const stamps = readPdfSignatures(renewed).filter((s) => s.subFilter === 'ETSI.RFC3161');
+    expect(stamps.map((s) => s.coversWholeFile)).toEqual([false, true]);
+    expect(stamps[0].modifiedAfter).toBe(false);
   });
 });

@@ -36,6 +36,8 @@ import {
   validateFile,
   reportXml,
   reportHtml,
+  parseLock,
+  type FieldLock,
   type LevelContext,
   type ValidationReport,
 } from '../../sign/index.js';
@@ -155,7 +157,7 @@ export async function signRoutes(app: FastifyInstance, p: Platform, deps: SignRo
       schema: {
         tags: ['signatures'],
         summary:
-          "Sign with the caller's platform-held key: a PDF as PAdES (?level=B-B|B-T|B-LT|B-LTA, reason, location, page, rect=x1,y1,x2,y2 for a visible signature), other files as detached CAdES",
+          "Sign with the caller's platform-held key: a PDF as PAdES (?level=B-B|B-T|B-LT|B-LTA, reason, location, page, rect=x1,y1,x2,y2 for a visible signature, certify=1|2|3, lock=All|Include:f1,f2|Exclude:f1 for a FieldMDP lock), other files as detached CAdES",
         security,
       },
     },
@@ -190,6 +192,7 @@ export async function signRoutes(app: FastifyInstance, p: Platform, deps: SignRo
             ...(f.page !== undefined ? { page: intField(f.page, 'page') - 1 } : {}),
             ...(visible ? { visible } : {}),
             ...(f.certify !== undefined ? { certify: certifyField(f.certify) } : {}),
+            ...(f.lock !== undefined ? { lock: lockField(f.lock) } : {}),
           });
         } else out = await signCades(u.file, signer, { level, context: ctx, packaging: 'detached' });
       } catch (e) {
@@ -225,6 +228,14 @@ function certifyField(v: unknown): 1 | 2 | 3 {
   const n = Number(v);
   if (n !== 1 && n !== 2 && n !== 3) throw new TrucError('bad_request', 'certify is 1 (no changes), 2 (form filling and signing) or 3 (also annotations)');
   return n;
+}
+
+/** lock=All|Include:a,b|Exclude:c (query), or lock: {action, fields} (JSON): a FieldMDP lock. */
+function lockField(v: unknown): FieldLock {
+  if (typeof v === 'string') return parseLock(v);
+  const o = (v && typeof v === 'object' ? v : {}) as Record<string, unknown>;
+  if (o.fields !== undefined && (!Array.isArray(o.fields) || o.fields.some((x) => typeof x !== 'string'))) throw new TrucError('bad_request', 'lock.fields is a list of field names');
+  return parseLock(`${String(o.action ?? '')}${Array.isArray(o.fields) && o.fields.length ? `:${(o.fields as string[]).join(',')}` : ''}`);
 }
 
 function intField(v: unknown, what: string): number {

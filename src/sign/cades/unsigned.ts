@@ -4,11 +4,11 @@
  * attributes are outside what the signer signed, so a signature is raised a level by re-encoding its
  * SignerInfo with more of them — the signed attributes and the signature value are copied byte for byte.
  */
-import { ctx, oid, seq, set, tlv } from '../../asn1/der.js';
+import { ctx, int, oid, seq, set, tlv } from '../../asn1/der.js';
 import { checkTree, children, parseOne, type Element } from '../../asn1/reader.js';
 import { TrucError } from '../../errors.js';
 import { basicOfOcspResponse } from '../evidence/ocsp.js';
-import { MAX_CMS_BYTES } from './verify.js';
+import { ID_RI_OCSP_RESPONSE, MAX_CMS_BYTES } from './verify.js';
 
 export const UNSIGNED = {
   signatureTimeStamp: '1.2.840.113549.1.9.16.2.14',
@@ -69,5 +69,44 @@ export function addUnsignedAttributes(cms: Uint8Array, attrs: Buffer[], index = 
   // signerInfos is a SET OF: keep the order the signers had (re-sorting would not change their bytes)
   const newInfos = set(...infos.map((i, k) => (k === index ? signerInfo : i.raw)));
   const signedData = seq(...sd.slice(0, -1).map((e) => e.raw), newInfos);
+  return seq(ci[0].raw, ctx(0, signedData));
+}
+
+/**
+ * The SignedData with certificates, CRLs and OCSP responses added to SignedData.certificates and
+ * SignedData.crls (each once; OCSPResponses as RevocationInfoChoice other [1] with id-ri-ocsp-response,
+ * RFC 5940, which makes the SignedData version 5 per RFC 5652 §5.1). Neither field is signed nor covered
+ * field by field by an archive time-stamp (its hash index lists their elements), so earlier signatures and
+ * archive time-stamps stay valid.
+ */
+export function addValidationData(cms: Uint8Array, certs: Buffer[], crls: Buffer[], ocspResponses: Buffer[]): Buffer {
+  const buf = Buffer.from(cms.buffer, cms.byteOffset, cms.byteLength);
+  if (buf.length > MAX_CMS_BYTES) throw new TrucError('too_large', `CMS of ${buf.length} bytes exceeds ${MAX_CMS_BYTES}`);
+  checkTree(buf, 'CMS', 48);
+  const ci = children(parseOne(buf, 'CMS', MAX_CMS_BYTES));
+  if (ci.length !== 2 || ci[1].tag !== 0xa0) throw bad('not a ContentInfo');
+  const sd = children(children(ci[1])[0]);
+  let i = 3;
+  const oldCerts = sd[i]?.tag === 0xa0 ? children(sd[i++], 'certificates', 200).map((e) => Buffer.from(e.raw)) : [];
+  const oldCrls = sd[i]?.tag === 0xa1 ? children(sd[i++], 'crls', 200).map((e) => Buffer.from(e.raw)) : [];
+  if (sd[i]?.tag !== 0x31 || i !== sd.length - 1) throw bad('SignedData is not version, digestAlgorithms, encapContentInfo, [certificates], [crls], signerInfos');
+  const once = (have: Buffer[], add: Buffer[]) => {
+    const out = [...have];
+    for (const a of add) if (!out.some((h) => h.equals(a))) out.push(a);
+    return out;
+  };
+  const ocspChoices = ocspResponses.map((o) => ctx(1, oid(ID_RI_OCSP_RESPONSE), o));
+  const allCerts = once(oldCerts, certs);
+  const allCrls = once(oldCrls, [...crls, ...ocspChoices]);
+  const hasOther = allCrls.some((c) => c[0] === 0xa1);
+  const version = hasOther ? int(5) : Buffer.from(sd[0].raw);
+  const signedData = seq(
+    version,
+    sd[1].raw,
+    sd[2].raw,
+    ...(allCerts.length ? [tlv(0xa0, ...allCerts.sort(Buffer.compare))] : []),
+    ...(allCrls.length ? [tlv(0xa1, ...allCrls.sort(Buffer.compare))] : []),
+    sd[i].raw,
+  );
   return seq(ci[0].raw, ctx(0, signedData));
 }

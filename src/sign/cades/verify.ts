@@ -1,7 +1,7 @@
 /**
  * Reads a CMS SignedData (CAdES, or the /Contents of a PAdES signature) and checks what can be checked
- * without trust decisions: the structure (bounded DER reader; anything malformed is a `malformed_cms`
- * error), the signer's certificate among those carried, the message-digest against the content (or a
+ * without trust decisions: the structure (BER brought to DER first, then the bounded DER reader;
+ * anything malformed is a `malformed_cms` error), the signer's certificate among those carried, the message-digest against the content (or a
  * digest the caller computed, as PAdES does over the ByteRange), signing-certificate-v2 against that
  * certificate, and the signature value over the signed attributes. Cryptographic failures are answered
  * as values, so the validator can name them (HASH_FAILURE, SIG_CRYPTO_FAILURE); the validator in
@@ -12,6 +12,7 @@ import { checkTree, children, decodeOid, parseOne, readElement, type Element } f
 import { TrucError } from '../../errors.js';
 import { checkSignature, parseCertificate, type Certificate } from '../../pki/path/index.js';
 import { digestFromAlgorithmId, OIDS, type DigestName } from '../cms/attributes.js';
+import { berToDer, signedAttributesOctets } from '../cms/ber.js';
 
 export const MAX_CMS_BYTES = 8 * 1024 * 1024;
 const MAX_CERTS = 50;
@@ -24,7 +25,7 @@ export interface CmsSigner {
   /** signer's claimed signing time (absent in PAdES) */
   signingTime?: Date;
   contentType: string;
-  /** message-digest matches the content; undefined when there was no content to compare with */
+  /** message-digest matches the content; undefined when there was no content to compare with (a detached signature given alone) */
   digestMatches: boolean | undefined;
   /** signing-certificate-v2 names the signer's certificate: 'absent' when there is no such attribute */
   signingCertificate: 'ok' | 'mismatch' | 'absent';
@@ -43,8 +44,15 @@ export interface CmsInspection {
   content?: Buffer;
   certificates: Buffer[];
   crls: Buffer[];
+  /** OCSPResponses carried in SignedData.crls as RevocationInfoChoice `other` (id-ri-ocsp-response) */
+  ocsps: Buffer[];
   signers: CmsSigner[];
+  /** the SignedData as read: the input, or its DER form when it came as BER */
+  der: Buffer;
+  fromBer: boolean;
 }
+
+export const ID_RI_OCSP_RESPONSE = '1.3.6.1.5.5.7.16.2';
 
 const bad = (message: string): TrucError => new TrucError('malformed_cms', message);
 
@@ -74,16 +82,20 @@ function normaliseRsa(alg: Buffer, digest: DigestName): Buffer {
 
 /**
  * `content`: the detached content, or a function giving its digest (PAdES hashes the ByteRange itself);
- * omitted for an enveloping signature, whose eContent is used.
+ * omitted for an enveloping signature, whose eContent is used. A detached signature given without its
+ * content is read all the same, with `digestMatches` undefined: validation answers SIGNED_DATA_NOT_FOUND.
  */
 export function inspectCms(der: Uint8Array, content?: Uint8Array | ((d: DigestName) => Buffer)): CmsInspection {
-  const buf = Buffer.from(der.buffer, der.byteOffset, der.byteLength);
-  if (buf.length > MAX_CMS_BYTES) throw new TrucError('too_large', `CMS of ${buf.length} bytes exceeds ${MAX_CMS_BYTES}`);
+  const input = Buffer.from(der.buffer, der.byteOffset, der.byteLength);
+  if (input.length > MAX_CMS_BYTES) throw new TrucError('too_large', `CMS of ${input.length} bytes exceeds ${MAX_CMS_BYTES}`);
+  let buf: Buffer;
   try {
+    buf = berToDer(input, 'CMS', MAX_DEPTH);
     checkTree(buf, 'CMS', MAX_DEPTH);
   } catch (e) {
-    throw bad(`not DER: ${(e as Error).message}`);
+    throw bad(`neither DER nor BER: ${(e as Error).message}`);
   }
+  const fromBer = !buf.equals(input);
   const ci = children(parseOne(buf, 'CMS', MAX_CMS_BYTES));
   if (oidOf(ci[0], 'contentType') !== OIDS.signedData) throw bad('not a CMS SignedData');
   const sd = children(expect(children(expect(ci[1], 0xa0, 'content'))[0], 0x30, 'SignedData'));
@@ -100,7 +112,16 @@ export function inspectCms(der: Uint8Array, content?: Uint8Array | ((d: DigestNa
   const certificates: Buffer[] = [];
   const crls: Buffer[] = [];
   if (sd[i]?.tag === 0xa0) for (const c of children(sd[i++], 'certificates', MAX_CERTS)) if (c.tag === 0x30) certificates.push(Buffer.from(c.raw));
-  if (sd[i]?.tag === 0xa1) for (const c of children(sd[i++], 'crls', MAX_CERTS)) if (c.tag === 0x30) crls.push(Buffer.from(c.raw));
+  const ocsps: Buffer[] = [];
+  if (sd[i]?.tag === 0xa1)
+    for (const c of children(sd[i++], 'crls', MAX_CERTS)) {
+      if (c.tag === 0x30) crls.push(Buffer.from(c.raw));
+      else if (c.tag === 0xa1) {
+        // RevocationInfoChoice other: an OCSPResponse under id-ri-ocsp-response (RFC 5940)
+        const [format, info] = children(c, 'OtherRevocationInfoFormat', 2);
+        if (format?.tag === 0x06 && decodeOid(format.value) === ID_RI_OCSP_RESPONSE && info?.tag === 0x30) ocsps.push(Buffer.from(info.raw));
+      }
+    }
   const parsed: Certificate[] = [];
   for (const c of certificates) {
     try {
@@ -111,12 +132,12 @@ export function inspectCms(der: Uint8Array, content?: Uint8Array | ((d: DigestNa
   }
   const infos = children(expect(sd[i], 0x31, 'signerInfos'), 'signerInfos', 16);
   if (infos.length === 0) throw bad('no SignerInfo');
-  if (content === undefined && eContent === undefined) throw bad('detached signature: the signed content is needed');
-  const signers = infos.map((info) => inspectSigner(info, parsed, eContentType, content ?? eContent!));
-  return { content: eContent, certificates, crls, signers };
+  // a detached signature without its content is still read: everything but the message-digest can be checked
+  const signers = infos.map((info) => inspectSigner(info, parsed, eContentType, content ?? eContent, fromBer));
+  return { content: eContent, certificates, crls, ocsps, signers, der: buf, fromBer };
 }
 
-function inspectSigner(info: Element, certs: Certificate[], eContentType: string, content: Uint8Array | ((d: DigestName) => Buffer)): CmsSigner {
+function inspectSigner(info: Element, certs: Certificate[], eContentType: string, content: Uint8Array | ((d: DigestName) => Buffer) | undefined, fromBer: boolean): CmsSigner {
   const si = children(expect(info, 0x30, 'SignerInfo'));
   let j = 0;
   const version = expect(si[j++], 0x02, 'SignerInfo.version');
@@ -158,8 +179,8 @@ function inspectSigner(info: Element, certs: Certificate[], eContentType: string
   const contentType = oidOf(single(OIDS.contentType, 'content-type'), 'content-type');
   if (contentType !== eContentType) throw bad('the content-type attribute differs from eContentType');
   const md = expect(single(OIDS.messageDigest, 'message-digest'), 0x04, 'message-digest').value;
-  const actual = typeof content === 'function' ? content(digest) : createHash(digest).update(content).digest();
-  const digestMatches = md.length === actual.length && timingSafeEqual(md, actual);
+  const actual = content === undefined ? undefined : typeof content === 'function' ? content(digest) : createHash(digest).update(content).digest();
+  const digestMatches = actual === undefined ? undefined : md.length === actual.length && timingSafeEqual(md, actual);
   const signingTime = attrs.has(OIDS.signingTime) ? readTime(single(OIDS.signingTime, 'signing-time')) : undefined;
   if (attrs.has(OIDS.signingTime) && !signingTime) throw bad('signing-time is not a UTCTime or GeneralizedTime in Zulu');
 
@@ -178,9 +199,7 @@ function inspectSigner(info: Element, certs: Certificate[], eContentType: string
   let signatureValid = false;
   let signatureProblem: string | undefined;
   if (certificate) {
-    const signed = Buffer.from(attrsEl.raw);
-    signed[0] = 0x31; // signed as SET OF, carried under [0]
-    const check = checkSignature(normaliseRsa(sigAlg, digest), certificate.spki, signed, signatureValue);
+    const check = checkSignature(normaliseRsa(sigAlg, digest), certificate.spki, signedAttributesOctets(attrsEl, fromBer), signatureValue);
     signatureValid = check === 'ok';
     if (!signatureValid) signatureProblem = check;
   } else signatureProblem = "the signer's certificate is not in the signature";

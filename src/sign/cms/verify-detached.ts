@@ -1,6 +1,6 @@
 /**
- * Verifies a detached CMS SignedData over given content: walks the structure with the bounded DER reader
- * (so the signature is checked over exactly the bytes that were signed), requires the signed attributes
+ * Verifies a detached CMS SignedData over given content: brings BER to DER, walks the structure with the
+ * bounded DER reader (so the signature is checked over exactly the DER that was signed), requires the signed attributes
  * and checks each — contentType is id-data, messageDigest equals the content's digest (compared in
  * constant time), signingTime is present, and signingCertificateV2, when present, names the signer's
  * certificate — then the signature with the signer's key, and, given trust anchors, the signer's path at
@@ -13,6 +13,7 @@ import { TrucError } from '../../errors.js';
 import { checkSignature, parseCertificate, validatePath, type Certificate, type TrustAnchorInput } from '../../pki/path/index.js';
 import { decodeName, nameToString } from '../../pki/index.js';
 import { digestFromAlgorithmId, OIDS, type DigestName } from './attributes.js';
+import { berToDer, signedAttributesOctets } from './ber.js';
 
 /** A lab report's signature is a few kilobytes; a CMS with a long chain stays well under this. */
 export const MAX_CMS_BYTES = 1 << 20;
@@ -66,12 +67,14 @@ function readTime(el: Element): Date {
 }
 
 export async function verifyDetached(cms: Uint8Array, content: Uint8Array, opts: DetachedVerifyOptions = {}): Promise<DetachedVerification> {
-  const buf = Buffer.from(cms.buffer, cms.byteOffset, cms.byteLength);
-  if (buf.length > MAX_CMS_BYTES) throw new TrucError('too_large', `signature of ${buf.length} bytes exceeds ${MAX_CMS_BYTES}`);
+  const input = Buffer.from(cms.buffer, cms.byteOffset, cms.byteLength);
+  if (input.length > MAX_CMS_BYTES) throw new TrucError('too_large', `signature of ${input.length} bytes exceeds ${MAX_CMS_BYTES}`);
+  let buf: Buffer;
   try {
+    buf = berToDer(input, 'CMS', 40);
     checkTree(buf, 'CMS', 40);
   } catch (e) {
-    throw bad(`not DER: ${(e as Error).message}`);
+    throw bad(`neither DER nor BER: ${(e as Error).message}`);
   }
   const ci = children(parseOne(buf, 'CMS', MAX_CMS_BYTES));
   if (oidOf(ci[0], 'contentType') !== OIDS.signedData) throw bad('not a CMS SignedData');
@@ -148,10 +151,8 @@ export async function verifyDetached(cms: Uint8Array, content: Uint8Array, opts:
       throw bad('signingCertificateV2 does not name the signer certificate');
   }
 
-  // The signature covers the attributes as a SET OF (tag 0x31), not as carried under [0].
-  const signed = Buffer.from(attrsEl.raw);
-  signed[0] = 0x31;
-  const check = checkSignature(normaliseRsa(sigAlg, digest), signerCert.spki, signed, signature);
+  // The signature covers the DER attributes as a SET OF (tag 0x31), not as carried under [0].
+  const check = checkSignature(normaliseRsa(sigAlg, digest), signerCert.spki, signedAttributesOctets(attrsEl, !buf.equals(input)), signature);
   if (check !== 'ok') throw bad(`signature check failed: ${check}`);
 
   let trusted = false;

@@ -18,13 +18,17 @@ import { PdfDocument } from '../pdf/document.js';
 import { decodeStream } from '../pdf/stream.js';
 import { array, name, num, ref, serialize, type PdfObject } from '../pdf/objects.js';
 import type { UpdateObject } from '../pdf/update.js';
+import { appearanceMatrix, type Rotation } from './placement.js';
 
 export const DEFAULT_FONT = '/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf';
 const MAX_IMAGE_BYTES = 4 * 1024 * 1024;
 const MAX_COPIED_OBJECTS = 200;
 
 export interface VisibleSignature {
-  /** the widget rectangle in page coordinates (points): x1, y1, x2, y2 */
+  /**
+   * the widget rectangle (points): x1, y1, x2, y2 in the page as displayed — from its bottom-left corner,
+   * after /Rotate; on an unrotated page these are the page's own coordinates (`placement.ts`)
+   */
   rect: [number, number, number, number];
   /** a PNG drawn at the left (a seal, a handwritten signature) */
   image?: Uint8Array;
@@ -106,9 +110,10 @@ export async function drawAppearance(v: VisibleSignature, certificate: Uint8Arra
 
 /**
  * Copies the scratch PDF's page into the update: the resources with everything they refer to as new objects
- * (numbers from `next`), and the page content as a Form XObject. Answers the form's object number.
+ * (numbers from `next`), and the page content as a Form XObject — with a /Matrix undoing the page's
+ * rotation, so that it shows upright. Answers the form's object number.
  */
-export function importAppearance(a: PreparedAppearance, next: () => number): { form: number; objects: UpdateObject[] } {
+export function importAppearance(a: PreparedAppearance, next: () => number, rotation: Rotation = 0): { form: number; objects: UpdateObject[] } {
   const src = new PdfDocument(a.pdf);
   const [pageRef] = src.pageRefs();
   const page = src.dictOf(ref(pageRef.num, pageRef.gen), 'the appearance page');
@@ -160,6 +165,8 @@ export function importAppearance(a: PreparedAppearance, next: () => number): { f
     ['Resources', resources],
     ['Filter', name('FlateDecode')],
   ]);
+  const matrix = appearanceMatrix(rotation);
+  if (matrix) formDict.set('Matrix', array(matrix.map((n) => num(n))));
   objects.push({ num: form, gen: 0, body: serialize({ kind: 'stream', dict: formDict, data: deflateSync(content) }) });
   return { form, objects };
 }

@@ -5,8 +5,8 @@
  *           is never rewritten);
  *   B-LT  — a DSS with the certificates and revocation data of every signer's path and every TSA's path;
  *   B-LTA — then a document time-stamp over all of it.
- * A file already at the level asked is returned as it is (renewing an archive time-stamp — a fresh DSS
- * and a new document time-stamp — is a separate step, not done yet).
+ * A file already at the level asked is returned as it is; renewing the archive time-stamp — a fresh DSS
+ * and a new document time-stamp — is `renewPdfArchive`.
  */
 import { TrucError } from '../../errors.js';
 import { inspectCms } from '../cades/verify.js';
@@ -57,16 +57,35 @@ export async function augmentPdf(bytes: Uint8Array, level: Level, ctx: LevelCont
     });
     if (untimed.length) pdf = await addDocumentTimeStamp(pdf, needTimeStamper(ctx));
   }
-  if (rank(level) >= rank('B-LT')) {
-    const all = readPdfSignatures(pdf).filter((s) => s.cms && !s.formatProblem);
-    const parts = all.map(tokensOf);
-    const targets = parts.flatMap((p) => [...(p.signer ? [p.signer] : []), ...p.tsa]);
-    const pool = parts.flatMap((p) => p.certs);
-    const ev = await collectEvidence(targets, pool, needEvidence(ctx));
-    pdf = appendDss(pdf, ev);
-  }
+  if (rank(level) >= rank('B-LT')) pdf = await appendValidationData(pdf, ctx);
   if (rank(level) >= rank('B-LTA')) pdf = await addDocumentTimeStamp(pdf, needTimeStamper(ctx));
   return pdf;
+}
+
+/** The DSS updated with the paths and fresh revocation data of every signer and every TSA in the file. */
+async function appendValidationData(pdf: Buffer, ctx: LevelContext): Promise<Buffer> {
+  const all = readPdfSignatures(pdf).filter((s) => s.cms && !s.formatProblem);
+  const parts = all.map(tokensOf);
+  const targets = parts.flatMap((p) => [...(p.signer ? [p.signer] : []), ...p.tsa]);
+  const pool = parts.flatMap((p) => p.certs);
+  return appendDss(pdf, await collectEvidence(targets, pool, needEvidence(ctx)));
+}
+
+/**
+ * Renews the archive time-stamp of a B-LTA PDF (EN 319 142-1 §5.5, ISO 32000-2 §12.8.5): the DSS gets the
+ * validation data of the last document time-stamp's TSA (and fresh revocation data for every other
+ * certificate in the file), then a new document time-stamp covers the whole file — the earlier
+ * time-stamps and the DSS included. Two incremental updates: every earlier signature and time-stamp keeps
+ * its bytes and stays valid.
+ */
+export async function renewPdfArchive(bytes: Uint8Array, ctx: LevelContext): Promise<Buffer> {
+  const pdf = Buffer.from(bytes);
+  const sigs = readPdfSignatures(pdf).filter((s) => s.cms && !s.formatProblem);
+  const dssAt = dssOffset(new PdfDocument(pdf));
+  const signatures = sigs.filter((s) => !isDocTs(s));
+  if (!signatures.length || dssAt === undefined || !sigs.some((s) => isDocTs(s) && s.coverEnd > dssAt))
+    throw new TrucError('bad_request', 'the PDF has no archive (document) time-stamp after its validation data to renew (raise it to B-LTA first)');
+  return addDocumentTimeStamp(await appendValidationData(pdf, ctx), needTimeStamper(ctx));
 }
 
 /** Where the DSS dictionary's current version sits in the file (undefined when there is none). */

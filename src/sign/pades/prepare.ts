@@ -14,9 +14,11 @@ import { maxSignatureLength, signedAttributes, signedData } from '../cades/signe
 import type { SignerIdentity } from '../signer.js';
 import { PdfDocument, type Ref } from '../pdf/document.js';
 import { appendUpdate, objectNumbers, type UpdateObject } from '../pdf/update.js';
-import { array, dict, name, num, ref, serialize, str, textString, type PdfDict, type PdfObject } from '../pdf/objects.js';
+import { array, decodeTextString, dict, name, num, ref, serialize, str, textString, type PdfDict, type PdfObject } from '../pdf/objects.js';
 import { importAppearance, type PreparedAppearance } from './appearance.js';
+import { pagePlacement, toUserSpace } from './placement.js';
 import { docMdpOf, permsDocMdp } from './docmdp.js';
+import { checkLock, fieldMdpReference, sigFieldLock, type FieldLock } from './fieldmdp.js';
 
 /** P of the document's certification signature, if it is certified. */
 function certification(doc: PdfDocument): 1 | 2 | 3 | undefined {
@@ -50,6 +52,8 @@ export interface PadesOptions {
    * in forms and signing, 3 also annotations (ISO 32000-1 §12.8.2.2)
    */
   certify?: 1 | 2 | 3;
+  /** a FieldMDP lock: form fields later changes must not touch (ISO 32000-1 §12.8.2.4) */
+  lock?: FieldLock;
 }
 
 export interface PreparedPdf {
@@ -104,6 +108,8 @@ export interface FieldOptions {
   appearance?: PreparedAppearance;
   /** DocMDP: the signature dictionary gets a /Reference to the DocMDP transform, the catalog /Perms /DocMDP */
   certify?: 1 | 2 | 3;
+  /** FieldMDP: a /Reference to the FieldMDP transform, and the field's /Lock */
+  lock?: FieldLock;
 }
 
 export interface PlacedField {
@@ -144,9 +150,18 @@ export function appendSignatureField(input: Uint8Array, opts: FieldOptions): Pla
     if (doc.fields().some((f) => f.dict.get('FT')?.kind === 'name' && (f.dict.get('FT') as { value: string }).value === 'Sig' && f.dict.has('V')))
       throw new TrucError('conflict', 'a certification signature must be the first signature of the document');
     if (![1, 2, 3].includes(opts.certify)) throw new TrucError('bad_request', 'DocMDP permissions are 1, 2 or 3');
-    const params = dict({ Type: name('TransformParams'), P: num(opts.certify), V: name('1.2') });
-    entries.push(['Reference', array([dict({ Type: name('SigRef'), TransformMethod: name('DocMDP'), TransformParams: params })])]);
   }
+  const references: PdfObject[] = [];
+  if (opts.certify) {
+    const params = dict({ Type: name('TransformParams'), P: num(opts.certify), V: name('1.2') });
+    references.push(dict({ Type: name('SigRef'), TransformMethod: name('DocMDP'), TransformParams: params }));
+  }
+  if (opts.lock) {
+    if (opts.type !== 'Sig') throw new TrucError('bad_request', 'only a signature locks fields');
+    checkLock(opts.lock, [...used].map((n) => decodeTextString(Buffer.from(n, 'latin1'))));
+    references.push(fieldMdpReference(opts.lock));
+  }
+  if (references.length) entries.push(['Reference', array(references)]);
   const placeholder = `[0 ${'0'.repeat(BR_WIDTH)} ${'0'.repeat(BR_WIDTH)} ${'0'.repeat(BR_WIDTH)}]`;
   const sigBody = Buffer.concat([
     Buffer.from(`<</Type/${opts.type}/Filter/Adobe.PPKLite/SubFilter/${opts.subFilter}/ByteRange ${placeholder}/Contents <`, 'latin1'),
@@ -156,7 +171,9 @@ export function appendSignatureField(input: Uint8Array, opts: FieldOptions): Pla
   ]);
 
   const changed: UpdateObject[] = [{ num: sigNum, gen: 0, body: sigBody }];
-  const visible = opts.appearance ? importAppearance(opts.appearance, next) : undefined;
+  // a visible signature sits where the reader sees the rectangle, upright, whatever the page's /Rotate
+  const placement = opts.appearance ? pagePlacement(doc, pageRef) : undefined;
+  const visible = opts.appearance && placement ? importAppearance(opts.appearance, next, placement.rotation) : undefined;
   if (visible) changed.push(...visible.objects);
   const widget = dict({
     Type: name('Annot'),
@@ -165,9 +182,10 @@ export function appendSignatureField(input: Uint8Array, opts: FieldOptions): Pla
     T: textString(fieldName),
     V: ref(sigNum),
     F: num(132), // print, locked
-    Rect: array((opts.appearance?.rect ?? [0, 0, 0, 0]).map((n) => num(n))),
+    Rect: array((opts.appearance && placement ? toUserSpace(opts.appearance.rect, placement) : [0, 0, 0, 0]).map((n) => num(n))),
     P: ref(pageRef.num, pageRef.gen),
     ...(visible ? { AP: dict({ N: ref(visible.form) }) } : {}),
+    ...(opts.lock ? { Lock: sigFieldLock(opts.lock) } : {}),
   });
   changed.push({ num: widgetNum, gen: 0, body: serialize(widget) });
 
@@ -244,6 +262,7 @@ export function preparePdf(input: Uint8Array, identity: SignerIdentity, opts: Pa
     digest,
     ...(opts.appearance ? { appearance: opts.appearance } : {}),
     ...(opts.certify ? { certify: opts.certify } : {}),
+    ...(opts.lock ? { lock: opts.lock } : {}),
   });
   return {
     ...placed,

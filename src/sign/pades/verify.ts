@@ -1,18 +1,20 @@
 /**
  * Finds the signatures of a PDF and what each covers: the signature fields of the AcroForm with their
  * signature dictionaries (/ByteRange, /Contents, /SubFilter, /M), the ByteRange checked to be the whole
- * revision it signs minus exactly the /Contents string, the CMS read out of /Contents (its zero padding
- * dropped), a digest function over the covered bytes for the CMS check, and the revisions appended
+ * revision it signs minus exactly the /Contents string, the CMS read out of /Contents (DER or BER, its
+ * zero padding dropped), a digest function over the covered bytes for the CMS check, and the revisions appended
  * after: a later revision that ends where another signature's coverage ends is that signature's update;
- * any other is content added after signing.
+ * any other is content added after signing. DocMDP certifications and FieldMDP field locks are checked
+ * against those later revisions.
  */
 import { createHash } from 'node:crypto';
-import { readElement } from '../../asn1/reader.js';
+import { berElementEnd } from '../cms/ber.js';
 import type { DigestName } from '../cms/attributes.js';
 import { PdfDocument } from '../pdf/document.js';
 import { decodeTextString, serialize, type PdfObject } from '../pdf/objects.js';
 import { Lexer } from '../pdf/parse.js';
 import { docMdpOf, mdpViolations, permsDocMdp, type MdpPermission } from './docmdp.js';
+import { fieldMdpOf, lockViolations, type FieldLock } from './fieldmdp.js';
 
 export interface PdfSignature {
   fieldName: string;
@@ -37,6 +39,8 @@ export interface PdfSignature {
   certification?: { permissions: MdpPermission; violations: string[] };
   /** internal: the certification's P, read from the signed /Reference */
   docMdp?: MdpPermission;
+  /** a FieldMDP lock in the signed /Reference, and the later changes to locked fields */
+  fieldLock?: FieldLock & { violations: string[] };
 }
 
 /** A PDF date D:YYYYMMDDHHmmSS+HH'mm' (fields after the year optional). */
@@ -128,8 +132,10 @@ export function readPdfSignatures(pdf: Uint8Array): PdfSignature[] {
     const byteRange = br?.kind === 'array' ? br.items.map((x) => (x.kind === 'num' ? x.value : NaN)) : [];
     const m = text(sig.get('M'));
     const mdp = docMdpOf(doc, sig);
+    const lock = fieldMdpOf(doc, sig);
     const s: PdfSignature = {
       ...(mdp ? { docMdp: mdp } : {}),
+      ...(lock ? { fieldLock: { ...lock, violations: [] } } : {}),
       fieldName: decodeTextString(Buffer.from(f.name, 'latin1')),
       subFilter: sf?.kind === 'name' ? sf.value : undefined,
       ...(m ? { m, claimedSigningTime: parsePdfDate(m) } : {}),
@@ -154,9 +160,10 @@ export function readPdfSignatures(pdf: Uint8Array): PdfSignature[] {
       if (tok.t !== 'str' || lx.pos !== c || contents?.kind !== 'str' || !tok.bytes.equals(contents.bytes)) s.formatProblem = 'the ByteRange gap is not the /Contents of this signature';
       else {
         try {
-          s.cms = Buffer.from(readElement(tok.bytes, 0, 'CMS').raw);
+          // the CMS, DER or BER (indefinite lengths end where their end-of-contents says), then zero padding
+          s.cms = Buffer.from(tok.bytes.subarray(0, berElementEnd(tok.bytes, 0, 'CMS')));
         } catch (e) {
-          s.formatProblem = `/Contents is not DER: ${(e as Error).message}`;
+          s.formatProblem = `/Contents is neither DER nor BER: ${(e as Error).message}`;
         }
       }
       s.coverEnd = c + d;
@@ -175,6 +182,7 @@ export function readPdfSignatures(pdf: Uint8Array): PdfSignature[] {
     const lastEnd = ends[ends.length - 1] ?? 0;
     const prevOf = (e: number) => ends.filter((x) => x < e).pop() ?? 0;
     s.modifiedAfter = later.some((e) => !covers.has(e) && !isDssRevision(bytes, prevOf(e), e)) || (!s.coversWholeFile && !isBlank(bytes.subarray(Math.max(lastEnd, s.coverEnd))));
+    if (s.fieldLock) s.fieldLock.violations = lockViolations(bytes, s.coverEnd, s.fieldLock, ends);
     if (s.docMdp) {
       const docTs = new Set(found.filter((x) => x.subFilter === 'ETSI.RFC3161').map((x) => x.coverEnd));
       const violations = mdpViolations(bytes, s.coverEnd, s.docMdp, ends, docTs);

@@ -7,7 +7,7 @@ import type { PdfDict, PdfObject } from './objects.js';
 import { bad, Lexer, parseIndirect, parseValue } from './parse.js';
 import { decodeStream } from './stream.js';
 import { readXref, type Xref } from './xref.js';
-import { MAX_OBJSTM_OBJECTS, MAX_PDF_BYTES, MAX_TREE_NODES } from './limits.js';
+import { MAX_INHERITANCE_DEPTH, MAX_OBJSTM_OBJECTS, MAX_PDF_BYTES, MAX_TREE_NODES } from './limits.js';
 
 export interface Ref {
   num: number;
@@ -147,6 +147,23 @@ export class PdfDocument {
       } else if (!kids) out.push(r);
     }
     return out;
+  }
+
+  /**
+   * A page attribute that may be inherited from the page tree (ISO 32000-1 §7.7.3.4: /Resources,
+   * /MediaBox, /CropBox, /Rotate): the page's own value, else the nearest ancestor's through /Parent.
+   */
+  pageAttribute(page: Ref, key: 'Resources' | 'MediaBox' | 'CropBox' | 'Rotate'): PdfObject | undefined {
+    let node: PdfDict = this.dictOf(ref(page), `page ${page.num}`);
+    const seen = new Set<number>([page.num]);
+    for (;;) {
+      const v = node.get(key);
+      if (v !== undefined) return this.resolve(v);
+      const parent = node.get('Parent');
+      if (parent?.kind !== 'ref' || seen.has(parent.num) || seen.size > MAX_INHERITANCE_DEPTH) return undefined;
+      seen.add(parent.num);
+      node = this.dictOf(parent, `page tree node ${parent.num}`);
+    }
   }
 
   /** Terminal form fields (walking /Kids), each with its reference and fully qualified name. */

@@ -20,5 +20,7 @@ export const MAX_DECODED_STREAM = 64 * 1024 * 1024;
 export const MAX_OBJSTM_OBJECTS = 100_000;
 /** nodes visited walking the page tree or form fields */
 export const MAX_TREE_NODES = 200_000;
+/** page tree levels walked up through /Parent for an inherited page attribute */
+export const MAX_INHERITANCE_DEPTH = 64;
 /** how far from the end of the file `startxref` may be */
 export const STARTXREF_WINDOW = 4096;

@@ -43,7 +43,8 @@ export async function validateCades(cms: Uint8Array, opts: ValidationOptions & {
     const longTerm = timed && s.unsignedAttributes.has(UNSIGNED.revocationValues);
     const level = s.unsignedAttributes.has(UNSIGNED.archiveTimeStampV3) && longTerm ? 'B-LTA' : longTerm ? 'B-LT' : timed ? 'B-T' : 'B-B';
     const carried = carriedBy(s);
-    const ats = await archiveTimestamps(cms, index, s, opts.content, { ...opts, at }, carried, inspection.certificates);
+    carried.ocsps.push(...inspection.ocsps);
+    const ats = await archiveTimestamps(inspection.der, index, s, opts.content, { ...opts, at }, carried, inspection.certificates);
     const ts = await signatureTimestamps(s, { ...opts, at }, carried, ats.poe, inspection.certificates);
     const poes = [ts.poe, ats.poe].filter((d): d is Date => !!d);
     const poe = poes.length ? new Date(Math.min(...poes.map((d) => d.getTime()))) : undefined;

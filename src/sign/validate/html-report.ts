@@ -6,7 +6,7 @@
  * name is attacker-chosen text.
  */
 import type { SignatureReport, ValidationReport } from './report.js';
-import { LABELS, vietnamTime } from './text.js';
+import { LABELS, lockText, vietnamTime } from './text.js';
 import { xmlEscape } from './xml-report.js';
 
 const esc = xmlEscape;
@@ -37,6 +37,7 @@ function one(s: SignatureReport, lang: 'en' | 'vi'): string {
     row(L.certAtTime, yn(s.checks.certificateValidAtSigningTime)),
     ...(s.pdf ? [row(L.after, yn(s.pdf.modifiedAfter))] : []),
     ...(s.pdf?.certification ? [row(L.certified, `DocMDP P=${s.pdf.certification.permissions}${s.pdf.certification.violations.length ? ` — ${s.pdf.certification.violations.join('; ')}` : ''}`)] : []),
+    ...(s.pdf?.fieldLock ? [row(L.locked, lockText(s.pdf.fieldLock))] : []),
     row(L.level, `${s.format} ${s.level}`),
   ];
   const notes = s.warnings.length ? `<p>${esc(WARNINGS[lang])}:</p><ul>${s.warnings.map((w) => `<li>${esc(w)}</li>`).join('')}</ul>` : '';

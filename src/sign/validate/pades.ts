@@ -70,6 +70,7 @@ export async function validatePdf(pdf: Uint8Array, opts: ValidationOptions): Pro
       modifiedAfter: s.modifiedAfter,
       laterSignatures: s.laterSignatures,
       ...(s.certification ? { certification: s.certification } : {}),
+      ...(s.fieldLock ? { fieldLock: s.fieldLock } : {}),
     };
     const failed = (message: string, sub: SignatureReport['subIndication'] = 'FORMAT_FAILURE'): SignatureReport => ({
       index,
@@ -110,7 +111,7 @@ export async function validatePdf(pdf: Uint8Array, opts: ValidationOptions): Pro
     const longTerm = timed && dssAt !== undefined && dssAt > s.coverEnd;
     const archived = longTerm && docTs.some((d) => d.coverEnd > dssAt!);
     const level = archived ? 'B-LTA' : longTerm ? 'B-LT' : timed ? 'B-T' : 'B-B';
-    const r = await validateSigner(signer, inspection.certificates, [...inspection.crls, ...carried.crls], { index, format: 'PAdES', level, claimedSigningTime: s.claimedSigningTime ?? signer.signingTime }, { ...opts, at }, { ocsps: carried.ocsps, certs: carried.certs, ...(poe ? { poe } : {}) });
+    const r = await validateSigner(signer, inspection.certificates, [...inspection.crls, ...carried.crls], { index, format: 'PAdES', level, claimedSigningTime: s.claimedSigningTime ?? signer.signingTime }, { ...opts, at }, { ocsps: [...carried.ocsps, ...inspection.ocsps], certs: carried.certs, ...(poe ? { poe } : {}) });
     r.pdf = pdfPart;
     const stamps = [...ts.reports, ...covering.map((d) => d.report)];
     if (stamps.length) r.timestamps = stamps;
@@ -122,6 +123,9 @@ export async function validatePdf(pdf: Uint8Array, opts: ValidationOptions): Pro
     const mdp = s.certification;
     if (mdp?.violations.length && r.indication === 'TOTAL-PASSED')
       Object.assign(r, { indication: 'INDETERMINATE', subIndication: 'SIG_CONSTRAINTS_FAILURE', message: `changes the certification (DocMDP P=${mdp.permissions}) does not permit: ${mdp.violations.join('; ')}` });
+    const lock = s.fieldLock;
+    if (lock?.violations.length && r.indication === 'TOTAL-PASSED')
+      Object.assign(r, { indication: 'INDETERMINATE', subIndication: 'SIG_CONSTRAINTS_FAILURE', message: `changes the signature's field lock (FieldMDP ${lock.action}) does not permit: ${lock.violations.join('; ')}` });
     report.signatures.push(r);
   }
   return report;

@@ -94,6 +94,8 @@ export interface SignatureReport {
     laterSignatures: number;
     /** a certification signature (DocMDP P=1|2|3) and the later changes its permissions do not allow */
     certification?: { permissions: 1 | 2 | 3; violations: string[] };
+    /** a FieldMDP lock (All, or the fields Included / Excluded) and the later changes to locked fields */
+    fieldLock?: { action: 'All' | 'Include' | 'Exclude'; fields?: string[]; violations: string[] };
   };
   warnings: string[];
 }

@@ -109,8 +109,10 @@ export async function validateSigner(
       message: s.signingCertificate === 'absent' ? 'no signing-certificate-v2 attribute binds the certificate' : 'signing-certificate-v2 names another certificate',
     });
   if (s.digestMatches === false) return done({ indication: 'TOTAL-FAILED', subIndication: 'HASH_FAILURE', message: 'the signed data does not match the message-digest' });
-  if (s.digestMatches === undefined) return done({ indication: 'INDETERMINATE', subIndication: 'SIGNED_DATA_NOT_FOUND', message: 'the signed data is not available' });
+  // a signature value that does not verify fails whether or not the signed data can be found
   if (!s.signatureValid) return done({ indication: 'TOTAL-FAILED', subIndication: 'SIG_CRYPTO_FAILURE', message: `the signature value does not verify: ${s.signatureProblem ?? 'bad signature'}` });
+  if (s.digestMatches === undefined)
+    return done({ indication: 'INDETERMINATE', subIndication: 'SIGNED_DATA_NOT_FOUND', message: 'the signed data is not available: a detached signature is validated with the content it signs' });
 
   const weak = keyAcceptable(s.certificate);
   if (weak) return done({ indication: 'INDETERMINATE', subIndication: 'CRYPTO_CONSTRAINTS_FAILURE', message: weak });

@@ -19,6 +19,7 @@ export const LABELS = {
     chain: 'Certificate chain',
     after: 'Changed after signing',
     certified: 'Certification',
+    locked: 'Field lock',
     yes: 'yes',
     no: 'no',
     unknown: 'not checked',
@@ -37,6 +38,7 @@ export const LABELS = {
     chain: 'Chuỗi chứng thư',
     after: 'Bị thay đổi sau khi ký',
     certified: 'Chữ ký chứng nhận',
+    locked: 'Khóa trường biểu mẫu',
     yes: 'có',
     no: 'không',
     unknown: 'chưa kiểm tra',
@@ -65,7 +67,13 @@ function one(s: SignatureReport, L: (typeof LABELS)['en' | 'vi']): string {
   ];
   if (s.pdf) lines.push(`  ${L.after}: ${yn(s.pdf.modifiedAfter)}`);
   if (s.pdf?.certification) lines.push(`  ${L.certified}: DocMDP P=${s.pdf.certification.permissions}${s.pdf.certification.violations.length ? ` — ${s.pdf.certification.violations.join('; ')}` : ''}`);
+  if (s.pdf?.fieldLock) lines.push(`  ${L.locked}: ${lockText(s.pdf.fieldLock)}`);
   return lines.join('\n');
+}
+
+/** FieldMDP All, or Include/Exclude with the fields, then the violations. */
+export function lockText(l: NonNullable<NonNullable<SignatureReport['pdf']>['fieldLock']>): string {
+  return `FieldMDP ${l.action}${l.action !== 'All' ? ` [${(l.fields ?? []).join(', ')}]` : ''}${l.violations.length ? ` — ${l.violations.join('; ')}` : ''}`;
 }
 
 export function reportText(report: ValidationReport, lang: 'en' | 'vi' = 'en'): string {

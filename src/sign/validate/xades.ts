@@ -1,10 +1,13 @@
 /**
- * Validation of enveloped XAdES signatures (EN 319 132-1 B-B, B-T, B-LT) after EN 319 102-1. Each ds:Signature is
+ * Validation of enveloped XAdES signatures (EN 319 132-1 B-B, B-T, B-LT, B-LTA) after EN 319 102-1. Each ds:Signature is
  * checked by two independent verifiers — xadesjs (references, then the signature value with the signing
  * certificate's key only, not any key KeyInfo happens to carry) and xml-crypto — and both must agree.
  * SigningCertificateV2 must name the KeyInfo certificate by digest; the signer then goes through the same
  * path validation as CAdES and PAdES signers. SignatureTimeStamps (over the exclusive canonical
- * SignatureValue) give the proof of existence; CertificateValues and RevocationValues serve offline.
+ * SignatureValue) give the proof of existence; CertificateValues and RevocationValues (and the
+ * TimeStampValidationData of renewals) serve offline. Archive time-stamps have their imprint recomputed
+ * over the signature and the properties before each (`xades/archive.ts`), newest first, each valid one a
+ * proof of existence of what it covers — the earlier archive time-stamps included.
  *
  * Signature wrapping: a signature is accepted only when it covers the whole document — exactly one
  * Reference with URI="" (the document root, enveloped-signature transform) and every other Reference a
@@ -22,6 +25,7 @@ import { parseXml } from '../xades/parse.js';
 import { xades } from '../xades/engine.js';
 import type { SignatureReport, TimestampReport, ValidationReport } from './report.js';
 import { readXadesUnsigned, signatureValueOctets } from '../xades/levels.js';
+import { archiveTimeStampInput, XADES141_NS } from '../xades/archive.js';
 import { verifyTimeStamp } from '../timestamp/verify.js';
 import { timestampReport, withCarried, type Carried } from './timestamps.js';
 import { validateSigner, type ValidationOptions } from './signer.js';
@@ -30,6 +34,7 @@ const DS = 'http://www.w3.org/2000/09/xmldsig#';
 const XADES = 'http://uri.etsi.org/01903/v1.3.2#';
 const ENVELOPED = 'http://www.w3.org/2000/09/xmldsig#enveloped-signature';
 const MAX_SIGNATURES = 50;
+const MAX_ARCHIVE_TIMESTAMPS = 32;
 
 const DIGESTS: Record<string, string> = {
   'http://www.w3.org/2000/09/xmldsig#sha1': 'sha1',
@@ -85,6 +90,18 @@ function idIndex(doc: Document): Map<string, Element[]> {
       if (v) out.set(v, [...(out.get(v) ?? []), el]);
     }
   return out;
+}
+
+/**
+ * The signature as xadesjs is given it: xadesjs knows ArchiveTimeStamp only in the XAdES 1.3.2 namespace
+ * and refuses the xadesv141 one; unsigned properties take no part in the core signature, so the 1.4.1
+ * ones (ArchiveTimeStamp, TimeStampValidationData) are left out of its copy. We check them ourselves.
+ */
+function withoutV141(sig: Element): Element {
+  const copy = sig.cloneNode(true) as Element;
+  for (const usp of elements(copy, XADES, 'UnsignedSignatureProperties'))
+    for (const n of Array.from(usp.childNodes as unknown as ArrayLike<Node>)) if (n.nodeType === 1 && (n as Element).namespaceURI === XADES141_NS) usp.removeChild(n);
+  return copy;
 }
 
 async function webKey(cert: Certificate): Promise<{ key: CryptoKey; namedCurve?: string }> {
@@ -195,7 +212,7 @@ export async function validateXades(input: Uint8Array | string, opts: Validation
     if (cert) {
       const signed = new x.SignedXml(doc as never);
       try {
-        signed.LoadXml(sig as never);
+        signed.LoadXml(withoutV141(sig) as never);
         const { key, namedCurve } = await webKey(cert);
         // xmldsigjs re-imports the key with the SignatureMethod's parameters, which lack the curve
         if (namedCurve && signed.Algorithm) signed.Algorithm = { ...signed.Algorithm, namedCurve } as never;
@@ -235,10 +252,35 @@ export async function validateXades(input: Uint8Array | string, opts: Validation
     };
     // B-T / B-LT: signature time-stamps over the canonical SignatureValue, carried validation data
     const unsigned = readXadesUnsigned(sig);
+    if (unsigned.archives.length > MAX_ARCHIVE_TIMESTAMPS) {
+      // each one canonicalises the whole document again: bounded work on hostile input
+      report.signatures.push(failed(index, `more than ${MAX_ARCHIVE_TIMESTAMPS} archive time-stamps`));
+      continue;
+    }
     if (unsigned.others.length) warnings.push(`unsigned properties not validated: ${unsigned.others.join(', ')}`);
     const carried: Carried = { certs: unsigned.certs, crls: unsigned.crls, ocsps: unsigned.ocsps };
     const tctx = withCarried({ ...opts, at }, carried);
     tctx.intermediates.push(...certs);
+    // B-LTA: archive time-stamps, newest first — a valid later one proves the earlier ones existed when it was made
+    const archiveReports: TimestampReport[] = [];
+    let later: Date | undefined;
+    let archivePoe: Date | undefined;
+    for (const a of [...unsigned.archives].reverse()) {
+      let input: Buffer;
+      try {
+        input = archiveTimeStampInput(doc, sig, a.element, a.c14n);
+      } catch (e) {
+        if (!isTrucError(e)) throw e;
+        archiveReports.unshift({ type: 'archive', valid: false, problem: e.message, sha256: createHash('sha256').update(a.token).digest('hex') });
+        continue;
+      }
+      const c = await verifyTimeStamp(a.token, (h) => createHash(h).update(input).digest(), { trustAnchors: opts.trustAnchors, at, ...tctx, ...(later ? { poe: later } : {}) });
+      archiveReports.unshift(timestampReport('archive', c, undefined, a.token));
+      if (c.valid && c.genTime) {
+        later = c.genTime;
+        if (!archivePoe || c.genTime < archivePoe) archivePoe = c.genTime;
+      }
+    }
     const stamps: TimestampReport[] = [];
     let poe: Date | undefined;
     for (const t of unsigned.timestamps) {
@@ -250,24 +292,27 @@ export async function validateXades(input: Uint8Array | string, opts: Validation
         stamps.push({ type: 'signature', valid: false, problem: e.message });
         continue;
       }
-      const c = await verifyTimeStamp(t.token, (h) => createHash(h).update(octets).digest(), { trustAnchors: opts.trustAnchors, at, ...tctx });
+      const c = await verifyTimeStamp(t.token, (h) => createHash(h).update(octets).digest(), { trustAnchors: opts.trustAnchors, at, ...tctx, ...(archivePoe ? { poe: archivePoe } : {}) });
       stamps.push(timestampReport('signature', c, undefined, t.token));
       if (c.valid && c.genTime && (!poe || c.genTime < poe)) poe = c.genTime;
     }
+    if (archivePoe && (!poe || archivePoe < poe)) poe = archivePoe;
     const timed = unsigned.timestamps.length > 0;
     const longTerm = timed && (unsigned.crls.length + unsigned.ocsps.length > 0 || elements(sig, XADES, 'RevocationValues').length > 0);
+    const level = longTerm && unsigned.archives.length ? 'B-LTA' : longTerm ? 'B-LT' : timed ? 'B-T' : 'B-B';
     if (!signingTime) warnings.push('no SigningTime (required by XAdES baseline)');
     const r = await validateSigner(
       signer,
       certs.slice(1),
       unsigned.crls,
-      { index, format: 'XAdES', level: longTerm ? 'B-LT' : timed ? 'B-T' : 'B-B', ...(signingTime ? { claimedSigningTime: signingTime } : {}) },
+      { index, format: 'XAdES', level, ...(signingTime ? { claimedSigningTime: signingTime } : {}) },
       { ...opts, at },
       { ocsps: unsigned.ocsps, certs: unsigned.certs, ...(poe ? { poe } : {}) },
     );
-    if (stamps.length) r.timestamps = stamps;
+    if (stamps.length || archiveReports.length) r.timestamps = [...stamps, ...archiveReports];
     if (longTerm) r.embeddedEvidence = { certificates: unsigned.certs.length, crls: unsigned.crls.length, ocspResponses: unsigned.ocsps.length };
     for (const t of stamps) if (!t.valid) warnings.push(`a signature time-stamp is not valid: ${t.problem}`);
+    for (const t of archiveReports) if (!t.valid) warnings.push(`an archive time-stamp is not valid: ${t.problem}`);
     if (poe && signingTime && signingTime.getTime() > poe.getTime() + 60_000) warnings.push('the claimed signing time is after the signature time-stamp');
     r.warnings.unshift(...warnings);
     report.signatures.push(r);

@@ -4,31 +4,29 @@
  *   B-T  xades:SignatureTimeStamp: an RFC 3161 token over the exclusive canonical form of ds:SignatureValue
  *        (its ds:CanonicalizationMethod says so), carried base64 in xades:EncapsulatedTimeStamp;
  *   B-LT xades:CertificateValues (the certificates of the signer's and the TSA's paths) and
- *        xades:RevocationValues (CRLs, and OCSP responses as DER OCSPResponse).
+ *        xades:RevocationValues (CRLs, and OCSP responses as DER OCSPResponse);
+ *   B-LTA xadesv141:ArchiveTimeStamp over the signature and every property before it (`archive.ts`);
+ *        renewed by xadesv141:TimeStampValidationData for the last archive time-stamp's TSA, then another
+ *        ArchiveTimeStamp (`renewXadesArchive`).
  * They sit in xades:UnsignedProperties/xades:UnsignedSignatureProperties, outside SignedProperties, so the
  * core signature — and xmlsec1's verdict on it — is unchanged.
  */
 import { createHash } from 'node:crypto';
 import { XMLSerializer } from '@xmldom/xmldom';
-import { ExclusiveCanonicalization } from 'xml-crypto';
 import { TrucError } from '../../errors.js';
 import { collectEvidence } from '../evidence/collect.js';
 import { needEvidence, needTimeStamper, rank, type Level, type LevelContext } from '../level.js';
 import { readTimeStampToken } from '../timestamp/token.js';
 import { parseXml } from './parse.js';
+import { DS_NS, EXC_C14N, XADES_NS, excC14n } from './c14n.js';
+import { archiveTimeStampInput, XADES141_NS } from './archive.js';
+import type { Collected } from '../evidence/collect.js';
 
-export const DS_NS = 'http://www.w3.org/2000/09/xmldsig#';
-export const XADES_NS = 'http://uri.etsi.org/01903/v1.3.2#';
-export const EXC_C14N = 'http://www.w3.org/2001/10/xml-exc-c14n#';
+export { DS_NS, XADES_NS, EXC_C14N, excC14n };
 
 const kids = (el: Element, ns: string, local: string): Element[] =>
   Array.from(el.childNodes as unknown as ArrayLike<Node>).filter((n): n is Element => n.nodeType === 1 && (n as Element).namespaceURI === ns && (n as Element).localName === local);
 const all = (root: Document | Element, ns: string, local: string): Element[] => Array.from(root.getElementsByTagNameNS(ns, local) as unknown as ArrayLike<Element>);
-
-/** The exclusive canonical form (without comments) of an element, as UTF-8 octets. */
-export function excC14n(el: Element): Buffer {
-  return Buffer.from(new ExclusiveCanonicalization().process(el as never, {}), 'utf8');
-}
 
 /** The octets a SignatureTimeStamp imprints: the canonical ds:SignatureValue of the signature. */
 export function signatureValueOctets(sig: Element, algorithm = EXC_C14N): Buffer {
@@ -50,8 +48,10 @@ function unsignedSignatureProperties(doc: Document, sig: Element): Element {
   return usp;
 }
 
+/** Appends an element; XAdES 1.3.2 elements take the prefix the signature's QualifyingProperties uses. */
 function child(doc: Document, parent: Element, ns: string, name: string, text?: string, attrs: Record<string, string> = {}): Element {
-  const prefix = ns === XADES_NS ? (parent.prefix ? `${parent.prefix}:` : '') : 'ds:';
+  const qp = all(doc, XADES_NS, 'QualifyingProperties')[0];
+  const prefix = ns === XADES_NS ? (qp?.prefix ? `${qp.prefix}:` : '') : ns === XADES141_NS ? 'xadesv141:' : 'ds:';
   const el = doc.createElementNS(ns, `${prefix}${name}`);
   for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, v);
   if (text !== undefined) el.appendChild(doc.createTextNode(text));
@@ -59,64 +59,131 @@ function child(doc: Document, parent: Element, ns: string, name: string, text?: 
   return el;
 }
 
+const b64 = (el: Element) => Buffer.from((el.textContent ?? '').replace(/\s+/g, ''), 'base64');
+const tokenOf = (ts: Element) => b64(kids(ts, XADES_NS, 'EncapsulatedTimeStamp')[0] ?? ts);
+const tokenId = (token: Buffer, kind: string) => `${kind}-${createHash('sha256').update(token).digest('hex').slice(0, 16)}`;
+
+/** xades:CertificateValues and xades:RevocationValues, under `parent` (the properties, or a TimeStampValidationData). */
+function writeValues(doc: Document, parent: Element, ev: Collected): void {
+  const cv = child(doc, parent, XADES_NS, 'CertificateValues');
+  for (const c of ev.certs) child(doc, cv, XADES_NS, 'EncapsulatedX509Certificate', c.toString('base64'));
+  const rv = child(doc, parent, XADES_NS, 'RevocationValues');
+  if (ev.crls.length) {
+    const crls = child(doc, rv, XADES_NS, 'CRLValues');
+    for (const c of ev.crls) child(doc, crls, XADES_NS, 'EncapsulatedCRLValue', c.toString('base64'));
+  }
+  if (ev.ocsps.length) {
+    const ocsps = child(doc, rv, XADES_NS, 'OCSPValues');
+    for (const o of ev.ocsps) child(doc, ocsps, XADES_NS, 'EncapsulatedOCSPValue', o.toString('base64'));
+  }
+}
+
+/** A new xadesv141:ArchiveTimeStamp at the end of the signature's unsigned signature properties. */
+async function appendArchiveTimeStamp(doc: Document, sig: Element, usp: Element, ctx: LevelContext): Promise<void> {
+  const imprint = createHash('sha256').update(archiveTimeStampInput(doc, sig, null, EXC_C14N)).digest();
+  const token = await needTimeStamper(ctx).stamp(imprint, 'sha256');
+  const ats = child(doc, usp, XADES141_NS, 'ArchiveTimeStamp', undefined, { Id: tokenId(token, 'ATS') });
+  child(doc, ats, DS_NS, 'CanonicalizationMethod', undefined, { Algorithm: EXC_C14N });
+  child(doc, ats, XADES_NS, 'EncapsulatedTimeStamp', token.toString('base64'));
+}
+
+function signatureAt(doc: Document, index: number): Element {
+  const sig = all(doc, DS_NS, 'Signature')[index];
+  if (!sig) throw new TrucError('bad_request', `the document has no signature ${index}`);
+  return sig;
+}
+
+const keyInfoCerts = (sig: Element) => all(kids(sig, DS_NS, 'KeyInfo')[0] ?? sig, DS_NS, 'X509Certificate').map(b64);
+
 /** Raises enveloped XAdES signature `index` of the document to `level` (levels already reached are kept). */
 export async function augmentXades(xml: Uint8Array | string, level: Level, ctx: LevelContext, index = 0): Promise<string> {
-  if (rank(level) >= rank('B-LTA')) throw new TrucError('unsupported', 'XAdES B-LTA (xadesv141:ArchiveTimeStamp) is not implemented yet');
   const original = typeof xml === 'string' ? xml : Buffer.from(xml).toString('utf8');
   if (rank(level) < rank('B-T')) return original;
   const doc = parseXml(original);
-  const sig = all(doc, DS_NS, 'Signature')[index];
-  if (!sig) throw new TrucError('bad_request', `the document has no signature ${index}`);
+  const sig = signatureAt(doc, index);
   const usp = unsignedSignatureProperties(doc, sig);
   let changed = false;
   const stamps = () => kids(usp, XADES_NS, 'SignatureTimeStamp');
   if (!stamps().length) {
     const token = await needTimeStamper(ctx).stamp(createHash('sha256').update(signatureValueOctets(sig)).digest(), 'sha256');
-    const ts = child(doc, usp, XADES_NS, 'SignatureTimeStamp', undefined, { Id: `TS-${createHash('sha256').update(token).digest('hex').slice(0, 16)}` });
+    const ts = child(doc, usp, XADES_NS, 'SignatureTimeStamp', undefined, { Id: tokenId(token, 'TS') });
     child(doc, ts, DS_NS, 'CanonicalizationMethod', undefined, { Algorithm: EXC_C14N });
     child(doc, ts, XADES_NS, 'EncapsulatedTimeStamp', token.toString('base64'));
     changed = true;
   }
   if (rank(level) >= rank('B-LT') && !kids(usp, XADES_NS, 'RevocationValues').length) {
-    const certs = all(kids(sig, DS_NS, 'KeyInfo')[0] ?? sig, DS_NS, 'X509Certificate').map((c) => Buffer.from((c.textContent ?? '').replace(/\s+/g, ''), 'base64'));
+    const certs = keyInfoCerts(sig);
     if (!certs[0]) throw new TrucError('bad_request', "the signer's certificate is not in the KeyInfo");
-    const tokens = stamps().map((t) => readTimeStampToken(Buffer.from((kids(t, XADES_NS, 'EncapsulatedTimeStamp')[0]?.textContent ?? '').replace(/\s+/g, ''), 'base64')));
+    const tokens = stamps().map((t) => readTimeStampToken(tokenOf(t)));
     const targets = [certs[0], ...tokens.flatMap((t) => (t.signer.certificate ? [t.signer.certificate.der] : []))];
-    const ev = await collectEvidence(targets, [...certs, ...tokens.flatMap((t) => t.cms.certificates)], needEvidence(ctx));
-    const cv = child(doc, usp, XADES_NS, 'CertificateValues');
-    for (const c of ev.certs) child(doc, cv, XADES_NS, 'EncapsulatedX509Certificate', c.toString('base64'));
-    const rv = child(doc, usp, XADES_NS, 'RevocationValues');
-    if (ev.crls.length) {
-      const crls = child(doc, rv, XADES_NS, 'CRLValues');
-      for (const c of ev.crls) child(doc, crls, XADES_NS, 'EncapsulatedCRLValue', c.toString('base64'));
-    }
-    if (ev.ocsps.length) {
-      const ocsps = child(doc, rv, XADES_NS, 'OCSPValues');
-      for (const o of ev.ocsps) child(doc, ocsps, XADES_NS, 'EncapsulatedOCSPValue', o.toString('base64'));
-    }
+    writeValues(doc, usp, await collectEvidence(targets, [...certs, ...tokens.flatMap((t) => t.cms.certificates)], needEvidence(ctx)));
+    changed = true;
+  }
+  if (rank(level) >= rank('B-LTA') && !kids(usp, XADES141_NS, 'ArchiveTimeStamp').length) {
+    await appendArchiveTimeStamp(doc, sig, usp, ctx);
     changed = true;
   }
   return changed ? new XMLSerializer().serializeToString(doc as never) : original;
 }
 
+/**
+ * Renews the archive time-stamp of a B-LTA signature (EN 319 132-1 §5.5.2, §6.3): the certificates and
+ * fresh revocation data of the newest archive time-stamp's TSA go into a xadesv141:TimeStampValidationData,
+ * and a new ArchiveTimeStamp then covers everything, the earlier ones included — before the algorithms or
+ * the TSA certificate of the last one weaken or expire.
+ */
+export async function renewXadesArchive(xml: Uint8Array | string, ctx: LevelContext, index = 0): Promise<string> {
+  const doc = parseXml(xml);
+  const sig = signatureAt(doc, index);
+  const usp = unsignedSignatureProperties(doc, sig);
+  const archives = kids(usp, XADES141_NS, 'ArchiveTimeStamp');
+  if (!archives.length) throw new TrucError('bad_request', 'the signature has no archive time-stamp to renew (raise it to B-LTA first)');
+  const last = readTimeStampToken(tokenOf(archives[archives.length - 1]));
+  if (!last.signer.certificate) throw new TrucError('bad_request', "the last archive time-stamp does not carry its TSA's certificate");
+  const present = readXadesUnsigned(sig).certs;
+  const ev = await collectEvidence([last.signer.certificate.der], [...last.cms.certificates, ...present, ...keyInfoCerts(sig)], needEvidence(ctx));
+  writeValues(doc, child(doc, usp, XADES141_NS, 'TimeStampValidationData', undefined, { Id: tokenId(Buffer.concat([...ev.certs, ...ev.crls, ...ev.ocsps]), 'TSVD') }), ev);
+  await appendArchiveTimeStamp(doc, sig, usp, ctx);
+  return new XMLSerializer().serializeToString(doc as never);
+}
+
+export interface XadesUnsigned {
+  /** signature time-stamps: the token and the canonicalization it names */
+  timestamps: { token: Buffer; c14n: string }[];
+  /** archive time-stamps in document order, with their elements (their imprint depends on their place) */
+  archives: { token: Buffer; c14n: string; element: Element }[];
+  /** CertificateValues, and those of each TimeStampValidationData */
+  certs: Buffer[];
+  crls: Buffer[];
+  ocsps: Buffer[];
+  /** unsigned properties not understood */
+  others: string[];
+}
+
+const C14N_DEFAULT = 'http://www.w3.org/TR/2001/REC-xml-c14n-20010315';
+
 /** What a signature's UnsignedSignatureProperties carry, read for validation. */
-export function readXadesUnsigned(sig: Element): { timestamps: { token: Buffer; c14n: string }[]; certs: Buffer[]; crls: Buffer[]; ocsps: Buffer[]; others: string[] } {
-  const out = { timestamps: [] as { token: Buffer; c14n: string }[], certs: [] as Buffer[], crls: [] as Buffer[], ocsps: [] as Buffer[], others: [] as string[] };
+export function readXadesUnsigned(sig: Element): XadesUnsigned {
+  const out: XadesUnsigned = { timestamps: [], archives: [], certs: [], crls: [], ocsps: [], others: [] };
   const usp = all(sig, XADES_NS, 'UnsignedSignatureProperties')[0];
   if (!usp) return out;
-  const b64 = (el: Element) => Buffer.from((el.textContent ?? '').replace(/\s+/g, ''), 'base64');
+  const c14nOf = (el: Element) => kids(el, DS_NS, 'CanonicalizationMethod')[0]?.getAttribute('Algorithm') ?? C14N_DEFAULT;
+  const values = (el: Element) => {
+    for (const c of kids(el, XADES_NS, 'CertificateValues')) out.certs.push(...kids(c, XADES_NS, 'EncapsulatedX509Certificate').map(b64));
+    for (const r of kids(el, XADES_NS, 'RevocationValues')) {
+      for (const c of kids(r, XADES_NS, 'CRLValues')) out.crls.push(...kids(c, XADES_NS, 'EncapsulatedCRLValue').map(b64));
+      for (const o of kids(r, XADES_NS, 'OCSPValues')) out.ocsps.push(...kids(o, XADES_NS, 'EncapsulatedOCSPValue').map(b64));
+    }
+  };
+  values(usp);
   for (const n of Array.from(usp.childNodes as unknown as ArrayLike<Node>)) {
     if (n.nodeType !== 1) continue;
     const el = n as Element;
-    const name = el.namespaceURI === XADES_NS ? el.localName : `{${el.namespaceURI}}${el.localName}`;
-    if (name === 'SignatureTimeStamp') {
-      const c14n = kids(el, DS_NS, 'CanonicalizationMethod')[0]?.getAttribute('Algorithm') ?? 'http://www.w3.org/TR/2001/REC-xml-c14n-20010315';
-      for (const t of kids(el, XADES_NS, 'EncapsulatedTimeStamp')) out.timestamps.push({ token: b64(t), c14n });
-    } else if (name === 'CertificateValues') out.certs.push(...kids(el, XADES_NS, 'EncapsulatedX509Certificate').map(b64));
-    else if (name === 'RevocationValues') {
-      for (const c of kids(el, XADES_NS, 'CRLValues')) out.crls.push(...kids(c, XADES_NS, 'EncapsulatedCRLValue').map(b64));
-      for (const o of kids(el, XADES_NS, 'OCSPValues')) out.ocsps.push(...kids(o, XADES_NS, 'EncapsulatedOCSPValue').map(b64));
-    } else out.others.push(name);
+    const name = el.namespaceURI === XADES_NS ? el.localName : el.namespaceURI === XADES141_NS ? `v141:${el.localName}` : `{${el.namespaceURI}}${el.localName}`;
+    if (name === 'SignatureTimeStamp') for (const t of kids(el, XADES_NS, 'EncapsulatedTimeStamp')) out.timestamps.push({ token: b64(t), c14n: c14nOf(el) });
+    else if (name === 'v141:ArchiveTimeStamp') for (const t of kids(el, XADES_NS, 'EncapsulatedTimeStamp')) out.archives.push({ token: b64(t), c14n: c14nOf(el), element: el });
+    else if (name === 'v141:TimeStampValidationData') values(el);
+    else if (name !== 'CertificateValues' && name !== 'RevocationValues') out.others.push(name);
   }
   return out;
 }

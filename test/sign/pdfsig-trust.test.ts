@@ -66,14 +66,15 @@ describe('pdfsig with an NSS database trusting our root: our PDFs are "Certifica
 
   it('B-B (ECDSA, RSA), visible with a seal, certified, field-locked, B-LTA, and a BER signature by openssl: every signature valid and its certificate trusted; a tampered file is flagged', async () => {
     const official = await lab.signer('/CN=Hà Thị Lan/O=Bộ Công Thương/C=VN');
-    // official-signing certificates: pdfsig 22.12 (poppler) reads NSS's last error code even when the chain
-    // verified, and a certificate without extended key usage (our agency-signing profile) leaves a stale
-    // "extension not found" there — it then prints "Unknown issue with Certificate" for a good chain
+    // the agency's seal (agency-signing) as well as an official's certificate: NSS checks both for the
+    // e-mail signer usage, which their emailProtection extended key usage grants
+    const seal = await lab.signer('/CN=Bộ Công Thương/O=Bộ Công Thương/C=VN', { profile: 'agency-signing' });
     const rsa = await lab.signer('/CN=Trịnh Văn Nam/O=Bộ Công Thương/C=VN', { keyArgs: ['-newkey', 'rsa:2048'] });
     const files: [string, Buffer, number][] = [];
     const bb = await signPdf(await samplePdf(true), official);
     files.push(['bb-ec.pdf', bb, 1]);
     files.push(['bb-rsa-countersigned.pdf', await signPdf(bb, rsa, { page: 1 }), 2]);
+    files.push(['sealed.pdf', await signPdf(await samplePdf(true), seal), 1]);
     files.push(['visible.pdf', await signPdf(await samplePdf(false), rsa, { visible: { rect: [320, 60, 560, 160], image: sealPng() } }), 1]);
     files.push(['certified.pdf', await signPdf(await samplePdf(false), official, { certify: 2 }), 1]);
     files.push(['locked.pdf', await signPdf(await formPdf(true), official, { lock: { action: 'Include', fields: ['soHieu'] } }), 1]);

@@ -17,6 +17,7 @@ import {
   BUILTIN_RULES_DIR,
   Detection,
   EventStore,
+  compileSettings,
   MonitorService,
   Scanner,
   hunt,
@@ -177,9 +178,24 @@ export function monitorCommands(program: Command): void {
       }),
     );
 
+  /** The rules that did not load, each with where it is and why, grouped counts first. */
+  const rejectedLines = (rejected: { file: string; line: number; rule?: string; reason: string }[], most = 50): string => {
+    if (!rejected.length) return '';
+    const why = new Map<string, number>();
+    for (const r of rejected) {
+      const k = r.reason.replace(/%[^%\s]+%/g, '%…%');
+      why.set(k, (why.get(k) ?? 0) + 1);
+    }
+    return [
+      ':',
+      ...[...why].sort((x, y) => y[1] - x[1]).map(([k, n]) => `  ${n} × ${k}`),
+      ...rejected.slice(0, most).map((r) => `  ${r.file}:${r.line}${r.rule ? ` ${r.rule}` : ''}: ${r.reason}`),
+      ...(rejected.length > most ? [`  … ${rejected.length - most} more (--json lists them all)`] : []),
+    ].join('\n');
+  };
   const rules = monitor.command('rules').description('the loaded Sigma rules and their settings');
-  const detection = (p: Platform, mc: MonitorConfig) =>
-    Detection.load(p.db, [...(mc.builtinRules ? [BUILTIN_RULES_DIR] : []), ...mc.ruleDirs]);
+  const detection = async (p: Platform, mc: MonitorConfig) =>
+    Detection.load(p.db, [...(mc.builtinRules ? [BUILTIN_RULES_DIR] : []), ...mc.ruleDirs], undefined, await compileSettings(mc));
   rules
     .command('list')
     .option('--all', 'include rules from every folder (default: ours and those with settings)')
@@ -191,7 +207,9 @@ export function monitorCommands(program: Command): void {
           table(
             list.map((r) => ({ id: r.id, kind: r.kind, level: r.level ?? '', enabled: r.enabled ? 'yes' : 'no', tuned: r.filter ? 'yes' : '', title: r.title })),
             ['id', 'kind', 'level', 'enabled', 'tuned', 'title'],
-          ) + (d.rejected.length ? `\n${d.rejected.length} rule(s) rejected` : ''),
+          ) +
+          `\n${d.rules().length} rule(s) in force, ${d.rejected.length} rejected` +
+          rejectedLines(d.rejected),
         );
       }),
     );

@@ -30,6 +30,11 @@ export interface Profile {
   references?: string[];
   note?: string;
   suites: ProfileSuite[];
+  /**
+   * Tests outside what the standard asks, not run and reported SKIPPED with the reason: by Wycheproof flag,
+   * or by file and test number.
+   */
+  skip?: { flags?: string[]; tests?: { file: string; tcIds: number[]; reason: string }[] };
 }
 
 export type SuiteStatus = 'PASS' | 'FAIL' | 'MISSING' | 'NOT_IMPLEMENTED';
@@ -51,6 +56,27 @@ const SCHEMA = {
     standard: { type: 'string', maxLength: 2000 },
     references: { type: 'array', maxItems: 50, items: { type: 'string', maxLength: 500 } },
     note: { type: 'string', maxLength: 2000 },
+    skip: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        flags: { type: 'array', maxItems: 100, items: { type: 'string', maxLength: 100 } },
+        tests: {
+          type: 'array',
+          maxItems: 1000,
+          items: {
+            type: 'object',
+            required: ['file', 'tcIds', 'reason'],
+            additionalProperties: false,
+            properties: {
+              file: { type: 'string', maxLength: 200 },
+              tcIds: { type: 'array', minItems: 1, maxItems: 100000, items: { type: 'integer', minimum: 0 } },
+              reason: { type: 'string', minLength: 1, maxLength: 500 },
+            },
+          },
+        },
+      },
+    },
     suites: {
       type: 'array',
       minItems: 1,

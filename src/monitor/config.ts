@@ -16,6 +16,10 @@ export interface MonitorConfig {
   builtinRules: boolean;
   /** Further Sigma rule folders or files, e.g. a SigmaHQ checkout. */
   ruleDirs: string[];
+  /** Processing pipeline files (pySigma's YAML shape) applied to every rule, in priority order. */
+  pipelines: string[];
+  /** Values of `%name%` placeholders for rules using the `expand` modifier (e.g. SigmaHQ's rules-placeholder). */
+  placeholders: Record<string, string[]>;
   /** Days of events kept; older day partitions are dropped. */
   retentionDays: number;
   /** IANA zone of the working hours that `truc.local_hour` is computed in. */
@@ -77,6 +81,12 @@ export const monitorConfigSchema = {
     enabled: { type: 'boolean' },
     builtinRules: { type: 'boolean' },
     ruleDirs: { type: 'array', items: { type: 'string' } },
+    pipelines: { type: 'array', items: { type: 'string' } },
+    placeholders: {
+      type: 'object',
+      propertyNames: { pattern: '^[A-Za-z0-9_.-]+$' },
+      additionalProperties: { type: 'array', minItems: 1, maxItems: 10000, items: { type: 'string' } },
+    },
     retentionDays: { type: 'integer', minimum: 1, maximum: 3650 },
     timezone: { type: 'string' },
     queue: {
@@ -178,6 +188,8 @@ export function monitorConfig(s: MonitorSettings | undefined = {}): MonitorConfi
     enabled: s.enabled ?? true,
     builtinRules: s.builtinRules ?? true,
     ruleDirs: s.ruleDirs ?? [],
+    pipelines: s.pipelines ?? [],
+    placeholders: (s.placeholders ?? {}) as Record<string, string[]>,
     retentionDays: s.retentionDays ?? 30,
     timezone: s.timezone ?? 'Asia/Ho_Chi_Minh',
     queue: { capacity: 20_000, batchSize: 500, flushMs: 20, ...s.queue },

@@ -16,7 +16,7 @@ import { SyslogServer, type SyslogAddresses } from './intake/syslog-server.js';
 import { normalizeWindows } from './intake/windows.js';
 import { AlertStore, alertMigrations, groupKey, MAX_EVENT_IDS, type Alert, type AlertHit } from './alerts/store.js';
 import { Notifier } from './alerts/notify.js';
-import { Detection, ruleKey, type DetectResult } from './detect/detection.js';
+import { compileSettings, Detection, ruleKey, type DetectResult } from './detect/detection.js';
 import { detectMigrations } from './detect/settings.js';
 import { Scanner } from './scan/index.js';
 import type { CorrelationMatch, MatchResult } from './sigma/index.js';
@@ -83,7 +83,7 @@ export class MonitorService {
   static async start(deps: MonitorDeps): Promise<MonitorService> {
     const c = deps.config;
     const dirs = [...(c.builtinRules ? [BUILTIN_RULES_DIR] : []), ...c.ruleDirs];
-    const detection = await Detection.load(deps.db, dirs, deps.log);
+    const detection = await Detection.load(deps.db, dirs, deps.log, await compileSettings(c));
     for (const r of detection.rejected.slice(0, 20)) deps.log.warn({ rule: r.rule, file: r.file, reason: r.reason }, 'rule not loaded');
     let scanner: Scanner | undefined;
     if (deps.scanner !== null) {

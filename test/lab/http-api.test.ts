@@ -1,4 +1,6 @@
 import { writeFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -114,5 +116,62 @@ describe.skipIf(sharedMissing)('crypto lab HTTP API', () => {
     const susp = await app.inject({ method: 'POST', url: `/api/v1/lab/licences/${lic.json().number}/suspend`, headers: auth(officer), payload: { reason: 'inspection' } });
     expect(susp.json().status).toBe('suspended');
     expect((await app.inject({ method: 'GET', url: `/api/v1/lab/licences?validAt=${new Date().toISOString()}`, headers: auth(auditor) })).json()).toEqual([]);
+  }, 60_000);
+
+  it('runs four at once: a fifth is refused with 409 while they run; a running one reports its progress', async () => {
+    const settled = async (location: string): Promise<any> => {
+      let state: any;
+      for (let i = 0; i < 200; i++) {
+        state = (await app.inject({ method: 'GET', url: location, headers: auth(auditor) })).json();
+        if (state.status !== 'running') break;
+        await new Promise((res) => setTimeout(res, 50));
+      }
+      return state;
+    };
+    // a product that names itself, then holds every question until released; released, it lacks everything
+    const held: http.ServerResponse[] = [];
+    let released = false;
+    const slow = http.createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        if (req.url === '/info') return res.end(JSON.stringify({ name: 'slow product', version: '1' }));
+        if (released) return res.writeHead(501).end('not offered');
+        held.push(res);
+      });
+    });
+    await new Promise<void>((r) => slow.listen(0, '127.0.0.1', () => r()));
+    const url = `http:http://127.0.0.1:${(slow.address() as AddressInfo).port}`;
+    try {
+      const start = () => app.inject({ method: 'POST', url: '/api/v1/lab/runs', headers: auth(officer), payload: { product: url, suites: ['hmac_sha256_test.json'] } });
+      const started = [];
+      for (let i = 0; i < 4; i++) started.push(await start());
+      expect(started.map((r) => r.statusCode)).toEqual([202, 202, 202, 202]);
+      const fifth = await start();
+      expect(fifth.statusCode).toBe(409);
+      expect(fifth.json()).toMatchObject({ code: 'conflict', detail: expect.stringMatching(/4 runs are in progress/) });
+      const progress = (await app.inject({ method: 'GET', url: started[0]!.headers.location as string, headers: auth(auditor) })).json();
+      expect(progress).toMatchObject({ status: 'running', progress: { suites: 1 } });
+
+      released = true;
+      for (const res of held.splice(0)) res.writeHead(501).end('not offered');
+      // room again once they are done
+      const sixth = await (async () => {
+        for (const r of started) await settled(r.headers.location as string);
+        return start();
+      })();
+      expect(sixth.statusCode).toBe(202);
+      started.push(sixth);
+      for (const r of started) {
+        const state = await settled(r.headers.location as string);
+        expect(state).toMatchObject({ status: 'recorded', adapter: 'http' });
+        expect(state.counts.UNSUPPORTED).toBeGreaterThan(0);
+        expect(state.counts.FAIL).toBe(0);
+      }
+    } finally {
+      released = true;
+      for (const res of held.splice(0)) res.writeHead(501).end('not offered');
+      slow.closeAllConnections();
+      await new Promise((r) => slow.close(r));
+    }
   }, 60_000);
 });

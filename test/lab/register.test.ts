@@ -96,6 +96,11 @@ for (const { name, url } of testDatabaseUrls()) {
       const now = new Date();
       expect((await searchCertificates(p.db, { validAt: now, algorithm: 'ECDSA' })).map((x) => x.number)).toEqual([c.number]);
       expect((await searchCertificates(p.db, { vendor: 'viettel' })).length).toBe(0);
+      // validity: in force from issuance until validUntil, not before nor after
+      expect(c.validUntil.getTime() - c.issuedAt.getTime()).toBe(365 * 86_400_000);
+      expect(await searchCertificates(p.db, { validAt: new Date(c.validUntil.getTime() + 1000) })).toEqual([]);
+      expect(await searchCertificates(p.db, { validAt: new Date(c.issuedAt.getTime() - 1000) })).toEqual([]);
+      expect((await searchCertificates(p.db, { expiresBefore: new Date(c.validUntil.getTime() + 1000) })).map((x) => x.number)).toEqual([c.number]);
 
       await expect(changeCertificateStatus(p, c.number, 'suspend', undefined, 'officer')).rejects.toMatchObject({ code: 'bad_request' });
       const s = await changeCertificateStatus(p, c.number, 'suspend', 'tái đánh giá sau lỗi GCM', 'officer');
@@ -103,7 +108,9 @@ for (const { name, url } of testDatabaseUrls()) {
       expect(s.suspendedAt).toBeInstanceOf(Date);
       expect(await searchCertificates(p.db, { validAt: now })).toEqual([]);
       await expect(changeCertificateStatus(p, c.number, 'suspend', 'again', 'officer')).rejects.toMatchObject({ code: 'conflict' });
-      expect((await changeCertificateStatus(p, c.number, 'reinstate', undefined, 'officer')).status).toBe('issued');
+      const back = await changeCertificateStatus(p, c.number, 'reinstate', undefined, 'officer');
+      expect(back).toMatchObject({ status: 'issued', statusReason: null, suspendedAt: null });
+      expect((await searchCertificates(p.db, { validAt: now })).map((x) => x.number)).toEqual([c.number]);
       const r = await changeCertificateStatus(p, c.number, 'revoke', 'key compromise in firmware 2.1', 'officer');
       expect(r).toMatchObject({ status: 'revoked', statusReason: 'key compromise in firmware 2.1' });
       expect(r.revokedAt).toBeInstanceOf(Date);
@@ -132,11 +139,22 @@ for (const { name, url } of testDatabaseUrls()) {
       expect((await searchLicences(p.db, { product: 'hsm' })).map((l) => l.number)).toEqual(['123/GP-BCY']);
       expect((await searchLicences(p.db, { expiresBefore: new Date(Date.now() + 2 * 86_400_000) })).map((l) => l.number)).toEqual([b.number]);
       expect((await searchLicences(p.db, { kind: 'production' })).map((l) => l.number)).toEqual([b.number]);
-      await changeLicenceStatus(p, a.number, 'suspend', 'unpaid fee', 'officer');
+      await expect(changeLicenceStatus(p, a.number, 'reinstate', undefined, 'officer')).rejects.toMatchObject({ code: 'conflict' });
+      const suspended = await changeLicenceStatus(p, a.number, 'suspend', 'unpaid fee', 'officer');
+      expect(suspended).toMatchObject({ status: 'suspended', statusReason: 'unpaid fee' });
+      expect(suspended.suspendedAt).toBeInstanceOf(Date);
       expect((await searchLicences(p.db, { validAt: new Date() })).map((l) => l.number)).toEqual([b.number]);
+      await expect(changeLicenceStatus(p, a.number, 'suspend', 'again', 'officer')).rejects.toMatchObject({ code: 'conflict' });
+      expect(await changeLicenceStatus(p, a.number, 'reinstate', 'fee paid', 'officer')).toMatchObject({ status: 'issued', statusReason: 'fee paid', suspendedAt: null });
+      expect((await searchLicences(p.db, { validAt: new Date() })).map((l) => l.number).sort()).toEqual([a.number, b.number].sort());
+      await changeLicenceStatus(p, a.number, 'suspend', 'unpaid fee', 'officer');
       expect((await changeLicenceStatus(p, a.number, 'revoke', 'withdrawn', 'officer')).status).toBe('revoked');
       await expect(changeLicenceStatus(p, a.number, 'revoke', 'again', 'officer')).rejects.toMatchObject({ code: 'conflict' });
       expect((await searchLicences(p.db, { status: 'revoked' })).map((l) => l.number)).toEqual([a.number]);
+      await expect(changeLicenceStatus(p, a.number, 'reinstate', undefined, 'officer')).rejects.toMatchObject({ code: 'conflict' });
+      await expect(changeLicenceStatus(p, a.number, 'suspend', 'x', 'officer')).rejects.toMatchObject({ code: 'conflict' });
+      // an expired licence is not in force, though its status stays issued
+      expect((await searchLicences(p.db, { validAt: new Date(Date.now() + 2 * 86_400_000) })).map((l) => l.number)).toEqual([]);
     });
   });
 }

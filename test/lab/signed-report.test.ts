@@ -1,9 +1,11 @@
-import { writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toPem } from '../../src/asn1/der.js';
 import { caChain, listCas } from '../../src/pki/index.js';
-import { loadProfile, nodeCryptoProduct, resolveSuites } from '../../src/lab/index.js';
+import { loadProfile, nodeCryptoProduct, parseProfile, resolveSuites } from '../../src/lab/index.js';
 import { findRun, runAndRecord, runArtifacts, searchRuns, verifyReportSignature } from '../../src/lab/register/index.js';
 import { verifyDetached } from '../../src/sign/index.js';
 import { opensslStatus, tmp } from '../helpers/openssl.js';
@@ -31,7 +33,12 @@ describe.skipIf(sharedMissing)('a signed lab report', () => {
     const { run, signed, report } = await runAndRecord(p, { adapter: nodeCryptoProduct(), files, profile }, 'tester');
     expect(run).toMatchObject({ verdict: 'PASS', profile: 'stored-data-protection', adapter: 'node', signed: true, operator: 'tester' });
     expect(run.suites.map((s) => s.file)).toEqual(['aes_gcm_test.json', 'hmac_sha256_test.json']);
-    expect(run.suites[0].sha256).toMatch(/^[0-9a-f]{64}$/);
+    // the hash of the upstream JSON (the shared copy is its gzip), so anyone can check which bytes ran
+    const upstream = gunzipSync(readFileSync(join(VECTORS, 'aes_gcm_test.json.gz')));
+    expect(run.suites[0].sha256).toBe(createHash('sha256').update(upstream).digest('hex'));
+    expect(report.suites[0]!.storedSha256).toBe(createHash('sha256').update(readFileSync(join(VECTORS, 'aes_gcm_test.json.gz'))).digest('hex'));
+    expect(report.sources).toEqual([{ name: 'C2SP/wycheproof', commit: 'dac1dd4729fd1f8dd9e1e9f3dce51d783da6c166' }]);
+    expect(run.reportSha256).toBe(createHash('sha256').update(signed.bytes).digest('hex'));
     expect(run.counts.PASS).toBe(report.counts.PASS);
     expect(run.counts.FAIL).toBe(0);
     expect((await searchRuns(p.db, { verdict: 'PASS' })).map((r) => r.id)).toContain(run.id);
@@ -80,6 +87,29 @@ describe.skipIf(sharedMissing)('a signed lab report', () => {
     await expect(verifyDetached(badSig, stored.report)).rejects.toMatchObject({ code: 'invalid_signature' });
     expect((await findRun(p.db, run.id))!.reportSha256).toMatch(/^[0-9a-f]{64}$/);
   }, 60_000);
+
+  it('a profile\'s skip policy is applied to the run: SKIPPED with reasons in the signed report, not a failure', async () => {
+    const files = await resolveSuites(['aes_gcm_test.json'], { dir: VECTORS });
+    const profile = parseProfile({
+      id: 'gcm-no-long-iv',
+      title: 'AES-GCM with 96-bit nonces',
+      standard: 'AES-GCM, 96-bit nonces only',
+      suites: [{ id: 'gcm', title: 'AES-GCM', evidences: 'authenticated encryption', match: { algorithms: ['AES-GCM'] }, required: true }],
+      skip: { flags: ['LongIv'], tests: [{ file: 'aes_gcm_test.json', tcIds: [1], reason: 'agreed with the vendor' }] },
+    });
+    const longIv = files[0]!.doc.testGroups.flatMap((g) => g.tests).filter((t) => t.flags?.includes('LongIv')).length;
+    expect(longIv).toBeGreaterThan(0);
+    const { run, signed } = await runAndRecord(p, { adapter: nodeCryptoProduct(), files, profile }, 'tester');
+    expect(run.counts.SKIPPED).toBe(longIv + 1);
+    expect(run.verdict).toBe('PASS');
+    const body = JSON.parse(Buffer.from(signed.bytes).toString('utf8'));
+    expect(body.suites[0].skipped).toEqual(
+      expect.arrayContaining([
+        { reason: 'skipped by policy: flag LongIv', count: longIv },
+        { reason: 'skipped by policy: agreed with the vendor', count: 1 },
+      ]),
+    );
+  }, 30_000);
 
   it('a second run reuses the provisioned signing certificate', async () => {
     const files = await resolveSuites(['hmac_sha256_test.json'], { dir: VECTORS });

@@ -44,6 +44,18 @@ describe('YARA scanning', () => {
     await expect(YaraScanner.create([dir])).rejects.toThrow(/do not compile/);
   });
 
+  it('a scan that outruns the time limit fails instead of passing the file', async () => {
+    const dir = tmp('yara-slow-');
+    // a loop YARA cannot finish on 200 kB within a second; -a (YARA's timeout) stops it
+    writeFileSync(join(dir, 'slow.yar'), 'rule Slow_Loop { condition: for all i in (0..filesize-1) : ( for any j in (0..filesize-1) : ( uint8(j) == 0x42 ) ) }');
+    const s = new Scanner({ yara: await YaraScanner.create([dir]), maxBytes: 1 << 20, timeoutMs: 1000 });
+    const t0 = Date.now();
+    await expect(s.scanBuffer(Buffer.alloc(200_000), 'zeros.bin')).rejects.toThrow(/YARA scan failed: .*timed out/);
+    expect(Date.now() - t0).toBeLessThan(3000 + 1000);
+    // the same rule on a small file finishes in time: the limit, not the rule, failed the scan
+    expect((await s.scanBuffer(Buffer.alloc(100), 'small.bin')).verdict).toBe('clean');
+  });
+
   it('parses yara -s output', () => {
     expect(parseYaraOutput('R1 /tmp/f\n0x0:$a: abc\n0x10:$b: def\nR2 /tmp/f\n')).toEqual([
       { rule: 'R1', strings: [{ offset: 0, id: '$a' }, { offset: 16, id: '$b' }] },
@@ -108,6 +120,20 @@ describe('ClamAV daemon client (INSTREAM)', () => {
     expect(await s.scanBuffer(eicar(), 'e')).toMatchObject({ verdict: 'infected', engines: ['clamav'], matches: [{ engine: 'clamav', name: 'Eicar-Test-Signature' }] });
     const both = new Scanner({ yara: await YaraScanner.create([BUILTIN_YARA_DIR]), clamd: { host: '127.0.0.1', port: clamd.port }, maxBytes: 1 << 20, timeoutMs: 5000 });
     expect((await both.scanBuffer(eicar(), 'e')).matches.map((m) => m.engine).sort()).toEqual(['clamav', 'yara']);
+  });
+
+  it('a daemon that does not answer within the scanner\'s time limit fails the scan', async () => {
+    const silent = net.createServer((sock) => sock.on('data', () => {}));
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', () => r()));
+    try {
+      const port = (silent.address() as net.AddressInfo).port;
+      const s = new Scanner({ clamd: { host: '127.0.0.1', port }, maxBytes: 1 << 20, timeoutMs: 500 });
+      const t0 = Date.now();
+      await expect(s.scanBuffer(eicar(), 'e')).rejects.toThrow(/clamd did not answer in time/);
+      expect(Date.now() - t0).toBeLessThan(2500);
+    } finally {
+      silent.close();
+    }
   });
 
   it('an unreachable daemon fails the scan instead of passing the file', async () => {

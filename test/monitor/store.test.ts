@@ -76,12 +76,17 @@ for (const { name, url } of testDatabaseUrls()) {
       const ancient = new Date(now - 10 * DAY); // older than retention: default partition
       await store.insert([{ at: ancient, event: makeEvent('x', 'ancient.one', 'success', { at: ancient }) }]);
       expect((await store.search({ where: { 'event.action': 'ancient.one' } })).length).toBe(1);
+      // two days before the clock moves on: still within the three days kept afterwards
+      const recent = new Date(now + 3 * DAY);
+      await store.insert([{ at: recent, event: makeEvent('x', 'recent.one', 'success', { at: recent }) }]);
       now += 5 * DAY;
       const r = await store.applyRetention();
       expect(r.dropped.length).toBeGreaterThan(0);
+      expect(r.dropped.every((name) => /\d{8}$/.test(name))).toBe(true);
       expect(r.deleted).toBeGreaterThanOrEqual(1);
       expect((await store.search({ where: { 'event.action': 'old.one' } })).length).toBe(0);
       expect((await store.search({ where: { 'event.action': 'ancient.one' } })).length).toBe(0);
+      expect((await store.search({ where: { 'event.action': 'recent.one' } })).map((e) => e.ts.getTime())).toEqual([recent.getTime()]);
     });
 
     it('alerts: de-duplicated by rule and group within the window, then acknowledged, assigned, annotated, closed', async () => {

@@ -92,12 +92,18 @@ export async function labRoutes(app: FastifyInstance, p: Platform): Promise<void
     },
     async (req, reply) => {
       const b = req.body;
-      if ([...jobs.values()].filter((j) => j.status === 'running').length >= MAX_RUNNING)
-        throw new TrucError('conflict', `${MAX_RUNNING} runs are in progress; try again when one finishes`);
+      const busy = () => [...jobs.values()].filter((j) => j.status === 'running').length >= MAX_RUNNING;
+      const refuse = () => new TrucError('conflict', `${MAX_RUNNING} runs are in progress; try again when one finishes`);
+      if (busy()) throw refuse();
       const profile = b.profile ? await loadProfile(b.profile) : undefined;
       const files = await resolveSuites(b.suites ?? [], { dir: vectors, profile });
       const schemas = await schemasFor(vectors);
       const adapter = await openProduct(b.product, { allow: ['node', 'noble', 'http'] });
+      // checked again: other requests may have started runs while this one read its suites
+      if (busy()) {
+        await adapter.close?.().catch(() => {});
+        throw refuse();
+      }
       const id = `run_${randomBytes(6).toString('hex')}`;
       const job: Job = {
         id,
@@ -144,7 +150,7 @@ export async function labRoutes(app: FastifyInstance, p: Platform): Promise<void
           throw e;
         })
         .finally(() => adapter.close?.().catch(() => {}));
-      if (b.wait) return reply.status(201).header('location', `/api/v1/lab/runs/${id}`).send(await running);
+      if (b.wait) return reply.status(201).header('location', `/api/v1/lab/runs/${id}`).send({ status: 'recorded', ...(await running) });
       running.catch(() => {});
       return reply.status(202).header('location', `/api/v1/lab/runs/${id}`).send(jobJson(job));
     },

@@ -38,7 +38,13 @@ export interface RecordedRun {
 export async function runAndRecord(ctx: LabContext, input: LabRunInput, actor: string): Promise<RecordedRun> {
   if (input.productVersionId && !(await findVersion(ctx.db, input.productVersionId)))
     throw new TrucError('not_found', `no product version "${input.productVersionId}"`);
-  const result = await runSuite(input.adapter, input.files, { schemas: input.schemas, onProgress: input.onProgress, signal: input.signal, now: ctx.pki.clock });
+  const result = await runSuite(input.adapter, input.files, {
+    schemas: input.schemas,
+    onProgress: input.onProgress,
+    signal: input.signal,
+    now: ctx.pki.clock,
+    ...(input.profile?.skip ? { skip: input.profile.skip } : {}),
+  });
   const report = buildReport({ run: result, profile: input.profile });
   const run = await recordRun(ctx, { id: input.id, report, productVersionId: input.productVersionId, adapter: input.adapter.info.adapter }, actor);
   return run;

@@ -6,6 +6,7 @@
  */
 import type { Migration, Sql } from '../../store/index.js';
 import { OUTCOMES, type OutcomeCounts } from '../outcome.js';
+import { rowReader, toBuffer, type Row } from './row.js';
 
 export const labMigrations: Migration[] = [
   {
@@ -225,10 +226,6 @@ export interface SignerRow {
   notAfter: Date;
 }
 
-type R = Record<string, any>;
-const d = (v: unknown): Date => (v instanceof Date ? v : new Date(String(v)));
-const dn = (v: unknown): Date | null => (v === null || v === undefined ? null : d(v));
-const buf = (v: unknown): Buffer => (Buffer.isBuffer(v) ? v : Buffer.from(v as Uint8Array));
 
 /** `%text%` for LIKE, with the pattern characters in the text escaped. */
 export function containsPattern(text: string): string {
@@ -249,15 +246,15 @@ export async function insertVendor(sql: Sql, v: VendorRow & { createdBy: string 
   ]);
 }
 
-const vendorOf = (r: R): VendorRow => ({ id: r.id, name: r.name, country: r.country, taxId: r.tax_id, contact: r.contact, createdAt: d(r.created_at) });
+const vendorOf = rowReader<VendorRow>({ id: 'text', name: 'text', country: 'text', taxId: 'text', contact: 'text', createdAt: 'date' });
 
 export async function findVendor(sql: Sql, idOrName: string): Promise<VendorRow | null> {
-  const [r] = await sql.query<R>('SELECT * FROM lab_vendor WHERE id = $1 OR name = $1', [idOrName]);
+  const [r] = await sql.query<Row>('SELECT * FROM lab_vendor WHERE id = $1 OR name = $1', [idOrName]);
   return r ? vendorOf(r) : null;
 }
 
 export async function listVendors(sql: Sql, q: { name?: string; limit?: number } = {}): Promise<VendorRow[]> {
-  const rows = await sql.query<R>(
+  const rows = await sql.query<Row>(
     `SELECT * FROM lab_vendor WHERE ($1::text IS NULL OR lower(name) LIKE $1) ORDER BY name LIMIT $2`,
     [q.name ? containsPattern(q.name) : null, Math.min(q.limit ?? 100, 1000)],
   );
@@ -276,18 +273,10 @@ export async function insertProduct(sql: Sql, p: Omit<ProductRow, 'vendorName'> 
   ]);
 }
 
-const productOf = (r: R): ProductRow => ({
-  id: r.id,
-  vendorId: r.vendor_id,
-  vendorName: r.vendor_name,
-  name: r.name,
-  kind: r.kind,
-  description: r.description,
-  createdAt: d(r.created_at),
-});
+const productOf = rowReader<ProductRow>({ id: 'text', vendorId: 'text', vendorName: 'text', name: 'text', kind: 'text', description: 'text', createdAt: 'date' });
 
 export async function findProduct(sql: Sql, id: string): Promise<ProductRow | null> {
-  const [r] = await sql.query<R>('SELECT p.*, v.name AS vendor_name FROM lab_product p JOIN lab_vendor v ON v.id = p.vendor_id WHERE p.id = $1', [id]);
+  const [r] = await sql.query<Row>('SELECT p.*, v.name AS vendor_name FROM lab_product p JOIN lab_vendor v ON v.id = p.vendor_id WHERE p.id = $1', [id]);
   return r ? productOf(r) : null;
 }
 
@@ -304,7 +293,7 @@ export interface ProductQuery {
 const VENDOR_MATCH = `($1::text IS NULL OR v.id = $1 OR lower(v.name) LIKE $2)`;
 
 export async function searchProducts(sql: Sql, q: ProductQuery = {}): Promise<ProductRow[]> {
-  const rows = await sql.query<R>(
+  const rows = await sql.query<Row>(
     `SELECT p.*, v.name AS vendor_name FROM lab_product p JOIN lab_vendor v ON v.id = p.vendor_id
       WHERE ${VENDOR_MATCH}
         AND ($3::text IS NULL OR lower(p.name) LIKE $3)
@@ -329,24 +318,24 @@ export async function insertVersion(sql: Sql, v: { id: string; productId: string
 const VERSION_SELECT = `SELECT pv.*, p.name AS product_name, p.vendor_id, v.name AS vendor_name
   FROM lab_product_version pv JOIN lab_product p ON p.id = pv.product_id JOIN lab_vendor v ON v.id = p.vendor_id`;
 
-const versionOf = (r: R): VersionRow => ({
-  id: r.id,
-  productId: r.product_id,
-  productName: r.product_name,
-  vendorId: r.vendor_id,
-  vendorName: r.vendor_name,
-  version: r.version,
-  algorithms: r.algorithms ?? [],
-  createdAt: d(r.created_at),
+const versionOf = rowReader<VersionRow>({
+  id: 'text',
+  productId: 'text',
+  productName: 'text',
+  vendorId: 'text',
+  vendorName: 'text',
+  version: 'text',
+  algorithms: 'list',
+  createdAt: 'date',
 });
 
 export async function findVersion(sql: Sql, id: string): Promise<VersionRow | null> {
-  const [r] = await sql.query<R>(`${VERSION_SELECT} WHERE pv.id = $1`, [id]);
+  const [r] = await sql.query<Row>(`${VERSION_SELECT} WHERE pv.id = $1`, [id]);
   return r ? versionOf(r) : null;
 }
 
 export async function searchVersions(sql: Sql, q: ProductQuery & { productId?: string } = {}): Promise<VersionRow[]> {
-  const rows = await sql.query<R>(
+  const rows = await sql.query<Row>(
     `${VERSION_SELECT}
       WHERE ${VENDOR_MATCH}
         AND ($3::text IS NULL OR lower(p.name) LIKE $3)
@@ -404,40 +393,37 @@ export async function insertRun(sql: Sql, r: RunRow & { report: Buffer; signatur
 const RUN_COLUMNS = `id, product_version_id, product_name, product_version, adapter, profile, verdict, suites, pass, fail, acceptable,
   unsupported, skipped, error, report_sha256, signature IS NOT NULL AS signed, signer_serial, started_at, finished_at, operator`;
 
-const runOf = (r: R): RunRow => {
-  const counts = {} as OutcomeCounts;
-  for (const o of OUTCOMES) counts[o] = Number(r[o.toLowerCase()]);
-  return {
-    id: r.id,
-    productVersionId: r.product_version_id,
-    productName: r.product_name,
-    productVersion: r.product_version,
-    adapter: r.adapter,
-    profile: r.profile,
-    verdict: r.verdict,
-    suites: typeof r.suites === 'string' ? JSON.parse(r.suites) : r.suites,
-    counts,
-    reportSha256: buf(r.report_sha256).toString('hex'),
-    signed: !!r.signed,
-    signerSerial: r.signer_serial,
-    startedAt: d(r.started_at),
-    finishedAt: d(r.finished_at),
-    operator: r.operator,
-  };
-};
+const runOf = rowReader<RunRow>({
+  id: 'text',
+  productVersionId: 'text',
+  productName: 'text',
+  productVersion: 'text',
+  adapter: 'text',
+  profile: 'text',
+  verdict: 'text',
+  suites: (v) => (typeof v === 'string' ? JSON.parse(v) : v),
+  // one column per outcome: pass, fail, acceptable, …
+  counts: (_v, r) => Object.fromEntries(OUTCOMES.map((o) => [o, Number(r[o.toLowerCase()])])) as OutcomeCounts,
+  reportSha256: (v) => toBuffer(v).toString('hex'),
+  signed: (v) => !!v,
+  signerSerial: 'text',
+  startedAt: 'date',
+  finishedAt: 'date',
+  operator: 'text',
+});
 
 export async function findRun(sql: Sql, id: string): Promise<RunRow | null> {
-  const [r] = await sql.query<R>(`SELECT ${RUN_COLUMNS} FROM lab_run WHERE id = $1`, [id]);
+  const [r] = await sql.query<Row>(`SELECT ${RUN_COLUMNS} FROM lab_run WHERE id = $1`, [id]);
   return r ? runOf(r) : null;
 }
 
 export async function runArtifacts(sql: Sql, id: string): Promise<{ report: Buffer; signature: Buffer | null } | null> {
-  const [r] = await sql.query<R>('SELECT report, signature FROM lab_run WHERE id = $1', [id]);
-  return r ? { report: buf(r.report), signature: r.signature ? buf(r.signature) : null } : null;
+  const [r] = await sql.query<Row>('SELECT report, signature FROM lab_run WHERE id = $1', [id]);
+  return r ? { report: toBuffer(r.report), signature: r.signature ? toBuffer(r.signature) : null } : null;
 }
 
 export async function searchRuns(sql: Sql, q: { productVersionId?: string; verdict?: 'PASS' | 'FAIL'; profile?: string; limit?: number } = {}): Promise<RunRow[]> {
-  const rows = await sql.query<R>(
+  const rows = await sql.query<Row>(
     `SELECT ${RUN_COLUMNS} FROM lab_run
       WHERE ($1::text IS NULL OR product_version_id = $1) AND ($2::text IS NULL OR verdict = $2) AND ($3::text IS NULL OR profile = $3)
       ORDER BY finished_at DESC, id LIMIT $4`,
@@ -468,27 +454,27 @@ const CERT_SELECT = `SELECT c.*, pv.version, pv.algorithms, p.name AS product_na
   FROM lab_certificate c JOIN lab_product_version pv ON pv.id = c.product_version_id
   JOIN lab_product p ON p.id = pv.product_id JOIN lab_vendor v ON v.id = p.vendor_id`;
 
-const certificateOf = (r: R): CertificateRow => ({
-  number: r.number,
-  productVersionId: r.product_version_id,
-  vendorName: r.vendor_name,
-  productName: r.product_name,
-  version: r.version,
-  algorithms: r.algorithms ?? [],
-  profile: r.profile,
-  standard: r.standard,
-  runId: r.run_id,
-  issuedAt: d(r.issued_at),
-  validUntil: d(r.valid_until),
-  status: r.status,
-  statusReason: r.status_reason,
-  suspendedAt: dn(r.suspended_at),
-  revokedAt: dn(r.revoked_at),
-  issuedBy: r.issued_by,
+const certificateOf = rowReader<CertificateRow>({
+  number: 'text',
+  productVersionId: 'text',
+  vendorName: 'text',
+  productName: 'text',
+  version: 'text',
+  algorithms: 'list',
+  profile: 'text',
+  standard: 'text',
+  runId: 'text',
+  issuedAt: 'date',
+  validUntil: 'date',
+  status: 'text',
+  statusReason: 'text',
+  suspendedAt: 'date?',
+  revokedAt: 'date?',
+  issuedBy: 'text',
 });
 
 export async function findCertificate(sql: Sql, number: string, forUpdate = false): Promise<CertificateRow | null> {
-  const [r] = await sql.query<R>(`${CERT_SELECT} WHERE c.number = $1${forUpdate ? ' FOR UPDATE OF c' : ''}`, [number]);
+  const [r] = await sql.query<Row>(`${CERT_SELECT} WHERE c.number = $1${forUpdate ? ' FOR UPDATE OF c' : ''}`, [number]);
   return r ? certificateOf(r) : null;
 }
 
@@ -506,7 +492,7 @@ export interface ConformityQuery {
 }
 
 export async function searchCertificates(sql: Sql, q: ConformityQuery & { profile?: string; productVersionId?: string } = {}): Promise<CertificateRow[]> {
-  const rows = await sql.query<R>(
+  const rows = await sql.query<Row>(
     `${CERT_SELECT}
       WHERE ${VENDOR_MATCH}
         AND ($3::text IS NULL OR lower(p.name) LIKE $3)
@@ -561,30 +547,30 @@ export async function insertLicence(
 const LICENCE_SELECT = `SELECT l.*, v.name AS vendor_name, p.name AS product_name
   FROM lab_licence l JOIN lab_vendor v ON v.id = l.vendor_id LEFT JOIN lab_product p ON p.id = l.product_id`;
 
-const licenceOf = (r: R): LicenceRow => ({
-  number: r.number,
-  vendorId: r.vendor_id,
-  vendorName: r.vendor_name,
-  productId: r.product_id,
-  productName: r.product_name,
-  kind: r.kind,
-  scope: r.scope,
-  issuedAt: d(r.issued_at),
-  expiresAt: d(r.expires_at),
-  status: r.status,
-  statusReason: r.status_reason,
-  suspendedAt: dn(r.suspended_at),
-  revokedAt: dn(r.revoked_at),
-  issuedBy: r.issued_by,
+const licenceOf = rowReader<LicenceRow>({
+  number: 'text',
+  vendorId: 'text',
+  vendorName: 'text',
+  productId: 'text',
+  productName: 'text',
+  kind: 'text',
+  scope: 'text',
+  issuedAt: 'date',
+  expiresAt: 'date',
+  status: 'text',
+  statusReason: 'text',
+  suspendedAt: 'date?',
+  revokedAt: 'date?',
+  issuedBy: 'text',
 });
 
 export async function findLicence(sql: Sql, number: string, forUpdate = false): Promise<LicenceRow | null> {
-  const [r] = await sql.query<R>(`${LICENCE_SELECT} WHERE l.number = $1${forUpdate ? ' FOR UPDATE OF l' : ''}`, [number]);
+  const [r] = await sql.query<Row>(`${LICENCE_SELECT} WHERE l.number = $1${forUpdate ? ' FOR UPDATE OF l' : ''}`, [number]);
   return r ? licenceOf(r) : null;
 }
 
 export async function searchLicences(sql: Sql, q: Omit<ConformityQuery, 'algorithm'> & { kind?: string } = {}): Promise<LicenceRow[]> {
-  const rows = await sql.query<R>(
+  const rows = await sql.query<Row>(
     `${LICENCE_SELECT}
       WHERE ${VENDOR_MATCH}
         AND ($3::text IS NULL OR lower(p.name) LIKE $3)
@@ -609,25 +595,25 @@ export async function searchLicences(sql: Sql, q: Omit<ConformityQuery, 'algorit
 
 // ---- the lab's signer
 
-const signerOf = (r: R): SignerRow => ({
-  serial: r.serial,
-  caId: r.ca_id,
-  keyStore: r.key_store,
-  keyId: r.key_id,
-  scheme: r.scheme,
-  subject: r.subject,
-  certificate: buf(r.certificate),
-  notBefore: d(r.not_before),
-  notAfter: d(r.not_after),
+const signerOf = rowReader<SignerRow>({
+  serial: 'text',
+  caId: 'text',
+  keyStore: 'text',
+  keyId: 'text',
+  scheme: 'text',
+  subject: 'text',
+  certificate: 'bytes',
+  notBefore: 'date',
+  notAfter: 'date',
 });
 
 export async function currentSigner(sql: Sql): Promise<SignerRow | null> {
-  const [r] = await sql.query<R>('SELECT * FROM lab_signer ORDER BY not_after DESC, created_at DESC LIMIT 1');
+  const [r] = await sql.query<Row>('SELECT * FROM lab_signer ORDER BY not_after DESC, created_at DESC LIMIT 1');
   return r ? signerOf(r) : null;
 }
 
 export async function findSigner(sql: Sql, serial: string): Promise<SignerRow | null> {
-  const [r] = await sql.query<R>('SELECT * FROM lab_signer WHERE serial = $1', [serial]);
+  const [r] = await sql.query<Row>('SELECT * FROM lab_signer WHERE serial = $1', [serial]);
   return r ? signerOf(r) : null;
 }
 

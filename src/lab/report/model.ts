@@ -25,6 +25,8 @@ export interface ReportSuite {
   durationMs: number;
   error?: string;
   failuresOmitted?: number;
+  /** Tests not run by policy, counted per reason (present only when some were skipped). */
+  skipped?: { reason: string; count: number }[];
 }
 
 export interface ReportFailure {
@@ -74,6 +76,8 @@ export function buildReport(input: ReportInput): LabReport {
         ...(r.note ? { note: r.note } : {}),
       });
     }
+    const skipped = new Map<string, number>();
+    for (const r of s.results) if (r.outcome === 'SKIPPED') skipped.set(r.note ?? 'skipped by policy', (skipped.get(r.note ?? 'skipped by policy') ?? 0) + 1);
     return {
       kind: s.kind,
       file: s.file,
@@ -86,6 +90,7 @@ export function buildReport(input: ReportInput): LabReport {
       durationMs: Math.round(s.durationMs),
       ...(s.error ? { error: s.error } : {}),
       ...(bad.length > MAX_FAILURES_PER_SUITE ? { failuresOmitted: bad.length - MAX_FAILURES_PER_SUITE } : {}),
+      ...(skipped.size ? { skipped: [...skipped].map(([reason, count]) => ({ reason, count })) } : {}),
     };
   });
   const { name, version, adapter } = input.run.product;

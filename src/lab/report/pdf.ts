@@ -102,13 +102,17 @@ export async function renderPdf(r: LabReport): Promise<Uint8Array> {
     w.line(`sha256 ${s.sha256}`, { indent: 10, size: 7 });
     w.line(countsLine(s.counts), { indent: 10, size: 8 });
     if (s.error) w.line(`did not run: ${s.error}`, { indent: 10, size: 8, color: [0.7, 0, 0] });
+    for (const k of s.skipped ?? []) w.line(`${k.count} skipped: ${k.reason}`, { indent: 10, size: 8 });
   }
   w.gap(10);
   w.line(`Failures (${r.failures.length})`, { size: 13, bold: true });
   for (const f of r.failures) {
     w.line(`${f.file} #${f.tcId} ${f.outcome} (expected ${f.expected}) ${f.comment ?? ''}`, { bold: true, size: 8 });
     if (f.note) w.line(f.note, { indent: 10, size: 8 });
-    for (const m of f.meaning) w.line(`${m.flag}${m.bugType ? ` [${m.bugType}]` : ''}: ${m.description ?? ''}`, { indent: 10, size: 7 });
+    for (const m of f.meaning) {
+      w.line(`${m.flag}${m.bugType ? ` [${m.bugType}]` : ''}: ${m.description ?? ''}`, { indent: 10, size: 7 });
+      if (m.effect) w.line(`effect: ${m.effect}`, { indent: 20, size: 7 });
+    }
   }
   return doc.save();
 }

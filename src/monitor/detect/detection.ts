@@ -4,13 +4,16 @@
  * correlation, tuned rules are recompiled with their filter. The correlation state is carried across a
  * recompilation and saved to the database, so windows survive restarts.
  */
+import { readFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { TrucError } from '../../errors.js';
 import type { Db } from '../../store/index.js';
 import {
   Engine,
   loadRules,
+  parsePipeline,
   type CorrelationMatch,
+  type DetectorOptions,
   type MatchResult,
   type Rejection,
   type SigmaDocument,
@@ -40,6 +43,25 @@ export interface RuleInfo {
   filter: Record<string, unknown> | null;
 }
 
+/** How rules are compiled: processing pipelines (pySigma's YAML shape) and values for `%placeholder%`s. */
+export type CompileSettings = Pick<DetectorOptions, 'pipelines' | 'placeholders'>;
+
+/**
+ * Reads the configured pipeline files. A file that does not read or parse stops the start with its name:
+ * running without the mapping an operator asked for would silently leave rules looking at absent fields.
+ */
+export async function compileSettings(c: { pipelines: readonly string[]; placeholders: Readonly<Record<string, readonly string[]>> }): Promise<CompileSettings> {
+  const pipelines = [];
+  for (const file of c.pipelines) {
+    try {
+      pipelines.push(parsePipeline(await readFile(file, 'utf8')));
+    } catch (e) {
+      throw new TrucError('invalid_config', `processing pipeline ${file}: ${(e as Error).message}`, { file });
+    }
+  }
+  return { pipelines, placeholders: c.placeholders };
+}
+
 export function ruleKey(d: { id?: string | undefined; name?: string | undefined; title: string }): string {
   return d.id ?? d.name ?? d.title;
 }
@@ -66,14 +88,15 @@ export class Detection {
     private readonly db: Db,
     readonly documents: SigmaDocument[],
     readonly loadRejected: Rejection[],
+    readonly options: CompileSettings,
     private readonly log?: Logger,
   ) {
-    this.engine = new Engine(documents);
+    this.engine = new Engine(documents, options);
   }
 
-  static async load(db: Db, dirs: readonly string[], log?: Logger): Promise<Detection> {
+  static async load(db: Db, dirs: readonly string[], log?: Logger, options: CompileSettings = {}): Promise<Detection> {
     const { documents, rejected } = dirs.length ? await loadRules(dirs) : { documents: [], rejected: [] };
-    const d = new Detection(db, documents, rejected, log);
+    const d = new Detection(db, documents, rejected, options, log);
     await d.reload();
     const state = await loadState(db, STATE_KEY);
     if (state) {
@@ -100,7 +123,7 @@ export class Detection {
     this.settings = settings;
     if (same && this.engine) return;
     const state = this.engine.correlator.snapshot();
-    this.engine = new Engine([...this.documents, ...filters]);
+    this.engine = new Engine([...this.documents, ...filters], this.options);
     this.engine.correlator.restore(state);
   }
 
@@ -112,7 +135,7 @@ export class Detection {
     const matches = this.engine.detector.match(event).filter((m) => this.enabled(m.ruleId ?? m.ruleName ?? m.title));
     const correlations = matches
       .flatMap((m) => this.engine.correlator.process(m))
-      .filter((c) => this.enabled(c.correlationId ?? c.correlationName ?? c.title));
+      .filter((c) => this.enabled(ruleKey({ id: c.correlationId, name: c.correlationName, title: c.title })));
     return {
       rules: matches.map((m) => m.ruleId ?? m.ruleName ?? m.title),
       alerts: matches.filter((m) => m.generate),
@@ -122,7 +145,9 @@ export class Detection {
 
   /** Closes windows of "fewer than" correlations. */
   advance(now = Date.now()): CorrelationMatch[] {
-    return this.engine.correlator.advance(now).filter((c) => this.enabled(c.correlationId ?? c.title));
+    return this.engine.correlator
+      .advance(now)
+      .filter((c) => this.enabled(ruleKey({ id: c.correlationId, name: c.correlationName, title: c.title })));
   }
 
   async saveState(): Promise<void> {
@@ -133,9 +158,12 @@ export class Detection {
     return this.documents.find((d) => d.id === id || d.name === id);
   }
 
+  /** The rules in force: filters and the rules that did not compile (see `rejected`) are left out. */
   rules(): RuleInfo[] {
+    const where = (file: string, line: number, rule: string | undefined) => `${file}\u0000${line}\u0000${rule}`;
+    const refused = new Set(this.engine.rejected.map((r) => where(r.file, r.line, r.rule)));
     return this.documents
-      .filter((d) => d.kind !== 'filter')
+      .filter((d) => d.kind !== 'filter' && !refused.has(where(d.origin.file, d.origin.line, d.id ?? d.title)))
       .map((d) => {
         const id = ruleKey(d);
         const s = this.settings.get(id);
@@ -161,7 +189,7 @@ export class Detection {
     const key = ruleKey(doc);
     if (change.filter) {
       if (doc.kind !== 'rule') throw new TrucError('bad_request', 'only detection rules take filters; tune the rules a correlation counts');
-      const probe = new Engine([doc, filterDocument(key, change.filter)]);
+      const probe = new Engine([doc, filterDocument(key, change.filter)], this.options);
       if (probe.rejected.length) throw new TrucError('invalid_rule', `filter rejected: ${probe.rejected[0]!.reason}`);
     }
     await saveSetting(this.db, key, change, actor);

@@ -56,7 +56,7 @@ export async function hunt(store: EventStore, detection: Detection | undefined, 
       have.add(r);
     }
   }
-  const engine = new Engine(docs);
+  const engine = new Engine(docs, detection?.options);
   if (engine.rejected.length) throw new TrucError('invalid_rule', `rule rejected: ${engine.rejected[0]!.reason}`, { rejected: engine.rejected });
   const limit = Math.min(req.limit ?? 10_000, 100_000);
   const out: HuntResult = { rules: docs.map(ruleKey), scanned: 0, matches: [], correlations: [], truncated: false };

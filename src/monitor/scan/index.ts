@@ -64,7 +64,8 @@ export class Scanner {
     const started = performance.now();
     const [y, c] = await Promise.all([
       this.o.yara?.scan(bytes, this.o.timeoutMs),
-      this.o.clamd ? clamdScan(this.o.clamd, bytes) : undefined,
+      // the scanner's time limit binds the daemon too, unless its options set a stricter one
+      this.o.clamd ? clamdScan({ ...this.o.clamd, timeoutMs: Math.min(this.o.clamd.timeoutMs ?? Infinity, this.o.timeoutMs) }, bytes) : undefined,
     ]);
     const matches: ScanMatch[] = [
       ...(y ?? []).map((m): ScanMatch => ({ engine: 'yara', name: m.rule, strings: m.strings })),

@@ -203,7 +203,11 @@ export function applyPipelines(
           break;
         }
         case 'change_logsource':
-          for (const k of ['product', 'category', 'service'] as const) if (t[k] !== undefined) ls[k] = t[k];
+          // pySigma replaces the whole logsource: what the transformation leaves out is unset.
+          for (const k of ['product', 'category', 'service'] as const) {
+            if (t[k] !== undefined) ls[k] = t[k];
+            else delete ls[k];
+          }
           break;
         case 'rule_failure':
           throw new TrucError('invalid_rule', `pipeline ${p.name}: ${t.message}`, {

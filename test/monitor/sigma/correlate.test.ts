@@ -384,6 +384,48 @@ correlation:
     ).toEqual([]);
   });
 
+  // Every correlation type: events before the restart, events after; the restored engine completes the
+  // correlation, a fresh one given only the later events does not.
+  const corr = (type: string, rules: string, extra: string) => `title: ${type} across a restart
+id: 00000000-0000-4000-8000-0000000000d1
+correlation:
+    type: ${type}
+    rules: [${rules}]
+    group-by: [user]
+    timespan: 1m
+${extra}`;
+  const u = (s: number, action: string, more: Record<string, unknown> = {}) => ev(s, { action, user: 'a', ...more });
+  const cases: [string, string, Record<string, unknown>[], Record<string, unknown>[], string][] = [
+    [corr('event_count', 'failed_login', '    condition: {gte: 3}\n'), 'gte', [u(0, 'fail'), u(10, 'fail')], [u(20, 'fail')], 'event_count across a restart:3'],
+    // "fewer than": the window opened before the restart closes after it
+    [corr('event_count', 'failed_login', '    condition: {lt: 2}\n'), 'lt', [u(0, 'fail')], [u(61, 'fail')], 'event_count across a restart:1'],
+    [corr('value_count', 'failed_login', '    condition: {field: host, gte: 3}\n'), 'gte', [u(0, 'fail', { host: 'h1' }), u(1, 'fail', { host: 'h2' })], [u(2, 'fail', { host: 'h3' })], 'value_count across a restart:3'],
+    [corr('temporal', 'failed_login, transfer', ''), '', [u(0, 'transfer')], [u(30, 'fail')], 'temporal across a restart:2'],
+    [corr('temporal_ordered', 'failed_login, successful_login', ''), '', [u(0, 'fail')], [u(30, 'ok')], 'temporal_ordered across a restart:2'],
+    [corr('value_sum', 'transfer', '    condition: {field: bytes, gt: 1000}\n'), 'gt', [u(0, 'transfer', { bytes: 600 })], [u(1, 'transfer', { bytes: 500 })], 'value_sum across a restart:1100'],
+    // the average of 1000 (before) and 100 (after) is in range; either alone is not
+    [corr('value_avg', 'transfer', '    condition: {field: bytes, gt: 400, lt: 600}\n'), 'gt, lt', [u(0, 'transfer', { bytes: 1000 })], [u(2, 'transfer', { bytes: 100 })], 'value_avg across a restart:550'],
+    [
+      corr('value_percentile', 'transfer', '    condition: {field: image, lte: 10}\n'),
+      'lte',
+      Array.from({ length: 10 }, (_, i) => u(i, 'transfer', { image: 'svchost.exe' })),
+      [u(20, 'transfer', { image: 'evil.exe' })],
+      'value_percentile across a restart:9.090909090909092',
+    ],
+  ];
+  for (const [text, bound, before, after, fired] of cases) {
+    const type = /type: (\w+)/.exec(text)![1];
+    it(`${type}${bound ? ` (${bound})` : ''}: the state of an open window survives a restart`, () => {
+      const old = engine(text);
+      expect(run(old, before).flat()).toEqual([]);
+      const saved = JSON.parse(JSON.stringify(old.correlator.snapshot())) as unknown;
+      const restarted = engine(text);
+      restarted.correlator.restore(saved);
+      expect(run(restarted, after).flat()).toEqual([fired]);
+      expect(run(engine(text), after).flat()).toEqual([]);
+    });
+  }
+
   it('a restored window still expires', () => {
     const before = engine(rule);
     run(before, [ev(0, { action: 'fail', user: 'a' }), ev(10, { action: 'fail', user: 'a' })]);

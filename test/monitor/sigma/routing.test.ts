@@ -239,6 +239,20 @@ transformations:
     ).toHaveLength(0);
   });
 
+  it('change_logsource replaces the whole logsource, as pySigma does', () => {
+    const p = parsePipeline(`
+name: to-truc
+transformations:
+  - type: change_logsource
+    product: truc
+`);
+    const d = new Detector(proc, { pipelines: [p] });
+    expect(d.rules[0]!.logsource).toEqual({ product: 'truc' });
+    const hit = { Image: 'C:\\whoami.exe', CommandLine: 'whoami /all' };
+    expect(d.match({ ...hit, logsource: { product: 'truc' } })).toHaveLength(1);
+    expect(d.match({ ...hit, logsource: { product: 'windows', category: 'process_creation' } })).toHaveLength(0);
+  });
+
   it('strict pipelines reject rules using unmapped fields', () => {
     const strict = parsePipeline(`
 name: strict-ecs

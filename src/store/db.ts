@@ -5,6 +5,8 @@
  */
 import pg from 'pg';
 import { PGlite } from '@electric-sql/pglite';
+import { closeSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { TrucError } from '../errors.js';
 import { copyStatement, encodeCopyBinary, PgCopyIn, type CopyColumn, type CopyRow } from './copy.js';
 
@@ -41,9 +43,65 @@ export interface Db extends Sql {
 // bigint (int8) comes back as a JS string from pg unless told otherwise; we keep strings for int8 so that
 // CRL numbers and sequence values never lose precision, and parse numerics explicitly where needed.
 
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * PGlite is one database engine inside one process: a second process opening the same folder would corrupt
+ * it. The folder is claimed by a lock file beside it holding the owner's pid; a lock whose process is gone
+ * is taken over. Returns the release function.
+ */
+export function lockDataDir(dir: string): () => void {
+  const path = `${resolve(dir)}.lock`;
+  mkdirSync(dirname(path), { recursive: true });
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const fd = openSync(path, 'wx');
+      writeSync(fd, `${process.pid}\n`);
+      closeSync(fd);
+      return () => {
+        try {
+          if (readFileSync(path, 'utf8').trim() === String(process.pid)) unlinkSync(path);
+        } catch {
+          // already gone
+        }
+      };
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 0) throw e;
+      let pid = 0;
+      try {
+        pid = Number(readFileSync(path, 'utf8').trim());
+      } catch {
+        // removed meanwhile: try again
+      }
+      if (pid > 0 && alive(pid))
+        throw new TrucError(
+          'conflict',
+          `the embedded database ${dir} is in use by process ${pid}${pid === process.pid ? ' (this one)' : ''}: ` +
+            'stop that process, or use the HTTP API of the platform it runs',
+          { pid, lock: path },
+        );
+      try {
+        unlinkSync(path); // its owner is gone
+      } catch {
+        // someone else took it over first; the next attempt tells
+      }
+    }
+  }
+}
+
 class PgliteDb implements Db {
   readonly kind = 'pglite' as const;
-  constructor(private readonly db: PGlite) {}
+  constructor(
+    private readonly db: PGlite,
+    private readonly release: () => void = () => {},
+  ) {}
 
   async query<T>(text: string, params: unknown[] = []): Promise<T[]> {
     const r = await this.db.query<T>(text, params);
@@ -71,7 +129,11 @@ class PgliteDb implements Db {
   }
 
   async close(): Promise<void> {
-    await this.db.close();
+    try {
+      await this.db.close();
+    } finally {
+      this.release();
+    }
   }
 }
 
@@ -144,7 +206,13 @@ export async function openDb(opts: OpenOptions): Promise<Db> {
     return new PostgresDb(pool);
   }
   const dataDir = url.startsWith('memory://') ? undefined : url.replace(/^file:\/\//, '');
-  const db = dataDir ? new PGlite(dataDir) : new PGlite();
-  await db.waitReady;
-  return new PgliteDb(db);
+  const release = dataDir ? lockDataDir(dataDir) : () => {};
+  try {
+    const db = dataDir ? new PGlite(dataDir) : new PGlite();
+    await db.waitReady;
+    return new PgliteDb(db, release);
+  } catch (e) {
+    release();
+    throw e;
+  }
 }

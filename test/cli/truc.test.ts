@@ -122,6 +122,14 @@ describe('the truc command line', () => {
       expect(r.status).toBe(201);
       const crl = await fetch(`${url}/pki/crl/issuing.crl`);
       expect(crl.headers.get('content-type')).toBe('application/pkix-crl');
+      // the embedded database belongs to the running platform: a second process is refused, not let in
+      const second = spawnSync(process.execPath, ['bin/truc.js', 'ca', 'list'], {
+        env: { ...process.env, TRUC_DATA_DIR: fresh },
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
+      expect(second.status).toBe(5);
+      expect(second.stderr).toMatch(new RegExp(`in use by process ${child.pid}`));
     } finally {
       child.kill('SIGTERM');
     }

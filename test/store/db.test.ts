@@ -1,4 +1,8 @@
 import { describe, it, expect, afterAll } from 'vitest';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { spawn, spawnSync } from 'node:child_process';
 import { openDb, migrate, type Db } from '../../src/store/index.js';
 import { testDatabaseUrls } from '../helpers/db.js';
 
@@ -45,3 +49,30 @@ for (const { name, url } of testDatabaseUrls()) {
     });
   });
 }
+
+describe('the embedded database folder is one process’s', () => {
+  it('refuses a second opening while the first is open, and takes over a lock whose process is gone', async () => {
+    const dir = join(mkdtempSync(join(tmpdir(), 'truc-lock-')), 'db');
+    const first = await openDb({ url: dir });
+    await expect(openDb({ url: dir })).rejects.toMatchObject({ code: 'conflict', detail: { pid: process.pid } });
+    await first.close();
+    expect(existsSync(`${dir}.lock`)).toBe(false);
+
+    // a lock left by a process that died: taken over
+    const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
+    writeFileSync(`${dir}.lock`, `${dead.stdout}\n`);
+    const again = await openDb({ url: dir });
+    expect(readFileSync(`${dir}.lock`, 'utf8').trim()).toBe(String(process.pid));
+    await again.close();
+
+    // a lock held by another live process: refused, and the lock is left alone
+    const other = spawn('sleep', ['30']);
+    try {
+      writeFileSync(`${dir}.lock`, `${other.pid}\n`);
+      await expect(openDb({ url: dir })).rejects.toThrow(new RegExp(`in use by process ${other.pid}`));
+      expect(readFileSync(`${dir}.lock`, 'utf8').trim()).toBe(String(other.pid));
+    } finally {
+      other.kill();
+    }
+  });
+});

@@ -4,11 +4,16 @@
  * revocation data from the platform's CA and OCSP responder), and validating signed files — one, or a
  * folder with a progress bar.
  *
+ * `truc augment` raises a signed file's level (B-T, B-LT, B-LTA) without re-signing, or renews its archive
+ * time-stamp (`--renew`), with the same time-stamp and revocation sources as `truc sign`; it writes only
+ * `--out`, and refuses before any time-stamp is taken (exit 3 bad input or a TOTAL-FAILED signature, 5 a
+ * signature already above the level asked or not B-LTA for a renewal).
+ *
  * `truc verify` exit codes: 0 every signature TOTAL-PASSED, 1 some signature TOTAL-FAILED (or no
  * signature found), 2 otherwise INDETERMINATE (or a file that is not a PDF, CMS or XML signature).
  */
 import { constants, createPrivateKey, sign as nodeSign, X509Certificate } from 'node:crypto';
-import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, realpathSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { TrucError } from '../errors.js';
@@ -32,7 +37,9 @@ import {
   createSignKey,
   detectFormat,
   validateFile,
+  augmentFile,
   type ExternalSigner,
+  type SignedKind,
   type LevelContext,
   type ValidationReport,
 } from '../sign/index.js';
@@ -76,6 +83,31 @@ const worst = (r: ValidationReport): 0 | 1 | 2 => {
   return r.signatures.every((s) => s.indication === 'TOTAL-PASSED') ? 0 : 2;
 };
 
+/**
+ * What levels above B-B need, in process: time-stamps from `tsaUrl` or the platform TSA, revocation data
+ * from the platform's CA and a fresh OCSP responder, the platform's roots as trust anchors.
+ */
+async function withLevelContext(p: Platform, tsaUrl: string | undefined, fn: (ctx: LevelContext) => Promise<void>): Promise<void> {
+  let tsa: TimeStampAuthority | undefined;
+  if (!tsaUrl) {
+    tsa = new TimeStampAuthority(p.pki, p.issuer, p.config.tsa, p.log);
+    await tsa.start();
+  }
+  const responder = new OcspResponder(p.pki, p.issuer, { ...p.config.ocsp, presign: false }, p.log);
+  await responder.start();
+  try {
+    await fn({
+      timeStamper: tsaUrl ? httpTimeStamper(tsaUrl) : localTimeStamper(tsa!),
+      evidence: platformEvidence(p.pki, responder),
+      trustAnchors: await roots(p),
+    });
+  } finally {
+    await responder.stop();
+  }
+}
+
+const KIND_OF_FORMAT: Record<string, SignedKind> = { pdf: 'pdf', cades: 'cms', xades: 'xml' };
+
 export function signCommands(program: Command, c: SignCliContext): void {
   const signCmd = program
     .command('sign <format> <in>')
@@ -111,24 +143,7 @@ export function signCommands(program: Command, c: SignCliContext): void {
         c.out({ out: o.out, format, level, bytes: out.length }, () => `signed ${format} at ${level}: ${o.out} (${out.length} bytes)`);
       };
       if (level === 'B-B') return run({});
-      await c.withPlatform(async (p) => {
-        let tsa: TimeStampAuthority | undefined;
-        if (!o.tsaUrl) {
-          tsa = new TimeStampAuthority(p.pki, p.issuer, p.config.tsa, p.log);
-          await tsa.start();
-        }
-        const responder = new OcspResponder(p.pki, p.issuer, { ...p.config.ocsp, presign: false }, p.log);
-        await responder.start();
-        try {
-          await run({
-            timeStamper: o.tsaUrl ? httpTimeStamper(o.tsaUrl) : localTimeStamper(tsa!),
-            evidence: platformEvidence(p.pki, responder),
-            trustAnchors: await roots(p),
-          });
-        } finally {
-          await responder.stop();
-        }
-      });
+      await c.withPlatform((p) => withLevelContext(p, o.tsaUrl, run));
     });
 
   // server-held keys for `POST /api/v1/sign` (commander dispatches `sign key …` here, not to the action above)
@@ -155,6 +170,48 @@ export function signCommands(program: Command, c: SignCliContext): void {
         c.out({ principal: k.principal, serial: k.serial, ca: k.caId, profile: k.profile, keyStore: k.keyStore }, () => `signing key for ${k.principal}: certificate ${k.serial} (${k.profile}) from ${k.caId}, key in ${k.keyStore}`);
       }),
     );
+
+  program
+    .command('augment <format> <in>')
+    .description(
+      'Raise a signature to a higher level without re-signing (B-B → B-T → B-LT → B-LTA), or with --renew add a further archive time-stamp to a B-LTA signature: format pdf, cades or xades. The input is never modified; exit 3 bad input or a broken signature, 5 already at a higher level or not B-LTA for --renew',
+    )
+    .option('--out <file>', 'where to write the augmented file (required; not the input)')
+    .option('--level <level>', 'B-T, B-LT or B-LTA (required unless --renew)')
+    .option('--renew', 'B-LTA: fresh validation data for the last archive time-stamp, then another archive time-stamp over everything')
+    .option('--content <file>', 'CAdES: the signed content of a detached signature (needed for B-LTA and --renew)')
+    .option('--tsa-url <url>', 'RFC 3161 time-stamping service (default: the platform TSA in process)')
+    .action(async (format: string, input: string, o) => {
+      const kind = KIND_OF_FORMAT[format];
+      if (!kind) throw new TrucError('bad_request', `unknown format "${format}" (pdf, cades, xades)`);
+      if (!o.out) throw new TrucError('bad_request', 'option --out is required');
+      if (!o.level && !o.renew) throw new TrucError('bad_request', 'option --level is required (B-T, B-LT or B-LTA), or --renew');
+      const level = o.level ? parseLevel(o.level) : undefined;
+      if (o.content && format !== 'cades') throw new TrucError('bad_request', '--content is for a detached CAdES signature');
+      if (!existsSync(input)) throw new TrucError('not_found', `no file ${input}`);
+      if (statSync(input).isDirectory()) throw new TrucError('bad_request', `${input} is a folder: truc augment takes one file`);
+      // the input is never written to: not even through --out naming it (or a link to it)
+      if (existsSync(o.out) && realpathSync(o.out) === realpathSync(input)) throw new TrucError('bad_request', '--out must not be the input file (the input is never modified in place)');
+      const data = readFileSync(input);
+      const detected = detectFormat(data);
+      if (!detected) throw new TrucError('unsupported', `${input} is not a PDF, CMS or XML signature`);
+      if (detected !== kind) throw new TrucError('bad_request', `${input} is not a ${format} file (it looks like ${{ pdf: 'a PDF', cms: 'a CMS signature', xml: 'XML' }[detected]})`);
+      const content = o.content ? readFileSync(o.content) : undefined;
+      await c.withPlatform((p) =>
+        withLevelContext(p, o.tsaUrl, async (ctx) => {
+          const r = await augmentFile(data, {
+            ...(level ? { level } : {}),
+            ...(o.renew ? { renew: true } : {}),
+            ...(content ? { content } : {}),
+            context: ctx,
+            validation: { trustAnchors: ctx.trustAnchors ?? [], revocation: { mode: 'soft-fail' } },
+          });
+          writeFileSync(o.out, r.bytes);
+          const what = r.renewed ? `renewed the archive time-stamp of ${format} at B-LTA` : r.changed ? `augmented ${format} from ${r.from} to ${r.to}` : `${format} already at ${r.to}, written unchanged`;
+          c.out({ out: o.out, format, from: r.from, level: r.to, changed: r.changed, renewed: r.renewed, signatures: r.signatures, bytes: r.bytes.length }, () => `${what}: ${o.out} (${r.bytes.length} bytes)`);
+        }),
+      );
+    });
 
   program
     .command('verify <path>')

@@ -57,11 +57,14 @@ export { validateFile, detectFormat, type SignedKind } from './validate/file.js'
  * `renewXadesArchive`), each new one covering the earlier ones after the validation data for them; BER
  * CMS (`cms/ber.ts`) read as DER, the signed attributes verified over their DER encoding; detached CAdES
  * without its content answered SIGNED_DATA_NOT_FOUND; FieldMDP locks (`lock`, `pades/fieldmdp.ts`); and
- * visible signatures placed upright on rotated pages (`pades/placement.ts`).
+ * visible signatures placed upright on rotated pages (`pades/placement.ts`). `augmentFile` is the one
+ * entry the CLI and HTTP use: the format told, the file validated, every signature below the level asked
+ * raised (or the archive time-stamp renewed), refusals made before any time-stamp is taken.
  */
 export { LEVELS, parseLevel, type Level, type LevelContext } from './level.js';
 export { augmentCades, renewCadesArchive } from './cades/augment.js';
 export { augmentPdf, renewPdfArchive } from './pades/augment.js';
+export { augmentFile, type AugmentFileOptions, type AugmentFileResult } from './augment-file.js';
 export { addDocumentTimeStamp } from './pades/doc-timestamp.js';
 export { appendDss, readDss } from './pades/dss.js';
 export { parseLock, type FieldLock, type LockAction } from './pades/fieldmdp.js';

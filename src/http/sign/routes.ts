@@ -7,6 +7,12 @@
  * holds for the calling principal (role `signer`): a PDF as PAdES at a requested level, optionally with a
  * visible signature, anything else as a detached CAdES signature.
  *
+ * `POST /api/v1/augment` raises a signed file to B-T, B-LT or B-LTA without re-signing (`?level=`), or renews
+ * the archive time-stamp of a B-LTA one (`?renew=true`), with the TSA and OCSP responder the server runs; it
+ * needs no private key, only time-stamps and revocation data, so whoever may validate may augment
+ * (`sign.validate`: /tsa and /ocsp are public anyway). Each call is audited (`sign.augment`, success or
+ * failure) and published (`truc.sign.document.augmented`, `truc.sign.augment.failed`).
+ *
  * The body is the file itself (application/pdf, application/pkcs7-signature, application/cms,
  * application/octet-stream, application/xml), or JSON {file: base64, content?: base64, …} when a detached
  * content must travel with its signature. Every file is scanned for malware first when the server has a
@@ -37,6 +43,8 @@ import {
   reportXml,
   reportHtml,
   parseLock,
+  augmentFile,
+  type AugmentFileResult,
   type FieldLock,
   type LevelContext,
   type ValidationReport,
@@ -219,6 +227,78 @@ export async function signRoutes(app: FastifyInstance, p: Platform, deps: SignRo
       p.bus.publish('truc.sign.document.signed', event).catch(() => {});
       reply.header('x-truc-signature-level', level);
       return reply.type(format === 'pades' ? 'application/pdf' : 'application/pkcs7-signature').send(out);
+    },
+  );
+
+  app.post(
+    '/api/v1/augment',
+    {
+      bodyLimit: BODY_LIMIT,
+      preHandler: guard(p, 'sign.validate'),
+      schema: {
+        tags: ['signatures'],
+        summary: 'Raise a signed PDF, CMS or XAdES file to B-T, B-LT or B-LTA without re-signing (?level=), or renew its archive time-stamp (?renew=true)',
+        description:
+          'The body is the signed file (raw, or JSON {file, content?, level?, renew?} in base64, content being the signed data of a detached CAdES signature, needed for B-LTA and renewal). The answer is the augmented file, of the same type, with x-truc-signature-level (and x-truc-augmented: false when it already was at that level). Refused: not a signature 400, a TOTAL-FAILED signature 422 invalid_signature, a signature already above the level or not B-LTA for a renewal 409 conflict; no TSA on this server 400.',
+        security,
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            // checked by the handler, so that a bad level gets our message and an audit record
+            level: { type: 'string', maxLength: 8, description: 'B-T, B-LT or B-LTA' },
+            renew: { type: 'boolean', description: 'add a further archive time-stamp to a B-LTA signature' },
+          },
+        },
+      },
+    },
+    async (req, reply) => {
+      const actor = actorOf(req);
+      const u = upload(req);
+      await scan(req, [u.file, ...(u.content ? [u.content] : [])], 'augment');
+      const f = u.fields;
+      const renew = f.renew === true || f.renew === 'true';
+      const docHash = createHash('sha256').update(u.file).digest('hex');
+      const asked = renew ? 'renew' : String(f.level ?? '').slice(0, 16);
+      let r: AugmentFileResult;
+      try {
+        if (f.level === undefined && !renew) throw new TrucError('bad_request', 'level (B-T, B-LT or B-LTA) or renew=true is required');
+        const level = f.level === undefined ? undefined : parseLevel(String(f.level));
+        const ctx: LevelContext = {
+          ...(deps.tsa ? { timeStamper: localTimeStamper(deps.tsa) } : {}),
+          evidence: platformEvidence(p.pki, deps.ocsp),
+          trustAnchors: await anchors(),
+        };
+        r = await augmentFile(u.file, {
+          ...(level ? { level } : {}),
+          ...(renew ? { renew } : {}),
+          ...(u.content ? { content: u.content } : {}),
+          context: ctx,
+          validation: { trustAnchors: ctx.trustAnchors!, revocation: { mode: 'soft-fail' } },
+        });
+      } catch (e) {
+        const code = (e as { code?: string }).code;
+        await recordAudit(p.db, { actor, action: 'sign.augment', target: docHash, outcome: 'failure', detail: { level: asked, ...(code ? { code } : {}), reason: (e as Error).message.slice(0, 300) } }).catch(() => {});
+        p.bus
+          .publish('truc.sign.augment.failed', makeEvent('sign', 'augment.failed', 'failure', { category: ['file'], user: { name: actor }, source: { ip: req.ip }, file: { size: u.file.length, hash: { sha256: docHash } }, truc: { level: asked }, reason: (e as Error).message.slice(0, 300) }))
+          .catch(() => {});
+        throw e;
+      }
+      const augmentedSha256 = createHash('sha256').update(r.bytes).digest('hex');
+      await recordAudit(p.db, {
+        actor,
+        action: 'sign.augment',
+        target: docHash,
+        outcome: 'success',
+        detail: { kind: r.kind, from: r.from, level: r.to, renewed: r.renewed, changed: r.changed, signatures: r.signatures, bytes: u.file.length, augmentedSha256 },
+      });
+      if (r.changed)
+        p.bus
+          .publish('truc.sign.document.augmented', makeEvent('sign', 'document.augmented', 'success', { category: ['file'], user: { name: actor }, source: { ip: req.ip }, file: { size: u.file.length, hash: { sha256: docHash } }, truc: { kind: r.kind, from: r.from, level: r.to, renewed: r.renewed } }))
+          .catch(() => {});
+      reply.header('x-truc-signature-level', r.to);
+      reply.header('x-truc-augmented', String(r.changed));
+      return reply.type(r.kind === 'pdf' ? 'application/pdf' : r.kind === 'xml' ? 'application/xml' : r.detached ? 'application/pkcs7-signature' : 'application/pkcs7-mime').send(r.bytes);
     },
   );
 }

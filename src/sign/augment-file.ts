@@ -1,0 +1,122 @@
+/**
+ * One entry for raising whatever signed file arrives (the CLI's `truc augment`, HTTP `POST /api/v1/augment`)
+ * to a higher baseline level, or for renewing its archive time-stamp: the format told from the first bytes,
+ * the file validated first — a signature that is TOTAL-FAILED is not time-stamped (that would lend a broken
+ * signature a proof of existence), and the report tells the level each signature has — then `augmentPdf`,
+ * `augmentCades` or `augmentXades` (or `renew…Archive`) for every signature below the level asked.
+ *
+ * Refusals, before any time-stamp is taken: not a PDF, CMS or XML signature (`unsupported`, `malformed_*`,
+ * `bad_request` when no signature is found); a TOTAL-FAILED signature (`invalid_signature`); every signature
+ * already above the level asked, or a renewal of a signature that is not B-LTA (`conflict`); B-LTA or a
+ * renewal of a detached CAdES signature without its content, or content given for anything else
+ * (`bad_request`). A file already at the level asked comes back unchanged.
+ */
+import { toPem } from '../asn1/der.js';
+import { TrucError } from '../errors.js';
+import { augmentCades, renewCadesArchive } from './cades/augment.js';
+import { inspectCms } from './cades/verify.js';
+import { rank, type Level, type LevelContext } from './level.js';
+import { augmentPdf, renewPdfArchive } from './pades/augment.js';
+import { detectFormat, validateFile, type SignedKind } from './validate/file.js';
+import type { ValidationOptions } from './validate/signer.js';
+import { augmentXades, renewXadesArchive } from './xades/levels.js';
+
+export interface AugmentFileOptions {
+  /** B-T, B-LT or B-LTA; with `renew`, B-LTA or nothing */
+  level?: Level;
+  /** add a further archive time-stamp to a B-LTA signature, after fresh validation data */
+  renew?: boolean;
+  /** the signed content of a detached CAdES signature (needed for B-LTA and renewal) */
+  content?: Uint8Array;
+  /** the time-stamper, revocation data and trust anchors the new level needs */
+  context: LevelContext;
+  /** how the file is validated first */
+  validation: ValidationOptions;
+}
+
+export interface AugmentFileResult {
+  kind: SignedKind;
+  bytes: Buffer;
+  /** the lowest level among the file's signatures before */
+  from: Level;
+  /** the level asked (B-LTA for a renewal) */
+  to: Level;
+  /** false when the file already was at the level asked, and comes back as it was */
+  changed: boolean;
+  renewed: boolean;
+  signatures: number;
+  /** CMS: a detached signature (its content travels apart) */
+  detached?: boolean;
+}
+
+const PEM_CMS = /-----BEGIN (CMS|PKCS7)-----([\s\S]*?)-----END \1-----/;
+
+export async function augmentFile(bytes: Uint8Array, o: AugmentFileOptions): Promise<AugmentFileResult> {
+  const kind = detectFormat(bytes);
+  if (!kind) throw new TrucError('unsupported', 'not a PDF, CMS or XML signature');
+  const renew = !!o.renew;
+  if (renew && o.level && o.level !== 'B-LTA') throw new TrucError('bad_request', `a renewal adds an archive time-stamp to a B-LTA signature; level ${o.level} does not go with it`);
+  const to: Level = renew ? 'B-LTA' : (o.level ?? 'B-B');
+  if (rank(to) < rank('B-T')) throw new TrucError('bad_request', 'augmenting raises a signature to B-T, B-LT or B-LTA', { allowed: ['B-T', 'B-LT', 'B-LTA'] });
+  if (o.content && kind !== 'cms') throw new TrucError('bad_request', 'content is only for a detached CAdES signature');
+
+  // a CMS signature is raised in DER; one that came as PEM goes back as PEM
+  let pemLabel: string | undefined;
+  let der: Buffer | undefined;
+  let detached: boolean | undefined;
+  if (kind === 'cms') {
+    const buf = Buffer.from(bytes);
+    if (buf[0] === 0x30) der = buf;
+    else {
+      const m = PEM_CMS.exec(buf.toString('utf8'));
+      if (!m) throw new TrucError('malformed_cms', 'no CMS or PKCS7 PEM block');
+      pemLabel = m[1];
+      der = Buffer.from(m[2].replace(/\s+/g, ''), 'base64');
+    }
+    detached = !inspectCms(der, () => Buffer.alloc(0)).content;
+    if (o.content && !detached) throw new TrucError('bad_request', 'the CMS signature carries its content (enveloping); content is only for a detached one');
+    if (detached && !o.content && rank(to) >= rank('B-LTA'))
+      throw new TrucError('bad_request', `the signed content is needed for ${renew ? 'renewing the archive time-stamp of' : 'B-LTA on'} a detached CAdES signature`);
+  }
+
+  const report = await validateFile(der ?? bytes, { ...o.validation, ...(o.content ? { content: o.content } : {}) });
+  const sigs = report.signatures;
+  if (!sigs.length) throw new TrucError('bad_request', `the ${kind === 'pdf' ? 'PDF' : kind === 'cms' ? 'CMS' : 'XML'} file has no signature to augment`);
+  const failed = sigs.find((s) => s.indication === 'TOTAL-FAILED' || s.level === 'unknown');
+  if (failed)
+    throw new TrucError('invalid_signature', `signature #${failed.index + 1} is ${failed.indication}${failed.subIndication ? `/${failed.subIndication}` : ''}${failed.message ? ` (${failed.message})` : ''}: it is not augmented`, {
+      index: failed.index,
+      indication: failed.indication,
+      ...(failed.subIndication ? { subIndication: failed.subIndication } : {}),
+    });
+  const levels = sigs.map((s) => s.level as Level);
+  const from = levels.reduce((a, b) => (rank(b) < rank(a) ? b : a));
+  const result = (out: Buffer, changed: boolean): AugmentFileResult => ({ kind, bytes: out, from, to, changed, renewed: renew && changed, signatures: sigs.length, ...(detached !== undefined ? { detached } : {}) });
+
+  if (renew) {
+    if (from !== 'B-LTA') throw new TrucError('conflict', `the signature is at ${from}; only a B-LTA signature has an archive time-stamp to renew (augment it to B-LTA first)`, { level: from });
+  } else {
+    if (rank(from) > rank(to)) throw new TrucError('conflict', `the signature is already at ${from}, above the ${to} asked`, { level: from });
+    if (from === to) return result(Buffer.from(bytes), false);
+  }
+
+  const ctx = o.context;
+  let out: Buffer;
+  if (kind === 'pdf') out = renew ? await renewPdfArchive(bytes, ctx) : await augmentPdf(bytes, to, ctx);
+  else if (kind === 'cms') {
+    let cms = der!;
+    for (const [i, s] of sigs.entries()) {
+      if (renew) cms = await renewCadesArchive(cms, ctx, s.index, o.content);
+      else if (rank(levels[i]) < rank(to)) cms = await augmentCades(cms, to, ctx, s.index, o.content);
+    }
+    out = pemLabel ? Buffer.from(toPem(pemLabel, cms)) : cms;
+  } else {
+    let xml: string = Buffer.from(bytes).toString('utf8');
+    for (const [i, s] of sigs.entries()) {
+      if (renew) xml = await renewXadesArchive(xml, ctx, s.index);
+      else if (rank(levels[i]) < rank(to)) xml = await augmentXades(xml, to, ctx, s.index);
+    }
+    out = Buffer.from(xml, 'utf8');
+  }
+  return result(out, true);
+}

@@ -13,7 +13,7 @@
  * signature found), 2 otherwise INDETERMINATE (or a file that is not a PDF, CMS or XML signature).
  */
 import { constants, createPrivateKey, sign as nodeSign, X509Certificate } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, realpathSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { TrucError } from '../errors.js';
@@ -111,7 +111,7 @@ const KIND_OF_FORMAT: Record<string, SignedKind> = { pdf: 'pdf', cades: 'cms', x
 export function signCommands(program: Command, c: SignCliContext): void {
   const signCmd = program
     .command('sign <format> <in>')
-    .description('Sign a file: format pdf (PAdES), cades (CMS .p7s/.p7m) or xades (enveloped XML), with a PEM key and certificate')
+    .description('Sign a file, or every file of a folder (into the folder --out, with a progress bar): format pdf (PAdES), cades (CMS .p7s/.p7m) or xades (enveloped XML), with a PEM key and certificate. Exit 3 when a file could not be signed')
     // checked in the action, not by commander: required options here would also be demanded of `sign key …`
     .option('--out <file>', 'where to write the signed file or signature (required)')
     .option('--key-pem <file>', "the signer's private key (PEM) (required)")
@@ -126,21 +126,53 @@ export function signCommands(program: Command, c: SignCliContext): void {
     .action(async (format: string, input: string, o) => {
       for (const [k, flag] of [['out', '--out'], ['keyPem', '--key-pem'], ['certPem', '--cert-pem']] as const)
         if (!o[k]) throw new TrucError('bad_request', `option ${flag} is required`);
+      if (!['pdf', 'cades', 'xades'].includes(format)) throw new TrucError('bad_request', `unknown format "${format}" (pdf, cades, xades)`);
       const signer = pemSigner(readFileSync(o.keyPem, 'utf8'), readFileSync(o.certPem, 'utf8'));
       const level = parseLevel(o.level);
-      const data = readFileSync(input);
-      const run = async (ctx: LevelContext) => {
-        let out: Buffer;
-        const certify = o.certify === undefined ? undefined : Number(o.certify);
-        if (certify !== undefined && (format !== 'pdf' || ![1, 2, 3].includes(certify))) throw new TrucError('bad_request', '--certify is 1, 2 or 3, for a PDF');
-        if (o.lock !== undefined && format !== 'pdf') throw new TrucError('bad_request', '--lock is for a PDF');
+      const certify = o.certify === undefined ? undefined : Number(o.certify);
+      if (certify !== undefined && (format !== 'pdf' || ![1, 2, 3].includes(certify))) throw new TrucError('bad_request', '--certify is 1, 2 or 3, for a PDF');
+      if (o.lock !== undefined && format !== 'pdf') throw new TrucError('bad_request', '--lock is for a PDF');
+      if (!existsSync(input)) throw new TrucError('not_found', `no file or folder ${input}`);
+      const signOne = async (data: Buffer, ctx: LevelContext): Promise<Buffer> => {
         if (format === 'pdf')
-          out = await signPdf(data, signer, { level, context: ctx, reason: o.reason, location: o.location, ...(certify ? { certify: certify as 1 | 2 | 3 } : {}), ...(o.lock !== undefined ? { lock: parseLock(o.lock) } : {}) });
-        else if (format === 'cades') out = await signCades(data, signer, { level, context: ctx, packaging: o.enveloping ? 'enveloping' : 'detached' });
-        else if (format === 'xades') out = Buffer.from(await signXades(data, signer, { level, context: ctx }));
-        else throw new TrucError('bad_request', `unknown format "${format}" (pdf, cades, xades)`);
-        writeFileSync(o.out, out);
-        c.out({ out: o.out, format, level, bytes: out.length }, () => `signed ${format} at ${level}: ${o.out} (${out.length} bytes)`);
+          return signPdf(data, signer, { level, context: ctx, reason: o.reason, location: o.location, ...(certify ? { certify: certify as 1 | 2 | 3 } : {}), ...(o.lock !== undefined ? { lock: parseLock(o.lock) } : {}) });
+        if (format === 'cades') return signCades(data, signer, { level, context: ctx, packaging: o.enveloping ? 'enveloping' : 'detached' });
+        return Buffer.from(await signXades(data, signer, { level, context: ctx }));
+      };
+      const folder = statSync(input).isDirectory();
+      const run = async (ctx: LevelContext) => {
+        if (!folder) {
+          const out = await signOne(readFileSync(input), ctx);
+          writeFileSync(o.out, out);
+          c.out({ out: o.out, format, level, bytes: out.length }, () => `signed ${format} at ${level}: ${o.out} (${out.length} bytes)`);
+          return;
+        }
+        // a folder: every file of the format into --out (a folder, never the input folder), one bad file
+        // reported and passed over
+        mkdirSync(o.out, { recursive: true });
+        if (realpathSync(o.out) === realpathSync(input)) throw new TrucError('bad_request', '--out must be another folder than the input (inputs are never modified in place)');
+        const suffix = format === 'cades' ? (o.enveloping ? '.p7m' : '.p7s') : '';
+        const wanted = (f: string) => (format === 'pdf' ? /\.pdf$/i.test(f) : format === 'xades' ? /\.xml$/i.test(f) : true);
+        const files = readdirSync(input).sort().filter((f) => wanted(f) && statSync(join(input, f)).isFile());
+        const bar = progressBar(files.length, { enabled: files.length > 1 });
+        const results: { file: string; out?: string; bytes?: number; error?: string }[] = [];
+        for (const [i, f] of files.entries()) {
+          try {
+            const out = await signOne(readFileSync(join(input, f)), ctx);
+            const target = join(o.out, f + suffix);
+            writeFileSync(target, out);
+            results.push({ file: join(input, f), out: target, bytes: out.length });
+            bar.log(`OK   ${f}`);
+          } catch (e) {
+            results.push({ file: join(input, f), error: (e as Error).message });
+            bar.log(`FAIL ${f}: ${(e as Error).message}`);
+          }
+          bar.update(i + 1);
+        }
+        bar.done();
+        const failed = results.filter((r) => r.error).length;
+        c.out({ format, level, signed: results.length - failed, failed, files: results }, () => `signed ${results.length - failed} of ${files.length} files (${format}, ${level}) into ${o.out}${failed ? `; ${failed} failed` : ''}`);
+        if (failed) process.exitCode = 3;
       };
       if (level === 'B-B') return run({});
       await c.withPlatform((p) => withLevelContext(p, o.tsaUrl, run));

@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { opensslCsr, tmp } from '../helpers/openssl.js';
 import { formPdf, samplePdf } from '../sign/fixtures.js';
@@ -91,4 +91,30 @@ describe('truc sign and truc verify', () => {
     const h = truc('verify', join(signedDir, 'lta.pdf'), '--report', 'html');
     expect(h.stdout).toMatch(/<!DOCTYPE html>[\s\S]*Hợp lệ/);
   });
+
+  it('signs a folder of PDFs into another folder with a progress bar, passing over a file that is not a PDF', async () => {
+    const { keyPath, cert } = made!;
+    const inbox = join(dir, 'inbox');
+    mkdirSync(inbox);
+    for (const name of ['cv-01.pdf', 'cv-02.pdf', 'cv-03.PDF']) writeFileSync(join(inbox, name), await samplePdf(name !== 'cv-02.pdf'));
+    writeFileSync(join(inbox, 'broken.pdf'), '%PDF-1.7\nnot really\n');
+    writeFileSync(join(inbox, 'notes.txt'), 'not signed: not a PDF name');
+    const before = readFileSync(join(inbox, 'cv-01.pdf'));
+    const outbox = join(dir, 'outbox');
+    const r = truc('--json', 'sign', 'pdf', inbox, '--out', outbox, '--key-pem', keyPath, '--cert-pem', cert);
+    expect(r.status, r.stderr).toBe(3); // one file could not be signed
+    const res = JSON.parse(r.stdout);
+    expect(res).toMatchObject({ signed: 3, failed: 1 });
+    expect(res.files.find((f: any) => f.error).file).toMatch(/broken\.pdf$/);
+    expect(readdirSync(outbox).sort()).toEqual(['cv-01.pdf', 'cv-02.pdf', 'cv-03.PDF']);
+    expect(readFileSync(join(inbox, 'cv-01.pdf')).equals(before)).toBe(true);
+    const v = truc('--json', 'verify', outbox);
+    expect(v.status, v.stderr).toBe(0);
+    expect(JSON.parse(v.stdout).map((x: any) => x.exit)).toEqual([0, 0, 0]);
+    // never into the input folder
+    const same = truc('sign', 'pdf', inbox, '--out', inbox, '--key-pem', keyPath, '--cert-pem', cert);
+    expect(same.status).toBe(3);
+    expect(same.stderr).toMatch(/another folder/);
+  });
 });
+

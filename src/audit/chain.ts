@@ -30,7 +30,13 @@ export function canonicalJson(v: unknown): string {
     return s + ']';
   }
   const o = v as Record<string, unknown>;
-  const keys = Object.keys(o).sort();
+  const keys = Object.keys(o);
+  // most records are written with their keys in order already: sorting would only allocate
+  for (let i = 1; i < keys.length; i++)
+    if (keys[i - 1] > keys[i]) {
+      keys.sort();
+      break;
+    }
   let s = '{';
   let first = true;
   for (const k of keys) {

@@ -456,7 +456,7 @@ export class Issuer {
               action: 'ca.issue',
               target: r.serial,
               outcome: 'success' as const,
-              detail: { ca: r.caId, profile: r.profile, subject: r.subject, requestId: r.requestId },
+              detail: { ca: r.caId, profile: r.profile, requestId: r.requestId, subject: r.subject },
             })),
             now,
           );

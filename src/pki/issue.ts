@@ -67,6 +67,10 @@ function pickSubject(profile: Profile, attrs: NameAttribute[]): NameAttribute[] 
   const out = attrs.filter((a) => !(a.type in fixed));
   for (const [type, value] of Object.entries(fixed)) out.push({ type, value });
   for (const a of out)
+    // control characters (NUL among them) have no place in a name, and PostgreSQL text cannot hold NUL
+    if (/[\u0000-\u001f\u007f]/.test(a.value))
+      throw new TrucError('subject_not_allowed', `subject attribute ${a.type} contains a control character`, { attribute: a.type });
+  for (const a of out)
     if (!profile.subject.allowed.includes(a.type))
       throw new TrucError('subject_not_allowed', `profile ${profile.name} does not allow subject attribute ${a.type}`, {
         attribute: a.type,
@@ -444,31 +448,18 @@ export class Issuer {
   private async store(s: Signed): Promise<void> {
     this.storingIds = new Map();
     for (const p of s.fresh) if (p.item.requestId) this.storingIds.set(p.item.requestId, p);
+    let errors: unknown[];
     try {
-      if (s.rows.length) {
-        const now = this.ctx.clock();
-        await this.ctx.db.tx(async (sql) => {
-          await insertCerts(sql, s.rows);
-          await appendAudit(
-            sql,
-            s.rows.map((r) => ({
-              actor: r.requestedBy,
-              action: 'ca.issue',
-              target: r.serial,
-              outcome: 'success' as const,
-              detail: { ca: r.caId, profile: r.profile, requestId: r.requestId, subject: r.subject },
-            })),
-            now,
-          );
-        });
-      }
-    } catch (e) {
-      for (const p of s.batch) p.reject(e);
-      return;
+      errors = await this.commitBatch(s.rows);
     } finally {
       this.storingIds = new Map();
     }
+    const failedLeaders = new Map<Pending, unknown>();
     s.fresh.forEach((p, i) => {
+      if (errors[i] !== undefined) {
+        failedLeaders.set(p, errors[i]);
+        return p.reject(errors[i]);
+      }
       const c = s.issued[i];
       p.resolve(c);
       emit(this.ctx, 'certificate.issued', 'success', p.item.actor, {
@@ -480,9 +471,53 @@ export class Issuer {
     });
     for (const { p, leader } of s.followers) {
       const same = !!leader.item.requestHash && !!p.item.requestHash && leader.item.requestHash.equals(p.item.requestHash);
-      if (same) void this.waitLeader(p);
-      else p.reject(new TrucError('duplicate_request', `request id "${p.item.requestId}" was used for a different request`));
+      if (!same) p.reject(new TrucError('duplicate_request', `request id "${p.item.requestId}" was used for a different request`));
+      else if (failedLeaders.has(leader)) p.reject(failedLeaders.get(leader));
+      else void this.waitLeader(p);
     }
+  }
+
+  /**
+   * Commits a batch in one transaction; when that fails, each certificate in a transaction of its own, in
+   * the batch's order, so that one row the database refuses does not sink the others. Returns per row
+   * undefined (stored) or the error.
+   */
+  private async commitBatch(rows: NewCert[]): Promise<unknown[]> {
+    if (!rows.length) return [];
+    try {
+      await this.commit(rows);
+      return rows.map(() => undefined);
+    } catch (e) {
+      if (rows.length === 1) return [e];
+      const errors: unknown[] = [];
+      for (const row of rows)
+        try {
+          await this.commit([row]);
+          errors.push(undefined);
+        } catch (e1) {
+          errors.push(e1);
+        }
+      return errors;
+    }
+  }
+
+  /** Stores certificates and their audit records in one transaction. */
+  private async commit(rows: NewCert[]): Promise<void> {
+    const now = this.ctx.clock();
+    await this.ctx.db.tx(async (sql) => {
+      await insertCerts(sql, rows);
+      await appendAudit(
+        sql,
+        rows.map((r) => ({
+          actor: r.requestedBy,
+          action: 'ca.issue',
+          target: r.serial,
+          outcome: 'success' as const,
+          detail: { ca: r.caId, profile: r.profile, requestId: r.requestId, subject: r.subject },
+        })),
+        now,
+      );
+    });
   }
 
   /** A follower's leader has committed (or failed): answer with what the database holds. */

@@ -57,6 +57,33 @@ for (const { name, url } of testDatabaseUrls()) {
       expect((await verifyAuditChain(p.db)).ok).toBe(true);
     });
 
+    it('a row the database refuses fails its own request only, not the others of its batch', async () => {
+      // a trigger stands in for any row-level refusal (a constraint, a value the database cannot hold)
+      await p.db.exec(`
+        CREATE OR REPLACE FUNCTION t_poison() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN IF NEW.subject LIKE '%Poison%' THEN RAISE EXCEPTION 'poisoned row'; END IF; RETURN NEW; END $$;
+        CREATE TRIGGER t_poison BEFORE INSERT ON pki_certificate FOR EACH ROW EXECUTE FUNCTION t_poison();`);
+      try {
+        const csr = (cn: string) => opensslCsr(dir, `/C=VN/O=Sở Tài chính/CN=${cn}`).csr;
+        const [a, bad, b] = [csr('Batch A'), csr('Poison'), csr('Batch B')];
+        const results = await Promise.allSettled([
+          ...Array.from({ length: 20 }, (_, i) => p.issuer.issue({ profile: 'agency-signing', csr: a, requestId: `iso-a-${i}` }, 'ra')),
+          p.issuer.issue({ profile: 'agency-signing', csr: bad, requestId: 'iso-bad' }, 'ra'),
+          p.issuer.issue({ profile: 'agency-signing', csr: bad, requestId: 'iso-bad' }, 'ra'), // its follower
+          ...Array.from({ length: 20 }, (_, i) => p.issuer.issue({ profile: 'agency-signing', csr: b, requestId: `iso-b-${i}` }, 'ra')),
+        ]);
+        expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(40);
+        const refused = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+        expect(refused).toHaveLength(2);
+        for (const r of refused) expect(String(r.reason?.message)).toMatch(/poisoned row/);
+      } finally {
+        await p.db.exec('DROP TRIGGER t_poison ON pki_certificate');
+      }
+      expect(await searchCerts(p.db, { subject: 'CN=Poison' })).toEqual([]);
+      expect(await searchCerts(p.db, { subject: 'CN=Batch A', limit: 100 })).toHaveLength(20);
+      expect((await verifyAuditChain(p.db)).ok).toBe(true);
+    });
+
     it('a revocation whose audit record cannot be written leaves the certificate good', async () => {
       const c = await p.issuer.issue({ profile: 'agency-signing', csr: opensslCsr(dir, '/C=VN/O=x/CN=Keep').csr }, 'ra');
       await breakAudit();

@@ -40,6 +40,7 @@ describe('bad input to the CA gets a clear error and changes nothing', () => {
     ['an unknown profile', () => ({ profile: 'nope', csr: good }), 'unknown_profile'],
     ['a forbidden subject attribute', () => ({ profile: 'tls-server', csr: good, subject: 'CN=x.gov.vn, serialNumber=123', altNames: { dns: ['x.gov.vn'] } }), 'subject_not_allowed'],
     ['a missing required attribute', () => ({ profile: 'agency-signing', csr: good, subject: 'CN=Only a name' }), 'subject_not_allowed'],
+    ['a control character (NUL) in a subject attribute', () => ({ profile: 'agency-signing', csr: good, subject: 'C=VN, O=Bộ\u0000Nội vụ, CN=x' }), 'subject_not_allowed'],
     ['a forbidden alternative name', () => ({ profile: 'agency-signing', csr: good, altNames: { dns: ['x.gov.vn'] } }), 'subject_not_allowed'],
     ['a missing required alternative name', () => ({ profile: 'tls-server', csr: good, subject: 'CN=x.gov.vn' }), 'subject_not_allowed'],
     ['a malformed DNS name', () => ({ profile: 'tls-server', csr: good, subject: 'CN=x', altNames: { dns: ['bad_name..vn'] } }), 'subject_not_allowed'],

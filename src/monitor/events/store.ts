@@ -110,6 +110,16 @@ function rowToEvent(r: any): StoredEvent {
   };
 }
 
+/**
+ * PostgreSQL text and jsonb cannot hold U+0000, and one event carrying it (a syslog line with a NUL byte, a
+ * JSON string with \u0000) would fail its whole batch again and again. In the JSON text the escape
+ * `\u0000` — preceded by an even number of backslashes, so not an escaped backslash and "u0000" — becomes
+ * U+FFFD, the replacement character.
+ */
+export function withoutNul(json: string): string {
+  return json.includes('\\u0000') ? json.replace(/(?<!\\)((?:\\\\)*)\\u0000/g, '$1\\ufffd') : json;
+}
+
 export class EventStore {
   private readonly days = new Set<number>();
 
@@ -178,7 +188,7 @@ export class EventStore {
        SELECT id, ts, category, action, outcome, host, user_name, source_ip, part, intake, rules, doc
        FROM jsonb_to_recordset($1::jsonb) AS r(id bigint, ts timestamptz, category text[], action text, outcome text, host text,
          user_name text, source_ip text, part text, intake text, rules text[], doc jsonb)`,
-      [JSON.stringify(rows)],
+      [withoutNul(JSON.stringify(rows))],
     );
     return ids;
   }

@@ -73,6 +73,10 @@ export async function buildApp(p: Platform, opts: AppOptions = {}): Promise<Fast
       else if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE')
         e = new TrucError('unsupported', `content type ${req.headers['content-type']} is not accepted here`);
       else if (err.statusCode && err.statusCode < 500) e = new TrucError('bad_request', err.message);
+      // SQLSTATE class 22, data exception: a value from the request the database cannot hold (NUL in text,
+      // a number out of range): the caller's error, and nothing was stored
+      else if (typeof err.code === 'string' && /^22[0-9A-Z]{3}$/.test(err.code))
+        e = new TrucError('bad_request', `a value in the request cannot be stored: ${err.message}`, { sqlstate: err.code });
       else p.log.error({ err, url: req.url }, 'request failed');
     }
     const problem = toProblem(e, req.url.split('?')[0]);

@@ -54,6 +54,12 @@ describe.skipIf(sharedMissing)('crypto lab HTTP API', () => {
     expect(found.statusCode).toBe(200);
     expect(found.json().map((x: any) => x.id)).toEqual([pr.json().id]);
     expect((await app.inject({ method: 'GET', url: '/api/v1/lab/vendors', headers: auth(ra) })).statusCode).toBe(403);
+    // a value the database cannot hold (NUL) is the caller's error, said as such, and stores nothing
+    const nul = await app.inject({ method: 'POST', url: '/api/v1/lab/vendors', headers: auth(officer), payload: { name: 'Công ty\u0000X', country: 'VN' } });
+    expect(nul.statusCode).toBe(400);
+    expect(nul.json()).toMatchObject({ code: 'bad_request' });
+    const all = (await app.inject({ method: 'GET', url: '/api/v1/lab/vendors', headers: auth(officer) })).json();
+    expect(all.some((x: any) => String(x.name).startsWith('Công ty') && x.name !== body.name)).toBe(false);
   });
 
   it('runs an HTTP product and a reference adapter, serves the report and a signature openssl verifies, and issues a certificate on the PASS', async () => {

@@ -65,6 +65,18 @@ for (const { name, url } of testDatabaseUrls()) {
       expect(found.find((f) => f.target === 'serial-7')?.detail).toEqual({ i: 7, subject: 'CN=Sở "Nội vụ"', nested: { z: [1, null], a: 'é' } });
     });
 
+    it('records NUL and unpaired surrogates from a request as U+FFFD, one by one and in bulk, and the chain still verifies', async () => {
+      const before = (await verifyAuditChain(db)).records;
+      const odd = { actor: 'eve\u0000', action: 'ca.issue', target: 'x\ud800', outcome: 'failure' as const, detail: { profile: 'p\udc00q', nested: { ['k\u0000']: ['\ud83d\ude00', 'a\ud800'] } } };
+      const [one] = await db.tx((sql) => appendAudit(sql, [odd]));
+      expect(one).toMatchObject({ actor: 'eve\ufffd', target: 'x\ufffd', detail: { profile: 'p\ufffdq', nested: { ['k\ufffd']: ['😀', 'a\ufffd'] } } });
+      await db.tx((sql) => appendAudit(sql, Array.from({ length: 20 }, () => odd)));
+      expect(await verifyAuditChain(db)).toEqual({ ok: true, records: before + 21, headSeq: before + 21 });
+      const found = await searchAudit(db, { actor: 'eve\ufffd' });
+      expect(found).toHaveLength(21);
+      expect(found[0].detail).toEqual({ profile: 'p\ufffdq', nested: { ['k\ufffd']: ['😀', 'a\ufffd'] } });
+    });
+
     it('refuses UPDATE and DELETE on the log', async () => {
       await expect(db.query(`UPDATE audit_log SET actor = 'eve' WHERE seq = 1`)).rejects.toThrow(/append-only/);
       await expect(db.query(`DELETE FROM audit_log WHERE seq = 3`)).rejects.toThrow(/append-only/);
@@ -74,7 +86,7 @@ for (const { name, url } of testDatabaseUrls()) {
       await Promise.all(
         Array.from({ length: 20 }, (_, i) => recordAudit(db, { actor: `u${i}`, action: 'x', outcome: 'success' })),
       );
-      expect(await verifyAuditChain(db)).toMatchObject({ ok: true, records: 23 + 41 });
+      expect(await verifyAuditChain(db)).toMatchObject({ ok: true, records: 23 + 41 + 21 });
     });
 
     it('detects a record altered behind the trigger’s back', async () => {

@@ -68,12 +68,13 @@ for (const { name, url } of testDatabaseUrls()) {
       await expect(store.search({ where: { "x'); DROP TABLE y; --": '1' } })).rejects.toThrow(/dotted field/);
     });
 
-    it('an event carrying NUL characters is stored (as U+FFFD), not refused again and again with its batch', async () => {
+    it('an event carrying NUL or unpaired surrogates is stored (as U+FFFD), not refused again and again with its batch', async () => {
       const store = new EventStore(db, { retentionDays: 30 });
       const at = new Date();
       const poison = makeEvent('syslog', 'ssh.login', 'failure', { host: { name: 'srv\u0000-01' }, message: 'Failed password for \u0000root', at } as any);
       (poison as any)['weird\u0000key'] = 'x';
       (poison as any).escaped = 'a backslash then u0000: \\u0000';
+      (poison as any).lone = 'high \ud800, low \udfff, a pair \ud83d\ude00';
       const ids = await store.insert([{ at, event: poison }, { at, event: makeEvent('syslog', 'ssh.login', 'success', { at }) }]);
       expect(ids).toHaveLength(2);
       const [stored] = await store.search({ where: { id: ids[0] } });
@@ -81,6 +82,7 @@ for (const { name, url } of testDatabaseUrls()) {
       expect((stored.event as any).message).toBe('Failed password for \ufffdroot');
       expect((stored.event as any)['weird\ufffdkey']).toBe('x');
       expect((stored.event as any).escaped).toBe('a backslash then u0000: \\u0000');
+      expect((stored.event as any).lone).toBe('high \ufffd, low \ufffd, a pair 😀');
     });
 
     it('retention drops old day partitions and old rows of the default partition', async () => {

@@ -111,13 +111,14 @@ function rowToEvent(r: any): StoredEvent {
 }
 
 /**
- * PostgreSQL text and jsonb cannot hold U+0000, and one event carrying it (a syslog line with a NUL byte, a
- * JSON string with \u0000) would fail its whole batch again and again. In the JSON text the escape
- * `\u0000` — preceded by an even number of backslashes, so not an escaped backslash and "u0000" — becomes
- * U+FFFD, the replacement character.
+ * PostgreSQL text and jsonb hold neither U+0000 nor an unpaired surrogate, and one event carrying either (a
+ * syslog line with a NUL byte; a JSON string with \u0000 or a lone \ud800) would fail its whole batch again
+ * and again. JSON.stringify writes exactly these as escapes (a surrogate pair it writes as the character),
+ * so in its output each such escape — preceded by an even number of backslashes, so not an escaped
+ * backslash followed by "u…" — becomes U+FFFD, the replacement character.
  */
-export function withoutNul(json: string): string {
-  return json.includes('\\u0000') ? json.replace(/(?<!\\)((?:\\\\)*)\\u0000/g, '$1\\ufffd') : json;
+export function storableJson(json: string): string {
+  return json.includes('\\u') ? json.replace(/(?<!\\)((?:\\\\)*)\\u(?:0000|d[89a-f][0-9a-f]{2})/g, '$1\\ufffd') : json;
 }
 
 export class EventStore {
@@ -188,7 +189,7 @@ export class EventStore {
        SELECT id, ts, category, action, outcome, host, user_name, source_ip, part, intake, rules, doc
        FROM jsonb_to_recordset($1::jsonb) AS r(id bigint, ts timestamptz, category text[], action text, outcome text, host text,
          user_name text, source_ip text, part text, intake text, rules text[], doc jsonb)`,
-      [withoutNul(JSON.stringify(rows))],
+      [storableJson(JSON.stringify(rows))],
     );
     return ids;
   }

@@ -145,6 +145,10 @@ for (const { name, url } of testDatabaseUrls()) {
       expect((await alerts.list({ status: 'closed' })).map((x) => x.id)).toEqual([id]);
       expect((await alerts.groups())[0]).toMatchObject({ ruleId: 'rule-1', alerts: 3 });
       await expect(alerts.get('999999')).rejects.toThrow(/no alert/);
+      // a group value with NUL or an unpaired surrogate (taken from an attacker's event) still makes an alert
+      const odd = await alerts.raise({ ...hit('9.9.9.9', t, ['6']), ruleId: 'rule-2', group: { 'user.name': 'root\u0000\ud800' } });
+      expect(odd.created).toBe(true);
+      expect(odd.alert.group).toEqual({ 'user.name': 'root\ufffd\ufffd' });
     });
 
     it('the service: detection, storage, alerts, rule settings, state across restarts, hunting', async () => {

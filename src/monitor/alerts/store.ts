@@ -8,6 +8,7 @@
  */
 import { TrucError } from '../../errors.js';
 import type { Db, Migration } from '../../store/index.js';
+import { storableJson } from '../events/store.js';
 
 export const alertMigrations: Migration[] = [
   {
@@ -193,10 +194,10 @@ export class AlertStore {
           hit.tags,
           hit.attack,
           key,
-          JSON.stringify(hit.group),
+          storableJson(JSON.stringify(hit.group)),
           hit.value ?? null,
           hit.eventIds.slice(0, MAX_EVENT_IDS),
-          hit.sample === undefined ? null : JSON.stringify(hit.sample),
+          hit.sample === undefined ? null : storableJson(JSON.stringify(hit.sample)),
           hit.firstAt.toISOString(),
           hit.lastAt.toISOString(),
           hit.count ?? 1,

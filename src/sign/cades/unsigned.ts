@@ -47,14 +47,19 @@ export function readCertificateValues(value: Buffer): Buffer[] {
 
 const bad = (m: string) => new TrucError('malformed_cms', m);
 
-/** The SignedData with `attrs` added to the unsigned attributes of signer `index` (DER SET OF order). */
-export function addUnsignedAttributes(cms: Uint8Array, attrs: Buffer[], index = 0): Buffer {
+/** The ContentInfo's elements and the SignedData's, of a DER CMS within the size and depth limits. */
+function openSignedData(cms: Uint8Array): { ci: Element[]; sd: Element[] } {
   const buf = Buffer.from(cms.buffer, cms.byteOffset, cms.byteLength);
   if (buf.length > MAX_CMS_BYTES) throw new TrucError('too_large', `CMS of ${buf.length} bytes exceeds ${MAX_CMS_BYTES}`);
   checkTree(buf, 'CMS', 48);
   const ci = children(parseOne(buf, 'CMS', MAX_CMS_BYTES));
   if (ci.length !== 2 || ci[1].tag !== 0xa0) throw bad('not a ContentInfo');
-  const sd = children(children(ci[1])[0]);
+  return { ci, sd: children(children(ci[1])[0]) };
+}
+
+/** The SignedData with `attrs` added to the unsigned attributes of signer `index` (DER SET OF order). */
+export function addUnsignedAttributes(cms: Uint8Array, attrs: Buffer[], index = 0): Buffer {
+  const { ci, sd } = openSignedData(cms);
   const infosEl = sd[sd.length - 1];
   if (infosEl?.tag !== 0x31) throw bad('SignedData has no signerInfos');
   const infos = children(infosEl, 'signerInfos', 16);
@@ -80,12 +85,7 @@ export function addUnsignedAttributes(cms: Uint8Array, attrs: Buffer[], index = 
  * archive time-stamps stay valid.
  */
 export function addValidationData(cms: Uint8Array, certs: Buffer[], crls: Buffer[], ocspResponses: Buffer[]): Buffer {
-  const buf = Buffer.from(cms.buffer, cms.byteOffset, cms.byteLength);
-  if (buf.length > MAX_CMS_BYTES) throw new TrucError('too_large', `CMS of ${buf.length} bytes exceeds ${MAX_CMS_BYTES}`);
-  checkTree(buf, 'CMS', 48);
-  const ci = children(parseOne(buf, 'CMS', MAX_CMS_BYTES));
-  if (ci.length !== 2 || ci[1].tag !== 0xa0) throw bad('not a ContentInfo');
-  const sd = children(children(ci[1])[0]);
+  const { ci, sd } = openSignedData(cms);
   let i = 3;
   const oldCerts = sd[i]?.tag === 0xa0 ? children(sd[i++], 'certificates', 200).map((e) => Buffer.from(e.raw)) : [];
   const oldCrls = sd[i]?.tag === 0xa1 ? children(sd[i++], 'crls', 200).map((e) => Buffer.from(e.raw)) : [];

@@ -11,7 +11,7 @@
  */
 import { PdfDocument } from '../pdf/document.js';
 import { serialize, type PdfDict, type PdfObject } from '../pdf/objects.js';
-import { isDssRevision } from './verify.js';
+import { contentRevisions } from './verify.js';
 
 export type MdpPermission = 1 | 2 | 3;
 
@@ -169,22 +169,15 @@ function classify(before: PdfDocument, after: PdfDocument): { changes: Set<Chang
  */
 export function mdpViolations(bytes: Buffer, coverEnd: number, p: MdpPermission, ends: number[], docTimeStampEnds: Set<number>): string[] {
   const out: string[] = [];
-  let prevEnd = coverEnd;
-  for (const end of ends.filter((e) => e > coverEnd)) {
-    if (bytes.subarray(prevEnd, end).every((c) => c === 0x0a || c === 0x0d || c === 0x20 || c === 0x09)) continue;
-    if (isDssRevision(bytes, prevEnd, end)) {
-      prevEnd = end;
-      continue;
-    }
+  for (const { start, end } of contentRevisions(bytes, coverEnd, ends)) {
     try {
-      const { changes, forbidden } = classify(new PdfDocument(bytes.subarray(0, prevEnd)), new PdfDocument(bytes.subarray(0, end)));
+      const { changes, forbidden } = classify(new PdfDocument(bytes.subarray(0, start)), new PdfDocument(bytes.subarray(0, end)));
       out.push(...forbidden);
       const allowed = docTimeStampEnds.has(end) && !changes.has('signature') ? new Set([...ALLOWED[p], ...DOC_TS]) : ALLOWED[p];
       for (const c of changes) if (!allowed.has(c)) out.push(DESCRIBE[c]);
     } catch (e) {
       out.push(`a later revision cannot be read: ${(e as Error).message}`);
     }
-    prevEnd = end;
   }
   return [...new Set(out)];
 }

@@ -15,7 +15,7 @@ import { createHash } from 'node:crypto';
 import { TrucError } from '../../errors.js';
 import { PdfDocument } from '../pdf/document.js';
 import { array, decodeTextString, dict, name, serialize, textString, type PdfDict, type PdfObject } from '../pdf/objects.js';
-import { isDssRevision } from './verify.js';
+import { contentRevisions } from './verify.js';
 
 export type LockAction = 'All' | 'Include' | 'Exclude';
 
@@ -103,16 +103,10 @@ function fingerprints(doc: PdfDocument): Map<string, string> {
 /** Locked fields changed or removed by the revisions after `coverEnd` (`ends`: where each revision of the file ends). */
 export function lockViolations(bytes: Buffer, coverEnd: number, lock: FieldLock, ends: number[]): string[] {
   const out: string[] = [];
-  let prevEnd = coverEnd;
   let before: Map<string, string> | undefined;
-  for (const end of ends.filter((e) => e > coverEnd)) {
-    if (bytes.subarray(prevEnd, end).every((c) => c === 0x0a || c === 0x0d || c === 0x20 || c === 0x09)) continue;
-    if (isDssRevision(bytes, prevEnd, end)) {
-      prevEnd = end;
-      continue;
-    }
+  for (const { start, end } of contentRevisions(bytes, coverEnd, ends)) {
     try {
-      before ??= fingerprints(new PdfDocument(bytes.subarray(0, prevEnd)));
+      before ??= fingerprints(new PdfDocument(bytes.subarray(0, start)));
       const after = fingerprints(new PdfDocument(bytes.subarray(0, end)));
       for (const [field, print] of before) {
         if (!isLocked(lock, field)) continue;
@@ -125,7 +119,6 @@ export function lockViolations(bytes: Buffer, coverEnd: number, lock: FieldLock,
       out.push(`a later revision cannot be read: ${(e as Error).message}`);
       before = undefined;
     }
-    prevEnd = end;
   }
   return [...new Set(out)];
 }

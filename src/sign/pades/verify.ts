@@ -68,6 +68,22 @@ function revisionEnds(bytes: Buffer): number[] {
 }
 
 /**
+ * The revisions after `coverEnd` that may change content, as `{ start, end }` (`start`: the end of the
+ * revision before it; `ends`: the file's revision ends): revisions of only whitespace and DSS revisions
+ * (validation data) are passed over. DocMDP and FieldMDP judge each of them.
+ */
+export function contentRevisions(bytes: Buffer, coverEnd: number, ends: number[]): { start: number; end: number }[] {
+  const out: { start: number; end: number }[] = [];
+  let prevEnd = coverEnd;
+  for (const end of ends.filter((e) => e > coverEnd)) {
+    if (bytes.subarray(prevEnd, end).every((c) => c === 0x0a || c === 0x0d || c === 0x20 || c === 0x09)) continue;
+    if (!isDssRevision(bytes, prevEnd, end)) out.push({ start: prevEnd, end });
+    prevEnd = end;
+  }
+  return out;
+}
+
+/**
  * Whether the revision ending at `end` (after the one ending at `prevEnd`) only adds validation data: every
  * object it writes is the DSS, something reachable from the DSS, its own cross-reference stream, or the
  * catalog with nothing changed but /DSS. Such a revision (PAdES B-LT) is not a change of content.

@@ -77,6 +77,11 @@ export class MonitorService {
     this.queue = new IntakeQueue((b) => this.sink(b), {
       ...c.queue,
       onError: (err) => deps.log.error({ err }, 'storing events failed; retrying'),
+      quarantine: async (e, err) => {
+        const id = await this.events.reject(e.event, e.intake, err);
+        deps.log.warn({ err, rejected: id, intake: e.intake }, 'an event the database refused was put in quarantine');
+        return id;
+      },
     });
   }
 

@@ -53,6 +53,64 @@ describe('intake queue', () => {
   });
 });
 
+describe('an event the database refuses for its data', () => {
+  const dataError = () => Object.assign(new Error('invalid input syntax'), { code: '22P02' });
+  const ev = (action: string): QueuedEvent => ({ event: { '@timestamp': new Date().toISOString(), event: { action, category: [], outcome: 'unknown' } } as any, at: new Date(), intake: 'http' });
+
+  it('goes to quarantine alone; the rest of its batch is stored once, and the intake goes on', async () => {
+    const stored: string[] = [];
+    const quarantined: string[] = [];
+    let calls = 0;
+    const q = new IntakeQueue(
+      async (b) => {
+        calls++;
+        if (b.some((x) => x.event.event.action === 'poison')) throw dataError();
+        return b.map((x) => (stored.push(x.event.event.action), `id-${x.event.event.action}`));
+      },
+      { capacity: 10, batchSize: 10, flushMs: 0, quarantine: async (x, err) => (quarantined.push(`${x.event.event.action}: ${(err as Error).message}`), 'q1') },
+    );
+    const ids = await q.offer([ev('a'), ev('poison'), ev('b')])!;
+    expect(ids).toEqual(['id-a', 'rejected:q1', 'id-b']);
+    expect(stored).toEqual(['a', 'b']);
+    expect(quarantined).toEqual(['poison: invalid input syntax']);
+    expect(q.stats).toMatchObject({ quarantined: 1, writeErrors: 1, stored: 3 });
+    expect(await q.offer([ev('c')])!).toEqual(['id-c']);
+    expect(calls).toBe(5); // the batch, then a, poison, b one by one, then c
+  });
+
+  it('an outage is retried whole, and what was already written is not written twice', async () => {
+    const stored: string[] = [];
+    let down = false;
+    const q = new IntakeQueue(
+      async (b) => {
+        if (b.some((x) => x.event.event.action === 'poison')) throw dataError();
+        if (down) {
+          down = false;
+          throw new Error('connection reset');
+        }
+        if (b.length === 1 && b[0]!.event.event.action === 'a') down = true; // the outage begins right after a
+        return b.map((x) => (stored.push(x.event.event.action), `id-${x.event.event.action}`));
+      },
+      { capacity: 10, batchSize: 10, flushMs: 0, quarantine: async () => 'q' },
+    );
+    expect(await q.offer([ev('a'), ev('poison'), ev('b')])!).toEqual(['id-a', 'rejected:q', 'id-b']);
+    expect(stored).toEqual(['a', 'b']);
+  });
+
+  it('without a quarantine, or for any other error, the batch is retried and nothing is dropped', async () => {
+    let fails = 1;
+    const q = new IntakeQueue(
+      async (b) => {
+        if (fails-- > 0) throw dataError();
+        return b.map((_, i) => String(i));
+      },
+      { capacity: 10, batchSize: 10, flushMs: 0 },
+    );
+    expect(await q.offer([ev('x')])!).toEqual(['0']);
+    expect(q.stats).toMatchObject({ writeErrors: 1, quarantined: 0 });
+  });
+});
+
 describe('syslog listeners under back-pressure', () => {
   let server: SyslogServer | undefined;
   afterEach(async () => server?.stop());

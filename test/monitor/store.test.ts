@@ -151,6 +151,30 @@ for (const { name, url } of testDatabaseUrls()) {
       expect(odd.alert.group).toEqual({ 'user.name': 'root\ufffd\ufffd' });
     });
 
+    it('the service puts an event the database refuses in quarantine and stores the rest of its batch', async () => {
+      // a trigger stands in for any value the database cannot take (a data exception, SQLSTATE 22023)
+      await db.exec(`
+        CREATE OR REPLACE FUNCTION t_refuse() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN IF NEW.action = 'poison' THEN RAISE EXCEPTION 'value refused' USING ERRCODE = '22023'; END IF; RETURN NEW; END $$;
+        CREATE TRIGGER t_refuse BEFORE INSERT ON monitor_event FOR EACH ROW EXECUTE FUNCTION t_refuse();`);
+      const m = await MonitorService.start({ db, bus: new InProcessBus(), log, config: monitorConfig({ queue: { flushMs: 0 } }), listen: false, scanner: null });
+      try {
+        const r = await m.submit([makeEvent('http', 'good.one', 'success', {}), makeEvent('http', 'poison', 'failure', { user: { name: 'Nguyễn' } }), makeEvent('http', 'good.two', 'success', {})], 'http')!;
+        expect(r.ids[1]).toMatch(/^rejected:\d+$/);
+        expect(r.ids.filter((id) => !id.startsWith('rejected:'))).toHaveLength(2);
+        expect((await m.events.byIds([r.ids[0]!, r.ids[2]!])).map((e) => e.action).sort()).toEqual(['good.one', 'good.two']);
+        const [q] = await m.events.rejected();
+        expect(q).toMatchObject({ id: r.ids[1]!.slice('rejected:'.length), intake: 'http', error: expect.stringMatching(/value refused/) });
+        expect(JSON.parse(q!.raw)).toMatchObject({ event: { action: 'poison' }, user: { name: 'Nguyễn' } });
+        expect(m.queue.stats.quarantined).toBe(1);
+        // the intake goes on
+        expect((await m.submit([makeEvent('http', 'after', 'success', {})], 'http')!).ids[0]).toMatch(/^\d+$/);
+      } finally {
+        await m.stop();
+        await db.exec('DROP TRIGGER t_refuse ON monitor_event');
+      }
+    });
+
     it('the service: detection, storage, alerts, rule settings, state across restarts, hunting', async () => {
       const bus = new InProcessBus();
       const config = monitorConfig({ queue: { flushMs: 0 } });

@@ -103,6 +103,12 @@ export async function monitorRoutes(app: FastifyInstance, p: Platform, m: Monito
     },
   );
 
+  app.get(
+    '/api/v1/events/rejected',
+    { preHandler: guard(p, 'monitor.read'), schema: { tags: ['monitor'], summary: 'Accepted events the database refused for their data, kept in quarantine with the reason (newest first; limit)', security: [{ bearer: [] }] } },
+    async (req) => ({ rejected: await m.events.rejected(Number((req.query as Record<string, string>).limit ?? 100) || 100) }),
+  );
+
   app.get('/api/v1/alerts', { preHandler: guard(p, 'monitor.read'), schema: { tags: ['monitor'], summary: 'List alerts', security: [{ bearer: [] }] } }, async (req) => {
     const q = req.query as Record<string, string>;
     const alerts = await m.alerts.list({

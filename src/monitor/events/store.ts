@@ -39,7 +39,28 @@ export const eventMigrations: Migration[] = [
       CREATE INDEX monitor_event_rules ON monitor_event USING gin (rules);
     `,
   },
+  {
+    id: 'monitor/004_event_rejected',
+    sql: `
+      CREATE TABLE monitor_event_rejected (
+        id bigserial PRIMARY KEY,
+        received_at timestamptz NOT NULL DEFAULT now(),
+        intake text NOT NULL,
+        error text NOT NULL,
+        raw bytea NOT NULL
+      );
+    `,
+  },
 ];
+
+/** An accepted event the database refused on its own (a data error): kept as it came, with the reason. */
+export interface RejectedEvent {
+  id: string;
+  receivedAt: Date;
+  intake: string;
+  error: string;
+  raw: string;
+}
 
 export interface StoredEvent {
   id: string;
@@ -267,6 +288,24 @@ export class EventStore {
       new Date(cutoffDay * DAY).toISOString(),
     ]);
     return { dropped, deleted: del.length };
+  }
+
+  /** Keeps an event the database refused (quarantine): its JSON as bytes, and why. Returns its id. */
+  async reject(event: SecurityEvent, intake: string, error: unknown): Promise<string> {
+    const reason = ((error as Error)?.message ?? String(error)).replaceAll('\u0000', '\ufffd').slice(0, 2000);
+    const [r] = await this.db.query<{ id: string }>(
+      'INSERT INTO monitor_event_rejected (intake, error, raw) VALUES ($1, $2, $3) RETURNING id::text AS id',
+      [intake, reason, Buffer.from(JSON.stringify(event), 'utf8')],
+    );
+    return r.id;
+  }
+
+  async rejected(limit = 100): Promise<RejectedEvent[]> {
+    const rows = await this.db.query<any>(
+      'SELECT id::text AS id, received_at, intake, error, raw FROM monitor_event_rejected ORDER BY id DESC LIMIT $1',
+      [Math.min(Math.max(limit, 1), 1000)],
+    );
+    return rows.map((r) => ({ id: r.id, receivedAt: new Date(r.received_at), intake: r.intake, error: r.error, raw: Buffer.from(r.raw).toString('utf8') }));
   }
 
   async count(): Promise<number> {

@@ -2,7 +2,10 @@
  * The intake queue: every accepted event waits here until it is stored, and nothing accepted is dropped.
  * It is bounded; producers that can wait are told so (HTTP answers 503 with Retry-After, TCP pauses the
  * socket, the bus consumer waits) and UDP, which cannot push back, counts what it had to refuse. Batches are
- * written in order by one writer; a failing write is retried with backoff, never discarded.
+ * written in order by one writer; a failing write is retried with backoff, never discarded. When the
+ * database refuses a batch for its data (SQLSTATE class 22, data exception), the batch is written event by
+ * event and an event refused on its own goes to quarantine (kept with the reason), so that one bad event
+ * cannot stop the intake; its id is then `rejected:<n>`.
  */
 import { EventEmitter } from 'node:events';
 import type { SecurityEvent } from '../../bus/index.js';
@@ -19,6 +22,13 @@ interface Entry extends QueuedEvent {
 }
 
 export type Sink = (batch: QueuedEvent[]) => Promise<string[]>;
+export type Quarantine = (e: QueuedEvent, error: unknown) => Promise<string>;
+
+/** A refusal caused by the data itself, which retrying cannot cure. */
+export function isDataError(e: unknown): boolean {
+  const code = (e as { code?: unknown })?.code;
+  return typeof code === 'string' && /^22[0-9A-Z]{3}$/.test(code);
+}
 
 export interface QueueStats {
   queued: number;
@@ -28,6 +38,8 @@ export interface QueueStats {
   /** refused because the queue was full, by intake (UDP counts here; others were told to retry) */
   refused: Record<string, number>;
   writeErrors: number;
+  /** events the database refused on their own, kept in quarantine */
+  quarantined: number;
 }
 
 export class IntakeQueue extends EventEmitter {
@@ -37,14 +49,16 @@ export class IntakeQueue extends EventEmitter {
   private closed = false;
   private timer: NodeJS.Timeout | undefined;
   private idle: (() => void)[] = [];
+  /** ids of events already written while their batch is still being retried: never written twice */
+  private readonly written = new WeakMap<QueuedEvent, string>();
   readonly stats: QueueStats;
 
   constructor(
     private readonly sink: Sink,
-    private readonly opts: { capacity: number; batchSize: number; flushMs: number; onError?: (e: unknown) => void },
+    private readonly opts: { capacity: number; batchSize: number; flushMs: number; onError?: (e: unknown) => void; quarantine?: Quarantine },
   ) {
     super();
-    this.stats = { queued: 0, capacity: opts.capacity, accepted: 0, stored: 0, refused: {}, writeErrors: 0 };
+    this.stats = { queued: 0, capacity: opts.capacity, accepted: 0, stored: 0, refused: {}, writeErrors: 0, quarantined: 0 };
   }
 
   get size(): number {
@@ -134,10 +148,13 @@ export class IntakeQueue extends EventEmitter {
         const batch = this.items.slice(this.head, this.head + this.opts.batchSize);
         let ids: string[];
         try {
-          ids = await this.sink(batch);
+          const todo = batch.filter((b) => !this.written.has(b));
+          if (todo.length) (await this.sink(todo)).forEach((id, i) => this.written.set(todo[i]!, id));
+          ids = batch.map((b) => this.written.get(b)!);
         } catch (e) {
           this.stats.writeErrors++;
           this.opts.onError?.(e);
+          if (this.opts.quarantine && isDataError(e) && (await this.isolate(batch))) continue;
           await new Promise((r) => setTimeout(r, backoff));
           backoff = Math.min(backoff * 2, 5000);
           continue;
@@ -157,6 +174,31 @@ export class IntakeQueue extends EventEmitter {
       this.running = false;
       for (const f of this.idle.splice(0)) f();
     }
+  }
+
+  /**
+   * Writes the batch's events one by one; one refused for its data goes to quarantine. True when every
+   * event is written or quarantined (the batch then completes on the next turn); false on any other error,
+   * which the caller retries as usual (what was written stays written).
+   */
+  private async isolate(batch: QueuedEvent[]): Promise<boolean> {
+    for (const b of batch) {
+      if (this.written.has(b)) continue;
+      try {
+        const [id] = await this.sink([b]);
+        this.written.set(b, id!);
+      } catch (e) {
+        if (!isDataError(e)) return false;
+        try {
+          this.written.set(b, `rejected:${await this.opts.quarantine!(b, e)}`);
+          this.stats.quarantined++;
+        } catch (e2) {
+          this.opts.onError?.(e2);
+          return false;
+        }
+      }
+    }
+    return true;
   }
 
   /** Resolves once everything accepted so far is stored. */

@@ -166,6 +166,11 @@ for (const { name, url } of testDatabaseUrls()) {
       const stored = await api(`/api/v1/events?id=${j.ids[0]}`, tokens['monitor-analyst']!);
       expect(((await stored.json()) as any).events).toHaveLength(1);
       expect((await api('/api/v1/events', tokens['monitor-analyst']!, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '[]' })).status).toBe(403);
+      // the quarantine is readable by analysts (empty here: nothing was refused), not by senders
+      const quarantine = await api('/api/v1/events/rejected', tokens['monitor-analyst']!);
+      expect(quarantine.status).toBe(200);
+      expect(((await quarantine.json()) as any).rejected).toEqual([]);
+      expect((await api('/api/v1/events/rejected', tokens['event-sender']!)).status).toBe(403);
 
       const a = await waitFor('Audit chain tampering');
       const an = tokens['monitor-analyst']!;

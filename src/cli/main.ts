@@ -5,7 +5,7 @@
  * one process. Each command's --help says what it does and what it needs.
  */
 import { pino } from 'pino';
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { loadConfig, type Config } from '../config.js';
@@ -23,11 +23,11 @@ import {
   normalizeSerial,
   reasonName,
   caChain,
-  parseReason,
   type CaSpec,
 } from '../pki/index.js';
 import { checkAuditChain, searchAudit } from '../audit/index.js';
 import { createToken, listPrincipals, revokePrincipal, registerCertificate } from '../http/auth/store.js';
+import { ROLES } from '../http/auth/roles.js';
 import { parseKeyAlgorithm } from '../crypto/algorithms.js';
 import { startServer } from '../http/server.js';
 import { bootstrap, DEFAULT_HIERARCHY } from './bootstrap.js';
@@ -89,6 +89,28 @@ function nameConstraintsFrom(o: any): CaSpec['nameConstraints'] {
   };
 }
 
+/** Commander argument parser for counts, days and ports: a mistyped number is a usage error (exit 2). */
+function wholeNumber(v: string): number {
+  if (!/^\d{1,9}$/.test(v)) throw new InvalidArgumentError('expected a whole number');
+  return Number(v);
+}
+
+/** An ISO 8601 date given on the command line; anything else is bad input (exit 3), not a database error. */
+function dateArg(v: string, option: string): Date {
+  const d = new Date(v);
+  if (!/^\d{4}-\d{2}-\d{2}/.test(v) || Number.isNaN(d.getTime())) throw new TrucError('bad_request', `${option} wants an ISO 8601 date, got "${v}"`);
+  return d;
+}
+
+/** A file named on the command line; a missing or unreadable one is bad input (exit 3) with its name. */
+function readInput(path: string, option: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (e) {
+    throw new TrucError('bad_request', `${option} ${path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+  }
+}
+
 const json = () => !!program.opts().json;
 const out = (v: unknown, text: () => string) => process.stdout.write((json() ? JSON.stringify(v, null, 2) : text()) + '\n');
 const collect = (v: string, prev: string[] = []) => [...prev, v];
@@ -99,14 +121,14 @@ program
   .description(
     'Run every role (CA/RA API, CRLs, …) in one process. On a first start with an empty data folder it creates a CA hierarchy and one API token per role, written to <data>/bootstrap-tokens.txt.',
   )
-  .option('--port <port>', 'HTTP port (default 8080; also TRUC_HTTP_PORT)')
+  .option('--port <port>', 'HTTP port (default 8080; also TRUC_HTTP_PORT)', wholeNumber)
   .option('--host <host>', 'address to listen on (default 127.0.0.1)')
   .action(async (o) => {
     const cfg = loadConfig({
       file: program.opts().config,
       overrides: {
         ...(program.opts().dataDir ? { dataDir: program.opts().dataDir } : {}),
-        ...(o.port || o.host ? { http: { ...(o.port ? { port: Number(o.port) } : {}), ...(o.host ? { host: o.host } : {}) } } : {}),
+        ...(o.port !== undefined || o.host ? { http: { ...(o.port !== undefined ? { port: o.port } : {}), ...(o.host ? { host: o.host } : {}) } } : {}),
       } as any,
     });
     await runUntilSignal(cfg, async (p) => {
@@ -127,15 +149,15 @@ withNameConstraintOptions(ca.command('init'))
   .option('--root-id <id>', 'root CA id', DEFAULT_HIERARCHY.root.id)
   .option('--root-subject <dn>', 'root subject, e.g. "CN=Root CA, O=Ban Cơ yếu Chính phủ, C=VN"', DEFAULT_HIERARCHY.root.subject)
   .option('--root-key <alg>', 'root key algorithm: EC-P256 EC-P384 RSA-2048 RSA-3072 RSA-4096 Ed25519', 'EC-P384')
-  .option('--root-days <n>', 'root validity in days', '7300')
+  .option('--root-days <n>', 'root validity in days', wholeNumber, 7300)
   .option(
     '--issuing <id=subject>',
     'an issuing CA (repeatable), e.g. --issuing "gov=CN=Gov Issuing CA, O=…, C=VN"',
     collect,
   )
   .option('--issuing-key <alg>', 'issuing CA key algorithm', 'EC-P256')
-  .option('--issuing-days <n>', 'issuing CA validity in days', '3650')
-  .option('--path-len <n>', 'path length constraint of issuing CAs', '0')
+  .option('--issuing-days <n>', 'issuing CA validity in days', wholeNumber, 3650)
+  .option('--path-len <n>', 'path length constraint of issuing CAs', wholeNumber, 0)
   .addOption(new Option('--key-store <kind>', 'key store for the new keys').choices(['software', 'pkcs11']))
   .action(async (o) =>
     withPlatform(async (p) => {
@@ -185,8 +207,8 @@ withNameConstraintOptions(ca.command('add'))
   .requiredOption('--id <id>', 'the new CA id (lowercase letters, digits, -)')
   .requiredOption('--subject <dn>', 'e.g. "C=VN, O=Bộ Nội vụ, CN=Bộ Nội vụ CA"')
   .option('--key <alg>', 'key algorithm', 'EC-P256')
-  .option('--days <n>', 'validity in days', '3650')
-  .option('--path-len <n>', 'path length constraint', '0')
+  .option('--days <n>', 'validity in days', wholeNumber, 3650)
+  .option('--path-len <n>', 'path length constraint', wholeNumber, 0)
   .addOption(new Option('--key-store <kind>', 'key store for the new key').choices(['software', 'pkcs11']))
   .action(async (o) =>
     withPlatform(async (p) => {
@@ -229,7 +251,7 @@ ca.command('issue')
   .option('--dns <name>', 'DNS alternative name (repeatable)', collect)
   .option('--email <address>', 'e-mail alternative name (repeatable)', collect)
   .option('--ip <address>', 'IP alternative name (repeatable)', collect)
-  .option('--days <n>', 'validity in days (at most the profile’s)')
+  .option('--days <n>', 'validity in days (at most the profile’s)', wholeNumber)
   .option('--request-id <id>', 'idempotency key: the same id and request return the same certificate')
   .option('--out <file>', 'write the certificate (PEM) here instead of stdout')
   .option('--chain', 'append the CA chain to the PEM output')
@@ -240,11 +262,11 @@ ca.command('issue')
       const issued = await p.issuer.issue(
         {
           profile: o.profile,
-          csr: readFileSync(o.csr),
+          csr: readInput(o.csr, '--csr'),
           caId: o.ca,
           subject: o.subject,
           altNames,
-          validityDays: o.days ? Number(o.days) : undefined,
+          validityDays: o.days,
           requestId: o.requestId,
         },
         operator(),
@@ -264,8 +286,7 @@ ca.command('revoke <serial>')
   .option('--invalidity-date <iso>', 'when the key is known or suspected to have been compromised')
   .action(async (serial, o) =>
     withPlatform(async (p) => {
-      parseReason(o.reason);
-      const c = await revoke(p.pki, { serial, reason: o.reason, invalidityDate: o.invalidityDate ? new Date(o.invalidityDate) : undefined }, operator());
+      const c = await revoke(p.pki, { serial, reason: o.reason, invalidityDate: o.invalidityDate ? dateArg(o.invalidityDate, '--invalidity-date') : undefined }, operator());
       out({ serial: c.serial, status: c.status, reason: reasonName(c.reason) }, () => `${c.serial}: ${c.status} (${reasonName(c.reason)})`);
     }),
   );
@@ -286,13 +307,12 @@ ca.command('crl')
   .option('--out <file>', 'write the DER CRL here (with one --ca)')
   .action(async (o) =>
     withPlatform(async (p) => {
+      // --out takes one CRL: refused before any CRL is made, so a usage mistake changes nothing
+      if (o.out && !o.ca) throw new TrucError('bad_request', '--out needs exactly one --ca');
       const ids = o.ca ? [o.ca] : (await listCas(p.db)).map((c) => c.id);
       const made: Awaited<ReturnType<typeof generateCrl>>[] = [];
       for (const id of ids) made.push(await generateCrl(p.pki, id, operator(), { delta: !!o.delta }));
-      if (o.out) {
-        if (made.length !== 1) throw new TrucError('bad_request', '--out needs exactly one --ca');
-        writeFileSync(o.out, made[0].der);
-      }
+      if (o.out) writeFileSync(o.out, made[0].der);
       out(
         made.map((c) => ({ ca: c.caId, number: c.number, delta: c.delta, entries: c.entries, nextUpdate: c.nextUpdate })),
         () => table(made.map((c) => ({ ca: c.caId, number: c.number, kind: c.delta ? 'delta' : 'full', entries: c.entries, nextUpdate: c.nextUpdate.toISOString() })), ['ca', 'number', 'kind', 'entries', 'nextUpdate']),
@@ -301,23 +321,25 @@ ca.command('crl')
   );
 
 ca.command('list')
-  .description('Search issued certificates')
+  .description('Search issued certificates by serial, subject, profile, CA, status and validity')
+  .option('--serial <hex>', 'this serial number (hex, colons allowed)')
   .option('--subject <text>', 'subject contains (case-insensitive)')
-  .option('--profile <name>')
-  .option('--ca <id>')
-  .addOption(new Option('--status <status>').choices(['good', 'revoked', 'hold']))
-  .option('--valid-at <iso>', 'valid at this time')
-  .option('--expires-before <iso>')
-  .option('--limit <n>', 'at most this many', '50')
+  .option('--profile <name>', 'issued under this profile')
+  .option('--ca <id>', 'issued by this CA')
+  .addOption(new Option('--status <status>', 'current status').choices(['good', 'revoked', 'hold']))
+  .option('--valid-at <iso>', 'valid at this time (ISO 8601)')
+  .option('--expires-before <iso>', 'notAfter before this time (ISO 8601)')
+  .option('--limit <n>', 'at most this many (1 to 1000)', wholeNumber, 50)
   .action(async (o) =>
     withPlatform(async (p) => {
       const rows = await searchCerts(p.db, {
+        serial: o.serial ? normalizeSerial(o.serial) : undefined,
         subject: o.subject,
         profile: o.profile,
         caId: o.ca,
         status: o.status,
-        validAt: o.validAt ? new Date(o.validAt) : undefined,
-        expiresBefore: o.expiresBefore ? new Date(o.expiresBefore) : undefined,
+        validAt: o.validAt ? dateArg(o.validAt, '--valid-at') : undefined,
+        expiresBefore: o.expiresBefore ? dateArg(o.expiresBefore, '--expires-before') : undefined,
         limit: Number(o.limit),
       });
       out(
@@ -365,14 +387,14 @@ audit
   );
 audit
   .command('list')
-  .description('Show audit records')
-  .option('--actor <name>')
-  .option('--action <action>')
-  .option('--limit <n>', '', '50')
-  .option('--after <seq>', 'records after this sequence number')
+  .description('Show audit records, oldest first')
+  .option('--actor <name>', 'only this actor (e.g. cli:root, a principal name)')
+  .option('--action <action>', 'only this action (e.g. ca.issue, ca.revoke, ca.crl)')
+  .option('--limit <n>', 'at most this many (1 to 1000)', wholeNumber, 50)
+  .option('--after <seq>', 'records after this sequence number', wholeNumber)
   .action(async (o) =>
     withPlatform(async (p) => {
-      const rows = await searchAudit(p.db, { actor: o.actor, action: o.action, limit: Number(o.limit), afterSeq: o.after ? Number(o.after) : undefined });
+      const rows = await searchAudit(p.db, { actor: o.actor, action: o.action, limit: Number(o.limit), afterSeq: o.after });
       out(
         rows.map((r) => ({ ...r, prevHash: r.prevHash.toString('hex'), hash: r.hash.toString('hex') })),
         () => table(rows.map((r) => ({ seq: r.seq, at: r.at, actor: r.actor, action: r.action, target: r.target ?? '', outcome: r.outcome })), ['seq', 'at', 'actor', 'action', 'target', 'outcome']),
@@ -385,8 +407,8 @@ const token = program.command('token').description('API principals: tokens and c
 token
   .command('create')
   .description('Create an API token; the secret is printed once')
-  .requiredOption('--name <name>')
-  .requiredOption('--role <role>', 'ca-admin | ra-officer | auditor (repeatable)', collect)
+  .requiredOption('--name <name>', 'principal name (letters, digits, spaces, . _ @ -)')
+  .requiredOption('--role <role>', `${ROLES.join(' | ')} (repeatable)`, collect)
   .action(async (o) =>
     withPlatform(async (p) => {
       const { principal, token: t } = await createToken(p.db, o.name, o.role, operator());
@@ -396,12 +418,12 @@ token
 token
   .command('add-cert')
   .description('Register a client certificate (PEM or DER, issued by our CA) as a principal')
-  .requiredOption('--name <name>')
-  .requiredOption('--cert <file>')
-  .requiredOption('--role <role>', 'ca-admin | ra-officer | auditor (repeatable)', collect)
+  .requiredOption('--name <name>', 'principal name (letters, digits, spaces, . _ @ -)')
+  .requiredOption('--cert <file>', 'the client certificate, PEM or DER')
+  .requiredOption('--role <role>', `${ROLES.join(' | ')} (repeatable)`, collect)
   .action(async (o) =>
     withPlatform(async (p) => {
-      const raw = readFileSync(o.cert);
+      const raw = readInput(o.cert, '--cert');
       const m = /-----BEGIN CERTIFICATE-----([\s\S]*?)-----END CERTIFICATE-----/.exec(raw.toString('latin1'));
       const der = m ? Buffer.from(m[1].replace(/\s+/g, ''), 'base64') : raw;
       const principal = await registerCertificate(p.db, o.name, der, o.role, operator());

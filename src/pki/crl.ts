@@ -4,9 +4,9 @@
  * what changed after its base full CRL, releases from hold as removeFromCRL. Generation locks the CA row,
  * so numbers never repeat and no concurrent status change falls between two CRLs.
  */
-import { TrucError } from '../errors.js';
+import { TrucError, isTrucError } from '../errors.js';
 import { SCHEMES } from '../crypto/algorithms.js';
-import { appendAudit } from '../audit/index.js';
+import { appendAudit, recordAudit } from '../audit/index.js';
 import { bitString, ctx as ctxTag, enumerated, generalizedTime, int, seq, time, uintFromBytes } from '../asn1/der.js';
 import { ext, extension, OID } from './certificate.js';
 import { getCa, insertCrl, latestCrl, nextCrlNumber, revokedFor, changedSince, type CrlRow, type RevokedEntry } from './store.js';
@@ -30,7 +30,26 @@ export interface GenerateOptions {
   delta?: boolean;
 }
 
+/** Generates and stores a CRL; a refusal (unknown CA, no base for a delta, deltas disabled) is audited too. */
 export async function generateCrl(ctx: PkiContext, caId: string, actor: string, opts: GenerateOptions = {}): Promise<CrlRow> {
+  try {
+    return await makeCrl(ctx, caId, actor, opts);
+  } catch (e) {
+    if (isTrucError(e)) {
+      await recordAudit(ctx.db, {
+        actor,
+        action: opts.delta ? 'ca.crl.delta' : 'ca.crl',
+        target: caId.slice(0, 200),
+        outcome: 'failure',
+        detail: { code: e.code, reason: e.message },
+      }).catch(() => {});
+      emit(ctx, 'crl.refused', 'failure', actor, { ca: caId.slice(0, 200), delta: !!opts.delta, code: e.code }, e.message);
+    }
+    throw e;
+  }
+}
+
+async function makeCrl(ctx: PkiContext, caId: string, actor: string, opts: GenerateOptions): Promise<CrlRow> {
   const ca = await getCa(ctx.db, caId);
   if (!ca) throw new TrucError('unknown_ca', `no CA "${caId}"`);
   const delta = !!opts.delta;

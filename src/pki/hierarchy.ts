@@ -12,7 +12,7 @@ import {
   defaultScheme,
   SCHEMES,
 } from '../crypto/algorithms.js';
-import { appendAudit } from '../audit/index.js';
+import { appendAudit, recordAudit } from '../audit/index.js';
 import { encodeCertificate, encodeTbs, ext, keyIdentifier, OID, type NameConstraints } from './certificate.js';
 import { encodeName, nameToString, parseNameString } from './name.js';
 import { newSerial } from './serial.js';
@@ -47,16 +47,45 @@ function constraints(nc: CaSpec['nameConstraints']): NameConstraints | null {
   return { permitted: sub(nc.permitted), excluded: sub(nc.excluded) };
 }
 
-async function createCa(ctx: PkiContext, spec: CaSpec, parent: CaRow | null, actor: string): Promise<CaRow> {
+/**
+ * Everything about a CA that can be checked before a key is made: a refused spec leaves no key behind, and
+ * a hierarchy is checked whole before its root is created.
+ */
+async function checkSpec(ctx: PkiContext, spec: CaSpec) {
   if (!ID.test(spec.id)) throw new TrucError('bad_request', `CA id "${spec.id}" must be lowercase letters, digits, -`);
+  if (!Number.isInteger(spec.validityDays) || spec.validityDays < 1 || spec.validityDays > 36500)
+    throw new TrucError('bad_request', `CA "${spec.id}": validity must be 1 to 36500 days`);
+  if (spec.pathLen !== undefined && spec.pathLen !== null && (!Number.isInteger(spec.pathLen) || spec.pathLen < 0 || spec.pathLen > 16))
+    throw new TrucError('bad_request', `CA "${spec.id}": path length must be 0 to 16`);
   if (await getCa(ctx.db, spec.id)) throw new TrucError('ca_exists', `CA "${spec.id}" already exists`);
   assertKeyAllowed(ctx.policy, spec.keyAlgorithm);
   const scheme = defaultScheme(spec.keyAlgorithm, spec.rsaPadding);
   assertSchemeAllowed(ctx.policy, scheme);
   const store = spec.keyStore ? ctx.keys.get(spec.keyStore) : ctx.keys.default;
-  const key = await store.generate(spec.keyAlgorithm, `ca:${spec.id}`);
   const subjectAttrs = parseNameString(spec.subject);
   const subjectDer = encodeName(subjectAttrs);
+  const nc = constraints(spec.nameConstraints);
+  return { scheme, store, subjectAttrs, subjectDer, nc };
+}
+
+/** Audits a refused CA creation, then lets the error go on. */
+async function refusedCa(ctx: PkiContext, id: string, actor: string, e: unknown): Promise<never> {
+  if (e instanceof TrucError) {
+    await recordAudit(ctx.db, {
+      actor,
+      action: 'ca.create',
+      target: String(id).slice(0, 200),
+      outcome: 'failure',
+      detail: { code: e.code, reason: e.message },
+    }).catch(() => {});
+    emit(ctx, 'ca.refused', 'failure', actor, { ca: String(id).slice(0, 200), code: e.code }, e.message);
+  }
+  throw e;
+}
+
+async function createCa(ctx: PkiContext, spec: CaSpec, parent: CaRow | null, actor: string): Promise<CaRow> {
+  const { scheme, store, subjectAttrs, subjectDer, nc } = await checkSpec(ctx, spec);
+  const key = await store.generate(spec.keyAlgorithm, `ca:${spec.id}`);
   const ski = keyIdentifier(key.spki);
   const now = ctx.clock();
   const notBefore = new Date(Math.floor(now.getTime() / 1000) * 1000 - 60_000);
@@ -74,7 +103,6 @@ async function createCa(ctx: PkiContext, spec: CaSpec, parent: CaRow | null, act
       ext.crlDistributionPoints([urls.crl(ctx, parent.id)]),
       ext.authorityInfoAccess(null, urls.caCert(ctx, parent.id)),
     );
-    const nc = constraints(spec.nameConstraints);
     if (nc) extensions.push(ext.nameConstraints(nc));
   }
   // the issuer signs: the parent's key, or for a root its own new key
@@ -137,11 +165,17 @@ export async function initHierarchy(
   spec: { root: CaSpec; issuing: CaSpec[] },
   actor: string,
 ): Promise<CaRow[]> {
-  const existing = await listCas(ctx.db);
-  if (existing.length)
-    throw new TrucError('ca_exists', `a CA hierarchy exists already (${existing.map((c) => c.id).join(', ')}); add CAs with addCa`);
-  const ids = [spec.root.id, ...spec.issuing.map((s) => s.id)];
-  if (new Set(ids).size !== ids.length) throw new TrucError('bad_request', `CA ids must be distinct: ${ids.join(', ')}`);
+  try {
+    const existing = await listCas(ctx.db);
+    if (existing.length)
+      throw new TrucError('ca_exists', `a CA hierarchy exists already (${existing.map((c) => c.id).join(', ')}); add CAs with addCa`);
+    const ids = [spec.root.id, ...spec.issuing.map((s) => s.id)];
+    if (new Set(ids).size !== ids.length) throw new TrucError('bad_request', `CA ids must be distinct: ${ids.join(', ')}`);
+    // every CA checked before the first key is made: a bad issuing CA must not leave a root behind
+    for (const s of [spec.root, ...spec.issuing]) await checkSpec(ctx, s);
+  } catch (e) {
+    return refusedCa(ctx, spec.root.id, actor, e);
+  }
   const root = await createCa(ctx, spec.root, null, actor);
   const out = [root];
   for (const s of spec.issuing) out.push(await createCa(ctx, s, root, actor));
@@ -150,10 +184,16 @@ export async function initHierarchy(
 
 /** Adds one CA under an existing parent (another issuing CA, or a second one under the root). */
 export async function addCa(ctx: PkiContext, parentId: string, spec: CaSpec, actor: string): Promise<CaRow> {
-  const parent = await getCa(ctx.db, parentId);
-  if (!parent) throw new TrucError('unknown_ca', `no CA "${parentId}"`);
-  if (parent.pathLen !== null && parent.pathLen < 1)
-    throw new TrucError('bad_request', `CA "${parentId}" has path length 0 and cannot certify other CAs`);
+  let parent: CaRow | null;
+  try {
+    parent = await getCa(ctx.db, parentId);
+    if (!parent) throw new TrucError('unknown_ca', `no CA "${parentId}"`);
+    if (parent.pathLen !== null && parent.pathLen < 1)
+      throw new TrucError('bad_request', `CA "${parentId}" has path length 0 and cannot certify other CAs`);
+    await checkSpec(ctx, spec);
+  } catch (e) {
+    return refusedCa(ctx, spec.id, actor, e);
+  }
   return createCa(ctx, spec, parent, actor);
 }
 

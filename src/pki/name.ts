@@ -56,15 +56,37 @@ export function encodeName(attrs: NameAttribute[]): Buffer {
 }
 
 const STRING_TAGS = new Set<number>([TAG.UTF8String, TAG.PrintableString, TAG.IA5String, 0x14, 0x1e, 0x1c]);
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
 
+/** A string value of a request's name; bytes that are not the text their tag promises are refused, not guessed. */
 function decodeString(el: Element): string {
   if (!STRING_TAGS.has(el.tag)) throw new TrucError('malformed_der', `name: unsupported string type ${el.tag}`);
-  if (el.tag === 0x1e) {
-    // BMPString: UTF-16BE
-    const b = Buffer.from(el.value);
-    return b.swap16().toString('utf16le');
+  switch (el.tag) {
+    case 0x1e: {
+      // BMPString: UTF-16BE, two bytes a character
+      if (el.value.length % 2) throw new TrucError('malformed_der', 'name: BMPString of odd length');
+      return Buffer.from(el.value).swap16().toString('utf16le');
+    }
+    case 0x1c: {
+      // UniversalString: UCS-4 big-endian
+      if (el.value.length % 4) throw new TrucError('malformed_der', 'name: UniversalString length not a multiple of 4');
+      let out = '';
+      for (let i = 0; i < el.value.length; i += 4) {
+        const cp = el.value.readUInt32BE(i);
+        if (cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) throw new TrucError('malformed_der', 'name: bad UniversalString character');
+        out += String.fromCodePoint(cp);
+      }
+      return out;
+    }
+    case TAG.UTF8String:
+      try {
+        return UTF8.decode(el.value);
+      } catch {
+        throw new TrucError('malformed_der', 'name: UTF8String is not valid UTF-8');
+      }
+    default:
+      return el.value.toString('latin1');
   }
-  return el.tag === TAG.UTF8String ? el.value.toString('utf8') : el.value.toString('latin1');
 }
 
 /** Decodes a Name; attributes of types we do not know are kept under their dotted OID. */
@@ -78,7 +100,8 @@ export function decodeName(der: Buffer): NameAttribute[] {
       const [t, v] = children(atv, 'name', 2);
       if (!t || !v || t.tag !== TAG.OID) throw new TrucError('malformed_der', 'name: bad AttributeTypeAndValue');
       const o = decodeOid(t.value);
-      out.push({ type: BY_OID.get(o) ?? o, value: decodeString(v) });
+      // composed (NFC), as we encode: the subject we store and search is the one in the certificate
+      out.push({ type: BY_OID.get(o) ?? o, value: decodeString(v).normalize('NFC') });
     }
   }
   return out;
@@ -117,7 +140,8 @@ export function parseNameString(s: string): NameAttribute[] {
     const value = p
       .slice(eq + 1)
       .trim()
-      .replace(/\\(.)/g, '$1');
+      .replace(/\\(.)/g, '$1')
+      .normalize('NFC');
     out.push({ type: canonical, value });
   }
   return out;

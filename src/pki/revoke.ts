@@ -55,11 +55,14 @@ async function change(
   serialIn: string,
   actor: string,
   action: 'ca.revoke' | 'ca.release',
+  /** checks of the request itself, before the database is touched */
+  check: () => void,
   apply: (cert: CertRow) => { status: CertRow['status']; reason: number | null; revokedAt: Date | null; invalidity: Date | null },
 ): Promise<CertRow> {
   let serial = serialIn;
   try {
     serial = normalizeSerial(serialIn);
+    check();
     const now = ctx.clock();
     const updated = await ctx.db.tx(async (sql) => {
       const cert = await getCert(sql, serial, true);
@@ -90,7 +93,7 @@ async function change(
     });
     return updated;
   } catch (e) {
-    if (e instanceof TrucError)
+    if (e instanceof TrucError) {
       await recordAudit(ctx.db, {
         actor,
         action,
@@ -98,15 +101,21 @@ async function change(
         outcome: 'failure',
         detail: { code: e.code, reason: e.message },
       }).catch(() => {});
+      emit(ctx, action === 'ca.revoke' ? 'revocation.refused' : 'release.refused', 'failure', actor, { serial, code: e.code }, e.message);
+    }
     throw e;
   }
 }
 
 export function revoke(ctx: PkiContext, req: RevokeRequest, actor: string): Promise<CertRow> {
-  const reason = parseReason(req.reason);
-  if (req.invalidityDate && Number.isNaN(req.invalidityDate.getTime()))
-    throw new TrucError('bad_request', 'invalidityDate is not a date');
-  return change(ctx, req.serial, actor, 'ca.revoke', (cert) => {
+  // the reason and date are checked inside change(), so that a refused request is audited like any other
+  let reason = 0;
+  const check = () => {
+    reason = parseReason(req.reason);
+    if (req.invalidityDate && Number.isNaN(req.invalidityDate.getTime()))
+      throw new TrucError('bad_request', 'invalidityDate is not a date');
+  };
+  return change(ctx, req.serial, actor, 'ca.revoke', check, (cert) => {
     if (cert.status === 'revoked')
       throw new TrucError('already_revoked', `certificate ${cert.serial} is already revoked`, {
         reason: reasonName(cert.reason),
@@ -126,7 +135,7 @@ export function revoke(ctx: PkiContext, req: RevokeRequest, actor: string): Prom
 
 /** Releases a certificate from hold. Its last revocation date is kept for the delta CRL's removeFromCRL. */
 export function release(ctx: PkiContext, serial: string, actor: string): Promise<CertRow> {
-  return change(ctx, serial, actor, 'ca.release', (cert) => {
+  return change(ctx, serial, actor, 'ca.release', () => undefined, (cert) => {
     if (cert.status !== 'hold') throw new TrucError('not_on_hold', `certificate ${cert.serial} is not on hold`);
     return { status: 'good', reason: REASONS.removeFromCRL, revokedAt: cert.revokedAt, invalidity: null };
   });

@@ -3,6 +3,7 @@
  * with their status; every status change takes a value from one sequence, so a delta CRL is exactly the
  * changes after its base CRL's high-water mark, whatever the clocks did.
  */
+import { TrucError } from '../errors.js';
 import type { Migration, Sql } from '../store/index.js';
 import type { CopyColumn } from '../store/copy.js';
 import type { KeyAlgorithm, SignatureScheme } from '../crypto/algorithms.js';
@@ -290,10 +291,12 @@ export interface CertQuery {
 }
 
 export async function searchCerts(sql: Sql, q: CertQuery): Promise<CertRow[]> {
+  for (const [k, d] of Object.entries({ validAt: q.validAt, expiresBefore: q.expiresBefore, issuedAfter: q.issuedAfter }))
+    if (d && Number.isNaN(d.getTime())) throw new TrucError('bad_request', `${k} is not a date`);
   const w: string[] = [];
   const p: unknown[] = [];
   if (q.serial) w.push(`serial = $${p.push(q.serial.toLowerCase())}`);
-  if (q.subject) w.push(`lower(subject) LIKE $${p.push('%' + q.subject.toLowerCase().replace(/[\\%_]/g, '\\$&') + '%')}`);
+  if (q.subject) w.push(`lower(subject) LIKE $${p.push('%' + q.subject.normalize('NFC').toLowerCase().replace(/[\\%_]/g, '\\$&') + '%')}`);
   if (q.profile) w.push(`profile = $${p.push(q.profile)}`);
   if (q.caId) w.push(`ca_id = $${p.push(q.caId)}`);
   if (q.status) w.push(`status = $${p.push(q.status)}`);
@@ -303,8 +306,10 @@ export async function searchCerts(sql: Sql, q: CertQuery): Promise<CertRow[]> {
   }
   if (q.expiresBefore) w.push(`not_after < $${p.push(q.expiresBefore)}`);
   if (q.issuedAfter) w.push(`issued_at > $${p.push(q.issuedAfter)}`);
-  const limit = Math.min(Math.max(q.limit ?? 50, 1), 1000);
-  const offset = Math.max(q.offset ?? 0, 0);
+  // interpolated into the SQL text: whole numbers only, whatever the caller passed
+  const whole = (n: number | undefined, dflt: number) => (Number.isFinite(n) ? Math.floor(n!) : dflt);
+  const limit = Math.min(Math.max(whole(q.limit, 50), 1), 1000);
+  const offset = Math.max(whole(q.offset, 0), 0);
   const rows = await sql.query(
     `SELECT * FROM pki_certificate ${w.length ? 'WHERE ' + w.join(' AND ') : ''}
      ORDER BY issued_at DESC, serial LIMIT ${limit} OFFSET ${offset}`,

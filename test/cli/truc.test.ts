@@ -3,6 +3,7 @@ import { spawnSync, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { opensslCsr, opensslStatus, tmp } from '../helpers/openssl.js';
+import { openDb } from '../../src/store/index.js';
 
 const dataDir = tmp('truc-cli-');
 const env = { ...process.env, TRUC_DATA_DIR: dataDir, TRUC_KEY_PASSPHRASE: 'cli test passphrase', TRUC_LOG_LEVEL: 'warn' };
@@ -65,22 +66,97 @@ describe('the truc command line', () => {
     expect(audit.stdout).toMatch(/audit chain intact: \d+ records/);
   });
 
-  it('exits with a clear message and the right code on bad input', () => {
-    const garbage = join(dir, 'garbage.csr');
-    writeFileSync(garbage, 'definitely not a CSR');
-    const r = truc('ca', 'issue', '--csr', garbage, '--profile', 'official-signing');
-    expect(r.status).toBe(3);
-    expect(r.stderr).toMatch(/error \[malformed_der\]/);
-    const unknown = truc('ca', 'revoke', '0abc');
-    expect(unknown.status).toBe(4);
-    expect(unknown.stderr).toMatch(/unknown_serial/);
-    const reason = truc('ca', 'revoke', '0abc', '--reason', 'because');
-    expect(reason.status).toBe(3);
+  it('exits 2 on a usage error and 1, saying why, on a wrong key store passphrase', () => {
     expect(truc('ca', 'issue', '--profile', 'x').status).toBe(2); // missing --csr
     const wrongPass = spawnSync(process.execPath, ['bin/truc.js', 'ca', 'cas'], { env: { ...env, TRUC_KEY_PASSPHRASE: 'wrong' }, encoding: 'utf8' });
     expect(wrongPass.status).toBe(1);
-    expect(wrongPass.stderr).toMatch(/wrong passphrase/);
+    expect(wrongPass.stderr).toMatch(/^error \[key_store\]: wrong passphrase/m);
   });
+
+  it('refuses every kind of bad input with its code and exit status, changes nothing, and audits each refusal', () => {
+    const file = (name: string, data: string | Buffer) => {
+      const f = join(dir, name);
+      writeFileSync(f, data);
+      return f;
+    };
+    const good = opensslCsr(dir, '/C=VN/O=Bộ Nội vụ/CN=Lê Văn E');
+    const der = Buffer.from(readFileSync(good.csrPath, 'utf8').replace(/-----[^-]+-----|\s+/g, ''), 'base64');
+    const flipped = Buffer.from(der);
+    flipped[flipped.length - 5] ^= 1;
+    let deep: Buffer = Buffer.from([0x05, 0x00]);
+    for (let i = 0; i < 40; i++) deep = Buffer.concat([Buffer.from([0x30, deep.length]), deep]);
+    const issue = (csr: string, ...more: string[]) => ['ca', 'issue', '--csr', csr, '--profile', 'official-signing', ...more];
+    const first = truc('--json', ...issue(good.csrPath, '--request-id', 'ho-so-cli'));
+    expect(first.status, first.stderr).toBe(0);
+    const other = opensslCsr(dir, '/C=VN/O=Bộ Nội vụ/CN=Người khác');
+
+    const lastSeq = () => Math.max(...JSON.parse(truc('--json', 'audit', 'list', '--limit', '1000').stdout).map((r: { seq: number }) => r.seq));
+    const certs = () => truc('--json', 'ca', 'list', '--limit', '1000').stdout;
+    const crls = () => JSON.parse(truc('--json', 'audit', 'list', '--action', 'ca.crl', '--limit', '1000').stdout).length;
+    const before = { certs: certs(), seq: lastSeq(), crls: crls() };
+
+    // [what, arguments, exit status, code in the message, audit action (null: refused before the CA saw it)]
+    const cases: [string, string[], number, RegExp, string | null][] = [
+      ['malformed PEM', issue(file('bad.pem', '-----BEGIN CERTIFICATE REQUEST-----\n!!!\n-----END CERTIFICATE REQUEST-----\n')), 3, /\[malformed_pem\]/, 'ca.issue'],
+      ['malformed DER', issue(file('bad.der', Buffer.from([0x30, 0x84, 0xff, 0xff, 0xff, 0xff, 0]))), 3, /\[malformed_der\].*runs past the end/, 'ca.issue'],
+      ['DER nested 40 deep', issue(file('deep.der', deep)), 3, /\[malformed_der\].*nesting/, 'ca.issue'],
+      ['a bad signature', issue(file('flipped.der', flipped)), 3, /\[bad_csr_signature\]/, 'ca.issue'],
+      ['a key too small', issue(opensslCsr(dir, '/C=VN/O=x/CN=weak', ['-newkey', 'rsa:1024']).csrPath), 3, /\[key_not_allowed\].*1024/, 'ca.issue'],
+      ['a key of a disallowed type', issue(opensslCsr(dir, '/C=VN/O=x/CN=ed', ['-newkey', 'ed448']).csrPath), 3, /\[key_not_allowed\]/, 'ca.issue'],
+      ['a subject the profile forbids', issue(good.csrPath, '--subject', 'C=VN, O=Bộ Nội vụ, CN=x, street=Phố Huế'), 3, /\[subject_not_allowed\].*street/, 'ca.issue'],
+      ['an oversized request', issue(file('big.csr', Buffer.alloc(70_000, 0x41))), 3, /\[too_large\]/, 'ca.issue'],
+      ['an unknown profile', ['ca', 'issue', '--csr', good.csrPath, '--profile', 'ghost'], 4, /\[unknown_profile\]/, 'ca.issue'],
+      ['a duplicate request id', issue(other.csrPath, '--request-id', 'ho-so-cli'), 5, /\[duplicate_request\]/, null],
+      ['a revocation of an unknown serial', ['ca', 'revoke', '0badc0ffee'], 4, /\[unknown_serial\]/, 'ca.revoke'],
+      ['an unknown revocation reason', ['ca', 'revoke', JSON.parse(first.stdout).serial, '--reason', 'because'], 3, /\[bad_request\].*reason/, 'ca.revoke'],
+      ['a missing CSR file', issue(join(dir, 'no-such.csr')), 3, /\[bad_request\].*no such file/, null],
+      ['a CRL to one file for every CA', ['ca', 'crl', '--out', join(dir, 'all.crl')], 3, /\[bad_request\].*--ca/, null],
+      ['a date that is not one', ['ca', 'list', '--valid-at', 'yesterday'], 3, /\[bad_request\].*--valid-at/, null],
+      ['a count that is not a number', ['ca', 'list', '--limit', 'many'], 2, /whole number/, null],
+    ];
+    const audited: [string, string][] = [];
+    for (const [what, args, status, message, action] of cases) {
+      const r = truc(...args);
+      expect(r.status, `${what}: ${r.stderr}`).toBe(status);
+      expect(r.stderr, what).toMatch(message);
+      expect(r.stdout, what).toBe('');
+      if (action) audited.push([action, /\[(\w+)\]/.exec(r.stderr)![1]]);
+    }
+    expect(certs()).toBe(before.certs);
+    expect(crls()).toBe(before.crls);
+    const records = JSON.parse(truc('--json', 'audit', 'list', '--after', String(before.seq), '--limit', '1000').stdout) as { action: string; outcome: string; detail: { code: string } }[];
+    const refusals = records.filter((r) => r.action !== 'audit.verify').map((r) => [r.action, r.detail?.code]);
+    expect(refusals).toEqual(expect.arrayContaining(audited));
+    expect(records.every((r) => r.outcome === 'failure')).toBe(true);
+    expect(truc('audit', 'verify').status).toBe(0);
+  }, 300_000);
+
+  it('searches by serial, subject, profile, status and validity, and keeps Vietnamese names intact', () => {
+    const a = opensslCsr(dir, '/C=VN/O=Sở Nội vụ Đà Nẵng/CN=Võ Thị Tìm');
+    const b = opensslCsr(dir, '/C=VN/O=Sở Nội vụ Đà Nẵng/CN=portal.snv.danang.gov.vn');
+    const pemA = join(dir, 'search-a.pem');
+    const ia = JSON.parse(truc('--json', 'ca', 'issue', '--csr', a.csrPath, '--profile', 'official-signing', '--out', pemA).stdout);
+    const ib = JSON.parse(truc('--json', 'ca', 'issue', '--csr', b.csrPath, '--profile', 'tls-server', '--dns', 'portal.snv.danang.gov.vn', '--days', '20').stdout);
+    expect(truc('ca', 'revoke', ib.serial, '--reason', 'certificateHold').status).toBe(0);
+    const find = (...args: string[]) => {
+      const r = truc('--json', 'ca', 'list', '--subject', 'sở nội vụ đà nẵng', ...args);
+      expect(r.status, r.stderr).toBe(0);
+      return (JSON.parse(r.stdout) as { serial: string }[]).map((c) => c.serial).sort();
+    };
+    expect(find()).toEqual([ia.serial, ib.serial].sort());
+    expect(find('--serial', ia.serial.toUpperCase().match(/../g)!.join(':'))).toEqual([ia.serial]);
+    expect(find('--profile', 'tls-server')).toEqual([ib.serial]);
+    expect(find('--status', 'hold')).toEqual([ib.serial]);
+    expect(find('--status', 'good')).toEqual([ia.serial]);
+    expect(find('--valid-at', new Date(Date.now() + 60 * 86_400_000).toISOString())).toEqual([ia.serial]);
+    expect(find('--expires-before', new Date(Date.now() + 60 * 86_400_000).toISOString())).toEqual([ib.serial]);
+    expect(find('--valid-at', '2001-01-01')).toEqual([]);
+    expect(truc('ca', 'list', '--status', 'lost').status).toBe(2);
+    // the table prints the name as given; openssl reads it back unchanged, as UTF8String
+    expect(truc('ca', 'show', ia.serial).stdout).toMatch(/subject\s+C=VN, O=Sở Nội vụ Đà Nẵng, CN=Võ Thị Tìm/);
+    const shown = opensslStatus(['x509', '-in', pemA, '-noout', '-subject', '-nameopt', 'utf8,show_type']);
+    expect(shown.out.trim()).toBe('subject=C=PRINTABLESTRING:VN, O=UTF8STRING:Sở Nội vụ Đà Nẵng, CN=UTF8STRING:Võ Thị Tìm');
+  }, 300_000);
 
   it('manages API tokens', () => {
     const t = truc('token', 'create', '--name', 'cán bộ RA', '--role', 'ra-officer');
@@ -88,6 +164,23 @@ describe('the truc command line', () => {
     expect(truc('token', 'list').stdout).toMatch(/cán bộ RA\s+token\s+ra-officer/);
     expect(truc('token', 'create', '--name', 'x', '--role', 'emperor').status).toBe(3);
     expect(truc('token', 'revoke', 'cán bộ RA').status).toBe(0);
+  });
+
+  it('audit verify exits 1 and names the first broken record when a record was altered behind the trigger', async () => {
+    const db = await openDb({ url: join(dataDir, 'db') });
+    try {
+      await db.exec('ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_update');
+      await db.query(`UPDATE audit_log SET actor = 'mallory' WHERE seq = 3`);
+      await db.exec('ALTER TABLE audit_log ENABLE TRIGGER audit_log_no_update');
+    } finally {
+      await db.close();
+    }
+    const r = truc('audit', 'verify');
+    expect(r.status).toBe(1);
+    expect(r.stdout).toMatch(/AUDIT CHAIN BROKEN at record 3/);
+    const j = truc('--json', 'audit', 'verify');
+    expect(j.status).toBe(1);
+    expect(JSON.parse(j.stdout)).toMatchObject({ ok: false, brokenAt: 3 });
   });
 
   it('starts every role in one process on a fresh data folder and serves the API', async () => {

@@ -6,14 +6,14 @@ import type { FastifyInstance } from 'fastify';
 import { toPem } from '../../src/asn1/der.js';
 import { buildApp } from '../../src/http/app.js';
 import { registerCertificate } from '../../src/http/auth/store.js';
-import { listCas, revoke } from '../../src/pki/index.js';
+import { listCas, release, revoke } from '../../src/pki/index.js';
 import { testPlatform, type TestPlatform } from '../helpers/platform.js';
 import { opensslCsr, tmp } from '../helpers/openssl.js';
 
-function get(port: number, path: string, ca: string, cert?: { cert: string; key: string }): Promise<{ status: number; body: any }> {
+function get(port: number, path: string, ca: string, cert?: { cert: string; key: string }, method = 'GET', body?: object): Promise<{ status: number; body: any }> {
   return new Promise((resolve, reject) => {
     const req = https.request(
-      { host: '127.0.0.1', port, path, ca, ...(cert ?? {}), method: 'GET', servername: undefined },
+      { host: '127.0.0.1', port, path, ca, ...(cert ?? {}), method, servername: undefined, ...(body ? { headers: { 'content-type': 'application/json' } } : {}) },
       (res) => {
         let data = '';
         res.on('data', (c) => (data += c));
@@ -21,7 +21,7 @@ function get(port: number, path: string, ca: string, cert?: { cert: string; key:
       },
     );
     req.on('error', reject);
-    req.end();
+    req.end(body ? JSON.stringify(body) : undefined);
   });
 }
 
@@ -33,6 +33,7 @@ describe('client certificates from our CA authenticate API callers over TLS', ()
   const dir = tmp();
   let client: { cert: string; key: string; serial: string };
   let stranger: { cert: string; key: string };
+  let officer: { cert: string; key: string; serial: string; der: Buffer };
 
   beforeAll(async () => {
     p = await testPlatform('memory://');
@@ -48,6 +49,8 @@ describe('client certificates from our CA authenticate API callers over TLS', ()
     await registerCertificate(p.db, 'btc security server', c.der, ['auditor']);
     client = c;
     stranger = await issue('agency-auth', '/C=VN/O=Bộ Y tế/CN=Unregistered');
+    officer = await issue('agency-auth', '/C=VN/O=Bộ Nội vụ/CN=Cán bộ RA');
+    await registerCertificate(p.db, 'ra officer cert', officer.der, ['ra-officer']);
     writeFileSync(join(dir, 'srv.pem'), server.cert + chainPem);
     writeFileSync(join(dir, 'srv.key'), server.key);
     writeFileSync(join(dir, 'ca.pem'), chainPem);
@@ -65,6 +68,22 @@ describe('client certificates from our CA authenticate API callers over TLS', ()
     const r = await get(port, '/api/v1/certificates?limit=1', chainPem, client);
     expect(r.status).toBe(200);
     expect(r.body.items).toHaveLength(1);
+  });
+
+  it('gives a certificate principal its roles and nothing more; a hold suspends it until released', async () => {
+    const csr = readFileSync(opensslCsr(dir, '/C=VN/O=Bộ Nội vụ/CN=Qua chứng thư').csrPath, 'utf8');
+    // the auditor's certificate reads but may not issue; the RA officer's issues
+    const denied = await get(port, '/api/v1/certificates', chainPem, client, 'POST', { profile: 'official-signing', csr });
+    expect([denied.status, denied.body.code]).toEqual([403, 'forbidden']);
+    const issued = await get(port, '/api/v1/certificates', chainPem, officer, 'POST', { profile: 'official-signing', csr });
+    expect(issued.status).toBe(201);
+    expect(issued.body.subject).toBe('C=VN, O=Bộ Nội vụ, CN=Qua chứng thư');
+    // held: refused at once; released: admitted again
+    await revoke(p.pki, { serial: officer.serial, reason: 'certificateHold' }, 'ra');
+    expect((await get(port, '/api/v1/auth/whoami', chainPem, officer)).status).toBe(401);
+    await release(p.pki, officer.serial, 'ra');
+    const me = await get(port, '/api/v1/auth/whoami', chainPem, officer);
+    expect([me.status, me.body.name, me.body.roles]).toEqual([200, 'ra officer cert', ['ra-officer']]);
   });
 
   it('refuses no certificate, an unregistered one, and a revoked one', async () => {

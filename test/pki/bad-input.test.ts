@@ -10,8 +10,8 @@ import { testPlatform, type TestPlatform } from '../helpers/platform.js';
 import { opensslCsr, tmp } from '../helpers/openssl.js';
 
 /** A CSR built by hand, so tests can make ones no tool would (nested, wrong version, odd keys). */
-function handCsr(spki: Buffer, sign: (tbs: Buffer) => Buffer, sigAlg: Buffer, version = 0): Buffer {
-  const info = seq(int(version), seq(set(seq(oid('2.5.4.3'), utf8('x')))), spki, ctx(0));
+function handCsr(spki: Buffer, sign: (tbs: Buffer) => Buffer, sigAlg: Buffer, version = 0, name = seq(set(seq(oid('2.5.4.3'), utf8('x'))))): Buffer {
+  const info = seq(int(version), name, spki, ctx(0));
   return seq(info, sigAlg, bitString(sign(info)));
 }
 
@@ -95,13 +95,51 @@ describe('bad input to the CA gets a clear error and changes nothing', () => {
     void NULL;
   });
 
+  it('refuses hostile encodings inside a correctly signed request, as bad input and without a row', async () => {
+    const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const spki = publicKey.export({ type: 'spki', format: 'der' });
+    const signed = (name: Buffer) => handCsr(spki, (tbs) => createSign('sha256').update(tbs).sign(privateKey), seq(oid('1.2.840.10045.4.3.2')), 0, name);
+    const cn = (tag: number, value: Buffer) => seq(set(seq(oid('2.5.4.3'), Buffer.concat([Buffer.from([tag, value.length]), value]))));
+    let deepName: Buffer = utf8('x');
+    for (let i = 0; i < 20; i++) deepName = seq(deepName);
+    const cases: [string, Buffer, string][] = [
+      ['a BMPString of odd length', signed(cn(0x1e, Buffer.from([0, 0x41, 0]))), 'malformed_der'],
+      ['a UTF8String that is not UTF-8', signed(cn(0x0c, Buffer.from([0xff, 0xfe]))), 'malformed_der'],
+      ['a subject nested 20 deep', signed(seq(set(seq(oid('2.5.4.3'), deepName)))), 'malformed_der'],
+    ];
+    for (const [what, der, code] of cases) {
+      const before = await count();
+      await expect(p.issuer.issue({ profile: 'agency-signing', csr: der }, 'ra1'), what).rejects.toMatchObject({ code });
+      expect(await count()).toBe(before);
+    }
+    const ed448 = opensslCsr(dir, '/CN=Ed448/O=x/C=VN', ['-newkey', 'ed448']);
+    await expect(p.issuer.issue({ profile: 'agency-signing', csr: ed448.csr }, 'ra1')).rejects.toMatchObject({ code: 'key_not_allowed' });
+    // a length field announcing 4 GiB in a request of a few bytes
+    await expect(p.issuer.issue({ profile: 'agency-signing', csr: Buffer.from([0x30, 0x84, 0xff, 0xff, 0xff, 0xff, 0x30, 0x00]) }, 'ra1')).rejects.toMatchObject({
+      code: 'malformed_der',
+    });
+  });
+
   it('rejects revocation of an unknown or malformed serial, and bad reasons', async () => {
     await expect(revoke(p.pki, { serial: '0badc0ffee' }, 'ra1')).rejects.toMatchObject({ code: 'unknown_serial' });
     await expect(revoke(p.pki, { serial: 'not-hex!' }, 'ra1')).rejects.toMatchObject({ code: 'bad_request' });
-    expect(() => revoke(p.pki, { serial: '01', reason: 'removeFromCRL' }, 'ra1')).toThrow(/reason/);
-    expect(() => revoke(p.pki, { serial: '01', reason: 7 }, 'ra1')).toThrow(/reason/);
+    await expect(revoke(p.pki, { serial: '01', reason: 'removeFromCRL' }, 'ra1')).rejects.toMatchObject({ code: 'bad_request', message: /reason/ });
+    await expect(revoke(p.pki, { serial: '01', reason: 7 }, 'ra1')).rejects.toMatchObject({ code: 'bad_request', message: /reason/ });
     await expect(release(p.pki, 'abcd', 'ra1')).rejects.toMatchObject({ code: 'unknown_serial' });
     await expect(generateCrl(p.pki, 'ghost', 'admin')).rejects.toMatchObject({ code: 'unknown_ca' });
+    // a bad reason or date for a real certificate leaves it as it was, and each refusal is on the record
+    const real = await p.issuer.issue({ profile: 'agency-signing', csr: good }, 'ra1');
+    const [{ s: seqBefore }] = await p.db.query<{ s: string }>('SELECT max(seq) AS s FROM audit_log');
+    await expect(revoke(p.pki, { serial: real.serial, reason: 'because' }, 'ra1')).rejects.toMatchObject({ code: 'bad_request' });
+    await expect(revoke(p.pki, { serial: real.serial, invalidityDate: new Date('nonsense') }, 'ra1')).rejects.toMatchObject({ code: 'bad_request' });
+    expect((await searchCerts(p.db, { serial: real.serial }))[0].status).toBe('good');
+    const after = (await searchAudit(p.db, { afterSeq: Number(seqBefore), limit: 1000 })).filter((r) => r.action === 'ca.revoke');
+    expect(after.map((r) => [r.target, r.outcome, r.detail?.code])).toEqual([
+      [real.serial, 'failure', 'bad_request'],
+      [real.serial, 'failure', 'bad_request'],
+    ]);
+    const crlRefusals = (await searchAudit(p.db, { action: 'ca.crl', limit: 1000 })).filter((r) => r.outcome === 'failure');
+    expect(crlRefusals.map((r) => [r.target, r.detail?.code])).toContainEqual(['ghost', 'unknown_ca']);
   });
 
   it('audits refusals without breaking the chain', async () => {
@@ -111,6 +149,11 @@ describe('bad input to the CA gets a clear error and changes nothing', () => {
     expect((await searchAudit(p.db, { action: 'ca.revoke' })).some((r) => r.outcome === 'failure')).toBe(true);
     expect((await verifyAuditChain(p.db)).ok).toBe(true);
     expect(p.events.some((e) => e.subject === 'truc.pki.certificate.refused')).toBe(true);
+    // refused revocations, releases and CRLs are published for the monitoring part as well
+    const refused = (subject: string) => p.events.filter((e) => e.subject === subject).map((e) => [e.event.event.outcome, e.event.truc?.code]);
+    expect(refused('truc.pki.revocation.refused')).toContainEqual(['failure', 'unknown_serial']);
+    expect(refused('truc.pki.release.refused')).toContainEqual(['failure', 'unknown_serial']);
+    expect(refused('truc.pki.crl.refused')).toContainEqual(['failure', 'unknown_ca']);
   });
 
   it('validates profiles at load and names the file', () => {

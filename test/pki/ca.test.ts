@@ -73,6 +73,19 @@ for (const { name, url } of testDatabaseUrls()) {
       expect(asn1).toMatch(/UTF8STRING\s+:Nguy/);
       expect(asn1).toMatch(/PRINTABLESTRING\s+:VN/);
       expect(new X509Certificate(issued.der).subject).toContain('Nguyễn Thị Hương Giang');
+      // openssl prints the names back unchanged with -nameopt utf8, each attribute of the type we chose
+      const pemPath = writePem(dir, 'vn.pem', toPem('CERTIFICATE', issued.der));
+      expect(openssl(['x509', '-in', pemPath, '-noout', '-subject', '-nameopt', 'utf8']).trim()).toBe(
+        'subject=CN=Nguyễn Thị Hương Giang, O=Ủy ban nhân dân Thành phố Hồ Chí Minh, OU=Sở Thông tin và Truyền thông, C=VN',
+      );
+      expect(openssl(['x509', '-in', pemPath, '-noout', '-subject', '-nameopt', 'utf8,show_type']).trim()).toBe(
+        'subject=CN=UTF8STRING:Nguyễn Thị Hương Giang, O=UTF8STRING:Ủy ban nhân dân Thành phố Hồ Chí Minh, OU=UTF8STRING:Sở Thông tin và Truyền thông, C=PRINTABLESTRING:VN',
+      );
+      // a name given decomposed (NFD, as some keyboards and macOS file names produce) is stored composed
+      const nfd = await p.issuer.issue({ profile: 'official-signing', csr, subject: 'CN=Nguyễn Văn Bình, O=Bộ Nội vụ, C=VN'.normalize('NFD') }, 'ra1');
+      expect(decodeName(tbsOf(nfd.der).fields[5])[0].value).toBe('Nguyễn Văn Bình'.normalize('NFC'));
+      expect(nfd.subject).toBe('CN=Nguyễn Văn Bình, O=Bộ Nội vụ, C=VN'.normalize('NFC'));
+      expect((await searchCerts(p.db, { subject: 'nguyễn văn bình'.normalize('NFC') })).map((c) => c.serial)).toEqual([nfd.serial]);
     });
 
     it('issues every profile with the key usages and EKUs openssl expects', async () => {
@@ -198,6 +211,80 @@ for (const { name, url } of testDatabaseUrls()) {
       const f2 = openssl(['crl', '-inform', 'DER', '-noout', '-text'], full2.der);
       expect(f2).not.toContain(held.serial.toUpperCase());
       expect(f2).toContain(revoked2.serial.toUpperCase());
+    });
+
+    it('numbers CRLs monotonically, bases each delta on the latest full CRL, and openssl verify -crl_check agrees with them', async () => {
+      const mk = async (cn: string) => {
+        const r = await p.issuer.issue({ profile: 'official-signing', csr: opensslCsr(dir, `/C=VN/O=Bộ Nội vụ/CN=${cn}`).csr }, 'ra1');
+        return { ...r, path: writePem(dir, `${r.serial}.pem`, toPem('CERTIFICATE', r.der)) };
+      };
+      const revokedEarly = await mk('Thu hồi sớm');
+      const held = await mk('Tạm dừng');
+      const revokedLate = await mk('Thu hồi muộn');
+      const untouched = await mk('Không đổi');
+      await revoke(p.pki, { serial: revokedEarly.serial, reason: 'keyCompromise' }, 'ra1');
+      await revoke(p.pki, { serial: held.serial, reason: 'certificateHold' }, 'ra1');
+
+      const crlText = (der: Buffer) => openssl(['crl', '-inform', 'DER', '-noout', '-text'], der);
+      const numberOf = (text: string, ext: string) => Number(new RegExp(`${ext}:(?: critical)?\\s+(\\d+)`).exec(text)?.[1]);
+      const verifiesWith = (der: Buffer) => {
+        const path = join(dir, `crl-${Math.random().toString(36).slice(2)}.crl`);
+        writeFileSync(path, der);
+        return opensslStatus(['crl', '-verify', '-inform', 'DER', '-in', path, '-CAfile', issuingPath, '-noout']).out;
+      };
+      const full1 = await generateCrl(p.pki, 'issuing', 'admin');
+      const delta1 = await generateCrl(p.pki, 'issuing', 'admin', { delta: true });
+      // hold released, another certificate revoked after the full CRL: only the delta knows
+      await release(p.pki, held.serial, 'ra1');
+      await revoke(p.pki, { serial: revokedLate.serial, reason: 'superseded' }, 'ra1');
+      const delta2 = await generateCrl(p.pki, 'issuing', 'admin', { delta: true });
+      const numbers = [full1, delta1, delta2].map((c) => c.number);
+      expect(numbers).toEqual([...numbers].sort((a, b) => a - b));
+      expect(new Set(numbers).size).toBe(3);
+      for (const c of [full1, delta1, delta2]) {
+        const text = crlText(c.der);
+        expect(verifiesWith(c.der)).toMatch(/verify OK/);
+        expect(numberOf(text, 'CRL Number')).toBe(c.number);
+        if (c.delta) expect(numberOf(text, 'Delta CRL Indicator')).toBe(full1.number);
+        else expect(text).not.toMatch(/Delta CRL Indicator/);
+      }
+      expect(delta1.baseNumber).toBe(full1.number);
+      expect(delta2.baseNumber).toBe(full1.number);
+      const d2 = crlText(delta2.der);
+      expect(d2).toContain(held.serial.toUpperCase());
+      expect(d2).toMatch(/Remove From CRL/);
+      expect(d2).toContain(revokedLate.serial.toUpperCase());
+      expect(d2).not.toContain(untouched.serial.toUpperCase());
+
+      const fullPem = toPem('X509 CRL', full1.der);
+      const check = (cert: string, crls: string, deltas: boolean) => {
+        const crlFile = writePem(dir, `crls-${Math.random().toString(36).slice(2)}.pem`, crls);
+        const extra = deltas ? ['-use_deltas', '-extended_crl'] : [];
+        const r = opensslStatus(['verify', '-crl_check', ...extra, '-CRLfile', crlFile, '-CAfile', rootPath, '-untrusted', issuingPath, cert]);
+        return r.status === 0 ? 'ok' : /certificate revoked/.test(r.out) ? 'revoked' : r.out;
+      };
+      // the full CRL alone: the held certificate is still refused, the late revocation not yet known
+      expect(check(revokedEarly.path, fullPem, false)).toBe('revoked');
+      expect(check(held.path, fullPem, false)).toBe('revoked');
+      expect(check(revokedLate.path, fullPem, false)).toBe('ok');
+      expect(check(untouched.path, fullPem, false)).toBe('ok');
+      // with the delta: the release takes the hold away, the late revocation appears
+      const both = fullPem + toPem('X509 CRL', delta2.der);
+      expect(check(revokedEarly.path, both, true)).toBe('revoked');
+      expect(check(held.path, both, true)).toBe('ok');
+      expect(check(revokedLate.path, both, true)).toBe('revoked');
+      expect(check(untouched.path, both, true)).toBe('ok');
+
+      // the next full CRL takes the changes in and the next delta is based on it, with an empty list
+      const full2 = await generateCrl(p.pki, 'issuing', 'admin');
+      const delta3 = await generateCrl(p.pki, 'issuing', 'admin', { delta: true });
+      expect(full2.number).toBe(delta2.number + 1);
+      expect(delta3.number).toBe(full2.number + 1);
+      expect(numberOf(crlText(delta3.der), 'Delta CRL Indicator')).toBe(full2.number);
+      expect(delta3.entries).toBe(0);
+      const f2 = toPem('X509 CRL', full2.der);
+      expect(check(held.path, f2, false)).toBe('ok');
+      expect(check(revokedLate.path, f2, false)).toBe('revoked');
     });
 
     it('records every operation in an intact audit chain and publishes events', async () => {

@@ -2,7 +2,7 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import { Certificate, CertificateList, Name, AttributeTypeAndValue, AttributeValue, RelativeDistinguishedName } from '@peculiar/asn1-x509';
 import { X509Certificate } from 'node:crypto';
-import { oid, int, time, namedBits, uintFromBytes, enumerated } from '../../src/asn1/der.js';
+import { oid, int, time, namedBits, uintFromBytes, enumerated, seq, set } from '../../src/asn1/der.js';
 import { decodeOid, checkTree } from '../../src/asn1/reader.js';
 import { encodeName, decodeName, parseNameString, nameToString } from '../../src/pki/name.js';
 import { generateCrl, revoke, listCas } from '../../src/pki/index.js';
@@ -48,6 +48,33 @@ describe('DER building blocks', () => {
     expect(hex(ours)).toBe(hex(theirs));
     expect(decodeName(ours)).toEqual(attrs);
     expect(parseNameString(nameToString(attrs))).toEqual(attrs);
+  });
+
+  it('refuses name strings whose bytes are not the text their tag promises, and composes what it decodes', () => {
+    const nameWith = (tag: number, value: Buffer) => seq(set(seq(oid('2.5.4.3'), Buffer.concat([Buffer.from([tag, value.length]), value]))));
+    expect(() => decodeName(nameWith(0x1e, Buffer.from([0x00, 0x41, 0x00])))).toThrow(expect.objectContaining({ code: 'malformed_der' }));
+    expect(() => decodeName(nameWith(0x0c, Buffer.from([0xc3, 0x28])))).toThrow(expect.objectContaining({ code: 'malformed_der' }));
+    expect(() => decodeName(nameWith(0x1c, Buffer.from([0, 0, 0])))).toThrow(expect.objectContaining({ code: 'malformed_der' }));
+    expect(() => decodeName(nameWith(0x1c, Buffer.from([0, 0x11, 0, 0])))).toThrow(expect.objectContaining({ code: 'malformed_der' }));
+    expect(decodeName(nameWith(0x1e, Buffer.from('Nỗi', 'utf16le').swap16()))[0].value).toBe('Nỗi');
+    expect(decodeName(nameWith(0x1c, Buffer.from([0, 0, 0x1e, 0xa1])))[0].value).toBe('ạ');
+    // a decomposed UTF8String comes back composed, the form we encode and search
+    expect(decodeName(nameWith(0x0c, Buffer.from('Nguyễn'.normalize('NFD'))))[0].value).toBe('Nguyễn'.normalize('NFC'));
+  });
+
+  it('bounds depth and lengths: deep nesting and huge or overlong length fields are malformed, not followed', () => {
+    let deep: Buffer = Buffer.from([0x05, 0x00]);
+    for (let i = 0; i < 40; i++) deep = seq(deep);
+    expect(() => checkTree(deep, 'x', 32)).toThrow(/nesting deeper than 32/);
+    expect(() => checkTree(deep, 'x', 64)).not.toThrow();
+    // a 4-byte length announcing 4 GiB, with 3 bytes behind it
+    expect(() => checkTree(Buffer.from([0x30, 0x84, 0xff, 0xff, 0xff, 0xff, 1, 2, 3]))).toThrow(/runs past the end/);
+    // a length of length beyond 4 bytes, and a long form where the short form would do
+    expect(() => checkTree(Buffer.from([0x30, 0x89, 1, 0, 0, 0, 0, 0, 0, 0, 0]))).toThrow(/bad length of length/);
+    expect(() => checkTree(Buffer.from([0x30, 0x81, 0x01, 0x00]))).toThrow(/non-minimal/);
+    // many siblings: the element count is bounded as well
+    const wide = seq(Buffer.alloc(2 * 100_001, Buffer.from([0x05, 0x00])));
+    expect(() => checkTree(wide)).toThrow(/too many elements/);
   });
 
   it('rejects DER nested past its depth bound without recursion', () => {

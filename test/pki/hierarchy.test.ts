@@ -4,6 +4,7 @@ import { addCa, generateCrl, initHierarchy, listCas, revoke } from '../../src/pk
 import { testPlatform, type TestPlatform } from '../helpers/platform.js';
 import { openssl, opensslCsr, opensslStatus, tmp, writePem } from '../helpers/openssl.js';
 import { softHsmMissing, softHsmToken } from '../helpers/softhsm.js';
+import { searchAudit } from '../../src/audit/index.js';
 
 const hsmMissing = softHsmMissing();
 if (hsmMissing) console.warn(`SKIP CA keys on PKCS#11: ${hsmMissing} (run .ci/run or scripts/install-deps.sh)`);
@@ -61,6 +62,29 @@ describe('CA hierarchy', () => {
     await expect(addCa(p.pki, 'issuing', { id: 'sub', subject: 'CN=Sub', keyAlgorithm: 'EC-P256', validityDays: 5 }, 'admin')).rejects.toMatchObject({
       code: 'bad_request',
     });
+  });
+
+  it('checks a whole hierarchy before making a key: a bad issuing CA leaves no root and no key behind, and is audited', async () => {
+    const p = await testPlatform('memory://', { init: false });
+    open.push(p);
+    const root = { id: 'root', subject: 'C=VN, O=Trục, CN=Root', keyAlgorithm: 'EC-P384' as const, validityDays: 3650 };
+    const bad: [string, Parameters<typeof initHierarchy>[1]['issuing'][number], string][] = [
+      ['an unknown attribute', { id: 'issuing', subject: 'C=VN, X=1, CN=Issuing', keyAlgorithm: 'EC-P256', validityDays: 365 }, 'subject_not_allowed'],
+      ['a validity that is no number', { id: 'issuing', subject: 'C=VN, CN=Issuing', keyAlgorithm: 'EC-P256', validityDays: Number('ten') }, 'bad_request'],
+      ['a negative path length', { id: 'issuing', subject: 'C=VN, CN=Issuing', keyAlgorithm: 'EC-P256', validityDays: 365, pathLen: -1 }, 'bad_request'],
+      ['an id with capitals', { id: 'Issuing', subject: 'C=VN, CN=Issuing', keyAlgorithm: 'EC-P256', validityDays: 365 }, 'bad_request'],
+    ];
+    for (const [what, issuing, code] of bad) {
+      await expect(initHierarchy(p.pki, { root, issuing: [issuing] }, 'admin'), what).rejects.toMatchObject({ code });
+      expect(await listCas(p.db), what).toEqual([]);
+      expect(await p.keys.get('software').list(), what).toEqual([]);
+    }
+    const refusals = (await searchAudit(p.db, { action: 'ca.create' })).map((r) => [r.outcome, r.detail?.code]);
+    expect(refusals).toEqual(bad.map(([, , code]) => ['failure', code]));
+    expect(p.events.filter((e) => e.subject === 'truc.pki.ca.refused').map((e) => e.event.truc?.code)).toEqual(bad.map(([, , code]) => code));
+    // and addCa under a missing parent is refused and audited the same way
+    await expect(addCa(p.pki, 'ghost', { id: 'x', subject: 'CN=X', keyAlgorithm: 'EC-P256', validityDays: 5 }, 'admin')).rejects.toMatchObject({ code: 'unknown_ca' });
+    expect((await searchAudit(p.db, { action: 'ca.create' })).at(-1)).toMatchObject({ outcome: 'failure', target: 'x' });
   });
 
   it.skipIf(!!hsmMissing)('keeps an issuing CA key on a PKCS#11 token (SoftHSM2): certificates and CRLs verify in openssl', async () => {

@@ -109,7 +109,7 @@ async function refuse(
   throw new TrucError('forbidden', `role(s) ${req.principal!.roles.join(', ')} may not ${permission}`, { permission });
 }
 
-/** A preHandler that admits only principals whose roles grant `permission`. */
+/** A hook (onRequest, so that strangers are refused before their body is read) admitting only principals whose roles grant `permission`. */
 export function guard(p: Platform, permission: Permission) {
   return async (req: FastifyRequest, _reply: FastifyReply): Promise<void> => {
     const a = await authenticate(p, req);

@@ -12,7 +12,7 @@ export async function authRoutes(app: FastifyInstance, p: Platform): Promise<voi
   app.get(
     '/api/v1/auth/whoami',
     {
-      preHandler: guard(p, 'auth.whoami'),
+      onRequest: guard(p, 'auth.whoami'),
       schema: {
         tags: ['auth'],
         summary: "The caller's principal: name, kind, roles and the permissions they grant",

@@ -4,9 +4,10 @@
  * read and verify the audit log.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { Ajv } from 'ajv';
 import { toPem } from '../../asn1/der.js';
-import { TrucError } from '../../errors.js';
-import { checkAuditChain, searchAudit } from '../../audit/index.js';
+import { TrucError, isTrucError, type ErrorCode } from '../../errors.js';
+import { checkAuditChain, recordAudit, searchAudit } from '../../audit/index.js';
 import {
   caChain,
   currentCrl,
@@ -25,6 +26,33 @@ import type { Platform } from '../../platform.js';
 import { guard } from '../auth/guard.js';
 
 const security = [{ bearer: [] }];
+
+/** RFC 9457 problem details, as every error of these routes is answered (see app.ts). */
+const problem = {
+  description: 'RFC 9457 problem details; `code` is stable (e.g. malformed_der, bad_csr_signature, unknown_serial, forbidden)',
+  content: {
+    'application/problem+json': {
+      schema: {
+        type: 'object',
+        additionalProperties: true,
+        required: ['type', 'title', 'status', 'code'],
+        properties: {
+          type: { type: 'string', description: 'urn:truc:error:<code>' },
+          title: { type: 'string' },
+          status: { type: 'integer' },
+          detail: { type: 'string' },
+          code: { type: 'string' },
+          instance: { type: 'string' },
+        },
+      },
+    },
+  },
+};
+
+/** A route schema with its error answers documented. */
+function documented<T extends object>(schema: T): T & { response: Record<string, unknown> } {
+  return { ...schema, response: { '4xx': problem, '5xx': problem } };
+}
 
 function certJson(c: CertRow) {
   return {
@@ -53,10 +81,60 @@ function sendDer(reply: FastifyReply, type: string, der: Buffer, maxAge?: number
   return reply.send(der);
 }
 
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** the audit action under which refusals of this (state-changing) route are recorded */
+    auditAction?: string;
+  }
+}
+
+/** The stable code the problem response will carry for an error the framework raised (see app.ts). */
+function frameworkCode(err: { code?: string }): ErrorCode {
+  if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return 'too_large';
+  if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return 'unsupported';
+  return 'bad_request';
+}
+
+/** RFC 3339 date-time, the one format these routes use. */
+const DATE_TIME = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$/;
+
+/**
+ * Validation for this scope: unlike Fastify's default, properties the schema does not know are refused,
+ * not silently dropped — a misspelt `requestID` must not cost an RA officer the idempotency they asked
+ * for, nor a misspelt filter turn a search into "every certificate".
+ */
+function strictValidator() {
+  const ajv = new Ajv({
+    coerceTypes: 'array',
+    useDefaults: true,
+    removeAdditional: false,
+    allErrors: false,
+    formats: { 'date-time': (v: string) => DATE_TIME.test(v) && !Number.isNaN(Date.parse(v)) },
+  });
+  return ({ schema }: { schema: object }) => ajv.compile(schema);
+}
+
 export async function caRoutes(app: FastifyInstance, p: Platform): Promise<void> {
   const ctx = p.pki;
+  app.setValidatorCompiler(strictValidator());
 
-  app.get('/pki/ca', { schema: { tags: ['pki'], summary: 'CA certificates (public)' } }, async () =>
+  // Callers are authenticated in onRequest, before a body is read: a stranger learns nothing from
+  // validation errors and makes the server parse nothing. A request refused before it reaches the CA
+  // (oversized, not JSON, failing the schema) is audited here; the CA audits its own refusals.
+  app.addHook('onError', async (req, _reply, err: Error & { code?: string; statusCode?: number; validation?: unknown }) => {
+    const action = req.routeOptions.config.auditAction;
+    if (!action || isTrucError(err)) return;
+    if (!err.validation && !(err.statusCode && err.statusCode >= 400 && err.statusCode < 500)) return;
+    await recordAudit(p.db, {
+      actor: req.principal?.name ?? 'anonymous',
+      action,
+      target: req.url.split('?')[0].slice(0, 200),
+      outcome: 'failure',
+      detail: { code: frameworkCode(err), reason: err.message.slice(0, 500), ip: req.ip },
+    }).catch((e) => p.log.error({ err: e }, 'audit write failed'));
+  });
+
+  app.get('/pki/ca', { schema: documented({ tags: ['pki'], summary: 'CA certificates (public)' }) }, async () =>
     (await listCas(p.db)).map((c) => ({
       id: c.id,
       parent: c.parentId,
@@ -70,7 +148,7 @@ export async function caRoutes(app: FastifyInstance, p: Platform): Promise<void>
 
   app.get<{ Params: { file: string } }>(
     '/pki/ca/:file',
-    { schema: { tags: ['pki'], summary: 'A CA certificate, DER (.cer) or PEM (.pem) (public)' } },
+    { schema: documented({ tags: ['pki'], summary: 'A CA certificate, DER (.cer) or PEM (.pem) (public)' }) },
     async (req, reply) => {
       const m = /^([a-z0-9-]{1,63})\.(cer|pem)$/.exec(req.params.file);
       if (!m) throw new TrucError('not_found', 'expected <ca>.cer or <ca>.pem');
@@ -83,7 +161,7 @@ export async function caRoutes(app: FastifyInstance, p: Platform): Promise<void>
 
   app.get<{ Params: { file: string } }>(
     '/pki/crl/:file',
-    { schema: { tags: ['pki'], summary: 'The current full (<ca>.crl) or delta (<ca>-delta.crl) CRL (public)' } },
+    { schema: documented({ tags: ['pki'], summary: 'The current full (<ca>.crl) or delta (<ca>-delta.crl) CRL (public)' }) },
     async (req, reply) => {
       const m = /^([a-z0-9-]{1,63}?)(-delta)?\.crl$/.exec(req.params.file);
       if (!m) throw new TrucError('not_found', 'expected <ca>.crl or <ca>-delta.crl');
@@ -109,8 +187,9 @@ export async function caRoutes(app: FastifyInstance, p: Platform): Promise<void>
   }>(
     '/api/v1/certificates',
     {
-      preHandler: guard(p, 'ca.issue'),
-      schema: {
+      onRequest: guard(p, 'ca.issue'),
+      config: { auditAction: 'ca.issue' },
+      schema: documented({
         tags: ['pki'],
         summary: 'Issue a certificate from a PKCS#10 request (RA officer)',
         security,
@@ -134,7 +213,7 @@ export async function caRoutes(app: FastifyInstance, p: Platform): Promise<void>
             requestId: { type: 'string', maxLength: 128 },
           },
         },
-      },
+      }),
     },
     async (req, reply) => {
       const b = req.body;
@@ -182,8 +261,8 @@ export async function caRoutes(app: FastifyInstance, p: Platform): Promise<void>
   }>(
     '/api/v1/certificates',
     {
-      preHandler: guard(p, 'ca.read'),
-      schema: {
+      onRequest: guard(p, 'ca.read'),
+      schema: documented({
         tags: ['pki'],
         summary: 'Search certificates',
         security,
@@ -202,7 +281,7 @@ export async function caRoutes(app: FastifyInstance, p: Platform): Promise<void>
             offset: { type: 'integer', minimum: 0 },
           },
         },
-      },
+      }),
     },
     async (req) => {
       const q = req.query;
@@ -223,7 +302,7 @@ export async function caRoutes(app: FastifyInstance, p: Platform): Promise<void>
 
   app.get<{ Params: { serial: string } }>(
     '/api/v1/certificates/:serial',
-    { preHandler: guard(p, 'ca.read'), schema: { tags: ['pki'], summary: 'One certificate (JSON, or DER with Accept: application/pkix-cert)', security } },
+    { onRequest: guard(p, 'ca.read'), schema: documented({ tags: ['pki'], summary: 'One certificate (JSON, or DER with Accept: application/pkix-cert)', security }) },
     async (req, reply) => {
       const c = await getCert(p.db, normalizeSerial(req.params.serial));
       if (!c) throw new TrucError('unknown_serial', `no certificate with serial ${req.params.serial}`);
@@ -235,8 +314,9 @@ export async function caRoutes(app: FastifyInstance, p: Platform): Promise<void>
   app.post<{ Params: { serial: string }; Body: { reason?: string | number; invalidityDate?: string } | undefined }>(
     '/api/v1/certificates/:serial/revoke',
     {
-      preHandler: guard(p, 'ca.revoke'),
-      schema: {
+      onRequest: guard(p, 'ca.revoke'),
+      config: { auditAction: 'ca.revoke' },
+      schema: documented({
         tags: ['pki'],
         summary: 'Revoke (reason certificateHold suspends)',
         security,
@@ -248,7 +328,7 @@ export async function caRoutes(app: FastifyInstance, p: Platform): Promise<void>
             invalidityDate: { type: 'string', format: 'date-time' },
           },
         },
-      },
+      }),
     },
     async (req) => {
       const c = await revoke(
@@ -266,20 +346,21 @@ export async function caRoutes(app: FastifyInstance, p: Platform): Promise<void>
 
   app.post<{ Params: { serial: string } }>(
     '/api/v1/certificates/:serial/release',
-    { preHandler: guard(p, 'ca.release'), schema: { tags: ['pki'], summary: 'Release a certificate from hold', security } },
+    { onRequest: guard(p, 'ca.release'), config: { auditAction: 'ca.release' }, schema: documented({ tags: ['pki'], summary: 'Release a certificate from hold', security }) },
     async (req) => certJson(await release(ctx, req.params.serial, actor(req))),
   );
 
   app.post<{ Params: { ca: string }; Body: { delta?: boolean } | undefined }>(
     '/api/v1/cas/:ca/crl',
     {
-      preHandler: guard(p, 'ca.crl.generate'),
-      schema: {
+      onRequest: guard(p, 'ca.crl.generate'),
+      config: { auditAction: 'ca.crl' },
+      schema: documented({
         tags: ['pki'],
         summary: 'Generate a CRL now (full, or delta with {"delta": true})',
         security,
         body: { type: 'object', additionalProperties: false, properties: { delta: { type: 'boolean' } } },
-      },
+      }),
     },
     async (req, reply) => {
       const crl = await generateCrl(ctx, req.params.ca, actor(req), { delta: !!req.body?.delta });
@@ -299,8 +380,8 @@ export async function caRoutes(app: FastifyInstance, p: Platform): Promise<void>
   app.get<{ Querystring: { actor?: string; action?: string; from?: string; to?: string; afterSeq?: number; limit?: number } }>(
     '/api/v1/audit',
     {
-      preHandler: guard(p, 'audit.read'),
-      schema: {
+      onRequest: guard(p, 'audit.read'),
+      schema: documented({
         tags: ['audit'],
         summary: 'Read the audit log',
         security,
@@ -316,7 +397,7 @@ export async function caRoutes(app: FastifyInstance, p: Platform): Promise<void>
             limit: { type: 'integer', minimum: 1, maximum: 1000 },
           },
         },
-      },
+      }),
     },
     async (req) => {
       const q = req.query;
@@ -334,7 +415,7 @@ export async function caRoutes(app: FastifyInstance, p: Platform): Promise<void>
 
   app.post(
     '/api/v1/audit/verify',
-    { preHandler: guard(p, 'audit.verify'), schema: { tags: ['audit'], summary: 'Verify the audit hash chain', security } },
+    { onRequest: guard(p, 'audit.verify'), schema: documented({ tags: ['audit'], summary: 'Verify the audit hash chain', security }) },
     async (req) => checkAuditChain(p.db, p.bus, actor(req)),
   );
 }

@@ -125,14 +125,19 @@ function schemeOf(algId: Element): { scheme: SignatureScheme; saltLength?: numbe
   const dotted = decodeOid(o.value);
   if (dotted === '1.2.840.113549.1.1.10') {
     // RSASSA-PSS: hash from [0] (MGF1 assumed on the same hash), salt length from [2] (default 20)
+    if (params && params.tag !== TAG.SEQUENCE) throw new TrucError('malformed_csr', 'bad RSASSA-PSS parameters');
     const fields = params ? children(params, 'PSS params', 4) : [];
     const hashField = fields.find((f) => f.tag === 0xa0);
-    const hashOid = hashField ? decodeOid(children(children(hashField)[0])[0].value) : '1.3.14.3.2.26';
+    // [0] EXPLICIT AlgorithmIdentifier { OID, … }
+    const hashAlg = hashField ? children(hashField, 'PSS hashAlgorithm', 1)[0] : undefined;
+    const hashOidEl = hashAlg?.tag === TAG.SEQUENCE ? children(hashAlg, 'PSS hashAlgorithm', 2)[0] : undefined;
+    if (hashField && hashOidEl?.tag !== TAG.OID) throw new TrucError('malformed_csr', 'bad RSASSA-PSS hash algorithm');
+    const hashOid = hashOidEl ? decodeOid(hashOidEl.value) : '1.3.14.3.2.26';
     const s = PSS_HASH[hashOid];
     if (!s) throw new TrucError('key_not_allowed', `RSASSA-PSS with hash ${hashOid} is not allowed`);
     const saltField = fields.find((f) => f.tag === 0xa2);
     const saltInt = saltField ? children(saltField, 'PSS saltLength', 1)[0] : undefined;
-    if (saltInt && (saltInt.tag !== TAG.INTEGER || saltInt.value.length > 2))
+    if (saltInt && (saltInt.tag !== TAG.INTEGER || saltInt.value.length === 0 || saltInt.value.length > 2))
       throw new TrucError('malformed_csr', 'bad RSASSA-PSS salt length');
     return { scheme: s, saltLength: saltInt ? saltInt.value.readUIntBE(0, saltInt.value.length) : 20 };
   }

@@ -283,7 +283,15 @@ export class Issuer {
     });
   }
 
-  private async refused(req: IssueRequest, actor: string, e: TrucError): Promise<void> {
+  /** A request refused after it was checked (its id was used for another request): audited like any refusal. */
+  private async duplicate(p: Pending): Promise<void> {
+    const e = new TrucError('duplicate_request', `request id "${p.item.requestId}" was used for a different request`);
+    // recorded before the caller hears of it (a CLI exits on the answer)
+    await this.refused({ profile: p.item.profile.name, requestId: p.item.requestId ?? undefined }, p.item.actor, e);
+    p.reject(e);
+  }
+
+  private async refused(req: Pick<IssueRequest, 'profile' | 'requestId'>, actor: string, e: TrucError): Promise<void> {
     await recordAudit(this.ctx.db, {
       actor,
       action: 'ca.issue',
@@ -330,7 +338,7 @@ export class Issuer {
         const k = known.get(id)!;
         if (k.requestHash && p.item.requestHash && k.requestHash.equals(p.item.requestHash))
           p.resolve(this.replayed(p.item, k.serial, k.der));
-        else p.reject(new TrucError('duplicate_request', `request id "${id}" was used for a different request`));
+        else await this.duplicate(p);
         continue;
       }
       // the first request with this id may be in this batch, or in the one whose transaction runs now
@@ -471,7 +479,7 @@ export class Issuer {
     });
     for (const { p, leader } of s.followers) {
       const same = !!leader.item.requestHash && !!p.item.requestHash && leader.item.requestHash.equals(p.item.requestHash);
-      if (!same) p.reject(new TrucError('duplicate_request', `request id "${p.item.requestId}" was used for a different request`));
+      if (!same) await this.duplicate(p);
       else if (failedLeaders.has(leader)) p.reject(failedLeaders.get(leader));
       else void this.waitLeader(p);
     }

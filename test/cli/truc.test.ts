@@ -106,7 +106,7 @@ describe('the truc command line', () => {
       ['a subject the profile forbids', issue(good.csrPath, '--subject', 'C=VN, O=Bộ Nội vụ, CN=x, street=Phố Huế'), 3, /\[subject_not_allowed\].*street/, 'ca.issue'],
       ['an oversized request', issue(file('big.csr', Buffer.alloc(70_000, 0x41))), 3, /\[too_large\]/, 'ca.issue'],
       ['an unknown profile', ['ca', 'issue', '--csr', good.csrPath, '--profile', 'ghost'], 4, /\[unknown_profile\]/, 'ca.issue'],
-      ['a duplicate request id', issue(other.csrPath, '--request-id', 'ho-so-cli'), 5, /\[duplicate_request\]/, null],
+      ['a duplicate request id', issue(other.csrPath, '--request-id', 'ho-so-cli'), 5, /\[duplicate_request\]/, 'ca.issue'],
       ['a revocation of an unknown serial', ['ca', 'revoke', '0badc0ffee'], 4, /\[unknown_serial\]/, 'ca.revoke'],
       ['an unknown revocation reason', ['ca', 'revoke', JSON.parse(first.stdout).serial, '--reason', 'because'], 3, /\[bad_request\].*reason/, 'ca.revoke'],
       ['a missing CSR file', issue(join(dir, 'no-such.csr')), 3, /\[bad_request\].*no such file/, null],

@@ -53,6 +53,9 @@ for (const { name, url } of testDatabaseUrls()) {
       expect(dup.statusCode).toBe(409);
       expect(dup.headers['content-type']).toMatch(/application\/problem\+json/);
       expect(dup.json()).toMatchObject({ status: 409, code: 'duplicate_request', type: 'urn:truc:error:duplicate_request' });
+      // the refusal is audited like any other
+      const refusals = (await searchAudit(p.db, { action: 'ca.issue', limit: 1000 })).filter((a) => a.outcome === 'failure' && (a.detail as any)?.code === 'duplicate_request');
+      expect(refusals.map((a) => a.target)).toContain('ho-so-001');
     });
 
     it('answers 401 without credentials and with a guessed token, 403 for the wrong role — audited and published', async () => {

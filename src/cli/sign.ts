@@ -14,9 +14,9 @@
  */
 import { constants, createPrivateKey, sign as nodeSign, X509Certificate } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import type { Command } from 'commander';
-import { TrucError } from '../errors.js';
+import { isTrucError, TrucError } from '../errors.js';
 import { parseKeyAlgorithm, SCHEMES, type SignatureScheme } from '../crypto/algorithms.js';
 import { listCas } from '../pki/index.js';
 import { OcspResponder } from '../pki/ocsp/index.js';
@@ -111,7 +111,7 @@ const KIND_OF_FORMAT: Record<string, SignedKind> = { pdf: 'pdf', cades: 'cms', x
 export function signCommands(program: Command, c: SignCliContext): void {
   const signCmd = program
     .command('sign <format> <in>')
-    .description('Sign a file, or every file of a folder (into the folder --out, with a progress bar): format pdf (PAdES), cades (CMS .p7s/.p7m) or xades (enveloped XML), with a PEM key and certificate. Exit 3 when a file could not be signed')
+    .description('Sign a file, or every file of a folder (into the folder --out, with a progress bar): format pdf (PAdES), cades (CMS .p7s/.p7m) or xades (enveloped XML; --enveloping, or --detached for any file), with a PEM key and certificate. Exit 3 when a file could not be signed')
     // checked in the action, not by commander: required options here would also be demanded of `sign key …`
     .option('--out <file>', 'where to write the signed file or signature (required)')
     .option('--key-pem <file>', "the signer's private key (PEM) (required)")
@@ -120,7 +120,8 @@ export function signCommands(program: Command, c: SignCliContext): void {
     .option('--certify <p>', 'PAdES: a certification signature (DocMDP) permitting 1 no changes, 2 form filling and signing, 3 also annotations')
     .option('--lock <spec>', 'PAdES: a FieldMDP lock on form fields — All, Include:field1,field2 or Exclude:field1')
     .option('--tsa-url <url>', 'RFC 3161 time-stamping service (default: the platform TSA in process)')
-    .option('--enveloping', 'CAdES: put the content inside the signature (.p7m)')
+    .option('--enveloping', 'CAdES: put the content inside the signature (.p7m); XAdES: the XML document inside a ds:Object of the signature')
+    .option('--detached', 'XAdES: a signature apart from the file (any file), naming it by its file name (written as FILE.xml in a folder)')
     .option('--reason <text>', 'PAdES: reason')
     .option('--location <text>', 'PAdES: location')
     .action(async (format: string, input: string, o) => {
@@ -132,17 +133,20 @@ export function signCommands(program: Command, c: SignCliContext): void {
       const certify = o.certify === undefined ? undefined : Number(o.certify);
       if (certify !== undefined && (format !== 'pdf' || ![1, 2, 3].includes(certify))) throw new TrucError('bad_request', '--certify is 1, 2 or 3, for a PDF');
       if (o.lock !== undefined && format !== 'pdf') throw new TrucError('bad_request', '--lock is for a PDF');
+      if (o.detached && (format !== 'xades' || o.enveloping)) throw new TrucError('bad_request', '--detached is for XAdES, and not with --enveloping (CAdES is detached unless --enveloping)');
+      if (o.enveloping && format === 'pdf') throw new TrucError('bad_request', '--enveloping is for CAdES or XAdES');
+      const packaging = o.detached ? 'detached' : o.enveloping ? 'enveloping' : 'enveloped';
       if (!existsSync(input)) throw new TrucError('not_found', `no file or folder ${input}`);
-      const signOne = async (data: Buffer, ctx: LevelContext): Promise<Buffer> => {
+      const signOne = async (data: Buffer, ctx: LevelContext, name: string): Promise<Buffer> => {
         if (format === 'pdf')
           return signPdf(data, signer, { level, context: ctx, reason: o.reason, location: o.location, ...(certify ? { certify: certify as 1 | 2 | 3 } : {}), ...(o.lock !== undefined ? { lock: parseLock(o.lock) } : {}) });
         if (format === 'cades') return signCades(data, signer, { level, context: ctx, packaging: o.enveloping ? 'enveloping' : 'detached' });
-        return Buffer.from(await signXades(data, signer, { level, context: ctx }));
+        return Buffer.from(await signXades(data, signer, { level, context: ctx, packaging, ...(packaging === 'detached' ? { contentUri: basename(name) } : {}) }));
       };
       const folder = statSync(input).isDirectory();
       const run = async (ctx: LevelContext) => {
         if (!folder) {
-          const out = await signOne(readFileSync(input), ctx);
+          const out = await signOne(readFileSync(input), ctx, input);
           writeFileSync(o.out, out);
           c.out({ out: o.out, format, level, bytes: out.length }, () => `signed ${format} at ${level}: ${o.out} (${out.length} bytes)`);
           return;
@@ -151,14 +155,14 @@ export function signCommands(program: Command, c: SignCliContext): void {
         // reported and passed over
         mkdirSync(o.out, { recursive: true });
         if (realpathSync(o.out) === realpathSync(input)) throw new TrucError('bad_request', '--out must be another folder than the input (inputs are never modified in place)');
-        const suffix = format === 'cades' ? (o.enveloping ? '.p7m' : '.p7s') : '';
-        const wanted = (f: string) => (format === 'pdf' ? /\.pdf$/i.test(f) : format === 'xades' ? /\.xml$/i.test(f) : true);
+        const suffix = format === 'cades' ? (o.enveloping ? '.p7m' : '.p7s') : packaging === 'detached' ? '.xml' : '';
+        const wanted = (f: string) => (format === 'pdf' ? /\.pdf$/i.test(f) : format === 'xades' && packaging !== 'detached' ? /\.xml$/i.test(f) : true);
         const files = readdirSync(input).sort().filter((f) => wanted(f) && statSync(join(input, f)).isFile());
         const bar = progressBar(files.length, { enabled: files.length > 1 });
         const results: { file: string; out?: string; bytes?: number; error?: string }[] = [];
         for (const [i, f] of files.entries()) {
           try {
-            const out = await signOne(readFileSync(join(input, f)), ctx);
+            const out = await signOne(readFileSync(join(input, f)), ctx, f);
             const target = join(o.out, f + suffix);
             writeFileSync(target, out);
             results.push({ file: join(input, f), out: target, bytes: out.length });
@@ -211,7 +215,7 @@ export function signCommands(program: Command, c: SignCliContext): void {
     .option('--out <file>', 'where to write the augmented file (required; not the input)')
     .option('--level <level>', 'B-T, B-LT or B-LTA (required unless --renew)')
     .option('--renew', 'B-LTA: fresh validation data for the last archive time-stamp, then another archive time-stamp over everything')
-    .option('--content <file>', 'CAdES: the signed content of a detached signature (needed for B-LTA and --renew)')
+    .option('--content <file>', 'CAdES or XAdES: the signed content of a detached signature (needed for B-LTA and --renew)')
     .option('--tsa-url <url>', 'RFC 3161 time-stamping service (default: the platform TSA in process)')
     .action(async (format: string, input: string, o) => {
       const kind = KIND_OF_FORMAT[format];
@@ -219,7 +223,7 @@ export function signCommands(program: Command, c: SignCliContext): void {
       if (!o.out) throw new TrucError('bad_request', 'option --out is required');
       if (!o.level && !o.renew) throw new TrucError('bad_request', 'option --level is required (B-T, B-LT or B-LTA), or --renew');
       const level = o.level ? parseLevel(o.level) : undefined;
-      if (o.content && format !== 'cades') throw new TrucError('bad_request', '--content is for a detached CAdES signature');
+      if (o.content && format === 'pdf') throw new TrucError('bad_request', '--content is for a detached CAdES or XAdES signature');
       if (!existsSync(input)) throw new TrucError('not_found', `no file ${input}`);
       if (statSync(input).isDirectory()) throw new TrucError('bad_request', `${input} is a folder: truc augment takes one file`);
       // the input is never written to: not even through --out naming it (or a link to it)
@@ -248,7 +252,7 @@ export function signCommands(program: Command, c: SignCliContext): void {
   program
     .command('verify <path>')
     .description('Validate the signatures of a PDF, a CMS signature, an XAdES-signed XML file or a folder of them. Exit 0 all TOTAL-PASSED, 1 a TOTAL-FAILED or no signature, 2 INDETERMINATE')
-    .option('--content <file>', 'the signed content, for a detached CMS signature')
+    .option('--content <file>', 'the signed content, for a detached CMS or XAdES signature')
     .option('--report <kind>', 'text, json, xml (ETSI TS 119 102-2) or html', 'text')
     .option('--lang <lang>', 'text report language: vi or en', 'vi')
     .option('--anchor <pem...>', 'trust anchors (PEM files); default the platform root CAs')
@@ -266,7 +270,8 @@ export function signCommands(program: Command, c: SignCliContext): void {
             if (detectFormat(bytes)) results.push({ file, exit: 0, report: await validateFile(bytes, { ...opts, ...(o.content ? { content: readFileSync(o.content) } : {}) }) });
             else results.push({ file, exit: 2, error: 'not a PDF, CMS or XML file' });
           } catch (e) {
-            results.push({ file, exit: 1, error: (e as Error).message });
+            // an unreadable file is a failure, said with its code (malformed_pdf, too_large, …)
+            results.push({ file, exit: 1, error: isTrucError(e) ? `[${e.code}] ${e.message}` : (e as Error).message });
           }
           const last = results[results.length - 1];
           if (last.report) last.exit = worst(last.report);

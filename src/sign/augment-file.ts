@@ -8,8 +8,8 @@
  * Refusals, before any time-stamp is taken: not a PDF, CMS or XML signature (`unsupported`, `malformed_*`,
  * `bad_request` when no signature is found); a TOTAL-FAILED signature (`invalid_signature`); every signature
  * already above the level asked, or a renewal of a signature that is not B-LTA (`conflict`); B-LTA or a
- * renewal of a detached CAdES signature without its content, or content given for anything else
- * (`bad_request`). A file already at the level asked comes back unchanged.
+ * renewal of a detached CAdES or XAdES signature without its content, or content given for a PDF or an
+ * enveloping CAdES signature (`bad_request`). A file already at the level asked comes back unchanged.
  */
 import { toPem } from '../asn1/der.js';
 import { TrucError } from '../errors.js';
@@ -26,7 +26,7 @@ export interface AugmentFileOptions {
   level?: Level;
   /** add a further archive time-stamp to a B-LTA signature, after fresh validation data */
   renew?: boolean;
-  /** the signed content of a detached CAdES signature (needed for B-LTA and renewal) */
+  /** the signed content of a detached CAdES or XAdES signature (needed for B-LTA and renewal) */
   content?: Uint8Array;
   /** the time-stamper, revocation data and trust anchors the new level needs */
   context: LevelContext;
@@ -58,7 +58,7 @@ export async function augmentFile(bytes: Uint8Array, o: AugmentFileOptions): Pro
   if (renew && o.level && o.level !== 'B-LTA') throw new TrucError('bad_request', `a renewal adds an archive time-stamp to a B-LTA signature; level ${o.level} does not go with it`);
   const to: Level = renew ? 'B-LTA' : (o.level ?? 'B-B');
   if (rank(to) < rank('B-T')) throw new TrucError('bad_request', 'augmenting raises a signature to B-T, B-LT or B-LTA', { allowed: ['B-T', 'B-LT', 'B-LTA'] });
-  if (o.content && kind !== 'cms') throw new TrucError('bad_request', 'content is only for a detached CAdES signature');
+  if (o.content && kind === 'pdf') throw new TrucError('bad_request', 'content is only for a detached CAdES or XAdES signature');
 
   // a CMS signature is raised in DER; one that came as PEM goes back as PEM
   let pemLabel: string | undefined;
@@ -89,6 +89,9 @@ export async function augmentFile(bytes: Uint8Array, o: AugmentFileOptions): Pro
       indication: failed.indication,
       ...(failed.subIndication ? { subIndication: failed.subIndication } : {}),
     });
+  // a detached XAdES signature validated without its content: its archive time-stamp would have to cover it
+  if (kind === 'xml' && !o.content && rank(to) >= rank('B-LTA') && sigs.some((s) => s.subIndication === 'SIGNED_DATA_NOT_FOUND'))
+    throw new TrucError('bad_request', `the signed content is needed for ${renew ? 'renewing the archive time-stamp of' : 'B-LTA on'} a detached XAdES signature`);
   const levels = sigs.map((s) => s.level as Level);
   const from = levels.reduce((a, b) => (rank(b) < rank(a) ? b : a));
   const result = (out: Buffer, changed: boolean): AugmentFileResult => ({ kind, bytes: out, from, to, changed, renewed: renew && changed, signatures: sigs.length, ...(detached !== undefined ? { detached } : {}) });
@@ -113,8 +116,8 @@ export async function augmentFile(bytes: Uint8Array, o: AugmentFileOptions): Pro
   } else {
     let xml: string = Buffer.from(bytes).toString('utf8');
     for (const [i, s] of sigs.entries()) {
-      if (renew) xml = await renewXadesArchive(xml, ctx, s.index);
-      else if (rank(levels[i]) < rank(to)) xml = await augmentXades(xml, to, ctx, s.index);
+      if (renew) xml = await renewXadesArchive(xml, ctx, s.index, o.content);
+      else if (rank(levels[i]) < rank(to)) xml = await augmentXades(xml, to, ctx, s.index, o.content);
     }
     out = Buffer.from(xml, 'utf8');
   }

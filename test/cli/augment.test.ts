@@ -65,6 +65,9 @@ describe('truc augment', () => {
       { name: 'CAdES detached', format: 'cades', signed: sign('cades', content, join(dir, 'bb.p7s')), content },
       { name: 'CAdES enveloping', format: 'cades', signed: sign('cades', content, join(dir, 'bb.p7m'), '--enveloping') },
       { name: 'XAdES', format: 'xades', signed: sign('xades', xml, join(dir, 'bb.xml')) },
+      { name: 'XAdES enveloping', format: 'xades', signed: sign('xades', xml, join(dir, 'bb-enveloping.xml'), '--enveloping') },
+      // named by its file name: the judge runs xmlsec1 in this folder, where the content is
+      { name: 'XAdES detached', format: 'xades', signed: sign('xades', content, join(dir, 'bb-detached.xml'), '--detached'), content },
     );
   });
 
@@ -87,7 +90,7 @@ describe('truc augment', () => {
     }
   }
 
-  it('raises PAdES, CAdES (detached and enveloping) and XAdES B-B → B-T → B-LT → B-LTA; each TOTAL-PASSED at its level for us, pdfsig/qpdf, openssl cms/ts and xmlsec1; the input untouched', async () => {
+  it('raises PAdES, CAdES (detached and enveloping) and XAdES (enveloped, enveloping, detached) B-B → B-T → B-LT → B-LTA; each TOTAL-PASSED at its level for us, pdfsig/qpdf, openssl cms/ts and xmlsec1; the input untouched', async () => {
     for (const c of cases) {
       at[c.name] = { 'B-B': c.signed };
       let prev = c.signed;
@@ -158,6 +161,9 @@ describe('truc augment', () => {
     refused(['cades', detached['B-LT'], '--out', 'OUT', '--level', 'B-LTA'], 3, /error \[bad_request\]: the signed content is needed for B-LTA on a detached CAdES signature/, detached['B-LT']);
     refused(['cades', detached['B-LTA'], '--out', 'OUT', '--renew'], 3, /error \[bad_request\]: the signed content is needed for renewing/, detached['B-LTA']);
     refused(['cades', at['CAdES enveloping']['B-B'], '--out', 'OUT', '--level', 'B-T', '--content', text], 3, /error \[bad_request\]: .*carries its content/, at['CAdES enveloping']['B-B']);
+    // the same for a detached XAdES signature: its archive time-stamp covers the content
+    refused(['xades', at['XAdES detached']['B-LT'], '--out', 'OUT', '--level', 'B-LTA'], 3, /error \[bad_request\]: the signed content is needed for B-LTA on a detached XAdES signature/, at['XAdES detached']['B-LT']);
+    refused(['xades', at['XAdES detached']['B-LT'], '--out', 'OUT', '--level', 'B-LTA', '--content', text], 3, /error \[invalid_signature\]: signature #1 is TOTAL-FAILED\/HASH_FAILURE/, at['XAdES detached']['B-LT']);
     // the wrong content for a detached signature: HASH_FAILURE, not time-stamped
     refused(['cades', detached['B-LT'], '--out', 'OUT', '--level', 'B-LTA', '--content', text], 3, /error \[invalid_signature\]: signature #1 is TOTAL-FAILED\/HASH_FAILURE/, detached['B-LT']);
     // a tampered PDF

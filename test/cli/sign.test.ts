@@ -1,7 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { opensslCsr, tmp } from '../helpers/openssl.js';
 import { formPdf, samplePdf } from '../sign/fixtures.js';
 
@@ -77,6 +77,23 @@ describe('truc sign and truc verify', () => {
     expect(xl.status, xl.stderr).toBe(0);
     const jx = truc('verify', join(dir, 'edxml-lta.xml'), '--report', 'json', '--hard-fail');
     expect(JSON.parse(jx.stdout).signatures[0]).toMatchObject({ indication: 'TOTAL-PASSED', level: 'B-LTA' });
+    // XAdES enveloping, and detached over the PDF (named by its file name): verify takes the content
+    const xe = truc('sign', 'xades', xml, '--out', join(dir, 'edxml-enveloping.xml'), '--key-pem', keyPath, '--cert-pem', cert, '--enveloping');
+    expect(xe.status, xe.stderr).toBe(0);
+    expect(readFileSync(join(dir, 'edxml-enveloping.xml'), 'utf8')).toMatch(/^<ds:Signature [\s\S]*<ds:Object[^>]* Id="content-/);
+    expect(truc('verify', join(dir, 'edxml-enveloping.xml')).status).toBe(0);
+    const xd = truc('sign', 'xades', pdf, '--out', join(dir, 'pdf-detached.xml'), '--key-pem', keyPath, '--cert-pem', cert, '--detached', '--level', 'B-T');
+    expect(xd.status, xd.stderr).toBe(0);
+    expect(readFileSync(join(dir, 'pdf-detached.xml'), 'utf8')).toContain(`<ds:Reference URI="${basename(pdf)}">`);
+    const vd = truc('verify', join(dir, 'pdf-detached.xml'), '--content', pdf, '--report', 'json');
+    expect(vd.status, vd.stdout).toBe(0);
+    expect(JSON.parse(vd.stdout).signatures[0]).toMatchObject({ format: 'XAdES', level: 'B-T', indication: 'TOTAL-PASSED' });
+    const alone = truc('verify', join(dir, 'pdf-detached.xml'));
+    expect(alone.status).toBe(2);
+    expect(alone.stdout).toMatch(/SIGNED_DATA_NOT_FOUND/);
+    const wrongFlag = truc('sign', 'pdf', pdf, '--out', join(dir, 'x.pdf'), '--key-pem', keyPath, '--cert-pem', cert, '--detached');
+    expect(wrongFlag.status).toBe(3);
+    expect(wrongFlag.stderr).toMatch(/--detached is for XAdES/);
     const cert1 = truc('sign', 'pdf', pdf, '--out', join(dir, 'certified.pdf'), '--key-pem', keyPath, '--cert-pem', cert, '--certify', '2');
     expect(cert1.status, cert1.stderr).toBe(0);
     const vc = truc('verify', join(dir, 'certified.pdf'), '--lang', 'en');

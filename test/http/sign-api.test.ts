@@ -14,10 +14,10 @@ import { TimeStampAuthority } from '../../src/pki/tsa/index.js';
 import type { TestPlatform } from '../helpers/platform.js';
 import { formPdf, openLab, samplePdf, save, type Lab } from '../sign/fixtures.js';
 import { sealPng } from '../sign/png.js';
+import { MAX_SIGN_FILE, VALIDATE_BODY_LIMIT } from '../../src/http/sign/routes.js';
 
 /** the scanner's harmless self-test marker (src/monitor/scan/rules/truc-test.yar), split so this file is not flagged */
 const MARKER = ['TRUC-SCAN-', 'SELFTEST ', '8c1d6e0b-', 'do-not-deploy'].join('');
-const hasYara = spawnSync('which', ['yara']).status === 0;
 
 describe('signatures HTTP API', () => {
   let p: TestPlatform;
@@ -30,9 +30,9 @@ describe('signatures HTTP API', () => {
   beforeAll(async () => {
     lab = await openLab();
     p = lab.p;
-    const yara = hasYara ? await YaraScanner.create([BUILTIN_YARA_DIR]) : undefined;
-    const scanner = yara ? new Scanner({ yara, maxBytes: 32 * 1024 * 1024, timeoutMs: 10_000, bus: p.bus }) : undefined;
-    app = await buildApp(p, scanner ? { scanner } : {});
+    // YARA comes with scripts/install-deps.sh: without it this fails rather than skipping the scan tests
+    const yara = await YaraScanner.create([BUILTIN_YARA_DIR]);
+    app = await buildApp(p, { scanner: new Scanner({ yara, maxBytes: 32 * 1024 * 1024, timeoutMs: 10_000, bus: p.bus }) });
     signer = (await createToken(p.db, 'nguyen.van.an', ['signer'])).token;
     agency = (await createToken(p.db, 'ubnd.bac-ninh', ['signer'])).token;
     auditor = (await createToken(p.db, 'kiem.toan', ['auditor'])).token;
@@ -117,12 +117,23 @@ describe('signatures HTTP API', () => {
     expect((await app.inject({ method: 'POST', url: '/api/v1/sign?lock=Include:khongCo', headers: { ...auth(signer), 'content-type': 'application/pdf' }, payload: form })).statusCode).toBe(400);
   });
 
-  it('validates XAdES sent as application/xml', async () => {
+  it('validates XAdES sent as application/xml: enveloped, enveloping, and detached with its content in JSON', async () => {
     const s = await lab.signer('/CN=Lê Thị Lan/O=Văn phòng Chính phủ/C=VN');
     const xml = await signXades('<edXML xmlns="urn:vn:edxml"><Subject>Về việc họp</Subject></edXML>', s);
     const v = await app.inject({ method: 'POST', url: '/api/v1/validate', headers: { ...auth(signer), 'content-type': 'application/xml' }, payload: xml });
     expect(v.statusCode, v.body).toBe(200);
     expect(v.json().signatures[0]).toMatchObject({ format: 'XAdES', indication: 'TOTAL-PASSED' });
+    // enveloping, and detached with its content as JSON (without it: SIGNED_DATA_NOT_FOUND, 200 with the report)
+    const enveloping = await signXades('<edXML xmlns="urn:vn:edxml"><Subject>Về việc họp</Subject></edXML>', s, { packaging: 'enveloping' });
+    const e = await app.inject({ method: 'POST', url: '/api/v1/validate?format=text&lang=vi', headers: { ...auth(signer), 'content-type': 'application/xml' }, payload: enveloping });
+    expect(e.statusCode, e.body).toBe(200);
+    expect(e.body).toMatch(/Kết quả: TOTAL-PASSED \(Hợp lệ\)/);
+    const pdf = await samplePdf(false);
+    const detached = await signXades(pdf, s, { packaging: 'detached', contentUri: 'giay-moi.pdf' });
+    const d = await app.inject({ method: 'POST', url: '/api/v1/validate', headers: auth(signer), payload: { file: Buffer.from(detached).toString('base64'), content: pdf.toString('base64') } });
+    expect(d.json().signatures[0], d.body).toMatchObject({ format: 'XAdES', indication: 'TOTAL-PASSED' });
+    const alone = await app.inject({ method: 'POST', url: '/api/v1/validate', headers: { ...auth(signer), 'content-type': 'application/xml' }, payload: detached });
+    expect(alone.json().signatures[0]).toMatchObject({ indication: 'INDETERMINATE', subIndication: 'SIGNED_DATA_NOT_FOUND' });
   });
 
   it('accepts files beyond the default body limit (a 3 MB PDF)', async () => {
@@ -134,6 +145,29 @@ describe('signatures HTTP API', () => {
     const v = await app.inject({ method: 'POST', url: '/api/v1/validate', headers: { ...auth(auditor), 'content-type': 'application/pdf' }, payload: big });
     expect(v.statusCode, v.body).toBe(200);
     expect(v.json().signatures).toEqual([]);
+  });
+
+  it('refuses oversized uploads with a 413 problem naming the limit, before validating or scanning anything', async () => {
+    const before = p.events.filter((e) => /scan/.test(e.subject)).length;
+    // a raw body within the route's transport limit but over the 25 MB a file may have
+    const raw = Buffer.concat([Buffer.from('%PDF-1.7\n'), Buffer.alloc(MAX_SIGN_FILE + 1, 0x20)]);
+    const r = await app.inject({ method: 'POST', url: '/api/v1/validate', headers: { ...auth(auditor), 'content-type': 'application/pdf' }, payload: raw });
+    expect(r.statusCode, r.body).toBe(413);
+    expect(r.headers['content-type']).toMatch(/application\/problem\+json/);
+    expect(r.json()).toMatchObject({ status: 413, code: 'too_large', max: MAX_SIGN_FILE });
+    expect(r.json().detail ?? r.json().title).toMatch(new RegExp(`more than ${MAX_SIGN_FILE} bytes`));
+    // the same file base64 in JSON
+    const json = JSON.stringify({ file: raw.toString('base64') });
+    const j = await app.inject({ method: 'POST', url: '/api/v1/validate', headers: { ...auth(auditor), 'content-type': 'application/json' }, payload: json });
+    expect(j.statusCode, j.body.slice(0, 300)).toBe(413);
+    expect(j.json()).toMatchObject({ status: 413, code: 'too_large', max: MAX_SIGN_FILE });
+    // a body over the route's transport limit is cut off by the server, and the problem names that limit
+    const huge = `{"file":"${'A'.repeat(VALIDATE_BODY_LIMIT)}"}`;
+    const h = await app.inject({ method: 'POST', url: '/api/v1/validate', headers: { ...auth(auditor), 'content-type': 'application/json' }, payload: huge });
+    expect(h.statusCode, h.body.slice(0, 300)).toBe(413);
+    expect(h.json()).toMatchObject({ status: 413, code: 'too_large', max: VALIDATE_BODY_LIMIT });
+    expect(h.json().detail ?? h.json().title).toMatch(new RegExp(`exceeds ${VALIDATE_BODY_LIMIT} bytes`));
+    expect(p.events.filter((e) => /scan/.test(e.subject)).length).toBe(before);
   });
 
   it('refuses: no credentials 401, a non-signer 403, a signer without a held key 404, an unknown level 400', async () => {
@@ -194,7 +228,7 @@ describe('signatures HTTP API', () => {
     }
   });
 
-  it.skipIf(!hasYara)('refuses an infected upload with 422 malware_detected and events', async () => {
+  it('refuses an infected upload with 422 malware_detected and events', async () => {
     const pdf = Buffer.concat([await samplePdf(true), Buffer.from(`%${MARKER}\n`)]);
     for (const url of ['/api/v1/validate', '/api/v1/sign']) {
       const r = await app.inject({ method: 'POST', url, headers: { ...auth(signer), 'content-type': 'application/pdf' }, payload: pdf });

@@ -78,6 +78,11 @@ export function judgeCades(t: Trust, cms: Buffer, content?: Buffer): { cms: bool
 
 /** xmlsec1 --verify of an enveloped XAdES signature, our root trusted. */
 export function judgeXades(t: Trust, xml: Uint8Array | string): { ok: boolean; out: string } {
-  const r = spawnSync('xmlsec1', ['--verify', '--trusted-pem', t.rootPath, '--untrusted-pem', t.issuingPath, '--id-attr:Id', 'http://uri.etsi.org/01903/v1.3.2#:SignedProperties', scratch(t, 'judged.xml', xml)], { encoding: 'utf8' });
+  // run in the trust folder: xmlsec1 resolves a detached signature's relative URI from its working folder
+  const r = spawnSync(
+    'xmlsec1',
+    ['--verify', '--trusted-pem', t.rootPath, '--untrusted-pem', t.issuingPath, '--id-attr:Id', 'http://uri.etsi.org/01903/v1.3.2#:SignedProperties', '--id-attr:Id', 'http://www.w3.org/2000/09/xmldsig#:Object', scratch(t, 'judged.xml', xml)],
+    { encoding: 'utf8', cwd: t.dir },
+  );
   return { ok: r.status === 0, out: `${r.stdout}${r.stderr}` };
 }

@@ -142,6 +142,20 @@ describe('signature levels B-T, B-LT, B-LTA and augmentation', () => {
     expect(b).toMatchObject({ indication: 'INDETERMINATE', subIndication: 'REVOKED_NO_POE' });
   });
 
+  it('a signature time-stamped only after its signer was revoked is TOTAL-FAILED / REVOKED, however early its claimed signing time', async () => {
+    const signer = await lab.signer('/CN=Lưu Văn Đức/O=Bộ Nội vụ/C=VN');
+    await revoke(lab.p.pki, { serial: signer.serial, reason: 'keyCompromise' }, 'ra1');
+    await new Promise((r) => setTimeout(r, 1100)); // the time-stamp's genTime after the revocation date (seconds)
+    const backdated = await signCades(CONTENT, signer, { level: 'B-T', context: ctx, signingTime: new Date(Date.now() - 86_400_000) });
+    const { buildOcspRequest } = await import('../../src/pki/path/index.js');
+    const ocsp = (await responder.respond(buildOcspRequest(signer.certificate, lab.issuing))).der;
+    const tsaOcsp = (await responder.respond(buildOcspRequest(tsa.certificate(), lab.issuing))).der;
+    const r = (await validateCades(backdated, { content: CONTENT, trustAnchors: [lab.root], revocation: { mode: 'hard-fail', ocspResponses: [ocsp, tsaOcsp], targetOnly: true } })).signatures[0];
+    expect(r, JSON.stringify(r)).toMatchObject({ indication: 'TOTAL-FAILED', subIndication: 'REVOKED', level: 'B-T', timestamps: [{ type: 'signature', valid: true }] });
+    expect(r.message).toMatch(/revoked at .* before the proof of existence/);
+    expect(new Date(r.bestSignatureTime!).getTime()).toBeGreaterThan(new Date(r.claimedSigningTime!).getTime());
+  });
+
   it('a signature proven to exist before its certificate expired passes; without a proof it is OUT_OF_BOUNDS_NO_POE', async () => {
     const shortLived = await lab.signer('/CN=Hoàng Văn Lâm/O=Bộ Nội vụ/C=VN');
     const bt = await signCades(CONTENT, shortLived, { level: 'B-T', context: ctx });

@@ -1,5 +1,10 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { signXades, validateXades, validateFile } from '../../src/sign/index.js';
+import { createPrivateKey, webcrypto } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { XMLSerializer } from '@xmldom/xmldom';
+import { xades } from '../../src/sign/xades/engine.js';
+import { parseXml } from '../../src/sign/xades/parse.js';
 import { openLab, type Lab } from './fixtures.js';
 
 const EDXML = '<edXML xmlns="urn:vn:edxml"><Header><Code>123/UBND-VP</Code></Header><Subject>Về việc triển khai chữ ký số</Subject></edXML>';
@@ -72,6 +77,24 @@ describe('XAdES validation', () => {
     const dup = xml.replace('</edXML>', `<Extra>${dupProps}</Extra></edXML>`);
     const d = await validateXades(dup, { trustAnchors: anchors });
     expect(d.signatures[0]).toMatchObject({ indication: 'TOTAL-FAILED', subIndication: 'FORMAT_FAILURE' });
+  });
+
+  it('RSA-PSS: refused for signing (xmlsec1 and xml-crypto cannot check it); a PSS signature made elsewhere is INDETERMINATE / CRYPTO_CONSTRAINTS_FAILURE, not a forgery', async () => {
+    const pss = await lab.signer('/CN=Vương Thị Hà/O=Bộ Tư pháp/C=VN', { keyArgs: ['-newkey', 'rsa:2048'], scheme: 'rsa-pss-sha256' });
+    await expect(signXades(EDXML, pss)).rejects.toMatchObject({ code: 'unsupported', message: expect.stringMatching(/RSA-PSS/) });
+    // xadesjs signing with a real RSA-PSS key (…#rsa-pss with RSAPSSParams)
+    const x = xades();
+    const key = await webcrypto.subtle.importKey('pkcs8', createPrivateKey(readFileSync(pss.keyPath)).export({ type: 'pkcs8', format: 'der' }), { name: 'RSA-PSS', hash: 'SHA-256' }, false, ['sign']);
+    const doc = parseXml(EDXML);
+    const signed = new x.SignedXml();
+    signed.XmlSignature.SignedInfo.CanonicalizationMethod.Algorithm = 'http://www.w3.org/2001/10/xml-exc-c14n#';
+    const b64 = Buffer.from(pss.certificate).toString('base64');
+    await signed.Sign({ name: 'RSA-PSS', saltLength: 32 } as never, key, doc as never, { references: [{ uri: '', hash: 'SHA-256', transforms: ['enveloped', 'exc-c14n'] }], x509: [b64], signingCertificateV2: b64 } as never);
+    doc.documentElement.appendChild(signed.GetXml() as never);
+    const xml = new XMLSerializer().serializeToString(doc as never);
+    expect(xml).toContain('xmldsig-more#rsa-pss');
+    const r = (await validateXades(xml, { trustAnchors: anchors })).signatures[0];
+    expect(r).toMatchObject({ indication: 'INDETERMINATE', subIndication: 'CRYPTO_CONSTRAINTS_FAILURE', message: expect.stringMatching(/signature method .*rsa-pss is not supported/) });
   });
 
   it('reports malformed XML and XML without signature as reports, not exceptions', async () => {

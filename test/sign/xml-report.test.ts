@@ -1,7 +1,7 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { DOMParser } from '@xmldom/xmldom';
 import { TimeStampAuthority } from '../../src/pki/tsa/index.js';
-import { localTimeStamper, reportHtml, reportXml, signCades, validateCades, VR_NS, type ValidationReport } from '../../src/sign/index.js';
+import { localTimeStamper, reportHtml, reportText, reportXml, signCades, validateCades, VR_NS, type ValidationReport } from '../../src/sign/index.js';
 import { openLab, type Lab } from './fixtures.js';
 
 const CONTENT = Buffer.from('Quyết định số 5/QĐ-UBND\n');
@@ -18,6 +18,7 @@ describe('validation reports as ETSI TS 119 102-2 XML and as HTML', () => {
   let lab: Lab;
   let passed: ValidationReport;
   let failed: ValidationReport;
+  let evening: ValidationReport;
   beforeAll(async () => {
     lab = await openLab();
     const tsa = new TimeStampAuthority(lab.p.pki, lab.p.issuer, { policy: '2.16.704.1.101.1.6.1', accuracyMs: 1000 });
@@ -26,6 +27,9 @@ describe('validation reports as ETSI TS 119 102-2 XML and as HTML', () => {
     const p7s = await signCades(CONTENT, signer, { level: 'B-T', context: { timeStamper: localTimeStamper(tsa) } });
     passed = await validateCades(p7s, { content: CONTENT, trustAnchors: [lab.root] });
     failed = await validateCades(p7s, { content: Buffer.from('Quyết định số 6/QĐ-UBND\n'), trustAnchors: [lab.root] });
+    // claimed at 17:30:05 UTC on 1 March: already 2 March in Hà Nội
+    const late = await signCades(CONTENT, signer, { signingTime: new Date('2026-03-01T17:30:05Z') });
+    evening = await validateCades(late, { content: CONTENT, trustAnchors: [lab.root] });
   });
   afterAll(async () => {
     await lab?.p.close();
@@ -67,6 +71,24 @@ describe('validation reports as ETSI TS 119 102-2 XML and as HTML', () => {
     const doc = parse(reportXml({ validationTime: new Date().toISOString(), document: { kind: 'pdf', bytes: 1, sha256: '00'.repeat(32) }, signatures: [] }));
     expect(texts(doc, 'MainIndication')).toEqual(['urn:etsi:019102:mainindication:total-failed']);
     expect(texts(doc, 'Value')).toEqual(['no signature found']);
+  });
+
+  it('text in Vietnamese: the values a verifier must see — signer, issuer, signing time and time-stamp in +07:00, integrity, certificate validity at signing time', () => {
+    const t = reportText(evening, 'vi');
+    expect(t).toContain('Kết quả: TOTAL-PASSED (Hợp lệ)');
+    expect(t).toContain('Người ký: Lê Văn <Tám> & "Cộng sự"');
+    expect(t).toContain('Tổ chức cấp chứng thư: C=VN, O=Trục, CN=Trục Issuing CA 1');
+    expect(t).toContain('Thời gian ký (khai báo): 2026-03-02 00:30:05 +07:00');
+    expect(t).toContain('Toàn vẹn nội dung: có');
+    // the claimed time is before the certificate was issued (this year's test CA): not valid then, and said so
+    expect(evening.signatures[0].checks.certificateValidAtSigningTime).toBe(false);
+    expect(t).toContain('Chứng thư hợp lệ tại thời điểm ký: không');
+    const stamped = reportText(passed, 'vi');
+    const genTime = new Date(passed.signatures[0].bestSignatureTime!);
+    const local = new Date(genTime.getTime() + 7 * 3_600_000).toISOString().slice(0, 19).replace('T', ' ');
+    expect(stamped).toContain(`Đã ký không muộn hơn (dấu thời gian): ${local} +07:00`);
+    expect(stamped).toContain('Chứng thư hợp lệ tại thời điểm ký: có');
+    expect(reportText(failed, 'vi')).toMatch(/Kết quả: TOTAL-FAILED \/ HASH_FAILURE \(Không hợp lệ\)[^\n]*\n[\s\S]*Toàn vẹn nội dung: không/);
   });
 
   it('HTML: what a Vietnamese verifier must see, with the signer name escaped', () => {

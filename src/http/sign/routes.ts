@@ -53,7 +53,9 @@ import { guard } from '../auth/guard.js';
 
 /** Largest file accepted (the decoded file; JSON bodies carry it in base64, a third larger). */
 export const MAX_SIGN_FILE = 25 * 1024 * 1024;
-const BODY_LIMIT = Math.ceil((MAX_SIGN_FILE * 2 * 4) / 3) + 64 * 1024;
+/** what a request may carry: a file and its detached content, both base64 in JSON, and the fields */
+export const VALIDATE_BODY_LIMIT = Math.ceil((MAX_SIGN_FILE * 2 * 4) / 3) + 64 * 1024;
+const BODY_LIMIT = VALIDATE_BODY_LIMIT;
 const RAW_TYPES = ['application/pkcs7-signature', 'application/cms', 'application/xml', 'text/xml'];
 const security = [{ bearer: [] }];
 
@@ -94,6 +96,13 @@ const actorOf = (req: FastifyRequest) => req.principal?.name ?? 'anonymous';
 
 export async function signRoutes(app: FastifyInstance, p: Platform, deps: SignRouteDeps): Promise<void> {
   app.addContentTypeParser(RAW_TYPES, { parseAs: 'buffer', bodyLimit: BODY_LIMIT }, (_r, body, done) => done(null, body));
+  // the routes here take bodies beyond the platform's default limit: say which limit a body broke, then let
+  // the platform's handler (the parent scope's, which an error thrown here reaches) write the problem
+  app.setErrorHandler((err: { code?: string }) => {
+    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE')
+      throw new TrucError('too_large', `request body exceeds ${BODY_LIMIT} bytes (a file of at most ${MAX_SIGN_FILE} bytes, raw or base64 in JSON)`, { max: BODY_LIMIT });
+    throw err;
+  });
 
   async function scan(req: FastifyRequest, files: Buffer[], name: string): Promise<void> {
     if (!deps.scanner) return;
@@ -239,7 +248,7 @@ export async function signRoutes(app: FastifyInstance, p: Platform, deps: SignRo
         tags: ['signatures'],
         summary: 'Raise a signed PDF, CMS or XAdES file to B-T, B-LT or B-LTA without re-signing (?level=), or renew its archive time-stamp (?renew=true)',
         description:
-          'The body is the signed file (raw, or JSON {file, content?, level?, renew?} in base64, content being the signed data of a detached CAdES signature, needed for B-LTA and renewal). The answer is the augmented file, of the same type, with x-truc-signature-level (and x-truc-augmented: false when it already was at that level). Refused: not a signature 400, a TOTAL-FAILED signature 422 invalid_signature, a signature already above the level or not B-LTA for a renewal 409 conflict; no TSA on this server 400.',
+          'The body is the signed file (raw, or JSON {file, content?, level?, renew?} in base64, content being the signed data of a detached CAdES or XAdES signature, needed for B-LTA and renewal). The answer is the augmented file, of the same type, with x-truc-signature-level (and x-truc-augmented: false when it already was at that level). Refused: not a signature 400, a TOTAL-FAILED signature 422 invalid_signature, a signature already above the level or not B-LTA for a renewal 409 conflict; no TSA on this server 400.',
         security,
         querystring: {
           type: 'object',

@@ -21,6 +21,8 @@ const MAX_DEPTH = 48;
 
 export interface CmsSigner {
   digest: DigestName;
+  /** further digest algorithms the signature relies on (XAdES: its references'), judged by the algorithm policy */
+  otherDigests?: string[];
   certificate: Certificate | undefined;
   /** signer's claimed signing time (absent in PAdES) */
   signingTime?: Date;

@@ -163,15 +163,27 @@ function classify(before: PdfDocument, after: PdfDocument): { changes: Set<Chang
   return { changes, forbidden };
 }
 
+/** Classifications of revisions by `start-end`: each revision is read once however many signatures ask about it. */
+export type RevisionCache = Map<string, { changes: Set<Change>; forbidden: string[] }>;
+
+function classifyRevision(bytes: Buffer, start: number, end: number, cache?: RevisionCache): { changes: Set<Change>; forbidden: string[] } {
+  const key = `${start}-${end}`;
+  const hit = cache?.get(key);
+  if (hit) return hit;
+  const c = classify(new PdfDocument(bytes.subarray(0, start)), new PdfDocument(bytes.subarray(0, end)));
+  cache?.set(key, c);
+  return c;
+}
+
 /**
  * Violations of the certification by the revisions after `coverEnd` (the certified revision's end).
  * `ends` are the revision ends of the file; `docTimeStampEnds` those of document time-stamps.
  */
-export function mdpViolations(bytes: Buffer, coverEnd: number, p: MdpPermission, ends: number[], docTimeStampEnds: Set<number>): string[] {
+export function mdpViolations(bytes: Buffer, coverEnd: number, p: MdpPermission, ends: number[], docTimeStampEnds: Set<number>, cache?: RevisionCache): string[] {
   const out: string[] = [];
   for (const { start, end } of contentRevisions(bytes, coverEnd, ends)) {
     try {
-      const { changes, forbidden } = classify(new PdfDocument(bytes.subarray(0, start)), new PdfDocument(bytes.subarray(0, end)));
+      const { changes, forbidden } = classifyRevision(bytes, start, end, cache);
       out.push(...forbidden);
       const allowed = docTimeStampEnds.has(end) && !changes.has('signature') ? new Set([...ALLOWED[p], ...DOC_TS]) : ALLOWED[p];
       for (const c of changes) if (!allowed.has(c)) out.push(DESCRIBE[c]);
@@ -180,4 +192,14 @@ export function mdpViolations(bytes: Buffer, coverEnd: number, p: MdpPermission,
     }
   }
   return [...new Set(out)];
+}
+
+/**
+ * What changed after a signature besides what a signed document is expected to receive: validation data
+ * (DSS), document time-stamps, further signatures and form fills — the changes DocMDP P=2 permits. Anything
+ * else (a page's content stream rewritten, pages added or removed, annotations, the catalog changed), in a
+ * later revision of its own or slipped into a later signature's revision, is listed, in a sentence.
+ */
+export function changesAfter(bytes: Buffer, coverEnd: number, ends: number[], docTimeStampEnds: Set<number>, cache?: RevisionCache): string[] {
+  return mdpViolations(bytes, coverEnd, 2, ends, docTimeStampEnds, cache);
 }

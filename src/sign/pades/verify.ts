@@ -13,7 +13,9 @@ import type { DigestName } from '../cms/attributes.js';
 import { PdfDocument } from '../pdf/document.js';
 import { decodeTextString, serialize, type PdfObject } from '../pdf/objects.js';
 import { Lexer } from '../pdf/parse.js';
-import { docMdpOf, mdpViolations, permsDocMdp, type MdpPermission } from './docmdp.js';
+import { MAX_PDF_REVISIONS, MAX_PDF_SIGNATURES } from '../pdf/limits.js';
+import { TrucError } from '../../errors.js';
+import { changesAfter, docMdpOf, mdpViolations, permsDocMdp, type MdpPermission, type RevisionCache } from './docmdp.js';
 import { fieldMdpOf, lockViolations, type FieldLock } from './fieldmdp.js';
 
 export interface PdfSignature {
@@ -34,6 +36,8 @@ export interface PdfSignature {
   coverEnd: number;
   coversWholeFile: boolean;
   modifiedAfter: boolean;
+  /** changes after the signature other than validation data, document time-stamps, signatures and form fills */
+  changesAfter: string[];
   laterSignatures: number;
   /** a certification signature (DocMDP): its permissions, and the later changes they do not allow */
   certification?: { permissions: MdpPermission; violations: string[] };
@@ -88,7 +92,21 @@ export function contentRevisions(bytes: Buffer, coverEnd: number, ends: number[]
  * object it writes is the DSS, something reachable from the DSS, its own cross-reference stream, or the
  * catalog with nothing changed but /DSS. Such a revision (PAdES B-LT) is not a change of content.
  */
+const dssRevisions = new WeakMap<Buffer, Map<string, boolean>>();
+
 export function isDssRevision(bytes: Buffer, prevEnd: number, end: number): boolean {
+  // asked for each signature about every revision after it: answered once per file and revision
+  let known = dssRevisions.get(bytes);
+  if (!known) dssRevisions.set(bytes, (known = new Map()));
+  const key = `${prevEnd}-${end}`;
+  const hit = known.get(key);
+  if (hit !== undefined) return hit;
+  const answer = dssRevisionUncached(bytes, prevEnd, end);
+  known.set(key, answer);
+  return answer;
+}
+
+function dssRevisionUncached(bytes: Buffer, prevEnd: number, end: number): boolean {
   try {
     const before = new PdfDocument(bytes.subarray(0, prevEnd));
     const after = new PdfDocument(bytes.subarray(0, end));
@@ -161,6 +179,7 @@ export function readPdfSignatures(pdf: Uint8Array): PdfSignature[] {
       coverEnd: 0,
       coversWholeFile: false,
       modifiedAfter: false,
+      changesAfter: [],
       laterSignatures: 0,
     };
     const [a, b, c, d] = byteRange;
@@ -188,7 +207,12 @@ export function readPdfSignatures(pdf: Uint8Array): PdfSignature[] {
     found.push(s);
   }
   const ends = revisionEnds(bytes);
+  // each signature is validated, and each revision after it compared with the one before: bounded work
+  if (found.length > MAX_PDF_SIGNATURES) throw new TrucError('too_large', `the PDF has ${found.length} signatures; at most ${MAX_PDF_SIGNATURES} are validated in one file`);
+  if (found.length && ends.length > MAX_PDF_REVISIONS) throw new TrucError('too_large', `the PDF has ${ends.length} revisions; a signed file of at most ${MAX_PDF_REVISIONS} is validated`);
   const covers = new Set(found.map((s) => s.coverEnd).filter((e) => e > 0));
+  const docTsEnds = new Set(found.filter((x) => x.subFilter === 'ETSI.RFC3161').map((x) => x.coverEnd));
+  const cache: RevisionCache = new Map();
   for (const s of found) {
     if (!s.coverEnd) continue;
     const rest = bytes.subarray(s.coverEnd);
@@ -197,11 +221,13 @@ export function readPdfSignatures(pdf: Uint8Array): PdfSignature[] {
     s.laterSignatures = later.filter((e) => covers.has(e)).length;
     const lastEnd = ends[ends.length - 1] ?? 0;
     const prevOf = (e: number) => ends.filter((x) => x < e).pop() ?? 0;
-    s.modifiedAfter = later.some((e) => !covers.has(e) && !isDssRevision(bytes, prevOf(e), e)) || (!s.coversWholeFile && !isBlank(bytes.subarray(Math.max(lastEnd, s.coverEnd))));
+    s.changesAfter = changesAfter(bytes, s.coverEnd, ends, docTsEnds, cache);
+    if (!s.coversWholeFile && !isBlank(bytes.subarray(Math.max(lastEnd, s.coverEnd)))) s.changesAfter.push('bytes were appended after the last revision');
+    // a later signature's revision may carry other changes too: those count as content changed after signing
+    s.modifiedAfter = later.some((e) => !covers.has(e) && !isDssRevision(bytes, prevOf(e), e)) || s.changesAfter.length > 0;
     if (s.fieldLock) s.fieldLock.violations = lockViolations(bytes, s.coverEnd, s.fieldLock, ends);
     if (s.docMdp) {
-      const docTs = new Set(found.filter((x) => x.subFilter === 'ETSI.RFC3161').map((x) => x.coverEnd));
-      const violations = mdpViolations(bytes, s.coverEnd, s.docMdp, ends, docTs);
+      const violations = mdpViolations(bytes, s.coverEnd, s.docMdp, ends, docTsEnds, cache);
       if (!s.coversWholeFile && !isBlank(bytes.subarray(Math.max(lastEnd, s.coverEnd)))) violations.push('bytes were appended after the last revision');
       // the certified revision's catalog must name this signature in /Perms /DocMDP (a first signature only)
       const certified = new PdfDocument(bytes.subarray(0, s.coverEnd));

@@ -24,3 +24,7 @@ export const MAX_TREE_NODES = 200_000;
 export const MAX_INHERITANCE_DEPTH = 64;
 /** how far from the end of the file `startxref` may be */
 export const STARTXREF_WINDOW = 4096;
+/** signatures (signature fields with a value) validated in one file: each costs a path validation */
+export const MAX_PDF_SIGNATURES = 100;
+/** revisions (incremental updates) of a file whose signatures are validated: each later one is compared with the one before */
+export const MAX_PDF_REVISIONS = 300;

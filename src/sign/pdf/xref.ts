@@ -4,6 +4,7 @@
  * the previous ones through /Prev, and the /XRefStm of hybrid files. Newer sections win. Loops, too many
  * sections and entries beyond /Size limits are errors, never hangs.
  */
+import { TrucError } from '../../errors.js';
 import type { PdfDict, PdfObject } from './objects.js';
 import { bad, isWhite, Lexer, parseIndirect, parseValue } from './parse.js';
 import { decodeStream } from './stream.js';
@@ -133,15 +134,22 @@ export function readXref(buf: Buffer): Xref {
     while (p < buf.length && isWhite(buf[p])) p++;
     const isTable = buf.toString('latin1', p, p + 4) === 'xref';
     let trailer: PdfDict;
-    if (isTable) {
-      trailer = readTable(buf, p, entries);
-      // hybrid file: the table's entries win over the stream's, so the stream is read after
-      const stm = intOf(trailer.get('XRefStm'));
-      if (stm !== undefined && stm >= 0 && stm < buf.length && !seen.has(stm)) {
-        seen.add(stm);
-        readStreamSection(buf, stm, entries);
-      }
-    } else trailer = readStreamSection(buf, p, entries);
+    try {
+      if (isTable) {
+        trailer = readTable(buf, p, entries);
+        // hybrid file: the table's entries win over the stream's, so the stream is read after
+        const stm = intOf(trailer.get('XRefStm'));
+        if (stm !== undefined && stm >= 0 && stm < buf.length && !seen.has(stm)) {
+          seen.add(stm);
+          readStreamSection(buf, stm, entries);
+        }
+      } else trailer = readStreamSection(buf, p, entries);
+    } catch (e) {
+      // a lexer error deep in a broken section ("number too long") says little without where it was met
+      if (e instanceof TrucError && e.code === 'malformed_pdf' && !/cross-reference|xref|trailer|\/W|\/Index/.test(e.message))
+        throw new TrucError('malformed_pdf', `the cross-reference section at byte ${offset} cannot be read: ${e.message}`);
+      throw e;
+    }
     sections.push({ offset, kind: isTable ? 'table' : 'stream', trailer });
     offset = intOf(trailer.get('Prev'));
   }

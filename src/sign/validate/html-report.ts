@@ -6,19 +6,14 @@
  * name is attacker-chosen text.
  */
 import type { SignatureReport, ValidationReport } from './report.js';
-import { LABELS, lockText, vietnamTime } from './text.js';
+import { afterText, LABELS, lockText, vietnamTime } from './text.js';
 import { xmlEscape } from './xml-report.js';
 
 const esc = xmlEscape;
 
-const VERDICT = {
-  en: { 'TOTAL-PASSED': 'Valid', 'TOTAL-FAILED': 'Invalid', INDETERMINATE: 'Cannot be confirmed' },
-  vi: { 'TOTAL-PASSED': 'Hợp lệ', 'TOTAL-FAILED': 'Không hợp lệ', INDETERMINATE: 'Chưa xác định được' },
-} as const;
 
 const TITLE = { en: 'Signature validation report', vi: 'Báo cáo kiểm tra chữ ký số' } as const;
 const VALIDATED_AT = { en: 'Validated at', vi: 'Thời điểm kiểm tra' } as const;
-const WARNINGS = { en: 'Notes', vi: 'Ghi chú' } as const;
 
 function one(s: SignatureReport, lang: 'en' | 'vi'): string {
   const L = LABELS[lang];
@@ -26,7 +21,7 @@ function one(s: SignatureReport, lang: 'en' | 'vi'): string {
   const cls = s.indication === 'TOTAL-PASSED' ? 'ok' : s.indication === 'TOTAL-FAILED' ? 'bad' : 'unk';
   const row = (k: string, v: string) => `<tr><th>${esc(k)}</th><td>${esc(v)}</td></tr>`;
   const rows = [
-    row(L.verdict, `${VERDICT[lang][s.indication]} (${s.indication}${s.subIndication ? ` / ${s.subIndication}` : ''})${s.message ? ` — ${s.message}` : ''}`),
+    row(L.verdict, `${L.verdicts[s.indication]} (${s.indication}${s.subIndication ? ` / ${s.subIndication}` : ''})${s.message ? ` — ${s.message}` : ''}`),
     row(L.signer, s.signer?.commonName ?? s.signer?.subject ?? '?'),
     ...(s.signer?.commonName ? [row('', s.signer.subject)] : []),
     row(L.issuer, s.signer?.issuer ?? '?'),
@@ -35,12 +30,12 @@ function one(s: SignatureReport, lang: 'en' | 'vi'): string {
     row(L.integrity, yn(s.checks.integrity)),
     row(L.chain, yn(s.checks.certificateChain)),
     row(L.certAtTime, yn(s.checks.certificateValidAtSigningTime)),
-    ...(s.pdf ? [row(L.after, yn(s.pdf.modifiedAfter))] : []),
+    ...(s.pdf ? [row(L.after, afterText(s.pdf, L))] : []),
     ...(s.pdf?.certification ? [row(L.certified, `DocMDP P=${s.pdf.certification.permissions}${s.pdf.certification.violations.length ? ` — ${s.pdf.certification.violations.join('; ')}` : ''}`)] : []),
     ...(s.pdf?.fieldLock ? [row(L.locked, lockText(s.pdf.fieldLock))] : []),
     row(L.level, `${s.format} ${s.level}`),
   ];
-  const notes = s.warnings.length ? `<p>${esc(WARNINGS[lang])}:</p><ul>${s.warnings.map((w) => `<li>${esc(w)}</li>`).join('')}</ul>` : '';
+  const notes = s.warnings.length ? `<p>${esc(L.notes)}:</p><ul>${s.warnings.map((w) => `<li>${esc(w)}</li>`).join('')}</ul>` : '';
   return `<section class="${cls}"><h2>${esc(`${L.signature} #${s.index + 1}${s.pdf ? ` — ${s.pdf.fieldName}` : ''}`)}</h2><table>${rows.join('')}</table>${notes}</section>`;
 }
 

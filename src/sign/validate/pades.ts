@@ -68,6 +68,7 @@ export async function validatePdf(pdf: Uint8Array, opts: ValidationOptions): Pro
       byteRange: s.byteRange,
       coversWholeFile: s.coversWholeFile,
       modifiedAfter: s.modifiedAfter,
+      changesAfter: s.changesAfter,
       laterSignatures: s.laterSignatures,
       ...(s.certification ? { certification: s.certification } : {}),
       ...(s.fieldLock ? { fieldLock: s.fieldLock } : {}),
@@ -98,7 +99,8 @@ export async function validatePdf(pdf: Uint8Array, opts: ValidationOptions): Pro
       inspection = inspectCms(s.cms, s.digestOf);
     } catch (e) {
       if (!isTrucError(e)) throw e;
-      report.signatures.push(failed(e.message));
+      // a digest outside the policy (SHA-1, MD5) is a cryptographic constraint, not a broken file
+      report.signatures.push(failed(e.message, e.code === 'unsupported' ? 'CRYPTO_CONSTRAINTS_FAILURE' : 'FORMAT_FAILURE'));
       continue;
     }
     const signer = inspection.signers[0];
@@ -119,7 +121,8 @@ export async function validatePdf(pdf: Uint8Array, opts: ValidationOptions): Pro
     for (const t of ts.reports) if (!t.valid) r.warnings.push(`a signature time-stamp is not valid: ${t.problem}`);
     if (inspection.signers.length !== 1) r.warnings.push(`the CMS has ${inspection.signers.length} signers; only the first is validated`);
     if (s.subFilter === 'ETSI.CAdES.detached' && signer.signedAttributes.includes(SIGNING_TIME)) r.warnings.push('a PAdES signature must not carry a signing-time attribute');
-    if (s.modifiedAfter) r.warnings.push('the document was changed after this signature by something other than a later signature');
+    if (s.changesAfter.length) r.warnings.push(`the document was changed after this signature: ${s.changesAfter.join('; ')}`);
+    else if (s.modifiedAfter) r.warnings.push('the document was updated after this signature with form fields filled in or objects added, no other change');
     const mdp = s.certification;
     if (mdp?.violations.length && r.indication === 'TOTAL-PASSED')
       Object.assign(r, { indication: 'INDETERMINATE', subIndication: 'SIG_CONSTRAINTS_FAILURE', message: `changes the certification (DocMDP P=${mdp.permissions}) does not permit: ${mdp.violations.join('; ')}` });

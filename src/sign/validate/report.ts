@@ -16,6 +16,7 @@ export type SubIndication =
   | 'CHAIN_CONSTRAINTS_FAILURE'
   | 'CERTIFICATE_CHAIN_GENERAL_FAILURE'
   | 'CRYPTO_CONSTRAINTS_FAILURE'
+  | 'CRYPTO_CONSTRAINTS_FAILURE_NO_POE'
   | 'NO_SIGNING_CERTIFICATE_FOUND'
   | 'NO_CERTIFICATE_CHAIN_FOUND'
   | 'REVOKED_NO_POE'
@@ -91,6 +92,12 @@ export interface SignatureReport {
     coversWholeFile: boolean;
     /** later revisions that are not another signature's update (content changed after signing) */
     modifiedAfter: boolean;
+    /**
+     * what changed after the signature besides validation data, document time-stamps, later signatures and
+     * form fills — a page's content, pages, annotations, the catalog — one sentence each, whichever revision
+     * carries it (a later signature's own revision included); empty when nothing else changed
+     */
+    changesAfter: string[];
     laterSignatures: number;
     /** a certification signature (DocMDP P=1|2|3) and the later changes its permissions do not allow */
     certification?: { permissions: 1 | 2 | 3; violations: string[] };

@@ -6,13 +6,13 @@
  * sub-indication. Without a proof of existence (a time-stamp, from B-T on) the validation time is now,
  * so a certificate expired or revoked since signing is INDETERMINATE, not failed.
  */
-import { createPublicKey } from 'node:crypto';
 import { decodeName, nameToString } from '../../pki/index.js';
 import { parseCrl, validatePath, type Certificate, type RevocationOptions, type TrustAnchorInput } from '../../pki/path/index.js';
 import { serialKey } from '../../pki/path/primitives.js';
 import { parseOcspResponse } from '../../pki/path/ocsp.js';
 import type { CmsSigner } from '../cades/verify.js';
 import type { CertificateSummary, Indication, SignatureReport, SubIndication } from './report.js';
+import { checkAlgorithms, keyAlgorithmId, type AlgorithmPolicy } from './algorithms.js';
 
 export interface ValidationOptions {
   /** roots the signer's path must reach */
@@ -23,6 +23,8 @@ export interface ValidationOptions {
   at?: Date;
   /** more certificates to build paths with (besides those the signature carries) */
   intermediates?: Uint8Array[];
+  /** which algorithms are reliable until when (default `DEFAULT_ALGORITHM_POLICY`) */
+  algorithmPolicy?: AlgorithmPolicy;
 }
 
 function dn(der: Buffer): string {
@@ -61,19 +63,6 @@ export interface SignerEvidence {
 }
 
 type Verdict = { indication: Indication; subIndication?: SubIndication; message?: string };
-
-/** Policy of issue 4: RSA of 2048 bits or more, ECDSA on P-256 or larger, Ed25519/Ed448. */
-function keyAcceptable(c: Certificate): string | null {
-  try {
-    const k = createPublicKey({ key: c.spki, format: 'der', type: 'spki' });
-    const d = k.asymmetricKeyDetails;
-    if ((k.asymmetricKeyType === 'rsa' || k.asymmetricKeyType === 'rsa-pss') && (d?.modulusLength ?? 0) < 2048) return `RSA key of ${d?.modulusLength} bits is below 2048`;
-    if (k.asymmetricKeyType === 'ec' && !['prime256v1', 'secp384r1', 'secp521r1'].includes(d?.namedCurve ?? '')) return `EC curve ${d?.namedCurve} is not allowed`;
-    return null;
-  } catch (e) {
-    return `unreadable key: ${(e as Error).message}`;
-  }
-}
 
 export async function validateSigner(
   s: CmsSigner,
@@ -114,8 +103,19 @@ export async function validateSigner(
   if (s.digestMatches === undefined)
     return done({ indication: 'INDETERMINATE', subIndication: 'SIGNED_DATA_NOT_FOUND', message: 'the signed data is not available: a detached signature is validated with the content it signs' });
 
-  const weak = keyAcceptable(s.certificate);
-  if (weak) return done({ indication: 'INDETERMINATE', subIndication: 'CRYPTO_CONSTRAINTS_FAILURE', message: weak });
+  // the algorithms at the validation time, or at the proof of existence when one of them has expired since
+  let keyId: string;
+  try {
+    keyId = keyAlgorithmId(s.certificate);
+  } catch (e) {
+    return done({ indication: 'INDETERMINATE', subIndication: 'CRYPTO_CONSTRAINTS_FAILURE', message: `unreadable key: ${(e as Error).message}` });
+  }
+  const algs = checkAlgorithms([s.digest, ...(s.otherDigests ?? []), keyId], opts.at ?? new Date(), extra.poe, opts.algorithmPolicy);
+  if (!algs.ok) {
+    if (extra.poe) report.bestSignatureTime = extra.poe.toISOString();
+    return done({ indication: 'INDETERMINATE', subIndication: algs.subIndication, message: algs.message });
+  }
+  report.warnings.push(...algs.warnings);
   const ku = s.certificate.keyUsage;
   if (ku && !ku.has('digitalSignature') && !ku.has('nonRepudiation'))
     return done({ indication: 'INDETERMINATE', subIndication: 'SIG_CONSTRAINTS_FAILURE', message: "the signer's certificate is not for signing (key usage)" });

@@ -18,12 +18,15 @@ export const LABELS = {
     certAtTime: 'Certificate valid at signing time',
     chain: 'Certificate chain',
     after: 'Changed after signing',
+    fillOnly: 'form fields filled in or objects added only',
     certified: 'Certification',
     locked: 'Field lock',
     yes: 'yes',
     no: 'no',
     unknown: 'not checked',
     none: 'No signatures found.',
+    notes: 'Notes',
+    verdicts: { 'TOTAL-PASSED': 'Valid', 'TOTAL-FAILED': 'Invalid', INDETERMINATE: 'Cannot be confirmed' },
   },
   vi: {
     signature: 'Chữ ký',
@@ -37,12 +40,15 @@ export const LABELS = {
     certAtTime: 'Chứng thư hợp lệ tại thời điểm ký',
     chain: 'Chuỗi chứng thư',
     after: 'Bị thay đổi sau khi ký',
+    fillOnly: 'chỉ điền biểu mẫu hoặc thêm đối tượng',
     certified: 'Chữ ký chứng nhận',
     locked: 'Khóa trường biểu mẫu',
     yes: 'có',
     no: 'không',
     unknown: 'chưa kiểm tra',
     none: 'Không tìm thấy chữ ký.',
+    notes: 'Ghi chú',
+    verdicts: { 'TOTAL-PASSED': 'Hợp lệ', 'TOTAL-FAILED': 'Không hợp lệ', INDETERMINATE: 'Chưa xác định được' },
   },
 } as const;
 
@@ -56,7 +62,7 @@ function one(s: SignatureReport, L: (typeof LABELS)['en' | 'vi']): string {
   const yn = (b: boolean | null | undefined) => (b === null || b === undefined ? L.unknown : b ? L.yes : L.no);
   const lines = [
     `${L.signature} #${s.index + 1} (${s.format} ${s.level}${s.pdf ? `, ${s.pdf.fieldName}` : ''})`,
-    `  ${L.verdict}: ${s.indication}${s.subIndication ? ` / ${s.subIndication}` : ''}${s.message ? ` — ${s.message}` : ''}`,
+    `  ${L.verdict}: ${s.indication}${s.subIndication ? ` / ${s.subIndication}` : ''} (${L.verdicts[s.indication]})${s.message ? ` — ${s.message}` : ''}`,
     `  ${L.signer}: ${s.signer?.commonName ?? s.signer?.subject ?? '?'}`,
     `  ${L.issuer}: ${s.signer?.issuer ?? '?'}`,
     `  ${L.time}: ${s.claimedSigningTime ? vietnamTime(s.claimedSigningTime) : '?'}`,
@@ -65,10 +71,17 @@ function one(s: SignatureReport, L: (typeof LABELS)['en' | 'vi']): string {
     `  ${L.chain}: ${yn(s.checks.certificateChain)}`,
     `  ${L.certAtTime}: ${yn(s.checks.certificateValidAtSigningTime)}`,
   ];
-  if (s.pdf) lines.push(`  ${L.after}: ${yn(s.pdf.modifiedAfter)}`);
+  if (s.pdf) lines.push(`  ${L.after}: ${afterText(s.pdf, L)}`);
   if (s.pdf?.certification) lines.push(`  ${L.certified}: DocMDP P=${s.pdf.certification.permissions}${s.pdf.certification.violations.length ? ` — ${s.pdf.certification.violations.join('; ')}` : ''}`);
   if (s.pdf?.fieldLock) lines.push(`  ${L.locked}: ${lockText(s.pdf.fieldLock)}`);
+  if (s.warnings.length) lines.push(`  ${L.notes}:`, ...s.warnings.map((w) => `    - ${w}`));
   return lines.join('\n');
+}
+
+/** Whether the PDF changed after the signature, and what changed beyond signatures, validation data and form fills. */
+export function afterText(pdf: NonNullable<SignatureReport['pdf']>, L: (typeof LABELS)['en' | 'vi']): string {
+  if (pdf.changesAfter?.length) return `${L.yes} — ${pdf.changesAfter.join('; ')}`;
+  return pdf.modifiedAfter ? `${L.yes} (${L.fillOnly})` : L.no;
 }
 
 /** FieldMDP All, or Include/Exclude with the fields, then the violations. */

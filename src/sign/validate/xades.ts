@@ -1,21 +1,25 @@
 /**
- * Validation of enveloped XAdES signatures (EN 319 132-1 B-B, B-T, B-LT, B-LTA) after EN 319 102-1. Each ds:Signature is
- * checked by two independent verifiers — xadesjs (references, then the signature value with the signing
- * certificate's key only, not any key KeyInfo happens to carry) and xml-crypto — and both must agree.
+ * Validation of XAdES signatures — enveloped, enveloping and detached — (EN 319 132-1 B-B, B-T, B-LT, B-LTA)
+ * after EN 319 102-1. Each ds:Signature is checked by two independent verifiers — xadesjs (references, then
+ * the signature value with the signing certificate's key only, not any key KeyInfo happens to carry) and
+ * xml-crypto, or for a detached signature (whose file xml-crypto cannot resolve) our own digest of the
+ * content and check of the signature value over the exclusive canonical SignedInfo — and both must agree.
  * SigningCertificateV2 must name the KeyInfo certificate by digest; the signer then goes through the same
- * path validation as CAdES and PAdES signers. SignatureTimeStamps (over the exclusive canonical
- * SignatureValue) give the proof of existence; CertificateValues and RevocationValues (and the
- * TimeStampValidationData of renewals) serve offline. Archive time-stamps have their imprint recomputed
- * over the signature and the properties before each (`xades/archive.ts`), newest first, each valid one a
- * proof of existence of what it covers — the earlier archive time-stamps included.
+ * path validation as CAdES and PAdES signers, and its algorithms through the algorithm policy.
+ * SignatureTimeStamps (over the exclusive canonical SignatureValue) give the proof of existence;
+ * CertificateValues and RevocationValues (and the TimeStampValidationData of renewals) serve offline.
+ * Archive time-stamps have their imprint recomputed over the signature and the properties before each
+ * (`xades/archive.ts`, with the detached content when there is one), newest first, each valid one a proof of
+ * existence of what it covers — the earlier archive time-stamps included.
  *
- * Signature wrapping: a signature is accepted only when it covers the whole document — exactly one
- * Reference with URI="" (the document root, enveloped-signature transform) and every other Reference a
- * "#id" of an element inside the signature itself (its SignedProperties); Id values must be unique in the
- * document. A signature over a fragment (URI="#…" outside it) is FORMAT_FAILURE, so an attacker cannot
- * move signed content aside and put other content at the root.
+ * Signature wrapping (`coverage`): an enveloped signature must cover the whole document (exactly one URI=""
+ * reference with the enveloped-signature transform); an enveloping or detached one must be the document root,
+ * sign every ds:Object it carries and name at most one detached file; every "#id" reference must name exactly
+ * one element, inside the signature. Anything else is FORMAT_FAILURE, so an attacker cannot move signed
+ * content aside and put other content where a reader looks. A signature method neither verifier implements
+ * (RSA-PSS) is INDETERMINATE / CRYPTO_CONSTRAINTS_FAILURE.
  */
-import { createHash, createPublicKey, verify as nodeVerify, webcrypto, type KeyObject } from 'node:crypto';
+import { createHash, createPublicKey, timingSafeEqual, verify as nodeVerify, webcrypto, type KeyObject } from 'node:crypto';
 import { XMLSerializer } from '@xmldom/xmldom';
 import { SignedXml as XmlCryptoSignedXml } from 'xml-crypto';
 import { isTrucError } from '../../errors.js';
@@ -23,6 +27,7 @@ import { parseCertificate, type Certificate } from '../../pki/path/index.js';
 import type { CmsSigner } from '../cades/verify.js';
 import { parseXml } from '../xades/parse.js';
 import { xades } from '../xades/engine.js';
+import { EXC_C14N, excC14n } from '../xades/c14n.js';
 import type { SignatureReport, TimestampReport, ValidationReport } from './report.js';
 import { readXadesUnsigned, signatureValueOctets } from '../xades/levels.js';
 import { archiveTimeStampInput, XADES141_NS } from '../xades/archive.js';
@@ -49,6 +54,14 @@ const ECDSA_URIS: Record<string, string> = {
   'http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha512': 'sha512',
 };
 
+/** what both verifiers implement (xml-crypto with the ECDSA methods we add to it) */
+const SIGNATURE_METHODS = new Set([
+  'http://www.w3.org/2001/04/xmldsig-more#rsa-sha256',
+  'http://www.w3.org/2001/04/xmldsig-more#rsa-sha384',
+  'http://www.w3.org/2001/04/xmldsig-more#rsa-sha512',
+  ...Object.keys(ECDSA_URIS),
+]);
+
 const elements = (root: Document | Element, ns: string, local: string): Element[] => Array.from(root.getElementsByTagNameNS(ns, local) as unknown as ArrayLike<Element>);
 const childElements = (el: Element, ns: string, local: string): Element[] =>
   Array.from(el.childNodes as unknown as ArrayLike<Node>).filter((n): n is Element => n.nodeType === 1 && (n as Element).namespaceURI === ns && (n as Element).localName === local);
@@ -59,26 +72,76 @@ function contains(outer: Element, inner: Element): boolean {
   return false;
 }
 
-/** Why the signature does not cover the document as a whole, or null when it does. */
-function coverageProblem(doc: Document, sig: Element, ids: Map<string, Element[]>): string | null {
+type Coverage = { problem: string } | { packaging: 'enveloped' | 'enveloping' | 'detached'; external?: Element };
+
+/**
+ * What the signature covers, or why it cannot be trusted to cover what a reader would take for the signed
+ * content (signature wrapping):
+ *   enveloped   exactly one URI="" reference (enveloped-signature transform), the signature inside the root;
+ *   enveloping  the signature is the document root and its content references are "#id"s of its own
+ *               ds:Objects; a ds:Object it does not sign (other than the one holding the properties) is
+ *               refused, since a reader could take it for signed content;
+ *   detached    the signature is the document root and exactly one reference names the content by a URI
+ *               outside the document, without transforms.
+ * In every packaging each "#id" must name exactly one element, inside the signature.
+ */
+function coverage(doc: Document, sig: Element, ids: Map<string, Element[]>): Coverage {
+  const fail = (problem: string): Coverage => ({ problem });
   const signedInfo = childElements(sig, DS, 'SignedInfo')[0];
-  if (!signedInfo) return 'no SignedInfo';
+  if (!signedInfo) return fail('no SignedInfo');
   const refs = childElements(signedInfo, DS, 'Reference');
   const whole = refs.filter((r) => r.getAttribute('URI') === '');
-  if (whole.length !== 1) return `the signature has ${whole.length} references to the whole document (URI=""); it must have exactly one`;
-  const transforms = childElements(whole[0], DS, 'Transforms')[0];
-  const algs = transforms ? childElements(transforms, DS, 'Transform').map((t) => t.getAttribute('Algorithm')) : [];
-  if (!algs.includes(ENVELOPED)) return 'the reference to the document has no enveloped-signature transform';
-  if (!contains(doc.documentElement, sig)) return 'the signature is not inside the document root';
+  const external = refs.filter((r) => { const u = r.getAttribute('URI'); return u !== '' && !u?.startsWith('#'); });
+  const targets: Element[] = [];
   for (const r of refs) {
     const uri = r.getAttribute('URI');
-    if (uri === '') continue;
-    if (!uri?.startsWith('#')) return `a reference to "${uri ?? '(no URI)'}" is not allowed (only the document and the signature's own properties)`;
-    const targets = ids.get(uri.slice(1)) ?? [];
-    if (targets.length !== 1) return `the reference "${uri}" names ${targets.length} elements`;
-    if (!contains(sig, targets[0])) return `the reference "${uri}" points outside the signature: a signature over part of the document is refused`;
+    if (uri === null) return fail('a reference without a URI is not allowed');
+    if (!uri.startsWith('#')) continue;
+    const found = ids.get(uri.slice(1)) ?? [];
+    if (found.length !== 1) return fail(`the reference "${uri}" names ${found.length} elements`);
+    if (!contains(sig, found[0])) return fail(`the reference "${uri}" points outside the signature: a signature over part of the document is refused`);
+    targets.push(found[0]);
   }
-  return null;
+  if (whole.length) {
+    if (whole.length !== 1) return fail(`the signature has ${whole.length} references to the whole document (URI=""); it must have exactly one`);
+    if (external.length) return fail('a signature over the whole document and a detached file at once is not supported');
+    const transforms = childElements(whole[0], DS, 'Transforms')[0];
+    const algs = transforms ? childElements(transforms, DS, 'Transform').map((t) => t.getAttribute('Algorithm')) : [];
+    if (!algs.includes(ENVELOPED)) return fail('the reference to the document has no enveloped-signature transform');
+    if (!contains(doc.documentElement, sig)) return fail('the signature is not inside the document root');
+    return { packaging: 'enveloped' };
+  }
+  if (doc.documentElement !== sig) return fail('a signature without a reference to the whole document (URI="") must be the document itself (enveloping or detached)');
+  const objects = childElements(sig, DS, 'Object');
+  const signedObjects = objects.filter((o) => targets.some((t) => contains(o, t)) && !o.getElementsByTagNameNS(XADES, 'QualifyingProperties').length);
+  const unsigned = objects.filter((o) => !targets.some((t) => contains(o, t)));
+  if (unsigned.length) return fail(`${unsigned.length} ds:Object(s) of the signature are not signed: unsigned content beside signed content is refused`);
+  if (external.length) {
+    if (external.length !== 1) return fail(`the signature names ${external.length} detached files; one is supported`);
+    if (signedObjects.length) return fail('a signature over a detached file and enveloped content at once is not supported');
+    if (childElements(external[0], DS, 'Transforms').length) return fail('transforms on a detached reference are not supported');
+    return { packaging: 'detached', external: external[0] };
+  }
+  if (!signedObjects.length) return fail('the signature signs nothing but its own properties');
+  return { packaging: 'enveloping' };
+}
+
+/**
+ * Our own check of a signature value (the second opinion for detached signatures, which xml-crypto cannot
+ * resolve): SignedInfo in exclusive C14N, verified with the signing certificate's key.
+ */
+function signatureValueCheck(sig: Element, cert: Certificate): { ok: boolean; problem?: string } {
+  const signedInfo = childElements(sig, DS, 'SignedInfo')[0];
+  const c14n = childElements(signedInfo, DS, 'CanonicalizationMethod')[0]?.getAttribute('Algorithm');
+  if (c14n !== EXC_C14N) return { ok: false, problem: `canonicalization ${c14n ?? '(none)'} is not supported for detached signatures (exclusive C14N is)` };
+  const method = childElements(signedInfo, DS, 'SignatureMethod')[0]?.getAttribute('Algorithm') ?? '';
+  const m = /#(rsa|ecdsa)-(sha256|sha384|sha512)$/.exec(method);
+  if (!m) return { ok: false, problem: `signature method ${method || '(none)'} is not supported` };
+  const key = createPublicKey({ key: cert.spki, format: 'der', type: 'spki' });
+  const value = Buffer.from(text(childElements(sig, DS, 'SignatureValue')[0]), 'base64');
+  const data = excC14n(signedInfo);
+  const ok = m[1] === 'ecdsa' ? nodeVerify(m[2], data, { key, dsaEncoding: 'ieee-p1363' }, value) : nodeVerify(m[2], data, key, value);
+  return ok ? { ok } : { ok, problem: 'the signature value does not verify over the exclusive canonical SignedInfo' };
 }
 
 function idIndex(doc: Document): Map<string, Element[]> {
@@ -136,6 +199,16 @@ function xmlCryptoCheck(xml: string, sig: Element, key: KeyObject): { ok: boolea
   }
 }
 
+/** The second verifier for a detached signature: the content's digest, then the signature value, both our own. */
+function detachedCheck(sig: Element, cert: Certificate, reference: Element, content: Buffer): { ok: boolean; problem?: string } {
+  const alg = DIGESTS[childElements(reference, DS, 'DigestMethod')[0]?.getAttribute('Algorithm') ?? ''];
+  if (!alg) return { ok: false, problem: 'the detached reference has an unknown digest method' };
+  const want = Buffer.from(text(childElements(reference, DS, 'DigestValue')[0]), 'base64');
+  const have = createHash(alg).update(content).digest();
+  if (want.length !== have.length || !timingSafeEqual(want, have)) return { ok: false, problem: 'the detached content does not match its reference digest' };
+  return signatureValueCheck(sig, cert);
+}
+
 function signingCertificateV2(sig: Element, cert: Certificate): 'ok' | 'mismatch' | 'absent' {
   const scv2 = elements(sig, XADES, 'SigningCertificateV2')[0];
   if (!scv2) return 'absent';
@@ -153,7 +226,7 @@ function emptyChecks(): SignatureReport['checks'] {
   return { integrity: null, signatureValue: null, signingCertificateReference: null, certificateChain: null, certificateValidAtSigningTime: null };
 }
 
-export async function validateXades(input: Uint8Array | string, opts: ValidationOptions): Promise<ValidationReport> {
+export async function validateXades(input: Uint8Array | string, opts: ValidationOptions & { content?: Uint8Array }): Promise<ValidationReport> {
   const at = opts.at ?? new Date();
   const bytes = typeof input === 'string' ? Buffer.from(input, 'utf8') : Buffer.from(input);
   const report: ValidationReport = {
@@ -190,9 +263,16 @@ export async function validateXades(input: Uint8Array | string, opts: Validation
   const ids = idIndex(doc);
   const x = xades();
   for (const [index, sig] of sigs.entries()) {
-    const covering = coverageProblem(doc, sig, ids);
-    if (covering) {
-      report.signatures.push(failed(index, `signature wrapping defence: ${covering}`));
+    const covering = coverage(doc, sig, ids);
+    if ('problem' in covering) {
+      report.signatures.push(failed(index, `signature wrapping defence: ${covering.problem}`));
+      continue;
+    }
+    const detached = covering.packaging === 'detached' ? covering.external : undefined;
+    // a method neither verifier implements is not a forgery: the signature cannot be judged (EN 319 102-1 §5.2.8)
+    const method = childElements(childElements(sig, DS, 'SignedInfo')[0], DS, 'SignatureMethod')[0]?.getAttribute('Algorithm') ?? '';
+    if (!SIGNATURE_METHODS.has(method)) {
+      report.signatures.push(failed(index, `the signature method ${method || '(none)'} is not supported (RSA PKCS#1 v1.5 or ECDSA with SHA-256, SHA-384 or SHA-512)`, { indication: 'INDETERMINATE', subIndication: 'CRYPTO_CONSTRAINTS_FAILURE' }));
       continue;
     }
     const certs = elements(sig, DS, 'X509Certificate').map((c) => Buffer.from(text(c), 'base64'));
@@ -209,8 +289,19 @@ export async function validateXades(input: Uint8Array | string, opts: Validation
     let signatureValid = false;
     let signatureProblem: string | undefined;
     const warnings: string[] = [];
-    if (cert) {
+    if (cert && detached && !opts.content) {
+      // the content is not here: the signature value is still checked, the references cannot be
+      const own = signatureValueCheck(sig, cert);
+      signatureValid = own.ok;
+      if (!own.ok) signatureProblem = own.problem;
+    } else if (cert) {
       const signed = new x.SignedXml(doc as never);
+      const detachedUri = detached?.getAttribute('URI');
+      if (detached && opts.content) {
+        const content = Buffer.from(opts.content);
+        // xadesjs digests the detached reference over the bytes we give it for that URI
+        signed.contentHandler = async (ref: { Uri?: string }) => (ref.Uri === detachedUri ? (content as never) : null);
+      }
       try {
         signed.LoadXml(withoutV141(sig) as never);
         const { key, namedCurve } = await webKey(cert);
@@ -230,15 +321,21 @@ export async function validateXades(input: Uint8Array | string, opts: Validation
         signatureProblem = `xadesjs: ${m.split('\n')[0]}`;
       }
       if (digestMatches && signatureValid) {
-        const second = xmlCryptoCheck(xml, sig, createPublicKey({ key: cert.spki, format: 'der', type: 'spki' }));
+        const second = detached ? detachedCheck(sig, cert, detached, Buffer.from(opts.content!)) : xmlCryptoCheck(xml, sig, createPublicKey({ key: cert.spki, format: 'der', type: 'spki' }));
         if (!second.ok) {
           signatureValid = false;
           signatureProblem = `the two verifiers disagree — ${second.problem}`;
         }
       }
     }
+    // the digests the signature relies on, for the algorithm policy: SignatureMethod's, then each Reference's
+    const signedInfo = childElements(sig, DS, 'SignedInfo')[0];
+    const hashOf = (uri: string | null | undefined): string => DIGESTS[uri ?? ''] ?? /#(?:[a-z-]+-)?(sha(?:1|224|256|384|512))(?:-|$)/.exec(uri ?? '')?.[1] ?? uri ?? '(none)';
+    const methodDigest = hashOf(childElements(signedInfo, DS, 'SignatureMethod')[0]?.getAttribute('Algorithm'));
+    const refDigests = childElements(signedInfo, DS, 'Reference').map((r) => hashOf(childElements(r, DS, 'DigestMethod')[0]?.getAttribute('Algorithm')));
     const signer: CmsSigner = {
-      digest: 'sha256',
+      digest: (['sha256', 'sha384', 'sha512'].includes(methodDigest) ? methodDigest : 'sha256') as CmsSigner['digest'],
+      otherDigests: [methodDigest, ...refDigests],
       certificate: cert,
       ...(signingTime ? { signingTime } : {}),
       contentType: 'xml',
@@ -268,7 +365,7 @@ export async function validateXades(input: Uint8Array | string, opts: Validation
     for (const a of [...unsigned.archives].reverse()) {
       let input: Buffer;
       try {
-        input = archiveTimeStampInput(doc, sig, a.element, a.c14n);
+        input = archiveTimeStampInput(doc, sig, a.element, a.c14n, opts.content);
       } catch (e) {
         if (!isTrucError(e)) throw e;
         archiveReports.unshift({ type: 'archive', valid: false, problem: e.message, sha256: createHash('sha256').update(a.token).digest('hex') });

@@ -13,7 +13,8 @@
  * Renewal adds, before the next ArchiveTimeStamp, a xadesv141:TimeStampValidationData with the
  * certificates and revocation data of the previous one's TSA, so that the chain of proofs can be checked
  * offline. References are limited to what our validator accepts anyway: URI="" and "#id", with the
- * enveloped-signature and exclusive C14N transforms.
+ * enveloped-signature and exclusive C14N transforms, and a detached reference (a URI naming a file, no
+ * transforms) whose content the caller gives.
  */
 import { TrucError } from '../../errors.js';
 import { DS_NS, EXC_C14N, XADES_NS, excC14n } from './c14n.js';
@@ -77,10 +78,19 @@ function byId(doc: Document, id: string): Element {
   return found[0];
 }
 
-/** The octets one ds:Reference yields after its transforms (canonicalised with `algorithm` if still a node-set). */
-export function referenceOctets(doc: Document, sig: Element, reference: Element, algorithm: string): Buffer {
+/**
+ * The octets one ds:Reference yields after its transforms (canonicalised with `algorithm` if still a node-set).
+ * A detached reference (a URI outside the document, no transforms) yields the content's bytes, which the
+ * caller must give.
+ */
+export function referenceOctets(doc: Document, sig: Element, reference: Element, algorithm: string, content?: Uint8Array): Buffer {
   const uri = reference.getAttribute('URI');
-  if (uri === null || (uri !== '' && !uri.startsWith('#'))) throw unsupported(`a reference to "${uri ?? '(no URI)'}" cannot be processed`);
+  if (uri !== null && uri !== '' && !uri.startsWith('#')) {
+    if (kids(reference, DS_NS, 'Transforms').length) throw unsupported(`transforms on the detached reference "${uri}"`);
+    if (!content) throw new TrucError('bad_request', `archive time-stamp: the detached content "${uri}" is needed (the signature does not hold it)`);
+    return Buffer.from(content);
+  }
+  if (uri === null) throw unsupported('a reference without a URI cannot be processed');
   const target = uri === '' ? undefined : byId(doc, uri.slice(1));
   const transforms = kids(reference, DS_NS, 'Transforms').flatMap((t) => kids(t, DS_NS, 'Transform')).map((t) => t.getAttribute('Algorithm') ?? '');
   let enveloped = false;
@@ -101,13 +111,13 @@ export function referenceOctets(doc: Document, sig: Element, reference: Element,
  * The input of an ArchiveTimeStamp's message imprint: `before` is that time-stamp's element (only the
  * unsigned signature properties before it count), or null for one about to be appended.
  */
-export function archiveTimeStampInput(doc: Document, sig: Element, before: Element | null, algorithm = EXC_C14N): Buffer {
+export function archiveTimeStampInput(doc: Document, sig: Element, before: Element | null, algorithm = EXC_C14N, content?: Uint8Array): Buffer {
   const parts: Buffer[] = [];
   const signedInfo = kids(sig, DS_NS, 'SignedInfo')[0];
   if (!signedInfo) throw new TrucError('malformed_xml', 'the signature has no SignedInfo');
   const refs = kids(signedInfo, DS_NS, 'Reference');
   if (refs.length > MAX_REFERENCES) throw unsupported(`more than ${MAX_REFERENCES} references`);
-  for (const r of refs) parts.push(referenceOctets(doc, sig, r, algorithm));
+  for (const r of refs) parts.push(referenceOctets(doc, sig, r, algorithm, content));
   for (const name of ['SignedInfo', 'SignatureValue', 'KeyInfo']) for (const el of kids(sig, DS_NS, name)) parts.push(canonicalWithout(el, undefined, algorithm));
   const qp = sig.getElementsByTagNameNS(XADES_NS, 'QualifyingProperties')[0];
   const usp = qp ? kids(qp, XADES_NS, 'UnsignedProperties').flatMap((u) => kids(u, XADES_NS, 'UnsignedSignatureProperties'))[0] : undefined;

@@ -1,6 +1,6 @@
 /**
  * XAdES levels above B-B (EN 319 132-1 §5.3, §5.5; baseline EN 319 132-1 §6): unsigned qualifying
- * properties added to an enveloped signature without touching what it signed —
+ * properties added to a signature (enveloped, enveloping or detached) without touching what it signed —
  *   B-T  xades:SignatureTimeStamp: an RFC 3161 token over the exclusive canonical form of ds:SignatureValue
  *        (its ds:CanonicalizationMethod says so), carried base64 in xades:EncapsulatedTimeStamp;
  *   B-LT xades:CertificateValues (the certificates of the signer's and the TSA's paths) and
@@ -79,8 +79,8 @@ function writeValues(doc: Document, parent: Element, ev: Collected): void {
 }
 
 /** A new xadesv141:ArchiveTimeStamp at the end of the signature's unsigned signature properties. */
-async function appendArchiveTimeStamp(doc: Document, sig: Element, usp: Element, ctx: LevelContext): Promise<void> {
-  const imprint = createHash('sha256').update(archiveTimeStampInput(doc, sig, null, EXC_C14N)).digest();
+async function appendArchiveTimeStamp(doc: Document, sig: Element, usp: Element, ctx: LevelContext, content?: Uint8Array): Promise<void> {
+  const imprint = createHash('sha256').update(archiveTimeStampInput(doc, sig, null, EXC_C14N, content)).digest();
   const token = await needTimeStamper(ctx).stamp(imprint, 'sha256');
   const ats = child(doc, usp, XADES141_NS, 'ArchiveTimeStamp', undefined, { Id: tokenId(token, 'ATS') });
   child(doc, ats, DS_NS, 'CanonicalizationMethod', undefined, { Algorithm: EXC_C14N });
@@ -95,8 +95,11 @@ function signatureAt(doc: Document, index: number): Element {
 
 const keyInfoCerts = (sig: Element) => all(kids(sig, DS_NS, 'KeyInfo')[0] ?? sig, DS_NS, 'X509Certificate').map(b64);
 
-/** Raises enveloped XAdES signature `index` of the document to `level` (levels already reached are kept). */
-export async function augmentXades(xml: Uint8Array | string, level: Level, ctx: LevelContext, index = 0): Promise<string> {
+/**
+ * Raises XAdES signature `index` of the document to `level` (levels already reached are kept). A detached
+ * signature's content is needed for B-LTA (the archive time-stamp covers it).
+ */
+export async function augmentXades(xml: Uint8Array | string, level: Level, ctx: LevelContext, index = 0, content?: Uint8Array): Promise<string> {
   const original = typeof xml === 'string' ? xml : Buffer.from(xml).toString('utf8');
   if (rank(level) < rank('B-T')) return original;
   const doc = parseXml(original);
@@ -120,7 +123,7 @@ export async function augmentXades(xml: Uint8Array | string, level: Level, ctx: 
     changed = true;
   }
   if (rank(level) >= rank('B-LTA') && !kids(usp, XADES141_NS, 'ArchiveTimeStamp').length) {
-    await appendArchiveTimeStamp(doc, sig, usp, ctx);
+    await appendArchiveTimeStamp(doc, sig, usp, ctx, content);
     changed = true;
   }
   return changed ? new XMLSerializer().serializeToString(doc as never) : original;
@@ -132,7 +135,7 @@ export async function augmentXades(xml: Uint8Array | string, level: Level, ctx: 
  * and a new ArchiveTimeStamp then covers everything, the earlier ones included — before the algorithms or
  * the TSA certificate of the last one weaken or expire.
  */
-export async function renewXadesArchive(xml: Uint8Array | string, ctx: LevelContext, index = 0): Promise<string> {
+export async function renewXadesArchive(xml: Uint8Array | string, ctx: LevelContext, index = 0, content?: Uint8Array): Promise<string> {
   const doc = parseXml(xml);
   const sig = signatureAt(doc, index);
   const usp = unsignedSignatureProperties(doc, sig);
@@ -143,7 +146,7 @@ export async function renewXadesArchive(xml: Uint8Array | string, ctx: LevelCont
   const present = readXadesUnsigned(sig).certs;
   const ev = await collectEvidence([last.signer.certificate.der], [...last.cms.certificates, ...present, ...keyInfoCerts(sig)], needEvidence(ctx));
   writeValues(doc, child(doc, usp, XADES141_NS, 'TimeStampValidationData', undefined, { Id: tokenId(Buffer.concat([...ev.certs, ...ev.crls, ...ev.ocsps]), 'TSVD') }), ev);
-  await appendArchiveTimeStamp(doc, sig, usp, ctx);
+  await appendArchiveTimeStamp(doc, sig, usp, ctx, content);
   return new XMLSerializer().serializeToString(doc as never);
 }
 

@@ -1,17 +1,66 @@
 /**
- * Hardened XML parsing for signing and validation: a size limit, and no document type declaration at
- * all — which shuts out external entities (XXE) and entity expansion (billion laughs) before the parser
- * sees them. Parse errors are `malformed_xml`, never a half-built tree.
+ * Hardened XML parsing for signing and validation: limits on size, element count and depth, and no
+ * document type declaration at all — which shuts out external entities (XXE) and entity expansion
+ * (billion laughs) before the parser sees them. Parse errors are `malformed_xml`, never a half-built tree.
  */
 import { DOMParser } from '@xmldom/xmldom';
 import { TrucError } from '../../errors.js';
 
 export const MAX_XML_BYTES = 16 * 1024 * 1024;
+/** an edXML document with its signatures has hundreds of elements; a DOM node costs some hundred bytes */
+export const MAX_XML_ELEMENTS = 100_000;
+/** deeper than any document we sign; canonicalisers and verifiers recurse along the depth */
+export const MAX_XML_DEPTH = 256;
+
+/**
+ * Counts elements and nesting before any DOM is built (a DOM of millions of elements takes gigabytes; one
+ * nested a hundred thousand deep overflows the recursive canonicalisers): one pass over the text, comments,
+ * CDATA sections, processing instructions and quoted attribute values skipped. Malformed text is left for
+ * the parser to refuse.
+ */
+function checkShape(text: string): void {
+  let depth = 0;
+  let elements = 0;
+  let i = 0;
+  const n = text.length;
+  const skipTo = (from: number, end: string): number => {
+    const e = text.indexOf(end, from);
+    return e < 0 ? n : e + end.length;
+  };
+  for (;;) {
+    const lt = text.indexOf('<', i);
+    if (lt < 0) return;
+    if (text.startsWith('<!--', lt)) i = skipTo(lt + 4, '-->');
+    else if (text.startsWith('<![CDATA[', lt)) i = skipTo(lt + 9, ']]>');
+    else if (text[lt + 1] === '?') i = skipTo(lt + 2, '?>');
+    else {
+      let j = lt + 1;
+      let quote = '';
+      for (; j < n; j++) {
+        const c = text[j];
+        if (quote) {
+          if (c === quote) quote = '';
+        } else if (c === '"' || c === "'") quote = c;
+        else if (c === '>') break;
+      }
+      if (j >= n) return;
+      if (text[lt + 1] === '/') depth--;
+      else {
+        elements++;
+        if (text[j - 1] !== '/') depth++;
+      }
+      if (depth > MAX_XML_DEPTH) throw new TrucError('too_large', `XML nested deeper than ${MAX_XML_DEPTH} elements`);
+      if (elements > MAX_XML_ELEMENTS) throw new TrucError('too_large', `XML of more than ${MAX_XML_ELEMENTS} elements`);
+      i = j + 1;
+    }
+  }
+}
 
 export function parseXml(input: Uint8Array | string): Document {
   const text = typeof input === 'string' ? input : Buffer.from(input).toString('utf8');
   if (Buffer.byteLength(text) > MAX_XML_BYTES) throw new TrucError('too_large', `XML of more than ${MAX_XML_BYTES} bytes`);
   if (/<!DOCTYPE/i.test(text) || /<!ENTITY/i.test(text)) throw new TrucError('malformed_xml', 'XML with a document type declaration is refused (no DTDs, no entities)');
+  checkShape(text);
   const errors: string[] = [];
   let doc: ReturnType<DOMParser['parseFromString']> | undefined;
   try {

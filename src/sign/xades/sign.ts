@@ -1,46 +1,110 @@
 /**
- * XAdES baseline B-B (ETSI EN 319 132-1), enveloped: a ds:Signature inside the document's root element
- * whose SignedInfo (exclusive C14N) references the document (enveloped-signature transform, then
- * exclusive C14N) and the SignedProperties (SigningTime, SigningCertificateV2). The KeyInfo carries the
- * signer's certificate and chain. The signature value comes from the ExternalSigner through the engine in
- * `engine.ts`; xadesjs builds and canonicalises the rest.
+ * XAdES baseline B-B (ETSI EN 319 132-1) in the three packagings of XML-DSig, each with SignedProperties
+ * (SigningTime, SigningCertificateV2) and SignedInfo canonicalised with exclusive C14N:
+ *   enveloped  a ds:Signature inside the document's root element, whose reference URI="" covers the whole
+ *              document through the enveloped-signature transform, then exclusive C14N;
+ *   enveloping the ds:Signature is the document: the content (an XML document) sits in a ds:Object of the
+ *              signature with an Id, and the reference "#id" covers that ds:Object (exclusive C14N);
+ *   detached   the ds:Signature is a document of its own and the reference names the content by a URI (its
+ *              file name), the digest taken over the content's bytes as they are (no transforms), so any
+ *              file can be signed.
+ * The KeyInfo carries the signer's certificate and chain. The signature value comes from the
+ * ExternalSigner through the engine in `engine.ts`; xadesjs builds and canonicalises the rest. The content
+ * references of enveloping and detached signatures are digested here (exclusive C14N makes the ds:Object's
+ * canonical form independent of where it ends up) and handed to xadesjs with their digests.
  */
-import { X509Certificate } from 'node:crypto';
+import { createHash, randomBytes, X509Certificate } from 'node:crypto';
 import { XMLSerializer } from '@xmldom/xmldom';
+import { CryptoConfig, Reference, Transforms, XmlDsigExcC14NTransform } from 'xmldsigjs';
+import { TrucError } from '../../errors.js';
+import { SCHEMES } from '../../crypto/algorithms.js';
 import { externalKey, xades } from './engine.js';
 import { parseXml } from './parse.js';
+import { DS_NS, EXC_C14N, excC14n } from './c14n.js';
 import type { ExternalSigner } from '../signer.js';
 import { rank, type Level, type LevelContext } from '../level.js';
 import { augmentXades } from './levels.js';
+
+export type XadesPackaging = 'enveloped' | 'enveloping' | 'detached';
 
 export interface XadesOptions {
   signingTime?: Date;
   /** baseline level (default B-B); B-T and B-LT need the context's time-stamper and revocation data */
   level?: Level;
   context?: LevelContext;
+  /** default enveloped; enveloping and detached make the signature a document of its own */
+  packaging?: XadesPackaging;
+  /** detached: the URI the reference names the content by — its file name, as the relying party will have it */
+  contentUri?: string;
 }
 
 const CURVES: Record<string, string> = { 'prime256v1': 'P-256', secp384r1: 'P-384', secp521r1: 'P-521' };
+const NODE_HASH: Record<string, string> = { 'SHA-256': 'sha256', 'SHA-384': 'sha384', 'SHA-512': 'sha512' };
 
-export async function signXades(xml: Uint8Array | string, signer: ExternalSigner, opts: XadesOptions = {}): Promise<string> {
+/** A URI for a detached reference: a relative reference without a fragment, characters outside URIs escaped. */
+function detachedUri(uri: string | undefined): string {
+  const u = uri ?? 'content';
+  if (!u || u.startsWith('#') || u.length > 1024 || /[\u0000-\u001f]/.test(u)) throw new TrucError('bad_request', 'a detached XAdES reference names its content by a non-empty URI without "#"');
+  return encodeURI(u);
+}
+
+export async function signXades(input: Uint8Array | string, signer: ExternalSigner, opts: XadesOptions = {}): Promise<string> {
+  const packaging = opts.packaging ?? 'enveloped';
+  if (!['enveloped', 'enveloping', 'detached'].includes(packaging)) throw new TrucError('bad_request', `unknown XAdES packaging "${packaging}" (enveloped, enveloping, detached)`);
+  // RSA-PSS in XML-DSig (RFC 6931 …#rsa-pss) is unknown to xmlsec1 1.2 and xml-crypto: a relying party could
+  // not check it, so XAdES is made with PKCS#1 v1.5 or ECDSA (CAdES and PAdES take PSS)
+  if (SCHEMES[signer.scheme]?.family === 'rsa-pss') throw new TrucError('unsupported', 'XAdES signatures are made with RSA PKCS#1 v1.5 or ECDSA: RSA-PSS is not supported by common XML-DSig verifiers');
   const x = xades();
-  const doc = parseXml(xml);
   const cert = new X509Certificate(Buffer.from(signer.certificate));
   const curve = cert.publicKey.asymmetricKeyDetails?.namedCurve;
   const { algorithm, key } = externalKey(signer, curve ? CURVES[curve] : undefined);
   const b64 = Buffer.from(signer.certificate).toString('base64');
   const hash = (algorithm.hash as { name: string }).name;
   const signed = new x.SignedXml();
-  signed.XmlSignature.SignedInfo.CanonicalizationMethod.Algorithm = 'http://www.w3.org/2001/10/xml-exc-c14n#';
+  signed.XmlSignature.SignedInfo.CanonicalizationMethod.Algorithm = EXC_C14N;
+
+  let doc: Document;
+  let object: Element | undefined;
+  if (packaging === 'enveloped') doc = parseXml(input);
+  else {
+    const ref = new Reference();
+    ref.DigestMethod.Algorithm = CryptoConfig.GetHashAlgorithm(hash).namespaceURI;
+    if (packaging === 'enveloping') {
+      const content = parseXml(input);
+      const id = `content-${randomBytes(8).toString('hex')}`;
+      doc = parseXml(`<ds:Object xmlns:ds="${DS_NS}" Id="${id}"/>`);
+      object = doc.documentElement;
+      object.appendChild(doc.importNode(content.documentElement, true));
+      ref.Uri = `#${id}`;
+      const transforms = new Transforms();
+      transforms.Add(new XmlDsigExcC14NTransform());
+      ref.Transforms = transforms;
+      ref.DigestValue = createHash(NODE_HASH[hash]).update(excC14n(object)).digest();
+    } else {
+      const bytes = typeof input === 'string' ? Buffer.from(input, 'utf8') : Buffer.from(input);
+      doc = parseXml('<detached/>');
+      ref.Uri = detachedUri(opts.contentUri);
+      ref.DigestValue = createHash(NODE_HASH[hash]).update(bytes).digest();
+    }
+    signed.XmlSignature.SignedInfo.References.Add(ref);
+  }
   await signed.Sign(algorithm as never, key, doc as never, {
-    references: [{ uri: '', hash, transforms: ['enveloped', 'exc-c14n'] }],
+    ...(packaging === 'enveloped' ? { references: [{ uri: '', hash, transforms: ['enveloped', 'exc-c14n'] }] } : {}),
     x509: [b64, ...(signer.chain ?? []).map((c) => Buffer.from(c).toString('base64'))],
     signingCertificateV2: b64,
     signingTime: { value: opts.signingTime ?? new Date() },
   } as never);
-  doc.documentElement.appendChild(signed.GetXml() as never);
-  const bb = new XMLSerializer().serializeToString(doc as never);
+  let bb: string;
+  if (packaging === 'enveloped') {
+    doc.documentElement.appendChild(signed.GetXml() as never);
+    bb = new XMLSerializer().serializeToString(doc as never);
+  } else {
+    const out = parseXml(new XMLSerializer().serializeToString(signed.GetXml() as never));
+    if (object) out.documentElement.appendChild(out.importNode(object, true));
+    bb = new XMLSerializer().serializeToString(out as never);
+  }
   if (rank(opts.level ?? 'B-B') === 0) return bb;
-  const sigs = doc.getElementsByTagNameNS('http://www.w3.org/2000/09/xmldsig#', 'Signature').length;
-  return augmentXades(bb, opts.level!, opts.context ?? {}, sigs - 1);
+  // enveloped: ours is the root's last child, so the last in document order; otherwise it is the root, the first
+  const index = packaging === 'enveloped' ? parseXml(bb).getElementsByTagNameNS(DS_NS, 'Signature').length - 1 : 0;
+  return augmentXades(bb, opts.level!, opts.context ?? {}, index, packaging === 'detached' ? (typeof input === 'string' ? Buffer.from(input, 'utf8') : input) : undefined);
 }

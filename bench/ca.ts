@@ -382,7 +382,12 @@ PGlite full 927/s, bulk 3,656/s (median 2,963); PostgreSQL full 1,264/s, bulk 7,
 @peculiar/x509 reference 329/s.
 
 With array INSERTs and one unchunked worker message per batch (commit cd25940, 2026-11-25, same machine):
-PostgreSQL bulk 9,835/s beside raw signing 39,979/s (25 %), PGlite bulk 6,704/s.`;
+PostgreSQL bulk 9,835/s beside raw signing 39,979/s (25 %), PGlite bulk 6,704/s.
+
+With binary COPY and the chunked signing worker, three runs on 2026-11-25 (Intel Xeon, 2 cores, quiet but
+shared), PostgreSQL bulk, best of three repetitions ÷ raw signing just before: 22,347/s ÷ 41,546/s = 54 %
+(median 49 %); 18,071/s ÷ 42,826/s = 42 % (median 42 %); 20,197/s ÷ 39,155/s = 52 % (median 49 %). The
+ratio sits around one half and moves with the machine by a tenth either way.`;
 
 function verdict(r: Record<string, any>): string {
   const b = r.postgres?.bulk;

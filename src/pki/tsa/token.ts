@@ -9,18 +9,9 @@ import { createHash } from 'node:crypto';
 import { ctx as explicit, int, octets, oid, seq, set, setOf, time, tlv, uintFromBytes } from '../../asn1/der.js';
 import { children, parseOne } from '../../asn1/reader.js';
 import { SCHEMES, type SignatureScheme } from '../../crypto/algorithms.js';
+import { CMS_OIDS } from '../../asn1/oids.js';
 
-const OID = {
-  signedData: '1.2.840.113549.1.7.2',
-  tstInfo: '1.2.840.113549.1.9.16.1.4',
-  contentType: '1.2.840.113549.1.9.3',
-  messageDigest: '1.2.840.113549.1.9.4',
-  signingTime: '1.2.840.113549.1.9.5',
-  signingCertificateV2: '1.2.840.113549.1.9.16.2.47',
-  sha256: '2.16.840.1.101.3.4.2.1',
-  sha384: '2.16.840.1.101.3.4.2.2',
-  sha512: '2.16.840.1.101.3.4.2.3',
-};
+const OID = CMS_OIDS;
 
 export interface TokenSigner {
   scheme: SignatureScheme;

@@ -6,18 +6,9 @@
 import { createHash } from 'node:crypto';
 import { ctx, octets, oid, seq, setOf, tlv, NULL, TAG } from '../../asn1/der.js';
 import { SCHEMES, type SignatureScheme } from '../../crypto/algorithms.js';
+import { CMS_OIDS as OIDS } from '../../asn1/oids.js';
 
-export const OIDS = {
-  data: '1.2.840.113549.1.7.1',
-  signedData: '1.2.840.113549.1.7.2',
-  contentType: '1.2.840.113549.1.9.3',
-  messageDigest: '1.2.840.113549.1.9.4',
-  signingTime: '1.2.840.113549.1.9.5',
-  signingCertificateV2: '1.2.840.113549.1.9.16.2.47',
-  sha256: '2.16.840.1.101.3.4.2.1',
-  sha384: '2.16.840.1.101.3.4.2.2',
-  sha512: '2.16.840.1.101.3.4.2.3',
-} as const;
+export { OIDS };
 
 export type DigestName = 'sha256' | 'sha384' | 'sha512';
 

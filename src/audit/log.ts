@@ -6,6 +6,7 @@
  */
 import type { Db, Migration, Sql } from '../store/index.js';
 import type { CopyColumn } from '../store/copy.js';
+import { storableText, storableValue } from '../store/text.js';
 import { byteaArray, textArray } from '../store/array-params.js';
 import { TrucError } from '../errors.js';
 import { GENESIS, canonicalJson, recordHash, recordHashWith, type AuditEntry, type AuditRecord } from './chain.js';
@@ -59,43 +60,16 @@ const AUDIT_COLUMNS: CopyColumn[] = [
   { name: 'hash', type: 'bytea' },
 ];
 
-// NUL or an unpaired surrogate (which a request can carry into an actor name, a target or a detail)
-const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
-
-function clean(s: string): string {
-  UNSTORABLE.lastIndex = 0;
-  return UNSTORABLE.test(s) ? s.replace(UNSTORABLE, '\ufffd') : s;
-}
-
-function dirty(v: unknown): boolean {
-  if (typeof v === 'string') {
-    UNSTORABLE.lastIndex = 0;
-    return UNSTORABLE.test(v);
-  }
-  if (v === null || typeof v !== 'object' || v instanceof Date) return false;
-  if (Array.isArray(v)) return v.some(dirty);
-  for (const k in v as Record<string, unknown>) if (dirty(k) || dirty((v as Record<string, unknown>)[k])) return true;
-  return false;
-}
-
-/** The value with its strings (keys too) cleaned; the same value when nothing needs cleaning. */
-function cleanValue(v: unknown): unknown {
-  if (!dirty(v)) return v;
-  if (typeof v === 'string') return clean(v);
-  if (Array.isArray(v)) return v.map(cleanValue);
-  return Object.fromEntries(Object.entries(v as Record<string, unknown>).map(([k, x]) => [clean(k), cleanValue(x)]));
-}
-
 /**
  * PostgreSQL text cannot hold U+0000, and an unpaired surrogate would be stored as U+FFFD while the hash saw
  * it escaped: such characters become U+FFFD before the record is hashed, so the record stored is the record
  * hashed, and a request carrying them is still audited.
  */
 function storable(e: AuditEntry): AuditEntry {
-  const target = e.target == null ? e.target : clean(e.target);
-  const detail = e.detail === undefined ? undefined : (cleanValue(e.detail) as Record<string, unknown>);
-  const actor = clean(e.actor);
-  const action = clean(e.action);
+  const target = e.target == null ? e.target : storableText(e.target);
+  const detail = e.detail === undefined ? undefined : storableValue(e.detail);
+  const actor = storableText(e.actor);
+  const action = storableText(e.action);
   if (actor === e.actor && action === e.action && target === e.target && detail === e.detail) return e;
   return { ...e, actor, action, target, detail };
 }

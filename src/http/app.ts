@@ -7,6 +7,7 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import swagger from '@fastify/swagger';
 import { readFileSync } from 'node:fs';
 import { TrucError, isTrucError, toProblem } from '../errors.js';
+import { isDataException } from '../store/text.js';
 import type { Platform } from '../platform.js';
 import { authRoutes } from './auth/routes.js';
 import { caRoutes } from './ca/routes.js';
@@ -75,7 +76,7 @@ export async function buildApp(p: Platform, opts: AppOptions = {}): Promise<Fast
       else if (err.statusCode && err.statusCode < 500) e = new TrucError('bad_request', err.message);
       // SQLSTATE class 22, data exception: a value from the request the database cannot hold (NUL in text,
       // a number out of range): the caller's error, and nothing was stored
-      else if (typeof err.code === 'string' && /^22[0-9A-Z]{3}$/.test(err.code))
+      else if (isDataException(err))
         e = new TrucError('bad_request', `a value in the request cannot be stored: ${err.message}`, { sqlstate: err.code });
       else p.log.error({ err, url: req.url }, 'request failed');
     }

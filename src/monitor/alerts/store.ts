@@ -8,7 +8,7 @@
  */
 import { TrucError } from '../../errors.js';
 import type { Db, Migration } from '../../store/index.js';
-import { storableJson } from '../events/store.js';
+import { storableJson } from '../../store/text.js';
 
 export const alertMigrations: Migration[] = [
   {

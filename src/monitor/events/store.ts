@@ -8,6 +8,7 @@
 import { TrucError } from '../../errors.js';
 import type { Db, Migration, Sql } from '../../store/index.js';
 import type { SecurityEvent } from '../../bus/index.js';
+import { storableJson, storableText } from '../../store/text.js';
 
 export const eventMigrations: Migration[] = [
   {
@@ -129,17 +130,6 @@ function rowToEvent(r: any): StoredEvent {
     rules: r.rules ?? [],
     event: typeof r.doc === 'string' ? JSON.parse(r.doc) : r.doc,
   };
-}
-
-/**
- * PostgreSQL text and jsonb hold neither U+0000 nor an unpaired surrogate, and one event carrying either (a
- * syslog line with a NUL byte; a JSON string with \u0000 or a lone \ud800) would fail its whole batch again
- * and again. JSON.stringify writes exactly these as escapes (a surrogate pair it writes as the character),
- * so in its output each such escape — preceded by an even number of backslashes, so not an escaped
- * backslash followed by "u…" — becomes U+FFFD, the replacement character.
- */
-export function storableJson(json: string): string {
-  return json.includes('\\u') ? json.replace(/(?<!\\)((?:\\\\)*)\\u(?:0000|d[89a-f][0-9a-f]{2})/g, '$1\\ufffd') : json;
 }
 
 export class EventStore {
@@ -292,7 +282,7 @@ export class EventStore {
 
   /** Keeps an event the database refused (quarantine): its JSON as bytes, and why. Returns its id. */
   async reject(event: SecurityEvent, intake: string, error: unknown): Promise<string> {
-    const reason = ((error as Error)?.message ?? String(error)).replaceAll('\u0000', '\ufffd').slice(0, 2000);
+    const reason = storableText((error as Error)?.message ?? String(error)).slice(0, 2000);
     const [r] = await this.db.query<{ id: string }>(
       'INSERT INTO monitor_event_rejected (intake, error, raw) VALUES ($1, $2, $3) RETURNING id::text AS id',
       [intake, reason, Buffer.from(JSON.stringify(event), 'utf8')],

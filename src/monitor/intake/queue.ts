@@ -10,6 +10,7 @@
 import { EventEmitter } from 'node:events';
 import type { SecurityEvent } from '../../bus/index.js';
 import type { Intake } from '../events/normalize.js';
+import { isDataException } from '../../store/text.js';
 
 export interface QueuedEvent {
   event: SecurityEvent;
@@ -24,11 +25,6 @@ interface Entry extends QueuedEvent {
 export type Sink = (batch: QueuedEvent[]) => Promise<string[]>;
 export type Quarantine = (e: QueuedEvent, error: unknown) => Promise<string>;
 
-/** A refusal caused by the data itself, which retrying cannot cure. */
-export function isDataError(e: unknown): boolean {
-  const code = (e as { code?: unknown })?.code;
-  return typeof code === 'string' && /^22[0-9A-Z]{3}$/.test(code);
-}
 
 export interface QueueStats {
   queued: number;
@@ -154,7 +150,7 @@ export class IntakeQueue extends EventEmitter {
         } catch (e) {
           this.stats.writeErrors++;
           this.opts.onError?.(e);
-          if (this.opts.quarantine && isDataError(e) && (await this.isolate(batch))) continue;
+          if (this.opts.quarantine && isDataException(e) && (await this.isolate(batch))) continue;
           await new Promise((r) => setTimeout(r, backoff));
           backoff = Math.min(backoff * 2, 5000);
           continue;
@@ -188,7 +184,7 @@ export class IntakeQueue extends EventEmitter {
         const [id] = await this.sink([b]);
         this.written.set(b, id!);
       } catch (e) {
-        if (!isDataError(e)) return false;
+        if (!isDataException(e)) return false;
         try {
           this.written.set(b, `rejected:${await this.opts.quarantine!(b, e)}`);
           this.stats.quarantined++;

@@ -5,12 +5,12 @@
  */
 import { useState } from 'react';
 import { api, post } from '../api';
-import { Bi, Empty, Loading, ProblemBox, StatusBadge, useAction, useLoad } from '../components';
-import { date, dateTime } from '../format';
+import { Bi, Empty, Loading, ProblemBox, useAction, useLoad } from '../components';
+import { dateTime } from '../format';
 import { Link } from '../router';
 import { session } from '../session';
 import type { ConformityCertificate, ProductDetail, Run } from '../types';
-import { LicenceTable, ValidityCell } from './lab';
+import { ConformityCells, LicenceTable } from './lab';
 
 export function LabProduct({ id }: { id: string }) {
   const {
@@ -147,14 +147,7 @@ function CertificateTable({ rows, onChanged }: { rows: ConformityCertificate[]; 
           <tr key={c.number}>
             <td className="mono">{c.number}</td>
             <td title={c.standard}>{c.profile}</td>
-            <td className="nowrap">{date(c.issuedAt)}</td>
-            <td>
-              <ValidityCell until={c.validUntil} status={c.status} />
-            </td>
-            <td>
-              <StatusBadge status={c.status} />
-              {c.statusReason ? <div className="muted small-text">{c.statusReason}</div> : null}
-            </td>
+            <ConformityCells c={c} />
             {manage ? (
               <td>
                 <StatusActions c={c} onChanged={onChanged} />

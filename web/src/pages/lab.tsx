@@ -236,6 +236,22 @@ export function ValidityCell({ until, status }: { until: string; status: string 
   );
 }
 
+/** A certificate of conformity's issue date, validity and status, as three table cells. */
+export function ConformityCells({ c }: { c: ConformityCertificate }) {
+  return (
+    <>
+      <td className="nowrap">{date(c.issuedAt)}</td>
+      <td>
+        <ValidityCell until={c.validUntil} status={c.status} />
+      </td>
+      <td>
+        <StatusBadge status={c.status} />
+        {c.statusReason ? <div className="muted small-text">{c.statusReason}</div> : null}
+      </td>
+    </>
+  );
+}
+
 function Certificates({ q, search }: { q: Q; search: (q: Q) => void }) {
   return (
     <>
@@ -286,14 +302,7 @@ function Certificates({ q, search }: { q: Q; search: (q: Q) => void }) {
                     {c.vendorName} · {c.productName} {c.version}
                   </td>
                   <td>{c.profile}</td>
-                  <td className="nowrap">{date(c.issuedAt)}</td>
-                  <td>
-                    <ValidityCell until={c.validUntil} status={c.status} />
-                  </td>
-                  <td>
-                    <StatusBadge status={c.status} />
-                    {c.statusReason ? <div className="muted small-text">{c.statusReason}</div> : null}
-                  </td>
+                  <ConformityCells c={c} />
                 </tr>
               ))}
             </tbody>

@@ -2,7 +2,7 @@
  * The hash chain of the audit log. Each record's hash covers the previous record's hash and a canonical
  * encoding of the record, so any edit, insertion, deletion or reordering breaks the chain from that point.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 export interface AuditEntry {
   actor: string;
@@ -60,5 +60,9 @@ export function recordHashWith(prev: Buffer, seq: number, at: string, e: AuditEn
     `{"action":${JSON.stringify(e.action)},"actor":${JSON.stringify(e.actor)},"at":${JSON.stringify(at)},` +
     `"detail":${detailJson},"outcome":${JSON.stringify(e.outcome)},"seq":${seq},` +
     `"target":${JSON.stringify(e.target ?? null)}}`;
-  return createHash('sha256').update(prev).update(body).digest();
+  // SHA-256(prev ‖ body) in one call: a Hash object and its update calls cost more than the digest itself
+  const input = Buffer.allocUnsafe(prev.length + Buffer.byteLength(body));
+  prev.copy(input, 0);
+  input.write(body, prev.length);
+  return hash('sha256', input, 'buffer');
 }

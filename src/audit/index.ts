@@ -6,6 +6,10 @@ export { type AuditEntry, type AuditRecord, canonicalJson } from './chain.js';
 export {
   auditMigrations,
   appendAudit,
+  appendChained,
+  chainAudit,
+  type AuditHead,
+  type ChainedAudit,
   recordAudit,
   verifyAuditChain,
   searchAudit,

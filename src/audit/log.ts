@@ -5,7 +5,7 @@
  * exists exactly when the operation it records was committed.
  */
 import type { Db, Migration, Sql } from '../store/index.js';
-import type { CopyColumn } from '../store/copy.js';
+import { encodeCopyBinary, type CopyColumn } from '../store/copy.js';
 import { storableText, storableValue } from '../store/text.js';
 import { byteaArray, textArray } from '../store/array-params.js';
 import { TrucError } from '../errors.js';
@@ -74,36 +74,118 @@ function storable(e: AuditEntry): AuditEntry {
   return { ...e, actor, action, target, detail };
 }
 
-/** Appends entries in order, inside the caller's transaction. */
-export async function appendAudit(sql: Sql, entries: AuditEntry[], now = new Date()): Promise<AuditRecord[]> {
-  if (entries.length === 0) return [];
-  const [head] = await sql.query<{ seq: string; hash: Buffer }>(
-    'SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE',
-  );
-  let seq = Number(head.seq);
-  let prev: Buffer = Buffer.from(head.hash);
-  const at = now.toISOString();
-  const records: AuditRecord[] = new Array(entries.length);
+/** Where the chain ends: the last record's sequence number and hash (0 and GENESIS when empty). */
+export interface AuditHead {
+  seq: number;
+  hash: Buffer;
+}
+
+/**
+ * Records made ready to be appended, and — when the caller knew where the chain would end — already hashed
+ * into it. A bulk writer chains a batch before its transaction starts, from where its previous batch ended;
+ * `appendChained` moves the head only if it is still there, and otherwise chains the records again from the
+ * real head. So the hashing stays off the transaction's critical path and the chain never forks.
+ */
+export interface ChainedAudit {
+  /** the head the records were chained from; null when not chained yet */
+  from: AuditHead | null;
+  to: AuditHead | null;
+  now: Date;
+  /** the entries made storable, and their details in canonical JSON (kept for a re-chain) */
+  entries: AuditEntry[];
+  details: string[];
+  records: AuditRecord[];
+  /** the records in the binary copy format, for a batch large enough to be copied */
+  encoded: Buffer | null;
+}
+
+/** Prepares `entries` to be appended at `now`, chained after `from` when it is given. Nothing is written. */
+export function chainAudit(entries: AuditEntry[], from: AuditHead | null, now = new Date()): ChainedAudit {
+  const clean = new Array<AuditEntry>(entries.length);
   const details = new Array<string>(entries.length);
   for (let i = 0; i < entries.length; i++) {
-    const e = storable(entries[i]);
+    const e = (clean[i] = storable(entries[i]));
+    details[i] = canonicalJson(e.detail ?? {});
+  }
+  const c: ChainedAudit = { from: null, to: null, now, entries: clean, details, records: [], encoded: null };
+  return from ? rechain(c, from) : c;
+}
+
+function rechain(c: ChainedAudit, from: AuditHead): ChainedAudit {
+  const { entries, details, now } = c;
+  const at = now.toISOString();
+  let seq = from.seq;
+  let prev = from.hash;
+  const records: AuditRecord[] = new Array(entries.length);
+  for (let i = 0; i < entries.length; i++) {
+    const e = entries[i];
     seq += 1;
-    const detail = (details[i] = canonicalJson(e.detail ?? {}));
-    const hash = recordHashWith(prev, seq, at, e, detail);
+    const hash = recordHashWith(prev, seq, at, e, details[i]);
     records[i] = { actor: e.actor, action: e.action, target: e.target, outcome: e.outcome, detail: e.detail, seq, at, prevHash: prev, hash };
     prev = hash;
   }
-  if (records.length >= COPY_FROM) {
-    // bulk issuance appends hundreds of records per transaction: a binary COPY, then the head
-    await sql.copyFrom(
-      'audit_log',
-      AUDIT_COLUMNS,
-      records.map((r, i) => [r.seq, now, r.actor, r.action, r.target ?? null, r.outcome, details[i], r.prevHash, r.hash]),
-    );
-    await sql.query('UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1', [seq, prev]);
-    return records;
+  const encoded =
+    records.length >= COPY_FROM
+      ? encodeCopyBinary(
+          AUDIT_COLUMNS,
+          records.map((r, i) => [r.seq, now, r.actor, r.action, r.target ?? null, r.outcome, details[i], r.prevHash, r.hash]),
+        )
+      : null;
+  return { from, to: { seq, hash: prev }, now, entries, details, records, encoded };
+}
+
+/** Locks the head (until the caller's transaction ends) and reads it. */
+async function lockHead(sql: Sql): Promise<AuditHead> {
+  const [head] = await sql.query<{ seq: string; hash: Buffer }>('SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE');
+  return { seq: Number(head.seq), hash: Buffer.from(head.hash) };
+}
+
+/** Appends entries in order, inside the caller's transaction. */
+export async function appendAudit(sql: Sql, entries: AuditEntry[], now = new Date()): Promise<AuditRecord[]> {
+  if (entries.length === 0) return [];
+  return (await appendChained(sql, chainAudit(entries, null, now))).records;
+}
+
+/**
+ * Appends records prepared by `chainAudit`, inside the caller's transaction: as they were chained when the
+ * head is still where they were chained from, else chained (again) from the head. The head stays locked
+ * until the transaction ends; `onChained` hears where the chain will end as soon as that is settled, before
+ * the records are written. Returns the records as written.
+ */
+export async function appendChained(sql: Sql, c: ChainedAudit, onChained?: (to: AuditHead) => void): Promise<ChainedAudit> {
+  if (c.entries.length === 0) return c;
+  if (c.from && c.to) {
+    // move the head only from where the records were chained: one statement that locks, checks and moves
+    const moved = await sql.query('UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1 AND seq = $3 AND hash = $4 RETURNING seq', [
+      c.to.seq,
+      c.to.hash,
+      c.from.seq,
+      c.from.hash,
+    ]);
+    if (moved.length === 1) {
+      onChained?.(c.to);
+      await write(sql, c, false);
+      return c;
+    }
   }
-  // a few records: one insert, a column an array, and the head moved in the same statement
+  const chained = rechain(c, await lockHead(sql));
+  onChained?.(chained.to!);
+  await write(sql, chained, true);
+  return chained;
+}
+
+/** Inserts the records; moves the head to their end when `moveHead` (the caller has locked it). */
+async function write(sql: Sql, c: ChainedAudit, moveHead: boolean): Promise<void> {
+  const { records, details } = c;
+  const to = c.to!;
+  if (c.encoded) {
+    // bulk issuance appends hundreds of records per transaction: a binary COPY, then the head
+    await sql.copyFrom('audit_log', AUDIT_COLUMNS, c.encoded);
+    if (moveHead) await sql.query('UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1', [to.seq, to.hash]);
+    return;
+  }
+  const at = c.now.toISOString();
+  // a few records: one insert, a column an array
   const n = records.length;
   const seqs = new Array<number>(n);
   const actors = new Array<string>(n);
@@ -122,29 +204,24 @@ export async function appendAudit(sql: Sql, entries: AuditEntry[], now = new Dat
     prevs[i] = r.prevHash;
     hashes[i] = r.hash;
   }
-  await sql.query(
-    `WITH appended AS (
-       INSERT INTO audit_log (seq, at, actor, action, target, outcome, detail, prev_hash, hash)
+  const insert = `INSERT INTO audit_log (seq, at, actor, action, target, outcome, detail, prev_hash, hash)
        SELECT s, $2::timestamptz, a, ac, t, o, d, p, h
        FROM unnest($1::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::jsonb[], $8::bytea[], $9::bytea[])
-         AS x(s, a, ac, t, o, d, p, h)
-     )
-     UPDATE audit_head SET seq = $10, hash = $11 WHERE id = 1`,
-    [
-      `{${seqs.join(',')}}`,
-      at,
-      textArray(actors),
-      textArray(actions),
-      textArray(targets),
-      textArray(outcomes),
-      textArray(details),
-      byteaArray(prevs),
-      byteaArray(hashes),
-      seq,
-      prev,
-    ],
-  );
-  return records;
+         AS x(s, a, ac, t, o, d, p, h)`;
+  const params = [
+    `{${seqs.join(',')}}`,
+    at,
+    textArray(actors),
+    textArray(actions),
+    textArray(targets),
+    textArray(outcomes),
+    textArray(details),
+    byteaArray(prevs),
+    byteaArray(hashes),
+  ];
+  if (!moveHead) await sql.query(insert, params);
+  // the head moved in the same statement
+  else await sql.query(`WITH appended AS (${insert}) UPDATE audit_head SET seq = $10, hash = $11 WHERE id = 1`, [...params, to.seq, to.hash]);
 }
 
 /** Appends in a transaction of its own (for failures and denials, whose business transaction rolled back). */

@@ -15,6 +15,12 @@ export interface Bus {
   publish(subject: string, event: SecurityEvent): Promise<void>;
   /** `pattern` uses NATS wildcards: `*` one token, `>` the rest. Returns an unsubscribe function. */
   subscribe(pattern: string, handler: EventHandler): () => void;
+  /**
+   * Whether an event on `subject` would reach anyone. A publisher with an event that is costly to build per
+   * item (one per issued certificate) may skip building it when not. A bus that carries events to other
+   * processes always says yes.
+   */
+  listening(subject: string): boolean;
   close(): Promise<void>;
 }
 
@@ -42,6 +48,11 @@ export class InProcessBus implements Bus {
         this.onError(e);
       }
     }
+  }
+
+  listening(subject: string): boolean {
+    for (const sub of this.subs) if (subjectMatches(sub.pattern, subject)) return true;
+    return false;
   }
 
   subscribe(pattern: string, handler: EventHandler): () => void {

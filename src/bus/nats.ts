@@ -81,6 +81,11 @@ export class NatsBus implements Bus {
     await this.js.publish(subject, codec.encode(event));
   }
 
+  /** The stream keeps what is published for consumers that may attach later: always worth publishing. */
+  listening(): boolean {
+    return true;
+  }
+
   subscribe(pattern: string, handler: EventHandler, opts: SubscribeOptions = {}): () => void {
     let stopped = false;
     let messages: ConsumerMessages | undefined;

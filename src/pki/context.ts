@@ -38,6 +38,8 @@ export function emit(
   truc: Record<string, unknown>,
   reason?: string,
 ): void {
+  const subject = `truc.pki.${action}`;
+  if (!ctx.bus.listening(subject)) return;
   const event = makeEvent('pki', action, outcome, {
     category: ['configuration', 'iam'],
     user: { name: actor },
@@ -45,5 +47,5 @@ export function emit(
     reason,
     at: ctx.clock(),
   });
-  ctx.bus.publish(`truc.pki.${action}`, event).catch(() => {});
+  ctx.bus.publish(subject, event).catch(() => {});
 }

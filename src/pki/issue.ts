@@ -8,14 +8,14 @@
 import { createHash, hash } from 'node:crypto';
 import { TrucError, isTrucError } from '../errors.js';
 import { assertKeyAllowed, assertSchemeAllowed, SCHEMES } from '../crypto/algorithms.js';
-import { appendAudit, recordAudit } from '../audit/index.js';
+import { appendChained, chainAudit, recordAudit, type AuditEntry, type AuditHead, type ChainedAudit } from '../audit/index.js';
 import { CertTemplate, ext, keyIdentifier } from './certificate.js';
 import { parseCsr } from './csr.js';
 import { encodeName, nameToString, parseNameString, type NameAttribute } from './name.js';
 import type { Profile } from './profile.js';
 import { checkAltNames, encodeAltNames, type AltNames } from './san.js';
 import { newSerial } from './serial.js';
-import { findByRequestIds, getCa, insertCerts, listCas, type CaRow, type NewCert } from './store.js';
+import { encodeCerts, findByRequestIds, getCa, insertCerts, listCas, type CaRow, type NewCert } from './store.js';
 import { emit, urls, type PkiContext } from './context.js';
 
 export interface IssueRequest {
@@ -199,6 +199,24 @@ interface Signed {
   issued: Issued[];
   /** requests whose id a fresh request of this batch or of the batch before it carries */
   followers: { p: Pending; leader: Pending }[];
+  /** what the transaction writes, made ready while the batch before it was being stored */
+  ready: Ready | null;
+}
+
+/** A batch's rows in the binary copy format and its audit records, chained when the issuer knew from where. */
+interface Ready {
+  certs: Buffer;
+  audit: ChainedAudit;
+}
+
+function auditEntry(r: NewCert): AuditEntry {
+  return {
+    actor: r.requestedBy,
+    action: 'ca.issue',
+    target: r.serial,
+    outcome: 'success',
+    detail: { ca: r.caId, profile: r.profile, requestId: r.requestId, subject: r.subject },
+  };
 }
 
 /** Certificates signed between two turns of the event loop while a batch commits (a few milliseconds). */
@@ -233,6 +251,12 @@ export class Issuer {
   private storingIds = new Map<string, Pending>();
   /** CA lookups in flight: concurrent requests share one query instead of one each */
   private readonly caLookups = new Map<string, Promise<CaRow | null>>();
+  /**
+   * Where the audit chain will end once the batches handed to `store` are committed, when known: the next
+   * batch's records are chained from it before its transaction starts. A wrong guess (another writer
+   * appended meanwhile) costs a re-chain inside the transaction, never a fork.
+   */
+  private auditTip: AuditHead | null = null;
 
   constructor(
     private readonly ctx: PkiContext,
@@ -449,7 +473,14 @@ export class Issuer {
         replayed: false,
       });
     }
-    return { batch, fresh, rows, issued, followers };
+    // encoded and chained here, while the batch before this one is being stored, not in the transaction
+    let ready: Ready | null = null;
+    if (rows.length) {
+      const audit = chainAudit(rows.map(auditEntry), this.auditTip, this.ctx.clock());
+      if (audit.to) this.auditTip = audit.to;
+      ready = { certs: encodeCerts(rows), audit };
+    }
+    return { batch, fresh, rows, issued, followers, ready };
   }
 
   /** Commits a signed batch, then answers its callers; never throws (a failure rejects the batch). */
@@ -458,7 +489,7 @@ export class Issuer {
     for (const p of s.fresh) if (p.item.requestId) this.storingIds.set(p.item.requestId, p);
     let errors: unknown[];
     try {
-      errors = await this.commitBatch(s.rows);
+      errors = await this.commitBatch(s.rows, s.ready);
     } finally {
       this.storingIds = new Map();
     }
@@ -490,10 +521,10 @@ export class Issuer {
    * the batch's order, so that one row the database refuses does not sink the others. Returns per row
    * undefined (stored) or the error.
    */
-  private async commitBatch(rows: NewCert[]): Promise<unknown[]> {
+  private async commitBatch(rows: NewCert[], ready: Ready | null): Promise<unknown[]> {
     if (!rows.length) return [];
     try {
-      await this.commit(rows);
+      await this.commit(rows, ready);
       return rows.map(() => undefined);
     } catch (e) {
       if (rows.length === 1) return [e];
@@ -510,22 +541,21 @@ export class Issuer {
   }
 
   /** Stores certificates and their audit records in one transaction. */
-  private async commit(rows: NewCert[]): Promise<void> {
-    const now = this.ctx.clock();
-    await this.ctx.db.tx(async (sql) => {
-      await insertCerts(sql, rows);
-      await appendAudit(
-        sql,
-        rows.map((r) => ({
-          actor: r.requestedBy,
-          action: 'ca.issue',
-          target: r.serial,
-          outcome: 'success' as const,
-          detail: { ca: r.caId, profile: r.profile, requestId: r.requestId, subject: r.subject },
-        })),
-        now,
-      );
-    });
+  private async commit(rows: NewCert[], ready: Ready | null = null): Promise<void> {
+    const audit = ready?.audit ?? chainAudit(rows.map(auditEntry), null, this.ctx.clock());
+    // a re-chained batch ends elsewhere than guessed: the next batch chains from the real end
+    const settled = (to: AuditHead) => {
+      if (!audit.to || audit.to.seq !== to.seq || !audit.to.hash.equals(to.hash)) this.auditTip = to;
+    };
+    try {
+      await this.ctx.db.tx(async (sql) => {
+        await appendChained(sql, audit, settled);
+        await insertCerts(sql, ready?.certs ?? rows);
+      });
+    } catch (e) {
+      this.auditTip = null;
+      throw e;
+    }
   }
 
   /** A follower's leader has committed (or failed): answer with what the database holds. */

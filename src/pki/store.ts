@@ -5,7 +5,7 @@
  */
 import { TrucError } from '../errors.js';
 import type { Migration, Sql } from '../store/index.js';
-import type { CopyColumn } from '../store/copy.js';
+import { encodeCopyBinary, type CopyColumn } from '../store/copy.js';
 import type { KeyAlgorithm, SignatureScheme } from '../crypto/algorithms.js';
 
 export const pkiMigrations: Migration[] = [
@@ -69,6 +69,23 @@ export const pkiMigrations: Migration[] = [
         PRIMARY KEY (ca_id, number)
       );
       CREATE INDEX pki_crl_latest ON pki_crl (ca_id, delta, number DESC);
+    `,
+  },
+  {
+    // Indexes for the searches that are actually run, and none that only slow issuance down:
+    // - the btree on lower(subject) served no query (subject search is a substring match, LIKE '%…%', which a
+    //   btree cannot answer) and cost a lower() and a text index entry per certificate;
+    // - every search returns the newest first (ORDER BY issued_at DESC): one index on issued_at serves the
+    //   unfiltered listing and lets a filtered one (subject, profile) walk newest-first and stop at its limit,
+    //   where (profile, issued_at) served only a profile filter;
+    // - request ids are optional: their unique index holds only the rows that have one.
+    id: 'pki/003_certificate_indexes',
+    sql: `
+      DROP INDEX pki_certificate_subject;
+      DROP INDEX pki_certificate_profile;
+      CREATE INDEX pki_certificate_issued ON pki_certificate (issued_at);
+      ALTER TABLE pki_certificate DROP CONSTRAINT pki_certificate_request_id_key;
+      CREATE UNIQUE INDEX pki_certificate_request_id ON pki_certificate (request_id) WHERE request_id IS NOT NULL;
     `,
   },
 ];
@@ -215,10 +232,9 @@ const CERT_COLUMNS: CopyColumn[] = [
 ];
 
 /** Stores issued certificates with one binary COPY (constraints and unique serials checked as for INSERT). */
-export async function insertCerts(sql: Sql, certs: NewCert[]): Promise<void> {
-  if (certs.length === 0) return;
-  await sql.copyFrom(
-    'pki_certificate',
+/** Certificate rows in the binary copy format, for `insertCerts` (encoded before the transaction starts). */
+export function encodeCerts(certs: NewCert[]): Buffer {
+  return encodeCopyBinary(
     CERT_COLUMNS,
     certs.map((c) => [
       c.serial,
@@ -235,6 +251,12 @@ export async function insertCerts(sql: Sql, certs: NewCert[]): Promise<void> {
       c.der,
     ]),
   );
+}
+
+/** Stores new certificates, given as rows or as `encodeCerts` made them. */
+export async function insertCerts(sql: Sql, certs: NewCert[] | Buffer): Promise<void> {
+  if (Array.isArray(certs) && certs.length === 0) return;
+  await sql.copyFrom('pki_certificate', CERT_COLUMNS, Buffer.isBuffer(certs) ? certs : encodeCerts(certs));
 }
 
 export async function findByRequestIds(

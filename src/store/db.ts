@@ -14,21 +14,32 @@ export interface Sql {
   query<T = Record<string, unknown>>(text: string, params?: unknown[]): Promise<T[]>;
   /** Runs a script of several statements without parameters (migrations). */
   exec(text: string): Promise<void>;
-  /** Bulk-inserts rows with a binary COPY (no triggers skipped, constraints checked as for INSERT). */
-  copyFrom(table: string, columns: readonly CopyColumn[], rows: readonly CopyRow[]): Promise<void>;
+  /**
+   * Bulk-inserts rows with a binary COPY (no triggers skipped, constraints checked as for INSERT). `rows` may
+   * be given already encoded by `encodeCopyBinary` for the same columns, so that a caller can encode them
+   * before its transaction starts.
+   */
+  copyFrom(table: string, columns: readonly CopyColumn[], rows: readonly CopyRow[] | Buffer): Promise<void>;
 }
 
 type PgliteQueryable = Pick<PGlite, 'query'>;
 
-async function pgliteCopy(db: PgliteQueryable, table: string, columns: readonly CopyColumn[], rows: readonly CopyRow[]) {
-  if (!rows.length) return;
-  const data = encodeCopyBinary(columns, rows);
+/** The rows in the binary copy format, or null when there are none. */
+function copyData(columns: readonly CopyColumn[], rows: readonly CopyRow[] | Buffer): Buffer | null {
+  if (Buffer.isBuffer(rows)) return rows;
+  return rows.length ? encodeCopyBinary(columns, rows) : null;
+}
+
+async function pgliteCopy(db: PgliteQueryable, table: string, columns: readonly CopyColumn[], rows: readonly CopyRow[] | Buffer) {
+  const data = copyData(columns, rows);
+  if (!data) return;
   await db.query(copyStatement(table, columns, "'/dev/blob'"), [], { blob: new Blob([new Uint8Array(data.buffer as ArrayBuffer, data.byteOffset, data.byteLength)]) });
 }
 
-async function pgCopy(client: pg.PoolClient, table: string, columns: readonly CopyColumn[], rows: readonly CopyRow[]) {
-  if (!rows.length) return;
-  const q = new PgCopyIn(copyStatement(table, columns, 'STDIN'), encodeCopyBinary(columns, rows));
+async function pgCopy(client: pg.PoolClient, table: string, columns: readonly CopyColumn[], rows: readonly CopyRow[] | Buffer) {
+  const data = copyData(columns, rows);
+  if (!data) return;
+  const q = new PgCopyIn(copyStatement(table, columns, 'STDIN'), data);
   void client.query(q as never);
   await q.promise;
 }
@@ -112,7 +123,7 @@ class PgliteDb implements Db {
     await this.db.exec(text);
   }
 
-  copyFrom(table: string, columns: readonly CopyColumn[], rows: readonly CopyRow[]): Promise<void> {
+  copyFrom(table: string, columns: readonly CopyColumn[], rows: readonly CopyRow[] | Buffer): Promise<void> {
     return pgliteCopy(this.db, table, columns, rows);
   }
 
@@ -150,7 +161,7 @@ class PostgresDb implements Db {
     await this.pool.query(text);
   }
 
-  async copyFrom(table: string, columns: readonly CopyColumn[], rows: readonly CopyRow[]): Promise<void> {
+  async copyFrom(table: string, columns: readonly CopyColumn[], rows: readonly CopyRow[] | Buffer): Promise<void> {
     const client = await this.pool.connect();
     try {
       await pgCopy(client, table, columns, rows);

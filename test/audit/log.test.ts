@@ -1,6 +1,6 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { openDb, migrate, type Db } from '../../src/store/index.js';
-import { auditMigrations, appendAudit, recordAudit, verifyAuditChain, searchAudit } from '../../src/audit/index.js';
+import { auditMigrations, appendAudit, appendChained, chainAudit, recordAudit, verifyAuditChain, searchAudit, type AuditHead } from '../../src/audit/index.js';
 import { testDatabaseUrls } from '../helpers/db.js';
 import { createHash } from 'node:crypto';
 import { canonicalJson, recordHash } from '../../src/audit/chain.js';
@@ -77,16 +77,67 @@ for (const { name, url } of testDatabaseUrls()) {
       expect(found[0].detail).toEqual({ profile: 'p\ufffdq', nested: { ['k\ufffd']: ['😀', 'a\ufffd'] } });
     });
 
+    it('records chained before their transaction are written as chained when the head is still there, and chained again when it moved', async () => {
+      const head = async (): Promise<AuditHead> => {
+        const [h] = await db.query<{ seq: string; hash: Buffer }>('SELECT seq, hash FROM audit_head');
+        return { seq: Number(h.seq), hash: Buffer.from(h.hash) };
+      };
+      const batch = (tag: string, n: number) =>
+        Array.from({ length: n }, (_, i) => ({ actor: 'bulk', action: 'ca.issue', target: `${tag}-${i}`, outcome: 'success' as const, detail: { i } }));
+      for (const n of [3, 30]) {
+        // the head is where the records were chained from: written as they are, the head moved to their end
+        const h0 = await head();
+        const a = chainAudit(batch(`a${n}`, n), h0);
+        const heard: AuditHead[] = [];
+        const written = await db.tx((sql) => appendChained(sql, a, (to) => heard.push(to)));
+        expect(written).toBe(a);
+        expect(heard).toEqual([a.to]);
+        expect(await head()).toEqual(a.to);
+        // chained from a head that another writer has since moved: chained again after that writer's record
+        const stale = chainAudit(batch(`b${n}`, n), a.to);
+        await recordAudit(db, { actor: 'other', action: 'x', outcome: 'success' });
+        const moved = await head();
+        const again = await db.tx((sql) => appendChained(sql, stale, (to) => heard.push(to)));
+        expect(again).not.toBe(stale);
+        expect(again.from).toEqual(moved);
+        expect(again.records[0].seq).toBe(moved.seq + 1);
+        expect(again.records[0].prevHash.equals(moved.hash)).toBe(true);
+        expect(heard[1]).toEqual(again.to);
+        expect(await head()).toEqual(again.to);
+        // not chained at all: chained from the head inside the transaction
+        const loose = await db.tx((sql) => appendChained(sql, chainAudit(batch(`c${n}`, n), null)));
+        expect(loose.from).toEqual(again.to);
+      }
+      expect((await verifyAuditChain(db)).ok).toBe(true);
+    });
+
+    it('a pre-chained append whose transaction rolls back leaves neither records nor a moved head', async () => {
+      const before = await verifyAuditChain(db);
+      const [h] = await db.query<{ seq: string; hash: Buffer }>('SELECT seq, hash FROM audit_head');
+      const c = chainAudit(
+        Array.from({ length: 20 }, (_, i) => ({ actor: 'bulk', action: 'ca.issue', target: `r-${i}`, outcome: 'success' as const })),
+        { seq: Number(h.seq), hash: Buffer.from(h.hash) },
+      );
+      await expect(
+        db.tx(async (sql) => {
+          await appendChained(sql, c);
+          throw new Error('the business write failed');
+        }),
+      ).rejects.toThrow('the business write failed');
+      expect(await verifyAuditChain(db)).toEqual(before);
+    });
+
     it('refuses UPDATE and DELETE on the log', async () => {
       await expect(db.query(`UPDATE audit_log SET actor = 'eve' WHERE seq = 1`)).rejects.toThrow(/append-only/);
       await expect(db.query(`DELETE FROM audit_log WHERE seq = 3`)).rejects.toThrow(/append-only/);
     });
 
     it('a concurrent burst of appends stays one linear chain', async () => {
+      const before = (await verifyAuditChain(db)).records;
       await Promise.all(
         Array.from({ length: 20 }, (_, i) => recordAudit(db, { actor: `u${i}`, action: 'x', outcome: 'success' })),
       );
-      expect(await verifyAuditChain(db)).toMatchObject({ ok: true, records: 23 + 41 + 21 });
+      expect(await verifyAuditChain(db)).toMatchObject({ ok: true, records: before + 20 });
     });
 
     it('detects a record altered behind the trigger’s back', async () => {

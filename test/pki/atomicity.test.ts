@@ -1,7 +1,7 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { X509Certificate } from 'node:crypto';
-import { getCa, getCert, refreshCrls, revoke, searchCerts, latestCrl } from '../../src/pki/index.js';
-import { verifyAuditChain } from '../../src/audit/index.js';
+import { getCa, getCert, refreshCrls, revoke, searchCerts, latestCrl, Issuer } from '../../src/pki/index.js';
+import { recordAudit, verifyAuditChain } from '../../src/audit/index.js';
 import { testDatabaseUrls } from '../helpers/db.js';
 import { testPlatform, type TestPlatform } from '../helpers/platform.js';
 import { opensslCsr, tmp } from '../helpers/openssl.js';
@@ -55,6 +55,37 @@ for (const { name, url } of testDatabaseUrls()) {
       for (const c of issued) expect(new X509Certificate(c.der).verify(caKey)).toBe(true);
       expect(await searchCerts(p.db, { subject: 'CN=Bulk', limit: 1000 })).toHaveLength(300);
       expect((await verifyAuditChain(p.db)).ok).toBe(true);
+    });
+
+    it('batches whose audit records were chained ahead stay one chain while other writers append between them', async () => {
+      const { csr } = opensslCsr(dir, '/C=VN/O=Sở Nội vụ/CN=Chained');
+      const issuer = new Issuer(p.pki, 50); // many batches, each chained while the one before it is stored
+      const before = (await verifyAuditChain(p.db)).records;
+      let others = 0;
+      let stop = false;
+      const interloper = (async () => {
+        while (!stop) {
+          await recordAudit(p.db, { actor: 'other', action: 'test.interleave', outcome: 'success' });
+          others++;
+          // PGlite answers within microtasks: give the issuer's turns of the event loop their chance
+          await new Promise((r) => setImmediate(r));
+        }
+      })();
+      const issued = await Promise.all(
+        Array.from({ length: 600 }, (_, i) => issuer.issue({ profile: 'agency-signing', csr, requestId: `chained-${i}` }, 'ra')),
+      );
+      stop = true;
+      await interloper;
+      expect(others).toBeGreaterThan(0);
+      const chain = await verifyAuditChain(p.db);
+      expect(chain.ok).toBe(true);
+      expect(chain.records).toBe(before + 600 + others);
+      const audited = await p.db.query<{ target: string }>(
+        `SELECT target FROM audit_log WHERE action = 'ca.issue' AND target = ANY($1::text[])`,
+        [issued.map((c) => c.serial)],
+      );
+      expect(new Set(audited.map((a) => a.target)).size).toBe(600);
+      expect(audited).toHaveLength(600);
     });
 
     it('a row the database refuses fails its own request only, not the others of its batch', async () => {

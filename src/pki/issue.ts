@@ -223,6 +223,11 @@ function auditEntry(r: NewCert): AuditEntry {
 const SIGN_SLICE = 64;
 /** Certificates handed to the signing workers at a time, while the rest of the batch is being built. */
 const SIGN_CHUNK = 128;
+/**
+ * Batches being signed and finished at once: one whose signatures are being turned into certificates, rows
+ * and audit records while the next one's wait at the workers.
+ */
+const SIGNING_AHEAD = 2;
 
 interface Signer {
   one: (data: Uint8Array) => Buffer | Promise<Buffer>;
@@ -233,22 +238,33 @@ interface Signer {
 
 const yieldToIo = () => new Promise<void>((r) => setImmediate(r));
 
+/** The database refused a row because its request id is already stored (unique index on request_id). */
+function isRequestIdConflict(e: unknown): boolean {
+  const x = e as { code?: unknown; constraint?: unknown } | null;
+  return x?.code === '23505' && x.constraint === 'pki_certificate_request_id';
+}
+
 /**
  * The per-CA batcher. Requests queue while a batch is being signed and stored; the next batch takes all of
  * them (up to `maxBatch`). One request alone goes out on the next turn of the event loop.
  *
- * Signing and storing overlap: batch N+1 is signed while batch N's transaction runs, and N+1's
- * transaction starts only when N's has committed. So there is at most one transaction in flight, audit
- * records are appended in batch order, and every promise still resolves only after its certificate and
- * audit record are committed. Signing yields to the event loop every few dozen certificates so that the
- * transaction's round trips are not held behind it.
+ * Signing and storing overlap: while batch N's transaction runs, batch N+1 is being finished (certificates
+ * assembled, rows encoded, audit records chained) and batch N+2's to-be-signed parts already wait at the
+ * signing workers, so the workers never sit idle between batches. Transactions run one at a time in batch
+ * order: audit records are appended in that order, and every promise still resolves only after its
+ * certificate and audit record are committed. Signing on this thread yields to the event loop every few
+ * dozen certificates so that the transaction's round trips are not held behind it.
  */
 export class Issuer {
   private queue: Pending[] = [];
   private running = false;
   private readonly templates = new Map<string, CertTemplate>();
-  /** request ids of the batch whose transaction is in flight: not yet visible to a lookup */
-  private storingIds = new Map<string, Pending>();
+  /** request ids of fresh requests between admission and commit: not yet visible to a lookup */
+  private readonly pendingIds = new Map<string, Pending>();
+  /** the admission (replay and duplicate checks) of the batch started last: batches are admitted in order */
+  private admitting: Promise<void> = Promise.resolve();
+  /** the chaining of the batch started last: batches are chained in order */
+  private finishing: Promise<void> = Promise.resolve();
   /** CA lookups in flight: concurrent requests share one query instead of one each */
   private readonly caLookups = new Map<string, Promise<CaRow | null>>();
   /**
@@ -327,53 +343,112 @@ export class Issuer {
   }
 
   private async drain(): Promise<void> {
-    let storing: Promise<void> | null = null;
+    /** batches started and not yet signed and finished, at most SIGNING_AHEAD */
+    const signing = new Set<Promise<void>>();
+    /** the store of the batch started last; each batch's store waits for the one before it */
+    let stored: Promise<void> = Promise.resolve();
     for (;;) {
       if (!this.queue.length) {
-        if (!storing) break;
-        await storing; // requests that arrive meanwhile make the queue non-empty again
-        storing = null;
+        // requests that arrive meanwhile make the queue non-empty again
+        if (signing.size) await Promise.race(signing);
+        else {
+          await stored;
+          if (!this.queue.length) break;
+        }
+        continue;
+      }
+      if (signing.size >= SIGNING_AHEAD) {
+        await Promise.race(signing);
         continue;
       }
       const batch = this.queue.splice(0, this.maxBatch);
-      let signed: Signed;
-      try {
-        signed = await this.sign(batch, storing !== null);
-      } catch (e) {
-        for (const p of batch) p.reject(e);
-        continue;
-      }
-      if (storing) await storing;
-      storing = this.store(signed);
+      const signed = this.sign(batch);
+      const settled: Promise<void> = signed.then(
+        () => void signing.delete(settled),
+        () => void signing.delete(settled),
+      );
+      signing.add(settled);
+      const before = stored;
+      stored = signed.then(
+        async (s) => {
+          await before;
+          await this.store(s);
+        },
+        async (e) => {
+          this.release(batch);
+          for (const p of batch) p.reject(e);
+          await before;
+        },
+      );
     }
     this.running = false;
   }
 
-  private async sign(batch: Pending[], overlapping: boolean): Promise<Signed> {
-    // Replays: a request id seen before gives back its certificate (same request) or a conflict.
-    const ids = batch.map((p) => p.item.requestId).filter((x): x is string => !!x);
-    const known = await findByRequestIds(this.ctx.db, ids);
-    const fresh: Pending[] = [];
-    const firstById = new Map<string, Pending>();
-    const followers: { p: Pending; leader: Pending }[] = [];
+  /** Forgets the request ids a batch holds (it was committed, or it failed). */
+  private release(batch: Pending[]): void {
     for (const p of batch) {
       const id = p.item.requestId;
-      if (id && known.has(id)) {
-        const k = known.get(id)!;
-        if (k.requestHash && p.item.requestHash && k.requestHash.equals(p.item.requestHash))
-          p.resolve(this.replayed(p.item, k.serial, k.der));
-        else await this.duplicate(p);
-        continue;
-      }
-      // the first request with this id may be in this batch, or in the one whose transaction runs now
-      const leader = id ? (firstById.get(id) ?? this.storingIds.get(id)) : undefined;
-      if (leader) {
-        followers.push({ p, leader });
-        continue;
-      }
-      if (id) firstById.set(id, p);
-      fresh.push(p);
+      if (id && this.pendingIds.get(id) === p) this.pendingIds.delete(id);
     }
+  }
+
+  /**
+   * Sorts a batch into replays (answered from the store), duplicates (refused), followers (a request whose id
+   * an earlier request not yet committed carries: answered after it) and fresh requests. Batches are admitted
+   * one at a time, in the order they were started, so a leader is always in the same batch as its follower
+   * or in an earlier one, which commits first.
+   */
+  private async admit(batch: Pending[]): Promise<{ fresh: Pending[]; followers: { p: Pending; leader: Pending }[] }> {
+    const ids = batch.map((p) => p.item.requestId).filter((x): x is string => !!x);
+    const known = findByRequestIds(this.ctx.db, ids);
+    known.catch(() => {}); // awaited below, after the batch before this one is admitted
+    const previous = this.admitting;
+    let admitted!: () => void;
+    this.admitting = new Promise<void>((r) => (admitted = r));
+    try {
+      await previous;
+      const found = await known;
+      const fresh: Pending[] = [];
+      const followers: { p: Pending; leader: Pending }[] = [];
+      for (const p of batch) {
+        const id = p.item.requestId;
+        // the first request with this id may be in this batch, or in one admitted before and not yet committed
+        const leader = id ? this.pendingIds.get(id) : undefined;
+        if (leader) {
+          followers.push({ p, leader });
+          continue;
+        }
+        // a replay: the same request gives back its certificate, another request under its id a conflict
+        if (id && found.has(id)) {
+          const k = found.get(id)!;
+          if (k.requestHash && p.item.requestHash && k.requestHash.equals(p.item.requestHash))
+            p.resolve(this.replayed(p.item, k.serial, k.der));
+          else await this.duplicate(p);
+          continue;
+        }
+        if (id) this.pendingIds.set(id, p);
+        fresh.push(p);
+      }
+      return { fresh, followers };
+    } finally {
+      admitted();
+    }
+  }
+
+  private async sign(batch: Pending[]): Promise<Signed> {
+    // batches are chained in the order they were started (with several workers they may be signed out of it)
+    const previous = this.finishing;
+    let finished!: () => void;
+    this.finishing = new Promise<void>((r) => (finished = r));
+    try {
+      return await this.signInOrder(batch, previous);
+    } finally {
+      finished();
+    }
+  }
+
+  private async signInOrder(batch: Pending[], previous: Promise<void>): Promise<Signed> {
+    const { fresh, followers } = await this.admit(batch);
 
     // all items of a batch may come from different CAs; one signer per CA. With signing workers, the
     // to-be-signed parts go to them in chunks as they are built, so the workers sign one chunk while this
@@ -436,7 +511,7 @@ export class Issuer {
       let k = 0;
       for (let i = 0; i < built.length; i++) {
         if (built[i].item.ca.id !== caId) continue;
-        if (overlapping && k > 0 && k % SIGN_SLICE === 0) await yieldToIo();
+        if (k > 0 && k % SIGN_SLICE === 0) await yieldToIo();
         signatures[i] = await signer.one(built[i].tbs);
         k++;
       }
@@ -474,6 +549,7 @@ export class Issuer {
       });
     }
     // encoded and chained here, while the batch before this one is being stored, not in the transaction
+    await previous;
     let ready: Ready | null = null;
     if (rows.length) {
       const audit = chainAudit(rows.map(auditEntry), this.auditTip, this.ctx.clock());
@@ -485,19 +561,22 @@ export class Issuer {
 
   /** Commits a signed batch, then answers its callers; never throws (a failure rejects the batch). */
   private async store(s: Signed): Promise<void> {
-    this.storingIds = new Map();
-    for (const p of s.fresh) if (p.item.requestId) this.storingIds.set(p.item.requestId, p);
     let errors: unknown[];
     try {
       errors = await this.commitBatch(s.rows, s.ready);
+    } catch (e) {
+      errors = s.rows.map(() => e);
     } finally {
-      this.storingIds = new Map();
+      this.release(s.fresh);
     }
     const failedLeaders = new Map<Pending, unknown>();
     s.fresh.forEach((p, i) => {
-      if (errors[i] !== undefined) {
-        failedLeaders.set(p, errors[i]);
-        return p.reject(errors[i]);
+      const e = errors[i];
+      if (e !== undefined) {
+        // another process committed the same request id first: answered as a replay or a conflict
+        if (isRequestIdConflict(e)) return void this.fromStore(p, e);
+        failedLeaders.set(p, e);
+        return p.reject(e);
       }
       const c = s.issued[i];
       p.resolve(c);
@@ -512,7 +591,7 @@ export class Issuer {
       const same = !!leader.item.requestHash && !!p.item.requestHash && leader.item.requestHash.equals(p.item.requestHash);
       if (!same) await this.duplicate(p);
       else if (failedLeaders.has(leader)) p.reject(failedLeaders.get(leader));
-      else void this.waitLeader(p);
+      else void this.fromStore(p, new TrucError('internal', 'the first request with this id failed'));
     }
   }
 
@@ -558,13 +637,18 @@ export class Issuer {
     }
   }
 
-  /** A follower's leader has committed (or failed): answer with what the database holds. */
-  private async waitLeader(p: Pending): Promise<void> {
+  /**
+   * Answers a request whose id was committed by another request (a leader in this process, or another
+   * process): a replay when it is the same request, a conflict when not, `otherwise` when nothing is stored.
+   */
+  private async fromStore(p: Pending, otherwise: unknown): Promise<void> {
     try {
       const found = await findByRequestIds(this.ctx.db, [p.item.requestId!]);
       const k = found.get(p.item.requestId!);
-      if (k) p.resolve(this.replayed(p.item, k.serial, k.der));
-      else p.reject(new TrucError('internal', 'the first request with this id failed'));
+      if (!k) p.reject(otherwise);
+      else if (k.requestHash && p.item.requestHash && k.requestHash.equals(p.item.requestHash))
+        p.resolve(this.replayed(p.item, k.serial, k.der));
+      else await this.duplicate(p);
     } catch (e) {
       p.reject(e);
     }

@@ -88,6 +88,50 @@ for (const { name, url } of testDatabaseUrls()) {
       expect(audited).toHaveLength(600);
     });
 
+    it('a request id committed first by another issuer (another process) is answered as a replay or a conflict', async () => {
+      const { csr } = opensslCsr(dir, '/C=VN/O=Sở Nội vụ/CN=Race');
+      const other = opensslCsr(dir, '/C=VN/O=Sở Nội vụ/CN=Race Other').csr;
+      for (let round = 0; round < 5; round++) {
+        // two issuers share nothing but the database, as two processes would
+        const a = new Issuer(p.pki);
+        const b = new Issuer(p.pki);
+        const same = await Promise.all([
+          a.issue({ profile: 'agency-signing', csr, requestId: `race-${round}` }, 'ra'),
+          b.issue({ profile: 'agency-signing', csr, requestId: `race-${round}` }, 'ra'),
+        ]);
+        expect(same[0].serial).toBe(same[1].serial);
+        expect(same.filter((c) => c.replayed)).toHaveLength(1);
+        const differ = await Promise.allSettled([
+          a.issue({ profile: 'agency-signing', csr, requestId: `race-x-${round}` }, 'ra'),
+          b.issue({ profile: 'agency-signing', csr: other, requestId: `race-x-${round}` }, 'ra'),
+        ]);
+        expect(differ.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+        const refused = differ.find((r): r is PromiseRejectedResult => r.status === 'rejected')!;
+        expect(refused.reason.code).toBe('duplicate_request');
+      }
+      const rows = await p.db.query<{ n: string }>(`SELECT count(*) AS n FROM pki_certificate WHERE request_id LIKE 'race-%'`);
+      expect(Number(rows[0].n)).toBe(10);
+      expect((await verifyAuditChain(p.db)).ok).toBe(true);
+    });
+
+    it('a request id repeated across pipelined batches is issued once and answered to every request', async () => {
+      const { csr } = opensslCsr(dir, '/C=VN/O=Sở Nội vụ/CN=Repeat');
+      const issuer = new Issuer(p.pki, 7); // small batches: repeats land in batches admitted while earlier ones are in flight
+      const results = await Promise.all(
+        Array.from({ length: 120 }, (_, i) => issuer.issue({ profile: 'agency-signing', csr, requestId: `repeat-${i % 10}` }, 'ra')),
+      );
+      const byId = new Map<string, Set<string>>();
+      results.forEach((c, i) => {
+        const id = `repeat-${i % 10}`;
+        if (!byId.has(id)) byId.set(id, new Set());
+        byId.get(id)!.add(c.serial);
+      });
+      for (const serials of byId.values()) expect(serials.size).toBe(1);
+      expect(results.filter((c) => !c.replayed)).toHaveLength(10);
+      const rows = await p.db.query<{ n: string }>(`SELECT count(*) AS n FROM pki_certificate WHERE request_id LIKE 'repeat-%'`);
+      expect(Number(rows[0].n)).toBe(10);
+    });
+
     it('a row the database refuses fails its own request only, not the others of its batch', async () => {
       // a trigger stands in for any row-level refusal (a constraint, a value the database cannot hold)
       await p.db.exec(`

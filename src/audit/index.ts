@@ -8,6 +8,8 @@ export {
   appendAudit,
   appendChained,
   chainAudit,
+  extendAudit,
+  AUDIT_COPY_FROM,
   type AuditHead,
   type ChainedAudit,
   recordAudit,

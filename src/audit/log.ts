@@ -5,7 +5,7 @@
  * exists exactly when the operation it records was committed.
  */
 import type { Db, Migration, Sql } from '../store/index.js';
-import { encodeCopyBinary, type CopyColumn } from '../store/copy.js';
+import { CopyRows, type CopyColumn } from '../store/copy.js';
 import { storableText, storableValue } from '../store/text.js';
 import { byteaArray, textArray } from '../store/array-params.js';
 import { TrucError } from '../errors.js';
@@ -47,7 +47,8 @@ export const auditMigrations: Migration[] = [
 ];
 
 /** From this many records on, an append is a binary COPY rather than an INSERT of arrays. */
-const COPY_FROM = 16;
+export const AUDIT_COPY_FROM = 16;
+const COPY_FROM = AUDIT_COPY_FROM;
 const AUDIT_COLUMNS: CopyColumn[] = [
   { name: 'seq', type: 'int8' },
   { name: 'at', type: 'timestamptz' },
@@ -89,6 +90,7 @@ export interface AuditHead {
 export interface ChainedAudit {
   /** the head the records were chained from; null when not chained yet */
   from: AuditHead | null;
+  /** where they end */
   to: AuditHead | null;
   now: Date;
   /** the entries made storable, and their details in canonical JSON (kept for a re-chain) */
@@ -96,42 +98,60 @@ export interface ChainedAudit {
   details: string[];
   records: AuditRecord[];
   /** the records in the binary copy format, for a batch large enough to be copied */
-  encoded: Buffer | null;
+  encoded: CopyRows | null;
 }
 
-/** Prepares `entries` to be appended at `now`, chained after `from` when it is given. Nothing is written. */
-export function chainAudit(entries: AuditEntry[], from: AuditHead | null, now = new Date()): ChainedAudit {
-  const clean = new Array<AuditEntry>(entries.length);
-  const details = new Array<string>(entries.length);
-  for (let i = 0; i < entries.length; i++) {
-    const e = (clean[i] = storable(entries[i]));
-    details[i] = canonicalJson(e.detail ?? {});
+/**
+ * Prepares `entries` to be appended at `now`, chained after `from` when it is given; `copy` asks for the
+ * records to be encoded for a binary COPY as well. Nothing is written.
+ */
+export function chainAudit(entries: AuditEntry[], from: AuditHead | null, now = new Date(), copy = entries.length >= COPY_FROM): ChainedAudit {
+  const c: ChainedAudit = { from, to: from, now, entries: [], details: [], records: [], encoded: copy ? new CopyRows(AUDIT_COLUMNS) : null };
+  return extendAudit(c, entries);
+}
+
+/** Adds entries to records being prepared (a slice at a time), chained on from where they end. */
+export function extendAudit(c: ChainedAudit, entries: AuditEntry[]): ChainedAudit {
+  const start = c.entries.length;
+  for (const entry of entries) {
+    const e = storable(entry);
+    c.entries.push(e);
+    c.details.push(canonicalJson(e.detail ?? {}));
   }
-  const c: ChainedAudit = { from: null, to: null, now, entries: clean, details, records: [], encoded: null };
-  return from ? rechain(c, from) : c;
+  if (c.to) hashFrom(c, start);
+  return c;
 }
 
-function rechain(c: ChainedAudit, from: AuditHead): ChainedAudit {
-  const { entries, details, now } = c;
-  const at = now.toISOString();
-  let seq = from.seq;
-  let prev = from.hash;
-  const records: AuditRecord[] = new Array(entries.length);
-  for (let i = 0; i < entries.length; i++) {
+/** Hashes the entries from `start` on into the chain after `c.to`, and encodes them when `c` is copied. */
+function hashFrom(c: ChainedAudit, start: number): void {
+  const { entries, details } = c;
+  const at = c.now.toISOString();
+  let seq = c.to!.seq;
+  let prev = c.to!.hash;
+  for (let i = start; i < entries.length; i++) {
     const e = entries[i];
     seq += 1;
     const hash = recordHashWith(prev, seq, at, e, details[i]);
-    records[i] = { actor: e.actor, action: e.action, target: e.target, outcome: e.outcome, detail: e.detail, seq, at, prevHash: prev, hash };
+    c.records.push({ actor: e.actor, action: e.action, target: e.target, outcome: e.outcome, detail: e.detail, seq, at, prevHash: prev, hash });
     prev = hash;
   }
-  const encoded =
-    records.length >= COPY_FROM
-      ? encodeCopyBinary(
-          AUDIT_COLUMNS,
-          records.map((r, i) => [r.seq, now, r.actor, r.action, r.target ?? null, r.outcome, details[i], r.prevHash, r.hash]),
-        )
-      : null;
-  return { from, to: { seq, hash: prev }, now, entries, details, records, encoded };
+  c.to = { seq, hash: prev };
+  if (c.encoded) {
+    const rows = new Array<unknown[]>(entries.length - start);
+    for (let i = start; i < entries.length; i++) {
+      const r = c.records[i];
+      rows[i - start] = [r.seq, c.now, r.actor, r.action, r.target ?? null, r.outcome, details[i], r.prevHash, r.hash];
+    }
+    c.encoded.add(rows);
+  }
+}
+
+/** The same entries chained from `from`. */
+function rechain(c: ChainedAudit, from: AuditHead): ChainedAudit {
+  const copy = c.encoded !== null || c.entries.length >= COPY_FROM;
+  const r: ChainedAudit = { ...c, from, to: from, records: [], encoded: copy ? new CopyRows(AUDIT_COLUMNS) : null };
+  hashFrom(r, 0);
+  return r;
 }
 
 /** Locks the head (until the caller's transaction ends) and reads it. */

@@ -8,15 +8,16 @@
 import { createHash, hash } from 'node:crypto';
 import { TrucError, isTrucError } from '../errors.js';
 import { assertKeyAllowed, assertSchemeAllowed, SCHEMES } from '../crypto/algorithms.js';
-import { appendChained, chainAudit, recordAudit, type AuditEntry, type AuditHead, type ChainedAudit } from '../audit/index.js';
+import { AUDIT_COPY_FROM, appendChained, chainAudit, extendAudit, recordAudit, type AuditEntry, type AuditHead, type ChainedAudit } from '../audit/index.js';
 import { CertTemplate, ext, keyIdentifier } from './certificate.js';
 import { parseCsr } from './csr.js';
 import { encodeName, nameToString, parseNameString, type NameAttribute } from './name.js';
 import type { Profile } from './profile.js';
 import { checkAltNames, encodeAltNames, type AltNames } from './san.js';
 import { newSerial } from './serial.js';
-import { encodeCerts, findByRequestIds, getCa, insertCerts, listCas, type CaRow, type NewCert } from './store.js';
+import { addCerts, certRows, findByRequestIds, getCa, insertCerts, listCas, type CaRow, type NewCert } from './store.js';
 import { emit, urls, type PkiContext } from './context.js';
+import type { CopyRows } from '../store/copy.js';
 
 export interface IssueRequest {
   profile: string;
@@ -205,7 +206,7 @@ interface Signed {
 
 /** A batch's rows in the binary copy format and its audit records, chained when the issuer knew from where. */
 interface Ready {
-  certs: Buffer;
+  certs: CopyRows;
   audit: ChainedAudit;
 }
 
@@ -228,6 +229,8 @@ const SIGN_CHUNK = 128;
  * and audit records while the next one's wait at the workers.
  */
 const SIGNING_AHEAD = 2;
+/** Certificates assembled, encoded and chained between two turns of the event loop. */
+const FINISH_SLICE = 128;
 
 interface Signer {
   one: (data: Uint8Array) => Buffer | Promise<Buffer>;
@@ -516,45 +519,56 @@ export class Issuer {
         k++;
       }
     }
+    // Certificates assembled, rows encoded and audit records chained here, while the batch before this one
+    // is being stored, not in the transaction; a slice at a time, so that the event loop keeps feeding that
+    // transaction's COPY to the database.
+    await previous;
     const rows: NewCert[] = [];
     const issued: Issued[] = [];
-    for (let i = 0; i < built.length; i++) {
-      const { t, tbs, serial, item } = built[i];
-      const ca = item.ca;
-      const der = t.certificate(tbs, signatures[i]);
-      const hex = serial.toString('hex');
-      rows.push({
-        serial: hex,
-        caId: ca.id,
-        profile: item.profile.name,
-        subject: item.subject,
-        keyAlgorithm: item.keyAlgorithm,
-        spkiSha256: item.spkiSha256,
-        notBefore: item.notBefore,
-        notAfter: item.notAfter,
-        requestId: item.requestId,
-        requestHash: item.requestHash,
-        requestedBy: item.actor,
-        der,
-      });
-      issued.push({
-        serial: hex,
-        caId: ca.id,
-        profile: item.profile.name,
-        subject: item.subject,
-        notBefore: item.notBefore,
-        notAfter: item.notAfter,
-        der,
-        replayed: false,
-      });
-    }
-    // encoded and chained here, while the batch before this one is being stored, not in the transaction
-    await previous;
     let ready: Ready | null = null;
-    if (rows.length) {
-      const audit = chainAudit(rows.map(auditEntry), this.auditTip, this.ctx.clock());
-      if (audit.to) this.auditTip = audit.to;
-      ready = { certs: encodeCerts(rows), audit };
+    if (built.length) {
+      ready = {
+        certs: certRows(),
+        audit: chainAudit([], this.auditTip, this.ctx.clock(), built.length >= AUDIT_COPY_FROM),
+      };
+      for (let from = 0; from < built.length; from += FINISH_SLICE) {
+        if (from > 0) await yieldToIo();
+        const slice: NewCert[] = [];
+        for (let i = from; i < Math.min(from + FINISH_SLICE, built.length); i++) {
+          const { t, tbs, serial, item } = built[i];
+          const ca = item.ca;
+          const der = t.certificate(tbs, signatures[i]);
+          const hex = serial.toString('hex');
+          slice.push({
+            serial: hex,
+            caId: ca.id,
+            profile: item.profile.name,
+            subject: item.subject,
+            keyAlgorithm: item.keyAlgorithm,
+            spkiSha256: item.spkiSha256,
+            notBefore: item.notBefore,
+            notAfter: item.notAfter,
+            requestId: item.requestId,
+            requestHash: item.requestHash,
+            requestedBy: item.actor,
+            der,
+          });
+          issued.push({
+            serial: hex,
+            caId: ca.id,
+            profile: item.profile.name,
+            subject: item.subject,
+            notBefore: item.notBefore,
+            notAfter: item.notAfter,
+            der,
+            replayed: false,
+          });
+        }
+        for (const r of slice) rows.push(r);
+        addCerts(ready.certs, slice);
+        extendAudit(ready.audit, slice.map(auditEntry));
+      }
+      if (ready.audit.to) this.auditTip = ready.audit.to;
     }
     return { batch, fresh, rows, issued, followers, ready };
   }

@@ -5,7 +5,7 @@
  */
 import { TrucError } from '../errors.js';
 import type { Migration, Sql } from '../store/index.js';
-import { encodeCopyBinary, type CopyColumn } from '../store/copy.js';
+import { CopyRows, type CopyColumn } from '../store/copy.js';
 import type { KeyAlgorithm, SignatureScheme } from '../crypto/algorithms.js';
 
 export const pkiMigrations: Migration[] = [
@@ -231,32 +231,40 @@ const CERT_COLUMNS: CopyColumn[] = [
   { name: 'der', type: 'bytea' },
 ];
 
-/** Stores issued certificates with one binary COPY (constraints and unique serials checked as for INSERT). */
-/** Certificate rows in the binary copy format, for `insertCerts` (encoded before the transaction starts). */
-export function encodeCerts(certs: NewCert[]): Buffer {
-  return encodeCopyBinary(
-    CERT_COLUMNS,
-    certs.map((c) => [
-      c.serial,
-      c.caId,
-      c.profile,
-      c.subject,
-      c.keyAlgorithm,
-      c.spkiSha256,
-      c.notBefore,
-      c.notAfter,
-      c.requestId,
-      c.requestHash,
-      c.requestedBy,
-      c.der,
-    ]),
-  );
+const certRow = (c: NewCert): unknown[] => [
+  c.serial,
+  c.caId,
+  c.profile,
+  c.subject,
+  c.keyAlgorithm,
+  c.spkiSha256,
+  c.notBefore,
+  c.notAfter,
+  c.requestId,
+  c.requestHash,
+  c.requestedBy,
+  c.der,
+];
+
+/**
+ * Certificate rows being encoded for `insertCerts` a slice at a time, before the transaction starts: start
+ * with `certRows()`, add slices with `addCerts`.
+ */
+export function certRows(): CopyRows {
+  return new CopyRows(CERT_COLUMNS);
 }
 
-/** Stores new certificates, given as rows or as `encodeCerts` made them. */
-export async function insertCerts(sql: Sql, certs: NewCert[] | Buffer): Promise<void> {
+export function addCerts(into: CopyRows, certs: NewCert[]): CopyRows {
+  return into.add(certs.map(certRow));
+}
+
+/**
+ * Stores issued certificates with one binary COPY (constraints and unique serials checked as for INSERT),
+ * given as rows or as `certRows` encoded them.
+ */
+export async function insertCerts(sql: Sql, certs: NewCert[] | CopyRows): Promise<void> {
   if (Array.isArray(certs) && certs.length === 0) return;
-  await sql.copyFrom('pki_certificate', CERT_COLUMNS, Buffer.isBuffer(certs) ? certs : encodeCerts(certs));
+  await sql.copyFrom('pki_certificate', CERT_COLUMNS, Array.isArray(certs) ? certs.map(certRow) : certs);
 }
 
 export async function findByRequestIds(

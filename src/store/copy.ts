@@ -52,15 +52,20 @@ function writeInt64(out: Buffer, v: number, o: number): number {
   return out.writeUInt32BE(v - hi * 4_294_967_296, o);
 }
 
+/** The stream's header: signature, flags, header extension length. */
+const HEADER = Buffer.concat([SIGNATURE, Buffer.alloc(8)]);
+/** The stream's trailer: a field count of -1. */
+const TRAILER = Buffer.from([0xff, 0xff]);
+
 /**
- * Encodes rows in the binary copy format: header, per row a field count and per field a length (-1 for
- * NULL) and the value in the type's binary send format, then the trailer. Two passes — sizes, then bytes —
- * into a single buffer.
+ * Encodes rows in the binary copy format — with the stream's header and trailer when `whole` — per row a field count
+ * and per field a length (-1 for NULL) and the value in the type's binary send format. Two passes — sizes,
+ * then bytes — into a single buffer.
  */
-export function encodeCopyBinary(columns: readonly CopyColumn[], rows: readonly CopyRow[]): Buffer {
+export function encodeCopyRows(columns: readonly CopyColumn[], rows: readonly CopyRow[], whole = false): Buffer {
   const nc = columns.length;
   const lengths = new Int32Array(rows.length * nc);
-  let total = SIGNATURE.length + 8 + 2;
+  let total = whole ? HEADER.length + TRAILER.length : 0;
   for (let r = 0; r < rows.length; r++) {
     const row = rows[r];
     if (row.length !== nc) throw new TrucError('internal', `copy: row ${r} has ${row.length} values for ${nc} columns`);
@@ -73,9 +78,7 @@ export function encodeCopyBinary(columns: readonly CopyColumn[], rows: readonly 
     }
   }
   const out = Buffer.allocUnsafe(total);
-  let o = SIGNATURE.copy(out, 0);
-  o = out.writeInt32BE(0, o); // flags
-  o = out.writeInt32BE(0, o); // header extension length
+  let o = whole ? HEADER.copy(out, 0) : 0;
   for (let r = 0; r < rows.length; r++) {
     const row = rows[r];
     o = out.writeInt16BE(nc, o);
@@ -111,9 +114,42 @@ export function encodeCopyBinary(columns: readonly CopyColumn[], rows: readonly 
       }
     }
   }
-  o = out.writeInt16BE(-1, o);
+  if (whole) o += TRAILER.copy(out, o);
   if (o !== total) throw new TrucError('internal', `copy: encoded ${o} bytes, expected ${total}`);
   return out;
+}
+
+/** Encodes rows as a whole binary copy stream (header, rows, trailer) in one buffer. */
+export function encodeCopyBinary(columns: readonly CopyColumn[], rows: readonly CopyRow[]): Buffer {
+  return encodeCopyRows(columns, rows, true);
+}
+
+/**
+ * A binary copy stream built a slice of rows at a time — so that a caller encoding thousands of rows can
+ * let the event loop run between slices — and sent as one COPY.
+ */
+export class CopyRows {
+  private readonly parts: Buffer[] = [];
+  private n = 0;
+
+  constructor(readonly columns: readonly CopyColumn[]) {}
+
+  add(rows: readonly CopyRow[]): this {
+    if (rows.length) {
+      this.parts.push(encodeCopyRows(this.columns, rows));
+      this.n += rows.length;
+    }
+    return this;
+  }
+
+  get count(): number {
+    return this.n;
+  }
+
+  /** The stream, in pieces to be sent in order: header, the slices, trailer. */
+  stream(): Buffer[] {
+    return [HEADER, ...this.parts, TRAILER];
+  }
 }
 
 /** `COPY table (columns) FROM <source> (FORMAT binary)`, with the names checked as plain identifiers. */
@@ -143,7 +179,7 @@ export class PgCopyIn {
 
   constructor(
     readonly text: string,
-    private readonly data: Buffer,
+    private readonly data: readonly Buffer[],
   ) {
     this.promise = new Promise<void>((resolve, reject) => {
       this.settle = (e) => (e ? reject(e) : resolve());
@@ -162,7 +198,8 @@ export class PgCopyIn {
 
   handleCopyInResponse(con: PgConnection): void {
     const CHUNK = 1 << 20;
-    for (let o = 0; o < this.data.length; o += CHUNK) con.sendCopyFromChunk(this.data.subarray(o, o + CHUNK));
+    for (const part of this.data)
+      for (let o = 0; o < part.length; o += CHUNK) con.sendCopyFromChunk(part.subarray(o, o + CHUNK));
     con.endCopyFrom();
   }
 

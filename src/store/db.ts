@@ -8,7 +8,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { closeSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { TrucError } from '../errors.js';
-import { copyStatement, encodeCopyBinary, PgCopyIn, type CopyColumn, type CopyRow } from './copy.js';
+import { copyStatement, CopyRows, encodeCopyBinary, PgCopyIn, type CopyColumn, type CopyRow } from './copy.js';
 
 export interface Sql {
   query<T = Record<string, unknown>>(text: string, params?: unknown[]): Promise<T[]>;
@@ -16,27 +16,30 @@ export interface Sql {
   exec(text: string): Promise<void>;
   /**
    * Bulk-inserts rows with a binary COPY (no triggers skipped, constraints checked as for INSERT). `rows` may
-   * be given already encoded by `encodeCopyBinary` for the same columns, so that a caller can encode them
-   * before its transaction starts.
+   * be given already encoded (`CopyRows` for the same columns), so that a caller can encode them before its
+   * transaction starts.
    */
-  copyFrom(table: string, columns: readonly CopyColumn[], rows: readonly CopyRow[] | Buffer): Promise<void>;
+  copyFrom(table: string, columns: readonly CopyColumn[], rows: readonly CopyRow[] | CopyRows): Promise<void>;
 }
 
 type PgliteQueryable = Pick<PGlite, 'query'>;
 
-/** The rows in the binary copy format, or null when there are none. */
-function copyData(columns: readonly CopyColumn[], rows: readonly CopyRow[] | Buffer): Buffer | null {
-  if (Buffer.isBuffer(rows)) return rows;
-  return rows.length ? encodeCopyBinary(columns, rows) : null;
+/** The rows as a binary copy stream (in pieces), or null when there are none. */
+function copyData(columns: readonly CopyColumn[], rows: readonly CopyRow[] | CopyRows): Buffer[] | null {
+  if (rows instanceof CopyRows) {
+    if (rows.columns !== columns) throw new TrucError('internal', 'copy: rows encoded for other columns');
+    return rows.count ? rows.stream() : null;
+  }
+  return rows.length ? [encodeCopyBinary(columns, rows)] : null;
 }
 
-async function pgliteCopy(db: PgliteQueryable, table: string, columns: readonly CopyColumn[], rows: readonly CopyRow[] | Buffer) {
+async function pgliteCopy(db: PgliteQueryable, table: string, columns: readonly CopyColumn[], rows: readonly CopyRow[] | CopyRows) {
   const data = copyData(columns, rows);
   if (!data) return;
-  await db.query(copyStatement(table, columns, "'/dev/blob'"), [], { blob: new Blob([new Uint8Array(data.buffer as ArrayBuffer, data.byteOffset, data.byteLength)]) });
+  await db.query(copyStatement(table, columns, "'/dev/blob'"), [], { blob: new Blob(data.map((d) => new Uint8Array(d.buffer as ArrayBuffer, d.byteOffset, d.byteLength))) });
 }
 
-async function pgCopy(client: pg.PoolClient, table: string, columns: readonly CopyColumn[], rows: readonly CopyRow[] | Buffer) {
+async function pgCopy(client: pg.PoolClient, table: string, columns: readonly CopyColumn[], rows: readonly CopyRow[] | CopyRows) {
   const data = copyData(columns, rows);
   if (!data) return;
   const q = new PgCopyIn(copyStatement(table, columns, 'STDIN'), data);
@@ -123,7 +126,7 @@ class PgliteDb implements Db {
     await this.db.exec(text);
   }
 
-  copyFrom(table: string, columns: readonly CopyColumn[], rows: readonly CopyRow[] | Buffer): Promise<void> {
+  copyFrom(table: string, columns: readonly CopyColumn[], rows: readonly CopyRow[] | CopyRows): Promise<void> {
     return pgliteCopy(this.db, table, columns, rows);
   }
 
@@ -161,7 +164,7 @@ class PostgresDb implements Db {
     await this.pool.query(text);
   }
 
-  async copyFrom(table: string, columns: readonly CopyColumn[], rows: readonly CopyRow[] | Buffer): Promise<void> {
+  async copyFrom(table: string, columns: readonly CopyColumn[], rows: readonly CopyRow[] | CopyRows): Promise<void> {
     const client = await this.pool.connect();
     try {
       await pgCopy(client, table, columns, rows);

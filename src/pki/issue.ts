@@ -198,7 +198,7 @@ interface Signed {
   fresh: Pending[];
   rows: NewCert[];
   issued: Issued[];
-  /** requests whose id a fresh request of this batch or of the batch before it carries */
+  /** requests whose id a fresh request of this batch, or of an earlier batch not yet committed, carries */
   followers: { p: Pending; leader: Pending }[];
   /** what the transaction writes, made ready while the batch before it was being stored */
   ready: Ready | null;

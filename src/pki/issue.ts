@@ -241,6 +241,21 @@ interface Signer {
 
 const yieldToIo = () => new Promise<void>((r) => setImmediate(r));
 
+/**
+ * Turns taken in the order they were asked for: `take()` returns a promise for the turn of the one who asked
+ * before, and the function that ends one's own turn (call it whatever happens, or the next one waits for ever).
+ */
+class Turns {
+  private last: Promise<void> = Promise.resolve();
+
+  take(): { before: Promise<void>; done: () => void } {
+    const before = this.last;
+    let done!: () => void;
+    this.last = new Promise<void>((r) => (done = r));
+    return { before, done };
+  }
+}
+
 /** The database refused a row because its request id is already stored (unique index on request_id). */
 function isRequestIdConflict(e: unknown): boolean {
   const x = e as { code?: unknown; constraint?: unknown } | null;
@@ -264,10 +279,10 @@ export class Issuer {
   private readonly templates = new Map<string, CertTemplate>();
   /** request ids of fresh requests between admission and commit: not yet visible to a lookup */
   private readonly pendingIds = new Map<string, Pending>();
-  /** the admission (replay and duplicate checks) of the batch started last: batches are admitted in order */
-  private admitting: Promise<void> = Promise.resolve();
-  /** the chaining of the batch started last: batches are chained in order */
-  private finishing: Promise<void> = Promise.resolve();
+  /** batches are admitted (replay and duplicate checks) in the order they were started … */
+  private readonly admission = new Turns();
+  /** … and chained in that order */
+  private readonly chaining = new Turns();
   /** CA lookups in flight: concurrent requests share one query instead of one each */
   private readonly caLookups = new Map<string, Promise<CaRow | null>>();
   /**
@@ -409,11 +424,9 @@ export class Issuer {
     const ids = batch.map((p) => p.item.requestId).filter((x): x is string => !!x);
     const known = findByRequestIds(this.ctx.db, ids);
     known.catch(() => {}); // awaited below, after the batch before this one is admitted
-    const previous = this.admitting;
-    let admitted!: () => void;
-    this.admitting = new Promise<void>((r) => (admitted = r));
+    const turn = this.admission.take();
     try {
-      await previous;
+      await turn.before;
       const found = await known;
       const fresh: Pending[] = [];
       const followers: { p: Pending; leader: Pending }[] = [];
@@ -438,19 +451,17 @@ export class Issuer {
       }
       return { fresh, followers };
     } finally {
-      admitted();
+      turn.done();
     }
   }
 
   private async sign(batch: Pending[]): Promise<Signed> {
     // batches are chained in the order they were started (with several workers they may be signed out of it)
-    const previous = this.finishing;
-    let finished!: () => void;
-    this.finishing = new Promise<void>((r) => (finished = r));
+    const turn = this.chaining.take();
     try {
-      return await this.signInOrder(batch, previous);
+      return await this.signInOrder(batch, turn.before);
     } finally {
-      finished();
+      turn.done();
     }
   }
 

@@ -40,7 +40,37 @@ export type ErrorCode =
   | 'malformed_xml'
   | 'malformed_cms'
   | 'malware_detected'
-  | 'internal';
+  | 'internal'
+  | 'bad_identifier'
+  | 'unknown_member'
+  | 'unknown_client'
+  | 'unknown_service'
+  | 'client_not_owned'
+  | 'access_denied'
+  | 'conf_expired'
+  | 'conf_invalid'
+  | 'conf_outdated'
+  | 'bad_message'
+  | 'bad_message_signature'
+  | 'replayed_message'
+  | 'cert_invalid'
+  | 'cert_revoked'
+  | 'ocsp_stale'
+  | 'peer_unreachable'
+  | 'peer_failed'
+  | 'service_failed'
+  | 'timestamp_unavailable'
+  | 'log_failure'
+  | 'registration_invalid'
+  | 'server_maintenance'
+  | 'bad_package'
+  | 'attachment_mismatch'
+  | 'unknown_document'
+  | 'decrypt_failed'
+  | 'release_denied'
+  | 'label_missing'
+  | 'key_store_unavailable'
+  | 'rate_limited';
 
 const STATUS: Record<ErrorCode, number> = {
   bad_request: 400,
@@ -80,6 +110,36 @@ const STATUS: Record<ErrorCode, number> = {
   malformed_cms: 400,
   malware_detected: 422,
   internal: 500,
+  bad_identifier: 400,
+  unknown_member: 404,
+  unknown_client: 400,
+  unknown_service: 404,
+  client_not_owned: 403,
+  access_denied: 403,
+  conf_expired: 503,
+  conf_invalid: 502,
+  conf_outdated: 409,
+  bad_message: 400,
+  bad_message_signature: 422,
+  replayed_message: 409,
+  cert_invalid: 422,
+  cert_revoked: 422,
+  ocsp_stale: 422,
+  peer_unreachable: 502,
+  peer_failed: 502,
+  service_failed: 502,
+  timestamp_unavailable: 503,
+  log_failure: 503,
+  registration_invalid: 422,
+  server_maintenance: 503,
+  bad_package: 400,
+  attachment_mismatch: 422,
+  unknown_document: 404,
+  decrypt_failed: 422,
+  release_denied: 403,
+  label_missing: 400,
+  key_store_unavailable: 503,
+  rate_limited: 429,
 };
 
 export class TrucError extends Error {

@@ -3,7 +3,22 @@
  * separation of duties a CA needs: RA officers vet and issue, CA administrators run the CAs, auditors read
  * the record and nothing else.
  */
-export const ROLES = ['ca-admin', 'ra-officer', 'auditor', 'lab-officer', 'monitor-analyst', 'event-sender', 'signer'] as const;
+export const ROLES = [
+  'ca-admin',
+  'ra-officer',
+  'auditor',
+  'lab-officer',
+  'monitor-analyst',
+  'event-sender',
+  'signer',
+  // the exchange: the central server's operators approve registrations and keep the registry; a security
+  // server's administrators keep its clients, services and access rights; clerks work the document desk
+  'central-admin',
+  'ss-admin',
+  'doc-clerk',
+  // protection: who sets release policies and labels (vault)
+  'security-officer',
+] as const;
 export type Role = (typeof ROLES)[number];
 
 export const PERMISSIONS = {
@@ -17,7 +32,7 @@ export const PERMISSIONS = {
   'audit.verify': ['auditor', 'ca-admin'],
   'auth.manage': ['ca-admin'],
   // who am I: every principal may read its own name, roles and permissions (the console asks at sign-in)
-  'auth.whoami': ['ca-admin', 'ra-officer', 'auditor', 'lab-officer', 'monitor-analyst', 'event-sender', 'signer'],
+  'auth.whoami': ['ca-admin', 'ra-officer', 'auditor', 'lab-officer', 'monitor-analyst', 'event-sender', 'signer', 'central-admin', 'ss-admin', 'doc-clerk', 'security-officer'],
   'monitor.ingest': ['event-sender'],
   'monitor.read': ['monitor-analyst', 'auditor'],
   'monitor.manage': ['monitor-analyst'],
@@ -27,8 +42,21 @@ export const PERMISSIONS = {
   'lab.manage': ['lab-officer'],
   'lab.read': ['lab-officer', 'auditor'],
   // signatures: anyone the platform knows may have a file validated; only signers sign with their held key
-  'sign.validate': ['ca-admin', 'ra-officer', 'auditor', 'lab-officer', 'monitor-analyst', 'event-sender', 'signer'],
+  'sign.validate': ['ca-admin', 'ra-officer', 'auditor', 'lab-officer', 'monitor-analyst', 'event-sender', 'signer', 'central-admin', 'ss-admin', 'doc-clerk', 'security-officer'],
   'sign.sign': ['signer'],
+  // the exchange: central server registry and registrations; security server configuration; message log
+  'central.read': ['central-admin', 'auditor'],
+  'central.manage': ['central-admin'],
+  'ss.read': ['ss-admin', 'auditor'],
+  'ss.manage': ['ss-admin'],
+  'ss.log.read': ['ss-admin', 'auditor'],
+  // official documents: clerks send, receive and report statuses; auditors read
+  'doc.send': ['doc-clerk'],
+  'doc.read': ['doc-clerk', 'auditor'],
+  // protection: release policies and labels
+  'vault.policy': ['security-officer'],
+  'vault.read': ['security-officer', 'auditor'],
+  'vault.use': ['doc-clerk', 'signer', 'security-officer'],
 } as const satisfies Record<string, readonly Role[]>;
 
 export type Permission = keyof typeof PERMISSIONS;

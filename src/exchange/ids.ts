@@ -1,0 +1,116 @@
+/**
+ * Identifiers of the axis, as X-Road writes them. An instance (`VN`) holds members of a class (`GOV`, `PROV`,
+ * `COM`, …) with a member code (for agencies the `NNN.NN.NN.Xnn` code, e.g. `000.00.00.G22`); a member has
+ * subsystems (`vanthu`), only subsystems are clients, and a subsystem provides services with an optional
+ * version. Text forms:
+ *
+ *   MEMBER:VN/GOV/000.00.00.G22
+ *   SUBSYSTEM:VN/GOV/000.00.00.G22/vanthu
+ *   SERVICE:VN/GOV/000.00.00.G22/vanthu/getDocument[/v1]
+ *   SERVER:VN/GOV/000.00.00.G22/ss1
+ *   GLOBALGROUP:VN/bo-nganh           LOCALGROUP:nhom-noi-bo
+ *
+ * and the `X-Road-Client` header form without the type (`VN/GOV/000.00.00.G22/vanthu`). Parts may not be
+ * empty nor hold `/`, `:`, `;`, `%`, `\`, white space or control characters (X-Road's rule), and are at most
+ * 255 characters; parsing refuses anything else with `bad_identifier`.
+ */
+import { TrucError } from '../errors.js';
+
+export interface MemberId {
+  instance: string;
+  memberClass: string;
+  memberCode: string;
+}
+export interface SubsystemId extends MemberId {
+  subsystemCode: string;
+}
+export interface ServiceId extends SubsystemId {
+  serviceCode: string;
+  serviceVersion?: string;
+}
+export interface ServerId extends MemberId {
+  serverCode: string;
+}
+
+const MAX_PART = 255;
+// X-Road forbids these in identifier parts; we also forbid white space and control characters
+const FORBIDDEN = /[/:;%\\\s\p{Cc}]/u;
+
+export function checkPart(what: string, value: string): string {
+  if (typeof value !== 'string' || value.length === 0) throw new TrucError('bad_identifier', `${what} is empty`, { part: what });
+  if (value.length > MAX_PART) throw new TrucError('bad_identifier', `${what} is longer than ${MAX_PART} characters`, { part: what });
+  if (FORBIDDEN.test(value)) throw new TrucError('bad_identifier', `${what} "${value}" holds a character identifiers may not hold (/ : ; % \\ or white space)`, { part: what, value });
+  return value.normalize('NFC');
+}
+
+function parts(text: string, type: string, min: number, max: number): string[] {
+  const prefix = `${type}:`;
+  if (!text.startsWith(prefix)) throw new TrucError('bad_identifier', `"${text.slice(0, 80)}" is not a ${type} identifier`, { value: text.slice(0, 80) });
+  return splitParts(text.slice(prefix.length), type, min, max);
+}
+
+function splitParts(body: string, what: string, min: number, max: number): string[] {
+  const p = body.split('/');
+  if (p.length < min || p.length > max) throw new TrucError('bad_identifier', `a ${what} identifier has ${min === max ? min : `${min}–${max}`} parts separated by "/": "${body.slice(0, 80)}"`, { value: body.slice(0, 80) });
+  return p;
+}
+
+export function memberId(instance: string, memberClass: string, memberCode: string): MemberId {
+  return { instance: checkPart('instance', instance), memberClass: checkPart('member class', memberClass), memberCode: checkPart('member code', memberCode) };
+}
+
+export function subsystemId(m: MemberId, subsystemCode: string): SubsystemId {
+  return { ...memberId(m.instance, m.memberClass, m.memberCode), subsystemCode: checkPart('subsystem code', subsystemCode) };
+}
+
+export function serviceId(s: SubsystemId, serviceCode: string, serviceVersion?: string): ServiceId {
+  return { ...subsystemId(s, s.subsystemCode), serviceCode: checkPart('service code', serviceCode), ...(serviceVersion ? { serviceVersion: checkPart('service version', serviceVersion) } : {}) };
+}
+
+export function serverId(m: MemberId, serverCode: string): ServerId {
+  return { ...memberId(m.instance, m.memberClass, m.memberCode), serverCode: checkPart('server code', serverCode) };
+}
+
+export function parseMember(text: string): MemberId {
+  const [i, c, m] = parts(text, 'MEMBER', 3, 3) as [string, string, string];
+  return memberId(i, c, m);
+}
+
+export function parseSubsystem(text: string): SubsystemId {
+  const [i, c, m, s] = parts(text, 'SUBSYSTEM', 4, 4) as [string, string, string, string];
+  return subsystemId(memberId(i, c, m), s);
+}
+
+export function parseService(text: string): ServiceId {
+  const [i, c, m, s, code, v] = parts(text, 'SERVICE', 5, 6) as [string, string, string, string, string, string?];
+  return serviceId(subsystemId(memberId(i, c, m), s), code, v);
+}
+
+export function parseServer(text: string): ServerId {
+  const [i, c, m, s] = parts(text, 'SERVER', 4, 4) as [string, string, string, string];
+  return serverId(memberId(i, c, m), s);
+}
+
+/** The `X-Road-Client` header: `INSTANCE/CLASS/MEMBER/SUBSYSTEM` (a member alone is not a client). */
+export function parseClientHeader(text: string): SubsystemId {
+  const [i, c, m, s] = splitParts(text.trim(), 'X-Road-Client', 4, 4) as [string, string, string, string];
+  return subsystemId(memberId(i, c, m), s);
+}
+
+export const memberText = (m: MemberId) => `MEMBER:${m.instance}/${m.memberClass}/${m.memberCode}`;
+export const subsystemText = (s: SubsystemId) => `SUBSYSTEM:${s.instance}/${s.memberClass}/${s.memberCode}/${s.subsystemCode}`;
+export const serviceText = (s: ServiceId) => `SERVICE:${s.instance}/${s.memberClass}/${s.memberCode}/${s.subsystemCode}/${s.serviceCode}${s.serviceVersion ? `/${s.serviceVersion}` : ''}`;
+export const serverText = (s: ServerId) => `SERVER:${s.instance}/${s.memberClass}/${s.memberCode}/${s.serverCode}`;
+/** `X-Road-Client` header form */
+export const clientHeader = (s: SubsystemId) => `${s.instance}/${s.memberClass}/${s.memberCode}/${s.subsystemCode}`;
+
+/** The member a subsystem, service or server belongs to. */
+export const memberOf = (x: MemberId): MemberId => ({ instance: x.instance, memberClass: x.memberClass, memberCode: x.memberCode });
+/** The subsystem a service belongs to. */
+export const subsystemOf = (x: SubsystemId): SubsystemId => ({ ...memberOf(x), subsystemCode: x.subsystemCode });
+
+export const sameMember = (a: MemberId, b: MemberId) => a.instance === b.instance && a.memberClass === b.memberClass && a.memberCode === b.memberCode;
+export const sameSubsystem = (a: SubsystemId, b: SubsystemId) => sameMember(a, b) && a.subsystemCode === b.subsystemCode;
+
+/** Agency codes as the national register writes them: `NNN.NN.NN.Xnn` (e.g. `000.00.00.G22`, `000.00.31.H29`). */
+export const AGENCY_CODE = /^\d{3}\.\d{2}\.\d{2}\.[A-Z]\d{2}$/;

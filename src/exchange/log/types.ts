@@ -1,0 +1,85 @@
+/**
+ * The message log's contract with the security server. The server spools a message body while it streams
+ * through (hashing it), verifies the message, appends the record — which resolves only once the record is
+ * durable — and only then delivers. Records are hash-chained; batches of them are time-stamped through a
+ * hash tree by an approved TSA. Implemented in `./log.ts`.
+ */
+import type { Readable } from 'node:stream';
+import type { TimeStamper } from '../../sign/signer.js';
+
+export type LogMode = 'full' | 'metadata';
+
+export interface SpooledBody {
+  /** spool handle, meaningful to the log that made it */
+  readonly id: string;
+  readonly length: number;
+  /** SHA-256 of the body */
+  readonly hash: Buffer;
+  /** reads the spooled body back (to deliver it after verification) */
+  open(): Readable;
+}
+
+/** A body being spooled: write chunks as they arrive (await each for back-pressure), then finish or discard. */
+export interface BodySpool {
+  write(chunk: Buffer): Promise<void>;
+  finish(): Promise<SpooledBody>;
+  /** drops what was written (the message was refused or the peer went away) */
+  discard(): Promise<void>;
+}
+
+export interface LogRecordInput {
+  /** X-Road-Id of the exchange (request and response share it) */
+  messageId: string;
+  kind: 'request' | 'response';
+  /** which side of the exchange this server was on */
+  side: 'consumer' | 'provider';
+  /** SUBSYSTEM:… text form */
+  client: string;
+  /** SERVICE:… text form */
+  service: string;
+  userId?: string;
+  issue?: string;
+  /** when this server logged it */
+  time: Date;
+  /** the signed message header, as it travelled (canonical JSON bytes) */
+  header: Buffer;
+  /** the signature block, as it travelled */
+  signature: Buffer;
+  /** SHA-256 of the body and its length */
+  bodyHash: Buffer;
+  bodyLength: number;
+  /**
+   * the body: small bodies inline, large ones as spooled; omitted (or dropped in metadata mode) means only
+   * the hash is kept
+   */
+  body?: Buffer | SpooledBody;
+}
+
+export interface LoggedRecord {
+  /** position in this server's log, from 1 */
+  seq: number;
+  /** the record's chain hash (SHA-256 over the previous chain hash and this record) */
+  hash: Buffer;
+}
+
+export interface LogHealth {
+  /** when the last time-stamp batch succeeded */
+  lastTimestampAt: Date | null;
+  /** the oldest record still waiting for a time-stamp */
+  oldestUnstampedAt: Date | null;
+  unstamped: number;
+  /** true while records have waited past the grace period: the server refuses new messages */
+  refusing: boolean;
+  lastError?: string;
+}
+
+export interface MessageLogApi {
+  /** a new body spool (bounded memory whatever the body's size) */
+  spool(): BodySpool;
+  /** appends a record; resolves once it is durable (group-committed with others arriving together) */
+  append(rec: LogRecordInput): Promise<LoggedRecord>;
+  /** time-stamps what waits (up to the batch limit) now; normally run by the schedule */
+  timestampNow(stamper: TimeStamper): Promise<{ stamped: number }>;
+  health(now?: Date): LogHealth;
+  close(): Promise<void>;
+}

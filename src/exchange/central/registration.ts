@@ -1,0 +1,403 @@
+/**
+ * The registration service: security servers ask, the central server checks, an operator decides.
+ *
+ * A request is verified before it is stored: the payload's exact bytes are canonical JSON and name this
+ * instance, its time is within the allowed skew, its id was never seen; the owner member exists; the
+ * owner's signing certificate signed the payload, names the owner in its subject's serialNumber
+ * (`INSTANCE/CLASS/CODE`), chains to an approved CA for signing (keyUsage nonRepudiation) and is proven
+ * good by a fresh OCSP response from that CA or its delegated responder; for an authentication
+ * certificate the authentication key signed the same bytes (proof of possession) and that certificate
+ * chains for TLS client and server use, with its own fresh OCSP response. A valid request waits as
+ * `pending` (or is approved at once when `autoApprove` is set); `approve` applies it to the registry in
+ * the transaction that marks it approved. Every refusal is audited and published with its code.
+ */
+import { X509Certificate } from 'node:crypto';
+import { AsnConvert } from '@peculiar/asn1-schema';
+import { BasicOCSPResponse, OCSPResponse } from '@peculiar/asn1-ocsp';
+import { TrucError } from '../../errors.js';
+import { SCHEMES, type SignatureScheme } from '../../crypto/algorithms.js';
+import { verifyWith } from '../../crypto/sign.js';
+import { parseCertificate, validatePath, type Purpose } from '../../pki/path/index.js';
+import { decodeName } from '../../pki/index.js';
+import { checkPart, serverText, subsystemText, memberText } from '../ids.js';
+import { canonicalBytes, sha256Hex } from '../conf/signed.js';
+import { REQUEST_TYPES, type RegistrationPayload, type RegistrationRequest, type RegistrationType } from '../conf/registration-request.js';
+import { appendAudit } from '../../audit/index.js';
+import type { Sql } from '../../store/index.js';
+import { change, emit, loadSettings, refused, type CentralContext } from './context.js';
+import { checkAddress } from './registry.js';
+import * as store from './store.js';
+
+const MAX_PAYLOAD = 8 * 1024;
+const MAX_CERT = 16 * 1024;
+const MAX_OCSP = 16 * 1024;
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+const ID = /^[A-Za-z0-9._-]{8,128}$/;
+
+/** signing certificates: non-repudiation (the agency-signing profile); authentication: TLS both ways (agency-auth) */
+export const SIGNING_PURPOSE: Purpose = { keyUsage: ['nonRepudiation'] };
+export const AUTH_PURPOSE: Purpose = { keyUsage: ['digitalSignature'], extendedKeyUsage: ['clientAuth', 'serverAuth'] };
+
+const invalid = (reason: string, message: string, detail: Record<string, unknown> = {}) => new TrucError('registration_invalid', message, { reason, ...detail });
+
+function b64(field: string, v: unknown, max: number): Buffer {
+  if (typeof v !== 'string' || v.length === 0 || v.length > Math.ceil((max * 4) / 3) + 4 || !BASE64.test(v)) throw invalid('malformed', `${field} is not base64 of at most ${max} bytes`);
+  return Buffer.from(v, 'base64');
+}
+
+function scheme(field: string, v: unknown): SignatureScheme {
+  if (typeof v !== 'string' || !Object.hasOwn(SCHEMES, v)) throw invalid('malformed', `${field} is not a known signature scheme`);
+  return v as SignatureScheme;
+}
+
+interface Parsed {
+  payload: RegistrationPayload;
+  bytes: Buffer;
+  signingCert: Buffer;
+  signingOcsp: Buffer;
+  signature: Buffer;
+  signatureAlgorithm: SignatureScheme;
+  auth?: { cert: Buffer; ocsp: Buffer; pop: Buffer; scheme: SignatureScheme };
+}
+
+/** Reads the envelope and the payload, bounded and field by field. */
+export function parseRequest(body: unknown): Parsed {
+  if (!body || typeof body !== 'object' || Array.isArray(body)) throw invalid('malformed', 'the request is not a JSON object');
+  const r = body as Record<string, unknown>;
+  const known = new Set(['payload', 'signingCert', 'signingOcsp', 'signatureAlgorithm', 'signature', 'authCert', 'authOcsp', 'popAlgorithm', 'proofOfPossession']);
+  for (const k of Object.keys(r)) if (!known.has(k)) throw invalid('malformed', `unknown field "${k.slice(0, 40)}"`);
+  const bytes = b64('payload', r.payload, MAX_PAYLOAD);
+  let p: any;
+  try {
+    p = JSON.parse(bytes.toString('utf8'));
+  } catch {
+    throw invalid('malformed', 'the payload is not JSON');
+  }
+  if (!p || typeof p !== 'object' || Array.isArray(p)) throw invalid('malformed', 'the payload is not an object');
+  if (!canonicalBytes(p).equals(bytes)) throw invalid('malformed', 'the payload is not in canonical form (sorted keys, no white space)');
+  const payload = checkPayload(p);
+  const out: Parsed = {
+    payload,
+    bytes,
+    signingCert: b64('signingCert', r.signingCert, MAX_CERT),
+    signingOcsp: b64('signingOcsp', r.signingOcsp, MAX_OCSP),
+    signature: b64('signature', r.signature, 1024),
+    signatureAlgorithm: scheme('signatureAlgorithm', r.signatureAlgorithm),
+  };
+  if (payload.type === 'auth-cert') {
+    if (r.authCert === undefined || r.proofOfPossession === undefined || r.authOcsp === undefined)
+      throw invalid('malformed', 'an auth-cert request carries the authentication certificate, its OCSP response and a proof of possession');
+    out.auth = {
+      cert: b64('authCert', r.authCert, MAX_CERT),
+      ocsp: b64('authOcsp', r.authOcsp, MAX_OCSP),
+      pop: b64('proofOfPossession', r.proofOfPossession, 1024),
+      scheme: scheme('popAlgorithm', r.popAlgorithm),
+    };
+  }
+  return out;
+}
+
+function checkPayload(p: any): RegistrationPayload {
+  const allowed = new Set(['id', 'type', 'instance', 'server', 'address', 'authCertHash', 'client', 'maintenance', 'createdAt']);
+  for (const k of Object.keys(p)) if (!allowed.has(k)) throw invalid('malformed', `unknown payload field "${k.slice(0, 40)}"`);
+  if (typeof p.id !== 'string' || !ID.test(p.id)) throw invalid('malformed', 'payload id must be 8–128 characters of A-Z a-z 0-9 . _ -');
+  if (!(REQUEST_TYPES as readonly string[]).includes(p.type)) throw invalid('malformed', `unknown request type`, { allowed: REQUEST_TYPES });
+  const type = p.type as RegistrationType;
+  const wrap = <T>(f: () => T): T => {
+    try {
+      return f();
+    } catch (e) {
+      if (e instanceof TrucError) throw invalid('malformed', e.message);
+      throw e;
+    }
+  };
+  const out: RegistrationPayload = wrap(() => ({
+    id: p.id,
+    type,
+    instance: checkPart('instance', p.instance),
+    server: {
+      memberClass: checkPart('member class', p.server?.memberClass),
+      memberCode: checkPart('member code', p.server?.memberCode),
+      serverCode: checkPart('server code', p.server?.serverCode),
+    },
+    createdAt: p.createdAt,
+  }));
+  if (typeof p.createdAt !== 'string' || p.createdAt.length > 40 || Number.isNaN(Date.parse(p.createdAt))) throw invalid('malformed', 'payload createdAt is not a time');
+  if (type === 'auth-cert' || type === 'address-change') out.address = wrap(() => checkAddress(p.address));
+  if (type === 'auth-cert' || type === 'auth-cert-deletion') {
+    if (typeof p.authCertHash !== 'string' || !/^[0-9a-f]{64}$/.test(p.authCertHash)) throw invalid('malformed', 'payload authCertHash must be SHA-256 hex');
+    out.authCertHash = p.authCertHash;
+  }
+  if (type === 'client' || type === 'client-deletion')
+    out.client = wrap(() => ({
+      memberClass: checkPart('member class', p.client?.memberClass),
+      memberCode: checkPart('member code', p.client?.memberCode),
+      subsystemCode: checkPart('subsystem code', p.client?.subsystemCode),
+    }));
+  if (type === 'maintenance') {
+    if (typeof p.maintenance !== 'boolean') throw invalid('malformed', 'payload maintenance must be true or false');
+    out.maintenance = p.maintenance;
+  }
+  return out;
+}
+
+/** The member a signing certificate names: its subject's serialNumber, `INSTANCE/CLASS/CODE`. */
+export function memberOfSigningCert(der: Buffer): string | null {
+  try {
+    const attrs = decodeName(parseCertificate(der).subject.der).filter((a) => a.type === 'serialNumber');
+    return attrs.length === 1 ? attrs[0].value : null;
+  } catch {
+    return null;
+  }
+}
+
+/** thisUpdate of the first SingleResponse of a successful basic OCSP response, or null */
+function ocspThisUpdate(der: Buffer): Date | null {
+  try {
+    const r = AsnConvert.parse(der, OCSPResponse);
+    if (r.responseStatus !== 0 || !r.responseBytes) return null;
+    const basic = AsnConvert.parse(r.responseBytes.response.buffer, BasicOCSPResponse);
+    const first = basic.tbsResponseData.responses[0];
+    return first ? first.thisUpdate : null;
+  } catch {
+    return null;
+  }
+}
+
+export interface SubmitMeta {
+  ip?: string;
+}
+
+export interface RequestView {
+  id: string;
+  type: string;
+  server: string;
+  status: store.RequestStatus;
+  receivedAt: string;
+  decidedBy: string | null;
+  decidedAt: string | null;
+  reason: string | null;
+  payload: RegistrationPayload;
+}
+
+export const requestView = (r: store.RequestRow): RequestView => ({
+  id: r.id,
+  type: r.type,
+  server: r.server,
+  status: r.status,
+  receivedAt: r.receivedAt.toISOString(),
+  decidedBy: r.decidedBy,
+  decidedAt: r.decidedAt?.toISOString() ?? null,
+  reason: r.reason,
+  payload: JSON.parse(r.payload.toString('utf8')),
+});
+
+export class Registration {
+  constructor(private readonly ctx: CentralContext) {}
+
+  /** Verifies and stores a request; answers its id and status (pending, or approved under autoApprove). */
+  async submit(body: unknown, meta: SubmitMeta = {}): Promise<{ id: string; status: 'pending' | 'approved' }> {
+    let actor = 'anonymous';
+    let target = 'registration';
+    try {
+      const parsed = parseRequest(body);
+      const p = parsed.payload;
+      const server = { instance: p.instance, ...p.server };
+      actor = `server:${serverText(server)}`;
+      target = p.id;
+      await this.verify(parsed);
+      const inserted = await this.ctx.db.tx(async (sql) => {
+        const ok = await store.insertRequest(sql, {
+          id: p.id,
+          type: p.type,
+          server: serverText(server),
+          payload: parsed.bytes,
+          request: body as Record<string, unknown>,
+          status: 'pending',
+          receivedAt: this.ctx.clock(),
+        });
+        if (ok) {
+          await appendAudit(sql, [{ actor, action: 'central.registration.submit', target: p.id, outcome: 'success', detail: { type: p.type, server: serverText(server), ip: meta.ip ?? null } }], this.ctx.clock());
+        }
+        return ok;
+      });
+      if (!inserted) throw invalid('replay', `request ${p.id} was already received`);
+      emit(this.ctx, 'registration.received', 'success', actor, { id: p.id, type: p.type, server: serverText(server) }, undefined, meta.ip);
+      if ((await loadSettings(this.ctx.db)).autoApprove) {
+        await this.approve(p.id, 'auto-approve');
+        return { id: p.id, status: 'approved' };
+      }
+      return { id: p.id, status: 'pending' };
+    } catch (e) {
+      await refused(this.ctx, actor, 'registration.submit', target, e, meta.ip);
+      throw e;
+    }
+  }
+
+  private async verify(r: Parsed): Promise<void> {
+    const p = r.payload;
+    const settings = await loadSettings(this.ctx.db);
+    const now = this.ctx.clock();
+    if (p.instance !== this.ctx.instance) throw invalid('wrong_instance', `the request is for instance ${p.instance}, this central server serves ${this.ctx.instance}`);
+    const skew = Math.abs(Date.parse(p.createdAt) - now.getTime());
+    if (skew > settings.maxClockSkewSeconds * 1000)
+      throw invalid('bad_time', `the request was made at ${p.createdAt}, more than ${settings.maxClockSkewSeconds} s from the central server's time ${now.toISOString()}`);
+    if (await store.getRequest(this.ctx.db, p.id)) throw invalid('replay', `request ${p.id} was already received`);
+    const owner = { instance: p.instance, memberClass: p.server.memberClass, memberCode: p.server.memberCode };
+    if (!(await store.getMember(this.ctx.db, owner.memberClass, owner.memberCode))) throw new TrucError('unknown_member', `${memberText(owner)} is not a registered member`, { member: memberText(owner) });
+
+    // the owner's signature over the exact payload bytes
+    let signingKey;
+    try {
+      signingKey = new X509Certificate(r.signingCert).publicKey;
+    } catch {
+      throw new TrucError('cert_invalid', 'the signing certificate cannot be read', { reason: 'malformed', certificate: 'signing' });
+    }
+    if (!verifyWith(signingKey, r.signatureAlgorithm, r.bytes, r.signature)) throw invalid('bad_signature', 'the signature of the owner’s signing key does not verify over the payload');
+    const named = memberOfSigningCert(r.signingCert);
+    const expected = `${owner.instance}/${owner.memberClass}/${owner.memberCode}`;
+    if (named !== expected)
+      throw invalid('wrong_owner', `the signing certificate names ${named === null ? 'no member' : `"${named}"`} in its subject serialNumber; the server's owner is ${expected}`, { expected, named });
+
+    if (r.auth) {
+      if (sha256Hex(r.auth.cert) !== p.authCertHash) throw invalid('malformed', 'authCertHash is not the hash of the authentication certificate carried');
+      let authKey;
+      try {
+        authKey = new X509Certificate(r.auth.cert).publicKey;
+      } catch {
+        throw new TrucError('cert_invalid', 'the authentication certificate cannot be read', { reason: 'malformed', certificate: 'auth' });
+      }
+      if (!verifyWith(authKey, r.auth.scheme, r.bytes, r.auth.pop)) throw invalid('bad_proof_of_possession', 'the proof of possession does not verify with the authentication certificate’s key');
+    }
+
+    await this.checkCertificate('signing', r.signingCert, r.signingOcsp, SIGNING_PURPOSE, settings.ocspFreshnessSeconds, now);
+    if (r.auth) await this.checkCertificate('auth', r.auth.cert, r.auth.ocsp, AUTH_PURPOSE, settings.ocspFreshnessSeconds, now);
+
+    // what the request is about must make sense now (checked again when it is approved)
+    await this.checkApplicable(p);
+  }
+
+  /** The certificate chains to an approved CA for the purpose, and its OCSP response is good and fresh. */
+  private async checkCertificate(which: 'signing' | 'auth', cert: Buffer, ocsp: Buffer, purpose: Purpose, freshnessSeconds: number, now: Date): Promise<void> {
+    const cas = await store.listCaEntries(this.ctx.db);
+    if (!cas.length) throw new TrucError('cert_invalid', 'no certification authority is approved yet', { reason: 'no_approved_ca', certificate: which });
+    const thisUpdate = ocspThisUpdate(ocsp);
+    if (thisUpdate && now.getTime() - thisUpdate.getTime() > freshnessSeconds * 1000)
+      throw new TrucError('ocsp_stale', `the OCSP response for the ${which} certificate was produced at ${thisUpdate.toISOString()}, older than ${freshnessSeconds} s`, { certificate: which, thisUpdate: thisUpdate.toISOString() });
+    const result = await validatePath({
+      target: cert,
+      intermediates: cas.flatMap((c) => c.intermediates),
+      trustAnchors: cas.map((c) => c.certificate),
+      time: now,
+      purpose,
+      revocation: { mode: 'hard-fail', ocspResponses: [ocsp], targetOnly: true },
+    });
+    if (!result.valid) {
+      if (result.reason === 'revoked') throw new TrucError('cert_revoked', `the ${which} certificate is revoked`, { certificate: which, reason: 'revoked' });
+      if (result.reason === 'revocation_unknown')
+        throw new TrucError('ocsp_stale', `no valid, current OCSP response proves the ${which} certificate good: ${result.message}`, { certificate: which, reason: 'revocation_unknown' });
+      throw new TrucError('cert_invalid', `the ${which} certificate is not valid for this use: ${result.message}`, { certificate: which, reason: result.reason });
+    }
+    const evidence = result.revocationEvidence.find((e) => e.kind === 'ocsp');
+    if (!evidence || now.getTime() - evidence.thisUpdate.getTime() > freshnessSeconds * 1000)
+      throw new TrucError('ocsp_stale', `the OCSP response for the ${which} certificate is not fresh`, { certificate: which });
+  }
+
+  /** Whether the registry is in a state the request can apply to. */
+  private async checkApplicable(p: RegistrationPayload, sql: Sql = this.ctx.db): Promise<void> {
+    const key = { ownerClass: p.server.memberClass, ownerCode: p.server.memberCode, serverCode: p.server.serverCode };
+    const sid = serverText({ instance: p.instance, ...p.server });
+    if (!(await store.getMember(sql, key.ownerClass, key.ownerCode))) throw new TrucError('unknown_member', `${memberText({ instance: p.instance, memberClass: key.ownerClass, memberCode: key.ownerCode })} is not a registered member`);
+    if (p.type === 'auth-cert') {
+      const holder = await store.serverOfAuthCert(sql, p.authCertHash!);
+      if (holder) throw invalid('duplicate', `this authentication certificate is already registered (to ${holder.serverCode})`);
+      return;
+    }
+    const server = await store.getServer(sql, key);
+    if (!server) throw invalid('unknown_server', `${sid} is not a registered security server`);
+    if (p.type === 'client' || p.type === 'client-deletion') {
+      const c = p.client!;
+      const text = subsystemText({ instance: p.instance, ...c });
+      if (!(await store.getMember(sql, c.memberClass, c.memberCode))) throw new TrucError('unknown_member', `the client's member ${memberText({ instance: p.instance, ...c })} is not registered`);
+      const has = server.clients.some((x) => x.memberClass === c.memberClass && x.memberCode === c.memberCode && x.subsystemCode === c.subsystemCode);
+      if (p.type === 'client' && has) throw invalid('duplicate', `${text} is already a client of ${sid}`);
+      if (p.type === 'client-deletion' && !has) throw invalid('unknown_client', `${text} is not a client of ${sid}`);
+    }
+    if (p.type === 'auth-cert-deletion' && !server.authCertHashes.includes(p.authCertHash!)) throw invalid('unknown_cert', `that authentication certificate is not registered to ${sid}`);
+  }
+
+  async approve(id: string, actor: string): Promise<RequestView> {
+    return change(this.ctx, {
+      actor,
+      action: 'registration.approve',
+      target: String(id).slice(0, 200),
+      run: async (sql) => {
+        const r = await store.getRequest(sql, id, true);
+        if (!r) throw new TrucError('not_found', `no registration request ${id}`);
+        if (r.status !== 'pending') throw new TrucError('conflict', `request ${id} is already ${r.status}`);
+        const p = JSON.parse(r.payload.toString('utf8')) as RegistrationPayload;
+        await this.checkApplicable(p, sql);
+        await this.apply(sql, p, r);
+        const at = this.ctx.clock();
+        await store.decideRequest(sql, id, 'approved', actor, at, null);
+        return requestView({ ...r, status: 'approved', decidedBy: actor, decidedAt: at });
+      },
+    });
+  }
+
+  async reject(id: string, actor: string, reason: string): Promise<RequestView> {
+    const why = typeof reason === 'string' && reason.trim() ? reason.trim().slice(0, 1000) : 'rejected by the operator';
+    return change(this.ctx, {
+      actor,
+      action: 'registration.reject',
+      target: String(id).slice(0, 200),
+      detail: { reason: why },
+      confChange: false,
+      run: async (sql) => {
+        const r = await store.getRequest(sql, id, true);
+        if (!r) throw new TrucError('not_found', `no registration request ${id}`);
+        if (r.status !== 'pending') throw new TrucError('conflict', `request ${id} is already ${r.status}`);
+        const at = this.ctx.clock();
+        await store.decideRequest(sql, id, 'rejected', actor, at, why);
+        return requestView({ ...r, status: 'rejected', decidedBy: actor, decidedAt: at, reason: why });
+      },
+    });
+  }
+
+  async list(status?: store.RequestStatus, limit = 100): Promise<RequestView[]> {
+    return (await store.listRequests(this.ctx.db, status, Math.min(Math.max(1, limit), 1000))).map(requestView);
+  }
+
+  async get(id: string): Promise<RequestView | null> {
+    const r = await store.getRequest(this.ctx.db, id);
+    return r ? requestView(r) : null;
+  }
+
+  private async apply(sql: Sql, p: RegistrationPayload, r: store.RequestRow): Promise<void> {
+    const key = { ownerClass: p.server.memberClass, ownerCode: p.server.memberCode, serverCode: p.server.serverCode };
+    switch (p.type) {
+      case 'auth-cert': {
+        const der = Buffer.from(String(r.request.authCert), 'base64');
+        await store.upsertServer(sql, key, p.address!);
+        await store.addAuthCert(sql, key, p.authCertHash!, der);
+        return;
+      }
+      case 'client':
+        await store.insertSubsystem(sql, p.client!);
+        await store.addClient(sql, key, p.client!);
+        return;
+      case 'client-deletion':
+        await store.deleteClient(sql, key, p.client!);
+        return;
+      case 'address-change':
+        await store.setServerAddress(sql, key, p.address!);
+        return;
+      case 'maintenance':
+        await store.setMaintenance(sql, key, p.maintenance!);
+        return;
+      case 'auth-cert-deletion':
+        await store.deleteAuthCert(sql, key, p.authCertHash!);
+        return;
+    }
+  }
+}

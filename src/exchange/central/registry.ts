@@ -1,0 +1,281 @@
+/**
+ * The registry an operator keeps: members, their subsystems, security servers, global groups, approved
+ * certification authorities (with their OCSP responders) and time-stamping authorities, and the settings
+ * the configuration carries. Identifiers are checked with `ids.ts`; every change is audited, published and
+ * marks the configuration for regeneration.
+ */
+import { X509Certificate } from 'node:crypto';
+import { TrucError } from '../../errors.js';
+import { checkPart, memberId, memberText, serverText, subsystemText, type MemberId, type ServerId, type SubsystemId } from '../ids.js';
+import { listCas, urls, type PkiContext } from '../../pki/index.js';
+import { change, conflict, DEFAULT_CENTRAL_SETTINGS, loadSettings, type CentralContext, type CentralSettings } from './context.js';
+import * as store from './store.js';
+import { sha256Hex } from '../conf/signed.js';
+
+type MemberRef = Pick<MemberId, 'memberClass' | 'memberCode'>;
+type SubsystemRef = Pick<SubsystemId, 'memberClass' | 'memberCode' | 'subsystemCode'>;
+type ServerRef = Pick<ServerId, 'memberClass' | 'memberCode' | 'serverCode'>;
+
+const MAX_NAME = 500;
+const MAX_CERT = 16 * 1024;
+const MAX_URLS = 8;
+
+function text(what: string, v: unknown, max = MAX_NAME): string {
+  if (typeof v !== 'string' || v.trim().length === 0 || v.length > max || /\p{Cc}/u.test(v)) throw new TrucError('bad_request', `${what} must be 1–${max} printable characters`);
+  return v.trim().normalize('NFC');
+}
+
+export function checkUrl(what: string, v: unknown, schemes = ['http:', 'https:']): string {
+  if (typeof v !== 'string' || v.length > 2000) throw new TrucError('bad_request', `${what} is not a URL`);
+  let u: URL;
+  try {
+    u = new URL(v);
+  } catch {
+    throw new TrucError('bad_request', `${what} "${v.slice(0, 80)}" is not a URL`);
+  }
+  if (!schemes.includes(u.protocol)) throw new TrucError('bad_request', `${what} must use ${schemes.join(' or ')}`);
+  return v;
+}
+
+/** host or host:port of a security server's peer listener */
+export function checkAddress(v: unknown): string {
+  if (typeof v !== 'string' || !/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]{1,253})(:\d{1,5})?$/.test(v)) throw new TrucError('bad_request', `address must be host or host:port`, { address: String(v).slice(0, 80) });
+  const port = /:(\d+)$/.exec(v.replace(/^\[.*\]/, ''))?.[1];
+  if (port && (Number(port) < 1 || Number(port) > 65535)) throw new TrucError('bad_request', 'address port out of range');
+  return v.toLowerCase();
+}
+
+function certificate(what: string, der: Buffer, mustBeCa: boolean): X509Certificate {
+  if (!Buffer.isBuffer(der) || der.length === 0 || der.length > MAX_CERT) throw new TrucError('malformed_der', `${what} is not a certificate of at most ${MAX_CERT} bytes`);
+  let c: X509Certificate;
+  try {
+    c = new X509Certificate(der);
+  } catch {
+    throw new TrucError('malformed_der', `${what} is not a DER certificate`);
+  }
+  if (mustBeCa && !c.ca) throw new TrucError('cert_invalid', `${what} is not a CA certificate`, { subject: c.subject });
+  return c;
+}
+
+export class Registry {
+  constructor(private readonly ctx: CentralContext) {}
+
+  private member(m: MemberRef) {
+    return memberId(this.ctx.instance, m.memberClass, m.memberCode);
+  }
+
+  async addMember(m: MemberRef & { name: string }, actor: string): Promise<void> {
+    const id = this.member(m);
+    const name = text('member name', m.name);
+    await change(this.ctx, {
+      actor,
+      action: 'member.add',
+      target: memberText(id),
+      detail: { name },
+      run: async (sql) => {
+        const settings = await loadSettings(sql);
+        if (!settings.memberClasses.some((c) => c.code === id.memberClass))
+          throw new TrucError('bad_identifier', `member class "${id.memberClass}" is not one of this instance (${settings.memberClasses.map((c) => c.code).join(', ')})`, { part: 'member class' });
+        if (!(await store.insertMember(sql, { memberClass: id.memberClass, memberCode: id.memberCode, name }))) throw conflict(`${memberText(id)} is already registered`);
+      },
+    });
+  }
+
+  listMembers() {
+    return store.listMembers(this.ctx.db);
+  }
+
+  async addSubsystem(s: SubsystemRef, actor: string): Promise<void> {
+    const m = this.member(s);
+    const code = checkPart('subsystem code', s.subsystemCode);
+    const id = { ...m, subsystemCode: code };
+    await change(this.ctx, {
+      actor,
+      action: 'subsystem.add',
+      target: subsystemText(id),
+      run: async (sql) => {
+        if (!(await store.getMember(sql, m.memberClass, m.memberCode))) throw new TrucError('unknown_member', `${memberText(m)} is not registered`);
+        if (!(await store.insertSubsystem(sql, { memberClass: m.memberClass, memberCode: m.memberCode, subsystemCode: code }))) throw conflict(`${subsystemText(id)} is already registered`);
+      },
+    });
+  }
+
+  listSubsystems() {
+    return store.listSubsystems(this.ctx.db);
+  }
+
+  /** Registers a security server directly (operators; security servers normally register through requests). */
+  async addServer(s: ServerRef & { address: string }, actor: string): Promise<void> {
+    const m = this.member(s);
+    const serverCode = checkPart('server code', s.serverCode);
+    const address = checkAddress(s.address);
+    const id = { ...m, serverCode };
+    await change(this.ctx, {
+      actor,
+      action: 'server.add',
+      target: serverText(id),
+      detail: { address },
+      run: async (sql) => {
+        if (!(await store.getMember(sql, m.memberClass, m.memberCode))) throw new TrucError('unknown_member', `${memberText(m)} is not registered`);
+        const key = { ownerClass: m.memberClass, ownerCode: m.memberCode, serverCode };
+        if (await store.getServer(sql, key)) throw conflict(`${serverText(id)} is already registered`);
+        await store.upsertServer(sql, key, address);
+      },
+    });
+  }
+
+  listServers() {
+    return store.listServers(this.ctx.db);
+  }
+
+  async addGlobalGroup(g: { code: string; description: string }, actor: string): Promise<void> {
+    const code = checkPart('group code', g.code);
+    const description = text('group description', g.description);
+    await change(this.ctx, {
+      actor,
+      action: 'group.add',
+      target: `GLOBALGROUP:${this.ctx.instance}/${code}`,
+      detail: { description },
+      run: async (sql) => {
+        if (!(await store.insertGroup(sql, code, description))) throw conflict(`global group ${code} exists`);
+      },
+    });
+  }
+
+  async addGroupMember(code: string, s: SubsystemRef, actor: string): Promise<void> {
+    const group = checkPart('group code', code);
+    const sub = { ...this.member(s), subsystemCode: checkPart('subsystem code', s.subsystemCode) };
+    await change(this.ctx, {
+      actor,
+      action: 'group.member.add',
+      target: `GLOBALGROUP:${this.ctx.instance}/${group}`,
+      detail: { member: subsystemText(sub) },
+      run: async (sql) => {
+        if (!(await store.groupExists(sql, group))) throw new TrucError('not_found', `no global group ${group}`);
+        if (!(await store.hasSubsystem(sql, sub))) throw new TrucError('unknown_member', `${subsystemText(sub)} is not registered`);
+        if (!(await store.addGroupMember(sql, group, sub))) throw conflict(`${subsystemText(sub)} is already in ${group}`);
+      },
+    });
+  }
+
+  listGroups() {
+    return store.listGroups(this.ctx.db);
+  }
+
+  /**
+   * Approves a certification authority: its trust anchor certificate, the intermediates below it that
+   * issue members' certificates, and the OCSP responders that answer for them.
+   */
+  async approveCa(ca: { name: string; certificate: Buffer; intermediates?: Buffer[]; ocspUrls: string[] }, actor: string): Promise<void> {
+    const name = checkPart('CA name', ca.name);
+    const anchor = certificate('the CA certificate', ca.certificate, true);
+    const intermediates = (ca.intermediates ?? []).slice(0, 17);
+    if ((ca.intermediates ?? []).length > 16) throw new TrucError('too_large', 'at most 16 intermediate certificates');
+    for (const i of intermediates) certificate('an intermediate certificate', i, true);
+    if (!Array.isArray(ca.ocspUrls) || ca.ocspUrls.length === 0 || ca.ocspUrls.length > MAX_URLS) throw new TrucError('bad_request', `1–${MAX_URLS} OCSP URLs are needed`);
+    const ocspUrls = ca.ocspUrls.map((u) => checkUrl('OCSP URL', u));
+    await change(this.ctx, {
+      actor,
+      action: 'ca.approve',
+      target: name,
+      detail: { subject: anchor.subject, sha256: sha256Hex(ca.certificate), intermediates: intermediates.length, ocspUrls },
+      run: (sql) => store.upsertCa(sql, { name, certificate: ca.certificate, intermediates, ocspUrls }),
+    });
+  }
+
+  /** Convenience: approves this platform's own CA hierarchy (each root with the CAs below it). */
+  async approvePlatformCas(pki: PkiContext, actor: string, ocspUrl = urls.ocsp(pki)): Promise<string[]> {
+    const cas = (await listCas(pki.db)).filter((c) => c.status === 'active');
+    const roots = cas.filter((c) => c.parentId === null);
+    const names: string[] = [];
+    for (const root of roots) {
+      const below: Buffer[] = [];
+      let level = [root.id];
+      while (level.length) {
+        const next = cas.filter((c) => c.parentId !== null && level.includes(c.parentId));
+        below.push(...next.map((c) => c.certificate));
+        level = next.map((c) => c.id);
+      }
+      await this.approveCa({ name: root.id, certificate: root.certificate, intermediates: below, ocspUrls: [ocspUrl] }, actor);
+      names.push(root.id);
+    }
+    if (!names.length) throw new TrucError('unknown_ca', 'this platform has no CA hierarchy yet (truc ca init)');
+    return names;
+  }
+
+  listCas() {
+    return store.listCaEntries(this.ctx.db);
+  }
+
+  async approveTsa(t: { name: string; url: string; certificate: Buffer }, actor: string): Promise<void> {
+    const name = text('TSA name', t.name, 200);
+    const url = checkUrl('TSA URL', t.url);
+    const c = certificate('the TSA certificate', t.certificate, false);
+    await change(this.ctx, {
+      actor,
+      action: 'tsa.approve',
+      target: name,
+      detail: { url, subject: c.subject, sha256: sha256Hex(t.certificate) },
+      run: (sql) => store.upsertTsa(sql, { name, url, certificate: t.certificate }),
+    });
+  }
+
+  listTsas() {
+    return store.listTsaEntries(this.ctx.db);
+  }
+
+  settings(): Promise<CentralSettings> {
+    return loadSettings(this.ctx.db);
+  }
+
+  async setSettings(values: Partial<CentralSettings>, actor: string): Promise<CentralSettings> {
+    const clean = checkSettings(values);
+    await change(this.ctx, {
+      actor,
+      action: 'settings.set',
+      target: this.ctx.instance,
+      detail: { settings: clean },
+      run: async (sql) => {
+        for (const [k, v] of Object.entries(clean)) await store.putSetting(sql, k, v);
+      },
+    });
+    return this.settings();
+  }
+}
+
+const POSITIVE = ['ocspFreshnessSeconds', 'refreshSeconds', 'validitySeconds', 'generateIntervalSeconds', 'maxClockSkewSeconds'] as const;
+
+/** Settings are checked one by one; an unknown name is refused rather than stored and ignored. */
+export function checkSettings(values: Partial<CentralSettings>): Partial<CentralSettings> {
+  if (!values || typeof values !== 'object') throw new TrucError('bad_request', 'settings must be an object');
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(values)) {
+    if (!(k in DEFAULT_CENTRAL_SETTINGS)) throw new TrucError('bad_request', `unknown setting "${k}"`, { known: Object.keys(DEFAULT_CENTRAL_SETTINGS) });
+    if ((POSITIVE as readonly string[]).includes(k)) {
+      if (!Number.isInteger(v) || (v as number) < 1 || (v as number) > 10 * 365 * 86400) throw new TrucError('bad_request', `${k} must be a positive integer (seconds)`);
+    } else if (k === 'autoApprove') {
+      if (typeof v !== 'boolean') throw new TrucError('bad_request', 'autoApprove must be true or false');
+    } else if (k === 'registrationUrl') {
+      if (v !== '') checkUrl(k, v, ['https:']);
+    } else if (k === 'confBaseUrl') {
+      checkUrl(k, v);
+    } else if (k === 'centralTlsCertHash') {
+      if (typeof v !== 'string' || !(v === '' || /^[0-9a-f]{64}$/.test(v))) throw new TrucError('bad_request', 'centralTlsCertHash must be SHA-256 lowercase hex');
+    } else if (k === 'managementMember') {
+      if (v !== null) {
+        const m = v as MemberRef;
+        checkPart('member class', m?.memberClass);
+        checkPart('member code', m?.memberCode);
+      }
+    } else if (k === 'memberClasses') {
+      if (!Array.isArray(v) || v.length === 0 || v.length > 64) throw new TrucError('bad_request', 'memberClasses must list 1–64 classes');
+      for (const c of v as { code: string; description: string }[]) {
+        checkPart('member class', c?.code);
+        text('member class description', c?.description);
+      }
+    }
+    out[k] = v;
+  }
+  if (typeof out.validitySeconds === 'number' && out.validitySeconds < 60) throw new TrucError('bad_request', 'validitySeconds must be at least 60');
+  return out as Partial<CentralSettings>;
+}

@@ -1,0 +1,189 @@
+/**
+ * Registration requests, the security server's side: what a request says (the payload, canonical JSON
+ * bytes), how it is signed (the owner's signing key over the payload bytes; for an authentication
+ * certificate also a proof of possession made with the authentication key over the same bytes), what it
+ * carries (both certificates in DER with a fresh OCSP response each), and how it is sent: HTTPS to the
+ * central server, whose TLS certificate must hash to the pin from the private parameters — a server with
+ * another certificate is refused before a byte of the request leaves.
+ *
+ * Convention of the whole exchange: a member's signing certificate names the member in its subject's
+ * `serialNumber` attribute as `INSTANCE/CLASS/CODE` (e.g. `VN/GOV/000.00.00.G22`).
+ */
+import { request as httpsRequest } from 'node:https';
+import { randomUUID, timingSafeEqual, createHash } from 'node:crypto';
+import type { TLSSocket } from 'node:tls';
+import { TrucError, type ErrorCode } from '../../errors.js';
+import type { SignatureScheme } from '../../crypto/algorithms.js';
+import { canonicalBytes, sha256Hex } from './signed.js';
+
+export const REQUEST_TYPES = ['auth-cert', 'client', 'client-deletion', 'address-change', 'maintenance', 'auth-cert-deletion'] as const;
+export type RegistrationType = (typeof REQUEST_TYPES)[number];
+
+export interface RegistrationPayload {
+  /** unique per request: the central server refuses an id it has seen (replay) */
+  id: string;
+  type: RegistrationType;
+  instance: string;
+  /** the security server the request is about (its owner signs) */
+  server: { memberClass: string; memberCode: string; serverCode: string };
+  /** auth-cert, address-change: host or host:port of the server's peer listener */
+  address?: string;
+  /** auth-cert, auth-cert-deletion: SHA-256 hex of the authentication certificate's DER */
+  authCertHash?: string;
+  /** client, client-deletion: the subsystem */
+  client?: { memberClass: string; memberCode: string; subsystemCode: string };
+  /** maintenance: on or off */
+  maintenance?: boolean;
+  /** ISO time the request was made; the central server accepts ±5 minutes */
+  createdAt: string;
+}
+
+/** The request as sent: base64 fields, so that the payload's exact bytes are what both sides hash. */
+export interface RegistrationRequest {
+  payload: string;
+  signingCert: string;
+  signingOcsp: string;
+  signatureAlgorithm: SignatureScheme;
+  signature: string;
+  authCert?: string;
+  authOcsp?: string;
+  popAlgorithm?: SignatureScheme;
+  proofOfPossession?: string;
+}
+
+export interface KeySigner {
+  /** signs the data (the store hashes per the scheme) */
+  sign: (data: Buffer) => Promise<Buffer>;
+  scheme: SignatureScheme;
+  certificate: Buffer;
+  /** a fresh OCSP response (DER) for `certificate` */
+  ocsp: Buffer;
+}
+
+export interface BuildRegistration {
+  type: RegistrationType;
+  instance: string;
+  server: RegistrationPayload['server'];
+  address?: string;
+  client?: RegistrationPayload['client'];
+  maintenance?: boolean;
+  /** the owner member's signing key (always) */
+  signing: KeySigner;
+  /** the server's authentication key (auth-cert requests); for auth-cert-deletion only its certificate */
+  auth?: KeySigner | { certificate: Buffer };
+  id?: string;
+  now?: Date;
+}
+
+export async function buildRegistrationRequest(b: BuildRegistration): Promise<RegistrationRequest> {
+  const payload: RegistrationPayload = {
+    id: b.id ?? randomUUID(),
+    type: b.type,
+    instance: b.instance,
+    server: { memberClass: b.server.memberClass, memberCode: b.server.memberCode, serverCode: b.server.serverCode },
+    createdAt: (b.now ?? new Date()).toISOString(),
+  };
+  if (b.address !== undefined) payload.address = b.address;
+  if (b.client) payload.client = { memberClass: b.client.memberClass, memberCode: b.client.memberCode, subsystemCode: b.client.subsystemCode };
+  if (b.maintenance !== undefined) payload.maintenance = b.maintenance;
+  if (b.type === 'auth-cert' || b.type === 'auth-cert-deletion') {
+    if (!b.auth) throw new TrucError('bad_request', `a ${b.type} request needs the authentication certificate`);
+    payload.authCertHash = sha256Hex(b.auth.certificate);
+  }
+  const bytes = canonicalBytes(payload);
+  const req: RegistrationRequest = {
+    payload: bytes.toString('base64'),
+    signingCert: b.signing.certificate.toString('base64'),
+    signingOcsp: b.signing.ocsp.toString('base64'),
+    signatureAlgorithm: b.signing.scheme,
+    signature: (await b.signing.sign(bytes)).toString('base64'),
+  };
+  if (b.type === 'auth-cert') {
+    const auth = b.auth as KeySigner;
+    if (typeof auth.sign !== 'function') throw new TrucError('bad_request', 'an auth-cert request needs the authentication key to prove possession');
+    req.authCert = auth.certificate.toString('base64');
+    req.authOcsp = auth.ocsp.toString('base64');
+    req.popAlgorithm = auth.scheme;
+    req.proofOfPossession = (await auth.sign(bytes)).toString('base64');
+  }
+  return req;
+}
+
+export interface SubmitResult {
+  id: string;
+  status: 'pending' | 'approved';
+}
+
+const MAX_ANSWER = 64 * 1024;
+
+/**
+ * Sends a request to the central server's registration URL over HTTPS, refusing (with `cert_invalid`) a
+ * server whose TLS certificate's SHA-256 differs from `pinnedTlsCertSha256Hex`. The pin replaces the usual
+ * chain check: the central server's certificate may be self-signed.
+ */
+export function submitRegistration(url: string, pinnedTlsCertSha256Hex: string, request: RegistrationRequest, opts: { timeoutMs?: number } = {}): Promise<SubmitResult> {
+  const u = new URL(url);
+  if (u.protocol !== 'https:') return Promise.reject(new TrucError('bad_request', 'the registration URL must use https'));
+  if (!/^[0-9a-fA-F]{64}$/.test(pinnedTlsCertSha256Hex)) return Promise.reject(new TrucError('bad_request', 'the pin must be a SHA-256 hex'));
+  const pin = Buffer.from(pinnedTlsCertSha256Hex, 'hex');
+  const body = Buffer.from(JSON.stringify(request));
+  return new Promise<SubmitResult>((resolve, reject) => {
+    let settled = false;
+    const fail = (e: Error) => {
+      if (settled) return;
+      settled = true;
+      req.destroy();
+      reject(e);
+    };
+    const req = httpsRequest(
+      {
+        method: 'POST',
+        hostname: u.hostname.replace(/^\[|\]$/g, ''),
+        port: u.port || 443,
+        path: `${u.pathname}${u.search}`,
+        agent: false,
+        // the chain is not what we trust here: the pin is, checked below before the body is written
+        rejectUnauthorized: false,
+        servername: /^[\d.]+$|:/.test(u.hostname) ? undefined : u.hostname,
+        headers: { 'content-type': 'application/json', 'content-length': body.length },
+        timeout: opts.timeoutMs ?? 30_000,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on('data', (c: Buffer) => {
+          size += c.length;
+          if (size > MAX_ANSWER) return fail(new TrucError('peer_failed', 'the central server answered too much'));
+          chunks.push(c);
+        });
+        res.on('end', () => {
+          if (settled) return;
+          settled = true;
+          let json: any;
+          try {
+            json = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+          } catch {
+            return reject(new TrucError('peer_failed', `the central server answered ${res.statusCode} without JSON`));
+          }
+          if (res.statusCode && res.statusCode >= 200 && res.statusCode < 300) return resolve({ id: String(json.id), status: json.status });
+          const message = typeof json?.detail === 'string' ? json.detail : `registration refused (${res.statusCode})`;
+          const err = new TrucError((typeof json?.code === 'string' ? json.code : 'peer_failed') as ErrorCode, message, json && typeof json === 'object' ? json : undefined);
+          // a code this version does not know is still the central server's refusal
+          reject(err.status === undefined ? new TrucError('peer_failed', message, { code: json?.code }) : err);
+        });
+        res.on('error', fail);
+      },
+    );
+    req.on('timeout', () => fail(new TrucError('peer_unreachable', 'the central server did not answer in time')));
+    req.on('error', (e) => fail(new TrucError('peer_unreachable', `cannot reach the central server: ${e.message}`)));
+    req.on('socket', (socket) => {
+      (socket as TLSSocket).once('secureConnect', () => {
+        const peer = (socket as TLSSocket).getPeerCertificate(false);
+        const got = peer?.raw ? createHash('sha256').update(peer.raw).digest() : Buffer.alloc(32);
+        if (!peer?.raw || !timingSafeEqual(got, pin))
+          return fail(new TrucError('cert_invalid', 'the central server presented a TLS certificate other than the pinned one', { reason: 'pin_mismatch', presented: got.toString('hex') }));
+        req.end(body);
+      });
+    });
+  });
+}

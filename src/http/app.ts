@@ -19,6 +19,8 @@ import type { OcspResponder } from '../pki/ocsp/index.js';
 import type { TimeStampAuthority } from '../pki/tsa/index.js';
 import { monitorRoutes } from './monitor/routes.js';
 import type { MonitorService } from '../monitor/index.js';
+import { centralRoutes } from './central/routes.js';
+import type { CentralServer } from '../exchange/central/index.js';
 import type { Scanner } from '../monitor/scan/index.js';
 import { signRoutes } from './sign/routes.js';
 
@@ -38,6 +40,8 @@ export interface AppOptions {
   ocsp?: OcspResponder;
   tsa?: TimeStampAuthority;
   monitor?: MonitorService;
+  /** the exchange's central server: its management API, registration service and configuration download */
+  central?: CentralServer;
   /** malware scanner for uploaded files (default: the monitor's, when it has one) */
   scanner?: Scanner;
   /** the built web console served at /console/ (default web/dist in the checkout) */
@@ -108,6 +112,7 @@ export async function buildApp(p: Platform, opts: AppOptions = {}): Promise<Fast
   if (opts.ocsp) await app.register(async (scope) => ocspRoutes(scope, opts.ocsp!));
   if (opts.tsa) await app.register(async (scope) => tsaRoutes(scope, opts.tsa!));
   if (opts.monitor) await app.register(async (scope) => monitorRoutes(scope, p, opts.monitor!));
+  if (opts.central) await app.register(async (scope) => centralRoutes(scope, p, opts.central!));
   const scanner = opts.scanner ?? opts.monitor?.scanner;
   await app.register(async (scope) => signRoutes(scope, p, { ...(scanner ? { scanner } : {}), ...(opts.tsa ? { tsa: opts.tsa } : {}), ...(opts.ocsp ? { ocsp: opts.ocsp } : {}) }));
   await app.register(async (scope) => consoleRoutes(scope, p, opts.consoleDir ? { dir: opts.consoleDir } : {}));

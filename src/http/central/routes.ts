@@ -1,0 +1,240 @@
+/**
+ * The central server over HTTP. Public: the global configuration (`GET /conf/{instance}/directory`, the
+ * signed directory; `GET /conf/{instance}/parts/{sha512}`, immutable part bytes) and the registration
+ * service (`POST /central/register`, authenticated by the request's own signatures). Operators: the
+ * management API under `/api/v1/central/…` (central.read to look, central.manage to change), every change
+ * audited by the central server itself, every error an RFC 9457 problem document.
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { Ajv } from 'ajv';
+import { TrucError } from '../../errors.js';
+import { toPem } from '../../asn1/der.js';
+import type { Platform } from '../../platform.js';
+import { guard } from '../auth/guard.js';
+import type { CentralServer, RequestStatus } from '../../exchange/central/index.js';
+import { sha256Hex } from '../../exchange/conf/signed.js';
+
+const security = [{ bearer: [] }];
+const REGISTER_BODY_LIMIT = 96 * 1024;
+const actor = (req: FastifyRequest) => req.principal!.name;
+
+const problem = {
+  description: 'RFC 9457 problem details; `code` is stable (registration_invalid, cert_invalid, cert_revoked, ocsp_stale, unknown_member, conflict, …)',
+  content: { 'application/problem+json': { schema: { type: 'object', additionalProperties: true, required: ['type', 'title', 'status', 'code'], properties: { code: { type: 'string' }, detail: { type: 'string' } } } } },
+};
+const documented = <T extends object>(schema: T) => ({ ...schema, response: { '4xx': problem, '5xx': problem } });
+
+const part = { type: 'string', minLength: 1, maxLength: 255 };
+const obj = (required: string[], properties: Record<string, unknown>) => ({ type: 'object', additionalProperties: false, required, properties });
+
+/** PEM or base64 DER → DER */
+function der(what: string, v: string): Buffer {
+  const b64 = v.includes('-----BEGIN') ? v.replace(/-----[^-]+-----/g, '').replace(/\s+/g, '') : v.replace(/\s+/g, '');
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(b64)) throw new TrucError('malformed_pem', `${what} is neither PEM nor base64 DER`);
+  return Buffer.from(b64, 'base64');
+}
+
+function strictValidator() {
+  const ajv = new Ajv({ coerceTypes: 'array', useDefaults: true, removeAdditional: false, allErrors: false });
+  return ({ schema }: { schema: object }) => ajv.compile(schema);
+}
+
+export async function centralRoutes(app: FastifyInstance, p: Platform, central: CentralServer): Promise<void> {
+  app.setValidatorCompiler(strictValidator());
+  const read = guard(p, 'central.read');
+  const manage = guard(p, 'central.manage');
+  const tags = ['central'];
+
+  // ---- public: configuration download
+
+  app.get<{ Params: { instance: string } }>('/conf/:instance/directory', { schema: documented({ tags, summary: 'The signed configuration directory (public)' }) }, async (req, reply) => {
+    if (req.params.instance !== central.instance) throw new TrucError('not_found', `this central server serves instance ${central.instance}`);
+    const signed = await central.generator.signedDirectory();
+    reply.header('cache-control', 'no-cache');
+    return signed;
+  });
+
+  app.get<{ Params: { instance: string; hash: string } }>('/conf/:instance/parts/:hash', { schema: documented({ tags, summary: 'A configuration part by its SHA-512 (public, immutable)' }) }, async (req, reply) => {
+    if (req.params.instance !== central.instance) throw new TrucError('not_found', `this central server serves instance ${central.instance}`);
+    const bytes = await central.generator.part(req.params.hash);
+    if (!bytes) throw new TrucError('not_found', 'no configuration part with that hash');
+    reply.header('cache-control', 'public, max-age=31536000, immutable');
+    reply.header('etag', `"${req.params.hash}"`);
+    return reply.type('application/json').send(bytes);
+  });
+
+  // ---- public: registration (authenticated by the request's own signatures)
+
+  app.post('/central/register', { bodyLimit: REGISTER_BODY_LIMIT, schema: documented({ tags, summary: 'A security server’s registration request (signed; public)', body: { type: 'object' } }) }, async (req, reply) => {
+    const r = await central.registration.submit(req.body, { ip: req.ip });
+    reply.status(r.status === 'approved' ? 201 : 202);
+    return r;
+  });
+
+  // ---- management
+
+  app.get('/api/v1/central/members', { onRequest: read, schema: documented({ tags, security, summary: 'Members and their subsystems' }) }, async () => central.registry.listMembers());
+
+  app.post<{ Body: { memberClass: string; memberCode: string; name: string } }>(
+    '/api/v1/central/members',
+    { onRequest: manage, schema: documented({ tags, security, summary: 'Register a member', body: obj(['memberClass', 'memberCode', 'name'], { memberClass: part, memberCode: part, name: { type: 'string', maxLength: 500 } }) }) },
+    async (req, reply) => {
+      await central.registry.addMember(req.body, actor(req));
+      reply.status(201);
+      return req.body;
+    },
+  );
+
+  app.get('/api/v1/central/subsystems', { onRequest: read, schema: documented({ tags, security, summary: 'Subsystems' }) }, async () => central.registry.listSubsystems());
+
+  app.post<{ Body: { memberClass: string; memberCode: string; subsystemCode: string } }>(
+    '/api/v1/central/subsystems',
+    { onRequest: manage, schema: documented({ tags, security, summary: 'Register a subsystem', body: obj(['memberClass', 'memberCode', 'subsystemCode'], { memberClass: part, memberCode: part, subsystemCode: part }) }) },
+    async (req, reply) => {
+      await central.registry.addSubsystem(req.body, actor(req));
+      reply.status(201);
+      return req.body;
+    },
+  );
+
+  app.get('/api/v1/central/servers', { onRequest: read, schema: documented({ tags, security, summary: 'Security servers' }) }, async () => central.registry.listServers());
+
+  app.post<{ Body: { memberClass: string; memberCode: string; serverCode: string; address: string } }>(
+    '/api/v1/central/servers',
+    {
+      onRequest: manage,
+      schema: documented({ tags, security, summary: 'Register a security server directly', body: obj(['memberClass', 'memberCode', 'serverCode', 'address'], { memberClass: part, memberCode: part, serverCode: part, address: { type: 'string', maxLength: 300 } }) }),
+    },
+    async (req, reply) => {
+      await central.registry.addServer(req.body, actor(req));
+      reply.status(201);
+      return req.body;
+    },
+  );
+
+  app.get('/api/v1/central/groups', { onRequest: read, schema: documented({ tags, security, summary: 'Global groups' }) }, async () => central.registry.listGroups());
+
+  app.post<{ Body: { code: string; description: string } }>(
+    '/api/v1/central/groups',
+    { onRequest: manage, schema: documented({ tags, security, summary: 'Create a global group', body: obj(['code', 'description'], { code: part, description: { type: 'string', maxLength: 500 } }) }) },
+    async (req, reply) => {
+      await central.registry.addGlobalGroup(req.body, actor(req));
+      reply.status(201);
+      return req.body;
+    },
+  );
+
+  app.post<{ Params: { code: string }; Body: { memberClass: string; memberCode: string; subsystemCode: string } }>(
+    '/api/v1/central/groups/:code/members',
+    { onRequest: manage, schema: documented({ tags, security, summary: 'Add a subsystem to a global group', body: obj(['memberClass', 'memberCode', 'subsystemCode'], { memberClass: part, memberCode: part, subsystemCode: part }) }) },
+    async (req, reply) => {
+      await central.registry.addGroupMember(req.params.code, req.body, actor(req));
+      reply.status(201);
+      return req.body;
+    },
+  );
+
+  app.get('/api/v1/central/cas', { onRequest: read, schema: documented({ tags, security, summary: 'Approved certification authorities' }) }, async () =>
+    (await central.registry.listCas()).map((c) => ({
+      name: c.name,
+      certificate: toPem('CERTIFICATE', c.certificate),
+      sha256: sha256Hex(c.certificate),
+      intermediates: c.intermediates.map((i) => toPem('CERTIFICATE', i)),
+      ocspUrls: c.ocspUrls,
+    })),
+  );
+
+  app.post<{ Body: { name: string; certificate: string; intermediates?: string[]; ocspUrls: string[] } }>(
+    '/api/v1/central/cas',
+    {
+      onRequest: manage,
+      schema: documented({
+        tags,
+        security,
+        summary: 'Approve a CA (trust anchor certificate, intermediates, OCSP URLs)',
+        body: obj(['name', 'certificate', 'ocspUrls'], {
+          name: part,
+          certificate: { type: 'string', maxLength: 32768 },
+          intermediates: { type: 'array', maxItems: 16, items: { type: 'string', maxLength: 32768 } },
+          ocspUrls: { type: 'array', minItems: 1, maxItems: 8, items: { type: 'string', maxLength: 2000 } },
+        }),
+      }),
+    },
+    async (req, reply) => {
+      const b = req.body;
+      await central.registry.approveCa({ name: b.name, certificate: der('certificate', b.certificate), intermediates: (b.intermediates ?? []).map((i) => der('intermediate', i)), ocspUrls: b.ocspUrls }, actor(req));
+      reply.status(201);
+      return { name: b.name };
+    },
+  );
+
+  app.post('/api/v1/central/cas/platform', { onRequest: manage, schema: documented({ tags, security, summary: 'Approve this platform’s own CA hierarchy' }) }, async (req, reply) => {
+    const names = await central.registry.approvePlatformCas(p.pki, actor(req));
+    reply.status(201);
+    return { approved: names };
+  });
+
+  app.get('/api/v1/central/tsas', { onRequest: read, schema: documented({ tags, security, summary: 'Approved time-stamping authorities' }) }, async () =>
+    (await central.registry.listTsas()).map((t) => ({ name: t.name, url: t.url, certificate: toPem('CERTIFICATE', t.certificate) })),
+  );
+
+  app.post<{ Body: { name: string; url: string; certificate: string } }>(
+    '/api/v1/central/tsas',
+    { onRequest: manage, schema: documented({ tags, security, summary: 'Approve a TSA', body: obj(['name', 'url', 'certificate'], { name: { type: 'string', maxLength: 200 }, url: { type: 'string', maxLength: 2000 }, certificate: { type: 'string', maxLength: 32768 } }) }) },
+    async (req, reply) => {
+      await central.registry.approveTsa({ name: req.body.name, url: req.body.url, certificate: der('certificate', req.body.certificate) }, actor(req));
+      reply.status(201);
+      return { name: req.body.name };
+    },
+  );
+
+  app.get('/api/v1/central/settings', { onRequest: read, schema: documented({ tags, security, summary: 'Settings' }) }, async () => central.settings());
+
+  app.patch<{ Body: Record<string, unknown> }>('/api/v1/central/settings', { onRequest: manage, schema: documented({ tags, security, summary: 'Change settings', body: { type: 'object', maxProperties: 20 } }) }, async (req) =>
+    central.registry.setSettings(req.body as never, actor(req)),
+  );
+
+  app.get<{ Querystring: { status?: RequestStatus; limit?: number } }>(
+    '/api/v1/central/requests',
+    {
+      onRequest: read,
+      schema: documented({
+        tags,
+        security,
+        summary: 'Registration requests, newest first',
+        querystring: obj([], { status: { type: 'string', enum: ['pending', 'approved', 'rejected'] }, limit: { type: 'integer', minimum: 1, maximum: 1000 } }),
+      }),
+    },
+    async (req) => central.registration.list(req.query.status, req.query.limit ?? 100),
+  );
+
+  app.get<{ Params: { id: string } }>('/api/v1/central/requests/:id', { onRequest: read, schema: documented({ tags, security, summary: 'One registration request' }) }, async (req) => {
+    const r = await central.registration.get(req.params.id);
+    if (!r) throw new TrucError('not_found', `no registration request ${req.params.id.slice(0, 128)}`);
+    return r;
+  });
+
+  app.post<{ Params: { id: string } }>('/api/v1/central/requests/:id/approve', { onRequest: manage, schema: documented({ tags, security, summary: 'Approve a pending request' }) }, async (req) =>
+    central.registration.approve(req.params.id, actor(req)),
+  );
+
+  app.post<{ Params: { id: string }; Body: { reason?: string } }>(
+    '/api/v1/central/requests/:id/reject',
+    { onRequest: manage, schema: documented({ tags, security, summary: 'Reject a pending request', body: obj([], { reason: { type: 'string', maxLength: 1000 } }) }) },
+    async (req) => central.registration.reject(req.params.id, actor(req), req.body?.reason ?? ''),
+  );
+
+  app.get('/api/v1/central/configuration', { onRequest: read, schema: documented({ tags, security, summary: 'The latest configuration version' }) }, async () => {
+    const v = await central.generator.latest();
+    return v
+      ? { instance: central.instance, version: v.version, generatedAt: v.generatedAt.toISOString(), expiresAt: v.expiresAt.toISOString(), expired: v.expiresAt.getTime() <= Date.now(), certificateHash: v.certificateHash }
+      : { instance: central.instance, version: null };
+  });
+
+  app.post('/api/v1/central/configuration/generate', { onRequest: manage, schema: documented({ tags, security, summary: 'Generate a new configuration version now' }) }, async (req) => {
+    const v = await central.generator.generate({ force: true, actor: actor(req) });
+    return { version: v!.version, generatedAt: v!.generatedAt.toISOString(), expiresAt: v!.expiresAt.toISOString() };
+  });
+
+  app.get('/api/v1/central/anchor', { onRequest: read, schema: documented({ tags, security, summary: 'The configuration anchor for security servers' }) }, async () => central.exportAnchor());
+}

@@ -200,6 +200,15 @@ export class SoftwareKeyStore implements KeyStore {
     return (await this.load(id)).info;
   }
 
+  /**
+   * The private key as an in-process object, for the one use that cannot go "hash in, signature out": a
+   * TLS endpoint (a security server's authentication key), whose handshake Node's TLS stack signs itself.
+   * It never leaves the process; keys on PKCS#11 tokens have no such door.
+   */
+  async tlsPrivateKey(id: string): Promise<KeyObject> {
+    return (await this.load(id)).key;
+  }
+
   async list(): Promise<KeyInfo[]> {
     const files = (await readdir(this.dir)).filter((f) => f.endsWith('.key.json'));
     return Promise.all(files.map((f) => this.info(f.slice(0, -'.key.json'.length))));

@@ -17,6 +17,8 @@ export interface SpooledBody {
   readonly hash: Buffer;
   /** reads the spooled body back (to deliver it after verification) */
   open(): Readable;
+  /** deletes a finished spool that will not be appended (the message was refused after it was read) */
+  discard?(): Promise<void>;
 }
 
 /** A body being spooled: write chunks as they arrive (await each for back-pressure), then finish or discard. */

@@ -1,0 +1,271 @@
+/**
+ * The consumer side: an information system calls its own security server with X-Road's REST protocol,
+ *
+ *   METHOD /r1/{instance}/{class}/{member}/{subsystem}/{service}[/path]     X-Road-Client: I/C/M/S
+ *
+ * and the server checks that the client is one of its own, finds the servers that provide the service,
+ * streams the signed message to the fastest over pinned mutual TLS, logs the request before its
+ * signature leaves (so the provider can never act on a message this side has not logged), then reads the
+ * provider's signed response, verifies it (signature, certificate path and status, binding to the
+ * request), logs it, and only then answers the information system.
+ */
+import https from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { randomUUID } from 'node:crypto';
+import { TrucError, isTrucError } from '../../errors.js';
+import { clientHeader, memberOf, parseClientHeader, sameMember, serviceId, subsystemId, memberId, serviceText, subsystemText, subsystemOf, type ServiceId, type SubsystemId } from '../ids.js';
+import { BodyCollector, bodyStream } from './body.js';
+import { FRAME_BODY, FRAME_HEADER, FRAME_SIGNATURE, MESSAGE_CONTENT_TYPE, encodeHeader, frame, frameHead, messageDigest, parseHeader, readFrames, type MessageHeader, type MessageSignature } from './message.js';
+import { checkTime, publishRefusal, receiveRest, recordHealth, type ServerContext } from './context.js';
+import { errorFromProblem, sendXroadError } from './xroad-error.js';
+import { splitAddress } from './peers.js';
+import type { ConfServerView } from '../conf/global.js';
+
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'host', 'content-length', 'x-road-client', 'x-road-id']);
+const MAX_ID = 255;
+
+/** The information system's headers carried across: all but hop-by-hop ones and those the protocol sets. */
+export function carriedHeaders(raw: IncomingMessage['headers']): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(raw)) {
+    if (v === undefined || HOP_BY_HOP.has(k)) continue;
+    out[k] = Array.isArray(v) ? v.join(', ') : v;
+  }
+  return out;
+}
+
+export function parseRestPath(url: string): { service: ServiceId; path: string } {
+  const q = url.indexOf('?');
+  const pathname = q < 0 ? url : url.slice(0, q);
+  const query = q < 0 ? '' : url.slice(q);
+  const p = pathname.split('/');
+  // ['', 'r1', instance, class, member, subsystem, service, ...rest]
+  if (p[1] !== 'r1') throw new TrucError('bad_request', `the REST protocol version "${p[1] ?? ''}" is not supported; use /r1/`);
+  if (p.length < 7) throw new TrucError('bad_request', 'the path is /r1/{instance}/{class}/{member}/{subsystem}/{service}[/…]');
+  let parts: string[];
+  try {
+    parts = p.slice(2, 7).map((x) => decodeURIComponent(x));
+  } catch {
+    throw new TrucError('bad_request', 'the path holds a malformed percent-encoding');
+  }
+  const [instance, cls, member, subsystem, svc] = parts as [string, string, string, string, string];
+  const service = serviceId(subsystemId(memberId(instance, cls, member), subsystem), svc);
+  const rest = p.slice(7).join('/');
+  return { service, path: `/${rest}${query}` };
+}
+
+export async function handleConsumer(ctx: ServerContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const started = ctx.clock();
+  let messageId = '';
+  let client: SubsystemId | undefined;
+  let service: ServiceId | undefined;
+  try {
+    if (!req.url?.startsWith('/r1/')) throw new TrucError('not_found', `no route ${req.method} ${req.url?.split('?')[0] ?? ''}; messages go to /r1/{instance}/{class}/{member}/{subsystem}/{service}`);
+    const parsed = parseRestPath(req.url);
+    service = parsed.service;
+    const ch = req.headers['x-road-client'];
+    if (typeof ch !== 'string' || !ch) throw new TrucError('unknown_client', 'the X-Road-Client header is missing');
+    client = parseClientHeader(ch);
+    const givenId = req.headers['x-road-id'];
+    messageId = typeof givenId === 'string' && givenId.length > 0 && givenId.length <= MAX_ID && !/[\s\p{Cc}]/u.test(givenId) ? givenId : randomUUID();
+    const conf = ctx.conf();
+    if (ctx.log.health().refusing)
+      throw new TrucError('timestamp_unavailable', 'the message log has not been time-stamped within its grace period; new messages are refused until a time-stamping authority answers');
+    const snap = await ctx.store.snapshot();
+    if (!snap.clients.has(subsystemText(client)) || !conf.isClientOf(ctx.id, client))
+      throw new TrucError('client_not_owned', `${clientHeader(client)} is not a registered client of this security server`);
+    const provSubsystem = subsystemOf(service);
+    if (!conf.hasSubsystem(provSubsystem))
+      throw new TrucError(conf.member(provSubsystem) ? 'unknown_service' : 'unknown_member', `${subsystemText(provSubsystem)} is not registered in the global configuration`);
+    const candidates = conf.serversOf(provSubsystem).filter((s) => !s.maintenance);
+    if (!candidates.length) throw new TrucError('unknown_service', `no security server serves ${subsystemText(provSubsystem)}`);
+    const header: MessageHeader = {
+      v: 1,
+      kind: 'request',
+      id: messageId,
+      time: ctx.clock().toISOString(),
+      client: subsystemText(client),
+      service: serviceText(service),
+      method: req.method ?? 'GET',
+      path: parsed.path,
+      headers: carriedHeaders(req.headers),
+      sender: ctx.idText,
+      signCert: ctx.signCert.toString('base64'),
+      signOcsp: ctx.own.response('sign').toString('base64'),
+      authOcsp: ctx.own.response('auth').toString('base64'),
+    };
+    const headerBytes = encodeHeader(header);
+    const key = subsystemText(provSubsystem);
+    const order = await ctx.peers.order(key, candidates);
+    let lastErr: unknown;
+    for (const provider of order) {
+      let sent = false;
+      try {
+        await exchange(ctx, req, res, provider, header, headerBytes, service, () => (sent = true));
+        recordHealth(ctx, serviceText(service));
+        return;
+      } catch (e) {
+        lastErr = e;
+        ctx.peers.failed(provider, key);
+        // once the body began to flow it cannot be sent again: report the failure
+        if (sent) throw e;
+      }
+    }
+    throw lastErr ?? new TrucError('peer_unreachable', 'no provider could be reached');
+  } catch (e) {
+    const err = isTrucError(e) ? e : new TrucError('internal', (e as Error)?.message ?? 'internal error');
+    if (!isTrucError(e)) ctx.logger.error({ err: e }, 'consumer side failed');
+    if (service) recordHealth(ctx, serviceText(service), err);
+    publishRefusal(ctx, 'consumer', err, {
+      message_id: messageId,
+      ...(client ? { client: subsystemText(client) } : {}),
+      ...(service ? { service: serviceText(service) } : {}),
+      started: started.toISOString(),
+    });
+    const origin = (err.detail as any)?.origin === 'provider' ? 'ServerProxy' : 'ClientProxy';
+    sendXroadError(res, err, origin, messageId ? { 'x-road-id': messageId } : {});
+  }
+}
+
+async function exchange(
+  ctx: ServerContext,
+  req: IncomingMessage,
+  res: ServerResponse,
+  provider: ConfServerView,
+  header: MessageHeader,
+  headerBytes: Buffer,
+  service: ServiceId,
+  markSent: () => void,
+): Promise<void> {
+  const { host, port } = splitAddress(provider.address);
+  const out = https.request({
+    host,
+    port,
+    method: 'POST',
+    path: '/truc/v1/message',
+    agent: ctx.peers.agent(provider.address),
+    headers: { 'content-type': MESSAGE_CONTENT_TYPE, 'transfer-encoding': 'chunked' },
+    timeout: ctx.limits.timeoutMs,
+  });
+  out.on('timeout', () => out.destroy(new TrucError('peer_failed', `${provider.address} was silent for ${ctx.limits.timeoutMs} ms`)));
+  const responseP = new Promise<IncomingMessage>((resolve, reject) => {
+    out.once('response', resolve);
+    out.once('error', (e) => reject(isTrucError(e) ? e : new TrucError('peer_unreachable', `${provider.address}: ${(e as Error).message}`)));
+  });
+  responseP.catch(() => {});
+  let peer: { certDer: Buffer };
+  try {
+    peer = await ctx.peers.pinnedSocket(out, provider);
+  } catch (e) {
+    out.destroy();
+    throw isTrucError(e) ? e : new TrucError('peer_unreachable', `${provider.address}: ${(e as Error).message}`);
+  }
+  markSent();
+  const write = (b: Buffer) => (out.write(b) ? Promise.resolve() : new Promise<void>((r) => out.once('drain', r)));
+  const collector = new BodyCollector(ctx.log, ctx.limits.inlineBodyBytes, ctx.limits.maxBodyBytes);
+  let logged = false;
+  try {
+    await write(frame(FRAME_HEADER, headerBytes));
+    for await (const c of req) {
+      const chunk = c as Buffer;
+      await collector.add(chunk);
+      for (let off = 0; off < chunk.length; off += 1024 * 1024) {
+        const part = chunk.subarray(off, off + 1024 * 1024);
+        out.write(frameHead(FRAME_BODY, part.length));
+        await write(part);
+      }
+    }
+    const body = await collector.finish();
+    const digest = messageDigest(headerBytes, body.hash, body.length);
+    const bs = await ctx.signer.signDigest(digest);
+    const sig: MessageSignature = { scheme: ctx.signer.scheme, bodyHash: body.hash.toString('hex'), bodyLength: body.length, index: bs.index, count: bs.count, path: bs.path, value: bs.value.toString('base64') };
+    const sigBytes = Buffer.from(JSON.stringify(sig));
+    await ctx.log.append({
+      messageId: header.id,
+      kind: 'request',
+      side: 'consumer',
+      client: header.client,
+      service: header.service,
+      ...(header.headers['x-road-userid'] ? { userId: header.headers['x-road-userid'] } : {}),
+      ...(header.headers['x-road-issue'] ? { issue: header.headers['x-road-issue'] } : {}),
+      time: ctx.clock(),
+      header: headerBytes,
+      signature: sigBytes,
+      bodyHash: body.hash,
+      bodyLength: body.length,
+      body: body.body,
+    });
+    logged = true;
+    out.end(frame(FRAME_SIGNATURE, sigBytes));
+    const resp = await responseP;
+    if (resp.statusCode !== 200 || !String(resp.headers['content-type'] ?? '').startsWith(MESSAGE_CONTENT_TYPE)) {
+      const chunks: Buffer[] = [];
+      let n = 0;
+      for await (const c of resp) {
+        n += (c as Buffer).length;
+        if (n <= 64 * 1024) chunks.push(c as Buffer);
+      }
+      throw errorFromProblem(resp.statusCode ?? 0, Buffer.concat(chunks));
+    }
+    await receiveResponse(ctx, resp, res, provider, peer.certDer, header, digest, service);
+  } catch (e) {
+    if (!logged) await collector.discard();
+    out.destroy();
+    throw e;
+  }
+}
+
+async function receiveResponse(
+  ctx: ServerContext,
+  resp: IncomingMessage,
+  res: ServerResponse,
+  provider: ConfServerView,
+  providerAuthCert: Buffer,
+  request: MessageHeader,
+  requestDigest: Buffer,
+  service: ServiceId,
+): Promise<void> {
+  const frames = readFrames(resp);
+  const first = await frames.next();
+  if (first.done || first.value.type !== FRAME_HEADER) throw new TrucError('bad_message', 'the response does not start with its header', { origin: 'provider' });
+  const headerBytes = Buffer.from(first.value.payload);
+  const h = parseHeader(headerBytes);
+  if (h.kind !== 'response' || h.id !== request.id || h.requestHash !== requestDigest.toString('hex'))
+    throw new TrucError('bad_message', 'the response is not bound to this request (id or request hash differs)');
+  if (h.sender !== `SERVER:${provider.id.instance}/${provider.id.memberClass}/${provider.id.memberCode}/${provider.id.serverCode}`)
+    throw new TrucError('bad_message', `the response names ${h.sender} as its sender, not the server it came from`);
+  checkTime(ctx, h);
+  const conf = ctx.conf();
+  await ctx.trust.check(conf, providerAuthCert, Buffer.from(h.authOcsp, 'base64'), 'auth-server');
+  const signer = await ctx.trust.check(conf, Buffer.from(h.signCert, 'base64'), Buffer.from(h.signOcsp, 'base64'), 'sign');
+  if (!signer.member || !sameMember(signer.member, memberOf(service)))
+    throw new TrucError('cert_invalid', `the response is signed with a certificate that does not belong to the service's member ${service.memberClass}/${service.memberCode}`);
+  const rest = await receiveRest(ctx, frames, headerBytes, signer);
+  try {
+    await ctx.log.append({
+      messageId: h.id,
+      kind: 'response',
+      side: 'consumer',
+      client: request.client,
+      service: request.service,
+      time: ctx.clock(),
+      header: headerBytes,
+      signature: rest.signatureBytes,
+      bodyHash: rest.body.hash,
+      bodyLength: rest.body.length,
+      body: rest.body.body,
+    });
+  } catch (e) {
+    throw new TrucError('log_failure', `the response could not be logged: ${(e as Error).message}`);
+  }
+  const headers: Record<string, string | number> = {};
+  for (const [k, v] of Object.entries(h.headers)) if (!HOP_BY_HOP.has(k) && !k.startsWith('x-road-')) headers[k] = v;
+  headers['x-road-id'] = h.id;
+  headers['x-road-request-hash'] = requestDigest.toString('base64');
+  headers['content-length'] = rest.body.length;
+  res.writeHead(h.status!, headers);
+  const src = bodyStream(rest.body.body);
+  for await (const c of src) if (!res.write(c)) await new Promise<void>((r) => res.once('drain', r));
+  res.end();
+}
+

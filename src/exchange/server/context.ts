@@ -1,0 +1,191 @@
+/**
+ * What the consumer and provider halves of a security server share: its identity, the verified global
+ * configuration, trust and status checks, the batch signer, the message log, the replay guard, the
+ * verified-root cache, health per service, and the events it publishes.
+ */
+import type { Logger } from 'pino';
+import { TrucError, isTrucError } from '../../errors.js';
+import { makeEvent, type Bus } from '../../bus/index.js';
+import type { GlobalConf } from '../conf/global.js';
+import type { MessageLogApi } from '../log/types.js';
+import type { ServerId } from '../ids.js';
+import type { ServerStore } from './store.js';
+import type { PeerTrust, TrustedCert } from './trust.js';
+import type { OwnStatus } from './own-status.js';
+import type { BatchSigner } from './batch-sign.js';
+import type { Peers } from './peers.js';
+import { BodyCollector, type CollectedBody } from './body.js';
+import { FRAME_ABORT, FRAME_BODY, FRAME_SIGNATURE, messageDigest, parseSignature, type Frame, type MessageHeader, type MessageSignature } from './message.js';
+import { rootFromPath, verifyRoot } from './batch-sign.js';
+
+export interface ServerLimits {
+  /** largest body accepted, either way (default 1 GiB) */
+  maxBodyBytes: number;
+  /** bodies up to this size are kept in memory on their way; larger ones are spooled (default 1 MiB) */
+  inlineBodyBytes: number;
+  /** a peer or service silent for this long is given up (default 60 s) */
+  timeoutMs: number;
+  /** how far a message's time may be from ours (default 5 min) */
+  clockSkewMs: number;
+}
+
+export const DEFAULT_LIMITS: ServerLimits = { maxBodyBytes: 1024 ** 3, inlineBodyBytes: 1024 ** 2, timeoutMs: 60_000, clockSkewMs: 5 * 60_000 };
+
+export interface ServiceHealth {
+  service: string;
+  requests: number;
+  failures: number;
+  lastSuccessAt?: string;
+  lastFailureAt?: string;
+  lastError?: string;
+}
+
+export interface ServerContext {
+  id: ServerId;
+  idText: string;
+  /** the usable global configuration, or a `conf_expired` error */
+  conf(): GlobalConf;
+  store: ServerStore;
+  log: MessageLogApi;
+  trust: PeerTrust;
+  own: OwnStatus;
+  signer: BatchSigner;
+  signCert: Buffer;
+  authCert: Buffer;
+  peers: Peers;
+  limits: ServerLimits;
+  clock: () => Date;
+  logger: Logger;
+  bus: Bus;
+  replay: ReplayGuard;
+  roots: RootCache;
+  health: Map<string, ServiceHealth>;
+}
+
+/** Message ids seen recently, per client; a message outside the clock-skew window is refused anyway. */
+export class ReplayGuard {
+  private seen = new Map<string, number>();
+  private older = new Map<string, number>();
+  private rotatedAt = Date.now();
+
+  constructor(private readonly windowMs: number) {}
+
+  has(key: string): boolean {
+    return this.seen.has(key) || this.older.has(key);
+  }
+
+  /** false when already seen */
+  add(key: string, now = Date.now()): boolean {
+    if (now - this.rotatedAt > this.windowMs * 2) {
+      this.older = this.seen;
+      this.seen = new Map();
+      this.rotatedAt = now;
+    }
+    if (this.has(key)) return false;
+    this.seen.set(key, now);
+    return true;
+  }
+}
+
+/** Roots whose signature was verified for a certificate: the next message of the same batch costs a hash. */
+export class RootCache {
+  private readonly m = new Map<string, true>();
+  constructor(private readonly max = 20_000) {}
+  has(k: string) {
+    return this.m.has(k);
+  }
+  add(k: string) {
+    if (this.m.size >= this.max) this.m.delete(this.m.keys().next().value!);
+    this.m.set(k, true);
+  }
+}
+
+export function checkTime(ctx: ServerContext, h: MessageHeader): void {
+  const skew = Math.abs(Date.parse(h.time) - ctx.clock().getTime());
+  if (skew > ctx.limits.clockSkewMs)
+    throw new TrucError('bad_message', `the message time ${h.time} is ${Math.round(skew / 1000)} s away from this server's clock (limit ${ctx.limits.clockSkewMs / 1000} s)`);
+}
+
+export interface ReceivedRest {
+  body: CollectedBody;
+  signature: MessageSignature;
+  signatureBytes: Buffer;
+  digest: Buffer;
+}
+
+/**
+ * Reads a message's body frames and its signature frame, then checks the signature against the sender's
+ * trusted signing certificate. The body is discarded on any failure.
+ */
+export async function receiveRest(
+  ctx: ServerContext,
+  frames: AsyncGenerator<Frame>,
+  headerBytes: Buffer,
+  signer: TrustedCert,
+): Promise<ReceivedRest> {
+  const collector = new BodyCollector(ctx.log, ctx.limits.inlineBodyBytes, ctx.limits.maxBodyBytes);
+  try {
+    let sigFrame: Buffer | null = null;
+    for (;;) {
+      const r = await frames.next();
+      if (r.done) break;
+      const f = r.value;
+      if (sigFrame) throw new TrucError('bad_message', 'frames after the signature');
+      if (f.type === FRAME_BODY) await collector.add(f.payload);
+      else if (f.type === FRAME_SIGNATURE) sigFrame = Buffer.from(f.payload);
+      else if (f.type === FRAME_ABORT) throw new TrucError('peer_failed', `the sender aborted the message: ${f.payload.toString('utf8').slice(0, 200)}`);
+      else throw new TrucError('bad_message', 'a second header frame');
+    }
+    if (!sigFrame) throw new TrucError('bad_message', 'the message ended without its signature (truncated)');
+    const signature = parseSignature(sigFrame);
+    const body = await collector.finish();
+    try {
+      if (signature.bodyHash !== body.hash.toString('hex') || signature.bodyLength !== body.length)
+        throw new TrucError('bad_message_signature', 'the body does not match the hash the sender signed (altered or truncated)');
+      const digest = messageDigest(headerBytes, body.hash, body.length);
+      const root = rootFromPath(digest, signature.index, signature.count, signature.path);
+      if (!root) throw new TrucError('bad_message_signature', 'the signature path does not fit its tree');
+      const key = `${signer.hash}:${root.toString('hex')}:${signature.value}`;
+      if (!ctx.roots.has(key)) {
+        if (!verifyRoot(signer.key, signature.scheme, root, Buffer.from(signature.value, 'base64')))
+          throw new TrucError('bad_message_signature', 'the message signature does not verify with the sender\'s signing certificate');
+        ctx.roots.add(key);
+      }
+      return { body, signature, signatureBytes: sigFrame, digest };
+    } catch (e) {
+      if (!Buffer.isBuffer(body.body)) await body.body.discard?.().catch(() => {});
+      throw e;
+    }
+  } catch (e) {
+    await collector.discard();
+    throw e;
+  }
+}
+
+export function recordHealth(ctx: ServerContext, service: string, error?: unknown): void {
+  let h = ctx.health.get(service);
+  if (!h) {
+    h = { service, requests: 0, failures: 0 };
+    ctx.health.set(service, h);
+  }
+  h.requests++;
+  const at = ctx.clock().toISOString();
+  if (error) {
+    h.failures++;
+    h.lastFailureAt = at;
+    h.lastError = isTrucError(error) ? error.code : 'internal';
+  } else h.lastSuccessAt = at;
+}
+
+/** A refusal or failure as a security event on the bus (never thrown into the message path). */
+export function publishRefusal(ctx: ServerContext, side: 'consumer' | 'provider', e: unknown, fields: Record<string, unknown>): void {
+  const code = isTrucError(e) ? e.code : 'internal';
+  const ev = makeEvent('exchange', `exchange.${side}.refused`, 'failure', {
+    category: ['network'],
+    reason: code,
+    message: isTrucError(e) ? e.message : 'internal error',
+    at: ctx.clock(),
+    truc: { server: ctx.idText, side, code, ...fields },
+  });
+  ctx.bus.publish(`truc.exchange.message.refused`, ev).catch((err) => ctx.logger.warn({ err }, 'event not published'));
+}

@@ -1,0 +1,179 @@
+/**
+ * The protocol between security servers: one HTTP/1.1 request (and its response) over mutually
+ * authenticated TLS carries one framed message, streamed:
+ *
+ *   frame := type (1 byte) · length (4 bytes, big-endian) · payload
+ *   message := H (header, canonical JSON) · B* (body chunks) · S (signature, JSON)
+ *
+ * The header names the exchange (id, client, service, method, path, the information system's headers, time,
+ * sender, the sender's signing certificate and the OCSP responses proving its certificates' status); the
+ * body follows as it arrives, so nothing is held whole; the signature comes last, because it covers the
+ * body's hash. What is signed is the message digest
+ *
+ *   SHA-256("TRUC-MSG-1" · 0x00 · SHA-256(header bytes) · SHA-256(body) · u64 body length)
+ *
+ * usually as one leaf of a hash tree whose root the sender's signing key signed once for many messages
+ * (`./batch-sign.ts`). A response's header carries its request's digest, binding the two. An `X` frame
+ * instead of `S` aborts a message (the sender failed mid-stream): the receiver drops it.
+ */
+import { createHash } from 'node:crypto';
+import { TrucError } from '../../errors.js';
+
+export const FRAME_HEADER = 0x48; // 'H'
+export const FRAME_BODY = 0x42; // 'B'
+export const FRAME_SIGNATURE = 0x53; // 'S'
+export const FRAME_ABORT = 0x58; // 'X'
+
+export const MAX_HEADER_BYTES = 64 * 1024;
+export const MAX_SIGNATURE_BYTES = 16 * 1024;
+export const MAX_CHUNK_BYTES = 1024 * 1024;
+export const MESSAGE_CONTENT_TYPE = 'application/vnd.truc.message';
+
+export interface MessageHeader {
+  v: 1;
+  kind: 'request' | 'response';
+  /** X-Road-Id */
+  id: string;
+  /** ISO time the sender signed it */
+  time: string;
+  client: string;
+  service: string;
+  /** request: HTTP method and path below the service (with query); response: the status */
+  method?: string;
+  path?: string;
+  status?: number;
+  /** the information system's headers carried across (lower-case names) */
+  headers: Record<string, string>;
+  /** SERVER:… of the sending security server */
+  sender: string;
+  /** the sender's signing certificate, base64 DER, and OCSP responses for it and for its TLS certificate */
+  signCert: string;
+  signOcsp: string;
+  authOcsp: string;
+  /** response only: the request's message digest, hex */
+  requestHash?: string;
+}
+
+export interface MessageSignature {
+  /** signature scheme of the signing key (src/crypto/algorithms.ts) */
+  scheme: string;
+  /** SHA-256 of the body, hex, and its length */
+  bodyHash: string;
+  bodyLength: number;
+  /** position of this message's digest among the leaves of the signed tree, and the sibling path up */
+  index: number;
+  count: number;
+  path: string[];
+  /** signature over "TRUC-BATCH-1" · root, base64 */
+  value: string;
+}
+
+const MSG_TAG = Buffer.from('TRUC-MSG-1\0', 'latin1');
+
+export function messageDigest(headerBytes: Buffer, bodyHash: Buffer, bodyLength: number): Buffer {
+  const len = Buffer.alloc(8);
+  len.writeBigUInt64BE(BigInt(bodyLength));
+  const h = createHash('sha256').update(headerBytes).digest();
+  return createHash('sha256').update(MSG_TAG).update(h).update(bodyHash).update(len).digest();
+}
+
+export function frame(type: number, payload: Buffer): Buffer {
+  const out = Buffer.allocUnsafe(5 + payload.length);
+  out[0] = type;
+  out.writeUInt32BE(payload.length, 1);
+  payload.copy(out, 5);
+  return out;
+}
+
+/** The 5-byte prefix of a frame (for writing a large payload without copying it). */
+export function frameHead(type: number, length: number): Buffer {
+  const out = Buffer.allocUnsafe(5);
+  out[0] = type;
+  out.writeUInt32BE(length, 1);
+  return out;
+}
+
+export function encodeHeader(h: MessageHeader): Buffer {
+  return Buffer.from(JSON.stringify(h), 'utf8');
+}
+
+const HEADER_STRINGS = ['id', 'time', 'client', 'service', 'sender', 'signCert', 'signOcsp', 'authOcsp'] as const;
+
+export function parseHeader(bytes: Buffer): MessageHeader {
+  let h: any;
+  try {
+    h = JSON.parse(bytes.toString('utf8'));
+  } catch {
+    throw new TrucError('bad_message', 'the message header is not JSON');
+  }
+  if (!h || typeof h !== 'object' || h.v !== 1 || (h.kind !== 'request' && h.kind !== 'response'))
+    throw new TrucError('bad_message', 'the message header has no known version or kind');
+  for (const k of HEADER_STRINGS) if (typeof h[k] !== 'string') throw new TrucError('bad_message', `the message header lacks "${k}"`);
+  if (!h.headers || typeof h.headers !== 'object' || Array.isArray(h.headers)) throw new TrucError('bad_message', 'the message header lacks "headers"');
+  for (const [k, v] of Object.entries(h.headers)) if (typeof v !== 'string') throw new TrucError('bad_message', `header "${k}" is not a string`);
+  if (h.kind === 'request' && (typeof h.method !== 'string' || typeof h.path !== 'string'))
+    throw new TrucError('bad_message', 'a request header needs method and path');
+  if (h.kind === 'response' && (!Number.isInteger(h.status) || typeof h.requestHash !== 'string'))
+    throw new TrucError('bad_message', 'a response header needs status and requestHash');
+  if (Number.isNaN(Date.parse(h.time))) throw new TrucError('bad_message', 'the message time is not a date');
+  return h as MessageHeader;
+}
+
+export function parseSignature(bytes: Buffer): MessageSignature {
+  let s: any;
+  try {
+    s = JSON.parse(bytes.toString('utf8'));
+  } catch {
+    throw new TrucError('bad_message', 'the message signature is not JSON');
+  }
+  const ok =
+    s &&
+    typeof s.scheme === 'string' &&
+    typeof s.bodyHash === 'string' &&
+    /^[0-9a-f]{64}$/.test(s.bodyHash) &&
+    Number.isSafeInteger(s.bodyLength) &&
+    s.bodyLength >= 0 &&
+    Number.isInteger(s.index) &&
+    Number.isInteger(s.count) &&
+    s.count >= 1 &&
+    s.count <= 1 << 20 &&
+    s.index >= 0 &&
+    s.index < s.count &&
+    Array.isArray(s.path) &&
+    s.path.length <= 40 &&
+    s.path.every((p: unknown) => typeof p === 'string' && /^[0-9a-f]{64}$/.test(p)) &&
+    typeof s.value === 'string';
+  if (!ok) throw new TrucError('bad_message', 'the message signature block is malformed');
+  return s as MessageSignature;
+}
+
+export interface Frame {
+  type: number;
+  payload: Buffer;
+}
+
+/**
+ * Reads frames from a byte stream. Body frames are yielded as they complete; header and signature frames
+ * are bounded. A stream that ends inside a frame is a truncated message.
+ */
+export async function* readFrames(source: AsyncIterable<Buffer | Uint8Array>): AsyncGenerator<Frame> {
+  let buf: Buffer = Buffer.alloc(0);
+  for await (const c of source) {
+    const chunk = Buffer.isBuffer(c) ? c : Buffer.from(c);
+    buf = buf.length ? Buffer.concat([buf, chunk]) : chunk;
+    let off = 0;
+    while (buf.length - off >= 5) {
+      const type = buf[off]!;
+      const len = buf.readUInt32BE(off + 1);
+      const max = type === FRAME_BODY ? MAX_CHUNK_BYTES : type === FRAME_HEADER ? MAX_HEADER_BYTES : MAX_SIGNATURE_BYTES;
+      if (type !== FRAME_BODY && type !== FRAME_HEADER && type !== FRAME_SIGNATURE && type !== FRAME_ABORT)
+        throw new TrucError('bad_message', `unknown frame type ${type}`);
+      if (len > max) throw new TrucError('bad_message', `a frame of ${len} bytes exceeds ${max}`);
+      if (buf.length - off - 5 < len) break;
+      yield { type, payload: buf.subarray(off + 5, off + 5 + len) };
+      off += 5 + len;
+    }
+    buf = off === buf.length ? Buffer.alloc(0) : buf.subarray(off);
+  }
+  if (buf.length) throw new TrucError('bad_message', 'the message ended inside a frame (truncated)');
+}

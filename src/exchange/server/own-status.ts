@@ -1,0 +1,97 @@
+/**
+ * OCSP responses for this server's own certificates (authentication and signing). Each server fetches its
+ * own, without a nonce so they can be cached, refreshes them before they go stale, and sends them with
+ * every message, so that peers never have to reach the CA's responder on the message path.
+ */
+import type { Logger } from 'pino';
+import { TrucError } from '../../errors.js';
+import { buildOcspRequest, parseCertificate } from '../../pki/path/index.js';
+import type { GlobalConf } from '../conf/global.js';
+
+export type OcspFetcher = (url: string, request: Buffer) => Promise<Buffer>;
+
+const MAX_OCSP_BYTES = 64 * 1024;
+
+export const httpOcspFetcher: OcspFetcher = async (url, request) => {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/ocsp-request' },
+    body: new Uint8Array(request),
+    signal: AbortSignal.timeout(10_000),
+  });
+  if (!res.ok) throw new TrucError('peer_failed', `the OCSP responder ${url} answered ${res.status}`);
+  const body = Buffer.from(await res.arrayBuffer());
+  if (body.length > MAX_OCSP_BYTES) throw new TrucError('too_large', `the OCSP response from ${url} is too large`);
+  return body;
+};
+
+interface Held {
+  cert: Buffer;
+  response: Buffer | null;
+  fetchedAt: number;
+  lastError?: string;
+}
+
+export class OwnStatus {
+  private readonly held = new Map<string, Held>();
+
+  constructor(
+    private readonly fetcher: OcspFetcher,
+    private readonly log: Logger,
+    private readonly clock: () => Date = () => new Date(),
+  ) {}
+
+  set(name: string, cert: Buffer): void {
+    const h = this.held.get(name);
+    if (!h || !h.cert.equals(cert)) this.held.set(name, { cert, response: null, fetchedAt: 0 });
+  }
+
+  /** the held response for a certificate (empty when none could be fetched yet) */
+  response(name: string): Buffer {
+    return this.held.get(name)?.response ?? Buffer.alloc(0);
+  }
+
+  status(): { name: string; fetchedAt: string | null; lastError?: string }[] {
+    return [...this.held.entries()].map(([name, h]) => ({ name, fetchedAt: h.fetchedAt ? new Date(h.fetchedAt).toISOString() : null, ...(h.lastError ? { lastError: h.lastError } : {}) }));
+  }
+
+  /** Fetches responses that are missing or older than half the freshness limit (or all, with `force`). */
+  async refresh(conf: GlobalConf, force = false): Promise<void> {
+    const now = this.clock().getTime();
+    const halfLife = (conf.settings.ocspFreshnessSeconds * 1000) / 2;
+    await Promise.all(
+      [...this.held.entries()].map(async ([name, h]) => {
+        if (!force && h.response && now - h.fetchedAt < halfLife) return;
+        try {
+          h.response = await this.fetch(conf, h.cert);
+          h.fetchedAt = this.clock().getTime();
+          delete h.lastError;
+        } catch (e) {
+          h.lastError = (e as Error).message;
+          this.log.warn({ err: e, cert: name }, 'OCSP response for an own certificate could not be fetched');
+        }
+      }),
+    );
+  }
+
+  private async fetch(conf: GlobalConf, certDer: Buffer): Promise<Buffer> {
+    const cert = parseCertificate(certDer);
+    for (const ca of conf.approvedCAs()) {
+      const candidates = [ca.certificate, ...ca.intermediates].map((b) => Buffer.from(b, 'base64'));
+      const issuer = candidates.find((c) => parseCertificate(c).subject.der.equals(cert.issuer.der));
+      if (!issuer) continue;
+      const urls = [...ca.ocspUrls, ...cert.ocspUrls];
+      const req = buildOcspRequest(certDer, issuer);
+      let last: unknown;
+      for (const url of urls) {
+        try {
+          return await this.fetcher(url, req);
+        } catch (e) {
+          last = e;
+        }
+      }
+      throw last ?? new TrucError('peer_failed', 'no OCSP responder is known for the certificate');
+    }
+    throw new TrucError('cert_invalid', 'the certificate is not issued by a CA the global configuration approves');
+  }
+}

@@ -1,0 +1,228 @@
+/**
+ * The provider side: another security server sends a framed, signed message over mutual TLS. Before
+ * anything reaches the information system this server checks, in order: its own configuration is usable
+ * and its log is not refusing; the peer's TLS certificate is one registered for a server in the global
+ * configuration; the client is that server's client; the service is one of ours and enabled; the peer's
+ * authentication and signing certificates chain to an approved CA with fresh good OCSP responses, and the
+ * signing certificate is the client's member's; the message time is within the skew window and its id was
+ * not seen; the client has an access right for the method and path; then the body and the signature over it.
+ * The request is logged, then delivered; the information system's response is streamed back signed, and
+ * logged before its signature leaves.
+ */
+import http from 'node:http';
+import https from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { TLSSocket } from 'node:tls';
+import { createHash } from 'node:crypto';
+import { TrucError, isTrucError, toProblem } from '../../errors.js';
+import { memberOf, parseService, parseSubsystem, sameMember, serviceText, subsystemOf, subsystemText, type ServiceId, type SubsystemId } from '../ids.js';
+import { BodyCollector, bodyStream } from './body.js';
+import { FRAME_ABORT, FRAME_BODY, FRAME_HEADER, FRAME_SIGNATURE, MESSAGE_CONTENT_TYPE, encodeHeader, frame, frameHead, messageDigest, parseHeader, readFrames, type MessageHeader, type MessageSignature } from './message.js';
+import { checkTime, publishRefusal, receiveRest, recordHealth, type ServerContext } from './context.js';
+import { pathCovered, type ServerSnapshot } from './store.js';
+import type { GlobalConf } from '../conf/global.js';
+
+const peerHashes = new WeakMap<TLSSocket, { der: Buffer; hash: string }>();
+const RESPONSE_SKIP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'content-length']);
+
+function peerCert(req: IncomingMessage): { der: Buffer; hash: string } {
+  const socket = req.socket as TLSSocket;
+  let p = peerHashes.get(socket);
+  if (!p) {
+    const der = socket.getPeerCertificate?.(false)?.raw;
+    if (!der) throw new TrucError('cert_invalid', 'the peer presented no TLS client certificate');
+    p = { der, hash: createHash('sha256').update(der).digest('hex') };
+    peerHashes.set(socket, p);
+  }
+  return p;
+}
+
+/** Whether the client may call this service with this method and path (deny by default). */
+export function accessAllowed(snap: ServerSnapshot, conf: GlobalConf, service: string, client: SubsystemId, method: string, path: string): boolean {
+  const rights = snap.access.get(service);
+  if (!rights) return false;
+  const clientText = subsystemText(client);
+  for (const r of rights) {
+    if (r.method !== '*' && r.method !== method) continue;
+    if (!pathCovered(r.path, path)) continue;
+    if (r.subject === clientText) return true;
+    if (r.subject.startsWith('LOCALGROUP:') && snap.localGroups.get(r.subject.slice(11))?.has(clientText)) return true;
+    if (r.subject.startsWith('GLOBALGROUP:')) {
+      const [instance, code] = r.subject.slice(12).split('/') as [string, string];
+      if (instance === conf.instance && conf.inGlobalGroup(code, client)) return true;
+    }
+  }
+  return false;
+}
+
+function sendProblem(res: ServerResponse, e: unknown): void {
+  if (res.writableEnded) return;
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const p = toProblem(e);
+  const body = Buffer.from(JSON.stringify(p));
+  res.writeHead(p.status, { 'content-type': 'application/problem+json', 'content-length': body.length });
+  res.end(body);
+}
+
+export async function handleProvider(ctx: ServerContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  let header: MessageHeader | undefined;
+  let peerServer = '';
+  try {
+    if (req.method !== 'POST' || req.url !== '/truc/v1/message') throw new TrucError('not_found', 'security servers exchange messages at POST /truc/v1/message');
+    const conf = ctx.conf();
+    if (ctx.log.health().refusing) throw new TrucError('timestamp_unavailable', 'this server\'s message log awaits a time-stamp past its grace period; messages are refused until a TSA answers');
+    const peer = peerCert(req);
+    const sender = conf.serverByAuthCert(peer.hash);
+    if (!sender) throw new TrucError('cert_invalid', 'the TLS client certificate is not registered for any security server in the global configuration');
+    peerServer = `SERVER:${sender.id.instance}/${sender.id.memberClass}/${sender.id.memberCode}/${sender.id.serverCode}`;
+    if (sender.maintenance) throw new TrucError('server_maintenance', `${peerServer} is in maintenance mode`);
+    const frames = readFrames(req);
+    const first = await frames.next();
+    if (first.done || first.value.type !== FRAME_HEADER) throw new TrucError('bad_message', 'the message does not start with its header');
+    const headerBytes = Buffer.from(first.value.payload);
+    header = parseHeader(headerBytes);
+    if (header.kind !== 'request') throw new TrucError('bad_message', 'a request was expected');
+    if (header.sender !== peerServer) throw new TrucError('bad_message', `the message names ${header.sender} as its sender, but the TLS certificate is ${peerServer}'s`);
+    const client = parseSubsystem(header.client);
+    const service: ServiceId = parseService(header.service);
+    if (!conf.isClientOf(sender.id, client)) throw new TrucError('client_not_owned', `${subsystemText(client)} is not a client of ${peerServer}`);
+    const snap = await ctx.store.snapshot();
+    const svcText = serviceText(service);
+    const svc = snap.services.get(svcText);
+    if (!svc || svc.disabled || !conf.isClientOf(ctx.id, subsystemOf(service)))
+      throw new TrucError('unknown_service', `${svcText} is not a service of this security server${svc?.disabled ? ' (disabled)' : ''}`);
+    checkTime(ctx, header);
+    await ctx.trust.check(conf, peer.der, Buffer.from(header.authOcsp, 'base64'), 'auth-client');
+    const signer = await ctx.trust.check(conf, Buffer.from(header.signCert, 'base64'), Buffer.from(header.signOcsp, 'base64'), 'sign');
+    if (!signer.member || !sameMember(signer.member, memberOf(client)))
+      throw new TrucError('cert_invalid', `the message is signed with a certificate that does not belong to the client's member ${client.memberClass}/${client.memberCode}`);
+    const replayKey = `${header.client}|${header.id}`;
+    if (ctx.replay.has(replayKey)) throw new TrucError('replayed_message', `message ${header.id} from ${header.client} was already received`);
+    if (!accessAllowed(snap, conf, svcText, client, header.method!, header.path!))
+      throw new TrucError('access_denied', `${subsystemText(client)} has no access right to ${header.method} ${svcText}${header.path === '/' ? '' : header.path}`);
+    const rest = await receiveRest(ctx, frames, headerBytes, signer);
+    if (!ctx.replay.add(replayKey)) {
+      if (!Buffer.isBuffer(rest.body.body)) await rest.body.body.discard?.();
+      throw new TrucError('replayed_message', `message ${header.id} from ${header.client} was already received`);
+    }
+    try {
+      await ctx.log.append({
+        messageId: header.id,
+        kind: 'request',
+        side: 'provider',
+        client: header.client,
+        service: header.service,
+        ...(header.headers['x-road-userid'] ? { userId: header.headers['x-road-userid'] } : {}),
+        ...(header.headers['x-road-issue'] ? { issue: header.headers['x-road-issue'] } : {}),
+        time: ctx.clock(),
+        header: headerBytes,
+        signature: rest.signatureBytes,
+        bodyHash: rest.body.hash,
+        bodyLength: rest.body.length,
+        body: rest.body.body,
+      });
+    } catch (e) {
+      throw new TrucError('log_failure', `the request could not be logged: ${(e as Error).message}`);
+    }
+    await deliver(ctx, res, header, rest.digest, svc.url, svc.timeoutMs, rest.body.body, rest.body.length);
+    recordHealth(ctx, svcText);
+  } catch (e) {
+    const err = isTrucError(e) ? e : new TrucError('internal', 'internal error');
+    if (!isTrucError(e)) ctx.logger.error({ err: e }, 'provider side failed');
+    if (header) recordHealth(ctx, header.service, err);
+    publishRefusal(ctx, 'provider', err, { peer: peerServer, ...(header ? { message_id: header.id, client: header.client, service: header.service } : {}) });
+    sendProblem(res, err);
+    // a refused request's remaining body is not read: close the connection rather than drain it
+    if (!req.complete) req.socket.destroySoon?.();
+  }
+}
+
+/** Sends the request to the information system and streams its answer back, signed and logged. */
+async function deliver(
+  ctx: ServerContext,
+  res: ServerResponse,
+  h: MessageHeader,
+  requestDigest: Buffer,
+  baseUrl: string,
+  timeoutMs: number,
+  body: Buffer | import('../log/types.js').SpooledBody,
+  bodyLength: number,
+): Promise<void> {
+  const target = new URL(baseUrl + (h.path === '/' ? '' : h.path!));
+  const headers: Record<string, string | number> = {};
+  for (const [k, v] of Object.entries(h.headers)) headers[k] = v;
+  const client = parseSubsystem(h.client);
+  headers['x-road-client'] = `${client.instance}/${client.memberClass}/${client.memberCode}/${client.subsystemCode}`;
+  headers['x-road-id'] = h.id;
+  headers['x-road-request-hash'] = requestDigest.toString('base64');
+  headers['content-length'] = bodyLength;
+  const lib = target.protocol === 'https:' ? https : http;
+  const isRes: IncomingMessage = await new Promise((resolve, reject) => {
+    const r = lib.request(target, { method: h.method, headers, timeout: timeoutMs, agent: target.protocol === 'https:' ? undefined : serviceAgent });
+    r.on('timeout', () => r.destroy(new TrucError('service_failed', `the service did not answer within ${timeoutMs} ms`)));
+    r.on('error', (e) => reject(isTrucError(e) ? e : new TrucError('service_failed', `the information system at ${target.host} failed: ${(e as Error).message}`)));
+    r.on('response', resolve);
+    bodyStream(body).pipe(r);
+  });
+  // from here the response to the peer is a framed message: failures become an abort frame
+  const respHeader: MessageHeader = {
+    v: 1,
+    kind: 'response',
+    id: h.id,
+    time: ctx.clock().toISOString(),
+    client: h.client,
+    service: h.service,
+    status: isRes.statusCode ?? 502,
+    headers: Object.fromEntries(Object.entries(isRes.headers).filter(([k, v]) => v !== undefined && !RESPONSE_SKIP.has(k)).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : String(v)])),
+    sender: ctx.idText,
+    signCert: ctx.signCert.toString('base64'),
+    signOcsp: ctx.own.response('sign').toString('base64'),
+    authOcsp: ctx.own.response('auth').toString('base64'),
+    requestHash: requestDigest.toString('hex'),
+  };
+  const headerBytes = encodeHeader(respHeader);
+  res.writeHead(200, { 'content-type': MESSAGE_CONTENT_TYPE });
+  const write = (b: Buffer) => (res.write(b) ? Promise.resolve() : new Promise<void>((r) => res.once('drain', r)));
+  await write(frame(FRAME_HEADER, headerBytes));
+  const collector = new BodyCollector(ctx.log, ctx.limits.inlineBodyBytes, ctx.limits.maxBodyBytes);
+  try {
+    for await (const c of isRes) {
+      const chunk = c as Buffer;
+      await collector.add(chunk);
+      for (let off = 0; off < chunk.length; off += 1024 * 1024) {
+        const part = chunk.subarray(off, off + 1024 * 1024);
+        res.write(frameHead(FRAME_BODY, part.length));
+        await write(part);
+      }
+    }
+    const b = await collector.finish();
+    const digest = messageDigest(headerBytes, b.hash, b.length);
+    const bs = await ctx.signer.signDigest(digest);
+    const sig: MessageSignature = { scheme: ctx.signer.scheme, bodyHash: b.hash.toString('hex'), bodyLength: b.length, index: bs.index, count: bs.count, path: bs.path, value: bs.value.toString('base64') };
+    const sigBytes = Buffer.from(JSON.stringify(sig));
+    await ctx.log.append({
+      messageId: h.id,
+      kind: 'response',
+      side: 'provider',
+      client: h.client,
+      service: h.service,
+      time: ctx.clock(),
+      header: headerBytes,
+      signature: sigBytes,
+      bodyHash: b.hash,
+      bodyLength: b.length,
+      body: b.body,
+    });
+    res.end(frame(FRAME_SIGNATURE, sigBytes));
+  } catch (e) {
+    await collector.discard();
+    ctx.logger.warn({ err: e, id: h.id }, 'response aborted');
+    res.end(frame(FRAME_ABORT, Buffer.from(isTrucError(e) ? e.code : 'service_failed')));
+    throw isTrucError(e) ? e : new TrucError('service_failed', `the information system's response failed: ${(e as Error).message}`);
+  }
+}
+
+const serviceAgent = new http.Agent({ keepAlive: true, maxSockets: 256 });

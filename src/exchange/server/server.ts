@@ -1,0 +1,251 @@
+/**
+ * A security server: two listeners — plain HTTP toward the agency's own information systems (X-Road REST,
+ * normally bound to an internal address) and TLS 1.3 with client certificates toward other security
+ * servers — over one context (identity, configuration, trust, signer, message log). It keeps its own
+ * certificates' OCSP responses fresh, feeds the message log's time-stamping with the TSAs the
+ * configuration approves, refuses traffic while its configuration is missing or expired, and reports
+ * its state for `truc ss diagnose` and the console.
+ */
+import http from 'node:http';
+import https from 'node:https';
+import tls from 'node:tls';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import { TrucError } from '../../errors.js';
+import { makeEvent, type Bus } from '../../bus/index.js';
+import { createHash } from 'node:crypto';
+import type { KeyStores } from '../../crypto/keystore.js';
+import type { Db } from '../../store/index.js';
+import { defaultScheme, type SignatureScheme } from '../../crypto/algorithms.js';
+import type { SoftwareKeyStore } from '../../crypto/software-keystore.js';
+import { httpTimeStamper } from '../../sign/timestamp/http.js';
+import type { TimeStamper } from '../../sign/signer.js';
+import type { GlobalConf } from '../conf/global.js';
+import type { MessageLogApi } from '../log/types.js';
+import { serverText, type ServerId } from '../ids.js';
+import { ServerStore } from './store.js';
+import { PeerTrust } from './trust.js';
+import { OwnStatus, httpOcspFetcher, type OcspFetcher } from './own-status.js';
+import { BatchSigner } from './batch-sign.js';
+import { Peers, certChainPem, keyPem, splitAddress } from './peers.js';
+import { DEFAULT_LIMITS, ReplayGuard, RootCache, type ServerContext, type ServerLimits } from './context.js';
+import { handleConsumer } from './consumer.js';
+import { handleProvider } from './provider.js';
+
+/** Where the server's configuration comes from: a configuration client, or a fixed one in tests. */
+export interface ConfSource {
+  current(): GlobalConf | undefined;
+  status?(): unknown;
+}
+
+export interface SecurityServerOptions {
+  id: ServerId;
+  db: Db;
+  keys: KeyStores;
+  conf: ConfSource;
+  log: MessageLogApi & { startTimestamping?: (o: any) => unknown; stopTimestamping?: () => unknown };
+  bus: Bus;
+  logger: Logger;
+  clock?: () => Date;
+  listen: { host?: string; isHost?: string; isPort: number; peerPort: number };
+  limits?: Partial<ServerLimits>;
+  ocspFetcher?: OcspFetcher;
+  /** time-stamping: interval and grace (defaults 60 s and 4 h); TSAs come from the configuration */
+  timestamping?: { intervalMs?: number; graceMs?: number; stampers?: () => TimeStamper[] };
+}
+
+export interface ServerStatus {
+  server: string;
+  configuration: { version: number; expiresAt: string; usable: boolean } | null;
+  confSource?: unknown;
+  ocsp: ReturnType<OwnStatus['status']>;
+  log: ReturnType<MessageLogApi['health']>;
+  signer: { batches: number; signed: number };
+  services: ServerContext['health'] extends Map<string, infer H> ? H[] : never;
+  listeners: { informationSystems: string; peers: string };
+}
+
+export class SecurityServer {
+  private isServer?: http.Server;
+  private peerServer?: https.Server;
+  private timer?: NodeJS.Timeout;
+  private readonly tsaKey = { v: '' };
+
+  private constructor(
+    readonly ctx: ServerContext,
+    private readonly opts: SecurityServerOptions,
+    private readonly tlsKeyPem: string,
+  ) {}
+
+  static async open(opts: SecurityServerOptions): Promise<SecurityServer> {
+    const store = new ServerStore(opts.db);
+    const auth = await store.identity('auth');
+    const sign = await store.identity('sign');
+    if (!auth || !sign) throw new TrucError('invalid_config', `security server ${serverText(opts.id)} has no authentication or signing certificate yet; run \`truc ss init\` and import the certificates`);
+    const authStore = opts.keys.get(auth.keyStore) as Partial<SoftwareKeyStore>;
+    if (typeof authStore.tlsPrivateKey !== 'function')
+      throw new TrucError('invalid_config', 'the authentication key must be a software key: the TLS stack signs handshakes in process');
+    const tlsKey = await authStore.tlsPrivateKey(auth.keyId);
+    const signStore = opts.keys.get(sign.keyStore);
+    const info = await signStore.info(sign.keyId);
+    const scheme: SignatureScheme = defaultScheme(info.algorithm);
+    const sync = signStore.syncSigner ? await signStore.syncSigner(sign.keyId, scheme) : null;
+    const signFn = sync ?? ((d: Uint8Array) => signStore.sign(sign.keyId, scheme, d));
+    const clock = opts.clock ?? (() => new Date());
+    const limits = { ...DEFAULT_LIMITS, ...opts.limits };
+    const own = new OwnStatus(opts.ocspFetcher ?? httpOcspFetcher, opts.logger, clock);
+    own.set('auth', auth.cert);
+    own.set('sign', sign.cert);
+    const idText = serverText(opts.id);
+    const ctx: ServerContext = {
+      id: opts.id,
+      idText,
+      conf: () => {
+        const c = opts.conf.current();
+        if (!c) throw new TrucError('conf_expired', 'this security server holds no global configuration yet; traffic is refused until one is downloaded and verified');
+        c.assertUsable(clock());
+        return c;
+      },
+      store,
+      log: opts.log,
+      trust: new PeerTrust(clock),
+      own,
+      signer: new BatchSigner(signFn, scheme),
+      signCert: sign.cert,
+      authCert: auth.cert,
+      peers: new Peers({ key: tlsKey, cert: auth.cert, chain: [] }, { timeoutMs: limits.timeoutMs, maxSockets: 256 }),
+      limits,
+      clock,
+      logger: opts.logger.child({ server: idText }),
+      bus: opts.bus,
+      replay: new ReplayGuard(limits.clockSkewMs),
+      roots: new RootCache(),
+      health: new Map(),
+    };
+    return new SecurityServer(ctx, opts, keyPem(tlsKey));
+  }
+
+  get store(): ServerStore {
+    return this.ctx.store;
+  }
+
+  async start(): Promise<{ isUrl: string; peerAddress: string }> {
+    const o = this.opts;
+    this.isServer = http.createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, (req, res) => void handleConsumer(this.ctx, req, res));
+    this.peerServer = https.createServer(
+      {
+        key: this.tlsKeyPem,
+        cert: certChainPem({ key: null as never, cert: this.ctx.authCert, chain: [] }),
+        requestCert: true,
+        rejectUnauthorized: false, // the peer's certificate is checked against the configuration, per message
+        minVersion: 'TLSv1.3',
+        keepAliveTimeout: 65_000,
+        requestTimeout: 0,
+        headersTimeout: 30_000,
+      },
+      (req, res) => void handleProvider(this.ctx, req, res),
+    );
+    this.peerServer.on('tlsClientError', (err) => this.ctx.logger.debug({ err }, 'TLS handshake failed'));
+    const listen = (s: http.Server, host: string, port: number) =>
+      new Promise<AddressInfo>((resolve, reject) => {
+        s.once('error', reject);
+        s.listen(port, host, () => resolve(s.address() as AddressInfo));
+      });
+    const host = o.listen.host ?? '127.0.0.1';
+    const isAddr = await listen(this.isServer, o.listen.isHost ?? host, o.listen.isPort);
+    const peerAddr = await listen(this.peerServer, host, o.listen.peerPort);
+    await this.tick(true);
+    this.timer = setInterval(() => void this.tick(false), 30_000);
+    this.timer.unref();
+    this.ctx.logger.info({ is: isAddr.port, peer: peerAddr.port }, 'security server started');
+    return { isUrl: `http://${isAddr.address.includes(':') ? `[${isAddr.address}]` : isAddr.address}:${isAddr.port}`, peerAddress: `${peerAddr.address}:${peerAddr.port}` };
+  }
+
+  /** Keeps OCSP responses fresh and the log's time-stamping pointed at the approved TSAs. */
+  async tick(force: boolean): Promise<void> {
+    const conf = this.opts.conf.current();
+    if (!conf) return;
+    await this.ctx.own.refresh(conf, force);
+    const tsas = conf.approvedTSAs().map((t) => t.url);
+    const key = `${conf.version}:${tsas.join(' ')}`;
+    if (key !== this.tsaKey.v && this.opts.log.startTimestamping) {
+      this.tsaKey.v = key;
+      const stampers = this.opts.timestamping?.stampers?.() ?? tsas.map((u) => httpTimeStamper(u));
+      this.opts.log.stopTimestamping?.();
+      this.opts.log.startTimestamping({
+        stampers,
+        ...(this.opts.timestamping?.intervalMs ? { intervalMs: this.opts.timestamping.intervalMs } : {}),
+        ...(this.opts.timestamping?.graceMs ? { graceMs: this.opts.timestamping.graceMs } : {}),
+        onEvent: (e: { type?: string; action?: string; [k: string]: unknown }) => this.onLogEvent(e),
+      });
+    }
+  }
+
+  private onLogEvent(e: Record<string, unknown>): void {
+    const action = String(e.type ?? e.action ?? 'log');
+    const failed = /fail|refus|error/i.test(action);
+    void this.ctx.bus
+      .publish(`truc.exchange.log.${action.replace(/[^a-z0-9_-]/gi, '_')}`, makeEvent('exchange', `messagelog.${action}`, failed ? 'failure' : 'success', { category: ['database'], at: this.ctx.clock(), truc: { server: this.ctx.idText, ...e } }))
+      .catch(() => {});
+  }
+
+  status(): ServerStatus {
+    const c = this.opts.conf.current();
+    const now = this.ctx.clock();
+    return {
+      server: this.ctx.idText,
+      configuration: c ? { version: c.version, expiresAt: c.expiresAt.toISOString(), usable: c.usable(now) } : null,
+      ...(this.opts.conf.status ? { confSource: this.opts.conf.status() } : {}),
+      ocsp: this.ctx.own.status(),
+      log: this.ctx.log.health(now),
+      signer: { batches: this.ctx.signer.batches, signed: this.ctx.signer.signed },
+      services: [...this.ctx.health.values()],
+      listeners: {
+        informationSystems: addr(this.isServer),
+        peers: addr(this.peerServer),
+      },
+    };
+  }
+
+  /** A connection test to a peer server: TCP + TLS handshake, and whether its certificate is the registered one. */
+  async testPeer(serverId: ServerId): Promise<{ reachable: boolean; pinned: boolean; handshakeMs: number; error?: string }> {
+    const conf = this.ctx.conf();
+    const s = conf.server(serverId);
+    if (!s) throw new TrucError('unknown_member', `${serverText(serverId)} is not in the global configuration`);
+    const { host, port } = splitAddress(s.address);
+    const t0 = Date.now();
+    return new Promise((resolve) => {
+      const sock = tls.connect({ host, port, key: this.tlsKeyPem, cert: certChainPem({ key: null as never, cert: this.ctx.authCert, chain: [] }), rejectUnauthorized: false, minVersion: 'TLSv1.3', timeout: 10_000 });
+      sock.once('secureConnect', () => {
+        const der = sock.getPeerCertificate(false)?.raw;
+        const hash = der ? createHash('sha256').update(der).digest('hex') : '';
+        sock.destroy();
+        resolve({ reachable: true, pinned: s.authCertHashes.map((h) => h.toLowerCase()).includes(hash), handshakeMs: Date.now() - t0 });
+      });
+      sock.once('timeout', () => {
+        sock.destroy();
+        resolve({ reachable: false, pinned: false, handshakeMs: Date.now() - t0, error: 'timeout' });
+      });
+      sock.once('error', (e) => resolve({ reachable: false, pinned: false, handshakeMs: Date.now() - t0, error: e.message }));
+    });
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.opts.log.stopTimestamping?.();
+    this.ctx.peers.close();
+    const close = (s?: http.Server) =>
+      new Promise<void>((r) => {
+        if (!s) return r();
+        s.close(() => r());
+        s.closeAllConnections?.();
+      });
+    await Promise.all([close(this.isServer), close(this.peerServer)]);
+  }
+}
+
+function addr(s?: http.Server): string {
+  const a = s?.address();
+  return a && typeof a === 'object' ? `${a.address}:${a.port}` : '';
+}
+

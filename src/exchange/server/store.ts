@@ -1,0 +1,216 @@
+/**
+ * A security server's own configuration, in its own database: the subsystems it serves (its clients), the
+ * services those subsystems provide (where the information system answers), the access rights to them
+ * (deny by default; granted per service, optionally per REST method and path, to subsystems, local groups
+ * or global groups), local groups, and its identity (authentication and signing certificates with the
+ * keys' handles). Reads are served from a snapshot reloaded after each change.
+ */
+import type { Migration, Sql } from '../../store/index.js';
+import { TrucError } from '../../errors.js';
+import { parseService, parseSubsystem, serviceText, subsystemText, subsystemOf, type ServiceId, type SubsystemId } from '../ids.js';
+
+export const serverMigrations: Migration[] = [
+  {
+    id: 'exchange/server_001',
+    sql: `
+      CREATE TABLE IF NOT EXISTS xs_client (
+        subsystem text PRIMARY KEY,
+        added_at timestamptz NOT NULL DEFAULT now()
+      );
+      CREATE TABLE IF NOT EXISTS xs_service (
+        service text PRIMARY KEY,
+        url text NOT NULL,
+        timeout_ms integer NOT NULL DEFAULT 60000,
+        disabled boolean NOT NULL DEFAULT false
+      );
+      CREATE TABLE IF NOT EXISTS xs_access (
+        service text NOT NULL REFERENCES xs_service(service) ON DELETE CASCADE,
+        subject text NOT NULL,
+        method text NOT NULL DEFAULT '*',
+        path text NOT NULL DEFAULT '*',
+        granted_at timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (service, subject, method, path)
+      );
+      CREATE TABLE IF NOT EXISTS xs_local_group (
+        code text NOT NULL,
+        member text NOT NULL,
+        PRIMARY KEY (code, member)
+      );
+      CREATE TABLE IF NOT EXISTS xs_identity (
+        name text PRIMARY KEY,
+        cert bytea NOT NULL,
+        key_store text NOT NULL,
+        key_id text NOT NULL,
+        updated_at timestamptz NOT NULL DEFAULT now()
+      );
+    `,
+  },
+];
+
+export interface ServiceRow {
+  service: ServiceId;
+  text: string;
+  url: string;
+  timeoutMs: number;
+  disabled: boolean;
+}
+
+export interface AccessRight {
+  service: string;
+  /** SUBSYSTEM:…, GLOBALGROUP:INSTANCE/code or LOCALGROUP:code */
+  subject: string;
+  /** HTTP method or `*` */
+  method: string;
+  /** a path below the service: exact, a prefix ending in `*`, or `*` for all */
+  path: string;
+}
+
+export interface Identity {
+  name: string;
+  cert: Buffer;
+  keyStore: string;
+  keyId: string;
+}
+
+export interface ServerSnapshot {
+  clients: Set<string>;
+  services: Map<string, ServiceRow>;
+  access: Map<string, AccessRight[]>;
+  localGroups: Map<string, Set<string>>;
+}
+
+function checkSubject(subject: string): string {
+  if (subject.startsWith('SUBSYSTEM:')) return subsystemText(parseSubsystem(subject));
+  const g = /^(GLOBALGROUP:[^/\s]+\/[^/\s]+|LOCALGROUP:[^/\s:]+)$/.exec(subject);
+  if (g) return subject;
+  throw new TrucError('bad_identifier', `an access right's subject is a SUBSYSTEM:, GLOBALGROUP:INSTANCE/code or LOCALGROUP:code identifier, not "${subject.slice(0, 80)}"`);
+}
+
+function checkUrl(url: string): string {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw new TrucError('bad_request', `"${url}" is not a URL`);
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new TrucError('bad_request', 'a service URL is http: or https:');
+  return url.replace(/\/$/, '');
+}
+
+export class ServerStore {
+  private snap: ServerSnapshot | null = null;
+
+  constructor(private readonly db: Sql) {}
+
+  async snapshot(): Promise<ServerSnapshot> {
+    if (this.snap) return this.snap;
+    const [clients, services, access, groups] = await Promise.all([
+      this.db.query<{ subsystem: string }>('SELECT subsystem FROM xs_client'),
+      this.db.query<{ service: string; url: string; timeout_ms: number; disabled: boolean }>('SELECT * FROM xs_service'),
+      this.db.query<AccessRight>('SELECT service, subject, method, path FROM xs_access'),
+      this.db.query<{ code: string; member: string }>('SELECT code, member FROM xs_local_group'),
+    ]);
+    const snap: ServerSnapshot = { clients: new Set(clients.map((c) => c.subsystem)), services: new Map(), access: new Map(), localGroups: new Map() };
+    for (const s of services)
+      snap.services.set(s.service, { service: parseService(s.service), text: s.service, url: s.url, timeoutMs: Number(s.timeout_ms), disabled: s.disabled });
+    for (const a of access) {
+      const list = snap.access.get(a.service) ?? [];
+      list.push(a);
+      snap.access.set(a.service, list);
+    }
+    for (const g of groups) {
+      const set = snap.localGroups.get(g.code) ?? new Set();
+      set.add(g.member);
+      snap.localGroups.set(g.code, set);
+    }
+    this.snap = snap;
+    return snap;
+  }
+
+  private changed() {
+    this.snap = null;
+  }
+
+  async addClient(s: SubsystemId): Promise<void> {
+    await this.db.query('INSERT INTO xs_client (subsystem) VALUES ($1) ON CONFLICT DO NOTHING', [subsystemText(s)]);
+    this.changed();
+  }
+
+  async removeClient(s: SubsystemId): Promise<void> {
+    await this.db.query('DELETE FROM xs_client WHERE subsystem = $1', [subsystemText(s)]);
+    this.changed();
+  }
+
+  /** Adds or updates a service of one of this server's clients. */
+  async putService(service: ServiceId, url: string, timeoutMs = 60_000): Promise<void> {
+    const snap = await this.snapshot();
+    if (!snap.clients.has(subsystemText(subsystemOf(service))))
+      throw new TrucError('unknown_client', `${subsystemText(subsystemOf(service))} is not a client of this server; add it first`);
+    await this.db.query(
+      `INSERT INTO xs_service (service, url, timeout_ms) VALUES ($1, $2, $3)
+       ON CONFLICT (service) DO UPDATE SET url = EXCLUDED.url, timeout_ms = EXCLUDED.timeout_ms`,
+      [serviceText(service), checkUrl(url), timeoutMs],
+    );
+    this.changed();
+  }
+
+  async setServiceDisabled(service: ServiceId, disabled: boolean): Promise<void> {
+    const r = await this.db.query('UPDATE xs_service SET disabled = $2 WHERE service = $1 RETURNING service', [serviceText(service), disabled]);
+    if (!r.length) throw new TrucError('unknown_service', `no service ${serviceText(service)} on this server`);
+    this.changed();
+  }
+
+  async grant(a: AccessRight): Promise<void> {
+    const service = serviceText(parseService(a.service));
+    const snap = await this.snapshot();
+    if (!snap.services.has(service)) throw new TrucError('unknown_service', `no service ${service} on this server`);
+    const method = a.method === '*' ? '*' : a.method.toUpperCase();
+    if (!/^(\*|[A-Z]{1,16})$/.test(method)) throw new TrucError('bad_request', `"${a.method}" is not an HTTP method`);
+    if (a.path !== '*' && !a.path.startsWith('/')) throw new TrucError('bad_request', 'an access right path is "*" or starts with "/"');
+    await this.db.query('INSERT INTO xs_access (service, subject, method, path) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING', [service, checkSubject(a.subject), method, a.path]);
+    this.changed();
+  }
+
+  async revoke(a: AccessRight): Promise<number> {
+    const r = await this.db.query('DELETE FROM xs_access WHERE service = $1 AND subject = $2 AND method = $3 AND path = $4 RETURNING service', [a.service, a.subject, a.method === '*' ? '*' : a.method.toUpperCase(), a.path]);
+    this.changed();
+    return r.length;
+  }
+
+  async addToLocalGroup(code: string, member: SubsystemId): Promise<void> {
+    if (!/^[^/\s:]{1,255}$/.test(code)) throw new TrucError('bad_identifier', `"${code}" is not a local group code`);
+    await this.db.query('INSERT INTO xs_local_group (code, member) VALUES ($1, $2) ON CONFLICT DO NOTHING', [code, subsystemText(member)]);
+    this.changed();
+  }
+
+  async putIdentity(id: Identity): Promise<void> {
+    await this.db.query(
+      `INSERT INTO xs_identity (name, cert, key_store, key_id) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (name) DO UPDATE SET cert = EXCLUDED.cert, key_store = EXCLUDED.key_store, key_id = EXCLUDED.key_id, updated_at = now()`,
+      [id.name, id.cert, id.keyStore, id.keyId],
+    );
+  }
+
+  async identity(name: string): Promise<Identity | undefined> {
+    const r = await this.db.query<{ name: string; cert: Buffer; key_store: string; key_id: string }>('SELECT * FROM xs_identity WHERE name = $1', [name]);
+    const x = r[0];
+    return x ? { name: x.name, cert: Buffer.from(x.cert), keyStore: x.key_store, keyId: x.key_id } : undefined;
+  }
+
+  async listServices(): Promise<ServiceRow[]> {
+    return [...(await this.snapshot()).services.values()];
+  }
+
+  async listAccess(service?: string): Promise<AccessRight[]> {
+    const snap = await this.snapshot();
+    return service ? (snap.access.get(service) ?? []) : [...snap.access.values()].flat();
+  }
+}
+
+/** Whether an access right's path pattern covers a request path (query excluded). */
+export function pathCovered(pattern: string, path: string): boolean {
+  if (pattern === '*') return true;
+  const p = path.split('?')[0] || '/';
+  if (pattern.endsWith('*')) return p.startsWith(pattern.slice(0, -1));
+  return p === pattern;
+}

@@ -394,12 +394,13 @@ export async function listTsaEntries(sql: Sql): Promise<TsaEntry[]> {
 // ---- settings
 
 export async function putSetting(sql: Sql, key: string, value: unknown): Promise<void> {
-  await sql.query('INSERT INTO xc_setting (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value', [key, JSON.stringify(value)]);
+  await sql.query('INSERT INTO xc_setting (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value', [key, JSON.stringify({ v: value })]);
 }
 
 export async function getSettings(sql: Sql): Promise<Record<string, unknown>> {
   const rows = await sql.query<any>('SELECT key, value FROM xc_setting');
-  return Object.fromEntries(rows.map((r) => [r.key, typeof r.value === 'string' ? JSON.parse(r.value) : r.value]));
+  // wrapped as { v }: a bare JSON string would come back from the drivers already decoded, or not
+  return Object.fromEntries(rows.map((r) => [r.key, (typeof r.value === 'string' ? JSON.parse(r.value) : r.value).v]));
 }
 
 // ---- registration requests

@@ -54,12 +54,14 @@ export async function centralRoutes(app: FastifyInstance, p: Platform, central: 
     return signed;
   });
 
-  app.get<{ Params: { instance: string; hash: string } }>('/conf/:instance/parts/:hash', { schema: documented({ tags, summary: 'A configuration part by its SHA-512 (public, immutable)' }) }, async (req, reply) => {
+  // a wildcard, not a :hash parameter: a SHA-512 in hex is longer than the router's parameter limit
+  app.get<{ Params: { instance: string; '*': string } }>('/conf/:instance/parts/*', { schema: documented({ tags, summary: 'A configuration part by its SHA-512 (public, immutable)' }) }, async (req, reply) => {
     if (req.params.instance !== central.instance) throw new TrucError('not_found', `this central server serves instance ${central.instance}`);
-    const bytes = await central.generator.part(req.params.hash);
+    const hash = req.params['*'];
+    const bytes = await central.generator.part(hash);
     if (!bytes) throw new TrucError('not_found', 'no configuration part with that hash');
     reply.header('cache-control', 'public, max-age=31536000, immutable');
-    reply.header('etag', `"${req.params.hash}"`);
+    reply.header('etag', `"${hash}"`);
     return reply.type('application/json').send(bytes);
   });
 

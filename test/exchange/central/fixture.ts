@@ -5,6 +5,7 @@
  */
 import { bitString, ctx as explicit, int, seq } from '../../../src/asn1/der.js';
 import { SCHEMES } from '../../../src/crypto/algorithms.js';
+import type { KeyRef } from '../../../src/crypto/keystore.js';
 import { encodeName, getCa, type CaRow, type NameAttribute } from '../../../src/pki/index.js';
 import { OcspResponder, type OcspOptions } from '../../../src/pki/ocsp/index.js';
 import { buildOcspRequest } from '../../../src/pki/path/index.js';
@@ -20,6 +21,7 @@ export interface IssuedKey {
   scheme: 'ecdsa-sha256';
   certificate: Buffer;
   serial: string;
+  ref: KeyRef;
 }
 
 export interface Agency {
@@ -51,7 +53,7 @@ export async function issueKey(p: TestPlatform, profile: string, subject: NameAt
   const sig = await store.sign(info.ref.id, 'ecdsa-sha256', cri);
   const csr = seq(cri, Buffer.from(SCHEMES['ecdsa-sha256'].algorithmIdentifier), bitString(sig));
   const issued = await p.issuer.issue({ profile, csr, subject }, 'test');
-  return { sign: (d) => store.sign(info.ref.id, 'ecdsa-sha256', d), scheme: 'ecdsa-sha256', certificate: issued.der, serial: issued.serial };
+  return { sign: (d) => store.sign(info.ref.id, 'ecdsa-sha256', d), scheme: 'ecdsa-sha256', certificate: issued.der, serial: issued.serial, ref: info.ref };
 }
 
 export async function world(dbUrl: string, settings: Partial<CentralSettings> = {}): Promise<World> {

@@ -21,6 +21,8 @@ import type { SoftwareKeyStore } from '../../crypto/software-keystore.js';
 import { httpTimeStamper } from '../../sign/timestamp/http.js';
 import type { TimeStamper } from '../../sign/signer.js';
 import type { GlobalConf } from '../conf/global.js';
+import type { PrivateParameters } from '../conf/model.js';
+import { buildRegistrationRequest, submitRegistration, type BuildRegistration, type RegistrationRequest, type RegistrationType, type SubmitResult } from '../conf/registration-request.js';
 import type { MessageLogApi } from '../log/types.js';
 import { serverText, type ServerId } from '../ids.js';
 import { ServerStore } from './store.js';
@@ -36,7 +38,10 @@ import { handleProvider } from './provider.js';
 export interface ConfSource {
   current(): GlobalConf | undefined;
   status?(): unknown;
+  privateParameters?(): PrivateParameters | undefined;
 }
+
+export type RegistrationExtra = Pick<BuildRegistration, 'address' | 'client' | 'maintenance'>;
 
 export interface SecurityServerOptions {
   id: ServerId;
@@ -75,7 +80,41 @@ export class SecurityServer {
     readonly ctx: ServerContext,
     private readonly opts: SecurityServerOptions,
     private readonly tlsKeyPem: string,
+    private readonly signAuth: (data: Buffer) => Buffer,
+    private readonly authScheme: SignatureScheme,
   ) {}
+
+  /**
+   * A registration request for the central server, signed with the owner's signing key and, for requests
+   * about the authentication certificate, with a proof of possession by the authentication key. OCSP
+   * responses are fetched first when none is held.
+   */
+  async registrationRequest(type: RegistrationType, extra: RegistrationExtra = {}): Promise<RegistrationRequest> {
+    const conf = this.opts.conf.current();
+    if (!conf) throw new TrucError('conf_expired', 'no global configuration yet: install the anchor and let the server download one first');
+    if (!this.ctx.own.response('sign').length || !this.ctx.own.response('auth').length) await this.ctx.own.refresh(conf, true);
+    const signStore = this.opts.keys.get((await this.ctx.store.identity('sign'))!.keyStore);
+    const sign = await this.ctx.store.identity('sign');
+    const withAuth = type === 'auth-cert' || type === 'auth-cert-deletion';
+    return buildRegistrationRequest({
+      type,
+      instance: this.ctx.id.instance,
+      server: { memberClass: this.ctx.id.memberClass, memberCode: this.ctx.id.memberCode, serverCode: this.ctx.id.serverCode },
+      ...extra,
+      signing: { sign: (d) => signStore.sign(sign!.keyId, this.ctx.signer.scheme, d), scheme: this.ctx.signer.scheme, certificate: this.ctx.signCert, ocsp: this.ctx.own.response('sign') },
+      ...(withAuth
+        ? { auth: { sign: async (d: Buffer) => this.signAuth(d), scheme: this.authScheme, certificate: this.ctx.authCert, ocsp: this.ctx.own.response('auth') } }
+        : { auth: { certificate: this.ctx.authCert } }),
+      now: this.ctx.clock(),
+    });
+  }
+
+  /** Sends a registration request to the central server named in the private parameters (pinned HTTPS). */
+  async register(type: RegistrationType, extra: RegistrationExtra = {}): Promise<SubmitResult> {
+    const priv = this.opts.conf.privateParameters?.();
+    if (!priv) throw new TrucError('conf_expired', 'the configuration carries no private parameters: the registration service is unknown');
+    return submitRegistration(priv.registrationUrl, priv.centralTlsCertHash, await this.registrationRequest(type, extra));
+  }
 
   static async open(opts: SecurityServerOptions): Promise<SecurityServer> {
     const store = new ServerStore(opts.db);
@@ -122,7 +161,11 @@ export class SecurityServer {
       roots: new RootCache(),
       health: new Map(),
     };
-    return new SecurityServer(ctx, opts, keyPem(tlsKey));
+    const authInfo = await opts.keys.get(auth.keyStore).info(auth.keyId);
+    const authScheme = defaultScheme(authInfo.algorithm);
+    const authSync = await (opts.keys.get(auth.keyStore).syncSigner?.(auth.keyId, authScheme) ?? null);
+    if (!authSync) throw new TrucError('invalid_config', 'the authentication key cannot sign in process');
+    return new SecurityServer(ctx, opts, keyPem(tlsKey), authSync, authScheme);
   }
 
   get store(): ServerStore {

@@ -1,0 +1,238 @@
+/**
+ * An axis in one process: a central server on the platform's database and CA, and security servers for a
+ * few agencies, each with its own database, message log folder, keys and certificates from the platform's
+ * CA, registered through the central server's registration path (signed requests, verified, approved by
+ * an operator action) and serving a small sample service of its own. `truc start` runs it on the embedded
+ * default as the demonstration axis, and the tests build theirs with it. In production each role runs
+ * alone (`truc central serve`, `truc ss serve`).
+ */
+import http from 'node:http';
+import { join } from 'node:path';
+import { mkdirSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import type { Platform } from '../platform.js';
+import { openDb, migrate, type Db } from '../store/index.js';
+import { CentralServer } from './central/index.js';
+import { ConfClient } from './conf/client.js';
+import { memberId, serverId, subsystemId, serviceId, subsystemText, type ServerId, type SubsystemId } from './ids.js';
+import { SecurityServer, type SecurityServerOptions } from './server/server.js';
+import { provisionIdentity } from './server/provision.js';
+import { serverMigrations } from './server/store.js';
+import type { MessageLogApi } from './log/types.js';
+import type { TimeStamper } from '../sign/signer.js';
+import type { ServerLimits } from './server/context.js';
+
+export interface AxisAgency {
+  memberClass: string;
+  memberCode: string;
+  name: string;
+  subsystem: string;
+  serverCode: string;
+}
+
+/** The demonstration axis: three agencies. */
+export const DEMO_AGENCIES: AxisAgency[] = [
+  { memberClass: 'GOV', memberCode: '000.00.00.G22', name: 'Văn phòng Chính phủ', subsystem: 'vanthu', serverCode: 'ss-vpcp' },
+  { memberClass: 'GOV', memberCode: '000.00.00.G09', name: 'Bộ Nội vụ', subsystem: 'vanthu', serverCode: 'ss-bnv' },
+  { memberClass: 'PROV', memberCode: '000.00.31.H29', name: 'UBND Thành phố Hồ Chí Minh', subsystem: 'vanthu', serverCode: 'ss-hcm' },
+];
+
+export interface AxisOptions {
+  agencies?: AxisAgency[];
+  /** the platform's public base URL (configuration download, OCSP, TSA), e.g. http://127.0.0.1:8080 */
+  baseUrl: string;
+  /** folder for the servers' databases, logs and configuration caches */
+  dir: string;
+  /** `memory` for throwaway PGlite databases, `folder` for PGlite folders under dir, or a PostgreSQL URL factory */
+  storage: 'memory' | 'folder' | ((agency: AxisAgency) => Promise<string>);
+  host?: string;
+  /** first ports: information-system listeners and peer listeners count up from these (0: any free port) */
+  isPort?: number;
+  peerPort?: number;
+  /** opens a server's message log (default: the message log in its folder) */
+  openLog: (db: Db, dir: string) => Promise<MessageLogApi>;
+  /** start the sample information system and service of each agency (default true) */
+  sampleServices?: boolean;
+  limits?: Partial<ServerLimits>;
+  timestamping?: SecurityServerOptions['timestamping'];
+  stampers?: () => TimeStamper[];
+}
+
+export interface AxisMember {
+  agency: AxisAgency;
+  subsystem: SubsystemId;
+  id: ServerId;
+  db: Db;
+  log: MessageLogApi;
+  conf: ConfClient;
+  server: SecurityServer;
+  isUrl: string;
+  peerAddress: string;
+  /** the sample information system's URL */
+  serviceUrl?: string;
+}
+
+export interface Axis {
+  central: CentralServer;
+  members: AxisMember[];
+  refreshAll(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** The sample information system: who it is, and an echo. */
+function sampleService(agency: AxisAgency): http.Server {
+  return http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    let n = 0;
+    req.on('data', (c: Buffer) => {
+      n += c.length;
+      if (n <= 1024 * 1024) chunks.push(c);
+    });
+    req.on('end', () => {
+      if (req.url?.startsWith('/echo')) {
+        res.writeHead(200, { 'content-type': req.headers['content-type'] ?? 'application/octet-stream' });
+        res.end(Buffer.concat(chunks));
+        return;
+      }
+      const body = JSON.stringify({
+        co_quan: agency.name,
+        agency: `${agency.memberClass}/${agency.memberCode}`,
+        thong_diep: `Xin chào từ ${agency.name}`,
+        message: `Hello from ${agency.name}`,
+        ben_goi: req.headers['x-road-client'] ?? null,
+        x_road_id: req.headers['x-road-id'] ?? null,
+        path: req.url,
+        time: new Date().toISOString(),
+      });
+      res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' });
+      res.end(body);
+    });
+  });
+}
+
+async function listenOn(s: http.Server, host: string, port: number): Promise<string> {
+  await new Promise<void>((r, j) => {
+    s.once('error', j);
+    s.listen(port, host, () => r());
+  });
+  const a = s.address() as AddressInfo;
+  return `http://${host}:${a.port}`;
+}
+
+/** The central server on the platform's database; its routes go on the platform's HTTP app. */
+export function openCentral(p: Platform, baseUrl: string, instance = 'VN', settings: Record<string, unknown> = {}): Promise<CentralServer> {
+  return CentralServer.open({ db: p.db, keys: p.keys, bus: p.bus, log: p.log, instance, settings: { confBaseUrl: baseUrl, ...settings } as never });
+}
+
+/**
+ * Registers and starts the agencies' security servers against a central server whose configuration is
+ * served at `o.baseUrl` (the platform's HTTP app with the central routes).
+ */
+export async function startAxis(p: Platform, central: CentralServer, o: AxisOptions): Promise<Axis> {
+  const instance = central.instance;
+  const agencies = o.agencies ?? DEMO_AGENCIES;
+  const host = o.host ?? '127.0.0.1';
+  const actor = 'axis-bootstrap';
+  const reg = central.registry;
+  const existing = new Set((await central.ctx.db.query<{ member_class: string; member_code: string }>('SELECT member_class, member_code FROM xc_member')).map((m) => `${m.member_class}/${m.member_code}`));
+  if (!existing.size) {
+    await reg.approvePlatformCas(p.pki, actor, `${o.baseUrl}/ocsp`);
+    const tsa = await p.db.query<{ certificate: Buffer }>(`SELECT certificate FROM pki_service_cert WHERE service = 'tsa' ORDER BY 1 LIMIT 1`).catch(() => []);
+    if (tsa[0]) await reg.approveTsa({ name: 'Trục TSA', url: `${o.baseUrl}/tsa`, certificate: Buffer.from(tsa[0].certificate) }, actor);
+  }
+  for (const a of agencies) {
+    if (existing.has(`${a.memberClass}/${a.memberCode}`)) continue;
+    await reg.addMember({ memberClass: a.memberClass, memberCode: a.memberCode, name: a.name }, actor);
+    await reg.addSubsystem({ memberClass: a.memberClass, memberCode: a.memberCode, subsystemCode: a.subsystem }, actor);
+  }
+  await central.generator.generate({ force: true, actor });
+  const anchor = await central.exportAnchor(o.baseUrl);
+  const members: AxisMember[] = [];
+  const samples: http.Server[] = [];
+  let i = 0;
+  for (const a of agencies) {
+    const dir = join(o.dir, a.memberCode);
+    mkdirSync(dir, { recursive: true });
+    const url = o.storage === 'memory' ? 'memory://' : o.storage === 'folder' ? join(dir, 'db') : await o.storage(a);
+    const db = await openDb({ url });
+    await migrate(db, serverMigrations);
+    const log = await o.openLog(db, join(dir, 'log'));
+    const conf = new ConfClient({ anchor, dir: join(dir, 'conf'), log: p.log, minIntervalMs: 1000 });
+    await conf.refresh();
+    const id = serverId(memberId(instance, a.memberClass, a.memberCode), a.serverCode);
+    const subsystem = subsystemId(memberId(instance, a.memberClass, a.memberCode), a.subsystem);
+    const { ServerStore } = await import('./server/store.js');
+    const store = new ServerStore(db);
+    if (!(await store.identity('sign')))
+      await provisionIdentity(store, p.keys, id, a.name, async (csr, profile, subject) => (await p.issuer.issue({ profile, csr, subject }, actor)).der);
+    const server = await SecurityServer.open({
+      id,
+      db,
+      keys: p.keys,
+      conf,
+      log,
+      bus: p.bus,
+      logger: p.log,
+      listen: { host, isPort: o.isPort ? o.isPort + i : 0, peerPort: o.peerPort ? o.peerPort + i : 0 },
+      ...(o.limits ? { limits: o.limits } : {}),
+      ...(o.timestamping ? { timestamping: o.timestamping } : {}),
+    });
+    const { isUrl, peerAddress } = await server.start();
+    let serviceUrl: string | undefined;
+    if (o.sampleServices !== false) {
+      const s = sampleService(a);
+      samples.push(s);
+      serviceUrl = await listenOn(s, host, 0);
+    }
+    members.push({ agency: a, subsystem, id, db, log, conf, server, isUrl, peerAddress, ...(serviceUrl ? { serviceUrl } : {}) });
+    i++;
+  }
+  // registration: each server asks for its authentication certificate and its client; the bootstrap
+  // operator approves what the central server verified
+  const current = await central.ctx.db.query<{ member_code: string; server_code: string; address: string }>('SELECT member_code, server_code, address FROM xc_server').catch(() => []);
+  for (const m of members) {
+    const known = current.find((r) => r.member_code === m.id.memberCode && r.server_code === m.id.serverCode);
+    const submit = async (type: 'auth-cert' | 'client' | 'address-change', extra: Record<string, unknown>) => {
+      const r = await central.registration.submit(await m.server.registrationRequest(type, extra as never));
+      if (r.status === 'pending') await central.registration.approve(r.id, actor);
+    };
+    if (!known) {
+      await submit('auth-cert', { address: m.peerAddress });
+      await submit('client', { client: { memberClass: m.subsystem.memberClass, memberCode: m.subsystem.memberCode, subsystemCode: m.subsystem.subsystemCode } });
+    } else if (known.address !== m.peerAddress) await submit('address-change', { address: m.peerAddress });
+    await m.server.store.addClient(m.subsystem);
+  }
+  await central.generator.generate({ force: true, actor });
+  const refreshAll = async () => {
+    await Promise.all(members.map((m) => m.conf.refresh()));
+    await Promise.all(members.map((m) => m.server.tick(true)));
+  };
+  await refreshAll();
+  // sample services: every agency may call every other's `thong-tin` and `echo`
+  for (const m of members) {
+    if (!m.serviceUrl) continue;
+    for (const code of ['thong-tin', 'echo']) {
+      const svc = serviceId(m.subsystem, code);
+      await m.server.store.putService(svc, code === 'echo' ? `${m.serviceUrl}/echo` : m.serviceUrl);
+      for (const other of members) if (other !== m) await m.server.store.grant({ service: `SERVICE:${subsystemText(m.subsystem).slice('SUBSYSTEM:'.length)}/${code}`, subject: subsystemText(other.subsystem), method: '*', path: '*' });
+    }
+  }
+  for (const m of members) m.conf.start();
+  await central.start();
+  return {
+    central,
+    members,
+    refreshAll,
+    async close() {
+      await central.stop();
+      for (const m of members) {
+        m.conf.stop();
+        await m.server.stop();
+        await m.log.close();
+        await m.db.close();
+      }
+      await Promise.all(samples.map((s) => new Promise<void>((r) => s.close(() => r()))));
+    },
+  };
+}
+

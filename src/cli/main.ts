@@ -39,6 +39,7 @@ import { verifyCertCommand } from './verify-cert.js';
 import { monitorCommands } from './monitor.js';
 import { labCommands } from './lab.js';
 import { signCommands } from './sign.js';
+import { centralCommands } from './central.js';
 
 const program = new Command();
 program
@@ -454,4 +455,5 @@ monitorCommands(program);
 ocspCommand(program, config);
 verifyCertCommand(program, config);
 signCommands(program, { withPlatform, out });
+centralCommands(program, { withPlatform, out, operator, config });
 program.parseAsync(process.argv).catch(fail);

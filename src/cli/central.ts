@@ -1,0 +1,177 @@
+/**
+ * `truc central`: the exchange's central server. `serve` runs it (registry API, registration service,
+ * configuration download, generation on a schedule); the other commands work on the registry directly,
+ * as the central server's operators do: members, subsystems, approving the platform's CAs, registration
+ * requests (list, approve, reject), settings, generating a configuration now, exporting the anchor.
+ */
+import { writeFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import type { Config } from '../config.js';
+import type { Platform } from '../platform.js';
+import { CentralServer, type CentralSettings, type RequestStatus } from '../exchange/central/index.js';
+import { anchorBytes } from '../exchange/conf/anchor.js';
+import { buildApp } from '../http/app.js';
+import { TrucError } from '../errors.js';
+import { runUntilSignal } from './serve.js';
+import { table } from './output.js';
+
+export interface CentralCliContext {
+  withPlatform(fn: (p: Platform) => Promise<unknown>): Promise<void>;
+  out(v: unknown, text: () => string): void;
+  operator(): string;
+  config(): Config;
+}
+
+const DEFAULT_INSTANCE = process.env.TRUC_INSTANCE ?? 'VN';
+
+const openCentral = (p: Platform, instance: string) => CentralServer.open({ db: p.db, keys: p.keys, bus: p.bus, log: p.log, instance, clock: p.pki.clock });
+
+/** `key=value` pairs of settings; numbers and booleans read as such, JSON for the structured ones */
+function parseSetting(pair: string, prev: Record<string, unknown> = {}): Record<string, unknown> {
+  const i = pair.indexOf('=');
+  if (i < 1) throw new TrucError('bad_request', `expected key=value, got "${pair}"`);
+  const key = pair.slice(0, i);
+  const raw = pair.slice(i + 1);
+  let value: unknown = raw;
+  if (/^\d+$/.test(raw)) value = Number(raw);
+  else if (raw === 'true' || raw === 'false') value = raw === 'true';
+  else if (/^[[{]/.test(raw) || raw === 'null') value = JSON.parse(raw);
+  return { ...prev, [key]: value };
+}
+
+export function centralCommands(program: Command, ctx: CentralCliContext): void {
+  const central = program.command('central').description('exchange central server: registry, registrations, global configuration');
+  const withCentral = (o: { instance: string }, fn: (c: CentralServer, p: Platform) => Promise<unknown>) => ctx.withPlatform(async (p) => fn(await openCentral(p, o.instance), p));
+  const inst = (cmd: Command) => cmd.option('--instance <code>', 'exchange instance (also TRUC_INSTANCE)', DEFAULT_INSTANCE);
+
+  inst(central.command('serve'))
+    .description('Run the central server: management API, registration endpoint, configuration download; generate the configuration on a schedule.')
+    .option('--port <port>', 'HTTP port (default: the configured one)')
+    .option('--host <host>', 'address to listen on')
+    .option('--approve-platform-ca', 'approve this platform’s CA hierarchy at start')
+    .action(async (o) => {
+      const cfg = ctx.config();
+      await runUntilSignal(cfg, async (p) => {
+        const c = await openCentral(p, o.instance);
+        if (o.approvePlatformCa) await c.registry.approvePlatformCas(p.pki, ctx.operator());
+        await c.start();
+        const app = await buildApp(p, { central: c });
+        const url = await app.listen({ host: o.host ?? cfg.http.host, port: o.port !== undefined ? Number(o.port) : cfg.http.port });
+        const v = await c.generator.latest();
+        p.log.info({ url, instance: c.instance, version: v?.version ?? null }, 'máy chủ trung tâm đang chạy (central server running)');
+        return async () => {
+          await app.close();
+          await c.stop();
+        };
+      });
+    });
+
+  const member = central.command('member').description('members of the instance');
+  inst(member.command('add <class> <code> <name>'))
+    .description('Register a member, e.g. `truc central member add GOV 000.00.00.G22 "Văn phòng Chính phủ"`')
+    .action((cls, code, name, o) =>
+      withCentral(o, async (c) => {
+        await c.registry.addMember({ memberClass: cls, memberCode: code, name }, ctx.operator());
+        ctx.out({ memberClass: cls, memberCode: code, name }, () => `đã đăng ký thành viên (member registered): MEMBER:${c.instance}/${cls}/${code}`);
+      }),
+    );
+  inst(member.command('list'))
+    .description('List members and their subsystems')
+    .action((o) =>
+      withCentral(o, async (c) => {
+        const rows = await c.registry.listMembers();
+        ctx.out(rows, () => table(rows.map((m) => ({ class: m.memberClass, code: m.memberCode, name: m.name, subsystems: m.subsystems.join(',') })), ['class', 'code', 'name', 'subsystems']));
+      }),
+    );
+
+  const subsystem = central.command('subsystem').description('subsystems of members');
+  inst(subsystem.command('add <class> <code> <subsystem>'))
+    .description('Register a subsystem of a member')
+    .action((cls, code, sub, o) =>
+      withCentral(o, async (c) => {
+        await c.registry.addSubsystem({ memberClass: cls, memberCode: code, subsystemCode: sub }, ctx.operator());
+        ctx.out({ memberClass: cls, memberCode: code, subsystemCode: sub }, () => `đã đăng ký phân hệ (subsystem registered): SUBSYSTEM:${c.instance}/${cls}/${code}/${sub}`);
+      }),
+    );
+
+  inst(central.command('approve-platform-ca'))
+    .description('Approve this platform’s CA hierarchy for members’ certificates')
+    .action((o) =>
+      withCentral(o, async (c, p) => {
+        const names = await c.registry.approvePlatformCas(p.pki, ctx.operator());
+        ctx.out({ approved: names }, () => `đã phê duyệt CA (CAs approved): ${names.join(', ')}`);
+      }),
+    );
+
+  inst(central.command('requests'))
+    .description('Registration requests, newest first')
+    .option('--status <status>', 'pending, approved or rejected')
+    .option('--limit <n>', 'at most this many', '100')
+    .action((o) =>
+      withCentral(o, async (c) => {
+        if (o.status && !['pending', 'approved', 'rejected'].includes(o.status)) throw new TrucError('bad_request', '--status is pending, approved or rejected');
+        const rows = await c.registration.list(o.status as RequestStatus | undefined, Number(o.limit) || 100);
+        ctx.out(rows, () =>
+          rows.length
+            ? table(
+                rows.map((r) => ({ id: r.id, type: r.type, server: r.server, status: r.status, received: r.receivedAt.slice(0, 19), decided: r.decidedBy ?? '' })),
+                ['id', 'type', 'server', 'status', 'received', 'decided'],
+              )
+            : 'không có yêu cầu (no requests)',
+        );
+      }),
+    );
+
+  inst(central.command('approve <id>'))
+    .description('Approve a pending registration request')
+    .action((id, o) =>
+      withCentral(o, async (c) => {
+        const r = await c.registration.approve(id, ctx.operator());
+        ctx.out(r, () => `đã phê duyệt (approved): ${r.id} ${r.type} ${r.server}`);
+      }),
+    );
+
+  inst(central.command('reject <id>'))
+    .description('Reject a pending registration request')
+    .option('--reason <text>', 'why (kept with the request)')
+    .action((id, o) =>
+      withCentral(o, async (c) => {
+        const r = await c.registration.reject(id, ctx.operator(), o.reason ?? '');
+        ctx.out(r, () => `đã từ chối (rejected): ${r.id} — ${r.reason}`);
+      }),
+    );
+
+  inst(central.command('settings'))
+    .description('Show settings, or change them with --set key=value (repeatable)')
+    .option('--set <key=value>', 'a setting to change', parseSetting)
+    .action((o) =>
+      withCentral(o, async (c) => {
+        const s = o.set ? await c.registry.setSettings(o.set as Partial<CentralSettings>, ctx.operator()) : await c.settings();
+        ctx.out(s, () => Object.entries(s).map(([k, v]) => `${k}: ${JSON.stringify(v)}`).join('\n'));
+      }),
+    );
+
+  inst(central.command('generate'))
+    .description('Generate a new configuration version now')
+    .action((o) =>
+      withCentral(o, async (c) => {
+        const v = (await c.generator.generate({ force: true, actor: ctx.operator() }))!;
+        ctx.out({ version: v.version, generatedAt: v.generatedAt, expiresAt: v.expiresAt }, () => `cấu hình phiên bản ${v.version} (configuration version ${v.version}), hết hạn (expires) ${v.expiresAt.toISOString()}`);
+      }),
+    );
+
+  const anchor = central.command('anchor').description('the configuration anchor security servers install');
+  inst(anchor.command('export'))
+    .description('Write the configuration anchor (download URL and verification certificate)')
+    .option('--url <base>', 'base URL security servers download from (default: the confBaseUrl setting)')
+    .option('--out <file>', 'write to a file instead of stdout')
+    .action((o) =>
+      withCentral(o, async (c) => {
+        const a = await c.exportAnchor(o.url);
+        if (o.out) {
+          writeFileSync(o.out, anchorBytes(a));
+          ctx.out({ file: o.out, url: a.sources[0].url }, () => `đã ghi neo cấu hình (anchor written): ${o.out} — ${a.sources[0].url}`);
+        } else process.stdout.write(anchorBytes(a).toString('utf8') + '\n');
+      }),
+    );
+}

@@ -18,7 +18,7 @@ import { DEFAULT_CENTRAL_SETTINGS, loadSettings, type CentralContext, type Centr
 import { Generator } from './generate.js';
 import { Registration } from './registration.js';
 import { Registry, checkSettings } from './registry.js';
-import { ensureSigningKey, type ConfSigner, type SigningKeyInput } from './signing-key.js';
+import { ensureSigningKey, storedSigner, type ConfSigner, type SigningKeyInput } from './signing-key.js';
 import { centralMigrations, getSettings, putSetting } from './store.js';
 import { appendAudit } from '../../audit/index.js';
 
@@ -57,7 +57,10 @@ export class CentralServer {
   ) {
     this.registry = new Registry(ctx);
     this.registration = new Registration(ctx);
-    this.generator = new Generator(ctx, async () => this.signer);
+    this.generator = new Generator(ctx, async () => {
+      this.signer = await storedSigner(ctx, this.signer);
+      return this.signer;
+    });
   }
 
   static async open(o: CentralOpenOptions): Promise<CentralServer> {
@@ -86,7 +89,7 @@ export class CentralServer {
     return loadSettings(this.ctx.db);
   }
 
-  /** the configuration-signing certificate (DER) anchors carry */
+  /** the configuration-signing certificate (DER) anchors carry, as this process last read it */
   signingCertificate(): Buffer {
     return this.signer.certificate;
   }
@@ -98,6 +101,7 @@ export class CentralServer {
 
   /** The anchor security servers install: the download URL (`{confBaseUrl}/conf/{instance}`) and the signing certificate. */
   async exportAnchor(baseUrl?: string): Promise<ConfAnchor> {
+    this.signer = await storedSigner(this.ctx, this.signer);
     const base = (baseUrl ?? (await this.settings()).confBaseUrl).replace(/\/+$/, '');
     return buildAnchor({ instance: this.instance, sources: [{ url: `${base}/conf/${encodeURIComponent(this.instance)}`, verificationCerts: [this.signer.certificate] }], now: this.ctx.clock() });
   }

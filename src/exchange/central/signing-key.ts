@@ -17,8 +17,8 @@ import { X509Certificate } from 'node:crypto';
 
 export interface SigningKeyInput {
   ref: KeyRef;
-  /** the key's certificate, DER */
-  certificate: Buffer;
+  /** the key's certificate, DER (issued by our CA, or any); default: a self-signed one made for the key */
+  certificate?: Buffer;
   scheme?: SignatureScheme;
 }
 
@@ -41,20 +41,25 @@ function signerOf(ctx: CentralContext, row: SigningKeyRow): ConfSigner {
 /** The signing key to use: the one given (stored for the other processes), the stored one, or a new one. */
 export async function ensureSigningKey(ctx: CentralContext, given?: SigningKeyInput, actor = 'system'): Promise<ConfSigner> {
   if (given) {
-    const info = await ctx.keys.get(given.ref.store).info(given.ref.id);
+    const store = ctx.keys.get(given.ref.store);
+    const info = await store.info(given.ref.id);
     const scheme = given.scheme ?? defaultScheme(info.algorithm);
     if (!schemeFitsKey(scheme, info.algorithm)) throw new TrucError('key_not_allowed', `scheme ${scheme} does not fit a ${info.algorithm} key`);
+    const have = await getSigningKey(ctx.db);
+    let certificate = given.certificate;
+    // the same key named again without a certificate keeps the certificate made for it before
+    if (!certificate && have && have.keyStore === given.ref.store && have.keyId === given.ref.id) certificate = have.certificate;
+    certificate ??= await selfSigned(ctx, given.ref.store, given.ref.id, info.spki, scheme);
     let cert: X509Certificate;
     try {
-      cert = new X509Certificate(given.certificate);
+      cert = new X509Certificate(certificate);
     } catch {
       throw new TrucError('malformed_der', 'the configuration-signing certificate is not a DER certificate');
     }
     if (!Buffer.from(cert.publicKey.export({ type: 'spki', format: 'der' })).equals(info.spki))
       throw new TrucError('bad_request', 'the configuration-signing certificate is not for that key');
-    const row: SigningKeyRow = { keyStore: given.ref.store, keyId: given.ref.id, scheme, certificate: given.certificate };
-    const have = await getSigningKey(ctx.db);
-    if (!have || have.keyId !== row.keyId || have.keyStore !== row.keyStore || !have.certificate.equals(row.certificate))
+    const row: SigningKeyRow = { keyStore: given.ref.store, keyId: given.ref.id, scheme, certificate };
+    if (!have || have.keyId !== row.keyId || have.keyStore !== row.keyStore || !have.certificate.equals(row.certificate) || have.scheme !== scheme)
       await ctx.db.tx(async (sql) => {
         await replaceSigningKey(sql, row);
         await appendAudit(sql, [{ actor, action: 'central.signing-key.set', target: ctx.instance, outcome: 'success', detail: { keyStore: row.keyStore, keyId: row.keyId, scheme } }], ctx.clock());
@@ -66,6 +71,28 @@ export async function ensureSigningKey(ctx: CentralContext, given?: SigningKeyIn
   const store = ctx.keys.default;
   const info = await store.generate('EC-P256', `central-conf-signing:${ctx.instance}`);
   const scheme = defaultScheme(info.algorithm);
+  const certificate = await selfSigned(ctx, store.kind, info.ref.id, info.spki, scheme);
+  const kept = await ctx.db.tx(async (sql) => {
+    const k = await putSigningKeyOnce(sql, { keyStore: store.kind, keyId: info.ref.id, scheme, certificate });
+    if (k.keyId === info.ref.id)
+      await appendAudit(sql, [{ actor, action: 'central.signing-key.generate', target: ctx.instance, outcome: 'success', detail: { keyStore: store.kind, keyId: info.ref.id, scheme } }], ctx.clock());
+    return k;
+  });
+  return signerOf(ctx, kept);
+}
+
+/**
+ * The signer stored now: another central process sharing the database may have replaced the key, and
+ * every process must sign with the one the anchors are being moved to.
+ */
+export async function storedSigner(ctx: CentralContext, cached: ConfSigner): Promise<ConfSigner> {
+  const row = await getSigningKey(ctx.db);
+  if (!row || (row.keyStore === cached.keyStore && row.keyId === cached.keyId && row.certificate.equals(cached.certificate) && row.scheme === cached.scheme)) return cached;
+  return signerOf(ctx, row);
+}
+
+/** A self-signed certificate for the configuration-signing key (the anchor carries it; nothing chains to it). */
+async function selfSigned(ctx: CentralContext, storeKind: string, keyId: string, spki: Buffer, scheme: SignatureScheme): Promise<Buffer> {
   const now = ctx.clock();
   const subject = encodeName([
     { type: 'C', value: 'VN' },
@@ -80,15 +107,8 @@ export async function ensureSigningKey(ctx: CentralContext, given?: SigningKeyIn
     notBefore: new Date(Math.floor(now.getTime() / 1000) * 1000 - 60_000),
     notAfter: new Date(now.getTime() + VALIDITY_DAYS * 86_400_000),
     subject,
-    spki: info.spki,
-    extensions: [ext.basicConstraints(false), ext.keyUsage(['digitalSignature']), ext.subjectKeyIdentifier(keyIdentifier(info.spki))],
+    spki,
+    extensions: [ext.basicConstraints(false), ext.keyUsage(['digitalSignature']), ext.subjectKeyIdentifier(keyIdentifier(spki))],
   });
-  const certificate = encodeCertificate(tbs, sigAlg, await store.sign(info.ref.id, scheme, tbs));
-  const kept = await ctx.db.tx(async (sql) => {
-    const k = await putSigningKeyOnce(sql, { keyStore: store.kind, keyId: info.ref.id, scheme, certificate });
-    if (k.keyId === info.ref.id)
-      await appendAudit(sql, [{ actor, action: 'central.signing-key.generate', target: ctx.instance, outcome: 'success', detail: { keyStore: store.kind, keyId: info.ref.id, scheme } }], ctx.clock());
-    return k;
-  });
-  return signerOf(ctx, kept);
+  return encodeCertificate(tbs, sigAlg, await ctx.keys.get(storeKind).sign(keyId, scheme, tbs));
 }

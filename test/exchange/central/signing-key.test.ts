@@ -26,7 +26,7 @@ const injecting =
   (app: FastifyInstance): Fetch =>
   async (u) => {
     const r = await app.inject({ method: 'GET', url: new URL(u).pathname });
-    return new Response(r.rawPayload, { status: r.statusCode, headers: { 'content-type': String(r.headers['content-type'] ?? '') } });
+    return new Response(new Uint8Array(r.rawPayload), { status: r.statusCode, headers: { 'content-type': String(r.headers['content-type'] ?? '') } });
   };
 
 describe.skipIf(!!missing)('configuration signing with a PKCS#11 key', () => {

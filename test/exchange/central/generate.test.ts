@@ -11,7 +11,8 @@ import { openDb } from '../../../src/store/index.js';
 import { CentralServer } from '../../../src/exchange/central/index.js';
 import { anchorBytes, parseAnchor, parseDirectory, sha512Hex, verifySignedDirectory, type SharedParameters, type PrivateParameters } from '../../../src/exchange/conf/index.js';
 import { testDatabaseUrls, freshPostgresUrl, postgresWanted } from '../../helpers/db.js';
-import { world, INSTANCE, type World } from './fixture.js';
+import { toPem } from '../../../src/asn1/der.js';
+import { world, issueKey, INSTANCE, type World } from './fixture.js';
 
 for (const { name, url } of testDatabaseUrls()) {
   describe(`configuration generation on ${name}`, () => {
@@ -108,6 +109,21 @@ for (const { name, url } of testDatabaseUrls()) {
       expect(
         (await app.inject({ method: 'POST', url: '/api/v1/central/groups/bo-nganh/members', headers: as(admin), payload: { memberClass: 'GOV', memberCode: '000.00.00.G09', subsystemCode: 'hoso' } })).statusCode,
       ).toBe(201);
+      // a CA approved from PEM, a TSA from its certificate; bad input refused
+      const pem = toPem('CERTIFICATE', w.issuing.certificate);
+      const ca = await app.inject({ method: 'POST', url: '/api/v1/central/cas', headers: as(admin), payload: { name: 'issuing-direct', certificate: pem, ocspUrls: ['http://ocsp.truc.example/ocsp'] } });
+      expect(ca.statusCode, ca.body).toBe(201);
+      expect((await app.inject({ method: 'POST', url: '/api/v1/central/cas', headers: as(admin), payload: { name: 'x', certificate: pem, ocspUrls: ['ftp://x'] } })).json().code).toBe('bad_request');
+      const tsaKey = await issueKey(w.p, 'time-stamping', [
+        { type: 'C', value: 'VN' },
+        { type: 'O', value: 'Trục' },
+        { type: 'CN', value: 'TSA' },
+      ]);
+      const leafAsCa = await app.inject({ method: 'POST', url: '/api/v1/central/cas', headers: as(admin), payload: { name: 'leaf', certificate: tsaKey.certificate.toString('base64'), ocspUrls: ['http://o.example'] } });
+      expect(leafAsCa.json().code).toBe('cert_invalid');
+      const tsa = await app.inject({ method: 'POST', url: '/api/v1/central/tsas', headers: as(admin), payload: { name: 'TSA Trục', url: 'http://tsa.truc.example/tsa', certificate: toPem('CERTIFICATE', tsaKey.certificate) } });
+      expect(tsa.statusCode, tsa.body).toBe(201);
+      expect((await app.inject({ method: 'POST', url: '/api/v1/central/tsas', headers: as(admin), payload: { name: 'bad', url: 'http://t.example', certificate: 'bm90IGEgY2VydA==' } })).json().code).toBe('malformed_der');
       const settings = await app.inject({ method: 'PATCH', url: '/api/v1/central/settings', headers: as(admin), payload: { ocspFreshnessSeconds: 1800 } });
       expect(settings.json().ocspFreshnessSeconds).toBe(1800);
       expect((await app.inject({ method: 'PATCH', url: '/api/v1/central/settings', headers: as(admin), payload: { bogus: 1 } })).json().code).toBe('bad_request');
@@ -119,6 +135,8 @@ for (const { name, url } of testDatabaseUrls()) {
       const shared = JSON.parse((await w.central.generator.part(directory.parts[0].hash))!.toString()) as SharedParameters;
       expect(shared.globalGroups).toEqual([{ code: 'bo-nganh', description: 'Bộ, ngành', members: [{ memberClass: 'GOV', memberCode: '000.00.00.G09', subsystemCode: 'hoso' }] }]);
       expect(shared.settings.ocspFreshnessSeconds).toBe(1800);
+      expect(shared.approvedCAs.map((c) => c.name)).toEqual(['issuing-direct', 'root']);
+      expect(shared.approvedTSAs).toEqual([{ name: 'TSA Trục', url: 'http://tsa.truc.example/tsa', certificate: tsaKey.certificate.toString('base64') }]);
       const anchor = await app.inject({ method: 'GET', url: '/api/v1/central/anchor', headers: as(auditor) });
       expect(parseAnchor(anchor.body).instance).toBe(INSTANCE);
     });

@@ -10,7 +10,12 @@ import { GlobalConf, sha256Hex, verifySignedDirectory, type SharedParameters } f
 import { searchAudit } from '../../../src/audit/index.js';
 import { CentralServer } from '../../../src/exchange/central/index.js';
 import { testDatabaseUrls } from '../../helpers/db.js';
-import { world, OCSP_OPTS, INSTANCE, type World, type Agency } from './fixture.js';
+import { createPrivateKey, sign as nodeSign, X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { buildRegistrationRequest } from '../../../src/exchange/conf/index.js';
+import { openssl, tmp } from '../../helpers/openssl.js';
+import { world, issueKey, OCSP_OPTS, INSTANCE, type World, type Agency } from './fixture.js';
 
 async function latestConf(w: World): Promise<GlobalConf> {
   const v = await w.central.generator.generate();
@@ -149,6 +154,40 @@ for (const { name, url } of testDatabaseUrls()) {
       } finally {
         await slow.stop();
       }
+    });
+
+    it('refuses a certificate used for what it is not for, one from a CA not approved, and a forged OCSP response', async () => {
+      const a = await w.agency('GOV', '000.00.00.G06', 'Bộ Y tế');
+      // an authentication certificate naming the member, presented as the signing certificate: no nonRepudiation
+      const authAsSigning = await issueKey(w.p, 'agency-auth', [
+        { type: 'C', value: 'VN' },
+        { type: 'O', value: 'Bộ Y tế' },
+        { type: 'CN', value: 'ss.bo-y-te.example' },
+        { type: 'serialNumber', value: `${INSTANCE}/GOV/000.00.00.G06` },
+      ]);
+      expect(await refusal(w.central.registration.submit(await w.request({ ...a, signing: authAsSigning }, { type: 'auth-cert' })))).toEqual({ code: 'cert_invalid', reason: 'key_usage' });
+      // the signing certificate as authentication certificate: no TLS usages
+      expect(await refusal(w.central.registration.submit(await w.request({ ...a, auth: a.signing }, { type: 'auth-cert' })))).toMatchObject({ code: 'cert_invalid' });
+      // self-signed, naming the member: no path to an approved CA
+      const dir = tmp();
+      const keyPath = join(dir, 'k.pem');
+      const certPath = join(dir, 'c.pem');
+      openssl(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', keyPath, '-out', certPath, '-days', '30', '-subj', `/C=VN/O=Bộ Y tế/CN=giả mạo/serialNumber=${INSTANCE}\\/GOV\\/000.00.00.G06`, '-utf8', '-addext', 'keyUsage=critical,digitalSignature,nonRepudiation']);
+      const key = createPrivateKey(readFileSync(keyPath));
+      const self = { sign: async (d: Buffer) => nodeSign('sha256', d, key), scheme: 'ecdsa-sha256' as const, certificate: new X509Certificate(readFileSync(certPath)).raw, serial: '', ref: { store: 'none', id: '' } };
+      const forged = await buildRegistrationRequest({
+        type: 'maintenance',
+        instance: INSTANCE,
+        server: { memberClass: 'GOV', memberCode: '000.00.00.G06', serverCode: 'ss1' },
+        maintenance: true,
+        signing: { ...self, ocsp: await w.ocspFor(a.signing.certificate) },
+      });
+      expect(await refusal(w.central.registration.submit(forged))).toEqual({ code: 'cert_invalid', reason: 'no_path' });
+      // an OCSP response whose signature was altered is no evidence
+      const req = await w.request(a, { type: 'auth-cert' });
+      const ocsp = Buffer.from(req.signingOcsp, 'base64');
+      ocsp[ocsp.length - 1] ^= 0x01;
+      expect(await refusal(w.central.registration.submit({ ...req, signingOcsp: ocsp.toString('base64') }))).toMatchObject({ code: 'ocsp_stale' });
     });
 
     it('refuses an unknown member', async () => {

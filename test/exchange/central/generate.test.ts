@@ -144,7 +144,7 @@ for (const { name, url } of testDatabaseUrls()) {
 }
 
 describe.runIf(postgresWanted())('two central processes on one PostgreSQL', () => {
-  it('generate concurrently without a duplicate or a skipped version, and only what is due', async () => {
+  it('generate concurrently without a duplicate or a skipped version, only what is due; approve a request once', async () => {
     const w = await world(await freshPostgresUrl());
     const url2 = (w.p.config.database as { url: string }).url;
     const db2 = await openDb({ url: url2 });
@@ -165,6 +165,13 @@ describe.runIf(postgresWanted())('two central processes on one PostgreSQL', () =
       expect(forced.map((v) => v!.version).sort((a, b) => a - b)).toEqual([6, 7, 8, 9, 10, 11]);
       const rows = await w.p.db.query<{ n: string }>('SELECT count(DISTINCT version) AS n FROM xc_conf_version');
       expect(Number(rows[0].n)).toBe(11);
+      // one pending request approved by both processes at once: exactly one approval applies it
+      const vpcp = await w.agency('GOV', '000.00.00.G22', 'Văn phòng Chính phủ');
+      const { id } = await w.central.registration.submit(await w.request(vpcp, { type: 'auth-cert' }));
+      const both = await Promise.allSettled([w.central.registration.approve(id, 'op-a'), second.registration.approve(id, 'op-b')]);
+      expect(both.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+      expect(both.filter((r) => r.status === 'rejected').map((r) => (r as PromiseRejectedResult).reason.code)).toEqual(['conflict']);
+      expect(await w.p.db.query('SELECT hash FROM xc_server_auth_cert')).toHaveLength(1);
       // every version's directory parses and says its own number
       for (const r of await w.p.db.query<{ version: string; directory: Buffer }>('SELECT version, directory FROM xc_conf_version'))
         expect(parseDirectory(Buffer.from(r.directory)).version).toBe(Number(r.version));

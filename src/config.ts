@@ -42,6 +42,36 @@ export interface Config {
   log: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
   /** monitoring: rule folders, retention, intake listeners, notifications, scanners (src/monitor/config.ts) */
   monitor?: MonitorSettings;
+  /** the exchange: the demonstration axis of `truc start`, and this process's security server (`truc ss …`) */
+  exchange?: ExchangeSettings;
+}
+
+export interface ExchangeSettings {
+  /** run the demonstration axis (central server and three agencies' security servers) in `truc start` */
+  demo?: boolean;
+  /** first port of the demonstration servers' information-system listeners (8181) and peer listeners (5501) */
+  demoIsPort?: number;
+  demoPeerPort?: number;
+  /** this process's security server */
+  server?: {
+    /** SERVER:INSTANCE/CLASS/MEMBER/CODE */
+    id: string;
+    /** the owner member's name, written into certificate requests */
+    memberName?: string;
+    /** folder of the message log and configuration cache (default <dataDir>/exchange) */
+    dir?: string;
+    host?: string;
+    /** where information systems connect (default 127.0.0.1) */
+    isHost?: string;
+    isPort?: number;
+    peerPort?: number;
+    /** host:port other servers reach this one at (registered with the central server) */
+    publicAddress?: string;
+    logMode?: 'full' | 'metadata';
+    timestampIntervalSeconds?: number;
+    timestampGraceSeconds?: number;
+    maxBodyBytes?: number;
+  };
 }
 
 const schema = {
@@ -142,6 +172,34 @@ const schema = {
       },
     },
     monitor: monitorConfigSchema,
+    exchange: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        demo: { type: 'boolean' },
+        demoIsPort: { type: 'integer', minimum: 0, maximum: 65535 },
+        demoPeerPort: { type: 'integer', minimum: 0, maximum: 65535 },
+        server: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['id'],
+          properties: {
+            id: { type: 'string', pattern: '^SERVER:' },
+            memberName: { type: 'string' },
+            dir: { type: 'string' },
+            host: { type: 'string' },
+            isHost: { type: 'string' },
+            isPort: { type: 'integer', minimum: 0, maximum: 65535 },
+            peerPort: { type: 'integer', minimum: 0, maximum: 65535 },
+            publicAddress: { type: 'string' },
+            logMode: { enum: ['full', 'metadata'] },
+            timestampIntervalSeconds: { type: 'number', exclusiveMinimum: 0 },
+            timestampGraceSeconds: { type: 'number', exclusiveMinimum: 0 },
+            maxBodyBytes: { type: 'integer', minimum: 1024 },
+          },
+        },
+      },
+    },
     log: {
       type: 'object',
       additionalProperties: false,

@@ -11,7 +11,7 @@
  */
 import https from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { TrucError, isTrucError } from '../../errors.js';
 import { clientHeader, memberOf, parseClientHeader, sameMember, serviceId, subsystemId, memberId, serviceText, subsystemText, subsystemOf, type ServiceId, type SubsystemId } from '../ids.js';
 import { BodyCollector, bodyStream } from './body.js';
@@ -90,18 +90,23 @@ export async function handleConsumer(ctx: ServerContext, req: IncomingMessage, r
       path: parsed.path,
       headers: carriedHeaders(req.headers),
       sender: ctx.idText,
-      signCert: ctx.signCert.toString('base64'),
-      signOcsp: ctx.own.response('sign').toString('base64'),
-      authOcsp: ctx.own.response('auth').toString('base64'),
+      signCert: ctx.signCertB64,
+      signOcsp: ctx.own.base64('sign'),
+      authOcsp: ctx.own.base64('auth'),
     };
     const headerBytes = encodeHeader(header);
     const key = subsystemText(provSubsystem);
+    // a body of known, small size is read whole, signed and logged first, and travels in one write (and can
+    // go to another provider if the first cannot be reached); larger ones stream
+    const declared = req.headers['content-length'] !== undefined ? Number(req.headers['content-length']) : NaN;
+    const whole = !req.headers['transfer-encoding'] && Number.isSafeInteger(declared) && declared <= ctx.limits.inlineBodyBytes ? await signWhole(ctx, req, header, headerBytes, declared) : null;
     const order = await ctx.peers.order(key, candidates);
     let lastErr: unknown;
     for (const provider of order) {
       let sent = false;
       try {
-        await exchange(ctx, req, res, provider, header, headerBytes, service, () => (sent = true));
+        if (whole) await exchangeWhole(ctx, res, provider, header, whole, service);
+        else await exchange(ctx, req, res, provider, header, headerBytes, service, () => (sent = true));
         recordHealth(ctx, serviceText(service));
         return;
       } catch (e) {
@@ -127,6 +132,77 @@ export async function handleConsumer(ctx: ServerContext, req: IncomingMessage, r
   }
 }
 
+interface WholeRequest {
+  wire: Buffer;
+  digest: Buffer;
+}
+
+/** Reads a small body whole, signs the message, logs it, and lays out its frames for one write. */
+async function signWhole(ctx: ServerContext, req: IncomingMessage, header: MessageHeader, headerBytes: Buffer, declared: number): Promise<WholeRequest> {
+  const chunks: Buffer[] = [];
+  let n = 0;
+  for await (const c of req) {
+    n += (c as Buffer).length;
+    if (n > declared) throw new TrucError('bad_request', 'the body is longer than its Content-Length');
+    chunks.push(c as Buffer);
+  }
+  const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, n);
+  const bodyHash = createHash('sha256').update(body).digest();
+  const digest = messageDigest(headerBytes, bodyHash, body.length);
+  const bs = await ctx.signer.signDigest(digest);
+  const sig: MessageSignature = { scheme: ctx.signer.scheme, bodyHash: bodyHash.toString('hex'), bodyLength: body.length, index: bs.index, count: bs.count, path: bs.path, value: bs.value.toString('base64') };
+  const sigBytes = Buffer.from(JSON.stringify(sig));
+  await ctx.log.append({
+    messageId: header.id,
+    kind: 'request',
+    side: 'consumer',
+    client: header.client,
+    service: header.service,
+    ...(header.headers['x-road-userid'] ? { userId: header.headers['x-road-userid'] } : {}),
+    ...(header.headers['x-road-issue'] ? { issue: header.headers['x-road-issue'] } : {}),
+    time: ctx.clock(),
+    header: headerBytes,
+    signature: sigBytes,
+    bodyHash,
+    bodyLength: body.length,
+    body,
+  });
+  const parts = [frame(FRAME_HEADER, headerBytes)];
+  if (body.length) parts.push(frameHead(FRAME_BODY, body.length), body);
+  parts.push(frame(FRAME_SIGNATURE, sigBytes));
+  return { wire: Buffer.concat(parts), digest };
+}
+
+function peerRequest(ctx: ServerContext, provider: ConfServerView, headers: Record<string, string | number>) {
+  const { host, port } = splitAddress(provider.address);
+  const out = https.request({ host, port, method: 'POST', path: '/truc/v1/message', agent: ctx.peers.agent(provider.address), headers: { 'content-type': MESSAGE_CONTENT_TYPE, ...headers }, timeout: ctx.limits.timeoutMs });
+  out.on('timeout', () => out.destroy(new TrucError('peer_failed', `${provider.address} was silent for ${ctx.limits.timeoutMs} ms`)));
+  const response = new Promise<IncomingMessage>((resolve, reject) => {
+    out.once('response', resolve);
+    out.once('error', (e) => reject(isTrucError(e) ? e : new TrucError('peer_unreachable', `${provider.address}: ${(e as Error).message}`)));
+  });
+  response.catch(() => {});
+  return { out, response };
+}
+
+async function exchangeWhole(ctx: ServerContext, res: ServerResponse, provider: ConfServerView, header: MessageHeader, whole: WholeRequest, service: ServiceId): Promise<void> {
+  const { out, response } = peerRequest(ctx, provider, { 'content-length': whole.wire.length });
+  let peer: { certDer: Buffer };
+  try {
+    peer = await ctx.peers.pinnedSocket(out, provider);
+  } catch (e) {
+    out.destroy();
+    throw isTrucError(e) ? e : new TrucError('peer_unreachable', `${provider.address}: ${(e as Error).message}`);
+  }
+  out.end(whole.wire);
+  try {
+    await receiveResponse(ctx, await response, res, provider, peer.certDer, header, whole.digest, service);
+  } catch (e) {
+    out.destroy();
+    throw e;
+  }
+}
+
 async function exchange(
   ctx: ServerContext,
   req: IncomingMessage,
@@ -137,22 +213,7 @@ async function exchange(
   service: ServiceId,
   markSent: () => void,
 ): Promise<void> {
-  const { host, port } = splitAddress(provider.address);
-  const out = https.request({
-    host,
-    port,
-    method: 'POST',
-    path: '/truc/v1/message',
-    agent: ctx.peers.agent(provider.address),
-    headers: { 'content-type': MESSAGE_CONTENT_TYPE, 'transfer-encoding': 'chunked' },
-    timeout: ctx.limits.timeoutMs,
-  });
-  out.on('timeout', () => out.destroy(new TrucError('peer_failed', `${provider.address} was silent for ${ctx.limits.timeoutMs} ms`)));
-  const responseP = new Promise<IncomingMessage>((resolve, reject) => {
-    out.once('response', resolve);
-    out.once('error', (e) => reject(isTrucError(e) ? e : new TrucError('peer_unreachable', `${provider.address}: ${(e as Error).message}`)));
-  });
-  responseP.catch(() => {});
+  const { out, response: responseP } = peerRequest(ctx, provider, { 'transfer-encoding': 'chunked' });
   let peer: { certDer: Buffer };
   try {
     peer = await ctx.peers.pinnedSocket(out, provider);
@@ -197,17 +258,7 @@ async function exchange(
     });
     logged = true;
     out.end(frame(FRAME_SIGNATURE, sigBytes));
-    const resp = await responseP;
-    if (resp.statusCode !== 200 || !String(resp.headers['content-type'] ?? '').startsWith(MESSAGE_CONTENT_TYPE)) {
-      const chunks: Buffer[] = [];
-      let n = 0;
-      for await (const c of resp) {
-        n += (c as Buffer).length;
-        if (n <= 64 * 1024) chunks.push(c as Buffer);
-      }
-      throw errorFromProblem(resp.statusCode ?? 0, Buffer.concat(chunks));
-    }
-    await receiveResponse(ctx, resp, res, provider, peer.certDer, header, digest, service);
+    await receiveResponse(ctx, await responseP, res, provider, peer.certDer, header, digest, service);
   } catch (e) {
     if (!logged) await collector.discard();
     out.destroy();
@@ -225,6 +276,15 @@ async function receiveResponse(
   requestDigest: Buffer,
   service: ServiceId,
 ): Promise<void> {
+  if (resp.statusCode !== 200 || !String(resp.headers['content-type'] ?? '').startsWith(MESSAGE_CONTENT_TYPE)) {
+    const chunks: Buffer[] = [];
+    let n = 0;
+    for await (const c of resp) {
+      n += (c as Buffer).length;
+      if (n <= 64 * 1024) chunks.push(c as Buffer);
+    }
+    throw errorFromProblem(resp.statusCode ?? 0, Buffer.concat(chunks));
+  }
   const frames = readFrames(resp);
   const first = await frames.next();
   if (first.done || first.value.type !== FRAME_HEADER) throw new TrucError('bad_message', 'the response does not start with its header', { origin: 'provider' });
@@ -236,8 +296,8 @@ async function receiveResponse(
     throw new TrucError('bad_message', `the response names ${h.sender} as its sender, not the server it came from`);
   checkTime(ctx, h);
   const conf = ctx.conf();
-  await ctx.trust.check(conf, providerAuthCert, Buffer.from(h.authOcsp, 'base64'), 'auth-server');
-  const signer = await ctx.trust.check(conf, Buffer.from(h.signCert, 'base64'), Buffer.from(h.signOcsp, 'base64'), 'sign');
+  await ctx.trust.check(conf, providerAuthCert, h.authOcsp, 'auth-server');
+  const signer = await ctx.trust.check(conf, h.signCert, h.signOcsp, 'sign');
   if (!signer.member || !sameMember(signer.member, memberOf(service)))
     throw new TrucError('cert_invalid', `the response is signed with a certificate that does not belong to the service's member ${service.memberClass}/${service.memberCode}`);
   const rest = await receiveRest(ctx, frames, headerBytes, signer);
@@ -264,6 +324,10 @@ async function receiveResponse(
   headers['x-road-request-hash'] = requestDigest.toString('base64');
   headers['content-length'] = rest.body.length;
   res.writeHead(h.status!, headers);
+  if (Buffer.isBuffer(rest.body.body)) {
+    res.end(rest.body.body);
+    return;
+  }
   const src = bodyStream(rest.body.body);
   for await (const c of src) if (!res.write(c)) await new Promise<void>((r) => res.once('drain', r));
   res.end();

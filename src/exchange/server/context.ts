@@ -51,6 +51,7 @@ export interface ServerContext {
   own: OwnStatus;
   signer: BatchSigner;
   signCert: Buffer;
+  signCertB64: string;
   authCert: Buffer;
   peers: Peers;
   limits: ServerLimits;

@@ -28,6 +28,7 @@ export const httpOcspFetcher: OcspFetcher = async (url, request) => {
 interface Held {
   cert: Buffer;
   response: Buffer | null;
+  b64: string;
   fetchedAt: number;
   lastError?: string;
 }
@@ -43,12 +44,17 @@ export class OwnStatus {
 
   set(name: string, cert: Buffer): void {
     const h = this.held.get(name);
-    if (!h || !h.cert.equals(cert)) this.held.set(name, { cert, response: null, fetchedAt: 0 });
+    if (!h || !h.cert.equals(cert)) this.held.set(name, { cert, response: null, b64: '', fetchedAt: 0 });
   }
 
   /** the held response for a certificate (empty when none could be fetched yet) */
   response(name: string): Buffer {
     return this.held.get(name)?.response ?? Buffer.alloc(0);
+  }
+
+  /** the held response as it travels in message headers */
+  base64(name: string): string {
+    return this.held.get(name)?.b64 ?? '';
   }
 
   status(): { name: string; fetchedAt: string | null; lastError?: string }[] {
@@ -64,6 +70,7 @@ export class OwnStatus {
         if (!force && h.response && now - h.fetchedAt < halfLife) return;
         try {
           h.response = await this.fetch(conf, h.cert);
+          h.b64 = h.response.toString('base64');
           h.fetchedAt = this.clock().getTime();
           delete h.lastError;
         } catch (e) {

@@ -41,7 +41,7 @@ const REMEMBER_MS = 10 * 60_000;
 
 export class Peers {
   private readonly agents = new Map<string, https.Agent>();
-  private readonly pinned = new WeakMap<TLSSocket, string>();
+  private readonly pinned = new WeakMap<TLSSocket, { der: Buffer; hash: string }>();
   private readonly chosen = new Map<string, { server: string; until: number }>();
   private readonly failedAt = new Map<string, number>();
 
@@ -66,7 +66,10 @@ export class Peers {
         checkServerIdentity: () => undefined,
         timeout: this.opts.timeoutMs,
         scheduling: 'lifo',
-      });
+        // no session resumption: every connection shows its certificate, which is what is pinned
+        maxCachedSessions: 0,
+        noDelay: true,
+      } as https.AgentOptions);
       this.agents.set(address, a);
     }
     return a;
@@ -78,17 +81,19 @@ export class Peers {
       req.once('error', reject);
       req.once('socket', (s) => {
         const ts = s as TLSSocket;
+        ts.setNoDelay(true);
         if (!ts.connecting && ts.encrypted && (ts as any)._secureEstablished !== false) resolve(ts);
         else ts.once('secureConnect', () => resolve(ts));
       });
     });
-    let hash = this.pinned.get(socket);
-    const der = socket.getPeerCertificate(false)?.raw;
-    if (!der) throw new TrucError('cert_invalid', `${serverText(server.id)} presented no certificate`);
-    if (!hash) {
-      hash = createHash('sha256').update(der).digest('hex');
-      this.pinned.set(socket, hash);
+    let pin = this.pinned.get(socket);
+    if (!pin) {
+      const der = socket.getPeerCertificate(false)?.raw;
+      if (!der) throw new TrucError('cert_invalid', `${serverText(server.id)} presented no certificate`);
+      pin = { der, hash: createHash('sha256').update(der).digest('hex') };
+      this.pinned.set(socket, pin);
     }
+    const { der, hash } = pin;
     if (!server.authCertHashes.map((h) => h.toLowerCase()).includes(hash)) {
       socket.destroy();
       throw new TrucError('cert_invalid', `${serverText(server.id)} presented a certificate that is not the one registered for it in the global configuration`, { hash });

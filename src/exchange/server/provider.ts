@@ -95,8 +95,8 @@ export async function handleProvider(ctx: ServerContext, req: IncomingMessage, r
     if (!svc || svc.disabled || !conf.isClientOf(ctx.id, subsystemOf(service)))
       throw new TrucError('unknown_service', `${svcText} is not a service of this security server${svc?.disabled ? ' (disabled)' : ''}`);
     checkTime(ctx, header);
-    await ctx.trust.check(conf, peer.der, Buffer.from(header.authOcsp, 'base64'), 'auth-client');
-    const signer = await ctx.trust.check(conf, Buffer.from(header.signCert, 'base64'), Buffer.from(header.signOcsp, 'base64'), 'sign');
+    await ctx.trust.check(conf, peer.der, header.authOcsp, 'auth-client');
+    const signer = await ctx.trust.check(conf, header.signCert, header.signOcsp, 'sign');
     if (!signer.member || !sameMember(signer.member, memberOf(client)))
       throw new TrucError('cert_invalid', `the message is signed with a certificate that does not belong to the client's member ${client.memberClass}/${client.memberCode}`);
     const replayKey = `${header.client}|${header.id}`;
@@ -165,7 +165,8 @@ async function deliver(
     r.on('timeout', () => r.destroy(new TrucError('service_failed', `the service did not answer within ${timeoutMs} ms`)));
     r.on('error', (e) => reject(isTrucError(e) ? e : new TrucError('service_failed', `the information system at ${target.host} failed: ${(e as Error).message}`)));
     r.on('response', resolve);
-    bodyStream(body).pipe(r);
+    if (Buffer.isBuffer(body)) r.end(body);
+    else bodyStream(body).pipe(r);
   });
   // from here the response to the peer is a framed message: failures become an abort frame
   const respHeader: MessageHeader = {
@@ -178,12 +179,40 @@ async function deliver(
     status: isRes.statusCode ?? 502,
     headers: Object.fromEntries(Object.entries(isRes.headers).filter(([k, v]) => v !== undefined && !RESPONSE_SKIP.has(k)).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : String(v)])),
     sender: ctx.idText,
-    signCert: ctx.signCert.toString('base64'),
-    signOcsp: ctx.own.response('sign').toString('base64'),
-    authOcsp: ctx.own.response('auth').toString('base64'),
+    signCert: ctx.signCertB64,
+    signOcsp: ctx.own.base64('sign'),
+    authOcsp: ctx.own.base64('auth'),
     requestHash: requestDigest.toString('hex'),
   };
   const headerBytes = encodeHeader(respHeader);
+  const declared = isRes.headers['content-length'] !== undefined ? Number(isRes.headers['content-length']) : NaN;
+  if (Number.isSafeInteger(declared) && declared <= ctx.limits.inlineBodyBytes) {
+    // a small answer: read whole, sign, log, and send in one write
+    const chunks: Buffer[] = [];
+    let n = 0;
+    try {
+      for await (const c of isRes) {
+        n += (c as Buffer).length;
+        if (n > declared) throw new TrucError('service_failed', 'the service answered more than its Content-Length');
+        chunks.push(c as Buffer);
+      }
+    } catch (e) {
+      throw isTrucError(e) ? e : new TrucError('service_failed', `the information system's response failed: ${(e as Error).message}`);
+    }
+    const b = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, n);
+    const bodyHash = createHash('sha256').update(b).digest();
+    const bs = await ctx.signer.signDigest(messageDigest(headerBytes, bodyHash, b.length));
+    const sig: MessageSignature = { scheme: ctx.signer.scheme, bodyHash: bodyHash.toString('hex'), bodyLength: b.length, index: bs.index, count: bs.count, path: bs.path, value: bs.value.toString('base64') };
+    const sigBytes = Buffer.from(JSON.stringify(sig));
+    await ctx.log.append({ messageId: h.id, kind: 'response', side: 'provider', client: h.client, service: h.service, time: ctx.clock(), header: headerBytes, signature: sigBytes, bodyHash, bodyLength: b.length, body: b });
+    const parts = [frame(FRAME_HEADER, headerBytes)];
+    if (b.length) parts.push(frameHead(FRAME_BODY, b.length), b);
+    parts.push(frame(FRAME_SIGNATURE, sigBytes));
+    const wire = Buffer.concat(parts);
+    res.writeHead(200, { 'content-type': MESSAGE_CONTENT_TYPE, 'content-length': wire.length });
+    res.end(wire);
+    return;
+  }
   res.writeHead(200, { 'content-type': MESSAGE_CONTENT_TYPE });
   const write = (b: Buffer) => (res.write(b) ? Promise.resolve() : new Promise<void>((r) => res.once('drain', r)));
   await write(frame(FRAME_HEADER, headerBytes));

@@ -13,7 +13,7 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { TrucError } from '../../errors.js';
 import { makeEvent, type Bus } from '../../bus/index.js';
-import { createHash } from 'node:crypto';
+import { createHash, constants as cryptoConstants } from 'node:crypto';
 import type { KeyStores } from '../../crypto/keystore.js';
 import type { Db } from '../../store/index.js';
 import { defaultScheme, type SignatureScheme } from '../../crypto/algorithms.js';
@@ -151,6 +151,7 @@ export class SecurityServer {
       own,
       signer: new BatchSigner(signFn, scheme),
       signCert: sign.cert,
+      signCertB64: sign.cert.toString('base64'),
       authCert: auth.cert,
       peers: new Peers({ key: tlsKey, cert: auth.cert, chain: [] }, { timeoutMs: limits.timeoutMs, maxSockets: 256 }),
       limits,
@@ -174,7 +175,7 @@ export class SecurityServer {
 
   async start(): Promise<{ isUrl: string; peerAddress: string }> {
     const o = this.opts;
-    this.isServer = http.createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, (req, res) => void handleConsumer(this.ctx, req, res));
+    this.isServer = http.createServer({ keepAliveTimeout: 65_000, requestTimeout: 0, noDelay: true }, (req, res) => void handleConsumer(this.ctx, req, res));
     this.peerServer = https.createServer(
       {
         key: this.tlsKeyPem,
@@ -182,6 +183,9 @@ export class SecurityServer {
         requestCert: true,
         rejectUnauthorized: false, // the peer's certificate is checked against the configuration, per message
         minVersion: 'TLSv1.3',
+        // no resumption: every connection presents the certificate the configuration pins
+        secureOptions: cryptoConstants.SSL_OP_NO_TICKET,
+        noDelay: true,
         keepAliveTimeout: 65_000,
         requestTimeout: 0,
         headersTimeout: 30_000,

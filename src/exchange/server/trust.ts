@@ -63,11 +63,14 @@ export class PeerTrust {
    * Throws `cert_invalid`, `cert_revoked` or `ocsp_stale` (with what was wrong) unless the certificate
    * chains to an approved CA for the role and the OCSP response proves it good and fresh.
    */
-  async check(conf: GlobalConf, certDer: Buffer, ocspDer: Buffer, role: CertRole): Promise<TrustedCert> {
+  async check(conf: GlobalConf, cert: Buffer | string, ocsp: Buffer | string, role: CertRole): Promise<TrustedCert> {
     const now = this.clock();
-    const key = `${role}:${conf.version}:${sha256hex(certDer)}:${sha256hex(ocspDer)}`;
+    // keyed by what travelled (base64 from message headers, or DER): no decoding or hashing on a hit
+    const key = `${role}:${conf.version}:${typeof cert === 'string' ? cert : cert.toString('base64')}:${typeof ocsp === 'string' ? ocsp : ocsp.toString('base64')}`;
     let e = this.cache.get(key);
     if (!e || e.until < now.getTime()) {
+      const certDer = typeof cert === 'string' ? Buffer.from(cert, 'base64') : cert;
+      const ocspDer = typeof ocsp === 'string' ? Buffer.from(ocsp, 'base64') : ocsp;
       e = { value: await this.validate(conf, certDer, ocspDer, role, now), until: now.getTime() + CACHE_MS };
       if (this.cache.size >= MAX_ENTRIES) this.cache.delete(this.cache.keys().next().value!);
       this.cache.set(key, e);

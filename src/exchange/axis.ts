@@ -82,18 +82,14 @@ export interface Axis {
 /** The sample information system: who it is, and an echo. */
 function sampleService(agency: AxisAgency): http.Server {
   return http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    let n = 0;
-    req.on('data', (c: Buffer) => {
-      n += c.length;
-      if (n <= 1024 * 1024) chunks.push(c);
-    });
+    if (req.url?.startsWith('/echo')) {
+      // streams back what it receives, whatever the size
+      res.writeHead(200, { 'content-type': req.headers['content-type'] ?? 'application/octet-stream', ...(req.headers['content-length'] ? { 'content-length': req.headers['content-length'] } : {}) });
+      req.pipe(res);
+      return;
+    }
+    req.resume();
     req.on('end', () => {
-      if (req.url?.startsWith('/echo')) {
-        res.writeHead(200, { 'content-type': req.headers['content-type'] ?? 'application/octet-stream' });
-        res.end(Buffer.concat(chunks));
-        return;
-      }
       const body = JSON.stringify({
         co_quan: agency.name,
         agency: `${agency.memberClass}/${agency.memberCode}`,

@@ -86,6 +86,7 @@ export class BatchSigner {
   private pending: { digest: Buffer; resolve: (s: BatchSignature) => void; reject: (e: unknown) => void }[] = [];
   private scheduled = false;
   private inFlight = 0;
+  private lastFlush = 0;
   batches = 0;
   signed = 0;
 
@@ -94,6 +95,11 @@ export class BatchSigner {
     readonly scheme: SignatureScheme,
     private readonly maxBatch = 4096,
     private readonly maxInFlight = 2,
+    /**
+     * under load, batches are at least this far apart, so that messages arriving meanwhile share one
+     * signature (and their receivers one verification); a lone message is signed at once
+     */
+    private readonly minGapMs = 1,
   ) {}
 
   signDigest(digest: Buffer): Promise<BatchSignature> {
@@ -106,15 +112,19 @@ export class BatchSigner {
   private schedule(): void {
     if (this.scheduled || this.inFlight >= this.maxInFlight) return;
     this.scheduled = true;
-    setImmediate(() => {
+    const run = () => {
       this.scheduled = false;
       void this.flush();
-    });
+    };
+    const wait = this.lastFlush + this.minGapMs - performance.now();
+    if (wait > 0) setTimeout(run, wait);
+    else setImmediate(run);
   }
 
   private async flush(): Promise<void> {
     if (!this.pending.length || this.inFlight >= this.maxInFlight) return;
     const batch = this.pending.splice(0, this.maxBatch);
+    this.lastFlush = performance.now();
     this.inFlight++;
     try {
       const { root, paths } = treeProofs(batch.map((b) => b.digest));

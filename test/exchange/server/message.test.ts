@@ -1,0 +1,98 @@
+import { describe, expect, it } from 'vitest';
+import { createHash, generateKeyPairSync, sign } from 'node:crypto';
+import { BatchSigner, rootFromPath, treeProofs, verifyRoot } from '../../../src/exchange/server/batch-sign.js';
+import { FRAME_BODY, FRAME_HEADER, FRAME_SIGNATURE, frame, parseHeader, parseSignature, readFrames } from '../../../src/exchange/server/message.js';
+
+const digest = (i: number) => createHash('sha256').update(`message ${i}`).digest();
+
+async function collect(chunks: Buffer[]) {
+  const out = [];
+  for await (const f of readFrames((async function* () { yield* chunks; })())) out.push({ type: f.type, payload: Buffer.from(f.payload) });
+  return out;
+}
+
+describe('hash tree of message digests', () => {
+  it('every leaf of trees of 1 to 33 leaves proves the root, and no other leaf or position does', () => {
+    for (let n = 1; n <= 33; n++) {
+      const leaves = Array.from({ length: n }, (_, i) => digest(i));
+      const { root, paths } = treeProofs(leaves);
+      for (let i = 0; i < n; i++) {
+        expect(rootFromPath(leaves[i]!, i, n, paths[i]!)?.equals(root)).toBe(true);
+        if (n > 1) {
+          expect(rootFromPath(digest(1000), i, n, paths[i]!)?.equals(root) ?? false).toBe(false);
+          const j = (i + 1) % n;
+          expect(rootFromPath(leaves[i]!, j, n, paths[i]!)?.equals(root) ?? false).toBe(false);
+        }
+      }
+    }
+  });
+
+  it('a path of the wrong length is refused', () => {
+    const leaves = Array.from({ length: 5 }, (_, i) => digest(i));
+    const { paths } = treeProofs(leaves);
+    expect(rootFromPath(leaves[0]!, 0, 5, [...paths[0]!, paths[0]![0]!])).toBeNull();
+    expect(rootFromPath(leaves[0]!, 0, 5, paths[0]!.slice(1))).toBeNull();
+  });
+
+  it('a slow signer signs many messages with few signatures, each verifiable alone', async () => {
+    const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    let calls = 0;
+    const signer = new BatchSigner(async (data) => {
+      calls++;
+      await new Promise((r) => setTimeout(r, 20)); // an HSM taking 20 ms a signature
+      return sign('sha256', data, { key: privateKey, dsaEncoding: 'der' });
+    }, 'ecdsa-sha256');
+    const n = 300;
+    const sigs = await Promise.all(Array.from({ length: n }, (_, i) => signer.signDigest(digest(i))));
+    expect(calls).toBeLessThan(n / 10);
+    for (let i = 0; i < n; i++) {
+      const s = sigs[i]!;
+      const root = rootFromPath(digest(i), s.index, s.count, s.path)!;
+      expect(verifyRoot(publicKey, 'ecdsa-sha256', root, s.value)).toBe(true);
+    }
+    // a signature does not verify for another scheme or a changed root
+    const s0 = sigs[0]!;
+    const r0 = rootFromPath(digest(0), s0.index, s0.count, s0.path)!;
+    expect(verifyRoot(publicKey, 'ecdsa-sha384', r0, s0.value)).toBe(false);
+    expect(verifyRoot(publicKey, 'no-such-scheme', r0, s0.value)).toBe(false);
+    expect(verifyRoot(publicKey, 'ecdsa-sha256', digest(99), s0.value)).toBe(false);
+  });
+
+  it('a signer failure fails every message of its batch, and the next batch works', async () => {
+    let fail = true;
+    const signer = new BatchSigner(() => {
+      if (fail) throw new Error('token removed');
+      return Buffer.from('sig');
+    }, 'ecdsa-sha256');
+    await expect(signer.signDigest(digest(1))).rejects.toThrow('token removed');
+    fail = false;
+    await expect(signer.signDigest(digest(2))).resolves.toMatchObject({ count: 1 });
+  });
+});
+
+describe('frames', () => {
+  const h = Buffer.from(JSON.stringify({ v: 1 }));
+  it('reads frames split at any byte', async () => {
+    const wire = Buffer.concat([frame(FRAME_HEADER, h), frame(FRAME_BODY, Buffer.from('abc')), frame(FRAME_SIGNATURE, Buffer.from('{}'))]);
+    for (let cut = 1; cut < wire.length; cut++) {
+      const got = await collect([wire.subarray(0, cut), wire.subarray(cut)]);
+      expect(got.map((f) => f.type)).toEqual([FRAME_HEADER, FRAME_BODY, FRAME_SIGNATURE]);
+      expect(got[1]!.payload.toString()).toBe('abc');
+    }
+  });
+  it('refuses a truncated stream, an unknown frame type and an oversized header', async () => {
+    const wire = frame(FRAME_HEADER, h);
+    await expect(collect([wire.subarray(0, wire.length - 1)])).rejects.toMatchObject({ code: 'bad_message' });
+    await expect(collect([Buffer.from([0x41, 0, 0, 0, 1, 0])])).rejects.toMatchObject({ code: 'bad_message' });
+    const big = Buffer.alloc(5);
+    big[0] = FRAME_HEADER;
+    big.writeUInt32BE(10 * 1024 * 1024, 1);
+    await expect(collect([big])).rejects.toMatchObject({ code: 'bad_message' });
+  });
+  it('refuses malformed headers and signature blocks', () => {
+    for (const bad of ['not json', '{}', '{"v":1,"kind":"request"}', JSON.stringify({ v: 1, kind: 'request', id: 'x', time: 'never', client: 'c', service: 's', sender: 's', signCert: '', signOcsp: '', authOcsp: '', headers: {}, method: 'GET', path: '/' })])
+      expect(() => parseHeader(Buffer.from(bad))).toThrow();
+    for (const bad of ['[]', '{"scheme":"x"}', JSON.stringify({ scheme: 'ecdsa-sha256', bodyHash: 'zz', bodyLength: 1, index: 0, count: 1, path: [], value: '' }), JSON.stringify({ scheme: 'ecdsa-sha256', bodyHash: '0'.repeat(64), bodyLength: 1, index: 2, count: 1, path: [], value: '' })])
+      expect(() => parseSignature(Buffer.from(bad))).toThrow();
+  });
+});

@@ -1,0 +1,55 @@
+/**
+ * A real axis for tests: a platform (CA, OCSP responder and TSA over HTTP on loopback), the central server
+ * on it, and the agencies' security servers with their own databases, each registered and approved.
+ */
+import type { FastifyInstance } from 'fastify';
+import { testPlatform, type TestPlatform } from '../../helpers/platform.js';
+import { buildApp } from '../../../src/http/app.js';
+import { OcspResponder } from '../../../src/pki/ocsp/index.js';
+import { TimeStampAuthority } from '../../../src/pki/tsa/index.js';
+import { openCentral, startAxis, type Axis, type AxisOptions } from '../../../src/exchange/axis.js';
+import type { CentralServer } from '../../../src/exchange/central/index.js';
+import { tmp } from '../../helpers/openssl.js';
+import { memoryLog } from './memory-log.js';
+
+export interface TestAxis {
+  p: TestPlatform;
+  app: FastifyInstance;
+  axis: Axis;
+  baseUrl: string;
+  tsa: TimeStampAuthority;
+  ocsp: OcspResponder;
+  close(): Promise<void>;
+}
+
+export async function startTestAxis(o: Partial<AxisOptions> & { dbUrl?: string; centralSettings?: Record<string, unknown> } = {}): Promise<TestAxis> {
+  const p = await testPlatform(o.dbUrl ?? 'memory://');
+  const ocsp = new OcspResponder(p.pki, p.issuer, p.config.ocsp, p.log);
+  await ocsp.start();
+  const tsa = new TimeStampAuthority(p.pki, p.issuer, p.config.tsa, p.log);
+  await tsa.start();
+  let central: CentralServer | undefined;
+  // the configuration's URLs need the listening port: listen first, open the central server after
+  const app = await buildApp(p, { ocsp, tsa, central: new Proxy({} as CentralServer, { get: (_t, k) => (central as any)[k] }) });
+  const baseUrl = await app.listen({ host: '127.0.0.1', port: 0 });
+  central = await openCentral(p, baseUrl, 'VN', o.centralSettings ?? {});
+  const axis = await startAxis(p, central, { baseUrl, dir: tmp('axis-'), storage: 'memory', openLog: async () => memoryLog(), ...o });
+  return {
+    p,
+    app,
+    axis,
+    baseUrl,
+    tsa,
+    ocsp,
+    async close() {
+      await axis.close();
+      await app.close();
+      await ocsp.stop();
+      await p.close();
+    },
+  };
+}
+
+export const CLIENT_VPCP = 'VN/GOV/000.00.00.G22/vanthu';
+export const CLIENT_BNV = 'VN/GOV/000.00.00.G09/vanthu';
+export const CLIENT_HCM = 'VN/PROV/000.00.31.H29/vanthu';

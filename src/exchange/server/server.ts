@@ -277,6 +277,51 @@ export class SecurityServer {
     });
   }
 
+  /**
+   * `truc ss diagnose`: the configuration's age and source, the status of this server's own certificates
+   * as its OCSP responses prove it, whether each approved TSA answers, and optionally a connection test.
+   */
+  async diagnose(peer?: ServerId): Promise<Record<string, unknown>> {
+    const now = this.ctx.clock();
+    const conf = this.opts.conf.current();
+    const out: Record<string, unknown> = {
+      server: this.ctx.idText,
+      configuration: conf
+        ? { version: conf.version, generatedAt: conf.generatedAt.toISOString(), ageSeconds: Math.round((now.getTime() - conf.generatedAt.getTime()) / 1000), expiresAt: conf.expiresAt.toISOString(), usable: conf.usable(now) }
+        : null,
+      ...(this.opts.conf.status ? { source: this.opts.conf.status() } : {}),
+    };
+    if (!conf) return out;
+    await this.ctx.own.refresh(conf, true);
+    const certs: Record<string, unknown> = {};
+    for (const [name, der, role] of [
+      ['auth', this.ctx.authCert, 'auth-client'],
+      ['sign', this.ctx.signCert, 'sign'],
+    ] as const) {
+      try {
+        const t = await this.ctx.trust.check(conf, der, this.ctx.own.response(name), role);
+        certs[name] = { status: 'good', ocspThisUpdate: t.ocspThisUpdate.toISOString(), notAfter: t.notAfter.toISOString() };
+      } catch (e) {
+        certs[name] = { status: 'problem', code: (e as TrucError).code ?? 'internal', message: (e as Error).message };
+      }
+    }
+    out.certificates = certs;
+    out.timestampAuthorities = await Promise.all(
+      conf.approvedTSAs().map(async (t) => {
+        const t0 = Date.now();
+        try {
+          await httpTimeStamper(t.url, { timeoutMs: 10_000 }).stamp(createHash('sha256').update('diagnose').digest(), 'sha256');
+          return { name: t.name, url: t.url, reachable: true, ms: Date.now() - t0 };
+        } catch (e) {
+          return { name: t.name, url: t.url, reachable: false, error: (e as Error).message };
+        }
+      }),
+    );
+    out.messageLog = this.ctx.log.health(now);
+    if (peer) out.peer = { server: serverText(peer), ...(await this.testPeer(peer)) };
+    return out;
+  }
+
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.opts.log.stopTimestamping?.();

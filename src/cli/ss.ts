@@ -1,0 +1,184 @@
+/**
+ * `truc ss`: this process's security server. `init` makes the authentication and signing keys and their
+ * certificate requests; `import-cert` keeps the certificates the CA issued; `anchor import` installs the
+ * configuration anchor; `register` sends the registration requests to the central server; `client`,
+ * `service`, `grant`, `revoke` keep its clients, services and access rights; `serve` runs it; `diagnose`
+ * and `status` say how it stands. Settings live in the `exchange.server` section of the configuration.
+ */
+import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import type { Config } from '../config.js';
+import type { Platform } from '../platform.js';
+import { TrucError } from '../errors.js';
+import { parseServer, parseService, parseSubsystem, subsystemText } from '../exchange/ids.js';
+import type { MessageLogApi } from '../exchange/log/types.js';
+import { confClient, importCert, initKeys, installAnchor, openServer, serverSettings, serverStore } from '../exchange/server/standalone.js';
+import { runUntilSignal } from './serve.js';
+import { table } from './output.js';
+
+export interface SsCliContext {
+  withPlatform(fn: (p: Platform) => Promise<unknown>): Promise<void>;
+  out(v: unknown, text: () => string): void;
+  operator(): string;
+  config(): Config;
+  /** opens the message log in a folder (the exchange's log part) */
+  openLog(p: Platform, dir: string): Promise<MessageLogApi>;
+}
+
+function readDerOrPem(file: string): Buffer {
+  const raw = readFileSync(file);
+  const text = raw.toString('latin1');
+  const m = /-----BEGIN CERTIFICATE-----([\s\S]+?)-----END CERTIFICATE-----/.exec(text);
+  return m ? Buffer.from(m[1]!.replace(/\s+/g, ''), 'base64') : raw;
+}
+
+export function ssCommands(program: Command, ctx: SsCliContext): void {
+  const ss = program.command('ss').description('máy chủ an ninh (security server) of this process: keys, anchor, registration, services, access rights');
+
+  ss.command('init')
+    .description('Generate the authentication key (software) and the signing key, and write their certificate requests (auth.csr, sign.csr) into the server folder.')
+    .option('--sign-key-store <store>', 'software | pkcs11 for the signing key (default: the default key store)')
+    .action((o) =>
+      ctx.withPlatform(async (p) => {
+        const s = serverSettings(p);
+        const r = await initKeys(p, s, o.signKeyStore ? { signKeyStore: o.signKeyStore } : {});
+        ctx.out(r, () => `đã tạo khoá và yêu cầu chứng thư (keys and requests made):\n  xác thực (authentication, profile agency-auth): ${r.auth!.csrFile}\n  ký số (signing, profile agency-signing): ${r.sign!.csrFile}`);
+      }),
+    );
+
+  ss.command('import-cert <kind> <file>')
+    .description('Keep the certificate the CA issued for a pending key: kind auth or sign (DER or PEM).')
+    .action((kind, file) =>
+      ctx.withPlatform(async (p) => {
+        if (kind !== 'auth' && kind !== 'sign') throw new TrucError('bad_request', 'kind is auth or sign');
+        await importCert(p, serverSettings(p), kind, readDerOrPem(file));
+        ctx.out({ imported: kind }, () => `đã nhập chứng thư (certificate imported): ${kind}`);
+      }),
+    );
+
+  const anchor = ss.command('anchor').description('the configuration anchor');
+  anchor
+    .command('import <file>')
+    .description('Install the configuration anchor exported by the central server (`truc central anchor export`).')
+    .action((file) =>
+      ctx.withPlatform(async (p) => {
+        const a = installAnchor(serverSettings(p).dir, readFileSync(file));
+        ctx.out(a, () => `đã cài neo cấu hình (anchor installed): ${a.instance}, ${a.sources.map((x) => x.url).join(', ')}`);
+      }),
+    );
+
+  ss.command('register')
+    .description('Ask the central server to register this server’s authentication certificate (with its address) and each of its clients; an operator approves them there.')
+    .option('--address <host:port>', 'where other servers reach this one (default exchange.server.publicAddress)')
+    .option('--clients-only', 'only the client registrations')
+    .action((o) =>
+      ctx.withPlatform(async (p) => {
+        const { server, settings } = await openServer(p, (dir) => ctx.openLog(p, dir));
+        const results: unknown[] = [];
+        if (!o.clientsOnly) {
+          const address = o.address ?? settings.publicAddress;
+          if (!address) throw new TrucError('bad_request', 'give --address host:port (or exchange.server.publicAddress)');
+          results.push({ type: 'auth-cert', ...(await server.register('auth-cert', { address })) });
+        }
+        for (const c of (await server.store.snapshot()).clients) {
+          const sub = parseSubsystem(c);
+          results.push({ type: 'client', client: c, ...(await server.register('client', { client: { memberClass: sub.memberClass, memberCode: sub.memberCode, subsystemCode: sub.subsystemCode } })) });
+        }
+        ctx.out(results, () => table(results as Record<string, unknown>[], ['type', 'client', 'id', 'status']));
+      }),
+    );
+
+  const client = ss.command('client').description('the subsystems this server serves');
+  client
+    .command('add <subsystem>')
+    .description('Add a client, e.g. SUBSYSTEM:VN/GOV/000.00.00.G22/vanthu (then `truc ss register --clients-only`).')
+    .action((sub) =>
+      ctx.withPlatform(async (p) => {
+        const s = parseSubsystem(sub);
+        await (await serverStore(p)).addClient(s);
+        ctx.out({ client: subsystemText(s) }, () => `đã thêm phân hệ (client added): ${subsystemText(s)}`);
+      }),
+    );
+
+  const service = ss.command('service').description('services of this server’s clients');
+  service
+    .command('add <service> <url>')
+    .description('Publish a service: SERVICE:VN/GOV/000.00.00.G22/vanthu/code and the information system’s URL it is forwarded to.')
+    .option('--timeout <ms>', 'how long the service may take', '60000')
+    .action((svc, url, o) =>
+      ctx.withPlatform(async (p) => {
+        await (await serverStore(p)).putService(parseService(svc), url, Number(o.timeout));
+        ctx.out({ service: svc, url }, () => `đã công bố dịch vụ (service published): ${svc} → ${url}`);
+      }),
+    );
+  service
+    .command('list')
+    .description('Services and their access rights')
+    .action(() =>
+      ctx.withPlatform(async (p) => {
+        const store = await serverStore(p);
+        const rows = (await store.listServices()).map((s) => ({ service: s.text, url: s.url, disabled: s.disabled }));
+        const rights = await store.listAccess();
+        ctx.out({ services: rows, access: rights }, () => `${table(rows, ['service', 'url', 'disabled'])}\n\n${table(rights as unknown as Record<string, unknown>[], ['service', 'subject', 'method', 'path'])}`);
+      }),
+    );
+
+  for (const [name, grant] of [
+    ['grant', true],
+    ['revoke', false],
+  ] as const)
+    ss.command(`${name} <service> <subject>`)
+      .description(`${grant ? 'Grant' : 'Withdraw'} an access right to a service: subject SUBSYSTEM:…, GLOBALGROUP:VN/code or LOCALGROUP:code`)
+      .option('--method <m>', 'HTTP method, or * for all', '*')
+      .option('--path <p>', 'path below the service: exact, prefix ending in *, or *', '*')
+      .action((svc, subject, o) =>
+        ctx.withPlatform(async (p) => {
+          const store = await serverStore(p);
+          const right = { service: svc, subject, method: o.method, path: o.path };
+          if (grant) await store.grant(right);
+          else if (!(await store.revoke(right))) throw new TrucError('not_found', 'no such access right');
+          ctx.out(right, () => `${grant ? 'đã cấp quyền (granted)' : 'đã thu hồi quyền (withdrawn)'}: ${subject} → ${o.method} ${svc} ${o.path}`);
+        }),
+      );
+
+  ss.command('serve')
+    .description('Run the security server: information systems on exchange.server.isPort (X-Road REST), other servers on peerPort (TLS 1.3, client certificates).')
+    .action(async () => {
+      await runUntilSignal(ctx.config(), async (p) => {
+        const { server, conf, log } = await openServer(p, (dir) => ctx.openLog(p, dir));
+        conf.start();
+        const a = await server.start();
+        p.log.info({ ...a, server: server.ctx.idText }, 'máy chủ an ninh đang chạy (security server running)');
+        return async () => {
+          conf.stop();
+          await server.stop();
+          await log.close();
+        };
+      });
+    });
+
+  ss.command('diagnose')
+    .description('Configuration age and source, OCSP status of this server’s certificates, TSA reachability, and a connection test to a peer.')
+    .option('--peer <server>', 'SERVER:INSTANCE/CLASS/MEMBER/CODE to test a connection to')
+    .action((o) =>
+      ctx.withPlatform(async (p) => {
+        const { server, log } = await openServer(p, (dir) => ctx.openLog(p, dir));
+        try {
+          const d = await server.diagnose(o.peer ? parseServer(o.peer) : undefined);
+          ctx.out(d, () => JSON.stringify(d, null, 2));
+        } finally {
+          await log.close();
+        }
+      }),
+    );
+
+  ss.command('conf')
+    .description('Download the global configuration now and show its status')
+    .action(() =>
+      ctx.withPlatform(async (p) => {
+        const c = confClient(p, serverSettings(p).dir);
+        await c.refresh();
+        ctx.out(c.status(), () => JSON.stringify(c.status(), null, 2));
+      }),
+    );
+}

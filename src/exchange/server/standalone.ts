@@ -1,0 +1,95 @@
+/**
+ * A security server as its own process (`truc ss …`): its settings come from the `exchange.server` section
+ * of the configuration, its database and key stores are the platform's of that process (its own
+ * PostgreSQL database or PGlite folder), and its folder holds the anchor, the configuration cache, the
+ * pending keys and the message log.
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Platform } from '../../platform.js';
+import type { ExchangeSettings } from '../../config.js';
+import { TrucError } from '../../errors.js';
+import { migrate } from '../../store/index.js';
+import { parseAnchor, anchorBytes } from '../conf/anchor.js';
+import { ConfClient } from '../conf/client.js';
+import { parseServer, type ServerId } from '../ids.js';
+import type { MessageLogApi } from '../log/types.js';
+import { SecurityServer } from './server.js';
+import { ServerStore, serverMigrations } from './store.js';
+import { generateIdentityKeys, importIdentityCert, type IdentityKind } from './provision.js';
+import type { KeyInfo } from '../../crypto/keystore.js';
+
+export type ServerSettings = NonNullable<ExchangeSettings['server']>;
+
+export function serverSettings(p: Platform): ServerSettings & { dir: string; serverId: ServerId } {
+  const s = p.config.exchange?.server;
+  if (!s) throw new TrucError('invalid_config', 'this process has no security server: set exchange.server.id (SERVER:INSTANCE/CLASS/MEMBER/CODE) in the configuration');
+  return { ...s, dir: s.dir ?? join(p.config.dataDir, 'exchange'), serverId: parseServer(s.id) };
+}
+
+export async function serverStore(p: Platform): Promise<ServerStore> {
+  await migrate(p.db, serverMigrations);
+  return new ServerStore(p.db);
+}
+
+export function installAnchor(dir: string, bytes: Buffer): ReturnType<typeof parseAnchor> {
+  const a = parseAnchor(bytes);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'anchor.json'), anchorBytes(a), { mode: 0o644 });
+  return a;
+}
+
+export function confClient(p: Platform, dir: string): ConfClient {
+  const file = join(dir, 'anchor.json');
+  if (!existsSync(file)) throw new TrucError('invalid_config', `no configuration anchor in ${dir}: run \`truc ss anchor import FILE\` first`);
+  return new ConfClient({ anchor: parseAnchor(readFileSync(file)), dir: join(dir, 'conf'), log: p.log });
+}
+
+/** `truc ss init`: the two keys and their requests; the key handles wait in the folder for the certificates. */
+export async function initKeys(p: Platform, s: ReturnType<typeof serverSettings>, opts: { signKeyStore?: string } = {}) {
+  const pending = await generateIdentityKeys(p.keys, s.serverId, s.memberName ?? s.serverId.memberCode, opts);
+  mkdirSync(s.dir, { recursive: true });
+  const out: Record<string, { key: KeyInfo['ref']; csrFile: string }> = {};
+  for (const k of pending) {
+    const csrFile = join(s.dir, `${k.kind}.csr`);
+    writeFileSync(csrFile, `-----BEGIN CERTIFICATE REQUEST-----\n${k.csr.toString('base64').replace(/.{64}/g, '$&\n')}\n-----END CERTIFICATE REQUEST-----\n`);
+    out[k.kind] = { key: k.key.ref, csrFile };
+  }
+  writeFileSync(join(s.dir, 'pending-keys.json'), JSON.stringify(out, null, 2), { mode: 0o600 });
+  return out;
+}
+
+/** `truc ss import-cert auth|sign FILE`: the CA's certificate for a pending key. */
+export async function importCert(p: Platform, s: ReturnType<typeof serverSettings>, kind: IdentityKind, der: Buffer): Promise<void> {
+  const file = join(s.dir, 'pending-keys.json');
+  if (!existsSync(file)) throw new TrucError('not_found', 'no pending keys: run `truc ss init` first');
+  const pending = JSON.parse(readFileSync(file, 'utf8')) as Record<string, { key: KeyInfo['ref'] }>;
+  const ref = pending[kind]?.key;
+  if (!ref) throw new TrucError('not_found', `no pending ${kind} key`);
+  const info = await p.keys.get(ref.store).info(ref.id);
+  await importIdentityCert(await serverStore(p), kind, info, der);
+}
+
+export async function openServer(p: Platform, openLog: (dir: string) => Promise<MessageLogApi>): Promise<{ server: SecurityServer; conf: ConfClient; log: MessageLogApi; settings: ReturnType<typeof serverSettings> }> {
+  const s = serverSettings(p);
+  await serverStore(p);
+  const conf = confClient(p, s.dir);
+  await conf.refresh().catch((e) => p.log.warn({ err: e }, 'the global configuration could not be downloaded now; using the cached one if valid'));
+  const log = await openLog(join(s.dir, 'log'));
+  const server = await SecurityServer.open({
+    id: s.serverId,
+    db: p.db,
+    keys: p.keys,
+    conf,
+    log,
+    bus: p.bus,
+    logger: p.log,
+    listen: { host: s.host ?? '0.0.0.0', isHost: s.isHost ?? '127.0.0.1', isPort: s.isPort ?? 8081, peerPort: s.peerPort ?? 5500 },
+    ...(s.maxBodyBytes ? { limits: { maxBodyBytes: s.maxBodyBytes } } : {}),
+    timestamping: {
+      ...(s.timestampIntervalSeconds ? { intervalMs: s.timestampIntervalSeconds * 1000 } : {}),
+      ...(s.timestampGraceSeconds ? { graceMs: s.timestampGraceSeconds * 1000 } : {}),
+    },
+  });
+  return { server, conf, log, settings: s };
+}

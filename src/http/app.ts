@@ -21,6 +21,8 @@ import { monitorRoutes } from './monitor/routes.js';
 import type { MonitorService } from '../monitor/index.js';
 import { centralRoutes } from './central/routes.js';
 import type { CentralServer } from '../exchange/central/index.js';
+import type { SecurityServer } from '../exchange/server/server.js';
+import { exchangeRoutes } from './exchange/routes.js';
 import type { Scanner } from '../monitor/scan/index.js';
 import { signRoutes } from './sign/routes.js';
 
@@ -42,6 +44,8 @@ export interface AppOptions {
   monitor?: MonitorService;
   /** the exchange's central server: its management API, registration service and configuration download */
   central?: CentralServer;
+  /** the security servers this process runs (their management API and message log) */
+  securityServers?: () => SecurityServer[];
   /** malware scanner for uploaded files (default: the monitor's, when it has one) */
   scanner?: Scanner;
   /** the built web console served at /console/ (default web/dist in the checkout) */
@@ -113,6 +117,7 @@ export async function buildApp(p: Platform, opts: AppOptions = {}): Promise<Fast
   if (opts.tsa) await app.register(async (scope) => tsaRoutes(scope, opts.tsa!));
   if (opts.monitor) await app.register(async (scope) => monitorRoutes(scope, p, opts.monitor!));
   if (opts.central) await app.register(async (scope) => centralRoutes(scope, p, opts.central!));
+  if (opts.securityServers) await app.register(async (scope) => exchangeRoutes(scope, p, { servers: opts.securityServers! }));
   const scanner = opts.scanner ?? opts.monitor?.scanner;
   await app.register(async (scope) => signRoutes(scope, p, { ...(scanner ? { scanner } : {}), ...(opts.tsa ? { tsa: opts.tsa } : {}), ...(opts.ocsp ? { ocsp: opts.ocsp } : {}) }));
   await app.register(async (scope) => consoleRoutes(scope, p, opts.consoleDir ? { dir: opts.consoleDir } : {}));

@@ -1,0 +1,134 @@
+/**
+ * Security servers over HTTP, for operators and the console: the servers this process runs (one in
+ * production, three in the demonstration axis), each one's state (configuration, own certificates' OCSP,
+ * message log, health per service), diagnostics, its services and access rights, and its message log.
+ * ss.read to look, ss.manage to change, ss.log.read for the message log; every change audited.
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { TrucError } from '../../errors.js';
+import type { Platform } from '../../platform.js';
+import { guard } from '../auth/guard.js';
+import { recordAudit } from '../../audit/index.js';
+import type { SecurityServer } from '../../exchange/server/server.js';
+import { parseServer, parseService, parseSubsystem, serverText } from '../../exchange/ids.js';
+
+const security = [{ bearer: [] }];
+const tags = ['exchange'];
+
+export interface ExchangeRouteOptions {
+  /** the security servers of this process, by server code */
+  servers: () => SecurityServer[];
+}
+
+export async function exchangeRoutes(app: FastifyInstance, p: Platform, o: ExchangeRouteOptions): Promise<void> {
+  const read = guard(p, 'ss.read');
+  const manage = guard(p, 'ss.manage');
+  const logRead = guard(p, 'ss.log.read');
+  const find = (code: string): SecurityServer => {
+    const s = o.servers().find((x) => x.ctx.id.serverCode === code || x.ctx.idText === code);
+    if (!s) throw new TrucError('not_found', `no security server "${code}" in this process`);
+    return s;
+  };
+  const audit = (req: FastifyRequest, action: string, target: string, detail: Record<string, unknown>) =>
+    recordAudit(p.db, { actor: req.principal!.name, action, target, outcome: 'success', detail });
+
+  app.get('/api/v1/exchange/servers', { onRequest: read, schema: { tags, security, summary: 'Security servers of this process with their state' } }, async () =>
+    o.servers().map((s) => s.status()),
+  );
+
+  app.get<{ Params: { code: string } }>('/api/v1/exchange/servers/:code', { onRequest: read, schema: { tags, security, summary: 'One security server’s state' } }, async (req) => find(req.params.code).status());
+
+  app.post<{ Params: { code: string }; Querystring: { peer?: string } }>(
+    '/api/v1/exchange/servers/:code/diagnose',
+    { onRequest: read, schema: { tags, security, summary: 'Diagnostics: configuration, own certificates, TSAs, a peer connection', querystring: { type: 'object', properties: { peer: { type: 'string', maxLength: 1100 } } } } },
+    async (req) => find(req.params.code).diagnose(req.query.peer ? parseServer(req.query.peer) : undefined),
+  );
+
+  app.get<{ Params: { code: string } }>('/api/v1/exchange/servers/:code/services', { onRequest: read, schema: { tags, security, summary: 'Services and access rights' } }, async (req) => {
+    const s = find(req.params.code);
+    const snap = await s.store.snapshot();
+    return {
+      clients: [...snap.clients],
+      services: [...snap.services.values()].map((x) => ({ service: x.text, url: x.url, timeoutMs: x.timeoutMs, disabled: x.disabled, access: snap.access.get(x.text) ?? [] })),
+      localGroups: Object.fromEntries([...snap.localGroups.entries()].map(([k, v]) => [k, [...v]])),
+    };
+  });
+
+  app.put<{ Params: { code: string }; Body: { service: string; url: string; timeoutMs?: number } }>(
+    '/api/v1/exchange/servers/:code/services',
+    {
+      onRequest: manage,
+      schema: { tags, security, summary: 'Publish or update a service', body: { type: 'object', additionalProperties: false, required: ['service', 'url'], properties: { service: { type: 'string', maxLength: 1400 }, url: { type: 'string', maxLength: 2000 }, timeoutMs: { type: 'integer', minimum: 100, maximum: 3_600_000 } } } },
+    },
+    async (req) => {
+      const s = find(req.params.code);
+      await s.store.putService(parseService(req.body.service), req.body.url, req.body.timeoutMs);
+      await audit(req, 'ss.service.put', req.body.service, { server: s.ctx.idText, url: req.body.url });
+      return { ok: true };
+    },
+  );
+
+  const rightSchema = { type: 'object', additionalProperties: false, required: ['service', 'subject'], properties: { service: { type: 'string', maxLength: 1400 }, subject: { type: 'string', maxLength: 1400 }, method: { type: 'string', maxLength: 16 }, path: { type: 'string', maxLength: 1000 } } };
+  app.post<{ Params: { code: string }; Body: { service: string; subject: string; method?: string; path?: string } }>(
+    '/api/v1/exchange/servers/:code/access',
+    { onRequest: manage, schema: { tags, security, summary: 'Grant an access right', body: rightSchema } },
+    async (req, reply) => {
+      const s = find(req.params.code);
+      const right = { service: req.body.service, subject: req.body.subject, method: req.body.method ?? '*', path: req.body.path ?? '*' };
+      await s.store.grant(right);
+      await audit(req, 'ss.access.grant', right.service, { server: s.ctx.idText, ...right });
+      reply.status(201);
+      return right;
+    },
+  );
+
+  app.delete<{ Params: { code: string }; Body: { service: string; subject: string; method?: string; path?: string } }>(
+    '/api/v1/exchange/servers/:code/access',
+    { onRequest: manage, schema: { tags, security, summary: 'Withdraw an access right', body: rightSchema } },
+    async (req) => {
+      const s = find(req.params.code);
+      const right = { service: req.body.service, subject: req.body.subject, method: req.body.method ?? '*', path: req.body.path ?? '*' };
+      if (!(await s.store.revoke(right))) throw new TrucError('not_found', 'no such access right');
+      await audit(req, 'ss.access.revoke', right.service, { server: s.ctx.idText, ...right });
+      return { ok: true };
+    },
+  );
+
+  app.post<{ Params: { code: string }; Body: { subsystem: string } }>(
+    '/api/v1/exchange/servers/:code/clients',
+    { onRequest: manage, schema: { tags, security, summary: 'Add a client subsystem', body: { type: 'object', additionalProperties: false, required: ['subsystem'], properties: { subsystem: { type: 'string', maxLength: 1100 } } } } },
+    async (req, reply) => {
+      const s = find(req.params.code);
+      await s.store.addClient(parseSubsystem(req.body.subsystem));
+      await audit(req, 'ss.client.add', req.body.subsystem, { server: s.ctx.idText });
+      reply.status(201);
+      return { ok: true };
+    },
+  );
+
+  app.get<{ Params: { code: string }; Querystring: { messageId?: string; client?: string; service?: string; from?: string; to?: string; limit?: number } }>(
+    '/api/v1/exchange/servers/:code/log',
+    {
+      onRequest: logRead,
+      schema: {
+        tags,
+        security,
+        summary: 'Search the message log',
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { messageId: { type: 'string', maxLength: 255 }, client: { type: 'string', maxLength: 1100 }, service: { type: 'string', maxLength: 1400 }, from: { type: 'string', format: 'date-time' }, to: { type: 'string', format: 'date-time' }, limit: { type: 'integer', minimum: 1, maximum: 1000 } },
+        },
+      },
+    },
+    async (req) => {
+      const s = find(req.params.code);
+      const log = s.ctx.log as unknown as { search?: (q: Record<string, unknown>) => Promise<unknown[]> };
+      if (!log.search) throw new TrucError('unsupported', 'this message log cannot be searched');
+      const q = req.query;
+      const rows = await log.search({ ...q, ...(q.from ? { from: new Date(q.from) } : {}), ...(q.to ? { to: new Date(q.to) } : {}), limit: q.limit ?? 100 });
+      await audit(req, 'ss.log.search', serverText(s.ctx.id), { query: q });
+      return rows;
+    },
+  );
+}

@@ -8,6 +8,10 @@ import { buildApp } from './app.js';
 import { OcspResponder } from '../pki/ocsp/index.js';
 import { TimeStampAuthority } from '../pki/tsa/index.js';
 import { MonitorService, monitorConfig } from '../monitor/index.js';
+import { join } from 'node:path';
+import type { Db } from '../store/index.js';
+import type { MessageLogApi } from '../exchange/log/types.js';
+import { openCentral, startAxis, type Axis } from '../exchange/axis.js';
 
 export interface RunningServer {
   app: FastifyInstance;
@@ -15,7 +19,22 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-export async function startServer(p: Platform): Promise<RunningServer> {
+export interface StartOptions {
+  /** opens a security server's message log in a folder; the demonstration axis runs only when given */
+  openLog?: (db: Db, dir: string) => Promise<MessageLogApi>;
+}
+
+/**
+ * Whether `truc start` runs the demonstration axis: as configured, else on the embedded default (PGlite, no
+ * security server of its own) with a fixed port, since the axis's configuration names the platform's URL.
+ */
+export function demoAxisWanted(p: Platform): boolean {
+  const x = p.config.exchange;
+  if (x?.demo !== undefined) return x.demo && p.config.http.port !== 0;
+  return p.db.kind === 'pglite' && !x?.server && p.config.http.port !== 0;
+}
+
+export async function startServer(p: Platform, so: StartOptions = {}): Promise<RunningServer> {
   const ocsp = new OcspResponder(p.pki, p.issuer, p.config.ocsp, p.log);
   await ocsp.start();
   let tsa: TimeStampAuthority | undefined = new TimeStampAuthority(p.pki, p.issuer, p.config.tsa, p.log);
@@ -28,8 +47,37 @@ export async function startServer(p: Platform): Promise<RunningServer> {
   const mcfg = monitorConfig(p.config.monitor);
   const monitor = mcfg.enabled ? await MonitorService.start({ db: p.db, bus: p.bus, log: p.log, config: mcfg }) : undefined;
   if (monitor) p.log.info({ syslog: monitor.addresses, rules: monitor.detection.engine.detector.stats().rules }, 'monitoring started');
-  const app = await buildApp(p, { ocsp, ...(tsa ? { tsa } : {}), ...(monitor ? { monitor } : {}) });
+  // the demonstration axis: a central server on this platform (its configuration served by this app) and
+  // three agencies' security servers started once the app listens
+  const demo = so.openLog && demoAxisWanted(p);
+  const central = demo ? await openCentral(p, p.config.publicUrl) : undefined;
+  let axis: Axis | undefined;
+  const app = await buildApp(p, {
+    ocsp,
+    ...(tsa ? { tsa } : {}),
+    ...(monitor ? { monitor } : {}),
+    ...(central ? { central, securityServers: () => axis?.members.map((m) => m.server) ?? [] } : {}),
+  });
   const addr = await app.listen({ host: p.config.http.host, port: p.config.http.port });
+  if (central && so.openLog) {
+    const openLog = so.openLog;
+    try {
+      axis = await startAxis(p, central, {
+        baseUrl: p.config.publicUrl.replace(/\/$/, ''),
+        dir: join(p.config.dataDir, 'axis'),
+        storage: 'folder',
+        isPort: p.config.exchange?.demoIsPort ?? 8181,
+        peerPort: p.config.exchange?.demoPeerPort ?? 5501,
+        openLog,
+      });
+      p.log.info(
+        { servers: axis.members.map((m) => ({ server: m.server.ctx.idText, informationSystems: m.isUrl, peers: m.peerAddress })) },
+        'trục liên thông mẫu đang chạy (demonstration axis running)',
+      );
+    } catch (err) {
+      p.log.error({ err }, 'the demonstration axis did not start (set exchange.demo: false to skip it)');
+    }
+  }
   const refresh = async () => {
     try {
       const ids = (await listCas(p.db)).map((c) => c.id);
@@ -49,6 +97,7 @@ export async function startServer(p: Platform): Promise<RunningServer> {
     url: addr,
     async close() {
       clearInterval(timer);
+      await axis?.close().catch(() => {});
       await app.close();
       await monitor?.stop();
       await ocsp.stop();

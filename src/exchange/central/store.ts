@@ -226,7 +226,9 @@ export async function listMembers(sql: Sql): Promise<(MemberRow & { subsystems: 
   const byMember = new Map<string, string[]>();
   for (const s of subs) {
     const k = `${s.memberClass}/${s.memberCode}`;
-    byMember.set(k, [...(byMember.get(k) ?? []), s.subsystemCode]);
+    const l = byMember.get(k);
+    if (l) l.push(s.subsystemCode);
+    else byMember.set(k, [s.subsystemCode]);
   }
   return members.map((r) => ({ memberClass: r.member_class, memberCode: r.member_code, name: r.name, subsystems: byMember.get(`${r.member_class}/${r.member_code}`) ?? [] }));
 }
@@ -269,14 +271,26 @@ async function withDetails(sql: Sql, rows: any[]): Promise<ServerRow[]> {
   const certs = await sql.query<any>('SELECT owner_class, owner_code, server_code, hash FROM xc_server_auth_cert ORDER BY created_at, hash');
   const clients = await sql.query<any>('SELECT * FROM xc_server_client ORDER BY member_class, member_code, subsystem_code');
   const key = (r: any) => `${r.owner_class}/${r.owner_code}/${r.server_code}`;
+  const group = <T>(list: any[], f: (r: any) => T) => {
+    const m = new Map<string, T[]>();
+    for (const r of list) {
+      const k = key(r);
+      const l = m.get(k);
+      if (l) l.push(f(r));
+      else m.set(k, [f(r)]);
+    }
+    return m;
+  };
+  const certsOf = group(certs, (c) => c.hash as string);
+  const clientsOf = group(clients, (c) => ({ memberClass: c.member_class, memberCode: c.member_code, subsystemCode: c.subsystem_code }));
   return rows.map((r) => ({
     ownerClass: r.owner_class,
     ownerCode: r.owner_code,
     serverCode: r.server_code,
     address: r.address,
     maintenance: r.maintenance,
-    authCertHashes: certs.filter((c) => key(c) === key(r)).map((c) => c.hash),
-    clients: clients.filter((c) => key(c) === key(r)).map((c) => ({ memberClass: c.member_class, memberCode: c.member_code, subsystemCode: c.subsystem_code })),
+    authCertHashes: certsOf.get(key(r)) ?? [],
+    clients: clientsOf.get(key(r)) ?? [],
   }));
 }
 
@@ -351,11 +365,14 @@ export async function groupExists(sql: Sql, code: string): Promise<boolean> {
 export async function listGroups(sql: Sql): Promise<GroupRow[]> {
   const groups = await sql.query<any>('SELECT code, description FROM xc_group ORDER BY code');
   const members = await sql.query<any>('SELECT * FROM xc_group_member ORDER BY member_class, member_code, subsystem_code');
-  return groups.map((g) => ({
-    code: g.code,
-    description: g.description,
-    members: members.filter((m) => m.group_code === g.code).map((m) => ({ memberClass: m.member_class, memberCode: m.member_code, subsystemCode: m.subsystem_code })),
-  }));
+  const byGroup = new Map<string, SubsystemRow[]>();
+  for (const m of members) {
+    const s: SubsystemRow = { memberClass: m.member_class, memberCode: m.member_code, subsystemCode: m.subsystem_code };
+    const l = byGroup.get(m.group_code);
+    if (l) l.push(s);
+    else byGroup.set(m.group_code, [s]);
+  }
+  return groups.map((g) => ({ code: g.code, description: g.description, members: byGroup.get(g.code) ?? [] }));
 }
 
 // ---- approved CAs and TSAs

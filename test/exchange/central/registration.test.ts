@@ -88,6 +88,18 @@ for (const { name, url } of testDatabaseUrls()) {
       expect(conf.isClientOf(sid, sub)).toBe(true);
       expect(conf.server(sid)).toMatchObject({ maintenance: true, address: 'ss1-new.vpcp.example:5500' });
 
+      // a subsystem not registered yet is created when its client registration is approved
+      const fresh = await w.central.registration.submit(await w.request(vpcp, { type: 'client', client: { memberClass: 'GOV', memberCode: '000.00.00.G22', subsystemCode: 'hoso' } }));
+      await w.central.registration.approve(fresh.id, 'operator');
+      const withNew = await latestConf(w);
+      expect(withNew.hasSubsystem({ ...sub, subsystemCode: 'hoso' })).toBe(true);
+      expect(withNew.isClientOf(sid, { ...sub, subsystemCode: 'hoso' })).toBe(true);
+      // the same client twice is refused before it waits for an operator
+      expect(await refusal(w.central.registration.submit(await w.request(vpcp, { type: 'client', client: { memberClass: 'GOV', memberCode: '000.00.00.G22', subsystemCode: 'hoso' } })))).toEqual({
+        code: 'registration_invalid',
+        reason: 'duplicate',
+      });
+
       const del = await w.central.registration.submit(await w.request(vpcp, { type: 'client-deletion', client: { memberClass: 'GOV', memberCode: '000.00.00.G22', subsystemCode: 'vanthu' } }));
       await w.central.registration.approve(del.id, 'operator');
       expect((await latestConf(w)).isClientOf(sid, sub)).toBe(false);

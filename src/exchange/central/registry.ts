@@ -128,6 +128,19 @@ export class Registry {
     return store.listServers(this.ctx.db);
   }
 
+  /** Removes a security server with its certificates and clients (its traffic stops with the next configuration). */
+  async removeServer(s: ServerRef, actor: string): Promise<void> {
+    const id = { ...this.member(s), serverCode: checkPart('server code', s.serverCode) };
+    await change(this.ctx, {
+      actor,
+      action: 'server.remove',
+      target: serverText(id),
+      run: async (sql) => {
+        if (!(await store.deleteServer(sql, { ownerClass: id.memberClass, ownerCode: id.memberCode, serverCode: id.serverCode }))) throw new TrucError('not_found', `${serverText(id)} is not registered`);
+      },
+    });
+  }
+
   async addGlobalGroup(g: { code: string; description: string }, actor: string): Promise<void> {
     const code = checkPart('group code', g.code);
     const description = text('group description', g.description);
@@ -154,6 +167,20 @@ export class Registry {
         if (!(await store.groupExists(sql, group))) throw new TrucError('not_found', `no global group ${group}`);
         if (!(await store.hasSubsystem(sql, sub))) throw new TrucError('unknown_member', `${subsystemText(sub)} is not registered`);
         if (!(await store.addGroupMember(sql, group, sub))) throw conflict(`${subsystemText(sub)} is already in ${group}`);
+      },
+    });
+  }
+
+  async removeGroupMember(code: string, s: SubsystemRef, actor: string): Promise<void> {
+    const group = checkPart('group code', code);
+    const sub = { ...this.member(s), subsystemCode: checkPart('subsystem code', s.subsystemCode) };
+    await change(this.ctx, {
+      actor,
+      action: 'group.member.remove',
+      target: `GLOBALGROUP:${this.ctx.instance}/${group}`,
+      detail: { member: subsystemText(sub) },
+      run: async (sql) => {
+        if (!(await store.deleteGroupMember(sql, group, sub))) throw new TrucError('not_found', `${subsystemText(sub)} is not in ${group}`);
       },
     });
   }
@@ -203,6 +230,19 @@ export class Registry {
     return names;
   }
 
+  /** Withdraws a CA's approval: certificates under it no longer register, and security servers stop trusting it. */
+  async removeCa(name: string, actor: string): Promise<void> {
+    const n = checkPart('CA name', name);
+    await change(this.ctx, {
+      actor,
+      action: 'ca.remove',
+      target: n,
+      run: async (sql) => {
+        if (!(await store.deleteCa(sql, n))) throw new TrucError('not_found', `no approved CA "${n}"`);
+      },
+    });
+  }
+
   listCas() {
     return store.listCaEntries(this.ctx.db);
   }
@@ -217,6 +257,18 @@ export class Registry {
       target: name,
       detail: { url, subject: c.subject, sha256: sha256Hex(t.certificate) },
       run: (sql) => store.upsertTsa(sql, { name, url, certificate: t.certificate }),
+    });
+  }
+
+  async removeTsa(name: string, actor: string): Promise<void> {
+    const n = text('TSA name', name, 200);
+    await change(this.ctx, {
+      actor,
+      action: 'tsa.remove',
+      target: n,
+      run: async (sql) => {
+        if (!(await store.deleteTsa(sql, n))) throw new TrucError('not_found', `no approved TSA "${n}"`);
+      },
     });
   }
 

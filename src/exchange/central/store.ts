@@ -344,6 +344,10 @@ export async function deleteClient(sql: Sql, k: ServerKey, c: SubsystemRow): Pro
   return r.length === 1;
 }
 
+export async function deleteServer(sql: Sql, k: ServerKey): Promise<boolean> {
+  return (await sql.query(`DELETE FROM xc_server WHERE ${SERVER_WHERE} RETURNING server_code`, serverArgs(k))).length === 1;
+}
+
 // ---- global groups
 
 export async function insertGroup(sql: Sql, code: string, description: string): Promise<boolean> {
@@ -355,6 +359,16 @@ export async function addGroupMember(sql: Sql, code: string, s: SubsystemRow): P
     'INSERT INTO xc_group_member (group_code, member_class, member_code, subsystem_code) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING group_code',
     [code, s.memberClass, s.memberCode, s.subsystemCode],
   );
+  return r.length === 1;
+}
+
+export async function deleteGroupMember(sql: Sql, code: string, s: SubsystemRow): Promise<boolean> {
+  const r = await sql.query('DELETE FROM xc_group_member WHERE group_code = $1 AND member_class = $2 AND member_code = $3 AND subsystem_code = $4 RETURNING group_code', [
+    code,
+    s.memberClass,
+    s.memberCode,
+    s.subsystemCode,
+  ]);
   return r.length === 1;
 }
 
@@ -393,6 +407,14 @@ export async function listCaEntries(sql: Sql): Promise<CaEntry[]> {
     intermediates: (typeof r.intermediates === 'string' ? JSON.parse(r.intermediates) : r.intermediates).map((s: string) => Buffer.from(s, 'base64')),
     ocspUrls: typeof r.ocsp_urls === 'string' ? JSON.parse(r.ocsp_urls) : r.ocsp_urls,
   }));
+}
+
+export async function deleteCa(sql: Sql, name: string): Promise<boolean> {
+  return (await sql.query('DELETE FROM xc_ca WHERE name = $1 RETURNING name', [name])).length === 1;
+}
+
+export async function deleteTsa(sql: Sql, name: string): Promise<boolean> {
+  return (await sql.query('DELETE FROM xc_tsa WHERE name = $1 RETURNING name', [name])).length === 1;
 }
 
 export async function upsertTsa(sql: Sql, t: TsaEntry): Promise<void> {

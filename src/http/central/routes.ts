@@ -114,6 +114,15 @@ export async function centralRoutes(app: FastifyInstance, p: Platform, central: 
     },
   );
 
+  app.delete<{ Params: { memberClass: string; memberCode: string; serverCode: string } }>(
+    '/api/v1/central/servers/:memberClass/:memberCode/:serverCode',
+    { onRequest: manage, schema: documented({ tags, security, summary: 'Remove a security server (with its certificates and clients)' }) },
+    async (req, reply) => {
+      await central.registry.removeServer(req.params, actor(req));
+      return reply.status(204).send();
+    },
+  );
+
   app.get('/api/v1/central/groups', { onRequest: read, schema: documented({ tags, security, summary: 'Global groups' }) }, async () => central.registry.listGroups());
 
   app.post<{ Body: { code: string; description: string } }>(
@@ -133,6 +142,16 @@ export async function centralRoutes(app: FastifyInstance, p: Platform, central: 
       await central.registry.addGroupMember(req.params.code, req.body, actor(req));
       reply.status(201);
       return req.body;
+    },
+  );
+
+  app.delete<{ Params: { code: string; memberClass: string; memberCode: string; subsystemCode: string } }>(
+    '/api/v1/central/groups/:code/members/:memberClass/:memberCode/:subsystemCode',
+    { onRequest: manage, schema: documented({ tags, security, summary: 'Remove a subsystem from a global group' }) },
+    async (req, reply) => {
+      const { code, ...sub } = req.params;
+      await central.registry.removeGroupMember(code, sub, actor(req));
+      return reply.status(204).send();
     },
   );
 
@@ -174,6 +193,16 @@ export async function centralRoutes(app: FastifyInstance, p: Platform, central: 
     const names = await central.registry.approvePlatformCas(p.pki, actor(req));
     reply.status(201);
     return { approved: names };
+  });
+
+  app.delete<{ Params: { name: string } }>('/api/v1/central/cas/:name', { onRequest: manage, schema: documented({ tags, security, summary: 'Withdraw a CA’s approval' }) }, async (req, reply) => {
+    await central.registry.removeCa(req.params.name, actor(req));
+    return reply.status(204).send();
+  });
+
+  app.delete<{ Params: { name: string } }>('/api/v1/central/tsas/:name', { onRequest: manage, schema: documented({ tags, security, summary: 'Withdraw a TSA’s approval' }) }, async (req, reply) => {
+    await central.registry.removeTsa(req.params.name, actor(req));
+    return reply.status(204).send();
   });
 
   app.get('/api/v1/central/tsas', { onRequest: read, schema: documented({ tags, security, summary: 'Approved time-stamping authorities' }) }, async () =>

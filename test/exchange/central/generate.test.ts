@@ -139,6 +139,25 @@ for (const { name, url } of testDatabaseUrls()) {
       expect(shared.approvedTSAs).toEqual([{ name: 'TSA Trục', url: 'http://tsa.truc.example/tsa', certificate: tsaKey.certificate.toString('base64') }]);
       const anchor = await app.inject({ method: 'GET', url: '/api/v1/central/anchor', headers: as(auditor) });
       expect(parseAnchor(anchor.body).instance).toBe(INSTANCE);
+
+      // removals: a directly registered server, a group member, the extra CA, the TSA
+      const srv = await app.inject({ method: 'POST', url: '/api/v1/central/servers', headers: as(admin), payload: { memberClass: 'GOV', memberCode: '000.00.00.G09', serverCode: 'ss9', address: 'ss9.bnv.example:5500' } });
+      expect(srv.statusCode, srv.body).toBe(201);
+      expect((await app.inject({ method: 'POST', url: '/api/v1/central/servers', headers: as(admin), payload: { memberClass: 'GOV', memberCode: '000.00.00.G09', serverCode: 'ss9', address: 'bad address' } })).json().code).toBe('bad_request');
+      const del = (url: string) => app.inject({ method: 'DELETE', url, headers: as(admin) });
+      expect((await del('/api/v1/central/servers/GOV/000.00.00.G09/ss9')).statusCode).toBe(204);
+      expect((await del('/api/v1/central/servers/GOV/000.00.00.G09/ss9')).json().code).toBe('not_found');
+      expect((await del('/api/v1/central/groups/bo-nganh/members/GOV/000.00.00.G09/hoso')).statusCode).toBe(204);
+      expect((await del('/api/v1/central/cas/issuing-direct')).statusCode).toBe(204);
+      expect((await del(`/api/v1/central/tsas/${encodeURIComponent('TSA Trục')}`)).statusCode).toBe(204);
+      expect((await app.inject({ method: 'DELETE', url: '/api/v1/central/cas/root', headers: as(auditor) })).statusCode).toBe(403);
+      await w.central.generator.generate();
+      const { directory: d2 } = verifySignedDirectory(await w.central.generator.signedDirectory(), [w.central.signingCertificate()]);
+      const after = JSON.parse((await w.central.generator.part(d2.parts[0].hash))!.toString()) as SharedParameters;
+      expect(after.securityServers.map((x) => x.serverCode)).not.toContain('ss9');
+      expect(after.globalGroups[0].members).toEqual([]);
+      expect(after.approvedCAs.map((c) => c.name)).toEqual(['root']);
+      expect(after.approvedTSAs).toEqual([]);
     });
   });
 }

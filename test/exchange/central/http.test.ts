@@ -55,6 +55,11 @@ describe('central server over HTTP', () => {
     expect((await app.inject({ method: 'POST', url: `/api/v1/central/requests/nope/approve`, headers: admin })).statusCode).toBe(404);
   });
 
+  it('documents its routes in the OpenAPI document', async () => {
+    const doc = (await app.inject({ method: 'GET', url: '/openapi.json' })).json();
+    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/central/register', '/api/v1/central/requests/{id}/approve', '/conf/{instance}/directory']));
+  });
+
   it('answers hostile registration bodies with problem documents', async () => {
     const cases: [string, string | object][] = [
       ['application/json', '{'],

@@ -199,6 +199,26 @@ describe('configuration client', () => {
     }
   });
 
+  it('bounds and checks what a source answers: oversized, not JSON, missing fields, an error status', async () => {
+    const answering =
+      (body: string | Uint8Array, status = 200): Fetch =>
+      async () =>
+        new Response(typeof body === 'string' ? body : new Uint8Array(body), { status });
+    const cases: [Fetch, string, RegExp][] = [
+      [answering(new Uint8Array(1024 * 1024)), 'conf_invalid', /larger than/],
+      [answering('not json'), 'conf_invalid', /not JSON/],
+      [answering('{"directory":"e30=","signatureAlgorithm":"md5","signature":"","certificateHash":"00"}'), 'conf_invalid', /signature algorithm/],
+      [answering('[1,2]'), 'conf_invalid', /not an object/],
+      [answering('busy', 503), 'peer_unreachable', /answered 503/],
+    ];
+    for (const [f, code, message] of cases) {
+      const c = new ConfClient({ anchor, dir: tmp('truc-conf-'), fetch: f });
+      expect(await refusal(c.refresh())).toBe(code);
+      expect(c.status().lastError?.message).toMatch(message);
+      expect(c.current()).toBeUndefined();
+    }
+  });
+
   it('takes the first source that answers when the anchor names several', async () => {
     const two: ConfAnchor = { ...anchor, sources: [{ url: `http://127.0.0.1:1/conf/${INSTANCE}`, verificationCerts: anchor.sources[0].verificationCerts }, anchor.sources[0]] };
     const c = new ConfClient({ anchor: two, dir: tmp('truc-conf-'), timeoutMs: 2000 });

@@ -56,13 +56,29 @@ interface Parsed {
   signature: Buffer;
   signatureAlgorithm: SignatureScheme;
   auth?: { cert: Buffer; ocsp: Buffer; pop: Buffer; scheme: SignatureScheme };
+  /** the client member's consent (client requests for another member's subsystem) */
+  client?: { cert: Buffer; ocsp: Buffer; signature: Buffer; scheme: SignatureScheme };
 }
 
 /** Reads the envelope and the payload, bounded and field by field. */
 export function parseRequest(body: unknown): Parsed {
   if (!body || typeof body !== 'object' || Array.isArray(body)) throw invalid('malformed', 'the request is not a JSON object');
   const r = body as Record<string, unknown>;
-  const known = new Set(['payload', 'signingCert', 'signingOcsp', 'signatureAlgorithm', 'signature', 'authCert', 'authOcsp', 'popAlgorithm', 'proofOfPossession']);
+  const known = new Set([
+    'payload',
+    'signingCert',
+    'signingOcsp',
+    'signatureAlgorithm',
+    'signature',
+    'authCert',
+    'authOcsp',
+    'popAlgorithm',
+    'proofOfPossession',
+    'clientSigningCert',
+    'clientSigningOcsp',
+    'clientSignatureAlgorithm',
+    'clientSignature',
+  ]);
   for (const k of Object.keys(r)) if (!known.has(k)) throw invalid('malformed', `unknown field "${k.slice(0, 40)}"`);
   const bytes = b64('payload', r.payload, MAX_PAYLOAD);
   let p: any;
@@ -90,6 +106,16 @@ export function parseRequest(body: unknown): Parsed {
       ocsp: b64('authOcsp', r.authOcsp, MAX_OCSP),
       pop: b64('proofOfPossession', r.proofOfPossession, 1024),
       scheme: scheme('popAlgorithm', r.popAlgorithm),
+    };
+  }
+  const clientFields = [r.clientSigningCert, r.clientSigningOcsp, r.clientSignatureAlgorithm, r.clientSignature];
+  if (clientFields.some((f) => f !== undefined)) {
+    if (payload.type !== 'client') throw invalid('malformed', 'only a client request carries the client member’s signature');
+    out.client = {
+      cert: b64('clientSigningCert', r.clientSigningCert, MAX_CERT),
+      ocsp: b64('clientSigningOcsp', r.clientSigningOcsp, MAX_OCSP),
+      signature: b64('clientSignature', r.clientSignature, 1024),
+      scheme: scheme('clientSignatureAlgorithm', r.clientSignatureAlgorithm),
     };
   }
   return out;
@@ -255,15 +281,35 @@ export class Registration {
       if (!verifyWith(authKey, r.auth.scheme, r.bytes, r.auth.pop)) throw invalid('bad_proof_of_possession', 'the proof of possession does not verify with the authentication certificate’s key');
     }
 
+    // a subsystem of another member becomes this server's client only with that member's consent: its
+    // own signing key over the same bytes (otherwise any owner could offer itself as another's provider)
+    const c = p.client;
+    const foreignClient = p.type === 'client' && c && (c.memberClass !== owner.memberClass || c.memberCode !== owner.memberCode);
+    if (foreignClient) {
+      if (!r.client) throw invalid('client_signature_missing', `a subsystem of another member (${memberText({ instance: p.instance, ...c })}) needs that member’s signature too`);
+      let clientKey;
+      try {
+        clientKey = new X509Certificate(r.client.cert).publicKey;
+      } catch {
+        throw new TrucError('cert_invalid', 'the client member’s signing certificate cannot be read', { reason: 'malformed', certificate: 'client-signing' });
+      }
+      if (!verifyWith(clientKey, r.client.scheme, r.bytes, r.client.signature)) throw invalid('bad_signature', 'the client member’s signature does not verify over the payload');
+      const clientNamed = memberOfSigningCert(r.client.cert);
+      const clientExpected = `${p.instance}/${c.memberClass}/${c.memberCode}`;
+      if (clientNamed !== clientExpected)
+        throw invalid('wrong_owner', `the client member's signing certificate names ${clientNamed === null ? 'no member' : `"${clientNamed}"`}; the client belongs to ${clientExpected}`, { expected: clientExpected, named: clientNamed });
+    } else if (r.client) throw invalid('malformed', 'the client belongs to the server’s owner: no second signature is expected');
+
     await this.checkCertificate('signing', r.signingCert, r.signingOcsp, SIGNING_PURPOSE, settings.ocspFreshnessSeconds, now);
     if (r.auth) await this.checkCertificate('auth', r.auth.cert, r.auth.ocsp, AUTH_PURPOSE, settings.ocspFreshnessSeconds, now);
+    if (r.client) await this.checkCertificate('client-signing', r.client.cert, r.client.ocsp, SIGNING_PURPOSE, settings.ocspFreshnessSeconds, now);
 
     // what the request is about must make sense now (checked again when it is approved)
     await this.checkApplicable(p);
   }
 
   /** The certificate chains to an approved CA for the purpose, and its OCSP response is good and fresh. */
-  private async checkCertificate(which: 'signing' | 'auth', cert: Buffer, ocsp: Buffer, purpose: Purpose, freshnessSeconds: number, now: Date): Promise<void> {
+  private async checkCertificate(which: 'signing' | 'auth' | 'client-signing', cert: Buffer, ocsp: Buffer, purpose: Purpose, freshnessSeconds: number, now: Date): Promise<void> {
     const cas = await store.listCaEntries(this.ctx.db);
     if (!cas.length) throw new TrucError('cert_invalid', 'no certification authority is approved yet', { reason: 'no_approved_ca', certificate: which });
     const result = await validatePath({

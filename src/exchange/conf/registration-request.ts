@@ -49,6 +49,11 @@ export interface RegistrationRequest {
   authOcsp?: string;
   popAlgorithm?: SignatureScheme;
   proofOfPossession?: string;
+  /** client requests for another member's subsystem: that member's signing certificate, OCSP and signature */
+  clientSigningCert?: string;
+  clientSigningOcsp?: string;
+  clientSignatureAlgorithm?: SignatureScheme;
+  clientSignature?: string;
 }
 
 export interface KeySigner {
@@ -71,6 +76,8 @@ export interface BuildRegistration {
   signing: KeySigner;
   /** the server's authentication key (auth-cert requests); for auth-cert-deletion only its certificate */
   auth?: KeySigner | { certificate: Buffer };
+  /** client requests for a subsystem of another member: that member's signing key (it consents) */
+  clientSigning?: KeySigner;
   id?: string;
   now?: Date;
 }
@@ -105,6 +112,13 @@ export async function buildRegistrationRequest(b: BuildRegistration): Promise<Re
     req.authOcsp = auth.ocsp.toString('base64');
     req.popAlgorithm = auth.scheme;
     req.proofOfPossession = (await auth.sign(bytes)).toString('base64');
+  }
+  if (b.clientSigning) {
+    if (b.type !== 'client') throw new TrucError('bad_request', 'only a client request carries the client member’s signature');
+    req.clientSigningCert = b.clientSigning.certificate.toString('base64');
+    req.clientSigningOcsp = b.clientSigning.ocsp.toString('base64');
+    req.clientSignatureAlgorithm = b.clientSigning.scheme;
+    req.clientSignature = (await b.clientSigning.sign(bytes)).toString('base64');
   }
   return req;
 }

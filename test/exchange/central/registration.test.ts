@@ -105,6 +105,28 @@ for (const { name, url } of testDatabaseUrls()) {
       expect((await latestConf(w)).isClientOf(sid, sub)).toBe(false);
     });
 
+    it('makes a subsystem of another member a client only with that member’s signature', async () => {
+      const hoso = { memberClass: 'GOV', memberCode: '000.00.00.G09', subsystemCode: 'hoso' };
+      expect(await refusal(w.central.registration.submit(await w.request(vpcp, { type: 'client', client: hoso })))).toEqual({ code: 'registration_invalid', reason: 'client_signature_missing' });
+      // signed by a third member instead of the client's
+      const third = await w.agency('GOV', '000.00.00.G07', 'Bộ Xây dựng');
+      expect(await refusal(w.central.registration.submit(await w.request(vpcp, { type: 'client', client: hoso, clientSigning: await w.signer(third.signing) })))).toEqual({
+        code: 'registration_invalid',
+        reason: 'wrong_owner',
+      });
+      // a consent over other bytes does not count
+      const consented = await w.request(vpcp, { type: 'client', client: hoso, clientSigning: await w.signer(bnv.signing) });
+      const otherBytes = await w.request(vpcp, { type: 'client', client: hoso, clientSigning: await w.signer(bnv.signing) });
+      expect(await refusal(w.central.registration.submit({ ...consented, clientSignature: otherBytes.clientSignature }))).toEqual({ code: 'registration_invalid', reason: 'bad_signature' });
+      const r = await w.central.registration.submit(consented);
+      expect(r.status).toBe('pending');
+      await w.central.registration.approve(r.id, 'operator');
+      expect((await latestConf(w)).isClientOf({ instance: INSTANCE, memberClass: 'GOV', memberCode: '000.00.00.G22', serverCode: 'ss1' }, { instance: INSTANCE, ...hoso })).toBe(true);
+      // the owner's own subsystem needs no second signature, and carrying one is refused as malformed
+      const own = await w.request(vpcp, { type: 'client', client: { memberClass: 'GOV', memberCode: '000.00.00.G22', subsystemCode: 'ketoan' }, clientSigning: await w.signer(vpcp.signing) });
+      expect(await refusal(w.central.registration.submit(own))).toEqual({ code: 'registration_invalid', reason: 'malformed' });
+    });
+
     it('rejects with a reason on the operator’s word, and the request stays rejected', async () => {
       const r = await w.central.registration.submit(await w.request(bnv, { type: 'auth-cert' }));
       const rej = await w.central.registration.reject(r.id, 'operator', 'không đúng máy chủ (wrong server)');

@@ -258,6 +258,7 @@ export class ConfClient {
     checkShared(shared, this.opts.anchor.instance);
     const privRef = directory.parts.find((p) => p.name === 'private-params');
     const priv = privRef ? parseJsonPart<PrivateParameters>(parts.get(privRef.hash)!, 'private parameters') : undefined;
+    if (priv && priv.instance !== this.opts.anchor.instance) throw invalid(`the private parameters are for instance ${String(priv.instance).slice(0, 40)}`);
     let conf: GlobalConf;
     try {
       conf = new GlobalConf(shared, directory);

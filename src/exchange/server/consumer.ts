@@ -105,9 +105,9 @@ export async function handleConsumer(ctx: ServerContext, req: IncomingMessage, r
     for (const provider of order) {
       let sent = false;
       try {
-        if (whole) await exchangeWhole(ctx, res, provider, header, whole, service);
-        else await exchange(ctx, req, res, provider, header, headerBytes, service, () => (sent = true));
+        const responseBytes = whole ? await exchangeWhole(ctx, res, provider, header, whole, service) : await exchange(ctx, req, res, provider, header, headerBytes, service, () => (sent = true));
         recordHealth(ctx, serviceText(service));
+        ctx.ops.record({ messageId, side: 'consumer', client: header.client, service: header.service, startedAt: started, finishedAt: ctx.clock(), requestBytes: whole ? whole.bodyLength : Number(req.headers['content-length'] ?? 0), responseBytes, status: res.statusCode });
         return;
       } catch (e) {
         lastErr = e;
@@ -121,6 +121,7 @@ export async function handleConsumer(ctx: ServerContext, req: IncomingMessage, r
     const err = isTrucError(e) ? e : new TrucError('internal', (e as Error)?.message ?? 'internal error');
     if (!isTrucError(e)) ctx.logger.error({ err: e }, 'consumer side failed');
     if (service) recordHealth(ctx, serviceText(service), err);
+    ctx.ops.record({ messageId: messageId || '-', side: 'consumer', ...(client ? { client: subsystemText(client) } : {}), ...(service ? { service: serviceText(service) } : {}), startedAt: started, finishedAt: ctx.clock(), requestBytes: 0, responseBytes: 0, status: err.status, error: err.code });
     publishRefusal(ctx, 'consumer', err, {
       message_id: messageId,
       ...(client ? { client: subsystemText(client) } : {}),
@@ -135,6 +136,7 @@ export async function handleConsumer(ctx: ServerContext, req: IncomingMessage, r
 interface WholeRequest {
   wire: Buffer;
   digest: Buffer;
+  bodyLength: number;
 }
 
 /** Reads a small body whole, signs the message, logs it, and lays out its frames for one write. */
@@ -170,7 +172,7 @@ async function signWhole(ctx: ServerContext, req: IncomingMessage, header: Messa
   const parts = [frame(FRAME_HEADER, headerBytes)];
   if (body.length) parts.push(frameHead(FRAME_BODY, body.length), body);
   parts.push(frame(FRAME_SIGNATURE, sigBytes));
-  return { wire: Buffer.concat(parts), digest };
+  return { wire: Buffer.concat(parts), digest, bodyLength: body.length };
 }
 
 function peerRequest(ctx: ServerContext, provider: ConfServerView, headers: Record<string, string | number>) {
@@ -185,7 +187,7 @@ function peerRequest(ctx: ServerContext, provider: ConfServerView, headers: Reco
   return { out, response };
 }
 
-async function exchangeWhole(ctx: ServerContext, res: ServerResponse, provider: ConfServerView, header: MessageHeader, whole: WholeRequest, service: ServiceId): Promise<void> {
+async function exchangeWhole(ctx: ServerContext, res: ServerResponse, provider: ConfServerView, header: MessageHeader, whole: WholeRequest, service: ServiceId): Promise<number> {
   const { out, response } = peerRequest(ctx, provider, { 'content-length': whole.wire.length });
   let peer: { certDer: Buffer };
   try {
@@ -196,7 +198,7 @@ async function exchangeWhole(ctx: ServerContext, res: ServerResponse, provider: 
   }
   out.end(whole.wire);
   try {
-    await receiveResponse(ctx, await response, res, provider, peer.certDer, header, whole.digest, service);
+    return await receiveResponse(ctx, await response, res, provider, peer.certDer, header, whole.digest, service);
   } catch (e) {
     out.destroy();
     throw e;
@@ -212,7 +214,7 @@ async function exchange(
   headerBytes: Buffer,
   service: ServiceId,
   markSent: () => void,
-): Promise<void> {
+): Promise<number> {
   const { out, response: responseP } = peerRequest(ctx, provider, { 'transfer-encoding': 'chunked' });
   let peer: { certDer: Buffer };
   try {
@@ -258,7 +260,7 @@ async function exchange(
     });
     logged = true;
     out.end(frame(FRAME_SIGNATURE, sigBytes));
-    await receiveResponse(ctx, await responseP, res, provider, peer.certDer, header, digest, service);
+    return await receiveResponse(ctx, await responseP, res, provider, peer.certDer, header, digest, service);
   } catch (e) {
     if (!logged) await collector.discard();
     out.destroy();
@@ -275,7 +277,7 @@ async function receiveResponse(
   request: MessageHeader,
   requestDigest: Buffer,
   service: ServiceId,
-): Promise<void> {
+): Promise<number> {
   if (resp.statusCode !== 200 || !String(resp.headers['content-type'] ?? '').startsWith(MESSAGE_CONTENT_TYPE)) {
     const chunks: Buffer[] = [];
     let n = 0;
@@ -326,10 +328,11 @@ async function receiveResponse(
   res.writeHead(h.status!, headers);
   if (Buffer.isBuffer(rest.body.body)) {
     res.end(rest.body.body);
-    return;
+    return rest.body.length;
   }
   const src = bodyStream(rest.body.body);
   for await (const c of src) if (!res.write(c)) await new Promise<void>((r) => res.once('drain', r));
   res.end();
+  return rest.body.length;
 }
 

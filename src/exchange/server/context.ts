@@ -14,6 +14,7 @@ import type { PeerTrust, TrustedCert } from './trust.js';
 import type { OwnStatus } from './own-status.js';
 import type { BatchSigner } from './batch-sign.js';
 import type { Peers } from './peers.js';
+import type { OpRecorder } from './oprecords.js';
 import { BodyCollector, type CollectedBody } from './body.js';
 import { FRAME_ABORT, FRAME_BODY, FRAME_SIGNATURE, messageDigest, parseSignature, type Frame, type MessageHeader, type MessageSignature } from './message.js';
 import { rootFromPath, verifyRoot } from './batch-sign.js';
@@ -61,6 +62,7 @@ export interface ServerContext {
   replay: ReplayGuard;
   roots: RootCache;
   health: Map<string, ServiceHealth>;
+  ops: OpRecorder;
 }
 
 /** Message ids seen recently, per client; a message outside the clock-skew window is refused anyway. */

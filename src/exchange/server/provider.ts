@@ -68,6 +68,8 @@ function sendProblem(res: ServerResponse, e: unknown): void {
 }
 
 export async function handleProvider(ctx: ServerContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const started = ctx.clock();
+  let requestBytes = 0;
   let header: MessageHeader | undefined;
   let peerServer = '';
   try {
@@ -127,12 +129,15 @@ export async function handleProvider(ctx: ServerContext, req: IncomingMessage, r
     } catch (e) {
       throw new TrucError('log_failure', `the request could not be logged: ${(e as Error).message}`);
     }
-    await deliver(ctx, res, header, rest.digest, svc.url, svc.timeoutMs, rest.body.body, rest.body.length);
+    requestBytes = rest.body.length;
+    const out = await deliver(ctx, res, header, rest.digest, svc.url, svc.timeoutMs, rest.body.body, rest.body.length);
     recordHealth(ctx, svcText);
+    ctx.ops.record({ messageId: header.id, side: 'provider', client: header.client, service: header.service, startedAt: started, finishedAt: ctx.clock(), requestBytes, responseBytes: out.bytes, status: out.status });
   } catch (e) {
     const err = isTrucError(e) ? e : new TrucError('internal', 'internal error');
     if (!isTrucError(e)) ctx.logger.error({ err: e }, 'provider side failed');
     if (header) recordHealth(ctx, header.service, err);
+    ctx.ops.record({ messageId: header?.id ?? '-', side: 'provider', ...(header ? { client: header.client, service: header.service } : {}), startedAt: started, finishedAt: ctx.clock(), requestBytes, responseBytes: 0, status: err.status, error: err.code });
     publishRefusal(ctx, 'provider', err, { peer: peerServer, ...(header ? { message_id: header.id, client: header.client, service: header.service } : {}) });
     sendProblem(res, err);
     // a refused request's remaining body is not read: close the connection rather than drain it
@@ -150,7 +155,7 @@ async function deliver(
   timeoutMs: number,
   body: Buffer | import('../log/types.js').SpooledBody,
   bodyLength: number,
-): Promise<void> {
+): Promise<{ status: number; bytes: number }> {
   const target = new URL(baseUrl + (h.path === '/' ? '' : h.path!));
   const headers: Record<string, string | number> = {};
   for (const [k, v] of Object.entries(h.headers)) headers[k] = v;
@@ -211,7 +216,7 @@ async function deliver(
     const wire = Buffer.concat(parts);
     res.writeHead(200, { 'content-type': MESSAGE_CONTENT_TYPE, 'content-length': wire.length });
     res.end(wire);
-    return;
+    return { status: respHeader.status!, bytes: b.length };
   }
   res.writeHead(200, { 'content-type': MESSAGE_CONTENT_TYPE });
   const write = (b: Buffer) => (res.write(b) ? Promise.resolve() : new Promise<void>((r) => res.once('drain', r)));
@@ -246,6 +251,7 @@ async function deliver(
       body: b.body,
     });
     res.end(frame(FRAME_SIGNATURE, sigBytes));
+    return { status: respHeader.status!, bytes: b.length };
   } catch (e) {
     await collector.discard();
     ctx.logger.warn({ err: e, id: h.id }, 'response aborted');

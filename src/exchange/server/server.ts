@@ -33,6 +33,7 @@ import { Peers, certChainPem, keyPem, splitAddress } from './peers.js';
 import { DEFAULT_LIMITS, ReplayGuard, RootCache, type ServerContext, type ServerLimits } from './context.js';
 import { handleConsumer } from './consumer.js';
 import { handleProvider } from './provider.js';
+import { OpRecorder } from './oprecords.js';
 
 /** Where the server's configuration comes from: a configuration client, or a fixed one in tests. */
 export interface ConfSource {
@@ -161,6 +162,7 @@ export class SecurityServer {
       replay: new ReplayGuard(limits.clockSkewMs),
       roots: new RootCache(),
       health: new Map(),
+      ops: new OpRecorder(opts.db, opts.logger),
     };
     const authInfo = await opts.keys.get(auth.keyStore).info(auth.keyId);
     const authScheme = defaultScheme(authInfo.algorithm);
@@ -202,7 +204,9 @@ export class SecurityServer {
     const isAddr = await listen(this.isServer, o.listen.isHost ?? host, o.listen.isPort);
     const peerAddr = await listen(this.peerServer, host, o.listen.peerPort);
     await this.tick(true);
-    this.timer = setInterval(() => void this.tick(false), 30_000);
+    this.ctx.ops.start();
+    // cheap when nothing is due: OCSP responses are fetched again only past half the freshness limit
+    this.timer = setInterval(() => this.tick(false).catch((err) => this.ctx.logger.error({ err }, 'security server upkeep failed')), 5_000);
     this.timer.unref();
     this.ctx.logger.info({ is: isAddr.port, peer: peerAddr.port }, 'security server started');
     return { isUrl: `http://${isAddr.address.includes(':') ? `[${isAddr.address}]` : isAddr.address}:${isAddr.port}`, peerAddress: `${peerAddr.address}:${peerAddr.port}` };
@@ -333,6 +337,7 @@ export class SecurityServer {
         s.closeAllConnections?.();
       });
     await Promise.all([close(this.isServer), close(this.peerServer)]);
+    await this.ctx.ops.stop();
   }
 }
 

@@ -9,6 +9,8 @@ import type { Migration, Sql } from '../../store/index.js';
 import { TrucError } from '../../errors.js';
 import { parseService, parseSubsystem, serviceText, subsystemText, subsystemOf, type ServiceId, type SubsystemId } from '../ids.js';
 
+import { opMigrations } from './oprecords.js';
+
 export const serverMigrations: Migration[] = [
   {
     id: 'exchange/server_001',
@@ -45,6 +47,7 @@ export const serverMigrations: Migration[] = [
       );
     `,
   },
+  ...opMigrations,
 ];
 
 export interface ServiceRow {

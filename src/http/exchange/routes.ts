@@ -106,6 +106,20 @@ export async function exchangeRoutes(app: FastifyInstance, p: Platform, o: Excha
     },
   );
 
+  app.get<{ Params: { code: string }; Querystring: { messageId?: string; since?: string; limit?: number } }>(
+    '/api/v1/exchange/servers/:code/operations',
+    {
+      onRequest: read,
+      schema: {
+        tags,
+        security,
+        summary: 'Operational records: one per exchange (ids, client, service, times, sizes, status, error code)',
+        querystring: { type: 'object', additionalProperties: false, properties: { messageId: { type: 'string', maxLength: 255 }, since: { type: 'string', format: 'date-time' }, limit: { type: 'integer', minimum: 1, maximum: 1000 } } },
+      },
+    },
+    async (req) => find(req.params.code).ctx.ops.search({ ...(req.query.messageId ? { messageId: req.query.messageId } : {}), ...(req.query.since ? { since: new Date(req.query.since) } : {}), limit: req.query.limit ?? 100 }),
+  );
+
   app.get<{ Params: { code: string }; Querystring: { messageId?: string; client?: string; service?: string; from?: string; to?: string; limit?: number } }>(
     '/api/v1/exchange/servers/:code/log',
     {

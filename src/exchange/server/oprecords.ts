@@ -1,0 +1,119 @@
+/**
+ * Operational records: one row per exchange this server took part in (message id, side, client, service,
+ * when it came in and went out, body sizes, success, error code), written in batches off the message path
+ * (a buffer flushed every second with one COPY) so they cost nothing per message. Health per service is
+ * kept in memory for the status API; refusals are events on the bus as they happen.
+ */
+import type { Logger } from 'pino';
+import type { Db, Migration } from '../../store/index.js';
+import type { CopyColumn } from '../../store/copy.js';
+
+export const opMigrations: Migration[] = [
+  {
+    id: 'exchange/server_002_op',
+    sql: `
+      CREATE TABLE IF NOT EXISTS xs_op (
+        message_id text NOT NULL,
+        side text NOT NULL,
+        client text,
+        service text,
+        started_at timestamptz NOT NULL,
+        finished_at timestamptz NOT NULL,
+        request_bytes bigint NOT NULL DEFAULT 0,
+        response_bytes bigint NOT NULL DEFAULT 0,
+        status integer,
+        error text
+      );
+      CREATE INDEX IF NOT EXISTS xs_op_started ON xs_op (started_at);
+      CREATE INDEX IF NOT EXISTS xs_op_message ON xs_op (message_id);
+    `,
+  },
+];
+
+const COLUMNS: readonly CopyColumn[] = [
+  { name: 'message_id', type: 'text' },
+  { name: 'side', type: 'text' },
+  { name: 'client', type: 'text' },
+  { name: 'service', type: 'text' },
+  { name: 'started_at', type: 'timestamptz' },
+  { name: 'finished_at', type: 'timestamptz' },
+  { name: 'request_bytes', type: 'int8' },
+  { name: 'response_bytes', type: 'int8' },
+  { name: 'status', type: 'int4' },
+  { name: 'error', type: 'text' },
+];
+
+export interface OpRecord {
+  messageId: string;
+  side: 'consumer' | 'provider';
+  client?: string;
+  service?: string;
+  startedAt: Date;
+  finishedAt: Date;
+  requestBytes: number;
+  responseBytes: number;
+  status?: number;
+  error?: string;
+}
+
+const MAX_BUFFERED = 100_000;
+
+export class OpRecorder {
+  private buf: OpRecord[] = [];
+  private timer: NodeJS.Timeout | null = null;
+  private flushing: Promise<void> | null = null;
+  dropped = 0;
+
+  constructor(
+    private readonly db: Db,
+    private readonly log: Logger,
+  ) {}
+
+  start(): void {
+    this.timer ??= setInterval(() => void this.flush(), 1000);
+    this.timer.unref();
+  }
+
+  record(r: OpRecord): void {
+    // a database that cannot keep up loses operational records, never messages
+    if (this.buf.length >= MAX_BUFFERED) {
+      this.dropped++;
+      return;
+    }
+    this.buf.push(r);
+  }
+
+  async flush(): Promise<void> {
+    if (this.flushing) return this.flushing;
+    if (!this.buf.length) return;
+    const rows = this.buf;
+    this.buf = [];
+    this.flushing = this.db
+      .copyFrom(
+        'xs_op',
+        COLUMNS,
+        rows.map((r) => [r.messageId, r.side, r.client ?? null, r.service ?? null, r.startedAt, r.finishedAt, r.requestBytes, r.responseBytes, r.status ?? null, r.error ?? null]),
+      )
+      .catch((err) => this.log.warn({ err, rows: rows.length }, 'operational records not written'))
+      .finally(() => {
+        this.flushing = null;
+      });
+    return this.flushing;
+  }
+
+  async search(q: { messageId?: string; since?: Date; limit?: number }): Promise<Record<string, unknown>[]> {
+    await this.flush();
+    const where: string[] = [];
+    const params: unknown[] = [];
+    if (q.messageId) where.push(`message_id = $${params.push(q.messageId)}`);
+    if (q.since) where.push(`started_at >= $${params.push(q.since)}`);
+    params.push(Math.min(q.limit ?? 100, 1000));
+    return this.db.query(`SELECT * FROM xs_op ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY started_at DESC LIMIT $${params.length}`, params);
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    await this.flush();
+  }
+}

@@ -4,12 +4,14 @@
  * as the central server's operators do: members, subsystems, approving the platform's CAs, registration
  * requests (list, approve, reject), settings, generating a configuration now, exporting the anchor.
  */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { X509Certificate } from 'node:crypto';
 import type { Command } from 'commander';
 import type { Config } from '../config.js';
 import type { Platform } from '../platform.js';
 import { CentralServer, type CentralSettings, type RequestStatus } from '../exchange/central/index.js';
 import { anchorBytes } from '../exchange/conf/anchor.js';
+import { sha256Hex } from '../exchange/conf/signed.js';
 import { buildApp } from '../http/app.js';
 import { TrucError } from '../errors.js';
 import { runUntilSignal } from './serve.js';
@@ -54,6 +56,17 @@ export function centralCommands(program: Command, ctx: CentralCliContext): void 
       await runUntilSignal(cfg, async (p) => {
         const c = await openCentral(p, o.instance);
         if (o.approvePlatformCa) await c.registry.approvePlatformCas(p.pki, ctx.operator());
+        // what security servers are told to pin and where to register, from this server's own TLS set-up,
+        // unless an operator set them
+        const s = await c.settings();
+        const tls = cfg.http.tls;
+        const derived: Partial<CentralSettings> = {};
+        if (tls && !s.centralTlsCertHash) derived.centralTlsCertHash = sha256Hex(new X509Certificate(readFileSync(tls.cert)).raw);
+        if (tls && !s.registrationUrl && cfg.publicUrl.startsWith('https:')) derived.registrationUrl = `${cfg.publicUrl.replace(/\/+$/, '')}/central/register`;
+        if (Object.keys(derived).length) {
+          await c.registry.setSettings(derived, 'system');
+          p.log.info(derived, 'registration settings taken from the TLS configuration');
+        }
         await c.start();
         const app = await buildApp(p, { central: c });
         const url = await app.listen({ host: o.host ?? cfg.http.host, port: o.port !== undefined ? Number(o.port) : cfg.http.port });

@@ -1,0 +1,906 @@
+/**
+ * The document desk of one agency: an information system on the axis that sends and receives official
+ * documents as X-Road REST messages, through its own security server only.
+ *
+ * Sending: the clerk's document becomes an edXML package (header, manifest with each attachment's SHA-256),
+ * signed with the agency's key (XAdES, enveloped), stored with its attachments in the desk folder, and
+ * queued once per recipient. A pump delivers the queue — concurrency-limited, in order per recipient, with
+ * back-off between attempts, resumed after a restart — by POSTing the package (streamed frames) to
+ * `{ssUrl}/r1/{recipient subsystem}/edoc/packages`; a delivery is done only when the answer is 2xx (the
+ * recipient's security server answers after the recipient desk has taken the package and both servers
+ * have logged it), failed for good on a 4xx refusal, and retried on anything else.
+ *
+ * Receiving (the `edoc` service the security server forwards to): the envelope is read first and checked —
+ * schema, the sender being the calling member, this agency among the recipients, the signature — before
+ * any attachment is spooled; attachments are streamed to files and their hashes checked against the
+ * manifest; a PDF's signatures are validated and the report kept. A retried delivery is recognised by
+ * (sender, DocumentId, BussinessDocType, envelope hash) and answered as taken without a second inbox item.
+ * Recall, update and replace packages move the original's status to 13; status packets flow back and
+ * move the sender's view of each recipient through the machine of `status.ts`.
+ *
+ * Every step is an audit record and a `truc.exchange.doc.*` event.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import { createReadStream, createWriteStream, mkdirSync, readFileSync, rmSync, renameSync, statSync, type WriteStream } from 'node:fs';
+import { join } from 'node:path';
+import { once } from 'node:events';
+import type { Logger } from 'pino';
+import { TrucError, isTrucError } from '../../errors.js';
+import type { Db, Sql } from '../../store/index.js';
+import { migrate } from '../../store/index.js';
+import { appendAudit, auditMigrations } from '../../audit/index.js';
+import { makeEvent, type Bus } from '../../bus/index.js';
+import { signXades, validatePdf, type ValidationOptions } from '../../sign/index.js';
+import type { ExternalSigner } from '../../sign/signer.js';
+import { clientHeader, parseClientHeader, type SubsystemId } from '../ids.js';
+import { documentIdOf, type Attachment, type BusinessDocType, type DocumentRef, type EdocPackage, type Organ, type PackageHeader } from './package.js';
+import { parseEnvelope, writeEnvelope } from './xml.js';
+import { FrameReader, FRAMES_MEDIA_TYPE, writeFrames } from './frame.js';
+import { advance, parseStatus, STATUS_CODES, writeStatus, type StaffInfo, type StatusCode, type StatusPacket, type StatusState } from './status.js';
+import { verifySigned, type SignatureVerdict } from './verify.js';
+import { post, servicePath, type XroadAnswer } from './transport.js';
+import {
+  attachmentRow,
+  deliveryRow,
+  documentRow,
+  edocMigrations,
+  enqueue,
+  insertAttachment,
+  insertDocument,
+  recipientRow,
+  statusRow,
+  type AttachmentRow,
+  type DeliveryRow,
+  type DocumentRow,
+  type RecipientRow,
+  type StatusRow,
+} from './store.js';
+
+/** An agency one can send to: its agency code, its name, and its document desk's subsystem (`VN/GOV/000.00.00.G09/vanthu`). */
+export interface DeskRecipient {
+  id: string;
+  name: string;
+  client?: string;
+}
+
+export interface DeskOptions {
+  /** the desk's own database (its `xd_` tables and audit log) */
+  db: Db;
+  bus: Bus;
+  log?: Logger;
+  /** the desk folder: attachments sent and received, the spool */
+  dir: string;
+  /** this agency as packages name it (OrganId is its agency code) */
+  organ: Organ;
+  /** this desk's subsystem (the `X-Road-Client` it sends as) */
+  client: SubsystemId | string;
+  /** its own security server's information-system endpoint, e.g. http://127.0.0.1:8443 */
+  ssUrl: string;
+  /** the agency's signing key and certificate (agency-signing profile) */
+  signer: ExternalSigner;
+  /** how arriving signatures are validated: trust anchors, revocation, algorithm policy */
+  validation: ValidationOptions;
+  /** the agencies one can send to (fed from the global configuration) */
+  recipients: () => DeskRecipient[];
+  /** deliveries at once (default 8) */
+  concurrency?: number;
+  /** back-off between attempts: first, then doubling up to max (defaults 1 s and 5 min) */
+  retry?: { firstMs?: number; maxMs?: number };
+  /** one attempt's time limit (default 10 min: a package of hundreds of MB takes a while) */
+  timeoutMs?: number;
+  /** report 01 (arrived) by itself when a package is taken (default true) */
+  autoArrived?: boolean;
+  /** the largest attachment taken (default 2 GiB) */
+  maxAttachmentBytes?: number;
+  /** PDFs up to this size have their signatures validated on arrival (default 64 MiB) */
+  maxPdfValidateBytes?: number;
+  clock?: () => Date;
+  /** start the delivery pump (default true) */
+  start?: boolean;
+}
+
+export interface AttachmentInput {
+  name: string;
+  contentType?: string;
+  description?: string;
+  /** a file to read, or the bytes */
+  path?: string;
+  bytes?: Uint8Array;
+}
+
+export interface SendInput {
+  /** agency codes of the recipients, from `recipients()` */
+  to: string[];
+  code: { number: string; notation: string };
+  promulgation: { place: string; date?: string };
+  documentType: { type: number; typeName: string };
+  subject: string;
+  content?: string;
+  signer: PackageHeader['signer'];
+  dueDate?: string;
+  toPlaces?: string[];
+  otherInfo?: Partial<PackageHeader['otherInfo']>;
+  steeringType?: number;
+  responseFor?: DocumentRef[];
+  attachments?: AttachmentInput[];
+}
+
+export interface SendResult {
+  id: string;
+  documentId: string;
+  recipients: { organId: string; client: string }[];
+}
+
+export interface ReceiveResult {
+  id: string;
+  documentId: string;
+  duplicate: boolean;
+}
+
+export interface RecipientView {
+  organId: string;
+  organName: string;
+  client: string;
+  /** transport of the latest package to this recipient */
+  delivery: { state: DeliveryRow['state']; attempts: number; lastError: string | null; deliveredAt: string | null } | null;
+  /** the latest business status reported by the recipient */
+  status: StatusCode | null;
+  statusLabel: string | null;
+  statusAt: string | null;
+  state: StatusState;
+}
+
+export interface DocumentView {
+  document: Omit<DocumentRow, 'envelope'>;
+  attachments: Omit<AttachmentRow, 'path'>[];
+  recipients: RecipientView[];
+  statuses: Omit<StatusRow, 'xml'>[];
+  /** recall, update and replace packages of this document */
+  related: { id: string; docType: number; createdAt: string }[];
+}
+
+const NO_STATE: StatusState = { code: null };
+const SYSTEM = 'system:edoc';
+
+/** today in Vietnam (UTC+7), yyyy-MM-dd */
+const vnDate = (d: Date) => new Date(d.getTime() + 7 * 3600_000).toISOString().slice(0, 10);
+
+function isUnique(e: unknown): boolean {
+  const m = (e as { code?: string; message?: string })?.code ?? '';
+  return m === '23505' || /duplicate key|unique constraint/i.test(String((e as Error)?.message ?? ''));
+}
+
+async function writeAll(ws: WriteStream, pieces: AsyncIterable<Buffer> | Iterable<Buffer>, onPiece: (b: Buffer) => void): Promise<void> {
+  try {
+    for await (const p of pieces) {
+      onPiece(p);
+      if (!ws.write(p)) await once(ws, 'drain');
+    }
+  } finally {
+    ws.end();
+    await once(ws, 'close').catch(() => {});
+  }
+}
+
+export class DocumentDesk {
+  readonly organ: Organ;
+  readonly client: SubsystemId;
+  private readonly o: Required<Pick<DeskOptions, 'concurrency' | 'timeoutMs' | 'autoArrived' | 'maxAttachmentBytes' | 'maxPdfValidateBytes'>> & DeskOptions;
+  private readonly clock: () => Date;
+  private readonly inflight = new Set<string>();
+  private timer: NodeJS.Timeout | undefined;
+  private pumping = false;
+  private again = false;
+  private closed = false;
+  private readonly working = new Set<Promise<unknown>>();
+
+  private constructor(o: DeskOptions) {
+    this.o = { concurrency: 8, timeoutMs: 600_000, autoArrived: true, maxAttachmentBytes: 2 * 1024 ** 3, maxPdfValidateBytes: 64 * 1024 ** 2, ...o };
+    this.organ = o.organ;
+    this.client = typeof o.client === 'string' ? parseClientHeader(o.client) : o.client;
+    this.clock = o.clock ?? (() => new Date());
+  }
+
+  /** Migrates the desk's tables, makes its folders and (by default) resumes the delivery queue. */
+  static async open(o: DeskOptions): Promise<DocumentDesk> {
+    await migrate(o.db, [...auditMigrations, ...edocMigrations]);
+    for (const d of ['files', 'spool']) mkdirSync(join(o.dir, d), { recursive: true });
+    const desk = new DocumentDesk(o);
+    if (o.start !== false) desk.kick();
+    return desk;
+  }
+
+  get db(): Db {
+    return this.o.db;
+  }
+
+  recipients(): DeskRecipient[] {
+    return this.o.recipients().filter((r) => r.id !== this.organ.organId);
+  }
+
+  private recipientClient(r: DeskRecipient): string {
+    // the lead's directory names each agency's desk subsystem; without it, the same class and subsystem code as ours
+    return r.client ?? `${this.client.instance}/${this.client.memberClass}/${r.id}/${this.client.subsystemCode}`;
+  }
+
+  // ---------- events and audit ----------
+
+  private async emit(action: string, outcome: 'success' | 'failure', truc: Record<string, unknown>, reason?: string): Promise<void> {
+    await this.o.bus.publish(
+      `truc.exchange.doc.${action}`,
+      makeEvent('exchange', `doc.${action}`, outcome, { category: ['network'], ...(reason ? { reason } : {}), truc: { agency: this.organ.organId, ...truc }, at: this.clock() }),
+    );
+  }
+
+  private audit(sql: Sql, actor: string, action: string, target: string, outcome: 'success' | 'failure' | 'denied', detail: Record<string, unknown>) {
+    return appendAudit(sql, [{ actor, action: `doc.${action}`, target, outcome, detail }], this.clock());
+  }
+
+  private async refused(actor: string, action: string, target: string, e: unknown, truc: Record<string, unknown>): Promise<never> {
+    const code = isTrucError(e) ? e.code : 'internal';
+    const message = (e as Error)?.message ?? String(e);
+    await this.o.db.tx((sql) => this.audit(sql, actor, action, target, 'denied', { code, message, ...truc })).catch((x) => this.o.log?.error({ err: x }, 'audit failed'));
+    await this.emit(`${action}.refused`, 'failure', { code, ...truc }, message);
+    throw e;
+  }
+
+  // ---------- sending ----------
+
+  /** Copies an attachment into the desk folder while hashing it. */
+  private async stage(docId: string, index: number, a: AttachmentInput): Promise<{ att: Attachment; path: string }> {
+    const folder = join(this.o.dir, 'files', docId);
+    mkdirSync(folder, { recursive: true });
+    const path = join(folder, `${index}.bin`);
+    const h = createHash('sha256');
+    let size = 0;
+    const src: AsyncIterable<Buffer> | Iterable<Buffer> = a.path ? (createReadStream(a.path) as AsyncIterable<Buffer>) : a.bytes ? [Buffer.from(a.bytes)] : (() => { throw new TrucError('bad_request', `attachment ${a.name}: a file or bytes`); })();
+    await writeAll(createWriteStream(path), src, (b) => {
+      h.update(b);
+      size += b.length;
+    });
+    if (size > this.o.maxAttachmentBytes) throw new TrucError('too_large', `attachment ${a.name} has more than ${this.o.maxAttachmentBytes} bytes`);
+    const contentType = a.contentType ?? (a.name.toLowerCase().endsWith('.pdf') ? 'application/pdf' : 'application/octet-stream');
+    return { att: { contentId: `att${index + 1}`, contentType, attachmentName: a.name, ...(a.description ? { description: a.description } : {}), size, sha256: h.digest('hex') }, path };
+  }
+
+  private resolveRecipients(ids: string[]): { organ: Organ; client: string }[] {
+    if (!Array.isArray(ids) || !ids.length) throw new TrucError('bad_request', 'at least one recipient');
+    const dir = new Map(this.recipients().map((r) => [r.id, r]));
+    return [...new Set(ids)].map((id) => {
+      const r = dir.get(id);
+      if (!r) throw new TrucError('unknown_member', `${id} is not an agency this desk can send to`, { organId: id });
+      return { organ: { organId: r.id, organName: r.name }, client: this.recipientClient(r) };
+    });
+  }
+
+  /** Signs and stores an outgoing package and queues it for each recipient — one transaction. */
+  private async dispatch(
+    actor: string,
+    docId: string,
+    pkg: EdocPackage,
+    files: string[],
+    to: { organ: Organ; client: string }[],
+    parentId: string | null,
+    signedXml?: string,
+    inTx?: (sql: Sql) => Promise<void>,
+  ): Promise<SendResult> {
+    const xml = signedXml ?? (await signXades(writeEnvelope(pkg), this.o.signer, { signingTime: this.clock() }));
+    const sha = createHash('sha256').update(xml).digest('hex');
+    const h = pkg.header;
+    await this.o.db.tx(async (sql) => {
+      if (h.business.docType === 0 || h.business.docType === 3) {
+        const [exists] = await sql.query(`SELECT id FROM xd_document WHERE direction = 'out' AND sender = $1 AND document_id = $2 AND doc_type IN (0, 3)`, [h.from.organId, h.documentId]);
+        if (exists) throw new TrucError('conflict', `${h.documentId} was already sent; recall, update or replace it instead`, { documentId: h.documentId });
+      }
+      await insertDocument(sql, { id: docId, direction: 'out', sender: h.from.organId, senderClient: clientHeader(this.client), documentId: h.documentId, docType: h.business.docType, parentId, envelopeSha256: sha, envelope: xml, header: h, validation: null, state: NO_STATE, actor, xRoadId: null });
+      for (const [i, a] of pkg.attachments.entries()) await insertAttachment(sql, { ...a, docId, path: files[i]!, report: null });
+      for (const r of to) {
+        if (h.business.docType === 0 || h.business.docType === 3)
+          await sql.query('INSERT INTO xd_recipient (doc_id, organ_id, organ_name, client) VALUES ($1,$2,$3,$4)', [docId, r.organ.organId, r.organ.organName, r.client]);
+        await enqueue(sql, 'package', docId, r.organ.organId, r.client);
+      }
+      await inTx?.(sql);
+      await this.audit(sql, actor, 'send', h.documentId, 'success', { id: docId, docType: h.business.docType, recipients: to.map((r) => r.organ.organId), attachments: pkg.attachments.map((a) => ({ name: a.attachmentName, sha256: a.sha256, size: a.size })) });
+    });
+    await this.emit('sent', 'success', { id: docId, document_id: h.documentId, doc_type: h.business.docType, recipients: to.map((r) => r.organ.organId) });
+    this.kick();
+    return { id: docId, documentId: h.documentId, recipients: to.map((r) => ({ organId: r.organ.organId, client: r.client })) };
+  }
+
+  /** Sends a document to one or many agencies: one call, one package, a delivery per recipient. */
+  async send(input: SendInput, actor: string): Promise<SendResult> {
+    const to = this.resolveRecipients(input.to);
+    const docId = randomUUID();
+    try {
+      const staged = [];
+      for (const [i, a] of (input.attachments ?? []).entries()) staged.push(await this.stage(docId, i, a));
+      const now = this.clock();
+      const date = input.promulgation.date ?? vnDate(now);
+      const header: PackageHeader = {
+        from: this.organ,
+        to: to.map((r) => r.organ),
+        documentId: documentIdOf(this.organ.organId, date, input.code.number, input.code.notation),
+        code: input.code,
+        promulgation: { place: input.promulgation.place, date },
+        documentType: input.documentType,
+        subject: input.subject,
+        ...(input.content ? { content: input.content } : {}),
+        signer: input.signer,
+        ...(input.dueDate ? { dueDate: input.dueDate } : {}),
+        toPlaces: input.toPlaces ?? to.map((r) => r.organ.organName),
+        otherInfo: { priority: 0, appendixes: [], ...(input.otherInfo ?? {}) },
+        ...(input.steeringType !== undefined ? { steeringType: input.steeringType } : {}),
+        responseFor: input.responseFor ?? [],
+        traces: [{ organId: this.organ.organId, timestamp: now.toISOString() }],
+        business: { docType: 0 },
+      };
+      return await this.dispatch(actor, docId, { header, attachments: staged.map((s) => s.att) }, staged.map((s) => s.path), to, null);
+    } catch (e) {
+      rmSync(join(this.o.dir, 'files', docId), { recursive: true, force: true });
+      return this.refused(actor, 'send', input.code ? `${input.code.number}/${input.code.notation}` : '(none)', e, {});
+    }
+  }
+
+  /**
+   * Sends a package made and signed elsewhere (the agency's document system): the signed envelope and its
+   * attachments, which must match the manifest. The recipients are the envelope's `To`.
+   */
+  async sendPackage(signedEnvelope: string | Uint8Array, attachments: (AttachmentInput & { contentId: string })[], actor: string): Promise<SendResult> {
+    const docId = randomUUID();
+    const xml = typeof signedEnvelope === 'string' ? signedEnvelope : Buffer.from(signedEnvelope).toString('utf8');
+    try {
+      const pkg = parseEnvelope(xml);
+      if (pkg.header.from.organId !== this.organ.organId) throw new TrucError('forbidden', `the package is from ${pkg.header.from.organId}, not from this agency (${this.organ.organId})`);
+      await verifySigned(Buffer.from(xml), this.o.validation);
+      const to = this.resolveRecipients(pkg.header.to.map((t) => t.organId));
+      const files: string[] = [];
+      for (const [i, m] of pkg.attachments.entries()) {
+        const given = attachments.find((a) => a.contentId === m.contentId);
+        if (!given) throw new TrucError('attachment_mismatch', `attachment ${m.contentId} of the manifest is not given`, { contentId: m.contentId });
+        const s = await this.stage(docId, i, given);
+        if (s.att.sha256 !== m.sha256 || s.att.size !== m.size) throw new TrucError('attachment_mismatch', `attachment ${m.contentId} does not match the manifest's hash`, { contentId: m.contentId });
+        files.push(s.path);
+      }
+      let parentId: string | null = null;
+      if (pkg.header.business.docType === 1 || pkg.header.business.docType === 2) parentId = (await this.baseOut(pkg.header.documentId)).id;
+      return await this.dispatch(actor, docId, pkg, files, to, parentId, xml);
+    } catch (e) {
+      rmSync(join(this.o.dir, 'files', docId), { recursive: true, force: true });
+      return this.refused(actor, 'send', '(package)', e, {});
+    }
+  }
+
+  private async baseOut(documentId: string): Promise<DocumentRow> {
+    const [r] = await this.o.db.query(`SELECT * FROM xd_document WHERE direction = 'out' AND sender = $1 AND document_id = $2 AND doc_type IN (0, 3)`, [this.organ.organId, documentId]);
+    if (!r) throw new TrucError('unknown_document', `no document ${documentId} was sent from here`, { documentId });
+    return documentRow(r);
+  }
+
+  private async outDoc(id: string): Promise<DocumentRow> {
+    const [r] = await this.o.db.query(`SELECT * FROM xd_document WHERE id = $1 AND direction = 'out'`, [id]);
+    if (!r) throw new TrucError('unknown_document', `no sent document ${id}`, { id });
+    const d = documentRow(r);
+    if (d.docType !== 0 && d.docType !== 3) throw new TrucError('bad_request', `${id} is a ${d.docType === 1 ? 'recall' : 'update'}, not a document`);
+    return d;
+  }
+
+  /** Recall (1) or update (2) of a sent document: a package to each recipient, and their status to 13. */
+  private async follow(id: string, docType: 1 | 2, reason: string, actor: string, change: { subject?: string; content?: string; dueDate?: string; updateInfo?: string[]; attachments?: AttachmentInput[] } = {}): Promise<SendResult> {
+    const action = docType === 1 ? 'recall' : 'update';
+    const docId = randomUUID();
+    try {
+      const base = await this.outDoc(id);
+      const recips = (await this.o.db.query('SELECT * FROM xd_recipient WHERE doc_id = $1', [id])).map(recipientRow);
+      for (const r of recips) advance(r.state, '13', docType === 1 ? 'recall' : 'update');
+      const staged = [];
+      for (const [i, a] of (change.attachments ?? []).entries()) staged.push(await this.stage(docId, i, a));
+      const h: PackageHeader = {
+        ...base.header,
+        ...(change.subject ? { subject: change.subject } : {}),
+        ...(change.content ? { content: change.content } : {}),
+        ...(change.dueDate ? { dueDate: change.dueDate } : {}),
+        traces: [{ organId: this.organ.organId, timestamp: this.clock().toISOString() }],
+        business: { docType, docReason: reason, ...(change.updateInfo?.length ? { updateInfo: change.updateInfo } : {}) },
+      };
+      // the recipients move to 13 with the package queued, before any answer to it can arrive
+      return await this.dispatch(actor, docId, { header: h, attachments: staged.map((s) => s.att) }, staged.map((s) => s.path), recips.map((r) => ({ organ: { organId: r.organId, organName: r.organName }, client: r.client })), id, undefined, (sql) =>
+        this.markRequested(sql, id, docType === 1 ? 'recall' : 'update'),
+      );
+    } catch (e) {
+      rmSync(join(this.o.dir, 'files', docId), { recursive: true, force: true });
+      return this.refused(actor, action, id, e, {});
+    }
+  }
+
+  /** Each recipient of a sent document to 13 (recall or update requested), under lock. */
+  private async markRequested(sql: Sql, id: string, kind: 'recall' | 'update' | 'replace'): Promise<void> {
+    const rows = (await sql.query('SELECT * FROM xd_recipient WHERE doc_id = $1 ORDER BY organ_id FOR UPDATE', [id])).map(recipientRow);
+    for (const r of rows) await sql.query(`UPDATE xd_recipient SET state = $3::jsonb, status_at = now() WHERE doc_id = $1 AND organ_id = $2`, [id, r.organId, JSON.stringify(advance(r.state, '13', kind))]);
+  }
+
+  recall(id: string, reason: string, actor: string): Promise<SendResult> {
+    return this.follow(id, 1, reason, actor);
+  }
+
+  update(id: string, change: { subject?: string; content?: string; dueDate?: string; updateInfo?: string[]; attachments?: AttachmentInput[] }, reason: string, actor: string): Promise<SendResult> {
+    return this.follow(id, 2, reason, actor, change);
+  }
+
+  /** A new document (its own number) replacing a sent one; the old one's recipients move to 13. */
+  async replace(id: string, input: Omit<SendInput, 'to'> & { to?: string[] }, reason: string, actor: string): Promise<SendResult> {
+    const base = await this.outDoc(id);
+    const recips = (await this.o.db.query('SELECT * FROM xd_recipient WHERE doc_id = $1', [id])).map(recipientRow);
+    for (const r of recips) advance(r.state, '13', 'replace');
+    const to = this.resolveRecipients(input.to ?? recips.map((r) => r.organId));
+    const docId = randomUUID();
+    try {
+      const staged = [];
+      for (const [i, a] of (input.attachments ?? []).entries()) staged.push(await this.stage(docId, i, a));
+      const now = this.clock();
+      const date = input.promulgation.date ?? vnDate(now);
+      const ref: DocumentRef = { organId: this.organ.organId, code: `${base.header.code.number}/${base.header.code.notation}`, promulgationDate: base.header.promulgation.date, documentId: base.documentId };
+      const header: PackageHeader = {
+        from: this.organ,
+        to: to.map((r) => r.organ),
+        documentId: documentIdOf(this.organ.organId, date, input.code.number, input.code.notation),
+        code: input.code,
+        promulgation: { place: input.promulgation.place, date },
+        documentType: input.documentType,
+        subject: input.subject,
+        ...(input.content ? { content: input.content } : {}),
+        signer: input.signer,
+        ...(input.dueDate ? { dueDate: input.dueDate } : {}),
+        toPlaces: input.toPlaces ?? to.map((r) => r.organ.organName),
+        otherInfo: { priority: 0, appendixes: [], ...(input.otherInfo ?? {}) },
+        responseFor: input.responseFor ?? [],
+        traces: [{ organId: this.organ.organId, timestamp: now.toISOString() }],
+        business: { docType: 3, docReason: reason, replaces: [ref] },
+      };
+      return await this.dispatch(actor, docId, { header, attachments: staged.map((s) => s.att) }, staged.map((s) => s.path), to, id, undefined, (sql) => this.markRequested(sql, id, 'replace'));
+    } catch (e) {
+      rmSync(join(this.o.dir, 'files', docId), { recursive: true, force: true });
+      return this.refused(actor, 'replace', id, e, {});
+    }
+  }
+
+  // ---------- statuses (as a recipient) ----------
+
+  private async inDoc(sql: Sql, id: string, lock = false): Promise<DocumentRow> {
+    const [r] = await sql.query(`SELECT * FROM xd_document WHERE id = $1 AND direction = 'in'${lock ? ' FOR UPDATE' : ''}`, [id]);
+    if (!r) throw new TrucError('unknown_document', `no received document ${id}`, { id });
+    const d = documentRow(r);
+    if ((d.docType === 1 || d.docType === 2) && d.parentId) return this.inDoc(sql, d.parentId, lock);
+    return d;
+  }
+
+  /** Reports a business status of a received document to its sender (signed, queued, delivered like a package). */
+  async sendStatus(id: string, code: StatusCode, opts: { description?: string; staff?: StaffInfo } = {}, actor: string): Promise<{ id: string; code: StatusCode }> {
+    try {
+      if (!Object.hasOwn(STATUS_CODES, code)) throw new TrucError('bad_request', `unknown status code ${String(code).slice(0, 10)}`);
+      if (code === '13') throw new TrucError('bad_request', 'status 13 comes with a recall or update package, not from the recipient');
+      const now = this.clock();
+      const pre = await this.inDoc(this.o.db, id);
+      advance(pre.state, code, pre.state.pending ?? 'recall');
+      const packet: StatusPacket = {
+        responseFor: { organId: pre.sender, code: `${pre.header.code.number}/${pre.header.code.notation}`, promulgationDate: pre.header.promulgation.date, documentId: pre.documentId },
+        from: this.organ,
+        ...(opts.staff ? { staff: opts.staff } : {}),
+        code,
+        ...(opts.description ? { description: opts.description } : {}),
+        timestamp: now.toISOString(),
+      };
+      const xml = await signXades(writeStatus(packet), this.o.signer, { signingTime: now });
+      const sid = randomUUID();
+      const state = await this.o.db.tx(async (sql) => {
+        const d = await this.inDoc(sql, id, true);
+        const next = advance(d.state, code, d.state.pending ?? 'recall');
+        await sql.query('UPDATE xd_document SET state = $2::jsonb WHERE id = $1', [d.id, JSON.stringify(next)]);
+        await sql.query(
+          `INSERT INTO xd_status (id, direction, doc_id, organ_id, code, description, staff, stamp, xml, actor) VALUES ($1,'out',$2,$3,$4,$5,$6::jsonb,$7,$8,$9)`,
+          [sid, d.id, this.organ.organId, code, opts.description ?? null, opts.staff ? JSON.stringify(opts.staff) : null, packet.timestamp, xml, actor],
+        );
+        await enqueue(sql, 'status', sid, d.sender, d.senderClient!);
+        await this.audit(sql, actor, 'status', d.documentId, 'success', { id: d.id, status: sid, code, to: d.sender });
+        return next;
+      });
+      await this.emit('status.sent', 'success', { id: pre.id, document_id: pre.documentId, code, to: pre.sender });
+      this.kick();
+      // an accepted update starts the document again: the updated version has arrived
+      if (code === '15' && state.code === null && this.o.autoArrived) await this.sendStatus(pre.id, '01', { description: 'Đã nhận bản cập nhật / update received' }, SYSTEM);
+      return { id: sid, code };
+    } catch (e) {
+      return this.refused(actor, 'status', id, e, { code });
+    }
+  }
+
+  // ---------- receiving (the provider side) ----------
+
+  /**
+   * Takes a package the security server forwards (`POST /edoc/packages`). `client` is the `X-Road-Client`
+   * header as the security server asserts it; the body is the frames stream.
+   */
+  async receivePackage(client: string, body: AsyncIterable<Buffer | Uint8Array | string>, xRoadId?: string): Promise<ReceiveResult> {
+    const actor = `xroad:${String(client).slice(0, 300)}`;
+    const reader = new FrameReader(body);
+    const spooled: string[] = [];
+    let target = '(unknown)';
+    try {
+      const caller = parseClientHeader(client);
+      const env = await reader.envelope();
+      const pkg = parseEnvelope(env);
+      const h = pkg.header;
+      target = h.documentId;
+      if (caller.memberCode !== h.from.organId) throw new TrucError('forbidden', `the package is from ${h.from.organId}, but the calling member is ${caller.memberCode}`, { from: h.from.organId, client });
+      if (!h.to.some((t) => t.organId === this.organ.organId)) throw new TrucError('unknown_member', `this agency (${this.organ.organId}) is not among the package's recipients`, { to: h.to.map((t) => t.organId) });
+      const verdict = await verifySigned(env, this.o.validation);
+      const sha = createHash('sha256').update(env).digest('hex');
+      const dup = await this.findIn(h.from.organId, h.documentId, h.business.docType, sha);
+      if (dup) {
+        await reader.rest();
+        return await this.duplicate(actor, dup, h);
+      }
+      let parent: DocumentRow | null = null;
+      if (h.business.docType === 0) {
+        const [other] = await this.o.db.query(`SELECT id FROM xd_document WHERE direction = 'in' AND sender = $1 AND document_id = $2 AND doc_type IN (0, 3)`, [h.from.organId, h.documentId]);
+        if (other) throw new TrucError('conflict', `another document was already received as ${h.documentId}; an update or replacement must say so`, { documentId: h.documentId });
+      } else if (h.business.docType === 1 || h.business.docType === 2) {
+        parent = await this.baseIn(h.from.organId, h.documentId);
+        advance(parent.state, '13', h.business.docType === 1 ? 'recall' : 'update');
+      } else {
+        for (const r of h.business.replaces ?? []) {
+          const old = await this.baseIn(r.organId, r.documentId);
+          advance(old.state, '13', 'replace');
+          parent ??= old;
+        }
+      }
+      // the attachments, streamed to the spool while hashed, checked against the signed manifest
+      const got = new Map<string, { path: string; size: number; sha256: string }>();
+      for (;;) {
+        const f = await reader.next();
+        if (f.type === 'Z') break;
+        const cid = String(f.header.contentId ?? '');
+        const m = pkg.attachments.find((a) => a.contentId === cid);
+        if (!m) throw new TrucError('attachment_mismatch', `an attachment "${cid.slice(0, 60)}" that the manifest does not name`, { contentId: cid.slice(0, 60) });
+        if (got.has(cid)) throw new TrucError('attachment_mismatch', `attachment ${cid} sent twice`, { contentId: cid });
+        if (f.header.encoding !== 'base64') throw new TrucError('bad_package', `attachment ${cid}: encoding ${String(f.header.encoding)} (base64 expected)`, { field: 'frames' });
+        if (f.length > 4 * Math.ceil(Math.min(m.size, this.o.maxAttachmentBytes) / 3)) throw new TrucError('attachment_mismatch', `attachment ${cid} is longer than the manifest says (${m.size} bytes)`, { contentId: cid });
+        const path = join(this.o.dir, 'spool', randomUUID());
+        spooled.push(path);
+        const hash = createHash('sha256');
+        let size = 0;
+        await writeAll(createWriteStream(path), reader.body(), (b) => {
+          hash.update(b);
+          size += b.length;
+        });
+        got.set(cid, { path, size, sha256: hash.digest('hex') });
+      }
+      await reader.rest();
+      for (const m of pkg.attachments) {
+        const g = got.get(m.contentId);
+        if (!g) throw new TrucError('attachment_mismatch', `attachment ${m.contentId} (${m.attachmentName}) is missing`, { contentId: m.contentId });
+        if (g.size !== m.size || g.sha256 !== m.sha256) throw new TrucError('attachment_mismatch', `attachment ${m.contentId} (${m.attachmentName}) does not match the manifest: SHA-256 ${g.sha256}, signed ${m.sha256}`, { contentId: m.contentId, sha256: g.sha256, expected: m.sha256 });
+      }
+      // the main document is usually a PAdES-signed PDF: its report is kept with it
+      const reports = new Map<string, unknown>();
+      for (const m of pkg.attachments)
+        if (m.contentType === 'application/pdf') {
+          const g = got.get(m.contentId)!;
+          if (g.size > this.o.maxPdfValidateBytes) reports.set(m.contentId, { skipped: `larger than ${this.o.maxPdfValidateBytes} bytes: not validated on arrival` });
+          else {
+            try {
+              reports.set(m.contentId, await validatePdf(readFileSync(g.path), this.o.validation));
+            } catch (e) {
+              reports.set(m.contentId, { error: isTrucError(e) ? e.code : 'internal', message: (e as Error).message });
+            }
+          }
+        }
+      const id = randomUUID();
+      const folder = join(this.o.dir, 'files', id);
+      mkdirSync(folder, { recursive: true });
+      const final = pkg.attachments.map((_, i) => join(folder, `${i}.bin`));
+      pkg.attachments.forEach((m, i) => renameSync(got.get(m.contentId)!.path, final[i]!));
+      spooled.length = 0;
+      try {
+        await this.o.db.tx(async (sql) => {
+          await insertDocument(sql, { id, direction: 'in', sender: h.from.organId, senderClient: clientHeader(caller), documentId: h.documentId, docType: h.business.docType, parentId: parent?.id ?? null, envelopeSha256: sha, envelope: env.toString('utf8'), header: h, validation: verdict, state: NO_STATE, actor, xRoadId: xRoadId ?? null });
+          for (const [i, m] of pkg.attachments.entries()) await insertAttachment(sql, { ...m, docId: id, path: final[i]!, report: reports.get(m.contentId) ?? null });
+          if (h.business.docType !== 0) {
+            const olds = h.business.docType === 3 ? await Promise.all((h.business.replaces ?? []).map((r) => this.baseIn(r.organId, r.documentId, sql))) : [parent!];
+            for (const old of olds) {
+              const [locked] = await sql.query(`SELECT state FROM xd_document WHERE id = $1 FOR UPDATE`, [old.id]);
+              const st = typeof locked!.state === 'string' ? JSON.parse(locked!.state as string) : locked!.state;
+              await sql.query('UPDATE xd_document SET state = $2::jsonb WHERE id = $1', [old.id, JSON.stringify(advance(st as StatusState, '13', h.business.docType === 1 ? 'recall' : h.business.docType === 2 ? 'update' : 'replace'))]);
+            }
+          }
+          await this.audit(sql, actor, 'receive', h.documentId, 'success', { id, from: h.from.organId, docType: h.business.docType, signature: { kind: verdict.kind, indication: verdict.indication, signer: verdict.signer }, attachments: pkg.attachments.map((a) => ({ name: a.attachmentName, sha256: a.sha256, size: a.size })), xRoadId });
+        });
+      } catch (e) {
+        rmSync(folder, { recursive: true, force: true });
+        if (isUnique(e)) {
+          const again = await this.findIn(h.from.organId, h.documentId, h.business.docType, sha);
+          if (again) return await this.duplicate(actor, again, h);
+        }
+        throw e;
+      }
+      await this.emit('received', 'success', { id, document_id: h.documentId, from: h.from.organId, doc_type: h.business.docType, signature: verdict.indication, signer: verdict.signer });
+      this.afterReceive(id, h, parent).catch((e) => this.o.log?.error({ err: e }, 'automatic status failed'));
+      return { id, documentId: h.documentId, duplicate: false };
+    } catch (e) {
+      for (const p of spooled) rmSync(p, { force: true });
+      // read what is left (bounded by the HTTP layer) so the sender sees the refusal, not a reset
+      await reader.rest().catch(() => 0);
+      return this.refused(actor, 'receive', target, e, {});
+    }
+  }
+
+  /** The automatic statuses: 01 arrived; 16 for a recall of a document already done. */
+  private async afterReceive(id: string, h: PackageHeader, parent: DocumentRow | null): Promise<void> {
+    if (h.business.docType === 1 && parent) {
+      const [r] = await this.o.db.query('SELECT state FROM xd_document WHERE id = $1', [parent.id]);
+      const st = (typeof r!.state === 'string' ? JSON.parse(r!.state as string) : r!.state) as StatusState;
+      if (st.code === '13' && st.before === '06') await this.sendStatus(parent.id, '16', { description: 'Văn bản đã hoàn thành xử lý (06), không thể thu hồi / the document is already done and cannot be recalled' }, SYSTEM);
+      return;
+    }
+    if ((h.business.docType === 0 || h.business.docType === 3) && this.o.autoArrived) await this.sendStatus(id, '01', { description: 'Văn bản đã đến / the document has arrived' }, SYSTEM);
+  }
+
+  private async duplicate(actor: string, dup: DocumentRow, h: PackageHeader): Promise<ReceiveResult> {
+    await this.o.db.tx((sql) => this.audit(sql, actor, 'receive.duplicate', h.documentId, 'success', { id: dup.id, docType: h.business.docType }));
+    await this.emit('duplicate', 'success', { id: dup.id, document_id: h.documentId, from: h.from.organId });
+    return { id: dup.id, documentId: h.documentId, duplicate: true };
+  }
+
+  private async findIn(sender: string, documentId: string, docType: BusinessDocType, sha: string): Promise<DocumentRow | null> {
+    const [r] = await this.o.db.query(`SELECT * FROM xd_document WHERE direction = 'in' AND sender = $1 AND document_id = $2 AND doc_type = $3 AND envelope_sha256 = $4`, [sender, documentId, docType, sha]);
+    return r ? documentRow(r) : null;
+  }
+
+  private async baseIn(sender: string, documentId: string, sql: Sql = this.o.db): Promise<DocumentRow> {
+    const [r] = await sql.query(`SELECT * FROM xd_document WHERE direction = 'in' AND sender = $1 AND document_id = $2 AND doc_type IN (0, 3)`, [sender, documentId]);
+    if (!r) throw new TrucError('unknown_document', `no document ${documentId} from ${sender} was received here`, { documentId, sender });
+    return documentRow(r);
+  }
+
+  /** Takes a status packet the security server forwards (`POST /edoc/statuses`). */
+  async receiveStatus(client: string, body: Uint8Array, xRoadId?: string): Promise<{ id: string; duplicate: boolean }> {
+    const actor = `xroad:${String(client).slice(0, 300)}`;
+    let target = '(unknown)';
+    try {
+      const caller = parseClientHeader(client);
+      const xml = Buffer.from(body);
+      const p = parseStatus(xml);
+      target = p.responseFor.documentId;
+      if (caller.memberCode !== p.from.organId) throw new TrucError('forbidden', `the status is from ${p.from.organId}, but the calling member is ${caller.memberCode}`);
+      if (p.responseFor.organId !== this.organ.organId) throw new TrucError('unknown_document', `the status answers a document of ${p.responseFor.organId}, not of this agency`);
+      const verdict = await verifySigned(xml, this.o.validation, 'the status packet');
+      const doc = await this.baseOut(p.responseFor.documentId);
+      const sid = randomUUID();
+      const res = await this.o.db.tx(async (sql) => {
+        const [rr] = await sql.query('SELECT * FROM xd_recipient WHERE doc_id = $1 AND organ_id = $2 FOR UPDATE', [doc.id, p.from.organId]);
+        if (!rr) throw new TrucError('unknown_document', `${p.responseFor.documentId} was not sent to ${p.from.organId}`, { documentId: p.responseFor.documentId });
+        const [seen] = await sql.query(`SELECT id FROM xd_status WHERE direction = 'in' AND doc_id = $1 AND organ_id = $2 AND code = $3 AND stamp = $4`, [doc.id, p.from.organId, p.code, p.timestamp]);
+        if (seen) return { id: seen.id as string, duplicate: true };
+        const r = recipientRow(rr);
+        const next = advance(r.state, p.code, r.state.pending ?? 'recall');
+        await sql.query(
+          `INSERT INTO xd_status (id, direction, doc_id, organ_id, code, description, staff, stamp, xml, validation, actor) VALUES ($1,'in',$2,$3,$4,$5,$6::jsonb,$7,$8,$9::jsonb,$10)`,
+          [sid, doc.id, p.from.organId, p.code, p.description ?? null, p.staff ? JSON.stringify(p.staff) : null, p.timestamp, xml.toString('utf8'), JSON.stringify(verdict), actor],
+        );
+        await sql.query('UPDATE xd_recipient SET state = $3::jsonb, status_at = $4 WHERE doc_id = $1 AND organ_id = $2', [doc.id, p.from.organId, JSON.stringify(next), p.timestamp]);
+        await this.audit(sql, actor, 'status.receive', doc.documentId, 'success', { id: doc.id, status: sid, code: p.code, from: p.from.organId, xRoadId });
+        return { id: sid, duplicate: false };
+      });
+      await this.emit(res.duplicate ? 'status.duplicate' : 'status.received', 'success', { id: doc.id, document_id: doc.documentId, code: p.code, from: p.from.organId });
+      return res;
+    } catch (e) {
+      return this.refused(actor, 'status.receive', target, e, {});
+    }
+  }
+
+  // ---------- delivery ----------
+
+  /** Looks at the queue now (after a change, on a timer, after a restart). */
+  kick(): void {
+    if (this.closed) return;
+    if (this.pumping) {
+      this.again = true;
+      return;
+    }
+    this.pumping = true;
+    const p = this.pumpOnce()
+      .catch((e) => this.o.log?.error({ err: e }, 'delivery pump failed'))
+      .finally(() => {
+        this.pumping = false;
+        this.working.delete(p);
+        if (this.again) {
+          this.again = false;
+          this.kick();
+        }
+      });
+    this.working.add(p);
+  }
+
+  private async pumpOnce(): Promise<void> {
+    // the head of each destination's queue: deliveries to one recipient go in order
+    const heads = (await this.o.db.query(`SELECT DISTINCT ON (client) * FROM xd_delivery WHERE state = 'pending' ORDER BY client, id`)).map(deliveryRow);
+    const now = this.clock().getTime();
+    let soonest = Infinity;
+    for (const d of heads) {
+      if (this.closed || this.inflight.has(d.client)) continue;
+      if (d.nextAt.getTime() > now) {
+        soonest = Math.min(soonest, d.nextAt.getTime());
+        continue;
+      }
+      if (this.inflight.size >= this.o.concurrency) break;
+      this.inflight.add(d.client);
+      const w = this.deliver(d)
+        .catch((e) => this.o.log?.error({ err: e }, 'delivery failed'))
+        .finally(() => {
+          this.inflight.delete(d.client);
+          this.working.delete(w);
+          this.kick();
+        });
+      this.working.add(w);
+    }
+    if (soonest < Infinity && !this.closed) {
+      if (this.timer) clearTimeout(this.timer);
+      this.timer = setTimeout(() => {
+        this.timer = undefined;
+        this.kick();
+      }, Math.max(10, soonest - this.clock().getTime()));
+      this.timer.unref?.();
+    }
+  }
+
+  private backoff(attempts: number): number {
+    const first = this.o.retry?.firstMs ?? 1000;
+    const max = this.o.retry?.maxMs ?? 300_000;
+    const base = Math.min(max, first * 2 ** Math.min(30, attempts - 1));
+    return Math.round(base * (0.8 + Math.random() * 0.4));
+  }
+
+  private async deliver(d: DeliveryRow): Promise<void> {
+    const headers = { 'x-road-client': clientHeader(this.client) };
+    let answer: XroadAnswer | undefined;
+    let problem: string | undefined;
+    try {
+      if (d.kind === 'package') {
+        const [doc] = await this.o.db.query('SELECT envelope FROM xd_document WHERE id = $1', [d.ref]);
+        const atts = (await this.o.db.query('SELECT * FROM xd_attachment WHERE doc_id = $1 ORDER BY content_id', [d.ref])).map(attachmentRow);
+        const frames = writeFrames(doc!.envelope as string, atts.map((a) => ({ contentId: a.contentId, path: a.path, size: a.size })));
+        answer = await post(`${this.o.ssUrl.replace(/\/$/, '')}${servicePath(d.client, 'edoc/packages')}`, { ...headers, 'content-type': FRAMES_MEDIA_TYPE }, frames, this.o.timeoutMs);
+      } else {
+        const [s] = await this.o.db.query('SELECT xml FROM xd_status WHERE id = $1', [d.ref]);
+        answer = await post(`${this.o.ssUrl.replace(/\/$/, '')}${servicePath(d.client, 'edoc/statuses')}`, { ...headers, 'content-type': 'application/xml; charset=utf-8' }, Buffer.from(s!.xml as string, 'utf8'), this.o.timeoutMs);
+      }
+    } catch (e) {
+      problem = `network: ${(e as Error).message}`;
+    }
+    const attempts = d.attempts + 1;
+    const ok = answer && answer.status >= 200 && answer.status < 300;
+    const permanent = answer && !ok && answer.status >= 400 && answer.status < 500 && ![408, 425, 429].includes(answer.status) && answer.xroadError !== 'peer_unreachable';
+    if (answer && !ok) {
+      const b = answer.body as { detail?: string; title?: string; code?: string } | string | null;
+      problem = `${answer.status} ${answer.xroadError ?? (typeof b === 'object' && b ? b.code : '') ?? ''}: ${typeof b === 'object' && b ? (b.detail ?? b.title ?? '') : String(b ?? '').slice(0, 300)}`;
+    }
+    const target = d.kind === 'package' ? d.ref : `status:${d.ref}`;
+    if (ok) {
+      await this.o.db.tx(async (sql) => {
+        await sql.query(`UPDATE xd_delivery SET state = 'delivered', attempts = $2, delivered_at = now(), response = $3::jsonb, last_error = NULL WHERE id = $1`, [d.id, attempts, JSON.stringify(answer!.body ?? null)]);
+        await this.audit(sql, SYSTEM, d.kind === 'package' ? 'delivered' : 'status.delivered', target, 'success', { to: d.organId, client: d.client, attempts });
+      });
+      await this.emit(d.kind === 'package' ? 'delivered' : 'status.delivered', 'success', { ref: d.ref, to: d.organId, attempts });
+    } else if (permanent) {
+      await this.o.db.tx(async (sql) => {
+        await sql.query(`UPDATE xd_delivery SET state = 'failed', attempts = $2, last_error = $3, response = $4::jsonb WHERE id = $1`, [d.id, attempts, problem, JSON.stringify(answer!.body ?? null)]);
+        await this.audit(sql, SYSTEM, d.kind === 'package' ? 'delivery.failed' : 'status.delivery.failed', target, 'failure', { to: d.organId, client: d.client, attempts, problem });
+      });
+      await this.emit(d.kind === 'package' ? 'delivery.failed' : 'status.delivery.failed', 'failure', { ref: d.ref, to: d.organId, attempts, code: answer!.xroadError ?? null }, problem);
+    } else {
+      const wait = this.backoff(attempts);
+      await this.o.db.query(`UPDATE xd_delivery SET attempts = $2, last_error = $3, next_at = $4 WHERE id = $1`, [d.id, attempts, problem, new Date(this.clock().getTime() + wait)]);
+      await this.emit('delivery.retry', 'failure', { ref: d.ref, to: d.organId, attempts, next_in_ms: wait }, problem);
+    }
+  }
+
+  /** Puts failed deliveries of a document (or all) back in the queue. */
+  async retryFailed(ref?: string): Promise<number> {
+    const r = await this.o.db.query(`UPDATE xd_delivery SET state = 'pending', next_at = now() WHERE state = 'failed'${ref ? ' AND ref = $1' : ''} RETURNING id`, ref ? [ref] : []);
+    this.kick();
+    return r.length;
+  }
+
+  // ---------- reading ----------
+
+  async inbox(opts: { all?: boolean; limit?: number } = {}): Promise<{ documents: Omit<DocumentRow, 'envelope'>[]; statuses: Omit<StatusRow, 'xml'>[] }> {
+    const limit = Math.min(Math.max(1, opts.limit ?? 100), 1000);
+    const ack = opts.all ? '' : ' AND acked_at IS NULL';
+    const docs = (await this.o.db.query(`SELECT * FROM xd_document WHERE direction = 'in'${ack} ORDER BY created_at DESC, id LIMIT ${limit}`)).map(documentRow);
+    const sts = (await this.o.db.query(`SELECT * FROM xd_status WHERE direction = 'in'${ack} ORDER BY created_at DESC, id LIMIT ${limit}`)).map(statusRow);
+    return { documents: docs.map(({ envelope: _e, ...d }) => d), statuses: sts.map(({ xml: _x, ...s }) => s) };
+  }
+
+  async outbox(opts: { limit?: number } = {}): Promise<(Omit<DocumentRow, 'envelope'> & { recipients: RecipientView[] })[]> {
+    const limit = Math.min(Math.max(1, opts.limit ?? 100), 1000);
+    const docs = (await this.o.db.query(`SELECT * FROM xd_document WHERE direction = 'out' ORDER BY created_at DESC, id LIMIT ${limit}`)).map(documentRow);
+    const out = [];
+    for (const { envelope: _e, ...d } of docs) out.push({ ...d, recipients: d.docType === 0 || d.docType === 3 ? await this.recipientStatuses(d.id) : [] });
+    return out;
+  }
+
+  /** Each recipient of a sent document: the transport of the latest package and the latest business status. */
+  async recipientStatuses(id: string): Promise<RecipientView[]> {
+    const recips = (await this.o.db.query('SELECT * FROM xd_recipient WHERE doc_id = $1 ORDER BY organ_id', [id])).map(recipientRow);
+    const deliveries = (await this.o.db.query(`SELECT * FROM xd_delivery WHERE kind = 'package' AND (ref = $1 OR ref IN (SELECT id FROM xd_document WHERE parent_id = $1)) ORDER BY id`, [id])).map(deliveryRow);
+    return recips.map((r) => {
+      const mine = deliveries.filter((x) => x.organId === r.organId);
+      const last = mine[mine.length - 1];
+      const code = r.state.code;
+      return {
+        organId: r.organId,
+        organName: r.organName,
+        client: r.client,
+        delivery: last ? { state: last.state, attempts: last.attempts, lastError: last.lastError, deliveredAt: last.deliveredAt } : null,
+        status: code,
+        statusLabel: code ? `${STATUS_CODES[code].vi} / ${STATUS_CODES[code].en}` : null,
+        statusAt: r.statusAt,
+        state: r.state,
+      };
+    });
+  }
+
+  /** A document (sent or received) with its attachments, signature report, recipients and statuses. */
+  async get(id: string): Promise<DocumentView> {
+    const [r] = await this.o.db.query('SELECT * FROM xd_document WHERE id = $1', [id]);
+    if (!r) throw new TrucError('unknown_document', `no document ${id}`, { id });
+    const { envelope: _e, ...document } = documentRow(r);
+    const attachments = (await this.o.db.query('SELECT * FROM xd_attachment WHERE doc_id = $1 ORDER BY content_id', [id])).map(attachmentRow).map(({ path: _p, ...a }) => a);
+    const statuses = (await this.o.db.query('SELECT * FROM xd_status WHERE doc_id = $1 ORDER BY created_at, id', [id])).map(statusRow).map(({ xml: _x, ...s }) => s);
+    const related = (await this.o.db.query('SELECT id, doc_type, created_at FROM xd_document WHERE parent_id = $1 ORDER BY created_at', [id])).map((x) => ({ id: x.id as string, docType: Number(x.doc_type), createdAt: new Date(x.created_at as string).toISOString() }));
+    return { document, attachments, recipients: document.direction === 'out' ? await this.recipientStatuses(id) : [], statuses, related };
+  }
+
+  /** The signed envelope as it travelled. */
+  async envelope(id: string): Promise<string> {
+    const [r] = await this.o.db.query('SELECT envelope FROM xd_document WHERE id = $1', [id]);
+    if (!r) throw new TrucError('unknown_document', `no document ${id}`, { id });
+    return r.envelope as string;
+  }
+
+  /** An attachment's row and a stream of its bytes. */
+  async attachment(id: string, contentId: string): Promise<{ attachment: AttachmentRow; open: () => NodeJS.ReadableStream }> {
+    const [r] = await this.o.db.query('SELECT * FROM xd_attachment WHERE doc_id = $1 AND content_id = $2', [id, contentId]);
+    if (!r) throw new TrucError('not_found', `no attachment ${contentId} in ${id}`);
+    const a = attachmentRow(r);
+    statSync(a.path);
+    return { attachment: a, open: () => createReadStream(a.path) };
+  }
+
+  /** The desk's acknowledgement that a received document or status was taken by the clerk: it leaves the inbox. */
+  async ack(id: string, actor: string): Promise<void> {
+    await this.o.db.tx(async (sql) => {
+      const a = await sql.query(`UPDATE xd_document SET acked_at = now(), acked_by = $2 WHERE id = $1 AND direction = 'in' AND acked_at IS NULL RETURNING document_id`, [id, actor]);
+      const b = a.length ? [] : await sql.query(`UPDATE xd_status SET acked_at = now() WHERE id = $1 AND direction = 'in' AND acked_at IS NULL RETURNING id`, [id]);
+      if (!a.length && !b.length) {
+        const [known] = await sql.query(`SELECT 1 FROM xd_document WHERE id = $1 AND direction = 'in' UNION ALL SELECT 1 FROM xd_status WHERE id = $1 AND direction = 'in'`, [id]);
+        if (!known) throw new TrucError('unknown_document', `no inbox item ${id}`, { id });
+        return;
+      }
+      await this.audit(sql, actor, 'ack', id, 'success', {});
+    });
+    await this.emit('acked', 'success', { id });
+  }
+
+  async deliveries(ref?: string): Promise<DeliveryRow[]> {
+    return (await this.o.db.query(`SELECT * FROM xd_delivery${ref ? ' WHERE ref = $1' : ''} ORDER BY id`, ref ? [ref] : [])).map(deliveryRow);
+  }
+
+  /** Stops the pump and waits for deliveries in flight. */
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
+    while (this.working.size) await Promise.allSettled([...this.working]);
+  }
+}
+
+export type { SignatureVerdict };

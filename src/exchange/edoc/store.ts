@@ -1,0 +1,250 @@
+/**
+ * The document desk's tables (`xd_`), in the desk's database: documents sent and received (the signed
+ * envelope, its header as JSON, the signature report), their attachments (on disk in the desk folder; the
+ * rows hold name, type, size, hash, path and the PDF signature report), each sent document's recipients
+ * with their latest business status, status packets both ways, and the delivery queue (one row per package
+ * or status per recipient: pending with its attempts and next try, delivered once the recipient's side
+ * answered 2xx, failed when it refused for good). Queue rows survive a restart and are resumed.
+ */
+import type { Migration, Sql } from '../../store/index.js';
+import type { PackageHeader, Attachment } from './package.js';
+import type { StaffInfo, StatusCode, StatusState } from './status.js';
+
+export const edocMigrations: Migration[] = [
+  {
+    id: 'exchange/edoc_001',
+    sql: `
+      CREATE TABLE IF NOT EXISTS xd_document (
+        id text PRIMARY KEY,
+        direction text NOT NULL CHECK (direction IN ('in', 'out')),
+        sender text NOT NULL,
+        sender_client text,
+        document_id text NOT NULL,
+        doc_type integer NOT NULL,
+        parent_id text REFERENCES xd_document(id),
+        envelope_sha256 text NOT NULL,
+        envelope text NOT NULL,
+        header jsonb NOT NULL,
+        validation jsonb,
+        state jsonb NOT NULL DEFAULT '{"code":null}',
+        actor text,
+        x_road_id text,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        acked_at timestamptz,
+        acked_by text,
+        UNIQUE (direction, sender, document_id, doc_type, envelope_sha256)
+      );
+      CREATE INDEX IF NOT EXISTS xd_document_lookup ON xd_document (direction, sender, document_id);
+      CREATE TABLE IF NOT EXISTS xd_attachment (
+        doc_id text NOT NULL REFERENCES xd_document(id) ON DELETE CASCADE,
+        content_id text NOT NULL,
+        name text NOT NULL,
+        content_type text NOT NULL,
+        description text,
+        size bigint NOT NULL,
+        sha256 text NOT NULL,
+        path text NOT NULL,
+        report jsonb,
+        PRIMARY KEY (doc_id, content_id)
+      );
+      CREATE TABLE IF NOT EXISTS xd_recipient (
+        doc_id text NOT NULL REFERENCES xd_document(id) ON DELETE CASCADE,
+        organ_id text NOT NULL,
+        organ_name text NOT NULL,
+        client text NOT NULL,
+        state jsonb NOT NULL DEFAULT '{"code":null}',
+        status_at timestamptz,
+        PRIMARY KEY (doc_id, organ_id)
+      );
+      CREATE TABLE IF NOT EXISTS xd_status (
+        id text PRIMARY KEY,
+        direction text NOT NULL CHECK (direction IN ('in', 'out')),
+        doc_id text NOT NULL REFERENCES xd_document(id) ON DELETE CASCADE,
+        organ_id text NOT NULL,
+        code text NOT NULL,
+        description text,
+        staff jsonb,
+        stamp text NOT NULL,
+        xml text NOT NULL,
+        validation jsonb,
+        actor text,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        acked_at timestamptz,
+        UNIQUE (direction, doc_id, organ_id, code, stamp)
+      );
+      CREATE TABLE IF NOT EXISTS xd_delivery (
+        id bigserial PRIMARY KEY,
+        kind text NOT NULL CHECK (kind IN ('package', 'status')),
+        ref text NOT NULL,
+        organ_id text NOT NULL,
+        client text NOT NULL,
+        state text NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'delivered', 'failed')),
+        attempts integer NOT NULL DEFAULT 0,
+        next_at timestamptz NOT NULL DEFAULT now(),
+        last_error text,
+        delivered_at timestamptz,
+        response jsonb
+      );
+      CREATE INDEX IF NOT EXISTS xd_delivery_pending ON xd_delivery (client, id) WHERE state = 'pending';
+      CREATE INDEX IF NOT EXISTS xd_delivery_ref ON xd_delivery (ref);
+    `,
+  },
+];
+
+export interface DocumentRow {
+  id: string;
+  direction: 'in' | 'out';
+  sender: string;
+  senderClient: string | null;
+  documentId: string;
+  docType: number;
+  parentId: string | null;
+  envelopeSha256: string;
+  envelope: string;
+  header: PackageHeader;
+  validation: unknown;
+  state: StatusState;
+  actor: string | null;
+  xRoadId: string | null;
+  createdAt: string;
+  ackedAt: string | null;
+}
+
+export interface AttachmentRow extends Attachment {
+  docId: string;
+  path: string;
+  report: unknown;
+}
+
+export interface RecipientRow {
+  docId: string;
+  organId: string;
+  organName: string;
+  client: string;
+  state: StatusState;
+  statusAt: string | null;
+}
+
+export interface StatusRow {
+  id: string;
+  direction: 'in' | 'out';
+  docId: string;
+  organId: string;
+  code: StatusCode;
+  description: string | null;
+  staff: StaffInfo | null;
+  stamp: string;
+  xml: string;
+  validation: unknown;
+  createdAt: string;
+  ackedAt: string | null;
+}
+
+export interface DeliveryRow {
+  id: string;
+  kind: 'package' | 'status';
+  ref: string;
+  organId: string;
+  client: string;
+  state: 'pending' | 'delivered' | 'failed';
+  attempts: number;
+  nextAt: Date;
+  lastError: string | null;
+  deliveredAt: string | null;
+  response: unknown;
+}
+
+const iso = (v: unknown): string | null => (v == null ? null : v instanceof Date ? v.toISOString() : new Date(String(v)).toISOString());
+/** jsonb comes back parsed from both drivers; text when stored as a JSON string by an older writer */
+const json = <T>(v: unknown): T => (typeof v === 'string' ? (JSON.parse(v) as T) : (v as T));
+
+export function documentRow(r: Record<string, unknown>): DocumentRow {
+  return {
+    id: r.id as string,
+    direction: r.direction as 'in' | 'out',
+    sender: r.sender as string,
+    senderClient: (r.sender_client as string) ?? null,
+    documentId: r.document_id as string,
+    docType: Number(r.doc_type),
+    parentId: (r.parent_id as string) ?? null,
+    envelopeSha256: r.envelope_sha256 as string,
+    envelope: r.envelope as string,
+    header: json<PackageHeader>(r.header),
+    validation: json(r.validation ?? null),
+    state: json<StatusState>(r.state),
+    actor: (r.actor as string) ?? null,
+    xRoadId: (r.x_road_id as string) ?? null,
+    createdAt: iso(r.created_at)!,
+    ackedAt: iso(r.acked_at),
+  };
+}
+
+export function attachmentRow(r: Record<string, unknown>): AttachmentRow {
+  return {
+    docId: r.doc_id as string,
+    contentId: r.content_id as string,
+    attachmentName: r.name as string,
+    contentType: r.content_type as string,
+    ...(r.description ? { description: r.description as string } : {}),
+    size: Number(r.size),
+    sha256: r.sha256 as string,
+    path: r.path as string,
+    report: json(r.report ?? null),
+  };
+}
+
+export function recipientRow(r: Record<string, unknown>): RecipientRow {
+  return { docId: r.doc_id as string, organId: r.organ_id as string, organName: r.organ_name as string, client: r.client as string, state: json<StatusState>(r.state), statusAt: iso(r.status_at) };
+}
+
+export function statusRow(r: Record<string, unknown>): StatusRow {
+  return {
+    id: r.id as string,
+    direction: r.direction as 'in' | 'out',
+    docId: r.doc_id as string,
+    organId: r.organ_id as string,
+    code: r.code as StatusCode,
+    description: (r.description as string) ?? null,
+    staff: json<StaffInfo | null>(r.staff ?? null),
+    stamp: r.stamp as string,
+    xml: r.xml as string,
+    validation: json(r.validation ?? null),
+    createdAt: iso(r.created_at)!,
+    ackedAt: iso(r.acked_at),
+  };
+}
+
+export function deliveryRow(r: Record<string, unknown>): DeliveryRow {
+  return {
+    id: String(r.id),
+    kind: r.kind as 'package' | 'status',
+    ref: r.ref as string,
+    organId: r.organ_id as string,
+    client: r.client as string,
+    state: r.state as DeliveryRow['state'],
+    attempts: Number(r.attempts),
+    nextAt: r.next_at instanceof Date ? r.next_at : new Date(String(r.next_at)),
+    lastError: (r.last_error as string) ?? null,
+    deliveredAt: iso(r.delivered_at),
+    response: json(r.response ?? null),
+  };
+}
+
+export async function insertDocument(sql: Sql, d: Omit<DocumentRow, 'createdAt' | 'ackedAt'>): Promise<void> {
+  await sql.query(
+    `INSERT INTO xd_document (id, direction, sender, sender_client, document_id, doc_type, parent_id, envelope_sha256, envelope, header, validation, state, actor, x_road_id)
+     VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10::jsonb,$11::jsonb,$12::jsonb,$13,$14)`,
+    [d.id, d.direction, d.sender, d.senderClient, d.documentId, d.docType, d.parentId, d.envelopeSha256, d.envelope, JSON.stringify(d.header), d.validation == null ? null : JSON.stringify(d.validation), JSON.stringify(d.state), d.actor, d.xRoadId],
+  );
+}
+
+export async function insertAttachment(sql: Sql, a: AttachmentRow): Promise<void> {
+  await sql.query(
+    `INSERT INTO xd_attachment (doc_id, content_id, name, content_type, description, size, sha256, path, report) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9::jsonb)`,
+    [a.docId, a.contentId, a.attachmentName, a.contentType, a.description ?? null, a.size, a.sha256, a.path, a.report == null ? null : JSON.stringify(a.report)],
+  );
+}
+
+export async function enqueue(sql: Sql, kind: 'package' | 'status', ref: string, organId: string, client: string): Promise<void> {
+  await sql.query('INSERT INTO xd_delivery (kind, ref, organ_id, client) VALUES ($1,$2,$3,$4)', [kind, ref, organId, client]);
+}

@@ -1,0 +1,107 @@
+/**
+ * The signature of an arriving envelope or status packet. Our packages carry an enveloped XAdES signature
+ * (validated by `validateXades`: both XML verifiers, the signer's path to our trust anchors, the algorithm
+ * policy); every signature must be TOTAL-PASSED. Older systems send plain XML-DSig with rsa-sha1: such a
+ * signature is verified here (xml-crypto over the whole document, the signer's path) and then judged by
+ * the algorithm policy — refused under the default policy (SHA-1 ended in 2013), accepted where the
+ * operator's policy still allows it, the verdict kept either way. A package without a signature, or whose
+ * signature fails, is `invalid_signature` with the report in the detail.
+ */
+import { X509Certificate } from 'node:crypto';
+import { SignedXml } from 'xml-crypto';
+import { TrucError } from '../../errors.js';
+import { parseCertificate, validatePath, type Certificate } from '../../pki/path/index.js';
+import { validateXades, checkAlgorithms, DEFAULT_ALGORITHM_POLICY, type ValidationOptions, type ValidationReport, type Indication, type SubIndication } from '../../sign/index.js';
+import { keyAlgorithmId } from '../../sign/validate/algorithms.js';
+import { summarise } from '../../sign/validate/signer.js';
+import { parseXml } from '../../sign/xades/parse.js';
+
+const DS = 'http://www.w3.org/2000/09/xmldsig#';
+const RSA_SHA1 = 'http://www.w3.org/2000/09/xmldsig#rsa-sha1';
+const ENVELOPED = 'http://www.w3.org/2000/09/xmldsig#enveloped-signature';
+
+export interface SignatureVerdict {
+  kind: 'xades' | 'legacy-xmldsig';
+  accepted: boolean;
+  indication: Indication;
+  subIndication?: SubIndication;
+  message?: string;
+  /** the signer's subject (distinguished name) */
+  signer?: string;
+  signerCommonName?: string;
+  /** the full report (XAdES) */
+  report?: ValidationReport;
+  warnings: string[];
+}
+
+const childEls = (e: Element, local: string): Element[] =>
+  Array.from(e.childNodes as unknown as ArrayLike<Node>).filter((n): n is Element => n.nodeType === 1 && (n as Element).namespaceURI === DS && (n as Element).localName === local);
+
+function refuse(v: SignatureVerdict, what: string): never {
+  throw new TrucError('invalid_signature', `${what}: ${v.message ?? v.indication}`, { verdict: v });
+}
+
+/** Verifies and judges the signature(s) of `xml`; throws `invalid_signature` when not accepted. */
+export async function verifySigned(xml: Buffer, opts: ValidationOptions, what = 'the package'): Promise<SignatureVerdict> {
+  const doc = parseXml(xml);
+  const sigs = Array.from(doc.getElementsByTagNameNS(DS, 'Signature') as unknown as ArrayLike<Element>);
+  if (!sigs.length) refuse({ kind: 'xades', accepted: false, indication: 'TOTAL-FAILED', subIndication: 'FORMAT_FAILURE', message: 'no signature (ds:Signature) — the sending agency must sign the package', warnings: [] }, what);
+  const methods = sigs.map((s) => childEls(childEls(s, 'SignedInfo')[0] ?? s, 'SignatureMethod')[0]?.getAttribute('Algorithm'));
+  if (methods.every((m) => m === RSA_SHA1)) {
+    if (sigs.length !== 1) refuse({ kind: 'legacy-xmldsig', accepted: false, indication: 'TOTAL-FAILED', subIndication: 'FORMAT_FAILURE', message: 'more than one legacy signature', warnings: [] }, what);
+    const v = await legacy(xml, doc, sigs[0]!, opts);
+    if (!v.accepted) refuse(v, what);
+    return v;
+  }
+  const report = await validateXades(xml, opts);
+  const bad = report.signatures.find((s) => s.indication !== 'TOTAL-PASSED');
+  const first = report.signatures[0];
+  const v: SignatureVerdict = {
+    kind: 'xades',
+    accepted: !bad && report.signatures.length > 0,
+    indication: bad?.indication ?? 'TOTAL-PASSED',
+    ...(bad?.subIndication ? { subIndication: bad.subIndication } : {}),
+    ...(bad?.message ? { message: bad.message } : {}),
+    ...(first?.signer ? { signer: first.signer.subject, ...(first.signer.commonName ? { signerCommonName: first.signer.commonName } : {}) } : {}),
+    report,
+    warnings: report.signatures.flatMap((s) => s.warnings),
+  };
+  if (!v.accepted) refuse(v, what);
+  return v;
+}
+
+async function legacy(xml: Buffer, doc: Document, sig: Element, opts: ValidationOptions): Promise<SignatureVerdict> {
+  const at = opts.at ?? new Date();
+  const fail = (subIndication: SubIndication, message: string, extra: Partial<SignatureVerdict> = {}): SignatureVerdict => ({ kind: 'legacy-xmldsig', accepted: false, indication: 'TOTAL-FAILED', subIndication, message, warnings: [], ...extra });
+  // the signature must cover the whole document: one URI="" reference with the enveloped transform
+  const refs = childEls(childEls(sig, 'SignedInfo')[0]!, 'Reference');
+  if (refs.length !== 1 || refs[0]!.getAttribute('URI') !== '') return fail('FORMAT_FAILURE', 'a legacy signature must have exactly one reference, to the whole document (URI="")');
+  const algs = childEls(childEls(refs[0]!, 'Transforms')[0] ?? refs[0]!, 'Transform').map((t) => t.getAttribute('Algorithm'));
+  if (!algs.includes(ENVELOPED)) return fail('FORMAT_FAILURE', 'the reference has no enveloped-signature transform');
+  if (sig === doc.documentElement) return fail('FORMAT_FAILURE', 'the signature is not inside the document');
+  const certs = Array.from(sig.getElementsByTagNameNS(DS, 'X509Certificate') as unknown as ArrayLike<Element>).map((c) => Buffer.from((c.textContent ?? '').replace(/\s+/g, ''), 'base64'));
+  if (!certs.length) return fail('NO_SIGNING_CERTIFICATE_FOUND', 'no certificate in KeyInfo');
+  let cert: Certificate;
+  try {
+    cert = parseCertificate(certs[0]!);
+  } catch (e) {
+    return fail('FORMAT_FAILURE', `the KeyInfo certificate cannot be read: ${(e as Error).message}`);
+  }
+  const who = summarise(cert);
+  const signer = { signer: who.subject, ...(who.commonName ? { signerCommonName: who.commonName } : {}) };
+  const pem = new X509Certificate(cert.der).toString();
+  const sx = new SignedXml({ publicCert: pem, getCertFromKeyInfo: () => null });
+  let ok = false;
+  try {
+    sx.loadSignature(sig as never);
+    ok = sx.checkSignature(xml.toString('utf8'));
+  } catch (e) {
+    return fail('SIG_CRYPTO_FAILURE', `the signature does not verify: ${(e as Error).message.split('\n')[0]}`, signer);
+  }
+  if (!ok) return fail('SIG_CRYPTO_FAILURE', 'the signature does not verify', signer);
+  const path = await validatePath({ target: cert.der, intermediates: [...certs.slice(1), ...(opts.intermediates ?? [])], trustAnchors: opts.trustAnchors, time: at, ...(opts.revocation ? { revocation: opts.revocation } : {}) });
+  if (!path.valid) return { ...fail('CERTIFICATE_CHAIN_GENERAL_FAILURE', `the signer's certificate: ${path.message}`, signer), indication: 'INDETERMINATE' };
+  const algo = checkAlgorithms(['sha1', keyAlgorithmId(cert)], at, undefined, opts.algorithmPolicy ?? DEFAULT_ALGORITHM_POLICY);
+  if (!algo.ok) return { ...fail(algo.subIndication, `legacy XML-DSig with rsa-sha1: ${algo.message}`, signer), indication: 'INDETERMINATE' };
+  return { kind: 'legacy-xmldsig', accepted: true, indication: 'TOTAL-PASSED', message: 'legacy XML-DSig (rsa-sha1) accepted by the algorithm policy in force', ...signer, warnings: [...algo.warnings, ...path.warnings, 'legacy signature: plain XML-DSig with SHA-1, no signed signing time'] };
+}

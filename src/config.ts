@@ -34,7 +34,13 @@ export interface Config {
   crypto: AlgorithmPolicy;
   profilesDir: string;
   crl: { validityHours: number; deltaValidityHours: number; intervalMinutes: number; deltas: boolean };
-  bus: { kind: 'in-process' | 'nats'; url?: string };
+  /**
+   * the event bus: in-process, or NATS JetStream at `url` with its stream name and subject prefix (one
+   * pair per deployment sharing a NATS); with NATS, events go through the outbox (src/bus/outbox.ts)
+   */
+  bus: { kind: 'in-process' | 'nats'; url?: string; stream?: string; subjectPrefix?: string; duplicateWindowSeconds?: number };
+  /** this deployment's identity, in every event (default: generated once and stored in the database) */
+  instance?: string;
   /** OCSP responder: response validity, re-signing margin, who signs, polling for other processes' changes */
   ocsp: { validityMinutes: number; refreshBeforeMinutes: number; signWith: 'delegated' | 'ca'; pollSeconds: number };
   /** time-stamping authority: policy OID, accuracy, the issuing CA of its certificate (default: the only one) */
@@ -147,10 +153,17 @@ const schema = {
         deltas: { type: 'boolean' },
       },
     },
+    instance: { type: 'string', pattern: '^[A-Za-z0-9_.:-]{1,64}$' },
     bus: {
       type: 'object',
       additionalProperties: false,
-      properties: { kind: { enum: ['in-process', 'nats'] }, url: { type: 'string' } },
+      properties: {
+        kind: { enum: ['in-process', 'nats'] },
+        url: { type: 'string' },
+        stream: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$' },
+        subjectPrefix: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$' },
+        duplicateWindowSeconds: { type: 'number', minimum: 1 },
+      },
     },
     ocsp: {
       type: 'object',
@@ -238,6 +251,7 @@ function fromEnv(env: NodeJS.ProcessEnv): DeepPartial<Config> {
   if (env.TRUC_PKCS11_PIN) set(['keys', 'pkcs11', 'pin'], env.TRUC_PKCS11_PIN);
   if (env.TRUC_LOG_LEVEL) set(['log', 'level'], env.TRUC_LOG_LEVEL);
   if (env.TRUC_BUS_URL) set(['bus'], { kind: 'nats', url: env.TRUC_BUS_URL });
+  if (env.TRUC_INSTANCE) set(['instance'], env.TRUC_INSTANCE);
   return c;
 }
 

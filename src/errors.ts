@@ -70,7 +70,10 @@ export type ErrorCode =
   | 'release_denied'
   | 'label_missing'
   | 'key_store_unavailable'
-  | 'rate_limited';
+  | 'rate_limited'
+  | 'shredded'
+  | 'bus_unavailable'
+  | 'database_unavailable';
 
 const STATUS: Record<ErrorCode, number> = {
   bad_request: 400,
@@ -140,6 +143,9 @@ const STATUS: Record<ErrorCode, number> = {
   label_missing: 400,
   key_store_unavailable: 503,
   rate_limited: 429,
+  shredded: 410,
+  bus_unavailable: 503,
+  database_unavailable: 503,
 };
 
 export class TrucError extends Error {

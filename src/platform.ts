@@ -12,6 +12,7 @@ import { openDb, migrate, type Db } from './store/index.js';
 import { auditMigrations } from './audit/index.js';
 import { InProcessBus, type Bus } from './bus/index.js';
 import { NatsBus } from './bus/nats.js';
+import { OutboxBus, busMigrations, storedInstanceId } from './bus/outbox.js';
 import { SoftwareKeyStore } from './crypto/software-keystore.js';
 import { Pkcs11KeyStore } from './crypto/pkcs11-keystore.js';
 import { keyStores, type KeyStore, type KeyStores } from './crypto/keystore.js';
@@ -27,14 +28,17 @@ export interface Platform {
   config: Config;
   db: Db;
   keys: KeyStores;
+  /** the event bus, through the outbox when it reaches other processes (`transactional(bus)`) */
   bus: Bus;
+  /** this deployment's identity, in every event */
+  instance: string;
   log: Logger;
   pki: PkiContext;
   issuer: Issuer;
   close(): Promise<void>;
 }
 
-export const ALL_MIGRATIONS = [...auditMigrations, ...pkiMigrations, ...serviceCertMigrations, ...authMigrations, ...tsaMigrations, ...labMigrations, ...monitorMigrations, ...signKeyMigrations];
+export const ALL_MIGRATIONS = [...busMigrations, ...auditMigrations, ...pkiMigrations, ...serviceCertMigrations, ...authMigrations, ...tsaMigrations, ...labMigrations, ...monitorMigrations, ...signKeyMigrations];
 
 /**
  * The software key store's secret: the operator's passphrase when configured; otherwise a random
@@ -81,11 +85,29 @@ export async function openPlatform(config: Config, opts: { log?: Logger; bus?: B
   }
   const keys = keyStores(stores, config.keys.default);
   const onBusError = (e: unknown) => log.error({ err: e }, 'event subscriber failed');
-  const bus =
-    opts.bus ??
-    (config.bus.kind === 'nats'
-      ? await NatsBus.connect({ servers: config.bus.url!, onError: onBusError })
-      : new InProcessBus(onBusError));
+  let inner: Bus;
+  let instance: string;
+  try {
+    instance = config.instance ?? (await storedInstanceId(db));
+    inner =
+      opts.bus ??
+      (config.bus.kind === 'nats'
+        ? await NatsBus.connect({
+            servers: config.bus.url!,
+            stream: config.bus.stream ?? 'TRUC_EVENTS',
+            subjectPrefix: config.bus.subjectPrefix ?? 'truc',
+            duplicateWindowSeconds: config.bus.duplicateWindowSeconds,
+            onError: onBusError,
+            log,
+          })
+        : new InProcessBus(onBusError));
+  } catch (e) {
+    for (const s of stores) await s.close().catch(() => {});
+    await db.close().catch(() => {});
+    throw e;
+  }
+  const remote = inner instanceof NatsBus;
+  const bus = new OutboxBus(db, inner, { instance, durable: remote, pipeline: remote, log });
   const profiles = await loadProfiles(config.profilesDir);
   const pki: PkiContext = {
     db,
@@ -102,6 +124,7 @@ export async function openPlatform(config: Config, opts: { log?: Logger; bus?: B
     db,
     keys,
     bus,
+    instance,
     log,
     pki,
     issuer: new Issuer(pki),

@@ -5,6 +5,8 @@
 export interface SecurityEvent {
   '@timestamp': string;
   event: {
+    /** unique id (a UUID) given when the event is written to the outbox: the key of exactly-once intake */
+    id?: string;
     kind?: 'event' | 'alert';
     category: string[];
     type?: string[];

@@ -7,7 +7,8 @@
 import type { Logger } from 'pino';
 import type { Bus } from '../bus/index.js';
 import { NatsBus } from '../bus/nats.js';
-import type { Db, Migration } from '../store/index.js';
+import { OutboxBus } from '../bus/outbox.js';
+import type { Db, Migration, Sql } from '../store/index.js';
 import { BUILTIN_RULES_DIR, type MonitorConfig } from './config.js';
 import { EventStore, eventMigrations } from './events/store.js';
 import { checkEvent, derive, LocalHour, type Intake } from './events/normalize.js';
@@ -21,7 +22,32 @@ import { detectMigrations } from './detect/settings.js';
 import { Scanner } from './scan/index.js';
 import type { CorrelationMatch, MatchResult } from './sigma/index.js';
 
-export const monitorMigrations: Migration[] = [...eventMigrations, ...alertMigrations, ...detectMigrations];
+/**
+ * Events from the bus are stored once: their `event.id` (given by the outbox) is remembered in the
+ * transaction that stores them, so a redelivery (a relay repeating itself, a consumer re-created from the
+ * start of the stream) is recognised and dropped.
+ */
+const busIntakeMigrations: Migration[] = [
+  {
+    id: 'monitor/bus_001_seen',
+    sql: `CREATE TABLE monitor_bus_seen (event_id text PRIMARY KEY, at timestamptz NOT NULL DEFAULT now());
+          CREATE INDEX monitor_bus_seen_at ON monitor_bus_seen (at);`,
+  },
+];
+
+export const monitorMigrations: Migration[] = [...eventMigrations, ...alertMigrations, ...detectMigrations, ...busIntakeMigrations];
+
+/** The bus beneath the outbox, where subscriptions are made. */
+function busBeneath(bus: Bus): Bus {
+  return bus instanceof OutboxBus ? bus.inner : bus;
+}
+
+/** The id an event from the bus is keyed by, when it has a usable one. */
+function busEventId(q: QueuedEvent): string | null {
+  if (q.intake !== 'bus') return null;
+  const id = (q.event.event as { id?: unknown } | undefined)?.id;
+  return typeof id === 'string' && id.length > 0 && id.length <= 128 ? id : null;
+}
 
 export interface MonitorDeps {
   db: Db;
@@ -61,7 +87,7 @@ export class MonitorService {
   private timers: NodeJS.Timeout[] = [];
   private unsubscribe: (() => void) | undefined;
   private listeners: ((a: Alert, created: boolean) => void)[] = [];
-  readonly stats = { alertsRaised: 0, alertErrors: 0 };
+  readonly stats = { alertsRaised: 0, alertErrors: 0, duplicatesDropped: 0 };
   private readonly detected = new WeakMap<QueuedEvent, DetectResult>();
 
   private constructor(
@@ -118,6 +144,7 @@ export class MonitorService {
     every(3_600_000, async () => {
       await s.events.prepare();
       const r = await s.events.applyRetention();
+      await deps.db.query(`DELETE FROM monitor_bus_seen WHERE at < now() - make_interval(days => $1)`, [c.retentionDays + 1]);
       if (r.dropped.length || r.deleted) deps.log.info(r, 'old events removed');
     });
     return s;
@@ -134,7 +161,7 @@ export class MonitorService {
   }
 
   private subscribe(): void {
-    const bus = this.deps.bus;
+    const bus = busBeneath(this.deps.bus);
     const handler = async (subject: string, ev: unknown) => {
       const q = this.normalize(ev, 'bus');
       if (!q.ok) {
@@ -155,6 +182,18 @@ export class MonitorService {
     };
     const { subject: pattern, durable } = this.deps.config.bus;
     this.unsubscribe = bus instanceof NatsBus ? bus.subscribe(pattern, handler, { durable }) : bus.subscribe(pattern, handler);
+  }
+
+  /**
+   * The bus as this monitor sees it: connection, stream, its consumer (state, reattachments, pending
+   * events, last event, last error) and the outbox of this process.
+   */
+  async busHealth(): Promise<Record<string, unknown>> {
+    const bus = this.deps.bus;
+    const subscribed = !!this.unsubscribe;
+    if (bus instanceof OutboxBus) return { subscribed, duplicatesDropped: this.stats.duplicatesDropped, ...(await bus.health()) };
+    if (bus instanceof NatsBus) return { subscribed, duplicatesDropped: this.stats.duplicatesDropped, bus: await bus.health() };
+    return { subscribed, duplicatesDropped: this.stats.duplicatesDropped, bus: { kind: 'in-process', connected: true } };
   }
 
   /** Validates and derives one untrusted value. */
@@ -190,14 +229,62 @@ export class MonitorService {
     return p.then((ids) => ({ ids, rejected }));
   }
 
+  /** Bus events whose id was stored before are dropped (answered `duplicate`); the rest are stored with their ids remembered. */
   private async sink(batch: QueuedEvent[]): Promise<string[]> {
+    const keys = batch.map(busEventId);
+    if (!keys.some((k) => k !== null)) {
+      const r = await this.store(batch);
+      await this.raiseAll(r.hits);
+      return r.ids;
+    }
+    // partitions made outside the transaction (their statements run on the handle, not on the transaction)
+    await this.events.ensurePartitions(new Set(batch.map((b) => Math.floor(b.at.getTime() / 86_400_000))));
+    let hits: AlertHit[] = [];
+    const out = await this.deps.db.tx(async (sql) => {
+      const fresh = new Set(
+        (
+          await sql.query<{ event_id: string }>(
+            `INSERT INTO monitor_bus_seen (event_id) SELECT DISTINCT unnest($1::text[]) ON CONFLICT (event_id) DO NOTHING RETURNING event_id`,
+            [`{${keys.filter((k): k is string => k !== null).map((k) => `"${k.replace(/["\\]/g, '')}"`).join(',')}}`],
+          )
+        ).map((r) => r.event_id),
+      );
+      const keep: number[] = [];
+      batch.forEach((_, i) => {
+        const k = keys[i];
+        if (k === null) return void keep.push(i);
+        const key = k.replace(/["\\]/g, '');
+        // the first of two copies within one batch keeps the id; the second is a duplicate
+        if (fresh.delete(key)) keep.push(i);
+      });
+      this.stats.duplicatesDropped += batch.length - keep.length;
+      const r = await this.store(keep.map((i) => batch[i]!), sql);
+      hits = r.hits;
+      const ids: string[] = batch.map(() => 'duplicate');
+      keep.forEach((i, j) => (ids[i] = r.ids[j]!));
+      return ids;
+    });
+    // alerts after the commit: raising one writes through the database handle
+    await this.raiseAll(hits);
+    return out;
+  }
+
+  private async raiseAll(hits: AlertHit[]): Promise<void> {
+    for (const h of hits) await this.raise(h);
+  }
+
+  /** Detection, then the batch stored; returns the ids and the hits to raise once stored. */
+  private async store(batch: QueuedEvent[], sql?: Sql): Promise<{ ids: string[]; hits: AlertHit[] }> {
     // detection runs once per event even when a failed write is retried: the correlator must not count twice
     const results = batch.map((b) => {
       let r = this.detected.get(b);
       if (!r) this.detected.set(b, (r = this.detection.process(b.event as unknown as Record<string, unknown>)));
       return r;
     });
-    const ids = await this.events.insert(batch.map((b, i) => ({ event: b.event, at: b.at, rules: results[i]!.rules })));
+    const ids = await this.events.insert(
+      batch.map((b, i) => ({ event: b.event, at: b.at, rules: results[i]!.rules })),
+      sql,
+    );
     // hits of one rule and group within a batch are raised as one (a storm costs one statement, not thousands)
     const hits = new Map<string, AlertHit>();
     const add = (h: AlertHit) => {
@@ -215,8 +302,7 @@ export class MonitorService {
       for (const m of r.alerts) add(this.ruleHit(m, ids[i]!, batch[i]!.at));
       for (const c of r.correlations) add(this.correlationHit(c, [ids[i]!]));
     }
-    for (const h of hits.values()) await this.raise(h);
-    return ids;
+    return { ids, hits: [...hits.values()] };
   }
 
   private ruleHit(m: MatchResult, eventId: string, at: Date): AlertHit {

@@ -3,11 +3,12 @@
  * policy, the public URLs written into certificates, the event bus and a clock. Passed explicitly; the PKI
  * holds no global state.
  */
-import type { Db } from '../store/index.js';
+import type { Db, Sql } from '../store/index.js';
 import type { KeyStores } from '../crypto/keystore.js';
 import type { AlgorithmPolicy } from '../crypto/algorithms.js';
 import type { Bus } from '../bus/index.js';
 import { makeEvent } from '../bus/index.js';
+import { transactional, type OutgoingEvent } from '../bus/outbox.js';
 import type { Profile } from './profile.js';
 
 export interface PkiContext {
@@ -29,6 +30,27 @@ export const urls = {
   ocsp: (ctx: PkiContext) => `${ctx.publicUrl}/ocsp`,
 };
 
+/** A PKI event and its subject. */
+export function pkiEvent(
+  ctx: PkiContext,
+  action: string,
+  outcome: 'success' | 'failure',
+  actor: string,
+  truc: Record<string, unknown>,
+  reason?: string,
+): OutgoingEvent {
+  return {
+    subject: `truc.pki.${action}`,
+    event: makeEvent('pki', action, outcome, {
+      category: ['configuration', 'iam'],
+      user: { name: actor },
+      truc,
+      reason,
+      at: ctx.clock(),
+    }),
+  };
+}
+
 /** Publishes a PKI event; never lets a bus failure reach the operation that already committed. */
 export function emit(
   ctx: PkiContext,
@@ -38,14 +60,24 @@ export function emit(
   truc: Record<string, unknown>,
   reason?: string,
 ): void {
-  const subject = `truc.pki.${action}`;
-  if (!ctx.bus.listening(subject)) return;
-  const event = makeEvent('pki', action, outcome, {
-    category: ['configuration', 'iam'],
-    user: { name: actor },
-    truc,
-    reason,
-    at: ctx.clock(),
-  });
+  if (!ctx.bus.listening(`truc.pki.${action}`)) return;
+  const { subject, event } = pkiEvent(ctx, action, outcome, actor, truc, reason);
   ctx.bus.publish(subject, event).catch(() => {});
+}
+
+/**
+ * Inside an operation's transaction: writes its events to the outbox when the bus has one, so that they
+ * exist exactly when the operation committed. Returns whether it did; when not, the caller publishes with
+ * `emit` after its commit. `events` is called only when they are written.
+ */
+export async function emitInTx(ctx: PkiContext, sql: Sql, events: () => OutgoingEvent[]): Promise<boolean> {
+  const bus = transactional(ctx.bus);
+  if (!bus) return false;
+  await bus.enqueue(sql, events());
+  return true;
+}
+
+/** After a commit whose events went to the outbox: relay them now. */
+export function emitted(ctx: PkiContext): void {
+  transactional(ctx.bus)?.kick();
 }

@@ -8,7 +8,7 @@
 import { createHash, hash } from 'node:crypto';
 import { TrucError, isTrucError } from '../errors.js';
 import { assertKeyAllowed, assertSchemeAllowed, SCHEMES } from '../crypto/algorithms.js';
-import { AUDIT_COPY_FROM, appendChained, chainAudit, extendAudit, recordAudit, type AuditEntry, type AuditHead, type ChainedAudit } from '../audit/index.js';
+import { AUDIT_COPY_FROM, appendAudit, appendChained, chainAudit, extendAudit, recordAudit, type AuditEntry, type AuditHead, type ChainedAudit } from '../audit/index.js';
 import { CertTemplate, ext, keyIdentifier } from './certificate.js';
 import { parseCsr } from './csr.js';
 import { encodeName, nameToString, parseNameString, type NameAttribute } from './name.js';
@@ -16,7 +16,8 @@ import type { Profile } from './profile.js';
 import { checkAltNames, encodeAltNames, type AltNames } from './san.js';
 import { newSerial } from './serial.js';
 import { addCerts, certRows, findByRequestIds, getCa, insertCerts, listCas, type CaRow, type NewCert } from './store.js';
-import { emit, urls, type PkiContext } from './context.js';
+import { emit, emitInTx, emitted, pkiEvent, urls, type PkiContext } from './context.js';
+import { transactional } from '../bus/outbox.js';
 import type { CopyRows } from '../store/copy.js';
 
 export interface IssueRequest {
@@ -364,6 +365,29 @@ export class Issuer {
     emit(this.ctx, 'certificate.refused', 'failure', actor, { profile: req.profile, code: e.code }, e.message);
   }
 
+  /**
+   * A batch that could not be signed (the key store failed: token removed, session lost, worker died): one
+   * audit record per request and one event, raised as an alert by the monitor.
+   */
+  private async failed(batch: Pending[], e: unknown): Promise<void> {
+    const code = e instanceof TrucError ? e.code : 'internal';
+    const reason = String((e as Error)?.message ?? e).slice(0, 300);
+    const entries = batch.map((p) => ({
+      actor: p.item.actor,
+      action: 'ca.issue',
+      target: p.item.requestId ?? null,
+      outcome: 'failure' as const,
+      detail: { profile: p.item.profile.name, ca: p.item.ca.id, code, reason },
+    }));
+    try {
+      await this.ctx.db.tx((sql) => appendAudit(sql, entries, this.ctx.clock()));
+    } catch {
+      // the database may be what failed; the event below still tells the monitor
+    }
+    const cas = [...new Set(batch.map((p) => p.item.ca.id))];
+    emit(this.ctx, 'certificate.failed', 'failure', batch[0]?.item.actor ?? 'system', { cas, requests: batch.length, code }, reason);
+  }
+
   private async drain(): Promise<void> {
     /** batches started and not yet signed and finished, at most SIGNING_AHEAD */
     const signing = new Set<Promise<void>>();
@@ -398,6 +422,8 @@ export class Issuer {
         },
         async (e) => {
           this.release(batch);
+          // recorded (and an event emitted) before any caller hears of it, like every other outcome
+          await this.failed(batch, e);
           for (const p of batch) p.reject(e);
           await before;
         },
@@ -599,6 +625,7 @@ export class Issuer {
       this.release(s.fresh);
     }
     const failedLeaders = new Map<Pending, unknown>();
+    const durable = transactional(this.ctx.bus) !== null;
     s.fresh.forEach((p, i) => {
       const e = errors[i];
       if (e !== undefined) {
@@ -609,13 +636,16 @@ export class Issuer {
       }
       const c = s.issued[i];
       p.resolve(c);
-      emit(this.ctx, 'certificate.issued', 'success', p.item.actor, {
-        ca: c.caId,
-        serial: c.serial,
-        profile: c.profile,
-        subject: c.subject,
-      });
+      // with an outbox the event was written in the certificate's own transaction
+      if (!durable)
+        emit(this.ctx, 'certificate.issued', 'success', p.item.actor, {
+          ca: c.caId,
+          serial: c.serial,
+          profile: c.profile,
+          subject: c.subject,
+        });
     });
+    if (durable) emitted(this.ctx);
     for (const { p, leader } of s.followers) {
       const same = !!leader.item.requestHash && !!p.item.requestHash && leader.item.requestHash.equals(p.item.requestHash);
       if (!same) await this.duplicate(p);
@@ -659,6 +689,11 @@ export class Issuer {
       await this.ctx.db.tx(async (sql) => {
         await appendChained(sql, audit, settled);
         await insertCerts(sql, ready?.certs ?? rows);
+        await emitInTx(this.ctx, sql, () =>
+          rows.map((r) =>
+            pkiEvent(this.ctx, 'certificate.issued', 'success', r.requestedBy, { ca: r.caId, serial: r.serial, profile: r.profile, subject: r.subject }),
+          ),
+        );
       });
     } catch (e) {
       this.auditTip = null;

@@ -8,7 +8,7 @@ import { TrucError } from '../errors.js';
 import { appendAudit, recordAudit } from '../audit/index.js';
 import { normalizeSerial } from './serial.js';
 import { getCert, setStatus, type CertRow } from './store.js';
-import { emit, type PkiContext } from './context.js';
+import { emit, emitInTx, emitted, pkiEvent, type PkiContext } from './context.js';
 
 export const REASONS = {
   unspecified: 0,
@@ -64,6 +64,10 @@ async function change(
     serial = normalizeSerial(serialIn);
     check();
     const now = ctx.clock();
+    const changedAction = action === 'ca.revoke' ? 'certificate.revoked' : 'certificate.released';
+    const changedFields = (c: CertRow) => ({ ca: c.caId, serial, status: c.status, reason: reasonName(c.reason) });
+    const changed = (c: CertRow) => pkiEvent(ctx, changedAction, 'success', actor, changedFields(c));
+    let inOutbox = false;
     const updated = await ctx.db.tx(async (sql) => {
       const cert = await getCert(sql, serial, true);
       if (!cert) throw new TrucError('unknown_serial', `no certificate with serial ${serial}`);
@@ -83,14 +87,12 @@ async function change(
         ],
         now,
       );
-      return { ...cert, status: next.status, reason: next.reason, revokedAt: next.revokedAt, invalidityDate: next.invalidity };
+      const done = { ...cert, status: next.status, reason: next.reason, revokedAt: next.revokedAt, invalidityDate: next.invalidity };
+      inOutbox = await emitInTx(ctx, sql, () => [changed(done)]);
+      return done;
     });
-    emit(ctx, action === 'ca.revoke' ? 'certificate.revoked' : 'certificate.released', 'success', actor, {
-      ca: updated.caId,
-      serial,
-      status: updated.status,
-      reason: reasonName(updated.reason),
-    });
+    if (inOutbox) emitted(ctx);
+    else emit(ctx, changedAction, 'success', actor, changedFields(updated));
     return updated;
   } catch (e) {
     if (e instanceof TrucError) {

@@ -217,5 +217,6 @@ export async function monitorRoutes(app: FastifyInstance, p: Platform, m: Monito
     scanner: m.scanner?.engines ?? [],
     notifications: m.notifier.stats,
     alerts: m.stats,
+    bus: await m.busHealth(),
   }));
 }

@@ -1,0 +1,208 @@
+/**
+ * Evidence for one message: an ASiC-E container (ETSI EN 319 162-1's ZIP layout: `mimetype` first and
+ * stored, `META-INF/manifest.xml`) holding, for each record of the message on this server (request and
+ * response), the message header and signature as they travelled, the body, the record's bytes, its place
+ * in the hash chain (the previous and next chain hashes), the hash-tree path from its chain hash to the
+ * batch root, and the RFC 3161 token over that root. Anyone can then check, with the TSA's certificate and
+ * standard tools, that this exact record existed at the token's time. Written as a stream: a large body
+ * is never held whole.
+ */
+import { createReadStream } from 'node:fs';
+import { once } from 'node:events';
+import { join } from 'node:path';
+import { PassThrough, type Readable } from 'node:stream';
+import { TrucError } from '../../errors.js';
+import { readTimeStampToken } from '../../sign/timestamp/token.js';
+import { bodyAad, type BodyCipher } from './cipher.js';
+import { BODY_FILE, BODY_INLINE, frameBytes, recordDigest, type Batch, type RecordMeta } from './format.js';
+import { auditPath, merkleRoot } from './merkle.js';
+import { bodyPath, listSegments, readIdentity, readStamps, scanSegment, segPath, SEGMENTS, STAMPS } from './reader.js';
+import { decryptInline, decryptTransform } from './spool.js';
+import { ZipWriter } from './zip.js';
+
+export const ASICE_MIMETYPE = 'application/vnd.etsi.asic-e+zip';
+
+interface Found {
+  meta: RecordMeta;
+  segment: number;
+  frame: Buffer;
+  prev: Buffer;
+  hash: Buffer;
+  next?: { seq: number; hash: Buffer };
+}
+
+async function chainHashes(dir: string, logId: Buffer, segments: number[], from: number, to: number): Promise<Buffer[]> {
+  const out: Buffer[] = [];
+  for (const no of segments) {
+    const scan = await scanSegment(segPath(dir, no), { logId });
+    try {
+      if (!scan.header || scan.header.firstSeq > to) continue;
+      for await (const r of scan.records) {
+        if (r.meta.seq < from) continue;
+        if (r.meta.seq > to) break;
+        out.push(r.frame.hash);
+      }
+    } finally {
+      await scan.close();
+    }
+  }
+  return out;
+}
+
+const xmlEscape = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/"/g, '&quot;');
+
+export async function writeEvidence(o: { dir: string; messageId: string; segments?: number[]; cipher?: BodyCipher; maxSeq?: number }): Promise<Readable> {
+  const { logId } = await readIdentity(o.dir);
+  const all = await listSegments(join(o.dir, SEGMENTS));
+  const look = o.segments ? all.filter((n) => o.segments!.includes(n)) : all;
+  const found: Found[] = [];
+  for (const no of look) {
+    const scan = await scanSegment(segPath(o.dir, no), { logId });
+    try {
+      let waiting: Found | null = null;
+      for await (const r of scan.records) {
+        if (o.maxSeq !== undefined && r.meta.seq > o.maxSeq) break;
+        if (waiting) {
+          waiting.next = { seq: r.meta.seq, hash: r.frame.hash };
+          waiting = null;
+        }
+        if (r.meta.messageId === o.messageId) {
+          const f: Found = { meta: r.meta, segment: no, frame: frameBytes(r.frame.type, r.frame.payload, r.frame.hash), prev: r.prev, hash: r.frame.hash };
+          found.push(f);
+          waiting = f;
+          if (found.length > 64) throw new TrucError('too_large', `more than 64 records carry message id ${o.messageId}`);
+        }
+      }
+    } finally {
+      await scan.close();
+    }
+  }
+  if (!found.length) throw new TrucError('not_found', `no logged message ${o.messageId} in the live log (archived messages are in the archives)`);
+  const st = await readStamps(join(o.dir, STAMPS));
+  const batchOf = (seq: number): Batch | undefined => st.batches.find((b) => b.batch.firstSeq <= seq && b.batch.lastSeq >= seq)?.batch;
+  const proofs = new Map<number, { batch: Batch; index: number; path: Buffer[] }>();
+  for (const f of found) {
+    const b = batchOf(f.meta.seq);
+    if (!b) continue;
+    const hashes = await chainHashes(o.dir, logId, all, b.firstSeq, b.lastSeq);
+    if (hashes.length !== b.lastSeq - b.firstSeq + 1 || !merkleRoot(hashes).equals(b.root)) throw new TrucError('log_failure', `batch ${b.batch} no longer matches the records it covers`);
+    proofs.set(f.meta.seq, { batch: b, index: f.meta.seq - b.firstSeq, path: auditPath(hashes, f.meta.seq - b.firstSeq) });
+  }
+
+  const out = new PassThrough({ highWaterMark: 1024 * 1024 });
+  const zip = new ZipWriter(async (b) => {
+    if (!out.write(b)) await once(out, 'drain');
+  });
+  const names: [string, string][] = [];
+  const add = async (name: string, data: Buffer | string, type: string) => {
+    names.push([name, type]);
+    await zip.add(name, Buffer.isBuffer(data) ? data : Buffer.from(data, 'utf8'));
+  };
+  void (async () => {
+    try {
+      await zip.add('mimetype', Buffer.from(ASICE_MIMETYPE));
+      await add(
+        'README.txt',
+        [
+          `Bằng chứng nhật ký thông điệp (message log evidence) — message ${o.messageId}`,
+          '',
+          'Mỗi thư mục records/<seq>-<kind>/ chứa / Each records/<seq>-<kind>/ folder holds:',
+          '  header.json, signature.json — tiêu đề và chữ ký như đã truyền / header and signature as they travelled',
+          '  body.bin (or body.enc when protected at rest) — nội dung / the body',
+          '  record.bin — khung bản ghi / the record frame: u32 length | u8 type | payload | chain hash',
+          '  chain.json — chain_n = SHA-256(chain_{n-1} || SHA-256(type || payload))',
+          '  merkle.json — leaf = SHA-256(0x00 || chain_n), node = SHA-256(0x01 || left || right) (RFC 6962 shape)',
+          '  timestamp.tst — RFC 3161 TimeStampToken whose SHA-256 imprint is the tree root:',
+          '    openssl ts -verify -token_in -in timestamp.tst -digest <root hex> -CAfile <CA> -untrusted <TSA cert>',
+          '',
+        ].join('\n'),
+        'text/plain',
+      );
+      for (const f of found) {
+        const m = f.meta;
+        const base = `records/${m.seq}-${m.kind}`;
+        await add(`${base}/header.json`, m.header, 'application/json');
+        await add(`${base}/signature.json`, m.signature, 'application/json');
+        await add(`${base}/record.bin`, f.frame, 'application/octet-stream');
+        const b = m.body;
+        const readable = !b.cipher || (o.cipher && o.cipher.id === b.cipher);
+        if (b.store === BODY_INLINE) {
+          const data = !b.cipher ? b.inline! : readable ? decryptInline(o.cipher!, logId, b.bodyId!, b.inline!) : b.inline!;
+          await add(`${base}/${readable ? 'body.bin' : 'body.enc'}`, data, 'application/octet-stream');
+        } else if (b.store === BODY_FILE) {
+          const name = `${base}/${readable ? 'body.bin' : 'body.enc'}`;
+          names.push([name, 'application/octet-stream']);
+          const src = createReadStream(bodyPath(o.dir, f.segment, m.seq), { highWaterMark: 256 * 1024 });
+          await zip.addStream(name, (b.cipher && readable ? src.pipe(decryptTransform(o.cipher!.decryptor(bodyAad(logId, b.bodyId!)))) : src) as AsyncIterable<Buffer>);
+        }
+        await add(
+          `${base}/record.json`,
+          JSON.stringify(
+            {
+              log: logId.toString('hex'),
+              seq: m.seq,
+              messageId: m.messageId,
+              kind: m.kind,
+              side: m.side,
+              client: m.client,
+              service: m.service,
+              ...(m.userId !== undefined ? { userId: m.userId } : {}),
+              ...(m.issue !== undefined ? { issue: m.issue } : {}),
+              time: m.time.toISOString(),
+              bodyHash: m.bodyHash.toString('hex'),
+              bodyLength: m.bodyLength,
+              body: b.store === BODY_FILE ? 'file' : b.store === BODY_INLINE ? 'inline' : 'not kept (metadata mode)',
+              ...(b.cipher ? { protectedWith: b.cipher } : {}),
+            },
+            null,
+            2,
+          ),
+          'application/json',
+        );
+        await add(
+          `${base}/chain.json`,
+          JSON.stringify(
+            {
+              seq: m.seq,
+              previous: f.prev.toString('hex'),
+              recordDigest: recordDigest(f.frame[4]!, f.frame.subarray(5, f.frame.length - 32)).toString('hex'),
+              chainHash: f.hash.toString('hex'),
+              ...(f.next ? { next: { seq: f.next.seq, chainHash: f.next.hash.toString('hex') } } : {}),
+            },
+            null,
+            2,
+          ),
+          'application/json',
+        );
+        const p = proofs.get(m.seq);
+        if (p) {
+          const t = readTimeStampToken(p.batch.token);
+          await add(
+            `${base}/merkle.json`,
+            JSON.stringify(
+              { batch: p.batch.batch, firstSeq: p.batch.firstSeq, lastSeq: p.batch.lastSeq, index: p.index, size: p.batch.lastSeq - p.batch.firstSeq + 1, leaf: f.hash.toString('hex'), path: p.path.map((x) => x.toString('hex')), root: p.batch.root.toString('hex'), genTime: t.tstInfo.genTime.toISOString() },
+              null,
+              2,
+            ),
+            'application/json',
+          );
+          await add(`${base}/timestamp.tst`, p.batch.token, 'application/vnd.etsi.timestamp-token');
+        } else await add(`${base}/NOT-YET-TIMESTAMPED.txt`, 'Bản ghi chưa được gắn dấu thời gian (this record is not time-stamped yet)\n', 'text/plain');
+      }
+      const manifest = [
+        '<?xml version="1.0" encoding="UTF-8"?>',
+        '<manifest:manifest xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0" manifest:version="1.2">',
+        ` <manifest:file-entry manifest:full-path="/" manifest:media-type="${ASICE_MIMETYPE}"/>`,
+        ...names.map(([n, t]) => ` <manifest:file-entry manifest:full-path="${xmlEscape(n)}" manifest:media-type="${t}"/>`),
+        '</manifest:manifest>',
+        '',
+      ].join('\n');
+      await zip.add('META-INF/manifest.xml', Buffer.from(manifest));
+      await zip.finish();
+      out.end();
+    } catch (e) {
+      out.destroy(e as Error);
+    }
+  })();
+  return out;
+}

@@ -1,0 +1,180 @@
+/**
+ * Body spools: a body too large to hold in memory is written to a file in the log's `spool/` folder as it
+ * arrives, hashed (SHA-256) on the way, through the cipher when there is one, and synced to disk when it is
+ * finished — so that appending its record later needs only a rename into the segment's body folder, never
+ * a second copy. Each `write` awaits the disk, which is the back-pressure the caller honours. Spool files
+ * left behind by a crash are removed when the log opens.
+ */
+import { createHash, randomBytes, type Hash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { open, unlink, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Transform, type Readable } from 'node:stream';
+import { TrucError } from '../../errors.js';
+import type { BodySpool, SpooledBody } from './types.js';
+import { bodyAad, type BodyCipher, type BodyCipherStream } from './cipher.js';
+
+const WRITE_BATCH = 256 * 1024;
+
+/** What the log needs to know of a spool it appends (beyond the public SpooledBody). */
+export class LogSpooledBody implements SpooledBody {
+  /** where the bytes are now: the spool folder, then the segment's body folder after append */
+  path: string;
+  /** the body is logged (moved into the log, or kept only as hash in metadata mode) */
+  appended = false;
+  /** metadata mode: the file goes once it has been read back (or discarded) */
+  deleteAfterOpen = false;
+  constructor(
+    readonly id: string,
+    path: string,
+    readonly length: number,
+    readonly hash: Buffer,
+    readonly storedLength: number,
+    readonly storedHash: Buffer,
+    readonly cipher: BodyCipher | undefined,
+    readonly bodyId: Buffer | undefined,
+    private readonly logId: Buffer,
+  ) {
+    this.path = path;
+  }
+
+  open(): Readable {
+    const src = createReadStream(this.path, { highWaterMark: 256 * 1024 });
+    if (this.deleteAfterOpen) src.once('open', () => void unlink(this.path).catch(() => {}));
+    if (!this.cipher) return src;
+    return src.pipe(decryptTransform(this.cipher.decryptor(bodyAad(this.logId, this.bodyId!))));
+  }
+
+  async discard(): Promise<void> {
+    if (this.appended && !this.deleteAfterOpen) return; // it belongs to the log now
+    await unlink(this.path).catch((e: NodeJS.ErrnoException) => {
+      if (e.code !== 'ENOENT') throw e;
+    });
+  }
+}
+
+export function decryptTransform(d: BodyCipherStream): Transform {
+  return new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      try {
+        cb(null, d.update(chunk));
+      } catch (e) {
+        cb(new TrucError('decrypt_failed', `a logged body does not decrypt: ${(e as Error).message}`));
+      }
+    },
+    flush(cb) {
+      try {
+        cb(null, d.final());
+      } catch (e) {
+        cb(new TrucError('decrypt_failed', `a logged body does not decrypt: ${(e as Error).message}`));
+      }
+    },
+  });
+}
+
+export class FileSpool implements BodySpool {
+  private fh: FileHandle | null = null;
+  private opening: Promise<FileHandle> | null = null;
+  private readonly h: Hash = createHash('sha256');
+  private readonly sh: Hash | null;
+  private readonly enc: BodyCipherStream | null;
+  private readonly bodyId: Buffer | undefined;
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  private length = 0;
+  private storedLength = 0;
+  private pos = 0;
+  private state: 'open' | 'finished' | 'discarded' = 'open';
+  readonly id: string;
+  readonly path: string;
+
+  constructor(
+    dir: string,
+    private readonly logId: Buffer,
+    private readonly cipher: BodyCipher | undefined,
+    private readonly maxBytes: number,
+  ) {
+    this.id = randomBytes(12).toString('hex');
+    this.path = join(dir, `${this.id}.spool`);
+    this.bodyId = cipher ? randomBytes(16) : undefined;
+    this.enc = cipher ? cipher.encryptor(bodyAad(logId, this.bodyId!)) : null;
+    this.sh = cipher ? createHash('sha256') : null;
+  }
+
+  private handle(): Promise<FileHandle> {
+    if (this.fh) return Promise.resolve(this.fh);
+    this.opening ??= open(this.path, 'wx', 0o600).then((fh) => (this.fh = fh));
+    return this.opening;
+  }
+
+  private async flushPending(): Promise<void> {
+    if (!this.pendingBytes) return;
+    const data = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending, this.pendingBytes);
+    this.pending = [];
+    this.pendingBytes = 0;
+    const fh = await this.handle();
+    let off = 0;
+    while (off < data.length) {
+      const { bytesWritten } = await fh.write(data, off, data.length - off, this.pos);
+      off += bytesWritten;
+      this.pos += bytesWritten;
+    }
+  }
+
+  private stored(b: Buffer): void {
+    if (!b.length) return;
+    this.sh?.update(b);
+    this.storedLength += b.length;
+    this.pending.push(b);
+    this.pendingBytes += b.length;
+  }
+
+  async write(chunk: Buffer): Promise<void> {
+    if (this.state !== 'open') throw new TrucError('conflict', `the body spool is ${this.state}`);
+    this.length += chunk.length;
+    if (this.length > this.maxBytes) throw new TrucError('too_large', `the body exceeds ${this.maxBytes} bytes`, { limit: this.maxBytes });
+    this.h.update(chunk);
+    // copy: the caller may reuse its buffer once the promise resolves
+    this.stored(this.enc ? this.enc.update(chunk) : Buffer.from(chunk));
+    if (this.pendingBytes >= WRITE_BATCH) await this.flushPending();
+  }
+
+  async finish(): Promise<SpooledBody> {
+    if (this.state !== 'open') throw new TrucError('conflict', `the body spool is ${this.state}`);
+    if (this.enc) this.stored(this.enc.final());
+    await this.flushPending();
+    const fh = await this.handle();
+    // durable before any record can point at it: appending then costs only a rename
+    await fh.datasync();
+    await fh.close();
+    this.fh = null;
+    this.state = 'finished';
+    const hash = this.h.digest();
+    return new LogSpooledBody(this.id, this.path, this.length, hash, this.storedLength, this.sh ? this.sh.digest() : hash, this.cipher, this.bodyId, this.logId);
+  }
+
+  async discard(): Promise<void> {
+    if (this.state === 'discarded') return;
+    this.state = 'discarded';
+    this.pending = [];
+    const fh = this.fh ?? (this.opening ? await this.opening.catch(() => null) : null);
+    await fh?.close().catch(() => {});
+    await unlink(this.path).catch(() => {});
+  }
+}
+
+/** An inline body through the cipher, as stored bytes. */
+export function encryptInline(cipher: BodyCipher, logId: Buffer, bodyId: Buffer, plain: Buffer): Buffer {
+  const e = cipher.encryptor(bodyAad(logId, bodyId));
+  return Buffer.concat([e.update(plain), e.final()]);
+}
+
+export function decryptInline(cipher: BodyCipher, logId: Buffer, bodyId: Buffer, stored: Buffer): Buffer {
+  const d = cipher.decryptor(bodyAad(logId, bodyId));
+  try {
+    return Buffer.concat([d.update(stored), d.final()]);
+  } catch (e) {
+    throw new TrucError('decrypt_failed', `a logged body does not decrypt: ${(e as Error).message}`);
+  }
+}
+

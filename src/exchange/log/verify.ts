@@ -1,0 +1,365 @@
+/**
+ * Offline verification of a log folder and its archives, with no database: every record's chain hash and
+ * seq, segment to segment and archive to archive; every stored body against its hash; every time-stamp
+ * batch's hash-tree root recomputed from the chain hashes it covers, its token's imprint equal to the root
+ * and its signature verified against the trusted TSA certificates; the archives' own hash links and
+ * manifests. Reading streams (memory bounded by one batch's chain hashes); it stops at the first break and
+ * says where and why.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdtemp, mkdir, open, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, normalize, sep } from 'node:path';
+import { TrucError, isTrucError } from '../../errors.js';
+import { readTimeStampToken } from '../../sign/timestamp/token.js';
+import { verifyTimeStamp } from '../../sign/timestamp/verify.js';
+import { decodeArchiveHeader, fileSha256, listArchives } from './archive.js';
+import type { BodyCipher } from './cipher.js';
+import { FrameReader } from './frames.js';
+import { BODY_FILE, BODY_INLINE, genesisHash, Reader, recordDigest, sha256, T_ARCHIVE, T_ARCHIVE_END, T_ARCHIVE_FILE, type Batch, type RecordMeta } from './format.js';
+import { merkleRoot } from './merkle.js';
+import { ARCHIVES, bodyPath, listSegments, readIdentity, readStamps, scanSegment, segPath, SEGMENTS, STAMPS } from './reader.js';
+import { decryptInline, decryptTransform } from './spool.js';
+import { bodyAad } from './cipher.js';
+
+export interface VerifyOptions {
+  dir: string;
+  /** folder of archive files; default the log's own archives/ */
+  archives?: string;
+  /** certificates the TSAs' certificates chain to (or the TSA certificates themselves), DER */
+  trustedTsaCerts: Uint8Array[];
+  /** to check protected bodies against their hashes; without it their stored hashes are checked */
+  cipher?: BodyCipher;
+  /** default true */
+  checkBodies?: boolean;
+  /** where archives are unpacked while checked; default the system's temporary folder */
+  workDir?: string;
+}
+
+export interface VerifyProblem {
+  where: { file?: string; segment?: number; seq?: number; batch?: number; archive?: number; offset?: number };
+  why: string;
+}
+
+export interface VerifyReport {
+  /** no break found and everything could be checked */
+  ok: boolean;
+  /** what could not be checked (no trusted TSA certificate, an encrypted body without its key…) */
+  incomplete: string[];
+  /** the first break, if any */
+  problem?: VerifyProblem;
+  warnings: string[];
+  logId: string;
+  records: number;
+  firstSeq: number | null;
+  lastSeq: number | null;
+  segments: number;
+  batches: number;
+  archives: number;
+  /** records after the last time-stamp batch */
+  unstamped: number;
+  bodies: number;
+}
+
+class Broken extends Error {
+  constructor(readonly p: VerifyProblem) {
+    super(p.why);
+  }
+}
+
+interface SegmentSource {
+  no: number;
+  /** folder holding segments/… of this source */
+  root: string;
+  archive?: number;
+}
+
+/** Unpacks one archive into `into`, checking its frames, manifest and header. */
+async function unpackArchive(path: string, into: string, logId: Buffer): Promise<{ header: ReturnType<typeof decodeArchiveHeader> }> {
+  const fr = await FrameReader.open(path);
+  const written = new Map<string, { h: ReturnType<typeof createHash>; length: number; fh: Awaited<ReturnType<typeof open>> }>();
+  try {
+    const f = await fr.next();
+    if (!f || f.type !== T_ARCHIVE || !recordDigest(f.type, f.payload).equals(f.hash)) throw new Error('bad archive header');
+    const header = decodeArchiveHeader(f.payload);
+    if (!header.logId.equals(logId)) throw new Error('archive of another log');
+    let manifest = null as { files?: { name: string; length: number; sha256: string }[] } | null;
+    for (;;) {
+      const g = await fr.next();
+      if (!g) break;
+      if (!recordDigest(g.type, g.payload).equals(g.hash)) throw new Error(`frame at ${g.offset} does not match its hash`);
+      if (g.type === T_ARCHIVE_END) {
+        manifest = JSON.parse(g.payload.toString('utf8')) as typeof manifest;
+        if (await fr.next()) throw new Error('frames after the manifest');
+        break;
+      }
+      if (g.type !== T_ARCHIVE_FILE) throw new Error(`unexpected frame type ${g.type}`);
+      const r = new Reader(g.payload);
+      const name = r.str16() ?? '';
+      const offset = r.u64();
+      const data = g.payload.subarray(r.o);
+      const norm = normalize(name);
+      if (!name || norm.startsWith('..') || norm.startsWith(sep) || norm.includes(`..${sep}`) || !/^(segments\/\d{10}\.(seg|bodies\/\d+\.body)|stamps)$/.test(name))
+        throw new Error(`archive names an unexpected file ${JSON.stringify(name.slice(0, 80))}`);
+      let w = written.get(name);
+      if (!w) {
+        await mkdir(dirname(join(into, norm)), { recursive: true });
+        w = { h: createHash('sha256'), length: 0, fh: await open(join(into, norm), 'wx') };
+        written.set(name, w);
+      }
+      if (offset !== w.length) throw new Error(`${name}: chunk at ${offset}, expected ${w.length}`);
+      await w.fh.write(data, 0, data.length, offset);
+      w.h.update(data);
+      w.length += data.length;
+    }
+    if (fr.problem) throw new Error(`archive ends with a ${fr.problem} frame`);
+    if (!manifest?.files) throw new Error('archive has no manifest (incomplete)');
+    if (manifest.files.length !== written.size) throw new Error('the manifest does not list the files the archive holds');
+    for (const m of manifest.files) {
+      const w = written.get(m.name);
+      if (!w || w.length !== m.length || w.h.digest('hex') !== m.sha256) throw new Error(`${m.name}: does not match the manifest`);
+    }
+    return { header };
+  } finally {
+    for (const w of written.values()) await w.fh.close().catch(() => {});
+    await fr.close();
+  }
+}
+
+async function streamHash(stream: NodeJS.ReadableStream): Promise<{ hash: Buffer; length: number }> {
+  const h = createHash('sha256');
+  let length = 0;
+  for await (const c of stream as AsyncIterable<Buffer>) {
+    h.update(c);
+    length += c.length;
+  }
+  return { hash: h.digest(), length };
+}
+
+async function checkBody(root: string, segment: number, m: RecordMeta, logId: Buffer, cipher: BodyCipher | undefined, incomplete: Set<string>): Promise<string | null> {
+  const b = m.body;
+  if (b.store === BODY_INLINE) {
+    const stored = b.inline!;
+    if (!b.cipher) return stored.length === m.bodyLength && sha256(stored).equals(m.bodyHash) ? null : 'the inline body does not match the record\'s body hash';
+    if (!cipher || cipher.id !== b.cipher) {
+      incomplete.add(`bodies protected by cipher ${b.cipher} were not decrypted (no key given)`);
+      return null;
+    }
+    try {
+      const plain = decryptInline(cipher, logId, b.bodyId!, stored);
+      return plain.length === m.bodyLength && sha256(plain).equals(m.bodyHash) ? null : 'the decrypted body does not match the record\'s body hash';
+    } catch (e) {
+      return (e as Error).message;
+    }
+  }
+  if (b.store !== BODY_FILE) return null;
+  const path = bodyPath(root, segment, m.seq);
+  let got: { hash: Buffer; length: number };
+  try {
+    got = await streamHash(createReadStream(path));
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'the body file is missing' : (e as Error).message;
+  }
+  if (got.length !== b.storedLength || !got.hash.equals(b.storedHash!)) return 'the body file does not match the record';
+  if (!b.cipher) return got.hash.equals(m.bodyHash) && got.length === m.bodyLength ? null : 'the body file does not match the record\'s body hash';
+  if (!cipher || cipher.id !== b.cipher) {
+    incomplete.add(`bodies protected by cipher ${b.cipher} were not decrypted (no key given)`);
+    return null;
+  }
+  try {
+    const plain = await streamHash(createReadStream(path).pipe(decryptTransform(cipher.decryptor(bodyAad(logId, b.bodyId!)))));
+    return plain.length === m.bodyLength && plain.hash.equals(m.bodyHash) ? null : 'the decrypted body does not match the record\'s body hash';
+  } catch (e) {
+    return (e as Error).message;
+  }
+}
+
+/** Checks one batch's token: imprint = root, TSA signature, TSA certificate trusted. Returns a problem or null. */
+export async function checkToken(batch: Batch, root: Buffer, trusted: Uint8Array[]): Promise<string | null> {
+  if (!batch.root.equals(root)) return 'the batch root is not the hash-tree root of the records it covers';
+  let token;
+  try {
+    token = readTimeStampToken(batch.token);
+  } catch (e) {
+    return `the time-stamp token is unreadable: ${(e as Error).message}`;
+  }
+  if (token.tstInfo.hash !== 'sha256' || !token.tstInfo.hashedMessage.equals(root)) return 'the time-stamp token does not stamp the batch root';
+  const check = await verifyTimeStamp(batch.token, (h) => (h === 'sha256' ? root : Buffer.alloc(0)), {
+    trustAnchors: trusted,
+    at: new Date(token.tstInfo.genTime.getTime() + 1000),
+    revocation: { mode: 'off' },
+  });
+  if (check.valid) return null;
+  // a TSA certificate trusted as such (pinned), rather than through a CA
+  const signer = token.signer.certificate?.der;
+  const pinned = signer && trusted.some((t) => Buffer.from(t).equals(Buffer.from(signer)));
+  if (pinned && token.signer.signatureValid && token.signer.digestMatches === true && /certificate is not valid/.test(check.problem ?? '')) return null;
+  return `the time-stamp token does not verify: ${check.problem}`;
+}
+
+export async function verifyLog(o: VerifyOptions): Promise<VerifyReport> {
+  let ident;
+  try {
+    ident = await readIdentity(o.dir);
+  } catch (e) {
+    throw isTrucError(e) ? e : new TrucError('not_found', `cannot read the log folder ${o.dir}: ${(e as Error).message}`);
+  }
+  const logId = ident.logId;
+  const report: VerifyReport = { ok: false, incomplete: [], warnings: [], logId: logId.toString('hex'), records: 0, firstSeq: null, lastSeq: null, segments: 0, batches: 0, archives: 0, unstamped: 0, bodies: 0 };
+  const incomplete = new Set<string>();
+  if (!o.trustedTsaCerts.length) incomplete.add('no trusted TSA certificate given: time-stamp signatures not checked');
+  const work = await mkdtemp(join(o.workDir ?? tmpdir(), 'truc-logverify-'));
+  try {
+    // archives: their own chain, their contents, unpacked for the record walk
+    const sources: SegmentSource[] = [];
+    const stampFiles: { path: string; archive?: number }[] = [];
+    const archives = await listArchives(o.archives ?? join(o.dir, ARCHIVES));
+    let prevArchive: { no: number; hash: Buffer } | null = null;
+    for (const a of archives) {
+      const into = join(work, String(a.no));
+      let header;
+      try {
+        header = (await unpackArchive(a.path, into, logId)).header;
+      } catch (e) {
+        throw new Broken({ where: { file: a.path, archive: a.no }, why: (e as Error).message });
+      }
+      if (header.archive !== a.no) throw new Broken({ where: { file: a.path, archive: a.no }, why: `the archive says it is number ${header.archive}` });
+      if (prevArchive) {
+        if (a.no !== prevArchive.no + 1) throw new Broken({ where: { archive: a.no }, why: `archive ${prevArchive.no + 1} is missing` });
+        if (!header.prevHash.equals(prevArchive.hash)) throw new Broken({ where: { file: a.path, archive: a.no }, why: 'the archive does not link to the previous archive file (hash differs)' });
+      } else if (a.no === 1) {
+        if (!header.prevHash.equals(genesisHash(logId, 'archives'))) throw new Broken({ where: { file: a.path, archive: 1 }, why: 'the first archive does not start the archive chain' });
+      } else report.warnings.push(`archives before ${a.no} are gone (retention); the check starts there`);
+      prevArchive = { no: a.no, hash: await fileSha256(a.path) };
+      for (const no of await listSegments(join(into, SEGMENTS))) sources.push({ no, root: into, archive: a.no });
+      stampFiles.push({ path: join(into, STAMPS), archive: a.no });
+      report.archives++;
+    }
+    const seen = new Set(sources.map((s) => s.no));
+    for (const no of await listSegments(join(o.dir, SEGMENTS))) if (!seen.has(no)) sources.push({ no, root: o.dir });
+    stampFiles.push({ path: join(o.dir, STAMPS) });
+
+    // batches from every stamp file, each file's chain checked, numbers contiguous, ranges back to back
+    const batches = new Map<number, Batch>();
+    for (const sf of stampFiles) {
+      let st;
+      try {
+        st = await readStamps(sf.path);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT' && sf.archive !== undefined) continue; // an archive before any batch
+        throw new Broken({ where: { file: sf.path }, why: (e as Error).message });
+      }
+      if (!st.header || !st.header.logId.equals(logId)) throw new Broken({ where: { file: sf.path }, why: st.stop?.why ?? 'stamp file of another log' });
+      if (st.stop) {
+        if (sf.archive === undefined && st.stop.why.includes('torn')) report.warnings.push(`the stamp file ends with a torn write at ${st.stop.offset} (a crash; cut when the log opens)`);
+        else throw new Broken({ where: { file: sf.path, offset: st.stop.offset }, why: st.stop.why });
+      }
+      for (const { batch } of st.batches) {
+        const had = batches.get(batch.batch);
+        if (had && !(had.root.equals(batch.root) && had.token.equals(batch.token) && had.firstSeq === batch.firstSeq && had.lastSeq === batch.lastSeq))
+          throw new Broken({ where: { file: sf.path, batch: batch.batch }, why: 'two different batches carry this number' });
+        batches.set(batch.batch, batch);
+      }
+    }
+    const ordered = [...batches.values()].sort((a, b) => a.batch - b.batch);
+    for (let i = 1; i < ordered.length; i++) {
+      if (ordered[i]!.batch !== ordered[i - 1]!.batch + 1) throw new Broken({ where: { batch: ordered[i - 1]!.batch + 1 }, why: 'a time-stamp batch is missing' });
+      if (ordered[i]!.firstSeq !== ordered[i - 1]!.lastSeq + 1) throw new Broken({ where: { batch: ordered[i]!.batch }, why: 'time-stamp batches do not follow each other' });
+    }
+    report.batches = ordered.length;
+
+    // the record walk
+    let bi = 0;
+    let leaves: Buffer[] = [];
+    let prev: Buffer | null = null;
+    let nextSeq: number | null = null;
+    let skipThrough = 0;
+    const checkBodies = o.checkBodies !== false;
+    for (let si = 0; si < sources.length; si++) {
+      const src = sources[si]!;
+      const path = segPath(src.root, src.no);
+      const scan = await scanSegment(path, { logId, segment: src.no });
+      const where = { file: path, segment: src.no, ...(src.archive ? { archive: src.archive } : {}) };
+      try {
+        if (!scan.header) throw new Broken({ where, why: scan.stop()?.why ?? 'bad segment' });
+        const h = scan.header;
+        if (prev === null) {
+          if (h.firstSeq === 1 && !h.prevHash.equals(genesisHash(logId, 'records'))) throw new Broken({ where, why: 'the first segment does not start the chain' });
+          if (h.firstSeq !== 1) report.warnings.push(`the log starts at record ${h.firstSeq} (earlier records archived and deleted)`);
+          while (bi < ordered.length && ordered[bi]!.lastSeq < h.firstSeq) bi++;
+          if (bi < ordered.length && ordered[bi]!.firstSeq < h.firstSeq) {
+            // a batch partly in records deleted by retention: its root cannot be recomputed
+            skipThrough = ordered[bi]!.lastSeq;
+            report.warnings.push(`batch ${ordered[bi]!.batch} starts before the oldest record kept; not checked`);
+            bi++;
+          }
+          report.firstSeq = h.firstSeq;
+        } else {
+          if (h.firstSeq !== nextSeq) throw new Broken({ where, why: `segment starts at record ${h.firstSeq}, expected ${nextSeq}` });
+          if (!h.prevHash.equals(prev)) throw new Broken({ where, why: 'segment does not continue the chain of the previous one' });
+        }
+        prev = h.prevHash;
+        nextSeq = h.firstSeq;
+        for await (const r of scan.records) {
+          const m = r.meta;
+          report.records++;
+          if (checkBodies && m.body.store !== 0) {
+            report.bodies++;
+            const bad = await checkBody(src.root, src.no, m, logId, o.cipher, incomplete);
+            if (bad) throw new Broken({ where: { ...where, seq: m.seq }, why: bad });
+          }
+          const b = ordered[bi];
+          if (b && m.seq >= b.firstSeq) {
+            leaves.push(r.frame.hash);
+            if (m.seq === b.lastSeq) {
+              const root = merkleRoot(leaves);
+              leaves = [];
+              bi++;
+              if (!o.trustedTsaCerts.length) {
+                if (!b.root.equals(root)) throw new Broken({ where: { batch: b.batch, seq: m.seq }, why: 'the batch root is not the hash-tree root of the records it covers' });
+                const t = readTimeStampToken(b.token);
+                if (!t.tstInfo.hashedMessage.equals(root)) throw new Broken({ where: { batch: b.batch }, why: 'the time-stamp token does not stamp the batch root' });
+              } else {
+                const bad = await checkToken(b, root, o.trustedTsaCerts);
+                if (bad) throw new Broken({ where: { batch: b.batch, seq: m.seq }, why: bad });
+              }
+            }
+          } else if (src.archive && m.seq > skipThrough) throw new Broken({ where: { ...where, seq: m.seq }, why: 'an archived record is not time-stamped' });
+          prev = r.frame.hash;
+          nextSeq = m.seq + 1;
+          report.lastSeq = m.seq;
+        }
+        const stop = scan.stop();
+        if (stop) {
+          const lastLive = si === sources.length - 1 && !src.archive;
+          if (lastLive && /torn write/.test(stop.why)) report.warnings.push(`segment ${src.no} ends with a torn write at ${stop.offset} (a crash; cut when the log opens)`);
+          else throw new Broken({ where: { ...where, offset: stop.offset }, why: stop.why });
+        }
+        report.segments++;
+      } finally {
+        await scan.close();
+      }
+    }
+    if (bi < ordered.length) {
+      const b = ordered[bi]!;
+      throw new Broken({ where: { batch: b.batch }, why: `time-stamp batch ${b.batch} covers records ${b.firstSeq}..${b.lastSeq} that are not all in the log (deleted records?)` });
+    }
+    if (report.lastSeq !== null && report.firstSeq !== null) {
+      const stampedTo = ordered.length ? ordered[ordered.length - 1]!.lastSeq : report.firstSeq - 1;
+      report.unstamped = Math.max(0, report.lastSeq - Math.max(stampedTo, skipThrough));
+    }
+    report.incomplete = [...incomplete];
+    report.ok = report.incomplete.length === 0;
+    return report;
+  } catch (e) {
+    if (!(e instanceof Broken)) throw e;
+    report.problem = e.p;
+    report.incomplete = [...incomplete];
+    report.ok = false;
+    return report;
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
+

@@ -7,6 +7,7 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { readdirSync, writeFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { createServer } from 'node:net';
 import { buildApp } from '../../../src/http/app.js';
 import { ConfClient, type ConfAnchor, type Fetch, type GlobalConf } from '../../../src/exchange/conf/index.js';
 import { CentralServer } from '../../../src/exchange/central/index.js';
@@ -216,6 +217,31 @@ describe('configuration client', () => {
       expect(await refusal(c.refresh())).toBe(code);
       expect(c.status().lastError?.message).toMatch(message);
       expect(c.current()).toBeUndefined();
+    }
+  });
+
+  it('gives up on a source that accepts and never answers, or stalls mid-body, and goes on to the next', async () => {
+    const sockets: import('node:net').Socket[] = [];
+    const silent = createServer((sock) => sockets.push(sock)); // accepts, never answers
+    const stalling = createServer((sock) => {
+      sockets.push(sock);
+      sock.once('data', () => sock.write('HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 100000\r\n\r\n{"directory":"')); // then nothing
+    });
+    await Promise.all([new Promise<void>((r) => silent.listen(0, '127.0.0.1', r)), new Promise<void>((r) => stalling.listen(0, '127.0.0.1', r))]);
+    try {
+      const port1 = (silent.address() as { port: number }).port;
+      const port2 = (stalling.address() as { port: number }).port;
+      const only = (p: number): ConfAnchor => ({ ...anchor, sources: [{ url: `http://127.0.0.1:${p}/conf/${INSTANCE}`, verificationCerts: anchor.sources[0].verificationCerts }] });
+      expect(await refusal(new ConfClient({ anchor: only(port1), dir: tmp('truc-conf-'), timeoutMs: 300 }).refresh())).toBe('peer_unreachable');
+      expect(await refusal(new ConfClient({ anchor: only(port2), dir: tmp('truc-conf-'), timeoutMs: 300 }).refresh())).toBe('peer_unreachable');
+      const three: ConfAnchor = { ...anchor, sources: [...only(port1).sources, ...only(port2).sources, anchor.sources[0]] };
+      const c = new ConfClient({ anchor: three, dir: tmp('truc-conf-'), timeoutMs: 300 });
+      expect(await c.refresh()).toBe(true);
+      expect(c.status().source).toBe(anchor.sources[0].url);
+    } finally {
+      for (const s of sockets) s.destroy();
+      silent.close();
+      stalling.close();
     }
   });
 

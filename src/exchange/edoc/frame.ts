@@ -74,8 +74,8 @@ class ByteReader {
   private buf: Buffer = Buffer.alloc(0);
   private readonly it: AsyncIterator<Buffer | Uint8Array | string>;
   private done = false;
-  constructor(src: AsyncIterable<Buffer | Uint8Array | string>) {
-    this.it = src[Symbol.asyncIterator]();
+  constructor(src: AsyncIterable<Buffer | Uint8Array | string> | Iterable<Buffer | Uint8Array | string>) {
+    this.it = Symbol.asyncIterator in src ? src[Symbol.asyncIterator]() : (async function* () { yield* src; })();
   }
   private async fill(): Promise<boolean> {
     if (this.done) return false;
@@ -128,7 +128,7 @@ export interface Frame {
 export class FrameReader {
   private readonly r: ByteReader;
   private pending = 0;
-  constructor(src: AsyncIterable<Buffer | Uint8Array | string>) {
+  constructor(src: AsyncIterable<Buffer | Uint8Array | string> | Iterable<Buffer | Uint8Array | string>) {
     this.r = new ByteReader(src);
   }
 

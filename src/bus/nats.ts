@@ -172,13 +172,13 @@ export class NatsBus implements Bus {
   private ensureStream(update = false): Promise<void> {
     this.ensuring ??= (async () => {
       try {
-        let exists = true;
+        let existing: Record<string, unknown> | null = null;
         try {
-          await this.jsm.streams.info(this.stream);
+          existing = (await this.jsm.streams.info(this.stream)).config as unknown as Record<string, unknown>;
         } catch (e) {
           if (!/not found/i.test((e as Error).message)) throw e;
-          exists = false;
         }
+        const exists = existing !== null;
         const config = this.streamConfig ?? {
           name: this.stream,
           subjects: [`${this.subjectPrefix}.>`],
@@ -190,7 +190,17 @@ export class NatsBus implements Bus {
         if (!exists) {
           await this.jsm.streams.add(config);
           this.log.warn({ stream: this.stream }, 'event stream was missing: created');
-        } else if (update && this.streamConfig) await this.jsm.streams.update(this.stream, config);
+        } else if (update && this.streamConfig && existing) {
+          // only what this process was told changes; the rest stays as whoever made the stream set it
+          const o = this.opts;
+          const want: Record<string, unknown> = {
+            subjects: config.subjects,
+            ...(o.maxAgeSeconds ? { max_age: config.max_age } : {}),
+            ...(o.duplicateWindowSeconds ? { duplicate_window: config.duplicate_window } : {}),
+          };
+          const differs = Object.entries(want).some(([k, v]) => JSON.stringify(existing![k]) !== JSON.stringify(v));
+          if (differs) await this.jsm.streams.update(this.stream, { ...existing, ...want } as never);
+        }
         this.streamPresent = true;
       } finally {
         this.ensuring = null;

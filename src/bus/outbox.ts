@@ -86,6 +86,8 @@ export interface OutboxOptions {
   maxBackoffMs?: number;
   /** how long a relay's lease lasts without renewal, in seconds (default 10): another process takes over after it */
   leaseSeconds?: number;
+  /** relay from this process (default true); false: only write (another process relays) */
+  relay?: boolean;
   /** publish a round's events without waiting for each acknowledgement in turn (default: when the bus is remote) */
   pipeline?: boolean;
 }
@@ -136,7 +138,7 @@ export class OutboxBus implements TransactionalBus {
       lastErrorAt: null,
       lastRelayAt: null,
     };
-    if (opts.durable) this.loop = this.relayLoop();
+    if (opts.durable && opts.relay !== false) this.loop = this.relayLoop();
   }
 
   private get log(): BusLog {
@@ -219,6 +221,7 @@ export class OutboxBus implements TransactionalBus {
     const end = Date.now() + ms;
     for (;;) {
       if (!this.buffered.length && (await this.pending()) === 0) return true;
+      if (!this.loop) return false;
       if (Date.now() > end) return false;
       this.kick();
       await sleep(50);

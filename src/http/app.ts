@@ -23,6 +23,8 @@ import { centralRoutes } from './central/routes.js';
 import type { CentralServer } from '../exchange/central/index.js';
 import type { SecurityServer } from '../exchange/server/server.js';
 import { exchangeRoutes } from './exchange/routes.js';
+import { docRoutes, type DocRouteOptions } from './doc/routes.js';
+import type { DocumentDesk } from '../exchange/edoc/desk.js';
 import type { Scanner } from '../monitor/scan/index.js';
 import { signRoutes } from './sign/routes.js';
 
@@ -46,6 +48,9 @@ export interface AppOptions {
   central?: CentralServer;
   /** the security servers this process runs (their management API and message log) */
   securityServers?: () => SecurityServer[];
+  /** the document desk of this process: its API (/api/v1/doc) and the provider endpoints its security server forwards to (/edoc) */
+  docDesk?: DocumentDesk;
+  docOptions?: DocRouteOptions;
   /** malware scanner for uploaded files (default: the monitor's, when it has one) */
   scanner?: Scanner;
   /** the built web console served at /console/ (default web/dist in the checkout) */
@@ -118,6 +123,7 @@ export async function buildApp(p: Platform, opts: AppOptions = {}): Promise<Fast
   if (opts.monitor) await app.register(async (scope) => monitorRoutes(scope, p, opts.monitor!));
   if (opts.central) await app.register(async (scope) => centralRoutes(scope, p, opts.central!));
   if (opts.securityServers) await app.register(async (scope) => exchangeRoutes(scope, p, { servers: opts.securityServers! }));
+  if (opts.docDesk) await app.register(async (scope) => docRoutes(scope, p, opts.docDesk!, opts.docOptions ?? {}));
   const scanner = opts.scanner ?? opts.monitor?.scanner;
   await app.register(async (scope) => signRoutes(scope, p, { ...(scanner ? { scanner } : {}), ...(opts.tsa ? { tsa: opts.tsa } : {}), ...(opts.ocsp ? { ocsp: opts.ocsp } : {}) }));
   await app.register(async (scope) => consoleRoutes(scope, p, opts.consoleDir ? { dir: opts.consoleDir } : {}));

@@ -810,6 +810,50 @@ export class DocumentDesk {
     return r.length;
   }
 
+  // ---------- uploads (the API's way to hand over large files before sending) ----------
+
+  /** Streams an upload into the desk folder (bounded by the largest attachment); its id names it in `send`. */
+  async upload(body: AsyncIterable<Buffer | Uint8Array | string>, actor: string): Promise<{ upload: string; size: number; sha256: string }> {
+    const id = randomUUID();
+    const folder = join(this.o.dir, 'uploads');
+    mkdirSync(folder, { recursive: true });
+    const path = join(folder, id);
+    const h = createHash('sha256');
+    let size = 0;
+    const max = this.o.maxAttachmentBytes;
+    async function* bounded(): AsyncGenerator<Buffer> {
+      for await (const c of body) {
+        const b = typeof c === 'string' ? Buffer.from(c) : Buffer.from(c.buffer, c.byteOffset, c.byteLength);
+        if (size + b.length > max) throw new TrucError('too_large', `an upload of more than ${max} bytes`);
+        yield b;
+      }
+    }
+    try {
+      await writeAll(createWriteStream(path), bounded(), (b) => {
+        h.update(b);
+        size += b.length;
+      });
+    } catch (e) {
+      rmSync(path, { force: true });
+      throw e;
+    }
+    const sha256 = h.digest('hex');
+    await this.o.db.tx((sql) => this.audit(sql, actor, 'upload', id, 'success', { size, sha256 }));
+    return { upload: id, size, sha256 };
+  }
+
+  /** The file of an upload, by its id (never a path the caller chose). */
+  uploadPath(id: string): string {
+    if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(id)) throw new TrucError('bad_request', 'an upload id is a UUID');
+    const path = join(this.o.dir, 'uploads', id);
+    try {
+      statSync(path);
+    } catch {
+      throw new TrucError('not_found', `no upload ${id}`);
+    }
+    return path;
+  }
+
   // ---------- reading ----------
 
   async inbox(opts: { all?: boolean; limit?: number } = {}): Promise<{ documents: Omit<DocumentRow, 'envelope'>[]; statuses: Omit<StatusRow, 'xml'>[] }> {

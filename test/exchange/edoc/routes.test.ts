@@ -1,0 +1,109 @@
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from '../../../src/http/app.js';
+import { createToken } from '../../../src/http/auth/store.js';
+import { signPdf } from '../../../src/sign/index.js';
+import { samplePdf } from '../../sign/fixtures.js';
+import { writeFrames, FRAMES_MEDIA_TYPE } from '../../../src/exchange/edoc/frame.js';
+import { openNetwork, until, AGENCIES, clientOf, type Network, type TestDesk } from './fixture.js';
+
+describe('the document desk API', () => {
+  let net: Network;
+  let a: TestDesk, b: TestDesk;
+  let appA: FastifyInstance, appB: FastifyInstance;
+  let clerk: string, auditor: string, other: string;
+  const auth = (t: string) => ({ authorization: `Bearer ${t}` });
+
+  beforeAll(async () => {
+    net = await openNetwork(AGENCIES.slice(0, 2));
+    [a, b] = net.desks as [TestDesk, TestDesk];
+    appA = await buildApp(net.lab.p, { docDesk: a.desk });
+    appB = await buildApp(net.lab.p, { docDesk: b.desk, docOptions: { providerFrom: ['10.0.0.1'] } });
+    clerk = (await createToken(net.lab.p.db, 'van.thu', ['doc-clerk'])).token;
+    auditor = (await createToken(net.lab.p.db, 'kiem.toan', ['auditor'])).token;
+    other = (await createToken(net.lab.p.db, 'ky.so', ['signer'])).token;
+  }, 60_000);
+  afterAll(async () => {
+    await appA?.close();
+    await appB?.close();
+    await net?.close();
+  });
+
+  it('lists recipients, uploads a signed PDF (streamed), sends, shows the outbox with statuses; roles enforced; reads audited', async () => {
+    const rec = await appA.inject({ method: 'GET', url: '/api/v1/doc/recipients', headers: auth(auditor) });
+    expect(rec.json()).toEqual([{ id: '000.00.00.G09', name: 'Bộ Nội vụ' }]);
+    expect((await appA.inject({ method: 'GET', url: '/api/v1/doc/recipients', headers: auth(other) })).statusCode).toBe(403);
+    expect((await appA.inject({ method: 'GET', url: '/api/v1/doc/recipients' })).statusCode).toBe(401);
+
+    const pdf = await signPdf(await samplePdf(false, 'Cong van 12'), a.signer);
+    const up = await appA.inject({ method: 'POST', url: '/api/v1/doc/uploads', headers: { ...auth(clerk), 'content-type': 'application/pdf' }, payload: pdf });
+    expect(up.statusCode).toBe(200);
+    expect(up.json()).toMatchObject({ size: pdf.length });
+    expect((await appA.inject({ method: 'POST', url: '/api/v1/doc/uploads', headers: { ...auth(auditor), 'content-type': 'application/pdf' }, payload: pdf })).statusCode).toBe(403);
+
+    const body = {
+      to: ['000.00.00.G09'],
+      code: { number: '12', notation: 'CV-VPCP' },
+      promulgation: { place: 'Hà Nội', date: '2026-12-02' },
+      documentType: { type: 1, typeName: 'Công văn' },
+      subject: 'Đề nghị cử cán bộ tham gia tập huấn chữ ký số',
+      signer: { position: 'Chánh Văn phòng', fullName: 'Đỗ Thị Mai' },
+      attachments: [
+        { name: 'cong-van-12.pdf', contentType: 'application/pdf', upload: up.json().upload },
+        { name: 'danh-sach.txt', data: Buffer.from('Danh sách đề cử').toString('base64') },
+      ],
+    };
+    const sent = await appA.inject({ method: 'POST', url: '/api/v1/doc/documents', headers: auth(clerk), payload: body });
+    expect(sent.statusCode).toBe(200);
+    const { id, documentId } = sent.json();
+    expect(documentId).toBe('000.00.00.G22,2026/12/02,12/CV-VPCP');
+    await until(async () => (await appA.inject({ method: 'GET', url: `/api/v1/doc/documents/${id}/recipients`, headers: auth(auditor) })).json()[0]?.status === '01', 20_000, '01');
+    const out = (await appA.inject({ method: 'GET', url: '/api/v1/doc/outbox', headers: auth(auditor) })).json();
+    expect(out[0]).toMatchObject({ id, documentId, recipients: [{ organId: '000.00.00.G09', status: '01', statusLabel: 'Đã đến / arrived', delivery: { state: 'delivered' } }] });
+    // a path given instead of an upload id is not a way to read the server's files
+    const sneaky = await appA.inject({ method: 'POST', url: '/api/v1/doc/documents', headers: auth(clerk), payload: { ...body, code: { number: '13', notation: 'CV-VPCP' }, attachments: [{ name: 'x', upload: '../../etc/passwd' }] } });
+    expect(sneaky.statusCode).toBe(400);
+    // the recipient's clerk, through B's API: inbox, the document with its reports, the attachment, a status, ack
+    const inbox = (await appB.inject({ method: 'GET', url: '/api/v1/doc/inbox', headers: auth(clerk) })).json();
+    const item = inbox.documents.find((d: { documentId: string }) => d.documentId === documentId);
+    const doc = (await appB.inject({ method: 'GET', url: `/api/v1/doc/documents/${item.id}`, headers: auth(auditor) })).json();
+    expect(doc.document.validation).toMatchObject({ kind: 'xades', indication: 'TOTAL-PASSED' });
+    expect(doc.attachments[0].report.signatures[0]).toMatchObject({ format: 'PAdES', indication: 'TOTAL-PASSED' });
+    const file = await appB.inject({ method: 'GET', url: `/api/v1/doc/documents/${item.id}/attachments/att1`, headers: auth(auditor) });
+    expect(file.headers['content-type']).toBe('application/pdf');
+    expect(Buffer.from(file.rawPayload).equals(pdf)).toBe(true);
+    const env = await appB.inject({ method: 'GET', url: `/api/v1/doc/documents/${item.id}/envelope`, headers: auth(auditor) });
+    expect(env.body).toContain('<Subject>Đề nghị cử cán bộ tham gia tập huấn chữ ký số</Subject>');
+    expect((await appB.inject({ method: 'POST', url: `/api/v1/doc/documents/${item.id}/status`, headers: auth(clerk), payload: { code: '07' } })).statusCode).toBe(400);
+    const st = await appB.inject({ method: 'POST', url: `/api/v1/doc/documents/${item.id}/status`, headers: auth(clerk), payload: { code: '03', description: 'Đã vào sổ', staff: { staff: 'Lê Hoa' } } });
+    expect(st.statusCode).toBe(200);
+    await until(async () => (await a.desk.recipientStatuses(id))[0]?.status === '03', 20_000, '03');
+    expect((await appB.inject({ method: 'POST', url: `/api/v1/doc/documents/${item.id}/ack`, headers: auth(clerk) })).statusCode).toBe(200);
+    expect((await appB.inject({ method: 'GET', url: '/api/v1/doc/inbox', headers: auth(clerk) })).json().documents.some((d: { id: string }) => d.id === item.id)).toBe(false);
+    const reads = await net.lab.p.db.query<{ actor: string; target: string }>(`SELECT actor, target FROM audit_log WHERE action = 'doc.read'`);
+    expect(reads).toEqual(expect.arrayContaining([{ actor: 'kiem.toan', target: item.id }]));
+    // recall through the API
+    const rc = await appA.inject({ method: 'POST', url: `/api/v1/doc/documents/${id}/recall`, headers: auth(clerk), payload: { reason: 'Gửi nhầm' } });
+    expect(rc.statusCode).toBe(200);
+    expect((await a.desk.recipientStatuses(id))[0]!.status).toBe('13');
+  });
+
+  it('provider endpoints answer the security server only, and refuse bad input with problem documents', async () => {
+    // A's provider endpoints answer loopback (inject comes from 127.0.0.1); B's only 10.0.0.1
+    const frames = writeFrames('<x/>', []);
+    const r = await appB.inject({ method: 'POST', url: '/edoc/packages', headers: { 'x-road-client': clientOf(a.spec), 'content-type': FRAMES_MEDIA_TYPE }, payload: Buffer.concat(await arr(frames)) });
+    expect([r.statusCode, r.json().code]).toEqual([403, 'forbidden']);
+    const n = await appA.inject({ method: 'POST', url: '/edoc/packages', headers: { 'content-type': FRAMES_MEDIA_TYPE }, payload: Buffer.from('x') });
+    expect([n.statusCode, n.json().code]).toEqual([400, 'unknown_client']);
+    const bad = await appA.inject({ method: 'POST', url: '/edoc/packages', headers: { 'x-road-client': clientOf(b.spec), 'content-type': FRAMES_MEDIA_TYPE }, payload: Buffer.concat(await arr(writeFrames('<edXMLEnvelope/>', []))) });
+    expect([bad.statusCode, bad.json().code]).toEqual([400, 'bad_package']);
+    const s = await appA.inject({ method: 'POST', url: '/edoc/statuses', headers: { 'x-road-client': clientOf(b.spec), 'content-type': 'application/xml' }, payload: '<Status/>' });
+    expect([s.statusCode, s.json().code]).toEqual([400, 'bad_package']);
+  });
+});
+
+async function arr(g: AsyncIterable<Buffer>): Promise<Buffer[]> {
+  const out: Buffer[] = [];
+  for await (const x of g) out.push(x);
+  return out;
+}

@@ -40,6 +40,7 @@ import { monitorCommands } from './monitor.js';
 import { labCommands } from './lab.js';
 import { signCommands } from './sign.js';
 import { centralCommands } from './central.js';
+import { docCommands } from './doc.js';
 
 const program = new Command();
 program
@@ -456,4 +457,5 @@ ocspCommand(program, config);
 verifyCertCommand(program, config);
 signCommands(program, { withPlatform, out });
 centralCommands(program, { withPlatform, out, operator, config });
+docCommands(program, { out, config });
 program.parseAsync(process.argv).catch(fail);

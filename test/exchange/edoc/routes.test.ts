@@ -1,5 +1,10 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import type { FastifyInstance } from 'fastify';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { buildApp } from '../../../src/http/app.js';
 import { createToken } from '../../../src/http/auth/store.js';
 import { signPdf } from '../../../src/sign/index.js';
@@ -100,6 +105,33 @@ describe('the document desk API', () => {
     const s = await appA.inject({ method: 'POST', url: '/edoc/statuses', headers: { 'x-road-client': clientOf(b.spec), 'content-type': 'application/xml' }, payload: '<Status/>' });
     expect([s.statusCode, s.json().code]).toEqual([400, 'bad_package']);
   });
+
+  it('truc doc: send, show with the recipients’ statuses, inbox and status at the other desk (the CLI spawned against the API)', async () => {
+    const urlA = await appA.listen({ port: 0, host: '127.0.0.1' });
+    const urlB = await appB.listen({ port: 0, host: '127.0.0.1' });
+    const truc = async (url: string, ...args: string[]) => {
+      const r = await promisify(execFile)(process.execPath, ['bin/truc.js', 'doc', '--url', url, '--token', clerk, ...args], { encoding: 'utf8', timeout: 60_000 });
+      return r.stdout;
+    };
+    const dir = mkdtempSync(join(tmpdir(), 'truc-doc-cli-'));
+    const pdf = await signPdf(await samplePdf(true, 'Cong van 99'), a.signer);
+    writeFileSync(join(dir, 'cong-van-99.pdf'), pdf);
+    writeFileSync(join(dir, 'phu-luc.txt'), 'Phụ lục kèm theo');
+    const sentText = await truc(urlA, 'send', join(dir, 'cong-van-99.pdf'), join(dir, 'phu-luc.txt'), '--to', '000.00.00.G09', '--number', '99', '--notation', 'CV-VPCP', '--subject', 'Về việc thử nghiệm dòng lệnh', '--signer-name', 'Đỗ Thị Mai', '--date', '2026-12-02', '--priority', '1');
+    const sent = { documentId: '000.00.00.G22,2026/12/02,99/CV-VPCP' };
+    expect(sentText).toContain(`Đã gửi / sent ${sent.documentId}`);
+    const out = (await a.desk.outbox()).find((d) => d.documentId === sent.documentId)!;
+    expect(out.header.otherInfo).toEqual({ priority: 1, appendixes: ['phu-luc.txt'] });
+    await until(async () => (await a.desk.recipientStatuses(out.id))[0]?.status === '01', 20_000, '01');
+    expect(await truc(urlA, 'show', out.id)).toMatch(/000\.00\.00\.G09.*delivered.*Đã đến/);
+    const item = (await b.desk.inbox()).documents.find((d) => d.documentId === sent.documentId)!;
+    expect(await truc(urlB, 'inbox')).toContain(sent.documentId);
+    const save = mkdtempSync(join(tmpdir(), 'truc-doc-save-'));
+    expect(await truc(urlB, 'show', item.id, '--save', save)).toMatch(/TOTAL-PASSED/);
+    expect(readFileSync(join(save, 'cong-van-99.pdf')).equals(pdf)).toBe(true);
+    await truc(urlB, 'status', item.id, '03', '--description', 'Đã vào sổ');
+    await until(async () => (await a.desk.recipientStatuses(out.id))[0]?.status === '03', 20_000, '03');
+  }, 60_000);
 });
 
 async function arr(g: AsyncIterable<Buffer>): Promise<Buffer[]> {

@@ -160,6 +160,7 @@ export interface DocumentView {
 }
 
 const NO_STATE: StatusState = { code: null };
+const DRAIN_ON_REFUSAL = 8 * 1024 * 1024;
 const SYSTEM = 'system:edoc';
 
 /** today in Vietnam (UTC+7), yyyy-MM-dd */
@@ -627,8 +628,9 @@ export class DocumentDesk {
       return { id, documentId: h.documentId, duplicate: false };
     } catch (e) {
       for (const p of spooled) rmSync(p, { force: true });
-      // read what is left (bounded by the HTTP layer) so the sender sees the refusal, not a reset
-      await reader.rest().catch(() => 0);
+      // read a little of what is left so the sender sees the refusal, not a reset; beyond that the
+      // connection is closed rather than a refused package read to its end
+      await reader.rest(DRAIN_ON_REFUSAL).catch(() => 0);
       return this.refused(actor, 'receive', target, e, {});
     }
   }

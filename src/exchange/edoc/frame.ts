@@ -106,11 +106,11 @@ class ByteReader {
       yield piece;
     }
   }
-  /** drains the rest (so the sender sees its request taken) and tells whether anything was there */
-  async rest(): Promise<number> {
+  /** drains the rest, up to `max` bytes (so the sender sees its answer rather than a reset); how much there was */
+  async rest(max = Infinity): Promise<number> {
     let n = this.buf.length;
     this.buf = Buffer.alloc(0);
-    while (await this.fill()) {
+    while (n <= max && (await this.fill())) {
       n += this.buf.length;
       this.buf = Buffer.alloc(0);
     }
@@ -192,7 +192,7 @@ export class FrameReader {
     if (carry) throw new TrucError('bad_package', 'an attachment is not valid base64 (its length is not a multiple of 4)', { field: 'frames' });
   }
 
-  rest(): Promise<number> {
-    return this.r.rest();
+  rest(max?: number): Promise<number> {
+    return this.r.rest(max);
   }
 }

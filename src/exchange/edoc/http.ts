@@ -26,7 +26,9 @@ export function deskHandler(desk: DocumentDesk): (req: IncomingMessage, res: Ser
   return (req, res) => {
     const send = (status: number, body: unknown) => {
       const b = Buffer.from(JSON.stringify(body));
-      res.writeHead(status, { 'content-type': status >= 400 ? 'application/problem+json' : 'application/json', 'content-length': String(b.length) });
+      // a refused body not read to its end: close rather than read on
+      const close = !req.complete ? { connection: 'close' } : {};
+      res.writeHead(status, { 'content-type': status >= 400 ? 'application/problem+json' : 'application/json', 'content-length': String(b.length), ...close });
       res.end(b);
     };
     const path = (req.url ?? '').split('?')[0]!;
@@ -44,6 +46,7 @@ export function deskHandler(desk: DocumentDesk): (req: IncomingMessage, res: Ser
       (e) => {
         const p = toProblem(e, path);
         send(p.status, p);
+        if (!req.complete) res.once('finish', () => req.destroy());
       },
     );
   };

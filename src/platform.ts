@@ -10,7 +10,7 @@ import { pino, type Logger } from 'pino';
 import type { Config } from './config.js';
 import { openDb, migrate, type Db } from './store/index.js';
 import { auditMigrations } from './audit/index.js';
-import { InProcessBus, type Bus } from './bus/index.js';
+import { InProcessBus, makeEvent, type Bus } from './bus/index.js';
 import { NatsBus } from './bus/nats.js';
 import { OutboxBus, busMigrations, storedInstanceId } from './bus/outbox.js';
 import { SoftwareKeyStore } from './crypto/software-keystore.js';
@@ -108,6 +108,17 @@ export async function openPlatform(config: Config, opts: { log?: Logger; bus?: B
   }
   const remote = inner instanceof NatsBus;
   const bus = new OutboxBus(db, inner, { instance, durable: remote, pipeline: remote, log });
+  // a token that goes away or comes back is told to the log and, as an event, to the monitor (an alert)
+  for (const s of stores)
+    if (s instanceof Pkcs11KeyStore)
+      s.onAvailability((available, reason) => {
+        const action = available ? 'keystore.restored' : 'keystore.unavailable';
+        if (available) log.info({ keyStore: s.kind }, 'PKCS#11 token available again');
+        else log.error({ keyStore: s.kind, reason }, 'PKCS#11 token unavailable: signing answers 503 until it returns');
+        bus
+          .publish(`truc.crypto.${action}`, makeEvent('crypto', action, available ? 'success' : 'failure', { category: ['configuration'], reason }))
+          .catch((err) => log.error({ err }, 'key store event not written'));
+      });
   const profiles = await loadProfiles(config.profilesDir);
   const pki: PkiContext = {
     db,

@@ -3,6 +3,13 @@
  * token as sensitive, non-extractable, private token objects and never leave it; the store signs by asking
  * the token. A key's id is its CKA_ID in hex (16 random bytes for keys made here); its public half is
  * read back from the public key object and turned into a SubjectPublicKeyInfo.
+ *
+ * A token can go away under a running platform (an HSM restarted, a card pulled, a network HSM partitioned)
+ * and come back. Handles and sessions from before are then worthless, and a key the store knew is suddenly
+ * "not found" — which must not be reported as a 404. The store notices (a token error, or a known key
+ * missing), answers 503 `key_store_unavailable` while the token is away, and re-opens itself — module
+ * re-initialised, slot found again by label, sessions opened, user logged in, keys looked up again — on
+ * the next request and in the background with back-off, telling listeners (`onAvailability`) both ways.
  */
 import { randomBytes } from 'node:crypto';
 import pkcs11js from 'pkcs11js';
@@ -53,6 +60,32 @@ interface Entry {
   privateKey: Handle;
 }
 
+/** Token errors after which the sessions and handles of this store cannot be trusted any more. */
+const LOST = new Set<number>(
+  [
+    pkcs11js.CKR_DEVICE_REMOVED,
+    pkcs11js.CKR_TOKEN_NOT_PRESENT,
+    pkcs11js.CKR_TOKEN_NOT_RECOGNIZED,
+    pkcs11js.CKR_DEVICE_ERROR,
+    pkcs11js.CKR_SESSION_HANDLE_INVALID,
+    pkcs11js.CKR_SESSION_CLOSED,
+    pkcs11js.CKR_OBJECT_HANDLE_INVALID,
+    pkcs11js.CKR_KEY_HANDLE_INVALID,
+    pkcs11js.CKR_USER_NOT_LOGGED_IN,
+    pkcs11js.CKR_CRYPTOKI_NOT_INITIALIZED,
+    pkcs11js.CKR_SLOT_ID_INVALID,
+  ].filter((c): c is number => typeof c === 'number'),
+);
+
+/** Whether the token is reachable, as this store last saw it. */
+export interface TokenHealth {
+  available: boolean;
+  /** times the store re-opened the token after losing it */
+  reopened: number;
+  since: string;
+  lastError: string | null;
+}
+
 function findSlot(lib: pkcs11js.PKCS11, slot: Pkcs11KeyStoreOptions['slot']): Handle {
   const slots = lib.C_GetSlotList(true);
   if ('index' in slot) {
@@ -78,14 +111,170 @@ export class Pkcs11KeyStore implements KeyStore {
   readonly kind = 'pkcs11';
   private readonly cache = new Map<string, Entry>();
   private closing: Promise<void> | undefined;
+  /** ids of keys this store has seen on the token: one of them missing means the token is, not the key */
+  private readonly known = new Set<string>();
+  private generation = 0;
+  private recovering: Promise<boolean> | null = null;
+  private lastAttempt = 0;
+  private retryTimer: NodeJS.Timeout | null = null;
+  private retryDelay = 500;
+  private readonly listeners: ((available: boolean, reason: string) => void)[] = [];
+  private readonly tokenHealth: TokenHealth = { available: true, reopened: 0, since: new Date().toISOString(), lastError: null };
+  private opts!: Pkcs11KeyStoreOptions;
 
   private constructor(
-    private readonly lib: pkcs11js.PKCS11,
+    private lib: pkcs11js.PKCS11,
     private readonly modulePath: string,
-    private readonly slot: Handle,
-    private readonly pool: SessionPool,
-    private readonly mechanisms: ReadonlySet<number>,
+    private slot: Handle,
+    private pool: SessionPool,
+    private mechanisms: ReadonlySet<number>,
   ) {}
+
+  /** Called when the token goes away (false) and when it is back (true). */
+  onAvailability(f: (available: boolean, reason: string) => void): () => void {
+    this.listeners.push(f);
+    return () => {
+      const i = this.listeners.indexOf(f);
+      if (i >= 0) this.listeners.splice(i, 1);
+    };
+  }
+
+  get health(): TokenHealth {
+    return { ...this.tokenHealth };
+  }
+
+  private setAvailable(available: boolean, reason: string): void {
+    if (!available) this.tokenHealth.lastError = reason;
+    if (this.tokenHealth.available === available) return;
+    this.tokenHealth.available = available;
+    this.tokenHealth.since = new Date().toISOString();
+    for (const f of this.listeners) {
+      try {
+        f(available, reason);
+      } catch {
+        // a listener's failure is not the token's
+      }
+    }
+  }
+
+  private lost(e: unknown, id?: string): boolean {
+    const ckr = ckrOf(e) ?? ckrOf((e as { cause?: unknown })?.cause);
+    if (ckr !== undefined && LOST.has(ckr)) return true;
+    return !!id && e instanceof TrucError && e.code === 'not_found' && this.known.has(id);
+  }
+
+  private unavailable(why: string): TrucError {
+    return new TrucError('key_store_unavailable', `the PKCS#11 token is not available: ${why}`, { tokenLabel: 'tokenLabel' in this.opts.slot ? this.opts.slot.tokenLabel : undefined });
+  }
+
+  /**
+   * Closes what is left of the old sessions and opens the token afresh (the module is finalised and
+   * initialised again when this store is its only user, so a token that came back is enumerated again).
+   * One attempt at a time; true when the token is usable again.
+   */
+  private recover(): Promise<boolean> {
+    this.recovering ??= (async () => {
+      this.lastAttempt = Date.now();
+      const old = this.pool;
+      try {
+        await old.drain();
+        try {
+          releaseLogin(this.modulePath, this.slot, old.sessions[0]);
+        } catch {
+          // the login went with the token
+        }
+        for (const s of old.sessions) {
+          try {
+            this.lib.C_CloseSession(s);
+          } catch {
+            // already gone
+          }
+        }
+        releaseModule(this.modulePath);
+      } catch {
+        // nothing more to release
+      }
+      try {
+        const fresh = await Pkcs11KeyStore.open(this.opts);
+        this.lib = fresh.lib;
+        this.slot = fresh.slot;
+        this.pool = fresh.pool;
+        this.mechanisms = fresh.mechanisms;
+        this.cache.clear();
+        this.generation++;
+        // a token that answers but shows none of the keys we knew is not back yet (SoftHSM2 with its folder
+        // gone shows an empty slot; an HSM partition may come up before its key store)
+        if (this.known.size) {
+          const some = await this.pool.use((session) =>
+            findObjects(this.lib, session, [{ type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_PRIVATE_KEY }], 1),
+          );
+          if (!some.length) throw new TrucError('key_store', 'the token shows none of its keys');
+        }
+        this.tokenHealth.reopened++;
+        this.retryDelay = 500;
+        this.setAvailable(true, 'token re-opened');
+        return true;
+      } catch (e) {
+        // keep a closed pool so that calls fail fast until the next attempt
+        this.pool = new SessionPool([]);
+        void this.pool.drain();
+        this.setAvailable(false, (e as Error).message);
+        this.scheduleRetry();
+        return false;
+      }
+    })().finally(() => {
+      this.recovering = null;
+    });
+    return this.recovering;
+  }
+
+  /** Background attempts with back-off (0.5 s doubling to 30 s), so the token comes back without requests. */
+  private scheduleRetry(): void {
+    if (this.retryTimer || this.closing) return;
+    const delay = this.retryDelay;
+    this.retryDelay = Math.min(this.retryDelay * 2, 30_000);
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      if (this.closing || this.tokenHealth.available) return;
+      void this.recover();
+    }, delay);
+    this.retryTimer.unref();
+  }
+
+  /**
+   * Runs an operation against the token; when the token turns out to be gone, re-opens it once and tries
+   * again, and otherwise answers 503 `key_store_unavailable`.
+   */
+  private async guarded<T>(fn: () => Promise<T>, id?: string): Promise<T> {
+    if (this.closing) throw new TrucError('key_store', 'the PKCS#11 key store is closed');
+    if (!this.tokenHealth.available) {
+      // a request while away tries again at most every half second; others are answered at once
+      if (Date.now() - this.lastAttempt < 500 && !this.recovering) throw this.unavailable(this.tokenHealth.lastError ?? 'token away');
+      if (!(await this.recover())) throw this.unavailable(this.tokenHealth.lastError ?? 'token away');
+    }
+    const gen = this.generation;
+    try {
+      return await fn();
+    } catch (e) {
+      if (!this.lost(e, id) || this.closing) throw e;
+      this.setAvailable(false, (e as Error).message);
+      // another call may have re-opened the token meanwhile: then only retry
+      if (gen === this.generation && !(await this.recover())) throw this.unavailable((e as Error).message);
+      try {
+        return await fn();
+      } catch (e2) {
+        // the token is back with its other keys and this one is still missing: it was deleted, a real 404
+        if (e2 instanceof TrucError && e2.code === 'not_found' && this.tokenHealth.available) {
+          if (id) this.known.delete(id);
+          throw e2;
+        }
+        if (!this.lost(e2, id)) throw e2;
+        this.setAvailable(false, (e2 as Error).message);
+        this.scheduleRetry();
+        throw this.unavailable((e2 as Error).message);
+      }
+    }
+  }
 
   static async open(opts: Pkcs11KeyStoreOptions): Promise<Pkcs11KeyStore> {
     const n = opts.sessions ?? 4;
@@ -102,7 +291,9 @@ export class Pkcs11KeyStore implements KeyStore {
         sessions.push(lib.C_OpenSession(slot, pkcs11js.CKF_SERIAL_SESSION | pkcs11js.CKF_RW_SESSION));
       acquireLogin(opts.module, slot, sessions[0], opts.pin);
       loggedIn = true;
-      return new Pkcs11KeyStore(lib, opts.module, slot, new SessionPool(sessions), mechanisms);
+      const store = new Pkcs11KeyStore(lib, opts.module, slot, new SessionPool(sessions), mechanisms);
+      store.opts = opts;
+      return store;
     } catch (e) {
       if (loggedIn && slot) releaseLogin(opts.module, slot, sessions[0]);
       for (const s of sessions) lib.C_CloseSession(s);
@@ -244,11 +435,12 @@ export class Pkcs11KeyStore implements KeyStore {
       }
     });
     this.cache.set(id, entry);
+    this.known.add(id);
     return entry;
   }
 
   async info(id: string): Promise<KeyInfo> {
-    return (await this.load(id)).info;
+    return this.guarded(async () => (await this.load(id)).info, id);
   }
 
   async list(): Promise<KeyInfo[]> {
@@ -276,11 +468,18 @@ export class Pkcs11KeyStore implements KeyStore {
         throw tokenError(e, 'listing the keys on the token failed');
       }
     });
-    for (const e of entries) this.cache.set(e.info.ref.id, e);
+    for (const e of entries) {
+      this.cache.set(e.info.ref.id, e);
+      this.known.add(e.info.ref.id);
+    }
     return entries.map((e) => e.info);
   }
 
   async sign(id: string, scheme: SignatureScheme, data: Uint8Array): Promise<Buffer> {
+    return this.guarded(() => this.signOnce(id, scheme, data), id);
+  }
+
+  private async signOnce(id: string, scheme: SignatureScheme, data: Uint8Array): Promise<Buffer> {
     const entry = await this.load(id);
     if (!schemeFitsKey(scheme, entry.info.algorithm))
       throw new TrucError('key_not_allowed', `scheme ${scheme} does not fit a ${entry.info.algorithm} key`, {
@@ -306,6 +505,8 @@ export class Pkcs11KeyStore implements KeyStore {
 
   /** Logs out (when no other store shares the login), closes the sessions, finalises the module if last. */
   async close(): Promise<void> {
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    while (this.recovering) await this.recovering;
     this.closing ??= (async () => {
       await this.pool.drain();
       this.cache.clear();
@@ -319,7 +520,8 @@ export class Pkcs11KeyStore implements KeyStore {
             // a session already gone (token removed) needs no closing; the finalise below still runs
           }
         }
-        releaseModule(this.modulePath);
+        // after a failed re-open this store holds no module reference (its pool is the empty placeholder)
+        if (this.pool.sessions.length) releaseModule(this.modulePath);
       }
     })();
     return this.closing;

@@ -1,0 +1,85 @@
+/**
+ * The CA's token goes away under a running platform and comes back. SoftHSM2 keeps its tokens as folders
+ * under `directories.tokendir` (SOFTHSM2_CONF): moving the token's folder away makes its objects vanish
+ * (handles answer CKR_OBJECT_HANDLE_INVALID, searches find nothing, a re-initialised module shows no token
+ * with that label); moving it back and re-initialising the module shows it again — which is what the key
+ * store does by itself. Meanwhile issuance answers 503 `key_store_unavailable` (never 404), each failed
+ * request is audited, and the monitor is told (keystore.unavailable, certificate.failed, keystore.restored).
+ */
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { readdirSync, renameSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { initHierarchy } from '../../src/pki/index.js';
+import { searchAudit, verifyAuditChain } from '../../src/audit/index.js';
+import { softHsmMissing, softHsmToken, type SoftHsmToken } from '../helpers/softhsm.js';
+import { testPlatform, type TestPlatform } from '../helpers/platform.js';
+import { opensslCsr, tmp } from '../helpers/openssl.js';
+
+const missing = softHsmMissing();
+if (missing && process.env.CI !== 'true') console.warn(`SKIP token fault test: ${missing}`);
+
+describe.skipIf(!!missing && process.env.CI !== 'true')('a lost token is regained without a restart', () => {
+  let token: SoftHsmToken;
+  let p: TestPlatform;
+  const dir = tmp();
+
+  beforeAll(async () => {
+    token = softHsmToken();
+    p = await testPlatform('memory://', { init: false, pkcs11: { module: token.modulePath, tokenLabel: token.tokenLabel, pin: token.pin } });
+    await initHierarchy(
+      p.pki,
+      {
+        root: { id: 'root', subject: 'C=VN, O=Trục, CN=Token Root', keyAlgorithm: 'EC-P256', validityDays: 3650, keyStore: 'pkcs11' },
+        issuing: [{ id: 'issuing', subject: 'C=VN, O=Trục, CN=Token Issuing', keyAlgorithm: 'EC-P256', validityDays: 1000, pathLen: 0, keyStore: 'pkcs11' }],
+      } as any,
+      'test',
+    );
+  }, 60_000);
+  afterAll(async () => {
+    await p?.close();
+    token?.cleanup();
+  });
+
+  it('503 key_store_unavailable while away, audited and told; issuance works again once it is back', async () => {
+    const { csr } = opensslCsr(dir, '/C=VN/O=Bộ Nội vụ/CN=Token');
+    const issue = (requestId: string) => p.issuer.issue({ profile: 'agency-signing', csr, requestId }, 'ra');
+    expect((await issue('before')).serial).toBeTruthy();
+
+    const tokens = join(dirname(process.env.SOFTHSM2_CONF!), 'tokens');
+    const [folder] = readdirSync(tokens);
+    const away = join(dirname(tokens), 'away');
+    renameSync(join(tokens, folder!), away);
+
+    for (const id of ['away-1', 'away-2']) {
+      const e = await issue(id).then(
+        () => null,
+        (err) => err,
+      );
+      expect(e).toMatchObject({ code: 'key_store_unavailable', status: 503 });
+    }
+    const failures = (await searchAudit(p.db, { action: 'ca.issue', limit: 100 })).filter((r) => r.outcome === 'failure');
+    expect(failures.map((r) => r.target)).toEqual(expect.arrayContaining(['away-1', 'away-2']));
+    expect(failures.find((r) => r.target === 'away-1')!.detail).toMatchObject({ code: 'key_store_unavailable', ca: 'issuing' });
+    const actions = () => p.events.map((e) => e.event.event.action);
+    expect(actions()).toContain('keystore.unavailable');
+    expect(actions()).toContain('certificate.failed');
+
+    // the token returns: no restart, the store re-opens it by itself (in the background, or on a request)
+    renameSync(away, join(tokens, folder!));
+    let back: string | null = null;
+    const end = Date.now() + 20_000;
+    for (let i = 0; !back && Date.now() < end; i++) {
+      back = await issue(`after-${i}`).then(
+        (c) => c.serial,
+        (err) => {
+          expect(err.code).toBe('key_store_unavailable'); // never not_found
+          return null;
+        },
+      );
+      if (!back) await new Promise((r) => setTimeout(r, 250));
+    }
+    expect(back).toBeTruthy();
+    expect(actions()).toContain('keystore.restored');
+    expect((await verifyAuditChain(p.db)).ok).toBe(true);
+  }, 60_000);
+});

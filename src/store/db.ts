@@ -215,7 +215,7 @@ export async function openDb(opts: OpenOptions): Promise<Db> {
       await pool.query('SELECT 1');
     } catch (e) {
       await pool.end().catch(() => {});
-      throw new TrucError('invalid_config', `cannot connect to PostgreSQL: ${(e as Error).message}`, {}, { cause: e });
+      throw new TrucError('database_unavailable', `cannot connect to PostgreSQL: ${(e as Error).message}`, {}, { cause: e });
     }
     return new PostgresDb(pool);
   }

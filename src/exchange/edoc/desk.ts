@@ -97,6 +97,13 @@ export interface DeskOptions {
   clock?: () => Date;
   /** start the delivery pump (default true) */
   start?: boolean;
+  /**
+   * Whether the signer's certificate must name the sending member (subject serialNumber
+   * `INSTANCE/CLASS/CODE`, the exchange's convention): `member` (default) refuses a package or status
+   * signed by anyone else; `off` only shows the signer (for agencies whose document certificates do not
+   * follow the convention yet).
+   */
+  signerBinding?: 'member' | 'off';
 }
 
 export interface AttachmentInput {
@@ -352,7 +359,7 @@ export class DocumentDesk {
     try {
       const pkg = parseEnvelope(xml);
       if (pkg.header.from.organId !== this.organ.organId) throw new TrucError('forbidden', `the package is from ${pkg.header.from.organId}, not from this agency (${this.organ.organId})`);
-      await verifySigned(Buffer.from(xml), this.o.validation);
+      this.checkSigner(await verifySigned(Buffer.from(xml), this.o.validation), this.client);
       const to = this.resolveRecipients(pkg.header.to.map((t) => t.organId));
       const files: string[] = [];
       for (const [i, m] of pkg.attachments.entries()) {
@@ -534,6 +541,7 @@ export class DocumentDesk {
       if (caller.memberCode !== h.from.organId) throw new TrucError('forbidden', `the package is from ${h.from.organId}, but the calling member is ${caller.memberCode}`, { from: h.from.organId, client });
       if (!h.to.some((t) => t.organId === this.organ.organId)) throw new TrucError('unknown_member', `this agency (${this.organ.organId}) is not among the package's recipients`, { to: h.to.map((t) => t.organId) });
       const verdict = await verifySigned(env, this.o.validation);
+      this.checkSigner(verdict, caller);
       const sha = createHash('sha256').update(env).digest('hex');
       const dup = await this.findIn(h.from.organId, h.documentId, h.business.docType, sha);
       if (dup) {
@@ -635,6 +643,14 @@ export class DocumentDesk {
     }
   }
 
+  /** The signer must be the calling member (its certificate names it), unless the binding is off. */
+  private checkSigner(v: SignatureVerdict, caller: SubsystemId): void {
+    if (this.o.signerBinding === 'off') return;
+    const want = `${caller.instance}/${caller.memberClass}/${caller.memberCode}`;
+    if (v.signerMember !== want)
+      throw new TrucError('invalid_signature', `signed by ${v.signer ?? 'an unknown signer'}${v.signerMember ? ` (member ${v.signerMember})` : ', whose certificate names no member'}, not by the sending agency ${want}`, { verdict: v, expected: want });
+  }
+
   /** The automatic statuses: 01 arrived; 16 for a recall of a document already done. */
   private async afterReceive(id: string, h: PackageHeader, parent: DocumentRow | null): Promise<void> {
     if (h.business.docType === 1 && parent) {
@@ -675,6 +691,7 @@ export class DocumentDesk {
       if (caller.memberCode !== p.from.organId) throw new TrucError('forbidden', `the status is from ${p.from.organId}, but the calling member is ${caller.memberCode}`);
       if (p.responseFor.organId !== this.organ.organId) throw new TrucError('unknown_document', `the status answers a document of ${p.responseFor.organId}, not of this agency`);
       const verdict = await verifySigned(xml, this.o.validation, 'the status packet');
+      this.checkSigner(verdict, caller);
       const doc = await this.baseOut(p.responseFor.documentId);
       const sid = randomUUID();
       const res = await this.o.db.tx(async (sql) => {

@@ -11,6 +11,7 @@ import { X509Certificate } from 'node:crypto';
 import { SignedXml } from 'xml-crypto';
 import { TrucError } from '../../errors.js';
 import { parseCertificate, validatePath, type Certificate } from '../../pki/path/index.js';
+import { decodeName } from '../../pki/index.js';
 import { validateXades, checkAlgorithms, DEFAULT_ALGORITHM_POLICY, type ValidationOptions, type ValidationReport, type Indication, type SubIndication } from '../../sign/index.js';
 import { keyAlgorithmId } from '../../sign/validate/algorithms.js';
 import { summarise } from '../../sign/validate/signer.js';
@@ -31,7 +32,24 @@ export interface SignatureVerdict {
   signerCommonName?: string;
   /** the full report (XAdES) */
   report?: ValidationReport;
+  /** the member the signing certificate names (subject serialNumber `INSTANCE/CLASS/CODE`, the exchange's convention) */
+  signerMember?: string;
   warnings: string[];
+}
+
+/** The member a signing certificate names in its subject serialNumber, as the exchange writes it. */
+export function memberOfCertificate(der: Uint8Array): string | undefined {
+  try {
+    const v = decodeName(parseCertificate(Buffer.from(der)).subject.der).find((a) => a.type === 'serialNumber')?.value;
+    return v && /^[^/]+\/[^/]+\/[^/]+$/.test(v) ? v : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function firstCertificate(sig: Element): Buffer | undefined {
+  const c = sig.getElementsByTagNameNS(DS, 'X509Certificate')[0];
+  return c ? Buffer.from((c.textContent ?? '').replace(/\s+/g, ''), 'base64') : undefined;
 }
 
 const childEls = (e: Element, local: string): Element[] =>
@@ -51,7 +69,8 @@ export async function verifySigned(xml: Buffer, opts: ValidationOptions, what = 
     if (sigs.length !== 1) refuse({ kind: 'legacy-xmldsig', accepted: false, indication: 'TOTAL-FAILED', subIndication: 'FORMAT_FAILURE', message: 'more than one legacy signature', warnings: [] }, what);
     const v = await legacy(xml, doc, sigs[0]!, opts);
     if (!v.accepted) refuse(v, what);
-    return v;
+    const member = firstCertificate(sigs[0]!);
+    return { ...v, ...(member && memberOfCertificate(member) ? { signerMember: memberOfCertificate(member)! } : {}) };
   }
   const report = await validateXades(xml, opts);
   const bad = report.signatures.find((s) => s.indication !== 'TOTAL-PASSED');
@@ -67,6 +86,12 @@ export async function verifySigned(xml: Buffer, opts: ValidationOptions, what = 
     warnings: report.signatures.flatMap((s) => s.warnings),
   };
   if (!v.accepted) refuse(v, what);
+  // every signature must name the same member for the verdict to name one
+  const members = new Set(sigs.map((s) => { const c = firstCertificate(s); return c ? memberOfCertificate(c) : undefined; }));
+  if (members.size === 1) {
+    const [m] = [...members];
+    if (m) v.signerMember = m;
+  }
   return v;
 }
 

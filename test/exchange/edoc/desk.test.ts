@@ -74,6 +74,7 @@ describe('the document desk between three agencies (through the stand-in relay)'
       expect(got.document.header.from.organName).toBe('Văn phòng Chính phủ');
       expect((got.document.validation as { kind: string; indication: string; signerCommonName: string }).indication).toBe('TOTAL-PASSED');
       expect((got.document.validation as { signerCommonName: string }).signerCommonName).toBe('Văn phòng Chính phủ');
+      expect((got.document.validation as { signerMember: string }).signerMember).toBe('VN/GOV/000.00.00.G22');
       expect(got.attachments.map((a) => a.attachmentName)).toEqual([`${serial}-QĐ-VPCP.pdf`, 'Phụ lục.txt']);
       const pdfReport = got.attachments[0]!.report as { signatures: { indication: string; format: string }[] };
       expect(pdfReport.signatures.map((s) => [s.format, s.indication])).toEqual([['PAdES', 'TOTAL-PASSED']]);
@@ -233,6 +234,11 @@ describe('the document desk between three agencies (through the stand-in relay)'
     const foreign = await signXades(writeEnvelope(pkg), await selfSigned());
     const f = await deliver(foreign, content);
     expect([f.status, (f.body as { code: string }).code]).toEqual([422, 'invalid_signature']);
+    // signed by another agency's key (BNV's), though it says VPCP and comes from VPCP's subsystem
+    const byOther = await signXades(writeEnvelope(pkg), bnv.signer);
+    const o = await deliver(byOther, content);
+    expect([o.status, (o.body as { code: string }).code]).toEqual([422, 'invalid_signature']);
+    expect((o.body as { detail: string }).detail).toMatch(/member VN\/GOV\/000\.00\.00\.G09.*not by the sending agency VN\/GOV\/000\.00\.00\.G22/);
     // the package says VPCP, the calling member is HCM
     const w = await deliver(signed, content, clientOf(hcm.spec));
     expect([w.status, (w.body as { code: string }).code]).toEqual([403, 'forbidden']);
@@ -244,7 +250,7 @@ describe('the document desk between three agencies (through the stand-in relay)'
     const g = await post(`${bnv.url}/edoc/packages`, { 'x-road-client': clientOf(vpcp.spec) }, Buffer.from('<edXMLEnvelope/>'), 30_000);
     expect([g.status, (g.body as { code: string }).code]).toEqual([400, 'bad_package']);
     expect((await bnv.desk.inbox({ all: true })).documents.some((d) => d.documentId === pkg.header.documentId)).toBe(false);
-    expect(bnv.events.filter((e) => e.subject === 'truc.exchange.doc.receive.refused').length - refusedBefore).toBe(7);
+    expect(bnv.events.filter((e) => e.subject === 'truc.exchange.doc.receive.refused').length - refusedBefore).toBe(8);
     const denied = await bnv.db.query<{ detail: { code: string } }>(`SELECT detail FROM audit_log WHERE action = 'doc.receive' AND outcome = 'denied'`);
     expect(denied.map((d) => d.detail.code)).toEqual(expect.arrayContaining(['attachment_mismatch', 'invalid_signature', 'forbidden', 'unknown_member', 'bad_package']));
 

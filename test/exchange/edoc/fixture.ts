@@ -147,7 +147,8 @@ export async function openNetwork(specs: AgencySpec[] = AGENCIES, over: Partial<
   const relay = await startRelay(() => targets);
   const directory: DeskRecipient[] = specs.map((s) => ({ id: s.organ.organId, name: s.organ.organName, client: clientOf(s) }));
   for (const spec of specs) {
-    const signer = await lab.signer(`/CN=${spec.organ.organName}/O=${spec.organ.organName}/C=VN`);
+    // the exchange's convention: the signing certificate names its member in the subject serialNumber
+    const signer = await lab.signer(`/CN=${spec.organ.organName}/O=${spec.organ.organName}/C=VN/serialNumber=VN\\/${spec.memberClass}\\/${spec.organ.organId}`);
     const db = await openDb({ url: await dbUrl() });
     const dir = tmp('truc-desk-');
     const events: TestDesk['events'] = [];

@@ -16,6 +16,7 @@ import { OutboxBus, busMigrations, storedInstanceId } from './bus/outbox.js';
 import { SoftwareKeyStore } from './crypto/software-keystore.js';
 import { Pkcs11KeyStore } from './crypto/pkcs11-keystore.js';
 import { keyStores, type KeyStore, type KeyStores } from './crypto/keystore.js';
+import { NoKeyStore, ROLES, rolesNeedKeys, type Role } from './roles.js';
 import { pkiMigrations, loadProfiles, Issuer, type PkiContext } from './pki/index.js';
 import { authMigrations } from './http/auth/store.js';
 import { labMigrations } from './lab/register/index.js';
@@ -32,6 +33,8 @@ export interface Platform {
   bus: Bus;
   /** this deployment's identity, in every event */
   instance: string;
+  /** the roles this process runs (all by default) */
+  roles: readonly Role[];
   log: Logger;
   pki: PkiContext;
   issuer: Issuer;
@@ -56,21 +59,26 @@ function softwareSecret(cfg: Config, log: Logger): { passphrase?: string; kek?: 
   return { kek: readFileSync(file) };
 }
 
-export async function openPlatform(config: Config, opts: { log?: Logger; bus?: Bus } = {}): Promise<Platform> {
+/**
+ * `roles` (default: all) decides what this process opens: without a role that signs (ca, ocsp, tsa) no key
+ * store is opened, so a monitoring process needs no passphrase, PIN or token.
+ */
+export async function openPlatform(config: Config, opts: { log?: Logger; bus?: Bus; roles?: readonly Role[] } = {}): Promise<Platform> {
   const log = opts.log ?? pino({ level: config.log.level });
   mkdirSync(config.dataDir, { recursive: true });
   const db = await openDb({ url: config.database.url, poolSize: config.database.poolSize });
   const stores: KeyStore[] = [];
   try {
     await migrate(db, ALL_MIGRATIONS);
-    stores.push(
+    if (opts.roles && !rolesNeedKeys(opts.roles)) stores.push(new NoKeyStore(opts.roles));
+    else stores.push(
       await SoftwareKeyStore.open({
         dir: config.keys.software.dir,
         signWorkers: config.keys.software.signWorkers,
         ...softwareSecret(config, log),
       }),
     );
-    if (config.keys.pkcs11)
+    if (config.keys.pkcs11 && stores[0]!.kind !== 'none')
       stores.push(
         await Pkcs11KeyStore.open({
           module: config.keys.pkcs11.module,
@@ -83,7 +91,7 @@ export async function openPlatform(config: Config, opts: { log?: Logger; bus?: B
     await db.close().catch(() => {});
     throw e;
   }
-  const keys = keyStores(stores, config.keys.default);
+  const keys: KeyStores = stores[0]!.kind === 'none' ? { get: () => stores[0]!, default: stores[0]! } : keyStores(stores, config.keys.default);
   const onBusError = (e: unknown) => log.error({ err: e }, 'event subscriber failed');
   let inner: Bus;
   let instance: string;
@@ -136,6 +144,7 @@ export async function openPlatform(config: Config, opts: { log?: Logger; bus?: B
     keys,
     bus,
     instance,
+    roles: opts.roles ?? ROLES,
     log,
     pki,
     issuer: new Issuer(pki),

@@ -27,6 +27,7 @@ import {
 } from '../pki/index.js';
 import { searchAudit } from '../audit/index.js';
 import { auditVerifyCommand } from './audit-verify.js';
+import { ROLES as PROCESS_ROLES, parseRoles, type Role } from '../roles.js';
 import { createToken, listPrincipals, revokePrincipal, registerCertificate } from '../http/auth/store.js';
 import { ROLES } from '../http/auth/roles.js';
 import { parseKeyAlgorithm } from '../crypto/algorithms.js';
@@ -126,7 +127,14 @@ program
   )
   .option('--port <port>', 'HTTP port (default 8080; also TRUC_HTTP_PORT)', wholeNumber)
   .option('--host <host>', 'address to listen on (default 127.0.0.1)')
+  .option('--roles <list>', `roles this process runs, comma-separated: ${PROCESS_ROLES.join(', ')} (default all; also TRUC_ROLES)`)
   .action(async (o) => {
+    let roles: Role[];
+    try {
+      roles = parseRoles(o.roles ?? process.env.TRUC_ROLES);
+    } catch (e) {
+      fail(e);
+    }
     const cfg = loadConfig({
       file: program.opts().config,
       overrides: {
@@ -134,14 +142,19 @@ program
         ...(o.port !== undefined || o.host ? { http: { ...(o.port !== undefined ? { port: o.port } : {}), ...(o.host ? { host: o.host } : {}) } } : {}),
       } as any,
     });
-    await runUntilSignal(cfg, async (p) => {
-      const b = await bootstrap(p);
+    await runUntilSignal(
+      cfg,
+      async (p) => {
+      // the first start's CA hierarchy and API tokens are made by a process with the ca role
+      const b = roles.includes('ca') ? await bootstrap(p) : { createdCa: false, tokensFile: undefined };
       if (b.createdCa) p.log.info('created the default CA hierarchy (root, issuing)');
       if (b.tokensFile) p.log.info({ file: b.tokensFile }, 'bootstrap API tokens written (one per role)');
       const server = await startServer(p);
-      p.log.info({ url: server.url, database: p.db.kind, data: cfg.dataDir }, 'Trục is running');
+      p.log.info({ url: server.url, database: p.db.kind, data: cfg.dataDir, roles }, 'Trục is running');
       return () => server.close();
-    });
+      },
+      { roles },
+    );
   });
 
 // ---- ca

@@ -6,12 +6,13 @@
 import type { Config } from '../config.js';
 import { openPlatform, type Platform } from '../platform.js';
 import { fail } from './output.js';
+import type { Role } from '../roles.js';
 
 /** `start` returns the service's stop function. */
-export async function runUntilSignal(cfg: Config, start: (p: Platform) => Promise<() => Promise<void>>): Promise<void> {
+export async function runUntilSignal(cfg: Config, start: (p: Platform) => Promise<() => Promise<void>>, opts: { roles?: readonly Role[] } = {}): Promise<void> {
   let p: Platform;
   try {
-    p = await openPlatform(cfg);
+    p = await openPlatform(cfg, opts.roles ? { roles: opts.roles } : {});
   } catch (e) {
     fail(e);
   }

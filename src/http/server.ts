@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import type { Db } from '../store/index.js';
 import type { MessageLogApi } from '../exchange/log/types.js';
 import { openCentral, startAxis, type Axis } from '../exchange/axis.js';
+import { ROLES, type Role } from '../roles.js';
 
 export interface RunningServer {
   app: FastifyInstance;
@@ -20,6 +21,8 @@ export interface RunningServer {
 }
 
 export interface StartOptions {
+  /** the roles to run (default the platform's, all unless `truc start --roles` chose) */
+  roles?: readonly Role[];
   /** opens a security server's message log in a folder; the demonstration axis runs only when given */
   openLog?: (db: Db, dir: string) => Promise<MessageLogApi>;
 }
@@ -35,21 +38,23 @@ export function demoAxisWanted(p: Platform): boolean {
 }
 
 export async function startServer(p: Platform, so: StartOptions = {}): Promise<RunningServer> {
-  const ocsp = new OcspResponder(p.pki, p.issuer, p.config.ocsp, p.log);
-  await ocsp.start();
-  let tsa: TimeStampAuthority | undefined = new TimeStampAuthority(p.pki, p.issuer, p.config.tsa, p.log);
+  const roles = new Set<string>(so.roles ?? p.roles ?? ROLES);
+  const all = ROLES.every((r) => roles.has(r));
+  const ocsp = roles.has('ocsp') ? new OcspResponder(p.pki, p.issuer, p.config.ocsp, p.log) : undefined;
+  await ocsp?.start();
+  let tsa: TimeStampAuthority | undefined = roles.has('tsa') ? new TimeStampAuthority(p.pki, p.issuer, p.config.tsa, p.log) : undefined;
   try {
-    await tsa.start();
+    await tsa?.start();
   } catch (err) {
     p.log.error({ err }, 'time-stamping authority not started (set tsa.ca when there are several issuing CAs)');
     tsa = undefined;
   }
   const mcfg = monitorConfig(p.config.monitor);
-  const monitor = mcfg.enabled ? await MonitorService.start({ db: p.db, bus: p.bus, log: p.log, config: mcfg }) : undefined;
+  const monitor = roles.has('monitor') && mcfg.enabled ? await MonitorService.start({ db: p.db, bus: p.bus, log: p.log, config: mcfg }) : undefined;
   if (monitor) p.log.info({ syslog: monitor.addresses, rules: monitor.detection.engine.detector.stats().rules }, 'monitoring started');
   // the demonstration axis: a central server on this platform (its configuration served by this app) and
   // three agencies' security servers started once the app listens
-  const demo = so.openLog && demoAxisWanted(p);
+  const demo = all && so.openLog && demoAxisWanted(p);
   const central = demo ? await openCentral(p, p.config.publicUrl) : undefined;
   let axis: Axis | undefined;
   const app = await buildApp(p, {
@@ -89,8 +94,9 @@ export async function startServer(p: Platform, so: StartOptions = {}): Promise<R
       p.log.error({ err: e }, 'CRL refresh failed');
     }
   };
-  await refresh();
-  const timer = setInterval(refresh, p.config.crl.intervalMinutes * 60_000);
+  // CRLs are the CA's: kept fresh only by a process with the ca role
+  if (roles.has('ca')) await refresh();
+  const timer = setInterval(() => void (roles.has('ca') && refresh()), p.config.crl.intervalMinutes * 60_000);
   timer.unref();
   return {
     app,
@@ -100,7 +106,7 @@ export async function startServer(p: Platform, so: StartOptions = {}): Promise<R
       await axis?.close().catch(() => {});
       await app.close();
       await monitor?.stop();
-      await ocsp.stop();
+      await ocsp?.stop();
     },
   };
 }

@@ -271,6 +271,7 @@ describe('the document desk between three agencies (through the stand-in relay)'
 
   it('legacy plain XML-DSig with rsa-sha1: refused under the default policy, accepted where the policy allows SHA-1, with the verdict', async () => {
     const rsa = await net.lab.signer('/CN=Hệ thống cũ/O=Bộ Nội vụ/C=VN', { keyArgs: ['-newkey', 'rsa:2048'] });
+    const bnvLegacy = await net.lab.signer('/CN=Hệ thống văn thư cũ/O=Bộ Nội vụ/C=VN/serialNumber=VN\\/GOV\\/000.00.00.G09', { keyArgs: ['-newkey', 'rsa:2048'] });
     const xml = writeEnvelope(samplePackage());
     const sx = new SignedXml({ privateKey: readFileSync(rsa.keyPath), publicCert: readFileSync(rsa.certPath) });
     sx.addReference({ xpath: '/*', isEmptyUri: true, digestAlgorithm: 'http://www.w3.org/2000/09/xmldsig#sha1', transforms: ['http://www.w3.org/2000/09/xmldsig#enveloped-signature', 'http://www.w3.org/2001/10/xml-exc-c14n#'] });
@@ -285,6 +286,32 @@ describe('the document desk between three agencies (through the stand-in relay)'
     const ok = await verifySigned(legacy, { trustAnchors: [net.lab.root], intermediates: [net.lab.issuing], algorithmPolicy: allowing });
     expect(ok).toMatchObject({ kind: 'legacy-xmldsig', accepted: true, indication: 'TOTAL-PASSED', signerCommonName: 'Hệ thống cũ' });
     expect(ok.warnings.join(' ')).toMatch(/SHA-1/);
+    // through a desk: BNV's old document system sends to VPCP; VPCP's desk refuses under the default
+    // policy, and a desk whose operator allows SHA-1 takes it with the verdict kept
+    const legacyPkg = samplePackage();
+    legacyPkg.header = { ...legacyPkg.header, from: bnv.spec.organ, to: [vpcp.spec.organ], documentId: '000.00.00.G09,2026/12/02,321/BNV-VP', code: { number: '321', notation: 'BNV-VP' }, responseFor: [] };
+    legacyPkg.attachments = [];
+    const lx = new SignedXml({ privateKey: readFileSync(bnvLegacy.keyPath), publicCert: readFileSync(bnvLegacy.certPath) });
+    lx.addReference({ xpath: '/*', isEmptyUri: true, digestAlgorithm: 'http://www.w3.org/2000/09/xmldsig#sha1', transforms: ['http://www.w3.org/2000/09/xmldsig#enveloped-signature', 'http://www.w3.org/2001/10/xml-exc-c14n#'] });
+    lx.signatureAlgorithm = 'http://www.w3.org/2000/09/xmldsig#rsa-sha1';
+    lx.canonicalizationAlgorithm = 'http://www.w3.org/2001/10/xml-exc-c14n#';
+    lx.computeSignature(writeEnvelope(legacyPkg));
+    const legacyFrames = () => writeFrames(lx.getSignedXml(), []);
+    const refusedAtDesk = await post(`${vpcp.url}/edoc/packages`, { 'x-road-client': clientOf(bnv.spec), 'content-type': FRAMES_MEDIA_TYPE }, legacyFrames(), 30_000);
+    expect([refusedAtDesk.status, (refusedAtDesk.body as { code: string }).code]).toEqual([422, 'invalid_signature']);
+    expect((refusedAtDesk.body as { verdict: { subIndication: string } }).verdict.subIndication).toBe('CRYPTO_CONSTRAINTS_FAILURE_NO_POE');
+    const before = vpcp.options.validation;
+    vpcp.options.validation = { ...before, algorithmPolicy: allowing };
+    await vpcp.reopen();
+    try {
+      const taken = await post(`${vpcp.url}/edoc/packages`, { 'x-road-client': clientOf(bnv.spec), 'content-type': FRAMES_MEDIA_TYPE }, legacyFrames(), 30_000);
+      expect(taken.status).toBe(200);
+      const got = await vpcp.desk.get((taken.body as { id: string }).id);
+      expect(got.document.validation).toMatchObject({ kind: 'legacy-xmldsig', accepted: true, signerMember: 'VN/GOV/000.00.00.G09' });
+    } finally {
+      vpcp.options.validation = before;
+      await vpcp.reopen();
+    }
     // altered after signing: refused whatever the policy
     const altered = Buffer.from(legacy.toString('utf8').replace('Về việc triển khai', 'Về việc hủy'));
     await expect(verifySigned(altered, { trustAnchors: [net.lab.root], intermediates: [net.lab.issuing], algorithmPolicy: allowing })).rejects.toMatchObject({ code: 'invalid_signature' });

@@ -164,7 +164,7 @@ export async function openNetwork(specs: AgencySpec[] = AGENCIES, over: Partial<
       client: clientOf(spec),
       ssUrl: relay.url,
       signer,
-      validation: { trustAnchors: [lab.root] },
+      validation: { trustAnchors: [lab.root], intermediates: [lab.issuing] },
       recipients: () => directory,
       retry: { firstMs: 100, maxMs: 400 },
       timeoutMs: 60_000,

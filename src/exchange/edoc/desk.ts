@@ -52,7 +52,6 @@ import {
   type AttachmentRow,
   type DeliveryRow,
   type DocumentRow,
-  type RecipientRow,
   type StatusRow,
 } from './store.js';
 

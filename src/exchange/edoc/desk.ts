@@ -232,10 +232,11 @@ export class DocumentDesk {
 
   // ---------- events and audit ----------
 
-  private async emit(action: string, outcome: 'success' | 'failure', truc: Record<string, unknown>, reason?: string): Promise<void> {
+  /** An event on the bus; `actor` (a clerk, `xroad:<client>` for what arrived, `system:edoc`) is its user.name. */
+  private async emit(action: string, outcome: 'success' | 'failure', truc: Record<string, unknown>, reason?: string, actor?: string): Promise<void> {
     await this.o.bus.publish(
       `truc.exchange.doc.${action}`,
-      makeEvent('exchange', `doc.${action}`, outcome, { category: ['network'], ...(reason ? { reason } : {}), truc: { agency: this.organ.organId, ...truc }, at: this.clock() }),
+      makeEvent('exchange', `doc.${action}`, outcome, { category: ['network'], ...(reason ? { reason } : {}), ...(actor ? { user: { name: actor } } : {}), truc: { agency: this.organ.organId, ...truc }, at: this.clock() }),
     );
   }
 
@@ -247,7 +248,7 @@ export class DocumentDesk {
     const code = isTrucError(e) ? e.code : 'internal';
     const message = (e as Error)?.message ?? String(e);
     await this.o.db.tx((sql) => this.audit(sql, actor, action, target, 'denied', { code, message, ...truc })).catch((x) => this.o.log?.error({ err: x }, 'audit failed'));
-    await this.emit(`${action}.refused`, 'failure', { code, ...truc }, message);
+    await this.emit(`${action}.refused`, 'failure', { code, ...truc }, message, actor);
     throw e;
   }
 
@@ -309,7 +310,7 @@ export class DocumentDesk {
       await inTx?.(sql);
       await this.audit(sql, actor, 'send', h.documentId, 'success', { id: docId, docType: h.business.docType, recipients: to.map((r) => r.organ.organId), attachments: pkg.attachments.map((a) => ({ name: a.attachmentName, sha256: a.sha256, size: a.size })) });
     });
-    await this.emit('sent', 'success', { id: docId, document_id: h.documentId, doc_type: h.business.docType, recipients: to.map((r) => r.organ.organId) });
+    await this.emit('sent', 'success', { id: docId, document_id: h.documentId, doc_type: h.business.docType, recipients: to.map((r) => r.organ.organId) }, undefined, actor);
     this.kick();
     return { id: docId, documentId: h.documentId, recipients: to.map((r) => ({ organId: r.organ.organId, client: r.client })) };
   }
@@ -510,7 +511,7 @@ export class DocumentDesk {
         await this.audit(sql, actor, 'status', d.documentId, 'success', { id: d.id, status: sid, code, to: d.sender });
         return next;
       });
-      await this.emit('status.sent', 'success', { id: pre.id, document_id: pre.documentId, code, to: pre.sender });
+      await this.emit('status.sent', 'success', { id: pre.id, document_id: pre.documentId, code, to: pre.sender }, undefined, actor);
       this.kick();
       // an accepted update starts the document again: the updated version has arrived
       if (code === '15' && state.code === null && this.o.autoArrived) await this.sendStatus(pre.id, '01', { description: 'Đã nhận bản cập nhật / update received' }, SYSTEM);
@@ -630,7 +631,7 @@ export class DocumentDesk {
         }
         throw e;
       }
-      await this.emit('received', 'success', { id, document_id: h.documentId, from: h.from.organId, doc_type: h.business.docType, signature: verdict.indication, signer: verdict.signer });
+      await this.emit('received', 'success', { id, document_id: h.documentId, from: h.from.organId, doc_type: h.business.docType, signature: verdict.indication, signer: verdict.signer }, undefined, actor);
       this.afterReceive(id, h, parent).catch((e) => this.o.log?.error({ err: e }, 'automatic status failed'));
       return { id, documentId: h.documentId, duplicate: false };
     } catch (e) {
@@ -663,7 +664,7 @@ export class DocumentDesk {
 
   private async duplicate(actor: string, dup: DocumentRow, h: PackageHeader): Promise<ReceiveResult> {
     await this.o.db.tx((sql) => this.audit(sql, actor, 'receive.duplicate', h.documentId, 'success', { id: dup.id, docType: h.business.docType }));
-    await this.emit('duplicate', 'success', { id: dup.id, document_id: h.documentId, from: h.from.organId });
+    await this.emit('duplicate', 'success', { id: dup.id, document_id: h.documentId, from: h.from.organId }, undefined, actor);
     return { id: dup.id, documentId: h.documentId, duplicate: true };
   }
 
@@ -708,7 +709,7 @@ export class DocumentDesk {
         await this.audit(sql, actor, 'status.receive', doc.documentId, 'success', { id: doc.id, status: sid, code: p.code, from: p.from.organId, xRoadId });
         return { id: sid, duplicate: false };
       });
-      await this.emit(res.duplicate ? 'status.duplicate' : 'status.received', 'success', { id: doc.id, document_id: doc.documentId, code: p.code, from: p.from.organId });
+      await this.emit(res.duplicate ? 'status.duplicate' : 'status.received', 'success', { id: doc.id, document_id: doc.documentId, code: p.code, from: p.from.organId }, undefined, actor);
       return res;
     } catch (e) {
       return this.refused(actor, 'status.receive', target, e, {});
@@ -950,7 +951,7 @@ export class DocumentDesk {
       }
       await this.audit(sql, actor, 'ack', id, 'success', {});
     });
-    await this.emit('acked', 'success', { id });
+    await this.emit('acked', 'success', { id }, undefined, actor);
   }
 
   async deliveries(ref?: string): Promise<DeliveryRow[]> {

@@ -85,6 +85,9 @@ describe('the document desk between three agencies (through the stand-in relay)'
       expect(d.events.map((e) => e.subject)).toContain('truc.exchange.doc.received');
     }
     expect(vpcp.events.map((e) => e.subject)).toEqual(expect.arrayContaining(['truc.exchange.doc.sent', 'truc.exchange.doc.delivered', 'truc.exchange.doc.status.received']));
+    // monitoring sees who sent and who (which subsystem) delivered
+    expect(vpcp.events.find((e) => e.subject === 'truc.exchange.doc.sent' && (e.event.truc as { id: string }).id === sent.id)!.event.user).toEqual({ name: 'clerk@vpcp' });
+    expect(bnv.events.find((e) => e.subject === 'truc.exchange.doc.received' && (e.event.truc as { document_id: string }).document_id === sent.documentId)!.event.user).toEqual({ name: `xroad:${clientOf(vpcp.spec)}` });
     // the clerk acknowledges: the item leaves the inbox (still found with all)
     const item = await inboxDoc(bnv, sent.documentId);
     expect((await bnv.desk.inbox()).documents.some((x) => x.id === item!.id)).toBe(true);
@@ -239,6 +242,12 @@ describe('the document desk between three agencies (through the stand-in relay)'
     const o = await deliver(byOther, content);
     expect([o.status, (o.body as { code: string }).code]).toEqual([422, 'invalid_signature']);
     expect((o.body as { detail: string }).detail).toMatch(/member VN\/GOV\/000\.00\.00\.G09.*not by the sending agency VN\/GOV\/000\.00\.00\.G22/);
+    // an attachment the manifest names is missing; one it does not name is added
+    const none = await post(`${bnv.url}/edoc/packages`, { 'x-road-client': clientOf(vpcp.spec), 'content-type': FRAMES_MEDIA_TYPE }, writeFrames(signed, []), 30_000);
+    expect([none.status, (none.body as { code: string; detail: string }).code]).toEqual([422, 'attachment_mismatch']);
+    expect((none.body as { detail: string }).detail).toMatch(/att1 \(vb\.txt\) is missing/);
+    const extra = await post(`${bnv.url}/edoc/packages`, { 'x-road-client': clientOf(vpcp.spec), 'content-type': FRAMES_MEDIA_TYPE }, writeFrames(signed, [{ contentId: 'att1', bytes: content, size: content.length }, { contentId: 'att9', bytes: content, size: content.length }]), 30_000);
+    expect([extra.status, (extra.body as { code: string }).code]).toEqual([422, 'attachment_mismatch']);
     // the package says VPCP, the calling member is HCM
     const w = await deliver(signed, content, clientOf(hcm.spec));
     expect([w.status, (w.body as { code: string }).code]).toEqual([403, 'forbidden']);
@@ -250,7 +259,7 @@ describe('the document desk between three agencies (through the stand-in relay)'
     const g = await post(`${bnv.url}/edoc/packages`, { 'x-road-client': clientOf(vpcp.spec) }, Buffer.from('<edXMLEnvelope/>'), 30_000);
     expect([g.status, (g.body as { code: string }).code]).toEqual([400, 'bad_package']);
     expect((await bnv.desk.inbox({ all: true })).documents.some((d) => d.documentId === pkg.header.documentId)).toBe(false);
-    expect(bnv.events.filter((e) => e.subject === 'truc.exchange.doc.receive.refused').length - refusedBefore).toBe(8);
+    expect(bnv.events.filter((e) => e.subject === 'truc.exchange.doc.receive.refused').length - refusedBefore).toBe(10);
     const denied = await bnv.db.query<{ detail: { code: string } }>(`SELECT detail FROM audit_log WHERE action = 'doc.receive' AND outcome = 'denied'`);
     expect(denied.map((d) => d.detail.code)).toEqual(expect.arrayContaining(['attachment_mismatch', 'invalid_signature', 'forbidden', 'unknown_member', 'bad_package']));
 

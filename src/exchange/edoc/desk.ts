@@ -36,7 +36,7 @@ import { clientHeader, parseClientHeader, type SubsystemId } from '../ids.js';
 import { documentIdOf, type Attachment, type BusinessDocType, type DocumentRef, type EdocPackage, type Organ, type PackageHeader } from './package.js';
 import { parseEnvelope, writeEnvelope } from './xml.js';
 import { FrameReader, FRAMES_MEDIA_TYPE, writeFrames } from './frame.js';
-import { advance, parseStatus, STATUS_CODES, writeStatus, type StaffInfo, type StatusCode, type StatusPacket, type StatusState } from './status.js';
+import { advance, advanceReported, parseStatus, STATUS_CODES, writeStatus, type StaffInfo, type StatusCode, type StatusPacket, type StatusState } from './status.js';
 import { verifySigned, type SignatureVerdict } from './verify.js';
 import { post, servicePath, type XroadAnswer } from './transport.js';
 import {
@@ -700,7 +700,7 @@ export class DocumentDesk {
         const [seen] = await sql.query(`SELECT id FROM xd_status WHERE direction = 'in' AND doc_id = $1 AND organ_id = $2 AND code = $3 AND stamp = $4`, [doc.id, p.from.organId, p.code, p.timestamp]);
         if (seen) return { id: seen.id as string, duplicate: true };
         const r = recipientRow(rr);
-        const next = advance(r.state, p.code, r.state.pending ?? 'recall');
+        const next = advanceReported(r.state, p.code);
         await sql.query(
           `INSERT INTO xd_status (id, direction, doc_id, organ_id, code, description, staff, stamp, xml, validation, actor) VALUES ($1,'in',$2,$3,$4,$5,$6::jsonb,$7,$8,$9::jsonb,$10)`,
           [sid, doc.id, p.from.organId, p.code, p.description ?? null, p.staff ? JSON.stringify(p.staff) : null, p.timestamp, xml.toString('utf8'), JSON.stringify(verdict), actor],

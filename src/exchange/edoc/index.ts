@@ -11,7 +11,7 @@
 export { EDXML_NS, DOCUMENT_ID, PACKAGE_LIMITS, BUSINESS_DOC_TYPES, checkPackage, parseDocumentId, documentIdOf } from './package.js';
 export type { EdocPackage, PackageHeader, Organ, DocumentRef, TraceHeader, Business, BusinessDocType, Priority, Attachment } from './package.js';
 export { writeEnvelope, parseEnvelope, MAX_ENVELOPE_BYTES } from './xml.js';
-export { STATUS_CODES, INITIAL_STATE, isStatusCode, allowedNext, advance, checkStatus, writeStatus, parseStatus } from './status.js';
+export { STATUS_CODES, INITIAL_STATE, isStatusCode, allowedNext, advance, advanceReported, checkStatus, writeStatus, parseStatus } from './status.js';
 export type { StatusCode, StatusPacket, StatusState, StaffInfo } from './status.js';
 export { FRAMES_MEDIA_TYPE, writeFrames, FrameReader, type FrameSource, type Frame } from './frame.js';
 export { verifySigned, memberOfCertificate, type SignatureVerdict } from './verify.js';

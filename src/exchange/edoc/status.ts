@@ -95,6 +95,19 @@ export function advance(s: StatusState, code: StatusCode, kind: 'recall' | 'upda
   return { code };
 }
 
+/**
+ * The sender's view of a recipient. Packets cross: a status the recipient sent before the recall or update
+ * reached it may arrive after the sender moved to 13 — it then moves the status the request will return to
+ * (so a document found done is one whose recall can only be refused), and 13 stays.
+ */
+export function advanceReported(s: StatusState, code: StatusCode): StatusState {
+  if (s.code === '13' && code !== '15' && code !== '16' && code !== '13') {
+    const inner = advance({ code: s.before ?? null }, code);
+    return { ...s, before: inner.code };
+  }
+  return advance(s, code, s.pending ?? 'recall');
+}
+
 export function checkStatus(p: StatusPacket): void {
   if (!p || typeof p !== 'object') throw bad('Status', 'is required');
   checkRef('ResponseFor', p.responseFor);

@@ -1,7 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { parseEnvelope, writeEnvelope } from '../../../src/exchange/edoc/xml.js';
 import { checkPackage, EDXML_NS, parseDocumentId, type EdocPackage } from '../../../src/exchange/edoc/package.js';
-import { advance, allowedNext, INITIAL_STATE, parseStatus, STATUS_CODES, writeStatus, type StatusCode, type StatusPacket, type StatusState } from '../../../src/exchange/edoc/status.js';
+import { advance, advanceReported, allowedNext, INITIAL_STATE, parseStatus, STATUS_CODES, writeStatus, type StatusCode, type StatusPacket, type StatusState } from '../../../src/exchange/edoc/status.js';
 import { FrameReader, writeFrames } from '../../../src/exchange/edoc/frame.js';
 import { samplePackage } from './samples.js';
 
@@ -208,6 +208,12 @@ describe('status packets', () => {
     expect(advance(advance(run(['01']), '13', 'replace'), '15')).toEqual({ code: '15', recalled: true });
     // one request at a time
     refuses(['01', '13'], '13');
+    // the sender's view: a 05 and a 06 sent before the recall reached the recipient arrive after 13
+    const crossing = advanceReported(advanceReported(advance(run(['01', '03']), '13', 'recall'), '05'), '06');
+    expect(crossing).toEqual({ code: '13', before: '06', pending: 'recall' });
+    expect(() => advanceReported(crossing, '15')).toThrow(/already done/);
+    expect(advanceReported(crossing, '16')).toEqual({ code: '06' });
+    expect(() => advanceReported(advance(run(['01', '03']), '13', 'recall'), '01')).toThrow(expect.objectContaining({ code: 'conflict' }));
   });
 });
 

@@ -778,7 +778,18 @@ export class MessageLog implements MessageLogApi {
   }
 
   /** One scheduled round: stamps batch after batch while full ones come, then checks the grace period. */
-  async tick(): Promise<void> {
+  tick(): Promise<void> {
+    if (this.tickRun) return this.tickRun;
+    const run = this.tickOnce().finally(() => {
+      this.tickRun = null;
+    });
+    this.tickRun = run;
+    return run;
+  }
+
+  private tickRun: Promise<void> | null = null;
+
+  private async tickOnce(): Promise<void> {
     const o = this.tsOpts;
     if (!o || this.ticking || this.closed) return;
     this.ticking = true;
@@ -870,6 +881,7 @@ export class MessageLog implements MessageLogApi {
   async close(): Promise<void> {
     if (this.closed) return;
     this.stopTimestamping();
+    await this.tickRun?.catch(() => {});
     while (this.flushing) await this.flushing;
     this.closed = true;
     await this.stampLock;

@@ -29,6 +29,8 @@ export interface VerifyOptions {
   archives?: string;
   /** certificates the TSAs' certificates chain to (or the TSA certificates themselves), DER */
   trustedTsaCerts: Uint8Array[];
+  /** CA certificates between the TSA and the trusted ones (like openssl's -untrusted), DER */
+  intermediates?: Uint8Array[];
   /** to check protected bodies against their hashes; without it their stored hashes are checked */
   cipher?: BodyCipher;
   /** default true */
@@ -176,7 +178,7 @@ async function checkBody(root: string, segment: number, m: RecordMeta, logId: Bu
 }
 
 /** Checks one batch's token: imprint = root, TSA signature, TSA certificate trusted. Returns a problem or null. */
-export async function checkToken(batch: Batch, root: Buffer, trusted: Uint8Array[]): Promise<string | null> {
+export async function checkToken(batch: Batch, root: Buffer, trusted: Uint8Array[], intermediates: Uint8Array[] = []): Promise<string | null> {
   if (!batch.root.equals(root)) return 'the batch root is not the hash-tree root of the records it covers';
   let token;
   try {
@@ -187,6 +189,7 @@ export async function checkToken(batch: Batch, root: Buffer, trusted: Uint8Array
   if (token.tstInfo.hash !== 'sha256' || !token.tstInfo.hashedMessage.equals(root)) return 'the time-stamp token does not stamp the batch root';
   const check = await verifyTimeStamp(batch.token, (h) => (h === 'sha256' ? root : Buffer.alloc(0)), {
     trustAnchors: trusted,
+    intermediates: [...intermediates, ...trusted],
     at: new Date(token.tstInfo.genTime.getTime() + 1000),
     revocation: { mode: 'off' },
   });
@@ -321,7 +324,7 @@ export async function verifyLog(o: VerifyOptions): Promise<VerifyReport> {
                 const t = readTimeStampToken(b.token);
                 if (!t.tstInfo.hashedMessage.equals(root)) throw new Broken({ where: { batch: b.batch }, why: 'the time-stamp token does not stamp the batch root' });
               } else {
-                const bad = await checkToken(b, root, o.trustedTsaCerts);
+                const bad = await checkToken(b, root, o.trustedTsaCerts, o.intermediates);
                 if (bad) throw new Broken({ where: { batch: b.batch, seq: m.seq }, why: bad });
               }
             }

@@ -21,7 +21,11 @@ export interface KeyInfo {
 
 export interface KeyStore {
   readonly kind: string;
-  generate(algorithm: KeyAlgorithm, label: string): Promise<KeyInfo>;
+  /**
+   * `usage` (default `sign`): `decrypt` makes a key for receiving encrypted documents (RSA decryption, ECDH
+   * derivation) and not for signing — one key, one purpose.
+   */
+  generate(algorithm: KeyAlgorithm, label: string, opts?: { usage?: 'sign' | 'decrypt' }): Promise<KeyInfo>;
   info(id: string): Promise<KeyInfo>;
   list(): Promise<KeyInfo[]>;
   /**
@@ -36,8 +40,33 @@ export interface KeyStore {
    * workers); null when the store has none configured.
    */
   batchSigner?(id: string, scheme: SignatureScheme): Promise<((data: Uint8Array[]) => Promise<Buffer[]>) | null>;
+  /**
+   * Optional: makes a symmetric AES-256 key-encryption key inside the store (sealed file, or a sensitive,
+   * non-extractable token object) for envelope encryption (src/vault). Returns its id.
+   */
+  generateSecret?(label: string): Promise<SecretInfo>;
+  /** Optional: seals a small secret (a data key) under a key-encryption key, AES-256-GCM with `ad`. */
+  wrapSecret?(id: string, secret: Uint8Array, ad: Uint8Array): Promise<Buffer>;
+  /** Optional: opens what `wrapSecret` sealed; a wrong key, `ad` or a tampered blob is a `decrypt_failed`. */
+  unwrapSecret?(id: string, wrapped: Uint8Array, ad: Uint8Array): Promise<Buffer>;
+  /** Optional: destroys a key-encryption key (after every data key was re-wrapped away from it). */
+  destroySecret?(id: string): Promise<void>;
+  /**
+   * Optional: decryption with a private key for CMS recipients (src/vault/cms): RSA-OAEP (or PKCS#1 v1.5
+   * when the caller's policy allows) key transport. Keys made for signing may refuse.
+   */
+  rsaDecrypt?(id: string, padding: RsaDecryptPadding, data: Uint8Array): Promise<Buffer>;
+  /** Optional: raw ECDH shared secret (the x-coordinate) between a private key and a peer's public point. */
+  ecdhDerive?(id: string, peerSpki: Uint8Array): Promise<Buffer>;
   close(): Promise<void>;
 }
+
+export interface SecretInfo {
+  ref: KeyRef;
+  label: string;
+}
+
+export type RsaDecryptPadding = { oaep: 'sha1' | 'sha256' | 'sha384' | 'sha512'; label?: Uint8Array } | 'pkcs1';
 
 /** Resolves a KeyRef to the store that holds it. */
 export interface KeyStores {

@@ -11,7 +11,7 @@
  * re-initialised, slot found again by label, sessions opened, user logged in, keys looked up again — on
  * the next request and in the background with back-off, telling listeners (`onAvailability`) both ways.
  */
-import { randomBytes } from 'node:crypto';
+import { createPublicKey, randomBytes } from 'node:crypto';
 import pkcs11js from 'pkcs11js';
 import { TrucError } from '../errors.js';
 import {
@@ -21,7 +21,7 @@ import {
   parseKeyAlgorithm,
   schemeFitsKey,
 } from './algorithms.js';
-import type { KeyInfo, KeyStore } from './keystore.js';
+import type { KeyInfo, KeyStore, RsaDecryptPadding, SecretInfo } from './keystore.js';
 import { ecdsaRawToDer } from './ecdsa-signature.js';
 import { CKK_EC_EDWARDS, CKM_EC_EDWARDS_KEY_PAIR_GEN, CKM_EDDSA } from './pkcs11/constants.js';
 import { signRequest } from './pkcs11/mechanisms.js';
@@ -310,8 +310,9 @@ export class Pkcs11KeyStore implements KeyStore {
       );
   }
 
-  async generate(algorithm: KeyAlgorithm, label: string): Promise<KeyInfo> {
+  async generate(algorithm: KeyAlgorithm, label: string, opts: { usage?: 'sign' | 'decrypt' } = {}): Promise<KeyInfo> {
     parseKeyAlgorithm(algorithm);
+    const decrypt = opts.usage === 'decrypt';
     const family = keyFamily(algorithm);
     const idBytes = randomBytes(16);
     const id = idBytes.toString('hex');
@@ -354,9 +355,11 @@ export class Pkcs11KeyStore implements KeyStore {
       { type: pkcs11js.CKA_PRIVATE, value: true },
       { type: pkcs11js.CKA_SENSITIVE, value: true },
       { type: pkcs11js.CKA_EXTRACTABLE, value: false },
-      { type: pkcs11js.CKA_SIGN, value: true },
+      { type: pkcs11js.CKA_SIGN, value: !decrypt },
       // a signing key only: no decryption, so a PKCS#1 v1.5 decryption oracle is never on offer
-      ...(family === 'rsa' ? [{ type: pkcs11js.CKA_DECRYPT, value: false }] : []),
+      ...(family === 'rsa' ? [{ type: pkcs11js.CKA_DECRYPT, value: decrypt }] : []),
+      // a key for receiving encrypted documents (CMS KeyAgreeRecipientInfo): ECDH on the token, no signing
+      ...(family === 'ec' && decrypt ? [{ type: pkcs11js.CKA_DERIVE, value: true }] : []),
     ];
     return this.pool.use(async (session) => {
       let pair: pkcs11js.KeyPair;
@@ -503,6 +506,168 @@ export class Pkcs11KeyStore implements KeyStore {
     return req.rawEcdsa ? ecdsaRawToDer(out) : out;
   }
 
+  // --- envelope encryption and CMS recipients (src/vault) ---
+
+  async generateSecret(label: string): Promise<SecretInfo> {
+    this.requireMechanism(pkcs11js.CKM_AES_KEY_GEN, 'AES key-encryption keys');
+    this.requireMechanism(pkcs11js.CKM_AES_GCM, 'wrapping data keys (AES-GCM)');
+    const idBytes = randomBytes(16);
+    const template: pkcs11js.Template = [
+      { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_SECRET_KEY },
+      { type: pkcs11js.CKA_KEY_TYPE, value: pkcs11js.CKK_AES },
+      { type: pkcs11js.CKA_VALUE_LEN, value: 32 },
+      { type: pkcs11js.CKA_TOKEN, value: true },
+      { type: pkcs11js.CKA_PRIVATE, value: true },
+      { type: pkcs11js.CKA_SENSITIVE, value: true },
+      { type: pkcs11js.CKA_EXTRACTABLE, value: false },
+      { type: pkcs11js.CKA_ENCRYPT, value: true },
+      { type: pkcs11js.CKA_DECRYPT, value: true },
+      { type: pkcs11js.CKA_ID, value: idBytes },
+      { type: pkcs11js.CKA_LABEL, value: label },
+    ];
+    await this.pool.use((session) => {
+      try {
+        this.lib.C_GenerateKey(session, { mechanism: pkcs11js.CKM_AES_KEY_GEN }, template);
+      } catch (e) {
+        throw tokenError(e, 'generating an AES key-encryption key on the token failed');
+      }
+    });
+    return { ref: { store: this.kind, id: idBytes.toString('hex') }, label };
+  }
+
+  private findSecret(session: Handle, id: string): Handle {
+    if (!ID_PATTERN.test(id)) throw new TrucError('not_found', `no secret key with id "${id}" on the token`, { id });
+    const found = findObjects(
+      this.lib,
+      session,
+      [
+        { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_SECRET_KEY },
+        { type: pkcs11js.CKA_ID, value: Buffer.from(id, 'hex') },
+      ],
+      2,
+    );
+    if (found.length !== 1)
+      throw new TrucError('key_store_unavailable', `the key-encryption key ${id} is not on the token`, { id });
+    return found[0];
+  }
+
+  async wrapSecret(id: string, secret: Uint8Array, ad: Uint8Array): Promise<Buffer> {
+    const iv = randomBytes(12);
+    const mechanism = { mechanism: pkcs11js.CKM_AES_GCM, parameter: { type: pkcs11js.CK_PARAMS_AES_GCM, iv, aad: Buffer.from(ad), ivBits: 96, tagBits: 128 } as pkcs11js.AesGCM };
+    return this.pool.use(async (session) => {
+      try {
+        const key = this.findSecret(session, id);
+        this.lib.C_EncryptInit(session, mechanism, key);
+        const out = this.lib.C_Encrypt(session, Buffer.from(secret), Buffer.alloc(secret.length + 64));
+        return Buffer.concat([iv, out]);
+      } catch (e) {
+        throw tokenError(e, `wrapping a data key with ${id} failed`, { id });
+      }
+    });
+  }
+
+  async unwrapSecret(id: string, wrapped: Uint8Array, ad: Uint8Array): Promise<Buffer> {
+    const w = Buffer.from(wrapped);
+    if (w.length < 28) throw new TrucError('decrypt_failed', 'wrapped key too short');
+    const mechanism = { mechanism: pkcs11js.CKM_AES_GCM, parameter: { type: pkcs11js.CK_PARAMS_AES_GCM, iv: w.subarray(0, 12), aad: Buffer.from(ad), ivBits: 96, tagBits: 128 } as pkcs11js.AesGCM };
+    return this.pool.use(async (session) => {
+      const key = (() => {
+        try {
+          return this.findSecret(session, id);
+        } catch (e) {
+          throw tokenError(e, `finding the key-encryption key ${id} failed`, { id });
+        }
+      })();
+      try {
+        this.lib.C_DecryptInit(session, mechanism, key);
+        return this.lib.C_Decrypt(session, w.subarray(12), Buffer.alloc(w.length));
+      } catch (e) {
+        const ckr = ckrOf(e);
+        if (ckr === pkcs11js.CKR_ENCRYPTED_DATA_INVALID || ckr === pkcs11js.CKR_ENCRYPTED_DATA_LEN_RANGE || ckr === pkcs11js.CKR_GENERAL_ERROR)
+          throw new TrucError('decrypt_failed', 'wrapped data key failed authentication (wrong key-encryption key or tampered)', { kek: id });
+        throw tokenError(e, `unwrapping a data key with ${id} failed`, { id });
+      }
+    });
+  }
+
+  async destroySecret(id: string): Promise<void> {
+    await this.pool.use((session) => {
+      try {
+        this.lib.C_DestroyObject(session, this.findSecret(session, id));
+      } catch (e) {
+        throw tokenError(e, `destroying the key-encryption key ${id} failed`, { id });
+      }
+    });
+  }
+
+  async rsaDecrypt(id: string, padding: RsaDecryptPadding, data: Uint8Array): Promise<Buffer> {
+    const entry = await this.load(id);
+    if (keyFamily(entry.info.algorithm) !== 'rsa') throw new TrucError('key_not_allowed', `key ${id} is not an RSA key`, { id });
+    const HASHES = { sha1: [pkcs11js.CKM_SHA_1, pkcs11js.CKG_MGF1_SHA1], sha256: [pkcs11js.CKM_SHA256, pkcs11js.CKG_MGF1_SHA256], sha384: [pkcs11js.CKM_SHA384, pkcs11js.CKG_MGF1_SHA384], sha512: [pkcs11js.CKM_SHA512, pkcs11js.CKG_MGF1_SHA512] } as const;
+    const mechanism: pkcs11js.Mechanism =
+      padding === 'pkcs1'
+        ? { mechanism: pkcs11js.CKM_RSA_PKCS }
+        : {
+            mechanism: pkcs11js.CKM_RSA_PKCS_OAEP,
+            parameter: { type: pkcs11js.CK_PARAMS_RSA_OAEP, hashAlg: HASHES[padding.oaep][0], mgf: HASHES[padding.oaep][1], source: 1, ...(padding.label?.length ? { sourceData: Buffer.from(padding.label) } : {}) } as pkcs11js.RsaOAEP,
+          };
+    return this.pool.use(async (session) => {
+      try {
+        this.lib.C_DecryptInit(session, mechanism, entry.privateKey);
+        return this.lib.C_Decrypt(session, Buffer.from(data), Buffer.alloc(1024));
+      } catch (e) {
+        const ckr = ckrOf(e);
+        if (ckr === pkcs11js.CKR_ENCRYPTED_DATA_INVALID || ckr === pkcs11js.CKR_ENCRYPTED_DATA_LEN_RANGE || ckr === pkcs11js.CKR_GENERAL_ERROR)
+          throw new TrucError('decrypt_failed', 'RSA key transport did not decrypt with this key', { id });
+        throw tokenError(e, `decrypting with key ${id} failed`, { id });
+      }
+    });
+  }
+
+  async ecdhDerive(id: string, peerSpki: Uint8Array): Promise<Buffer> {
+    const entry = await this.load(id);
+    if (keyFamily(entry.info.algorithm) !== 'ec') throw new TrucError('key_not_allowed', `key ${id} is not an EC key`, { id });
+    // the peer's point: the BIT STRING of its SubjectPublicKeyInfo (uncompressed 04 || x || y)
+    try {
+      createPublicKey({ key: Buffer.from(peerSpki), format: 'der', type: 'spki' }); // a valid point, or refuse here
+    } catch {
+      throw new TrucError('decrypt_failed', 'the originator public key is not a valid EC key', { id });
+    }
+    const peer = peerPoint(peerSpki);
+    const size = entry.info.algorithm === 'EC-P256' ? 32 : entry.info.algorithm === 'EC-P384' ? 48 : 66;
+    const mechanism: pkcs11js.Mechanism = {
+      mechanism: pkcs11js.CKM_ECDH1_DERIVE,
+      parameter: { type: pkcs11js.CK_PARAMS_EC_DH, kdf: pkcs11js.CKD_NULL, publicData: peer } as pkcs11js.ECDH1,
+    };
+    const template: pkcs11js.Template = [
+      { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_SECRET_KEY },
+      { type: pkcs11js.CKA_KEY_TYPE, value: pkcs11js.CKK_GENERIC_SECRET },
+      { type: pkcs11js.CKA_TOKEN, value: false },
+      { type: pkcs11js.CKA_SENSITIVE, value: false },
+      { type: pkcs11js.CKA_EXTRACTABLE, value: true },
+      { type: pkcs11js.CKA_VALUE_LEN, value: size },
+    ];
+    return this.pool.use(async (session) => {
+      let secret: Handle | undefined;
+      try {
+        secret = this.lib.C_DeriveKey(session, mechanism, entry.privateKey, template);
+        const v = readAttribute(this.lib, session, secret, pkcs11js.CKA_VALUE);
+        if (!v) throw new TrucError('key_store', 'the token did not return the derived secret');
+        return Buffer.from(v);
+      } catch (e) {
+        throw tokenError(e, `ECDH with key ${id} failed`, { id });
+      } finally {
+        if (secret) {
+          try {
+            this.lib.C_DestroyObject(session, secret);
+          } catch {
+            // a session object dies with its session anyway
+          }
+        }
+      }
+    });
+  }
+
   /** Logs out (when no other store shares the login), closes the sessions, finalises the module if last. */
   async close(): Promise<void> {
     if (this.retryTimer) clearTimeout(this.retryTimer);
@@ -526,4 +691,24 @@ export class Pkcs11KeyStore implements KeyStore {
     })();
     return this.closing;
   }
+}
+
+/** The subjectPublicKey BIT STRING's content (the EC point) of a DER SubjectPublicKeyInfo. */
+function peerPoint(spki: Uint8Array): Buffer {
+  const b = Buffer.from(spki);
+  // SEQUENCE { SEQUENCE algorithm, BIT STRING } — walk the outer header, skip the algorithm, read the bits
+  const len = (at: number): [number, number] => {
+    const first = b[at];
+    if (first < 0x80) return [first, at + 1];
+    const n = first & 0x7f;
+    let v = 0;
+    for (let i = 0; i < n; i++) v = v * 256 + b[at + 1 + i];
+    return [v, at + 1 + n];
+  };
+  let [, at] = len(1);
+  const [algLen, algAt] = len(at + 1);
+  at = algAt + algLen;
+  if (b[at] !== 0x03) throw new TrucError('malformed_der', 'SubjectPublicKeyInfo without a BIT STRING');
+  const [bitsLen, bitsAt] = len(at + 1);
+  return b.subarray(bitsAt + 1, bitsAt + bitsLen);
 }

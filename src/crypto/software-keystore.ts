@@ -5,21 +5,25 @@
  * sealed file cannot be swapped for another key's or relabelled without detection.
  */
 import {
+  constants as cryptoConstants,
   createCipheriv,
   createDecipheriv,
   createHash,
   createPrivateKey,
+  createPublicKey,
+  diffieHellman,
+  privateDecrypt,
   generateKeyPairSync,
   randomBytes,
   scryptSync,
   type KeyObject,
 } from 'node:crypto';
-import { mkdir, readFile, readdir, writeFile, rename } from 'node:fs/promises';
+import { mkdir, readFile, readdir, writeFile, rename, unlink } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { TrucError } from '../errors.js';
 import { type KeyAlgorithm, type SignatureScheme, schemeFitsKey, parseKeyAlgorithm } from './algorithms.js';
-import type { KeyInfo, KeyStore } from './keystore.js';
+import type { KeyInfo, KeyStore, RsaDecryptPadding, SecretInfo } from './keystore.js';
 import { signWith } from './sign.js';
 import { SignPool } from './sign-pool.js';
 
@@ -239,9 +243,131 @@ export class SoftwareKeyStore implements KeyStore {
     return (data) => pool.sign(handle, data);
   }
 
+  // --- symmetric key-encryption keys (envelope encryption, src/vault) ---
+  private readonly secrets = new Map<string, { label: string; key: Buffer }>();
+
+  async generateSecret(label: string): Promise<SecretInfo> {
+    const id = randomBytes(12).toString('hex');
+    const key = randomBytes(32);
+    const iv = randomBytes(12);
+    const c = createCipheriv('aes-256-gcm', this.master, iv);
+    c.setAAD(aad(id, 'AES-256', Buffer.alloc(0)));
+    const ct = Buffer.concat([c.update(key), c.final()]);
+    const sealed = { v: 1, id, label, algorithm: 'AES-256', iv: iv.toString('base64'), ct: ct.toString('base64'), tag: c.getAuthTag().toString('base64') };
+    const path = join(this.dir, `${id}.secret.json`);
+    await writeFile(`${path}.tmp`, JSON.stringify(sealed, null, 2), { mode: 0o600 });
+    await rename(`${path}.tmp`, path);
+    this.secrets.set(id, { label, key });
+    return { ref: { store: this.kind, id }, label };
+  }
+
+  private async secret(id: string): Promise<Buffer> {
+    const hit = this.secrets.get(id);
+    if (hit) return hit.key;
+    if (!/^[0-9a-f]{24}$/.test(id)) throw new TrucError('not_found', `no software secret key "${id}"`);
+    let sealed: { id: string; label: string; iv: string; ct: string; tag: string };
+    try {
+      sealed = JSON.parse(await readFile(join(this.dir, `${id}.secret.json`), 'utf8'));
+    } catch {
+      throw new TrucError('key_store_unavailable', `software secret key "${id}" is not in the key store`, { id });
+    }
+    let key: Buffer;
+    try {
+      const d = createDecipheriv('aes-256-gcm', this.master, Buffer.from(sealed.iv, 'base64'));
+      d.setAAD(aad(id, 'AES-256', Buffer.alloc(0)));
+      d.setAuthTag(Buffer.from(sealed.tag, 'base64'));
+      key = Buffer.concat([d.update(Buffer.from(sealed.ct, 'base64')), d.final()]);
+    } catch {
+      throw new TrucError('key_store', `sealed secret key "${id}" failed authentication (tampered or wrong store)`);
+    }
+    this.secrets.set(id, { label: sealed.label, key });
+    return key;
+  }
+
+  async wrapSecret(id: string, secret: Uint8Array, ad: Uint8Array): Promise<Buffer> {
+    const key = await this.secret(id);
+    const iv = randomBytes(12);
+    const c = createCipheriv('aes-256-gcm', key, iv);
+    c.setAAD(ad);
+    const ct = Buffer.concat([c.update(secret), c.final()]);
+    return Buffer.concat([iv, ct, c.getAuthTag()]);
+  }
+
+  async unwrapSecret(id: string, wrapped: Uint8Array, ad: Uint8Array): Promise<Buffer> {
+    const key = await this.secret(id);
+    const w = Buffer.from(wrapped);
+    if (w.length < 28) throw new TrucError('decrypt_failed', 'wrapped key too short');
+    try {
+      const d = createDecipheriv('aes-256-gcm', key, w.subarray(0, 12));
+      d.setAAD(ad);
+      d.setAuthTag(w.subarray(w.length - 16));
+      return Buffer.concat([d.update(w.subarray(12, w.length - 16)), d.final()]);
+    } catch {
+      throw new TrucError('decrypt_failed', 'wrapped data key failed authentication (wrong key-encryption key or tampered)', { kek: id });
+    }
+  }
+
+  async destroySecret(id: string): Promise<void> {
+    if (!/^[0-9a-f]{24}$/.test(id)) throw new TrucError('not_found', `no software secret key "${id}"`);
+    const path = join(this.dir, `${id}.secret.json`);
+    // overwrite before unlinking: on most file systems the old blocks are then not the sealed key
+    try {
+      const size = (await readFile(path)).length;
+      await writeFile(path, randomBytes(size));
+      await unlink(path);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    }
+    this.secrets.get(id)?.key.fill(0);
+    this.secrets.delete(id);
+  }
+
+  async rsaDecrypt(id: string, padding: RsaDecryptPadding, data: Uint8Array): Promise<Buffer> {
+    const { info, key } = await this.load(id);
+    if (!info.algorithm.startsWith('RSA')) throw new TrucError('key_not_allowed', `key ${id} is not an RSA key`);
+    try {
+      if (padding === 'pkcs1') return pkcs1Unpad(privateDecrypt({ key, padding: cryptoConstants.RSA_NO_PADDING }, data));
+      return privateDecrypt({ key, padding: cryptoConstants.RSA_PKCS1_OAEP_PADDING, oaepHash: padding.oaep, oaepLabel: padding.label }, data);
+    } catch (e) {
+      if (e instanceof TrucError) throw e;
+      throw new TrucError('decrypt_failed', 'RSA key transport did not decrypt with this key', { id });
+    }
+  }
+
+  async ecdhDerive(id: string, peerSpki: Uint8Array): Promise<Buffer> {
+    const { info, key } = await this.load(id);
+    if (!info.algorithm.startsWith('EC-'))
+      throw new TrucError('key_not_allowed', `key ${id} is not an EC key`);
+    try {
+      return diffieHellman({ privateKey: key, publicKey: createPublicKey({ key: Buffer.from(peerSpki), format: 'der', type: 'spki' }) });
+    } catch {
+      throw new TrucError('decrypt_failed', 'ECDH with the originator key failed (another curve?)', { id });
+    }
+  }
+
   async close(): Promise<void> {
+    for (const s of this.secrets.values()) s.key.fill(0);
+    this.secrets.clear();
     this.cache.clear();
     await this.pool?.close();
     this.pool = null;
   }
+}
+
+/**
+ * EME-PKCS1-v1_5 decoding (RFC 8017 §7.2.2) over the raw RSA result, without early exits on the padding
+ * bytes. Node refuses PKCS#1 v1.5 decryption since the Marvin attack; we offer it only where policy allows
+ * reading what others send, and the CMS layer answers a bad padding like a wrong key (no distinct error).
+ */
+function pkcs1Unpad(em: Buffer): Buffer {
+  let bad = (em[0] ^ 0x00) | (em[1] ^ 0x02);
+  let sep = 0;
+  for (let i = 2; i < em.length; i++) {
+    const isZero = em[i] === 0 ? 1 : 0;
+    const first = isZero & (sep === 0 ? 1 : 0);
+    sep = first ? i : sep;
+  }
+  bad |= sep < 10 ? 1 : 0;
+  if (bad) throw new TrucError('decrypt_failed', 'RSA key transport did not decrypt with this key');
+  return Buffer.from(em.subarray(sep + 1));
 }

@@ -1,0 +1,190 @@
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { cpSync, readFileSync, readdirSync, writeFileSync, unlinkSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { MessageLog, verifyLog, scanSegment } from '../../../src/exchange/log/index.js';
+import { tmp } from '../../helpers/openssl.js';
+import { record, logDir, testTsa, type TestTsa } from './fixtures.js';
+
+const SEG1 = (dir: string) => join(dir, 'segments', '0000000001.seg');
+
+/** frame offsets of a segment's records */
+async function offsets(path: string): Promise<{ offset: number; length: number }[]> {
+  const s = await scanSegment(path);
+  const out = [];
+  for await (const r of s.records) out.push({ offset: r.frame.offset, length: r.frame.length });
+  await s.close();
+  return out;
+}
+
+describe('tamper detection and archives', () => {
+  let t: TestTsa;
+  let base: string;
+  let trust: { trustedTsaCerts: Buffer[]; intermediates: Buffer[] };
+  beforeAll(async () => {
+    t = await testTsa();
+    trust = { trustedTsaCerts: [t.root], intermediates: [t.issuing] };
+    base = logDir();
+    const log = await MessageLog.open({ dir: base });
+    for (let i = 1; i <= 12; i++) await log.append(record(i));
+    const sp = log.spool();
+    await sp.write(Buffer.alloc(100_000, 'x'));
+    const b = await sp.finish();
+    await log.append(record(13, undefined, { body: b, bodyHash: b.hash, bodyLength: b.length }));
+    await log.timestampNow(t.stamper, 7);
+    await log.timestampNow(t.stamper, 7);
+    await log.close();
+  }, 60_000);
+  afterAll(async () => {
+    await t.p.close();
+  });
+
+  const copy = () => {
+    const d = join(tmp('truc-tamper-'), 'log');
+    cpSync(base, d, { recursive: true });
+    return d;
+  };
+
+  it('accepts the untouched log', async () => {
+    const v = await verifyLog({ dir: base, ...trust });
+    expect(v.problem).toBeUndefined();
+    expect(v.ok).toBe(true);
+    expect(v.records).toBe(13);
+  });
+
+  it('finds a flipped byte in a record, naming its seq', async () => {
+    const d = copy();
+    const fr = (await offsets(SEG1(d)))[4]!;
+    const bytes = readFileSync(SEG1(d));
+    bytes[fr.offset + 30] ^= 0x01;
+    writeFileSync(SEG1(d), bytes);
+    const v = await verifyLog({ dir: d, ...trust });
+    expect(v.ok).toBe(false);
+    expect(v.problem!.why).toMatch(/record 5: chain hash/);
+  });
+
+  it('finds a changed spooled body', async () => {
+    const d = copy();
+    const p = join(d, 'segments', '0000000001.bodies', '13.body');
+    const b = readFileSync(p);
+    b[500] = 0x79;
+    writeFileSync(p, b);
+    const v = await verifyLog({ dir: d, ...trust });
+    expect(v.problem!.where.seq).toBe(13);
+    expect(v.problem!.why).toMatch(/body file does not match/);
+    unlinkSync(p);
+    expect((await verifyLog({ dir: d, ...trust })).problem!.why).toMatch(/missing/);
+  });
+
+  it('finds an altered time-stamp token', async () => {
+    const d = copy();
+    const st = readFileSync(join(d, 'stamps'));
+    // the token's signature value sits near the end of the first batch frame; flip a byte inside the second frame's token
+    const i = st.length - 40 - 32;
+    st[i] ^= 0x80;
+    writeFileSync(join(d, 'stamps'), st);
+    const v = await verifyLog({ dir: d, ...trust });
+    expect(v.ok).toBe(false);
+    expect(v.problem!.why).toMatch(/batch 2: chain hash/);
+  });
+
+  it('finds a token replaced consistently (stamp chain recomputed): its signature no longer verifies', async () => {
+    const d = copy();
+    const { readStamps } = await import('../../../src/exchange/log/index.js');
+    const { chainHash, frameBytes, encodeBatch, encodeStampsHeader, recordDigest, T_BATCH, T_STAMPS } = await import('../../../src/exchange/log/format.js');
+    const s = await readStamps(join(d, 'stamps'));
+    const b2 = s.batches[1]!.batch;
+    const tok = Buffer.from(b2.token);
+    tok[tok.length - 5] ^= 0x01; // inside the signature value
+    const hp = encodeStampsHeader({ logId: s.header!.logId, firstBatch: 1, prevHash: s.header!.prevHash });
+    const f1 = s.batches[0]!.frame;
+    const p2 = encodeBatch({ ...b2, token: tok });
+    const h2 = chainHash(f1.hash, T_BATCH, p2);
+    writeFileSync(join(d, 'stamps'), Buffer.concat([frameBytes(T_STAMPS, hp, recordDigest(T_STAMPS, hp)), frameBytes(T_BATCH, f1.payload, f1.hash), frameBytes(T_BATCH, p2, h2)]));
+    const v = await verifyLog({ dir: d, ...trust });
+    expect(v.problem!.where.batch).toBe(2);
+    expect(v.problem!.why).toMatch(/token does not verify|unreadable/);
+  });
+
+  it('finds a deleted record and two records swapped', async () => {
+    const d = copy();
+    const fr = await offsets(SEG1(d));
+    const bytes = readFileSync(SEG1(d));
+    const cut = Buffer.concat([bytes.subarray(0, fr[2]!.offset), bytes.subarray(fr[3]!.offset)]);
+    writeFileSync(SEG1(d), cut);
+    const v = await verifyLog({ dir: d, ...trust });
+    expect(v.problem!.why).toMatch(/record 3/);
+    const d2 = copy();
+    const a = fr[5]!;
+    const b = fr[6]!;
+    const swapped = Buffer.concat([bytes.subarray(0, a.offset), bytes.subarray(b.offset, b.offset + b.length), bytes.subarray(a.offset, a.offset + a.length), bytes.subarray(b.offset + b.length)]);
+    writeFileSync(SEG1(d2), swapped);
+    expect((await verifyLog({ dir: d2, ...trust })).problem!.why).toMatch(/record 6/);
+    // removing the last records entirely is caught by the time-stamp that covers them
+    const d3 = copy();
+    writeFileSync(SEG1(d3), bytes.subarray(0, fr[10]!.offset));
+    unlinkSync(join(d3, 'segments', '0000000001.bodies', '13.body'));
+    expect((await verifyLog({ dir: d3, ...trust })).problem!.why).toMatch(/covers records/);
+  });
+
+  it('archives closed, stamped segments into hash-linked files; the verifier walks archives and live segments; retention deletes old archives', async () => {
+    const dir = logDir();
+    let now = new Date('2026-12-01T00:00:00Z');
+    const log = await MessageLog.open({ dir, segmentBytes: 4096, clock: () => now });
+    for (let i = 1; i <= 60; i++) await log.append(record(i));
+    const sp = log.spool();
+    await sp.write(Buffer.alloc(50_000, 'b'));
+    const b = await sp.finish();
+    await log.append(record(61, undefined, { body: b, bodyHash: b.hash, bodyLength: b.length }));
+    for (let i = 62; i <= 80; i++) await log.append(record(i));
+    // nothing stamped: nothing to archive
+    expect((await log.archive({ before: 1000 })).archive).toBeNull();
+    await log.timestampNow(t.stamper, 25);
+    await log.timestampNow(t.stamper, 25);
+    const a1 = await log.archive({ before: 40 });
+    expect(a1.archive).not.toBeNull();
+    expect(a1.lastSeq!).toBeLessThan(40);
+    await log.timestampNow(t.stamper);
+    now = new Date('2026-12-03T00:00:00Z');
+    for (let i = 81; i <= 90; i++) await log.append(record(i));
+    const a2 = await log.archive({ before: new Date('2027-01-01T00:00:00Z') });
+    expect(a2.firstSeq).toBe(a1.lastSeq! + 1);
+    expect(readdirSync(join(dir, 'archives')).filter((n) => n.endsWith('.tlog')).length).toBe(2);
+    // the evidence of an unarchived record still comes out
+    await (await log.evidence('msg-90')).resume();
+    await log.append(record(91));
+    await log.close();
+    const v = await verifyLog({ dir, ...trust });
+    expect(v.problem).toBeUndefined();
+    expect(v.archives).toBe(2);
+    expect(v.records).toBe(91);
+    expect(v.ok).toBe(true);
+    // the log reopens after archiving and goes on
+    const again = await MessageLog.open({ dir });
+    expect((await again.append(record(92))).seq).toBe(92);
+    await again.close();
+    // a replaced archive breaks the link of the next one
+    const d2 = join(tmp('truc-arch-'), 'log');
+    cpSync(dir, d2, { recursive: true });
+    const a1p = join(d2, 'archives', '00000001.tlog');
+    const bytes = readFileSync(a1p);
+    bytes[bytes.length - 3] ^= 1;
+    writeFileSync(a1p, bytes);
+    const bad = await verifyLog({ dir: d2, ...trust });
+    expect(bad.ok).toBe(false);
+    expect(bad.problem!.where.archive).toBe(1);
+    // a missing archive in the middle is found
+    const d3 = join(tmp('truc-arch-'), 'log');
+    cpSync(dir, d3, { recursive: true });
+    unlinkSync(join(d3, 'archives', '00000001.tlog'));
+    const gone = await verifyLog({ dir: d3, ...trust });
+    expect(gone.problem).toBeUndefined(); // the oldest archives may go by retention…
+    expect(gone.warnings.join(' ')).toMatch(/archives before 2 are gone/);
+    // retention: archives older than the period go
+    const r = await MessageLog.open({ dir, clock: () => new Date('2026-12-02T12:00:00Z'), retentionDays: 1 });
+    const res = await r.archive({ before: 0 });
+    await r.close();
+    expect(res.deleted.length).toBe(1);
+    expect(existsSync(join(dir, 'archives', '00000001.tlog'))).toBe(false);
+    expect(existsSync(join(dir, 'archives', '00000002.tlog'))).toBe(true);
+  });
+});

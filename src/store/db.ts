@@ -151,6 +151,27 @@ class PgliteDb implements Db {
   }
 }
 
+/**
+ * A client lent from the pool has no error listener of its own: a backend terminated under it (a failover,
+ * `pg_terminate_backend`, a network cut) would be an uncaught 'error' event and stop the process. The
+ * error is kept (the statement in flight rejects with it anyway) and the broken client is destroyed, not
+ * returned to the pool.
+ */
+function watch(client: pg.PoolClient): { readonly error: Error | null; done(): void } {
+  let error: Error | null = null;
+  const onError = (e: Error) => (error = e);
+  client.on('error', onError);
+  return {
+    get error() {
+      return error;
+    },
+    done() {
+      client.off('error', onError);
+      client.release(error ?? undefined);
+    },
+  };
+}
+
 class PostgresDb implements Db {
   readonly kind = 'postgres' as const;
   constructor(private readonly pool: pg.Pool) {}
@@ -166,15 +187,17 @@ class PostgresDb implements Db {
 
   async copyFrom(table: string, columns: readonly CopyColumn[], rows: readonly CopyRow[] | CopyRows): Promise<void> {
     const client = await this.pool.connect();
+    const lost = watch(client);
     try {
       await pgCopy(client, table, columns, rows);
     } finally {
-      client.release();
+      lost.done();
     }
   }
 
   async tx<T>(fn: (sql: Sql) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
+    const lost = watch(client);
     try {
       await client.query('BEGIN');
       const result = await fn({
@@ -188,10 +211,10 @@ class PostgresDb implements Db {
       await client.query('COMMIT');
       return result;
     } catch (e) {
-      await client.query('ROLLBACK').catch(() => {});
+      if (!lost.error) await client.query('ROLLBACK').catch(() => {});
       throw e;
     } finally {
-      client.release();
+      lost.done();
     }
   }
 

@@ -272,6 +272,9 @@ describe('the document desk between three agencies (through the stand-in relay)'
     );
     const s = await post(`${vpcp.url}/edoc/statuses`, { 'x-road-client': clientOf(bnv.spec), 'content-type': 'application/xml' }, Buffer.from(status), 30_000);
     expect([s.status, (s.body as { code: string }).code]).toEqual([404, 'unknown_document']);
+    // a status body beyond the bound
+    const huge = await post(`${vpcp.url}/edoc/statuses`, { 'x-road-client': clientOf(bnv.spec), 'content-type': 'application/xml' }, Buffer.alloc(2 * 1024 * 1024, 0x20), 30_000).catch((e) => ({ status: 0, body: { code: String(e) } }));
+    expect(huge.status).toBe(413);
     // and a recall of a document never received
     const recall = await signXades(writeEnvelope({ ...pkg, header: { ...pkg.header, documentId: `${G22},2026/12/02,1/X`, code: { number: '1', notation: 'X' }, business: { docType: 1, docReason: 'Thu hồi' } }, attachments: [] }), vpcp.signer);
     const rc = await post(`${bnv.url}/edoc/packages`, { 'x-road-client': clientOf(vpcp.spec), 'content-type': FRAMES_MEDIA_TYPE }, writeFrames(recall, []), 30_000);

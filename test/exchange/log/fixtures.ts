@@ -81,7 +81,7 @@ export function gcmCipher(key = randomBytes(32)): BodyCipher {
     },
     decryptor(aad) {
       let head = Buffer.alloc(0);
-      let d: ReturnType<typeof createDecipheriv> | null = null;
+      let d: import('node:crypto').DecipherGCM | null = null;
       let tail = Buffer.alloc(0);
       const feed = (chunk: Buffer): Buffer => {
         if (!d) {

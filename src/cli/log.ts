@@ -1,0 +1,106 @@
+/**
+ * `truc log`: the message log of a security server, read offline from its folder (no database, no key
+ * store, nothing written): `verify` checks records, chain, hash trees, time-stamps and archives (exit 0
+ * intact, 1 broken, 3 cannot check fully); `export` prints the records' metadata as JSON lines; `evidence`
+ * writes one message's ASiC-E container.
+ */
+import { createWriteStream, readFileSync } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { listSegments, scanSegment, verifyLog, writeEvidence } from '../exchange/log/index.js';
+
+export const LOG_EXIT = { intact: 0, broken: 1, cannotCheck: 3 } as const;
+
+/** Certificates from PEM (one or many) or DER files. */
+function readCerts(files: string[]): Buffer[] {
+  const out: Buffer[] = [];
+  for (const f of files) {
+    const raw = readFileSync(f);
+    const pems = [...raw.toString('latin1').matchAll(/-----BEGIN CERTIFICATE-----([\s\S]+?)-----END CERTIFICATE-----/g)];
+    if (pems.length) for (const m of pems) out.push(Buffer.from(m[1]!.replace(/\s+/g, ''), 'base64'));
+    else out.push(raw);
+  }
+  return out;
+}
+
+const collect = (v: string, prev: string[]) => [...prev, v];
+
+export function logCommands(program: Command): void {
+  const log = program.command('log').description('nhật ký thông điệp (message log) of a security server, read offline from its folder');
+
+  log
+    .command('verify <dir>')
+    .description('Kiểm tra nhật ký / verify the log: records, hash chain, hash trees, time-stamps, archives. Exit 0 intact, 1 broken, 3 cannot check fully.')
+    .option('--archives <dir>', 'folder of archive files (default DIR/archives)')
+    .option('--trust <file>', 'trusted certificate for the TSAs (root CA or the TSA certificate itself), PEM or DER; repeatable', collect, [])
+    .option('--untrusted <file>', 'intermediate CA certificates, PEM or DER; repeatable', collect, [])
+    .option('--no-bodies', 'do not re-hash the stored bodies')
+    .option('--json', 'print the report as JSON')
+    .action(async (dir: string, o: { archives?: string; trust: string[]; untrusted: string[]; bodies: boolean; json?: boolean }) => {
+      const write = (s: string, err = false) => (err ? process.stderr : process.stdout).write(s + '\n');
+      try {
+        const r = await verifyLog({ dir, ...(o.archives ? { archives: o.archives } : {}), trustedTsaCerts: readCerts(o.trust), intermediates: readCerts(o.untrusted), checkBodies: o.bodies });
+        if (o.json) write(JSON.stringify(r));
+        else if (r.problem) {
+          write(`NHẬT KÝ BỊ PHÁ VỠ / LOG BROKEN at ${JSON.stringify(r.problem.where)}: ${r.problem.why}`);
+        } else {
+          write(`nhật ký nguyên vẹn / log intact: ${r.records} records (${r.firstSeq ?? '-'}..${r.lastSeq ?? '-'}), ${r.batches} time-stamp batches, ${r.archives} archives, ${r.unstamped} not yet time-stamped, ${r.bodies} bodies checked`);
+          for (const w of r.warnings) write(`  lưu ý / note: ${w}`);
+          for (const i of r.incomplete) write(`  chưa kiểm tra / not checked: ${i}`, true);
+        }
+        process.exitCode = r.problem ? LOG_EXIT.broken : r.incomplete.length ? LOG_EXIT.cannotCheck : LOG_EXIT.intact;
+      } catch (e) {
+        if (o.json) write(JSON.stringify({ ok: null, error: (e as Error).message }));
+        write(`không kiểm tra được / cannot check the log: ${(e as Error).message}`, true);
+        process.exitCode = LOG_EXIT.cannotCheck;
+      }
+    });
+
+  log
+    .command('export <dir>')
+    .description('Xuất siêu dữ liệu / print the records (metadata, hashes; no bodies) as JSON lines')
+    .option('--from <seq>', 'first record', (v) => Number(v))
+    .option('--to <seq>', 'last record', (v) => Number(v))
+    .action(async (dir: string, o: { from?: number; to?: number }) => {
+      for (const no of await listSegments(join(dir, 'segments'))) {
+        const s = await scanSegment(join(dir, 'segments', `${String(no).padStart(10, '0')}.seg`));
+        try {
+          if (s.header && o.to !== undefined && s.header.firstSeq > o.to) break;
+          for await (const r of s.records) {
+            const m = r.meta;
+            if (o.from !== undefined && m.seq < o.from) continue;
+            if (o.to !== undefined && m.seq > o.to) break;
+            const line = {
+              seq: m.seq,
+              messageId: m.messageId,
+              kind: m.kind,
+              side: m.side,
+              client: m.client,
+              service: m.service,
+              ...(m.userId !== undefined ? { userId: m.userId } : {}),
+              ...(m.issue !== undefined ? { issue: m.issue } : {}),
+              time: m.time.toISOString(),
+              bodyHash: m.bodyHash.toString('hex'),
+              bodyLength: m.bodyLength,
+              body: ['none', 'inline', 'file'][m.body.store],
+              chainHash: r.frame.hash.toString('hex'),
+              segment: no,
+            };
+            if (!process.stdout.write(JSON.stringify(line) + '\n')) await new Promise((res) => process.stdout.once('drain', res));
+          }
+        } finally {
+          await s.close();
+        }
+      }
+    });
+
+  log
+    .command('evidence <dir> <messageId>')
+    .description('Bằng chứng / write one message\'s evidence (ASiC-E container: records, bodies, chain, hash-tree path, time-stamp)')
+    .requiredOption('--out <file>', 'the .asice file to write')
+    .action(async (dir: string, messageId: string, o: { out: string }) => {
+      await pipeline(await writeEvidence({ dir, messageId }), createWriteStream(o.out));
+      process.stdout.write(`đã ghi / written: ${o.out}\n`);
+    });
+}

@@ -78,7 +78,7 @@ export interface OutboxOptions {
   /** write events to the outbox and relay them (true for buses between processes) */
   durable: boolean;
   log?: BusLog;
-  /** events per relay round (default 256) */
+  /** events per relay round (default 1000) */
   batchSize?: number;
   /** how often the relay looks for events other processes wrote, in ms (default 500) */
   pollMs?: number;
@@ -241,7 +241,7 @@ export class OutboxBus implements TransactionalBus {
   /** One round: up to a batch of the oldest events published, then removed. Returns how many. */
   private async relayOnce(): Promise<number> {
     if (!(await this.lease())) return 0;
-    const n = this.opts.batchSize ?? 256;
+    const n = this.opts.batchSize ?? 1000;
     const rows = await this.db.query<{ id: string; subject: string; event: SecurityEvent }>(
       `SELECT id::text AS id, subject, event FROM bus_outbox ORDER BY id LIMIT $1`,
       [n],

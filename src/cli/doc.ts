@@ -106,8 +106,10 @@ export function docCommands(program: Command, ctx: DocCliContext): void {
     .command('inbox')
     .description('Văn bản và trạng thái đến / received documents and status packets')
     .option('--all', 'also those already acknowledged')
-    .action((o: { all?: boolean }) => run(async () => {
-      const r = await json<{ documents: { id: string; documentId: string; docType: number; sender: string; header: { subject: string }; createdAt: string }[]; statuses: { id: string; docId: string; organId: string; code: string; description: string | null }[] }>('GET', `/api/v1/doc/inbox${o.all ? '?all=1' : ''}`);
+    .option('--search <words>', 'tìm theo số, trích yếu, cơ quan gửi / search DocumentId, subject, sender')
+    .action((o: { all?: boolean; search?: string }) => run(async () => {
+      const qs = new URLSearchParams({ ...(o.all ? { all: '1' } : {}), ...(o.search ? { q: o.search } : {}) }).toString();
+      const r = await json<{ documents: { id: string; documentId: string; docType: number; sender: string; header: { subject: string }; createdAt: string }[]; statuses: { id: string; docId: string; organId: string; code: string; description: string | null }[] }>('GET', `/api/v1/doc/inbox${qs ? `?${qs}` : ''}`);
       ctx.out(r, () =>
         `Văn bản đến / documents (${r.documents.length})\n` +
         table(r.documents.map((d) => ({ id: d.id, documentId: d.documentId, kind: ['mới', 'thu hồi', 'cập nhật', 'thay thế'][d.docType], from: d.sender, subject: d.header.subject, at: d.createdAt })), ['id', 'documentId', 'kind', 'from', 'subject', 'at']) +

@@ -177,6 +177,15 @@ function isUnique(e: unknown): boolean {
   return m === '23505' || /duplicate key|unique constraint/i.test(String((e as Error)?.message ?? ''));
 }
 
+/** A search in DocumentId, subject, sender and code (case-insensitive, words anywhere): SQL and parameters. */
+function search(q: string | undefined, from: number): [string, unknown[]] {
+  const words = (q ?? '').normalize('NFC').trim().split(/\s+/).filter(Boolean).slice(0, 8);
+  if (!words.length) return ['', []];
+  const like = (w: string) => `%${w.slice(0, 100).replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+  const sql = words.map((_, i) => ` AND (document_id || ' ' || (header->>'subject') || ' ' || sender || ' ' || (header->'from'->>'organName')) ILIKE $${from + i}`).join('');
+  return [sql, words.map(like)];
+}
+
 async function writeAll(ws: WriteStream, pieces: AsyncIterable<Buffer> | Iterable<Buffer>, onPiece: (b: Buffer) => void): Promise<void> {
   try {
     for await (const p of pieces) {
@@ -875,17 +884,19 @@ export class DocumentDesk {
 
   // ---------- reading ----------
 
-  async inbox(opts: { all?: boolean; limit?: number } = {}): Promise<{ documents: Omit<DocumentRow, 'envelope'>[]; statuses: Omit<StatusRow, 'xml'>[] }> {
+  async inbox(opts: { all?: boolean; limit?: number; q?: string } = {}): Promise<{ documents: Omit<DocumentRow, 'envelope'>[]; statuses: Omit<StatusRow, 'xml'>[] }> {
     const limit = Math.min(Math.max(1, opts.limit ?? 100), 1000);
     const ack = opts.all ? '' : ' AND acked_at IS NULL';
-    const docs = (await this.o.db.query(`SELECT * FROM xd_document WHERE direction = 'in'${ack} ORDER BY created_at DESC, id LIMIT ${limit}`)).map(documentRow);
+    const [qs, qp] = search(opts.q, 1);
+    const docs = (await this.o.db.query(`SELECT * FROM xd_document WHERE direction = 'in'${ack}${qs} ORDER BY created_at DESC, id LIMIT ${limit}`, qp)).map(documentRow);
     const sts = (await this.o.db.query(`SELECT * FROM xd_status WHERE direction = 'in'${ack} ORDER BY created_at DESC, id LIMIT ${limit}`)).map(statusRow);
     return { documents: docs.map(({ envelope: _e, ...d }) => d), statuses: sts.map(({ xml: _x, ...s }) => s) };
   }
 
-  async outbox(opts: { limit?: number } = {}): Promise<(Omit<DocumentRow, 'envelope'> & { recipients: RecipientView[] })[]> {
+  async outbox(opts: { limit?: number; q?: string } = {}): Promise<(Omit<DocumentRow, 'envelope'> & { recipients: RecipientView[] })[]> {
     const limit = Math.min(Math.max(1, opts.limit ?? 100), 1000);
-    const docs = (await this.o.db.query(`SELECT * FROM xd_document WHERE direction = 'out' ORDER BY created_at DESC, id LIMIT ${limit}`)).map(documentRow);
+    const [qs, qp] = search(opts.q, 1);
+    const docs = (await this.o.db.query(`SELECT * FROM xd_document WHERE direction = 'out'${qs} ORDER BY created_at DESC, id LIMIT ${limit}`, qp)).map(documentRow);
     const out = [];
     for (const { envelope: _e, ...d } of docs) out.push({ ...d, recipients: d.docType === 0 || d.docType === 3 ? await this.recipientStatuses(d.id) : [] });
     return out;

@@ -92,12 +92,12 @@ export async function docRoutes(app: FastifyInstance, p: Platform, desk: Documen
     return desk.sendPackage(req.body.envelope, atts as (AttachmentInput & { contentId: string })[], actor(req));
   });
 
-  app.get<{ Querystring: { all?: string; limit?: string } }>('/api/v1/doc/inbox', { onRequest: read, schema: { tags, security, summary: 'Received documents and status packets (not yet acknowledged, or all)' } }, async (req) =>
-    desk.inbox({ all: req.query.all === 'true' || req.query.all === '1', ...(req.query.limit ? { limit: Number(req.query.limit) || 100 } : {}) }),
+  app.get<{ Querystring: { all?: string; limit?: string; q?: string } }>('/api/v1/doc/inbox', { onRequest: read, schema: { tags, security, summary: 'Received documents and status packets (not yet acknowledged, or all; q searches DocumentId, subject, sender)' } }, async (req) =>
+    desk.inbox({ all: req.query.all === 'true' || req.query.all === '1', ...(req.query.limit ? { limit: Number(req.query.limit) || 100 } : {}), ...(req.query.q ? { q: String(req.query.q).slice(0, 500) } : {}) }),
   );
 
-  app.get<{ Querystring: { limit?: string } }>('/api/v1/doc/outbox', { onRequest: read, schema: { tags, security, summary: 'Sent documents with each recipient’s delivery and latest status' } }, async (req) =>
-    desk.outbox(req.query.limit ? { limit: Number(req.query.limit) || 100 } : {}),
+  app.get<{ Querystring: { limit?: string; q?: string } }>('/api/v1/doc/outbox', { onRequest: read, schema: { tags, security, summary: 'Sent documents with each recipient’s delivery and latest status (q searches)' } }, async (req) =>
+    desk.outbox({ ...(req.query.limit ? { limit: Number(req.query.limit) || 100 } : {}), ...(req.query.q ? { q: String(req.query.q).slice(0, 500) } : {}) }),
   );
 
   app.get<{ Params: { id: string } }>('/api/v1/doc/documents/:id', { onRequest: read, schema: { tags, security, summary: 'A document with its attachments, signature reports, recipients and statuses' } }, async (req) => {

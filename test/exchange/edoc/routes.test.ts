@@ -65,6 +65,12 @@ describe('the document desk API', () => {
     await until(async () => (await appA.inject({ method: 'GET', url: `/api/v1/doc/documents/${id}/recipients`, headers: auth(auditor) })).json()[0]?.status === '01', 20_000, '01');
     const out = (await appA.inject({ method: 'GET', url: '/api/v1/doc/outbox', headers: auth(auditor) })).json();
     expect(out[0]).toMatchObject({ id, documentId, recipients: [{ organId: '000.00.00.G09', status: '01', statusLabel: 'Đã đến / arrived', delivery: { state: 'delivered' } }] });
+    // search: words anywhere in DocumentId, subject, sender; LIKE characters are literal
+    const found = (q: string) => appA.inject({ method: 'GET', url: `/api/v1/doc/outbox?q=${encodeURIComponent(q)}`, headers: auth(auditor) }).then((r) => r.json().map((d: { id: string }) => d.id));
+    expect(await found('tập huấn CV-VPCP')).toEqual([id]);
+    expect(await found('TẬP HUẤN')).toEqual([id]);
+    expect(await found('%')).toEqual([]);
+    expect(await found('không có')).toEqual([]);
     // a path given instead of an upload id is not a way to read the server's files
     const sneaky = await appA.inject({ method: 'POST', url: '/api/v1/doc/documents', headers: auth(clerk), payload: { ...body, code: { number: '13', notation: 'CV-VPCP' }, attachments: [{ name: 'x', upload: '../../etc/passwd' }] } });
     expect(sneaky.statusCode).toBe(400);

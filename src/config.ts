@@ -33,7 +33,8 @@ export interface Config {
   };
   crypto: AlgorithmPolicy;
   profilesDir: string;
-  crl: { validityHours: number; deltaValidityHours: number; intervalMinutes: number; deltas: boolean };
+  /** publishOnRevocation: a full CRL generated right after each revocation, before it is acknowledged */
+  crl: { validityHours: number; deltaValidityHours: number; intervalMinutes: number; deltas: boolean; publishOnRevocation?: boolean };
   /**
    * the event bus: in-process, or NATS JetStream at `url` with its stream name and subject prefix (one
    * pair per deployment sharing a NATS); with NATS, events go through the outbox (src/bus/outbox.ts)
@@ -151,6 +152,7 @@ const schema = {
         deltaValidityHours: { type: 'number', exclusiveMinimum: 0 },
         intervalMinutes: { type: 'number', exclusiveMinimum: 0 },
         deltas: { type: 'boolean' },
+        publishOnRevocation: { type: 'boolean' },
       },
     },
     instance: { type: 'string', pattern: '^[A-Za-z0-9_.:-]{1,64}$' },

@@ -20,7 +20,7 @@ export interface PkiContext {
   publicUrl: string;
   bus: Bus;
   clock: () => Date;
-  crl: { validityHours: number; deltaValidityHours: number; deltas: boolean };
+  crl: { validityHours: number; deltaValidityHours: number; deltas: boolean; publishOnRevocation?: boolean };
 }
 
 export const urls = {

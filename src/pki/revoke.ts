@@ -93,6 +93,12 @@ async function change(
     });
     if (inOutbox) emitted(ctx);
     else emit(ctx, changedAction, 'success', actor, changedFields(updated));
+    // closes the window in which a revocation is in OCSP but not yet in the published CRL; the revocation
+    // stands even when this fails (the CRL is audited and emitted as refused, and the schedule catches up)
+    if (ctx.crl.publishOnRevocation) {
+      const { generateCrl } = await import('./crl.js'); // crl.ts imports this module's reason table
+      await generateCrl(ctx, updated.caId, actor).catch(() => {});
+    }
     return updated;
   } catch (e) {
     if (e instanceof TrucError) {

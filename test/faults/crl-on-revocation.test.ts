@@ -1,0 +1,45 @@
+/**
+ * `crl.publishOnRevocation`: by the time a revocation is acknowledged, the published CRL names it — no
+ * window in which OCSP says revoked and the CRL still says nothing. Checked with openssl's CRL parser.
+ */
+import { describe, it, expect, afterAll } from 'vitest';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadConfig } from '../../src/config.js';
+import { openPlatform, type Platform } from '../../src/platform.js';
+import { initHierarchy, latestCrl, revoke } from '../../src/pki/index.js';
+import { DEFAULT_HIERARCHY } from '../../src/cli/bootstrap.js';
+import { openssl, opensslCsr, tmp } from '../helpers/openssl.js';
+
+describe('a CRL published on every revocation', () => {
+  let p: Platform | undefined;
+  afterAll(async () => p?.close());
+
+  it('names the certificate as soon as its revocation is acknowledged', async () => {
+    const dataDir = tmp('truc-data-');
+    p = await openPlatform(
+      loadConfig({
+        env: {},
+        overrides: {
+          dataDir,
+          database: { url: 'memory://' },
+          keys: { software: { dir: `${dataDir}/keys`, passphrase: 'test passphrase' } },
+          log: { level: 'silent' },
+          crl: { publishOnRevocation: true },
+        } as any,
+      }),
+    );
+    await initHierarchy(p.pki, DEFAULT_HIERARCHY, 'test');
+    const dir = tmp();
+    const { csr } = opensslCsr(dir, '/C=VN/O=Bộ Nội vụ/CN=CRL now');
+    const c = await p.issuer.issue({ profile: 'agency-signing', csr }, 'ra');
+    const before = (await latestCrl(p.db, 'issuing', false))?.number ?? 0;
+    await revoke(p.pki, { serial: c.serial, reason: 'keyCompromise' }, 'ra');
+    const crl = (await latestCrl(p.db, 'issuing', false))!;
+    expect(crl.number).toBeGreaterThan(before);
+    writeFileSync(join(dir, 'now.crl'), crl.der);
+    const text = openssl(['crl', '-inform', 'DER', '-in', join(dir, 'now.crl'), '-noout', '-text']);
+    expect(text.toLowerCase().replace(/[^0-9a-f\n]/g, '')).toContain(c.serial.toLowerCase().replace(/^0+/, ''));
+    expect(text).toMatch(/Key Compromise/);
+  }, 60_000);
+});

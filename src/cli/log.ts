@@ -39,6 +39,7 @@ export function logCommands(program: Command): void {
     .option('--json', 'print the report as JSON')
     .action(async (dir: string, o: { archives?: string; trust: string[]; untrusted: string[]; bodies: boolean; json?: boolean }) => {
       const write = (s: string, err = false) => (err ? process.stderr : process.stdout).write(s + '\n');
+      o.json ||= !!program.opts().json; // also a global option of truc
       try {
         const r = await verifyLog({ dir, ...(o.archives ? { archives: o.archives } : {}), trustedTsaCerts: readCerts(o.trust), intermediates: readCerts(o.untrusted), checkBodies: o.bodies });
         if (o.json) write(JSON.stringify(r));

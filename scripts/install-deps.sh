@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the system tools the test suite and the platform use, from Debian's packages, when missing:
 # SoftHSM2 (PKCS#11 tests), OpenSSL (interop), poppler-utils (pdfsig), NSS tools (certutil, the trust store pdfsig
-# reads), xmlsec1, qpdf, YARA, wrk (benchmarks), Chromium (the console's browser tests).
+# reads), xmlsec1, qpdf, YARA, wrk (benchmarks), Chromium (the console's browser tests), unzip (judges the
+# message log's ASiC-E evidence containers).
 # Safe to run again: it installs only what is not there.
 set -euo pipefail
 
@@ -19,6 +20,7 @@ have wrk || need+=(wrk)
 [ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need+=(fonts-dejavu-core)
 [ -x /usr/bin/chromium ] || need+=(chromium)
 have pg_isready || need+=(postgresql-client)
+have unzip || need+=(unzip)
 
 if [ ${#need[@]} -eq 0 ]; then
   echo "install-deps: all system tools present"

@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, rename, rm, writeFile, type FileHandle } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { TrucError, isTrucError } from '../../errors.js';
+import { TrucError } from '../../errors.js';
 import type { Db } from '../../store/index.js';
 import { migrate } from '../../store/index.js';
 import type { TimeStamper } from '../../sign/signer.js';

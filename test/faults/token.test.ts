@@ -14,6 +14,8 @@ import { searchAudit, verifyAuditChain } from '../../src/audit/index.js';
 import { softHsmMissing, softHsmToken, type SoftHsmToken } from '../helpers/softhsm.js';
 import { testPlatform, type TestPlatform } from '../helpers/platform.js';
 import { opensslCsr, tmp } from '../helpers/openssl.js';
+import { pino } from 'pino';
+import { MonitorService, monitorConfig } from '../../src/monitor/index.js';
 
 const missing = softHsmMissing();
 if (missing && process.env.CI !== 'true') console.warn(`SKIP token fault test: ${missing}`);
@@ -21,6 +23,7 @@ if (missing && process.env.CI !== 'true') console.warn(`SKIP token fault test: $
 describe.skipIf(!!missing && process.env.CI !== 'true')('a lost token is regained without a restart', () => {
   let token: SoftHsmToken;
   let p: TestPlatform;
+  let m: MonitorService | undefined;
   const dir = tmp();
 
   beforeAll(async () => {
@@ -36,6 +39,7 @@ describe.skipIf(!!missing && process.env.CI !== 'true')('a lost token is regaine
     );
   }, 60_000);
   afterAll(async () => {
+    await m?.stop();
     await p?.close();
     token?.cleanup();
   });
@@ -44,6 +48,8 @@ describe.skipIf(!!missing && process.env.CI !== 'true')('a lost token is regaine
     const { csr } = opensslCsr(dir, '/C=VN/O=Bộ Nội vụ/CN=Token');
     const issue = (requestId: string) => p.issuer.issue({ profile: 'agency-signing', csr, requestId }, 'ra');
     expect((await issue('before')).serial).toBeTruthy();
+    // the monitor of this process, with its built-in rules
+    m = await MonitorService.start({ db: p.db, bus: p.bus, log: pino({ level: 'silent' }), config: monitorConfig({ queue: { flushMs: 0 } }), listen: false, scanner: null });
 
     const tokens = join(dirname(process.env.SOFTHSM2_CONF!), 'tokens');
     const [folder] = readdirSync(tokens);
@@ -80,6 +86,11 @@ describe.skipIf(!!missing && process.env.CI !== 'true')('a lost token is regaine
     }
     expect(back).toBeTruthy();
     expect(actions()).toContain('keystore.restored');
+    // the operator is told: alerts raised by the built-in rules
+    const end2 = Date.now() + 10_000;
+    const titles = async () => (await m!.alerts.list({ limit: 50 })).map((a) => a.title);
+    while (!(await titles()).includes('Key store unavailable') && Date.now() < end2) await new Promise((r) => setTimeout(r, 100));
+    expect(await titles()).toEqual(expect.arrayContaining(['Key store unavailable', 'Certificate issuance failed inside the CA']));
     expect((await verifyAuditChain(p.db)).ok).toBe(true);
   }, 60_000);
 });

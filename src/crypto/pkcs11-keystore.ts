@@ -619,6 +619,8 @@ export class Pkcs11KeyStore implements KeyStore {
         const ckr = ckrOf(e);
         if (ckr === pkcs11js.CKR_ENCRYPTED_DATA_INVALID || ckr === pkcs11js.CKR_ENCRYPTED_DATA_LEN_RANGE || ckr === pkcs11js.CKR_GENERAL_ERROR)
           throw new TrucError('decrypt_failed', 'RSA key transport did not decrypt with this key', { id });
+        if (ckr === pkcs11js.CKR_ARGUMENTS_BAD && padding !== 'pkcs1')
+          throw new TrucError('unsupported', `the token refuses RSA-OAEP with ${padding.oaep} (SoftHSM2 accepts only SHA-1)`, { id });
         throw tokenError(e, `decrypting with key ${id} failed`, { id });
       }
     });
@@ -628,11 +630,16 @@ export class Pkcs11KeyStore implements KeyStore {
     const entry = await this.load(id);
     if (keyFamily(entry.info.algorithm) !== 'ec') throw new TrucError('key_not_allowed', `key ${id} is not an EC key`, { id });
     // the peer's point: the BIT STRING of its SubjectPublicKeyInfo (uncompressed 04 || x || y)
+    const CURVE: Record<string, string> = { 'EC-P256': 'prime256v1', 'EC-P384': 'secp384r1' };
+    let peerCurve: string | undefined;
     try {
-      createPublicKey({ key: Buffer.from(peerSpki), format: 'der', type: 'spki' }); // a valid point, or refuse here
+      // a valid point on our curve, or refuse here rather than let the token answer with a generic error
+      peerCurve = createPublicKey({ key: Buffer.from(peerSpki), format: 'der', type: 'spki' }).asymmetricKeyDetails?.namedCurve;
     } catch {
       throw new TrucError('decrypt_failed', 'the originator public key is not a valid EC key', { id });
     }
+    if (peerCurve !== CURVE[entry.info.algorithm])
+      throw new TrucError('decrypt_failed', `the originator key is on ${peerCurve}, not on this key's curve`, { id });
     const peer = peerPoint(peerSpki);
     const size = entry.info.algorithm === 'EC-P256' ? 32 : entry.info.algorithm === 'EC-P384' ? 48 : 66;
     const mechanism: pkcs11js.Mechanism = {

@@ -788,6 +788,10 @@ export class DocumentDesk {
   }
 
   private async deliver(d: DeliveryRow): Promise<void> {
+    // the queue was read before an earlier attempt for this recipient may have ended: deliver only if the
+    // row is still as read (pending, same attempts) — else it was delivered or rescheduled meanwhile
+    const [still] = await this.o.db.query(`SELECT 1 AS ok FROM xd_delivery WHERE id = $1 AND state = 'pending' AND attempts = $2`, [d.id, d.attempts]);
+    if (!still) return;
     const headers = { 'x-road-client': clientHeader(this.client) };
     let answer: XroadAnswer | undefined;
     let problem: string | undefined;

@@ -4,7 +4,7 @@
  */
 import type { Migration } from '../../store/index.js';
 
-export const vaultMigrations: Migration[] = [
+export const envelopeMigrations: Migration[] = [
   {
     id: 'vault/001_envelope',
     sql: `

@@ -17,6 +17,8 @@ export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..
 
 export interface Config {
   dataDir: string;
+  /** `production` refuses to start with the key-encryption key beside the data (src/vault/guard.ts) */
+  mode?: 'development' | 'production';
   database: { url: string; poolSize: number };
   publicUrl: string;
   http: {
@@ -86,6 +88,7 @@ const schema = {
   additionalProperties: false,
   properties: {
     dataDir: { type: 'string' },
+    mode: { enum: ['development', 'production'] },
     database: {
       type: 'object',
       additionalProperties: false,
@@ -245,6 +248,7 @@ function fromEnv(env: NodeJS.ProcessEnv): DeepPartial<Config> {
     o[path[path.length - 1]] = v;
   };
   if (env.TRUC_DATA_DIR) set(['dataDir'], env.TRUC_DATA_DIR);
+  if (env.TRUC_MODE) set(['mode'], env.TRUC_MODE);
   if (env.TRUC_DATABASE_URL) set(['database', 'url'], env.TRUC_DATABASE_URL);
   if (env.TRUC_PUBLIC_URL) set(['publicUrl'], env.TRUC_PUBLIC_URL);
   if (env.TRUC_HTTP_HOST) set(['http', 'host'], env.TRUC_HTTP_HOST);

@@ -24,6 +24,8 @@ import { serviceCertMigrations } from './pki/service-cert.js';
 import { tsaMigrations } from './pki/tsa/store.js';
 import { monitorMigrations } from './monitor/index.js';
 import { signKeyMigrations } from './sign/keys/store.js';
+import { vaultMigrations } from './vault/index.js';
+import { assertKeyProtection } from './vault/guard.js';
 
 export interface Platform {
   config: Config;
@@ -41,7 +43,7 @@ export interface Platform {
   close(): Promise<void>;
 }
 
-export const ALL_MIGRATIONS = [...busMigrations, ...auditMigrations, ...pkiMigrations, ...serviceCertMigrations, ...authMigrations, ...tsaMigrations, ...labMigrations, ...monitorMigrations, ...signKeyMigrations];
+export const ALL_MIGRATIONS = [...busMigrations, ...auditMigrations, ...pkiMigrations, ...serviceCertMigrations, ...authMigrations, ...tsaMigrations, ...labMigrations, ...monitorMigrations, ...signKeyMigrations, ...vaultMigrations];
 
 /**
  * The software key store's secret: the operator's passphrase when configured; otherwise a random
@@ -65,6 +67,8 @@ function softwareSecret(cfg: Config, log: Logger): { passphrase?: string; kek?: 
  */
 export async function openPlatform(config: Config, opts: { log?: Logger; bus?: Bus; roles?: readonly Role[] } = {}): Promise<Platform> {
   const log = opts.log ?? pino({ level: config.log.level });
+  // production mode refuses a key-encryption key beside the data; development says so loudly
+  if (!opts.roles || rolesNeedKeys(opts.roles)) for (const w of assertKeyProtection(config).warnings) log.warn(w);
   mkdirSync(config.dataDir, { recursive: true });
   const db = await openDb({ url: config.database.url, poolSize: config.database.poolSize });
   const stores: KeyStore[] = [];

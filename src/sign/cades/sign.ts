@@ -21,6 +21,8 @@ export interface CadesOptions {
   /** baseline level (default B-B); above B-B the context supplies the time-stamper and revocation data */
   level?: Level;
   context?: LevelContext;
+  /** further signed attributes, DER `Attribute`s — e.g. the vault's `securityLabelAttribute(level)` */
+  extraAttributes?: Buffer[];
 }
 
 export interface PreparedCades {
@@ -39,7 +41,7 @@ export function prepareCades(content: Uint8Array, identity: SignerIdentity, opts
   return {
     identity,
     digest,
-    signedAttributes: signedAttributes({ certificate: identity.certificate, messageDigest, contentType: opts.contentType, signingTime: opts.signingTime ?? new Date() }),
+    signedAttributes: signedAttributes({ certificate: identity.certificate, messageDigest, contentType: opts.contentType, signingTime: opts.signingTime ?? new Date(), extra: opts.extraAttributes }),
     contentType: opts.contentType,
     content: opts.packaging === 'enveloping' ? Buffer.from(content) : undefined,
   };

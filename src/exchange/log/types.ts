@@ -84,4 +84,12 @@ export interface MessageLogApi {
   timestampNow(stamper: TimeStamper): Promise<{ stamped: number }>;
   health(now?: Date): LogHealth;
   close(): Promise<void>;
+  /**
+   * Optional beyond the core contract (MessageLog has them; a test double need not): time-stamping on a
+   * schedule with the approved TSAs, search of the index, per-message evidence (an ASiC-E ZIP stream).
+   */
+  startTimestamping?(o: { stampers: TimeStamper[]; intervalMs?: number; graceMs?: number; batchLimit?: number; onEvent?: (e: { type: string; [k: string]: unknown }) => void }): void;
+  stopTimestamping?(): void;
+  search?(q: { messageId?: string; client?: string; service?: string; kind?: 'request' | 'response'; from?: Date; to?: Date; afterSeq?: number; limit?: number }): Promise<unknown[]>;
+  evidence?(messageId: string): Promise<Readable>;
 }

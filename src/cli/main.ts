@@ -41,6 +41,7 @@ import { verifyCertCommand } from './verify-cert.js';
 import { monitorCommands } from './monitor.js';
 import { labCommands } from './lab.js';
 import { signCommands } from './sign.js';
+import { vaultCommands } from './vault.js';
 import { centralCommands } from './central.js';
 import { docCommands } from './doc.js';
 
@@ -475,6 +476,7 @@ monitorCommands(program);
 ocspCommand(program, config);
 verifyCertCommand(program, config);
 signCommands(program, { withPlatform, out });
+vaultCommands(program, { withPlatform, out });
 centralCommands(program, { withPlatform, out, operator, config });
 docCommands(program, { out, config });
 program.parseAsync(process.argv).catch(fail);

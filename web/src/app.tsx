@@ -14,6 +14,9 @@ import { Events } from './pages/events';
 import { Lab } from './pages/lab';
 import { LabProduct } from './pages/lab-product';
 import { Certificates } from './pages/certificates';
+import { Exchange } from './pages/exchange';
+import { ExchangeRequests } from './pages/exchange-requests';
+import { ExchangeServer } from './pages/exchange-server';
 
 interface NavItem {
   path: string;
@@ -28,7 +31,14 @@ export const NAV: NavItem[] = [
   { path: '/events', vi: 'Sự kiện', en: 'Events', permission: 'monitor.read' },
   { path: '/lab', vi: 'Sổ đăng ký sản phẩm', en: 'Lab register', permission: 'lab.read' },
   { path: '/certificates', vi: 'Chứng thư số', en: 'CA certificates', permission: 'ca.read' },
+  { path: '/exchange', vi: 'Trục liên thông', en: 'Exchange', permission: 'ss.read' },
+  { path: '/exchange/requests', vi: 'Đăng ký trục', en: 'Exchange registrations', permission: 'central.read' },
 ];
+
+/** the menu entry of a path: the longest entry it is under (/exchange/requests is not /exchange) */
+function activeNav(path: string): NavItem | undefined {
+  return NAV.filter((n) => path === n.path || path.startsWith(n.path + '/')).sort((a, b) => b.path.length - a.path.length)[0];
+}
 
 function useMe() {
   return useSyncExternalStore(
@@ -46,6 +56,9 @@ function Page({ path }: { path: string }) {
   if (path === '/lab') return <Lab />;
   if ((m = match('/lab/products/:id', path))) return <LabProduct id={m.id!} />;
   if (path === '/certificates') return <Certificates />;
+  if (path === '/exchange') return <Exchange />;
+  if (path === '/exchange/requests') return <ExchangeRequests />;
+  if ((m = match('/exchange/servers/:code', path))) return <ExchangeServer code={m.code!} />;
   return <Home />;
 }
 
@@ -106,7 +119,7 @@ export function App() {
             <Link
               key={n.path}
               to={n.path}
-              className={path === n.path || path.startsWith(n.path + '/') ? 'active' : ''}
+              className={activeNav(path) === n ? 'active' : ''}
             >
               {n.vi}
             </Link>

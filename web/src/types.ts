@@ -155,3 +155,66 @@ export interface Certificate {
   issuedAt: string;
   certificate: string;
 }
+
+/** The exchange: the central server's registry and the security servers of this process. */
+export interface ExchangeMember {
+  memberClass: string;
+  memberCode: string;
+  name: string;
+  subsystems: string[];
+}
+
+export interface ExchangeServerRow {
+  ownerClass: string;
+  ownerCode: string;
+  serverCode: string;
+  address: string;
+  maintenance: boolean;
+  authCertHashes: string[];
+  clients: { memberClass: string; memberCode: string; subsystemCode: string }[];
+}
+
+export interface RegistrationRequestView {
+  id: string;
+  type: string;
+  server: string;
+  status: 'pending' | 'approved' | 'rejected';
+  receivedAt: string;
+  decidedBy: string | null;
+  decidedAt: string | null;
+  reason: string | null;
+  payload: Record<string, unknown>;
+}
+
+export interface ServiceHealth {
+  service: string;
+  requests: number;
+  failures: number;
+  lastSuccessAt?: string;
+  lastFailureAt?: string;
+  lastError?: string;
+}
+
+export interface SecurityServerStatus {
+  server: string;
+  configuration: { version: number; expiresAt: string; usable: boolean } | null;
+  confSource?: unknown;
+  ocsp: { name: string; fetchedAt: string | null; lastError?: string }[];
+  log: Record<string, unknown>;
+  signer: { batches: number; signed: number };
+  services: ServiceHealth[];
+  listeners: { informationSystems: string; peers: string };
+}
+
+export interface AccessRight {
+  service: string;
+  subject: string;
+  method: string;
+  path: string;
+}
+
+export interface ServerServices {
+  clients: string[];
+  services: { service: string; url: string; timeoutMs?: number; disabled?: boolean; access: AccessRight[] }[];
+  localGroups: Record<string, string[]>;
+}

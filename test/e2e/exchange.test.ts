@@ -1,0 +1,224 @@
+/**
+ * The console's exchange pages in a real browser (Debian's Chromium driven by playwright-core) against a
+ * real axis: CA, OCSP responder and TSA on loopback, the central server and the three demonstration
+ * agencies' security servers (test/exchange/server/setup.ts). What is done in the console is checked
+ * through the API and through the axis itself: an approved registration is approved at the central server,
+ * and a call refused for want of an access right passes once the right is granted in the console.
+ */
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PROJECT_ROOT } from '../../src/config.js';
+import { buildApp } from '../../src/http/app.js';
+import { createToken } from '../../src/http/auth/store.js';
+import { tmp } from '../helpers/openssl.js';
+import { CLIENT_VPCP, startTestAxis, type TestAxis } from '../exchange/server/setup.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const SHOTS = process.env.TRUC_E2E_SCREENSHOTS ?? '/tmp';
+const HCM_SUBSYSTEM = 'VN/PROV/000.00.31.H29/vanthu';
+const NEW_SERVICE = `SERVICE:${HCM_SUBSYSTEM}/bao-cao`;
+
+type Json = any;
+
+describe('exchange pages of the web console in Chromium', () => {
+  let t: TestAxis;
+  let app: FastifyInstance;
+  let base: string;
+  let context: BrowserContext;
+  let page: Page;
+  const tokens: Record<string, string> = {};
+  const cspViolations: string[] = [];
+
+  beforeAll(async () => {
+    const build = spawnSync('bash', [join(PROJECT_ROOT, 'scripts', 'build-web.sh')], {
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
+    expect(build.status, build.stderr).toBe(0);
+
+    t = await startTestAxis();
+    // the console's platform: the same central server and the axis's three security servers
+    app = await buildApp(t.p, { central: t.axis.central, securityServers: () => t.axis.members.map((m) => m.server) });
+    base = await app.listen({ host: '127.0.0.1', port: 0 });
+    for (const [name, roles] of [
+      ['Trần Quản Trị', ['central-admin', 'ss-admin']],
+      ['Phạm Kiểm Toán', ['auditor']],
+    ] as const)
+      tokens[roles[0]] = (await createToken(t.p.db, name, [...roles])).token;
+
+    context = await chromium.launchPersistentContext(tmp('truc-chromium-'), {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      viewport: { width: 1360, height: 900 },
+      locale: 'vi-VN',
+      timezoneId: 'Asia/Ho_Chi_Minh',
+    });
+    page = context.pages()[0] ?? (await context.newPage());
+    page.setDefaultTimeout(15_000);
+    page.on('console', (msg) => {
+      if (/Content[- ]Security[- ]Policy/i.test(msg.text())) cspViolations.push(msg.text());
+    });
+  }, 180_000);
+
+  afterAll(async () => {
+    await context?.close();
+    await app?.close();
+    await t?.close();
+  });
+
+  async function call(method: string, path: string, token: string, body?: unknown): Promise<Json> {
+    const r = await fetch(base + path, {
+      method,
+      headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await r.text();
+    if (!r.ok) throw new Error(`${method} ${path}: ${r.status} ${text}`);
+    return text ? JSON.parse(text) : undefined;
+  }
+
+  /** a call through the axis: Văn phòng Chính phủ's information system asks its security server */
+  async function throughAxis(path: string): Promise<{ status: number; error: string | null; body: string }> {
+    const m = t.axis.members[0]!;
+    const r = await fetch(`${m.isUrl}/r1/${HCM_SUBSYSTEM}/${path}`, { headers: { 'x-road-client': CLIENT_VPCP } });
+    return { status: r.status, error: r.headers.get('x-road-error'), body: await r.text() };
+  }
+
+  async function signIn(token: string): Promise<void> {
+    await page.goto(`${base}/console/signin`);
+    await page.fill('input[name=token]', token);
+    await page.click('button[type=submit]');
+    await page.locator('[data-testid=whoami]').waitFor();
+  }
+
+  it('signs in and shows the three demonstration servers with their state, in Vietnamese', async () => {
+    await signIn(tokens['central-admin']!);
+    await page.getByRole('navigation').getByRole('link', { name: 'Trục liên thông' }).click();
+    await page.waitForURL(/\/console\/exchange$/);
+    const rows = page.locator('[data-testid=exchange-servers] tbody tr[data-server]');
+    await rows.first().waitFor();
+    expect((await rows.evaluateAll((els) => els.map((e) => e.getAttribute('data-server')))).sort()).toEqual(['ss-bnv', 'ss-hcm', 'ss-vpcp']);
+    const hcm = page.locator('tr[data-server=ss-hcm]');
+    const version = (await call('GET', '/api/v1/central/configuration', tokens['central-admin']!)).version;
+    expect(await hcm.locator('[data-testid=conf]').textContent()).toMatch(new RegExp(`Dùng được.*Phiên bản \\(version\\) ${version}Hết hạn.*còn \\d+ giờ`, 's'));
+    expect(await hcm.textContent()).toMatch(/PROV\/000\.00\.31\.H29/);
+    // the central server's registry: members with their subsystems
+    const members = page.locator('[data-testid=exchange-members]');
+    await members.getByText('UBND Thành phố Hồ Chí Minh').waitFor();
+    expect(await members.textContent()).toMatch(/Văn phòng Chính phủ.*vanthu.*ss-vpcp/s);
+    // Vietnamese first, English beside it
+    expect(await page.locator('h1').textContent()).toBe('Trục liên thông (Exchange)');
+    expect(await page.locator('html').getAttribute('lang')).toMatch(/^vi/);
+
+    // diagnose: the server's own certificates, as OCSP proves them, and the TSA
+    await page.click('[data-testid=diagnose-ss-vpcp]');
+    const diag = page.locator('[data-testid=diagnosis-ss-vpcp]');
+    await diag.getByText('Kết quả chẩn đoán').waitFor({ timeout: 30_000 });
+    expect(await diag.textContent()).toMatch(/Chứng thư auth.*tốt \(good\)/s);
+    await page.screenshot({ path: join(SHOTS, 'truc-console-exchange.png'), fullPage: true });
+  });
+
+  it('approves a pending client registration, which the central server then records', async () => {
+    const vpcp = t.axis.members[0]!;
+    const req = await t.axis.central.registration.submit(
+      await vpcp.server.registrationRequest('client', { client: { memberClass: 'GOV', memberCode: '000.00.00.G22', subsystemCode: 'tiep-nhan' } }),
+    );
+    expect(req.status).toBe('pending');
+    await page.goto(`${base}/console/exchange/requests`);
+    const row = page.locator(`tr[data-request="${req.id}"]`);
+    await row.waitFor();
+    expect(await row.textContent()).toMatch(/GOV\/000\.00\.00\.G22\/tiep-nhan.*Chờ duyệt/s);
+    await row.getByRole('button', { name: /Phê duyệt/ }).click();
+    // approved: it leaves the pending list
+    await row.waitFor({ state: 'detached' });
+    const after = await call('GET', `/api/v1/central/requests/${req.id}`, tokens['central-admin']!);
+    expect(after).toMatchObject({ status: 'approved', decidedBy: 'Trần Quản Trị' });
+    const subsystems = (await call('GET', '/api/v1/central/members', tokens['central-admin']!)).find((m: Json) => m.memberCode === '000.00.00.G22').subsystems;
+    expect(subsystems).toContain('tiep-nhan');
+  });
+
+  it('rejects a pending registration with a reason', async () => {
+    const bnv = t.axis.members[1]!;
+    const req = await t.axis.central.registration.submit(
+      await bnv.server.registrationRequest('client', { client: { memberClass: 'GOV', memberCode: '000.00.00.G09', subsystemCode: 'thu-nghiem' } }),
+    );
+    await page.reload();
+    const row = page.locator(`tr[data-request="${req.id}"]`);
+    await row.getByRole('button', { name: /Từ chối/ }).click();
+    const confirm = page.getByRole('button', { name: /Xác nhận từ chối/ });
+    expect(await confirm.isDisabled()).toBe(true);
+    await page.fill('input[name=reason]', 'Hệ thống con chưa được phê duyệt nội bộ');
+    await confirm.click();
+    await row.waitFor({ state: 'detached' });
+    expect(await call('GET', `/api/v1/central/requests/${req.id}`, tokens['central-admin']!)).toMatchObject({
+      status: 'rejected',
+      reason: 'Hệ thống con chưa được phê duyệt nội bộ',
+    });
+  });
+
+  it('grants an access right in the console — a refused call then passes — and withdraws it', async () => {
+    const hcm = t.axis.members[2]!;
+    // a new service of UBND TP.HCM that nobody may call yet
+    await call('PUT', '/api/v1/exchange/servers/ss-hcm/services', tokens['central-admin']!, { service: NEW_SERVICE, url: hcm.serviceUrl! });
+    const refused = await throughAxis('bao-cao/thang-11');
+    expect(refused.status).not.toBe(200);
+    expect(refused.error).toBeTruthy();
+
+    await page.goto(`${base}/console/exchange/servers/ss-hcm`);
+    const svc = page.locator(`[data-testid=services-table] tr[data-service="${NEW_SERVICE}"]`);
+    await svc.getByText('Chưa cấp cho ai').waitFor();
+    await page.selectOption('[data-testid=grant-form] select[name=service]', NEW_SERVICE);
+    await page.fill('[data-testid=grant-form] input[name=subject]', `SUBSYSTEM:${CLIENT_VPCP}`);
+    await page.fill('[data-testid=grant-form] input[name=method]', 'GET');
+    await page.getByRole('button', { name: /Cấp quyền \(Grant\)/ }).click();
+    const right = svc.locator(`li[data-subject="SUBSYSTEM:${CLIENT_VPCP}"]`);
+    await right.waitFor();
+    expect(await right.textContent()).toMatch(/GET/);
+
+    const listed = await call('GET', '/api/v1/exchange/servers/ss-hcm/services', tokens['auditor']!);
+    expect(listed.services.find((s: Json) => s.service === NEW_SERVICE).access).toEqual([
+      { service: NEW_SERVICE, subject: `SUBSYSTEM:${CLIENT_VPCP}`, method: 'GET', path: '*' },
+    ]);
+    const passed = await throughAxis('bao-cao/thang-11');
+    expect(passed.status, passed.body).toBe(200);
+    expect(JSON.parse(passed.body)).toMatchObject({ co_quan: 'UBND Thành phố Hồ Chí Minh', ben_goi: CLIENT_VPCP, path: '/thang-11' });
+
+    // withdrawn in the console: refused again
+    await right.getByRole('button', { name: /Thu hồi/ }).click();
+    await svc.getByText('Chưa cấp cho ai').waitFor();
+    expect((await throughAxis('bao-cao/thang-11')).status).not.toBe(200);
+  });
+
+  it('searches the message log by service, and shows a refused search as the API’s problem', async () => {
+    await page.goto(`${base}/console/exchange/servers/ss-hcm`);
+    await page.fill('[data-testid=log-form] input[name=service]', `SERVICE:${HCM_SUBSYSTEM}/bao-cao`);
+    await page.getByRole('button', { name: /Tìm kiếm/ }).click();
+    const table = page.locator('[data-testid=log-table]');
+    await table.waitFor({ timeout: 20_000 });
+    expect(await table.textContent()).toMatch(/provider \/ request/);
+
+    // an unknown server: the page stays, with the problem
+    await page.goto(`${base}/console/exchange/servers/ss-khong-co?service=x`);
+    const problem = page.locator('[data-testid=log-result] [role=alert]');
+    await problem.waitFor();
+    expect(await problem.getAttribute('data-status')).toBe('404');
+    expect(await page.locator('h1').textContent()).toMatch(/Máy chủ an ninh ss-khong-co/);
+  });
+
+  it('lets an auditor read but not change', async () => {
+    await page.getByRole('button', { name: /Đăng xuất/ }).click();
+    await signIn(tokens['auditor']!);
+    await page.goto(`${base}/console/exchange/servers/ss-hcm`);
+    await page.locator('[data-testid=services-table]').waitFor();
+    expect(await page.locator('[data-testid=grant-form]').count()).toBe(0);
+    expect(await page.getByRole('button', { name: /Thu hồi/ }).count()).toBe(0);
+    await page.goto(`${base}/console/exchange/requests?status=all`);
+    await page.locator('[data-testid=requests-table]').waitFor();
+    expect(await page.getByRole('button', { name: /Phê duyệt/ }).count()).toBe(0);
+    expect(cspViolations).toEqual([]);
+  });
+});

@@ -1,0 +1,271 @@
+/**
+ * One security server: its client subsystems, the services it publishes with their access rights (ss-admin
+ * grants and withdraws them), its local groups, and a search of its message log (ss.log.read). A log that
+ * cannot be searched, or a refusal, is shown as the API's problem; the page stays.
+ */
+import { useState } from 'react';
+import { api } from '../api';
+import { Bi, Empty, Loading, PageTitle, ProblemBox, useAction, useLoad } from '../components';
+import { dateTime } from '../format';
+import { Link, setQuery, useLocation } from '../router';
+import { session } from '../session';
+import type { AccessRight, ServerServices } from '../types';
+
+export function ExchangeServer({ code }: { code: string }) {
+  const base = `/api/v1/exchange/servers/${encodeURIComponent(code)}`;
+  return (
+    <section>
+      <PageTitle vi={`Máy chủ an ninh ${code}`} en="Security server">
+        <Link to="/exchange">
+          <Bi vi="Trục liên thông" en="Exchange" />
+        </Link>
+      </PageTitle>
+      <Services base={base} />
+      <LogSearch base={base} />
+    </section>
+  );
+}
+
+function Services({ base }: { base: string }) {
+  const { data, error, loading, reload } = useLoad(() => api<ServerServices>(`${base}/services`), [base]);
+  const manage = session.can('ss.manage');
+  const withdraw = useAction();
+  const remove = (r: AccessRight) =>
+    withdraw.run(() => api(`${base}/access`, { method: 'DELETE', body: r })).then((ok) => ok && reload());
+  return (
+    <>
+      <h2>
+        <Bi vi="Dịch vụ và quyền truy cập" en="Services and access rights" />
+      </h2>
+      <ProblemBox error={error} />
+      <ProblemBox error={withdraw.error} onClose={withdraw.clear} />
+      {loading && !data ? <Loading /> : null}
+      {data ? (
+        <>
+          <p>
+            <Bi vi="Hệ thống con khách" en="client subsystems" />:{' '}
+            {data.clients.length
+              ? data.clients.map((c) => (
+                  <span key={c} className="tag mono">
+                    {c}
+                  </span>
+                ))
+              : '—'}
+          </p>
+          {data.services.length ? (
+            <table className="table" data-testid="services-table">
+              <thead>
+                <tr>
+                  <th>Dịch vụ (service)</th>
+                  <th>Địa chỉ (URL)</th>
+                  <th>Quyền truy cập (access rights)</th>
+                </tr>
+              </thead>
+              <tbody>
+                {data.services.map((s) => (
+                  <tr key={s.service} data-service={s.service}>
+                    <td className="mono small-text">
+                      {s.service}
+                      {s.disabled ? <span className="badge status-hold">tắt (disabled)</span> : null}
+                    </td>
+                    <td className="mono small-text">{s.url}</td>
+                    <td>
+                      {s.access.length ? (
+                        <ul className="notes">
+                          {s.access.map((a) => (
+                            <li key={`${a.subject} ${a.method} ${a.path}`} data-subject={a.subject} className="small-text">
+                              <span className="mono">{a.subject}</span> · {a.method} · <span className="mono">{a.path}</span>{' '}
+                              {manage ? (
+                                <button type="button" className="link" disabled={withdraw.busy} onClick={() => void remove(a)}>
+                                  Thu hồi (Withdraw)
+                                </button>
+                              ) : null}
+                            </li>
+                          ))}
+                        </ul>
+                      ) : (
+                        <span className="muted">Chưa cấp cho ai (no one)</span>
+                      )}
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          ) : (
+            <Empty>Máy chủ chưa công bố dịch vụ nào (no services published)</Empty>
+          )}
+          {Object.keys(data.localGroups).length ? (
+            <>
+              <h3>
+                <Bi vi="Nhóm cục bộ" en="Local groups" />
+              </h3>
+              <dl className="facts">
+                {Object.entries(data.localGroups).map(([g, members]) => (
+                  <div key={g}>
+                    <dt className="mono">{g}</dt>
+                    <dd className="mono small-text">{members.join(', ') || '—'}</dd>
+                  </div>
+                ))}
+              </dl>
+            </>
+          ) : null}
+          {manage ? <Grant base={base} services={data.services.map((s) => s.service)} onDone={reload} /> : null}
+        </>
+      ) : null}
+    </>
+  );
+}
+
+function Grant({ base, services, onDone }: { base: string; services: string[]; onDone: () => void }) {
+  const [form, setForm] = useState({ service: services[0] ?? '', subject: '', method: '*', path: '*' });
+  const action = useAction();
+  return (
+    <>
+      <h3>
+        <Bi vi="Cấp quyền truy cập" en="Grant an access right" />
+      </h3>
+      <form
+        className="filters"
+        data-testid="grant-form"
+        onSubmit={(e) => {
+          e.preventDefault();
+          const body = {
+            service: form.service.trim(),
+            subject: form.subject.trim(),
+            method: form.method.trim() || '*',
+            path: form.path.trim() || '*',
+          };
+          void action.run(() => api(`${base}/access`, { method: 'POST', body })).then((ok) => {
+            if (ok) {
+              setForm({ ...form, subject: '' });
+              onDone();
+            }
+          });
+        }}
+      >
+        <label className="field grow">
+          <span>Dịch vụ (service)</span>
+          <select name="service" value={form.service} onChange={(e) => setForm({ ...form, service: e.target.value })}>
+            {services.map((s) => (
+              <option key={s} value={s}>
+                {s}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label className="field grow">
+          <span>Chủ thể (subject: SUBSYSTEM:…, GLOBALGROUP:…, LOCALGROUP:…)</span>
+          <input
+            name="subject"
+            className="mono"
+            required
+            maxLength={1400}
+            placeholder="SUBSYSTEM:VN/GOV/000.00.00.G22/vanthu"
+            value={form.subject}
+            onChange={(e) => setForm({ ...form, subject: e.target.value })}
+          />
+        </label>
+        <label className="field">
+          <span>Phương thức (method)</span>
+          <input name="method" maxLength={16} value={form.method} onChange={(e) => setForm({ ...form, method: e.target.value })} />
+        </label>
+        <label className="field">
+          <span>Đường dẫn (path)</span>
+          <input name="path" className="mono" maxLength={1000} value={form.path} onChange={(e) => setForm({ ...form, path: e.target.value })} />
+        </label>
+        <button type="submit" disabled={action.busy || !form.service || !form.subject.trim()}>
+          Cấp quyền (Grant)
+        </button>
+      </form>
+      <ProblemBox error={action.error} onClose={action.clear} />
+    </>
+  );
+}
+
+interface LogRow {
+  messageId?: string;
+  side?: string;
+  kind?: string;
+  client?: string;
+  service?: string;
+  at?: string;
+  [k: string]: unknown;
+}
+
+const LOG_FIELDS = ['messageId', 'client', 'service'] as const;
+
+function LogSearch({ base }: { base: string }) {
+  const { query } = useLocation();
+  const q = Object.fromEntries(LOG_FIELDS.map((f) => [f, query.get(f) ?? ''])) as Record<(typeof LOG_FIELDS)[number], string>;
+  const [form, setForm] = useState(q);
+  const searched = !!(q.messageId || q.client || q.service || query.get('log'));
+  const { data, error, loading } = useLoad(
+    () => (searched ? api<LogRow[]>(`${base}/log`, { query: { ...q, limit: 100 } }) : Promise.resolve(null)),
+    [base, searched, q.messageId, q.client, q.service],
+  );
+  return (
+    <>
+      <h2>
+        <Bi vi="Tra cứu nhật ký thông điệp" en="Message log search" />
+      </h2>
+      <form
+        className="filters"
+        data-testid="log-form"
+        onSubmit={(e) => {
+          e.preventDefault();
+          setQuery({ ...Object.fromEntries(Object.entries(form).map(([k, v]) => [k, v.trim()])), log: '1' });
+        }}
+      >
+        <label className="field">
+          <span>Mã thông điệp (message id)</span>
+          <input name="messageId" className="mono" maxLength={255} value={form.messageId} onChange={(e) => setForm({ ...form, messageId: e.target.value })} />
+        </label>
+        <label className="field grow">
+          <span>Bên gọi (client)</span>
+          <input name="client" className="mono" maxLength={1100} value={form.client} onChange={(e) => setForm({ ...form, client: e.target.value })} />
+        </label>
+        <label className="field grow">
+          <span>Dịch vụ (service)</span>
+          <input name="service" className="mono" maxLength={1400} value={form.service} onChange={(e) => setForm({ ...form, service: e.target.value })} />
+        </label>
+        <button type="submit">Tìm kiếm (Search)</button>
+      </form>
+      <div data-testid="log-result">
+        <ProblemBox error={error} />
+        {loading && searched && !data ? <Loading /> : null}
+        {data && !data.length ? <Empty /> : null}
+        {data && data.length ? (
+          <table className="table" data-testid="log-table">
+            <thead>
+              <tr>
+                <th>Thời điểm (at)</th>
+                <th>Mã thông điệp (message id)</th>
+                <th>Phía / loại (side / kind)</th>
+                <th>Bên gọi (client)</th>
+                <th>Dịch vụ (service)</th>
+              </tr>
+            </thead>
+            <tbody>
+              {data.map((r, i) => (
+                <tr key={i}>
+                  <td className="nowrap small-text">{dateTime(logTime(r))}</td>
+                  <td className="mono small-text">{String(r.messageId ?? '')}</td>
+                  <td>
+                    {String(r.side ?? '')} / {String(r.kind ?? '')}
+                  </td>
+                  <td className="mono small-text">{String(r.client ?? '')}</td>
+                  <td className="mono small-text">{String(r.service ?? '')}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        ) : null}
+      </div>
+    </>
+  );
+}
+
+function logTime(r: LogRow): string | null {
+  for (const k of ['at', 'loggedAt', 'time', 'ts', 'createdAt']) if (typeof r[k] === 'string') return r[k] as string;
+  return null;
+}

@@ -16,6 +16,7 @@ import { getCert } from '../../pki/index.js';
 import { allows, type Permission } from './roles.js';
 import { principalForCertificate, principalForToken, type Principal } from './store.js';
 import { Throttle } from './throttle.js';
+import { DenialAggregator, SourceLimiter, type Denial } from './limit.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -52,6 +53,61 @@ async function authenticate(p: Platform, req: FastifyRequest): Promise<Authentic
 // one throttle per platform (a test process runs several); in memory: a restart only publishes a few more
 const throttles = new WeakMap<Platform, Throttle>();
 
+/** Per-platform limiter, denial aggregator and a throttle for rate_limited events. */
+interface Limits {
+  limiter: SourceLimiter;
+  denials: DenialAggregator;
+  limitedEvents: Throttle;
+}
+const limitsOf = new WeakMap<Platform, Limits>();
+
+/** The per-source limiter and denial aggregator of a platform (created on first use from config.http.rateLimit). */
+export function platformLimits(p: Platform): Limits {
+  let l = limitsOf.get(p);
+  if (!l) {
+    const limiter = new SourceLimiter(p.config.http.rateLimit ?? {});
+    const denials = new DenialAggregator(limiter.opts.denialWindowMs, (d, count, from, to) => writeDenial(p, d, count, from, to));
+    l = { limiter, denials, limitedEvents: new Throttle(10_000) };
+    limitsOf.set(p, l);
+  }
+  return l;
+}
+
+/** One audit record for a denial, or for `count` more denials of the same source and kind in a window. */
+function writeDenial(p: Platform, d: Denial, count: number, from?: number, to?: number): Promise<void> {
+  return recordAudit(p.db, {
+    actor: d.actor,
+    action: d.action,
+    target: d.target,
+    outcome: 'denied',
+    detail: {
+      reason: d.reason,
+      ip: d.source,
+      method: d.method,
+      ...(count > 1 || from !== undefined ? { count, from: new Date(from!).toISOString(), to: new Date(to!).toISOString(), aggregated: true } : {}),
+    },
+  })
+    .then(() => undefined)
+    .catch((e) => p.log.error({ err: e }, 'audit write failed'));
+}
+
+/** Refuse a source whose bucket is empty: 429 with Retry-After, published (throttled) for monitoring. */
+function limited(p: Platform, req: FastifyRequest, reply: FastifyReply, wait: number, l: Limits): never {
+  if (l.limitedEvents.allow(req.ip, Date.now())) {
+    const event = makeEvent('http', 'rate_limited', 'failure', {
+      at: p.pki.clock(),
+      category: ['network'],
+      source: { ip: req.ip },
+      url: { path: req.url.split('?')[0] },
+      http: { request: { method: req.method } },
+      reason: 'per-source request limit reached before authentication',
+    });
+    published(p, 'truc.http.rate_limited', event);
+  }
+  reply.header('Retry-After', String(wait));
+  throw new TrucError('rate_limited', `too many requests from ${req.ip}; retry after ${wait} s`, { retryAfter: wait });
+}
+
 function published(p: Platform, subject: string, event: ReturnType<typeof makeEvent>): void {
   p.bus.publish(subject, event).catch((err) => p.log.warn({ err, subject }, 'security event not published'));
 }
@@ -86,13 +142,21 @@ async function refuse(
   refused?: { reason: string; serial: string; status: string },
 ): Promise<never> {
   const actor = req.principal?.name ?? tokenHint(req) ?? (refused ? `certificate:${refused.serial}` : 'anonymous');
-  await recordAudit(p.db, {
-    actor,
-    action: permission,
-    target: req.url.slice(0, 200),
-    outcome: 'denied',
-    detail: { reason: refused?.reason ?? kind, ip: req.ip, method: req.method, ...(refused ? { serial: refused.serial } : {}) },
-  }).catch((e) => p.log.error({ err: e }, 'audit write failed'));
+  // the first denial of a source, kind and reason in a window is written now; the rest of the window is
+  // counted and written as one record with its count, so that strangers cannot queue writes on the audit
+  // chain's head lock (which issuance also takes)
+  const denial: Denial = { source: req.ip, kind, actor, action: permission, target: req.url.slice(0, 200), method: req.method, reason: refused?.reason ?? kind };
+  if (platformLimits(p).denials.note(denial, Date.now())) {
+    if (refused) {
+      await recordAudit(p.db, {
+        actor,
+        action: permission,
+        target: denial.target,
+        outcome: 'denied',
+        detail: { reason: refused.reason, ip: req.ip, method: req.method, serial: refused.serial },
+      }).catch((e) => p.log.error({ err: e }, 'audit write failed'));
+    } else await writeDenial(p, denial, 1);
+  }
   const event = makeEvent('http', kind === 'unauthenticated' ? 'auth.failed' : 'access.denied', 'failure', {
     at: p.pki.clock(),
     category: kind === 'unauthenticated' ? ['authentication'] : ['iam'],
@@ -111,9 +175,16 @@ async function refuse(
 
 /** A hook (onRequest, so that strangers are refused before their body is read) admitting only principals whose roles grant `permission`. */
 export function guard(p: Platform, permission: Permission) {
-  return async (req: FastifyRequest, _reply: FastifyReply): Promise<void> => {
+  return async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
+    // per-source limit before the credentials are looked up: a flood costs a map lookup, not a query
+    const l = platformLimits(p);
+    const wait = l.limiter.take(req.ip, Date.now());
+    if (wait) return limited(p, req, reply, wait, l);
     const a = await authenticate(p, req);
-    if (!a.principal) return refuse(p, req, 'unauthenticated', permission, a.refused);
+    if (!a.principal) {
+      l.limiter.charge(req.ip, Date.now());
+      return refuse(p, req, 'unauthenticated', permission, a.refused);
+    }
     const principal = (req.principal = a.principal);
     succeeded(p, req, principal, a.via);
     if (!allows(principal.roles, permission)) return refuse(p, req, 'forbidden', permission);

@@ -70,7 +70,7 @@ export async function labRoutes(app: FastifyInstance, p: Platform): Promise<void
   app.post<{ Body: { product: string; suites?: string[]; profile?: string; productVersionId?: string; wait?: boolean } }>(
     '/api/v1/lab/runs',
     {
-      preHandler: guard(p, 'lab.run'),
+      onRequest: guard(p, 'lab.run'),
       schema: {
         tags,
         summary: 'Start a run against an HTTP product (http:<url>) or a reference adapter (node, noble)',
@@ -159,7 +159,7 @@ export async function labRoutes(app: FastifyInstance, p: Platform): Promise<void
   app.get<{ Querystring: { productVersionId?: string; verdict?: 'PASS' | 'FAIL'; profile?: string; limit?: number } }>(
     '/api/v1/lab/runs',
     {
-      preHandler: guard(p, 'lab.read'),
+      onRequest: guard(p, 'lab.read'),
       schema: {
         tags,
         summary: 'Recorded runs, newest first',
@@ -178,7 +178,7 @@ export async function labRoutes(app: FastifyInstance, p: Platform): Promise<void
 
   app.get<{ Params: { id: string } }>(
     '/api/v1/lab/runs/:id',
-    { preHandler: guard(p, 'lab.read'), schema: { tags, summary: 'A run: the record, or the progress while it runs', security } },
+    { onRequest: guard(p, 'lab.read'), schema: { tags, summary: 'A run: the record, or the progress while it runs', security } },
     async (req) => {
       const job = jobs.get(req.params.id);
       if (job) return jobJson(job);
@@ -189,7 +189,7 @@ export async function labRoutes(app: FastifyInstance, p: Platform): Promise<void
   app.get<{ Params: { id: string }; Querystring: { format?: 'json' | 'html' | 'pdf' } }>(
     '/api/v1/lab/runs/:id/report',
     {
-      preHandler: guard(p, 'lab.read'),
+      onRequest: guard(p, 'lab.read'),
       schema: {
         tags,
         summary: 'The report: JSON (the exact bytes signed), HTML or PDF',
@@ -210,7 +210,7 @@ export async function labRoutes(app: FastifyInstance, p: Platform): Promise<void
 
   app.get<{ Params: { id: string } }>(
     '/api/v1/lab/runs/:id/signature',
-    { preHandler: guard(p, 'lab.read'), schema: { tags, summary: "The report's detached CMS signature (.p7s, DER)", security } },
+    { onRequest: guard(p, 'lab.read'), schema: { tags, summary: "The report's detached CMS signature (.p7s, DER)", security } },
     async (req, reply) => {
       const a = await runArtifacts(p.db, req.params.id);
       if (!a?.signature) throw new TrucError('not_found', `no signature for run "${req.params.id}"`);
@@ -222,7 +222,7 @@ export async function labRoutes(app: FastifyInstance, p: Platform): Promise<void
   app.post<{ Body: { name: string; country?: string; taxId?: string; contact?: string } }>(
     '/api/v1/lab/vendors',
     {
-      preHandler: guard(p, 'lab.manage'),
+      onRequest: guard(p, 'lab.manage'),
       schema: {
         tags,
         summary: 'Register a vendor',
@@ -234,14 +234,14 @@ export async function labRoutes(app: FastifyInstance, p: Platform): Promise<void
   );
   app.get<{ Querystring: { name?: string; limit?: number } }>(
     '/api/v1/lab/vendors',
-    { preHandler: guard(p, 'lab.read'), schema: { tags, summary: 'Vendors', security, querystring: { type: 'object', additionalProperties: false, properties: { name: str(), limit } } } },
+    { onRequest: guard(p, 'lab.read'), schema: { tags, summary: 'Vendors', security, querystring: { type: 'object', additionalProperties: false, properties: { name: str(), limit } } } },
     async (req) => listVendors(p.db, req.query),
   );
 
   app.post<{ Body: { vendor: string; name: string; kind?: string; description?: string } }>(
     '/api/v1/lab/products',
     {
-      preHandler: guard(p, 'lab.manage'),
+      onRequest: guard(p, 'lab.manage'),
       schema: {
         tags,
         summary: 'Register a product of a vendor',
@@ -254,13 +254,13 @@ export async function labRoutes(app: FastifyInstance, p: Platform): Promise<void
   const searchQuery = { type: 'object', additionalProperties: false, properties: { vendor: str(), name: str(), algorithm: str(64), limit } };
   app.get<{ Querystring: { vendor?: string; name?: string; algorithm?: string; limit?: number } }>(
     '/api/v1/lab/products',
-    { preHandler: guard(p, 'lab.read'), schema: { tags, summary: 'Search products by vendor, name (contains) and claimed algorithm', security, querystring: searchQuery } },
+    { onRequest: guard(p, 'lab.read'), schema: { tags, summary: 'Search products by vendor, name (contains) and claimed algorithm', security, querystring: searchQuery } },
     async (req) => searchProducts(p.db, req.query),
   );
   app.get<{ Params: { id: string } }>(
     '/api/v1/lab/products/:id',
     {
-      preHandler: guard(p, 'lab.read'),
+      onRequest: guard(p, 'lab.read'),
       schema: { tags, summary: "A product with its versions (each with its runs and certificates of conformity) and the product's licences", security },
     },
     async (req) => {
@@ -281,7 +281,7 @@ export async function labRoutes(app: FastifyInstance, p: Platform): Promise<void
   app.post<{ Params: { id: string }; Body: { version: string; algorithms?: string[] } }>(
     '/api/v1/lab/products/:id/versions',
     {
-      preHandler: guard(p, 'lab.manage'),
+      onRequest: guard(p, 'lab.manage'),
       schema: {
         tags,
         summary: 'Register a version of a product, with the algorithms it claims',
@@ -293,7 +293,7 @@ export async function labRoutes(app: FastifyInstance, p: Platform): Promise<void
   );
   app.get<{ Querystring: { vendor?: string; name?: string; algorithm?: string; limit?: number } }>(
     '/api/v1/lab/versions',
-    { preHandler: guard(p, 'lab.read'), schema: { tags, summary: 'Search product versions', security, querystring: searchQuery } },
+    { onRequest: guard(p, 'lab.read'), schema: { tags, summary: 'Search product versions', security, querystring: searchQuery } },
     async (req) => searchVersions(p.db, req.query),
   );
 
@@ -307,7 +307,7 @@ export async function labRoutes(app: FastifyInstance, p: Platform): Promise<void
   app.post<{ Body: { productVersionId: string; profile: string; runId?: string; number?: string; validUntil?: string; validityDays?: number } }>(
     '/api/v1/lab/certificates',
     {
-      preHandler: guard(p, 'lab.manage'),
+      onRequest: guard(p, 'lab.manage'),
       schema: {
         tags,
         summary: 'Issue a certificate of conformity (needs a PASS run of the version under the profile)',
@@ -324,19 +324,19 @@ export async function labRoutes(app: FastifyInstance, p: Platform): Promise<void
   );
   app.get<{ Querystring: ConformityQs }>(
     '/api/v1/lab/certificates',
-    { preHandler: guard(p, 'lab.read'), schema: { tags, summary: 'Search certificates of conformity', security, querystring: conformityQuery } },
+    { onRequest: guard(p, 'lab.read'), schema: { tags, summary: 'Search certificates of conformity', security, querystring: conformityQuery } },
     async (req) => searchCertificates(p.db, { ...req.query, validAt: asDate(req.query.validAt), expiresBefore: asDate(req.query.expiresBefore) }),
   );
   app.get<{ Params: { number: string } }>(
     '/api/v1/lab/certificates/:number',
-    { preHandler: guard(p, 'lab.read'), schema: { tags, summary: 'A certificate of conformity', security } },
+    { onRequest: guard(p, 'lab.read'), schema: { tags, summary: 'A certificate of conformity', security } },
     async (req) => (await findCertificate(p.db, req.params.number)) ?? Promise.reject(new TrucError('not_found', `no certificate of conformity "${req.params.number}"`)),
   );
 
   app.post<{ Body: { vendor: string; productId?: string; kind: string; scope?: string; number?: string; validUntil?: string; validityDays?: number } }>(
     '/api/v1/lab/licences',
     {
-      preHandler: guard(p, 'lab.manage'),
+      onRequest: guard(p, 'lab.manage'),
       schema: {
         tags,
         summary: 'Issue a licence to a vendor',
@@ -353,24 +353,24 @@ export async function labRoutes(app: FastifyInstance, p: Platform): Promise<void
   );
   app.get<{ Querystring: ConformityQs }>(
     '/api/v1/lab/licences',
-    { preHandler: guard(p, 'lab.read'), schema: { tags, summary: 'Search licences', security, querystring: conformityQuery } },
+    { onRequest: guard(p, 'lab.read'), schema: { tags, summary: 'Search licences', security, querystring: conformityQuery } },
     async (req) => searchLicences(p.db, { ...req.query, validAt: asDate(req.query.validAt), expiresBefore: asDate(req.query.expiresBefore) }),
   );
   app.get<{ Params: { number: string } }>(
     '/api/v1/lab/licences/:number',
-    { preHandler: guard(p, 'lab.read'), schema: { tags, summary: 'A licence', security } },
+    { onRequest: guard(p, 'lab.read'), schema: { tags, summary: 'A licence', security } },
     async (req) => (await findLicence(p.db, req.params.number)) ?? Promise.reject(new TrucError('not_found', `no licence "${req.params.number}"`)),
   );
 
   for (const action of ['suspend', 'reinstate', 'revoke'] as StatusAction[]) {
     app.post<{ Params: { number: string }; Body: { reason?: string } }>(
       `/api/v1/lab/certificates/:number/${action}`,
-      { preHandler: guard(p, 'lab.manage'), schema: { tags, summary: `${action} a certificate of conformity`, security, body: statusBody } },
+      { onRequest: guard(p, 'lab.manage'), schema: { tags, summary: `${action} a certificate of conformity`, security, body: statusBody } },
       async (req) => changeCertificateStatus(p, req.params.number, action, req.body?.reason, actor(req)),
     );
     app.post<{ Params: { number: string }; Body: { reason?: string } }>(
       `/api/v1/lab/licences/:number/${action}`,
-      { preHandler: guard(p, 'lab.manage'), schema: { tags, summary: `${action} a licence`, security, body: statusBody } },
+      { onRequest: guard(p, 'lab.manage'), schema: { tags, summary: `${action} a licence`, security, body: statusBody } },
       async (req) => changeLicenceStatus(p, req.params.number, action, req.body?.reason, actor(req)),
     );
   }

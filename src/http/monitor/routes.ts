@@ -8,6 +8,7 @@ import { TrucError } from '../../errors.js';
 import { recordAudit } from '../../audit/index.js';
 import type { Platform } from '../../platform.js';
 import { guard } from '../auth/guard.js';
+import { boundedLimit } from '../../monitor/events/store.js';
 import { hunt, parseWindowsXml, type MonitorService } from '../../monitor/index.js';
 
 const INTAKE_BODY_LIMIT = 32 * 1024 * 1024;
@@ -59,7 +60,7 @@ export async function monitorRoutes(app: FastifyInstance, p: Platform, m: Monito
     '/api/v1/events',
     {
       bodyLimit: INTAKE_BODY_LIMIT,
-      preHandler: guard(p, 'monitor.ingest'),
+      onRequest: guard(p, 'monitor.ingest'),
       schema: {
         tags: ['monitor'],
         summary: 'Send a batch of events (JSON array, {events: [...]}, or NDJSON)',
@@ -78,7 +79,7 @@ export async function monitorRoutes(app: FastifyInstance, p: Platform, m: Monito
     '/api/v1/events/windows',
     {
       bodyLimit: INTAKE_BODY_LIMIT,
-      preHandler: guard(p, 'monitor.ingest'),
+      onRequest: guard(p, 'monitor.ingest'),
       schema: { tags: ['monitor'], summary: 'Send Windows events as an EVTX XML export', security: [{ bearer: [] }] },
     },
     async (req, reply) => {
@@ -89,13 +90,13 @@ export async function monitorRoutes(app: FastifyInstance, p: Platform, m: Monito
 
   app.get(
     '/api/v1/events',
-    { preHandler: guard(p, 'monitor.read'), schema: { tags: ['monitor'], summary: 'Search stored events: from, to, limit, and dotted field=value filters', security: [{ bearer: [] }] } },
+    { onRequest: guard(p, 'monitor.read'), schema: { tags: ['monitor'], summary: 'Search stored events: from, to, limit, and dotted field=value filters', security: [{ bearer: [] }] } },
     async (req) => {
       const { from, to, limit, after_ts, after_id, ...where } = req.query as Record<string, string>;
       const events = await m.events.search({
         ...(date(from, 'from') ? { from: date(from, 'from')! } : {}),
         ...(date(to, 'to') ? { to: date(to, 'to')! } : {}),
-        ...(limit ? { limit: Number(limit) } : {}),
+        ...(limit !== undefined ? { limit: boundedLimit(limit, 100, 10_000) } : {}),
         ...(after_ts && after_id ? { after: { ts: date(after_ts, 'after_ts')!, id: after_id } } : {}),
         where,
       });
@@ -105,11 +106,11 @@ export async function monitorRoutes(app: FastifyInstance, p: Platform, m: Monito
 
   app.get(
     '/api/v1/events/rejected',
-    { preHandler: guard(p, 'monitor.read'), schema: { tags: ['monitor'], summary: 'Accepted events the database refused for their data, kept in quarantine with the reason (newest first; limit)', security: [{ bearer: [] }] } },
+    { onRequest: guard(p, 'monitor.read'), schema: { tags: ['monitor'], summary: 'Accepted events the database refused for their data, kept in quarantine with the reason (newest first; limit)', security: [{ bearer: [] }] } },
     async (req) => ({ rejected: await m.events.rejected(Number((req.query as Record<string, string>).limit ?? 100) || 100) }),
   );
 
-  app.get('/api/v1/alerts', { preHandler: guard(p, 'monitor.read'), schema: { tags: ['monitor'], summary: 'List alerts', security: [{ bearer: [] }] } }, async (req) => {
+  app.get('/api/v1/alerts', { onRequest: guard(p, 'monitor.read'), schema: { tags: ['monitor'], summary: 'List alerts', security: [{ bearer: [] }] } }, async (req) => {
     const q = req.query as Record<string, string>;
     const alerts = await m.alerts.list({
       ...(q.status ? { status: q.status } : {}),
@@ -122,15 +123,15 @@ export async function monitorRoutes(app: FastifyInstance, p: Platform, m: Monito
     return { alerts };
   });
 
-  app.get('/api/v1/alerts/groups', { preHandler: guard(p, 'monitor.read'), schema: { tags: ['monitor'], security: [{ bearer: [] }] } }, async () => ({
+  app.get('/api/v1/alerts/groups', { onRequest: guard(p, 'monitor.read'), schema: { tags: ['monitor'], security: [{ bearer: [] }] } }, async () => ({
     groups: await m.alerts.groups(),
   }));
 
-  app.get('/api/v1/alerts/:id', { preHandler: guard(p, 'monitor.read'), schema: { tags: ['monitor'], security: [{ bearer: [] }] } }, async (req) =>
+  app.get('/api/v1/alerts/:id', { onRequest: guard(p, 'monitor.read'), schema: { tags: ['monitor'], security: [{ bearer: [] }] } }, async (req) =>
     m.alerts.get((req.params as { id: string }).id),
   );
 
-  app.get('/api/v1/alerts/:id/events', { preHandler: guard(p, 'monitor.read'), schema: { tags: ['monitor'], security: [{ bearer: [] }] } }, async (req) => ({
+  app.get('/api/v1/alerts/:id/events', { onRequest: guard(p, 'monitor.read'), schema: { tags: ['monitor'], security: [{ bearer: [] }] } }, async (req) => ({
     events: await m.alertEvents(await m.alerts.get((req.params as { id: string }).id)),
   }));
 
@@ -138,22 +139,22 @@ export async function monitorRoutes(app: FastifyInstance, p: Platform, m: Monito
   const audited = async (req: any, action: string, target: string, detail: Record<string, unknown> = {}) =>
     recordAudit(p.db, { actor: actor(req), action, target, outcome: 'success', detail }).catch((err) => p.log.error({ err }, 'audit write failed'));
 
-  app.post('/api/v1/alerts/:id/ack', { preHandler: guard(p, 'monitor.manage'), schema: { tags: ['monitor'], security: [{ bearer: [] }] } }, async (req) => {
+  app.post('/api/v1/alerts/:id/ack', { onRequest: guard(p, 'monitor.manage'), schema: { tags: ['monitor'], security: [{ bearer: [] }] } }, async (req) => {
     const id = (req.params as { id: string }).id;
     const a = await m.alerts.acknowledge(id, actor(req));
     await audited(req, 'monitor.alert.ack', id);
     return a;
   });
-  app.post('/api/v1/alerts/:id/assign', { preHandler: guard(p, 'monitor.manage'), schema: { tags: ['monitor'], security: [{ bearer: [] }] } }, async (req) => {
+  app.post('/api/v1/alerts/:id/assign', { onRequest: guard(p, 'monitor.manage'), schema: { tags: ['monitor'], security: [{ bearer: [] }] } }, async (req) => {
     const id = (req.params as { id: string }).id;
     const a = await m.alerts.assign(id, String(body(req).assignee ?? ''), actor(req));
     await audited(req, 'monitor.alert.assign', id, { assignee: a.assignee });
     return a;
   });
-  app.post('/api/v1/alerts/:id/notes', { preHandler: guard(p, 'monitor.manage'), schema: { tags: ['monitor'], security: [{ bearer: [] }] } }, async (req) =>
+  app.post('/api/v1/alerts/:id/notes', { onRequest: guard(p, 'monitor.manage'), schema: { tags: ['monitor'], security: [{ bearer: [] }] } }, async (req) =>
     m.alerts.note((req.params as { id: string }).id, actor(req), String(body(req).text ?? '')),
   );
-  app.post('/api/v1/alerts/:id/close', { preHandler: guard(p, 'monitor.manage'), schema: { tags: ['monitor'], security: [{ bearer: [] }] } }, async (req) => {
+  app.post('/api/v1/alerts/:id/close', { onRequest: guard(p, 'monitor.manage'), schema: { tags: ['monitor'], security: [{ bearer: [] }] } }, async (req) => {
     const id = (req.params as { id: string }).id;
     const reason = String(body(req).reason ?? '');
     const a = await m.alerts.close(id, reason, actor(req));
@@ -161,11 +162,11 @@ export async function monitorRoutes(app: FastifyInstance, p: Platform, m: Monito
     return a;
   });
 
-  app.get('/api/v1/rules', { preHandler: guard(p, 'monitor.read'), schema: { tags: ['monitor'], security: [{ bearer: [] }] } }, async () => ({
+  app.get('/api/v1/rules', { onRequest: guard(p, 'monitor.read'), schema: { tags: ['monitor'], security: [{ bearer: [] }] } }, async () => ({
     rules: m.detection.rules(),
     rejected: m.detection.rejected.slice(0, 1000),
   }));
-  app.patch('/api/v1/rules/:id', { preHandler: guard(p, 'monitor.manage'), schema: { tags: ['monitor'], summary: 'Enable, disable or tune a rule: {enabled, filter}', security: [{ bearer: [] }] } }, async (req) => {
+  app.patch('/api/v1/rules/:id', { onRequest: guard(p, 'monitor.manage'), schema: { tags: ['monitor'], summary: 'Enable, disable or tune a rule: {enabled, filter}', security: [{ bearer: [] }] } }, async (req) => {
     const id = (req.params as { id: string }).id;
     const b = body(req);
     const change: { enabled?: boolean; filter?: Record<string, unknown> | null } = {};
@@ -179,7 +180,7 @@ export async function monitorRoutes(app: FastifyInstance, p: Platform, m: Monito
     return r;
   });
 
-  app.post('/api/v1/hunt', { preHandler: guard(p, 'monitor.read'), schema: { tags: ['monitor'], summary: 'Run a rule (id or YAML) over stored events', security: [{ bearer: [] }] } }, async (req) => {
+  app.post('/api/v1/hunt', { onRequest: guard(p, 'monitor.read'), schema: { tags: ['monitor'], summary: 'Run a rule (id or YAML) over stored events', security: [{ bearer: [] }] } }, async (req) => {
     const b = body(req);
     const from = date(b.from, 'from');
     const to = date(b.to, 'to') ?? new Date();
@@ -198,7 +199,7 @@ export async function monitorRoutes(app: FastifyInstance, p: Platform, m: Monito
     '/api/v1/scan',
     {
       bodyLimit: m.deps.config.scan.maxBytes + 1,
-      preHandler: guard(p, 'monitor.scan'),
+      onRequest: guard(p, 'monitor.scan'),
       schema: { tags: ['monitor'], summary: 'Scan bytes for malware (application/octet-stream; ?name=file name)', security: [{ bearer: [] }] },
     },
     async (req) => {
@@ -209,7 +210,7 @@ export async function monitorRoutes(app: FastifyInstance, p: Platform, m: Monito
     },
   );
 
-  app.get('/api/v1/monitor/status', { preHandler: guard(p, 'monitor.read'), schema: { tags: ['monitor'], security: [{ bearer: [] }] } }, async () => ({
+  app.get('/api/v1/monitor/status', { onRequest: guard(p, 'monitor.read'), schema: { tags: ['monitor'], security: [{ bearer: [] }] } }, async () => ({
     queue: m.queue.stats,
     syslog: m.addresses,
     rules: m.detection.engine.detector.stats(),

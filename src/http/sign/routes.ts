@@ -129,7 +129,7 @@ export async function signRoutes(app: FastifyInstance, p: Platform, deps: SignRo
     '/api/v1/validate',
     {
       bodyLimit: BODY_LIMIT,
-      preHandler: guard(p, 'sign.validate'),
+      onRequest: guard(p, 'sign.validate'),
       schema: {
         tags: ['signatures'],
         summary: 'Validate a signed PDF, CMS or XAdES file (raw body or JSON {file, content?}); ?format=text|xml|html&lang=vi|en for the text, ETSI TS 119 102-2 XML or HTML report',
@@ -170,7 +170,7 @@ export async function signRoutes(app: FastifyInstance, p: Platform, deps: SignRo
     '/api/v1/sign',
     {
       bodyLimit: BODY_LIMIT,
-      preHandler: guard(p, 'sign.sign'),
+      onRequest: guard(p, 'sign.sign'),
       schema: {
         tags: ['signatures'],
         summary:
@@ -243,7 +243,7 @@ export async function signRoutes(app: FastifyInstance, p: Platform, deps: SignRo
     '/api/v1/augment',
     {
       bodyLimit: BODY_LIMIT,
-      preHandler: guard(p, 'sign.validate'),
+      onRequest: guard(p, 'sign.validate'),
       schema: {
         tags: ['signatures'],
         summary: 'Raise a signed PDF, CMS or XAdES file to B-T, B-LT or B-LTA without re-signing (?level=), or renew its archive time-stamp (?renew=true)',

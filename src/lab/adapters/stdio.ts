@@ -11,8 +11,11 @@ import { fromWire, toWire } from './wire.js';
 export interface StdioProductOptions {
   command: string;
   args?: string[];
+  /** The product's whole environment. Default: only PATH, LANG and HOME of ours — never the passphrase, PIN or TRUC_* variables. */
   env?: NodeJS.ProcessEnv;
   cwd?: string;
+  /** How long the product may take to answer `hello`; default 10 s (then it is killed). */
+  helloTimeoutMs?: number;
   /** Per request; default 30 s. */
   timeoutMs?: number;
   /** Requests in flight at once; default 16. */
@@ -45,9 +48,43 @@ const OPERATIONS: OperationName[] = [
   'acvp',
 ];
 
+/** The environment a product gets by default: PATH, LANG and HOME, nothing else (no secrets of ours). */
+export function productEnvironment(from: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const k of ['PATH', 'LANG', 'HOME'] as const) if (from[k] !== undefined) env[k] = from[k];
+  return env;
+}
+
+/** Kill a product and everything it started: its process group (it leads one), or the process alone. */
+function killGroup(child: ChildProcessWithoutNullStreams): void {
+  if (child.pid === undefined) return;
+  try {
+    process.kill(-child.pid, 'SIGKILL');
+  } catch {
+    try {
+      child.kill('SIGKILL');
+    } catch {
+      /* already gone */
+    }
+  }
+}
+
+// products still running when this process exits are killed with their groups
+const running = new Set<ChildProcessWithoutNullStreams>();
+let exitHook = false;
+
 /** Starts the product process, greets it (`hello`) and returns an adapter for the operations it lists. */
 export async function openStdioProduct(o: StdioProductOptions): Promise<ProductAdapter> {
-  const child: ChildProcessWithoutNullStreams = spawn(o.command, o.args ?? [], { env: o.env ?? process.env, cwd: o.cwd, stdio: 'pipe' });
+  // detached: the product leads its own process group, so that it and its children are killed together
+  const child: ChildProcessWithoutNullStreams = spawn(o.command, o.args ?? [], { env: o.env ?? productEnvironment(), cwd: o.cwd, stdio: 'pipe', detached: true });
+  running.add(child);
+  child.once('exit', () => running.delete(child));
+  if (!exitHook) {
+    exitHook = true;
+    process.once('exit', () => {
+      for (const c of running) killGroup(c);
+    });
+  }
   const pending = new Map<number, Pending>();
   const reader = new FrameReader();
   let nextId = 1;
@@ -71,7 +108,7 @@ export async function openStdioProduct(o: StdioProductOptions): Promise<ProductA
       messages = reader.push(chunk);
     } catch (e) {
       failAll(new Error(`bad frame from product: ${(e as Error).message}`));
-      child.kill();
+      killGroup(child);
       return;
     }
     for (const m of messages) {
@@ -102,7 +139,22 @@ export async function openStdioProduct(o: StdioProductOptions): Promise<ProductA
       child.stdin.write(encodeFrame({ id, op, params: toWire(params) }));
     });
 
-  const hello = (await call('hello', {})) as { name?: string; version?: string; operations?: string[] };
+  let hello: { name?: string; version?: string; operations?: string[] };
+  let helloTimer: NodeJS.Timeout | undefined;
+  try {
+    hello = (await Promise.race([
+      call('hello', {}),
+      new Promise((_r, reject) => {
+        helloTimer = setTimeout(() => reject(adapterError(`hello: no answer within ${o.helloTimeoutMs ?? 10_000} ms`)), o.helloTimeoutMs ?? 10_000);
+      }),
+    ])) as typeof hello;
+  } catch (e) {
+    // a product that never says hello (or says it wrong) is not left running
+    killGroup(child);
+    throw e;
+  } finally {
+    clearTimeout(helloTimer);
+  }
   const info: ProductInfo = {
     name: String(hello?.name ?? o.command),
     version: String(hello?.version ?? 'unknown'),
@@ -117,7 +169,7 @@ export async function openStdioProduct(o: StdioProductOptions): Promise<ProductA
       await new Promise<void>((r) => {
         if (child.exitCode !== null || child.signalCode !== null) return r();
         const t = setTimeout(() => {
-          child.kill();
+          killGroup(child);
           r();
         }, 2000);
         child.once('exit', () => {
@@ -125,6 +177,7 @@ export async function openStdioProduct(o: StdioProductOptions): Promise<ProductA
           r();
         });
       });
+      killGroup(child); // whatever the product started is ended with it
     },
   };
   for (const op of OPERATIONS) {

@@ -9,6 +9,7 @@
 import { TrucError } from '../../errors.js';
 import type { Db, Migration } from '../../store/index.js';
 import { storableJson } from '../../store/text.js';
+import { boundedLimit } from '../events/store.js';
 
 export const alertMigrations: Migration[] = [
   {
@@ -216,9 +217,9 @@ export class AlertStore {
     if (f.minSeverity) c.push(`severity >= ${p(f.minSeverity)}`);
     if (f.assignee) c.push(`assignee = ${p(f.assignee)}`);
     if (f.since) c.push(`last_at >= ${p(f.since.toISOString())}`);
-    const limit = Math.min(Math.max(f.limit ?? 100, 1), 1000);
+    const limit = boundedLimit(f.limit, 100, 1000);
     const rows = await this.db.query(
-      `SELECT ${COLS} FROM monitor_alert ${c.length ? 'WHERE ' + c.join(' AND ') : ''} ORDER BY id DESC LIMIT ${limit}`,
+      `SELECT ${COLS} FROM monitor_alert ${c.length ? 'WHERE ' + c.join(' AND ') : ''} ORDER BY id DESC LIMIT ${p(limit)}::int`,
       params,
     );
     return rows.map(toAlert);

@@ -225,11 +225,12 @@ export class EventStore {
     }
     const desc = q.order !== 'asc';
     if (q.after) conds.push(`(ts, id) ${desc ? '<' : '>'} (${p(q.after.ts.toISOString())}::timestamptz, ${p(q.after.id)}::bigint)`);
-    const limit = Math.min(Math.max(q.limit ?? 100, 1), 10_000);
+    const limit = boundedLimit(q.limit, 100, 10_000);
+    const lim = p(limit);
     const rows = await this.db.query(
       `SELECT id::text, ts, action, outcome, host, user_name, source_ip, part, intake, rules, doc FROM monitor_event
        ${conds.length ? 'WHERE ' + conds.join(' AND ') : ''}
-       ORDER BY ts ${desc ? 'DESC' : 'ASC'}, id ${desc ? 'DESC' : 'ASC'} LIMIT ${limit}`,
+       ORDER BY ts ${desc ? 'DESC' : 'ASC'}, id ${desc ? 'DESC' : 'ASC'} LIMIT ${lim}::int`,
       params,
     );
     return rows.map(rowToEvent);
@@ -302,4 +303,12 @@ export class EventStore {
     const [r] = await this.db.query<{ n: string }>(`SELECT count(*)::text AS n FROM monitor_event`);
     return Number(r!.n);
   }
+}
+
+/** A row limit from a caller: an integer from 1 to `max` (absent: `dflt`); anything else is a bad request, never SQL text. */
+export function boundedLimit(v: unknown, dflt: number, max: number): number {
+  if (v === undefined || v === null || v === '') return dflt;
+  const n = typeof v === 'number' ? v : typeof v === 'string' && /^\d{1,9}$/.test(v) ? Number(v) : NaN;
+  if (!Number.isInteger(n) || n < 1) throw new TrucError('bad_request', `limit must be a positive integer, not ${JSON.stringify(String(v).slice(0, 40))}`);
+  return Math.min(n, max);
 }

@@ -1,0 +1,126 @@
+/**
+ * Abuse-suite helpers: a real listening server on a loopback port, a client bound to another loopback
+ * address (so that per-source limits see the attacker and the honest client apart), a normal issuance and
+ * an OCSP request as the honest client.
+ */
+import { request } from 'node:http';
+import { X509Certificate } from 'node:crypto';
+import { startServer, type RunningServer } from '../../src/http/server.js';
+import { createToken } from '../../src/http/auth/store.js';
+import { buildOcspRequest } from '../../src/pki/path/index.js';
+import { testPlatform, type TestPlatform } from '../helpers/platform.js';
+import { opensslCsr, tmp } from '../helpers/openssl.js';
+
+export interface Answer {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: Buffer;
+}
+
+/** One HTTP request from `localAddress` (default 127.0.0.1); never rejects on a status, only on a socket error. */
+export function call(
+  base: string,
+  o: { method?: string; path: string; headers?: Record<string, string>; body?: Buffer | string; localAddress?: string; timeoutMs?: number },
+): Promise<Answer> {
+  const u = new URL(o.path, base);
+  return new Promise((resolve, reject) => {
+    const req = request(
+      { host: u.hostname, port: u.port, path: u.pathname + u.search, method: o.method ?? 'GET', headers: o.headers, localAddress: o.localAddress, agent: false },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+        res.on('error', reject);
+      },
+    );
+    req.setTimeout(o.timeoutMs ?? 30_000, () => req.destroy(new Error('client timeout')));
+    req.on('error', reject);
+    if (o.body !== undefined) req.end(o.body);
+    else req.end();
+  });
+}
+
+export interface Rig {
+  p: TestPlatform;
+  server: RunningServer;
+  url: string;
+  ra: string;
+  csrs: string[];
+  /** a normal issuance by the honest client; returns the certificate's DER and the time it took */
+  issue(): Promise<{ ms: number; der: Buffer; status: number }>;
+  /** an OCSP request for the first issued certificate by the honest client */
+  ocsp(): Promise<{ ms: number; status: number }>;
+  close(): Promise<void>;
+}
+
+export async function startRig(overrides: { rateLimit?: Record<string, number> } = {}): Promise<Rig> {
+  const p = await testPlatform('memory://');
+  if (overrides.rateLimit) (p.config.http as { rateLimit?: unknown }).rateLimit = overrides.rateLimit;
+  p.config.http.port = 0;
+  const server = await startServer(p);
+  const url = server.url;
+  const ra = (await createToken(p.db, 'ra officer', ['ra-officer'])).token;
+  const dir = tmp('truc-abuse-');
+  const csrs = Array.from({ length: 4 }, (_, i) => opensslCsr(dir, `/C=VN/O=Bộ Nội vụ/CN=Người thử ${i}`).csr.toString());
+  let n = 0;
+  let first: { leaf: Buffer; issuer: Buffer } | undefined;
+  const issue = async () => {
+    const t0 = performance.now();
+    const r = await call(url, {
+      method: 'POST',
+      path: '/api/v1/certificates',
+      headers: { authorization: `Bearer ${ra}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ profile: 'official-signing', csr: csrs[n++ % csrs.length], requestId: `abuse-${Date.now()}-${n}` }),
+    });
+    const ms = performance.now() - t0;
+    if (r.status !== 201) return { ms, der: Buffer.alloc(0), status: r.status };
+    const j = JSON.parse(r.body.toString());
+    const leaf = Buffer.from(new X509Certificate(j.certificate).raw);
+    first ??= { leaf, issuer: Buffer.from(new X509Certificate(j.chain[0]).raw) };
+    return { ms, der: leaf, status: r.status };
+  };
+  const ocsp = async () => {
+    if (!first) await issue();
+    const body = buildOcspRequest(first!.leaf, first!.issuer);
+    const t0 = performance.now();
+    const r = await call(url, { method: 'POST', path: '/ocsp', headers: { 'content-type': 'application/ocsp-request' }, body });
+    return { ms: performance.now() - t0, status: r.status };
+  };
+  return {
+    p,
+    server,
+    url,
+    ra,
+    csrs,
+    issue,
+    ocsp,
+    async close() {
+      await server.close();
+      await p.close();
+    },
+  };
+}
+
+/** `total` requests made `concurrency` at a time by `make`, until done or `deadline` (ms since epoch). */
+export async function flood(total: number, concurrency: number, make: (i: number) => Promise<Answer>, deadline = Date.now() + 20_000): Promise<Answer[]> {
+  const out: Answer[] = [];
+  let i = 0;
+  const worker = async () => {
+    while (i < total && Date.now() < deadline) {
+      const k = i++;
+      try {
+        out.push(await make(k));
+      } catch {
+        out.push({ status: 0, headers: {}, body: Buffer.alloc(0) });
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  return out;
+}
+
+export const isProblem = (a: Answer): boolean => {
+  if (!String(a.headers['content-type'] ?? '').includes('application/problem+json')) return false;
+  const j = JSON.parse(a.body.toString());
+  return typeof j.status === 'number' && j.status === a.status && typeof j.title === 'string';
+};

@@ -27,6 +27,7 @@ import { docRoutes, type DocRouteOptions } from './doc/routes.js';
 import type { DocumentDesk } from '../exchange/edoc/desk.js';
 import type { Scanner } from '../monitor/scan/index.js';
 import { signRoutes } from './sign/routes.js';
+import { vaultRoutes } from './vault/routes.js';
 
 export const BINARY_TYPES = [
   'application/pkcs10',
@@ -126,6 +127,7 @@ export async function buildApp(p: Platform, opts: AppOptions = {}): Promise<Fast
   if (opts.docDesk) await app.register(async (scope) => docRoutes(scope, p, opts.docDesk!, opts.docOptions ?? {}));
   const scanner = opts.scanner ?? opts.monitor?.scanner;
   await app.register(async (scope) => signRoutes(scope, p, { ...(scanner ? { scanner } : {}), ...(opts.tsa ? { tsa: opts.tsa } : {}), ...(opts.ocsp ? { ocsp: opts.ocsp } : {}) }));
+  await app.register(async (scope) => vaultRoutes(scope, p));
   await app.register(async (scope) => consoleRoutes(scope, p, opts.consoleDir ? { dir: opts.consoleDir } : {}));
   return app;
 }

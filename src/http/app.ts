@@ -63,6 +63,18 @@ export async function buildApp(p: Platform, opts: AppOptions = {}): Promise<Fast
   const app = Fastify({
     logger: opts.logger ?? false,
     bodyLimit: p.config.http.bodyLimit,
+    // slow clients (slowloris): a whole request within 2 minutes, its headers within 20 s (set below)
+    requestTimeout: 120_000,
+    // a client error Node answers itself (431 headers too large, 400 malformed, 408 timeout) is a problem document too
+    clientErrorHandler: (err: NodeJS.ErrnoException, socket: import('node:net').Socket) => {
+      const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+      const title = status === 431 ? 'Request header fields too large' : status === 408 ? 'Request timeout' : 'Bad request';
+      const code = status === 431 ? 'too_large' : 'bad_request';
+      const body = JSON.stringify({ type: `urn:truc:error:${code}`, title, status, code, detail: title });
+      if (socket.writable)
+        socket.end(`HTTP/1.1 ${status} ${title}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+      else socket.destroy(err);
+    },
     ...(tls
       ? {
           https: {
@@ -76,6 +88,7 @@ export async function buildApp(p: Platform, opts: AppOptions = {}): Promise<Fast
       : {}),
   } as FastifyServerOptions);
 
+  app.server.headersTimeout = 20_000; // slow headers are cut after 20 s (Node checks every connectionsCheckingInterval)
   app.addContentTypeParser(BINARY_TYPES, { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
   app.addContentTypeParser('application/x-pem-file', { parseAs: 'string' }, (_req, body, done) => done(null, body));
 
@@ -83,7 +96,7 @@ export async function buildApp(p: Platform, opts: AppOptions = {}): Promise<Fast
     let e: unknown = err;
     if (!isTrucError(err)) {
       if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE')
-        e = new TrucError('too_large', `request body exceeds ${p.config.http.bodyLimit} bytes`);
+        e = new TrucError('too_large', `request body exceeds ${req.routeOptions?.bodyLimit ?? p.config.http.bodyLimit} bytes`, { max: req.routeOptions?.bodyLimit ?? p.config.http.bodyLimit });
       else if (err.validation) e = new TrucError('bad_request', err.message, { errors: err.validation });
       else if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE')
         e = new TrucError('unsupported', `content type ${req.headers['content-type']} is not accepted here`);
@@ -95,6 +108,8 @@ export async function buildApp(p: Platform, opts: AppOptions = {}): Promise<Fast
       else p.log.error({ err, url: req.url }, 'request failed');
     }
     const problem = toProblem(e, req.url.split('?')[0]);
+    const retryAfter = isTrucError(e) ? e.detail?.retryAfter : undefined;
+    if (typeof retryAfter === 'number') reply.header('Retry-After', String(retryAfter));
     reply.status(problem.status).type('application/problem+json').send(problem);
   });
   app.setNotFoundHandler((req, reply) => {

@@ -662,6 +662,9 @@ export class MessageLog implements MessageLogApi {
     if (!this.db) return Promise.resolve();
     if (this.indexing) return this.indexing.then(() => (this.indexQueue.length || this.indexCatchUp ? this.flushIndex() : undefined));
     this.indexing = (async () => {
+      // the body below may finish without awaiting anything: yield first, so that its `finally` clears
+      // `indexing` after it was set, not before (a stale promise there would stop the index for good)
+      await null;
       try {
         if (this.indexCatchUp) {
           this.indexCatchUp = false;

@@ -59,6 +59,25 @@ for (const dbv of testDatabaseUrls()) {
       expect(v.incomplete.length).toBe(1); // no TSA certificate given
     });
 
+    it('keeps indexing after a search that found nothing new to index (the index never stalls)', async () => {
+      const log = await MessageLog.open({ db, dir: logDir() });
+      const tag = randomBytes(6).toString('hex');
+      const rec = (i: number) => record(i, undefined, { messageId: `stall-${tag}-${i}` });
+      await log.append(rec(1));
+      expect((await log.search({ messageId: `stall-${tag}-1` })).length).toBe(1);
+      // nothing queued now: this flush has nothing to write
+      expect((await log.search({ messageId: `stall-${tag}-1` })).length).toBe(1);
+      await log.append(rec(2));
+      await log.append(rec(3));
+      // found by the background indexer alone, without a search flushing it
+      const end = Date.now() + 10_000;
+      let n = 0;
+      while (Date.now() < end && (n = Number((await db.query<{ n: string }>('SELECT count(*)::text AS n FROM xl_record WHERE message_id LIKE $1', [`stall-${tag}-%`]))[0]!.n)) < 3) await new Promise((r) => setTimeout(r, 50));
+      expect(n).toBe(3);
+      expect((await log.search({ messageId: `stall-${tag}-3` })).map((h) => h.seq)).toEqual([3]);
+      await log.close();
+    });
+
     it('group-commits many concurrent appends into one ordered chain, each acknowledged with its own seq', async () => {
       const dir = logDir();
       const log = await MessageLog.open({ db, dir, segmentBytes: 256 * 1024 });

@@ -25,6 +25,8 @@ export interface Config {
     host: string;
     port: number;
     bodyLimit: number;
+    /** per-source limits before authentication and denial aggregation (src/http/auth/limit.ts; defaults there) */
+    rateLimit?: { burst?: number; perSecond?: number; failureCost?: number; maxSources?: number; denialWindowMs?: number };
     tls?: { cert: string; key: string; ca?: string; requestClientCert: boolean };
   };
   keys: {
@@ -102,6 +104,17 @@ const schema = {
         host: { type: 'string' },
         port: { type: 'integer', minimum: 0, maximum: 65535 },
         bodyLimit: { type: 'integer', minimum: 1024, maximum: 1073741824 },
+        rateLimit: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            burst: { type: 'number', minimum: 1 },
+            perSecond: { type: 'number', exclusiveMinimum: 0 },
+            failureCost: { type: 'number', minimum: 0 },
+            maxSources: { type: 'integer', minimum: 1 },
+            denialWindowMs: { type: 'integer', minimum: 1000 },
+          },
+        },
         tls: {
           type: 'object',
           additionalProperties: false,

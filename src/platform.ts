@@ -4,6 +4,7 @@
  * here holds domain logic.
  */
 import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { secureDataDir } from './datadir.js';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
@@ -70,6 +71,7 @@ export async function openPlatform(config: Config, opts: { log?: Logger; bus?: B
   // production mode refuses a key-encryption key beside the data; development says so loudly
   if (!opts.roles || rolesNeedKeys(opts.roles)) for (const w of assertKeyProtection(config).warnings) log.warn(w);
   mkdirSync(config.dataDir, { recursive: true });
+  secureDataDir(config.dataDir, config.database.url); // 0700, umask 077, an old embedded database tightened
   const db = await openDb({ url: config.database.url, poolSize: config.database.poolSize });
   const stores: KeyStore[] = [];
   try {

@@ -121,7 +121,9 @@ export class DenialAggregator {
   ) {}
 
   note(d: Denial, now: number): boolean {
-    const key = `${d.source}\u0000${d.kind}\u0000${d.reason}`;
+    // a stranger's denials aggregate per source; an authenticated principal's (forbidden) per principal and
+    // permission too, so that each person's refused attempt stays on record under their own name
+    const key = d.kind === 'forbidden' ? `${d.source}\u0000${d.kind}\u0000${d.reason}\u0000${d.actor}\u0000${d.action}` : `${d.source}\u0000${d.kind}\u0000${d.reason}`;
     const w = this.windows.get(key);
     if (w && now - w.start < this.windowMs) {
       w.count++;

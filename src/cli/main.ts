@@ -44,6 +44,9 @@ import { signCommands } from './sign.js';
 import { vaultCommands } from './vault.js';
 import { centralCommands } from './central.js';
 import { docCommands } from './doc.js';
+import { ssCommands } from './ss.js';
+import { logCommands } from './log.js';
+import { openMessageLog } from '../exchange/server/log-open.js';
 
 const program = new Command();
 program
@@ -150,7 +153,7 @@ program
       const b = roles.includes('ca') ? await bootstrap(p) : { createdCa: false, tokensFile: undefined };
       if (b.createdCa) p.log.info('created the default CA hierarchy (root, issuing)');
       if (b.tokensFile) p.log.info({ file: b.tokensFile }, 'bootstrap API tokens written (one per role)');
-      const server = await startServer(p);
+      const server = await startServer(p, { openLog: (db, dir) => openMessageLog(db, dir) });
       p.log.info({ url: server.url, database: p.db.kind, data: cfg.dataDir, roles }, 'Trục is running');
       return () => server.close();
       },
@@ -479,4 +482,6 @@ signCommands(program, { withPlatform, out });
 vaultCommands(program, { withPlatform, out });
 centralCommands(program, { withPlatform, out, operator, config });
 docCommands(program, { out, config });
+ssCommands(program, { withPlatform, out, operator, config, openLog: (p, dir) => openMessageLog(p.db, dir, { mode: p.config.exchange?.server?.logMode ?? 'full' }) });
+logCommands(program);
 program.parseAsync(process.argv).catch(fail);

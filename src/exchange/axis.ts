@@ -185,9 +185,9 @@ export async function startAxis(p: Platform, central: CentralServer, o: AxisOpti
   }
   // registration: each server asks for its authentication certificate and its client; the bootstrap
   // operator approves what the central server verified
-  const current = await central.ctx.db.query<{ member_code: string; server_code: string; address: string }>('SELECT member_code, server_code, address FROM xc_server').catch(() => []);
+  const current = await central.ctx.db.query<{ owner_class: string; owner_code: string; server_code: string; address: string }>('SELECT owner_class, owner_code, server_code, address FROM xc_server');
   for (const m of members) {
-    const known = current.find((r) => r.member_code === m.id.memberCode && r.server_code === m.id.serverCode);
+    const known = current.find((r) => r.owner_class === m.id.memberClass && r.owner_code === m.id.memberCode && r.server_code === m.id.serverCode);
     const submit = async (type: 'auth-cert' | 'client' | 'address-change', extra: Record<string, unknown>) => {
       const r = await central.registration.submit(await m.server.registrationRequest(type, extra as never));
       if (r.status === 'pending') await central.registration.approve(r.id, actor);

@@ -201,6 +201,9 @@ describe('exchange pages of the web console in Chromium', () => {
     const table = page.locator('[data-testid=log-table]');
     await table.waitFor({ timeout: 20_000 });
     expect(await table.textContent()).toMatch(/provider \/ request/);
+    const rows = await call('GET', `/api/v1/exchange/servers/ss-hcm/log?service=${encodeURIComponent(`SERVICE:${HCM_SUBSYSTEM}/bao-cao`)}`, tokens['auditor']!);
+    expect(rows.length).toBeGreaterThan(0);
+    expect(rows[0].bodyHash).toMatch(/^[0-9a-f]{64}$/);
 
     // an unknown server: the page stays, with the problem
     await page.goto(`${base}/console/exchange/servers/ss-khong-co?service=x`);

@@ -10,7 +10,7 @@ import { ALL_MIGRATIONS } from '../../src/platform.js';
 import { InProcessBus, type SecurityEvent } from '../../src/bus/index.js';
 import { MonitorService, monitorConfig, type Alert } from '../../src/monitor/index.js';
 import {
-  vaultMigrations, findMarkings, highestMarking, pdfText, decideRelease, enforceRelease, PolicyStore, DEFAULT_POLICY,
+  vaultMigrations, highestMarking, pdfText, decideRelease, enforceRelease, PolicyStore, DEFAULT_POLICY,
   securityLabelAttribute, readSecurityLabel, LEVELS, type Level, type ReleasePolicy,
 } from '../../src/vault/index.js';
 import { setOf } from '../../src/asn1/der.js';

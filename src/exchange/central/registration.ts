@@ -19,7 +19,7 @@ import { parseCertificate, validatePath, type Purpose } from '../../pki/path/ind
 import { decodeName } from '../../pki/index.js';
 import { checkPart, serverText, subsystemText, memberText } from '../ids.js';
 import { canonicalBytes, sha256Hex } from '../conf/signed.js';
-import { REQUEST_TYPES, type RegistrationPayload, type RegistrationRequest, type RegistrationType } from '../conf/registration-request.js';
+import { REQUEST_TYPES, type RegistrationPayload, type RegistrationType } from '../conf/registration-request.js';
 import { appendAudit } from '../../audit/index.js';
 import type { Sql } from '../../store/index.js';
 import { change, emit, loadSettings, refused, type CentralContext } from './context.js';

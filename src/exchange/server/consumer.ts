@@ -9,6 +9,7 @@
  * provider's signed response, verifies it (signature, certificate path and status, binding to the
  * request), logs it, and only then answers the information system.
  */
+import { writeChunk } from './write.js';
 import https from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createHash, randomUUID } from 'node:crypto';
@@ -129,6 +130,8 @@ export async function handleConsumer(ctx: ServerContext, req: IncomingMessage, r
       started: started.toISOString(),
     });
     const origin = (err.detail as any)?.origin === 'provider' ? 'ServerProxy' : 'ClientProxy';
+    // the rest of an unread request body is not drained: the connection closes after the answer
+    if (!req.complete && !res.headersSent) res.setHeader('connection', 'close');
     sendXroadError(res, err, origin, messageId ? { 'x-road-id': messageId } : {});
   }
 }
@@ -188,6 +191,16 @@ function peerRequest(ctx: ServerContext, provider: ConfServerView, headers: Reco
 }
 
 async function exchangeWhole(ctx: ServerContext, res: ServerResponse, provider: ConfServerView, header: MessageHeader, whole: WholeRequest, service: ServiceId): Promise<number> {
+  try {
+    return await sendWhole(ctx, res, provider, header, whole, service);
+  } catch (e) {
+    // a kept-alive connection the peer closed just as it was reused: the message never arrived, send again
+    if ((e as { reusedSocket?: boolean }).reusedSocket && !res.headersSent) return sendWhole(ctx, res, provider, header, whole, service);
+    throw e;
+  }
+}
+
+async function sendWhole(ctx: ServerContext, res: ServerResponse, provider: ConfServerView, header: MessageHeader, whole: WholeRequest, service: ServiceId): Promise<number> {
   const { out, response } = peerRequest(ctx, provider, { 'content-length': whole.wire.length });
   let peer: { certDer: Buffer };
   try {
@@ -197,8 +210,16 @@ async function exchangeWhole(ctx: ServerContext, res: ServerResponse, provider: 
     throw isTrucError(e) ? e : new TrucError('peer_unreachable', `${provider.address}: ${(e as Error).message}`);
   }
   out.end(whole.wire);
+  let resp: IncomingMessage;
   try {
-    return await receiveResponse(ctx, await response, res, provider, peer.certDer, header, whole.digest, service);
+    resp = await response;
+  } catch (e) {
+    out.destroy();
+    const reset = /ECONNRESET|socket hang up/i.test(String((e as Error).message));
+    throw Object.assign(e as object, { reusedSocket: out.reusedSocket && reset });
+  }
+  try {
+    return await receiveResponse(ctx, resp, res, provider, peer.certDer, header, whole.digest, service);
   } catch (e) {
     out.destroy();
     throw e;
@@ -224,7 +245,7 @@ async function exchange(
     throw isTrucError(e) ? e : new TrucError('peer_unreachable', `${provider.address}: ${(e as Error).message}`);
   }
   markSent();
-  const write = (b: Buffer) => (out.write(b) ? Promise.resolve() : new Promise<void>((r) => out.once('drain', r)));
+  const write = (b: Buffer) => writeChunk(out, b, provider.address);
   const collector = new BodyCollector(ctx.log, ctx.limits.inlineBodyBytes, ctx.limits.maxBodyBytes);
   let logged = false;
   try {
@@ -234,7 +255,7 @@ async function exchange(
       await collector.add(chunk);
       for (let off = 0; off < chunk.length; off += 1024 * 1024) {
         const part = chunk.subarray(off, off + 1024 * 1024);
-        out.write(frameHead(FRAME_BODY, part.length));
+        await write(frameHead(FRAME_BODY, part.length));
         await write(part);
       }
     }
@@ -331,7 +352,7 @@ async function receiveResponse(
     return rest.body.length;
   }
   const src = bodyStream(rest.body.body);
-  for await (const c of src) if (!res.write(c)) await new Promise<void>((r) => res.once('drain', r));
+  for await (const c of src) await writeChunk(res, c as Buffer, 'the client');
   res.end();
   return rest.body.length;
 }

@@ -6,6 +6,7 @@
 import type { Logger } from 'pino';
 import { TrucError } from '../../errors.js';
 import { buildOcspRequest, parseCertificate } from '../../pki/path/index.js';
+import { parseOcspResponse } from '../../pki/path/ocsp.js';
 import type { GlobalConf } from '../conf/global.js';
 
 export type OcspFetcher = (url: string, request: Buffer) => Promise<Buffer>;
@@ -69,7 +70,7 @@ export class OwnStatus {
       [...this.held.entries()].map(async ([name, h]) => {
         if (!force && h.response && now - h.fetchedAt < halfLife) return;
         try {
-          h.response = await this.fetch(conf, h.cert);
+          h.response = await this.fetch(conf, h.cert, halfLife);
           h.b64 = h.response.toString('base64');
           h.fetchedAt = this.clock().getTime();
           delete h.lastError;
@@ -81,7 +82,7 @@ export class OwnStatus {
     );
   }
 
-  private async fetch(conf: GlobalConf, certDer: Buffer): Promise<Buffer> {
+  private async fetch(conf: GlobalConf, certDer: Buffer, maxAgeMs: number): Promise<Buffer> {
     const cert = parseCertificate(certDer);
     for (const ca of conf.approvedCAs()) {
       const candidates = [ca.certificate, ...ca.intermediates].map((b) => Buffer.from(b, 'base64'));
@@ -92,7 +93,11 @@ export class OwnStatus {
       let last: unknown;
       for (const url of urls) {
         try {
-          return await this.fetcher(url, req);
+          const r = await this.fetcher(url, req);
+          // a responder's pre-signed answer may be older than peers accept (their freshness limit): ask
+          // again with a nonce, which a responder must answer with a response signed now
+          if (this.clock().getTime() - thisUpdateOf(r) <= maxAgeMs) return r;
+          return await this.fetcher(url, buildOcspRequest(certDer, issuer, { nonce: true }));
         } catch (e) {
           last = e;
         }
@@ -101,4 +106,12 @@ export class OwnStatus {
     }
     throw new TrucError('cert_invalid', 'the certificate is not issued by a CA the global configuration approves');
   }
+}
+
+/** thisUpdate of the first answer in an OCSP response, in ms (0 when unreadable: treated as too old) */
+function thisUpdateOf(der: Buffer): number {
+  const p = parseOcspResponse(der);
+  if (typeof p === 'string') return 0;
+  const t = p.basic.tbsResponseData.responses[0]?.thisUpdate;
+  return t instanceof Date ? t.getTime() : 0;
 }

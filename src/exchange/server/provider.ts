@@ -9,6 +9,7 @@
  * The request is logged, then delivered; the information system's response is streamed back signed, and
  * logged before its signature leaves.
  */
+import { writeChunk } from './write.js';
 import http from 'node:http';
 import https from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -139,9 +140,10 @@ export async function handleProvider(ctx: ServerContext, req: IncomingMessage, r
     if (header) recordHealth(ctx, header.service, err);
     ctx.ops.record({ messageId: header?.id ?? '-', side: 'provider', ...(header ? { client: header.client, service: header.service } : {}), startedAt: started, finishedAt: ctx.clock(), requestBytes, responseBytes: 0, status: err.status, error: err.code });
     publishRefusal(ctx, 'provider', err, { peer: peerServer, ...(header ? { message_id: header.id, client: header.client, service: header.service } : {}) });
+    // a refused request's remaining body is not read: the connection closes after the answer (and the
+    // peer's pool is told so, rather than finding out by reusing a dying socket)
+    if (!req.complete && !res.headersSent) res.setHeader('connection', 'close');
     sendProblem(res, err);
-    // a refused request's remaining body is not read: close the connection rather than drain it
-    if (!req.complete) req.socket.destroySoon?.();
   }
 }
 
@@ -219,7 +221,7 @@ async function deliver(
     return { status: respHeader.status!, bytes: b.length };
   }
   res.writeHead(200, { 'content-type': MESSAGE_CONTENT_TYPE });
-  const write = (b: Buffer) => (res.write(b) ? Promise.resolve() : new Promise<void>((r) => res.once('drain', r)));
+  const write = (b: Buffer) => writeChunk(res, b, 'the consumer');
   await write(frame(FRAME_HEADER, headerBytes));
   const collector = new BodyCollector(ctx.log, ctx.limits.inlineBodyBytes, ctx.limits.maxBodyBytes);
   try {

@@ -142,7 +142,12 @@ export async function exchangeRoutes(app: FastifyInstance, p: Platform, o: Excha
       const q = req.query;
       const rows = await log.search({ ...q, ...(q.from ? { from: new Date(q.from) } : {}), ...(q.to ? { to: new Date(q.to) } : {}), limit: q.limit ?? 100 });
       await audit(req, 'ss.log.search', serverText(s.ctx.id), { query: q });
-      return rows;
+      // hashes as hex, not as a serialised Buffer
+      return rows.map((r) => {
+        const o = { ...(r as Record<string, unknown>) };
+        for (const [k, v] of Object.entries(o)) if (Buffer.isBuffer(v)) o[k] = v.toString('hex');
+        return o;
+      });
     },
   );
 }

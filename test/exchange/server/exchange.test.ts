@@ -15,8 +15,21 @@ import { FRAME_BODY, FRAME_HEADER, FRAME_SIGNATURE, MESSAGE_CONTENT_TYPE, encode
 import { revoke } from '../../../src/pki/index.js';
 import { parseCertificate } from '../../../src/pki/path/index.js';
 import { tmp } from '../../helpers/openssl.js';
+import { scanSegment, type MessageLog } from '../../../src/exchange/log/index.js';
+import { segPath } from '../../../src/exchange/log/reader.js';
 
 let t: TestAxis;
+
+/** the log's index is written behind the log itself: wait for it */
+async function until<T>(fn: () => Promise<T | undefined>, ms = 20_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
 
 beforeAll(async () => {
   t = await startTestAxis();
@@ -52,14 +65,28 @@ describe('exchange through two security servers', () => {
     expect(j.path).toBe('/so-lieu?nam=2026');
     expect(r.headers.get('x-road-id')).toBe(id);
     expect(Buffer.from(r.headers.get('x-road-request-hash')!, 'base64')).toHaveLength(32);
-    const consumerLog = (t.axis.members[0]!.log as any).records.filter((x: any) => x.messageId === id);
-    const providerLog = (t.axis.members[2]!.log as any).records.filter((x: any) => x.messageId === id);
-    expect(consumerLog.map((x: any) => `${x.side}:${x.kind}`)).toEqual(['consumer:request', 'consumer:response']);
-    expect(providerLog.map((x: any) => `${x.side}:${x.kind}`)).toEqual(['provider:request', 'provider:response']);
-    expect(providerLog[0].userId).toBe('VN123456789');
-    // both sides logged the same signed request
-    expect(consumerLog[0].header.equals(providerLog[0].header)).toBe(true);
-    expect(consumerLog[0].signature.equals(providerLog[0].signature)).toBe(true);
+    const search = (i: number) => (t.axis.members[i]!.log as MessageLog).search({ messageId: id });
+    const consumerLog = await until(async () => ((await search(0)).length === 2 ? search(0) : undefined));
+    const providerLog = await until(async () => ((await search(2)).length === 2 ? search(2) : undefined));
+    expect(consumerLog.map((x) => `${x.side}:${x.kind}`).sort()).toEqual(['consumer:request', 'consumer:response']);
+    expect(providerLog.map((x) => `${x.side}:${x.kind}`).sort()).toEqual(['provider:request', 'provider:response']);
+    // both sides logged the same signed request, with the user the consumer named
+    const req = (l: typeof consumerLog) => l.find((x) => x.kind === 'request')!;
+    expect(req(consumerLog).bodyHash.equals(req(providerLog).bodyHash)).toBe(true);
+    const read = async (i: number, seq: number) => {
+      const dir = (t.axis.members[i]!.log as unknown as { dir: string }).dir;
+      const scan = await scanSegment(segPath(dir, req(i === 0 ? consumerLog : providerLog).segment));
+      try {
+        for await (const r of scan.records) if (r.meta.seq === seq) return r.meta;
+      } finally {
+        await scan.close();
+      }
+      throw new Error(`record ${seq} not found`);
+    };
+    const [c, p] = [await read(0, req(consumerLog).seq), await read(2, req(providerLog).seq)];
+    expect(p.userId).toBe('VN123456789');
+    expect(c.header.equals(p.header)).toBe(true);
+    expect(c.signature.equals(p.signature)).toBe(true);
   });
 
   it('streams a body larger than the inline limit both ways, unchanged', async () => {

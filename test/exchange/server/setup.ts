@@ -10,7 +10,7 @@ import { TimeStampAuthority } from '../../../src/pki/tsa/index.js';
 import { openCentral, startAxis, type Axis, type AxisOptions } from '../../../src/exchange/axis.js';
 import type { CentralServer } from '../../../src/exchange/central/index.js';
 import { tmp } from '../../helpers/openssl.js';
-import { memoryLog } from './memory-log.js';
+import { openMessageLog } from '../../../src/exchange/server/log-open.js';
 
 export interface TestAxis {
   p: TestPlatform;
@@ -28,12 +28,12 @@ export async function startTestAxis(o: Partial<AxisOptions> & { dbUrl?: string; 
   await ocsp.start();
   const tsa = new TimeStampAuthority(p.pki, p.issuer, p.config.tsa, p.log);
   await tsa.start();
-  let central: CentralServer | undefined;
+  const ref: { central?: CentralServer } = {};
   // the configuration's URLs need the listening port: listen first, open the central server after
-  const app = await buildApp(p, { ocsp, tsa, central: new Proxy({} as CentralServer, { get: (_t, k) => (central as any)[k] }) });
+  const app = await buildApp(p, { ocsp, tsa, central: new Proxy({} as CentralServer, { get: (_t, k) => (ref.central as any)[k] }) });
   const baseUrl = await app.listen({ host: '127.0.0.1', port: 0 });
-  central = await openCentral(p, baseUrl, 'VN', o.centralSettings ?? {});
-  const axis = await startAxis(p, central, { baseUrl, dir: tmp('axis-'), storage: 'memory', openLog: async () => memoryLog(), ...o });
+  const central = (ref.central = await openCentral(p, baseUrl, 'VN', o.centralSettings ?? {}));
+  const axis = await startAxis(p, central, { baseUrl, dir: tmp('axis-'), storage: 'memory', openLog: (db, dir) => openMessageLog(db, dir), ...o });
   return {
     p,
     app,

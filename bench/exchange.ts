@@ -1,0 +1,231 @@
+/**
+ * The exchange: requests per second and added latency through a consumer and a provider security server,
+ * beside the same service called directly, in one run on one machine.
+ *
+ * Setup (not timed): a platform in this process (CA, OCSP responder, TSA, central server over HTTP), two
+ * agencies' security servers provisioned from it (keys, certificates, anchor, registration approved), each
+ * then run as its own process (`truc ss serve`, its own PGlite database and message log folder); the
+ * provider's information system is a plain Node HTTP echo server in a process of its own. Load: wrk (a C
+ * load generator, in its own process) with BENCH_EXCHANGE_CONNECTIONS connections (default 32) for
+ * BENCH_EXCHANGE_SECONDS (default 10) per run: POST 1 KiB and POST 1 MiB bodies, directly to the service
+ * and through both servers. Every message through the servers is signed, verified, and logged on both
+ * sides (message log mode `full`) before it is delivered.
+ */
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { connect, createServer } from 'node:net';
+import { loadConfig } from '../src/config.js';
+import { openPlatform, type Platform } from '../src/platform.js';
+import { initHierarchy } from '../src/pki/index.js';
+import { DEFAULT_HIERARCHY } from '../src/cli/bootstrap.js';
+import { buildApp } from '../src/http/app.js';
+import { OcspResponder } from '../src/pki/ocsp/index.js';
+import { TimeStampAuthority } from '../src/pki/tsa/index.js';
+import { openCentral } from '../src/exchange/axis.js';
+import { anchorBytes } from '../src/exchange/conf/anchor.js';
+import { memberId, serverId, serviceId, subsystemId, subsystemText } from '../src/exchange/ids.js';
+import { installAnchor, openServer, serverStore } from '../src/exchange/server/standalone.js';
+import { provisionIdentity } from '../src/exchange/server/provision.js';
+import { openMessageLog } from '../src/exchange/server/log-open.js';
+
+export const title = 'Exchange: requests through two security servers (loopback)';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const SECONDS = Number(process.env.BENCH_EXCHANGE_SECONDS ?? 10);
+const CONNECTIONS = Number(process.env.BENCH_EXCHANGE_CONNECTIONS ?? 32);
+const PASS = 'bench passphrase';
+
+async function freePort(): Promise<number> {
+  return new Promise((res) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => res(port));
+    });
+  });
+}
+
+async function waitFor(port: number, ms = 120_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    const ok = await new Promise<boolean>((res) => {
+      const s = connect(port, '127.0.0.1', () => {
+        s.destroy();
+        res(true);
+      });
+      s.on('error', () => res(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`port ${port} did not open`);
+}
+
+interface Load {
+  requestsPerSecond: number;
+  p50ms: number;
+  p99ms: number;
+  errors: number;
+  non2xx: number;
+}
+
+function ms(v: string): number {
+  const m = /^([\d.]+)(us|ms|s)$/.exec(v.trim());
+  if (!m) return NaN;
+  const x = Number(m[1]);
+  return m[2] === 'us' ? x / 1000 : m[2] === 's' ? x * 1000 : x;
+}
+
+function wrk(url: string, bodyBytes: number, headers: Record<string, string>, dir: string, seconds = SECONDS): Load {
+  const script = join(dir, `post-${bodyBytes}.lua`);
+  writeFileSync(
+    script,
+    [
+      'wrk.method = "POST"',
+      `wrk.body = string.rep("x", ${bodyBytes})`,
+      'wrk.headers["Content-Type"] = "application/octet-stream"',
+      ...Object.entries(headers).map(([k, v]) => `wrk.headers["${k}"] = "${v}"`),
+    ].join('\n'),
+  );
+  const out = execFileSync('wrk', ['-t', '1', '-c', String(CONNECTIONS), '-d', `${seconds}s`, '--latency', '-s', script, url], { encoding: 'utf8', timeout: (seconds + 60) * 1000 });
+  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? NaN);
+  const p50 = ms(/\s50%\s+(\S+)/.exec(out)?.[1] ?? '');
+  const p99 = ms(/\s99%\s+(\S+)/.exec(out)?.[1] ?? '');
+  const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(out)?.[1] ?? 0);
+  const errs = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
+  const errors = errs ? errs.slice(1).reduce((a, b) => a + Number(b), 0) : 0;
+  return { requestsPerSecond: Math.round(rps), p50ms: p50, p99ms: p99, errors, non2xx };
+}
+
+const AGENCIES = [
+  { memberClass: 'GOV', memberCode: '000.00.00.G22', name: 'Văn phòng Chính phủ', serverCode: 'ss-vpcp' },
+  { memberClass: 'PROV', memberCode: '000.00.31.H29', name: 'UBND Thành phố Hồ Chí Minh', serverCode: 'ss-hcm' },
+];
+
+export async function run(): Promise<Record<string, unknown>> {
+  const dir = mkdtempSync(join(tmpdir(), 'truc-bench-exchange-'));
+  const children: ChildProcess[] = [];
+  let p: Platform | undefined;
+  let app: Awaited<ReturnType<typeof buildApp>> | undefined;
+  try {
+    const port = await freePort();
+    const baseUrl = `http://127.0.0.1:${port}`;
+    p = await openPlatform(loadConfig({ env: {}, overrides: { dataDir: join(dir, 'platform'), keys: { software: { passphrase: PASS } } as any, log: { level: 'warn' }, publicUrl: baseUrl, http: { port } } as any }));
+    await initHierarchy(p.pki, DEFAULT_HIERARCHY, 'bench');
+    const ocsp = new OcspResponder(p.pki, p.issuer, p.config.ocsp, p.log);
+    await ocsp.start();
+    const tsa = new TimeStampAuthority(p.pki, p.issuer, p.config.tsa, p.log);
+    await tsa.start();
+    const central = await openCentral(p, baseUrl);
+    app = await buildApp(p, { ocsp, tsa, central });
+    await app.listen({ host: '127.0.0.1', port });
+    const actor = 'bench';
+    await central.registry.approvePlatformCas(p.pki, actor, `${baseUrl}/ocsp`);
+    await central.registry.approveTsa({ name: 'TSA', url: `${baseUrl}/tsa`, certificate: tsa.certificate() }, actor);
+    for (const a of AGENCIES) {
+      await central.registry.addMember({ memberClass: a.memberClass, memberCode: a.memberCode, name: a.name }, actor);
+      await central.registry.addSubsystem({ memberClass: a.memberClass, memberCode: a.memberCode, subsystemCode: 'vanthu' }, actor);
+    }
+    await central.generator.generate({ force: true, actor });
+    const anchor = anchorBytes(await central.exportAnchor(baseUrl));
+
+    // the provider's information system: an echo server of its own
+    const svcPort = await freePort();
+    const svc = spawn(process.execPath, ['-e', `require('http').createServer((q,s)=>{const h={'content-type':'application/octet-stream'};if(q.headers['content-length'])h['content-length']=q.headers['content-length'];s.writeHead(200,h);q.pipe(s)}).listen(${svcPort},'127.0.0.1')`], { stdio: 'inherit' });
+    children.push(svc);
+
+    const ports: { is: number; peer: number; config: string }[] = [];
+    for (const a of AGENCIES) {
+      const is = await freePort();
+      const peer = await freePort();
+      const ssDir = join(dir, a.serverCode);
+      const config = join(dir, `${a.serverCode}.yaml`);
+      const id = `SERVER:VN/${a.memberClass}/${a.memberCode}/${a.serverCode}`;
+      writeFileSync(
+        config,
+        JSON.stringify({
+          dataDir: ssDir,
+          keys: { software: { passphrase: PASS } },
+          log: { level: 'warn' },
+          http: { port: 0 },
+          exchange: { server: { id, memberName: a.name, host: '127.0.0.1', isHost: '127.0.0.1', isPort: is, peerPort: peer, publicAddress: `127.0.0.1:${peer}` } },
+        }),
+      );
+      const q = await openPlatform(loadConfig({ env: {}, file: config }));
+      try {
+        const store = await serverStore(q);
+        const sid = serverId(memberId('VN', a.memberClass, a.memberCode), a.serverCode);
+        const sub = subsystemId(memberId('VN', a.memberClass, a.memberCode), 'vanthu');
+        await provisionIdentity(store, q.keys, sid, a.name, async (csr, profile, subject) => (await p!.issuer.issue({ profile, csr, subject }, actor)).der);
+        installAnchor(join(ssDir, 'exchange'), anchor);
+        await store.addClient(sub);
+        const { server, log } = await openServer(q, (d) => openMessageLog(q.db, d));
+        for (const [type, extra] of [
+          ['auth-cert', { address: `127.0.0.1:${peer}` }],
+          ['client', { client: { memberClass: a.memberClass, memberCode: a.memberCode, subsystemCode: 'vanthu' } }],
+        ] as const) {
+          const r = await central.registration.submit(await server.registrationRequest(type, extra as never));
+          if (r.status === 'pending') await central.registration.approve(r.id, actor);
+        }
+        if (a.serverCode === 'ss-hcm') {
+          const service = serviceId(sub, 'echo');
+          await store.putService(service, `http://127.0.0.1:${svcPort}`);
+          await store.grant({ service: `SERVICE:VN/${a.memberClass}/${a.memberCode}/vanthu/echo`, subject: subsystemText(subsystemId(memberId('VN', 'GOV', '000.00.00.G22'), 'vanthu')), method: '*', path: '*' });
+        }
+        await log.close();
+      } finally {
+        await q.close();
+      }
+      ports.push({ is, peer, config });
+    }
+    await central.generator.generate({ force: true, actor });
+    for (const s of ports) {
+      const child = spawn(process.execPath, [join(ROOT, 'bin/truc.js'), '--config', s.config, 'ss', 'serve'], { stdio: ['ignore', 'ignore', 'inherit'] });
+      children.push(child);
+    }
+    await waitFor(svcPort);
+    for (const s of ports) await waitFor(s.is);
+    await waitFor(ports[1]!.peer);
+    const through = `http://127.0.0.1:${ports[0]!.is}/r1/VN/PROV/000.00.31.H29/vanthu/echo`;
+    const headers = { 'X-Road-Client': 'VN/GOV/000.00.00.G22/vanthu' };
+    // warm up: connections, caches, JIT
+    wrk(through, 1024, headers, dir, 3);
+    const direct1k = wrk(`http://127.0.0.1:${svcPort}/`, 1024, {}, dir);
+    const through1k = wrk(through, 1024, headers, dir);
+    const direct1m = wrk(`http://127.0.0.1:${svcPort}/`, 1024 * 1024, {}, dir);
+    const through1m = wrk(through, 1024 * 1024, headers, dir);
+    return { connections: CONNECTIONS, seconds: SECONDS, direct1k, through1k, direct1m, through1m };
+  } finally {
+    for (const c of children) c.kill('SIGTERM');
+    await app?.close();
+    await p?.close();
+    await new Promise((r) => setTimeout(r, 500));
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const n = (x: number) => (Number.isFinite(x) ? Math.round(x).toLocaleString('en-US') : '—');
+const f = (x: number) => (Number.isFinite(x) ? x.toFixed(2) : '—');
+
+export function describe(r: Record<string, any>): string {
+  const rows = [
+    ['1 KiB', r.direct1k, r.through1k],
+    ['1 MiB', r.direct1m, r.through1m],
+  ] as const;
+  return [
+    `wrk, ${r.connections} connections, ${r.seconds} s a run, POST with a body of the given size to an echo service. ` +
+      'Through the servers every message is signed (hash-tree batches, ECDSA P-256, software key), its peer certificates and OCSP checked, ' +
+      'logged on both sides before delivery (mode full), each way. Consumer server, provider server, echo service and wrk each in its own process ' +
+      'on the same 2-core machine; added latency is the difference of medians.',
+    '',
+    '| body | direct req/s | through req/s | ratio | direct p50 / p99 ms | through p50 / p99 ms | added p50 ms | errors |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|',
+    ...rows.map(
+      ([label, d, t]) =>
+        `| ${label} | ${n(d.requestsPerSecond)} | ${n(t.requestsPerSecond)} | ${Math.round((t.requestsPerSecond / d.requestsPerSecond) * 100)} % | ${f(d.p50ms)} / ${f(d.p99ms)} | ${f(t.p50ms)} / ${f(t.p99ms)} | ${f(t.p50ms - d.p50ms)} | ${t.errors + t.non2xx} |`,
+    ),
+  ].join('\n');
+}

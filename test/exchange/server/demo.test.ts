@@ -1,0 +1,87 @@
+/**
+ * `truc start` on the embedded default runs the demonstration axis: one agency's information system calls
+ * another's service through both security servers, as the README shows, and again after a restart.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { createServer } from 'node:net';
+import { tmp } from '../../helpers/openssl.js';
+
+const ROOT = resolve(__dirname, '../../..');
+
+async function freePorts(n: number): Promise<number> {
+  // a run of n free ports from a random base (the demo counts up from its first ports)
+  for (;;) {
+    const base = 20_000 + Math.floor(Math.random() * 30_000);
+    const ok = await Promise.all(
+      Array.from({ length: n }, (_, i) => new Promise<boolean>((r) => {
+        const s = createServer();
+        s.once('error', () => r(false));
+        s.listen(base + i, '127.0.0.1', () => s.close(() => r(true)));
+      })),
+    );
+    if (ok.every(Boolean)) return base;
+  }
+}
+
+let child: ChildProcess | undefined;
+afterAll(() => {
+  child?.kill('SIGKILL');
+});
+
+async function start(dataDir: string, config: string): Promise<string> {
+  child = spawn(process.execPath, [join(ROOT, 'bin/truc.js'), '--config', config, '--data-dir', dataDir, 'start'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let buf = '';
+  return new Promise((resolvePromise, reject) => {
+    const t = setTimeout(() => reject(new Error(`the demonstration axis did not start: ${buf.slice(-3000)}`)), 150_000);
+    const on = (d: Buffer) => {
+      buf += d.toString();
+      if (buf.includes('demonstration axis running')) {
+        clearTimeout(t);
+        resolvePromise(buf);
+      }
+      if (buf.includes('demonstration axis did not start')) {
+        clearTimeout(t);
+        reject(new Error(buf.slice(-3000)));
+      }
+    };
+    child!.stdout!.on('data', on);
+    child!.stderr!.on('data', on);
+    child!.once('exit', (code) => reject(new Error(`truc start exited ${code}: ${buf.slice(-3000)}`)));
+  });
+}
+
+async function stop(): Promise<void> {
+  const c = child!;
+  c.removeAllListeners('exit');
+  const done = new Promise((r) => c.once('exit', r));
+  c.kill('SIGTERM');
+  await done;
+}
+
+describe('truc start: the demonstration axis', () => {
+  it('calls Hồ Chí Minh’s service from Văn phòng Chính phủ, before and after a restart', async () => {
+    const dataDir = tmp('truc-demo-');
+    const http = await freePorts(1);
+    const is = await freePorts(3);
+    const peer = await freePorts(3);
+    const config = join(dataDir, 'config.json');
+    writeFileSync(config, JSON.stringify({ http: { port: http }, exchange: { demoIsPort: is, demoPeerPort: peer } }));
+    for (const round of [1, 2]) {
+      await start(dataDir, config);
+      const res = await fetch(`http://127.0.0.1:${is}/r1/VN/PROV/000.00.31.H29/vanthu/thong-tin`, { headers: { 'X-Road-Client': 'VN/GOV/000.00.00.G22/vanthu' } });
+      const text = await res.text();
+      expect(res.status, `round ${round}: ${text}`).toBe(200);
+      const body = JSON.parse(text);
+      expect(body.co_quan).toBe('UBND Thành phố Hồ Chí Minh');
+      expect(body.ben_goi).toBe('VN/GOV/000.00.00.G22/vanthu');
+      // Bộ Nội vụ's system may call it too; a client foreign to the server is refused with the reason
+      const foreign = await fetch(`http://127.0.0.1:${is}/r1/VN/PROV/000.00.31.H29/vanthu/thong-tin`, { headers: { 'X-Road-Client': 'VN/GOV/000.00.00.G09/vanthu' } });
+      expect(foreign.status).toBe(403);
+      expect(foreign.headers.get('x-road-error')).toBe('Server.ClientProxy.client_not_owned');
+      await stop();
+    }
+  }, 400_000);
+});

@@ -356,10 +356,14 @@ export class Pkcs11KeyStore implements KeyStore {
       { type: pkcs11js.CKA_SENSITIVE, value: true },
       { type: pkcs11js.CKA_EXTRACTABLE, value: false },
       { type: pkcs11js.CKA_SIGN, value: !decrypt },
-      // a signing key only: no decryption, so a PKCS#1 v1.5 decryption oracle is never on offer
-      ...(family === 'rsa' ? [{ type: pkcs11js.CKA_DECRYPT, value: decrypt }] : []),
-      // a key for receiving encrypted documents (CMS KeyAgreeRecipientInfo): ECDH on the token, no signing
-      ...(family === 'ec' && decrypt ? [{ type: pkcs11js.CKA_DERIVE, value: true }] : []),
+      // Every usage is set, never left to the token's defaults (SoftHSM2 and others default some to true):
+      // a signing key only signs, so a PKCS#1 v1.5 decryption oracle or an ECDH oracle is never on offer;
+      // a key for receiving encrypted documents decrypts (RSA-OAEP) or derives (ECDH, CMS
+      // KeyAgreeRecipientInfo) and never signs. Nothing unwraps keys onto the token with these.
+      { type: pkcs11js.CKA_DECRYPT, value: decrypt && family === 'rsa' },
+      { type: pkcs11js.CKA_UNWRAP, value: false },
+      { type: pkcs11js.CKA_DERIVE, value: decrypt && family === 'ec' },
+      { type: pkcs11js.CKA_SIGN_RECOVER, value: false },
     ];
     return this.pool.use(async (session) => {
       let pair: pkcs11js.KeyPair;

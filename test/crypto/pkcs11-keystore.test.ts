@@ -140,7 +140,7 @@ describe.skipIf(!!missing)('PKCS#11 key store (SoftHSM2)', () => {
     await expect(ks.sign(k.ref.id, 'ecdsa-sha256', MESSAGE)).rejects.toMatchObject({ code: 'key_store' });
   });
 
-  it('keeps private keys on the token: sensitive, never extractable, private, unreadable', async () => {
+  it('keeps private keys on the token: sensitive, never extractable, private, unreadable, for signing only', async () => {
     const ids = await withStore({}, async (ks) => [
       (await ks.generate('EC-P256', 'e')).ref.id,
       (await ks.generate('RSA-2048', 'r')).ref.id,
@@ -172,6 +172,9 @@ describe.skipIf(!!missing)('PKCS#11 key store (SoftHSM2)', () => {
           pkcs11js.CKA_EXTRACTABLE,
           pkcs11js.CKA_NEVER_EXTRACTABLE,
           pkcs11js.CKA_SIGN,
+          pkcs11js.CKA_DECRYPT,
+          pkcs11js.CKA_UNWRAP,
+          pkcs11js.CKA_DERIVE,
         ];
         const values = lib
           .C_GetAttributeValue(
@@ -180,7 +183,8 @@ describe.skipIf(!!missing)('PKCS#11 key store (SoftHSM2)', () => {
             flags.map((type) => ({ type })),
           )
           .map((a) => (a.value as Buffer)[0] !== 0);
-        expect(values, id).toEqual([true, true, true, true, false, true, true]);
+        // a signing key signs and does nothing else: no decryption, unwrapping or key agreement
+        expect(values, id).toEqual([true, true, true, true, false, true, true, false, false, false]);
         const secret = id === ids[1] ? pkcs11js.CKA_PRIVATE_EXPONENT : pkcs11js.CKA_VALUE;
         expect(() => lib.C_GetAttributeValue(session, key, [{ type: secret }])).toThrow(
           /CKR_ATTRIBUTE_SENSITIVE/,

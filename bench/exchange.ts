@@ -12,7 +12,7 @@
  * sides (message log mode `full`) before it is delivered.
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -100,6 +100,55 @@ function wrk(url: string, bodyBytes: number, headers: Record<string, string>, di
   return { requestsPerSecond: Math.round(rps), p50ms: p50, p99ms: p99, errors, non2xx };
 }
 
+const BIG_MIB = Number(process.env.BENCH_EXCHANGE_BIG_MIB ?? 1024);
+
+/** POSTs `bytes` generated on the fly and reads the echo back, hashing both sides; seconds and MiB/s. */
+async function streamThrough(url: string, headers: Record<string, string>, bytes: number): Promise<{ seconds: number; mibPerSecond: number; intact: boolean }> {
+  const { request } = await import('node:http');
+  const { createHash } = await import('node:crypto');
+  const u = new URL(url);
+  const chunk = Buffer.alloc(1024 * 1024);
+  for (let i = 0; i < chunk.length; i += 4) chunk.writeUInt32BE(i, i);
+  const sent = createHash('sha256');
+  const got = createHash('sha256');
+  const t0 = performance.now();
+  let received = 0;
+  await new Promise<void>((resolve, reject) => {
+    const req = request({ host: u.hostname, port: u.port, path: u.pathname, method: 'POST', headers: { ...headers, 'content-type': 'application/octet-stream', 'content-length': bytes } }, (res) => {
+      if (res.statusCode !== 200) reject(new Error(`status ${res.statusCode}`));
+      res.on('data', (d: Buffer) => {
+        received += d.length;
+        got.update(d);
+      });
+      res.on('end', () => resolve());
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    let left = bytes;
+    const pump = () => {
+      while (left > 0) {
+        const c = left >= chunk.length ? chunk : chunk.subarray(0, left);
+        left -= c.length;
+        sent.update(c);
+        if (!req.write(c)) return void req.once('drain', pump);
+      }
+      req.end();
+    };
+    pump();
+  });
+  const seconds = (performance.now() - t0) / 1000;
+  return { seconds: Math.round(seconds * 10) / 10, mibPerSecond: Math.round(bytes / 1024 / 1024 / seconds), intact: received === bytes && sent.digest().equals(got.digest()) };
+}
+
+function vmHwmMiB(pid: number): number {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Math.round(Number(m[1]) / 1024) : NaN;
+  } catch {
+    return NaN;
+  }
+}
+
 const AGENCIES = [
   { memberClass: 'GOV', memberCode: '000.00.00.G22', name: 'Văn phòng Chính phủ', serverCode: 'ss-vpcp' },
   { memberClass: 'PROV', memberCode: '000.00.31.H29', name: 'UBND Thành phố Hồ Chí Minh', serverCode: 'ss-hcm' },
@@ -183,7 +232,9 @@ export async function run(): Promise<Record<string, unknown>> {
     }
     await central.generator.generate({ force: true, actor });
     for (const s of ports) {
-      const child = spawn(process.execPath, [join(ROOT, 'bin/truc.js'), '--config', s.config, 'ss', 'serve'], { stdio: ['ignore', 'ignore', 'inherit'] });
+      // BENCH_EXCHANGE_NODE_ARGS: extra node flags for the servers (e.g. --cpu-prof when looking for where time goes)
+      const nodeArgs = (process.env.BENCH_EXCHANGE_NODE_ARGS ?? '').split(' ').filter(Boolean);
+      const child = spawn(process.execPath, [...nodeArgs, join(ROOT, 'bin/truc.js'), '--config', s.config, 'ss', 'serve'], { stdio: ['ignore', 'ignore', 'inherit'] });
       children.push(child);
     }
     await waitFor(svcPort);
@@ -191,13 +242,24 @@ export async function run(): Promise<Record<string, unknown>> {
     await waitFor(ports[1]!.peer);
     const through = `http://127.0.0.1:${ports[0]!.is}/r1/VN/PROV/000.00.31.H29/vanthu/echo`;
     const headers = { 'X-Road-Client': 'VN/GOV/000.00.00.G22/vanthu' };
+    if (process.env.BENCH_EXCHANGE_HOLD) {
+      // for profiling by hand: the axis stays up until this file disappears
+      const hold = join(tmpdir(), 'truc-bench-exchange.hold');
+      writeFileSync(hold, JSON.stringify({ through, direct: `http://127.0.0.1:${svcPort}/`, pids: children.map((c) => c.pid) }));
+      console.log(`holding: ${hold}`);
+      while (existsSync(hold)) await new Promise((r) => setTimeout(r, 500));
+    }
     // warm up: connections, caches, JIT
     wrk(through, 1024, headers, dir, 3);
     const direct1k = wrk(`http://127.0.0.1:${svcPort}/`, 1024, {}, dir);
     const through1k = wrk(through, 1024, headers, dir);
     const direct1m = wrk(`http://127.0.0.1:${svcPort}/`, 1024 * 1024, {}, dir);
     const through1m = wrk(through, 1024 * 1024, headers, dir);
-    return { connections: CONNECTIONS, seconds: SECONDS, direct1k, through1k, direct1m, through1m };
+    // one 1 GiB body through both servers and back, streamed (never whole in memory): time and the
+    // servers' peak resident memory (VmHWM) after it
+    const big = BIG_MIB > 0 ? await streamThrough(through, headers, BIG_MIB * 1024 * 1024) : null;
+    const peakMiB = children.slice(-2).map((c) => vmHwmMiB(c.pid!));
+    return { connections: CONNECTIONS, seconds: SECONDS, direct1k, through1k, direct1m, through1m, ...(big ? { big: { mib: BIG_MIB, ...big, serverPeakRssMiB: peakMiB } } : {}) };
   } finally {
     for (const c of children) c.kill('SIGTERM');
     await app?.close();
@@ -227,5 +289,12 @@ export function describe(r: Record<string, any>): string {
       ([label, d, t]) =>
         `| ${label} | ${n(d.requestsPerSecond)} | ${n(t.requestsPerSecond)} | ${Math.round((t.requestsPerSecond / d.requestsPerSecond) * 100)} % | ${f(d.p50ms)} / ${f(d.p99ms)} | ${f(t.p50ms)} / ${f(t.p99ms)} | ${f(t.p50ms - d.p50ms)} | ${t.errors + t.non2xx} |`,
     ),
+    ...(r.big
+      ? [
+          '',
+          `One ${r.big.mib} MiB body through both servers and back (streamed, logged on both sides each way): ${r.big.seconds} s, ${r.big.mibPerSecond} MiB/s, ` +
+            `${r.big.intact ? 'echoed intact' : 'NOT intact'}; peak resident memory of the consumer and provider servers over the whole run: ${r.big.serverPeakRssMiB.join(' and ')} MiB.`,
+        ]
+      : []),
   ].join('\n');
 }

@@ -30,7 +30,7 @@ export interface ServerLimits {
   clockSkewMs: number;
 }
 
-export const DEFAULT_LIMITS: ServerLimits = { maxBodyBytes: 1024 ** 3, inlineBodyBytes: 1024 ** 2, timeoutMs: 60_000, clockSkewMs: 5 * 60_000 };
+export const DEFAULT_LIMITS: ServerLimits = { maxBodyBytes: 1024 ** 3, inlineBodyBytes: 64 * 1024, timeoutMs: 60_000, clockSkewMs: 5 * 60_000 };
 
 export interface ServiceHealth {
   service: string;

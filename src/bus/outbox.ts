@@ -243,7 +243,8 @@ export class OutboxBus implements TransactionalBus {
     if (!(await this.lease())) return 0;
     const n = this.opts.batchSize ?? 1000;
     const rows = await this.db.query<{ id: string; subject: string; event: SecurityEvent }>(
-      `SELECT id::text AS id, subject, event FROM bus_outbox ORDER BY id LIMIT $1`,
+      // ordered by the column, not the output alias: `ORDER BY id` would sort the text ("10" before "9")
+      `SELECT id::text AS id, subject, event FROM bus_outbox ORDER BY bus_outbox.id LIMIT $1`,
       [n],
     );
     if (!rows.length) return 0;

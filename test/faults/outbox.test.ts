@@ -124,6 +124,17 @@ for (const { name, url } of testDatabaseUrls()) {
       expect(new Set(issued.map((e) => e.instance))).toEqual(new Set(['site-a']));
       const rv = await seen('certificate.revoked');
       expect(rv.map((e) => e.serial).sort()).toEqual([...revoked].sort());
+      // in order: each certificate's issuance reached the monitor before its revocation, and the
+      // revocations, one after the other while NATS was down, arrived in the order they were made
+      const order = await p.db.query<{ action: string; serial: string }>(
+        `SELECT action, doc #>> '{truc,serial}' AS serial FROM monitor_event
+         WHERE action IN ('certificate.issued', 'certificate.revoked') ORDER BY id`,
+      );
+      for (const s of revoked) {
+        const at = (action: string) => order.findIndex((e) => e.action === action && e.serial === s);
+        expect(at('certificate.issued')).toBeLessThan(at('certificate.revoked'));
+      }
+      expect(order.filter((e) => e.action === 'certificate.revoked').map((e) => e.serial)).toEqual(revoked);
 
       // the monitor's status shows the bus, the stream and its consumer caught up
       await until('the consumer to catch up', async () => ((await m.busHealth()).bus as any).consumers[0].pending === 0);

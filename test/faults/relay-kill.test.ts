@@ -3,7 +3,7 @@
  * server of the test's own whose duplicate window is one second — so that JetStream cannot hide repeats
  * and the monitor's own intake, keyed by event id, has to. Events a dead relay published but never removed
  * from the outbox are simulated too, deterministically: they are published once more by hand before the
- * next relay takes over. The monitor must hold every event exactly once.
+ * next relay takes over. The monitor must hold every event exactly once, in the order they were written.
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { spawn } from 'node:child_process';
@@ -48,7 +48,7 @@ describe.skipIf((!NATS_SERVER || !postgresWanted()) && process.env.CI !== 'true'
     await nats?.stop();
   });
 
-  it('no event lost, none stored twice at the monitor', async () => {
+  it('no event lost, none stored twice, all in order at the monitor', async () => {
     // the stream remembers message ids for one second only
     const admin = await NatsBus.connect({ servers: nats.url, stream, subjectPrefix: prefix, duplicateWindowSeconds: 1 });
     open.push(admin);
@@ -113,6 +113,9 @@ describe.skipIf((!NATS_SERVER || !postgresWanted()) && process.env.CI !== 'true'
       `SELECT count(DISTINCT doc #>> '{event,id}')::text AS ids, count(DISTINCT doc #>> '{truc,n}')::text AS ns FROM monitor_event`,
     );
     expect(distinct[0]).toEqual({ ids: String(N), ns: String(N) });
+    // and in the order they were written: the monitor stored them (its ids) as the outbox numbered them
+    const order = await db.query<{ n: number }>(`SELECT (doc #>> '{truc,n}')::int AS n FROM monitor_event WHERE action = 'certificate.issued' ORDER BY id`);
+    expect(order.map((r) => r.n)).toEqual(Array.from({ length: N }, (_, i) => i));
     // the stream did carry repeats (the 50 published by hand at least): the monitor dropped them
     expect(m.stats.duplicatesDropped).toBeGreaterThanOrEqual(again.length);
   }, 120_000);

@@ -169,6 +169,10 @@ for (const { name, url } of testDatabaseUrls()) {
         expect(m.queue.stats.quarantined).toBe(1);
         // the intake goes on
         expect((await m.submit([makeEvent('http', 'after', 'success', {})], 'http')!).ids[0]).toMatch(/^\d+$/);
+        // newest first by number, past ten as well (not by the id's text: "9" after "10")
+        for (let i = 0; i < 11; i++) await m.events.reject(makeEvent('http', `refused.${i}`, 'failure', {}), 'http', new Error('refused'));
+        const listed = (await m.events.rejected(12)).map((x) => Number(x.id));
+        expect(listed).toEqual([...listed].sort((a, b) => b - a));
       } finally {
         await m.stop();
         await db.exec('DROP TRIGGER t_refuse ON monitor_event');

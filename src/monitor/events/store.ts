@@ -293,7 +293,7 @@ export class EventStore {
 
   async rejected(limit = 100): Promise<RejectedEvent[]> {
     const rows = await this.db.query<any>(
-      'SELECT id::text AS id, received_at, intake, error, raw FROM monitor_event_rejected ORDER BY id DESC LIMIT $1',
+      'SELECT id::text AS id, received_at, intake, error, raw FROM monitor_event_rejected ORDER BY monitor_event_rejected.id DESC LIMIT $1',
       [Math.min(Math.max(limit, 1), 1000)],
     );
     return rows.map((r) => ({ id: r.id, receivedAt: new Date(r.received_at), intake: r.intake, error: r.error, raw: Buffer.from(r.raw).toString('utf8') }));

@@ -4,12 +4,17 @@
  * (handles answer CKR_OBJECT_HANDLE_INVALID, searches find nothing, a re-initialised module shows no token
  * with that label); moving it back and re-initialising the module shows it again — which is what the key
  * store does by itself. Meanwhile issuance answers 503 `key_store_unavailable` (never 404), each failed
- * request is audited, and the monitor is told (keystore.unavailable, certificate.failed, keystore.restored).
+ * request is audited, the monitor is told (keystore.unavailable, certificate.failed, keystore.restored),
+ * and OCSP goes on answering from its pre-signed responses although its signing key (the CA's) is away.
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { readdirSync, renameSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { initHierarchy } from '../../src/pki/index.js';
+import { getCa, initHierarchy } from '../../src/pki/index.js';
+import { OcspResponder } from '../../src/pki/ocsp/index.js';
+import { buildOcspRequest } from '../../src/pki/path/index.js';
+import { AsnConvert } from '@peculiar/asn1-schema';
+import { BasicOCSPResponse, OCSPResponse } from '@peculiar/asn1-ocsp';
 import { searchAudit, verifyAuditChain } from '../../src/audit/index.js';
 import { softHsmMissing, softHsmToken, type SoftHsmToken } from '../helpers/softhsm.js';
 import { testPlatform, type TestPlatform } from '../helpers/platform.js';
@@ -24,7 +29,15 @@ describe.skipIf(!!missing && process.env.CI !== 'true')('a lost token is regaine
   let token: SoftHsmToken;
   let p: TestPlatform;
   let m: MonitorService | undefined;
+  let ocsp: OcspResponder | undefined;
   const dir = tmp();
+  /** the response status and the first certificate's status ('good', 'revoked', 'unknown') */
+  const ocspStatus = async (req: Buffer) => {
+    const r = AsnConvert.parse((await ocsp!.respond(req)).der, OCSPResponse);
+    if (r.responseStatus !== 0) return `error:${r.responseStatus}`;
+    const s = AsnConvert.parse(r.responseBytes!.response.buffer, BasicOCSPResponse).tbsResponseData.responses[0]!.certStatus;
+    return s.good !== undefined ? 'good' : s.revoked ? 'revoked' : 'unknown';
+  };
 
   beforeAll(async () => {
     token = softHsmToken();
@@ -39,15 +52,21 @@ describe.skipIf(!!missing && process.env.CI !== 'true')('a lost token is regaine
     );
   }, 60_000);
   afterAll(async () => {
+    await ocsp?.stop();
     await m?.stop();
     await p?.close();
     token?.cleanup();
   });
 
-  it('503 key_store_unavailable while away, audited and told; issuance works again once it is back', async () => {
+  it('503 key_store_unavailable while away, audited and told, OCSP answering; issuance works again once it is back', async () => {
     const { csr } = opensslCsr(dir, '/C=VN/O=Bộ Nội vụ/CN=Token');
     const issue = (requestId: string) => p.issuer.issue({ profile: 'agency-signing', csr, requestId }, 'ra');
-    expect((await issue('before')).serial).toBeTruthy();
+    const before = await issue('before');
+    // OCSP signed by the CA itself, whose key is on the token: only pre-signed answers can flow without it
+    ocsp = new OcspResponder(p.pki, p.issuer, { validityMinutes: 60, refreshBeforeMinutes: 10, signWith: 'ca', pollSeconds: 3600 });
+    await ocsp.start();
+    const ocspReq = buildOcspRequest(before.der, (await getCa(p.db, 'issuing'))!.certificate);
+    expect(await ocspStatus(ocspReq)).toBe('good');
     // the monitor of this process, with its built-in rules
     m = await MonitorService.start({ db: p.db, bus: p.bus, log: pino({ level: 'silent' }), config: monitorConfig({ queue: { flushMs: 0 } }), listen: false, scanner: null });
 
@@ -63,6 +82,8 @@ describe.skipIf(!!missing && process.env.CI !== 'true')('a lost token is regaine
       );
       expect(e).toMatchObject({ code: 'key_store_unavailable', status: 503 });
     }
+    // pre-signed OCSP answers keep flowing while the token is away
+    for (let i = 0; i < 3; i++) expect(await ocspStatus(ocspReq)).toBe('good');
     const failures = (await searchAudit(p.db, { action: 'ca.issue', limit: 100 })).filter((r) => r.outcome === 'failure');
     expect(failures.map((r) => r.target)).toEqual(expect.arrayContaining(['away-1', 'away-2']));
     expect(failures.find((r) => r.target === 'away-1')!.detail).toMatchObject({ code: 'key_store_unavailable', ca: 'issuing' });

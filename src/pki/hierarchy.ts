@@ -168,7 +168,11 @@ export async function initHierarchy(
   try {
     const existing = await listCas(ctx.db);
     if (existing.length)
-      throw new TrucError('ca_exists', `a CA hierarchy exists already (${existing.map((c) => c.id).join(', ')}); add CAs with addCa`);
+      throw new TrucError(
+        'ca_exists',
+        `đã có cây CA (${existing.map((c) => c.id).join(', ')}); thêm CA bằng \`truc ca add\` / ` +
+          `a CA hierarchy exists already (${existing.map((c) => c.id).join(', ')}); add CAs with \`truc ca add\``,
+      );
     const ids = [spec.root.id, ...spec.issuing.map((s) => s.id)];
     if (new Set(ids).size !== ids.length) throw new TrucError('bad_request', `CA ids must be distinct: ${ids.join(', ')}`);
     // every CA checked before the first key is made: a bad issuing CA must not leave a root behind

@@ -102,11 +102,16 @@ function pickAltNames(profile: Profile, fromCsr: AltNames, given?: Partial<AltNa
   return a;
 }
 
+/**
+ * The CA that issues when a request names none: the first active issuing CA made (normally the one
+ * `truc ca init` made). A CA added later — a ministry's, under name constraints — issues only when
+ * named, so adding one never turns requests that worked into refusals.
+ */
 export async function defaultIssuingCa(ctx: PkiContext): Promise<CaRow> {
   const issuing = (await listCas(ctx.db)).filter((c) => c.parentId !== null && c.status === 'active');
-  if (issuing.length === 0) throw new TrucError('unknown_ca', 'no issuing CA: run `truc ca init` first');
-  if (issuing.length > 1) throw new TrucError('bad_request', 'several issuing CAs: name one with caId');
-  return issuing[0];
+  if (issuing.length === 0)
+    throw new TrucError('unknown_ca', 'chưa có CA cấp phát: chạy `truc ca init` trước / no issuing CA: run `truc ca init` first');
+  return issuing[0]!;
 }
 
 /** How `prepare` finds the issuing CA: by id, or the default one when `caId` is undefined. */

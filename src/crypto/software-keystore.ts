@@ -19,7 +19,7 @@ import {
   type KeyObject,
 } from 'node:crypto';
 import { mkdir, readFile, readdir, writeFile, rename, unlink } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TrucError } from '../errors.js';
 import { type KeyAlgorithm, type SignatureScheme, schemeFitsKey, parseKeyAlgorithm } from './algorithms.js';
@@ -85,6 +85,21 @@ function aad(id: string, alg: string, spki: Buffer): Buffer {
   return createHash('sha256').update(`${id}\n${alg}\n`).update(spki).digest();
 }
 
+/**
+ * What the store in `dir` was sealed with — a passphrase, a key-encryption key file — or null when there is
+ * no store yet. Read before any secret is made up, so that a missing passphrase is said as such rather
+ * than answered with a fresh `kek.bin` that cannot open the store.
+ */
+export function sealedWith(dir: string): 'passphrase' | 'kek' | null {
+  const headerPath = join(dir, 'keystore.json');
+  if (!existsSync(headerPath)) return null;
+  try {
+    return (JSON.parse(readFileSync(headerPath, 'utf8')) as StoreHeader).kdf === 'kek' ? 'kek' : 'passphrase';
+  } catch {
+    return null; // unreadable: open() says why
+  }
+}
+
 export class SoftwareKeyStore implements KeyStore {
   readonly kind = 'software';
   private readonly cache = new Map<string, { info: KeyInfo; key: KeyObject }>();
@@ -117,8 +132,20 @@ export class SoftwareKeyStore implements KeyStore {
           });
     if (existsSync(headerPath)) {
       header = JSON.parse(await readFile(headerPath, 'utf8')) as StoreHeader;
-      if ((header.kdf === 'kek' && !opts.kek) || (header.kdf === 'scrypt' && !opts.passphrase))
-        throw new TrucError('key_store', `key store at ${opts.dir} was sealed with a ${header.kdf}`);
+      if (header.kdf === 'scrypt' && !opts.passphrase)
+        throw new TrucError(
+          'key_store',
+          `kho khoá phần mềm tại ${opts.dir} được niêm phong bằng mật khẩu: hãy đặt TRUC_KEY_PASSPHRASE (hoặc keys.software.passphrase) / ` +
+            `the software key store at ${opts.dir} is sealed with a passphrase: set TRUC_KEY_PASSPHRASE (or keys.software.passphrase)`,
+          { dir: opts.dir, sealedWith: 'passphrase' },
+        );
+      if (header.kdf === 'kek' && !opts.kek)
+        throw new TrucError(
+          'key_store',
+          `kho khoá phần mềm tại ${opts.dir} được niêm phong bằng tệp khoá mã hoá khoá (kek.bin), không phải mật khẩu: bỏ mật khẩu hoặc chỉ keys.software.kekFile / ` +
+            `the software key store at ${opts.dir} is sealed with a key-encryption key file (kek.bin), not a passphrase: remove the passphrase or point keys.software.kekFile at the file`,
+          { dir: opts.dir, sealedWith: 'kek' },
+        );
       master = derive(header);
       try {
         const d = createDecipheriv('aes-256-gcm', master, Buffer.from(header.check.iv, 'base64'));

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createPublicKey } from 'node:crypto';
-import { SoftwareKeyStore } from '../../src/crypto/software-keystore.js';
+import { SoftwareKeyStore, sealedWith } from '../../src/crypto/software-keystore.js';
 import { verifyWith } from '../../src/crypto/sign.js';
 import { KEY_ALGORITHMS, defaultScheme } from '../../src/crypto/algorithms.js';
 
@@ -50,6 +50,23 @@ describe('software key store', () => {
     await SoftwareKeyStore.open({ dir, passphrase: 'right', scryptN: 1 << 12 });
     await expect(SoftwareKeyStore.open({ dir, passphrase: 'wrong', scryptN: 1 << 12 })).rejects.toMatchObject({
       code: 'key_store',
+    });
+  });
+
+  it('says what a store was sealed with when its secret is missing', async () => {
+    const dir = tmp();
+    expect(sealedWith(dir)).toBeNull();
+    await SoftwareKeyStore.open({ dir, passphrase: 'right', scryptN: 1 << 12 });
+    expect(sealedWith(dir)).toBe('passphrase');
+    await expect(SoftwareKeyStore.open({ dir, kek: Buffer.alloc(32, 1) })).rejects.toMatchObject({
+      code: 'key_store',
+      message: expect.stringMatching(/niêm phong bằng mật khẩu.*sealed with a passphrase: set TRUC_KEY_PASSPHRASE/),
+    });
+    const kekDir = tmp();
+    await SoftwareKeyStore.open({ dir: kekDir, kek: Buffer.alloc(32, 1) });
+    expect(sealedWith(kekDir)).toBe('kek');
+    await expect(SoftwareKeyStore.open({ dir: kekDir, passphrase: 'p', scryptN: 1 << 12 })).rejects.toMatchObject({
+      message: expect.stringMatching(/sealed with a key-encryption key file/),
     });
   });
 

@@ -29,6 +29,7 @@ export interface HuntResult {
 }
 
 const MAX_RANGE_MS = 366 * 86_400_000;
+const HUNT_SLICE_MS = 10;
 
 export async function hunt(store: EventStore, detection: Detection | undefined, req: HuntRequest): Promise<HuntResult> {
   if (!(req.from < req.to)) throw new TrucError('bad_request', 'hunting needs from < to');
@@ -60,7 +61,14 @@ export async function hunt(store: EventStore, detection: Detection | undefined, 
   if (engine.rejected.length) throw new TrucError('invalid_rule', `rule rejected: ${engine.rejected[0]!.reason}`, { rejected: engine.rejected });
   const limit = Math.min(req.limit ?? 10_000, 100_000);
   const out: HuntResult = { rules: docs.map(ruleKey), scanned: 0, matches: [], correlations: [], truncated: false };
+  // Matching is linear in the text (regex.ts), but a year of events is still long work: give the event
+  // loop back every few milliseconds so OCSP, the CA and the TSA answer while a hunt runs.
+  let slice = performance.now();
   for await (const e of store.scan(req.from, req.to, req.where ?? {})) {
+    if (performance.now() - slice > HUNT_SLICE_MS) {
+      await new Promise<void>((r) => setImmediate(r));
+      slice = performance.now();
+    }
     out.scanned++;
     const r = engine.process(e.event as unknown as Record<string, unknown>);
     for (const m of r.matches)

@@ -4,6 +4,7 @@
  * length are bounded so that a hostile condition cannot exhaust the stack.
  */
 import { TrucError } from '../../errors.js';
+import { starMatcher } from './glob.js';
 
 export type Condition =
   | { t: 'id'; name: string }
@@ -139,11 +140,7 @@ export function parseCondition(text: string): Condition {
 export function expandPattern(pattern: string | undefined, identifiers: readonly string[]): string[] {
   if (pattern === undefined) return identifiers.filter((i) => !i.startsWith('_'));
   if (!pattern.includes('*')) return identifiers.filter((i) => i === pattern);
-  const re = new RegExp(
-    `^${pattern
-      .split('*')
-      .map((p) => p.replace(/[.\-]/g, '\\$&'))
-      .join('.*')}$`,
-  );
-  return identifiers.filter((i) => re.test(i));
+  // no regular expression: a rule's own `1 of a*b*c*…` would backtrack polynomially in V8
+  const match = starMatcher(pattern.split('*'));
+  return identifiers.filter(match);
 }

@@ -5,6 +5,8 @@
  */
 import { TrucError } from '../../errors.js';
 import { cidrMatcher } from './cidr.js';
+import { starMatcher } from './glob.js';
+import { compileRegex, type LinearRegex, type RegexFlag } from './regex.js';
 import { regexLiterals } from './regex-literals.js';
 import { base64, base64offset, utf16, windash } from './encode.js';
 import { accessor, presence, type EventView } from './event-view.js';
@@ -62,7 +64,6 @@ const KNOWN = new Set([
   ...TIME_UNITS,
 ]);
 const COMPARE = new Set(['lt', 'lte', 'gt', 'gte']);
-export const REGEX_MAX = 4096;
 
 function bad(msg: string): never {
   throw new TrucError('invalid_rule', msg);
@@ -80,7 +81,7 @@ function stringTester(values: SigmaString[], cased: boolean, all: boolean): (s: 
   const starts: string[] = [];
   const ends: string[] = [];
   const contains: string[] = [];
-  const regexes: RegExp[] = [];
+  const regexes: { test(s: string): boolean }[] = [];
   let any = false;
   for (const v of values) {
     const p = v.parts.map((x) => (typeof x === 'string' && !cased ? fold(x) : x));
@@ -91,9 +92,18 @@ function stringTester(values: SigmaString[], cased: boolean, all: boolean): (s: 
     else if (p.length === 2 && p[0] === STAR && lit(p[1])) ends.push(p[1]);
     else if (p.length === 2 && lit(p[0]) && p[1] === STAR) starts.push(p[0]);
     else if (p.length === 3 && p[0] === STAR && lit(p[1]) && p[2] === STAR) contains.push(p[1]);
-    else {
+    else if (!p.includes(ONE)) {
+      // stars and literals only: matched without a regular expression
+      const segs: string[] = [''];
+      for (const x of p) {
+        if (x === STAR) segs.push('');
+        else segs[segs.length - 1] += x as string;
+      }
+      regexes.push({ test: starMatcher(segs) });
+    } else {
+      // `?` wildcards: the linear-time engine, anchored; the pattern is ours, so no length limit of a rule's
       const src = p.map((x) => (x === STAR ? '.*' : x === ONE ? '.' : escapeRe(x))).join('');
-      regexes.push(new RegExp(`^${src}$`, 's'));
+      regexes.push(compileRegex(`^(?:${src})$`, ['s'], Infinity));
     }
   }
   if (all) {
@@ -173,23 +183,11 @@ function expandPlaceholders(s: string, ctx: ItemContext): string[] {
   return out.map((o) => (o + tail).replace(/\\%/g, '%'));
 }
 
-function toRegex(src: string, mods: string[]): RegExp {
-  if (src.length > REGEX_MAX) bad(`regular expression longer than ${REGEX_MAX}`);
-  let flags = '';
-  let body = src;
-  // PCRE inline flags at the start, which JavaScript does not accept.
-  const inline = /^\(\?([imsx]+)\)/.exec(body);
-  if (inline) {
-    if (inline[1]!.includes('x')) bad('regex extended mode (?x) is not supported');
-    flags += inline[1];
-    body = body.slice(inline[0].length);
-  }
-  for (const m of ['i', 'm', 's']) if (mods.includes(m) && !flags.includes(m)) flags += m;
-  try {
-    return new RegExp(body, flags);
-  } catch (e) {
-    return bad(`invalid regular expression: ${(e as Error).message}`);
-  }
+function toRegex(src: string, mods: string[]): LinearRegex {
+  return compileRegex(
+    src,
+    (['i', 'm', 's'] as const).filter((m: RegexFlag) => mods.includes(m)),
+  );
 }
 
 function scalars(v: unknown, f: (x: unknown) => boolean): boolean {

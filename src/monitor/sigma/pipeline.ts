@@ -9,6 +9,7 @@
 import { parse as parseYaml } from 'yaml';
 import { TrucError } from '../../errors.js';
 import type { Detection, SearchNode } from './detection.js';
+import { compileRegex, type LinearRegex } from './regex.js';
 import type { Logsource, SigmaRule } from './types.js';
 
 export interface LogsourceCondition {
@@ -98,6 +99,8 @@ export function parsePipeline(input: string | Record<string, unknown>): Pipeline
           `transformation ${i}: field_name_conditions must be include_fields/exclude_fields with fields`,
         );
       }
+      // refuse a pattern the linear-time engine cannot run when the pipeline loads, not at first use
+      if (c.match === 're') fieldRegexes(c as { fields: string[] });
     }
     return t as unknown as Transformation;
   });
@@ -126,11 +129,20 @@ function ruleMatches(t: Transformation, ls: Logsource): boolean {
   return t.rule_cond_not ? !r : r;
 }
 
+// field-name patterns of a pipeline, compiled once each by the linear-time engine
+const compiledFieldRegexes = new WeakMap<object, LinearRegex[]>();
+function fieldRegexes(c: { fields: string[] }): LinearRegex[] {
+  let r = compiledFieldRegexes.get(c);
+  if (!r) compiledFieldRegexes.set(c, (r = c.fields.map((f) => compileRegex(f))));
+  return r;
+}
+
 function fieldMatches(t: Transformation, field: string): boolean {
   const conds = t.field_name_conditions ?? [];
   if (conds.length === 0) return true;
   const r = conds.every((c) => {
-    const hit = c.fields.some((f) => (c.match === 're' ? new RegExp(f).test(field) : f === field));
+    const hit =
+      c.match === 're' ? fieldRegexes(c).some((r) => r.test(field)) : c.fields.some((f) => f === field);
     return c.type === 'include_fields' ? hit : !hit;
   });
   return t.field_name_cond_not ? !r : r;

@@ -227,6 +227,28 @@ export class Vault {
     return this.unwrap(r, Number(row.kek_version), Buffer.from(row.wrapped));
   }
 
+  /**
+   * The data key of a long-lived store that encrypts many items itself (a security server's message log):
+   * made on first use under the active key-encryption key, unwrapped on every later call (re-wrapped by
+   * `rotate` like any other), destroyed by `shred`. The caller keeps it in memory only and derives one key
+   * per item from it.
+   */
+  async storeKey(id: string): Promise<Buffer> {
+    const r = checkRef({ id });
+    try {
+      return await this.dataKey(r);
+    } catch (e) {
+      if (!(e instanceof TrucError) || e.code !== 'not_found') throw e;
+    }
+    try {
+      return await this.newDataKey(r);
+    } catch (e) {
+      // made by another process at the same moment: use theirs
+      if (e instanceof TrucError && e.code === 'conflict') return this.dataKey(r);
+      throw e;
+    }
+  }
+
   /** A stream that encrypts a new object version: plaintext in, ciphertext out. */
   async encrypt(ref: ObjectRef, opts: EncryptOptions = {}): Promise<Transform> {
     const r = checkRef(ref);

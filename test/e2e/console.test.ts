@@ -278,6 +278,10 @@ describe('web console in Chromium', () => {
     const row = page.locator('[data-testid=alerts-table] tr', { hasText: AUDIT_RULE });
     await row.waitFor();
     expect(await row.textContent()).toMatch(/Nghiêm trọng/); // critical
+    // above the alerts, the bus as the monitor sees it (here the one-process bus)
+    const bus = page.locator('[data-testid=bus-health]');
+    await bus.waitFor();
+    expect(await bus.textContent()).toMatch(/Bus sự kiện.*trong tiến trình \(in-process\).*Bản lặp đã bỏ/);
     // the token lives in sessionStorage only
     expect(
       await page.evaluate(() => ({

@@ -5,6 +5,7 @@ import { Empty, LevelBadge, Loading, PageTitle, ProblemBox, StatusBadge, useLoad
 import { ALERT_STATUS_VI, LEVELS, LEVEL_VI, dateTime, groupText } from '../format';
 import { Link, setQuery, useLocation } from '../router';
 import type { Alert } from '../types';
+import { BusHealth } from './bus-health';
 
 export function Alerts() {
   const { query } = useLocation();
@@ -32,6 +33,7 @@ export function Alerts() {
           Làm mới (Refresh)
         </button>
       </PageTitle>
+      <BusHealth />
       <form
         className="filters"
         onSubmit={(e) => {

@@ -211,7 +211,7 @@ export async function run(): Promise<Record<string, unknown>> {
         await provisionIdentity(store, q.keys, sid, a.name, async (csr, profile, subject) => (await p!.issuer.issue({ profile, csr, subject }, actor)).der);
         installAnchor(join(ssDir, 'exchange'), anchor);
         await store.addClient(sub);
-        const { server, log } = await openServer(q, (d) => openMessageLog(q.db, d));
+        const { server, log } = await openServer(q, (d, o) => openMessageLog(q.db, d, o));
         for (const [type, extra] of [
           ['auth-cert', { address: `127.0.0.1:${peer}` }],
           ['client', { client: { memberClass: a.memberClass, memberCode: a.memberCode, subsystemCode: 'vanthu' } }],

@@ -82,6 +82,8 @@ export interface ExchangeSettings {
     timestampIntervalSeconds?: number;
     timestampGraceSeconds?: number;
     maxBodyBytes?: number;
+    /** message bodies in the log encrypted under the vault's keys (default true) */
+    encryptLog?: boolean;
   };
 }
 
@@ -227,6 +229,7 @@ const schema = {
             timestampIntervalSeconds: { type: 'number', exclusiveMinimum: 0 },
             timestampGraceSeconds: { type: 'number', exclusiveMinimum: 0 },
             maxBodyBytes: { type: 'integer', minimum: 1024 },
+            encryptLog: { type: 'boolean' },
           },
         },
       },

@@ -14,11 +14,13 @@ import type { Platform } from '../platform.js';
 import { openDb, migrate, type Db } from '../store/index.js';
 import { CentralServer } from './central/index.js';
 import { ConfClient } from './conf/client.js';
-import { memberId, serverId, subsystemId, serviceId, subsystemText, type ServerId, type SubsystemId } from './ids.js';
+import { memberId, serverId, serverText, subsystemId, serviceId, subsystemText, type ServerId, type SubsystemId } from './ids.js';
 import { SecurityServer, type SecurityServerOptions } from './server/server.js';
 import { provisionIdentity } from './server/provision.js';
 import { serverMigrations } from './server/store.js';
 import type { MessageLogApi } from './log/types.js';
+import type { BodyCipher } from './log/cipher.js';
+import { serverLogCipher } from './server/standalone.js';
 import type { TimeStamper } from '../sign/signer.js';
 import type { ServerLimits } from './server/context.js';
 
@@ -50,7 +52,9 @@ export interface AxisOptions {
   isPort?: number;
   peerPort?: number;
   /** opens a server's message log (default: the message log in its folder) */
-  openLog: (db: Db, dir: string) => Promise<MessageLogApi>;
+  openLog: (db: Db, dir: string, o: { cipher?: BodyCipher }) => Promise<MessageLogApi>;
+  /** message bodies encrypted under the platform's vault (default true) */
+  encryptLogs?: boolean;
   /** start the sample information system and service of each agency (default true) */
   sampleServices?: boolean;
   limits?: Partial<ServerLimits>;
@@ -152,10 +156,11 @@ export async function startAxis(p: Platform, central: CentralServer, o: AxisOpti
     const url = o.storage === 'memory' ? 'memory://' : o.storage === 'folder' ? join(dir, 'db') : await o.storage(a);
     const db = await openDb({ url });
     await migrate(db, serverMigrations);
-    const log = await o.openLog(db, join(dir, 'log'));
+    const id = serverId(memberId(instance, a.memberClass, a.memberCode), a.serverCode);
+    const cipher = await serverLogCipher(p, serverText(id), o.encryptLogs !== false);
+    const log = await o.openLog(db, join(dir, 'log'), cipher ? { cipher } : {});
     const conf = new ConfClient({ anchor, dir: join(dir, 'conf'), log: p.log, minIntervalMs: 1000 });
     await conf.refresh();
-    const id = serverId(memberId(instance, a.memberClass, a.memberCode), a.serverCode);
     const subsystem = subsystemId(memberId(instance, a.memberClass, a.memberCode), a.subsystem);
     const { ServerStore } = await import('./server/store.js');
     const store = new ServerStore(db);

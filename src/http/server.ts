@@ -10,6 +10,7 @@ import { TimeStampAuthority } from '../pki/tsa/index.js';
 import { MonitorService, monitorConfig } from '../monitor/index.js';
 import { join } from 'node:path';
 import type { Db } from '../store/index.js';
+import type { BodyCipher } from '../exchange/log/cipher.js';
 import type { MessageLogApi } from '../exchange/log/types.js';
 import { openCentral, startAxis, type Axis } from '../exchange/axis.js';
 import { ROLES, type Role } from '../roles.js';
@@ -24,7 +25,7 @@ export interface StartOptions {
   /** the roles to run (default the platform's, all unless `truc start --roles` chose) */
   roles?: readonly Role[];
   /** opens a security server's message log in a folder; the demonstration axis runs only when given */
-  openLog?: (db: Db, dir: string) => Promise<MessageLogApi>;
+  openLog?: (db: Db, dir: string, o: { cipher?: BodyCipher }) => Promise<MessageLogApi>;
 }
 
 /**

@@ -12,8 +12,11 @@ import { TrucError } from '../../errors.js';
 import { migrate } from '../../store/index.js';
 import { parseAnchor, anchorBytes } from '../conf/anchor.js';
 import { ConfClient } from '../conf/client.js';
-import { parseServer, type ServerId } from '../ids.js';
+import { parseServer, serverText, type ServerId } from '../ids.js';
 import type { MessageLogApi } from '../log/types.js';
+import type { BodyCipher } from '../log/cipher.js';
+import { Vault } from '../../vault/envelope/vault.js';
+import { logBodyCipher } from '../../vault/envelope/log-cipher.js';
 import { SecurityServer } from './server.js';
 import { ServerStore, serverMigrations } from './store.js';
 import { generateIdentityKeys, importIdentityCert, type IdentityKind } from './provision.js';
@@ -70,12 +73,22 @@ export async function importCert(p: Platform, s: ReturnType<typeof serverSetting
   await importIdentityCert(await serverStore(p), kind, info, der);
 }
 
-export async function openServer(p: Platform, openLog: (dir: string) => Promise<MessageLogApi>): Promise<{ server: SecurityServer; conf: ConfClient; log: MessageLogApi; settings: ReturnType<typeof serverSettings> }> {
+/** The body cipher of a server's message log: its key in the platform's vault (none when exchange.server.encryptLog is false). */
+export async function serverLogCipher(p: Platform, name: string, enabled = true): Promise<BodyCipher | undefined> {
+  if (!enabled) return undefined;
+  return logBodyCipher(new Vault({ db: p.db, keys: p.keys, bus: p.bus }), name);
+}
+
+export async function openServer(
+  p: Platform,
+  openLog: (dir: string, o: { cipher?: BodyCipher }) => Promise<MessageLogApi>,
+): Promise<{ server: SecurityServer; conf: ConfClient; log: MessageLogApi; settings: ReturnType<typeof serverSettings> }> {
   const s = serverSettings(p);
   await serverStore(p);
   const conf = confClient(p, s.dir);
   await conf.refresh().catch((e) => p.log.warn({ err: e }, 'the global configuration could not be downloaded now; using the cached one if valid'));
-  const log = await openLog(join(s.dir, 'log'));
+  const cipher = await serverLogCipher(p, serverText(s.serverId), s.encryptLog !== false);
+  const log = await openLog(join(s.dir, 'log'), cipher ? { cipher } : {});
   const server = await SecurityServer.open({
     id: s.serverId,
     db: p.db,

@@ -87,6 +87,9 @@ describe('exchange through two security servers', () => {
     expect(p.userId).toBe('VN123456789');
     expect(c.header.equals(p.header)).toBe(true);
     expect(c.signature.equals(p.signature)).toBe(true);
+    // bodies at rest are encrypted, each server under its own log key in the vault
+    expect(c.body.cipher).toBe('vault:xlog:SERVER:VN/GOV/000.00.00.G22/ss-vpcp');
+    expect(p.body.cipher).toBe('vault:xlog:SERVER:VN/PROV/000.00.31.H29/ss-hcm');
   });
 
   it('streams a body larger than the inline limit both ways, unchanged', async () => {

@@ -33,7 +33,7 @@ export async function startTestAxis(o: Partial<AxisOptions> & { dbUrl?: string; 
   const app = await buildApp(p, { ocsp, tsa, central: new Proxy({} as CentralServer, { get: (_t, k) => (ref.central as any)[k] }) });
   const baseUrl = await app.listen({ host: '127.0.0.1', port: 0 });
   const central = (ref.central = await openCentral(p, baseUrl, 'VN', o.centralSettings ?? {}));
-  const axis = await startAxis(p, central, { baseUrl, dir: tmp('axis-'), storage: 'memory', openLog: (db, dir) => openMessageLog(db, dir), ...o });
+  const axis = await startAxis(p, central, { baseUrl, dir: tmp('axis-'), storage: 'memory', openLog: (db, dir, lo) => openMessageLog(db, dir, lo), ...o });
   return {
     p,
     app,

@@ -3,7 +3,7 @@
  * profiles, the event bus — and hands back a `Platform` the CLI and the HTTP apps work against. Nothing
  * here holds domain logic.
  */
-import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync, mkdirSync, rmSync } from 'node:fs';
 import { secureDataDir } from './datadir.js';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
@@ -14,7 +14,7 @@ import { auditMigrations } from './audit/index.js';
 import { InProcessBus, makeEvent, type Bus } from './bus/index.js';
 import { NatsBus } from './bus/nats.js';
 import { OutboxBus, busMigrations, storedInstanceId } from './bus/outbox.js';
-import { SoftwareKeyStore } from './crypto/software-keystore.js';
+import { SoftwareKeyStore, passphraseMissing, sealedWith } from './crypto/software-keystore.js';
 import { Pkcs11KeyStore } from './crypto/pkcs11-keystore.js';
 import { keyStores, type KeyStore, type KeyStores } from './crypto/keystore.js';
 import { NoKeyStore, ROLES, rolesNeedKeys, type Role } from './roles.js';
@@ -53,7 +53,9 @@ export const ALL_MIGRATIONS = [...busMigrations, ...auditMigrations, ...pkiMigra
  */
 function softwareSecret(cfg: Config, log: Logger): { passphrase?: string; kek?: Buffer } {
   if (cfg.keys.software.passphrase) return { passphrase: cfg.keys.software.passphrase };
-  const file = cfg.keys.software.kekFile ?? join(cfg.dataDir, 'kek.bin');
+  // a store sealed with a passphrase started without it: say so, and make no kek.bin that cannot open it
+  if (sealedWith(cfg.keys.software.dir) === 'passphrase') throw passphraseMissing(cfg.keys.software.dir);
+  const file = kekFile(cfg);
   if (!existsSync(file)) {
     mkdirSync(cfg.dataDir, { recursive: true });
     writeFileSync(file, randomBytes(32), { mode: 0o600 });
@@ -62,11 +64,29 @@ function softwareSecret(cfg: Config, log: Logger): { passphrase?: string; kek?: 
   return { kek: readFileSync(file) };
 }
 
+function kekFile(cfg: Config): string {
+  return cfg.keys.software.kekFile ?? join(cfg.dataDir, 'kek.bin');
+}
+
 /**
  * `roles` (default: all) decides what this process opens: without a role that signs (ca, ocsp, tsa) no key
  * store is opened, so a monitoring process needs no passphrase, PIN or token.
+ *
+ * A start that fails (database or NATS unreachable, a wrong secret, a bad setting) removes what it made —
+ * the data folder, the key store folder, `kek.bin`, when they did not exist before — so that the corrected
+ * start is a first start again rather than one over half-made folders.
  */
 export async function openPlatform(config: Config, opts: { log?: Logger; bus?: Bus; roles?: readonly Role[] } = {}): Promise<Platform> {
+  const made = [kekFile(config), config.keys.software.dir, config.dataDir].filter((p) => !existsSync(p));
+  try {
+    return await openPlatformIn(config, opts);
+  } catch (e) {
+    for (const p of made) rmSync(p, { recursive: true, force: true });
+    throw e;
+  }
+}
+
+async function openPlatformIn(config: Config, opts: { log?: Logger; bus?: Bus; roles?: readonly Role[] }): Promise<Platform> {
   const log = opts.log ?? pino({ level: config.log.level });
   // production mode refuses a key-encryption key beside the data; development says so loudly
   if (!opts.roles || rolesNeedKeys(opts.roles)) for (const w of assertKeyProtection(config).warnings) log.warn(w);

@@ -100,6 +100,16 @@ export function sealedWith(dir: string): 'passphrase' | 'kek' | null {
   }
 }
 
+/** What a store sealed with a passphrase says when started without it. */
+export function passphraseMissing(dir: string): TrucError {
+  return new TrucError(
+    'key_store',
+    `kho khoá phần mềm tại ${dir} được niêm phong bằng mật khẩu: hãy đặt TRUC_KEY_PASSPHRASE (hoặc keys.software.passphrase) / ` +
+      `the software key store at ${dir} is sealed with a passphrase: set TRUC_KEY_PASSPHRASE (or keys.software.passphrase)`,
+    { dir, sealedWith: 'passphrase' },
+  );
+}
+
 export class SoftwareKeyStore implements KeyStore {
   readonly kind = 'software';
   private readonly cache = new Map<string, { info: KeyInfo; key: KeyObject }>();
@@ -132,13 +142,7 @@ export class SoftwareKeyStore implements KeyStore {
           });
     if (existsSync(headerPath)) {
       header = JSON.parse(await readFile(headerPath, 'utf8')) as StoreHeader;
-      if (header.kdf === 'scrypt' && !opts.passphrase)
-        throw new TrucError(
-          'key_store',
-          `kho khoá phần mềm tại ${opts.dir} được niêm phong bằng mật khẩu: hãy đặt TRUC_KEY_PASSPHRASE (hoặc keys.software.passphrase) / ` +
-            `the software key store at ${opts.dir} is sealed with a passphrase: set TRUC_KEY_PASSPHRASE (or keys.software.passphrase)`,
-          { dir: opts.dir, sealedWith: 'passphrase' },
-        );
+      if (header.kdf === 'scrypt' && !opts.passphrase) throw passphraseMissing(opts.dir);
       if (header.kdf === 'kek' && !opts.kek)
         throw new TrucError(
           'key_store',

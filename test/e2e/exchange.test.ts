@@ -204,6 +204,16 @@ describe('exchange pages of the web console in Chromium', () => {
     const rows = await call('GET', `/api/v1/exchange/servers/ss-hcm/log?service=${encodeURIComponent(`SERVICE:${HCM_SUBSYSTEM}/bao-cao`)}`, tokens['auditor']!);
     expect(rows.length).toBeGreaterThan(0);
     expect(rows[0].bodyHash).toMatch(/^[0-9a-f]{64}$/);
+    // the message's evidence as an ASiC-E container, its bodies decrypted from the log
+    const ev = await fetch(`${base}/api/v1/exchange/servers/ss-hcm/log/evidence/${encodeURIComponent(rows[0].messageId)}`, { headers: { authorization: `Bearer ${tokens['auditor']!}` } });
+    expect(ev.status).toBe(200);
+    expect(ev.headers.get('content-type')).toBe('application/vnd.etsi.asic-e+zip');
+    const zip = Buffer.from(await ev.arrayBuffer());
+    expect(zip.subarray(0, 2).toString()).toBe('PK');
+    expect(zip.includes(Buffer.from('application/vnd.etsi.asic-e+zip'))).toBe(true);
+    expect(zip.includes(Buffer.from('header.json'))).toBe(true);
+    const missing = await fetch(`${base}/api/v1/exchange/servers/ss-hcm/log/evidence/khong-co`, { headers: { authorization: `Bearer ${tokens['auditor']!}` } });
+    expect(missing.status).toBe(404);
 
     // an unknown server: the page stays, with the problem
     await page.goto(`${base}/console/exchange/servers/ss-khong-co?service=x`);

@@ -150,4 +150,28 @@ export async function exchangeRoutes(app: FastifyInstance, p: Platform, o: Excha
       });
     },
   );
+  app.get<{ Params: { code: string; messageId: string } }>(
+    '/api/v1/exchange/servers/:code/log/evidence/:messageId',
+    {
+      onRequest: logRead,
+      schema: {
+        tags,
+        security,
+        summary: 'Evidence of one message as an ASiC-E container: its records, bodies (decrypted), hash chain, hash-tree paths and time-stamps',
+        params: { type: 'object', properties: { code: { type: 'string', maxLength: 255 }, messageId: { type: 'string', minLength: 1, maxLength: 255 } }, required: ['code', 'messageId'] },
+      },
+    },
+    async (req, reply) => {
+      const s = find(req.params.code);
+      const log = s.ctx.log as unknown as { evidence?: (id: string) => Promise<NodeJS.ReadableStream> };
+      if (!log.evidence) throw new TrucError('unsupported', 'this message log cannot export evidence');
+      const stream = await log.evidence(req.params.messageId);
+      await audit(req, 'ss.log.evidence', serverText(s.ctx.id), { messageId: req.params.messageId });
+      const name = req.params.messageId.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 100);
+      return reply
+        .header('content-type', 'application/vnd.etsi.asic-e+zip')
+        .header('content-disposition', `attachment; filename="evidence-${name}.asice"`)
+        .send(stream);
+    },
+  );
 }

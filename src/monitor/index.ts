@@ -12,7 +12,7 @@ export { checkEvent, derive, LocalHour, classificationLevel, type Intake } from 
 export { parseSyslog } from './intake/syslog.js';
 export { SyslogFramer } from './intake/framing.js';
 export { IntakeQueue, type QueuedEvent } from './intake/queue.js';
-export { parseWindowsXml, normalizeWindows } from './intake/windows.js';
+export { parseWindowsXml, parseWindowsXmlChunked, WindowsXmlParser, normalizeWindows } from './intake/windows.js';
 export { readEventFile, formatOf, type FileFormat } from './intake/file.js';
 export { AlertStore, severityOf, LEVELS, type Alert, type AlertHit, type AlertFilter } from './alerts/store.js';
 export { Notifier, webhookChannel, emailChannel, type Channel } from './alerts/notify.js';

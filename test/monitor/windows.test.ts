@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { parseWindowsXml, normalizeWindows } from '../../src/monitor/index.js';
+import { parseWindowsXml, parseWindowsXmlChunked, WindowsXmlParser, normalizeWindows } from '../../src/monitor/index.js';
 import { Detector, parseRules } from '../../src/monitor/sigma/index.js';
 
 const XML = `<?xml version="1.0" encoding="utf-8"?>
@@ -65,6 +65,36 @@ level: medium
   it('refuses DTDs and malformed XML', () => {
     expect(() => parseWindowsXml('<!DOCTYPE x [<!ENTITY a "b">]><Event/>')).toThrow(/DTD/);
     expect(() => parseWindowsXml('<Events><Event></Events>')).toThrow(/well-formed/);
+  });
+
+  it('gives the same events whatever the chunking, and holds one event at a time', async () => {
+    const whole = parseWindowsXml(XML);
+    for (const size of [1, 7, 64]) {
+      const p = new WindowsXmlParser();
+      const got: unknown[] = [];
+      for (let i = 0; i < XML.length; i += size) got.push(...p.write(XML.slice(i, i + size)));
+      got.push(...p.close());
+      expect(got).toEqual(whole);
+    }
+    expect(await parseWindowsXmlChunked(XML)).toEqual(whole);
+  });
+
+  it('refuses depth, element, attribute and event bounds while streaming, before the document ends', () => {
+    // a million-deep body: refused at the nesting bound after a few hundred bytes, not after building a tree
+    const p = new WindowsXmlParser();
+    expect(() => p.write('<Events><Event>' + '<a>'.repeat(1_000_000))).toThrow(/nested deeper than 64/);
+    const q = new WindowsXmlParser({ events: 3 });
+    const ev = '<Event><System><EventID>1</EventID></System></Event>';
+    expect(q.write('<Events>' + ev + ev + ev).length).toBe(3);
+    expect(() => q.write(ev)).toThrow(/more than 3 events/);
+    expect(() => parseWindowsXml('<Event>' + '<b/>'.repeat(10_001) + '</Event>')).toThrow(/elements in one event/);
+    expect(() => parseWindowsXml('<Event ' + Array.from({ length: 300 }, (_, i) => `a${i}="1"`).join(' ') + '/>')).toThrow(/attributes/);
+    try {
+      parseWindowsXml('<Events>' + '<x/>'.repeat(20) + '</Events>', { elements: 10 });
+      expect.unreachable();
+    } catch (e) {
+      expect((e as { code?: string }).code).toBe('too_large');
+    }
   });
 
   it('normalises the JSON layout too', () => {

@@ -9,7 +9,7 @@ import { recordAudit } from '../../audit/index.js';
 import type { Platform } from '../../platform.js';
 import { guard } from '../auth/guard.js';
 import { boundedLimit } from '../../monitor/events/store.js';
-import { hunt, parseWindowsXml, type MonitorService } from '../../monitor/index.js';
+import { hunt, parseWindowsXmlChunked, type MonitorService } from '../../monitor/index.js';
 
 const INTAKE_BODY_LIMIT = 32 * 1024 * 1024;
 
@@ -84,7 +84,9 @@ export async function monitorRoutes(app: FastifyInstance, p: Platform, m: Monito
     },
     async (req, reply) => {
       if (typeof req.body !== 'string') throw new TrucError('unsupported', 'send application/xml');
-      return accept(parseWindowsXml(req.body), reply, req.url, 'windows');
+      // streamed with its bounds checked as it goes, in slices that let other callers in; the batch
+      // bound stops the parse at the first event beyond it
+      return accept(await parseWindowsXmlChunked(req.body, { events: max }), reply, req.url, 'windows');
     },
   );
 

@@ -6,7 +6,7 @@ import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { TrucError } from '../../errors.js';
-import { parseWindowsXml } from './windows.js';
+import { WindowsXmlParser } from './windows.js';
 
 export type FileFormat = 'ndjson' | 'json' | 'xml';
 
@@ -24,9 +24,12 @@ export interface FileRecord {
 
 export async function* readEventFile(path: string, format: FileFormat = formatOf(path)): AsyncGenerator<FileRecord> {
   if (format === 'xml') {
-    const events = parseWindowsXml(await readFile(path, 'utf8'));
+    // streamed: only the event being read is held as elements, and every bound is checked as it goes
+    const parser = new WindowsXmlParser();
     let i = 0;
-    for (const e of events) yield { line: ++i, value: e };
+    for await (const chunk of createReadStream(path, { encoding: 'utf8', highWaterMark: 64 * 1024 }))
+      for (const e of parser.write(chunk as string)) yield { line: ++i, value: e };
+    for (const e of parser.close()) yield { line: ++i, value: e };
     return;
   }
   if (format === 'json') {

@@ -4,15 +4,40 @@
  * The Windows structure stays as it is — Sigma's Windows rules read it directly — and ECS fields are added
  * beside it: `@timestamp` from TimeCreated, `event.code`/`event.action` from the event id, `host.name` from
  * Computer, and for logons (4624/4625/4648/4776) the user, the source address and the outcome.
- * XML is parsed with DTDs refused and bounded sizes, since event exports arrive from other machines.
+ * XML arrives from other machines, so it is parsed as a stream (saxes) with every bound checked as the
+ * parser goes — size, depth, elements, attributes, events — and only one event's elements held at a time;
+ * a DTD is refused. The chunked form gives the event loop back between slices.
  */
-import { DOMParser, type Element } from '@xmldom/xmldom';
+import { SaxesParser } from 'saxes';
 import { TrucError } from '../../errors.js';
 import type { SecurityEvent } from '../../bus/index.js';
 
 type Obj = Record<string, unknown>;
 
-export const XML_LIMITS = { bytes: 64 * 1024 * 1024, events: 100_000, depth: 12 } as const;
+export const XML_LIMITS = {
+  /** characters of XML accepted in all */
+  bytes: 64 * 1024 * 1024,
+  /** events in one document */
+  events: 100_000,
+  /** depth kept as structure in an event; deeper elements become their text */
+  depth: 12,
+  /** nesting accepted at all (an EVTX export is about six deep) */
+  nesting: 64,
+  /** elements in one event, and in the whole document */
+  eventElements: 10_000,
+  elements: 2_000_000,
+  /** attributes on one element */
+  attributes: 256,
+} as const;
+
+export interface XmlLimits {
+  bytes: number;
+  events: number;
+  nesting: number;
+  eventElements: number;
+  elements: number;
+  attributes: number;
+}
 
 function isObj(v: unknown): v is Obj {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -70,29 +95,47 @@ export function normalizeWindows(e: Obj): SecurityEvent | undefined {
   return out;
 }
 
-function elements(n: Element): Element[] {
-  const out: Element[] = [];
-  for (let c = n.firstChild; c; c = c.nextSibling) if (c.nodeType === 1) out.push(c as Element);
+/** An element of an event being built: its name without prefix, attributes and content in order. */
+interface Node {
+  name: string;
+  attrs: Record<string, string>;
+  content: (Node | string)[];
+}
+
+function localName(q: string): string {
+  const i = q.indexOf(':');
+  return i < 0 ? q : q.slice(i + 1);
+}
+
+function elements(n: Node): Node[] {
+  const out: Node[] = [];
+  for (const c of n.content) if (typeof c !== 'string') out.push(c);
   return out;
 }
 
-function attrs(n: Element): Obj | undefined {
-  if (!n.attributes || n.attributes.length === 0) return undefined;
-  const o: Obj = {};
-  for (let i = 0; i < n.attributes.length; i++) {
-    const a = n.attributes.item(i)!;
-    if (a.name === 'xmlns' || a.name.startsWith('xmlns:')) continue;
-    o[a.localName ?? a.name] = a.value;
+function attrs(n: Node): Obj | undefined {
+  let o: Obj | undefined;
+  for (const [k, v] of Object.entries(n.attrs)) {
+    if (k === 'xmlns' || k.startsWith('xmlns:')) continue;
+    (o ??= {})[localName(k)] = v;
   }
-  return Object.keys(o).length ? o : undefined;
+  return o;
 }
 
-function textOf(n: Element): string {
-  return (n.textContent ?? '').trim();
+function textContent(n: Node, out: string[]): string[] {
+  for (const c of n.content) {
+    if (typeof c === 'string') out.push(c);
+    else textContent(c, out);
+  }
+  return out;
+}
+
+function textOf(n: Node): string {
+  return textContent(n, []).join('').trim();
 }
 
 /** A generic element: attributes under `#attributes`, text under `#text` (or the text alone), children by name. */
-function generic(n: Element, depth: number): unknown {
+function generic(n: Node, depth: number): unknown {
   if (depth > XML_LIMITS.depth) return textOf(n);
   const kids = elements(n);
   const a = attrs(n);
@@ -102,62 +145,159 @@ function generic(n: Element, depth: number): unknown {
   }
   const o: Obj = a ? { '#attributes': a } : {};
   for (const k of kids) {
-    const name = k.localName ?? k.nodeName;
     const v = generic(k, depth + 1);
-    if (name in o) o[name] = ([] as unknown[]).concat(o[name], v);
-    else o[name] = v;
+    if (k.name in o) o[k.name] = ([] as unknown[]).concat(o[k.name], v);
+    else o[k.name] = v;
   }
   return o;
 }
 
-function eventData(n: Element): Obj {
+function eventData(n: Node): Obj {
   const o: Obj = {};
   const unnamed: string[] = [];
   for (const d of elements(n)) {
-    const name = d.getAttribute('Name');
+    const name = d.attrs.Name;
     if (name) o[name] = textOf(d);
-    else if ((d.localName ?? d.nodeName) === 'Data') unnamed.push(textOf(d));
-    else o[d.localName ?? d.nodeName] = generic(d, 2);
+    else if (d.name === 'Data') unnamed.push(textOf(d));
+    else o[d.name] = generic(d, 2);
   }
   if (unnamed.length) o.Data = unnamed.length === 1 ? unnamed[0] : unnamed;
   return o;
 }
 
-function eventElement(n: Element): Obj {
+function eventElement(n: Node): Obj {
   const ev: Obj = {};
   for (const part of elements(n)) {
-    const name = part.localName ?? part.nodeName;
-    if (name === 'System') {
+    if (part.name === 'System') {
       const sys: Obj = {};
-      for (const k of elements(part)) sys[k.localName ?? k.nodeName] = generic(k, 2);
+      for (const k of elements(part)) sys[k.name] = generic(k, 2);
       ev.System = sys;
-    } else if (name === 'EventData') ev.EventData = eventData(part);
-    else if (name === 'UserData') {
+    } else if (part.name === 'EventData') ev.EventData = eventData(part);
+    else if (part.name === 'UserData') {
       const child = elements(part)[0];
-      ev.UserData = child ? { [child.localName ?? child.nodeName]: eventData(child) } : {};
-    } else ev[name] = generic(part, 1);
+      ev.UserData = child ? { [child.name]: eventData(child) } : {};
+    } else ev[part.name] = generic(part, 1);
   }
   return { Event: ev };
 }
 
-/** Parses an EVTX XML export (`<Events><Event>…</Event>…</Events>` or one `<Event>`). */
-export function parseWindowsXml(xml: string): Obj[] {
-  if (xml.length > XML_LIMITS.bytes) throw new TrucError('too_large', `XML larger than ${XML_LIMITS.bytes} bytes`);
-  if (/<!DOCTYPE|<!ENTITY/i.test(xml)) throw new TrucError('malformed_xml', 'DTDs and entity declarations are not accepted');
-  const errors: string[] = [];
-  let doc;
-  try {
-    doc = new DOMParser({
-      onError: (level: string, msg: string) => {
-        if (level !== 'warning') errors.push(msg);
-      },
-    }).parseFromString(xml, 'text/xml');
-  } catch (e) {
-    throw new TrucError('malformed_xml', `not well-formed XML: ${(e as Error).message}`);
+function tooLarge(msg: string, max: number): never {
+  throw new TrucError('too_large', msg, { max });
+}
+
+function malformed(msg: string): never {
+  throw new TrucError('malformed_xml', msg);
+}
+
+/**
+ * A streaming parser of an EVTX XML export (`<Events><Event>…</Event>…</Events>` or one `<Event>`): feed it
+ * text with `write`, which returns the events completed so far; `close` checks the document ended.
+ * Elements outside an event are checked and counted, never kept.
+ */
+export class WindowsXmlParser {
+  private readonly sax = new SaxesParser({ position: false });
+  private readonly limits: XmlLimits;
+  private readonly stack: (Node | null)[] = [];
+  private done: Obj[] = [];
+  private events = 0;
+  private elements = 0;
+  private inEvent = 0;
+  private chars = 0;
+  private rootIsEvent = false;
+
+  constructor(limits: Partial<XmlLimits> = {}) {
+    this.limits = { ...XML_LIMITS, ...limits };
+    const L = this.limits;
+    this.sax.on('doctype', () => malformed('DTDs and entity declarations are not accepted (không nhận DTD và khai báo thực thể)'));
+    this.sax.on('opentag', (t) => {
+      const depth = this.stack.length;
+      if (depth >= L.nesting) tooLarge(`XML nested deeper than ${L.nesting} elements (XML lồng sâu quá ${L.nesting} cấp)`, L.nesting);
+      if (++this.elements > L.elements) tooLarge(`more than ${L.elements} XML elements (quá ${L.elements} phần tử XML)`, L.elements);
+      const attributes = t.attributes as Record<string, string>;
+      if (Object.keys(attributes).length > L.attributes) tooLarge(`more than ${L.attributes} attributes on one element (quá ${L.attributes} thuộc tính)`, L.attributes);
+      const name = localName(t.name);
+      const parent = depth > 0 ? this.stack[depth - 1]! : null;
+      let node: Node | null = null;
+      if (parent) {
+        if (++this.inEvent > L.eventElements)
+          tooLarge(`more than ${L.eventElements} elements in one event (quá ${L.eventElements} phần tử trong một sự kiện)`, L.eventElements);
+        node = { name, attrs: attributes, content: [] };
+        parent.content.push(node);
+      } else if (name === 'Event' && (depth === 0 || (depth === 1 && !this.rootIsEvent))) {
+        if (depth === 0) this.rootIsEvent = true;
+        if (++this.events > L.events) tooLarge(`more than ${L.events} events (quá ${L.events} sự kiện)`, L.events);
+        this.inEvent = 1;
+        node = { name, attrs: attributes, content: [] };
+      }
+      this.stack.push(node);
+    });
+    this.sax.on('text', (x) => {
+      const top = this.stack[this.stack.length - 1];
+      if (top) top.content.push(x);
+    });
+    this.sax.on('cdata', (x) => {
+      const top = this.stack[this.stack.length - 1];
+      if (top) top.content.push(x);
+    });
+    this.sax.on('closetag', () => {
+      const node = this.stack.pop();
+      // a kept element with no kept parent is an event: convert it and let its elements go
+      if (node && (this.stack.length === 0 || this.stack[this.stack.length - 1] === null)) this.done.push(eventElement(node));
+    });
   }
-  if (errors.length || !doc.documentElement) throw new TrucError('malformed_xml', `not well-formed XML: ${errors[0] ?? 'no root element'}`);
-  const root = doc.documentElement as unknown as Element;
-  const list = (root.localName ?? root.nodeName) === 'Event' ? [root] : elements(root).filter((e) => (e.localName ?? e.nodeName) === 'Event');
-  if (list.length > XML_LIMITS.events) throw new TrucError('too_large', `more than ${XML_LIMITS.events} events`);
-  return list.map(eventElement);
+
+  /** Parses the next piece of text; returns the events it completed. */
+  write(chunk: string): Obj[] {
+    this.chars += chunk.length;
+    if (this.chars > this.limits.bytes) tooLarge(`XML larger than ${this.limits.bytes} bytes (XML lớn quá ${this.limits.bytes} byte)`, this.limits.bytes);
+    this.guard(() => this.sax.write(chunk));
+    const out = this.done;
+    this.done = [];
+    return out;
+  }
+
+  /** Ends the document: throws when it is not well-formed or has no root element. */
+  close(): Obj[] {
+    this.guard(() => this.sax.close());
+    if (this.elements === 0) malformed('not well-formed XML: no root element (XML không đúng dạng: không có phần tử gốc)');
+    const out = this.done;
+    this.done = [];
+    return out;
+  }
+
+  private guard(f: () => void): void {
+    try {
+      f();
+    } catch (e) {
+      if (e instanceof TrucError) throw e;
+      malformed(`not well-formed XML (XML không đúng dạng): ${(e as Error).message}`);
+    }
+  }
+}
+
+/** Parses a whole EVTX XML export at once (still bounded as it streams). */
+export function parseWindowsXml(xml: string, limits: Partial<XmlLimits> = {}): Obj[] {
+  const p = new WindowsXmlParser(limits);
+  return [...p.write(xml), ...p.close()];
+}
+
+const SLICE_CHARS = 64 * 1024;
+const SLICE_MS = 8;
+
+/** Parses an EVTX XML export in slices, giving the event loop back between them. */
+export async function parseWindowsXmlChunked(xml: string, limits: Partial<XmlLimits> = {}): Promise<Obj[]> {
+  const max = limits.bytes ?? XML_LIMITS.bytes;
+  if (xml.length > max) tooLarge(`XML larger than ${max} bytes (XML lớn quá ${max} byte)`, max);
+  const p = new WindowsXmlParser(limits);
+  const out: Obj[] = [];
+  let slice = performance.now();
+  for (let at = 0; at < xml.length; at += SLICE_CHARS) {
+    for (const e of p.write(xml.slice(at, at + SLICE_CHARS))) out.push(e);
+    if (performance.now() - slice > SLICE_MS) {
+      await new Promise<void>((r) => setImmediate(r));
+      slice = performance.now();
+    }
+  }
+  for (const e of p.close()) out.push(e);
+  return out;
 }

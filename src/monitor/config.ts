@@ -33,7 +33,13 @@ export interface MonitorConfig {
     maxMessageBytes: number;
   };
   /** the platform bus: whether to take events from it, the durable consumer's name, the subjects taken (`truc.>`) */
-  bus: { subscribe: boolean; durable: string; subject: string };
+  bus: {
+    subscribe: boolean;
+    durable: string;
+    subject: string;
+    /** deployments (`truc.instance`) whose events are stored; `*` any; default this platform's own */
+    instances?: string[];
+  };
   snapshotSeconds: number;
   alerts: { dedupSeconds: number };
   notify: {
@@ -117,7 +123,12 @@ export const monitorConfigSchema = {
     bus: {
       type: 'object',
       additionalProperties: false,
-      properties: { subscribe: { type: 'boolean' }, durable: { type: 'string' }, subject: { type: 'string', minLength: 1 } },
+      properties: {
+        subscribe: { type: 'boolean' },
+        durable: { type: 'string' },
+        subject: { type: 'string', minLength: 1 },
+        instances: { type: 'array', maxItems: 100, items: { type: 'string', pattern: '^(\\*|[A-Za-z0-9_.:-]{1,64})$' } },
+      },
     },
     snapshotSeconds: { type: 'number', exclusiveMinimum: 0 },
     alerts: { type: 'object', additionalProperties: false, properties: { dedupSeconds: { type: 'number', minimum: 0 } } },

@@ -87,7 +87,9 @@ export class MonitorService {
   private timers: NodeJS.Timeout[] = [];
   private unsubscribe: (() => void) | undefined;
   private listeners: ((a: Alert, created: boolean) => void)[] = [];
-  readonly stats = { alertsRaised: 0, alertErrors: 0, duplicatesDropped: 0 };
+  readonly stats = { alertsRaised: 0, alertErrors: 0, duplicatesDropped: 0, foreignDropped: 0 };
+  /** events from other deployments, by their `truc.instance`, quarantined instead of stored */
+  private readonly foreign = new Map<string, number>();
   private readonly detected = new WeakMap<QueuedEvent, DetectResult>();
 
   private constructor(
@@ -168,6 +170,8 @@ export class MonitorService {
         this.deps.log.warn({ subject, reason: q.reason }, 'bus event not accepted');
         return;
       }
+      const from = (q.value.event.truc as { instance?: unknown } | undefined)?.instance;
+      if (typeof from === 'string' && !this.takesInstance(from)) return this.quarantineForeign(from, q.value, subject);
       ((q.value.event.truc ??= {}) as Record<string, unknown>).subject = subject;
       if (bus instanceof NatsBus) {
         // acknowledged (by returning) only once stored: JetStream redelivers otherwise
@@ -185,15 +189,54 @@ export class MonitorService {
   }
 
   /**
+   * The deployments whose bus events this monitor stores: `monitor.bus.instances` (`*` for any), by default
+   * its own (the instance of the platform it runs in). Null: any.
+   */
+  private instances(): Set<string> | null {
+    const list = this.deps.config.bus.instances;
+    if (list?.includes('*')) return null;
+    if (list?.length) return new Set(list);
+    const bus = this.deps.bus;
+    return bus instanceof OutboxBus ? new Set([bus.stats.instance]) : null;
+  }
+
+  private takesInstance(instance: string): boolean {
+    const set = this.instances();
+    return !set || set.has(instance);
+  }
+
+  /**
+   * An event another deployment put on this monitor's stream (a restored copy, a second platform left on
+   * the default stream names): kept in quarantine, counted, and said in the log once per deployment —
+   * never mixed into this deployment's events and alerts.
+   */
+  private async quarantineForeign(instance: string, q: QueuedEvent, subject: string): Promise<void> {
+    const seen = this.foreign.get(instance) ?? 0;
+    if (this.foreign.size < 100 || seen) this.foreign.set(instance, seen + 1);
+    this.stats.foreignDropped++;
+    if (!seen)
+      this.deps.log.warn(
+        { instance, subject, takes: [...(this.instances() ?? [])] },
+        'sự kiện từ một triển khai khác trên bus này: cách ly, không lưu / bus event from another deployment: quarantined, not stored (give each deployment its own bus.stream and bus.subjectPrefix)',
+      );
+    await this.events.reject(q.event, 'bus', new Error(`event from another deployment (truc.instance ${instance.slice(0, 64)}) on ${subject.slice(0, 200)}`));
+  }
+
+  /**
    * The bus as this monitor sees it: connection, stream, its consumer (state, reattachments, pending
-   * events, last event, last error) and the outbox of this process.
+   * events, last event, last error), the outbox of this process, and events from other deployments.
    */
   async busHealth(): Promise<Record<string, unknown>> {
     const bus = this.deps.bus;
-    const subscribed = !!this.unsubscribe;
-    if (bus instanceof OutboxBus) return { subscribed, duplicatesDropped: this.stats.duplicatesDropped, ...(await bus.health()) };
-    if (bus instanceof NatsBus) return { subscribed, duplicatesDropped: this.stats.duplicatesDropped, bus: await bus.health() };
-    return { subscribed, duplicatesDropped: this.stats.duplicatesDropped, bus: { kind: 'in-process', connected: true } };
+    const own = {
+      subscribed: !!this.unsubscribe,
+      duplicatesDropped: this.stats.duplicatesDropped,
+      instances: this.instances() ? [...this.instances()!] : ['*'],
+      foreign: Object.fromEntries(this.foreign),
+    };
+    if (bus instanceof OutboxBus) return { ...own, ...(await bus.health()) };
+    if (bus instanceof NatsBus) return { ...own, bus: await bus.health() };
+    return { ...own, bus: { kind: 'in-process', connected: true } };
   }
 
   /** Validates and derives one untrusted value. */

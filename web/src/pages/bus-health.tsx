@@ -1,7 +1,7 @@
 /**
  * The event bus as the monitor sees it (GET /api/v1/monitor/status → bus): the connection and stream, the
  * monitor's consumer — attached or reattaching, how far behind, its last event and last error — and the
- * outbox of security events waiting to be relayed. Shown above the alerts: a silent monitor must not look
+ * outbox of security events waiting to be relayed, and events from other deployments put in quarantine. Shown above the alerts: a silent monitor must not look
  * like a quiet day.
  */
 import { api } from '../api';
@@ -24,6 +24,7 @@ interface Consumer {
 interface BusStatus {
   subscribed: boolean;
   duplicatesDropped: number;
+  foreign?: Record<string, number>;
   outbox?: { durable: boolean; instance: string; pending: number | null; relayed: number; failures: number; lastError: string | null; lastRelayAt: string | null };
   bus: {
     kind: 'nats' | 'in-process';
@@ -50,7 +51,7 @@ export function BusHealth() {
   const { data, error } = useLoad(() => api<{ bus: BusStatus }>('/api/v1/monitor/status'), []);
   if (error) return <ProblemBox error={error} />;
   if (!data?.bus) return null;
-  const { bus, outbox, duplicatesDropped } = data.bus;
+  const { bus, outbox, duplicatesDropped, foreign = {} } = data.bus;
   const nats = bus.kind === 'nats';
   return (
     <div className="card" data-testid="bus-health">
@@ -112,6 +113,20 @@ export function BusHealth() {
                   {outbox.failures} <Bi vi="lần lỗi" en="failures" />: {outbox.lastError}
                 </div>
               ) : null}
+            </dd>
+          </div>
+        ) : null}
+        {Object.keys(foreign).length ? (
+          <div data-testid="bus-foreign">
+            <dt>
+              <Bi vi="Từ triển khai khác (cách ly)" en="from other deployments, quarantined" />
+            </dt>
+            <dd>
+              {Object.entries(foreign).map(([instance, n]) => (
+                <span key={instance} className="badge status-revoked">
+                  {instance}: {n}
+                </span>
+              ))}
             </dd>
           </div>
         ) : null}

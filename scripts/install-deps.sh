@@ -2,7 +2,7 @@
 # Installs the system tools the test suite and the platform use, from Debian's packages, when missing:
 # SoftHSM2 (PKCS#11 tests), OpenSSL (interop), poppler-utils (pdfsig), NSS tools (certutil, the trust store pdfsig
 # reads), xmlsec1, qpdf, YARA, wrk (benchmarks), Chromium (the console's browser tests), unzip (judges the
-# message log's ASiC-E evidence containers).
+# message log's ASiC-E evidence containers), nats-server (the fault tests start NATS servers of their own).
 # Safe to run again: it installs only what is not there.
 set -euo pipefail
 
@@ -21,6 +21,7 @@ have wrk || need+=(wrk)
 [ -x /usr/bin/chromium ] || need+=(chromium)
 have pg_isready || need+=(postgresql-client)
 have unzip || need+=(unzip)
+have nats-server || [ -x /usr/sbin/nats-server ] || need+=(nats-server)
 
 if [ ${#need[@]} -eq 0 ]; then
   echo "install-deps: all system tools present"

@@ -36,7 +36,7 @@ function events(n: number, offset: number): unknown[] {
 
 async function one(db: 'pglite' | 'postgres', url: string, total: number, batch: number) {
   const dataDir = mkdtempSync(join(tmpdir(), 'truc-bench-'));
-  const config = loadConfig({ env: {}, overrides: { dataDir, database: { url }, keys: { software: { dir: `${dataDir}/keys`, passphrase: 'bench' } }, log: { level: 'silent' } } as any });
+  const config = loadConfig({ env: {}, overrides: { dataDir, database: { url }, keys: { software: { dir: `${dataDir}/keys`, passphrase: 'bench passphrase' } }, log: { level: 'silent' } } as any });
   const p = await openPlatform(config);
   const m = await MonitorService.start({ db: p.db, bus: p.bus, log: pino({ level: 'silent' }), config: monitorConfig({ queue: { batchSize: batch, capacity: 100_000 } }), listen: false, subscribe: false, scanner: null });
   try {

@@ -58,7 +58,7 @@ async function rate(fn: () => Promise<unknown> | unknown): Promise<{ perSecond: 
 
 export async function run(): Promise<Record<string, unknown>> {
   const dir = mkdtempSync(join(tmpdir(), 'truc-bench-sign-'));
-  const cfg = loadConfig({ env: {}, overrides: { dataDir: dir, keys: { software: { dir: join(dir, 'keys'), passphrase: 'bench' } }, log: { level: 'warn' } } as any });
+  const cfg = loadConfig({ env: {}, overrides: { dataDir: dir, keys: { software: { dir: join(dir, 'keys'), passphrase: 'bench passphrase' } }, log: { level: 'warn' } } as any });
   const p = await openPlatform(cfg);
   const tsa = new TimeStampAuthority(p.pki, p.issuer, p.config.tsa, p.log);
   const ocsp = new OcspResponder(p.pki, p.issuer, { ...p.config.ocsp, presign: false }, p.log);

@@ -35,7 +35,7 @@ export async function run(): Promise<Record<string, unknown>> {
   for (let at = 0; at < size; at += CHUNK) plain.push(randomBytes(Math.min(CHUNK, size - at)));
   const db = await openDb({ url: 'memory://' });
   await migrate(db, [...auditMigrations, ...vaultMigrations]);
-  const store = await SoftwareKeyStore.open({ dir: mkdtempSync(join(tmpdir(), 'truc-bench-vault-')), passphrase: 'bench', scryptN: 1 << 10 });
+  const store = await SoftwareKeyStore.open({ dir: mkdtempSync(join(tmpdir(), 'truc-bench-vault-')), passphrase: 'bench passphrase', scryptN: 1 << 10 });
   const vault = new Vault({ db, keys: keyStores([store]) });
   await vault.ensureKek();
 

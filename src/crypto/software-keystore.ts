@@ -110,6 +110,9 @@ export function passphraseMissing(dir: string): TrucError {
   );
 }
 
+/** Characters a passphrase sealing a new store must have at least. */
+export const MIN_PASSPHRASE = 12;
+
 export class SoftwareKeyStore implements KeyStore {
   readonly kind = 'software';
   private readonly cache = new Map<string, { info: KeyInfo; key: KeyObject }>();
@@ -127,8 +130,16 @@ export class SoftwareKeyStore implements KeyStore {
       throw new TrucError('invalid_config', 'software key store needs a passphrase or a key-encryption key');
     if (opts.kek && opts.kek.length !== 32)
       throw new TrucError('invalid_config', 'key-encryption key must be 32 bytes');
-    await mkdir(opts.dir, { recursive: true, mode: 0o700 });
     const headerPath = join(opts.dir, 'keystore.json');
+    // a new store is sealed only with a passphrase worth the name; stores already sealed still open
+    if (!opts.kek && !existsSync(headerPath) && [...opts.passphrase!].length < MIN_PASSPHRASE)
+      throw new TrucError(
+        'invalid_config',
+        `mật khẩu kho khoá phải dài ít nhất ${MIN_PASSPHRASE} ký tự (TRUC_KEY_PASSPHRASE) / ` +
+          `the key store passphrase must be at least ${MIN_PASSPHRASE} characters (TRUC_KEY_PASSPHRASE)`,
+        { min: MIN_PASSPHRASE },
+      );
+    await mkdir(opts.dir, { recursive: true, mode: 0o700 });
     let header: StoreHeader;
     let master: Buffer;
     const derive = (h: StoreHeader) =>

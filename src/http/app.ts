@@ -28,6 +28,7 @@ import type { DocumentDesk } from '../exchange/edoc/desk.js';
 import type { Scanner } from '../monitor/scan/index.js';
 import { signRoutes } from './sign/routes.js';
 import { vaultRoutes } from './vault/routes.js';
+import { pathRedactor, redactProblem } from './redact.js';
 
 export const BINARY_TYPES = [
   'application/pkcs10',
@@ -92,6 +93,7 @@ export async function buildApp(p: Platform, opts: AppOptions = {}): Promise<Fast
   app.addContentTypeParser(BINARY_TYPES, { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
   app.addContentTypeParser('application/x-pem-file', { parseAs: 'string' }, (_req, body, done) => done(null, body));
 
+  const cutPaths = pathRedactor([p.config.dataDir, p.config.profilesDir, p.config.keys.software.dir]);
   app.setErrorHandler((err: any, req, reply) => {
     let e: unknown = err;
     if (!isTrucError(err)) {
@@ -107,7 +109,7 @@ export async function buildApp(p: Platform, opts: AppOptions = {}): Promise<Fast
         e = new TrucError('bad_request', `a value in the request cannot be stored: ${err.message}`, { sqlstate: err.code });
       else p.log.error({ err, url: req.url }, 'request failed');
     }
-    const problem = toProblem(e, req.url.split('?')[0]);
+    const problem = redactProblem(toProblem(e, req.url.split('?')[0]), cutPaths);
     const retryAfter = isTrucError(e) ? e.detail?.retryAfter : undefined;
     if (typeof retryAfter === 'number') reply.header('Retry-After', String(retryAfter));
     reply.status(problem.status).type('application/problem+json').send(problem);

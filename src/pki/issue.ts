@@ -11,9 +11,9 @@ import { assertKeyAllowed, assertSchemeAllowed, SCHEMES } from '../crypto/algori
 import { AUDIT_COPY_FROM, appendAudit, appendChained, chainAudit, extendAudit, recordAudit, type AuditEntry, type AuditHead, type ChainedAudit } from '../audit/index.js';
 import { CertTemplate, ext, keyIdentifier } from './certificate.js';
 import { parseCsr } from './csr.js';
-import { encodeName, nameToString, parseNameString, type NameAttribute } from './name.js';
+import { decodeName, encodeName, nameToString, parseNameString, type NameAttribute } from './name.js';
 import type { Profile } from './profile.js';
-import { checkAltNames, encodeAltNames, type AltNames } from './san.js';
+import { checkAltNames, checkNamesAllowed, encodeAltNames, type AltNames } from './san.js';
 import { newSerial } from './serial.js';
 import { addCerts, certRows, findByRequestIds, getCa, insertCerts, listCas, type CaRow, type NewCert } from './store.js';
 import { emit, emitInTx, emitted, pkiEvent, urls, type PkiContext } from './context.js';
@@ -99,7 +99,31 @@ function pickAltNames(profile: Profile, fromCsr: AltNames, given?: Partial<AltNa
     if (rule === 'required' && !a[kind].length)
       throw new TrucError('subject_not_allowed', `profile ${profile.name} requires a ${kind} alternative name`);
   }
+  if (profile.names) checkNamesAllowed(profile.name, a, profile.names);
   return a;
+}
+
+/** A name compared as relying parties' eyes would: attributes in any order, case and runs of spaces ignored. */
+function nameKey(attrs: readonly NameAttribute[]): string {
+  return attrs
+    .map((a) => `${a.type}=${a.value.normalize('NFC').toLowerCase().replace(/\s+/g, ' ').trim()}`)
+    .sort()
+    .join('\n');
+}
+
+/**
+ * An end-entity certificate must not carry the name of one of our CAs: a leaf named like the root would
+ * pass for it wherever a person, not a path builder, reads the name.
+ */
+function assertNotCaName(subject: readonly NameAttribute[], cas: readonly CaRow[]): void {
+  const key = nameKey(subject);
+  for (const ca of cas)
+    if (nameKey(decodeName(ca.subjectDer)) === key)
+      throw new TrucError(
+        'subject_not_allowed',
+        `chủ thể trùng tên của CA ${ca.id}: không cấp chứng thư thuê bao mang tên CA (the subject is CA ${ca.id}'s name; an end-entity certificate cannot carry it)`,
+        { ca: ca.id },
+      );
 }
 
 /**
@@ -122,6 +146,7 @@ export async function prepare(
   req: IssueRequest,
   actor: string,
   lookup: CaLookup = (id) => (id ? getCa(ctx.db, id) : defaultIssuingCa(ctx)),
+  allCas: () => Promise<CaRow[]> = () => listCas(ctx.db),
 ): Promise<Prepared> {
   const profile = ctx.profiles.get(req.profile);
   if (!profile) throw new TrucError('unknown_profile', `no certificate profile "${req.profile}"`, { known: [...ctx.profiles.keys()] });
@@ -138,6 +163,7 @@ export async function prepare(
   assertSchemeAllowed(ctx.policy, csr.signatureScheme);
   const given = typeof req.subject === 'string' ? parseNameString(req.subject) : req.subject;
   const subjectAttrs = pickSubject(profile, given ?? csr.subject);
+  assertNotCaName(subjectAttrs, await allCas());
   const subjectDer = encodeName(subjectAttrs);
   const altNames = pickAltNames(profile, csr.altNames, req.altNames);
   const days = req.validityDays ?? profile.validityDays;
@@ -310,7 +336,7 @@ export class Issuer {
   async issue(req: IssueRequest, actor: string): Promise<Issued> {
     let item: Prepared;
     try {
-      item = await prepare(this.ctx, req, actor, this.lookupCa);
+      item = await prepare(this.ctx, req, actor, this.lookupCa, this.lookupAllCas);
     } catch (e) {
       if (isTrucError(e)) await this.refused(req, actor, e);
       throw e;
@@ -332,6 +358,11 @@ export class Issuer {
     }
     return p;
   };
+
+  /** every CA's name, for the same-name check: shared by concurrent requests like `lookupCa`, never cached */
+  private allCasInFlight: Promise<CaRow[]> | null = null;
+  private readonly lookupAllCas = (): Promise<CaRow[]> =>
+    (this.allCasInFlight ??= listCas(this.ctx.db).finally(() => (this.allCasInFlight = null)));
 
   private async signerFor(ca: CaRow): Promise<Signer> {
     const store = this.ctx.keys.get(ca.keyStore);

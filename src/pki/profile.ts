@@ -46,6 +46,13 @@ export interface Profile {
   ocspNoCheck: boolean;
   subject: { required: string[]; allowed: string[]; fixed?: Record<string, string> };
   subjectAltName: { dns: Presence; email: Presence; ip: Presence; uri: Presence };
+  /**
+   * Which DNS names and IP addresses the profile may certify, when it lists them: DNS entries are exact
+   * names or `.suffix` (any name under it, never the suffix itself); IP entries are addresses or CIDR
+   * ranges; a wildcard name (`*.x`) needs `wildcards: true` and its base under the list. Without `names`,
+   * any syntactically valid name — a profile for names on the Internet should always have one.
+   */
+  names?: { dns: string[]; ip: string[]; wildcards: boolean };
 }
 
 const schema = {
@@ -90,6 +97,15 @@ const schema = {
         ['dns', 'email', 'ip', 'uri'].map((k) => [k, { enum: ['required', 'allowed', 'forbidden'] }]),
       ),
     },
+    names: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        dns: { type: 'array', items: { type: 'string', pattern: '^\\.?[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$' } },
+        ip: { type: 'array', items: { type: 'string', pattern: '^[0-9a-fA-F:.]+(/[0-9]{1,3})?$' } },
+        wildcards: { type: 'boolean' },
+      },
+    },
   },
 } as const;
 
@@ -118,6 +134,7 @@ export function parseProfile(doc: unknown, source: string): Profile {
     ocspNoCheck: false,
     ...d,
     subjectAltName: { dns: 'forbidden', email: 'forbidden', ip: 'forbidden', uri: 'forbidden', ...(d.subjectAltName ?? {}) },
+    ...(d.names ? { names: { dns: d.names.dns ?? [], ip: d.names.ip ?? [], wildcards: d.names.wildcards ?? false } } : {}),
   };
 }
 

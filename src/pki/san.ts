@@ -53,6 +53,45 @@ export function checkAltNames(a: AltNames): AltNames {
   return { dns, email: a.email, ip: a.ip, uri: a.uri };
 }
 
+function inCidr(ip: string, range: string): boolean {
+  const [net, bits] = range.split('/');
+  let a: Buffer, b: Buffer;
+  try {
+    a = ipBytes(ip);
+    b = ipBytes(net!);
+  } catch {
+    return false;
+  }
+  if (a.length !== b.length) return false;
+  const n = bits === undefined ? a.length * 8 : Number(bits);
+  for (let i = 0; i < a.length * 8 && i < n; i++) {
+    const m = 0x80 >> i % 8;
+    if ((a[i >> 3]! & m) !== (b[i >> 3]! & m)) return false;
+  }
+  return true;
+}
+
+function dnsAllowed(name: string, list: readonly string[]): boolean {
+  return list.some((e) => (e.startsWith('.') ? name.endsWith(e) && name.length > e.length : name === e));
+}
+
+/**
+ * Refuses the names a profile's allow-list does not cover (see `Profile.names`): `localhost`, a wildcard
+ * such as `*.gov.vn` or a public address only when the profile lists them.
+ */
+export function checkNamesAllowed(profile: string, a: AltNames, names: { dns: readonly string[]; ip: readonly string[]; wildcards: boolean }): void {
+  for (const d of a.dns) {
+    const wild = d.startsWith('*.');
+    if (wild && !names.wildcards)
+      throw new TrucError('subject_not_allowed', `hồ sơ ${profile} không cấp tên đại diện "${d}" (profile ${profile} does not certify wildcard names)`, { name: d });
+    if (!dnsAllowed(wild ? d.slice(2) : d, names.dns))
+      throw new TrucError('subject_not_allowed', `tên "${d}" không nằm trong danh sách cho phép của hồ sơ ${profile} ("${d}" is not in profile ${profile}'s allowed names)`, { name: d });
+  }
+  for (const ip of a.ip)
+    if (!names.ip.some((r) => inCidr(ip, r)))
+      throw new TrucError('subject_not_allowed', `địa chỉ ${ip} không nằm trong danh sách cho phép của hồ sơ ${profile} (${ip} is not in profile ${profile}'s allowed addresses)`, { name: ip });
+}
+
 export function encodeAltNames(a: AltNames): Buffer {
   return seq(
     ...a.email.map((e) => tlv(0x81, Buffer.from(e, 'ascii'))),

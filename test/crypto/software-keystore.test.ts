@@ -47,16 +47,26 @@ describe('software key store', () => {
 
   it('rejects a wrong passphrase at open', async () => {
     const dir = tmp();
-    await SoftwareKeyStore.open({ dir, passphrase: 'right', scryptN: 1 << 12 });
-    await expect(SoftwareKeyStore.open({ dir, passphrase: 'wrong', scryptN: 1 << 12 })).rejects.toMatchObject({
+    await SoftwareKeyStore.open({ dir, passphrase: 'the right passphrase', scryptN: 1 << 12 });
+    await expect(SoftwareKeyStore.open({ dir, passphrase: 'a wrong passphrase', scryptN: 1 << 12 })).rejects.toMatchObject({
       code: 'key_store',
     });
+  });
+
+  it('seals a new store only with a passphrase of 12 characters or more; a sealed store still opens', async () => {
+    const dir = tmp();
+    await expect(SoftwareKeyStore.open({ dir, passphrase: 'short', scryptN: 1 << 12 })).rejects.toMatchObject({
+      code: 'invalid_config',
+      message: expect.stringMatching(/ít nhất 12 ký tự.*at least 12 characters/),
+    });
+    expect(sealedWith(dir)).toBeNull();
+    await SoftwareKeyStore.open({ dir, passphrase: 'twelve chars', scryptN: 1 << 12 });
   });
 
   it('says what a store was sealed with when its secret is missing', async () => {
     const dir = tmp();
     expect(sealedWith(dir)).toBeNull();
-    await SoftwareKeyStore.open({ dir, passphrase: 'right', scryptN: 1 << 12 });
+    await SoftwareKeyStore.open({ dir, passphrase: 'the right passphrase', scryptN: 1 << 12 });
     expect(sealedWith(dir)).toBe('passphrase');
     await expect(SoftwareKeyStore.open({ dir, kek: Buffer.alloc(32, 1) })).rejects.toMatchObject({
       code: 'key_store',

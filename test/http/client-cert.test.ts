@@ -44,6 +44,8 @@ describe('client certificates from our CA authenticate API callers over TLS', ()
       const r = await p.issuer.issue({ profile, csr, altNames }, 'ra');
       return { cert: toPem('CERTIFICATE', r.der), key: readFileSync(keyPath, 'utf8'), serial: r.serial, der: r.der };
     };
+    // localhost is not among tls-server's allowed names unless configured: configured for this test
+    p.pki.profiles.get('tls-server')!.names = { dns: ['localhost'], ip: ['127.0.0.1'], wildcards: false };
     const server = await issue('tls-server', '/CN=localhost', { dns: ['localhost'], ip: ['127.0.0.1'] });
     const c = await issue('agency-auth', '/C=VN/O=Bộ Tài chính/CN=Máy chủ an ninh BTC');
     await registerCertificate(p.db, 'btc security server', c.der, ['auditor']);

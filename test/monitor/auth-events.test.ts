@@ -61,6 +61,8 @@ describe('authentication events from the API guard reach detection', () => {
       const r = await p.issuer.issue({ profile, csr, altNames }, 'ra');
       return { cert: toPem('CERTIFICATE', r.der), key: readFileSync(keyPath, 'utf8'), serial: r.serial, der: r.der };
     };
+    // localhost is not among tls-server's allowed names unless configured: configured for this test
+    p.pki.profiles.get('tls-server')!.names = { dns: ['localhost'], ip: ['127.0.0.1'], wildcards: false };
     const server = await issue('tls-server', '/CN=localhost', { dns: ['localhost'], ip: ['127.0.0.1'] });
     for (const n of ['BTC', 'BYT']) {
       const c = await issue('agency-auth', `/C=VN/O=${n}/CN=Máy chủ an ninh ${n}`);

@@ -49,6 +49,8 @@ describe('syslog over TLS', () => {
       const r = await p.issuer.issue({ profile, csr, altNames }, 'ra');
       return { cert: toPem('CERTIFICATE', r.der), key: readFileSync(keyPath, 'utf8') };
     };
+    // localhost is not among tls-server's allowed names unless configured: configured for this test
+    p.pki.profiles.get('tls-server')!.names = { dns: ['localhost'], ip: ['127.0.0.1'], wildcards: false };
     const server = await issue('tls-server', '/CN=localhost', { dns: ['localhost'], ip: ['127.0.0.1'] });
     client = await issue('agency-auth', '/C=VN/O=Bộ Tài chính/CN=log forwarder');
     writeFileSync(join(dir, 'syslog.pem'), server.cert + chainPem);

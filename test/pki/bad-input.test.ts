@@ -2,6 +2,7 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { createSign, generateKeyPairSync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { revoke, release, searchCerts, generateCrl } from '../../src/pki/index.js';
+import { listCas } from '../../src/pki/store.js';
 import { parseCsr } from '../../src/pki/csr.js';
 import { parseProfile } from '../../src/pki/profile.js';
 import { searchAudit, verifyAuditChain } from '../../src/audit/index.js';
@@ -19,12 +20,17 @@ describe('bad input to the CA gets a clear error and changes nothing', () => {
   let p: TestPlatform;
   let dir: string;
   let good: Buffer;
+  let rootName = '';
+  let issuingName = '';
   const count = async () => (await searchCerts(p.db, { limit: 1000 })).length;
 
   beforeAll(async () => {
     p = await testPlatform('memory://');
     dir = tmp();
     good = opensslCsr(dir, '/CN=Good/O=Bộ Nội vụ/C=VN').csr;
+    const cas = await listCas(p.db);
+    rootName = cas.find((c) => c.parentId === null)!.subject;
+    issuingName = cas.find((c) => c.parentId !== null)!.subject;
   });
   afterAll(async () => p?.close());
 
@@ -45,6 +51,13 @@ describe('bad input to the CA gets a clear error and changes nothing', () => {
     ['a missing required alternative name', () => ({ profile: 'tls-server', csr: good, subject: 'CN=x.gov.vn' }), 'subject_not_allowed'],
     ['a malformed DNS name', () => ({ profile: 'tls-server', csr: good, subject: 'CN=x', altNames: { dns: ['bad_name..vn'] } }), 'subject_not_allowed'],
     ['a non-printable country', () => ({ profile: 'agency-signing', csr: good, subject: 'CN=a, O=b, C=Việt' }), 'subject_not_allowed'],
+    ['the root CA\'s name as an end entity\'s subject', () => ({ profile: 'agency-signing', csr: good, subject: rootName }), 'subject_not_allowed'],
+    ['an issuing CA\'s name reordered and in other case', () => ({ profile: 'agency-signing', csr: good, subject: issuingName.split(', ').reverse().join(',  ').toUpperCase() }), 'subject_not_allowed'],
+    ['localhost on tls-server', () => ({ profile: 'tls-server', csr: good, subject: 'CN=localhost', altNames: { dns: ['localhost'] } }), 'subject_not_allowed'],
+    ['a *.gov.vn wildcard on tls-server', () => ({ profile: 'tls-server', csr: good, subject: 'CN=x.gov.vn', altNames: { dns: ['*.gov.vn'] } }), 'subject_not_allowed'],
+    ['a wildcard under an allowed name when wildcards are off', () => ({ profile: 'tls-server', csr: good, subject: 'CN=x.gov.vn', altNames: { dns: ['*.x.gov.vn'] } }), 'subject_not_allowed'],
+    ['a name outside the allow-list', () => ({ profile: 'tls-server', csr: good, subject: 'CN=evil.example', altNames: { dns: ['evil.example'] } }), 'subject_not_allowed'],
+    ['a loopback or public address', () => ({ profile: 'tls-server', csr: good, subject: 'CN=x.gov.vn', altNames: { dns: ['x.gov.vn'], ip: ['8.8.8.8'] } }), 'subject_not_allowed'],
     ['validity beyond the profile', () => ({ profile: 'tls-server', csr: good, subject: 'CN=x.gov.vn', altNames: { dns: ['x.gov.vn'] }, validityDays: 5000 }), 'bad_request'],
     ['an unknown CA', () => ({ profile: 'agency-signing', csr: good, caId: 'ghost' }), 'unknown_ca'],
     ['the root CA issuing end entities', () => ({ profile: 'agency-signing', csr: good, caId: 'root' }), 'bad_request'],

@@ -95,7 +95,7 @@ describe('certificates and CRLs re-encode byte-equal through the schema encoder'
     const dir = tmp();
     const ders: Buffer[] = (await listCas(p.db)).map((c) => c.certificate);
     for (const [profile, subj, alt] of [
-      ['tls-server', '/CN=a.gov.vn', { dns: ['a.gov.vn'], ip: ['10.0.0.1', '2001:db8::1'] }],
+      ['tls-server', '/CN=a.gov.vn', { dns: ['a.gov.vn'], ip: ['10.0.0.1', 'fd00:db8::1'] }],
       ['official-signing', '/CN=Lê Thị C/O=Bộ Y tế/C=VN', { email: ['c@moh.gov.vn'] }],
       ['ocsp-signing', '/CN=OCSP/O=Trục', undefined],
     ] as const) {
@@ -104,7 +104,7 @@ describe('certificates and CRLs re-encode byte-equal through the schema encoder'
       if (profile === 'tls-server') {
         await revoke(p.pki, { serial: issued.serial, reason: 'superseded', invalidityDate: new Date('2026-01-01T00:00:00Z') }, 'ra');
         const x = new X509Certificate(issued.der);
-        expect(x.subjectAltName).toBe('DNS:a.gov.vn, IP Address:10.0.0.1, IP Address:2001:DB8:0:0:0:0:0:1');
+        expect(x.subjectAltName).toBe('DNS:a.gov.vn, IP Address:10.0.0.1, IP Address:FD00:DB8:0:0:0:0:0:1');
       }
     }
     for (const der of ders) {

@@ -12,20 +12,19 @@ import type { Config } from './config.js';
 import { openDb, migrate, type Db } from './store/index.js';
 import { auditMigrations } from './audit/index.js';
 import { InProcessBus, makeEvent, type Bus } from './bus/index.js';
-import { NatsBus } from './bus/nats.js';
 import { OutboxBus, busMigrations, storedInstanceId } from './bus/outbox.js';
 import { SoftwareKeyStore, passphraseMissing, sealedWith } from './crypto/software-keystore.js';
-import { Pkcs11KeyStore } from './crypto/pkcs11-keystore.js';
+import type { Pkcs11KeyStore } from './crypto/pkcs11-keystore.js';
 import { keyStores, type KeyStore, type KeyStores } from './crypto/keystore.js';
 import { NoKeyStore, ROLES, rolesNeedKeys, type Role } from './roles.js';
 import { pkiMigrations, loadProfiles, Issuer, type PkiContext } from './pki/index.js';
 import { authMigrations } from './http/auth/store.js';
-import { labMigrations } from './lab/register/index.js';
+import { labMigrations } from './lab/register/store.js';
 import { serviceCertMigrations } from './pki/service-cert.js';
 import { tsaMigrations } from './pki/tsa/store.js';
-import { monitorMigrations } from './monitor/index.js';
+import { monitorMigrations } from './monitor/migrations.js';
 import { signKeyMigrations } from './sign/keys/store.js';
-import { vaultMigrations } from './vault/index.js';
+import { vaultMigrations } from './vault/migrations.js';
 import { assertKeyProtection } from './vault/guard.js';
 
 export interface Platform {
@@ -94,6 +93,7 @@ async function openPlatformIn(config: Config, opts: { log?: Logger; bus?: Bus; r
   secureDataDir(config.dataDir, config.database.url); // 0700, umask 077, an old embedded database tightened
   const db = await openDb({ url: config.database.url, poolSize: config.database.poolSize });
   const stores: KeyStore[] = [];
+  let pkcs11: Pkcs11KeyStore | undefined;
   try {
     await migrate(db, ALL_MIGRATIONS);
     if (opts.roles && !rolesNeedKeys(opts.roles)) stores.push(new NoKeyStore(opts.roles));
@@ -104,7 +104,10 @@ async function openPlatformIn(config: Config, opts: { log?: Logger; bus?: Bus; r
         ...softwareSecret(config, log),
       }),
     );
-    if (config.keys.pkcs11 && stores[0]!.kind !== 'none')
+    if (config.keys.pkcs11 && stores[0]!.kind !== 'none') {
+      // the PKCS#11 binding and the NATS client load only when configured: a command on the embedded
+      // default starts without them
+      const { Pkcs11KeyStore } = await import('./crypto/pkcs11-keystore.js');
       stores.push(
         await Pkcs11KeyStore.open({
           module: config.keys.pkcs11.module,
@@ -112,6 +115,8 @@ async function openPlatformIn(config: Config, opts: { log?: Logger; bus?: Bus; r
           pin: config.keys.pkcs11.pin,
         }),
       );
+      pkcs11 = stores[stores.length - 1] as Pkcs11KeyStore;
+    }
   } catch (e) {
     for (const s of stores) await s.close().catch(() => {});
     await db.close().catch(() => {});
@@ -126,7 +131,7 @@ async function openPlatformIn(config: Config, opts: { log?: Logger; bus?: Bus; r
     inner =
       opts.bus ??
       (config.bus.kind === 'nats'
-        ? await NatsBus.connect({
+        ? await (await import('./bus/nats.js')).NatsBus.connect({
             servers: config.bus.url!,
             stream: config.bus.stream ?? 'TRUC_EVENTS',
             subjectPrefix: config.bus.subjectPrefix ?? 'truc',
@@ -140,19 +145,20 @@ async function openPlatformIn(config: Config, opts: { log?: Logger; bus?: Bus; r
     await db.close().catch(() => {});
     throw e;
   }
-  const remote = inner instanceof NatsBus;
+  const remote = opts.bus ? opts.bus instanceof (await import('./bus/nats.js')).NatsBus : config.bus.kind === 'nats';
   const bus = new OutboxBus(db, inner, { instance, durable: remote, pipeline: remote, log });
   // a token that goes away or comes back is told to the log and, as an event, to the monitor (an alert)
-  for (const s of stores)
-    if (s instanceof Pkcs11KeyStore)
-      s.onAvailability((available, reason) => {
-        const action = available ? 'keystore.restored' : 'keystore.unavailable';
-        if (available) log.info({ keyStore: s.kind }, 'PKCS#11 token available again');
-        else log.error({ keyStore: s.kind, reason }, 'PKCS#11 token unavailable: signing answers 503 until it returns');
-        bus
-          .publish(`truc.crypto.${action}`, makeEvent('crypto', action, available ? 'success' : 'failure', { category: ['configuration'], reason }))
-          .catch((err) => log.error({ err }, 'key store event not written'));
-      });
+  if (pkcs11) {
+    const s = pkcs11;
+    s.onAvailability((available, reason) => {
+      const action = available ? 'keystore.restored' : 'keystore.unavailable';
+      if (available) log.info({ keyStore: s.kind }, 'PKCS#11 token available again');
+      else log.error({ keyStore: s.kind, reason }, 'PKCS#11 token unavailable: signing answers 503 until it returns');
+      bus
+        .publish(`truc.crypto.${action}`, makeEvent('crypto', action, available ? 'success' : 'failure', { category: ['configuration'], reason }))
+        .catch((err) => log.error({ err }, 'key store event not written'));
+    });
+  }
   const profiles = await loadProfiles(config.profilesDir);
   const pki: PkiContext = {
     db,

@@ -5,8 +5,6 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Platform } from '../platform.js';
-import { initHierarchy, listCas } from '../pki/index.js';
-import { createToken, listPrincipals } from '../http/auth/store.js';
 import { ROLES } from '../http/auth/roles.js';
 
 export const DEFAULT_HIERARCHY = {
@@ -23,6 +21,8 @@ export const DEFAULT_HIERARCHY = {
 };
 
 export async function bootstrap(p: Platform): Promise<{ createdCa: boolean; tokensFile?: string }> {
+  // loaded here, not at the top: the CLI imports DEFAULT_HIERARCHY for its help text (./lazy.ts)
+  const [{ initHierarchy, listCas }, { createToken, listPrincipals }] = await Promise.all([import('../pki/index.js'), import('../http/auth/store.js')]);
   let createdCa = false;
   if ((await listCas(p.db)).length === 0) {
     await initHierarchy(p.pki, DEFAULT_HIERARCHY, 'bootstrap');

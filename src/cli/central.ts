@@ -9,13 +9,28 @@ import { X509Certificate } from 'node:crypto';
 import type { Command } from 'commander';
 import type { Config } from '../config.js';
 import type { Platform } from '../platform.js';
-import { CentralServer, type CentralSettings, type RequestStatus } from '../exchange/central/index.js';
-import { anchorBytes } from '../exchange/conf/anchor.js';
-import { sha256Hex } from '../exchange/conf/signed.js';
-import { buildApp } from '../http/app.js';
 import { TrucError } from '../errors.js';
 import { runUntilSignal } from './serve.js';
 import { table } from './output.js';
+import type * as CentralApi from '../exchange/central/index.js';
+import type * as AnchorApi from '../exchange/conf/anchor.js';
+import type * as SignedApi from '../exchange/conf/signed.js';
+import type * as AppApi from '../http/app.js';
+import type { CentralSettings, RequestStatus } from '../exchange/central/index.js';
+import { loadBefore } from './lazy.js';
+
+// the central server, behind `truc central`, loaded when one of its commands runs (./lazy.ts)
+let CentralServer: typeof CentralApi.CentralServer;
+let anchorBytes: typeof AnchorApi.anchorBytes;
+let sha256Hex: typeof SignedApi.sha256Hex;
+let buildApp: typeof AppApi.buildApp;
+
+async function load(): Promise<void> {
+  ({ CentralServer } = await import('../exchange/central/index.js'));
+  ({ anchorBytes } = await import('../exchange/conf/anchor.js'));
+  ({ sha256Hex } = await import('../exchange/conf/signed.js'));
+  ({ buildApp } = await import('../http/app.js'));
+}
 
 export interface CentralCliContext {
   withPlatform(fn: (p: Platform) => Promise<unknown>): Promise<void>;
@@ -43,7 +58,8 @@ function parseSetting(pair: string, prev: Record<string, unknown> = {}): Record<
 
 export function centralCommands(program: Command, ctx: CentralCliContext): void {
   const central = program.command('central').description('exchange central server: registry, registrations, global configuration');
-  const withCentral = (o: { instance: string }, fn: (c: CentralServer, p: Platform) => Promise<unknown>) => ctx.withPlatform(async (p) => fn(await openCentral(p, o.instance), p));
+  loadBefore(central, load);
+  const withCentral = (o: { instance: string }, fn: (c: CentralApi.CentralServer, p: Platform) => Promise<unknown>) => ctx.withPlatform(async (p) => fn(await openCentral(p, o.instance), p));
   const inst = (cmd: Command) => cmd.option('--instance <code>', 'exchange instance (also TRUC_INSTANCE)', DEFAULT_INSTANCE);
 
   inst(central.command('serve'))

@@ -7,34 +7,55 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { Option } from 'commander';
-import { OUTCOMES } from '../lab/outcome.js';
-import { DEFAULT_VECTOR_DIR, loadProfile, openProduct, renderHtml, renderPdf, resolveSuites, schemasFor, type ProgressEvent } from '../lab/index.js';
-import {
-  addProduct,
-  addVendor,
-  addVersion,
-  changeCertificateStatus,
-  changeLicenceStatus,
-  issueCertificate,
-  issueLicence,
-  listVendors,
-  runAndRecord,
-  searchCertificates,
-  searchLicences,
-  searchRuns,
-  searchVersions,
-  signBytes,
-  verifyReportSignature,
-  type CertificateRow,
-  type LicenceRow,
-  type StatusAction,
-} from '../lab/register/index.js';
-import { listCas } from '../pki/index.js';
-import { verifyDetached } from '../sign/index.js';
+import type { ProgressEvent } from '../lab/index.js';
+import type * as LabApi from '../lab/index.js';
+import type * as RegisterApi from '../lab/register/index.js';
+import type * as OutcomeApi from '../lab/outcome.js';
+import type * as PkiApi from '../pki/index.js';
+import type * as SignApi from '../sign/index.js';
+import type { CertificateRow, LicenceRow, StatusAction } from '../lab/register/index.js';
 import type { Platform } from '../platform.js';
 import { TrucError } from '../errors.js';
 import { table } from './output.js';
 import { progressBar } from './progress.js';
+import { loadBefore } from './lazy.js';
+
+// the parts behind `truc lab`, loaded when one of its commands runs (./lazy.ts)
+let OUTCOMES: typeof OutcomeApi.OUTCOMES;
+let DEFAULT_VECTOR_DIR: typeof LabApi.DEFAULT_VECTOR_DIR, loadProfile: typeof LabApi.loadProfile, openProduct: typeof LabApi.openProduct, renderHtml: typeof LabApi.renderHtml;
+let renderPdf: typeof LabApi.renderPdf, resolveSuites: typeof LabApi.resolveSuites, schemasFor: typeof LabApi.schemasFor;
+let addProduct: typeof RegisterApi.addProduct, addVendor: typeof RegisterApi.addVendor, addVersion: typeof RegisterApi.addVersion;
+let changeCertificateStatus: typeof RegisterApi.changeCertificateStatus, changeLicenceStatus: typeof RegisterApi.changeLicenceStatus;
+let issueCertificate: typeof RegisterApi.issueCertificate, issueLicence: typeof RegisterApi.issueLicence, listVendors: typeof RegisterApi.listVendors;
+let runAndRecord: typeof RegisterApi.runAndRecord, searchCertificates: typeof RegisterApi.searchCertificates, searchLicences: typeof RegisterApi.searchLicences;
+let searchRuns: typeof RegisterApi.searchRuns, searchVersions: typeof RegisterApi.searchVersions, signBytes: typeof RegisterApi.signBytes;
+let verifyReportSignature: typeof RegisterApi.verifyReportSignature;
+let listCas: typeof PkiApi.listCas;
+let verifyDetached: typeof SignApi.verifyDetached;
+
+async function load(): Promise<void> {
+  ({ OUTCOMES } = await import('../lab/outcome.js'));
+  ({ DEFAULT_VECTOR_DIR, loadProfile, openProduct, renderHtml, renderPdf, resolveSuites, schemasFor } = await import('../lab/index.js'));
+  ({
+    addProduct,
+    addVendor,
+    addVersion,
+    changeCertificateStatus,
+    changeLicenceStatus,
+    issueCertificate,
+    issueLicence,
+    listVendors,
+    runAndRecord,
+    searchCertificates,
+    searchLicences,
+    searchRuns,
+    searchVersions,
+    signBytes,
+    verifyReportSignature,
+  } = await import('../lab/register/index.js'));
+  ({ listCas } = await import('../pki/index.js'));
+  ({ verifyDetached } = await import('../sign/index.js'));
+}
 
 export interface LabCliContext {
   withPlatform(fn: (p: Platform) => Promise<unknown>): Promise<void>;
@@ -60,6 +81,7 @@ function readPems(file: string): Buffer[] {
 
 export function labCommands(program: Command, c: LabCliContext): void {
   const lab = program.command('lab').description('crypto lab: conformance runs with signed reports, product register, certificates and licences');
+  loadBefore(lab, load);
 
   lab
     .command('run')

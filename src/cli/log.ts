@@ -8,7 +8,18 @@ import { createWriteStream, readFileSync } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { listSegments, scanSegment, verifyLog, writeEvidence } from '../exchange/log/index.js';
+import type * as LogApi from '../exchange/log/index.js';
+import { loadBefore } from './lazy.js';
+
+// the message log, behind `truc log`, loaded when one of its commands runs (./lazy.ts)
+let listSegments: typeof LogApi.listSegments;
+let scanSegment: typeof LogApi.scanSegment;
+let verifyLog: typeof LogApi.verifyLog;
+let writeEvidence: typeof LogApi.writeEvidence;
+
+async function load(): Promise<void> {
+  ({ listSegments, scanSegment, verifyLog, writeEvidence } = await import('../exchange/log/index.js'));
+}
 
 export const LOG_EXIT = { intact: 0, broken: 1, cannotCheck: 3 } as const;
 
@@ -28,6 +39,7 @@ const collect = (v: string, prev: string[]) => [...prev, v];
 
 export function logCommands(program: Command): void {
   const log = program.command('log').description('nhật ký thông điệp (message log) of a security server, read offline from its folder');
+  loadBefore(log, load);
 
   log
     .command('verify <dir>')

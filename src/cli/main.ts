@@ -4,37 +4,23 @@
  * configured PostgreSQL and key stores), as the CA's own administrators do; `start` runs every role in
  * one process. Each command's --help says what it does and what it needs.
  */
-import { pino } from 'pino';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
-import { loadConfig, type Config } from '../config.js';
-import { openPlatform, type Platform } from '../platform.js';
+import type { Config } from '../config.js';
+import type * as ConfigApi from '../config.js';
+import type { Platform } from '../platform.js';
 import { toPem } from '../asn1/der.js';
-import {
-  addCa,
-  initHierarchy,
-  listCas,
-  searchCerts,
-  getCert,
-  revoke,
-  release,
-  generateCrl,
-  normalizeSerial,
-  reasonName,
-  caChain,
-  type CaSpec,
-} from '../pki/index.js';
-import { searchAudit } from '../audit/index.js';
-import { auditVerifyCommand } from './audit-verify.js';
+import type * as PkiApi from '../pki/index.js';
+import type * as AuthStoreApi from '../http/auth/store.js';
+import type { CaSpec } from '../pki/index.js';
 import { ROLES as PROCESS_ROLES, parseRoles, type Role } from '../roles.js';
-import { createToken, listPrincipals, revokePrincipal, registerCertificate } from '../http/auth/store.js';
 import { ROLES } from '../http/auth/roles.js';
 import { parseKeyAlgorithm } from '../crypto/algorithms.js';
-import { startServer } from '../http/server.js';
-import { bootstrap, DEFAULT_HIERARCHY } from './bootstrap.js';
+import { DEFAULT_HIERARCHY } from './bootstrap.js';
 import { fail, table } from './output.js';
 import { TrucError } from '../errors.js';
+import { loadBefore } from './lazy.js';
 import { ocspCommand } from './ocsp.js';
 import { runUntilSignal } from './serve.js';
 import { verifyCertCommand } from './verify-cert.js';
@@ -46,7 +32,14 @@ import { centralCommands } from './central.js';
 import { docCommands } from './doc.js';
 import { ssCommands } from './ss.js';
 import { logCommands } from './log.js';
-import { openMessageLog } from '../exchange/server/log-open.js';
+
+// Only the commander definitions load at start: each command's part is imported when it runs (./lazy.ts),
+// so `truc --help` reads no more than this folder and `truc ca list` no more than the CA.
+let loadConfig: typeof ConfigApi.loadConfig; // YAML and the schema validator: loaded before any action, not for --help
+let pki: typeof PkiApi;
+let auth: typeof AuthStoreApi;
+const loadPki = async () => void (pki = await import('../pki/index.js'));
+const loadAuth = async () => void (auth = await import('../http/auth/store.js'));
 
 const program = new Command();
 program
@@ -61,6 +54,8 @@ program
     process.exit(2);
   });
 
+program.hook('preAction', async () => void ({ loadConfig } = await import('../config.js')));
+
 const operator = () => `cli:${userInfo().username}`;
 
 function config(): Config {
@@ -71,6 +66,7 @@ function config(): Config {
 async function withPlatform(fn: (p: Platform) => Promise<unknown>): Promise<void> {
   let p: Platform | undefined;
   try {
+    const [{ openPlatform }, { pino }] = await Promise.all([import('../platform.js'), import('pino')]);
     p = await openPlatform(config(), { log: pino({ level: 'warn' }, process.stderr) });
     await fn(p);
   } catch (e) {
@@ -146,6 +142,7 @@ program
         ...(o.port !== undefined || o.host ? { http: { ...(o.port !== undefined ? { port: o.port } : {}), ...(o.host ? { host: o.host } : {}) } } : {}),
       } as any,
     });
+    const [{ bootstrap }, { startServer }, { openMessageLog }] = await Promise.all([import('./bootstrap.js'), import('../http/server.js'), import('../exchange/server/log-open.js')]);
     await runUntilSignal(
       cfg,
       async (p) => {
@@ -163,6 +160,7 @@ program
 
 // ---- ca
 const ca = program.command('ca').description('certificate authority: hierarchy, issuance, revocation, CRLs');
+loadBefore(ca, loadPki);
 
 withNameConstraintOptions(ca.command('init'))
   .description('Create the root CA (self-signed) and the issuing CAs under it. Without options: the default hierarchy.')
@@ -196,7 +194,7 @@ withNameConstraintOptions(ca.command('init'))
           };
         },
       );
-      const rows = await initHierarchy(
+      const rows = await pki.initHierarchy(
         p.pki,
         {
           root: {
@@ -232,7 +230,7 @@ withNameConstraintOptions(ca.command('add'))
   .addOption(new Option('--key-store <kind>', 'key store for the new key').choices(['software', 'pkcs11']))
   .action(async (o) =>
     withPlatform(async (p) => {
-      const row = await addCa(
+      const row = await pki.addCa(
         p.pki,
         o.parent,
         {
@@ -254,7 +252,7 @@ ca.command('cas')
   .description('List the CAs')
   .action(async () =>
     withPlatform(async (p) => {
-      const rows = await listCas(p.db);
+      const rows = await pki.listCas(p.db);
       out(
         rows.map((r) => ({ id: r.id, parent: r.parentId, subject: r.subject, notAfter: r.notAfter, certificate: toPem('CERTIFICATE', r.certificate) })),
         () => table(rows.map((r) => ({ id: r.id, parent: r.parentId ?? '-', subject: r.subject, notAfter: r.notAfter.toISOString() })), ['id', 'parent', 'subject', 'notAfter']),
@@ -292,7 +290,7 @@ ca.command('issue')
         operator(),
       );
       let pem = toPem('CERTIFICATE', issued.der);
-      if (o.chain) for (const c of await caChain(p.pki, issued.caId)) pem += toPem('CERTIFICATE', c.certificate);
+      if (o.chain) for (const c of await pki.caChain(p.pki, issued.caId)) pem += toPem('CERTIFICATE', c.certificate);
       if (o.out) writeFileSync(o.out, pem);
       out({ ...issued, der: undefined, certificate: o.out ? undefined : pem }, () =>
         o.out ? `issued ${issued.serial} (${issued.subject}) → ${o.out}${issued.replayed ? ' [replayed]' : ''}` : pem.trimEnd(),
@@ -306,8 +304,8 @@ ca.command('revoke <serial>')
   .option('--invalidity-date <iso>', 'when the key is known or suspected to have been compromised')
   .action(async (serial, o) =>
     withPlatform(async (p) => {
-      const c = await revoke(p.pki, { serial, reason: o.reason, invalidityDate: o.invalidityDate ? dateArg(o.invalidityDate, '--invalidity-date') : undefined }, operator());
-      out({ serial: c.serial, status: c.status, reason: reasonName(c.reason) }, () => `${c.serial}: ${c.status} (${reasonName(c.reason)})`);
+      const c = await pki.revoke(p.pki, { serial, reason: o.reason, invalidityDate: o.invalidityDate ? dateArg(o.invalidityDate, '--invalidity-date') : undefined }, operator());
+      out({ serial: c.serial, status: c.status, reason: pki.reasonName(c.reason) }, () => `${c.serial}: ${c.status} (${pki.reasonName(c.reason)})`);
     }),
   );
 
@@ -315,7 +313,7 @@ ca.command('release <serial>')
   .description('Release a certificate from hold (certificateHold)')
   .action(async (serial) =>
     withPlatform(async (p) => {
-      const c = await release(p.pki, serial, operator());
+      const c = await pki.release(p.pki, serial, operator());
       out({ serial: c.serial, status: c.status }, () => `${c.serial}: ${c.status}`);
     }),
   );
@@ -329,9 +327,9 @@ ca.command('crl')
     withPlatform(async (p) => {
       // --out takes one CRL: refused before any CRL is made, so a usage mistake changes nothing
       if (o.out && !o.ca) throw new TrucError('bad_request', '--out needs exactly one --ca');
-      const ids = o.ca ? [o.ca] : (await listCas(p.db)).map((c) => c.id);
-      const made: Awaited<ReturnType<typeof generateCrl>>[] = [];
-      for (const id of ids) made.push(await generateCrl(p.pki, id, operator(), { delta: !!o.delta }));
+      const ids = o.ca ? [o.ca] : (await pki.listCas(p.db)).map((c) => c.id);
+      const made: Awaited<ReturnType<typeof pki.generateCrl>>[] = [];
+      for (const id of ids) made.push(await pki.generateCrl(p.pki, id, operator(), { delta: !!o.delta }));
       if (o.out) writeFileSync(o.out, made[0].der);
       out(
         made.map((c) => ({ ca: c.caId, number: c.number, delta: c.delta, entries: c.entries, nextUpdate: c.nextUpdate })),
@@ -352,8 +350,8 @@ ca.command('list')
   .option('--limit <n>', 'at most this many (1 to 1000)', wholeNumber, 50)
   .action(async (o) =>
     withPlatform(async (p) => {
-      const rows = await searchCerts(p.db, {
-        serial: o.serial ? normalizeSerial(o.serial) : undefined,
+      const rows = await pki.searchCerts(p.db, {
+        serial: o.serial ? pki.normalizeSerial(o.serial) : undefined,
         subject: o.subject,
         profile: o.profile,
         caId: o.ca,
@@ -374,7 +372,7 @@ ca.command('show <serial>')
   .option('--pem', 'print only the PEM')
   .action(async (serial, o) =>
     withPlatform(async (p) => {
-      const c = await getCert(p.db, normalizeSerial(serial));
+      const c = await pki.getCert(p.db, pki.normalizeSerial(serial));
       if (!c) throw new TrucError('unknown_serial', `no certificate with serial ${serial}`);
       const pem = toPem('CERTIFICATE', c.der);
       if (o.pem) return void process.stdout.write(pem);
@@ -385,7 +383,7 @@ ca.command('show <serial>')
           `profile     ${c.profile}`,
           `ca          ${c.caId}`,
           `validity    ${c.notBefore.toISOString()} → ${c.notAfter.toISOString()}`,
-          `status      ${c.status}${c.status !== 'good' ? ` (${reasonName(c.reason)}, ${c.revokedAt?.toISOString()})` : ''}`,
+          `status      ${c.status}${c.status !== 'good' ? ` (${pki.reasonName(c.reason)}, ${c.revokedAt?.toISOString()})` : ''}`,
           `requested   ${c.requestedBy}${c.requestId ? ` (request ${c.requestId})` : ''}`,
           pem.trimEnd(),
         ].join('\n'),
@@ -408,6 +406,7 @@ audit
       process.exitCode = 3;
       return;
     }
+    const { auditVerifyCommand } = await import('./audit-verify.js');
     await auditVerifyCommand(cfg, { databaseUrl: o.databaseUrl, json: !!program.opts().json });
   });
 audit
@@ -419,6 +418,7 @@ audit
   .option('--after <seq>', 'records after this sequence number', wholeNumber)
   .action(async (o) =>
     withPlatform(async (p) => {
+      const { searchAudit } = await import('../audit/index.js');
       const rows = await searchAudit(p.db, { actor: o.actor, action: o.action, limit: Number(o.limit), afterSeq: o.after });
       out(
         rows.map((r) => ({ ...r, prevHash: r.prevHash.toString('hex'), hash: r.hash.toString('hex') })),
@@ -429,6 +429,7 @@ audit
 
 // ---- tokens
 const token = program.command('token').description('API principals: tokens and client certificates with roles');
+loadBefore(token, loadAuth);
 token
   .command('create')
   .description('Create an API token; the secret is printed once')
@@ -436,7 +437,7 @@ token
   .requiredOption('--role <role>', `${ROLES.join(' | ')} (repeatable)`, collect)
   .action(async (o) =>
     withPlatform(async (p) => {
-      const { principal, token: t } = await createToken(p.db, o.name, o.role, operator());
+      const { principal, token: t } = await auth.createToken(p.db, o.name, o.role, operator());
       out({ ...principal, token: t }, () => t);
     }),
   );
@@ -451,7 +452,7 @@ token
       const raw = readInput(o.cert, '--cert');
       const m = /-----BEGIN CERTIFICATE-----([\s\S]*?)-----END CERTIFICATE-----/.exec(raw.toString('latin1'));
       const der = m ? Buffer.from(m[1].replace(/\s+/g, ''), 'base64') : raw;
-      const principal = await registerCertificate(p.db, o.name, der, o.role, operator());
+      const principal = await auth.registerCertificate(p.db, o.name, der, o.role, operator());
       out(principal, () => `registered ${principal.name} (${principal.roles.join(', ')})`);
     }),
   );
@@ -460,7 +461,7 @@ token
   .description('List principals')
   .action(async () =>
     withPlatform(async (p) => {
-      const rows = await listPrincipals(p.db);
+      const rows = await auth.listPrincipals(p.db);
       out(rows, () => table(rows.map((r) => ({ name: r.name, kind: r.kind, roles: r.roles.join(','), revoked: r.revokedAt ? 'yes' : '' })), ['name', 'kind', 'roles', 'revoked']));
     }),
   );
@@ -469,7 +470,7 @@ token
   .description('Revoke a principal')
   .action(async (name) =>
     withPlatform(async (p) => {
-      if (!(await revokePrincipal(p.db, name, operator()))) throw new TrucError('not_found', `no active principal "${name}"`);
+      if (!(await auth.revokePrincipal(p.db, name, operator()))) throw new TrucError('not_found', `no active principal "${name}"`);
       out({ name, revoked: true }, () => `revoked ${name}`);
     }),
   );
@@ -482,6 +483,6 @@ signCommands(program, { withPlatform, out });
 vaultCommands(program, { withPlatform, out });
 centralCommands(program, { withPlatform, out, operator, config });
 docCommands(program, { out, config });
-ssCommands(program, { withPlatform, out, operator, config, openLog: (p, dir) => openMessageLog(p.db, dir, { mode: p.config.exchange?.server?.logMode ?? 'full' }) });
+ssCommands(program, { withPlatform, out, operator, config, openLog: async (p, dir) => (await import('../exchange/server/log-open.js')).openMessageLog(p.db, dir, { mode: p.config.exchange?.server?.logMode ?? 'full' }) });
 logCommands(program);
 program.parseAsync(process.argv).catch(fail);

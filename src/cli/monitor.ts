@@ -5,27 +5,41 @@
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { userInfo } from 'node:os';
-import { pino } from 'pino';
-import { parse as parseYaml } from 'yaml';
 import type { Command } from 'commander';
-import { loadConfig } from '../config.js';
-import { openPlatform, type Platform } from '../platform.js';
 import { TrucError } from '../errors.js';
 import { fail, table } from './output.js';
-import {
-  AlertStore,
-  BUILTIN_RULES_DIR,
-  Detection,
-  EventStore,
-  compileSettings,
-  MonitorService,
-  Scanner,
-  hunt,
-  monitorConfig,
-  readEventFile,
-  type FileFormat,
-  type MonitorConfig,
-} from '../monitor/index.js';
+import type { FileFormat, MonitorConfig } from '../monitor/index.js';
+import type * as PinoApi from 'pino';
+import type * as ConfigApi from '../config.js';
+import type * as YamlApi from 'yaml';
+import type * as PlatformApi from '../platform.js';
+import type * as MonitorApi from '../monitor/index.js';
+import type { Platform } from '../platform.js';
+import { loadBefore } from './lazy.js';
+
+// the parts behind `truc monitor` and `truc scan`, loaded when one of its commands runs (./lazy.ts)
+let pino: typeof PinoApi.pino;
+let loadConfig: typeof ConfigApi.loadConfig;
+let parseYaml: typeof YamlApi.parse;
+let openPlatform: typeof PlatformApi.openPlatform;
+let AlertStore: typeof MonitorApi.AlertStore;
+let BUILTIN_RULES_DIR: typeof MonitorApi.BUILTIN_RULES_DIR;
+let Detection: typeof MonitorApi.Detection;
+let EventStore: typeof MonitorApi.EventStore;
+let compileSettings: typeof MonitorApi.compileSettings;
+let MonitorService: typeof MonitorApi.MonitorService;
+let Scanner: typeof MonitorApi.Scanner;
+let hunt: typeof MonitorApi.hunt;
+let monitorConfig: typeof MonitorApi.monitorConfig;
+let readEventFile: typeof MonitorApi.readEventFile;
+
+async function load(): Promise<void> {
+  ({ pino } = await import('pino'));
+  ({ loadConfig } = await import('../config.js'));
+  ({ parse: parseYaml } = await import('yaml'));
+  ({ openPlatform } = await import('../platform.js'));
+  ({ AlertStore, BUILTIN_RULES_DIR, Detection, EventStore, compileSettings, MonitorService, Scanner, hunt, monitorConfig, readEventFile } = await import('../monitor/index.js'));
+}
 
 const operator = () => `cli:${userInfo().username}`;
 
@@ -61,6 +75,7 @@ export function monitorCommands(program: Command): void {
   };
 
   const monitor = program.command('monitor').description('security monitoring: events, alerts, rules, hunting');
+  loadBefore(monitor, load);
 
   monitor
     .command('ingest <file>')
@@ -154,7 +169,7 @@ export function monitorCommands(program: Command): void {
         out(a, () => JSON.stringify(a, null, 2));
       }),
     );
-  const act = (name: string, desc: string, f: (s: AlertStore, id: string, ...args: any[]) => Promise<unknown>) =>
+  const act = (name: string, desc: string, f: (s: MonitorApi.AlertStore, id: string, ...args: any[]) => Promise<unknown>) =>
     monitor
       .command(name)
       .description(desc)
@@ -272,8 +287,7 @@ export function monitorCommands(program: Command): void {
       }),
     );
 
-  program
-    .command('scan <file>')
+  loadBefore(program.command('scan <file>'), load)
     .description('Scan a file for malware (YARA rules; ClamAV when monitor.scan.clamd is configured). Exit 6 when infected.')
     .action((file: string) => {
       (async () => {

@@ -5,8 +5,6 @@
 import type { Command } from 'commander';
 import { runUntilSignal } from './serve.js';
 import type { Config } from '../config.js';
-import { OcspResponder } from '../pki/ocsp/index.js';
-import { ocspServer } from '../http/ocsp/serve.js';
 
 export function ocspCommand(program: Command, config: () => Config): void {
   const ocsp = program.command('ocsp').description('the OCSP responder (RFC 6960, RFC 5019)');
@@ -18,6 +16,8 @@ export function ocspCommand(program: Command, config: () => Config): void {
     .option('--port <port>', 'port (default: the configured HTTP port)')
     .option('--host <host>', 'address to listen on (default: the configured host)')
     .action(async (o) => {
+      // the responder and its server load only when this command runs (./lazy.ts)
+      const [{ OcspResponder }, { ocspServer }] = await Promise.all([import('../pki/ocsp/index.js'), import('../http/ocsp/serve.js')]);
       await runUntilSignal(config(), async (p) => {
         const responder = new OcspResponder(p.pki, p.issuer, p.config.ocsp, p.log);
         await responder.start();

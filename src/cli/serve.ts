@@ -4,7 +4,7 @@
  * reported like any command error (message and exit code), with the platform closed.
  */
 import type { Config } from '../config.js';
-import { openPlatform, type Platform } from '../platform.js';
+import type { Platform } from '../platform.js';
 import { fail } from './output.js';
 import type { Role } from '../roles.js';
 
@@ -12,6 +12,7 @@ import type { Role } from '../roles.js';
 export async function runUntilSignal(cfg: Config, start: (p: Platform) => Promise<() => Promise<void>>, opts: { roles?: readonly Role[] } = {}): Promise<void> {
   let p: Platform;
   try {
+    const { openPlatform } = await import('../platform.js');
     p = await openPlatform(cfg, opts.roles ? { roles: opts.roles } : {});
   } catch (e) {
     fail(e);

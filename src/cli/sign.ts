@@ -18,32 +18,57 @@ import { basename, join } from 'node:path';
 import type { Command } from 'commander';
 import { isTrucError, TrucError } from '../errors.js';
 import { parseKeyAlgorithm, SCHEMES, type SignatureScheme } from '../crypto/algorithms.js';
-import { listCas } from '../pki/index.js';
-import { OcspResponder } from '../pki/ocsp/index.js';
-import { TimeStampAuthority } from '../pki/tsa/index.js';
+import type * as PkiApi from '../pki/index.js';
+import type * as OcspApi from '../pki/ocsp/index.js';
+import type * as TsaApi from '../pki/tsa/index.js';
+import type * as SignApi from '../sign/index.js';
 import type { Platform } from '../platform.js';
-import {
-  httpTimeStamper,
-  localTimeStamper,
-  parseLevel,
-  parseLock,
-  platformEvidence,
-  reportText,
-  reportXml,
-  reportHtml,
-  signCades,
-  signPdf,
-  signXades,
-  createSignKey,
-  detectFormat,
-  validateFile,
-  augmentFile,
-  type ExternalSigner,
-  type SignedKind,
-  type LevelContext,
-  type ValidationReport,
-} from '../sign/index.js';
+import type { ExternalSigner, SignedKind, LevelContext, ValidationReport } from '../sign/index.js';
 import { progressBar } from './progress.js';
+import { loadBefore } from './lazy.js';
+
+// the parts behind `truc sign`, `augment` and `verify`, loaded when one of them runs (./lazy.ts)
+let listCas: typeof PkiApi.listCas;
+let OcspResponder: typeof OcspApi.OcspResponder;
+let TimeStampAuthority: typeof TsaApi.TimeStampAuthority;
+let httpTimeStamper: typeof SignApi.httpTimeStamper;
+let localTimeStamper: typeof SignApi.localTimeStamper;
+let parseLevel: typeof SignApi.parseLevel;
+let parseLock: typeof SignApi.parseLock;
+let platformEvidence: typeof SignApi.platformEvidence;
+let reportText: typeof SignApi.reportText;
+let reportXml: typeof SignApi.reportXml;
+let reportHtml: typeof SignApi.reportHtml;
+let signCades: typeof SignApi.signCades;
+let signPdf: typeof SignApi.signPdf;
+let signXades: typeof SignApi.signXades;
+let createSignKey: typeof SignApi.createSignKey;
+let detectFormat: typeof SignApi.detectFormat;
+let validateFile: typeof SignApi.validateFile;
+let augmentFile: typeof SignApi.augmentFile;
+
+async function load(): Promise<void> {
+  ({ listCas } = await import('../pki/index.js'));
+  ({ OcspResponder } = await import('../pki/ocsp/index.js'));
+  ({ TimeStampAuthority } = await import('../pki/tsa/index.js'));
+  ({
+    httpTimeStamper,
+    localTimeStamper,
+    parseLevel,
+    parseLock,
+    platformEvidence,
+    reportText,
+    reportXml,
+    reportHtml,
+    signCades,
+    signPdf,
+    signXades,
+    createSignKey,
+    detectFormat,
+    validateFile,
+    augmentFile,
+  } = await import('../sign/index.js'));
+}
 
 export interface SignCliContext {
   withPlatform(fn: (p: Platform) => Promise<unknown>): Promise<void>;
@@ -76,7 +101,6 @@ export function pemSigner(keyPem: string, certPem: string): ExternalSigner {
 
 const roots = async (p: Platform) => (await listCas(p.db)).filter((c) => !c.parentId).map((c) => Buffer.from(c.certificate));
 
-export { detectFormat };
 
 const worst = (r: ValidationReport): 0 | 1 | 2 => {
   if (!r.signatures.length || r.signatures.some((s) => s.indication === 'TOTAL-FAILED')) return 1;
@@ -88,7 +112,7 @@ const worst = (r: ValidationReport): 0 | 1 | 2 => {
  * from the platform's CA and a fresh OCSP responder, the platform's roots as trust anchors.
  */
 async function withLevelContext(p: Platform, tsaUrl: string | undefined, fn: (ctx: LevelContext) => Promise<void>): Promise<void> {
-  let tsa: TimeStampAuthority | undefined;
+  let tsa: TsaApi.TimeStampAuthority | undefined;
   if (!tsaUrl) {
     tsa = new TimeStampAuthority(p.pki, p.issuer, p.config.tsa, p.log);
     await tsa.start();
@@ -257,9 +281,11 @@ export function signCommands(program: Command, c: SignCliContext): void {
     .option('--lang <lang>', 'text report language: vi or en', 'vi')
     .option('--anchor <pem...>', 'trust anchors (PEM files); default the platform root CAs')
     .option('--hard-fail', 'no revocation status is INDETERMINATE (default soft-fail)')
-    .action(async (path: string, o) =>
-      c.withPlatform(async (p) => {
-        const anchors = o.anchor ? (o.anchor as string[]).flatMap((f) => pemBlocks(readFileSync(f, 'utf8'), 'CERTIFICATE')) : await roots(p);
+    .action(async (path: string, o) => {
+      // with --anchor nothing comes from the platform: the database is not opened (it takes seconds)
+      const withAnchors = (fn: (anchors: Buffer[]) => Promise<void>) =>
+        o.anchor ? fn((o.anchor as string[]).flatMap((f) => pemBlocks(readFileSync(f, 'utf8'), 'CERTIFICATE'))) : c.withPlatform(async (p) => fn(await roots(p)));
+      await withAnchors(async (anchors) => {
         const opts = { trustAnchors: anchors, revocation: { mode: o.hardFail ? ('hard-fail' as const) : ('soft-fail' as const) } };
         const files = statSync(path).isDirectory() ? readdirSync(path).sort().map((f) => join(path, f)).filter((f) => statSync(f).isFile()) : [path];
         const bar = progressBar(files.length, { enabled: files.length > 1 });
@@ -292,6 +318,8 @@ export function signCommands(program: Command, c: SignCliContext): void {
         }
         else c.out(payload, text);
         process.exitCode = Math.max(...results.map((r) => r.exit));
-      }),
-    );
+      });
+    });
+
+  for (const cmd of program.commands) if (['sign', 'augment', 'verify'].includes(cmd.name())) loadBefore(cmd, load);
 }

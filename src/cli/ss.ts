@@ -12,9 +12,23 @@ import type { Platform } from '../platform.js';
 import { TrucError } from '../errors.js';
 import { parseServer, parseService, parseSubsystem, subsystemText } from '../exchange/ids.js';
 import type { MessageLogApi } from '../exchange/log/types.js';
-import { confClient, importCert, initKeys, installAnchor, openServer, serverSettings, serverStore } from '../exchange/server/standalone.js';
 import { runUntilSignal } from './serve.js';
 import { table } from './output.js';
+import type * as StandaloneApi from '../exchange/server/standalone.js';
+import { loadBefore } from './lazy.js';
+
+// the security server, behind `truc ss`, loaded when one of its commands runs (./lazy.ts)
+let confClient: typeof StandaloneApi.confClient;
+let importCert: typeof StandaloneApi.importCert;
+let initKeys: typeof StandaloneApi.initKeys;
+let installAnchor: typeof StandaloneApi.installAnchor;
+let openServer: typeof StandaloneApi.openServer;
+let serverSettings: typeof StandaloneApi.serverSettings;
+let serverStore: typeof StandaloneApi.serverStore;
+
+async function load(): Promise<void> {
+  ({ confClient, importCert, initKeys, installAnchor, openServer, serverSettings, serverStore } = await import('../exchange/server/standalone.js'));
+}
 
 export interface SsCliContext {
   withPlatform(fn: (p: Platform) => Promise<unknown>): Promise<void>;
@@ -34,6 +48,7 @@ function readDerOrPem(file: string): Buffer {
 
 export function ssCommands(program: Command, ctx: SsCliContext): void {
   const ss = program.command('ss').description('máy chủ an ninh (security server) of this process: keys, anchor, registration, services, access rights');
+  loadBefore(ss, load);
 
   ss.command('init')
     .description('Generate the authentication key (software) and the signing key, and write their certificate requests (auth.csr, sign.csr) into the server folder.')

@@ -9,8 +9,24 @@ import { readFileSync, renameSync, writeFileSync, unlinkSync } from 'node:fs';
 import { createPrivateKey } from 'node:crypto';
 import type { Platform } from '../platform.js';
 import { TrucError } from '../errors.js';
-import { Vault, encryptCms, decryptCms, keyObjectRecipient, keyStoreRecipient, highestMarking, findMarkings, pdfText, LEVEL_NAME } from '../vault/index.js';
 import { fail } from './output.js';
+import type * as VaultApi from '../vault/index.js';
+import { loadBefore } from './lazy.js';
+
+// the vault, behind `truc encrypt`, `decrypt` and `vault`, loaded when one of its commands runs (./lazy.ts)
+let Vault: typeof VaultApi.Vault;
+let encryptCms: typeof VaultApi.encryptCms;
+let decryptCms: typeof VaultApi.decryptCms;
+let keyObjectRecipient: typeof VaultApi.keyObjectRecipient;
+let keyStoreRecipient: typeof VaultApi.keyStoreRecipient;
+let highestMarking: typeof VaultApi.highestMarking;
+let findMarkings: typeof VaultApi.findMarkings;
+let pdfText: typeof VaultApi.pdfText;
+let LEVEL_NAME: typeof VaultApi.LEVEL_NAME;
+
+async function load(): Promise<void> {
+  ({ Vault, encryptCms, decryptCms, keyObjectRecipient, keyStoreRecipient, highestMarking, findMarkings, pdfText, LEVEL_NAME } = await import('../vault/index.js'));
+}
 
 export interface VaultCliContext {
   withPlatform(fn: (p: Platform) => Promise<unknown>): Promise<void>;
@@ -142,4 +158,6 @@ export function vaultCommands(program: Command, c: VaultCliContext): void {
         fail(e);
       }
     });
+
+  for (const cmd of program.commands) if (['encrypt', 'decrypt', 'vault'].includes(cmd.name())) loadBefore(cmd, load);
 }

@@ -6,15 +6,38 @@
  */
 import { readFileSync } from 'node:fs';
 import { Option, type Command } from 'commander';
-import { pino } from 'pino';
 import type { Config } from '../config.js';
-import { openPlatform, type Platform } from '../platform.js';
 import { TrucError } from '../errors.js';
-import { listCas, reasonName } from '../pki/index.js';
-import { buildOcspRequest, parseCertificate, validatePath, type PathResult, type RevocationOptions } from '../pki/path/index.js';
-import { describeName } from '../pki/path/name.js';
-import { OcspResponder } from '../pki/ocsp/index.js';
 import { fail } from './output.js';
+import type * as PlatformApi from '../platform.js';
+import type * as PkiApi from '../pki/index.js';
+import type * as PathApi from '../pki/path/index.js';
+import type * as NameApi from '../pki/path/name.js';
+import type * as OcspApi from '../pki/ocsp/index.js';
+import type * as PinoApi from 'pino';
+import type { Platform } from '../platform.js';
+import type { PathResult, RevocationOptions } from '../pki/path/index.js';
+import { loadBefore } from './lazy.js';
+
+// the parts behind `truc verify-cert`, loaded when one of its commands runs (./lazy.ts)
+let openPlatform: typeof PlatformApi.openPlatform;
+let listCas: typeof PkiApi.listCas;
+let reasonName: typeof PkiApi.reasonName;
+let buildOcspRequest: typeof PathApi.buildOcspRequest;
+let parseCertificate: typeof PathApi.parseCertificate;
+let validatePath: typeof PathApi.validatePath;
+let describeName: typeof NameApi.describeName;
+let OcspResponder: typeof OcspApi.OcspResponder;
+let pino: typeof PinoApi.pino;
+
+async function load(): Promise<void> {
+  ({ openPlatform } = await import('../platform.js'));
+  ({ listCas, reasonName } = await import('../pki/index.js'));
+  ({ buildOcspRequest, parseCertificate, validatePath } = await import('../pki/path/index.js'));
+  ({ describeName } = await import('../pki/path/name.js'));
+  ({ OcspResponder } = await import('../pki/ocsp/index.js'));
+  ({ pino } = await import('pino'));
+}
 
 const MAX_FETCH_BYTES = 10 * 1024 * 1024;
 
@@ -94,8 +117,9 @@ function toJson(r: PathResult) {
 }
 
 export function verifyCertCommand(program: Command, config: () => Config): void {
-  program
-    .command('verify-cert <cert>')
+  const cmd = program.command('verify-cert <cert>');
+  loadBefore(cmd, load);
+  cmd
     .description(
       'Validate a certificate path (RFC 5280): signatures, validity, constraints, key usage, policies and revocation. ' +
         'Trust anchors default to our root CA(s), intermediates to our other CAs. Revocation is checked hard when a ' +
@@ -112,7 +136,7 @@ export function verifyCertCommand(program: Command, config: () => Config): void 
     .addOption(new Option('--revocation <mode>', 'hard: unknown status fails; soft: unknown is a warning; off').choices(['hard', 'soft', 'off']))
     .action(async (certFile: string, o) => {
       let p: Platform | undefined;
-      let responder: OcspResponder | undefined;
+      let responder: OcspApi.OcspResponder | undefined;
       try {
         if (o.ocspUrl && o.ocspLocal) throw new TrucError('bad_request', '--ocsp-url and --ocsp-local exclude each other');
         const at = o.at ? new Date(o.at) : undefined;

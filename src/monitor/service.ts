@@ -8,34 +8,20 @@ import type { Logger } from 'pino';
 import type { Bus } from '../bus/index.js';
 import { NatsBus } from '../bus/nats.js';
 import { OutboxBus } from '../bus/outbox.js';
-import type { Db, Migration, Sql } from '../store/index.js';
+import type { Db, Sql } from '../store/index.js';
 import { BUILTIN_RULES_DIR, type MonitorConfig } from './config.js';
-import { EventStore, eventMigrations } from './events/store.js';
+import { EventStore } from './events/store.js';
 import { checkEvent, derive, LocalHour, type Intake } from './events/normalize.js';
 import { IntakeQueue, type QueuedEvent } from './intake/queue.js';
 import { SyslogServer, type SyslogAddresses } from './intake/syslog-server.js';
 import { normalizeWindows } from './intake/windows.js';
-import { AlertStore, alertMigrations, groupKey, MAX_EVENT_IDS, type Alert, type AlertHit } from './alerts/store.js';
+import { AlertStore, groupKey, MAX_EVENT_IDS, type Alert, type AlertHit } from './alerts/store.js';
 import { Notifier } from './alerts/notify.js';
 import { compileSettings, Detection, ruleKey, type DetectResult } from './detect/detection.js';
-import { detectMigrations } from './detect/settings.js';
 import { Scanner } from './scan/index.js';
 import type { CorrelationMatch, MatchResult } from './sigma/index.js';
 
-/**
- * Events from the bus are stored once: their `event.id` (given by the outbox) is remembered in the
- * transaction that stores them, so a redelivery (a relay repeating itself, a consumer re-created from the
- * start of the stream) is recognised and dropped.
- */
-const busIntakeMigrations: Migration[] = [
-  {
-    id: 'monitor/bus_001_seen',
-    sql: `CREATE TABLE monitor_bus_seen (event_id text PRIMARY KEY, at timestamptz NOT NULL DEFAULT now());
-          CREATE INDEX monitor_bus_seen_at ON monitor_bus_seen (at);`,
-  },
-];
-
-export const monitorMigrations: Migration[] = [...eventMigrations, ...alertMigrations, ...detectMigrations, ...busIntakeMigrations];
+export { monitorMigrations } from './migrations.js';
 
 /** The bus beneath the outbox, where subscriptions are made. */
 function busBeneath(bus: Bus): Bus {

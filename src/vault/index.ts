@@ -4,12 +4,7 @@
  * EnvelopedData/AuthEnvelopedData to recipients' certificates, classification labels and the release
  * checks that run before a document is encrypted and sent.
  */
-import { envelopeMigrations } from './envelope/migrations.js';
-import { releasePolicyMigrations } from './release/policy.js';
-import type { Migration } from '../store/index.js';
-
-/** The vault's tables (`xv_`), in order. */
-export const vaultMigrations: Migration[] = [...envelopeMigrations, ...releasePolicyMigrations];
+export { vaultMigrations } from './migrations.js';
 export { Vault, objectAd, type ObjectRef, type KekInfo, type VaultDeps, type EncryptOptions, type RotationReport } from './envelope/vault.js';
 export { bodyCipher, type BodyCipher } from './envelope/body-cipher.js';
 export { encryptStream, decryptStream, sealBuffer, openBuffer, STREAM_HEADER_LENGTH, type StreamOptions } from './envelope/stream.js';

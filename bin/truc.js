@@ -1,5 +1,17 @@
 #!/usr/bin/env node
-// Runs the TypeScript CLI through tsx, so the package needs no build step.
-import { register } from 'tsx/esm/api';
-register();
-await import('../src/cli/main.ts');
+// `truc`: runs the compiled command (dist/cli/, `npm run build`) when it is newer than every source, and
+// the TypeScript sources through tsx otherwise, so an edit is never answered by an older build (./fresh.js).
+// TRUC_CLI_TRACE=1 says on stderr which of the two runs; TRUC_CLI_FROM=source always runs the sources.
+import { dirname, relative } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { freshBuild } from './fresh.js';
+
+const root = dirname(dirname(fileURLToPath(import.meta.url)));
+const built = process.env.TRUC_CLI_FROM === 'source' ? { reason: 'TRUC_CLI_FROM=source' } : freshBuild(root);
+if (process.env.TRUC_CLI_TRACE) process.stderr.write(built.entry ? `truc: build ${relative(root, built.entry)}\n` : `truc: sources (${built.reason})\n`);
+if (built.entry) await import(pathToFileURL(built.entry).href);
+else {
+  const { register } = await import('tsx/esm/api');
+  register();
+  await import('../src/cli/main.ts');
+}

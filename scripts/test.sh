@@ -9,5 +9,7 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   npm ci --no-audit --no-fund
 fi
 bash scripts/build-web.sh   # the web console (/console/), when web/dist is missing or stale
+# the compiled `truc` (dist/cli/), when older than src/; without it bin/truc.js runs the sources
+node scripts/build-cli.mjs --if-stale || echo "the truc build failed: truc runs the sources" >&2
 bash scripts/services.sh
 exec npx vitest run "$@"

@@ -285,7 +285,9 @@ export class NatsBus implements Bus {
       }
       const consumer = name
         ? await this.js.consumers.get(this.stream, name)
-        : await this.js.consumers.get(this.stream, { filterSubjects: [this.wire(pattern)], deliver_policy: DeliverPolicy.New });
+        : // one subject as a string: an array becomes `filter_subjects`, which servers before 2.10 ignore —
+          // the ordered consumer then waits for ever and the subscriber never attaches
+          await this.js.consumers.get(this.stream, { filterSubjects: this.wire(pattern), deliver_policy: DeliverPolicy.New });
       return consumer.consume({ max_messages: 256, abort_on_missing_resource: true });
     };
     const run = async () => {

@@ -10,7 +10,7 @@ import { appendAudit, recordAudit } from '../audit/index.js';
 import { bitString, ctx as ctxTag, enumerated, generalizedTime, int, seq, time, uintFromBytes } from '../asn1/der.js';
 import { ext, extension, OID } from './certificate.js';
 import { getCa, insertCrl, latestCrl, nextCrlNumber, revokedFor, changedSince, type CrlRow, type RevokedEntry } from './store.js';
-import { emit, urls, type PkiContext } from './context.js';
+import { emit, emitInTx, emitted, pkiEvent, urls, type PkiContext } from './context.js';
 import { REASONS } from './revoke.js';
 
 function entry(e: RevokedEntry, removal: boolean): Buffer {
@@ -56,6 +56,8 @@ async function makeCrl(ctx: PkiContext, caId: string, actor: string, opts: Gener
   if (delta && !ctx.crl.deltas) throw new TrucError('unsupported', 'delta CRLs are disabled in the configuration');
   const store = ctx.keys.get(ca.keyStore);
   const sigAlg = SCHEMES[ca.scheme].algorithmIdentifier;
+  const action = delta ? 'crl.delta.generated' : 'crl.generated';
+  let inOutbox = false;
   const row = await ctx.db.tx(async (sql) => {
     const number = await nextCrlNumber(sql, caId); // row lock on the CA until commit
     const now = ctx.clock();
@@ -100,9 +102,12 @@ async function makeCrl(ctx: PkiContext, caId: string, actor: string, opts: Gener
       [{ actor, action: delta ? 'ca.crl.delta' : 'ca.crl', target: caId, outcome: 'success', detail: { number, entries: entries.length, baseNumber } }],
       now,
     );
+    // with an outbox, the event is written with the CRL and its audit record: all three or none
+    inOutbox = await emitInTx(ctx, sql, () => [pkiEvent(ctx, action, 'success', actor, { ca: caId, number, entries: entries.length })]);
     return r;
   });
-  emit(ctx, delta ? 'crl.delta.generated' : 'crl.generated', 'success', actor, { ca: caId, number: row.number, entries: row.entries });
+  if (inOutbox) emitted(ctx);
+  else emit(ctx, action, 'success', actor, { ca: caId, number: row.number, entries: row.entries });
   return row;
 }
 

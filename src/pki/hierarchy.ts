@@ -17,7 +17,7 @@ import { encodeCertificate, encodeTbs, ext, keyIdentifier, OID, type NameConstra
 import { encodeName, nameToString, parseNameString } from './name.js';
 import { newSerial } from './serial.js';
 import { getCa, insertCa, listCas, type CaRow } from './store.js';
-import { emit, urls, type PkiContext } from './context.js';
+import { emit, emitInTx, emitted, pkiEvent, urls, type PkiContext } from './context.js';
 
 export interface CaSpec {
   id: string;
@@ -134,6 +134,7 @@ async function createCa(ctx: PkiContext, spec: CaSpec, parent: CaRow | null, act
     pathLen: spec.pathLen ?? (parent ? 0 : null),
     status: 'active',
   };
+  let inOutbox = false;
   await ctx.db.tx(async (sql) => {
     await insertCa(sql, row);
     await appendAudit(
@@ -155,8 +156,11 @@ async function createCa(ctx: PkiContext, spec: CaSpec, parent: CaRow | null, act
       ],
       now,
     );
+    // with an outbox, the event is written with the CA and its audit record: all three or none
+    inOutbox = await emitInTx(ctx, sql, () => [pkiEvent(ctx, 'ca.created', 'success', actor, { ca: spec.id, parent: row.parentId })]);
   });
-  emit(ctx, 'ca.created', 'success', actor, { ca: spec.id, parent: row.parentId });
+  if (inOutbox) emitted(ctx);
+  else emit(ctx, 'ca.created', 'success', actor, { ca: spec.id, parent: row.parentId });
   return row;
 }
 

@@ -12,9 +12,9 @@ const natsUp = (() => {
 })();
 if (!natsUp && process.env.CI !== 'true') console.warn(`SKIP NATS JetStream bus tests: no server at ${NATS}`);
 
-const until = async (cond: () => boolean, ms = 10_000) => {
+const until = async (cond: () => boolean | Promise<boolean>, ms = 10_000) => {
   const end = Date.now() + ms;
-  while (!cond()) {
+  while (!(await cond())) {
     if (Date.now() > end) throw new Error('timed out');
     await new Promise((r) => setTimeout(r, 20));
   }
@@ -73,6 +73,26 @@ describe('event bus', () => {
     } finally {
       await pub.destroy();
       await pub.close();
+    }
+  });
+
+  it.skipIf(!natsUp && process.env.CI !== 'true')('NATS JetStream: a subscriber without a durable name gets what is published after it attached', async () => {
+    const stream = `TRUC_TEST_${randomBytes(4).toString('hex').toUpperCase()}`;
+    const prefix = stream.toLowerCase();
+    const bus = await NatsBus.connect({ servers: NATS, stream, subjectPrefix: prefix });
+    try {
+      const got: string[] = [];
+      const off = bus.subscribe('truc.pki.>', (s) => void got.push(s));
+      await until(async () => (await bus.health()).consumers[0]!.state === 'consuming');
+      await bus.publish('truc.pki.certificate.revoked', makeEvent('pki', 'certificate.revoked', 'success'));
+      await bus.publish('truc.http.auth.failed', makeEvent('http', 'auth.failed', 'failure'));
+      await bus.publish('truc.pki.crl.generated', makeEvent('pki', 'crl.generated', 'success'));
+      await until(() => got.length >= 2);
+      off();
+      expect(got).toEqual(['truc.pki.certificate.revoked', 'truc.pki.crl.generated']); // in the platform's form, filtered
+    } finally {
+      await bus.destroy();
+      await bus.close();
     }
   });
 

@@ -9,6 +9,7 @@ import type { AlgorithmPolicy } from '../crypto/algorithms.js';
 import type { Bus } from '../bus/index.js';
 import { makeEvent } from '../bus/index.js';
 import { transactional, type OutgoingEvent } from '../bus/outbox.js';
+import { appendAudit, type AuditEntry } from '../audit/index.js';
 import type { Profile } from './profile.js';
 
 export interface PkiContext {
@@ -80,4 +81,25 @@ export async function emitInTx(ctx: PkiContext, sql: Sql, events: () => Outgoing
 /** After a commit whose events went to the outbox: relay them now. */
 export function emitted(ctx: PkiContext): void {
   transactional(ctx.bus)?.kick();
+}
+
+/**
+ * Audit records of an outcome (a refusal, a failure) and its event, together: with an outbox in one
+ * transaction, so that a crash cannot keep one and lose the other; otherwise the records, then the event.
+ * When that transaction fails the records are written on their own, then the event is published — each
+ * kept if it can be (the database may be what failed: the event may still reach the monitor).
+ */
+export async function auditWithEvent(ctx: PkiContext, entries: AuditEntry[], event: OutgoingEvent): Promise<void> {
+  let inOutbox = false;
+  try {
+    await ctx.db.tx(async (sql) => {
+      await appendAudit(sql, entries, ctx.clock());
+      inOutbox = await emitInTx(ctx, sql, () => [event]);
+    });
+  } catch {
+    inOutbox = false;
+    await ctx.db.tx((sql) => appendAudit(sql, entries, ctx.clock())).catch(() => {});
+  }
+  if (inOutbox) emitted(ctx);
+  else if (ctx.bus.listening(event.subject)) ctx.bus.publish(event.subject, event.event).catch(() => {});
 }

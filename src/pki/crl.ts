@@ -6,11 +6,11 @@
  */
 import { TrucError, isTrucError } from '../errors.js';
 import { SCHEMES } from '../crypto/algorithms.js';
-import { appendAudit, recordAudit } from '../audit/index.js';
+import { appendAudit } from '../audit/index.js';
 import { bitString, ctx as ctxTag, enumerated, generalizedTime, int, seq, time, uintFromBytes } from '../asn1/der.js';
 import { ext, extension, OID } from './certificate.js';
 import { getCa, insertCrl, latestCrl, nextCrlNumber, revokedFor, changedSince, type CrlRow, type RevokedEntry } from './store.js';
-import { emit, emitInTx, emitted, pkiEvent, urls, type PkiContext } from './context.js';
+import { auditWithEvent, emit, emitInTx, emitted, pkiEvent, urls, type PkiContext } from './context.js';
 import { REASONS } from './revoke.js';
 
 function entry(e: RevokedEntry, removal: boolean): Buffer {
@@ -36,14 +36,11 @@ export async function generateCrl(ctx: PkiContext, caId: string, actor: string, 
     return await makeCrl(ctx, caId, actor, opts);
   } catch (e) {
     if (isTrucError(e)) {
-      await recordAudit(ctx.db, {
-        actor,
-        action: opts.delta ? 'ca.crl.delta' : 'ca.crl',
-        target: caId.slice(0, 200),
-        outcome: 'failure',
-        detail: { code: e.code, reason: e.message },
-      }).catch(() => {});
-      emit(ctx, 'crl.refused', 'failure', actor, { ca: caId.slice(0, 200), delta: !!opts.delta, code: e.code }, e.message);
+      await auditWithEvent(
+        ctx,
+        [{ actor, action: opts.delta ? 'ca.crl.delta' : 'ca.crl', target: caId.slice(0, 200), outcome: 'failure', detail: { code: e.code, reason: e.message } }],
+        pkiEvent(ctx, 'crl.refused', 'failure', actor, { ca: caId.slice(0, 200), delta: !!opts.delta, code: e.code }, e.message),
+      );
     }
     throw e;
   }

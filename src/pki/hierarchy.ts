@@ -12,12 +12,12 @@ import {
   defaultScheme,
   SCHEMES,
 } from '../crypto/algorithms.js';
-import { appendAudit, recordAudit } from '../audit/index.js';
+import { appendAudit } from '../audit/index.js';
 import { encodeCertificate, encodeTbs, ext, keyIdentifier, OID, type NameConstraints } from './certificate.js';
 import { encodeName, nameToString, parseNameString } from './name.js';
 import { newSerial } from './serial.js';
 import { getCa, insertCa, listCas, type CaRow } from './store.js';
-import { emit, emitInTx, emitted, pkiEvent, urls, type PkiContext } from './context.js';
+import { auditWithEvent, emit, emitInTx, emitted, pkiEvent, urls, type PkiContext } from './context.js';
 
 export interface CaSpec {
   id: string;
@@ -71,14 +71,11 @@ async function checkSpec(ctx: PkiContext, spec: CaSpec) {
 /** Audits a refused CA creation, then lets the error go on. */
 async function refusedCa(ctx: PkiContext, id: string, actor: string, e: unknown): Promise<never> {
   if (e instanceof TrucError) {
-    await recordAudit(ctx.db, {
-      actor,
-      action: 'ca.create',
-      target: String(id).slice(0, 200),
-      outcome: 'failure',
-      detail: { code: e.code, reason: e.message },
-    }).catch(() => {});
-    emit(ctx, 'ca.refused', 'failure', actor, { ca: String(id).slice(0, 200), code: e.code }, e.message);
+    await auditWithEvent(
+      ctx,
+      [{ actor, action: 'ca.create', target: String(id).slice(0, 200), outcome: 'failure', detail: { code: e.code, reason: e.message } }],
+      pkiEvent(ctx, 'ca.refused', 'failure', actor, { ca: String(id).slice(0, 200), code: e.code }, e.message),
+    );
   }
   throw e;
 }

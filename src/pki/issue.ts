@@ -8,7 +8,7 @@
 import { createHash, hash } from 'node:crypto';
 import { TrucError, isTrucError } from '../errors.js';
 import { assertKeyAllowed, assertSchemeAllowed, SCHEMES } from '../crypto/algorithms.js';
-import { AUDIT_COPY_FROM, appendAudit, appendChained, chainAudit, extendAudit, recordAudit, type AuditEntry, type AuditHead, type ChainedAudit } from '../audit/index.js';
+import { AUDIT_COPY_FROM, appendChained, chainAudit, extendAudit, type AuditEntry, type AuditHead, type ChainedAudit } from '../audit/index.js';
 import { CertTemplate, ext, keyIdentifier } from './certificate.js';
 import { parseCsr } from './csr.js';
 import { decodeName, encodeName, nameToString, parseNameString, type NameAttribute } from './name.js';
@@ -16,7 +16,7 @@ import type { Profile } from './profile.js';
 import { checkAltNames, checkNamesAllowed, encodeAltNames, type AltNames } from './san.js';
 import { newSerial } from './serial.js';
 import { addCerts, certRows, findByRequestIds, getCa, insertCerts, listCas, type CaRow, type NewCert } from './store.js';
-import { emit, emitInTx, emitted, pkiEvent, urls, type PkiContext } from './context.js';
+import { auditWithEvent, emit, emitInTx, emitted, pkiEvent, urls, type PkiContext } from './context.js';
 import { transactional } from '../bus/outbox.js';
 import type { CopyRows } from '../store/copy.js';
 
@@ -391,14 +391,11 @@ export class Issuer {
   }
 
   private async refused(req: Pick<IssueRequest, 'profile' | 'requestId'>, actor: string, e: TrucError): Promise<void> {
-    await recordAudit(this.ctx.db, {
-      actor,
-      action: 'ca.issue',
-      target: req.requestId ?? null,
-      outcome: 'failure',
-      detail: { profile: req.profile, code: e.code, reason: e.message },
-    }).catch(() => {});
-    emit(this.ctx, 'certificate.refused', 'failure', actor, { profile: req.profile, code: e.code }, e.message);
+    await auditWithEvent(
+      this.ctx,
+      [{ actor, action: 'ca.issue', target: req.requestId ?? null, outcome: 'failure', detail: { profile: req.profile, code: e.code, reason: e.message } }],
+      pkiEvent(this.ctx, 'certificate.refused', 'failure', actor, { profile: req.profile, code: e.code }, e.message),
+    );
   }
 
   /**
@@ -415,13 +412,9 @@ export class Issuer {
       outcome: 'failure' as const,
       detail: { profile: p.item.profile.name, ca: p.item.ca.id, code, reason },
     }));
-    try {
-      await this.ctx.db.tx((sql) => appendAudit(sql, entries, this.ctx.clock()));
-    } catch {
-      // the database may be what failed; the event below still tells the monitor
-    }
     const cas = [...new Set(batch.map((p) => p.item.ca.id))];
-    emit(this.ctx, 'certificate.failed', 'failure', batch[0]?.item.actor ?? 'system', { cas, requests: batch.length, code }, reason);
+    // the records and the event together (the database may be what failed: then the event still tells the monitor)
+    await auditWithEvent(this.ctx, entries, pkiEvent(this.ctx, 'certificate.failed', 'failure', batch[0]?.item.actor ?? 'system', { cas, requests: batch.length, code }, reason));
   }
 
   private async drain(): Promise<void> {

@@ -5,10 +5,10 @@
  * being generated never misses a change that commits around it.
  */
 import { TrucError } from '../errors.js';
-import { appendAudit, recordAudit } from '../audit/index.js';
+import { appendAudit } from '../audit/index.js';
 import { normalizeSerial } from './serial.js';
 import { getCert, setStatus, type CertRow } from './store.js';
-import { emit, emitInTx, emitted, pkiEvent, type PkiContext } from './context.js';
+import { auditWithEvent, emit, emitInTx, emitted, pkiEvent, type PkiContext } from './context.js';
 
 export const REASONS = {
   unspecified: 0,
@@ -102,14 +102,11 @@ async function change(
     return updated;
   } catch (e) {
     if (e instanceof TrucError) {
-      await recordAudit(ctx.db, {
-        actor,
-        action,
-        target: serial,
-        outcome: 'failure',
-        detail: { code: e.code, reason: e.message },
-      }).catch(() => {});
-      emit(ctx, action === 'ca.revoke' ? 'revocation.refused' : 'release.refused', 'failure', actor, { serial, code: e.code }, e.message);
+      await auditWithEvent(
+        ctx,
+        [{ actor, action, target: serial, outcome: 'failure', detail: { code: e.code, reason: e.message } }],
+        pkiEvent(ctx, action === 'ca.revoke' ? 'revocation.refused' : 'release.refused', 'failure', actor, { serial, code: e.code }, e.message),
+      );
     }
     throw e;
   }

@@ -2,13 +2,14 @@
  * With the outbox (NATS of the test's own), a CA's creation and a CRL are written together with their
  * audit records and their events, in one transaction: when the event cannot be written (a trigger stands in
  * for any failure of the outbox table) the operation does not happen either — no CA or CRL without the event
- * that tells the monitor of it — and once it can, the event is relayed and arrives.
+ * that tells the monitor of it — and once it can, the event is relayed and arrives. A refusal's audit
+ * record and event are written together too, and the record is kept on its own when the outbox refuses.
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import { loadConfig } from '../../src/config.js';
 import { openPlatform, type Platform } from '../../src/platform.js';
-import { addCa, generateCrl, getCa, initHierarchy, listCas } from '../../src/pki/index.js';
+import { addCa, generateCrl, getCa, initHierarchy, listCas, revoke } from '../../src/pki/index.js';
 import { DEFAULT_HIERARCHY } from '../../src/cli/bootstrap.js';
 import { searchAudit } from '../../src/audit/index.js';
 import type { SecurityEvent } from '../../src/bus/index.js';
@@ -75,6 +76,18 @@ describe.skipIf(!NATS_SERVER && process.env.CI !== 'true')('operations and their
     const crl = await generateCrl(p.pki, 'issuing', 'ra');
     await until('the CRL event', () => events('crl.generated').some((e) => (e.truc as { number?: number }).number === crl.number));
     expect(events('crl.generated').find((e) => (e.truc as { number?: number }).number === crl.number)!.truc).toMatchObject({ ca: 'issuing', instance: 'site-atomic' });
+  });
+
+  it('a refusal: its audit record and its event together; the record kept even when the outbox refuses', async () => {
+    const refusedFor = async (serial: string) => (await searchAudit(p.db, { action: 'ca.revoke', limit: 1000 })).filter((r) => r.outcome === 'failure' && r.target === serial);
+    await expect(revoke(p.pki, { serial: '0badc0de01', reason: 'keyCompromise' }, 'ra')).rejects.toMatchObject({ code: 'unknown_serial' });
+    expect(await refusedFor('0badc0de01')).toHaveLength(1);
+    await until('the refusal event', () => events('revocation.refused').some((e) => (e.truc as { serial?: string }).serial === '0badc0de01'));
+
+    await p.db.query(`INSERT INTO t_refuse VALUES ('revocation.refused')`);
+    await expect(revoke(p.pki, { serial: '0badc0de02', reason: 'keyCompromise' }, 'ra')).rejects.toMatchObject({ code: 'unknown_serial' });
+    expect(await refusedFor('0badc0de02')).toHaveLength(1); // written on its own when the two together could not be
+    await p.db.query(`DELETE FROM t_refuse`);
   });
 
   it('a CA: with its event or not at all', async () => {

@@ -150,7 +150,7 @@ program
       const b = roles.includes('ca') ? await bootstrap(p) : { createdCa: false, tokensFile: undefined };
       if (b.createdCa) p.log.info('created the default CA hierarchy (root, issuing)');
       if (b.tokensFile) p.log.info({ file: b.tokensFile }, 'bootstrap API tokens written (one per role)');
-      const server = await startServer(p, { openLog: (db, dir) => openMessageLog(db, dir) });
+      const server = await startServer(p, { openLog: (db, dir, lo) => openMessageLog(db, dir, lo) });
       p.log.info({ url: server.url, database: p.db.kind, data: cfg.dataDir, roles }, 'Trục is running');
       return () => server.close();
       },
@@ -483,6 +483,6 @@ signCommands(program, { withPlatform, out });
 vaultCommands(program, { withPlatform, out });
 centralCommands(program, { withPlatform, out, operator, config });
 docCommands(program, { out, config });
-ssCommands(program, { withPlatform, out, operator, config, openLog: async (p, dir) => (await import('../exchange/server/log-open.js')).openMessageLog(p.db, dir, { mode: p.config.exchange?.server?.logMode ?? 'full' }) });
+ssCommands(program, { withPlatform, out, operator, config, openLog: async (p, dir, lo) => (await import('../exchange/server/log-open.js')).openMessageLog(p.db, dir, { mode: p.config.exchange?.server?.logMode ?? 'full', ...lo }) });
 logCommands(program);
 program.parseAsync(process.argv).catch(fail);

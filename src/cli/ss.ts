@@ -12,6 +12,7 @@ import type { Platform } from '../platform.js';
 import { TrucError } from '../errors.js';
 import { parseServer, parseService, parseSubsystem, subsystemText } from '../exchange/ids.js';
 import type { MessageLogApi } from '../exchange/log/types.js';
+import type { BodyCipher } from '../exchange/log/cipher.js';
 import { runUntilSignal } from './serve.js';
 import { table } from './output.js';
 import type * as StandaloneApi from '../exchange/server/standalone.js';
@@ -36,7 +37,8 @@ export interface SsCliContext {
   operator(): string;
   config(): Config;
   /** opens the message log in a folder (the exchange's log part) */
-  openLog(p: Platform, dir: string): Promise<MessageLogApi>;
+  /** opens the server's message log; `lo.cipher` encrypts its bodies (the vault's log key) */
+  openLog(p: Platform, dir: string, lo: { cipher?: BodyCipher }): Promise<MessageLogApi>;
 }
 
 function readDerOrPem(file: string): Buffer {
@@ -88,7 +90,7 @@ export function ssCommands(program: Command, ctx: SsCliContext): void {
     .option('--clients-only', 'only the client registrations')
     .action((o) =>
       ctx.withPlatform(async (p) => {
-        const { server, settings } = await openServer(p, (dir) => ctx.openLog(p, dir));
+        const { server, settings } = await openServer(p, (dir, lo) => ctx.openLog(p, dir, lo));
         const results: unknown[] = [];
         if (!o.clientsOnly) {
           const address = o.address ?? settings.publicAddress;
@@ -160,7 +162,7 @@ export function ssCommands(program: Command, ctx: SsCliContext): void {
     .description('Run the security server: information systems on exchange.server.isPort (X-Road REST), other servers on peerPort (TLS 1.3, client certificates).')
     .action(async () => {
       await runUntilSignal(ctx.config(), async (p) => {
-        const { server, conf, log } = await openServer(p, (dir) => ctx.openLog(p, dir));
+        const { server, conf, log } = await openServer(p, (dir, lo) => ctx.openLog(p, dir, lo));
         conf.start();
         const a = await server.start();
         p.log.info({ ...a, server: server.ctx.idText }, 'máy chủ an ninh đang chạy (security server running)');
@@ -177,7 +179,7 @@ export function ssCommands(program: Command, ctx: SsCliContext): void {
     .option('--peer <server>', 'SERVER:INSTANCE/CLASS/MEMBER/CODE to test a connection to')
     .action((o) =>
       ctx.withPlatform(async (p) => {
-        const { server, log } = await openServer(p, (dir) => ctx.openLog(p, dir));
+        const { server, log } = await openServer(p, (dir, lo) => ctx.openLog(p, dir, lo));
         try {
           const d = await server.diagnose(o.peer ? parseServer(o.peer) : undefined);
           ctx.out(d, () => JSON.stringify(d, null, 2));

@@ -26,7 +26,7 @@ import { anchorBytes } from '../../../src/exchange/conf/anchor.js';
 import { loadConfig } from '../../../src/config.js';
 import { openPlatform } from '../../../src/platform.js';
 import { memberId, serverId, serviceId, subsystemId } from '../../../src/exchange/ids.js';
-import { installAnchor, openServer, serverStore } from '../../../src/exchange/server/standalone.js';
+import { installAnchor, openServer, serverLogCipher, serverStore } from '../../../src/exchange/server/standalone.js';
 import { provisionIdentity } from '../../../src/exchange/server/provision.js';
 import { openMessageLog } from '../../../src/exchange/server/log-open.js';
 import { revoke } from '../../../src/pki/index.js';
@@ -194,7 +194,7 @@ describe.skipIf(!enabled)('security servers as separate processes on PostgreSQL'
         await provisionIdentity(store, q.keys, sid, a.name, async (csr, profile, subject) => (await p.issuer.issue({ profile, csr, subject }, actor)).der);
         installAnchor(join(dir, 'exchange'), anchor);
         await store.addClient(sub);
-        const { server, log } = await openServer(q, (d) => openMessageLog(q.db, d));
+        const { server, log } = await openServer(q, (d, o) => openMessageLog(q.db, d, o));
         const reg = await central.registration.submit(await server.registrationRequest('auth-cert', { address: `127.0.0.1:${ag.peerPort}` }));
         expect(reg.status).toBe('pending');
         await central.registration.approve(reg.id, actor);
@@ -314,8 +314,21 @@ describe.skipIf(!enabled)('security servers as separate processes on PostgreSQL'
     for (const a of agencies) a.child?.kill('SIGTERM');
     await Promise.all(agencies.map((a) => new Promise((r) => (!a.child || a.child.exitCode !== null || a.child.signalCode !== null ? r(null) : a.child.once('exit', r)))));
     for (const a of agencies) {
-      const report = await verifyLog({ dir: join(a.dir, 'exchange', 'log'), trustedTsaCerts: [tsa.certificate()] } as never);
-      expect((report as { ok: boolean }).ok, JSON.stringify(report).slice(0, 500)).toBe(true);
+      const dir = join(a.dir, 'exchange', 'log');
+      // bodies are encrypted at rest: without the key the verifier says it could not check them
+      const keyless = await verifyLog({ dir, trustedTsaCerts: [tsa.certificate()] });
+      expect(keyless.ok).toBe(false);
+      expect(keyless.problem).toBeUndefined();
+      expect(keyless.incomplete.join(' ')).toMatch(/not decrypted/);
+      // with the server's log key from its vault, everything checks
+      const q = await openPlatform(loadConfig({ env: {}, file: a.config }));
+      try {
+        const cipher = await serverLogCipher(q, `SERVER:VN/${a.memberClass}/${a.memberCode}/${a.serverCode}`);
+        const report = await verifyLog({ dir, trustedTsaCerts: [tsa.certificate()], ...(cipher ? { cipher } : {}) });
+        expect(report.ok, JSON.stringify(report).slice(0, 500)).toBe(true);
+      } finally {
+        await q.close();
+      }
     }
   }, 120_000);
 });

@@ -1,5 +1,8 @@
 import { describe, it, expect } from 'vitest';
-import { parseWindowsXml, parseWindowsXmlChunked, WindowsXmlParser, normalizeWindows } from '../../src/monitor/index.js';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseWindowsXml, parseWindowsXmlChunked, readEventFile, WindowsXmlParser, normalizeWindows } from '../../src/monitor/index.js';
+import { tmp } from '../helpers/openssl.js';
 import { Detector, parseRules } from '../../src/monitor/sigma/index.js';
 
 const XML = `<?xml version="1.0" encoding="utf-8"?>
@@ -95,6 +98,21 @@ level: medium
     } catch (e) {
       expect((e as { code?: string }).code).toBe('too_large');
     }
+  });
+
+  it('reads an EVTX XML file as a stream, events in order across read chunks, and refuses a deep one', async () => {
+    const one = (i: number) => `<Event><System><EventID>${i}</EventID></System><EventData><Data Name="Pad">${'x'.repeat(3000)}</Data></EventData></Event>`;
+    const dir = tmp('truc-winxml-');
+    const file = join(dir, 'export.xml');
+    writeFileSync(file, `<?xml version="1.0"?><Events>${Array.from({ length: 100 }, (_, i) => one(i)).join('\n')}</Events>`);
+    const ids: string[] = [];
+    for await (const r of readEventFile(file)) ids.push(((r.value as any).Event.System.EventID as string));
+    expect(ids).toEqual(Array.from({ length: 100 }, (_, i) => String(i)));
+    const deep = join(dir, 'deep.xml');
+    writeFileSync(deep, '<Events><Event>' + '<a>'.repeat(100_000) + '</a>'.repeat(100_000) + '</Event></Events>');
+    await expect(async () => {
+      for await (const _ of readEventFile(deep)) void _;
+    }).rejects.toMatchObject({ code: 'too_large' });
   });
 
   it('normalises the JSON layout too', () => {

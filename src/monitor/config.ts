@@ -39,6 +39,8 @@ export interface MonitorConfig {
     subject: string;
     /** deployments (`truc.instance`) whose events are stored; `*` any; default this platform's own */
     instances?: string[];
+    /** an event waiting this long in the outbox raises an alert (default 60 s) */
+    stalledSeconds?: number;
   };
   snapshotSeconds: number;
   alerts: { dedupSeconds: number };
@@ -128,6 +130,7 @@ export const monitorConfigSchema = {
         durable: { type: 'string' },
         subject: { type: 'string', minLength: 1 },
         instances: { type: 'array', maxItems: 100, items: { type: 'string', pattern: '^(\\*|[A-Za-z0-9_.:-]{1,64})$' } },
+        stalledSeconds: { type: 'number', minimum: 1, maximum: 86400 },
       },
     },
     snapshotSeconds: { type: 'number', exclusiveMinimum: 0 },

@@ -5,7 +5,7 @@
  * settings re-read (other processes may change them).
  */
 import type { Logger } from 'pino';
-import type { Bus } from '../bus/index.js';
+import { makeEvent, type Bus } from '../bus/index.js';
 import { NatsBus } from '../bus/nats.js';
 import { OutboxBus } from '../bus/outbox.js';
 import type { Db, Sql } from '../store/index.js';
@@ -74,6 +74,8 @@ export class MonitorService {
   private unsubscribe: (() => void) | undefined;
   private listeners: ((a: Alert, created: boolean) => void)[] = [];
   readonly stats = { alertsRaised: 0, alertErrors: 0, duplicatesDropped: 0, foreignDropped: 0 };
+  /** whether the outbox was last seen holding events longer than `bus.stalledSeconds` */
+  private outboxStalled = false;
   /** events from other deployments, by their `truc.instance`, quarantined instead of stored */
   private readonly foreign = new Map<string, number>();
   private readonly detected = new WeakMap<QueuedEvent, DetectResult>();
@@ -129,6 +131,8 @@ export class MonitorService {
       await detection.saveState();
     });
     every(30_000, () => detection.reload());
+    const stalled = c.bus.stalledSeconds ?? 60;
+    every(Math.min(30, stalled / 2) * 1000, () => s.checkOutbox(stalled));
     every(3_600_000, async () => {
       await s.events.prepare();
       const r = await s.events.applyRetention();
@@ -206,6 +210,32 @@ export class MonitorService {
         'sự kiện từ một triển khai khác trên bus này: cách ly, không lưu / bus event from another deployment: quarantined, not stored (give each deployment its own bus.stream and bus.subjectPrefix)',
       );
     await this.events.reject(q.event, 'bus', new Error(`event from another deployment (truc.instance ${instance.slice(0, 64)}) on ${subject.slice(0, 200)}`));
+  }
+
+  /**
+   * Security events held in the outbox longer than `seconds` mean the bus is not taking them (NATS down,
+   * the stream refusing): the bus cannot carry that news, so the monitor, which shares the database, tells
+   * itself — `bus.outbox.stalled` (built-in rule *Security events held in the outbox*), and
+   * `bus.outbox.recovered` once they flow again.
+   */
+  private async checkOutbox(seconds: number): Promise<void> {
+    const bus = this.deps.bus;
+    if (!(bus instanceof OutboxBus) || !bus.stats.durable) return;
+    const [r] = await this.deps.db.query<{ n: string; age: number | null }>(
+      `SELECT count(*)::text AS n, extract(epoch FROM now() - min(created))::float8 AS age FROM bus_outbox`,
+    );
+    const pending = Number(r?.n ?? 0);
+    const age = Math.floor(Number(r?.age ?? 0));
+    const now = pending > 0 && age >= seconds;
+    if (now === this.outboxStalled) return;
+    this.outboxStalled = now;
+    const truc = { pending, oldestSeconds: age, lastError: bus.stats.lastError };
+    if (now) this.deps.log.error(truc, 'sự kiện an ninh bị giữ trong hộp thư đi: bus không nhận / security events held in the outbox: the bus is not taking them');
+    else this.deps.log.info(truc, 'security events flow from the outbox again');
+    await this.submit(
+      [makeEvent('bus', now ? 'outbox.stalled' : 'outbox.recovered', now ? 'failure' : 'success', { truc, ...(now && bus.stats.lastError ? { reason: bus.stats.lastError } : {}) })],
+      'bus',
+    );
   }
 
   /**

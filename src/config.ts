@@ -8,7 +8,7 @@ import { readFileSync, existsSync } from 'node:fs';
 import { resolve, join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
-import { Ajv } from 'ajv';
+import { Ajv, type ValidateFunction } from 'ajv';
 import { TrucError } from './errors.js';
 import { KEY_ALGORITHMS, SCHEMES, type AlgorithmPolicy } from './crypto/algorithms.js';
 import { monitorConfigSchema, type MonitorSettings } from './monitor/config.js';
@@ -242,7 +242,8 @@ const schema = {
   },
 } as const;
 
-const validate = new Ajv({ allErrors: true }).compile(schema);
+// compiled at the first loadConfig, not when the module loads: the CLI loads this module for every command
+let validator: ValidateFunction | undefined;
 
 type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? DeepPartial<T[K]> : T[K] };
 
@@ -290,6 +291,7 @@ export function loadConfig(opts: { file?: string; env?: NodeJS.ProcessEnv; overr
     }
   }
   const partial = merge(merge(fileCfg as DeepPartial<Config>, fromEnv(env)), opts.overrides);
+  const validate = (validator ??= new Ajv({ allErrors: true }).compile(schema));
   if (!validate(partial)) {
     const why = (validate.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message}`).join('; ');
     throw new TrucError('invalid_config', `invalid configuration: ${why}`);

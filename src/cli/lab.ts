@@ -327,9 +327,10 @@ export function labCommands(program: Command, c: LabCliContext): void {
       }),
     );
 
-  for (const [cmd, change, show] of [
-    [certificate, changeCertificateStatus, (r: CertificateRow | LicenceRow) => certTable([r as CertificateRow])],
-    [licence, changeLicenceStatus, (r: CertificateRow | LicenceRow) => licenceTable([r as LicenceRow])],
+  // the change functions are named, not taken: they are loaded when a command runs (./lazy.ts)
+  for (const [cmd, changeFn, show] of [
+    [certificate, () => changeCertificateStatus, (r: CertificateRow | LicenceRow) => certTable([r as CertificateRow])],
+    [licence, () => changeLicenceStatus, (r: CertificateRow | LicenceRow) => licenceTable([r as LicenceRow])],
   ] as const) {
     for (const action of ['suspend', 'revoke', 'reinstate'] as StatusAction[]) {
       const sub = cmd.command(`${action} <number>`).description(`${action === 'reinstate' ? 'Lift a suspension' : action === 'revoke' ? 'Revoke (final)' : 'Suspend'}`);
@@ -337,7 +338,7 @@ export function labCommands(program: Command, c: LabCliContext): void {
       else sub.option('--reason <text>');
       sub.action(async (number: string, o) =>
         c.withPlatform(async (p) => {
-          const r = await (change as (p: Platform, n: string, a: StatusAction, why: string | undefined, actor: string) => Promise<CertificateRow | LicenceRow>)(p, number, action, o.reason, c.operator());
+          const r = await (changeFn() as (p: Platform, n: string, a: StatusAction, why: string | undefined, actor: string) => Promise<CertificateRow | LicenceRow>)(p, number, action, o.reason, c.operator());
           c.out(r, () => show(r));
         }),
       );

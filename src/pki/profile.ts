@@ -7,7 +7,7 @@
 import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { Ajv } from 'ajv';
+import { Ajv, type ValidateFunction } from 'ajv';
 import { TrucError } from '../errors.js';
 import { KEY_ALGORITHMS, type KeyAlgorithm } from '../crypto/algorithms.js';
 import { ATTRIBUTES } from './name.js';
@@ -109,11 +109,12 @@ const schema = {
   },
 } as const;
 
-const ajv = new Ajv({ allErrors: true });
-const validate = ajv.compile(schema);
+// compiled at the first profile read, not when the module loads: `truc verify` loads the PKI and reads none
+let validator: ValidateFunction | undefined;
 
 /** Validates one profile document and fills its defaults. `source` names the file in errors. */
 export function parseProfile(doc: unknown, source: string): Profile {
+  const validate = (validator ??= new Ajv({ allErrors: true }).compile(schema));
   if (!validate(doc)) {
     const why = (validate.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message}`).join('; ');
     throw new TrucError('invalid_profile', `profile ${source}: ${why}`, { source });

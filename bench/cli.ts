@@ -1,0 +1,141 @@
+/**
+ * How long `truc` takes to start and answer, as people run it from scripts — one process a command: `truc
+ * --help`, `truc verify` of one small signed PDF (with `--anchor`, which needs no database, and with the
+ * platform's roots, which opens the embedded database), `truc ca list` on the embedded database, and the
+ * peak memory (RSS) of the one-file `verify`. The compiled build (`npm run build`) is what `bin/truc.js`
+ * runs when fresh; `--help` from the sources (tsx) is measured beside it. The floor, in the same run:
+ * `openssl version` and `pdfsig -v`, two native commands, and `node -e 0`, Node's own start.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+// @ts-expect-error -- plain JavaScript beside bin/truc.js, without types
+import { freshBuild, STAMP, DIST } from '../bin/fresh.js';
+import { PDFDocument, StandardFonts } from 'pdf-lib';
+
+export const title = 'command line: start and one-file commands';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const RUNS = Number(process.env.BENCH_CLI_RUNS ?? 5);
+const TIME = ['/usr/bin/time', '/bin/time'].find((p) => existsSync(p));
+
+interface Sample {
+  ms: number;
+  rssMB?: number;
+}
+
+/** One process: wall time, and peak RSS when /usr/bin/time is there to say it. A command that fails is an error, not a figure. */
+function once(cmd: string, args: string[], env: NodeJS.ProcessEnv): Sample {
+  const t0 = performance.now();
+  const r = TIME ? spawnSync(TIME, ['-f', '__RSS_KB %M', cmd, ...args], { env, encoding: 'utf8', cwd: ROOT }) : spawnSync(cmd, args, { env, encoding: 'utf8', cwd: ROOT });
+  const ms = performance.now() - t0;
+  const rss = /__RSS_KB (\d+)/.exec(r.stderr ?? '');
+  if (r.error) throw r.error;
+  // truc verify: 0 passed, 2 indeterminate (no revocation status for a B-B signature) are both a full validation
+  if (r.status !== 0 && !(r.status === 2 && args.includes('verify'))) throw new Error(`${cmd} ${args.join(' ')}: exit ${r.status}\n${r.stderr}`);
+  return { ms, ...(rss ? { rssMB: Math.round(Number(rss[1]) / 1024) } : {}) };
+}
+
+/** Median of RUNS processes (after one unmeasured run that warms the file cache). */
+function measure(cmd: string, args: string[], env: NodeJS.ProcessEnv, runs = RUNS): { medianMs: number; minMs: number; peakRssMB?: number } | null {
+  try {
+    once(cmd, args, env);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT' || (TIME && /exit 127/.test(String(e)))) return null; // not installed: the row says so
+    throw e;
+  }
+  const s = Array.from({ length: runs }, () => once(cmd, args, env));
+  const ms = s.map((x) => x.ms).sort((a, b) => a - b);
+  const rss = s.map((x) => x.rssMB).filter((x): x is number => x !== undefined);
+  return { medianMs: Math.round(ms[Math.floor(ms.length / 2)]), minMs: Math.round(ms[0]), ...(rss.length ? { peakRssMB: Math.max(...rss) } : {}) };
+}
+
+async function letter(): Promise<Buffer> {
+  const doc = await PDFDocument.create();
+  const font = await doc.embedFont(StandardFonts.Helvetica);
+  const page = doc.addPage([595, 842]);
+  for (let l = 0; l < 30; l++) page.drawText(`Cong van so ${l + 1}: noi dung van ban hanh chinh dien tu.`, { x: 40, y: 800 - l * 19, size: 10, font });
+  return Buffer.from(await doc.save());
+}
+
+export async function run(): Promise<Record<string, unknown>> {
+  // what people run: the build, made fresh now (bin/truc.js would otherwise run the sources)
+  execFileSync(process.execPath, [join(ROOT, 'scripts/build-cli.mjs'), '--if-stale'], { cwd: ROOT, stdio: 'inherit' });
+  const dir = mkdtempSync(join(tmpdir(), 'truc-bench-cli-'));
+  const env: NodeJS.ProcessEnv = { ...process.env, TRUC_DATA_DIR: join(dir, 'data'), TRUC_KEY_PASSPHRASE: 'bench cli passphrase', TRUC_LOG_LEVEL: 'warn' };
+  delete env.TRUC_DATABASE_URL;
+  delete env.TRUC_CONFIG;
+  const truc = (...args: string[]) => {
+    const r = spawnSync(process.execPath, ['bin/truc.js', ...args], { env, cwd: ROOT, encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`truc ${args.join(' ')}: exit ${r.status}\n${r.stderr}`);
+    return r.stdout;
+  };
+  try {
+
+    // a CA, an official's certificate and one signed one-page letter (~2 KB before signing)
+    const t0 = performance.now();
+    truc('ca', 'init');
+    const caInitMs = Math.round(performance.now() - t0);
+    const key = join(dir, 'official.key');
+    const csr = join(dir, 'official.csr');
+    execFileSync('openssl', ['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', key, '-out', csr, '-subj', '/C=VN/O=Bo Noi vu/CN=Nguyen Van A'], { stdio: 'pipe' });
+    const cert = join(dir, 'official.pem');
+    truc('ca', 'issue', '--csr', csr, '--profile', 'official-signing', '--out', cert, '--chain');
+    const root = join(dir, 'root.pem');
+    writeFileSync(root, JSON.parse(truc('--json', 'ca', 'cas')).find((c: { parent: string | null }) => !c.parent).certificate);
+    const pdf = join(dir, 'letter.pdf');
+    writeFileSync(pdf, await letter());
+    const signed = join(dir, 'letter-signed.pdf');
+    truc('sign', 'pdf', pdf, '--out', signed, '--key-pem', key, '--cert-pem', cert);
+    const signedKB = Math.round(Number(execFileSync('stat', ['-c', '%s', signed], { encoding: 'utf8' })) / 1024);
+    const node = process.execPath;
+    const bin = join(DIST, JSON.parse(readFileSync(join(ROOT, STAMP), 'utf8')).id, 'main.js');
+    const c0 = performance.now();
+    for (let i = 0; i < 20; i++) freshBuild(ROOT);
+    const freshnessCheckMs = Math.round(((performance.now() - c0) / 20) * 10) / 10;
+
+    return {
+      runs: RUNS,
+      freshnessCheckMs,
+      'truc --help': measure(node, [bin, '--help'], env),
+      'truc --help (sources, tsx)': measure(node, ['bin/truc.js', '--help'], { ...env, TRUC_CLI_FROM: 'source' }),
+      [`truc verify --anchor root.pem (${signedKB} KB PDF, no database)`]: measure(node, [bin, 'verify', signed, '--anchor', root], env),
+      [`truc verify (${signedKB} KB PDF, platform roots: embedded database)`]: measure(node, [bin, 'verify', signed], env),
+      'truc ca list (embedded database)': measure(node, [bin, 'ca', 'list'], env),
+      'truc ca init (embedded database, first run, once)': { medianMs: caInitMs },
+      floor: {
+        'node -e 0': measure(node, ['-e', '0'], env),
+        'openssl version': measure('openssl', ['version'], env),
+        'pdfsig -v': measure('pdfsig', ['-v'], env),
+      },
+    };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+type Row = { medianMs: number; minMs?: number; peakRssMB?: number } | null;
+
+export function describe(r: Record<string, unknown>): string {
+  const nodeMs = (r.floor as Record<string, Row>)['node -e 0']?.medianMs;
+  const rows: string[] = ['| command | median | fastest | × `node -e 0` | peak RSS |', '|---|---|---|---|---|'];
+  const row = (name: string, v: Row) =>
+    rows.push(
+      v
+        ? `| \`${name}\` | ${(v.medianMs / 1000).toFixed(2)} s | ${v.minMs !== undefined ? `${(v.minMs / 1000).toFixed(2)} s` : '—'} | ${nodeMs ? (v.medianMs / nodeMs).toFixed(1) : '—'} | ${v.peakRssMB !== undefined ? `${v.peakRssMB} MB` : '—'} |`
+        : `| \`${name}\` | not installed | | | |`,
+    );
+  for (const [k, v] of Object.entries(r)) if (typeof v === 'object') if (k !== 'floor') row(k, v as Row);
+  for (const [k, v] of Object.entries(r.floor as Record<string, Row>)) row(k, v);
+  return [
+    `Each command a new process, as from a script: the median of ${r.runs} runs after one unmeasured run. ` +
+      `The build's rows run it directly; \`bin/truc.js\` adds its freshness check of src/, ${String(r.freshnessCheckMs)} ms. Targets (issue 18): \`--help\` under 0.3 s, \`verify\` of one small PDF ` +
+      'under 1 s, `ca list` on the embedded database under 2 s, a one-file command under 150 MB. The last rows are the ' +
+      'floor: Node starting and doing nothing, and two native tools. Other work shares this machine: compare a row with ' +
+        '`node -e 0` of the same run (× column) rather than with figures from another run.',
+    '',
+    ...rows,
+  ].join('\n');
+}

@@ -93,6 +93,15 @@ describe('truc: the build runs only when it is fresh', () => {
   });
 });
 
+describe('truc from another working folder', () => {
+  it("compiles the sources with the project's tsconfig (decorators), not the working folder's", () => {
+    // the vault's CMS schemas use decorators: without the project's tsconfig they fail as the module loads
+    const r = run(tmp('truc-elsewhere-'), [join(ROOT, 'bin/truc.js'), 'decrypt', '/nonexistent.p7m', '--key', '/nonexistent.key', '--out', '/nonexistent.out'], { TRUC_CLI_FROM: 'source' });
+    expect(r.stderr).not.toMatch(/TypeError/);
+    expect(r.stderr).toMatch(/nonexistent\.key/);
+  });
+});
+
 describe('truc --help', () => {
   it('lists every command, as the commands themselves are defined', () => {
     const r = run(ROOT, ['bin/truc.js', '--help']);

@@ -65,6 +65,7 @@ async function waitFor(port: number, ms = 120_000): Promise<void> {
 }
 
 interface Load {
+  refused?: string[];
   requestsPerSecond: number;
   p50ms: number;
   p99ms: number;
@@ -88,16 +89,22 @@ function wrk(url: string, bodyBytes: number, headers: Record<string, string>, di
       `wrk.body = string.rep("x", ${bodyBytes})`,
       'wrk.headers["Content-Type"] = "application/octet-stream"',
       ...Object.entries(headers).map(([k, v]) => `wrk.headers["${k}"] = "${v}"`),
+      // the first refusals, to say what they were
+      'local shown = 0',
+      'response = function(status, headers, body)',
+      '  if status ~= 200 and shown < 3 then shown = shown + 1; io.write("REFUSED ", status, " ", tostring(headers["x-road-error"] or headers["X-Road-Error"]), "\\n") end',
+      'end',
     ].join('\n'),
   );
-  const out = execFileSync('wrk', ['-t', '1', '-c', String(CONNECTIONS), '-d', `${seconds}s`, '--latency', '-s', script, url], { encoding: 'utf8', timeout: (seconds + 60) * 1000 });
+  const out = execFileSync('wrk', ['-t', '1', '-c', String(CONNECTIONS), '-d', `${seconds}s`, '--timeout', '30s', '--latency', '-s', script, url], { encoding: 'utf8', timeout: (seconds + 60) * 1000 });
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? NaN);
   const p50 = ms(/\s50%\s+(\S+)/.exec(out)?.[1] ?? '');
   const p99 = ms(/\s99%\s+(\S+)/.exec(out)?.[1] ?? '');
   const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(out)?.[1] ?? 0);
   const errs = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
   const errors = errs ? errs.slice(1).reduce((a, b) => a + Number(b), 0) : 0;
-  return { requestsPerSecond: Math.round(rps), p50ms: p50, p99ms: p99, errors, non2xx };
+  const refused = [...out.matchAll(/^REFUSED (.*)$/gm)].map((m) => m[1]!);
+  return { requestsPerSecond: Math.round(rps), p50ms: p50, p99ms: p99, errors, non2xx, ...(refused.length ? { refused } : {}) };
 }
 
 const BIG_MIB = Number(process.env.BENCH_EXCHANGE_BIG_MIB ?? 1024);
@@ -159,12 +166,13 @@ export async function run(): Promise<Record<string, unknown>> {
   const children: ChildProcess[] = [];
   let p: Platform | undefined;
   let app: Awaited<ReturnType<typeof buildApp>> | undefined;
+  let ocsp: OcspResponder | undefined;
   try {
     const port = await freePort();
     const baseUrl = `http://127.0.0.1:${port}`;
     p = await openPlatform(loadConfig({ env: {}, overrides: { dataDir: join(dir, 'platform'), keys: { software: { passphrase: PASS } } as any, log: { level: 'warn' }, publicUrl: baseUrl, http: { port } } as any }));
     await initHierarchy(p.pki, DEFAULT_HIERARCHY, 'bench');
-    const ocsp = new OcspResponder(p.pki, p.issuer, p.config.ocsp, p.log);
+    ocsp = new OcspResponder(p.pki, p.issuer, p.config.ocsp, p.log);
     await ocsp.start();
     const tsa = new TimeStampAuthority(p.pki, p.issuer, p.config.tsa, p.log);
     await tsa.start();
@@ -263,6 +271,7 @@ export async function run(): Promise<Record<string, unknown>> {
   } finally {
     for (const c of children) c.kill('SIGTERM');
     await app?.close();
+    await ocsp?.stop();
     await p?.close();
     await new Promise((r) => setTimeout(r, 500));
     rmSync(dir, { recursive: true, force: true });

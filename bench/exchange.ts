@@ -16,7 +16,6 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { connect, createServer } from 'node:net';
 import { loadConfig } from '../src/config.js';
 import { openPlatform, type Platform } from '../src/platform.js';
 import { initHierarchy } from '../src/pki/index.js';
@@ -30,6 +29,7 @@ import { memberId, serverId, serviceId, subsystemId, subsystemText } from '../sr
 import { installAnchor, openServer, serverStore } from '../src/exchange/server/standalone.js';
 import { provisionIdentity } from '../src/exchange/server/provision.js';
 import { openMessageLog } from '../src/exchange/server/log-open.js';
+import { freePort, waitPort } from '../test/helpers/ports.js';
 
 export const title = 'Exchange: requests through two security servers (loopback)';
 
@@ -38,31 +38,7 @@ const SECONDS = Number(process.env.BENCH_EXCHANGE_SECONDS ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_EXCHANGE_CONNECTIONS ?? 32);
 const PASS = 'bench passphrase';
 
-async function freePort(): Promise<number> {
-  return new Promise((res) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => res(port));
-    });
-  });
-}
 
-async function waitFor(port: number, ms = 120_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    const ok = await new Promise<boolean>((res) => {
-      const s = connect(port, '127.0.0.1', () => {
-        s.destroy();
-        res(true);
-      });
-      s.on('error', () => res(false));
-    });
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`port ${port} did not open`);
-}
 
 interface Load {
   refused?: string[];
@@ -245,9 +221,9 @@ export async function run(): Promise<Record<string, unknown>> {
       const child = spawn(process.execPath, [...nodeArgs, join(ROOT, 'bin/truc.js'), '--config', s.config, 'ss', 'serve'], { stdio: ['ignore', 'ignore', 'inherit'] });
       children.push(child);
     }
-    await waitFor(svcPort);
-    for (const s of ports) await waitFor(s.is);
-    await waitFor(ports[1]!.peer);
+    await waitPort(svcPort);
+    for (const s of ports) await waitPort(s.is);
+    await waitPort(ports[1]!.peer);
     const through = `http://127.0.0.1:${ports[0]!.is}/r1/VN/PROV/000.00.31.H29/vanthu/echo`;
     const headers = { 'X-Road-Client': 'VN/GOV/000.00.00.G22/vanthu' };
     if (process.env.BENCH_EXCHANGE_HOLD) {

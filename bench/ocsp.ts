@@ -21,7 +21,6 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { connect, createServer } from 'node:net';
 // @ts-expect-error autocannon ships no types
 import autocannon from 'autocannon';
 import { loadConfig } from '../src/config.js';
@@ -30,6 +29,7 @@ import { getCa, initHierarchy, revoke, searchCerts } from '../src/pki/index.js';
 import { buildOcspRequest } from '../src/pki/path/index.js';
 import { DEFAULT_HIERARCHY } from '../src/cli/bootstrap.js';
 import { toPem } from '../src/asn1/der.js';
+import { freePort, waitPort } from '../test/helpers/ports.js';
 
 export const title = 'OCSP responder and time-stamping authority over HTTP (loopback)';
 
@@ -48,32 +48,7 @@ interface Load {
   connections: number;
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((res) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => res(port));
-    });
-  });
-}
 
-/** Waits until something accepts connections on the port (openssl's responder answers nothing to a probe). */
-async function waitFor(port: number, ms = 120_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    const ok = await new Promise<boolean>((res) => {
-      const s = connect(port, '127.0.0.1', () => {
-        s.destroy();
-        res(true);
-      });
-      s.on('error', () => res(false));
-    });
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`port ${port} did not open`);
-}
 
 async function load(
   url: string,
@@ -158,7 +133,7 @@ export async function run(): Promise<Record<string, unknown>> {
     const serve = spawn(process.execPath, [join(ROOT, 'bin/truc.js'), 'ocsp', 'serve', '--port', String(port)], { env, stdio: ['ignore', 'inherit', 'inherit'] });
     children.push(serve);
     const base = `http://127.0.0.1:${port}`;
-    await waitFor(port);
+    await waitPort(port);
     const post = sha1Requests.map((body) => ({ method: 'POST' as const, path: '/ocsp', body, headers: ocspHeaders }));
     const get = sha1Requests.map((body) => ({ method: 'GET' as const, path: `/ocsp/${encodeURIComponent(body.toString('base64'))}` }));
     await load(base, post, CONNECTIONS); // warm-up
@@ -192,7 +167,7 @@ export async function run(): Promise<Record<string, unknown>> {
     const start = spawn(process.execPath, [join(ROOT, 'bin/truc.js'), 'start', '--port', String(sport)], { env, stdio: ['ignore', 'ignore', 'inherit'] });
     children.push(start);
     const sbase = `http://127.0.0.1:${sport}`;
-    await waitFor(sport);
+    await waitPort(sport);
     results.appPost = await load(sbase, post);
     console.log('  truc start, OCSP', JSON.stringify(results.appPost));
     const imprint = createHash('sha256').update(randomBytes(64)).digest();

@@ -10,7 +10,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { connect, createServer } from 'node:net';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { testPlatform, type TestPlatform } from '../../helpers/platform.js';
 import { freshPostgresUrl, postgresWanted } from '../../helpers/db.js';
@@ -32,37 +31,14 @@ import { openMessageLog } from '../../../src/exchange/server/log-open.js';
 import { revoke } from '../../../src/pki/index.js';
 import { parseCertificate } from '../../../src/pki/path/index.js';
 import { verifyLog } from '../../../src/exchange/log/index.js';
+import { freePort, waitPort } from '../../helpers/ports.js';
 
 const ROOT = resolve(__dirname, '../../..');
 const PASS = 'process test passphrase';
 const enabled = postgresWanted();
 if (!enabled) console.warn('SKIP exchange process test: it needs PostgreSQL (no server answers)');
 
-async function freePort(): Promise<number> {
-  return new Promise((res) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => res(port));
-    });
-  });
-}
 
-async function waitPort(port: number, ms = 90_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    const ok = await new Promise<boolean>((r) => {
-      const s = connect(port, '127.0.0.1', () => {
-        s.destroy();
-        r(true);
-      });
-      s.on('error', () => r(false));
-    });
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`port ${port} did not open`);
-}
 
 async function until<T>(what: string, fn: () => Promise<T | undefined | false>, ms = 90_000): Promise<T> {
   const end = Date.now() + ms;

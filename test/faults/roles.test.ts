@@ -15,7 +15,7 @@ import { freshPostgresUrl, postgresWanted } from '../helpers/db.js';
 import { opensslCsr, tmp } from '../helpers/openssl.js';
 import { OwnNats, NATS_SERVER, freePort } from './nats-server.js';
 
-const until = async (what: string, cond: () => Promise<boolean> | boolean, ms = 60_000) => {
+const until = async (what: string, cond: () => Promise<boolean> | boolean, ms = 120_000) => {
   const end = Date.now() + ms;
   for (;;) {
     try {
@@ -154,5 +154,5 @@ describe.skipIf((!NATS_SERVER || !postgresWanted()) && process.env.CI !== 'true'
     });
     expect(refused.status).toBe(503);
     expect(((await refused.json()) as any).code).toBe('key_store_unavailable');
-  }, 150_000);
+  }, 400_000);
 });

@@ -228,7 +228,7 @@ describe.skipIf(!enabled)('security servers as separate processes on PostgreSQL'
     const echoed = await call(0, HCM_ECHO, { body: big });
     expect(echoed.status).toBe(200);
     expect(echoed.body.equals(big)).toBe(true);
-  }, 120_000);
+  }, 300_000);
 
   it('a TSA outage past the grace period stops new messages, and they flow again when it answers', async () => {
     await tsaApp!.close();
@@ -236,11 +236,11 @@ describe.skipIf(!enabled)('security servers as separate processes on PostgreSQL'
     const refused = await until('timestamp_unavailable', async () => {
       const r = await call(0, HCM_INFO);
       return r.status === 503 && r.error?.endsWith('timestamp_unavailable') ? r : undefined;
-    }, 60_000);
+    }, 120_000);
     expect(refused.error).toMatch(/^Server\.(ClientProxy|ServerProxy)\.timestamp_unavailable$/);
     await startTsa();
-    await until('recovery after the TSA returned', async () => (await call(0, HCM_INFO)).status === 200, 60_000);
-  }, 150_000);
+    await until('recovery after the TSA returned', async () => (await call(0, HCM_INFO)).status === 200, 120_000);
+  }, 300_000);
 
   it('kill -9 of the provider mid-exchange: the consumer reports a failure, nothing half-delivered, the provider restarts', async () => {
     const hcm = agencies[2]!;
@@ -254,8 +254,8 @@ describe.skipIf(!enabled)('security servers as separate processes on PostgreSQL'
     await new Promise((res) => (hcm.child!.exitCode !== null || hcm.child!.signalCode !== null ? res(null) : hcm.child!.once('exit', res)));
     startServe(hcm);
     await waitPort(hcm.isPort);
-    await until('the restarted provider to answer', async () => (await call(0, HCM_INFO)).status === 200, 60_000);
-  }, 150_000);
+    await until('the restarted provider to answer', async () => (await call(0, HCM_INFO)).status === 200, 120_000);
+  }, 300_000);
 
   it('a revoked authentication certificate: its server is refused once its status is fresh', async () => {
     const q = await openPlatform(loadConfig({ env: {}, file: agencies[1]!.config }));
@@ -269,10 +269,10 @@ describe.skipIf(!enabled)('security servers as separate processes on PostgreSQL'
     const r = await until('revoked server refused', async () => {
       const x = await call(1, HCM_INFO);
       return x.status === 422 ? x : undefined;
-    }, 60_000);
+    }, 120_000);
     expect(r.error).toMatch(/cert_revoked$/);
     expect((await call(0, HCM_INFO)).status).toBe(200);
-  }, 120_000);
+  }, 300_000);
 
   it('an expired configuration stops traffic, and a fresh one restores it', async () => {
     await central.stop();
@@ -283,8 +283,8 @@ describe.skipIf(!enabled)('security servers as separate processes on PostgreSQL'
     }, 100_000);
     expect(r.status).toBe(503);
     await central.start();
-    await until('traffic after a fresh configuration', async () => (await call(0, HCM_INFO)).status === 200, 60_000);
-  }, 200_000);
+    await until('traffic after a fresh configuration', async () => (await call(0, HCM_INFO)).status === 200, 120_000);
+  }, 360_000);
 
   it('every message log verifies offline after all of it', async () => {
     for (const a of agencies) a.child?.kill('SIGTERM');
@@ -306,5 +306,5 @@ describe.skipIf(!enabled)('security servers as separate processes on PostgreSQL'
         await q.close();
       }
     }
-  }, 120_000);
+  }, 300_000);
 });

@@ -29,8 +29,10 @@ export function secureDataDir(dir: string, embeddedDb?: string): number {
     }
   };
   tighten(dir, true);
-  // an embedded (PGlite) database inside: every file 0600, every folder 0700 (bounded walk)
-  if (embeddedDb && !/^[a-z]+:\/\//i.test(embeddedDb) && existsSync(embeddedDb)) {
+  // an embedded (PGlite) database inside: every file 0600, every folder 0700 (bounded walk). Only a
+  // database folder left open by an earlier version is walked: under umask 077 nothing new is created
+  // open, and the walk (about a thousand files) would otherwise cost every command's start
+  if (embeddedDb && !/^[a-z]+:\/\//i.test(embeddedDb) && existsSync(embeddedDb) && (lstatSync(embeddedDb).mode & 0o077) !== 0) {
     const stack = [embeddedDb];
     let seen = 0;
     while (stack.length && seen < 100_000) {

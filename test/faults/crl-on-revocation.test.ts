@@ -5,31 +5,22 @@
 import { describe, it, expect, afterAll } from 'vitest';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadConfig } from '../../src/config.js';
-import { openPlatform, type Platform } from '../../src/platform.js';
-import { initHierarchy, latestCrl, revoke } from '../../src/pki/index.js';
-import { DEFAULT_HIERARCHY } from '../../src/cli/bootstrap.js';
+import type { Platform } from '../../src/platform.js';
+import { latestCrl, revoke } from '../../src/pki/index.js';
 import { openssl, opensslCsr, tmp } from '../helpers/openssl.js';
+import { testPlatform } from '../helpers/platform.js';
 
 describe('a CRL published on every revocation', () => {
   let p: Platform | undefined;
   afterAll(async () => p?.close());
 
   it('names the certificate as soon as its revocation is acknowledged', async () => {
-    const dataDir = tmp('truc-data-');
-    p = await openPlatform(
-      loadConfig({
-        env: {},
-        overrides: {
-          dataDir,
-          database: { url: 'memory://' },
-          keys: { software: { dir: `${dataDir}/keys`, passphrase: 'test passphrase' } },
-          log: { level: 'silent' },
-          crl: { publishOnRevocation: true },
-        } as any,
-      }),
-    );
-    await initHierarchy(p.pki, DEFAULT_HIERARCHY, 'test');
+    p = await testPlatform('memory://', {
+      record: false,
+      overrides: {
+        crl: { publishOnRevocation: true },
+      },
+    });
     const dir = tmp();
     const { csr } = opensslCsr(dir, '/C=VN/O=Bộ Nội vụ/CN=CRL now');
     const c = await p.issuer.issue({ profile: 'agency-signing', csr }, 'ra');

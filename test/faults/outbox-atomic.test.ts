@@ -7,13 +7,11 @@
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { randomBytes } from 'node:crypto';
-import { loadConfig } from '../../src/config.js';
-import { openPlatform, type Platform } from '../../src/platform.js';
-import { addCa, generateCrl, getCa, initHierarchy, listCas, revoke } from '../../src/pki/index.js';
-import { DEFAULT_HIERARCHY } from '../../src/cli/bootstrap.js';
+import type { Platform } from '../../src/platform.js';
+import { addCa, generateCrl, getCa, listCas, revoke } from '../../src/pki/index.js';
 import { searchAudit } from '../../src/audit/index.js';
 import type { SecurityEvent } from '../../src/bus/index.js';
-import { tmp } from '../helpers/openssl.js';
+import { testPlatform } from '../helpers/platform.js';
 import { OwnNats, NATS_SERVER } from './nats-server.js';
 
 const until = async (what: string, cond: () => boolean, ms = 20_000) => {
@@ -31,21 +29,13 @@ describe.skipIf(!NATS_SERVER && process.env.CI !== 'true')('operations and their
 
   beforeAll(async () => {
     nats = await OwnNats.start();
-    const dataDir = tmp('truc-data-');
-    p = await openPlatform(
-      loadConfig({
-        env: {},
-        overrides: {
-          dataDir,
-          database: { url: 'memory://' },
-          keys: { software: { dir: `${dataDir}/keys`, passphrase: 'test passphrase' } },
-          log: { level: 'silent' },
-          bus: { kind: 'nats', url: nats.url, stream: `TRUC_A_${randomBytes(3).toString('hex').toUpperCase()}`, subjectPrefix: `ta${randomBytes(3).toString('hex')}` },
-          instance: 'site-atomic',
-        } as any,
-      }),
-    );
-    await initHierarchy(p.pki, DEFAULT_HIERARCHY, 'test');
+    p = await testPlatform('memory://', {
+      record: false,
+      overrides: {
+        bus: { kind: 'nats', url: nats.url, stream: `TRUC_A_${randomBytes(3).toString('hex').toUpperCase()}`, subjectPrefix: `ta${randomBytes(3).toString('hex')}` },
+        instance: 'site-atomic',
+      },
+    });
     p.bus.subscribe('truc.pki.>', (_s, e) => void seen.push(e));
     await new Promise((r) => setTimeout(r, 300)); // the subscription attached
     // the outbox refuses what the test names (a stand-in for a full disk, a lost connection, a bug)

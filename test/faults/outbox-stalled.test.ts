@@ -7,13 +7,11 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { pino } from 'pino';
 import { randomBytes } from 'node:crypto';
-import { loadConfig } from '../../src/config.js';
-import { openPlatform, type Platform } from '../../src/platform.js';
-import { initHierarchy } from '../../src/pki/index.js';
-import { DEFAULT_HIERARCHY } from '../../src/cli/bootstrap.js';
+import type { Platform } from '../../src/platform.js';
 import { MonitorService, monitorConfig } from '../../src/monitor/index.js';
 import { opensslCsr, tmp } from '../helpers/openssl.js';
 import { OwnNats, NATS_SERVER } from './nats-server.js';
+import { testPlatform } from '../helpers/platform.js';
 
 const until = async (what: string, cond: () => Promise<boolean>, ms = 30_000) => {
   const end = Date.now() + ms;
@@ -30,21 +28,13 @@ describe.skipIf(!NATS_SERVER && process.env.CI !== 'true')('events held in the o
 
   beforeAll(async () => {
     nats = await OwnNats.start();
-    const dataDir = tmp('truc-data-');
-    p = await openPlatform(
-      loadConfig({
-        env: {},
-        overrides: {
-          dataDir,
-          database: { url: 'memory://' },
-          keys: { software: { dir: `${dataDir}/keys`, passphrase: 'test passphrase' } },
-          log: { level: 'silent' },
-          bus: { kind: 'nats', url: nats.url, stream: `TRUC_S_${randomBytes(3).toString('hex').toUpperCase()}`, subjectPrefix: `ts${randomBytes(3).toString('hex')}` },
-          instance: 'site-s',
-        } as any,
-      }),
-    );
-    await initHierarchy(p.pki, DEFAULT_HIERARCHY, 'test');
+    p = await testPlatform('memory://', {
+      record: false,
+      overrides: {
+        bus: { kind: 'nats', url: nats.url, stream: `TRUC_S_${randomBytes(3).toString('hex').toUpperCase()}`, subjectPrefix: `ts${randomBytes(3).toString('hex')}` },
+        instance: 'site-s',
+      },
+    });
     m = await MonitorService.start({
       db: p.db,
       bus: p.bus,

@@ -13,7 +13,18 @@ export interface TestPlatform extends Platform {
   events: { subject: string; event: SecurityEvent }[];
 }
 
-export async function testPlatform(dbUrl: string, opts: { init?: boolean; deltas?: boolean; pkcs11?: { module: string; tokenLabel: string; pin: string } } = {}): Promise<TestPlatform> {
+export async function testPlatform(
+  dbUrl: string,
+  opts: {
+    init?: boolean;
+    deltas?: boolean;
+    pkcs11?: { module: string; tokenLabel: string; pin: string };
+    /** further configuration (bus, instance, crl, …): each key replaces the default's */
+    overrides?: Record<string, unknown>;
+    /** record every event in `events` (default true; a NATS bus then carries one more subscriber) */
+    record?: boolean;
+  } = {},
+): Promise<TestPlatform> {
   const dataDir = tmp('truc-data-');
   const config = loadConfig({
     env: {},
@@ -24,13 +35,15 @@ export async function testPlatform(dbUrl: string, opts: { init?: boolean; deltas
       log: { level: 'silent' },
       publicUrl: 'http://127.0.0.1:8080',
       crl: { deltas: opts.deltas ?? true },
+      ...opts.overrides,
     } as any,
   });
   const p = (await openPlatform(config)) as TestPlatform;
   p.events = [];
-  p.bus.subscribe('>', (subject, event) => {
-    p.events.push({ subject, event });
-  });
+  if (opts.record !== false)
+    p.bus.subscribe('>', (subject, event) => {
+      p.events.push({ subject, event });
+    });
   if (opts.init !== false) await initHierarchy(p.pki, DEFAULT_HIERARCHY, 'test');
   return p;
 }

@@ -9,7 +9,6 @@
  * provider's signed response, verifies it (signature, certificate path and status, binding to the
  * request), logs it, and only then answers the information system.
  */
-import { writeChunk } from './write.js';
 import https from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createHash, randomUUID } from 'node:crypto';
@@ -21,6 +20,7 @@ import { checkTime, publishRefusal, receiveRest, recordHealth, type ServerContex
 import { errorFromProblem, sendXroadError } from './xroad-error.js';
 import { splitAddress } from './peers.js';
 import type { ConfServerView } from '../conf/global.js';
+import { writeChunk } from './write.js';
 
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'host', 'content-length', 'x-road-client', 'x-road-id']);
 const MAX_ID = 255;

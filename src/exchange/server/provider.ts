@@ -9,7 +9,6 @@
  * The request is logged, then delivered; the information system's response is streamed back signed, and
  * logged before its signature leaves.
  */
-import { writeChunk } from './write.js';
 import http from 'node:http';
 import https from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -22,6 +21,7 @@ import { FRAME_ABORT, FRAME_BODY, FRAME_HEADER, FRAME_SIGNATURE, MESSAGE_CONTENT
 import { checkTime, publishRefusal, receiveRest, recordHealth, type ServerContext } from './context.js';
 import { pathCovered, type ServerSnapshot } from './store.js';
 import type { GlobalConf } from '../conf/global.js';
+import { writeChunk } from './write.js';
 
 const peerHashes = new WeakMap<TLSSocket, { der: Buffer; hash: string }>();
 const RESPONSE_SKIP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'content-length']);

@@ -137,10 +137,11 @@ export async function exchangeRoutes(app: FastifyInstance, p: Platform, o: Excha
     },
     async (req) => {
       const s = find(req.params.code);
-      const log = s.ctx.log as unknown as { search?: (q: Record<string, unknown>) => Promise<unknown[]> };
+      const log = s.ctx.log;
       if (!log.search) throw new TrucError('unsupported', 'this message log cannot be searched');
       const q = req.query;
-      const rows = await log.search({ ...q, ...(q.from ? { from: new Date(q.from) } : {}), ...(q.to ? { to: new Date(q.to) } : {}), limit: q.limit ?? 100 });
+      const { from, to, ...rest } = q;
+      const rows = await log.search({ ...rest, ...(from ? { from: new Date(from) } : {}), ...(to ? { to: new Date(to) } : {}), limit: q.limit ?? 100 });
       await audit(req, 'ss.log.search', serverText(s.ctx.id), { query: q });
       // hashes as hex, not as a serialised Buffer
       return rows.map((r) => {
@@ -163,7 +164,7 @@ export async function exchangeRoutes(app: FastifyInstance, p: Platform, o: Excha
     },
     async (req, reply) => {
       const s = find(req.params.code);
-      const log = s.ctx.log as unknown as { evidence?: (id: string) => Promise<NodeJS.ReadableStream> };
+      const log = s.ctx.log;
       if (!log.evidence) throw new TrucError('unsupported', 'this message log cannot export evidence');
       const stream = await log.evidence(req.params.messageId);
       await audit(req, 'ss.log.evidence', serverText(s.ctx.id), { messageId: req.params.messageId });

@@ -7,7 +7,7 @@ import { TrucError } from '../../errors.js';
 
 /** Writes `chunk`; when the buffer is full, waits for 'drain', and fails if the stream closes or errs first. */
 export function writeChunk(out: Writable, chunk: Buffer, who: string): Promise<void> {
-  if (out.destroyed || out.writableEnded) return Promise.reject(new TrucError('peer_failed', `${who} closed the connection`));
+  if (out.destroyed || out.writableEnded) return Promise.reject(new TrucError('peer_failed', `${who} đã đóng kết nối / closed the connection`));
   if (out.write(chunk)) return Promise.resolve();
   return new Promise<void>((resolve, reject) => {
     const done = (err?: Error) => {
@@ -18,7 +18,7 @@ export function writeChunk(out: Writable, chunk: Buffer, who: string): Promise<v
       else resolve();
     };
     const onDrain = () => done();
-    const onClose = () => done(new TrucError('peer_failed', `${who} closed the connection mid-transfer`));
+    const onClose = () => done(new TrucError('peer_failed', `${who} đã đóng kết nối giữa chừng / closed the connection mid-transfer`));
     const onError = (e: Error) => done(e instanceof TrucError ? e : new TrucError('peer_failed', `${who}: ${e.message}`));
     out.on('drain', onDrain);
     out.on('close', onClose);

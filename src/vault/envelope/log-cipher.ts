@@ -66,12 +66,12 @@ export async function logBodyCipher(vault: Vault, name: string): Promise<BodyCip
           return d.update(all.subarray(0, all.length - keep));
         },
         final() {
-          if (!d || tail.length !== TAG) throw new TrucError('decrypt_failed', 'the stored body is truncated');
+          if (!d || tail.length !== TAG) throw new TrucError('decrypt_failed', 'nội dung lưu trữ bị cắt cụt / the stored body is truncated');
           d.setAuthTag(tail);
           try {
             return d.final();
           } catch {
-            throw new TrucError('decrypt_failed', 'the stored body was altered (authentication tag mismatch)');
+            throw new TrucError('decrypt_failed', 'nội dung lưu trữ đã bị sửa đổi / the stored body was altered (authentication tag mismatch)');
           }
         },
       };

@@ -73,7 +73,10 @@ export type ErrorCode =
   | 'rate_limited'
   | 'shredded'
   | 'bus_unavailable'
-  | 'database_unavailable';
+  | 'database_unavailable'
+  | 'handle_expired'
+  | 'handle_used'
+  | 'document_changed';
 
 const STATUS: Record<ErrorCode, number> = {
   bad_request: 400,
@@ -146,6 +149,9 @@ const STATUS: Record<ErrorCode, number> = {
   shredded: 410,
   bus_unavailable: 503,
   database_unavailable: 503,
+  handle_expired: 410,
+  handle_used: 409,
+  document_changed: 409,
 };
 
 export class TrucError extends Error {

@@ -24,6 +24,7 @@ import { serviceCertMigrations } from './pki/service-cert.js';
 import { tsaMigrations } from './pki/tsa/store.js';
 import { monitorMigrations } from './monitor/migrations.js';
 import { signKeyMigrations } from './sign/keys/store.js';
+import { pendingMigrations } from './sign/two-phase/pending.js';
 import { vaultMigrations } from './vault/migrations.js';
 import { assertKeyProtection } from './vault/guard.js';
 
@@ -43,7 +44,7 @@ export interface Platform {
   close(): Promise<void>;
 }
 
-export const ALL_MIGRATIONS = [...busMigrations, ...auditMigrations, ...pkiMigrations, ...serviceCertMigrations, ...authMigrations, ...tsaMigrations, ...labMigrations, ...monitorMigrations, ...signKeyMigrations, ...vaultMigrations];
+export const ALL_MIGRATIONS = [...busMigrations, ...auditMigrations, ...pkiMigrations, ...serviceCertMigrations, ...authMigrations, ...tsaMigrations, ...labMigrations, ...monitorMigrations, ...signKeyMigrations, ...pendingMigrations, ...vaultMigrations];
 
 /**
  * The software key store's secret: the operator's passphrase when configured; otherwise a random

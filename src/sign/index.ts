@@ -84,3 +84,14 @@ export { collectEvidence } from './evidence/collect.js';
  */
 export { signKeyMigrations, createSignKey, getSignKey, listSignKeys, keySigner, SIGN_PROFILES, type SignKey, type CreateSignKey } from './keys/store.js';
 export { keyStoreCsr } from './keys/request.js';
+
+/*
+ * Two-phase signing, for keys on an official's token: `prepareSigning` makes the data to be signed (the
+ * DER of the signed attributes, or the canonical SignedInfo) for one document or a batch and keeps a
+ * single-use, expiring handle; `completeSigning` takes the token's value, checks it against the
+ * certificate, and answers the signed document raised to the level asked (`two-phase/`).
+ */
+export { prepareSigning, completeSigning, batchOf, DEFAULT_HANDLE_TTL, MAX_BATCH, type PrepareItem, type Prepared, type PreparedItem, type Completed } from './two-phase/service.js';
+export { dataToBeSigned, checkValue, completeDocument, type DataToBeSigned, type SignerCertificate } from './two-phase/data.js';
+export { normaliseParams, schemeOf, type TwoPhaseParams, type TwoPhaseFormat } from './two-phase/params.js';
+export { pendingMigrations, purgePending } from './two-phase/pending.js';

@@ -36,6 +36,12 @@ export interface XadesOptions {
   packaging?: XadesPackaging;
   /** detached: the URI the reference names the content by — its file name, as the relying party will have it */
   contentUri?: string;
+  /**
+   * the ds:Signature's Id (SignedProperties is "xades-" + it, an enveloping ds:Object "content-" + it); by
+   * default random. Two-phase signing derives it from the document and the parameters, so that the same
+   * request gives the same SignedInfo to sign.
+   */
+  signatureId?: string;
 }
 
 const CURVES: Record<string, string> = { 'prime256v1': 'P-256', secp384r1: 'P-384', secp521r1: 'P-521' };
@@ -61,6 +67,12 @@ export async function signXades(input: Uint8Array | string, signer: ExternalSign
   const b64 = Buffer.from(signer.certificate).toString('base64');
   const hash = (algorithm.hash as { name: string }).name;
   const signed = new x.SignedXml();
+  if (opts.signatureId) {
+    if (!/^[A-Za-z_][\w.-]{0,100}$/.test(opts.signatureId)) throw new TrucError('bad_request', 'a signature Id is an XML NCName of at most 100 characters');
+    signed.XmlSignature.Id = opts.signatureId;
+    signed.Properties!.Target = `#${opts.signatureId}`;
+    signed.Properties!.SignedProperties.Id = `xades-${opts.signatureId}`;
+  }
   signed.XmlSignature.SignedInfo.CanonicalizationMethod.Algorithm = EXC_C14N;
 
   let doc: Document;
@@ -71,7 +83,7 @@ export async function signXades(input: Uint8Array | string, signer: ExternalSign
     ref.DigestMethod.Algorithm = CryptoConfig.GetHashAlgorithm(hash).namespaceURI;
     if (packaging === 'enveloping') {
       const content = parseXml(input);
-      const id = `content-${randomBytes(8).toString('hex')}`;
+      const id = `content-${opts.signatureId ?? randomBytes(8).toString('hex')}`;
       doc = parseXml(`<ds:Object xmlns:ds="${DS_NS}" Id="${id}"/>`);
       object = doc.documentElement;
       object.appendChild(doc.importNode(content.documentElement, true));

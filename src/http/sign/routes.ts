@@ -50,6 +50,7 @@ import {
   type ValidationReport,
 } from '../../sign/index.js';
 import { guard } from '../auth/guard.js';
+import { twoPhaseRoutes } from './two-phase.js';
 
 /** Largest file accepted (the decoded file; JSON bodies carry it in base64, a third larger). */
 export const MAX_SIGN_FILE = 25 * 1024 * 1024;
@@ -238,6 +239,8 @@ export async function signRoutes(app: FastifyInstance, p: Platform, deps: SignRo
       return reply.type(format === 'pades' ? 'application/pdf' : 'application/pkcs7-signature').send(out);
     },
   );
+
+  await twoPhaseRoutes(app, p, deps, { maxFile: MAX_SIGN_FILE, bodyLimit: BODY_LIMIT, scan });
 
   app.post(
     '/api/v1/augment',

@@ -8,11 +8,12 @@
  * `sign/validate` adds the certificate path and the indications of EN 319 102-1.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { checkTree, children, decodeOid, parseOne, readElement, type Element } from '../../asn1/reader.js';
+import { children, decodeOid, parseOne, type Element } from '../../asn1/reader.js';
 import { TrucError } from '../../errors.js';
-import { checkSignature, parseCertificate, type Certificate } from '../../pki/path/index.js';
+import { parseCertificate, type Certificate } from '../../pki/path/index.js';
 import { digestFromAlgorithmId, OIDS, type DigestName } from '../cms/attributes.js';
-import { berToDer, signedAttributesOctets } from '../cms/ber.js';
+import { berElementEnd, berToDer, signedAttributesOctets } from '../cms/ber.js';
+import { checkSignatureValue, readDigestAlgorithm, type DigestAlgorithm } from '../cms/signature-value.js';
 
 export const MAX_CMS_BYTES = 8 * 1024 * 1024;
 const MAX_CERTS = 50;
@@ -20,7 +21,8 @@ const MAX_ATTRS = 64;
 const MAX_DEPTH = 48;
 
 export interface CmsSigner {
-  digest: DigestName;
+  /** the SignerInfo's digestAlgorithm ('unknown' when it names none we know: see `unsupportedAlgorithm`) */
+  digest: DigestAlgorithm | 'unknown';
   /** further digest algorithms the signature relies on (XAdES: its references'), judged by the algorithm policy */
   otherDigests?: string[];
   certificate: Certificate | undefined;
@@ -34,6 +36,12 @@ export interface CmsSigner {
   /** the signature value verifies over the signed attributes with the signer's key */
   signatureValid: boolean;
   signatureProblem?: string;
+  /** the signature algorithm as read (e.g. `ecdsa-with-SHA256`, `RSASSA-PSS(sha3-256, MGF1-sha3-256, salt 32)`) */
+  signatureAlgorithm?: string;
+  /** an algorithm this signature relies on that we cannot compute: neither proven good nor broken */
+  unsupportedAlgorithm?: string;
+  /** what was read leniently (legacy encodings, repeated attributes the standard allows) */
+  notes?: string[];
   /** OIDs of the signed and unsigned attributes */
   signedAttributes: string[];
   unsignedAttributes: Map<string, Buffer[]>;
@@ -52,9 +60,14 @@ export interface CmsInspection {
   /** the SignedData as read: the input, or its DER form when it came as BER */
   der: Buffer;
   fromBer: boolean;
+  /** what was read leniently in the whole CMS (padding dropped, BER) */
+  repairs: string[];
 }
 
 export const ID_RI_OCSP_RESPONSE = '1.3.6.1.5.5.7.16.2';
+
+const CONTENT_TIMESTAMP = '1.2.840.113549.1.9.16.2.20';
+const SIGNING_CERTIFICATE_V1 = '1.2.840.113549.1.9.16.2.12';
 
 const bad = (message: string): TrucError => new TrucError('malformed_cms', message);
 
@@ -74,30 +87,30 @@ function readTime(el: Element): Date | undefined {
   return new Date(Date.UTC(y, Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6])));
 }
 
-/** rsaEncryption in a SignerInfo (common in CMS) means PKCS#1 v1.5 with the SignerInfo's digest. */
-function normaliseRsa(alg: Buffer, digest: DigestName): Buffer {
-  const oid = decodeOid(children(readElement(alg))[0].value);
-  if (oid !== '1.2.840.113549.1.1.1') return alg;
-  const ids = { sha256: '300d06092a864886f70d01010b0500', sha384: '300d06092a864886f70d01010c0500', sha512: '300d06092a864886f70d01010d0500' };
-  return Buffer.from(ids[digest], 'hex');
-}
-
 /**
  * `content`: the detached content, or a function giving its digest (PAdES hashes the ByteRange itself);
  * omitted for an enveloping signature, whose eContent is used. A detached signature given without its
  * content is read all the same, with `digestMatches` undefined: validation answers SIGNED_DATA_NOT_FOUND.
  */
-export function inspectCms(der: Uint8Array, content?: Uint8Array | ((d: DigestName) => Buffer)): CmsInspection {
-  const input = Buffer.from(der.buffer, der.byteOffset, der.byteLength);
+export function inspectCms(der: Uint8Array, content?: Uint8Array | ((d: DigestAlgorithm) => Buffer)): CmsInspection {
+  let input = Buffer.from(der.buffer, der.byteOffset, der.byteLength);
   if (input.length > MAX_CMS_BYTES) throw new TrucError('too_large', `CMS of ${input.length} bytes exceeds ${MAX_CMS_BYTES}`);
+  const repairs: string[] = [];
   let buf: Buffer;
   try {
+    // zero bytes after the element (a fixed-size buffer a signer did not trim) carry nothing: dropped, and said
+    const end = berElementEnd(input, 0, 'CMS', MAX_DEPTH);
+    if (end < input.length && input.subarray(end).every((b) => b === 0)) {
+      repairs.push(`${input.length - end} zero bytes of padding after the CMS were ignored`);
+      input = input.subarray(0, end);
+    }
+    // the BER walk bounds depth and elements and brings the whole tree to DER: no second walk needed
     buf = berToDer(input, 'CMS', MAX_DEPTH);
-    checkTree(buf, 'CMS', MAX_DEPTH);
   } catch (e) {
     throw bad(`neither DER nor BER: ${(e as Error).message}`);
   }
   const fromBer = !buf.equals(input);
+  if (fromBer) repairs.push('the CMS is BER, read as its DER form');
   const ci = children(parseOne(buf, 'CMS', MAX_CMS_BYTES));
   if (oidOf(ci[0], 'contentType') !== OIDS.signedData) throw bad('not a CMS SignedData');
   const sd = children(expect(children(expect(ci[1], 0xa0, 'content'))[0], 0x30, 'SignedData'));
@@ -136,10 +149,10 @@ export function inspectCms(der: Uint8Array, content?: Uint8Array | ((d: DigestNa
   if (infos.length === 0) throw bad('no SignerInfo');
   // a detached signature without its content is still read: everything but the message-digest can be checked
   const signers = infos.map((info) => inspectSigner(info, parsed, eContentType, content ?? eContent, fromBer));
-  return { content: eContent, certificates, crls, ocsps, signers, der: buf, fromBer };
+  return { content: eContent, certificates, crls, ocsps, signers, der: buf, fromBer, repairs };
 }
 
-function inspectSigner(info: Element, certs: Certificate[], eContentType: string, content: Uint8Array | ((d: DigestName) => Buffer) | undefined, fromBer: boolean): CmsSigner {
+function inspectSigner(info: Element, certs: Certificate[], eContentType: string, content: Uint8Array | ((d: DigestAlgorithm) => Buffer) | undefined, fromBer: boolean): CmsSigner {
   const si = children(expect(info, 0x30, 'SignerInfo'));
   let j = 0;
   const version = expect(si[j++], 0x02, 'SignerInfo.version');
@@ -151,8 +164,10 @@ function inspectSigner(info: Element, certs: Certificate[], eContentType: string
   } else if (sid?.tag === 0x80 && version.value.equals(Buffer.from([3]))) {
     certificate = certs.find((c) => c.subjectKeyId?.equals(sid.value));
   } else throw bad('SignerInfo: version and signer identifier do not agree');
-  const digest = digestFromAlgorithmId(Buffer.from(expect(si[j++], 0x30, 'digestAlgorithm').raw));
-  if (!digest) throw new TrucError('unsupported', 'unsupported digest algorithm (SHA-256, SHA-384 or SHA-512 expected)');
+  const notes: string[] = [];
+  const digestId = readDigestAlgorithm(Buffer.from(expect(si[j++], 0x30, 'digestAlgorithm').raw));
+  const digest = digestId.digest ?? 'unknown';
+  let unsupportedAlgorithm = digestId.digest ? undefined : `digest algorithm ${digestId.oid}`;
   const attrsEl = si[j]?.tag === 0xa0 ? si[j++] : undefined;
   if (!attrsEl) throw bad('no signed attributes');
   const sigAlg = Buffer.from(expect(si[j++], 0x30, 'signatureAlgorithm').raw);
@@ -169,8 +184,16 @@ function inspectSigner(info: Element, certs: Certificate[], eContentType: string
   for (const a of children(attrsEl, 'signedAttrs', MAX_ATTRS)) {
     const [type, values] = children(expect(a, 0x30, 'Attribute'));
     const t = oidOf(type, 'attrType');
-    if (attrs.has(t)) throw bad(`signed attribute ${t} appears twice`);
-    attrs.set(t, children(expect(values, 0x31, 'attrValues')));
+    const vals = children(expect(values, 0x31, 'attrValues'));
+    if (attrs.has(t)) {
+      // CAdES (EN 319 122-1 §5.2.8) lets content-time-stamp appear more than once: each is judged; any other
+      // attribute twice is ambiguous about what was signed and refused
+      if (t !== CONTENT_TIMESTAMP) throw bad(`signed attribute ${t} appears twice`);
+      notes.push('the content-time-stamp attribute appears more than once; its values are read together');
+      attrs.get(t)!.push(...vals);
+      continue;
+    }
+    attrs.set(t, vals);
   }
   const single = (t: string, name: string): Element => {
     const v = attrs.get(t);
@@ -181,7 +204,7 @@ function inspectSigner(info: Element, certs: Certificate[], eContentType: string
   const contentType = oidOf(single(OIDS.contentType, 'content-type'), 'content-type');
   if (contentType !== eContentType) throw bad('the content-type attribute differs from eContentType');
   const md = expect(single(OIDS.messageDigest, 'message-digest'), 0x04, 'message-digest').value;
-  const actual = content === undefined ? undefined : typeof content === 'function' ? content(digest) : createHash(digest).update(content).digest();
+  const actual = content === undefined || digest === 'unknown' ? undefined : typeof content === 'function' ? content(digest) : createHash(digest).update(content).digest();
   const digestMatches = actual === undefined ? undefined : md.length === actual.length && timingSafeEqual(md, actual);
   const signingTime = attrs.has(OIDS.signingTime) ? readTime(single(OIDS.signingTime, 'signing-time')) : undefined;
   if (attrs.has(OIDS.signingTime) && !signingTime) throw bad('signing-time is not a UTCTime or GeneralizedTime in Zulu');
@@ -196,17 +219,36 @@ function inspectSigner(info: Element, certs: Certificate[], eContentType: string
     if (!hashName) throw new TrucError('unsupported', 'signing-certificate-v2: unsupported hash');
     const certHash = expect(first[k], 0x04, 'certHash').value;
     signingCertificate = certificate && createHash(hashName).update(certificate.der).digest().equals(certHash) ? 'ok' : 'mismatch';
+  } else if (attrs.has(SIGNING_CERTIFICATE_V1)) {
+    // ESS signing-certificate (RFC 2634): the SHA-1 hash of the certificate, what older signers write
+    const sc = children(expect(single(SIGNING_CERTIFICATE_V1, 'signing-certificate'), 0x30, 'SigningCertificate'));
+    const first = children(expect(children(expect(sc[0], 0x30, 'certs'))[0], 0x30, 'ESSCertID'));
+    const certHash = expect(first[0], 0x04, 'certHash').value;
+    signingCertificate = certificate && createHash('sha1').update(certificate.der).digest().equals(certHash) ? 'ok' : 'mismatch';
+    notes.push('the certificate is bound by signing-certificate (v1, SHA-1)');
   }
 
   let signatureValid = false;
   let signatureProblem: string | undefined;
+  let signatureAlgorithm: string | undefined;
+  const otherDigests: string[] = [];
   if (certificate) {
-    const check = checkSignature(normaliseRsa(sigAlg, digest), certificate.spki, signedAttributesOctets(attrsEl, fromBer), signatureValue);
-    signatureValid = check === 'ok';
-    if (!signatureValid) signatureProblem = check;
+    const check = checkSignatureValue(sigAlg, digestId.digest, certificate.spki, signedAttributesOctets(attrsEl, fromBer), signatureValue);
+    signatureAlgorithm = check.algorithm;
+    signatureValid = check.result === 'ok';
+    if (check.result === 'unsupported') {
+      unsupportedAlgorithm ??= check.algorithm;
+      signatureProblem = `cannot be checked: ${check.algorithm} is not supported`;
+    } else if (check.result === 'bad_signature') signatureProblem = `bad signature (${check.algorithm})`;
+    else if (check.note) notes.push(check.note);
+    if (check.result !== 'unsupported' && check.hash && check.hash !== digest) otherDigests.push(check.hash);
   } else signatureProblem = "the signer's certificate is not in the signature";
   return {
     digest,
+    ...(otherDigests.length ? { otherDigests } : {}),
+    ...(signatureAlgorithm ? { signatureAlgorithm } : {}),
+    ...(unsupportedAlgorithm ? { unsupportedAlgorithm } : {}),
+    ...(notes.length ? { notes } : {}),
     certificate,
     signingTime,
     contentType,

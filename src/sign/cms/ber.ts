@@ -12,7 +12,11 @@ import { seq, setOf, tlv } from '../../asn1/der.js';
 import { children, type Element } from '../../asn1/reader.js';
 import { TrucError } from '../../errors.js';
 
-const MAX_ELEMENTS = 200_000;
+/**
+ * Elements walked: at least this many, and as many as the input can hold (each takes two bytes or more),
+ * so the bound on work is the bound on size — a 2 MB CRL of 200,000 entries has some 700,000 elements.
+ */
+const MIN_ELEMENT_BUDGET = 200_000;
 
 /** Universal string types (and times) that BER may send constructed and DER sends primitive. */
 const STRING_TAGS = new Set([0x03, 0x04, 0x0c, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x18, 0x19, 0x1a, 0x1b, 0x1c, 0x1e]);
@@ -30,6 +34,7 @@ const bad = (what: string, m: string, at: number) => new TrucError('malformed_de
 /** One element of BER from `offset`: its tree and where it ends. */
 function parse(buf: Buffer, offset: number, what: string, maxDepth: number): { nodes: Node[]; end: number } {
   const nodes: Node[] = [];
+  const maxElements = Math.max(MIN_ELEMENT_BUDGET, (buf.length - offset) >>> 1);
   const frames: { node: Node; end?: number }[] = [];
   let pos = offset;
   let root: Node | undefined;
@@ -66,7 +71,7 @@ function parse(buf: Buffer, offset: number, what: string, maxDepth: number): { n
     if (indefinite && !constructed) throw bad(what, 'indefinite length on a primitive element', pos);
     if (!indefinite && pos + hdr + len > limit) throw bad(what, 'element runs past its container', pos);
     const node: Node = constructed ? { tag, kids: [] } : { tag, content: buf.subarray(pos + hdr, pos + hdr + len) };
-    if (nodes.push(node) > MAX_ELEMENTS) throw bad(what, 'too many elements', pos);
+    if (nodes.push(node) > maxElements) throw bad(what, 'too many elements', pos);
     if (frame) frame.node.kids!.push(node);
     else root = node;
     if (constructed) {

@@ -57,6 +57,8 @@ export async function verifyDetached(cms: Uint8Array, content: Uint8Array, opts:
   if (cmsRead.signers.length !== 1) throw bad(`expected one signer, found ${cmsRead.signers.length}`);
   const s = cmsRead.signers[0];
   if (s.contentType !== OIDS.data) throw bad('contentType attribute is not id-data');
+  const digest = s.digest;
+  if (digest !== 'sha256' && digest !== 'sha384' && digest !== 'sha512') throw bad(`digest algorithm ${digest}: SHA-256, SHA-384 or SHA-512 expected`);
   const signerCert = s.certificate;
   if (!signerCert) throw bad("the signer's certificate is not in the signature");
   if (!s.digestMatches) throw bad('the content does not match the signed message digest');
@@ -82,7 +84,7 @@ export async function verifyDetached(cms: Uint8Array, content: Uint8Array, opts:
   return {
     signer: { subject: dnString(signerCert, 'subject'), issuer: dnString(signerCert, 'issuer'), serial: signerCert.serialHex, certificate: signerCert.der },
     signingTime: s.signingTime,
-    digest: s.digest,
+    digest,
     trusted,
     path,
     certificates: cmsRead.certificates,

@@ -9,7 +9,7 @@
  */
 import { createHash } from 'node:crypto';
 import { berElementEnd } from '../cms/ber.js';
-import type { DigestName } from '../cms/attributes.js';
+import type { DigestAlgorithm } from '../cms/signature-value.js';
 import { PdfDocument } from '../pdf/document.js';
 import { decodeTextString, serialize, type PdfObject } from '../pdf/objects.js';
 import { Lexer } from '../pdf/parse.js';
@@ -32,7 +32,7 @@ export interface PdfSignature {
   /** the CMS from /Contents, zero padding removed */
   cms?: Buffer;
   /** digest of the covered bytes */
-  digestOf: (d: DigestName) => Buffer;
+  digestOf: (d: DigestAlgorithm) => Buffer;
   coverEnd: number;
   coversWholeFile: boolean;
   modifiedAfter: boolean;

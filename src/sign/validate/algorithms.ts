@@ -8,7 +8,7 @@
  * CRYPTO_CONSTRAINTS_FAILURE_NO_POE.
  *
  * The default ends follow NIST SP 800-57 Part 1 rev. 5 (table 4) and SP 800-131A rev. 2: 112-bit security
- * (RSA of 2048 bits, SHA-224) is acceptable for signing through 2030; 128 bits and more (RSA of 3072 bits,
+ * (RSA of 2048 bits, SHA-224, SHA3-224) is acceptable for signing through 2030; 128 bits and more (RSA of 3072 bits,
  * ECDSA P-256 and above, SHA-256 and above, Ed25519) has no end foreseen; SHA-1 and RSA below 2048 bits have
  * been disallowed for signature generation since the end of 2013. An operator can give another policy.
  */
@@ -24,12 +24,23 @@ export const DEFAULT_ALGORITHM_POLICY: AlgorithmPolicy = Object.freeze({
   sha256: null,
   sha384: null,
   sha512: null,
+  // SHA-512/t and SHA-3 (FIPS 180-4, FIPS 202): the same security as the SHA-2 digest of the same length
+  'sha512-224': new Date('2030-12-31T23:59:59Z'),
+  'sha512-256': null,
+  'sha3-224': new Date('2030-12-31T23:59:59Z'),
+  'sha3-256': null,
+  'sha3-384': null,
+  'sha3-512': null,
   'rsa-1024': new Date('2013-12-31T23:59:59Z'),
   'rsa-2048': new Date('2030-12-31T23:59:59Z'),
   'rsa-3072': null,
   'ecdsa-P-256': null,
   'ecdsa-P-384': null,
   'ecdsa-P-521': null,
+  // Brainpool curves (RFC 5639), accepted by BSI TR-02102-1 and ETSI TS 119 312
+  'ecdsa-brainpoolP256r1': null,
+  'ecdsa-brainpoolP384r1': null,
+  'ecdsa-brainpoolP512r1': null,
   ed25519: null,
   ed448: null,
 });

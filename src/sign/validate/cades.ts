@@ -51,6 +51,7 @@ export async function validateCades(cms: Uint8Array, opts: ValidationOptions & {
     const r = await validateSigner(s, inspection.certificates, [...inspection.crls, ...carried.crls], { index, format: 'CAdES', level, claimedSigningTime: s.signingTime }, { ...opts, at }, { ocsps: carried.ocsps, certs: carried.certs, ...(poe ? { poe } : {}) });
     if (ts.reports.length || ats.reports.length) r.timestamps = [...ts.reports, ...ats.reports];
     if (longTerm) r.embeddedEvidence = { certificates: carried.certs.length, crls: carried.crls.length, ocspResponses: carried.ocsps.length };
+    r.warnings.push(...inspection.repairs);
     if (!s.signingTime) r.warnings.push('no signing-time attribute (required by CAdES baseline)');
     for (const t of ats.reports) if (!t.valid) r.warnings.push(`an archive time-stamp is not valid: ${t.problem}`);
     for (const t of ts.reports) if (!t.valid) r.warnings.push(`a signature time-stamp is not valid: ${t.problem}`);

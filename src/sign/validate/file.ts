@@ -1,7 +1,8 @@
 /**
  * One entry for validating whatever signed file arrives (the CLI's `truc verify`, the HTTP validation
- * service): its format told from its first bytes — a PDF (PAdES), DER or PEM CMS (CAdES), XML (XAdES) —
- * and the matching validator. A file that is none of these is `unsupported`, not a report.
+ * service): its format told from its structure — a DER or BER ContentInfo of SignedData is CMS (CAdES) even
+ * when it carries a PDF; then a PDF (`%PDF-` in the first kilobyte, junk before it allowed), PEM CMS, XML
+ * (XAdES) — and the matching validator. A file that is none of these is `unsupported`, not a report.
  */
 import { TrucError } from '../../errors.js';
 import type { ValidationReport } from './report.js';
@@ -12,8 +13,20 @@ import { validateXades } from './xades.js';
 
 export type SignedKind = 'pdf' | 'cms' | 'xml';
 
+/** SEQUENCE (definite or indefinite length) opening with the OID id-signedData: a CMS ContentInfo. */
+const SIGNED_DATA_OID = Buffer.from('06092a864886f70d010702', 'hex');
+
+function isContentInfo(buf: Buffer): boolean {
+  if (buf[0] !== 0x30 || buf.length < 2) return false;
+  const l = buf[1];
+  const hdr = l < 0x80 || l === 0x80 ? 2 : l <= 0x84 ? 2 + (l & 0x7f) : 0;
+  return hdr > 0 && buf.subarray(hdr, hdr + SIGNED_DATA_OID.length).equals(SIGNED_DATA_OID);
+}
+
 export function detectFormat(b: Uint8Array): SignedKind | undefined {
   const buf = Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+  // structure first: an enveloping CMS whose eContent is a PDF holds `%PDF-` near its start
+  if (isContentInfo(buf)) return 'cms';
   if (buf.subarray(0, 1024).includes('%PDF-')) return 'pdf';
   if (buf[0] === 0x30) return 'cms';
   const head = buf.subarray(0, 256).toString('utf8').replace(/^\uFEFF/, '').trimStart();

@@ -73,11 +73,11 @@ export async function validatePdf(pdf: Uint8Array, opts: ValidationOptions): Pro
       ...(s.certification ? { certification: s.certification } : {}),
       ...(s.fieldLock ? { fieldLock: s.fieldLock } : {}),
     };
-    const failed = (message: string, sub: SignatureReport['subIndication'] = 'FORMAT_FAILURE'): SignatureReport => ({
+    const failed = (message: string, sub: SignatureReport['subIndication'] = 'FORMAT_FAILURE', indication: SignatureReport['indication'] = sub === 'FORMAT_FAILURE' ? 'TOTAL-FAILED' : 'INDETERMINATE'): SignatureReport => ({
       index,
       format: 'PAdES',
       level: 'unknown',
-      indication: sub === 'FORMAT_FAILURE' ? 'TOTAL-FAILED' : 'INDETERMINATE',
+      indication,
       subIndication: sub,
       message,
       ...(s.claimedSigningTime ? { claimedSigningTime: s.claimedSigningTime.toISOString() } : {}),
@@ -90,13 +90,17 @@ export async function validatePdf(pdf: Uint8Array, opts: ValidationOptions): Pro
       report.signatures.push(failed(s.formatProblem ?? 'no CMS in /Contents'));
       continue;
     }
-    if (s.subFilter !== 'ETSI.CAdES.detached' && s.subFilter !== 'adbe.pkcs7.detached') {
-      report.signatures.push(failed(`/SubFilter ${s.subFilter ?? '(none)'} is not supported`, 'FORMAT_FAILURE'));
+    const sha1Style = s.subFilter === 'adbe.pkcs7.sha1';
+    if (s.subFilter !== 'ETSI.CAdES.detached' && s.subFilter !== 'adbe.pkcs7.detached' && !sha1Style) {
+      // a format we do not read proves nothing against the signature: not checked, so not failed
+      report.signatures.push(failed(`/SubFilter ${s.subFilter ?? '(none)'} is not supported: the signature was not checked`, 'FORMAT_FAILURE', 'INDETERMINATE'));
       continue;
     }
     let inspection;
     try {
-      inspection = inspectCms(s.cms, s.digestOf);
+      // adbe.pkcs7.sha1 (ISO 32000-1 §12.8.3.3.1): the CMS encapsulates the SHA-1 digest of the ByteRange and
+      // signs that; the detached forms sign the ByteRange itself
+      inspection = sha1Style ? inspectCms(s.cms) : inspectCms(s.cms, s.digestOf);
     } catch (e) {
       if (!isTrucError(e)) throw e;
       // a digest outside the policy (SHA-1, MD5) is a cryptographic constraint, not a broken file
@@ -104,6 +108,21 @@ export async function validatePdf(pdf: Uint8Array, opts: ValidationOptions): Pro
       continue;
     }
     const signer = inspection.signers[0];
+    const contentNotes: string[] = [...inspection.repairs];
+    if (sha1Style) {
+      const byteRangeSha1 = s.digestOf('sha1');
+      if (inspection.content === undefined) {
+        report.signatures.push(failed('adbe.pkcs7.sha1: the CMS does not encapsulate the digest of the ByteRange'));
+        continue;
+      }
+      // the encapsulated digest must be the ByteRange's, as the messageDigest must be the encapsulated digest's
+      if (!inspection.content.equals(byteRangeSha1)) signer.digestMatches = false;
+      (signer.otherDigests ??= []).push('sha1');
+    } else if (inspection.content !== undefined) {
+      // a detached PAdES CMS that encapsulates content signs that content, not the ByteRange (DSS: not intact)
+      signer.digestMatches = false;
+      contentNotes.push(`the CMS encapsulates ${inspection.content.length} bytes of content of its own: it does not sign the bytes the ByteRange covers`);
+    }
     const covering = docTs.filter((d) => d.coverEnd >= s.coverEnd);
     const firstCover = covering.find((d) => d.valid)?.genTime;
     const ts = await signatureTimestamps(signer, { ...opts, at }, carried, firstCover, inspection.certificates);
@@ -115,6 +134,7 @@ export async function validatePdf(pdf: Uint8Array, opts: ValidationOptions): Pro
     const level = archived ? 'B-LTA' : longTerm ? 'B-LT' : timed ? 'B-T' : 'B-B';
     const r = await validateSigner(signer, inspection.certificates, [...inspection.crls, ...carried.crls], { index, format: 'PAdES', level, claimedSigningTime: s.claimedSigningTime ?? signer.signingTime }, { ...opts, at }, { ocsps: [...carried.ocsps, ...inspection.ocsps], certs: carried.certs, ...(poe ? { poe } : {}) });
     r.pdf = pdfPart;
+    r.warnings.push(...contentNotes);
     const stamps = [...ts.reports, ...covering.map((d) => d.report)];
     if (stamps.length) r.timestamps = stamps;
     if (dss) r.embeddedEvidence = { certificates: dss.certs.length, crls: dss.crls.length, ocspResponses: dss.ocsps.length };

@@ -80,13 +80,13 @@ export async function validateSigner(
     ...(base.claimedSigningTime ? { claimedSigningTime: base.claimedSigningTime.toISOString() } : {}),
     checks: {
       integrity: s.digestMatches ?? null,
-      signatureValue: s.certificate ? s.signatureValid : null,
+      signatureValue: s.certificate && !s.unsupportedAlgorithm ? s.signatureValid : null,
       signingCertificateReference: s.signingCertificate,
       certificateChain: null,
       certificateValidAtSigningTime: null,
     },
     certificatePath: [],
-    warnings: [],
+    warnings: [...(s.notes ?? [])],
   };
   const done = (v: Verdict): SignatureReport => Object.assign(report, v);
   if (!s.certificate) return done({ indication: 'INDETERMINATE', subIndication: 'NO_SIGNING_CERTIFICATE_FOUND', message: "the signer's certificate is not in the signature" });
@@ -98,6 +98,9 @@ export async function validateSigner(
       message: s.signingCertificate === 'absent' ? 'no signing-certificate-v2 attribute binds the certificate' : 'signing-certificate-v2 names another certificate',
     });
   if (s.digestMatches === false) return done({ indication: 'TOTAL-FAILED', subIndication: 'HASH_FAILURE', message: 'the signed data does not match the message-digest' });
+  // an algorithm we cannot compute proves nothing either way (EN 319 102-1 §5.2.7: INDETERMINATE)
+  if (s.unsupportedAlgorithm)
+    return done({ indication: 'INDETERMINATE', subIndication: 'CRYPTO_CONSTRAINTS_FAILURE', message: `the signature cannot be checked: ${s.unsupportedAlgorithm} is not supported` });
   // a signature value that does not verify fails whether or not the signed data can be found
   if (!s.signatureValid) return done({ indication: 'TOTAL-FAILED', subIndication: 'SIG_CRYPTO_FAILURE', message: `the signature value does not verify: ${s.signatureProblem ?? 'bad signature'}` });
   if (s.digestMatches === undefined)

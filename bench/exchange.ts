@@ -68,7 +68,7 @@ function wrk(url: string, bodyBytes: number, headers: Record<string, string>, di
       // the first refusals, to say what they were
       'local shown = 0',
       'response = function(status, headers, body)',
-      '  if status ~= 200 and shown < 3 then shown = shown + 1; io.write("REFUSED ", status, " ", tostring(headers["x-road-error"] or headers["X-Road-Error"]), "\\n") end',
+      '  if status ~= 200 and shown < 3 then shown = shown + 1; io.write("REFUSED ", status, " ", tostring(headers["x-road-error"] or headers["X-Road-Error"]), " ", string.sub(string.gsub(tostring(body), "\\n", " "), 1, 300), "\\n") end',
       'end',
     ].join('\n'),
   );

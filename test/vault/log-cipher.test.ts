@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync, statSync } from 'node:fs';
+import { createCipheriv, createDecipheriv, hkdfSync } from 'node:crypto';
 import { join } from 'node:path';
 import { openDb, migrate, type Db } from '../../src/store/index.js';
 import { auditMigrations } from '../../src/audit/index.js';
@@ -88,5 +89,28 @@ describe('message-log bodies encrypted under the vault', () => {
     expect(() => dec(flipped)).toThrow(/altered/);
     const d = cipher.decryptor(Buffer.from('truc-log-body:other'));
     expect(() => Buffer.concat([d.update(ct), d.final()])).toThrow(/altered/);
+  });
+
+  it('derives each body key with HKDF-SHA256 as documented: node\'s own hkdfSync opens what the log wrote, and the log opens what it seals', async () => {
+    const name = 'SERVER:VN/GOV/000.00.00.G09/ss-hkdf';
+    const cipher = await logBodyCipher(vault, name);
+    const dek = await vault.storeKey(`xlog:${name}`);
+    const aad = Buffer.from('truc-log-body:hkdf-check');
+    const key = Buffer.from(hkdfSync('sha256', dek, Buffer.alloc(0), Buffer.concat([Buffer.from('truc-log-body-key\0'), aad]), 32));
+    const e = cipher.encryptor(aad);
+    const ct = Buffer.concat([e.update(Buffer.from('tờ trình số 12')), e.final()]);
+    const dec = createDecipheriv('aes-256-gcm', key, ct.subarray(0, 12));
+    dec.setAAD(aad);
+    dec.setAuthTag(ct.subarray(ct.length - 16));
+    expect(Buffer.concat([dec.update(ct.subarray(12, ct.length - 16)), dec.final()]).toString()).toBe('tờ trình số 12');
+    const nonce = Buffer.alloc(12, 7);
+    const enc = createCipheriv('aes-256-gcm', key, nonce);
+    enc.setAAD(aad);
+    const sealed = Buffer.concat([nonce, enc.update(Buffer.from('công điện')), enc.final(), enc.getAuthTag()]);
+    const d = cipher.decryptor(aad);
+    expect(Buffer.concat([d.update(sealed), d.final()]).toString()).toBe('công điện');
+    // nonces from the pool are never handed out twice
+    const nonces = new Set(Array.from({ length: 2000 }, () => cipher.encryptor(aad).final().subarray(0, 12).toString('hex')));
+    expect(nonces.size).toBe(2000);
   });
 });

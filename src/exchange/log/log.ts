@@ -6,6 +6,7 @@
  * torn tail left by a crash (keeping the cut bytes in `quarantine/`), and catches the index up.
  */
 import { randomBytes } from 'node:crypto';
+import { randomPooled } from '../../crypto/random.js';
 import { mkdir, open, readdir, rename, rm, writeFile, type FileHandle } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -474,7 +475,7 @@ export class MessageLog implements MessageLogApi {
         }
       } else if (Buffer.isBuffer(b)) {
         if (this.cipher) {
-          const bodyId = randomBytes(16);
+          const bodyId = randomPooled(16);
           stored = { store: BODY_INLINE, cipher: this.cipher.id, bodyId, inline: encryptInline(this.cipher, this.logId, bodyId, b) };
         } else stored = { store: BODY_INLINE, cipher: '', inline: b };
       } else {

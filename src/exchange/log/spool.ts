@@ -5,7 +5,8 @@
  * a second copy. Each `write` awaits the disk, which is the back-pressure the caller honours. Spool files
  * left behind by a crash are removed when the log opens.
  */
-import { createHash, randomBytes, type Hash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
+import { randomPooled } from '../../crypto/random.js';
 import { createReadStream } from 'node:fs';
 import { open, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -94,9 +95,9 @@ export class FileSpool implements BodySpool {
     private readonly cipher: BodyCipher | undefined,
     private readonly maxBytes: number,
   ) {
-    this.id = randomBytes(12).toString('hex');
+    this.id = randomPooled(12).toString('hex');
     this.path = join(dir, `${this.id}.spool`);
-    this.bodyId = cipher ? randomBytes(16) : undefined;
+    this.bodyId = cipher ? randomPooled(16) : undefined;
     this.enc = cipher ? cipher.encryptor(bodyAad(logId, this.bodyId!)) : null;
     this.sh = cipher ? createHash('sha256') : null;
   }

@@ -1,8 +1,10 @@
 /**
- * A message body on its way through: hashed as it arrives, kept in memory while small and spooled through
- * the message log's spool once it outgrows the inline limit, so memory stays bounded whatever its size.
+ * A message body on its way through: kept in memory while small and spooled through the message log's spool
+ * once it outgrows the inline limit, so memory stays bounded whatever its size. It is hashed once: a small
+ * body whole at the end, a spooled one by the spool as it writes (the spool hashes every byte it is given,
+ * and it is given every byte, the ones held in memory first).
  */
-import { createHash, type Hash } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { TrucError } from '../../errors.js';
 import type { BodySpool, MessageLogApi, SpooledBody } from '../log/types.js';
@@ -14,7 +16,6 @@ export interface CollectedBody {
 }
 
 export class BodyCollector {
-  private readonly h: Hash = createHash('sha256');
   private chunks: Buffer[] = [];
   private length = 0;
   private spool: BodySpool | null = null;
@@ -32,7 +33,6 @@ export class BodyCollector {
   async add(chunk: Buffer): Promise<void> {
     this.length += chunk.length;
     if (this.length > this.maxBytes) throw new TrucError('too_large', `the message body exceeds ${this.maxBytes} bytes`, { limit: this.maxBytes });
-    this.h.update(chunk);
     if (!this.spool && this.length <= this.inlineLimit) {
       this.chunks.push(chunk);
       return;
@@ -46,15 +46,14 @@ export class BodyCollector {
   }
 
   async finish(): Promise<CollectedBody> {
-    const hash = this.h.digest();
     if (this.spool) {
       const s = await this.spool.finish();
       this.spool = null;
-      return { hash, length: this.length, body: s };
+      return { hash: s.hash, length: this.length, body: s };
     }
     const body = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.length);
     this.chunks = [];
-    return { hash, length: this.length, body };
+    return { hash: createHash('sha256').update(body).digest(), length: this.length, body };
   }
 
   async discard(): Promise<void> {

@@ -5,8 +5,9 @@
  */
 import type { Logger } from 'pino';
 import { TrucError } from '../../errors.js';
-import { buildOcspRequest, parseCertificate } from '../../pki/path/index.js';
-import { parseOcspResponse } from '../../pki/path/ocsp.js';
+import { buildOcspRequest, parseCertificate, type Certificate } from '../../pki/path/index.js';
+import { evaluateOcsp, parseOcspResponse } from '../../pki/path/ocsp.js';
+import { issuerOfCert } from '../../pki/path/issuer.js';
 import type { GlobalConf } from '../conf/global.js';
 
 export type OcspFetcher = (url: string, request: Buffer) => Promise<Buffer>;
@@ -89,15 +90,23 @@ export class OwnStatus {
       const issuer = candidates.find((c) => parseCertificate(c).subject.der.equals(cert.issuer.der));
       if (!issuer) continue;
       const urls = [...ca.ocspUrls, ...cert.ocspUrls];
+      const issuerCert = parseCertificate(issuer);
       const req = buildOcspRequest(certDer, issuer);
       let last: unknown;
       for (const url of urls) {
         try {
-          const r = await this.fetcher(url, req);
-          // a responder's pre-signed answer may be older than peers accept (their freshness limit): ask
+          // only an answer peers will accept is held: a responder that says tryLater or internalError, an
+          // answer about another certificate, a bad signature or an unknown status would otherwise be sent
+          // with every message for half the freshness limit, and every peer would refuse them (ocsp_stale)
+          const first = await this.fetcher(url, req);
+          const a = checkAnswer(first, cert, issuerCert, this.clock());
+          if (typeof a !== 'string' && this.clock().getTime() - a <= maxAgeMs) return first;
+          // a pre-signed answer older than peers accept (their freshness limit), or an unusable one: ask
           // again with a nonce, which a responder must answer with a response signed now
-          if (this.clock().getTime() - thisUpdateOf(r) <= maxAgeMs) return r;
-          return await this.fetcher(url, buildOcspRequest(certDer, issuer, { nonce: true }));
+          const again = await this.fetcher(url, buildOcspRequest(certDer, issuer, { nonce: true }));
+          const b = checkAnswer(again, cert, issuerCert, this.clock());
+          if (typeof b === 'string') throw new TrucError('peer_failed', `máy chủ OCSP ${url} trả lời không dùng được / the OCSP responder ${url} gave no usable answer: ${b}`);
+          return again;
         } catch (e) {
           last = e;
         }
@@ -108,10 +117,15 @@ export class OwnStatus {
   }
 }
 
-/** thisUpdate of the first answer in an OCSP response, in ms (0 when unreadable: treated as too old) */
-function thisUpdateOf(der: Buffer): number {
+/**
+ * The answer's thisUpdate in ms when the response is one a peer can use as evidence (successful, signed by
+ * the CA or its delegate, about this certificate, good or revoked, current); otherwise why not.
+ */
+function checkAnswer(der: Buffer, cert: Certificate, issuer: Certificate, now: Date): number | string {
   const p = parseOcspResponse(der);
-  if (typeof p === 'string') return 0;
-  const t = p.basic.tbsResponseData.responses[0]?.thisUpdate;
-  return t instanceof Date ? t.getTime() : 0;
+  if (typeof p === 'string') return p;
+  const r = evaluateOcsp(p, cert, issuerOfCert(issuer), now);
+  if (!r.ok) return r.why;
+  if (r.answer.status === 'unknown') return 'the responder does not know the certificate (status unknown)';
+  return r.answer.thisUpdate.getTime();
 }

@@ -11,7 +11,8 @@
  * A body cannot be swapped for another (its key and tag depend on the log and body ids) and any change to
  * it fails the tag at `final`. Nothing is kept whole in memory: the decryptor holds back the last 16 bytes.
  */
-import { createCipheriv, createDecipheriv, hkdfSync, randomBytes, type DecipherGCM } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, type DecipherGCM } from 'node:crypto';
+import { randomPooled } from '../../crypto/random.js';
 import { TrucError } from '../../errors.js';
 import type { BodyCipher, BodyCipherStream } from '../../exchange/log/cipher.js';
 import type { Vault } from './vault.js';
@@ -20,19 +21,31 @@ const NONCE = 12;
 const TAG = 16;
 const EMPTY = Buffer.alloc(0);
 
-function itemKey(dek: Buffer, aad: Buffer): Buffer {
-  return Buffer.from(hkdfSync('sha256', dek, EMPTY, Buffer.concat([Buffer.from('truc-log-body-key\0'), aad]), 32));
+const INFO = Buffer.from('truc-log-body-key\0');
+const ONE = Buffer.from([1]);
+
+/**
+ * HKDF-SHA256 (RFC 5869) with an empty salt, computed as its two steps: the extract step once per log key
+ * (`prk`), the expand step per body — one HMAC for a 32-byte key. Same bytes as `hkdfSync('sha256', dek,
+ * '', info, 32)`, at a quarter of its cost (node's one-shot HKDF builds key objects on every call).
+ */
+function extract(dek: Buffer): Buffer {
+  return createHmac('sha256', Buffer.alloc(32)).update(dek).digest();
+}
+
+function itemKey(prk: Buffer, aad: Buffer): Buffer {
+  return createHmac('sha256', prk).update(INFO).update(aad).update(ONE).digest();
 }
 
 /** A body cipher for the log named `name` (e.g. the security server's identifier), its key in `vault`. */
 export async function logBodyCipher(vault: Vault, name: string): Promise<BodyCipher> {
   const objectId = `xlog:${name}`;
-  const dek = await vault.storeKey(objectId);
+  const prk = extract(await vault.storeKey(objectId));
   return {
     id: `vault:${objectId}`.slice(0, 255),
     encryptor(aad: Buffer): BodyCipherStream {
-      const nonce = randomBytes(NONCE);
-      const c = createCipheriv('aes-256-gcm', itemKey(dek, aad), nonce);
+      const nonce = randomPooled(NONCE);
+      const c = createCipheriv('aes-256-gcm', itemKey(prk, aad), nonce);
       c.setAAD(aad);
       let head: Buffer | null = nonce;
       const withHead = (b: Buffer) => {
@@ -55,7 +68,7 @@ export async function logBodyCipher(vault: Vault, name: string): Promise<BodyCip
           if (!d) {
             head = Buffer.concat([head, chunk]);
             if (head.length < NONCE) return EMPTY;
-            d = createDecipheriv('aes-256-gcm', itemKey(dek, aad), head.subarray(0, NONCE));
+            d = createDecipheriv('aes-256-gcm', itemKey(prk, aad), head.subarray(0, NONCE));
             d.setAAD(aad);
             chunk = head.subarray(NONCE);
             head = EMPTY;

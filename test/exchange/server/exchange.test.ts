@@ -17,6 +17,9 @@ import { parseCertificate } from '../../../src/pki/path/index.js';
 import { tmp } from '../../helpers/openssl.js';
 import { scanSegment, type MessageLog } from '../../../src/exchange/log/index.js';
 import { segPath } from '../../../src/exchange/log/reader.js';
+import { OwnStatus, httpOcspFetcher, type OcspFetcher } from '../../../src/exchange/server/own-status.js';
+import { PeerTrust } from '../../../src/exchange/server/trust.js';
+import { OCSP_STATUS, errorResponse } from '../../../src/pki/ocsp/respond.js';
 
 let t: TestAxis;
 
@@ -296,3 +299,40 @@ describe('refusals between servers', () => {
 });
 
 void VPCP;
+
+describe("a server's own OCSP answers", () => {
+  it('holds only answers peers accept: tryLater, an answer about another certificate or an unknown status are refused and fetched again, the last good one kept meanwhile', async () => {
+    const m = t.axis.members[0]!;
+    const ctx = m.server.ctx;
+    const conf = m.conf.current()!;
+    // the platform's responder over HTTP, and a responder that misbehaves in turn
+    const real = httpOcspFetcher;
+    let mode: 'tryLater' | 'other' | 'real' = 'tryLater';
+    const fetcher: OcspFetcher = async (url, req) => {
+      if (mode === 'tryLater') return errorResponse(OCSP_STATUS.tryLater);
+      if (mode === 'other') return Buffer.from(ctx.own.response('sign')); // a good answer, but about the signing certificate
+      return real(url, req);
+    };
+    const silent = { warn: () => {} } as never;
+    const own = new OwnStatus(fetcher, silent);
+    own.set('auth', ctx.authCert);
+    await own.refresh(conf, true);
+    expect(own.response('auth').length).toBe(0);
+    expect(own.status()[0]!.lastError).toMatch(/no usable answer: OCSP responder answered status 3/);
+
+    mode = 'real';
+    await own.refresh(conf, true);
+    const good = own.response('auth');
+    expect(good.length).toBeGreaterThan(0);
+    expect(own.status()[0]!.lastError).toBeUndefined();
+    // what a peer does with it
+    await expect(new PeerTrust().check(conf, ctx.authCert, good, 'auth-client')).resolves.toMatchObject({ hash: expect.any(String) });
+
+    mode = 'other';
+    await own.refresh(conf, true);
+    expect(own.response('auth').equals(good)).toBe(true);
+    expect(own.status()[0]!.lastError).toMatch(/no response for this certificate/);
+    // and the answer it refused is one a peer would refuse too
+    await expect(new PeerTrust().check(conf, ctx.authCert, ctx.own.response('sign'), 'auth-client')).rejects.toMatchObject({ code: 'ocsp_stale' });
+  });
+});

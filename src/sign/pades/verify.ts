@@ -151,8 +151,9 @@ function dssRevisionUncached(bytes: Buffer, prevEnd: number, end: number): boole
 const isBlank = (b: Buffer) => b.every((c) => c === 0x0a || c === 0x0d || c === 0x20 || c === 0x09 || c === 0x00);
 
 export function readPdfSignatures(pdf: Uint8Array): PdfSignature[] {
-  const bytes = Buffer.from(pdf.buffer, pdf.byteOffset, pdf.byteLength);
-  const doc = new PdfDocument(bytes);
+  // the file as the reader reads it: from the %PDF- header on when junk precedes it (see PdfDocument)
+  const doc = new PdfDocument(Buffer.from(pdf.buffer, pdf.byteOffset, pdf.byteLength));
+  const bytes = doc.bytes;
   const found: PdfSignature[] = [];
   for (const f of doc.fields()) {
     const ft = f.dict.get('FT');

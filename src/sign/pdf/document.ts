@@ -22,10 +22,31 @@ export class PdfDocument {
   private readonly objStreams = new Map<number, { offsets: Map<number, number>; data: Buffer; first: number }>();
   private resolving = new Set<number>();
 
-  constructor(readonly bytes: Buffer) {
-    if (bytes.length > MAX_PDF_BYTES) throw bad(`file of ${bytes.length} bytes exceeds ${MAX_PDF_BYTES}`);
-    if (bytes.indexOf('%PDF-', 0, 'latin1') !== 0 && bytes.subarray(0, 1024).indexOf('%PDF-', 0, 'latin1') < 0) throw bad('not a PDF: no %PDF- header');
-    this.xref = readXref(bytes);
+  /** the file as read: the input, or from its `%PDF-` header on when the offsets count from there */
+  readonly bytes: Buffer;
+
+  constructor(input: Buffer) {
+    if (input.length > MAX_PDF_BYTES) throw bad(`file of ${input.length} bytes exceeds ${MAX_PDF_BYTES}`);
+    const header = input.subarray(0, 1024).indexOf('%PDF-', 0, 'latin1');
+    if (header < 0) throw bad('not a PDF: no %PDF- header');
+    this.bytes = input;
+    try {
+      this.xref = readXref(input);
+      if (header > 0) void this.catalog;
+    } catch (e) {
+      if (header <= 0) throw e;
+      // junk before the header (a mail or transfer wrapper): offsets count from `%PDF-`, as readers take them
+      this.cache.clear();
+      this.objStreams.clear();
+      this.bytes = input.subarray(header);
+      this.xref = readXref(this.bytes);
+      this.xref.repairs.push(`${header} bytes before %PDF- were set aside: offsets are counted from the header`);
+    }
+  }
+
+  /** what was read leniently, as qpdf and poppler read it (empty for a well-formed file) */
+  get repairs(): string[] {
+    return this.xref.repairs;
   }
 
   /** The kind of cross-reference the newest section uses: an update must use the same. */
@@ -88,7 +109,7 @@ export class PdfDocument {
     const n = intOf(s.dict.get('N'));
     const first = intOf(s.dict.get('First'));
     if (n === undefined || first === undefined || n < 0 || n > MAX_OBJSTM_OBJECTS || first < 0) throw bad(`object stream ${num}: bad /N or /First`);
-    const data = decodeStream(s.dict, s.data);
+    const data = decodeStream(s.dict, s.data, this.xref.repairs);
     const lx = new Lexer(data, 0, Math.min(first, data.length));
     const offsets = new Map<number, number>();
     for (let i = 0; i < n; i++) {

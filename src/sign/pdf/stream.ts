@@ -3,7 +3,7 @@
  * (zlib, output bounded against decompression bombs) with the PNG predictors writers use for
  * cross-reference streams (§7.4.4.4). Other filters are not needed to find objects and are refused.
  */
-import { inflateSync } from 'node:zlib';
+import { constants, inflateSync } from 'node:zlib';
 import type { PdfObject } from './objects.js';
 import { bad } from './parse.js';
 import { MAX_DECODED_STREAM } from './limits.js';
@@ -66,8 +66,12 @@ function unpredict(data: Buffer, parms: PdfObject | undefined): Buffer {
   return out;
 }
 
-/** The decoded data of a stream the reader needs (cross-reference and object streams). */
-export function decodeStream(dict: Map<string, PdfObject>, data: Buffer): Buffer {
+/**
+ * The decoded data of a stream the reader needs (cross-reference and object streams). A Flate stream cut
+ * before its zlib end (no final block or Adler-32, as some producers write) is read as far as it goes, as
+ * qpdf and poppler do, and said in `repairs` when given; a corrupt one is still an error.
+ */
+export function decodeStream(dict: Map<string, PdfObject>, data: Buffer, repairs?: string[]): Buffer {
   const f = dict.get('Filter');
   const filters = f === undefined ? [] : f.kind === 'array' ? f.items : [f];
   const p = dict.get('DecodeParms');
@@ -79,7 +83,13 @@ export function decodeStream(dict: Map<string, PdfObject>, data: Buffer): Buffer
     try {
       out = inflateSync(out, { maxOutputLength: MAX_DECODED_STREAM });
     } catch (e) {
-      throw bad(`cannot inflate stream: ${(e as Error).message}`);
+      if ((e as { code?: string }).code !== 'Z_BUF_ERROR' || !/unexpected end/i.test((e as Error).message)) throw bad(`cannot inflate stream: ${(e as Error).message}`);
+      try {
+        out = inflateSync(out, { maxOutputLength: MAX_DECODED_STREAM, finishFlush: constants.Z_SYNC_FLUSH });
+      } catch (e2) {
+        throw bad(`cannot inflate stream: ${(e2 as Error).message}`);
+      }
+      repairs?.push('a Flate stream without its zlib end was read as far as it goes');
     }
     out = unpredict(out, parms[i]);
   });

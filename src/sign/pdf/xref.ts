@@ -29,6 +29,8 @@ export interface Xref {
   sections: XrefSection[];
   /** the offset `startxref` names */
   startxref: number;
+  /** what was read leniently (as qpdf and poppler read it) */
+  repairs: string[];
 }
 
 const intOf = (o: PdfObject | undefined): number | undefined => (o?.kind === 'num' && Number.isInteger(o.value) ? o.value : undefined);
@@ -73,7 +75,7 @@ function readTable(buf: Buffer, offset: number, into: Map<number, XrefEntry>): P
   return trailer.entries;
 }
 
-function readStreamSection(buf: Buffer, offset: number, into: Map<number, XrefEntry>): PdfDict {
+function readStreamSection(buf: Buffer, offset: number, into: Map<number, XrefEntry>, repairs: string[]): PdfDict {
   const obj = parseIndirect(buf, offset, () => undefined);
   if (obj.value.kind !== 'stream') throw bad('the cross-reference offset names neither a table nor a stream', offset);
   const dict = obj.value.dict;
@@ -88,7 +90,7 @@ function readStreamSection(buf: Buffer, offset: number, into: Map<number, XrefEn
   const idx = dict.get('Index');
   const index = idx?.kind === 'array' ? idx.items.map(intOf) : [0, size];
   if (index.length % 2 || index.some((x) => x === undefined || x < 0)) throw bad('bad /Index', offset);
-  const data = decodeStream(dict, obj.value.data);
+  const data = decodeStream(dict, obj.value.data, repairs);
   const rowLen = w0 + w1 + w2;
   if (rowLen === 0) throw bad('bad /W', offset);
   const field = (p: number, n: number, dflt: number): number => {
@@ -124,6 +126,7 @@ export function readXref(buf: Buffer): Xref {
   const entries = new Map<number, XrefEntry>();
   const sections: XrefSection[] = [];
   const seen = new Set<number>();
+  const repairs: string[] = [];
   let offset: number | undefined = startxref;
   while (offset !== undefined) {
     if (seen.has(offset)) throw bad('the /Prev chain loops', offset);
@@ -141,9 +144,9 @@ export function readXref(buf: Buffer): Xref {
         const stm = intOf(trailer.get('XRefStm'));
         if (stm !== undefined && stm >= 0 && stm < buf.length && !seen.has(stm)) {
           seen.add(stm);
-          readStreamSection(buf, stm, entries);
+          readStreamSection(buf, stm, entries, repairs);
         }
-      } else trailer = readStreamSection(buf, p, entries);
+      } else trailer = readStreamSection(buf, p, entries, repairs);
     } catch (e) {
       // a lexer error deep in a broken section ("number too long") says little without where it was met
       if (e instanceof TrucError && e.code === 'malformed_pdf' && !/cross-reference|xref|trailer|\/W|\/Index/.test(e.message))
@@ -152,6 +155,11 @@ export function readXref(buf: Buffer): Xref {
     }
     sections.push({ offset, kind: isTable ? 'table' : 'stream', trailer });
     offset = intOf(trailer.get('Prev'));
+    // `/Prev 0` (written by some producers for "no previous section") names the header, never a section
+    if (offset === 0) {
+      repairs.push('a trailer /Prev 0 was ignored');
+      offset = undefined;
+    }
   }
-  return { entries, trailer: sections[0].trailer, sections, startxref };
+  return { entries, trailer: sections[0].trailer, sections, startxref, repairs };
 }

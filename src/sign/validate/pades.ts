@@ -134,7 +134,7 @@ export async function validatePdf(pdf: Uint8Array, opts: ValidationOptions): Pro
     const level = archived ? 'B-LTA' : longTerm ? 'B-LT' : timed ? 'B-T' : 'B-B';
     const r = await validateSigner(signer, inspection.certificates, [...inspection.crls, ...carried.crls], { index, format: 'PAdES', level, claimedSigningTime: s.claimedSigningTime ?? signer.signingTime }, { ...opts, at }, { ocsps: [...carried.ocsps, ...inspection.ocsps], certs: carried.certs, ...(poe ? { poe } : {}) });
     r.pdf = pdfPart;
-    r.warnings.push(...contentNotes);
+    r.warnings.push(...doc.repairs.map((m) => `the PDF was read leniently: ${m}`), ...contentNotes);
     const stamps = [...ts.reports, ...covering.map((d) => d.report)];
     if (stamps.length) r.timestamps = stamps;
     if (dss) r.embeddedEvidence = { certificates: dss.certs.length, crls: dss.crls.length, ocspResponses: dss.ocsps.length };

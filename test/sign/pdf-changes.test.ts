@@ -62,6 +62,10 @@ describe('PDF changes after a signature', () => {
       const report = await validatePdf(bytes, { trustAnchors: [lab.root] });
       const s = report.signatures[0];
       expect(s.checks.integrity).toBe(true);
+      // pdfsig calls it valid (the signed bytes hold) and so says nothing of the forged page; the signed content
+      // is no longer what the file shows, so the signature does not confirm this document: INDETERMINATE
+      expect(s).toMatchObject({ indication: 'INDETERMINATE', subIndication: 'SIG_CONSTRAINTS_FAILURE' });
+      expect(s.message).toMatch(/changed after this signature in what it signed: object \d+ \(a stream: page content/);
       expect(s.pdf).toMatchObject({ coversWholeFile: false, modifiedAfter: true, laterSignatures: 0 });
       expect(s.pdf!.changesAfter).toEqual([`object ${contentsNum} (a stream: page content, image or the like) was changed`]);
       expect(s.warnings.join('\n')).toMatch(/changed after this signature: object \d+ \(a stream: page content/);
@@ -80,7 +84,8 @@ describe('PDF changes after a signature', () => {
     const path = save(lab.dir, 'slipped.pdf', twice);
     expect(qpdfOk(path)).toBe(true);
     const report = await validatePdf(twice, { trustAnchors: [lab.root] });
-    expect(report.signatures.map((s) => s.indication)).toEqual(['TOTAL-PASSED', 'TOTAL-PASSED']);
+    // the first signature's content was altered (in the second's revision): INDETERMINATE; the second holds
+    expect(report.signatures.map((s) => s.indication)).toEqual(['INDETERMINATE', 'TOTAL-PASSED']);
     const [first, second] = report.signatures;
     expect(first.pdf).toMatchObject({ laterSignatures: 1, modifiedAfter: true });
     expect(first.pdf!.changesAfter).toContain(`object ${contentsNum} (a stream: page content, image or the like) was changed`);
@@ -95,6 +100,27 @@ describe('PDF changes after a signature', () => {
     const s = (await validatePdf(added, { trustAnchors: [lab.root] })).signatures[0];
     expect(s.pdf?.modifiedAfter).toBe(true);
     expect(s.pdf!.changesAfter.join('\n')).toMatch(/object \d+ was changed/);
+    // the page tree the signer signed was rewritten: not what was signed
+    expect(s).toMatchObject({ indication: 'INDETERMINATE', subIndication: 'SIG_CONSTRAINTS_FAILURE' });
+  });
+
+  it('an annotation added after signing (a reviewer\'s comment) is reported, and leaves the signature TOTAL-PASSED', async () => {
+    const signed = await signPdf(await samplePdf(false), official);
+    const doc = new PdfDocument(signed);
+    const first = doc.pageRefs()[0];
+    const page = new Map(doc.dictOf(ref(first.num, first.gen), 'page 1'));
+    const n = doc.size;
+    const annots = doc.resolve(page.get('Annots'));
+    page.set('Annots', array([...(annots?.kind === 'array' ? annots.items : []), ref(n)]));
+    const bytes = appendUpdate(doc, [
+      { num: first.num, gen: first.gen, body: serialize(dict(page)) },
+      { num: n, gen: 0, body: Buffer.from('<</Type/Annot/Subtype/Text/Rect[50 50 80 80]/Contents(Da xem)>>', 'latin1') },
+    ]).bytes;
+    expect(qpdfOk(save(lab.dir, 'annotated.pdf', bytes))).toBe(true);
+    const s = (await validatePdf(bytes, { trustAnchors: [lab.root] })).signatures[0];
+    expect(s.pdf!.changesAfter).toContain('an annotation was added or changed');
+    expect(s.indication).toBe('TOTAL-PASSED');
+    expect(s.warnings.join('\n')).toMatch(/an annotation was added/);
   });
 
   it('does not report what a signed document is expected to receive: a later signature, a form fill', async () => {

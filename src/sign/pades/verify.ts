@@ -38,6 +38,12 @@ export interface PdfSignature {
   modifiedAfter: boolean;
   /** changes after the signature other than validation data, document time-stamps, signatures and form fills */
   changesAfter: string[];
+  /**
+   * the changes after the signature that alter objects of the revision it signed (a page's content, the page
+   * tree, the catalog, a signature dictionary): more than DocMDP P=3 would permit — filling in, signing,
+   * annotating, adding validation data. What the signer signed is no longer what the file shows.
+   */
+  alteredAfter: string[];
   laterSignatures: number;
   /** a certification signature (DocMDP): its permissions, and the later changes they do not allow */
   certification?: { permissions: MdpPermission; violations: string[] };
@@ -181,6 +187,7 @@ export function readPdfSignatures(pdf: Uint8Array): PdfSignature[] {
       coversWholeFile: false,
       modifiedAfter: false,
       changesAfter: [],
+      alteredAfter: [],
       laterSignatures: 0,
     };
     const [a, b, c, d] = byteRange;
@@ -223,6 +230,8 @@ export function readPdfSignatures(pdf: Uint8Array): PdfSignature[] {
     const lastEnd = ends[ends.length - 1] ?? 0;
     const prevOf = (e: number) => ends.filter((x) => x < e).pop() ?? 0;
     s.changesAfter = changesAfter(bytes, s.coverEnd, ends, docTsEnds, cache);
+    // the revisions are classified once (cache): judging them against P=3 as well costs no second read
+    s.alteredAfter = mdpViolations(bytes, s.coverEnd, 3, ends, docTsEnds, cache);
     if (!s.coversWholeFile && !isBlank(bytes.subarray(Math.max(lastEnd, s.coverEnd)))) s.changesAfter.push('bytes were appended after the last revision');
     // a later signature's revision may carry other changes too: those count as content changed after signing
     s.modifiedAfter = later.some((e) => !covers.has(e) && !isDssRevision(bytes, prevOf(e), e)) || s.changesAfter.length > 0;

@@ -146,6 +146,11 @@ export async function validatePdf(pdf: Uint8Array, opts: ValidationOptions): Pro
     const mdp = s.certification;
     if (mdp?.violations.length && r.indication === 'TOTAL-PASSED')
       Object.assign(r, { indication: 'INDETERMINATE', subIndication: 'SIG_CONSTRAINTS_FAILURE', message: `changes the certification (DocMDP P=${mdp.permissions}) does not permit: ${mdp.violations.join('; ')}` });
+    // ISO 32000-1 §12.8.2 and PAdES (EN 319 142-1 §5.4): an incremental update may add to a signed document
+    // (fill in, sign, annotate, add validation data) but what alters the objects the signature covered —
+    // the shadow and spoofing attacks — leaves the signed document unconfirmed, whatever the certification
+    if (!mdp && s.alteredAfter.length && r.indication === 'TOTAL-PASSED')
+      Object.assign(r, { indication: 'INDETERMINATE', subIndication: 'SIG_CONSTRAINTS_FAILURE', message: `the document was changed after this signature in what it signed: ${s.alteredAfter.join('; ')}` });
     const lock = s.fieldLock;
     if (lock?.violations.length && r.indication === 'TOTAL-PASSED')
       Object.assign(r, { indication: 'INDETERMINATE', subIndication: 'SIG_CONSTRAINTS_FAILURE', message: `changes the signature's field lock (FieldMDP ${lock.action}) does not permit: ${lock.violations.join('; ')}` });

@@ -145,4 +145,22 @@ describe('a lenient PDF reader, and the PAdES CMS forms', () => {
     expect(r).toMatchObject({ indication: 'TOTAL-FAILED', subIndication: 'HASH_FAILURE', checks: { integrity: false } });
     expect(r.warnings.join(' ')).toMatch(/encapsulates 0 bytes of content/);
   });
+
+  it('an encrypted PDF (qpdf: RC4-128, AES-128, AES-256; empty user password) shows the signature field name, time and reason decrypted, as pdfsig does', async () => {
+    const signingTime = new Date('2026-03-02T03:04:05Z');
+    const signed = await signPdf(await samplePdf(false), signer, { fieldName: 'ChuKy_GiamDoc', reason: 'Phe duyet', signingTime });
+    for (const args of [['128', '--use-aes=n'], ['128', '--use-aes=y'], ['256']]) {
+      const out = join(lab.dir, `enc-${args.join('')}.pdf`);
+      const q = spawnSync('qpdf', ['--allow-weak-crypto', '--encrypt', '', 'owner-pw', ...args, '--', save(lab.dir, 'to-encrypt.pdf', signed), out]);
+      expect(q.status, `${q.stdout}${q.stderr}`).not.toBe(2);
+      const enc = readFileSync(out);
+      expect(enc.includes('/Encrypt')).toBe(true);
+      expect(enc.includes('ChuKy_GiamDoc')).toBe(false);
+      const [sig] = readPdfSignatures(enc);
+      expect(sig.fieldName, args.join(' ')).toBe('ChuKy_GiamDoc');
+      expect(sig.reason).toBe('Phe duyet');
+      expect(sig.claimedSigningTime?.toISOString()).toBe(signingTime.toISOString());
+      expect(pdfsig(lab, enc).out).toMatch(/Signature Field Name: ChuKy_GiamDoc/);
+    }
+  });
 });

@@ -10,6 +10,7 @@
 import { createHash } from 'node:crypto';
 import { berElementEnd } from '../cms/ber.js';
 import type { DigestAlgorithm } from '../cms/signature-value.js';
+import { stringDecrypter } from '../pdf/decrypt.js';
 import { PdfDocument } from '../pdf/document.js';
 import { decodeTextString, serialize, type PdfObject } from '../pdf/objects.js';
 import { Lexer } from '../pdf/parse.js';
@@ -161,13 +162,17 @@ export function readPdfSignatures(pdf: Uint8Array): PdfSignature[] {
   const doc = new PdfDocument(Buffer.from(pdf.buffer, pdf.byteOffset, pdf.byteLength));
   const bytes = doc.bytes;
   const found: PdfSignature[] = [];
-  for (const f of doc.fields()) {
+  // an encrypted file (standard handler, empty user password): names, /M and /Reason are shown decrypted
+  const decrypt = stringDecrypter(doc);
+  const fields = doc.fields(decrypt);
+  for (const f of fields) {
     const ft = f.dict.get('FT');
     if (ft?.kind !== 'name' || ft.value !== 'Sig') continue;
     const v = f.dict.get('V');
     if (!v) continue;
     const sig = doc.dictOf(v, `the signature of field ${f.name}`);
-    const text = (o: PdfObject | undefined) => (o?.kind === 'str' ? decodeTextString(o.bytes) : undefined);
+    const plain = (b: Buffer) => (decrypt && v.kind === 'ref' ? decrypt(b, v.num, v.gen) : b);
+    const text = (o: PdfObject | undefined) => (o?.kind === 'str' ? decodeTextString(plain(o.bytes)) : undefined);
     const sf = sig.get('SubFilter');
     const br = doc.resolve(sig.get('ByteRange'));
     const byteRange = br?.kind === 'array' ? br.items.map((x) => (x.kind === 'num' ? x.value : NaN)) : [];
@@ -241,7 +246,7 @@ export function readPdfSignatures(pdf: Uint8Array): PdfSignature[] {
       if (!s.coversWholeFile && !isBlank(bytes.subarray(Math.max(lastEnd, s.coverEnd)))) violations.push('bytes were appended after the last revision');
       // the certified revision's catalog must name this signature in /Perms /DocMDP (a first signature only)
       const certified = new PdfDocument(bytes.subarray(0, s.coverEnd));
-      const v = doc.fields().find((f) => decodeTextString(Buffer.from(f.name, 'latin1')) === s.fieldName)?.dict.get('V');
+      const v = fields.find((f) => decodeTextString(Buffer.from(f.name, 'latin1')) === s.fieldName)?.dict.get('V');
       if (v?.kind !== 'ref' || permsDocMdp(certified) !== v.num) violations.push('the catalog /Perms /DocMDP of the certified revision does not name this signature');
       if (found.some((o) => o !== s && o.coverEnd > 0 && o.coverEnd < s.coverEnd)) violations.push('a certification signature must be the first signature of the document');
       s.certification = { permissions: s.docMdp, violations };

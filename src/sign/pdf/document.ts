@@ -7,6 +7,7 @@ import type { PdfDict, PdfObject } from './objects.js';
 import { bad, Lexer, parseIndirect, parseValue } from './parse.js';
 import { decodeStream } from './stream.js';
 import { readXref, type Xref } from './xref.js';
+import type { StringDecrypter } from './decrypt.js';
 import { MAX_INHERITANCE_DEPTH, MAX_OBJSTM_OBJECTS, MAX_PDF_BYTES, MAX_TREE_NODES } from './limits.js';
 
 export interface Ref {
@@ -188,18 +189,23 @@ export class PdfDocument {
   }
 
   /** Terminal form fields (walking /Kids), each with its reference and fully qualified name. */
-  fields(): { ref: Ref | null; dict: PdfDict; name: string }[] {
+  /**
+   * The terminal form fields with their full names. `decrypt`: for an encrypted file, the decrypter of the
+   * partial names (`stringDecrypter`), each with the number of the object that holds it.
+   */
+  fields(decrypt?: StringDecrypter): { ref: Ref | null; dict: PdfDict; name: string }[] {
     const af = this.catalog.get('AcroForm');
     if (!af) return [];
     const acro = this.dictOf(af, 'the AcroForm');
     const fields = this.resolve(acro.get('Fields'));
     if (fields?.kind !== 'array') return [];
     const out: { ref: Ref | null; dict: PdfDict; name: string }[] = [];
-    const stack: { o: PdfObject; prefix: string }[] = fields.items.map((o) => ({ o, prefix: '' })).reverse();
+    const stack: { o: PdfObject; prefix: string; owner?: Ref }[] = fields.items.map((o) => ({ o, prefix: '' })).reverse();
     const seen = new Set<number>();
     let visited = 0;
     while (stack.length) {
-      const { o, prefix } = stack.pop()!;
+      const { o, prefix, owner: parentOwner } = stack.pop()!;
+      const owner = o.kind === 'ref' ? { num: o.num, gen: o.gen } : parentOwner;
       if (++visited > MAX_TREE_NODES) throw bad('the form field tree is too large');
       if (o.kind === 'ref') {
         if (seen.has(o.num)) continue;
@@ -208,10 +214,11 @@ export class PdfDocument {
       const v = this.resolve(o);
       if (v?.kind !== 'dict') continue;
       const t = v.entries.get('T');
-      const name = t?.kind === 'str' ? (prefix ? `${prefix}.` : '') + t.bytes.toString('latin1') : prefix;
+      const part = t?.kind === 'str' ? (decrypt && owner ? decrypt(t.bytes, owner.num, owner.gen) : t.bytes) : undefined;
+      const name = part ? (prefix ? `${prefix}.` : '') + part.toString('latin1') : prefix;
       const kids = this.resolve(v.entries.get('Kids'));
       const kidFields = kids?.kind === 'array' ? kids.items.filter((k) => { const d = this.resolve(k); return d?.kind === 'dict' && d.entries.has('T'); }) : [];
-      if (kidFields.length) for (let i = kidFields.length - 1; i >= 0; i--) stack.push({ o: kidFields[i], prefix: name });
+      if (kidFields.length) for (let i = kidFields.length - 1; i >= 0; i--) stack.push({ o: kidFields[i], prefix: name, ...(owner ? { owner } : {}) });
       else out.push({ ref: o.kind === 'ref' ? { num: o.num, gen: o.gen } : null, dict: v.entries, name });
     }
     return out;

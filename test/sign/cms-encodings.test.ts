@@ -8,7 +8,9 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { constants, createHash, createPrivateKey, generateKeyPairSync, sign as nodeSign, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ctx, int, NULL, octets, oid, seq, setOf, tlv, time, TAG } from '../../src/asn1/der.js';
+import { ctx, int, NULL, octets, oid, seq, setOf, tlv, time, toPem, TAG } from '../../src/asn1/der.js';
+import { TimeStampAuthority } from '../../src/pki/tsa/index.js';
+import { localTimeStamper } from '../../src/sign/timestamp/tsa-local.js';
 import { parseCertificate } from '../../src/pki/path/index.js';
 import { signedAttributes } from '../../src/sign/cades/signed-data.js';
 import { attribute } from '../../src/sign/cms/attributes.js';
@@ -180,14 +182,25 @@ describe('CMS encodings real signers write', () => {
     expect(junk).toMatchObject({ indication: 'TOTAL-FAILED', subIndication: 'FORMAT_FAILURE' });
   });
 
-  it('a content-time-stamp attribute present twice is read (noted), not FORMAT_FAILURE; a message-digest twice is still refused', async () => {
-    const token = (n: number) => attribute(OID.contentTimestamp, seq(oid('1.2.840.113549.1.7.2'), ctx(0, seq(int(3), setOf([]), seq(oid('1.2.840.113549.1.9.16.1.4')), setOf([]))), octets(Buffer.from([n]))));
-    const twice = buildCms({ ...base('ec'), extraAttrs: [token(1), token(2)], digestAlg: NO_PARAMS(OID.sha256), hash: 'sha256', sigAlg: NO_PARAMS(OID.ecdsaSha256), sign: (d) => nodeSign('sha256', d, ecKey) });
+  it('a content-time-stamp attribute present twice is judged, each token over the content (openssl ts agrees), not FORMAT_FAILURE; a message-digest twice is still refused', async () => {
+    const tsa = new TimeStampAuthority(lab.p.pki, lab.p.issuer, { policy: '2.16.704.1.101.1.6.1', accuracyMs: 1000 });
+    await tsa.start();
+    const stamper = localTimeStamper(tsa);
+    const good = await stamper.stamp(createHash('sha256').update(CONTENT).digest(), 'sha256');
+    const other = await stamper.stamp(createHash('sha256').update('another document').digest(), 'sha256');
+    const chain = save(lab.dir, 'tsa-chain.pem', toPem('CERTIFICATE', tsa.certificate()) + toPem('CERTIFICATE', lab.issuing));
+    const tsVerify = (token: Buffer) => opensslStatus(['ts', '-verify', '-in', save(lab.dir, `${Math.random()}.tst`, token), '-token_in', '-data', save(lab.dir, 'c.bin', CONTENT), '-CAfile', lab.rootPath, '-untrusted', chain]).out;
+    expect(tsVerify(Buffer.from(good))).toMatch(/Verification: OK/);
+    expect(tsVerify(Buffer.from(other))).not.toMatch(/Verification: OK/);
+    const twice = buildCms({ ...base('ec'), extraAttrs: [attribute(OID.contentTimestamp, Buffer.from(good)), attribute(OID.contentTimestamp, Buffer.from(other))], digestAlg: NO_PARAMS(OID.sha256), hash: 'sha256', sigAlg: NO_PARAMS(OID.ecdsaSha256), sign: (d) => nodeSign('sha256', d, ecKey) });
     expect(opensslVerify(twice, CONTENT).out).toMatch(/Verification successful/);
     const r = await validate(twice);
     expect(r.subIndication).not.toBe('FORMAT_FAILURE');
     expect(r.checks).toMatchObject({ integrity: true, signatureValue: true });
     expect(r.warnings.join(' ')).toMatch(/content-time-stamp attribute appears more than once/);
+    // DER sorts the signed attributes: the tokens come in encoding order
+    expect(r.timestamps?.filter((t) => t.type === 'content').map((t) => t.valid).sort()).toEqual([false, true]);
+    expect(r.warnings.join(' ')).toMatch(/a content time-stamp is not valid: the message imprint/);
     const md = attribute('1.2.840.113549.1.9.4', octets(createHash('sha256').update('other').digest()));
     const ambiguous = buildCms({ ...base('ec'), extraAttrs: [md], digestAlg: NO_PARAMS(OID.sha256), hash: 'sha256', sigAlg: NO_PARAMS(OID.ecdsaSha256), sign: (d) => nodeSign('sha256', d, ecKey) });
     expect(await validate(ambiguous)).toMatchObject({ indication: 'TOTAL-FAILED', subIndication: 'FORMAT_FAILURE' });

@@ -42,6 +42,8 @@ export interface CmsSigner {
   unsupportedAlgorithm?: string;
   /** what was read leniently (legacy encodings, repeated attributes the standard allows) */
   notes?: string[];
+  /** the content-time-stamp tokens among the signed attributes (EN 319 122-1 §5.2.8), each as carried */
+  contentTimestamps?: Buffer[];
   /** OIDs of the signed and unsigned attributes */
   signedAttributes: string[];
   unsignedAttributes: Map<string, Buffer[]>;
@@ -249,6 +251,7 @@ function inspectSigner(info: Element, certs: Certificate[], eContentType: string
     ...(signatureAlgorithm ? { signatureAlgorithm } : {}),
     ...(unsupportedAlgorithm ? { unsupportedAlgorithm } : {}),
     ...(notes.length ? { notes } : {}),
+    ...(attrs.has(CONTENT_TIMESTAMP) ? { contentTimestamps: attrs.get(CONTENT_TIMESTAMP)!.map((v) => Buffer.from(v.raw)) } : {}),
     certificate,
     signingTime,
     contentType,

@@ -10,7 +10,9 @@ import type { ValidationReport } from './report.js';
 import { validateSigner, type ValidationOptions } from './signer.js';
 
 import { UNSIGNED } from '../cades/unsigned.js';
-import { carriedBy, signatureTimestamps } from './timestamps.js';
+import { carriedBy, signatureTimestamps, timestampReport, withCarried } from './timestamps.js';
+import { verifyTimeStamp } from '../timestamp/verify.js';
+import type { TimestampReport } from './report.js';
 import { archiveTimestamps } from './archive.js';
 
 export async function validateCades(cms: Uint8Array, opts: ValidationOptions & { content?: Uint8Array }): Promise<ValidationReport> {
@@ -49,7 +51,22 @@ export async function validateCades(cms: Uint8Array, opts: ValidationOptions & {
     const poes = [ts.poe, ats.poe].filter((d): d is Date => !!d);
     const poe = poes.length ? new Date(Math.min(...poes.map((d) => d.getTime()))) : undefined;
     const r = await validateSigner(s, inspection.certificates, [...inspection.crls, ...carried.crls], { index, format: 'CAdES', level, claimedSigningTime: s.signingTime }, { ...opts, at }, { ocsps: carried.ocsps, certs: carried.certs, ...(poe ? { poe } : {}) });
-    if (ts.reports.length || ats.reports.length) r.timestamps = [...ts.reports, ...ats.reports];
+    // content time-stamps (signed attributes, possibly several): each over the content, judged and reported
+    const content = opts.content ?? inspection.content;
+    const contentReports: TimestampReport[] = [];
+    for (const token of s.contentTimestamps ?? []) {
+      if (!content) {
+        contentReports.push({ type: 'content', valid: false, problem: 'the signed content is needed to check a content time-stamp', sha256: createHash('sha256').update(token).digest('hex') });
+        continue;
+      }
+      const tctx = withCarried({ ...opts, at }, carried);
+      tctx.intermediates.push(...inspection.certificates);
+      const c = await verifyTimeStamp(token, (h) => createHash(h).update(content).digest(), { trustAnchors: opts.trustAnchors, at, ...tctx });
+      contentReports.push(timestampReport('content', c, undefined, token));
+      if (!c.valid) r.warnings.push(`a content time-stamp is not valid: ${c.problem}`);
+      else if (c.genTime && ts.poe && c.genTime > ts.poe) r.warnings.push('a content time-stamp is later than the signature time-stamp');
+    }
+    if (ts.reports.length || ats.reports.length || contentReports.length) r.timestamps = [...contentReports, ...ts.reports, ...ats.reports];
     if (longTerm) r.embeddedEvidence = { certificates: carried.certs.length, crls: carried.crls.length, ocspResponses: carried.ocsps.length };
     r.warnings.push(...inspection.repairs);
     if (!s.signingTime) r.warnings.push('no signing-time attribute (required by CAdES baseline)');

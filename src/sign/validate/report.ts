@@ -33,9 +33,9 @@ export interface CertificateSummary {
   notAfter: string;
 }
 
-/** A time-stamp token met during validation: over a signature value, over a PDF revision, or a CAdES archive-time-stamp-v3. */
+/** A time-stamp token met during validation: over a signature value, over a PDF revision, a CAdES archive-time-stamp-v3, or a content time-stamp over the signed content. */
 export interface TimestampReport {
-  type: 'signature' | 'document' | 'archive';
+  type: 'signature' | 'document' | 'archive' | 'content';
   valid: boolean;
   /** when the TSA says the data existed */
   genTime?: string;

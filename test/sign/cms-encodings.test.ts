@@ -188,7 +188,7 @@ describe('CMS encodings real signers write', () => {
     const stamper = localTimeStamper(tsa);
     const good = await stamper.stamp(createHash('sha256').update(CONTENT).digest(), 'sha256');
     const other = await stamper.stamp(createHash('sha256').update('another document').digest(), 'sha256');
-    const chain = save(lab.dir, 'tsa-chain.pem', toPem('CERTIFICATE', tsa.certificate()) + toPem('CERTIFICATE', lab.issuing));
+    const chain = save(lab.dir, 'tsa-chain.pem', Buffer.from(toPem('CERTIFICATE', tsa.certificate()) + toPem('CERTIFICATE', lab.issuing)));
     const tsVerify = (token: Buffer) => opensslStatus(['ts', '-verify', '-in', save(lab.dir, `${Math.random()}.tst`, token), '-token_in', '-data', save(lab.dir, 'c.bin', CONTENT), '-CAfile', lab.rootPath, '-untrusted', chain]).out;
     expect(tsVerify(Buffer.from(good))).toMatch(/Verification: OK/);
     expect(tsVerify(Buffer.from(other))).not.toMatch(/Verification: OK/);

@@ -11,7 +11,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { children, decodeOid, parseOne, type Element } from '../../asn1/reader.js';
 import { TrucError } from '../../errors.js';
 import { parseCertificate, type Certificate } from '../../pki/path/index.js';
-import { digestFromAlgorithmId, OIDS, type DigestName } from '../cms/attributes.js';
+import { OIDS } from '../cms/attributes.js';
 import { berElementEnd, berToDer, signedAttributesOctets } from '../cms/ber.js';
 import { checkSignatureValue, readDigestAlgorithm, type DigestAlgorithm } from '../cms/signature-value.js';
 
@@ -216,11 +216,13 @@ function inspectSigner(info: Element, certs: Certificate[], eContentType: string
     const sc = children(expect(single(OIDS.signingCertificateV2, 'signing-certificate-v2'), 0x30, 'SigningCertificateV2'));
     const first = children(expect(children(expect(sc[0], 0x30, 'certs'))[0], 0x30, 'ESSCertIDv2'));
     let k = 0;
-    let hashName: DigestName | undefined = 'sha256';
-    if (first[k]?.tag === 0x30) hashName = digestFromAlgorithmId(Buffer.from(first[k++].raw));
-    if (!hashName) throw new TrucError('unsupported', 'signing-certificate-v2: unsupported hash');
+    let hashName: DigestAlgorithm | undefined = 'sha256';
+    let hashOid = '2.16.840.1.101.3.4.2.1';
+    if (first[k]?.tag === 0x30) ({ digest: hashName, oid: hashOid } = readDigestAlgorithm(Buffer.from(first[k++].raw)));
     const certHash = expect(first[k], 0x04, 'certHash').value;
-    signingCertificate = certificate && createHash(hashName).update(certificate.der).digest().equals(certHash) ? 'ok' : 'mismatch';
+    // a hash we cannot compute leaves the binding unchecked: not a mismatch, not a broken file
+    if (!hashName) unsupportedAlgorithm ??= `signing-certificate-v2 hash ${hashOid}`;
+    else signingCertificate = certificate && createHash(hashName).update(certificate.der).digest().equals(certHash) ? 'ok' : 'mismatch';
   } else if (attrs.has(SIGNING_CERTIFICATE_V1)) {
     // ESS signing-certificate (RFC 2634): the SHA-1 hash of the certificate, what older signers write
     const sc = children(expect(single(SIGNING_CERTIFICATE_V1, 'signing-certificate'), 0x30, 'SigningCertificate'));

@@ -2,7 +2,8 @@
  * PDFs as real producers write them, read as leniently as qpdf and pdfsig read them and with what was
  * repaired said: a trailer /Prev 0, a Flate cross-reference stream without its zlib end, junk before
  * `%PDF-`. And the PAdES CMS forms beside the usual one: /SubFilter adbe.pkcs7.sha1 (verified; SHA-1 is a
- * policy matter), a detached CMS that encapsulates (empty) content of its own (not intact, as EU DSS says).
+ * policy matter), a detached CMS that encapsulates (empty) content of its own (not intact, as EU DSS says),
+ * content time-stamps over the ByteRange, a /SubFilter we do not read; and encrypted files' field names.
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { spawnSync } from 'node:child_process';
@@ -11,13 +12,18 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { constants, deflateSync, inflateSync } from 'node:zlib';
 import { signPdf, preparePdf, validatePdf, readPdfSignatures } from '../../src/sign/index.js';
-import { signedData } from '../../src/sign/cades/signed-data.js';
+import { signedAttributes, signedData } from '../../src/sign/cades/signed-data.js';
+import { attribute } from '../../src/sign/cms/attributes.js';
+import { toPem } from '../../src/asn1/der.js';
+import { TimeStampAuthority } from '../../src/pki/tsa/index.js';
+import { localTimeStamper } from '../../src/sign/timestamp/tsa-local.js';
 import { embedCms } from '../../src/sign/pades/embed.js';
 import { appendSignatureField, pdfDate } from '../../src/sign/pades/prepare.js';
 import { PdfDocument } from '../../src/sign/pdf/document.js';
 import { openssl, opensslStatus } from '../helpers/openssl.js';
 import { handPdf, openLab, samplePdf, save, type Lab } from './fixtures.js';
 
+const CONTENT_TS = '1.2.840.113549.1.9.16.2.20';
 const basic = ['<</Type/Catalog/Pages 2 0 R>>', '<</Type/Pages/Kids[3 0 R]/Count 1>>', '<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]>>'];
 
 function pdfsig(lab: Lab, pdf: Buffer): { valid: number; listed: number; out: string } {
@@ -144,6 +150,37 @@ describe('a lenient PDF reader, and the PAdES CMS forms', () => {
     expect(opensslStatus(['cms', '-verify', '-binary', '-inform', 'DER', '-noverify', '-in', cmsPath, '-content', covered, '-out', '/dev/null']).out).toMatch(/Verification successful/);
     expect(r).toMatchObject({ indication: 'TOTAL-FAILED', subIndication: 'HASH_FAILURE', checks: { integrity: false } });
     expect(r.warnings.join(' ')).toMatch(/encapsulates 0 bytes of content/);
+  });
+
+  it('a /SubFilter we do not read (adbe.x509.rsa_sha1) is INDETERMINATE / FORMAT_FAILURE, named: not checked, so not failed', async () => {
+    const placed = appendSignatureField(await samplePdf(false), { type: 'Sig', subFilter: 'adbe.x509.rsa_sha1', contentsBytes: 512, digest: 'sha256' });
+    // adbe.x509.rsa_sha1 carries a bare PKCS#1 signature value as a DER OCTET STRING, the certificate in /Cert
+    const pdf = embedCms(placed, Buffer.concat([Buffer.from([0x04, 0x81, 0x80]), Buffer.alloc(128, 7)]));
+    const r = (await validatePdf(pdf, { trustAnchors: [lab.root] })).signatures[0];
+    expect(r).toMatchObject({ indication: 'INDETERMINATE', subIndication: 'FORMAT_FAILURE' });
+    expect(r.message).toMatch(/adbe\.x509\.rsa_sha1 is not supported/);
+  });
+
+  it('content time-stamps of a PAdES signature are judged over the ByteRange (openssl ts agrees): one valid, one over other data', async () => {
+    const tsa = new TimeStampAuthority(lab.p.pki, lab.p.issuer, { policy: '2.16.704.1.101.1.6.1', accuracyMs: 1000 });
+    await tsa.start();
+    const stamper = localTimeStamper(tsa);
+    const placed = appendSignatureField(await samplePdf(false), { type: 'Sig', subFilter: 'ETSI.CAdES.detached', contentsBytes: 16384, digest: 'sha256' });
+    const good = Buffer.from(await stamper.stamp(placed.documentDigest, 'sha256'));
+    const other = Buffer.from(await stamper.stamp(createHash('sha256').update('khác').digest(), 'sha256'));
+    const [a, b, c, d] = placed.byteRange;
+    const covered = save(lab.dir, 'covered.bin', Buffer.concat([placed.pdf.subarray(a, a + b), placed.pdf.subarray(c, c + d)]));
+    const chain = save(lab.dir, 'tsa-chain.pem', Buffer.from(toPem('CERTIFICATE', tsa.certificate()) + toPem('CERTIFICATE', lab.issuing)));
+    const tsVerify = (t: Buffer) => opensslStatus(['ts', '-verify', '-in', save(lab.dir, `${Math.random()}.tst`, t), '-token_in', '-data', covered, '-CAfile', lab.rootPath, '-untrusted', chain]).out;
+    expect(tsVerify(good)).toMatch(/Verification: OK/);
+    expect(tsVerify(other)).not.toMatch(/Verification: OK/);
+    const attrs = signedAttributes({ certificate: signer.certificate, messageDigest: placed.documentDigest, extra: [attribute(CONTENT_TS, good), attribute(CONTENT_TS, other)] });
+    const signature = await signer.sign(attrs);
+    const pdf = embedCms(placed, signedData({ identity: signer, digest: 'sha256', signedAttrs: attrs, signature }));
+    const r = (await validatePdf(pdf, { trustAnchors: [lab.root] })).signatures[0];
+    expect(r.indication).toBe('TOTAL-PASSED');
+    expect(r.timestamps?.filter((t) => t.type === 'content').map((t) => t.valid).sort()).toEqual([false, true]);
+    expect(r.warnings.join(' ')).toMatch(/a content time-stamp is not valid: the message imprint/);
   });
 
   it('an encrypted PDF (qpdf: RC4-128, AES-128, AES-256; empty user password) shows the signature field name, time and reason decrypted, as pdfsig does', async () => {

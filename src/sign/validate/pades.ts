@@ -135,10 +135,19 @@ export async function validatePdf(pdf: Uint8Array, opts: ValidationOptions): Pro
     const r = await validateSigner(signer, inspection.certificates, [...inspection.crls, ...carried.crls], { index, format: 'PAdES', level, claimedSigningTime: s.claimedSigningTime ?? signer.signingTime }, { ...opts, at }, { ocsps: [...carried.ocsps, ...inspection.ocsps], certs: carried.certs, ...(poe ? { poe } : {}) });
     r.pdf = pdfPart;
     r.warnings.push(...doc.repairs.map((m) => `the PDF was read leniently: ${m}`), ...contentNotes);
-    const stamps = [...ts.reports, ...covering.map((d) => d.report)];
+    // content time-stamps (signed attributes): each over the bytes the ByteRange covers
+    const contentStamps: TimestampReport[] = [];
+    for (const token of signer.contentTimestamps ?? []) {
+      const tctx = withCarried({ ...opts, at }, carried);
+      tctx.intermediates.push(...pool);
+      const c = await verifyTimeStamp(token, (h) => s.digestOf(h), { trustAnchors: opts.trustAnchors, at, ...tctx });
+      contentStamps.push(timestampReport('content', c, undefined, token));
+    }
+    const stamps = [...contentStamps, ...ts.reports, ...covering.map((d) => d.report)];
     if (stamps.length) r.timestamps = stamps;
     if (dss) r.embeddedEvidence = { certificates: dss.certs.length, crls: dss.crls.length, ocspResponses: dss.ocsps.length };
     for (const t of ts.reports) if (!t.valid) r.warnings.push(`a signature time-stamp is not valid: ${t.problem}`);
+    for (const t of contentStamps) if (!t.valid) r.warnings.push(`a content time-stamp is not valid: ${t.problem}`);
     if (inspection.signers.length !== 1) r.warnings.push(`the CMS has ${inspection.signers.length} signers; only the first is validated`);
     if (s.subFilter === 'ETSI.CAdES.detached' && signer.signedAttributes.includes(SIGNING_TIME)) r.warnings.push('a PAdES signature must not carry a signing-time attribute');
     if (s.changesAfter.length) r.warnings.push(`the document was changed after this signature: ${s.changesAfter.join('; ')}`);

@@ -218,6 +218,19 @@ describe('CMS encodings real signers write', () => {
     expect(r.warnings.join(' ')).toMatch(/BER/);
   });
 
+  it('a certificate that cannot be read is reported, not silently dropped: the signer is then not found (INDETERMINATE), and the report says why', async () => {
+    // the signer's certificate with its notBefore made unreadable (same length, so the DER stays well formed)
+    const broken = Buffer.from(ec.certificate);
+    const at = broken.indexOf(Buffer.from('170d', 'hex'));
+    expect(at).toBeGreaterThan(0);
+    broken.write('XX', at + 2, 'latin1');
+    const cms = buildCms({ ...base('ec'), carriedCerts: [broken, lab.issuing], digestAlg: NO_PARAMS(OID.sha256), hash: 'sha256', sigAlg: NO_PARAMS(OID.ecdsaSha256), sign: (d) => nodeSign('sha256', d, ecKey) });
+    expect(opensslVerify(cms, CONTENT).out).not.toMatch(/Verification successful/);
+    const r = await validate(cms);
+    expect(r).toMatchObject({ indication: 'INDETERMINATE', subIndication: 'NO_SIGNING_CERTIFICATE_FOUND' });
+    expect(r.warnings.join(' ')).toMatch(/certificate 1 of 2 in the CMS cannot be read/);
+  });
+
   it('a CMS with an embedded CRL of about 2 MB (over 300,000 DER elements) is read and validated, in bounded time', async () => {
     // a CRL of 100,000 entries signed by a key of its own: well formed, not authentic — path validation sets it aside
     const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });

@@ -140,11 +140,12 @@ export function inspectCms(der: Uint8Array, content?: Uint8Array | ((d: DigestAl
       }
     }
   const parsed: Certificate[] = [];
-  for (const c of certificates) {
+  for (const [n, c] of certificates.entries()) {
     try {
       parsed.push(parseCertificate(c));
-    } catch {
-      // an unreadable extra certificate cannot be the signer's; path building ignores it too
+    } catch (e) {
+      // an unreadable certificate cannot be the signer's, and path building passes over it: said, never silent
+      repairs.push(`certificate ${n + 1} of ${certificates.length} in the CMS cannot be read (${(e as Error).message}): it cannot be the signer's`);
     }
   }
   const infos = children(expect(sd[i], 0x31, 'signerInfos'), 'signerInfos', 16);

@@ -103,7 +103,7 @@ export function inspectCms(der: Uint8Array, content?: Uint8Array | ((d: DigestAl
     // zero bytes after the element (a fixed-size buffer a signer did not trim) carry nothing: dropped, and said
     const end = berElementEnd(input, 0, 'CMS', MAX_DEPTH);
     if (end < input.length && input.subarray(end).every((b) => b === 0)) {
-      repairs.push(`${input.length - end} zero bytes of padding after the CMS were ignored`);
+      repairs.push(`bỏ qua các byte 0 đệm sau CMS / ${input.length - end} zero bytes of padding after the CMS were ignored`);
       input = input.subarray(0, end);
     }
     // the BER walk bounds depth and elements and brings the whole tree to DER: no second walk needed
@@ -112,7 +112,7 @@ export function inspectCms(der: Uint8Array, content?: Uint8Array | ((d: DigestAl
     throw bad(`neither DER nor BER: ${(e as Error).message}`);
   }
   const fromBer = !buf.equals(input);
-  if (fromBer) repairs.push('the CMS is BER, read as its DER form');
+  if (fromBer) repairs.push('CMS mã hoá BER, được đọc theo dạng DER / the CMS is BER, read as its DER form');
   const ci = children(parseOne(buf, 'CMS', MAX_CMS_BYTES));
   if (oidOf(ci[0], 'contentType') !== OIDS.signedData) throw bad('not a CMS SignedData');
   const sd = children(expect(children(expect(ci[1], 0xa0, 'content'))[0], 0x30, 'SignedData'));
@@ -145,7 +145,7 @@ export function inspectCms(der: Uint8Array, content?: Uint8Array | ((d: DigestAl
       parsed.push(parseCertificate(c));
     } catch (e) {
       // an unreadable certificate cannot be the signer's, and path building passes over it: said, never silent
-      repairs.push(`certificate ${n + 1} of ${certificates.length} in the CMS cannot be read (${(e as Error).message}): it cannot be the signer's`);
+      repairs.push(`không đọc được một chứng thư trong CMS / certificate ${n + 1} of ${certificates.length} in the CMS cannot be read (${(e as Error).message}): it cannot be the signer's`);
     }
   }
   const infos = children(expect(sd[i], 0x31, 'signerInfos'), 'signerInfos', 16);
@@ -192,7 +192,7 @@ function inspectSigner(info: Element, certs: Certificate[], eContentType: string
       // CAdES (EN 319 122-1 §5.2.8) lets content-time-stamp appear more than once: each is judged; any other
       // attribute twice is ambiguous about what was signed and refused
       if (t !== CONTENT_TIMESTAMP) throw bad(`signed attribute ${t} appears twice`);
-      notes.push('the content-time-stamp attribute appears more than once; its values are read together');
+      notes.push('thuộc tính dấu thời gian nội dung xuất hiện nhiều lần / the content-time-stamp attribute appears more than once; its values are read together');
       attrs.get(t)!.push(...vals);
       continue;
     }
@@ -230,7 +230,7 @@ function inspectSigner(info: Element, certs: Certificate[], eContentType: string
     const first = children(expect(children(expect(sc[0], 0x30, 'certs'))[0], 0x30, 'ESSCertID'));
     const certHash = expect(first[0], 0x04, 'certHash').value;
     signingCertificate = certificate && createHash('sha1').update(certificate.der).digest().equals(certHash) ? 'ok' : 'mismatch';
-    notes.push('the certificate is bound by signing-certificate (v1, SHA-1)');
+    notes.push('chứng thư được gắn bằng signing-certificate v1 (SHA-1) / the certificate is bound by signing-certificate (v1, SHA-1)');
   }
 
   let signatureValid = false;
@@ -245,7 +245,7 @@ function inspectSigner(info: Element, certs: Certificate[], eContentType: string
       unsupportedAlgorithm ??= check.algorithm;
       signatureProblem = `cannot be checked: ${check.algorithm} is not supported`;
     } else if (check.result === 'bad_signature') signatureProblem = `bad signature (${check.algorithm})`;
-    else if (check.note) notes.push(check.note);
+    else if (check.note) notes.push(`mã hoá thuật toán không theo chuẩn, vẫn kiểm tra được / ${check.note}`);
     if (check.result !== 'unsupported' && check.hash && check.hash !== digest) otherDigests.push(check.hash);
   } else signatureProblem = "the signer's certificate is not in the signature";
   return {

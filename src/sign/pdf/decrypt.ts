@@ -57,7 +57,8 @@ function hash2B(password: Buffer, salt: Buffer, udata: Buffer, r: number): Buffe
     let sum = 0;
     for (let j = 0; j < 16; j++) sum += e[j];
     k = createHash(['sha256', 'sha384', 'sha512'][sum % 3]).update(e).digest();
-    if (i >= 63 && e[e.length - 1] <= i - 32) break;
+    // rounds done (i + 1) at least 64, and the last byte of E at most (rounds done) − 32
+    if (i >= 63 && e[e.length - 1] <= i + 1 - 32) break;
   }
   return k.subarray(0, 32);
 }

@@ -41,7 +41,7 @@ export class PdfDocument {
       this.objStreams.clear();
       this.bytes = input.subarray(header);
       this.xref = readXref(this.bytes);
-      this.xref.repairs.push(`${header} bytes before %PDF- were set aside: offsets are counted from the header`);
+      this.xref.repairs.push(`bỏ qua ${header} byte trước %PDF- / ${header} bytes before %PDF- were set aside: offsets are counted from the header`);
     }
   }
 

@@ -89,7 +89,7 @@ export function decodeStream(dict: Map<string, PdfObject>, data: Buffer, repairs
       } catch (e2) {
         throw bad(`cannot inflate stream: ${(e2 as Error).message}`);
       }
-      repairs?.push('a Flate stream without its zlib end was read as far as it goes');
+      repairs?.push('luồng Flate thiếu phần kết zlib, đã đọc hết phần có / a Flate stream without its zlib end was read as far as it goes');
     }
     out = unpredict(out, parms[i]);
   });

@@ -157,7 +157,7 @@ export function readXref(buf: Buffer): Xref {
     offset = intOf(trailer.get('Prev'));
     // `/Prev 0` (written by some producers for "no previous section") names the header, never a section
     if (offset === 0) {
-      repairs.push('a trailer /Prev 0 was ignored');
+      repairs.push('bỏ qua /Prev 0 trong trailer / a trailer /Prev 0 was ignored');
       offset = undefined;
     }
   }

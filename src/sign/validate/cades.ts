@@ -63,8 +63,8 @@ export async function validateCades(cms: Uint8Array, opts: ValidationOptions & {
       tctx.intermediates.push(...inspection.certificates);
       const c = await verifyTimeStamp(token, (h) => createHash(h).update(content).digest(), { trustAnchors: opts.trustAnchors, at, ...tctx });
       contentReports.push(timestampReport('content', c, undefined, token));
-      if (!c.valid) r.warnings.push(`a content time-stamp is not valid: ${c.problem}`);
-      else if (c.genTime && ts.poe && c.genTime > ts.poe) r.warnings.push('a content time-stamp is later than the signature time-stamp');
+      if (!c.valid) r.warnings.push(`dấu thời gian nội dung không hợp lệ / a content time-stamp is not valid: ${c.problem}`);
+      else if (c.genTime && ts.poe && c.genTime > ts.poe) r.warnings.push('dấu thời gian nội dung muộn hơn dấu thời gian chữ ký / a content time-stamp is later than the signature time-stamp');
     }
     if (ts.reports.length || ats.reports.length || contentReports.length) r.timestamps = [...contentReports, ...ts.reports, ...ats.reports];
     if (longTerm) r.embeddedEvidence = { certificates: carried.certs.length, crls: carried.crls.length, ocspResponses: carried.ocsps.length };

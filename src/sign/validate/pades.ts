@@ -93,7 +93,7 @@ export async function validatePdf(pdf: Uint8Array, opts: ValidationOptions): Pro
     const sha1Style = s.subFilter === 'adbe.pkcs7.sha1';
     if (s.subFilter !== 'ETSI.CAdES.detached' && s.subFilter !== 'adbe.pkcs7.detached' && !sha1Style) {
       // a format we do not read proves nothing against the signature: not checked, so not failed
-      report.signatures.push(failed(`/SubFilter ${s.subFilter ?? '(none)'} is not supported: the signature was not checked`, 'FORMAT_FAILURE', 'INDETERMINATE'));
+      report.signatures.push(failed(`chưa hỗ trợ dạng chữ ký này, chữ ký chưa được kiểm tra / /SubFilter ${s.subFilter ?? '(none)'} is not supported: the signature was not checked`, 'FORMAT_FAILURE', 'INDETERMINATE'));
       continue;
     }
     let inspection;
@@ -112,7 +112,7 @@ export async function validatePdf(pdf: Uint8Array, opts: ValidationOptions): Pro
     if (sha1Style) {
       const byteRangeSha1 = s.digestOf('sha1');
       if (inspection.content === undefined) {
-        report.signatures.push(failed('adbe.pkcs7.sha1: the CMS does not encapsulate the digest of the ByteRange'));
+        report.signatures.push(failed('CMS không mang giá trị băm của ByteRange / adbe.pkcs7.sha1: the CMS does not encapsulate the digest of the ByteRange'));
         continue;
       }
       // the encapsulated digest must be the ByteRange's, as the messageDigest must be the encapsulated digest's
@@ -121,7 +121,7 @@ export async function validatePdf(pdf: Uint8Array, opts: ValidationOptions): Pro
     } else if (inspection.content !== undefined) {
       // a detached PAdES CMS that encapsulates content signs that content, not the ByteRange (DSS: not intact)
       signer.digestMatches = false;
-      contentNotes.push(`the CMS encapsulates ${inspection.content.length} bytes of content of its own: it does not sign the bytes the ByteRange covers`);
+      contentNotes.push(`CMS mang nội dung riêng, không ký các byte mà ByteRange bao phủ / the CMS encapsulates ${inspection.content.length} bytes of content of its own: it does not sign the bytes the ByteRange covers`);
     }
     const covering = docTs.filter((d) => d.coverEnd >= s.coverEnd);
     const firstCover = covering.find((d) => d.valid)?.genTime;
@@ -134,7 +134,7 @@ export async function validatePdf(pdf: Uint8Array, opts: ValidationOptions): Pro
     const level = archived ? 'B-LTA' : longTerm ? 'B-LT' : timed ? 'B-T' : 'B-B';
     const r = await validateSigner(signer, inspection.certificates, [...inspection.crls, ...carried.crls], { index, format: 'PAdES', level, claimedSigningTime: s.claimedSigningTime ?? signer.signingTime }, { ...opts, at }, { ocsps: [...carried.ocsps, ...inspection.ocsps], certs: carried.certs, ...(poe ? { poe } : {}) });
     r.pdf = pdfPart;
-    r.warnings.push(...doc.repairs.map((m) => `the PDF was read leniently: ${m}`), ...contentNotes);
+    r.warnings.push(...doc.repairs.map((m) => `tệp PDF được đọc nới lỏng / the PDF was read leniently: ${m}`), ...contentNotes);
     // content time-stamps (signed attributes): each over the bytes the ByteRange covers
     const contentStamps: TimestampReport[] = [];
     for (const token of signer.contentTimestamps ?? []) {
@@ -147,7 +147,7 @@ export async function validatePdf(pdf: Uint8Array, opts: ValidationOptions): Pro
     if (stamps.length) r.timestamps = stamps;
     if (dss) r.embeddedEvidence = { certificates: dss.certs.length, crls: dss.crls.length, ocspResponses: dss.ocsps.length };
     for (const t of ts.reports) if (!t.valid) r.warnings.push(`a signature time-stamp is not valid: ${t.problem}`);
-    for (const t of contentStamps) if (!t.valid) r.warnings.push(`a content time-stamp is not valid: ${t.problem}`);
+    for (const t of contentStamps) if (!t.valid) r.warnings.push(`dấu thời gian nội dung không hợp lệ / a content time-stamp is not valid: ${t.problem}`);
     if (inspection.signers.length !== 1) r.warnings.push(`the CMS has ${inspection.signers.length} signers; only the first is validated`);
     if (s.subFilter === 'ETSI.CAdES.detached' && signer.signedAttributes.includes(SIGNING_TIME)) r.warnings.push('a PAdES signature must not carry a signing-time attribute');
     if (s.changesAfter.length) r.warnings.push(`the document was changed after this signature: ${s.changesAfter.join('; ')}`);
@@ -159,7 +159,7 @@ export async function validatePdf(pdf: Uint8Array, opts: ValidationOptions): Pro
     // (fill in, sign, annotate, add validation data) but what alters the objects the signature covered —
     // the shadow and spoofing attacks — leaves the signed document unconfirmed, whatever the certification
     if (!mdp && s.alteredAfter.length && r.indication === 'TOTAL-PASSED')
-      Object.assign(r, { indication: 'INDETERMINATE', subIndication: 'SIG_CONSTRAINTS_FAILURE', message: `the document was changed after this signature in what it signed: ${s.alteredAfter.join('; ')}` });
+      Object.assign(r, { indication: 'INDETERMINATE', subIndication: 'SIG_CONSTRAINTS_FAILURE', message: `tài liệu bị thay đổi sau khi ký, ở phần chữ ký đã ký / the document was changed after this signature in what it signed: ${s.alteredAfter.join('; ')}` });
     const lock = s.fieldLock;
     if (lock?.violations.length && r.indication === 'TOTAL-PASSED')
       Object.assign(r, { indication: 'INDETERMINATE', subIndication: 'SIG_CONSTRAINTS_FAILURE', message: `changes the signature's field lock (FieldMDP ${lock.action}) does not permit: ${lock.violations.join('; ')}` });

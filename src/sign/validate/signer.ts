@@ -100,7 +100,7 @@ export async function validateSigner(
   if (s.digestMatches === false) return done({ indication: 'TOTAL-FAILED', subIndication: 'HASH_FAILURE', message: 'the signed data does not match the message-digest' });
   // an algorithm we cannot compute proves nothing either way (EN 319 102-1 §5.2.7: INDETERMINATE)
   if (s.unsupportedAlgorithm)
-    return done({ indication: 'INDETERMINATE', subIndication: 'CRYPTO_CONSTRAINTS_FAILURE', message: `the signature cannot be checked: ${s.unsupportedAlgorithm} is not supported` });
+    return done({ indication: 'INDETERMINATE', subIndication: 'CRYPTO_CONSTRAINTS_FAILURE', message: `không kiểm tra được chữ ký: thuật toán chưa được hỗ trợ / the signature cannot be checked: ${s.unsupportedAlgorithm} is not supported` });
   // a signature value that does not verify fails whether or not the signed data can be found
   if (!s.signatureValid) return done({ indication: 'TOTAL-FAILED', subIndication: 'SIG_CRYPTO_FAILURE', message: `the signature value does not verify: ${s.signatureProblem ?? 'bad signature'}` });
   if (s.digestMatches === undefined)

@@ -45,7 +45,7 @@ describe('two-phase signing over HTTP', () => {
       method: 'POST',
       url: '/api/v1/sign/prepare',
       headers: auth(signer),
-      payload: { certificate: official.certificate.toString('base64'), chain: official.chain!.map((c) => Buffer.from(c).toString('base64')), file: pdf.toString('base64'), title: 'Quyết định 12/QĐ', format: 'pades', level: 'B-LT', reason: 'Phê duyệt', page: 2, visible: { rect: [320, 60, 560, 140] } },
+      payload: { certificate: Buffer.from(official.certificate).toString('base64'), chain: official.chain!.map((c) => Buffer.from(c).toString('base64')), file: pdf.toString('base64'), title: 'Quyết định 12/QĐ', format: 'pades', level: 'B-LT', reason: 'Phê duyệt', page: 2, visible: { rect: [320, 60, 560, 140] } },
     });
     expect(r.statusCode, r.body).toBe(200);
     const [item] = r.json().items;
@@ -69,14 +69,14 @@ describe('two-phase signing over HTTP', () => {
 
   it('a batch of XAdES documents completed in one call; roles are checked', async () => {
     const docs = [1, 2].map((n) => Buffer.from(`<edXML><Code>${n}/UBND</Code></edXML>`).toString('base64'));
-    const r = await app.inject({ method: 'POST', url: '/api/v1/sign/prepare', headers: auth(signer), payload: { certificate: official.certificate.toString('base64'), items: docs.map((file, i) => ({ file, title: `Văn bản ${i + 1}`, format: 'xades', level: 'B-T' })) } });
+    const r = await app.inject({ method: 'POST', url: '/api/v1/sign/prepare', headers: auth(signer), payload: { certificate: Buffer.from(official.certificate).toString('base64'), items: docs.map((file, i) => ({ file, title: `Văn bản ${i + 1}`, format: 'xades', level: 'B-T' })) } });
     expect(r.statusCode, r.body).toBe(200);
     const { batch, items } = r.json();
     expect(batch).toMatch(/^sb_/);
     const c = await app.inject({ method: 'POST', url: '/api/v1/sign/complete', headers: auth(signer), payload: { items: items.map((it: { handle: string; dataToBeSigned: string }) => ({ handle: it.handle, signature: value(it) })) } });
     expect(c.statusCode, c.body).toBe(200);
     for (const it of c.json().items) expect(judgeXades(trust, Buffer.from(it.file, 'base64')).ok).toBe(true);
-    const forbidden = await app.inject({ method: 'POST', url: '/api/v1/sign/prepare', headers: auth(auditor), payload: { certificate: official.certificate.toString('base64'), file: docs[0], format: 'xades' } });
+    const forbidden = await app.inject({ method: 'POST', url: '/api/v1/sign/prepare', headers: auth(auditor), payload: { certificate: Buffer.from(official.certificate).toString('base64'), file: docs[0], format: 'xades' } });
     expect(forbidden.statusCode).toBe(403);
     const none = await app.inject({ method: 'POST', url: '/api/v1/sign/complete', payload: { handle: items[0].handle, signature: 'AA==' } });
     expect(none.statusCode).toBe(401);

@@ -46,6 +46,8 @@ let createSignKey: typeof SignApi.createSignKey;
 let detectFormat: typeof SignApi.detectFormat;
 let validateFile: typeof SignApi.validateFile;
 let augmentFile: typeof SignApi.augmentFile;
+let prepareSigning: typeof SignApi.prepareSigning;
+let completeSigning: typeof SignApi.completeSigning;
 
 async function load(): Promise<void> {
   ({ listCas } = await import('../pki/index.js'));
@@ -67,6 +69,8 @@ async function load(): Promise<void> {
     detectFormat,
     validateFile,
     augmentFile,
+    prepareSigning,
+    completeSigning,
   } = await import('../sign/index.js'));
 }
 
@@ -231,6 +235,9 @@ export function signCommands(program: Command, c: SignCliContext): void {
       }),
     );
 
+
+  twoPhaseCommands(signCmd, c);
+
   program
     .command('augment <format> <in>')
     .description(
@@ -322,4 +329,103 @@ export function signCommands(program: Command, c: SignCliContext): void {
     });
 
   for (const cmd of program.commands) if (['sign', 'augment', 'verify'].includes(cmd.name())) loadBefore(cmd, load);
+}
+
+/** Who a CLI handle belongs to: `--as`, else the operating-system user. */
+const cliPrincipal = (as: string | undefined) => `cli:${as ?? process.env.USER ?? 'operator'}`;
+
+/** A signature value from a file: raw bytes, or base64 / hex text. */
+function readValue(path: string): Buffer {
+  const raw = readFileSync(path);
+  const text = raw.toString('latin1').trim();
+  if (/^[0-9a-fA-F]+$/.test(text) && text.length % 2 === 0 && text.length >= 64) return Buffer.from(text, 'hex');
+  if (/^[A-Za-z0-9+/=\r\n]+$/.test(text) && text.length >= 64) return Buffer.from(text, 'base64');
+  return raw;
+}
+
+/**
+ * `truc sign prepare` and `truc sign complete`: two-phase signing for a key on a token the platform never
+ * sees. Step one writes (and prints) the data to be signed with a handle kept in the platform's database;
+ * the official signs it on the token (`truc agent`, or any PKCS#11 tool); step two completes the handle.
+ */
+function twoPhaseCommands(signCmd: Command, c: SignCliContext): void {
+  signCmd
+    .command('prepare <in...>')
+    .description('Two-phase signing, step one: the data to be signed for a file (or a batch of files) and the signer certificate from the token; prints the handle(s) / bước một: dữ liệu cần ký và mã ký')
+    .option('--cert-pem <file>', "the signer's certificate (from the token), then its CA certificates (PEM) (required)")
+    .option('--format <format>', 'pdf (PAdES), cades or xades', 'pdf')
+    .option('--level <level>', 'B-B, B-T, B-LT or B-LTA (default B-B)')
+    .option('--signing-time <iso>', 'the claimed signing time (default now)')
+    .option('--reason <text>', 'PAdES: reason')
+    .option('--location <text>', 'PAdES: location')
+    .option('--page <n>', 'PAdES: the page of the signature field, from 1')
+    .option('--rect <x1,y1,x2,y2>', 'PAdES: a visible seal at this rectangle (points, as the page is seen)')
+    .option('--enveloping', 'CAdES or XAdES: enveloping')
+    .option('--detached', 'XAdES: detached, naming the content by its file name')
+    .option('--title <text>', 'what the official is shown (default the file name)')
+    .option('--ttl <seconds>', 'how long the handle lives', '600')
+    .option('--as <principal>', 'whose handle it is (default the system user)')
+    .option('--dtbs-out <file>', 'also write the data to be signed (raw bytes; a batch: FILE.1, FILE.2, …)')
+    .action(async (inputs: string[], _o, cmd: Command) => {
+      // options `sign` also has (--cert-pem, --level, …) are parsed by `sign`: read both
+      const o = cmd.optsWithGlobals();
+      if (!o.certPem) throw new TrucError('bad_request', 'option --cert-pem is required');
+      const format = { pdf: 'pades', cades: 'cades', xades: 'xades' }[o.format as string];
+      if (!format) throw new TrucError('bad_request', `unknown format "${o.format}" (pdf, cades, xades)`);
+      const [certificate, ...chain] = pemBlocks(readFileSync(o.certPem, 'utf8'), 'CERTIFICATE');
+      if (!certificate) throw new TrucError('bad_request', 'no certificate in the --cert-pem file');
+      const rect = o.rect ? String(o.rect).split(',').map(Number) : undefined;
+      const packaging = o.detached ? 'detached' : o.enveloping ? 'enveloping' : undefined;
+      const items = inputs.map((f) => {
+        if (!existsSync(f) || statSync(f).isDirectory()) throw new TrucError('not_found', `no file ${f}`);
+        return {
+          document: readFileSync(f),
+          title: o.title ?? basename(f),
+          params: {
+            format,
+            level: o.level ?? 'B-B',
+            ...(o.signingTime ? { signingTime: o.signingTime } : {}),
+            ...(o.reason ? { reason: o.reason } : {}),
+            ...(o.location ? { location: o.location } : {}),
+            ...(o.page !== undefined ? { page: Number(o.page) - 1 } : {}),
+            ...(rect ? { visible: { rect } } : {}),
+            ...(packaging ? { packaging } : {}),
+            ...(packaging === 'detached' ? { contentUri: basename(f) } : {}),
+          },
+        };
+      });
+      await c.withPlatform(async (p) => {
+        const prepared = await prepareSigning(p.db, cliPrincipal(o.as), { certificate, chain }, items, { ttlSeconds: Number(o.ttl) });
+        if (o.dtbsOut)
+          for (const [i, it] of prepared.items.entries()) writeFileSync(prepared.items.length > 1 ? `${o.dtbsOut}.${i + 1}` : o.dtbsOut, Buffer.from(it.dataToBeSigned, 'base64'));
+        c.out(prepared, () =>
+          [
+            ...(prepared.batch ? [`lô ký / batch: ${prepared.batch}`] : []),
+            ...prepared.items.map((it) => `${it.handle}  ${it.title}\n  ${it.hash} ${it.digest}  (${it.scheme}, ${it.params.format} ${it.params.level}, hết hạn / expires ${it.expiresAt})`),
+          ].join('\n'),
+        );
+      });
+    });
+
+  signCmd
+    .command('complete <handle>')
+    .description("Two-phase signing, step two: the token's signature value over the data to be signed → the signed file at the level asked / bước hai: hoàn tất chữ ký")
+    .requiredOption('--signature <file>', 'the signature value (raw bytes, base64 or hex; ECDSA as DER or r‖s)')
+    .option('--out <file>', 'where to write the signed file (required)')
+    .option('--document <file>', 'the document again: refused if it is not the one prepared')
+    .option('--as <principal>', 'whose handle it is (default the system user)')
+    .option('--tsa-url <url>', 'RFC 3161 time-stamping service (default: the platform TSA in process)')
+    .action(async (handle: string, _o, cmd: Command) => {
+      const o = cmd.optsWithGlobals();
+      if (!o.out) throw new TrucError('bad_request', 'option --out is required');
+      const value = readValue(o.signature);
+      const document = o.document ? readFileSync(o.document) : undefined;
+      await c.withPlatform((p) =>
+        withLevelContext(p, o.tsaUrl, async (ctx) => {
+          const done = await completeSigning(p.db, cliPrincipal(o.as), handle, value, ctx, document ? { document } : {});
+          writeFileSync(o.out, done.signed);
+          c.out({ out: o.out, handle, format: done.params.format, level: done.params.level, bytes: done.signed.length, sha256: done.signedSha256 }, () => `đã ký / signed ${done.title} (${done.params.format} ${done.params.level}): ${o.out} (${done.signed.length} bytes)`);
+        }),
+      );
+    });
 }

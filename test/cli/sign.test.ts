@@ -109,6 +109,42 @@ describe('truc sign and truc verify', () => {
     expect(h.stdout).toMatch(/<!DOCTYPE html>[\s\S]*Hợp lệ/);
   });
 
+  it('two-phase: prepare writes the data to be signed, a key outside the platform signs it (openssl), complete writes a PDF that verifies; a used handle and a changed document are refused', () => {
+    expect(made, 'the first test issues the certificate').toBeDefined();
+    const { keyPath, cert, pdf, content } = made!;
+    const dtbs = join(dir, 'two-phase.dtbs');
+    const prep = truc('--json', 'sign', 'prepare', pdf, '--cert-pem', cert, '--level', 'B-T', '--reason', 'Phê duyệt', '--dtbs-out', dtbs);
+    expect(prep.status, prep.stderr).toBe(0);
+    const item = JSON.parse(prep.stdout).items[0];
+    expect(item).toMatchObject({ handle: expect.any(String), params: { format: 'pades', level: 'B-T' } });
+    expect(readFileSync(dtbs).equals(Buffer.from(item.dataToBeSigned, 'base64'))).toBe(true);
+    // the "token": openssl with the official's key, hashing as the prepared item says
+    const sig = join(dir, 'two-phase.sig');
+    const o = spawnSync('openssl', ['dgst', `-${String(item.hash).toLowerCase().replace('-', '')}`, '-sign', keyPath, '-out', sig, dtbs], { encoding: 'utf8' });
+    expect(o.status, o.stderr).toBe(0);
+    const out = join(dir, 'two-phase.pdf');
+    const done = truc('--json', 'sign', 'complete', item.handle, '--signature', sig, '--out', out, '--document', pdf);
+    expect(done.status, done.stderr).toBe(0);
+    expect(JSON.parse(done.stdout)).toMatchObject({ format: 'pades', level: 'B-T' });
+    const v = truc('verify', out, '--report', 'json');
+    expect(v.status, v.stdout).toBe(0);
+    expect(JSON.parse(v.stdout).signatures[0]).toMatchObject({ indication: 'TOTAL-PASSED', level: 'B-T' });
+    expect(spawnSync('pdfsig', [out], { encoding: 'utf8' }).stdout).toMatch(/Signature is Valid/);
+    const again = truc('sign', 'complete', item.handle, '--signature', sig, '--out', join(dir, 'again.pdf'));
+    expect(again.status).not.toBe(0);
+    expect(again.stderr).toMatch(/handle/i);
+    // a CAdES handle completed with another document than the one prepared
+    const prep2 = truc('--json', 'sign', 'prepare', content, '--cert-pem', cert, '--format', 'cades', '--dtbs-out', dtbs);
+    expect(prep2.status, prep2.stderr).toBe(0);
+    const item2 = JSON.parse(prep2.stdout).items[0];
+    expect(spawnSync('openssl', ['dgst', `-${String(item2.hash).toLowerCase().replace('-', '')}`, '-sign', keyPath, '-out', sig, dtbs]).status).toBe(0);
+    const changed = join(dir, 'changed.txt');
+    writeFileSync(changed, 'Quyết định số 10\n');
+    const refused = truc('sign', 'complete', item2.handle, '--signature', sig, '--out', join(dir, 'changed.p7s'), '--document', changed);
+    expect(refused.status).not.toBe(0);
+    expect(refused.stderr).toMatch(/document/i);
+  });
+
   it('signs a folder of PDFs into another folder with a progress bar, passing over a file that is not a PDF', async () => {
     const { keyPath, cert } = made!;
     const inbox = join(dir, 'inbox');

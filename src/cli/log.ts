@@ -9,6 +9,8 @@ import { pipeline } from 'node:stream/promises';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import type * as LogApi from '../exchange/log/index.js';
+import type { BodyCipher } from '../exchange/log/cipher.js';
+import type { Platform } from '../platform.js';
 import { loadBefore } from './lazy.js';
 
 // the message log, behind `truc log`, loaded when one of its commands runs (./lazy.ts)
@@ -28,7 +30,9 @@ function readCerts(files: string[]): Buffer[] {
   const out: Buffer[] = [];
   for (const f of files) {
     const raw = readFileSync(f);
-    const pems = [...raw.toString('latin1').matchAll(/-----BEGIN CERTIFICATE-----([\s\S]+?)-----END CERTIFICATE-----/g)];
+    const pems = [
+      ...raw.toString('latin1').matchAll(/-----BEGIN CERTIFICATE-----([\s\S]+?)-----END CERTIFICATE-----/g),
+    ];
     if (pems.length) for (const m of pems) out.push(Buffer.from(m[1]!.replace(/\s+/g, ''), 'base64'));
     else out.push(raw);
   }
@@ -37,38 +41,127 @@ function readCerts(files: string[]): Buffer[] {
 
 const collect = (v: string, prev: string[]) => [...prev, v];
 
-export function logCommands(program: Command): void {
-  const log = program.command('log').description('nhật ký thông điệp (message log) of a security server, read offline from its folder');
+/**
+ * The keys of encrypted bodies from this platform's vault (`--vault`): a cipher id `vault:xlog:<name>`
+ * gives the log's existing data key (never a new one); each fetch is audited.
+ */
+function vaultCiphers(p: Platform): (id: string) => Promise<BodyCipher | undefined> {
+  return async (id) => {
+    const [{ Vault }, { logBodyCipher, logNameOfCipher }, { recordAudit }] = await Promise.all([
+      import('../vault/index.js'),
+      import('../vault/envelope/log-cipher.js'),
+      import('../audit/index.js'),
+    ]);
+    const name = logNameOfCipher(id);
+    if (!name) throw new Error(`${id} không phải khoá nhật ký của kho khoá / is not a vault log key`);
+    const actor = `cli:${process.env.USER ?? 'operator'}`;
+    try {
+      const cipher = await logBodyCipher(new Vault({ db: p.db, keys: p.keys, bus: p.bus }), name, {
+        create: false,
+      });
+      await recordAudit(p.db, {
+        actor,
+        action: 'log.verify.key',
+        target: `xlog:${name}`,
+        outcome: 'success',
+      });
+      return cipher;
+    } catch (e) {
+      await recordAudit(p.db, {
+        actor,
+        action: 'log.verify.key',
+        target: `xlog:${name}`,
+        outcome: 'failure',
+        detail: { reason: (e as Error).message.slice(0, 300) },
+      }).catch(() => {});
+      throw e;
+    }
+  };
+}
+
+export function logCommands(
+  program: Command,
+  c?: { withPlatform: (fn: (p: Platform) => Promise<unknown>) => Promise<void> },
+): void {
+  const log = program
+    .command('log')
+    .description('nhật ký thông điệp (message log) of a security server, read offline from its folder');
   loadBefore(log, load);
 
   log
     .command('verify <dir>')
-    .description('Kiểm tra nhật ký / verify the log: records, hash chain, hash trees, time-stamps, archives. Exit 0 intact, 1 broken, 3 cannot check fully.')
+    .description(
+      'Kiểm tra nhật ký / verify the log: records, hash chain, hash trees, time-stamps, archives. Exit 0 intact, 1 broken, 3 cannot check fully.',
+    )
     .option('--archives <dir>', 'folder of archive files (default DIR/archives)')
-    .option('--trust <file>', 'trusted certificate for the TSAs (root CA or the TSA certificate itself), PEM or DER; repeatable', collect, [])
+    .option(
+      '--trust <file>',
+      'trusted certificate for the TSAs (root CA or the TSA certificate itself), PEM or DER; repeatable',
+      collect,
+      [],
+    )
     .option('--untrusted <file>', 'intermediate CA certificates, PEM or DER; repeatable', collect, [])
     .option('--no-bodies', 'do not re-hash the stored bodies')
+    .option(
+      '--vault',
+      "decrypt the bodies with the log's key from this platform's vault (opens its database and key store, as truc start does; the key is never created, each fetch is audited)",
+    )
     .option('--json', 'print the report as JSON')
-    .action(async (dir: string, o: { archives?: string; trust: string[]; untrusted: string[]; bodies: boolean; json?: boolean }) => {
-      const write = (s: string, err = false) => (err ? process.stderr : process.stdout).write(s + '\n');
-      o.json ||= !!program.opts().json; // also a global option of truc
-      try {
-        const r = await verifyLog({ dir, ...(o.archives ? { archives: o.archives } : {}), trustedTsaCerts: readCerts(o.trust), intermediates: readCerts(o.untrusted), checkBodies: o.bodies });
-        if (o.json) write(JSON.stringify(r));
-        else if (r.problem) {
-          write(`NHẬT KÝ BỊ PHÁ VỠ / LOG BROKEN at ${JSON.stringify(r.problem.where)}: ${r.problem.why}`);
-        } else {
-          write(`nhật ký nguyên vẹn / log intact: ${r.records} records (${r.firstSeq ?? '-'}..${r.lastSeq ?? '-'}), ${r.batches} time-stamp batches, ${r.archives} archives, ${r.unstamped} not yet time-stamped, ${r.bodies} bodies checked`);
-          for (const w of r.warnings) write(`  lưu ý / note: ${w}`);
-          for (const i of r.incomplete) write(`  chưa kiểm tra / not checked: ${i}`, true);
-        }
-        process.exitCode = r.problem ? LOG_EXIT.broken : r.incomplete.length ? LOG_EXIT.cannotCheck : LOG_EXIT.intact;
-      } catch (e) {
-        if (o.json) write(JSON.stringify({ ok: null, error: (e as Error).message }));
-        write(`không kiểm tra được / cannot check the log: ${(e as Error).message}`, true);
-        process.exitCode = LOG_EXIT.cannotCheck;
+    .action(
+      async (
+        dir: string,
+        o: {
+          archives?: string;
+          trust: string[];
+          untrusted: string[];
+          bodies: boolean;
+          vault?: boolean;
+          json?: boolean;
+        },
+      ) => {
+        if (o.vault && !c) throw new Error('--vault needs the platform');
+        if (o.vault) await c!.withPlatform((p) => verifyCommand(dir, o, vaultCiphers(p)));
+        else await verifyCommand(dir, o);
+      },
+    );
+
+  async function verifyCommand(
+    dir: string,
+    o: { archives?: string; trust: string[]; untrusted: string[]; bodies: boolean; json?: boolean },
+    cipherFor?: (id: string) => Promise<BodyCipher | undefined>,
+  ): Promise<void> {
+    const write = (s: string, err = false) => (err ? process.stderr : process.stdout).write(s + '\n');
+    o.json ||= !!program.opts().json; // also a global option of truc
+    try {
+      const r = await verifyLog({
+        dir,
+        ...(o.archives ? { archives: o.archives } : {}),
+        trustedTsaCerts: readCerts(o.trust),
+        intermediates: readCerts(o.untrusted),
+        checkBodies: o.bodies,
+        ...(cipherFor ? { cipherFor } : {}),
+      });
+      if (o.json) write(JSON.stringify(r));
+      else if (r.problem) {
+        write(`NHẬT KÝ BỊ PHÁ VỠ / LOG BROKEN at ${JSON.stringify(r.problem.where)}: ${r.problem.why}`);
+      } else {
+        write(
+          `nhật ký nguyên vẹn / log intact: ${r.records} records (${r.firstSeq ?? '-'}..${r.lastSeq ?? '-'}), ${r.batches} time-stamp batches, ${r.archives} archives, ${r.unstamped} not yet time-stamped, ${r.bodies} bodies checked`,
+        );
+        for (const w of r.warnings) write(`  lưu ý / note: ${w}`);
+        for (const i of r.incomplete) write(`  chưa kiểm tra / not checked: ${i}`, true);
       }
-    });
+      process.exitCode = r.problem
+        ? LOG_EXIT.broken
+        : r.incomplete.length
+          ? LOG_EXIT.cannotCheck
+          : LOG_EXIT.intact;
+    } catch (e) {
+      if (o.json) write(JSON.stringify({ ok: null, error: (e as Error).message }));
+      write(`không kiểm tra được / cannot check the log: ${(e as Error).message}`, true);
+      process.exitCode = LOG_EXIT.cannotCheck;
+    }
+  }
 
   log
     .command('export <dir>')
@@ -100,7 +193,8 @@ export function logCommands(program: Command): void {
               chainHash: r.frame.hash.toString('hex'),
               segment: no,
             };
-            if (!process.stdout.write(JSON.stringify(line) + '\n')) await new Promise((res) => process.stdout.once('drain', res));
+            if (!process.stdout.write(JSON.stringify(line) + '\n'))
+              await new Promise((res) => process.stdout.once('drain', res));
           }
         } finally {
           await s.close();
@@ -110,7 +204,9 @@ export function logCommands(program: Command): void {
 
   log
     .command('evidence <dir> <messageId>')
-    .description('Bằng chứng / write one message\'s evidence (ASiC-E container: records, bodies, chain, hash-tree path, time-stamp)')
+    .description(
+      "Bằng chứng / write one message's evidence (ASiC-E container: records, bodies, chain, hash-tree path, time-stamp)",
+    )
     .requiredOption('--out <file>', 'the .asice file to write')
     .action(async (dir: string, messageId: string, o: { out: string }) => {
       await pipeline(await writeEvidence({ dir, messageId }), createWriteStream(o.out));

@@ -484,5 +484,5 @@ vaultCommands(program, { withPlatform, out });
 centralCommands(program, { withPlatform, out, operator, config });
 docCommands(program, { out, config });
 ssCommands(program, { withPlatform, out, operator, config, openLog: async (p, dir, lo) => (await import('../exchange/server/log-open.js')).openMessageLog(p.db, dir, { mode: p.config.exchange?.server?.logMode ?? 'full', ...lo }) });
-logCommands(program);
+logCommands(program, { withPlatform });
 program.parseAsync(process.argv).catch(fail);

@@ -33,6 +33,12 @@ export interface VerifyOptions {
   intermediates?: Uint8Array[];
   /** to check protected bodies against their hashes; without it their stored hashes are checked */
   cipher?: BodyCipher;
+  /**
+   * Asked once for each cipher id met in the log that `cipher` is not (e.g. fetching the key from the
+   * vault only when an encrypted body is found); undefined, or a throw, leaves those bodies not decrypted
+   * (reported incomplete, with the reason).
+   */
+  cipherFor?: (id: string) => Promise<BodyCipher | undefined>;
   /** default true */
   checkBodies?: boolean;
   /** where archives are unpacked while checked; default the system's temporary folder */
@@ -139,15 +145,15 @@ async function streamHash(stream: NodeJS.ReadableStream): Promise<{ hash: Buffer
   return { hash: h.digest(), length };
 }
 
-async function checkBody(root: string, segment: number, m: RecordMeta, logId: Buffer, cipher: BodyCipher | undefined, incomplete: Set<string>): Promise<string | null> {
+type CipherOf = (id: string) => Promise<BodyCipher | undefined>;
+
+async function checkBody(root: string, segment: number, m: RecordMeta, logId: Buffer, cipherOf: CipherOf): Promise<string | null> {
   const b = m.body;
   if (b.store === BODY_INLINE) {
     const stored = b.inline!;
     if (!b.cipher) return stored.length === m.bodyLength && sha256(stored).equals(m.bodyHash) ? null : 'the inline body does not match the record\'s body hash';
-    if (!cipher || cipher.id !== b.cipher) {
-      incomplete.add(`bodies protected by cipher ${b.cipher} were not decrypted (no key given)`);
-      return null;
-    }
+    const cipher = await cipherOf(b.cipher);
+    if (!cipher) return null;
     try {
       const plain = decryptInline(cipher, logId, b.bodyId!, stored);
       return plain.length === m.bodyLength && sha256(plain).equals(m.bodyHash) ? null : 'the decrypted body does not match the record\'s body hash';
@@ -165,10 +171,8 @@ async function checkBody(root: string, segment: number, m: RecordMeta, logId: Bu
   }
   if (got.length !== b.storedLength || !got.hash.equals(b.storedHash!)) return 'the body file does not match the record';
   if (!b.cipher) return got.hash.equals(m.bodyHash) && got.length === m.bodyLength ? null : 'the body file does not match the record\'s body hash';
-  if (!cipher || cipher.id !== b.cipher) {
-    incomplete.add(`bodies protected by cipher ${b.cipher} were not decrypted (no key given)`);
-    return null;
-  }
+  const cipher = await cipherOf(b.cipher);
+  if (!cipher) return null;
   try {
     const plain = await streamHash(createReadStream(path).pipe(decryptTransform(cipher.decryptor(bodyAad(logId, b.bodyId!)))));
     return plain.length === m.bodyLength && plain.hash.equals(m.bodyHash) ? null : 'the decrypted body does not match the record\'s body hash';
@@ -211,6 +215,29 @@ export async function verifyLog(o: VerifyOptions): Promise<VerifyReport> {
   const logId = ident.logId;
   const report: VerifyReport = { ok: false, incomplete: [], warnings: [], logId: logId.toString('hex'), records: 0, firstSeq: null, lastSeq: null, segments: 0, batches: 0, archives: 0, unstamped: 0, bodies: 0 };
   const incomplete = new Set<string>();
+  // each cipher id resolved once: the one given, else asked of cipherFor, else the bodies stay not decrypted
+  const ciphers = new Map<string, Promise<BodyCipher | undefined>>();
+  const cipherOf: CipherOf = (id) => {
+    let c = ciphers.get(id);
+    if (!c) {
+      c = (async () => {
+        if (o.cipher?.id === id) return o.cipher;
+        let why = 'no key given';
+        if (o.cipherFor)
+          try {
+            const got = await o.cipherFor(id);
+            if (got?.id === id) return got;
+            if (got) why = `the key found is for ${got.id}`;
+          } catch (e) {
+            why = (e as Error).message;
+          }
+        incomplete.add(`bodies protected by cipher ${id} were not decrypted (${why})`);
+        return undefined;
+      })();
+      ciphers.set(id, c);
+    }
+    return c;
+  };
   if (!o.trustedTsaCerts.length) incomplete.add('no trusted TSA certificate given: time-stamp signatures not checked');
   const work = await mkdtemp(join(o.workDir ?? tmpdir(), 'truc-logverify-'));
   try {
@@ -309,7 +336,7 @@ export async function verifyLog(o: VerifyOptions): Promise<VerifyReport> {
           report.records++;
           if (checkBodies && m.body.store !== 0) {
             report.bodies++;
-            const bad = await checkBody(src.root, src.no, m, logId, o.cipher, incomplete);
+            const bad = await checkBody(src.root, src.no, m, logId, cipherOf);
             if (bad) throw new Broken({ where: { ...where, seq: m.seq }, why: bad });
           }
           const b = ordered[bi];

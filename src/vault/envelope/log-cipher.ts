@@ -37,10 +37,18 @@ function itemKey(prk: Buffer, aad: Buffer): Buffer {
   return createHmac('sha256', prk).update(INFO).update(aad).update(ONE).digest();
 }
 
-/** A body cipher for the log named `name` (e.g. the security server's identifier), its key in `vault`. */
-export async function logBodyCipher(vault: Vault, name: string): Promise<BodyCipher> {
+/** The log name in a cipher id written with each body (`vault:xlog:<name>`), or undefined for another cipher. */
+export function logNameOfCipher(id: string): string | undefined {
+  return id.startsWith('vault:xlog:') ? id.slice('vault:xlog:'.length) : undefined;
+}
+
+/**
+ * A body cipher for the log named `name` (e.g. the security server's identifier), its key in `vault`.
+ * `create: false` (a verifier) never makes a key: `not_found` when the log has none.
+ */
+export async function logBodyCipher(vault: Vault, name: string, o: { create?: boolean } = {}): Promise<BodyCipher> {
   const objectId = `xlog:${name}`;
-  const prk = extract(await vault.storeKey(objectId));
+  const prk = extract(await (o.create === false ? vault.existingStoreKey(objectId) : vault.storeKey(objectId)));
   return {
     id: `vault:${objectId}`.slice(0, 255),
     encryptor(aad: Buffer): BodyCipherStream {

@@ -249,6 +249,11 @@ export class Vault {
     }
   }
 
+  /** The data key `storeKey` made, never making one: `not_found` when there is none, `shredded` when destroyed. */
+  async existingStoreKey(id: string): Promise<Buffer> {
+    return this.dataKey(checkRef({ id }));
+  }
+
   /** A stream that encrypts a new object version: plaintext in, ciphertext out. */
   async encrypt(ref: ObjectRef, opts: EncryptOptions = {}): Promise<Transform> {
     const r = checkRef(ref);

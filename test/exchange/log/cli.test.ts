@@ -5,6 +5,11 @@ import { join } from 'node:path';
 import { MessageLog } from '../../../src/exchange/log/index.js';
 import { tmp } from '../../helpers/openssl.js';
 import { record, logDir, testTsa, type TestTsa } from './fixtures.js';
+import { loadConfig } from '../../../src/config.js';
+import { openPlatform } from '../../../src/platform.js';
+import { Vault } from '../../../src/vault/index.js';
+import { logBodyCipher } from '../../../src/vault/envelope/log-cipher.js';
+import { searchAudit } from '../../../src/audit/index.js';
 
 describe('truc log', () => {
   let t: TestTsa;
@@ -55,4 +60,62 @@ describe('truc log', () => {
     expect(broken.status).toBe(1);
     expect(JSON.parse(broken.stdout).problem.why).toMatch(/chain hash/);
   }, 120_000);
+
+  it('truc log verify --vault decrypts the bodies with the key from the platform\'s vault: all checked (exit 0); without it or with another platform\'s vault, cannot check (3); an altered body is found (1)', async () => {
+    const name = 'SERVER:VN/GOV/000.00.00.G22/ss-vpcp';
+    const env = (dataDir: string) => ({ TRUC_DATA_DIR: dataDir, TRUC_KEY_PASSPHRASE: 'log verify vault passphrase', TRUC_LOG_LEVEL: 'warn' });
+    const home = tmp('truc-logvault-');
+    // the security server's platform: its vault holds the log's data key
+    const q = await openPlatform(loadConfig({ env: env(home) }));
+    const dir = logDir();
+    try {
+      const cipher = await logBodyCipher(new Vault({ db: q.db, keys: q.keys, bus: q.bus }), name);
+      const log = await MessageLog.open({ dir, cipher });
+      for (let i = 1; i <= 6; i++) await log.append(record(i));
+      await log.append(record(7, Buffer.alloc(200_000, 'x'))); // a body kept in a file
+      await log.timestampNow(t.stamper);
+      await log.close();
+    } finally {
+      await q.close();
+    }
+    const truc = (e: Record<string, string>, ...args: string[]) => {
+      const r = spawnSync(process.execPath, ['bin/truc.js', ...args], { env: { ...process.env, ...e }, encoding: 'utf8', timeout: 120_000 });
+      return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+    };
+    const trust = ['--trust', t.rootPath, '--untrusted', t.chainPath];
+    const withKey = truc(env(home), 'log', 'verify', dir, ...trust, '--vault');
+    expect(withKey.status, withKey.stdout + withKey.stderr).toBe(0);
+    expect(withKey.stdout).toMatch(/log intact: 7 records.* 7 bodies checked/);
+    const noKey = truc(env(home), 'log', 'verify', dir, ...trust, '--json');
+    expect(noKey.status).toBe(3);
+    expect(JSON.parse(noKey.stdout).incomplete.join()).toMatch(/vault:xlog:SERVER:VN\/GOV\/000\.00\.00\.G22\/ss-vpcp were not decrypted \(no key given\)/);
+    // another platform's vault has no key for this log, and makes none
+    const other = tmp('truc-logvault-other-');
+    const wrongVault = truc(env(other), 'log', 'verify', dir, ...trust, '--vault', '--json');
+    expect(wrongVault.status).toBe(3);
+    expect(JSON.parse(wrongVault.stdout).incomplete.join()).toMatch(/no data key for object xlog:/);
+    // an inline body altered at rest: its tag fails
+    const seg = join(dir, 'segments', '0000000001.seg');
+    const b = readFileSync(seg);
+    const at = b.indexOf(Buffer.from('vault:xlog:')) + 200; // inside the first record's encrypted body (after the cipher id)
+    b[at] ^= 1;
+    writeFileSync(seg, b);
+    const altered = truc(env(home), 'log', 'verify', dir, ...trust, '--vault', '--json');
+    expect(altered.status, altered.stdout + altered.stderr).toBe(1);
+    // the key fetches were audited in the platform that holds the key
+    const again = await openPlatform(loadConfig({ env: env(home) }));
+    try {
+      const rows = await searchAudit(again.db, { action: 'log.verify.key' });
+      expect(rows.length).toBeGreaterThanOrEqual(2);
+      expect(rows.every((r: any) => r.target === `xlog:${name}` && r.outcome === 'success')).toBe(true);
+    } finally {
+      await again.close();
+    }
+    const otherP = await openPlatform(loadConfig({ env: env(other) }));
+    try {
+      expect(await new Vault({ db: otherP.db, keys: otherP.keys, bus: otherP.bus }).existingStoreKey(`xlog:${name}`).catch((e) => e.code)).toBe('not_found');
+    } finally {
+      await otherP.close();
+    }
+  }, 240_000);
 });

@@ -76,7 +76,8 @@ export type ErrorCode =
   | 'database_unavailable'
   | 'handle_expired'
   | 'handle_used'
-  | 'document_changed';
+  | 'document_changed'
+  | 'desk_unavailable';
 
 const STATUS: Record<ErrorCode, number> = {
   bad_request: 400,
@@ -152,6 +153,7 @@ const STATUS: Record<ErrorCode, number> = {
   handle_expired: 410,
   handle_used: 409,
   document_changed: 409,
+  desk_unavailable: 503,
 };
 
 export class TrucError extends Error {

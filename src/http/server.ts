@@ -13,6 +13,9 @@ import type { Db } from '../store/index.js';
 import type { BodyCipher } from '../exchange/log/cipher.js';
 import type { MessageLogApi } from '../exchange/log/types.js';
 import { openCentral, startAxis, type Axis } from '../exchange/axis.js';
+import { startDemoDesks, type DemoDesks } from '../exchange/edoc/demo.js';
+import type { DocumentDesk } from '../exchange/edoc/desk.js';
+import { TrucError } from '../errors.js';
 import { ROLES, type Role } from '../roles.js';
 
 export interface RunningServer {
@@ -58,7 +61,19 @@ export async function startServer(p: Platform, so: StartOptions = {}): Promise<R
   const demo = all && so.openLog && demoAxisWanted(p);
   const central = demo ? await openCentral(p, p.config.publicUrl) : undefined;
   let axis: Axis | undefined;
+  let desks: DemoDesks | undefined;
+  // the first agency's document desk answers /api/v1/doc on this app; it opens with the axis, after the app
+  // listens (the axis downloads its configuration from it): until then its routes answer 503
+  const lateDesk = new Proxy({} as DocumentDesk, {
+    get(_t, k) {
+      const d = desks?.desks[0]?.desk;
+      if (!d) throw new TrucError('desk_unavailable', 'bàn văn thư chưa sẵn sàng: trục mẫu đang khởi động / the document desk is not ready: the demonstration axis is starting');
+      const v = Reflect.get(d, k, d) as unknown;
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(d) : v;
+    },
+  });
   const app = await buildApp(p, {
+    ...(demo ? { docDesk: lateDesk } : {}),
     ocsp,
     ...(tsa ? { tsa } : {}),
     ...(monitor ? { monitor } : {}),
@@ -80,6 +95,15 @@ export async function startServer(p: Platform, so: StartOptions = {}): Promise<R
         { servers: axis.members.map((m) => ({ server: m.server.ctx.idText, informationSystems: m.isUrl, peers: m.peerAddress })) },
         'trục liên thông mẫu đang chạy (demonstration axis running)',
       );
+      try {
+        desks = await startDemoDesks(p, axis, { dir: join(p.config.dataDir, 'axis') });
+        p.log.info(
+          { desks: desks.desks.map((d) => ({ agency: d.organId, edoc: d.url })), api: '/api/v1/doc', as: desks.desks[0]?.name, ...(desks.sample ? { sample: desks.sample.documentId } : {}) },
+          'bàn văn thư của các cơ quan mẫu đang chạy (document desks running)',
+        );
+      } catch (err) {
+        p.log.error({ err }, 'the demonstration document desks did not start');
+      }
     } catch (err) {
       p.log.error({ err }, 'the demonstration axis did not start (set exchange.demo: false to skip it)');
     }
@@ -104,6 +128,7 @@ export async function startServer(p: Platform, so: StartOptions = {}): Promise<R
     url: addr,
     async close() {
       clearInterval(timer);
+      await desks?.close().catch(() => {});
       await axis?.close().catch(() => {});
       await app.close();
       await monitor?.stop();

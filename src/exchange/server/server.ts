@@ -19,7 +19,7 @@ import type { Db } from '../../store/index.js';
 import { defaultScheme, type SignatureScheme } from '../../crypto/algorithms.js';
 import type { SoftwareKeyStore } from '../../crypto/software-keystore.js';
 import { httpTimeStamper } from '../../sign/timestamp/http.js';
-import type { TimeStamper } from '../../sign/signer.js';
+import type { ExternalSigner, TimeStamper } from '../../sign/signer.js';
 import type { GlobalConf } from '../conf/global.js';
 import type { PrivateParameters } from '../conf/model.js';
 import { buildRegistrationRequest, submitRegistration, type BuildRegistration, type RegistrationRequest, type RegistrationType, type SubmitResult } from '../conf/registration-request.js';
@@ -84,6 +84,19 @@ export class SecurityServer {
     private readonly signAuth: (data: Buffer) => Buffer,
     private readonly authScheme: SignatureScheme,
   ) {}
+
+  /**
+   * The owner member's signing key and certificate (profile agency-signing, naming the member) as a
+   * document signer: the agency's document desk signs its edXML packages with it. `chain`: the CA
+   * certificates above it, carried in the signatures.
+   */
+  async memberSigner(chain: Uint8Array[] = []): Promise<ExternalSigner> {
+    const sign = await this.ctx.store.identity('sign');
+    if (!sign) throw new TrucError('invalid_config', `security server ${this.ctx.idText} has no signing certificate`);
+    const store = this.opts.keys.get(sign.keyStore);
+    const scheme = this.ctx.signer.scheme;
+    return { certificate: this.ctx.signCert, chain, scheme, sign: (d) => store.sign(sign.keyId, scheme, d) };
+  }
 
   /**
    * A registration request for the central server, signed with the owner's signing key and, for requests

@@ -1,10 +1,11 @@
 /**
  * `truc start` on the embedded default runs the demonstration axis: one agency's information system calls
- * another's service through both security servers, as the README shows, and again after a restart.
+ * another's service through both security servers, as the README shows, and again after a restart; its
+ * document desks exchange a sample signed decision on the first start, and its receipts flow back.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createServer } from 'node:net';
 import { tmp } from '../../helpers/openssl.js';
@@ -81,6 +82,32 @@ describe('truc start: the demonstration axis', () => {
       const foreign = await fetch(`http://127.0.0.1:${is}/r1/VN/PROV/000.00.31.H29/vanthu/thong-tin`, { headers: { 'X-Road-Client': 'VN/GOV/000.00.00.G09/vanthu' } });
       expect(foreign.status).toBe(403);
       expect(foreign.headers.get('x-road-error')).toBe('Server.ClientProxy.client_not_owned');
+      if (round === 1) {
+        // the document desks: the first start sends a sample decision from Văn phòng Chính phủ to the two
+        // others; each takes it (01), validates its signatures and registers it (03)
+        const token = readFileSync(join(dataDir, 'bootstrap-tokens.txt'), 'utf8').match(/^doc-clerk\t(\S+)$/m)![1]!;
+        const api = async (path: string) => {
+          for (let i = 0; ; i++) {
+            const r = await fetch(`http://127.0.0.1:${http}${path}`, { headers: { authorization: `Bearer ${token}` } });
+            if (r.status !== 503 || i > 120) return r;
+            await new Promise((res) => setTimeout(res, 500)); // the desks open just after the axis
+          }
+        };
+        const recipients = await (await api('/api/v1/doc/recipients')).json();
+        expect(recipients.map((r: { id: string }) => r.id).sort()).toEqual(['000.00.00.G09', '000.00.31.H29']);
+        let statuses: { organId: string; status: string | null }[] = [];
+        for (let i = 0; i < 240; i++) {
+          const outbox = await (await api('/api/v1/doc/outbox')).json();
+          const sample = (outbox.documents ?? outbox)[0];
+          if (sample) statuses = await (await api(`/api/v1/doc/documents/${sample.id}/recipients`)).json();
+          if (statuses.length === 2 && statuses.every((x) => x.status === '03')) break;
+          await new Promise((res) => setTimeout(res, 500));
+        }
+        expect(statuses.map((x) => [x.organId, x.status]).sort()).toEqual([
+          ['000.00.00.G09', '03'],
+          ['000.00.31.H29', '03'],
+        ]);
+      }
       await stop();
     }
   }, 400_000);

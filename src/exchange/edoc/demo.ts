@@ -2,7 +2,8 @@
  * The document desks of the demonstration axis (`truc start` on the embedded default): one per agency, on
  * its security server's database with a folder beside it, providing the service `edoc` on the agency's
  * subsystem (granted to the other agencies) and sending through its own security server. Packages are
- * signed with the agency's signing key (the member's agency-signing certificate its server holds). On the
+ * signed with the agency's signing key (the member's agency-signing certificate its server holds); files
+ * are kept encrypted under the platform's vault. On the
  * first start the first agency sends a sample signed decision to the others, so that a newcomer sees a
  * document and its receipts (01 arrived, then 03 registered) flow within a minute.
  */
@@ -15,6 +16,8 @@ import { listCas } from '../../pki/index.js';
 import { signPdf } from '../../sign/index.js';
 import type { Axis } from '../axis.js';
 import { clientHeader, serviceId, subsystemText } from '../ids.js';
+import { Vault } from '../../vault/envelope/vault.js';
+import { bodyCipher } from '../../vault/envelope/body-cipher.js';
 import { DocumentDesk } from './desk.js';
 import { deskHandler } from './http.js';
 
@@ -87,6 +90,8 @@ export async function startDemoDesks(p: Platform, axis: Axis, o: { dir: string; 
         signer: await m.server.memberSigner(intermediates),
         validation: { trustAnchors: roots, intermediates },
         recipients: () => directory,
+        // attachments and uploads encrypted at rest, their keys in the platform's vault
+        cipher: bodyCipher(new Vault({ db: p.db, keys: p.keys, bus: p.bus }), `edoc:${m.agency.memberCode}`),
       });
       const server = http.createServer(deskHandler(desk));
       servers.push(server);

@@ -21,9 +21,12 @@
  * Every step is an audit record and a `truc.exchange.doc.*` event.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { createReadStream, createWriteStream, mkdirSync, readFileSync, rmSync, renameSync, statSync, type WriteStream } from 'node:fs';
+import { createReadStream, createWriteStream, existsSync, mkdirSync, readdirSync, rmSync, renameSync, statSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { once } from 'node:events';
+import { PassThrough, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { BodyCipher } from '../../vault/envelope/body-cipher.js';
 import type { Logger } from 'pino';
 import { TrucError, isTrucError } from '../../errors.js';
 import type { Db, Sql } from '../../store/index.js';
@@ -96,6 +99,13 @@ export interface DeskOptions {
   clock?: () => Date;
   /** start the delivery pump (default true) */
   start?: boolean;
+  /**
+   * Attachments, received files and uploads encrypted at rest under the vault (`bodyCipher(vault,
+   * 'edoc:<agency>')`): each file its own data key (AES-256-GCM, chunked), named `….<object id>.vlt`;
+   * refused or failed files have their key shredded. Without it files are kept as they came (`.bin`);
+   * a desk reads both kinds.
+   */
+  cipher?: BodyCipher;
   /**
    * Whether the signer's certificate must name the sending member (subject serialNumber
    * `INSTANCE/CLASS/CODE`, the exchange's convention): `member` (default) refuses a package or status
@@ -198,6 +208,9 @@ async function writeAll(ws: WriteStream, pieces: AsyncIterable<Buffer> | Iterabl
   }
 }
 
+/** A file kept encrypted: its vault object id (a UUID) before `.vlt`. */
+const SEALED = /([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.vlt$/;
+
 export class DocumentDesk {
   readonly organ: Organ;
   readonly client: SubsystemId;
@@ -239,6 +252,64 @@ export class DocumentDesk {
     return r.client ?? `${this.client.instance}/${this.client.memberClass}/${r.id}/${this.client.subsystemCode}`;
   }
 
+  // ---------- files at rest ----------
+
+  /** The name of a new stored file: `<base>.<uuid>.vlt` when encrypting, `<base>.bin` otherwise. */
+  private storedName(base: string): string {
+    return this.o.cipher ? `${base}.${randomUUID()}.vlt` : `${base}.bin`;
+  }
+
+  /** Writes pieces to a stored file (encrypted when its name says so), `onPiece` seeing the plaintext. */
+  private async writeStored(path: string, pieces: AsyncIterable<Buffer> | Iterable<Buffer>, onPiece: (b: Buffer) => void): Promise<void> {
+    const m = SEALED.exec(path);
+    if (!m || !this.o.cipher) return writeAll(createWriteStream(path), pieces, onPiece);
+    const enc = await this.o.cipher.encrypt(m[1]!);
+    await pipeline(
+      async function* () {
+        for await (const p of pieces) {
+          onPiece(p);
+          yield p;
+        }
+      },
+      enc,
+      createWriteStream(path),
+    );
+  }
+
+  /** A stored file's plaintext as a stream (decrypted, checked chunk by chunk, when it is kept encrypted). */
+  openStored(path: string): Readable {
+    const m = SEALED.exec(path);
+    if (!m) return createReadStream(path);
+    const out = new PassThrough();
+    const cipher = this.o.cipher;
+    void (async () => {
+      if (!cipher) throw new TrucError('decrypt_failed', `${path} được mã hoá mà bàn văn thư không có khoá / is encrypted and this desk has no key`);
+      await pipeline(createReadStream(path), await cipher.decrypt(m[1]!), out);
+    })().catch((e) => out.destroy(e as Error));
+    return out;
+  }
+
+  private async readStored(path: string): Promise<Buffer> {
+    const parts: Buffer[] = [];
+    for await (const c of this.openStored(path)) parts.push(c as Buffer);
+    return Buffer.concat(parts);
+  }
+
+  /** Removes stored files (a file, or every file of a folder), shredding the keys of encrypted ones. */
+  private async discard(path: string): Promise<void> {
+    let files: string[] = [path];
+    try {
+      if (statSync(path).isDirectory()) files = readdirSync(path).map((n) => join(path, n));
+    } catch {
+      return;
+    }
+    for (const f of files) {
+      const m = SEALED.exec(f);
+      if (m && this.o.cipher) await this.o.cipher.shred(m[1]!, 'discarded: refused or failed').catch((e) => this.o.log?.warn({ err: e, file: f }, 'key not shredded'));
+    }
+    rmSync(path, { recursive: true, force: true });
+  }
+
   // ---------- events and audit ----------
 
   /** An event on the bus; `actor` (a clerk, `xroad:<client>` for what arrived, `system:edoc`) is its user.name. */
@@ -267,11 +338,13 @@ export class DocumentDesk {
   private async stage(docId: string, index: number, a: AttachmentInput): Promise<{ att: Attachment; path: string }> {
     const folder = join(this.o.dir, 'files', docId);
     mkdirSync(folder, { recursive: true });
-    const path = join(folder, `${index}.bin`);
+    const path = this.storedName(join(folder, `${index}`));
     const h = createHash('sha256');
     let size = 0;
-    const src: AsyncIterable<Buffer> | Iterable<Buffer> = a.path ? (createReadStream(a.path) as AsyncIterable<Buffer>) : a.bytes ? [Buffer.from(a.bytes)] : (() => { throw new TrucError('bad_request', `attachment ${a.name}: a file or bytes`); })();
-    await writeAll(createWriteStream(path), src, (b) => {
+    // an upload of this desk is read through its cipher; any other path as it is
+    const own = a.path?.startsWith(join(this.o.dir, 'uploads')) ?? false;
+    const src: AsyncIterable<Buffer> | Iterable<Buffer> = a.path ? ((own ? this.openStored(a.path) : createReadStream(a.path)) as AsyncIterable<Buffer>) : a.bytes ? [Buffer.from(a.bytes)] : (() => { throw new TrucError('bad_request', `attachment ${a.name}: a file or bytes`); })();
+    await this.writeStored(path, src, (b) => {
       h.update(b);
       size += b.length;
     });
@@ -353,7 +426,7 @@ export class DocumentDesk {
       };
       return await this.dispatch(actor, docId, { header, attachments: staged.map((s) => s.att) }, staged.map((s) => s.path), to, null);
     } catch (e) {
-      rmSync(join(this.o.dir, 'files', docId), { recursive: true, force: true });
+      await this.discard(join(this.o.dir, 'files', docId));
       return this.refused(actor, 'send', input.code ? `${input.code.number}/${input.code.notation}` : '(none)', e, {});
     }
   }
@@ -382,7 +455,7 @@ export class DocumentDesk {
       if (pkg.header.business.docType === 1 || pkg.header.business.docType === 2) parentId = (await this.baseOut(pkg.header.documentId)).id;
       return await this.dispatch(actor, docId, pkg, files, to, parentId, xml);
     } catch (e) {
-      rmSync(join(this.o.dir, 'files', docId), { recursive: true, force: true });
+      await this.discard(join(this.o.dir, 'files', docId));
       return this.refused(actor, 'send', '(package)', e, {});
     }
   }
@@ -424,7 +497,7 @@ export class DocumentDesk {
         this.markRequested(sql, id, docType === 1 ? 'recall' : 'update'),
       );
     } catch (e) {
-      rmSync(join(this.o.dir, 'files', docId), { recursive: true, force: true });
+      await this.discard(join(this.o.dir, 'files', docId));
       return this.refused(actor, action, id, e, {});
     }
   }
@@ -475,7 +548,7 @@ export class DocumentDesk {
       };
       return await this.dispatch(actor, docId, { header, attachments: staged.map((s) => s.att) }, staged.map((s) => s.path), to, id, undefined, (sql) => this.markRequested(sql, id, 'replace'));
     } catch (e) {
-      rmSync(join(this.o.dir, 'files', docId), { recursive: true, force: true });
+      await this.discard(join(this.o.dir, 'files', docId));
       return this.refused(actor, 'replace', id, e, {});
     }
   }
@@ -582,11 +655,11 @@ export class DocumentDesk {
         if (got.has(cid)) throw new TrucError('attachment_mismatch', `attachment ${cid} sent twice`, { contentId: cid });
         if (f.header.encoding !== 'base64') throw new TrucError('bad_package', `attachment ${cid}: encoding ${String(f.header.encoding)} (base64 expected)`, { field: 'frames' });
         if (f.length > 4 * Math.ceil(Math.min(m.size, this.o.maxAttachmentBytes) / 3)) throw new TrucError('attachment_mismatch', `attachment ${cid} is longer than the manifest says (${m.size} bytes)`, { contentId: cid });
-        const path = join(this.o.dir, 'spool', randomUUID());
+        const path = this.o.cipher ? join(this.o.dir, 'spool', `${randomUUID()}.vlt`) : join(this.o.dir, 'spool', randomUUID());
         spooled.push(path);
         const hash = createHash('sha256');
         let size = 0;
-        await writeAll(createWriteStream(path), reader.body(), (b) => {
+        await this.writeStored(path, reader.body(), (b) => {
           hash.update(b);
           size += b.length;
         });
@@ -606,7 +679,7 @@ export class DocumentDesk {
           if (g.size > this.o.maxPdfValidateBytes) reports.set(m.contentId, { skipped: `larger than ${this.o.maxPdfValidateBytes} bytes: not validated on arrival` });
           else {
             try {
-              reports.set(m.contentId, await validatePdf(readFileSync(g.path), this.o.validation));
+              reports.set(m.contentId, await validatePdf(await this.readStored(g.path), this.o.validation));
             } catch (e) {
               reports.set(m.contentId, { error: isTrucError(e) ? e.code : 'internal', message: (e as Error).message });
             }
@@ -615,7 +688,8 @@ export class DocumentDesk {
       const id = randomUUID();
       const folder = join(this.o.dir, 'files', id);
       mkdirSync(folder, { recursive: true });
-      const final = pkg.attachments.map((_, i) => join(folder, `${i}.bin`));
+      // an encrypted spool file keeps its object id (and key) in its final name
+      const final = pkg.attachments.map((m, i) => join(folder, SEALED.exec(got.get(m.contentId)!.path)?.[0] ? `${i}.${SEALED.exec(got.get(m.contentId)!.path)![0]}` : `${i}.bin`));
       pkg.attachments.forEach((m, i) => renameSync(got.get(m.contentId)!.path, final[i]!));
       spooled.length = 0;
       try {
@@ -633,7 +707,7 @@ export class DocumentDesk {
           await this.audit(sql, actor, 'receive', h.documentId, 'success', { id, from: h.from.organId, docType: h.business.docType, signature: { kind: verdict.kind, indication: verdict.indication, signer: verdict.signer }, attachments: pkg.attachments.map((a) => ({ name: a.attachmentName, sha256: a.sha256, size: a.size })), xRoadId });
         });
       } catch (e) {
-        rmSync(folder, { recursive: true, force: true });
+        await this.discard(folder);
         if (isUnique(e)) {
           const again = await this.findIn(h.from.organId, h.documentId, h.business.docType, sha);
           if (again) return await this.duplicate(actor, again, h);
@@ -644,7 +718,7 @@ export class DocumentDesk {
       this.afterReceive(id, h, parent).catch((e) => this.o.log?.error({ err: e }, 'automatic status failed'));
       return { id, documentId: h.documentId, duplicate: false };
     } catch (e) {
-      for (const p of spooled) rmSync(p, { force: true });
+      for (const p of spooled) await this.discard(p);
       // read a little of what is left so the sender sees the refusal, not a reset; beyond that the
       // connection is closed rather than a refused package read to its end
       await reader.rest(DRAIN_ON_REFUSAL).catch(() => 0);
@@ -799,7 +873,7 @@ export class DocumentDesk {
       if (d.kind === 'package') {
         const [doc] = await this.o.db.query('SELECT envelope FROM xd_document WHERE id = $1', [d.ref]);
         const atts = (await this.o.db.query('SELECT * FROM xd_attachment WHERE doc_id = $1 ORDER BY content_id', [d.ref])).map(attachmentRow);
-        const frames = writeFrames(doc!.envelope as string, atts.map((a) => ({ contentId: a.contentId, path: a.path, size: a.size })));
+        const frames = writeFrames(doc!.envelope as string, atts.map((a) => (SEALED.test(a.path) ? { contentId: a.contentId, open: () => this.openStored(a.path) as AsyncIterable<Buffer>, size: a.size } : { contentId: a.contentId, path: a.path, size: a.size })));
         answer = await post(`${this.o.ssUrl.replace(/\/$/, '')}${servicePath(d.client, 'edoc/packages')}`, { ...headers, 'content-type': FRAMES_MEDIA_TYPE }, frames, this.o.timeoutMs);
       } else {
         const [s] = await this.o.db.query('SELECT xml FROM xd_status WHERE id = $1', [d.ref]);
@@ -849,7 +923,7 @@ export class DocumentDesk {
     const id = randomUUID();
     const folder = join(this.o.dir, 'uploads');
     mkdirSync(folder, { recursive: true });
-    const path = join(folder, id);
+    const path = join(folder, this.o.cipher ? `${id}.vlt` : id);
     const h = createHash('sha256');
     let size = 0;
     const max = this.o.maxAttachmentBytes;
@@ -861,12 +935,12 @@ export class DocumentDesk {
       }
     }
     try {
-      await writeAll(createWriteStream(path), bounded(), (b) => {
+      await this.writeStored(path, bounded(), (b) => {
         h.update(b);
         size += b.length;
       });
     } catch (e) {
-      rmSync(path, { force: true });
+      await this.discard(path);
       throw e;
     }
     const sha256 = h.digest('hex');
@@ -877,13 +951,8 @@ export class DocumentDesk {
   /** The file of an upload, by its id (never a path the caller chose). */
   uploadPath(id: string): string {
     if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(id)) throw new TrucError('bad_request', 'an upload id is a UUID');
-    const path = join(this.o.dir, 'uploads', id);
-    try {
-      statSync(path);
-    } catch {
-      throw new TrucError('not_found', `no upload ${id}`);
-    }
-    return path;
+    for (const path of [join(this.o.dir, 'uploads', `${id}.vlt`), join(this.o.dir, 'uploads', id)]) if (existsSync(path)) return path;
+    throw new TrucError('not_found', `no upload ${id}`);
   }
 
   // ---------- reading ----------
@@ -951,7 +1020,7 @@ export class DocumentDesk {
     if (!r) throw new TrucError('not_found', `no attachment ${contentId} in ${id}`);
     const a = attachmentRow(r);
     statSync(a.path);
-    return { attachment: a, open: () => createReadStream(a.path) };
+    return { attachment: a, open: () => this.openStored(a.path) };
   }
 
   /** The desk's acknowledgement that a received document or status was taken by the clerk: it leaves the inbox. */

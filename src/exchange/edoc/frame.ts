@@ -25,8 +25,9 @@ const PIECE = 3 * 64 * 1024;
 
 export interface FrameSource {
   contentId: string;
-  /** a file on disk, or bytes in memory */
+  /** a file on disk, or bytes in memory, or a stream of the bytes (a file kept encrypted) */
   path?: string;
+  open?: () => AsyncIterable<Buffer>;
   bytes?: Uint8Array;
   size: number;
 }
@@ -53,9 +54,9 @@ export async function* writeFrames(envelope: string | Uint8Array, attachments: F
     if (a.bytes) {
       for (let i = 0; i < a.bytes.length; i += PIECE) yield Buffer.from(Buffer.from(a.bytes.subarray(i, i + PIECE)).toString('base64'), 'latin1');
       sent = a.bytes.length;
-    } else if (a.path) {
+    } else if (a.path || a.open) {
       let carry = Buffer.alloc(0);
-      for await (const chunk of createReadStream(a.path, { highWaterMark: PIECE })) {
+      for await (const chunk of a.open ? a.open() : createReadStream(a.path!, { highWaterMark: PIECE })) {
         const c = carry.length ? Buffer.concat([carry, chunk as Buffer]) : (chunk as Buffer);
         const whole = c.length - (c.length % 3);
         if (whole) yield Buffer.from(c.subarray(0, whole).toString('base64'), 'latin1');

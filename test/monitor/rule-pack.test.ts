@@ -79,6 +79,9 @@ describe('built-in rule pack', () => {
     const op = (iso: string, user: string) => prepared(makeEvent('pki', 'certificate.revoked', 'success', { user: { name: user }, category: ['configuration', 'iam'], at: new Date(iso) }));
     expect(alertsFor([op('2026-03-02T23:10:00Z', 'ra.officer')])).toEqual(['Operation outside permitted hours']); // 06:10 local
     expect(alertsFor([op('2026-03-02T02:10:00Z', 'ra.officer'), op('2026-03-02T23:10:00Z', 'system')])).toEqual([]);
+    // the platform's own parts and other agencies' systems through the axis are not people at work at night
+    expect(alertsFor([op('2026-03-02T23:10:00Z', 'system:demo'), op('2026-03-02T23:10:00Z', 'system:edoc'), op('2026-03-02T23:10:00Z', 'xroad:VN/GOV/000.00.00.G09/vanthu')])).toEqual([]);
+    expect(alertsFor([op('2026-03-02T23:10:00Z', 'systemadmin')])).toEqual(['Operation outside permitted hours']);
   });
 
   it('repeated denied operations by one user: 5 in 5 minutes', () => {

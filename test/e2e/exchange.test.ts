@@ -223,6 +223,19 @@ describe('exchange pages of the web console in Chromium', () => {
     expect(await page.locator('h1').textContent()).toMatch(/Máy chủ an ninh ss-khong-co/);
   });
 
+  it('verifies the whole message log from the console (chain, trees, time-stamps, every body decrypted), audited', async () => {
+    await page.goto(`${base}/console/exchange/servers/ss-hcm`);
+    await page.getByRole('button', { name: /Kiểm tra \(Verify\)/ }).click();
+    const box = page.locator('[data-testid=log-verify]');
+    await box.waitFor({ timeout: 60_000 });
+    expect(await box.textContent()).toMatch(/Nguyên vẹn/);
+    const report = await call('POST', '/api/v1/exchange/servers/ss-hcm/log/verify', tokens['auditor']!);
+    expect(report.problem).toBeUndefined();
+    expect(report.records).toBeGreaterThan(0);
+    expect(report.bodies).toBeGreaterThan(0);
+    expect(report.incomplete.filter((w: string) => /not decrypted/.test(w))).toEqual([]);
+  });
+
   it('lets an auditor read but not change', async () => {
     await page.getByRole('button', { name: /Đăng xuất/ }).click();
     await signIn(tokens['auditor']!);

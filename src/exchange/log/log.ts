@@ -45,6 +45,7 @@ import { dropIndexAfter, indexedThrough, insertBatch, insertRows, lastIndexedBat
 import type { BodySpool, LogHealth, LogMode, LogRecordInput, LoggedRecord, MessageLogApi } from './types.js';
 import { archiveSegments, type ArchiveResult } from './archive.js';
 import { writeEvidence } from './evidence.js';
+import { verifyLog, type VerifyReport } from './verify.js';
 import type { Readable } from 'node:stream';
 
 export interface LogLogger {
@@ -872,6 +873,15 @@ export class MessageLog implements MessageLogApi {
   }
 
   /** Per-message evidence as an ASiC-E container (a ZIP stream): records, bodies, chain, hash-tree paths, time-stamps. */
+  /**
+   * Checks the whole log as `truc log verify` does — records, chain, hash trees, time-stamps, archives,
+   * every body against its hash (decrypted with this log's cipher) — while it keeps running: records
+   * appended meanwhile may show as a torn tail (a warning).
+   */
+  async verify(o: { trustedTsaCerts: Uint8Array[]; intermediates?: Uint8Array[]; checkBodies?: boolean }): Promise<VerifyReport> {
+    return verifyLog({ dir: this.dir, trustedTsaCerts: o.trustedTsaCerts, ...(o.intermediates ? { intermediates: o.intermediates } : {}), ...(this.cipher ? { cipher: this.cipher } : {}), checkBodies: o.checkBodies !== false });
+  }
+
   async evidence(messageId: string): Promise<Readable> {
     let segments: number[] | undefined;
     if (this.db) {

@@ -92,4 +92,6 @@ export interface MessageLogApi {
   stopTimestamping?(): void;
   search?(q: { messageId?: string; client?: string; service?: string; kind?: 'request' | 'response'; from?: Date; to?: Date; afterSeq?: number; limit?: number }): Promise<unknown[]>;
   evidence?(messageId: string): Promise<Readable>;
+  /** the whole log checked as `truc log verify` does, bodies decrypted with the log's own cipher */
+  verify?(o: { trustedTsaCerts: Uint8Array[]; intermediates?: Uint8Array[]; checkBodies?: boolean }): Promise<unknown>;
 }

@@ -9,8 +9,10 @@ import { TrucError } from '../../errors.js';
 import type { Platform } from '../../platform.js';
 import { guard } from '../auth/guard.js';
 import { recordAudit } from '../../audit/index.js';
+import { makeEvent } from '../../bus/index.js';
 import type { SecurityServer } from '../../exchange/server/server.js';
 import { parseServer, parseService, parseSubsystem, serverText } from '../../exchange/ids.js';
+import { listCas } from '../../pki/index.js';
 
 const security = [{ bearer: [] }];
 const tags = ['exchange'];
@@ -151,6 +153,42 @@ export async function exchangeRoutes(app: FastifyInstance, p: Platform, o: Excha
       });
     },
   );
+  app.post<{ Params: { code: string }; Querystring: { bodies?: string } }>(
+    '/api/v1/exchange/servers/:code/log/verify',
+    {
+      onRequest: logRead,
+      schema: {
+        tags,
+        security,
+        summary: 'Verify the whole message log as `truc log verify` does (records, hash chain, hash trees, time-stamps against the platform’s CAs, archives, bodies decrypted); ?bodies=false skips re-hashing the bodies',
+        querystring: { type: 'object', additionalProperties: false, properties: { bodies: { type: 'string', enum: ['true', 'false'] } } },
+      },
+    },
+    async (req) => {
+      const s = find(req.params.code);
+      const log = s.ctx.log;
+      if (!log.verify) throw new TrucError('unsupported', 'this message log cannot be verified here');
+      const cas = await listCas(p.db);
+      const report = (await log.verify({
+        trustedTsaCerts: cas.filter((c) => !c.parentId).map((c) => Buffer.from(c.certificate)),
+        intermediates: cas.filter((c) => c.parentId).map((c) => Buffer.from(c.certificate)),
+        checkBodies: req.query.bodies !== 'false',
+      })) as { ok: boolean; problem?: unknown; records: number; incomplete: string[] };
+      await recordAudit(p.db, {
+        actor: req.principal!.name,
+        action: 'ss.log.verify',
+        target: serverText(s.ctx.id),
+        outcome: report.problem ? 'failure' : 'success',
+        detail: { ok: report.ok, records: report.records, ...(report.problem ? { problem: report.problem } : {}), incomplete: report.incomplete.length },
+      });
+      if (report.problem)
+        await p.bus
+          .publish('truc.exchange.log.broken', makeEvent('exchange', 'log.broken', 'failure', { category: ['database'], user: { name: req.principal!.name }, truc: { server: serverText(s.ctx.id), problem: report.problem } }))
+          .catch(() => {});
+      return report;
+    },
+  );
+
   app.get<{ Params: { code: string; messageId: string } }>(
     '/api/v1/exchange/servers/:code/log/evidence/:messageId',
     {

@@ -1,6 +1,7 @@
 /**
  * One security server: its client subsystems, the services it publishes with their access rights (ss-admin
- * grants and withdraws them), its local groups, and a search of its message log (ss.log.read). A log that
+ * grants and withdraws them), its local groups, a search of its message log and its verification
+ * (ss.log.read: chain, hash trees, time-stamps, every body). A log that
  * cannot be searched, or a refusal, is shown as the API's problem; the page stays.
  */
 import { useState } from 'react';
@@ -22,6 +23,7 @@ export function ExchangeServer({ code }: { code: string }) {
       </PageTitle>
       <Services base={base} />
       <LogSearch base={base} />
+      <LogVerify base={base} />
     </section>
   );
 }
@@ -261,6 +263,57 @@ function LogSearch({ base }: { base: string }) {
           </table>
         ) : null}
       </div>
+    </>
+  );
+}
+
+interface VerifyReport {
+  ok: boolean;
+  problem?: { where: Record<string, unknown>; why: string };
+  incomplete: string[];
+  warnings: string[];
+  records: number;
+  batches: number;
+  archives: number;
+  unstamped: number;
+  bodies: number;
+}
+
+/** The whole log checked on the server, as `truc log verify` does offline. */
+function LogVerify({ base }: { base: string }) {
+  const action = useAction();
+  const [report, setReport] = useState<VerifyReport | null>(null);
+  return (
+    <>
+      <h2>
+        <Bi vi="Kiểm tra toàn vẹn nhật ký" en="Message log verification" />
+      </h2>
+      <p className="small-text">
+        <Bi vi="Chuỗi băm, cây băm, dấu thời gian, kho lưu trữ và từng nội dung thông điệp (đã giải mã)" en="hash chain, hash trees, time-stamps, archives and every body (decrypted)" />
+      </p>
+      <button type="button" disabled={action.busy} onClick={() => void action.run(async () => setReport(await api<VerifyReport>(`${base}/log/verify`, { method: 'POST' })))}>
+        {action.busy ? 'Đang kiểm tra… (checking)' : 'Kiểm tra (Verify)'}
+      </button>
+      <ProblemBox error={action.error} />
+      {report ? (
+        <div data-testid="log-verify" className={report.problem ? 'problem' : 'ok'}>
+          {report.problem ? (
+            <p>
+              <strong>NHẬT KÝ BỊ PHÁ VỠ (log broken)</strong>: {report.problem.why} <span className="mono small-text">{JSON.stringify(report.problem.where)}</span>
+            </p>
+          ) : (
+            <p>
+              <strong>{report.incomplete.length ? 'Nguyên vẹn, chưa kiểm tra hết (intact, not all checked)' : 'Nguyên vẹn (intact)'}</strong>: {report.records} bản ghi (records), {report.batches} lô dấu thời gian
+              (time-stamp batches), {report.unstamped} chưa đóng dấu (not yet stamped), {report.archives} kho lưu trữ (archives), {report.bodies} nội dung (bodies)
+            </p>
+          )}
+          {[...report.incomplete, ...report.warnings].map((w, i) => (
+            <p key={i} className="small-text">
+              {w}
+            </p>
+          ))}
+        </div>
+      ) : null}
     </>
   );
 }

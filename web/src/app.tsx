@@ -17,6 +17,7 @@ import { Certificates } from './pages/certificates';
 import { Exchange } from './pages/exchange';
 import { ExchangeRequests } from './pages/exchange-requests';
 import { ExchangeServer } from './pages/exchange-server';
+import { Documents, DocumentView } from './pages/documents';
 
 interface NavItem {
   path: string;
@@ -33,6 +34,7 @@ export const NAV: NavItem[] = [
   { path: '/certificates', vi: 'Chứng thư số', en: 'CA certificates', permission: 'ca.read' },
   { path: '/exchange', vi: 'Trục liên thông', en: 'Exchange', permission: 'ss.read' },
   { path: '/exchange/requests', vi: 'Đăng ký trục', en: 'Exchange registrations', permission: 'central.read' },
+  { path: '/documents', vi: 'Văn bản điện tử', en: 'Documents', permission: 'doc.read' },
 ];
 
 /** the menu entry of a path: the longest entry it is under (/exchange/requests is not /exchange) */
@@ -59,6 +61,8 @@ function Page({ path }: { path: string }) {
   if (path === '/exchange') return <Exchange />;
   if (path === '/exchange/requests') return <ExchangeRequests />;
   if ((m = match('/exchange/servers/:code', path))) return <ExchangeServer code={m.code!} />;
+  if (path === '/documents') return <Documents />;
+  if ((m = match('/documents/:id', path))) return <DocumentView id={m.id!} />;
   return <Home />;
 }
 

@@ -32,6 +32,7 @@ import { centralCommands } from './central.js';
 import { docCommands } from './doc.js';
 import { ssCommands } from './ss.js';
 import { logCommands } from './log.js';
+import { agentCommands } from './agent.js';
 
 // Only the commander definitions load at start: each command's part is imported when it runs (./lazy.ts),
 // so `truc --help` reads no more than this folder and `truc ca list` no more than the CA.
@@ -485,4 +486,5 @@ centralCommands(program, { withPlatform, out, operator, config });
 docCommands(program, { out, config });
 ssCommands(program, { withPlatform, out, operator, config, openLog: async (p, dir, lo) => (await import('../exchange/server/log-open.js')).openMessageLog(p.db, dir, { mode: p.config.exchange?.server?.logMode ?? 'full', ...lo }) });
 logCommands(program, { withPlatform });
+agentCommands(program);
 program.parseAsync(process.argv).catch(fail);

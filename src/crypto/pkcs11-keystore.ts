@@ -86,7 +86,7 @@ export interface TokenHealth {
   lastError: string | null;
 }
 
-function findSlot(lib: pkcs11js.PKCS11, slot: Pkcs11KeyStoreOptions['slot']): Handle {
+export function findSlot(lib: pkcs11js.PKCS11, slot: Pkcs11KeyStoreOptions['slot']): Handle {
   const slots = lib.C_GetSlotList(true);
   if ('index' in slot) {
     const s = slots[slot.index];

@@ -114,7 +114,7 @@ describe('truc --help', () => {
       .map((l) => l.trim().split(/\s+/)[0]);
     expect(commands).toEqual([
       'start', 'ca', 'audit', 'token', 'lab', 'monitor', 'scan', 'ocsp', 'verify-cert', 'sign', 'augment', 'verify',
-      'encrypt', 'decrypt', 'vault', 'central', 'doc', 'ss', 'log', 'help',
+      'encrypt', 'decrypt', 'vault', 'central', 'doc', 'ss', 'log', 'agent', 'help',
     ]);
   });
 

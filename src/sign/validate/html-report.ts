@@ -6,7 +6,7 @@
  * name is attacker-chosen text.
  */
 import type { SignatureReport, ValidationReport } from './report.js';
-import { afterText, LABELS, lockText, vietnamTime } from './text.js';
+import { afterText, LABELS, lockText, referenceLines, vietnamTime } from './text.js';
 import { xmlEscape } from './xml-report.js';
 
 const esc = xmlEscape;
@@ -35,8 +35,10 @@ function one(s: SignatureReport, lang: 'en' | 'vi'): string {
     ...(s.pdf?.fieldLock ? [row(L.locked, lockText(s.pdf.fieldLock))] : []),
     row(L.level, `${s.format} ${s.level}`),
   ];
+  // XAdES: what each reference really covers, one line each (paths and URIs come from the file: escaped)
+  const signed = s.signedData?.length ? `<p>${esc(L.signed)}:</p><ul>${s.signedData.flatMap((r) => referenceLines(r, L, '')).map((l) => `<li>${esc(l.replace(/^\s*- /, ''))}</li>`).join('')}</ul>` : '';
   const notes = s.warnings.length ? `<p>${esc(L.notes)}:</p><ul>${s.warnings.map((w) => `<li>${esc(w)}</li>`).join('')}</ul>` : '';
-  return `<section class="${cls}"><h2>${esc(`${L.signature} #${s.index + 1}${s.pdf ? ` — ${s.pdf.fieldName}` : ''}`)}</h2><table>${rows.join('')}</table>${notes}</section>`;
+  return `<section class="${cls}"><h2>${esc(`${L.signature} #${s.index + 1}${s.pdf ? ` — ${s.pdf.fieldName}` : ''}`)}</h2><table>${rows.join('')}</table>${signed}${notes}</section>`;
 }
 
 export function reportHtml(report: ValidationReport, lang: 'en' | 'vi' = 'vi'): string {

@@ -50,6 +50,25 @@ export interface TimestampReport {
   warnings?: string[];
 }
 
+/** XAdES / XML-DSig: one ds:Reference of the signature, what it covers and whether its digest holds. */
+export interface SignedReference {
+  uri: string | null;
+  type?: string;
+  /** true: the digest holds; false: it does not; null: not computed (see problem) */
+  digestMatches: boolean | null;
+  problem?: string;
+  /** the elements the reference covers (the apexes of its node-set), by path */
+  covers?: string[];
+  /** elements cut out of those (the signature itself through the enveloped-signature transform) */
+  excludes?: string[];
+  /** the document's root element is covered */
+  wholeDocument?: boolean;
+  /** a file outside the document (detached) */
+  detached?: boolean;
+  /** the references of a ds:Manifest this reference signs */
+  manifest?: SignedReference[];
+}
+
 export interface SignatureReport {
   /** position in the document or CMS, from 0 */
   index: number;
@@ -104,6 +123,8 @@ export interface SignatureReport {
     /** a FieldMDP lock (All, or the fields Included / Excluded) and the later changes to locked fields */
     fieldLock?: { action: 'All' | 'Include' | 'Exclude'; fields?: string[]; violations: string[] };
   };
+  /** XAdES: each reference of SignedInfo, with the elements it covers — what the signature really signs */
+  signedData?: SignedReference[];
   warnings: string[];
 }
 

@@ -89,20 +89,22 @@ export async function validateSigner(
     warnings: [...(s.notes ?? [])],
   };
   const done = (v: Verdict): SignatureReport => Object.assign(report, v);
+  if (s.certificate) report.signer = summarise(s.certificate);
+  // integrity before the signer's identification: a broken signature is reported broken, not unbound — a digest
+  // that does not hold is proven without any certificate
+  if (s.digestMatches === false) return done({ indication: 'TOTAL-FAILED', subIndication: 'HASH_FAILURE', message: 'the signed data does not match the message-digest' });
   if (!s.certificate) return done({ indication: 'INDETERMINATE', subIndication: 'NO_SIGNING_CERTIFICATE_FOUND', message: "the signer's certificate is not in the signature" });
-  report.signer = summarise(s.certificate);
+  // an algorithm we cannot compute proves nothing either way (EN 319 102-1 §5.2.7: INDETERMINATE)
+  if (s.unsupportedAlgorithm)
+    return done({ indication: 'INDETERMINATE', subIndication: 'CRYPTO_CONSTRAINTS_FAILURE', message: `không kiểm tra được chữ ký: thuật toán chưa được hỗ trợ / the signature cannot be checked: ${s.unsupportedAlgorithm} is not supported` });
+  // a signature value that does not verify fails whether or not the signed data can be found
+  if (!s.signatureValid) return done({ indication: 'TOTAL-FAILED', subIndication: 'SIG_CRYPTO_FAILURE', message: `the signature value does not verify: ${s.signatureProblem ?? 'bad signature'}` });
   if (s.signingCertificate !== 'ok')
     return done({
       indication: 'INDETERMINATE',
       subIndication: 'NO_SIGNING_CERTIFICATE_FOUND',
       message: s.signingCertificate === 'absent' ? 'no signing-certificate-v2 attribute binds the certificate' : 'signing-certificate-v2 names another certificate',
     });
-  if (s.digestMatches === false) return done({ indication: 'TOTAL-FAILED', subIndication: 'HASH_FAILURE', message: 'the signed data does not match the message-digest' });
-  // an algorithm we cannot compute proves nothing either way (EN 319 102-1 §5.2.7: INDETERMINATE)
-  if (s.unsupportedAlgorithm)
-    return done({ indication: 'INDETERMINATE', subIndication: 'CRYPTO_CONSTRAINTS_FAILURE', message: `không kiểm tra được chữ ký: thuật toán chưa được hỗ trợ / the signature cannot be checked: ${s.unsupportedAlgorithm} is not supported` });
-  // a signature value that does not verify fails whether or not the signed data can be found
-  if (!s.signatureValid) return done({ indication: 'TOTAL-FAILED', subIndication: 'SIG_CRYPTO_FAILURE', message: `the signature value does not verify: ${s.signatureProblem ?? 'bad signature'}` });
   if (s.digestMatches === undefined)
     return done({ indication: 'INDETERMINATE', subIndication: 'SIGNED_DATA_NOT_FOUND', message: 'the signed data is not available: a detached signature is validated with the content it signs' });
 

@@ -26,6 +26,12 @@ export const LABELS = {
     unknown: 'not checked',
     none: 'No signatures found.',
     notes: 'Notes',
+    signed: 'Signed content (each reference)',
+    holds: 'digest holds',
+    broken: 'DIGEST DOES NOT HOLD',
+    whole: 'the whole document',
+    without: 'without',
+    detachedFile: 'a file outside the document',
     verdicts: { 'TOTAL-PASSED': 'Valid', 'TOTAL-FAILED': 'Invalid', INDETERMINATE: 'Cannot be confirmed' },
   },
   vi: {
@@ -48,6 +54,12 @@ export const LABELS = {
     unknown: 'chưa kiểm tra',
     none: 'Không tìm thấy chữ ký.',
     notes: 'Ghi chú',
+    signed: 'Nội dung được ký (từng tham chiếu)',
+    holds: 'giá trị băm khớp',
+    broken: 'GIÁ TRỊ BĂM KHÔNG KHỚP',
+    whole: 'toàn bộ tài liệu',
+    without: 'trừ',
+    detachedFile: 'tệp bên ngoài tài liệu',
     verdicts: { 'TOTAL-PASSED': 'Hợp lệ', 'TOTAL-FAILED': 'Không hợp lệ', INDETERMINATE: 'Chưa xác định được' },
   },
 } as const;
@@ -74,8 +86,17 @@ function one(s: SignatureReport, L: (typeof LABELS)['en' | 'vi']): string {
   if (s.pdf) lines.push(`  ${L.after}: ${afterText(s.pdf, L)}`);
   if (s.pdf?.certification) lines.push(`  ${L.certified}: DocMDP P=${s.pdf.certification.permissions}${s.pdf.certification.violations.length ? ` — ${s.pdf.certification.violations.join('; ')}` : ''}`);
   if (s.pdf?.fieldLock) lines.push(`  ${L.locked}: ${lockText(s.pdf.fieldLock)}`);
+  if (s.signedData?.length) lines.push(`  ${L.signed}:`, ...s.signedData.flatMap((r) => referenceLines(r, L, '    ')));
   if (s.warnings.length) lines.push(`  ${L.notes}:`, ...s.warnings.map((w) => `    - ${w}`));
   return lines.join('\n');
+}
+
+/** XAdES: one reference — its URI, what it covers (less what is cut out), whether its digest holds — and a manifest's. */
+export function referenceLines(r: NonNullable<SignatureReport['signedData']>[number], L: (typeof LABELS)['en' | 'vi'], indent: string): string[] {
+  const what = r.detached ? L.detachedFile : r.wholeDocument && r.covers?.length === 1 ? `${L.whole} (${r.covers[0]})` : (r.covers ?? []).join(', ') || '?';
+  const cut = r.excludes?.length ? ` ${L.without} ${r.excludes.join(', ')}` : '';
+  const state = r.digestMatches === true ? L.holds : r.digestMatches === false ? L.broken : `${L.unknown}${r.problem ? `: ${r.problem}` : ''}`;
+  return [`${indent}- ${r.uri === null ? '(no URI)' : `"${r.uri}"`}: ${what}${cut} — ${state}`, ...(r.manifest ?? []).flatMap((m) => referenceLines(m, L, `${indent}  `))];
 }
 
 /** Whether the PDF changed after the signature, and what changed beyond signatures, validation data and form fills. */

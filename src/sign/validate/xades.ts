@@ -1,43 +1,41 @@
 /**
- * Validation of XAdES signatures — enveloped, enveloping and detached — (EN 319 132-1 B-B, B-T, B-LT, B-LTA)
- * after EN 319 102-1. Each ds:Signature is checked by two independent verifiers — xadesjs (references, then
- * the signature value with the signing certificate's key only, not any key KeyInfo happens to carry) and
- * xml-crypto, or for a detached signature (whose file xml-crypto cannot resolve) our own digest of the
- * content and check of the signature value over the exclusive canonical SignedInfo — and both must agree.
- * SigningCertificateV2 must name the KeyInfo certificate by digest; the signer then goes through the same
- * path validation as CAdES and PAdES signers, and its algorithms through the algorithm policy.
+ * Validation of XAdES and plain XML-DSig signatures — enveloped, enveloping, detached, and references to
+ * elements anywhere in the document (e-invoices, tax notices) — (EN 319 132-1 B-B, B-T, B-LT, B-LTA) after
+ * EN 319 102-1. The XML-DSig core is our own (`xades/dsig`): each ds:Reference dereferenced and transformed
+ * as the specification says and digested, SignedInfo canonicalised, the signature value verified with the
+ * signing certificate's key only (not any key KeyInfo happens to carry). Each reference is reported with what
+ * it covers (`signedData`), so the user sees what the signature really signs. A digest that does not hold is
+ * HASH_FAILURE and a value that does not verify SIG_CRYPTO_FAILURE — proven; what we cannot compute (an
+ * algorithm or transform we lack, content not at hand) is INDETERMINATE with the reason.
+ * SigningCertificateV2 must name the KeyInfo certificate by digest and be signed; the signer then goes through
+ * the same path validation as CAdES and PAdES signers, and its algorithms through the algorithm policy.
  * SignatureTimeStamps (over the exclusive canonical SignatureValue) give the proof of existence;
  * CertificateValues and RevocationValues (and the TimeStampValidationData of renewals) serve offline.
  * Archive time-stamps have their imprint recomputed over the signature and the properties before each
  * (`xades/archive.ts`, with the detached content when there is one), newest first, each valid one a proof of
  * existence of what it covers — the earlier archive time-stamps included.
  *
- * Signature wrapping (`coverage`): an enveloped signature must cover the whole document (exactly one URI=""
- * reference with the enveloped-signature transform); an enveloping or detached one must be the document root,
- * sign every ds:Object it carries and name at most one detached file; every "#id" reference must name exactly
- * one element, inside the signature. Anything else is FORMAT_FAILURE, so an attacker cannot move signed
- * content aside and put other content where a reader looks. A signature method neither verifier implements
- * (RSA-PSS) is INDETERMINATE / CRYPTO_CONSTRAINTS_FAILURE.
+ * Signature wrapping is judged on coverage (`xades/dsig/wrapping.ts`), not on the references' shape: an Id
+ * borne by two elements, signed content wrapped in or standing beside unsigned content of its own kind, are
+ * FORMAT_FAILURE; every shape the specification allows is read.
  */
-import { createHash, createPublicKey, timingSafeEqual, verify as nodeVerify, webcrypto, type KeyObject } from 'node:crypto';
-import { XMLSerializer } from '@xmldom/xmldom';
-import { SignedXml as XmlCryptoSignedXml } from 'xml-crypto';
+import { createHash } from 'node:crypto';
 import { isTrucError } from '../../errors.js';
 import { parseCertificate, type Certificate } from '../../pki/path/index.js';
 import type { CmsSigner } from '../cades/verify.js';
 import { parseXml } from '../xades/parse.js';
-import { xades } from '../xades/engine.js';
-import { EXC_C14N, excC14n } from '../xades/c14n.js';
-import type { SignatureReport, TimestampReport, ValidationReport } from './report.js';
+import type { SignatureReport, SignedReference, TimestampReport, ValidationReport } from './report.js';
 import { readXadesUnsigned, signatureValueOctets } from '../xades/levels.js';
-import { archiveTimeStampInput, XADES141_NS } from '../xades/archive.js';
+import { archiveTimeStampInput } from '../xades/archive.js';
+import { verifyCore, type CoreResult, type ReferenceResult } from '../xades/dsig/verify.js';
+import { idIndex } from '../xades/dsig/reference.js';
+import { wrappingProblem } from '../xades/dsig/wrapping.js';
 import { verifyTimeStamp } from '../timestamp/verify.js';
 import { timestampReport, withCarried, type Carried } from './timestamps.js';
 import { validateSigner, type ValidationOptions } from './signer.js';
 
 const DS = 'http://www.w3.org/2000/09/xmldsig#';
 const XADES = 'http://uri.etsi.org/01903/v1.3.2#';
-const ENVELOPED = 'http://www.w3.org/2000/09/xmldsig#enveloped-signature';
 const MAX_SIGNATURES = 50;
 const MAX_ARCHIVE_TIMESTAMPS = 32;
 
@@ -48,170 +46,39 @@ const DIGESTS: Record<string, string> = {
   'http://www.w3.org/2001/04/xmlenc#sha512': 'sha512',
 };
 
-const ECDSA_URIS: Record<string, string> = {
-  'http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256': 'sha256',
-  'http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha384': 'sha384',
-  'http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha512': 'sha512',
-};
-
-/** what both verifiers implement (xml-crypto with the ECDSA methods we add to it) */
-const SIGNATURE_METHODS = new Set([
-  'http://www.w3.org/2001/04/xmldsig-more#rsa-sha256',
-  'http://www.w3.org/2001/04/xmldsig-more#rsa-sha384',
-  'http://www.w3.org/2001/04/xmldsig-more#rsa-sha512',
-  ...Object.keys(ECDSA_URIS),
-]);
-
 const elements = (root: Document | Element, ns: string, local: string): Element[] => Array.from(root.getElementsByTagNameNS(ns, local) as unknown as ArrayLike<Element>);
 const childElements = (el: Element, ns: string, local: string): Element[] =>
   Array.from(el.childNodes as unknown as ArrayLike<Node>).filter((n): n is Element => n.nodeType === 1 && (n as Element).namespaceURI === ns && (n as Element).localName === local);
 const text = (el: Element | undefined): string => (el?.textContent ?? '').replace(/\s+/g, '');
 
-function contains(outer: Element, inner: Element): boolean {
-  for (let n: Node | null = inner; n; n = n.parentNode) if (n === outer) return true;
-  return false;
+/** A reference as the report shows it: what it covers and whether its digest holds. */
+function signedReference(r: ReferenceResult): SignedReference {
+  return {
+    uri: r.uri,
+    ...(r.type ? { type: r.type } : {}),
+    digestMatches: r.digestMatches,
+    ...(r.problem ? { problem: r.problem } : {}),
+    ...(r.coverage ? { covers: r.coverage.covers, excludes: r.coverage.excludes, wholeDocument: r.coverage.wholeDocument } : {}),
+    ...(r.detached ? { detached: true } : {}),
+    ...(r.manifest ? { manifest: r.manifest.map(signedReference) } : {}),
+  };
 }
 
-type Coverage = { problem: string } | { packaging: 'enveloped' | 'enveloping' | 'detached'; external?: Element };
-
-/**
- * What the signature covers, or why it cannot be trusted to cover what a reader would take for the signed
- * content (signature wrapping):
- *   enveloped   exactly one URI="" reference (enveloped-signature transform), the signature inside the root;
- *   enveloping  the signature is the document root and its content references are "#id"s of its own
- *               ds:Objects; a ds:Object it does not sign (other than the one holding the properties) is
- *               refused, since a reader could take it for signed content;
- *   detached    the signature is the document root and exactly one reference names the content by a URI
- *               outside the document, without transforms.
- * In every packaging each "#id" must name exactly one element, inside the signature.
- */
-function coverage(doc: Document, sig: Element, ids: Map<string, Element[]>): Coverage {
-  const fail = (problem: string): Coverage => ({ problem });
+/** The references without a same-document URI ("" or "#…"): each names content the caller must give. */
+function detachedUris(sig: Element): (string | null)[] {
   const signedInfo = childElements(sig, DS, 'SignedInfo')[0];
-  if (!signedInfo) return fail('no SignedInfo');
-  const refs = childElements(signedInfo, DS, 'Reference');
-  const whole = refs.filter((r) => r.getAttribute('URI') === '');
-  const external = refs.filter((r) => { const u = r.getAttribute('URI'); return u !== '' && !u?.startsWith('#'); });
-  const targets: Element[] = [];
-  for (const r of refs) {
-    const uri = r.getAttribute('URI');
-    if (uri === null) return fail('a reference without a URI is not allowed');
-    if (!uri.startsWith('#')) continue;
-    const found = ids.get(uri.slice(1)) ?? [];
-    if (found.length !== 1) return fail(`the reference "${uri}" names ${found.length} elements`);
-    if (!contains(sig, found[0])) return fail(`the reference "${uri}" points outside the signature: a signature over part of the document is refused`);
-    targets.push(found[0]);
-  }
-  if (whole.length) {
-    if (whole.length !== 1) return fail(`the signature has ${whole.length} references to the whole document (URI=""); it must have exactly one`);
-    if (external.length) return fail('a signature over the whole document and a detached file at once is not supported');
-    const transforms = childElements(whole[0], DS, 'Transforms')[0];
-    const algs = transforms ? childElements(transforms, DS, 'Transform').map((t) => t.getAttribute('Algorithm')) : [];
-    if (!algs.includes(ENVELOPED)) return fail('the reference to the document has no enveloped-signature transform');
-    if (!contains(doc.documentElement, sig)) return fail('the signature is not inside the document root');
-    return { packaging: 'enveloped' };
-  }
-  if (doc.documentElement !== sig) return fail('a signature without a reference to the whole document (URI="") must be the document itself (enveloping or detached)');
-  const objects = childElements(sig, DS, 'Object');
-  const signedObjects = objects.filter((o) => targets.some((t) => contains(o, t)) && !o.getElementsByTagNameNS(XADES, 'QualifyingProperties').length);
-  const unsigned = objects.filter((o) => !targets.some((t) => contains(o, t)));
-  if (unsigned.length) return fail(`${unsigned.length} ds:Object(s) of the signature are not signed: unsigned content beside signed content is refused`);
-  if (external.length) {
-    if (external.length !== 1) return fail(`the signature names ${external.length} detached files; one is supported`);
-    if (signedObjects.length) return fail('a signature over a detached file and enveloped content at once is not supported');
-    if (childElements(external[0], DS, 'Transforms').length) return fail('transforms on a detached reference are not supported');
-    return { packaging: 'detached', external: external[0] };
-  }
-  if (!signedObjects.length) return fail('the signature signs nothing but its own properties');
-  return { packaging: 'enveloping' };
+  const refs = signedInfo ? childElements(signedInfo, DS, 'Reference') : [];
+  return [...new Set(refs.map((r) => r.getAttribute('URI')).filter((u) => u === null || (u !== '' && !u.startsWith('#'))))];
 }
 
 /**
- * Our own check of a signature value (the second opinion for detached signatures, which xml-crypto cannot
- * resolve): SignedInfo in exclusive C14N, verified with the signing certificate's key.
+ * SigningCertificateV2 names the certificate by digest, and is itself signed: inside what a reference of the
+ * signature covers (the SignedProperties), or it binds nothing.
  */
-function signatureValueCheck(sig: Element, cert: Certificate): { ok: boolean; problem?: string } {
-  const signedInfo = childElements(sig, DS, 'SignedInfo')[0];
-  const c14n = childElements(signedInfo, DS, 'CanonicalizationMethod')[0]?.getAttribute('Algorithm');
-  if (c14n !== EXC_C14N) return { ok: false, problem: `canonicalization ${c14n ?? '(none)'} is not supported for detached signatures (exclusive C14N is)` };
-  const method = childElements(signedInfo, DS, 'SignatureMethod')[0]?.getAttribute('Algorithm') ?? '';
-  const m = /#(rsa|ecdsa)-(sha256|sha384|sha512)$/.exec(method);
-  if (!m) return { ok: false, problem: `signature method ${method || '(none)'} is not supported` };
-  const key = createPublicKey({ key: cert.spki, format: 'der', type: 'spki' });
-  const value = Buffer.from(text(childElements(sig, DS, 'SignatureValue')[0]), 'base64');
-  const data = excC14n(signedInfo);
-  const ok = m[1] === 'ecdsa' ? nodeVerify(m[2], data, { key, dsaEncoding: 'ieee-p1363' }, value) : nodeVerify(m[2], data, key, value);
-  return ok ? { ok } : { ok, problem: 'the signature value does not verify over the exclusive canonical SignedInfo' };
-}
-
-function idIndex(doc: Document): Map<string, Element[]> {
-  const out = new Map<string, Element[]>();
-  const all = Array.from(doc.getElementsByTagName('*') as unknown as ArrayLike<Element>);
-  for (const el of all)
-    for (const a of ['Id', 'ID', 'id']) {
-      const v = el.getAttribute(a);
-      if (v) out.set(v, [...(out.get(v) ?? []), el]);
-    }
-  return out;
-}
-
-/**
- * The signature as xadesjs is given it: xadesjs knows ArchiveTimeStamp only in the XAdES 1.3.2 namespace
- * and refuses the xadesv141 one; unsigned properties take no part in the core signature, so the 1.4.1
- * ones (ArchiveTimeStamp, TimeStampValidationData) are left out of its copy. We check them ourselves.
- */
-function withoutV141(sig: Element): Element {
-  const copy = sig.cloneNode(true) as Element;
-  for (const usp of elements(copy, XADES, 'UnsignedSignatureProperties'))
-    for (const n of Array.from(usp.childNodes as unknown as ArrayLike<Node>)) if (n.nodeType === 1 && (n as Element).namespaceURI === XADES141_NS) usp.removeChild(n);
-  return copy;
-}
-
-async function webKey(cert: Certificate): Promise<{ key: CryptoKey; namedCurve?: string }> {
-  const k = createPublicKey({ key: cert.spki, format: 'der', type: 'spki' });
-  const curve = k.asymmetricKeyDetails?.namedCurve;
-  const alg =
-    k.asymmetricKeyType === 'ec'
-      ? { name: 'ECDSA', namedCurve: { prime256v1: 'P-256', secp384r1: 'P-384', secp521r1: 'P-521' }[curve ?? ''] ?? 'P-256' }
-      : { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' };
-  const key = (await webcrypto.subtle.importKey('spki', cert.spki, alg, true, ['verify'])) as CryptoKey;
-  return { key, ...('namedCurve' in alg ? { namedCurve: alg.namedCurve } : {}) };
-}
-
-/** The second verifier: xml-crypto, given only the signing certificate (ECDSA added: XML-DSig's r‖s). */
-function xmlCryptoCheck(xml: string, sig: Element, key: KeyObject): { ok: boolean; problem?: string } {
-  const sx = new XmlCryptoSignedXml({ publicCert: key.export({ type: 'spki', format: 'pem' }) as string, getCertFromKeyInfo: () => null });
-  for (const [uri, hash] of Object.entries(ECDSA_URIS))
-    (sx.SignatureAlgorithms as Record<string, unknown>)[uri] = class {
-      verifySignature(material: string, publicKey: string, signatureValue: string): boolean {
-        return nodeVerify(hash, Buffer.from(material), { key: publicKey, dsaEncoding: 'ieee-p1363' }, Buffer.from(signatureValue, 'base64'));
-      }
-      getAlgorithmName(): string {
-        return uri;
-      }
-    };
-  try {
-    sx.loadSignature(new XMLSerializer().serializeToString(sig as never));
-    const ok = sx.checkSignature(xml);
-    return ok ? { ok } : { ok, problem: 'xml-crypto does not verify the signature' };
-  } catch (e) {
-    return { ok: false, problem: `xml-crypto: ${(e as Error).message.split('\n')[0]}` };
-  }
-}
-
-/** The second verifier for a detached signature: the content's digest, then the signature value, both our own. */
-function detachedCheck(sig: Element, cert: Certificate, reference: Element, content: Buffer): { ok: boolean; problem?: string } {
-  const alg = DIGESTS[childElements(reference, DS, 'DigestMethod')[0]?.getAttribute('Algorithm') ?? ''];
-  if (!alg) return { ok: false, problem: 'the detached reference has an unknown digest method' };
-  const want = Buffer.from(text(childElements(reference, DS, 'DigestValue')[0]), 'base64');
-  const have = createHash(alg).update(content).digest();
-  if (want.length !== have.length || !timingSafeEqual(want, have)) return { ok: false, problem: 'the detached content does not match its reference digest' };
-  return signatureValueCheck(sig, cert);
-}
-
-function signingCertificateV2(sig: Element, cert: Certificate): 'ok' | 'mismatch' | 'absent' {
+function signingCertificateV2(sig: Element, cert: Certificate, core: CoreResult): 'ok' | 'mismatch' | 'absent' | 'unsigned' {
   const scv2 = elements(sig, XADES, 'SigningCertificateV2')[0];
   if (!scv2) return 'absent';
+  if (!core.references.some((r) => r.digestMatches !== false && r.coverage?.has(scv2))) return 'unsigned';
   for (const c of childElements(scv2, XADES, 'Cert')) {
     const cd = childElements(c, XADES, 'CertDigest')[0];
     if (!cd) continue;
@@ -254,80 +121,68 @@ export async function validateXades(input: Uint8Array | string, opts: Validation
     report.signatures.push(failed(0, e.message));
     return report;
   }
-  const xml = bytes.toString('utf8');
   const sigs = elements(doc, DS, 'Signature');
   if (sigs.length > MAX_SIGNATURES) {
     report.signatures.push(failed(0, `more than ${MAX_SIGNATURES} signatures`));
     return report;
   }
   const ids = idIndex(doc);
-  const x = xades();
-  for (const [index, sig] of sigs.entries()) {
-    const covering = coverage(doc, sig, ids);
-    if ('problem' in covering) {
-      report.signatures.push(failed(index, `signature wrapping defence: ${covering.problem}`));
-      continue;
-    }
-    const detached = covering.packaging === 'detached' ? covering.external : undefined;
-    // a method neither verifier implements is not a forgery: the signature cannot be judged (EN 319 102-1 §5.2.8)
-    const method = childElements(childElements(sig, DS, 'SignedInfo')[0], DS, 'SignatureMethod')[0]?.getAttribute('Algorithm') ?? '';
-    if (!SIGNATURE_METHODS.has(method)) {
-      report.signatures.push(failed(index, `the signature method ${method || '(none)'} is not supported (RSA PKCS#1 v1.5 or ECDSA with SHA-256, SHA-384 or SHA-512)`, { indication: 'INDETERMINATE', subIndication: 'CRYPTO_CONSTRAINTS_FAILURE' }));
-      continue;
-    }
+  // the XML-DSig core of every signature first: what each covers judges the others' wrapping
+  type Read = { cert?: Certificate; certs: Buffer[]; core: CoreResult } | { problem: string };
+  const read: Read[] = sigs.map((sig) => {
     const certs = elements(sig, DS, 'X509Certificate').map((c) => Buffer.from(text(c), 'base64'));
     let cert: Certificate | undefined;
     try {
       cert = certs[0] ? parseCertificate(certs[0]) : undefined;
     } catch (e) {
-      report.signatures.push(failed(index, `the KeyInfo certificate cannot be read: ${(e as Error).message}`));
+      return { problem: `the KeyInfo certificate cannot be read: ${(e as Error).message}` };
+    }
+    // the content the caller gives is the one detached file a signature names; with several, it matches none
+    const external = detachedUris(sig);
+    const content = external.length === 1 ? opts.content : undefined;
+    return { cert, certs, core: verifyCore(doc, sig, ids, cert?.spki, content) };
+  });
+  const allCoverage = read.flatMap((r) => ('core' in r ? r.core.references.flatMap((x) => (x.coverage ? [x.coverage] : [])) : []));
+  for (const [index, sig] of sigs.entries()) {
+    const one = read[index];
+    if ('problem' in one) {
+      report.signatures.push(failed(index, one.problem));
+      continue;
+    }
+    const { cert, certs, core } = one;
+    const signedData = core.references.map(signedReference);
+    const warnings: string[] = [];
+    if (opts.content && detachedUris(sig).length > 1) warnings.push(`the signature names ${detachedUris(sig).length} detached files; the content given cannot be matched to one / chữ ký tham chiếu nhiều tệp tách rời`);
+    for (const r of core.references)
+      for (const m of r.manifest ?? [])
+        if (m.digestMatches !== true) warnings.push(`manifest reference ${m.uri ?? '(no URI)'}: ${m.problem ?? 'not checked'} (XML-DSig leaves manifests to the application)`);
+    const malformed = core.references.find((r) => r.malformed);
+    const wrapping = malformed ? `signature wrapping defence: ${malformed.problem}` : (() => {
+      const own = core.references.flatMap((r) => (r.coverage && r.digestMatches !== false ? [r.coverage] : []));
+      const problem = wrappingProblem(doc, own, allCoverage);
+      return problem ? `signature wrapping defence: ${problem}` : undefined;
+    })();
+    if (wrapping) {
+      // the digests and the value are still reported: the signature may hold, the document deceives
+      const checks = { ...emptyChecks(), integrity: core.references.every((r) => r.digestMatches === true) ? true : core.references.some((r) => r.digestMatches === false) ? false : null, signatureValue: core.signatureValue };
+      report.signatures.push(failed(index, wrapping, { checks, signedData, warnings }));
       continue;
     }
     const signingTimeText = elements(sig, XADES, 'SigningTime')[0]?.textContent?.trim();
     const signingTime = signingTimeText && !Number.isNaN(Date.parse(signingTimeText)) ? new Date(signingTimeText) : undefined;
-    let digestMatches: boolean | undefined;
-    let signatureValid = false;
-    let signatureProblem: string | undefined;
-    const warnings: string[] = [];
-    if (cert && detached && !opts.content) {
-      // the content is not here: the signature value is still checked, the references cannot be
-      const own = signatureValueCheck(sig, cert);
-      signatureValid = own.ok;
-      if (!own.ok) signatureProblem = own.problem;
-    } else if (cert) {
-      const signed = new x.SignedXml(doc as never);
-      const detachedUri = detached?.getAttribute('URI');
-      if (detached && opts.content) {
-        const content = Buffer.from(opts.content);
-        // xadesjs digests the detached reference over the bytes we give it for that URI
-        signed.contentHandler = async (ref: { Uri?: string }) => (ref.Uri === detachedUri ? (content as never) : null);
-      }
-      try {
-        signed.LoadXml(withoutV141(sig) as never);
-        const { key, namedCurve } = await webKey(cert);
-        // xmldsigjs re-imports the key with the SignatureMethod's parameters, which lack the curve
-        if (namedCurve && signed.Algorithm) signed.Algorithm = { ...signed.Algorithm, namedCurve } as never;
-        // references first (a digest mismatch throws), then the value with the signing certificate's key only
-        signatureValid = await signed.Verify({ key } as never);
-        digestMatches = true;
-        if (!signatureValid) signatureProblem = 'xadesjs: the signature value does not verify with the KeyInfo certificate';
-      } catch (e) {
-        const m = (e as Error).message;
-        if (/Invalid digest/i.test(m)) digestMatches = false;
-        else {
-          report.signatures.push(failed(index, `the signature cannot be processed: ${m.split('\n')[0]}`));
-          continue;
-        }
-        signatureProblem = `xadesjs: ${m.split('\n')[0]}`;
-      }
-      if (digestMatches && signatureValid) {
-        const second = detached ? detachedCheck(sig, cert, detached, Buffer.from(opts.content!)) : xmlCryptoCheck(xml, sig, createPublicKey({ key: cert.spki, format: 'der', type: 'spki' }));
-        if (!second.ok) {
-          signatureValid = false;
-          signatureProblem = `the two verifiers disagree — ${second.problem}`;
-        }
-      }
-    }
+    // integrity: a digest that does not hold is proven; one we could not compute leaves the question open
+    const broken = core.references.filter((r) => r.digestMatches === false);
+    const unsupportedRef = core.references.find((r) => r.digestMatches === null && r.unsupported);
+    const missing = core.references.find((r) => r.digestMatches === null && !r.unsupported);
+    const digestMatches = broken.length ? false : unsupportedRef || missing ? undefined : true;
+    const signatureValid = core.signatureValue === true;
+    let unsupportedAlgorithm: string | undefined;
+    let why: string | undefined;
+    if (core.signatureValue === null && core.signatureUnsupported) why = core.signatureProblem;
+    else if (unsupportedRef && core.signatureValue !== false) why = unsupportedRef.problem;
+    if (why) unsupportedAlgorithm = why.replace(/ is not supported$/, '');
+    const signingCertificate = cert ? signingCertificateV2(sig, cert, core) : 'absent';
+    if (signingCertificate === 'unsigned') warnings.push('SigningCertificateV2 is not covered by any reference of the signature: it binds nothing / thuộc tính chứng thư ký không được ký');
     // the digests the signature relies on, for the algorithm policy: SignatureMethod's, then each Reference's
     const signedInfo = childElements(sig, DS, 'SignedInfo')[0];
     const hashOf = (uri: string | null | undefined): string => DIGESTS[uri ?? ''] ?? /#(?:[a-z-]+-)?(sha(?:1|224|256|384|512))(?:-|$)/.exec(uri ?? '')?.[1] ?? uri ?? '(none)';
@@ -340,9 +195,10 @@ export async function validateXades(input: Uint8Array | string, opts: Validation
       ...(signingTime ? { signingTime } : {}),
       contentType: 'xml',
       digestMatches,
-      signingCertificate: cert ? signingCertificateV2(sig, cert) : 'absent',
+      signingCertificate: signingCertificate === 'unsigned' ? 'absent' : signingCertificate,
       signatureValid,
-      ...(signatureProblem ? { signatureProblem } : {}),
+      ...(core.signatureProblem ? { signatureProblem: core.signatureProblem } : {}),
+      ...(unsupportedAlgorithm ? { unsupportedAlgorithm } : {}),
       signedAttributes: [],
       unsignedAttributes: new Map(),
       signatureValue: Buffer.from(text(childElements(sig, DS, 'SignatureValue')[0]), 'base64'),
@@ -406,6 +262,11 @@ export async function validateXades(input: Uint8Array | string, opts: Validation
       { ...opts, at },
       { ocsps: unsigned.ocsps, certs: unsigned.certs, ...(poe ? { poe } : {}) },
     );
+    r.signedData = signedData;
+    // the XML-DSig reasons, named by reference, in place of the CMS wording
+    if (r.subIndication === 'HASH_FAILURE') r.message = `không khớp giá trị băm / the digest does not hold: ${broken.map((b) => b.problem).join('; ')}`;
+    else if (r.subIndication === 'CRYPTO_CONSTRAINTS_FAILURE' && why) r.message = `không kiểm tra được chữ ký: thuật toán chưa được hỗ trợ / the signature cannot be checked: ${why}`;
+    else if (r.subIndication === 'SIGNED_DATA_NOT_FOUND' && missing) r.message = `không tìm thấy dữ liệu được ký / the signed data is not available: ${missing.problem}`;
     if (stamps.length || archiveReports.length) r.timestamps = [...stamps, ...archiveReports];
     if (longTerm) r.embeddedEvidence = { certificates: unsigned.certs.length, crls: unsigned.crls.length, ocspResponses: unsigned.ocsps.length };
     for (const t of stamps) if (!t.valid) warnings.push(`a signature time-stamp is not valid: ${t.problem}`);

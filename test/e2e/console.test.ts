@@ -9,7 +9,8 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
+import { openBrowser } from './browser.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../../src/config.js';
 import { buildApp } from '../../src/http/app.js';
@@ -21,7 +22,6 @@ import { opensslCsr, tmp } from '../helpers/openssl.js';
 import { testPlatform, type TestPlatform } from '../helpers/platform.js';
 import { vietnamAt } from '../monitor/helpers.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const AUDIT_RULE = 'Audit chain tampering';
 const MALWARE_RULE = 'Malware in a file received by the platform';
 const SHOTS = process.env.TRUC_E2E_SCREENSHOTS ?? '/tmp';
@@ -139,25 +139,7 @@ describe('web console in Chromium', () => {
       })
     ).serial;
 
-    context = await chromium.launchPersistentContext(tmp('truc-chromium-'), {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-      viewport: { width: 1360, height: 900 },
-      locale: 'vi-VN',
-      timezoneId: 'Asia/Ho_Chi_Minh',
-    });
-    page = context.pages()[0] ?? (await context.newPage());
-    page.setDefaultTimeout(10_000);
+    ({ context, page } = await openBrowser(10_000));
     // anything the console's CSP blocks would show here (and mean a broken page)
     page.on('console', (msg) => {
       if (/Content[- ]Security[- ]Policy/i.test(msg.text())) cspViolations.push(msg.text());

@@ -9,7 +9,8 @@ import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
+import { openBrowser } from './browser.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../../src/config.js';
 import { buildApp } from '../../src/http/app.js';
@@ -19,7 +20,6 @@ import { tmp } from '../helpers/openssl.js';
 import { samplePdf } from '../sign/fixtures.js';
 import { openNetwork, until, type Network, type TestDesk } from '../exchange/edoc/fixture.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const G22 = '000.00.00.G22';
 const G09 = '000.00.00.G09';
 
@@ -58,16 +58,7 @@ describe('the document desk in the web console, in Chromium', () => {
     );
     sentId = sent.id;
     await until(async () => (await vpcp.desk.recipientStatuses(sent.id)).find((r) => r.organId === G09)?.status === '01', 30_000, '01');
-    context = await chromium.launchPersistentContext(tmp('truc-chromium-'), {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-      viewport: { width: 1360, height: 900 },
-      locale: 'vi-VN',
-      timezoneId: 'Asia/Ho_Chi_Minh',
-    });
-    page = context.pages()[0] ?? (await context.newPage());
-    page.setDefaultTimeout(15_000);
+    ({ context, page } = await openBrowser(15_000));
   }, 180_000);
 
   afterAll(async () => {

@@ -8,15 +8,14 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
+import { openBrowser } from './browser.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../../src/config.js';
 import { buildApp } from '../../src/http/app.js';
 import { createToken } from '../../src/http/auth/store.js';
-import { tmp } from '../helpers/openssl.js';
 import { CLIENT_VPCP, startTestAxis, type TestAxis } from '../exchange/server/setup.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const SHOTS = process.env.TRUC_E2E_SCREENSHOTS ?? '/tmp';
 const HCM_SUBSYSTEM = 'VN/PROV/000.00.31.H29/vanthu';
 const NEW_SERVICE = `SERVICE:${HCM_SUBSYSTEM}/bao-cao`;
@@ -49,16 +48,7 @@ describe('exchange pages of the web console in Chromium', () => {
     ] as const)
       tokens[roles[0]] = (await createToken(t.p.db, name, [...roles])).token;
 
-    context = await chromium.launchPersistentContext(tmp('truc-chromium-'), {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-      viewport: { width: 1360, height: 900 },
-      locale: 'vi-VN',
-      timezoneId: 'Asia/Ho_Chi_Minh',
-    });
-    page = context.pages()[0] ?? (await context.newPage());
-    page.setDefaultTimeout(15_000);
+    ({ context, page } = await openBrowser(15_000));
     page.on('console', (msg) => {
       if (/Content[- ]Security[- ]Policy/i.test(msg.text())) cspViolations.push(msg.text());
     });

@@ -74,6 +74,9 @@ describe('web console serving', () => {
     const bare = await app.inject({ method: 'GET', url: '/console' });
     expect(bare.statusCode).toBe(301);
     expect(bare.headers.location).toBe('/console/');
+    // the platform's bare address leads to the console
+    const root = await app.inject({ method: 'GET', url: '/' });
+    expect([root.statusCode, root.headers.location]).toEqual([302, '/console/']);
   });
 
   it('answers client routes with the page (SPA fallback), with their query strings too', async () => {

@@ -115,6 +115,8 @@ export async function consoleRoutes(
   });
 
   app.get('/console', { schema: { hide: true } }, async (_req, reply) => reply.redirect(CONSOLE_PREFIX, 301));
+  // the platform's address in a browser leads to the console (it answered 404)
+  app.get('/', { schema: { hide: true } }, async (_req, reply) => reply.redirect(CONSOLE_PREFIX, 302));
 
   app.get<{ Params: { '*': string } }>('/console/*', { schema: { hide: true } }, async (req, reply) => {
     const index = await load(join(dir, 'index.html'));

@@ -3,7 +3,7 @@
  * between "wrong" (FAIL), "either answer is defensible" (ACCEPTABLE), "the product does not claim this"
  * (UNSUPPORTED), "we chose not to run it" (SKIPPED) and "the harness could not ask" (ERROR).
  */
-import { isAdapterError, isUnsupported } from './product.js';
+import { isAdapterError, isUnsupported, type UnsupportedBy, unsupportedBy } from './product.js';
 
 export const OUTCOMES = ['PASS', 'FAIL', 'ACCEPTABLE', 'UNSUPPORTED', 'SKIPPED', 'ERROR'] as const;
 export type Outcome = (typeof OUTCOMES)[number];
@@ -35,6 +35,8 @@ export interface TestResult {
   /** For ACCEPTABLE: whether the product accepted. */
   accepted?: boolean;
   note?: string;
+  /** For UNSUPPORTED: whether the product lacks it or the lab cannot ask it. */
+  unsupportedBy?: UnsupportedBy;
   /** Filled for FAIL (and ERROR): each flag with its bugType and description from the file's notes. */
   meaning?: FlagNote[];
 }
@@ -62,9 +64,9 @@ export function judge(expected: Expected, obs: Observation): { outcome: Outcome;
 }
 
 /** The outcome of a test whose adapter call threw something the family did not read as a rejection. */
-export function outcomeOfThrow(e: unknown): { outcome: Outcome; note: string } {
+export function outcomeOfThrow(e: unknown): { outcome: Outcome; note: string; unsupportedBy?: UnsupportedBy } {
   const message = e instanceof Error ? e.message : String(e);
-  if (isUnsupported(e)) return { outcome: 'UNSUPPORTED', note: message };
+  if (isUnsupported(e)) return { outcome: 'UNSUPPORTED', note: message, unsupportedBy: unsupportedBy(e) };
   if (isAdapterError(e)) return { outcome: 'ERROR', note: message };
   return { outcome: 'ERROR', note: `harness: ${message}` };
 }

@@ -8,12 +8,28 @@
 import { TrucError } from '../errors.js';
 
 export type Bytes = Uint8Array;
-export type HashName = 'SHA-1' | 'SHA-224' | 'SHA-256' | 'SHA-384' | 'SHA-512' | 'SHA3-224' | 'SHA3-256' | 'SHA3-384' | 'SHA3-512';
-export type AeadAlg = 'AES-GCM' | 'AES-CCM' | 'CHACHA20-POLY1305' | 'XCHACHA20-POLY1305';
-export type CipherAlg = 'AES-CBC-PKCS5';
-export type MacAlg = `HMAC-${HashName}` | 'AES-CMAC';
-export type WrapAlg = 'AES-KW' | 'AES-KWP';
-export type EcCurve = 'P-256' | 'P-384' | 'P-521';
+export type HashName =
+  | 'SHA-1'
+  | 'SHA-224'
+  | 'SHA-256'
+  | 'SHA-384'
+  | 'SHA-512'
+  | 'SHA-512/224'
+  | 'SHA-512/256'
+  | 'SHA3-224'
+  | 'SHA3-256'
+  | 'SHA3-384'
+  | 'SHA3-512'
+  /** SHAKE as a fixed-length hash: 256 bits of output for SHAKE128, 512 for SHAKE256 (RFC 8692, RFC 8702). */
+  | 'SHAKE128'
+  | 'SHAKE256';
+/** The file's algorithm name, as is: AES-GCM, AES-CCM, CHACHA20-POLY1305, AEGIS128, ARIA-GCM… The adapter decides. */
+export type AeadAlg = string;
+export type CipherAlg = string;
+export type MacAlg = `HMAC-${HashName}` | 'AES-CMAC' | (string & {});
+export type WrapAlg = 'AES-KW' | 'AES-KWP' | (string & {});
+/** P-256, P-384, P-521 for the NIST curves; every other curve under its SEC 2 / RFC 5639 name (secp256k1, brainpoolP256r1…). */
+export type EcCurve = 'P-256' | 'P-384' | 'P-521' | (string & {});
 export type EdCurve = 'Ed25519' | 'Ed448';
 export type XCurve = 'X25519' | 'X448';
 export type MlKemAlg = 'ML-KEM-512' | 'ML-KEM-768' | 'ML-KEM-1024';
@@ -47,7 +63,18 @@ export type KdfInput =
   | { alg: 'PBKDF2'; hash: HashName; password: Bytes; salt: Bytes; iterations: number; size: number };
 
 export type SigVerifyInput =
-  | { alg: 'ECDSA'; curve: EcCurve; hash: HashName; encoding: 'der' | 'p1363'; publicKey: PublicKeyMaterial; msg: Bytes; sig: Bytes }
+  | {
+      alg: 'ECDSA';
+      curve: EcCurve;
+      hash: HashName;
+      encoding: 'der' | 'p1363';
+      publicKey: PublicKeyMaterial;
+      msg: Bytes;
+      sig: Bytes;
+      /** Bitcoin's rule (BIP 146): a signature whose s is above n/2 is invalid. */
+      lowS?: boolean;
+    }
+  | { alg: 'DSA'; hash: HashName; encoding: 'der' | 'p1363'; publicKey: PublicKeyMaterial; msg: Bytes; sig: Bytes }
   | { alg: 'EdDSA'; curve: EdCurve; publicKey: PublicKeyMaterial; msg: Bytes; sig: Bytes }
   | { alg: 'RSASSA-PKCS1-v1_5'; hash: HashName; publicKey: PublicKeyMaterial; msg: Bytes; sig: Bytes }
   | { alg: 'RSASSA-PSS'; hash: HashName; mgfHash: HashName; saltLength: number; publicKey: PublicKeyMaterial; msg: Bytes; sig: Bytes }
@@ -90,6 +117,14 @@ export interface ProductAdapter {
   sigSign?(p: SigSignInput): Promise<Bytes>;
   keyAgree?(p: KeyAgreeInput): Promise<Bytes>;
   asymDecrypt?(p: AsymDecryptInput): Promise<Bytes>;
+  /** A MAC that takes a nonce (AES-GMAC, VMAC); the lab compares the leading `tagSize` bytes. */
+  macWithIv?(p: { alg: string; key: Bytes; iv: Bytes; msg: Bytes; tagSize: number }): Promise<Bytes>;
+  /** Whether the integer (big-endian two's complement, as in the vector file) is prime. */
+  isPrime?(p: { value: Bytes }): Promise<boolean>;
+  /** Deterministic ML-DSA signing (FIPS 204, no randomness) from the 32-byte seed or the expanded private key. */
+  mlDsaSign?(p: { alg: MlDsaAlg; seed?: Bytes; privateKey?: Bytes; msg: Bytes; context: Bytes }): Promise<Bytes>;
+  /** ML-KEM encapsulation with the given randomness m; returns the ciphertext and the shared key. */
+  kemEncaps?(p: { alg: MlKemAlg; ek: Bytes; m: Bytes }): Promise<{ c: Bytes; K: Bytes }>;
   /** Key generation from a seed (d||z); returns the encapsulation key. */
   kemKeygen?(p: { alg: MlKemAlg; seed: Bytes }): Promise<Bytes>;
   /** Decapsulation with the key pair derived from the seed. */
@@ -101,9 +136,25 @@ export interface ProductAdapter {
 
 export type OperationName = Exclude<keyof ProductAdapter, 'info' | 'close'>;
 
+/** Who a test was not asked of: the product lacks it, or the lab cannot put the question. */
+export type UnsupportedBy = 'product' | 'lab';
+
 /** The product lacks this algorithm or parameter: reported as UNSUPPORTED, not as a failure. */
 export function unsupported(what: string): TrucError {
-  return new TrucError('lab_unsupported', `unsupported: ${what}`, { what });
+  return new TrucError('lab_unsupported', `unsupported: ${what}`, { what, by: 'product' satisfies UnsupportedBy });
+}
+
+/**
+ * The lab cannot put this question to any product (no family for the schema, an encoding no operation
+ * carries): UNSUPPORTED too, but the report says it is the lab's gap, not the product's.
+ */
+export function labCannotAsk(what: string): TrucError {
+  return new TrucError('lab_unsupported', `lab cannot ask: ${what}`, { what, by: 'lab' satisfies UnsupportedBy });
+}
+
+/** Whose gap an unsupported error records ('product' unless the lab said it was its own). */
+export function unsupportedBy(e: unknown): UnsupportedBy {
+  return e instanceof TrucError && (e.detail as { by?: string } | undefined)?.by === 'lab' ? 'lab' : 'product';
 }
 
 /** The adapter (not the product's cryptography) broke: reported as ERROR. */

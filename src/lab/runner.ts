@@ -191,22 +191,27 @@ async function runTest(
   let outcome: Outcome;
   let note: string | undefined;
   let accepted: boolean | undefined;
+  let by: TestResult['unsupportedBy'];
   if (!family) {
     outcome = 'UNSUPPORTED';
-    note = `the lab has no family for schema ${file.doc.schema}`;
+    note = `lab cannot ask: no family for schema ${file.doc.schema}`;
+    by = 'lab';
   } else if (job.groupError !== undefined) {
-    ({ outcome, note } = isUnsupported(job.groupError) ? outcomeOfThrow(job.groupError) : { outcome: 'ERROR', note: `group: ${String((job.groupError as Error)?.message ?? job.groupError)}` });
+    ({ outcome, note, unsupportedBy: by } = isUnsupported(job.groupError)
+      ? outcomeOfThrow(job.groupError)
+      : { outcome: 'ERROR' as const, note: `group: ${String((job.groupError as Error)?.message ?? job.groupError)}`, unsupportedBy: undefined });
   } else {
     try {
       const obs = await family.test(adapter, job.group, t);
       ({ outcome, note, accepted } = judge(t.result, obs));
     } catch (e) {
-      ({ outcome, note } = outcomeOfThrow(e));
+      ({ outcome, note, unsupportedBy: by } = outcomeOfThrow(e));
     }
   }
   const r: TestResult = { ...base, outcome };
   if (note !== undefined) r.note = note;
   if (accepted !== undefined) r.accepted = accepted;
+  if (by !== undefined) r.unsupportedBy = by;
   if (outcome === 'FAIL' || outcome === 'ERROR') r.meaning = meaningOf(flags, notes);
   return r;
 }

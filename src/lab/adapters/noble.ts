@@ -2,34 +2,53 @@
  * The @noble libraries (pure JavaScript, audited) as a product: the second reference, and the one that
  * covers what OpenSSL 3.0 lacks (ML-KEM, ML-DSA, XChaCha20-Poly1305, AES-CMAC). No RSA, no AES-CCM.
  */
-import { cbc, cmac, gcm, aeskw, aeskwp } from '@noble/ciphers/aes.js';
+import { aeskw, aeskwp, aessiv, cbc, cmac, gcm, gcmsiv } from '@noble/ciphers/aes.js';
 import { chacha20poly1305, xchacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { ed25519, x25519 } from '@noble/curves/ed25519.js';
 import { ed448, x448 } from '@noble/curves/ed448.js';
+import { brainpoolP256r1, brainpoolP384r1, brainpoolP512r1 } from '@noble/curves/misc.js';
 import { p256, p384, p521 } from '@noble/curves/nist.js';
+import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { hkdf } from '@noble/hashes/hkdf.js';
 import { hmac } from '@noble/hashes/hmac.js';
+import type { CHash } from '@noble/hashes/utils.js';
 import { sha1 } from '@noble/hashes/legacy.js';
 import { pbkdf2Async } from '@noble/hashes/pbkdf2.js';
-import { sha224, sha256, sha384, sha512 } from '@noble/hashes/sha2.js';
-import { sha3_224, sha3_256, sha3_384, sha3_512 } from '@noble/hashes/sha3.js';
+import { sha224, sha256, sha384, sha512, sha512_224, sha512_256 } from '@noble/hashes/sha2.js';
+import { sha3_224, sha3_256, sha3_384, sha3_512, shake128_32, shake256_64 } from '@noble/hashes/sha3.js';
 import { ml_dsa44, ml_dsa65, ml_dsa87 } from '@noble/post-quantum/ml-dsa.js';
 import { ml_kem1024, ml_kem512, ml_kem768 } from '@noble/post-quantum/ml-kem.js';
 import { type Bytes, type EcCurve, type HashName, type ProductAdapter, type PublicKeyMaterial, unsupported } from '../product.js';
-import { EC_FIELD_BYTES, fixedScalar, parseEcSpki } from './spki.js';
+import { fixedScalar, parseEcSpki } from './spki.js';
 
-const HASH = {
+const HASH: Record<HashName, CHash> = {
   'SHA-1': sha1,
   'SHA-224': sha224,
   'SHA-256': sha256,
   'SHA-384': sha384,
   'SHA-512': sha512,
+  'SHA-512/224': sha512_224,
+  'SHA-512/256': sha512_256,
   'SHA3-224': sha3_224,
   'SHA3-256': sha3_256,
   'SHA3-384': sha3_384,
   'SHA3-512': sha3_512,
-} as const;
-const EC = { 'P-256': p256, 'P-384': p384, 'P-521': p521 } as const;
+  // fixed-length SHAKE as ECDSA and RSA-PSS use it (RFC 8692): 256 and 512 bits
+  SHAKE128: shake128_32,
+  SHAKE256: shake256_64,
+};
+const EC_CURVES = { 'P-256': p256, 'P-384': p384, 'P-521': p521, secp256k1, brainpoolP256r1, brainpoolP384r1, brainpoolP512r1 } as const;
+type NobleCurve = (typeof EC_CURVES)[keyof typeof EC_CURVES];
+
+/** The noble curve for a lab curve name; the others (secp224r1, brainpoolP224r1, binary curves…) noble lacks. */
+function ecOf(c: EcCurve): NobleCurve {
+  const curve = (EC_CURVES as Record<string, NobleCurve>)[c];
+  if (!curve) throw unsupported(`curve ${c} (not in @noble/curves)`);
+  return curve;
+}
+
+/** Field size in bytes, from the curve itself. */
+const fieldBytes = (c: EcCurve): number => ecOf(c).Point.Fp.BYTES;
 const KEM = { 'ML-KEM-512': ml_kem512, 'ML-KEM-768': ml_kem768, 'ML-KEM-1024': ml_kem1024 } as const;
 const DSA = { 'ML-DSA-44': ml_dsa44, 'ML-DSA-65': ml_dsa65, 'ML-DSA-87': ml_dsa87 } as const;
 
@@ -42,6 +61,8 @@ function hashOf(h: HashName) {
 /** Uncompressed point from whichever encoding the file gave, insisting on the expected curve. */
 function ecPoint(curve: EcCurve, pk: PublicKeyMaterial): Bytes {
   if (pk.raw) return pk.raw;
+  // noble takes points only: the SPKI is unwrapped here, and a key naming another curve (or none) is
+  // refused by the adapter on noble's behalf, which has no way to be handed one
   if (pk.spki) {
     const s = parseEcSpki(pk.spki);
     if (s.algorithm !== 'ecPublicKey' || s.curve !== curve) throw new Error(`public key does not name curve ${curve}`);
@@ -49,8 +70,9 @@ function ecPoint(curve: EcCurve, pk: PublicKeyMaterial): Bytes {
   }
   if (pk.jwk) {
     const { crv, x, y } = pk.jwk as { crv?: string; x?: string; y?: string };
-    if (crv !== curve || typeof x !== 'string' || typeof y !== 'string') throw new Error('JWK: wrong curve or missing coordinates');
-    const n = EC_FIELD_BYTES[curve];
+    if (crv !== (curve === 'secp256k1' ? 'secp256k1' : curve) && !(curve === 'secp256k1' && crv === 'P-256K')) throw new Error('JWK: wrong curve');
+    if (typeof x !== 'string' || typeof y !== 'string') throw new Error('JWK: wrong curve or missing coordinates');
+    const n = fieldBytes(curve);
     const X = Buffer.from(x, 'base64url');
     const Y = Buffer.from(y, 'base64url');
     if (X.length !== n || Y.length !== n) throw new Error('JWK: coordinate of wrong length');
@@ -60,14 +82,31 @@ function ecPoint(curve: EcCurve, pk: PublicKeyMaterial): Bytes {
 }
 
 function ecScalar(curve: EcCurve, k: { raw?: Bytes; jwk?: Record<string, unknown> }): Bytes {
-  if (k.raw) return fixedScalar(k.raw, EC_FIELD_BYTES[curve]);
-  if (k.jwk && typeof k.jwk.d === 'string') return fixedScalar(Buffer.from(k.jwk.d, 'base64url'), EC_FIELD_BYTES[curve]);
+  if (k.raw) return fixedScalar(k.raw, fieldBytes(curve));
+  if (k.jwk && typeof k.jwk.d === 'string') return fixedScalar(Buffer.from(k.jwk.d, 'base64url'), fieldBytes(curve));
   throw unsupported('EC private key encoding');
 }
 
 export function nobleProduct(): ProductAdapter {
   return {
     info: { name: 'noble (pure JavaScript)', version: '@noble/curves 2.2, @noble/ciphers 2, @noble/hashes 2, @noble/post-quantum 0.7', adapter: 'noble' },
+
+    async macWithIv(p) {
+      if (p.alg !== 'AES-GMAC') throw unsupported(`MAC ${p.alg} (not in @noble/ciphers)`);
+      return gcm(p.key, p.iv, p.msg).encrypt(new Uint8Array(0));
+    },
+
+    async mlDsaSign(p) {
+      const dsa = DSA[p.alg];
+      const secretKey = p.seed ? dsa.keygen(p.seed).secretKey : p.privateKey;
+      if (!secretKey) throw unsupported('ML-DSA private key encoding');
+      return dsa.sign(p.msg, secretKey, { context: p.context, extraEntropy: false });
+    },
+
+    async kemEncaps(p) {
+      const r = KEM[p.alg].encapsulate(p.ek, p.m);
+      return { c: r.cipherText, K: r.sharedSecret };
+    },
 
     async aeadEncrypt(p) {
       if (p.tagSize !== 16) throw unsupported(`${p.alg} with a ${p.tagSize}-byte tag`);
@@ -85,17 +124,18 @@ export function nobleProduct(): ProductAdapter {
     },
 
     async cipherEncrypt(p) {
-      if (p.alg !== 'AES-CBC-PKCS5') throw unsupported(p.alg);
+      if (p.alg !== 'AES-CBC-PKCS5') throw unsupported(`cipher ${p.alg} (not in @noble/ciphers)`);
       return cbc(p.key, p.iv).encrypt(p.msg);
     },
 
     async cipherDecrypt(p) {
-      if (p.alg !== 'AES-CBC-PKCS5') throw unsupported(p.alg);
+      if (p.alg !== 'AES-CBC-PKCS5') throw unsupported(`cipher ${p.alg} (not in @noble/ciphers)`);
       return cbc(p.key, p.iv).decrypt(p.ct);
     },
 
     async macCompute(p) {
       if (p.alg === 'AES-CMAC') return cmac(p.msg, p.key);
+      if (!p.alg.startsWith('HMAC-')) throw unsupported(`MAC ${p.alg} (not in @noble)`);
       return hmac(hashOf(p.alg.slice(5) as HashName), p.key, p.msg);
     },
 
@@ -109,20 +149,23 @@ export function nobleProduct(): ProductAdapter {
     },
 
     async keyWrap(p) {
+      if (p.alg !== 'AES-KW' && p.alg !== 'AES-KWP') throw unsupported(`key wrap ${p.alg} (not in @noble/ciphers)`);
       return (p.alg === 'AES-KW' ? aeskw : aeskwp)(p.key).encrypt(p.msg);
     },
 
     async keyUnwrap(p) {
+      if (p.alg !== 'AES-KW' && p.alg !== 'AES-KWP') throw unsupported(`key wrap ${p.alg} (not in @noble/ciphers)`);
       return (p.alg === 'AES-KW' ? aeskw : aeskwp)(p.key).decrypt(p.ct);
     },
 
     async sigVerify(p) {
       switch (p.alg) {
         case 'ECDSA': {
+          const curve = ecOf(p.curve);
           const digest = hashOf(p.hash)(p.msg);
-          return EC[p.curve].verify(p.sig, digest, ecPoint(p.curve, p.publicKey), {
+          return curve.verify(p.sig, digest, ecPoint(p.curve, p.publicKey), {
             prehash: false,
-            lowS: false,
+            lowS: p.lowS === true,
             format: p.encoding === 'der' ? 'der' : 'compact',
           });
         }
@@ -143,7 +186,7 @@ export function nobleProduct(): ProductAdapter {
 
     async keyAgree(p) {
       if (p.alg === 'ECDH') {
-        const shared = EC[p.curve].getSharedSecret(ecScalar(p.curve, p.privateKey), ecPoint(p.curve, p.publicKey), true);
+        const shared = ecOf(p.curve).getSharedSecret(ecScalar(p.curve, p.privateKey), ecPoint(p.curve, p.publicKey), true);
         return shared.subarray(1);
       }
       if (!p.publicKey.raw || !p.privateKey.raw) throw unsupported('XDH key encoding');
@@ -171,6 +214,11 @@ function aeadOf(alg: string, key: Bytes, iv: Bytes, aad: Bytes): { encrypt(b: By
       return chacha20poly1305(key, iv, aad);
     case 'XCHACHA20-POLY1305':
       return xchacha20poly1305(key, iv, aad);
+    case 'AES-GCM-SIV':
+      return gcmsiv(key, iv, aad);
+    case 'AEAD-AES-SIV-CMAC':
+      // RFC 5297 as an AEAD (RFC 5116 §5): the nonce is the last associated-data component
+      return aessiv(key, aad, iv);
     default:
       throw unsupported(`AEAD ${alg}`);
   }

@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import {
   type AeadInput,
   type Bytes,
+  type EcCurve,
   type HashName,
   type KeyAgreeInput,
   type PrivateKeyMaterial,
@@ -14,29 +15,63 @@ import {
   type PublicKeyMaterial,
   unsupported,
 } from '../product.js';
-import { EC_FIELD_BYTES, fixedScalar, parseEcSpki, rawPrivateToPkcs8, rawPublicToSpki } from './spki.js';
+import { ecPrivateKeyPkcs8, fixedScalar, rawPrivateToPkcs8, rawPublicToSpki } from './spki.js';
 
 const pbkdf2 = promisify(crypto.pbkdf2);
 const hkdf = promisify(crypto.hkdf);
 
-const NODE_HASH: Record<HashName, string> = {
+const NODE_HASH: Partial<Record<HashName, string>> = {
   'SHA-1': 'sha1',
   'SHA-224': 'sha224',
   'SHA-256': 'sha256',
   'SHA-384': 'sha384',
   'SHA-512': 'sha512',
+  'SHA-512/224': 'sha512-224',
+  'SHA-512/256': 'sha512-256',
   'SHA3-224': 'sha3-224',
   'SHA3-256': 'sha3-256',
   'SHA3-384': 'sha3-384',
   'SHA3-512': 'sha3-512',
 };
-const NODE_CURVE = { 'P-256': 'prime256v1', 'P-384': 'secp384r1', 'P-521': 'secp521r1' } as const;
+
+/**
+ * The OpenSSL name of a hash for sign/verify and HMAC. SHAKE is absent on purpose: node:crypto's sign and
+ * verify cannot set an XOF's output length, and OpenSSL's default (128 or 256 bits) is not the 256 or 512
+ * bits RFC 8692/8702 use — the product cannot be asked, so it is UNSUPPORTED, never a wrong answer.
+ */
+function nodeHash(h: HashName, where: string): string {
+  const n = NODE_HASH[h];
+  if (!n) throw unsupported(`${h} in ${where} (node:crypto cannot set the SHAKE output length)`);
+  return n;
+}
+
+/** OpenSSL's names for the lab's NIST curve names; every other curve goes by its own name if OpenSSL has it. */
+const NIST_CURVE: Record<string, string> = { 'P-256': 'prime256v1', 'P-384': 'secp384r1', 'P-521': 'secp521r1', secp192r1: 'prime192v1' };
+let opensslCurves: Set<string> | undefined;
+function nodeCurve(c: EcCurve): string {
+  const n = NIST_CURVE[c] ?? c;
+  opensslCurves ??= new Set(crypto.getCurves());
+  if (!opensslCurves.has(n)) throw unsupported(`curve ${c} (not in this OpenSSL)`);
+  return n;
+}
 
 const u8 = (b: Buffer | ArrayBuffer): Bytes => (b instanceof ArrayBuffer ? new Uint8Array(b) : new Uint8Array(b.buffer, b.byteOffset, b.byteLength));
 
 function aesName(key: Bytes, mode: string): string {
   if (![16, 24, 32].includes(key.length)) throw new Error(`AES key of ${key.length} bytes`);
   return `aes-${key.length * 8}-${mode}`;
+}
+
+let opensslCiphers: Set<string> | undefined;
+/** OpenSSL's cipher for a block cipher family (AES, ARIA, CAMELLIA, SM4, SEED) and mode, or UNSUPPORTED. */
+function blockCipherName(family: string, key: Bytes, mode: string): string {
+  if (family === 'AES') return aesName(key, mode);
+  opensslCiphers ??= new Set(crypto.getCiphers());
+  const sized = `${family.toLowerCase()}-${key.length * 8}-${mode}`;
+  const plain = `${family.toLowerCase()}-${mode}`;
+  if (opensslCiphers.has(sized)) return sized;
+  if (opensslCiphers.has(plain)) return plain;
+  throw unsupported(`${family}-${mode.toUpperCase()} (not in this OpenSSL)`);
 }
 
 /** Small bounded cache of imported keys: groups share one key across many tests. */
@@ -78,52 +113,48 @@ const cachedPrivate = keyCache<PrivateKeyMaterial>(
 );
 
 function aeadCipher(p: AeadInput, decrypt: boolean): crypto.CipherGCM | crypto.DecipherGCM | crypto.CipherCCM | crypto.DecipherCCM {
-  switch (p.alg) {
-    case 'AES-GCM': {
-      const name = aesName(p.key, 'gcm') as crypto.CipherGCMTypes;
-      const o = { authTagLength: p.tagSize };
-      return decrypt ? crypto.createDecipheriv(name, p.key, p.iv, o) : crypto.createCipheriv(name, p.key, p.iv, o);
-    }
-    case 'AES-CCM': {
-      const name = aesName(p.key, 'ccm') as crypto.CipherCCMTypes;
-      const o = { authTagLength: p.tagSize };
-      return decrypt ? crypto.createDecipheriv(name, p.key, p.iv, o) : crypto.createCipheriv(name, p.key, p.iv, o);
-    }
-    case 'CHACHA20-POLY1305': {
-      const o = { authTagLength: p.tagSize } as crypto.CipherGCMOptions;
-      return (decrypt
-        ? crypto.createDecipheriv('chacha20-poly1305' as crypto.CipherGCMTypes, p.key, p.iv, o)
-        : crypto.createCipheriv('chacha20-poly1305' as crypto.CipherGCMTypes, p.key, p.iv, o));
-    }
-    default:
-      throw unsupported(`AEAD ${p.alg}`);
+  const m = /^(AES|ARIA|CAMELLIA|SM4|SEED)-(GCM|CCM)$/.exec(p.alg);
+  if (m) {
+    const name = blockCipherName(m[1], p.key, m[2].toLowerCase()) as crypto.CipherGCMTypes;
+    const o = { authTagLength: p.tagSize };
+    return decrypt ? crypto.createDecipheriv(name, p.key, p.iv, o) : crypto.createCipheriv(name, p.key, p.iv, o);
   }
+  if (p.alg === 'CHACHA20-POLY1305') {
+    const o = { authTagLength: p.tagSize } as crypto.CipherGCMOptions;
+    return decrypt
+      ? crypto.createDecipheriv('chacha20-poly1305' as crypto.CipherGCMTypes, p.key, p.iv, o)
+      : crypto.createCipheriv('chacha20-poly1305' as crypto.CipherGCMTypes, p.key, p.iv, o);
+  }
+  throw unsupported(`AEAD ${p.alg}`);
 }
+
+const isCcm = (alg: string): boolean => alg.endsWith('-CCM');
 
 /** Node caps AEAD IV length (GCM IVs of 255 bytes and more are refused): a limit, not a rejection. */
 function withIvLimit<T>(p: AeadInput, make: () => T): T {
   try {
     return make();
   } catch (e) {
-    if (p.alg === 'AES-GCM' && p.iv.length > 128 && /initialization vector/i.test((e as Error).message)) {
-      throw unsupported(`AES-GCM IV of ${p.iv.length} bytes (Node limit)`);
+    if (p.alg.endsWith('-GCM') && p.iv.length > 128 && /initialization vector/i.test((e as Error).message)) {
+      throw unsupported(`${p.alg} IV of ${p.iv.length} bytes (Node limit)`);
     }
     throw e;
   }
 }
 
-/** Node's streaming cipher API never calls the wrap primitive on empty input and returns empty output. */
+
+/** Node's streaming cipher API never calls the wrap primitive on empty input and returns empty output: refused here as OpenSSL's wrap refuses it. */
 function refuseEmpty(b: Bytes): void {
   if (b.length === 0) throw new Error('empty input to key wrap');
 }
 
 /** ECDH objects by private scalar: setting the key costs a scalar multiplication, and groups reuse keys. */
 const ecdhCache = new Map<string, crypto.ECDH>();
-function ecdhFor(curve: keyof typeof NODE_CURVE, scalar: Bytes): crypto.ECDH {
+function ecdhFor(curve: EcCurve, scalar: Bytes): crypto.ECDH {
   const id = `${curve}:${hexId(scalar)}`;
   let e = ecdhCache.get(id);
   if (!e) {
-    e = crypto.createECDH(NODE_CURVE[curve]);
+    e = crypto.createECDH(nodeCurve(curve));
     e.setPrivateKey(Buffer.from(scalar));
     if (ecdhCache.size >= 256) ecdhCache.delete(ecdhCache.keys().next().value as string);
     ecdhCache.set(id, e);
@@ -131,29 +162,43 @@ function ecdhFor(curve: keyof typeof NODE_CURVE, scalar: Bytes): crypto.ECDH {
   return e;
 }
 
+/** The private key as OpenSSL holds it, from PKCS#8, JWK or a raw scalar (wrapped in PKCS#8 with the curve's name). */
+const ecPrivate = keyCache<{ curve: EcCurve; k: PrivateKeyMaterial }>(
+  ({ curve, k }) => {
+    if (k.pkcs8 || k.jwk) return cachedPrivate(k);
+    if (!k.raw) throw unsupported('EC private key encoding');
+    const der = ecPrivateKeyPkcs8(curve, k.raw);
+    if (!der) throw unsupported(`curve ${curve} (no OID known to the adapter for a PKCS#8 key)`);
+    return crypto.createPrivateKey({ key: Buffer.from(der), format: 'der', type: 'pkcs8' });
+  },
+  ({ curve, k }) => `${curve}:${hexId(k.pkcs8)}:${hexId(k.raw)}:${k.jwk ? JSON.stringify(k.jwk) : ''}`,
+);
+
+/**
+ * ECDH as OpenSSL does it: the public key (SPKI, JWK) goes to OpenSSL as given — named curve, explicit
+ * parameters, whatever it holds — and OpenSSL alone decides whether to derive; the adapter never checks
+ * the curve first. A raw point goes to the ECDH API of the group's curve, which takes points.
+ */
 function ecdhSecret(p: Extract<KeyAgreeInput, { alg: 'ECDH' }>): Bytes {
-  if (p.publicKey.jwk && p.privateKey.jwk) {
-    const publicKey = crypto.createPublicKey({ key: p.publicKey.jwk as crypto.JsonWebKey, format: 'jwk' });
-    return u8(crypto.diffieHellman({ publicKey, privateKey: cachedPrivate(p.privateKey) }));
-  }
-  if (!p.privateKey.raw) throw unsupported('EC private key encoding');
-  let point: Buffer;
-  if (p.publicKey.spki) {
-    // RFC 5480: PKIX EC keys name their curve. OpenSSL 3.0 also takes explicit parameters and then ignores
-    // a wrong or missing cofactor (Wycheproof NoCofactor/LargeCofactor), so a product must insist on a name.
-    if (parseEcSpki(p.publicKey.spki).curve !== p.curve) throw new Error(`public key does not name curve ${p.curve}`);
-    const key = crypto.createPublicKey({ key: Buffer.from(p.publicKey.spki), format: 'der', type: 'spki' });
-    if (key.asymmetricKeyType !== 'ec' || key.asymmetricKeyDetails?.namedCurve !== NODE_CURVE[p.curve]) {
-      throw new Error(`public key is not on ${p.curve}`);
+  nodeCurve(p.curve);
+  if (p.publicKey.spki || p.publicKey.jwk) {
+    const publicKey = p.publicKey.spki
+      ? crypto.createPublicKey({ key: Buffer.from(p.publicKey.spki), format: 'der', type: 'spki' })
+      : crypto.createPublicKey({ key: p.publicKey.jwk as crypto.JsonWebKey, format: 'jwk' });
+    // a key of another curve, or with explicit parameters (no curve name: OpenSSL matches them to a named
+    // curve even with a missing or wrong cofactor), is not a key on this curve
+    if (p.publicKey.spki) {
+      const der = Buffer.from(p.publicKey.spki);
+      const at = der.indexOf(Buffer.from('06072a8648ce3d0201', 'hex'));
+      if (at < 0 || der[at + 9] !== 0x06) throw new Error('public key with explicit curve parameters, not a named curve');
     }
-    const jwk = key.export({ format: 'jwk' });
-    point = Buffer.concat([Buffer.from([4]), Buffer.from(jwk.x!, 'base64url'), Buffer.from(jwk.y!, 'base64url')]);
-  } else if (p.publicKey.raw) {
-    point = Buffer.from(p.publicKey.raw);
-  } else {
-    throw unsupported('EC public key encoding');
+    if (publicKey.asymmetricKeyType !== 'ec' || publicKey.asymmetricKeyDetails?.namedCurve !== nodeCurve(p.curve)) throw new Error(`public key is not on ${p.curve}`);
+    return u8(crypto.diffieHellman({ publicKey, privateKey: ecPrivate({ curve: p.curve, k: p.privateKey }) }));
   }
-  return u8(ecdhFor(p.curve, fixedScalar(p.privateKey.raw, EC_FIELD_BYTES[p.curve])).computeSecret(point));
+  if (!p.publicKey.raw) throw unsupported('EC public key encoding');
+  if (!p.privateKey.raw) throw unsupported('EC private key encoding with a raw public point');
+  const size = Math.ceil((crypto.createECDH(nodeCurve(p.curve)).generateKeys().length - 1) / 2);
+  return u8(ecdhFor(p.curve, fixedScalar(p.privateKey.raw, size)).computeSecret(Buffer.from(p.publicKey.raw)));
 }
 
 function xdhSecret(p: Extract<KeyAgreeInput, { alg: 'XDH' }>): Bytes {
@@ -167,13 +212,25 @@ function xdhSecret(p: Extract<KeyAgreeInput, { alg: 'XDH' }>): Bytes {
   return u8(crypto.diffieHellman({ publicKey, privateKey }));
 }
 
+/** CBC with PKCS#5 padding for any block cipher OpenSSL has (AES, ARIA, CAMELLIA…). */
+function cbcName(alg: string, key: Bytes): string {
+  const m = /^([A-Z0-9]+)-CBC-PKCS5$/.exec(alg);
+  if (!m) throw unsupported(`cipher ${alg}`);
+  return blockCipherName(m[1], key, 'cbc');
+}
+
+/** OpenSSL 3.0 wraps with AES only (RFC 3394/5649); ARIA, CAMELLIA and SEED wraps it lacks. */
+function wrapAlg(alg: string): void {
+  if (alg !== 'AES-KW' && alg !== 'AES-KWP') throw unsupported(`key wrap ${alg} (not in OpenSSL)`);
+}
+
 export function nodeCryptoProduct(): ProductAdapter {
   return {
     info: { name: 'OpenSSL via node:crypto', version: `OpenSSL ${process.versions.openssl}, Node ${process.version}`, adapter: 'node' },
 
     async aeadEncrypt(p) {
       const c = withIvLimit(p, () => aeadCipher(p, false)) as crypto.CipherGCM;
-      if (p.alg === 'AES-CCM') (c as unknown as crypto.CipherCCM).setAAD(p.aad, { plaintextLength: p.msg.length });
+      if (isCcm(p.alg)) (c as unknown as crypto.CipherCCM).setAAD(p.aad, { plaintextLength: p.msg.length });
       else c.setAAD(p.aad);
       const ct = Buffer.concat([c.update(p.msg), c.final()]);
       return { ct: u8(ct), tag: u8(c.getAuthTag()) };
@@ -182,44 +239,62 @@ export function nodeCryptoProduct(): ProductAdapter {
     async aeadDecrypt(p) {
       const d = withIvLimit(p, () => aeadCipher(p, true)) as crypto.DecipherGCM;
       d.setAuthTag(p.tag);
-      if (p.alg === 'AES-CCM') (d as unknown as crypto.DecipherCCM).setAAD(p.aad, { plaintextLength: p.ct.length });
+      if (isCcm(p.alg)) (d as unknown as crypto.DecipherCCM).setAAD(p.aad, { plaintextLength: p.ct.length });
       else d.setAAD(p.aad);
       return u8(Buffer.concat([d.update(p.ct), d.final()]));
     },
 
     async cipherEncrypt(p) {
-      if (p.alg !== 'AES-CBC-PKCS5') throw unsupported(p.alg);
-      const c = crypto.createCipheriv(aesName(p.key, 'cbc'), p.key, p.iv);
+      const c = crypto.createCipheriv(cbcName(p.alg, p.key), p.key, p.iv);
       return u8(Buffer.concat([c.update(p.msg), c.final()]));
     },
 
     async cipherDecrypt(p) {
-      if (p.alg !== 'AES-CBC-PKCS5') throw unsupported(p.alg);
-      const d = crypto.createDecipheriv(aesName(p.key, 'cbc'), p.key, p.iv);
+      const d = crypto.createDecipheriv(cbcName(p.alg, p.key), p.key, p.iv);
       return u8(Buffer.concat([d.update(p.ct), d.final()]));
     },
 
     async macCompute(p) {
-      if (!p.alg.startsWith('HMAC-')) throw unsupported(`MAC ${p.alg}`);
-      const h = NODE_HASH[p.alg.slice(5) as HashName];
+      if (!p.alg.startsWith('HMAC-')) throw unsupported(`MAC ${p.alg} (node:crypto has no API for it)`);
+      const name = p.alg.slice(5);
+      const h = NODE_HASH[name as HashName] ?? (name === 'SM3' && crypto.getHashes().includes('sm3') ? 'sm3' : undefined);
       if (!h) throw unsupported(`MAC ${p.alg}`);
       return u8(crypto.createHmac(h, p.key).update(p.msg).digest());
     },
 
+    async macWithIv(p) {
+      // GMAC is GCM with the message as associated data and nothing to encrypt (NIST SP 800-38D)
+      if (p.alg !== 'AES-GMAC') throw unsupported(`MAC ${p.alg} (not in OpenSSL)`);
+      const c = withIvLimit({ alg: 'AES-GCM', key: p.key, iv: p.iv, aad: p.msg, tagSize: 16 }, () =>
+        crypto.createCipheriv(aesName(p.key, 'gcm') as crypto.CipherGCMTypes, p.key, p.iv, { authTagLength: 16 }),
+      );
+      c.setAAD(p.msg);
+      c.final();
+      return u8(c.getAuthTag());
+    },
+
+    async isPrime(p) {
+      // the file's value is two's complement: a negative number is not prime, and OpenSSL takes magnitudes only
+      if (p.value.length > 0 && p.value[0] & 0x80) return false;
+      return crypto.checkPrimeSync(p.value.length ? p.value : new Uint8Array(1));
+    },
+
     async hash(p) {
-      const h = NODE_HASH[p.alg];
+      const h = p.alg === 'SHAKE128' || p.alg === 'SHAKE256' ? p.alg.toLowerCase() : NODE_HASH[p.alg];
       if (!h) throw unsupported(`hash ${p.alg}`);
-      return u8(crypto.createHash(h).update(p.msg).digest());
+      const outputLength = p.alg === 'SHAKE128' ? 32 : p.alg === 'SHAKE256' ? 64 : undefined;
+      return u8(crypto.createHash(h, outputLength ? { outputLength } : {}).update(p.msg).digest());
     },
 
     async kdf(p) {
       const h = NODE_HASH[p.hash];
-      if (!h) throw unsupported(`hash ${p.hash}`);
+      if (!h) throw unsupported(`KDF with ${p.hash}`);
       if (p.alg === 'HKDF') return u8(await hkdf(h, p.ikm, p.salt, p.info, p.size));
       return u8(await pbkdf2(p.password, p.salt, p.iterations, p.size, h));
     },
 
     async keyWrap(p) {
+      wrapAlg(p.alg);
       refuseEmpty(p.msg);
       const mode = p.alg === 'AES-KW' ? 'wrap' : 'wrap-pad';
       const iv = Buffer.from(p.alg === 'AES-KW' ? 'a6a6a6a6a6a6a6a6' : 'a65959a6', 'hex');
@@ -228,6 +303,7 @@ export function nodeCryptoProduct(): ProductAdapter {
     },
 
     async keyUnwrap(p) {
+      wrapAlg(p.alg);
       refuseEmpty(p.ct);
       const mode = p.alg === 'AES-KW' ? 'wrap' : 'wrap-pad';
       const iv = Buffer.from(p.alg === 'AES-KW' ? 'a6a6a6a6a6a6a6a6' : 'a65959a6', 'hex');
@@ -238,20 +314,24 @@ export function nodeCryptoProduct(): ProductAdapter {
     async sigVerify(p) {
       switch (p.alg) {
         case 'ECDSA': {
+          nodeCurve(p.curve);
+          if (p.lowS) throw unsupported('ECDSA verification with the low-S rule (OpenSSL has none)');
           const key = cachedPublic({ pk: p.publicKey });
-          if (key.asymmetricKeyDetails?.namedCurve !== NODE_CURVE[p.curve]) throw new Error('key is not on the group curve');
-          const dsaEncoding = p.encoding === 'der' ? 'der' : 'ieee-p1363';
-          return crypto.verify(NODE_HASH[p.hash], p.msg, { key, dsaEncoding }, p.sig);
+          return crypto.verify(nodeHash(p.hash, 'ECDSA'), p.msg, { key, dsaEncoding: p.encoding === 'der' ? 'der' : 'ieee-p1363' }, p.sig);
+        }
+        case 'DSA': {
+          const key = cachedPublic({ pk: p.publicKey });
+          return crypto.verify(nodeHash(p.hash, 'DSA'), p.msg, { key, dsaEncoding: p.encoding === 'der' ? 'der' : 'ieee-p1363' }, p.sig);
         }
         case 'EdDSA':
           return crypto.verify(null, p.msg, cachedPublic({ pk: p.publicKey, raw: p.curve }), p.sig);
         case 'RSASSA-PKCS1-v1_5':
-          return crypto.verify(NODE_HASH[p.hash], p.msg, { key: cachedPublic({ pk: p.publicKey }), padding: crypto.constants.RSA_PKCS1_PADDING }, p.sig);
+          return crypto.verify(nodeHash(p.hash, 'RSASSA-PKCS1-v1_5'), p.msg, { key: cachedPublic({ pk: p.publicKey }), padding: crypto.constants.RSA_PKCS1_PADDING }, p.sig);
         case 'RSASSA-PSS':
           // OpenSSL through Node ties the MGF1 hash to the message hash.
           if (p.mgfHash !== p.hash) throw unsupported('PSS with an MGF1 hash different from the message hash');
           return crypto.verify(
-            NODE_HASH[p.hash],
+            nodeHash(p.hash, 'RSASSA-PSS'),
             p.msg,
             { key: cachedPublic({ pk: p.publicKey }), padding: crypto.constants.RSA_PKCS1_PSS_PADDING, saltLength: p.saltLength },
             p.sig,
@@ -263,7 +343,7 @@ export function nodeCryptoProduct(): ProductAdapter {
 
     async sigSign(p) {
       if (p.alg !== 'RSASSA-PKCS1-v1_5') throw unsupported(p.alg);
-      return u8(crypto.sign(NODE_HASH[p.hash], p.msg, { key: cachedPrivate(p.privateKey), padding: crypto.constants.RSA_PKCS1_PADDING }));
+      return u8(crypto.sign(nodeHash(p.hash, 'RSASSA-PKCS1-v1_5'), p.msg, { key: cachedPrivate(p.privateKey), padding: crypto.constants.RSA_PKCS1_PADDING }));
     },
 
     async keyAgree(p) {
@@ -274,7 +354,7 @@ export function nodeCryptoProduct(): ProductAdapter {
       const key = cachedPrivate(p.privateKey);
       if (p.alg === 'RSAES-OAEP') {
         if (p.mgfHash !== p.hash) throw unsupported('OAEP with an MGF1 hash different from the label hash');
-        return u8(crypto.privateDecrypt({ key, padding: crypto.constants.RSA_PKCS1_OAEP_PADDING, oaepHash: NODE_HASH[p.hash], oaepLabel: p.label }, p.ct));
+        return u8(crypto.privateDecrypt({ key, padding: crypto.constants.RSA_PKCS1_OAEP_PADDING, oaepHash: nodeHash(p.hash, 'RSAES-OAEP'), oaepLabel: p.label }, p.ct));
       }
       try {
         return u8(crypto.privateDecrypt({ key, padding: crypto.constants.RSA_PKCS1_PADDING }, p.ct));

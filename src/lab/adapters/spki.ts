@@ -3,12 +3,62 @@
  * and to wrap raw Edwards/Montgomery keys for OpenSSL. Adapters whose product takes raw points use it;
  * anything not minimal DER is refused, bounded by the input length and without recursion.
  */
+/** Named-curve OIDs (RFC 5480, SEC 2, RFC 5639), DER contents in hex, by the lab's curve name. */
+const CURVE_OIDS: Record<string, string> = {
+  'P-256': '2a8648ce3d030107',
+  'P-384': '2b81040022',
+  'P-521': '2b81040023',
+  secp192r1: '2a8648ce3d030101',
+  secp224r1: '2b81040021',
+  secp160k1: '2b81040009',
+  secp160r1: '2b81040008',
+  secp160r2: '2b8104001e',
+  secp192k1: '2b8104001f',
+  secp224k1: '2b81040020',
+  secp256k1: '2b8104000a',
+  sect283k1: '2b81040010',
+  sect283r1: '2b81040011',
+  sect409k1: '2b81040024',
+  sect409r1: '2b81040025',
+  sect571k1: '2b81040026',
+  sect571r1: '2b81040027',
+  brainpoolP224r1: '2b2403030208010105',
+  brainpoolP256r1: '2b2403030208010107',
+  brainpoolP320r1: '2b2403030208010109',
+  brainpoolP384r1: '2b240303020801010b',
+  brainpoolP512r1: '2b240303020801010d',
+};
+
 const OIDS: Record<string, string> = {
   '2a8648ce3d0201': 'ecPublicKey',
-  '2a8648ce3d030107': 'P-256',
-  '2b81040022': 'P-384',
-  '2b81040023': 'P-521',
+  ...Object.fromEntries(Object.entries(CURVE_OIDS).map(([name, oid]) => [oid, name])),
 };
+
+function derLength(n: number): Buffer {
+  if (n < 0x80) return Buffer.from([n]);
+  if (n < 0x100) return Buffer.from([0x81, n]);
+  return Buffer.from([0x82, n >> 8, n & 0xff]);
+}
+
+function tlv(tag: number, ...parts: Uint8Array[]): Buffer {
+  const body = Buffer.concat(parts);
+  return Buffer.concat([Buffer.from([tag]), derLength(body.length), body]);
+}
+
+/**
+ * A raw EC private scalar as PKCS#8 (RFC 5208 around RFC 5915's ECPrivateKey, without the optional public
+ * key) naming its curve, so an API that takes only encoded keys can be handed the scalar unchanged.
+ * Undefined when the curve has no OID here.
+ */
+export function ecPrivateKeyPkcs8(curve: string, raw: Uint8Array): Uint8Array | undefined {
+  const oid = CURVE_OIDS[curve];
+  if (!oid) return undefined;
+  let i = 0;
+  while (i < raw.length - 1 && raw[i] === 0) i++;
+  const ecPrivateKey = tlv(0x30, Buffer.from([0x02, 0x01, 0x01]), tlv(0x04, raw.subarray(i)));
+  const alg = tlv(0x30, tlv(0x06, Buffer.from('2a8648ce3d0201', 'hex')), tlv(0x06, Buffer.from(oid, 'hex')));
+  return new Uint8Array(tlv(0x30, Buffer.from([0x02, 0x01, 0x00]), alg, tlv(0x04, ecPrivateKey)));
+}
 
 interface Tlv {
   tag: number;
@@ -81,8 +131,8 @@ export function rawPrivateToPkcs8(curve: 'X25519' | 'X448', raw: Uint8Array): Bu
   return Buffer.concat([Buffer.from(PREFIX[curve].pkcs8, 'hex'), raw]);
 }
 
-/** Field size in bytes of a NIST curve. */
-export const EC_FIELD_BYTES = { 'P-256': 32, 'P-384': 48, 'P-521': 66 } as const;
+/** Field size in bytes of a NIST curve (and secp256k1). */
+export const EC_FIELD_BYTES: Record<string, number> = { 'P-256': 32, 'P-384': 48, 'P-521': 66, secp256k1: 32 };
 
 /** A big-endian scalar from a vector file (maybe with a leading zero) as exactly `size` bytes. */
 export function fixedScalar(raw: Uint8Array, size: number): Uint8Array {

@@ -45,6 +45,10 @@ const OPERATIONS: OperationName[] = [
   'asymDecrypt',
   'kemKeygen',
   'kemDecaps',
+  'macWithIv',
+  'isPrime',
+  'mlDsaSign',
+  'kemEncaps',
   'acvp',
 ];
 

@@ -30,8 +30,11 @@ export function fromWire(op: OperationName, r: unknown): unknown {
     case 'aeadEncrypt':
       return { ct: fromHex(String(o.ct), 'ct'), tag: fromHex(String(o.tag), 'tag') };
     case 'sigVerify':
+    case 'isPrime':
       if (typeof o.valid !== 'boolean') throw new Error('answer lacks boolean "valid"');
       return o.valid;
+    case 'kemEncaps':
+      return { c: fromHex(String(o.c), 'c'), K: fromHex(String(o.K), 'K') };
     case 'acvp':
       return o;
     default:

@@ -1,6 +1,6 @@
 import { describe, it, expect, beforeAll } from 'vitest';
 import { Engine, loadRules, type SigmaDocument } from '../../src/monitor/sigma/index.js';
-import { BUILTIN_RULES_DIR, derive, LocalHour, parseSyslog } from '../../src/monitor/index.js';
+import { BUILTIN_RULES_DIR, derive, LocalHour, normalizeWindows, parseSyslog, parseWindowsXml } from '../../src/monitor/index.js';
 import { makeEvent, type SecurityEvent } from '../../src/bus/index.js';
 
 let docs: SigmaDocument[];
@@ -82,6 +82,45 @@ describe('built-in rule pack', () => {
     // the platform's own parts and other agencies' systems through the axis are not people at work at night
     expect(alertsFor([op('2026-03-02T23:10:00Z', 'system:demo'), op('2026-03-02T23:10:00Z', 'system:edoc'), op('2026-03-02T23:10:00Z', 'xroad:VN/GOV/000.00.00.G09/vanthu')])).toEqual([]);
     expect(alertsFor([op('2026-03-02T23:10:00Z', 'systemadmin')])).toEqual(['Operation outside permitted hours']);
+  });
+
+  /** A Windows Security logon event as the XML intake receives it, normalised and derived as stored. */
+  const winLogon = (id: number, iso: string, data: Record<string, string>) => {
+    const xml =
+      `<Event xmlns="http://schemas.microsoft.com/win/2004/08/events/event"><System>` +
+      `<Provider Name="Microsoft-Windows-Security-Auditing" Guid="{54849625-5478-4994-a5ba-3e3b0328c30d}"/>` +
+      `<EventID>${id}</EventID><TimeCreated SystemTime="${iso}"/><Channel>Security</Channel><Computer>dc01.bo.gov.vn</Computer>` +
+      `</System><EventData>${Object.entries(data).map(([k, v]) => `<Data Name="${k}">${v}</Data>`).join('')}</EventData></Event>`;
+    const [e] = parseWindowsXml(xml);
+    return prepared(normalizeWindows(e!)!, 'windows' as 'bus');
+  };
+  const person = { SubjectUserSid: 'S-1-5-18', SubjectUserName: 'DC01$', TargetUserSid: 'S-1-5-21-1-2-3-1105', TargetUserName: 'nguyenvana', TargetDomainName: 'BO', LogonType: '10', IpAddress: '198.51.100.20', IpPort: '50123' };
+
+  it('access outside permitted hours sees Windows logons (4624, 4648) of people, not of machines and services', () => {
+    const night = '2026-03-02T15:30:00.1234567Z'; // 22:30 in Hà Nội
+    expect(alertsFor([winLogon(4624, night, person)])).toEqual(['Access outside permitted hours']);
+    expect(alertsFor([winLogon(4624, night, { ...person, LogonType: '2' })])).toEqual(['Access outside permitted hours']);
+    expect(alertsFor([winLogon(4624, night, { ...person, LogonType: '3' })])).toEqual(['Access outside permitted hours']);
+    expect(alertsFor([winLogon(4648, night, { SubjectUserSid: 'S-1-5-21-1-2-3-1105', SubjectUserName: 'nguyenvana', TargetUserName: 'administrator', TargetDomainName: 'BO', TargetServerName: 'fs01' })])).toEqual([
+      'Access outside permitted hours',
+    ]);
+    // in working hours, and a failed logon, raise nothing
+    expect(alertsFor([winLogon(4624, '2026-03-02T03:00:00Z', person), winLogon(4625, night, person)])).toEqual([]);
+    // not people: computer accounts, anonymous, service identities, window manager and font driver accounts, services and batch
+    const notPeople = [
+      { ...person, TargetUserName: 'WS01$', TargetUserSid: 'S-1-5-21-1-2-3-1201', LogonType: '3' },
+      { ...person, TargetUserName: 'ANONYMOUS LOGON', TargetUserSid: 'S-1-5-7', TargetDomainName: 'NT AUTHORITY', LogonType: '3' },
+      { ...person, TargetUserName: 'SYSTEM', TargetUserSid: 'S-1-5-18', TargetDomainName: 'NT AUTHORITY', LogonType: '5' },
+      { ...person, TargetUserName: 'HỆ THỐNG', TargetUserSid: 'S-1-5-18', TargetDomainName: 'NT AUTHORITY', LogonType: '0' },
+      { ...person, TargetUserName: 'LOCAL SERVICE', TargetUserSid: 'S-1-5-19', TargetDomainName: 'NT AUTHORITY', LogonType: '5' },
+      { ...person, TargetUserName: 'NETWORK SERVICE', TargetUserSid: 'S-1-5-20', TargetDomainName: 'NT AUTHORITY', LogonType: '5' },
+      { ...person, TargetUserName: 'DWM-1', TargetUserSid: 'S-1-5-90-0-1', TargetDomainName: 'Window Manager', LogonType: '2' },
+      { ...person, TargetUserName: 'UMFD-1', TargetUserSid: 'S-1-5-96-0-1', TargetDomainName: 'Font Driver Host', LogonType: '2' },
+      { ...person, TargetUserName: 'svc_backup', LogonType: '4' },
+      { ...person, TargetUserName: 'svc_sql', LogonType: '5' },
+    ];
+    expect(alertsFor(notPeople.map((d) => winLogon(4624, night, d)))).toEqual([]);
+    expect(alertsFor([winLogon(4648, night, { SubjectUserName: 'nguyenvana', TargetUserName: 'FS01$', TargetServerName: 'fs01' })])).toEqual([]);
   });
 
   it('repeated denied operations by one user: 5 in 5 minutes', () => {

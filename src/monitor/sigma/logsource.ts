@@ -8,7 +8,9 @@
  *   7 → image_load, 11 → file_event, 12 → registry_add/registry_delete/registry_event, 13 → registry_set/
  *   registry_event, …) and from PowerShell (4103 → ps_module, 4104 → ps_script, 400/600/800 → ps_classic_*).
  *   Security 4688 is not mapped to process_creation: its fields (NewProcessName…) are not Sysmon's and need a
- *   pipeline first.
+ *   pipeline first. The categories the intake put in ECS `event.category` are added too: the Windows intake
+ *   marks logons (4624, 4625, 4648, 4776) `authentication`, so a rule for logins of any product
+ *   (`category: authentication`, no product) sees Windows logons as it sees SSH's.
  * - Our own events (`event.dataset` = `truc.<part>`): product `truc`, service `<part>`, categories from
  *   `event.category`.
  *
@@ -124,7 +126,7 @@ function text(v: unknown): string | undefined {
   return typeof v === 'string' ? v : typeof v === 'number' ? String(v) : undefined;
 }
 
-function windows(system: Record<string, unknown>): EventLogsource {
+function windows(system: Record<string, unknown>, meta: unknown): EventLogsource {
   const channel = (text(system.Channel) ?? '').toLowerCase();
   const id = Number(text(system.EventID));
   const services: string[] = [];
@@ -141,6 +143,9 @@ function windows(system: Record<string, unknown>): EventLogsource {
     if (id === 600) categories.push('ps_classic_provider_start');
     if (id === 800) categories.push('ps_classic_script');
   }
+  // the intake's own categories (ECS `event.category`, e.g. authentication for 4624/4625/4648/4776):
+  // rules written for every product's logins (category: authentication) must see Windows logons too
+  if (isObj(meta)) for (const c of strings(meta.category)) if (!categories.includes(c)) categories.push(c);
   return { product: 'windows', categories, services };
 }
 
@@ -162,7 +167,7 @@ export function deriveLogsource(event: Record<string, unknown>): EventLogsource 
     };
   }
   const ev = event.Event;
-  if (isObj(ev) && isObj(ev.System)) return windows(ev.System);
+  if (isObj(ev) && isObj(ev.System)) return windows(ev.System, event.event);
   const meta = event.event;
   if (isObj(meta) && typeof meta.dataset === 'string' && meta.dataset.startsWith('truc.')) {
     return {

@@ -121,4 +121,64 @@ level: medium
     expect(e.event.outcome).toBe('success');
     expect(e.source).toBeUndefined();
   });
+  it('keeps values exactly as the source has them: the same event as XML and as JSON normalise to the same object', () => {
+    const xml = `<?xml version="1.0" encoding="utf-8"?>
+<Events>
+  <Event xmlns="http://schemas.microsoft.com/win/2004/08/events/event">
+    <System>
+      <Provider Name="Service Control Manager" Guid="{555908d1-a6d7-4695-8e1e-26931d2012f4}" EventSourceName="Service Control Manager"/>
+      <EventID Qualifiers="16384">7045</EventID>
+      <TimeCreated SystemTime="2026-03-02T03:04:05.1234567Z"/>
+      <Execution ProcessID="708" ThreadID="2964"/>
+      <Channel>System</Channel>
+      <Computer>ws01.bo.gov.vn</Computer>
+      <Security UserID="S-1-5-21-1-2-3-500"/>
+    </System>
+    <EventData>
+      <Data Name="ServiceName">  spaced name </Data>
+      <Data Name="ImagePath"> %COMSPEC% /c echo x &gt; \\\\.\\pipe\\p</Data>
+      <Data Name="ServiceType">user mode service</Data>
+      <Data Name="StartType">	demand start	</Data>
+      <Data Name="AccountName"> </Data>
+      <Data Name="Empty"></Data>
+      <Data Name="Lines">first
+  second</Data>
+      <Data Name="Cdata"><![CDATA[ kept ]]></Data>
+    </EventData>
+  </Event>
+</Events>`;
+    const json = {
+      Event: {
+        System: {
+          Provider: { '#attributes': { Name: 'Service Control Manager', Guid: '{555908d1-a6d7-4695-8e1e-26931d2012f4}', EventSourceName: 'Service Control Manager' } },
+          EventID: { '#attributes': { Qualifiers: '16384' }, '#text': '7045' },
+          TimeCreated: { '#attributes': { SystemTime: '2026-03-02T03:04:05.1234567Z' } },
+          Execution: { '#attributes': { ProcessID: '708', ThreadID: '2964' } },
+          Channel: 'System',
+          Computer: 'ws01.bo.gov.vn',
+          Security: { '#attributes': { UserID: 'S-1-5-21-1-2-3-500' } },
+        },
+        EventData: {
+          ServiceName: '  spaced name ',
+          ImagePath: ' %COMSPEC% /c echo x > \\\\.\\pipe\\p',
+          ServiceType: 'user mode service',
+          StartType: '\tdemand start\t',
+          AccountName: ' ',
+          Empty: '',
+          Lines: 'first\n  second',
+          Cdata: ' kept ',
+        },
+      },
+    };
+    const [fromXml] = parseWindowsXml(xml).map((e) => normalizeWindows(e));
+    const fromJson = normalizeWindows(json);
+    expect(fromXml).toEqual(fromJson);
+    expect((fromXml as any).Event.EventData.ImagePath).toBe(' %COMSPEC% /c echo x > \\\\.\\pipe\\p');
+    // whatever the chunking, the same values (text handed over in pieces is joined, not cut)
+    const p = new WindowsXmlParser();
+    const pieces: Record<string, unknown>[] = [];
+    for (let at = 0; at < xml.length; at += 3) pieces.push(...p.write(xml.slice(at, at + 3)));
+    pieces.push(...p.close());
+    expect(pieces.map((e) => normalizeWindows(e))).toEqual([fromJson]);
+  });
 });

@@ -122,16 +122,32 @@ function attrs(n: Node): Obj | undefined {
   return o;
 }
 
+/**
+ * The text of an element exactly as the document has it: an element with no child elements gives all its
+ * text, spaces, tabs and line breaks included (`<Data Name="X"> </Data>` is " ", as Windows and the JSON
+ * export have it); in an element with children, text made only of white space lies between elements and is
+ * the document's indentation, not a value.
+ */
 function textContent(n: Node, out: string[]): string[] {
+  const mixed = n.content.some((c) => typeof c !== 'string');
   for (const c of n.content) {
-    if (typeof c === 'string') out.push(c);
-    else textContent(c, out);
+    if (typeof c !== 'string') textContent(c, out);
+    else if (!mixed || !ONLY_SPACE.test(c)) out.push(c);
   }
   return out;
 }
 
+const ONLY_SPACE = /^[ \t\r\n]*$/;
+
 function textOf(n: Node): string {
-  return textContent(n, []).join('').trim();
+  return textContent(n, []).join('');
+}
+
+/** Adds text to an element, joined to the text before it (the parser may hand one text in several pieces). */
+function addText(n: Node, x: string): void {
+  const last = n.content.length - 1;
+  if (last >= 0 && typeof n.content[last] === 'string') n.content[last] = (n.content[last] as string) + x;
+  else n.content.push(x);
 }
 
 /** A generic element: attributes under `#attributes`, text under `#text` (or the text alone), children by name. */
@@ -233,11 +249,11 @@ export class WindowsXmlParser {
     });
     this.sax.on('text', (x) => {
       const top = this.stack[this.stack.length - 1];
-      if (top) top.content.push(x);
+      if (top) addText(top, x);
     });
     this.sax.on('cdata', (x) => {
       const top = this.stack[this.stack.length - 1];
-      if (top) top.content.push(x);
+      if (top) addText(top, x);
     });
     this.sax.on('closetag', () => {
       const node = this.stack.pop();

@@ -3,7 +3,8 @@
  * flat with dotted keys, or in the Windows XML-as-JSON shape `{Event: {System, EventData, UserData}}` where
  * Sigma's field names (`CommandLine`, `EventID`, `Provider_Name`) live one or two levels down. A view resolves a
  * field name in this order: own key, dotted path, then the Windows containers (EventData, also with spaces dropped from its names, System with its XML
- * attributes flattened as `Tag_Attribute`, the child of UserData). Folded (lower-cased) values are cached per
+ * attributes flattened as `Tag_Attribute`, the child of UserData, and last System/Execution's ProcessID and
+ * ThreadID as `ProcessId`/`ThreadId`, the names rules use for them). Folded (lower-cased) values are cached per
  * event because many rules test the same few fields.
  */
 import { fold } from './fold.js';
@@ -34,6 +35,22 @@ function flattenSystem(sys: Obj): Obj {
       out[k] = v;
     }
   }
+  return out;
+}
+
+/**
+ * The process and thread that wrote the event (`System/Execution`'s attributes) under the names SigmaHQ's
+ * rules give them: `ProcessId: 0` on a System 7045 means "installed by process 0", and that attribute is
+ * otherwise only `Execution_ProcessID`. Looked up last, so an event's own data (EventData's ProcessId of a
+ * Sysmon event, UserData's) wins.
+ */
+function executionNames(sys: Obj): Obj | undefined {
+  const exec = sys.Execution;
+  const attrs = isObj(exec) ? exec['#attributes'] : undefined;
+  if (!isObj(attrs)) return undefined;
+  const out: Obj = Object.create(null) as Obj;
+  if (attrs.ProcessID !== undefined) out.ProcessId = attrs.ProcessID;
+  if (attrs.ThreadID !== undefined) out.ThreadId = attrs.ThreadID;
   return out;
 }
 
@@ -75,6 +92,10 @@ export class EventView {
       }
       if (isObj(ev.System)) out.push(flattenSystem(ev.System));
       if (isObj(ev.UserData)) for (const v of Object.values(ev.UserData)) if (isObj(v)) out.push(v);
+      if (isObj(ev.System)) {
+        const exec = executionNames(ev.System);
+        if (exec) out.push(exec);
+      }
     }
     this.containers = out;
     return out;

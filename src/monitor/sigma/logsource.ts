@@ -103,10 +103,13 @@ export const WINDOWS_CHANNEL_SERVICES: Record<string, string> = {
   'microsoft-windows-security-mitigations/kernel mode': 'security-mitigations',
   'microsoft-windows-security-mitigations/user mode': 'security-mitigations',
   'microsoft-windows-sense/operational': 'sense',
+  'microsoft-servicebus-client': 'servicebus-client',
   'microsoft-servicebus-client/operational': 'servicebus-client',
   'microsoft-servicebus-client/admin': 'servicebus-client',
   'microsoft-windows-shell-core/operational': 'shell-core',
   'microsoft-windows-smbclient/security': 'smbclient-security',
+  'microsoft-windows-smbclient/connectivity': 'smbclient-connectivity',
+  'microsoft-windows-smbserver/connectivity': 'smbserver-connectivity',
   'microsoft-windows-sysmon/operational': 'sysmon',
   system: 'system',
   'microsoft-windows-taskscheduler/operational': 'taskscheduler',
@@ -115,6 +118,15 @@ export const WINDOWS_CHANNEL_SERVICES: Record<string, string> = {
   'microsoft-windows-vhdmp/operational': 'vhdmp',
   'microsoft-windows-windows defender/operational': 'windefend',
   'microsoft-windows-wmi-activity/operational': 'wmi',
+};
+
+/**
+ * Other names SigmaHQ's rules use for a service: the taxonomy says `servicebus-client`, its rule (and
+ * pySigma's Windows pipeline) say `microsoft-servicebus-client`. A channel's event carries both, so either
+ * spelling reaches it.
+ */
+const SERVICE_ALIASES: Record<string, string[]> = {
+  'servicebus-client': ['microsoft-servicebus-client'],
 };
 
 function isObj(v: unknown): v is Record<string, unknown> {
@@ -132,7 +144,7 @@ function windows(system: Record<string, unknown>, meta: unknown): EventLogsource
   const services: string[] = [];
   const categories: string[] = [];
   const service = WINDOWS_CHANNEL_SERVICES[channel];
-  if (service) services.push(service);
+  if (service) services.push(service, ...(SERVICE_ALIASES[service] ?? []));
   if (service === 'sysmon') categories.push(...(SYSMON_CATEGORIES[id] ?? []));
   const ps =
     channel === 'microsoft-windows-powershell/operational' || channel === 'powershellcore/operational';

@@ -3,11 +3,15 @@
  * field view, processing pipelines (mapping, conditions, strictness) and Sigma filters.
  */
 import { describe, expect, it } from 'vitest';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse as parseYaml } from 'yaml';
 import { makeEvent } from '../../../src/bus/event.js';
 import {
   Detector,
   deriveLogsource,
   EventView,
+  WINDOWS_CHANNEL_SERVICES,
   accessor,
   parsePipeline,
   parseRules,
@@ -66,6 +70,36 @@ describe('deriveLogsource', () => {
         },
       })!.services,
     ).toEqual(['security']);
+  });
+
+  it('reaches the SMB connectivity channels and the Service Bus client under both its names', () => {
+    expect(deriveLogsource(win('Microsoft-Windows-SMBServer/Connectivity', 4000))!.services).toEqual(['smbserver-connectivity']);
+    expect(deriveLogsource(win('Microsoft-Windows-SmbClient/Connectivity', 30803))!.services).toEqual(['smbclient-connectivity']);
+    for (const ch of ['Microsoft-ServiceBus-Client', 'Microsoft-ServiceBus-Client/Operational', 'Microsoft-ServiceBus-Client/Admin'])
+      expect(deriveLogsource(win(ch, 40300))!.services).toEqual(['servicebus-client', 'microsoft-servicebus-client']);
+  });
+
+  const SIGMA = '/work/shared/sigma';
+  if (!existsSync(SIGMA)) console.log(`skipped: every SigmaHQ Windows service reached — ${SIGMA} is absent`);
+  it.skipIf(!existsSync(SIGMA))('every Windows service a SigmaHQ rule names is reached by some channel', () => {
+    const wanted = new Map<string, string>();
+    const walk = (dir: string): void => {
+      for (const name of readdirSync(dir)) {
+        const p = join(dir, name);
+        if (statSync(p).isDirectory()) walk(p);
+        else if (/\.ya?ml$/.test(name)) {
+          for (const doc of readFileSync(p, 'utf8').split(/^---$/m)) {
+            const ls = (parseYaml(doc) as { logsource?: { product?: string; service?: string } } | null)?.logsource;
+            if (ls?.product === 'windows' && ls.service) wanted.set(ls.service, p);
+          }
+        }
+      }
+    };
+    for (const d of readdirSync(SIGMA)) if (d.startsWith('rules')) walk(join(SIGMA, d));
+    expect(wanted.size).toBeGreaterThan(30);
+    const reached = new Set(Object.keys(WINDOWS_CHANNEL_SERVICES).flatMap((ch) => deriveLogsource(win(ch, 1))!.services));
+    const unreached = [...wanted].filter(([s]) => !reached.has(s)).map(([s, p]) => `${s} (${p})`);
+    expect(unreached).toEqual([]);
   });
 
   it('reads our own events and explicit logsources', () => {
@@ -177,6 +211,7 @@ describe('EventView field access', () => {
     ['EventID', '4688'],
     ['Provider_Name', 'Sec'],
     ['Execution_ProcessID', 4],
+    ['ProcessId', 4],
     ['SubjectUserName', 'bob'],
     ['missing', undefined],
     ['constructor', undefined],
@@ -184,6 +219,44 @@ describe('EventView field access', () => {
     ['__proto__', undefined],
   ])('%s', (field, value) => {
     expect(accessor(field)(v)).toEqual(value);
+  });
+});
+
+describe('System/Execution as rules name it', () => {
+  // SigmaHQ win_system_service_install_sups_unusal_client: a service installed by process 0
+  const rule = docs(`title: Service installed by an unusual client
+id: 00000000-0000-4000-8000-0000000000e1
+logsource: {product: windows, service: system}
+detection:
+  selection: {Provider_Name: 'Service Control Manager', EventID: 7045, ProcessId: 0}
+  condition: selection
+`);
+  const d = new Detector(rule);
+  const install = (pid: string, data: Record<string, unknown> = {}) => ({
+    Event: {
+      System: {
+        Provider: { '#attributes': { Name: 'Service Control Manager' } },
+        EventID: { '#attributes': { Qualifiers: '16384' }, '#text': '7045' },
+        Execution: { '#attributes': { ProcessID: pid, ThreadID: '2964' } },
+        Channel: 'System',
+        Computer: 'ws1',
+      },
+      EventData: { ServiceName: 'x', ...data },
+    },
+  });
+
+  it('a rule’s ProcessId reaches the Execution attribute', () => {
+    expect(d.match(install('0')).map((m) => m.title)).toEqual(['Service installed by an unusual client']);
+    expect(d.match(install('708'))).toEqual([]);
+    expect(accessor('ThreadId')(new EventView(install('0')))).toBe('2964');
+  });
+
+  it('the event’s own ProcessId wins over the Execution attribute', () => {
+    expect(d.match(install('0', { ProcessId: '4460' }))).toEqual([]);
+    expect(d.match(install('708', { ProcessId: '0' })).map((m) => m.title)).toEqual(['Service installed by an unusual client']);
+    const user = install('0') as any;
+    user.Event.UserData = { EventXML: { ProcessId: '77' } };
+    expect(accessor('ProcessId')(new EventView(user))).toBe('77');
   });
 });
 

@@ -1,9 +1,10 @@
 import { describe, it, expect } from 'vitest';
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseWindowsXml, parseWindowsXmlChunked, readEventFile, WindowsXmlParser, normalizeWindows } from '../../src/monitor/index.js';
 import { tmp } from '../helpers/openssl.js';
 import { Detector, parseRules } from '../../src/monitor/sigma/index.js';
+import { renderWindowsMessages } from '../../src/monitor/intake/windows-messages.js';
 
 const XML = `<?xml version="1.0" encoding="utf-8"?>
 <Events>
@@ -180,5 +181,99 @@ level: medium
     for (let at = 0; at < xml.length; at += 3) pieces.push(...p.write(xml.slice(at, at + 3)));
     pieces.push(...p.close());
     expect(pieces.map((e) => normalizeWindows(e))).toEqual([fromJson]);
+  });
+  it('renders Windows message codes in place, separators kept, unknown codes left as they are', () => {
+    expect(renderWindowsMessages('%%1538\n\t\t\t\t%%1541\n\t\t\t\t%%4416\n\t\t\t\t')).toBe(
+      'READ_CONTROL\n\t\t\t\tSYNCHRONIZE\n\t\t\t\tReadData (or ListDirectory)\n\t\t\t\t',
+    );
+    expect(renderWindowsMessages('%%4417')).toBe('WriteData (or AddFile)');
+    expect(renderWindowsMessages('%%1833')).toBe('Impersonation');
+    expect(renderWindowsMessages('%%1842')).toBe('Yes');
+    expect(renderWindowsMessages('%%2313')).toBe('Unknown user name or bad password.');
+    expect(renderWindowsMessages('%%8448, %%8450')).toBe('Success removed, Failure removed');
+    expect(renderWindowsMessages('%%4484 %%99999')).toBe('Read from process memory %%99999');
+    expect(renderWindowsMessages('%%99999')).toBeUndefined();
+    expect(renderWindowsMessages('100%% sure')).toBeUndefined();
+  });
+
+  /** A 5145 (detailed file share) event as `wevtutil qe /f:xml` writes it: the AccessList is codes. */
+  const share5145 = (pipe: string, access: string) => `<Event xmlns="http://schemas.microsoft.com/win/2004/08/events/event">
+  <System>
+    <Provider Name="Microsoft-Windows-Security-Auditing" Guid="{54849625-5478-4994-a5ba-3e3b0328c30d}"/>
+    <EventID>5145</EventID>
+    <TimeCreated SystemTime="2026-03-02T03:04:05.1234567Z"/>
+    <Channel>Security</Channel>
+    <Computer>fs01.bo.gov.vn</Computer>
+  </System>
+  <EventData>
+    <Data Name="SubjectUserSid">S-1-5-21-1-2-3-1105</Data>
+    <Data Name="SubjectUserName">nguyenvana</Data>
+    <Data Name="ObjectType">File</Data>
+    <Data Name="IpAddress">198.51.100.20</Data>
+    <Data Name="ShareName">\\\\*\\IPC$</Data>
+    <Data Name="ShareLocalPath"></Data>
+    <Data Name="RelativeTargetName">${pipe}</Data>
+    <Data Name="AccessMask">0x12019f</Data>
+    <Data Name="AccessList">${access}</Data>
+    <Data Name="AccessReason">-</Data>
+  </EventData>
+</Event>`;
+  const READ_WRITE = '%%1538\n\t\t\t\t%%1541\n\t\t\t\t%%4416\n\t\t\t\t%%4417\n\t\t\t\t%%4418\n\t\t\t\t%%4419\n\t\t\t\t%%4420\n\t\t\t\t%%4423\n\t\t\t\t%%4424\n\t\t\t\t';
+  const READ_ONLY = '%%1538\n\t\t\t\t%%1541\n\t\t\t\t%%4416\n\t\t\t\t';
+
+  it('keeps the codes and adds their text beside them (Event.RenderedData)', () => {
+    const [e] = parseWindowsXml(share5145('svcctl', READ_WRITE)).map((x) => normalizeWindows(x)) as any[];
+    expect(e.Event.EventData.AccessList).toBe(READ_WRITE);
+    expect(e.Event.RenderedData).toEqual({
+      AccessList:
+        'READ_CONTROL\n\t\t\t\tSYNCHRONIZE\n\t\t\t\tReadData (or ListDirectory)\n\t\t\t\tWriteData (or AddFile)\n\t\t\t\t' +
+        'AppendData (or AddSubdirectory or CreatePipeInstance)\n\t\t\t\tReadEA\n\t\t\t\tWriteEA\n\t\t\t\tReadAttributes\n\t\t\t\tWriteAttributes\n\t\t\t\t',
+    });
+    // an event without codes gets nothing
+    const [plain] = parseWindowsXml(XML).map((x) => normalizeWindows(x)) as any[];
+    expect(plain.Event.RenderedData).toBeUndefined();
+  });
+
+  const SIGMA = '/work/shared/sigma/rules/windows/builtin/security';
+  if (!existsSync(SIGMA)) console.log(`skipped: SigmaHQ SVCCTL/ATSVC rules on rendered codes — ${SIGMA} is absent`);
+  it.skipIf(!existsSync(SIGMA))('SigmaHQ SVCCTL and ATSVC rules (AccessList contains WriteData) fire on 5145 events that carry %%4417', () => {
+    const rules = ['win_security_svcctl_remote_service.yml', 'win_security_atsvc_task.yml'].flatMap((f) => {
+      const r = parseRules(readFileSync(join(SIGMA, f), 'utf8'), f);
+      expect(r.rejected).toEqual([]);
+      return r.documents;
+    });
+    const d = new Detector(rules);
+    const titles = (xml: string) => parseWindowsXml(xml).flatMap((x) => d.match(normalizeWindows(x)!).map((m) => m.title));
+    expect(titles(share5145('svcctl', READ_WRITE))).toEqual(['Remote Service Activity via SVCCTL Named Pipe']);
+    expect(titles(share5145('atsvc', READ_WRITE))).toEqual(['Remote Task Creation via ATSVC Named Pipe']);
+    expect(titles(share5145('svcctl', READ_ONLY))).toEqual([]);
+    // the same event sent as JSON
+    const json = parseWindowsXml(share5145('atsvc', READ_WRITE))[0]!;
+    expect(d.match(normalizeWindows(JSON.parse(JSON.stringify(json)))!).map((m) => m.title)).toEqual(['Remote Task Creation via ATSVC Named Pipe']);
+  });
+
+  it('rules written with the codes still match them, and rules written with the words match the words', () => {
+    const d = new Detector(
+      parseRules(`title: by code
+id: 00000000-0000-4000-8000-0000000000c1
+logsource: {product: windows, service: security}
+detection: {sel: {EventID: 5145, AccessList|contains: '%%4417'}, condition: sel}
+---
+title: by word, negated
+id: 00000000-0000-4000-8000-0000000000c2
+logsource: {product: windows, service: security}
+detection: {sel: {EventID: 5145}, write: {AccessList|contains: 'WriteData'}, condition: sel and not write}
+---
+title: elevated token
+id: 00000000-0000-4000-8000-0000000000c3
+logsource: {product: windows, service: security}
+detection: {yes: {ElevatedToken: 'Yes'}, code: {ElevatedToken: '%%1842'}, condition: yes and code}
+`).documents,
+    );
+    const titles = (e: Record<string, unknown>) => d.match(normalizeWindows(e)!).map((m) => m.title);
+    expect(titles(parseWindowsXml(share5145('svcctl', READ_WRITE))[0]!)).toEqual(['by code']);
+    expect(titles(parseWindowsXml(share5145('svcctl', READ_ONLY))[0]!)).toEqual(['by word, negated']);
+    const logon = { Event: { System: { EventID: '4624', Channel: 'Security', Computer: 'dc01' }, EventData: { TargetUserName: 'a', ElevatedToken: '%%1842' } } };
+    expect(titles(logon)).toEqual(['elevated token']);
   });
 });

@@ -3,7 +3,9 @@
  * evtx_dump and the Sigma regression data write) and the XML of "Save as XML" / `wevtutil qe /f:xml`.
  * The Windows structure stays as it is — Sigma's Windows rules read it directly — and ECS fields are added
  * beside it: `@timestamp` from TimeCreated, `event.code`/`event.action` from the event id, `host.name` from
- * Computer, and for logons (4624/4625/4648/4776) the user, the source address and the outcome.
+ * Computer, and for logons (4624/4625/4648/4776) the user, the source address and the outcome. Values that
+ * hold Windows message codes (`%%4417`) keep them, and their text as Windows renders it goes beside them
+ * under `Event.RenderedData` (windows-messages.ts), where rules find it too.
  * XML arrives from other machines, so it is parsed as a stream (saxes) with every bound checked as the
  * parser goes — size, depth, elements, attributes, events — and only one event's elements held at a time;
  * a DTD is refused. The chunked form gives the event loop back between slices.
@@ -11,6 +13,7 @@
 import { SaxesParser } from 'saxes';
 import { TrucError } from '../../errors.js';
 import type { SecurityEvent } from '../../bus/index.js';
+import { renderWindowsMessages } from './windows-messages.js';
 
 type Obj = Record<string, unknown>;
 
@@ -55,6 +58,25 @@ const LOGON: Record<string, { outcome: 'success' | 'failure'; action: string }> 
   '4776': { outcome: 'unknown' as 'success', action: 'credential-validated' },
 };
 
+/**
+ * The values of EventData (or UserData's element) that hold message codes (`%%4417`), with the codes
+ * replaced by their text as Windows renders them; undefined when none does. The values themselves stay as
+ * the source has them: SigmaHQ rules match the codes as often as the words.
+ */
+function renderedData(ev: Obj): Obj | undefined {
+  let out: Obj | undefined;
+  const fields = (o: unknown): void => {
+    if (!isObj(o)) return;
+    for (const [k, v] of Object.entries(o)) {
+      const r = typeof v === 'string' ? renderWindowsMessages(v) : undefined;
+      if (r !== undefined) (out ??= {})[k] = r;
+    }
+  };
+  fields(ev.EventData);
+  if (isObj(ev.UserData)) for (const v of Object.values(ev.UserData)) fields(v);
+  return out;
+}
+
 /** Adds ECS fields to a Windows-layout event; undefined when it is not one. */
 export function normalizeWindows(e: Obj): SecurityEvent | undefined {
   const ev = e.Event;
@@ -84,6 +106,9 @@ export function normalizeWindows(e: Obj): SecurityEvent | undefined {
     const provider = isObj(sys.Provider) && isObj(sys.Provider['#attributes']) ? sys.Provider['#attributes'].Name : undefined;
     if (typeof provider === 'string') (out.event as Obj).provider = provider;
   }
+  const rendered = renderedData(ev);
+  if (rendered) ev.RenderedData = rendered;
+  else delete ev.RenderedData;
   const computer = text(sys.Computer);
   if (computer && !out.host) out.host = { name: computer };
   if (logon) {

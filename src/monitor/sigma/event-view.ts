@@ -2,7 +2,8 @@
  * How a rule sees an event. Events come nested (ECS: `process.command_line` is event.process.command_line),
  * flat with dotted keys, or in the Windows XML-as-JSON shape `{Event: {System, EventData, UserData}}` where
  * Sigma's field names (`CommandLine`, `EventID`, `Provider_Name`) live one or two levels down. A view resolves a
- * field name in this order: own key, dotted path, then the Windows containers (EventData, also with spaces dropped from its names, System with its XML
+ * field name in this order: own key, dotted path, then the Windows containers (a value holding message codes
+ * as both its codes and their text, EventData, also with spaces dropped from its names, System with its XML
  * attributes flattened as `Tag_Attribute`, the child of UserData, and last System/Execution's ProcessID and
  * ThreadID as `ProcessId`/`ThreadId`, the names rules use for them). Folded (lower-cased) values are cached per
  * event because many rules test the same few fields.
@@ -54,6 +55,24 @@ function executionNames(sys: Obj): Obj | undefined {
   return out;
 }
 
+/**
+ * A field whose value holds Windows message codes is seen as both its forms, the codes (`%%4417`) and their
+ * text (`WriteData (or AddFile)`, from `Event.RenderedData`, added by the intake): a rule matches either, as
+ * SigmaHQ's rules are written both ways. Looked up first, before EventData's own value.
+ */
+function bothForms(ev: Obj, rendered: Obj): Obj {
+  const out: Obj = Object.create(null) as Obj;
+  const sources: Obj[] = [];
+  if (isObj(ev.EventData)) sources.push(ev.EventData);
+  if (isObj(ev.UserData)) for (const v of Object.values(ev.UserData)) if (isObj(v)) sources.push(v);
+  for (const k in rendered) {
+    if (!Object.hasOwn(rendered, k)) continue;
+    const src = sources.find((s) => Object.hasOwn(s, k));
+    out[k] = src ? [src[k], rendered[k]] : rendered[k];
+  }
+  return out;
+}
+
 /** Sigma field names drop the spaces of Windows data names (`Source Name` → `SourceName`). */
 function spacedKeys(o: Obj): Obj | undefined {
   let out: Obj | undefined;
@@ -85,6 +104,7 @@ export class EventView {
     const out: Obj[] = [];
     const ev = this.raw.Event;
     if (isObj(ev)) {
+      if (isObj(ev.RenderedData)) out.push(bothForms(ev, ev.RenderedData));
       if (isObj(ev.EventData)) {
         out.push(ev.EventData);
         const spaced = spacedKeys(ev.EventData);

@@ -279,11 +279,16 @@ export function monitorCommands(program: Command): void {
 
   monitor
     .command('retention')
-    .description('Drop event partitions older than monitor.retentionDays now')
+    .description('Remove now the events taken in more than monitor.retentionDays ago (by ingestion time, not event time)')
     .action(() =>
       withPlatform(async (p, mc) => {
         const r = await new EventStore(p.db, { retentionDays: mc.retentionDays }).applyRetention();
-        out(r, () => `dropped ${r.dropped.length} partition(s), deleted ${r.deleted} late event(s)`);
+        out(
+          r,
+          () =>
+            `đã bỏ ${r.dropped.length} phân vùng ngày, xoá ${r.deleted} sự kiện nhận vào trước hạn lưu giữ ` +
+            `(dropped ${r.dropped.length} day partition(s), deleted ${r.deleted} event(s) taken in before the retention cutoff)`,
+        );
       }),
     );
 

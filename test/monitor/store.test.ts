@@ -85,25 +85,48 @@ for (const { name, url } of testDatabaseUrls()) {
       expect((stored.event as any).lone).toBe('high \ufffd, low \ufffd, a pair 😀');
     });
 
-    it('retention drops old day partitions and old rows of the default partition', async () => {
-      let now = Date.now();
+    it('retention counts from ingestion: old events ingested now for a case survive, events ingested long ago go', async () => {
+      const start = Date.now();
+      let now = start - 10 * DAY; // the store's clock: first ten days ago, when the early events came in
       const store = new EventStore(db, { retentionDays: 3, now: () => now });
-      const old = new Date(now - 2 * DAY);
-      await store.insert([{ at: old, event: makeEvent('x', 'old.one', 'success', { at: old }) }]);
-      const ancient = new Date(now - 10 * DAY); // older than retention: default partition
-      await store.insert([{ at: ancient, event: makeEvent('x', 'ancient.one', 'success', { at: ancient }) }]);
-      expect((await store.search({ where: { 'event.action': 'ancient.one' } })).length).toBe(1);
-      // two days before the clock moves on: still within the three days kept afterwards
-      const recent = new Date(now + 3 * DAY);
-      await store.insert([{ at: recent, event: makeEvent('x', 'recent.one', 'success', { at: recent }) }]);
-      now += 5 * DAY;
+      const ev = (action: string, at: Date) => ({ at, event: makeEvent('x', action, 'success', { at }) });
+      // taken in ten days ago: one of that day (its own day partition), one of long before (default partition)
+      const tenDaysAgo = new Date(start - 10 * DAY);
+      await store.insert([ev('ingested.long.ago', tenDaysAgo), ev('ingested.long.ago.old', new Date(start - 400 * DAY))]);
+      // taken in now: a case's evidence two years old (default partition), and an event of ten days ago that
+      // lands in the partition of the events ingested then
+      now = start;
+      const twoYearsAgo = new Date(start - 730 * DAY);
+      await store.insert([ev('case.evidence', twoYearsAgo), ev('case.evidence', new Date(twoYearsAgo.getTime() + 60_000)), ev('case.late', tenDaysAgo)]);
+      const fresh = new Date(start - DAY);
+      await store.insert([ev('fresh.one', fresh)]);
+      const [evidence] = await store.search({ where: { 'event.action': 'case.evidence' }, limit: 1 });
+      expect(evidence!.receivedAt.getTime()).toBe(start);
+      expect(evidence!.ts.getTime()).toBe(twoYearsAgo.getTime() + 60_000);
+
+      now = start + DAY;
       const r = await store.applyRetention();
-      expect(r.dropped.length).toBeGreaterThan(0);
-      expect(r.dropped.every((name) => /\d{8}$/.test(name))).toBe(true);
-      expect(r.deleted).toBeGreaterThanOrEqual(1);
-      expect((await store.search({ where: { 'event.action': 'old.one' } })).length).toBe(0);
-      expect((await store.search({ where: { 'event.action': 'ancient.one' } })).length).toBe(0);
-      expect((await store.search({ where: { 'event.action': 'recent.one' } })).map((e) => e.ts.getTime())).toEqual([recent.getTime()]);
+      expect(r.deleted).toBeGreaterThanOrEqual(2);
+      const mine = new Set(['ingested.long.ago', 'ingested.long.ago.old', 'case.evidence', 'case.late', 'fresh.one']);
+      const actions = async (q = {}) =>
+        (await store.search({ ...q, limit: 10_000 }))
+          .map((e) => e.event.event.action)
+          .filter((a) => mine.has(a))
+          .sort();
+      const left = await actions();
+      expect(left).toEqual(expect.arrayContaining(['case.evidence', 'case.evidence', 'case.late', 'fresh.one']));
+      expect(left).not.toContain('ingested.long.ago');
+      expect(left).not.toContain('ingested.long.ago.old');
+      // search by event time still finds the case's evidence, two years back
+      expect(await actions({ from: new Date(twoYearsAgo.getTime() - 3_600_000), to: new Date(twoYearsAgo.getTime() + 3_600_000) })).toEqual(['case.evidence', 'case.evidence']);
+      expect(await actions({ from: new Date(tenDaysAgo.getTime() - 1), to: new Date(tenDaysAgo.getTime() + 1) })).toEqual(['case.late']);
+
+      // once the evidence itself was taken in longer ago than the retention, it goes too, and the day partitions it kept with it
+      now = start + 5 * DAY;
+      const r2 = await store.applyRetention();
+      expect(r2.dropped.length).toBeGreaterThan(0);
+      expect(r2.dropped.every((name) => /\d{8}$/.test(name))).toBe(true);
+      expect(await actions()).toEqual([]);
     });
 
     it('alerts: de-duplicated by rule and group within the window, then acknowledged, assigned, annotated, closed', async () => {

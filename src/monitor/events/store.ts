@@ -1,9 +1,16 @@
 /**
  * The event store: one table partitioned by UTC day on the event's time (declarative range partitioning,
  * which PGlite supports as PostgreSQL does), columns for the fields searches and dashboards use most, and
- * the whole event as jsonb. Day partitions are created ahead of the rows that need them; retention drops
- * whole partitions, which costs nothing next to deleting rows. Events older than the retention window go
- * to the default partition (so that a late event is never refused) and are deleted from there by time.
+ * the whole event as jsonb. Day partitions are created ahead of the rows that need them. Events older than
+ * the retention window when they arrive go to the default partition (so that a late event is never refused).
+ *
+ * Retention counts from when an event was taken in (`received_at`), not from its own time: logs of an
+ * incident two years ago, ingested today for a case, are kept for the retention window like any other
+ * event instead of being deleted at the next run. Searches still go by event time. A day partition whose
+ * rows were all taken in before the cutoff is dropped whole, which costs nothing next to deleting rows (in
+ * normal operation events arrive on their day, so this is the common case); rows taken in before the cutoff
+ * elsewhere — the default partition, a day partition that also holds recently ingested old events — are
+ * deleted through the `received_at` index.
  */
 import { TrucError } from '../../errors.js';
 import type { Db, Migration, Sql } from '../../store/index.js';
@@ -52,6 +59,11 @@ export const eventMigrations: Migration[] = [
       );
     `,
   },
+  {
+    // retention follows ingestion time: rows already stored have theirs in received_at (default now())
+    id: 'monitor/005_event_received',
+    sql: `CREATE INDEX IF NOT EXISTS monitor_event_received ON monitor_event (received_at);`,
+  },
 ];
 
 /** An accepted event the database refused on its own (a data error): kept as it came, with the reason. */
@@ -66,6 +78,8 @@ export interface RejectedEvent {
 export interface StoredEvent {
   id: string;
   ts: Date;
+  /** when the event was taken in; retention counts from it */
+  receivedAt: Date;
   action: string;
   outcome: string | null;
   host: string | null;
@@ -120,6 +134,7 @@ function rowToEvent(r: any): StoredEvent {
   return {
     id: String(r.id),
     ts: new Date(r.ts),
+    receivedAt: new Date(r.received_at),
     action: r.action,
     outcome: r.outcome,
     host: r.host,
@@ -177,12 +192,15 @@ export class EventStore {
     const ids = (
       await sql.query<{ id: string }>(`SELECT nextval('monitor_event_id_seq')::text AS id FROM generate_series(1, $1)`, [batch.length])
     ).map((r) => r.id);
+    // the store's clock, not the database's, so that retention and its tests agree on when a row came in
+    const receivedAt = new Date(this.now()).toISOString();
     const rows = batch.map((b, i) => {
       const e = b.event as any;
       const cat = e.event?.category;
       return {
         id: ids[i],
         ts: b.at.toISOString(),
+        received_at: receivedAt,
         category: Array.isArray(cat) ? cat.filter((c: unknown) => typeof c === 'string') : typeof cat === 'string' ? [cat] : [],
         action: String(e.event.action),
         outcome: str(e.event?.outcome),
@@ -196,9 +214,9 @@ export class EventStore {
       };
     });
     await sql.query(
-      `INSERT INTO monitor_event (id, ts, category, action, outcome, host, user_name, source_ip, part, intake, rules, doc)
-       SELECT id, ts, category, action, outcome, host, user_name, source_ip, part, intake, rules, doc
-       FROM jsonb_to_recordset($1::jsonb) AS r(id bigint, ts timestamptz, category text[], action text, outcome text, host text,
+      `INSERT INTO monitor_event (id, ts, received_at, category, action, outcome, host, user_name, source_ip, part, intake, rules, doc)
+       SELECT id, ts, received_at, category, action, outcome, host, user_name, source_ip, part, intake, rules, doc
+       FROM jsonb_to_recordset($1::jsonb) AS r(id bigint, ts timestamptz, received_at timestamptz, category text[], action text, outcome text, host text,
          user_name text, source_ip text, part text, intake text, rules text[], doc jsonb)`,
       [storableJson(JSON.stringify(rows))],
     );
@@ -228,7 +246,7 @@ export class EventStore {
     const limit = boundedLimit(q.limit, 100, 10_000);
     const lim = p(limit);
     const rows = await this.db.query(
-      `SELECT id::text, ts, action, outcome, host, user_name, source_ip, part, intake, rules, doc FROM monitor_event
+      `SELECT id::text, ts, received_at, action, outcome, host, user_name, source_ip, part, intake, rules, doc FROM monitor_event
        ${conds.length ? 'WHERE ' + conds.join(' AND ') : ''}
        ORDER BY ts ${desc ? 'DESC' : 'ASC'}, id ${desc ? 'DESC' : 'ASC'} LIMIT ${lim}::int`,
       params,
@@ -239,7 +257,7 @@ export class EventStore {
   async byIds(ids: readonly string[]): Promise<StoredEvent[]> {
     if (ids.length === 0) return [];
     const rows = await this.db.query(
-      `SELECT id::text, ts, action, outcome, host, user_name, source_ip, part, intake, rules, doc FROM monitor_event
+      `SELECT id::text, ts, received_at, action, outcome, host, user_name, source_ip, part, intake, rules, doc FROM monitor_event
        WHERE id = ANY($1::bigint[]) ORDER BY ts, id`,
       [ids.slice(0, 10_000)],
     );
@@ -258,9 +276,14 @@ export class EventStore {
     }
   }
 
-  /** Drops the day partitions older than the retention and deletes old rows of the default partition. */
+  /**
+   * Removes the events taken in more than `retentionDays` ago (by ingestion time, whatever their own time):
+   * drops the past day partitions none of whose rows came in since the cutoff, then deletes such rows
+   * wherever they remain.
+   */
   async applyRetention(): Promise<{ dropped: string[]; deleted: number }> {
     const cutoffDay = Math.floor(this.now() / DAY) - this.opts.retentionDays;
+    const cutoff = new Date(cutoffDay * DAY).toISOString();
     const parts = await this.db.query<{ name: string }>(
       `SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
        WHERE i.inhparent = 'monitor_event'::regclass AND c.relname LIKE 'monitor_event_p%'`,
@@ -270,15 +293,19 @@ export class EventStore {
       const m = /^monitor_event_p(\d{4})(\d{2})(\d{2})$/.exec(name);
       if (!m) continue;
       const day = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])) / DAY;
+      // only past days: a partition made ahead for today or later is empty and must stay
       if (day >= cutoffDay) continue;
+      const kept = await this.db.query(`SELECT 1 FROM ${name} WHERE received_at >= $1 LIMIT 1`, [cutoff]);
+      if (kept.length) continue;
       await this.db.exec(`DROP TABLE IF EXISTS ${name}`);
       this.days.delete(day);
       dropped.push(name);
     }
-    const del = await this.db.query(`DELETE FROM monitor_event_default WHERE ts < $1 RETURNING 1`, [
-      new Date(cutoffDay * DAY).toISOString(),
-    ]);
-    return { dropped, deleted: del.length };
+    const [del] = await this.db.query<{ n: string }>(
+      `WITH gone AS (DELETE FROM monitor_event WHERE received_at < $1 RETURNING 1) SELECT count(*)::text AS n FROM gone`,
+      [cutoff],
+    );
+    return { dropped, deleted: Number(del!.n) };
   }
 
   /** Keeps an event the database refused (quarantine): its JSON as bytes, and why. Returns its id. */

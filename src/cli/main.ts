@@ -25,6 +25,7 @@ import { ocspCommand } from './ocsp.js';
 import { runUntilSignal } from './serve.js';
 import { verifyCertCommand } from './verify-cert.js';
 import { monitorCommands } from './monitor.js';
+import { huntCommand } from './hunt.js';
 import { labCommands } from './lab.js';
 import { signCommands } from './sign.js';
 import { vaultCommands } from './vault.js';
@@ -478,6 +479,7 @@ token
 
 labCommands(program, { withPlatform, out, operator });
 monitorCommands(program);
+huntCommand(program);
 ocspCommand(program, config);
 verifyCertCommand(program, config);
 signCommands(program, { withPlatform, out });

@@ -8,7 +8,7 @@
 export { monitorConfig, monitorConfigSchema, BUILTIN_RULES_DIR, BUILTIN_YARA_DIR, type MonitorConfig, type MonitorSettings } from './config.js';
 export { MonitorService, monitorMigrations, type MonitorDeps, type Rejected } from './service.js';
 export { EventStore, type StoredEvent, type EventQuery } from './events/store.js';
-export { checkEvent, derive, LocalHour, classificationLevel, type Intake } from './events/normalize.js';
+export { acceptEvent, checkEvent, derive, LocalHour, classificationLevel, type Intake } from './events/normalize.js';
 export { parseSyslog } from './intake/syslog.js';
 export { SyslogFramer } from './intake/framing.js';
 export { IntakeQueue, type QueuedEvent } from './intake/queue.js';

@@ -11,10 +11,9 @@ import { OutboxBus } from '../bus/outbox.js';
 import type { Db, Sql } from '../store/index.js';
 import { BUILTIN_RULES_DIR, type MonitorConfig } from './config.js';
 import { EventStore } from './events/store.js';
-import { checkEvent, derive, LocalHour, type Intake } from './events/normalize.js';
+import { acceptEvent, LocalHour, type Intake } from './events/normalize.js';
 import { IntakeQueue, type QueuedEvent } from './intake/queue.js';
 import { SyslogServer, type SyslogAddresses } from './intake/syslog-server.js';
-import { normalizeWindows } from './intake/windows.js';
 import { AlertStore, groupKey, MAX_EVENT_IDS, type Alert, type AlertHit } from './alerts/store.js';
 import { Notifier } from './alerts/notify.js';
 import { compileSettings, Detection, ruleKey, type DetectResult } from './detect/detection.js';
@@ -257,18 +256,8 @@ export class MonitorService {
 
   /** Validates and derives one untrusted value. */
   normalize(value: unknown, intake: Intake): { ok: true; value: QueuedEvent } | { ok: false; reason: string } {
-    let v = value;
-    let via = intake;
-    if (v && typeof v === 'object' && !Array.isArray(v) && 'Event' in v) {
-      const w = normalizeWindows(v as Record<string, unknown>);
-      if (w) {
-        v = w;
-        if (intake !== 'file') via = 'windows';
-      }
-    }
-    const c = checkEvent(v);
-    if (!c.ok) return c;
-    return { ok: true, value: { event: derive(c.event, c.at, via, this.hour), at: c.at, intake: via } };
+    const r = acceptEvent(value, intake, this.hour);
+    return r.ok ? { ok: true, value: { event: r.event, at: r.at, intake: r.intake } } : r;
   }
 
   /**

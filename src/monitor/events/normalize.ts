@@ -6,6 +6,7 @@
  * (`truc.classification.exceeds_clearance`).
  */
 import type { SecurityEvent } from '../../bus/index.js';
+import { normalizeWindows } from '../intake/windows.js';
 
 export const EVENT_LIMITS = { bytes: 256 * 1024, depth: 16, futureMs: 86_400_000 } as const;
 
@@ -112,4 +113,27 @@ export function derive(event: SecurityEvent, at: Date, intake: Intake, hour: Loc
     if (level !== undefined && clearance !== undefined) cls.exceeds_clearance = level > clearance;
   }
   return event;
+}
+
+export type Accepted = { ok: true; event: SecurityEvent; at: Date; intake: Intake } | { ok: false; reason: string };
+
+/**
+ * What every intake does with an untrusted value before detection: a Windows-layout object gets its ECS
+ * fields (normalizeWindows; its intake becomes `windows` unless it came from a file), then the check, then
+ * the derived fields. The monitor service and `truc hunt` both go through here, so a file hunted gives the
+ * rules the same events as the same file ingested.
+ */
+export function acceptEvent(value: unknown, intake: Intake, hour: LocalHour, now = Date.now()): Accepted {
+  let v = value;
+  let via = intake;
+  if (v && typeof v === 'object' && !Array.isArray(v) && 'Event' in v) {
+    const w = normalizeWindows(v as Record<string, unknown>);
+    if (w) {
+      v = w;
+      if (intake !== 'file') via = 'windows';
+    }
+  }
+  const c = checkEvent(v, now);
+  if (!c.ok) return c;
+  return { ok: true, event: derive(c.event, c.at, via, hour), at: c.at, intake: via };
 }

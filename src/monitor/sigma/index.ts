@@ -7,7 +7,8 @@
  * our events, and fail loudly on fields they do not map when strict.
  */
 export { parseRules, parseTimespan, type ParseResult } from './parse.js';
-export { loadRules, type LoadResult } from './load.js';
+export { loadRules, loadRuleFiles, ruleFiles, type LoadResult, type RuleFile } from './load.js';
+export { loadRulesCached, cacheDir, cacheKey, type CachedLoad } from './cache.js';
 export {
   compileRule,
   compileDetection,

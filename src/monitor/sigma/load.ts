@@ -3,7 +3,8 @@
  * followed), parsed and validated file by file. Returns what loaded and what was rejected, with file, line and
  * reason, so one bad rule never hides the others.
  */
-import { lstat, readdir, readFile } from 'node:fs/promises';
+import { lstatSync, readdirSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseRules, LIMITS } from './parse.js';
 import type { Rejection, SigmaDocument } from './types.js';
@@ -16,37 +17,57 @@ export interface LoadResult {
 
 export const LOAD_LIMITS = { files: 50_000, depth: 32 } as const;
 
-async function walk(dir: string, depth: number, out: string[]): Promise<void> {
+// Synchronous on purpose: listing and stating thousands of small files one await at a time costs a trip to
+// the thread pool each, several times the work itself (SigmaHQ's 3,777 files: ~60 ms against ~250 ms).
+function walk(dir: string, depth: number, out: string[]): void {
   if (depth > LOAD_LIMITS.depth || out.length >= LOAD_LIMITS.files) return;
-  const entries = await readdir(dir, { withFileTypes: true });
+  const entries = readdirSync(dir, { withFileTypes: true });
   entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   for (const e of entries) {
     const p = join(dir, e.name);
-    if (e.isDirectory()) await walk(p, depth + 1, out);
+    if (e.isDirectory()) walk(p, depth + 1, out);
     else if (e.isFile() && /\.ya?ml$/i.test(e.name)) out.push(p);
     if (out.length >= LOAD_LIMITS.files) return;
   }
 }
 
-/** Loads one file or every rule file under one or more directories. */
-export async function loadRules(paths: string | readonly string[]): Promise<LoadResult> {
+/** A rule file found under the paths given, with what tells whether it changed. */
+export interface RuleFile {
+  path: string;
+  size: number;
+  mtimeMs: number;
+}
+
+/** The rule files of one file or of every `.yml`/`.yaml` under directories, in load order. */
+export async function ruleFiles(paths: string | readonly string[]): Promise<RuleFile[]> {
   const files: string[] = [];
   for (const p of typeof paths === 'string' ? [paths] : paths) {
-    const st = await lstat(p);
-    if (st.isDirectory()) await walk(p, 0, files);
+    if (lstatSync(p).isDirectory()) walk(p, 0, files);
     else files.push(p);
   }
+  return files.map((path) => {
+    const st = lstatSync(path);
+    return { path, size: st.size, mtimeMs: st.mtimeMs };
+  });
+}
+
+/** Parses and validates rule files found by `ruleFiles`. */
+export async function loadRuleFiles(files: readonly RuleFile[]): Promise<LoadResult> {
   const documents: SigmaDocument[] = [];
   const rejected: Rejection[] = [];
   for (const f of files) {
-    const st = await lstat(f);
-    if (st.size > LIMITS.fileBytes) {
-      rejected.push({ file: f, line: 1, reason: `file larger than ${LIMITS.fileBytes} bytes` });
+    if (f.size > LIMITS.fileBytes) {
+      rejected.push({ file: f.path, line: 1, reason: `file larger than ${LIMITS.fileBytes} bytes` });
       continue;
     }
-    const r = parseRules(await readFile(f, 'utf8'), f);
+    const r = parseRules(await readFile(f.path, 'utf8'), f.path);
     documents.push(...r.documents);
     rejected.push(...r.rejected);
   }
   return { documents, rejected, files: files.length };
+}
+
+/** Loads one file or every rule file under one or more directories. */
+export async function loadRules(paths: string | readonly string[]): Promise<LoadResult> {
+  return loadRuleFiles(await ruleFiles(paths));
 }

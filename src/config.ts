@@ -53,6 +53,8 @@ export interface Config {
   log: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
   /** monitoring: rule folders, retention, intake listeners, notifications, scanners (src/monitor/config.ts) */
   monitor?: MonitorSettings;
+  /** the web console: where officials' `truc agent` listens (a loopback address; default http://127.0.0.1:8477) */
+  console?: { signingAgent?: string };
   /** the exchange: the demonstration axis of `truc start`, and this process's security server (`truc ss …`) */
   exchange?: ExchangeSettings;
 }
@@ -205,6 +207,11 @@ const schema = {
       },
     },
     monitor: monitorConfigSchema,
+    console: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { signingAgent: { type: 'string', pattern: '^https?://(127\\.0\\.0\\.1|localhost|\\[::1\\])(:[0-9]+)?/?$' } },
+    },
     exchange: {
       type: 'object',
       additionalProperties: false,

@@ -145,6 +145,8 @@ export async function buildApp(p: Platform, opts: AppOptions = {}): Promise<Fast
   const scanner = opts.scanner ?? opts.monitor?.scanner;
   await app.register(async (scope) => signRoutes(scope, p, { ...(scanner ? { scanner } : {}), ...(opts.tsa ? { tsa: opts.tsa } : {}), ...(opts.ocsp ? { ocsp: opts.ocsp } : {}) }));
   await app.register(async (scope) => vaultRoutes(scope, p));
-  await app.register(async (scope) => consoleRoutes(scope, p, opts.consoleDir ? { dir: opts.consoleDir } : {}));
+  await app.register(async (scope) =>
+    consoleRoutes(scope, p, { ...(opts.consoleDir ? { dir: opts.consoleDir } : {}), ...(p.config.console?.signingAgent ? { signingAgent: p.config.console.signingAgent } : {}) }),
+  );
   return app;
 }

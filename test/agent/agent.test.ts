@@ -12,16 +12,14 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/http/app.js';
 import { createToken } from '../../src/http/auth/store.js';
-import { keyStores } from '../../src/crypto/keystore.js';
-import { Pkcs11KeyStore } from '../../src/crypto/pkcs11-keystore.js';
-import { makeCsr } from '../../src/exchange/server/provision.js';
 import { OcspResponder } from '../../src/pki/ocsp/index.js';
 import { TimeStampAuthority } from '../../src/pki/tsa/index.js';
-import { importCertificate, type TokenRef } from '../../src/agent/token.js';
+import type { TokenRef } from '../../src/agent/token.js';
 import { startAgent, type Confirm, type RunningAgent, type SignRequest } from '../../src/agent/server.js';
 import { openLab, samplePdf, type Lab } from '../sign/fixtures.js';
 import { softHsmMissing, softHsmToken, type SoftHsmToken } from '../helpers/softhsm.js';
 import { tmp } from '../helpers/openssl.js';
+import { officialToken } from './fixture.js';
 
 const missing = softHsmMissing();
 if (missing) console.warn(`SKIP truc agent tests: ${missing}`);
@@ -47,7 +45,6 @@ describe.skipIf(!!missing && process.env.CI !== 'true')('truc agent: signing wit
 
   beforeAll(async () => {
     hsm = softHsmToken();
-    token = { module: hsm.modulePath, slot: { tokenLabel: hsm.tokenLabel } };
     lab = await openLab();
     const tsa = new TimeStampAuthority(lab.p.pki, lab.p.issuer, { policy: '2.16.704.1.101.1.6.1', accuracyMs: 1000 });
     await tsa.start();
@@ -57,20 +54,7 @@ describe.skipIf(!!missing && process.env.CI !== 'true')('truc agent: signing wit
     await app.listen({ host: '127.0.0.1', port: 0 });
     apiToken = (await createToken(lab.p.db, 'nguyen.van.an', ['signer'])).token;
     // the official's key made on the token, its certificate issued by the platform's CA and put beside it
-    const store = await Pkcs11KeyStore.open({ module: hsm.modulePath, slot: { tokenLabel: hsm.tokenLabel }, pin: hsm.pin, sessions: 1 });
-    try {
-      const key = await store.generate('EC-P256', 'Nguyễn Văn An');
-      const csr = await makeCsr(keyStores([store]), key, [
-        { type: 'C', value: 'VN' },
-        { type: 'O', value: 'Bộ Tư pháp' },
-        { type: 'CN', value: 'Nguyễn Văn An' },
-      ]);
-      certDer = Buffer.from((await lab.p.issuer.issue({ profile: 'official-signing', csr }, 'ra1')).der);
-      certId = key.ref.id;
-    } finally {
-      await store.close();
-    }
-    importCertificate(token, hsm.pin, certId, certDer, 'Nguyễn Văn An');
+    ({ token, certId, certDer } = await officialToken(lab, hsm));
     agent = await startAgent({ token, origin: CONSOLE, port: 0, confirm });
   }, 120_000);
 

@@ -429,7 +429,8 @@ describe('web console in Chromium', () => {
     await signOut();
     await signIn(tokens['lab-officer']!);
     await page.waitForURL(/\/console\/lab$/);
-    expect(await page.locator('nav a').allTextContents()).toEqual(['Sổ đăng ký sản phẩm']);
+    // the register, and the signature validation every role may use
+    expect(await page.locator('nav a').allTextContents()).toEqual(['Sổ đăng ký sản phẩm', 'Chữ ký số']);
     await page.fill('input[name=name]', 'songhong');
     await page.fill('input[name=algorithm]', 'ECDSA');
     await page.getByRole('button', { name: /Tìm kiếm/ }).click();

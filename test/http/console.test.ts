@@ -18,6 +18,9 @@ import { tmp } from '../helpers/openssl.js';
 const PAGE =
   '<!doctype html><html><head><script type="module" src="/console/assets/index-AbC123.js"></script></head><body><div id="root"></div></body></html>';
 
+/** the page as served: the signing agent's address for the signing page, in a meta element */
+const SERVED = (agent = 'http://127.0.0.1:8477') => PAGE.replace('</head>', `<meta name="truc-agent" content="${agent}"></head>`);
+
 function fakeBuild(): string {
   const dir = tmp('truc-console-');
   mkdirSync(join(dir, 'assets'), { recursive: true });
@@ -61,9 +64,11 @@ describe('web console serving', () => {
     const r = await app.inject({ method: 'GET', url: '/console/' });
     expect(r.statusCode).toBe(200);
     expect(r.headers['content-type']).toBe('text/html; charset=utf-8');
-    expect(r.body).toBe(PAGE);
+    expect(r.body).toBe(SERVED());
     expect(r.headers['cache-control']).toBe('no-cache');
     expectSecurityHeaders(r.headers);
+    // the page may call this origin and the official's signing agent on the loopback address, nothing else
+    expect(String(r.headers['content-security-policy'])).toContain("connect-src 'self' http://127.0.0.1:8477;");
     const again = await app.inject({
       method: 'GET',
       url: '/console/',
@@ -89,7 +94,7 @@ describe('web console serving', () => {
     ]) {
       const r = await app.inject({ method: 'GET', url });
       expect(r.statusCode, url).toBe(200);
-      expect(r.body, url).toBe(PAGE);
+      expect(r.body, url).toBe(SERVED());
       expect(r.headers['cache-control']).toBe('no-cache');
       expectSecurityHeaders(r.headers);
     }
@@ -127,6 +132,22 @@ describe('web console serving', () => {
       const r = await app.inject({ method: 'GET', url });
       expect(r.statusCode, url).toBe(404);
       expect(r.body, url).not.toContain('outside the console folder');
+    }
+  });
+
+  it('points the signing page at the configured agent, and refuses an agent that is not on the loopback address', async () => {
+    const config = p.config.console;
+    try {
+      p.config.console = { signingAgent: 'http://localhost:9911/' };
+      const other = await buildApp(p, { consoleDir: fakeBuild() });
+      const r = await other.inject({ method: 'GET', url: '/console/signatures' });
+      expect(r.body).toBe(SERVED('http://localhost:9911'));
+      expect(String(r.headers['content-security-policy'])).toContain("connect-src 'self' http://localhost:9911;");
+      await other.close();
+      p.config.console = { signingAgent: 'https://agent.example.org' };
+      await expect(buildApp(p, { consoleDir: fakeBuild() })).rejects.toThrow(/loopback/);
+    } finally {
+      p.config.console = config;
     }
   });
 

@@ -18,6 +18,7 @@ import { Exchange } from './pages/exchange';
 import { ExchangeRequests } from './pages/exchange-requests';
 import { ExchangeServer } from './pages/exchange-server';
 import { Documents, DocumentView } from './pages/documents';
+import { Signatures } from './pages/signatures';
 
 interface NavItem {
   path: string;
@@ -35,6 +36,7 @@ export const NAV: NavItem[] = [
   { path: '/exchange', vi: 'Trục liên thông', en: 'Exchange', permission: 'ss.read' },
   { path: '/exchange/requests', vi: 'Đăng ký trục', en: 'Exchange registrations', permission: 'central.read' },
   { path: '/documents', vi: 'Văn bản điện tử', en: 'Documents', permission: 'doc.read' },
+  { path: '/signatures', vi: 'Chữ ký số', en: 'Signatures', permission: 'sign.validate' },
 ];
 
 /** the menu entry of a path: the longest entry it is under (/exchange/requests is not /exchange) */
@@ -62,6 +64,7 @@ function Page({ path }: { path: string }) {
   if (path === '/exchange/requests') return <ExchangeRequests />;
   if ((m = match('/exchange/servers/:code', path))) return <ExchangeServer code={m.code!} />;
   if (path === '/documents') return <Documents />;
+  if (path === '/signatures') return <Signatures />;
   if ((m = match('/documents/:id', path))) return <DocumentView id={m.id!} />;
   return <Home />;
 }

@@ -7,6 +7,7 @@
  * the page itself is revalidated each time, so a new build is picked up at the next load. Any other path
  * under `/console/` is a client route and gets the page (the app's router reads the path).
  */
+import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { extname, join, resolve, sep } from 'node:path';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -17,21 +18,29 @@ import type { Platform } from '../../platform.js';
 export const DEFAULT_CONSOLE_DIR = join(PROJECT_ROOT, 'web', 'dist');
 export const CONSOLE_PREFIX = '/console/';
 
-export const CONSOLE_CSP = [
-  "default-src 'self'",
-  "script-src 'self'",
-  "style-src 'self'",
-  "img-src 'self' data:",
-  "font-src 'self'",
-  "connect-src 'self'",
-  "object-src 'none'",
-  "base-uri 'none'",
-  "form-action 'self'",
-  "frame-ancestors 'none'",
-].join('; ');
+/** where `truc agent` listens by default on the official's computer (src/cli/agent.ts) */
+export const DEFAULT_SIGNING_AGENT = 'http://127.0.0.1:8477';
+
+/**
+ * The console's policy: this origin only, but for the official's signing agent on the loopback address,
+ * which the signing page calls (the agent answers only this console's origin in turn).
+ */
+export function consoleCsp(signingAgent: string = DEFAULT_SIGNING_AGENT): string {
+  return [
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' data:",
+    "font-src 'self'",
+    `connect-src 'self' ${new URL(signingAgent).origin}`,
+    "object-src 'none'",
+    "base-uri 'none'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+  ].join('; ');
+}
 
 const SECURITY_HEADERS: Record<string, string> = {
-  'content-security-policy': CONSOLE_CSP,
   'x-frame-options': 'DENY',
   'x-content-type-options': 'nosniff',
   'referrer-policy': 'no-referrer',
@@ -60,6 +69,21 @@ const REVALIDATE = 'no-cache';
 export interface ConsoleOptions {
   /** the built app (default `web/dist` in the checkout) */
   dir?: string;
+  /** the address of the officials' `truc agent` (default http://127.0.0.1:8477): a loopback http(s) URL */
+  signingAgent?: string;
+}
+
+/** A loopback address, or a clear refusal: the agent runs on the official's own computer. */
+export function signingAgentOrigin(v: string): string {
+  let u: URL;
+  try {
+    u = new URL(v);
+  } catch {
+    throw new TrucError('bad_request', `console.signingAgent is not a URL: ${v}`);
+  }
+  if (!/^https?:$/.test(u.protocol) || !['127.0.0.1', 'localhost', '[::1]'].includes(u.hostname))
+    throw new TrucError('bad_request', `console.signingAgent must be a loopback http(s) address (the agent runs on the official's computer): ${v}`);
+  return u.origin;
 }
 
 function notBuilt(dir: string): TrucError {
@@ -105,11 +129,21 @@ export async function consoleRoutes(
   opts: ConsoleOptions = {},
 ): Promise<void> {
   const dir = resolve(opts.dir ?? DEFAULT_CONSOLE_DIR);
+  const agent = signingAgentOrigin(opts.signingAgent ?? DEFAULT_SIGNING_AGENT);
+  const csp = consoleCsp(agent);
+  const agentTag = createHash('sha256').update(agent).digest('hex').slice(0, 8);
+  // the page tells the signing page where the agent is (a meta element: the policy admits no inline script)
+  const agentMeta = `<meta name="truc-agent" content="${agent}">`;
+  const page = (f: { body: Buffer; etag: string }) => ({
+    body: Buffer.from(f.body.toString('utf8').replace('</head>', `${agentMeta}</head>`)),
+    etag: f.etag.replace(/"$/, `-${agentTag}"`),
+  });
   if (!(await load(join(dir, 'index.html'))))
     p.log.warn({ dir }, 'web console not built: /console/ answers 404 until `npm run build:web` has run');
 
   // every answer under /console — pages, assets, problems — carries the browser's defences
   app.addHook('onSend', async (_req, reply, payload) => {
+    reply.header('content-security-policy', csp);
     for (const [k, v] of Object.entries(SECURITY_HEADERS)) reply.header(k, v);
     return payload;
   });
@@ -144,6 +178,6 @@ export async function consoleRoutes(
       if (segments[0] === 'assets' || extname(segments[segments.length - 1]!))
         throw new TrucError('not_found', `no console file ${rest}`);
     }
-    return send(req, reply, index, TYPES['.html']!, REVALIDATE);
+    return send(req, reply, page(index), TYPES['.html']!, REVALIDATE);
   });
 }

@@ -12,6 +12,7 @@ import { TrucError } from '../../errors.js';
 import { recordAudit } from '../../audit/index.js';
 import { makeEvent } from '../../bus/index.js';
 import { listCas } from '../../pki/index.js';
+import { parseCertificate, type Certificate } from '../../pki/path/index.js';
 import type { Platform } from '../../platform.js';
 import { completeSigning, localTimeStamper, MAX_BATCH, platformEvidence, prepareSigning, type Completed, type LevelContext } from '../../sign/index.js';
 import { guard } from '../auth/guard.js';
@@ -34,6 +35,35 @@ function certificate(v: unknown, what: string): Buffer {
 }
 
 const actorOf = (req: FastifyRequest) => req.principal?.name ?? 'anonymous';
+
+/**
+ * The intermediates from the platform's own CAs between a certificate and its root, when the caller sent
+ * none: a token usually holds only the official's certificate, and the console has nothing else to send.
+ * Matched by name and, where both say, key identifier; at most 8 up; empty when the issuer is not ours.
+ */
+export function chainFromCas(cert: Buffer, cas: Buffer[]): Buffer[] {
+  let child: Certificate;
+  try {
+    child = parseCertificate(cert);
+  } catch {
+    return []; // prepare says what is wrong with it
+  }
+  const pool = cas.flatMap((d) => {
+    try {
+      return [parseCertificate(d)];
+    } catch {
+      return [];
+    }
+  });
+  const chain: Buffer[] = [];
+  for (let i = 0; i < 8 && !child.selfIssued; i++) {
+    const issuer = pool.find((c) => c.subject.key === child.issuer.key && (!child.authorityKeyId || !c.subjectKeyId || c.subjectKeyId.equals(child.authorityKeyId)));
+    if (!issuer || issuer.selfIssued) break;
+    chain.push(issuer.der);
+    child = issuer;
+  }
+  return chain;
+}
 
 export async function twoPhaseRoutes(
   app: FastifyInstance,
@@ -58,7 +88,7 @@ export async function twoPhaseRoutes(
       schema: {
         tags: ['signatures'],
         summary:
-          'Two-phase signing, step one: JSON {certificate (base64 DER or PEM, from the token), chain?, file (base64), title?, format: pades|cades|xades, level?, signingTime?, reason?, location?, page? (from 1), visible? {rect, lines?}, packaging?} or {certificate, items: [{file, title?, …parameters}]} for a batch; answers the data to be signed and a single-use handle for each',
+          'Two-phase signing, step one: JSON {certificate (base64 DER or PEM, from the token), chain? (default: the platform CAs above the certificate), file (base64), title?, format: pades|cades|xades, level?, signingTime?, reason?, location?, page? (from 1), visible? {rect, lines?}, packaging?} or {certificate, items: [{file, title?, …parameters}]} for a batch; answers the data to be signed and a single-use handle for each',
         security,
       },
     },
@@ -66,7 +96,8 @@ export async function twoPhaseRoutes(
       const b = (req.body ?? {}) as Record<string, unknown>;
       if (typeof b !== 'object' || Buffer.isBuffer(b)) throw new TrucError('bad_request', 'send JSON {certificate, file, format, …} or {certificate, items: […]}');
       const cert = certificate(b.certificate, 'certificate');
-      const chain = Array.isArray(b.chain) ? b.chain.slice(0, 8).map((c, i) => certificate(c, `chain[${i}]`)) : [];
+      const given = Array.isArray(b.chain) ? b.chain.slice(0, 8).map((c, i) => certificate(c, `chain[${i}]`)) : [];
+      const chain = given.length ? given : chainFromCas(cert, (await listCas(p.db)).map((c) => Buffer.from(c.certificate)));
       const raw = Array.isArray(b.items) ? (b.items as Record<string, unknown>[]) : [b];
       if (raw.length > MAX_BATCH) throw new TrucError('too_large', `a batch holds at most ${MAX_BATCH} documents`, { max: MAX_BATCH });
       let total = 0;

@@ -1,0 +1,38 @@
+/**
+ * An official's token as the agent tests use it: a SoftHSM2 token with an EC P-256 key made on it, the
+ * key's certificate issued by the test platform's CA (profile official-signing) and put beside the key.
+ */
+import { keyStores } from '../../src/crypto/keystore.js';
+import { Pkcs11KeyStore } from '../../src/crypto/pkcs11-keystore.js';
+import { makeCsr } from '../../src/exchange/server/provision.js';
+import { importCertificate, type TokenRef } from '../../src/agent/token.js';
+import type { Lab } from '../sign/fixtures.js';
+import type { SoftHsmToken } from '../helpers/softhsm.js';
+
+export interface OfficialToken {
+  token: TokenRef;
+  /** CKA_ID of the key and its certificate, hex */
+  certId: string;
+  certDer: Buffer;
+}
+
+export async function officialToken(lab: Lab, hsm: SoftHsmToken, name = 'Nguyễn Văn An', agency = 'Bộ Tư pháp'): Promise<OfficialToken> {
+  const token: TokenRef = { module: hsm.modulePath, slot: { tokenLabel: hsm.tokenLabel } };
+  const store = await Pkcs11KeyStore.open({ module: hsm.modulePath, slot: { tokenLabel: hsm.tokenLabel }, pin: hsm.pin, sessions: 1 });
+  let certId: string;
+  let certDer: Buffer;
+  try {
+    const key = await store.generate('EC-P256', name);
+    const csr = await makeCsr(keyStores([store]), key, [
+      { type: 'C', value: 'VN' },
+      { type: 'O', value: agency },
+      { type: 'CN', value: name },
+    ]);
+    certDer = Buffer.from((await lab.p.issuer.issue({ profile: 'official-signing', csr }, 'ra1')).der);
+    certId = key.ref.id;
+  } finally {
+    await store.close();
+  }
+  importCertificate(token, hsm.pin, certId, certDer, name);
+  return { token, certId, certDer };
+}

@@ -26,6 +26,8 @@ export interface XElement {
   name: string;
   attrs: XAttr[];
   children: XNode[];
+  /** What the renderer learnt of this element's shape, computed once per template (json.ts). */
+  shape?: unknown;
 }
 export interface XText {
   kind: typeof TEXT;
@@ -43,26 +45,32 @@ export interface XInstance {
 }
 export type XNode = XElement | XText | XSubst | XInstance;
 
-/** The values of one template instance: types, offsets and sizes in the chunk, decoded on first use. */
+/** The values of one template instance: their descriptors (size, type) and data in the chunk, decoded on first use. */
 export class Values {
-  private readonly decoded: (Value | undefined)[];
+  private readonly decoded: (Value | undefined)[] = [];
+  /** Offset in the chunk of each value. */
+  private readonly offsets: number[];
   constructor(
     private readonly chunk: Buffer,
-    readonly types: Uint8Array,
-    readonly offsets: Int32Array,
-    readonly sizes: Uint16Array,
+    /** Offset of the descriptor table: 4 bytes a value (size 2, type 1, unused 1). */
+    private readonly descriptors: number,
+    readonly count: number,
+    offsets: number[],
   ) {
-    this.decoded = new Array<Value | undefined>(types.length);
+    this.offsets = offsets;
   }
   get(i: number): Value {
-    if (i >= this.types.length) return null;
+    if (i >= this.count) return null;
     let v = this.decoded[i];
-    if (v === undefined) v = this.decoded[i] = decodeValue(this.chunk, this.types[i]!, this.offsets[i]!, this.sizes[i]!);
+    if (v === undefined) {
+      const d = this.descriptors + 4 * i;
+      v = this.decoded[i] = decodeValue(this.chunk, this.chunk[d + 2]!, this.offsets[i]!, this.chunk.readUInt16LE(d));
+    }
     return v;
   }
 }
 
-export const NO_VALUES = new Values(Buffer.alloc(0), new Uint8Array(0), new Int32Array(0), new Uint16Array(0));
+export const NO_VALUES = new Values(Buffer.alloc(0), 0, 0, []);
 
 /** Deepest nesting of elements and of template references (templates within templates, BinXml values). */
 export const MAX_DEPTH = 64;
@@ -263,19 +271,16 @@ export class BinXmlReader {
     const count = this.u32(c);
     if (count * 4 > c.end - c.pos) fail('số giá trị của mẫu vượt quá dữ liệu (template value count runs past its data)');
     this.spend(count);
-    const types = new Uint8Array(count);
-    const sizes = new Uint16Array(count);
-    const offsets = new Int32Array(count);
+    const offsets: number[] = new Array<number>(count);
     let at = c.pos + count * 4;
     for (let i = 0; i < count; i++) {
-      sizes[i] = this.chunk.readUInt16LE(c.pos + 4 * i);
-      types[i] = this.chunk[c.pos + 4 * i + 2]!;
       offsets[i] = at;
-      at += sizes[i]!;
+      at += this.chunk.readUInt16LE(c.pos + 4 * i);
     }
     if (at > c.end) fail('giá trị của mẫu vượt quá bản ghi (template values run past the record)');
+    const descriptors = c.pos;
     c.pos = at;
-    return { kind: INSTANCE, template, values: new Values(this.chunk, types, offsets, sizes) };
+    return { kind: INSTANCE, template, values: new Values(this.chunk, descriptors, count, offsets) };
   }
 
   /** The compiled definition at `offset` in the chunk, parsed on first use. */

@@ -97,9 +97,14 @@ export function filetime(b: Buffer, at: number): string {
   return isoSeconds(seconds - FILETIME_UNIX_SECONDS) + '.' + String(micros).padStart(6, '0') + 'Z';
 }
 
+let lastSecond = NaN;
+let lastIso = '';
 function isoSeconds(unix: number): string {
+  // events come in bursts within the same second: format each second once
+  if (unix === lastSecond) return lastIso;
   const d = new Date(unix * 1000);
-  return Number.isNaN(d.getTime()) ? '0000-00-00T00:00:00' : d.toISOString().slice(0, -5);
+  lastSecond = unix;
+  return (lastIso = Number.isNaN(d.getTime()) ? '0000-00-00T00:00:00' : d.toISOString().slice(0, -5));
 }
 
 function systemtime(b: Buffer, at: number): string {

@@ -1,0 +1,54 @@
+/**
+ * EVTX reading speed: records per second on one core, from `.evtx` bytes in memory to `{ Event: … }`
+ * objects. The SigmaHQ regression recordings in ../shared (Sysmon, Security, Defender, WMI…) hold one chunk
+ * each with one or a few live records, so reading them measures the per-chunk work (checksums, template
+ * compilation) more than the per-record work; the main figure is taken on a file of full chunks made from
+ * them (each chunk filled with copies of its records that refer to its templates, as Windows writes them).
+ * Prints JSON; `run()` returns it.
+ */
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { readEvtx } from '../src/monitor/intake/evtx/index.js';
+import { buildEvtx, fillChunk } from '../test/monitor/evtx-fixtures.js';
+
+export const title = 'EVTX reading';
+export const describe = 'records/s from .evtx bytes to event objects, one core, SigmaHQ regression recordings';
+
+function files(dir: string, out: string[] = []): string[] {
+  for (const n of readdirSync(dir)) {
+    const p = join(dir, n);
+    if (statSync(p).isDirectory()) files(p, out);
+    else if (n.endsWith('.evtx')) out.push(p);
+  }
+  return out;
+}
+
+function measure(data: Buffer[], carve: boolean, seconds: number): { records: number; recordsPerSecond: number } {
+  let records = 0;
+  const t0 = performance.now();
+  let t = t0;
+  while (t - t0 < seconds * 1000) {
+    for (const d of data) for (const _ of readEvtx(d, { carve })) records++;
+    t = performance.now();
+  }
+  return { records, recordsPerSecond: Math.round(records / ((t - t0) / 1000)) };
+}
+
+export async function run(): Promise<Record<string, unknown>> {
+  const dir = resolve(process.cwd(), '../shared/sigma/regression_data');
+  if (!existsSync(dir)) return { skipped: `${dir} not found` };
+  const data = files(dir).map((f) => readFileSync(f));
+  const full = [buildEvtx(data.map((d) => fillChunk(d)))];
+  measure(full, false, 1); // warm-up
+  const fullChunks = measure(full, false, 5);
+  const recordings = measure(data, false, 5);
+  const carved = measure(data, true, 5);
+  return {
+    fullChunks: { bytes: full[0]!.length, ...fullChunks },
+    recordings: { files: data.length, ...recordings },
+    recordingsWithCarving: carved,
+  };
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) console.log(JSON.stringify(await run(), null, 2));

@@ -9,7 +9,8 @@ import { recordAudit } from '../../audit/index.js';
 import type { Platform } from '../../platform.js';
 import { guard } from '../auth/guard.js';
 import { boundedLimit } from '../../monitor/events/store.js';
-import { hunt, parseWindowsXmlChunked, type MonitorService } from '../../monitor/index.js';
+import { hunt, type MonitorService } from '../../monitor/index.js';
+import { parseWindowsXmlStream } from '../../monitor/intake/windows.js';
 
 const INTAKE_BODY_LIMIT = 32 * 1024 * 1024;
 
@@ -75,20 +76,32 @@ export async function monitorRoutes(app: FastifyInstance, p: Platform, m: Monito
     },
   );
 
-  app.post(
-    '/api/v1/events/windows',
-    {
-      bodyLimit: INTAKE_BODY_LIMIT,
-      onRequest: guard(p, 'monitor.ingest'),
-      schema: { tags: ['monitor'], summary: 'Send Windows events as an EVTX XML export', security: [{ bearer: [] }] },
-    },
-    async (req, reply) => {
-      if (typeof req.body !== 'string') throw new TrucError('unsupported', 'send application/xml');
-      // streamed with its bounds checked as it goes, in slices that let other callers in; the batch
-      // bound stops the parse at the first event beyond it
-      return accept(await parseWindowsXmlChunked(req.body, { events: max }), reply, req.url, 'windows');
-    },
-  );
+  // The Windows export is parsed as its bytes arrive, in a scope of its own: a body whose declared length
+  // is over the bound is refused before a byte is read, and one that grows past the bound — in bytes,
+  // events, elements or nesting — as soon as it does, never read whole first (the body used to be taken
+  // in whole, up to 32 MiB, before the XML and its bounds were looked at). The caller is authenticated
+  // before (onRequest runs before the body is read).
+  await app.register(async (win) => {
+    win.removeContentTypeParser(['application/xml', 'text/xml']);
+    win.addContentTypeParser(['application/xml', 'text/xml'], async (req: { headers: Record<string, unknown> }, payload: AsyncIterable<Buffer>) => {
+      const declared = Number(req.headers['content-length']);
+      const events = await parseWindowsXmlStream(payload, { bytes: INTAKE_BODY_LIMIT, events: max }, Number.isNaN(declared) ? undefined : declared);
+      return { windowsEvents: events };
+    });
+    win.post(
+      '/api/v1/events/windows',
+      {
+        bodyLimit: INTAKE_BODY_LIMIT,
+        onRequest: guard(p, 'monitor.ingest'),
+        schema: { tags: ['monitor'], summary: 'Send Windows events as an EVTX XML export', security: [{ bearer: [] }] },
+      },
+      async (req, reply) => {
+        const events = (req.body as { windowsEvents?: unknown[] } | undefined)?.windowsEvents;
+        if (!Array.isArray(events)) throw new TrucError('unsupported', 'gửi application/xml (send application/xml)');
+        return accept(events, reply, req.url, 'windows');
+      },
+    );
+  });
 
   app.get(
     '/api/v1/events',

@@ -79,8 +79,8 @@ export function monitorCommands(program: Command): void {
 
   monitor
     .command('ingest <file>')
-    .description('Store and analyse events from a file: NDJSON (one event a line), a JSON array, or a Windows EVTX XML export')
-    .option('--format <format>', 'ndjson | json | xml (default: from the file name)')
+    .description('Store and analyse events from a file: NDJSON (one event a line), a JSON array, a Windows EVTX XML export, or a Windows event log (.evtx)')
+    .option('--format <format>', 'ndjson | json | xml | evtx (default: from the file name; .evtx by its signature whatever the name)')
     .option('--batch <n>', 'events a batch', '500')
     .action((file: string, o) =>
       withPlatform(async (p, mc) => {

@@ -99,3 +99,40 @@ export function buildEvtx(chunks: Buffer[], count = chunks.length, flags = 0): B
   h.writeUInt32LE(crc32(h, 0, 120), 124);
   return Buffer.concat([h, ...chunks]);
 }
+
+/** A record holding `binxml` (a fragment), numbered `id`. */
+export function record(id: number, binxml: Buffer): Buffer {
+  const r = Buffer.alloc(24 + binxml.length + 4);
+  r.writeUInt32LE(0x2a2a, 0);
+  r.writeUInt32LE(r.length, 4);
+  r.writeBigUInt64LE(BigInt(id), 8);
+  r.writeBigUInt64LE(133000000000000000n, 16);
+  binxml.copy(r, 24);
+  r.writeUInt32LE(r.length, r.length - 4);
+  return r;
+}
+
+/** A sealed chunk holding `records` one after another from offset 512. */
+export function chunkOf(records: Buffer[]): Buffer {
+  const c = Buffer.alloc(CHUNK);
+  c.write('ElfChnk\0', 0, 'latin1');
+  let at = 512;
+  let last = 512;
+  for (const r of records) {
+    r.copy(c, at);
+    last = at;
+    at += r.length;
+  }
+  c.writeUInt32LE(128, 40);
+  c.writeUInt32LE(last, 44);
+  c.writeUInt32LE(at, 48);
+  return sealChunk(c);
+}
+
+/** An element name written inline at chunk offset `at` (next-string offset, hash, length, UTF-16, NUL). */
+export function inlineName(name: string): Buffer {
+  const b = Buffer.alloc(8 + 2 * name.length + 2);
+  b.writeUInt16LE(name.length, 6);
+  b.write(name, 8, 'utf16le');
+  return b;
+}

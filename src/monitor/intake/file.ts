@@ -1,16 +1,19 @@
 /**
- * Reading event files: NDJSON (one JSON event a line; Windows-layout objects allowed), a JSON array, or an
- * EVTX XML export. Yields events one at a time so a large file never sits in memory as objects.
+ * Reading event files: NDJSON (one JSON event a line; Windows-layout objects allowed), a JSON array, an
+ * EVTX XML export, or a Windows event log file (`.evtx`, recognised by its signature whatever its name).
+ * Yields events one at a time so a large file never sits in memory as objects.
  */
 import { createReadStream } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { open, readFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { TrucError } from '../../errors.js';
 import { WindowsXmlParser } from './windows.js';
+import { isEvtx, readEvtxFile, type EvtxSkip } from './evtx/index.js';
 
-export type FileFormat = 'ndjson' | 'json' | 'xml';
+export type FileFormat = 'ndjson' | 'json' | 'xml' | 'evtx';
 
 export function formatOf(path: string): FileFormat {
+  if (/\.evtx$/i.test(path)) return 'evtx';
   if (/\.xml$/i.test(path)) return 'xml';
   if (/\.json$/i.test(path)) return 'json';
   return 'ndjson';
@@ -22,7 +25,45 @@ export interface FileRecord {
   error?: string;
 }
 
-export async function* readEventFile(path: string, format: FileFormat = formatOf(path)): AsyncGenerator<FileRecord> {
+/** True when the file starts with the EVTX signature. */
+async function startsAsEvtx(path: string): Promise<boolean> {
+  const fh = await open(path, 'r');
+  try {
+    const head = Buffer.alloc(8);
+    const { bytesRead } = await fh.read(head, 0, 8, 0);
+    return isEvtx(head.subarray(0, bytesRead));
+  } catch {
+    return false; // a folder or an unreadable file: the reader below says what is wrong
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Where a skipped part of an EVTX file was, for people. */
+function skipText(s: EvtxSkip): string {
+  const at = `offset 0x${s.offset.toString(16)}`;
+  return `skipped: ${s.reason} [${s.chunk !== undefined ? `khối/chunk ${s.chunk}, ` : ''}${at}]`;
+}
+
+/**
+ * The events of a file, one at a time. `format` defaults to the file name's; a file with the EVTX signature
+ * is read as EVTX whatever its name. For EVTX, `line` is the record's number (EventRecordID from the record
+ * header) and each part that could not be read comes as `{ line, error: 'skipped: …' }`, `line` being the
+ * record's number when known, else that of the last record read.
+ */
+export async function* readEventFile(path: string, format?: FileFormat): AsyncGenerator<FileRecord> {
+  if (!format) format = (await startsAsEvtx(path)) ? 'evtx' : formatOf(path);
+  if (format === 'evtx') {
+    const skipped: EvtxSkip[] = [];
+    let last = 0;
+    for await (const r of readEvtxFile(path, { onSkip: (s) => skipped.push(s) })) {
+      for (const s of skipped.splice(0)) yield { line: s.recordId ?? last, error: skipText(s) };
+      last = r.recordId;
+      yield { line: r.recordId, value: r.event };
+    }
+    for (const s of skipped.splice(0)) yield { line: s.recordId ?? last, error: skipText(s) };
+    return;
+  }
   if (format === 'xml') {
     // streamed: only the event being read is held as elements, and every bound is checked as it goes
     const parser = new WindowsXmlParser();

@@ -82,6 +82,9 @@ interface Cursor {
   end: number;
 }
 
+/** A name from the file as it may appear in a message: short, printable. */
+const shown = (name: string) => JSON.stringify(name.length > 40 ? name.slice(0, 40) + '…' : name);
+
 const fail = (msg: string): never => {
   throw new BinXmlError(msg);
 };
@@ -252,7 +255,7 @@ export class BinXmlReader {
     }
     const close = this.u8(c);
     if (close === 0x03) return { kind: ELEMENT, name, attrs, children: [] };
-    if (close !== 0x02) fail(`phần tử ${name} không có thẻ đóng mở đầu (element ${name}: no close-start tag)`);
+    if (close !== 0x02) fail(`phần tử ${shown(name)} không có thẻ đóng mở đầu (element ${shown(name)}: no close-start tag)`);
     return { kind: ELEMENT, name, attrs, children: this.nodes(c, depth, true) };
   }
 

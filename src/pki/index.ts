@@ -13,4 +13,5 @@ export { generateCrl, currentCrl, refreshCrls } from './crl.js';
 export { loadProfiles, parseProfile, type Profile } from './profile.js';
 export { parseCsr, type ParsedCsr } from './csr.js';
 export { normalizeSerial } from './serial.js';
+export { describeCertificate, type DescribedCertificate, type DescribedExtension } from './describe.js';
 export { encodeName, decodeName, nameToString, parseNameString, type NameAttribute } from './name.js';

@@ -300,6 +300,7 @@ for (const { name, url } of testDatabaseUrls()) {
         '/api/v1/cas/{ca}/crl',
         '/api/v1/audit',
         '/api/v1/audit/verify',
+        '/api/v1/profiles',
         '/api/v1/auth/whoami',
       ];
       expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(caPaths));
@@ -322,6 +323,9 @@ for (const { name, url } of testDatabaseUrls()) {
       const v = await app.inject({ method: 'POST', url: '/api/v1/audit/verify', headers: auth(auditor) });
       expect(v.json()).toMatchObject({ ok: true });
       expect((await verifyAuditChain(p.db)).ok).toBe(true);
+      // the verification is itself on the record: who checked, and how many records were found intact
+      const checked = await app.inject({ method: 'GET', url: '/api/v1/audit?action=audit.verify', headers: auth(auditor) });
+      expect(checked.json().items.at(-1)).toMatchObject({ outcome: 'success', target: 'audit_log', detail: { records: v.json().records } });
       const log = await app.inject({ method: 'GET', url: '/api/v1/audit?action=ca.revoke', headers: auth(auditor) });
       expect(log.json().items.map((i: any) => i.outcome)).toEqual(expect.arrayContaining(['success', 'failure']));
     });

@@ -19,6 +19,7 @@ import { ExchangeRequests } from './pages/exchange-requests';
 import { ExchangeServer } from './pages/exchange-server';
 import { Documents, DocumentView } from './pages/documents';
 import { Signatures } from './pages/signatures';
+import { Audit } from './pages/audit';
 
 interface NavItem {
   path: string;
@@ -37,6 +38,7 @@ export const NAV: NavItem[] = [
   { path: '/exchange/requests', vi: 'Đăng ký trục', en: 'Exchange registrations', permission: 'central.read' },
   { path: '/documents', vi: 'Văn bản điện tử', en: 'Documents', permission: 'doc.read' },
   { path: '/signatures', vi: 'Chữ ký số', en: 'Signatures', permission: 'sign.validate' },
+  { path: '/audit', vi: 'Nhật ký kiểm toán', en: 'Audit log', permission: 'audit.verify' },
 ];
 
 /** the menu entry of a path: the longest entry it is under (/exchange/requests is not /exchange) */
@@ -65,6 +67,7 @@ function Page({ path }: { path: string }) {
   if ((m = match('/exchange/servers/:code', path))) return <ExchangeServer code={m.code!} />;
   if (path === '/documents') return <Documents />;
   if (path === '/signatures') return <Signatures />;
+  if (path === '/audit') return <Audit />;
   if ((m = match('/documents/:id', path))) return <DocumentView id={m.id!} />;
   return <Home />;
 }

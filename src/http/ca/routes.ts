@@ -10,6 +10,7 @@ import { TrucError, isTrucError, type ErrorCode } from '../../errors.js';
 import { checkAuditChain, recordAudit, searchAudit } from '../../audit/index.js';
 import {
   caChain,
+  describeCertificate,
   currentCrl,
   generateCrl,
   getCa,
@@ -300,15 +301,38 @@ export async function caRoutes(app: FastifyInstance, p: Platform): Promise<void>
     },
   );
 
-  app.get<{ Params: { serial: string } }>(
+  app.get<{ Params: { serial: string }; Querystring: { decode?: boolean } }>(
     '/api/v1/certificates/:serial',
-    { onRequest: guard(p, 'ca.read'), schema: documented({ tags: ['pki'], summary: 'One certificate (JSON, or DER with Accept: application/pkix-cert)', security }) },
+    {
+      onRequest: guard(p, 'ca.read'),
+      schema: documented({
+        tags: ['pki'],
+        summary: 'One certificate (JSON, or DER with Accept: application/pkix-cert); ?decode=true adds it decoded, extensions by name',
+        security,
+        querystring: { type: 'object', additionalProperties: false, properties: { decode: { type: 'boolean' } } },
+      }),
+    },
     async (req, reply) => {
       const c = await getCert(p.db, normalizeSerial(req.params.serial));
       if (!c) throw new TrucError('unknown_serial', `no certificate with serial ${req.params.serial}`);
       if ((req.headers.accept ?? '').includes('application/pkix-cert')) return sendDer(reply, 'application/pkix-cert', c.der);
-      return certJson(c);
+      return req.query.decode ? { ...certJson(c), decoded: describeCertificate(c.der) } : certJson(c);
     },
+  );
+  app.get(
+    '/api/v1/profiles',
+    { onRequest: guard(p, 'ca.read'), schema: documented({ tags: ['pki'], summary: 'The certificate profiles loaded (what issuance may ask for)', security }) },
+    async () =>
+      [...p.pki.profiles.values()].map((f) => ({
+        name: f.name,
+        description: f.description,
+        keyAlgorithms: f.keyAlgorithms,
+        validityDays: f.validityDays,
+        keyUsage: f.keyUsage,
+        extendedKeyUsage: f.extendedKeyUsage,
+        subject: f.subject,
+        subjectAltName: f.subjectAltName,
+      })),
   );
 
   app.post<{ Params: { serial: string }; Body: { reason?: string | number; invalidityDate?: string } | undefined }>(
@@ -416,6 +440,17 @@ export async function caRoutes(app: FastifyInstance, p: Platform): Promise<void>
   app.post(
     '/api/v1/audit/verify',
     { onRequest: guard(p, 'audit.verify'), schema: documented({ tags: ['audit'], summary: 'Verify the audit hash chain', security }) },
-    async (req) => checkAuditChain(p.db, p.bus, actor(req)),
+    async (req) => {
+      const r = await checkAuditChain(p.db, p.bus, actor(req));
+      // who checked, and what they found, after the records checked
+      await recordAudit(p.db, {
+        actor: actor(req),
+        action: 'audit.verify',
+        target: 'audit_log',
+        outcome: r.ok ? 'success' : 'failure',
+        detail: { records: r.records, headSeq: r.headSeq, ...(r.ok ? {} : { brokenAt: r.brokenAt, reason: r.reason }) },
+      });
+      return r;
+    },
   );
 }

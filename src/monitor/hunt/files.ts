@@ -5,7 +5,7 @@
  * JSON files holding several documents one after the other (what `evtx_dump -o json` writes, and the
  * SigmaHQ regression data), which are split here.
  */
-import { lstat, readdir, readFile, stat } from 'node:fs/promises';
+import { lstat, open, readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TrucError } from '../../errors.js';
 import { formatOf, readEventFile, type FileRecord } from '../intake/file.js';
@@ -104,13 +104,26 @@ export function* splitDocuments(text: string): Generator<FileRecord> {
   if (depth !== 0) throw new TrucError('bad_request', 'JSON bị cắt cụt / JSON ends inside a document');
 }
 
+const EVTX_MAGIC = Buffer.from('ElfFile\0', 'latin1');
+
+async function startsAsEvtx(path: string): Promise<boolean> {
+  const fh = await open(path, 'r');
+  try {
+    const head = Buffer.alloc(EVTX_MAGIC.length);
+    const { bytesRead } = await fh.read(head, 0, head.length, 0);
+    return bytesRead === head.length && head.equals(EVTX_MAGIC);
+  } finally {
+    await fh.close();
+  }
+}
+
 /** The events of one file, as `readEventFile` gives them. */
 export async function* readHuntFile(path: string): AsyncGenerator<FileRecord> {
   const format: string = formatOf(path);
   // until the intake's reader knows EVTX, a binary log is said to be unreadable rather than read as lines
   if (/\.evtx$/i.test(path) && format !== 'evtx')
     throw new TrucError('bad_request', 'chưa đọc được EVTX / EVTX is not readable by this version');
-  if (format !== 'json') {
+  if (format !== 'json' || (await startsAsEvtx(path))) {
     yield* readEventFile(path);
     return;
   }

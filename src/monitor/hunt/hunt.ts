@@ -44,13 +44,19 @@ export const TACTICS = new Set([
   'impact',
 ]);
 
+const tacticCache = new WeakMap<readonly string[], string[]>();
+
+/** The ATT&CK tactics among a rule's tags (kept per tag list: a rule's tags are one array for all its matches). */
 export function tacticsOf(tags: readonly string[]): string[] {
+  const known = tacticCache.get(tags);
+  if (known) return known;
   const out: string[] = [];
   for (const t of tags) {
     const m = /^attack\.([a-z_-]+)$/i.exec(t);
     const name = m?.[1]!.toLowerCase().replaceAll('_', '-');
     if (name && TACTICS.has(name) && !out.includes(name)) out.push(name);
   }
+  tacticCache.set(tags, out);
   return out;
 }
 
@@ -154,7 +160,7 @@ const MAX_KINDS = 64;
  * only the rules routed to it, so a hunt over one Sysmon log compiles SigmaHQ's process-creation rules and
  * not its thousands of others. Past MAX_KINDS kinds, one detector per product takes the rest.
  */
-class Detectors {
+export class Detectors {
   private readonly byKind = new Map<string, Detector>();
   private readonly byProduct = new Map<string, Detector>();
   private readonly others: SigmaDocument[];
@@ -222,18 +228,37 @@ interface Pending {
   record: number;
 }
 
+/**
+ * The rules of a hunt, compiled as events need them. Build one and pass it to several hunts (a benchmark,
+ * a long session) to compile each kind of event's rules once; each hunt still has a correlator of its own.
+ */
+export class HuntRules {
+  readonly detectors: Detectors;
+  readonly fields: MatchedFields;
+  /** rule ids and names that correlations count */
+  readonly fed = new Set<string>();
+
+  constructor(
+    readonly documents: readonly SigmaDocument[],
+    readonly options: Pick<DetectorOptions, 'pipelines' | 'placeholders'> = {},
+  ) {
+    const o: DetectorOptions = {
+      ...(options.pipelines ? { pipelines: options.pipelines } : {}),
+      ...(options.placeholders ? { placeholders: options.placeholders } : {}),
+    };
+    this.detectors = new Detectors(documents, o);
+    this.fields = new MatchedFields(o);
+    for (const d of documents) if (d.kind === 'correlation') for (const r of d.rules) this.fed.add(r);
+  }
+}
+
 /** Runs the rules over the files and folders given. */
-export async function huntFiles(paths: readonly string[], documents: readonly SigmaDocument[], o: HuntOptions = {}): Promise<HuntReport> {
+export async function huntFiles(paths: readonly string[], rules: readonly SigmaDocument[] | HuntRules, o: HuntOptions = {}): Promise<HuntReport> {
   const t0 = performance.now();
-  const detectorOptions: DetectorOptions = {
-    ...(o.pipelines ? { pipelines: o.pipelines } : {}),
-    ...(o.placeholders ? { placeholders: o.placeholders } : {}),
-  };
-  const detectors = new Detectors(documents, detectorOptions);
+  const set = rules instanceof HuntRules ? rules : new HuntRules(rules, o);
+  const documents = set.documents;
+  const { detectors, fields, fed } = set;
   const correlator = new Correlator(documents);
-  const fed = new Set<string>();
-  for (const d of documents) if (d.kind === 'correlation') for (const r of d.rules) fed.add(r);
-  const fields = new MatchedFields(detectorOptions);
   const hour = new LocalHour(o.timezone ?? 'Asia/Ho_Chi_Minh');
   const from = o.from?.getTime() ?? -Infinity;
   const to = o.to?.getTime() ?? Infinity;

@@ -6,6 +6,8 @@
  */
 export {
   huntFiles,
+  HuntRules,
+  Detectors,
   timeline,
   levelRank,
   tacticsOf,

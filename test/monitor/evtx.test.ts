@@ -107,6 +107,13 @@ describe.skipIf(absent !== undefined)('EVTX reader on the SigmaHQ regression rec
     expect(fromDisk.length).toBeGreaterThan(30);
   });
 
+  it('keeps trailing white space when asked (evtx_dump, and so the default, leaves it out)', () => {
+    const f = files.find((x) => x.includes('proc_creation_win_malware_grixba_recon'))!;
+    const data = (r: EvtxRecord) => (r.event.Event as any).EventData;
+    expect(data(read(readFileSync(f)).records[0]!).ParentCommandLine).toBe('"C:\\WINDOWS\\system32\\cmd.exe"');
+    expect(data(read(readFileSync(f), { exactStrings: true }).records[0]!).ParentCommandLine).toBe('"C:\\WINDOWS\\system32\\cmd.exe" ');
+  });
+
   it('carves records from slack space when asked, marked as carved', () => {
     const f = files.find((x) => read(readFileSync(x), { carve: true }).records.some((r) => r.carved))!;
     expect(f).toBeDefined();

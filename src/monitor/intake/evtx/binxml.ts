@@ -56,6 +56,7 @@ export class Values {
     private readonly descriptors: number,
     readonly count: number,
     offsets: number[],
+    private readonly exact = false,
   ) {
     this.offsets = offsets;
   }
@@ -64,7 +65,7 @@ export class Values {
     let v = this.decoded[i];
     if (v === undefined) {
       const d = this.descriptors + 4 * i;
-      v = this.decoded[i] = decodeValue(this.chunk, this.chunk[d + 2]!, this.offsets[i]!, this.chunk.readUInt16LE(d));
+      v = this.decoded[i] = decodeValue(this.chunk, this.chunk[d + 2]!, this.offsets[i]!, this.chunk.readUInt16LE(d), this.exact);
     }
     return v;
   }
@@ -96,7 +97,11 @@ export class BinXmlReader {
   private readonly compiling = new Set<number>();
   budget = RECORD_BUDGET;
 
-  constructor(readonly chunk: Buffer) {}
+  /** `exact`: strings keep their trailing white space (evtx_dump, and so by default this reader, drops it). */
+  constructor(
+    readonly chunk: Buffer,
+    readonly exact = false,
+  ) {}
 
   /** Parses a fragment (a record's event, or a BinXml value) in `[start, end)` of the chunk. */
   fragment(start: number, end: number, depth: number): XNode[] {
@@ -283,7 +288,7 @@ export class BinXmlReader {
     if (at > c.end) fail('giá trị của mẫu vượt quá bản ghi (template values run past the record)');
     const descriptors = c.pos;
     c.pos = at;
-    return { kind: INSTANCE, template, values: new Values(this.chunk, descriptors, count, offsets) };
+    return { kind: INSTANCE, template, values: new Values(this.chunk, descriptors, count, offsets, this.exact) };
   }
 
   /** The compiled definition at `offset` in the chunk, parsed on first use. */

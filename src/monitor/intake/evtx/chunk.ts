@@ -32,6 +32,11 @@ export interface ChunkOptions {
   strict?: boolean;
   /** Read records carved from slack space. */
   carve?: boolean;
+  /**
+   * Keep strings exactly as recorded, trailing white space included. By default they are written as
+   * `evtx_dump -o json` writes them, without it, so an event read here equals the JSON export of it.
+   */
+  exactStrings?: boolean;
 }
 
 const RECORD_MAGIC = Buffer.from([0x2a, 0x2a, 0x00, 0x00]);
@@ -75,7 +80,7 @@ export function* chunkRecords(c: Buffer, index: number, fileOffset: number, opts
     report(CHUNK_HEADER_SIZE, `khối ${index}: tổng kiểm tra bản ghi sai, đọc thận trọng (chunk ${index}: bad record checksum, read with care)`);
   }
   const end = freeOk ? Math.min(h.freeSpaceOffset, c.length) : c.length;
-  const reader = new BinXmlReader(c);
+  const reader = new BinXmlReader(c, opts.exactStrings === true);
   const renderer = new JsonRenderer(reader);
 
   let pos = CHUNK_HEADER_SIZE;

@@ -1,6 +1,6 @@
 /**
  * Substitution values: the typed data a template instance carries (MS-EVEN6 value types), decoded to the
- * JSON values `evtx_dump -o json` writes — integers and booleans as JSON numbers and booleans, 64-bit
+ * JSON values `evtx_dump -o json` writes — strings without trailing white space (unless `exact`), integers and booleans as JSON numbers and booleans, 64-bit
  * integers as the nearest number (as JSON.parse reads them), everything else as text: GUIDs upper-case
  * without braces, SIDs as S-R-A-…, FILETIME and SYSTEMTIME as ISO 8601 with microseconds, binary as
  * upper-case hex, hexadecimal integers as 0x… in lower case, reals in their shortest form. Arrays become
@@ -169,15 +169,13 @@ function scalar(b: Buffer, type: number, at: number, size: number): Value {
  * Decodes the value of `type` in `b[at, at + size)`. Empty values (no bytes, null type, an empty string) are
  * null: evtx_dump leaves them out of attributes and renders such elements as null (or "" for a Data).
  */
-export function decodeValue(b: Buffer, type: number, at: number, size: number): Value {
+export function decodeValue(b: Buffer, type: number, at: number, size: number, exact = false): Value {
   if (size === 0 || type === T_NULL) return null;
   const end = at + size;
-  if (type === T_STRING) {
-    const s = utf16(b, at, end).trimEnd();
-    return s === '' ? null : s;
-  }
-  if (type === T_ANSI) {
-    const s = ansi(b, at, end).trimEnd();
+  if (type === T_STRING || type === T_ANSI) {
+    // evtx_dump leaves out trailing white space (Sysmon's `"cmd.exe" ` is `"cmd.exe"` in its JSON)
+    let s = type === T_STRING ? utf16(b, at, end) : ansi(b, at, end);
+    if (!exact) s = s.trimEnd();
     return s === '' ? null : s;
   }
   if (type === T_BINXML) return new BinXmlValue(at, size);

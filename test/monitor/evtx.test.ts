@@ -351,6 +351,98 @@ describe('EVTX reader on crafted input', () => {
   });
 });
 
+describe('EVTX values and layout, on a crafted template', () => {
+  it('renders every value type and the evtx_dump layout (Qualifiers, hex, SID, GUID, times, unnamed Data, binary, arrays)', () => {
+    // record body at chunk offset 536: fragment header, template instance (token at 540, definition inline at 550, its data at 574)
+    const w = new Writer(574);
+    w.open('Event', true).attr('xmlns', 'urn:e').close();
+    w.open('System').close();
+    w.open('EventID', true).attrSlot('Qualifiers', 0, 0x06, true).close().slot(1, 0x06).end();
+    w.open('Keywords').close().slot(2, 0x15).end();
+    w.open('TimeCreated', true).attrSlot('SystemTime', 3, 0x11).empty();
+    w.open('Security', true).attrSlot('UserID', 4, 0x13).empty();
+    w.open('Correlation', true).attrSlot('ActivityID', 5, 0x0f, true).empty();
+    w.open('Provider', true).attrSlot('Guid', 14, 0x0f).empty();
+    w.end();
+    w.open('EventData').close();
+    w.open('Data').close().slot(6, 0x01).end();
+    w.open('Data').close().slot(7, 0x01).end();
+    w.open('Binary').close().slot(8, 0x0e).end();
+    w.end();
+    w.open('X').close();
+    w.open('B').close().slot(9, 0x0d).end();
+    w.open('R').close().slot(10, 0x0c).end();
+    w.open('S').close().slot(11, 0x12).end();
+    w.open('H').close().slot(12, 0x14).end();
+    w.open('A').close().slot(13, 0x81).end();
+    w.open('N').close().slot(15, 0x09).end();
+    w.open('Mixed').close().text('pid=').slot(1, 0x06).end();
+    w.end();
+    w.end().eof();
+    const def = w.bytes();
+
+    const unix = Date.UTC(2024, 0, 2, 3, 4, 5) / 1000;
+    const filetime = (BigInt(unix) + 11644473600n) * 10_000_000n + 1234567n;
+    const ft = Buffer.alloc(8);
+    ft.writeBigUInt64LE(filetime);
+    const st = Buffer.alloc(16);
+    [2024, 1, 2, 2, 3, 4, 5, 678].forEach((v, i) => st.writeUInt16LE(v, 2 * i));
+    const sid = Buffer.from([1, 4, 0, 0, 0, 0, 0, 5, 21, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 3, 0, 0, 0]);
+    const guid = Buffer.from('5f3870575ac2e043bf4c06f5698ffbd9', 'hex');
+    const r64 = Buffer.alloc(8);
+    r64.writeDoubleLE(1.5);
+    const i64 = Buffer.alloc(8);
+    i64.writeBigInt64LE(-5n);
+    const values: [number, Buffer][] = [
+      [0x06, u16(16384)],
+      [0x06, u16(7045)],
+      [0x15, Buffer.from('0000000000008080', 'hex')],
+      [0x11, ft],
+      [0x13, sid],
+      [0x00, Buffer.alloc(0)],
+      [0x01, Buffer.from('first  \0', 'utf16le')],
+      [0x01, Buffer.from('second\0', 'utf16le')],
+      [0x0e, Buffer.from('deadbeef', 'hex')],
+      [0x0d, u32(1)],
+      [0x0c, r64],
+      [0x12, st],
+      [0x14, u32(31)],
+      [0x81, Buffer.from('x\0y\0', 'utf16le')],
+      [0x0f, guid],
+      [0x09, i64],
+    ];
+    const body = Buffer.concat([
+      Buffer.from([0x0f, 0x01, 0x01, 0x00, 0x0c, 0x01, 7, 0, 0, 0]),
+      u32(550),
+      u32(0),
+      Buffer.alloc(16, 7),
+      u32(def.length),
+      def,
+      u32(values.length),
+      ...values.map(([t, v]) => Buffer.from([v.length & 0xff, v.length >> 8, t, 0])),
+      ...values.map(([, v]) => v),
+      Buffer.from([0x00]),
+    ]);
+    const { records, skips } = read(buildEvtx([chunkOf([record(1, body)])]));
+    expect(skips).toEqual([]);
+    expect(records[0]!.event).toEqual({
+      Event: {
+        '#attributes': { xmlns: 'urn:e' },
+        System: {
+          EventID: { '#attributes': { Qualifiers: 16384 }, '#text': 7045 },
+          Keywords: '0x8080000000000000',
+          TimeCreated: { '#attributes': { SystemTime: '2024-01-02T03:04:05.123456Z' } },
+          Security: { '#attributes': { UserID: 'S-1-5-21-1-2-3' } },
+          Correlation: null,
+          Provider: { '#attributes': { Guid: '5770385F-C25A-43E0-BF4C-06F5698FFBD9' } },
+        },
+        EventData: { Data: { '#text': ['first', 'second'] }, Binary: 'DEADBEEF' },
+        X: { B: true, R: '1.5', S: '2024-01-02T03:04:05.678000Z', H: '0x1f', A: ['x', 'y'], N: -5, Mixed: 'pid=7045' },
+      },
+    });
+  });
+});
+
 describe.skipIf(absent !== undefined)('event files: .evtx through readEventFile', () => {
   it('takes .evtx by name and by signature, one value a record and skipped parts as errors', async () => {
     const files = evtxFiles(REGRESSION);
@@ -373,6 +465,12 @@ describe.skipIf(absent !== undefined)('event files: .evtx through readEventFile'
     }
   });
 });
+
+function u16(n: number): Buffer {
+  const b = Buffer.alloc(2);
+  b.writeUInt16LE(n);
+  return b;
+}
 
 function u32(n: number): Buffer {
   const b = Buffer.alloc(4);
@@ -405,6 +503,18 @@ class Writer {
   attr(name: string, value: string): this {
     this.push(Buffer.from([0x06])).name(name);
     return this.value(value);
+  }
+  /** An attribute whose value is slot `index` (optional: left out when empty). */
+  attrSlot(name: string, index: number, type: number, optional = false): this {
+    this.push(Buffer.from([0x06])).name(name);
+    return this.slot(index, type, optional);
+  }
+  slot(index: number, type: number, optional = false): this {
+    const b = Buffer.alloc(4);
+    b[0] = optional ? 0x0e : 0x0d;
+    b.writeUInt16LE(index, 1);
+    b[3] = type;
+    return this.push(b);
   }
   private value(s: string): this {
     const h = Buffer.alloc(4);

@@ -414,6 +414,29 @@ describe('web console in Chromium', () => {
     await page.screenshot({ path: join(SHOTS, 'truc-console-events.png'), fullPage: true });
   });
 
+  it('shows the dashboard: totals, events and alerts over time, the top rules and hosts, as the API counts them', async () => {
+    await page.goto(`${base}/console/dashboard`);
+    const totals = page.locator('[data-testid=totals]');
+    await totals.waitFor();
+    const to = new Date(Date.now() + 60_000);
+    const stats = await call('GET', `/api/v1/monitor/stats?from=${encodeURIComponent(new Date(to.getTime() - 86_400_000).toISOString())}&to=${encodeURIComponent(to.toISOString())}`, tokens['monitor-analyst']!);
+    expect(stats.totals.events).toBeGreaterThan(0);
+    expect(Number((await page.locator('[data-testid=total-events]').textContent())!.replace(/\D/g, ''))).toBe(stats.totals.events);
+    expect(Number((await page.locator('[data-testid=total-alerts]').textContent())!.replace(/\D/g, ''))).toBe(stats.totals.alerts);
+    // the charts draw a bar per bucket with events, and the top rules name the rules that raised alerts
+    expect(await page.locator('[data-testid=events-chart] rect').count()).toBe(stats.events.length);
+    const topRules = page.locator('[data-testid=top-rules]');
+    expect(await topRules.textContent()).toContain(stats.topRules[0].title);
+    expect(await page.locator('[data-testid=top-hosts]').textContent()).toContain('db-01');
+    await page.getByRole('button', { name: /7 ngày qua/ }).click();
+    await expect.poll(async () => page.getByRole('button', { name: /7 ngày qua/ }).getAttribute('aria-pressed')).toBe('true');
+    await page.screenshot({ path: join(SHOTS, 'truc-console-dashboard.png'), fullPage: true });
+    // a top rule leads to its alerts
+    await topRules.getByRole('link', { name: stats.topRules[0].title }).click();
+    await page.waitForURL(new RegExp(`/console/alerts\\?rule=${stats.topRules[0].ruleId}`));
+    expect(cspViolations).toEqual([]);
+  });
+
   it('hides the lab from a monitor analyst, and shows the API refusal when it is opened anyway', async () => {
     expect(await page.locator('nav a', { hasText: 'Sổ đăng ký' }).count()).toBe(0);
     await page.goto(`${base}/console/lab`);

@@ -20,6 +20,7 @@ import { ExchangeServer } from './pages/exchange-server';
 import { Documents, DocumentView } from './pages/documents';
 import { Signatures } from './pages/signatures';
 import { Audit } from './pages/audit';
+import { Dashboard } from './pages/dashboard';
 
 interface NavItem {
   path: string;
@@ -30,6 +31,7 @@ interface NavItem {
 
 export const NAV: NavItem[] = [
   { path: '/alerts', vi: 'Cảnh báo', en: 'Alerts', permission: 'monitor.read' },
+  { path: '/dashboard', vi: 'Tổng quan', en: 'Dashboard', permission: 'monitor.read' },
   { path: '/rules', vi: 'Luật phát hiện', en: 'Rules', permission: 'monitor.read' },
   { path: '/events', vi: 'Sự kiện', en: 'Events', permission: 'monitor.read' },
   { path: '/lab', vi: 'Sổ đăng ký sản phẩm', en: 'Lab register', permission: 'lab.read' },
@@ -68,6 +70,7 @@ function Page({ path }: { path: string }) {
   if (path === '/documents') return <Documents />;
   if (path === '/signatures') return <Signatures />;
   if (path === '/audit') return <Audit />;
+  if (path === '/dashboard') return <Dashboard />;
   if ((m = match('/documents/:id', path))) return <DocumentView id={m.id!} />;
   return <Home />;
 }

@@ -10,6 +10,7 @@ import type { Platform } from '../../platform.js';
 import { guard } from '../auth/guard.js';
 import { boundedLimit } from '../../monitor/events/store.js';
 import { hunt, type MonitorService } from '../../monitor/index.js';
+import { monitorStats } from '../../monitor/stats.js';
 import { parseWindowsXmlStream } from '../../monitor/intake/windows.js';
 
 const INTAKE_BODY_LIMIT = 32 * 1024 * 1024;
@@ -222,6 +223,28 @@ export async function monitorRoutes(app: FastifyInstance, p: Platform, m: Monito
       if (!Buffer.isBuffer(req.body)) throw new TrucError('unsupported', 'send the file as application/octet-stream');
       const name = String((req.query as Record<string, string>).name ?? 'upload');
       return m.scanner.scanBuffer(req.body, name, { user: actor(req), ip: req.ip });
+    },
+  );
+
+  app.get<{ Querystring: { from?: string; to?: string; top?: number } }>(
+    '/api/v1/monitor/stats',
+    {
+      onRequest: guard(p, 'monitor.read'),
+      schema: {
+        tags: ['monitor'],
+        summary: 'The dashboard: events and alerts (by level) per time bucket, top rules, hosts, source addresses and actions, for a range (default the last 24 hours, at most a year)',
+        security: [{ bearer: [] }],
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { from: { type: 'string', format: 'date-time' }, to: { type: 'string', format: 'date-time' }, top: { type: 'integer', minimum: 1, maximum: 50 } },
+        },
+      },
+    },
+    async (req) => {
+      const to = req.query.to ? new Date(req.query.to) : new Date();
+      const from = req.query.from ? new Date(req.query.from) : new Date(to.getTime() - 86_400_000);
+      return monitorStats(m.deps.db, { from, to, ...(req.query.top ? { top: req.query.top } : {}) });
     },
   );
 

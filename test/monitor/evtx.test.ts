@@ -339,6 +339,54 @@ describe('EVTX reader on crafted input', () => {
     expect(skips[0]!.reason).toMatch(/nested too deeply/);
   });
 
+  it('templates multiplying each other: each record stops at its bound, the chunk at its own, quickly', () => {
+    // record 1 defines T0 = <E/> and T1…T4, each an element holding 50 instances of the one before
+    // (50⁴ elements for T4); then hundreds of tiny records each asking for T4
+    const start = 512 + 24;
+    const parts: Buffer[] = [FRAGMENT];
+    let at = start + 4;
+    const defs: number[] = [];
+    for (let k = 0; k <= 4; k++) {
+      const defAt = at + 10;
+      const w = new Writer(defAt + 24);
+      if (k === 0) w.open('E').empty().eof();
+      else {
+        w.open('R').close();
+        for (let i = 0; i < 50; i++) w.raw(Buffer.concat([Buffer.from([0x0c, 0x01, k, 0, 0, 0]), u32(defs[k - 1]!), u32(0)]));
+        w.end().eof();
+      }
+      const data = w.bytes();
+      const inst = Buffer.concat([Buffer.from([0x0c, 0x01, k + 1, 0, 0, 0]), u32(defAt), u32(0), Buffer.alloc(16, k), u32(data.length), data, u32(0)]);
+      parts.push(inst);
+      at += inst.length;
+      defs.push(defAt);
+    }
+    parts.push(Buffer.from([0x00]));
+    const records = [record(1, Buffer.concat(parts))];
+    let size = 512 + records[0]!.length;
+    for (let id = 2; size + 64 < 65536; id++) {
+      const r = record(id, Buffer.concat([FRAGMENT, Buffer.from([0x0c, 0x01, 5, 0, 0, 0]), u32(defs[4]!), u32(0), Buffer.from([0x00])]));
+      records.push(r);
+      size += r.length;
+    }
+    const t = Date.now();
+    const got = read(buildEvtx([chunkOf(records)]));
+    expect(Date.now() - t).toBeLessThan(20_000);
+    expect(got.records.map((r) => r.event)).toEqual([{ E: null }]);
+    expect(got.skips.some((s) => /record exceeds the work bound/.test(s.reason))).toBe(true);
+    expect(got.skips.some((s) => /work bound reached, the rest skipped/.test(s.reason))).toBe(true);
+    expect(got.skips.length).toBeLessThanOrEqual(33);
+  });
+
+  it('reports at most 32 damaged parts a chunk one by one, then how many more', () => {
+    const bad = Array.from({ length: 100 }, (_, i) => record(i + 1, Buffer.concat([FRAGMENT, Buffer.from([0xee, 0x00])])));
+    const { records, skips } = read(buildEvtx([chunkOf(bad)]));
+    expect(records).toEqual([]);
+    expect(skips).toHaveLength(33);
+    expect(skips[31]!.reason).toMatch(/record 32 damaged/);
+    expect(skips[32]!.reason).toMatch(/68 more damaged parts skipped/);
+  });
+
   it('a plain element tree (no template): attributes, text, a repeated name', () => {
     const w = new Writer(512 + 24);
     w.open('Event', true).attr('xmlns', 'urn:x').close();
@@ -510,6 +558,9 @@ class Writer {
   attrSlot(name: string, index: number, type: number, optional = false): this {
     this.push(Buffer.from([0x06])).name(name);
     return this.slot(index, type, optional);
+  }
+  raw(b: Buffer): this {
+    return this.push(b);
   }
   slot(index: number, type: number, optional = false): this {
     const b = Buffer.alloc(4);

@@ -75,8 +75,8 @@ export const NO_VALUES = new Values(Buffer.alloc(0), 0, 0, []);
 
 /** Deepest nesting of elements and of template references (templates within templates, BinXml values). */
 export const MAX_DEPTH = 64;
-/** Tokens and nodes one record may cost, templates it compiles included. */
-export const RECORD_BUDGET = 1 << 18;
+/** Tokens and nodes one record may cost, templates it compiles included (real records: a few hundred). */
+export const RECORD_BUDGET = 1 << 16;
 
 interface Cursor {
   pos: number;

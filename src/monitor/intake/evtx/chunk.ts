@@ -40,6 +40,16 @@ export interface ChunkOptions {
 }
 
 const RECORD_MAGIC = Buffer.from([0x2a, 0x2a, 0x00, 0x00]);
+
+/**
+ * Work one chunk may cost (tokens and nodes, as counted by BinXmlReader.spend): a record has its own bound,
+ * but thousands of tiny records each expanding a large cached template would multiply it. A full chunk of
+ * real events costs under 5,000 (the regression recordings' chunks, filled).
+ */
+export const CHUNK_BUDGET = 1 << 19;
+
+/** Damage reports one chunk may give one by one; the rest are counted in one last report. */
+export const REPORTS_PER_CHUNK = 32;
 const RECORD_MIN = 24 + 4 + 4; // header, fragment header, size copy
 
 function u64(b: Buffer, at: number): number {
@@ -57,8 +67,25 @@ function detail(e: unknown): string {
  * byte `fileOffset` of the file.
  */
 export function* chunkRecords(c: Buffer, index: number, fileOffset: number, opts: ChunkOptions, skip: (s: EvtxSkip) => void): Generator<EvtxRecord> {
-  const report = (at: number, reason: string, recordId?: number) =>
-    skip({ chunk: index, offset: fileOffset + at, reason, ...(recordId !== undefined ? { recordId } : {}) });
+  let reports = 0;
+  let unreported = 0;
+  const report = (at: number, reason: string, recordId?: number) => {
+    if (++reports > REPORTS_PER_CHUNK) unreported++;
+    else skip({ chunk: index, offset: fileOffset + at, reason, ...(recordId !== undefined ? { recordId } : {}) });
+  };
+  try {
+    yield* walk(c, index, opts, report);
+  } finally {
+    if (unreported)
+      skip({
+        chunk: index,
+        offset: fileOffset,
+        reason: `khối ${index}: thêm ${unreported} phần hỏng bị bỏ qua, không kể từng phần (chunk ${index}: ${unreported} more damaged parts skipped, not listed one by one)`,
+      });
+  }
+}
+
+function* walk(c: Buffer, index: number, opts: ChunkOptions, report: (at: number, reason: string, recordId?: number) => void): Generator<EvtxRecord> {
   if (!hasChunkMagic(c)) {
     if (!allZero(c)) report(0, `bỏ qua khối ${index}: không có chữ ký ElfChnk (chunk ${index} skipped: no ElfChnk signature)`);
     return;
@@ -84,8 +111,13 @@ export function* chunkRecords(c: Buffer, index: number, fileOffset: number, opts
   const renderer = new JsonRenderer(reader);
 
   let pos = CHUNK_HEADER_SIZE;
+  let budget = CHUNK_BUDGET;
   // each turn either yields or reports and moves forward by at least one byte
   while (pos + RECORD_MIN <= end) {
+    if (budget <= 0) {
+      report(pos, `khối ${index}: vượt giới hạn xử lý, bỏ qua phần còn lại (chunk ${index}: work bound reached, the rest skipped)`);
+      return;
+    }
     if (c.readUInt32LE(pos) !== 0x00002a2a) {
       if (allZero(c, pos, end)) break;
       const next = c.indexOf(RECORD_MAGIC, pos + 1);
@@ -103,7 +135,8 @@ export function* chunkRecords(c: Buffer, index: number, fileOffset: number, opts
       pos = next;
       continue;
     }
-    const r = read(renderer, reader, c, pos, size);
+    const r = read(renderer, reader, c, pos, size, budget);
+    budget -= Math.min(budget, RECORD_BUDGET) - Math.max(0, reader.budget);
     if (r instanceof Error) report(pos, `khối ${index}: bản ghi ${recordId} hỏng, bỏ qua: ${r.message} (chunk ${index}: record ${recordId} damaged, skipped)`, recordId);
     else yield { recordId: recordId!, chunk: index, event: r };
     pos += size;
@@ -111,8 +144,8 @@ export function* chunkRecords(c: Buffer, index: number, fileOffset: number, opts
   if (opts.carve) yield* carve(c, index, Math.max(pos, end), renderer, reader);
 }
 
-function read(renderer: JsonRenderer, reader: BinXmlReader, c: Buffer, pos: number, size: number): Record<string, unknown> | Error {
-  reader.budget = RECORD_BUDGET;
+function read(renderer: JsonRenderer, reader: BinXmlReader, c: Buffer, pos: number, size: number, budget = RECORD_BUDGET): Record<string, unknown> | Error {
+  reader.budget = Math.min(budget, RECORD_BUDGET);
   try {
     return renderer.record(pos + 24, pos + size - 4);
   } catch (e) {
@@ -123,10 +156,12 @@ function read(renderer: JsonRenderer, reader: BinXmlReader, c: Buffer, pos: numb
 /** Records in the slack space after `from`: whole ones only (size repeated at the end), read if they can be. */
 function* carve(c: Buffer, index: number, from: number, renderer: JsonRenderer, reader: BinXmlReader): Generator<EvtxRecord> {
   let pos = c.indexOf(RECORD_MAGIC, from);
-  while (pos >= 0 && pos + RECORD_MIN <= c.length) {
+  let budget = CHUNK_BUDGET;
+  while (pos >= 0 && pos + RECORD_MIN <= c.length && budget > 0) {
     const size = c.readUInt32LE(pos + 4);
     if (size >= RECORD_MIN && pos + size <= c.length && c.readUInt32LE(pos + size - 4) === size) {
-      const r = read(renderer, reader, c, pos, size);
+      const r = read(renderer, reader, c, pos, size, budget);
+      budget -= Math.min(budget, RECORD_BUDGET) - Math.max(0, reader.budget);
       if (!(r instanceof Error)) {
         yield { recordId: u64(c, pos + 8), chunk: index, event: r, carved: true };
         pos = c.indexOf(RECORD_MAGIC, pos + size);

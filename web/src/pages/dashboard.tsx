@@ -60,37 +60,56 @@ function TimeBars({
   const max = Math.max(1, ...points.map((p) => p.parts.reduce((s, x) => s + x.value, 0)));
   const bw = W / n;
   return (
-    <svg className="chart" viewBox={`0 0 ${W} ${H + 18}`} role="img" aria-label={label} preserveAspectRatio="none">
-      <line x1="0" x2={W} y1={H} y2={H} stroke="#d0d5dd" />
-      {points.map((p) => {
-        const i = Math.floor((new Date(p.t).getTime() - start) / 1000 / width);
-        let y = H;
-        return p.parts.map((part, j) => {
-          const h = (part.value / max) * (H - 10);
-          y -= h;
-          return part.value ? (
-            <rect key={`${p.t}-${j}`} x={i * bw + 0.5} y={y} width={Math.max(1, bw - 1)} height={h} fill={part.color}>
-              <title>
-                {dateTime(p.t)}: {nf.format(part.value)}
-              </title>
-            </rect>
-          ) : null;
-        });
-      })}
-      <text x="0" y={H + 14} fontSize="11" fill="#667085">
-        {dateTime(from)}
-      </text>
-      <text x={W} y={H + 14} fontSize="11" fill="#667085" textAnchor="end">
-        {dateTime(to)}
-      </text>
-      <text x="2" y="10" fontSize="11" fill="#667085">
-        {nf.format(max)}
-      </text>
-    </svg>
+    <figure className="chart-box">
+      <span className="chart-max small-text muted">{nf.format(max)}</span>
+      <svg
+        className="chart"
+        viewBox={`0 0 ${W} ${H}`}
+        role="img"
+        aria-label={label}
+        preserveAspectRatio="none"
+      >
+        <line x1="0" x2={W} y1={H} y2={H} stroke="#d0d5dd" />
+        {points.map((p) => {
+          const i = Math.floor((new Date(p.t).getTime() - start) / 1000 / width);
+          let y = H;
+          return p.parts.map((part, j) => {
+            const h = (part.value / max) * (H - 10);
+            y -= h;
+            return part.value ? (
+              <rect
+                key={`${p.t}-${j}`}
+                x={i * bw + 0.5}
+                y={y}
+                width={Math.max(1, bw - 1)}
+                height={h}
+                fill={part.color}
+              >
+                <title>
+                  {dateTime(p.t)}: {nf.format(part.value)}
+                </title>
+              </rect>
+            ) : null;
+          });
+        })}
+      </svg>
+      <figcaption className="chart-axis small-text muted">
+        <span>{dateTime(from)}</span>
+        <span>{dateTime(to)}</span>
+      </figcaption>
+    </figure>
   );
 }
 
-function TopList({ title, rows, testid }: { title: { vi: string; en: string }; rows: { key: string; label: ReactNode; count: number; color?: string }[]; testid: string }) {
+function TopList({
+  title,
+  rows,
+  testid,
+}: {
+  title: { vi: string; en: string };
+  rows: { key: string; label: ReactNode; count: number; color?: string }[];
+  testid: string;
+}) {
   const max = Math.max(1, ...rows.map((r) => r.count));
   return (
     <section className="card" data-testid={testid}>
@@ -121,14 +140,22 @@ export function Dashboard() {
   const hours = RANGES.find((r) => r.key === range)!.hours;
   const { data, error, loading } = useLoad(() => {
     const to = new Date();
-    return api<Stats>('/api/v1/monitor/stats', { query: { from: new Date(to.getTime() - hours * 3_600_000).toISOString(), to: to.toISOString() } });
+    return api<Stats>('/api/v1/monitor/stats', {
+      query: { from: new Date(to.getTime() - hours * 3_600_000).toISOString(), to: to.toISOString() },
+    });
   }, [hours]);
   return (
     <section data-testid="dashboard">
       <PageTitle vi="Tổng quan giám sát" en="Monitoring dashboard">
         <div className="segmented" role="group" aria-label="Khoảng thời gian (range)">
           {RANGES.map((r) => (
-            <button key={r.key} type="button" className={r.key === range ? '' : 'secondary'} aria-pressed={r.key === range} onClick={() => setRange(r.key)}>
+            <button
+              key={r.key}
+              type="button"
+              className={r.key === range ? '' : 'secondary'}
+              aria-pressed={r.key === range}
+              onClick={() => setRange(r.key)}
+            >
               {r.vi} <span className="en">({r.en})</span>
             </button>
           ))}
@@ -140,11 +167,15 @@ export function Dashboard() {
         <>
           <div className="kpis" data-testid="totals">
             <div className="card kpi">
-              <div className="kpi-value" data-testid="total-events">{nf.format(data.totals.events)}</div>
+              <div className="kpi-value" data-testid="total-events">
+                {nf.format(data.totals.events)}
+              </div>
               <Bi vi="sự kiện" en="events" />
             </div>
             <div className="card kpi">
-              <div className="kpi-value" data-testid="total-alerts">{nf.format(data.totals.alerts)}</div>
+              <div className="kpi-value" data-testid="total-alerts">
+                {nf.format(data.totals.alerts)}
+              </div>
               <Bi vi="cảnh báo mới" en="new alerts" />
             </div>
             <div className="card kpi">
@@ -175,7 +206,10 @@ export function Dashboard() {
               to={data.to}
               width={data.bucketSeconds}
               label={`Cảnh báo (alerts): ${data.alerts.map((a) => `${dateTime(a.t)} ${a.count}`).join('; ')}`}
-              points={data.alerts.map((a) => ({ t: a.t, parts: LEVELS.map((l) => ({ value: a.byLevel[l] ?? 0, color: LEVEL_COLOR[l]! })) }))}
+              points={data.alerts.map((a) => ({
+                t: a.t,
+                parts: LEVELS.map((l) => ({ value: a.byLevel[l] ?? 0, color: LEVEL_COLOR[l]! })),
+              }))}
             />
             <p className="legend small-text">
               {LEVELS.map((l) => (
@@ -189,18 +223,35 @@ export function Dashboard() {
             <TopList
               testid="top-rules"
               title={{ vi: 'Luật cảnh báo nhiều nhất', en: 'top rules' }}
-              rows={data.topRules.map((r) => ({ key: r.ruleId, label: <Link to={`/alerts?rule=${encodeURIComponent(r.ruleId)}`}>{r.title}</Link>, count: r.alerts, color: LEVEL_COLOR[r.level] }))}
+              rows={data.topRules.map((r) => ({
+                key: r.ruleId,
+                label: <Link to={`/alerts?rule=${encodeURIComponent(r.ruleId)}`}>{r.title}</Link>,
+                count: r.alerts,
+                color: LEVEL_COLOR[r.level],
+              }))}
             />
-            <TopList testid="top-hosts" title={{ vi: 'Máy gửi nhiều sự kiện nhất', en: 'top hosts' }} rows={data.topHosts.map((h) => ({ key: h.value, label: h.value, count: h.count }))} />
+            <TopList
+              testid="top-hosts"
+              title={{ vi: 'Máy gửi nhiều sự kiện nhất', en: 'top hosts' }}
+              rows={data.topHosts.map((h) => ({ key: h.value, label: h.value, count: h.count }))}
+            />
             <TopList
               testid="top-sources"
               title={{ vi: 'Địa chỉ nguồn nhiều nhất', en: 'top source addresses' }}
-              rows={data.topSources.map((h) => ({ key: h.value, label: <span className="mono">{h.value}</span>, count: h.count }))}
+              rows={data.topSources.map((h) => ({
+                key: h.value,
+                label: <span className="mono">{h.value}</span>,
+                count: h.count,
+              }))}
             />
             <TopList
               testid="top-actions"
               title={{ vi: 'Hành động thường gặp', en: 'top actions' }}
-              rows={data.topActions.map((h) => ({ key: h.value, label: <span className="mono">{h.value}</span>, count: h.count }))}
+              rows={data.topActions.map((h) => ({
+                key: h.value,
+                label: <span className="mono">{h.value}</span>,
+                count: h.count,
+              }))}
             />
           </div>
         </>

@@ -44,7 +44,7 @@ const RECORD_MAGIC = Buffer.from([0x2a, 0x2a, 0x00, 0x00]);
 /**
  * Work one chunk may cost (tokens and nodes, as counted by BinXmlReader.spend): a record has its own bound,
  * but thousands of tiny records each expanding a large cached template would multiply it. A full chunk of
- * real events costs under 5,000 (the regression recordings' chunks, filled).
+ * real events costs under 8,000 (the regression recordings' chunks, filled).
  */
 export const CHUNK_BUDGET = 1 << 19;
 

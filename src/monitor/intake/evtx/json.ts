@@ -177,6 +177,7 @@ export class JsonRenderer {
         if (fixed) return this.fixedBody(e.children as XElement[], v, fixed, container, depth);
       }
       items = e.children as XElement[];
+      this.reader.spend(items.length);
     } else this.resolve(e.children, v, (items = []), depth + 1, v);
     let elements = 0;
     for (const it of items) if (isElement(it)) elements++;
@@ -239,6 +240,7 @@ export class JsonRenderer {
   }
 
   private fixedBody(children: XElement[], v: Values, [keys, proto]: [string[], Obj], container: boolean, depth: number): Obj {
+    this.reader.spend(children.length);
     const o: Obj = { ...proto };
     for (let i = 0; i < children.length; i++) {
       const k = keys[i]!;
@@ -272,7 +274,7 @@ export class JsonRenderer {
       if (!(x instanceof BinXmlValue)) return x;
     }
     let items: Item[];
-    if (s.elementsOnly) items = e.children as XElement[];
+    if (s.elementsOnly) this.reader.spend((items = e.children as XElement[]).length);
     else this.resolve(e.children, v, (items = []), depth + 1, v);
     if (!items.length) return '';
     let elements = 0;

@@ -2,6 +2,7 @@ import { describe, it, expect } from 'vitest';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseWindowsXml, parseWindowsXmlChunked, readEventFile, WindowsXmlParser, normalizeWindows } from '../../src/monitor/index.js';
+import { parseWindowsXmlStream } from '../../src/monitor/intake/windows.js';
 import { tmp } from '../helpers/openssl.js';
 import { Detector, parseRules } from '../../src/monitor/sigma/index.js';
 import { renderWindowsMessages } from '../../src/monitor/intake/windows-messages.js';
@@ -275,5 +276,43 @@ detection: {yes: {ElevatedToken: 'Yes'}, code: {ElevatedToken: '%%1842'}, condit
     expect(titles(parseWindowsXml(share5145('svcctl', READ_ONLY))[0]!)).toEqual(['by word, negated']);
     const logon = { Event: { System: { EventID: '4624', Channel: 'Security', Computer: 'dc01' }, EventData: { TargetUserName: 'a', ElevatedToken: '%%1842' } } };
     expect(titles(logon)).toEqual(['elevated token']);
+  });
+  it('a streamed body is refused once it passes a bound, having read no further', async () => {
+    let pulled = 0;
+    async function* body(pieces: Iterable<string>) {
+      for (const x of pieces) {
+        pulled += Buffer.byteLength(x);
+        yield Buffer.from(x, 'utf8');
+      }
+    }
+    const one = (i: number) => `<Event><System><EventID>${i}</EventID></System><EventData><Data Name="Pad">${'x'.repeat(200)}</Data></EventData></Event>`;
+    function* events(n: number) {
+      yield '<Events>';
+      for (let i = 0; i < n; i++) yield one(i);
+      yield '</Events>';
+    }
+    // the same events as the whole-text parser, with multi-byte characters split across pieces
+    const text = '<Events><Event><System><EventID>1</EventID></System><EventData><Data Name="Tên">Nguyễn Văn Ẩn</Data></EventData></Event></Events>';
+    const bytes = Buffer.from(text, 'utf8');
+    async function* byteByByte() {
+      for (const b of bytes) yield Uint8Array.of(b);
+    }
+    expect(await parseWindowsXmlStream(byteByByte())).toEqual(parseWindowsXml(text));
+    // too many events: refused at the first one beyond, the rest never pulled
+    pulled = 0;
+    await expect(parseWindowsXmlStream(body(events(10_000)), { events: 100 })).rejects.toMatchObject({ code: 'too_large' });
+    expect(pulled).toBeLessThan(102 * one(0).length + 100);
+    // too many bytes: refused at the piece that passes the bound
+    pulled = 0;
+    function* endless() {
+      yield '<Events><Event><EventData><Data Name="x">';
+      for (;;) yield 'x'.repeat(4096);
+    }
+    await expect(parseWindowsXmlStream(body(endless()), { bytes: 100_000 })).rejects.toMatchObject({ code: 'too_large' });
+    expect(pulled).toBeLessThan(100_000 + 4096 + 100);
+    // a declared length over the bound: refused before anything is pulled
+    pulled = 0;
+    await expect(parseWindowsXmlStream(body(events(1)), { bytes: 1000 }, 5000)).rejects.toMatchObject({ code: 'too_large' });
+    expect(pulled).toBe(0);
   });
 });

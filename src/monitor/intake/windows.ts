@@ -366,7 +366,7 @@ export async function parseWindowsXmlStream(
   declaredLength?: number,
 ): Promise<Obj[]> {
   const max = limits.bytes ?? XML_LIMITS.bytes;
-  const big = (): never => tooLarge(`XML larger than ${max} bytes (XML lớn quá ${max} byte)`, max);
+  const big = (): never => tooLarge(`XML lớn quá ${max} byte (XML larger than ${max} bytes)`, max);
   if (declaredLength !== undefined && declaredLength > max) big();
   const p = new WindowsXmlParser(limits);
   const out: Obj[] = [];

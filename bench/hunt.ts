@@ -18,6 +18,8 @@ import { acceptEvent, LocalHour } from '../src/monitor/events/normalize.js';
 import { deriveLogsource } from '../src/monitor/sigma/logsource.js';
 import { loadRulesCached } from '../src/monitor/sigma/cache.js';
 import { REGRESSION, RULE_DIRS, sharedAbsent } from '../test/monitor/sigma/regression.js';
+import { buildEvtx, fillChunk } from '../test/monitor/evtx-fixtures.js';
+import { readEvtxFile } from '../src/monitor/intake/evtx/index.js';
 
 export const title = 'forensic hunting over files (truc hunt)';
 
@@ -84,6 +86,10 @@ function vary(events: Record<string, unknown>[], copies: number): string[] {
   return out;
 }
 
+function chunksOf(f: string): number {
+  return Math.round((statSync(f).size - 4096) / 65536);
+}
+
 function cli(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
   return new Promise((done, fail) => {
     const t = performance.now();
@@ -116,7 +122,17 @@ export async function run(): Promise<Record<string, unknown>> {
     writeFileSync(big, lines.join('\n') + '\n');
     const bigBytes = statSync(big).size;
 
+    // a large .evtx: the regression recordings' chunks, each filled with copies of its records as Windows
+    // fills chunks (their own hold one or two records, which measures per-chunk work), three times over
+    const bigEvtx = join(work, 'events.evtx');
+    if (evtx) {
+      const chunks = evtxFiles.map((f, i) => fillChunk(readFileSync(f), 1 + i * 1000));
+      writeFileSync(bigEvtx, buildEvtx([...chunks, ...chunks, ...chunks]));
+    }
+
     const hunt = (paths: string[]) => async () => (await huntFiles(paths, rules)).summary.events;
+    const largeEvtx = evtx ? await measure(hunt([bigEvtx]), ms) : undefined;
+    const evtxDetections = evtx ? (await huntFiles([bigEvtx], rules)).summary.detections : 0;
     const large = await measure(hunt([big]), ms);
     const regressionJson = await measure(hunt(jsonFiles), ms);
     const regressionEvtx = evtx ? await measure(hunt(evtxFiles), ms) : undefined;
@@ -137,6 +153,13 @@ export async function run(): Promise<Record<string, unknown>> {
       }
       return n;
     }, ms);
+    const evtxOnly = evtx
+      ? await measure(async () => {
+          let n = 0;
+          for await (const r of readEvtxFile(bigEvtx)) if (r) n++;
+          return n;
+        }, ms)
+      : undefined;
     const hour = new LocalHour('Asia/Ho_Chi_Minh');
     const prepared = lines.map((l) => {
       const a = acceptEvent(JSON.parse(l), 'file', hour);
@@ -178,10 +201,14 @@ export async function run(): Promise<Record<string, unknown>> {
       node: process.version,
       rules: { loaded: loaded.documents.length, compiledForTheseEvents: rules.detectors.compiled },
       target: TARGET,
+      largeEvtx: largeEvtx
+        ? { file: `${largeEvtx.events} events in ${chunksOf(bigEvtx)} chunks, ${(statSync(bigEvtx).size / 2 ** 20).toFixed(1)} MiB`, detections: evtxDetections, ...largeEvtx }
+        : 'not measured: the intake does not read .evtx yet',
       largeNdjson: { file: `${lines.length} events, ${(bigBytes / 2 ** 20).toFixed(1)} MiB`, detections, ...large },
       regressionJson: { files: jsonFiles.length, ...regressionJson },
       regressionEvtx: regressionEvtx ? { files: evtxFiles.length, ...regressionEvtx } : 'not measured: the intake does not read .evtx yet',
       peers: {
+        evtxReaderOnly: evtxOnly ?? 'not measured',
         readAndJsonParse: parseOnly,
         detectionOnly: detectOnly,
         hayabusa: HAYABUSA,
@@ -208,9 +235,11 @@ export function describe(r: Record<string, any>): string {
     '',
     '| input | what | events per CPU second | events per second (wall) | passes |',
     '|---|---|---|---|---|',
+    row('one large `.evtx`', r.largeEvtx, typeof r.largeEvtx === 'string' ? '' : `${r.largeEvtx.file}, ${n(r.largeEvtx.detections)} detections a pass`),
     row('one NDJSON file', r.largeNdjson, `${r.largeNdjson.file}, ${n(r.largeNdjson.detections)} detections a pass`),
     row('202 regression `.evtx`', r.regressionEvtx, `${r.regressionEvtx?.events ?? ''} events a pass, one file each`),
     row('202 regression `.json`', r.regressionJson, `${r.regressionJson.events} events a pass, one file each`),
+    row('peer: EVTX reader only', r.peers.evtxReaderOnly, 'the large `.evtx`, records to objects, no detection'),
     row('peer: read + JSON.parse only', r.peers.readAndJsonParse, 'the NDJSON file, no detection'),
     row('peer: detection only', r.peers.detectionOnly, 'the same events in memory, normalised'),
     `| Hayabusa | ${r.peers.hayabusa}, its own rules; quoted, not measured | | | |`,

@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { huntFiles, type HuntDetection } from '../../src/monitor/hunt/index.js';
 import { formatOf } from '../../src/monitor/intake/file.js';
+import { checkEvent, EVENT_LIMITS } from '../../src/monitor/events/normalize.js';
 import { loadRulesCached } from '../../src/monitor/sigma/cache.js';
 import { regressionCases, REGRESSION, RULE_DIRS, sharedAbsent, type RegressionCase } from './sigma/regression.js';
 
@@ -314,5 +315,21 @@ describe.skipIf(absent !== undefined)('hunting over the SigmaHQ regression data 
       .filter(({ c, f }) => !f || !m.get(join(c.dir, f))?.has(c.ruleId))
       .map(({ c }) => `${c.ruleId} ${c.title} (${basename(dirname(join(c.dir, 'x')))})`);
     expect(missed).toEqual([]);
+  });
+});
+
+describe('the event check measures size without building the JSON text', () => {
+  it('refuses exactly the events whose JSON is over the limit, escapes included', () => {
+    const base = (s: string) => ({ '@timestamp': '2025-01-01T00:00:00Z', event: { action: 'x' }, s });
+    for (const fill of ['a', '\\', '"', '\u0001', 'é', '😀']) {
+      const per = JSON.stringify(fill).length - 2;
+      const overhead = JSON.stringify(base('')).length;
+      for (const delta of [-per, 0, per]) {
+        const e = base(fill.repeat(Math.floor((EVENT_LIMITS.bytes - overhead) / per) + Math.sign(delta)));
+        const over = JSON.stringify(e).length > EVENT_LIMITS.bytes;
+        const r = checkEvent(e);
+        expect(!r.ok && /larger/.test(r.reason), `${JSON.stringify(fill)} ${delta}`).toBe(over);
+      }
+    }
   });
 });

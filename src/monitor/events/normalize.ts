@@ -25,6 +25,82 @@ function depthOk(v: unknown, depth: number): boolean {
   return true;
 }
 
+/**
+ * Bounds of the length of `JSON.stringify(v)` found in one walk, without building the text: a string of n
+ * characters takes between n + 2 and 6n + 2 (every character escaped as \uXXXX). Anything not plain data
+ * (a Date, a class instance, a toJSON) makes the upper bound infinite. The event check builds the text only
+ * when the bounds straddle the limit — for events of a few kilobytes, never.
+ */
+function jsonBounds(v: unknown, b: { lo: number; hi: number }, budget: { nodes: number }): void {
+  if (--budget.nodes < 0) {
+    b.hi = Infinity;
+    return;
+  }
+  switch (typeof v) {
+    case 'string':
+      b.lo += v.length + 2;
+      b.hi += 6 * v.length + 2;
+      return;
+    case 'number':
+      b.lo += 1;
+      b.hi += 24;
+      return;
+    case 'boolean':
+      b.lo += 4;
+      b.hi += 5;
+      return;
+    case 'object': {
+      if (v === null) {
+        b.lo += 4;
+        b.hi += 4;
+        return;
+      }
+      if (Array.isArray(v)) {
+        b.lo += 2 + Math.max(0, v.length - 1);
+        b.hi += 2 + Math.max(0, v.length - 1);
+        // undefined and functions in arrays become null
+        for (const x of v) {
+          if (x === undefined || typeof x === 'function' || typeof x === 'symbol') {
+            b.lo += 4;
+            b.hi += 4;
+          } else jsonBounds(x, b, budget);
+        }
+        return;
+      }
+      const proto = Object.getPrototypeOf(v);
+      if ((proto !== Object.prototype && proto !== null) || 'toJSON' in v) {
+        b.hi = Infinity;
+        return;
+      }
+      b.lo += 2;
+      b.hi += 2;
+      let first = true;
+      for (const k in v) {
+        if (!Object.hasOwn(v, k)) continue;
+        const x = (v as Record<string, unknown>)[k];
+        if (x === undefined || typeof x === 'function' || typeof x === 'symbol') continue;
+        const sep = first ? 0 : 1;
+        first = false;
+        b.lo += sep + k.length + 3;
+        b.hi += sep + 6 * k.length + 3;
+        jsonBounds(x, b, budget);
+      }
+      return;
+    }
+    default:
+      // bigint throws in JSON.stringify, undefined at the top is no text: let the exact measure say
+      b.hi = Infinity;
+  }
+}
+
+function jsonLength(e: unknown): number {
+  const b = { lo: 0, hi: 0 };
+  jsonBounds(e, b, { nodes: 100_000 });
+  if (b.hi <= EVENT_LIMITS.bytes) return b.hi;
+  if (b.lo > EVENT_LIMITS.bytes) return b.lo;
+  return JSON.stringify(e).length;
+}
+
 /** Checks an untrusted event; `size` is its JSON length when the caller knows it. */
 export function checkEvent(x: unknown, now = Date.now(), size?: number): Checked {
   if (typeof x !== 'object' || x === null || Array.isArray(x)) return { ok: false, reason: 'not a JSON object' };
@@ -39,7 +115,8 @@ export function checkEvent(x: unknown, now = Date.now(), size?: number): Checked
   const action = (meta as Record<string, unknown>).action;
   if (typeof action !== 'string' || action.length === 0 || action.length > 200)
     return { ok: false, reason: 'event.action must be a string of 1 to 200 characters' };
-  const bytes = size ?? JSON.stringify(e).length;
+  // an upper bound when it is under the limit: the exact length only matters near it
+  const bytes = size ?? jsonLength(e);
   if (bytes > EVENT_LIMITS.bytes) return { ok: false, reason: `event larger than ${EVENT_LIMITS.bytes} bytes` };
   if (!depthOk(e, 0)) return { ok: false, reason: `event nested deeper than ${EVENT_LIMITS.depth}` };
   return { ok: true, event: e as unknown as SecurityEvent, at: new Date(ms) };

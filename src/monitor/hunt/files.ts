@@ -5,7 +5,7 @@
  * JSON files holding several documents one after the other (what `evtx_dump -o json` writes, and the
  * SigmaHQ regression data), which are split here.
  */
-import { lstat, open, readdir, readFile, stat } from 'node:fs/promises';
+import { lstat, readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TrucError } from '../../errors.js';
 import { formatOf, readEventFile, type FileRecord } from '../intake/file.js';
@@ -15,7 +15,8 @@ export const FILE_LIMITS = { files: 100_000, depth: 32, jsonBytes: 512 * 1024 * 
 
 export interface HuntFile {
   path: string;
-  size: number;
+  /** when known (files named on the command line) */
+  size?: number;
 }
 
 export interface PathProblem {
@@ -40,13 +41,7 @@ async function walk(dir: string, depth: number, out: HuntFile[], problems: PathP
     if (out.length >= FILE_LIMITS.files) return;
     const p = join(dir, e.name);
     if (e.isDirectory()) await walk(p, depth + 1, out, problems);
-    else if (e.isFile() && HUNT_FILE.test(e.name)) {
-      try {
-        out.push({ path: p, size: (await stat(p)).size });
-      } catch (err) {
-        problems.push({ path: p, error: (err as Error).message });
-      }
-    }
+    else if (e.isFile() && HUNT_FILE.test(e.name)) out.push({ path: p });
   }
 }
 
@@ -106,30 +101,28 @@ export function* splitDocuments(text: string): Generator<FileRecord> {
 
 const EVTX_MAGIC = Buffer.from('ElfFile\0', 'latin1');
 
-async function startsAsEvtx(path: string): Promise<boolean> {
-  const fh = await open(path, 'r');
-  try {
-    const head = Buffer.alloc(EVTX_MAGIC.length);
-    const { bytesRead } = await fh.read(head, 0, head.length, 0);
-    return bytesRead === head.length && head.equals(EVTX_MAGIC);
-  } finally {
-    await fh.close();
-  }
-}
-
 /** The events of one file, as `readEventFile` gives them. */
 export async function* readHuntFile(path: string): AsyncGenerator<FileRecord> {
   const format: string = formatOf(path);
   // until the intake's reader knows EVTX, a binary log is said to be unreadable rather than read as lines
-  if (/\.evtx$/i.test(path) && format !== 'evtx')
-    throw new TrucError('bad_request', 'chưa đọc được EVTX / EVTX is not readable by this version');
-  if (format !== 'json' || (await startsAsEvtx(path))) {
+  if (format === 'evtx' || /\.evtx$/i.test(path)) {
+    if (format !== 'evtx') throw new TrucError('bad_request', 'chưa đọc được EVTX / EVTX is not readable by this version');
+    // named by its extension: no need for the reader to open the file once more to look at its signature
+    yield* readEventFile(path, 'evtx');
+    return;
+  }
+  if (format !== 'json') {
     yield* readEventFile(path);
     return;
   }
   const st = await stat(path);
   if (st.size > FILE_LIMITS.jsonBytes) throw new TrucError('too_large', `JSON lớn quá / JSON larger than ${FILE_LIMITS.jsonBytes} bytes`);
-  const text = await readFile(path, 'utf8');
+  const bytes = await readFile(path);
+  if (bytes.subarray(0, EVTX_MAGIC.length).equals(EVTX_MAGIC)) {
+    yield* readEventFile(path, 'evtx' as Parameters<typeof readEventFile>[1]);
+    return;
+  }
+  const text = bytes.toString('utf8');
   let v: unknown;
   try {
     v = JSON.parse(text);

@@ -11,6 +11,7 @@
 import { acceptEvent, LocalHour } from '../events/normalize.js';
 import { Correlator, type CorrelationMatch } from '../sigma/correlate.js';
 import { Detector, type DetectorOptions, type MatchResult } from '../sigma/detector.js';
+import { EventView } from '../sigma/event-view.js';
 import { routingKey, type RoutingKey } from '../sigma/compile.js';
 import { deriveLogsource, logsourceSignature, routes, type EventLogsource } from '../sigma/logsource.js';
 import type { Rejection, SigmaDocument } from '../sigma/types.js';
@@ -309,6 +310,7 @@ export async function huntFiles(paths: readonly string[], rules: readonly SigmaD
         }
         const event = a.event as unknown as Record<string, unknown>;
         const ls = deriveLogsource(event);
+        let view: EventView | undefined;
         for (const m of detectors.for(ls).match(event, ls)) {
           if ((m.ruleId && fed.has(m.ruleId)) || (m.ruleName && fed.has(m.ruleName)))
             pending.push({ at: ms, seq: pending.length, match: m, file: f.path, record: rec.line });
@@ -324,7 +326,7 @@ export async function huntFiles(paths: readonly string[], rules: readonly SigmaD
             author: m.author ?? '',
             tags: m.tags,
             tactics: tacticsOf(m.tags),
-            fields: fields.of(m.rule, event),
+            fields: fields.of(m.rule, event, (view ??= new EventView(event))),
             file: f.path,
             record: rec.line,
           });

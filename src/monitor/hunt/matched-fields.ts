@@ -77,12 +77,14 @@ export class MatchedFields {
     }
   }
 
-  /** Field name → the event's value, for the fields that made `rule` match `event`. */
-  of(rule: SigmaRule, event: Record<string, unknown>): Record<string, unknown> {
+  /**
+   * Field name → the event's value, for the fields that made `rule` match `event`. Several rules matching
+   * one event share `view`, and with it the folded values already computed.
+   */
+  of(rule: SigmaRule, event: Record<string, unknown>, view = new EventView(event)): Record<string, unknown> {
     let x = this.cache.get(rule);
     if (x === undefined) this.cache.set(rule, (x = this.compile(rule)));
     if (!x) return {};
-    const view = new EventView(event);
     const out: Record<string, unknown> = {};
     for (const s of x.searches) {
       if (!s.test(view)) continue;

@@ -29,7 +29,17 @@ export function detectFormat(b: Uint8Array): SignedKind | undefined {
   if (isContentInfo(buf)) return 'cms';
   if (buf.subarray(0, 1024).includes('%PDF-')) return 'pdf';
   if (buf[0] === 0x30) return 'cms';
-  const head = buf.subarray(0, 256).toString('utf8').replace(/^\uFEFF/, '').trimStart();
+  // a UTF-16 document says so by its byte-order mark; otherwise UTF-8, with or without one
+  const utf16 = (b: Buffer) => b.subarray(2, 2 + (Math.min(b.length - 2, 512) & ~1));
+  const head = (
+    buf[0] === 0xff && buf[1] === 0xfe
+      ? utf16(buf).toString('utf16le')
+      : buf[0] === 0xfe && buf[1] === 0xff
+        ? Buffer.from(utf16(buf)).swap16().toString('utf16le')
+        : buf.subarray(0, 256).toString('utf8')
+  )
+    .replace(/^\uFEFF/, '')
+    .trimStart();
   if (head.startsWith('-----BEGIN')) return 'cms';
   if (head.startsWith('<')) return 'xml';
   return undefined;

@@ -56,8 +56,21 @@ function checkShape(text: string): void {
   }
 }
 
+/**
+ * The document's characters. A byte-order mark is not part of the document (XML 1.0 §4.3.3): dropped, after
+ * telling UTF-16 (FF FE / FE FF) from UTF-8 (EF BB BF) by it; without one the bytes are UTF-8.
+ */
+export function xmlText(input: Uint8Array | string): string {
+  if (typeof input === 'string') return input.replace(/^\uFEFF/, '');
+  const b = Buffer.from(input.buffer, input.byteOffset, input.byteLength);
+  const utf16 = () => b.subarray(2, 2 + ((b.length - 2) & ~1));
+  if (b[0] === 0xff && b[1] === 0xfe) return utf16().toString('utf16le');
+  if (b[0] === 0xfe && b[1] === 0xff) return Buffer.from(utf16()).swap16().toString('utf16le');
+  return b.toString('utf8').replace(/^\uFEFF/, '');
+}
+
 export function parseXml(input: Uint8Array | string): Document {
-  const text = typeof input === 'string' ? input : Buffer.from(input).toString('utf8');
+  const text = xmlText(input);
   if (Buffer.byteLength(text) > MAX_XML_BYTES) throw new TrucError('too_large', `XML of more than ${MAX_XML_BYTES} bytes`);
   if (/<!DOCTYPE/i.test(text) || /<!ENTITY/i.test(text)) throw new TrucError('malformed_xml', 'XML with a document type declaration is refused (no DTDs, no entities)');
   checkShape(text);

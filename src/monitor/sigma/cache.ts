@@ -11,9 +11,10 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { loadRuleFiles, ruleFiles, type LoadResult, type RuleFile } from './load.js';
+import type { SigmaDocument } from './types.js';
 
 /** Bumped when what is written changes shape. */
-const FORMAT = 1;
+const FORMAT = 2;
 /** Cache files kept per folder; older ones (other rule sets, older parsers) are removed. */
 const KEEP = 4;
 
@@ -56,6 +57,33 @@ export interface CachedLoad extends LoadResult {
   cacheFile?: string;
 }
 
+/** Typed fields that are the very values of the document's `raw` form: written once, in `raw`. */
+const SHARED = ['detection', 'logsource', 'description'] as const;
+const FROM_RAW = '$fromRaw';
+
+function pack(d: SigmaDocument): Record<string, unknown> {
+  const o: Record<string, unknown> = { ...d };
+  const from: string[] = [];
+  for (const k of SHARED) {
+    if (k in o && o[k] !== undefined && o[k] === d.raw[k]) {
+      delete o[k];
+      from.push(k);
+    }
+  }
+  if (from.length) o[FROM_RAW] = from;
+  return o;
+}
+
+function unpack(o: Record<string, unknown>): SigmaDocument {
+  const from = o[FROM_RAW];
+  if (Array.isArray(from)) {
+    const raw = o.raw as Record<string, unknown>;
+    for (const k of from) if ((SHARED as readonly unknown[]).includes(k)) o[k as string] = raw[k as string];
+    delete o[FROM_RAW];
+  }
+  return o as unknown as SigmaDocument;
+}
+
 interface Header {
   format: number;
   key: string;
@@ -80,6 +108,7 @@ async function readCache(file: string, key: string): Promise<LoadResult | undefi
     // the body is ASCII (see writeCache): latin1 decodes it several times faster than UTF-8 would
     const r = JSON.parse(body.toString('latin1')) as LoadResult;
     if (!Array.isArray(r.documents) || !Array.isArray(r.rejected) || typeof r.files !== 'number') return undefined;
+    for (let i = 0; i < r.documents.length; i++) r.documents[i] = unpack(r.documents[i] as unknown as Record<string, unknown>);
     return r;
   } catch {
     return undefined;
@@ -90,7 +119,7 @@ async function writeCache(dir: string, file: string, key: string, r: LoadResult)
   try {
     await mkdir(dir, { recursive: true, mode: 0o700 });
     // non-ASCII characters escaped (JSON allows \uXXXX anywhere in a string): decoding stays on the fast path
-    const text = JSON.stringify({ documents: r.documents, rejected: r.rejected, files: r.files }).replace(
+    const text = JSON.stringify({ documents: r.documents.map(pack), rejected: r.rejected, files: r.files }).replace(
       /[\u0080-\uffff]/g,
       (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
     );

@@ -9,7 +9,7 @@
  */
 import { execFile } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { HuntRules, huntFiles, readHuntFile } from '../src/monitor/hunt/index.js';
@@ -105,6 +105,7 @@ export async function run(): Promise<Record<string, unknown>> {
   const absent = sharedAbsent();
   if (absent) return { skipped: absent };
   const ms = Number(process.env.BENCH_MS ?? 4000);
+  const loadBefore = loadavg()[0]!;
   const work = mkdtempSync(join(tmpdir(), 'truc-bench-hunt-'));
   try {
     const cacheDir = join(work, 'cache');
@@ -218,6 +219,7 @@ export async function run(): Promise<Record<string, unknown>> {
     return {
       benchmark: 'hunt',
       node: process.version,
+      loadAverage: { before: Number(loadBefore.toFixed(1)), after: Number(loadavg()[0]!.toFixed(1)) },
       rules: { loaded: loaded.documents.length, compiledForTheseEvents: rules.detectors.compiled },
       target: TARGET,
       largeEvtx: largeEvtx
@@ -249,7 +251,7 @@ export function describe(r: Record<string, any>): string {
   const row = (name: string, x: any, what: string) =>
     typeof x === 'string' ? `| ${name} | ${x} | | | |` : `| ${name} | ${what} | ${n(x.eventsPerCpuSecond)} | ${n(x.eventsPerSecond)} | ${x.passes} |`;
   return [
-    `From files on disk to alerts with the whole SigmaHQ set loaded (${n(r.rules.loaded)} documents; the events here meet ${n(r.rules.compiledForTheseEvents)} of its rules), one process, one thread. Target: ${n(r.target)} events/s per core. Best pass after a warm-up; the CPU-time figure is the steadier one on a shared machine.`,
+    `From files on disk to alerts with the whole SigmaHQ set loaded (${n(r.rules.loaded)} documents; the events here meet ${n(r.rules.compiledForTheseEvents)} of its rules), one process, one thread. Target: ${n(r.target)} events/s per core. Best pass after a warm-up; the CPU-time figure is the steadier one on a shared machine (load average ${r.loadAverage.before} before the run, ${r.loadAverage.after} after: other work ran beside it).`,
     '',
     '| input | what | events per CPU second | events per second (wall) | passes |',
     '|---|---|---|---|---|',

@@ -311,13 +311,14 @@ export async function huntFiles(paths: readonly string[], rules: readonly SigmaD
         const event = a.event as unknown as Record<string, unknown>;
         const ls = deriveLogsource(event);
         let view: EventView | undefined;
+        let time: string | undefined;
         for (const m of detectors.for(ls).match(event, ls)) {
           if ((m.ruleId && fed.has(m.ruleId)) || (m.ruleName && fed.has(m.ruleName)))
             pending.push({ at: ms, seq: pending.length, match: m, file: f.path, record: rec.line });
           if (!m.generate) continue;
           emit({
             kind: 'rule',
-            time: a.at.toISOString(),
+            time: (time ??= a.at.toISOString()),
             ms,
             computer: computerOf(event),
             ruleId: m.ruleId ?? m.ruleName ?? m.title,

@@ -57,17 +57,16 @@ export class MatchedFields {
       const searches: Explained['searches'] = [];
       const fields = new Set<string>();
       for (const [name, node] of detection.searches) {
-        const whole = compileDetection({ searches: new Map([[name, node]]), conditions: [name] }, this.ctx).test;
-        searches.push({
-          test: whole,
-          items: items(node).map((i) => ({
-            field: i.field,
-            test: compileItem(i.field, i.modifiers, i.values, this.ctx).test,
-            ...(i.field === undefined
-              ? { values: i.values.map((value) => ({ value, test: compileItem(undefined, i.modifiers, [value], this.ctx).test })) }
-              : {}),
-          })),
-        });
+        const leaves: Item[] = items(node).map((i) => ({
+          field: i.field,
+          test: compileItem(i.field, i.modifiers, i.values, this.ctx).test,
+          ...(i.field === undefined
+            ? { values: i.values.map((value) => ({ value, test: compileItem(undefined, i.modifiers, [value], this.ctx).test })) }
+            : {}),
+        }));
+        // a search of one item is that item: tested once
+        const whole = leaves.length === 1 ? () => true : compileDetection({ searches: new Map([[name, node]]), conditions: [name] }, this.ctx).test;
+        searches.push({ test: whole, items: leaves });
         fieldsOf(node, fields);
       }
       return { searches, fields: [...fields] };

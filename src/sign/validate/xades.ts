@@ -41,9 +41,13 @@ const MAX_ARCHIVE_TIMESTAMPS = 32;
 
 const DIGESTS: Record<string, string> = {
   'http://www.w3.org/2000/09/xmldsig#sha1': 'sha1',
+  'http://www.w3.org/2001/04/xmldsig-more#sha224': 'sha224',
   'http://www.w3.org/2001/04/xmlenc#sha256': 'sha256',
   'http://www.w3.org/2001/04/xmldsig-more#sha384': 'sha384',
   'http://www.w3.org/2001/04/xmlenc#sha512': 'sha512',
+  'http://www.w3.org/2007/05/xmldsig-more#sha3-256': 'sha3-256',
+  'http://www.w3.org/2007/05/xmldsig-more#sha3-384': 'sha3-384',
+  'http://www.w3.org/2007/05/xmldsig-more#sha3-512': 'sha3-512',
 };
 
 const elements = (root: Document | Element, ns: string, local: string): Element[] => Array.from(root.getElementsByTagNameNS(ns, local) as unknown as ArrayLike<Element>);
@@ -72,19 +76,32 @@ function detachedUris(sig: Element): (string | null)[] {
 }
 
 /**
- * SigningCertificateV2 names the certificate by digest, and is itself signed: inside what a reference of the
- * signature covers (the SignedProperties), or it binds nothing.
+ * The signing certificate's binding: SigningCertificateV2 (EN 319 132-1), or the SigningCertificate of XAdES
+ * 1.3.2/1.4.1 that many producers still write (a digest, often SHA-1, and the issuer and serial) — a
+ * certificate named by digest, inside what a reference of the signature covers (the SignedProperties), or
+ * it binds nothing. The v1 form is accepted with a note: its SHA-1 digest identifies, it does not protect.
  */
-function signingCertificateV2(sig: Element, cert: Certificate, core: CoreResult): 'ok' | 'mismatch' | 'absent' | 'unsigned' {
-  const scv2 = elements(sig, XADES, 'SigningCertificateV2')[0];
-  if (!scv2) return 'absent';
-  if (!core.references.some((r) => r.digestMatches !== false && r.coverage?.has(scv2))) return 'unsigned';
-  for (const c of childElements(scv2, XADES, 'Cert')) {
+function signingCertificateRef(sig: Element, cert: Certificate, core: CoreResult, notes: string[]): 'ok' | 'mismatch' | 'absent' | 'unsigned' {
+  const v2 = elements(sig, XADES, 'SigningCertificateV2')[0];
+  const v1 = v2 ? undefined : elements(sig, XADES, 'SigningCertificate')[0];
+  const sc = v2 ?? v1;
+  if (!sc) return 'absent';
+  if (!core.references.some((r) => r.digestMatches !== false && r.coverage?.has(sc))) return 'unsigned';
+  for (const c of childElements(sc, XADES, 'Cert')) {
     const cd = childElements(c, XADES, 'CertDigest')[0];
     if (!cd) continue;
     const alg = DIGESTS[childElements(cd, DS, 'DigestMethod')[0]?.getAttribute('Algorithm') ?? ''];
     const value = text(childElements(cd, DS, 'DigestValue')[0]);
-    if (alg && alg !== 'sha1' && createHash(alg).update(cert.der).digest('base64') === value) return 'ok';
+    if (!alg || (v2 && alg === 'sha1') || createHash(alg).update(cert.der).digest('base64') !== value) continue;
+    if (v1) {
+      // IssuerSerial, when it is there, must name the same certificate (the serial; the issuer's spelling varies)
+      const serial = text(childElements(childElements(c, XADES, 'IssuerSerial')[0] ?? c, DS, 'X509SerialNumber')[0]);
+      if (serial && /^\d+$/.test(serial) && BigInt(serial) !== BigInt(`0x${cert.serialHex || '0'}`)) return 'mismatch';
+      notes.push(
+        `chứng thư ký được gắn bằng SigningCertificate (XAdES 1.3.2, ${alg}) thay cho SigningCertificateV2 / the signing certificate is bound by the older SigningCertificate (${alg}), not SigningCertificateV2`,
+      );
+    }
+    return 'ok';
   }
   return 'mismatch';
 }
@@ -181,8 +198,8 @@ export async function validateXades(input: Uint8Array | string, opts: Validation
     if (core.signatureValue === null && core.signatureUnsupported) why = core.signatureProblem;
     else if (unsupportedRef && core.signatureValue !== false) why = unsupportedRef.problem;
     if (why) unsupportedAlgorithm = why.replace(/ is not supported$/, '');
-    const signingCertificate = cert ? signingCertificateV2(sig, cert, core) : 'absent';
-    if (signingCertificate === 'unsigned') warnings.push('SigningCertificateV2 is not covered by any reference of the signature: it binds nothing / thuộc tính chứng thư ký không được ký');
+    const signingCertificate = cert ? signingCertificateRef(sig, cert, core, warnings) : 'absent';
+    if (signingCertificate === 'unsigned') warnings.push('thuộc tính chứng thư ký không được ký / the SigningCertificate(V2) property is not covered by any reference of the signature: it binds nothing');
     // the digests the signature relies on, for the algorithm policy: SignatureMethod's, then each Reference's
     const signedInfo = childElements(sig, DS, 'SignedInfo')[0];
     const hashOf = (uri: string | null | undefined): string => DIGESTS[uri ?? ''] ?? /#(?:[a-z-]+-)?(sha(?:1|224|256|384|512))(?:-|$)/.exec(uri ?? '')?.[1] ?? uri ?? '(none)';

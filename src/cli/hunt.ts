@@ -124,6 +124,12 @@ async function run(program: Command, paths: string[], o: Record<string, any>): P
   const sort: 'time' | 'file' = o.sort ?? (format === 'table' ? 'time' : 'file');
   const stream = !json && format !== 'table' && sort === 'file';
   const out = process.stdout;
+  let written = 0;
+  // a reader that stops early (`| head`) ends the hunt quietly, as grep does; the exit code says what was seen
+  out.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE') fail(e);
+    process.exit(written ? EXIT_DETECTIONS : 0);
+  });
   if (stream && format === 'csv') out.write(hunt.csvHeader());
 
   let bar: ProgressApi.ProgressBar | undefined;
@@ -134,7 +140,14 @@ async function run(program: Command, paths: string[], o: Record<string, any>): P
     ...(o.from ? { from: o.from } : {}),
     ...(o.to ? { to: o.to } : {}),
     ...(o.minLevel ? { minLevel: o.minLevel } : {}),
-    ...(stream ? { onDetection: (d) => out.write(format === 'csv' ? hunt.csvRow(d) : hunt.jsonLine(d)) } : {}),
+    ...(stream
+      ? {
+          onDetection: (d) => {
+            written++;
+            out.write(format === 'csv' ? hunt.csvRow(d) : hunt.jsonLine(d));
+          },
+        }
+      : {}),
     onProgress: (p) =>
       (bar ??= progressBar(p.files, { enabled: o.progress !== false })).update(
         p.filesDone,
@@ -144,6 +157,7 @@ async function run(program: Command, paths: string[], o: Record<string, any>): P
   bar?.done();
 
   const detections = sort === 'time' ? hunt.timeline(report.detections) : report.detections;
+  written += stream ? 0 : detections.length;
   if (json) {
     out.write(JSON.stringify({ ...report, detections: detections.map(({ ms: _ms, ...d }) => d), rules: { ...report.summary.rules, cache: loaded.cache, rejectedOnLoad: loaded.rejected } }, null, 2) + '\n');
   } else if (format === 'table') {

@@ -10,7 +10,7 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, utimesSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
-import { huntFiles, type HuntDetection } from '../../src/monitor/hunt/index.js';
+import { huntFiles, tacticsOf, type HuntDetection } from '../../src/monitor/hunt/index.js';
 import { formatOf } from '../../src/monitor/intake/file.js';
 import { checkEvent, EVENT_LIMITS } from '../../src/monitor/events/normalize.js';
 import { loadRulesCached } from '../../src/monitor/sigma/cache.js';
@@ -129,6 +129,8 @@ describe('hunting over files', () => {
     expect(admin.fields).toEqual({ 'user.name': 'admin', 'event.outcome': 'success' });
     expect(admin.computer).toBe('web-1');
     expect(admin.tactics).toEqual(['privilege-escalation']);
+    // ATT&CK v18's tactics as SigmaHQ tags them, old names kept, techniques and groups left out
+    expect(tacticsOf(['attack.stealth', 'attack.defense-impairment', 'attack.defense_evasion', 'attack.t1027', 'attack.g0016'])).toEqual(['stealth', 'defense-impairment', 'defense-evasion']);
     const win = r.detections.find((d) => d.title === 'Test Windows failed logon')!;
     expect(win.computer).toBe('dc-1.corp.vn');
     expect(win.fields).toEqual({ EventID: '4625', TargetUserName: 'alice' });

@@ -27,7 +27,11 @@ export function levelRank(level: string | undefined): number {
   return i < 0 ? 3 : i + 1;
 }
 
-/** The ATT&CK tactics SigmaHQ tags with (`attack.<tactic>`), hyphenated as in ATT&CK. */
+/**
+ * The ATT&CK tactics SigmaHQ tags with (`attack.<tactic>`), hyphenated as in ATT&CK; ATT&CK v18 split
+ * defense evasion into stealth and defense impairment, and SigmaHQ's rules carry both the new and (older
+ * rules) the old name.
+ */
 export const TACTICS = new Set([
   'reconnaissance',
   'resource-development',
@@ -36,6 +40,8 @@ export const TACTICS = new Set([
   'persistence',
   'privilege-escalation',
   'defense-evasion',
+  'stealth',
+  'defense-impairment',
   'credential-access',
   'discovery',
   'lateral-movement',

@@ -4,28 +4,19 @@
  * here holds domain logic.
  */
 import { existsSync, readFileSync, writeFileSync, mkdirSync, rmSync } from 'node:fs';
-import { secureDataDir } from './datadir.js';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import type { Config } from './config.js';
-import { openDb, migrate, type Db } from './store/index.js';
-import { auditMigrations } from './audit/index.js';
+import type { Db } from './store/index.js';
+import { ALL_MIGRATIONS, openDatabase } from './database.js';
 import { InProcessBus, makeEvent, type Bus } from './bus/index.js';
-import { OutboxBus, busMigrations, storedInstanceId } from './bus/outbox.js';
+import { OutboxBus, storedInstanceId } from './bus/outbox.js';
 import { SoftwareKeyStore, passphraseMissing, sealedWith } from './crypto/software-keystore.js';
 import type { Pkcs11KeyStore } from './crypto/pkcs11-keystore.js';
 import { keyStores, type KeyStore, type KeyStores } from './crypto/keystore.js';
 import { NoKeyStore, ROLES, rolesNeedKeys, type Role } from './roles.js';
-import { pkiMigrations, loadProfiles, Issuer, type PkiContext } from './pki/index.js';
-import { authMigrations } from './http/auth/store.js';
-import { labMigrations } from './lab/register/store.js';
-import { serviceCertMigrations } from './pki/service-cert.js';
-import { tsaMigrations } from './pki/tsa/store.js';
-import { monitorMigrations } from './monitor/migrations.js';
-import { signKeyMigrations } from './sign/keys/store.js';
-import { pendingMigrations } from './sign/two-phase/pending.js';
-import { vaultMigrations } from './vault/migrations.js';
+import { loadProfiles, Issuer, type PkiContext } from './pki/index.js';
 import { assertKeyProtection } from './vault/guard.js';
 
 export interface Platform {
@@ -44,7 +35,7 @@ export interface Platform {
   close(): Promise<void>;
 }
 
-export const ALL_MIGRATIONS = [...busMigrations, ...auditMigrations, ...pkiMigrations, ...serviceCertMigrations, ...authMigrations, ...tsaMigrations, ...labMigrations, ...monitorMigrations, ...signKeyMigrations, ...pendingMigrations, ...vaultMigrations];
+export { ALL_MIGRATIONS };
 
 /**
  * The software key store's secret: the operator's passphrase when configured; otherwise a random
@@ -76,7 +67,15 @@ function kekFile(cfg: Config): string {
  * the data folder, the key store folder, `kek.bin`, when they did not exist before — so that the corrected
  * start is a first start again rather than one over half-made folders.
  */
-export async function openPlatform(config: Config, opts: { log?: Logger; bus?: Bus; roles?: readonly Role[] } = {}): Promise<Platform> {
+export interface PlatformOptions {
+  log?: Logger;
+  bus?: Bus;
+  roles?: readonly Role[];
+  /** a command that exits when done (`truc ca issue`), not a server: see src/database.ts */
+  oneShot?: boolean;
+}
+
+export async function openPlatform(config: Config, opts: PlatformOptions = {}): Promise<Platform> {
   const made = [kekFile(config), config.keys.software.dir, config.dataDir].filter((p) => !existsSync(p));
   try {
     return await openPlatformIn(config, opts);
@@ -86,17 +85,14 @@ export async function openPlatform(config: Config, opts: { log?: Logger; bus?: B
   }
 }
 
-async function openPlatformIn(config: Config, opts: { log?: Logger; bus?: Bus; roles?: readonly Role[] }): Promise<Platform> {
+async function openPlatformIn(config: Config, opts: PlatformOptions): Promise<Platform> {
   const log = opts.log ?? pino({ level: config.log.level });
   // production mode refuses a key-encryption key beside the data; development says so loudly
   if (!opts.roles || rolesNeedKeys(opts.roles)) for (const w of assertKeyProtection(config).warnings) log.warn(w);
-  mkdirSync(config.dataDir, { recursive: true });
-  secureDataDir(config.dataDir, config.database.url); // 0700, umask 077, an old embedded database tightened
-  const db = await openDb({ url: config.database.url, poolSize: config.database.poolSize });
+  const db = await openDatabase(config, { oneShot: opts.oneShot });
   const stores: KeyStore[] = [];
   let pkcs11: Pkcs11KeyStore | undefined;
   try {
-    await migrate(db, ALL_MIGRATIONS);
     if (opts.roles && !rolesNeedKeys(opts.roles)) stores.push(new NoKeyStore(opts.roles));
     else stores.push(
       await SoftwareKeyStore.open({

@@ -10,6 +10,7 @@ import { userInfo } from 'node:os';
 import type { Config } from '../config.js';
 import type * as ConfigApi from '../config.js';
 import type { Platform } from '../platform.js';
+import type { Db } from '../store/index.js';
 import { toPem } from '../asn1/der.js';
 import type * as PkiApi from '../pki/index.js';
 import type * as AuthStoreApi from '../http/auth/store.js';
@@ -42,6 +43,11 @@ let pki: typeof PkiApi;
 let auth: typeof AuthStoreApi;
 const loadPki = async () => void (pki = await import('../pki/index.js'));
 const loadAuth = async () => void (auth = await import('../http/auth/store.js'));
+/** What `ca list` and `ca show` read with: the CA's tables, not the CA. */
+const pkiRead = async () => {
+  const [{ searchCerts, getCert }, { normalizeSerial }, { reasonName }] = await Promise.all([import('../pki/store.js'), import('../pki/serial.js'), import('../pki/revoke.js')]);
+  return { searchCerts, getCert, normalizeSerial, reasonName };
+};
 
 const program = new Command();
 program
@@ -69,13 +75,31 @@ async function withPlatform(fn: (p: Platform) => Promise<unknown>): Promise<void
   let p: Platform | undefined;
   try {
     const [{ openPlatform }, { pino }] = await Promise.all([import('../platform.js'), import('pino')]);
-    p = await openPlatform(config(), { log: pino({ level: 'warn' }, process.stderr) });
+    p = await openPlatform(config(), { log: pino({ level: 'warn' }, process.stderr), oneShot: true });
     await fn(p);
   } catch (e) {
     await p?.close().catch(() => {});
     fail(e);
   }
   await p.close();
+}
+
+/**
+ * For commands that only read the database (lists, `truc verify`'s trust anchors): the database alone,
+ * migrated, without the key store (no passphrase asked, no key derivation), bus or profiles — the
+ * platform's open cost such a command about a second more (src/database.ts).
+ */
+async function withDb(fn: (db: Db) => Promise<unknown>): Promise<void> {
+  let db: Db | undefined;
+  try {
+    const { openDatabase } = await import('../database.js');
+    db = await openDatabase(config(), { oneShot: true });
+    await fn(db);
+  } catch (e) {
+    await db?.close().catch(() => {});
+    fail(e);
+  }
+  await db.close();
 }
 
 /** The name-constraint options of commands that create CAs. */
@@ -162,7 +186,6 @@ program
 
 // ---- ca
 const ca = program.command('ca').description('certificate authority: hierarchy, issuance, revocation, CRLs');
-loadBefore(ca, loadPki);
 
 withNameConstraintOptions(ca.command('init'))
   .description('Create the root CA (self-signed) and the issuing CAs under it. Without options: the default hierarchy.')
@@ -351,9 +374,10 @@ ca.command('list')
   .option('--expires-before <iso>', 'notAfter before this time (ISO 8601)')
   .option('--limit <n>', 'at most this many (1 to 1000)', wholeNumber, 50)
   .action(async (o) =>
-    withPlatform(async (p) => {
-      const rows = await pki.searchCerts(p.db, {
-        serial: o.serial ? pki.normalizeSerial(o.serial) : undefined,
+    withDb(async (db) => {
+      const { searchCerts, normalizeSerial } = await pkiRead();
+      const rows = await searchCerts(db, {
+        serial: o.serial ? normalizeSerial(o.serial) : undefined,
         subject: o.subject,
         profile: o.profile,
         caId: o.ca,
@@ -373,8 +397,9 @@ ca.command('show <serial>')
   .description('Show one certificate')
   .option('--pem', 'print only the PEM')
   .action(async (serial, o) =>
-    withPlatform(async (p) => {
-      const c = await pki.getCert(p.db, pki.normalizeSerial(serial));
+    withDb(async (db) => {
+      const { getCert, normalizeSerial, reasonName } = await pkiRead();
+      const c = await getCert(db, normalizeSerial(serial));
       if (!c) throw new TrucError('unknown_serial', `no certificate with serial ${serial}`);
       const pem = toPem('CERTIFICATE', c.der);
       if (o.pem) return void process.stdout.write(pem);
@@ -385,13 +410,16 @@ ca.command('show <serial>')
           `profile     ${c.profile}`,
           `ca          ${c.caId}`,
           `validity    ${c.notBefore.toISOString()} → ${c.notAfter.toISOString()}`,
-          `status      ${c.status}${c.status !== 'good' ? ` (${pki.reasonName(c.reason)}, ${c.revokedAt?.toISOString()})` : ''}`,
+          `status      ${c.status}${c.status !== 'good' ? ` (${reasonName(c.reason)}, ${c.revokedAt?.toISOString()})` : ''}`,
           `requested   ${c.requestedBy}${c.requestId ? ` (request ${c.requestId})` : ''}`,
           pem.trimEnd(),
         ].join('\n'),
       );
     }),
   );
+
+// the other CA commands load the whole CA (issuance, profiles, CRLs); list and show read two tables
+for (const cmd of ca.commands) if (!['list', 'show'].includes(cmd.name())) loadBefore(cmd, loadPki);
 
 // ---- audit
 const audit = program.command('audit').description('the hash-chained audit log');
@@ -419,9 +447,9 @@ audit
   .option('--limit <n>', 'at most this many (1 to 1000)', wholeNumber, 50)
   .option('--after <seq>', 'records after this sequence number', wholeNumber)
   .action(async (o) =>
-    withPlatform(async (p) => {
+    withDb(async (db) => {
       const { searchAudit } = await import('../audit/index.js');
-      const rows = await searchAudit(p.db, { actor: o.actor, action: o.action, limit: Number(o.limit), afterSeq: o.after });
+      const rows = await searchAudit(db, { actor: o.actor, action: o.action, limit: Number(o.limit), afterSeq: o.after });
       out(
         rows.map((r) => ({ ...r, prevHash: r.prevHash.toString('hex'), hash: r.hash.toString('hex') })),
         () => table(rows.map((r) => ({ seq: r.seq, at: r.at, actor: r.actor, action: r.action, target: r.target ?? '', outcome: r.outcome })), ['seq', 'at', 'actor', 'action', 'target', 'outcome']),
@@ -462,8 +490,8 @@ token
   .command('list')
   .description('List principals')
   .action(async () =>
-    withPlatform(async (p) => {
-      const rows = await auth.listPrincipals(p.db);
+    withDb(async (db) => {
+      const rows = await auth.listPrincipals(db);
       out(rows, () => table(rows.map((r) => ({ name: r.name, kind: r.kind, roles: r.roles.join(','), revoked: r.revokedAt ? 'yes' : '' })), ['name', 'kind', 'roles', 'revoked']));
     }),
   );
@@ -482,7 +510,7 @@ monitorCommands(program);
 huntCommand(program);
 ocspCommand(program, config);
 verifyCertCommand(program, config);
-signCommands(program, { withPlatform, out });
+signCommands(program, { withPlatform, withDb, out });
 vaultCommands(program, { withPlatform, out });
 centralCommands(program, { withPlatform, out, operator, config });
 docCommands(program, { out, config });

@@ -23,6 +23,7 @@ import type * as OcspApi from '../pki/ocsp/index.js';
 import type * as TsaApi from '../pki/tsa/index.js';
 import type * as SignApi from '../sign/index.js';
 import type { Platform } from '../platform.js';
+import type { Db } from '../store/index.js';
 import type { ExternalSigner, SignedKind, LevelContext, ValidationReport } from '../sign/index.js';
 import { progressBar } from './progress.js';
 import { loadBefore } from './lazy.js';
@@ -74,8 +75,17 @@ async function load(): Promise<void> {
   } = await import('../sign/index.js'));
 }
 
+// `truc verify` needs the validators alone: not the signing formats, pdf-lib, the TSA or the OCSP responder;
+// the XML stack loads inside validateFile for an XML file, the XML and HTML report writers when asked for
+async function loadVerify(): Promise<void> {
+  ({ validateFile, detectFormat } = await import('../sign/validate/file.js'));
+  ({ reportText } = await import('../sign/validate/text.js'));
+}
+
 export interface SignCliContext {
   withPlatform(fn: (p: Platform) => Promise<unknown>): Promise<void>;
+  /** the database alone, for a command that only reads it */
+  withDb(fn: (db: Db) => Promise<unknown>): Promise<void>;
   out(v: unknown, text: () => string): void;
 }
 
@@ -289,9 +299,15 @@ export function signCommands(program: Command, c: SignCliContext): void {
     .option('--anchor <pem...>', 'trust anchors (PEM files); default the platform root CAs')
     .option('--hard-fail', 'no revocation status is INDETERMINATE (default soft-fail)')
     .action(async (path: string, o) => {
-      // with --anchor nothing comes from the platform: the database is not opened (it takes seconds)
+      // with --anchor nothing comes from the platform: the database is not opened; without, the platform's
+      // roots are read from it, and nothing else of the platform is opened (no key store, bus, profiles)
       const withAnchors = (fn: (anchors: Buffer[]) => Promise<void>) =>
-        o.anchor ? fn((o.anchor as string[]).flatMap((f) => pemBlocks(readFileSync(f, 'utf8'), 'CERTIFICATE'))) : c.withPlatform(async (p) => fn(await roots(p)));
+        o.anchor
+          ? fn((o.anchor as string[]).flatMap((f) => pemBlocks(readFileSync(f, 'utf8'), 'CERTIFICATE')))
+          : c.withDb(async (db) => {
+              const { listCas: cas } = await import('../pki/store.js');
+              await fn((await cas(db)).filter((ca) => !ca.parentId).map((ca) => Buffer.from(ca.certificate)));
+            });
       await withAnchors(async (anchors) => {
         const opts = { trustAnchors: anchors, revocation: { mode: o.hardFail ? ('hard-fail' as const) : ('soft-fail' as const) } };
         const files = statSync(path).isDirectory() ? readdirSync(path).sort().map((f) => join(path, f)).filter((f) => statSync(f).isFile()) : [path];
@@ -317,6 +333,8 @@ export function signCommands(program: Command, c: SignCliContext): void {
         const payload = files.length > 1 ? results.map((r) => ({ file: r.file, exit: r.exit, ...(r.report ? { report: r.report } : { error: r.error }) })) : (results[0].report ?? { error: results[0].error });
         if (o.report === 'json') process.stdout.write(JSON.stringify(payload, null, 2) + '\n');
         else if (o.report === 'xml' || o.report === 'html') {
+          if (o.report === 'xml') ({ reportXml } = await import('../sign/validate/xml-report.js'));
+          else ({ reportHtml } = await import('../sign/validate/html-report.js'));
           const render = (r: ValidationReport) => (o.report === 'xml' ? reportXml(r) : reportHtml(r, o.lang === 'en' ? 'en' : 'vi'));
           for (const r of results) {
             if (r.report) process.stdout.write(render(r.report));
@@ -328,7 +346,8 @@ export function signCommands(program: Command, c: SignCliContext): void {
       });
     });
 
-  for (const cmd of program.commands) if (['sign', 'augment', 'verify'].includes(cmd.name())) loadBefore(cmd, load);
+  for (const cmd of program.commands) if (['sign', 'augment'].includes(cmd.name())) loadBefore(cmd, load);
+    else if (cmd.name() === 'verify') loadBefore(cmd, loadVerify);
 }
 
 /** Who a CLI handle belongs to: `--as`, else the operating-system user. */

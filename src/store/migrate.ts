@@ -13,6 +13,9 @@ export interface Migration {
 const LOCK_KEY = 0x7472_7563; // "truc"
 
 export async function migrate(db: Db, migrations: Migration[]): Promise<string[]> {
+  // the usual case, a schema already current, is one query and takes no lock: every command opens the
+  // database, and the transaction below (lock, CREATE TABLE IF NOT EXISTS, the list) cost each one more
+  if (await current(db, migrations)) return [];
   return db.tx(async (sql) => {
     await sql.query('SELECT pg_advisory_xact_lock($1)', [LOCK_KEY]);
     await sql.query(
@@ -31,4 +34,17 @@ export async function migrate(db: Db, migrations: Migration[]): Promise<string[]
     }
     return applied;
   });
+}
+
+/** Whether every migration is applied already; false too when the table of migrations does not exist yet. */
+async function current(db: Db, migrations: Migration[]): Promise<boolean> {
+  let rows: { id: string }[];
+  try {
+    rows = await db.query<{ id: string }>('SELECT id FROM truc_migration');
+  } catch (e) {
+    if ((e as { code?: string }).code === '42P01') return false; // undefined_table: a new database
+    throw e;
+  }
+  const done = new Set(rows.map((r) => r.id));
+  return migrations.every((m) => done.has(m.id));
 }

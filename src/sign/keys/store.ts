@@ -12,24 +12,7 @@ import type { Db, Migration, Sql } from '../../store/index.js';
 import type { ExternalSigner } from '../signer.js';
 import { keyStoreCsr } from './request.js';
 
-export const signKeyMigrations: Migration[] = [
-  {
-    id: 'sign/001_sign_key',
-    sql: `
-      CREATE TABLE sign_key (
-        principal text PRIMARY KEY,
-        key_store text NOT NULL,
-        key_id text NOT NULL,
-        scheme text NOT NULL,
-        serial text NOT NULL,
-        ca_id text NOT NULL,
-        certificate bytea NOT NULL,
-        profile text NOT NULL,
-        created_at timestamptz NOT NULL DEFAULT now()
-      );
-    `,
-  },
-];
+export { signKeyMigrations } from './migrations.js';
 
 export const SIGN_PROFILES = ['official-signing', 'agency-signing'] as const;
 

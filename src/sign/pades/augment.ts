@@ -16,7 +16,7 @@ import { needEvidence, needTimeStamper, rank, type Level, type LevelContext } fr
 import { PdfDocument } from '../pdf/document.js';
 import { readTimeStampToken, type TimeStampToken } from '../timestamp/token.js';
 import { addDocumentTimeStamp } from './doc-timestamp.js';
-import { appendDss, readDss } from './dss.js';
+import { appendDss, dssOffset } from './dss.js';
 import { readPdfSignatures, type PdfSignature } from './verify.js';
 
 const isDocTs = (s: PdfSignature) => s.subFilter === 'ETSI.RFC3161';
@@ -86,12 +86,4 @@ export async function renewPdfArchive(bytes: Uint8Array, ctx: LevelContext): Pro
   if (!signatures.length || dssAt === undefined || !sigs.some((s) => isDocTs(s) && s.coverEnd > dssAt))
     throw new TrucError('bad_request', 'the PDF has no archive (document) time-stamp after its validation data to renew (raise it to B-LTA first)');
   return addDocumentTimeStamp(await appendValidationData(pdf, ctx), needTimeStamper(ctx));
-}
-
-/** Where the DSS dictionary's current version sits in the file (undefined when there is none). */
-export function dssOffset(doc: PdfDocument): number | undefined {
-  const d = readDss(doc);
-  if (d?.num === undefined) return undefined;
-  const e = doc.xref.entries.get(d.num);
-  return e?.type === 'offset' ? e.offset : undefined;
 }

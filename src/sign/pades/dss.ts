@@ -72,3 +72,11 @@ export function appendDss(pdf: Uint8Array, add: Omit<Collected, 'certs'> & { cer
   }
   return appendUpdate(doc, changed).bytes;
 }
+
+/** Where the DSS dictionary's current version sits in the file (undefined when there is none). */
+export function dssOffset(doc: PdfDocument): number | undefined {
+  const d = readDss(doc);
+  if (d?.num === undefined) return undefined;
+  const e = doc.xref.entries.get(d.num);
+  return e?.type === 'offset' ? e.offset : undefined;
+}

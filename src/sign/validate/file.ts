@@ -9,7 +9,6 @@ import type { ValidationReport } from './report.js';
 import type { ValidationOptions } from './signer.js';
 import { validateCades } from './cades.js';
 import { validatePdf } from './pades.js';
-import { validateXades } from './xades.js';
 
 export type SignedKind = 'pdf' | 'cms' | 'xml';
 
@@ -53,7 +52,8 @@ function pemBlock(text: string): Buffer | undefined {
 export async function validateFile(bytes: Uint8Array, opts: ValidationOptions & { content?: Uint8Array }): Promise<ValidationReport> {
   const kind = detectFormat(bytes);
   if (kind === 'pdf') return validatePdf(bytes, opts);
-  if (kind === 'xml') return validateXades(bytes, opts);
+  // the XML stack (a DOM, XPath, canonicalisation) loads only for an XML file: a PDF's check does not wait for it
+  if (kind === 'xml') return (await import('./xades.js')).validateXades(bytes, opts);
   if (kind === 'cms') {
     const der = bytes[0] === 0x30 ? bytes : pemBlock(Buffer.from(bytes).toString('utf8'));
     if (!der) throw new TrucError('malformed_cms', 'no CMS or PKCS7 PEM block');

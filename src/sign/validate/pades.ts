@@ -13,8 +13,7 @@ import type { SignatureReport, ValidationReport } from './report.js';
 import { validateSigner, type ValidationOptions } from './signer.js';
 
 import { UNSIGNED } from '../cades/unsigned.js';
-import { readDss } from '../pades/dss.js';
-import { dssOffset } from '../pades/augment.js';
+import { dssOffset, readDss } from '../pades/dss.js';
 import { PdfDocument } from '../pdf/document.js';
 import { verifyTimeStamp } from '../timestamp/verify.js';
 import type { TimestampReport } from './report.js';

@@ -6,7 +6,7 @@
  * sub-indication. Without a proof of existence (a time-stamp, from B-T on) the validation time is now,
  * so a certificate expired or revoked since signing is INDETERMINATE, not failed.
  */
-import { decodeName, nameToString } from '../../pki/index.js';
+import { decodeName, nameToString } from '../../pki/name.js';
 import { parseCrl, validatePath, type Certificate, type RevocationOptions, type TrustAnchorInput } from '../../pki/path/index.js';
 import { serialKey } from '../../pki/path/primitives.js';
 import { parseOcspResponse } from '../../pki/path/ocsp.js';

@@ -113,7 +113,7 @@ describe('truc --help', () => {
       .filter((l) => /^ {2}\S/.test(l))
       .map((l) => l.trim().split(/\s+/)[0]);
     expect(commands).toEqual([
-      'start', 'ca', 'audit', 'token', 'lab', 'monitor', 'scan', 'ocsp', 'verify-cert', 'sign', 'augment', 'verify',
+      'start', 'ca', 'audit', 'token', 'lab', 'monitor', 'scan', 'hunt', 'ocsp', 'verify-cert', 'sign', 'augment', 'verify',
       'encrypt', 'decrypt', 'vault', 'central', 'doc', 'ss', 'log', 'agent', 'help',
     ]);
   });

@@ -15,7 +15,7 @@ import { TrucError } from '../../errors.js';
 import type { BodySpool, SpooledBody } from './types.js';
 import { bodyAad, type BodyCipher, type BodyCipherStream } from './cipher.js';
 
-const WRITE_BATCH = 256 * 1024;
+const WRITE_BATCH = 512 * 1024;
 
 /** What the log needs to know of a spool it appends (beyond the public SpooledBody). */
 export class LogSpooledBody implements SpooledBody {
@@ -110,15 +110,28 @@ export class FileSpool implements BodySpool {
 
   private async flushPending(): Promise<void> {
     if (!this.pendingBytes) return;
-    const data = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending, this.pendingBytes);
+    // one writev of the chunks as they are (gathering them into one buffer first was one more pass)
+    let rest = this.pending;
+    let left = this.pendingBytes;
     this.pending = [];
     this.pendingBytes = 0;
     const fh = await this.handle();
-    let off = 0;
-    while (off < data.length) {
-      const { bytesWritten } = await fh.write(data, off, data.length - off, this.pos);
-      off += bytesWritten;
+    while (left > 0) {
+      const { bytesWritten } = await fh.writev(rest.length > 1024 ? rest.slice(0, 1024) : rest, this.pos);
       this.pos += bytesWritten;
+      left -= bytesWritten;
+      if (left <= 0) break;
+      let skip = bytesWritten;
+      const next: Buffer[] = [];
+      for (const b of rest) {
+        if (skip >= b.length) {
+          skip -= b.length;
+          continue;
+        }
+        next.push(skip ? b.subarray(skip) : b);
+        skip = 0;
+      }
+      rest = next;
     }
   }
 

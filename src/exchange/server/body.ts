@@ -3,27 +3,54 @@
  * once it outgrows the inline limit, so memory stays bounded whatever its size. It is hashed once: a small
  * body whole at the end, a spooled one by the spool as it writes (the spool hashes every byte it is given,
  * and it is given every byte, the ones held in memory first).
+ *
+ * A spooled body is also held in memory (the chunks as they came, not copied) while the server's budget for
+ * such bodies allows: it is then delivered from memory once logged, and the log's file is written once and
+ * never read back (nor decrypted) on the message path. Past the budget a body is delivered from its file.
  */
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { TrucError } from '../../errors.js';
 import type { BodySpool, MessageLogApi, SpooledBody } from '../log/types.js';
 
+/** Bytes of spooled bodies held in memory for delivery, across one server: memory stays bounded under any load. */
+export class BodyMemory {
+  used = 0;
+  constructor(readonly max: number) {}
+  take(n: number): boolean {
+    if (this.used + n > this.max) return false;
+    this.used += n;
+    return true;
+  }
+  give(n: number): void {
+    this.used = Math.max(0, this.used - n);
+  }
+}
+
 export interface CollectedBody {
   hash: Buffer;
   length: number;
   body: Buffer | SpooledBody;
+  /** a spooled body's bytes, when they were also held in memory (deliver these, then `release`) */
+  held?: Buffer[];
+  /** gives the held bytes back to the server's budget (idempotent) */
+  release(): void;
 }
+
+const noop = () => {};
 
 export class BodyCollector {
   private chunks: Buffer[] = [];
   private length = 0;
   private spool: BodySpool | null = null;
+  private held: Buffer[] | null = null;
+  private heldBytes = 0;
 
   constructor(
     private readonly log: MessageLogApi,
     private readonly inlineLimit: number,
     private readonly maxBytes: number,
+    private readonly memory?: BodyMemory,
   ) {}
 
   get size(): number {
@@ -39,31 +66,69 @@ export class BodyCollector {
     }
     if (!this.spool) {
       this.spool = this.log.spool();
+      if (this.memory?.take(this.length)) {
+        this.held = this.chunks.slice();
+        this.heldBytes = this.length;
+        this.held.push(chunk);
+      }
       for (const c of this.chunks) await this.spool.write(c);
       this.chunks = [];
+      await this.spool.write(chunk);
+      return;
+    }
+    if (this.held) {
+      if (this.memory!.take(chunk.length)) {
+        this.held.push(chunk);
+        this.heldBytes += chunk.length;
+      } else this.drop();
     }
     await this.spool.write(chunk);
+  }
+
+  private drop(): void {
+    if (this.heldBytes) this.memory?.give(this.heldBytes);
+    this.held = null;
+    this.heldBytes = 0;
   }
 
   async finish(): Promise<CollectedBody> {
     if (this.spool) {
       const s = await this.spool.finish();
       this.spool = null;
-      return { hash: s.hash, length: this.length, body: s };
+      const held = this.held;
+      const bytes = this.heldBytes;
+      this.held = null;
+      this.heldBytes = 0;
+      if (!held) return { hash: s.hash, length: this.length, body: s, release: noop };
+      let given = false;
+      return {
+        hash: s.hash,
+        length: this.length,
+        body: s,
+        held,
+        release: () => {
+          if (given) return;
+          given = true;
+          this.memory?.give(bytes);
+        },
+      };
     }
     const body = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.length);
     this.chunks = [];
-    return { hash: createHash('sha256').update(body).digest(), length: this.length, body };
+    return { hash: createHash('sha256').update(body).digest(), length: this.length, body, release: noop };
   }
 
   async discard(): Promise<void> {
     this.chunks = [];
+    this.drop();
     const s = this.spool;
     this.spool = null;
     if (s) await s.discard().catch(() => {});
   }
 }
 
-export function bodyStream(b: Buffer | SpooledBody): Readable {
+/** The body's bytes for delivery: from memory when held, else read back from the log (decrypted). */
+export function bodyStream(b: Buffer | SpooledBody, held?: Buffer[]): Readable {
+  if (held) return Readable.from(held, { objectMode: false });
   return Buffer.isBuffer(b) ? Readable.from(b.length ? [b] : []) : b.open();
 }

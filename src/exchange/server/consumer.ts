@@ -15,12 +15,12 @@ import { createHash, randomUUID } from 'node:crypto';
 import { TrucError, isTrucError } from '../../errors.js';
 import { clientHeader, memberOf, parseClientHeader, sameMember, serviceId, subsystemId, memberId, serviceText, subsystemText, subsystemOf, type ServiceId, type SubsystemId } from '../ids.js';
 import { BodyCollector, bodyStream } from './body.js';
-import { FRAME_BODY, FRAME_HEADER, FRAME_SIGNATURE, MESSAGE_CONTENT_TYPE, encodeHeader, frame, frameHead, messageDigest, parseHeader, readFrames, type MessageHeader, type MessageSignature } from './message.js';
-import { checkTime, publishRefusal, receiveRest, recordHealth, type ServerContext } from './context.js';
+import { FRAME_BODY, FRAME_HEADER, FRAME_SIGNATURE, MAX_CHUNK_BYTES, MESSAGE_CONTENT_TYPE, encodeHeader, frame, frameHead, messageDigest, parseHeader, readFrames, type MessageHeader, type MessageSignature } from './message.js';
+import { checkTime, publishRefusal, receiveRest, recordHealth, type ReceivedRest, type ServerContext } from './context.js';
 import { errorFromProblem, sendXroadError } from './xroad-error.js';
 import { splitAddress } from './peers.js';
 import type { ConfServerView } from '../conf/global.js';
-import { writeChunk } from './write.js';
+import { writeChunk, writeChunks, writeFrame } from './write.js';
 
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'host', 'content-length', 'x-road-client', 'x-road-id']);
 const MAX_ID = 255;
@@ -252,11 +252,13 @@ async function exchange(
     await write(frame(FRAME_HEADER, headerBytes));
     for await (const c of req) {
       const chunk = c as Buffer;
-      await collector.add(chunk);
-      for (let off = 0; off < chunk.length; off += 1024 * 1024) {
-        const part = chunk.subarray(off, off + 1024 * 1024);
-        await write(frameHead(FRAME_BODY, part.length));
-        await write(part);
+      for (let off = 0; off < chunk.length; off += MAX_CHUNK_BYTES) {
+        const part = off === 0 && chunk.length <= MAX_CHUNK_BYTES ? chunk : chunk.subarray(off, off + MAX_CHUNK_BYTES);
+        // forwarded and spooled at the same time: the network and the disk each take their turn once
+        const sent = writeFrame(out, frameHead(FRAME_BODY, part.length), part, provider.address);
+        sent.catch(() => {});
+        await collector.add(part);
+        await sent;
       }
     }
     const body = await collector.finish();
@@ -325,6 +327,15 @@ async function receiveResponse(
     throw new TrucError('cert_invalid', `the response is signed with a certificate that does not belong to the service's member ${service.memberClass}/${service.memberCode}`);
   const rest = await receiveRest(ctx, frames, headerBytes, signer);
   try {
+    return await answerResponse(ctx, res, h, headerBytes, request, requestDigest, rest);
+  } finally {
+    rest.body.release();
+  }
+}
+
+/** Logs a checked response, then gives it to the information system (from memory when held). */
+async function answerResponse(ctx: ServerContext, res: ServerResponse, h: MessageHeader, headerBytes: Buffer, request: MessageHeader, requestDigest: Buffer, rest: ReceivedRest): Promise<number> {
+  try {
     await ctx.log.append({
       messageId: h.id,
       kind: 'response',
@@ -351,8 +362,14 @@ async function receiveResponse(
     res.end(rest.body.body);
     return rest.body.length;
   }
-  const src = bodyStream(rest.body.body);
-  for await (const c of src) await writeChunk(res, c as Buffer, 'the client');
+  if (rest.body.held) {
+    await writeChunks(res, rest.body.held, 'the client');
+    // logged already: in metadata mode the spool file goes now (no-op in full mode, the log owns it)
+    await rest.body.body.discard?.();
+  } else {
+    const src = bodyStream(rest.body.body);
+    for await (const c of src) await writeChunk(res, c as Buffer, 'the client');
+  }
   res.end();
   return rest.body.length;
 }

@@ -15,22 +15,27 @@ import type { OwnStatus } from './own-status.js';
 import type { BatchSigner } from './batch-sign.js';
 import type { Peers } from './peers.js';
 import type { OpRecorder } from './oprecords.js';
-import { BodyCollector, type CollectedBody } from './body.js';
+import { BodyCollector, type BodyMemory, type CollectedBody } from './body.js';
 import { FRAME_ABORT, FRAME_BODY, FRAME_SIGNATURE, messageDigest, parseSignature, type Frame, type MessageHeader, type MessageSignature } from './message.js';
 import { rootFromPath, verifyRoot } from './batch-sign.js';
 
 export interface ServerLimits {
   /** largest body accepted, either way (default 1 GiB) */
   maxBodyBytes: number;
-  /** bodies up to this size are kept in memory on their way; larger ones are spooled (default 1 MiB) */
+  /** bodies up to this size are kept in memory on their way; larger ones are spooled (default 64 KiB) */
   inlineBodyBytes: number;
+  /**
+   * spooled bodies are also held in memory, for delivery without reading the log back, while all such bodies
+   * together stay under this many bytes (default 64 MiB); past it a body is delivered from its log file
+   */
+  heldBodyBytes: number;
   /** a peer or service silent for this long is given up (default 60 s) */
   timeoutMs: number;
   /** how far a message's time may be from ours (default 5 min) */
   clockSkewMs: number;
 }
 
-export const DEFAULT_LIMITS: ServerLimits = { maxBodyBytes: 1024 ** 3, inlineBodyBytes: 64 * 1024, timeoutMs: 60_000, clockSkewMs: 5 * 60_000 };
+export const DEFAULT_LIMITS: ServerLimits = { maxBodyBytes: 1024 ** 3, inlineBodyBytes: 64 * 1024, heldBodyBytes: 64 * 1024 * 1024, timeoutMs: 60_000, clockSkewMs: 5 * 60_000 };
 
 export interface ServiceHealth {
   service: string;
@@ -61,6 +66,8 @@ export interface ServerContext {
   bus: Bus;
   replay: ReplayGuard;
   roots: RootCache;
+  /** the budget of spooled bodies held in memory for delivery */
+  bodyMemory: BodyMemory;
   health: Map<string, ServiceHealth>;
   ops: OpRecorder;
 }
@@ -126,7 +133,7 @@ export async function receiveRest(
   headerBytes: Buffer,
   signer: TrustedCert,
 ): Promise<ReceivedRest> {
-  const collector = new BodyCollector(ctx.log, ctx.limits.inlineBodyBytes, ctx.limits.maxBodyBytes);
+  const collector = new BodyCollector(ctx.log, ctx.limits.inlineBodyBytes, ctx.limits.maxBodyBytes, ctx.bodyMemory);
   try {
     let sigFrame: Buffer | null = null;
     for (;;) {
@@ -156,6 +163,7 @@ export async function receiveRest(
       }
       return { body, signature, signatureBytes: sigFrame, digest };
     } catch (e) {
+      body.release();
       if (!Buffer.isBuffer(body.body)) await body.body.discard?.().catch(() => {});
       throw e;
     }

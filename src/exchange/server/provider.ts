@@ -17,11 +17,11 @@ import { createHash } from 'node:crypto';
 import { TrucError, isTrucError, toProblem } from '../../errors.js';
 import { memberOf, parseService, parseSubsystem, sameMember, serviceText, subsystemOf, subsystemText, type ServiceId, type SubsystemId } from '../ids.js';
 import { BodyCollector, bodyStream } from './body.js';
-import { FRAME_ABORT, FRAME_BODY, FRAME_HEADER, FRAME_SIGNATURE, MESSAGE_CONTENT_TYPE, encodeHeader, frame, frameHead, messageDigest, parseHeader, readFrames, type MessageHeader, type MessageSignature } from './message.js';
+import { FRAME_ABORT, FRAME_BODY, FRAME_HEADER, FRAME_SIGNATURE, MAX_CHUNK_BYTES, MESSAGE_CONTENT_TYPE, encodeHeader, frame, frameHead, messageDigest, parseHeader, readFrames, type MessageHeader, type MessageSignature } from './message.js';
 import { checkTime, publishRefusal, receiveRest, recordHealth, type ServerContext } from './context.js';
 import { pathCovered, type ServerSnapshot } from './store.js';
 import type { GlobalConf } from '../conf/global.js';
-import { writeChunk } from './write.js';
+import { writeChunk, writeFrame } from './write.js';
 
 const peerHashes = new WeakMap<TLSSocket, { der: Buffer; hash: string }>();
 const RESPONSE_SKIP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'content-length']);
@@ -73,6 +73,7 @@ export async function handleProvider(ctx: ServerContext, req: IncomingMessage, r
   let requestBytes = 0;
   let header: MessageHeader | undefined;
   let peerServer = '';
+  let held: { release(): void } | undefined;
   try {
     if (req.method !== 'POST' || req.url !== '/truc/v1/message') throw new TrucError('not_found', 'security servers exchange messages at POST /truc/v1/message');
     const conf = ctx.conf();
@@ -107,6 +108,7 @@ export async function handleProvider(ctx: ServerContext, req: IncomingMessage, r
     if (!accessAllowed(snap, conf, svcText, client, header.method!, header.path!))
       throw new TrucError('access_denied', `${subsystemText(client)} has no access right to ${header.method} ${svcText}${header.path === '/' ? '' : header.path}`);
     const rest = await receiveRest(ctx, frames, headerBytes, signer);
+    held = rest.body;
     if (!ctx.replay.add(replayKey)) {
       if (!Buffer.isBuffer(rest.body.body)) await rest.body.body.discard?.();
       throw new TrucError('replayed_message', `message ${header.id} from ${header.client} was already received`);
@@ -131,7 +133,7 @@ export async function handleProvider(ctx: ServerContext, req: IncomingMessage, r
       throw new TrucError('log_failure', `the request could not be logged: ${(e as Error).message}`);
     }
     requestBytes = rest.body.length;
-    const out = await deliver(ctx, res, header, rest.digest, svc.url, svc.timeoutMs, rest.body.body, rest.body.length);
+    const out = await deliver(ctx, res, header, rest.digest, svc.url, svc.timeoutMs, rest.body.body, rest.body.length, rest.body.held);
     recordHealth(ctx, svcText);
     ctx.ops.record({ messageId: header.id, side: 'provider', client: header.client, service: header.service, startedAt: started, finishedAt: ctx.clock(), requestBytes, responseBytes: out.bytes, status: out.status });
   } catch (e) {
@@ -144,6 +146,8 @@ export async function handleProvider(ctx: ServerContext, req: IncomingMessage, r
     // peer's pool is told so, rather than finding out by reusing a dying socket)
     if (!req.complete && !res.headersSent) res.setHeader('connection', 'close');
     sendProblem(res, err);
+  } finally {
+    held?.release();
   }
 }
 
@@ -157,6 +161,7 @@ async function deliver(
   timeoutMs: number,
   body: Buffer | import('../log/types.js').SpooledBody,
   bodyLength: number,
+  held?: Buffer[],
 ): Promise<{ status: number; bytes: number }> {
   const target = new URL(baseUrl + (h.path === '/' ? '' : h.path!));
   const headers: Record<string, string | number> = {};
@@ -173,8 +178,14 @@ async function deliver(
     r.on('error', (e) => reject(isTrucError(e) ? e : new TrucError('service_failed', `the information system at ${target.host} failed: ${(e as Error).message}`)));
     r.on('response', resolve);
     if (Buffer.isBuffer(body)) r.end(body);
-    else bodyStream(body).pipe(r);
+    else if (held) {
+      // logged already and held in memory: sent as is, the log's file is not read back
+      for (const c of held) r.write(c);
+      r.end();
+    } else bodyStream(body).pipe(r);
   });
+  // metadata mode: the spool file goes now that the body is on its way (no-op in full mode: the log owns it)
+  if (held && !Buffer.isBuffer(body)) await body.discard?.();
   // from here the response to the peer is a framed message: failures become an abort frame
   const respHeader: MessageHeader = {
     v: 1,
@@ -227,11 +238,13 @@ async function deliver(
   try {
     for await (const c of isRes) {
       const chunk = c as Buffer;
-      await collector.add(chunk);
-      for (let off = 0; off < chunk.length; off += 1024 * 1024) {
-        const part = chunk.subarray(off, off + 1024 * 1024);
-        res.write(frameHead(FRAME_BODY, part.length));
-        await write(part);
+      for (let off = 0; off < chunk.length; off += MAX_CHUNK_BYTES) {
+        const part = off === 0 && chunk.length <= MAX_CHUNK_BYTES ? chunk : chunk.subarray(off, off + MAX_CHUNK_BYTES);
+        // forwarded and spooled at the same time; the frame head goes in the same write as its bytes
+        const sent = writeFrame(res, frameHead(FRAME_BODY, part.length), part, 'the consumer');
+        sent.catch(() => {});
+        await collector.add(part);
+        await sent;
       }
     }
     const b = await collector.finish();

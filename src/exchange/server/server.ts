@@ -31,6 +31,7 @@ import { OwnStatus, httpOcspFetcher, type OcspFetcher } from './own-status.js';
 import { BatchSigner } from './batch-sign.js';
 import { Peers, certChainPem, keyPem, splitAddress } from './peers.js';
 import { DEFAULT_LIMITS, ReplayGuard, RootCache, type ServerContext, type ServerLimits } from './context.js';
+import { BodyMemory } from './body.js';
 import { handleConsumer } from './consumer.js';
 import { handleProvider } from './provider.js';
 import { OpRecorder } from './oprecords.js';
@@ -174,6 +175,7 @@ export class SecurityServer {
       bus: opts.bus,
       replay: new ReplayGuard(limits.clockSkewMs),
       roots: new RootCache(),
+      bodyMemory: new BodyMemory(limits.heldBodyBytes),
       health: new Map(),
       ops: new OpRecorder(opts.db, opts.logger),
     };

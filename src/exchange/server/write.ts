@@ -25,3 +25,27 @@ export function writeChunk(out: Writable, chunk: Buffer, who: string): Promise<v
     out.on('error', onError);
   });
 }
+
+/**
+ * Writes a frame's 5-byte head and its payload in one go (corked: one socket write, one run of TLS records,
+ * rather than a 5-byte record of its own), with the back-pressure of `writeChunk`.
+ */
+export function writeFrame(out: Writable, head: Buffer, payload: Buffer, who: string): Promise<void> {
+  if (out.destroyed || out.writableEnded) return writeChunk(out, payload, who);
+  out.cork();
+  out.write(head);
+  const p = writeChunk(out, payload, who);
+  out.uncork();
+  return p;
+}
+
+/** Writes chunks held in memory as one corked run (a single writev), then waits for the buffer to drain. */
+export function writeChunks(out: Writable, chunks: Buffer[], who: string): Promise<void> {
+  if (!chunks.length) return Promise.resolve();
+  if (out.destroyed || out.writableEnded) return writeChunk(out, chunks[0]!, who);
+  out.cork();
+  for (let i = 0; i < chunks.length - 1; i++) out.write(chunks[i]!);
+  const p = writeChunk(out, chunks[chunks.length - 1]!, who);
+  out.uncork();
+  return p;
+}

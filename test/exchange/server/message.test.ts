@@ -6,9 +6,14 @@ import { FRAME_BODY, FRAME_HEADER, FRAME_SIGNATURE, frame, parseHeader, parseSig
 const digest = (i: number) => createHash('sha256').update(`message ${i}`).digest();
 
 async function collect(chunks: Buffer[]) {
-  const out = [];
-  for await (const f of readFrames((async function* () { yield* chunks; })())) out.push({ type: f.type, payload: Buffer.from(f.payload) });
-  return out;
+  const out: { type: number; payload: Buffer; open: boolean }[] = [];
+  for await (const f of readFrames((async function* () { yield* chunks; })())) {
+    // a body frame's bytes come out as they arrive, possibly in pieces: put them back together
+    const last = out[out.length - 1];
+    if (f.type === FRAME_BODY && last?.type === FRAME_BODY && last.open) last.payload = Buffer.concat([last.payload, f.payload]);
+    else out.push({ type: f.type, payload: Buffer.from(f.payload), open: f.type === FRAME_BODY });
+  }
+  return out.map(({ type, payload }) => ({ type, payload }));
 }
 
 describe('hash tree of message digests', () => {

@@ -334,4 +334,21 @@ describe('the event check measures size without building the JSON text', () => {
       }
     }
   });
+
+  it('refuses events nested deeper than the limit in the same walk, the size said first', () => {
+    const nest = (n: number, leaf: unknown, array: boolean): unknown => {
+      let v = leaf;
+      for (let i = 0; i < n; i++) v = array ? [v] : { x: v };
+      return v;
+    };
+    const ev = (deep: unknown) => ({ '@timestamp': '2025-01-01T00:00:00Z', event: { action: 'x' }, deep });
+    for (const array of [false, true]) {
+      // the event is level 0, `deep` level 1: a leaf at level 16 is allowed, at 17 not
+      expect(checkEvent(ev(nest(15, 'leaf', array))).ok).toBe(true);
+      const r = checkEvent(ev(nest(16, 'leaf', array)));
+      expect(!r.ok && r.reason).toBe(`event nested deeper than ${EVENT_LIMITS.depth}`);
+      const big = checkEvent(ev(nest(16, 'a'.repeat(EVENT_LIMITS.bytes), array)));
+      expect(!big.ok && big.reason).toBe(`event larger than ${EVENT_LIMITS.bytes} bytes`);
+    }
+  });
 });

@@ -31,7 +31,18 @@ function depthOk(v: unknown, depth: number): boolean {
  * (a Date, a class instance, a toJSON) makes the upper bound infinite. The event check builds the text only
  * when the bounds straddle the limit — for events of a few kilobytes, never.
  */
-function jsonBounds(v: unknown, b: { lo: number; hi: number }, budget: { nodes: number }): void {
+interface Bounds {
+  lo: number;
+  hi: number;
+  /** a value deeper than EVENT_LIMITS.depth was met (the walk does not go below it) */
+  deep: boolean;
+}
+
+function jsonBounds(v: unknown, b: Bounds, budget: { nodes: number }, depth: number): void {
+  if (depth > EVENT_LIMITS.depth) {
+    b.deep = true;
+    return;
+  }
   if (--budget.nodes < 0) {
     b.hi = Infinity;
     return;
@@ -63,7 +74,7 @@ function jsonBounds(v: unknown, b: { lo: number; hi: number }, budget: { nodes: 
           if (x === undefined || typeof x === 'function' || typeof x === 'symbol') {
             b.lo += 4;
             b.hi += 4;
-          } else jsonBounds(x, b, budget);
+          } else jsonBounds(x, b, budget, depth + 1);
         }
         return;
       }
@@ -83,7 +94,7 @@ function jsonBounds(v: unknown, b: { lo: number; hi: number }, budget: { nodes: 
         first = false;
         b.lo += sep + k.length + 3;
         b.hi += sep + 6 * k.length + 3;
-        jsonBounds(x, b, budget);
+        jsonBounds(x, b, budget, depth + 1);
       }
       return;
     }
@@ -93,12 +104,18 @@ function jsonBounds(v: unknown, b: { lo: number; hi: number }, budget: { nodes: 
   }
 }
 
-function jsonLength(e: unknown): number {
-  const b = { lo: 0, hi: 0 };
-  jsonBounds(e, b, { nodes: 100_000 });
-  if (b.hi <= EVENT_LIMITS.bytes) return b.hi;
-  if (b.lo > EVENT_LIMITS.bytes) return b.lo;
-  return JSON.stringify(e).length;
+/**
+ * The length of an event's JSON text, or bounds of it good enough for the limit, and whether it is nested
+ * deeper than allowed — one walk for both. Where the walk cannot tell (deep, not plain data, very many
+ * nodes), the text is built and the depth walked as before.
+ */
+function measureEvent(e: unknown): { bytes: number; deep: boolean } {
+  const b: Bounds = { lo: 0, hi: 0, deep: false };
+  jsonBounds(e, b, { nodes: 100_000 }, 0);
+  if (b.deep || b.hi === Infinity) return { bytes: JSON.stringify(e).length, deep: !depthOk(e, 0) };
+  if (b.hi <= EVENT_LIMITS.bytes) return { bytes: b.hi, deep: false };
+  if (b.lo > EVENT_LIMITS.bytes) return { bytes: b.lo, deep: false };
+  return { bytes: JSON.stringify(e).length, deep: false };
 }
 
 /** Checks an untrusted event; `size` is its JSON length when the caller knows it. */
@@ -116,9 +133,9 @@ export function checkEvent(x: unknown, now = Date.now(), size?: number): Checked
   if (typeof action !== 'string' || action.length === 0 || action.length > 200)
     return { ok: false, reason: 'event.action must be a string of 1 to 200 characters' };
   // an upper bound when it is under the limit: the exact length only matters near it
-  const bytes = size ?? jsonLength(e);
-  if (bytes > EVENT_LIMITS.bytes) return { ok: false, reason: `event larger than ${EVENT_LIMITS.bytes} bytes` };
-  if (!depthOk(e, 0)) return { ok: false, reason: `event nested deeper than ${EVENT_LIMITS.depth}` };
+  const m = size === undefined ? measureEvent(e) : { bytes: size, deep: !depthOk(e, 0) };
+  if (m.bytes > EVENT_LIMITS.bytes) return { ok: false, reason: `event larger than ${EVENT_LIMITS.bytes} bytes` };
+  if (m.deep) return { ok: false, reason: `event nested deeper than ${EVENT_LIMITS.depth}` };
   return { ok: true, event: e as unknown as SecurityEvent, at: new Date(ms) };
 }
 

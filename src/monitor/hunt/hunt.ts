@@ -316,9 +316,10 @@ export async function huntFiles(paths: readonly string[], rules: readonly SigmaD
         }
         const event = a.event as unknown as Record<string, unknown>;
         const ls = deriveLogsource(event);
-        let view: EventView | undefined;
+        // one view for detection and for saying which fields matched: the second reuses what the first worked out
+        const view = new EventView(event);
         let time: string | undefined;
-        for (const m of detectors.for(ls).match(event, ls)) {
+        for (const m of detectors.for(ls).match(event, ls, view)) {
           if ((m.ruleId && fed.has(m.ruleId)) || (m.ruleName && fed.has(m.ruleName)))
             pending.push({ at: ms, seq: pending.length, match: m, file: f.path, record: rec.line });
           if (!m.generate) continue;
@@ -333,7 +334,7 @@ export async function huntFiles(paths: readonly string[], rules: readonly SigmaD
             author: m.author ?? '',
             tags: m.tags,
             tactics: tacticsOf(m.tags),
-            fields: fields.of(m.rule, event, (view ??= new EventView(event))),
+            fields: fields.of(m.rule, event, view),
             file: f.path,
             record: rec.line,
           });

@@ -133,9 +133,8 @@ export class Detector {
   }
 
   /** Indices of the rules an event matches, ascending. */
-  matchIndices(event: Record<string, unknown>, logsource?: EventLogsource, useIndex = true): number[] {
+  matchIndices(event: Record<string, unknown>, logsource?: EventLogsource, useIndex = true, view = new EventView(event)): number[] {
     const route = this.route(logsource ?? this.resolve(event));
-    const view = new EventView(event);
     const out: number[] = [];
     if (!this.index || !route.plan || !useIndex || (route.plan.keywords && (view.leaves(), view.truncated))) {
       for (let k = 0; k < route.all.length; k++) {
@@ -166,8 +165,12 @@ export class Detector {
     return 1;
   }
 
-  match(event: Record<string, unknown>, logsource?: EventLogsource): MatchResult[] {
-    return this.matchIndices(event, logsource).map((i) => this.result(i, event));
+  /**
+   * The rules an event matches. `view`: a view of `event` the caller keeps using after (to look at the
+   * fields again), so that what it worked out — flattened Windows containers, folded values — is done once.
+   */
+  match(event: Record<string, unknown>, logsource?: EventLogsource, view?: EventView): MatchResult[] {
+    return this.matchIndices(event, logsource, true, view).map((i) => this.result(i, event));
   }
 
   /** Same as `match` without the literal index: the reference the index is tested against. */

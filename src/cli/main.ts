@@ -510,7 +510,7 @@ monitorCommands(program);
 huntCommand(program);
 ocspCommand(program, config);
 verifyCertCommand(program, config);
-signCommands(program, { withPlatform, withDb, out });
+signCommands(program, { withPlatform, withDb, out, config });
 vaultCommands(program, { withPlatform, out });
 centralCommands(program, { withPlatform, out, operator, config });
 docCommands(program, { out, config });

@@ -24,6 +24,7 @@ import type * as TsaApi from '../pki/tsa/index.js';
 import type * as SignApi from '../sign/index.js';
 import type { Platform } from '../platform.js';
 import type { Db } from '../store/index.js';
+import type { Config } from '../config.js';
 import type { ExternalSigner, SignedKind, LevelContext, ValidationReport } from '../sign/index.js';
 import { progressBar } from './progress.js';
 import { loadBefore } from './lazy.js';
@@ -86,6 +87,7 @@ export interface SignCliContext {
   withPlatform(fn: (p: Platform) => Promise<unknown>): Promise<void>;
   /** the database alone, for a command that only reads it */
   withDb(fn: (db: Db) => Promise<unknown>): Promise<void>;
+  config(): Config;
   out(v: unknown, text: () => string): void;
 }
 
@@ -299,15 +301,24 @@ export function signCommands(program: Command, c: SignCliContext): void {
     .option('--anchor <pem...>', 'trust anchors (PEM files); default the platform root CAs')
     .option('--hard-fail', 'no revocation status is INDETERMINATE (default soft-fail)')
     .action(async (path: string, o) => {
-      // with --anchor nothing comes from the platform: the database is not opened; without, the platform's
-      // roots are read from it, and nothing else of the platform is opened (no key store, bus, profiles)
-      const withAnchors = (fn: (anchors: Buffer[]) => Promise<void>) =>
-        o.anchor
-          ? fn((o.anchor as string[]).flatMap((f) => pemBlocks(readFileSync(f, 'utf8'), 'CERTIFICATE')))
-          : c.withDb(async (db) => {
-              const { listCas: cas } = await import('../pki/store.js');
-              await fn((await cas(db)).filter((ca) => !ca.parentId).map((ca) => Buffer.from(ca.certificate)));
-            });
+      // with --anchor nothing comes from the platform: the database is not opened. Without, the platform's
+      // roots: from the copy kept beside the embedded database while it has not been opened since
+      // (./anchors.ts), else read from the database alone (no key store, bus, profiles), closed before the
+      // files are validated, and kept for the next verification
+      const withAnchors = async (fn: (anchors: Buffer[]) => Promise<void>) => {
+        if (o.anchor) return fn((o.anchor as string[]).flatMap((f) => pemBlocks(readFileSync(f, 'utf8'), 'CERTIFICATE')));
+        const { cachedRoots, saveRoots } = await import('./anchors.js');
+        const cfg = c.config();
+        let roots = cachedRoots(cfg);
+        if (!roots) {
+          await c.withDb(async (db) => {
+            const { listCas: cas } = await import('../pki/store.js');
+            roots = (await cas(db)).filter((ca) => !ca.parentId).map((ca) => Buffer.from(ca.certificate));
+          });
+          saveRoots(cfg, roots!);
+        }
+        return fn(roots!);
+      };
       await withAnchors(async (anchors) => {
         const opts = { trustAnchors: anchors, revocation: { mode: o.hardFail ? ('hard-fail' as const) : ('soft-fail' as const) } };
         const files = statSync(path).isDirectory() ? readdirSync(path).sort().map((f) => join(path, f)).filter((f) => statSync(f).isFile()) : [path];

@@ -1,3 +1,4 @@
+import { tr } from './i18n';
 /**
  * The console's only way to the platform: JSON over fetch with the operator's bearer token. Errors come
  * back as RFC 9457 problem documents; they are thrown as `ApiProblem` so a page can show what the API said.
@@ -73,7 +74,7 @@ export async function api<T>(
       status: 0,
       title: 'network',
       code: 'network',
-      detail: `không kết nối được máy chủ (cannot reach the server): ${(e as Error).message}`,
+      detail: `${tr('không kết nối được máy chủ', 'cannot reach the server')}: ${(e as Error).message}`,
     });
   }
   if (!r.ok) {

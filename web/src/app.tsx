@@ -1,3 +1,4 @@
+import { lang, tr } from './i18n';
 /**
  * The console's frame: sign-in when there is no session, otherwise the header (who is signed in, with
  * which roles), the pages the caller's permissions open, and the page for the current path.
@@ -5,7 +6,7 @@
 import { useEffect, useSyncExternalStore } from 'react';
 import { session } from './session';
 import { Link, match, navigate, useLocation } from './router';
-import { Bi } from './components';
+import { Bi, LangSwitch } from './components';
 import { SignIn } from './pages/sign-in';
 import { Alerts } from './pages/alerts';
 import { AlertDetail } from './pages/alert-detail';
@@ -37,7 +38,12 @@ export const NAV: NavItem[] = [
   { path: '/lab', vi: 'Sổ đăng ký sản phẩm', en: 'Lab register', permission: 'lab.read' },
   { path: '/certificates', vi: 'Chứng thư số', en: 'CA certificates', permission: 'ca.read' },
   { path: '/exchange', vi: 'Trục liên thông', en: 'Exchange', permission: 'ss.read' },
-  { path: '/exchange/requests', vi: 'Đăng ký trục', en: 'Exchange registrations', permission: 'central.read' },
+  {
+    path: '/exchange/requests',
+    vi: 'Đăng ký trục',
+    en: 'Exchange registrations',
+    permission: 'central.read',
+  },
   { path: '/documents', vi: 'Văn bản điện tử', en: 'Documents', permission: 'doc.read' },
   { path: '/signatures', vi: 'Chữ ký số', en: 'Signatures', permission: 'sign.validate' },
   { path: '/audit', vi: 'Nhật ký kiểm toán', en: 'Audit log', permission: 'audit.verify' },
@@ -45,7 +51,9 @@ export const NAV: NavItem[] = [
 
 /** the menu entry of a path: the longest entry it is under (/exchange/requests is not /exchange) */
 function activeNav(path: string): NavItem | undefined {
-  return NAV.filter((n) => path === n.path || path.startsWith(n.path + '/')).sort((a, b) => b.path.length - a.path.length)[0];
+  return NAV.filter((n) => path === n.path || path.startsWith(n.path + '/')).sort(
+    (a, b) => b.path.length - a.path.length,
+  )[0];
 }
 
 function useMe() {
@@ -95,8 +103,10 @@ function Home() {
         </ul>
       ) : (
         <p>
-          Vai trò của bạn ({me?.roles.join(', ')}) không mở trang nào của bảng điều khiển. (Your roles open no
-          console page.)
+          {tr(
+            `Vai trò của bạn (${me?.roles.join(', ')}) không mở trang nào của bảng điều khiển`,
+            `Your roles (${me?.roles.join(', ')}) open no console page`,
+          )}
         </p>
       )}
     </div>
@@ -125,20 +135,20 @@ export function App() {
       <header className="top">
         <Link to="/" className="brand">
           <span className="brand-mark" aria-hidden="true" />
-          Trục <span className="brand-sub">Bảng điều khiển (Console)</span>
+          Trục{' '}
+          <span className="brand-sub">
+            <Bi vi="Bảng điều khiển" en="Console" />
+          </span>
         </Link>
-        <nav className="nav" aria-label="Trang (pages)">
+        <nav className="nav" aria-label={tr('Trang', 'pages')}>
           {NAV.filter((n) => session.can(n.permission)).map((n) => (
-            <Link
-              key={n.path}
-              to={n.path}
-              className={activeNav(path) === n ? 'active' : ''}
-            >
-              {n.vi}
+            <Link key={n.path} to={n.path} className={activeNav(path) === n ? 'active' : ''}>
+              {lang() === 'en' ? n.en : n.vi}
             </Link>
           ))}
         </nav>
         <div className="who" data-testid="whoami">
+          <LangSwitch />
           <span className="who-name">{me.name}</span>
           {me.roles.map((r) => (
             <span key={r} className="role">
@@ -153,7 +163,7 @@ export function App() {
               navigate('/signin');
             }}
           >
-            Đăng xuất (Sign out)
+            <Bi vi="Đăng xuất" en="Sign out" />
           </button>
         </div>
       </header>

@@ -1,10 +1,30 @@
+import { tr } from './i18n';
 /** Small pieces every page uses: bilingual labels, problem boxes, badges, loading state. */
-import { useCallback, useEffect, useRef, useState, type ReactNode } from 'react';
+import { useCallback, useEffect, useRef, useState, useSyncExternalStore, type ReactNode } from 'react';
 import { ApiProblem, type Problem } from './api';
+import { lang, setLang, subscribeLang, type Lang } from './i18n';
 import { ALERT_STATUS_VI, CERT_STATUS_VI, LEVEL_VI } from './format';
 
-/** Vietnamese first, English after it in a quieter voice. */
-export function Bi({ vi, en }: { vi: string; en?: string }) {
+/** The language choice: Vietnamese (with English beside) or English; remembered in this browser. */
+export function LangSwitch() {
+  const l = useSyncExternalStore(subscribeLang, lang);
+  return (
+    <select
+      className="lang-switch"
+      name="lang"
+      aria-label="Ngôn ngữ / Language"
+      value={l}
+      onChange={(e) => setLang(e.target.value as Lang)}
+    >
+      <option value="vi">Tiếng Việt</option>
+      <option value="en">English</option>
+    </select>
+  );
+}
+
+/** Vietnamese first, English after it in a quieter voice; in English, the English alone (src/i18n.ts). */
+export function Bi({ vi, en }: { vi: string; en: string }) {
+  if (lang() === 'en') return <>{en}</>;
   return (
     <>
       {vi}
@@ -52,7 +72,7 @@ export function ProblemBox({ error, onClose }: { error: unknown; onClose?: () =>
           <Bi vi={kind.vi} en={kind.en} />
         </strong>
         {onClose ? (
-          <button type="button" className="link" onClick={onClose} aria-label="Đóng (dismiss)">
+          <button type="button" className="link" onClick={onClose} aria-label={tr('Đóng', 'dismiss')}>
             ×
           </button>
         ) : null}
@@ -60,8 +80,10 @@ export function ProblemBox({ error, onClose }: { error: unknown; onClose?: () =>
       {p.detail ? <div className="problem-detail">{p.detail}</div> : null}
       {p.status === 403 ? (
         <div className="problem-hint">
-          Vai trò của bạn không được phép thao tác này; hãy dùng mã truy cập có vai trò phù hợp. (Your roles
-          do not grant this operation.)
+          <Bi
+            vi="Vai trò của bạn không được phép thao tác này; hãy dùng mã truy cập có vai trò phù hợp."
+            en="Your roles do not grant this operation."
+          />
         </div>
       ) : null}
       {p.code ? <code className="problem-code">{p.code}</code> : null}
@@ -72,7 +94,7 @@ export function ProblemBox({ error, onClose }: { error: unknown; onClose?: () =>
 export function LevelBadge({ level }: { level: string }) {
   return (
     <span className={`badge level-${level}`} title={level}>
-      {LEVEL_VI[level] ?? level}
+      {lang() === 'en' ? level : (LEVEL_VI[level] ?? level)}
     </span>
   );
 }
@@ -80,17 +102,21 @@ export function LevelBadge({ level }: { level: string }) {
 export function StatusBadge({ status }: { status: string }) {
   return (
     <span className={`badge status-${status}`} data-status={status}>
-      {ALERT_STATUS_VI[status] ?? CERT_STATUS_VI[status] ?? status}
+      {lang() === 'en' ? status : (ALERT_STATUS_VI[status] ?? CERT_STATUS_VI[status] ?? status)}
     </span>
   );
 }
 
 export function Loading() {
-  return <div className="loading">Đang tải… (loading)</div>;
+  return (
+    <div className="loading">
+      <Bi vi="Đang tải…" en="loading" />
+    </div>
+  );
 }
 
 export function Empty({ children }: { children?: ReactNode }) {
-  return <div className="empty">{children ?? 'Không có kết quả (no results)'}</div>;
+  return <div className="empty">{children ?? tr('Không có kết quả', 'no results')}</div>;
 }
 
 /** Loads data for a page and reloads on demand; stale answers (from older parameters) are dropped. */

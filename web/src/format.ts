@@ -1,32 +1,55 @@
-/** Dates and levels as operators read them: Vietnamese day-month order, 24-hour clock, local time. */
-const dt = new Intl.DateTimeFormat('vi-VN', {
-  year: 'numeric',
-  month: '2-digit',
-  day: '2-digit',
-  hour: '2-digit',
-  minute: '2-digit',
-  second: '2-digit',
-  hour12: false,
-});
-const d = new Intl.DateTimeFormat('vi-VN', { year: 'numeric', month: '2-digit', day: '2-digit' });
+/** Dates and levels as operators read them: day-month order, 24-hour clock, local time, in the console's language. */
+import { lang, tr } from './i18n';
+
+const formats = {
+  vi: {
+    dt: new Intl.DateTimeFormat('vi-VN', {
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      hour: '2-digit',
+      minute: '2-digit',
+      second: '2-digit',
+      hour12: false,
+    }),
+    d: new Intl.DateTimeFormat('vi-VN', { year: 'numeric', month: '2-digit', day: '2-digit' }),
+  },
+  en: {
+    dt: new Intl.DateTimeFormat('en-GB', {
+      year: 'numeric',
+      month: 'short',
+      day: '2-digit',
+      hour: '2-digit',
+      minute: '2-digit',
+      second: '2-digit',
+      hour12: false,
+    }),
+    d: new Intl.DateTimeFormat('en-GB', { year: 'numeric', month: 'short', day: '2-digit' }),
+  },
+};
 
 export function dateTime(v: string | null | undefined): string {
   if (!v) return '—';
   const t = new Date(v);
-  return Number.isNaN(t.getTime()) ? v : dt.format(t);
+  return Number.isNaN(t.getTime()) ? v : formats[lang()].dt.format(t);
 }
 
 export function date(v: string | null | undefined): string {
   if (!v) return '—';
   const t = new Date(v);
-  return Number.isNaN(t.getTime()) ? v : d.format(t);
+  return Number.isNaN(t.getTime()) ? v : formats[lang()].d.format(t);
 }
 
 /** "còn 120 ngày (120 days left)" or "hết hạn 3 ngày trước (expired 3 days ago)" */
 export function validity(until: string, now = Date.now()): { text: string; expired: boolean; soon: boolean } {
   const days = Math.floor((new Date(until).getTime() - now) / 86_400_000);
-  if (days < 0) return { text: `hết hạn ${-days} ngày trước (expired)`, expired: true, soon: false };
-  return { text: `còn ${days} ngày (${days} days left)`, expired: false, soon: days < 30 };
+  if (days < 0)
+    return {
+      text: tr(`hết hạn ${-days} ngày trước`, `expired ${-days} days ago`),
+      expired: true,
+      soon: false,
+    };
+  return { text: tr(`còn ${days} ngày`, `${days} days left`), expired: false, soon: days < 30 };
 }
 
 export const LEVELS = ['informational', 'low', 'medium', 'high', 'critical'] as const;

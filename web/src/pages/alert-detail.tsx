@@ -1,3 +1,4 @@
+import { tr } from '../i18n';
 /**
  * One alert: what fired and on what, the events behind it, its notes, and the analyst's work on it —
  * acknowledge, assign, note, close with a reason. Actions show only with monitor.manage; the API decides.
@@ -44,7 +45,9 @@ export function AlertDetail({ id }: { id: string }) {
   return (
     <section>
       <div className="crumbs">
-        <Link to="/alerts">← Cảnh báo (Alerts)</Link>
+        <Link to="/alerts">
+          <Bi vi="← Cảnh báo" en="Alerts" />
+        </Link>
       </div>
       <ProblemBox error={alert.error} />
       {alert.loading && !a ? <Loading /> : null}
@@ -57,30 +60,50 @@ export function AlertDetail({ id }: { id: string }) {
             <StatusBadge status={a.status} />
           </div>
           <dl className="facts">
-            <dt>Mã cảnh báo (alert id)</dt>
+            <dt>
+              <Bi vi="Mã cảnh báo" en="alert id" />
+            </dt>
             <dd className="mono">{a.id}</dd>
-            <dt>Luật (rule)</dt>
+            <dt>
+              <Bi vi="Luật" en="rule" />
+            </dt>
             <dd>
               <span className="mono">{a.ruleId}</span>{' '}
-              {a.kind === 'correlation' ? <span className="tag">tương quan (correlation)</span> : null}
+              {a.kind === 'correlation' ? (
+                <span className="tag">
+                  <Bi vi="tương quan" en="correlation" />
+                </span>
+              ) : null}
             </dd>
-            <dt>Tác giả luật (rule author)</dt>
+            <dt>
+              <Bi vi="Tác giả luật" en="rule author" />
+            </dt>
             <dd>{a.author ?? '—'}</dd>
-            <dt>Nhóm (group)</dt>
+            <dt>
+              <Bi vi="Nhóm" en="group" />
+            </dt>
             <dd>{groupText(a.group) || '—'}</dd>
-            <dt>Số lần (count)</dt>
+            <dt>
+              <Bi vi="Số lần" en="count" />
+            </dt>
             <dd>{a.count}</dd>
-            <dt>Khoảng thời gian (first – last)</dt>
+            <dt>
+              <Bi vi="Khoảng thời gian" en="first – last" />
+            </dt>
             <dd>
               {dateTime(a.firstAt)} – {dateTime(a.lastAt)}
             </dd>
             <dt>ATT&amp;CK</dt>
             <dd>{a.attack.length ? a.attack.join(', ') : '—'}</dd>
-            <dt>Người xử lý (assignee)</dt>
+            <dt>
+              <Bi vi="Người xử lý" en="assignee" />
+            </dt>
             <dd data-testid="assignee">{a.assignee ?? '—'}</dd>
             {a.closeReason ? (
               <>
-                <dt>Lý do đóng (close reason)</dt>
+                <dt>
+                  <Bi vi="Lý do đóng" en="close reason" />
+                </dt>
                 <dd data-testid="close-reason">{a.closeReason}</dd>
               </>
             ) : null}
@@ -98,7 +121,7 @@ export function AlertDetail({ id }: { id: string }) {
                   disabled={action.busy || a.status !== 'new'}
                   onClick={() => act('ack', {})}
                 >
-                  Tiếp nhận (Acknowledge)
+                  <Bi vi="Tiếp nhận" en="Acknowledge" />
                 </button>
               </div>
               <form
@@ -110,12 +133,12 @@ export function AlertDetail({ id }: { id: string }) {
               >
                 <input
                   name="assignee"
-                  placeholder="tên người xử lý (assignee)"
+                  placeholder={tr('tên người xử lý', 'assignee')}
                   value={assignee}
                   onChange={(e) => setAssignee(e.target.value)}
                 />
                 <button type="submit" className="secondary" disabled={action.busy || !assignee.trim()}>
-                  Giao việc (Assign)
+                  <Bi vi="Giao việc" en="Assign" />
                 </button>
               </form>
               <form
@@ -128,12 +151,12 @@ export function AlertDetail({ id }: { id: string }) {
                 <textarea
                   name="note"
                   rows={2}
-                  placeholder="ghi chú (note)"
+                  placeholder={tr('ghi chú', 'note')}
                   value={note}
                   onChange={(e) => setNote(e.target.value)}
                 />
                 <button type="submit" className="secondary" disabled={action.busy || !note.trim()}>
-                  Thêm ghi chú (Add note)
+                  <Bi vi="Thêm ghi chú" en="Add note" />
                 </button>
               </form>
               {a.status !== 'closed' ? (
@@ -146,12 +169,12 @@ export function AlertDetail({ id }: { id: string }) {
                 >
                   <input
                     name="reason"
-                    placeholder="lý do đóng, bắt buộc (reason, required)"
+                    placeholder={tr('lý do đóng, bắt buộc', 'reason, required')}
                     value={reason}
                     onChange={(e) => setReason(e.target.value)}
                   />
                   <button type="submit" className="danger" disabled={action.busy || !reason.trim()}>
-                    Đóng cảnh báo (Close)
+                    <Bi vi="Đóng cảnh báo" en="Close" />
                   </button>
                 </form>
               ) : null}
@@ -173,7 +196,9 @@ export function AlertDetail({ id }: { id: string }) {
               ))}
             </ul>
           ) : (
-            <Empty>Chưa có ghi chú (no notes)</Empty>
+            <Empty>
+              <Bi vi="Chưa có ghi chú" en="no notes" />
+            </Empty>
           )}
         </>
       ) : null}
@@ -204,13 +229,27 @@ export function EventTable({
     <table className="table" data-testid="events-table">
       <thead>
         <tr>
-          <th>Thời điểm (time)</th>
-          <th>Hành động (action)</th>
-          <th>Kết quả (outcome)</th>
-          <th>Người dùng (user)</th>
-          <th>Địa chỉ nguồn (source)</th>
-          <th>Máy (host)</th>
-          <th>Luật khớp (rules)</th>
+          <th>
+            <Bi vi="Thời điểm" en="time" />
+          </th>
+          <th>
+            <Bi vi="Hành động" en="action" />
+          </th>
+          <th>
+            <Bi vi="Kết quả" en="outcome" />
+          </th>
+          <th>
+            <Bi vi="Người dùng" en="user" />
+          </th>
+          <th>
+            <Bi vi="Địa chỉ nguồn" en="source" />
+          </th>
+          <th>
+            <Bi vi="Máy" en="host" />
+          </th>
+          <th>
+            <Bi vi="Luật khớp" en="rules" />
+          </th>
         </tr>
       </thead>
       <tbody>

@@ -1,3 +1,5 @@
+import { tr } from '../i18n';
+import { Bi } from '../components';
 /** Alerts: the work queue of the monitoring part, filtered by status, severity, rule and assignee. */
 import { useState } from 'react';
 import { api } from '../api';
@@ -30,7 +32,7 @@ export function Alerts() {
     <section>
       <PageTitle vi="Cảnh báo" en="Alerts">
         <button type="button" className="secondary" onClick={reload}>
-          Làm mới (Refresh)
+          <Bi vi="Làm mới" en="Refresh" />
         </button>
       </PageTitle>
       <BusHealth />
@@ -42,56 +44,84 @@ export function Alerts() {
         }}
       >
         <label className="field">
-          <span>Trạng thái (status)</span>
+          <span>
+            <Bi vi="Trạng thái" en="status" />
+          </span>
           <select name="status" value={status} onChange={(e) => set({ status: e.target.value })}>
-            <option value="">Tất cả (all)</option>
+            <option value="">{tr('Tất cả', 'all')}</option>
             {Object.entries(ALERT_STATUS_VI).map(([k, v]) => (
               <option key={k} value={k}>
-                {v} ({k})
+                {tr(v, k)}
               </option>
             ))}
           </select>
         </label>
         <label className="field">
-          <span>Mức tối thiểu (min. severity)</span>
+          <span>
+            <Bi vi="Mức tối thiểu" en="min. severity" />
+          </span>
           <select
             name="minSeverity"
             value={minSeverity}
             onChange={(e) => set({ minSeverity: e.target.value })}
           >
-            <option value="">Tất cả (all)</option>
+            <option value="">{tr('Tất cả', 'all')}</option>
             {LEVELS.map((l, i) => (
               <option key={l} value={String(i + 1)}>
-                {LEVEL_VI[l]} ({l})
+                {tr(LEVEL_VI[l]!, l)}
               </option>
             ))}
           </select>
         </label>
         <label className="field">
-          <span>Mã luật (rule id)</span>
+          <span>
+            <Bi vi="Mã luật" en="rule id" />
+          </span>
           <input name="rule" value={ruleText} onChange={(e) => setRuleText(e.target.value)} />
         </label>
         <label className="field">
-          <span>Người xử lý (assignee)</span>
+          <span>
+            <Bi vi="Người xử lý" en="assignee" />
+          </span>
           <input name="assignee" value={assigneeText} onChange={(e) => setAssigneeText(e.target.value)} />
         </label>
-        <button type="submit">Lọc (Filter)</button>
+        <button type="submit">
+          <Bi vi="Lọc" en="Filter" />
+        </button>
       </form>
       <ProblemBox error={error} />
       {loading && !data ? <Loading /> : null}
-      {data && !data.alerts.length ? <Empty>Không có cảnh báo nào khớp (no matching alerts)</Empty> : null}
+      {data && !data.alerts.length ? (
+        <Empty>
+          <Bi vi="Không có cảnh báo nào khớp" en="no matching alerts" />
+        </Empty>
+      ) : null}
       {data && data.alerts.length ? (
         <table className="table" data-testid="alerts-table">
           <thead>
             <tr>
               <th>#</th>
-              <th>Mức (level)</th>
-              <th>Cảnh báo (alert)</th>
-              <th>Nhóm (group)</th>
-              <th className="num">Số lần (count)</th>
-              <th>Lần cuối (last seen)</th>
-              <th>Trạng thái (status)</th>
-              <th>Người xử lý (assignee)</th>
+              <th>
+                <Bi vi="Mức" en="level" />
+              </th>
+              <th>
+                <Bi vi="Cảnh báo" en="alert" />
+              </th>
+              <th>
+                <Bi vi="Nhóm" en="group" />
+              </th>
+              <th className="num">
+                <Bi vi="Số lần" en="count" />
+              </th>
+              <th>
+                <Bi vi="Lần cuối" en="last seen" />
+              </th>
+              <th>
+                <Bi vi="Trạng thái" en="status" />
+              </th>
+              <th>
+                <Bi vi="Người xử lý" en="assignee" />
+              </th>
             </tr>
           </thead>
           <tbody>
@@ -103,7 +133,11 @@ export function Alerts() {
                 </td>
                 <td>
                   <Link to={`/alerts/${a.id}`}>{a.title}</Link>
-                  {a.kind === 'correlation' ? <span className="tag">tương quan (correlation)</span> : null}
+                  {a.kind === 'correlation' ? (
+                    <span className="tag">
+                      <Bi vi="tương quan" en="correlation" />
+                    </span>
+                  ) : null}
                 </td>
                 <td className="muted small-text">{groupText(a.group)}</td>
                 <td className="num">{a.count}</td>

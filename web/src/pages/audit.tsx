@@ -1,3 +1,5 @@
+import { tr } from '../i18n';
+import { Bi } from '../components';
 /**
  * The audit log (issue 18): records in chain order, searched by actor, action and time, 200 at a time;
  * each record opens with its detail and hashes; "Kiểm tra chuỗi" verifies the whole hash chain on the
@@ -29,11 +31,19 @@ interface ChainReport {
   reason?: string;
 }
 
-const OUTCOME_VI: Record<string, string> = { success: 'thành công', failure: 'thất bại', denied: 'bị từ chối' };
+const OUTCOME_VI: Record<string, string> = {
+  success: 'thành công',
+  failure: 'thất bại',
+  denied: 'bị từ chối',
+};
 
 export function Audit() {
   const { query } = useLocation();
-  const q = { actor: query.get('actor') ?? '', action: query.get('action') ?? '', from: query.get('from') ?? '' };
+  const q = {
+    actor: query.get('actor') ?? '',
+    action: query.get('action') ?? '',
+    from: query.get('from') ?? '',
+  };
   const [form, setForm] = useState(q);
   const [open, setOpen] = useState<number | null>(null);
   const [more, setMore] = useState<AuditRecord[]>([]);
@@ -41,8 +51,13 @@ export function Audit() {
   const [lastFull, setLastFull] = useState<boolean | null>(null);
   const canRead = session.can('audit.read');
   const page = (afterSeq?: number) =>
-    api<{ items: AuditRecord[] }>('/api/v1/audit', { query: { actor: q.actor, action: q.action, from: fromLocalInput(q.from), afterSeq, limit: 200 } });
-  const { data, error, loading } = useLoad(async () => (canRead ? page() : { items: [] }), [q.actor, q.action, q.from, canRead]);
+    api<{ items: AuditRecord[] }>('/api/v1/audit', {
+      query: { actor: q.actor, action: q.action, from: fromLocalInput(q.from), afterSeq, limit: 200 },
+    });
+  const { data, error, loading } = useLoad(
+    async () => (canRead ? page() : { items: [] }),
+    [q.actor, q.action, q.from, canRead],
+  );
   const loadMore = useAction();
   const rows = [...(data?.items ?? []), ...more];
   return (
@@ -61,18 +76,40 @@ export function Audit() {
             }}
           >
             <label className="field">
-              <span>Người thực hiện (actor)</span>
-              <input name="actor" value={form.actor} onChange={(e) => setForm({ ...form, actor: e.target.value })} />
+              <span>
+                <Bi vi="Người thực hiện" en="actor" />
+              </span>
+              <input
+                name="actor"
+                value={form.actor}
+                onChange={(e) => setForm({ ...form, actor: e.target.value })}
+              />
             </label>
             <label className="field">
-              <span>Thao tác (action)</span>
-              <input name="action" placeholder="ca.issue" value={form.action} onChange={(e) => setForm({ ...form, action: e.target.value })} />
+              <span>
+                <Bi vi="Thao tác" en="action" />
+              </span>
+              <input
+                name="action"
+                placeholder="ca.issue"
+                value={form.action}
+                onChange={(e) => setForm({ ...form, action: e.target.value })}
+              />
             </label>
             <label className="field">
-              <span>Từ (from)</span>
-              <input name="from" type="datetime-local" value={form.from} onChange={(e) => setForm({ ...form, from: e.target.value })} />
+              <span>
+                <Bi vi="Từ" en="from" />
+              </span>
+              <input
+                name="from"
+                type="datetime-local"
+                value={form.from}
+                onChange={(e) => setForm({ ...form, from: e.target.value })}
+              />
             </label>
-            <button type="submit">Tìm kiếm (Search)</button>
+            <button type="submit">
+              <Bi vi="Tìm kiếm" en="Search" />
+            </button>
           </form>
           <ProblemBox error={error ?? loadMore.error} />
           {loading && !data ? <Loading /> : null}
@@ -82,16 +119,31 @@ export function Audit() {
               <thead>
                 <tr>
                   <th>#</th>
-                  <th>Thời điểm (time)</th>
-                  <th>Người thực hiện (actor)</th>
-                  <th>Thao tác (action)</th>
-                  <th>Đối tượng (target)</th>
-                  <th>Kết quả (outcome)</th>
+                  <th>
+                    <Bi vi="Thời điểm" en="time" />
+                  </th>
+                  <th>
+                    <Bi vi="Người thực hiện" en="actor" />
+                  </th>
+                  <th>
+                    <Bi vi="Thao tác" en="action" />
+                  </th>
+                  <th>
+                    <Bi vi="Đối tượng" en="target" />
+                  </th>
+                  <th>
+                    <Bi vi="Kết quả" en="outcome" />
+                  </th>
                 </tr>
               </thead>
               <tbody>
                 {rows.map((r) => (
-                  <AuditRow key={r.seq} r={r} open={open === r.seq} toggle={() => setOpen(open === r.seq ? null : r.seq)} />
+                  <AuditRow
+                    key={r.seq}
+                    r={r}
+                    open={open === r.seq}
+                    toggle={() => setOpen(open === r.seq ? null : r.seq)}
+                  />
                 ))}
               </tbody>
             </table>
@@ -109,7 +161,7 @@ export function Audit() {
                 })
               }
             >
-              Tải thêm (More)
+              <Bi vi="Tải thêm" en="More" />
             </button>
           ) : null}
         </>
@@ -128,16 +180,20 @@ function AuditRow({ r, open, toggle }: { r: AuditRecord; open: boolean; toggle: 
         <td className="mono small-text">{r.action}</td>
         <td className="mono small-text">{r.target ?? '—'}</td>
         <td className={r.outcome === 'success' ? 'valid' : 'invalid'}>
-          {OUTCOME_VI[r.outcome] ?? r.outcome} <span className="en">({r.outcome})</span>
+          <Bi vi={OUTCOME_VI[r.outcome] ?? r.outcome} en={r.outcome} />
         </td>
       </tr>
       {open ? (
         <tr className="expanded">
           <td colSpan={6}>
             <dl className="facts">
-              <dt>Băm bản ghi trước (previous hash)</dt>
+              <dt>
+                <Bi vi="Băm bản ghi trước" en="previous hash" />
+              </dt>
               <dd className="mono small-text">{r.prevHash}</dd>
-              <dt>Băm bản ghi (hash)</dt>
+              <dt>
+                <Bi vi="Băm bản ghi" en="hash" />
+              </dt>
               <dd className="mono small-text">{r.hash}</dd>
             </dl>
             <Json value={r.detail} />
@@ -155,17 +211,27 @@ function VerifyChain() {
   if (!session.can('audit.verify')) return null;
   return (
     <div className="action-row" data-testid="audit-verify">
-      <button type="button" disabled={action.busy} onClick={() => void action.run(async () => setReport(await post<ChainReport>('/api/v1/audit/verify')))}>
-        {action.busy ? 'Đang kiểm tra… (verifying)' : 'Kiểm tra chuỗi băm (Verify the chain)'}
+      <button
+        type="button"
+        disabled={action.busy}
+        onClick={() =>
+          void action.run(async () => setReport(await post<ChainReport>('/api/v1/audit/verify')))
+        }
+      >
+        {action.busy ? tr('Đang kiểm tra…', 'verifying') : tr('Kiểm tra chuỗi băm', 'Verify the chain')}
       </button>
       {report ? (
         report.ok ? (
           <span className="badge verdict-pass" data-ok="true">
-            Nguyên vẹn: {report.records.toLocaleString('vi-VN')} bản ghi <span className="en">(intact: {report.records} records)</span>
+            <Bi
+              vi={`Nguyên vẹn: ${report.records.toLocaleString('vi-VN')} bản ghi`}
+              en={`intact: ${report.records} records`}
+            />
           </span>
         ) : (
           <span className="badge verdict-fail" data-ok="false">
-            Bị phá vỡ tại bản ghi {report.brokenAt} <span className="en">(broken at record {report.brokenAt})</span>: {report.reason}
+            <Bi vi={`Bị phá vỡ tại bản ghi ${report.brokenAt}`} en={`broken at record ${report.brokenAt}`} />:{' '}
+            {report.reason}
           </span>
         )
       ) : null}

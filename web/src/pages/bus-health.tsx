@@ -1,3 +1,4 @@
+import { tr } from '../i18n';
 /**
  * The event bus as the monitor sees it (GET /api/v1/monitor/status → bus): the connection and stream, the
  * monitor's consumer — attached or reattaching, how far behind, its last event and last error — and the
@@ -25,7 +26,15 @@ interface BusStatus {
   subscribed: boolean;
   duplicatesDropped: number;
   foreign?: Record<string, number>;
-  outbox?: { durable: boolean; instance: string; pending: number | null; relayed: number; failures: number; lastError: string | null; lastRelayAt: string | null };
+  outbox?: {
+    durable: boolean;
+    instance: string;
+    pending: number | null;
+    relayed: number;
+    failures: number;
+    lastError: string | null;
+    lastRelayAt: string | null;
+  };
   bus: {
     kind: 'nats' | 'in-process';
     connected: boolean;
@@ -44,7 +53,7 @@ const STATE_VI: Record<Consumer['state'], string> = {
 };
 
 function Badge({ good, vi, en }: { good: boolean; vi: string; en: string }) {
-  return <span className={`badge ${good ? 'status-good' : 'status-revoked'}`}>{`${vi} (${en})`}</span>;
+  return <span className={`badge ${good ? 'status-good' : 'status-revoked'}`}>{tr(vi, en)}</span>;
 }
 
 export function BusHealth() {
@@ -60,9 +69,15 @@ export function BusHealth() {
           <Bi vi="Bus sự kiện" en="Event bus" />
         </strong>{' '}
         {nats ? (
-          <Badge good={bus.connected} vi={bus.connected ? 'đã kết nối' : 'mất kết nối'} en={bus.connected ? 'connected' : 'disconnected'} />
+          <Badge
+            good={bus.connected}
+            vi={bus.connected ? 'đã kết nối' : 'mất kết nối'}
+            en={bus.connected ? 'connected' : 'disconnected'}
+          />
         ) : (
-          <span className="badge status-good">trong tiến trình (in-process)</span>
+          <span className="badge status-good">
+            <Bi vi="trong tiến trình" en="in-process" />
+          </span>
         )}
         {outbox ? <span className="muted small-text"> · {outbox.instance}</span> : null}
       </div>
@@ -85,7 +100,8 @@ export function BusHealth() {
             </dt>
             <dd>
               <Badge good={c.state === 'consuming'} vi={STATE_VI[c.state]} en={c.state} />{' '}
-              <Bi vi="còn chờ" en="lag" />: {c.pending ?? '—'} · <Bi vi="sự kiện cuối" en="last event" />: {dateTime(c.lastEventAt)}
+              <Bi vi="còn chờ" en="lag" />: {c.pending ?? '—'} · <Bi vi="sự kiện cuối" en="last event" />:{' '}
+              {dateTime(c.lastEventAt)}
               {c.attaches > 1 ? (
                 <>
                   {' '}
@@ -106,8 +122,8 @@ export function BusHealth() {
               <Bi vi="Hộp thư đi" en="outbox" />
             </dt>
             <dd>
-              <Bi vi="chờ chuyển" en="waiting" />: {outbox.pending ?? '—'} · <Bi vi="lần chuyển cuối" en="last relay" />:{' '}
-              {dateTime(outbox.lastRelayAt)}
+              <Bi vi="chờ chuyển" en="waiting" />: {outbox.pending ?? '—'} ·{' '}
+              <Bi vi="lần chuyển cuối" en="last relay" />: {dateTime(outbox.lastRelayAt)}
               {outbox.lastError ? (
                 <div className="muted small-text">
                   {outbox.failures} <Bi vi="lần lỗi" en="failures" />: {outbox.lastError}

@@ -1,3 +1,4 @@
+import { tr } from '../i18n';
 /**
  * The CA in the console (issue 18): certificates issued by the platform's CAs, searched by serial, subject,
  * profile, CA and status, each opening decoded (extensions by name) with revoke and release for the roles
@@ -63,7 +64,9 @@ export function Certificates() {
         }}
       >
         <label className="field">
-          <span>Số hiệu (serial)</span>
+          <span>
+            <Bi vi="Số hiệu" en="serial" />
+          </span>
           <input
             name="serial"
             className="mono"
@@ -72,7 +75,9 @@ export function Certificates() {
           />
         </label>
         <label className="field grow">
-          <span>Chủ thể (subject contains)</span>
+          <span>
+            <Bi vi="Chủ thể" en="subject contains" />
+          </span>
           <input
             name="subject"
             value={form.subject}
@@ -80,7 +85,9 @@ export function Certificates() {
           />
         </label>
         <label className="field">
-          <span>Hồ sơ (profile)</span>
+          <span>
+            <Bi vi="Hồ sơ" en="profile" />
+          </span>
           <input
             name="profile"
             value={form.profile}
@@ -92,21 +99,25 @@ export function Certificates() {
           <input name="ca" value={form.ca} onChange={(e) => setForm({ ...form, ca: e.target.value })} />
         </label>
         <label className="field">
-          <span>Trạng thái (status)</span>
+          <span>
+            <Bi vi="Trạng thái" en="status" />
+          </span>
           <select
             name="status"
             value={form.status}
             onChange={(e) => setForm({ ...form, status: e.target.value })}
           >
-            <option value="">Tất cả (all)</option>
+            <option value="">{tr('Tất cả', 'all')}</option>
             {['good', 'revoked', 'hold'].map((s) => (
               <option key={s} value={s}>
-                {CERT_STATUS_VI[s]} ({s})
+                {tr(CERT_STATUS_VI[s]!, s)}
               </option>
             ))}
           </select>
         </label>
-        <button type="submit">Tìm kiếm (Search)</button>
+        <button type="submit">
+          <Bi vi="Tìm kiếm" en="Search" />
+        </button>
       </form>
       <ProblemBox error={error} />
       {loading && !data ? <Loading /> : null}
@@ -115,12 +126,22 @@ export function Certificates() {
         <table className="table" data-testid="certificates-table">
           <thead>
             <tr>
-              <th>Số hiệu (serial)</th>
-              <th>Chủ thể (subject)</th>
-              <th>Hồ sơ (profile)</th>
+              <th>
+                <Bi vi="Số hiệu" en="serial" />
+              </th>
+              <th>
+                <Bi vi="Chủ thể" en="subject" />
+              </th>
+              <th>
+                <Bi vi="Hồ sơ" en="profile" />
+              </th>
               <th>CA</th>
-              <th>Hiệu lực (validity)</th>
-              <th>Trạng thái (status)</th>
+              <th>
+                <Bi vi="Hiệu lực" en="validity" />
+              </th>
+              <th>
+                <Bi vi="Trạng thái" en="status" />
+              </th>
             </tr>
           </thead>
           <tbody>
@@ -140,7 +161,17 @@ export function Certificates() {
   );
 }
 
-function CertRow({ c, open, toggle, changed }: { c: Certificate; open: boolean; toggle: () => void; changed: () => void }) {
+function CertRow({
+  c,
+  open,
+  toggle,
+  changed,
+}: {
+  c: Certificate;
+  open: boolean;
+  toggle: () => void;
+  changed: () => void;
+}) {
   return (
     <>
       <tr className="clickable" onClick={toggle} data-serial={c.serial}>
@@ -169,32 +200,54 @@ function CertRow({ c, open, toggle, changed }: { c: Certificate; open: boolean; 
 }
 
 function CertDetail({ c, changed }: { c: Certificate; changed: () => void }) {
-  const { data, error } = useLoad(() => api<Certificate & { decoded: Decoded }>(`/api/v1/certificates/${c.serial}`, { query: { decode: true } }), [c.serial, c.status]);
+  const { data, error } = useLoad(
+    () =>
+      api<Certificate & { decoded: Decoded }>(`/api/v1/certificates/${c.serial}`, {
+        query: { decode: true },
+      }),
+    [c.serial, c.status],
+  );
   const d = data?.decoded;
   return (
     <div data-testid="certificate-detail">
       <dl className="facts">
-        <dt>Thuật toán khoá (key algorithm)</dt>
+        <dt>
+          <Bi vi="Thuật toán khoá" en="key algorithm" />
+        </dt>
         <dd>{d?.publicKey ?? c.keyAlgorithm}</dd>
         {d ? (
           <>
-            <dt>Thuật toán ký (signature algorithm)</dt>
+            <dt>
+              <Bi vi="Thuật toán ký" en="signature algorithm" />
+            </dt>
             <dd>{d.signatureAlgorithm}</dd>
-            <dt>Cơ quan cấp (issuer)</dt>
+            <dt>
+              <Bi vi="Cơ quan cấp" en="issuer" />
+            </dt>
             <dd>{d.issuer}</dd>
-            <dt>Dấu vân tay SHA-256 (fingerprint)</dt>
+            <dt>
+              <Bi vi="Dấu vân tay SHA-256" en="fingerprint" />
+            </dt>
             <dd className="mono small-text">{d.sha256}</dd>
           </>
         ) : null}
-        <dt>Cấp lúc (issued at)</dt>
+        <dt>
+          <Bi vi="Cấp lúc" en="issued at" />
+        </dt>
         <dd>{dateTime(c.issuedAt)}</dd>
-        <dt>Người yêu cầu (requested by)</dt>
+        <dt>
+          <Bi vi="Người yêu cầu" en="requested by" />
+        </dt>
         <dd>{c.requestedBy ?? '—'}</dd>
-        <dt>Mã yêu cầu (request id)</dt>
+        <dt>
+          <Bi vi="Mã yêu cầu" en="request id" />
+        </dt>
         <dd>{c.requestId ?? '—'}</dd>
         {c.revokedAt ? (
           <>
-            <dt>Thu hồi lúc (revoked at)</dt>
+            <dt>
+              <Bi vi="Thu hồi lúc" en="revoked at" />
+            </dt>
             <dd>{dateTime(c.revokedAt)}</dd>
           </>
         ) : null}
@@ -204,8 +257,12 @@ function CertDetail({ c, changed }: { c: Certificate; changed: () => void }) {
         <table className="table" data-testid="extensions-table">
           <thead>
             <tr>
-              <th>Phần mở rộng (extension)</th>
-              <th>Giá trị (value)</th>
+              <th>
+                <Bi vi="Phần mở rộng" en="extension" />
+              </th>
+              <th>
+                <Bi vi="Giá trị" en="value" />
+              </th>
             </tr>
           </thead>
           <tbody>
@@ -213,7 +270,11 @@ function CertDetail({ c, changed }: { c: Certificate; changed: () => void }) {
               <tr key={x.oid} data-oid={x.oid}>
                 <td>
                   <Bi vi={x.name} en={x.nameEn} />
-                  {x.critical ? <span className="tag">thiết yếu (critical)</span> : null}
+                  {x.critical ? (
+                    <span className="tag">
+                      <Bi vi="thiết yếu" en="critical" />
+                    </span>
+                  ) : null}
                   <div className="mono small-text muted">{x.oid}</div>
                 </td>
                 <td>
@@ -244,13 +305,17 @@ function CertActions({ c, changed }: { c: Certificate; changed: () => void }) {
       {revocable ? (
         <>
           <label className="field">
-            <span>Lý do thu hồi (revocation reason)</span>
+            <span>
+              <Bi vi="Lý do thu hồi" en="revocation reason" />
+            </span>
             <select name="reason" value={reason} onChange={(e) => setReason(e.target.value)}>
-              {REVOKE_REASONS.filter(([r]) => c.status === 'good' || r !== 'certificateHold').map(([r, vi]) => (
-                <option key={r} value={r}>
-                  {vi} ({r})
-                </option>
-              ))}
+              {REVOKE_REASONS.filter(([r]) => c.status === 'good' || r !== 'certificateHold').map(
+                ([r, vi]) => (
+                  <option key={r} value={r}>
+                    {tr(vi, r)}
+                  </option>
+                ),
+              )}
             </select>
           </label>
           <button
@@ -258,17 +323,29 @@ function CertActions({ c, changed }: { c: Certificate; changed: () => void }) {
             className="danger"
             disabled={action.busy}
             onClick={() => {
-              const what = reason === 'certificateHold' ? 'Tạm dừng chứng thư này? (suspend this certificate?)' : 'Thu hồi vĩnh viễn chứng thư này? (revoke this certificate for good?)';
-              if (window.confirm(what)) void action.run(async () => (await post(`/api/v1/certificates/${c.serial}/revoke`, { reason }), changed()));
+              const what =
+                reason === 'certificateHold'
+                  ? tr('Tạm dừng chứng thư này?', 'suspend this certificate?')
+                  : tr('Thu hồi vĩnh viễn chứng thư này?', 'revoke this certificate for good?');
+              if (window.confirm(what))
+                void action.run(
+                  async () => (await post(`/api/v1/certificates/${c.serial}/revoke`, { reason }), changed()),
+                );
             }}
           >
-            {reason === 'certificateHold' ? 'Tạm dừng (Suspend)' : 'Thu hồi (Revoke)'}
+            {reason === 'certificateHold' ? tr('Tạm dừng', 'Suspend') : tr('Thu hồi', 'Revoke')}
           </button>
         </>
       ) : null}
       {releasable ? (
-        <button type="button" disabled={action.busy} onClick={() => void action.run(async () => (await post(`/api/v1/certificates/${c.serial}/release`), changed()))}>
-          Khôi phục (Release from hold)
+        <button
+          type="button"
+          disabled={action.busy}
+          onClick={() =>
+            void action.run(async () => (await post(`/api/v1/certificates/${c.serial}/release`), changed()))
+          }
+        >
+          <Bi vi="Khôi phục" en="Release from hold" />
         </button>
       ) : null}
       <ProblemBox error={action.error} onClose={action.clear} />
@@ -303,7 +380,7 @@ function IssueFromCsr({ issued }: { issued: (serial: string) => void }) {
     return (
       <p>
         <button type="button" onClick={() => setOpen(true)}>
-          Cấp chứng thư từ CSR (Issue from a CSR)
+          <Bi vi="Cấp chứng thư từ CSR" en="Issue from a CSR" />
         </button>
       </p>
     );
@@ -314,12 +391,15 @@ function IssueFromCsr({ issued }: { issued: (serial: string) => void }) {
       onSubmit={(e) => {
         e.preventDefault();
         void action.run(async () => {
-          const r = await post<{ serial: string; subject: string; notAfter: string }>('/api/v1/certificates', {
-            profile: form.profile,
-            csr: form.csr.trim(),
-            ...(form.ca ? { ca: form.ca } : {}),
-            ...(form.validityDays ? { validityDays: Number(form.validityDays) } : {}),
-          });
+          const r = await post<{ serial: string; subject: string; notAfter: string }>(
+            '/api/v1/certificates',
+            {
+              profile: form.profile,
+              csr: form.csr.trim(),
+              ...(form.ca ? { ca: form.ca } : {}),
+              ...(form.validityDays ? { validityDays: Number(form.validityDays) } : {}),
+            },
+          );
           setResult(r);
           issued(r.serial);
         });
@@ -330,9 +410,16 @@ function IssueFromCsr({ issued }: { issued: (serial: string) => void }) {
       </h2>
       <ProblemBox error={profiles.error ?? cas.error} />
       <label className="field">
-        <span>Hồ sơ chứng thư (profile)</span>
-        <select name="profile" required value={form.profile} onChange={(e) => setForm({ ...form, profile: e.target.value })}>
-          <option value="">— chọn (choose) —</option>
+        <span>
+          <Bi vi="Hồ sơ chứng thư" en="profile" />
+        </span>
+        <select
+          name="profile"
+          required
+          value={form.profile}
+          onChange={(e) => setForm({ ...form, profile: e.target.value })}
+        >
+          <option value="">— {tr('chọn', 'choose')} —</option>
           {(profiles.data ?? []).map((p) => (
             <option key={p.name} value={p.name}>
               {p.name} — {p.description}
@@ -341,9 +428,11 @@ function IssueFromCsr({ issued }: { issued: (serial: string) => void }) {
         </select>
       </label>
       <label className="field">
-        <span>CA cấp (issuing CA)</span>
+        <span>
+          <Bi vi="CA cấp" en="issuing CA" />
+        </span>
         <select name="ca" value={form.ca} onChange={(e) => setForm({ ...form, ca: e.target.value })}>
-          <option value="">mặc định (default)</option>
+          <option value="">{tr('mặc định', 'default')}</option>
           {(cas.data ?? [])
             .filter((c) => c.parent && c.status !== 'revoked')
             .map((c) => (
@@ -354,11 +443,23 @@ function IssueFromCsr({ issued }: { issued: (serial: string) => void }) {
         </select>
       </label>
       <label className="field">
-        <span>Số ngày hiệu lực (validity days){profile ? `, tối đa (at most) ${profile.validityDays}` : ''}</span>
-        <input name="validityDays" type="number" min={1} max={profile?.validityDays} value={form.validityDays} onChange={(e) => setForm({ ...form, validityDays: e.target.value })} />
+        <span>
+          <Bi vi="Số ngày hiệu lực" en="validity days" />
+          {profile ? `, ${tr(`tối đa ${profile.validityDays}`, `at most ${profile.validityDays}`)}` : ''}
+        </span>
+        <input
+          name="validityDays"
+          type="number"
+          min={1}
+          max={profile?.validityDays}
+          value={form.validityDays}
+          onChange={(e) => setForm({ ...form, validityDays: e.target.value })}
+        />
       </label>
       <label className="field grow">
-        <span>Tệp yêu cầu (CSR file, PEM or DER)</span>
+        <span>
+          <Bi vi="Tệp yêu cầu" en="CSR file, PEM or DER" />
+        </span>
         <input
           name="csrFile"
           type="file"
@@ -379,16 +480,27 @@ function IssueFromCsr({ issued }: { issued: (serial: string) => void }) {
         />
       </label>
       <label className="field grow">
-        <span>hoặc dán PEM (or paste the PEM)</span>
-        <textarea name="csr" rows={6} className="mono" required value={form.csr} onChange={(e) => setForm({ ...form, csr: e.target.value })} />
+        <span>
+          <Bi vi="hoặc dán PEM" en="or paste the PEM" />
+        </span>
+        <textarea
+          name="csr"
+          rows={6}
+          className="mono"
+          required
+          value={form.csr}
+          onChange={(e) => setForm({ ...form, csr: e.target.value })}
+        />
       </label>
       <button type="submit" disabled={action.busy || !form.profile || !form.csr.trim()}>
-        {action.busy ? 'Đang cấp… (issuing)' : 'Cấp chứng thư (Issue)'}
+        {action.busy ? tr('Đang cấp…', 'issuing') : tr('Cấp chứng thư', 'Issue')}
       </button>
       <ProblemBox error={action.error} onClose={action.clear} />
       {result ? (
         <p className="notice" role="status" data-testid="issued">
-          Đã cấp chứng thư (issued) <span className="mono">{result.serial}</span> cho (for) {result.subject}, hiệu lực đến (valid until) {dateTime(result.notAfter)}
+          <Bi vi="Đã cấp chứng thư" en="issued" /> <span className="mono">{result.serial}</span> cho (for){' '}
+          {result.subject}
+          <Bi vi=", hiệu lực đến" en="valid until" /> {dateTime(result.notAfter)}
         </p>
       ) : null}
     </form>
@@ -399,7 +511,13 @@ function IssueFromCsr({ issued }: { issued: (serial: string) => void }) {
 function CaList() {
   const cas = useLoad(() => api<CaInfo[]>('/pki/ca'), []);
   const action = useAction();
-  const [crl, setCrl] = useState<{ ca: string; number: string | number; thisUpdate: string; nextUpdate: string; entries: number } | null>(null);
+  const [crl, setCrl] = useState<{
+    ca: string;
+    number: string | number;
+    thisUpdate: string;
+    nextUpdate: string;
+    entries: number;
+  } | null>(null);
   const canCrl = session.can('ca.crl.generate');
   if (!cas.data?.length) return <ProblemBox error={cas.error} />;
   return (
@@ -411,8 +529,12 @@ function CaList() {
         <thead>
           <tr>
             <th>CA</th>
-            <th>Chủ thể (subject)</th>
-            <th>Hết hạn (expires)</th>
+            <th>
+              <Bi vi="Chủ thể" en="subject" />
+            </th>
+            <th>
+              <Bi vi="Hết hạn" en="expires" />
+            </th>
             <th>CRL</th>
           </tr>
         </thead>
@@ -423,15 +545,18 @@ function CaList() {
               <td>{c.subject}</td>
               <td>{dateTime(c.notAfter)}</td>
               <td>
-                <a href={`/pki/crl/${c.id}.crl`}>{c.id}.crl</a> · <a href={`/pki/ca/${c.id}.pem`}>PEM</a> · <a href={`/pki/ca/${c.id}.cer`}>DER</a>
+                <a href={`/pki/crl/${c.id}.crl`}>{c.id}.crl</a> · <a href={`/pki/ca/${c.id}.pem`}>PEM</a> ·{' '}
+                <a href={`/pki/ca/${c.id}.cer`}>DER</a>
                 {canCrl ? (
                   <button
                     type="button"
                     className="secondary small"
                     disabled={action.busy}
-                    onClick={() => void action.run(async () => setCrl(await post(`/api/v1/cas/${c.id}/crl`, {})))}
+                    onClick={() =>
+                      void action.run(async () => setCrl(await post(`/api/v1/cas/${c.id}/crl`, {})))
+                    }
                   >
-                    Phát hành CRL ngay (Generate a CRL now)
+                    <Bi vi="Phát hành CRL ngay" en="Generate a CRL now" />
                   </button>
                 ) : null}
               </td>
@@ -442,7 +567,10 @@ function CaList() {
       <ProblemBox error={action.error} onClose={action.clear} />
       {crl ? (
         <p className="notice" role="status" data-testid="crl-generated">
-          CRL số (number) {String(crl.number)} của (of) {crl.ca}: {crl.entries} chứng thư bị thu hồi (entries), từ (this update) {dateTime(crl.thisUpdate)} đến (next update) {dateTime(crl.nextUpdate)}
+          <Bi
+            vi={`CRL số ${crl.number} của ${crl.ca}: ${crl.entries} chứng thư bị thu hồi, từ ${dateTime(crl.thisUpdate)} đến ${dateTime(crl.nextUpdate)}`}
+            en={`CRL number ${crl.number} of ${crl.ca}: ${crl.entries} entries, this update ${dateTime(crl.thisUpdate)}, next update ${dateTime(crl.nextUpdate)}`}
+          />
         </p>
       ) : null}
     </details>

@@ -1,3 +1,4 @@
+import { tr } from '../i18n';
 /**
  * The monitoring dashboard (issue 18): for the last day, week or month, events and alerts over time (alerts
  * stacked by level), the rules that raised the most alerts (each opening its alerts), and the hosts, source
@@ -129,7 +130,9 @@ function TopList({
           ))}
         </ol>
       ) : (
-        <p className="muted small-text">Không có (none)</p>
+        <p className="muted small-text">
+          <Bi vi="Không có" en="none" />
+        </p>
       )}
     </section>
   );
@@ -147,7 +150,7 @@ export function Dashboard() {
   return (
     <section data-testid="dashboard">
       <PageTitle vi="Tổng quan giám sát" en="Monitoring dashboard">
-        <div className="segmented" role="group" aria-label="Khoảng thời gian (range)">
+        <div className="segmented" role="group" aria-label={tr('Khoảng thời gian', 'range')}>
           {RANGES.map((r) => (
             <button
               key={r.key}
@@ -156,7 +159,7 @@ export function Dashboard() {
               aria-pressed={r.key === range}
               onClick={() => setRange(r.key)}
             >
-              {r.vi} <span className="en">({r.en})</span>
+              <Bi vi={r.vi} en={r.en} />
             </button>
           ))}
         </div>
@@ -193,7 +196,7 @@ export function Dashboard() {
               from={data.from}
               to={data.to}
               width={data.bucketSeconds}
-              label={`Sự kiện (events): ${data.events.map((e) => `${dateTime(e.t)} ${e.count}`).join('; ')}`}
+              label={`${tr('Sự kiện', 'events')}: ${data.events.map((e) => `${dateTime(e.t)} ${e.count}`).join('; ')}`}
               points={data.events.map((e) => ({ t: e.t, parts: [{ value: e.count, color: '#175cd3' }] }))}
             />
           </section>
@@ -205,7 +208,7 @@ export function Dashboard() {
               from={data.from}
               to={data.to}
               width={data.bucketSeconds}
-              label={`Cảnh báo (alerts): ${data.alerts.map((a) => `${dateTime(a.t)} ${a.count}`).join('; ')}`}
+              label={`${tr('Cảnh báo', 'alerts')}: ${data.alerts.map((a) => `${dateTime(a.t)} ${a.count}`).join('; ')}`}
               points={data.alerts.map((a) => ({
                 t: a.t,
                 parts: LEVELS.map((l) => ({ value: a.byLevel[l] ?? 0, color: LEVEL_COLOR[l]! })),
@@ -214,7 +217,7 @@ export function Dashboard() {
             <p className="legend small-text">
               {LEVELS.map((l) => (
                 <span key={l}>
-                  <span className="swatch" style={{ background: LEVEL_COLOR[l] }} /> {LEVEL_VI[l]} ({l})
+                  <span className="swatch" style={{ background: LEVEL_COLOR[l] }} /> {tr(LEVEL_VI[l]!, l)}
                 </span>
               ))}
             </p>

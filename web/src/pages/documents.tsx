@@ -1,3 +1,4 @@
+import { tr } from '../i18n';
 /**
  * The document desk (bàn văn thư): official documents between agencies over the axis. Inbox (received
  * documents and status packets), outbox (each recipient's delivery and latest status), a document with its
@@ -12,19 +13,27 @@ import { Link, navigate, setQuery, useLocation } from '../router';
 import { session } from '../session';
 
 /** the status codes of QCVN 102:2016 as the desk sends and shows them */
-export const STATUS_VI: Record<string, string> = {
-  '01': 'Đã đến (arrived)',
-  '02': 'Từ chối tiếp nhận (refused)',
-  '03': 'Đã tiếp nhận, vào sổ (registered)',
-  '04': 'Đã phân công (assigned)',
-  '05': 'Đang xử lý (in progress)',
-  '06': 'Hoàn thành (done)',
-  '13': 'Yêu cầu thu hồi/cập nhật (recall or update requested)',
-  '15': 'Đồng ý thu hồi/cập nhật (accepted)',
-  '16': 'Từ chối thu hồi/cập nhật (refused)',
+export const STATUS_TEXT: Record<string, [string, string]> = {
+  '01': ['Đã đến', 'arrived'],
+  '02': ['Từ chối tiếp nhận', 'refused'],
+  '03': ['Đã tiếp nhận, vào sổ', 'registered'],
+  '04': ['Đã phân công', 'assigned'],
+  '05': ['Đang xử lý', 'in progress'],
+  '06': ['Hoàn thành', 'done'],
+  '13': ['Yêu cầu thu hồi/cập nhật', 'recall or update requested'],
+  '15': ['Đồng ý thu hồi/cập nhật', 'accepted'],
+  '16': ['Từ chối thu hồi/cập nhật', 'refused'],
 };
+/** a status code in words, in the console's language */
+export const statusText = (code: string): string => (STATUS_TEXT[code] ? tr(...STATUS_TEXT[code]) : code);
 /** what a recipient may report next, from its current status (the desk refuses the others) */
-const NEXT: Record<string, string[]> = { '': ['01'], '01': ['02', '03'], '03': ['04', '05', '06'], '04': ['04', '05', '06'], '05': ['05', '06'] };
+const NEXT: Record<string, string[]> = {
+  '': ['01'],
+  '01': ['02', '03'],
+  '03': ['04', '05', '06'],
+  '04': ['04', '05', '06'],
+  '05': ['05', '06'],
+};
 
 interface Header {
   from: { organId: string; organName: string };
@@ -67,17 +76,38 @@ interface StatusItem {
 }
 interface DocView {
   document: DocRow;
-  attachments: { contentId: string; attachmentName: string; contentType: string; size: number; sha256: string; report: { signatures?: { indication: string; format?: string; signer?: { commonName?: string } }[]; skipped?: string; error?: string } | null }[];
+  attachments: {
+    contentId: string;
+    attachmentName: string;
+    contentType: string;
+    size: number;
+    sha256: string;
+    report: {
+      signatures?: { indication: string; format?: string; signer?: { commonName?: string } }[];
+      skipped?: string;
+      error?: string;
+    } | null;
+  }[];
   recipients: Recipient[];
   statuses: StatusItem[];
 }
 
-const DOC_TYPES: Record<number, string> = { 0: 'mới (new)', 1: 'thu hồi (recall)', 2: 'cập nhật (update)', 3: 'thay thế (replace)' };
+const DOC_TYPES: Record<number, [string, string]> = {
+  0: ['mới', 'new'],
+  1: ['thu hồi', 'recall'],
+  2: ['cập nhật', 'update'],
+  3: ['thay thế', 'replace'],
+};
+const docTypeText = (t: number): string => (DOC_TYPES[t] ? tr(...DOC_TYPES[t]) : String(t));
 
 function Verdict({ v }: { v: string | undefined | null }) {
   if (!v) return <span>—</span>;
   const good = v === 'TOTAL-PASSED';
-  return <span className={good ? 'badge status-good' : 'badge level-medium'} data-indication={v}>{good ? 'Hợp lệ (TOTAL-PASSED)' : v}</span>;
+  return (
+    <span className={good ? 'badge status-good' : 'badge level-medium'} data-indication={v}>
+      {good ? tr('Hợp lệ', 'TOTAL-PASSED') : v}
+    </span>
+  );
 }
 
 export function Documents() {
@@ -90,12 +120,17 @@ export function Documents() {
       <nav className="tabs" data-testid="doc-tabs">
         {(
           [
-            ['in', 'Văn bản đến (Inbox)'],
-            ['out', 'Văn bản đi (Outbox)'],
-            ...(canSend ? [['send', 'Gửi văn bản (Send)']] : []),
+            ['in', tr('Văn bản đến', 'Inbox')],
+            ['out', tr('Văn bản đi', 'Outbox')],
+            ...(canSend ? [['send', tr('Gửi văn bản', 'Send')]] : []),
           ] as [string, string][]
         ).map(([k, label]) => (
-          <button key={k} type="button" className={box === k ? 'active' : ''} onClick={() => setQuery({ box: k })}>
+          <button
+            key={k}
+            type="button"
+            className={box === k ? 'active' : ''}
+            onClick={() => setQuery({ box: k })}
+          >
             {label}
           </button>
         ))}
@@ -110,7 +145,13 @@ function Inbox() {
   const all = query.get('all') === '1';
   const q = query.get('q') ?? '';
   const [text, setText] = useState(q);
-  const { data, error, loading } = useLoad(() => api<{ documents: DocRow[]; statuses: StatusItem[] }>('/api/v1/doc/inbox', { query: { all: all ? 'true' : undefined, q } }), [all, q]);
+  const { data, error, loading } = useLoad(
+    () =>
+      api<{ documents: DocRow[]; statuses: StatusItem[] }>('/api/v1/doc/inbox', {
+        query: { all: all ? 'true' : undefined, q },
+      }),
+    [all, q],
+  );
   return (
     <>
       <form
@@ -121,15 +162,24 @@ function Inbox() {
         }}
       >
         <label className="field grow">
-          <span>Tìm (search: số, trích yếu, cơ quan)</span>
+          <span>
+            <Bi vi="Tìm theo số, trích yếu, cơ quan" en="search by number, subject, agency" />
+          </span>
           <input name="q" value={text} maxLength={500} onChange={(e) => setText(e.target.value)} />
         </label>
         <label className="field">
           <span>
-            <input type="checkbox" checked={all} onChange={(e) => setQuery({ box: 'in', q, all: e.target.checked ? '1' : undefined })} /> Cả văn bản đã nhận (all, also acknowledged)
+            <input
+              type="checkbox"
+              checked={all}
+              onChange={(e) => setQuery({ box: 'in', q, all: e.target.checked ? '1' : undefined })}
+            />{' '}
+            <Bi vi="Cả văn bản đã nhận" en="all, also acknowledged" />
           </span>
         </label>
-        <button type="submit">Tìm kiếm (Search)</button>
+        <button type="submit">
+          <Bi vi="Tìm kiếm" en="Search" />
+        </button>
       </form>
       <ProblemBox error={error} />
       {loading && !data ? <Loading /> : null}
@@ -146,10 +196,18 @@ function Inbox() {
             <table className="table" data-testid="inbox-statuses">
               <thead>
                 <tr>
-                  <th>Thời điểm (at)</th>
-                  <th>Cơ quan (agency)</th>
-                  <th>Trạng thái (status)</th>
-                  <th>Ghi chú (description)</th>
+                  <th>
+                    <Bi vi="Thời điểm" en="at" />
+                  </th>
+                  <th>
+                    <Bi vi="Cơ quan" en="agency" />
+                  </th>
+                  <th>
+                    <Bi vi="Trạng thái" en="status" />
+                  </th>
+                  <th>
+                    <Bi vi="Ghi chú" en="description" />
+                  </th>
                 </tr>
               </thead>
               <tbody>
@@ -158,7 +216,7 @@ function Inbox() {
                     <td className="nowrap small-text">{dateTime(s.createdAt)}</td>
                     <td className="mono small-text">{s.organId}</td>
                     <td>
-                      <Link to={`/documents/${s.docId}`}>{STATUS_VI[s.code] ?? s.code}</Link>
+                      <Link to={`/documents/${s.docId}`}>{statusText(s.code)}</Link>
                     </td>
                     <td>{s.description ?? ''}</td>
                   </tr>
@@ -179,11 +237,19 @@ function DocTable({ rows, out }: { rows: DocRow[]; out?: boolean }) {
     <table className="table" data-testid={out ? 'outbox-table' : 'inbox-table'}>
       <thead>
         <tr>
-          <th>Thời điểm (at)</th>
-          <th>Số, ký hiệu (number)</th>
-          <th>Trích yếu (subject)</th>
-          <th>{out ? 'Nơi nhận và trạng thái (recipients)' : 'Nơi gửi (from)'}</th>
-          <th>Chữ ký (signature)</th>
+          <th>
+            <Bi vi="Thời điểm" en="at" />
+          </th>
+          <th>
+            <Bi vi="Số, ký hiệu" en="number" />
+          </th>
+          <th>
+            <Bi vi="Trích yếu" en="subject" />
+          </th>
+          <th>{out ? tr('Nơi nhận và trạng thái', 'recipients') : tr('Nơi gửi', 'from')}</th>
+          <th>
+            <Bi vi="Chữ ký" en="signature" />
+          </th>
         </tr>
       </thead>
       <tbody>
@@ -192,7 +258,7 @@ function DocTable({ rows, out }: { rows: DocRow[]; out?: boolean }) {
             <td className="nowrap small-text">{dateTime(d.createdAt)}</td>
             <td className="nowrap">
               {d.header.code.number}/{d.header.code.notation}
-              {d.docType ? <span className="small-text"> · {DOC_TYPES[d.docType]}</span> : null}
+              {d.docType ? <span className="small-text"> · {docTypeText(d.docType)}</span> : null}
             </td>
             <td>
               <Link to={`/documents/${d.id}`}>{d.header.subject}</Link>
@@ -201,7 +267,12 @@ function DocTable({ rows, out }: { rows: DocRow[]; out?: boolean }) {
               {out
                 ? (d.recipients ?? []).map((r) => (
                     <div key={r.organId} className="small-text" data-organ={r.organId}>
-                      {r.organName}: {r.status ? STATUS_VI[r.status] ?? r.status : r.delivery ? `chuyển: ${r.delivery.state} (delivery)` : '—'}
+                      {r.organName}:{' '}
+                      {r.status
+                        ? statusText(r.status)
+                        : r.delivery
+                          ? `${tr('chuyển', 'delivery')}: ${r.delivery.state}`
+                          : '—'}
                     </div>
                   ))
                 : d.header.from.organName}
@@ -231,10 +302,14 @@ function Outbox() {
         }}
       >
         <label className="field grow">
-          <span>Tìm (search)</span>
+          <span>
+            <Bi vi="Tìm" en="search" />
+          </span>
           <input name="q" value={text} maxLength={500} onChange={(e) => setText(e.target.value)} />
         </label>
-        <button type="submit">Tìm kiếm (Search)</button>
+        <button type="submit">
+          <Bi vi="Tìm kiếm" en="Search" />
+        </button>
       </form>
       <ProblemBox error={error} />
       {loading && !data ? <Loading /> : null}
@@ -245,7 +320,10 @@ function Outbox() {
 
 /** Downloads an attachment with the bearer token (a plain link would carry none). */
 async function download(id: string, a: { contentId: string; attachmentName: string }) {
-  const r = await fetch(`/api/v1/doc/documents/${encodeURIComponent(id)}/attachments/${encodeURIComponent(a.contentId)}`, { headers: { authorization: `Bearer ${session.token() ?? ''}` } });
+  const r = await fetch(
+    `/api/v1/doc/documents/${encodeURIComponent(id)}/attachments/${encodeURIComponent(a.contentId)}`,
+    { headers: { authorization: `Bearer ${session.token() ?? ''}` } },
+  );
   if (!r.ok) throw new ApiProblem({ status: r.status, detail: await r.text().catch(() => '') });
   const url = URL.createObjectURL(await r.blob());
   const link = document.createElement('a');
@@ -256,7 +334,10 @@ async function download(id: string, a: { contentId: string; attachmentName: stri
 }
 
 export function DocumentView({ id }: { id: string }) {
-  const { data, error, loading, reload } = useLoad(() => api<DocView>(`/api/v1/doc/documents/${encodeURIComponent(id)}`), [id]);
+  const { data, error, loading, reload } = useLoad(
+    () => api<DocView>(`/api/v1/doc/documents/${encodeURIComponent(id)}`),
+    [id],
+  );
   const action = useAction();
   const [description, setDescription] = useState('');
   const canSend = session.me()?.permissions.includes('doc.send') ?? false;
@@ -273,38 +354,61 @@ export function DocumentView({ id }: { id: string }) {
       {d ? (
         <>
           <dl className="facts" data-testid="doc-header">
-            <dt>Số, ký hiệu (number)</dt>
+            <dt>
+              <Bi vi="Số, ký hiệu" en="number" />
+            </dt>
             <dd>
               {d.header.code.number}/{d.header.code.notation}
             </dd>
-            <dt>Mã văn bản (DocumentId)</dt>
+            <dt>
+              <Bi vi="Mã văn bản" en="DocumentId" />
+            </dt>
             <dd className="mono">{d.documentId}</dd>
-            <dt>Trích yếu (subject)</dt>
+            <dt>
+              <Bi vi="Trích yếu" en="subject" />
+            </dt>
             <dd>{d.header.subject}</dd>
-            <dt>Loại (type)</dt>
+            <dt>
+              <Bi vi="Loại" en="type" />
+            </dt>
             <dd>
-              {d.header.documentType.typeName} · {DOC_TYPES[d.docType] ?? d.docType}
+              {d.header.documentType.typeName} · {docTypeText(d.docType)}
             </dd>
-            <dt>Nơi gửi (from)</dt>
+            <dt>
+              <Bi vi="Nơi gửi" en="from" />
+            </dt>
             <dd>
               {d.header.from.organName} <span className="mono small-text">{d.header.from.organId}</span>
             </dd>
-            <dt>Nơi nhận (to)</dt>
+            <dt>
+              <Bi vi="Nơi nhận" en="to" />
+            </dt>
             <dd>{d.header.to.map((t) => t.organName).join('; ')}</dd>
-            <dt>Ban hành (promulgated)</dt>
+            <dt>
+              <Bi vi="Ban hành" en="promulgated" />
+            </dt>
             <dd>
               {d.header.promulgation.place}, {d.header.promulgation.date}
             </dd>
-            <dt>Người ký (signer)</dt>
+            <dt>
+              <Bi vi="Người ký" en="signer" />
+            </dt>
             <dd>
-              {[d.header.signer.competence, d.header.signer.position, d.header.signer.fullName].filter(Boolean).join(' · ')}
+              {[d.header.signer.competence, d.header.signer.position, d.header.signer.fullName]
+                .filter(Boolean)
+                .join(' · ')}
             </dd>
-            <dt>Chữ ký gói tin (package signature)</dt>
+            <dt>
+              <Bi vi="Chữ ký gói tin" en="package signature" />
+            </dt>
             <dd data-testid="doc-verdict">
-              <Verdict v={d.validation?.indication} /> {d.validation?.signer ? <span className="small-text">{d.validation.signer}</span> : null}
+              <Verdict v={d.validation?.indication} />{' '}
+              {d.validation?.signer ? <span className="small-text">{d.validation.signer}</span> : null}
             </dd>
-            <dt>Trạng thái (status)</dt>
-            <dd>{d.state.code ? STATUS_VI[d.state.code] ?? d.state.code : '—'}</dd>
+            <dt>
+              <Bi vi="Trạng thái" en="status" />
+            </dt>
+            <dd>{d.state.code ? statusText(d.state.code) : '—'}</dd>
           </dl>
           {d.header.content ? <p>{d.header.content}</p> : null}
           <h2>
@@ -313,9 +417,15 @@ export function DocumentView({ id }: { id: string }) {
           <table className="table" data-testid="doc-attachments">
             <thead>
               <tr>
-                <th>Tên (name)</th>
-                <th>Kích thước (size)</th>
-                <th>Chữ ký trong tệp (signatures in the file)</th>
+                <th>
+                  <Bi vi="Tên" en="name" />
+                </th>
+                <th>
+                  <Bi vi="Kích thước" en="size" />
+                </th>
+                <th>
+                  <Bi vi="Chữ ký trong tệp" en="signatures in the file" />
+                </th>
                 <th></th>
               </tr>
             </thead>
@@ -328,14 +438,19 @@ export function DocumentView({ id }: { id: string }) {
                     {a.report?.signatures?.length
                       ? a.report.signatures.map((s, i) => (
                           <div key={i}>
-                            <Verdict v={s.indication} /> <span className="small-text">{s.format} {s.signer?.commonName ?? ''}</span>
+                            <Verdict v={s.indication} />{' '}
+                            <span className="small-text">
+                              {s.format} {s.signer?.commonName ?? ''}
+                            </span>
                           </div>
                         ))
-                      : a.report?.skipped ?? a.report?.error ?? (a.contentType === 'application/pdf' ? 'không có chữ ký (no signature)' : '—')}
+                      : (a.report?.skipped ??
+                        a.report?.error ??
+                        (a.contentType === 'application/pdf' ? tr('không có chữ ký', 'no signature') : '—'))}
                   </td>
                   <td>
                     <button type="button" onClick={() => void action.run(() => download(d.id, a))}>
-                      Tải về (Download)
+                      <Bi vi="Tải về" en="Download" />
                     </button>
                   </td>
                 </tr>
@@ -350,17 +465,27 @@ export function DocumentView({ id }: { id: string }) {
               <table className="table" data-testid="doc-recipients">
                 <thead>
                   <tr>
-                    <th>Cơ quan (agency)</th>
-                    <th>Chuyển (delivery)</th>
-                    <th>Trạng thái (status)</th>
+                    <th>
+                      <Bi vi="Cơ quan" en="agency" />
+                    </th>
+                    <th>
+                      <Bi vi="Chuyển" en="delivery" />
+                    </th>
+                    <th>
+                      <Bi vi="Trạng thái" en="status" />
+                    </th>
                   </tr>
                 </thead>
                 <tbody>
                   {data.recipients.map((r) => (
                     <tr key={r.organId} data-organ={r.organId}>
                       <td>{r.organName}</td>
-                      <td className="small-text">{r.delivery ? `${r.delivery.state}${r.delivery.lastError ? ` — ${r.delivery.lastError}` : ''}` : '—'}</td>
-                      <td>{r.status ? `${STATUS_VI[r.status] ?? r.status} · ${dateTime(r.statusAt)}` : '—'}</td>
+                      <td className="small-text">
+                        {r.delivery
+                          ? `${r.delivery.state}${r.delivery.lastError ? ` — ${r.delivery.lastError}` : ''}`
+                          : '—'}
+                      </td>
+                      <td>{r.status ? `${statusText(r.status)} · ${dateTime(r.statusAt)}` : '—'}</td>
                     </tr>
                   ))}
                 </tbody>
@@ -373,8 +498,15 @@ export function DocumentView({ id }: { id: string }) {
                 <Bi vi="Báo trạng thái cho nơi gửi" en="Report a status to the sender" />
               </h2>
               <label className="field grow">
-                <span>Ghi chú (description)</span>
-                <input name="description" maxLength={500} value={description} onChange={(e) => setDescription(e.target.value)} />
+                <span>
+                  <Bi vi="Ghi chú" en="description" />
+                </span>
+                <input
+                  name="description"
+                  maxLength={500}
+                  value={description}
+                  onChange={(e) => setDescription(e.target.value)}
+                />
               </label>
               {(NEXT[d.state.code ?? ''] ?? []).map((code) => (
                 <button
@@ -382,15 +514,35 @@ export function DocumentView({ id }: { id: string }) {
                   type="button"
                   disabled={action.busy}
                   onClick={() =>
-                    void action.run(() => api(`/api/v1/doc/documents/${encodeURIComponent(d.id)}/status`, { method: 'POST', body: { code, ...(description ? { description } : {}) } })).then((ok) => ok && reload())
+                    void action
+                      .run(() =>
+                        api(`/api/v1/doc/documents/${encodeURIComponent(d.id)}/status`, {
+                          method: 'POST',
+                          body: { code, ...(description ? { description } : {}) },
+                        }),
+                      )
+                      .then((ok) => ok && reload())
                   }
                 >
-                  {STATUS_VI[code]}
+                  {statusText(code)}
                 </button>
               ))}
               {!d.ackedAt ? (
-                <button type="button" disabled={action.busy} onClick={() => void action.run(() => api(`/api/v1/doc/documents/${encodeURIComponent(d.id)}/ack`, { method: 'POST', body: {} })).then((ok) => ok && reload())}>
-                  Đã xem, rời hộp đến (Acknowledge)
+                <button
+                  type="button"
+                  disabled={action.busy}
+                  onClick={() =>
+                    void action
+                      .run(() =>
+                        api(`/api/v1/doc/documents/${encodeURIComponent(d.id)}/ack`, {
+                          method: 'POST',
+                          body: {},
+                        }),
+                      )
+                      .then((ok) => ok && reload())
+                  }
+                >
+                  <Bi vi="Đã xem, rời hộp đến" en="Acknowledge" />
                 </button>
               ) : null}
             </div>
@@ -404,7 +556,7 @@ export function DocumentView({ id }: { id: string }) {
               <ul data-testid="doc-statuses">
                 {data.statuses.map((s) => (
                   <li key={s.id}>
-                    {dateTime(s.createdAt)} · {s.organId} · {STATUS_VI[s.code] ?? s.code}
+                    {dateTime(s.createdAt)} · {s.organId} · {statusText(s.code)}
                     {s.description ? ` — ${s.description}` : ''}
                   </li>
                 ))}
@@ -422,17 +574,35 @@ function Send() {
   const recipients = useLoad(() => api<{ id: string; name: string }[]>('/api/v1/doc/recipients'), []);
   const action = useAction();
   const [to, setTo] = useState<string[]>([]);
-  const [form, setForm] = useState({ number: '', notation: '', subject: '', typeName: 'Công văn', place: 'Hà Nội', signerName: '', position: '' });
+  const [form, setForm] = useState({
+    number: '',
+    notation: '',
+    subject: '',
+    typeName: 'Công văn',
+    place: 'Hà Nội',
+    signerName: '',
+    position: '',
+  });
   const [files, setFiles] = useState<File[]>([]);
-  const set = (k: keyof typeof form) => (e: { target: { value: string } }) => setForm({ ...form, [k]: e.target.value });
+  const set = (k: keyof typeof form) => (e: { target: { value: string } }) =>
+    setForm({ ...form, [k]: e.target.value });
   const submit = async () => {
     const token = session.token() ?? '';
     const attachments = [];
     for (const f of files) {
-      const r = await fetch('/api/v1/doc/uploads', { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/octet-stream' }, body: f });
+      const r = await fetch('/api/v1/doc/uploads', {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/octet-stream' },
+        body: f,
+      });
       if (!r.ok) throw new ApiProblem(await r.json().catch(() => ({ status: r.status })));
       const up = (await r.json()) as { upload: string };
-      attachments.push({ name: f.name, contentType: f.type || (f.name.toLowerCase().endsWith('.pdf') ? 'application/pdf' : 'application/octet-stream'), upload: up.upload });
+      attachments.push({
+        name: f.name,
+        contentType:
+          f.type || (f.name.toLowerCase().endsWith('.pdf') ? 'application/pdf' : 'application/octet-stream'),
+        upload: up.upload,
+      });
     }
     const sent = await api<{ id: string }>('/api/v1/doc/documents', {
       method: 'POST',
@@ -459,48 +629,78 @@ function Send() {
     >
       <ProblemBox error={recipients.error} />
       <fieldset>
-        <legend>Nơi nhận (recipients)</legend>
+        <legend>
+          <Bi vi="Nơi nhận" en="recipients" />
+        </legend>
         {(recipients.data ?? []).map((r) => (
           <label key={r.id} className="check">
-            <input type="checkbox" name="to" value={r.id} checked={to.includes(r.id)} onChange={(e) => setTo(e.target.checked ? [...to, r.id] : to.filter((x) => x !== r.id))} /> {r.name}{' '}
-            <span className="mono small-text">{r.id}</span>
+            <input
+              type="checkbox"
+              name="to"
+              value={r.id}
+              checked={to.includes(r.id)}
+              onChange={(e) => setTo(e.target.checked ? [...to, r.id] : to.filter((x) => x !== r.id))}
+            />{' '}
+            {r.name} <span className="mono small-text">{r.id}</span>
           </label>
         ))}
       </fieldset>
       <label className="field">
-        <span>Số (number)</span>
+        <span>
+          <Bi vi="Số" en="number" />
+        </span>
         <input name="number" required maxLength={20} value={form.number} onChange={set('number')} />
       </label>
       <label className="field">
-        <span>Ký hiệu (notation)</span>
+        <span>
+          <Bi vi="Ký hiệu" en="notation" />
+        </span>
         <input name="notation" required maxLength={50} value={form.notation} onChange={set('notation')} />
       </label>
       <label className="field">
-        <span>Loại văn bản (type)</span>
+        <span>
+          <Bi vi="Loại văn bản" en="type" />
+        </span>
         <input name="typeName" required maxLength={100} value={form.typeName} onChange={set('typeName')} />
       </label>
       <label className="field grow">
-        <span>Trích yếu (subject)</span>
+        <span>
+          <Bi vi="Trích yếu" en="subject" />
+        </span>
         <input name="subject" required maxLength={1000} value={form.subject} onChange={set('subject')} />
       </label>
       <label className="field">
-        <span>Nơi ban hành (place)</span>
+        <span>
+          <Bi vi="Nơi ban hành" en="place" />
+        </span>
         <input name="place" required maxLength={100} value={form.place} onChange={set('place')} />
       </label>
       <label className="field">
-        <span>Người ký (signer)</span>
-        <input name="signerName" required maxLength={200} value={form.signerName} onChange={set('signerName')} />
+        <span>
+          <Bi vi="Người ký" en="signer" />
+        </span>
+        <input
+          name="signerName"
+          required
+          maxLength={200}
+          value={form.signerName}
+          onChange={set('signerName')}
+        />
       </label>
       <label className="field">
-        <span>Chức vụ (position)</span>
+        <span>
+          <Bi vi="Chức vụ" en="position" />
+        </span>
         <input name="position" maxLength={200} value={form.position} onChange={set('position')} />
       </label>
       <label className="field grow">
-        <span>Tệp: văn bản đã ký số và phụ lục (files: the signed PDF and appendices)</span>
+        <span>
+          <Bi vi="Tệp: văn bản đã ký số và phụ lục" en="files: the signed PDF and appendices" />
+        </span>
         <input name="files" type="file" multiple onChange={(e) => setFiles([...(e.target.files ?? [])])} />
       </label>
       <button type="submit" disabled={action.busy || !to.length || !files.length}>
-        {action.busy ? 'Đang gửi… (sending)' : 'Ký gói tin và gửi (Sign and send)'}
+        {action.busy ? tr('Đang gửi…', 'sending') : tr('Ký gói tin và gửi', 'Sign and send')}
       </button>
       <ProblemBox error={action.error} onClose={action.clear} />
     </form>

@@ -1,3 +1,5 @@
+import { tr } from '../i18n';
+import { Bi } from '../components';
 /**
  * Event search: a time range and dotted field filters (event.action, user.name, source.ip, host.name,
  * rule=<id> for the events a rule matched, …), newest first, a page at a time.
@@ -69,18 +71,24 @@ export function Events() {
       <form className="filters column" onSubmit={submit}>
         <div className="row">
           <label className="field">
-            <span>Từ (from)</span>
+            <span>
+              <Bi vi="Từ" en="from" />
+            </span>
             <input name="from" type="datetime-local" value={from} onChange={(e) => setFrom(e.target.value)} />
           </label>
           <label className="field">
-            <span>Đến (to)</span>
+            <span>
+              <Bi vi="Đến" en="to" />
+            </span>
             <input name="to" type="datetime-local" value={to} onChange={(e) => setTo(e.target.value)} />
           </label>
         </div>
         {filters.map((f, i) => (
           <div className="row" key={i}>
             <label className="field">
-              <span>Trường (field)</span>
+              <span>
+                <Bi vi="Trường" en="field" />
+              </span>
               <input
                 name={`field-${i}`}
                 list="event-fields"
@@ -91,7 +99,9 @@ export function Events() {
               />
             </label>
             <label className="field grow">
-              <span>Giá trị (value)</span>
+              <span>
+                <Bi vi="Giá trị" en="value" />
+              </span>
               <input
                 name={`value-${i}`}
                 value={f.value}
@@ -104,7 +114,7 @@ export function Events() {
               type="button"
               className="secondary small"
               onClick={() => setFilters(filters.filter((_, j) => j !== i))}
-              aria-label="Bỏ điều kiện (remove)"
+              aria-label={tr('Bỏ điều kiện', 'remove')}
             >
               −
             </button>
@@ -121,10 +131,10 @@ export function Events() {
             className="secondary"
             onClick={() => setFilters([...filters, { field: '', value: '' }])}
           >
-            + Điều kiện (add filter)
+            <Bi vi="+ Điều kiện" en="add filter" />
           </button>
           <button type="submit" disabled={busy}>
-            Tìm kiếm (Search)
+            <Bi vi="Tìm kiếm" en="Search" />
           </button>
         </div>
       </form>
@@ -141,7 +151,7 @@ export function Events() {
               disabled={busy}
               onClick={() => search(events[events.length - 1])}
             >
-              Tải thêm (More)
+              <Bi vi="Tải thêm" en="More" />
             </button>
           ) : null}
         </>

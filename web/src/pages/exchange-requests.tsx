@@ -1,3 +1,4 @@
+import { tr } from '../i18n';
 /**
  * Registration requests at the central server: pending ones first, each with what the security server
  * asked for (auth certificate, client subsystem, …); central admins approve or reject (with a reason).
@@ -20,7 +21,10 @@ export function ExchangeRequests() {
   const { query } = useLocation();
   const status = query.get('status') ?? 'pending';
   const { data, error, loading, reload } = useLoad(
-    () => api<RegistrationRequestView[]>('/api/v1/central/requests', { query: { status: status === 'all' ? undefined : status, limit: 200 } }),
+    () =>
+      api<RegistrationRequestView[]>('/api/v1/central/requests', {
+        query: { status: status === 'all' ? undefined : status, limit: 200 },
+      }),
     [status],
   );
   return (
@@ -32,29 +36,49 @@ export function ExchangeRequests() {
       </PageTitle>
       <div className="filters">
         <label className="field">
-          <span>Trạng thái (status)</span>
-          <select name="status" value={status} onChange={(e) => setQuery({ status: e.target.value || 'all' })}>
+          <span>
+            <Bi vi="Trạng thái" en="status" />
+          </span>
+          <select
+            name="status"
+            value={status}
+            onChange={(e) => setQuery({ status: e.target.value || 'all' })}
+          >
             {['pending', 'approved', 'rejected'].map((s) => (
               <option key={s} value={s}>
-                {STATUS_VI[s]} ({s})
+                {tr(STATUS_VI[s]!, s)}
               </option>
             ))}
-            <option value="all">Tất cả (all)</option>
+            <option value="all">{tr('Tất cả', 'all')}</option>
           </select>
         </label>
       </div>
       <ProblemBox error={error} />
       {loading && !data ? <Loading /> : null}
-      {data && !data.length ? <Empty>Không có yêu cầu (no requests)</Empty> : null}
+      {data && !data.length ? (
+        <Empty>
+          <Bi vi="Không có yêu cầu" en="no requests" />
+        </Empty>
+      ) : null}
       {data && data.length ? (
         <table className="table" data-testid="requests-table">
           <thead>
             <tr>
-              <th>Loại (type)</th>
-              <th>Máy chủ (server)</th>
-              <th>Nội dung (asks for)</th>
-              <th>Nhận lúc (received)</th>
-              <th>Trạng thái (status)</th>
+              <th>
+                <Bi vi="Loại" en="type" />
+              </th>
+              <th>
+                <Bi vi="Máy chủ" en="server" />
+              </th>
+              <th>
+                <Bi vi="Nội dung" en="asks for" />
+              </th>
+              <th>
+                <Bi vi="Nhận lúc" en="received" />
+              </th>
+              <th>
+                <Bi vi="Trạng thái" en="status" />
+              </th>
               <th />
             </tr>
           </thead>
@@ -85,10 +109,14 @@ function RequestRow({ r, onChange }: { r: RegistrationRequestView; onChange: () 
   const action = useAction();
   const manage = session.can('central.manage') && r.status === 'pending';
   const approve = () =>
-    action.run(() => post(`/api/v1/central/requests/${encodeURIComponent(r.id)}/approve`)).then((ok) => ok && onChange());
+    action
+      .run(() => post(`/api/v1/central/requests/${encodeURIComponent(r.id)}/approve`))
+      .then((ok) => ok && onChange());
   const reject = () =>
     action
-      .run(() => post(`/api/v1/central/requests/${encodeURIComponent(r.id)}/reject`, { reason: reason.trim() }))
+      .run(() =>
+        post(`/api/v1/central/requests/${encodeURIComponent(r.id)}/reject`, { reason: reason.trim() }),
+      )
       .then((ok) => ok && onChange());
   return (
     <>
@@ -98,12 +126,14 @@ function RequestRow({ r, onChange }: { r: RegistrationRequestView; onChange: () 
         <td className="mono small-text">
           {asksFor(r)}{' '}
           <button type="button" className="link" onClick={() => setOpen(!open)}>
-            {open ? 'Ẩn (hide)' : 'JSON'}
+            {open ? tr('Ẩn', 'hide') : 'JSON'}
           </button>
         </td>
         <td className="nowrap small-text">{dateTime(r.receivedAt)}</td>
         <td>
-          <span className={`badge status-${r.status === 'approved' ? 'good' : r.status === 'rejected' ? 'revoked' : 'new'}`}>
+          <span
+            className={`badge status-${r.status === 'approved' ? 'good' : r.status === 'rejected' ? 'revoked' : 'new'}`}
+          >
             {STATUS_VI[r.status] ?? r.status} ({r.status})
           </span>
           {r.decidedBy ? (
@@ -117,10 +147,15 @@ function RequestRow({ r, onChange }: { r: RegistrationRequestView; onChange: () 
           {manage ? (
             <>
               <button type="button" className="small" disabled={action.busy} onClick={approve}>
-                Phê duyệt (Approve)
+                <Bi vi="Phê duyệt" en="Approve" />
               </button>{' '}
-              <button type="button" className="secondary small" disabled={action.busy} onClick={() => setRejecting(!rejecting)}>
-                Từ chối (Reject)
+              <button
+                type="button"
+                className="secondary small"
+                disabled={action.busy}
+                onClick={() => setRejecting(!rejecting)}
+              >
+                <Bi vi="Từ chối" en="Reject" />
               </button>
             </>
           ) : null}
@@ -137,11 +172,19 @@ function RequestRow({ r, onChange }: { r: RegistrationRequestView; onChange: () 
               }}
             >
               <label className="field grow">
-                <span>Lý do từ chối (reason, required)</span>
-                <input name="reason" required maxLength={1000} value={reason} onChange={(e) => setReason(e.target.value)} />
+                <span>
+                  <Bi vi="Lý do từ chối" en="reason, required" />
+                </span>
+                <input
+                  name="reason"
+                  required
+                  maxLength={1000}
+                  value={reason}
+                  onChange={(e) => setReason(e.target.value)}
+                />
               </label>
               <button type="submit" disabled={action.busy || !reason.trim()}>
-                Xác nhận từ chối (Confirm rejection)
+                <Bi vi="Xác nhận từ chối" en="Confirm rejection" />
               </button>
             </form>
           </td>

@@ -1,3 +1,4 @@
+import { tr } from '../i18n';
 /**
  * One security server: its client subsystems, the services it publishes with their access rights (ss-admin
  * grants and withdraws them), its local groups, a search of its message log and its verification
@@ -58,9 +59,15 @@ function Services({ base }: { base: string }) {
             <table className="table" data-testid="services-table">
               <thead>
                 <tr>
-                  <th>Dịch vụ (service)</th>
-                  <th>Địa chỉ (URL)</th>
-                  <th>Quyền truy cập (access rights)</th>
+                  <th>
+                    <Bi vi="Dịch vụ" en="service" />
+                  </th>
+                  <th>
+                    <Bi vi="Địa chỉ" en="URL" />
+                  </th>
+                  <th>
+                    <Bi vi="Quyền truy cập" en="access rights" />
+                  </th>
                 </tr>
               </thead>
               <tbody>
@@ -68,25 +75,41 @@ function Services({ base }: { base: string }) {
                   <tr key={s.service} data-service={s.service}>
                     <td className="mono small-text">
                       {s.service}
-                      {s.disabled ? <span className="badge status-hold">tắt (disabled)</span> : null}
+                      {s.disabled ? (
+                        <span className="badge status-hold">
+                          <Bi vi="tắt" en="disabled" />
+                        </span>
+                      ) : null}
                     </td>
                     <td className="mono small-text">{s.url}</td>
                     <td>
                       {s.access.length ? (
                         <ul className="notes">
                           {s.access.map((a) => (
-                            <li key={`${a.subject} ${a.method} ${a.path}`} data-subject={a.subject} className="small-text">
-                              <span className="mono">{a.subject}</span> · {a.method} · <span className="mono">{a.path}</span>{' '}
+                            <li
+                              key={`${a.subject} ${a.method} ${a.path}`}
+                              data-subject={a.subject}
+                              className="small-text"
+                            >
+                              <span className="mono">{a.subject}</span> · {a.method} ·{' '}
+                              <span className="mono">{a.path}</span>{' '}
                               {manage ? (
-                                <button type="button" className="link" disabled={withdraw.busy} onClick={() => void remove(a)}>
-                                  Thu hồi (Withdraw)
+                                <button
+                                  type="button"
+                                  className="link"
+                                  disabled={withdraw.busy}
+                                  onClick={() => void remove(a)}
+                                >
+                                  <Bi vi="Thu hồi" en="Withdraw" />
                                 </button>
                               ) : null}
                             </li>
                           ))}
                         </ul>
                       ) : (
-                        <span className="muted">Chưa cấp cho ai (no one)</span>
+                        <span className="muted">
+                          <Bi vi="Chưa cấp cho ai" en="no one" />
+                        </span>
                       )}
                     </td>
                   </tr>
@@ -94,7 +117,9 @@ function Services({ base }: { base: string }) {
               </tbody>
             </table>
           ) : (
-            <Empty>Máy chủ chưa công bố dịch vụ nào (no services published)</Empty>
+            <Empty>
+              <Bi vi="Máy chủ chưa công bố dịch vụ nào" en="no services published" />
+            </Empty>
           )}
           {Object.keys(data.localGroups).length ? (
             <>
@@ -111,7 +136,9 @@ function Services({ base }: { base: string }) {
               </dl>
             </>
           ) : null}
-          {manage ? <Grant base={base} services={data.services.map((s) => s.service)} onDone={reload} /> : null}
+          {manage ? (
+            <Grant base={base} services={data.services.map((s) => s.service)} onDone={reload} />
+          ) : null}
         </>
       ) : null}
     </>
@@ -137,17 +164,25 @@ function Grant({ base, services, onDone }: { base: string; services: string[]; o
             method: form.method.trim() || '*',
             path: form.path.trim() || '*',
           };
-          void action.run(() => api(`${base}/access`, { method: 'POST', body })).then((ok) => {
-            if (ok) {
-              setForm({ ...form, subject: '' });
-              onDone();
-            }
-          });
+          void action
+            .run(() => api(`${base}/access`, { method: 'POST', body }))
+            .then((ok) => {
+              if (ok) {
+                setForm({ ...form, subject: '' });
+                onDone();
+              }
+            });
         }}
       >
         <label className="field grow">
-          <span>Dịch vụ (service)</span>
-          <select name="service" value={form.service} onChange={(e) => setForm({ ...form, service: e.target.value })}>
+          <span>
+            <Bi vi="Dịch vụ" en="service" />
+          </span>
+          <select
+            name="service"
+            value={form.service}
+            onChange={(e) => setForm({ ...form, service: e.target.value })}
+          >
             {services.map((s) => (
               <option key={s} value={s}>
                 {s}
@@ -156,7 +191,9 @@ function Grant({ base, services, onDone }: { base: string; services: string[]; o
           </select>
         </label>
         <label className="field grow">
-          <span>Chủ thể (subject: SUBSYSTEM:…, GLOBALGROUP:…, LOCALGROUP:…)</span>
+          <span>
+            <Bi vi="Chủ thể" en="subject: SUBSYSTEM:…, GLOBALGROUP:…, LOCALGROUP:…" />
+          </span>
           <input
             name="subject"
             className="mono"
@@ -168,15 +205,30 @@ function Grant({ base, services, onDone }: { base: string; services: string[]; o
           />
         </label>
         <label className="field">
-          <span>Phương thức (method)</span>
-          <input name="method" maxLength={16} value={form.method} onChange={(e) => setForm({ ...form, method: e.target.value })} />
+          <span>
+            <Bi vi="Phương thức" en="method" />
+          </span>
+          <input
+            name="method"
+            maxLength={16}
+            value={form.method}
+            onChange={(e) => setForm({ ...form, method: e.target.value })}
+          />
         </label>
         <label className="field">
-          <span>Đường dẫn (path)</span>
-          <input name="path" className="mono" maxLength={1000} value={form.path} onChange={(e) => setForm({ ...form, path: e.target.value })} />
+          <span>
+            <Bi vi="Đường dẫn" en="path" />
+          </span>
+          <input
+            name="path"
+            className="mono"
+            maxLength={1000}
+            value={form.path}
+            onChange={(e) => setForm({ ...form, path: e.target.value })}
+          />
         </label>
         <button type="submit" disabled={action.busy || !form.service || !form.subject.trim()}>
-          Cấp quyền (Grant)
+          <Bi vi="Cấp quyền" en="Grant" />
         </button>
       </form>
       <ProblemBox error={action.error} onClose={action.clear} />
@@ -198,7 +250,10 @@ const LOG_FIELDS = ['messageId', 'client', 'service'] as const;
 
 function LogSearch({ base }: { base: string }) {
   const { query } = useLocation();
-  const q = Object.fromEntries(LOG_FIELDS.map((f) => [f, query.get(f) ?? ''])) as Record<(typeof LOG_FIELDS)[number], string>;
+  const q = Object.fromEntries(LOG_FIELDS.map((f) => [f, query.get(f) ?? ''])) as Record<
+    (typeof LOG_FIELDS)[number],
+    string
+  >;
   const [form, setForm] = useState(q);
   const searched = !!(q.messageId || q.client || q.service || query.get('log'));
   const { data, error, loading } = useLoad(
@@ -219,18 +274,44 @@ function LogSearch({ base }: { base: string }) {
         }}
       >
         <label className="field">
-          <span>Mã thông điệp (message id)</span>
-          <input name="messageId" className="mono" maxLength={255} value={form.messageId} onChange={(e) => setForm({ ...form, messageId: e.target.value })} />
+          <span>
+            <Bi vi="Mã thông điệp" en="message id" />
+          </span>
+          <input
+            name="messageId"
+            className="mono"
+            maxLength={255}
+            value={form.messageId}
+            onChange={(e) => setForm({ ...form, messageId: e.target.value })}
+          />
         </label>
         <label className="field grow">
-          <span>Bên gọi (client)</span>
-          <input name="client" className="mono" maxLength={1100} value={form.client} onChange={(e) => setForm({ ...form, client: e.target.value })} />
+          <span>
+            <Bi vi="Bên gọi" en="client" />
+          </span>
+          <input
+            name="client"
+            className="mono"
+            maxLength={1100}
+            value={form.client}
+            onChange={(e) => setForm({ ...form, client: e.target.value })}
+          />
         </label>
         <label className="field grow">
-          <span>Dịch vụ (service)</span>
-          <input name="service" className="mono" maxLength={1400} value={form.service} onChange={(e) => setForm({ ...form, service: e.target.value })} />
+          <span>
+            <Bi vi="Dịch vụ" en="service" />
+          </span>
+          <input
+            name="service"
+            className="mono"
+            maxLength={1400}
+            value={form.service}
+            onChange={(e) => setForm({ ...form, service: e.target.value })}
+          />
         </label>
-        <button type="submit">Tìm kiếm (Search)</button>
+        <button type="submit">
+          <Bi vi="Tìm kiếm" en="Search" />
+        </button>
       </form>
       <div data-testid="log-result">
         <ProblemBox error={error} />
@@ -240,11 +321,21 @@ function LogSearch({ base }: { base: string }) {
           <table className="table" data-testid="log-table">
             <thead>
               <tr>
-                <th>Thời điểm (at)</th>
-                <th>Mã thông điệp (message id)</th>
-                <th>Phía / loại (side / kind)</th>
-                <th>Bên gọi (client)</th>
-                <th>Dịch vụ (service)</th>
+                <th>
+                  <Bi vi="Thời điểm" en="at" />
+                </th>
+                <th>
+                  <Bi vi="Mã thông điệp" en="message id" />
+                </th>
+                <th>
+                  <Bi vi="Phía / loại" en="side / kind" />
+                </th>
+                <th>
+                  <Bi vi="Bên gọi" en="client" />
+                </th>
+                <th>
+                  <Bi vi="Dịch vụ" en="service" />
+                </th>
               </tr>
             </thead>
             <tbody>
@@ -289,22 +380,45 @@ function LogVerify({ base }: { base: string }) {
         <Bi vi="Kiểm tra toàn vẹn nhật ký" en="Message log verification" />
       </h2>
       <p className="small-text">
-        <Bi vi="Chuỗi băm, cây băm, dấu thời gian, kho lưu trữ và từng nội dung thông điệp (đã giải mã)" en="hash chain, hash trees, time-stamps, archives and every body (decrypted)" />
+        <Bi
+          vi="Chuỗi băm, cây băm, dấu thời gian, kho lưu trữ và từng nội dung thông điệp (đã giải mã)"
+          en="hash chain, hash trees, time-stamps, archives and every body (decrypted)"
+        />
       </p>
-      <button type="button" disabled={action.busy} onClick={() => void action.run(async () => setReport(await api<VerifyReport>(`${base}/log/verify`, { method: 'POST' })))}>
-        {action.busy ? 'Đang kiểm tra… (checking)' : 'Kiểm tra (Verify)'}
+      <button
+        type="button"
+        disabled={action.busy}
+        onClick={() =>
+          void action.run(async () =>
+            setReport(await api<VerifyReport>(`${base}/log/verify`, { method: 'POST' })),
+          )
+        }
+      >
+        {action.busy ? tr('Đang kiểm tra…', 'checking') : tr('Kiểm tra', 'Verify')}
       </button>
       <ProblemBox error={action.error} />
       {report ? (
         <div data-testid="log-verify" className={report.problem ? 'problem' : 'ok'}>
           {report.problem ? (
             <p>
-              <strong>NHẬT KÝ BỊ PHÁ VỠ (log broken)</strong>: {report.problem.why} <span className="mono small-text">{JSON.stringify(report.problem.where)}</span>
+              <strong>
+                <Bi vi="NHẬT KÝ BỊ PHÁ VỠ" en="log broken" />
+              </strong>
+              : {report.problem.why}{' '}
+              <span className="mono small-text">{JSON.stringify(report.problem.where)}</span>
             </p>
           ) : (
             <p>
-              <strong>{report.incomplete.length ? 'Nguyên vẹn, chưa kiểm tra hết (intact, not all checked)' : 'Nguyên vẹn (intact)'}</strong>: {report.records} bản ghi (records), {report.batches} lô dấu thời gian
-              (time-stamp batches), {report.unstamped} chưa đóng dấu (not yet stamped), {report.archives} kho lưu trữ (archives), {report.bodies} nội dung (bodies)
+              <strong>
+                {report.incomplete.length
+                  ? tr('Nguyên vẹn, chưa kiểm tra hết', 'intact, not all checked')
+                  : tr('Nguyên vẹn', 'intact')}
+              </strong>
+              :{' '}
+              <Bi
+                vi={`${report.records} bản ghi, ${report.batches} lô dấu thời gian, ${report.unstamped} chưa đóng dấu, ${report.archives} kho lưu trữ, ${report.bodies} nội dung`}
+                en={`${report.records} records, ${report.batches} time-stamp batches, ${report.unstamped} not yet stamped, ${report.archives} archives, ${report.bodies} bodies`}
+              />
             </p>
           )}
           {[...report.incomplete, ...report.warnings].map((w, i) => (
@@ -319,6 +433,7 @@ function LogVerify({ base }: { base: string }) {
 }
 
 function logTime(r: LogRow): string | null {
-  for (const k of ['at', 'loggedAt', 'time', 'ts', 'createdAt']) if (typeof r[k] === 'string') return r[k] as string;
+  for (const k of ['at', 'loggedAt', 'time', 'ts', 'createdAt'])
+    if (typeof r[k] === 'string') return r[k] as string;
   return null;
 }

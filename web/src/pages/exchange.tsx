@@ -1,3 +1,4 @@
+import { tr } from '../i18n';
 /**
  * The exchange axis at a glance: the central server's members and subsystems and its registered security
  * servers (central.read), and the state of the security servers this process runs (ss.read): configuration
@@ -42,21 +43,35 @@ function SecurityServers() {
       <h2>
         <Bi vi="Máy chủ an ninh" en="Security servers" />{' '}
         <button type="button" className="secondary small" onClick={reload}>
-          Làm mới (Refresh)
+          <Bi vi="Làm mới" en="Refresh" />
         </button>
       </h2>
       <ProblemBox error={error} />
       {loading && !data ? <Loading /> : null}
-      {data && !data.length ? <Empty>Tiến trình này không chạy máy chủ an ninh nào (no security server in this process)</Empty> : null}
+      {data && !data.length ? (
+        <Empty>
+          <Bi vi="Tiến trình này không chạy máy chủ an ninh nào" en="no security server in this process" />
+        </Empty>
+      ) : null}
       {data && data.length ? (
         <table className="table" data-testid="exchange-servers">
           <thead>
             <tr>
-              <th>Máy chủ (server)</th>
-              <th>Cấu hình (configuration)</th>
-              <th>OCSP chứng thư riêng (own certificates)</th>
-              <th>Nhật ký thông điệp (message log)</th>
-              <th>Dịch vụ (services)</th>
+              <th>
+                <Bi vi="Máy chủ" en="server" />
+              </th>
+              <th>
+                <Bi vi="Cấu hình" en="configuration" />
+              </th>
+              <th>
+                <Bi vi="OCSP chứng thư riêng" en="OCSP of its own certificates" />
+              </th>
+              <th>
+                <Bi vi="Nhật ký thông điệp" en="message log" />
+              </th>
+              <th>
+                <Bi vi="Dịch vụ" en="services" />
+              </th>
               <th />
             </tr>
           </thead>
@@ -75,11 +90,11 @@ function SecurityServers() {
 export function remaining(until: string, now = Date.now()): string {
   const ms = new Date(until).getTime() - now;
   if (Number.isNaN(ms)) return '';
-  if (ms <= 0) return 'đã hết hạn (expired)';
+  if (ms <= 0) return tr('đã hết hạn', 'expired');
   const min = Math.floor(ms / 60_000);
   const h = Math.floor(min / 60);
-  if (h >= 48) return `còn ${Math.floor(h / 24)} ngày (${Math.floor(h / 24)} days left)`;
-  return `còn ${h} giờ ${min % 60} phút (${h} h ${min % 60} min left)`;
+  if (h >= 48) return tr(`còn ${Math.floor(h / 24)} ngày`, `${Math.floor(h / 24)} days left`);
+  return tr(`còn ${h} giờ ${min % 60} phút`, `${h} h ${min % 60} min left`);
 }
 
 /** "SERVER:VN/GOV/000.00.00.G22/ss-vpcp" → "ss-vpcp"; owner "GOV/000.00.00.G22" */
@@ -93,7 +108,12 @@ function ServerRow({ s }: { s: SecurityServerStatus }) {
   const [diag, setDiag] = useState<unknown>(null);
   const action = useAction();
   const { code, owner } = serverParts(s.server);
-  const log = s.log as { refusing?: boolean; unstamped?: number; lastTimestampAt?: string | null; lastError?: string };
+  const log = s.log as {
+    refusing?: boolean;
+    unstamped?: number;
+    lastTimestampAt?: string | null;
+    lastError?: string;
+  };
   const failing = s.services.filter((h) => h.failures > 0);
   return (
     <>
@@ -113,7 +133,7 @@ function ServerRow({ s }: { s: SecurityServerStatus }) {
           {s.configuration ? (
             <>
               <span className={`badge ${s.configuration.usable ? 'status-good' : 'status-revoked'}`}>
-                {s.configuration.usable ? 'Dùng được (usable)' : 'Không dùng được (unusable)'}
+                {s.configuration.usable ? tr('Dùng được', 'usable') : tr('Không dùng được', 'unusable')}
               </span>
               <div>
                 <Bi vi="Phiên bản" en="version" /> {s.configuration.version}
@@ -124,7 +144,9 @@ function ServerRow({ s }: { s: SecurityServerStatus }) {
               </div>
             </>
           ) : (
-            <span className="badge status-revoked">Chưa có cấu hình (no configuration)</span>
+            <span className="badge status-revoked">
+              <Bi vi="Chưa có cấu hình" en="no configuration" />
+            </span>
           )}
         </td>
         <td>
@@ -134,12 +156,16 @@ function ServerRow({ s }: { s: SecurityServerStatus }) {
                 <strong>{o.name}</strong>:{' '}
                 {o.lastError ? (
                   <span className="badge status-revoked" title={o.lastError}>
-                    lỗi (error)
+                    <Bi vi="lỗi" en="error" />
                   </span>
                 ) : o.fetchedAt ? (
-                  <span className="badge status-good">tốt (good)</span>
+                  <span className="badge status-good">
+                    <Bi vi="tốt" en="good" />
+                  </span>
                 ) : (
-                  <span className="badge status-hold">chưa lấy (not fetched)</span>
+                  <span className="badge status-hold">
+                    <Bi vi="chưa lấy" en="not fetched" />
+                  </span>
                 )}{' '}
                 {dateTime(o.fetchedAt)}
                 {o.lastError ? <div className="muted">{o.lastError}</div> : null}
@@ -151,7 +177,7 @@ function ServerRow({ s }: { s: SecurityServerStatus }) {
         </td>
         <td className="small-text">
           <span className={`badge ${log.refusing ? 'status-revoked' : 'status-good'}`}>
-            {log.refusing ? 'Từ chối thông điệp (refusing)' : 'Bình thường (healthy)'}
+            {log.refusing ? tr('Từ chối thông điệp', 'refusing') : tr('Bình thường', 'healthy')}
           </span>
           <div>
             <Bi vi="Chưa đóng dấu thời gian" en="unstamped" />: {log.unstamped ?? 0}
@@ -165,19 +191,25 @@ function ServerRow({ s }: { s: SecurityServerStatus }) {
           {s.services.length ? (
             <>
               <div>
-                {s.services.length} dịch vụ đã gọi (services called),{' '}
+                <Bi vi={`${s.services.length} dịch vụ đã gọi`} en={`${s.services.length} services called`} />,{' '}
                 {failing.length ? (
-                  <span className="badge status-revoked">{failing.length} có lỗi (failing)</span>
+                  <span className="badge status-revoked">
+                    {failing.length} <Bi vi="có lỗi" en="failing" />
+                  </span>
                 ) : (
-                  <span className="badge status-good">không lỗi (no failures)</span>
+                  <span className="badge status-good">
+                    <Bi vi="không lỗi" en="no failures" />
+                  </span>
                 )}
               </div>
               <button type="button" className="link" onClick={() => setOpen(!open)}>
-                {open ? 'Ẩn (hide)' : 'Chi tiết (details)'}
+                {open ? tr('Ẩn', 'hide') : tr('Chi tiết', 'details')}
               </button>
             </>
           ) : (
-            <span className="muted">Chưa có lượt gọi (no calls yet)</span>
+            <span className="muted">
+              <Bi vi="Chưa có lượt gọi" en="no calls yet" />
+            </span>
           )}
           <div className="muted">
             <Bi vi="Lô ký" en="signer batches" />: {s.signer.batches} / {s.signer.signed}
@@ -195,7 +227,7 @@ function ServerRow({ s }: { s: SecurityServerStatus }) {
               )
             }
           >
-            {action.busy ? 'Đang chẩn đoán… (diagnosing)' : 'Chẩn đoán (Diagnose)'}
+            {action.busy ? tr('Đang chẩn đoán…', 'diagnosing') : tr('Chẩn đoán', 'Diagnose')}
           </button>
         </td>
       </tr>
@@ -205,11 +237,21 @@ function ServerRow({ s }: { s: SecurityServerStatus }) {
             <table className="table">
               <thead>
                 <tr>
-                  <th>Dịch vụ (service)</th>
-                  <th>Lượt gọi (requests)</th>
-                  <th>Lỗi (failures)</th>
-                  <th>Thành công gần nhất (last success)</th>
-                  <th>Lỗi gần nhất (last failure)</th>
+                  <th>
+                    <Bi vi="Dịch vụ" en="service" />
+                  </th>
+                  <th>
+                    <Bi vi="Lượt gọi" en="requests" />
+                  </th>
+                  <th>
+                    <Bi vi="Lỗi" en="failures" />
+                  </th>
+                  <th>
+                    <Bi vi="Thành công gần nhất" en="last success" />
+                  </th>
+                  <th>
+                    <Bi vi="Lỗi gần nhất" en="last failure" />
+                  </th>
                 </tr>
               </thead>
               <tbody>
@@ -243,15 +285,24 @@ function ServerRow({ s }: { s: SecurityServerStatus }) {
 }
 
 function Diagnosis({ d, onClose }: { d: Record<string, unknown>; onClose: () => void }) {
-  const certs = (d.certificates ?? {}) as Record<string, { status: string; code?: string; message?: string; notAfter?: string }>;
-  const tsas = (d.timestampAuthorities ?? []) as { name: string; url: string; reachable: boolean; ms?: number; error?: string }[];
+  const certs = (d.certificates ?? {}) as Record<
+    string,
+    { status: string; code?: string; message?: string; notAfter?: string }
+  >;
+  const tsas = (d.timestampAuthorities ?? []) as {
+    name: string;
+    url: string;
+    reachable: boolean;
+    ms?: number;
+    error?: string;
+  }[];
   return (
     <div className="card">
       <div className="card-head">
         <strong>
           <Bi vi="Kết quả chẩn đoán" en="Diagnosis" />
         </strong>
-        <button type="button" className="link" onClick={onClose} aria-label="Đóng (dismiss)">
+        <button type="button" className="link" onClick={onClose} aria-label={tr('Đóng', 'dismiss')}>
           ×
         </button>
       </div>
@@ -263,7 +314,7 @@ function Diagnosis({ d, onClose }: { d: Record<string, unknown>; onClose: () => 
             </dt>
             <dd>
               <span className={`badge ${c.status === 'good' ? 'status-good' : 'status-revoked'}`}>
-                {c.status === 'good' ? 'tốt (good)' : `có vấn đề (problem)`}
+                {c.status === 'good' ? tr('tốt', 'good') : tr('có vấn đề', 'problem')}
               </span>{' '}
               {c.notAfter ? `→ ${dateTime(c.notAfter)}` : null}
               {c.message ? ` ${c.code}: ${c.message}` : null}
@@ -275,7 +326,7 @@ function Diagnosis({ d, onClose }: { d: Record<string, unknown>; onClose: () => 
             <dt>TSA {t.name}</dt>
             <dd>
               <span className={`badge ${t.reachable ? 'status-good' : 'status-revoked'}`}>
-                {t.reachable ? `trả lời (answers) ${t.ms} ms` : `không trả lời (unreachable)`}
+                {t.reachable ? `${tr('trả lời', 'answers')} ${t.ms} ms` : tr('không trả lời', 'unreachable')}
               </span>{' '}
               {t.error ?? ''}
             </dd>
@@ -312,12 +363,16 @@ function Registry() {
         <p data-testid="central-configuration">
           <Bi vi="Cấu hình toàn cục" en="global configuration" /> {conf.instance}:{' '}
           {conf.version === null ? (
-            'chưa có (none yet)'
+            tr('chưa có', 'none yet')
           ) : (
             <>
-              <Bi vi="phiên bản" en="version" /> {conf.version},{' '}
-              <Bi vi="hết hạn" en="expires" /> {dateTime(conf.expiresAt)}{' '}
-              {conf.expired ? <span className="badge status-revoked">đã hết hạn (expired)</span> : null}
+              <Bi vi="phiên bản" en="version" /> {conf.version}, <Bi vi="hết hạn" en="expires" />{' '}
+              {dateTime(conf.expiresAt)}{' '}
+              {conf.expired ? (
+                <span className="badge status-revoked">
+                  <Bi vi="đã hết hạn" en="expired" />
+                </span>
+              ) : null}
             </>
           )}
         </p>
@@ -331,11 +386,21 @@ function Registry() {
             <table className="table" data-testid="exchange-members">
               <thead>
                 <tr>
-                  <th>Lớp (class)</th>
-                  <th>Mã (code)</th>
-                  <th>Tên (name)</th>
-                  <th>Hệ thống con (subsystems)</th>
-                  <th>Máy chủ an ninh (security servers)</th>
+                  <th>
+                    <Bi vi="Lớp" en="class" />
+                  </th>
+                  <th>
+                    <Bi vi="Mã" en="code" />
+                  </th>
+                  <th>
+                    <Bi vi="Tên" en="name" />
+                  </th>
+                  <th>
+                    <Bi vi="Hệ thống con" en="subsystems" />
+                  </th>
+                  <th>
+                    <Bi vi="Máy chủ an ninh" en="security servers" />
+                  </th>
                 </tr>
               </thead>
               <tbody>
@@ -357,7 +422,11 @@ function Registry() {
                         .map((s) => (
                           <div key={s.serverCode}>
                             <strong>{s.serverCode}</strong> <span className="mono">{s.address}</span>
-                            {s.maintenance ? <span className="badge status-hold">bảo trì (maintenance)</span> : null}
+                            {s.maintenance ? (
+                              <span className="badge status-hold">
+                                <Bi vi="bảo trì" en="maintenance" />
+                              </span>
+                            ) : null}
                             <div className="muted">
                               <Bi vi="Khách" en="clients" />:{' '}
                               {s.clients.map((c) => c.subsystemCode).join(', ') || '—'}
@@ -370,7 +439,9 @@ function Registry() {
               </tbody>
             </table>
           ) : (
-            <Empty>Chưa có thành viên (no members)</Empty>
+            <Empty>
+              <Bi vi="Chưa có thành viên" en="no members" />
+            </Empty>
           )}
         </>
       ) : null}

@@ -1,3 +1,4 @@
+import { tr } from '../i18n';
 /**
  * One product of the register: its versions with the algorithms each claims, the test runs recorded for
  * each version (verdict and counts) and the certificates of conformity with their validity; the licences
@@ -22,7 +23,9 @@ export function LabProduct({ id }: { id: string }) {
   return (
     <section>
       <div className="crumbs">
-        <Link to="/lab">← Sổ đăng ký (Register)</Link>
+        <Link to="/lab">
+          <Bi vi="← Sổ đăng ký" en="Register" />
+        </Link>
       </div>
       <ProblemBox error={error} />
       {loading && !p ? <Loading /> : null}
@@ -33,19 +36,31 @@ export function LabProduct({ id }: { id: string }) {
             <span className="tag">{p.kind}</span>
           </div>
           <dl className="facts">
-            <dt>Nhà cung cấp (vendor)</dt>
+            <dt>
+              <Bi vi="Nhà cung cấp" en="vendor" />
+            </dt>
             <dd>{p.vendorName}</dd>
-            <dt>Mã sản phẩm (product id)</dt>
+            <dt>
+              <Bi vi="Mã sản phẩm" en="product id" />
+            </dt>
             <dd className="mono">{p.id}</dd>
-            <dt>Mô tả (description)</dt>
+            <dt>
+              <Bi vi="Mô tả" en="description" />
+            </dt>
             <dd>{p.description ?? '—'}</dd>
-            <dt>Đăng ký (registered)</dt>
+            <dt>
+              <Bi vi="Đăng ký" en="registered" />
+            </dt>
             <dd>{dateTime(p.createdAt)}</dd>
           </dl>
           <h2>
             <Bi vi="Phiên bản" en="Versions" />
           </h2>
-          {!p.versions.length ? <Empty>Chưa có phiên bản (no versions)</Empty> : null}
+          {!p.versions.length ? (
+            <Empty>
+              <Bi vi="Chưa có phiên bản" en="no versions" />
+            </Empty>
+          ) : null}
           {p.versions.map((v) => (
             <div className="card" key={v.id} data-version={v.version}>
               <div className="card-head">
@@ -62,20 +77,30 @@ export function LabProduct({ id }: { id: string }) {
                     </span>
                   ))
                 ) : (
-                  <span className="muted">không khai báo thuật toán (no algorithms claimed)</span>
+                  <span className="muted">
+                    <Bi vi="không khai báo thuật toán" en="no algorithms claimed" />
+                  </span>
                 )}
               </div>
               <h4>
                 <Bi vi="Lần thử nghiệm" en="Test runs" />
               </h4>
-              {v.runs.length ? <RunTable runs={v.runs} /> : <Empty>Chưa có lần thử (no runs)</Empty>}
+              {v.runs.length ? (
+                <RunTable runs={v.runs} />
+              ) : (
+                <Empty>
+                  <Bi vi="Chưa có lần thử" en="no runs" />
+                </Empty>
+              )}
               <h4>
                 <Bi vi="Chứng nhận hợp chuẩn" en="Certificates of conformity" />
               </h4>
               {v.certificates.length ? (
                 <CertificateTable rows={v.certificates} onChanged={reload} />
               ) : (
-                <Empty>Chưa có chứng nhận (no certificates)</Empty>
+                <Empty>
+                  <Bi vi="Chưa có chứng nhận" en="no certificates" />
+                </Empty>
               )}
             </div>
           ))}
@@ -85,7 +110,9 @@ export function LabProduct({ id }: { id: string }) {
           {p.licences.length ? (
             <LicenceTable rows={p.licences} />
           ) : (
-            <Empty>Không có giấy phép cho sản phẩm này (no licences)</Empty>
+            <Empty>
+              <Bi vi="Không có giấy phép cho sản phẩm này" en="no licences" />
+            </Empty>
           )}
         </>
       ) : null}
@@ -98,15 +125,25 @@ function RunTable({ runs }: { runs: Run[] }) {
     <table className="table compact" data-testid="runs-table">
       <thead>
         <tr>
-          <th>Mã (run)</th>
-          <th>Hồ sơ chuẩn (profile)</th>
-          <th>Kết luận (verdict)</th>
+          <th>
+            <Bi vi="Mã" en="run" />
+          </th>
+          <th>
+            <Bi vi="Hồ sơ chuẩn" en="profile" />
+          </th>
+          <th>
+            <Bi vi="Kết luận" en="verdict" />
+          </th>
           <th className="num">PASS</th>
           <th className="num">FAIL</th>
           <th className="num">UNSUP.</th>
           <th className="num">ERROR</th>
-          <th>Kết thúc (finished)</th>
-          <th>Ký (signed)</th>
+          <th>
+            <Bi vi="Kết thúc" en="finished" />
+          </th>
+          <th>
+            <Bi vi="Ký" en="signed" />
+          </th>
         </tr>
       </thead>
       <tbody>
@@ -134,11 +171,21 @@ function CertificateTable({ rows, onChanged }: { rows: ConformityCertificate[]; 
     <table className="table compact" data-testid="product-certificates-table">
       <thead>
         <tr>
-          <th>Số (number)</th>
-          <th>Hồ sơ chuẩn (profile)</th>
-          <th>Cấp ngày (issued)</th>
-          <th>Hiệu lực đến (valid until)</th>
-          <th>Trạng thái (status)</th>
+          <th>
+            <Bi vi="Số" en="number" />
+          </th>
+          <th>
+            <Bi vi="Hồ sơ chuẩn" en="profile" />
+          </th>
+          <th>
+            <Bi vi="Cấp ngày" en="issued" />
+          </th>
+          <th>
+            <Bi vi="Hiệu lực đến" en="valid until" />
+          </th>
+          <th>
+            <Bi vi="Trạng thái" en="status" />
+          </th>
           {manage ? <th /> : null}
         </tr>
       </thead>
@@ -181,7 +228,7 @@ function StatusActions({ c, onChanged }: { c: ConformityCertificate; onChanged: 
     <div className="status-actions">
       <input
         name="reason"
-        placeholder="lý do (reason)"
+        placeholder={tr('lý do', 'reason')}
         value={reason}
         onChange={(e) => setReason(e.target.value)}
       />
@@ -192,7 +239,7 @@ function StatusActions({ c, onChanged }: { c: ConformityCertificate; onChanged: 
           disabled={action.busy}
           onClick={() => run('suspend')}
         >
-          Đình chỉ (Suspend)
+          <Bi vi="Đình chỉ" en="Suspend" />
         </button>
       ) : (
         <button
@@ -201,11 +248,11 @@ function StatusActions({ c, onChanged }: { c: ConformityCertificate; onChanged: 
           disabled={action.busy}
           onClick={() => run('reinstate')}
         >
-          Khôi phục (Reinstate)
+          <Bi vi="Khôi phục" en="Reinstate" />
         </button>
       )}
       <button type="button" className="danger small" disabled={action.busy} onClick={() => run('revoke')}>
-        Thu hồi (Revoke)
+        <Bi vi="Thu hồi" en="Revoke" />
       </button>
       <ProblemBox error={action.error} onClose={action.clear} />
     </div>

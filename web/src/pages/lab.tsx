@@ -1,3 +1,5 @@
+import { tr } from '../i18n';
+import { Bi } from '../components';
 /**
  * The lab's product register: vendors, products (with the algorithms their versions claim), certificates
  * of conformity and licences, each searchable as the API allows. A product opens its versions, test runs
@@ -40,7 +42,7 @@ export function Lab() {
             className={t.id === tab ? 'tab active' : 'tab'}
             onClick={() => go(t.id)}
           >
-            {t.vi} <span className="en">({t.en})</span>
+            <Bi vi={t.vi} en={t.en} />
           </button>
         ))}
       </div>
@@ -88,7 +90,9 @@ function SearchForm({
         </label>
       ))}
       {children}
-      <button type="submit">Tìm kiếm (Search)</button>
+      <button type="submit">
+        <Bi vi="Tìm kiếm" en="Search" />
+      </button>
     </form>
   );
 }
@@ -97,17 +101,21 @@ function StatusSelect({ q }: { q: Q }) {
   return (
     <>
       <label className="field">
-        <span>Trạng thái (status)</span>
+        <span>
+          <Bi vi="Trạng thái" en="status" />
+        </span>
         <select name="status" defaultValue={q.status ?? ''}>
-          <option value="">Tất cả (all)</option>
-          <option value="issued">Đã cấp (issued)</option>
-          <option value="suspended">Tạm đình chỉ (suspended)</option>
-          <option value="revoked">Đã thu hồi (revoked)</option>
+          <option value="">{tr('Tất cả', 'all')}</option>
+          <option value="issued">{tr('Đã cấp', 'issued')}</option>
+          <option value="suspended">{tr('Tạm đình chỉ', 'suspended')}</option>
+          <option value="revoked">{tr('Đã thu hồi', 'revoked')}</option>
         </select>
       </label>
       <label className="field checkbox">
         <input name="valid" type="checkbox" value="now" defaultChecked={q.valid === 'now'} />
-        <span>Còn hiệu lực hôm nay (valid now)</span>
+        <span>
+          <Bi vi="Còn hiệu lực hôm nay" en="valid now" />
+        </span>
       </label>
     </>
   );
@@ -140,9 +148,9 @@ function Products({ q, search }: { q: Q; search: (q: Q) => void }) {
         q={q}
         search={search}
         fields={[
-          { name: 'vendor', label: 'Nhà cung cấp (vendor)' },
-          { name: 'name', label: 'Tên sản phẩm (product name)' },
-          { name: 'algorithm', label: 'Thuật toán (algorithm)' },
+          { name: 'vendor', label: tr('Nhà cung cấp', 'vendor') },
+          { name: 'name', label: tr('Tên sản phẩm', 'product name') },
+          { name: 'algorithm', label: tr('Thuật toán', 'algorithm') },
         ]}
       />
       <Results
@@ -156,11 +164,21 @@ function Products({ q, search }: { q: Q; search: (q: Q) => void }) {
           <table className="table" data-testid="products-table">
             <thead>
               <tr>
-                <th>Sản phẩm (product)</th>
-                <th>Nhà cung cấp (vendor)</th>
-                <th>Loại (kind)</th>
-                <th>Mô tả (description)</th>
-                <th>Đăng ký (registered)</th>
+                <th>
+                  <Bi vi="Sản phẩm" en="product" />
+                </th>
+                <th>
+                  <Bi vi="Nhà cung cấp" en="vendor" />
+                </th>
+                <th>
+                  <Bi vi="Loại" en="kind" />
+                </th>
+                <th>
+                  <Bi vi="Mô tả" en="description" />
+                </th>
+                <th>
+                  <Bi vi="Đăng ký" en="registered" />
+                </th>
               </tr>
             </thead>
             <tbody>
@@ -189,7 +207,7 @@ function Vendors({ q, search }: { q: Q; search: (q: Q) => void }) {
       <SearchForm
         q={q}
         search={search}
-        fields={[{ name: 'name', label: 'Tên nhà cung cấp (vendor name)' }]}
+        fields={[{ name: 'name', label: tr('Tên nhà cung cấp', 'vendor name') }]}
       />
       <Results
         load={() => api<Vendor[]>('/api/v1/lab/vendors', { query: { name: q.name, limit: 200 } })}
@@ -198,10 +216,18 @@ function Vendors({ q, search }: { q: Q; search: (q: Q) => void }) {
           <table className="table" data-testid="vendors-table">
             <thead>
               <tr>
-                <th>Nhà cung cấp (vendor)</th>
-                <th>Quốc gia (country)</th>
-                <th>Mã số thuế (tax id)</th>
-                <th>Liên hệ (contact)</th>
+                <th>
+                  <Bi vi="Nhà cung cấp" en="vendor" />
+                </th>
+                <th>
+                  <Bi vi="Quốc gia" en="country" />
+                </th>
+                <th>
+                  <Bi vi="Mã số thuế" en="tax id" />
+                </th>
+                <th>
+                  <Bi vi="Liên hệ" en="contact" />
+                </th>
                 <th />
               </tr>
             </thead>
@@ -213,7 +239,9 @@ function Vendors({ q, search }: { q: Q; search: (q: Q) => void }) {
                   <td className="mono">{v.taxId ?? '—'}</td>
                   <td>{v.contact ?? '—'}</td>
                   <td>
-                    <Link to={`/lab?vendor=${encodeURIComponent(v.id)}`}>Sản phẩm (products) →</Link>
+                    <Link to={`/lab?vendor=${encodeURIComponent(v.id)}`}>
+                      <Bi vi="Sản phẩm" en="products" /> →
+                    </Link>
                   </td>
                 </tr>
               ))}
@@ -259,10 +287,10 @@ function Certificates({ q, search }: { q: Q; search: (q: Q) => void }) {
         q={q}
         search={search}
         fields={[
-          { name: 'vendor', label: 'Nhà cung cấp (vendor)' },
-          { name: 'product', label: 'Sản phẩm (product)' },
-          { name: 'algorithm', label: 'Thuật toán (algorithm)' },
-          { name: 'profile', label: 'Hồ sơ chuẩn (profile)' },
+          { name: 'vendor', label: tr('Nhà cung cấp', 'vendor') },
+          { name: 'product', label: tr('Sản phẩm', 'product') },
+          { name: 'algorithm', label: tr('Thuật toán', 'algorithm') },
+          { name: 'profile', label: tr('Hồ sơ chuẩn', 'profile') },
         ]}
       >
         <StatusSelect q={q} />
@@ -286,12 +314,24 @@ function Certificates({ q, search }: { q: Q; search: (q: Q) => void }) {
           <table className="table" data-testid="lab-certificates-table">
             <thead>
               <tr>
-                <th>Số (number)</th>
-                <th>Sản phẩm (product)</th>
-                <th>Hồ sơ chuẩn (profile)</th>
-                <th>Cấp ngày (issued)</th>
-                <th>Hiệu lực đến (valid until)</th>
-                <th>Trạng thái (status)</th>
+                <th>
+                  <Bi vi="Số" en="number" />
+                </th>
+                <th>
+                  <Bi vi="Sản phẩm" en="product" />
+                </th>
+                <th>
+                  <Bi vi="Hồ sơ chuẩn" en="profile" />
+                </th>
+                <th>
+                  <Bi vi="Cấp ngày" en="issued" />
+                </th>
+                <th>
+                  <Bi vi="Hiệu lực đến" en="valid until" />
+                </th>
+                <th>
+                  <Bi vi="Trạng thái" en="status" />
+                </th>
               </tr>
             </thead>
             <tbody>
@@ -320,9 +360,9 @@ function Licences({ q, search }: { q: Q; search: (q: Q) => void }) {
         q={q}
         search={search}
         fields={[
-          { name: 'vendor', label: 'Nhà cung cấp (vendor)' },
-          { name: 'product', label: 'Sản phẩm (product)' },
-          { name: 'kind', label: 'Loại giấy phép (kind)' },
+          { name: 'vendor', label: tr('Nhà cung cấp', 'vendor') },
+          { name: 'product', label: tr('Sản phẩm', 'product') },
+          { name: 'kind', label: tr('Loại giấy phép', 'kind') },
         ]}
       >
         <StatusSelect q={q} />
@@ -352,13 +392,27 @@ export function LicenceTable({ rows }: { rows: Licence[] }) {
     <table className="table" data-testid="licences-table">
       <thead>
         <tr>
-          <th>Số (number)</th>
-          <th>Nhà cung cấp (vendor)</th>
-          <th>Sản phẩm (product)</th>
-          <th>Loại (kind)</th>
-          <th>Phạm vi (scope)</th>
-          <th>Hết hạn (expires)</th>
-          <th>Trạng thái (status)</th>
+          <th>
+            <Bi vi="Số" en="number" />
+          </th>
+          <th>
+            <Bi vi="Nhà cung cấp" en="vendor" />
+          </th>
+          <th>
+            <Bi vi="Sản phẩm" en="product" />
+          </th>
+          <th>
+            <Bi vi="Loại" en="kind" />
+          </th>
+          <th>
+            <Bi vi="Phạm vi" en="scope" />
+          </th>
+          <th>
+            <Bi vi="Hết hạn" en="expires" />
+          </th>
+          <th>
+            <Bi vi="Trạng thái" en="status" />
+          </th>
         </tr>
       </thead>
       <tbody>

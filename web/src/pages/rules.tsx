@@ -1,3 +1,4 @@
+import { tr } from '../i18n';
 /**
  * Detection rules: search, switch on and off, and tune with an exception — a Sigma filter detection (search
  * identifiers and a condition) AND-ed with the rule, saved through PATCH /api/v1/rules/:id.
@@ -43,13 +44,17 @@ export function Rules() {
     <section>
       <PageTitle vi="Luật phát hiện" en="Detection rules">
         <span className="muted">
-          {data ? `${data.rules.length} luật (rules)` : ''}
-          {data?.rejected.length ? ` · ${data.rejected.length} luật lỗi (rejected)` : ''}
+          {data ? tr(`${data.rules.length} luật`, `${data.rules.length} rules`) : ''}
+          {data?.rejected.length
+            ? ` · ${tr(`${data.rejected.length} luật lỗi`, `${data.rejected.length} rejected`)}`
+            : ''}
         </span>
       </PageTitle>
       <div className="filters">
         <label className="field grow">
-          <span>Tìm kiếm (search: title, id, tag, level)</span>
+          <span>
+            <Bi vi="Tìm kiếm" en="search: title, id, tag, level" />
+          </span>
           <input
             name="q"
             type="search"
@@ -58,15 +63,17 @@ export function Rules() {
           />
         </label>
         <label className="field">
-          <span>Trạng thái (state)</span>
+          <span>
+            <Bi vi="Trạng thái" en="state" />
+          </span>
           <select
             name="state"
             value={state}
             onChange={(e) => setQuery({ q, state: e.target.value }, { replace: true })}
           >
-            <option value="">Tất cả (all)</option>
-            <option value="enabled">Đang bật (enabled)</option>
-            <option value="disabled">Đã tắt (disabled)</option>
+            <option value="">{tr('Tất cả', 'all')}</option>
+            <option value="enabled">{tr('Đang bật', 'enabled')}</option>
+            <option value="disabled">{tr('Đã tắt', 'disabled')}</option>
           </select>
         </label>
       </div>
@@ -78,11 +85,21 @@ export function Rules() {
         <table className="table" data-testid="rules-table">
           <thead>
             <tr>
-              <th>Bật (on)</th>
-              <th>Luật (rule)</th>
-              <th>Mức (level)</th>
-              <th>Loại (kind)</th>
-              <th>Ngoại lệ (exception)</th>
+              <th>
+                <Bi vi="Bật" en="on" />
+              </th>
+              <th>
+                <Bi vi="Luật" en="rule" />
+              </th>
+              <th>
+                <Bi vi="Mức" en="level" />
+              </th>
+              <th>
+                <Bi vi="Loại" en="kind" />
+              </th>
+              <th>
+                <Bi vi="Ngoại lệ" en="exception" />
+              </th>
               <th />
             </tr>
           </thead>
@@ -140,10 +157,14 @@ function RuleRow(props: {
     <>
       <tr data-rule-id={r.id} className={r.enabled ? '' : 'disabled-row'}>
         <td>
-          <label className="switch" title={r.enabled ? 'Đang bật (enabled)' : 'Đã tắt (disabled)'}>
+          <label className="switch" title={r.enabled ? tr('Đang bật', 'enabled') : tr('Đã tắt', 'disabled')}>
             <input
               type="checkbox"
-              aria-label={`${r.enabled ? 'Tắt' : 'Bật'} luật ${r.title}`}
+              aria-label={
+                r.enabled
+                  ? tr(`Tắt luật ${r.title}`, `Disable rule ${r.title}`)
+                  : tr(`Bật luật ${r.title}`, `Enable rule ${r.title}`)
+              }
               checked={r.enabled}
               disabled={!props.manage || props.busy}
               onChange={(e) => props.onToggle(e.target.checked)}
@@ -156,7 +177,7 @@ function RuleRow(props: {
           <div className="mono muted small-text">{r.id}</div>
         </td>
         <td>{r.level ? <LevelBadge level={r.level} /> : '—'}</td>
-        <td>{r.kind === 'correlation' ? 'tương quan (correlation)' : 'luật (rule)'}</td>
+        <td>{r.kind === 'correlation' ? tr('tương quan', 'correlation') : tr('luật', 'rule')}</td>
         <td>
           {r.filter ? (
             <code className="small-text">
@@ -169,7 +190,7 @@ function RuleRow(props: {
         <td>
           {props.manage && r.kind === 'rule' ? (
             <button type="button" className="secondary small" onClick={props.onEdit}>
-              {props.editing ? 'Huỷ (Cancel)' : 'Tinh chỉnh (Tune)'}
+              {props.editing ? tr('Huỷ', 'Cancel') : tr('Tinh chỉnh', 'Tune')}
             </button>
           ) : null}
         </td>
@@ -215,24 +236,26 @@ function FilterEditor({ rule, onSaved }: { rule: Rule; onSaved: () => void }) {
   return (
     <div className="filter-editor" data-testid="filter-editor">
       <p className="muted">
-        Ngoại lệ là một bộ lọc Sigma (các định danh tìm kiếm và một điều kiện) được AND với luật: sự kiện khớp
-        ngoại lệ sẽ không gây cảnh báo. (A Sigma filter detection AND-ed with the rule.)
+        <Bi
+          vi="Ngoại lệ là một bộ lọc Sigma (các định danh tìm kiếm và một điều kiện) được AND với luật: sự kiện khớp ngoại lệ sẽ không gây cảnh báo."
+          en="An exception is a Sigma filter detection AND-ed with the rule: events it matches raise no alert."
+        />
       </p>
       <div className="action-row">
         <input
           name="field"
-          placeholder="trường (field), vd. source.ip"
+          placeholder={tr('trường, vd. source.ip', 'field, e.g. source.ip')}
           value={field}
           onChange={(e) => setField(e.target.value)}
         />
         <input
           name="values"
-          placeholder="giá trị, phân tách bằng dấu phẩy (values, comma separated)"
+          placeholder={tr('giá trị, phân tách bằng dấu phẩy', 'values, comma separated')}
           value={values}
           onChange={(e) => setValues(e.target.value)}
         />
         <button type="button" className="secondary" onClick={build}>
-          Tạo ngoại lệ (Build exception)
+          <Bi vi="Tạo ngoại lệ" en="Build exception" />
         </button>
       </div>
       <textarea
@@ -245,7 +268,7 @@ function FilterEditor({ rule, onSaved }: { rule: Rule; onSaved: () => void }) {
       />
       {parseError ? (
         <div className="problem" role="alert">
-          JSON không hợp lệ (invalid JSON): {parseError}
+          <Bi vi="JSON không hợp lệ" en="invalid JSON" />: {parseError}
         </div>
       ) : null}
       <ProblemBox error={save.error} onClose={save.clear} />
@@ -263,11 +286,11 @@ function FilterEditor({ rule, onSaved }: { rule: Rule; onSaved: () => void }) {
             }
           }}
         >
-          Lưu ngoại lệ (Save filter)
+          <Bi vi="Lưu ngoại lệ" en="Save filter" />
         </button>
         {rule.filter ? (
           <button type="button" className="danger" disabled={save.busy} onClick={() => submit(null)}>
-            Bỏ ngoại lệ (Remove filter)
+            <Bi vi="Bỏ ngoại lệ" en="Remove filter" />
           </button>
         ) : null}
       </div>

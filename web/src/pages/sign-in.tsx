@@ -1,3 +1,4 @@
+import { tr } from '../i18n';
 /**
  * Sign-in with an API token (`truc token create`, or data/bootstrap-tokens.txt on a first start). The
  * token is checked against /api/v1/auth/whoami before it is kept, and kept in sessionStorage only.
@@ -6,7 +7,7 @@ import { useState, type FormEvent } from 'react';
 import { api } from '../api';
 import { session, type Me } from '../session';
 import { navigate, useLocation } from '../router';
-import { Bi, ProblemBox } from '../components';
+import { Bi, LangSwitch, ProblemBox } from '../components';
 
 export function SignIn() {
   const { query } = useLocation();
@@ -39,8 +40,9 @@ export function SignIn() {
           <span className="brand-mark" aria-hidden="true" />
           <div>
             <div className="signin-title">Trục</div>
+            <LangSwitch />
             <div className="signin-sub">
-              Nền tảng tin cậy cho Chính phủ điện tử (e-government trust platform)
+              <Bi vi="Nền tảng tin cậy cho Chính phủ điện tử" en="e-government trust platform" />
             </div>
           </div>
         </div>
@@ -49,8 +51,11 @@ export function SignIn() {
         </h1>
         {expired ? (
           <div className="notice" role="status">
-            Phiên đã kết thúc: máy chủ không chấp nhận mã truy cập nữa. (Session ended: the token was refused
-            — {expired})
+            <Bi
+              vi="Phiên đã kết thúc: máy chủ không chấp nhận mã truy cập nữa"
+              en="Session ended: the token was refused"
+            />{' '}
+            — {expired}
           </div>
         ) : null}
         <label className="field">
@@ -70,12 +75,13 @@ export function SignIn() {
         </label>
         <ProblemBox error={error} />
         <button type="submit" disabled={busy || !token.trim()}>
-          {busy ? 'Đang kiểm tra… (checking)' : 'Đăng nhập (Sign in)'}
+          {busy ? tr('Đang kiểm tra…', 'checking') : tr('Đăng nhập', 'Sign in')}
         </button>
         <p className="hint">
-          Mã được giữ trong phiên trình duyệt này (sessionStorage) và mất khi đóng thẻ. Lần khởi động đầu tiên
-          ghi một mã cho mỗi vai trò vào <code>data/bootstrap-tokens.txt</code>. (The token stays in this
-          tab's session storage only.)
+          <Bi
+            vi="Mã được giữ trong phiên trình duyệt này (sessionStorage) và mất khi đóng thẻ. Lần khởi động đầu tiên ghi một mã cho mỗi vai trò vào data/bootstrap-tokens.txt."
+            en="The token stays in this tab's session storage only and goes when the tab closes. The first start writes one token per role to data/bootstrap-tokens.txt."
+          />
         </p>
       </form>
     </div>

@@ -1,3 +1,4 @@
+import { lang, tr } from '../i18n';
 /**
  * Signatures in the console: validating a signed file (a PDF, an XAdES-signed XML file, a CMS signature
  * with its detached content) into its report, green, amber or red by indication; and signing documents with
@@ -54,7 +55,13 @@ interface SignatureReport {
   };
   certificatePath: string[];
   pdf?: { fieldName: string; coversWholeFile: boolean; changesAfter: string[]; laterSignatures: number };
-  signedData?: { uri: string | null; digestMatches: boolean | null; covers?: string[]; wholeDocument?: boolean; detached?: boolean }[];
+  signedData?: {
+    uri: string | null;
+    digestMatches: boolean | null;
+    covers?: string[];
+    wholeDocument?: boolean;
+    detached?: boolean;
+  }[];
   warnings: string[];
 }
 export interface ValidationReport {
@@ -81,7 +88,8 @@ const SUB_VI: Record<string, string> = {
   CHAIN_CONSTRAINTS_FAILURE: 'chuỗi chứng thư không đạt ràng buộc',
   CERTIFICATE_CHAIN_GENERAL_FAILURE: 'chuỗi chứng thư không hợp lệ',
   CRYPTO_CONSTRAINTS_FAILURE: 'thuật toán không còn được chấp nhận',
-  CRYPTO_CONSTRAINTS_FAILURE_NO_POE: 'thuật toán không còn được chấp nhận, không có bằng chứng tồn tại trước đó',
+  CRYPTO_CONSTRAINTS_FAILURE_NO_POE:
+    'thuật toán không còn được chấp nhận, không có bằng chứng tồn tại trước đó',
   NO_SIGNING_CERTIFICATE_FOUND: 'không tìm thấy chứng thư của người ký',
   NO_CERTIFICATE_CHAIN_FOUND: 'không dựng được chuỗi đến CA tin cậy',
   REVOKED_NO_POE: 'chứng thư bị thu hồi, không có bằng chứng ký trước khi thu hồi',
@@ -98,30 +106,56 @@ function Check({ v, label }: { v: boolean | string | null; label: { vi: string; 
   return (
     <li className={ok ? 'valid' : bad ? 'invalid' : 'muted'} data-check={label.en}>
       <span aria-hidden="true">{ok ? '✓' : bad ? '✗' : '–'}</span> <Bi vi={label.vi} en={label.en} />
-      {v === 'absent' ? <span className="small-text"> — không có (absent)</span> : null}
-      {v === null ? <span className="small-text"> — chưa kiểm tra (not checked)</span> : null}
+      {v === 'absent' ? (
+        <span className="small-text">
+          {' '}
+          <Bi vi="— không có" en="absent" />
+        </span>
+      ) : null}
+      {v === null ? (
+        <span className="small-text">
+          {' '}
+          <Bi vi="— chưa kiểm tra" en="not checked" />
+        </span>
+      ) : null}
     </li>
   );
 }
 
-const TS_VI: Record<string, string> = { signature: 'dấu thời gian chữ ký', document: 'dấu thời gian văn bản', archive: 'dấu thời gian lưu trữ', content: 'dấu thời gian nội dung' };
+const TS_VI: Record<string, string> = {
+  signature: 'dấu thời gian chữ ký',
+  document: 'dấu thời gian văn bản',
+  archive: 'dấu thời gian lưu trữ',
+  content: 'dấu thời gian nội dung',
+};
 
 /** One signature of a report: verdict, signer, times, checks, evidence, what changed, warnings. */
 function SignatureCard({ s }: { s: SignatureReport }) {
   const ind = INDICATION[s.indication] ?? { vi: s.indication, en: s.indication, tone: 'doubt' };
   return (
-    <section className={`card sig-card sig-${ind.tone}`} data-testid="signature-report" data-indication={s.indication}>
+    <section
+      className={`card sig-card sig-${ind.tone}`}
+      data-testid="signature-report"
+      data-indication={s.indication}
+    >
       <div className="card-head">
         <h3>
-          Chữ ký {s.index + 1} <span className="en">(signature {s.index + 1})</span> · {s.format} {s.level}
+          <Bi vi={`Chữ ký ${s.index + 1}`} en={`signature ${s.index + 1}`} /> · {s.format} {s.level}
         </h3>
         <span className={`badge verdict-${ind.tone}`}>
-          {ind.vi} <span className="en">({s.indication})</span>
+          <Bi vi={ind.vi} en={`${ind.en}, ${s.indication}`} />
         </span>
       </div>
       {s.subIndication ? (
         <p className="sig-why">
-          {SUB_VI[s.subIndication] ?? s.subIndication} <span className="en mono">({s.subIndication})</span>
+          {lang() === 'en' ? (
+            <span className="mono">{s.subIndication}</span>
+          ) : (
+            <>
+              {SUB_VI[s.subIndication] ?? s.subIndication}{' '}
+              <span className="en mono">({s.subIndication})</span>
+            </>
+          )}
         </p>
       ) : null}
       {s.message ? <p className="small-text">{s.message}</p> : null}
@@ -168,8 +202,8 @@ function SignatureCard({ s }: { s: SignatureReport }) {
               <Bi vi="Dữ liệu kiểm tra kèm theo" en="embedded validation data" />
             </dt>
             <dd>
-              {s.embeddedEvidence.certificates} chứng thư (certificates), {s.embeddedEvidence.crls} CRL,{' '}
-              {s.embeddedEvidence.ocspResponses} OCSP
+              {s.embeddedEvidence.certificates} <Bi vi="chứng thư" en="certificates" />,{' '}
+              {s.embeddedEvidence.crls} CRL, {s.embeddedEvidence.ocspResponses} OCSP
             </dd>
           </>
         ) : null}
@@ -177,16 +211,25 @@ function SignatureCard({ s }: { s: SignatureReport }) {
       <ul className="checks">
         <Check v={s.checks.integrity} label={{ vi: 'Toàn vẹn dữ liệu được ký', en: 'integrity' }} />
         <Check v={s.checks.signatureValue} label={{ vi: 'Giá trị chữ ký', en: 'signature value' }} />
-        <Check v={s.checks.signingCertificateReference} label={{ vi: 'Gắn với chứng thư người ký', en: 'signing certificate reference' }} />
-        <Check v={s.checks.certificateChain} label={{ vi: 'Chuỗi đến CA tin cậy', en: 'chain to a trusted CA' }} />
-        <Check v={s.checks.certificateValidAtSigningTime} label={{ vi: 'Chứng thư còn hiệu lực lúc ký', en: 'certificate valid at signing time' }} />
+        <Check
+          v={s.checks.signingCertificateReference}
+          label={{ vi: 'Gắn với chứng thư người ký', en: 'signing certificate reference' }}
+        />
+        <Check
+          v={s.checks.certificateChain}
+          label={{ vi: 'Chuỗi đến CA tin cậy', en: 'chain to a trusted CA' }}
+        />
+        <Check
+          v={s.checks.certificateValidAtSigningTime}
+          label={{ vi: 'Chứng thư còn hiệu lực lúc ký', en: 'certificate valid at signing time' }}
+        />
       </ul>
       {s.timestamps?.length ? (
         <ul className="plain small-text">
           {s.timestamps.map((t, i) => (
             <li key={i} className={t.valid ? '' : 'invalid'}>
-              {TS_VI[t.type] ?? t.type} <span className="en">({t.type} time-stamp)</span>: {dateTime(t.genTime)} {t.tsa ? `· ${t.tsa}` : ''}{' '}
-              {t.valid ? '' : `— ${t.problem ?? 'không hợp lệ (invalid)'}`}
+              <Bi vi={TS_VI[t.type] ?? t.type} en={`${t.type} time-stamp`} />: {dateTime(t.genTime)}{' '}
+              {t.tsa ? `· ${t.tsa}` : ''} {t.valid ? '' : `— ${t.problem ?? tr('không hợp lệ', 'invalid')}`}
             </li>
           ))}
         </ul>
@@ -208,7 +251,11 @@ function SignatureCard({ s }: { s: SignatureReport }) {
           <Bi vi="Chữ ký này ký" en="this signature signs" />:{' '}
           {s.signedData.map((r, i) => (
             <span key={i} className={`tag ${r.digestMatches === false ? 'invalid' : ''}`}>
-              {r.wholeDocument ? 'toàn văn bản (whole document)' : r.detached ? `tệp rời (detached) ${r.uri ?? ''}` : (r.covers ?? [r.uri ?? '']).join(', ')}
+              {r.wholeDocument
+                ? tr('toàn văn bản', 'whole document')
+                : r.detached
+                  ? `${tr('tệp rời', 'detached')} ${r.uri ?? ''}`
+                  : (r.covers ?? [r.uri ?? '']).join(', ')}
             </span>
           ))}
         </div>
@@ -228,8 +275,10 @@ export function ReportView({ report }: { report: ValidationReport }) {
   return (
     <div data-testid="validation-report">
       <p className="small-text">
-        {FORMAT_VI[report.document.kind] ?? report.document.kind} · {report.document.bytes.toLocaleString('vi-VN')} byte · SHA-256{' '}
-        <span className="mono">{report.document.sha256.slice(0, 16)}…</span> · <Bi vi="kiểm tra lúc" en="validated at" /> {dateTime(report.validationTime)}
+        {FORMAT_VI[report.document.kind] ?? report.document.kind} ·{' '}
+        {report.document.bytes.toLocaleString('vi-VN')} byte · SHA-256{' '}
+        <span className="mono">{report.document.sha256.slice(0, 16)}…</span> ·{' '}
+        <Bi vi="kiểm tra lúc" en="validated at" /> {dateTime(report.validationTime)}
       </p>
       {report.signatures.length ? (
         report.signatures.map((s) => <SignatureCard key={s.index} s={s} />)
@@ -266,7 +315,8 @@ const fileBase64 = async (f: File) => toBase64(new Uint8Array(await f.arrayBuffe
 /** a distinguished name the agent gives one RDN a line, on one line */
 const oneLine = (dn: string) => dn.split(/\r?\n/).filter(Boolean).join(', ');
 
-const formatOf = (name: string) => (/\.pdf$/i.test(name) ? 'pades' : /\.xml$/i.test(name) ? 'xades' : 'cades');
+const formatOf = (name: string) =>
+  /\.pdf$/i.test(name) ? 'pades' : /\.xml$/i.test(name) ? 'xades' : 'cades';
 
 // --- validation page ---
 
@@ -278,7 +328,12 @@ export function Validate() {
   const run = async () => {
     if (!file) return;
     setReport(null);
-    setReport(await post<ValidationReport>('/api/v1/validate', { file: await fileBase64(file), ...(content ? { content: await fileBase64(content) } : {}) }));
+    setReport(
+      await post<ValidationReport>('/api/v1/validate', {
+        file: await fileBase64(file),
+        ...(content ? { content: await fileBase64(content) } : {}),
+      }),
+    );
   };
   return (
     <>
@@ -292,15 +347,25 @@ export function Validate() {
         }}
       >
         <label className="field grow">
-          <span>Tệp đã ký: PDF, XML, hoặc chữ ký CMS (.p7s) (the signed file)</span>
+          <span>
+            <Bi
+              vi="Tệp đã ký: PDF, XML, hoặc chữ ký CMS (.p7s)"
+              en="the signed file: PDF, XML or a CMS signature (.p7s)"
+            />
+          </span>
           <input name="signed" type="file" required onChange={(e) => setFile(e.target.files?.[0] ?? null)} />
         </label>
         <label className="field grow">
-          <span>Nội dung được ký, khi chữ ký tách rời (the signed content, for a detached signature)</span>
+          <span>
+            <Bi
+              vi="Nội dung được ký, khi chữ ký tách rời"
+              en="the signed content, for a detached signature"
+            />
+          </span>
           <input name="content" type="file" onChange={(e) => setContent(e.target.files?.[0] ?? null)} />
         </label>
         <button type="submit" disabled={action.busy || !file}>
-          {action.busy ? 'Đang kiểm tra… (validating)' : 'Kiểm tra (Validate)'}
+          {action.busy ? tr('Đang kiểm tra…', 'validating') : tr('Kiểm tra', 'Validate')}
         </button>
       </form>
       <ProblemBox error={action.error} onClose={action.clear} />
@@ -343,7 +408,9 @@ interface Outcome {
 
 /** The agent's address, as the server put it in the page (the only one the page's policy lets it reach). */
 export function agentAddress(): string {
-  return document.querySelector<HTMLMetaElement>('meta[name="truc-agent"]')?.content || 'http://127.0.0.1:8477';
+  return (
+    document.querySelector<HTMLMetaElement>('meta[name="truc-agent"]')?.content || 'http://127.0.0.1:8477'
+  );
 }
 
 class AgentProblem extends Error {
@@ -368,7 +435,10 @@ async function toAgent<T>(path: string, body?: unknown): Promise<T> {
   } catch {
     throw new AgentProblem(
       'agent_unreachable',
-      `Không liên lạc được bộ ký số tại ${agentAddress()}: hãy cắm thiết bị ký số và chạy "truc agent --origin ${location.origin}" trên máy này. (The signing agent does not answer: plug in the token and run truc agent on this computer.)`,
+      tr(
+        `Không liên lạc được bộ ký số tại ${agentAddress()}: hãy cắm thiết bị ký số và chạy "truc agent --origin ${location.origin}" trên máy này`,
+        `The signing agent does not answer at ${agentAddress()}: plug in the token and run "truc agent --origin ${location.origin}" on this computer`,
+      ),
     );
   }
   const j = (await r.json().catch(() => ({}))) as { code?: string; message?: string };
@@ -380,22 +450,44 @@ const SEAL_W = 210;
 const SEAL_H = 70;
 /** Where the seal goes on an A4 page (595 × 842 points), in PDF coordinates (origin bottom-left). */
 const PLACES: Record<string, { vi: string; en: string; rect: [number, number, number, number] }> = {
-  'bottom-right': { vi: 'Góc dưới bên phải', en: 'bottom right', rect: [595 - 40 - SEAL_W, 60, 595 - 40, 60 + SEAL_H] },
+  'bottom-right': {
+    vi: 'Góc dưới bên phải',
+    en: 'bottom right',
+    rect: [595 - 40 - SEAL_W, 60, 595 - 40, 60 + SEAL_H],
+  },
   'bottom-left': { vi: 'Góc dưới bên trái', en: 'bottom left', rect: [40, 60, 40 + SEAL_W, 60 + SEAL_H] },
-  'top-right': { vi: 'Góc trên bên phải', en: 'top right', rect: [595 - 40 - SEAL_W, 842 - 60 - SEAL_H, 595 - 40, 842 - 60] },
+  'top-right': {
+    vi: 'Góc trên bên phải',
+    en: 'top right',
+    rect: [595 - 40 - SEAL_W, 842 - 60 - SEAL_H, 595 - 40, 842 - 60],
+  },
 };
 
 function SealPreview({ rect }: { rect: [number, number, number, number] }) {
   const [x1, y1, x2, y2] = rect;
   return (
-    <svg className="seal-preview" viewBox="0 0 595 842" role="img" aria-label={`Vị trí chữ ký trên trang (seal position): ${rect.join(', ')}`} data-testid="seal-preview">
+    <svg
+      className="seal-preview"
+      viewBox="0 0 595 842"
+      role="img"
+      aria-label={`${tr('Vị trí chữ ký trên trang', 'seal position')}: ${rect.join(', ')}`}
+      data-testid="seal-preview"
+    >
       <rect x="0" y="0" width="595" height="842" fill="#fff" stroke="#98a2b3" strokeWidth="4" />
       {[120, 160, 200, 240, 280, 320, 360, 400, 440].map((y) => (
         <line key={y} x1="60" x2="535" y1={y} y2={y} stroke="#e4e7ec" strokeWidth="10" />
       ))}
-      <rect x={x1} y={842 - y2} width={x2 - x1} height={y2 - y1} fill="#fee4e2" stroke="#b42318" strokeWidth="4" />
+      <rect
+        x={x1}
+        y={842 - y2}
+        width={x2 - x1}
+        height={y2 - y1}
+        fill="#fee4e2"
+        stroke="#b42318"
+        strokeWidth="4"
+      />
       <text x={x1 + 10} y={842 - y2 + 40} fontSize="28" fill="#b42318">
-        Chữ ký số
+        {lang() === 'en' ? 'Digital signature' : 'Chữ ký số'}
       </text>
     </svg>
   );
@@ -431,7 +523,7 @@ export function SignWithToken() {
     const cert = certs?.find((c) => c.id === certId);
     if (!cert || !files.length) return;
     setOutcomes([]);
-    setStep('Đang chuẩn bị dữ liệu cần ký… (preparing the data to be signed)');
+    setStep(tr('Đang chuẩn bị dữ liệu cần ký…', 'preparing the data to be signed'));
     const items = [];
     for (const f of files) {
       const format = formatOf(f.name);
@@ -447,37 +539,56 @@ export function SignWithToken() {
       });
     }
     try {
-      const prepared = await post<{ items: PreparedItem[] }>('/api/v1/sign/prepare', { certificate: cert.certificate, items });
-      setStep('Hãy xác nhận và nhập mã PIN ở bộ ký số… (confirm and enter the PIN at the signing agent)');
+      const prepared = await post<{ items: PreparedItem[] }>('/api/v1/sign/prepare', {
+        certificate: cert.certificate,
+        items,
+      });
+      setStep(
+        tr('Hãy xác nhận và nhập mã PIN ở bộ ký số…', 'confirm and enter the PIN at the signing agent'),
+      );
       const signed = await toAgent<{ signatures: string[] }>('/v1/sign', {
         certificateId: cert.id,
         scheme: prepared.items[0]!.scheme,
         items: prepared.items.map((p) => ({ dataToBeSigned: p.dataToBeSigned, title: p.title })),
       });
-      setStep('Đang hoàn tất chữ ký… (completing the signatures)');
+      setStep(tr('Đang hoàn tất chữ ký…', 'completing the signatures'));
       const done = await post<{ items: CompletedItem[] }>('/api/v1/sign/complete', {
         items: prepared.items.map((p, i) => ({ handle: p.handle, signature: signed.signatures[i] })),
       });
-      setStep('Đang kiểm tra văn bản đã ký… (validating what was signed)');
+      setStep(tr('Đang kiểm tra văn bản đã ký…', 'validating what was signed'));
       const out: Outcome[] = [];
       for (const [i, d] of done.items.entries()) {
         const source = files[i]!;
         const title = d.title ?? source.name;
         if (d.error || !d.file) {
-          out.push({ title, name: source.name, error: d.error?.message ?? 'không hoàn tất (not completed)' });
+          out.push({
+            title,
+            name: source.name,
+            error: d.error?.message ?? tr('không hoàn tất', 'not completed'),
+          });
           continue;
         }
         const bytes = fromBase64(d.file);
         const format = formatOf(source.name);
-        const name = format === 'cades' ? `${source.name}.p7s` : source.name.replace(/(\.[a-z]+)$/i, '-signed$1');
+        const name =
+          format === 'cades' ? `${source.name}.p7s` : source.name.replace(/(\.[a-z]+)$/i, '-signed$1');
         let report: ValidationReport | undefined;
         let error: string | undefined;
         try {
-          report = await post<ValidationReport>('/api/v1/validate', { file: d.file, ...(format === 'cades' ? { content: await fileBase64(source) } : {}) });
+          report = await post<ValidationReport>('/api/v1/validate', {
+            file: d.file,
+            ...(format === 'cades' ? { content: await fileBase64(source) } : {}),
+          });
         } catch (e) {
           error = (e as Error).message;
         }
-        out.push({ title, name, url: URL.createObjectURL(new Blob([bytes], { type: d.type ?? 'application/octet-stream' })), ...(report ? { report } : {}), ...(error ? { error } : {}) });
+        out.push({
+          title,
+          name,
+          url: URL.createObjectURL(new Blob([bytes], { type: d.type ?? 'application/octet-stream' })),
+          ...(report ? { report } : {}),
+          ...(error ? { error } : {}),
+        });
       }
       setOutcomes(out);
     } finally {
@@ -490,9 +601,10 @@ export function SignWithToken() {
     <>
       <PageTitle vi="Ký số bằng thiết bị ký số của tôi" en="Sign with my token" />
       <p className="small-text">
-        Khoá ký nằm trên thiết bị ký số (USB token) của bạn và không rời khỏi đó: máy chủ chuẩn bị dữ liệu cần ký, bộ ký số{' '}
-        <code>truc agent</code> trên máy này hiển thị nội dung và hỏi mã PIN, rồi máy chủ hoàn tất chữ ký. (The key stays on your
-        token: the server prepares, the agent on this computer shows what is signed and asks the PIN, the server completes.)
+        <Bi
+          vi="Khoá ký nằm trên thiết bị ký số (USB token) của bạn và không rời khỏi đó: máy chủ chuẩn bị dữ liệu cần ký, bộ ký số truc agent trên máy này hiển thị nội dung và hỏi mã PIN, rồi máy chủ hoàn tất chữ ký."
+          en="The key stays on your token: the server prepares, the agent (truc agent) on this computer shows what is signed and asks the PIN, the server completes."
+        />
       </p>
 
       <section className="card" data-testid="agent">
@@ -501,8 +613,13 @@ export function SignWithToken() {
             1. <Bi vi="Bộ ký số" en="signing agent" />
           </h2>
           <span className="mono small-text">{agentAddress()}</span>
-          <button type="button" className="secondary small" disabled={find.busy} onClick={() => void find.run(findAgent)}>
-            {certs ? 'Tìm lại (find again)' : 'Tìm bộ ký số (find the agent)'}
+          <button
+            type="button"
+            className="secondary small"
+            disabled={find.busy}
+            onClick={() => void find.run(findAgent)}
+          >
+            {certs ? tr('Tìm lại', 'find again') : tr('Tìm bộ ký số', 'find the agent')}
           </button>
         </div>
         {find.error ? (
@@ -520,19 +637,28 @@ export function SignWithToken() {
                 const expired = new Date(c.notAfter).getTime() <= Date.now();
                 return (
                   <label key={c.id} className={`check ${expired ? 'muted' : ''}`}>
-                    <input type="radio" name="certificate" value={c.id} disabled={expired} checked={certId === c.id} onChange={() => setCertId(c.id)} />{' '}
+                    <input
+                      type="radio"
+                      name="certificate"
+                      value={c.id}
+                      disabled={expired}
+                      checked={certId === c.id}
+                      onChange={() => setCertId(c.id)}
+                    />{' '}
                     <strong>{c.label}</strong> <span className="small-text">{oneLine(c.subject)}</span>
                     <span className="small-text">
                       {' '}
                       · {oneLine(c.issuer)} · <Bi vi="hết hạn" en="expires" /> {dateTime(c.notAfter)}
-                      {expired ? ' — đã hết hạn (expired)' : ''}
+                      {expired ? tr('— đã hết hạn', 'expired') : ''}
                     </span>
                   </label>
                 );
               })}
             </fieldset>
           ) : (
-            <p className="empty">Thiết bị ký số không có chứng thư nào (no certificate on the token)</p>
+            <p className="empty">
+              <Bi vi="Thiết bị ký số không có chứng thư nào" en="no certificate on the token" />
+            </p>
           )
         ) : null}
       </section>
@@ -549,24 +675,40 @@ export function SignWithToken() {
           2. <Bi vi="Văn bản và tham số ký" en="documents and parameters" />
         </h2>
         <label className="field grow">
-          <span>Văn bản cần ký: PDF (PAdES), XML (XAdES), tệp khác (CAdES tách rời) — chọn nhiều tệp để ký một lần (documents; several are signed under one approval)</span>
-          <input name="documents" type="file" multiple onChange={(e) => setFiles([...(e.target.files ?? [])])} />
+          <span>
+            <Bi
+              vi="Văn bản cần ký: PDF (PAdES), XML (XAdES), tệp khác (CAdES tách rời) — chọn nhiều tệp để ký một lần"
+              en="documents: PDF (PAdES), XML (XAdES), other files (detached CAdES); several are signed under one approval"
+            />
+          </span>
+          <input
+            name="documents"
+            type="file"
+            multiple
+            onChange={(e) => setFiles([...(e.target.files ?? [])])}
+          />
         </label>
         <label className="field">
-          <span>Mức chữ ký (level)</span>
+          <span>
+            <Bi vi="Mức chữ ký" en="level" />
+          </span>
           <select name="level" value={level} onChange={(e) => setLevel(e.target.value)}>
-            <option value="B-B">B-B — cơ bản (basic)</option>
-            <option value="B-T">B-T — có dấu thời gian (time-stamped)</option>
-            <option value="B-LT">B-LT — kèm dữ liệu kiểm tra (long-term)</option>
-            <option value="B-LTA">B-LTA — lưu trữ dài hạn (archival)</option>
+            <option value="B-B">{tr('B-B — cơ bản', 'B-B — basic')}</option>
+            <option value="B-T">{tr('B-T — có dấu thời gian', 'B-T — time-stamped')}</option>
+            <option value="B-LT">{tr('B-LT — kèm dữ liệu kiểm tra', 'B-LT — long-term')}</option>
+            <option value="B-LTA">{tr('B-LTA — lưu trữ dài hạn', 'B-LTA — archival')}</option>
           </select>
         </label>
         <label className="field">
-          <span>Lý do ký, với PDF (reason, for PDFs)</span>
+          <span>
+            <Bi vi="Lý do ký, với PDF" en="reason, for PDFs" />
+          </span>
           <input name="reason" maxLength={200} value={reason} onChange={(e) => setReason(e.target.value)} />
         </label>
         <label className="field">
-          <span>Nơi ký, với PDF (location, for PDFs)</span>
+          <span>
+            <Bi vi="Nơi ký, với PDF" en="location, for PDFs" />
+          </span>
           <input name="location" maxLength={200} value={place} onChange={(e) => setPlace(e.target.value)} />
         </label>
         {pdfs.length ? (
@@ -575,17 +717,31 @@ export function SignWithToken() {
               <Bi vi="Chữ ký hiển thị trên văn bản PDF" en="visible seal on the PDFs" />
             </legend>
             <label className="check">
-              <input type="checkbox" name="visible" checked={visible} onChange={(e) => setVisible(e.target.checked)} /> Đặt hình chữ ký lên trang (place a visible seal)
+              <input
+                type="checkbox"
+                name="visible"
+                checked={visible}
+                onChange={(e) => setVisible(e.target.checked)}
+              />{' '}
+              <Bi vi="Đặt hình chữ ký lên trang" en="place a visible seal" />
             </label>
             {visible ? (
               <div className="seal-place">
                 <div>
                   <label className="field">
                     <span>Trang (page)</span>
-                    <input name="page" type="number" min={1} value={page} onChange={(e) => setPage(Math.max(1, Number(e.target.value) || 1))} />
+                    <input
+                      name="page"
+                      type="number"
+                      min={1}
+                      value={page}
+                      onChange={(e) => setPage(Math.max(1, Number(e.target.value) || 1))}
+                    />
                   </label>
                   <label className="field">
-                    <span>Vị trí (position)</span>
+                    <span>
+                      <Bi vi="Vị trí" en="position" />
+                    </span>
                     <select name="where" value={where} onChange={(e) => setWhere(e.target.value)}>
                       {Object.entries(PLACES).map(([k, p]) => (
                         <option key={k} value={k}>
@@ -594,10 +750,12 @@ export function SignWithToken() {
                       ))}
                     </select>
                   </label>
-                  <p className="small-text">Vị trí tính cho trang A4 đứng (positions are for an A4 portrait page)</p>
+                  <p className="small-text">
+                    <Bi vi="Vị trí tính cho trang A4 đứng" en="positions are for an A4 portrait page" />
+                  </p>
                   {preview && formatOf(files[0]!.name) === 'pades' ? (
                     <a href={preview} target="_blank" rel="noreferrer" data-testid="open-document">
-                      Mở văn bản (open the document)
+                      <Bi vi="Mở văn bản" en="open the document" />
                     </a>
                   ) : null}
                 </div>
@@ -608,12 +766,15 @@ export function SignWithToken() {
         ) : null}
         {cert && files.length ? (
           <p className="small-text" data-testid="sign-summary">
-            Ký {files.length} văn bản bằng chứng thư của <strong>{cert.label}</strong> (sign {files.length} document(s) with this certificate):{' '}
-            {files.map((f) => f.name).join(', ')}
+            <Bi
+              vi={`Ký ${files.length} văn bản bằng chứng thư của ${cert.label}`}
+              en={`sign ${files.length} document(s) with the certificate of ${cert.label}`}
+            />
+            : {files.map((f) => f.name).join(', ')}
           </p>
         ) : null}
         <button type="submit" disabled={action.busy || !cert || !files.length}>
-          {action.busy ? 'Đang ký… (signing)' : 'Ký số (Sign)'}
+          {action.busy ? tr('Đang ký…', 'signing') : tr('Ký số', 'Sign')}
         </button>
         {step ? (
           <p className="notice" role="status" data-testid="sign-step">
@@ -624,7 +785,12 @@ export function SignWithToken() {
       {action.error instanceof ApiProblem || !action.error ? (
         <ProblemBox error={action.error} onClose={action.clear} />
       ) : (
-        <div className="problem" role="alert" data-code={(action.error as AgentProblem).code} data-testid="agent-refused">
+        <div
+          className="problem"
+          role="alert"
+          data-code={(action.error as AgentProblem).code}
+          data-testid="agent-refused"
+        >
           <div className="problem-detail">{(action.error as Error).message}</div>
         </div>
       )}
@@ -640,7 +806,7 @@ export function SignWithToken() {
                 <h3>{o.title}</h3>
                 {o.url ? (
                   <a href={o.url} download={o.name} data-testid="download">
-                    Tải về (download) {o.name}
+                    <Bi vi="Tải về" en="download" /> {o.name}
                   </a>
                 ) : null}
               </div>

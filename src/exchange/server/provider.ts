@@ -172,17 +172,29 @@ async function deliver(
   headers['x-road-request-hash'] = requestDigest.toString('base64');
   headers['content-length'] = bodyLength;
   const lib = target.protocol === 'https:' ? https : http;
-  const isRes: IncomingMessage = await new Promise((resolve, reject) => {
-    const r = lib.request(target, { method: h.method, headers, timeout: timeoutMs, agent: target.protocol === 'https:' ? undefined : serviceAgent });
-    r.on('timeout', () => r.destroy(new TrucError('service_failed', `the service did not answer within ${timeoutMs} ms`)));
-    r.on('error', (e) => reject(isTrucError(e) ? e : new TrucError('service_failed', `the information system at ${target.host} failed: ${(e as Error).message}`)));
-    r.on('response', resolve);
-    if (Buffer.isBuffer(body)) r.end(body);
-    else if (held) {
-      // logged already and held in memory: sent as is, the log's file is not read back
-      for (const c of held) r.write(c);
-      r.end();
-    } else bodyStream(body).pipe(r);
+  const send = (): Promise<IncomingMessage> =>
+    new Promise((resolve, reject) => {
+      const r = lib.request(target, { method: h.method, headers, timeout: timeoutMs, agent: target.protocol === 'https:' ? undefined : serviceAgent });
+      r.on('timeout', () => r.destroy(new TrucError('service_failed', `the service did not answer within ${timeoutMs} ms`)));
+      r.on('error', (e) => {
+        // a kept-alive connection the information system closed just as it was reused: it never read the
+        // request; sent again once when the body can be (in memory)
+        if (r.reusedSocket && (e as NodeJS.ErrnoException).code === 'ECONNRESET' && (Buffer.isBuffer(body) || held)) return reject(Object.assign(e, { again: true }));
+        reject(isTrucError(e) ? e : new TrucError('service_failed', `the information system at ${target.host} failed: ${(e as Error).message}`));
+      });
+      r.on('response', resolve);
+      if (Buffer.isBuffer(body)) r.end(body);
+      else if (held) {
+        // logged already and held in memory: sent as is, the log's file is not read back
+        for (const c of held) r.write(c);
+        r.end();
+      } else bodyStream(body).pipe(r);
+    });
+  const isRes: IncomingMessage = await send().catch((e) => {
+    if (!(e as { again?: boolean }).again) throw e;
+    return send().catch((e2) => {
+      throw isTrucError(e2) ? e2 : new TrucError('service_failed', `the information system at ${target.host} failed: ${(e2 as Error).message}`);
+    });
   });
   // metadata mode: the spool file goes now that the body is on its way (no-op in full mode: the log owns it)
   if (held && !Buffer.isBuffer(body)) await body.discard?.();
@@ -275,4 +287,6 @@ async function deliver(
   }
 }
 
-const serviceAgent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+// idle connections are closed after 4 s, before the 5 s keep-alive of a Node information system ends them
+// under us (a request sent on a socket the other side is closing fails with ECONNRESET)
+const serviceAgent = new http.Agent({ keepAlive: true, maxSockets: 256, timeout: 4000 });

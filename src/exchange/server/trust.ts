@@ -54,8 +54,15 @@ export function memberFromCert(certDer: Buffer): MemberId | undefined {
   }
 }
 
+const same = (a: Buffer | string, b: Buffer | string) => (typeof a === 'string' || typeof b === 'string' ? a === b : a === b || a.equals(b));
+
 export class PeerTrust {
   private readonly cache = new Map<string, Entry>();
+  /**
+   * the last verdict per role, compared by content: a peer sends the same certificate and OCSP response
+   * (several KB of base64) with every message, and building their cache key was a few KB of string work
+   */
+  private readonly last = new Map<CertRole, { version: number; cert: Buffer | string; ocsp: Buffer | string; e: Entry }>();
 
   constructor(private readonly clock: () => Date = () => new Date()) {}
 
@@ -65,15 +72,20 @@ export class PeerTrust {
    */
   async check(conf: GlobalConf, cert: Buffer | string, ocsp: Buffer | string, role: CertRole): Promise<TrustedCert> {
     const now = this.clock();
-    // keyed by what travelled (base64 from message headers, or DER): no decoding or hashing on a hit
-    const key = `${role}:${conf.version}:${typeof cert === 'string' ? cert : cert.toString('base64')}:${typeof ocsp === 'string' ? ocsp : ocsp.toString('base64')}`;
-    let e = this.cache.get(key);
-    if (!e || e.until < now.getTime()) {
-      const certDer = typeof cert === 'string' ? Buffer.from(cert, 'base64') : cert;
-      const ocspDer = typeof ocsp === 'string' ? Buffer.from(ocsp, 'base64') : ocsp;
-      e = { value: await this.validate(conf, certDer, ocspDer, role, now), until: now.getTime() + CACHE_MS };
-      if (this.cache.size >= MAX_ENTRIES) this.cache.delete(this.cache.keys().next().value!);
-      this.cache.set(key, e);
+    const l = this.last.get(role);
+    let e = l && l.version === conf.version && same(l.cert, cert) && same(l.ocsp, ocsp) && l.e.until >= now.getTime() ? l.e : undefined;
+    if (!e) {
+      // keyed by what travelled (base64 from message headers, or DER): no decoding or hashing on a hit
+      const key = `${role}:${conf.version}:${typeof cert === 'string' ? cert : cert.toString('base64')}:${typeof ocsp === 'string' ? ocsp : ocsp.toString('base64')}`;
+      e = this.cache.get(key);
+      if (!e || e.until < now.getTime()) {
+        const certDer = typeof cert === 'string' ? Buffer.from(cert, 'base64') : cert;
+        const ocspDer = typeof ocsp === 'string' ? Buffer.from(ocsp, 'base64') : ocsp;
+        e = { value: await this.validate(conf, certDer, ocspDer, role, now), until: now.getTime() + CACHE_MS };
+        if (this.cache.size >= MAX_ENTRIES) this.cache.delete(this.cache.keys().next().value!);
+        this.cache.set(key, e);
+      }
+      this.last.set(role, { version: conf.version, cert, ocsp, e });
     }
     if (e.value instanceof TrucError) throw e.value;
     const t = e.value;

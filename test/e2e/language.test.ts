@@ -82,6 +82,6 @@ describe('the console in Vietnamese and in English, in Chromium', () => {
   it('goes back to Vietnamese', async () => {
     await page.locator('select[name=lang]').selectOption('vi');
     await expect.poll(() => page.locator('nav a').first().textContent()).toBe('Cảnh báo');
-    expect(await page.locator('h1').first().textContent()).toMatch(/Ký số bằng thiết bị ký số của tôi \(Sign with my token\)/);
+    expect(await page.locator('h1').first().textContent()).toMatch(/Ký số văn bản \(Sign documents\)/);
   });
 });

@@ -19,6 +19,7 @@ import { createToken } from '../../src/http/auth/store.js';
 import { OcspResponder } from '../../src/pki/ocsp/index.js';
 import { TimeStampAuthority } from '../../src/pki/tsa/index.js';
 import { startAgent, type RunningAgent, type SignRequest } from '../../src/agent/server.js';
+import { createSignKey } from '../../src/sign/index.js';
 import { openBrowser } from './browser.js';
 import { openLab, samplePdf, type Lab } from '../sign/fixtures.js';
 import { softHsmMissing, softHsmToken, type SoftHsmToken } from '../helpers/softhsm.js';
@@ -178,6 +179,28 @@ describe.skipIf(!!missing && process.env.CI !== 'true')('the console’s signing
     expect(await problem.textContent()).toContain(`truc agent --origin ${new URL(base).origin}`);
   }, 60_000);
 
+  it('signs with the key the platform holds for the official: a PDF with its seal, validated at once; pdfsig agrees', async () => {
+    await createSignKey(lab.p.db, lab.p.keys, lab.p.issuer, { principal: 'Nguyễn Văn An', subject: 'C=VN, O=Bộ Tư pháp, CN=Nguyễn Văn An', profile: 'official-signing', actor: 'test' });
+    await page.goto(`${base}/console/signatures`);
+    await page.locator('input[name=source][value=platform]').check();
+    expect(await page.locator('[data-testid=agent]').count()).toBe(0); // no agent needed
+    const form = page.locator('[data-testid=sign-form]');
+    await form.locator('input[name=documents]').setInputFiles([join(dir, 'quyet-dinh-12.pdf')]);
+    await form.locator('select[name=level]').selectOption('B-T');
+    await form.locator('input[name=reason]').fill('Ban hành');
+    await form.locator('select[name=where]').selectOption('top-right');
+    await form.getByRole('button', { name: /Ký số \(Sign\)/ }).click();
+    const card = page.locator('[data-testid=signed-item] [data-testid=signature-report]');
+    await card.waitFor({ timeout: 60_000 });
+    expect(await card.getAttribute('data-indication')).toBe('TOTAL-PASSED');
+    expect(await card.textContent()).toMatch(/B-T[\s\S]*Nguyễn Văn An/);
+    const [download] = await Promise.all([page.waitForEvent('download'), page.locator('[data-testid=signed-item] [data-testid=download]').click()]);
+    const path = join(dir, 'platform-signed.pdf');
+    await download.saveAs(path);
+    expect(spawnSync('pdfsig', [path], { encoding: 'utf8' }).stdout).toMatch(/Signature is Valid/);
+    expect(readFileSync(path, 'latin1')).toMatch(/\/Rect\s*\[\s*345(\.0+)?\s+712(\.0+)?\s+555(\.0+)?\s+782(\.0+)?\s*\]/);
+  }, 90_000);
+
   it('validates an uploaded file: an altered signed PDF is shown red with the reason', async () => {
     const signed = readFileSync(join(dir, 'signed.pdf'));
     // one byte of the page's (compressed) content changed inside the signed range: the file still reads
@@ -189,7 +212,8 @@ describe.skipIf(!!missing && process.env.CI !== 'true')('the console’s signing
     const form = page.locator('[data-testid=validate-form]');
     await form.locator('input[name=signed]').setInputFiles(join(dir, 'altered.pdf'));
     await form.getByRole('button', { name: /Kiểm tra \(Validate\)/ }).click();
-    const card = page.locator('[data-testid=validation-report] [data-testid=signature-report]');
+    // the validation page's report comes after the signed documents' own
+    const card = page.locator('[data-testid=validation-report] [data-testid=signature-report][data-indication=TOTAL-FAILED]');
     await card.waitFor({ timeout: 30_000 });
     expect(await card.getAttribute('data-indication')).toBe('TOTAL-FAILED');
     expect(await card.textContent()).toMatch(/văn bản đã bị thay đổi sau khi ký[\s\S]*HASH_FAILURE/);

@@ -507,6 +507,8 @@ export function SignWithToken() {
   const [where, setWhere] = useState('bottom-right');
   const [step, setStep] = useState('');
   const [outcomes, setOutcomes] = useState<Outcome[]>([]);
+  // the key: on the official's own token (through truc agent), or held by the platform for the official
+  const [source, setSource] = useState<'token' | 'platform'>('token');
   const pdfs = files.filter((f) => formatOf(f.name) === 'pades');
   const preview = useMemo(() => (files[0] ? URL.createObjectURL(files[0]) : null), [files]);
   useEffect(() => () => void (preview && URL.revokeObjectURL(preview)), [preview]);
@@ -519,7 +521,70 @@ export function SignWithToken() {
     if (usable.length === 1) setCertId(usable[0]!.id);
   };
 
+  /** a signed file offered for download, with its report made at once */
+  const outcome = async (
+    source: File,
+    bytes: Uint8Array<ArrayBuffer>,
+    type: string | undefined,
+  ): Promise<Outcome> => {
+    const format = formatOf(source.name);
+    const name = format === 'cades' ? `${source.name}.p7s` : source.name.replace(/(\.[a-z]+)$/i, '-signed$1');
+    let report: ValidationReport | undefined;
+    let error: string | undefined;
+    try {
+      report = await post<ValidationReport>('/api/v1/validate', {
+        file: toBase64(bytes),
+        ...(format === 'cades' ? { content: await fileBase64(source) } : {}),
+      });
+    } catch (e) {
+      error = (e as Error).message;
+    }
+    return {
+      title: source.name,
+      name,
+      url: URL.createObjectURL(new Blob([bytes], { type: type ?? 'application/octet-stream' })),
+      ...(report ? { report } : {}),
+      ...(error ? { error } : {}),
+    };
+  };
+
+  /** with the key the platform holds for the official (POST /api/v1/sign), one document after another */
+  const signOnPlatform = async () => {
+    setOutcomes([]);
+    const out: Outcome[] = [];
+    try {
+      for (const f of files) {
+        setStep(tr(`Đang ký ${f.name}…`, `signing ${f.name}`));
+        const pdf = formatOf(f.name) === 'pades';
+        const [x1, y1, x2, y2] = PLACES[where]!.rect;
+        const q = new URLSearchParams({
+          level,
+          ...(pdf && reason ? { reason } : {}),
+          ...(pdf && place ? { location: place } : {}),
+          ...(pdf && visible ? { page: String(page), rect: `${x1},${y1},${x2},${y2}` } : {}),
+        });
+        const r = await fetch(`/api/v1/sign?${q}`, {
+          method: 'POST',
+          headers: {
+            authorization: `Bearer ${session.token() ?? ''}`,
+            'content-type': pdf ? 'application/pdf' : 'application/octet-stream',
+          },
+          body: f,
+        });
+        if (!r.ok)
+          throw new ApiProblem({ status: r.status, ...((await r.json().catch(() => ({}))) as object) });
+        out.push(
+          await outcome(f, new Uint8Array(await r.arrayBuffer()), r.headers.get('content-type') ?? undefined),
+        );
+      }
+      setOutcomes(out);
+    } finally {
+      setStep('');
+    }
+  };
+
   const sign = async () => {
+    if (source === 'platform') return signOnPlatform();
     const cert = certs?.find((c) => c.id === certId);
     if (!cert || !files.length) return;
     setOutcomes([]);
@@ -559,36 +624,13 @@ export function SignWithToken() {
       const out: Outcome[] = [];
       for (const [i, d] of done.items.entries()) {
         const source = files[i]!;
-        const title = d.title ?? source.name;
-        if (d.error || !d.file) {
+        if (d.error || !d.file)
           out.push({
-            title,
+            title: d.title ?? source.name,
             name: source.name,
             error: d.error?.message ?? tr('không hoàn tất', 'not completed'),
           });
-          continue;
-        }
-        const bytes = fromBase64(d.file);
-        const format = formatOf(source.name);
-        const name =
-          format === 'cades' ? `${source.name}.p7s` : source.name.replace(/(\.[a-z]+)$/i, '-signed$1');
-        let report: ValidationReport | undefined;
-        let error: string | undefined;
-        try {
-          report = await post<ValidationReport>('/api/v1/validate', {
-            file: d.file,
-            ...(format === 'cades' ? { content: await fileBase64(source) } : {}),
-          });
-        } catch (e) {
-          error = (e as Error).message;
-        }
-        out.push({
-          title,
-          name,
-          url: URL.createObjectURL(new Blob([bytes], { type: d.type ?? 'application/octet-stream' })),
-          ...(report ? { report } : {}),
-          ...(error ? { error } : {}),
-        });
+        else out.push(await outcome(source, fromBase64(d.file), d.type));
       }
       setOutcomes(out);
     } finally {
@@ -599,7 +641,7 @@ export function SignWithToken() {
   const cert = certs?.find((c) => c.id === certId);
   return (
     <>
-      <PageTitle vi="Ký số bằng thiết bị ký số của tôi" en="Sign with my token" />
+      <PageTitle vi="Ký số văn bản" en="Sign documents" />
       <p className="small-text">
         <Bi
           vi="Khoá ký nằm trên thiết bị ký số (USB token) của bạn và không rời khỏi đó: máy chủ chuẩn bị dữ liệu cần ký, bộ ký số truc agent trên máy này hiển thị nội dung và hỏi mã PIN, rồi máy chủ hoàn tất chữ ký."
@@ -607,61 +649,92 @@ export function SignWithToken() {
         />
       </p>
 
-      <section className="card" data-testid="agent">
-        <div className="card-head">
-          <h2>
-            1. <Bi vi="Bộ ký số" en="signing agent" />
-          </h2>
-          <span className="mono small-text">{agentAddress()}</span>
-          <button
-            type="button"
-            className="secondary small"
-            disabled={find.busy}
-            onClick={() => void find.run(findAgent)}
-          >
-            {certs ? tr('Tìm lại', 'find again') : tr('Tìm bộ ký số', 'find the agent')}
-          </button>
-        </div>
-        {find.error ? (
-          <div className="problem" role="alert" data-code={(find.error as AgentProblem).code}>
-            <div className="problem-detail">{(find.error as Error).message}</div>
+      <fieldset className="card" data-testid="key-source">
+        <legend>
+          <Bi vi="Khoá ký" en="signing key" />
+        </legend>
+        <label className="check">
+          <input
+            type="radio"
+            name="source"
+            value="token"
+            checked={source === 'token'}
+            onChange={() => setSource('token')}
+          />{' '}
+          <Bi
+            vi="Trên thiết bị ký số của tôi (USB token), qua bộ ký số"
+            en="on my token, through the signing agent"
+          />
+        </label>
+        <label className="check">
+          <input
+            type="radio"
+            name="source"
+            value="platform"
+            checked={source === 'platform'}
+            onChange={() => setSource('platform')}
+          />{' '}
+          <Bi vi="Khoá nền tảng giữ cho tôi" en="the key the platform holds for me" />
+        </label>
+      </fieldset>
+
+      {source === 'token' ? (
+        <section className="card" data-testid="agent">
+          <div className="card-head">
+            <h2>
+              1. <Bi vi="Bộ ký số" en="signing agent" />
+            </h2>
+            <span className="mono small-text">{agentAddress()}</span>
+            <button
+              type="button"
+              className="secondary small"
+              disabled={find.busy}
+              onClick={() => void find.run(findAgent)}
+            >
+              {certs ? tr('Tìm lại', 'find again') : tr('Tìm bộ ký số', 'find the agent')}
+            </button>
           </div>
-        ) : null}
-        {certs ? (
-          certs.length ? (
-            <fieldset>
-              <legend>
-                <Bi vi="Chọn chứng thư ký" en="choose the certificate" />
-              </legend>
-              {certs.map((c) => {
-                const expired = new Date(c.notAfter).getTime() <= Date.now();
-                return (
-                  <label key={c.id} className={`check ${expired ? 'muted' : ''}`}>
-                    <input
-                      type="radio"
-                      name="certificate"
-                      value={c.id}
-                      disabled={expired}
-                      checked={certId === c.id}
-                      onChange={() => setCertId(c.id)}
-                    />{' '}
-                    <strong>{c.label}</strong> <span className="small-text">{oneLine(c.subject)}</span>
-                    <span className="small-text">
-                      {' '}
-                      · {oneLine(c.issuer)} · <Bi vi="hết hạn" en="expires" /> {dateTime(c.notAfter)}
-                      {expired ? tr('— đã hết hạn', 'expired') : ''}
-                    </span>
-                  </label>
-                );
-              })}
-            </fieldset>
-          ) : (
-            <p className="empty">
-              <Bi vi="Thiết bị ký số không có chứng thư nào" en="no certificate on the token" />
-            </p>
-          )
-        ) : null}
-      </section>
+          {find.error ? (
+            <div className="problem" role="alert" data-code={(find.error as AgentProblem).code}>
+              <div className="problem-detail">{(find.error as Error).message}</div>
+            </div>
+          ) : null}
+          {certs ? (
+            certs.length ? (
+              <fieldset>
+                <legend>
+                  <Bi vi="Chọn chứng thư ký" en="choose the certificate" />
+                </legend>
+                {certs.map((c) => {
+                  const expired = new Date(c.notAfter).getTime() <= Date.now();
+                  return (
+                    <label key={c.id} className={`check ${expired ? 'muted' : ''}`}>
+                      <input
+                        type="radio"
+                        name="certificate"
+                        value={c.id}
+                        disabled={expired}
+                        checked={certId === c.id}
+                        onChange={() => setCertId(c.id)}
+                      />{' '}
+                      <strong>{c.label}</strong> <span className="small-text">{oneLine(c.subject)}</span>
+                      <span className="small-text">
+                        {' '}
+                        · {oneLine(c.issuer)} · <Bi vi="hết hạn" en="expires" /> {dateTime(c.notAfter)}
+                        {expired ? tr('— đã hết hạn', 'expired') : ''}
+                      </span>
+                    </label>
+                  );
+                })}
+              </fieldset>
+            ) : (
+              <p className="empty">
+                <Bi vi="Thiết bị ký số không có chứng thư nào" en="no certificate on the token" />
+              </p>
+            )
+          ) : null}
+        </section>
+      ) : null}
 
       <form
         className="card form"
@@ -773,7 +846,7 @@ export function SignWithToken() {
             : {files.map((f) => f.name).join(', ')}
           </p>
         ) : null}
-        <button type="submit" disabled={action.busy || !cert || !files.length}>
+        <button type="submit" disabled={action.busy || (source === 'token' && !cert) || !files.length}>
           {action.busy ? tr('Đang ký…', 'signing') : tr('Ký số', 'Sign')}
         </button>
         {step ? (

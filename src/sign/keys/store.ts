@@ -8,7 +8,7 @@ import { defaultScheme, type KeyAlgorithm, type SignatureScheme } from '../../cr
 import type { KeyStores } from '../../crypto/keystore.js';
 import { TrucError } from '../../errors.js';
 import { caChain, parseNameString, type Issuer, type PkiContext } from '../../pki/index.js';
-import type { Db, Migration, Sql } from '../../store/index.js';
+import type { Db, Sql } from '../../store/index.js';
 import type { ExternalSigner } from '../signer.js';
 import { keyStoreCsr } from './request.js';
 

@@ -23,7 +23,19 @@ import { signKeyMigrations } from './sign/keys/migrations.js';
 import { pendingMigrations } from './sign/two-phase/pending.js';
 import { vaultMigrations } from './vault/migrations.js';
 
-export const ALL_MIGRATIONS = [...busMigrations, ...auditMigrations, ...pkiMigrations, ...serviceCertMigrations, ...authMigrations, ...tsaMigrations, ...labMigrations, ...monitorMigrations, ...signKeyMigrations, ...pendingMigrations, ...vaultMigrations];
+export const ALL_MIGRATIONS = [
+  ...busMigrations,
+  ...auditMigrations,
+  ...pkiMigrations,
+  ...serviceCertMigrations,
+  ...authMigrations,
+  ...tsaMigrations,
+  ...labMigrations,
+  ...monitorMigrations,
+  ...signKeyMigrations,
+  ...pendingMigrations,
+  ...vaultMigrations,
+];
 
 /**
  * `oneShot`: the process runs a command and exits (`truc ca list`), not a server — the embedded engine is
@@ -35,7 +47,11 @@ export async function openDatabase(config: Config, opts: { oneShot?: boolean } =
   try {
     mkdirSync(config.dataDir, { recursive: true });
     secureDataDir(config.dataDir, config.database.url); // 0700, umask 077, an old embedded database tightened
-    db = await openDb({ url: config.database.url, poolSize: config.database.poolSize, oneShot: opts.oneShot });
+    db = await openDb({
+      url: config.database.url,
+      poolSize: config.database.poolSize,
+      oneShot: opts.oneShot,
+    });
     await migrate(db, ALL_MIGRATIONS);
     return db;
   } catch (e) {

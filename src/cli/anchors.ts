@@ -33,7 +33,9 @@ function dbState(dir: string): string | undefined {
       return `${s.size}:${s.mtimeNs}:${s.ino}`;
     };
     const parts = [`pg_control=${at(join(dir, 'global', 'pg_control'))}`];
-    for (const e of readdirSync(join(dir, 'pg_wal'), { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name)))
+    for (const e of readdirSync(join(dir, 'pg_wal'), { withFileTypes: true }).sort((a, b) =>
+      a.name.localeCompare(b.name),
+    ))
       if (e.isFile()) parts.push(`${e.name}=${at(join(dir, 'pg_wal', e.name))}`);
     return parts.join(' ');
   } catch {
@@ -50,8 +52,14 @@ export function cachedRoots(cfg: Config): Buffer[] | undefined {
   const state = dbState(dir);
   if (!state) return undefined;
   try {
-    const saved = JSON.parse(readFileSync(fileOf(cfg), 'utf8')) as { version?: number; db?: string; state?: string; roots?: unknown };
-    if (saved.version !== VERSION || saved.db !== dir || saved.state !== state || !Array.isArray(saved.roots)) return undefined;
+    const saved = JSON.parse(readFileSync(fileOf(cfg), 'utf8')) as {
+      version?: number;
+      db?: string;
+      state?: string;
+      roots?: unknown;
+    };
+    if (saved.version !== VERSION || saved.db !== dir || saved.state !== state || !Array.isArray(saved.roots))
+      return undefined;
     if (!saved.roots.every((r) => typeof r === 'string' && /^[A-Za-z0-9+/=]+$/.test(r))) return undefined;
     return saved.roots.map((r: string) => Buffer.from(r, 'base64'));
   } catch {
@@ -68,7 +76,12 @@ export function saveRoots(cfg: Config, roots: readonly Buffer[]): void {
   const file = fileOf(cfg);
   const tmp = join(dirname(file), `.${FILE}.${process.pid}.tmp`);
   try {
-    writeFileSync(tmp, JSON.stringify({ version: VERSION, db: dir, state, roots: roots.map((r) => r.toString('base64')) }) + '\n', { mode: 0o600 });
+    writeFileSync(
+      tmp,
+      JSON.stringify({ version: VERSION, db: dir, state, roots: roots.map((r) => r.toString('base64')) }) +
+        '\n',
+      { mode: 0o600 },
+    );
     renameSync(tmp, file); // whole or not at all, for a `truc verify` reading it at the same time
   } catch {
     // a read-only data folder: the next verification reads the database again

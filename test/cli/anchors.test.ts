@@ -75,7 +75,10 @@ describe("truc verify's copy of the platform roots", () => {
     expect(cachedRoots(cfg)).toBeUndefined();
     const other = folder();
     saveRoots(other.cfg, roots);
-    writeFileSync(join(cfg.dataDir, 'trust-anchors.json'), readFileSync(join(other.cfg.dataDir, 'trust-anchors.json'), 'utf8'));
+    writeFileSync(
+      join(cfg.dataDir, 'trust-anchors.json'),
+      readFileSync(join(other.cfg.dataDir, 'trust-anchors.json'), 'utf8'),
+    );
     expect(cachedRoots(cfg)).toBeUndefined();
   });
 });
@@ -84,9 +87,15 @@ describe('truc verify with the platform roots, one command after another', () =>
   it('trusts a root made after the last verification', async () => {
     const dataDir = tmp('truc-anchors-cli-');
     const dir = tmp();
-    const env = { ...process.env, TRUC_DATA_DIR: dataDir, TRUC_KEY_PASSPHRASE: 'anchors passphrase', TRUC_LOG_LEVEL: 'warn' };
+    const env = {
+      ...process.env,
+      TRUC_DATA_DIR: dataDir,
+      TRUC_KEY_PASSPHRASE: 'anchors passphrase',
+      TRUC_LOG_LEVEL: 'warn',
+    };
     delete (env as Record<string, string | undefined>).TRUC_DATABASE_URL;
-    const truc = (...args: string[]) => spawnSync(process.execPath, ['bin/truc.js', ...args], { env, encoding: 'utf8', timeout: 120_000 });
+    const truc = (...args: string[]) =>
+      spawnSync(process.execPath, ['bin/truc.js', ...args], { env, encoding: 'utf8', timeout: 120_000 });
     const pdf = join(dir, 'doc.pdf');
     writeFileSync(pdf, await samplePdf(true));
 
@@ -97,9 +106,13 @@ describe('truc verify with the platform roots, one command after another', () =>
     expect(truc('ca', 'init').status).toBe(0);
     const { csrPath, keyPath } = opensslCsr(dir, '/C=VN/O=Bộ Tư pháp/CN=Trần Văn Bình');
     const cert = join(dir, 'cert.pem');
-    expect(truc('ca', 'issue', '--csr', csrPath, '--profile', 'official-signing', '--out', cert, '--chain').status).toBe(0);
+    expect(
+      truc('ca', 'issue', '--csr', csrPath, '--profile', 'official-signing', '--out', cert, '--chain').status,
+    ).toBe(0);
     const signed = join(dir, 'signed.pdf');
-    expect(truc('sign', 'pdf', pdf, '--out', signed, '--key-pem', keyPath, '--cert-pem', cert).status).toBe(0);
+    expect(truc('sign', 'pdf', pdf, '--out', signed, '--key-pem', keyPath, '--cert-pem', cert).status).toBe(
+      0,
+    );
 
     // the CA came after the copy: the database is read again, the new root trusted
     const first = truc('--json', 'verify', signed);

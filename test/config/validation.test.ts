@@ -23,9 +23,15 @@ describe('configuration validation', () => {
   });
 
   it('names what is wrong by its path, in every section given, and refuses unknown sections', () => {
-    expect(() => load({ overrides: { http: { port: 70000 } } })).toThrow('invalid configuration: /http/port must be <= 65535');
-    expect(() => load({ overrides: { monitor: { retentionDays: 0 } } as never })).toThrow('/monitor/retentionDays must be >= 1');
-    expect(() => load({ env: { TRUC_MODE: 'staging' } })).toThrow('/mode must be equal to one of the allowed values');
+    expect(() => load({ overrides: { http: { port: 70000 } } })).toThrow(
+      'invalid configuration: /http/port must be <= 65535',
+    );
+    expect(() => load({ overrides: { monitor: { retentionDays: 0 } } as never })).toThrow(
+      '/monitor/retentionDays must be >= 1',
+    );
+    expect(() => load({ env: { TRUC_MODE: 'staging' } })).toThrow(
+      '/mode must be equal to one of the allowed values',
+    );
     expect(() => load({ overrides: { bogus: 1 } as never })).toThrow('/ must NOT have additional properties');
     expect(() => load({ overrides: { http: { port: 70000 }, log: { level: 'loud' } } as never })).toThrow(
       /\/http\/port must be <= 65535; \/log\/level must be equal to one of the allowed values/,

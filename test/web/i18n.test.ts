@@ -33,6 +33,14 @@ const literal = (e: ts.Node | undefined): string | undefined =>
   e && (ts.isStringLiteral(e) || ts.isNoSubstitutionTemplateLiteral(e)) ? e.text : e && ts.isJsxExpression(e) && e.expression ? literal(e.expression) : undefined;
 
 describe('console labels in both languages', () => {
+  it('every problem code of the API has its meaning in both languages', async () => {
+    const codes = [...readFileSync(join(PROJECT_ROOT, 'src', 'errors.ts'), 'utf8').matchAll(/^\s*\|\s*'([a-z_]+)'/gm)].map((m) => m[1]!);
+    expect(codes.length).toBeGreaterThan(60);
+    const { PROBLEM_TEXT } = await import('../../web/src/problems.js');
+    const missing = codes.filter((c) => !PROBLEM_TEXT[c] || !PROBLEM_TEXT[c]![0] || !PROBLEM_TEXT[c]![1] || VI.test(PROBLEM_TEXT[c]![1]));
+    expect(missing).toEqual([]);
+  });
+
   const all = sources();
 
   it('reads the console sources', () => {

@@ -2,6 +2,7 @@ import { tr } from './i18n';
 /** Small pieces every page uses: bilingual labels, problem boxes, badges, loading state. */
 import { useCallback, useEffect, useRef, useState, useSyncExternalStore, type ReactNode } from 'react';
 import { ApiProblem, type Problem } from './api';
+import { PROBLEM_TEXT } from './problems';
 import { lang, setLang, subscribeLang, type Lang } from './i18n';
 import { ALERT_STATUS_VI, CERT_STATUS_VI, LEVEL_VI } from './format';
 
@@ -77,6 +78,11 @@ export function ProblemBox({ error, onClose }: { error: unknown; onClose?: () =>
           </button>
         ) : null}
       </div>
+      {p.code && PROBLEM_TEXT[p.code] && PROBLEM_TEXT[p.code]![0] !== kind.vi ? (
+        <div className="problem-meaning">
+          <Bi vi={PROBLEM_TEXT[p.code]![0]} en={PROBLEM_TEXT[p.code]![1]} />
+        </div>
+      ) : null}
       {p.detail ? <div className="problem-detail">{p.detail}</div> : null}
       {p.status === 403 ? (
         <div className="problem-hint">

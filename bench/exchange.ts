@@ -11,7 +11,8 @@
  * and through both servers. Every message through the servers is signed, verified, and logged on both
  * sides (message log mode `full`) before it is delivered.
  */
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { spawn, execFile, execFileSync, type ChildProcess } from 'node:child_process';
+import { promisify } from 'node:util';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve, dirname } from 'node:path';
@@ -56,7 +57,12 @@ function ms(v: string): number {
   return m[2] === 'us' ? x / 1000 : m[2] === 's' ? x * 1000 : x;
 }
 
-function wrk(url: string, bodyBytes: number, headers: Record<string, string>, dir: string, seconds = SECONDS): Load {
+// wrk runs while this process keeps answering: the platform's OCSP responder, TSA and central server live
+// here, and a security server that could not fetch its OCSP response at start-up (a busy machine) must be able
+// to fetch it again during a run — with wrk run synchronously every message was refused ocsp_stale until then
+const execFileAsync = promisify(execFile);
+
+async function wrk(url: string, bodyBytes: number, headers: Record<string, string>, dir: string, seconds = SECONDS): Promise<Load> {
   const script = join(dir, `post-${bodyBytes}.lua`);
   writeFileSync(
     script,
@@ -72,7 +78,7 @@ function wrk(url: string, bodyBytes: number, headers: Record<string, string>, di
       'end',
     ].join('\n'),
   );
-  const out = execFileSync('wrk', ['-t', '1', '-c', String(CONNECTIONS), '-d', `${seconds}s`, '--timeout', '30s', '--latency', '-s', script, url], { encoding: 'utf8', timeout: (seconds + 60) * 1000 });
+  const { stdout: out } = await execFileAsync('wrk', ['-t', '1', '-c', String(CONNECTIONS), '-d', `${seconds}s`, '--timeout', '30s', '--latency', '-s', script, url], { encoding: 'utf8', timeout: (seconds + 60) * 1000 });
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? NaN);
   const p50 = ms(/\s50%\s+(\S+)/.exec(out)?.[1] ?? '');
   const p99 = ms(/\s99%\s+(\S+)/.exec(out)?.[1] ?? '');
@@ -121,6 +127,38 @@ async function streamThrough(url: string, headers: Record<string, string>, bytes
   });
   const seconds = (performance.now() - t0) / 1000;
   return { seconds: Math.round(seconds * 10) / 10, mibPerSecond: Math.round(bytes / 1024 / 1024 / seconds), intact: received === bytes && sent.digest().equals(got.digest()) };
+}
+
+/** CPU time (user + system) a process has used so far, in ms, from /proc (meaningful on a busy machine, unlike req/s). */
+function cpuMs(pid: number): number {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const rest = f.slice(f.lastIndexOf(')') + 2).split(' ');
+    // fields 14 and 15 (utime, stime) are the 12th and 13th after the command name
+    return ((Number(rest[11]) + Number(rest[12])) * 1000) / CLK_TCK;
+  } catch {
+    return NaN;
+  }
+}
+
+const CLK_TCK = (() => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+const loadAvg = () => Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]);
+
+/** A wrk run through the servers, with the CPU each server spent per request and the machine's load. */
+async function measured(pids: number[], run: () => Promise<Load>): Promise<Load & { cpuMsPerRequest: number[]; load: number[] }> {
+  const l0 = loadAvg();
+  const c0 = pids.map(cpuMs);
+  const r = await run();
+  const c1 = pids.map(cpuMs);
+  const requests = r.requestsPerSecond * SECONDS;
+  return { ...r, cpuMsPerRequest: c1.map((c, i) => Math.round(((c - c0[i]!) / requests) * 1000) / 1000), load: [l0, loadAvg()] };
 }
 
 function vmHwmMiB(pid: number): number {
@@ -233,17 +271,27 @@ export async function run(): Promise<Record<string, unknown>> {
       console.log(`holding: ${hold}`);
       while (existsSync(hold)) await new Promise((r) => setTimeout(r, 500));
     }
+    // ready once one exchange goes through (both servers hold their configuration and OCSP responses)
+    for (let i = 0; i < 60; i++) {
+      const r = await fetch(through, { method: 'POST', headers, body: 'x' }).catch(() => null);
+      await r?.arrayBuffer().catch(() => {});
+      if (r?.status === 200) break;
+      await new Promise((res) => setTimeout(res, 1000));
+    }
     // warm up: connections, caches, JIT
-    wrk(through, 1024, headers, dir, 3);
-    const direct1k = wrk(`http://127.0.0.1:${svcPort}/`, 1024, {}, dir);
-    const through1k = wrk(through, 1024, headers, dir);
-    const direct1m = wrk(`http://127.0.0.1:${svcPort}/`, 1024 * 1024, {}, dir);
-    const through1m = wrk(through, 1024 * 1024, headers, dir);
+    await wrk(through, 1024, headers, dir, 3);
+    const direct1k = await wrk(`http://127.0.0.1:${svcPort}/`, 1024, {}, dir);
+    const servers = children.slice(-2).map((c) => c.pid!);
+    const through1k = await measured(servers, () => wrk(through, 1024, headers, dir));
+    const direct1m = await wrk(`http://127.0.0.1:${svcPort}/`, 1024 * 1024, {}, dir);
+    const through1m = await measured(servers, () => wrk(through, 1024 * 1024, headers, dir));
     // one 1 GiB body through both servers and back, streamed (never whole in memory): time and the
     // servers' peak resident memory (VmHWM) after it
+    const bigCpu0 = servers.map(cpuMs);
     const big = BIG_MIB > 0 ? await streamThrough(through, headers, BIG_MIB * 1024 * 1024) : null;
+    const bigCpuMsPerMiB = servers.map((p, i) => Math.round(((cpuMs(p) - bigCpu0[i]!) / BIG_MIB) * 10) / 10);
     const peakMiB = children.slice(-2).map((c) => vmHwmMiB(c.pid!));
-    return { connections: CONNECTIONS, seconds: SECONDS, direct1k, through1k, direct1m, through1m, ...(big ? { big: { mib: BIG_MIB, ...big, serverPeakRssMiB: peakMiB } } : {}) };
+    return { connections: CONNECTIONS, seconds: SECONDS, direct1k, through1k, direct1m, through1m, ...(big ? { big: { mib: BIG_MIB, ...big, serverPeakRssMiB: peakMiB, cpuMsPerMiB: bigCpuMsPerMiB } } : {}) };
   } finally {
     for (const c of children) c.kill('SIGTERM');
     await app?.close();
@@ -274,11 +322,15 @@ export function describe(r: Record<string, any>): string {
       ([label, d, t]) =>
         `| ${label} | ${n(d.requestsPerSecond)} | ${n(t.requestsPerSecond)} | ${Math.round((t.requestsPerSecond / d.requestsPerSecond) * 100)} % | ${f(d.p50ms)} / ${f(d.p99ms)} | ${f(t.p50ms)} / ${f(t.p99ms)} | ${f(t.p50ms - d.p50ms)} | ${t.errors + t.non2xx} |`,
     ),
+    '',
+    `CPU per exchange (user + system, from /proc, consumer / provider server): 1 KiB ${r.through1k.cpuMsPerRequest?.join(' / ')} ms, ` +
+      `1 MiB ${r.through1m.cpuMsPerRequest?.join(' / ')} ms; machine load average (1 min) around these runs ${r.through1k.load?.[0]}–${r.through1m.load?.[1]}.`,
     ...(r.big
       ? [
           '',
           `One ${r.big.mib} MiB body through both servers and back (streamed, logged on both sides each way): ${r.big.seconds} s, ${r.big.mibPerSecond} MiB/s, ` +
-            `${r.big.intact ? 'echoed intact' : 'NOT intact'}; peak resident memory of the consumer and provider servers over the whole run: ${r.big.serverPeakRssMiB.join(' and ')} MiB.`,
+            `${r.big.intact ? 'echoed intact' : 'NOT intact'}; peak resident memory of the consumer and provider servers over the whole run: ${r.big.serverPeakRssMiB.join(' and ')} MiB` +
+            (r.big.cpuMsPerMiB ? `; CPU per MiB (each way through both): ${r.big.cpuMsPerMiB.join(' / ')} ms.` : '.'),
         ]
       : []),
   ].join('\n');

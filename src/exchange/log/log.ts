@@ -41,6 +41,7 @@ import {
 import { merkleRoot } from './merkle.js';
 import { bodyPath, bodiesDir, listSegments, readIdentity, readStamps, scanSegment, ARCHIVES, QUARANTINE, SEGMENTS, SPOOL, STAMPS, segPath } from './reader.js';
 import { encryptInline, FileSpool, LogSpooledBody } from './spool.js';
+import { writeAll } from './write.js';
 import { dropIndexAfter, indexedThrough, insertBatch, insertRows, lastIndexedBatch, logMigrations, searchIndex, type IndexRow, type LogSearch, type LogSearchHit } from './store.js';
 import type { BodySpool, LogHealth, LogMode, LogRecordInput, LoggedRecord, MessageLogApi } from './types.js';
 import { archiveSegments, type ArchiveResult } from './archive.js';
@@ -152,29 +153,6 @@ async function fsyncDir(path: string): Promise<void> {
     await d.sync();
   } finally {
     await d.close();
-  }
-}
-
-async function writeAll(fh: FileHandle, bufs: Buffer[], position: number): Promise<void> {
-  let pos = position;
-  let rest = bufs;
-  while (rest.length) {
-    const total = rest.reduce((n, b) => n + b.length, 0);
-    const { bytesWritten } = await fh.writev(rest.slice(0, 1024), pos);
-    pos += bytesWritten;
-    if (bytesWritten === total) return;
-    // partial write: drop what went out and go on
-    let skip = bytesWritten;
-    const next: Buffer[] = [];
-    for (const b of rest) {
-      if (skip >= b.length) {
-        skip -= b.length;
-        continue;
-      }
-      next.push(skip ? b.subarray(skip) : b);
-      skip = 0;
-    }
-    rest = next;
   }
 }
 

@@ -14,6 +14,7 @@ import { Transform, type Readable } from 'node:stream';
 import { TrucError } from '../../errors.js';
 import type { BodySpool, SpooledBody } from './types.js';
 import { bodyAad, type BodyCipher, type BodyCipherStream } from './cipher.js';
+import { writeAll } from './write.js';
 
 const WRITE_BATCH = 512 * 1024;
 
@@ -111,28 +112,13 @@ export class FileSpool implements BodySpool {
   private async flushPending(): Promise<void> {
     if (!this.pendingBytes) return;
     // one writev of the chunks as they are (gathering them into one buffer first was one more pass)
-    let rest = this.pending;
-    let left = this.pendingBytes;
+    const chunks = this.pending;
+    const bytes = this.pendingBytes;
     this.pending = [];
     this.pendingBytes = 0;
-    const fh = await this.handle();
-    while (left > 0) {
-      const { bytesWritten } = await fh.writev(rest.length > 1024 ? rest.slice(0, 1024) : rest, this.pos);
-      this.pos += bytesWritten;
-      left -= bytesWritten;
-      if (left <= 0) break;
-      let skip = bytesWritten;
-      const next: Buffer[] = [];
-      for (const b of rest) {
-        if (skip >= b.length) {
-          skip -= b.length;
-          continue;
-        }
-        next.push(skip ? b.subarray(skip) : b);
-        skip = 0;
-      }
-      rest = next;
-    }
+    const at = this.pos;
+    this.pos += bytes;
+    await writeAll(await this.handle(), chunks, at);
   }
 
   private stored(b: Buffer): void {

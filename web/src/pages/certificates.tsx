@@ -11,6 +11,7 @@ import { Bi, Empty, Loading, PageTitle, ProblemBox, StatusBadge, useAction, useL
 import { dateTime, CERT_STATUS_VI } from '../format';
 import { setQuery, useLocation } from '../router';
 import { session } from '../session';
+import { toBase64 } from '../bytes';
 import type { Certificate } from '../types';
 
 interface Decoded {
@@ -468,13 +469,9 @@ function IssueFromCsr({ issued }: { issued: (serial: string) => void }) {
             const f = e.target.files?.[0];
             if (!f) return;
             const bytes = new Uint8Array(await f.arrayBuffer());
+            // a PEM file as its text, a DER one as base64 (the API takes both)
             const text = new TextDecoder().decode(bytes);
-            let csr = text;
-            if (!text.includes('-----BEGIN')) {
-              let bin = '';
-              for (const b of bytes) bin += String.fromCharCode(b);
-              csr = btoa(bin);
-            }
+            const csr = text.includes('-----BEGIN') ? text : toBase64(bytes);
             setForm((f0) => ({ ...f0, csr }));
           }}
         />

@@ -16,6 +16,7 @@ import { ApiProblem, post } from '../api';
 import { Bi, PageTitle, ProblemBox, useAction } from '../components';
 import { dateTime } from '../format';
 import { session } from '../session';
+import { fromBase64, toBase64 } from '../bytes';
 
 // --- the report, as /api/v1/validate answers it (src/sign/validate/report.ts) ---
 
@@ -299,17 +300,6 @@ export function ReportView({ report }: { report: ValidationReport }) {
 
 // --- files in the browser ---
 
-export function toBase64(bytes: Uint8Array): string {
-  let s = '';
-  for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  return btoa(s);
-}
-export function fromBase64(b64: string): Uint8Array<ArrayBuffer> {
-  const s = atob(b64);
-  const out = new Uint8Array(new ArrayBuffer(s.length));
-  for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
-  return out;
-}
 const fileBase64 = async (f: File) => toBase64(new Uint8Array(await f.arrayBuffer()));
 
 /** a distinguished name the agent gives one RDN a line, on one line */

@@ -80,6 +80,14 @@ export type SigVerifyInput =
   | { alg: 'RSASSA-PSS'; hash: HashName; mgfHash: HashName; saltLength: number; publicKey: PublicKeyMaterial; msg: Bytes; sig: Bytes }
   | { alg: MlDsaAlg; publicKey: PublicKeyMaterial; msg: Bytes; sig: Bytes; context: Bytes };
 
+/**
+ * ML-DSA signing from the 32-byte seed (key generation first) or the expanded private key, as given. The
+ * message goes either as `msg` with its context (ML-DSA.Sign) or as the 64-byte representative `mu`
+ * (Sign_internal with external µ). `rnd` is the 32-byte randomness of hedged signing; absent, it is the
+ * all-zero value of deterministic signing.
+ */
+export type MlDsaSignInput = { alg: MlDsaAlg; rnd?: Bytes } & ({ seed: Bytes } | { privateKey: Bytes }) & ({ msg: Bytes; context: Bytes } | { mu: Bytes });
+
 export type SigSignInput = { alg: 'RSASSA-PKCS1-v1_5'; hash: HashName; privateKey: PrivateKeyMaterial; msg: Bytes };
 
 export type KeyAgreeInput =
@@ -121,14 +129,14 @@ export interface ProductAdapter {
   macWithIv?(p: { alg: string; key: Bytes; iv: Bytes; msg: Bytes; tagSize: number }): Promise<Bytes>;
   /** Whether the integer (big-endian two's complement, as in the vector file) is prime. */
   isPrime?(p: { value: Bytes }): Promise<boolean>;
-  /** Deterministic ML-DSA signing (FIPS 204, no randomness) from the 32-byte seed or the expanded private key. */
-  mlDsaSign?(p: { alg: MlDsaAlg; seed?: Bytes; privateKey?: Bytes; msg: Bytes; context: Bytes }): Promise<Bytes>;
-  /** ML-KEM encapsulation with the given randomness m; returns the ciphertext and the shared key. */
+  /** ML-DSA signing (FIPS 204) with the given randomness; returns the signature. */
+  mlDsaSign?(p: MlDsaSignInput): Promise<Bytes>;
+  /** ML-KEM encapsulation (FIPS 203 Encaps_internal) with the given randomness m; returns the ciphertext and the shared key. */
   kemEncaps?(p: { alg: MlKemAlg; ek: Bytes; m: Bytes }): Promise<{ c: Bytes; K: Bytes }>;
-  /** Key generation from a seed (d||z); returns the encapsulation key. */
-  kemKeygen?(p: { alg: MlKemAlg; seed: Bytes }): Promise<Bytes>;
-  /** Decapsulation with the key pair derived from the seed. */
-  kemDecaps?(p: { alg: MlKemAlg; seed: Bytes; ct: Bytes }): Promise<Bytes>;
+  /** Key generation from a seed (d||z); returns the encapsulation key and the expanded decapsulation key. */
+  kemKeygen?(p: { alg: MlKemAlg; seed: Bytes }): Promise<{ ek: Bytes; dk: Bytes }>;
+  /** Decapsulation with the key pair derived from the seed, or with the expanded decapsulation key `dk` as given. */
+  kemDecaps?(p: { alg: MlKemAlg; ct: Bytes } & ({ seed: Bytes } | { dk: Bytes })): Promise<Bytes>;
   /** Whole ACVP vector set in, ACVP response out; products that speak ACVP natively offer this. */
   acvp?(prompt: Record<string, unknown>): Promise<Record<string, unknown>>;
   close?(): Promise<void>;

@@ -98,9 +98,14 @@ export function nobleProduct(): ProductAdapter {
 
     async mlDsaSign(p) {
       const dsa = DSA[p.alg];
-      const secretKey = p.seed ? dsa.keygen(p.seed).secretKey : p.privateKey;
-      if (!secretKey) throw unsupported('ML-DSA private key encoding');
-      return dsa.sign(p.msg, secretKey, { context: p.context, extraEntropy: false });
+      const secretKey = 'seed' in p ? dsa.keygen(p.seed).secretKey : p.privateKey;
+      // no rnd is FIPS 204's deterministic variant, which signs with 32 zero bytes (noble's `false`)
+      const extraEntropy = p.rnd ?? false;
+      return 'mu' in p ? dsa.internal.sign(p.mu, secretKey, { externalMu: true, extraEntropy }) : dsa.sign(p.msg, secretKey, { context: p.context, extraEntropy });
+    },
+
+    async isPrime() {
+      throw unsupported('primality testing (no @noble package has one)');
     },
 
     async kemEncaps(p) {
@@ -111,6 +116,8 @@ export function nobleProduct(): ProductAdapter {
     async aeadEncrypt(p) {
       if (p.tagSize !== 16) throw unsupported(`${p.alg} with a ${p.tagSize}-byte tag`);
       const out = aeadOf(p.alg, p.key, p.iv, p.aad).encrypt(p.msg);
+      // SIV puts its tag (the synthetic IV) before the ciphertext, every other AEAD after it
+      if (p.alg === 'AEAD-AES-SIV-CMAC') return { ct: out.subarray(16), tag: out.subarray(0, 16) };
       return { ct: out.subarray(0, out.length - 16), tag: out.subarray(out.length - 16) };
     },
 
@@ -118,8 +125,9 @@ export function nobleProduct(): ProductAdapter {
       if (p.tagSize !== 16) throw unsupported(`${p.alg} with a ${p.tagSize}-byte tag`);
       if (p.tag.length !== 16) throw new Error('tag of wrong length');
       const joined = new Uint8Array(p.ct.length + 16);
-      joined.set(p.ct);
-      joined.set(p.tag, p.ct.length);
+      const tagFirst = p.alg === 'AEAD-AES-SIV-CMAC';
+      joined.set(p.ct, tagFirst ? 16 : 0);
+      joined.set(p.tag, tagFirst ? 0 : p.ct.length);
       return aeadOf(p.alg, p.key, p.iv, p.aad).decrypt(joined);
     },
 
@@ -194,12 +202,13 @@ export function nobleProduct(): ProductAdapter {
     },
 
     async kemKeygen(p) {
-      return KEM[p.alg].keygen(p.seed).publicKey;
+      const { publicKey, secretKey } = KEM[p.alg].keygen(p.seed);
+      return { ek: publicKey, dk: secretKey };
     },
 
     async kemDecaps(p) {
       const kem = KEM[p.alg];
-      return kem.decapsulate(p.ct, kem.keygen(p.seed).secretKey);
+      return kem.decapsulate(p.ct, 'dk' in p ? p.dk : kem.keygen(p.seed).secretKey);
     },
   };
 }

@@ -91,9 +91,18 @@ function keyCache<K>(make: (k: K) => crypto.KeyObject, id: (k: K) => string, max
 
 const hexId = (b: Bytes | undefined): string => (b ? Buffer.from(b).toString('hex') : '');
 
+/**
+ * A JWK as Node reads it: secp256k1 under its registered name. Vector files also write the draft name
+ * `P-256K` (RFC 8812 registered `secp256k1` for the same curve), which Node does not know: a name, not
+ * the key, so it is translated.
+ */
+function nodeJwk(jwk: Record<string, unknown>): crypto.JsonWebKey {
+  return (jwk.crv === 'P-256K' ? { ...jwk, crv: 'secp256k1' } : jwk) as crypto.JsonWebKey;
+}
+
 function publicKeyOf(pk: PublicKeyMaterial, rawKind?: 'Ed25519' | 'Ed448' | 'X25519' | 'X448'): crypto.KeyObject {
   if (pk.spki) return crypto.createPublicKey({ key: Buffer.from(pk.spki), format: 'der', type: 'spki' });
-  if (pk.jwk) return crypto.createPublicKey({ key: pk.jwk as crypto.JsonWebKey, format: 'jwk' });
+  if (pk.jwk) return crypto.createPublicKey({ key: nodeJwk(pk.jwk), format: 'jwk' });
   if (pk.raw && rawKind) return crypto.createPublicKey({ key: rawPublicToSpki(rawKind, pk.raw), format: 'der', type: 'spki' });
   throw unsupported('public key encoding');
 }
@@ -106,7 +115,7 @@ const cachedPublic = keyCache<{ pk: PublicKeyMaterial; raw?: 'Ed25519' | 'Ed448'
 const cachedPrivate = keyCache<PrivateKeyMaterial>(
   (k) => {
     if (k.pkcs8) return crypto.createPrivateKey({ key: Buffer.from(k.pkcs8), format: 'der', type: 'pkcs8' });
-    if (k.jwk) return crypto.createPrivateKey({ key: k.jwk as crypto.JsonWebKey, format: 'jwk' });
+    if (k.jwk) return crypto.createPrivateKey({ key: nodeJwk(k.jwk), format: 'jwk' });
     throw unsupported('private key encoding');
   },
   (k) => `${hexId(k.pkcs8)}:${k.jwk ? JSON.stringify(k.jwk) : ''}`,
@@ -184,7 +193,7 @@ function ecdhSecret(p: Extract<KeyAgreeInput, { alg: 'ECDH' }>): Bytes {
   if (p.publicKey.spki || p.publicKey.jwk) {
     const publicKey = p.publicKey.spki
       ? crypto.createPublicKey({ key: Buffer.from(p.publicKey.spki), format: 'der', type: 'spki' })
-      : crypto.createPublicKey({ key: p.publicKey.jwk as crypto.JsonWebKey, format: 'jwk' });
+      : crypto.createPublicKey({ key: nodeJwk(p.publicKey.jwk!), format: 'jwk' });
     // a key of another curve, or with explicit parameters (no curve name: OpenSSL matches them to a named
     // curve even with a missing or wrong cofactor), is not a key on this curve
     if (p.publicKey.spki) {
@@ -212,16 +221,34 @@ function xdhSecret(p: Extract<KeyAgreeInput, { alg: 'XDH' }>): Bytes {
   return u8(crypto.diffieHellman({ publicKey, privateKey }));
 }
 
-/** CBC with PKCS#5 padding for any block cipher OpenSSL has (AES, ARIA, CAMELLIA…). */
-function cbcName(alg: string, key: Bytes): string {
+/** OpenSSL's cipher and IV for an unauthenticated cipher: CBC with PKCS#5 padding for any block cipher OpenSSL has (AES, ARIA, CAMELLIA…), and AES-XTS. */
+function plainCipher(alg: string, key: Bytes, iv: Bytes): { name: string; iv: Bytes } {
+  if (alg === 'AES-XTS') {
+    // an XTS key is two AES keys; OpenSSL has XTS over AES-128 and AES-256 only
+    if (key.length !== 32 && key.length !== 64) throw unsupported(`AES-XTS with ${key.length * 4}-bit AES keys (not in OpenSSL)`);
+    // the file's tweak is the data unit's number in little-endian bytes (IEEE 1619), as short as it needs;
+    // OpenSSL takes it as the whole 16-byte block, which is the same number zero-extended
+    const tweak = iv.length < 16 ? new Uint8Array(16) : iv;
+    if (iv.length < 16) tweak.set(iv);
+    return { name: `aes-${key.length * 4}-xts`, iv: tweak };
+  }
   const m = /^([A-Z0-9]+)-CBC-PKCS5$/.exec(alg);
   if (!m) throw unsupported(`cipher ${alg}`);
-  return blockCipherName(m[1], key, 'cbc');
+  return { name: blockCipherName(m[1], key, 'cbc'), iv };
 }
 
 /** OpenSSL 3.0 wraps with AES only (RFC 3394/5649); ARIA, CAMELLIA and SEED wraps it lacks. */
 function wrapAlg(alg: string): void {
   if (alg !== 'AES-KW' && alg !== 'AES-KWP') throw unsupported(`key wrap ${alg} (not in OpenSSL)`);
+}
+
+/** What this OpenSSL under this Node has no API for at all (ML-KEM and ML-DSA come with OpenSSL 3.5 and Node 24). */
+const lacks = (what: string) => unsupported(`${what} (not in node:crypto with OpenSSL ${process.versions.openssl}, Node ${process.version})`);
+
+/** A big-endian two's complement integer. */
+function signedBigInt(b: Bytes): bigint {
+  const magnitude = BigInt(`0x${Buffer.from(b).toString('hex') || '0'}`);
+  return b.length > 0 && b[0] & 0x80 ? magnitude - (1n << BigInt(8 * b.length)) : magnitude;
 }
 
 export function nodeCryptoProduct(): ProductAdapter {
@@ -245,12 +272,14 @@ export function nodeCryptoProduct(): ProductAdapter {
     },
 
     async cipherEncrypt(p) {
-      const c = crypto.createCipheriv(cbcName(p.alg, p.key), p.key, p.iv);
+      const { name, iv } = plainCipher(p.alg, p.key, p.iv);
+      const c = crypto.createCipheriv(name, p.key, iv);
       return u8(Buffer.concat([c.update(p.msg), c.final()]));
     },
 
     async cipherDecrypt(p) {
-      const d = crypto.createDecipheriv(cbcName(p.alg, p.key), p.key, p.iv);
+      const { name, iv } = plainCipher(p.alg, p.key, p.iv);
+      const d = crypto.createDecipheriv(name, p.key, iv);
       return u8(Buffer.concat([d.update(p.ct), d.final()]));
     },
 
@@ -274,9 +303,25 @@ export function nodeCryptoProduct(): ProductAdapter {
     },
 
     async isPrime(p) {
-      // the file's value is two's complement: a negative number is not prime, and OpenSSL takes magnitudes only
-      if (p.value.length > 0 && p.value[0] & 0x80) return false;
-      return crypto.checkPrimeSync(p.value.length ? p.value : new Uint8Array(1));
+      // node:crypto reads bytes as an unsigned magnitude; a negative value (two's complement in the file)
+      // goes as a negative bigint, for Node to answer as it does
+      return crypto.checkPrimeSync(p.value.length > 0 && p.value[0] & 0x80 ? signedBigInt(p.value) : p.value);
+    },
+
+    async mlDsaSign() {
+      throw lacks('ML-DSA');
+    },
+
+    async kemEncaps() {
+      throw lacks('ML-KEM');
+    },
+
+    async kemKeygen() {
+      throw lacks('ML-KEM');
+    },
+
+    async kemDecaps() {
+      throw lacks('ML-KEM');
     },
 
     async hash(p) {
@@ -337,7 +382,7 @@ export function nodeCryptoProduct(): ProductAdapter {
             p.sig,
           );
         default:
-          throw unsupported(`signature ${p.alg}`);
+          throw lacks(p.alg);
       }
     },
 

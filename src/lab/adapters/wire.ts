@@ -35,6 +35,8 @@ export function fromWire(op: OperationName, r: unknown): unknown {
       return o.valid;
     case 'kemEncaps':
       return { c: fromHex(String(o.c), 'c'), K: fromHex(String(o.K), 'K') };
+    case 'kemKeygen':
+      return { ek: fromHex(String(o.ek), 'ek'), dk: fromHex(String(o.dk), 'dk') };
     case 'acvp':
       return o;
     default:

@@ -8,8 +8,10 @@ import type { Family } from './family.js';
 import { indCpa } from './ind-cpa.js';
 import { hkdf, pbkdf2 } from './kdf.js';
 import { keywrap } from './keywrap.js';
-import { mac } from './mac.js';
-import { mlkem } from './mlkem.js';
+import { mac, macWithIv } from './mac.js';
+import { mldsaSign } from './mldsa-sign.js';
+import { mlkem, mlkemEncaps, mlkemKeygen, mlkemSemiExpanded } from './mlkem.js';
+import { primality } from './primality.js';
 import { rsaOaepDecrypt, rsaPkcs1Decrypt, rsaPkcs1Generate } from './rsa.js';
 import { ecdsaDer, ecdsaP1363, eddsa, mldsaVerify, rsaPkcs1Verify, rsaPssVerify } from './signature.js';
 
@@ -17,6 +19,7 @@ export const FAMILIES: readonly Family<any>[] = [
   aead,
   indCpa,
   mac,
+  macWithIv,
   hkdf,
   pbkdf2,
   keywrap,
@@ -26,6 +29,7 @@ export const FAMILIES: readonly Family<any>[] = [
   rsaPkcs1Verify,
   rsaPssVerify,
   mldsaVerify,
+  mldsaSign,
   ecdhAsn,
   ecdhPoint,
   ecdhPem,
@@ -38,6 +42,10 @@ export const FAMILIES: readonly Family<any>[] = [
   rsaPkcs1Decrypt,
   rsaPkcs1Generate,
   mlkem,
+  mlkemEncaps,
+  mlkemKeygen,
+  mlkemSemiExpanded,
+  primality,
 ];
 
 const BY_SCHEMA = new Map<string, Family<any>>(FAMILIES.flatMap((f) => f.schemas.map((s) => [s, f] as const)));

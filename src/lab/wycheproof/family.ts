@@ -5,7 +5,7 @@
  */
 import { fromHex } from '../hex.js';
 import { type HashName, labCannotAsk, type OperationName, type ProductAdapter, unsupported } from '../product.js';
-import type { Observation } from '../outcome.js';
+import { attempt, type Observation } from '../outcome.js';
 import type { VectorFile, WycheproofGroup, WycheproofTest } from './file.js';
 
 export interface Family<G = unknown> {
@@ -63,4 +63,24 @@ export function hashName(s: unknown): HashName {
 export function sameBytes(got: Uint8Array, want: Uint8Array, what: string): Observation {
   if (got.length === want.length && Buffer.compare(Buffer.from(got), Buffer.from(want)) === 0) return { accepted: true };
   return { accepted: false, note: `${what} differs` };
+}
+
+/** Every output as expected, or the first that differs. */
+export function allSame(...outputs: [got: Uint8Array, want: Uint8Array, what: string][]): Observation {
+  for (const [got, want, what] of outputs) {
+    const o = sameBytes(got, want, what);
+    if (!o.accepted) return o;
+  }
+  return { accepted: true };
+}
+
+/**
+ * A test that asks the product for an output: a refusal is rejecting (noted with `step`), an output for an
+ * invalid test is accepting, and a valid test's output is accepted when `check` accepts it.
+ */
+export async function asked<T>(step: string, call: () => Promise<T>, t: WycheproofTest, check: (out: T) => Observation): Promise<Observation> {
+  const r = await attempt(call);
+  if (!r.ok) return { accepted: false, note: `${step}: ${r.note}` };
+  if (t.result !== 'valid') return { accepted: true, note: `${step} succeeded` };
+  return check(r.value);
 }

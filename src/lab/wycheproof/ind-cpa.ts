@@ -1,4 +1,4 @@
-/** Unauthenticated cipher family (ind_cpa_test_schema_v1): AES-CBC with PKCS#5 padding. */
+/** Unauthenticated cipher family (ind_cpa_test_schema_v1): CBC with PKCS#5 padding (AES, ARIA, CAMELLIA…) and AES-XTS. */
 import type { CipherAlg } from '../product.js';
 import { attempt } from '../outcome.js';
 import { type Family, hexField, need, sameBytes } from './family.js';

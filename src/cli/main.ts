@@ -11,6 +11,9 @@ import type { Config } from '../config.js';
 import type * as ConfigApi from '../config.js';
 import type { Platform } from '../platform.js';
 import type { Db } from '../store/index.js';
+import type { LocalServer } from './beside.js';
+import type { CertRow } from '../pki/index.js';
+import type { CertificateJson } from '../http/ca/routes.js';
 import { toPem } from '../asn1/der.js';
 import type * as PkiApi from '../pki/index.js';
 import type * as AuthStoreApi from '../http/auth/store.js';
@@ -49,6 +52,36 @@ const pkiRead = async () => {
   return { searchCerts, getCert, normalizeSerial, reasonName };
 };
 
+/**
+ * A certificate as `ca list` and `ca show` print it. A certificate released from hold keeps removeFromCRL
+ * as its stored reason (for the delta CRL); it is not revoked for any reason, and says none — as the table,
+ * the text of `ca show` and the API say.
+ */
+const printable = (c: CertRow) => ({ ...c, der: undefined, reason: c.status === 'good' ? null : c.reason });
+
+/** The API's certificate back into the row the CA's tables give, in the same order, so that both print alike. */
+async function certFromApi(): Promise<(j: CertificateJson) => CertRow> {
+  const { REASONS } = await import('../pki/revoke.js');
+  const date = (v: string | null) => (v ? new Date(v) : null);
+  return (j) => ({
+    serial: j.serial,
+    caId: j.ca,
+    profile: j.profile,
+    subject: j.subject,
+    keyAlgorithm: j.keyAlgorithm,
+    notBefore: new Date(j.notBefore),
+    notAfter: new Date(j.notAfter),
+    status: j.status,
+    revokedAt: date(j.revokedAt),
+    reason: j.reason === null ? null : (REASONS[j.reason as keyof typeof REASONS] ?? null),
+    invalidityDate: date(j.invalidityDate),
+    requestId: j.requestId,
+    requestedBy: j.requestedBy,
+    issuedAt: new Date(j.issuedAt),
+    der: Buffer.from(j.certificate.replace(/-----[^-]+-----|\s+/g, ''), 'base64'),
+  });
+}
+
 const program = new Command();
 program
   .name('truc')
@@ -62,7 +95,14 @@ program
     process.exit(2);
   });
 
-program.hook('preAction', async () => void ({ loadConfig } = await import('../config.js')));
+/** The command running, as `ca list` (refusals name the API doing the same: ./beside.ts). */
+let running = '';
+program.hook('preAction', async (_program, action) => {
+  const names: string[] = [];
+  for (let c: Command | null = action; c?.parent; c = c.parent) names.unshift(c.name());
+  running = names.join(' ');
+  ({ loadConfig } = await import('../config.js'));
+});
 
 const operator = () => `cli:${userInfo().username}`;
 
@@ -79,7 +119,7 @@ async function withPlatform(fn: (p: Platform) => Promise<unknown>): Promise<void
     await fn(p);
   } catch (e) {
     await p?.close().catch(() => {});
-    fail(e);
+    fail(p ? e : (await import('./beside.js')).refusalFor(e, running));
   }
   await p.close();
 }
@@ -88,18 +128,37 @@ async function withPlatform(fn: (p: Platform) => Promise<unknown>): Promise<void
  * For commands that only read the database (lists, `truc verify`'s trust anchors): the database alone,
  * migrated, without the key store (no passphrase asked, no key derivation), bus or profiles — the
  * platform's open cost such a command about a second more (src/database.ts).
+ *
+ * `viaServer`: what the command does instead through the API of the `truc start` holding the embedded
+ * database, when its lock refuses the opening (./beside.ts).
  */
-async function withDb(fn: (db: Db) => Promise<unknown>): Promise<void> {
+async function withDb(fn: (db: Db) => Promise<unknown>, viaServer?: (s: LocalServer) => Promise<unknown>): Promise<void> {
   let db: Db | undefined;
   try {
     const { openDatabase } = await import('../database.js');
     db = await openDatabase(config(), { oneShot: true });
     await fn(db);
   } catch (e) {
-    await db?.close().catch(() => {});
-    fail(e);
+    if (db) {
+      await db.close().catch(() => {});
+      fail(e);
+    }
+    return throughServer(e, viaServer);
   }
   await db.close();
+}
+
+/** The database could not be opened: through the running server holding it when `viaServer` can go, else the refusal (naming the API) or the error. */
+async function throughServer(e: unknown, viaServer?: (s: LocalServer) => Promise<unknown>): Promise<void> {
+  const { serverHolding, refusalFor, viaServerNotice } = await import('./beside.js');
+  const s = viaServer ? serverHolding(config(), e, running) : undefined;
+  if (!s || !('url' in s)) fail(refusalFor(e, running, s?.why));
+  process.stderr.write(viaServerNotice(s));
+  try {
+    await viaServer!(s);
+  } catch (err) {
+    fail(err);
+  }
 }
 
 /** The name-constraint options of commands that create CAs. */
@@ -168,7 +227,12 @@ program
         ...(o.port !== undefined || o.host ? { http: { ...(o.port !== undefined ? { port: o.port } : {}), ...(o.host ? { host: o.host } : {}) } } : {}),
       } as any,
     });
-    const [{ bootstrap }, { startServer }, { openMessageLog }] = await Promise.all([import('./bootstrap.js'), import('../http/server.js'), import('../exchange/server/log-open.js')]);
+    const [{ bootstrap }, { startServer }, { openMessageLog }, { announceServer }] = await Promise.all([
+      import('./bootstrap.js'),
+      import('../http/server.js'),
+      import('../exchange/server/log-open.js'),
+      import('./server-file.js'),
+    ]);
     await runUntilSignal(
       cfg,
       async (p) => {
@@ -177,8 +241,13 @@ program
       if (b.createdCa) p.log.info('created the default CA hierarchy (root, issuing)');
       if (b.tokensFile) p.log.info({ file: b.tokensFile }, 'bootstrap API tokens written (one per role)');
       const server = await startServer(p, { openLog: (db, dir, lo) => openMessageLog(db, dir, lo) });
+      // truc verify and truc ca list on this data folder go through this server (./server-file.ts)
+      const withdraw = await announceServer(p, server.app.server.address());
       p.log.info({ url: server.url, database: p.db.kind, data: cfg.dataDir, roles }, 'Trục is running');
-      return () => server.close();
+      return async () => {
+        await withdraw();
+        await server.close();
+      };
       },
       { roles },
     );
@@ -373,37 +442,44 @@ ca.command('list')
   .option('--valid-at <iso>', 'valid at this time (ISO 8601)')
   .option('--expires-before <iso>', 'notAfter before this time (ISO 8601)')
   .option('--limit <n>', 'at most this many (1 to 1000)', wholeNumber, 50)
-  .action(async (o) =>
-    withDb(async (db) => {
-      const { searchCerts, normalizeSerial } = await pkiRead();
-      const rows = await searchCerts(db, {
-        serial: o.serial ? normalizeSerial(o.serial) : undefined,
-        subject: o.subject,
-        profile: o.profile,
-        caId: o.ca,
-        status: o.status,
-        validAt: o.validAt ? dateArg(o.validAt, '--valid-at') : undefined,
-        expiresBefore: o.expiresBefore ? dateArg(o.expiresBefore, '--expires-before') : undefined,
-        limit: Number(o.limit),
-      });
-      out(
-        rows.map((r) => ({ ...r, der: undefined })),
-        () => table(rows.map((r) => ({ serial: r.serial, profile: r.profile, status: r.status, notAfter: r.notAfter.toISOString(), subject: r.subject })), ['serial', 'profile', 'status', 'notAfter', 'subject']),
+  .action(async (o) => {
+    const query = {
+      subject: o.subject as string | undefined,
+      profile: o.profile as string | undefined,
+      caId: o.ca as string | undefined,
+      status: o.status as 'good' | 'revoked' | 'hold' | undefined,
+      validAt: o.validAt ? dateArg(o.validAt, '--valid-at') : undefined,
+      expiresBefore: o.expiresBefore ? dateArg(o.expiresBefore, '--expires-before') : undefined,
+      limit: Math.min(Math.max(Number(o.limit), 1), 1000),
+    };
+    const print = (rows: CertRow[]) =>
+      out(rows.map(printable), () =>
+        table(rows.map((r) => ({ serial: r.serial, profile: r.profile, status: r.status, notAfter: r.notAfter.toISOString(), subject: r.subject })), ['serial', 'profile', 'status', 'notAfter', 'subject']),
       );
-    }),
-  );
+    await withDb(
+      async (db) => {
+        const { searchCerts, normalizeSerial } = await pkiRead();
+        print(await searchCerts(db, { ...query, serial: o.serial ? normalizeSerial(o.serial) : undefined }));
+      },
+      async (s) => {
+        const q = new URLSearchParams();
+        const { caId, validAt, expiresBefore, ...rest } = { ...query, serial: o.serial as string | undefined };
+        for (const [k, v] of Object.entries({ ...rest, ca: caId, validAt: validAt?.toISOString(), expiresBefore: expiresBefore?.toISOString() }))
+          if (v !== undefined) q.set(k, String(v));
+        const { items } = await (await import('./beside.js')).callServer<{ items: CertificateJson[] }>(s, 'GET', `/api/v1/certificates?${q}`);
+        print(items.map(await certFromApi()));
+      },
+    );
+  });
 
 ca.command('show <serial>')
   .description('Show one certificate')
   .option('--pem', 'print only the PEM')
-  .action(async (serial, o) =>
-    withDb(async (db) => {
-      const { getCert, normalizeSerial, reasonName } = await pkiRead();
-      const c = await getCert(db, normalizeSerial(serial));
-      if (!c) throw new TrucError('unknown_serial', `no certificate with serial ${serial}`);
+  .action(async (serial: string, o) => {
+    const show = (c: CertRow, reasonName: (n: number | null) => string | null) => {
       const pem = toPem('CERTIFICATE', c.der);
       if (o.pem) return void process.stdout.write(pem);
-      out({ ...c, der: undefined, certificate: pem }, () =>
+      out({ ...printable(c), certificate: pem }, () =>
         [
           `serial      ${c.serial}`,
           `subject     ${c.subject}`,
@@ -415,8 +491,20 @@ ca.command('show <serial>')
           pem.trimEnd(),
         ].join('\n'),
       );
-    }),
-  );
+    };
+    await withDb(
+      async (db) => {
+        const { getCert, normalizeSerial, reasonName } = await pkiRead();
+        const c = await getCert(db, normalizeSerial(serial));
+        if (!c) throw new TrucError('unknown_serial', `no certificate with serial ${serial}`);
+        show(c, reasonName);
+      },
+      async (s) => {
+        const j = await (await import('./beside.js')).callServer<CertificateJson>(s, 'GET', `/api/v1/certificates/${encodeURIComponent(serial)}`);
+        show((await certFromApi())(j), (await pkiRead()).reasonName);
+      },
+    );
+  });
 
 // the other CA commands load the whole CA (issuance, profiles, CRLs); list and show read two tables
 for (const cmd of ca.commands) if (!['list', 'show'].includes(cmd.name())) loadBefore(cmd, loadPki);

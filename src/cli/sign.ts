@@ -27,6 +27,7 @@ import type { Db } from '../store/index.js';
 import type { Config } from '../config.js';
 import type { ExternalSigner, SignedKind, LevelContext, ValidationReport } from '../sign/index.js';
 import { progressBar } from './progress.js';
+import type { LocalServer } from './beside.js';
 import { loadBefore } from './lazy.js';
 
 // the parts behind `truc sign`, `augment` and `verify`, loaded when one of them runs (./lazy.ts)
@@ -85,8 +86,8 @@ async function loadVerify(): Promise<void> {
 
 export interface SignCliContext {
   withPlatform(fn: (p: Platform) => Promise<unknown>): Promise<void>;
-  /** the database alone, for a command that only reads it */
-  withDb(fn: (db: Db) => Promise<unknown>): Promise<void>;
+  /** the database alone, for a command that only reads it; `viaServer` instead while a running `truc start` holds it */
+  withDb(fn: (db: Db) => Promise<unknown>, viaServer?: (s: LocalServer) => Promise<unknown>): Promise<void>;
   config(): Config;
   out(v: unknown, text: () => string): void;
 }
@@ -147,6 +148,59 @@ async function withLevelContext(p: Platform, tsaUrl: string | undefined, fn: (ct
 }
 
 const KIND_OF_FORMAT: Record<string, SignedKind> = { pdf: 'pdf', cades: 'cms', xades: 'xml' };
+
+/** Validates one file: here, or through the running server's API. */
+type Validate = (bytes: Buffer) => Promise<ValidationReport>;
+
+/** Each file to the running server's POST /api/v1/validate: raw, or in JSON with its detached content. */
+async function viaServer(s: LocalServer, revocation: 'soft-fail' | 'hard-fail', content: Buffer | undefined): Promise<Validate> {
+  const { callServer } = await import('./beside.js');
+  return (bytes) =>
+    content
+      ? callServer<ValidationReport>(s, 'POST', '/api/v1/validate', { type: 'application/json', data: JSON.stringify({ file: bytes.toString('base64'), content: content.toString('base64'), revocation }) })
+      : callServer<ValidationReport>(s, 'POST', `/api/v1/validate?revocation=${revocation}`, { type: 'application/octet-stream', data: bytes });
+}
+
+/**
+ * `truc verify`'s work once it knows how to validate: a file, or each file of a folder with a progress
+ * bar, the report in the kind asked for, the exit code of the worst verdict.
+ */
+async function verifyFiles(path: string, validate: Validate, o: { report: string; lang: string }, print: SignCliContext['out']): Promise<void> {
+  const files = statSync(path).isDirectory() ? readdirSync(path).sort().map((f) => join(path, f)).filter((f) => statSync(f).isFile()) : [path];
+  const bar = progressBar(files.length, { enabled: files.length > 1 });
+  const results: { file: string; exit: number; report?: ValidationReport; error?: string }[] = [];
+  for (const [i, file] of files.entries()) {
+    const bytes = readFileSync(file);
+    try {
+      if (detectFormat(bytes)) results.push({ file, exit: 0, report: await validate(bytes) });
+      else results.push({ file, exit: 2, error: 'not a PDF, CMS or XML file' });
+    } catch (e) {
+      // the server's refusal of the whole command (it stopped answering) ends it
+      if (isTrucError(e) && e.code === 'conflict' && e.detail?.lock) throw e;
+      // an unreadable file is a failure, said with its code (malformed_pdf, too_large, …)
+      results.push({ file, exit: 1, error: isTrucError(e) ? `[${e.code}] ${e.message}` : (e as Error).message });
+    }
+    const last = results[results.length - 1];
+    if (last.report) last.exit = worst(last.report);
+    if (files.length > 1) bar.log(`${['OK  ', 'FAIL', 'INDT'][last.exit]} ${file}`);
+    bar.update(i + 1);
+  }
+  bar.done();
+  const text = () =>
+    results.map((r) => `${files.length > 1 ? `== ${r.file}\n` : ''}${r.report ? reportText(r.report, o.lang === 'en' ? 'en' : 'vi') : `error: ${r.error}\n`}`).join('\n').trimEnd();
+  const payload = files.length > 1 ? results.map((r) => ({ file: r.file, exit: r.exit, ...(r.report ? { report: r.report } : { error: r.error }) })) : (results[0].report ?? { error: results[0].error });
+  if (o.report === 'json') process.stdout.write(JSON.stringify(payload, null, 2) + '\n');
+  else if (o.report === 'xml' || o.report === 'html') {
+    if (o.report === 'xml') ({ reportXml } = await import('../sign/validate/xml-report.js'));
+    else ({ reportHtml } = await import('../sign/validate/html-report.js'));
+    const render = (r: ValidationReport) => (o.report === 'xml' ? reportXml(r) : reportHtml(r, o.lang === 'en' ? 'en' : 'vi'));
+    for (const r of results) {
+      if (r.report) process.stdout.write(render(r.report));
+      else process.stderr.write(`${r.file}: ${r.error}\n`);
+    }
+  } else print(payload, text);
+  process.exitCode = Math.max(...results.map((r) => r.exit));
+}
 
 export function signCommands(program: Command, c: SignCliContext): void {
   const signCmd = program
@@ -301,60 +355,36 @@ export function signCommands(program: Command, c: SignCliContext): void {
     .option('--anchor <pem...>', 'trust anchors (PEM files); default the platform root CAs')
     .option('--hard-fail', 'no revocation status is INDETERMINATE (default soft-fail)')
     .action(async (path: string, o) => {
+      const revocation = o.hardFail ? ('hard-fail' as const) : ('soft-fail' as const);
+      const content = o.content ? readFileSync(o.content) : undefined;
       // with --anchor nothing comes from the platform: the database is not opened. Without, the platform's
       // roots: from the copy kept beside the embedded database while it has not been opened since
       // (./anchors.ts), else read from the database alone (no key store, bus, profiles), closed before the
-      // files are validated, and kept for the next verification
-      const withAnchors = async (fn: (anchors: Buffer[]) => Promise<void>) => {
-        if (o.anchor) return fn((o.anchor as string[]).flatMap((f) => pemBlocks(readFileSync(f, 'utf8'), 'CERTIFICATE')));
+      // files are validated, and kept for the next verification. While `truc start` holds the database,
+      // each file goes to its POST /api/v1/validate instead, which validates with the same roots (./beside.ts)
+      const local = (anchors: Buffer[]): Validate => (bytes) => validateFile(bytes, { trustAnchors: anchors, revocation: { mode: revocation }, ...(content ? { content } : {}) });
+      let validate: Validate | undefined;
+      if (o.anchor) validate = local((o.anchor as string[]).flatMap((f) => pemBlocks(readFileSync(f, 'utf8'), 'CERTIFICATE')));
+      else {
         const { cachedRoots, saveRoots } = await import('./anchors.js');
         const cfg = c.config();
         let roots = cachedRoots(cfg);
-        if (!roots) {
-          await c.withDb(async (db) => {
-            const { listCas: cas } = await import('../pki/store.js');
-            roots = (await cas(db)).filter((ca) => !ca.parentId).map((ca) => Buffer.from(ca.certificate));
-          });
-          saveRoots(cfg, roots!);
-        }
-        return fn(roots!);
-      };
-      await withAnchors(async (anchors) => {
-        const opts = { trustAnchors: anchors, revocation: { mode: o.hardFail ? ('hard-fail' as const) : ('soft-fail' as const) } };
-        const files = statSync(path).isDirectory() ? readdirSync(path).sort().map((f) => join(path, f)).filter((f) => statSync(f).isFile()) : [path];
-        const bar = progressBar(files.length, { enabled: files.length > 1 });
-        const results: { file: string; exit: number; report?: ValidationReport; error?: string }[] = [];
-        for (const [i, file] of files.entries()) {
-          const bytes = readFileSync(file);
-          try {
-            if (detectFormat(bytes)) results.push({ file, exit: 0, report: await validateFile(bytes, { ...opts, ...(o.content ? { content: readFileSync(o.content) } : {}) }) });
-            else results.push({ file, exit: 2, error: 'not a PDF, CMS or XML file' });
-          } catch (e) {
-            // an unreadable file is a failure, said with its code (malformed_pdf, too_large, …)
-            results.push({ file, exit: 1, error: isTrucError(e) ? `[${e.code}] ${e.message}` : (e as Error).message });
-          }
-          const last = results[results.length - 1];
-          if (last.report) last.exit = worst(last.report);
-          if (files.length > 1) bar.log(`${['OK  ', 'FAIL', 'INDT'][last.exit]} ${file}`);
-          bar.update(i + 1);
-        }
-        bar.done();
-        const text = () =>
-          results.map((r) => `${files.length > 1 ? `== ${r.file}\n` : ''}${r.report ? reportText(r.report, o.lang === 'en' ? 'en' : 'vi') : `error: ${r.error}\n`}`).join('\n').trimEnd();
-        const payload = files.length > 1 ? results.map((r) => ({ file: r.file, exit: r.exit, ...(r.report ? { report: r.report } : { error: r.error }) })) : (results[0].report ?? { error: results[0].error });
-        if (o.report === 'json') process.stdout.write(JSON.stringify(payload, null, 2) + '\n');
-        else if (o.report === 'xml' || o.report === 'html') {
-          if (o.report === 'xml') ({ reportXml } = await import('../sign/validate/xml-report.js'));
-          else ({ reportHtml } = await import('../sign/validate/html-report.js'));
-          const render = (r: ValidationReport) => (o.report === 'xml' ? reportXml(r) : reportHtml(r, o.lang === 'en' ? 'en' : 'vi'));
-          for (const r of results) {
-            if (r.report) process.stdout.write(render(r.report));
-            else process.stderr.write(`${r.file}: ${r.error}\n`);
+        if (roots) validate = local(roots);
+        else {
+          await c.withDb(
+            async (db) => {
+              const { listCas: cas } = await import('../pki/store.js');
+              roots = (await cas(db)).filter((ca) => !ca.parentId).map((ca) => Buffer.from(ca.certificate));
+            },
+            async (s) => void (validate = await viaServer(s, revocation, content)),
+          );
+          if (roots) {
+            saveRoots(cfg, roots);
+            validate = local(roots);
           }
         }
-        else c.out(payload, text);
-        process.exitCode = Math.max(...results.map((r) => r.exit));
-      });
+      }
+      await verifyFiles(path, validate!, o, c.out);
     });
 
   for (const cmd of program.commands) if (['sign', 'augment'].includes(cmd.name())) loadBefore(cmd, load);

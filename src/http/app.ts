@@ -10,6 +10,7 @@ import { TrucError, isTrucError, toProblem } from '../errors.js';
 import { isDataException } from '../store/text.js';
 import type { Platform } from '../platform.js';
 import { authRoutes } from './auth/routes.js';
+import { auditLocalCalls } from './auth/guard.js';
 import { caRoutes } from './ca/routes.js';
 import { consoleRoutes } from './console/routes.js';
 import { labRoutes } from './lab/routes.js';
@@ -119,6 +120,7 @@ export async function buildApp(p: Platform, opts: AppOptions = {}): Promise<Fast
     reply.status(404).type('application/problem+json').send(problem);
   });
 
+  auditLocalCalls(app, p); // before the routes: a hook of the root reaches every scope registered after it
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',

@@ -60,7 +60,8 @@ export interface Db extends Sql {
 // bigint (int8) comes back as a JS string from pg unless told otherwise; we keep strings for int8 so that
 // CRL numbers and sequence values never lose precision, and parse numerics explicitly where needed.
 
-function alive(pid: number): boolean {
+/** Whether process `pid` exists (EPERM: it does, under another user). */
+export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

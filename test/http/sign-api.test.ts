@@ -68,6 +68,11 @@ describe('signatures HTTP API', () => {
     expect(text.headers['content-type']).toMatch(/text\/plain/);
     expect(text.body).toContain('Người ký: Nguyễn Văn An');
     expect(text.body).toMatch(/\+07:00/);
+    // hard-fail when asked (truc verify --hard-fail through a running server): B-B carries no revocation status
+    const hard = await app.inject({ method: 'POST', url: '/api/v1/validate?revocation=hard-fail', headers: { ...auth(auditor), 'content-type': 'application/pdf' }, payload: twice });
+    expect(hard.json().signatures.map((s: any) => s.indication)).toEqual(['INDETERMINATE', 'INDETERMINATE']);
+    const odd = await app.inject({ method: 'POST', url: '/api/v1/validate?revocation=sometimes', headers: { ...auth(auditor), 'content-type': 'application/pdf' }, payload: twice });
+    expect(odd.json()).toMatchObject({ status: 400, code: 'bad_request' });
 
     const audit = (await searchAudit(p.db, { limit: 1000 })).filter((a) => a.action === 'sign.sign' && a.outcome === 'success');
     expect(audit.map((a) => a.actor).sort()).toEqual(['nguyen.van.an', 'ubnd.bac-ninh']);

@@ -7,13 +7,13 @@
  * principal, source address and minute.
  */
 import type { TLSSocket } from 'node:tls';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { TrucError } from '../../errors.js';
 import { recordAudit } from '../../audit/index.js';
 import { makeEvent } from '../../bus/index.js';
 import type { Platform } from '../../platform.js';
 import { getCert } from '../../pki/index.js';
-import { allows, type Permission } from './roles.js';
+import { allows, LOCAL_CLI_ROLE, type Permission } from './roles.js';
 import { principalForCertificate, principalForToken, type Principal } from './store.js';
 import { Throttle } from './throttle.js';
 import { DenialAggregator, SourceLimiter, type Denial } from './limit.js';
@@ -21,6 +21,8 @@ import { DenialAggregator, SourceLimiter, type Denial } from './limit.js';
 declare module 'fastify' {
   interface FastifyRequest {
     principal?: Principal;
+    /** the permission this request was admitted under, when its every call is audited (auditLocalCalls) */
+    auditedCall?: Permission;
   }
 }
 
@@ -188,5 +190,43 @@ export function guard(p: Platform, permission: Permission) {
     const principal = (req.principal = a.principal);
     succeeded(p, req, principal, a.via);
     if (!allows(principal.roles, permission)) return refuse(p, req, 'forbidden', permission);
+    if (principal.roles.includes(LOCAL_CLI_ROLE)) req.auditedCall = permission;
   };
+}
+
+/** The operating-system user a local `truc` command says it runs as (`x-truc-operator`, URI-encoded), as `cli:<user>`. */
+function operatorOf(req: FastifyRequest): string | undefined {
+  const h = req.headers['x-truc-operator'];
+  if (typeof h !== 'string' || !h) return undefined;
+  let name = h;
+  try {
+    name = decodeURIComponent(h);
+  } catch {
+    // kept as sent
+  }
+  return `cli:${name.replace(/[\u0000-\u001f\u007f]/g, '').slice(0, 64)}`;
+}
+
+/**
+ * Every call admitted for the local command line's token (role `cli-local`: `truc verify` and `truc ca
+ * list` beside a running `truc start`) is written to the audit log before its answer leaves — actor
+ * `cli:local`, the permission as the action, the path, the status and the operating-system user the command
+ * named — as the same command run on a stopped folder is recorded as `cli:<user>`. Reads by other principals
+ * are not audited (their changes audit themselves; their refusals are audited by the guard).
+ */
+export function auditLocalCalls(app: FastifyInstance, p: Platform): void {
+  app.addHook('onSend', async (req, reply, payload) => {
+    const action = req.auditedCall;
+    if (!action) return payload;
+    req.auditedCall = undefined;
+    const operator = operatorOf(req);
+    await recordAudit(p.db, {
+      actor: req.principal!.name,
+      action,
+      target: req.url.split('?')[0].slice(0, 200),
+      outcome: reply.statusCode < 400 ? 'success' : 'failure',
+      detail: { method: req.method, status: reply.statusCode, ip: req.ip, ...(operator ? { operator } : {}) },
+    }).catch((e) => p.log.error({ err: e }, 'audit write failed'));
+    return payload;
+  });
 }

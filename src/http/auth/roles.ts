@@ -19,7 +19,15 @@ export const ROLES = [
   // protection: who sets release policies and labels (vault)
   'security-officer',
 ] as const;
-export type Role = (typeof ROLES)[number];
+
+/**
+ * The role of the token `truc start` makes for the local command line (principal `cli:local`, see
+ * docs/operations.md "Commands beside a running server"): reading certificates and validating files, what
+ * `truc ca list` and `truc verify` need, and nothing else. Not in ROLES: no one is given it by hand, and
+ * every call made with it is audited (./guard.ts).
+ */
+export const LOCAL_CLI_ROLE = 'cli-local';
+export type Role = (typeof ROLES)[number] | typeof LOCAL_CLI_ROLE;
 
 export const PERMISSIONS = {
   'ca.create': ['ca-admin'],
@@ -27,7 +35,7 @@ export const PERMISSIONS = {
   'ca.revoke': ['ra-officer', 'ca-admin'],
   'ca.release': ['ra-officer', 'ca-admin'],
   'ca.crl.generate': ['ca-admin'],
-  'ca.read': ['ra-officer', 'ca-admin', 'auditor'],
+  'ca.read': ['ra-officer', 'ca-admin', 'auditor', 'cli-local'],
   'audit.read': ['auditor'],
   'audit.verify': ['auditor', 'ca-admin'],
   'auth.manage': ['ca-admin'],
@@ -42,7 +50,7 @@ export const PERMISSIONS = {
   'lab.manage': ['lab-officer'],
   'lab.read': ['lab-officer', 'auditor'],
   // signatures: anyone the platform knows may have a file validated; only signers sign with their held key
-  'sign.validate': ['ca-admin', 'ra-officer', 'auditor', 'lab-officer', 'monitor-analyst', 'event-sender', 'signer', 'central-admin', 'ss-admin', 'doc-clerk', 'security-officer'],
+  'sign.validate': ['ca-admin', 'ra-officer', 'auditor', 'lab-officer', 'monitor-analyst', 'event-sender', 'signer', 'central-admin', 'ss-admin', 'doc-clerk', 'security-officer', 'cli-local'],
   'sign.sign': ['signer'],
   // the exchange: central server registry and registrations; security server configuration; message log
   'central.read': ['central-admin', 'auditor'],

@@ -6,7 +6,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Db, Migration, Sql } from '../../store/index.js';
 import { appendAudit } from '../../audit/index.js';
 import { TrucError } from '../../errors.js';
-import { ROLES, type Role } from './roles.js';
+import { LOCAL_CLI_ROLE, ROLES, type Role } from './roles.js';
 
 export const authMigrations: Migration[] = [
   {
@@ -67,6 +67,32 @@ export async function createToken(
     throw e;
   }
   return { principal: { id, name, kind: 'token', roles: r }, token: `truc_${id}_${secret}` };
+}
+
+/** The principal of the token `truc start` makes for the local command line; no token create may take the name (no `:`). */
+export const LOCAL_CLI_PRINCIPAL = 'cli:local';
+
+/**
+ * A new token for `cli:local` (role `cli-local`), made at every `truc start` on the embedded database: the
+ * one principal row is given a new id and secret and made active again, so that a token left by a server
+ * that died (never revoked) stops working at the next start, and the name stays one row.
+ */
+export async function issueLocalCliToken(db: Db, actor = 'system'): Promise<string> {
+  const id = randomBytes(8).toString('hex');
+  const secret = randomBytes(32).toString('base64url');
+  const hash = createHash('sha256').update(secret).digest();
+  const roles = [LOCAL_CLI_ROLE];
+  await db.tx(async (sql) => {
+    const renewed = await sql.query(
+      `UPDATE auth_principal SET id = $1, kind = 'token', secret_sha256 = $2, cert_sha256 = NULL, roles = $3, created_at = now(), revoked_at = NULL
+       WHERE name = $4 RETURNING id`,
+      [id, hash, roles, LOCAL_CLI_PRINCIPAL],
+    );
+    if (!renewed.length)
+      await sql.query(`INSERT INTO auth_principal (id, name, kind, secret_sha256, roles) VALUES ($1, $2, 'token', $3, $4)`, [id, LOCAL_CLI_PRINCIPAL, hash, roles]);
+    await appendAudit(sql, [{ actor, action: 'auth.token.create', target: LOCAL_CLI_PRINCIPAL, outcome: 'success', detail: { id, roles } }]);
+  });
+  return `truc_${id}_${secret}`;
 }
 
 export async function registerCertificate(

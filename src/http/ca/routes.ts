@@ -55,6 +55,9 @@ function documented<T extends object>(schema: T): T & { response: Record<string,
   return { ...schema, response: { '4xx': problem, '5xx': problem } };
 }
 
+/** A certificate as the API answers it (and `truc ca list` reads it through a running server: src/cli/main.ts). */
+export type CertificateJson = ReturnType<typeof certJson>;
+
 function certJson(c: CertRow) {
   return {
     serial: c.serial,
@@ -67,6 +70,7 @@ function certJson(c: CertRow) {
     status: c.status,
     revokedAt: c.revokedAt?.toISOString() ?? null,
     reason: c.status === 'good' ? null : reasonName(c.reason),
+    invalidityDate: c.invalidityDate?.toISOString() ?? null,
     requestId: c.requestId,
     requestedBy: c.requestedBy,
     issuedAt: c.issuedAt.toISOString(),

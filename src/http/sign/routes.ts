@@ -1,7 +1,9 @@
 /**
  * The signatures API. `POST /api/v1/validate` validates a signed file — a PDF (PAdES), a CMS signature
  * (CAdES, with its detached content), an XAdES-signed XML file — and answers the EN 319 102-1 report as
- * JSON, or as the Vietnamese text officials read (`?format=text`, `&lang=en`). Any authenticated principal
+ * JSON, or as the Vietnamese text officials read (`?format=text`, `&lang=en`), revocation soft-fail unless
+ * asked `revocation=hard-fail` (as `truc verify --hard-fail`, which comes here while `truc start` holds the
+ * embedded database: src/cli/beside.ts). Any authenticated principal
  * may validate (validation reveals nothing the file does not already carry; authentication keeps the
  * service from being an open, anonymous CPU sink). `POST /api/v1/sign` signs with the key the platform
  * holds for the calling principal (role `signer`): a PDF as PAdES at a requested level, optionally with a
@@ -133,7 +135,8 @@ export async function signRoutes(app: FastifyInstance, p: Platform, deps: SignRo
       onRequest: guard(p, 'sign.validate'),
       schema: {
         tags: ['signatures'],
-        summary: 'Validate a signed PDF, CMS or XAdES file (raw body or JSON {file, content?}); ?format=text|xml|html&lang=vi|en for the text, ETSI TS 119 102-2 XML or HTML report',
+        summary:
+          'Validate a signed PDF, CMS or XAdES file (raw body or JSON {file, content?}); ?format=text|xml|html&lang=vi|en for the text, ETSI TS 119 102-2 XML or HTML report; ?revocation=hard-fail makes a signature without revocation status INDETERMINATE (default soft-fail)',
         security,
       },
     },
@@ -142,9 +145,11 @@ export async function signRoutes(app: FastifyInstance, p: Platform, deps: SignRo
       await scan(req, [u.file, ...(u.content ? [u.content] : [])], 'validate');
       const kind = detectFormat(u.file);
       if (!kind) throw new TrucError('unsupported', 'not a PDF, CMS or XML signature');
+      const revocation = u.fields.revocation ?? 'soft-fail';
+      if (revocation !== 'soft-fail' && revocation !== 'hard-fail') throw new TrucError('bad_request', 'revocation is soft-fail or hard-fail');
       const report: ValidationReport = await validateFile(u.file, {
         trustAnchors: await anchors(),
-        revocation: { mode: 'soft-fail' },
+        revocation: { mode: revocation },
         ...(u.content ? { content: u.content } : {}),
       });
       const bad = report.signatures.filter((s) => s.indication !== 'TOTAL-PASSED');

@@ -69,6 +69,23 @@ export interface SignedReference {
   manifest?: SignedReference[];
 }
 
+/**
+ * XAdES-C/X/XL: one reference of CompleteCertificateRefs(V2) or CompleteRevocationRefs, checked against the
+ * certificates, CRLs and OCSP responses at hand — as EU DSS sorts them into related and orphan references. The
+ * references are unsigned and protect nothing by themselves, so a reference that matches nothing is a warning,
+ * not a verdict.
+ */
+export interface ValidationDataReference {
+  kind: 'certificate' | 'crl' | 'ocsp' | 'other';
+  /** what the reference names besides its digest: a serial number, a CRL's issue time, an OCSP response's production time */
+  names?: string;
+  /** true: a value at hand has the digest; false: the value it names is at hand with another digest; null: not at hand, or not computable */
+  matches: boolean | null;
+  /** where the matching value is: in the signature (KeyInfo, CertificateValues, RevocationValues) or among those validation used */
+  source?: 'signature' | 'validation';
+  problem?: string;
+}
+
 export interface SignatureReport {
   /** position in the document or CMS, from 0 */
   index: number;
@@ -125,6 +142,8 @@ export interface SignatureReport {
   };
   /** XAdES: each reference of SignedInfo, with the elements it covers — what the signature really signs */
   signedData?: SignedReference[];
+  /** XAdES-C/X/XL: the references to validation data (CompleteCertificateRefs, CompleteRevocationRefs), each checked */
+  validationDataReferences?: ValidationDataReference[];
   warnings: string[];
 }
 

@@ -13,7 +13,9 @@
  * CertificateValues and RevocationValues (and the TimeStampValidationData of renewals) serve offline.
  * Archive time-stamps have their imprint recomputed over the signature and the properties before each
  * (`xades/archive.ts`, with the detached content when there is one), newest first, each valid one a proof of
- * existence of what it covers — the earlier archive time-stamps included.
+ * existence of what it covers — the earlier archive time-stamps included. The XAdES-C/X references to
+ * validation data (CompleteCertificateRefs, CompleteRevocationRefs) are each matched against the values at hand
+ * (`xades/refs.ts`) and reported; one that matches nothing is a warning, never the verdict.
  *
  * Signature wrapping is judged on coverage (`xades/dsig/wrapping.ts`), not on the references' shape: an Id
  * borne by two elements, signed content wrapped in or standing beside unsigned content of its own kind, are
@@ -30,6 +32,7 @@ import { archiveTimeStampInput } from '../xades/archive.js';
 import { verifyCore, type CoreResult, type ReferenceResult } from '../xades/dsig/verify.js';
 import { idIndex } from '../xades/dsig/reference.js';
 import { wrappingProblem } from '../xades/dsig/wrapping.js';
+import { checkValidationDataRefs } from '../xades/refs.js';
 import { verifyTimeStamp } from '../timestamp/verify.js';
 import { timestampReport, withCarried, type Carried } from './timestamps.js';
 import { validateSigner, type ValidationOptions } from './signer.js';
@@ -72,7 +75,7 @@ function signedReference(r: ReferenceResult): SignedReference {
 function detachedUris(sig: Element): (string | null)[] {
   const signedInfo = childElements(sig, DS, 'SignedInfo')[0];
   const refs = signedInfo ? childElements(signedInfo, DS, 'Reference') : [];
-  return [...new Set(refs.map((r) => r.getAttribute('URI')).filter((u) => u === null || (u !== '' && !u.startsWith('#'))))];
+  return [...new Set(refs.map((r) => r.getAttribute('URI')).filter((u) => u === null || (u.trim() !== '' && !u.trim().startsWith('#'))))];
 }
 
 /**
@@ -280,6 +283,21 @@ export async function validateXades(input: Uint8Array | string, opts: Validation
       { ocsps: unsigned.ocsps, certs: unsigned.certs, ...(poe ? { poe } : {}) },
     );
     r.signedData = signedData;
+    // the value was checked even where a reference could not be (an XPointer or transform we lack): say so
+    if (r.checks.signatureValue === null && core.signatureValue !== null) r.checks.signatureValue = core.signatureValue;
+    if (unsigned.references.length) {
+      // XAdES-C/X: each reference to validation data against the values at hand (DSS's related / orphan references)
+      const from = (source: 'signature' | 'validation', ders: readonly Uint8Array[]) => ders.map((der) => ({ der: Buffer.from(der), source }));
+      const anchors = opts.trustAnchors.filter((a): a is Uint8Array => a instanceof Uint8Array);
+      const refs = checkValidationDataRefs(unsigned.references, {
+        certificates: [...from('signature', [...certs, ...unsigned.certs]), ...from('validation', [...r.certificatePath.map((c) => Buffer.from(c, 'base64')), ...(opts.intermediates ?? []), ...anchors])],
+        crls: [...from('signature', unsigned.crls), ...from('validation', opts.revocation?.crls ?? [])],
+        ocsps: [...from('signature', unsigned.ocsps), ...from('validation', opts.revocation?.ocspResponses ?? [])],
+      });
+      r.validationDataReferences = refs;
+      for (const [i, x] of refs.entries())
+        if (x.matches !== true) warnings.push(`tham chiếu dữ liệu kiểm tra ${i + 1} / validation data reference ${i + 1} (${x.kind}${x.names ? `, ${x.names}` : ''}): ${x.problem ?? ''}`);
+    }
     // the XML-DSig reasons, named by reference, in place of the CMS wording
     if (r.subIndication === 'HASH_FAILURE') r.message = `không khớp giá trị băm / the digest does not hold: ${broken.map((b) => b.problem).join('; ')}`;
     else if (r.subIndication === 'CRYPTO_CONSTRAINTS_FAILURE' && why) r.message = `không kiểm tra được chữ ký: thuật toán chưa được hỗ trợ / the signature cannot be checked: ${why}`;

@@ -20,6 +20,7 @@ import { readTimeStampToken } from '../timestamp/token.js';
 import { parseXml } from './parse.js';
 import { DS_NS, EXC_C14N, XADES_NS, excC14n } from './c14n.js';
 import { archiveTimeStampInput, XADES141_NS } from './archive.js';
+import { REFERENCE_PROPERTIES } from './refs.js';
 import type { Collected } from '../evidence/collect.js';
 
 export { DS_NS, XADES_NS, EXC_C14N, excC14n };
@@ -159,6 +160,8 @@ export interface XadesUnsigned {
   certs: Buffer[];
   crls: Buffer[];
   ocsps: Buffer[];
+  /** CompleteCertificateRefs(V2) and CompleteRevocationRefs (XAdES-C), checked by `refs.ts` */
+  references: Element[];
   /** unsigned properties not understood */
   others: string[];
 }
@@ -167,7 +170,7 @@ const C14N_DEFAULT = 'http://www.w3.org/TR/2001/REC-xml-c14n-20010315';
 
 /** What a signature's UnsignedSignatureProperties carry, read for validation. */
 export function readXadesUnsigned(sig: Element): XadesUnsigned {
-  const out: XadesUnsigned = { timestamps: [], archives: [], certs: [], crls: [], ocsps: [], others: [] };
+  const out: XadesUnsigned = { timestamps: [], archives: [], certs: [], crls: [], ocsps: [], references: [], others: [] };
   const usp = all(sig, XADES_NS, 'UnsignedSignatureProperties')[0];
   if (!usp) return out;
   const c14nOf = (el: Element) => kids(el, DS_NS, 'CanonicalizationMethod')[0]?.getAttribute('Algorithm') ?? C14N_DEFAULT;
@@ -186,6 +189,7 @@ export function readXadesUnsigned(sig: Element): XadesUnsigned {
     if (name === 'SignatureTimeStamp') for (const t of kids(el, XADES_NS, 'EncapsulatedTimeStamp')) out.timestamps.push({ token: b64(t), c14n: c14nOf(el) });
     else if (name === 'v141:ArchiveTimeStamp') for (const t of kids(el, XADES_NS, 'EncapsulatedTimeStamp')) out.archives.push({ token: b64(t), c14n: c14nOf(el), element: el });
     else if (name === 'v141:TimeStampValidationData') values(el);
+    else if (REFERENCE_PROPERTIES.has(name.replace(/^v141:/, ''))) out.references.push(el);
     else if (name !== 'CertificateValues' && name !== 'RevocationValues') out.others.push(name);
   }
   return out;

@@ -4,11 +4,15 @@
  * signature, XPath, XPath Filter 2.0, same-document references) hand a node-set to the canonicaliser, so
  * it works on a membership test over the DOM rather than on a subtree: an element outside the set is not
  * rendered but its included descendants are, namespaces are rendered relative to the nearest rendered
- * ancestor, and (inclusive 1.0) the xml:* attributes of omitted ancestors are inherited by the apex.
- * Namespace nodes are not members of their own: an included element carries its whole namespace axis.
- * Depth is bounded by the parser (MAX_XML_DEPTH), so the recursion here is bounded too.
+ * ancestor, and the inclusive forms carry the xml:* attributes of the ancestors over to an element whose parent
+ * is omitted: Canonical XML 1.0 every xml:* attribute (the nearest occurrence along the ancestor axis), 1.1 only
+ * the simple inheritable xml:lang and xml:space, never xml:id, and xml:base fixed up (`xml-base.ts`) so that the
+ * element keeps the base URI it had (C14N 1.1 §2.4). Namespace nodes are not members of their own: an included
+ * element carries its whole namespace axis. Depth is bounded by the parser (MAX_XML_DEPTH), so the recursion
+ * here is bounded too.
  */
 import { TrucError } from '../../../errors.js';
+import { fixedUpBase } from './xml-base.js';
 
 export const C14N10 = 'http://www.w3.org/TR/2001/REC-xml-c14n-20010315';
 export const C14N10_COMMENTS = 'http://www.w3.org/TR/2001/REC-xml-c14n-20010315#WithComments';
@@ -31,7 +35,7 @@ export interface NodeSet {
 export interface C14nOptions {
   exclusive: boolean;
   comments: boolean;
-  /** Canonical XML 1.1: xml:id is not inherited, xml:base is not (its fix-up is not implemented) */
+  /** Canonical XML 1.1: only xml:lang and xml:space are inherited, xml:base is fixed up, xml:id stays where it is */
   v11?: boolean;
   /** exclusive: the InclusiveNamespaces PrefixList ('#default' for the default namespace) */
   prefixes?: string[];
@@ -68,6 +72,7 @@ export function inScopeNamespaces(el: Element, cache?: Map<Element, Map<string, 
   }
   // a prefix used without a declaration in this DOM (built by code, not parsed) still has its namespace
   if (el.namespaceURI && !out.has(el.prefix ?? '')) out.set(el.prefix ?? '', el.namespaceURI);
+  for (const a of attrsOf(el)) if (a.prefix && a.prefix !== 'xml' && !isNsDecl(a) && a.namespaceURI && !out.has(a.prefix)) out.set(a.prefix, a.namespaceURI);
   cache?.set(el, out);
   return out;
 }
@@ -75,7 +80,11 @@ export function inScopeNamespaces(el: Element, cache?: Map<Element, Map<string, 
 /** @xmldom/xmldom keeps the XML declaration as a processing instruction "xml"; it is not one, and not in the data model. */
 const isXmlDeclaration = (n: Node) => n.nodeType === 7 && (n as ProcessingInstruction).target === 'xml';
 
-export function canonicalize(set: NodeSet, opts: C14nOptions): Buffer {
+/**
+ * The canonical form of a node-set. With `apex`, only that element's subtree is walked (the caller's set holds
+ * nothing outside it): the same octets as from the document, without visiting the rest of it.
+ */
+export function canonicalize(set: NodeSet, opts: C14nOptions, apex?: Element): Buffer {
   const out: string[] = [];
   const cache = new Map<Element, Map<string, string>>();
   const prefixList = new Set((opts.prefixes ?? []).map((p) => (p === '#default' ? '' : p)));
@@ -86,10 +95,14 @@ export function canonicalize(set: NodeSet, opts: C14nOptions): Buffer {
     return used;
   };
 
-  /** xml:* attributes of the omitted ancestors, up to the nearest rendered one (inclusive C14N only). */
+  /**
+   * The xml:* attributes an element whose parent is omitted carries over from its ancestors (inclusive forms):
+   * the nearest occurrence of each along the whole ancestor axis, whether or not in the set — 1.0 every one,
+   * 1.1 xml:lang and xml:space only (xml:base is fixed up apart, xml:id and the others are not inherited).
+   */
   const inheritedXmlAttrs = (el: Element): Map<string, string> => {
     const found = new Map<string, string>();
-    for (let p = parentElement(el); p && !set.has(p); p = parentElement(p))
+    for (let p = parentElement(el); p; p = parentElement(p))
       for (const a of attrsOf(p)) {
         if (a.namespaceURI !== XML_NS && !a.name.startsWith('xml:')) continue;
         const local = a.localName ?? a.name.slice(4);
@@ -119,9 +132,17 @@ export function canonicalize(set: NodeSet, opts: C14nOptions): Buffer {
       decls.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
       const attrs: { ns: string; local: string; name: string; value: string }[] = [];
       for (const a of attrsOf(el)) if (!isNsDecl(a) && set.has(a)) attrs.push({ ns: a.namespaceURI ?? '', local: a.localName ?? a.name, name: a.name, value: a.value });
-      const parent = parentElement(el);
-      if (!opts.exclusive && parent && !set.has(parent)) {
-        for (const [local, value] of inheritedXmlAttrs(el)) if (!attrs.some((a) => a.ns === XML_NS && a.local === local)) attrs.push({ ns: XML_NS, local, name: `xml:${local}`, value });
+      // the parent omitted (the root node too, for the document element): the xml:* attributes carried over
+      if (!opts.exclusive && el.parentNode && !set.has(el.parentNode)) {
+        // an attribute E has (in the set or not) is not replaced by an ancestor's
+        const own = (local: string) => el.hasAttributeNS(XML_NS, local);
+        for (const [local, value] of inheritedXmlAttrs(el)) if (!own(local)) attrs.push({ ns: XML_NS, local, name: `xml:${local}`, value });
+        if (opts.v11) {
+          const i = attrs.findIndex((a) => a.ns === XML_NS && a.local === 'base');
+          if (i >= 0) attrs.splice(i, 1);
+          const base = fixedUpBase(el, (n) => set.has(n), own('base') ? el.getAttributeNS(XML_NS, 'base') ?? undefined : undefined);
+          if (base) attrs.push({ ns: XML_NS, local: 'base', name: 'xml:base', value: base });
+        }
       }
       attrs.sort((a, b) => (a.ns !== b.ns ? (a.ns < b.ns ? -1 : 1) : a.local < b.local ? -1 : a.local > b.local ? 1 : 0));
       let tag = `<${el.tagName}`;
@@ -129,6 +150,9 @@ export function canonicalize(set: NodeSet, opts: C14nOptions): Buffer {
       for (const a of attrs) tag += ` ${a.name}="${escAttr(a.value)}"`;
       out.push(`${tag}>`);
     }
+    else
+      // attributes selected without their element (an XPath "//e/@a") are rendered on their own (C14N §2.3)
+      for (const a of attrsOf(el)) if (!isNsDecl(a) && set.has(a)) out.push(` ${a.name}="${escAttr(a.value)}"`);
     for (let c = el.firstChild; c; c = c.nextSibling) node(c, next);
     if (included) out.push(`</${el.tagName}>`);
   };
@@ -156,6 +180,10 @@ export function canonicalize(set: NodeSet, opts: C14nOptions): Buffer {
     }
   };
 
+  if (apex) {
+    element(apex, new Map());
+    return Buffer.from(out.join(''), 'utf8');
+  }
   // the document's own children: a line feed between what comes before or after the root element and it
   let seenRoot = false;
   for (let c = set.doc.firstChild; c; c = c.nextSibling) {

@@ -1,17 +1,18 @@
 /**
- * One ds:Reference processed as XML-DSig 1.1 §4.4.3 says: the URI dereferenced (same-document "" and "#id",
- * "#xpointer(/)" and "#xpointer(id('…'))", or a detached file the caller gives), then each transform in turn —
+ * One ds:Reference processed as XML-DSig 1.1 §4.4.3 says: the URI dereferenced (same-document "", "#id" and
+ * XPointers — `xpointer.ts` — or a detached file the caller gives), then each transform in turn —
  * enveloped signature, the six canonicalisations, base64, XPath (with here()), XPath Filter 2.0 — and a
  * node-set still left at the end canonicalised with inclusive C14N 1.0. Besides the octets, the result says
  * which elements the reference covers (the apexes of the node-set, and what was cut out of them): the
  * wrapping defence judges a document by these, never by the reference's shape.
- * An Id names an element through an attribute Id, ID or id (any namespace); a name borne by two elements
- * is ambiguous and refused, since either could be the signed one.
+ * An Id names an element through an attribute Id, ID or id (any namespace, xml:id too); a name borne by two
+ * elements is ambiguous and refused, since either could be the signed one.
  */
 import xpath from 'xpath';
 import { TrucError } from '../../../errors.js';
 import { parseXml } from '../parse.js';
 import { C14N10, C14N_ALGORITHMS, c14nOptions, canonicalize, inScopeNamespaces, type NodeSet } from './c14n.js';
+import { dereferenceFragment } from './xpointer.js';
 
 export const DS = 'http://www.w3.org/2000/09/xmldsig#';
 export const ENVELOPED = 'http://www.w3.org/2000/09/xmldsig#enveloped-signature';
@@ -195,16 +196,10 @@ export function referenceData(doc: Document, signature: Element, reference: Elem
     if (!content) throw unsupported('a reference without a URI needs its content from the application');
     data = { octets: Buffer.from(content) };
     detached = true;
-  } else if (uri === '') data = { set: whole(doc, false) };
-  else if (uri === '#xpointer(/)') data = { set: whole(doc, true) };
-  else if (uri.startsWith('#')) {
-    const m = /^#xpointer\(id\((['"])([^'"]*)\1\)\)$/.exec(uri);
-    if (!m && uri.startsWith('#xpointer(')) throw unsupported(`XPointer ${uri} is not supported (only #xpointer(/) and #xpointer(id('…')))`);
-    const id = m ? m[2] : decodeURIComponent(uri.slice(1));
-    const found = ids.get(id) ?? [];
-    if (!found.length) throw new TrucError('not_found', `the reference "${uri}" names no element of the document`);
-    if (found.length > 1) throw new TrucError('malformed_xml', `the reference "${uri}" names ${found.length} elements (ambiguous: either could be the signed one)`);
-    data = { set: subtree(found[0], !!m) };
+  } else if (uri.trim() === '') data = { set: whole(doc, false) };
+  else if (uri.trim().startsWith('#')) {
+    const p = dereferenceFragment(doc, uri, ids);
+    data = { set: p.kind === 'document' ? whole(doc, true) : p.kind === 'element' ? subtree(p.element, p.comments) : fromSet(doc, p.nodes) };
   } else {
     if (!content) throw new TrucError('not_found', `the detached content "${uri}" is not available`);
     data = { octets: Buffer.from(content) };

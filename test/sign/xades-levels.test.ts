@@ -200,7 +200,7 @@ const NS: Record<string, string> = {
 
 /**
  * Exclusive C14N (without comments) of a fragment of our own serialised XAdES, written independently of
- * xml-crypto for the test: namespace declarations only where an element's prefix is not yet rendered by an
+ * our canonicaliser for the test: namespace declarations only where an element's prefix is not yet rendered by an
  * output ancestor, attributes sorted, empty elements written as start and end tags. Enough for XML
  * without comments, processing instructions, prefixed attributes or characters needing escapes.
  */

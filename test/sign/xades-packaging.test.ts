@@ -56,6 +56,12 @@ describe('XAdES enveloping and detached', () => {
       expect(xmlsec(save(lab.dir, 'enveloping-tampered.xml', Buffer.from(tampered))).status).not.toBe(0);
       expect((await validateXades(tampered, { trustAnchors: [lab.root] })).signatures[0]).toMatchObject({ indication: 'TOTAL-FAILED', subIndication: 'HASH_FAILURE' });
     }
+    // content with a processing instruction and a default namespace undeclared twice: the ds:Object's digest is our
+    // own exclusive C14N (xml-crypto's, used before, dropped the PI's target and repeated xmlns=""); xmlsec1 agrees
+    const odd = '<vb xmlns="urn:vn:vb"><?xml-stylesheet href="vb.xsl"?><tt xmlns=""><a>Số 1</a><b xmlns="">x</b></tt></vb>';
+    const oddSigned = await signXades(odd, ec, { packaging: 'enveloping' });
+    expect(xmlsec(save(lab.dir, 'enveloping-pi.xml', Buffer.from(oddSigned))).status).toBe(0);
+    expect((await validateXades(oddSigned, { trustAnchors: [lab.root] })).signatures[0]!.checks).toMatchObject({ integrity: true, signatureValue: true });
     const xml = await signXades(EDXML, ec, { packaging: 'enveloping' });
     // wrapping: unsigned content beside the signed object, or the signature moved under other content
     const extra = xml.replace('</ds:Signature>', '<ds:Object Id="x"><edXML xmlns="urn:vn:edxml"><Header><Code>999/GIA-MAO</Code></Header></edXML></ds:Object></ds:Signature>');

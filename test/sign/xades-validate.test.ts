@@ -80,7 +80,7 @@ describe('XAdES validation', () => {
     expect(d.signatures[0]).toMatchObject({ indication: 'TOTAL-FAILED', subIndication: 'FORMAT_FAILURE' });
   });
 
-  it('RSA-PSS: refused for signing (xmlsec1 and xml-crypto cannot check it); a PSS signature made elsewhere is INDETERMINATE / CRYPTO_CONSTRAINTS_FAILURE, not a forgery', async () => {
+  it('RSA-PSS: refused for signing (xmlsec1 1.2 cannot check it); a PSS signature made elsewhere is INDETERMINATE / CRYPTO_CONSTRAINTS_FAILURE, not a forgery', async () => {
     const pss = await lab.signer('/CN=Vương Thị Hà/O=Bộ Tư pháp/C=VN', { keyArgs: ['-newkey', 'rsa:2048'], scheme: 'rsa-pss-sha256' });
     await expect(signXades(EDXML, pss)).rejects.toMatchObject({ code: 'unsupported', message: expect.stringMatching(/RSA-PSS/) });
     // xadesjs signing with a real RSA-PSS key (…#rsa-pss with RSAPSSParams)

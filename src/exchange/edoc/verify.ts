@@ -1,14 +1,16 @@
 /**
  * The signature of an arriving envelope or status packet. Our packages carry an enveloped XAdES signature
- * (validated by `validateXades`: both XML verifiers, the signer's path to our trust anchors, the algorithm
- * policy); every signature must be TOTAL-PASSED. Older systems send plain XML-DSig with rsa-sha1: such a
- * signature is verified here (xml-crypto over the whole document, the signer's path) and then judged by
- * the algorithm policy — refused under the default policy (SHA-1 ended in 2013), accepted where the
- * operator's policy still allows it, the verdict kept either way. A package without a signature, or whose
- * signature fails, is `invalid_signature` with the report in the detail.
+ * (validated by `validateXades`: the platform's XML-DSig core, the signer's path to our trust anchors, the
+ * algorithm policy); every signature must be TOTAL-PASSED. Older systems send plain XML-DSig with rsa-sha1:
+ * such a signature must cover the whole document (one URI="" reference with the enveloped-signature
+ * transform, nothing else — the desk's own wrapping rule for signatures without signed properties), is
+ * verified here with the same XML-DSig core (`verifyCore`, the KeyInfo certificate's key only) and the
+ * signer's path, and then judged by the algorithm policy — refused under the default policy (SHA-1 ended in
+ * 2013), accepted where the operator's policy still allows it, the verdict kept either way. A digest that
+ * does not hold is HASH_FAILURE, a value that does not verify SIG_CRYPTO_FAILURE; what the core cannot check
+ * is INDETERMINATE with its reason. A package without a signature, or whose signature fails, is
+ * `invalid_signature` with the report in the detail.
  */
-import { X509Certificate } from 'node:crypto';
-import { SignedXml } from 'xml-crypto';
 import { TrucError } from '../../errors.js';
 import { parseCertificate, validatePath, type Certificate } from '../../pki/path/index.js';
 import { decodeName } from '../../pki/index.js';
@@ -16,6 +18,9 @@ import { validateXades, checkAlgorithms, DEFAULT_ALGORITHM_POLICY, type Validati
 import { keyAlgorithmId } from '../../sign/validate/algorithms.js';
 import { summarise } from '../../sign/validate/signer.js';
 import { parseXml } from '../../sign/xades/parse.js';
+import { verifyCore } from '../../sign/xades/dsig/verify.js';
+import { idIndex } from '../../sign/xades/dsig/reference.js';
+import { C14N_ALGORITHMS } from '../../sign/xades/dsig/c14n.js';
 
 const DS = 'http://www.w3.org/2000/09/xmldsig#';
 const RSA_SHA1 = 'http://www.w3.org/2000/09/xmldsig#rsa-sha1';
@@ -67,7 +72,7 @@ export async function verifySigned(xml: Buffer, opts: ValidationOptions, what = 
   const methods = sigs.map((s) => childEls(childEls(s, 'SignedInfo')[0] ?? s, 'SignatureMethod')[0]?.getAttribute('Algorithm'));
   if (methods.every((m) => m === RSA_SHA1)) {
     if (sigs.length !== 1) refuse({ kind: 'legacy-xmldsig', accepted: false, indication: 'TOTAL-FAILED', subIndication: 'FORMAT_FAILURE', message: 'more than one legacy signature', warnings: [] }, what);
-    const v = await legacy(xml, doc, sigs[0]!, opts);
+    const v = await legacy(doc, sigs[0]!, opts);
     if (!v.accepted) refuse(v, what);
     const member = firstCertificate(sigs[0]!);
     return { ...v, ...(member && memberOfCertificate(member) ? { signerMember: memberOfCertificate(member)! } : {}) };
@@ -95,7 +100,7 @@ export async function verifySigned(xml: Buffer, opts: ValidationOptions, what = 
   return v;
 }
 
-async function legacy(xml: Buffer, doc: Document, sig: Element, opts: ValidationOptions): Promise<SignatureVerdict> {
+async function legacy(doc: Document, sig: Element, opts: ValidationOptions): Promise<SignatureVerdict> {
   const at = opts.at ?? new Date();
   const fail = (subIndication: SubIndication, message: string, extra: Partial<SignatureVerdict> = {}): SignatureVerdict => ({ kind: 'legacy-xmldsig', accepted: false, indication: 'TOTAL-FAILED', subIndication, message, warnings: [], ...extra });
   // the signature must cover the whole document: one URI="" reference with the enveloped transform
@@ -103,6 +108,10 @@ async function legacy(xml: Buffer, doc: Document, sig: Element, opts: Validation
   if (refs.length !== 1 || refs[0]!.getAttribute('URI') !== '') return fail('FORMAT_FAILURE', 'a legacy signature must have exactly one reference, to the whole document (URI="")');
   const algs = childEls(childEls(refs[0]!, 'Transforms')[0] ?? refs[0]!, 'Transform').map((t) => t.getAttribute('Algorithm'));
   if (!algs.includes(ENVELOPED)) return fail('FORMAT_FAILURE', 'the reference has no enveloped-signature transform');
+  // nothing may cut parts of the document out of what is signed (an XPath transform could): the enveloped
+  // signature and a canonicalization only
+  const other = algs.find((a) => a !== ENVELOPED && !C14N_ALGORITHMS.has(a ?? ''));
+  if (other !== undefined) return fail('FORMAT_FAILURE', `a legacy signature's reference may only have the enveloped-signature transform and a canonicalization, not ${other ?? '(none)'}`);
   if (sig === doc.documentElement) return fail('FORMAT_FAILURE', 'the signature is not inside the document');
   const certs = Array.from(sig.getElementsByTagNameNS(DS, 'X509Certificate') as unknown as ArrayLike<Element>).map((c) => Buffer.from((c.textContent ?? '').replace(/\s+/g, ''), 'base64'));
   if (!certs.length) return fail('NO_SIGNING_CERTIFICATE_FOUND', 'no certificate in KeyInfo');
@@ -114,16 +123,16 @@ async function legacy(xml: Buffer, doc: Document, sig: Element, opts: Validation
   }
   const who = summarise(cert);
   const signer = { signer: who.subject, ...(who.commonName ? { signerCommonName: who.commonName } : {}) };
-  const pem = new X509Certificate(cert.der).toString();
-  const sx = new SignedXml({ publicCert: pem, getCertFromKeyInfo: () => null });
-  let ok = false;
-  try {
-    sx.loadSignature(sig as never);
-    ok = sx.checkSignature(xml.toString('utf8'));
-  } catch (e) {
-    return fail('SIG_CRYPTO_FAILURE', `the signature does not verify: ${(e as Error).message.split('\n')[0]}`, signer);
+  const core = verifyCore(doc, sig, idIndex(doc), cert.spki);
+  const ref = core.references[0]!;
+  if (ref.digestMatches === false) return fail('HASH_FAILURE', `the document was changed after signing: ${ref.problem ?? 'the digest does not match'}`, signer);
+  if (core.signatureValue === false) return fail('SIG_CRYPTO_FAILURE', `the signature does not verify: ${core.signatureProblem ?? 'the signature value does not verify'}`, signer);
+  if (ref.digestMatches !== true || core.signatureValue !== true) {
+    // an algorithm the core does not implement: neither proven good nor broken
+    const why = ref.digestMatches !== true ? ref.problem : core.signatureProblem;
+    return { ...fail('CRYPTO_CONSTRAINTS_FAILURE', `the signature cannot be checked: ${why ?? 'unknown'}`, signer), indication: 'INDETERMINATE' };
   }
-  if (!ok) return fail('SIG_CRYPTO_FAILURE', 'the signature does not verify', signer);
+  if (!ref.coverage?.wholeDocument || ref.coverage.excludes.length !== 1) return fail('FORMAT_FAILURE', 'a legacy signature must cover the whole document but itself', signer);
   const path = await validatePath({ target: cert.der, intermediates: [...certs.slice(1), ...(opts.intermediates ?? [])], trustAnchors: opts.trustAnchors, time: at, ...(opts.revocation ? { revocation: opts.revocation } : {}) });
   if (!path.valid) return { ...fail('CERTIFICATE_CHAIN_GENERAL_FAILURE', `the signer's certificate: ${path.message}`, signer), indication: 'INDETERMINATE' };
   const algo = checkAlgorithms(['sha1', keyAlgorithmId(cert)], at, undefined, opts.algorithmPolicy ?? DEFAULT_ALGORITHM_POLICY);

@@ -22,37 +22,16 @@ import { DS_NS, EXC_C14N, XADES_NS, excC14n } from './c14n.js';
 export const XADES141_NS = 'http://uri.etsi.org/01903/v1.4.1#';
 const ENVELOPED = 'http://www.w3.org/2000/09/xmldsig#enveloped-signature';
 const MAX_REFERENCES = 16;
-const MAX_DEPTH = 256;
 
 const unsupported = (m: string) => new TrucError('unsupported', `archive time-stamp: ${m}`);
 const kids = (el: Element, ns: string, local: string): Element[] =>
   Array.from(el.childNodes as unknown as ArrayLike<Node>).filter((n): n is Element => n.nodeType === 1 && (n as Element).namespaceURI === ns && (n as Element).localName === local);
 const elementChildren = (el: Element): Element[] => Array.from(el.childNodes as unknown as ArrayLike<Node>).filter((n): n is Element => n.nodeType === 1);
 
-/** The positions of `target` among its ancestors' children, from `root` down (bounded). */
-function pathFrom(root: Element, target: Element): number[] | undefined {
-  const path: number[] = [];
-  let n: Node | null = target;
-  while (n && n !== root) {
-    const parent: Node | null = n.parentNode;
-    if (!parent || path.length > MAX_DEPTH) return undefined;
-    path.unshift(Array.prototype.indexOf.call(parent.childNodes, n));
-    n = parent;
-  }
-  return n === root ? path : undefined;
-}
-
 /** `el` canonicalised, without the signature when it lies inside (the enveloped-signature transform). */
 function canonicalWithout(el: Element, sig: Element | undefined, algorithm: string): Buffer {
   if (algorithm !== EXC_C14N) throw unsupported(`canonicalization ${algorithm} is not supported (exclusive C14N is)`);
-  const path = sig ? pathFrom(el, sig) : undefined;
-  if (!path) return excC14n(el);
-  if (path.length === 0) return Buffer.alloc(0); // the signature itself, removed
-  const clone = el.cloneNode(true) as Element;
-  let n: Node = clone;
-  for (const i of path) n = n.childNodes[i];
-  n.parentNode!.removeChild(n);
-  return excC14n(clone);
+  return excC14n(el, sig);
 }
 
 /** Processing instructions outside the root belong to a whole-document node-set (C14N §2.1: a line feed between). */

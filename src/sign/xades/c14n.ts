@@ -1,15 +1,25 @@
 /**
- * The XML namespaces XAdES uses and the one canonical form our time-stamps are computed over: exclusive
- * C14N without comments (xml-crypto's, the second verifier's own), which renders only the namespaces an
- * element visibly uses, so a property canonicalises the same wherever it sits in the document.
+ * The XML namespaces XAdES uses and the one canonical form our time-stamps and enveloping digests are computed
+ * over: exclusive C14N without comments (our own canonicaliser, `dsig/c14n.ts`), which renders only the
+ * namespaces an element visibly uses, so a property canonicalises the same wherever it sits in the document.
  */
-import { ExclusiveCanonicalization } from 'xml-crypto';
+import { canonicalize } from './dsig/c14n.js';
 
 export const DS_NS = 'http://www.w3.org/2000/09/xmldsig#';
 export const XADES_NS = 'http://uri.etsi.org/01903/v1.3.2#';
 export const EXC_C14N = 'http://www.w3.org/2001/10/xml-exc-c14n#';
 
-/** The exclusive canonical form (without comments) of an element, as UTF-8 octets. */
-export function excC14n(el: Element): Buffer {
-  return Buffer.from(new ExclusiveCanonicalization().process(el as never, {}), 'utf8');
+const within = (root: Node, n: Node): boolean => {
+  for (let x: Node | null = n.nodeType === 2 ? (n as Attr).ownerElement : n; x; x = x.parentNode)
+    if (x === root) return true;
+  return false;
+};
+
+/**
+ * The exclusive canonical form (without comments) of an element's subtree, as UTF-8 octets; `without` (an
+ * element inside it, the signature for the enveloped-signature transform) left out.
+ */
+export function excC14n(el: Element, without?: Element): Buffer {
+  const has = (n: Node) => n.nodeType !== 8 && within(el, n) && !(without && within(without, n));
+  return canonicalize({ doc: el.ownerDocument, has }, { exclusive: true, comments: false }, el);
 }

@@ -57,7 +57,7 @@ function detachedUri(uri: string | undefined): string {
 export async function signXades(input: Uint8Array | string, signer: ExternalSigner, opts: XadesOptions = {}): Promise<string> {
   const packaging = opts.packaging ?? 'enveloped';
   if (!['enveloped', 'enveloping', 'detached'].includes(packaging)) throw new TrucError('bad_request', `unknown XAdES packaging "${packaging}" (enveloped, enveloping, detached)`);
-  // RSA-PSS in XML-DSig (RFC 6931 …#rsa-pss) is unknown to xmlsec1 1.2 and xml-crypto: a relying party could
+  // RSA-PSS in XML-DSig (RFC 6931 …#rsa-pss) is unknown to xmlsec1 1.2 and most XML-DSig verifiers: a relying party could
   // not check it, so XAdES is made with PKCS#1 v1.5 or ECDSA (CAdES and PAdES take PSS)
   if (SCHEMES[signer.scheme]?.family === 'rsa-pss') throw new TrucError('unsupported', 'XAdES signatures are made with RSA PKCS#1 v1.5 or ECDSA: RSA-PSS is not supported by common XML-DSig verifiers');
   const x = xades();

@@ -1,7 +1,9 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { createHash, generateKeyPairSync } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { SignedXml } from 'xml-crypto';
+import { spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { tmp } from '../../helpers/openssl.js';
 import { signPdf, signXades, DEFAULT_ALGORITHM_POLICY } from '../../../src/sign/index.js';
 import type { SendInput } from '../../../src/exchange/edoc/desk.js';
 import { writeEnvelope, parseEnvelope } from '../../../src/exchange/edoc/xml.js';
@@ -23,6 +25,26 @@ beforeAll(async () => {
   pdf = await signPdf(await samplePdf(true, 'Quyet dinh so 7816'), vpcp.signer);
 }, 60_000);
 afterAll(async () => net?.close());
+
+const DSNS = 'http://www.w3.org/2000/09/xmldsig#';
+const ENVELOPED_T = `<ds:Transform Algorithm="${DSNS}enveloped-signature"/>`;
+const EXC_T = '<ds:Transform Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"/>';
+/**
+ * An older document system's plain XML-DSig, made by xmlsec1 (not by us): rsa-sha1 over the whole document
+ * (URI="", the given transforms, SHA-1 digest), the signer's certificate in KeyInfo.
+ */
+function legacySign(xml: string, signer: { keyPath: string; certPath: string }, transforms = ENVELOPED_T + EXC_T): Buffer {
+  const template =
+    `<ds:Signature xmlns:ds="${DSNS}"><ds:SignedInfo><ds:CanonicalizationMethod Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"/><ds:SignatureMethod Algorithm="${DSNS}rsa-sha1"/>` +
+    `<ds:Reference URI=""><ds:Transforms>${transforms}</ds:Transforms><ds:DigestMethod Algorithm="${DSNS}sha1"/><ds:DigestValue/></ds:Reference></ds:SignedInfo>` +
+    '<ds:SignatureValue/><ds:KeyInfo><ds:X509Data/></ds:KeyInfo></ds:Signature>';
+  const dir = tmp('truc-legacy-');
+  const at = xml.lastIndexOf('</');
+  writeFileSync(join(dir, 't.xml'), `${xml.slice(0, at)}${template}${xml.slice(at)}`);
+  const r = spawnSync('xmlsec1', ['--sign', '--privkey-pem', `${signer.keyPath},${signer.certPath}`, '--output', join(dir, 's.xml'), join(dir, 't.xml')], { encoding: 'utf8' });
+  expect(r.status, r.stderr).toBe(0);
+  return readFileSync(join(dir, 's.xml'));
+}
 
 let serial = 7000;
 function decision(to: string[], extra: Partial<SendInput> = {}): SendInput {
@@ -284,13 +306,7 @@ describe('the document desk between three agencies (through the stand-in relay)'
   it('legacy plain XML-DSig with rsa-sha1: refused under the default policy, accepted where the policy allows SHA-1, with the verdict', async () => {
     const rsa = await net.lab.signer('/CN=Hệ thống cũ/O=Bộ Nội vụ/C=VN', { keyArgs: ['-newkey', 'rsa:2048'] });
     const bnvLegacy = await net.lab.signer('/CN=Hệ thống văn thư cũ/O=Bộ Nội vụ/C=VN/serialNumber=VN\\/GOV\\/000.00.00.G09', { keyArgs: ['-newkey', 'rsa:2048'] });
-    const xml = writeEnvelope(samplePackage());
-    const sx = new SignedXml({ privateKey: readFileSync(rsa.keyPath), publicCert: readFileSync(rsa.certPath) });
-    sx.addReference({ xpath: '/*', isEmptyUri: true, digestAlgorithm: 'http://www.w3.org/2000/09/xmldsig#sha1', transforms: ['http://www.w3.org/2000/09/xmldsig#enveloped-signature', 'http://www.w3.org/2001/10/xml-exc-c14n#'] });
-    sx.signatureAlgorithm = 'http://www.w3.org/2000/09/xmldsig#rsa-sha1';
-    sx.canonicalizationAlgorithm = 'http://www.w3.org/2001/10/xml-exc-c14n#';
-    sx.computeSignature(xml);
-    const legacy = Buffer.from(sx.getSignedXml());
+    const legacy = legacySign(writeEnvelope(samplePackage()), rsa);
     const refused = await verifySigned(legacy, { trustAnchors: [net.lab.root], intermediates: [net.lab.issuing] }).catch((e) => e);
     expect(refused.code).toBe('invalid_signature');
     expect(refused.detail.verdict).toMatchObject({ kind: 'legacy-xmldsig', accepted: false, subIndication: 'CRYPTO_CONSTRAINTS_FAILURE_NO_POE' });
@@ -303,12 +319,8 @@ describe('the document desk between three agencies (through the stand-in relay)'
     const legacyPkg = samplePackage();
     legacyPkg.header = { ...legacyPkg.header, from: bnv.spec.organ, to: [vpcp.spec.organ], documentId: '000.00.00.G09,2026/12/02,321/BNV-VP', code: { number: '321', notation: 'BNV-VP' }, responseFor: [] };
     legacyPkg.attachments = [];
-    const lx = new SignedXml({ privateKey: readFileSync(bnvLegacy.keyPath), publicCert: readFileSync(bnvLegacy.certPath) });
-    lx.addReference({ xpath: '/*', isEmptyUri: true, digestAlgorithm: 'http://www.w3.org/2000/09/xmldsig#sha1', transforms: ['http://www.w3.org/2000/09/xmldsig#enveloped-signature', 'http://www.w3.org/2001/10/xml-exc-c14n#'] });
-    lx.signatureAlgorithm = 'http://www.w3.org/2000/09/xmldsig#rsa-sha1';
-    lx.canonicalizationAlgorithm = 'http://www.w3.org/2001/10/xml-exc-c14n#';
-    lx.computeSignature(writeEnvelope(legacyPkg));
-    const legacyFrames = () => writeFrames(lx.getSignedXml(), []);
+    const legacyXml = legacySign(writeEnvelope(legacyPkg), bnvLegacy);
+    const legacyFrames = () => writeFrames(legacyXml.toString('utf8'), []);
     const refusedAtDesk = await post(`${vpcp.url}/edoc/packages`, { 'x-road-client': clientOf(bnv.spec), 'content-type': FRAMES_MEDIA_TYPE }, legacyFrames(), 30_000);
     expect([refusedAtDesk.status, (refusedAtDesk.body as { code: string }).code]).toEqual([422, 'invalid_signature']);
     expect((refusedAtDesk.body as { verdict: { subIndication: string } }).verdict.subIndication).toBe('CRYPTO_CONSTRAINTS_FAILURE_NO_POE');
@@ -324,9 +336,26 @@ describe('the document desk between three agencies (through the stand-in relay)'
       vpcp.options.validation = before;
       await vpcp.reopen();
     }
-    // altered after signing: refused whatever the policy
+    // altered after signing: refused whatever the policy, as a changed document; a forged value as such
+    const anchors = { trustAnchors: [net.lab.root], intermediates: [net.lab.issuing], algorithmPolicy: allowing };
     const altered = Buffer.from(legacy.toString('utf8').replace('Về việc triển khai', 'Về việc hủy'));
-    await expect(verifySigned(altered, { trustAnchors: [net.lab.root], intermediates: [net.lab.issuing], algorithmPolicy: allowing })).rejects.toMatchObject({ code: 'invalid_signature' });
+    const changed = await verifySigned(altered, anchors).catch((e) => e);
+    expect(changed.code).toBe('invalid_signature');
+    expect(changed.detail.verdict).toMatchObject({ kind: 'legacy-xmldsig', accepted: false, indication: 'TOTAL-FAILED', subIndication: 'HASH_FAILURE', signerCommonName: 'Hệ thống cũ' });
+    const sv = /<ds:SignatureValue>([^<]+)</.exec(legacy.toString('utf8'))![1].replace(/\s+/g, '');
+    const flipped = Buffer.from(sv, 'base64');
+    flipped[9] ^= 1;
+    const forged = await verifySigned(Buffer.from(legacy.toString('utf8').replace(/<ds:SignatureValue>[^<]+</, `<ds:SignatureValue>${flipped.toString('base64')}<`)), anchors).catch((e) => e);
+    expect(forged.detail.verdict).toMatchObject({ accepted: false, indication: 'TOTAL-FAILED', subIndication: 'SIG_CRYPTO_FAILURE' });
+    // a signature that leaves part of the document out (an XPath transform, valid for xmlsec1) is refused:
+    // the subject could then be changed freely
+    const partial = legacySign(
+      writeEnvelope(samplePackage()),
+      rsa,
+      `${ENVELOPED_T}<ds:Transform Algorithm="http://www.w3.org/TR/1999/REC-xpath-19991116"><ds:XPath>not(ancestor-or-self::*[local-name()='Subject'])</ds:XPath></ds:Transform>${EXC_T}`,
+    );
+    const cut = await verifySigned(partial, anchors).catch((e) => e);
+    expect(cut.detail.verdict).toMatchObject({ accepted: false, subIndication: 'FORMAT_FAILURE' });
   });
 });
 

@@ -38,10 +38,11 @@ export const ALL_MIGRATIONS = [
 ];
 
 /**
- * `oneShot`: the process runs a command and exits (`truc ca list`), not a server — the embedded engine is
- * started for that (src/store/db.ts). A failed open removes the data folder when it made it.
+ * `oneShot`: the process runs a command and exits, not a server — the embedded engine is started for that
+ * (src/store/db.ts); `'read'`: a command that only reads a few rows (`truc ca list`). A failed open
+ * removes the data folder when it made it.
  */
-export async function openDatabase(config: Config, opts: { oneShot?: boolean } = {}): Promise<Db> {
+export async function openDatabase(config: Config, opts: { oneShot?: boolean | 'read' } = {}): Promise<Db> {
   const made = !existsSync(config.dataDir);
   let db: Db | undefined;
   try {

@@ -136,7 +136,7 @@ async function withDb(fn: (db: Db) => Promise<unknown>, viaServer?: (s: LocalSer
   let db: Db | undefined;
   try {
     const { openDatabase } = await import('../database.js');
-    db = await openDatabase(config(), { oneShot: true });
+    db = await openDatabase(config(), { oneShot: 'read' });
     await fn(db);
   } catch (e) {
     if (db) {

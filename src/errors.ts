@@ -69,6 +69,7 @@ export type ErrorCode =
   | 'decrypt_failed'
   | 'release_denied'
   | 'label_missing'
+  | 'classification_refused'
   | 'key_store_unavailable'
   | 'rate_limited'
   | 'shredded'
@@ -145,6 +146,7 @@ const STATUS: Record<ErrorCode, number> = {
   decrypt_failed: 422,
   release_denied: 403,
   label_missing: 400,
+  classification_refused: 403,
   key_store_unavailable: 503,
   rate_limited: 429,
   shredded: 410,

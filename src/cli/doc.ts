@@ -79,6 +79,7 @@ export function docCommands(program: Command, ctx: DocCliContext): void {
     .option('--priority <0-4>', 'độ khẩn: 0 thường, 1 khẩn, 2 thượng khẩn, 3 hỏa tốc, 4 hỏa tốc hẹn giờ', '0')
     .option('--due <yyyy-MM-dd>', 'hạn xử lý')
     .option('--content <text>', 'nội dung tóm tắt')
+    .option('--classification <level>', 'độ mật / classification: unclassified, mat, toi-mat, tuyet-mat (checked against the release policy before it leaves)', 'unclassified')
     .action((files: string[], o: Record<string, string>) => run(async () => {
       const attachments = [];
       for (const f of files) {
@@ -97,6 +98,7 @@ export function docCommands(program: Command, ctx: DocCliContext): void {
         signer: { fullName: o.signerName, ...(o.signerPosition ? { position: o.signerPosition } : {}), ...(o.competence ? { competence: o.competence } : {}) },
         ...(o.due ? { dueDate: o.due } : {}),
         otherInfo: { priority: Number(o.priority), appendixes: files.slice(1).map((f) => basename(f)) },
+        classification: o.classification,
         attachments,
       });
       ctx.out(r, () => `Đã gửi / sent ${r.documentId} (${r.id}) tới / to ${r.recipients.map((x) => x.organId).join(', ')}`);
@@ -124,7 +126,7 @@ export function docCommands(program: Command, ctx: DocCliContext): void {
     .option('--save <dir>', 'save its attachments into this folder')
     .action((id: string, o: { save?: string }) => run(async () => {
       const v = await json<{
-        document: { documentId: string; direction: string; sender: string; header: { subject: string; signer: { fullName: string } }; validation: { kind: string; indication: string; subIndication?: string; signer?: string; message?: string } | null };
+        document: { documentId: string; direction: string; sender: string; classification: string | null; header: { subject: string; signer: { fullName: string } }; validation: { kind: string; indication: string; subIndication?: string; signer?: string; message?: string } | null };
         attachments: { contentId: string; attachmentName: string; size: number; sha256: string; report: { signatures?: { indication: string; signer?: { commonName?: string } }[] } | null }[];
         recipients: { organId: string; organName: string; delivery: { state: string; attempts: number } | null; statusLabel: string | null }[];
       }>('GET', `/api/v1/doc/documents/${encodeURIComponent(id)}`);
@@ -138,6 +140,7 @@ export function docCommands(program: Command, ctx: DocCliContext): void {
         const sig = d.validation ? `${d.validation.indication}${d.validation.subIndication ? `/${d.validation.subIndication}` : ''} (${d.validation.kind}${d.validation.signer ? `, ${d.validation.signer}` : ''})` : '—';
         return [
           `${d.documentId} — ${d.header.subject}`,
+          `Độ mật / classification: ${d.classification ?? 'không khai báo / not declared'}`,
           `Người ký / signer: ${d.header.signer.fullName}; chữ ký gói / package signature: ${sig}`,
           'Tệp đính kèm / attachments:',
           table(v.attachments.map((a) => ({ id: a.contentId, name: a.attachmentName, size: a.size, sha256: a.sha256.slice(0, 16), pdf: a.report?.signatures?.map((s) => s.indication).join(', ') ?? '' })), ['id', 'name', 'size', 'sha256', 'pdf']),

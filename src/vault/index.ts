@@ -14,3 +14,4 @@ export { securityLabelAttribute, readSecurityLabel, ID_AA_SECURITY_LABEL, VN_STA
 export { findMarkings, highestMarking, pdfText, type Marking } from './labels/markings.js';
 export { PolicyStore, parsePolicy, DEFAULT_POLICY, releasePolicyMigrations, type ReleasePolicy, type StoredPolicy } from './release/policy.js';
 export { decideRelease, enforceRelease, type ReleaseRequest, type ReleaseDecision, type ReleaseReason } from './release/check.js';
+export { decideReceipt, enforceReceipt, type ReceiptRequest, type ReceiptDecision, type ReceiptReason } from './release/receipt.js';

@@ -10,7 +10,7 @@ import { ALL_MIGRATIONS } from '../../src/platform.js';
 import { InProcessBus, type SecurityEvent } from '../../src/bus/index.js';
 import { MonitorService, monitorConfig, type Alert } from '../../src/monitor/index.js';
 import {
-  vaultMigrations, highestMarking, pdfText, decideRelease, enforceRelease, PolicyStore, DEFAULT_POLICY,
+  vaultMigrations, highestMarking, pdfText, decideRelease, enforceRelease, decideReceipt, enforceReceipt, PolicyStore, DEFAULT_POLICY,
   securityLabelAttribute, readSecurityLabel, LEVELS, type Level, type ReleasePolicy,
 } from '../../src/vault/index.js';
 import { setOf } from '../../src/asn1/der.js';
@@ -64,6 +64,9 @@ describe('marking detection', () => {
   it('reads the text layer of a PDF with pdftotext, bounded', async () => {
     const stamped = await pdf(['CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM', 'TỐI MẬT', 'Về việc triển khai hệ thống']);
     expect(highestMarking(await pdfText(stamped))).toBe('toi-mat');
+    // the bytes themselves (a file kept encrypted is never written out in clear to be read)
+    expect(highestMarking(await pdfText(readFileSync(stamped)))).toBe('toi-mat');
+    await expect(pdfText(Buffer.from('%PDF-1.7 not really'))).rejects.toMatchObject({ code: 'malformed_pdf' });
     const plain = await pdf(['Hướng dẫn đổi mật khẩu', 'Bảo mật thông tin']);
     expect(highestMarking(await pdfText(plain))).toBeNull();
     const junk = join(dir, 'junk.pdf');
@@ -109,6 +112,15 @@ describe('release checks', () => {
     expect(decideRelease({ ...base, label: 'mat' }, DEFAULT_POLICY).allowed).toBe(false);
   });
 
+  it('on receipt: a level above what the channel carries is refused; a stamp above the label is flagged', () => {
+    const r = { documentId: 'cv-2', sender: '000.00.00.G22', channel: 'axis-e2e' };
+    for (const l of LEVELS) expect(decideReceipt({ ...r, label: l }, POLICY).allowed, l).toBe(true);
+    for (const l of LEVELS) expect(decideReceipt({ ...r, label: l, channel: 'axis' }, POLICY).allowed, l).toBe(l === 'unclassified');
+    expect(decideReceipt({ ...r, label: null, channel: 'axis' }, POLICY)).toEqual({ allowed: true, level: 'unclassified', reasons: [] });
+    expect(decideReceipt({ ...r, label: 'unclassified', markings: 'mat' }, POLICY)).toEqual({ allowed: true, level: 'mat', reasons: ['marking_exceeds_label'] });
+    expect(decideReceipt({ ...r, label: 'unclassified', markings: 'mat', channel: 'axis' }, POLICY)).toEqual({ allowed: false, level: 'mat', reasons: ['channel_not_allowed', 'marking_exceeds_label'] });
+  });
+
   it('refusals are clear errors: release_denied, label_missing', async () => {
     await expect(enforceRelease({ ...base, label: 'tuyet-mat' }, POLICY)).rejects.toMatchObject({ code: 'release_denied', detail: { reasons: ['sender_not_allowed'] } });
     await expect(enforceRelease({ ...base, label: undefined }, POLICY)).rejects.toMatchObject({ code: 'label_missing' });
@@ -146,6 +158,16 @@ describe('policies as data, and the leak attempt raising an alert through the re
     const audit = await db.query<{ actor: string; target: string }>("SELECT actor, target FROM audit_log WHERE action = 'vault.policy.change' ORDER BY seq");
     expect(audit).toEqual([{ actor: 'officer-a', target: 'release-policy:1' }, { actor: 'officer-b', target: 'release-policy:2' }]);
   });
+
+  it('a Tối mật package arriving over a channel not allowed for it is refused and alerted on', async () => {
+    const alerts: Alert[] = [];
+    monitor.onAlert((a) => alerts.push(a));
+    await expect(enforceReceipt({ documentId: 'cv-100', label: 'toi-mat', sender: '000.00.00.G22', channel: 'axis' }, POLICY, { bus })).rejects.toMatchObject({ code: 'classification_refused', detail: { reasons: ['channel_not_allowed'] } });
+    expect(events.find((e) => e.event.action === 'vault.receipt.denied')!.truc).toMatchObject({ receipt: { document: 'cv-100', level: 'toi-mat', channel: 'axis', classified: true } });
+    const deadline = Date.now() + 30_000;
+    while (Date.now() < deadline && !alerts.some((a) => a.title === 'Classified document received over a channel not allowed for it')) await new Promise((r) => setTimeout(r, 100));
+    expect(alerts.map((a) => a.title)).toContain('Classified document received over a channel not allowed for it');
+  }, 45_000);
 
   it('a stamped Tối mật document labelled lower, sent to an uncleared agency, is held back and alerted on', async () => {
     const alerts: Alert[] = [];

@@ -69,6 +69,7 @@ export const PROBLEM_TEXT: Record<string, [string, string]> = {
   decrypt_failed: ['Không giải mã được', 'Decryption failed'],
   release_denied: ['Không được phép gửi văn bản này ra ngoài', 'The document may not be released'],
   label_missing: ['Văn bản thiếu nhãn độ mật', 'The document has no security label'],
+  classification_refused: ['Độ mật của văn bản vượt mức kênh nhận cho phép', 'The document’s classification exceeds what the receiving channel may carry'],
   key_store_unavailable: ['Kho khoá không sẵn sàng', 'The key store is unavailable'],
   rate_limited: ['Quá nhiều yêu cầu: hãy thử lại sau', 'Too many requests: try again later'],
   shredded: ['Dữ liệu đã bị huỷ khoá', 'The data has been shredded'],

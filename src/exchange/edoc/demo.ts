@@ -3,11 +3,13 @@
  * its security server's database with a folder beside it, providing the service `edoc` on the agency's
  * subsystem (granted to the other agencies) and sending through its own security server. Packages are
  * signed with the agency's signing key (the member's agency-signing certificate its server holds); files
- * are kept encrypted under the platform's vault. On the
+ * and each document's envelope and header are kept encrypted under the platform's vault, and packages are
+ * checked against the platform's release policy (classification, stamps, channel) both ways. On the
  * first start the first agency sends a sample signed decision to the others, so that a newcomer sees a
  * document and its receipts (01 arrived, then 03 registered) flow within a minute.
  */
 import http from 'node:http';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { PDFDocument, StandardFonts } from 'pdf-lib';
@@ -18,6 +20,7 @@ import type { Axis } from '../axis.js';
 import { clientHeader, serviceId, subsystemText } from '../ids.js';
 import { Vault } from '../../vault/envelope/vault.js';
 import { bodyCipher } from '../../vault/envelope/body-cipher.js';
+import { PolicyStore } from '../../vault/release/policy.js';
 import { DocumentDesk } from './desk.js';
 import { deskHandler } from './http.js';
 
@@ -70,6 +73,14 @@ export async function startDemoDesks(p: Platform, axis: Axis, o: { dir: string; 
   const directory = axis.members.map((m) => ({ id: m.agency.memberCode, name: m.agency.name, client: clientHeader(m.subsystem) }));
   const desks: DemoDesk[] = [];
   const servers: http.Server[] = [];
+  const policies = new PolicyStore({ db: p.db, bus: p.bus });
+  const policy = async () => {
+    const c = await policies.current();
+    return { ...c.policy, version: c.version };
+  };
+  // stamps are read with poppler's pdftotext; without it the demonstration still runs, checking declared levels only
+  const markings = spawnSync('pdftotext', ['-v']).error === undefined;
+  if (!markings) p.log.warn('pdftotext (poppler-utils) không có: bàn văn thư không đọc dấu độ mật trong PDF / is missing: the desks do not read secrecy stamps in PDFs');
   const close = async () => {
     for (const d of desks) await d.desk.close().catch(() => {});
     for (const s of servers) {
@@ -92,6 +103,7 @@ export async function startDemoDesks(p: Platform, axis: Axis, o: { dir: string; 
         recipients: () => directory,
         // attachments and uploads encrypted at rest, their keys in the platform's vault
         cipher: bodyCipher(new Vault({ db: p.db, keys: p.keys, bus: p.bus }), `edoc:${m.agency.memberCode}`),
+        release: { policy, markings },
       });
       const server = http.createServer(deskHandler(desk));
       servers.push(server);

@@ -18,6 +18,16 @@
  * Recall, update and replace packages move the original's status to 13; status packets flow back and
  * move the sender's view of each recipient through the machine of `status.ts`.
  *
+ * At rest (with a `cipher`): files are encrypted streams, and each document's envelope, header and
+ * attachment names are sealed in its row under the vault — what the database keeps readable is what the
+ * desk looks rows up by (see `store.ts`). Lists and searches open the rows they show.
+ *
+ * Classification (with `release`): a package carries its level in our `truc:Classification` extension;
+ * before it leaves, the release check of the vault runs per recipient (the clerk's right, the recipient's
+ * clearance, the channel, the stamps in its PDFs and texts); a package arriving above what the channel may
+ * carry is refused. Without `release`, the built-in policy applies to the declared level: nothing
+ * classified leaves or is taken.
+ *
  * Every step is an audit record and a `truc.exchange.doc.*` event.
  */
 import { createHash, randomUUID } from 'node:crypto';
@@ -27,6 +37,11 @@ import { once } from 'node:events';
 import { PassThrough, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { BodyCipher } from '../../vault/envelope/body-cipher.js';
+import type { Level } from '../../vault/labels/levels.js';
+import { highestMarking, pdfText } from '../../vault/labels/markings.js';
+import { enforceRelease, higherLevel } from '../../vault/release/check.js';
+import { decideReceipt, enforceReceipt } from '../../vault/release/receipt.js';
+import { DEFAULT_POLICY, type ReleasePolicy } from '../../vault/release/policy.js';
 import type { Logger } from 'pino';
 import { TrucError, isTrucError } from '../../errors.js';
 import type { Db, Sql } from '../../store/index.js';
@@ -51,11 +66,18 @@ import {
   insertAttachment,
   insertDocument,
   recipientRow,
+  publicHeader,
+  recordAd,
+  shreddedHeader,
   statusRow,
   type AttachmentRow,
   type DeliveryRow,
   type DocumentRow,
+  type NewDocument,
+  type PublicHeader,
+  type SealedRecord,
   type StatusRow,
+  type StoredDocumentRow,
 } from './store.js';
 
 /** An agency one can send to: its agency code, its name, and its document desk's subsystem (`VN/GOV/000.00.00.G09/vanthu`). */
@@ -113,6 +135,16 @@ export interface DeskOptions {
    * follow the convention yet).
    */
   signerBinding?: 'member' | 'off';
+  /**
+   * Classification checks: the release policy (e.g. `() => policyStore.current()`; the built-in one, which
+   * lets nothing classified leave or arrive, when not given), the channel the desk's packages travel over
+   * as the policy names it (default `axis`), and whether the secrecy stamps of PDFs and text attachments
+   * are read (pdftotext; default true). Without `release`: the built-in policy on the declared level, no
+   * stamps read.
+   */
+  release?: { policy?: () => Promise<ReleasePolicy & { version?: number }>; channel?: string; markings?: boolean };
+  /** documents kept encrypted expire after so many days: `truc vault shred-expired` then destroys their keys */
+  retentionDays?: number;
 }
 
 export interface AttachmentInput {
@@ -139,6 +171,8 @@ export interface SendInput {
   steeringType?: number;
   responseFor?: DocumentRef[];
   attachments?: AttachmentInput[];
+  /** the document's classification, carried in the package (default `unclassified`) */
+  classification?: Level;
 }
 
 export interface SendResult {
@@ -187,14 +221,19 @@ function isUnique(e: unknown): boolean {
   return m === '23505' || /duplicate key|unique constraint/i.test(String((e as Error)?.message ?? ''));
 }
 
-/** A search in DocumentId, subject, sender and code (case-insensitive, words anywhere): SQL and parameters. */
-function search(q: string | undefined, from: number): [string, unknown[]] {
-  const words = (q ?? '').normalize('NFC').trim().split(/\s+/).filter(Boolean).slice(0, 8);
-  if (!words.length) return ['', []];
-  const like = (w: string) => `%${w.slice(0, 100).replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-  const sql = words.map((_, i) => ` AND (document_id || ' ' || (header->>'subject') || ' ' || sender || ' ' || (header->'from'->>'organName')) ILIKE $${from + i}`).join('');
-  return [sql, words.map(like)];
+/** The words of a search (at most 8, each at most 100 characters), lower-cased. */
+function searchWords(q: string | undefined): string[] {
+  return (q ?? '').normalize('NFC').trim().toLowerCase().split(/\s+/).filter(Boolean).slice(0, 8).map((w) => w.slice(0, 100));
 }
+
+/** Whether every word is in the document's DocumentId, subject, sender or sender's name (case-insensitive, anywhere). */
+function matches(d: DocumentRow, words: string[]): boolean {
+  const hay = `${d.documentId} ${d.header.subject} ${d.sender} ${d.header.from.organName}`.normalize('NFC').toLowerCase();
+  return words.every((w) => hay.includes(w));
+}
+
+/** Rows a search reads at most: the subject is sealed, so a search opens the rows it looks at. */
+const SEARCH_SCAN = 5000;
 
 async function writeAll(ws: WriteStream, pieces: AsyncIterable<Buffer> | Iterable<Buffer>, onPiece: (b: Buffer) => void): Promise<void> {
   try {
@@ -236,6 +275,13 @@ export class DocumentDesk {
     for (const d of ['files', 'spool']) mkdirSync(join(o.dir, d), { recursive: true });
     const desk = new DocumentDesk(o);
     if (o.start !== false) desk.kick();
+    if (o.cipher) {
+      const w: Promise<unknown> = desk
+        .sealExisting()
+        .catch((e) => o.log?.error({ err: e }, 'sealing existing documents failed'))
+        .finally(() => desk.working.delete(w));
+      desk.working.add(w);
+    }
     return desk;
   }
 
@@ -259,11 +305,16 @@ export class DocumentDesk {
     return this.o.cipher ? `${base}.${randomUUID()}.vlt` : `${base}.bin`;
   }
 
+  /** When what is written now expires (retention), if the desk has a retention. */
+  private expiry(): { expiresAt?: Date } {
+    return this.o.retentionDays ? { expiresAt: new Date(this.clock().getTime() + this.o.retentionDays * 86_400_000) } : {};
+  }
+
   /** Writes pieces to a stored file (encrypted when its name says so), `onPiece` seeing the plaintext. */
   private async writeStored(path: string, pieces: AsyncIterable<Buffer> | Iterable<Buffer>, onPiece: (b: Buffer) => void): Promise<void> {
     const m = SEALED.exec(path);
     if (!m || !this.o.cipher) return writeAll(createWriteStream(path), pieces, onPiece);
-    const enc = await this.o.cipher.encrypt(m[1]!);
+    const enc = await this.o.cipher.encrypt(m[1]!, undefined, this.expiry());
     await pipeline(
       async function* () {
         for await (const p of pieces) {
@@ -308,6 +359,161 @@ export class DocumentDesk {
       if (m && this.o.cipher) await this.o.cipher.shred(m[1]!, 'discarded: refused or failed').catch((e) => this.o.log?.warn({ err: e, file: f }, 'key not shredded'));
     }
     rmSync(path, { recursive: true, force: true });
+  }
+
+  // ---------- document records at rest ----------
+
+  /** The sealed record of a new document row, or undefined when the desk keeps rows in clear (no cipher). */
+  private async sealRecord(d: NewDocument, attachments: (Attachment & { report?: unknown })[]): Promise<Buffer | undefined> {
+    if (!this.o.cipher) return undefined;
+    const rec: SealedRecord = { envelope: d.envelope, header: d.header, attachments: Object.fromEntries(attachments.map((a) => [a.contentId, { attachmentName: a.attachmentName, ...(a.description ? { description: a.description } : {}), report: a.report ?? null }])) };
+    return this.o.cipher.seal(`doc:${d.id}`, Buffer.from(JSON.stringify(rec), 'utf8'), recordAd(d), this.expiry());
+  }
+
+  /** Destroys the key of a record that was sealed but not stored (a refusal, a failed transaction). */
+  private async dropRecord(id: string, reason: string): Promise<void> {
+    await this.o.cipher?.shred(`doc:${id}`, reason).catch((e) => this.o.log?.warn({ err: e, id }, 'record key not shredded'));
+  }
+
+  /** A row as the desk shows it: opened when sealed; the public part only once its key was destroyed. */
+  private async openRow(r: StoredDocumentRow): Promise<{ row: DocumentRow; attachments: SealedRecord['attachments'] | null }> {
+    const { sealed, shreddedAt, ...meta } = r;
+    if (!sealed && !shreddedAt) return { row: { ...meta, header: r.header as PackageHeader, atRest: 'plaintext' }, attachments: null };
+    const shredded = { row: { ...meta, envelope: null, header: shreddedHeader(r.header as PublicHeader), atRest: 'shredded' as const }, attachments: {} };
+    if (!sealed) return shredded;
+    if (!this.o.cipher) throw new TrucError('decrypt_failed', `văn bản ${r.id} được mã hoá mà bàn văn thư không có khoá / document ${r.id} is encrypted and this desk has no key`, { id: r.id });
+    let rec: SealedRecord;
+    try {
+      rec = JSON.parse((await this.o.cipher.open(`doc:${r.id}`, sealed, recordAd(r))).toString('utf8')) as SealedRecord;
+    } catch (e) {
+      if (isTrucError(e) && e.code === 'shredded') return shredded;
+      throw e;
+    }
+    return { row: { ...meta, envelope: rec.envelope, header: rec.header, atRest: 'encrypted' }, attachments: rec.attachments };
+  }
+
+  /** Attachment rows with what their document's sealed record holds of them (names, descriptions, reports). */
+  private static withPrivate(atts: AttachmentRow[], priv: SealedRecord['attachments'] | null): AttachmentRow[] {
+    if (!priv) return atts;
+    return atts.map((a) => {
+      const p = priv[a.contentId];
+      return p ? { ...a, attachmentName: p.attachmentName, ...(p.description ? { description: p.description } : {}), report: p.report } : a;
+    });
+  }
+
+  /**
+   * Seals the rows written in clear (before the desk had a cipher, or before `edoc_002`), a batch a
+   * transaction; returns how many. Run by `open` in the background when the desk has a cipher. The old
+   * row versions stay in the database files until PostgreSQL reuses their space: see docs/protection.md.
+   */
+  async sealExisting(opts: { batch?: number } = {}): Promise<number> {
+    if (!this.o.cipher) return 0;
+    const batch = Math.max(1, Math.min(opts.batch ?? 50, 1000));
+    let done = 0;
+    for (;;) {
+      if (this.closed) return done;
+      const rows = (await this.o.db.query(`SELECT * FROM xd_document WHERE sealed IS NULL AND shredded_at IS NULL AND envelope IS NOT NULL ORDER BY created_at, id LIMIT ${batch}`)).map(documentRow);
+      if (!rows.length) return done;
+      const sealed = new Map<string, Buffer>();
+      for (const r of rows) {
+        const atts = (await this.o.db.query('SELECT * FROM xd_attachment WHERE doc_id = $1', [r.id])).map(attachmentRow);
+        const b = await this.sealRecord({ ...r, header: r.header as PackageHeader, envelope: r.envelope! }, atts);
+        sealed.set(r.id, b!);
+      }
+      const kept = new Set<string>();
+      try {
+        await this.o.db.tx(async (sql) => {
+          for (const r of rows) {
+            const h = r.header as PackageHeader;
+            const [u] = await sql.query(
+              `UPDATE xd_document SET sealed = $2, envelope = NULL, header = $3::jsonb WHERE id = $1 AND sealed IS NULL AND envelope_sha256 = $4 RETURNING id`,
+              [r.id, sealed.get(r.id), JSON.stringify(publicHeader(h)), r.envelopeSha256],
+            );
+            if (!u) continue;
+            kept.add(r.id);
+            await sql.query('UPDATE xd_attachment SET name = NULL, description = NULL, report = NULL WHERE doc_id = $1', [r.id]);
+          }
+          if (kept.size) await this.audit(sql, SYSTEM, 'seal', '(existing)', 'success', { documents: kept.size });
+        });
+      } catch (e) {
+        kept.clear();
+        throw e;
+      } finally {
+        for (const id of sealed.keys()) if (!kept.has(id)) await this.dropRecord(id, 'not stored: sealing of existing rows');
+      }
+      done += kept.size;
+      if (kept.size === 0) return done;
+    }
+  }
+
+  /**
+   * Crypto-shreds a document kept encrypted: the keys of its record and of its files are destroyed, the row
+   * keeps only its public part (`atRest: 'shredded'`). Audited; an event.
+   */
+  async shred(id: string, reason: string, actor: string): Promise<void> {
+    const [r] = await this.o.db.query('SELECT * FROM xd_document WHERE id = $1', [id]);
+    if (!r) throw new TrucError('unknown_document', `no document ${id}`, { id });
+    const row = documentRow(r);
+    if (!this.o.cipher || (!row.sealed && !row.shreddedAt)) throw new TrucError('conflict', `văn bản ${id} không được mã hoá, không thể huỷ khoá / document ${id} is not kept encrypted: there is no key to shred`, { id });
+    await this.o.cipher.shred(`doc:${id}`, reason);
+    const atts = (await this.o.db.query('SELECT path FROM xd_attachment WHERE doc_id = $1', [id])).map((a) => a.path as string);
+    for (const f of atts) {
+      const m = SEALED.exec(f);
+      // a file written in clear before the desk had a cipher has no key to destroy: it is removed
+      if (m) await this.o.cipher.shred(m[1]!, reason);
+      else rmSync(f, { force: true });
+    }
+    await this.o.db.tx(async (sql) => {
+      await sql.query('UPDATE xd_document SET sealed = NULL, envelope = NULL, shredded_at = coalesce(shredded_at, now()) WHERE id = $1', [id]);
+      await this.audit(sql, actor, 'shred', row.documentId, 'success', { id, reason, files: atts.length });
+    });
+    await this.emit('shredded', 'success', { id, document_id: row.documentId, reason }, undefined, actor);
+  }
+
+  // ---------- classification ----------
+
+  private async policy(): Promise<ReleasePolicy & { version?: number }> {
+    return (await this.o.release?.policy?.()) ?? DEFAULT_POLICY;
+  }
+
+  private get channel(): string {
+    return this.o.release?.channel ?? 'axis';
+  }
+
+  /** Whether stamps are read from the text of documents (only with `release`, and unless turned off). */
+  private get readsMarkings(): boolean {
+    return !!this.o.release && this.o.release.markings !== false;
+  }
+
+  /** The highest secrecy stamp in a document's text, or null (text/* read directly, PDFs through pdftotext). */
+  private static async markingOf(contentType: string, bytes: Buffer): Promise<Level | null> {
+    if (contentType === 'application/pdf') return highestMarking(await pdfText(bytes));
+    if (contentType.startsWith('text/')) return highestMarking(bytes.toString('utf8'));
+    return null;
+  }
+
+  /** The highest stamp of the stored attachments a check can read (PDFs and texts up to the validation bound). */
+  private async storedMarkings(atts: Attachment[], files: string[]): Promise<Level | null> {
+    let best: Level | null = null;
+    for (const [i, a] of atts.entries()) {
+      if (a.size > this.o.maxPdfValidateBytes || !(a.contentType === 'application/pdf' || a.contentType.startsWith('text/'))) continue;
+      const l = await DocumentDesk.markingOf(a.contentType, await this.readStored(files[i]!));
+      if (l) best = best ? higherLevel(best, l) : l;
+    }
+    return best;
+  }
+
+  /**
+   * The release check before a package leaves, once per recipient: the clerk (`actor`) may release the
+   * level, the recipient agency is cleared for it, the channel may carry it, no stamp in the attachments is
+   * above the declared level. A refusal throws (`release_denied`) and is an event the monitor alerts on.
+   */
+  private async checkRelease(actor: string, pkg: EdocPackage, files: string[], to: { organ: Organ }[]): Promise<void> {
+    const markings = this.readsMarkings ? await this.storedMarkings(pkg.attachments, files) : null;
+    const policy = await this.policy();
+    const label = pkg.header.classification ?? 'unclassified';
+    for (const r of to)
+      await enforceRelease({ documentId: pkg.header.documentId, label, markings, sender: actor, recipient: r.organ.organId, channel: this.channel, encrypted: false }, policy, { bus: this.o.bus, clock: this.clock });
   }
 
   // ---------- events and audit ----------
@@ -363,6 +569,11 @@ export class DocumentDesk {
     });
   }
 
+  /** Attachments as the audit log records them: their names only when the desk keeps names in clear. */
+  private auditedAttachments(atts: Attachment[]): Record<string, unknown>[] {
+    return atts.map((a) => (this.o.cipher ? { contentId: a.contentId, sha256: a.sha256, size: a.size } : { name: a.attachmentName, sha256: a.sha256, size: a.size }));
+  }
+
   /** Signs and stores an outgoing package and queues it for each recipient — one transaction. */
   private async dispatch(
     actor: string,
@@ -374,24 +585,33 @@ export class DocumentDesk {
     signedXml?: string,
     inTx?: (sql: Sql) => Promise<void>,
   ): Promise<SendResult> {
+    await this.checkRelease(actor, pkg, files, to);
     const xml = signedXml ?? (await signXades(writeEnvelope(pkg), this.o.signer, { signingTime: this.clock() }));
     const sha = createHash('sha256').update(xml).digest('hex');
     const h = pkg.header;
-    await this.o.db.tx(async (sql) => {
-      if (h.business.docType === 0 || h.business.docType === 3) {
-        const [exists] = await sql.query(`SELECT id FROM xd_document WHERE direction = 'out' AND sender = $1 AND document_id = $2 AND doc_type IN (0, 3)`, [h.from.organId, h.documentId]);
-        if (exists) throw new TrucError('conflict', `${h.documentId} was already sent; recall, update or replace it instead`, { documentId: h.documentId });
-      }
-      await insertDocument(sql, { id: docId, direction: 'out', sender: h.from.organId, senderClient: clientHeader(this.client), documentId: h.documentId, docType: h.business.docType, parentId, envelopeSha256: sha, envelope: xml, header: h, validation: null, state: NO_STATE, actor, xRoadId: null });
-      for (const [i, a] of pkg.attachments.entries()) await insertAttachment(sql, { ...a, docId, path: files[i]!, report: null });
-      for (const r of to) {
-        if (h.business.docType === 0 || h.business.docType === 3)
-          await sql.query('INSERT INTO xd_recipient (doc_id, organ_id, organ_name, client) VALUES ($1,$2,$3,$4)', [docId, r.organ.organId, r.organ.organName, r.client]);
-        await enqueue(sql, 'package', docId, r.organ.organId, r.client);
-      }
-      await inTx?.(sql);
-      await this.audit(sql, actor, 'send', h.documentId, 'success', { id: docId, docType: h.business.docType, recipients: to.map((r) => r.organ.organId), attachments: pkg.attachments.map((a) => ({ name: a.attachmentName, sha256: a.sha256, size: a.size })) });
-    });
+    const doc: NewDocument = { id: docId, direction: 'out', sender: h.from.organId, senderClient: clientHeader(this.client), documentId: h.documentId, docType: h.business.docType, parentId, envelopeSha256: sha, envelope: xml, header: h, classification: h.classification ?? null, validation: null, state: NO_STATE, actor, xRoadId: null };
+    // sealed before the transaction: the vault may live in the same database, which PGlite serves one query at a time
+    const sealed = await this.sealRecord(doc, pkg.attachments);
+    try {
+      await this.o.db.tx(async (sql) => {
+        if (h.business.docType === 0 || h.business.docType === 3) {
+          const [exists] = await sql.query(`SELECT id FROM xd_document WHERE direction = 'out' AND sender = $1 AND document_id = $2 AND doc_type IN (0, 3)`, [h.from.organId, h.documentId]);
+          if (exists) throw new TrucError('conflict', `${h.documentId} was already sent; recall, update or replace it instead`, { documentId: h.documentId });
+        }
+        await insertDocument(sql, doc, sealed);
+        for (const [i, a] of pkg.attachments.entries()) await insertAttachment(sql, { ...a, docId, path: files[i]!, report: null }, !!sealed);
+        for (const r of to) {
+          if (h.business.docType === 0 || h.business.docType === 3)
+            await sql.query('INSERT INTO xd_recipient (doc_id, organ_id, organ_name, client) VALUES ($1,$2,$3,$4)', [docId, r.organ.organId, r.organ.organName, r.client]);
+          await enqueue(sql, 'package', docId, r.organ.organId, r.client);
+        }
+        await inTx?.(sql);
+        await this.audit(sql, actor, 'send', h.documentId, 'success', { id: docId, docType: h.business.docType, classification: h.classification ?? null, recipients: to.map((r) => r.organ.organId), attachments: this.auditedAttachments(pkg.attachments) });
+      });
+    } catch (e) {
+      if (sealed) await this.dropRecord(docId, 'not stored: sending failed');
+      throw e;
+    }
     await this.emit('sent', 'success', { id: docId, document_id: h.documentId, doc_type: h.business.docType, recipients: to.map((r) => r.organ.organId) }, undefined, actor);
     this.kick();
     return { id: docId, documentId: h.documentId, recipients: to.map((r) => ({ organId: r.organ.organId, client: r.client })) };
@@ -423,6 +643,7 @@ export class DocumentDesk {
         responseFor: input.responseFor ?? [],
         traces: [{ organId: this.organ.organId, timestamp: now.toISOString() }],
         business: { docType: 0 },
+        classification: input.classification ?? 'unclassified',
       };
       return await this.dispatch(actor, docId, { header, attachments: staged.map((s) => s.att) }, staged.map((s) => s.path), to, null);
     } catch (e) {
@@ -460,13 +681,13 @@ export class DocumentDesk {
     }
   }
 
-  private async baseOut(documentId: string): Promise<DocumentRow> {
+  private async baseOut(documentId: string): Promise<StoredDocumentRow> {
     const [r] = await this.o.db.query(`SELECT * FROM xd_document WHERE direction = 'out' AND sender = $1 AND document_id = $2 AND doc_type IN (0, 3)`, [this.organ.organId, documentId]);
     if (!r) throw new TrucError('unknown_document', `no document ${documentId} was sent from here`, { documentId });
     return documentRow(r);
   }
 
-  private async outDoc(id: string): Promise<DocumentRow> {
+  private async outDoc(id: string): Promise<StoredDocumentRow> {
     const [r] = await this.o.db.query(`SELECT * FROM xd_document WHERE id = $1 AND direction = 'out'`, [id]);
     if (!r) throw new TrucError('unknown_document', `no sent document ${id}`, { id });
     const d = documentRow(r);
@@ -479,7 +700,8 @@ export class DocumentDesk {
     const action = docType === 1 ? 'recall' : 'update';
     const docId = randomUUID();
     try {
-      const base = await this.outDoc(id);
+      const { row: base } = await this.openRow(await this.outDoc(id));
+      if (base.atRest === 'shredded') throw new TrucError('shredded', `văn bản ${id} đã bị huỷ khoá / document ${id} was crypto-shredded`, { id });
       const recips = (await this.o.db.query('SELECT * FROM xd_recipient WHERE doc_id = $1', [id])).map(recipientRow);
       for (const r of recips) advance(r.state, '13', docType === 1 ? 'recall' : 'update');
       const staged = [];
@@ -545,6 +767,7 @@ export class DocumentDesk {
         responseFor: input.responseFor ?? [],
         traces: [{ organId: this.organ.organId, timestamp: now.toISOString() }],
         business: { docType: 3, docReason: reason, replaces: [ref] },
+        classification: input.classification ?? base.classification ?? 'unclassified',
       };
       return await this.dispatch(actor, docId, { header, attachments: staged.map((s) => s.att) }, staged.map((s) => s.path), to, id, undefined, (sql) => this.markRequested(sql, id, 'replace'));
     } catch (e) {
@@ -555,7 +778,7 @@ export class DocumentDesk {
 
   // ---------- statuses (as a recipient) ----------
 
-  private async inDoc(sql: Sql, id: string, lock = false): Promise<DocumentRow> {
+  private async inDoc(sql: Sql, id: string, lock = false): Promise<StoredDocumentRow> {
     const [r] = await sql.query(`SELECT * FROM xd_document WHERE id = $1 AND direction = 'in'${lock ? ' FOR UPDATE' : ''}`, [id]);
     if (!r) throw new TrucError('unknown_document', `no received document ${id}`, { id });
     const d = documentRow(r);
@@ -624,13 +847,17 @@ export class DocumentDesk {
       if (!h.to.some((t) => t.organId === this.organ.organId)) throw new TrucError('unknown_member', `this agency (${this.organ.organId}) is not among the package's recipients`, { to: h.to.map((t) => t.organId) });
       const verdict = await verifySigned(env, this.o.validation);
       this.checkSigner(verdict, caller);
+      // a declared level above what the channel may carry is refused before anything is spooled
+      const policy = await this.policy();
+      const receipt = { documentId: h.documentId, label: h.classification ?? null, sender: h.from.organId, channel: this.channel };
+      if (!decideReceipt(receipt, policy).allowed) await enforceReceipt(receipt, policy, { bus: this.o.bus, clock: this.clock });
       const sha = createHash('sha256').update(env).digest('hex');
       const dup = await this.findIn(h.from.organId, h.documentId, h.business.docType, sha);
       if (dup) {
         await reader.rest();
         return await this.duplicate(actor, dup, h);
       }
-      let parent: DocumentRow | null = null;
+      let parent: StoredDocumentRow | null = null;
       if (h.business.docType === 0) {
         const [other] = await this.o.db.query(`SELECT id FROM xd_document WHERE direction = 'in' AND sender = $1 AND document_id = $2 AND doc_type IN (0, 3)`, [h.from.organId, h.documentId]);
         if (other) throw new TrucError('conflict', `another document was already received as ${h.documentId}; an update or replacement must say so`, { documentId: h.documentId });
@@ -673,18 +900,26 @@ export class DocumentDesk {
       }
       // the main document is usually a PAdES-signed PDF: its report is kept with it
       const reports = new Map<string, unknown>();
+      let markings: Level | null = null;
       for (const m of pkg.attachments)
         if (m.contentType === 'application/pdf') {
           const g = got.get(m.contentId)!;
           if (g.size > this.o.maxPdfValidateBytes) reports.set(m.contentId, { skipped: `larger than ${this.o.maxPdfValidateBytes} bytes: not validated on arrival` });
           else {
+            const bytes = await this.readStored(g.path);
             try {
-              reports.set(m.contentId, await validatePdf(await this.readStored(g.path), this.o.validation));
+              reports.set(m.contentId, await validatePdf(bytes, this.o.validation));
             } catch (e) {
               reports.set(m.contentId, { error: isTrucError(e) ? e.code : 'internal', message: (e as Error).message });
             }
+            if (this.readsMarkings) {
+              const l = await DocumentDesk.markingOf(m.contentType, bytes).catch(() => null);
+              if (l) markings = markings ? higherLevel(markings, l) : l;
+            }
           }
         }
+      // what its stamps say, against the channel and its label: refused above the channel, flagged above the label
+      if (markings || h.classification) await enforceReceipt({ ...receipt, markings }, policy, { bus: this.o.bus, clock: this.clock });
       const id = randomUUID();
       const folder = join(this.o.dir, 'files', id);
       mkdirSync(folder, { recursive: true });
@@ -692,10 +927,13 @@ export class DocumentDesk {
       const final = pkg.attachments.map((m, i) => join(folder, SEALED.exec(got.get(m.contentId)!.path)?.[0] ? `${i}.${SEALED.exec(got.get(m.contentId)!.path)![0]}` : `${i}.bin`));
       pkg.attachments.forEach((m, i) => renameSync(got.get(m.contentId)!.path, final[i]!));
       spooled.length = 0;
+      const doc: NewDocument = { id, direction: 'in', sender: h.from.organId, senderClient: clientHeader(caller), documentId: h.documentId, docType: h.business.docType, parentId: parent?.id ?? null, envelopeSha256: sha, envelope: env.toString('utf8'), header: h, classification: h.classification ?? null, validation: verdict, state: NO_STATE, actor, xRoadId: xRoadId ?? null };
+      let sealed: Buffer | undefined;
       try {
+        sealed = await this.sealRecord(doc, pkg.attachments.map((m) => ({ ...m, report: reports.get(m.contentId) ?? null })));
         await this.o.db.tx(async (sql) => {
-          await insertDocument(sql, { id, direction: 'in', sender: h.from.organId, senderClient: clientHeader(caller), documentId: h.documentId, docType: h.business.docType, parentId: parent?.id ?? null, envelopeSha256: sha, envelope: env.toString('utf8'), header: h, validation: verdict, state: NO_STATE, actor, xRoadId: xRoadId ?? null });
-          for (const [i, m] of pkg.attachments.entries()) await insertAttachment(sql, { ...m, docId: id, path: final[i]!, report: reports.get(m.contentId) ?? null });
+          await insertDocument(sql, doc, sealed);
+          for (const [i, m] of pkg.attachments.entries()) await insertAttachment(sql, { ...m, docId: id, path: final[i]!, report: reports.get(m.contentId) ?? null }, !!sealed);
           if (h.business.docType !== 0) {
             const olds = h.business.docType === 3 ? await Promise.all((h.business.replaces ?? []).map((r) => this.baseIn(r.organId, r.documentId, sql))) : [parent!];
             for (const old of olds) {
@@ -704,10 +942,11 @@ export class DocumentDesk {
               await sql.query('UPDATE xd_document SET state = $2::jsonb WHERE id = $1', [old.id, JSON.stringify(advance(st as StatusState, '13', h.business.docType === 1 ? 'recall' : h.business.docType === 2 ? 'update' : 'replace'))]);
             }
           }
-          await this.audit(sql, actor, 'receive', h.documentId, 'success', { id, from: h.from.organId, docType: h.business.docType, signature: { kind: verdict.kind, indication: verdict.indication, signer: verdict.signer }, attachments: pkg.attachments.map((a) => ({ name: a.attachmentName, sha256: a.sha256, size: a.size })), xRoadId });
+          await this.audit(sql, actor, 'receive', h.documentId, 'success', { id, from: h.from.organId, docType: h.business.docType, classification: h.classification ?? null, signature: { kind: verdict.kind, indication: verdict.indication, signer: verdict.signer }, attachments: this.auditedAttachments(pkg.attachments), xRoadId });
         });
       } catch (e) {
         await this.discard(folder);
+        if (sealed) await this.dropRecord(id, 'not stored: receiving failed');
         if (isUnique(e)) {
           const again = await this.findIn(h.from.organId, h.documentId, h.business.docType, sha);
           if (again) return await this.duplicate(actor, again, h);
@@ -735,7 +974,7 @@ export class DocumentDesk {
   }
 
   /** The automatic statuses: 01 arrived; 16 for a recall of a document already done. */
-  private async afterReceive(id: string, h: PackageHeader, parent: DocumentRow | null): Promise<void> {
+  private async afterReceive(id: string, h: PackageHeader, parent: StoredDocumentRow | null): Promise<void> {
     if (h.business.docType === 1 && parent) {
       const [r] = await this.o.db.query('SELECT state FROM xd_document WHERE id = $1', [parent.id]);
       const st = (typeof r!.state === 'string' ? JSON.parse(r!.state as string) : r!.state) as StatusState;
@@ -745,18 +984,18 @@ export class DocumentDesk {
     if ((h.business.docType === 0 || h.business.docType === 3) && this.o.autoArrived) await this.sendStatus(id, '01', { description: 'Văn bản đã đến / the document has arrived' }, SYSTEM);
   }
 
-  private async duplicate(actor: string, dup: DocumentRow, h: PackageHeader): Promise<ReceiveResult> {
+  private async duplicate(actor: string, dup: StoredDocumentRow, h: PackageHeader): Promise<ReceiveResult> {
     await this.o.db.tx((sql) => this.audit(sql, actor, 'receive.duplicate', h.documentId, 'success', { id: dup.id, docType: h.business.docType }));
     await this.emit('duplicate', 'success', { id: dup.id, document_id: h.documentId, from: h.from.organId }, undefined, actor);
     return { id: dup.id, documentId: h.documentId, duplicate: true };
   }
 
-  private async findIn(sender: string, documentId: string, docType: BusinessDocType, sha: string): Promise<DocumentRow | null> {
+  private async findIn(sender: string, documentId: string, docType: BusinessDocType, sha: string): Promise<StoredDocumentRow | null> {
     const [r] = await this.o.db.query(`SELECT * FROM xd_document WHERE direction = 'in' AND sender = $1 AND document_id = $2 AND doc_type = $3 AND envelope_sha256 = $4`, [sender, documentId, docType, sha]);
     return r ? documentRow(r) : null;
   }
 
-  private async baseIn(sender: string, documentId: string, sql: Sql = this.o.db): Promise<DocumentRow> {
+  private async baseIn(sender: string, documentId: string, sql: Sql = this.o.db): Promise<StoredDocumentRow> {
     const [r] = await sql.query(`SELECT * FROM xd_document WHERE direction = 'in' AND sender = $1 AND document_id = $2 AND doc_type IN (0, 3)`, [sender, documentId]);
     if (!r) throw new TrucError('unknown_document', `no document ${documentId} from ${sender} was received here`, { documentId, sender });
     return documentRow(r);
@@ -869,22 +1108,25 @@ export class DocumentDesk {
     const headers = { 'x-road-client': clientHeader(this.client) };
     let answer: XroadAnswer | undefined;
     let problem: string | undefined;
+    let gone = false;
     try {
       if (d.kind === 'package') {
-        const [doc] = await this.o.db.query('SELECT envelope FROM xd_document WHERE id = $1', [d.ref]);
+        const envelope = await this.envelope(d.ref);
         const atts = (await this.o.db.query('SELECT * FROM xd_attachment WHERE doc_id = $1 ORDER BY content_id', [d.ref])).map(attachmentRow);
-        const frames = writeFrames(doc!.envelope as string, atts.map((a) => (SEALED.test(a.path) ? { contentId: a.contentId, open: () => this.openStored(a.path) as AsyncIterable<Buffer>, size: a.size } : { contentId: a.contentId, path: a.path, size: a.size })));
+        const frames = writeFrames(envelope, atts.map((a) => (SEALED.test(a.path) ? { contentId: a.contentId, open: () => this.openStored(a.path) as AsyncIterable<Buffer>, size: a.size } : { contentId: a.contentId, path: a.path, size: a.size })));
         answer = await post(`${this.o.ssUrl.replace(/\/$/, '')}${servicePath(d.client, 'edoc/packages')}`, { ...headers, 'content-type': FRAMES_MEDIA_TYPE }, frames, this.o.timeoutMs);
       } else {
         const [s] = await this.o.db.query('SELECT xml FROM xd_status WHERE id = $1', [d.ref]);
         answer = await post(`${this.o.ssUrl.replace(/\/$/, '')}${servicePath(d.client, 'edoc/statuses')}`, { ...headers, 'content-type': 'application/xml; charset=utf-8' }, Buffer.from(s!.xml as string, 'utf8'), this.o.timeoutMs);
       }
     } catch (e) {
-      problem = `network: ${(e as Error).message}`;
+      // a document whose key was shredded meanwhile can never be sent: not retried
+      gone = isTrucError(e) && e.code === 'shredded';
+      problem = gone ? `shredded: ${(e as Error).message}` : `network: ${(e as Error).message}`;
     }
     const attempts = d.attempts + 1;
     const ok = answer && answer.status >= 200 && answer.status < 300;
-    const permanent = answer && !ok && answer.status >= 400 && answer.status < 500 && ![408, 425, 429].includes(answer.status) && answer.xroadError !== 'peer_unreachable';
+    const permanent = gone || (answer && !ok && answer.status >= 400 && answer.status < 500 && ![408, 425, 429].includes(answer.status) && answer.xroadError !== 'peer_unreachable');
     if (answer && !ok) {
       const b = answer.body as { detail?: string; title?: string; code?: string } | string | null;
       problem = `${answer.status} ${answer.xroadError ?? (typeof b === 'object' && b ? b.code : '') ?? ''}: ${typeof b === 'object' && b ? (b.detail ?? b.title ?? '') : String(b ?? '').slice(0, 300)}`;
@@ -898,10 +1140,10 @@ export class DocumentDesk {
       await this.emit(d.kind === 'package' ? 'delivered' : 'status.delivered', 'success', { ref: d.ref, to: d.organId, attempts });
     } else if (permanent) {
       await this.o.db.tx(async (sql) => {
-        await sql.query(`UPDATE xd_delivery SET state = 'failed', attempts = $2, last_error = $3, response = $4::jsonb WHERE id = $1`, [d.id, attempts, problem, JSON.stringify(answer!.body ?? null)]);
+        await sql.query(`UPDATE xd_delivery SET state = 'failed', attempts = $2, last_error = $3, response = $4::jsonb WHERE id = $1`, [d.id, attempts, problem, JSON.stringify(answer?.body ?? null)]);
         await this.audit(sql, SYSTEM, d.kind === 'package' ? 'delivery.failed' : 'status.delivery.failed', target, 'failure', { to: d.organId, client: d.client, attempts, problem });
       });
-      await this.emit(d.kind === 'package' ? 'delivery.failed' : 'status.delivery.failed', 'failure', { ref: d.ref, to: d.organId, attempts, code: answer!.xroadError ?? null }, problem);
+      await this.emit(d.kind === 'package' ? 'delivery.failed' : 'status.delivery.failed', 'failure', { ref: d.ref, to: d.organId, attempts, code: answer?.xroadError ?? (gone ? 'shredded' : null) }, problem);
     } else {
       const wait = this.backoff(attempts);
       await this.o.db.query(`UPDATE xd_delivery SET attempts = $2, last_error = $3, next_at = $4 WHERE id = $1`, [d.id, attempts, problem, new Date(this.clock().getTime() + wait)]);
@@ -957,19 +1199,37 @@ export class DocumentDesk {
 
   // ---------- reading ----------
 
+  /**
+   * Documents of one direction, newest first, opened. With search words, rows are opened and matched in
+   * turn (their subjects are sealed) until `limit` match, reading at most `SEARCH_SCAN` rows.
+   */
+  private async listDocuments(where: string, limit: number, q?: string): Promise<DocumentRow[]> {
+    const words = searchWords(q);
+    const out: DocumentRow[] = [];
+    const page = words.length ? 200 : limit;
+    for (let offset = 0; out.length < limit && offset < (words.length ? SEARCH_SCAN : limit); offset += page) {
+      const rows = (await this.o.db.query(`SELECT * FROM xd_document WHERE ${where} ORDER BY created_at DESC, id LIMIT ${page} OFFSET ${offset}`)).map(documentRow);
+      for (const r of rows) {
+        const { row } = await this.openRow(r);
+        if (!words.length || matches(row, words)) out.push(row);
+        if (out.length >= limit) break;
+      }
+      if (rows.length < page) break;
+    }
+    return out;
+  }
+
   async inbox(opts: { all?: boolean; limit?: number; q?: string } = {}): Promise<{ documents: Omit<DocumentRow, 'envelope'>[]; statuses: Omit<StatusRow, 'xml'>[] }> {
     const limit = Math.min(Math.max(1, opts.limit ?? 100), 1000);
     const ack = opts.all ? '' : ' AND acked_at IS NULL';
-    const [qs, qp] = search(opts.q, 1);
-    const docs = (await this.o.db.query(`SELECT * FROM xd_document WHERE direction = 'in'${ack}${qs} ORDER BY created_at DESC, id LIMIT ${limit}`, qp)).map(documentRow);
+    const docs = await this.listDocuments(`direction = 'in'${ack}`, limit, opts.q);
     const sts = (await this.o.db.query(`SELECT * FROM xd_status WHERE direction = 'in'${ack} ORDER BY created_at DESC, id LIMIT ${limit}`)).map(statusRow);
     return { documents: docs.map(({ envelope: _e, ...d }) => d), statuses: sts.map(({ xml: _x, ...s }) => s) };
   }
 
   async outbox(opts: { limit?: number; q?: string } = {}): Promise<(Omit<DocumentRow, 'envelope'> & { recipients: RecipientView[] })[]> {
     const limit = Math.min(Math.max(1, opts.limit ?? 100), 1000);
-    const [qs, qp] = search(opts.q, 1);
-    const docs = (await this.o.db.query(`SELECT * FROM xd_document WHERE direction = 'out'${qs} ORDER BY created_at DESC, id LIMIT ${limit}`, qp)).map(documentRow);
+    const docs = await this.listDocuments(`direction = 'out'`, limit, opts.q);
     const out = [];
     for (const { envelope: _e, ...d } of docs) out.push({ ...d, recipients: d.docType === 0 || d.docType === 3 ? await this.recipientStatuses(d.id) : [] });
     return out;
@@ -998,29 +1258,36 @@ export class DocumentDesk {
 
   /** A document (sent or received) with its attachments, signature report, recipients and statuses. */
   async get(id: string): Promise<DocumentView> {
-    const [r] = await this.o.db.query('SELECT * FROM xd_document WHERE id = $1', [id]);
-    if (!r) throw new TrucError('unknown_document', `no document ${id}`, { id });
-    const { envelope: _e, ...document } = documentRow(r);
-    const attachments = (await this.o.db.query('SELECT * FROM xd_attachment WHERE doc_id = $1 ORDER BY content_id', [id])).map(attachmentRow).map(({ path: _p, ...a }) => a);
+    const { row, attachments: priv } = await this.openRow(await this.stored(id));
+    const { envelope: _e, ...document } = row;
+    const attachments = DocumentDesk.withPrivate((await this.o.db.query('SELECT * FROM xd_attachment WHERE doc_id = $1 ORDER BY content_id', [id])).map(attachmentRow), priv).map(({ path: _p, ...a }) => a);
     const statuses = (await this.o.db.query('SELECT * FROM xd_status WHERE doc_id = $1 ORDER BY created_at, id', [id])).map(statusRow).map(({ xml: _x, ...s }) => s);
     const related = (await this.o.db.query('SELECT id, doc_type, created_at FROM xd_document WHERE parent_id = $1 ORDER BY created_at', [id])).map((x) => ({ id: x.id as string, docType: Number(x.doc_type), createdAt: new Date(x.created_at as string).toISOString() }));
     return { document, attachments, recipients: document.direction === 'out' ? await this.recipientStatuses(id) : [], statuses, related };
   }
 
-  /** The signed envelope as it travelled. */
-  async envelope(id: string): Promise<string> {
-    const [r] = await this.o.db.query('SELECT envelope FROM xd_document WHERE id = $1', [id]);
+  private async stored(id: string): Promise<StoredDocumentRow> {
+    const [r] = await this.o.db.query('SELECT * FROM xd_document WHERE id = $1', [id]);
     if (!r) throw new TrucError('unknown_document', `no document ${id}`, { id });
-    return r.envelope as string;
+    return documentRow(r);
+  }
+
+  /** The signed envelope as it travelled (`shredded` once its key was destroyed). */
+  async envelope(id: string): Promise<string> {
+    const { row } = await this.openRow(await this.stored(id));
+    if (row.envelope === null) throw new TrucError('shredded', `văn bản ${id} đã bị huỷ khoá / document ${id} was crypto-shredded`, { id });
+    return row.envelope;
   }
 
   /** An attachment's row and a stream of its bytes. */
   async attachment(id: string, contentId: string): Promise<{ attachment: AttachmentRow; open: () => NodeJS.ReadableStream }> {
     const [r] = await this.o.db.query('SELECT * FROM xd_attachment WHERE doc_id = $1 AND content_id = $2', [id, contentId]);
     if (!r) throw new TrucError('not_found', `no attachment ${contentId} in ${id}`);
-    const a = attachmentRow(r);
-    statSync(a.path);
-    return { attachment: a, open: () => this.openStored(a.path) };
+    const { row, attachments: priv } = await this.openRow(await this.stored(id));
+    if (row.atRest === 'shredded') throw new TrucError('shredded', `văn bản ${id} đã bị huỷ khoá / document ${id} was crypto-shredded`, { id });
+    const [a] = DocumentDesk.withPrivate([attachmentRow(r)], priv);
+    statSync(a!.path);
+    return { attachment: a!, open: () => this.openStored(a!.path) };
   }
 
   /** The desk's acknowledgement that a received document or status was taken by the clerk: it leaves the inbox. */

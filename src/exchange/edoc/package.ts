@@ -7,8 +7,15 @@
  */
 import { TrucError } from '../../errors.js';
 import { AGENCY_CODE } from '../ids.js';
+import { LEVELS, type Level } from '../../vault/labels/levels.js';
 
 export const EDXML_NS = 'http://www.mic.gov.vn/TBT/QCVN_102_2016';
+/**
+ * Our extension namespace in edXML: QCVN 102:2016 has no confidentiality (độ mật) field, so the
+ * classification travels as `OtherInfo/truc:Classification`, inside the signed envelope. Receivers that do
+ * not know it ignore it (the standard's readers skip unknown elements, ours included).
+ */
+export const TRUC_EDXML_NS = 'urn:truc:edxml:1';
 
 export interface Organ {
   organId: string;
@@ -89,6 +96,11 @@ export interface PackageHeader {
     pageAmount?: number;
     appendixes: string[];
   };
+  /**
+   * The document's classification (Law on Protection of State Secrets: unclassified, mat, toi-mat,
+   * tuyet-mat) — our extension element; undefined when the package declares none (older systems)
+   */
+  classification?: Level;
   /** 0 none, 1 steering (chỉ đạo), 2 reporting (báo cáo) — kept as the number the sender wrote */
   steeringType?: number;
   responseFor: DocumentRef[];
@@ -235,6 +247,8 @@ export function checkPackage(p: EdocPackage): void {
   int('OtherInfo.PageAmount', o.pageAmount, 0, 1_000_000, false);
   if (!Array.isArray(o.appendixes) || o.appendixes.length > PACKAGE_LIMITS.listItems) throw bad('OtherInfo.Appendixes', `a list of at most ${PACKAGE_LIMITS.listItems} appendixes`);
   o.appendixes.forEach((a, i) => text(`OtherInfo.Appendixes.Appendix[${i}]`, a, true));
+  if (h.classification !== undefined && !(LEVELS as readonly string[]).includes(h.classification))
+    throw bad('OtherInfo.Classification', `"${String(h.classification).slice(0, 20)}" is not one of ${LEVELS.join(', ')}`);
   int('SteeringType', h.steeringType, 0, 9, false);
   if (!Array.isArray(h.responseFor) || h.responseFor.length > PACKAGE_LIMITS.listItems) throw bad('ResponseFor', 'a list');
   h.responseFor.forEach((r, i) => checkRef(`ResponseFor[${i}]`, r));

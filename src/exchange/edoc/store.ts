@@ -5,9 +5,17 @@
  * with their latest business status, status packets both ways, and the delivery queue (one row per package
  * or status per recipient: pending with its attempts and next try, delivered once the recipient's side
  * answered 2xx, failed when it refused for good). Queue rows survive a restart and are resumed.
+ *
+ * A desk that keeps its documents encrypted at rest (`edoc_002`) writes a document's signed envelope, its
+ * whole header and its attachments' names, descriptions and PDF reports sealed in `sealed` (one vault
+ * object a document), and leaves readable only what the desk looks rows up by and lists: the public
+ * header (`PublicHeader`: sender, DocumentId with its number and date, business kind, classification) and
+ * the columns beside it. Rows written before, or by a desk without a cipher, have `sealed` NULL and their
+ * fields in clear; both are read.
  */
 import type { Migration, Sql } from '../../store/index.js';
-import type { PackageHeader, Attachment } from './package.js';
+import type { Level } from '../../vault/labels/levels.js';
+import type { PackageHeader, Attachment, Organ } from './package.js';
 import type { StaffInfo, StatusCode, StatusState } from './status.js';
 
 export const edocMigrations: Migration[] = [
@@ -89,7 +97,66 @@ export const edocMigrations: Migration[] = [
       CREATE INDEX IF NOT EXISTS xd_delivery_ref ON xd_delivery (ref);
     `,
   },
+  {
+    id: 'exchange/edoc_002',
+    sql: `
+      ALTER TABLE xd_document ALTER COLUMN envelope DROP NOT NULL;
+      ALTER TABLE xd_document ADD COLUMN IF NOT EXISTS sealed bytea;
+      ALTER TABLE xd_document ADD COLUMN IF NOT EXISTS classification text;
+      ALTER TABLE xd_document ADD COLUMN IF NOT EXISTS shredded_at timestamptz;
+      ALTER TABLE xd_attachment ALTER COLUMN name DROP NOT NULL;
+    `,
+  },
 ];
+
+/** What stays readable of a sealed document's header: what the desk looks up and lists by. */
+export interface PublicHeader {
+  from: Pick<Organ, 'organId' | 'organName'>;
+  documentId: string;
+  code: { number: string; notation: string };
+  promulgation: { date: string };
+  business: { docType: number };
+  classification?: Level;
+}
+
+export function publicHeader(h: PackageHeader): PublicHeader {
+  return {
+    from: { organId: h.from.organId, organName: h.from.organName },
+    documentId: h.documentId,
+    code: { number: h.code.number, notation: h.code.notation },
+    promulgation: { date: h.promulgation.date },
+    business: { docType: h.business.docType },
+    ...(h.classification ? { classification: h.classification } : {}),
+  };
+}
+
+/** What is shown of a header whose document was crypto-shredded: its public part, the rest empty. */
+export function shreddedHeader(p: PublicHeader): PackageHeader {
+  return {
+    from: { organId: p.from.organId, organName: p.from.organName },
+    to: [],
+    documentId: p.documentId,
+    code: p.code,
+    promulgation: { place: '', date: p.promulgation.date },
+    documentType: { type: 0, typeName: '' },
+    subject: '(đã huỷ khoá / shredded)',
+    signer: { fullName: '' },
+    toPlaces: [],
+    otherInfo: { priority: 0, appendixes: [] },
+    responseFor: [],
+    traces: [],
+    business: { docType: p.business.docType as PackageHeader['business']['docType'] },
+    ...(p.classification ? { classification: p.classification } : {}),
+  };
+}
+
+/** The sealed part of a document row. */
+export interface SealedRecord {
+  envelope: string;
+  header: PackageHeader;
+  /** by ContentId: what the attachment rows do not hold in clear */
+  attachments: Record<string, { attachmentName: string; description?: string; report: unknown }>;
+}
 
 export interface DocumentRow {
   id: string;
@@ -100,14 +167,28 @@ export interface DocumentRow {
   docType: number;
   parentId: string | null;
   envelopeSha256: string;
-  envelope: string;
+  /** the signed envelope; null once its key was shredded */
+  envelope: string | null;
+  /** the whole header; once the document's key was shredded, its public part with the rest empty (`shreddedHeader`) */
   header: PackageHeader;
+  /** the declared classification; null when the package declared none */
+  classification: Level | null;
   validation: unknown;
   state: StatusState;
   actor: string | null;
   xRoadId: string | null;
   createdAt: string;
   ackedAt: string | null;
+  /** how the row is kept: fields in clear, sealed under the vault, or sealed and its key destroyed */
+  atRest: 'plaintext' | 'encrypted' | 'shredded';
+}
+
+/** A row as the database holds it: a sealed one has its envelope in `sealed` and only the public header. */
+export interface StoredDocumentRow extends Omit<DocumentRow, 'atRest' | 'header'> {
+  /** the public part only, when sealed */
+  header: PackageHeader | PublicHeader;
+  sealed: Buffer | null;
+  shreddedAt: string | null;
 }
 
 export interface AttachmentRow extends Attachment {
@@ -158,7 +239,7 @@ const iso = (v: unknown): string | null => (v == null ? null : v instanceof Date
 /** jsonb comes back parsed from both drivers; text when stored as a JSON string by an older writer */
 const json = <T>(v: unknown): T => (typeof v === 'string' ? (JSON.parse(v) as T) : (v as T));
 
-export function documentRow(r: Record<string, unknown>): DocumentRow {
+export function documentRow(r: Record<string, unknown>): StoredDocumentRow {
   return {
     id: r.id as string,
     direction: r.direction as 'in' | 'out',
@@ -168,8 +249,11 @@ export function documentRow(r: Record<string, unknown>): DocumentRow {
     docType: Number(r.doc_type),
     parentId: (r.parent_id as string) ?? null,
     envelopeSha256: r.envelope_sha256 as string,
-    envelope: r.envelope as string,
-    header: json<PackageHeader>(r.header),
+    envelope: (r.envelope as string) ?? null,
+    header: json<PackageHeader | PublicHeader>(r.header),
+    classification: (r.classification as Level) ?? null,
+    sealed: r.sealed == null ? null : Buffer.from(r.sealed as Uint8Array),
+    shreddedAt: iso(r.shredded_at),
     validation: json(r.validation ?? null),
     state: json<StatusState>(r.state),
     actor: (r.actor as string) ?? null,
@@ -230,18 +314,36 @@ export function deliveryRow(r: Record<string, unknown>): DeliveryRow {
   };
 }
 
-export async function insertDocument(sql: Sql, d: Omit<DocumentRow, 'createdAt' | 'ackedAt'>): Promise<void> {
+/**
+ * The associated data of a document's sealed record: the row's readable columns it must agree with — a
+ * record moved to another row, or a row whose DocumentId, sender, kind or classification was changed in
+ * the database, fails to open.
+ */
+export function recordAd(d: Pick<StoredDocumentRow, 'direction' | 'sender' | 'documentId' | 'docType' | 'envelopeSha256' | 'classification'>): Buffer {
+  return Buffer.from(`xd_document\0${d.direction}\0${d.sender}\0${d.documentId}\0${d.docType}\0${d.envelopeSha256}\0${d.classification ?? ''}`, 'utf8');
+}
+
+/** Inserts a document: in clear, or — given its sealed record — with only the public header readable. */
+export type NewDocument = Omit<DocumentRow, 'createdAt' | 'ackedAt' | 'atRest' | 'header' | 'envelope'> & { header: PackageHeader; envelope: string };
+
+export async function insertDocument(sql: Sql, d: NewDocument, sealed?: Buffer): Promise<void> {
   await sql.query(
-    `INSERT INTO xd_document (id, direction, sender, sender_client, document_id, doc_type, parent_id, envelope_sha256, envelope, header, validation, state, actor, x_road_id)
-     VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10::jsonb,$11::jsonb,$12::jsonb,$13,$14)`,
-    [d.id, d.direction, d.sender, d.senderClient, d.documentId, d.docType, d.parentId, d.envelopeSha256, d.envelope, JSON.stringify(d.header), d.validation == null ? null : JSON.stringify(d.validation), JSON.stringify(d.state), d.actor, d.xRoadId],
+    `INSERT INTO xd_document (id, direction, sender, sender_client, document_id, doc_type, parent_id, envelope_sha256, envelope, header, validation, state, actor, x_road_id, classification, sealed)
+     VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10::jsonb,$11::jsonb,$12::jsonb,$13,$14,$15,$16)`,
+    [
+      d.id, d.direction, d.sender, d.senderClient, d.documentId, d.docType, d.parentId, d.envelopeSha256,
+      sealed ? null : d.envelope,
+      JSON.stringify(sealed ? publicHeader(d.header) : d.header),
+      d.validation == null ? null : JSON.stringify(d.validation), JSON.stringify(d.state), d.actor, d.xRoadId, d.classification, sealed ?? null,
+    ],
   );
 }
 
-export async function insertAttachment(sql: Sql, a: AttachmentRow): Promise<void> {
+/** Inserts an attachment; of a sealed document only what is not secret (its name and report are in the record). */
+export async function insertAttachment(sql: Sql, a: AttachmentRow, sealed = false): Promise<void> {
   await sql.query(
     `INSERT INTO xd_attachment (doc_id, content_id, name, content_type, description, size, sha256, path, report) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9::jsonb)`,
-    [a.docId, a.contentId, a.attachmentName, a.contentType, a.description ?? null, a.size, a.sha256, a.path, a.report == null ? null : JSON.stringify(a.report)],
+    [a.docId, a.contentId, sealed ? null : a.attachmentName, a.contentType, sealed ? null : (a.description ?? null), a.size, a.sha256, a.path, sealed || a.report == null ? null : JSON.stringify(a.report)],
   );
 }
 

@@ -5,12 +5,14 @@
  * sending clerk learns what to fix. Elements we do not know are ignored (newer versions of the standard
  * add some); a ds:Signature under edXMLHeader is left to the signature validation.
  *
- * Our one extension: each manifest `Reference` carries `Size` and `Hash Algorithm="SHA-256"` (hex), which
- * bind the attachments travelling beside the envelope to the signed envelope.
+ * Our extensions: each manifest `Reference` carries `Size` and `Hash Algorithm="SHA-256"` (hex), which
+ * bind the attachments travelling beside the envelope to the signed envelope; and `OtherInfo` may carry
+ * `<truc:Classification xmlns:truc="urn:truc:edxml:1">mat</truc:Classification>`, the document's
+ * classification (QCVN 102:2016 has no field for it), covered by the envelope's signature.
  */
 import { TrucError, isTrucError } from '../../errors.js';
 import { parseXml } from '../../sign/xades/parse.js';
-import { bad, checkPackage, EDXML_NS, type Attachment, type DocumentRef, type EdocPackage, type Organ, type PackageHeader } from './package.js';
+import { bad, checkPackage, EDXML_NS, TRUC_EDXML_NS, type Attachment, type DocumentRef, type EdocPackage, type Organ, type PackageHeader } from './package.js';
 
 /** The bound on an envelope's text (the envelope only: attachments travel beside it). */
 export const MAX_ENVELOPE_BYTES = 4 * 1024 * 1024;
@@ -67,7 +69,9 @@ export function writeEnvelope(p: EdocPackage): string {
   x += `${m}<OtherInfo>\n`;
   x += el('Priority', o.priority, `${m}  `) + el('SphereOfPromulgation', o.sphereOfPromulgation, `${m}  `) + el('TyperNotation', o.typerNotation, `${m}  `);
   x += el('PromulgationAmount', o.promulgationAmount, `${m}  `) + el('PageAmount', o.pageAmount, `${m}  `);
-  x += `${m}  <Appendixes>\n${o.appendixes.map((a) => el('Appendix', a, `${m}    `)).join('')}${m}  </Appendixes>\n${m}</OtherInfo>\n`;
+  x += `${m}  <Appendixes>\n${o.appendixes.map((a) => el('Appendix', a, `${m}    `)).join('')}${m}  </Appendixes>\n`;
+  if (h.classification) x += `${m}  <truc:Classification xmlns:truc="${TRUC_EDXML_NS}">${h.classification}</truc:Classification>\n`;
+  x += `${m}</OtherInfo>\n`;
   x += el('SteeringType', h.steeringType, m);
   for (const r of h.responseFor) x += refXml('ResponseFor', r, m);
   x += '    </MessageHeader>\n    <TraceHeaderList>\n';
@@ -181,6 +185,8 @@ export function parseEnvelope(xml: Uint8Array | string): EdocPackage {
   const info = one(bz, 'BussinessDocumentInfo', 'Bussiness.BussinessDocumentInfo');
   const repl = one(bz, 'ReplacementInfoList', 'Bussiness.ReplacementInfoList');
   const priority = num(field(oi, 'Priority', 'OtherInfo', true), 'OtherInfo.Priority');
+  const cls = Array.from(oi.childNodes as unknown as ArrayLike<Node>).filter((n): n is Element => n.nodeType === 1 && (n as Element).localName === 'Classification' && (n as Element).namespaceURI === TRUC_EDXML_NS);
+  if (cls.length > 1) throw bad('OtherInfo.Classification', 'appears more than once');
   const docType = num(field(bz, 'BussinessDocType', 'Bussiness', true), 'Bussiness.BussinessDocType');
   const h: PackageHeader = clean({
     from,
@@ -202,6 +208,7 @@ export function parseEnvelope(xml: Uint8Array | string): EdocPackage {
       pageAmount: num(field(oi, 'PageAmount', 'OtherInfo'), 'OtherInfo.PageAmount'),
       appendixes: apx ? kids(apx, 'Appendix').map((a, i) => txt(a, `OtherInfo.Appendixes.Appendix[${i}]`) ?? '') : [],
     }),
+    classification: txt(cls[0], 'OtherInfo.Classification') as PackageHeader['classification'],
     steeringType: num(field(mh, 'SteeringType', 'MessageHeader'), 'SteeringType'),
     responseFor: kids(mh, 'ResponseFor').map((r, i) => readRef(r, `ResponseFor[${i}]`)),
     traces: traces ? kids(traces, 'TraceHeader').map((t, i) => ({ organId: field(t, 'OrganId', `TraceHeaderList.TraceHeader[${i}]`, true)!, timestamp: field(t, 'Timestamp', `TraceHeaderList.TraceHeader[${i}]`, true)! })) : [],

@@ -70,13 +70,14 @@ export function highestMarking(text: string): Level | null {
 
 /**
  * The text layer of a PDF, by `pdftotext -layout` (poppler), with a time limit and an output bound: a
- * hostile PDF can make the tool slow, never make us hang.
+ * hostile PDF can make the tool slow, never make us hang. `source` is a file, or the bytes themselves
+ * (given on standard input: a document kept encrypted at rest is never written out in clear to be read).
  */
-export function pdfText(path: string, opts: { timeoutMs?: number; maxBytes?: number; maxPages?: number } = {}): Promise<string> {
+export function pdfText(source: string | Uint8Array, opts: { timeoutMs?: number; maxBytes?: number; maxPages?: number } = {}): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile(
+    const child = execFile(
       'pdftotext',
-      ['-layout', '-enc', 'UTF-8', '-l', String(opts.maxPages ?? 500), path, '-'],
+      ['-layout', '-enc', 'UTF-8', '-l', String(opts.maxPages ?? 500), typeof source === 'string' ? source : '-', '-'],
       { timeout: opts.timeoutMs ?? 20_000, maxBuffer: opts.maxBytes ?? 20 * 1024 * 1024, encoding: 'utf8', killSignal: 'SIGKILL' },
       (err, stdout) => {
         if (err) {
@@ -89,5 +90,10 @@ export function pdfText(path: string, opts: { timeoutMs?: number; maxBytes?: num
         resolve(stdout);
       },
     );
+    if (typeof source !== 'string') {
+      // the tool may stop reading early (a broken PDF): its verdict comes through the exit, not EPIPE
+      child.stdin?.on('error', () => {});
+      child.stdin?.end(source);
+    }
   });
 }

@@ -39,7 +39,7 @@ export interface ReleaseDecision {
 }
 
 const lookup = (m: Record<string, Level>, k: string): Level => m[k] ?? m['*'] ?? 'unclassified';
-const max = (a: Level, b: Level): Level => (rank(a) >= rank(b) ? a : b);
+export const higherLevel = (a: Level, b: Level): Level => (rank(a) >= rank(b) ? a : b);
 
 export function decideRelease(req: ReleaseRequest, policy: ReleasePolicy): ReleaseDecision {
   const reasons: ReleaseReason[] = [];
@@ -47,7 +47,7 @@ export function decideRelease(req: ReleaseRequest, policy: ReleasePolicy): Relea
   if (!req.label) reasons.push('label_missing');
   const label = req.label ?? 'unclassified';
   if (marking && rank(marking) > rank(label)) reasons.push('marking_exceeds_label');
-  const level = marking ? max(label, marking) : label;
+  const level = marking ? higherLevel(label, marking) : label;
   if (rank(lookup(policy.senders, req.sender)) < rank(level)) reasons.push('sender_not_allowed');
   if (rank(lookup(policy.recipients, req.recipient)) < rank(level)) reasons.push('recipient_not_cleared');
   if (rank(policy.channels[req.channel] ?? 'unclassified') < rank(level)) reasons.push('channel_not_allowed');
@@ -55,7 +55,8 @@ export function decideRelease(req: ReleaseRequest, policy: ReleasePolicy): Relea
   return { allowed: reasons.length === 0, level, reasons };
 }
 
-const TEXT: Record<ReleaseReason, string> = {
+/** Each reason as people read it (Vietnamese, English in brackets). */
+export const REASON_TEXT: Record<ReleaseReason, string> = {
   label_missing: 'tài liệu chưa có nhãn độ mật (no classification label)',
   marking_exceeds_label: 'dấu độ mật trong tài liệu cao hơn nhãn (a stamp in the text is above the label)',
   sender_not_allowed: 'người gửi không có quyền phát hành độ mật này (sender may not release this level)',
@@ -102,7 +103,7 @@ export async function enforceRelease(req: ReleaseRequest, policy: ReleasePolicy 
   }
   if (!d.allowed) {
     const code = d.reasons.length === 1 && d.reasons[0] === 'label_missing' ? 'label_missing' : 'release_denied';
-    throw new TrucError(code, `không được phát hành tài liệu ${LEVEL_NAME[d.level]}: ${d.reasons.map((r) => TEXT[r]).join('; ')}`, {
+    throw new TrucError(code, `không được phát hành tài liệu ${LEVEL_NAME[d.level]}: ${d.reasons.map((r) => REASON_TEXT[r]).join('; ')}`, {
       document: req.documentId,
       level: d.level,
       reasons: d.reasons,

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { decryptStream, encryptStream, openBuffer, sealBuffer, STREAM_HEADER_LENGTH } from '../../src/vault/envelope/stream.js';
+import { decryptStream, encryptStream, openBuffer, sealBuffer, STREAM_HEADER_LENGTH, DEFAULT_SEGMENT_LOG } from '../../src/vault/envelope/stream.js';
 
 const key = randomBytes(32);
 const ad = Buffer.from('object-1\0' + '1');
@@ -16,7 +16,9 @@ function segments(sealed: Buffer): Buffer[] {
 }
 
 describe('streaming AEAD (STREAM over AES-256-GCM)', () => {
-  it('round-trips sizes around segment boundaries, including empty', async () => {
+  it('round-trips sizes around segment boundaries, including empty; objects sealed with 64 KiB segments (the former default) still open', async () => {
+    const old = randomBytes(200_000);
+    expect((await openBuffer(key, ad, await sealBuffer(key, ad, old, { segmentLog: 16 }))).equals(old)).toBe(true);
     for (const n of [0, 1, SEG - 1, SEG, SEG + 1, 3 * SEG, 3 * SEG + 7]) {
       const pt = randomBytes(n);
       const ct = await sealBuffer(key, ad, pt, { segmentLog: 12 });
@@ -44,8 +46,9 @@ describe('streaming AEAD (STREAM over AES-256-GCM)', () => {
     let maxChunk = 0;
     await pipeline(Readable.from([sealed.subarray(0, 10), sealed.subarray(10, 70000), sealed.subarray(70000)]), decryptStream(key, ad), new Writable({ write(c: Buffer, _e, cb) { got += c.length; maxChunk = Math.max(maxChunk, c.length); cb(); } }));
     expect(got).toBe(total);
-    // plaintext comes out a segment at a time, never as one buffer
-    expect(maxChunk).toBeLessThanOrEqual(65536);
+    // plaintext comes out a segment (of the default size, from the header) at a time, never as one buffer
+    expect(sealed[4]).toBe(DEFAULT_SEGMENT_LOG);
+    expect(maxChunk).toBeLessThanOrEqual(2 ** DEFAULT_SEGMENT_LOG);
   });
 
   it('detects truncation at a segment boundary, dropped, reordered and duplicated segments, and tampering', async () => {

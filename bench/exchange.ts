@@ -31,6 +31,8 @@ import { installAnchor, openServer, serverStore } from '../src/exchange/server/s
 import { provisionIdentity } from '../src/exchange/server/provision.js';
 import { openMessageLog } from '../src/exchange/server/log-open.js';
 import { freePort, waitPort } from '../test/helpers/ports.js';
+import pg from 'pg';
+import { randomBytes } from 'node:crypto';
 
 export const title = 'Exchange: requests through two security servers (loopback)';
 
@@ -38,6 +40,33 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const SECONDS = Number(process.env.BENCH_EXCHANGE_SECONDS ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_EXCHANGE_CONNECTIONS ?? 32);
 const PASS = 'bench passphrase';
+/** the servers' storage: their own PGlite (the embedded default), or each its own PostgreSQL database (production) */
+const PG_SOCKET = '/var/run/postgresql/.s.PGSQL.5432';
+const PG_BASE =
+  process.env.BENCH_PG_URL ??
+  (existsSync(PG_SOCKET) ? 'postgres://postgres@%2Fvar%2Frun%2Fpostgresql/test' : 'postgres://postgres@127.0.0.1:5432/test');
+
+async function pgAdmin(sql: string): Promise<void> {
+  const c = new pg.Client({ connectionString: PG_BASE });
+  await c.connect();
+  try {
+    await c.query(sql);
+  } finally {
+    await c.end();
+  }
+}
+
+/** The PostgreSQL backends serving the given databases (their CPU belongs to the servers' cost). */
+async function backendPids(names: string[]): Promise<number[]> {
+  const c = new pg.Client({ connectionString: PG_BASE });
+  await c.connect();
+  try {
+    const r = await c.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = ANY($1)', [names]);
+    return r.rows.map((x) => x.pid);
+  } finally {
+    await c.end();
+  }
+}
 
 
 
@@ -151,14 +180,21 @@ const CLK_TCK = (() => {
 
 const loadAvg = () => Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]);
 
-/** A wrk run through the servers, with the CPU each server spent per request and the machine's load. */
-async function measured(pids: number[], run: () => Promise<Load>): Promise<Load & { cpuMsPerRequest: number[]; load: number[] }> {
+/**
+ * A wrk run through the servers, with the CPU each server spent per request (and, on PostgreSQL, the CPU
+ * of the database backends serving them, together) and the machine's load.
+ */
+async function measured(pids: number[], run: () => Promise<Load>, dbPids: number[] = []): Promise<Load & { cpuMsPerRequest: number[]; dbCpuMsPerRequest?: number; load: number[] }> {
   const l0 = loadAvg();
   const c0 = pids.map(cpuMs);
+  const d0 = dbPids.map(cpuMs);
   const r = await run();
   const c1 = pids.map(cpuMs);
+  const d1 = dbPids.map(cpuMs);
   const requests = r.requestsPerSecond * SECONDS;
-  return { ...r, cpuMsPerRequest: c1.map((c, i) => Math.round(((c - c0[i]!) / requests) * 1000) / 1000), load: [l0, loadAvg()] };
+  const per = (x: number) => Math.round((x / requests) * 1000) / 1000;
+  const db = d1.reduce((a, c, i) => a + (Number.isFinite(c) && Number.isFinite(d0[i]!) ? c - d0[i]! : 0), 0);
+  return { ...r, cpuMsPerRequest: c1.map((c, i) => per(c - c0[i]!)), ...(dbPids.length ? { dbCpuMsPerRequest: per(db) } : {}), load: [l0, loadAvg()] };
 }
 
 function vmHwmMiB(pid: number): number {
@@ -176,8 +212,13 @@ const AGENCIES = [
 ];
 
 export async function run(): Promise<Record<string, unknown>> {
+  return runExchange({ storage: process.env.BENCH_EXCHANGE_DB === 'postgres' ? 'postgres' : 'pglite', bigMiB: BIG_MIB });
+}
+
+export async function runExchange(o: { storage: 'pglite' | 'postgres'; bigMiB: number }): Promise<Record<string, unknown>> {
   const dir = mkdtempSync(join(tmpdir(), 'truc-bench-exchange-'));
   const children: ChildProcess[] = [];
+  const databases: string[] = [];
   let p: Platform | undefined;
   let app: Awaited<ReturnType<typeof buildApp>> | undefined;
   let ocsp: OcspResponder | undefined;
@@ -215,10 +256,20 @@ export async function run(): Promise<Record<string, unknown>> {
       const ssDir = join(dir, a.serverCode);
       const config = join(dir, `${a.serverCode}.yaml`);
       const id = `SERVER:VN/${a.memberClass}/${a.memberCode}/${a.serverCode}`;
+      let database: { url: string } | undefined;
+      if (o.storage === 'postgres') {
+        const name = `truc_bench_xs_${randomBytes(5).toString('hex')}`;
+        await pgAdmin(`CREATE DATABASE ${name}`);
+        databases.push(name);
+        const u = new URL(PG_BASE);
+        u.pathname = `/${name}`;
+        database = { url: u.toString() };
+      }
       writeFileSync(
         config,
         JSON.stringify({
           dataDir: ssDir,
+          ...(database ? { database } : {}),
           keys: { software: { passphrase: PASS } },
           log: { level: 'warn' },
           http: { port: 0 },
@@ -256,7 +307,7 @@ export async function run(): Promise<Record<string, unknown>> {
     for (const s of ports) {
       // BENCH_EXCHANGE_NODE_ARGS: extra node flags for the servers (e.g. --cpu-prof when looking for where time goes)
       const nodeArgs = (process.env.BENCH_EXCHANGE_NODE_ARGS ?? '').split(' ').filter(Boolean);
-      const child = spawn(process.execPath, [...nodeArgs, join(ROOT, 'bin/truc.js'), '--config', s.config, 'ss', 'serve'], { stdio: ['ignore', 'ignore', 'inherit'] });
+      const child = spawn(process.execPath, [...nodeArgs, join(ROOT, 'bin/truc.js'), '--config', s.config, 'ss', 'serve'], { stdio: ['ignore', process.env.BENCH_EXCHANGE_STDOUT ? 'inherit' : 'ignore', 'inherit'] });
       children.push(child);
     }
     await waitPort(svcPort);
@@ -282,22 +333,24 @@ export async function run(): Promise<Record<string, unknown>> {
     await wrk(through, 1024, headers, dir, 3);
     const direct1k = await wrk(`http://127.0.0.1:${svcPort}/`, 1024, {}, dir);
     const servers = children.slice(-2).map((c) => c.pid!);
-    const through1k = await measured(servers, () => wrk(through, 1024, headers, dir));
+    const dbPids = databases.length ? await backendPids(databases) : [];
+    const through1k = await measured(servers, () => wrk(through, 1024, headers, dir), dbPids);
     const direct1m = await wrk(`http://127.0.0.1:${svcPort}/`, 1024 * 1024, {}, dir);
-    const through1m = await measured(servers, () => wrk(through, 1024 * 1024, headers, dir));
+    const through1m = await measured(servers, () => wrk(through, 1024 * 1024, headers, dir), dbPids);
     // one 1 GiB body through both servers and back, streamed (never whole in memory): time and the
     // servers' peak resident memory (VmHWM) after it
     const bigCpu0 = servers.map(cpuMs);
-    const big = BIG_MIB > 0 ? await streamThrough(through, headers, BIG_MIB * 1024 * 1024) : null;
-    const bigCpuMsPerMiB = servers.map((p, i) => Math.round(((cpuMs(p) - bigCpu0[i]!) / BIG_MIB) * 10) / 10);
+    const big = o.bigMiB > 0 ? await streamThrough(through, headers, o.bigMiB * 1024 * 1024) : null;
+    const bigCpuMsPerMiB = servers.map((p, i) => Math.round(((cpuMs(p) - bigCpu0[i]!) / o.bigMiB) * 10) / 10);
     const peakMiB = children.slice(-2).map((c) => vmHwmMiB(c.pid!));
-    return { connections: CONNECTIONS, seconds: SECONDS, direct1k, through1k, direct1m, through1m, ...(big ? { big: { mib: BIG_MIB, ...big, serverPeakRssMiB: peakMiB, cpuMsPerMiB: bigCpuMsPerMiB } } : {}) };
+    return { storage: o.storage, connections: CONNECTIONS, seconds: SECONDS, direct1k, through1k, direct1m, through1m, ...(big ? { big: { mib: o.bigMiB, ...big, serverPeakRssMiB: peakMiB, cpuMsPerMiB: bigCpuMsPerMiB } } : {}) };
   } finally {
     for (const c of children) c.kill('SIGTERM');
     await app?.close();
     await ocsp?.stop();
     await p?.close();
     await new Promise((r) => setTimeout(r, 500));
+    for (const name of databases) await pgAdmin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch(() => {});
     rmSync(dir, { recursive: true, force: true });
   }
 }
@@ -314,7 +367,10 @@ export function describe(r: Record<string, any>): string {
     `wrk, ${r.connections} connections, ${r.seconds} s a run, POST with a body of the given size to an echo service. ` +
       'Through the servers every message is signed (hash-tree batches, ECDSA P-256, software key), its peer certificates and OCSP checked, ' +
       'logged on both sides before delivery (mode full), each way. Consumer server, provider server, echo service and wrk each in its own process ' +
-      'on the same 2-core machine; added latency is the difference of medians.',
+      'on the same 2-core machine; added latency is the difference of medians. ' +
+      (r.storage === 'postgres'
+        ? 'Each server on its own PostgreSQL database (the production set-up: the message-log index and operational records are written by PostgreSQL backends, whose CPU is counted below).'
+        : 'Each server on its own PGlite database (the embedded default: the message-log index and operational records are written inside the server process).'),
     '',
     '| body | direct req/s | through req/s | ratio | direct p50 / p99 ms | through p50 / p99 ms | added p50 ms | errors |',
     '|---|---:|---:|---:|---:|---:|---:|---:|',
@@ -324,7 +380,9 @@ export function describe(r: Record<string, any>): string {
     ),
     '',
     `CPU per exchange (user + system, from /proc, consumer / provider server): 1 KiB ${r.through1k.cpuMsPerRequest?.join(' / ')} ms, ` +
-      `1 MiB ${r.through1m.cpuMsPerRequest?.join(' / ')} ms; machine load average (1 min) around these runs ${r.through1k.load?.[0]}–${r.through1m.load?.[1]}.`,
+      `1 MiB ${r.through1m.cpuMsPerRequest?.join(' / ')} ms` +
+      (r.through1k.dbCpuMsPerRequest !== undefined ? `; PostgreSQL backends of both servers together: 1 KiB ${r.through1k.dbCpuMsPerRequest} ms, 1 MiB ${r.through1m.dbCpuMsPerRequest} ms` : '') +
+      `; machine load average (1 min) around these runs ${r.through1k.load?.[0]}–${r.through1m.load?.[1]}.`,
     ...(r.big
       ? [
           '',

@@ -15,8 +15,8 @@ import { createHash, randomUUID } from 'node:crypto';
 import { TrucError, isTrucError } from '../../errors.js';
 import { clientHeader, memberOf, parseClientHeader, sameMember, serviceId, subsystemId, memberId, serviceText, subsystemText, subsystemOf, type ServiceId, type SubsystemId } from '../ids.js';
 import { BodyCollector, bodyStream } from './body.js';
-import { FRAME_BODY, FRAME_HEADER, FRAME_SIGNATURE, MAX_CHUNK_BYTES, MESSAGE_CONTENT_TYPE, encodeHeader, frame, frameHead, messageDigest, parseHeader, readFrames, type MessageHeader, type MessageSignature } from './message.js';
-import { checkTime, publishRefusal, receiveRest, recordHealth, type ReceivedRest, type ServerContext } from './context.js';
+import { FRAME_BODY, FRAME_HEADER, FRAME_SIGNATURE, MAX_CHUNK_BYTES, MESSAGE_CONTENT_TYPE, encodeHeader, frame, frameHead, messageDigest, parseHeader, readFrames, readWhole, splitWhole, wholeMessageLimit, type MessageHeader, type MessageSignature } from './message.js';
+import { checkTime, publishRefusal, receiveRest, receiveWhole, recordHealth, type ReceivedRest, type ServerContext } from './context.js';
 import { errorFromProblem, sendXroadError } from './xroad-error.js';
 import { splitAddress } from './peers.js';
 import type { ConfServerView } from '../conf/global.js';
@@ -144,14 +144,7 @@ interface WholeRequest {
 
 /** Reads a small body whole, signs the message, logs it, and lays out its frames for one write. */
 async function signWhole(ctx: ServerContext, req: IncomingMessage, header: MessageHeader, headerBytes: Buffer, declared: number): Promise<WholeRequest> {
-  const chunks: Buffer[] = [];
-  let n = 0;
-  for await (const c of req) {
-    n += (c as Buffer).length;
-    if (n > declared) throw new TrucError('bad_request', 'the body is longer than its Content-Length');
-    chunks.push(c as Buffer);
-  }
-  const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, n);
+  const body = await readWhole(req, declared, (why) => new TrucError('bad_request', `the body could not be read: ${why}`));
   const bodyHash = createHash('sha256').update(body).digest();
   const digest = messageDigest(headerBytes, bodyHash, body.length);
   const bs = await ctx.signer.signDigest(digest);
@@ -310,10 +303,20 @@ async function receiveResponse(
     }
     throw errorFromProblem(resp.statusCode ?? 0, Buffer.concat(chunks));
   }
-  const frames = readFrames(resp);
-  const first = await frames.next();
-  if (first.done || first.value.type !== FRAME_HEADER) throw new TrucError('bad_message', 'the response does not start with its header', { origin: 'provider' });
-  const headerBytes = Buffer.from(first.value.payload);
+  // a small response (sent with its length) is read whole and split in memory; a larger one streams
+  const declared = resp.headers['content-length'] !== undefined ? Number(resp.headers['content-length']) : NaN;
+  const whole =
+    !resp.headers['transfer-encoding'] && Number.isSafeInteger(declared) && declared <= wholeMessageLimit(ctx.limits.inlineBodyBytes)
+      ? splitWhole(await readWhole(resp, declared, (why) => new TrucError('peer_failed', `the response from ${provider.address} could not be read: ${why}`, { origin: 'provider' })))
+      : null;
+  const frames = whole ? null : readFrames(resp);
+  let headerBytes: Buffer;
+  if (whole) headerBytes = whole.header;
+  else {
+    const first = await frames!.next();
+    if (first.done || first.value.type !== FRAME_HEADER) throw new TrucError('bad_message', 'the response does not start with its header', { origin: 'provider' });
+    headerBytes = Buffer.from(first.value.payload);
+  }
   const h = parseHeader(headerBytes);
   if (h.kind !== 'response' || h.id !== request.id || h.requestHash !== requestDigest.toString('hex'))
     throw new TrucError('bad_message', 'the response is not bound to this request (id or request hash differs)');
@@ -325,7 +328,7 @@ async function receiveResponse(
   const signer = await ctx.trust.check(conf, h.signCert, h.signOcsp, 'sign');
   if (!signer.member || !sameMember(signer.member, memberOf(service)))
     throw new TrucError('cert_invalid', `the response is signed with a certificate that does not belong to the service's member ${service.memberClass}/${service.memberCode}`);
-  const rest = await receiveRest(ctx, frames, headerBytes, signer);
+  const rest = whole ? receiveWhole(ctx, whole, signer) : await receiveRest(ctx, frames!, headerBytes, signer);
   try {
     return await answerResponse(ctx, res, h, headerBytes, request, requestDigest, rest);
   } finally {

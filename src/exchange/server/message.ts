@@ -17,6 +17,7 @@
  * instead of `S` aborts a message (the sender failed mid-stream): the receiver drops it.
  */
 import { createHash } from 'node:crypto';
+import type { Readable } from 'node:stream';
 import { TrucError } from '../../errors.js';
 
 export const FRAME_HEADER = 0x48; // 'H'
@@ -152,6 +153,102 @@ export interface Frame {
   payload: Buffer;
 }
 
+/** A frame's type is one of ours and its length within that type's bound. */
+function checkFrameHead(t: number, len: number): void {
+  if (t !== FRAME_BODY && t !== FRAME_HEADER && t !== FRAME_SIGNATURE && t !== FRAME_ABORT) throw new TrucError('bad_message', `unknown frame type ${t}`);
+  const max = t === FRAME_BODY ? MAX_CHUNK_BYTES : t === FRAME_HEADER ? MAX_HEADER_BYTES : MAX_SIGNATURE_BYTES;
+  if (len > max) throw new TrucError('bad_message', `a frame of ${len} bytes exceeds ${max}`);
+}
+
+/** A small message read whole: header, body (its frames joined) and signature frame payloads. */
+export interface WholeMessage {
+  header: Buffer;
+  body: Buffer;
+  signature: Buffer;
+}
+
+/** The most a whole message (sent with its length because its body is small) may be: larger ones stream. */
+export const wholeMessageLimit = (inlineBodyBytes: number) => inlineBodyBytes + MAX_HEADER_BYTES + MAX_SIGNATURE_BYTES + 64 * 5;
+
+/**
+ * Splits a message held whole in memory into its frames, with the checks `readFrames` and the receiver
+ * make on a stream: H first, then B*, then S and nothing after; an X frame is the sender's abort.
+ */
+export function splitWhole(buf: Buffer): WholeMessage {
+  let off = 0;
+  let header: Buffer | null = null;
+  let signature: Buffer | null = null;
+  const body: Buffer[] = [];
+  while (off < buf.length) {
+    if (buf.length - off < 5) throw new TrucError('bad_message', 'the message ended inside a frame (truncated)');
+    const t = buf[off]!;
+    const len = buf.readUInt32BE(off + 1);
+    checkFrameHead(t, len);
+    off += 5;
+    if (buf.length - off < len) throw new TrucError('bad_message', 'the message ended inside a frame (truncated)');
+    const payload = buf.subarray(off, off + len);
+    off += len;
+    if (!header) {
+      if (t !== FRAME_HEADER) throw new TrucError('bad_message', 'the message does not start with its header');
+      header = payload;
+      continue;
+    }
+    if (signature) throw new TrucError('bad_message', 'frames after the signature');
+    if (t === FRAME_BODY) body.push(payload);
+    else if (t === FRAME_SIGNATURE) signature = payload;
+    else if (t === FRAME_ABORT) throw new TrucError('peer_failed', `the sender aborted the message: ${payload.toString('utf8').slice(0, 200)}`);
+    else throw new TrucError('bad_message', 'a second header frame');
+  }
+  if (!header) throw new TrucError('bad_message', 'the message does not start with its header');
+  if (!signature) throw new TrucError('bad_message', 'the message ended without its signature (truncated)');
+  return { header, body: body.length === 1 ? body[0]! : Buffer.concat(body), signature };
+}
+
+/**
+ * The whole body of a stream whose length is known and small, gathered from its events (an async iterator
+ * per message cost a handful of promises and listeners per chunk). Any failure — more bytes than declared,
+ * the stream ending short, an error, the connection closing — rejects with `fail(why)`.
+ */
+export function readWhole(s: Readable, length: number, fail: (why: string) => Error): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let n = 0;
+    const done = () => {
+      s.off('data', onData);
+      s.off('end', onEnd);
+      s.off('error', onError);
+      s.off('close', onClose);
+    };
+    const onData = (c: Buffer) => {
+      n += c.length;
+      if (n > length) {
+        done();
+        s.resume(); // the rest is not gathered
+        reject(fail(`more than the ${length} bytes declared`));
+        return;
+      }
+      chunks.push(c);
+    };
+    const onEnd = () => {
+      done();
+      if (n !== length) reject(fail(`it ended after ${n} of its ${length} bytes`));
+      else resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, n));
+    };
+    const onError = (e: Error) => {
+      done();
+      reject(e instanceof TrucError ? e : fail(e.message));
+    };
+    const onClose = () => {
+      done();
+      reject(fail(`the connection closed after ${n} of ${length} bytes`));
+    };
+    s.on('data', onData);
+    s.on('end', onEnd);
+    s.on('error', onError);
+    s.on('close', onClose);
+  });
+}
+
 /**
  * Reads frames from a byte stream. Header, signature and abort frames are yielded whole and bounded; a body
  * frame's bytes are yielded as they arrive (a body frame may come out as several `B` frames, each a piece
@@ -186,9 +283,7 @@ export async function* readFrames(source: AsyncIterable<Buffer | Uint8Array>): A
           t = head[0]!;
           len = head.readUInt32BE(1);
         }
-        if (t !== FRAME_BODY && t !== FRAME_HEADER && t !== FRAME_SIGNATURE && t !== FRAME_ABORT) throw new TrucError('bad_message', `unknown frame type ${t}`);
-        const max = t === FRAME_BODY ? MAX_CHUNK_BYTES : t === FRAME_HEADER ? MAX_HEADER_BYTES : MAX_SIGNATURE_BYTES;
-        if (len > max) throw new TrucError('bad_message', `a frame of ${len} bytes exceeds ${max}`);
+        checkFrameHead(t, len);
         if (len === 0) {
           yield { type: t, payload: Buffer.alloc(0) };
           continue;

@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { createHash, generateKeyPairSync, sign } from 'node:crypto';
 import { BatchSigner, rootFromPath, treeProofs, verifyRoot } from '../../../src/exchange/server/batch-sign.js';
-import { FRAME_BODY, FRAME_HEADER, FRAME_SIGNATURE, frame, parseHeader, parseSignature, readFrames } from '../../../src/exchange/server/message.js';
+import { PassThrough } from 'node:stream';
+import { FRAME_ABORT, FRAME_BODY, FRAME_HEADER, FRAME_SIGNATURE, frame, parseHeader, parseSignature, readFrames, readWhole, splitWhole } from '../../../src/exchange/server/message.js';
+import { TrucError } from '../../../src/errors.js';
 
 const digest = (i: number) => createHash('sha256').update(`message ${i}`).digest();
 
@@ -93,6 +95,58 @@ describe('frames', () => {
     big[0] = FRAME_HEADER;
     big.writeUInt32BE(10 * 1024 * 1024, 1);
     await expect(collect([big])).rejects.toMatchObject({ code: 'bad_message' });
+  });
+  it('splits a small message held whole, with the same refusals as the stream reader', () => {
+    const body = [Buffer.from('ab'), Buffer.from('c')];
+    const sig = Buffer.from('{}');
+    const m = splitWhole(Buffer.concat([frame(FRAME_HEADER, h), ...body.map((b) => frame(FRAME_BODY, b)), frame(FRAME_SIGNATURE, sig)]));
+    expect(m.header.equals(h)).toBe(true);
+    expect(m.body.toString()).toBe('abc');
+    expect(m.signature.equals(sig)).toBe(true);
+    expect(splitWhole(Buffer.concat([frame(FRAME_HEADER, h), frame(FRAME_SIGNATURE, sig)])).body.length).toBe(0);
+    const refusals: [Buffer[], string, RegExp][] = [
+      [[frame(FRAME_BODY, h)], 'bad_message', /does not start with its header/],
+      [[], 'bad_message', /does not start with its header/],
+      [[frame(FRAME_HEADER, h), frame(FRAME_BODY, h)], 'bad_message', /without its signature/],
+      [[frame(FRAME_HEADER, h), frame(FRAME_SIGNATURE, sig), frame(FRAME_BODY, h)], 'bad_message', /after the signature/],
+      [[frame(FRAME_HEADER, h), frame(FRAME_HEADER, h)], 'bad_message', /second header/],
+      [[frame(FRAME_HEADER, h), frame(FRAME_ABORT, Buffer.from('service_failed'))], 'peer_failed', /aborted the message: service_failed/],
+      [[frame(FRAME_HEADER, h).subarray(0, 7)], 'bad_message', /truncated/],
+      [[frame(FRAME_HEADER, h), Buffer.from([FRAME_BODY, 0])], 'bad_message', /truncated/],
+      [[Buffer.from([0x41, 0, 0, 0, 1, 0])], 'bad_message', /unknown frame type/],
+    ];
+    for (const [parts, code, why] of refusals) {
+      let err: unknown;
+      try {
+        splitWhole(Buffer.concat(parts));
+      } catch (e) {
+        err = e;
+      }
+      expect(err, why.source).toBeInstanceOf(TrucError);
+      expect((err as TrucError).code).toBe(code);
+      expect((err as TrucError).message).toMatch(why);
+    }
+  });
+  it('reads a body of declared length whole, and fails on more, less or a broken stream', async () => {
+    const fail = (why: string) => new TrucError('bad_request', why);
+    const ok = new PassThrough();
+    const got = readWhole(ok, 5, fail);
+    ok.write('ab');
+    ok.end('cde');
+    expect((await got).toString()).toBe('abcde');
+    const long = new PassThrough();
+    const tooLong = readWhole(long, 2, fail);
+    long.end('abc');
+    await expect(tooLong).rejects.toMatchObject({ code: 'bad_request', message: /more than the 2 bytes/ });
+    const short = new PassThrough();
+    const tooShort = readWhole(short, 4, fail);
+    short.end('ab');
+    await expect(tooShort).rejects.toMatchObject({ code: 'bad_request', message: /after 2 of its 4 bytes/ });
+    const broken = new PassThrough();
+    const failed = readWhole(broken, 4, fail);
+    broken.write('ab');
+    broken.destroy(new Error('ECONNRESET'));
+    await expect(failed).rejects.toMatchObject({ code: 'bad_request', message: /ECONNRESET/ });
   });
   it('refuses malformed headers and signature blocks', () => {
     for (const bad of ['not json', '{}', '{"v":1,"kind":"request"}', JSON.stringify({ v: 1, kind: 'request', id: 'x', time: 'never', client: 'c', service: 's', sender: 's', signCert: '', signOcsp: '', authOcsp: '', headers: {}, method: 'GET', path: '/' })])

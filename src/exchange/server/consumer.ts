@@ -15,8 +15,8 @@ import { createHash, randomUUID } from 'node:crypto';
 import { TrucError, isTrucError } from '../../errors.js';
 import { clientHeader, memberOf, parseClientHeader, sameMember, serviceId, subsystemId, memberId, serviceText, subsystemText, subsystemOf, type ServiceId, type SubsystemId } from '../ids.js';
 import { BodyCollector, bodyStream } from './body.js';
-import { FRAME_BODY, FRAME_HEADER, FRAME_SIGNATURE, MAX_CHUNK_BYTES, MESSAGE_CONTENT_TYPE, encodeHeader, frame, frameHead, messageDigest, parseHeader, readFrames, readWhole, splitWhole, wholeMessageLimit, type MessageHeader, type MessageSignature } from './message.js';
-import { checkTime, publishRefusal, receiveRest, receiveWhole, recordHealth, type ReceivedRest, type ServerContext } from './context.js';
+import { FRAME_BODY, FRAME_HEADER, FRAME_SIGNATURE, MAX_CHUNK_BYTES, MESSAGE_CONTENT_TYPE, encodeHeader, frame, frameHead, messageDigest, parseHeader, readWhole, type MessageHeader, type MessageSignature } from './message.js';
+import { checkTime, publishRefusal, readIncoming, receiveBody, recordHealth, type ReceivedRest, type ServerContext } from './context.js';
 import { errorFromProblem, sendXroadError } from './xroad-error.js';
 import { splitAddress } from './peers.js';
 import type { ConfServerView } from '../conf/global.js';
@@ -304,19 +304,8 @@ async function receiveResponse(
     throw errorFromProblem(resp.statusCode ?? 0, Buffer.concat(chunks));
   }
   // a small response (sent with its length) is read whole and split in memory; a larger one streams
-  const declared = resp.headers['content-length'] !== undefined ? Number(resp.headers['content-length']) : NaN;
-  const whole =
-    !resp.headers['transfer-encoding'] && Number.isSafeInteger(declared) && declared <= wholeMessageLimit(ctx.limits.inlineBodyBytes)
-      ? splitWhole(await readWhole(resp, declared, (why) => new TrucError('peer_failed', `the response from ${provider.address} could not be read: ${why}`, { origin: 'provider' })))
-      : null;
-  const frames = whole ? null : readFrames(resp);
-  let headerBytes: Buffer;
-  if (whole) headerBytes = whole.header;
-  else {
-    const first = await frames!.next();
-    if (first.done || first.value.type !== FRAME_HEADER) throw new TrucError('bad_message', 'the response does not start with its header', { origin: 'provider' });
-    headerBytes = Buffer.from(first.value.payload);
-  }
+  const incoming = await readIncoming(ctx, resp, `the response from ${provider.address}`, { origin: 'provider' });
+  const headerBytes = incoming.headerBytes;
   const h = parseHeader(headerBytes);
   if (h.kind !== 'response' || h.id !== request.id || h.requestHash !== requestDigest.toString('hex'))
     throw new TrucError('bad_message', 'the response is not bound to this request (id or request hash differs)');
@@ -328,7 +317,7 @@ async function receiveResponse(
   const signer = await ctx.trust.check(conf, h.signCert, h.signOcsp, 'sign');
   if (!signer.member || !sameMember(signer.member, memberOf(service)))
     throw new TrucError('cert_invalid', `the response is signed with a certificate that does not belong to the service's member ${service.memberClass}/${service.memberCode}`);
-  const rest = whole ? receiveWhole(ctx, whole, signer) : await receiveRest(ctx, frames!, headerBytes, signer);
+  const rest = await receiveBody(ctx, incoming, signer);
   try {
     return await answerResponse(ctx, res, h, headerBytes, request, requestDigest, rest);
   } finally {

@@ -3,6 +3,7 @@
  * configuration, trust and status checks, the batch signer, the message log, the replay guard, the
  * verified-root cache, health per service, and the events it publishes.
  */
+import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
 import { createHash } from 'node:crypto';
 import { TrucError, isTrucError } from '../../errors.js';
@@ -17,7 +18,7 @@ import type { BatchSigner } from './batch-sign.js';
 import type { Peers } from './peers.js';
 import type { OpRecorder } from './oprecords.js';
 import { BodyCollector, type BodyMemory, type CollectedBody } from './body.js';
-import { FRAME_ABORT, FRAME_BODY, FRAME_SIGNATURE, messageDigest, parseSignature, type Frame, type MessageHeader, type MessageSignature, type WholeMessage } from './message.js';
+import { FRAME_ABORT, FRAME_BODY, FRAME_HEADER, FRAME_SIGNATURE, messageDigest, parseSignature, readFrames, readWhole, splitWhole, wholeMessageLimit, type Frame, type MessageHeader, type MessageSignature, type WholeMessage } from './message.js';
 import { rootFromPath, verifyRoot } from './batch-sign.js';
 
 export interface ServerLimits {
@@ -226,6 +227,31 @@ export function receiveWhole(ctx: ServerContext, m: WholeMessage, signer: Truste
   const body: CollectedBody = { hash: createHash('sha256').update(m.body).digest(), length: m.body.length, body: m.body, release: keep };
   const digest = checkSigned(ctx, m.header, body, signature, signer);
   return { body, signature, signatureBytes: m.signature, digest };
+}
+
+/** A message arriving from a peer, its header read: whole when small and sent with its length, else a stream of frames. */
+export interface Incoming {
+  headerBytes: Buffer;
+  whole: WholeMessage | null;
+  frames: AsyncGenerator<Frame> | null;
+}
+
+/** `what` names the message in errors ("the message from SERVER:…"); `detail` goes with them. */
+export async function readIncoming(ctx: ServerContext, s: IncomingMessage, what: string, detail?: Record<string, unknown>): Promise<Incoming> {
+  const declared = s.headers['content-length'] !== undefined ? Number(s.headers['content-length']) : NaN;
+  if (!s.headers['transfer-encoding'] && Number.isSafeInteger(declared) && declared <= wholeMessageLimit(ctx.limits.inlineBodyBytes)) {
+    const whole = splitWhole(await readWhole(s, declared, (why) => new TrucError('peer_failed', `${what} could not be read: ${why}`, detail)));
+    return { headerBytes: whole.header, whole, frames: null };
+  }
+  const frames = readFrames(s);
+  const first = await frames.next();
+  if (first.done || first.value.type !== FRAME_HEADER) throw new TrucError('bad_message', `${what} does not start with its header`, detail);
+  return { headerBytes: Buffer.from(first.value.payload), whole: null, frames };
+}
+
+/** The rest of an incoming message (body and signature), checked against the sender's signing certificate. */
+export function receiveBody(ctx: ServerContext, m: Incoming, signer: TrustedCert): Promise<ReceivedRest> {
+  return m.whole ? Promise.resolve(receiveWhole(ctx, m.whole, signer)) : receiveRest(ctx, m.frames!, m.headerBytes, signer);
 }
 
 /**

@@ -17,8 +17,8 @@ import { createHash } from 'node:crypto';
 import { TrucError, isTrucError, toProblem } from '../../errors.js';
 import { memberOf, parseService, parseSubsystem, sameMember, serviceText, subsystemOf, subsystemText, type ServiceId, type SubsystemId } from '../ids.js';
 import { BodyCollector, bodyStream } from './body.js';
-import { FRAME_ABORT, FRAME_BODY, FRAME_HEADER, FRAME_SIGNATURE, MAX_CHUNK_BYTES, MESSAGE_CONTENT_TYPE, encodeHeader, frame, frameHead, messageDigest, parseHeader, readFrames, readWhole, splitWhole, wholeMessageLimit, type MessageHeader, type MessageSignature } from './message.js';
-import { checkTime, publishRefusal, receiveRest, receiveWhole, recordHealth, type ServerContext } from './context.js';
+import { FRAME_ABORT, FRAME_BODY, FRAME_HEADER, FRAME_SIGNATURE, MAX_CHUNK_BYTES, MESSAGE_CONTENT_TYPE, encodeHeader, frame, frameHead, messageDigest, parseHeader, readWhole, type MessageHeader, type MessageSignature } from './message.js';
+import { checkTime, publishRefusal, readIncoming, receiveBody, recordHealth, type ServerContext } from './context.js';
 import { pathCovered, type ServerSnapshot } from './store.js';
 import type { GlobalConf } from '../conf/global.js';
 import { writeChunk, writeFrame } from './write.js';
@@ -84,19 +84,8 @@ export async function handleProvider(ctx: ServerContext, req: IncomingMessage, r
     peerServer = `SERVER:${sender.id.instance}/${sender.id.memberClass}/${sender.id.memberCode}/${sender.id.serverCode}`;
     if (sender.maintenance) throw new TrucError('server_maintenance', `${peerServer} is in maintenance mode`);
     // a small message (sent with its length) is read whole and split in memory; a larger one streams
-    const declared = req.headers['content-length'] !== undefined ? Number(req.headers['content-length']) : NaN;
-    const whole =
-      !req.headers['transfer-encoding'] && Number.isSafeInteger(declared) && declared <= wholeMessageLimit(ctx.limits.inlineBodyBytes)
-        ? splitWhole(await readWhole(req, declared, (why) => new TrucError('peer_failed', `the message from ${peerServer} could not be read: ${why}`)))
-        : null;
-    const frames = whole ? null : readFrames(req);
-    let headerBytes: Buffer;
-    if (whole) headerBytes = whole.header;
-    else {
-      const first = await frames!.next();
-      if (first.done || first.value.type !== FRAME_HEADER) throw new TrucError('bad_message', 'the message does not start with its header');
-      headerBytes = Buffer.from(first.value.payload);
-    }
+    const incoming = await readIncoming(ctx, req, `the message from ${peerServer}`);
+    const headerBytes = incoming.headerBytes;
     header = parseHeader(headerBytes);
     if (header.kind !== 'request') throw new TrucError('bad_message', 'a request was expected');
     if (header.sender !== peerServer) throw new TrucError('bad_message', `the message names ${header.sender} as its sender, but the TLS certificate is ${peerServer}'s`);
@@ -117,7 +106,7 @@ export async function handleProvider(ctx: ServerContext, req: IncomingMessage, r
     if (ctx.replay.has(replayKey)) throw new TrucError('replayed_message', `message ${header.id} from ${header.client} was already received`);
     if (!accessAllowed(snap, conf, svcText, client, header.method!, header.path!))
       throw new TrucError('access_denied', `${subsystemText(client)} has no access right to ${header.method} ${svcText}${header.path === '/' ? '' : header.path}`);
-    const rest = whole ? receiveWhole(ctx, whole, signer) : await receiveRest(ctx, frames!, headerBytes, signer);
+    const rest = await receiveBody(ctx, incoming, signer);
     held = rest.body;
     if (!ctx.replay.add(replayKey)) {
       if (!Buffer.isBuffer(rest.body.body)) await rest.body.body.discard?.();

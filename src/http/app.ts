@@ -1,6 +1,6 @@
 /**
  * The HTTP application: one Fastify instance carrying the roles this process runs. Shared behaviour lives
- * here — body limits, binary content types, RFC 9457 problem responses for every error, the OpenAPI
+ * here — body limits, bounded JSON, binary content types, RFC 9457 problem responses for every error, the OpenAPI
  * document — and each role registers its routes from its own folder.
  */
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
@@ -30,6 +30,7 @@ import type { Scanner } from '../monitor/scan/index.js';
 import { signRoutes } from './sign/routes.js';
 import { vaultRoutes } from './vault/routes.js';
 import { pathRedactor, redactProblem } from './redact.js';
+import { checkJson } from '../json/scan.js';
 
 export const BINARY_TYPES = [
   'application/pkcs10',
@@ -93,6 +94,19 @@ export async function buildApp(p: Platform, opts: AppOptions = {}): Promise<Fast
   app.server.headersTimeout = 20_000; // slow headers are cut after 20 s (Node checks every connectionsCheckingInterval)
   app.addContentTypeParser(BINARY_TYPES, { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
   app.addContentTypeParser('application/x-pem-file', { parseAs: 'string' }, (_req, body, done) => done(null, body));
+  // JSON bodies are measured before they are parsed (src/json/scan.ts): nesting and the number of values
+  // bounded, so that no body makes JSON.parse build millions of objects or a structure that breaks the
+  // recursive walks after it; the parse itself stays Fastify's (prototype poisoning refused)
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
+    try {
+      checkJson(body as string);
+    } catch (e) {
+      return done(e as Error, undefined);
+    }
+    return parseJson(req, body as string, done);
+  });
 
   const cutPaths = pathRedactor([p.config.dataDir, p.config.profilesDir, p.config.keys.software.dir]);
   app.setErrorHandler((err: any, req, reply) => {

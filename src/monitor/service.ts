@@ -263,11 +263,14 @@ export class MonitorService {
   /**
    * Accepts a batch: the valid events are stored (resolves once they are) and the invalid reported by index.
    * Null when the queue has no room for the batch: nothing was accepted, the caller should retry later.
+   * `refused`: events an intake refused before parsing them (too large or deep to build), by index.
    */
-  submit(values: unknown[], intake: Intake): Promise<{ ids: string[]; rejected: Rejected[] }> | null {
+  submit(values: unknown[], intake: Intake, refused?: ReadonlyMap<number, string>): Promise<{ ids: string[]; rejected: Rejected[] }> | null {
     const ok: QueuedEvent[] = [];
     const rejected: Rejected[] = [];
     values.forEach((v, index) => {
+      const reason = refused?.get(index);
+      if (reason !== undefined) return void rejected.push({ index, reason });
       const r = this.normalize(v, intake);
       if (r.ok) ok.push(r.value);
       else rejected.push({ index, reason: r.reason });

@@ -12,6 +12,7 @@ import { boundedLimit } from '../../monitor/events/store.js';
 import { hunt, type MonitorService } from '../../monitor/index.js';
 import { monitorStats } from '../../monitor/stats.js';
 import { parseWindowsXmlStream } from '../../monitor/intake/windows.js';
+import { parseJsonEventsStream, type JsonBatch } from '../../monitor/intake/json.js';
 
 const INTAKE_BODY_LIMIT = 32 * 1024 * 1024;
 
@@ -38,44 +39,48 @@ function busy(reply: FastifyReply, url: string) {
 }
 
 export async function monitorRoutes(app: FastifyInstance, p: Platform, m: MonitorService): Promise<void> {
-  app.addContentTypeParser(['application/xml', 'text/xml'], { parseAs: 'string', bodyLimit: INTAKE_BODY_LIMIT }, (_r, body, done) => done(null, body));
-  app.addContentTypeParser('application/x-ndjson', { parseAs: 'string', bodyLimit: INTAKE_BODY_LIMIT }, (_r, body, done) => {
-    try {
-      const lines = (body as string).split('\n').filter((l) => l.trim());
-      done(null, lines.map((l) => JSON.parse(l)));
-    } catch (e) {
-      done(new TrucError('bad_request', `NDJSON: ${(e as Error).message}`), undefined);
-    }
-  });
   const actor = (req: { principal?: { name: string } }) => req.principal?.name ?? 'anonymous';
   const max = m.deps.config.http.maxEvents;
 
-  async function accept(values: unknown[], reply: FastifyReply, url: string, intake: 'http' | 'windows') {
+  async function accept(values: unknown[], reply: FastifyReply, url: string, intake: 'http' | 'windows', refused?: ReadonlyMap<number, string>) {
     if (values.length > max) throw new TrucError('too_large', `at most ${max} events a request`, { max });
-    const stored = m.submit(values, intake);
+    const stored = m.submit(values, intake, refused);
     if (!stored) return busy(reply, url);
     const r = await stored;
     return reply.status(202).send({ accepted: r.ids.length, ids: r.ids, rejected: r.rejected });
   }
 
-  app.post(
-    '/api/v1/events',
-    {
-      bodyLimit: INTAKE_BODY_LIMIT,
-      onRequest: guard(p, 'monitor.ingest'),
-      schema: {
-        tags: ['monitor'],
-        summary: 'Send a batch of events (JSON array, {events: [...]}, or NDJSON)',
-        security: [{ bearer: [] }],
+  // A JSON or NDJSON batch is split into events as its bytes arrive, in a scope of its own (like the Windows
+  // export below): the whole body is never parsed at once, an event too large or too deep to build is
+  // refused by its index without being built, and a body past the request's bounds (bytes, events, values)
+  // as soon as it passes them. The caller is authenticated before (onRequest runs before the body is read).
+  await app.register(async (batch) => {
+    const streamed = (ndjson: boolean) => async (req: { headers: Record<string, unknown> }, payload: AsyncIterable<Buffer>) => {
+      const declared = Number(req.headers['content-length']);
+      const limits = { bytes: INTAKE_BODY_LIMIT, events: max };
+      return { jsonBatch: await parseJsonEventsStream(payload, { ndjson, limits, declaredLength: Number.isNaN(declared) ? undefined : declared }) };
+    };
+    batch.removeContentTypeParser('application/json');
+    batch.addContentTypeParser('application/json', streamed(false));
+    batch.addContentTypeParser('application/x-ndjson', streamed(true));
+    batch.post(
+      '/api/v1/events',
+      {
+        bodyLimit: INTAKE_BODY_LIMIT,
+        onRequest: guard(p, 'monitor.ingest'),
+        schema: {
+          tags: ['monitor'],
+          summary: 'Send a batch of events (JSON array, {events: [...]}, or NDJSON)',
+          security: [{ bearer: [] }],
+        },
       },
-    },
-    async (req, reply) => {
-      const b = req.body as unknown;
-      const values = Array.isArray(b) ? b : b && typeof b === 'object' && Array.isArray((b as any).events) ? (b as any).events : undefined;
-      if (!values) throw new TrucError('bad_request', 'the body is a JSON array of events or {"events": [...]}');
-      return accept(values, reply, req.url, 'http');
-    },
-  );
+      async (req, reply) => {
+        const b = (req.body as { jsonBatch?: JsonBatch } | undefined)?.jsonBatch;
+        if (!b) throw new TrucError('unsupported', 'gửi application/json hoặc application/x-ndjson (send application/json or application/x-ndjson)');
+        return accept(b.values, reply, req.url, 'http', b.refused);
+      },
+    );
+  });
 
   // The Windows export is parsed as its bytes arrive, in a scope of its own: a body whose declared length
   // is over the bound is refused before a byte is read, and one that grows past the bound — in bytes,
@@ -83,7 +88,6 @@ export async function monitorRoutes(app: FastifyInstance, p: Platform, m: Monito
   // in whole, up to 32 MiB, before the XML and its bounds were looked at). The caller is authenticated
   // before (onRequest runs before the body is read).
   await app.register(async (win) => {
-    win.removeContentTypeParser(['application/xml', 'text/xml']);
     win.addContentTypeParser(['application/xml', 'text/xml'], async (req: { headers: Record<string, unknown> }, payload: AsyncIterable<Buffer>) => {
       const declared = Number(req.headers['content-length']);
       const events = await parseWindowsXmlStream(payload, { bytes: INTAKE_BODY_LIMIT, events: max }, Number.isNaN(declared) ? undefined : declared);

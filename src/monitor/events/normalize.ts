@@ -112,10 +112,22 @@ function jsonBounds(v: unknown, b: Bounds, budget: { nodes: number }, depth: num
 function measureEvent(e: unknown): { bytes: number; deep: boolean } {
   const b: Bounds = { lo: 0, hi: 0, deep: false };
   jsonBounds(e, b, { nodes: 100_000 }, 0);
-  if (b.deep || b.hi === Infinity) return { bytes: JSON.stringify(e).length, deep: !depthOk(e, 0) };
+  // too deep is a refusal whatever the size: the text of a value nested a million deep is never built
+  // (JSON.stringify recurses and would throw), only the lower bound found so far says whether it is also too large
+  if (b.deep) return { bytes: b.lo, deep: true };
+  if (b.hi === Infinity) return { bytes: textLength(e), deep: !depthOk(e, 0) };
   if (b.hi <= EVENT_LIMITS.bytes) return { bytes: b.hi, deep: false };
   if (b.lo > EVENT_LIMITS.bytes) return { bytes: b.lo, deep: false };
-  return { bytes: JSON.stringify(e).length, deep: false };
+  return { bytes: textLength(e), deep: false };
+}
+
+/** The length of a value's JSON text; Infinity when none can be built (a cycle, nesting past the stack): refused as too large. */
+function textLength(e: unknown): number {
+  try {
+    return JSON.stringify(e).length;
+  } catch {
+    return Infinity;
+  }
 }
 
 /** Checks an untrusted event; `size` is its JSON length when the caller knows it. */

@@ -14,6 +14,7 @@ import { SaxesParser } from 'saxes';
 import { TrucError } from '../../errors.js';
 import type { SecurityEvent } from '../../bus/index.js';
 import { renderWindowsMessages } from './windows-messages.js';
+import { readTextInSlices, Slicer, tooLargeBody } from './text-stream.js';
 
 type Obj = Record<string, unknown>;
 
@@ -322,34 +323,15 @@ export function parseWindowsXml(xml: string, limits: Partial<XmlLimits> = {}): O
   return [...p.write(xml), ...p.close()];
 }
 
-const SLICE_CHARS = 64 * 1024;
-const SLICE_MS = 8;
-
-/** Feeds text to a parser in slices, giving the event loop back when a slice ran long. */
-class Slicer {
-  private slice = performance.now();
-  constructor(
-    private readonly p: WindowsXmlParser,
-    private readonly out: Obj[],
-  ) {}
-  async write(text: string): Promise<void> {
-    for (let at = 0; at < text.length; at += SLICE_CHARS) {
-      for (const e of this.p.write(text.slice(at, at + SLICE_CHARS))) this.out.push(e);
-      if (performance.now() - this.slice > SLICE_MS) {
-        await new Promise<void>((r) => setImmediate(r));
-        this.slice = performance.now();
-      }
-    }
-  }
-}
-
 /** Parses an EVTX XML export in slices, giving the event loop back between them. */
 export async function parseWindowsXmlChunked(xml: string, limits: Partial<XmlLimits> = {}): Promise<Obj[]> {
   const max = limits.bytes ?? XML_LIMITS.bytes;
-  if (xml.length > max) tooLarge(`XML larger than ${max} bytes (XML lớn quá ${max} byte)`, max);
+  if (xml.length > max) tooLargeBody('XML', max);
   const p = new WindowsXmlParser(limits);
   const out: Obj[] = [];
-  await new Slicer(p, out).write(xml);
+  await new Slicer((t) => {
+    for (const e of p.write(t)) out.push(e);
+  }).feed(xml);
   for (const e of p.close()) out.push(e);
   return out;
 }
@@ -360,26 +342,13 @@ export async function parseWindowsXmlChunked(xml: string, limits: Partial<XmlLim
  * elements as they come — so an oversized or hostile body is refused after reading no more than the bound,
  * never held whole. UTF-8, as HTTP bodies of application/xml are here.
  */
-export async function parseWindowsXmlStream(
-  body: AsyncIterable<Uint8Array | string>,
-  limits: Partial<XmlLimits> = {},
-  declaredLength?: number,
-): Promise<Obj[]> {
-  const max = limits.bytes ?? XML_LIMITS.bytes;
-  const big = (): never => tooLarge(`XML lớn quá ${max} byte (XML larger than ${max} bytes)`, max);
-  if (declaredLength !== undefined && declaredLength > max) big();
+export async function parseWindowsXmlStream(body: AsyncIterable<Uint8Array | string>, limits: Partial<XmlLimits> = {}, declaredLength?: number): Promise<Obj[]> {
   const p = new WindowsXmlParser(limits);
   const out: Obj[] = [];
-  const slicer = new Slicer(p, out);
-  const utf8 = new TextDecoder('utf-8');
-  let bytes = 0;
-  for await (const chunk of body) {
-    const b = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
-    bytes += b.length;
-    if (bytes > max) big();
-    await slicer.write(utf8.decode(b, { stream: true }));
-  }
-  await slicer.write(utf8.decode());
+  const write = (t: string) => {
+    for (const e of p.write(t)) out.push(e);
+  };
+  await readTextInSlices(body, write, { max: limits.bytes ?? XML_LIMITS.bytes, declaredLength, what: 'XML' });
   for (const e of p.close()) out.push(e);
   return out;
 }

@@ -78,14 +78,27 @@ export function checkTree(buf: Buffer, what = 'DER', maxDepth = 32): void {
   }
 }
 
+/**
+ * Octets of one arc of an object identifier: a 128-bit UUID arc (2.25.…, X.667) takes 19; anything longer is
+ * no identifier anyone assigned. Without the bound one arc of a megabyte is a bigint grown seven bits at a
+ * time — quadratic work (a 48 KB arc took half a second, a CMS of 8 MB would take hours).
+ */
+const MAX_OID_ARC_OCTETS = 20;
+/** Octets of a whole identifier: real ones are a few dozen. */
+export const MAX_OID_OCTETS = 1024;
+
 export function decodeOid(value: Buffer): string {
+  if (value.length > MAX_OID_OCTETS) throw new TrucError('malformed_der', `OBJECT IDENTIFIER of ${value.length} octets (more than ${MAX_OID_OCTETS})`);
   const arcs: bigint[] = [];
   let v = 0n;
+  let octets = 0;
   for (const b of value) {
+    if (++octets > MAX_OID_ARC_OCTETS) throw new TrucError('malformed_der', `OBJECT IDENTIFIER with an arc of more than ${MAX_OID_ARC_OCTETS} octets`);
     v = (v << 7n) | BigInt(b & 0x7f);
     if (!(b & 0x80)) {
       arcs.push(v);
       v = 0n;
+      octets = 0;
     }
   }
   if (arcs.length === 0) return '';

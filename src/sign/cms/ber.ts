@@ -31,13 +31,19 @@ interface Node {
 
 const bad = (what: string, m: string, at: number) => new TrucError('malformed_der', `${what}: ${m} at ${at}`);
 
-/** One element of BER from `offset`: its tree and where it ends. */
-function parse(buf: Buffer, offset: number, what: string, maxDepth: number): { nodes: Node[]; end: number } {
+/**
+ * One element of BER from `offset`: where it ends, whether it already is the DER `berToDer` would write
+ * (definite minimal lengths, no string sent constructed), and its tree when `build` asks for it. A walk
+ * without the tree keeps nothing per element: a CMS of millions of tiny elements costs one pass, not a
+ * node each (4 million NULLs used to take seconds and hundreds of megabytes, then overflow the stack).
+ */
+function parse(buf: Buffer, offset: number, what: string, maxDepth: number, build: boolean): { nodes: Node[]; end: number; der: boolean } {
   const nodes: Node[] = [];
   const maxElements = Math.max(MIN_ELEMENT_BUDGET, (buf.length - offset) >>> 1);
-  const frames: { node: Node; end?: number }[] = [];
+  const frames: { node?: Node; end?: number }[] = [];
   let pos = offset;
-  let root: Node | undefined;
+  let count = 0;
+  let der = true;
   do {
     const frame = frames[frames.length - 1];
     const limit = frame?.end ?? buf.length;
@@ -66,22 +72,28 @@ function parse(buf: Buffer, offset: number, what: string, maxDepth: number): { n
       len = 0;
       for (let i = 0; i < n; i++) len = len * 256 + buf[pos + 2 + i];
       hdr += n;
+      // DER takes the fewest length octets, and the long form only from 128
+      if (len < 0x80 || buf[pos + 2] === 0) der = false;
     }
     const constructed = (tag & 0x20) !== 0;
     if (indefinite && !constructed) throw bad(what, 'indefinite length on a primitive element', pos);
     if (!indefinite && pos + hdr + len > limit) throw bad(what, 'element runs past its container', pos);
-    const node: Node = constructed ? { tag, kids: [] } : { tag, content: buf.subarray(pos + hdr, pos + hdr + len) };
-    if (nodes.push(node) > maxElements) throw bad(what, 'too many elements', pos);
-    if (frame) frame.node.kids!.push(node);
-    else root = node;
+    if (indefinite || (constructed && (tag & 0xc0) === 0 && STRING_TAGS.has(tag & 0x1f))) der = false;
+    if (++count > maxElements) throw bad(what, 'too many elements', pos);
+    let node: Node | undefined;
+    if (build) {
+      node = constructed ? { tag, kids: [] } : { tag, content: buf.subarray(pos + hdr, pos + hdr + len) };
+      nodes.push(node);
+      if (frame) frame.node!.kids!.push(node);
+    }
     if (constructed) {
       if (frames.length >= maxDepth) throw bad(what, `nesting deeper than ${maxDepth}`, pos);
-      frames.push({ node, ...(indefinite ? {} : { end: pos + hdr + len }) });
+      frames.push({ ...(node ? { node } : {}), ...(indefinite ? {} : { end: pos + hdr + len }) });
       pos += hdr;
     } else pos += hdr + len;
   } while (frames.length);
-  if (!root) throw bad(what, 'no element', offset);
-  return { nodes, end: pos };
+  if (count === 0) throw bad(what, 'no element', offset);
+  return { nodes, end: pos, der };
 }
 
 /** Children's content concatenated, for a string sent constructed (BIT STRING: one unused-bits octet, the last chunk's). */
@@ -101,19 +113,23 @@ function flatten(node: Node, what: string): Buffer {
 
 /** Where the BER element at `offset` ends (for a /Contents string padded with zeros after its CMS). */
 export function berElementEnd(buf: Buffer, offset = 0, what = 'BER', maxDepth = 48): number {
-  return parse(buf, offset, what, maxDepth).end;
+  return parse(buf, offset, what, maxDepth, false).end;
 }
 
 /** The DER form of a whole BER element (the same bytes when it already was DER). */
 export function berToDer(buf: Buffer, what = 'BER', maxDepth = 48): Buffer {
-  const { nodes, end } = parse(buf, 0, what, maxDepth);
-  if (end !== buf.length) throw new TrucError('malformed_der', `${what}: trailing bytes after the element`);
+  const walk = parse(buf, 0, what, maxDepth, false);
+  if (walk.end !== buf.length) throw new TrucError('malformed_der', `${what}: trailing bytes after the element`);
+  // DER already (nearly every signature): the same bytes, and no tree was built
+  if (walk.der) return buf;
+  const { nodes } = parse(buf, 0, what, maxDepth, true);
   // nodes are in document order, so children come after their parents: encode from the end
   for (let i = nodes.length - 1; i >= 0; i--) {
     const n = nodes[i];
     const universal = (n.tag & 0xc0) === 0;
     if (n.kids && universal && STRING_TAGS.has(n.tag & 0x1f)) n.encoded = tlv(n.tag & ~0x20, flatten(n, what));
-    else if (n.kids) n.encoded = tlv(n.tag, ...n.kids.map((k) => k.encoded!));
+    // one buffer of the children, not a spread of them: a SEQUENCE may hold more children than a call takes arguments
+    else if (n.kids) n.encoded = tlv(n.tag, Buffer.concat(n.kids.map((k) => k.encoded!)));
     else n.encoded = tlv(n.tag, n.content!);
     if (n.kids) for (const k of n.kids) k.encoded = undefined;
   }

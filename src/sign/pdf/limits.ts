@@ -16,6 +16,8 @@ export const MAX_OBJECTS = 4_000_000;
 export const MAX_XREF_SECTIONS = 10_000;
 /** decoded size of one cross-reference or object stream */
 export const MAX_DECODED_STREAM = 64 * 1024 * 1024;
+/** decoded size of all the streams of one file the reader decodes, over all its revisions (./stream.ts) */
+export const MAX_DECODED_PER_FILE = 256 * 1024 * 1024;
 /** objects one object stream may hold */
 export const MAX_OBJSTM_OBJECTS = 100_000;
 /** nodes visited walking the page tree or form fields */

@@ -10,7 +10,7 @@ import { TrucError } from '../../errors.js';
 import type { Db } from '../../store/index.js';
 import {
   Engine,
-  loadRules,
+  loadRulesCached,
   parsePipeline,
   type CorrelationMatch,
   type DetectorOptions,
@@ -90,13 +90,28 @@ export class Detection {
     readonly loadRejected: Rejection[],
     readonly options: CompileSettings,
     private readonly log?: Logger,
+    /** how the rules were read: from the rule cache (hit), parsed and cached (built), parsed with no cache */
+    readonly cache: 'hit' | 'built' | 'uncached' = 'uncached',
   ) {
     this.engine = new Engine(documents, options);
   }
 
-  static async load(db: Db, dirs: readonly string[], log?: Logger, options: CompileSettings = {}): Promise<Detection> {
-    const { documents, rejected } = dirs.length ? await loadRules(dirs) : { documents: [], rejected: [] };
-    const d = new Detection(db, documents, rejected, options, log);
+  /**
+   * Loads the rules through the rule cache `truc hunt` uses (sigma/cache.ts; `cache.dir`, default TRUC_CACHE_DIR
+   * or the user's cache folder; null: none), so that a start with SigmaHQ's thousands of rules reads back their
+   * parsed form instead of parsing their YAML again.
+   */
+  static async load(
+    db: Db,
+    dirs: readonly string[],
+    log?: Logger,
+    options: CompileSettings = {},
+    cache: { dir?: string | null } = {},
+  ): Promise<Detection> {
+    const t0 = performance.now();
+    const loaded = dirs.length ? await loadRulesCached(dirs, cache) : { documents: [], rejected: [], cache: 'uncached' as const };
+    log?.info({ rules: loaded.documents.length, cache: loaded.cache, ms: Math.round(performance.now() - t0) }, 'rules loaded');
+    const d = new Detection(db, loaded.documents, loaded.rejected, options, log, loaded.cache);
     await d.reload();
     const state = await loadState(db, STATE_KEY);
     if (state) {

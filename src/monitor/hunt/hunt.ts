@@ -207,9 +207,9 @@ export class Detectors {
     return this.used.size;
   }
 
-  for(ls: EventLogsource | undefined): Detector {
+  /** `sig`: logsourceSignature(ls), when the caller has it (it passes it on to the detector's match). */
+  for(ls: EventLogsource | undefined, sig = logsourceSignature(ls)): Detector {
     if (this.all) return this.all;
-    const sig = logsourceSignature(ls);
     let d = this.byKind.get(sig);
     if (d) return d;
     if (this.byKind.size < MAX_KINDS) {
@@ -319,7 +319,8 @@ export async function huntFiles(paths: readonly string[], rules: readonly SigmaD
         // one view for detection and for saying which fields matched: the second reuses what the first worked out
         const view = new EventView(event);
         let time: string | undefined;
-        for (const m of detectors.for(ls).match(event, ls, view)) {
+        const sig = logsourceSignature(ls);
+        for (const m of detectors.for(ls, sig).match(event, ls, view, sig)) {
           if ((m.ruleId && fed.has(m.ruleId)) || (m.ruleName && fed.has(m.ruleName)))
             pending.push({ at: ms, seq: pending.length, match: m, file: f.path, record: rec.line });
           if (!m.generate) continue;

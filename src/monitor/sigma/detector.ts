@@ -46,6 +46,23 @@ interface Route {
 
 const MAX_ROUTES = 4096;
 
+/** Ascending order for the few candidates of an event: insertion sort, no comparator calls. */
+function sortSmall(a: number[]): void {
+  if (a.length > 32) {
+    a.sort((x, y) => x - y);
+    return;
+  }
+  for (let i = 1; i < a.length; i++) {
+    const v = a[i]!;
+    let j = i - 1;
+    while (j >= 0 && a[j]! > v) {
+      a[j + 1] = a[j]!;
+      j--;
+    }
+    a[j + 1] = v;
+  }
+}
+
 export class Detector {
   readonly rules: CompiledRule[] = [];
   readonly rejected: Rejection[] = [];
@@ -56,6 +73,17 @@ export class Detector {
   private tick = 0;
   private readonly resolve: (event: Record<string, unknown>) => EventLogsource | undefined;
   private readonly generate: Uint8Array;
+  /** Each rule's ATT&CK tags (`attack.*`), worked out once rather than at every match. */
+  private readonly attack: readonly string[][];
+  // The scan's state: its callback is made once, not at every event, and collects into one reused array.
+  private allowed: Uint8Array = new Uint8Array(0);
+  private readonly candidates: number[] = [];
+  private readonly collect = (i: number): void => {
+    if (this.allowed[i] && this.stamp[i] !== this.tick) {
+      this.stamp[i] = this.tick;
+      this.candidates.push(i);
+    }
+  };
 
   constructor(documents: readonly SigmaDocument[], opts: DetectorOptions = {}) {
     const filters = [
@@ -85,6 +113,7 @@ export class Detector {
       }
     }
     this.generate = Uint8Array.from(gen);
+    this.attack = this.rules.map((r) => Object.freeze(r.rule.tags.filter((t) => t.startsWith('attack.'))) as string[]);
     this.resolve = opts.logsource ?? deriveLogsource;
     this.stamp = new Uint32Array(this.rules.length);
     this.indexed = new Uint8Array(this.rules.length);
@@ -108,8 +137,7 @@ export class Detector {
     };
   }
 
-  private route(ls: EventLogsource | undefined): Route {
-    const sig = logsourceSignature(ls);
+  private route(ls: EventLogsource | undefined, sig: string): Route {
     let r = this.routeCache.get(sig);
     if (r) return r;
     const allowed = new Uint8Array(this.rules.length);
@@ -132,9 +160,19 @@ export class Detector {
     return r;
   }
 
-  /** Indices of the rules an event matches, ascending. */
-  matchIndices(event: Record<string, unknown>, logsource?: EventLogsource, useIndex = true, view = new EventView(event)): number[] {
-    const route = this.route(logsource ?? this.resolve(event));
+  /**
+   * Indices of the rules an event matches, ascending. `signature`: logsourceSignature of the logsource, when the
+   * caller has it already (truc hunt picks its detector by it).
+   */
+  matchIndices(
+    event: Record<string, unknown>,
+    logsource?: EventLogsource,
+    useIndex = true,
+    view = new EventView(event),
+    signature?: string,
+  ): number[] {
+    const ls = logsource ?? this.resolve(event);
+    const route = this.route(ls, signature ?? logsourceSignature(ls));
     const out: number[] = [];
     if (!this.index || !route.plan || !useIndex || (route.plan.keywords && (view.leaves(), view.truncated))) {
       for (let k = 0; k < route.all.length; k++) {
@@ -143,34 +181,33 @@ export class Detector {
       }
       return out;
     }
-    const t = ++this.tick === 0xffffffff ? this.resetStamps() : this.tick;
-    const stamp = this.stamp;
-    const allowed = route.allowed;
-    const candidates: number[] = [];
-    this.index.scan(view, route.plan, (i) => {
-      if (allowed[i] && stamp[i] !== t) {
-        stamp[i] = t;
-        candidates.push(i);
-      }
-    });
+    if (++this.tick === 0xffffffff) this.resetStamps();
+    this.allowed = route.allowed;
+    const candidates = this.candidates;
+    candidates.length = 0;
+    this.index.scan(view, route.plan, this.collect);
     for (let k = 0; k < route.always.length; k++) candidates.push(route.always[k]!);
-    if (candidates.length > 1) candidates.sort((a, b) => a - b);
-    for (const i of candidates) if (this.rules[i]!.test(view)) out.push(i);
+    if (candidates.length > 1) sortSmall(candidates);
+    // reused by the next event; a rule's test never calls back into this detector
+    const n = candidates.length;
+    for (let k = 0; k < n; k++) {
+      const i = candidates[k]!;
+      if (this.rules[i]!.test(view)) out.push(i);
+    }
     return out;
   }
 
-  private resetStamps(): number {
+  private resetStamps(): void {
     this.stamp.fill(0);
     this.tick = 1;
-    return 1;
   }
 
   /**
    * The rules an event matches. `view`: a view of `event` the caller keeps using after (to look at the
    * fields again), so that what it worked out — flattened Windows containers, folded values — is done once.
    */
-  match(event: Record<string, unknown>, logsource?: EventLogsource, view?: EventView): MatchResult[] {
-    return this.matchIndices(event, logsource, true, view).map((i) => this.result(i, event));
+  match(event: Record<string, unknown>, logsource?: EventLogsource, view?: EventView, signature?: string): MatchResult[] {
+    return this.matchIndices(event, logsource, true, view, signature).map((i) => this.result(i, event));
   }
 
   /** Same as `match` without the literal index: the reference the index is tested against. */
@@ -187,7 +224,7 @@ export class Detector {
       author: r.author,
       level: r.level,
       tags: r.tags,
-      attack: r.tags.filter((t) => t.startsWith('attack.')),
+      attack: this.attack[i]!,
       generate: this.generate[i] === 1,
       rule: r,
       event,

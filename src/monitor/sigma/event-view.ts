@@ -25,13 +25,16 @@ function unwrap(v: unknown): unknown {
   return v;
 }
 
+// for…in with an own-property check visits what Object.entries lists, in its order, without its arrays
 function flattenSystem(sys: Obj): Obj {
   const out: Obj = Object.create(null) as Obj;
-  for (const [k, v] of Object.entries(sys)) {
+  for (const k in sys) {
+    if (!Object.hasOwn(sys, k)) continue;
+    const v = sys[k];
     if (isObj(v)) {
       if ('#text' in v) out[k] = v['#text'];
       const attrs = v['#attributes'];
-      if (isObj(attrs)) for (const [a, av] of Object.entries(attrs)) out[`${k}_${a}`] = av;
+      if (isObj(attrs)) for (const a in attrs) if (Object.hasOwn(attrs, a)) out[`${k}_${a}`] = attrs[a];
     } else {
       out[k] = v;
     }
@@ -89,8 +92,10 @@ export class EventView {
   readonly raw: Obj;
   private containers: Obj[] | undefined;
   private readonly folded = new Map<string, string | null>();
+  private arrays: Map<string, unknown[]> | undefined;
   private leafCache: string[] | undefined;
   private foldedLeafCache: string[] | undefined;
+  private foldedTextCache: string | undefined;
   /** Set by `leaves()` when the event exceeded the depth or size bounds and some scalars were not listed. */
   truncated = false;
 
@@ -128,7 +133,17 @@ export class EventView {
     const v = get(this);
     f = typeof v === 'string' ? fold(v) : typeof v === 'number' || typeof v === 'boolean' ? String(v) : null;
     this.folded.set(key, f);
+    if (f === null && Array.isArray(v)) (this.arrays ??= new Map()).set(key, v);
     return f;
+  }
+
+  /**
+   * The value of a field for which `foldedOf` gave null, when it is an array (ECS multi-valued fields); undefined
+   * when absent or another kind of value. Kept by `foldedOf`, so that an absent field — most of the fields the
+   * rules of a kind of event name — is looked for once per event, not once more after it was not found.
+   */
+  arrayOf(key: string): unknown[] | undefined {
+    return this.arrays?.get(key);
   }
 
   /** Every scalar leaf of the event as a string (for keyword searches and the literal index). */
@@ -153,6 +168,22 @@ export class EventView {
   foldedLeaves(): string[] {
     if (!this.foldedLeafCache) this.foldedLeafCache = this.leaves().map(fold);
     return this.foldedLeafCache;
+  }
+
+  /**
+   * Every scalar leaf, folded, in one string, each followed by U+0000: what the literal index searches keyword
+   * literals in, in one pass rather than one per leaf. A literal found in a leaf is found here (fold maps
+   * character by character, fold.ts); one spanning two leaves would have to hold U+0000, and only makes a
+   * rule a candidate that its own test then judges.
+   */
+  foldedText(): string {
+    if (this.foldedTextCache === undefined) {
+      const leaves = this.leaves();
+      let s = '';
+      for (let i = 0; i < leaves.length; i++) s += `${leaves[i]!}\u0000`;
+      this.foldedTextCache = fold(s);
+    }
+    return this.foldedTextCache;
   }
 }
 

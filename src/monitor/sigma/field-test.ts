@@ -465,8 +465,8 @@ function compilePositive(
   const test: Test = (v) => {
     const f = v.foldedOf(key, get);
     if (f !== null) return t(f);
-    const raw = get(v);
-    if (!Array.isArray(raw)) return false;
+    const raw = v.arrayOf(key);
+    if (raw === undefined) return false;
     // Arrays (ECS multi-valued fields): any element matches; under `all` each value by some element.
     const elems = raw.filter((x) => x !== null && typeof x !== 'object').map((x) => fold(String(x)));
     if (perValue) return perValue.every((pv) => elems.some(pv));

@@ -1,15 +1,19 @@
 /**
  * The literal index. For every field that required literals name (literals.ts) — plus one pseudo-field for
- * keyword literals, searched in every scalar — a hash table of 4-character grams: each literal is filed under
- * its rarest gram, and a scan of the field's folded value probes the table once per position, confirming a
- * hit by comparing the whole literal in place. Shorter literals go to a 2-gram table or a character map. Scanning
- * the few fields the routed rules care about yields the rules that may match; the others cannot and are never
- * evaluated.
+ * keyword literals, searched in every scalar — a table of its literals, folded. A field with many literals has
+ * a hash table of 4-character grams (each literal filed under its rarest gram, a bit filter of those grams in
+ * front), a 2-gram table for 2–3 chars and a character map for single chars, all probed in one pass over the
+ * field's folded value, a hit confirmed by comparing the whole literal in place. A field with few literals, all
+ * of some length (the keyword literals, hashes, user names), has a skip table: a window slides along the value
+ * and jumps over what cannot start a literal. Scanning the few fields the routed rules care about yields the rules
+ * that may match; the others cannot and are never evaluated.
  *
  * Why it never drops a match: a required literal occurs in the value of its field — resolved by the same
  * accessor and folded by the same fold the rule uses — in any event the rule accepts. Fold is a per-character
- * mapping (fold.ts), so the folded literal occurs in the folded value; the scan visits every position of the
- * value, so it reaches the position where the literal's gram starts and confirms it there.
+ * mapping (fold.ts), so the folded literal occurs in the folded value (for keywords: in the folded text of all
+ * the event's scalars, EventView.foldedText). The gram scan visits every position of the value, so it reaches
+ * the position where the literal's gram starts; the bit filter only turns away grams no literal is filed under;
+ * the skip table never moves its window past the end of an occurrence (SkipTable). Each then confirms it there.
  */
 import { accessor, type Accessor, type EventView } from './event-view.js';
 import { fold } from './fold.js';
@@ -18,7 +22,20 @@ import { commonCoverage, literalField, literalText } from './literals.js';
 export interface IndexOptions {
   /** Cap on distinct indexed literals; past it the remaining rules are always evaluated. */
   maxLiterals?: number;
+  /**
+   * A field whose literals are all at least this long, and not more than SKIP_MAX_LITERALS, is searched by
+   * skipping (SkipTable) rather than by grams at every position (default 4; Infinity: never).
+   */
+  skipMinLength?: number;
 }
+
+/**
+ * Past this many literals the pairs ending their prefixes are many and shared (literals of one field often begin
+ * alike: `hklm\software\…`), skips are short and confirmations long: the gram tables do better. Measured over
+ * SigmaHQ's Windows rules and the regression events: a skip table wins up to a few dozen literals (3–5 times on
+ * keywords, hashes, user names), loses past a hundred.
+ */
+const SKIP_MAX_LITERALS = 32;
 
 const GOLDEN = 0x9e3779b1 | 0;
 
@@ -28,24 +45,28 @@ function gramHash(s: string, i: number, q: number): number {
   return h;
 }
 
-/** Literals of at least `q` chars filed under one q-gram each, in an open hash table probed at every position. */
+/** Literals of at least `q` chars filed under one q-gram each, in an open hash table, with a bit filter of its grams. */
 class GramTable {
-  private readonly shift: number;
-  private readonly pow: number;
-  private readonly head: Int32Array;
-  private readonly next: Int32Array;
-  private readonly hash: Int32Array;
-  private readonly offset: Int32Array;
-  private readonly text: string[];
-  private readonly rules: Int32Array[];
+  readonly shift: number;
+  readonly head: Int32Array;
+  readonly next: Int32Array;
+  readonly hash: Int32Array;
+  readonly offset: Int32Array;
+  readonly text: string[];
+  readonly rules: Int32Array[];
+  /**
+   * One bit per gram hash (top `filterBits` bits of its mix), set for the grams literals are filed under:
+   * 16 times the table's slots, so that most positions of a value are turned away by one bit test — a probe of
+   * the table itself, then a walk down its chain, is what costs when it is taken at every character.
+   */
+  readonly filter: Int32Array;
+  readonly filterShift: number;
 
   constructor(
-    private readonly q: number,
+    readonly q: number,
     long: string[],
     byLiteral: Map<string, number[]>,
   ) {
-    this.pow = 1;
-    for (let k = 1; k < q; k++) this.pow = Math.imul(this.pow, 31);
     // Gram frequency over these literals: a literal is filed under its least shared gram, avoiding fragments
     // common in events.
     const freq = new Map<number, number>();
@@ -57,7 +78,9 @@ class GramTable {
     let bits = 8;
     while (1 << bits < long.length * 2) bits++;
     this.shift = 32 - bits;
+    this.filterShift = 32 - (bits + 4);
     this.head = new Int32Array(1 << bits).fill(-1);
+    this.filter = new Int32Array(1 << (bits + 4 - 5));
     this.next = new Int32Array(long.length);
     this.hash = new Int32Array(long.length);
     this.offset = new Int32Array(long.length);
@@ -77,7 +100,10 @@ class GramTable {
         }
       }
       const h = gramHash(t, best, q);
-      const slot = Math.imul(h, GOLDEN) >>> this.shift;
+      const mix = Math.imul(h, GOLDEN);
+      const slot = mix >>> this.shift;
+      const bit = mix >>> this.filterShift;
+      this.filter[bit >>> 5]! |= 1 << (bit & 31);
       this.hash[e] = h;
       this.offset[e] = best;
       this.next[e] = this.head[slot]!;
@@ -85,35 +111,104 @@ class GramTable {
     });
   }
 
-  /** `str` must be folded. */
-  scan(str: string, hit: (rule: number) => void): void {
-    const n = str.length;
-    const { q, pow, head, next, hash, offset, text, rules, shift } = this;
-    if (n < q) return;
-    let h = gramHash(str, 0, q);
-    for (let i = 0; ; i++) {
-      for (let e = head[Math.imul(h, GOLDEN) >>> shift]!; e !== -1; e = next[e]!) {
-        if (hash[e] !== h) continue;
-        const start = i - offset[e]!;
-        if (start >= 0 && str.startsWith(text[e]!, start)) {
-          const rs = rules[e]!;
-          for (let k = 0; k < rs.length; k++) hit(rs[k]!);
-        }
+  /** The literals filed under gram hash `h` (mixed: `mix`) that occur in `str` with that gram at `at`. */
+  probe(str: string, h: number, mix: number, at: number, hit: (rule: number) => void): void {
+    const { head, next, hash, offset, text, rules } = this;
+    for (let e = head[mix >>> this.shift]!; e !== -1; e = next[e]!) {
+      if (hash[e] !== h) continue;
+      const start = at - offset[e]!;
+      if (start >= 0 && str.startsWith(text[e]!, start)) {
+        const rs = rules[e]!;
+        for (let k = 0; k < rs.length; k++) hit(rs[k]!);
       }
-      if (i + q >= n) break;
-      h = (Math.imul(h - Math.imul(str.charCodeAt(i), pow), 31) + str.charCodeAt(i + q)) | 0;
     }
   }
 }
 
-/** One field's literals: 4-gram table for the long ones, 2-gram table for 2–3 chars, a char map for single chars. */
+/**
+ * Literals of at least `m` characters searched by skipping (Wu and Manber's multi-pattern search, blocks of two
+ * characters): a window of `m` characters slides along the value; when the pair of characters at its end ends no
+ * literal's first `m` characters, the window moves on by as far as that pair allows — up to `m - 1` characters —
+ * and the positions skipped cannot start any literal. Few long literals (the keyword literals searched through a
+ * whole event, hash values) are so found by looking at a fraction of the characters.
+ */
+class SkipTable {
+  private readonly m: number;
+  /** Shift for each pair hash: how far the window may move when its last two characters hash there. */
+  private readonly shift: Uint8Array;
+  /** Literals whose first `m` characters end with a pair of this hash (shift 0), confirmed in place. */
+  private readonly ending: Map<number, { text: string; rules: Int32Array }[]>;
+
+  constructor(byLiteral: Map<string, number[]>, m: number) {
+    this.m = m;
+    const most = Math.min(m - 1, 255);
+    this.shift = new Uint8Array(PAIR_SLOTS).fill(most);
+    this.ending = new Map();
+    for (const [text, rules] of byLiteral) {
+      for (let j = 1; j < m; j++) {
+        const h = pairHash(text.charCodeAt(j - 1), text.charCodeAt(j));
+        const s = m - 1 - j;
+        if (s < this.shift[h]!) this.shift[h] = s;
+        if (s === 0) {
+          let list = this.ending.get(h);
+          if (!list) this.ending.set(h, (list = []));
+          list.push({ text, rules: Int32Array.from(rules) });
+        }
+      }
+    }
+  }
+
+  scan(str: string, hit: (rule: number) => void): void {
+    const { m, shift, ending } = this;
+    const n = str.length;
+    for (let end = m - 1; end < n; ) {
+      const h = pairHash(str.charCodeAt(end - 1), str.charCodeAt(end));
+      const s = shift[h]!;
+      if (s !== 0) {
+        end += s;
+        continue;
+      }
+      const start = end - m + 1;
+      const list = ending.get(h)!;
+      for (let j = 0; j < list.length; j++) {
+        if (!str.startsWith(list[j]!.text, start)) continue;
+        const rs = list[j]!.rules;
+        for (let k = 0; k < rs.length; k++) hit(rs[k]!);
+      }
+      end++;
+    }
+  }
+}
+
+const PAIR_BITS = 12;
+const PAIR_SLOTS = 1 << PAIR_BITS;
+
+/** Two characters to PAIR_BITS bits; pairs that collide share the smaller shift, which only costs speed. */
+function pairHash(a: number, b: number): number {
+  return (Math.imul((Math.imul(a, 31) + b) | 0, GOLDEN) >>> (32 - PAIR_BITS));
+}
+
+/**
+ * One field's literals. When they are all long and not too many: a SkipTable. Otherwise a 4-gram table for
+ * those of 4 chars or more, a 2-gram table for 2–3 chars and a char map for single chars, all probed in one
+ * pass over the value, each position's grams computed from its last four characters.
+ */
 class FieldTable {
   readonly literals: number;
-  private readonly tables: GramTable[] = [];
+  private readonly skip: SkipTable | undefined;
+  private readonly long: GramTable | undefined;
+  private readonly mid: GramTable | undefined;
   private readonly singles: Map<number, Int32Array> | undefined;
   private readonly singleMark: Uint8Array | undefined;
 
-  constructor(byLiteral: Map<string, number[]>) {
+  constructor(byLiteral: Map<string, number[]>, skipMinLength: number) {
+    this.literals = byLiteral.size;
+    let shortest = Infinity;
+    for (const t of byLiteral.keys()) shortest = Math.min(shortest, t.length);
+    if (shortest >= skipMinLength && byLiteral.size <= SKIP_MAX_LITERALS) {
+      this.skip = new SkipTable(byLiteral, shortest);
+      return;
+    }
     const long: string[] = [];
     const mid: string[] = [];
     const singles = new Map<number, number[]>();
@@ -122,27 +217,50 @@ class FieldTable {
       else if (t.length >= 2) mid.push(t);
       else if (t.length === 1) singles.set(t.charCodeAt(0), rules);
     }
-    if (long.length) this.tables.push(new GramTable(4, long, byLiteral));
-    if (mid.length) this.tables.push(new GramTable(2, mid, byLiteral));
+    if (long.length) this.long = new GramTable(4, long, byLiteral);
+    if (mid.length) this.mid = new GramTable(2, mid, byLiteral);
     if (singles.size) {
       this.singles = new Map([...singles].map(([c, r]) => [c, Int32Array.from(r)]));
       this.singleMark = new Uint8Array(65536);
       for (const c of singles.keys()) this.singleMark[c] = 1;
     }
-    this.literals = byLiteral.size;
   }
 
   scan(str: string, hit: (rule: number) => void): void {
-    for (let t = 0; t < this.tables.length; t++) this.tables[t]!.scan(str, hit);
-    const mark = this.singleMark;
-    if (mark) {
-      for (let i = 0; i < str.length; i++) {
-        const c = str.charCodeAt(i);
-        if (mark[c]) {
-          const rs = this.singles!.get(c)!;
-          for (let k = 0; k < rs.length; k++) hit(rs[k]!);
-        }
+    if (this.skip !== undefined) {
+      this.skip.scan(str, hit);
+      return;
+    }
+    const { long, mid, singleMark: mark } = this;
+    const f4 = long?.filter;
+    const s4 = long?.filterShift ?? 0;
+    const f2 = mid?.filter;
+    const s2 = mid?.filterShift ?? 0;
+    // a, b, c: the three characters before position i (gramHash's arithmetic, q = 4 and q = 2, from them)
+    let a = 0;
+    let b = 0;
+    let c = 0;
+    for (let i = 0; i < str.length; i++) {
+      const d = str.charCodeAt(i);
+      if (mark !== undefined && mark[d] === 1) {
+        const rs = this.singles!.get(d)!;
+        for (let k = 0; k < rs.length; k++) hit(rs[k]!);
       }
+      if (f2 !== undefined && i >= 1) {
+        const h = (Math.imul(c, 31) + d) | 0;
+        const mix = Math.imul(h, GOLDEN);
+        const bit = mix >>> s2;
+        if ((f2[bit >>> 5]! & (1 << (bit & 31))) !== 0) mid!.probe(str, h, mix, i - 1, hit);
+      }
+      if (f4 !== undefined && i >= 3) {
+        const h = (Math.imul((Math.imul((Math.imul(a, 31) + b) | 0, 31) + c) | 0, 31) + d) | 0;
+        const mix = Math.imul(h, GOLDEN);
+        const bit = mix >>> s4;
+        if ((f4[bit >>> 5]! & (1 << (bit & 31))) !== 0) long!.probe(str, h, mix, i - 3, hit);
+      }
+      a = b;
+      b = c;
+      c = d;
     }
   }
 }
@@ -176,6 +294,7 @@ export class LiteralIndex {
     opts: IndexOptions = {},
   ) {
     const max = opts.maxLiterals ?? 2_000_000;
+    const skipMin = Math.max(opts.skipMinLength ?? 4, 3);
     const byField = new Map<string, Map<string, number[]>>();
     const ruleSets = new Map<string, Uint8Array>();
     let count = 0;
@@ -200,7 +319,7 @@ export class LiteralIndex {
     }
     let literals = 0;
     for (const [field, m] of byField) {
-      const table = new FieldTable(m);
+      const table = new FieldTable(m, skipMin);
       literals += table.literals;
       if (field === '') this.keywords = table;
       else this.fields.push({ field, get: accessor(field), table, rules: ruleSets.get(field)! });
@@ -231,14 +350,11 @@ export class LiteralIndex {
         f.table.scan(v, hit);
         continue;
       }
-      const raw = f.get(view);
-      if (Array.isArray(raw)) {
+      const raw = view.arrayOf(f.field);
+      if (raw !== undefined) {
         for (const x of raw) if (x !== null && typeof x !== 'object') f.table.scan(fold(String(x)), hit);
       }
     }
-    if (plan.keywords) {
-      const leaves = view.foldedLeaves();
-      for (let j = 0; j < leaves.length; j++) this.keywords!.scan(leaves[j]!, hit);
-    }
+    if (plan.keywords) this.keywords!.scan(view.foldedText(), hit);
   }
 }

@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { EventView, LiteralIndex, compileRule } from '../../../src/monitor/sigma/index.js';
+import { fold } from '../../../src/monitor/sigma/fold.js';
 import { literal, literalText } from '../../../src/monitor/sigma/literals.js';
 import { regexLiterals } from '../../../src/monitor/sigma/regex-literals.js';
 import { expectMatches, rule } from './helpers.js';
@@ -103,6 +104,80 @@ describe('LiteralIndex.scan', () => {
     const only1 = idx.plan(new Uint8Array([0, 1, 0, 0, 0]));
     expect(only1.fields.map((f) => f.field)).toEqual(['Image']);
     expect(only1.keywords).toBe(false);
+  });
+});
+
+describe('LiteralIndex search strategies', () => {
+  /** A small deterministic generator (xorshift32): the same cases on every run. */
+  function random(seed: number): () => number {
+    let x = seed;
+    return () => {
+      x ^= x << 13;
+      x ^= x >>> 17;
+      x ^= x << 5;
+      return (x >>> 0) / 2 ** 32;
+    };
+  }
+  // few letters, so that literals overlap, share prefixes and recur in values; and characters whose case
+  // folding is not one-to-one (İ, final sigma) or takes two code units (𐐀)
+  const ALPHABET = ['a', 'b', 'A', 'B', '\\', ':', ' ', 'İ', 'Σ', 'ς', '𐐀', '𐐨', 'é', 'É'];
+
+  it('the skip table and the gram tables report exactly the literals a value holds', () => {
+    const next = random(0x5eed);
+    const word = (min: number, max: number): string => {
+      let w = '';
+      const n = min + Math.floor(next() * (max - min + 1));
+      for (let i = 0; i < n; i++) w += ALPHABET[Math.floor(next() * ALPHABET.length)]!;
+      return w;
+    };
+    let compared = 0;
+    let found = 0;
+    for (let round = 0; round < 60; round++) {
+      // skip tables take at most 32 literals: rounds of few and of many; shortest lengths from 1 to 6
+      const count = round % 2 === 0 ? 1 + Math.floor(next() * 32) : 40 + Math.floor(next() * 60);
+      const shortest = 1 + (round % 6);
+      const texts = Array.from({ length: count }, () => word(shortest, shortest + 8));
+      const entries = texts.map((t, rule) => ({ rule, literals: [literal('F', t), literal(undefined, t.length >= 4 ? t : `${t}${t}${t}${t}`)] }));
+      const all = new Uint8Array(count).fill(1);
+      const skip = new LiteralIndex(entries, count, { skipMinLength: 3 });
+      const grams = new LiteralIndex(entries, count, { skipMinLength: Infinity });
+      for (let v = 0; v < 40; v++) {
+        // values built partly from the literals, so that they hold some
+        let value = word(0, 12);
+        for (let k = 0; k < 3; k++) value += (next() < 0.5 ? texts[Math.floor(next() * count)]! : '') + word(0, 6);
+        if (next() < 0.3) value = value.toUpperCase();
+        const folded = fold(value);
+        const expected = entries.filter((e) => folded.includes(fold(literalText(e.literals[0]!)))).map((e) => e.rule);
+        const expectedKw = entries.filter((e) => folded.includes(fold(literalText(e.literals[1]!)))).map((e) => e.rule);
+        for (const idx of [skip, grams]) {
+          const got = new Set<number>();
+          const plan = idx.plan(all);
+          idx.scan(new EventView({ F: value }), { fields: plan.fields, keywords: false }, (i) => got.add(i));
+          expect([...got].sort((a, b) => a - b)).toEqual(expected);
+          const gotKw = new Set<number>();
+          idx.scan(new EventView({ other: value }), { fields: [], keywords: plan.keywords }, (i) => gotKw.add(i));
+          expect([...gotKw].sort((a, b) => a - b)).toEqual(expectedKw);
+          compared++;
+        }
+        found += expected.length;
+      }
+    }
+    expect(compared).toBe(60 * 40 * 2);
+    // the cases are not trivially empty
+    expect(found).toBeGreaterThan(500);
+  });
+
+  it('searches keyword literals in each value, never across two', () => {
+    const idx = new LiteralIndex([{ rule: 0, literals: [literal(undefined, 'needle')] }], 1);
+    const plan = idx.plan(new Uint8Array([1]));
+    const hits = (e: Record<string, unknown>) => {
+      const s = new Set<number>();
+      idx.scan(new EventView(e), plan, (i) => s.add(i));
+      return [...s];
+    };
+    expect(hits({ a: 'nee', b: 'dle' })).toEqual([]);
+    expect(hits({ a: ['x', 'hay NEEDLE hay'], b: 1 })).toEqual([0]);
+    expect(hits({ a: { b: { c: 'needle' } } })).toEqual([0]);
   });
 });
 

@@ -41,6 +41,9 @@ interface Bounds {
 function jsonBounds(v: unknown, b: Bounds, budget: { nodes: number }, depth: number): void {
   if (depth > EVENT_LIMITS.depth) {
     b.deep = true;
+    // what lies past the depth limit still counts toward the size, so that a size over the limit is said
+    // first — walked without recursion (it may be nested a million deep) and within the node budget
+    b.lo += lowerBound(v, budget);
     return;
   }
   if (--budget.nodes < 0) {
@@ -102,6 +105,31 @@ function jsonBounds(v: unknown, b: Bounds, budget: { nodes: number }, depth: num
       // bigint throws in JSON.stringify, undefined at the top is no text: let the exact measure say
       b.hi = Infinity;
   }
+}
+
+/** A lower bound of a value's JSON length, by an explicit stack; stops past the event limit or the node budget. */
+function lowerBound(v: unknown, budget: { nodes: number }): number {
+  let lo = 0;
+  const stack: unknown[] = [v];
+  while (stack.length && lo <= EVENT_LIMITS.bytes && --budget.nodes >= 0) {
+    const x = stack.pop();
+    if (typeof x === 'string') lo += x.length + 2;
+    else if (typeof x === 'number') lo += 1;
+    else if (typeof x === 'boolean' || x === null) lo += 4;
+    else if (Array.isArray(x)) {
+      lo += 1 + x.length;
+      for (let i = 0; i < x.length && stack.length < budget.nodes; i++) stack.push(x[i]);
+    } else if (typeof x === 'object') {
+      lo += 2;
+      for (const k in x) {
+        if (stack.length >= budget.nodes) break;
+        if (!Object.hasOwn(x, k)) continue;
+        lo += k.length + 3;
+        stack.push((x as Record<string, unknown>)[k]);
+      }
+    }
+  }
+  return lo;
 }
 
 /**

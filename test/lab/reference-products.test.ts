@@ -19,8 +19,18 @@ describe.skipIf(sharedMissing)('reference products against the shared Wycheproof
     expect(total).toBe(14_872);
   });
 
-  it('node:crypto passes every suite it supports with zero FAIL and zero ERROR', () => {
-    expect(failures(node)).toEqual([]);
+  it('node:crypto passes every suite it supports with zero ERROR, and FAILs only where OpenSSL 3.0 itself accepts an invalid key', () => {
+    // the adapter hands public keys to OpenSSL unjudged: OpenSSL 3.0 matches explicit curve parameters to the
+    // named curve even with a missing or wrong cofactor and derives a secret, which Wycheproof calls invalid
+    // — the product's behaviour, reported as such (before, the adapter refused these keys itself: PASS)
+    expect(failures(node)).toEqual([
+      'ecdh_secp256r1_test.json#359 accepted an invalid test',
+      'ecdh_secp256r1_test.json#361 accepted an invalid test',
+      'ecdh_secp384r1_test.json#799 accepted an invalid test',
+      'ecdh_secp384r1_test.json#801 accepted an invalid test',
+      'ecdh_secp521r1_test.json#660 accepted an invalid test',
+      'ecdh_secp521r1_test.json#662 accepted an invalid test',
+    ]);
     expect(node.counts.PASS).toBeGreaterThan(11_000);
     // What OpenSSL 3.0 under Node lacks is UNSUPPORTED, not FAIL.
     const wholly = node.suites.filter((s) => s.counts.UNSUPPORTED === s.results.length).map((s) => s.file);

@@ -194,14 +194,6 @@ function ecdhSecret(p: Extract<KeyAgreeInput, { alg: 'ECDH' }>): Bytes {
     const publicKey = p.publicKey.spki
       ? crypto.createPublicKey({ key: Buffer.from(p.publicKey.spki), format: 'der', type: 'spki' })
       : crypto.createPublicKey({ key: nodeJwk(p.publicKey.jwk!), format: 'jwk' });
-    // a key of another curve, or with explicit parameters (no curve name: OpenSSL matches them to a named
-    // curve even with a missing or wrong cofactor), is not a key on this curve
-    if (p.publicKey.spki) {
-      const der = Buffer.from(p.publicKey.spki);
-      const at = der.indexOf(Buffer.from('06072a8648ce3d0201', 'hex'));
-      if (at < 0 || der[at + 9] !== 0x06) throw new Error('public key with explicit curve parameters, not a named curve');
-    }
-    if (publicKey.asymmetricKeyType !== 'ec' || publicKey.asymmetricKeyDetails?.namedCurve !== nodeCurve(p.curve)) throw new Error(`public key is not on ${p.curve}`);
     return u8(crypto.diffieHellman({ publicKey, privateKey: ecPrivate({ curve: p.curve, k: p.privateKey }) }));
   }
   if (!p.publicKey.raw) throw unsupported('EC public key encoding');

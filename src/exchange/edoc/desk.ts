@@ -65,10 +65,12 @@ import {
   enqueue,
   insertAttachment,
   insertDocument,
+  insertStatus,
   recipientRow,
   publicHeader,
   recordAd,
   shreddedHeader,
+  statusAd,
   statusRow,
   type AttachmentRow,
   type DeliveryRow,
@@ -76,7 +78,9 @@ import {
   type NewDocument,
   type PublicHeader,
   type SealedRecord,
+  type SealedStatus,
   type StatusRow,
+  type StoredStatusRow,
   type StoredDocumentRow,
 } from './store.js';
 
@@ -401,6 +405,70 @@ export class DocumentDesk {
     });
   }
 
+  // ---------- status packets at rest ----------
+
+  /** The sealed record of a new status row (description, staff, signed packet), or undefined without a cipher. */
+  private async sealStatus(s: Omit<StatusRow, 'createdAt' | 'ackedAt' | 'atRest' | 'xml'> & { xml: string }): Promise<Buffer | undefined> {
+    if (!this.o.cipher) return undefined;
+    const rec: SealedStatus = { description: s.description, staff: s.staff, xml: s.xml };
+    return this.o.cipher.seal(`status:${s.id}`, Buffer.from(JSON.stringify(rec), 'utf8'), statusAd(s), this.expiry());
+  }
+
+  private async dropStatus(id: string, reason: string): Promise<void> {
+    await this.o.cipher?.shred(`status:${id}`, reason).catch((e) => this.o.log?.warn({ err: e, id }, 'status key not shredded'));
+  }
+
+  /** Status rows as the desk shows them: opened when sealed; without description, staff and packet once shredded. */
+  private async openStatuses(rows: StoredStatusRow[]): Promise<StatusRow[]> {
+    const out: StatusRow[] = [];
+    for (const r of rows) {
+      const { sealed, shreddedAt, ...meta } = r;
+      const shredded: StatusRow = { ...meta, description: null, staff: null, xml: null, atRest: 'shredded' };
+      if (!sealed) {
+        out.push(shreddedAt ? shredded : { ...meta, atRest: 'plaintext' });
+        continue;
+      }
+      if (!this.o.cipher) throw new TrucError('decrypt_failed', `trạng thái ${r.id} được mã hoá mà bàn văn thư không có khoá / status ${r.id} is encrypted and this desk has no key`, { id: r.id });
+      try {
+        const rec = JSON.parse((await this.o.cipher.open(`status:${r.id}`, sealed, statusAd(r))).toString('utf8')) as SealedStatus;
+        out.push({ ...meta, description: rec.description, staff: rec.staff, xml: rec.xml, atRest: 'encrypted' });
+      } catch (e) {
+        if (isTrucError(e) && e.code === 'shredded') out.push(shredded);
+        else throw e;
+      }
+    }
+    return out;
+  }
+
+  /** Seals status rows written in clear, a batch a transaction; returns how many. */
+  private async sealExistingStatuses(batch: number): Promise<number> {
+    let done = 0;
+    for (;;) {
+      if (this.closed || !this.o.cipher) return done;
+      const rows = (await this.o.db.query(`SELECT * FROM xd_status WHERE sealed IS NULL AND shredded_at IS NULL AND xml IS NOT NULL ORDER BY created_at, id LIMIT ${batch}`)).map(statusRow);
+      if (!rows.length) return done;
+      const sealed = new Map<string, Buffer>();
+      for (const r of rows) sealed.set(r.id, (await this.sealStatus({ ...r, xml: r.xml! }))!);
+      const kept = new Set<string>();
+      try {
+        await this.o.db.tx(async (sql) => {
+          for (const r of rows) {
+            const [u] = await sql.query(`UPDATE xd_status SET sealed = $2, description = NULL, staff = NULL, xml = NULL WHERE id = $1 AND sealed IS NULL AND xml = $3 RETURNING id`, [r.id, sealed.get(r.id), r.xml]);
+            if (u) kept.add(r.id);
+          }
+          if (kept.size) await this.audit(sql, SYSTEM, 'seal', '(existing statuses)', 'success', { statuses: kept.size });
+        });
+      } catch (e) {
+        kept.clear();
+        throw e;
+      } finally {
+        for (const id of sealed.keys()) if (!kept.has(id)) await this.dropStatus(id, 'not stored: sealing of existing statuses');
+      }
+      done += kept.size;
+      if (kept.size === 0) return done;
+    }
+  }
+
   /**
    * Seals the rows written in clear (before the desk had a cipher, or before `edoc_002`), a batch a
    * transaction; returns how many. Run by `open` in the background when the desk has a cipher. The old
@@ -409,7 +477,7 @@ export class DocumentDesk {
   async sealExisting(opts: { batch?: number } = {}): Promise<number> {
     if (!this.o.cipher) return 0;
     const batch = Math.max(1, Math.min(opts.batch ?? 50, 1000));
-    let done = 0;
+    let done = await this.sealExistingStatuses(batch);
     for (;;) {
       if (this.closed) return done;
       const rows = (await this.o.db.query(`SELECT * FROM xd_document WHERE sealed IS NULL AND shredded_at IS NULL AND envelope IS NOT NULL ORDER BY created_at, id LIMIT ${batch}`)).map(documentRow);
@@ -463,7 +531,11 @@ export class DocumentDesk {
       if (m) await this.o.cipher.shred(m[1]!, reason);
       else rmSync(f, { force: true });
     }
+    // its status packets name the people who handled it: their keys go too (those written in clear are emptied)
+    const sts = (await this.o.db.query('SELECT id, sealed IS NOT NULL AS sealed FROM xd_status WHERE doc_id = $1', [id])) as { id: string; sealed: boolean }[];
+    for (const st of sts) if (st.sealed) await this.o.cipher.shred(`status:${st.id}`, reason);
     await this.o.db.tx(async (sql) => {
+      await sql.query('UPDATE xd_status SET sealed = NULL, description = NULL, staff = NULL, xml = NULL, shredded_at = coalesce(shredded_at, now()) WHERE doc_id = $1', [id]);
       await sql.query('UPDATE xd_document SET sealed = NULL, envelope = NULL, shredded_at = coalesce(shredded_at, now()) WHERE id = $1', [id]);
       await this.audit(sql, actor, 'shred', row.documentId, 'success', { id, reason, files: atts.length });
     });
@@ -804,18 +876,24 @@ export class DocumentDesk {
       };
       const xml = await signXades(writeStatus(packet), this.o.signer, { signingTime: now });
       const sid = randomUUID();
-      const state = await this.o.db.tx(async (sql) => {
-        const d = await this.inDoc(sql, id, true);
-        const next = advance(d.state, code, d.state.pending ?? 'recall');
-        await sql.query('UPDATE xd_document SET state = $2::jsonb WHERE id = $1', [d.id, JSON.stringify(next)]);
-        await sql.query(
-          `INSERT INTO xd_status (id, direction, doc_id, organ_id, code, description, staff, stamp, xml, actor) VALUES ($1,'out',$2,$3,$4,$5,$6::jsonb,$7,$8,$9)`,
-          [sid, d.id, this.organ.organId, code, opts.description ?? null, opts.staff ? JSON.stringify(opts.staff) : null, packet.timestamp, xml, actor],
-        );
-        await enqueue(sql, 'status', sid, d.sender, d.senderClient!);
-        await this.audit(sql, actor, 'status', d.documentId, 'success', { id: d.id, status: sid, code, to: d.sender });
-        return next;
-      });
+      const row = { id: sid, direction: 'out' as const, docId: pre.id, organId: this.organ.organId, code, description: opts.description ?? null, staff: opts.staff ?? null, stamp: packet.timestamp, xml, validation: null, actor };
+      // sealed before the transaction (the vault may share the database); its key dropped if the row is not stored
+      const sealed = await this.sealStatus(row);
+      let state: StatusState;
+      try {
+        state = await this.o.db.tx(async (sql) => {
+          const d = await this.inDoc(sql, id, true);
+          const next = advance(d.state, code, d.state.pending ?? 'recall');
+          await sql.query('UPDATE xd_document SET state = $2::jsonb WHERE id = $1', [d.id, JSON.stringify(next)]);
+          await insertStatus(sql, row, sealed);
+          await enqueue(sql, 'status', sid, d.sender, d.senderClient!);
+          await this.audit(sql, actor, 'status', d.documentId, 'success', { id: d.id, status: sid, code, to: d.sender });
+          return next;
+        });
+      } catch (e) {
+        if (sealed) await this.dropStatus(sid, 'not stored: sending the status failed');
+        throw e;
+      }
       await this.emit('status.sent', 'success', { id: pre.id, document_id: pre.documentId, code, to: pre.sender }, undefined, actor);
       this.kick();
       // an accepted update starts the document again: the updated version has arrived
@@ -1016,21 +1094,27 @@ export class DocumentDesk {
       this.checkSigner(verdict, caller);
       const doc = await this.baseOut(p.responseFor.documentId);
       const sid = randomUUID();
-      const res = await this.o.db.tx(async (sql) => {
-        const [rr] = await sql.query('SELECT * FROM xd_recipient WHERE doc_id = $1 AND organ_id = $2 FOR UPDATE', [doc.id, p.from.organId]);
-        if (!rr) throw new TrucError('unknown_document', `${p.responseFor.documentId} was not sent to ${p.from.organId}`, { documentId: p.responseFor.documentId });
-        const [seen] = await sql.query(`SELECT id FROM xd_status WHERE direction = 'in' AND doc_id = $1 AND organ_id = $2 AND code = $3 AND stamp = $4`, [doc.id, p.from.organId, p.code, p.timestamp]);
-        if (seen) return { id: seen.id as string, duplicate: true };
-        const r = recipientRow(rr);
-        const next = advanceReported(r.state, p.code);
-        await sql.query(
-          `INSERT INTO xd_status (id, direction, doc_id, organ_id, code, description, staff, stamp, xml, validation, actor) VALUES ($1,'in',$2,$3,$4,$5,$6::jsonb,$7,$8,$9::jsonb,$10)`,
-          [sid, doc.id, p.from.organId, p.code, p.description ?? null, p.staff ? JSON.stringify(p.staff) : null, p.timestamp, xml.toString('utf8'), JSON.stringify(verdict), actor],
-        );
-        await sql.query('UPDATE xd_recipient SET state = $3::jsonb, status_at = $4 WHERE doc_id = $1 AND organ_id = $2', [doc.id, p.from.organId, JSON.stringify(next), p.timestamp]);
-        await this.audit(sql, actor, 'status.receive', doc.documentId, 'success', { id: doc.id, status: sid, code: p.code, from: p.from.organId, xRoadId });
-        return { id: sid, duplicate: false };
-      });
+      const row = { id: sid, direction: 'in' as const, docId: doc.id, organId: p.from.organId, code: p.code, description: p.description ?? null, staff: p.staff ?? null, stamp: p.timestamp, xml: xml.toString('utf8'), validation: verdict, actor };
+      const sealed = await this.sealStatus(row);
+      let stored = false;
+      let res: { id: string; duplicate: boolean };
+      try {
+        res = await this.o.db.tx(async (sql) => {
+          const [rr] = await sql.query('SELECT * FROM xd_recipient WHERE doc_id = $1 AND organ_id = $2 FOR UPDATE', [doc.id, p.from.organId]);
+          if (!rr) throw new TrucError('unknown_document', `${p.responseFor.documentId} was not sent to ${p.from.organId}`, { documentId: p.responseFor.documentId });
+          const [seen] = await sql.query(`SELECT id FROM xd_status WHERE direction = 'in' AND doc_id = $1 AND organ_id = $2 AND code = $3 AND stamp = $4`, [doc.id, p.from.organId, p.code, p.timestamp]);
+          if (seen) return { id: seen.id as string, duplicate: true };
+          const r = recipientRow(rr);
+          const next = advanceReported(r.state, p.code);
+          await insertStatus(sql, row, sealed);
+          await sql.query('UPDATE xd_recipient SET state = $3::jsonb, status_at = $4 WHERE doc_id = $1 AND organ_id = $2', [doc.id, p.from.organId, JSON.stringify(next), p.timestamp]);
+          await this.audit(sql, actor, 'status.receive', doc.documentId, 'success', { id: doc.id, status: sid, code: p.code, from: p.from.organId, xRoadId });
+          return { id: sid, duplicate: false };
+        });
+        stored = !res.duplicate;
+      } finally {
+        if (sealed && !stored) await this.dropStatus(sid, 'not stored: a duplicate or a refused status');
+      }
       await this.emit(res.duplicate ? 'status.duplicate' : 'status.received', 'success', { id: doc.id, document_id: doc.documentId, code: p.code, from: p.from.organId }, undefined, actor);
       return res;
     } catch (e) {
@@ -1116,8 +1200,9 @@ export class DocumentDesk {
         const frames = writeFrames(envelope, atts.map((a) => (SEALED.test(a.path) ? { contentId: a.contentId, open: () => this.openStored(a.path) as AsyncIterable<Buffer>, size: a.size } : { contentId: a.contentId, path: a.path, size: a.size })));
         answer = await post(`${this.o.ssUrl.replace(/\/$/, '')}${servicePath(d.client, 'edoc/packages')}`, { ...headers, 'content-type': FRAMES_MEDIA_TYPE }, frames, this.o.timeoutMs);
       } else {
-        const [s] = await this.o.db.query('SELECT xml FROM xd_status WHERE id = $1', [d.ref]);
-        answer = await post(`${this.o.ssUrl.replace(/\/$/, '')}${servicePath(d.client, 'edoc/statuses')}`, { ...headers, 'content-type': 'application/xml; charset=utf-8' }, Buffer.from(s!.xml as string, 'utf8'), this.o.timeoutMs);
+        const [s] = await this.openStatuses((await this.o.db.query('SELECT * FROM xd_status WHERE id = $1', [d.ref])).map(statusRow));
+        if (s!.xml === null) throw new TrucError('shredded', `trạng thái ${d.ref} đã bị huỷ khoá / status ${d.ref} was crypto-shredded`, { id: d.ref });
+        answer = await post(`${this.o.ssUrl.replace(/\/$/, '')}${servicePath(d.client, 'edoc/statuses')}`, { ...headers, 'content-type': 'application/xml; charset=utf-8' }, Buffer.from(s!.xml, 'utf8'), this.o.timeoutMs);
       }
     } catch (e) {
       // a document whose key was shredded meanwhile can never be sent: not retried
@@ -1223,7 +1308,7 @@ export class DocumentDesk {
     const limit = Math.min(Math.max(1, opts.limit ?? 100), 1000);
     const ack = opts.all ? '' : ' AND acked_at IS NULL';
     const docs = await this.listDocuments(`direction = 'in'${ack}`, limit, opts.q);
-    const sts = (await this.o.db.query(`SELECT * FROM xd_status WHERE direction = 'in'${ack} ORDER BY created_at DESC, id LIMIT ${limit}`)).map(statusRow);
+    const sts = await this.openStatuses((await this.o.db.query(`SELECT * FROM xd_status WHERE direction = 'in'${ack} ORDER BY created_at DESC, id LIMIT ${limit}`)).map(statusRow));
     return { documents: docs.map(({ envelope: _e, ...d }) => d), statuses: sts.map(({ xml: _x, ...s }) => s) };
   }
 
@@ -1261,7 +1346,7 @@ export class DocumentDesk {
     const { row, attachments: priv } = await this.openRow(await this.stored(id));
     const { envelope: _e, ...document } = row;
     const attachments = DocumentDesk.withPrivate((await this.o.db.query('SELECT * FROM xd_attachment WHERE doc_id = $1 ORDER BY content_id', [id])).map(attachmentRow), priv).map(({ path: _p, ...a }) => a);
-    const statuses = (await this.o.db.query('SELECT * FROM xd_status WHERE doc_id = $1 ORDER BY created_at, id', [id])).map(statusRow).map(({ xml: _x, ...s }) => s);
+    const statuses = (await this.openStatuses((await this.o.db.query('SELECT * FROM xd_status WHERE doc_id = $1 ORDER BY created_at, id', [id])).map(statusRow))).map(({ xml: _x, ...s }) => s);
     const related = (await this.o.db.query('SELECT id, doc_type, created_at FROM xd_document WHERE parent_id = $1 ORDER BY created_at', [id])).map((x) => ({ id: x.id as string, docType: Number(x.doc_type), createdAt: new Date(x.created_at as string).toISOString() }));
     return { document, attachments, recipients: document.direction === 'out' ? await this.recipientStatuses(id) : [], statuses, related };
   }

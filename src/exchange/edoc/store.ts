@@ -107,6 +107,17 @@ export const edocMigrations: Migration[] = [
       ALTER TABLE xd_attachment ALTER COLUMN name DROP NOT NULL;
     `,
   },
+  {
+    // status packets sealed at rest like documents; a package's deliveries remember the certificate it is
+    // encrypted to end to end (the one the release check approved at sending)
+    id: 'exchange/edoc_003',
+    sql: `
+      ALTER TABLE xd_status ALTER COLUMN xml DROP NOT NULL;
+      ALTER TABLE xd_status ADD COLUMN IF NOT EXISTS sealed bytea;
+      ALTER TABLE xd_status ADD COLUMN IF NOT EXISTS shredded_at timestamptz;
+      ALTER TABLE xd_delivery ADD COLUMN IF NOT EXISTS encrypt_to bytea;
+    `,
+  },
 ];
 
 /** What stays readable of a sealed document's header: what the desk looks up and lists by. */
@@ -215,10 +226,53 @@ export interface StatusRow {
   description: string | null;
   staff: StaffInfo | null;
   stamp: string;
-  xml: string;
+  /** the signed packet; null once its key was shredded */
+  xml: string | null;
   validation: unknown;
   createdAt: string;
   ackedAt: string | null;
+  /** how the row is kept: fields in clear, sealed under the vault, or sealed and its key destroyed */
+  atRest: 'plaintext' | 'encrypted' | 'shredded';
+}
+
+/** A status row as the database holds it: a sealed one has description, staff and packet in `sealed`. */
+export interface StoredStatusRow extends Omit<StatusRow, 'atRest'> {
+  sealed: Buffer | null;
+  shreddedAt: string | null;
+}
+
+/** The sealed part of a status row: what names people and says what was done. */
+export interface SealedStatus {
+  description: string | null;
+  staff: StaffInfo | null;
+  xml: string;
+}
+
+/**
+ * The associated data of a status's sealed record: the row's readable columns — a record moved to another
+ * row, or a row whose document, agency, code or time was changed in the database, fails to open.
+ */
+export function statusAd(s: Pick<StatusRow, 'direction' | 'docId' | 'organId' | 'code' | 'stamp'>): Buffer {
+  return Buffer.from(`xd_status\0${s.direction}\0${s.docId}\0${s.organId}\0${s.code}\0${s.stamp}`, 'utf8');
+}
+
+/** Inserts a status packet: in clear, or — given its sealed record — with only the readable columns. */
+export async function insertStatus(
+  sql: Sql,
+  s: Omit<StatusRow, 'createdAt' | 'ackedAt' | 'atRest' | 'xml'> & { xml: string; actor: string },
+  sealed?: Buffer,
+): Promise<void> {
+  await sql.query(
+    `INSERT INTO xd_status (id, direction, doc_id, organ_id, code, description, staff, stamp, xml, validation, actor, sealed) VALUES ($1,$2,$3,$4,$5,$6,$7::jsonb,$8,$9,$10::jsonb,$11,$12)`,
+    [
+      s.id, s.direction, s.docId, s.organId, s.code,
+      sealed ? null : s.description,
+      sealed || !s.staff ? null : JSON.stringify(s.staff),
+      s.stamp,
+      sealed ? null : s.xml,
+      s.validation == null ? null : JSON.stringify(s.validation), s.actor, sealed ?? null,
+    ],
+  );
 }
 
 export interface DeliveryRow {
@@ -233,6 +287,8 @@ export interface DeliveryRow {
   lastError: string | null;
   deliveredAt: string | null;
   response: unknown;
+  /** the DER certificate a package is encrypted to end to end, or null (sent as it is) */
+  encryptTo: Buffer | null;
 }
 
 const iso = (v: unknown): string | null => (v == null ? null : v instanceof Date ? v.toISOString() : new Date(String(v)).toISOString());
@@ -281,7 +337,7 @@ export function recipientRow(r: Record<string, unknown>): RecipientRow {
   return { docId: r.doc_id as string, organId: r.organ_id as string, organName: r.organ_name as string, client: r.client as string, state: json<StatusState>(r.state), statusAt: iso(r.status_at) };
 }
 
-export function statusRow(r: Record<string, unknown>): StatusRow {
+export function statusRow(r: Record<string, unknown>): StoredStatusRow {
   return {
     id: r.id as string,
     direction: r.direction as 'in' | 'out',
@@ -291,10 +347,12 @@ export function statusRow(r: Record<string, unknown>): StatusRow {
     description: (r.description as string) ?? null,
     staff: json<StaffInfo | null>(r.staff ?? null),
     stamp: r.stamp as string,
-    xml: r.xml as string,
+    xml: (r.xml as string) ?? null,
     validation: json(r.validation ?? null),
     createdAt: iso(r.created_at)!,
     ackedAt: iso(r.acked_at),
+    sealed: r.sealed == null ? null : Buffer.from(r.sealed as Uint8Array),
+    shreddedAt: iso(r.shredded_at),
   };
 }
 
@@ -311,6 +369,7 @@ export function deliveryRow(r: Record<string, unknown>): DeliveryRow {
     lastError: (r.last_error as string) ?? null,
     deliveredAt: iso(r.delivered_at),
     response: json(r.response ?? null),
+    encryptTo: r.encrypt_to == null ? null : Buffer.from(r.encrypt_to as Uint8Array),
   };
 }
 
@@ -347,6 +406,6 @@ export async function insertAttachment(sql: Sql, a: AttachmentRow, sealed = fals
   );
 }
 
-export async function enqueue(sql: Sql, kind: 'package' | 'status', ref: string, organId: string, client: string): Promise<void> {
-  await sql.query('INSERT INTO xd_delivery (kind, ref, organ_id, client) VALUES ($1,$2,$3,$4)', [kind, ref, organId, client]);
+export async function enqueue(sql: Sql, kind: 'package' | 'status', ref: string, organId: string, client: string, encryptTo?: Uint8Array | null): Promise<void> {
+  await sql.query('INSERT INTO xd_delivery (kind, ref, organ_id, client, encrypt_to) VALUES ($1,$2,$3,$4,$5)', [kind, ref, organId, client, encryptTo ? Buffer.from(encryptTo) : null]);
 }

@@ -88,6 +88,14 @@ describe('the document desk seals envelopes and headers in its database', () => 
     );
   const received = async (documentId: string) =>
     (await bnv.desk.inbox({ all: true })).documents.find((x) => x.documentId === documentId)!;
+  // a status names the clerk who registered the document and says what was done with it
+  const staff = (n: number) => ({ department: 'Phòng Cơ yếu', staff: `Lê Thị Hoa ${n}`, email: `hoa${n}@moha.gov.vn`, mobile: '0912345678' });
+  const registered = async (sentId: string, documentId: string, n: number) => {
+    const item = await received(documentId);
+    await bnv.desk.sendStatus(item.id, '03', { description: `Đã vào sổ văn bản đến số ${n}00 của Phòng Cơ yếu`, staff: staff(n) }, 'clerk@bnv');
+    await until(async () => (await vpcp.desk.recipientStatuses(sentId)).find((r) => r.organId === G09)?.status === '03', 30_000, '03');
+  };
+  const statusSecrets = (n: number) => [`Lê Thị Hoa ${n}`, `hoa${n}@moha.gov.vn`, `Đã vào sổ văn bản đến số ${n}00`];
 
   beforeAll(async () => {
     // the desks start without a cipher: what they write first is in clear, as before edoc_002
@@ -103,7 +111,8 @@ describe('the document desk seals envelopes and headers in its database', () => 
   it('rows written in clear before are read as they are, then sealed in place once the desk has a cipher', async () => {
     const sent = await vpcp.desk.send(doc(1), 'clerk@vpcp');
     await arrived(sent.id);
-    for (const d of [vpcp, bnv]) for (const s of secrets(1)) expect(await dump(d.db)).toContain(s);
+    await registered(sent.id, sent.documentId, 1);
+    for (const d of [vpcp, bnv]) for (const s of [...secrets(1), ...statusSecrets(1)]) expect(await dump(d.db)).toContain(s);
 
     for (const d of [vpcp, bnv]) {
       d.options.cipher = cipher();
@@ -112,7 +121,9 @@ describe('the document desk seals envelopes and headers in its database', () => 
     // open() seals the rows in clear in the background
     for (const d of [vpcp, bnv])
       await until(
-        async () => (await d.db.query('SELECT id FROM xd_document WHERE sealed IS NULL')).length === 0,
+        async () =>
+          (await d.db.query('SELECT id FROM xd_document WHERE sealed IS NULL')).length === 0 &&
+          (await d.db.query('SELECT id FROM xd_status WHERE sealed IS NULL')).length === 0,
         30_000,
         'sealed',
       );
@@ -120,8 +131,11 @@ describe('the document desk seals envelopes and headers in its database', () => 
     for (const d of [vpcp, bnv]) {
       const text = await dump(d.db, 'xd');
       expect(text).toContain(sent.documentId); // the public part stays readable
-      for (const s of secrets(1)) expect(text).not.toContain(s);
+      for (const s of [...secrets(1), ...statusSecrets(1)]) expect(text).not.toContain(s);
     }
+    // the statuses sealed in place read as before, at both ends
+    const out = (await vpcp.desk.get(sent.id)).statuses.find((x) => x.code === '03')!;
+    expect(out).toMatchObject({ direction: 'in', atRest: 'encrypted', staff: staff(1), description: 'Đã vào sổ văn bản đến số 100 của Phòng Cơ yếu' });
     const item = await received(sent.documentId);
     expect(item.header.subject).toBe('Kế hoạch bảo vệ mục tiêu trọng yếu đợt 1');
     expect(item.atRest).toBe('encrypted');
@@ -139,10 +153,18 @@ describe('the document desk seals envelopes and headers in its database', () => 
   it('a new document: nothing of its envelope readable in either database; the desk API shows all of it', async () => {
     const sent = await vpcp.desk.send(doc(2), 'clerk@vpcp');
     await arrived(sent.id);
+    await registered(sent.id, sent.documentId, 2);
     for (const d of [vpcp, bnv]) {
       const text = await dump(d.db);
       expect(text).toContain(sent.documentId);
-      for (const s of secrets(2)) expect(text).not.toContain(s);
+      for (const s of [...secrets(2), ...statusSecrets(2)]) expect(text).not.toContain(s);
+      // the status rows keep only what the desk looks them up by
+      const sts = await d.db.query<{ description: string | null; staff: unknown; xml: string | null; sealed: Uint8Array | null }>(
+        'SELECT s.description, s.staff, s.xml, s.sealed FROM xd_status s JOIN xd_document d ON d.id = s.doc_id WHERE d.document_id = $1',
+        [sent.documentId],
+      );
+      expect(sts.length).toBeGreaterThanOrEqual(2); // 01 and 03
+      for (const r of sts) expect([r.description, r.staff, r.xml, r.sealed === null]).toEqual([null, null, null, false]);
       const [row] = await d.db.query<{ envelope: string | null; header: unknown; sealed: Uint8Array | null }>(
         'SELECT envelope, header, sealed FROM xd_document WHERE document_id = $1',
         [sent.documentId],
@@ -172,6 +194,7 @@ describe('the document desk seals envelopes and headers in its database', () => 
     });
     const view = (await get(`/api/v1/doc/documents/${item.id}`)).json();
     expect(view.document.header.signer).toMatchObject({ fullName: 'Trần Quốc Bảo' });
+    expect(view.statuses.find((x: { code: string }) => x.code === '03')).toMatchObject({ direction: 'out', atRest: 'encrypted', staff: staff(2) });
     expect(view.attachments[0]).toMatchObject({ attachmentName: 'ke-hoach-bao-ve-2.pdf' });
     expect((await get(`/api/v1/doc/documents/${item.id}/envelope`)).body).toContain(
       'Kế hoạch bảo vệ mục tiêu trọng yếu đợt 2',
@@ -209,6 +232,17 @@ describe('the document desk seals envelopes and headers in its database', () => 
     expect((await bnv.desk.get(other.id)).document.header.subject).toBe(
       'Kế hoạch bảo vệ mục tiêu trọng yếu đợt 1',
     );
+    // a status record likewise: its row's code changed in the database, or its record in another row
+    const [st] = await bnv.db.query<{ id: string; code: string; sealed: Uint8Array }>("SELECT id, code, sealed FROM xd_status WHERE doc_id = $1 AND code = '03'", [item.id]);
+    await bnv.db.query("UPDATE xd_status SET code = '06' WHERE id = $1", [st!.id]);
+    await expect(bnv.desk.get(item.id)).rejects.toMatchObject({ code: 'decrypt_failed' });
+    await bnv.db.query("UPDATE xd_status SET code = '03' WHERE id = $1", [st!.id]);
+    const [st1] = await bnv.db.query<{ id: string }>("SELECT id FROM xd_status WHERE doc_id = $1 AND code = '01'", [item.id]);
+    const [{ sealed: s1 }] = await bnv.db.query<{ sealed: Uint8Array }>('SELECT sealed FROM xd_status WHERE id = $1', [st1!.id]);
+    await bnv.db.query('UPDATE xd_status SET sealed = $2 WHERE id = $1', [st1!.id, st!.sealed]);
+    await expect(bnv.desk.get(item.id)).rejects.toMatchObject({ code: 'decrypt_failed' });
+    await bnv.db.query('UPDATE xd_status SET sealed = $2 WHERE id = $1', [st1!.id, s1]);
+    expect((await bnv.desk.get(item.id)).statuses.map((x) => x.atRest)).toEqual(['encrypted', 'encrypted']);
   }, 60_000);
 
   it('a send refused after sealing leaves no live key; every live record key belongs to a stored row', async () => {
@@ -236,6 +270,9 @@ describe('the document desk seals envelopes and headers in its database', () => 
     });
     await expect(bnv.desk.envelope(item.id)).rejects.toMatchObject({ code: 'shredded' });
     await expect(bnv.desk.attachment(item.id, 'att1')).rejects.toMatchObject({ code: 'shredded' });
+    // its statuses went with it: the people who handled it are no longer named
+    expect(v.statuses.length).toBeGreaterThanOrEqual(2);
+    for (const x of v.statuses) expect(x).toMatchObject({ atRest: 'shredded', staff: null, description: null });
     // its file was written in clear before the desk had a cipher: with no key to destroy, it is removed
     expect(
       await bnv.db.query("SELECT path FROM xd_attachment WHERE doc_id = $1 AND path LIKE '%.bin'", [item.id]),

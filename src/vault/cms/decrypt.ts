@@ -71,7 +71,7 @@ function oaepPadding(alg: AlgorithmIdentifier): RsaDecryptPadding {
 // a tiny wrapper so `parse` can read an OCTET STRING
 class OctetStringBox extends OctetString {}
 
-async function unwrapCek(ri: RecipientInfo, key: RecipientKey, certIas: IssuerAndSerialNumber | undefined, opts: CmsDecryptOptions): Promise<Buffer | null> {
+export async function unwrapCek(ri: RecipientInfo, key: RecipientKey, certIas: IssuerAndSerialNumber | undefined, opts: CmsDecryptOptions): Promise<Buffer | null> {
   if (ri.ktri) {
     if (key.kind !== 'rsa') return null;
     const ias = ri.ktri.rid.issuerAndSerialNumber;

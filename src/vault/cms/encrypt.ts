@@ -61,7 +61,7 @@ function wrap(kek: Buffer, cek: Buffer): Buffer {
   return Buffer.concat([c.update(cek), c.final()]);
 }
 
-function recipientInfo(certDer: Uint8Array, cek: Buffer, oaepHash: NonNullable<CmsEncryptOptions['rsaOaepHash']>): RecipientInfo {
+export function recipientInfo(certDer: Uint8Array, cek: Buffer, oaepHash: NonNullable<CmsEncryptOptions['rsaOaepHash']>): RecipientInfo {
   const cert = parseCert(certDer);
   const tbs = cert.tbsCertificate;
   const ias = new IssuerAndSerialNumber({ issuer: tbs.issuer, serialNumber: tbs.serialNumber });

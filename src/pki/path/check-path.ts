@@ -8,7 +8,8 @@
  */
 import type { CandidatePath } from './build.js';
 import type { Certificate, NameConstraints } from './certificate.js';
-import { checkSignature } from './signature.js';
+import type { Work } from './work.js';
+import { checkAnchor, checkStructure, type ProfileName } from './profile.js';
 import { checkNameConstraints } from './name-constraints.js';
 import { PolicyState } from './policies.js';
 import { describeName } from './name.js';
@@ -20,8 +21,9 @@ export interface PathChecks {
   keyUsage: KeyUsageName[];
   extendedKeyUsage: string[];
   requiredPolicies?: string[];
-  /** signature results by certificate fingerprint and issuer key, shared across candidate paths */
-  signatureCache: Map<string, ReturnType<typeof checkSignature>>;
+  /** signature checks, cached and counted across candidate paths */
+  work: Work;
+  profile: ProfileName;
 }
 
 function checkValidity(cert: Certificate, time: Date, index: number): void {
@@ -35,8 +37,21 @@ function checkValidity(cert: Certificate, time: Date, index: number): void {
     reject('expired', `${describeName(cert.subject)} expired at ${cert.notAfter.toISOString()}`, index);
 }
 
-function checkEku(cert: Certificate, wanted: string[], index: number): void {
-  if (!cert.extKeyUsage || wanted.length === 0) return;
+function checkEku(cert: Certificate, wanted: string[], index: number, leafInStrict = false): void {
+  if (wanted.length === 0) return;
+  if (leafInStrict) {
+    // the web PKI's rule: a leaf used for a purpose says so; no EKU, or anyExtendedKeyUsage alone, is not enough
+    const listed = cert.extKeyUsage?.filter((e) => e !== OID.anyExtendedKeyUsage) ?? [];
+    const missing = wanted.filter((w) => !listed.includes(w));
+    if (missing.length > 0)
+      reject(
+        'extended_key_usage',
+        `${describeName(cert.subject)} không ghi mục đích sử dụng khóa mở rộng ${missing.join(', ')} (hồ sơ strict) / does not list the extended key usage ${missing.join(', ')} (strict profile)`,
+        index,
+      );
+    return;
+  }
+  if (!cert.extKeyUsage) return;
   if (cert.extKeyUsage.includes(OID.anyExtendedKeyUsage)) return;
   const missing = wanted.filter((w) => !cert.extKeyUsage!.includes(w));
   if (missing.length > 0)
@@ -47,30 +62,29 @@ function checkEku(cert: Certificate, wanted: string[], index: number): void {
     );
 }
 
-/** Signature check of a certificate with a would-be issuer key, remembered for the other candidate paths. */
-export function cachedSignature(
-  cert: Certificate,
-  issuerSpki: Buffer,
-  cache: PathChecks['signatureCache'],
-): ReturnType<typeof checkSignature> {
-  const key = `${cert.fingerprint}|${issuerSpki.toString('hex')}`;
-  let r = cache.get(key);
-  if (!r) {
-    r = checkSignature(cert.signatureAlgorithm, issuerSpki, cert.tbs, cert.signature);
-    cache.set(key, r);
-  }
-  return r;
+/** SHA-1 and MD5 signature algorithms: refused like unknown ones, but said by name */
+const WEAK_SIGNATURES: Record<string, string> = {
+  '2a864886f70d010104': 'md5WithRSAEncryption',
+  '2a864886f70d010105': 'sha1WithRSAEncryption',
+  '2a8648ce3d0401': 'ecdsa-with-SHA1',
+  '2a8648ce380403': 'dsa-with-sha1',
+};
+
+function weakSignatureName(algorithmIdentifier: Buffer): string | undefined {
+  // AlgorithmIdentifier: SEQUENCE { OID, ... }; short OIDs, so the OID's content starts at byte 4
+  const len = algorithmIdentifier[3];
+  return algorithmIdentifier[2] === 0x06 ? WEAK_SIGNATURES[algorithmIdentifier.subarray(4, 4 + len).toString('hex')] : undefined;
 }
 
-function checkSignatureOf(
-  cert: Certificate,
-  issuerSpki: Buffer,
-  cache: PathChecks['signatureCache'],
-  index: number,
-): void {
+function checkSignatureOf(cert: Certificate, issuerSpki: Buffer, work: Work, index: number): void {
   if (!cert.signatureAlgorithmMatches)
     reject('bad_signature', 'signature algorithm inside and outside the signed part differ', index);
-  const r = cachedSignature(cert, issuerSpki, cache);
+  const r = work.signature(cert, issuerSpki);
+  if (r === 'budget')
+    reject('budget_exceeded', 'hết ngân sách kiểm tra chữ ký cho một lần xác thực / the signature-check budget of one validation is spent', index);
+  const weak = r === 'unsupported_algorithm' ? weakSignatureName(cert.signatureAlgorithm) : undefined;
+  if (weak)
+    reject('unsupported_algorithm', `chữ ký ${weak} (SHA-1/MD5) bị từ chối / ${weak} (SHA-1/MD5) signatures are refused`, index);
   if (r === 'unsupported_algorithm')
     reject('unsupported_algorithm', 'unsupported or refused signature algorithm', index);
   if (r !== 'ok')
@@ -87,6 +101,7 @@ export function checkPath(cand: CandidatePath, opts: PathChecks): string[] | 'an
   let maxPathLength = n;
   const constraints: NameConstraints[] = [];
   if (anchor.cert) {
+    checkAnchor(anchor.cert, n, opts.profile);
     checkValidity(anchor.cert, opts.time, n);
     if (anchor.cert.basicConstraints?.pathLen !== undefined)
       maxPathLength = Math.min(maxPathLength, anchor.cert.basicConstraints.pathLen);
@@ -99,8 +114,9 @@ export function checkPath(cand: CandidatePath, opts: PathChecks): string[] | 'an
   for (let idx = n - 1; idx >= 0; idx--) {
     const cert = certs[idx];
     const i = n - idx;
-    checkSignatureOf(cert, workingKey, opts.signatureCache, idx);
+    checkSignatureOf(cert, workingKey, opts.work, idx);
     checkValidity(cert, opts.time, idx);
+    checkStructure(cert, idx, idx === 0, opts.profile);
     if (cert.issuer.key !== workingName.key)
       reject(
         'name_mismatch',
@@ -145,7 +161,7 @@ export function checkPath(cand: CandidatePath, opts: PathChecks): string[] | 'an
           `${describeName(cert.subject)} does not allow key usage ${missing.join(', ')}`,
           idx,
         );
-      checkEku(cert, opts.extendedKeyUsage, idx);
+      checkEku(cert, opts.extendedKeyUsage, idx, opts.profile === 'strict');
     }
   }
   return policies.finish(certs[0]);

@@ -144,7 +144,10 @@ export function parseCrl(der: Buffer): Crl {
   if (f[i]?.tag === 0x30) revokedEl = f[i++];
   if (f[i]?.tag === 0xa0) {
     for (const e of readExtensions(f[i++], 'CRL extension')) {
-      if (e.oid === OID.crlNumber) crl.crlNumber = readBigUint(one(e.value, 'cRLNumber'), 'cRLNumber');
+      // RFC 5280 5.2.3: the CRL number is never critical; one marked critical is an extension we do not
+      // process as written, and the CRL is not used
+      if (e.oid === OID.crlNumber && e.critical) crl.unknownCritical = `${e.oid} (critical cRLNumber)`;
+      else if (e.oid === OID.crlNumber) crl.crlNumber = readBigUint(one(e.value, 'cRLNumber'), 'cRLNumber');
       else if (e.oid === OID.deltaCRLIndicator)
         crl.baseCrlNumber = readBigUint(one(e.value, 'deltaCRLIndicator'), 'deltaCRLIndicator');
       else if (e.oid === OID.issuingDistributionPoint) crl.idp = readIdp(e.value);

@@ -10,11 +10,17 @@
  * revocation from CRLs (complete, delta, indirect, scoped by issuing distribution point) and OCSP
  * (CA-signed or delegated responders), with hard-fail, soft-fail or no revocation checking. The answer is
  * a value, never an exception: valid with the path and the revocation evidence used, or invalid with a
- * stable reason code, the certificate at fault and the path tried. `buildOcspRequest` makes the request
- * a fetcher sends. The `truc verify-cert` command is a thin wrapper over this.
+ * stable reason code, the certificate at fault and the path tried. Options: a validation profile
+ * (`rfc5280`, or the web-PKI-style `strict`, ./profile.ts, with the structure rules every profile
+ * enforces), the maximum number of intermediates, and a peer name (DNS name, IP address or e-mail) the
+ * target must be valid for (RFC 6125, ./peer-name.ts). Every validation has a work budget (signature
+ * checks and candidates, ./work.ts) and reports what it spent. `buildOcspRequest` makes the request a
+ * fetcher sends. The `truc verify-cert` command and `POST /api/v1/certificates/validate` are thin wrappers.
  */
 export { validatePath, type ValidatePathInput } from './validate.js';
-export type { PathResult, ValidPath, InvalidPath, FailureReason, RevocationEvidence } from './result.js';
+export type { PathResult, ValidPath, InvalidPath, FailureReason, RevocationEvidence, WorkDone } from './result.js';
+export { PROFILES, type ProfileName } from './profile.js';
+export { peerNameOf, type PeerName } from './peer-name.js';
 export type { RevocationOptions } from './revocation.js';
 export type { Purpose } from './purpose.js';
 export type { TrustAnchorInput } from './anchor.js';

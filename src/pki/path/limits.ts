@@ -8,6 +8,14 @@ export const MAX_PATH_DEPTH = 10;
 export const MAX_PATHS_TRIED = 32;
 /** issuer look-ups during path building, across all branches */
 export const MAX_BUILD_STEPS = 2000;
+/**
+ * Signature verifications per validation (path building and checking; CRLs and OCSP apart): twice the
+ * largest pool, so that the right issuer among MAX_INTERMEDIATES same-name, key-id-less candidates is
+ * still found, while a pool crafted to make every branch verify stops early
+ */
+export const MAX_SIGNATURE_CHECKS = 256;
+/** issuer candidates looked at during path building, across all branches */
+export const MAX_CANDIDATES = 4096;
 export const MAX_CRL_BYTES = 16 << 20;
 export const MAX_CRLS = 100;
 export const MAX_CRL_ENTRIES = 1_000_000;

@@ -17,7 +17,34 @@ export type FailureReason =
   | 'policy'
   | 'unknown_critical_extension'
   | 'revoked'
-  | 'revocation_unknown';
+  | 'revocation_unknown'
+  // the peer name asked for is not among the target's names
+  | 'peer_name_mismatch'
+  // a path would need more intermediates than the caller allows
+  | 'depth_exceeded'
+  // the work budget of one validation ran out before a path was found: indeterminate, not a verdict on the certificate
+  | 'budget_exceeded'
+  // structure rules (./profile.ts), in every profile
+  | 'bad_serial'
+  | 'aki_critical'
+  | 'aia_critical'
+  | 'empty_eku'
+  | 'empty_subject'
+  | 'inconsistent_ca_extensions'
+  // the strict profile
+  | 'aki_missing'
+  | 'ski_missing'
+  | 'certificate_version'
+  | 'ca_as_leaf'
+  | 'anchor_basic_constraints'
+  | 'weak_key'
+  | 'explicit_curve';
+
+/** What one validation cost: signature verifications performed and issuer candidates looked at. */
+export interface WorkDone {
+  signatureChecks: number;
+  candidates: number;
+}
 
 export interface RevocationEvidence {
   /** serial number of the certificate the evidence is about, hex */
@@ -42,6 +69,7 @@ export interface ValidPath {
   warnings: string[];
   /** authority-constrained policy set: OIDs, or 'any' when any policy is acceptable */
   policies: string[] | 'any' | null;
+  work?: WorkDone;
 }
 
 export interface InvalidPath {
@@ -54,6 +82,7 @@ export interface InvalidPath {
   /** the candidate path that failed (target first), empty when none could be built */
   path: Buffer[];
   pathsTried: number;
+  work?: WorkDone;
 }
 
 export type PathResult = ValidPath | InvalidPath;

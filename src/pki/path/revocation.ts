@@ -131,7 +131,13 @@ async function statusFromCrls(
     const scope = crlScope(crl, cert);
     if (!scope) continue;
     if (crl.unknownCritical) {
-      why.push(`CRL from ${describeName(crl.issuer)} has unknown critical extension ${crl.unknownCritical}`);
+      why.push(`CRL của ${describeName(crl.issuer)} có phần mở rộng tới hạn không được xử lý ${crl.unknownCritical} / CRL from ${describeName(crl.issuer)} has unknown critical extension ${crl.unknownCritical}`);
+      continue;
+    }
+    if (crl.crlNumber === undefined) {
+      // RFC 5280 5.2.3: conforming CRL issuers MUST include the CRL number; without it a CRL cannot be ordered
+      // against others nor paired with delta CRLs, so it proves nothing
+      why.push(`CRL của ${describeName(crl.issuer)} không có số CRL / CRL from ${describeName(crl.issuer)} has no CRL number`);
       continue;
     }
     if (!isCurrent(crl, ctx.time)) {

@@ -9,7 +9,10 @@ import { TrucError } from '../../errors.js';
 import { parseCertificate, type Certificate } from './certificate.js';
 import { readAnchor, type TrustAnchorInput } from './anchor.js';
 import { buildPaths, type BuildStats } from './build.js';
-import { cachedSignature, checkPath, type PathChecks } from './check-path.js';
+import { checkPath } from './check-path.js';
+import { Work } from './work.js';
+import { PROFILES, type ProfileName } from './profile.js';
+import { checkPeerName, referenceOf, type PeerName } from './peer-name.js';
 import { checkRevocation, type RevocationContext, type RevocationOptions } from './revocation.js';
 import { parseCrl, type Crl } from './crl.js';
 import { parseOcspResponse } from './ocsp.js';
@@ -23,6 +26,7 @@ import {
   MAX_INTERMEDIATES,
   MAX_OCSP_BYTES,
   MAX_OCSP_RESPONSES,
+  MAX_PATH_DEPTH,
   MAX_PATHS_TRIED,
   MAX_TRUST_ANCHORS,
 } from './limits.js';
@@ -37,6 +41,15 @@ export interface ValidatePathInput {
   /** policies the caller accepts; giving any also requires an explicit policy on every certificate */
   requiredPolicies?: string[];
   revocation?: RevocationOptions;
+  /** `rfc5280` (default) or the stricter web-PKI-style `strict` (./profile.ts) */
+  profile?: ProfileName;
+  /**
+   * most intermediate certificates a path may have between the target and the trust anchor (neither
+   * counts, as with `openssl verify -verify_depth`); 0 to MAX_PATH_DEPTH - 1, the default
+   */
+  maxDepth?: number;
+  /** the DNS name, IP address or e-mail address the target must be valid for (./peer-name.ts) */
+  peerName?: PeerName;
 }
 
 function capCount(what: string, n: number, max: number): void {
@@ -61,6 +74,15 @@ export async function validatePath(input: ValidatePathInput): Promise<PathResult
   capSize('OCSP response', rev.ocspResponses ?? [], MAX_OCSP_BYTES);
   const time = input.time ?? new Date();
   const purpose = resolvePurpose(input.purpose);
+  const profile = input.profile ?? 'rfc5280';
+  if (!PROFILES.includes(profile))
+    throw new TrucError('bad_request', `unknown validation profile "${String(profile)}"`, { allowed: PROFILES });
+  const maxDepth = input.maxDepth ?? MAX_PATH_DEPTH - 1;
+  if (!Number.isInteger(maxDepth) || maxDepth < 0 || maxDepth > MAX_PATH_DEPTH - 1)
+    throw new TrucError('bad_request', `maxDepth must be an integer from 0 to ${MAX_PATH_DEPTH - 1}`, { max: MAX_PATH_DEPTH - 1 });
+  const peer = input.peerName ? referenceOf(input.peerName) : undefined;
+  const work = new Work();
+  const done = () => ({ signatureChecks: work.signatureChecks, candidates: work.candidates });
 
   let target: Certificate;
   try {
@@ -97,8 +119,18 @@ export async function validatePath(input: ValidatePathInput): Promise<PathResult
         subject: describeName(target.subject),
         path: [target.der],
         pathsTried: 1,
+        work: done(),
       };
-    return { valid: true, path: [target.der], revocationEvidence: [], warnings: [], policies: 'any' };
+    if (peer) {
+      try {
+        checkPeerName(target, peer, profile);
+      } catch (e) {
+        const r = rejectionOf(e);
+        if (!r) throw e;
+        return { valid: false, reason: r.reason, message: r.message, index: 0, subject: describeName(target.subject), path: [target.der], pathsTried: 1, work: done() };
+      }
+    }
+    return { valid: true, path: [target.der], revocationEvidence: [], warnings: [], policies: 'any', work: done() };
   }
 
   const crls: Crl[] = [];
@@ -136,13 +168,10 @@ export async function validatePath(input: ValidatePathInput): Promise<PathResult
       ).valid,
   };
 
-  const stats: BuildStats = { depthLimitHit: false, stepLimitHit: false };
-  const signatureCache: PathChecks['signatureCache'] = new Map();
-  const verifies = (child: Certificate, spki: Buffer) =>
-    cachedSignature(child, spki, signatureCache) === 'ok';
+  const stats: BuildStats = { depthLimitHit: false, stepLimitHit: false, yielded: 0 };
   let first: InvalidPath | undefined;
   let tried = 0;
-  for (const cand of buildPaths(target, pool, anchors, stats, verifies)) {
+  for (const cand of buildPaths(target, pool, anchors, stats, work, time, maxDepth + 1)) {
     if (tried >= MAX_PATHS_TRIED) break;
     tried++;
     const path = [...cand.certs.map((c) => c.der), ...(cand.anchor.cert ? [cand.anchor.cert.der] : [])];
@@ -152,10 +181,13 @@ export async function validatePath(input: ValidatePathInput): Promise<PathResult
         keyUsage: purpose.keyUsage,
         extendedKeyUsage: purpose.extendedKeyUsage,
         ...(input.requiredPolicies ? { requiredPolicies: input.requiredPolicies } : {}),
-        signatureCache,
+        work,
+        profile,
       });
+      // before revocation: nothing is fetched for a certificate presented under a name it does not have
+      if (peer) checkPeerName(target, peer, profile);
       const { evidence, warnings } = await checkRevocation(cand, revCtx);
-      return { valid: true, path, revocationEvidence: evidence, warnings, policies };
+      return { valid: true, path, revocationEvidence: evidence, warnings, policies, work: done() };
     } catch (e) {
       const r = rejectionOf(e);
       if (!r) throw e;
@@ -173,13 +205,35 @@ export async function validatePath(input: ValidatePathInput): Promise<PathResult
       }
     }
   }
-  if (first) return { ...first, pathsTried: tried };
+  if (stats.stepLimitHit || work.exhausted)
+    // the search stopped before it was complete: what was not looked at might have made a valid path
+    return {
+      valid: false,
+      reason: 'budget_exceeded',
+      message:
+        `không xác định được: đã dừng sau ${work.signatureChecks} lần kiểm tra chữ ký và ${work.candidates} ứng viên / ` +
+        `indeterminate: path building stopped after ${work.signatureChecks} signature checks and ${work.candidates} candidates` +
+        (first ? ` (first failure: ${first.reason}: ${first.message})` : ''),
+      index: 0,
+      subject: describeName(target.subject),
+      path: first?.path ?? [],
+      pathsTried: tried,
+      work: done(),
+    };
+  if (first) return { ...first, pathsTried: tried, work: done() };
+  if (stats.depthLimitHit)
+    return {
+      valid: false,
+      reason: 'depth_exceeded',
+      message: `không có đường dẫn nào trong giới hạn ${maxDepth} chứng thư trung gian / no path to a trust anchor within ${maxDepth} intermediate certificates (the depth limit)`,
+      index: 0,
+      subject: describeName(target.subject),
+      path: [],
+      pathsTried: 0,
+      work: done(),
+    };
   const dangling = stats.dangling ?? target;
-  const why = stats.depthLimitHit
-    ? 'paths longer than the depth limit were not followed'
-    : stats.stepLimitHit
-      ? 'path building gave up after too many look-ups'
-      : `no issuer found for ${describeName(dangling.subject)} (issuer ${describeName(dangling.issuer)})`;
+  const why = `no issuer leading to a trust anchor found for ${describeName(dangling.subject)} (issuer ${describeName(dangling.issuer)})`;
   return {
     valid: false,
     reason: 'no_path',
@@ -188,5 +242,6 @@ export async function validatePath(input: ValidatePathInput): Promise<PathResult
     subject: describeName(target.subject),
     path: [],
     pathsTried: 0,
+    work: done(),
   };
 }

@@ -69,7 +69,7 @@ describe('path building', () => {
     }
     const leaf = issueCert({ subject: 'CN=deep leaf', key: newKey(), issuer, ...span });
     const r = await validatePath({ target: leaf, intermediates: chain, trustAnchors: [h.root], time: T });
-    expect(r).toMatchObject({ valid: false, reason: 'no_path' });
+    expect(r).toMatchObject({ valid: false, reason: 'depth_exceeded' });
     if (!r.valid) expect(r.message).toMatch(/depth/);
     const shorter = await validatePath({
       target: chain[limits.MAX_PATH_DEPTH - 2],
@@ -102,9 +102,11 @@ describe('path building', () => {
     });
     expect(Date.now() - started).toBeLessThan(5000);
     expect(r).toMatchObject({ valid: true });
-    // with the right one absent, the attempts stop at the limit
+    expect(r.work!.signatureChecks).toBeLessThanOrEqual(61 + 2);
+    // with the right one absent: one signature check per candidate, and one broken path offered to say why
     const none = await validatePath({ target: leaf, intermediates: decoys, trustAnchors: [h.root], time: T });
-    expect(none).toMatchObject({ valid: false, reason: 'bad_signature', pathsTried: limits.MAX_PATHS_TRIED });
+    expect(none).toMatchObject({ valid: false, reason: 'bad_signature', index: 0, pathsTried: 1 });
+    expect(none.work!.signatureChecks).toBeLessThanOrEqual(60 + 2);
   });
 
   it('reports the certificate at fault and the path tried', async () => {

@@ -37,6 +37,7 @@ export { DEFAULT_ALGORITHM_POLICY, checkAlgorithms, type AlgorithmPolicy } from 
 export type { ValidationReport, SignatureReport, Indication, SubIndication } from './validate/report.js';
 export { signXades, type XadesOptions, type XadesPackaging } from './xades/sign.js';
 export { augmentXades, renewXadesArchive } from './xades/levels.js';
+export { augmentXadesX, xTimeStampInput, type XadesXOptions, type XTimeStampKind } from './xades/extended.js';
 export { validateXades } from './validate/xades.js';
 export { validateFile, detectFormat, type SignedKind } from './validate/file.js';
 

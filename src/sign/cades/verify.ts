@@ -47,6 +47,8 @@ export interface CmsSigner {
   /** OIDs of the signed and unsigned attributes */
   signedAttributes: string[];
   unsignedAttributes: Map<string, Buffer[]>;
+  /** the first unsigned attribute of each type as encoded: its attrType and attrValues elements (what CAdES-X time-stamps hash) */
+  unsignedAttributeOctets?: Map<string, Buffer>;
   /** DER of the SignerInfo's signature value (what a signature time-stamp imprints) */
   signatureValue: Buffer;
 }
@@ -176,11 +178,13 @@ function inspectSigner(info: Element, certs: Certificate[], eContentType: string
   const sigAlg = Buffer.from(expect(si[j++], 0x30, 'signatureAlgorithm').raw);
   const signatureValue = Buffer.from(expect(si[j++], 0x04, 'signature').value);
   const unsignedAttributes = new Map<string, Buffer[]>();
+  const unsignedAttributeOctets = new Map<string, Buffer>();
   if (si[j]?.tag === 0xa1)
     for (const a of children(si[j++], 'unsignedAttrs', MAX_ATTRS)) {
       const [type, values] = children(expect(a, 0x30, 'Attribute'));
       const t = oidOf(type, 'attrType');
       unsignedAttributes.set(t, [...(unsignedAttributes.get(t) ?? []), ...children(expect(values, 0x31, 'attrValues')).map((v) => Buffer.from(v.raw))]);
+      if (!unsignedAttributeOctets.has(t)) unsignedAttributeOctets.set(t, Buffer.concat([type.raw, values.raw]));
     }
 
   const attrs = new Map<string, Element[]>();
@@ -264,6 +268,7 @@ function inspectSigner(info: Element, certs: Certificate[], eContentType: string
     signatureProblem,
     signedAttributes: [...attrs.keys()],
     unsignedAttributes,
+    unsignedAttributeOctets,
     signatureValue,
   };
 }

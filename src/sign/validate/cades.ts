@@ -1,6 +1,6 @@
 /**
  * Validation of a CAdES signature (detached with its content, or enveloping): each SignerInfo through
- * basic signature validation. A CMS that cannot be read is one TOTAL-FAILED / FORMAT_FAILURE entry — a
+ * basic signature validation, its time-stamps (content, signature, CAdES-X, archive) giving the proof of existence. A CMS that cannot be read is one TOTAL-FAILED / FORMAT_FAILURE entry — a
  * report, not an exception — so a relying party always gets an answer.
  */
 import { createHash } from 'node:crypto';
@@ -14,6 +14,7 @@ import { carriedBy, signatureTimestamps, timestampReport, withCarried } from './
 import { verifyTimeStamp } from '../timestamp/verify.js';
 import type { TimestampReport } from './report.js';
 import { archiveTimestamps } from './archive.js';
+import { cadesXTimestamps } from './cades-x.js';
 
 export async function validateCades(cms: Uint8Array, opts: ValidationOptions & { content?: Uint8Array }): Promise<ValidationReport> {
   const at = opts.at ?? new Date();
@@ -47,8 +48,11 @@ export async function validateCades(cms: Uint8Array, opts: ValidationOptions & {
     const carried = carriedBy(s);
     carried.ocsps.push(...inspection.ocsps);
     const ats = await archiveTimestamps(inspection.der, index, s, opts.content, { ...opts, at }, carried, inspection.certificates);
-    const ts = await signatureTimestamps(s, { ...opts, at }, carried, ats.poe, inspection.certificates);
-    const poes = [ts.poe, ats.poe].filter((d): d is Date => !!d);
+    // CAdES-X: a valid CAdES-C-time-stamp proves the signature and its signature time-stamps existed
+    const x = await cadesXTimestamps(s, { ...opts, at }, carried, ats.poe, inspection.certificates);
+    const stampsPoe = [x.signature, ats.poe].filter((d): d is Date => !!d).sort((a, b) => a.getTime() - b.getTime())[0];
+    const ts = await signatureTimestamps(s, { ...opts, at }, carried, stampsPoe, inspection.certificates);
+    const poes = [ts.poe, stampsPoe].filter((d): d is Date => !!d);
     const poe = poes.length ? new Date(Math.min(...poes.map((d) => d.getTime()))) : undefined;
     const r = await validateSigner(s, inspection.certificates, [...inspection.crls, ...carried.crls], { index, format: 'CAdES', level, claimedSigningTime: s.signingTime }, { ...opts, at }, { ocsps: carried.ocsps, certs: carried.certs, ...(poe ? { poe } : {}) });
     // content time-stamps (signed attributes, possibly several): each over the content, judged and reported
@@ -66,12 +70,14 @@ export async function validateCades(cms: Uint8Array, opts: ValidationOptions & {
       if (!c.valid) r.warnings.push(`dấu thời gian nội dung không hợp lệ / a content time-stamp is not valid: ${c.problem}`);
       else if (c.genTime && ts.poe && c.genTime > ts.poe) r.warnings.push('dấu thời gian nội dung muộn hơn dấu thời gian chữ ký / a content time-stamp is later than the signature time-stamp');
     }
-    if (ts.reports.length || ats.reports.length || contentReports.length) r.timestamps = [...contentReports, ...ts.reports, ...ats.reports];
+    if (ts.reports.length || x.reports.length || ats.reports.length || contentReports.length) r.timestamps = [...contentReports, ...ts.reports, ...x.reports, ...ats.reports];
     if (longTerm) r.embeddedEvidence = { certificates: carried.certs.length, crls: carried.crls.length, ocspResponses: carried.ocsps.length };
     r.warnings.push(...inspection.repairs);
     if (!s.signingTime) r.warnings.push('no signing-time attribute (required by CAdES baseline)');
     for (const t of ats.reports) if (!t.valid) r.warnings.push(`an archive time-stamp is not valid: ${t.problem}`);
     for (const t of ts.reports) if (!t.valid) r.warnings.push(`a signature time-stamp is not valid: ${t.problem}`);
+    for (const t of x.reports)
+      if (!t.valid) r.warnings.push(`dấu thời gian CAdES-X không hợp lệ / a ${t.type === 'sig-and-refs' ? 'CAdES-C-time-stamp' : 'time-stamped-certs-crls-references'} is not valid: ${t.problem}`);
     if (ts.poe && s.signingTime && s.signingTime.getTime() > ts.poe.getTime() + 60_000) r.warnings.push('the claimed signing time is after the signature time-stamp');
     report.signatures.push(r);
   }

@@ -33,9 +33,14 @@ export interface CertificateSummary {
   notAfter: string;
 }
 
-/** A time-stamp token met during validation: over a signature value, over a PDF revision, a CAdES archive-time-stamp-v3, or a content time-stamp over the signed content. */
+/**
+ * A time-stamp token met during validation: over a signature value, over a PDF revision, an archive time-stamp, a
+ * content time-stamp over the signed content, or one of XAdES-X / CAdES-X over the references to the validation data
+ * (`sig-and-refs`: SigAndRefsTimeStamp(V2), CAdES-C-time-stamp — with the signature value; `refs-only`:
+ * RefsOnlyTimeStamp(V2), time-stamped-certs-crls-references — the references alone).
+ */
 export interface TimestampReport {
-  type: 'signature' | 'document' | 'archive' | 'content';
+  type: 'signature' | 'document' | 'archive' | 'content' | 'sig-and-refs' | 'refs-only';
   valid: boolean;
   /** when the TSA says the data existed */
   genTime?: string;
@@ -83,6 +88,8 @@ export interface ValidationDataReference {
   matches: boolean | null;
   /** where the matching value is: in the signature (KeyInfo, CertificateValues, RevocationValues) or among those validation used */
   source?: 'signature' | 'validation';
+  /** the earliest time a valid time-stamp over the references (XAdES-X, or an archive time-stamp) proves they existed */
+  poe?: string;
   problem?: string;
 }
 

@@ -15,7 +15,10 @@
  * (`xades/archive.ts`, with the detached content when there is one), newest first, each valid one a proof of
  * existence of what it covers — the earlier archive time-stamps included. The XAdES-C/X references to
  * validation data (CompleteCertificateRefs, CompleteRevocationRefs) are each matched against the values at hand
- * (`xades/refs.ts`) and reported; one that matches nothing is a warning, never the verdict.
+ * (`xades/refs.ts`) and reported; one that matches nothing is a warning, never the verdict. The XAdES-X time-stamps
+ * (SigAndRefsTimeStamp, RefsOnlyTimeStamp, v1 and V2) have their imprint recomputed (`xades/extended.ts`) and are
+ * verified as the others; a valid SigAndRefsTimeStamp is a proof of existence of the signature and its signature
+ * time-stamps, either kind one of the references (reported on each, `poe`).
  *
  * Signature wrapping is judged on coverage (`xades/dsig/wrapping.ts`), not on the references' shape: an Id
  * borne by two elements, signed content wrapped in or standing beside unsigned content of its own kind, are
@@ -29,6 +32,7 @@ import { parseXml } from '../xades/parse.js';
 import type { SignatureReport, SignedReference, TimestampReport, ValidationReport } from './report.js';
 import { readXadesUnsigned, signatureValueOctets } from '../xades/levels.js';
 import { archiveTimeStampInput } from '../xades/archive.js';
+import { xTimeStampInput } from '../xades/extended.js';
 import { verifyCore, type CoreResult, type ReferenceResult } from '../xades/dsig/verify.js';
 import { idIndex } from '../xades/dsig/reference.js';
 import { wrappingProblem } from '../xades/dsig/wrapping.js';
@@ -254,6 +258,35 @@ export async function validateXades(input: Uint8Array | string, opts: Validation
         if (!archivePoe || c.genTime < archivePoe) archivePoe = c.genTime;
       }
     }
+    // XAdES-X: SigAndRefsTimeStamp(V2) over the signature value, its time-stamps and the references; RefsOnlyTimeStamp(V2)
+    // over the references alone — a valid one is a proof of existence of what it covers (EU DSS), an archive
+    // time-stamp after it one of the token itself
+    const xReports: TimestampReport[] = [];
+    let sigAndRefsPoe: Date | undefined;
+    let refsPoe: Date | undefined;
+    for (const x of unsigned.xTimestamps) {
+      const sha256 = createHash('sha256').update(x.token).digest('hex');
+      if (x.distributed) {
+        xReports.push({ type: x.kind, valid: false, problem: `${x.name}: the distributed form (xades:Include) is not supported / dạng phân tán chưa được hỗ trợ`, sha256 });
+        continue;
+      }
+      let input: Buffer;
+      try {
+        input = xTimeStampInput(sig, unsigned.properties!, x.kind, x.c14n);
+      } catch (e) {
+        if (!isTrucError(e)) throw e;
+        xReports.push({ type: x.kind, valid: false, problem: `${x.name}: ${e.message}`, sha256 });
+        continue;
+      }
+      const c = await verifyTimeStamp(x.token, (h) => createHash(h).update(input).digest(), { trustAnchors: opts.trustAnchors, at, ...tctx, ...(archivePoe ? { poe: archivePoe } : {}) });
+      xReports.push(timestampReport(x.kind, c, undefined, x.token));
+      if (c.valid && c.genTime) {
+        if (!refsPoe || c.genTime < refsPoe) refsPoe = c.genTime;
+        if (x.kind === 'sig-and-refs' && (!sigAndRefsPoe || c.genTime < sigAndRefsPoe)) sigAndRefsPoe = c.genTime;
+      }
+    }
+    // what proves the signature time-stamps existed: a SigAndRefsTimeStamp or an archive time-stamp over them
+    const stampsPoe = [sigAndRefsPoe, archivePoe].reduce<Date | undefined>((a, b) => (!a ? b : b && b < a ? b : a), undefined);
     const stamps: TimestampReport[] = [];
     let poe: Date | undefined;
     for (const t of unsigned.timestamps) {
@@ -265,11 +298,12 @@ export async function validateXades(input: Uint8Array | string, opts: Validation
         stamps.push({ type: 'signature', valid: false, problem: e.message });
         continue;
       }
-      const c = await verifyTimeStamp(t.token, (h) => createHash(h).update(octets).digest(), { trustAnchors: opts.trustAnchors, at, ...tctx, ...(archivePoe ? { poe: archivePoe } : {}) });
+      const c = await verifyTimeStamp(t.token, (h) => createHash(h).update(octets).digest(), { trustAnchors: opts.trustAnchors, at, ...tctx, ...(stampsPoe ? { poe: stampsPoe } : {}) });
       stamps.push(timestampReport('signature', c, undefined, t.token));
       if (c.valid && c.genTime && (!poe || c.genTime < poe)) poe = c.genTime;
     }
-    if (archivePoe && (!poe || archivePoe < poe)) poe = archivePoe;
+    if (stampsPoe && (!poe || stampsPoe < poe)) poe = stampsPoe;
+    if (archivePoe && (!refsPoe || archivePoe < refsPoe)) refsPoe = archivePoe;
     const timed = unsigned.timestamps.length > 0;
     const longTerm = timed && (unsigned.crls.length + unsigned.ocsps.length > 0 || elements(sig, XADES, 'RevocationValues').length > 0);
     const level = longTerm && unsigned.archives.length ? 'B-LTA' : longTerm ? 'B-LT' : timed ? 'B-T' : 'B-B';
@@ -294,6 +328,7 @@ export async function validateXades(input: Uint8Array | string, opts: Validation
         crls: [...from('signature', unsigned.crls), ...from('validation', opts.revocation?.crls ?? [])],
         ocsps: [...from('signature', unsigned.ocsps), ...from('validation', opts.revocation?.ocspResponses ?? [])],
       });
+      if (refsPoe) for (const x of refs) x.poe = refsPoe.toISOString();
       r.validationDataReferences = refs;
       for (const [i, x] of refs.entries())
         if (x.matches !== true) warnings.push(`tham chiếu dữ liệu kiểm tra ${i + 1} / validation data reference ${i + 1} (${x.kind}${x.names ? `, ${x.names}` : ''}): ${x.problem ?? ''}`);
@@ -302,9 +337,11 @@ export async function validateXades(input: Uint8Array | string, opts: Validation
     if (r.subIndication === 'HASH_FAILURE') r.message = `không khớp giá trị băm / the digest does not hold: ${broken.map((b) => b.problem).join('; ')}`;
     else if (r.subIndication === 'CRYPTO_CONSTRAINTS_FAILURE' && why) r.message = `không kiểm tra được chữ ký: thuật toán chưa được hỗ trợ / the signature cannot be checked: ${why}`;
     else if (r.subIndication === 'SIGNED_DATA_NOT_FOUND' && missing) r.message = `không tìm thấy dữ liệu được ký / the signed data is not available: ${missing.problem}`;
-    if (stamps.length || archiveReports.length) r.timestamps = [...stamps, ...archiveReports];
+    if (stamps.length || xReports.length || archiveReports.length) r.timestamps = [...stamps, ...xReports, ...archiveReports];
     if (longTerm) r.embeddedEvidence = { certificates: unsigned.certs.length, crls: unsigned.crls.length, ocspResponses: unsigned.ocsps.length };
     for (const t of stamps) if (!t.valid) warnings.push(`a signature time-stamp is not valid: ${t.problem}`);
+    for (const t of xReports)
+      if (!t.valid) warnings.push(`dấu thời gian trên tham chiếu dữ liệu kiểm tra không hợp lệ / a ${t.type === 'sig-and-refs' ? 'SigAndRefsTimeStamp' : 'RefsOnlyTimeStamp'} is not valid: ${t.problem}`);
     for (const t of archiveReports) if (!t.valid) warnings.push(`an archive time-stamp is not valid: ${t.problem}`);
     if (poe && signingTime && signingTime.getTime() > poe.getTime() + 60_000) warnings.push('the claimed signing time is after the signature time-stamp');
     r.warnings.unshift(...warnings);

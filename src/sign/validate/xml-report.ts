@@ -83,7 +83,7 @@ function signatureReport(r: ValidationReport, s: SignatureReport, objects: Objec
     text('vr:ValidationTime', r.validationTime) + el('vr:BestSignatureTime', text('vr:POETime', best) + text('vr:TypeOfProof', 'urn:etsi:019102:poetype:validation')),
   );
   const doc = el('vr:SignersDocument', digest(r.document.sha256));
-  const stampElement = { signature: 'vr:SignatureTimeStamp', document: 'vr:DocTimeStamp', archive: 'vr:ArchiveTimeStamp', content: 'vr:ContentTimeStamp' } as const;
+  const stampElement = { signature: 'vr:SignatureTimeStamp', document: 'vr:DocTimeStamp', archive: 'vr:ArchiveTimeStamp', content: 'vr:ContentTimeStamp', 'sig-and-refs': 'vr:SigAndRefsTimeStamp', 'refs-only': 'vr:RefsOnlyTimeStamp' } as const;
   const attrs = [
     s.claimedSigningTime ? el('vr:SigningTime', text('vr:Time', s.claimedSigningTime), { Signed: 'true' }) : '',
     // SATimestampType: the token as a validation object, and its genTime (required)

@@ -3,7 +3,7 @@
  * over: exclusive C14N without comments (our own canonicaliser, `dsig/c14n.ts`), which renders only the
  * namespaces an element visibly uses, so a property canonicalises the same wherever it sits in the document.
  */
-import { canonicalize } from './dsig/c14n.js';
+import { C14N10, c14nOptions, canonicalize } from './dsig/c14n.js';
 
 export const DS_NS = 'http://www.w3.org/2000/09/xmldsig#';
 export const XADES_NS = 'http://uri.etsi.org/01903/v1.3.2#';
@@ -22,4 +22,15 @@ const within = (root: Node, n: Node): boolean => {
 export function excC14n(el: Element, without?: Element): Buffer {
   const has = (n: Node) => n.nodeType !== 8 && within(el, n) && !(without && within(without, n));
   return canonicalize({ doc: el.ownerDocument, has }, { exclusive: true, comments: false }, el);
+}
+
+/**
+ * An element's subtree in any of the canonical forms XML-DSig names (inclusive 1.0 — the default XAdES gives
+ * time-stamps that name none —, 1.1, exclusive; with or without comments): what the time-stamps of other
+ * producers (SigAndRefsTimeStamp, RefsOnlyTimeStamp, SignatureTimeStamp) are computed over.
+ */
+export function c14nElement(el: Element, algorithm: string = C14N10): Buffer {
+  const opts = c14nOptions(algorithm);
+  const has = (n: Node) => (opts.comments || n.nodeType !== 8) && within(el, n);
+  return canonicalize({ doc: el.ownerDocument, has }, opts, el);
 }

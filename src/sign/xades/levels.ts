@@ -18,9 +18,10 @@ import { collectEvidence } from '../evidence/collect.js';
 import { needEvidence, needTimeStamper, rank, type Level, type LevelContext } from '../level.js';
 import { readTimeStampToken } from '../timestamp/token.js';
 import { parseXml } from './parse.js';
-import { DS_NS, EXC_C14N, XADES_NS, excC14n } from './c14n.js';
+import { DS_NS, EXC_C14N, XADES_NS, c14nElement, excC14n } from './c14n.js';
 import { archiveTimeStampInput, XADES141_NS } from './archive.js';
 import { REFERENCE_PROPERTIES } from './refs.js';
+import { X_TIMESTAMPS, type XTimeStampKind } from './extended.js';
 import type { Collected } from '../evidence/collect.js';
 
 export { DS_NS, XADES_NS, EXC_C14N, excC14n };
@@ -31,14 +32,14 @@ const all = (root: Document | Element, ns: string, local: string): Element[] => 
 
 /** The octets a SignatureTimeStamp imprints: the canonical ds:SignatureValue of the signature. */
 export function signatureValueOctets(sig: Element, algorithm = EXC_C14N): Buffer {
-  if (algorithm !== EXC_C14N) throw new TrucError('unsupported', `canonicalization ${algorithm} is not supported for time-stamps (exclusive C14N is)`);
   const sv = kids(sig, DS_NS, 'SignatureValue')[0];
   if (!sv) throw new TrucError('malformed_xml', 'the signature has no SignatureValue');
-  return excC14n(sv);
+  // other producers name inclusive C14N (or none: Canonical XML 1.0, XAdES's default)
+  return algorithm === EXC_C14N ? excC14n(sv) : c14nElement(sv, algorithm);
 }
 
 /** The signature's xades:UnsignedSignatureProperties, made when absent. */
-function unsignedSignatureProperties(doc: Document, sig: Element): Element {
+export function unsignedSignatureProperties(doc: Document, sig: Element): Element {
   const qp = all(sig, XADES_NS, 'QualifyingProperties')[0];
   if (!qp) throw new TrucError('malformed_xml', 'the signature has no xades:QualifyingProperties');
   const prefix = qp.prefix ? `${qp.prefix}:` : '';
@@ -50,7 +51,7 @@ function unsignedSignatureProperties(doc: Document, sig: Element): Element {
 }
 
 /** Appends an element; XAdES 1.3.2 elements take the prefix the signature's QualifyingProperties uses. */
-function child(doc: Document, parent: Element, ns: string, name: string, text?: string, attrs: Record<string, string> = {}): Element {
+export function child(doc: Document, parent: Element, ns: string, name: string, text?: string, attrs: Record<string, string> = {}): Element {
   const qp = all(doc, XADES_NS, 'QualifyingProperties')[0];
   const prefix = ns === XADES_NS ? (qp?.prefix ? `${qp.prefix}:` : '') : ns === XADES141_NS ? 'xadesv141:' : 'ds:';
   const el = doc.createElementNS(ns, `${prefix}${name}`);
@@ -61,11 +62,11 @@ function child(doc: Document, parent: Element, ns: string, name: string, text?: 
 }
 
 const b64 = (el: Element) => Buffer.from((el.textContent ?? '').replace(/\s+/g, ''), 'base64');
-const tokenOf = (ts: Element) => b64(kids(ts, XADES_NS, 'EncapsulatedTimeStamp')[0] ?? ts);
-const tokenId = (token: Buffer, kind: string) => `${kind}-${createHash('sha256').update(token).digest('hex').slice(0, 16)}`;
+export const tokenOf = (ts: Element) => b64(kids(ts, XADES_NS, 'EncapsulatedTimeStamp')[0] ?? ts);
+export const tokenId = (token: Buffer, kind: string) => `${kind}-${createHash('sha256').update(token).digest('hex').slice(0, 16)}`;
 
 /** xades:CertificateValues and xades:RevocationValues, under `parent` (the properties, or a TimeStampValidationData). */
-function writeValues(doc: Document, parent: Element, ev: Collected): void {
+export function writeValues(doc: Document, parent: Element, ev: Collected): void {
   const cv = child(doc, parent, XADES_NS, 'CertificateValues');
   for (const c of ev.certs) child(doc, cv, XADES_NS, 'EncapsulatedX509Certificate', c.toString('base64'));
   const rv = child(doc, parent, XADES_NS, 'RevocationValues');
@@ -88,13 +89,13 @@ async function appendArchiveTimeStamp(doc: Document, sig: Element, usp: Element,
   child(doc, ats, XADES_NS, 'EncapsulatedTimeStamp', token.toString('base64'));
 }
 
-function signatureAt(doc: Document, index: number): Element {
+export function signatureAt(doc: Document, index: number): Element {
   const sig = all(doc, DS_NS, 'Signature')[index];
   if (!sig) throw new TrucError('bad_request', `the document has no signature ${index}`);
   return sig;
 }
 
-const keyInfoCerts = (sig: Element) => all(kids(sig, DS_NS, 'KeyInfo')[0] ?? sig, DS_NS, 'X509Certificate').map(b64);
+export const keyInfoCerts = (sig: Element) => all(kids(sig, DS_NS, 'KeyInfo')[0] ?? sig, DS_NS, 'X509Certificate').map(b64);
 
 /**
  * Raises XAdES signature `index` of the document to `level` (levels already reached are kept). A detached
@@ -160,6 +161,10 @@ export interface XadesUnsigned {
   certs: Buffer[];
   crls: Buffer[];
   ocsps: Buffer[];
+  /** SigAndRefsTimeStamp(V2) and RefsOnlyTimeStamp(V2) (XAdES-X), their inputs given by `extended.ts` */
+  xTimestamps: { kind: XTimeStampKind; name: string; token: Buffer; c14n: string; element: Element; distributed: boolean }[];
+  /** the UnsignedSignatureProperties element, when there is one */
+  properties?: Element;
   /** CompleteCertificateRefs(V2) and CompleteRevocationRefs (XAdES-C), checked by `refs.ts` */
   references: Element[];
   /** unsigned properties not understood */
@@ -170,9 +175,10 @@ const C14N_DEFAULT = 'http://www.w3.org/TR/2001/REC-xml-c14n-20010315';
 
 /** What a signature's UnsignedSignatureProperties carry, read for validation. */
 export function readXadesUnsigned(sig: Element): XadesUnsigned {
-  const out: XadesUnsigned = { timestamps: [], archives: [], certs: [], crls: [], ocsps: [], references: [], others: [] };
+  const out: XadesUnsigned = { timestamps: [], archives: [], xTimestamps: [], certs: [], crls: [], ocsps: [], references: [], others: [] };
   const usp = all(sig, XADES_NS, 'UnsignedSignatureProperties')[0];
   if (!usp) return out;
+  out.properties = usp;
   const c14nOf = (el: Element) => kids(el, DS_NS, 'CanonicalizationMethod')[0]?.getAttribute('Algorithm') ?? C14N_DEFAULT;
   const values = (el: Element) => {
     for (const c of kids(el, XADES_NS, 'CertificateValues')) out.certs.push(...kids(c, XADES_NS, 'EncapsulatedX509Certificate').map(b64));
@@ -189,6 +195,9 @@ export function readXadesUnsigned(sig: Element): XadesUnsigned {
     if (name === 'SignatureTimeStamp') for (const t of kids(el, XADES_NS, 'EncapsulatedTimeStamp')) out.timestamps.push({ token: b64(t), c14n: c14nOf(el) });
     else if (name === 'v141:ArchiveTimeStamp') for (const t of kids(el, XADES_NS, 'EncapsulatedTimeStamp')) out.archives.push({ token: b64(t), c14n: c14nOf(el), element: el });
     else if (name === 'v141:TimeStampValidationData') values(el);
+    else if (Object.hasOwn(X_TIMESTAMPS, el.localName) && X_TIMESTAMPS[el.localName].ns === el.namespaceURI)
+      for (const t of kids(el, XADES_NS, 'EncapsulatedTimeStamp'))
+        out.xTimestamps.push({ kind: X_TIMESTAMPS[el.localName].kind, name: el.localName, token: b64(t), c14n: c14nOf(el), element: el, distributed: kids(el, XADES_NS, 'Include').length > 0 });
     else if (REFERENCE_PROPERTIES.has(name.replace(/^v141:/, ''))) out.references.push(el);
     else if (name !== 'CertificateValues' && name !== 'RevocationValues') out.others.push(name);
   }

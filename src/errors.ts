@@ -70,6 +70,9 @@ export type ErrorCode =
   | 'release_denied'
   | 'label_missing'
   | 'classification_refused'
+  | 'encryption_certificate_missing'
+  | 'e2e_wrong_key'
+  | 'e2e_tampered'
   | 'key_store_unavailable'
   | 'rate_limited'
   | 'shredded'
@@ -147,6 +150,9 @@ const STATUS: Record<ErrorCode, number> = {
   release_denied: 403,
   label_missing: 400,
   classification_refused: 403,
+  encryption_certificate_missing: 422,
+  e2e_wrong_key: 422,
+  e2e_tampered: 422,
   key_store_unavailable: 503,
   rate_limited: 429,
   shredded: 410,

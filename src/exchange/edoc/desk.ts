@@ -30,14 +30,17 @@
  *
  * Every step is an audit record and a `truc.exchange.doc.*` event.
  */
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash, createPublicKey, randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream, existsSync, mkdirSync, readdirSync, rmSync, renameSync, statSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { once } from 'node:events';
 import { PassThrough, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { BodyCipher } from '../../vault/envelope/body-cipher.js';
-import type { Level } from '../../vault/labels/levels.js';
+import { isClassified, rank, type Level } from '../../vault/labels/levels.js';
+import { cmsDecryptStream, cmsEncryptStream, type CmsStreamKey } from '../../vault/cms/stream.js';
+import type { RecipientKey } from '../../vault/cms/recipient-key.js';
+import { parseCertificate, validatePath } from '../../pki/path/index.js';
 import { highestMarking, pdfText } from '../../vault/labels/markings.js';
 import { enforceRelease, higherLevel } from '../../vault/release/check.js';
 import { decideReceipt, enforceReceipt } from '../../vault/release/receipt.js';
@@ -55,7 +58,7 @@ import { documentIdOf, type Attachment, type BusinessDocType, type DocumentRef, 
 import { parseEnvelope, writeEnvelope } from './xml.js';
 import { FrameReader, FRAMES_MEDIA_TYPE, writeFrames } from './frame.js';
 import { advance, advanceReported, parseStatus, STATUS_CODES, writeStatus, type StaffInfo, type StatusCode, type StatusPacket, type StatusState } from './status.js';
-import { verifySigned, type SignatureVerdict } from './verify.js';
+import { memberOfCertificate, verifySigned, type SignatureVerdict } from './verify.js';
 import { post, servicePath, type XroadAnswer } from './transport.js';
 import {
   attachmentRow,
@@ -89,6 +92,11 @@ export interface DeskRecipient {
   id: string;
   name: string;
   client?: string;
+  /**
+   * the agency's encryption certificate (DER; profile agency-encryption: EC with keyAgreement, or RSA with
+   * keyEncipherment; subject serialNumber naming the member): classified packages go encrypted to it
+   */
+  encryptionCertificate?: Uint8Array;
 }
 
 export interface DeskOptions {
@@ -146,7 +154,19 @@ export interface DeskOptions {
    * are read (pdftotext; default true). Without `release`: the built-in policy on the declared level, no
    * stamps read.
    */
-  release?: { policy?: () => Promise<ReleasePolicy & { version?: number }>; channel?: string; markings?: boolean };
+  release?: {
+    policy?: () => Promise<ReleasePolicy & { version?: number }>;
+    channel?: string;
+    /** the channel as the policy names it when a package travels encrypted to the recipient (default `<channel>-e2e`) */
+    e2eChannel?: string;
+    markings?: boolean;
+  };
+  /**
+   * This agency's encryption keys (its agency-encryption certificate and the key — in the software key
+   * store or on a PKCS#11 token, `keyStoreRecipient(store, id)`): packages encrypted end to end to it are
+   * decrypted with the one their RecipientInfo names. Several during a renewal.
+   */
+  decryption?: { certificate: Uint8Array; key: RecipientKey }[];
   /** documents kept encrypted expire after so many days: `truc vault shred-expired` then destroys their keys */
   retentionDays?: number;
 }
@@ -249,6 +269,16 @@ async function writeAll(ws: WriteStream, pieces: AsyncIterable<Buffer> | Iterabl
     ws.end();
     await once(ws, 'close').catch(() => {});
   }
+}
+
+async function collect(g: AsyncIterable<Buffer>): Promise<Buffer> {
+  const out: Buffer[] = [];
+  for await (const c of g) out.push(c);
+  return Buffer.concat(out);
+}
+
+async function* single(b: Buffer): AsyncGenerator<Buffer> {
+  yield b;
 }
 
 /** A file kept encrypted: its vault object id (a UUID) before `.vlt`. */
@@ -552,6 +582,47 @@ export class DocumentDesk {
     return this.o.release?.channel ?? 'axis';
   }
 
+  private get e2eChannel(): string {
+    return this.o.release?.e2eChannel ?? `${this.channel}-e2e`;
+  }
+
+  /**
+   * The recipient agency's encryption certificate, checked before anything is encrypted to it: present in
+   * the directory, naming that member (subject serialNumber), a key for key agreement (EC) or key transport
+   * (RSA) with that key usage, and a valid path to the desk's trust anchors now (revocation as for
+   * signatures). Otherwise `encryption_certificate_missing`: the package cannot go.
+   */
+  private async encryptionCertificate(organId: string, client: string): Promise<Buffer> {
+    const entry = this.o.recipients().find((r) => r.id === organId);
+    const refuse = (why: string, detail: Record<string, unknown> = {}) =>
+      new TrucError('encryption_certificate_missing', `cơ quan ${organId} không có chứng thư mã hoá dùng được (${why}) / agency ${organId} has no usable encryption certificate (${why})`, { organId, reason: why, ...detail });
+    if (!entry?.encryptionCertificate) throw refuse('none in the directory');
+    const der = Buffer.from(entry.encryptionCertificate);
+    let keyType: string;
+    try {
+      const t = createPublicKey({ key: parseCertificate(der).spki, format: 'der', type: 'spki' }).asymmetricKeyType;
+      keyType = t === 'ec' || t === 'rsa' ? t : 'other';
+    } catch {
+      throw refuse('not a certificate');
+    }
+    if (keyType === 'other') throw refuse('not an EC or RSA key');
+    const c = parseClientHeader(client);
+    const member = `${c.instance}/${c.memberClass}/${c.memberCode}`;
+    const named = memberOfCertificate(der);
+    if (named !== member) throw refuse(`it names ${named ?? 'no member'}, not ${member}`);
+    const v = this.o.validation;
+    const path = await validatePath({
+      target: der,
+      intermediates: v.intermediates ?? [],
+      trustAnchors: v.trustAnchors,
+      time: this.clock(),
+      purpose: { keyUsage: [keyType === 'ec' ? 'keyAgreement' : 'keyEncipherment'] },
+      ...(v.revocation ? { revocation: v.revocation } : {}),
+    });
+    if (!path.valid) throw refuse(`not valid: ${path.message}`, { path: path.reason });
+    return der;
+  }
+
   /** Whether stamps are read from the text of documents (only with `release`, and unless turned off). */
   private get readsMarkings(): boolean {
     return !!this.o.release && this.o.release.markings !== false;
@@ -580,12 +651,22 @@ export class DocumentDesk {
    * level, the recipient agency is cleared for it, the channel may carry it, no stamp in the attachments is
    * above the declared level. A refusal throws (`release_denied`) and is an event the monitor alerts on.
    */
-  private async checkRelease(actor: string, pkg: EdocPackage, files: string[], to: { organ: Organ }[]): Promise<void> {
+  private async checkRelease(actor: string, pkg: EdocPackage, files: string[], to: { organ: Organ; client: string }[]): Promise<Map<string, Buffer>> {
     const markings = this.readsMarkings ? await this.storedMarkings(pkg.attachments, files) : null;
     const policy = await this.policy();
     const label = pkg.header.classification ?? 'unclassified';
-    for (const r of to)
-      await enforceRelease({ documentId: pkg.header.documentId, label, markings, sender: actor, recipient: r.organ.organId, channel: this.channel, encrypted: false }, policy, { bus: this.o.bus, clock: this.clock });
+    // from the policy's encryptFrom on, the package travels encrypted to each recipient agency's certificate
+    const e2e = isClassified(label) && rank(label) >= rank(policy.encryptFrom);
+    const encryptTo = new Map<string, Buffer>();
+    for (const r of to) {
+      if (e2e) encryptTo.set(r.organ.organId, await this.encryptionCertificate(r.organ.organId, r.client));
+      await enforceRelease(
+        { documentId: pkg.header.documentId, label, markings, sender: actor, recipient: r.organ.organId, channel: e2e ? this.e2eChannel : this.channel, encrypted: e2e },
+        policy,
+        { bus: this.o.bus, clock: this.clock },
+      );
+    }
+    return encryptTo;
   }
 
   // ---------- events and audit ----------
@@ -657,7 +738,7 @@ export class DocumentDesk {
     signedXml?: string,
     inTx?: (sql: Sql) => Promise<void>,
   ): Promise<SendResult> {
-    await this.checkRelease(actor, pkg, files, to);
+    const encryptTo = await this.checkRelease(actor, pkg, files, to);
     const xml = signedXml ?? (await signXades(writeEnvelope(pkg), this.o.signer, { signingTime: this.clock() }));
     const sha = createHash('sha256').update(xml).digest('hex');
     const h = pkg.header;
@@ -675,10 +756,10 @@ export class DocumentDesk {
         for (const r of to) {
           if (h.business.docType === 0 || h.business.docType === 3)
             await sql.query('INSERT INTO xd_recipient (doc_id, organ_id, organ_name, client) VALUES ($1,$2,$3,$4)', [docId, r.organ.organId, r.organ.organName, r.client]);
-          await enqueue(sql, 'package', docId, r.organ.organId, r.client);
+          await enqueue(sql, 'package', docId, r.organ.organId, r.client, encryptTo.get(r.organ.organId));
         }
         await inTx?.(sql);
-        await this.audit(sql, actor, 'send', h.documentId, 'success', { id: docId, docType: h.business.docType, classification: h.classification ?? null, recipients: to.map((r) => r.organ.organId), attachments: this.auditedAttachments(pkg.attachments) });
+        await this.audit(sql, actor, 'send', h.documentId, 'success', { id: docId, docType: h.business.docType, classification: h.classification ?? null, recipients: to.map((r) => r.organ.organId), attachments: this.auditedAttachments(pkg.attachments), ...(encryptTo.size ? { encryptedTo: [...encryptTo].map(([organId, der]) => ({ organId, certificateSha256: createHash('sha256').update(der).digest('hex') })) } : {}) });
       });
     } catch (e) {
       if (sealed) await this.dropRecord(docId, 'not stored: sending failed');
@@ -917,7 +998,11 @@ export class DocumentDesk {
     let target = '(unknown)';
     try {
       const caller = parseClientHeader(client);
-      const env = await reader.envelope();
+      let env = await reader.envelope();
+      // a package encrypted end to end: the envelope (and then each attachment) opened with this agency's key
+      const e2e = reader.envelopeHeader.cms === 'auth-enveloped';
+      if (reader.envelopeHeader.cms !== undefined && !e2e) throw new TrucError('bad_package', `an envelope encrypted as ${String(reader.envelopeHeader.cms).slice(0, 40)}`, { field: 'frames' });
+      if (e2e) env = await collect(this.decryptE2e(single(env), env.length));
       const pkg = parseEnvelope(env);
       const h = pkg.header;
       target = h.documentId;
@@ -927,7 +1012,7 @@ export class DocumentDesk {
       this.checkSigner(verdict, caller);
       // a declared level above what the channel may carry is refused before anything is spooled
       const policy = await this.policy();
-      const receipt = { documentId: h.documentId, label: h.classification ?? null, sender: h.from.organId, channel: this.channel };
+      const receipt = { documentId: h.documentId, label: h.classification ?? null, sender: h.from.organId, channel: e2e ? this.e2eChannel : this.channel };
       if (!decideReceipt(receipt, policy).allowed) await enforceReceipt(receipt, policy, { bus: this.o.bus, clock: this.clock });
       const sha = createHash('sha256').update(env).digest('hex');
       const dup = await this.findIn(h.from.organId, h.documentId, h.business.docType, sha);
@@ -958,13 +1043,18 @@ export class DocumentDesk {
         const m = pkg.attachments.find((a) => a.contentId === cid);
         if (!m) throw new TrucError('attachment_mismatch', `an attachment "${cid.slice(0, 60)}" that the manifest does not name`, { contentId: cid.slice(0, 60) });
         if (got.has(cid)) throw new TrucError('attachment_mismatch', `attachment ${cid} sent twice`, { contentId: cid });
-        if (f.header.encoding !== 'base64') throw new TrucError('bad_package', `attachment ${cid}: encoding ${String(f.header.encoding)} (base64 expected)`, { field: 'frames' });
-        if (f.length > 4 * Math.ceil(Math.min(m.size, this.o.maxAttachmentBytes) / 3)) throw new TrucError('attachment_mismatch', `attachment ${cid} is longer than the manifest says (${m.size} bytes)`, { contentId: cid });
+        // an encrypted package's attachments are encrypted too, and nothing else's are
+        const encoding = e2e ? 'cms' : 'base64';
+        if (f.header.encoding !== encoding) throw new TrucError('bad_package', `attachment ${cid}: encoding ${String(f.header.encoding).slice(0, 20)} (${encoding} expected)`, { field: 'frames' });
+        const room = e2e ? Math.min(m.size, this.o.maxAttachmentBytes) + 1024 * 1024 : 4 * Math.ceil(Math.min(m.size, this.o.maxAttachmentBytes) / 3);
+        if (f.length > room) throw new TrucError('attachment_mismatch', `attachment ${cid} is longer than the manifest says (${m.size} bytes)`, { contentId: cid });
         const path = this.o.cipher ? join(this.o.dir, 'spool', `${randomUUID()}.vlt`) : join(this.o.dir, 'spool', randomUUID());
         spooled.push(path);
         const hash = createHash('sha256');
         let size = 0;
-        await this.writeStored(path, reader.body(), (b) => {
+        // decrypted pieces are unverified until the stream's tag at the end: they go to the spool only,
+        // which is discarded if it fails (and the manifest's signed hash is checked besides)
+        await this.writeStored(path, e2e ? this.decryptE2e(reader.raw(), m.size) : reader.body(), (b) => {
           hash.update(b);
           size += b.length;
         });
@@ -1040,6 +1130,25 @@ export class DocumentDesk {
       // connection is closed rather than a refused package read to its end
       await reader.rest(DRAIN_ON_REFUSAL).catch(() => 0);
       return this.refused(actor, 'receive', target, e, {});
+    }
+  }
+
+  /**
+   * Decrypts a part of a package encrypted end to end with this agency's keys. Another recipient's key or
+   * none is `e2e_wrong_key`; an altered, cut or malformed structure `e2e_tampered` — both refuse the
+   * package (the sender's delivery fails for good; its document stays, to be sent again when fixed).
+   */
+  private async *decryptE2e(src: AsyncIterable<Buffer>, maxSize: number): AsyncGenerator<Buffer> {
+    const keys: CmsStreamKey[] = this.o.decryption ?? [];
+    if (!keys.length) throw new TrucError('e2e_wrong_key', 'gói tin được mã hoá đầu cuối mà cơ quan nhận không có khoá giải mã / the package is encrypted end to end and this desk holds no decryption key', { reason: 'no_key' });
+    try {
+      yield* cmsDecryptStream(src, keys, { maxSize });
+    } catch (e) {
+      if (!isTrucError(e) || !['decrypt_failed', 'malformed_cms'].includes(e.code)) throw e;
+      const stage = (e.detail as { stage?: string } | undefined)?.stage;
+      if (e.code === 'decrypt_failed' && stage === 'recipient')
+        throw new TrucError('e2e_wrong_key', `gói tin không được mã hoá tới khoá của cơ quan này / the package is not encrypted to this agency's key: ${e.message}`, { reason: 'wrong_key' });
+      throw new TrucError('e2e_tampered', `bản mã của gói tin bị sửa đổi hoặc cắt cụt / the package's ciphertext was altered or cut: ${e.message}`, { reason: stage === 'truncated' ? 'truncated' : e.code === 'malformed_cms' ? 'malformed' : 'altered' });
     }
   }
 
@@ -1197,7 +1306,24 @@ export class DocumentDesk {
       if (d.kind === 'package') {
         const envelope = await this.envelope(d.ref);
         const atts = (await this.o.db.query('SELECT * FROM xd_attachment WHERE doc_id = $1 ORDER BY content_id', [d.ref])).map(attachmentRow);
-        const frames = writeFrames(envelope, atts.map((a) => (SEALED.test(a.path) ? { contentId: a.contentId, open: () => this.openStored(a.path) as AsyncIterable<Buffer>, size: a.size } : { contentId: a.contentId, path: a.path, size: a.size })));
+        const open = (a: AttachmentRow) => (SEALED.test(a.path) ? (this.openStored(a.path) as AsyncIterable<Buffer>) : (createReadStream(a.path) as AsyncIterable<Buffer>));
+        let frames: AsyncGenerator<Buffer>;
+        if (d.encryptTo) {
+          // end to end: the signed envelope and each attachment in its own AuthEnvelopedData to the
+          // recipient agency's certificate, made afresh for each attempt as the files are read
+          const to = [d.encryptTo];
+          const env = Buffer.from(envelope, 'utf8');
+          const w = cmsEncryptStream(env.length, to);
+          const cmsEnv = await collect(w.encrypt(single(env)));
+          frames = writeFrames(
+            cmsEnv,
+            atts.map((a) => {
+              const wa = cmsEncryptStream(a.size, to);
+              return { contentId: a.contentId, encoding: 'cms' as const, length: wa.length, open: () => wa.encrypt(open(a)), size: a.size };
+            }),
+            { envelopeHeader: { cms: 'auth-enveloped' } },
+          );
+        } else frames = writeFrames(envelope, atts.map((a) => (SEALED.test(a.path) ? { contentId: a.contentId, open: () => open(a), size: a.size } : { contentId: a.contentId, path: a.path, size: a.size })));
         answer = await post(`${this.o.ssUrl.replace(/\/$/, '')}${servicePath(d.client, 'edoc/packages')}`, { ...headers, 'content-type': FRAMES_MEDIA_TYPE }, frames, this.o.timeoutMs);
       } else {
         const [s] = await this.openStatuses((await this.o.db.query('SELECT * FROM xd_status WHERE id = $1', [d.ref])).map(statusRow));

@@ -9,7 +9,10 @@
  *            body length (uint64 BE) and body
  *
  * One E frame first (the envelope XML, at most MAX_ENVELOPE_BYTES), then one A frame per attachment of the
- * manifest (header `{"contentId": "…", "encoding": "base64"}`), then Z. The reader hands the envelope over
+ * manifest (header `{"contentId": "…", "encoding": "base64"}`), then Z. A package encrypted end to end to
+ * the recipient agency has E header `{"cms": "auth-enveloped"}` (the body: a CMS AuthEnvelopedData of the
+ * envelope) and A headers `{"contentId": "…", "encoding": "cms"}` (the body: the attachment's
+ * AuthEnvelopedData, binary, see `vault/cms/stream.ts`). The reader hands the envelope over
  * before any attachment is read, so a package with a bad envelope or signature is refused before its
  * attachments are spooled.
  */
@@ -25,6 +28,9 @@ const PIECE = 3 * 64 * 1024;
 
 export interface FrameSource {
   contentId: string;
+  /** `cms`: `open` yields the bytes as they travel (a CMS structure of `length` bytes), not base64-encoded */
+  encoding?: 'base64' | 'cms';
+  length?: number;
   /** a file on disk, or bytes in memory, or a stream of the bytes (a file kept encrypted) */
   path?: string;
   open?: () => AsyncIterable<Buffer>;
@@ -45,10 +51,21 @@ function frameHead(type: 'E' | 'A' | 'Z', header: object, bodyLength: number): B
 const base64Length = (n: number) => 4 * Math.ceil(n / 3);
 
 /** The frames of a package, piece by piece (files read as they are sent). */
-export async function* writeFrames(envelope: string | Uint8Array, attachments: FrameSource[]): AsyncGenerator<Buffer> {
+export async function* writeFrames(envelope: string | Uint8Array, attachments: FrameSource[], opts: { envelopeHeader?: Record<string, unknown> } = {}): AsyncGenerator<Buffer> {
   const env = typeof envelope === 'string' ? Buffer.from(envelope, 'utf8') : Buffer.from(envelope);
-  yield Buffer.concat([MAGIC, frameHead('E', {}, env.length), env]);
+  yield Buffer.concat([MAGIC, frameHead('E', opts.envelopeHeader ?? {}, env.length), env]);
   for (const a of attachments) {
+    if (a.encoding === 'cms') {
+      const length = a.length ?? -1;
+      yield frameHead('A', { contentId: a.contentId, encoding: 'cms' }, length);
+      let sent = 0;
+      for await (const c of a.open!()) {
+        sent += c.length;
+        yield c;
+      }
+      if (sent !== length) throw new TrucError('internal', `attachment ${a.contentId}: ${sent} bytes of CMS, ${length} announced`);
+      continue;
+    }
     yield frameHead('A', { contentId: a.contentId, encoding: 'base64' }, base64Length(a.size));
     let sent = 0;
     if (a.bytes) {
@@ -129,6 +146,8 @@ export interface Frame {
 export class FrameReader {
   private readonly r: ByteReader;
   private pending = 0;
+  /** the envelope frame's header, once read (`{cms: "auth-enveloped"}` for a package encrypted end to end) */
+  envelopeHeader: Record<string, unknown> = {};
   constructor(src: AsyncIterable<Buffer | Uint8Array | string> | Iterable<Buffer | Uint8Array | string>) {
     this.r = new ByteReader(src);
   }
@@ -160,7 +179,9 @@ export class FrameReader {
     if (!magic.equals(MAGIC)) throw new TrucError('bad_package', `not an edoc frames body (${FRAMES_MEDIA_TYPE})`, { field: 'frames' });
     const f = await this.head();
     if (f.type !== 'E') throw new TrucError('bad_package', 'the first frame is not the envelope', { field: 'frames' });
-    if (f.length > MAX_ENVELOPE_BYTES) throw new TrucError('too_large', `an envelope of ${f.length} bytes (at most ${MAX_ENVELOPE_BYTES})`);
+    // an encrypted envelope is the envelope and a CMS structure around it (a few hundred bytes)
+    if (f.length > MAX_ENVELOPE_BYTES + 64 * 1024) throw new TrucError('too_large', `an envelope of ${f.length} bytes (at most ${MAX_ENVELOPE_BYTES})`);
+    this.envelopeHeader = f.header;
     this.pending = 0;
     return Buffer.from(await this.r.exact(f.length));
   }
@@ -191,6 +212,13 @@ export class FrameReader {
       yield Buffer.from(part, 'base64');
     }
     if (carry) throw new TrucError('bad_package', 'an attachment is not valid base64 (its length is not a multiple of 4)', { field: 'frames' });
+  }
+
+  /** The current A frame's body as it travelled (an `encoding: "cms"` attachment), as pieces. */
+  raw(): AsyncGenerator<Buffer> {
+    const n = this.pending;
+    this.pending = 0;
+    return this.r.pieces(n);
   }
 
   rest(max?: number): Promise<number> {

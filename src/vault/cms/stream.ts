@@ -98,7 +98,7 @@ export function cmsEncryptStream(size: number, recipients: Uint8Array[], opts: P
 
 /** Reads exact byte counts from a stream, holding at most one incoming piece beyond what is asked. */
 class Bytes {
-  private buf = Buffer.alloc(0);
+  private buf: Buffer = Buffer.alloc(0);
   offset = 0;
   private readonly it: AsyncIterator<Buffer | Uint8Array>;
   constructor(src: AsyncIterable<Buffer | Uint8Array>) {

@@ -3,13 +3,15 @@
  * server, three agencies' security servers, each registered and approved); each agency's desk provides the
  * service `edoc` on its subsystem (registered on its security server, granted to the others) and sends
  * through its own server's information-system endpoint. Signed, verified and logged between servers; the
- * desks see only X-Road REST.
+ * desks see only X-Road REST. A classified package travels encrypted end to end to the recipient agency's
+ * certificate: the servers' message logs (kept unencrypted here, so that what they logged is on disk as
+ * it travelled) hold none of it, while an unclassified one is there in clear.
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createPrivateKey, sign as nodeSign } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { listCas } from '../../../src/pki/index.js';
 import { openDb, type Db } from '../../../src/store/index.js';
@@ -21,19 +23,38 @@ import { signPdf, type ExternalSigner } from '../../../src/sign/index.js';
 import { samplePdf } from '../../sign/fixtures.js';
 import { opensslCsr, tmp } from '../../helpers/openssl.js';
 import { startTestAxis, type TestAxis } from '../server/setup.js';
+import { keyObjectRecipient, type ReleasePolicy } from '../../../src/vault/index.js';
+
+/** every file under a folder */
+function files(dir: string): string[] {
+  return readdirSync(dir).flatMap((n) => {
+    const p = join(dir, n);
+    return statSync(p).isDirectory() ? files(p) : [p];
+  });
+}
 import { dbUrl, until } from './fixture.js';
 
 describe('document desks through real security servers', () => {
   let t: TestAxis;
   const desks: { desk: DocumentDesk; db: Db; server: http.Server; signer: ExternalSigner; organId: string }[] = [];
 
+  const axisDir = tmp('truc-edoc-axis-servers-');
+  // classified documents go only encrypted end to end (axis-e2e), from Mật on
+  const policy: ReleasePolicy = { senders: { '*': 'toi-mat' }, recipients: { '*': 'toi-mat' }, channels: { axis: 'unclassified', 'axis-e2e': 'toi-mat' }, encryptFrom: 'mat' };
+
   beforeAll(async () => {
-    t = await startTestAxis({ dbUrl: await dbUrl(), sampleServices: false });
+    t = await startTestAxis({ dbUrl: await dbUrl(), sampleServices: false, dir: axisDir, encryptLogs: false });
     const cas = await listCas(t.p.db);
     const root = Buffer.from(cas.find((c) => c.id === 'root')!.certificate);
     const issuing = Buffer.from(cas.find((c) => c.id === 'issuing')!.certificate);
     const dir = tmp('truc-edoc-axis-');
-    const directory = t.axis.members.map((m) => ({ id: m.agency.memberCode, name: m.agency.name, client: clientHeader(m.subsystem) }));
+    // each agency's encryption certificate (agency-encryption), published in the directory
+    const enc = new Map<string, { der: Buffer; keyPath: string }>();
+    for (const m of t.axis.members) {
+      const { csr, keyPath } = opensslCsr(dir, `/CN=${m.agency.name} (mã hoá)/O=${m.agency.name}/C=VN/serialNumber=VN\\/${m.agency.memberClass}\\/${m.agency.memberCode}`);
+      enc.set(m.agency.memberCode, { der: Buffer.from((await t.p.issuer.issue({ profile: 'agency-encryption', csr }, 'ra1')).der), keyPath });
+    }
+    const directory = t.axis.members.map((m) => ({ id: m.agency.memberCode, name: m.agency.name, client: clientHeader(m.subsystem), encryptionCertificate: enc.get(m.agency.memberCode)!.der }));
     for (const m of t.axis.members) {
       const { csr, keyPath } = opensslCsr(dir, `/CN=${m.agency.name}/O=${m.agency.name}/C=VN/serialNumber=VN\\/${m.agency.memberClass}\\/${m.agency.memberCode}`);
       const issued = await t.p.issuer.issue({ profile: 'agency-signing', csr }, 'ra1');
@@ -51,6 +72,8 @@ describe('document desks through real security servers', () => {
         validation: { trustAnchors: [root], intermediates: [issuing] },
         recipients: () => directory,
         retry: { firstMs: 200, maxMs: 1000 },
+        release: { policy: async () => policy, markings: false },
+        decryption: [{ certificate: enc.get(m.agency.memberCode)!.der, key: keyObjectRecipient(createPrivateKey(readFileSync(enc.get(m.agency.memberCode)!.keyPath))) }],
       });
       const server = http.createServer(deskHandler(desk));
       await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
@@ -96,5 +119,40 @@ describe('document desks through real security servers', () => {
     expect((view.attachments[0]!.report as { signatures: { indication: string }[] }).signatures[0]!.indication).toBe('TOTAL-PASSED');
     await bnv.desk.sendStatus(item.id, '03', { description: 'Đã vào sổ' }, 'clerk@bnv');
     await until(async () => (await vpcp.desk.recipientStatuses(sent.id)).find((r) => r.organId === bnv.organId)?.status === '03', 60_000, '03');
+    // the servers logged this unclassified package as it travelled: its subject is in their logs
+    const logged = files(axisDir).map((f) => readFileSync(f));
+    expect(logged.some((b) => b.includes(Buffer.from('Quyết định thí điểm trục liên thông qua máy chủ an ninh', 'utf8')))).toBe(true);
+  }, 120_000);
+
+  it('a Mật document: decrypted and validated at the recipient; the security servers logged only ciphertext', async () => {
+    const [vpcp, bnv] = desks as [(typeof desks)[0], (typeof desks)[0]];
+    const subject = 'Phương án bảo đảm an ninh hội nghị (mật)';
+    const pdf = await signPdf(await samplePdf(true, 'Phuong an bao dam an ninh'), vpcp.signer);
+    const sent = await vpcp.desk.send(
+      {
+        to: [bnv.organId],
+        code: { number: '2', notation: 'PA-VPCP' },
+        promulgation: { place: 'Hà Nội', date: '2026-12-04' },
+        documentType: { type: 9, typeName: 'Phương án' },
+        subject,
+        content: 'Lực lượng cảnh vệ tăng cường tại Hội trường Diên Hồng',
+        signer: { fullName: 'Đỗ Hữu Nghĩa' },
+        classification: 'mat',
+        attachments: [{ name: 'phuong-an-an-ninh.pdf', contentType: 'application/pdf', bytes: pdf }],
+      },
+      'clerk@vpcp',
+    );
+    await until(async () => (await vpcp.desk.recipientStatuses(sent.id)).find((r) => r.organId === bnv.organId)?.status === '01', 60_000, '01');
+    const item = (await bnv.desk.inbox()).documents.find((d) => d.documentId === sent.documentId)!;
+    const view = await bnv.desk.get(item.id);
+    expect(view.document).toMatchObject({ classification: 'mat', header: { subject }, validation: { kind: 'xades', indication: 'TOTAL-PASSED', signerMember: 'VN/GOV/000.00.00.G22' } });
+    expect((view.attachments[0]!.report as { signatures: { indication: string }[] }).signatures[0]!.indication).toBe('TOTAL-PASSED');
+    // both servers' logs (records, bodies, everything under their folders): no subject, summary, signer,
+    // file name, nor the PDF's bytes or its text — the package's bodies are CMS
+    const logged = files(axisDir).map((f) => readFileSync(f));
+    expect(logged.length).toBeGreaterThan(0);
+    for (const s of [subject, 'Lực lượng cảnh vệ tăng cường', 'Đỗ Hữu Nghĩa', 'phuong-an-an-ninh.pdf', 'Phuong an bao dam an ninh'])
+      for (const b of logged) expect(b.includes(Buffer.from(s, 'utf8')), s).toBe(false);
+    for (const b of logged) expect(b.includes(pdf.subarray(pdf.length - 4096, pdf.length - 4000))).toBe(false);
   }, 120_000);
 });

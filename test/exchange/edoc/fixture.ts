@@ -100,7 +100,13 @@ export interface TestDesk {
 export interface Network {
   lab: Lab;
   desks: TestDesk[];
-  relay: { url: string; server: http.Server; forwarded: { path: string; client: string }[] };
+  relay: {
+    url: string;
+    server: http.Server;
+    forwarded: { path: string; client: string }[];
+    /** when set, each body is read whole and what it returns is forwarded instead (a wire-tap, or tampering in transit) */
+    intercept?: (path: string, body: Buffer) => Buffer | Promise<Buffer>;
+  };
   close(): Promise<void>;
 }
 
@@ -113,6 +119,7 @@ function listen(s: http.Server, port = 0): Promise<number> {
 
 function startRelay(targets: () => Map<string, string>): Promise<Network['relay']> {
   const forwarded: { path: string; client: string }[] = [];
+  const relay = { forwarded } as Network['relay'];
   const server = http.createServer((req, res) => {
     const m = /^\/r1\/([^/]+)\/([^/]+)\/([^/]+)\/([^/]+)\/edoc\/(packages|statuses)$/.exec(req.url ?? '');
     const client = String(req.headers['x-road-client'] ?? '');
@@ -135,9 +142,21 @@ function startRelay(targets: () => Map<string, string>): Promise<Network['relay'
       } else res.destroy();
       req.resume();
     });
-    req.pipe(out);
+    const tap = relay.intercept;
+    if (!tap) {
+      req.pipe(out);
+      return;
+    }
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      void Promise.resolve(tap(req.url!, Buffer.concat(chunks))).then(
+        (b) => out.end(b),
+        (e: Error) => out.destroy(e),
+      );
+    });
   });
-  return listen(server).then((port) => ({ url: `http://127.0.0.1:${port}`, server, forwarded }));
+  return listen(server).then((port) => Object.assign(relay, { url: `http://127.0.0.1:${port}`, server }));
 }
 
 export async function openNetwork(specs: AgencySpec[] = AGENCIES, over: Partial<DeskOptions> = {}): Promise<Network> {

@@ -104,6 +104,40 @@ describe('XAdES-X: SigAndRefsTimeStamp and RefsOnlyTimeStamp', () => {
     }
   });
 
+  it('XAdES-X without the values: its references are matched against the revocation data validation fetches, kind by kind', async () => {
+    const signer = await lab.signer('/CN=Lê Hải Yến/O=Văn phòng UBND/C=VN');
+    const x = await augmentXadesX(await signXades(EDXML, signer, { level: 'B-T', context: ctx }), ctx, { values: false });
+    expect(x).not.toMatch(/RevocationValues|CertificateValues/);
+    verifyCore('x-novalues.xml', x);
+    const kinds = (refs: { kind: string; matches: boolean | null; source?: string }[], kind: string) => refs.filter((r) => r.kind === kind).map((r) => [r.matches, r.source ?? null]);
+    // nothing fetched: the revocation references name data nobody has at hand
+    const offline = (await validateXades(x, { trustAnchors: [lab.root] })).signatures[0]!;
+    expect(offline.indication).toBe('TOTAL-PASSED');
+    const crls = kinds(offline.validationDataReferences!, 'crl');
+    const ocsps = kinds(offline.validationDataReferences!, 'ocsp');
+    expect(crls.length).toBeGreaterThan(0);
+    expect(ocsps.length).toBeGreaterThan(0);
+    expect([...crls, ...ocsps].every(([m]) => m === null)).toBe(true);
+    expect(offline.warnings.join('\n')).toMatch(/validation data reference \d+ \(crl/);
+    // OCSP fetched during validation from the responder the certificates name: the OCSP references match it
+    const { currentCrl } = await import('../../src/pki/index.js');
+    const fetchOcsp = async (_url: string, req: Buffer) => (await responder.respond(req)).der;
+    const fetchCrl = async () => (await currentCrl(lab.p.pki, 'issuing', false)).der;
+    const byOcsp = (await validateXades(x, { trustAnchors: [lab.root], revocation: { mode: 'soft-fail', fetchOcsp } })).signatures[0]!;
+    expect(byOcsp.indication).toBe('TOTAL-PASSED');
+    // the signer's response (its path comes first) is the one the responder serves again; others may be signed afresh
+    const fetchedOcsps = kinds(byOcsp.validationDataReferences!, 'ocsp');
+    expect(fetchedOcsps[0]).toEqual([true, 'validation']);
+    expect(fetchedOcsps.filter(([m]) => m === true).length).toBeGreaterThan(0);
+    // and CRLs fetched from the distribution points: the CRL references match them
+    const byCrl = (await validateXades(x, { trustAnchors: [lab.root], revocation: { mode: 'soft-fail', fetchCrl } })).signatures[0]!;
+    expect(byCrl.indication).toBe('TOTAL-PASSED');
+    const fetchedCrls = kinds(byCrl.validationDataReferences!, 'crl');
+    expect(fetchedCrls[0]).toEqual([true, 'validation']);
+    // the certificates: in the KeyInfo, or on the paths validation built (the signer's, the TSA's)
+    expect(byCrl.validationDataReferences!.filter((r) => r.kind === 'certificate').every((r) => r.matches === true)).toBe(true);
+  });
+
   it('a hand-built v1 SigAndRefsTimeStamp (Canonical XML 1.0, the imprint computed here, openssl ts agrees) is the proof of existence of a signature that has no other', async () => {
     const signer = await lab.signer('/CN=Trịnh Thu Hà/O=Cục Thuế/C=VN');
     const certDer = Buffer.from(new X509Certificate(readFileSync(signer.certPath)).raw);

@@ -9,7 +9,7 @@
  */
 import { timingSafeEqual } from 'node:crypto';
 import { isTrucError } from '../../errors.js';
-import { validatePath, type Certificate, type RevocationOptions, type TrustAnchorInput } from '../../pki/path/index.js';
+import { validatePath, type Certificate, type RevocationEvidence, type RevocationOptions, type TrustAnchorInput } from '../../pki/path/index.js';
 import type { DigestName } from '../cms/attributes.js';
 import type { CertificateSummary } from '../validate/report.js';
 import { summarise } from '../validate/signer.js';
@@ -29,6 +29,8 @@ export interface TimeStampCheck {
   /** the TSA's certificate and the path validated for it (DER) */
   tsaPath: Buffer[];
   token?: TimeStampToken;
+  /** the revocation data the TSA's path was judged with (configured, carried or fetched) */
+  revocationEvidence?: RevocationEvidence[];
   warnings: string[];
 }
 
@@ -90,5 +92,6 @@ export async function verifyTimeStamp(der: Uint8Array, imprintOf: (hash: DigestN
   out.tsaPath = path.path;
   if (!path.valid) return { ...out, problem: `the TSA's certificate is not valid: ${path.message}` };
   out.warnings.push(...path.warnings);
+  if (path.revocationEvidence.length) out.revocationEvidence = path.revocationEvidence;
   return { ...out, valid: true };
 }

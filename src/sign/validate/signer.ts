@@ -7,7 +7,7 @@
  * so a certificate expired or revoked since signing is INDETERMINATE, not failed.
  */
 import { decodeName, nameToString } from '../../pki/name.js';
-import { parseCrl, validatePath, type Certificate, type RevocationOptions, type TrustAnchorInput } from '../../pki/path/index.js';
+import { parseCrl, validatePath, type Certificate, type RevocationEvidence, type RevocationOptions, type TrustAnchorInput } from '../../pki/path/index.js';
 import { serialKey } from '../../pki/path/primitives.js';
 import { parseOcspResponse } from '../../pki/path/ocsp.js';
 import type { CmsSigner } from '../cades/verify.js';
@@ -60,6 +60,11 @@ export interface SignerEvidence {
   certs?: Buffer[];
   /** best signature time: the earliest genTime of a valid time-stamp over the signature */
   poe?: Date;
+  /**
+   * filled by validation with the revocation data the signer's path was judged with — configured, carried, or fetched
+   * then from the certificates' OCSP responders and CRL distribution points (XAdES-C references are matched against it)
+   */
+  used?: RevocationEvidence[];
 }
 
 type Verdict = { indication: Indication; subIndication?: SubIndication; message?: string };
@@ -147,6 +152,7 @@ export async function validateSigner(
     report.checks.certificateValidAtSigningTime = then.valid;
   }
   report.checks.certificateChain = path.valid;
+  if (path.valid) extra.used?.push(...path.revocationEvidence);
   if (path.valid) {
     report.certificatePath = path.path.map((c) => c.toString('base64'));
     report.warnings.push(...path.warnings);

@@ -15,7 +15,7 @@
  * (`xades/archive.ts`, with the detached content when there is one), newest first, each valid one a proof of
  * existence of what it covers — the earlier archive time-stamps included. The XAdES-C/X references to
  * validation data (CompleteCertificateRefs, CompleteRevocationRefs) are each matched against the values at hand
- * (`xades/refs.ts`) and reported; one that matches nothing is a warning, never the verdict. The XAdES-X time-stamps
+ * and the revocation data validation judged the signer's and TSAs' paths with, fetched ones included (`xades/refs.ts`) and reported; one that matches nothing is a warning, never the verdict. The XAdES-X time-stamps
  * (SigAndRefsTimeStamp, RefsOnlyTimeStamp, v1 and V2) have their imprint recomputed (`xades/extended.ts`) and are
  * verified as the others; a valid SigAndRefsTimeStamp is a proof of existence of the signature and its signature
  * time-stamps, either kind one of the references (reported on each, `poe`).
@@ -26,7 +26,7 @@
  */
 import { createHash } from 'node:crypto';
 import { isTrucError } from '../../errors.js';
-import { parseCertificate, type Certificate } from '../../pki/path/index.js';
+import { parseCertificate, type Certificate, type RevocationEvidence } from '../../pki/path/index.js';
 import type { CmsSigner } from '../cades/verify.js';
 import { parseXml } from '../xades/parse.js';
 import type { SignatureReport, SignedReference, TimestampReport, ValidationReport } from './report.js';
@@ -238,6 +238,9 @@ export async function validateXades(input: Uint8Array | string, opts: Validation
     const carried: Carried = { certs: unsigned.certs, crls: unsigned.crls, ocsps: unsigned.ocsps };
     const tctx = withCarried({ ...opts, at }, carried);
     tctx.intermediates.push(...certs);
+    // the revocation data validation judges the signer's and the TSAs' paths with, fetched ones included
+    const used: RevocationEvidence[] = [];
+    const tsaPaths: Buffer[] = [];
     // B-LTA: archive time-stamps, newest first — a valid later one proves the earlier ones existed when it was made
     const archiveReports: TimestampReport[] = [];
     let later: Date | undefined;
@@ -253,6 +256,8 @@ export async function validateXades(input: Uint8Array | string, opts: Validation
       }
       const c = await verifyTimeStamp(a.token, (h) => createHash(h).update(input).digest(), { trustAnchors: opts.trustAnchors, at, ...tctx, ...(later ? { poe: later } : {}) });
       archiveReports.unshift(timestampReport('archive', c, undefined, a.token));
+      used.push(...(c.revocationEvidence ?? []));
+      tsaPaths.push(...c.tsaPath);
       if (c.valid && c.genTime) {
         later = c.genTime;
         if (!archivePoe || c.genTime < archivePoe) archivePoe = c.genTime;
@@ -280,6 +285,8 @@ export async function validateXades(input: Uint8Array | string, opts: Validation
       }
       const c = await verifyTimeStamp(x.token, (h) => createHash(h).update(input).digest(), { trustAnchors: opts.trustAnchors, at, ...tctx, ...(archivePoe ? { poe: archivePoe } : {}) });
       xReports.push(timestampReport(x.kind, c, undefined, x.token));
+      used.push(...(c.revocationEvidence ?? []));
+      tsaPaths.push(...c.tsaPath);
       if (c.valid && c.genTime) {
         if (!refsPoe || c.genTime < refsPoe) refsPoe = c.genTime;
         if (x.kind === 'sig-and-refs' && (!sigAndRefsPoe || c.genTime < sigAndRefsPoe)) sigAndRefsPoe = c.genTime;
@@ -300,6 +307,8 @@ export async function validateXades(input: Uint8Array | string, opts: Validation
       }
       const c = await verifyTimeStamp(t.token, (h) => createHash(h).update(octets).digest(), { trustAnchors: opts.trustAnchors, at, ...tctx, ...(stampsPoe ? { poe: stampsPoe } : {}) });
       stamps.push(timestampReport('signature', c, undefined, t.token));
+      used.push(...(c.revocationEvidence ?? []));
+      tsaPaths.push(...c.tsaPath);
       if (c.valid && c.genTime && (!poe || c.genTime < poe)) poe = c.genTime;
     }
     if (stampsPoe && (!poe || stampsPoe < poe)) poe = stampsPoe;
@@ -314,7 +323,7 @@ export async function validateXades(input: Uint8Array | string, opts: Validation
       unsigned.crls,
       { index, format: 'XAdES', level, ...(signingTime ? { claimedSigningTime: signingTime } : {}) },
       { ...opts, at },
-      { ocsps: unsigned.ocsps, certs: unsigned.certs, ...(poe ? { poe } : {}) },
+      { ocsps: unsigned.ocsps, certs: unsigned.certs, used, ...(poe ? { poe } : {}) },
     );
     r.signedData = signedData;
     // the value was checked even where a reference could not be (an XPointer or transform we lack): say so
@@ -324,9 +333,9 @@ export async function validateXades(input: Uint8Array | string, opts: Validation
       const from = (source: 'signature' | 'validation', ders: readonly Uint8Array[]) => ders.map((der) => ({ der: Buffer.from(der), source }));
       const anchors = opts.trustAnchors.filter((a): a is Uint8Array => a instanceof Uint8Array);
       const refs = checkValidationDataRefs(unsigned.references, {
-        certificates: [...from('signature', [...certs, ...unsigned.certs]), ...from('validation', [...r.certificatePath.map((c) => Buffer.from(c, 'base64')), ...(opts.intermediates ?? []), ...anchors])],
-        crls: [...from('signature', unsigned.crls), ...from('validation', opts.revocation?.crls ?? [])],
-        ocsps: [...from('signature', unsigned.ocsps), ...from('validation', opts.revocation?.ocspResponses ?? [])],
+        certificates: [...from('signature', [...certs, ...unsigned.certs]), ...from('validation', [...r.certificatePath.map((c) => Buffer.from(c, 'base64')), ...tsaPaths, ...(opts.intermediates ?? []), ...anchors])],
+        crls: [...from('signature', unsigned.crls), ...from('validation', [...(opts.revocation?.crls ?? []), ...used.filter((e) => e.kind === 'crl').map((e) => e.der)])],
+        ocsps: [...from('signature', unsigned.ocsps), ...from('validation', [...(opts.revocation?.ocspResponses ?? []), ...used.filter((e) => e.kind === 'ocsp').map((e) => e.der)])],
       });
       if (refsPoe) for (const x of refs) x.poe = refsPoe.toISOString();
       r.validationDataReferences = refs;

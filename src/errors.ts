@@ -81,7 +81,8 @@ export type ErrorCode =
   | 'handle_expired'
   | 'handle_used'
   | 'document_changed'
-  | 'desk_unavailable';
+  | 'desk_unavailable'
+  | 'intake_closed';
 
 const STATUS: Record<ErrorCode, number> = {
   bad_request: 400,
@@ -162,6 +163,7 @@ const STATUS: Record<ErrorCode, number> = {
   handle_used: 409,
   document_changed: 409,
   desk_unavailable: 503,
+  intake_closed: 503,
 };
 
 export class TrucError extends Error {

@@ -23,6 +23,7 @@ import {
   type ConsumerMessages,
   type JetStreamClient,
   type JetStreamManager,
+  type JsMsg,
   type NatsConnection,
 } from 'nats';
 import { TrucError } from '../errors.js';
@@ -56,6 +57,12 @@ export interface NatsBusOptions {
 export interface SubscribeOptions {
   /** durable consumer name: survives restarts and resumes from the last acknowledged event */
   durable?: string;
+  /**
+   * Events handed to the handler before earlier ones have settled (default 1: one at a time). Handlers are
+   * called in the stream's order; each event is acknowledged when its handler resolves. A handler that
+   * needs the order kept must take its event before its first `await`.
+   */
+  inflight?: number;
 }
 
 /** How one subscription fares: what `GET /api/v1/monitor/status` shows for the bus consumer. */
@@ -266,6 +273,14 @@ export class NatsBus implements Bus {
     };
     this.subs.add(h);
     let wake: (() => void) | null = null;
+    const window = Math.max(1, Math.floor(opts.inflight ?? 1));
+    const giveBack = (m: JsMsg, delayMs?: number) => {
+      try {
+        m.nak(delayMs);
+      } catch {
+        // the connection is gone: the server redelivers after ack_wait anyway
+      }
+    };
     const attach = async () => {
       await this.ensureStream();
       if (name) {
@@ -315,17 +330,31 @@ export class NatsBus implements Bus {
           h.state = 'consuming';
           if (h.attaches > 1) this.log.info({ stream: this.stream, consumer: name, pattern }, 'bus consumer reattached');
           delay = 200;
-          for await (const m of messages) {
+          const inflight = new Set<Promise<void>>();
+          const handle = async (m: JsMsg) => {
             try {
               await handler(this.local(m.subject), codec.decode(m.data));
               m.ack();
               h.delivered++;
               h.lastEventAt = new Date().toISOString();
             } catch (e) {
-              this.onError(e);
-              m.nak(1000);
+              // a subscriber that stops refuses what it still held: handed back at once to the next one
+              if (!stopped) this.onError(e);
+              giveBack(m, stopped ? undefined : 1000);
             }
+          };
+          for await (const m of messages) {
+            // stopped: what the client had buffered is handed back, not to the handler
+            if (stopped) {
+              giveBack(m);
+              continue;
+            }
+            const p = handle(m);
+            inflight.add(p);
+            void p.then(() => inflight.delete(p));
+            if (inflight.size >= window) await Promise.race(inflight);
           }
+          await Promise.all(inflight);
           this.consumers.delete(current);
           if (stopped) break;
           const ended = await current.closed().catch((e: unknown) => e);

@@ -287,9 +287,15 @@ export class OutboxBus implements TransactionalBus {
           this.log.info({ relayed: n }, 'bus relay recovered: security events flow again');
         }
         backoff = 100;
-        if (n > 0) continue;
+        // a full round goes at once to the next, but through the event loop: timers and sockets get their
+        // turn between rounds whatever the database and the bus answer with
+        if (n > 0) {
+          await new Promise<void>((r) => setImmediate(r));
+          continue;
+        }
         this.stats.relaying = false;
         if (!this.kicked) await this.idle(this.opts.pollMs ?? 500);
+        else await new Promise<void>((r) => setImmediate(r));
       } catch (e) {
         this.stats.failures++;
         this.stats.lastError = (e as Error).message;

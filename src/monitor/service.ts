@@ -162,19 +162,18 @@ export class MonitorService {
       const from = (q.value.event.truc as { instance?: unknown } | undefined)?.instance;
       if (typeof from === 'string' && !this.takesInstance(from)) return this.quarantineForeign(from, q.value, subject);
       ((q.value.event.truc ??= {}) as Record<string, unknown>).subject = subject;
-      if (bus instanceof NatsBus) {
-        // acknowledged (by returning) only once stored: JetStream redelivers otherwise
-        for (;;) {
-          const p = this.queue.offer([q.value]);
-          if (p) return void (await p);
-          await this.queue.room();
-        }
-      }
+      // acknowledged (by returning) only once stored: JetStream redelivers otherwise. `put` keeps the
+      // delivery order while the queue is full, and rejects once the monitor stops (the event stays
+      // unacknowledged, for the next consumer) — never a retry without waiting for the queue to move.
+      if (bus instanceof NatsBus) return void (await this.queue.put([q.value]));
       while (!this.queue.hasRoom()) await this.queue.room();
       this.queue.push(q.value);
     };
     const { subject: pattern, durable } = this.deps.config.bus;
-    this.unsubscribe = bus instanceof NatsBus ? bus.subscribe(pattern, handler, { durable }) : bus.subscribe(pattern, handler);
+    // many events in flight at once, stored in the queue's batches: one at a time, each would wait for its
+    // own flush and transaction (under 50 events a second)
+    const inflight = Math.min(256, this.deps.config.queue.capacity);
+    this.unsubscribe = bus instanceof NatsBus ? bus.subscribe(pattern, handler, { durable, inflight }) : bus.subscribe(pattern, handler);
   }
 
   /**

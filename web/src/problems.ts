@@ -82,5 +82,6 @@ export const PROBLEM_TEXT: Record<string, [string, string]> = {
   handle_used: ['Phiên ký đã được dùng', 'The signing handle was already used'],
   document_changed: ['Văn bản đã thay đổi giữa hai bước ký', 'The document changed between the two steps'],
   desk_unavailable: ['Bàn văn thư chưa sẵn sàng', 'The document desk is not ready'],
+  intake_closed: ['Bộ giám sát đang dừng: không nhận thêm sự kiện', 'The monitor is stopping: it takes no more events'],
   network: ['Không kết nối được máy chủ', 'Cannot reach the server'],
 };

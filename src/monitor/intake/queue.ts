@@ -6,11 +6,17 @@
  * database refuses a batch for its data (SQLSTATE class 22, data exception), the batch is written event by
  * event and an event refused on its own goes to quarantine (kept with the reason), so that one bad event
  * cannot stop the intake; its id is then `rejected:<n>`.
+ *
+ * Waiting for room never spins: `room()` resolves only once a stored batch made room (or at once when
+ * there is room now), and rejects (`intake_closed`) once the queue is closed or for more events than it can
+ * ever hold — a producer looping `offer` / `room` after the monitor stopped would otherwise retry in
+ * microtasks for ever, starving every timer and socket of its process.
  */
 import { EventEmitter } from 'node:events';
 import type { SecurityEvent } from '../../bus/index.js';
 import type { Intake } from '../events/normalize.js';
 import { isDataException } from '../../store/text.js';
+import { TrucError } from '../../errors.js';
 
 export interface QueuedEvent {
   event: SecurityEvent;
@@ -45,6 +51,8 @@ export class IntakeQueue extends EventEmitter {
   private closed = false;
   private timer: NodeJS.Timeout | undefined;
   private idle: (() => void)[] = [];
+  /** the last caller of `put` still waiting for its turn */
+  private waiting: Promise<void> = Promise.resolve();
   /** ids of events already written while their batch is still being retried: never written twice */
   private readonly written = new WeakMap<QueuedEvent, string>();
   readonly stats: QueueStats;
@@ -54,6 +62,8 @@ export class IntakeQueue extends EventEmitter {
     private readonly opts: { capacity: number; batchSize: number; flushMs: number; onError?: (e: unknown) => void; quarantine?: Quarantine },
   ) {
     super();
+    // every producer waiting for room listens here (bus consumers, one per syslog TCP connection)
+    this.setMaxListeners(0);
     this.stats = { queued: 0, capacity: opts.capacity, accepted: 0, stored: 0, refused: {}, writeErrors: 0, quarantined: 0 };
   }
 
@@ -109,18 +119,52 @@ export class IntakeQueue extends EventEmitter {
     return true;
   }
 
-  /** Resolves when there is room for `n` events again. */
+  /** Whether `close()` was called: nothing more is taken. */
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /**
+   * Resolves when there is room for `n` events (at once if there is now, otherwise once a stored batch made
+   * it); rejects with `intake_closed` once the queue is closed, and at once for more than its capacity.
+   */
   room(n = 1): Promise<void> {
-    if (this.hasRoom(n) || this.closed) return Promise.resolve();
-    return new Promise((resolve) => {
+    const refusal = () =>
+      this.closed
+        ? new TrucError('intake_closed', 'hàng đợi sự kiện đã đóng: bộ giám sát đang dừng / the event intake is closed: the monitor is stopping')
+        : n > this.opts.capacity
+          ? new TrucError('too_large', `${n} events can never fit an intake queue of ${this.opts.capacity}`, { events: n, capacity: this.opts.capacity })
+          : null;
+    const now = refusal();
+    if (now) return Promise.reject(now);
+    if (this.hasRoom(n)) return Promise.resolve();
+    return new Promise((resolve, reject) => {
       const check = () => {
-        if (this.hasRoom(n) || this.closed) {
-          this.off('drained', check);
-          resolve();
-        }
+        const no = refusal();
+        if (!no && !this.hasRoom(n)) return;
+        this.off('drained', check);
+        if (no) reject(no);
+        else resolve();
       };
       this.on('drained', check);
     });
+  }
+
+  /**
+   * Waits for room, then enqueues all of `events` in the order callers asked (one waiting caller is never
+   * overtaken by a later one); resolves with their ids once stored. Rejects with `intake_closed` when the
+   * queue closes first.
+   */
+  put(events: QueuedEvent[]): Promise<string[]> {
+    const turn = this.waiting.then(async () => {
+      while (!this.hasRoom(events.length)) await this.room(events.length);
+      return { stored: this.offer(events)! };
+    });
+    this.waiting = turn.then(
+      () => undefined,
+      () => undefined,
+    );
+    return turn.then((t) => t.stored);
   }
 
   private accepted(n: number): void {
@@ -204,9 +248,14 @@ export class IntakeQueue extends EventEmitter {
     return new Promise((r) => this.idle.push(r));
   }
 
+  /**
+   * Takes nothing more (producers waiting for room are released with `intake_closed`) and resolves once
+   * what was taken is stored. Closing first keeps the stop bounded: a producer that kept offering while the
+   * last batches were written would otherwise hold it open.
+   */
   async close(): Promise<void> {
-    await this.flush();
     this.closed = true;
     this.emit('drained');
+    await this.flush();
   }
 }

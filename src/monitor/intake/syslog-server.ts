@@ -105,7 +105,14 @@ export class SyslogServer {
         if (!q) continue;
         while (!this.queue.hasRoom()) {
           sock.pause();
-          await this.queue.room();
+          try {
+            await this.queue.room();
+          } catch {
+            // the intake closed (the monitor stops): what the sender still had in flight is not taken
+            pending = [];
+            sock.destroy();
+            return;
+          }
         }
         this.queue.push(q);
       }

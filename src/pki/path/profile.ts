@@ -33,8 +33,11 @@ const STRICT_CURVES = new Set(['P-256', 'P-384', 'P-521']);
 export function checkStructure(cert: Certificate, index: number, isTarget: boolean, profile: ProfileName): void {
   const who = describeName(cert.subject) || '(tên trống / empty name)';
   const s = cert.serial;
-  if (s.length > 20)
-    reject('bad_serial', say(`số hiệu của ${who} dài ${s.length} byte, quá 20`, `the serial number of ${who} is ${s.length} octets long, more than 20`), index);
+  // 20 octets of value: a positive serial whose first octet has its high bit set carries one more, the sign
+  // octet (0x00), which does not count (as rustls-webpki and Go read RFC 5280 4.1.2.2)
+  const octets = s.length > 1 && s[0] === 0 ? s.length - 1 : s.length;
+  if (octets > 20)
+    reject('bad_serial', say(`số hiệu của ${who} dài ${octets} byte, quá 20`, `the serial number of ${who} is ${octets} octets long, more than 20`), index);
   if (s[0] & 0x80) reject('bad_serial', say(`số hiệu của ${who} là số âm`, `the serial number of ${who} is negative`), index);
   if (s.every((b) => b === 0)) reject('bad_serial', say(`số hiệu của ${who} bằng 0`, `the serial number of ${who} is zero`), index);
   if (cert.extensions.get(OID.authorityKeyIdentifier)?.critical)

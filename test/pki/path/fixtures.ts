@@ -2,7 +2,7 @@
  * Test certificates, CRLs and OCSP responses, built from scratch with the DER encoder and node:crypto so
  * every field (and every defect) is under the test's control.
  */
-import { generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { generateKeyPairSync, sign as nodeSign, type KeyObject } from 'node:crypto';
 import { AsnConvert, OctetString } from '@peculiar/asn1-schema';
 import { AlgorithmIdentifier, Certificate as AsnCertificate, Name as AsnName } from '@peculiar/asn1-x509';
 import {
@@ -177,6 +177,19 @@ export interface CertSpec {
   ocspUrl?: string;
   aki?: boolean;
   extra?: { oid: string; critical: boolean; value: Buffer }[];
+  /** serialNumber INTEGER content bytes, as written (zero, negative, over-long serials) */
+  serialBytes?: Buffer;
+  /** 1: a version 1 certificate, without extensions */
+  version?: 1 | 3;
+  ski?: boolean;
+  akiCritical?: boolean;
+  sanCritical?: boolean;
+  /** false: basicConstraints written non-critical */
+  bcCritical?: boolean;
+  /** the SubjectPublicKeyInfo to certify instead of `key`'s (weak or odd keys nobody signs with) */
+  spki?: Buffer;
+  /** sign with ecdsa-with-SHA1 (an EC issuer key) */
+  sha1?: boolean;
 }
 
 export function keyId(k: Key): Buffer {
@@ -193,17 +206,17 @@ export function issueCert(spec: CertSpec): Buffer {
     exts.push(
       ext(
         '2.5.29.19',
-        true,
+        spec.bcCritical !== false,
         seq(...(spec.ca ? [TRUE] : []), ...(spec.pathLen !== undefined ? [int(spec.pathLen)] : [])),
       ),
     );
   if (spec.keyUsage)
     exts.push(ext('2.5.29.15', true, namedBits(spec.keyUsage.map((k) => KEY_USAGE_BITS.indexOf(k)))));
   if (spec.eku) exts.push(ext('2.5.29.37', false, seq(...spec.eku.map(oid))));
-  exts.push(ext('2.5.29.14', false, octets(keyId(spec.key))));
+  if (spec.ski !== false) exts.push(ext('2.5.29.14', false, octets(keyId(spec.key))));
   if (spec.aki !== false)
-    exts.push(ext('2.5.29.35', false, seq(ctxPrim(0, issuer.keyId ?? keyId(issuer.key)))));
-  if (spec.san) exts.push(ext('2.5.29.17', false, seq(...spec.san.map(generalName))));
+    exts.push(ext('2.5.29.35', !!spec.akiCritical, seq(ctxPrim(0, issuer.keyId ?? keyId(issuer.key)))));
+  if (spec.san) exts.push(ext('2.5.29.17', !!spec.sanCritical, seq(...spec.san.map(generalName))));
   if (spec.permitted || spec.excluded)
     exts.push(
       ext(
@@ -245,18 +258,19 @@ export function issueCert(spec: CertSpec): Buffer {
       ),
     );
   for (const e of spec.extra ?? []) exts.push(ext(e.oid, e.critical, e.value));
-  const alg = algId(issuer.key);
+  const alg = spec.sha1 ? seq(oid('1.2.840.10045.4.1')) : algId(issuer.key);
   const tbs = seq(
-    ctx(0, int(2)),
-    int(spec.serial ?? serialCounter++),
+    ...(spec.version === 1 ? [] : [ctx(0, int(2))]),
+    spec.serialBytes ? tlv(0x02, spec.serialBytes) : int(spec.serial ?? serialCounter++),
     alg,
     dn(issuer.name),
     seq(time(spec.notBefore), time(spec.notAfter)),
     dn(spec.subject),
-    spec.key.spki,
-    ctx(3, seq(...exts)),
+    spec.spki ?? spec.key.spki,
+    ...(spec.version === 1 ? [] : [ctx(3, seq(...exts))]),
   );
-  return seq(tbs, alg, bitString(sign(issuer.key, tbs)));
+  const signature = spec.sha1 ? nodeSign('sha1', tbs, issuer.key.privateKey) : sign(issuer.key, tbs);
+  return seq(tbs, alg, bitString(signature));
 }
 
 export function serialOf(certDer: Buffer): number {
@@ -277,6 +291,7 @@ export interface CrlSpec {
   nextUpdate?: Date;
   revoked?: { serial: number; date: Date; reason?: number; certificateIssuer?: string }[];
   crlNumber?: number;
+  crlNumberCritical?: boolean;
   baseCrlNumber?: number;
   freshest?: string;
   idp?: { uri?: string; onlyUser?: boolean; onlyCA?: boolean; indirect?: boolean };
@@ -286,7 +301,7 @@ export function issueCrl(spec: CrlSpec): Buffer {
   const exts: Buffer[] = [
     seq(oid('2.5.29.35'), octets(seq(ctxPrim(0, spec.issuer.keyId ?? keyId(spec.issuer.key))))),
   ];
-  if (spec.crlNumber !== undefined) exts.push(ext('2.5.29.20', false, int(spec.crlNumber)));
+  if (spec.crlNumber !== undefined) exts.push(ext('2.5.29.20', !!spec.crlNumberCritical, int(spec.crlNumber)));
   if (spec.baseCrlNumber !== undefined) exts.push(ext('2.5.29.27', true, int(spec.baseCrlNumber)));
   if (spec.freshest)
     exts.push(ext('2.5.29.46', false, seq(seq(ctx(0, ctx(0, ctxPrim(6, Buffer.from(spec.freshest))))))));

@@ -2,7 +2,9 @@
  * `truc verify-cert`: RFC 5280 path validation of a certificate from the command line, a thin wrapper
  * over validatePath. Trust anchors default to our root CA(s) and intermediates to our other CAs (read
  * from the platform); revocation from CRL files, an OCSP responder URL, the local responder, or the URLs
- * in the certificates.
+ * in the certificates. `--name` checks the certificate for a peer (one option: an IP address or an
+ * e-mail address is recognised as such, anything else is a DNS name), `--profile` picks rfc5280 or
+ * strict, `--max-depth` bounds the intermediates.
  */
 import { readFileSync } from 'node:fs';
 import { Option, type Command } from 'commander';
@@ -25,6 +27,7 @@ let listCas: typeof PkiApi.listCas;
 let reasonName: typeof PkiApi.reasonName;
 let buildOcspRequest: typeof PathApi.buildOcspRequest;
 let parseCertificate: typeof PathApi.parseCertificate;
+let peerNameOf: typeof PathApi.peerNameOf;
 let validatePath: typeof PathApi.validatePath;
 let describeName: typeof NameApi.describeName;
 let OcspResponder: typeof OcspApi.OcspResponder;
@@ -33,7 +36,7 @@ let pino: typeof PinoApi.pino;
 async function load(): Promise<void> {
   ({ openPlatform } = await import('../platform.js'));
   ({ listCas, reasonName } = await import('../pki/index.js'));
-  ({ buildOcspRequest, parseCertificate, validatePath } = await import('../pki/path/index.js'));
+  ({ buildOcspRequest, parseCertificate, peerNameOf, validatePath } = await import('../pki/path/index.js'));
   ({ describeName } = await import('../pki/path/name.js'));
   ({ OcspResponder } = await import('../pki/ocsp/index.js'));
   ({ pino } = await import('pino'));
@@ -73,10 +76,19 @@ const subjectOf = (der: Buffer) => {
   }
 };
 
-function report(r: PathResult): string {
+interface Asked {
+  name?: PathApi.PeerName;
+  profile: PathApi.ProfileName;
+}
+
+const NAME_KIND = { dns: 'tên miền / DNS name', ip: 'địa chỉ IP / IP address', email: 'địa chỉ thư / e-mail address' };
+
+function report(r: PathResult, asked: Asked): string {
   const lines: string[] = [];
   if (r.valid) {
     lines.push('valid');
+    if (asked.name) lines.push(`tên khớp / name matches: ${asked.name.value} (${NAME_KIND[asked.name.type]})`);
+    if (asked.profile !== 'rfc5280') lines.push(`hồ sơ xác thực / profile: ${asked.profile}`);
     lines.push('path:');
     r.path.forEach((c, i) => lines.push(`  ${i}: ${subjectOf(c)}`));
     if (r.revocationEvidence.length) {
@@ -96,10 +108,12 @@ function report(r: PathResult): string {
   return lines.join('\n');
 }
 
-function toJson(r: PathResult) {
+function toJson(r: PathResult, asked: Asked) {
+  const common = { profile: asked.profile, ...(asked.name ? { name: asked.name } : {}), work: r.work };
   if (r.valid)
     return {
       valid: true,
+      ...common,
       path: r.path.map(subjectOf),
       revocation: r.revocationEvidence.map((e) => ({
         subject: e.subject,
@@ -113,7 +127,7 @@ function toJson(r: PathResult) {
       })),
       warnings: r.warnings,
     };
-  return { valid: false, reason: r.reason, message: r.message, index: r.index, subject: r.subject, path: r.path.map(subjectOf) };
+  return { valid: false, reason: r.reason, message: r.message, index: r.index, subject: r.subject, path: r.path.map(subjectOf), ...common };
 }
 
 export function verifyCertCommand(program: Command, config: () => Config): void {
@@ -134,6 +148,14 @@ export function verifyCertCommand(program: Command, config: () => Config): void 
     .option('--ocsp-url <url>', 'ask this OCSP responder (POST) instead of the URLs in the certificates')
     .option('--ocsp-local', 'ask this platform’s own OCSP responder, in process')
     .addOption(new Option('--revocation <mode>', 'hard: unknown status fails; soft: unknown is a warning; off').choices(['hard', 'soft', 'off']))
+    .option('--name <name>', 'the peer the certificate must be valid for: an IP address (v4, v6), an e-mail address (with @), or else a DNS name (RFC 6125: wildcards only as the whole left-most label)')
+    .addOption(
+      new Option('--profile <profile>', 'rfc5280 (default), or strict: web-PKI rules (EKU for the purpose, version 3, no CA as leaf, AKI/SKI, RSA ≥ 2048 with odd e ≥ 3, P-256/384/521 named curves, no CN for names)').choices([
+        'rfc5280',
+        'strict',
+      ]),
+    )
+    .option('--max-depth <n>', 'most intermediate certificates between the certificate and the trust anchor, 0 to 9 (default 9), as openssl verify -verify_depth')
     .action(async (certFile: string, o) => {
       let p: Platform | undefined;
       let responder: OcspApi.OcspResponder | undefined;
@@ -141,6 +163,8 @@ export function verifyCertCommand(program: Command, config: () => Config): void 
         if (o.ocspUrl && o.ocspLocal) throw new TrucError('bad_request', '--ocsp-url and --ocsp-local exclude each other');
         const at = o.at ? new Date(o.at) : undefined;
         if (at && Number.isNaN(at.getTime())) throw new TrucError('bad_request', `--at ${o.at} is not a date`);
+        if (o.maxDepth !== undefined && !/^\d{1,2}$/.test(o.maxDepth)) throw new TrucError('bad_request', `--max-depth ${o.maxDepth} is not a number from 0 to 9`);
+        const asked: Asked = { profile: o.profile ?? 'rfc5280', ...(o.name ? { name: peerNameOf(o.name) } : {}) };
         const target = readBlobs(certFile, 'CERTIFICATE')[0];
         let anchors = o.anchors ? readBlobs(o.anchors, 'CERTIFICATE') : null;
         let intermediates = o.chain ? readBlobs(o.chain, 'CERTIFICATE') : null;
@@ -197,9 +221,12 @@ export function verifyCertCommand(program: Command, config: () => Config): void 
           ...(at ? { time: at } : {}),
           ...(o.purpose ? { purpose: { extendedKeyUsage: [o.purpose] } } : {}),
           revocation,
+          profile: asked.profile,
+          ...(o.maxDepth !== undefined ? { maxDepth: Number(o.maxDepth) } : {}),
+          ...(asked.name ? { peerName: asked.name } : {}),
         });
         const json = !!program.opts().json;
-        process.stdout.write((json ? JSON.stringify(toJson(result), null, 2) : report(result)) + '\n');
+        process.stdout.write((json ? JSON.stringify(toJson(result, asked), null, 2) : report(result, asked)) + '\n');
         process.exitCode = result.valid ? 0 : 1;
       } catch (e) {
         await responder?.stop().catch(() => {});

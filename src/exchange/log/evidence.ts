@@ -29,6 +29,8 @@ interface Found {
   prev: Buffer;
   hash: Buffer;
   next?: { seq: number; hash: Buffer };
+  /** the certificates and OCSP responses the record names, by SHA-256 hex */
+  material: [string, Buffer | undefined][];
 }
 
 async function chainHashes(dir: string, logId: Buffer, segments: number[], from: number, to: number): Promise<Buffer[]> {
@@ -67,7 +69,8 @@ export async function writeEvidence(o: { dir: string; messageId: string; segment
           waiting = null;
         }
         if (r.meta.messageId === o.messageId) {
-          const f: Found = { meta: r.meta, segment: no, frame: frameBytes(r.frame.type, r.frame.payload, r.frame.hash), prev: r.prev, hash: r.frame.hash };
+          const material = (r.meta.material ?? []).map((h): [string, Buffer | undefined] => [h.toString('hex'), scan.material.get(h.toString('hex'))]);
+          const f: Found = { meta: r.meta, segment: no, frame: frameBytes(r.frame.type, r.frame.payload, r.frame.hash), prev: r.prev, hash: r.frame.hash, material };
           found.push(f);
           waiting = f;
           if (found.length > 64) throw new TrucError('too_large', `more than 64 records carry message id ${o.messageId}`);
@@ -108,6 +111,8 @@ export async function writeEvidence(o: { dir: string; messageId: string; segment
           '',
           'Mỗi thư mục records/<seq>-<kind>/ chứa / Each records/<seq>-<kind>/ folder holds:',
           '  header.json, signature.json — tiêu đề và chữ ký như đã truyền / header and signature as they travelled',
+          '  material/<sha256>.der — chứng thư số và phản hồi OCSP mà tiêu đề nêu bằng giá trị băm /',
+          '    certificates and OCSP responses the header names by hash (signCertHash, signOcspHash, authOcspHash)',
           '  body.bin (or body.enc when protected at rest) — nội dung / the body',
           '  record.bin — khung bản ghi / the record frame: u32 length | u8 type | payload | chain hash',
           '  chain.json — chain_n = SHA-256(chain_{n-1} || SHA-256(type || payload))',
@@ -123,6 +128,10 @@ export async function writeEvidence(o: { dir: string; messageId: string; segment
         const base = `records/${m.seq}-${m.kind}`;
         await add(`${base}/header.json`, m.header, 'application/json');
         await add(`${base}/signature.json`, m.signature, 'application/json');
+        for (const [hex, der] of f.material) {
+          if (!der) throw new TrucError('log_failure', `record ${m.seq} names material ${hex} that its segment does not hold`);
+          await add(`${base}/material/${hex}.der`, der, 'application/octet-stream');
+        }
         await add(`${base}/record.bin`, f.frame, 'application/octet-stream');
         const b = m.body;
         const readable = !b.cipher || (o.cipher && o.cipher.id === b.cipher);

@@ -25,6 +25,16 @@ export const T_BATCH = 0x04;
 export const T_ARCHIVE = 0x05;
 export const T_ARCHIVE_FILE = 0x06;
 export const T_ARCHIVE_END = 0x07;
+/**
+ * A certificate or OCSP response that records of this segment name by hash (their `material`): written once
+ * per segment, before the first record that names it, instead of inside every message header. Not part of
+ * the chain — it is bound by content: the records name SHA-256 of its payload, and the signed message
+ * headers name the same hashes. The frame's hash is `recordDigest(T_MATERIAL, payload)`.
+ */
+export const T_MATERIAL = 0x08;
+/** at most this many material items per record, each at most MAX_MATERIAL_BYTES */
+export const MAX_RECORD_MATERIAL = 8;
+export const MAX_MATERIAL_BYTES = 64 * 1024;
 
 export const BODY_NONE = 0;
 export const BODY_INLINE = 1;
@@ -37,6 +47,20 @@ export function sha256(...parts: Buffer[]): Buffer {
 }
 
 /** SHA-256(type || payload): what the chain takes of a record. */
+const materialHashes = new WeakMap<Buffer, Buffer>();
+/**
+ * SHA-256 of a material item, remembered per Buffer object: a server names the same certificate and OCSP
+ * objects in thousands of records. The items must not be changed after they are first hashed.
+ */
+export function materialHash(item: Buffer): Buffer {
+  let h = materialHashes.get(item);
+  if (!h) {
+    h = createHash('sha256').update(item).digest();
+    materialHashes.set(item, h);
+  }
+  return h;
+}
+
 export function recordDigest(type: number, payload: Buffer): Buffer {
   return createHash('sha256').update(Buffer.of(type)).update(payload).digest();
 }
@@ -249,6 +273,8 @@ export interface RecordMeta {
   bodyHash: Buffer;
   bodyLength: number;
   body: StoredBody;
+  /** SHA-256 of each material item (certificate, OCSP response) the record's header names; in the segment */
+  material?: Buffer[];
 }
 
 export function encodeRecord(m: RecordMeta): Buffer {
@@ -261,6 +287,12 @@ export function encodeRecord(m: RecordMeta): Buffer {
   if (b.cipher) w.fixed(b.bodyId!, 16);
   if (b.store === BODY_INLINE) w.bytes32(b.inline!);
   else if (b.store === BODY_FILE) w.u64(b.storedLength!).fixed(b.storedHash!, 32);
+  // optional trailer (records written before it have none): the material the record names
+  if (m.material?.length) {
+    if (m.material.length > MAX_RECORD_MATERIAL) throw new TrucError('bad_request', `a log record names at most ${MAX_RECORD_MATERIAL} material items`);
+    w.u8(m.material.length);
+    for (const h of m.material) w.fixed(h, 32);
+  }
   return w.done();
 }
 
@@ -290,6 +322,13 @@ export function decodeRecord(p: Buffer): RecordMeta {
     body.storedLength = r.u64();
     body.storedHash = r.fixed(32);
   }
+  let material: Buffer[] | undefined;
+  if (r.o < p.length) {
+    const n = r.u8();
+    if (n < 1 || n > MAX_RECORD_MATERIAL) throw new TrucError('bad_request', 'bad record material count');
+    material = [];
+    for (let i = 0; i < n; i++) material.push(r.fixed(32));
+  }
   r.end();
   return {
     seq,
@@ -306,6 +345,7 @@ export function decodeRecord(p: Buffer): RecordMeta {
     bodyHash,
     bodyLength,
     body,
+    ...(material ? { material } : {}),
   };
 }
 

@@ -29,9 +29,13 @@ import {
   frameBytes,
   frameLength,
   genesisHash,
+  materialHash,
+  MAX_MATERIAL_BYTES,
+  MAX_RECORD_MATERIAL,
   recordDigest,
   sha256,
   T_BATCH,
+  T_MATERIAL,
   T_RECORD,
   T_SEGMENT,
   T_STAMPS,
@@ -191,6 +195,8 @@ export class MessageLog implements MessageLogApi {
   private segments: Segment[] = [];
   private fh!: FileHandle;
   private segSize = 0;
+  /** material items (by SHA-256, latin1) already written in the current segment */
+  private segMaterial = new Set<string>();
   private head: { seq: number; hash: Buffer } = { seq: 0, hash: Buffer.alloc(32) };
   private readonly recent = new Recent();
   private pending: Pending[] = [];
@@ -291,6 +297,7 @@ export class MessageLog implements MessageLogApi {
     await fsyncDir(join(this.dir, SEGMENTS));
     this.fh = fh;
     this.segSize = bytes.length;
+    this.segMaterial = new Set();
     this.segments.push({ no, firstSeq });
   }
 
@@ -441,6 +448,10 @@ export class MessageLog implements MessageLogApi {
       if (!Buffer.isBuffer(rec.bodyHash) || rec.bodyHash.length !== 32) throw new TrucError('bad_request', 'log record: bodyHash must be 32 bytes');
       if (!Number.isSafeInteger(rec.bodyLength) || rec.bodyLength < 0) throw new TrucError('bad_request', 'log record: bad bodyLength');
       if (!Buffer.isBuffer(rec.header) || !Buffer.isBuffer(rec.signature)) throw new TrucError('bad_request', 'log record: header and signature are bytes');
+      if (rec.material !== undefined) {
+        if (!Array.isArray(rec.material) || rec.material.length > MAX_RECORD_MATERIAL) throw new TrucError('bad_request', `log record: at most ${MAX_RECORD_MATERIAL} material items`);
+        for (const m of rec.material) if (!Buffer.isBuffer(m) || !m.length || m.length > MAX_MATERIAL_BYTES) throw new TrucError('bad_request', `log record: a material item is 1 to ${MAX_MATERIAL_BYTES} bytes`);
+      }
       const b = rec.body;
       if (b !== undefined && !Buffer.isBuffer(b)) {
         if (!(b instanceof LogSpooledBody)) throw new TrucError('bad_request', 'log record: a spooled body must come from this log\'s spool()');
@@ -500,10 +511,25 @@ export class MessageLog implements MessageLogApi {
     const bufs: Buffer[] = [];
     const done: { seq: number; hash: Buffer; offset: number; meta: RecordMeta; p: Pending; bodyTo?: string }[] = [];
     const moves: { from: string; to: string }[] = [];
+    const fresh = new Set<string>();
     try {
       for (const p of group) {
         seq++;
         const r = p.rec;
+        let material: Buffer[] | undefined;
+        if (r.material?.length) {
+          material = [];
+          for (const item of r.material) {
+            const h = materialHash(item);
+            material.push(h);
+            const k = h.toString('latin1');
+            if (this.segMaterial.has(k) || fresh.has(k)) continue;
+            // the first record of this segment to name it: the item goes just before it
+            fresh.add(k);
+            bufs.push(...frame(T_MATERIAL, item, recordDigest(T_MATERIAL, item)));
+            off += frameLength(item.length);
+          }
+        }
         const meta: RecordMeta = {
           seq,
           time: r.time,
@@ -519,6 +545,7 @@ export class MessageLog implements MessageLogApi {
           bodyHash: r.bodyHash,
           bodyLength: r.bodyLength,
           body: p.stored,
+          ...(material ? { material } : {}),
         };
         const payload = encodeRecord(meta);
         const hash = chainHash(prev, T_RECORD, payload);
@@ -566,6 +593,7 @@ export class MessageLog implements MessageLogApi {
       return;
     }
     this.segSize = off;
+    for (const k of fresh) this.segMaterial.add(k);
     const wasCaughtUp = this.stampedThrough === this.head.seq;
     this.head = { seq, hash: prev };
     if (wasCaughtUp && done.length) this.oldestUnstampedAt = done[0]!.meta.time;

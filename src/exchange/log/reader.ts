@@ -3,6 +3,7 @@
  * their chain checked, and the time-stamp batches. The log itself (recovery on open), the verifier and
  * evidence all read through here, so that there is one notion of what a valid record is.
  */
+import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TrucError } from '../../errors.js';
@@ -15,6 +16,7 @@ import {
   decodeStampsHeader,
   recordDigest,
   T_BATCH,
+  T_MATERIAL,
   T_RECORD,
   T_SEGMENT,
   T_STAMPS,
@@ -80,6 +82,11 @@ export interface SegmentScan {
   records: AsyncGenerator<ScannedRecord>;
   /** after `records` is exhausted: where and why reading stopped early, if it did */
   stop(): { offset: number; why: string } | null;
+  /**
+   * material items read so far in this segment, by SHA-256 hex of their bytes: complete when `records` is
+   * exhausted, and holding at each record what was written before it
+   */
+  material: Map<string, Buffer>;
   /** after `records` is exhausted: the chain hash and seq of the last good record (the header's when none) */
   last(): { seq: number; hash: Buffer; end: number; time: Date | null };
   close(): Promise<void>;
@@ -107,6 +114,7 @@ export async function scanSegment(path: string, expect?: { logId?: Buffer; segme
   let seq = header ? header.firstSeq - 1 : 0;
   let end = first && header ? first.offset + first.length : 0;
   let time: Date | null = null;
+  const material = new Map<string, Buffer>();
   async function* records(): AsyncGenerator<ScannedRecord> {
     if (!header) return;
     for (;;) {
@@ -114,6 +122,15 @@ export async function scanSegment(path: string, expect?: { logId?: Buffer; segme
       if (!f) {
         if (fr.problem) stop = { offset: end, why: `${fr.problem} frame (torn write)` };
         return;
+      }
+      if (f.type === T_MATERIAL) {
+        if (!recordDigest(f.type, f.payload).equals(f.hash)) {
+          stop = { offset: f.offset, why: `material before record ${seq + 1}: hash does not match its bytes` };
+          return;
+        }
+        material.set(createHash('sha256').update(f.payload).digest('hex'), f.payload);
+        end = f.offset + f.length;
+        continue;
       }
       if (f.type !== T_RECORD) {
         stop = { offset: f.offset, why: `unexpected frame type ${f.type}` };
@@ -145,6 +162,7 @@ export async function scanSegment(path: string, expect?: { logId?: Buffer; segme
   return {
     header,
     records: records(),
+    material,
     stop: () => stop,
     last: () => ({ seq, hash: prev, end, time }),
     close: () => fr.close(),

@@ -55,6 +55,11 @@ export interface LogRecordInput {
    * the hash is kept
    */
   body?: Buffer | SpooledBody;
+  /**
+   * certificates and OCSP responses the header names by hash (message protocol v2): each is written once
+   * per segment, before the first record naming it, and the record keeps their hashes
+   */
+  material?: Buffer[];
 }
 
 export interface LoggedRecord {

@@ -334,6 +334,10 @@ export async function verifyLog(o: VerifyOptions): Promise<VerifyReport> {
         for await (const r of scan.records) {
           const m = r.meta;
           report.records++;
+          // the certificates and OCSP responses the record names are in its segment, before it
+          for (const mh of m.material ?? [])
+            if (!scan.material.has(mh.toString('hex')))
+              throw new Broken({ where: { ...where, seq: m.seq }, why: `the record names material ${mh.toString('hex')} that its segment does not hold` });
           if (checkBodies && m.body.store !== 0) {
             report.bodies++;
             const bad = await checkBody(src.root, src.no, m, logId, cipherOf);

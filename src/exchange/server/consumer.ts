@@ -15,8 +15,9 @@ import { createHash, randomUUID } from 'node:crypto';
 import { TrucError, isTrucError } from '../../errors.js';
 import { clientHeader, memberOf, parseClientHeader, sameMember, serviceId, subsystemId, memberId, serviceText, subsystemText, subsystemOf, type ServiceId, type SubsystemId } from '../ids.js';
 import { BodyCollector, bodyStream } from './body.js';
-import { FRAME_BODY, FRAME_HEADER, FRAME_SIGNATURE, MAX_CHUNK_BYTES, MESSAGE_CONTENT_TYPE, encodeHeader, frame, frameHead, messageDigest, parseHeader, readWhole, type MessageHeader, type MessageSignature } from './message.js';
-import { checkTime, publishRefusal, readIncoming, receiveBody, recordHealth, type ReceivedRest, type ServerContext } from './context.js';
+import { FRAME_BODY, FRAME_HEADER, FRAME_MATERIAL, FRAME_SIGNATURE, MAX_CHUNK_BYTES, MESSAGE_CONTENT_TYPE, encodeHeader, frame, frameHead, messageDigest, parseHeader, readWhole, type MessageHeader, type MessageSignature } from './message.js';
+import { checkTime, ownMaterial, publishRefusal, readIncoming, receiveBody, recordHealth, type ReceivedRest, type ServerContext } from './context.js';
+import { materialSent, materialToSend, peerMaterial } from './material.js';
 import { errorFromProblem, sendXroadError } from './xroad-error.js';
 import { splitAddress } from './peers.js';
 import type { ConfServerView } from '../conf/global.js';
@@ -80,8 +81,9 @@ export async function handleConsumer(ctx: ServerContext, req: IncomingMessage, r
       throw new TrucError(conf.member(provSubsystem) ? 'unknown_service' : 'unknown_member', `${subsystemText(provSubsystem)} is not registered in the global configuration`);
     const candidates = conf.serversOf(provSubsystem).filter((s) => !s.maintenance);
     if (!candidates.length) throw new TrucError('unknown_service', `no security server serves ${subsystemText(provSubsystem)}`);
+    const own = ownMaterial(ctx);
     const header: MessageHeader = {
-      v: 1,
+      v: 2,
       kind: 'request',
       id: messageId,
       time: ctx.clock().toISOString(),
@@ -91,22 +93,20 @@ export async function handleConsumer(ctx: ServerContext, req: IncomingMessage, r
       path: parsed.path,
       headers: carriedHeaders(req.headers),
       sender: ctx.idText,
-      signCert: ctx.signCertB64,
-      signOcsp: ctx.own.base64('sign'),
-      authOcsp: ctx.own.base64('auth'),
+      ...own.fields,
     };
     const headerBytes = encodeHeader(header);
     const key = subsystemText(provSubsystem);
     // a body of known, small size is read whole, signed and logged first, and travels in one write (and can
     // go to another provider if the first cannot be reached); larger ones stream
     const declared = req.headers['content-length'] !== undefined ? Number(req.headers['content-length']) : NaN;
-    const whole = !req.headers['transfer-encoding'] && Number.isSafeInteger(declared) && declared <= ctx.limits.inlineBodyBytes ? await signWhole(ctx, req, header, headerBytes, declared) : null;
+    const whole = !req.headers['transfer-encoding'] && Number.isSafeInteger(declared) && declared <= ctx.limits.inlineBodyBytes ? await signWhole(ctx, req, header, headerBytes, declared, own.items) : null;
     const order = await ctx.peers.order(key, candidates);
     let lastErr: unknown;
     for (const provider of order) {
       let sent = false;
       try {
-        const responseBytes = whole ? await exchangeWhole(ctx, res, provider, header, whole, service) : await exchange(ctx, req, res, provider, header, headerBytes, service, () => (sent = true));
+        const responseBytes = whole ? await exchangeWhole(ctx, res, provider, header, whole, service) : await exchange(ctx, req, res, provider, header, headerBytes, own.items, service, () => (sent = true));
         recordHealth(ctx, serviceText(service));
         ctx.ops.record({ messageId, side: 'consumer', client: header.client, service: header.service, startedAt: started, finishedAt: ctx.clock(), requestBytes: whole ? whole.bodyLength : Number(req.headers['content-length'] ?? 0), responseBytes, status: res.statusCode });
         return;
@@ -138,12 +138,14 @@ export async function handleConsumer(ctx: ServerContext, req: IncomingMessage, r
 
 interface WholeRequest {
   wire: Buffer;
+  /** this server's certificate and OCSP responses the header names (sent once per connection) */
+  material: Buffer[];
   digest: Buffer;
   bodyLength: number;
 }
 
 /** Reads a small body whole, signs the message, logs it, and lays out its frames for one write. */
-async function signWhole(ctx: ServerContext, req: IncomingMessage, header: MessageHeader, headerBytes: Buffer, declared: number): Promise<WholeRequest> {
+async function signWhole(ctx: ServerContext, req: IncomingMessage, header: MessageHeader, headerBytes: Buffer, declared: number, material: Buffer[]): Promise<WholeRequest> {
   const body = await readWhole(req, declared, (why) => new TrucError('bad_request', `the body could not be read: ${why}`));
   const bodyHash = createHash('sha256').update(body).digest();
   const digest = messageDigest(headerBytes, bodyHash, body.length);
@@ -164,11 +166,12 @@ async function signWhole(ctx: ServerContext, req: IncomingMessage, header: Messa
     bodyHash,
     bodyLength: body.length,
     body,
+    material,
   });
   const parts = [frame(FRAME_HEADER, headerBytes)];
   if (body.length) parts.push(frameHead(FRAME_BODY, body.length), body);
   parts.push(frame(FRAME_SIGNATURE, sigBytes));
-  return { wire: Buffer.concat(parts), digest, bodyLength: body.length };
+  return { wire: Buffer.concat(parts), material, digest, bodyLength: body.length };
 }
 
 function peerRequest(ctx: ServerContext, provider: ConfServerView, headers: Record<string, string | number>) {
@@ -194,7 +197,7 @@ async function exchangeWhole(ctx: ServerContext, res: ServerResponse, provider: 
 }
 
 async function sendWhole(ctx: ServerContext, res: ServerResponse, provider: ConfServerView, header: MessageHeader, whole: WholeRequest, service: ServiceId): Promise<number> {
-  const { out, response } = peerRequest(ctx, provider, { 'content-length': whole.wire.length });
+  const { out, response } = peerRequest(ctx, provider, {});
   let peer: { certDer: Buffer };
   try {
     peer = await ctx.peers.pinnedSocket(out, provider);
@@ -202,6 +205,12 @@ async function sendWhole(ctx: ServerContext, res: ServerResponse, provider: Conf
     out.destroy();
     throw isTrucError(e) ? e : new TrucError('peer_unreachable', `${provider.address}: ${(e as Error).message}`);
   }
+  // the certificate and OCSP responses go first, when this connection has not carried them yet
+  // the connection, kept: once the response has been read it goes back to the pool and `out.socket` with it
+  const socket = out.socket;
+  const m = materialToSend(socket, whole.material);
+  out.setHeader('content-length', whole.wire.length + (m ? 5 + m.length : 0));
+  if (m) out.write(frame(FRAME_MATERIAL, m));
   out.end(whole.wire);
   let resp: IncomingMessage;
   try {
@@ -212,7 +221,10 @@ async function sendWhole(ctx: ServerContext, res: ServerResponse, provider: Conf
     throw Object.assign(e as object, { reusedSocket: out.reusedSocket && reset });
   }
   try {
-    return await receiveResponse(ctx, resp, res, provider, peer.certDer, header, whole.digest, service);
+    const n = await receiveResponse(ctx, resp, res, provider, peer.certDer, header, whole.digest, service);
+    // the provider read the message through: it holds the material now
+    if (m) materialSent(socket, whole.material);
+    return n;
   } catch (e) {
     out.destroy();
     throw e;
@@ -226,6 +238,7 @@ async function exchange(
   provider: ConfServerView,
   header: MessageHeader,
   headerBytes: Buffer,
+  material: Buffer[],
   service: ServiceId,
   markSent: () => void,
 ): Promise<number> {
@@ -241,7 +254,10 @@ async function exchange(
   const write = (b: Buffer) => writeChunk(out, b, provider.address);
   const collector = new BodyCollector(ctx.log, ctx.limits.inlineBodyBytes, ctx.limits.maxBodyBytes);
   let logged = false;
+  const socket = out.socket;
+  const m = materialToSend(socket, material);
   try {
+    if (m) await write(frame(FRAME_MATERIAL, m));
     await write(frame(FRAME_HEADER, headerBytes));
     for await (const c of req) {
       const chunk = c as Buffer;
@@ -273,10 +289,13 @@ async function exchange(
       bodyHash: body.hash,
       bodyLength: body.length,
       body: body.body,
+      material,
     });
     logged = true;
     out.end(frame(FRAME_SIGNATURE, sigBytes));
-    return await receiveResponse(ctx, await responseP, res, provider, peer.certDer, header, digest, service);
+    const n = await receiveResponse(ctx, await responseP, res, provider, peer.certDer, header, digest, service);
+    if (m) materialSent(socket, material);
+    return n;
   } catch (e) {
     if (!logged) await collector.discard();
     out.destroy();
@@ -303,6 +322,8 @@ async function receiveResponse(
     }
     throw errorFromProblem(resp.statusCode ?? 0, Buffer.concat(chunks));
   }
+  // the connection it came on (read before the response ends and the socket returns to the pool)
+  const socket = resp.socket;
   // a small response (sent with its length) is read whole and split in memory; a larger one streams
   const incoming = await readIncoming(ctx, resp, `the response from ${provider.address}`, { origin: 'provider' });
   const headerBytes = incoming.headerBytes;
@@ -313,20 +334,21 @@ async function receiveResponse(
     throw new TrucError('bad_message', `the response names ${h.sender} as its sender, not the server it came from`);
   checkTime(ctx, h);
   const conf = ctx.conf();
-  await ctx.trust.check(conf, providerAuthCert, h.authOcsp, 'auth-server');
-  const signer = await ctx.trust.check(conf, h.signCert, h.signOcsp, 'sign');
+  const pm = peerMaterial(socket, h, incoming.material);
+  await ctx.trust.check(conf, providerAuthCert, pm.authOcsp, 'auth-server');
+  const signer = await ctx.trust.check(conf, pm.signCert, pm.signOcsp, 'sign');
   if (!signer.member || !sameMember(signer.member, memberOf(service)))
     throw new TrucError('cert_invalid', `the response is signed with a certificate that does not belong to the service's member ${service.memberClass}/${service.memberCode}`);
   const rest = await receiveBody(ctx, incoming, signer);
   try {
-    return await answerResponse(ctx, res, h, headerBytes, request, requestDigest, rest);
+    return await answerResponse(ctx, res, h, headerBytes, pm.log, request, requestDigest, rest);
   } finally {
     rest.body.release();
   }
 }
 
 /** Logs a checked response, then gives it to the information system (from memory when held). */
-async function answerResponse(ctx: ServerContext, res: ServerResponse, h: MessageHeader, headerBytes: Buffer, request: MessageHeader, requestDigest: Buffer, rest: ReceivedRest): Promise<number> {
+async function answerResponse(ctx: ServerContext, res: ServerResponse, h: MessageHeader, headerBytes: Buffer, material: Buffer[] | undefined, request: MessageHeader, requestDigest: Buffer, rest: ReceivedRest): Promise<number> {
   try {
     await ctx.log.append({
       messageId: h.id,
@@ -340,6 +362,7 @@ async function answerResponse(ctx: ServerContext, res: ServerResponse, h: Messag
       bodyHash: rest.body.hash,
       bodyLength: rest.body.length,
       body: rest.body.body,
+      ...(material ? { material } : {}),
     });
   } catch (e) {
     throw new TrucError('log_failure', `the response could not be logged: ${(e as Error).message}`);

@@ -18,8 +18,9 @@ import type { BatchSigner } from './batch-sign.js';
 import type { Peers } from './peers.js';
 import type { OpRecorder } from './oprecords.js';
 import { BodyCollector, type BodyMemory, type CollectedBody } from './body.js';
-import { FRAME_ABORT, FRAME_BODY, FRAME_HEADER, FRAME_SIGNATURE, messageDigest, parseSignature, readFrames, readWhole, splitWhole, wholeMessageLimit, type Frame, type MessageHeader, type MessageSignature, type WholeMessage } from './message.js';
+import { FRAME_ABORT, FRAME_BODY, FRAME_HEADER, FRAME_MATERIAL, FRAME_SIGNATURE, messageDigest, parseSignature, readFrames, readWhole, splitWhole, wholeMessageLimit, type Frame, type MessageHeader, type MessageSignature, type WholeMessage } from './message.js';
 import { rootFromPath, verifyRoot } from './batch-sign.js';
+import { decodeMaterial, materialHex } from './material.js';
 
 export interface ServerLimits {
   /** largest body accepted, either way (default 1 GiB) */
@@ -186,6 +187,19 @@ export class RootCache {
   }
 }
 
+/**
+ * This server's signing certificate and the OCSP responses for it and its TLS certificate: the v2 header
+ * fields naming them by hash, and the items (non-empty) to send once per connection and to log.
+ */
+export function ownMaterial(ctx: ServerContext): { fields: Pick<MessageHeader, 'signCertHash' | 'signOcspHash' | 'authOcspHash'>; items: Buffer[] } {
+  const signOcsp = ctx.own.response('sign');
+  const authOcsp = ctx.own.response('auth');
+  return {
+    fields: { signCertHash: materialHex(ctx.signCert), signOcspHash: signOcsp.length ? materialHex(signOcsp) : '', authOcspHash: authOcsp.length ? materialHex(authOcsp) : '' },
+    items: [ctx.signCert, signOcsp, authOcsp].filter((b) => b.length > 0),
+  };
+}
+
 export function checkTime(ctx: ServerContext, h: MessageHeader): void {
   const skew = Math.abs(Date.parse(h.time) - ctx.clock().getTime());
   if (skew > ctx.limits.clockSkewMs)
@@ -232,6 +246,8 @@ export function receiveWhole(ctx: ServerContext, m: WholeMessage, signer: Truste
 /** A message arriving from a peer, its header read: whole when small and sent with its length, else a stream of frames. */
 export interface Incoming {
   headerBytes: Buffer;
+  /** certificates and OCSP responses that came in an M frame before the header (`./material.ts`) */
+  material: Buffer[];
   whole: WholeMessage | null;
   frames: AsyncGenerator<Frame> | null;
 }
@@ -241,12 +257,17 @@ export async function readIncoming(ctx: ServerContext, s: IncomingMessage, what:
   const declared = s.headers['content-length'] !== undefined ? Number(s.headers['content-length']) : NaN;
   if (!s.headers['transfer-encoding'] && Number.isSafeInteger(declared) && declared <= wholeMessageLimit(ctx.limits.inlineBodyBytes)) {
     const whole = splitWhole(await readWhole(s, declared, (why) => new TrucError('peer_failed', `${what} could not be read: ${why}`, detail)));
-    return { headerBytes: whole.header, whole, frames: null };
+    return { headerBytes: whole.header, material: whole.material ? decodeMaterial(whole.material) : [], whole, frames: null };
   }
   const frames = readFrames(s);
-  const first = await frames.next();
+  let first = await frames.next();
+  let material: Buffer[] = [];
+  if (!first.done && first.value.type === FRAME_MATERIAL) {
+    material = decodeMaterial(first.value.payload);
+    first = await frames.next();
+  }
   if (first.done || first.value.type !== FRAME_HEADER) throw new TrucError('bad_message', `${what} does not start with its header`, detail);
-  return { headerBytes: Buffer.from(first.value.payload), whole: null, frames };
+  return { headerBytes: Buffer.from(first.value.payload), material, whole: null, frames };
 }
 
 /** The rest of an incoming message (body and signature), checked against the sender's signing certificate. */
@@ -275,7 +296,7 @@ export async function receiveRest(
       if (f.type === FRAME_BODY) await collector.add(f.payload);
       else if (f.type === FRAME_SIGNATURE) sigFrame = Buffer.from(f.payload);
       else if (f.type === FRAME_ABORT) throw new TrucError('peer_failed', `the sender aborted the message: ${f.payload.toString('utf8').slice(0, 200)}`);
-      else throw new TrucError('bad_message', 'a second header frame');
+      else throw new TrucError('bad_message', 'a header or material frame after the header');
     }
     if (!sigFrame) throw new TrucError('bad_message', 'the message ended without its signature (truncated)');
     const signature = parseSignature(sigFrame);

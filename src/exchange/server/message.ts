@@ -3,10 +3,11 @@
  * authenticated TLS carries one framed message, streamed:
  *
  *   frame := type (1 byte) · length (4 bytes, big-endian) · payload
- *   message := H (header, canonical JSON) · B* (body chunks) · S (signature, JSON)
+ *   message := [M (material)] · H (header, canonical JSON) · B* (body chunks) · S (signature, JSON)
  *
  * The header names the exchange (id, client, service, method, path, the information system's headers, time,
- * sender, the sender's signing certificate and the OCSP responses proving its certificates' status); the
+ * sender, the sender's signing certificate and the OCSP responses proving its certificates' status — in
+ * version 2 by their SHA-256, the items themselves in an M frame once per connection: `./material.ts`); the
  * body follows as it arrives, so nothing is held whole; the signature comes last, because it covers the
  * body's hash. What is signed is the message digest
  *
@@ -24,6 +25,7 @@ export const FRAME_HEADER = 0x48; // 'H'
 export const FRAME_BODY = 0x42; // 'B'
 export const FRAME_SIGNATURE = 0x53; // 'S'
 export const FRAME_ABORT = 0x58; // 'X'
+export const FRAME_MATERIAL = 0x4d; // 'M'
 
 export const MAX_HEADER_BYTES = 64 * 1024;
 export const MAX_SIGNATURE_BYTES = 16 * 1024;
@@ -31,7 +33,8 @@ export const MAX_CHUNK_BYTES = 1024 * 1024;
 export const MESSAGE_CONTENT_TYPE = 'application/vnd.truc.message';
 
 export interface MessageHeader {
-  v: 1;
+  /** 2: certificate and OCSP responses named by hash (sent); 1: carried inline (still read) */
+  v: 1 | 2;
   kind: 'request' | 'response';
   /** X-Road-Id */
   id: string;
@@ -47,10 +50,14 @@ export interface MessageHeader {
   headers: Record<string, string>;
   /** SERVER:… of the sending security server */
   sender: string;
-  /** the sender's signing certificate, base64 DER, and OCSP responses for it and for its TLS certificate */
-  signCert: string;
-  signOcsp: string;
-  authOcsp: string;
+  /** v1: the sender's signing certificate, base64 DER, and OCSP responses for it and for its TLS certificate */
+  signCert?: string;
+  signOcsp?: string;
+  authOcsp?: string;
+  /** v2: the same items by SHA-256 hex of their DER ('' for an OCSP response the sender does not have) */
+  signCertHash?: string;
+  signOcspHash?: string;
+  authOcspHash?: string;
   /** response only: the request's message digest, hex */
   requestHash?: string;
 }
@@ -98,7 +105,10 @@ export function encodeHeader(h: MessageHeader): Buffer {
   return Buffer.from(JSON.stringify(h), 'utf8');
 }
 
-const HEADER_STRINGS = ['id', 'time', 'client', 'service', 'sender', 'signCert', 'signOcsp', 'authOcsp'] as const;
+const HEADER_STRINGS = ['id', 'time', 'client', 'service', 'sender'] as const;
+const V1_MATERIAL = ['signCert', 'signOcsp', 'authOcsp'] as const;
+const V2_MATERIAL = ['signCertHash', 'signOcspHash', 'authOcspHash'] as const;
+const HASH_HEX = /^(?:[0-9a-f]{64})?$/;
 
 export function parseHeader(bytes: Buffer): MessageHeader {
   let h: any;
@@ -107,9 +117,15 @@ export function parseHeader(bytes: Buffer): MessageHeader {
   } catch {
     throw new TrucError('bad_message', 'the message header is not JSON');
   }
-  if (!h || typeof h !== 'object' || h.v !== 1 || (h.kind !== 'request' && h.kind !== 'response'))
+  if (!h || typeof h !== 'object' || (h.v !== 1 && h.v !== 2) || (h.kind !== 'request' && h.kind !== 'response'))
     throw new TrucError('bad_message', 'the message header has no known version or kind');
   for (const k of HEADER_STRINGS) if (typeof h[k] !== 'string') throw new TrucError('bad_message', `the message header lacks "${k}"`);
+  if (h.v === 1) {
+    for (const k of V1_MATERIAL) if (typeof h[k] !== 'string') throw new TrucError('bad_message', `the message header lacks "${k}"`);
+  } else {
+    for (const k of V2_MATERIAL) if (typeof h[k] !== 'string' || !HASH_HEX.test(h[k])) throw new TrucError('bad_message', `the message header lacks "${k}" (SHA-256, hex)`);
+    if (!h.signCertHash) throw new TrucError('bad_message', 'the message header names no signing certificate');
+  }
   if (!h.headers || typeof h.headers !== 'object' || Array.isArray(h.headers)) throw new TrucError('bad_message', 'the message header lacks "headers"');
   for (const [k, v] of Object.entries(h.headers)) if (typeof v !== 'string') throw new TrucError('bad_message', `header "${k}" is not a string`);
   if (h.kind === 'request' && (typeof h.method !== 'string' || typeof h.path !== 'string'))
@@ -155,20 +171,22 @@ export interface Frame {
 
 /** A frame's type is one of ours and its length within that type's bound. */
 function checkFrameHead(t: number, len: number): void {
-  if (t !== FRAME_BODY && t !== FRAME_HEADER && t !== FRAME_SIGNATURE && t !== FRAME_ABORT) throw new TrucError('bad_message', `unknown frame type ${t}`);
-  const max = t === FRAME_BODY ? MAX_CHUNK_BYTES : t === FRAME_HEADER ? MAX_HEADER_BYTES : MAX_SIGNATURE_BYTES;
+  if (t !== FRAME_BODY && t !== FRAME_HEADER && t !== FRAME_SIGNATURE && t !== FRAME_ABORT && t !== FRAME_MATERIAL) throw new TrucError('bad_message', `unknown frame type ${t}`);
+  const max = t === FRAME_BODY ? MAX_CHUNK_BYTES : t === FRAME_HEADER || t === FRAME_MATERIAL ? MAX_HEADER_BYTES : MAX_SIGNATURE_BYTES;
   if (len > max) throw new TrucError('bad_message', `a frame of ${len} bytes exceeds ${max}`);
 }
 
 /** A small message read whole: header, body (its frames joined) and signature frame payloads. */
 export interface WholeMessage {
+  /** the M frame's payload, when the message brought one */
+  material: Buffer | null;
   header: Buffer;
   body: Buffer;
   signature: Buffer;
 }
 
 /** The most a whole message (sent with its length because its body is small) may be: larger ones stream. */
-export const wholeMessageLimit = (inlineBodyBytes: number) => inlineBodyBytes + MAX_HEADER_BYTES + MAX_SIGNATURE_BYTES + 64 * 5;
+export const wholeMessageLimit = (inlineBodyBytes: number) => inlineBodyBytes + 2 * MAX_HEADER_BYTES + MAX_SIGNATURE_BYTES + 64 * 5;
 
 /**
  * Splits a message held whole in memory into its frames, with the checks `readFrames` and the receiver
@@ -177,6 +195,7 @@ export const wholeMessageLimit = (inlineBodyBytes: number) => inlineBodyBytes + 
 export function splitWhole(buf: Buffer): WholeMessage {
   let off = 0;
   let header: Buffer | null = null;
+  let material: Buffer | null = null;
   let signature: Buffer | null = null;
   const body: Buffer[] = [];
   while (off < buf.length) {
@@ -189,6 +208,10 @@ export function splitWhole(buf: Buffer): WholeMessage {
     const payload = buf.subarray(off, off + len);
     off += len;
     if (!header) {
+      if (t === FRAME_MATERIAL && !material) {
+        material = payload;
+        continue;
+      }
       if (t !== FRAME_HEADER) throw new TrucError('bad_message', 'the message does not start with its header');
       header = payload;
       continue;
@@ -197,11 +220,11 @@ export function splitWhole(buf: Buffer): WholeMessage {
     if (t === FRAME_BODY) body.push(payload);
     else if (t === FRAME_SIGNATURE) signature = payload;
     else if (t === FRAME_ABORT) throw new TrucError('peer_failed', `the sender aborted the message: ${payload.toString('utf8').slice(0, 200)}`);
-    else throw new TrucError('bad_message', 'a second header frame');
+    else throw new TrucError('bad_message', 'a header or material frame after the header');
   }
   if (!header) throw new TrucError('bad_message', 'the message does not start with its header');
   if (!signature) throw new TrucError('bad_message', 'the message ended without its signature (truncated)');
-  return { header, body: body.length === 1 ? body[0]! : Buffer.concat(body), signature };
+  return { material, header, body: body.length === 1 ? body[0]! : Buffer.concat(body), signature };
 }
 
 /**

@@ -17,8 +17,9 @@ import { createHash } from 'node:crypto';
 import { TrucError, isTrucError, toProblem } from '../../errors.js';
 import { memberOf, parseService, parseSubsystem, sameMember, serviceText, subsystemOf, subsystemText, type ServiceId, type SubsystemId } from '../ids.js';
 import { BodyCollector, bodyStream } from './body.js';
-import { FRAME_ABORT, FRAME_BODY, FRAME_HEADER, FRAME_SIGNATURE, MAX_CHUNK_BYTES, MESSAGE_CONTENT_TYPE, encodeHeader, frame, frameHead, messageDigest, parseHeader, readWhole, type MessageHeader, type MessageSignature } from './message.js';
-import { checkTime, publishRefusal, readIncoming, receiveBody, recordHealth, type ServerContext } from './context.js';
+import { FRAME_ABORT, FRAME_BODY, FRAME_HEADER, FRAME_MATERIAL, FRAME_SIGNATURE, MAX_CHUNK_BYTES, MESSAGE_CONTENT_TYPE, encodeHeader, frame, frameHead, messageDigest, parseHeader, readWhole, type MessageHeader, type MessageSignature } from './message.js';
+import { checkTime, ownMaterial, publishRefusal, readIncoming, receiveBody, recordHealth, type ServerContext } from './context.js';
+import { materialSent, materialToSend, peerMaterial } from './material.js';
 import { pathCovered, type ServerSnapshot } from './store.js';
 import type { GlobalConf } from '../conf/global.js';
 import { writeChunk, writeFrame } from './write.js';
@@ -98,8 +99,9 @@ export async function handleProvider(ctx: ServerContext, req: IncomingMessage, r
     if (!svc || svc.disabled || !conf.isClientOf(ctx.id, subsystemOf(service)))
       throw new TrucError('unknown_service', `${svcText} is not a service of this security server${svc?.disabled ? ' (disabled)' : ''}`);
     checkTime(ctx, header);
-    await ctx.trust.check(conf, peer.der, header.authOcsp, 'auth-client');
-    const signer = await ctx.trust.check(conf, header.signCert, header.signOcsp, 'sign');
+    const pm = peerMaterial(req.socket, header, incoming.material);
+    await ctx.trust.check(conf, peer.der, pm.authOcsp, 'auth-client');
+    const signer = await ctx.trust.check(conf, pm.signCert, pm.signOcsp, 'sign');
     if (!signer.member || !sameMember(signer.member, memberOf(client)))
       throw new TrucError('cert_invalid', `the message is signed with a certificate that does not belong to the client's member ${client.memberClass}/${client.memberCode}`);
     const replayKey = `${header.client}|${header.id}`;
@@ -127,12 +129,13 @@ export async function handleProvider(ctx: ServerContext, req: IncomingMessage, r
         bodyHash: rest.body.hash,
         bodyLength: rest.body.length,
         body: rest.body.body,
+        ...(pm.log ? { material: pm.log } : {}),
       });
     } catch (e) {
       throw new TrucError('log_failure', `the request could not be logged: ${(e as Error).message}`);
     }
     requestBytes = rest.body.length;
-    const out = await deliver(ctx, res, header, rest.digest, svc.url, svc.timeoutMs, rest.body.body, rest.body.length, rest.body.held);
+    const out = await deliver(ctx, req, res, header, rest.digest, svc.url, svc.timeoutMs, rest.body.body, rest.body.length, rest.body.held);
     recordHealth(ctx, svcText);
     ctx.ops.record({ messageId: header.id, side: 'provider', client: header.client, service: header.service, startedAt: started, finishedAt: ctx.clock(), requestBytes, responseBytes: out.bytes, status: out.status });
   } catch (e) {
@@ -153,6 +156,7 @@ export async function handleProvider(ctx: ServerContext, req: IncomingMessage, r
 /** Sends the request to the information system and streams its answer back, signed and logged. */
 async function deliver(
   ctx: ServerContext,
+  req: IncomingMessage,
   res: ServerResponse,
   h: MessageHeader,
   requestDigest: Buffer,
@@ -197,9 +201,11 @@ async function deliver(
   });
   // metadata mode: the spool file goes now that the body is on its way (no-op in full mode: the log owns it)
   if (held && !Buffer.isBuffer(body)) await body.discard?.();
-  // from here the response to the peer is a framed message: failures become an abort frame
+  // from here the response to the peer is a framed message: failures become an abort frame. It is written
+  // in the request's protocol version: a v1 consumer gets its certificate and OCSP responses inline
+  const own = h.v === 1 ? null : ownMaterial(ctx);
   const respHeader: MessageHeader = {
-    v: 1,
+    v: own ? 2 : 1,
     kind: 'response',
     id: h.id,
     time: ctx.clock().toISOString(),
@@ -208,10 +214,16 @@ async function deliver(
     status: isRes.statusCode ?? 502,
     headers: Object.fromEntries(Object.entries(isRes.headers).filter(([k, v]) => v !== undefined && !RESPONSE_SKIP.has(k)).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : String(v)])),
     sender: ctx.idText,
-    signCert: ctx.signCertB64,
-    signOcsp: ctx.own.base64('sign'),
-    authOcsp: ctx.own.base64('auth'),
+    ...(own ? own.fields : { signCert: ctx.signCertB64, signOcsp: ctx.own.base64('sign'), authOcsp: ctx.own.base64('auth') }),
     requestHash: requestDigest.toString('hex'),
+  };
+  const material = own?.items;
+  // the certificate and OCSP responses go before the header when this connection has not carried them; a
+  // consumer that fails to read the response closes the connection, so they count as held once written
+  const takeMaterial = (): Buffer | null => {
+    const m = own ? materialToSend(req.socket, own.items) : null;
+    if (m) materialSent(req.socket, own!.items);
+    return m;
   };
   const headerBytes = encodeHeader(respHeader);
   const declared = isRes.headers['content-length'] !== undefined ? Number(isRes.headers['content-length']) : NaN;
@@ -222,8 +234,9 @@ async function deliver(
     const bs = await ctx.signer.signDigest(messageDigest(headerBytes, bodyHash, b.length));
     const sig: MessageSignature = { scheme: ctx.signer.scheme, bodyHash: bodyHash.toString('hex'), bodyLength: b.length, index: bs.index, count: bs.count, path: bs.path, value: bs.value.toString('base64') };
     const sigBytes = Buffer.from(JSON.stringify(sig));
-    await ctx.log.append({ messageId: h.id, kind: 'response', side: 'provider', client: h.client, service: h.service, time: ctx.clock(), header: headerBytes, signature: sigBytes, bodyHash, bodyLength: b.length, body: b });
-    const parts = [frame(FRAME_HEADER, headerBytes)];
+    await ctx.log.append({ messageId: h.id, kind: 'response', side: 'provider', client: h.client, service: h.service, time: ctx.clock(), header: headerBytes, signature: sigBytes, bodyHash, bodyLength: b.length, body: b, ...(material ? { material } : {}) });
+    const m = takeMaterial();
+    const parts = m ? [frame(FRAME_MATERIAL, m), frame(FRAME_HEADER, headerBytes)] : [frame(FRAME_HEADER, headerBytes)];
     if (b.length) parts.push(frameHead(FRAME_BODY, b.length), b);
     parts.push(frame(FRAME_SIGNATURE, sigBytes));
     const wire = Buffer.concat(parts);
@@ -233,6 +246,8 @@ async function deliver(
   }
   res.writeHead(200, { 'content-type': MESSAGE_CONTENT_TYPE });
   const write = (b: Buffer) => writeChunk(res, b, 'the consumer');
+  const m = takeMaterial();
+  if (m) await write(frame(FRAME_MATERIAL, m));
   await write(frame(FRAME_HEADER, headerBytes));
   const collector = new BodyCollector(ctx.log, ctx.limits.inlineBodyBytes, ctx.limits.maxBodyBytes);
   try {
@@ -264,6 +279,7 @@ async function deliver(
       bodyHash: b.hash,
       bodyLength: b.length,
       body: b.body,
+      ...(material ? { material } : {}),
     });
     res.end(frame(FRAME_SIGNATURE, sigBytes));
     return { status: respHeader.status!, bytes: b.length };

@@ -11,7 +11,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startTestAxis, CLIENT_BNV, CLIENT_HCM, CLIENT_VPCP, type TestAxis } from './setup.js';
 import { GlobalConf } from '../../../src/exchange/conf/global.js';
-import { FRAME_BODY, FRAME_HEADER, FRAME_SIGNATURE, MESSAGE_CONTENT_TYPE, encodeHeader, frame, frameHead, messageDigest, type MessageHeader } from '../../../src/exchange/server/message.js';
+import { FRAME_BODY, FRAME_HEADER, FRAME_MATERIAL, FRAME_SIGNATURE, MESSAGE_CONTENT_TYPE, encodeHeader, frame, frameHead, messageDigest, type MessageHeader } from '../../../src/exchange/server/message.js';
 import { revoke } from '../../../src/pki/index.js';
 import { parseCertificate } from '../../../src/pki/path/index.js';
 import { tmp } from '../../helpers/openssl.js';
@@ -19,6 +19,11 @@ import { scanSegment, type MessageLog } from '../../../src/exchange/log/index.js
 import { segPath } from '../../../src/exchange/log/reader.js';
 import { OwnStatus, httpOcspFetcher, type OcspFetcher } from '../../../src/exchange/server/own-status.js';
 import { PeerTrust } from '../../../src/exchange/server/trust.js';
+import { ownMaterial } from '../../../src/exchange/server/context.js';
+import { encodeMaterial } from '../../../src/exchange/server/material.js';
+import { FrameReader } from '../../../src/exchange/log/frames.js';
+import { T_MATERIAL, T_RECORD } from '../../../src/exchange/log/format.js';
+import { listSegments } from '../../../src/exchange/log/reader.js';
 import { OCSP_STATUS, errorResponse } from '../../../src/pki/ocsp/respond.js';
 
 let t: TestAxis;
@@ -90,6 +95,25 @@ describe('exchange through two security servers', () => {
     expect(p.userId).toBe('VN123456789');
     expect(c.header.equals(p.header)).toBe(true);
     expect(c.signature.equals(p.signature)).toBe(true);
+    // protocol v2: the header names the sender's certificate and OCSP responses by hash; both logs keep
+    // the hashes with the record and the items themselves in the segment
+    const h = JSON.parse(c.header.toString());
+    expect(h.v).toBe(2);
+    expect(h.signCert).toBeUndefined();
+    const own = ownMaterial(t.axis.members[0]!.server.ctx);
+    expect([h.signCertHash, h.signOcspHash, h.authOcspHash]).toEqual([own.fields.signCertHash, own.fields.signOcspHash, own.fields.authOcspHash]);
+    expect(c.header.length).toBeLessThan(1200);
+    for (const [i, meta] of [[0, c], [2, p]] as const) {
+      expect(meta.material?.map((x) => x.toString('hex'))).toEqual([h.signCertHash, h.signOcspHash, h.authOcspHash]);
+      const dir = (t.axis.members[i]!.log as unknown as { dir: string }).dir;
+      const scan = await scanSegment(segPath(dir, req(i === 0 ? consumerLog : providerLog).segment));
+      try {
+        for await (const r of scan.records) void r;
+        for (const x of meta.material!) expect(createHash('sha256').update(scan.material.get(x.toString('hex'))!).digest().equals(x)).toBe(true);
+      } finally {
+        await scan.close();
+      }
+    }
     // bodies at rest are encrypted, each server under its own log key in the vault
     expect(c.body.cipher).toBe('vault:xlog:SERVER:VN/GOV/000.00.00.G22/ss-vpcp');
     expect(p.body.cipher).toBe('vault:xlog:SERVER:VN/PROV/000.00.31.H29/ss-hcm');
@@ -107,8 +131,32 @@ describe('exchange through two security servers', () => {
   it('carries many concurrent exchanges, each answered with its own body', async () => {
     const n = 200;
     const results = await Promise.all(Array.from({ length: n }, (_, i) => call(0, `${HCM}/echo`, { body: `tin nhắn ${i}` })));
-    expect(results.every((r) => r.status === 200)).toBe(true);
+    expect(results.filter((r) => r.status !== 200).map((r) => r.body.toString()).slice(0, 3)).toEqual([]);
     expect(results.map((r) => r.body.toString())).toEqual(Array.from({ length: n }, (_, i) => `tin nhắn ${i}`));
+    // the certificates and OCSP responses went once per connection, and each log holds each item once per
+    // segment, not once per message
+    for (const i of [0, 2]) {
+      const dir = (t.axis.members[i]!.log as unknown as { dir: string }).dir;
+      let records = 0;
+      const items = new Map<string, number>();
+      for (const no of await listSegments(join(dir, 'segments'))) {
+        const fr = await FrameReader.open(segPath(dir, no));
+        try {
+          for (let f = await fr.next(); f; f = await fr.next()) {
+            if (f.type === T_RECORD) records++;
+            if (f.type === T_MATERIAL) {
+              const k = `${no}:${createHash('sha256').update(f.payload).digest('hex')}`;
+              items.set(k, (items.get(k) ?? 0) + 1);
+            }
+          }
+        } finally {
+          await fr.close();
+        }
+      }
+      expect(records).toBeGreaterThanOrEqual(2 * n);
+      expect([...items.values()].every((c) => c === 1)).toBe(true);
+      expect(items.size).toBeLessThan(records / 20);
+    }
   });
 });
 
@@ -205,7 +253,7 @@ describe('refusals toward the information system', () => {
 
 describe('refusals between servers', () => {
   /** A message from Văn phòng Chính phủ's server, built by hand, to Hồ Chí Minh's peer listener. */
-  async function sendRaw(mutate: (parts: { header: MessageHeader; body: Buffer }) => void, tamper?: (wire: { body: Buffer }) => void, agentOverride?: https.Agent) {
+  async function sendRaw(mutate: (parts: { header: MessageHeader; body: Buffer }) => void, tamper?: (wire: { body: Buffer }) => void, agentOverride?: https.Agent, material?: Buffer[]) {
     const a = t.axis.members[0]!;
     const c = t.axis.members[2]!;
     const ctx = a.server.ctx;
@@ -232,7 +280,7 @@ describe('refusals between servers', () => {
     const sig = Buffer.from(JSON.stringify({ scheme: ctx.signer.scheme, bodyHash: bodyHash.toString('hex'), bodyLength: parts.body.length, index: bs.index, count: bs.count, path: bs.path, value: bs.value.toString('base64') }));
     const sent = { body: Buffer.from(parts.body) };
     tamper?.(sent);
-    const wire = Buffer.concat([frame(FRAME_HEADER, hb), frameHead(FRAME_BODY, sent.body.length), sent.body, frame(FRAME_SIGNATURE, sig)]);
+    const wire = Buffer.concat([...(material ? [frame(FRAME_MATERIAL, encodeMaterial(material))] : []), frame(FRAME_HEADER, hb), frameHead(FRAME_BODY, sent.body.length), sent.body, frame(FRAME_SIGNATURE, sig)]);
     const [host, port] = c.peerAddress.split(':') as [string, string];
     return new Promise<{ status: number; body: any }>((resolve, reject) => {
       const req = https.request({ host, port: Number(port), method: 'POST', path: '/truc/v1/message', agent: agentOverride ?? ctx.peers.agent(c.peerAddress), headers: { 'content-type': MESSAGE_CONTENT_TYPE, 'content-length': wire.length } }, (res) => {
@@ -251,6 +299,34 @@ describe('refusals between servers', () => {
   it('an intact hand-built message passes (the harness itself is sound)', async () => {
     const r = await sendRaw(() => {});
     expect(r.status).toBe(200);
+  });
+
+  it('a v2 header finds its certificate and OCSP responses by hash among what the connection brought; a hash never sent is refused', async () => {
+    const ctx = t.axis.members[0]!.server.ctx;
+    const own = ownMaterial(ctx);
+    const v2 = (p: { header: MessageHeader }) => {
+      const { signCert: _a, signOcsp: _b, authOcsp: _c, ...rest } = p.header;
+      p.header = { ...rest, v: 2, ...own.fields };
+    };
+    const fresh = () => new https.Agent({ ...(ctx.peers.agent(t.axis.members[2]!.peerAddress).options as https.AgentOptions), keepAlive: true, maxSockets: 1 });
+    // on a new connection without the M frame: nothing to find
+    const lone = fresh();
+    const r1 = await sendRaw(v2, undefined, lone);
+    expect(r1.status).toBe(400);
+    expect(r1.body.code).toBe('bad_message');
+    expect(r1.body.detail ?? r1.body.title).toMatch(/not sent on this connection/);
+    lone.destroy();
+    // with it: accepted, and the next message on the same connection needs it no more
+    const kept = fresh();
+    expect((await sendRaw(v2, undefined, kept, own.items)).status).toBe(200);
+    expect((await sendRaw(v2, undefined, kept)).status).toBe(200);
+    // items other than those the signed header names do not stand in for them
+    const other = fresh();
+    const wrong = await sendRaw(v2, undefined, other, [t.axis.members[1]!.server.ctx.signCert]);
+    expect(wrong.status).toBe(400);
+    expect(wrong.body.code).toBe('bad_message');
+    kept.destroy();
+    other.destroy();
   });
 
   it('a body altered after signing', async () => {

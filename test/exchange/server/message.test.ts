@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { createHash, generateKeyPairSync, sign } from 'node:crypto';
 import { BatchSigner, rootFromPath, treeProofs, verifyRoot } from '../../../src/exchange/server/batch-sign.js';
 import { PassThrough } from 'node:stream';
-import { FRAME_ABORT, FRAME_BODY, FRAME_HEADER, FRAME_SIGNATURE, frame, parseHeader, parseSignature, readFrames, readWhole, splitWhole } from '../../../src/exchange/server/message.js';
+import { FRAME_ABORT, FRAME_BODY, FRAME_HEADER, FRAME_MATERIAL, FRAME_SIGNATURE, frame, parseHeader, parseSignature, readFrames, readWhole, splitWhole } from '../../../src/exchange/server/message.js';
+import { decodeMaterial, encodeMaterial } from '../../../src/exchange/server/material.js';
 import { TrucError } from '../../../src/errors.js';
 
 const digest = (i: number) => createHash('sha256').update(`message ${i}`).digest();
@@ -109,7 +110,7 @@ describe('frames', () => {
       [[], 'bad_message', /does not start with its header/],
       [[frame(FRAME_HEADER, h), frame(FRAME_BODY, h)], 'bad_message', /without its signature/],
       [[frame(FRAME_HEADER, h), frame(FRAME_SIGNATURE, sig), frame(FRAME_BODY, h)], 'bad_message', /after the signature/],
-      [[frame(FRAME_HEADER, h), frame(FRAME_HEADER, h)], 'bad_message', /second header/],
+      [[frame(FRAME_HEADER, h), frame(FRAME_HEADER, h)], 'bad_message', /header or material frame after the header/],
       [[frame(FRAME_HEADER, h), frame(FRAME_ABORT, Buffer.from('service_failed'))], 'peer_failed', /aborted the message: service_failed/],
       [[frame(FRAME_HEADER, h).subarray(0, 7)], 'bad_message', /truncated/],
       [[frame(FRAME_HEADER, h), Buffer.from([FRAME_BODY, 0])], 'bad_message', /truncated/],
@@ -153,5 +154,48 @@ describe('frames', () => {
       expect(() => parseHeader(Buffer.from(bad))).toThrow();
     for (const bad of ['[]', '{"scheme":"x"}', JSON.stringify({ scheme: 'ecdsa-sha256', bodyHash: 'zz', bodyLength: 1, index: 0, count: 1, path: [], value: '' }), JSON.stringify({ scheme: 'ecdsa-sha256', bodyHash: '0'.repeat(64), bodyLength: 1, index: 2, count: 1, path: [], value: '' })])
       expect(() => parseSignature(Buffer.from(bad))).toThrow();
+  });
+});
+
+describe('material frame (protocol v2)', () => {
+  const h = Buffer.from(JSON.stringify({ v: 2 }));
+  const sig = Buffer.from('{}');
+  it('comes before the header, in the stream and held whole, and its items read back', async () => {
+    const items = [Buffer.from('certificate DER'), Buffer.from('OCSP DER, a little longer')];
+    const wire = Buffer.concat([frame(FRAME_MATERIAL, encodeMaterial(items)), frame(FRAME_HEADER, h), frame(FRAME_BODY, Buffer.from('abc')), frame(FRAME_SIGNATURE, sig)]);
+    const m = splitWhole(wire);
+    expect(decodeMaterial(m.material!)).toEqual(items);
+    expect(m.header.equals(h)).toBe(true);
+    const got = await collect([wire.subarray(0, 9), wire.subarray(9)]);
+    expect(got.map((f) => f.type)).toEqual([FRAME_MATERIAL, FRAME_HEADER, FRAME_BODY, FRAME_SIGNATURE]);
+    expect(splitWhole(Buffer.concat([frame(FRAME_HEADER, h), frame(FRAME_SIGNATURE, sig)])).material).toBeNull();
+    // after the header, or twice: refused
+    expect(() => splitWhole(Buffer.concat([frame(FRAME_HEADER, h), frame(FRAME_MATERIAL, encodeMaterial(items)), frame(FRAME_SIGNATURE, sig)]))).toThrow(/material frame after the header/);
+    expect(() => splitWhole(Buffer.concat([frame(FRAME_MATERIAL, encodeMaterial(items)), frame(FRAME_MATERIAL, encodeMaterial(items)), frame(FRAME_HEADER, h)]))).toThrow(/does not start with its header/);
+  });
+  it('refuses items of bad length, too many items and an oversized frame', () => {
+    expect(() => decodeMaterial(Buffer.from([0, 0, 0]))).toThrow(/truncated/);
+    expect(() => decodeMaterial(Buffer.from([0, 0, 0, 0]))).toThrow(/bad length/);
+    expect(() => decodeMaterial(Buffer.from([0, 0, 0, 9, 1, 2]))).toThrow(/bad length/);
+    expect(() => decodeMaterial(encodeMaterial(Array.from({ length: 9 }, () => Buffer.from('x'))))).toThrow(/at most 8/);
+    const big = Buffer.alloc(5);
+    big[0] = FRAME_MATERIAL;
+    big.writeUInt32BE(1024 * 1024, 1);
+    expect(() => splitWhole(big)).toThrow(/exceeds/);
+  });
+  it('a v2 header names its items by SHA-256 hex; v1 headers with the items inline are still read', () => {
+    const base = { kind: 'request', id: 'x', time: new Date().toISOString(), client: 'c', service: 's', sender: 's', headers: {}, method: 'GET', path: '/' };
+    const hex = 'ab'.repeat(32);
+    expect(parseHeader(Buffer.from(JSON.stringify({ ...base, v: 2, signCertHash: hex, signOcspHash: hex, authOcspHash: '' }))).v).toBe(2);
+    expect(parseHeader(Buffer.from(JSON.stringify({ ...base, v: 1, signCert: 'AA==', signOcsp: 'AA==', authOcsp: '' }))).v).toBe(1);
+    for (const bad of [
+      { ...base, v: 2, signCertHash: '', signOcspHash: hex, authOcspHash: hex },
+      { ...base, v: 2, signCertHash: 'AB'.repeat(32), signOcspHash: hex, authOcspHash: hex },
+      { ...base, v: 2, signCertHash: hex, signOcspHash: hex },
+      { ...base, v: 2, signCert: 'AA==', signOcsp: 'AA==', authOcsp: 'AA==' },
+      { ...base, v: 1, signCertHash: hex, signOcspHash: hex, authOcspHash: hex },
+      { ...base, v: 3, signCertHash: hex, signOcspHash: hex, authOcspHash: hex },
+    ])
+      expect(() => parseHeader(Buffer.from(JSON.stringify(bad))), JSON.stringify(bad)).toThrow(TrucError);
   });
 });

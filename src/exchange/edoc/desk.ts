@@ -386,6 +386,9 @@ export class DocumentDesk {
     try {
       if (statSync(path).isDirectory()) files = readdirSync(path).map((n) => join(path, n));
     } catch {
+      // a file whose key was made but which was never opened on disk (its source failed first): the key goes
+      const m = SEALED.exec(path);
+      if (m && this.o.cipher) await this.o.cipher.shred(m[1]!, 'discarded: refused or failed').catch((e) => this.o.log?.warn({ err: e, file: path }, 'key not shredded'));
       return;
     }
     for (const f of files) {
@@ -658,14 +661,14 @@ export class DocumentDesk {
     // from the policy's encryptFrom on, the package travels encrypted to each recipient agency's certificate
     const e2e = isClassified(label) && rank(label) >= rank(policy.encryptFrom);
     const encryptTo = new Map<string, Buffer>();
-    for (const r of to) {
-      if (e2e) encryptTo.set(r.organ.organId, await this.encryptionCertificate(r.organ.organId, r.client));
+    // the policy first (a refusal there is what the monitor must see), then the certificate it relies on
+    for (const r of to)
       await enforceRelease(
         { documentId: pkg.header.documentId, label, markings, sender: actor, recipient: r.organ.organId, channel: e2e ? this.e2eChannel : this.channel, encrypted: e2e },
         policy,
         { bus: this.o.bus, clock: this.clock },
       );
-    }
+    if (e2e) for (const r of to) encryptTo.set(r.organ.organId, await this.encryptionCertificate(r.organ.organId, r.client));
     return encryptTo;
   }
 
@@ -703,10 +706,15 @@ export class DocumentDesk {
     // an upload of this desk is read through its cipher; any other path as it is
     const own = a.path?.startsWith(join(this.o.dir, 'uploads')) ?? false;
     const src: AsyncIterable<Buffer> | Iterable<Buffer> = a.path ? ((own ? this.openStored(a.path) : createReadStream(a.path)) as AsyncIterable<Buffer>) : a.bytes ? [Buffer.from(a.bytes)] : (() => { throw new TrucError('bad_request', `attachment ${a.name}: a file or bytes`); })();
-    await this.writeStored(path, src, (b) => {
-      h.update(b);
-      size += b.length;
-    });
+    try {
+      await this.writeStored(path, src, (b) => {
+        h.update(b);
+        size += b.length;
+      });
+    } catch (e) {
+      await this.discard(path);
+      throw e;
+    }
     if (size > this.o.maxAttachmentBytes) throw new TrucError('too_large', `attachment ${a.name} has more than ${this.o.maxAttachmentBytes} bytes`);
     const contentType = a.contentType ?? (a.name.toLowerCase().endsWith('.pdf') ? 'application/pdf' : 'application/octet-stream');
     return { att: { contentId: `att${index + 1}`, contentType, attachmentName: a.name, ...(a.description ? { description: a.description } : {}), size, sha256: h.digest('hex') }, path };

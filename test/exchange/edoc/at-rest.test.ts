@@ -120,9 +120,12 @@ describe('the document desk keeps its files encrypted at rest', () => {
     // every live key of the desk's files belongs to a file still on disk, every live record key to a stored document
     const live = (await p.db.query<{ object_id: string }>("SELECT object_id FROM xv_data_key WHERE object_id LIKE 'edoc:%' AND wrapped IS NOT NULL")).map((r) => r.object_id.replace(/^edoc:/, ''));
     const onDisk = new Set([vpcp, bnv].flatMap((d) => [...files(join(d.dir, 'desk', 'files')), ...files(join(d.dir, 'desk', 'uploads'))]).map((f) => /([0-9a-f-]{36})\.vlt$/.exec(f)?.[1]));
-    expect(live.filter((id) => !id.startsWith('doc:') && !onDisk.has(id))).toEqual([]);
+    expect(live.filter((id) => !id.startsWith('doc:') && !id.startsWith('status:') && !onDisk.has(id))).toEqual([]);
     const rows = new Set<string>();
-    for (const d of [vpcp, bnv]) for (const r of await d.db.query<{ id: string }>('SELECT id FROM xd_document WHERE sealed IS NOT NULL')) rows.add(`doc:${r.id}`);
-    expect(live.filter((id) => id.startsWith('doc:') && !rows.has(id))).toEqual([]);
+    for (const d of [vpcp, bnv]) {
+      for (const r of await d.db.query<{ id: string }>('SELECT id FROM xd_document WHERE sealed IS NOT NULL')) rows.add(`doc:${r.id}`);
+      for (const r of await d.db.query<{ id: string }>('SELECT id FROM xd_status WHERE sealed IS NOT NULL')) rows.add(`status:${r.id}`);
+    }
+    expect(live.filter((id) => (id.startsWith('doc:') || id.startsWith('status:')) && !rows.has(id))).toEqual([]);
   }, 60_000);
 });

@@ -56,7 +56,8 @@ describe('classification checks at the desks, both ways', () => {
   let net: Network;
   let vpcp: TestDesk, bnv: TestDesk, hcm: TestDesk;
   // the sender's policy: its clerk may release up to Tối mật, Bộ Nội vụ is cleared for it, Hồ Chí Minh
-  // for nothing classified; the axis may carry it (no end-to-end encryption yet: encryptFrom above)
+  // for nothing classified; the axis may carry it in clear (encryptFrom above what these tests send; the
+  // end-to-end encryption from encryptFrom on is e2e.test.ts)
   const sending: ReleasePolicy = {
     senders: { 'clerk@vpcp': 'toi-mat', '*': 'unclassified' },
     recipients: { [G09]: 'toi-mat', '*': 'unclassified' },

@@ -1,7 +1,7 @@
 /**
  * The CA/RA API. Public: CA certificates and CRLs (relying parties fetch them without credentials, as the
  * URLs in our certificates promise). Authenticated: issue, search, show, revoke, release, generate CRLs,
- * read and verify the audit log.
+ * read and verify the audit log; validate a certificate path (./validate-cert.ts).
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Ajv } from 'ajv';
@@ -25,6 +25,7 @@ import {
 } from '../../pki/index.js';
 import type { Platform } from '../../platform.js';
 import { guard } from '../auth/guard.js';
+import { validateCertRoute } from './validate-cert.js';
 
 const security = [{ bearer: [] }];
 
@@ -138,6 +139,8 @@ export async function caRoutes(app: FastifyInstance, p: Platform): Promise<void>
       detail: { code: frameworkCode(err), reason: err.message.slice(0, 500), ip: req.ip },
     }).catch((e) => p.log.error({ err: e }, 'audit write failed'));
   });
+
+  validateCertRoute(app, p, documented);
 
   app.get('/pki/ca', { schema: documented({ tags: ['pki'], summary: 'CA certificates (public)' }) }, async () =>
     (await listCas(p.db)).map((c) => ({

@@ -12,7 +12,8 @@ import { createPrivateKey } from 'node:crypto';
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { signPdf } from '../../../src/sign/index.js';
-import { keyObjectRecipient, type ReleasePolicy } from '../../../src/vault/index.js';
+import { keyObjectRecipient, keyStoreRecipient, type RecipientKey, type ReleasePolicy } from '../../../src/vault/index.js';
+import { makeCsr } from '../../../src/exchange/server/provision.js';
 import type { DeskRecipient, SendInput } from '../../../src/exchange/edoc/desk.js';
 import { FrameReader, writeFrames } from '../../../src/exchange/edoc/frame.js';
 import { samplePdf } from '../../sign/fixtures.js';
@@ -47,7 +48,7 @@ describe('classified packages encrypted end to end to the recipient agency', () 
   let vpcp: TestDesk, bnv: TestDesk, hcm: TestDesk;
   let pdf: Buffer;
   let directory: DeskRecipient[] = [];
-  const keys = new Map<string, { keyPath: string; certPath: string; der: Buffer }>();
+  const keys = new Map<string, { keyPath?: string; certPath: string; der: Buffer; recipient: RecipientKey }>();
   const wire: { path: string; body: Buffer }[] = [];
   // the clerk may release up to Tối mật; both ministries are cleared; the axis carries classified
   // documents only encrypted end to end (axis-e2e), from Mật on
@@ -80,15 +81,24 @@ describe('classified packages encrypted end to end to the recipient agency', () 
     // each agency's encryption certificate (profile agency-encryption, naming its member)
     const dir = tmp('truc-e2e-');
     for (const a of AGENCIES) {
+      if (a.organ.organId === H29) {
+        // Hồ Chí Minh keeps its key in the platform's key store (software here; PKCS#11 is the same interface)
+        const store = net.lab.p.keys.default;
+        const info = await store.generate('EC-P256', 'hcm-encryption');
+        const csr = await makeCsr(net.lab.p.keys, info, [{ type: 'C', value: 'VN' }, { type: 'O', value: a.organ.organName }, { type: 'CN', value: `${a.organ.organName} (mã hoá)` }, { type: 'serialNumber', value: `VN/${a.memberClass}/${a.organ.organId}` }]);
+        const issued = await net.lab.p.issuer.issue({ profile: 'agency-encryption', csr }, 'ra1');
+        keys.set(a.organ.organId, { certPath: writePem(dir, `${a.organ.organId}.pem`, toPem('CERTIFICATE', issued.der)), der: Buffer.from(issued.der), recipient: await keyStoreRecipient(store, info.ref.id) });
+        continue;
+      }
       const { csr, keyPath } = opensslCsr(dir, `/CN=${a.organ.organName} (mã hoá)/O=${a.organ.organName}/C=VN/serialNumber=VN\\/${a.memberClass}\\/${a.organ.organId}`);
       const issued = await net.lab.p.issuer.issue({ profile: 'agency-encryption', csr }, 'ra1');
-      keys.set(a.organ.organId, { keyPath, certPath: writePem(dir, `${a.organ.organId}.pem`, toPem('CERTIFICATE', issued.der)), der: Buffer.from(issued.der) });
+      keys.set(a.organ.organId, { keyPath, certPath: writePem(dir, `${a.organ.organId}.pem`, toPem('CERTIFICATE', issued.der)), der: Buffer.from(issued.der), recipient: keyObjectRecipient(createPrivateKey(readFileSync(keyPath))) });
     }
     // the directory publishes Bộ Nội vụ's and Văn phòng Chính phủ's certificates; Hồ Chí Minh's not yet
     directory = AGENCIES.map((a) => ({ id: a.organ.organId, name: a.organ.organName, client: clientOf(a), ...(a.organ.organId !== H29 ? { encryptionCertificate: keys.get(a.organ.organId)!.der } : {}) }));
     for (const d of net.desks) {
       const k = keys.get(d.spec.organ.organId)!;
-      d.options.decryption = [{ certificate: k.der, key: keyObjectRecipient(createPrivateKey(readFileSync(k.keyPath))) }];
+      d.options.decryption = [{ certificate: k.der, key: k.recipient }];
       await d.reopen();
     }
     net.relay.intercept = (path, body) => {
@@ -130,7 +140,7 @@ describe('classified packages encrypted end to end to the recipient agency', () 
     const dir = tmp('truc-e2e-openssl-');
     for (const [name, der] of [['env', f.envelope], ['att1', f.attachments[0]!.body]] as const) {
       writeFileSync(join(dir, `${name}.p7m`), der);
-      openssl(['cms', '-decrypt', '-inform', 'DER', '-in', join(dir, `${name}.p7m`), '-inkey', k.keyPath, '-recip', k.certPath, '-out', join(dir, `${name}.out`), '-binary']);
+      openssl(['cms', '-decrypt', '-inform', 'DER', '-in', join(dir, `${name}.p7m`), '-inkey', k.keyPath!, '-recip', k.certPath, '-out', join(dir, `${name}.out`), '-binary']);
     }
     expect(readFileSync(join(dir, 'att1.out')).equals(pdf)).toBe(true);
     expect(readFileSync(join(dir, 'env.out'), 'utf8')).toBe(await bnv.desk.envelope(item.id));
@@ -165,13 +175,18 @@ describe('classified packages encrypted end to end to the recipient agency', () 
     await expect(vpcp.desk.send(doc(3, [H29]), 'clerk@vpcp')).rejects.toMatchObject({ code: 'encryption_certificate_missing' });
     expect(await vpcp.db.query("SELECT id FROM xd_document WHERE document_id LIKE '%,3/CV-MAT'")).toHaveLength(0);
     expect(vpcp.events.filter((e) => e.subject === 'truc.exchange.doc.send.refused' && (e.event.truc as { code?: string }).code === 'encryption_certificate_missing')).toHaveLength(3);
+    // its own certificate published: the document goes, and Hồ Chí Minh decrypts it with its key-store key
     directory = directory.map((r) => (r.id === H29 ? { ...r, encryptionCertificate: keys.get(H29)!.der } : r));
+    const sent = await vpcp.desk.send(doc(3, [G09, H29]), 'clerk@vpcp');
+    for (const o of [G09, H29]) await until(async () => (await statusOf(vpcp, sent.id, o))?.status === '01', 30_000, `01 from ${o}`);
+    const item = (await hcm.desk.inbox()).documents.find((d) => d.documentId === sent.documentId)!;
+    expect((await hcm.desk.get(item.id)).document).toMatchObject({ classification: 'mat', header: { subject: 'Phương án bảo vệ hội nghị cấp cao số 3' }, validation: { indication: 'TOTAL-PASSED' } });
   }, 60_000);
 
   it('the recipient cannot decrypt (wrong key): refused, an event; delivered once when its key is back', async () => {
     const right = bnv.options.decryption!;
     const h = keys.get(H29)!;
-    bnv.options.decryption = [{ certificate: h.der, key: keyObjectRecipient(createPrivateKey(readFileSync(h.keyPath))) }];
+    bnv.options.decryption = [{ certificate: h.der, key: h.recipient }];
     await bnv.reopen();
     const sent = await vpcp.desk.send(doc(4, [G09]), 'clerk@vpcp');
     const failed = await until(async () => (await vpcp.desk.deliveries(sent.id)).find((d) => d.state === 'failed'), 30_000, 'failed');

@@ -20,6 +20,7 @@ import { oid, octets, seq, set } from '../../asn1/der.js';
 import { checkTree, children, decodeOid, parseOne, type Element } from '../../asn1/reader.js';
 import { TrucError } from '../../errors.js';
 import { digestAlgorithmId, digestFromAlgorithmId, type DigestName } from '../cms/attributes.js';
+import type { DigestAlgorithm } from '../cms/signature-value.js';
 import { MAX_CMS_BYTES } from './verify.js';
 
 export const ATS_HASH_INDEX_V3 = '0.4.0.19122.1.5';
@@ -70,7 +71,7 @@ export function archiveParts(cms: Uint8Array, index = 0): ArchiveParts {
   };
 }
 
-const h = (alg: DigestName, ...parts: Buffer[]) => {
+const h = (alg: DigestName | DigestAlgorithm, ...parts: Buffer[]) => {
   const c = createHash(alg);
   for (const p of parts) c.update(p);
   return c.digest();
@@ -94,7 +95,7 @@ export function atsHashIndexV3(parts: ArchiveParts, alg: DigestName = 'sha256'):
 export const atsHashIndexAttribute = (index: Buffer) => seq(oid(ATS_HASH_INDEX_V3), set(index));
 
 /** The message imprint an archive-time-stamp-v3 must carry. */
-export function archiveImprint(parts: ArchiveParts, content: Uint8Array | undefined, index: Buffer, alg: DigestName): Buffer {
+export function archiveImprint(parts: ArchiveParts, content: Uint8Array | undefined, index: Buffer, alg: DigestName | DigestAlgorithm): Buffer {
   const data = content ?? parts.eContent;
   if (!data) throw new TrucError('bad_request', 'the signed content is needed for an archive time-stamp of a detached signature');
   return h(alg, parts.eContentType, h(alg, Buffer.from(data)), ...parts.signerFields, index);

@@ -6,13 +6,13 @@
 import { children, decodeOid, parseOne, type Element } from '../../asn1/reader.js';
 import { TrucError } from '../../errors.js';
 import { inspectCms, type CmsInspection, type CmsSigner } from '../cades/verify.js';
-import { digestFromAlgorithmId, type DigestName } from '../cms/attributes.js';
+import { readDigestAlgorithm, type DigestAlgorithm } from '../cms/signature-value.js';
 
 export const TST_INFO = '1.2.840.113549.1.9.16.1.4';
 
 export interface TstInfo {
   policy: string;
-  hash: DigestName;
+  hash: DigestAlgorithm;
   hashedMessage: Buffer;
   serialHex: string;
   genTime: Date;
@@ -42,8 +42,9 @@ export function parseTstInfo(der: Buffer): TstInfo {
   const f = children(parseOne(der, 'TSTInfo'), 'TSTInfo', 12);
   if (f[0]?.tag !== 0x02 || f[1]?.tag !== 0x06 || f[2]?.tag !== 0x30 || f[3]?.tag !== 0x02 || !f[4]) throw bad('TSTInfo is not version, policy, messageImprint, serialNumber, genTime');
   const [alg, hashed] = children(f[2], 'messageImprint', 2);
-  const hash = alg?.tag === 0x30 ? digestFromAlgorithmId(Buffer.from(alg.raw)) : undefined;
-  if (!hash) throw new TrucError('unsupported', 'time-stamp token: the imprint hash is not SHA-256, SHA-384 or SHA-512');
+  // any digest we can compute is read (SHA-1 included): whether it is still reliable is the algorithm policy's call
+  const hash = alg?.tag === 0x30 ? readDigestAlgorithm(Buffer.from(alg.raw)).digest : undefined;
+  if (!hash) throw new TrucError('unsupported', 'time-stamp token: the imprint hash algorithm is not supported');
   if (hashed?.tag !== 0x04) throw bad('hashedMessage is not an OCTET STRING');
   const nonce = f.slice(5).find((e) => e.tag === 0x02);
   return {

@@ -5,12 +5,16 @@
  * §2.3) — chains to a trust anchor by `validatePath`. The chain is validated at the validation time; when
  * the TSA's certificate has expired since, at the time of a later proof of existence the caller gives (a
  * later time-stamp over this one), else the token is INDETERMINATE. genTime is then a time at which the
- * stamped data existed.
+ * stamped data existed. The token's own algorithms — the imprint's digest, the digests its SignerInfo relies on,
+ * the TSA's key — go before the algorithm policy as a signature's do: one not allowed, or past its end with no
+ * later time-stamp over the token before that end, makes the token INDETERMINATE / CRYPTO_CONSTRAINTS_FAILURE(_NO_POE)
+ * and no proof of existence.
  */
 import { timingSafeEqual } from 'node:crypto';
 import { isTrucError } from '../../errors.js';
 import { validatePath, type Certificate, type RevocationEvidence, type RevocationOptions, type TrustAnchorInput } from '../../pki/path/index.js';
-import type { DigestName } from '../cms/attributes.js';
+import type { DigestAlgorithm } from '../cms/signature-value.js';
+import { checkAlgorithms, keyAlgorithmId, type AlgorithmPolicy } from '../validate/algorithms.js';
 import type { CertificateSummary } from '../validate/report.js';
 import { summarise } from '../validate/signer.js';
 import { readTimeStampToken, type TimeStampToken } from './token.js';
@@ -22,6 +26,8 @@ export interface TimeStampCheck {
   valid: boolean;
   /** why not, when not */
   problem?: string;
+  /** the token's own algorithms refused by the algorithm policy (INDETERMINATE, as a signature's would be) */
+  subIndication?: 'CRYPTO_CONSTRAINTS_FAILURE' | 'CRYPTO_CONSTRAINTS_FAILURE_NO_POE';
   genTime?: Date;
   policy?: string;
   serial?: string;
@@ -41,6 +47,8 @@ export interface TimeStampVerifyOptions {
   at?: Date;
   /** a later proof of existence of this token (a time-stamp over it) */
   poe?: Date;
+  /** which algorithms are reliable until when (default `DEFAULT_ALGORITHM_POLICY`) */
+  algorithmPolicy?: AlgorithmPolicy;
 }
 
 function tsaUsage(c: Certificate): string | null {
@@ -52,7 +60,7 @@ function tsaUsage(c: Certificate): string | null {
 }
 
 /** `imprintOf` gives the hash, with the token's algorithm, of the data the token should stamp. */
-export async function verifyTimeStamp(der: Uint8Array, imprintOf: (hash: DigestName) => Buffer, opts: TimeStampVerifyOptions): Promise<TimeStampCheck> {
+export async function verifyTimeStamp(der: Uint8Array, imprintOf: (hash: DigestAlgorithm) => Buffer, opts: TimeStampVerifyOptions): Promise<TimeStampCheck> {
   const out: TimeStampCheck = { valid: false, tsaPath: [], warnings: [] };
   let t: TimeStampToken;
   try {
@@ -93,5 +101,16 @@ export async function verifyTimeStamp(der: Uint8Array, imprintOf: (hash: DigestN
   if (!path.valid) return { ...out, problem: `the TSA's certificate is not valid: ${path.message}` };
   out.warnings.push(...path.warnings);
   if (path.revocationEvidence.length) out.revocationEvidence = path.revocationEvidence;
+  // the token's own algorithms, judged as a signature's are (EN 319 102-1 §5.2.8): its imprint's digest, its
+  // SignerInfo's digests and the TSA's key — at the validation time, or at a later time-stamp's over the token
+  let keyId: string;
+  try {
+    keyId = keyAlgorithmId(s.certificate);
+  } catch (e) {
+    return { ...out, subIndication: 'CRYPTO_CONSTRAINTS_FAILURE', problem: `khoá của TSA không đọc được / the TSA's key cannot be read: ${(e as Error).message}` };
+  }
+  const algs = checkAlgorithms([t.tstInfo.hash, ...(s.digest === 'unknown' ? [] : [s.digest]), ...(s.otherDigests ?? []), keyId], at, opts.poe, opts.algorithmPolicy);
+  if (!algs.ok) return { ...out, subIndication: algs.subIndication, problem: `thuật toán của dấu thời gian không được chính sách chấp nhận / the time-stamp's own algorithms: ${algs.message}` };
+  out.warnings.push(...algs.warnings);
   return { ...out, valid: true };
 }

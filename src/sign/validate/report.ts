@@ -47,6 +47,9 @@ export interface TimestampReport {
   tsa?: string;
   serial?: string;
   policy?: string;
+  /** set when the token's own algorithms are refused by the algorithm policy: INDETERMINATE, as a signature's would be */
+  indication?: 'INDETERMINATE';
+  subIndication?: 'CRYPTO_CONSTRAINTS_FAILURE' | 'CRYPTO_CONSTRAINTS_FAILURE_NO_POE';
   problem?: string;
   /** PAdES document time-stamps: the field */
   fieldName?: string;

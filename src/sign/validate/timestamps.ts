@@ -11,6 +11,7 @@ import { ocspResponseOfBasic } from '../evidence/ocsp.js';
 import { verifyTimeStamp, type TimeStampCheck } from '../timestamp/verify.js';
 import type { TimestampReport } from './report.js';
 import type { ValidationOptions } from './signer.js';
+import type { AlgorithmPolicy } from './algorithms.js';
 
 export interface Carried {
   certs: Buffer[];
@@ -26,6 +27,7 @@ export function timestampReport(type: TimestampReport['type'], c: TimeStampCheck
     ...(c.tsa ? { tsa: c.tsa.commonName ?? c.tsa.subject } : {}),
     ...(c.serial ? { serial: c.serial } : {}),
     ...(c.policy ? { policy: c.policy } : {}),
+    ...(c.subIndication ? { indication: 'INDETERMINATE' as const, subIndication: c.subIndication } : {}),
     ...(c.problem ? { problem: c.problem } : {}),
     ...(fieldName ? { fieldName } : {}),
     ...(token ? { sha256: createHash('sha256').update(token).digest('hex') } : {}),
@@ -55,8 +57,9 @@ export function carriedBy(s: CmsSigner): Carried {
   return out;
 }
 
-export function withCarried(opts: ValidationOptions, carried: Carried): { revocation: RevocationOptions; intermediates: Uint8Array[] } {
+export function withCarried(opts: ValidationOptions, carried: Carried): { revocation: RevocationOptions; intermediates: Uint8Array[]; algorithmPolicy?: AlgorithmPolicy } {
   return {
+    ...(opts.algorithmPolicy ? { algorithmPolicy: opts.algorithmPolicy } : {}),
     revocation: {
       mode: 'soft-fail',
       ...opts.revocation,

@@ -26,7 +26,13 @@
  * before it leaves, the release check of the vault runs per recipient (the clerk's right, the recipient's
  * clearance, the channel, the stamps in its PDFs and texts); a package arriving above what the channel may
  * carry is refused. Without `release`, the built-in policy applies to the declared level: nothing
- * classified leaves or is taken.
+ * classified leaves, nothing classified is taken in clear.
+ *
+ * End to end (from the policy's `encryptFrom` on): sign, then encrypt — the signed envelope and each
+ * attachment go in their own CMS AuthEnvelopedData to the recipient agency's encryption certificate (from
+ * the directory, checked before anything is stored), made as the files are read at each delivery attempt;
+ * the security servers carry and log ciphertext. The recipient decrypts with its `decryption` keys, then
+ * checks the package as any other. Status packets are sealed at rest like documents.
  *
  * Every step is an audit record and a `truc.exchange.doc.*` event.
  */
@@ -955,6 +961,7 @@ export class DocumentDesk {
       const now = this.clock();
       const pre = await this.inDoc(this.o.db, id);
       advance(pre.state, code, pre.state.pending ?? 'recall');
+      const encryptTo = await this.statusEncryption(pre);
       const packet: StatusPacket = {
         responseFor: { organId: pre.sender, code: `${pre.header.code.number}/${pre.header.code.notation}`, promulgationDate: pre.header.promulgation.date, documentId: pre.documentId },
         from: this.organ,
@@ -975,7 +982,7 @@ export class DocumentDesk {
           const next = advance(d.state, code, d.state.pending ?? 'recall');
           await sql.query('UPDATE xd_document SET state = $2::jsonb WHERE id = $1', [d.id, JSON.stringify(next)]);
           await insertStatus(sql, row, sealed);
-          await enqueue(sql, 'status', sid, d.sender, d.senderClient!);
+          await enqueue(sql, 'status', sid, d.sender, d.senderClient!, encryptTo);
           await this.audit(sql, actor, 'status', d.documentId, 'success', { id: d.id, status: sid, code, to: d.sender });
           return next;
         });
@@ -1160,6 +1167,17 @@ export class DocumentDesk {
     }
   }
 
+  /**
+   * The certificate a status on a received document is encrypted to: the sending agency's, when the
+   * document's level is at or above the policy's `encryptFrom` (the status names the document and the
+   * staff who handled it); null otherwise.
+   */
+  private async statusEncryption(d: StoredDocumentRow): Promise<Buffer | null> {
+    const level = d.classification ?? 'unclassified';
+    if (!isClassified(level) || rank(level) < rank((await this.policy()).encryptFrom)) return null;
+    return this.encryptionCertificate(d.sender, d.senderClient ?? `${this.client.instance}/${this.client.memberClass}/${d.sender}/${this.client.subsystemCode}`);
+  }
+
   /** The signer must be the calling member (its certificate names it), unless the binding is off. */
   private checkSigner(v: SignatureVerdict, caller: SubsystemId): void {
     if (this.o.signerBinding === 'off') return;
@@ -1202,7 +1220,8 @@ export class DocumentDesk {
     let target = '(unknown)';
     try {
       const caller = parseClientHeader(client);
-      const xml = Buffer.from(body);
+      // a DER SEQUENCE, not XML: a status encrypted end to end to this agency (a status on a classified document)
+      const xml = body[0] === 0x30 ? await collect(this.decryptE2e(single(Buffer.from(body)), body.length)) : Buffer.from(body);
       const p = parseStatus(xml);
       target = p.responseFor.documentId;
       if (caller.memberCode !== p.from.organId) throw new TrucError('forbidden', `the status is from ${p.from.organId}, but the calling member is ${caller.memberCode}`);
@@ -1336,7 +1355,10 @@ export class DocumentDesk {
       } else {
         const [s] = await this.openStatuses((await this.o.db.query('SELECT * FROM xd_status WHERE id = $1', [d.ref])).map(statusRow));
         if (s!.xml === null) throw new TrucError('shredded', `trạng thái ${d.ref} đã bị huỷ khoá / status ${d.ref} was crypto-shredded`, { id: d.ref });
-        answer = await post(`${this.o.ssUrl.replace(/\/$/, '')}${servicePath(d.client, 'edoc/statuses')}`, { ...headers, 'content-type': 'application/xml; charset=utf-8' }, Buffer.from(s!.xml, 'utf8'), this.o.timeoutMs);
+        const xml = Buffer.from(s!.xml, 'utf8');
+        // a status on a classified document goes encrypted to its sender, as the document came
+        const body = d.encryptTo ? await collect(cmsEncryptStream(xml.length, [d.encryptTo]).encrypt(single(xml))) : xml;
+        answer = await post(`${this.o.ssUrl.replace(/\/$/, '')}${servicePath(d.client, 'edoc/statuses')}`, { ...headers, 'content-type': d.encryptTo ? 'application/pkcs7-mime; smime-type=authEnveloped-data' : 'application/xml; charset=utf-8' }, body, this.o.timeoutMs);
       }
     } catch (e) {
       // a document whose key was shredded meanwhile can never be sent: not retried

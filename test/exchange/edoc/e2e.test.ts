@@ -151,6 +151,17 @@ describe('classified packages encrypted end to end to the recipient agency', () 
     expect(allowed?.event.truc).toMatchObject({ release: { encrypted: true, channel: 'axis-e2e', level: 'mat' } });
     const [del] = await vpcp.desk.deliveries(sent.id);
     expect(del!.encryptTo?.equals(keys.get(G09)!.der)).toBe(true);
+
+    // its status packets come back encrypted to the sender (they name the document and the staff)
+    await bnv.desk.sendStatus(item.id, '03', { description: 'Đã vào sổ mật số 17', staff: { staff: 'Ngô Thị Lan', department: 'Văn thư mật' } }, 'clerk@bnv');
+    await until(async () => (await statusOf(vpcp, sent.id, G09))?.status === '03', 30_000, '03');
+    const statuses = wire.filter((w) => w.path.endsWith('/edoc/statuses'));
+    expect(statuses.length).toBeGreaterThanOrEqual(2); // 01 and 03
+    for (const w of statuses) {
+      expect(w.body[0]).toBe(0x30);
+      for (const s of [sent.documentId, 'Ngô Thị Lan', 'Đã vào sổ mật', 'Văn bản đã đến']) expect(w.body.includes(Buffer.from(s, 'utf8')), s).toBe(false);
+    }
+    expect((await vpcp.desk.get(sent.id)).statuses.find((x) => x.code === '03')).toMatchObject({ direction: 'in', staff: { staff: 'Ngô Thị Lan' }, validation: { indication: 'TOTAL-PASSED' } });
   }, 60_000);
 
   it('an unclassified package is as before: in clear inside the channel, encoded base64, no certificate needed', async () => {
@@ -163,6 +174,8 @@ describe('classified packages encrypted end to end to the recipient agency', () 
     expect(f.header).toEqual({});
     expect(f.attachments[0]!.header).toEqual({ contentId: 'att1', encoding: 'base64' });
     expect((await vpcp.desk.deliveries(sent.id))[0]!.encryptTo).toBeNull();
+    // and its statuses are XML, as before
+    expect(wire.find((w) => w.path.endsWith('/edoc/statuses'))!.body.toString('utf8')).toContain(sent.documentId);
   }, 60_000);
 
   it('no usable encryption certificate for the recipient: refused before anything is stored, with an event', async () => {

@@ -332,8 +332,23 @@ export class NatsBus implements Bus {
           delay = 200;
           const inflight = new Set<Promise<void>>();
           const handle = async (m: JsMsg) => {
+            let event: SecurityEvent;
             try {
-              await handler(this.local(m.subject), codec.decode(m.data));
+              event = codec.decode(m.data);
+            } catch (e) {
+              // not JSON: no redelivery will make it so — dropped for good, not retried every second for ever
+              h.lastError = `undecodable event on ${m.subject.slice(0, 200)}: ${(e as Error).message}`;
+              h.lastErrorAt = new Date().toISOString();
+              this.log.warn({ stream: this.stream, consumer: name, subject: m.subject.slice(0, 200), bytes: m.data.length }, 'sự kiện trên bus không đọc được (không phải JSON): bỏ / bus event not JSON: dropped');
+              try {
+                m.term();
+              } catch {
+                // the connection is gone
+              }
+              return;
+            }
+            try {
+              await handler(this.local(m.subject), event);
               m.ack();
               h.delivered++;
               h.lastEventAt = new Date().toISOString();

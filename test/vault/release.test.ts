@@ -7,7 +7,7 @@ import fontkit from '@pdf-lib/fontkit';
 import { readFileSync } from 'node:fs';
 import { openDb, migrate, type Db } from '../../src/store/index.js';
 import { ALL_MIGRATIONS } from '../../src/platform.js';
-import { InProcessBus, type SecurityEvent } from '../../src/bus/index.js';
+import { InProcessBus, makeEvent, type SecurityEvent } from '../../src/bus/index.js';
 import { MonitorService, monitorConfig, type Alert } from '../../src/monitor/index.js';
 import {
   vaultMigrations, highestMarking, pdfText, decideRelease, enforceRelease, decideReceipt, enforceReceipt, PolicyStore, DEFAULT_POLICY,
@@ -167,6 +167,18 @@ describe('policies as data, and the leak attempt raising an alert through the re
     const deadline = Date.now() + 30_000;
     while (Date.now() < deadline && !alerts.some((a) => a.title === 'Classified document received over a channel not allowed for it')) await new Promise((r) => setTimeout(r, 100));
     expect(alerts.map((a) => a.title)).toContain('Classified document received over a channel not allowed for it');
+  }, 45_000);
+
+  it('a classified package the receiving desk could not decrypt (altered, or not to its key) is alerted on', async () => {
+    const alerts: Alert[] = [];
+    monitor.onAlert((a) => alerts.push(a));
+    // the event the document desk publishes when it refuses such a package (test/exchange/edoc/e2e.test.ts)
+    await bus.publish('truc.exchange.doc.receive.refused', makeEvent('exchange', 'doc.receive.refused', 'failure', { category: ['network'], reason: 'the package ciphertext was altered or cut', truc: { agency: '000.00.00.G09', code: 'e2e_tampered' } }));
+    await bus.publish('truc.exchange.doc.receive.refused', makeEvent('exchange', 'doc.receive.refused', 'failure', { category: ['network'], truc: { agency: '000.00.00.G09', code: 'bad_package' } }));
+    const title = 'Classified package that the receiving agency could not decrypt';
+    const deadline = Date.now() + 30_000;
+    while (Date.now() < deadline && !alerts.some((a) => a.title === title)) await new Promise((r) => setTimeout(r, 100));
+    expect(alerts.filter((a) => a.title === title)).toHaveLength(1);
   }, 45_000);
 
   it('a stamped Tối mật document labelled lower, sent to an uncleared agency, is held back and alerted on', async () => {

@@ -10,8 +10,8 @@
  * binary encoding (length-prefixed fields, big-endian), read with bounds checks everywhere: the verifier
  * reads files that may have been tampered with.
  */
-import { createHash } from 'node:crypto';
 import { TrucError } from '../../errors.js';
+import { sha256 } from '../../crypto/digest.js';
 
 export const FRAME_HEAD = 5;
 export const HASH_LEN = 32;
@@ -40,11 +40,7 @@ export const BODY_NONE = 0;
 export const BODY_INLINE = 1;
 export const BODY_FILE = 2;
 
-export function sha256(...parts: Buffer[]): Buffer {
-  const h = createHash('sha256');
-  for (const p of parts) h.update(p);
-  return h.digest();
-}
+export { sha256 };
 
 /** SHA-256(type || payload): what the chain takes of a record. */
 const materialHashes = new WeakMap<Buffer, Buffer>();
@@ -55,18 +51,18 @@ const materialHashes = new WeakMap<Buffer, Buffer>();
 export function materialHash(item: Buffer): Buffer {
   let h = materialHashes.get(item);
   if (!h) {
-    h = createHash('sha256').update(item).digest();
+    h = sha256(item);
     materialHashes.set(item, h);
   }
   return h;
 }
 
 export function recordDigest(type: number, payload: Buffer): Buffer {
-  return createHash('sha256').update(Buffer.of(type)).update(payload).digest();
+  return sha256(Buffer.of(type), payload);
 }
 
 export function chainHash(prev: Buffer, type: number, payload: Buffer): Buffer {
-  return createHash('sha256').update(prev).update(recordDigest(type, payload)).digest();
+  return sha256(prev, recordDigest(type, payload));
 }
 
 /** The chain's starting point for a log: bound to its identity so two logs never share a chain. */

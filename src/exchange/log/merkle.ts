@@ -4,13 +4,13 @@
  * power of two below its size (domain separation keeps a leaf from passing for a node). One record's audit
  * path proves it is under the root the TSA stamped.
  */
-import { createHash } from 'node:crypto';
+import { sha256 } from '../../crypto/digest.js';
 
 const LEAF = Buffer.of(0);
 const NODE = Buffer.of(1);
 
-export const leafHash = (h: Buffer): Buffer => createHash('sha256').update(LEAF).update(h).digest();
-export const nodeHash = (l: Buffer, r: Buffer): Buffer => createHash('sha256').update(NODE).update(l).update(r).digest();
+export const leafHash = (h: Buffer): Buffer => sha256(LEAF, h);
+export const nodeHash = (l: Buffer, r: Buffer): Buffer => sha256(NODE, l, r);
 
 function split(n: number): number {
   let k = 1;

@@ -8,15 +8,16 @@
  *
  * An odd node at the end of a level is carried up unchanged. The signed bytes are "TRUC-BATCH-1" · root.
  */
-import { createHash, verify as cryptoVerify, X509Certificate, type KeyObject } from 'node:crypto';
+import { verify as cryptoVerify, X509Certificate, type KeyObject } from 'node:crypto';
 import { SCHEMES, type SignatureScheme } from '../../crypto/algorithms.js';
+import { sha256 } from '../../crypto/digest.js';
 
 const BATCH_TAG = Buffer.from('TRUC-BATCH-1', 'latin1');
 const LEAF = Buffer.from([0]);
 const NODE = Buffer.from([1]);
 
-export const leafNode = (digest: Buffer) => createHash('sha256').update(LEAF).update(digest).digest();
-const innerNode = (l: Buffer, r: Buffer) => createHash('sha256').update(NODE).update(l).update(r).digest();
+export const leafNode = (digest: Buffer) => sha256(LEAF, digest);
+const innerNode = (l: Buffer, r: Buffer) => sha256(NODE, l, r);
 
 export function signedBytes(root: Buffer): Buffer {
   return Buffer.concat([BATCH_TAG, root]);

@@ -8,10 +8,10 @@
  * such bodies allows: it is then delivered from memory once logged, and the log's file is written once and
  * never read back (nor decrypted) on the message path. Past the budget a body is delivered from its file.
  */
-import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { TrucError } from '../../errors.js';
 import type { BodySpool, MessageLogApi, SpooledBody } from '../log/types.js';
+import { sha256 } from '../../crypto/digest.js';
 
 /** Bytes of spooled bodies held in memory for delivery, across one server: memory stays bounded under any load. */
 export class BodyMemory {
@@ -115,7 +115,7 @@ export class BodyCollector {
     }
     const body = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.length);
     this.chunks = [];
-    return { hash: createHash('sha256').update(body).digest(), length: this.length, body, release: noop };
+    return { hash: sha256(body), length: this.length, body, release: noop };
   }
 
   async discard(): Promise<void> {

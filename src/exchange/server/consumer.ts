@@ -11,7 +11,7 @@
  */
 import https from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { TrucError, isTrucError } from '../../errors.js';
 import { clientHeader, memberOf, parseClientHeader, sameMember, serviceId, subsystemId, memberId, serviceText, subsystemText, subsystemOf, type ServiceId, type SubsystemId } from '../ids.js';
 import { BodyCollector, bodyStream } from './body.js';
@@ -22,6 +22,7 @@ import { errorFromProblem, sendXroadError } from './xroad-error.js';
 import { splitAddress } from './peers.js';
 import type { ConfServerView } from '../conf/global.js';
 import { writeChunk, writeChunks, writeFrame } from './write.js';
+import { sha256 } from '../../crypto/digest.js';
 
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'host', 'content-length', 'x-road-client', 'x-road-id']);
 const MAX_ID = 255;
@@ -147,7 +148,7 @@ interface WholeRequest {
 /** Reads a small body whole, signs the message, logs it, and lays out its frames for one write. */
 async function signWhole(ctx: ServerContext, req: IncomingMessage, header: MessageHeader, headerBytes: Buffer, declared: number, material: Buffer[]): Promise<WholeRequest> {
   const body = await readWhole(req, declared, (why) => new TrucError('bad_request', `the body could not be read: ${why}`));
-  const bodyHash = createHash('sha256').update(body).digest();
+  const bodyHash = sha256(body);
   const digest = messageDigest(headerBytes, bodyHash, body.length);
   const bs = await ctx.signer.signDigest(digest);
   const sig: MessageSignature = { scheme: ctx.signer.scheme, bodyHash: bodyHash.toString('hex'), bodyLength: body.length, index: bs.index, count: bs.count, path: bs.path, value: bs.value.toString('base64') };

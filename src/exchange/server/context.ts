@@ -5,7 +5,6 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
-import { createHash } from 'node:crypto';
 import { TrucError, isTrucError } from '../../errors.js';
 import { makeEvent, type Bus } from '../../bus/index.js';
 import type { GlobalConf } from '../conf/global.js';
@@ -21,6 +20,7 @@ import { BodyCollector, type BodyMemory, type CollectedBody } from './body.js';
 import { FRAME_ABORT, FRAME_BODY, FRAME_HEADER, FRAME_MATERIAL, FRAME_SIGNATURE, messageDigest, parseSignature, readFrames, readWhole, splitWhole, wholeMessageLimit, type Frame, type MessageHeader, type MessageSignature, type WholeMessage } from './message.js';
 import { rootFromPath, verifyRoot } from './batch-sign.js';
 import { decodeMaterial, materialHex } from './material.js';
+import { sha256 } from '../../crypto/digest.js';
 
 export interface ServerLimits {
   /** largest body accepted, either way (default 1 GiB) */
@@ -146,7 +146,7 @@ export class ReplayGuard {
   constructor(private readonly windowMs: number) {}
 
   private static fp(key: string): [number, number, number, number] {
-    const h = createHash('sha256').update(key).digest();
+    const h = sha256(key);
     // 0 marks an empty slot: the first word is never 0 (one bit of 128 given up)
     return [(h.readUInt32LE(0) | 1) >>> 0, h.readUInt32LE(4), h.readUInt32LE(8), h.readUInt32LE(12)];
   }
@@ -238,7 +238,7 @@ const keep = () => {};
 /** A small message read whole (`splitWhole`): its body hashed and its signature checked, as `receiveRest` does for a stream. */
 export function receiveWhole(ctx: ServerContext, m: WholeMessage, signer: TrustedCert): ReceivedRest {
   const signature = parseSignature(m.signature);
-  const body: CollectedBody = { hash: createHash('sha256').update(m.body).digest(), length: m.body.length, body: m.body, release: keep };
+  const body: CollectedBody = { hash: sha256(m.body), length: m.body.length, body: m.body, release: keep };
   const digest = checkSigned(ctx, m.header, body, signature, signer);
   return { body, signature, signatureBytes: m.signature, digest };
 }

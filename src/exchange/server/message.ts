@@ -17,9 +17,9 @@
  * (`./batch-sign.ts`). A response's header carries its request's digest, binding the two. An `X` frame
  * instead of `S` aborts a message (the sender failed mid-stream): the receiver drops it.
  */
-import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { TrucError } from '../../errors.js';
+import { sha256 } from '../../crypto/digest.js';
 
 export const FRAME_HEADER = 0x48; // 'H'
 export const FRAME_BODY = 0x42; // 'B'
@@ -81,8 +81,7 @@ const MSG_TAG = Buffer.from('TRUC-MSG-1\0', 'latin1');
 export function messageDigest(headerBytes: Buffer, bodyHash: Buffer, bodyLength: number): Buffer {
   const len = Buffer.alloc(8);
   len.writeBigUInt64BE(BigInt(bodyLength));
-  const h = createHash('sha256').update(headerBytes).digest();
-  return createHash('sha256').update(MSG_TAG).update(h).update(bodyHash).update(len).digest();
+  return sha256(MSG_TAG, sha256(headerBytes), bodyHash, len);
 }
 
 export function frame(type: number, payload: Buffer): Buffer {

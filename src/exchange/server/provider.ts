@@ -23,6 +23,7 @@ import { materialSent, materialToSend, peerMaterial } from './material.js';
 import { pathCovered, type ServerSnapshot } from './store.js';
 import type { GlobalConf } from '../conf/global.js';
 import { writeChunk, writeFrame } from './write.js';
+import { sha256 } from '../../crypto/digest.js';
 
 const peerHashes = new WeakMap<TLSSocket, { der: Buffer; hash: string }>();
 const RESPONSE_SKIP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'content-length']);
@@ -230,7 +231,7 @@ async function deliver(
   if (Number.isSafeInteger(declared) && declared <= ctx.limits.inlineBodyBytes) {
     // a small answer: read whole, sign, log, and send in one write
     const b = await readWhole(isRes, declared, (why) => new TrucError('service_failed', `the information system's response failed: ${why}`));
-    const bodyHash = createHash('sha256').update(b).digest();
+    const bodyHash = sha256(b);
     const bs = await ctx.signer.signDigest(messageDigest(headerBytes, bodyHash, b.length));
     const sig: MessageSignature = { scheme: ctx.signer.scheme, bodyHash: bodyHash.toString('hex'), bodyLength: b.length, index: bs.index, count: bs.count, path: bs.path, value: bs.value.toString('base64') };
     const sigBytes = Buffer.from(JSON.stringify(sig));

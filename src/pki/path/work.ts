@@ -34,11 +34,6 @@ export class Work {
     return true;
   }
 
-  /** The cached result of `cert`'s signature under `spki`, if it was already verified. */
-  known(cert: Certificate, spki: Buffer): SignatureCheck | undefined {
-    return this.results.get(`${cert.fingerprint}|${spki.toString('hex')}`);
-  }
-
   /** Verifies `cert`'s signature with `spki`, once per pair; 'budget' when the budget is spent. */
   signature(cert: Certificate, spki: Buffer): SignatureCheck | 'budget' {
     const id = `${cert.fingerprint}|${spki.toString('hex')}`;

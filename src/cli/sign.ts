@@ -153,11 +153,12 @@ const KIND_OF_FORMAT: Record<string, SignedKind> = { pdf: 'pdf', cades: 'cms', x
 type Validate = (bytes: Buffer) => Promise<ValidationReport>;
 
 /** Each file to the running server's POST /api/v1/validate: raw, or in JSON with its detached content. */
-async function viaServer(s: LocalServer, revocation: 'soft-fail' | 'hard-fail', content: Buffer | undefined): Promise<Validate> {
+async function viaServer(s: LocalServer, revocation: 'soft-fail' | 'hard-fail', content: { name: string; content: Buffer }[] | undefined): Promise<Validate> {
   const { callServer } = await import('./beside.js');
+  const contents = content?.map((c) => ({ name: c.name, file: c.content.toString('base64') }));
   return (bytes) =>
-    content
-      ? callServer<ValidationReport>(s, 'POST', '/api/v1/validate', { type: 'application/json', data: JSON.stringify({ file: bytes.toString('base64'), content: content.toString('base64'), revocation }) })
+    contents
+      ? callServer<ValidationReport>(s, 'POST', '/api/v1/validate', { type: 'application/json', data: JSON.stringify({ file: bytes.toString('base64'), contents, revocation }) })
       : callServer<ValidationReport>(s, 'POST', `/api/v1/validate?revocation=${revocation}`, { type: 'application/octet-stream', data: bytes });
 }
 
@@ -349,14 +350,16 @@ export function signCommands(program: Command, c: SignCliContext): void {
   program
     .command('verify <path>')
     .description('Validate the signatures of a PDF, a CMS signature, an XAdES-signed XML file or a folder of them. Exit 0 all TOTAL-PASSED, 1 a TOTAL-FAILED or no signature, 2 INDETERMINATE')
-    .option('--content <file>', 'the signed content, for a detached CMS or XAdES signature')
+    .option('--content <file>', 'the signed content, for a detached CMS or XAdES signature; repeat it for a detached XAdES signature over several files (each matched to its reference by file name or digest)', (v: string, prev: string[]) => [...prev, v], [] as string[])
     .option('--report <kind>', 'text, json, xml (ETSI TS 119 102-2) or html', 'text')
     .option('--lang <lang>', 'text report language: vi or en', 'vi')
     .option('--anchor <pem...>', 'trust anchors (PEM files); default the platform root CAs')
     .option('--hard-fail', 'no revocation status is INDETERMINATE (default soft-fail)')
     .action(async (path: string, o) => {
       const revocation = o.hardFail ? ('hard-fail' as const) : ('soft-fail' as const);
-      const content = o.content ? readFileSync(o.content) : undefined;
+      // each file given by its name, which a detached reference's URI names
+      const files = o.content as string[];
+      const content = files.length ? files.map((f) => ({ name: basename(f), content: readFileSync(f) })) : undefined;
       // with --anchor nothing comes from the platform: the database is not opened. Without, the platform's
       // roots: from the copy kept beside the embedded database while it has not been opened since
       // (./anchors.ts), else read from the database alone (no key store, bus, profiles), closed before the

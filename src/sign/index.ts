@@ -38,6 +38,7 @@ export type { ValidationReport, SignatureReport, Indication, SubIndication } fro
 export { signXades, type XadesOptions, type XadesPackaging } from './xades/sign.js';
 export { augmentXades, renewXadesArchive } from './xades/levels.js';
 export { augmentXadesX, xTimeStampInput, type XadesXOptions, type XTimeStampKind } from './xades/extended.js';
+export { type DetachedDocument, type DetachedInput } from './xades/detached.js';
 export { validateXades } from './validate/xades.js';
 export { validateFile, detectFormat, type SignedKind } from './validate/file.js';
 

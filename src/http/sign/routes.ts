@@ -61,6 +61,8 @@ export const VALIDATE_BODY_LIMIT = Math.ceil((MAX_SIGN_FILE * 2 * 4) / 3) + 64 *
 const BODY_LIMIT = VALIDATE_BODY_LIMIT;
 const RAW_TYPES = ['application/pkcs7-signature', 'application/cms', 'application/xml', 'text/xml'];
 const security = [{ bearer: [] }];
+/** the most detached documents one validation takes */
+const MAX_CONTENTS = 64;
 
 export interface SignRouteDeps {
   scanner?: Scanner;
@@ -71,6 +73,8 @@ export interface SignRouteDeps {
 interface Upload {
   file: Buffer;
   content?: Buffer;
+  /** JSON `contents`: the named documents of a detached XAdES signature over several files */
+  contents?: { name: string; content: Buffer }[];
   /** JSON fields, or the query string for a raw body */
   fields: Record<string, unknown>;
 }
@@ -89,9 +93,14 @@ function upload(req: FastifyRequest): Upload {
   else if (b && typeof b === 'object' && 'file' in b) {
     const j = b as Record<string, unknown>;
     u = { file: base64(j.file, 'file'), ...(j.content !== undefined ? { content: base64(j.content, 'content') } : {}), fields: { ...query, ...j } };
+    if (j.contents !== undefined) {
+      if (!Array.isArray(j.contents) || j.contents.length > MAX_CONTENTS || j.contents.some((c) => !c || typeof c !== 'object' || typeof (c as { name?: unknown }).name !== 'string'))
+        throw new TrucError('bad_request', `contents is a list of at most ${MAX_CONTENTS} {name, file} (file in base64)`);
+      u.contents = (j.contents as { name: string; file: unknown }[]).map((c, i) => ({ name: c.name, content: base64(c.file, `contents[${i}].file`) }));
+    }
   } else throw new TrucError('bad_request', 'send the file as the body (application/pdf, application/pkcs7-signature, application/cms, application/octet-stream, application/xml) or JSON {"file": base64}');
   if (!u.file.length) throw new TrucError('bad_request', 'the file is empty');
-  for (const x of [u.file, u.content]) if (x && x.length > MAX_SIGN_FILE) throw new TrucError('too_large', `files of more than ${MAX_SIGN_FILE} bytes are not accepted`, { max: MAX_SIGN_FILE });
+  for (const x of [u.file, u.content, ...(u.contents ?? []).map((c) => c.content)]) if (x && x.length > MAX_SIGN_FILE) throw new TrucError('too_large', `files of more than ${MAX_SIGN_FILE} bytes are not accepted`, { max: MAX_SIGN_FILE });
   return u;
 }
 
@@ -136,13 +145,13 @@ export async function signRoutes(app: FastifyInstance, p: Platform, deps: SignRo
       schema: {
         tags: ['signatures'],
         summary:
-          'Validate a signed PDF, CMS or XAdES file (raw body or JSON {file, content?}); ?format=text|xml|html&lang=vi|en for the text, ETSI TS 119 102-2 XML or HTML report; ?revocation=hard-fail makes a signature without revocation status INDETERMINATE (default soft-fail)',
+          'Validate a signed PDF, CMS or XAdES file (raw body or JSON {file, content?} — or {file, contents: [{name, file}]} for a detached XAdES signature over several files, each matched to its reference by name or digest); ?format=text|xml|html&lang=vi|en for the text, ETSI TS 119 102-2 XML or HTML report; ?revocation=hard-fail makes a signature without revocation status INDETERMINATE (default soft-fail)',
         security,
       },
     },
     async (req, reply) => {
       const u = upload(req);
-      await scan(req, [u.file, ...(u.content ? [u.content] : [])], 'validate');
+      await scan(req, [u.file, ...(u.content ? [u.content] : []), ...(u.contents ?? []).map((c) => c.content)], 'validate');
       const kind = detectFormat(u.file);
       if (!kind) throw new TrucError('unsupported', 'not a PDF, CMS or XML signature');
       const revocation = u.fields.revocation ?? 'soft-fail';
@@ -150,7 +159,7 @@ export async function signRoutes(app: FastifyInstance, p: Platform, deps: SignRo
       const report: ValidationReport = await validateFile(u.file, {
         trustAnchors: await anchors(),
         revocation: { mode: revocation },
-        ...(u.content ? { content: u.content } : {}),
+        ...(u.contents ? { content: u.contents } : u.content ? { content: u.content } : {}),
       });
       const bad = report.signatures.filter((s) => s.indication !== 'TOTAL-PASSED');
       if (!report.signatures.length || bad.length) {

@@ -4,6 +4,7 @@
  * when it carries a PDF; then a PDF (`%PDF-` in the first kilobyte, junk before it allowed), PEM CMS, XML
  * (XAdES) — and the matching validator. A file that is none of these is `unsupported`, not a report.
  */
+import type { DetachedInput } from '../xades/detached.js';
 import { TrucError } from '../../errors.js';
 import type { ValidationReport } from './report.js';
 import type { ValidationOptions } from './signer.js';
@@ -49,7 +50,11 @@ function pemBlock(text: string): Buffer | undefined {
   return m ? Buffer.from(m[1].replace(/\s+/g, ''), 'base64') : undefined;
 }
 
-export async function validateFile(bytes: Uint8Array, opts: ValidationOptions & { content?: Uint8Array }): Promise<ValidationReport> {
+/**
+ * `content`: the signed content of a detached signature — one file, or several named documents for a detached
+ * XAdES signature over more than one (each matched to its reference by name or digest); a CMS signs one content.
+ */
+export async function validateFile(bytes: Uint8Array, opts: ValidationOptions & { content?: DetachedInput }): Promise<ValidationReport> {
   const kind = detectFormat(bytes);
   if (kind === 'pdf') return validatePdf(bytes, opts);
   // the XML stack (a DOM, XPath, canonicalisation) loads only for an XML file: a PDF's check does not wait for it
@@ -57,7 +62,9 @@ export async function validateFile(bytes: Uint8Array, opts: ValidationOptions & 
   if (kind === 'cms') {
     const der = bytes[0] === 0x30 ? bytes : pemBlock(Buffer.from(bytes).toString('utf8'));
     if (!der) throw new TrucError('malformed_cms', 'no CMS or PKCS7 PEM block');
-    return validateCades(der, opts);
+    const { content, ...rest } = opts;
+    if (content && !(content instanceof Uint8Array) && content.length !== 1) throw new TrucError('bad_request', 'a CMS signature signs one content; give one file / chữ ký CMS chỉ ký một nội dung');
+    return validateCades(der, { ...rest, ...(content ? { content: content instanceof Uint8Array ? content : content[0].content } : {}) });
   }
   throw new TrucError('unsupported', 'not a PDF, CMS or XML file');
 }

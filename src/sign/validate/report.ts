@@ -73,6 +73,9 @@ export interface SignedReference {
   wholeDocument?: boolean;
   /** a file outside the document (detached) */
   detached?: boolean;
+  /** the detached document given that the reference took (its name), and how: its URI names it, its digest is the file's, or the one content given for the one detached reference */
+  file?: string;
+  matchedBy?: 'uri' | 'digest' | 'only';
   /** the references of a ds:Manifest this reference signs */
   manifest?: SignedReference[];
 }

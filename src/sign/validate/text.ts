@@ -32,6 +32,7 @@ export const LABELS = {
     whole: 'the whole document',
     without: 'without',
     detachedFile: 'a file outside the document',
+    matchedBy: { uri: 'named by the reference', digest: 'found by its digest', only: 'the content given' },
     verdicts: { 'TOTAL-PASSED': 'Valid', 'TOTAL-FAILED': 'Invalid', INDETERMINATE: 'Cannot be confirmed' },
   },
   vi: {
@@ -60,6 +61,7 @@ export const LABELS = {
     whole: 'toàn bộ tài liệu',
     without: 'trừ',
     detachedFile: 'tệp bên ngoài tài liệu',
+    matchedBy: { uri: 'theo tên trong tham chiếu', digest: 'theo giá trị băm', only: 'nội dung được cung cấp' },
     verdicts: { 'TOTAL-PASSED': 'Hợp lệ', 'TOTAL-FAILED': 'Không hợp lệ', INDETERMINATE: 'Chưa xác định được' },
   },
 } as const;
@@ -93,7 +95,7 @@ function one(s: SignatureReport, L: (typeof LABELS)['en' | 'vi']): string {
 
 /** XAdES: one reference — its URI, what it covers (less what is cut out), whether its digest holds — and a manifest's. */
 export function referenceLines(r: NonNullable<SignatureReport['signedData']>[number], L: (typeof LABELS)['en' | 'vi'], indent: string): string[] {
-  const what = r.detached ? L.detachedFile : r.wholeDocument && r.covers?.length === 1 ? `${L.whole} (${r.covers[0]})` : (r.covers ?? []).join(', ') || '?';
+  const what = r.detached ? `${L.detachedFile}${r.file ? ` ${r.file} (${L.matchedBy[r.matchedBy ?? 'only']})` : ''}` : r.wholeDocument && r.covers?.length === 1 ? `${L.whole} (${r.covers[0]})` : (r.covers ?? []).join(', ') || '?';
   const cut = r.excludes?.length ? ` ${L.without} ${r.excludes.join(', ')}` : '';
   const state = r.digestMatches === true ? L.holds : r.digestMatches === false ? L.broken : `${L.unknown}${r.problem ? `: ${r.problem}` : ''}`;
   return [`${indent}- ${r.uri === null ? '(no URI)' : `"${r.uri}"`}: ${what}${cut} — ${state}`, ...(r.manifest ?? []).flatMap((m) => referenceLines(m, L, `${indent}  `))];

@@ -37,6 +37,7 @@ import { verifyCore, type CoreResult, type ReferenceResult } from '../xades/dsig
 import { idIndex } from '../xades/dsig/reference.js';
 import { wrappingProblem } from '../xades/dsig/wrapping.js';
 import { checkValidationDataRefs } from '../xades/refs.js';
+import { isDetachedUri, resolveDetached, type DetachedInput, type DetachedResolution } from '../xades/detached.js';
 import { verifyTimeStamp } from '../timestamp/verify.js';
 import { timestampReport, withCarried, type Carried } from './timestamps.js';
 import { validateSigner, type ValidationOptions } from './signer.js';
@@ -75,12 +76,10 @@ function signedReference(r: ReferenceResult): SignedReference {
   };
 }
 
-/** The references without a same-document URI ("" or "#…"): each names content the caller must give. */
-function detachedUris(sig: Element): (string | null)[] {
+const referencesOf = (sig: Element): Element[] => {
   const signedInfo = childElements(sig, DS, 'SignedInfo')[0];
-  const refs = signedInfo ? childElements(signedInfo, DS, 'Reference') : [];
-  return [...new Set(refs.map((r) => r.getAttribute('URI')).filter((u) => u === null || (u.trim() !== '' && !u.trim().startsWith('#'))))];
-}
+  return signedInfo ? childElements(signedInfo, DS, 'Reference') : [];
+};
 
 /**
  * The signing certificate's binding: SigningCertificateV2 (EN 319 132-1), or the SigningCertificate of XAdES
@@ -117,7 +116,7 @@ function emptyChecks(): SignatureReport['checks'] {
   return { integrity: null, signatureValue: null, signingCertificateReference: null, certificateChain: null, certificateValidAtSigningTime: null };
 }
 
-export async function validateXades(input: Uint8Array | string, opts: ValidationOptions & { content?: Uint8Array }): Promise<ValidationReport> {
+export async function validateXades(input: Uint8Array | string, opts: ValidationOptions & { content?: DetachedInput }): Promise<ValidationReport> {
   const at = opts.at ?? new Date();
   const bytes = typeof input === 'string' ? Buffer.from(input, 'utf8') : Buffer.from(input);
   const report: ValidationReport = {
@@ -152,7 +151,7 @@ export async function validateXades(input: Uint8Array | string, opts: Validation
   }
   const ids = idIndex(doc);
   // the XML-DSig core of every signature first: what each covers judges the others' wrapping
-  type Read = { cert?: Certificate; certs: Buffer[]; core: CoreResult } | { problem: string };
+  type Read = { cert?: Certificate; certs: Buffer[]; core: CoreResult; detached: DetachedResolution } | { problem: string };
   const read: Read[] = sigs.map((sig) => {
     const certs = elements(sig, DS, 'X509Certificate').map((c) => Buffer.from(text(c), 'base64'));
     let cert: Certificate | undefined;
@@ -161,10 +160,9 @@ export async function validateXades(input: Uint8Array | string, opts: Validation
     } catch (e) {
       return { problem: `the KeyInfo certificate cannot be read: ${(e as Error).message}` };
     }
-    // the content the caller gives is the one detached file a signature names; with several, it matches none
-    const external = detachedUris(sig);
-    const content = external.length === 1 ? opts.content : undefined;
-    return { cert, certs, core: verifyCore(doc, sig, ids, cert?.spki, content) };
+    // the detached documents the caller gives, each matched to the reference that names it (or has its digest)
+    const detached = resolveDetached(opts.content, referencesOf(sig));
+    return { cert, certs, core: verifyCore(doc, sig, ids, cert?.spki, detached.content), detached };
   });
   const allCoverage = read.flatMap((r) => ('core' in r ? r.core.references.flatMap((x) => (x.coverage ? [x.coverage] : [])) : []));
   for (const [index, sig] of sigs.entries()) {
@@ -173,10 +171,16 @@ export async function validateXades(input: Uint8Array | string, opts: Validation
       report.signatures.push(failed(index, one.problem));
       continue;
     }
-    const { cert, certs, core } = one;
-    const signedData = core.references.map(signedReference);
+    const { cert, certs, core, detached } = one;
+    const refElements = referencesOf(sig);
+    const signedData = core.references.map((r, i) => {
+      const m = refElements[i] ? detached.matches.get(refElements[i]) : undefined;
+      return { ...signedReference(r), ...(m ? { file: m.file, matchedBy: m.by } : {}) };
+    });
     const warnings: string[] = [];
-    if (opts.content && detachedUris(sig).length > 1) warnings.push(`the signature names ${detachedUris(sig).length} detached files; the content given cannot be matched to one / chữ ký tham chiếu nhiều tệp tách rời`);
+    const unused = detached.unused();
+    if (unused.length && refElements.some((r) => isDetachedUri(r.getAttribute('URI'))))
+      warnings.push(`tệp nội dung không khớp tham chiếu nào của chữ ký / content given that no reference of the signature names or digests: ${unused.join(', ')}`);
     for (const r of core.references)
       for (const m of r.manifest ?? [])
         if (m.digestMatches !== true) warnings.push(`manifest reference ${m.uri ?? '(no URI)'}: ${m.problem ?? 'not checked'} (XML-DSig leaves manifests to the application)`);
@@ -248,7 +252,7 @@ export async function validateXades(input: Uint8Array | string, opts: Validation
     for (const a of [...unsigned.archives].reverse()) {
       let input: Buffer;
       try {
-        input = archiveTimeStampInput(doc, sig, a.element, a.c14n, opts.content);
+        input = archiveTimeStampInput(doc, sig, a.element, a.c14n, detached.content);
       } catch (e) {
         if (!isTrucError(e)) throw e;
         archiveReports.unshift({ type: 'archive', valid: false, problem: e.message, sha256: createHash('sha256').update(a.token).digest('hex') });

@@ -18,6 +18,7 @@
  */
 import { TrucError } from '../../errors.js';
 import { DS_NS, EXC_C14N, XADES_NS, excC14n } from './c14n.js';
+import type { DetachedContent } from './dsig/reference.js';
 
 export const XADES141_NS = 'http://uri.etsi.org/01903/v1.4.1#';
 const ENVELOPED = 'http://www.w3.org/2000/09/xmldsig#enveloped-signature';
@@ -62,8 +63,9 @@ function byId(doc: Document, id: string): Element {
  * A detached reference (a URI outside the document, no transforms) yields the content's bytes, which the
  * caller must give.
  */
-export function referenceOctets(doc: Document, sig: Element, reference: Element, algorithm: string, content?: Uint8Array): Buffer {
+export function referenceOctets(doc: Document, sig: Element, reference: Element, algorithm: string, detached?: DetachedContent): Buffer {
   const uri = reference.getAttribute('URI');
+  const content = typeof detached === 'function' ? detached(uri, reference) : detached;
   if (uri !== null && uri !== '' && !uri.startsWith('#')) {
     if (kids(reference, DS_NS, 'Transforms').length) throw unsupported(`transforms on the detached reference "${uri}"`);
     if (!content) throw new TrucError('bad_request', `archive time-stamp: the detached content "${uri}" is needed (the signature does not hold it)`);
@@ -90,7 +92,7 @@ export function referenceOctets(doc: Document, sig: Element, reference: Element,
  * The input of an ArchiveTimeStamp's message imprint: `before` is that time-stamp's element (only the
  * unsigned signature properties before it count), or null for one about to be appended.
  */
-export function archiveTimeStampInput(doc: Document, sig: Element, before: Element | null, algorithm = EXC_C14N, content?: Uint8Array): Buffer {
+export function archiveTimeStampInput(doc: Document, sig: Element, before: Element | null, algorithm = EXC_C14N, content?: DetachedContent): Buffer {
   const parts: Buffer[] = [];
   const signedInfo = kids(sig, DS_NS, 'SignedInfo')[0];
   if (!signedInfo) throw new TrucError('malformed_xml', 'the signature has no SignedInfo');

@@ -22,6 +22,7 @@ import { DS_NS, EXC_C14N, XADES_NS, c14nElement, excC14n } from './c14n.js';
 import { archiveTimeStampInput, XADES141_NS } from './archive.js';
 import { REFERENCE_PROPERTIES } from './refs.js';
 import { X_TIMESTAMPS, type XTimeStampKind } from './extended.js';
+import { resolveDetached, type DetachedInput } from './detached.js';
 import type { Collected } from '../evidence/collect.js';
 
 export { DS_NS, XADES_NS, EXC_C14N, excC14n };
@@ -81,8 +82,10 @@ export function writeValues(doc: Document, parent: Element, ev: Collected): void
 }
 
 /** A new xadesv141:ArchiveTimeStamp at the end of the signature's unsigned signature properties. */
-async function appendArchiveTimeStamp(doc: Document, sig: Element, usp: Element, ctx: LevelContext, content?: Uint8Array): Promise<void> {
-  const imprint = createHash('sha256').update(archiveTimeStampInput(doc, sig, null, EXC_C14N, content)).digest();
+async function appendArchiveTimeStamp(doc: Document, sig: Element, usp: Element, ctx: LevelContext, content?: DetachedInput): Promise<void> {
+  // a detached signature over several files: each reference takes the document it names (or whose digest it has)
+  const refs = kids(kids(sig, DS_NS, 'SignedInfo')[0] ?? sig, DS_NS, 'Reference');
+  const imprint = createHash('sha256').update(archiveTimeStampInput(doc, sig, null, EXC_C14N, resolveDetached(content, refs).content)).digest();
   const token = await needTimeStamper(ctx).stamp(imprint, 'sha256');
   const ats = child(doc, usp, XADES141_NS, 'ArchiveTimeStamp', undefined, { Id: tokenId(token, 'ATS') });
   child(doc, ats, DS_NS, 'CanonicalizationMethod', undefined, { Algorithm: EXC_C14N });
@@ -101,7 +104,7 @@ export const keyInfoCerts = (sig: Element) => all(kids(sig, DS_NS, 'KeyInfo')[0]
  * Raises XAdES signature `index` of the document to `level` (levels already reached are kept). A detached
  * signature's content is needed for B-LTA (the archive time-stamp covers it).
  */
-export async function augmentXades(xml: Uint8Array | string, level: Level, ctx: LevelContext, index = 0, content?: Uint8Array): Promise<string> {
+export async function augmentXades(xml: Uint8Array | string, level: Level, ctx: LevelContext, index = 0, content?: DetachedInput): Promise<string> {
   const original = typeof xml === 'string' ? xml : Buffer.from(xml).toString('utf8');
   if (rank(level) < rank('B-T')) return original;
   const doc = parseXml(original);
@@ -137,7 +140,7 @@ export async function augmentXades(xml: Uint8Array | string, level: Level, ctx: 
  * and a new ArchiveTimeStamp then covers everything, the earlier ones included — before the algorithms or
  * the TSA certificate of the last one weaken or expire.
  */
-export async function renewXadesArchive(xml: Uint8Array | string, ctx: LevelContext, index = 0, content?: Uint8Array): Promise<string> {
+export async function renewXadesArchive(xml: Uint8Array | string, ctx: LevelContext, index = 0, content?: DetachedInput): Promise<string> {
   const doc = parseXml(xml);
   const sig = signatureAt(doc, index);
   const usp = unsignedSignatureProperties(doc, sig);

@@ -184,12 +184,16 @@ export interface ReferenceData {
 
 type Data = { set: NodeSet } | { octets: Buffer };
 
+/** The content of detached references: one for all, or what the application finds for each (`xades/detached.ts`). */
+export type DetachedContent = Uint8Array | ((uri: string | null, reference: Element) => Uint8Array | undefined);
+
 /**
  * Dereferences and transforms one reference. `signature` is the ds:Signature the reference belongs to (the
  * enveloped-signature transform removes it); `content` the detached file, when the URI names one.
  */
-export function referenceData(doc: Document, signature: Element, reference: Element, ids: Map<string, Element[]>, content?: Uint8Array): ReferenceData {
+export function referenceData(doc: Document, signature: Element, reference: Element, ids: Map<string, Element[]>, detachedContent?: DetachedContent): ReferenceData {
   const uri = reference.getAttribute('URI');
+  const content = typeof detachedContent === 'function' ? detachedContent(uri, reference) : detachedContent;
   let data: Data;
   let detached = false;
   if (uri === null) {

@@ -11,7 +11,7 @@
 import { createHash, createPublicKey, timingSafeEqual, verify as nodeVerify, constants, type KeyObject } from 'node:crypto';
 import { isTrucError } from '../../../errors.js';
 import { c14nOptions, canonicalize } from './c14n.js';
-import { DS, MANIFEST_TYPE, dsChildren, referenceData, type Coverage } from './reference.js';
+import { DS, MANIFEST_TYPE, dsChildren, referenceData, type Coverage, type DetachedContent } from './reference.js';
 
 export const DIGEST_METHODS: Record<string, string> = {
   'http://www.w3.org/2000/09/xmldsig#sha1': 'sha1',
@@ -77,7 +77,7 @@ export interface CoreResult {
 
 const b64text = (el: Element | undefined) => Buffer.from((el?.textContent ?? '').replace(/\s+/g, ''), 'base64');
 
-function checkReference(doc: Document, sig: Element, ref: Element, ids: Map<string, Element[]>, content: Uint8Array | undefined, depth: number): ReferenceResult {
+function checkReference(doc: Document, sig: Element, ref: Element, ids: Map<string, Element[]>, content: DetachedContent | undefined, depth: number): ReferenceResult {
   const uri = ref.getAttribute('URI');
   const type = ref.getAttribute('Type') ?? undefined;
   const alg = dsChildren(ref, 'DigestMethod')[0]?.getAttribute('Algorithm') ?? '';
@@ -114,7 +114,7 @@ function publicKey(spki: Uint8Array): KeyObject | string {
 }
 
 /** Core validation of `sig` (a ds:Signature of `doc`), with the signer's public key (SPKI DER) when known. */
-export function verifyCore(doc: Document, sig: Element, ids: Map<string, Element[]>, spki: Uint8Array | undefined, content?: Uint8Array): CoreResult {
+export function verifyCore(doc: Document, sig: Element, ids: Map<string, Element[]>, spki: Uint8Array | undefined, content?: DetachedContent): CoreResult {
   const signedInfo = dsChildren(sig, 'SignedInfo')[0];
   const methodUri = signedInfo ? dsChildren(signedInfo, 'SignatureMethod')[0]?.getAttribute('Algorithm') ?? '' : '';
   const out: CoreResult = { references: [], signatureValue: null, signatureMethod: methodUri };

@@ -128,7 +128,8 @@ describe('XAdES-X: SigAndRefsTimeStamp and RefsOnlyTimeStamp', () => {
     // the signer's response (its path comes first) is the one the responder serves again; others may be signed afresh
     const fetchedOcsps = kinds(byOcsp.validationDataReferences!, 'ocsp');
     expect(fetchedOcsps[0]).toEqual([true, 'validation']);
-    expect(fetchedOcsps.filter(([m]) => m === true).length).toBeGreaterThan(0);
+    // a reference to a response not fetched again is not at hand (null), never a mismatch with another response of that second
+    expect(fetchedOcsps.every(([m]) => m !== false)).toBe(true);
     // and CRLs fetched from the distribution points: the CRL references match them
     const byCrl = (await validateXades(x, { trustAnchors: [lab.root], revocation: { mode: 'soft-fail', fetchCrl } })).signatures[0]!;
     expect(byCrl.indication).toBe('TOTAL-PASSED');

@@ -119,13 +119,17 @@ function read(properties: Element[]): Ref[] {
       );
     }
     for (const r of xa(p, 'OCSPRefs').flatMap((c) => xa(c, 'OCSPRef'))) {
-      const produced = (xa(xa(r, 'OCSPIdentifier')[0] ?? r, 'ProducedAt')[0]?.textContent ?? '').trim();
+      const id = xa(r, 'OCSPIdentifier')[0] ?? r;
+      const produced = (xa(id, 'ProducedAt')[0]?.textContent ?? '').trim();
+      // the responder, when named by its key's hash: a response of the same second from another responder is not the one
+      const byKey = text(xa(xa(id, 'ResponderID')[0] ?? id, 'ByKey')[0]);
       const named = produced
         ? (der: Buffer) => {
             const parsed = parseOcspResponse(der);
-            return (
-              typeof parsed !== 'string' && sameSecond(parsed.basic.tbsResponseData.producedAt, produced)
-            );
+            if (typeof parsed === 'string') return false;
+            const tbs = parsed.basic.tbsResponseData;
+            if (byKey && tbs.responderID.byKey && Buffer.from(tbs.responderID.byKey.buffer).toString('base64') !== byKey) return false;
+            return sameSecond(tbs.producedAt, produced);
           }
         : undefined;
       const dv = xa(r, 'DigestAlgAndValue')[0];
@@ -184,7 +188,10 @@ export function checkValidationDataRefs(properties: Element[], values: Values): 
       };
     const hit = pool.find((v) => createHash(hash).update(v.der).digest('base64') === ref.digest);
     if (hit) return { ...base, matches: true, source: hit.source };
-    const namedOne = ref.named ? pool.find((v) => ref.named!(v.der)) : undefined;
+    // the value the reference names is at hand with another digest — when it names exactly one: an OCSP response is
+    // named by its responder and production time only, and several of the same second are not the same one
+    const namedAll = ref.named ? pool.filter((v) => ref.named!(v.der)) : [];
+    const namedOne = ref.kind !== 'ocsp' || new Set(namedAll.map((v) => v.der.toString('base64'))).size === 1 ? namedAll[0] : undefined;
     if (namedOne)
       return {
         ...base,

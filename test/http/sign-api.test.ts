@@ -139,6 +139,15 @@ describe('signatures HTTP API', () => {
     expect(d.json().signatures[0], d.body).toMatchObject({ format: 'XAdES', indication: 'TOTAL-PASSED' });
     const alone = await app.inject({ method: 'POST', url: '/api/v1/validate', headers: { ...auth(signer), 'content-type': 'application/xml' }, payload: detached });
     expect(alone.json().signatures[0]).toMatchObject({ indication: 'INDETERMINATE', subIndication: 'SIGNED_DATA_NOT_FOUND' });
+    // named documents (a detached signature over several files takes them so): each reference takes the one it names
+    const file = Buffer.from(detached).toString('base64');
+    const named = await app.inject({ method: 'POST', url: '/api/v1/validate', headers: auth(signer), payload: { file, contents: [{ name: 'khac.txt', file: Buffer.from('không được ký').toString('base64') }, { name: 'giay-moi.pdf', file: pdf.toString('base64') }] } });
+    const ns = named.json().signatures[0];
+    expect(ns, named.body).toMatchObject({ indication: 'TOTAL-PASSED' });
+    expect(ns.signedData[0]).toMatchObject({ uri: 'giay-moi.pdf', file: 'giay-moi.pdf', matchedBy: 'uri', digestMatches: true });
+    expect(ns.warnings.join('\n')).toMatch(/no reference of the signature names or digests: khac.txt/);
+    const malformed = await app.inject({ method: 'POST', url: '/api/v1/validate', headers: auth(signer), payload: { file, contents: [{ file: pdf.toString('base64') }] } });
+    expect(malformed.statusCode, malformed.body).toBe(400);
   });
 
   it('accepts files beyond the default body limit (a 3 MB PDF)', async () => {

@@ -1,7 +1,7 @@
 /**
  * CAdES-X (TS 101 733 §6.3.5, §6.3.6): a CAdES-C-time-stamp (escTimeStamp) and a time-stamped-certs-crls-references
  * (certCRLTimestamp) added by this test to signatures of ours, with complete-certificate-references and
- * complete-revocation-references it encodes itself; the imprints are computed here (the signature value's octets,
+ * complete-revocation-references it encodes itself (each reference then matched against the values at hand); the imprints are computed here (the signature value's octets,
  * then each attribute's attrType and attrValues) and openssl ts checks each token against them; openssl cms still
  * verifies the signature. A valid CAdES-C-time-stamp is the proof of existence of a signature that has no other.
  */
@@ -67,7 +67,7 @@ describe('CAdES-X: CAdES-C-time-stamp and time-stamped-certs-crls-references', (
     // responder by key hash [2] and the production time)
     const producedAt = Buffer.from([0x18, 0x0f, ...Buffer.from('20260101000000Z')]);
     const revRefs = seq(seq(tagged(1, seq(seq(seq(seq(tagged(2, octets(sha256(lab.issuing))), producedAt), otherHash(ocsp)))))));
-    return { certRefs, revRefs };
+    return { certRefs, revRefs, ocsp };
   }
 
   const verifyToken = (name: string, token: Buffer, imprint: Buffer) =>
@@ -95,6 +95,19 @@ describe('CAdES-X: CAdES-C-time-stamp and time-stamped-certs-crls-references', (
       ['signature', true],
       ['sig-and-refs', true],
       ['refs-only', true],
+    ]);
+    // the references themselves: the issuing CA's certificate is in the CMS; the OCSP response only once validation has it
+    const esc0 = r.timestamps!.find((t) => t.type === 'sig-and-refs')!.genTime;
+    expect(r.validationDataReferences!.map((v) => [v.kind, v.matches, v.source ?? null, v.poe])).toEqual([
+      ['certificate', true, 'signature', esc0],
+      ['ocsp', null, null, esc0],
+    ]);
+    expect(r.warnings.join('\n')).toMatch(/validation data reference 2 \(ocsp, OCSP produced 2026-01-01T00:00:00.000Z\): no OCSP at hand/);
+    const { ocsp } = await references(signer.certificate);
+    const withOcsp = (await validateCades(x, { content: CONTENT, trustAnchors: [lab.root], revocation: { mode: 'soft-fail', ocspResponses: [ocsp] } })).signatures[0]!;
+    expect(withOcsp.validationDataReferences!.map((v) => [v.kind, v.matches, v.source])).toEqual([
+      ['certificate', true, 'signature'],
+      ['ocsp', true, 'validation'],
     ]);
     // the references changed after the time-stamps: neither imprint holds, warnings, the verdict unchanged
     const other = await references(signer.certificate);

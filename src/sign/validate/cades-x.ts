@@ -5,8 +5,8 @@
  * time-stamped-certs-crls-references (id-aa-ets-certCRLTimestamp) over the two reference attributes alone. Each
  * attribute counts as its attrType and attrValues as encoded, without the enclosing SEQUENCE (as EU DSS and
  * BouncyCastle compute it). A valid CAdES-C-time-stamp is a proof of existence of the signature and its
- * signature time-stamps, either one of the references. The references themselves are not matched against the
- * values here (XAdES's are, `xades/refs.ts`).
+ * signature time-stamps, either one of the references (the references themselves are matched against the values in
+ * `validate/cades.ts`, through `cades/refs.ts`).
  */
 import { createHash } from 'node:crypto';
 import type { CmsSigner } from '../cades/verify.js';

@@ -15,6 +15,10 @@ import { verifyTimeStamp } from '../timestamp/verify.js';
 import type { TimestampReport } from './report.js';
 import { archiveTimestamps } from './archive.js';
 import { cadesXTimestamps } from './cades-x.js';
+import { hasCadesRefs, readCadesRefs } from '../cades/refs.js';
+import { matchValidationDataRefs } from '../xades/refs.js';
+import { basicOfOcspResponse } from '../evidence/ocsp.js';
+import type { RevocationEvidence } from '../../pki/path/index.js';
 
 export async function validateCades(cms: Uint8Array, opts: ValidationOptions & { content?: Uint8Array }): Promise<ValidationReport> {
   const at = opts.at ?? new Date();
@@ -54,7 +58,27 @@ export async function validateCades(cms: Uint8Array, opts: ValidationOptions & {
     const ts = await signatureTimestamps(s, { ...opts, at }, carried, stampsPoe, inspection.certificates);
     const poes = [ts.poe, stampsPoe].filter((d): d is Date => !!d);
     const poe = poes.length ? new Date(Math.min(...poes.map((d) => d.getTime()))) : undefined;
-    const r = await validateSigner(s, inspection.certificates, [...inspection.crls, ...carried.crls], { index, format: 'CAdES', level, claimedSigningTime: s.signingTime }, { ...opts, at }, { ocsps: carried.ocsps, certs: carried.certs, ...(poe ? { poe } : {}) });
+    const used: RevocationEvidence[] = [];
+    const r = await validateSigner(s, inspection.certificates, [...inspection.crls, ...carried.crls], { index, format: 'CAdES', level, claimedSigningTime: s.signingTime }, { ...opts, at }, { ocsps: carried.ocsps, certs: carried.certs, used, ...(poe ? { poe } : {}) });
+    if (hasCadesRefs(s)) {
+      // CAdES-C: each reference against the values at hand and those validation used, as XAdES's (`xades/refs.ts`)
+      const { refs, notes } = readCadesRefs(s);
+      r.warnings.push(...notes);
+      const from = (source: 'signature' | 'validation', ders: readonly Uint8Array[]) => ders.map((der) => ({ der: Buffer.from(der), source }));
+      // an OCSP reference's hash is over the OCSPResponse or, as some producers compute it, its BasicOCSPResponse
+      const withBasic = (ders: readonly Uint8Array[]) => ders.flatMap((d) => [Buffer.from(d), ...[basicOfOcspResponse(Buffer.from(d))].filter((b): b is Buffer => !!b)]);
+      const anchors = opts.trustAnchors.filter((a): a is Uint8Array => a instanceof Uint8Array);
+      const matched = matchValidationDataRefs(refs, {
+        certificates: [...from('signature', [...inspection.certificates, ...carried.certs]), ...from('validation', [...r.certificatePath.map((c) => Buffer.from(c, 'base64')), ...(opts.intermediates ?? []), ...anchors])],
+        crls: [...from('signature', [...inspection.crls, ...carried.crls]), ...from('validation', [...(opts.revocation?.crls ?? []), ...used.filter((e) => e.kind === 'crl').map((e) => e.der)])],
+        ocsps: [...from('signature', withBasic(carried.ocsps)), ...from('validation', withBasic([...(opts.revocation?.ocspResponses ?? []), ...used.filter((e) => e.kind === 'ocsp').map((e) => e.der)]))],
+      });
+      const refsPoe = [x.references, ats.poe].filter((d): d is Date => !!d).sort((a, b) => a.getTime() - b.getTime())[0];
+      if (refsPoe) for (const m of matched) m.poe = refsPoe.toISOString();
+      r.validationDataReferences = matched;
+      for (const [i, m] of matched.entries())
+        if (m.matches !== true) r.warnings.push(`tham chiếu dữ liệu kiểm tra ${i + 1} / validation data reference ${i + 1} (${m.kind}${m.names ? `, ${m.names}` : ''}): ${m.problem ?? ''}`);
+    }
     // content time-stamps (signed attributes, possibly several): each over the content, judged and reported
     const content = opts.content ?? inspection.content;
     const contentReports: TimestampReport[] = [];

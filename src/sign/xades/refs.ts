@@ -43,9 +43,12 @@ const ds = (el: Element | undefined, local: string): Element | undefined =>
 const text = (el: Element | undefined) => (el?.textContent ?? '').replace(/\s+/g, '');
 
 /** A reference read from the signature, before it is checked. */
-interface Ref {
+export interface Ref {
   kind: ValidationDataReference['kind'];
+  /** the XML-DSig DigestMethod URI (XAdES), or '' with `hash` given (CAdES) */
   algorithm: string;
+  /** the node:crypto hash name, when the reference names its algorithm otherwise than by URI */
+  hash?: string;
   digest: string;
   names?: string;
   /** whether a value at hand is the one the reference names, digest aside */
@@ -159,7 +162,12 @@ const WHAT: Record<Ref['kind'], string> = {
 
 /** Each reference of the given CompleteCertificateRefs(V2) / CompleteRevocationRefs properties, checked against `values`. */
 export function checkValidationDataRefs(properties: Element[], values: Values): ValidationDataReference[] {
-  return read(properties).map((ref) => {
+  return matchValidationDataRefs(read(properties), values);
+}
+
+/** Each reference (XAdES's or CAdES's, `cades/refs.ts`) checked against `values`. */
+export function matchValidationDataRefs(refs: Ref[], values: Values): ValidationDataReference[] {
+  return refs.slice(0, MAX_REFS).map((ref) => {
     const base = { kind: ref.kind, ...(ref.names ? { names: ref.names } : {}) };
     if (ref.kind === 'other')
       return {
@@ -179,7 +187,7 @@ export function checkValidationDataRefs(properties: Element[], values: Values): 
             problem: `no ${WHAT[ref.kind]} at hand is the one named / không có giá trị được tham chiếu`,
           };
     }
-    const hash = DIGEST_METHODS[ref.algorithm];
+    const hash = ref.hash ?? DIGEST_METHODS[ref.algorithm];
     if (!hash)
       return {
         ...base,

@@ -4,11 +4,16 @@
  * subsystem (granted to the other agencies) and sending through its own security server. Packages are
  * signed with the agency's signing key (the member's agency-signing certificate its server holds); files
  * and each document's envelope and header are kept encrypted under the platform's vault, and packages are
- * checked against the platform's release policy (classification, stamps, channel) both ways. On the
+ * checked against the platform's release policy (classification, stamps, channel) both ways. Each agency
+ * has an encryption key in the platform's software key store and an agency-encryption certificate from the
+ * platform's CA (made on the first start, kept in its desk folder, renewed 30 days before it expires),
+ * published in the desks' directory: a policy that lets classified documents travel over `axis-e2e` sees
+ * them encrypted end to end. On the
  * first start the first agency sends a sample signed decision to the others, so that a newcomer sees a
  * document and its receipts (01 arrived, then 03 registered) flow within a minute.
  */
 import http from 'node:http';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
@@ -16,7 +21,10 @@ import { PDFDocument, StandardFonts } from 'pdf-lib';
 import type { Platform } from '../../platform.js';
 import { listCas } from '../../pki/index.js';
 import { signPdf } from '../../sign/index.js';
-import type { Axis } from '../axis.js';
+import type { Axis, AxisMember } from '../axis.js';
+import { makeCsr } from '../server/provision.js';
+import { parseCertificate } from '../../pki/path/index.js';
+import { keyStoreRecipient, type RecipientKey } from '../../vault/cms/recipient-key.js';
 import { clientHeader, serviceId, subsystemText } from '../ids.js';
 import { Vault } from '../../vault/envelope/vault.js';
 import { bodyCipher } from '../../vault/envelope/body-cipher.js';
@@ -65,12 +73,49 @@ async function sampleDecision(from: string, number: string): Promise<Buffer> {
   return Buffer.from(await doc.save({ useObjectStreams: false }));
 }
 
+/**
+ * An agency's encryption key (software key store: the ECDH runs there) and its agency-encryption
+ * certificate, kept in the desk folder; made when missing, for another key, or within 30 days of expiry.
+ */
+async function encryptionIdentity(p: Platform, m: AxisMember, dir: string): Promise<{ der: Buffer; key: RecipientKey }> {
+  const store = p.keys.get('software');
+  const label = `edoc:encryption:${m.agency.memberCode}`;
+  const certPath = join(dir, 'encryption.cer');
+  let info = (await store.list()).find((k) => k.label === label);
+  if (info && existsSync(certPath)) {
+    const der = readFileSync(certPath);
+    const c = parseCertificate(der);
+    if (c.spki.equals(info.spki) && c.notAfter.getTime() > Date.now() + 30 * 86_400_000) return { der, key: await keyStoreRecipient(store, info.ref.id) };
+  }
+  info ??= await store.generate('EC-P256', label);
+  const name = m.agency.name.slice(0, 50);
+  const subject = [
+    { type: 'C', value: 'VN' },
+    { type: 'O', value: name },
+    { type: 'CN', value: `${name} (mã hoá)` },
+    { type: 'serialNumber', value: `${m.subsystem.instance}/${m.agency.memberClass}/${m.agency.memberCode}` },
+  ];
+  const csr = await makeCsr(p.keys, info, subject);
+  const der = Buffer.from((await p.issuer.issue({ profile: 'agency-encryption', csr }, 'axis-bootstrap')).der);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(certPath, der);
+  return { der, key: await keyStoreRecipient(store, info.ref.id) };
+}
+
 export async function startDemoDesks(p: Platform, axis: Axis, o: { dir: string; host?: string; sample?: boolean }): Promise<DemoDesks> {
   const host = o.host ?? '127.0.0.1';
   const cas = await listCas(p.db);
   const roots = cas.filter((c) => !c.parentId).map((c) => Buffer.from(c.certificate));
   const intermediates = cas.filter((c) => c.parentId).map((c) => Buffer.from(c.certificate));
-  const directory = axis.members.map((m) => ({ id: m.agency.memberCode, name: m.agency.name, client: clientHeader(m.subsystem) }));
+  const identities = new Map<string, { der: Buffer; key: RecipientKey }>();
+  try {
+    for (const m of axis.members) identities.set(m.agency.memberCode, await encryptionIdentity(p, m, join(o.dir, m.agency.memberCode, 'desk')));
+  } catch (err) {
+    // the demonstration still runs; classified documents then cannot leave (encryption_certificate_missing)
+    identities.clear();
+    p.log.warn({ err }, 'bàn văn thư trục mẫu: không tạo được khoá mã hoá / demo desks: no encryption keys');
+  }
+  const directory = axis.members.map((m) => ({ id: m.agency.memberCode, name: m.agency.name, client: clientHeader(m.subsystem), ...(identities.has(m.agency.memberCode) ? { encryptionCertificate: identities.get(m.agency.memberCode)!.der } : {}) }));
   const desks: DemoDesk[] = [];
   const servers: http.Server[] = [];
   const policies = new PolicyStore({ db: p.db, bus: p.bus });
@@ -104,6 +149,7 @@ export async function startDemoDesks(p: Platform, axis: Axis, o: { dir: string; 
         // attachments and uploads encrypted at rest, their keys in the platform's vault
         cipher: bodyCipher(new Vault({ db: p.db, keys: p.keys, bus: p.bus }), `edoc:${m.agency.memberCode}`),
         release: { policy, markings },
+        ...(identities.has(m.agency.memberCode) ? { decryption: [{ certificate: identities.get(m.agency.memberCode)!.der, key: identities.get(m.agency.memberCode)!.key }] } : {}),
       });
       const server = http.createServer(deskHandler(desk));
       servers.push(server);
@@ -155,8 +201,9 @@ async function registerWhenArrived(desks: DemoDesk[], documentId: string, p: Pla
   for (let i = 0; i < 120 && pending.size; i++) {
     await new Promise((r) => setTimeout(r, 1000).unref());
     for (const d of [...pending]) {
+      // registered (03) only after the desk's own 01: the document is in the inbox a moment before its 01 is stored
       const item = (await d.desk.inbox()).documents.find((x) => x.documentId === documentId);
-      if (!item) continue;
+      if (!item || item.state.code !== '01') continue;
       pending.delete(d);
       await d.desk.sendStatus(item.id, '03', { description: 'Đã vào sổ văn bản đến (trục mẫu) / registered' }, 'system:demo').catch((err) => p.log.warn({ err, desk: d.organId }, 'demo: status 03 not sent'));
     }

@@ -5,7 +5,7 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createServer } from 'node:net';
 import { tmp } from '../../helpers/openssl.js';
@@ -70,8 +70,14 @@ describe('truc start: the demonstration axis', () => {
     const peer = await freePorts(3);
     const config = join(dataDir, 'config.json');
     writeFileSync(config, JSON.stringify({ http: { port: http }, exchange: { demoIsPort: is, demoPeerPort: peer } }));
+    const encryptionCerts: Buffer[][] = [];
     for (const round of [1, 2]) {
       await start(dataDir, config);
+      // each agency's desk has its encryption certificate (agency-encryption), made once and kept
+      // (the desks open just after the axis)
+      const certPaths = ['000.00.00.G22', '000.00.00.G09', '000.00.31.H29'].map((c) => join(dataDir, 'axis', c, 'desk', 'encryption.cer'));
+      for (let i = 0; i < 240 && !certPaths.every((f) => existsSync(f)); i++) await new Promise((res) => setTimeout(res, 250));
+      encryptionCerts.push(certPaths.map((f) => readFileSync(f)));
       const res = await fetch(`http://127.0.0.1:${is}/r1/VN/PROV/000.00.31.H29/vanthu/thong-tin`, { headers: { 'X-Road-Client': 'VN/GOV/000.00.00.G22/vanthu' } });
       const text = await res.text();
       expect(res.status, `round ${round}: ${text}`).toBe(200);
@@ -110,5 +116,6 @@ describe('truc start: the demonstration axis', () => {
       }
       await stop();
     }
+    expect(encryptionCerts[1]!.map((b) => b.toString('hex'))).toEqual(encryptionCerts[0]!.map((b) => b.toString('hex')));
   }, 400_000);
 });

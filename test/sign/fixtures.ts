@@ -11,6 +11,9 @@ import { toPem } from '../../src/asn1/der.js';
 import { listCas } from '../../src/pki/index.js';
 import { SCHEMES, type SignatureScheme } from '../../src/crypto/algorithms.js';
 import type { ExternalSigner } from '../../src/sign/signer.js';
+import { OcspResponder } from '../../src/pki/ocsp/index.js';
+import { TimeStampAuthority } from '../../src/pki/tsa/index.js';
+import { localTimeStamper, platformEvidence, type LevelContext } from '../../src/sign/index.js';
 import { testPlatform, type TestPlatform } from '../helpers/platform.js';
 import { opensslCsr, tmp, writePem } from '../helpers/openssl.js';
 
@@ -62,6 +65,50 @@ export async function openLab(): Promise<Lab> {
       };
     },
   };
+}
+
+export const OCSP_OPTS = { validityMinutes: 60, refreshBeforeMinutes: 10, signWith: 'delegated' as const, pollSeconds: 60 };
+
+export interface LabServices {
+  tsa: TimeStampAuthority;
+  responder: OcspResponder;
+  /** what signers raise levels with: the lab's TSA, its OCSP answers, its root */
+  ctx: LevelContext;
+  /** the TSA's certificate then the issuing CA, PEM, for `openssl ts -verify -untrusted` */
+  tsaChain: string;
+}
+
+/** The lab's time-stamping authority and OCSP responder, started (stop the responder after). */
+export async function labServices(lab: Lab): Promise<LabServices> {
+  const tsa = new TimeStampAuthority(lab.p.pki, lab.p.issuer, { policy: '2.16.704.1.101.1.6.1', accuracyMs: 1000 });
+  await tsa.start();
+  const responder = new OcspResponder(lab.p.pki, lab.p.issuer, OCSP_OPTS);
+  await responder.start();
+  const ctx: LevelContext = { timeStamper: localTimeStamper(tsa), evidence: platformEvidence(lab.p.pki, responder), trustAnchors: [lab.root] };
+  const tsaChain = writePem(lab.dir, 'tsa-chain.pem', toPem('CERTIFICATE', tsa.certificate()) + toPem('CERTIFICATE', lab.issuing));
+  return { tsa, responder, ctx, tsaChain };
+}
+
+/**
+ * An enveloped XAdES-BES over a small notice, with empty digest and signature values for xmlsec1 to fill
+ * (`--sign`): SigningTime now, SigningCertificateV2 naming the certificate by its SHA-256 (base64).
+ */
+export function xadesTemplate(certDigest: string, notice = 'Thông báo số 12/TB-CT'): string {
+  const DS = 'http://www.w3.org/2000/09/xmldsig#';
+  const XA = 'http://uri.etsi.org/01903/v1.3.2#';
+  const SHA256 = 'http://www.w3.org/2001/04/xmlenc#sha256';
+  return (
+    `<?xml version="1.0" encoding="UTF-8"?>\n<ThongBao><NoiDung>${notice}</NoiDung>` +
+    `<ds:Signature xmlns:ds="${DS}" Id="sig-1"><ds:SignedInfo><ds:CanonicalizationMethod Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"/>` +
+    `<ds:SignatureMethod Algorithm="http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256"/>` +
+    `<ds:Reference URI=""><ds:Transforms><ds:Transform Algorithm="${DS}enveloped-signature"/></ds:Transforms><ds:DigestMethod Algorithm="${SHA256}"/><ds:DigestValue/></ds:Reference>` +
+    `<ds:Reference URI="#sp-1" Type="http://uri.etsi.org/01903#SignedProperties"><ds:DigestMethod Algorithm="${SHA256}"/><ds:DigestValue/></ds:Reference>` +
+    `</ds:SignedInfo><ds:SignatureValue/><ds:KeyInfo><ds:X509Data/></ds:KeyInfo>` +
+    `<ds:Object><xades:QualifyingProperties xmlns:xades="${XA}" Target="#sig-1"><xades:SignedProperties Id="sp-1"><xades:SignedSignatureProperties>` +
+    `<xades:SigningTime>${new Date().toISOString().replace(/\.\d+Z$/, 'Z')}</xades:SigningTime>` +
+    `<xades:SigningCertificateV2><xades:Cert><xades:CertDigest><ds:DigestMethod Algorithm="${SHA256}"/><ds:DigestValue>${certDigest}</ds:DigestValue></xades:CertDigest></xades:Cert></xades:SigningCertificateV2>` +
+    `</xades:SignedSignatureProperties></xades:SignedProperties></xades:QualifyingProperties></ds:Object></ds:Signature></ThongBao>`
+  );
 }
 
 /** A two-page PDF by pdf-lib: with object and cross-reference streams, or a classic table. */

@@ -1,9 +1,7 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { ctx as derCtx, seq, set, tlv, toPem } from '../../src/asn1/der.js';
+import { ctx as derCtx, seq, set, tlv } from '../../src/asn1/der.js';
 import { children, decodeOid, parseOne } from '../../src/asn1/reader.js';
 import { revoke } from '../../src/pki/index.js';
 import { OcspResponder } from '../../src/pki/ocsp/index.js';
@@ -12,8 +10,6 @@ import {
   augmentCades,
   augmentPdf,
   inspectCms,
-  localTimeStamper,
-  platformEvidence,
   readPdfSignatures,
   readTimeStampToken,
   renewCadesArchive,
@@ -27,10 +23,9 @@ import {
 } from '../../src/sign/index.js';
 import { UNSIGNED } from '../../src/sign/cades/unsigned.js';
 import { opensslStatus } from '../helpers/openssl.js';
-import { openLab, samplePdf, save, type Lab } from './fixtures.js';
+import { labServices, openLab, samplePdf, save, type Lab } from './fixtures.js';
 
 const CONTENT = Buffer.from('Quyết định số 77/QĐ-BNV về việc lưu trữ dài hạn\n');
-const OCSP_OPTS = { validityMinutes: 60, refreshBeforeMinutes: 10, signWith: 'delegated' as const, pollSeconds: 60 };
 
 /** pdfsig validates CAdES signatures; document time-stamps it lists (poppler cannot validate ETSI.RFC3161). */
 function pdfsig(path: string): { out: string; valid: number; listed: number } {
@@ -60,14 +55,8 @@ describe('signature levels B-T, B-LT, B-LTA and augmentation', () => {
 
   beforeAll(async () => {
     lab = await openLab();
-    tsa = new TimeStampAuthority(lab.p.pki, lab.p.issuer, { policy: '2.16.704.1.101.1.6.1', accuracyMs: 1000 });
-    await tsa.start();
-    responder = new OcspResponder(lab.p.pki, lab.p.issuer, OCSP_OPTS);
-    await responder.start();
-    ctx = { timeStamper: localTimeStamper(tsa), evidence: platformEvidence(lab.p.pki, responder), trustAnchors: [lab.root] };
+    ({ tsa, responder, ctx, tsaChain } = await labServices(lab));
     official = await lab.signer('/CN=Đỗ Thị Hoa/O=Bộ Nội vụ/C=VN');
-    tsaChain = join(lab.dir, 'tsa-chain.pem');
-    writeFileSync(tsaChain, toPem('CERTIFICATE', tsa.certificate()) + toPem('CERTIFICATE', lab.issuing));
   });
   afterAll(async () => {
     await responder?.stop();

@@ -1,13 +1,11 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { OcspResponder } from '../../src/pki/ocsp/index.js';
-import { TimeStampAuthority } from '../../src/pki/tsa/index.js';
-import { localTimeStamper, platformEvidence, validateFile, type LevelContext } from '../../src/sign/index.js';
+import { validateFile, type LevelContext } from '../../src/sign/index.js';
 import { prepareSigning, completeSigning, batchOf, type PreparedItem } from '../../src/sign/two-phase/service.js';
 import { isTrucError } from '../../src/errors.js';
-import { openLab, samplePdf, type Lab } from './fixtures.js';
+import { labServices, openLab, samplePdf, type Lab } from './fixtures.js';
 import { judgeCades, judgePdf, judgeXades, type Trust } from './judges.js';
 
-const OCSP_OPTS = { validityMinutes: 60, refreshBeforeMinutes: 10, signWith: 'delegated' as const, pollSeconds: 60 };
 const XML = Buffer.from('<?xml version="1.0" encoding="UTF-8"?>\n<edXML><Header><Code>123/UBND-VP</Code><Subject>Về việc ký số</Subject></Header></edXML>');
 const TEXT = Buffer.from('Báo cáo tháng 11 của Sở Nội vụ\n');
 
@@ -23,7 +21,6 @@ async function refusal(p: Promise<unknown>): Promise<string> {
 
 describe('two-phase signing: data to be signed, then the token\'s value', () => {
   let lab: Lab;
-  let tsa: TimeStampAuthority;
   let responder: OcspResponder;
   let ctx: LevelContext;
   let official: Awaited<ReturnType<Lab['signer']>>;
@@ -33,11 +30,7 @@ describe('two-phase signing: data to be signed, then the token\'s value', () => 
 
   beforeAll(async () => {
     lab = await openLab();
-    tsa = new TimeStampAuthority(lab.p.pki, lab.p.issuer, { policy: '2.16.704.1.101.1.6.1', accuracyMs: 1000 });
-    await tsa.start();
-    responder = new OcspResponder(lab.p.pki, lab.p.issuer, OCSP_OPTS);
-    await responder.start();
-    ctx = { timeStamper: localTimeStamper(tsa), evidence: platformEvidence(lab.p.pki, responder), trustAnchors: [lab.root] };
+    ({ responder, ctx } = await labServices(lab));
     official = await lab.signer('/CN=Nguyễn Văn An/O=UBND tỉnh Hà Nam/C=VN');
     other = await lab.signer('/CN=Trần Thị Bình/O=UBND tỉnh Hà Nam/C=VN', { keyArgs: ['-newkey', 'rsa:2048'] });
     trust = { dir: lab.dir, rootPath: lab.rootPath, issuingPath: lab.issuingPath };

@@ -34,30 +34,15 @@ import { buildOcspRequest, parseCertificate } from '../../src/pki/path/index.js'
 import { TimeStampAuthority } from '../../src/pki/tsa/index.js';
 import { addUnsignedAttributes, signatureTimeStampAttribute } from '../../src/sign/cades/unsigned.js';
 import { DEFAULT_ALGORITHM_POLICY, keyAlgorithmId } from '../../src/sign/validate/algorithms.js';
-import { augmentXadesX, inspectCms, localTimeStamper, platformEvidence, signCades, signXades, validateCades, validateXades, type LevelContext } from '../../src/sign/index.js';
+import { augmentXadesX, inspectCms, localTimeStamper, signCades, signXades, validateCades, validateXades, type LevelContext } from '../../src/sign/index.js';
 import { openssl, opensslCsr, opensslStatus } from '../helpers/openssl.js';
-import { openLab, save, type Lab } from './fixtures.js';
+import { labServices, openLab, save, xadesTemplate, type Lab } from './fixtures.js';
 
 const DS = 'http://www.w3.org/2000/09/xmldsig#';
 const XA = 'http://uri.etsi.org/01903/v1.3.2#';
 const SHA256 = 'http://www.w3.org/2001/04/xmlenc#sha256';
 const EDXML = '<edXML xmlns="urn:vn:edxml"><Header><Code>46/UBND-VP</Code></Header><Subject>Về việc chỉnh lý hồ sơ</Subject></edXML>';
-const OCSP_OPTS = { validityMinutes: 60, refreshBeforeMinutes: 10, signWith: 'delegated' as const, pollSeconds: 60 };
 
-function template(certDigest: string): string {
-  return (
-    `<?xml version="1.0" encoding="UTF-8"?>\n<ThongBao><NoiDung>Thông báo số 12/TB-CT</NoiDung>` +
-    `<ds:Signature xmlns:ds="${DS}" Id="sig-1"><ds:SignedInfo><ds:CanonicalizationMethod Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"/>` +
-    `<ds:SignatureMethod Algorithm="http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256"/>` +
-    `<ds:Reference URI=""><ds:Transforms><ds:Transform Algorithm="${DS}enveloped-signature"/></ds:Transforms><ds:DigestMethod Algorithm="${SHA256}"/><ds:DigestValue/></ds:Reference>` +
-    `<ds:Reference URI="#sp-1" Type="http://uri.etsi.org/01903#SignedProperties"><ds:DigestMethod Algorithm="${SHA256}"/><ds:DigestValue/></ds:Reference>` +
-    `</ds:SignedInfo><ds:SignatureValue/><ds:KeyInfo><ds:X509Data/></ds:KeyInfo>` +
-    `<ds:Object><xades:QualifyingProperties xmlns:xades="${XA}" Target="#sig-1"><xades:SignedProperties Id="sp-1"><xades:SignedSignatureProperties>` +
-    `<xades:SigningTime>${new Date().toISOString().replace(/\.\d+Z$/, 'Z')}</xades:SigningTime>` +
-    `<xades:SigningCertificateV2><xades:Cert><xades:CertDigest><ds:DigestMethod Algorithm="${SHA256}"/><ds:DigestValue>${certDigest}</ds:DigestValue></xades:CertDigest></xades:Cert></xades:SigningCertificateV2>` +
-    `</xades:SignedSignatureProperties></xades:SignedProperties></xades:QualifyingProperties></ds:Object></ds:Signature></ThongBao>`
-  );
-}
 
 const CONTENT = Buffer.from('Báo cáo tổng hợp số 7/BC-UBND', 'utf8');
 const OID = {
@@ -77,13 +62,7 @@ let ctx: LevelContext;
 let tsaChain: string;
 beforeAll(async () => {
   lab = await openLab();
-  tsa = new TimeStampAuthority(lab.p.pki, lab.p.issuer, { policy: '2.16.704.1.101.1.6.1', accuracyMs: 1000 });
-  await tsa.start();
-  responder = new OcspResponder(lab.p.pki, lab.p.issuer, OCSP_OPTS);
-  await responder.start();
-  ctx = { timeStamper: localTimeStamper(tsa), evidence: platformEvidence(lab.p.pki, responder), trustAnchors: [lab.root] };
-  tsaChain = join(lab.dir, 'tsa-chain.pem');
-  writeFileSync(tsaChain, toPem('CERTIFICATE', tsa.certificate()) + toPem('CERTIFICATE', lab.issuing));
+  ({ tsa, responder, ctx, tsaChain } = await labServices(lab));
 }, 60_000);
 afterAll(async () => {
   await responder?.stop();
@@ -170,7 +149,7 @@ describe('XAdES-X: SigAndRefsTimeStamp and RefsOnlyTimeStamp', () => {
   it('a hand-built v1 SigAndRefsTimeStamp (Canonical XML 1.0, the imprint computed here, openssl ts agrees) is the proof of existence of a signature that has no other', async () => {
     const signer = await lab.signer('/CN=Trịnh Thu Hà/O=Cục Thuế/C=VN');
     const certDer = Buffer.from(new X509Certificate(readFileSync(signer.certPath)).raw);
-    const tmpl = save(lab.dir, 'x-hand.tmpl.xml', Buffer.from(template(createHash('sha256').update(certDer).digest('base64'))));
+    const tmpl = save(lab.dir, 'x-hand.tmpl.xml', Buffer.from(xadesTemplate(createHash('sha256').update(certDer).digest('base64'))));
     const out = join(lab.dir, 'x-hand.xml');
     const s = xmlsec(['--sign', ...ID, '--privkey-pem', [signer.keyPath, signer.certPath, lab.issuingPath].join(','), '--output', out, tmpl]);
     expect(s.status, s.stderr).toBe(0);

@@ -22,27 +22,12 @@ import {
   type LevelContext,
 } from '../../src/sign/index.js';
 import { openssl } from '../helpers/openssl.js';
-import { openLab, save, type Lab } from './fixtures.js';
+import { openLab, save, xadesTemplate, type Lab } from './fixtures.js';
 
-const DS = 'http://www.w3.org/2000/09/xmldsig#';
 const XA = 'http://uri.etsi.org/01903/v1.3.2#';
 const SHA256 = 'http://www.w3.org/2001/04/xmlenc#sha256';
 const SHA1 = 'http://www.w3.org/2000/09/xmldsig#sha1';
 
-function template(certDigest: string): string {
-  return (
-    `<?xml version="1.0" encoding="UTF-8"?>\n<ThongBao><NoiDung>Thông báo số 9/TB-CT</NoiDung>` +
-    `<ds:Signature xmlns:ds="${DS}" Id="sig-1"><ds:SignedInfo><ds:CanonicalizationMethod Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"/>` +
-    `<ds:SignatureMethod Algorithm="http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256"/>` +
-    `<ds:Reference URI=""><ds:Transforms><ds:Transform Algorithm="${DS}enveloped-signature"/></ds:Transforms><ds:DigestMethod Algorithm="${SHA256}"/><ds:DigestValue/></ds:Reference>` +
-    `<ds:Reference URI="#sp-1" Type="http://uri.etsi.org/01903#SignedProperties"><ds:DigestMethod Algorithm="${SHA256}"/><ds:DigestValue/></ds:Reference>` +
-    `</ds:SignedInfo><ds:SignatureValue/><ds:KeyInfo><ds:X509Data/></ds:KeyInfo>` +
-    `<ds:Object><xades:QualifyingProperties xmlns:xades="${XA}" Target="#sig-1"><xades:SignedProperties Id="sp-1"><xades:SignedSignatureProperties>` +
-    `<xades:SigningTime>${new Date().toISOString().replace(/\.\d+Z$/, 'Z')}</xades:SigningTime>` +
-    `<xades:SigningCertificateV2><xades:Cert><xades:CertDigest><ds:DigestMethod Algorithm="${SHA256}"/><ds:DigestValue>${certDigest}</ds:DigestValue></xades:CertDigest></xades:Cert></xades:SigningCertificateV2>` +
-    `</xades:SignedSignatureProperties></xades:SignedProperties></xades:QualifyingProperties></ds:Object></ds:Signature></ThongBao>`
-  );
-}
 
 describe('XAdES-C/X/XL: CompleteCertificateRefs and CompleteRevocationRefs checked against the values', () => {
   let lab: Lab;
@@ -96,7 +81,7 @@ describe('XAdES-C/X/XL: CompleteCertificateRefs and CompleteRevocationRefs check
     const path = save(
       lab.dir,
       `${name}.tmpl.xml`,
-      Buffer.from(template(createHash('sha256').update(certDer).digest('base64'))),
+      Buffer.from(xadesTemplate(createHash('sha256').update(certDer).digest('base64'), 'Thông báo số 9/TB-CT')),
     );
     const out = join(lab.dir, `${name}.xml`);
     const r = xmlsec([

@@ -1,17 +1,12 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { toPem } from '../../src/asn1/der.js';
 import { OcspResponder } from '../../src/pki/ocsp/index.js';
-import { TimeStampAuthority } from '../../src/pki/tsa/index.js';
-import { augmentXades, localTimeStamper, platformEvidence, renewXadesArchive, signXades, validateXades, type LevelContext } from '../../src/sign/index.js';
+import { augmentXades, renewXadesArchive, signXades, validateXades, type LevelContext } from '../../src/sign/index.js';
 import { opensslStatus } from '../helpers/openssl.js';
-import { openLab, save, type Lab } from './fixtures.js';
+import { labServices, openLab, save, type Lab } from './fixtures.js';
 
 const EDXML = '<edXML xmlns="urn:vn:edxml"><Header><Code>45/UBND-VP</Code></Header><Subject>Về việc lưu trữ hồ sơ điện tử</Subject></edXML>';
-const OCSP_OPTS = { validityMinutes: 60, refreshBeforeMinutes: 10, signWith: 'delegated' as const, pollSeconds: 60 };
 
 describe('XAdES B-T, B-LT and B-LTA', () => {
   let lab: Lab;
@@ -24,13 +19,7 @@ describe('XAdES B-T, B-LT and B-LTA', () => {
   };
   beforeAll(async () => {
     lab = await openLab();
-    const tsa = new TimeStampAuthority(lab.p.pki, lab.p.issuer, { policy: '2.16.704.1.101.1.6.1', accuracyMs: 1000 });
-    await tsa.start();
-    responder = new OcspResponder(lab.p.pki, lab.p.issuer, OCSP_OPTS);
-    await responder.start();
-    ctx = { timeStamper: localTimeStamper(tsa), evidence: platformEvidence(lab.p.pki, responder), trustAnchors: [lab.root] };
-    tsaChain = join(lab.dir, 'tsa-chain-x.pem');
-    writeFileSync(tsaChain, toPem('CERTIFICATE', tsa.certificate()) + toPem('CERTIFICATE', lab.issuing));
+    ({ responder, ctx, tsaChain } = await labServices(lab));
   });
   afterAll(async () => {
     await responder?.stop();

@@ -20,12 +20,16 @@ export const TAG = {
   SET: 0x31,
 } as const;
 
+/** A definite length, any safe integer (a streamed structure, such as a CMS around a large file, may pass 4 GiB). */
 export function lengthBytes(n: number): Buffer {
   if (n < 0x80) return Buffer.from([n]);
   if (n < 0x100) return Buffer.from([0x81, n]);
   if (n < 0x10000) return Buffer.from([0x82, n >> 8, n & 0xff]);
   if (n < 0x1000000) return Buffer.from([0x83, n >> 16, (n >> 8) & 0xff, n & 0xff]);
-  return Buffer.from([0x84, (n >>> 24) & 0xff, (n >> 16) & 0xff, (n >> 8) & 0xff, n & 0xff]);
+  if (n < 0x100000000) return Buffer.from([0x84, (n >>> 24) & 0xff, (n >> 16) & 0xff, (n >> 8) & 0xff, n & 0xff]);
+  const bytes: number[] = [];
+  for (let v = n; v > 0; v = Math.floor(v / 256)) bytes.unshift(v % 256);
+  return Buffer.from([0x80 | bytes.length, ...bytes]);
 }
 
 const headerLength = (n: number) => (n < 0x80 ? 2 : n < 0x100 ? 3 : n < 0x10000 ? 4 : n < 0x1000000 ? 5 : 6);

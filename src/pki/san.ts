@@ -3,6 +3,7 @@
  * encoded to DER; and decoded from CSR extension requests.
  */
 import { isIP } from 'node:net';
+import { ipBytes as parseIp } from './path/peer-name.js';
 import { TrucError } from '../errors.js';
 import { seq, tlv } from '../asn1/der.js';
 import { children, type Element } from '../asn1/reader.js';
@@ -20,18 +21,9 @@ const DNS = /^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0
 const EMAIL = /^[^\s@]{1,64}@([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i;
 
 function ipBytes(ip: string): Buffer {
-  const v = isIP(ip);
-  if (v === 4) return Buffer.from(ip.split('.').map(Number));
-  if (v === 6) {
-    const [head, tail] = ip.includes('::') ? ip.split('::') : [ip, undefined];
-    const h = head ? head.split(':') : [];
-    const t = tail ? tail.split(':') : [];
-    const groups = tail === undefined ? h : [...h, ...Array(8 - h.length - t.length).fill('0'), ...t];
-    const b = Buffer.alloc(16);
-    groups.forEach((g, i) => b.writeUInt16BE(parseInt(g || '0', 16), i * 2));
-    return b;
-  }
-  throw new TrucError('subject_not_allowed', `"${ip}" is not an IP address`);
+  const b = isIP(ip) ? parseIp(ip) : null;
+  if (!b) throw new TrucError('subject_not_allowed', `"${ip}" is not an IP address`);
+  return b;
 }
 
 export function checkAltNames(a: AltNames): AltNames {

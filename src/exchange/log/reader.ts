@@ -3,10 +3,10 @@
  * their chain checked, and the time-stamp batches. The log itself (recovery on open), the verifier and
  * evidence all read through here, so that there is one notion of what a valid record is.
  */
-import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TrucError } from '../../errors.js';
+import { sha256 } from '../../crypto/digest.js';
 import { FrameReader } from './frames.js';
 import {
   chainHash,
@@ -128,7 +128,7 @@ export async function scanSegment(path: string, expect?: { logId?: Buffer; segme
           stop = { offset: f.offset, why: `material before record ${seq + 1}: hash does not match its bytes` };
           return;
         }
-        material.set(createHash('sha256').update(f.payload).digest('hex'), f.payload);
+        material.set(sha256(f.payload).toString('hex'), f.payload);
         end = f.offset + f.length;
         continue;
       }

@@ -20,7 +20,7 @@ import { AsnConvert } from '@peculiar/asn1-schema';
 import { AlgorithmIdentifier, Certificate } from '@peculiar/asn1-x509';
 import { IssuerAndSerialNumber, RecipientInfos } from '@peculiar/asn1-cms';
 import { TrucError } from '../../errors.js';
-import { oid } from '../../asn1/der.js';
+import { lengthBytes, oid } from '../../asn1/der.js';
 import { GCM, GcmParameters, OID } from './schema.js';
 import { recipientInfo, type CmsEncryptOptions } from './encrypt.js';
 import { unwrapCek } from './decrypt.js';
@@ -29,15 +29,7 @@ import type { RecipientKey } from './recipient-key.js';
 const MAX_PREFIX = 1024 * 1024;
 const TAG_LENGTH = 16;
 
-/** A DER definite length, up to 2^53 - 1. */
-function derLength(n: number): Buffer {
-  if (n < 0x80) return Buffer.from([n]);
-  const bytes: number[] = [];
-  for (let v = n; v > 0; v = Math.floor(v / 256)) bytes.unshift(v % 256);
-  return Buffer.from([0x80 | bytes.length, ...bytes]);
-}
-
-const head = (tag: number, n: number) => Buffer.concat([Buffer.from([tag]), derLength(n)]);
+const head = (tag: number, n: number) => Buffer.concat([Buffer.from([tag]), lengthBytes(n)]);
 
 export interface CmsStreamWriter {
   /** bytes the whole structure has (known before the first byte: it frames the stream) */

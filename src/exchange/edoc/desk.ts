@@ -479,29 +479,35 @@ export class DocumentDesk {
     return out;
   }
 
-  /** Seals status rows written in clear, a batch a transaction; returns how many. */
-  private async sealExistingStatuses(batch: number): Promise<number> {
+  /**
+   * Seals rows written in clear, a batch a transaction, until none is left; returns how many. `store` writes
+   * one sealed row (false when the row changed meanwhile); the keys of rows not stored are shredded.
+   */
+  private async sealBatches<R extends { id: string }>(o: {
+    next: () => Promise<R[]>;
+    seal: (r: R) => Promise<Buffer>;
+    store: (sql: Sql, r: R, sealed: Buffer) => Promise<boolean>;
+    drop: (id: string) => Promise<void>;
+    audit: { target: string; counted: string };
+  }): Promise<number> {
     let done = 0;
     for (;;) {
       if (this.closed || !this.o.cipher) return done;
-      const rows = (await this.o.db.query(`SELECT * FROM xd_status WHERE sealed IS NULL AND shredded_at IS NULL AND xml IS NOT NULL ORDER BY created_at, id LIMIT ${batch}`)).map(statusRow);
+      const rows = await o.next();
       if (!rows.length) return done;
       const sealed = new Map<string, Buffer>();
-      for (const r of rows) sealed.set(r.id, (await this.sealStatus({ ...r, xml: r.xml! }))!);
+      for (const r of rows) sealed.set(r.id, await o.seal(r));
       const kept = new Set<string>();
       try {
         await this.o.db.tx(async (sql) => {
-          for (const r of rows) {
-            const [u] = await sql.query(`UPDATE xd_status SET sealed = $2, description = NULL, staff = NULL, xml = NULL WHERE id = $1 AND sealed IS NULL AND xml = $3 RETURNING id`, [r.id, sealed.get(r.id), r.xml]);
-            if (u) kept.add(r.id);
-          }
-          if (kept.size) await this.audit(sql, SYSTEM, 'seal', '(existing statuses)', 'success', { statuses: kept.size });
+          for (const r of rows) if (await o.store(sql, r, sealed.get(r.id)!)) kept.add(r.id);
+          if (kept.size) await this.audit(sql, SYSTEM, 'seal', o.audit.target, 'success', { [o.audit.counted]: kept.size });
         });
       } catch (e) {
         kept.clear();
         throw e;
       } finally {
-        for (const id of sealed.keys()) if (!kept.has(id)) await this.dropStatus(id, 'not stored: sealing of existing statuses');
+        for (const id of sealed.keys()) if (!kept.has(id)) await o.drop(id);
       }
       done += kept.size;
       if (kept.size === 0) return done;
@@ -516,41 +522,33 @@ export class DocumentDesk {
   async sealExisting(opts: { batch?: number } = {}): Promise<number> {
     if (!this.o.cipher) return 0;
     const batch = Math.max(1, Math.min(opts.batch ?? 50, 1000));
-    let done = await this.sealExistingStatuses(batch);
-    for (;;) {
-      if (this.closed) return done;
-      const rows = (await this.o.db.query(`SELECT * FROM xd_document WHERE sealed IS NULL AND shredded_at IS NULL AND envelope IS NOT NULL ORDER BY created_at, id LIMIT ${batch}`)).map(documentRow);
-      if (!rows.length) return done;
-      const sealed = new Map<string, Buffer>();
-      for (const r of rows) {
+    const statuses = await this.sealBatches({
+      next: async () => (await this.o.db.query(`SELECT * FROM xd_status WHERE sealed IS NULL AND shredded_at IS NULL AND xml IS NOT NULL ORDER BY created_at, id LIMIT ${batch}`)).map(statusRow),
+      seal: async (r) => (await this.sealStatus({ ...r, xml: r.xml! }))!,
+      store: async (sql, r, sealed) =>
+        (await sql.query(`UPDATE xd_status SET sealed = $2, description = NULL, staff = NULL, xml = NULL WHERE id = $1 AND sealed IS NULL AND xml = $3 RETURNING id`, [r.id, sealed, r.xml])).length > 0,
+      drop: (id) => this.dropStatus(id, 'not stored: sealing of existing statuses'),
+      audit: { target: '(existing statuses)', counted: 'statuses' },
+    });
+    const documents = await this.sealBatches({
+      next: async () => (await this.o.db.query(`SELECT * FROM xd_document WHERE sealed IS NULL AND shredded_at IS NULL AND envelope IS NOT NULL ORDER BY created_at, id LIMIT ${batch}`)).map(documentRow),
+      seal: async (r) => {
         const atts = (await this.o.db.query('SELECT * FROM xd_attachment WHERE doc_id = $1', [r.id])).map(attachmentRow);
-        const b = await this.sealRecord({ ...r, header: r.header as PackageHeader, envelope: r.envelope! }, atts);
-        sealed.set(r.id, b!);
-      }
-      const kept = new Set<string>();
-      try {
-        await this.o.db.tx(async (sql) => {
-          for (const r of rows) {
-            const h = r.header as PackageHeader;
-            const [u] = await sql.query(
-              `UPDATE xd_document SET sealed = $2, envelope = NULL, header = $3::jsonb WHERE id = $1 AND sealed IS NULL AND envelope_sha256 = $4 RETURNING id`,
-              [r.id, sealed.get(r.id), JSON.stringify(publicHeader(h)), r.envelopeSha256],
-            );
-            if (!u) continue;
-            kept.add(r.id);
-            await sql.query('UPDATE xd_attachment SET name = NULL, description = NULL, report = NULL WHERE doc_id = $1', [r.id]);
-          }
-          if (kept.size) await this.audit(sql, SYSTEM, 'seal', '(existing)', 'success', { documents: kept.size });
-        });
-      } catch (e) {
-        kept.clear();
-        throw e;
-      } finally {
-        for (const id of sealed.keys()) if (!kept.has(id)) await this.dropRecord(id, 'not stored: sealing of existing rows');
-      }
-      done += kept.size;
-      if (kept.size === 0) return done;
-    }
+        return (await this.sealRecord({ ...r, header: r.header as PackageHeader, envelope: r.envelope! }, atts))!;
+      },
+      store: async (sql, r, sealed) => {
+        const [u] = await sql.query(
+          `UPDATE xd_document SET sealed = $2, envelope = NULL, header = $3::jsonb WHERE id = $1 AND sealed IS NULL AND envelope_sha256 = $4 RETURNING id`,
+          [r.id, sealed, JSON.stringify(publicHeader(r.header as PackageHeader)), r.envelopeSha256],
+        );
+        if (!u) return false;
+        await sql.query('UPDATE xd_attachment SET name = NULL, description = NULL, report = NULL WHERE doc_id = $1', [r.id]);
+        return true;
+      },
+      drop: (id) => this.dropRecord(id, 'not stored: sealing of existing rows'),
+      audit: { target: '(existing)', counted: 'documents' },
+    });
+    return statuses + documents;
   }
 
   /**

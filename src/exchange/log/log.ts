@@ -8,7 +8,16 @@
 import { randomBytes } from 'node:crypto';
 import { randomPooled } from '../../crypto/random.js';
 import { mkdir, open, readdir, rename, rm, writeFile, type FileHandle } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
+import { constants as fsc, existsSync } from 'node:fs';
+
+/**
+ * The open segment is written with O_DSYNC where the system has it: each write returns once its bytes (and
+ * the file size) are durable, so a group commit is one call into the thread pool instead of a write and an
+ * fdatasync (one hop fewer per commit, four per exchange through two servers). Elsewhere: write + fdatasync.
+ */
+const DSYNC = typeof fsc.O_DSYNC === 'number' && process.platform !== 'win32' ? fsc.O_DSYNC : 0;
+const SEG_OPEN = DSYNC ? fsc.O_RDWR | DSYNC : 'r+';
+const SEG_CREATE = DSYNC ? fsc.O_RDWR | fsc.O_CREAT | fsc.O_TRUNC | DSYNC : 'w+';
 import { join } from 'node:path';
 import { TrucError } from '../../errors.js';
 import type { Db } from '../../store/index.js';
@@ -291,9 +300,9 @@ export class MessageLog implements MessageLogApi {
   private async createSegment(no: number, firstSeq: number, prevHash: Buffer): Promise<void> {
     const payload = encodeSegmentHeader({ logId: this.logId, segment: no, firstSeq, prevHash });
     const bytes = frameBytes(T_SEGMENT, payload, recordDigest(T_SEGMENT, payload));
-    const fh = await open(segPath(this.dir, no), 'w+');
+    const fh = await open(segPath(this.dir, no), SEG_CREATE);
     await fh.write(bytes, 0, bytes.length, 0);
-    await fh.datasync();
+    if (!DSYNC) await fh.datasync();
     await fsyncDir(join(this.dir, SEGMENTS));
     this.fh = fh;
     this.segSize = bytes.length;
@@ -337,7 +346,7 @@ export class MessageLog implements MessageLogApi {
       this.event({ type: 'torn_tail', segment: last.no, offset: stop.offset, bytes, why: stop.why });
     }
     this.head = { seq: end.seq, hash: end.hash };
-    this.fh = await open(path, 'r+');
+    this.fh = await open(path, SEG_OPEN);
     this.segSize = (await this.fh.stat()).size;
   }
 
@@ -577,7 +586,7 @@ export class MessageLog implements MessageLogApi {
         await fsyncDir(join(this.dir, SEGMENTS));
       }
       await writeAll(this.fh, bufs, start);
-      await this.fh.datasync();
+      if (!DSYNC) await this.fh.datasync();
     } catch (e) {
       this.logger?.error({ err: e }, 'message log: write failed');
       try {

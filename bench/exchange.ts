@@ -118,6 +118,8 @@ async function wrk(url: string, bodyBytes: number, headers: Record<string, strin
   return { requestsPerSecond: Math.round(rps), p50ms: p50, p99ms: p99, errors, non2xx, ...(refused.length ? { refused } : {}) };
 }
 
+/** how serving processes are started (docs/operations.md, Production): BENCH_EXCHANGE_SERVER_FLAGS='' measures without */
+const SERVER_NODE_FLAGS = process.env.BENCH_EXCHANGE_SERVER_FLAGS ?? '--initial-old-space-size=128';
 const BIG_MIB = Number(process.env.BENCH_EXCHANGE_BIG_MIB ?? 1024);
 
 /** POSTs `bytes` generated on the fly and reads the echo back, hashing both sides; seconds and MiB/s. */
@@ -305,8 +307,9 @@ export async function runExchange(o: { storage: 'pglite' | 'postgres'; bigMiB: n
     }
     await central.generator.generate({ force: true, actor });
     for (const s of ports) {
+      // started as docs/operations.md says serving processes are (the old space's limit at 128 MB);
       // BENCH_EXCHANGE_NODE_ARGS: extra node flags for the servers (e.g. --cpu-prof when looking for where time goes)
-      const nodeArgs = (process.env.BENCH_EXCHANGE_NODE_ARGS ?? '').split(' ').filter(Boolean);
+      const nodeArgs = `${SERVER_NODE_FLAGS} ${process.env.BENCH_EXCHANGE_NODE_ARGS ?? ''}`.split(' ').filter(Boolean);
       const child = spawn(process.execPath, [...nodeArgs, join(ROOT, 'bin/truc.js'), '--config', s.config, 'ss', 'serve'], { stdio: ['ignore', process.env.BENCH_EXCHANGE_STDOUT ? 'inherit' : 'ignore', 'inherit'] });
       children.push(child);
     }
@@ -367,6 +370,7 @@ export function describe(r: Record<string, any>): string {
     `wrk, ${r.connections} connections, ${r.seconds} s a run, POST with a body of the given size to an echo service. ` +
       'Through the servers every message is signed (hash-tree batches, ECDSA P-256, software key), its peer certificates and OCSP checked, ' +
       'logged on both sides before delivery (mode full), each way. Consumer server, provider server, echo service and wrk each in its own process ' +
+      `(the servers started as docs/operations.md says: node ${SERVER_NODE_FLAGS || '(no flags)'}) ` +
       'on the same 2-core machine; added latency is the difference of medians. ' +
       (r.storage === 'postgres'
         ? 'Each server on its own PostgreSQL database (the production set-up: the message-log index and operational records are written by PostgreSQL backends, whose CPU is counted below).'

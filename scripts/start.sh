@@ -9,4 +9,5 @@ fi
 bash scripts/build-web.sh   # the web console (/console/), when web/dist is missing or stale
 # the compiled `truc` (dist/cli/), when older than src/; without it bin/truc.js runs the sources
 node scripts/build-cli.mjs --if-stale || echo "the truc build failed: truc runs the sources" >&2
-exec node bin/truc.js start "$@"
+# the old space starts at 128 MB: fewer full collections while large bodies are in flight (docs/operations.md)
+exec node --initial-old-space-size=128 bin/truc.js start "$@"

@@ -17,6 +17,11 @@ export async function runUntilSignal(cfg: Config, start: (p: Platform) => Promis
   } catch (e) {
     fail(e);
   }
+  // serving processes are meant to start with the old space's limit raised (docs/operations.md, Production)
+  if (!process.execArgv.some((a) => a.startsWith('--initial-old-space-size')))
+    p.log.info(
+      'Node khởi động không có --initial-old-space-size: nội dung lớn tốn thêm CPU cho thu gom bộ nhớ (Node started without --initial-old-space-size: large bodies cost more CPU in garbage collection; start serving processes as node --initial-old-space-size=128 bin/truc.js …, docs/operations.md)',
+    );
   try {
     const stopService = await start(p);
     const stop = async () => {

@@ -64,6 +64,8 @@ export interface Certificate {
   extKeyUsage?: string[];
   subjectKeyId?: Buffer;
   authorityKeyId?: Buffer;
+  /** the authority key identifier names the issuer's issuer and serial (authorityCertIssuer/SerialNumber) */
+  authorityKeyIdByIssuer?: boolean;
   subjectAltNames: GeneralName[];
   nameConstraints?: NameConstraints;
   policies?: string[];
@@ -156,7 +158,10 @@ function decodeExtensions(cert: Certificate): void {
     cert.subjectKeyId = el.value;
   }
   if ((v = ext(OID.authorityKeyIdentifier))) {
-    for (const f of seqOf(v, 'authorityKeyIdentifier', 3)) if (f.tag === 0x80) cert.authorityKeyId = f.value;
+    for (const f of seqOf(v, 'authorityKeyIdentifier', 3)) {
+      if (f.tag === 0x80) cert.authorityKeyId = f.value;
+      else if (f.tag === 0xa1 || f.tag === 0x82) cert.authorityKeyIdByIssuer = true;
+    }
   }
   if ((v = ext(OID.subjectAltName))) {
     const el = one(v, 'subjectAltName');

@@ -30,6 +30,9 @@ export type FailureReason =
   | 'aia_critical'
   | 'empty_eku'
   | 'empty_subject'
+  | 'empty_issuer'
+  // EC keys with explicit curve parameters (RFC 5480 2.1.1: MUST NOT be used)
+  | 'explicit_curve'
   | 'inconsistent_ca_extensions'
   // the strict profile
   | 'aki_missing'
@@ -38,7 +41,9 @@ export type FailureReason =
   | 'ca_as_leaf'
   | 'anchor_basic_constraints'
   | 'weak_key'
-  | 'explicit_curve';
+  | 'san_critical'
+  | 'anchor_aki'
+  | 'forbidden_key_type';
 
 /** What one validation cost: signature verifications performed and issuer candidates looked at. */
 export interface WorkDone {

@@ -7,7 +7,7 @@ import { describe, it, expect } from 'vitest';
 import { generateKeyPairSync } from 'node:crypto';
 import { bitString, ctxPrim, int as derInt, NULL, oid, seq } from '../../../src/asn1/der.js';
 import { validatePath, type FailureReason, type ProfileName, type Purpose } from '../../../src/pki/path/index.js';
-import { issueCert, newKey, type CertSpec, type Party } from './fixtures.js';
+import { issueCert, keyId, newKey, type CertSpec, type Party } from './fixtures.js';
 import { hasOpenssl, opensslVerify } from './openssl-verify.js';
 
 const T = new Date(Date.UTC(2025, 5, 1, 12));
@@ -44,6 +44,7 @@ const n2048 = Buffer.from((rsa2048.publicKey.export({ format: 'jwk' }) as { n: s
 const rsaSpki = (n: Buffer, e: number) => seq(seq(oid('1.2.840.113549.1.1.1'), NULL), bitString(seq(derInt(BigInt('0x' + n.toString('hex'))), derInt(e))));
 const rsa1024 = spkiOf(generateKeyPairSync('rsa', { modulusLength: 1024 }));
 const p192 = spkiOf(generateKeyPairSync('ec', { namedCurve: 'prime192v1' }));
+const dsa1024 = spkiOf(generateKeyPairSync('dsa', { modulusLength: 1024, divisorLength: 160 }));
 const explicitP256 = spkiOf(generateKeyPairSync('ec', { namedCurve: 'P-256', paramEncoding: 'explicit' }));
 
 interface Case {
@@ -127,8 +128,9 @@ const cases: Case[] = [
   {
     name: 'keyCertSign without cA in an end entity',
     target: issueCert(leafSpec({ keyUsage: ['digitalSignature', 'keyCertSign'] })),
-    rfc5280: 'valid',
+    rfc5280: 'inconsistent_ca_extensions',
     strict: 'inconsistent_ca_extensions',
+    openssl: { plain: true, why: 'plain OpenSSL does not look; RFC 5280 4.2.1.3 and 4.2.1.9: keyCertSign MUST NOT be asserted without cA (-x509_strict agrees with us)' },
   },
   {
     name: 'a CA certificate used as a leaf',
@@ -176,12 +178,9 @@ const cases: Case[] = [
   {
     name: 'EC key with explicit curve parameters',
     target: issueCert(leafSpec({ spki: explicitP256 })),
-    rfc5280: 'valid',
+    rfc5280: 'explicit_curve',
     strict: 'explicit_curve',
-    openssl: {
-      plain: false,
-      why: 'OpenSSL 3 refuses explicit parameters in every mode, and RFC 5480 2.1.1 sides with it; RFC 5280 section 6 does not look at a leaf key, so only the strict profile refuses it — ask for strict where the key is used (TLS, signatures)',
-    },
+    // RFC 5480 2.1.1: specifiedCurve "MUST NOT be used"; explicit parameters carried CVE-2020-0601; OpenSSL 3 refuses them too
   },
   {
     name: 'SHA-1 signature',
@@ -217,10 +216,80 @@ const cases: Case[] = [
     name: 'anchor with non-critical basicConstraints',
     target: issueCert(leafSpec()),
     anchors: [issueCert(rootSpec({ bcCritical: false }))],
-    rfc5280: 'valid',
+    rfc5280: 'anchor_basic_constraints',
     strict: 'anchor_basic_constraints',
+    openssl: { plain: true, why: 'plain OpenSSL trusts what -CAfile gives it; RFC 5280 4.2.1.9: a CA MUST mark basicConstraints critical (-x509_strict agrees with us)' },
   },
   { name: 'anchor without subject key identifier', target: issueCert(leafSpec()), anchors: [issueCert(rootSpec({ ski: false }))], rfc5280: 'valid', strict: 'ski_missing' },
+  // names and extensions of the anchor itself (RFC 5280 4.1.2.4, 4.1.2.6, 4.2.1.1), every profile
+  {
+    name: 'anchor with an empty issuer name',
+    target: issueCert(leafSpec()),
+    anchors: [issueCert(rootSpec({ issuer: { name: '', key: rootKey } }))],
+    rfc5280: 'empty_issuer',
+    strict: 'empty_issuer',
+  },
+  {
+    name: 'CA anchor with an empty subject',
+    target: issueCert(leafSpec({ issuer: { name: '', key: rootKey } })),
+    intermediates: [],
+    anchors: [issueCert(rootSpec({ subject: '', issuer: { name: rootP.name, key: rootKey } }))],
+    rfc5280: 'empty_subject',
+    strict: 'empty_subject',
+  },
+  {
+    name: 'anchor with a critical authority key identifier',
+    target: issueCert(leafSpec()),
+    anchors: [issueCert(rootSpec({ akiCritical: true }))],
+    rfc5280: 'aki_critical',
+    strict: 'aki_critical',
+  },
+  // the CA/Browser Forum rules of the strict profile
+  {
+    name: 'critical subjectAltName with a non-empty subject',
+    target: issueCert(leafSpec({ sanCritical: true })),
+    rfc5280: 'valid',
+    strict: 'san_critical',
+    openssl: { strict: true, why: 'OpenSSL does not apply BR 7.1.2.7.12 (subjectAltName critical only for an empty subject)' },
+  },
+  {
+    name: 'end-entity EKU with anyExtendedKeyUsage beside serverAuth',
+    target: issueCert(leafSpec({ eku: [SERVER_AUTH, '2.5.29.37.0'] })),
+    purpose: true,
+    rfc5280: 'valid',
+    strict: 'extended_key_usage',
+    openssl: { strict: true, why: 'OpenSSL does not apply BR 7.1.2.7.10 (anyExtendedKeyUsage MUST NOT be in a subscriber certificate)' },
+  },
+  {
+    name: 'anchor with an extended key usage',
+    target: issueCert(leafSpec()),
+    anchors: [issueCert(rootSpec({ eku: [SERVER_AUTH] }))],
+    rfc5280: 'valid',
+    strict: 'extended_key_usage',
+    openssl: { strict: true, why: 'OpenSSL does not apply BR 7.1.2.1.2 (a root carries no extKeyUsage)' },
+  },
+  {
+    name: 'anchor whose authority key identifier is not its subject key identifier',
+    target: issueCert(leafSpec()),
+    anchors: [issueCert(rootSpec({ issuer: { name: rootP.name, key: rootKey, keyId: Buffer.alloc(20, 7) } }))],
+    rfc5280: 'valid',
+    strict: 'anchor_aki',
+    openssl: { plain: false, strict: false, why: 'OpenSSL reads a root whose AKI names another key as not self-signed and looks for its issuer; the anchor is trusted for its name and key, so rfc5280 accepts it, and strict refuses it for BR 7.1.2.1.3' },
+  },
+  {
+    name: 'anchor whose authority key identifier names an issuer serial number',
+    target: issueCert(leafSpec()),
+    anchors: [issueCert(rootSpec({ aki: false, extra: [{ oid: '2.5.29.35', critical: false, value: seq(ctxPrim(0, keyId(rootKey)), ctxPrim(2, Buffer.from([0x04, 0xd2]))) }] }))],
+    rfc5280: 'valid',
+    strict: 'anchor_aki',
+    openssl: { plain: false, strict: false, why: 'OpenSSL looks for the issuer an AKI with authorityCertSerialNumber points to, and finds none; rfc5280 trusts the anchor for its name and key, strict refuses it for BR 7.1.2.1.3' },
+  },
+  {
+    name: 'DSA key in the end entity',
+    target: issueCert(leafSpec({ spki: dsa1024 })),
+    rfc5280: 'valid',
+    strict: 'forbidden_key_type',
+  },
 ];
 
 const ours = (c: Case, profile: ProfileName) =>

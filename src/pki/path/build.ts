@@ -14,7 +14,10 @@
  * When nothing at all could be built, one path whose signature does not verify is still offered (the
  * first candidate followed up to an anchor, signatures above it unchecked), so that the answer names the
  * certificate whose signature is bad rather than "no path". Bounded in depth (the caller's), in issuer
- * look-ups and in the work budget.
+ * look-ups and in the work budget. When that budget runs out, the caller may compute, from the anchors'
+ * side and with a budget of its own, the certificates a chain of signatures links to an anchor
+ * (`reachableFromAnchors`) and build again among those only: a pool of same-name CAs certifying each
+ * other under a same-name anchor then gets a definite answer instead of an indeterminate one.
  */
 import { createHash } from 'node:crypto';
 import type { Certificate } from './certificate.js';
@@ -66,6 +69,37 @@ const rank = (x: Issuer, y: Issuer) =>
   Number(y.ca) - Number(x.ca) ||
   y.notBefore - x.notBefore;
 
+const keyOf = (name: string, spki: Buffer) => `${name}|${spki.toString('hex')}`;
+
+/**
+ * The (subject, key) pairs of the pool that a chain of verified signatures links to an anchor, found from
+ * the anchors' side: an anchor's key is checked against the certificates that name it as issuer, the keys
+ * it verifies against the certificates that name them, and so on (each pair once). Depth, validity and
+ * extensions are not looked at: a certificate outside this set cannot be on any valid path, whatever
+ * else holds. Null when the budget ran out before the set was complete.
+ */
+export function reachableFromAnchors(pool: Certificate[], anchors: Anchor[], work: Work): Set<string> | null {
+  const reach = new Set(anchors.map((a) => keyOf(a.name.key, a.spki)));
+  let frontier = anchors.map((a) => ({ name: a.name.key, spki: a.spki, ski: a.cert?.subjectKeyId, bits: a.publicKeyBits }));
+  while (frontier.length) {
+    const next: typeof frontier = [];
+    for (const f of frontier)
+      for (const c of pool) {
+        if (c.issuer.key !== f.name) continue;
+        const k = keyOf(c.subject.key, c.spki);
+        if (reach.has(k) || keyIdRelation(c, f.ski, f.bits) === 'mismatch') continue;
+        if (!work.takeCandidate()) return null;
+        const sig = work.signature(c, f.spki);
+        if (sig === 'budget') return null;
+        if (sig !== 'ok') continue;
+        reach.add(k);
+        next.push({ name: c.subject.key, spki: c.spki, ski: c.subjectKeyId, bits: c.publicKeyBits });
+      }
+    frontier = next;
+  }
+  return reach;
+}
+
 export function* buildPaths(
   target: Certificate,
   pool: Certificate[],
@@ -75,6 +109,8 @@ export function* buildPaths(
   time: Date,
   /** certificates in a path, the anchor excluded (the target counts) */
   maxDepth = MAX_PATH_DEPTH,
+  /** when given (./build.ts reachableFromAnchors), only pool certificates in it are candidates */
+  reachable?: Set<string>,
 ): Generator<CandidatePath, void> {
   const anchorKeys = new Set(anchors.map((a) => `${a.name.key}|${a.spki.toString('hex')}`));
   const bySubject = new Map<string, Certificate[]>();
@@ -121,6 +157,7 @@ export function* buildPaths(
         });
     }
     for (const c of bySubject.get(child.issuer.key) ?? []) {
+      if (reachable && !reachable.has(keyOf(c.subject.key, c.spki))) continue;
       if (!work.takeCandidate()) return null;
       const relation = keyIdRelation(child, c.subjectKeyId, c.publicKeyBits);
       if (relation === 'mismatch') continue;

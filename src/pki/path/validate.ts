@@ -8,7 +8,7 @@
 import { TrucError } from '../../errors.js';
 import { parseCertificate, type Certificate } from './certificate.js';
 import { readAnchor, type TrustAnchorInput } from './anchor.js';
-import { buildPaths, type BuildStats } from './build.js';
+import { buildPaths, reachableFromAnchors, type BuildStats } from './build.js';
 import { checkPath } from './check-path.js';
 import { Work } from './work.js';
 import { PROFILES, type ProfileName } from './profile.js';
@@ -82,7 +82,11 @@ export async function validatePath(input: ValidatePathInput): Promise<PathResult
     throw new TrucError('bad_request', `maxDepth must be an integer from 0 to ${MAX_PATH_DEPTH - 1}`, { max: MAX_PATH_DEPTH - 1 });
   const peer = input.peerName ? referenceOf(input.peerName) : undefined;
   const work = new Work();
-  const done = () => ({ signatureChecks: work.signatureChecks, candidates: work.candidates });
+  const works = [work];
+  const done = () => ({
+    signatureChecks: works.reduce((n, w) => n + w.signatureChecks, 0),
+    candidates: works.reduce((n, w) => n + w.candidates, 0),
+  });
 
   let target: Certificate;
   try {
@@ -168,58 +172,80 @@ export async function validatePath(input: ValidatePathInput): Promise<PathResult
       ).valid,
   };
 
-  const stats: BuildStats = { depthLimitHit: false, stepLimitHit: false, yielded: 0 };
-  let first: InvalidPath | undefined;
-  let tried = 0;
-  for (const cand of buildPaths(target, pool, anchors, stats, work, time, maxDepth + 1)) {
-    if (tried >= MAX_PATHS_TRIED) break;
-    tried++;
-    const path = [...cand.certs.map((c) => c.der), ...(cand.anchor.cert ? [cand.anchor.cert.der] : [])];
-    try {
-      const policies = checkPath(cand, {
-        time,
-        keyUsage: purpose.keyUsage,
-        extendedKeyUsage: purpose.extendedKeyUsage,
-        ...(input.requiredPolicies ? { requiredPolicies: input.requiredPolicies } : {}),
-        work,
-        profile,
-      });
-      // before revocation: nothing is fetched for a certificate presented under a name it does not have
-      if (peer) checkPeerName(target, peer, profile);
-      const { evidence, warnings } = await checkRevocation(cand, revCtx);
-      return { valid: true, path, revocationEvidence: evidence, warnings, policies, work: done() };
-    } catch (e) {
-      const r = rejectionOf(e);
-      if (!r) throw e;
-      if (!first) {
-        const at = r.index !== undefined ? (cand.certs[r.index] ?? cand.anchor.cert) : undefined;
-        first = {
-          valid: false,
-          reason: r.reason,
-          message: r.message,
-          ...(r.index !== undefined ? { index: r.index } : {}),
-          ...(at ? { subject: describeName(at.subject) } : {}),
-          path,
-          pathsTried: 0,
-        };
+  /** One pass of building and checking; a valid result, or what it saw of the failures. */
+  const attempt = async (w: Work, reachable?: Set<string>) => {
+    const stats: BuildStats = { depthLimitHit: false, stepLimitHit: false, yielded: 0 };
+    let first: InvalidPath | undefined;
+    let tried = 0;
+    for (const cand of buildPaths(target, pool, anchors, stats, w, time, maxDepth + 1, reachable)) {
+      if (tried >= MAX_PATHS_TRIED) break;
+      tried++;
+      const path = [...cand.certs.map((c) => c.der), ...(cand.anchor.cert ? [cand.anchor.cert.der] : [])];
+      try {
+        const policies = checkPath(cand, {
+          time,
+          keyUsage: purpose.keyUsage,
+          extendedKeyUsage: purpose.extendedKeyUsage,
+          ...(input.requiredPolicies ? { requiredPolicies: input.requiredPolicies } : {}),
+          work: w,
+          profile,
+        });
+        // before revocation: nothing is fetched for a certificate presented under a name it does not have
+        if (peer) checkPeerName(target, peer, profile);
+        const { evidence, warnings } = await checkRevocation(cand, revCtx);
+        return { valid: { valid: true as const, path, revocationEvidence: evidence, warnings, policies, work: done() }, first, tried, stats, exhausted: false };
+      } catch (e) {
+        const r = rejectionOf(e);
+        if (!r) throw e;
+        if (!first) {
+          const at = r.index !== undefined ? (cand.certs[r.index] ?? cand.anchor.cert) : undefined;
+          first = {
+            valid: false,
+            reason: r.reason,
+            message: r.message,
+            ...(r.index !== undefined ? { index: r.index } : {}),
+            ...(at ? { subject: describeName(at.subject) } : {}),
+            path,
+            pathsTried: 0,
+          };
+        }
       }
     }
+    return { valid: undefined, first, tried, stats, exhausted: stats.stepLimitHit || w.exhausted };
+  };
+
+  let pass = await attempt(work);
+  if (pass.valid) return pass.valid;
+  if (pass.exhausted) {
+    // the search from the target ran out of budget: find, from the anchors' side and with a budget of its
+    // own, which certificates a chain of signatures links to an anchor, and build again among those only
+    const second = work.fork();
+    works.push(second);
+    const reachable = reachableFromAnchors(pool, anchors, second);
+    if (reachable) {
+      const again = await attempt(second, reachable);
+      if (again.valid) return again.valid;
+      if (!again.exhausted) pass = { ...again, first: again.first ?? pass.first };
+    }
   }
-  if (stats.stepLimitHit || work.exhausted)
+  const { stats, first, tried } = pass;
+  if (pass.exhausted) {
     // the search stopped before it was complete: what was not looked at might have made a valid path
+    const spent = done();
     return {
       valid: false,
       reason: 'budget_exceeded',
       message:
-        `không xác định được: đã dừng sau ${work.signatureChecks} lần kiểm tra chữ ký và ${work.candidates} ứng viên / ` +
-        `indeterminate: path building stopped after ${work.signatureChecks} signature checks and ${work.candidates} candidates` +
+        `không xác định được: đã dừng sau ${spent.signatureChecks} lần kiểm tra chữ ký và ${spent.candidates} ứng viên / ` +
+        `indeterminate: path building stopped after ${spent.signatureChecks} signature checks and ${spent.candidates} candidates` +
         (first ? ` (first failure: ${first.reason}: ${first.message})` : ''),
       index: 0,
       subject: describeName(target.subject),
       path: first?.path ?? [],
       pathsTried: tried,
-      work: done(),
+      work: spent,
     };
+  }
   if (first) return { ...first, pathsTried: tried, work: done() };
   if (stats.depthLimitHit)
     return {

@@ -16,13 +16,21 @@ export class Work {
   candidates = 0;
   /** set when a check or a candidate was refused for lack of budget */
   exhausted = false;
-  private readonly results = new Map<string, SignatureCheck>();
-  private readonly keys = new Map<string, KeyObject | null>();
+  private results = new Map<string, SignatureCheck>();
+  private keys = new Map<string, KeyObject | null>();
 
   constructor(
     readonly maxSignatureChecks = MAX_SIGNATURE_CHECKS,
     readonly maxCandidates = MAX_CANDIDATES,
   ) {}
+
+  /** A budget of its own for a second pass, sharing what this one already verified (free to look up again). */
+  fork(): Work {
+    const w = new Work(this.maxSignatureChecks, this.maxCandidates);
+    w.results = this.results;
+    w.keys = this.keys;
+    return w;
+  }
 
   /** Whether one more candidate may be looked at. */
   takeCandidate(): boolean {

@@ -2,8 +2,9 @@
  * Pathological pools and the caller's depth limit. The work a validation does is counted (signature
  * checks actually performed, candidates looked at: `result.work`), never timed: 100 intermediates sharing
  * one subject with distinct keys must cost about one signature check per candidate, a pool crafted so
- * that every branch verifies must stop at the budget with `budget_exceeded`, and candidates from which
- * no chain of names reaches an anchor are never verified at all.
+ * that every branch verifies must get a definite answer from the anchor side (or stop at twice the budget
+ * with `budget_exceeded`), and candidates from which no chain of names reaches an anchor are never
+ * verified at all.
  */
 import { describe, it, expect } from 'vitest';
 import { validatePath, limits } from '../../../src/pki/path/index.js';
@@ -51,14 +52,27 @@ describe('100 intermediates sharing one subject, distinct keys', () => {
 
   const sameNameRoot = issueCert({ subject: SAME, key: rootKey, ...CA, keyUsage: [...CA.keyUsage] });
 
-  it('certifying each other under an anchor of the same name: stops at the budget, indeterminate', async () => {
+  it('certifying each other under an anchor of the same name: a definite answer, found from the anchor side', async () => {
     const r = await validatePath({ target: leafUnder(keys[57]), intermediates: ring, trustAnchors: [sameNameRoot], time: T });
+    // the search from the leaf spends its budget in the ring; the second pass, from the anchor, finds that the
+    // anchor's key certified none of the ring, so the only issuer left is the anchor itself, whose key did not
+    // sign the leaf
+    expect(r).toMatchObject({ valid: false, reason: 'bad_signature', index: 0 });
+    expect(r.work!.signatureChecks).toBeLessThanOrEqual(2 * limits.MAX_SIGNATURE_CHECKS);
+    expect(r.work!.candidates).toBeLessThanOrEqual(2 * limits.MAX_CANDIDATES);
+    // OpenSSL refuses too (it follows one issuer by name and finds a bad signature)
+    if (hasOpenssl) expect(opensslVerify({ target: leafUnder(keys[57]), intermediates: ring, anchors: [sameNameRoot], time: T }).ok).toBe(false);
+  });
+
+  it('when the anchor side cannot finish within its own budget either: indeterminate', async () => {
+    // a ring of 60 and, beside it, 40 more CAs of the same name that the anchor did certify: from the anchor
+    // side, each of their keys must be tried on every ring certificate, far more than one budget
+    const ring60 = keys.slice(0, 60).map((k, i) => ca(k, { name: SAME, key: keys[(i + 1) % 60] }));
+    const extra = Array.from({ length: 40 }, () => ca(newKey(), { name: SAME, key: rootKey }));
+    const r = await validatePath({ target: leafUnder(keys[57]), intermediates: [...ring60, ...extra], trustAnchors: [sameNameRoot], time: T });
     expect(r).toMatchObject({ valid: false, reason: 'budget_exceeded' });
     if (!r.valid) expect(r.message).toMatch(/^không xác định được: .* \/ indeterminate: /);
-    expect(r.work!.signatureChecks).toBe(limits.MAX_SIGNATURE_CHECKS);
-    expect(r.work!.candidates).toBeLessThanOrEqual(limits.MAX_CANDIDATES);
-    // OpenSSL gives up too (it follows one issuer by name and finds a bad signature)
-    if (hasOpenssl) expect(opensslVerify({ target: leafUnder(keys[57]), intermediates: ring, anchors: [sameNameRoot], time: T }).ok).toBe(false);
+    expect(r.work!.signatureChecks).toBe(2 * limits.MAX_SIGNATURE_CHECKS);
   });
 
   it('the ring beside a real path: the path is found within the budget', async () => {

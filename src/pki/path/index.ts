@@ -14,7 +14,8 @@
  * (`rfc5280`, or the web-PKI-style `strict`, ./profile.ts, with the structure rules every profile
  * enforces), the maximum number of intermediates, and a peer name (DNS name, IP address or e-mail) the
  * target must be valid for (RFC 6125, ./peer-name.ts). Every validation has a work budget (signature
- * checks and candidates, ./work.ts) and reports what it spent. `buildOcspRequest` makes the request a
+ * checks and candidates, ./work.ts; a second one for a pass from the anchors' side when the first runs
+ * out, ./build.ts) and reports what it spent. `buildOcspRequest` makes the request a
  * fetcher sends. The `truc verify-cert` command and `POST /api/v1/certificates/validate` are thin wrappers.
  */
 export { validatePath, type ValidatePathInput } from './validate.js';

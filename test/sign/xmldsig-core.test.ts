@@ -131,6 +131,24 @@ describe('XML-DSig core: e-invoices, XPath transforms and wrapping, against xmls
     }
   });
 
+  it('a reference without a URI (as xmlsec1\'s own examples write): with enveloped-signature it signs the document around it, as xmlsec1 reads it; without, its data is not found — never broken', async () => {
+    const noUri = (transforms: string) => template('seller', 'sha256', [{ uri: 'X', transforms: [transforms] }]).replace(' URI="X"', '');
+    const xml = sign(seller, invoice(noUri(ENVELOPED)), 'seller', 'hdon-nouri');
+    expect(xml).toContain('<Reference><Transforms>');
+    expect(xmlsecVerify(xml, 'hdon-nouri', 'seller').status).toBe(0);
+    const s = (await validateXades(xml, anchors())).signatures[0];
+    expect(s.checks, JSON.stringify(s)).toMatchObject({ integrity: true, signatureValue: true });
+    expect(s.signedData?.[0]).toMatchObject({ uri: null, digestMatches: true, wholeDocument: true, covers: ['/HDon'] });
+    const changed = xml.replace('<NMua/>', '<NMua>giả mạo</NMua>');
+    expect(xmlsecVerify(changed, 'hdon-nouri-changed', 'seller').status).not.toBe(0);
+    expect((await validateXades(changed, anchors())).signatures[0]).toMatchObject({ indication: 'TOTAL-FAILED', subIndication: 'HASH_FAILURE' });
+    // no URI and no transform saying what it signs: the application must give the data — INDETERMINATE, not forged
+    const detached = sign(seller, invoice(noUri(C14N)), 'seller', 'hdon-nouri-c14n');
+    const d = (await validateXades(detached, anchors())).signatures[0];
+    expect(d, JSON.stringify(d)).toMatchObject({ indication: 'INDETERMINATE', checks: { integrity: null, signatureValue: true } });
+    expect(d.signedData?.[0]).toMatchObject({ uri: null, digestMatches: null });
+    expect(JSON.stringify(d)).toContain('without a URI');
+  });
   it('signature wrapping: the signed DLHDon moved aside or duplicated, forged content where a reader looks — never valid, though xmlsec1 accepts the moved one', async () => {
     const xml = sign(seller, invoice(template('seller', 'sha256', [{ uri: '#data-1', transforms: [ENVELOPED, C14N] }])), 'seller', 'hdon-wrap');
     const original = /<DLHDon Id="data-1">[\s\S]*?<\/DLHDon>/.exec(xml)![0];

@@ -71,9 +71,16 @@ export function referenceOctets(doc: Document, sig: Element, reference: Element,
     if (!content) throw new TrucError('bad_request', `archive time-stamp: the detached content "${uri}" is needed (the signature does not hold it)`);
     return Buffer.from(content);
   }
-  if (uri === null) throw unsupported('a reference without a URI cannot be processed');
-  const target = uri === '' ? undefined : byId(doc, uri.slice(1));
   const transforms = kids(reference, DS_NS, 'Transforms').flatMap((t) => kids(t, DS_NS, 'Transform')).map((t) => t.getAttribute('Algorithm') ?? '');
+  if (uri === null) {
+    // as the core reads it (dsig/reference.ts): the content given, else the document around an enveloped signature
+    if (content) {
+      if (transforms.length) throw unsupported('transforms on a reference without a URI over the content given');
+      return Buffer.from(content);
+    }
+    if (!transforms.includes(ENVELOPED)) throw new TrucError('bad_request', 'archive time-stamp: a reference without a URI signs data the application must supply');
+  }
+  const target = !uri ? undefined : byId(doc, uri.slice(1));
   let enveloped = false;
   let octets: Buffer | undefined;
   const canonical = (alg: string) => (target ? canonicalWithout(target, enveloped ? sig : undefined, alg) : documentOctets(doc, enveloped ? sig : undefined, alg));

@@ -196,10 +196,16 @@ export function referenceData(doc: Document, signature: Element, reference: Elem
   const content = typeof detachedContent === 'function' ? detachedContent(uri, reference) : detachedContent;
   let data: Data;
   let detached = false;
+  const transforms = dsChildren(reference, 'Transforms').flatMap((t) => dsChildren(t, 'Transform'));
   if (uri === null) {
-    if (!content) throw unsupported('a reference without a URI needs its content from the application');
-    data = { octets: Buffer.from(content) };
-    detached = true;
+    if (content) {
+      data = { octets: Buffer.from(content) };
+      detached = true;
+    } else if (transforms.some((t) => t.getAttribute('Algorithm') === ENVELOPED)) {
+      // No URI: the application names the data (XML-DSig §4.4.3.1). One that cuts its own signature out with
+      // enveloped-signature signs the document around it; xmlsec1 reads an absent URI as URI="" too.
+      data = { set: whole(doc, false) };
+    } else throw new TrucError('not_found', 'a reference without a URI signs data the application must supply (give the signed file)');
   } else if (uri.trim() === '') data = { set: whole(doc, false) };
   else if (uri.trim().startsWith('#')) {
     const p = dereferenceFragment(doc, uri, ids);
@@ -210,7 +216,6 @@ export function referenceData(doc: Document, signature: Element, reference: Elem
     detached = true;
   }
   let lastSet: NodeSet | undefined = 'set' in data ? data.set : undefined;
-  const transforms = dsChildren(reference, 'Transforms').flatMap((t) => dsChildren(t, 'Transform'));
   if (transforms.length > MAX_TRANSFORMS) throw unsupported(`more than ${MAX_TRANSFORMS} transforms`);
   const asSet = (d: Data): NodeSet => ('set' in d ? d.set : whole(parseXml(d.octets), false));
   for (const t of transforms) {

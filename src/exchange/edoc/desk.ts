@@ -1367,8 +1367,9 @@ export class DocumentDesk {
     const ok = answer && answer.status >= 200 && answer.status < 300;
     const permanent = gone || (answer && !ok && answer.status >= 400 && answer.status < 500 && ![408, 425, 429].includes(answer.status) && answer.xroadError !== 'peer_unreachable');
     if (answer && !ok) {
-      const b = answer.body as { detail?: string; title?: string; code?: string } | string | null;
-      problem = `${answer.status} ${answer.xroadError ?? (typeof b === 'object' && b ? b.code : '') ?? ''}: ${typeof b === 'object' && b ? (b.detail ?? b.title ?? '') : String(b ?? '').slice(0, 300)}`;
+      const b = answer.body as { message?: string; detail?: string; title?: string; code?: string } | string | null;
+      // an axis refusal (X-Road's form) says it in `message`, `detail` being its error id
+      problem = `${answer.status} ${answer.xroadError ?? (typeof b === 'object' && b ? b.code : '') ?? ''}: ${typeof b === 'object' && b ? (b.message ?? b.detail ?? b.title ?? '') : String(b ?? '').slice(0, 300)}`;
     }
     const target = d.kind === 'package' ? d.ref : `status:${d.ref}`;
     if (ok) {

@@ -9,7 +9,7 @@ import { Readable } from 'node:stream';
 
 export interface XroadAnswer {
   status: number;
-  /** the `X-Road-Error` header: a stable code when the axis refused */
+  /** the `X-Road-Error` header: X-Road's fault type when the axis refused (Trục's stable code is the body's `code`) */
   xroadError?: string;
   body: unknown;
 }
@@ -50,7 +50,10 @@ export function post(url: string, headers: Record<string, string>, body: Buffer 
             /* not JSON: kept as text */
           }
           const xe = res.headers['x-road-error'];
-          resolve({ status: res.statusCode ?? 0, ...(typeof xe === 'string' ? { xroadError: xe } : {}), body: parsed });
+          // a refusal by the axis comes with X-Road's 400/500; the body's `status` keeps Trục's finer one
+          // (403 access denied, 404 unknown service, …), which tells a permanent refusal from a passing one
+          const own = typeof xe === 'string' && parsed && typeof parsed === 'object' && Number.isInteger((parsed as { status?: unknown }).status) ? (parsed as { status: number }).status : undefined;
+          resolve({ status: own ?? res.statusCode ?? 0, ...(typeof xe === 'string' ? { xroadError: xe } : {}), body: parsed });
         }),
       );
     });

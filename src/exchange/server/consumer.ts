@@ -13,9 +13,9 @@ import https from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { TrucError, isTrucError } from '../../errors.js';
-import { clientHeader, memberOf, parseClientHeader, sameMember, serviceId, subsystemId, memberId, serviceText, subsystemText, subsystemOf, type ServiceId, type SubsystemId } from '../ids.js';
+import { clientHeader, memberOf, parseClientHeader, parseService, parseSubsystem, sameMember, serviceId, subsystemId, memberId, serviceText, subsystemText, subsystemOf, type ServiceId, type SubsystemId } from '../ids.js';
 import { BodyCollector, bodyStream } from './body.js';
-import { FRAME_BODY, FRAME_HEADER, FRAME_MATERIAL, FRAME_SIGNATURE, MAX_CHUNK_BYTES, MESSAGE_CONTENT_TYPE, encodeHeader, frame, frameHead, messageDigest, parseHeader, readWhole, type MessageHeader, type MessageSignature } from './message.js';
+import { FRAME_BODY, FRAME_HEADER, FRAME_MATERIAL, FRAME_SIGNATURE, MAX_CHUNK_BYTES, MESSAGE_CONTENT_TYPE, encodeHeader, frame, frameHead, messageDigest, parseHeader, readWhole, restServiceHeader, xroadRequestHash, type MessageHeader, type MessageSignature } from './message.js';
 import { checkTime, ownMaterial, publishRefusal, readIncoming, receiveBody, recordHealth, type ReceivedRest, type ServerContext } from './context.js';
 import { materialSent, materialToSend, peerMaterial } from './material.js';
 import { errorFromProblem, sendXroadError } from './xroad-error.js';
@@ -24,17 +24,33 @@ import type { ConfServerView } from '../conf/global.js';
 import { writeChunk, writeChunks, writeFrame } from './write.js';
 import { sha256 } from '../../crypto/digest.js';
 
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'host', 'content-length', 'x-road-client', 'x-road-id']);
+// PR-REST 4.3: hop-by-hop headers and those that leak the origin host are filtered; Expect is handled here;
+// the protocol's own headers are set by the servers, never passed on as the information system gave them
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'host', 'user-agent', 'server', 'expect', 'content-length']);
+const PROTOCOL_HEADERS = new Set(['x-road-client', 'x-road-service', 'x-road-id', 'x-road-request-id', 'x-road-request-hash', 'x-road-error']);
 const MAX_ID = 255;
 
 /** The information system's headers carried across: all but hop-by-hop ones and those the protocol sets. */
 export function carriedHeaders(raw: IncomingMessage['headers']): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(raw)) {
-    if (v === undefined || HOP_BY_HOP.has(k)) continue;
+    if (v === undefined || HOP_BY_HOP.has(k) || PROTOCOL_HEADERS.has(k)) continue;
     out[k] = Array.isArray(v) ? v.join(', ') : v;
   }
   return out;
+}
+
+/** The X-Road-Client header's parts are percent-encoded UTF-8 (PR-REST 4.3); `/` separates them. */
+export function decodeClientHeader(text: string): string {
+  try {
+    return text
+      .trim()
+      .split('/')
+      .map((p) => decodeURIComponent(p))
+      .join('/');
+  } catch {
+    throw new TrucError('bad_identifier', 'the X-Road-Client header holds a malformed percent-encoding');
+  }
 }
 
 export function parseRestPath(url: string): { service: ServiceId; path: string } {
@@ -52,7 +68,13 @@ export function parseRestPath(url: string): { service: ServiceId; path: string }
     throw new TrucError('bad_request', 'the path holds a malformed percent-encoding');
   }
   const [instance, cls, member, subsystem, svc] = parts as [string, string, string, string, string];
-  const service = serviceId(subsystemId(memberId(instance, cls, member), subsystem), svc);
+  let service: ServiceId;
+  try {
+    service = serviceId(subsystemId(memberId(instance, cls, member), subsystem), svc);
+  } catch (e) {
+    // the service's identifier in the path is wrong: X-Road's Client.BadRequest (the client's is InvalidClientIdentifier)
+    throw isTrucError(e) ? new TrucError(e.code, e.message, { ...e.detail, xroadFault: 'BadRequest' }) : e;
+  }
   const rest = p.slice(7).join('/');
   return { service, path: `/${rest}${query}` };
 }
@@ -68,7 +90,7 @@ export async function handleConsumer(ctx: ServerContext, req: IncomingMessage, r
     service = parsed.service;
     const ch = req.headers['x-road-client'];
     if (typeof ch !== 'string' || !ch) throw new TrucError('unknown_client', 'the X-Road-Client header is missing');
-    client = parseClientHeader(ch);
+    client = parseClientHeader(decodeClientHeader(ch));
     const givenId = req.headers['x-road-id'];
     messageId = typeof givenId === 'string' && givenId.length > 0 && givenId.length <= MAX_ID && !/[\s\p{Cc}]/u.test(givenId) ? givenId : randomUUID();
     const conf = ctx.conf();
@@ -92,7 +114,8 @@ export async function handleConsumer(ctx: ServerContext, req: IncomingMessage, r
       service: serviceText(service),
       method: req.method ?? 'GET',
       path: parsed.path,
-      headers: carriedHeaders(req.headers),
+      // X-Road-Request-Id: this request's own id, beside the message id the client may choose
+      headers: { ...carriedHeaders(req.headers), 'x-road-request-id': randomUUID() },
       sender: ctx.idText,
       ...own.fields,
     };
@@ -369,9 +392,14 @@ async function answerResponse(ctx: ServerContext, res: ServerResponse, h: Messag
     throw new TrucError('log_failure', `the response could not be logged: ${(e as Error).message}`);
   }
   const headers: Record<string, string | number> = {};
-  for (const [k, v] of Object.entries(h.headers)) if (!HOP_BY_HOP.has(k) && !k.startsWith('x-road-')) headers[k] = v;
+  for (const [k, v] of Object.entries(h.headers)) if (!HOP_BY_HOP.has(k) && !PROTOCOL_HEADERS.has(k)) headers[k] = v;
+  const client = parseSubsystem(request.client);
+  const service = parseService(request.service);
   headers['x-road-id'] = h.id;
-  headers['x-road-request-hash'] = requestDigest.toString('base64');
+  headers['x-road-client'] = clientHeader(client);
+  headers['x-road-service'] = restServiceHeader(service);
+  if (request.headers['x-road-request-id']) headers['x-road-request-id'] = request.headers['x-road-request-id'];
+  headers['x-road-request-hash'] = xroadRequestHash(requestDigest);
   headers['content-length'] = rest.body.length;
   res.writeHead(h.status!, headers);
   if (Buffer.isBuffer(rest.body.body)) {

@@ -18,6 +18,7 @@
  * instead of `S` aborts a message (the sender failed mid-stream): the receiver drops it.
  */
 import type { Readable } from 'node:stream';
+import { createHash } from 'node:crypto';
 import { TrucError } from '../../errors.js';
 import { sha256 } from '../../crypto/digest.js';
 
@@ -334,4 +335,17 @@ export async function* readFrames(source: AsyncIterable<Buffer | Uint8Array>): A
     }
   }
   if (type >= 0 || headHave) throw new TrucError('bad_message', 'the message ended inside a frame (truncated)');
+}
+
+/**
+ * The `X-Road-Request-Hash` of a response: X-Road's algorithm and encoding (SHA-512, base64, 88 characters),
+ * taken over the request's signed message digest, so it names exactly the request the response is bound to.
+ */
+export function xroadRequestHash(requestDigest: Buffer): string {
+  return createHash('sha512').update(requestDigest).digest('base64');
+}
+
+/** `X-Road-Service` form of a service: `INSTANCE/CLASS/MEMBER/SUBSYSTEM/SERVICE[/VERSION]`. */
+export function restServiceHeader(s: { instance: string; memberClass: string; memberCode: string; subsystemCode: string; serviceCode: string; serviceVersion?: string }): string {
+  return `${s.instance}/${s.memberClass}/${s.memberCode}/${s.subsystemCode}/${s.serviceCode}${s.serviceVersion ? `/${s.serviceVersion}` : ''}`;
 }

@@ -17,16 +17,19 @@ import { createHash } from 'node:crypto';
 import { TrucError, isTrucError, toProblem } from '../../errors.js';
 import { memberOf, parseService, parseSubsystem, sameMember, serviceText, subsystemOf, subsystemText, type ServiceId, type SubsystemId } from '../ids.js';
 import { BodyCollector, bodyStream } from './body.js';
-import { FRAME_ABORT, FRAME_BODY, FRAME_HEADER, FRAME_MATERIAL, FRAME_SIGNATURE, MAX_CHUNK_BYTES, MESSAGE_CONTENT_TYPE, encodeHeader, frame, frameHead, messageDigest, parseHeader, readWhole, type MessageHeader, type MessageSignature } from './message.js';
+import { FRAME_ABORT, FRAME_BODY, FRAME_HEADER, FRAME_MATERIAL, FRAME_SIGNATURE, MAX_CHUNK_BYTES, MESSAGE_CONTENT_TYPE, encodeHeader, frame, frameHead, messageDigest, parseHeader, readWhole, restServiceHeader, xroadRequestHash, type MessageHeader, type MessageSignature } from './message.js';
 import { checkTime, ownMaterial, publishRefusal, readIncoming, receiveBody, recordHealth, type ServerContext } from './context.js';
 import { materialSent, materialToSend, peerMaterial } from './material.js';
 import { pathCovered, type ServerSnapshot } from './store.js';
 import type { GlobalConf } from '../conf/global.js';
 import { writeChunk, writeFrame } from './write.js';
+import { META_SERVICES, metaserviceAnswer } from './metaservices.js';
 import { sha256 } from '../../crypto/digest.js';
 
 const peerHashes = new WeakMap<TLSSocket, { der: Buffer; hash: string }>();
-const RESPONSE_SKIP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'content-length']);
+// hop-by-hop headers and those that leak the origin host (PR-REST 4.3), and the protocol's own, which the
+// servers set: an information system's X-Road-Error must not pass for the axis's
+const RESPONSE_SKIP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'content-length', 'server', 'x-road-client', 'x-road-service', 'x-road-id', 'x-road-request-id', 'x-road-request-hash', 'x-road-error']);
 
 function peerCert(req: IncomingMessage): { der: Buffer; hash: string } {
   const socket = req.socket as TLSSocket;
@@ -82,7 +85,7 @@ export async function handleProvider(ctx: ServerContext, req: IncomingMessage, r
     if (ctx.log.health().refusing) throw new TrucError('timestamp_unavailable', 'this server\'s message log awaits a time-stamp past its grace period; messages are refused until a TSA answers');
     const peer = peerCert(req);
     const sender = conf.serverByAuthCert(peer.hash);
-    if (!sender) throw new TrucError('cert_invalid', 'the TLS client certificate is not registered for any security server in the global configuration');
+    if (!sender) throw new TrucError('cert_invalid', 'the TLS client certificate is not registered for any security server in the global configuration', { xroadFault: 'SslAuthenticationFailed' });
     peerServer = `SERVER:${sender.id.instance}/${sender.id.memberClass}/${sender.id.memberCode}/${sender.id.serverCode}`;
     if (sender.maintenance) throw new TrucError('server_maintenance', `${peerServer} is in maintenance mode`);
     // a small message (sent with its length) is read whole and split in memory; a larger one streams
@@ -93,11 +96,14 @@ export async function handleProvider(ctx: ServerContext, req: IncomingMessage, r
     if (header.sender !== peerServer) throw new TrucError('bad_message', `the message names ${header.sender} as its sender, but the TLS certificate is ${peerServer}'s`);
     const client = parseSubsystem(header.client);
     const service: ServiceId = parseService(header.service);
-    if (!conf.isClientOf(sender.id, client)) throw new TrucError('client_not_owned', `${subsystemText(client)} is not a client of ${peerServer}`);
+    if (!conf.isClientOf(sender.id, client)) throw new TrucError('client_not_owned', `${subsystemText(client)} is not a client of ${peerServer}`, { xroadFault: 'SslAuthenticationFailed' });
     const snap = await ctx.store.snapshot();
     const svcText = serviceText(service);
     const svc = snap.services.get(svcText);
-    if (!svc || svc.disabled || !conf.isClientOf(ctx.id, subsystemOf(service)))
+    // X-Road's REST metaservices, answered by this server itself for a subsystem it serves (a registered
+    // service of the same code goes first)
+    const meta = !svc && !service.serviceVersion && META_SERVICES.has(service.serviceCode) && snap.clients.has(subsystemText(subsystemOf(service))) && conf.isClientOf(ctx.id, subsystemOf(service));
+    if (!meta && (!svc || svc.disabled || !conf.isClientOf(ctx.id, subsystemOf(service))))
       throw new TrucError('unknown_service', `${svcText} is not a service of this security server${svc?.disabled ? ' (disabled)' : ''}`);
     checkTime(ctx, header);
     const pm = peerMaterial(req.socket, header, incoming.material);
@@ -107,7 +113,8 @@ export async function handleProvider(ctx: ServerContext, req: IncomingMessage, r
       throw new TrucError('cert_invalid', `the message is signed with a certificate that does not belong to the client's member ${client.memberClass}/${client.memberCode}`);
     const replayKey = `${header.client}|${header.id}`;
     if (ctx.replay.has(replayKey)) throw new TrucError('replayed_message', `message ${header.id} from ${header.client} was already received`);
-    if (!accessAllowed(snap, conf, svcText, client, header.method!, header.path!))
+    // metaservices are open to every client of the axis, as in X-Road; their answers list only what is allowed
+    if (!meta && !accessAllowed(snap, conf, svcText, client, header.method!, header.path!))
       throw new TrucError('access_denied', `${subsystemText(client)} has no access right to ${header.method} ${svcText}${header.path === '/' ? '' : header.path}`);
     const rest = await receiveBody(ctx, incoming, signer);
     held = rest.body;
@@ -136,7 +143,9 @@ export async function handleProvider(ctx: ServerContext, req: IncomingMessage, r
       throw new TrucError('log_failure', `the request could not be logged: ${(e as Error).message}`);
     }
     requestBytes = rest.body.length;
-    const out = await deliver(ctx, req, res, header, rest.digest, svc.url, svc.timeoutMs, rest.body.body, rest.body.length, rest.body.held);
+    const out = meta
+      ? await deliver(ctx, req, res, header, rest.digest, '', 0, rest.body.body, rest.body.length, rest.body.held, metaserviceAnswer(snap, conf, service, client, header.method!, header.path!))
+      : await deliver(ctx, req, res, header, rest.digest, svc!.url, svc!.timeoutMs, rest.body.body, rest.body.length, rest.body.held);
     recordHealth(ctx, svcText);
     ctx.ops.record({ messageId: header.id, side: 'provider', client: header.client, service: header.service, startedAt: started, finishedAt: ctx.clock(), requestBytes, responseBytes: out.bytes, status: out.status });
   } catch (e) {
@@ -166,14 +175,32 @@ async function deliver(
   body: Buffer | import('../log/types.js').SpooledBody,
   bodyLength: number,
   held?: Buffer[],
+  local?: IncomingMessage,
 ): Promise<{ status: number; bytes: number }> {
+  const isRes = local ?? (await sendToService(h, requestDigest, baseUrl, timeoutMs, body, bodyLength, held));
+  // metadata mode: the spool file goes now that the body is on its way (no-op in full mode: the log owns it)
+  if ((held || local) && !Buffer.isBuffer(body)) await body.discard?.();
+  return answerSigned(ctx, req, res, h, requestDigest, isRes);
+}
+
+/** Sends the request to the information system; resolves with its response. */
+async function sendToService(
+  h: MessageHeader,
+  requestDigest: Buffer,
+  baseUrl: string,
+  timeoutMs: number,
+  body: Buffer | import('../log/types.js').SpooledBody,
+  bodyLength: number,
+  held?: Buffer[],
+): Promise<IncomingMessage> {
   const target = new URL(baseUrl + (h.path === '/' ? '' : h.path!));
   const headers: Record<string, string | number> = {};
   for (const [k, v] of Object.entries(h.headers)) headers[k] = v;
   const client = parseSubsystem(h.client);
   headers['x-road-client'] = `${client.instance}/${client.memberClass}/${client.memberCode}/${client.subsystemCode}`;
+  headers['x-road-service'] = restServiceHeader(parseService(h.service));
   headers['x-road-id'] = h.id;
-  headers['x-road-request-hash'] = requestDigest.toString('base64');
+  headers['x-road-request-hash'] = xroadRequestHash(requestDigest);
   headers['content-length'] = bodyLength;
   const lib = target.protocol === 'https:' ? https : http;
   const send = (): Promise<IncomingMessage> =>
@@ -194,14 +221,16 @@ async function deliver(
         r.end();
       } else bodyStream(body).pipe(r);
     });
-  const isRes: IncomingMessage = await send().catch((e) => {
+  return send().catch((e) => {
     if (!(e as { again?: boolean }).again) throw e;
     return send().catch((e2) => {
       throw isTrucError(e2) ? e2 : new TrucError('service_failed', `the information system at ${target.host} failed: ${(e2 as Error).message}`);
     });
   });
-  // metadata mode: the spool file goes now that the body is on its way (no-op in full mode: the log owns it)
-  if (held && !Buffer.isBuffer(body)) await body.discard?.();
+}
+
+/** Streams the information system's (or a metaservice's) answer back to the consumer, signed and logged. */
+async function answerSigned(ctx: ServerContext, req: IncomingMessage, res: ServerResponse, h: MessageHeader, requestDigest: Buffer, isRes: IncomingMessage): Promise<{ status: number; bytes: number }> {
   // from here the response to the peer is a framed message: failures become an abort frame. It is written
   // in the request's protocol version: a v1 consumer gets its certificate and OCSP responses inline
   const own = h.v === 1 ? null : ownMaterial(ctx);
@@ -227,7 +256,9 @@ async function deliver(
     return m;
   };
   const headerBytes = encodeHeader(respHeader);
-  const declared = isRes.headers['content-length'] !== undefined ? Number(isRes.headers['content-length']) : NaN;
+  // an answer to HEAD, and 204 and 304 answers, have no body whatever their Content-Length says
+  const bodiless = h.method === 'HEAD' || respHeader.status === 204 || respHeader.status === 304;
+  const declared = bodiless ? 0 : isRes.headers['content-length'] !== undefined ? Number(isRes.headers['content-length']) : NaN;
   if (Number.isSafeInteger(declared) && declared <= ctx.limits.inlineBodyBytes) {
     // a small answer: read whole, sign, log, and send in one write
     const b = await readWhole(isRes, declared, (why) => new TrucError('service_failed', `the information system's response failed: ${why}`));

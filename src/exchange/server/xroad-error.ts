@@ -1,28 +1,119 @@
 /**
- * Refusals toward information systems, in X-Road's REST form: an `X-Road-Error` header naming where it
- * failed and a stable code (`Server.ClientProxy.access_denied` when this server refused,
- * `Server.ServerProxy.…` when the provider's did), and a problem document (RFC 9457) with the same code.
+ * Refusals toward information systems, in the form of X-Road's message protocol for REST (PR-REST 4.6):
+ * the HTTP status is 400 when the information system's request is at fault (`Client.…`) and 500 for every
+ * failure inside the axis (`Server.…`); the `X-Road-Error` header names X-Road's fault type
+ * (`Client.InvalidClientIdentifier`, `Server.ClientProxy.NetworkError`, `Server.ServerProxy.AccessDenied`, …)
+ * and the JSON body carries X-Road's members `type`, `message` and `detail` (an error id), beside which
+ * Trục keeps its own: the stable `code`, `status` (the code's own HTTP status, finer than 400/500), `title`
+ * and the Vietnamese and English text (`message_vi`, `message_en`). The mapping from our codes to X-Road's
+ * names is `XROAD_FAULT` below and the table in docs/exchange.md.
  */
 import type { ServerResponse } from 'node:http';
+import { randomUUID } from 'node:crypto';
 import { TrucError, isTrucError, toProblem } from '../../errors.js';
 
 export type ErrorOrigin = 'ClientProxy' | 'ServerProxy';
 
-export function xroadErrorCode(origin: ErrorOrigin, code: string): string {
-  return `Server.${origin}.${code}`;
+/** Our codes → X-Road's fault names (ErrorCodes of X-Road, in the CamelCase form it sends). */
+export const XROAD_FAULT: Record<string, string> = {
+  bad_request: 'BadRequest',
+  not_found: 'BadRequest',
+  bad_identifier: 'InvalidClientIdentifier',
+  unknown_client: 'InvalidClientIdentifier',
+  too_large: 'InvalidRequest',
+  unknown_member: 'UnknownMember',
+  unknown_service: 'UnknownService',
+  client_not_owned: 'UnknownMember',
+  access_denied: 'AccessDenied',
+  conf_expired: 'OutdatedGlobalConf',
+  conf_outdated: 'OutdatedGlobalConf',
+  conf_invalid: 'MalformedGlobalConf',
+  bad_message: 'InvalidMessage',
+  replayed_message: 'InvalidMessage',
+  bad_message_signature: 'InvalidSignatureValue',
+  cert_invalid: 'CertValidation',
+  cert_revoked: 'CertValidation',
+  ocsp_stale: 'CertValidation',
+  peer_unreachable: 'NetworkError',
+  peer_failed: 'NetworkError',
+  service_failed: 'ServiceFailed',
+  timestamp_unavailable: 'TimestampingFailed',
+  log_failure: 'LoggingFailed',
+  server_maintenance: 'MaintenanceMode',
+  database_unavailable: 'DatabaseError',
+  unsupported: 'InvalidRequest',
+  internal: 'InternalError',
+};
+
+/** Codes that mean the information system's own request is wrong: X-Road's `Client.` faults (400). */
+const CLIENT_FAULTS = new Set(['not_found', 'bad_request', 'bad_identifier', 'unknown_client', 'too_large']);
+
+/**
+ * X-Road's fault type for one of our errors. A TrucError may name the X-Road fault itself
+ * (`detail.xroadFault`, e.g. `SslAuthenticationFailed`, `ServiceType`) where one code covers several of X-Road's.
+ */
+export function xroadFault(origin: ErrorOrigin, e: unknown): string {
+  const code = isTrucError(e) ? e.code : 'internal';
+  const named = isTrucError(e) ? (e.detail as { xroadFault?: unknown } | undefined)?.xroadFault : undefined;
+  const name = typeof named === 'string' ? named : (XROAD_FAULT[code] ?? ((isTrucError(e) ? e.status : 500) < 500 ? 'InvalidRequest' : 'InternalError'));
+  // the information system's own mistakes, seen by its own server, are X-Road's `Client.` faults
+  if (origin === 'ClientProxy' && CLIENT_FAULTS.has(code)) return `Client.${name}`;
+  return `Server.${origin}.${name}`;
 }
 
+/** The body X-Road sends with a fault, with Trục's stable code and texts beside. */
+export function xroadErrorBody(fault: string, e: unknown): Record<string, unknown> {
+  const p = toProblem(e);
+  const { xroadFault: _x, origin: _o, type: _t, detail: text, ...rest } = p as Record<string, unknown>;
+  return {
+    type: fault,
+    message: String(text ?? p.code),
+    detail: randomUUID(),
+    ...rest,
+    problem_type: p.type,
+    message_vi: VI[p.code] ?? 'Lỗi trên trục liên thông',
+    message_en: String(text ?? p.code),
+  };
+}
+
+const VI: Record<string, string> = {
+  bad_request: 'Yêu cầu không đúng giao thức REST của X-Road',
+  bad_identifier: 'Định danh không hợp lệ',
+  unknown_client: 'Thiếu hoặc sai tiêu đề X-Road-Client',
+  too_large: 'Nội dung vượt quá giới hạn cho phép',
+  unknown_member: 'Thành viên không có trong cấu hình toàn cục',
+  unknown_service: 'Dịch vụ không tồn tại',
+  client_not_owned: 'Hệ thống khách không thuộc máy chủ bảo mật này',
+  access_denied: 'Không có quyền truy cập dịch vụ',
+  conf_expired: 'Cấu hình toàn cục đã hết hạn',
+  conf_outdated: 'Cấu hình toàn cục đã cũ',
+  conf_invalid: 'Cấu hình toàn cục không hợp lệ',
+  bad_message: 'Thông điệp không hợp lệ',
+  replayed_message: 'Thông điệp bị gửi lại',
+  bad_message_signature: 'Chữ ký thông điệp không hợp lệ',
+  cert_invalid: 'Chứng thư số không hợp lệ',
+  cert_revoked: 'Chứng thư số đã bị thu hồi',
+  ocsp_stale: 'Trạng thái OCSP đã quá cũ',
+  peer_unreachable: 'Không kết nối được máy chủ bảo mật bên cung cấp',
+  peer_failed: 'Máy chủ bảo mật bên cung cấp gặp lỗi',
+  service_failed: 'Hệ thống thông tin cung cấp dịch vụ gặp lỗi',
+  timestamp_unavailable: 'Nhật ký thông điệp chưa được gắn dấu thời gian quá thời hạn',
+  log_failure: 'Không ghi được nhật ký thông điệp',
+  server_maintenance: 'Máy chủ bảo mật đang bảo trì',
+  internal: 'Lỗi nội bộ',
+};
+
 export function sendXroadError(res: ServerResponse, e: unknown, origin: ErrorOrigin, extra: Record<string, string> = {}): void {
-  const problem = toProblem(e);
-  const body = Buffer.from(JSON.stringify({ ...problem, xroadError: xroadErrorCode(origin, problem.code) }));
+  const fault = xroadFault(origin, e);
+  const body = Buffer.from(JSON.stringify(xroadErrorBody(fault, e)));
   if (res.headersSent) {
     res.destroy();
     return;
   }
-  res.writeHead(problem.status, {
-    'content-type': 'application/problem+json',
+  res.writeHead(fault.startsWith('Client.') ? 400 : 500, {
+    'content-type': 'application/json; charset=utf-8',
     'content-length': body.length,
-    'x-road-error': xroadErrorCode(origin, problem.code),
+    'x-road-error': fault,
     ...extra,
   });
   res.end(body);
@@ -33,9 +124,9 @@ export function errorFromProblem(status: number, body: Buffer): TrucError {
   try {
     const p = JSON.parse(body.toString('utf8'));
     if (p && typeof p.code === 'string') {
-      const e = new TrucError(p.code, String(p.detail ?? p.code), { origin: 'provider' });
+      const e = new TrucError(p.code, String(p.detail ?? p.code), { origin: 'provider', ...(typeof p.xroadFault === 'string' ? { xroadFault: p.xroadFault } : {}) });
       // keep the provider's status where the code is one we know, else a peer failure
-      return isTrucError(e) && e.status ? e : new TrucError('peer_failed', String(p.detail ?? ''));
+      return isTrucError(e) && e.status ? e : new TrucError('peer_failed', String(p.detail ?? ''), { origin: 'provider' });
     }
   } catch {
     /* not a problem document */

@@ -72,7 +72,7 @@ describe('exchange through two security servers', () => {
     expect(j.x_road_id).toBe(id);
     expect(j.path).toBe('/so-lieu?nam=2026');
     expect(r.headers.get('x-road-id')).toBe(id);
-    expect(Buffer.from(r.headers.get('x-road-request-hash')!, 'base64')).toHaveLength(32);
+    expect(Buffer.from(r.headers.get('x-road-request-hash')!, 'base64')).toHaveLength(64);
     const search = (i: number) => (t.axis.members[i]!.log as MessageLog).search({ messageId: id });
     const consumerLog = await until(async () => ((await search(0)).length === 2 ? search(0) : undefined));
     const providerLog = await until(async () => ((await search(2)).length === 2 ? search(2) : undefined));
@@ -164,33 +164,45 @@ describe('refusals toward the information system', () => {
   it('a request without X-Road-Client', async () => {
     const r = await call(0, `${HCM}/thong-tin`, { client: '' });
     expect(r.status).toBe(400);
-    expect(r.error).toBe('Server.ClientProxy.unknown_client');
-    expect(r.headers.get('content-type')).toContain('application/problem+json');
+    expect(r.error).toBe('Client.InvalidClientIdentifier');
+    expect(r.headers.get('content-type')).toBe('application/json; charset=utf-8');
+    // X-Road's members, Trục's stable code and texts beside them
+    const j = r.json();
+    expect(j.type).toBe('Client.InvalidClientIdentifier');
+    expect(j.message).toMatch(/X-Road-Client/);
+    expect(j.detail).toMatch(/^[0-9a-f-]{36}$/);
+    expect(j.code).toBe('unknown_client');
+    expect(j.status).toBe(400);
+    expect(j.message_vi).toMatch(/X-Road-Client/);
   });
 
   it('a malformed client identifier', async () => {
     const r = await call(0, `${HCM}/thong-tin`, { client: 'VN/GOV' });
     expect(r.status).toBe(400);
-    expect(r.error).toBe('Server.ClientProxy.bad_identifier');
+    expect(r.error).toBe('Client.InvalidClientIdentifier');
+    expect(r.json().code).toBe('bad_identifier');
   });
 
   it('a client that is not this server’s', async () => {
     const r = await call(0, `${HCM}/thong-tin`, { client: CLIENT_HCM });
-    expect(r.status).toBe(403);
-    expect(r.error).toBe('Server.ClientProxy.client_not_owned');
+    expect(r.status).toBe(500);
+    expect(r.error).toBe('Server.ClientProxy.UnknownMember');
+    expect(r.json()).toMatchObject({ type: 'Server.ClientProxy.UnknownMember', code: 'client_not_owned', status: 403 });
   });
 
   it('an unknown member and an unknown subsystem', async () => {
     const a = await call(0, '/r1/VN/GOV/999.99.99.Z99/vanthu/thong-tin');
-    expect(a.error).toBe('Server.ClientProxy.unknown_member');
+    expect(a.error).toBe('Server.ClientProxy.UnknownMember');
+    expect(a.json().code).toBe('unknown_member');
     const b = await call(0, '/r1/VN/PROV/000.00.31.H29/khong-co/thong-tin');
-    expect(b.error).toBe('Server.ClientProxy.unknown_service');
+    expect(b.error).toBe('Server.ClientProxy.UnknownService');
   });
 
   it('a service the provider does not have', async () => {
     const r = await call(0, `${HCM}/khong-ton-tai`);
-    expect(r.status).toBe(404);
-    expect(r.error).toBe('Server.ServerProxy.unknown_service');
+    expect(r.status).toBe(500);
+    expect(r.error).toBe('Server.ServerProxy.UnknownService');
+    expect(r.json()).toMatchObject({ code: 'unknown_service', status: 404 });
   });
 
   it('access rights: denied by default, granted per method and path, by local group', async () => {
@@ -199,14 +211,15 @@ describe('refusals toward the information system', () => {
     const svc = 'SERVICE:VN/PROV/000.00.31.H29/vanthu/bao-cao';
     await hcm.server.store.putService((await import('../../../src/exchange/ids.js')).parseService(svc), hcm.serviceUrl!);
     const denied = await call(0, `${HCM}/bao-cao/cong-khai/1`);
-    expect(denied.status).toBe(403);
-    expect(denied.error).toBe('Server.ServerProxy.access_denied');
+    expect(denied.status).toBe(500);
+    expect(denied.error).toBe('Server.ServerProxy.AccessDenied');
+    expect(denied.json()).toMatchObject({ type: 'Server.ServerProxy.AccessDenied', code: 'access_denied', status: 403 });
     await hcm.server.store.grant({ service: svc, subject: vpcpSub, method: 'GET', path: '/cong-khai/*' });
     expect((await call(0, `${HCM}/bao-cao/cong-khai/1`)).status).toBe(200);
-    expect((await call(0, `${HCM}/bao-cao/mat/1`)).error).toBe('Server.ServerProxy.access_denied');
-    expect((await call(0, `${HCM}/bao-cao/cong-khai/1`, { method: 'POST', body: 'x' })).error).toBe('Server.ServerProxy.access_denied');
+    expect((await call(0, `${HCM}/bao-cao/mat/1`)).error).toBe('Server.ServerProxy.AccessDenied');
+    expect((await call(0, `${HCM}/bao-cao/cong-khai/1`, { method: 'POST', body: 'x' })).error).toBe('Server.ServerProxy.AccessDenied');
     // Bộ Nội vụ through a local group
-    expect((await call(1, `${HCM}/bao-cao/mat/2`, { client: CLIENT_BNV })).error).toBe('Server.ServerProxy.access_denied');
+    expect((await call(1, `${HCM}/bao-cao/mat/2`, { client: CLIENT_BNV })).error).toBe('Server.ServerProxy.AccessDenied');
     await hcm.server.store.addToLocalGroup('bo-nganh', (await import('../../../src/exchange/ids.js')).parseSubsystem('SUBSYSTEM:VN/GOV/000.00.00.G09/vanthu'));
     await hcm.server.store.grant({ service: svc, subject: 'LOCALGROUP:bo-nganh', method: '*', path: '*' });
     expect((await call(1, `${HCM}/bao-cao/mat/2`, { client: CLIENT_BNV })).status).toBe(200);
@@ -216,8 +229,9 @@ describe('refusals toward the information system', () => {
     const id = `replay-${randomUUID()}`;
     expect((await call(0, `${HCM}/thong-tin`, { headers: { 'x-road-id': id } })).status).toBe(200);
     const again = await call(0, `${HCM}/thong-tin`, { headers: { 'x-road-id': id } });
-    expect(again.status).toBe(409);
-    expect(again.error).toBe('Server.ServerProxy.replayed_message');
+    expect(again.status).toBe(500);
+    expect(again.error).toBe('Server.ServerProxy.InvalidMessage');
+    expect(again.json().code).toBe('replayed_message');
   });
 
   it('an oversized body', async () => {
@@ -226,8 +240,9 @@ describe('refusals toward the information system', () => {
     m.server.ctx.limits.maxBodyBytes = 64 * 1024;
     try {
       const r = await call(0, `${HCM}/echo`, { body: Buffer.alloc(100 * 1024) });
-      expect(r.status).toBe(413);
-      expect(r.error).toBe('Server.ClientProxy.too_large');
+      expect(r.status).toBe(400);
+      expect(r.error).toBe('Client.InvalidRequest');
+      expect(r.json()).toMatchObject({ code: 'too_large', status: 413 });
     } finally {
       m.server.ctx.limits.maxBodyBytes = old;
     }
@@ -241,9 +256,10 @@ describe('refusals toward the information system', () => {
     m.conf.current = () => expired;
     try {
       const r = await call(0, `${HCM}/thong-tin`);
-      expect(r.status).toBe(503);
-      expect(r.error).toBe('Server.ClientProxy.conf_expired');
-      expect(r.json().detail).toContain('expired');
+      expect(r.status).toBe(500);
+      expect(r.error).toBe('Server.ClientProxy.OutdatedGlobalConf');
+      expect(r.json()).toMatchObject({ code: 'conf_expired', status: 503 });
+      expect(r.json().message).toContain('expired');
     } finally {
       m.conf.current = orig;
     }
@@ -367,8 +383,9 @@ describe('refusals between servers', () => {
     await new Promise((r) => setTimeout(r, 300));
     await bnv.server.tick(true); // the server fetches its own status again: now revoked
     const r = await call(1, `${HCM}/thong-tin`, { client: CLIENT_BNV });
-    expect(r.status).toBe(422);
-    expect(r.error).toBe('Server.ServerProxy.cert_revoked');
+    expect(r.status).toBe(500);
+    expect(r.error).toBe('Server.ServerProxy.CertValidation');
+    expect(r.json().code).toBe('cert_revoked');
     // the other agencies are not affected
     expect((await call(0, `${HCM}/thong-tin`)).status).toBe(200);
   });
@@ -410,5 +427,195 @@ describe("a server's own OCSP answers", () => {
     expect(own.status()[0]!.lastError).toMatch(/no response for this certificate/);
     // and the answer it refused is one a peer would refuse too
     await expect(new PeerTrust().check(conf, ctx.authCert, ctx.own.response('sign'), 'auth-client')).rejects.toMatchObject({ code: 'ocsp_stale' });
+  });
+});
+
+describe("X-Road's message protocol for REST (PR-REST, PR-MREST)", () => {
+  const HCM_SUB = 'VN/PROV/000.00.31.H29/vanthu';
+  const VPCP_SUB = 'SUBSYSTEM:VN/GOV/000.00.00.G22/vanthu';
+  let seen: { method: string; url: string; headers: Record<string, string | string[] | undefined> }[] = [];
+  let is: import('node:http').Server;
+  const ids = () => import('../../../src/exchange/ids.js');
+
+  beforeAll(async () => {
+    const http = await import('node:http');
+    // an information system that reports what reached it and answers with headers of its own, some of
+    // which the protocol says the servers replace or drop
+    is = http.createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        seen.push({ method: req.method!, url: req.url!, headers: req.headers });
+        const body = req.method === 'HEAD' ? '' : JSON.stringify({ method: req.method, url: req.url });
+        res.writeHead(req.method === 'DELETE' ? 204 : 201, {
+          'content-type': 'application/vnd.truc-test+json; charset=utf-8',
+          'x-custom-answer': 'gia-tri',
+          server: 'leaky-origin/1.0',
+          'x-road-error': 'Server.Fake.Error',
+          'x-road-request-hash': 'bogus',
+          'cache-control': 'no-store',
+          ...(req.method === 'DELETE' ? {} : { 'content-length': Buffer.byteLength(body) }),
+        });
+        res.end(req.method === 'DELETE' ? undefined : body);
+      });
+    });
+    await new Promise<void>((r) => is.listen(0, '127.0.0.1', r));
+    const hcm = t.axis.members[2]!;
+    const { parseService } = await ids();
+    const url = `http://127.0.0.1:${(is.address() as import('node:net').AddressInfo).port}`;
+    await hcm.server.store.putService(parseService(`SERVICE:${HCM_SUB}/vong`), url);
+    await hcm.server.store.grant({ service: `SERVICE:${HCM_SUB}/vong`, subject: VPCP_SUB, method: '*', path: '*' });
+    // a service nobody was granted: listed by listMethods, not by allowedMethods
+    await hcm.server.store.putService(parseService(`SERVICE:${HCM_SUB}/kin`), url);
+    await hcm.server.store.grant({ service: `SERVICE:${HCM_SUB}/kin`, subject: 'SUBSYSTEM:VN/GOV/000.00.00.G09/vanthu', method: 'GET', path: '/ho-so/*' });
+    // a service whose information system cannot be reached
+    await hcm.server.store.putService(parseService(`SERVICE:${HCM_SUB}/hong`), 'http://127.0.0.1:1');
+    await hcm.server.store.grant({ service: `SERVICE:${HCM_SUB}/hong`, subject: VPCP_SUB, method: '*', path: '*' });
+  });
+
+  afterAll(async () => {
+    await new Promise((r) => is?.close(r));
+  });
+
+  it('passes method, percent-encoded path and query intact; sets, filters and passes headers as the protocol says', async () => {
+    seen = [];
+    const path = '/h%E1%BB%93%20s%C6%A1/a%2Fb/..%2F?q=%C3%A9%26x&q=2&empty=&raw=a+b';
+    const r = await call(0, `${HCM}/vong${path}`, {
+      method: 'PUT',
+      body: '{"a":1}',
+      headers: {
+        'content-type': 'application/merge-patch+json; charset=utf-8',
+        accept: 'application/xml',
+        'x-road-userid': 'VN001234567890',
+        'x-road-issue': 'CV-123/VPCP',
+        'x-road-represented-party': 'COM/0101234567',
+        'x-custom-header': 'mot hai',
+        'user-agent': 'internal-host/9',
+        'x-road-request-hash': 'from-the-client',
+        'cache-control': 'no-cache',
+      },
+    });
+    expect(r.status, r.body.toString()).toBe(201);
+    expect(seen).toHaveLength(1);
+    const s = seen[0]!;
+    expect(s.method).toBe('PUT');
+    expect(s.url).toBe(path);
+    // X-Road's own headers toward the provider's system; the client's X-Road-Id was absent: generated
+    expect(s.headers['x-road-client']).toBe(CLIENT_VPCP);
+    expect(s.headers['x-road-service']).toBe(`${HCM_SUB}/vong`);
+    expect(s.headers['x-road-id']).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(s.headers['x-road-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+    expect(s.headers['x-road-request-id']).not.toBe(s.headers['x-road-id']);
+    // passed unmodified: Content-Type, Accept, cache headers, X-Road-UserId/Issue/Represented-Party, user headers
+    expect(s.headers['content-type']).toBe('application/merge-patch+json; charset=utf-8');
+    expect(s.headers.accept).toBe('application/xml');
+    expect(s.headers['cache-control']).toBe('no-cache');
+    expect(s.headers['x-road-userid']).toBe('VN001234567890');
+    expect(s.headers['x-road-issue']).toBe('CV-123/VPCP');
+    expect(s.headers['x-road-represented-party']).toBe('COM/0101234567');
+    expect(s.headers['x-custom-header']).toBe('mot hai');
+    // filtered: User-Agent (leaks the origin host); replaced: X-Road-Request-Hash
+    expect(s.headers['user-agent']).toBeUndefined();
+    expect(s.headers['x-road-request-hash']).not.toBe('from-the-client');
+    // the response: the system's headers through, Server and its X-Road-* replaced, the protocol's set
+    expect(r.headers.get('content-type')).toBe('application/vnd.truc-test+json; charset=utf-8');
+    expect(r.headers.get('x-custom-answer')).toBe('gia-tri');
+    expect(r.headers.get('cache-control')).toBe('no-store');
+    expect(r.headers.get('server')).toBeNull();
+    expect(r.error).toBeNull();
+    expect(r.headers.get('x-road-id')).toBe(s.headers['x-road-id']);
+    expect(r.headers.get('x-road-client')).toBe(CLIENT_VPCP);
+    expect(r.headers.get('x-road-service')).toBe(`${HCM_SUB}/vong`);
+    expect(r.headers.get('x-road-request-id')).toBe(s.headers['x-road-request-id']);
+    const hash = r.headers.get('x-road-request-hash')!;
+    expect(hash).toMatch(/^[A-Za-z0-9+/]{86}==$/); // SHA-512, base64
+    expect(hash).toBe(s.headers['x-road-request-hash']);
+  });
+
+  it('every method of RFC 7231 goes through: GET, POST, PATCH, DELETE, OPTIONS, HEAD', async () => {
+    for (const method of ['GET', 'POST', 'PATCH', 'DELETE', 'OPTIONS', 'HEAD']) {
+      seen = [];
+      const r = await call(0, `${HCM}/vong/m?x=1`, { method, ...(method === 'POST' || method === 'PATCH' ? { body: 'b' } : {}) });
+      expect(r.status, `${method} ${r.body.toString()}`).toBe(method === 'DELETE' ? 204 : 201);
+      expect(seen.map((x) => `${x.method} ${x.url}`)).toEqual([`${method} /m?x=1`]);
+      if (method === 'GET') expect(r.json()).toEqual({ method: 'GET', url: '/m?x=1' });
+      if (method === 'HEAD' || method === 'DELETE') expect(r.body.length).toBe(0);
+    }
+  });
+
+  it('a client-chosen X-Road-Id is kept; the X-Road-Client parts may be percent-encoded', async () => {
+    seen = [];
+    const id = `x-${randomUUID()}`;
+    const r = await call(0, `${HCM}/vong`, { client: 'VN/GOV/000%2E00%2E00%2EG22/vanthu', headers: { 'x-road-id': id } });
+    expect(r.status).toBe(201);
+    expect(r.headers.get('x-road-id')).toBe(id);
+    expect(seen[0]!.headers['x-road-id']).toBe(id);
+    expect(seen[0]!.headers['x-road-client']).toBe(CLIENT_VPCP);
+  });
+
+  it("refusals carry X-Road's fault types: Client.BadRequest, Server.ServerProxy.ServiceFailed, Server.ClientProxy.NetworkError", async () => {
+    const bad = await call(0, '/r1/VN/GOV');
+    expect([bad.status, bad.error]).toEqual([400, 'Client.BadRequest']);
+    const version = await call(0, `/r9/${HCM_SUB}/vong`);
+    expect([version.status, version.error]).toEqual([400, 'Client.BadRequest']);
+    const badService = await call(0, '/r1/VN/GOV/000.00.00.G22/van%3Bthu/x');
+    expect([badService.status, badService.error, badService.json().code]).toEqual([400, 'Client.BadRequest', 'bad_identifier']);
+    const failed = await call(0, `${HCM}/hong`);
+    expect([failed.status, failed.error]).toEqual([500, 'Server.ServerProxy.ServiceFailed']);
+    expect(failed.json()).toMatchObject({ type: 'Server.ServerProxy.ServiceFailed', code: 'service_failed', status: 502 });
+    expect(failed.headers.get('content-type')).toBe('application/json; charset=utf-8');
+    // the provider's server cannot be reached
+    const m = t.axis.members[0]!;
+    const conf = m.conf.current()!;
+    const orig = m.conf.current.bind(m.conf);
+    const away = Object.create(conf) as typeof conf;
+    away.serversOf = (s) => conf.serversOf(s).map((x) => ({ ...x, address: '127.0.0.1:1' }));
+    m.conf.current = () => away;
+    try {
+      const r = await call(0, `${HCM}/vong`);
+      expect([r.status, r.error, r.json().code]).toEqual([500, 'Server.ClientProxy.NetworkError', 'peer_unreachable']);
+    } finally {
+      m.conf.current = orig;
+    }
+  });
+
+  it('listMethods and allowedMethods, answered by the provider’s server, signed and logged; getOpenAPI as X-Road answers for a service without a description', async () => {
+    const id = `meta-${randomUUID()}`;
+    const all = await call(0, `/r1/${HCM_SUB}/listMethods`, { headers: { 'x-road-id': id } });
+    expect(all.status, all.body.toString()).toBe(200);
+    expect(all.headers.get('content-type')).toBe('application/json; charset=utf-8');
+    expect(all.headers.get('x-road-service')).toBe(`${HCM_SUB}/listMethods`);
+    const list = all.json().service as Record<string, unknown>[];
+    const codes = list.map((s) => s.service_code);
+    expect(codes).toEqual(expect.arrayContaining(['thong-tin', 'echo', 'vong', 'kin', 'hong']));
+    expect(list.find((s) => s.service_code === 'kin')).toEqual({
+      object_type: 'SERVICE',
+      xroad_instance: 'VN',
+      member_class: 'PROV',
+      member_code: '000.00.31.H29',
+      subsystem_code: 'vanthu',
+      service_code: 'kin',
+      service_type: 'REST',
+      endpoint_list: [{ method: 'GET', path: '/ho-so/**' }],
+    });
+    const allowed = (await call(0, `/r1/${HCM_SUB}/allowedMethods`)).json().service as Record<string, unknown>[];
+    const allowedCodes = allowed.map((s) => s.service_code);
+    expect(allowedCodes).toEqual(expect.arrayContaining(['thong-tin', 'vong']));
+    expect(allowedCodes).not.toContain('kin');
+    // once granted through a local group, kin is listed with the endpoints granted to this client only
+    const hcm = t.axis.members[2]!;
+    await hcm.server.store.addToLocalGroup('doc-kin', (await ids()).parseSubsystem(VPCP_SUB));
+    await hcm.server.store.grant({ service: `SERVICE:${HCM_SUB}/kin`, subject: 'LOCALGROUP:doc-kin', method: 'POST', path: '/nop' });
+    const now = (await call(0, `/r1/${HCM_SUB}/allowedMethods`)).json().service as { service_code: string; endpoint_list: unknown }[];
+    expect(now.find((s) => s.service_code === 'kin')?.endpoint_list).toEqual([{ method: 'POST', path: '/nop' }]);
+    // both servers logged the metaservice's request and its signed answer
+    const search = (i: number) => (t.axis.members[i]!.log as MessageLog).search({ messageId: id });
+    await until(async () => ((await search(0)).length === 2 ? true : undefined));
+    const provider = await until(async () => ((await search(2)).length === 2 ? search(2) : undefined));
+    expect(provider.map((x) => `${x.side}:${x.kind}`).sort()).toEqual(['provider:request', 'provider:response']);
+    // getOpenAPI: Trục keeps no OpenAPI descriptions
+    const none = await call(0, `/r1/${HCM_SUB}/getOpenAPI?serviceCode=vong`);
+    expect([none.status, none.error]).toEqual([500, 'Server.ServerProxy.ServiceType']);
+    expect((await call(0, `/r1/${HCM_SUB}/getOpenAPI?serviceCode=khong-co`)).error).toBe('Server.ServerProxy.UnknownService');
+    expect((await call(0, `/r1/${HCM_SUB}/getOpenAPI`)).error).toBe('Server.ServerProxy.InvalidRequest');
   });
 });

@@ -1,0 +1,93 @@
+/**
+ * X-Road's service metadata protocol for REST (PR-MREST), answered by the provider's security server
+ * itself: `listMethods` (the REST services of a subsystem), `allowedMethods` (those the calling client
+ * holds an access right to) and `getOpenAPI?serviceCode=…`. They are called like any service,
+ *
+ *   GET /r1/{instance}/{class}/{member}/{subsystem}/listMethods       X-Road-Client: I/C/M/S
+ *
+ * through the consumer's server, so the request and the answer are signed and logged like any exchange.
+ * Trục keeps no OpenAPI descriptions: every service is of type `REST`, and `getOpenAPI` refuses as X-Road
+ * does for a service that is not described by OpenAPI (`Server.ServerProxy.ServiceType`).
+ */
+import { Readable } from 'node:stream';
+import type { IncomingMessage } from 'node:http';
+import { TrucError } from '../../errors.js';
+import { subsystemText, subsystemOf, type ServiceId, type SubsystemId } from '../ids.js';
+import type { GlobalConf } from '../conf/global.js';
+import type { AccessRight, ServerSnapshot, ServiceRow } from './store.js';
+
+export const META_SERVICES = new Set(['listMethods', 'allowedMethods', 'getOpenAPI']);
+
+/** Whether an access right's subject names this client (itself, a local group or a global group it is in). */
+function grants(snap: ServerSnapshot, conf: GlobalConf, r: AccessRight, client: SubsystemId): boolean {
+  const clientText = subsystemText(client);
+  if (r.subject === clientText) return true;
+  if (r.subject.startsWith('LOCALGROUP:')) return snap.localGroups.get(r.subject.slice(11))?.has(clientText) ?? false;
+  if (r.subject.startsWith('GLOBALGROUP:')) {
+    const [instance, code] = r.subject.slice(12).split('/') as [string, string];
+    return instance === conf.instance && conf.inGlobalGroup(code, client);
+  }
+  return false;
+}
+
+/** An access right's method and path as X-Road writes an endpoint (`**` for any path below). */
+function endpoint(r: AccessRight): { method: string; path: string } {
+  return { method: r.method, path: r.path === '*' ? '**' : r.path.endsWith('*') ? `${r.path.slice(0, -1)}**` : r.path };
+}
+
+function entry(row: ServiceRow, rights: AccessRight[]): Record<string, unknown> {
+  const s = row.service;
+  const seen = new Set<string>();
+  const endpoints = [];
+  for (const r of rights) {
+    const e = endpoint(r);
+    const k = `${e.method} ${e.path}`;
+    if (seen.has(k)) continue;
+    seen.add(k);
+    endpoints.push(e);
+  }
+  return {
+    object_type: 'SERVICE',
+    xroad_instance: s.instance,
+    member_class: s.memberClass,
+    member_code: s.memberCode,
+    subsystem_code: s.subsystemCode,
+    service_code: s.serviceCode,
+    ...(s.serviceVersion ? { service_version: s.serviceVersion } : {}),
+    service_type: 'REST',
+    endpoint_list: endpoints,
+  };
+}
+
+function servicesOf(snap: ServerSnapshot, provider: SubsystemId): ServiceRow[] {
+  const want = subsystemText(provider);
+  return [...snap.services.values()].filter((r) => !r.disabled && subsystemText(subsystemOf(r.service)) === want).sort((a, b) => (a.text < b.text ? -1 : a.text > b.text ? 1 : 0));
+}
+
+/** The metaservice's answer, as the response an information system would give. */
+export function metaserviceAnswer(snap: ServerSnapshot, conf: GlobalConf, meta: ServiceId, client: SubsystemId, method: string, path: string): IncomingMessage {
+  if (method !== 'GET') throw new TrucError('bad_request', `${meta.serviceCode} is called with GET, not ${method}`, { xroadFault: 'InvalidRequest' });
+  const provider = subsystemOf(meta);
+  const q = path.indexOf('?');
+  const pathname = q < 0 ? path : path.slice(0, q);
+  if (pathname !== '/' && pathname !== '') throw new TrucError('bad_request', `${meta.serviceCode} takes no path below it`, { xroadFault: 'InvalidRequest' });
+  const query = new URLSearchParams(q < 0 ? '' : path.slice(q + 1));
+  const services = servicesOf(snap, provider);
+  if (meta.serviceCode === 'getOpenAPI') {
+    const code = query.get('serviceCode');
+    if (!code) throw new TrucError('bad_request', 'getOpenAPI needs the query parameter serviceCode', { xroadFault: 'InvalidRequest' });
+    if (!services.some((r) => r.service.serviceCode === code)) throw new TrucError('unknown_service', `${subsystemText(provider)} has no service ${code}`);
+    throw new TrucError('unsupported', `service ${code} has no OpenAPI description: its type is REST`, { xroadFault: 'ServiceType' });
+  }
+  const list = [];
+  for (const row of services) {
+    const rights = snap.access.get(row.text) ?? [];
+    if (meta.serviceCode === 'listMethods') list.push(entry(row, rights));
+    else {
+      const mine = rights.filter((r) => grants(snap, conf, r, client));
+      if (mine.length) list.push(entry(row, mine));
+    }
+  }
+  const body = Buffer.from(JSON.stringify({ service: list }));
+  return Object.assign(Readable.from([body]), { statusCode: 200, headers: { 'content-type': 'application/json; charset=utf-8', 'content-length': String(body.length) } }) as unknown as IncomingMessage;
+}

@@ -9,6 +9,7 @@
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { spawnSync } from 'node:child_process';
+import { constants, sign as nodeSign } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { reportText, validateCades, validateXades } from '../../src/sign/index.js';
@@ -148,6 +149,39 @@ describe('XML-DSig core: e-invoices, XPath transforms and wrapping, against xmls
     expect(d, JSON.stringify(d)).toMatchObject({ indication: 'INDETERMINATE', checks: { integrity: null, signatureValue: true } });
     expect(d.signedData?.[0]).toMatchObject({ uri: null, digestMatches: null });
     expect(JSON.stringify(d)).toContain('without a URI');
+  });
+  it('RSASSA-PSS with parameters (xmldsig-more#rsa-pss + RSAPSSParams, as xades4j and DSS write): digests by xmlsec1, SignedInfo signed by OpenSSL; salt and digest read from the parameters', async () => {
+    // xmlsec1 1.2 computes the reference digest (rsa-sha256) and verifies it; it has no RSA-PSS, so SignedInfo is
+    // rewritten in its canonical form by hand and signed with OpenSSL's PSS — no canonicaliser of ours involved
+    const base = sign(seller, invoice(template('seller', 'sha256', [{ uri: '#data-1', transforms: [ENVELOPED, C14N] }])), 'seller', 'hdon-pss-base');
+    expect(xmlsecVerify(base, 'hdon-pss-base', 'seller').status).toBe(0);
+    const digest = /<DigestValue>([^<]+)<\/DigestValue>/.exec(base)![1];
+    const pss = (params: string, salt: number) => {
+      const signedInfo =
+        '<SignedInfo><CanonicalizationMethod Algorithm="http://www.w3.org/TR/2001/REC-xml-c14n-20010315"></CanonicalizationMethod>' +
+        `<SignatureMethod Algorithm="http://www.w3.org/2007/05/xmldsig-more#rsa-pss"><pss:RSAPSSParams xmlns:pss="http://www.w3.org/2007/05/xmldsig-more#">${params}</pss:RSAPSSParams></SignatureMethod>` +
+        `<Reference URI="#data-1"><Transforms><Transform Algorithm="http://www.w3.org/2000/09/xmldsig#enveloped-signature"></Transform><Transform Algorithm="http://www.w3.org/TR/2001/REC-xml-c14n-20010315"></Transform></Transforms><DigestMethod Algorithm="${SHA.sha256[1]}"></DigestMethod><DigestValue>${digest}</DigestValue></Reference></SignedInfo>`;
+      const canonical = signedInfo.replace('<SignedInfo>', `<SignedInfo xmlns="${DSNS}">`);
+      const value = nodeSign('sha256', Buffer.from(canonical), { key: readFileSync(seller.keyPath), padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: salt }).toString('base64');
+      return base.replace(/<SignedInfo>.*<\/SignedInfo>/s, signedInfo).replace(/<SignatureValue>[^<]*<\/SignatureValue>/, `<SignatureValue>${value}</SignatureValue>`);
+    };
+    const sha256 = `<DigestMethod Algorithm="${SHA.sha256[1]}"></DigestMethod>`;
+    for (const [params, salt] of [[`${sha256}<pss:SaltLength>32</pss:SaltLength><pss:TrailerField>1</pss:TrailerField>`, 32], [sha256, 32], [`${sha256}<pss:SaltLength>64</pss:SaltLength>`, 64], ['', 32]] as const) {
+      const xml = pss(params, salt);
+      const s = (await validateXades(xml, anchors())).signatures[0];
+      expect(s.checks, `${params} ${JSON.stringify(s)}`).toMatchObject({ integrity: true, signatureValue: true });
+      expect(s.subIndication).not.toBe('CRYPTO_CONSTRAINTS_FAILURE');
+    }
+    const r = xmlsecVerify(pss(sha256, 32), 'hdon-pss', 'seller');
+    expect(r.status).not.toBe(0);
+    expect(r.out).toContain('xmldsig-more#rsa-pss');
+    // the parameters are signed: a salt other than the one declared is a broken signature
+    expect((await validateXades(pss(`${sha256}<pss:SaltLength>20</pss:SaltLength>`, 32), anchors())).signatures[0]).toMatchObject({ indication: 'TOTAL-FAILED', subIndication: 'SIG_CRYPTO_FAILURE', checks: { integrity: true, signatureValue: false } });
+    // MGF1 over another digest: node:crypto cannot say — INDETERMINATE with the reason, never TOTAL-FAILED
+    const mgf = `<pss:MaskGenerationFunction Algorithm="http://www.w3.org/2007/05/xmldsig-more#MGF1"><DigestMethod Algorithm="${SHA.sha1[1]}"></DigestMethod></pss:MaskGenerationFunction>`;
+    const odd = (await validateXades(pss(`${sha256}${mgf}`, 32), anchors())).signatures[0];
+    expect(odd).toMatchObject({ indication: 'INDETERMINATE', checks: { integrity: true, signatureValue: null } });
+    expect(JSON.stringify(odd)).toContain('MGF1');
   });
   it('signature wrapping: the signed DLHDon moved aside or duplicated, forged content where a reader looks — never valid, though xmlsec1 accepts the moved one', async () => {
     const xml = sign(seller, invoice(template('seller', 'sha256', [{ uri: '#data-1', transforms: [ENVELOPED, C14N] }])), 'seller', 'hdon-wrap');

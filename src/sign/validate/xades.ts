@@ -214,7 +214,8 @@ export async function validateXades(input: Uint8Array | string, opts: Validation
     // the digests the signature relies on, for the algorithm policy: SignatureMethod's, then each Reference's
     const signedInfo = childElements(sig, DS, 'SignedInfo')[0];
     const hashOf = (uri: string | null | undefined): string => DIGESTS[uri ?? ''] ?? /#(?:[a-z-]+-)?(sha(?:1|224|256|384|512))(?:-|$)/.exec(uri ?? '')?.[1] ?? uri ?? '(none)';
-    const methodDigest = hashOf(childElements(signedInfo, DS, 'SignatureMethod')[0]?.getAttribute('Algorithm'));
+    // the core's reading first: RSA-PSS names its digest in RSAPSSParams, not in the URI
+    const methodDigest = core.signatureHash ?? hashOf(childElements(signedInfo, DS, 'SignatureMethod')[0]?.getAttribute('Algorithm'));
     const refDigests = childElements(signedInfo, DS, 'Reference').map((r) => hashOf(childElements(r, DS, 'DigestMethod')[0]?.getAttribute('Algorithm')));
     const signer: CmsSigner = {
       digest: (['sha256', 'sha384', 'sha512'].includes(methodDigest) ? methodDigest : 'sha256') as CmsSigner['digest'],

@@ -25,7 +25,7 @@ export const DIGEST_METHODS: Record<string, string> = {
   'http://www.w3.org/2007/05/xmldsig-more#sha3-512': 'sha3-512',
 };
 
-type Method = { family: 'rsa' | 'ecdsa' | 'dsa' | 'rsa-pss'; hash: string };
+type Method = { family: 'rsa' | 'ecdsa' | 'dsa' | 'rsa-pss'; hash: string; saltLength?: number };
 export const SIGNATURE_METHODS: Record<string, Method> = {
   'http://www.w3.org/2000/09/xmldsig#rsa-sha1': { family: 'rsa', hash: 'sha1' },
   'http://www.w3.org/2001/04/xmldsig-more#rsa-sha224': { family: 'rsa', hash: 'sha224' },
@@ -45,7 +45,41 @@ export const SIGNATURE_METHODS: Record<string, Method> = {
   'http://www.w3.org/2007/05/xmldsig-more#sha512-rsa-MGF1': { family: 'rsa-pss', hash: 'sha512' },
 };
 
-const HASH_BYTES: Record<string, number> = { sha1: 20, sha224: 28, sha256: 32, sha384: 48, sha512: 64 };
+const HASH_BYTES: Record<string, number> = { sha1: 20, sha224: 28, sha256: 32, sha384: 48, sha512: 64, 'sha3-224': 28, 'sha3-256': 32, 'sha3-384': 48, 'sha3-512': 64 };
+
+const PSS_NS = 'http://www.w3.org/2007/05/xmldsig-more#';
+const RSA_PSS = `${PSS_NS}rsa-pss`;
+const MGF1 = `${PSS_NS}MGF1`;
+
+/**
+ * The SignatureMethod: a fixed URI, or RSASSA-PSS with its parameters (RFC 6931 §2.3.10, written by xades4j
+ * and DSS): pss:RSAPSSParams may name the digest (default SHA-256), the mask generation (MGF1 only; its
+ * digest must be the signature's — what OpenSSL does through node:crypto), the salt length (default the
+ * digest's length) and the trailer field (1 only). A string: why it cannot be checked.
+ */
+function signatureMethod(el: Element | undefined): Method | string {
+  const uri = el?.getAttribute('Algorithm') ?? '';
+  if (uri !== RSA_PSS) return SIGNATURE_METHODS[uri] ?? `the signature method ${uri || '(none)'} is not supported`;
+  const params = dsChildren(el!, 'RSAPSSParams', PSS_NS)[0];
+  const digestUri = params ? dsChildren(params, 'DigestMethod')[0]?.getAttribute('Algorithm') : undefined;
+  const hash = digestUri === undefined ? 'sha256' : DIGEST_METHODS[digestUri ?? ''];
+  if (!hash) return `RSA-PSS with the digest ${digestUri || '(none)'} is not supported`;
+  const mgf = params ? dsChildren(params, 'MaskGenerationFunction', PSS_NS)[0] : undefined;
+  if (mgf) {
+    if ((mgf.getAttribute('Algorithm') ?? MGF1) !== MGF1) return `RSA-PSS mask generation ${mgf.getAttribute('Algorithm')} is not supported`;
+    const mgfDigest = dsChildren(mgf, 'DigestMethod')[0]?.getAttribute('Algorithm');
+    if (mgfDigest && DIGEST_METHODS[mgfDigest] !== hash) return `RSA-PSS with MGF1 over ${mgfDigest} and the digest ${hash} is not supported`;
+  }
+  const number = (name: string) => {
+    const t = params ? dsChildren(params, name, PSS_NS)[0]?.textContent?.trim() : undefined;
+    return t === undefined ? undefined : /^\d{1,4}$/.test(t) ? Number(t) : NaN;
+  };
+  const salt = number('SaltLength') ?? HASH_BYTES[hash];
+  const trailer = number('TrailerField') ?? 1;
+  if (!Number.isInteger(salt) || salt === undefined) return 'RSA-PSS: the salt length cannot be read';
+  if (trailer !== 1) return `RSA-PSS with the trailer field ${trailer} is not supported`;
+  return { family: 'rsa-pss', hash, saltLength: salt };
+}
 
 export interface ReferenceResult {
   uri: string | null;
@@ -120,9 +154,9 @@ export function verifyCore(doc: Document, sig: Element, ids: Map<string, Element
   const out: CoreResult = { references: [], signatureValue: null, signatureMethod: methodUri };
   if (!signedInfo) return { ...out, signatureValue: false, signatureProblem: 'the signature has no SignedInfo' };
   out.references = dsChildren(signedInfo, 'Reference').slice(0, 256).map((r) => checkReference(doc, sig, r, ids, content, 0));
-  const method = SIGNATURE_METHODS[methodUri];
-  if (method) out.signatureHash = method.hash;
-  if (!method) return { ...out, signatureUnsupported: true, signatureProblem: `the signature method ${methodUri || '(none)'} is not supported` };
+  const method = signatureMethod(dsChildren(signedInfo, 'SignatureMethod')[0]);
+  if (typeof method === 'string') return { ...out, signatureUnsupported: true, signatureProblem: method };
+  out.signatureHash = method.hash;
   if (!spki) return { ...out, signatureProblem: "the signer's certificate is not in the signature" };
   const cm = dsChildren(signedInfo, 'CanonicalizationMethod')[0];
   let octets: Buffer;
@@ -145,7 +179,7 @@ export function verifyCore(doc: Document, sig: Element, ids: Map<string, Element
       method.family === 'rsa'
         ? nodeVerify(method.hash, octets, key, value)
         : method.family === 'rsa-pss'
-          ? nodeVerify(method.hash, octets, { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: HASH_BYTES[method.hash] }, value)
+          ? nodeVerify(method.hash, octets, { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: method.saltLength ?? HASH_BYTES[method.hash] }, value)
           : nodeVerify(method.hash, octets, { key, dsaEncoding: 'ieee-p1363' }, value);
     out.signatureValue = ok;
     if (!ok) out.signatureProblem = 'the signature value does not verify over the canonical SignedInfo with the signer\'s key';

@@ -1365,7 +1365,7 @@ export class DocumentDesk {
     }
     const attempts = d.attempts + 1;
     const ok = answer && answer.status >= 200 && answer.status < 300;
-    const permanent = gone || (answer && !ok && answer.status >= 400 && answer.status < 500 && ![408, 425, 429].includes(answer.status) && answer.xroadError !== 'peer_unreachable');
+    const permanent = gone || (answer && !ok && answer.status >= 400 && answer.status < 500 && ![408, 425, 429].includes(answer.status));
     if (answer && !ok) {
       const b = answer.body as { message?: string; detail?: string; title?: string; code?: string } | string | null;
       // an axis refusal (X-Road's form) says it in `message`, `detail` being its error id

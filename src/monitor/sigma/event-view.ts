@@ -25,6 +25,28 @@ function unwrap(v: unknown): unknown {
   return v;
 }
 
+/**
+ * `Tag_Attribute` names, made once per pair rather than per event: a name built by concatenation is a new
+ * string that V8 must hash and intern again each time it becomes a key. Bounded: past the bound, names are
+ * built as before (a crafted event cannot grow the cache).
+ */
+const attrNames = new Map<string, Map<string, string>>();
+let attrNameCount = 0;
+const ATTR_NAMES_MAX = 4096;
+
+function attrName(k: string, a: string): string {
+  let m = attrNames.get(k);
+  const hit = m?.get(a);
+  if (hit !== undefined) return hit;
+  const name = `${k}_${a}`;
+  if (attrNameCount < ATTR_NAMES_MAX) {
+    if (!m) attrNames.set(k, (m = new Map()));
+    m.set(a, name);
+    attrNameCount++;
+  }
+  return name;
+}
+
 // for…in with an own-property check visits what Object.entries lists, in its order, without its arrays
 function flattenSystem(sys: Obj): Obj {
   const out: Obj = Object.create(null) as Obj;
@@ -34,7 +56,7 @@ function flattenSystem(sys: Obj): Obj {
     if (isObj(v)) {
       if ('#text' in v) out[k] = v['#text'];
       const attrs = v['#attributes'];
-      if (isObj(attrs)) for (const a in attrs) if (Object.hasOwn(attrs, a)) out[`${k}_${a}`] = attrs[a];
+      if (isObj(attrs)) for (const a in attrs) if (Object.hasOwn(attrs, a)) out[attrName(k, a)] = attrs[a];
     } else {
       out[k] = v;
     }

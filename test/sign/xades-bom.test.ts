@@ -1,11 +1,14 @@
 /**
  * Byte-order marks (issue 21): an XAdES file saved with a UTF-8 BOM, or as UTF-16 with its BOM, is the
  * same document — xmlsec1 verifies it and so must we (it was FORMAT_FAILURE "not well-formed XML"); its
- * integrity is computed and the verdict is the one the file without the mark gets.
+ * integrity is computed and the verdict is the one the file without the mark gets. Without a mark, the encoding
+ * the XML declaration names is the one read (ISO-8859-2, windows-1250: was a false HASH_FAILURE).
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { signXades, validateFile } from '../../src/sign/index.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { openLab, save, type Lab } from './fixtures.js';
 
 const DOC = '<?xml version="1.0" encoding="UTF-8"?>\n<CongVan><SoKyHieu>12/BNV-VP</SoKyHieu><TrichYeu>Về việc thử nghiệm chữ ký số</TrichYeu></CongVan>';
@@ -37,6 +40,28 @@ describe('XAdES files with a byte-order mark', () => {
     const marked = (await validateFile(bytes, opts)).signatures[0]!;
     expect(marked.checks).toMatchObject({ integrity: true, signatureValue: true });
     expect([marked.indication, marked.subIndication]).toEqual([plain.indication, plain.subIndication]);
+  });
+
+  it.each(['ISO-8859-2', 'windows-1250'])('declared encoding %s (e-Szigno writes ISO-8859-2): xmlsec1 and we verify it; a changed letter breaks both', async (encoding) => {
+    // bytes E9 E1 F5 are é, á, ő in both encodings; read as UTF-8 they were U+FFFD and every digest broke
+    const signer = await lab.signer('/C=HU/O=Teszt Kft./CN=Géczi Zoltán', { keyArgs: ['-newkey', 'rsa:2048'] });
+    const tmpl =
+      `<?xml version="1.0" encoding="${encoding}"?>\n<Irat><Szoveg>Gr\u00e9czi Zolt\u00e1n \u00f5</Szoveg>` +
+      '<Signature xmlns="http://www.w3.org/2000/09/xmldsig#"><SignedInfo><CanonicalizationMethod Algorithm="http://www.w3.org/TR/2001/REC-xml-c14n-20010315"/>' +
+      '<SignatureMethod Algorithm="http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"/><Reference URI=""><Transforms><Transform Algorithm="http://www.w3.org/2000/09/xmldsig#enveloped-signature"/></Transforms>' +
+      '<DigestMethod Algorithm="http://www.w3.org/2001/04/xmlenc#sha256"/><DigestValue/></Reference></SignedInfo><SignatureValue/><KeyInfo><X509Data/></KeyInfo></Signature></Irat>';
+    const out = join(lab.dir, `enc-${encoding}.xml`);
+    const made = spawnSync('xmlsec1', ['--sign', '--privkey-pem', `${signer.keyPath},${signer.certPath}`, '--output', out, save(lab.dir, `enc-${encoding}.tmpl.xml`, Buffer.from(tmpl, 'latin1'))], { encoding: 'utf8' });
+    expect(made.status, made.stderr).toBe(0);
+    const bytes = readFileSync(out);
+    expect(bytes.includes(Buffer.from([0xf5]))).toBe(true);
+    expect(xmlsec(bytes, `enc-${encoding}-check.xml`).status).toBe(0);
+    const r = (await validateFile(bytes, { trustAnchors: [lab.root] })).signatures[0]!;
+    expect(r.checks, JSON.stringify(r)).toMatchObject({ integrity: true, signatureValue: true });
+    const changed = Buffer.from(bytes);
+    changed[changed.indexOf(0xf5)] = 0xfb; // ő → ű
+    expect(xmlsec(changed, `enc-${encoding}-changed.xml`).status).not.toBe(0);
+    expect((await validateFile(changed, { trustAnchors: [lab.root] })).signatures[0]).toMatchObject({ indication: 'TOTAL-FAILED', subIndication: 'HASH_FAILURE' });
   });
 
   it('a mark before a broken document still says what is broken', async () => {

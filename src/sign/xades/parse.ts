@@ -58,7 +58,8 @@ function checkShape(text: string): void {
 
 /**
  * The document's characters. A byte-order mark is not part of the document (XML 1.0 §4.3.3): dropped, after
- * telling UTF-16 (FF FE / FE FF) from UTF-8 (EF BB BF) by it; without one the bytes are UTF-8.
+ * telling UTF-16 (FF FE / FE FF) from UTF-8 (EF BB BF) by it; without one the bytes are in the encoding the XML
+ * declaration names (UTF-8 when it names none).
  */
 export function xmlText(input: Uint8Array | string): string {
   if (typeof input === 'string') return input.replace(/^\uFEFF/, '');
@@ -66,6 +67,24 @@ export function xmlText(input: Uint8Array | string): string {
   const utf16 = () => b.subarray(2, 2 + ((b.length - 2) & ~1));
   if (b[0] === 0xff && b[1] === 0xfe) return utf16().toString('utf16le');
   if (b[0] === 0xfe && b[1] === 0xff) return Buffer.from(utf16()).swap16().toString('utf16le');
+  // no BOM: the XML declaration names the encoding (XML 1.0 §4.3.3, Appendix F); producers write ISO-8859-2,
+  // windows-1250 and the like (e-Szigno). Read as UTF-8, their accented letters would break every digest.
+  const label = /^<\?xml\s[^>]*?encoding\s*=\s*["']([A-Za-z][A-Za-z0-9._-]*)["']/.exec(b.subarray(0, 256).toString('latin1'))?.[1];
+  if (label && !/^utf-?8$/i.test(label)) {
+    let decoder: TextDecoder;
+    try {
+      decoder = new TextDecoder(label, { fatal: true });
+    } catch {
+      throw new TrucError('malformed_xml', `the XML declares the encoding "${label}", which we cannot read`);
+    }
+    if (decoder.encoding !== 'utf-8') {
+      try {
+        return decoder.decode(b);
+      } catch {
+        throw new TrucError('malformed_xml', `the XML is not valid ${label}`);
+      }
+    }
+  }
   return b.toString('utf8').replace(/^\uFEFF/, '');
 }
 

@@ -70,6 +70,7 @@ export type ErrorCode =
   | 'release_denied'
   | 'label_missing'
   | 'classification_refused'
+  | 'encryption_required'
   | 'encryption_certificate_missing'
   | 'e2e_wrong_key'
   | 'e2e_tampered'
@@ -151,6 +152,7 @@ const STATUS: Record<ErrorCode, number> = {
   release_denied: 403,
   label_missing: 400,
   classification_refused: 403,
+  encryption_required: 403,
   encryption_certificate_missing: 422,
   e2e_wrong_key: 422,
   e2e_tampered: 422,

@@ -70,6 +70,7 @@ export const PROBLEM_TEXT: Record<string, [string, string]> = {
   release_denied: ['Không được phép gửi văn bản này ra ngoài', 'The document may not be released'],
   label_missing: ['Văn bản thiếu nhãn độ mật', 'The document has no security label'],
   classification_refused: ['Độ mật của văn bản vượt mức kênh nhận cho phép', 'The document’s classification exceeds what the receiving channel may carry'],
+  encryption_required: ['Văn bản mật phải được mã hoá đầu cuối tới chứng thư mã hoá của cơ quan nhận: gói tin đến không mã hoá bị từ chối', 'A classified document must be encrypted end to end to the receiving agency’s encryption certificate: the package arrived in clear and was refused'],
   encryption_certificate_missing: ['Cơ quan nhận không có chứng thư mã hoá dùng được: không gửi được văn bản mật', 'The recipient agency has no usable encryption certificate: the classified document cannot be sent'],
   e2e_wrong_key: ['Gói tin mật không được mã hoá tới khoá của cơ quan nhận', 'The classified package is not encrypted to the receiving agency’s key'],
   e2e_tampered: ['Bản mã của gói tin mật bị sửa đổi hoặc cắt cụt', 'The classified package’s ciphertext was altered or cut'],

@@ -1025,7 +1025,8 @@ export class DocumentDesk {
       this.checkSigner(verdict, caller);
       // a declared level above what the channel may carry is refused before anything is spooled
       const policy = await this.policy();
-      const receipt = { documentId: h.documentId, label: h.classification ?? null, sender: h.from.organId, channel: e2e ? this.e2eChannel : this.channel };
+      // `encrypted`: a package in clear at or above the policy's encryptFrom is refused (encryption_required)
+      const receipt = { documentId: h.documentId, label: h.classification ?? null, sender: h.from.organId, channel: e2e ? this.e2eChannel : this.channel, encrypted: e2e };
       if (!decideReceipt(receipt, policy).allowed) await enforceReceipt(receipt, policy, { bus: this.o.bus, clock: this.clock });
       const sha = createHash('sha256').update(env).digest('hex');
       const dup = await this.findIn(h.from.organId, h.documentId, h.business.docType, sha);

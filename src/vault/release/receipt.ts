@@ -21,9 +21,14 @@ export interface ReceiptRequest {
   sender: string;
   /** the channel it arrived over (`axis`: the exchange, TLS between security servers) */
   channel: string;
+  /**
+   * whether it arrived encrypted end to end to this agency's own current encryption key; `false` refuses a
+   * document at or above the policy's `encryptFrom` (`not_encrypted`), whatever the channel may carry
+   */
+  encrypted?: boolean;
 }
 
-export type ReceiptReason = 'channel_not_allowed' | 'marking_exceeds_label';
+export type ReceiptReason = 'channel_not_allowed' | 'marking_exceeds_label' | 'not_encrypted';
 
 export interface ReceiptDecision {
   allowed: boolean;
@@ -38,12 +43,14 @@ export function decideReceipt(req: ReceiptRequest, policy: ReleasePolicy): Recei
   const reasons: ReceiptReason[] = [];
   if (rank(level) > rank(policy.channels[req.channel] ?? 'unclassified')) reasons.push('channel_not_allowed');
   if (marking && rank(marking) > rank(label)) reasons.push('marking_exceeds_label');
-  return { allowed: !reasons.includes('channel_not_allowed'), level, reasons };
+  if (req.encrypted === false && isClassified(level) && rank(level) >= rank(policy.encryptFrom)) reasons.push('not_encrypted');
+  return { allowed: !reasons.includes('channel_not_allowed') && !reasons.includes('not_encrypted'), level, reasons };
 }
 
 /**
  * Decides and publishes `truc.vault.receipt.denied` (refused), `.flagged` (taken, with a reason) or
- * `.allowed` (a classified document taken); throws `classification_refused` on a refusal.
+ * `.allowed` (a classified document taken); throws `encryption_required` when a document the policy
+ * wants encrypted end to end came in clear, `classification_refused` on any other refusal.
  */
 export async function enforceReceipt(
   req: ReceiptRequest,
@@ -79,7 +86,7 @@ export async function enforceReceipt(
   }
   if (!d.allowed)
     throw new TrucError(
-      'classification_refused',
+      d.reasons.includes('not_encrypted') ? 'encryption_required' : 'classification_refused',
       `không nhận văn bản ${LEVEL_NAME[d.level]} qua kênh "${req.channel}": ${d.reasons.map((r) => REASON_TEXT[r]).join('; ')}`,
       {
         document: req.documentId,

@@ -214,6 +214,32 @@ describe('classified packages encrypted end to end to the recipient agency', () 
     expect((await bnv.desk.inbox({ all: true })).documents.filter((d) => d.documentId === sent.documentId)).toHaveLength(1);
   }, 60_000);
 
+  it('the receiver demands encryption: a Mật package sent in clear is refused (encryption_required), with its event; nothing kept', async () => {
+    // the sender's policy lets Mật cross the axis in clear; the receiver's channel would carry it, but its
+    // encryptFrom (Mật) wants it encrypted end to end
+    const release = vpcp.options.release;
+    vpcp.options.release = { policy: async () => ({ ...policy, channels: { axis: 'mat' }, encryptFrom: 'toi-mat' }), markings: false };
+    bnv.options.release = { policy: async () => ({ ...policy, channels: { axis: 'mat', 'axis-e2e': 'toi-mat' } }), markings: false };
+    await vpcp.reopen();
+    await bnv.reopen();
+    try {
+      const sent = await vpcp.desk.send(doc(8, [G09]), 'clerk@vpcp');
+      const failed = await until(async () => (await vpcp.desk.deliveries(sent.id)).find((d) => d.state === 'failed'), 30_000, 'failed');
+      expect(failed.lastError).toMatch(/403 encryption_required/);
+      expect(refusedAt(bnv, 'encryption_required')).toHaveLength(1);
+      expect(bnv.events.filter((e) => e.subject === 'truc.vault.receipt.denied').map((e) => (e.event.truc as { receipt: { reasons: string[]; channel: string } }).receipt)).toContainEqual(
+        expect.objectContaining({ document: sent.documentId, level: 'mat', channel: 'axis', reasons: ['not_encrypted'] }),
+      );
+      expect(await bnv.db.query("SELECT id FROM xd_document WHERE document_id LIKE '%,8/CV-MAT'")).toHaveLength(0);
+      expect(readdirSync(join(bnv.options.dir, 'spool'))).toEqual([]);
+    } finally {
+      vpcp.options.release = release;
+      bnv.options.release = release;
+      await vpcp.reopen();
+      await bnv.reopen();
+    }
+  }, 60_000);
+
   it('an altered or cut ciphertext is refused, with its event; nothing is kept of it', async () => {
     const rebuild = async (envelope: Buffer, attachment: Buffer): Promise<Buffer> =>
       collect(

@@ -58,6 +58,8 @@ describe.skipIf(fullMissing)('families of the whole Wycheproof set', () => {
       'aes_gmac_test.json': 'mac-with-iv',
       'vmac_64_test.json': 'mac-with-iv',
       'primality_test.json': 'primality',
+      'dsa_2048_224_sha224_test.json': 'dsa',
+      'dsa_2048_256_sha256_p1363_test.json': 'dsa-p1363',
       'mldsa_65_sign_seed_test.json': 'mldsa-sign',
       'mldsa_65_sign_noseed_test.json': 'mldsa-sign',
       'mlkem_768_encaps_test.json': 'mlkem-encaps',
@@ -100,6 +102,36 @@ describe.skipIf(fullMissing)('families of the whole Wycheproof set', () => {
         const t = (await results(product, file)).get(1)!;
         expect(t).toMatchObject({ outcome: 'UNSUPPORTED', unsupportedBy: 'product', note: reason });
       }
+    });
+  });
+
+  describe('DSA', () => {
+    it('node:crypto verifies DER and P1363 signatures: valid accepted, altered refused', async () => {
+      // DER: 2 valid, 3 BER-encoded length (invalid), 1 legacy missing zero (acceptable)
+      expect(outcomes(await results(node, await pick('dsa_2048_224_sha224_test.json', [1, 2, 3])))).toEqual({ 1: 'ACCEPTABLE', 2: 'PASS', 3: 'PASS' });
+      // P1363: 59 valid, 1 r replaced by r + q (invalid)
+      expect(outcomes(await results(node, await pick('dsa_2048_224_sha224_p1363_test.json', [1, 59])))).toEqual({ 1: 'PASS', 59: 'PASS' });
+    });
+
+    it('the adapter passes the file\'s key and signature through unjudged; a product that accepts all fails the invalid test', async () => {
+      const seen: unknown[] = [];
+      const acceptsAll: ProductAdapter = {
+        info: { name: 'Accepts every DSA signature', version: '1', adapter: 'test' },
+        sigVerify: async (p) => (seen.push(p), true),
+      };
+      const file = await pick('dsa_2048_224_sha224_p1363_test.json', [1, 59]);
+      const r = await results(acceptsAll, file);
+      expect(outcomes(r)).toEqual({ 1: 'FAIL', 59: 'PASS' });
+      expect(r.get(1)!.meaning).toEqual([expect.objectContaining({ flag: 'RangeCheck' })]);
+      const g = file.doc.testGroups[0]!;
+      expect(seen[0]).toMatchObject({ alg: 'DSA', hash: 'SHA-224', encoding: 'p1363' });
+      expect(Buffer.from((seen[0] as { publicKey: { spki: Uint8Array } }).publicKey.spki).toString('hex')).toBe(g.publicKeyDer);
+      expect(Buffer.from((seen[0] as { sig: Uint8Array }).sig).toString('hex')).toBe(g.tests[0]!.sig);
+    });
+
+    it('@noble has no DSA: UNSUPPORTED, the product lacking it', async () => {
+      const t = (await results(noble, await pick('dsa_2048_224_sha224_test.json', [2]))).get(2)!;
+      expect(t).toMatchObject({ outcome: 'UNSUPPORTED', unsupportedBy: 'product', note: 'unsupported: signature DSA' });
     });
   });
 

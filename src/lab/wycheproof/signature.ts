@@ -1,5 +1,5 @@
 /**
- * Signature verification families: ECDSA (DER and IEEE P1363), EdDSA, RSASSA-PKCS1-v1_5, RSASSA-PSS and
+ * Signature verification families: ECDSA and DSA (DER and IEEE P1363), EdDSA, RSASSA-PKCS1-v1_5, RSASSA-PSS and
  * ML-DSA. Every one reduces to "did the product accept this signature over this message with this key".
  */
 import type { HashName, MlDsaAlg, PublicKeyMaterial, SigVerifyInput } from '../product.js';
@@ -48,6 +48,19 @@ function ecdsaFamily(name: string, schema: string, encoding: 'der' | 'p1363'): F
 
 export const ecdsaDer = ecdsaFamily('ecdsa', 'ecdsa_verify_schema_v1.json', 'der');
 export const ecdsaP1363 = ecdsaFamily('ecdsa-p1363', 'ecdsa_p1363_verify_schema_v1.json', 'p1363');
+
+function dsaFamily(name: string, schema: string, encoding: 'der' | 'p1363'): Family<Template> {
+  return {
+    name,
+    schemas: [schema],
+    // The key goes over as the file gives it (SubjectPublicKeyInfo with p, q, g); the product parses it.
+    group: (g) => ({ alg: 'DSA', hash: hashName(g.sha), encoding, publicKey: { spki: hexField(g, 'publicKeyDer') } }) as Template,
+    test: verify,
+  };
+}
+
+export const dsaDer = dsaFamily('dsa', 'dsa_verify_schema_v1.json', 'der');
+export const dsaP1363 = dsaFamily('dsa-p1363', 'dsa_p1363_verify_schema_v1.json', 'p1363');
 
 export const eddsa: Family<Template> = {
   name: 'eddsa',

@@ -23,6 +23,7 @@ import { AGENCIES, clientOf, openNetwork, until, type Network, type TestDesk } f
 
 const G09 = '000.00.00.G09';
 const H29 = '000.00.31.H29';
+const G22 = '000.00.00.G22';
 
 async function collect(g: AsyncIterable<Buffer>): Promise<Buffer> {
   const out: Buffer[] = [];
@@ -90,8 +91,10 @@ describe('classified packages encrypted end to end to the recipient agency', () 
         keys.set(a.organ.organId, { certPath: writePem(dir, `${a.organ.organId}.pem`, toPem('CERTIFICATE', issued.der)), der: Buffer.from(issued.der), recipient: await keyStoreRecipient(store, info.ref.id) });
         continue;
       }
-      const { csr, keyPath } = opensslCsr(dir, `/CN=${a.organ.organName} (mã hoá)/O=${a.organ.organName}/C=VN/serialNumber=VN\\/${a.memberClass}\\/${a.organ.organId}`);
-      const issued = await net.lab.p.issuer.issue({ profile: 'agency-encryption', csr }, 'ra1');
+      // Văn phòng Chính phủ's key is RSA (profile agency-encryption-rsa: RSAES-OAEP key transport), the others EC
+      const rsa = a.organ.organId === G22;
+      const { csr, keyPath } = opensslCsr(dir, `/CN=${a.organ.organName} (mã hoá)/O=${a.organ.organName}/C=VN/serialNumber=VN\\/${a.memberClass}\\/${a.organ.organId}`, rsa ? ['-newkey', 'rsa:2048'] : undefined);
+      const issued = await net.lab.p.issuer.issue({ profile: rsa ? 'agency-encryption-rsa' : 'agency-encryption', csr }, 'ra1');
       keys.set(a.organ.organId, { keyPath, certPath: writePem(dir, `${a.organ.organId}.pem`, toPem('CERTIFICATE', issued.der)), der: Buffer.from(issued.der), recipient: keyObjectRecipient(createPrivateKey(readFileSync(keyPath))) });
     }
     // the directory publishes Bộ Nội vụ's and Văn phòng Chính phủ's certificates; Hồ Chí Minh's not yet
@@ -161,6 +164,14 @@ describe('classified packages encrypted end to end to the recipient agency', () 
       expect(w.body[0]).toBe(0x30);
       for (const s of [sent.documentId, 'Ngô Thị Lan', 'Đã vào sổ mật', 'Văn bản đã đến']) expect(w.body.includes(Buffer.from(s, 'utf8')), s).toBe(false);
     }
+    // they went to Văn phòng Chính phủ's RSA certificate: openssl opens them with its key (RSA-OAEP SHA-256)
+    const v = keys.get(G22)!;
+    writeFileSync(join(dir, 'status.p7m'), statuses.at(-1)!.body);
+    openssl(['cms', '-decrypt', '-inform', 'DER', '-in', join(dir, 'status.p7m'), '-inkey', v.keyPath!, '-recip', v.certPath, '-out', join(dir, 'status.out'), '-binary']);
+    expect(readFileSync(join(dir, 'status.out'), 'utf8')).toContain('Ngô Thị Lan');
+    const asn1 = openssl(['asn1parse', '-inform', 'DER', '-in', join(dir, 'status.p7m')]);
+    expect(asn1).toContain('rsaesOaep');
+    expect(asn1).toContain('sha256');
     expect((await vpcp.desk.get(sent.id)).statuses.find((x) => x.code === '03')).toMatchObject({ direction: 'in', staff: { staff: 'Ngô Thị Lan' }, validation: { indication: 'TOTAL-PASSED' } });
   }, 60_000);
 

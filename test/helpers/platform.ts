@@ -7,6 +7,7 @@ import { openPlatform, type Platform } from '../../src/platform.js';
 import { initHierarchy } from '../../src/pki/index.js';
 import { DEFAULT_HIERARCHY } from '../../src/cli/bootstrap.js';
 import { tmp } from './openssl.js';
+import { migratedPgliteDir } from './pglite-template.js';
 import type { SecurityEvent } from '../../src/bus/index.js';
 
 export interface TestPlatform extends Platform {
@@ -30,7 +31,8 @@ export async function testPlatform(
     env: {},
     overrides: {
       dataDir,
-      database: { url: dbUrl },
+      // an in-memory database starts from a copy of a migrated one: the same engine, seconds sooner
+      database: { url: dbUrl === 'memory://' ? await migratedPgliteDir() : dbUrl },
       keys: { software: { dir: `${dataDir}/keys`, passphrase: 'test passphrase' }, ...(opts.pkcs11 ? { pkcs11: opts.pkcs11 } : {}) },
       log: { level: 'silent' },
       publicUrl: 'http://127.0.0.1:8080',

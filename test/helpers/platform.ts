@@ -6,6 +6,7 @@ import { loadConfig } from '../../src/config.js';
 import { openPlatform, type Platform } from '../../src/platform.js';
 import { initHierarchy } from '../../src/pki/index.js';
 import { DEFAULT_HIERARCHY } from '../../src/cli/bootstrap.js';
+import { rmSync } from 'node:fs';
 import { tmp } from './openssl.js';
 import { migratedPgliteDir } from './pglite-template.js';
 import type { SecurityEvent } from '../../src/bus/index.js';
@@ -27,12 +28,13 @@ export async function testPlatform(
   } = {},
 ): Promise<TestPlatform> {
   const dataDir = tmp('truc-data-');
+  // an in-memory database starts from a copy of a migrated one: the same engine, seconds sooner
+  const copy = dbUrl === 'memory://' ? await migratedPgliteDir() : undefined;
   const config = loadConfig({
     env: {},
     overrides: {
       dataDir,
-      // an in-memory database starts from a copy of a migrated one: the same engine, seconds sooner
-      database: { url: dbUrl === 'memory://' ? await migratedPgliteDir() : dbUrl },
+      database: { url: copy ?? dbUrl },
       keys: { software: { dir: `${dataDir}/keys`, passphrase: 'test passphrase' }, ...(opts.pkcs11 ? { pkcs11: opts.pkcs11 } : {}) },
       log: { level: 'silent' },
       publicUrl: 'http://127.0.0.1:8080',
@@ -42,6 +44,14 @@ export async function testPlatform(
   });
   const p = (await openPlatform(config)) as TestPlatform;
   p.events = [];
+  if (copy) {
+    // the copy is ~40 MB on disk where the in-memory database took none: removed with the platform
+    const close = p.close.bind(p);
+    p.close = async () => {
+      await close();
+      rmSync(copy, { recursive: true, force: true });
+    };
+  }
   if (opts.record !== false)
     p.bus.subscribe('>', (subject, event) => {
       p.events.push({ subject, event });

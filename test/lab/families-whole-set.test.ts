@@ -60,6 +60,7 @@ describe.skipIf(fullMissing)('families of the whole Wycheproof set', () => {
       'primality_test.json': 'primality',
       'dsa_2048_224_sha224_test.json': 'dsa',
       'dsa_2048_256_sha256_p1363_test.json': 'dsa-p1363',
+      'rsa_pss_2048_sha256_mgf1_32_params_test.json': 'rsa-pss-params-verify',
       'mldsa_65_sign_seed_test.json': 'mldsa-sign',
       'mldsa_65_sign_noseed_test.json': 'mldsa-sign',
       'mlkem_768_encaps_test.json': 'mlkem-encaps',
@@ -133,6 +134,16 @@ describe.skipIf(fullMissing)('families of the whole Wycheproof set', () => {
       const t = (await results(noble, await pick('dsa_2048_224_sha224_test.json', [2]))).get(2)!;
       expect(t).toMatchObject({ outcome: 'UNSUPPORTED', unsupportedBy: 'product', note: 'unsupported: signature DSA' });
     });
+  });
+
+  it('RSA-PSS with parameters in the key: node:crypto gets the id-RSASSA-PSS SPKI as given and judges it', async () => {
+    const file = await pick('rsa_pss_2048_sha256_mgf1_32_params_test.json', [1, 62]);
+    expect(outcomes(await results(node, file))).toEqual({ 1: 'PASS', 62: 'PASS' });
+    const seen: unknown[] = [];
+    const acceptsAll: ProductAdapter = { info: { name: 'Accepts every PSS signature', version: '1', adapter: 'test' }, sigVerify: async (p) => (seen.push(p), true) };
+    expect(outcomes(await results(acceptsAll, file))).toEqual({ 1: 'PASS', 62: 'FAIL' });
+    expect(seen[0]).toMatchObject({ alg: 'RSASSA-PSS', hash: 'SHA-256', mgfHash: 'SHA-256', saltLength: 32 });
+    expect(Buffer.from((seen[0] as { publicKey: { spki: Uint8Array } }).publicKey.spki).toString('hex')).toBe(file.doc.testGroups[0]!.publicKeyDer);
   });
 
   describe('primality', () => {

@@ -13,7 +13,7 @@ import { mldsaSign } from './mldsa-sign.js';
 import { mlkem, mlkemEncaps, mlkemKeygen, mlkemSemiExpanded } from './mlkem.js';
 import { primality } from './primality.js';
 import { rsaOaepDecrypt, rsaPkcs1Decrypt, rsaPkcs1Generate } from './rsa.js';
-import { dsaDer, dsaP1363, ecdsaDer, ecdsaP1363, eddsa, mldsaVerify, rsaPkcs1Verify, rsaPssVerify } from './signature.js';
+import { dsaDer, dsaP1363, ecdsaDer, ecdsaP1363, eddsa, mldsaVerify, rsaPkcs1Verify, rsaPssParamsVerify, rsaPssVerify } from './signature.js';
 
 export const FAMILIES: readonly Family<any>[] = [
   aead,
@@ -30,6 +30,7 @@ export const FAMILIES: readonly Family<any>[] = [
   eddsa,
   rsaPkcs1Verify,
   rsaPssVerify,
+  rsaPssParamsVerify,
   mldsaVerify,
   mldsaSign,
   ecdhAsn,

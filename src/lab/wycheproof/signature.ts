@@ -1,5 +1,6 @@
 /**
- * Signature verification families: ECDSA and DSA (DER and IEEE P1363), EdDSA, RSASSA-PKCS1-v1_5, RSASSA-PSS and
+ * Signature verification families: ECDSA and DSA (DER and IEEE P1363), EdDSA, RSASSA-PKCS1-v1_5, RSASSA-PSS (with or
+ * without parameters in the key) and
  * ML-DSA. Every one reduces to "did the product accept this signature over this message with this key".
  */
 import type { HashName, MlDsaAlg, PublicKeyMaterial, SigVerifyInput } from '../product.js';
@@ -88,6 +89,13 @@ export const rsaPssVerify: Family<Template> = {
     return { alg: 'RSASSA-PSS', hash, mgfHash: hashName(g.mgfSha), saltLength: Number(g.sLen), publicKey: rsaPublic(g) } as Template;
   },
   test: verify,
+};
+
+/** The same questions with a key whose SPKI is id-RSASSA-PSS and names its parameters: the product reads them. */
+export const rsaPssParamsVerify: Family<Template> = {
+  ...rsaPssVerify,
+  name: 'rsa-pss-params-verify',
+  schemas: ['rsassa_pss_with_parameters_verify_schema.json'],
 };
 
 export const mldsaVerify: Family<Template> = {

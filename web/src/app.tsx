@@ -3,7 +3,7 @@ import { lang, tr } from './i18n';
  * The console's frame: sign-in when there is no session, otherwise the header (who is signed in, with
  * which roles), the pages the caller's permissions open, and the page for the current path.
  */
-import { useEffect, useSyncExternalStore } from 'react';
+import { useEffect, useState, useSyncExternalStore } from 'react';
 import { session } from './session';
 import { Link, match, navigate, useLocation } from './router';
 import { Bi, LangSwitch } from './components';
@@ -129,6 +129,13 @@ export function App() {
   }, [signedIn, path]);
 
   if (!signedIn || path === '/signin') return <SignIn />;
+  return <Shell path={path} />;
+}
+
+/** the signed-in frame: header with the menu (collapsed behind a button on narrow screens), and the page */
+function Shell({ path }: { path: string }) {
+  const [menuOpen, setMenuOpen] = useState(false);
+  useEffect(() => setMenuOpen(false), [path]);
   const me = session.me()!;
   return (
     <div className="shell">
@@ -140,7 +147,16 @@ export function App() {
             <Bi vi="Bảng điều khiển" en="Console" />
           </span>
         </Link>
-        <nav className="nav" aria-label={tr('Trang', 'pages')}>
+        <button
+          type="button"
+          className="secondary small menu-toggle"
+          aria-expanded={menuOpen}
+          aria-controls="site-nav"
+          onClick={() => setMenuOpen((o) => !o)}
+        >
+          <Bi vi="Trình đơn" en="Menu" />
+        </button>
+        <nav id="site-nav" className={menuOpen ? 'nav open' : 'nav'} aria-label={tr('Trang', 'pages')}>
           {NAV.filter((n) => session.can(n.permission)).map((n) => (
             <Link key={n.path} to={n.path} className={activeNav(path) === n ? 'active' : ''}>
               {lang() === 'en' ? n.en : n.vi}

@@ -114,9 +114,9 @@ function TopList({
   const max = Math.max(1, ...rows.map((r) => r.count));
   return (
     <section className="card" data-testid={testid}>
-      <h3>
+      <h2 className="card-title">
         <Bi vi={title.vi} en={title.en} />
-      </h3>
+      </h2>
       {rows.length ? (
         <ol className="toplist">
           {rows.map((r) => (
@@ -189,9 +189,9 @@ export function Dashboard() {
             </div>
           </div>
           <section className="card" data-testid="events-chart">
-            <h3>
+            <h2 className="card-title">
               <Bi vi="Sự kiện theo thời gian" en="events over time" />
-            </h3>
+            </h2>
             <TimeBars
               from={data.from}
               to={data.to}
@@ -201,9 +201,9 @@ export function Dashboard() {
             />
           </section>
           <section className="card" data-testid="alerts-chart">
-            <h3>
+            <h2 className="card-title">
               <Bi vi="Cảnh báo theo thời gian, theo mức độ" en="alerts over time, by level" />
-            </h3>
+            </h2>
             <TimeBars
               from={data.from}
               to={data.to}

@@ -34,7 +34,7 @@ export function SignIn() {
   }
 
   return (
-    <div className="signin">
+    <main className="signin">
       <form className="signin-card" onSubmit={submit}>
         <div className="signin-brand">
           <span className="brand-mark" aria-hidden="true" />
@@ -84,6 +84,6 @@ export function SignIn() {
           />
         </p>
       </form>
-    </div>
+    </main>
   );
 }

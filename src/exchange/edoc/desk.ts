@@ -604,7 +604,16 @@ export class DocumentDesk {
     const refuse = (why: string, detail: Record<string, unknown> = {}) =>
       new TrucError('encryption_certificate_missing', `cơ quan ${organId} không có chứng thư mã hoá dùng được (${why}) / agency ${organId} has no usable encryption certificate (${why})`, { organId, reason: why, ...detail });
     if (!entry?.encryptionCertificate) throw refuse('none in the directory');
-    const der = Buffer.from(entry.encryptionCertificate);
+    return this.checkEncryptionCertificate(organId, client, Buffer.from(entry.encryptionCertificate));
+  }
+
+  /**
+   * The checks of `encryptionCertificate` on a certificate already chosen: also made again before every
+   * retry of a delivery, so that a certificate revoked or expired after the first attempt is never used.
+   */
+  private async checkEncryptionCertificate(organId: string, client: string, der: Buffer): Promise<Buffer> {
+    const refuse = (why: string, detail: Record<string, unknown> = {}) =>
+      new TrucError('encryption_certificate_missing', `cơ quan ${organId} không có chứng thư mã hoá dùng được (${why}) / agency ${organId} has no usable encryption certificate (${why})`, { organId, reason: why, ...detail });
     let keyType: string;
     try {
       const t = createPublicKey({ key: parseCertificate(der).spki, format: 'der', type: 'spki' }).asymmetricKeyType;
@@ -1334,6 +1343,8 @@ export class DocumentDesk {
         const atts = (await this.o.db.query('SELECT * FROM xd_attachment WHERE doc_id = $1 ORDER BY content_id', [d.ref])).map(attachmentRow);
         const open = (a: AttachmentRow) => (SEALED.test(a.path) ? (this.openStored(a.path) as AsyncIterable<Buffer>) : (createReadStream(a.path) as AsyncIterable<Buffer>));
         let frames: AsyncGenerator<Buffer>;
+        // a retry encrypts to the certificate chosen at sending only while it is still valid (path, validity, revocation)
+        if (d.encryptTo && d.attempts > 0) await this.checkEncryptionCertificate(d.organId, d.client, d.encryptTo);
         if (d.encryptTo) {
           // end to end: the signed envelope and each attachment in its own AuthEnvelopedData to the
           // recipient agency's certificate, made afresh for each attempt as the files are read
@@ -1352,6 +1363,7 @@ export class DocumentDesk {
         } else frames = writeFrames(envelope, atts.map((a) => (SEALED.test(a.path) ? { contentId: a.contentId, open: () => open(a), size: a.size } : { contentId: a.contentId, path: a.path, size: a.size })));
         answer = await post(`${this.o.ssUrl.replace(/\/$/, '')}${servicePath(d.client, 'edoc/packages')}`, { ...headers, 'content-type': FRAMES_MEDIA_TYPE }, frames, this.o.timeoutMs);
       } else {
+        if (d.encryptTo && d.attempts > 0) await this.checkEncryptionCertificate(d.organId, d.client, d.encryptTo);
         const [s] = await this.openStatuses((await this.o.db.query('SELECT * FROM xd_status WHERE id = $1', [d.ref])).map(statusRow));
         if (s!.xml === null) throw new TrucError('shredded', `trạng thái ${d.ref} đã bị huỷ khoá / status ${d.ref} was crypto-shredded`, { id: d.ref });
         const xml = Buffer.from(s!.xml, 'utf8');
@@ -1361,8 +1373,9 @@ export class DocumentDesk {
       }
     } catch (e) {
       // a document whose key was shredded meanwhile can never be sent: not retried
-      gone = isTrucError(e) && e.code === 'shredded';
-      problem = gone ? `shredded: ${(e as Error).message}` : `network: ${(e as Error).message}`;
+      // nor one whose recipient's encryption certificate is no longer valid
+      gone = isTrucError(e) && (e.code === 'shredded' || e.code === 'encryption_certificate_missing');
+      problem = gone ? `${(e as TrucError).code}: ${(e as Error).message}` : `network: ${(e as Error).message}`;
     }
     const attempts = d.attempts + 1;
     const ok = answer && answer.status >= 200 && answer.status < 300;

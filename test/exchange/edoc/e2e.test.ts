@@ -297,4 +297,32 @@ describe('classified packages encrypted end to end to the recipient agency', () 
     await until(async () => (await statusOf(vpcp, last, G09))?.status === '01', 30_000, '01 after retry');
     expect((await bnv.desk.inbox({ all: true })).documents.filter((d) => d.documentId.endsWith(',7/CV-MAT'))).toHaveLength(1);
   }, 90_000);
+
+  it('a retry encrypts only to a certificate still valid: one that no longer validates ends the delivery, nothing sent', async () => {
+    // the first attempt fails at the recipient (it holds another key) ...
+    const right = bnv.options.decryption!;
+    const h = keys.get(H29)!;
+    bnv.options.decryption = [{ certificate: h.der, key: h.recipient }];
+    await bnv.reopen();
+    const sent = await vpcp.desk.send(doc(41, [G09]), 'clerk@vpcp');
+    await until(async () => (await vpcp.desk.deliveries(sent.id)).find((d) => d.state === 'failed'), 30_000, 'failed');
+    bnv.options.decryption = right;
+    await bnv.reopen();
+    // ... then the recipient's certificate stops validating for the sender (as a revocation would make it):
+    // the sender now trusts only another root
+    const dir = tmp('truc-e2e-anchor-');
+    openssl(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', join(dir, 'k.pem'), '-out', join(dir, 'c.der'), '-outform', 'DER', '-days', '30', '-subj', '/CN=Another root/O=Test/C=VN', '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign']);
+    const validation = vpcp.options.validation;
+    vpcp.options.validation = { trustAnchors: [readFileSync(join(dir, 'c.der'))] };
+    await vpcp.reopen();
+    try {
+      await vpcp.desk.retryFailed(sent.id);
+      const again = await until(async () => (await vpcp.desk.deliveries(sent.id)).find((d) => d.state === 'failed' && d.attempts >= 2), 30_000, 'failed again');
+      expect(again.lastError).toMatch(/^encryption_certificate_missing: .*not valid/);
+      expect(await bnv.db.query("SELECT id FROM xd_document WHERE document_id LIKE '%,41/CV-MAT'")).toHaveLength(0);
+    } finally {
+      vpcp.options.validation = validation;
+      await vpcp.reopen();
+    }
+  }, 60_000);
 });

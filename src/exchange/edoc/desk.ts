@@ -290,6 +290,11 @@ async function* single(b: Buffer): AsyncGenerator<Buffer> {
 /** A file kept encrypted: its vault object id (a UUID) before `.vlt`. */
 const SEALED = /([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.vlt$/;
 
+/** `encryption_certificate_missing` for an agency, with the reason in both languages. */
+function noEncryptionCertificate(organId: string, why: string, detail: Record<string, unknown> = {}): TrucError {
+  return new TrucError('encryption_certificate_missing', `cơ quan ${organId} không có chứng thư mã hoá dùng được (${why}) / agency ${organId} has no usable encryption certificate (${why})`, { organId, reason: why, ...detail });
+}
+
 export class DocumentDesk {
   readonly organ: Organ;
   readonly client: SubsystemId;
@@ -601,8 +606,7 @@ export class DocumentDesk {
    */
   private async encryptionCertificate(organId: string, client: string): Promise<Buffer> {
     const entry = this.o.recipients().find((r) => r.id === organId);
-    const refuse = (why: string, detail: Record<string, unknown> = {}) =>
-      new TrucError('encryption_certificate_missing', `cơ quan ${organId} không có chứng thư mã hoá dùng được (${why}) / agency ${organId} has no usable encryption certificate (${why})`, { organId, reason: why, ...detail });
+    const refuse = (why: string, detail: Record<string, unknown> = {}) => noEncryptionCertificate(organId, why, detail);
     if (!entry?.encryptionCertificate) throw refuse('none in the directory');
     return this.checkEncryptionCertificate(organId, client, Buffer.from(entry.encryptionCertificate));
   }
@@ -612,8 +616,7 @@ export class DocumentDesk {
    * retry of a delivery, so that a certificate revoked or expired after the first attempt is never used.
    */
   private async checkEncryptionCertificate(organId: string, client: string, der: Buffer): Promise<Buffer> {
-    const refuse = (why: string, detail: Record<string, unknown> = {}) =>
-      new TrucError('encryption_certificate_missing', `cơ quan ${organId} không có chứng thư mã hoá dùng được (${why}) / agency ${organId} has no usable encryption certificate (${why})`, { organId, reason: why, ...detail });
+    const refuse = (why: string, detail: Record<string, unknown> = {}) => noEncryptionCertificate(organId, why, detail);
     let keyType: string;
     try {
       const t = createPublicKey({ key: parseCertificate(der).spki, format: 'der', type: 'spki' }).asymmetricKeyType;

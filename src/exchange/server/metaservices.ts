@@ -14,21 +14,9 @@ import type { IncomingMessage } from 'node:http';
 import { TrucError } from '../../errors.js';
 import { subsystemText, subsystemOf, type ServiceId, type SubsystemId } from '../ids.js';
 import type { GlobalConf } from '../conf/global.js';
-import type { AccessRight, ServerSnapshot, ServiceRow } from './store.js';
+import { subjectCovers, type AccessRight, type ServerSnapshot, type ServiceRow } from './store.js';
 
 export const META_SERVICES = new Set(['listMethods', 'allowedMethods', 'getOpenAPI']);
-
-/** Whether an access right's subject names this client (itself, a local group or a global group it is in). */
-function grants(snap: ServerSnapshot, conf: GlobalConf, r: AccessRight, client: SubsystemId): boolean {
-  const clientText = subsystemText(client);
-  if (r.subject === clientText) return true;
-  if (r.subject.startsWith('LOCALGROUP:')) return snap.localGroups.get(r.subject.slice(11))?.has(clientText) ?? false;
-  if (r.subject.startsWith('GLOBALGROUP:')) {
-    const [instance, code] = r.subject.slice(12).split('/') as [string, string];
-    return instance === conf.instance && conf.inGlobalGroup(code, client);
-  }
-  return false;
-}
 
 /** An access right's method and path as X-Road writes an endpoint (`**` for any path below). */
 function endpoint(r: AccessRight): { method: string; path: string } {
@@ -84,7 +72,7 @@ export function metaserviceAnswer(snap: ServerSnapshot, conf: GlobalConf, meta: 
     const rights = snap.access.get(row.text) ?? [];
     if (meta.serviceCode === 'listMethods') list.push(entry(row, rights));
     else {
-      const mine = rights.filter((r) => grants(snap, conf, r, client));
+      const mine = rights.filter((r) => subjectCovers(snap, conf, r.subject, client));
       if (mine.length) list.push(entry(row, mine));
     }
   }

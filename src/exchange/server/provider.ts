@@ -15,12 +15,12 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import { createHash } from 'node:crypto';
 import { TrucError, isTrucError, toProblem } from '../../errors.js';
-import { memberOf, parseService, parseSubsystem, sameMember, serviceText, subsystemOf, subsystemText, type ServiceId, type SubsystemId } from '../ids.js';
+import { clientHeader, memberOf, parseService, parseSubsystem, sameMember, serviceText, subsystemOf, subsystemText, type ServiceId, type SubsystemId } from '../ids.js';
 import { BodyCollector, bodyStream } from './body.js';
 import { FRAME_ABORT, FRAME_BODY, FRAME_HEADER, FRAME_MATERIAL, FRAME_SIGNATURE, MAX_CHUNK_BYTES, MESSAGE_CONTENT_TYPE, encodeHeader, frame, frameHead, messageDigest, parseHeader, readWhole, restServiceHeader, xroadRequestHash, type MessageHeader, type MessageSignature } from './message.js';
 import { checkTime, ownMaterial, publishRefusal, readIncoming, receiveBody, recordHealth, type ServerContext } from './context.js';
 import { materialSent, materialToSend, peerMaterial } from './material.js';
-import { pathCovered, type ServerSnapshot } from './store.js';
+import { pathCovered, subjectCovers, type ServerSnapshot } from './store.js';
 import type { GlobalConf } from '../conf/global.js';
 import { writeChunk, writeFrame } from './write.js';
 import { META_SERVICES, metaserviceAnswer } from './metaservices.js';
@@ -47,16 +47,9 @@ function peerCert(req: IncomingMessage): { der: Buffer; hash: string } {
 export function accessAllowed(snap: ServerSnapshot, conf: GlobalConf, service: string, client: SubsystemId, method: string, path: string): boolean {
   const rights = snap.access.get(service);
   if (!rights) return false;
-  const clientText = subsystemText(client);
   for (const r of rights) {
     if (r.method !== '*' && r.method !== method) continue;
-    if (!pathCovered(r.path, path)) continue;
-    if (r.subject === clientText) return true;
-    if (r.subject.startsWith('LOCALGROUP:') && snap.localGroups.get(r.subject.slice(11))?.has(clientText)) return true;
-    if (r.subject.startsWith('GLOBALGROUP:')) {
-      const [instance, code] = r.subject.slice(12).split('/') as [string, string];
-      if (instance === conf.instance && conf.inGlobalGroup(code, client)) return true;
-    }
+    if (pathCovered(r.path, path) && subjectCovers(snap, conf, r.subject, client)) return true;
   }
   return false;
 }
@@ -143,9 +136,11 @@ export async function handleProvider(ctx: ServerContext, req: IncomingMessage, r
       throw new TrucError('log_failure', `the request could not be logged: ${(e as Error).message}`);
     }
     requestBytes = rest.body.length;
-    const out = meta
-      ? await deliver(ctx, req, res, header, rest.digest, '', 0, rest.body.body, rest.body.length, rest.body.held, metaserviceAnswer(snap, conf, service, client, header.method!, header.path!))
-      : await deliver(ctx, req, res, header, rest.digest, svc!.url, svc!.timeoutMs, rest.body.body, rest.body.length, rest.body.held);
+    const body = rest.body.body;
+    const isRes = meta ? metaserviceAnswer(snap, conf, service, client, header.method!, header.path!) : await sendToService(header, rest.digest, svc!.url, svc!.timeoutMs, body, rest.body.length, rest.body.held);
+    // metadata mode: the spool file goes now that the body is on its way (no-op in full mode: the log owns it)
+    if ((rest.body.held || meta) && !Buffer.isBuffer(body)) await body.discard?.();
+    const out = await answerSigned(ctx, req, res, header, rest.digest, isRes);
     recordHealth(ctx, svcText);
     ctx.ops.record({ messageId: header.id, side: 'provider', client: header.client, service: header.service, startedAt: started, finishedAt: ctx.clock(), requestBytes, responseBytes: out.bytes, status: out.status });
   } catch (e) {
@@ -163,26 +158,6 @@ export async function handleProvider(ctx: ServerContext, req: IncomingMessage, r
   }
 }
 
-/** Sends the request to the information system and streams its answer back, signed and logged. */
-async function deliver(
-  ctx: ServerContext,
-  req: IncomingMessage,
-  res: ServerResponse,
-  h: MessageHeader,
-  requestDigest: Buffer,
-  baseUrl: string,
-  timeoutMs: number,
-  body: Buffer | import('../log/types.js').SpooledBody,
-  bodyLength: number,
-  held?: Buffer[],
-  local?: IncomingMessage,
-): Promise<{ status: number; bytes: number }> {
-  const isRes = local ?? (await sendToService(h, requestDigest, baseUrl, timeoutMs, body, bodyLength, held));
-  // metadata mode: the spool file goes now that the body is on its way (no-op in full mode: the log owns it)
-  if ((held || local) && !Buffer.isBuffer(body)) await body.discard?.();
-  return answerSigned(ctx, req, res, h, requestDigest, isRes);
-}
-
 /** Sends the request to the information system; resolves with its response. */
 async function sendToService(
   h: MessageHeader,
@@ -197,7 +172,7 @@ async function sendToService(
   const headers: Record<string, string | number> = {};
   for (const [k, v] of Object.entries(h.headers)) headers[k] = v;
   const client = parseSubsystem(h.client);
-  headers['x-road-client'] = `${client.instance}/${client.memberClass}/${client.memberCode}/${client.subsystemCode}`;
+  headers['x-road-client'] = clientHeader(client);
   headers['x-road-service'] = restServiceHeader(parseService(h.service));
   headers['x-road-id'] = h.id;
   headers['x-road-request-hash'] = xroadRequestHash(requestDigest);

@@ -10,6 +10,7 @@ import { TrucError } from '../../errors.js';
 import { parseService, parseSubsystem, serviceText, subsystemText, subsystemOf, type ServiceId, type SubsystemId } from '../ids.js';
 
 import { opMigrations } from './oprecords.js';
+import type { GlobalConf } from '../conf/global.js';
 
 export const serverMigrations: Migration[] = [
   {
@@ -208,6 +209,18 @@ export class ServerStore {
     const snap = await this.snapshot();
     return service ? (snap.access.get(service) ?? []) : [...snap.access.values()].flat();
   }
+}
+
+/** Whether an access right's subject names this client: itself, a local group or a global group it is in. */
+export function subjectCovers(snap: ServerSnapshot, conf: GlobalConf, subject: string, client: SubsystemId): boolean {
+  const clientText = subsystemText(client);
+  if (subject === clientText) return true;
+  if (subject.startsWith('LOCALGROUP:')) return snap.localGroups.get(subject.slice(11))?.has(clientText) ?? false;
+  if (subject.startsWith('GLOBALGROUP:')) {
+    const [instance, code] = subject.slice(12).split('/') as [string, string];
+    return instance === conf.instance && conf.inGlobalGroup(code, client);
+  }
+  return false;
 }
 
 /** Whether an access right's path pattern covers a request path (query excluded). */

@@ -7,18 +7,12 @@
  * the tablet the menu sits behind a button with aria-expanded.
  * Disabled controls are exempt from the contrast rule, as WCAG 1.4.3 exempts inactive components. Screenshots go to TRUC_E2E_SCREENSHOTS (/tmp).
  */
-import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import type { FastifyInstance } from 'fastify';
-import { pino } from 'pino';
-import type { BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PROJECT_ROOT } from '../../src/config.js';
-import { buildApp } from '../../src/http/app.js';
 import { createToken } from '../../src/http/auth/store.js';
-import { MonitorService, monitorConfig } from '../../src/monitor/index.js';
-import { openBrowser } from './browser.js';
-import { testPlatform, type TestPlatform } from '../helpers/platform.js';
+import { openConsoleRig, type ConsoleRig } from './console-rig.js';
+import type { TestPlatform } from '../helpers/platform.js';
 
 const SHOTS = process.env.TRUC_E2E_SCREENSHOTS ?? '/tmp';
 const VIEWPORTS = [
@@ -145,29 +139,19 @@ function focused(): { what: string; ring: boolean } | null {
 
 describe('the console is accessible and fits a laptop and a tablet, in Chromium', () => {
   let p: TestPlatform;
-  let m: MonitorService;
-  let app: FastifyInstance;
+  let rig: ConsoleRig | undefined;
   let base: string;
-  let context: BrowserContext;
   let page: Page;
   let token: string;
 
   beforeAll(async () => {
-    const build = spawnSync('bash', [join(PROJECT_ROOT, 'scripts', 'build-web.sh')], { encoding: 'utf8', timeout: 120_000 });
-    expect(build.status, build.stderr).toBe(0);
-    p = await testPlatform('memory://');
-    m = await MonitorService.start({ db: p.db, bus: p.bus, log: pino({ level: 'silent' }), config: monitorConfig({}), listen: false, scanner: null });
-    app = await buildApp(p, { monitor: m });
-    base = await app.listen({ host: '127.0.0.1', port: 0 });
+    rig = await openConsoleRig(15_000);
+    ({ p, base, page } = rig);
     token = (await createToken(p.db, 'Nguyễn Văn An', ['monitor-analyst', 'lab-officer', 'ra-officer', 'signer', 'auditor'])).token;
-    ({ context, page } = await openBrowser(15_000));
   }, 180_000);
 
   afterAll(async () => {
-    await context?.close();
-    await app?.close();
-    await m?.stop();
-    await p?.close();
+    await rig?.close();
   });
 
   const check = async (where: string, lang: string, narrow: boolean) => {

@@ -4,18 +4,12 @@
  * remembered across reloads, and back. In English, no heading, label, button, table head or menu entry is
  * left in Vietnamese (the data shown is not judged: names stay as they are).
  */
-import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import type { FastifyInstance } from 'fastify';
-import { pino } from 'pino';
-import type { BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PROJECT_ROOT } from '../../src/config.js';
-import { buildApp } from '../../src/http/app.js';
 import { createToken } from '../../src/http/auth/store.js';
-import { MonitorService, monitorConfig } from '../../src/monitor/index.js';
-import { openBrowser } from './browser.js';
-import { testPlatform, type TestPlatform } from '../helpers/platform.js';
+import { openConsoleRig, type ConsoleRig } from './console-rig.js';
+import type { TestPlatform } from '../helpers/platform.js';
 
 const SHOTS = process.env.TRUC_E2E_SCREENSHOTS ?? '/tmp';
 const VI = /[àáạảãâầấậẩẫăằắặẳẵèéẹẻẽêềếệểễìíịỉĩòóọỏõôồốộổỗơờớợởỡùúụủũưừứựửữỳýỵỷỹđĐ]/i;
@@ -23,29 +17,19 @@ const CHROME = 'h1, h2, h3, legend, th, label > span, button, nav a, summary, .f
 
 describe('the console in Vietnamese and in English, in Chromium', () => {
   let p: TestPlatform;
-  let m: MonitorService;
-  let app: FastifyInstance;
+  let rig: ConsoleRig | undefined;
   let base: string;
-  let context: BrowserContext;
   let page: Page;
   const tokens: Record<string, string> = {};
 
   beforeAll(async () => {
-    const build = spawnSync('bash', [join(PROJECT_ROOT, 'scripts', 'build-web.sh')], { encoding: 'utf8', timeout: 120_000 });
-    expect(build.status, build.stderr).toBe(0);
-    p = await testPlatform('memory://');
-    m = await MonitorService.start({ db: p.db, bus: p.bus, log: pino({ level: 'silent' }), config: monitorConfig({}), listen: false, scanner: null });
-    app = await buildApp(p, { monitor: m });
-    base = await app.listen({ host: '127.0.0.1', port: 0 });
+    rig = await openConsoleRig(15_000);
+    ({ p, base, page } = rig);
     tokens.analyst = (await createToken(p.db, 'Nguyễn Văn An', ['monitor-analyst', 'signer', 'ra-officer'])).token;
-    ({ context, page } = await openBrowser(15_000));
   }, 180_000);
 
   afterAll(async () => {
-    await context?.close();
-    await app?.close();
-    await m?.stop();
-    await p?.close();
+    await rig?.close();
   });
 
   /** the page's own words (headings, labels, buttons, menu) that are still Vietnamese */

@@ -2,7 +2,8 @@
 # Installs the system tools the test suite and the platform use, from Debian's packages, when missing:
 # SoftHSM2 (PKCS#11 tests), OpenSSL (interop), poppler-utils (pdfsig), NSS tools (certutil, the trust store pdfsig
 # reads), xmlsec1, qpdf, YARA, wrk (benchmarks), Chromium (the console's browser tests), unzip (judges the
-# message log's ASiC-E evidence containers), nats-server (the fault tests start NATS servers of their own).
+# message log's ASiC-E evidence containers), nats-server (the fault tests start NATS servers of their own),
+# gcc (builds the fault-injecting PKCS#11 module the token tests put in front of SoftHSM2, at the end).
 # Safe to run again: it installs only what is not there.
 set -euo pipefail
 
@@ -22,9 +23,14 @@ have wrk || need+=(wrk)
 have pg_isready || need+=(postgresql-client)
 have unzip || need+=(unzip)
 have nats-server || [ -x /usr/sbin/nats-server ] || need+=(nats-server)
+have gcc || need+=(gcc libc6-dev)
+
+# the tests' fault-injecting PKCS#11 module (test/helpers/pkcs11-fault), built once the compiler is there
+build_fault_module() { bash "$(dirname "$0")/build-pkcs11-fault.sh"; }
 
 if [ ${#need[@]} -eq 0 ]; then
   echo "install-deps: all system tools present"
+  build_fault_module
   exit 0
 fi
 # unique list
@@ -36,3 +42,4 @@ export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 echo "install-deps: done"
+build_fault_module

@@ -22,6 +22,8 @@ async function askPin(r: SignRequest): Promise<{ pin: string } | null> {
       `Chứng thư (certificate):   ${r.certificate.subject}`,
       `Số văn bản (documents):    ${r.items.length}`,
       ...r.items.map((it, i) => `  ${i + 1}. ${it.title}\n     SHA-256 ${it.sha256}`),
+      // the token counts wrong PINs: said before the PIN is typed, loudest on the last try
+      ...(r.pinWarning ? ['', `${r.pin === 'final_try' ? '!!! ' : ''}CHÚ Ý / NOTE: ${r.pinWarning}`] : []),
       '',
     ].join('\n') + '\n',
   );

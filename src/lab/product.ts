@@ -98,6 +98,22 @@ export type AsymDecryptInput =
   | { alg: 'RSAES-OAEP'; hash: HashName; mgfHash: HashName; label: Bytes; privateKey: PrivateKeyMaterial; ct: Bytes }
   | { alg: 'RSAES-PKCS1-v1_5'; privateKey: PrivateKeyMaterial; ct: Bytes };
 
+/** PBES2 (RFC 8018 §6.2): PBKDF2 with HMAC over `prf` derives the key of `cipher` (AES-128-CBC…), padded as PKCS#5 says. */
+export interface PbeInput { alg: 'PBES2'; prf: HashName; cipher: string; password: Bytes; salt: Bytes; iterations: number; iv: Bytes }
+
+/**
+ * Format-preserving encryption (NIST SP 800-38G): AES-FF1, FF3-1. The message is a list of digits below
+ * `radix`, or a string over `alphabet` — passed as the file writes it, for the product to take or refuse.
+ */
+export interface FpeInput { alg: string; key: Bytes; tweak: Bytes; radix: number; alphabet?: string }
+export type FpeText = string | number[];
+
+/** Curve parameters as a product holds them (unsigned big-endian integers; the point G affine). */
+export interface EcCurveParams { p: Bytes; a: Bytes; b: Bytes; gx: Bytes; gy: Bytes; n: Bytes; h: number }
+
+/** A JOSE key: a JWK, or a JWK Set (`{"keys": [...]}`) as the file gives it. */
+export type JoseKey = Record<string, unknown>;
+
 export interface ProductInfo {
   /** Product name as registered, e.g. "OpenSSL via node:crypto". */
   name: string;
@@ -137,6 +153,30 @@ export interface ProductAdapter {
   kemKeygen?(p: { alg: MlKemAlg; seed: Bytes }): Promise<{ ek: Bytes; dk: Bytes }>;
   /** Decapsulation with the key pair derived from the seed, or with the expanded decapsulation key `dk` as given. */
   kemDecaps?(p: { alg: MlKemAlg; ct: Bytes } & ({ seed: Bytes } | { dk: Bytes })): Promise<Bytes>;
+  /** Deterministic AEAD (RFC 5297 AES-SIV with one associated-data string, no nonce); returns the whole output, the SIV first. */
+  daeadEncrypt?(p: { alg: string; key: Bytes; aad: Bytes; msg: Bytes }): Promise<Bytes>;
+  /** Returns the plaintext; throws when the product refuses the ciphertext. */
+  daeadDecrypt?(p: { alg: string; key: Bytes; aad: Bytes; ct: Bytes }): Promise<Bytes>;
+  /** Password-based encryption (PBES2); returns the ciphertext. */
+  pbeEncrypt?(p: PbeInput & { msg: Bytes }): Promise<Bytes>;
+  pbeDecrypt?(p: PbeInput & { ct: Bytes }): Promise<Bytes>;
+  /** Format-preserving encryption; the answer is of the message's kind (digits or a string). */
+  fpeEncrypt?(p: FpeInput & { msg: FpeText }): Promise<FpeText>;
+  fpeDecrypt?(p: FpeInput & { ct: FpeText }): Promise<FpeText>;
+  /** The parameters the product holds for a named curve (name and OID as the file gives them). */
+  ecCurveParams?(p: { name: string; oid: string }): Promise<EcCurveParams>;
+  /** BLS signature verification (draft-irtf-cfrg-bls-signature) under the named ciphersuite. */
+  blsVerify?(p: { ciphersuite: string; publicKey: Bytes; msg: Bytes; sig: Bytes }): Promise<boolean>;
+  /** BLS AggregateVerify: one signature over n (public key, message) pairs. */
+  blsAggregateVerify?(p: { ciphersuite: string; publicKeys: Bytes[]; messages: Bytes[]; sig: Bytes }): Promise<boolean>;
+  /** hash_to_curve onto G2 of BLS12-381 with the domain separation tag; returns the compressed point. */
+  blsHashToG2?(p: { dst: string; msg: Bytes }): Promise<Bytes>;
+  /** JSON Web Signature verification (compact or JSON serialization, as given) with a JWK or JWK Set; returns the payload, throws on refusal. */
+  jwsVerify?(p: { jws: string; key: JoseKey }): Promise<Bytes>;
+  /** JSON Web Encryption decryption with a JWK or JWK Set; returns the plaintext, throws on refusal. */
+  jweDecrypt?(p: { jwe: string; key: JoseKey }): Promise<Bytes>;
+  /** C2SP chunked encryption (Cobblestone): the whole plaintext, or a refusal. */
+  chunkedDecrypt?(p: { alg: string; aead: string; hash: HashName; key: Bytes; ctx: Bytes; ct: Bytes }): Promise<Bytes>;
   /** Whole ACVP vector set in, ACVP response out; products that speak ACVP natively offer this. */
   acvp?(prompt: Record<string, unknown>): Promise<Record<string, unknown>>;
   close?(): Promise<void>;

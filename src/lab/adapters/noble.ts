@@ -4,6 +4,7 @@
  */
 import { aeskw, aeskwp, aessiv, cbc, cmac, gcm, gcmsiv } from '@noble/ciphers/aes.js';
 import { chacha20poly1305, xchacha20poly1305 } from '@noble/ciphers/chacha.js';
+import { bls12_381 } from '@noble/curves/bls12-381.js';
 import { ed25519, x25519 } from '@noble/curves/ed25519.js';
 import { ed448, x448 } from '@noble/curves/ed448.js';
 import { brainpoolP256r1, brainpoolP384r1, brainpoolP512r1 } from '@noble/curves/misc.js';
@@ -18,7 +19,7 @@ import { sha224, sha256, sha384, sha512, sha512_224, sha512_256 } from '@noble/h
 import { sha3_224, sha3_256, sha3_384, sha3_512, shake128_32, shake256_64 } from '@noble/hashes/sha3.js';
 import { ml_dsa44, ml_dsa65, ml_dsa87 } from '@noble/post-quantum/ml-dsa.js';
 import { ml_kem1024, ml_kem512, ml_kem768 } from '@noble/post-quantum/ml-kem.js';
-import { type Bytes, type EcCurve, type HashName, type ProductAdapter, type PublicKeyMaterial, unsupported } from '../product.js';
+import { type Bytes, type EcCurve, type HashName, type PbeInput, type ProductAdapter, type PublicKeyMaterial, unsupported } from '../product.js';
 import { fixedScalar, parseEcSpki } from './spki.js';
 
 const HASH: Record<HashName, CHash> = {
@@ -87,6 +88,30 @@ function ecScalar(curve: EcCurve, k: { raw?: Bytes; jwk?: Record<string, unknown
   throw unsupported('EC private key encoding');
 }
 
+/** PBES2 (RFC 8018 §6.2) from noble's PBKDF2 and AES-CBC, the two calls in the order the RFC gives. */
+async function pbes2(p: PbeInput, data: Bytes, decrypt: boolean): Promise<Bytes> {
+  const m = /^AES-(128|192|256)-CBC$/.exec(p.cipher);
+  if (p.alg !== 'PBES2' || !m) throw unsupported(`PBE ${p.alg} ${p.cipher}`);
+  const key = await pbkdf2Async(hashOf(p.prf), p.password, p.salt, { c: p.iterations, dkLen: Number(m[1]) / 8 });
+  return decrypt ? cbc(key, p.iv).decrypt(data) : cbc(key, p.iv).encrypt(data);
+}
+
+/**
+ * The BLS ciphersuites of draft-irtf-cfrg-bls-signature noble's long signatures (public keys in G1,
+ * signatures in G2) implement: Basic and proof of possession, whose domain separation tag is the
+ * ciphersuite's name.
+ */
+const BLS_SUITES = new Set(['BLS_SIG_BLS12381G2_XMD:SHA-256_SSWU_RO_NUL_', 'BLS_SIG_BLS12381G2_XMD:SHA-256_SSWU_RO_POP_']);
+function blsSuite(ciphersuite: string): string {
+  if (!BLS_SUITES.has(ciphersuite)) throw unsupported(`BLS ${ciphersuite}: không có trong @noble/curves / not in @noble/curves`);
+  return ciphersuite;
+}
+
+function bigBytes(v: bigint): Bytes {
+  const h = v.toString(16);
+  return new Uint8Array(Buffer.from(h.length % 2 ? `0${h}` : h, 'hex'));
+}
+
 export function nobleProduct(): ProductAdapter {
   return {
     info: { name: 'noble (pure JavaScript)', version: '@noble/curves 2.2, @noble/ciphers 2, @noble/hashes 2, @noble/post-quantum 0.7', adapter: 'noble' },
@@ -102,6 +127,65 @@ export function nobleProduct(): ProductAdapter {
       // no rnd is FIPS 204's deterministic variant, which signs with 32 zero bytes (noble's `false`)
       const extraEntropy = p.rnd ?? false;
       return 'mu' in p ? dsa.internal.sign(p.mu, secretKey, { externalMu: true, extraEntropy }) : dsa.sign(p.msg, secretKey, { context: p.context, extraEntropy });
+    },
+
+    async daeadEncrypt(p) {
+      if (p.alg !== 'AES-SIV-CMAC') throw unsupported(`${p.alg}: không có trong @noble/ciphers / not in @noble/ciphers`);
+      // RFC 5297 with one associated-data string and no nonce; noble's output is V || C, the RFC's
+      return aessiv(p.key, p.aad).encrypt(p.msg);
+    },
+
+    async daeadDecrypt(p) {
+      if (p.alg !== 'AES-SIV-CMAC') throw unsupported(`${p.alg}: không có trong @noble/ciphers / not in @noble/ciphers`);
+      return aessiv(p.key, p.aad).decrypt(p.ct);
+    },
+
+    pbeEncrypt: (p) => pbes2(p, p.msg, false),
+
+    pbeDecrypt: (p) => pbes2(p, p.ct, true),
+
+    async fpeEncrypt(p) {
+      throw unsupported(`${p.alg}: @noble/ciphers không có mã hoá bảo toàn định dạng / format-preserving encryption is not in @noble/ciphers`);
+    },
+
+    async fpeDecrypt(p) {
+      throw unsupported(`${p.alg}: @noble/ciphers không có mã hoá bảo toàn định dạng / format-preserving encryption is not in @noble/ciphers`);
+    },
+
+    async ecCurveParams(p) {
+      const c = ecOf(p.name).Point.CURVE();
+      return { p: bigBytes(c.p), a: bigBytes(c.a), b: bigBytes(c.b), gx: bigBytes(c.Gx), gy: bigBytes(c.Gy), n: bigBytes(c.n), h: Number(c.h) };
+    },
+
+    async blsVerify(p) {
+      const sigs = bls12_381.longSignatures;
+      return sigs.verify(p.sig, sigs.hash(p.msg, blsSuite(p.ciphersuite)), p.publicKey);
+    },
+
+    async blsAggregateVerify(p) {
+      const sigs = bls12_381.longSignatures;
+      const dst = blsSuite(p.ciphersuite);
+      // noble's AggregateVerify takes (message, key) pairs: lists of different lengths cannot be handed to it
+      if (p.publicKeys.length !== p.messages.length) {
+        throw unsupported(`BLS AggregateVerify với ${p.publicKeys.length} khoá và ${p.messages.length} thông điệp: @noble/curves nhận từng cặp / with ${p.publicKeys.length} keys and ${p.messages.length} messages: @noble/curves takes pairs`);
+      }
+      return sigs.verifyBatch(p.sig, p.messages.map((m, i) => ({ message: sigs.hash(m, dst), publicKey: p.publicKeys[i] })));
+    },
+
+    async blsHashToG2(p) {
+      return bls12_381.G2.hashToCurve(p.msg, { DST: p.dst }).toBytes(true);
+    },
+
+    async jwsVerify() {
+      throw unsupported('JOSE: không có gói @noble nào làm JWS/JWE / no @noble package does JSON Web Signature or Encryption');
+    },
+
+    async jweDecrypt() {
+      throw unsupported('JOSE: không có gói @noble nào làm JWS/JWE / no @noble package does JSON Web Signature or Encryption');
+    },
+
+    async chunkedDecrypt(p) {
+      throw unsupported(`${p.alg}: không có gói @noble nào làm mã hoá theo khối C2SP / no @noble package does C2SP chunked encryption`);
     },
 
     async isPrime() {

@@ -15,6 +15,7 @@ import {
   type EcCurve,
   type HashName,
   type ProductAdapter,
+  labCannotAsk,
   type PublicKeyMaterial,
   unsupported,
 } from '../product.js';
@@ -269,6 +270,13 @@ export async function openPkcs11Product(o: Pkcs11ProductOptions): Promise<Produc
       }),
     );
 
+  const noBls = (): Error => unsupported('BLS: PKCS#11 không định nghĩa cơ chế BLS / PKCS#11 defines no BLS mechanism');
+  /** PBES2 needs CKM_PKCS5_PBKD2; a token that lists it cannot be asked through pkcs11js, which has no CK_PKCS5_PBKD2_PARAMS. */
+  const pbe = (): Error => {
+    has(P.CKM_PKCS5_PBKD2, 'PBKDF2 (CKM_PKCS5_PBKD2)');
+    return labCannotAsk('PBES2: pkcs11js không truyền được CK_PKCS5_PBKD2_PARAMS / pkcs11js cannot pass CK_PKCS5_PBKD2_PARAMS');
+  };
+
   const adapter: ProductAdapter = {
     info: {
       name: o.name ?? `${token.manufacturerID.trim()} ${token.model.trim()}`,
@@ -462,6 +470,35 @@ export async function openPkcs11Product(o: Pkcs11ProductOptions): Promise<Produc
           }
         }),
       );
+    },
+
+    // PKCS#11 (2.40 and 3.x) defines no mechanism for format-preserving encryption or for BLS
+    async fpeEncrypt(a) {
+      throw unsupported(`${a.alg}: PKCS#11 không định nghĩa cơ chế mã hoá bảo toàn định dạng / PKCS#11 defines no format-preserving encryption mechanism`);
+    },
+
+    async fpeDecrypt(a) {
+      throw unsupported(`${a.alg}: PKCS#11 không định nghĩa cơ chế mã hoá bảo toàn định dạng / PKCS#11 defines no format-preserving encryption mechanism`);
+    },
+
+    async blsVerify() {
+      throw noBls();
+    },
+
+    async blsAggregateVerify() {
+      throw noBls();
+    },
+
+    async blsHashToG2() {
+      throw noBls();
+    },
+
+    async pbeEncrypt() {
+      throw pbe();
+    },
+
+    async pbeDecrypt() {
+      throw pbe();
     },
 
     async close() {

@@ -31,12 +31,24 @@ export function fromWire(op: OperationName, r: unknown): unknown {
       return { ct: fromHex(String(o.ct), 'ct'), tag: fromHex(String(o.tag), 'tag') };
     case 'sigVerify':
     case 'isPrime':
+    case 'blsVerify':
+    case 'blsAggregateVerify':
       if (typeof o.valid !== 'boolean') throw new Error('answer lacks boolean "valid"');
       return o.valid;
     case 'kemEncaps':
       return { c: fromHex(String(o.c), 'c'), K: fromHex(String(o.K), 'K') };
     case 'kemKeygen':
       return { ek: fromHex(String(o.ek), 'ek'), dk: fromHex(String(o.dk), 'dk') };
+    case 'fpeEncrypt':
+    case 'fpeDecrypt':
+      // digits stay digits and text stays text: FPE output is not bytes
+      if (typeof o.out === 'string' || (Array.isArray(o.out) && o.out.every((d) => Number.isInteger(d)))) return o.out;
+      throw new Error('answer lacks "out" as a string or a list of integers');
+    case 'ecCurveParams': {
+      if (!Number.isInteger(o.h)) throw new Error('answer lacks integer "h"');
+      const hex = (k: string) => fromHex(String(o[k]), k);
+      return { p: hex('p'), a: hex('a'), b: hex('b'), gx: hex('gx'), gy: hex('gy'), n: hex('n'), h: o.h };
+    }
     case 'acvp':
       return o;
     default:

@@ -3,6 +3,13 @@
  * naming another schema is reported UNSUPPORTED as a whole, never silently dropped.
  */
 import { aead } from './aead.js';
+import { blsAggregateVerify, blsHashToG2, blsVerify } from './bls.js';
+import { chunked } from './chunked.js';
+import { daead } from './daead.js';
+import { ecCurveParams } from './ec-curve.js';
+import { fpe } from './fpe.js';
+import { jose } from './jose.js';
+import { pbe } from './pbe.js';
 import { ecdhAsn, ecdhJwk, ecdhPem, ecdhPoint, xdhAsn, xdhJwk, xdhPem, xdhRaw } from './agreement.js';
 import type { Family } from './family.js';
 import { indCpa } from './ind-cpa.js';
@@ -13,7 +20,7 @@ import { mldsaSign } from './mldsa-sign.js';
 import { mlkem, mlkemEncaps, mlkemKeygen, mlkemSemiExpanded } from './mlkem.js';
 import { primality } from './primality.js';
 import { rsaOaepDecrypt, rsaPkcs1Decrypt, rsaPkcs1Generate } from './rsa.js';
-import { dsaDer, dsaP1363, ecdsaDer, ecdsaP1363, eddsa, mldsaVerify, rsaPkcs1Verify, rsaPssParamsVerify, rsaPssVerify } from './signature.js';
+import { dsaDer, dsaP1363, ecdsaBitcoin, ecdsaDer, ecdsaP1363, eddsa, mldsaVerify, rsaPkcs1Verify, rsaPssParamsVerify, rsaPssVerify } from './signature.js';
 
 export const FAMILIES: readonly Family<any>[] = [
   aead,
@@ -49,6 +56,16 @@ export const FAMILIES: readonly Family<any>[] = [
   mlkemKeygen,
   mlkemSemiExpanded,
   primality,
+  daead,
+  pbe,
+  fpe,
+  ecdsaBitcoin,
+  ecCurveParams,
+  blsVerify,
+  blsAggregateVerify,
+  blsHashToG2,
+  jose,
+  chunked,
 ];
 
 const BY_SCHEMA = new Map<string, Family<any>>(FAMILIES.flatMap((f) => f.schemas.map((s) => [s, f] as const)));

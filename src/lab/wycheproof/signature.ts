@@ -1,5 +1,5 @@
 /**
- * Signature verification families: ECDSA and DSA (DER and IEEE P1363), EdDSA, RSASSA-PKCS1-v1_5, RSASSA-PSS (with or
+ * Signature verification families: ECDSA (DER, IEEE P1363, Bitcoin's low-S rule) and DSA (DER and IEEE P1363), EdDSA, RSASSA-PKCS1-v1_5, RSASSA-PSS (with or
  * without parameters in the key) and
  * ML-DSA. Every one reduces to "did the product accept this signature over this message with this key".
  */
@@ -29,7 +29,7 @@ function rsaPublic(g: WycheproofGroup): PublicKeyMaterial {
   };
 }
 
-function ecdsaFamily(name: string, schema: string, encoding: 'der' | 'p1363'): Family<Template> {
+function ecdsaFamily(name: string, schema: string, encoding: 'der' | 'p1363', lowS = false): Family<Template> {
   return {
     name,
     schemas: [schema],
@@ -41,6 +41,7 @@ function ecdsaFamily(name: string, schema: string, encoding: 'der' | 'p1363'): F
         hash: hashName(g.sha),
         encoding,
         publicKey: { spki: optionalHex(g, 'publicKeyDer'), raw: optionalHex(pk, 'uncompressed'), jwk: g.publicKeyJwk as Record<string, unknown> | undefined },
+        ...(lowS ? { lowS } : {}),
       } as Template;
     },
     test: verify,
@@ -49,6 +50,12 @@ function ecdsaFamily(name: string, schema: string, encoding: 'der' | 'p1363'): F
 
 export const ecdsaDer = ecdsaFamily('ecdsa', 'ecdsa_verify_schema_v1.json', 'der');
 export const ecdsaP1363 = ecdsaFamily('ecdsa-p1363', 'ecdsa_p1363_verify_schema_v1.json', 'p1363');
+/**
+ * Bitcoin's ECDSA (ecdsa_bitcoin_verify_schema): DER signatures over secp256k1 where, beyond ECDSA, a
+ * signature whose s is above n/2 is invalid (BIP 62/146 non-malleability). The rule is asked of the
+ * product (`lowS`), never applied by the lab: a verifier without it is UNSUPPORTED, not passed.
+ */
+export const ecdsaBitcoin = ecdsaFamily('ecdsa-bitcoin', 'ecdsa_bitcoin_verify_schema.json', 'der', true);
 
 function dsaFamily(name: string, schema: string, encoding: 'der' | 'p1363'): Family<Template> {
   return {

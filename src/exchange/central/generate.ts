@@ -1,10 +1,10 @@
 /**
- * Global configuration generation. From the registry: the shared parameters (members and subsystems,
- * security servers with their addresses, authentication-certificate hashes and clients, approved CAs with
- * their OCSP responders, approved TSAs, global groups, settings) and the private parameters (registration
- * URL, the central server's TLS certificate hash to pin, the management member), each as canonical JSON
- * bytes; a directory naming them by SHA-512, with the next version number, its time and its expiry; the
- * directory's bytes signed with the configuration-signing key.
+ * Global configuration generation. From the registry: the shared parameters (members with their
+ * subsystems and encryption certificates, security servers with their addresses, authentication-certificate
+ * hashes and clients, approved CAs with their OCSP responders, approved TSAs, global groups, settings) and
+ * the private parameters (registration URL, the central server's TLS certificate hash to pin, the
+ * management member), each as canonical JSON bytes; a directory naming them by SHA-512, with the next
+ * version number, its time and its expiry; the directory's bytes signed with the configuration-signing key.
  *
  * Several central processes may share one PostgreSQL: a round runs in one transaction under an advisory
  * lock, re-reads the latest version there and writes `latest + 1` (the version is also the primary key),
@@ -33,10 +33,20 @@ export async function buildParameters(sql: Sql, instance: string): Promise<Built
   const groups = await store.listGroups(sql);
   const cas = await store.listCaEntries(sql);
   const tsas = await store.listTsaEntries(sql);
+  const encryption = new Map<string, { certificate: string; hash: string }[]>();
+  for (const c of await store.listEncryptionCerts(sql)) {
+    const k = `${c.memberClass}/${c.memberCode}`;
+    const list = encryption.get(k) ?? [];
+    list.push({ certificate: c.certificate.toString('base64'), hash: c.hash });
+    encryption.set(k, list);
+  }
   const shared: SharedParameters = {
     instance,
     memberClasses: settings.memberClasses,
-    members: members.map((m) => ({ memberClass: m.memberClass, memberCode: m.memberCode, name: m.name, subsystems: m.subsystems.map((s) => ({ subsystemCode: s })) })),
+    members: members.map((m) => {
+      const enc = encryption.get(`${m.memberClass}/${m.memberCode}`);
+      return { memberClass: m.memberClass, memberCode: m.memberCode, name: m.name, subsystems: m.subsystems.map((s) => ({ subsystemCode: s })), ...(enc ? { encryptionCertificates: enc } : {}) };
+    }),
     securityServers: servers.map((s) => ({
       owner: { memberClass: s.ownerClass, memberCode: s.ownerCode },
       serverCode: s.serverCode,

@@ -1,8 +1,8 @@
 /**
- * The central server of an exchange instance. It keeps the registry (members, subsystems, security
- * servers, global groups, approved CAs and TSAs, settings), receives registration requests from security
- * servers and lets operators approve or reject them, and publishes the signed global configuration that
- * every security server downloads and verifies against its anchor. `CentralServer.open` migrates its tables,
+ * The central server of an exchange instance. It keeps the registry (members and their encryption
+ * certificates, subsystems, security servers, global groups, approved CAs and TSAs, settings), receives
+ * registration requests from security servers and lets operators approve or reject them, and publishes the
+ * signed global configuration that every security server downloads and verifies against its anchor. `CentralServer.open` migrates its tables,
  * stores the given initial settings, settles the configuration-signing key; `start()` generates on a schedule
  * (every `generateIntervalSeconds`, a new version only when the registry changed or the current one has used
  * half its validity). Several central processes may share one PostgreSQL.
@@ -24,11 +24,11 @@ import { appendAudit } from '../../audit/index.js';
 
 export { centralMigrations } from './store.js';
 export { Registry, checkSettings } from './registry.js';
-export { Registration, parseRequest, memberOfSigningCert, SIGNING_PURPOSE, AUTH_PURPOSE, type RequestView } from './registration.js';
+export { Registration, parseRequest, memberOfSigningCert, SIGNING_PURPOSE, AUTH_PURPOSE, ENCRYPTION_PURPOSE, MAX_ENCRYPTION_CERTS, type RequestView } from './registration.js';
 export { Generator, buildParameters, signedOf } from './generate.js';
 export { ensureSigningKey, type ConfSigner, type SigningKeyInput } from './signing-key.js';
 export { DEFAULT_CENTRAL_SETTINGS, type CentralSettings, type CentralContext } from './context.js';
-export type { VersionRow, RequestStatus, ServerRow, MemberRow, GroupRow, CaEntry, TsaEntry } from './store.js';
+export type { VersionRow, RequestStatus, ServerRow, MemberRow, GroupRow, CaEntry, TsaEntry, EncryptionCertRow } from './store.js';
 
 export interface CentralOpenOptions {
   db: Db;

@@ -7,7 +7,10 @@
  * (`INSTANCE/CLASS/CODE`), chains to an approved CA for signing (keyUsage nonRepudiation) and is proven
  * good by a fresh OCSP response from that CA or its delegated responder; for an authentication
  * certificate the authentication key signed the same bytes (proof of possession) and that certificate
- * chains for TLS client and server use, with its own fresh OCSP response. A valid request waits as
+ * chains for TLS client and server use, with its own fresh OCSP response; a member's encryption certificate
+ * names the member too and chains for key agreement (EC) or key encipherment (RSA), with its own fresh OCSP
+ * response — it has no proof of possession (such a key cannot sign): the owner's signature over its hash
+ * and the CA that certified it bind it to the member. A valid request waits as
  * `pending` (or is approved at once when `autoApprove` is set); `approve` applies it to the registry in
  * the transaction that marks it approved. Every refusal is audited and published with its code.
  */
@@ -35,6 +38,10 @@ const ID = /^[A-Za-z0-9._-]{8,128}$/;
 /** signing certificates: non-repudiation (the agency-signing profile); authentication: TLS both ways (agency-auth) */
 export const SIGNING_PURPOSE: Purpose = { keyUsage: ['nonRepudiation'] };
 export const AUTH_PURPOSE: Purpose = { keyUsage: ['digitalSignature'], extendedKeyUsage: ['clientAuth', 'serverAuth'] };
+/** a member's encryption certificate (agency-encryption, agency-encryption-rsa): EC keys agree keys, RSA keys encipher them */
+export const ENCRYPTION_PURPOSE: Record<'ec' | 'rsa', Purpose> = { ec: { keyUsage: ['keyAgreement'] }, rsa: { keyUsage: ['keyEncipherment'] } };
+/** encryption certificates a member may hold at once (an old and a new one during a rotation, and some room) */
+export const MAX_ENCRYPTION_CERTS = 4;
 
 const invalid = (reason: string, message: string, detail: Record<string, unknown> = {}) => new TrucError('registration_invalid', message, { reason, ...detail });
 
@@ -58,6 +65,8 @@ interface Parsed {
   auth?: { cert: Buffer; ocsp: Buffer; pop: Buffer; scheme: SignatureScheme };
   /** the client member's consent (client requests for another member's subsystem) */
   client?: { cert: Buffer; ocsp: Buffer; signature: Buffer; scheme: SignatureScheme };
+  /** encryption-cert: the member's encryption certificate and its OCSP response */
+  encryption?: { cert: Buffer; ocsp: Buffer };
 }
 
 /** Reads the envelope and the payload, bounded and field by field. */
@@ -78,6 +87,8 @@ export function parseRequest(body: unknown): Parsed {
     'clientSigningOcsp',
     'clientSignatureAlgorithm',
     'clientSignature',
+    'encryptionCert',
+    'encryptionOcsp',
   ]);
   for (const k of Object.keys(r)) if (!known.has(k)) throw invalid('malformed', `unknown field "${k.slice(0, 40)}"`);
   const bytes = b64('payload', r.payload, MAX_PAYLOAD);
@@ -108,6 +119,10 @@ export function parseRequest(body: unknown): Parsed {
       scheme: scheme('popAlgorithm', r.popAlgorithm),
     };
   }
+  if (payload.type === 'encryption-cert') {
+    if (r.encryptionCert === undefined || r.encryptionOcsp === undefined) throw invalid('malformed', 'an encryption-cert request carries the encryption certificate and its OCSP response');
+    out.encryption = { cert: b64('encryptionCert', r.encryptionCert, MAX_CERT), ocsp: b64('encryptionOcsp', r.encryptionOcsp, MAX_OCSP) };
+  } else if (r.encryptionCert !== undefined || r.encryptionOcsp !== undefined) throw invalid('malformed', 'only an encryption-cert request carries an encryption certificate');
   const clientFields = [r.clientSigningCert, r.clientSigningOcsp, r.clientSignatureAlgorithm, r.clientSignature];
   if (clientFields.some((f) => f !== undefined)) {
     if (payload.type !== 'client') throw invalid('malformed', 'only a client request carries the client member’s signature');
@@ -122,7 +137,7 @@ export function parseRequest(body: unknown): Parsed {
 }
 
 function checkPayload(p: any): RegistrationPayload {
-  const allowed = new Set(['id', 'type', 'instance', 'server', 'address', 'authCertHash', 'client', 'maintenance', 'createdAt']);
+  const allowed = new Set(['id', 'type', 'instance', 'server', 'address', 'authCertHash', 'encryptionCertHash', 'client', 'maintenance', 'createdAt']);
   for (const k of Object.keys(p)) if (!allowed.has(k)) throw invalid('malformed', `unknown payload field "${k.slice(0, 40)}"`);
   if (typeof p.id !== 'string' || !ID.test(p.id)) throw invalid('malformed', 'payload id must be 8–128 characters of A-Z a-z 0-9 . _ -');
   if (!(REQUEST_TYPES as readonly string[]).includes(p.type)) throw invalid('malformed', `unknown request type`, { allowed: REQUEST_TYPES });
@@ -151,6 +166,10 @@ function checkPayload(p: any): RegistrationPayload {
   if (type === 'auth-cert' || type === 'auth-cert-deletion') {
     if (typeof p.authCertHash !== 'string' || !/^[0-9a-f]{64}$/.test(p.authCertHash)) throw invalid('malformed', 'payload authCertHash must be SHA-256 hex');
     out.authCertHash = p.authCertHash;
+  }
+  if (type === 'encryption-cert' || type === 'encryption-cert-deletion') {
+    if (typeof p.encryptionCertHash !== 'string' || !/^[0-9a-f]{64}$/.test(p.encryptionCertHash)) throw invalid('malformed', 'payload encryptionCertHash must be SHA-256 hex');
+    out.encryptionCertHash = p.encryptionCertHash;
   }
   if (type === 'client' || type === 'client-deletion')
     out.client = wrap(() => ({
@@ -264,7 +283,8 @@ export class Registration {
     } catch {
       throw new TrucError('cert_invalid', 'the signing certificate cannot be read', { reason: 'malformed', certificate: 'signing' });
     }
-    if (!verifyWith(signingKey, r.signatureAlgorithm, r.bytes, r.signature)) throw invalid('bad_signature', 'the signature of the owner’s signing key does not verify over the payload');
+    if (!verifyWith(signingKey, r.signatureAlgorithm, r.bytes, r.signature))
+      throw invalid('bad_signature', 'chữ ký bằng khoá ký số của chủ máy chủ không khớp với nội dung yêu cầu / the signature of the owner’s signing key does not verify over the payload');
     const named = memberOfSigningCert(r.signingCert);
     const expected = `${owner.instance}/${owner.memberClass}/${owner.memberCode}`;
     if (named !== expected)
@@ -279,6 +299,25 @@ export class Registration {
         throw new TrucError('cert_invalid', 'the authentication certificate cannot be read', { reason: 'malformed', certificate: 'auth' });
       }
       if (!verifyWith(authKey, r.auth.scheme, r.bytes, r.auth.pop)) throw invalid('bad_proof_of_possession', 'the proof of possession does not verify with the authentication certificate’s key');
+    }
+
+    // the encryption certificate is the owner member's: its hash is what the owner signed, and it names the member
+    let encryptionPurpose: Purpose | undefined;
+    if (r.encryption) {
+      if (sha256Hex(r.encryption.cert) !== p.encryptionCertHash)
+        throw invalid('malformed', 'encryptionCertHash không phải băm của chứng thư mã hoá kèm theo / encryptionCertHash is not the hash of the encryption certificate carried');
+      let keyType: string | undefined;
+      try {
+        keyType = new X509Certificate(r.encryption.cert).publicKey.asymmetricKeyType;
+      } catch {
+        throw new TrucError('cert_invalid', 'không đọc được chứng thư mã hoá / the encryption certificate cannot be read', { reason: 'malformed', certificate: 'encryption' });
+      }
+      if (keyType !== 'ec' && keyType !== 'rsa')
+        throw new TrucError('cert_invalid', `chứng thư mã hoá phải có khoá EC hoặc RSA, không phải ${keyType} / the encryption certificate must hold an EC or RSA key, not ${keyType}`, { reason: 'key_type', certificate: 'encryption' });
+      encryptionPurpose = ENCRYPTION_PURPOSE[keyType];
+      const encNamed = memberOfSigningCert(r.encryption.cert);
+      if (encNamed !== expected)
+        throw invalid('wrong_owner', `chứng thư mã hoá ghi ${encNamed === null ? 'không thành viên nào' : `"${encNamed}"`} trong serialNumber, chủ máy chủ là ${expected} / the encryption certificate names ${encNamed === null ? 'no member' : `"${encNamed}"`} in its subject serialNumber; the server's owner is ${expected}`, { expected, named: encNamed, certificate: 'encryption' });
     }
 
     // a subsystem of another member becomes this server's client only with that member's consent: its
@@ -303,13 +342,14 @@ export class Registration {
     await this.checkCertificate('signing', r.signingCert, r.signingOcsp, SIGNING_PURPOSE, settings.ocspFreshnessSeconds, now);
     if (r.auth) await this.checkCertificate('auth', r.auth.cert, r.auth.ocsp, AUTH_PURPOSE, settings.ocspFreshnessSeconds, now);
     if (r.client) await this.checkCertificate('client-signing', r.client.cert, r.client.ocsp, SIGNING_PURPOSE, settings.ocspFreshnessSeconds, now);
+    if (r.encryption) await this.checkCertificate('encryption', r.encryption.cert, r.encryption.ocsp, encryptionPurpose!, settings.ocspFreshnessSeconds, now);
 
     // what the request is about must make sense now (checked again when it is approved)
     await this.checkApplicable(p);
   }
 
   /** The certificate chains to an approved CA for the purpose, and its OCSP response is good and fresh. */
-  private async checkCertificate(which: 'signing' | 'auth' | 'client-signing', cert: Buffer, ocsp: Buffer, purpose: Purpose, freshnessSeconds: number, now: Date): Promise<void> {
+  private async checkCertificate(which: 'signing' | 'auth' | 'client-signing' | 'encryption', cert: Buffer, ocsp: Buffer, purpose: Purpose, freshnessSeconds: number, now: Date): Promise<void> {
     const cas = await store.listCaEntries(this.ctx.db);
     if (!cas.length) throw new TrucError('cert_invalid', 'no certification authority is approved yet', { reason: 'no_approved_ca', certificate: which });
     const result = await validatePath({
@@ -348,6 +388,20 @@ export class Registration {
     }
     const server = await store.getServer(sql, key);
     if (!server) throw invalid('unknown_server', `${sid} is not a registered security server`);
+    if (p.type === 'encryption-cert' || p.type === 'encryption-cert-deletion') {
+      const owner = { memberClass: key.ownerClass, memberCode: key.ownerCode };
+      const mid = memberText({ instance: p.instance, ...owner });
+      const held = await store.getEncryptionCert(sql, p.encryptionCertHash!);
+      if (p.type === 'encryption-cert-deletion') {
+        if (!held || held.memberClass !== owner.memberClass || held.memberCode !== owner.memberCode)
+          throw invalid('unknown_cert', `chứng thư mã hoá này không được đăng ký cho ${mid} / that encryption certificate is not registered to ${mid}`);
+        return;
+      }
+      if (held) throw invalid('duplicate', `chứng thư mã hoá này đã được đăng ký (cho ${held.memberClass}/${held.memberCode}) / this encryption certificate is already registered (to ${held.memberClass}/${held.memberCode})`);
+      if ((await store.listEncryptionCerts(sql, owner)).length >= MAX_ENCRYPTION_CERTS)
+        throw invalid('too_many', `${mid} đã có ${MAX_ENCRYPTION_CERTS} chứng thư mã hoá: hãy xoá một chứng thư cũ trước / ${mid} already holds ${MAX_ENCRYPTION_CERTS} encryption certificates: delete an old one first`, { max: MAX_ENCRYPTION_CERTS });
+      return;
+    }
     if (p.type === 'client' || p.type === 'client-deletion') {
       const c = p.client!;
       const text = subsystemText({ instance: p.instance, ...c });
@@ -430,6 +484,15 @@ export class Registration {
         return;
       case 'auth-cert-deletion':
         await store.deleteAuthCert(sql, key, p.authCertHash!);
+        return;
+      case 'encryption-cert': {
+        const der = Buffer.from(String(r.request.encryptionCert), 'base64');
+        const c = parseCertificate(der);
+        await store.addEncryptionCert(sql, { hash: p.encryptionCertHash!, memberClass: key.ownerClass, memberCode: key.ownerCode, certificate: der, notBefore: c.notBefore, notAfter: c.notAfter, requestId: r.id }, this.ctx.clock());
+        return;
+      }
+      case 'encryption-cert-deletion':
+        await store.deleteEncryptionCert(sql, { memberClass: key.ownerClass, memberCode: key.ownerCode }, p.encryptionCertHash!);
         return;
     }
   }

@@ -85,6 +85,11 @@ export class Registry {
     return store.listMembers(this.ctx.db);
   }
 
+  /** Members' encryption certificates (registered through signed requests), or one member's. */
+  listEncryptionCerts(m?: MemberRef) {
+    return store.listEncryptionCerts(this.ctx.db, m ? { memberClass: m.memberClass, memberCode: m.memberCode } : undefined);
+  }
+
   async addSubsystem(s: SubsystemRef, actor: string): Promise<void> {
     const m = this.member(s);
     const code = checkPart('subsystem code', s.subsystemCode);

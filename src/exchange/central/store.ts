@@ -1,10 +1,10 @@
 /**
  * The central server's storage authority: the only module that reads or writes the `xc_` tables. The
- * registry (members, subsystems, security servers with their authentication certificates and clients,
- * global groups, approved CAs and TSAs, settings), the registration requests, and the generated
- * configuration versions with their parts. Every change to what the configuration says bumps one revision
- * counter (`xc_state`), in the same transaction, so the generator knows something changed whichever central
- * process made the change.
+ * registry (members and their encryption certificates, subsystems, security servers with their
+ * authentication certificates and clients, global groups, approved CAs and TSAs, settings), the
+ * registration requests, and the generated configuration versions with their parts. Every change to what
+ * the configuration says bumps one revision counter (`xc_state`), in the same transaction, so the generator
+ * knows something changed whichever central process made the change.
  */
 import type { Migration, Sql } from '../../store/index.js';
 
@@ -128,6 +128,25 @@ export const centralMigrations: Migration[] = [
       );
     `,
   },
+  {
+    // members' encryption certificates (agency-encryption), registered by signed requests and published
+    // in the configuration's shared parameters; a member may hold a few at once (rotation)
+    id: 'exchange/central_002_encryption_cert',
+    sql: `
+      CREATE TABLE xc_member_encryption_cert (
+        hash text PRIMARY KEY,
+        member_class text NOT NULL,
+        member_code text NOT NULL,
+        certificate bytea NOT NULL,
+        not_before timestamptz NOT NULL,
+        not_after timestamptz NOT NULL,
+        request_id text,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        FOREIGN KEY (member_class, member_code) REFERENCES xc_member ON DELETE CASCADE
+      );
+      CREATE INDEX xc_member_encryption_cert_member ON xc_member_encryption_cert (member_class, member_code);
+    `,
+  },
 ];
 
 export interface MemberRow {
@@ -150,6 +169,16 @@ export interface ServerRow extends ServerKey {
   maintenance: boolean;
   authCertHashes: string[];
   clients: SubsystemRow[];
+}
+export interface EncryptionCertRow {
+  hash: string;
+  memberClass: string;
+  memberCode: string;
+  certificate: Buffer;
+  notBefore: Date;
+  notAfter: Date;
+  requestId: string | null;
+  createdAt: Date;
 }
 export interface GroupRow {
   code: string;
@@ -346,6 +375,44 @@ export async function deleteClient(sql: Sql, k: ServerKey, c: SubsystemRow): Pro
 
 export async function deleteServer(sql: Sql, k: ServerKey): Promise<boolean> {
   return (await sql.query(`DELETE FROM xc_server WHERE ${SERVER_WHERE} RETURNING server_code`, serverArgs(k))).length === 1;
+}
+
+// ---- members' encryption certificates
+
+const encryptionCertFromRow = (r: any): EncryptionCertRow => ({
+  hash: r.hash,
+  memberClass: r.member_class,
+  memberCode: r.member_code,
+  certificate: Buffer.from(r.certificate),
+  notBefore: new Date(r.not_before),
+  notAfter: new Date(r.not_after),
+  requestId: r.request_id,
+  createdAt: new Date(r.created_at),
+});
+
+/** Every member's encryption certificates, in the order they were registered (per member). */
+export async function listEncryptionCerts(sql: Sql, member?: { memberClass: string; memberCode: string }): Promise<EncryptionCertRow[]> {
+  const rows = member
+    ? await sql.query<any>('SELECT * FROM xc_member_encryption_cert WHERE member_class = $1 AND member_code = $2 ORDER BY created_at, hash', [member.memberClass, member.memberCode])
+    : await sql.query<any>('SELECT * FROM xc_member_encryption_cert ORDER BY member_class, member_code, created_at, hash');
+  return rows.map(encryptionCertFromRow);
+}
+
+export async function getEncryptionCert(sql: Sql, hash: string): Promise<EncryptionCertRow | null> {
+  const [r] = await sql.query<any>('SELECT * FROM xc_member_encryption_cert WHERE hash = $1', [hash]);
+  return r ? encryptionCertFromRow(r) : null;
+}
+
+export async function addEncryptionCert(sql: Sql, c: Omit<EncryptionCertRow, 'createdAt'>, at: Date): Promise<void> {
+  await sql.query(
+    'INSERT INTO xc_member_encryption_cert (hash, member_class, member_code, certificate, not_before, not_after, request_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)',
+    [c.hash, c.memberClass, c.memberCode, c.certificate, c.notBefore, c.notAfter, c.requestId, at],
+  );
+}
+
+export async function deleteEncryptionCert(sql: Sql, member: { memberClass: string; memberCode: string }, hash: string): Promise<boolean> {
+  const r = await sql.query('DELETE FROM xc_member_encryption_cert WHERE member_class = $1 AND member_code = $2 AND hash = $3 RETURNING hash', [member.memberClass, member.memberCode, hash]);
+  return r.length === 1;
 }
 
 // ---- global groups

@@ -1,7 +1,8 @@
 /**
  * A verified global configuration, as the security server reads it: who the members and their subsystems
  * are, which servers serve which clients at which address with which authentication certificates, which
- * CAs, OCSP responders and TSAs are approved, and the global groups. Lookups are indexed once per version.
+ * CAs, OCSP responders and TSAs are approved, the global groups, and each member's encryption
+ * certificates. Lookups are indexed once per version.
  * `usable(now)` is false once the configuration has expired, and the server then refuses traffic.
  */
 import { createHash } from 'node:crypto';
@@ -71,6 +72,22 @@ export class GlobalConf {
 
   member(m: Pick<MemberId, 'memberClass' | 'memberCode'>) {
     return this.members.get(memberKey(m));
+  }
+
+  /**
+   * The member's encryption certificates (DER) as the configuration lists them, in registration order;
+   * an entry whose hash is not that of its certificate is left out. Empty when it has none.
+   */
+  encryptionCertificates(m: Pick<MemberId, 'memberClass' | 'memberCode'>): Buffer[] {
+    const list = this.member(m)?.encryptionCertificates;
+    if (!Array.isArray(list)) return [];
+    const out: Buffer[] = [];
+    for (const e of list) {
+      if (!e || typeof e.certificate !== 'string' || typeof e.hash !== 'string') continue;
+      const der = Buffer.from(e.certificate, 'base64');
+      if (der.length && certHash(der) === e.hash.toLowerCase()) out.push(der);
+    }
+    return out;
   }
 
   hasSubsystem(s: SubsystemId): boolean {

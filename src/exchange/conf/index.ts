@@ -12,6 +12,7 @@ export { verifySignedDirectory, parseDirectory, canonicalBytes, sha256Hex, sha51
 export {
   buildRegistrationRequest,
   submitRegistration,
+  encryptionCertRequest,
   REQUEST_TYPES,
   type RegistrationType,
   type RegistrationPayload,
@@ -19,4 +20,5 @@ export {
   type KeySigner,
   type BuildRegistration,
   type SubmitResult,
+  type RequestingServer,
 } from './registration-request.js';

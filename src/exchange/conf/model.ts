@@ -25,6 +25,19 @@ export interface ConfMember {
   memberCode: string;
   name: string;
   subsystems: { subsystemCode: string }[];
+  /**
+   * the member's encryption certificates (profile agency-encryption or agency-encryption-rsa, registered by
+   * a request its signing key signed and an operator approved), in the order they were registered; absent
+   * when it has none. Two during a rotation: senders take the newest that validates.
+   */
+  encryptionCertificates?: ConfEncryptionCert[];
+}
+
+export interface ConfEncryptionCert {
+  /** the certificate, base64 DER */
+  certificate: string;
+  /** SHA-256 (hex) of its DER */
+  hash: string;
 }
 
 export interface ConfServer {

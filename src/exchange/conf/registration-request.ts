@@ -6,6 +6,13 @@
  * central server, whose TLS certificate must hash to the pin from the private parameters — a server with
  * another certificate is refused before a byte of the request leaves.
  *
+ * An agency's encryption certificate (agency-encryption, for documents encrypted end to end to it) is
+ * registered the same way (`encryption-cert`): its hash in the payload, the certificate and a fresh OCSP
+ * response for it beside the signature. It carries no proof of possession: a key that only agrees keys or
+ * decrypts cannot sign, so what binds it to the member is the owner's signature over its hash, the
+ * certificate naming the member, and the CA that certified it (`encryptionCertRequest` builds one for a
+ * security server).
+ *
  * Convention of the whole exchange: a member's signing certificate names the member in its subject's
  * `serialNumber` attribute as `INSTANCE/CLASS/CODE` (e.g. `VN/GOV/000.00.00.G22`).
  */
@@ -15,8 +22,9 @@ import type { TLSSocket } from 'node:tls';
 import { TrucError, type ErrorCode } from '../../errors.js';
 import type { SignatureScheme } from '../../crypto/algorithms.js';
 import { canonicalBytes, sha256Hex } from './signed.js';
+import type { GlobalConf } from './global.js';
 
-export const REQUEST_TYPES = ['auth-cert', 'client', 'client-deletion', 'address-change', 'maintenance', 'auth-cert-deletion'] as const;
+export const REQUEST_TYPES = ['auth-cert', 'client', 'client-deletion', 'address-change', 'maintenance', 'auth-cert-deletion', 'encryption-cert', 'encryption-cert-deletion'] as const;
 export type RegistrationType = (typeof REQUEST_TYPES)[number];
 
 export interface RegistrationPayload {
@@ -34,6 +42,8 @@ export interface RegistrationPayload {
   client?: { memberClass: string; memberCode: string; subsystemCode: string };
   /** maintenance: on or off */
   maintenance?: boolean;
+  /** encryption-cert, encryption-cert-deletion: SHA-256 hex of the owner member's encryption certificate */
+  encryptionCertHash?: string;
   /** ISO time the request was made; the central server accepts ±5 minutes */
   createdAt: string;
 }
@@ -54,6 +64,9 @@ export interface RegistrationRequest {
   clientSigningOcsp?: string;
   clientSignatureAlgorithm?: SignatureScheme;
   clientSignature?: string;
+  /** encryption-cert: the owner member's encryption certificate and a fresh OCSP response for it */
+  encryptionCert?: string;
+  encryptionOcsp?: string;
 }
 
 export interface KeySigner {
@@ -78,6 +91,8 @@ export interface BuildRegistration {
   auth?: KeySigner | { certificate: Buffer };
   /** client requests for a subsystem of another member: that member's signing key (it consents) */
   clientSigning?: KeySigner;
+  /** encryption-cert: the certificate and a fresh OCSP response (DER); encryption-cert-deletion: the certificate */
+  encryption?: { certificate: Buffer; ocsp?: Buffer };
   id?: string;
   now?: Date;
 }
@@ -97,6 +112,10 @@ export async function buildRegistrationRequest(b: BuildRegistration): Promise<Re
     if (!b.auth) throw new TrucError('bad_request', `a ${b.type} request needs the authentication certificate`);
     payload.authCertHash = sha256Hex(b.auth.certificate);
   }
+  if (b.type === 'encryption-cert' || b.type === 'encryption-cert-deletion') {
+    if (!b.encryption) throw new TrucError('bad_request', `a ${b.type} request needs the encryption certificate`);
+    payload.encryptionCertHash = sha256Hex(b.encryption.certificate);
+  } else if (b.encryption) throw new TrucError('bad_request', `a ${b.type} request carries no encryption certificate`);
   const bytes = canonicalBytes(payload);
   const req: RegistrationRequest = {
     payload: bytes.toString('base64'),
@@ -113,6 +132,11 @@ export async function buildRegistrationRequest(b: BuildRegistration): Promise<Re
     req.popAlgorithm = auth.scheme;
     req.proofOfPossession = (await auth.sign(bytes)).toString('base64');
   }
+  if (b.type === 'encryption-cert') {
+    if (!b.encryption!.ocsp?.length) throw new TrucError('bad_request', 'an encryption-cert request needs a fresh OCSP response for the certificate');
+    req.encryptionCert = b.encryption!.certificate.toString('base64');
+    req.encryptionOcsp = b.encryption!.ocsp.toString('base64');
+  }
   if (b.clientSigning) {
     if (b.type !== 'client') throw new TrucError('bad_request', 'only a client request carries the client member’s signature');
     req.clientSigningCert = b.clientSigning.certificate.toString('base64');
@@ -121,6 +145,40 @@ export async function buildRegistrationRequest(b: BuildRegistration): Promise<Re
     req.clientSignature = (await b.clientSigning.sign(bytes)).toString('base64');
   }
   return req;
+}
+
+/** What `encryptionCertRequest` needs of a security server (a `SecurityServer` is one). */
+export interface RequestingServer {
+  ctx: {
+    id: { instance: string; memberClass: string; memberCode: string; serverCode: string };
+    own: { response(name: 'sign'): Buffer; refresh(conf: GlobalConf, force?: boolean): Promise<void> };
+    conf(): GlobalConf;
+    clock(): Date;
+  };
+  /** the owner member's signing key and certificate */
+  memberSigner(): Promise<{ sign(data: Uint8Array): Promise<Buffer> | Buffer; scheme: SignatureScheme; certificate: Uint8Array }>;
+}
+
+/**
+ * A request registering (`encryption-cert`, with `ocsp`: a fresh OCSP response for the certificate) or
+ * deleting (`encryption-cert-deletion`) the server's owner member's encryption certificate, signed with the
+ * owner's signing key (its OCSP response fetched first when the server holds none).
+ */
+export async function encryptionCertRequest(server: RequestingServer, type: 'encryption-cert' | 'encryption-cert-deletion', certificate: Buffer, ocsp?: Buffer): Promise<RegistrationRequest> {
+  const conf = server.ctx.conf();
+  if (!server.ctx.own.response('sign').length) await server.ctx.own.refresh(conf, true);
+  const signingOcsp = server.ctx.own.response('sign');
+  if (!signingOcsp.length) throw new TrucError('ocsp_stale', 'không lấy được phản hồi OCSP cho chứng thư ký số của máy chủ / no OCSP response could be fetched for the server’s signing certificate');
+  const signer = await server.memberSigner();
+  const { id } = server.ctx;
+  return buildRegistrationRequest({
+    type,
+    instance: id.instance,
+    server: { memberClass: id.memberClass, memberCode: id.memberCode, serverCode: id.serverCode },
+    signing: { sign: async (d) => Buffer.from(await signer.sign(d)), scheme: signer.scheme, certificate: Buffer.from(signer.certificate), ocsp: signingOcsp },
+    encryption: { certificate, ...(ocsp ? { ocsp } : {}) },
+    now: server.ctx.clock(),
+  });
 }
 
 export interface SubmitResult {

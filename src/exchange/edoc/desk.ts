@@ -30,7 +30,9 @@
  *
  * End to end (from the policy's `encryptFrom` on): sign, then encrypt — the signed envelope and each
  * attachment go in their own CMS AuthEnvelopedData to the recipient agency's encryption certificate (from
- * the directory, checked before anything is stored), made as the files are read at each delivery attempt;
+ * the global configuration — the newest of the member's that validates — or, for a member it lists none
+ * for, the directory; checked before anything is stored and again before each retry), made as the files
+ * are read at each delivery attempt;
  * the security servers carry and log ciphertext. The recipient decrypts with its `decryption` keys, then
  * checks the package as any other. Status packets are sealed at rest like documents.
  *
@@ -124,6 +126,13 @@ export interface DeskOptions {
   validation: ValidationOptions;
   /** the agencies one can send to (fed from the global configuration) */
   recipients: () => DeskRecipient[];
+  /**
+   * The global configuration the agency's security server holds (`() => confClient.current()`): the
+   * recipient agency's encryption certificates are taken from it first — of those that validate, the newest
+   * (latest notBefore; on a tie the one registered later). A member it lists none for falls back to the
+   * directory's `encryptionCertificate`; one it lists only unusable ones for does not.
+   */
+  conf?: () => { encryptionCertificates(m: { memberClass: string; memberCode: string }): Uint8Array[] } | undefined;
   /** deliveries at once (default 8) */
   concurrency?: number;
   /** back-off between attempts: first, then doubling up to max (defaults 1 s and 5 min) */
@@ -599,16 +608,38 @@ export class DocumentDesk {
   }
 
   /**
-   * The recipient agency's encryption certificate, checked before anything is encrypted to it: present in
-   * the directory, naming that member (subject serialNumber), a key for key agreement (EC) or key transport
-   * (RSA) with that key usage, and a valid path to the desk's trust anchors now (revocation as for
-   * signatures). Otherwise `encryption_certificate_missing`: the package cannot go.
+   * The recipient agency's encryption certificate, checked before anything is encrypted to it. The
+   * candidates: the member's certificates in the global configuration (`conf`), or — when it lists none for
+   * the member, or the desk has no configuration — the directory's. Each must name that member (subject
+   * serialNumber), hold a key for key agreement (EC) or key transport (RSA) with that key usage, and have a
+   * valid path to the desk's trust anchors now (revocation as for signatures); of those that pass, the
+   * newest (latest notBefore, then the later in the list) is used. None: `encryption_certificate_missing`,
+   * and the package cannot go.
    */
   private async encryptionCertificate(organId: string, client: string): Promise<Buffer> {
-    const entry = this.o.recipients().find((r) => r.id === organId);
     const refuse = (why: string, detail: Record<string, unknown> = {}) => noEncryptionCertificate(organId, why, detail);
-    if (!entry?.encryptionCertificate) throw refuse('none in the directory');
-    return this.checkEncryptionCertificate(organId, client, Buffer.from(entry.encryptionCertificate));
+    const c = parseClientHeader(client);
+    const listed = this.o.conf?.()?.encryptionCertificates({ memberClass: c.memberClass, memberCode: c.memberCode }) ?? [];
+    const entry = listed.length ? undefined : this.o.recipients().find((r) => r.id === organId)?.encryptionCertificate;
+    const candidates = listed.length ? listed.map((b) => Buffer.from(b)) : entry ? [Buffer.from(entry)] : [];
+    if (!candidates.length) throw refuse(this.o.conf ? 'none in the global configuration or the directory' : 'none in the directory');
+    const source = listed.length ? 'configuration' : 'directory';
+    if (candidates.length === 1) return this.checkEncryptionCertificate(organId, client, candidates[0]!);
+    let best: { der: Buffer; notBefore: number } | undefined;
+    const why: string[] = [];
+    for (const der of candidates) {
+      try {
+        await this.checkEncryptionCertificate(organId, client, der);
+      } catch (e) {
+        if (!isTrucError(e) || e.code !== 'encryption_certificate_missing') throw e;
+        why.push(`${createHash('sha256').update(der).digest('hex').slice(0, 16)}…: ${String((e.detail as { reason?: string } | undefined)?.reason ?? e.message)}`);
+        continue;
+      }
+      const notBefore = parseCertificate(der).notBefore.getTime();
+      if (!best || notBefore >= best.notBefore) best = { der, notBefore };
+    }
+    if (!best) throw refuse(`none of its ${candidates.length} certificates in the ${source} is usable: ${why.join('; ')}`, { candidates: candidates.length, source });
+    return best.der;
   }
 
   /**
@@ -1331,6 +1362,25 @@ export class DocumentDesk {
     return Math.round(base * (0.8 + Math.random() * 0.4));
   }
 
+  /**
+   * The certificate an attempt encrypts to: at the first, the one the release check approved; before a
+   * retry, the recipient's certificate chosen again as at sending (the configuration's newest that still
+   * validates), so that one revoked, expired or deleted from the configuration since is never used and a
+   * rotation is followed. A change is kept with the delivery and audited; none usable ends the delivery
+   * (`encryption_certificate_missing`).
+   */
+  private async encryptionForRetry(d: DeliveryRow): Promise<Buffer | null> {
+    if (!d.encryptTo || d.attempts === 0) return d.encryptTo;
+    const now = await this.encryptionCertificate(d.organId, d.client);
+    if (now.equals(d.encryptTo)) return now;
+    const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+    await this.o.db.tx(async (sql) => {
+      await sql.query('UPDATE xd_delivery SET encrypt_to = $2 WHERE id = $1', [d.id, now]);
+      await this.audit(sql, SYSTEM, 'encryption.changed', d.kind === 'package' ? d.ref : `status:${d.ref}`, 'success', { to: d.organId, from: sha(d.encryptTo!), certificateSha256: sha(now) });
+    });
+    return now;
+  }
+
   private async deliver(d: DeliveryRow): Promise<void> {
     // the queue was read before an earlier attempt for this recipient may have ended: deliver only if the
     // row is still as read (pending, same attempts) — else it was delivered or rescheduled meanwhile
@@ -1346,12 +1396,11 @@ export class DocumentDesk {
         const atts = (await this.o.db.query('SELECT * FROM xd_attachment WHERE doc_id = $1 ORDER BY content_id', [d.ref])).map(attachmentRow);
         const open = (a: AttachmentRow) => (SEALED.test(a.path) ? (this.openStored(a.path) as AsyncIterable<Buffer>) : (createReadStream(a.path) as AsyncIterable<Buffer>));
         let frames: AsyncGenerator<Buffer>;
-        // a retry encrypts to the certificate chosen at sending only while it is still valid (path, validity, revocation)
-        if (d.encryptTo && d.attempts > 0) await this.checkEncryptionCertificate(d.organId, d.client, d.encryptTo);
-        if (d.encryptTo) {
+        const encryptTo = await this.encryptionForRetry(d);
+        if (encryptTo) {
           // end to end: the signed envelope and each attachment in its own AuthEnvelopedData to the
           // recipient agency's certificate, made afresh for each attempt as the files are read
-          const to = [d.encryptTo];
+          const to = [encryptTo];
           const env = Buffer.from(envelope, 'utf8');
           const w = cmsEncryptStream(env.length, to);
           const cmsEnv = await collect(w.encrypt(single(env)));
@@ -1366,13 +1415,13 @@ export class DocumentDesk {
         } else frames = writeFrames(envelope, atts.map((a) => (SEALED.test(a.path) ? { contentId: a.contentId, open: () => open(a), size: a.size } : { contentId: a.contentId, path: a.path, size: a.size })));
         answer = await post(`${this.o.ssUrl.replace(/\/$/, '')}${servicePath(d.client, 'edoc/packages')}`, { ...headers, 'content-type': FRAMES_MEDIA_TYPE }, frames, this.o.timeoutMs);
       } else {
-        if (d.encryptTo && d.attempts > 0) await this.checkEncryptionCertificate(d.organId, d.client, d.encryptTo);
+        const encryptTo = await this.encryptionForRetry(d);
         const [s] = await this.openStatuses((await this.o.db.query('SELECT * FROM xd_status WHERE id = $1', [d.ref])).map(statusRow));
         if (s!.xml === null) throw new TrucError('shredded', `trạng thái ${d.ref} đã bị huỷ khoá / status ${d.ref} was crypto-shredded`, { id: d.ref });
         const xml = Buffer.from(s!.xml, 'utf8');
         // a status on a classified document goes encrypted to its sender, as the document came
-        const body = d.encryptTo ? await collect(cmsEncryptStream(xml.length, [d.encryptTo]).encrypt(single(xml))) : xml;
-        answer = await post(`${this.o.ssUrl.replace(/\/$/, '')}${servicePath(d.client, 'edoc/statuses')}`, { ...headers, 'content-type': d.encryptTo ? 'application/pkcs7-mime; smime-type=authEnveloped-data' : 'application/xml; charset=utf-8' }, body, this.o.timeoutMs);
+        const body = encryptTo ? await collect(cmsEncryptStream(xml.length, [encryptTo]).encrypt(single(xml))) : xml;
+        answer = await post(`${this.o.ssUrl.replace(/\/$/, '')}${servicePath(d.client, 'edoc/statuses')}`, { ...headers, 'content-type': encryptTo ? 'application/pkcs7-mime; smime-type=authEnveloped-data' : 'application/xml; charset=utf-8' }, body, this.o.timeoutMs);
       }
     } catch (e) {
       // a document whose key was shredded meanwhile can never be sent: not retried

@@ -164,7 +164,7 @@ export class Pkcs11KeyStore implements KeyStore {
   }
 
   private unavailable(why: string): TrucError {
-    return new TrucError('key_store_unavailable', `the PKCS#11 token is not available: ${why}`, { tokenLabel: 'tokenLabel' in this.opts.slot ? this.opts.slot.tokenLabel : undefined });
+    return new TrucError('key_store_unavailable', `thiết bị lưu khoá (PKCS#11) không sẵn sàng — bị rút ra hoặc mất kết nối; nền tảng tự mở lại khi thiết bị trở lại, hãy thử lại sau / the PKCS#11 token is not available (removed or unreachable; the platform re-opens it by itself when it is back, try again later): ${why}`, { tokenLabel: 'tokenLabel' in this.opts.slot ? this.opts.slot.tokenLabel : undefined, retryAfter: 2 });
   }
 
   /**

@@ -145,7 +145,7 @@ describe('the console is accessible and fits a laptop and a tablet, in Chromium'
   let token: string;
 
   beforeAll(async () => {
-    rig = await openConsoleRig(15_000);
+    rig = await openConsoleRig({ defaultTimeoutMs: 15_000 });
     ({ p, base, page } = rig);
     token = (await createToken(p.db, 'Nguyễn Văn An', ['monitor-analyst', 'lab-officer', 'ra-officer', 'signer', 'auditor'])).token;
   }, 180_000);

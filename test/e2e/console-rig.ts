@@ -1,6 +1,8 @@
 /**
- * The console as its e2e tests open it: the web build current, one test platform with the monitoring
- * service, the HTTP app on a free loopback port, and Chromium (./browser.ts) — closed in reverse order.
+ * The console as its e2e tests open it: the web build current, a platform (a test platform of its own, or
+ * one the test brings: a lab's, a document network's), the monitoring service unless not wanted, the HTTP
+ * app with the services the test names on a free loopback port, and Chromium (./browser.ts) — closed in
+ * reverse order, and what was opened closed again when a later step fails.
  */
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -9,14 +11,28 @@ import { pino } from 'pino';
 import type { BrowserContext, Page } from 'playwright-core';
 import { expect } from 'vitest';
 import { PROJECT_ROOT } from '../../src/config.js';
-import { buildApp } from '../../src/http/app.js';
+import { buildApp, type AppOptions } from '../../src/http/app.js';
 import { MonitorService, monitorConfig } from '../../src/monitor/index.js';
 import { openBrowser } from './browser.js';
 import { testPlatform, type TestPlatform } from '../helpers/platform.js';
 
+export interface ConsoleRigOptions {
+  /** the platform behind the console; one given stays the caller's to close. Default: a test platform on memory://, closed with the rig */
+  platform?: TestPlatform;
+  /** done to the platform before the monitoring service and the app start (its clock, its configuration) */
+  prepare?: (p: TestPlatform) => void | Promise<void>;
+  /** the monitoring service on the platform, carried by the app (default true) */
+  monitor?: boolean;
+  /** further services the app carries: a TSA, an OCSP responder, a document desk */
+  app?: Omit<AppOptions, 'monitor'>;
+  /** Chromium's default wait, ms (default 15 s) */
+  defaultTimeoutMs?: number;
+}
+
 export interface ConsoleRig {
   p: TestPlatform;
-  m: MonitorService;
+  /** the monitoring service; undefined with `monitor: false` */
+  m: MonitorService | undefined;
   app: FastifyInstance;
   base: string;
   context: BrowserContext;
@@ -24,26 +40,32 @@ export interface ConsoleRig {
   close(): Promise<void>;
 }
 
-export async function openConsoleRig(defaultTimeoutMs = 15_000): Promise<ConsoleRig> {
+export async function openConsoleRig(opts: ConsoleRigOptions = {}): Promise<ConsoleRig> {
+  // the same build scripts/start.sh and scripts/test.sh run: only when web/dist is missing or stale
   const build = spawnSync('bash', [join(PROJECT_ROOT, 'scripts', 'build-web.sh')], { encoding: 'utf8', timeout: 120_000 });
   expect(build.status, build.stderr).toBe(0);
-  const p = await testPlatform('memory://');
-  const m = await MonitorService.start({ db: p.db, bus: p.bus, log: pino({ level: 'silent' }), config: monitorConfig({}), listen: false, scanner: null });
-  const app = await buildApp(p, { monitor: m });
-  const base = await app.listen({ host: '127.0.0.1', port: 0 });
-  const { context, page } = await openBrowser(defaultTimeoutMs);
-  return {
-    p,
-    m,
-    app,
-    base,
-    context,
-    page,
-    async close() {
-      await context.close();
-      await app.close();
-      await m.stop();
-      await p.close();
-    },
+  const closers: (() => Promise<unknown>)[] = [];
+  const close = async () => {
+    for (const c of closers.splice(0).reverse()) await c();
   };
+  try {
+    const p = opts.platform ?? (await testPlatform('memory://'));
+    if (!opts.platform) closers.push(() => p.close());
+    await opts.prepare?.(p);
+    let m: MonitorService | undefined;
+    if (opts.monitor !== false) {
+      const started = await MonitorService.start({ db: p.db, bus: p.bus, log: pino({ level: 'silent' }), config: monitorConfig({}), listen: false, scanner: null });
+      closers.push(() => started.stop());
+      m = started;
+    }
+    const app = await buildApp(p, { ...opts.app, ...(m ? { monitor: m } : {}) });
+    closers.push(() => app.close());
+    const base = await app.listen({ host: '127.0.0.1', port: 0 });
+    const { context, page } = await openBrowser(opts.defaultTimeoutMs ?? 15_000);
+    closers.push(() => context.close());
+    return { p, m, app, base, context, page, close };
+  } catch (e) {
+    await close();
+    throw e;
+  }
 }

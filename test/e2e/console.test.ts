@@ -5,22 +5,17 @@
  * console is checked through the API: the alert's status, the rule's settings, and that a disabled or
  * tuned rule really stops raising alerts.
  */
-import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import type { FastifyInstance } from 'fastify';
-import { pino } from 'pino';
-import type { BrowserContext, Page } from 'playwright-core';
-import { openBrowser } from './browser.js';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PROJECT_ROOT } from '../../src/config.js';
-import { buildApp } from '../../src/http/app.js';
 import { createToken } from '../../src/http/auth/store.js';
 import { buildReport, loadProfile, type RunResult } from '../../src/lab/index.js';
 import { recordRun } from '../../src/lab/register/index.js';
-import { MonitorService, monitorConfig } from '../../src/monitor/index.js';
+import type { MonitorService } from '../../src/monitor/index.js';
 import { opensslCsr, tmp } from '../helpers/openssl.js';
-import { testPlatform, type TestPlatform } from '../helpers/platform.js';
+import type { TestPlatform } from '../helpers/platform.js';
 import { vietnamAt } from '../monitor/helpers.js';
+import { openConsoleRig, type ConsoleRig } from './console-rig.js';
 
 const AUDIT_RULE = 'Audit chain tampering';
 const MALWARE_RULE = 'Malware in a file received by the platform';
@@ -32,9 +27,8 @@ type Json = any;
 describe('web console in Chromium', () => {
   let p: TestPlatform;
   let m: MonitorService;
-  let app: FastifyInstance;
+  let rig: ConsoleRig | undefined;
   let base: string;
-  let context: BrowserContext;
   let page: Page;
   const tokens: Record<string, string> = {};
   const lab: { productId?: string; certificate?: string; licence?: string } = {};
@@ -42,28 +36,17 @@ describe('web console in Chromium', () => {
   const cspViolations: string[] = [];
 
   beforeAll(async () => {
-    // the same build scripts/start.sh and scripts/test.sh run: only when web/dist is missing or stale
-    const build = spawnSync('bash', [join(PROJECT_ROOT, 'scripts', 'build-web.sh')], {
-      encoding: 'utf8',
-      timeout: 120_000,
+    rig = await openConsoleRig({
+      // the console's own API calls publish authentication events stamped by this clock: keep them in working
+      // hours, so "Access outside permitted hours" does not join the alerts whenever the suite runs
+      prepare: (platform) => {
+        const shift = vietnamAt(10).getTime() - Date.now();
+        platform.pki.clock = () => new Date(Date.now() + shift);
+      },
+      defaultTimeoutMs: 10_000,
     });
-    expect(build.status, build.stderr).toBe(0);
-
-    p = await testPlatform('memory://');
-    // the console's own API calls publish authentication events stamped by this clock: keep them in working
-    // hours, so "Access outside permitted hours" does not join the alerts whenever the suite runs
-    const shift = vietnamAt(10).getTime() - Date.now();
-    p.pki.clock = () => new Date(Date.now() + shift);
-    m = await MonitorService.start({
-      db: p.db,
-      bus: p.bus,
-      log: pino({ level: 'silent' }),
-      config: monitorConfig({}),
-      listen: false,
-      scanner: null,
-    });
-    app = await buildApp(p, { monitor: m });
-    base = await app.listen({ host: '127.0.0.1', port: 0 });
+    ({ p, base, page } = rig);
+    m = rig.m!;
     for (const [name, role] of [
       ['Nguyễn Văn An', 'monitor-analyst'],
       ['event sender', 'event-sender'],
@@ -139,7 +122,6 @@ describe('web console in Chromium', () => {
       })
     ).serial;
 
-    ({ context, page } = await openBrowser(10_000));
     // anything the console's CSP blocks would show here (and mean a broken page)
     page.on('console', (msg) => {
       if (/Content[- ]Security[- ]Policy/i.test(msg.text())) cspViolations.push(msg.text());
@@ -147,10 +129,7 @@ describe('web console in Chromium', () => {
   }, 120_000);
 
   afterAll(async () => {
-    await context?.close();
-    await app?.close();
-    await m?.stop();
-    await p?.close();
+    await rig?.close();
   });
 
   // ---- helpers: the API as the test's independent witness

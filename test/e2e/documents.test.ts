@@ -5,20 +5,16 @@
  * a button, which the sender then sees; a document sent from the console (files uploaded, recipients
  * picked) reaches Văn phòng Chính phủ; an auditor reads but has no buttons.
  */
-import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { FastifyInstance } from 'fastify';
-import type { BrowserContext, Page } from 'playwright-core';
-import { openBrowser } from './browser.js';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PROJECT_ROOT } from '../../src/config.js';
-import { buildApp } from '../../src/http/app.js';
 import { createToken } from '../../src/http/auth/store.js';
 import { signPdf } from '../../src/sign/index.js';
 import { tmp } from '../helpers/openssl.js';
 import { samplePdf } from '../sign/fixtures.js';
 import { openNetwork, until, type Network, type TestDesk } from '../exchange/edoc/fixture.js';
+import { openConsoleRig, type ConsoleRig } from './console-rig.js';
 
 const G22 = '000.00.00.G22';
 const G09 = '000.00.00.G09';
@@ -26,20 +22,17 @@ const G09 = '000.00.00.G09';
 describe('the document desk in the web console, in Chromium', () => {
   let net: Network;
   let vpcp: TestDesk, bnv: TestDesk;
-  let app: FastifyInstance;
+  let rig: ConsoleRig | undefined;
   let base: string;
-  let context: BrowserContext;
   let page: Page;
   const tokens: Record<string, string> = {};
   let sentId = '';
 
   beforeAll(async () => {
-    const build = spawnSync('bash', [join(PROJECT_ROOT, 'scripts', 'build-web.sh')], { encoding: 'utf8', timeout: 120_000 });
-    expect(build.status, build.stderr).toBe(0);
     net = await openNetwork();
     [vpcp, bnv] = net.desks as [TestDesk, TestDesk];
-    app = await buildApp(net.lab.p, { docDesk: bnv.desk });
-    base = await app.listen({ host: '127.0.0.1', port: 0 });
+    rig = await openConsoleRig({ platform: net.lab.p, monitor: false, app: { docDesk: bnv.desk }, defaultTimeoutMs: 15_000 });
+    ({ base, page } = rig);
     tokens.clerk = (await createToken(net.lab.p.db, 'Lê Văn Thư', ['doc-clerk'])).token;
     tokens.auditor = (await createToken(net.lab.p.db, 'Phạm Kiểm Toán', ['auditor'])).token;
     // a signed decision from Văn phòng Chính phủ to Bộ Nội vụ, taken (01) before the browser looks
@@ -58,12 +51,10 @@ describe('the document desk in the web console, in Chromium', () => {
     );
     sentId = sent.id;
     await until(async () => (await vpcp.desk.recipientStatuses(sent.id)).find((r) => r.organId === G09)?.status === '01', 30_000, '01');
-    ({ context, page } = await openBrowser(15_000));
   }, 180_000);
 
   afterAll(async () => {
-    await context?.close();
-    await app?.close();
+    await rig?.close();
     await net?.close();
   });
 

@@ -23,7 +23,7 @@ describe('the console in Vietnamese and in English, in Chromium', () => {
   const tokens: Record<string, string> = {};
 
   beforeAll(async () => {
-    rig = await openConsoleRig(15_000);
+    rig = await openConsoleRig({ defaultTimeoutMs: 15_000 });
     ({ p, base, page } = rig);
     tokens.analyst = (await createToken(p.db, 'Nguyễn Văn An', ['monitor-analyst', 'signer', 'ra-officer'])).token;
   }, 180_000);

@@ -10,17 +10,14 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import type { FastifyInstance } from 'fastify';
-import type { BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PROJECT_ROOT } from '../../src/config.js';
-import { buildApp } from '../../src/http/app.js';
 import { createToken } from '../../src/http/auth/store.js';
 import { OcspResponder } from '../../src/pki/ocsp/index.js';
 import { TimeStampAuthority } from '../../src/pki/tsa/index.js';
 import { startAgent, type RunningAgent, type SignRequest } from '../../src/agent/server.js';
 import { createSignKey } from '../../src/sign/index.js';
-import { openBrowser } from './browser.js';
+import { openConsoleRig, type ConsoleRig } from './console-rig.js';
 import { openLab, samplePdf, type Lab } from '../sign/fixtures.js';
 import { softHsmMissing, softHsmToken, type SoftHsmToken } from '../helpers/softhsm.js';
 import { tmp } from '../helpers/openssl.js';
@@ -42,12 +39,11 @@ describe.skipIf(!!missing && process.env.CI !== 'true')('the console’s signing
   let lab: Lab;
   let hsm: SoftHsmToken;
   let official: OfficialToken;
-  let app: FastifyInstance;
+  let rig: ConsoleRig | undefined;
   let responder: OcspResponder;
   let agent: RunningAgent | undefined;
   let agentPort: number;
   let base: string;
-  let context: BrowserContext;
   let page: Page;
   let signerToken: string;
   const dir = tmp('truc-e2e-sign-');
@@ -67,8 +63,6 @@ describe.skipIf(!!missing && process.env.CI !== 'true')('the console’s signing
   };
 
   beforeAll(async () => {
-    const build = spawnSync('bash', [join(PROJECT_ROOT, 'scripts', 'build-web.sh')], { encoding: 'utf8', timeout: 120_000 });
-    expect(build.status, build.stderr).toBe(0);
     hsm = softHsmToken();
     lab = await openLab();
     const tsa = new TimeStampAuthority(lab.p.pki, lab.p.issuer, { policy: '2.16.704.1.101.1.6.1', accuracyMs: 1000 });
@@ -78,20 +72,18 @@ describe.skipIf(!!missing && process.env.CI !== 'true')('the console’s signing
     // the console tells the page where the agent listens, and lets it call there and nowhere else
     agentPort = await freePort();
     lab.p.config.console = { signingAgent: `http://127.0.0.1:${agentPort}` };
-    app = await buildApp(lab.p, { tsa, ocsp: responder });
-    base = await app.listen({ host: '127.0.0.1', port: 0 });
+    rig = await openConsoleRig({ platform: lab.p, monitor: false, app: { tsa, ocsp: responder }, defaultTimeoutMs: 20_000 });
+    ({ base, page } = rig);
     signerToken = (await createToken(lab.p.db, 'Nguyễn Văn An', ['signer'])).token;
     official = await officialToken(lab, hsm);
     await runAgent();
     writeFileSync(join(dir, 'quyet-dinh-12.pdf'), await samplePdf(false, 'Quyet dinh 12/QD-BTP'));
     writeFileSync(join(dir, 'bao-cao.txt'), 'Báo cáo số liệu tháng 12\n');
-    ({ context, page } = await openBrowser(20_000));
   }, 180_000);
 
   afterAll(async () => {
-    await context?.close();
     await agent?.close();
-    await app?.close();
+    await rig?.close();
     await responder?.stop();
     await lab?.p.close();
     hsm?.cleanup();

@@ -18,6 +18,7 @@ import {
   nobleProduct,
   nodeCryptoProduct,
   openPkcs11Product,
+  openStdioProduct,
   runSuite,
   type ProductAdapter,
   type SchemaSet,
@@ -341,6 +342,38 @@ describe.skipIf(fullMissing)('the remaining families of the whole Wycheproof set
       expect(r.get(31)!.meaning).toEqual(expect.arrayContaining([expect.objectContaining({ flag: 'Truncation' })]));
       expect(seen.every((ct) => ct.length > 0 && !(ct[0] === 0x78 && ct[1] === 0xda))).toBe(true);
     });
+  });
+
+  it('a stdio product gets FPE text as text and digits as a list, and its answers come back of the same kind', async () => {
+    // a product in a few lines of JavaScript: FPE that reverses (refusing the digit -1), one curve
+    const script = `
+      const frame = (m) => { const b = Buffer.from(JSON.stringify(m)); const h = Buffer.alloc(4); h.writeUInt32BE(b.length); process.stdout.write(Buffer.concat([h, b])); };
+      let buf = Buffer.alloc(0);
+      process.stdin.on('data', (d) => {
+        buf = Buffer.concat([buf, d]);
+        while (buf.length >= 4 && buf.length >= 4 + buf.readUInt32BE(0)) {
+          const { id, op, params } = JSON.parse(buf.subarray(4, 4 + buf.readUInt32BE(0)).toString());
+          buf = buf.subarray(4 + buf.readUInt32BE(0));
+          if (op === 'hello') frame({ id, ok: true, result: { name: 'reverser', version: '1', operations: ['fpeEncrypt', 'ecCurveParams'] } });
+          else if (op === 'fpeEncrypt' && Array.isArray(params.msg) && params.msg.includes(-1)) frame({ id, ok: false, error: { kind: 'rejected', message: 'digit out of range' } });
+          else if (op === 'fpeEncrypt') frame({ id, ok: true, result: { out: typeof params.msg === 'string' ? [...params.msg].reverse().join('') : [...params.msg].reverse() } });
+          else frame({ id, ok: true, result: { p: '17', a: '00', b: '07', gx: '01', gy: '02', n: '13', h: 1 } });
+        }
+      });`;
+    const product = await openStdioProduct({ command: process.execPath, args: ['-e', script] });
+    try {
+      const base = { alg: 'AES-FF1', key: new Uint8Array(16), tweak: new Uint8Array(0), radix: 10 };
+      expect(await product.fpeEncrypt!({ ...base, alphabet: '0123456789', msg: '0123' })).toBe('3210');
+      expect(await product.fpeEncrypt!({ ...base, msg: [0, 1, 2, 3] })).toEqual([3, 2, 1, 0]);
+      await expect(product.fpeEncrypt!({ ...base, msg: [-1, 8] })).rejects.toThrow('digit out of range');
+      expect(await product.ecCurveParams!({ name: 'P-256', oid: '1.2.840.10045.3.1.7' })).toMatchObject({ p: Uint8Array.of(0x17), h: 1 });
+      // operations the product did not list are not asked: UNSUPPORTED, the product lacking them
+      expect(product.fpeDecrypt).toBeUndefined();
+      const t = (await results(product, await pick('bls_hash_to_g2_test.json', [1]))).get(1)!;
+      expect(t).toMatchObject({ outcome: 'UNSUPPORTED', unsupportedBy: 'product', note: 'unsupported: operation blsHashToG2' });
+    } finally {
+      await product.close?.();
+    }
   });
 
   it('external products answer the new operations on the wire: FPE text stays text, curve parameters as hex, BLS as a boolean', () => {

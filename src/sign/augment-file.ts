@@ -114,12 +114,13 @@ export async function augmentFile(bytes: Uint8Array, o: AugmentFileOptions): Pro
     }
     out = pemLabel ? Buffer.from(toPem(pemLabel, cms)) : cms;
   } else {
-    let xml: string = Buffer.from(bytes).toString('utf8');
+    // the document's bytes, in its encoding, with the new properties written in
+    let xml: Buffer = Buffer.from(bytes);
     for (const [i, s] of sigs.entries()) {
       if (renew) xml = await renewXadesArchive(xml, ctx, s.index, o.content);
       else if (rank(levels[i]) < rank(to)) xml = await augmentXades(xml, to, ctx, s.index, o.content);
     }
-    out = Buffer.from(xml, 'utf8');
+    out = xml;
   }
   return result(out, true);
 }

@@ -99,7 +99,7 @@ describe('XAdES-C/X/XL: CompleteCertificateRefs and CompleteRevocationRefs check
 
   it('references openssl computed match; a changed digest is a mismatch, an unknown one an orphan — warnings, the verdict unchanged, xmlsec1 agrees', async () => {
     const certDer = Buffer.from(new X509Certificate(readFileSync(signer.certPath)).raw);
-    const lt = await augmentXades(xmlsecSigned('c-refs', [lab.issuingPath]), 'B-LT', ctx);
+    const lt = await augmentXades(xmlsecSigned('c-refs', [lab.issuingPath]).toString('utf8'), 'B-LT', ctx);
     const before = (await validateXades(lt, { trustAnchors: [lab.root] })).signatures[0]!;
 
     const certs = values(lt, 'EncapsulatedX509Certificate');
@@ -214,7 +214,7 @@ describe('XAdES-C/X/XL: CompleteCertificateRefs and CompleteRevocationRefs check
   });
 
   it('references to values only validation had (the certificate path, not carried): matched there', async () => {
-    const bt = await augmentXades(xmlsecSigned('c-refs2', []), 'B-T', ctx);
+    const bt = await augmentXades(xmlsecSigned('c-refs2', []).toString('utf8'), 'B-T', ctx);
     const refs = `<xades:CompleteCertificateRefsV2><xades:CertRefs><xades:Cert><xades:CertDigest><ds:DigestMethod Algorithm="${SHA256}"/><ds:DigestValue>${dgst('root.der', lab.root, 'sha256')}</ds:DigestValue></xades:CertDigest></xades:Cert></xades:CertRefs></xades:CompleteCertificateRefsV2>`;
     const s = (
       await validateXades(bt.replace(/(<\/(?:\w+:)?SignatureTimeStamp>)/, `$1${refs}`), {

@@ -86,7 +86,7 @@ describe('XAdES enveloping and detached', () => {
     mkdirSync(dir, { recursive: true });
     save(dir, 'cong-van.pdf', pdf);
     for (const signer of [ec, rsa]) {
-      const xml = await signXades(pdf, signer, { packaging: 'detached', contentUri: 'cong-van.pdf' });
+      const xml = (await signXades(pdf, signer, { packaging: 'detached', contentUri: 'cong-van.pdf' })).toString('utf8');
       expect(xml).toMatch(/<ds:Reference URI="cong-van.pdf"><ds:DigestMethod /);
       expect(xml).not.toContain('<ds:Object Id="content');
       const v = xmlsec(save(dir, `cong-van-${signer.serial}.xml`, Buffer.from(xml)));
@@ -126,7 +126,7 @@ describe('XAdES enveloping and detached', () => {
     }
     expect((await validateXades(renewed.replace('71/UBND-VP', '70/UBND-VP'), offline)).signatures[0]).toMatchObject({ indication: 'TOTAL-FAILED', subIndication: 'HASH_FAILURE' });
 
-    const bb = await signXades(pdf, rsa, { packaging: 'detached', contentUri: 'to-trinh.pdf' });
+    const bb = (await signXades(pdf, rsa, { packaging: 'detached', contentUri: 'to-trinh.pdf' })).toString('utf8');
     const bt = await augmentXades(bb, 'B-T', ctx);
     const lt = await augmentXades(bt, 'B-LT', ctx);
     await expect(augmentXades(lt, 'B-LTA', ctx)).rejects.toMatchObject({ code: 'bad_request', message: expect.stringMatching(/detached content "to-trinh.pdf" is needed/) });

@@ -70,7 +70,7 @@ async function run(document: Uint8Array, signer: ExternalSigner, p: TwoPhasePara
     signatureId: derivedId(document, signer.certificate, p),
     ...(p.contentUri ? { contentUri: p.contentUri } : {}),
   });
-  return Buffer.from(xml, 'utf8');
+  return typeof xml === 'string' ? Buffer.from(xml, 'utf8') : xml;
 }
 
 /** Step one: the bytes the signer's token must sign for this document and these parameters. */

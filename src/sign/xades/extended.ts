@@ -16,7 +16,6 @@
 import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import type * as Asn1Schema from '@peculiar/asn1-schema';
-import { XMLSerializer } from '@xmldom/xmldom';
 import { TrucError } from '../../errors.js';
 import { decodeName, nameToString } from '../../pki/name.js';
 import { parseCertificate, parseCrl } from '../../pki/path/index.js';
@@ -28,7 +27,7 @@ import { XADES141_NS } from './archive.js';
 import { DS_NS, EXC_C14N, XADES_NS, c14nElement, excC14n } from './c14n.js';
 import { C14N10 } from './dsig/c14n.js';
 import { augmentXades, child, keyInfoCerts, readXadesUnsigned, signatureAt, tokenId, tokenOf, unsignedSignatureProperties, writeValues } from './levels.js';
-import { parseXml } from './parse.js';
+import { editXml } from './edit.js';
 
 export type XTimeStampKind = 'sig-and-refs' | 'refs-only';
 
@@ -164,12 +163,15 @@ export interface XadesXOptions {
  * after the signature time-stamps, the X time-stamp after them, and the values at the end. A signature that
  * already has references, or an archive time-stamp the new properties could not come before, is refused.
  */
-export async function augmentXadesX(xml: Uint8Array | string, ctx: LevelContext, opts: XadesXOptions = {}): Promise<string> {
+export async function augmentXadesX(xml: string, ctx: LevelContext, opts?: XadesXOptions): Promise<string>;
+export async function augmentXadesX(xml: Uint8Array, ctx: LevelContext, opts?: XadesXOptions): Promise<Buffer>;
+export async function augmentXadesX(xml: Uint8Array | string, ctx: LevelContext, opts: XadesXOptions = {}): Promise<string | Buffer> {
   const index = opts.index ?? 0;
   const form = opts.form ?? 'v1';
   const kind = opts.timeStamp ?? 'sig-and-refs';
   const algorithm = opts.c14n ?? EXC_C14N;
-  const doc = parseXml(await augmentXades(xml, 'B-T', ctx, index));
+  const edit = editXml(await augmentXades(xml, 'B-T', ctx, index));
+  const doc = edit.doc;
   const sig = signatureAt(doc, index);
   const usp = unsignedSignatureProperties(doc, sig);
   const present = readXadesUnsigned(sig);
@@ -193,5 +195,5 @@ export async function augmentXadesX(xml: Uint8Array | string, ctx: LevelContext,
   child(doc, ts, XADES_NS, 'EncapsulatedTimeStamp', token.toString('base64'));
   usp.insertBefore(ts, before);
   if ((opts.values ?? true) && !kids(usp, XADES_NS, 'RevocationValues').length) writeValues(doc, usp, ev);
-  return new XMLSerializer().serializeToString(doc as never);
+  return edit.output();
 }

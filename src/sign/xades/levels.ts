@@ -12,12 +12,11 @@
  * core signature — and xmlsec1's verdict on it — is unchanged.
  */
 import { createHash } from 'node:crypto';
-import { XMLSerializer } from '@xmldom/xmldom';
 import { TrucError } from '../../errors.js';
 import { collectEvidence } from '../evidence/collect.js';
 import { needEvidence, needTimeStamper, rank, type Level, type LevelContext } from '../level.js';
 import { readTimeStampToken } from '../timestamp/token.js';
-import { parseXml } from './parse.js';
+import { editXml } from './edit.js';
 import { DS_NS, EXC_C14N, XADES_NS, c14nElement, excC14n } from './c14n.js';
 import { archiveTimeStampInput, XADES141_NS } from './archive.js';
 import { REFERENCE_PROPERTIES } from './refs.js';
@@ -102,12 +101,17 @@ export const keyInfoCerts = (sig: Element) => all(kids(sig, DS_NS, 'KeyInfo')[0]
 
 /**
  * Raises XAdES signature `index` of the document to `level` (levels already reached are kept). A detached
- * signature's content is needed for B-LTA (the archive time-stamp covers it).
+ * signature's content is needed for B-LTA (the archive time-stamp covers it). Text gives text, bytes give bytes:
+ * the document's own, in its encoding, with the new properties written in (`edit.ts`).
  */
-export async function augmentXades(xml: Uint8Array | string, level: Level, ctx: LevelContext, index = 0, content?: DetachedInput): Promise<string> {
-  const original = typeof xml === 'string' ? xml : Buffer.from(xml).toString('utf8');
+export async function augmentXades(xml: string, level: Level, ctx: LevelContext, index?: number, content?: DetachedInput): Promise<string>;
+export async function augmentXades(xml: Uint8Array, level: Level, ctx: LevelContext, index?: number, content?: DetachedInput): Promise<Buffer>;
+export async function augmentXades(xml: Uint8Array | string, level: Level, ctx: LevelContext, index?: number, content?: DetachedInput): Promise<string | Buffer>;
+export async function augmentXades(xml: Uint8Array | string, level: Level, ctx: LevelContext, index = 0, content?: DetachedInput): Promise<string | Buffer> {
+  const original = typeof xml === 'string' ? xml : Buffer.from(xml);
   if (rank(level) < rank('B-T')) return original;
-  const doc = parseXml(original);
+  const edit = editXml(xml);
+  const doc = edit.doc;
   const sig = signatureAt(doc, index);
   const usp = unsignedSignatureProperties(doc, sig);
   let changed = false;
@@ -131,7 +135,7 @@ export async function augmentXades(xml: Uint8Array | string, level: Level, ctx: 
     await appendArchiveTimeStamp(doc, sig, usp, ctx, content);
     changed = true;
   }
-  return changed ? new XMLSerializer().serializeToString(doc as never) : original;
+  return changed ? edit.output() : original;
 }
 
 /**
@@ -140,8 +144,12 @@ export async function augmentXades(xml: Uint8Array | string, level: Level, ctx: 
  * and a new ArchiveTimeStamp then covers everything, the earlier ones included — before the algorithms or
  * the TSA certificate of the last one weaken or expire.
  */
-export async function renewXadesArchive(xml: Uint8Array | string, ctx: LevelContext, index = 0, content?: DetachedInput): Promise<string> {
-  const doc = parseXml(xml);
+export async function renewXadesArchive(xml: string, ctx: LevelContext, index?: number, content?: DetachedInput): Promise<string>;
+export async function renewXadesArchive(xml: Uint8Array, ctx: LevelContext, index?: number, content?: DetachedInput): Promise<Buffer>;
+export async function renewXadesArchive(xml: Uint8Array | string, ctx: LevelContext, index?: number, content?: DetachedInput): Promise<string | Buffer>;
+export async function renewXadesArchive(xml: Uint8Array | string, ctx: LevelContext, index = 0, content?: DetachedInput): Promise<string | Buffer> {
+  const edit = editXml(xml);
+  const doc = edit.doc;
   const sig = signatureAt(doc, index);
   const usp = unsignedSignatureProperties(doc, sig);
   const archives = kids(usp, XADES141_NS, 'ArchiveTimeStamp');
@@ -152,7 +160,7 @@ export async function renewXadesArchive(xml: Uint8Array | string, ctx: LevelCont
   const ev = await collectEvidence([last.signer.certificate.der], [...last.cms.certificates, ...present, ...keyInfoCerts(sig)], needEvidence(ctx));
   writeValues(doc, child(doc, usp, XADES141_NS, 'TimeStampValidationData', undefined, { Id: tokenId(Buffer.concat([...ev.certs, ...ev.crls, ...ev.ocsps]), 'TSVD') }), ev);
   await appendArchiveTimeStamp(doc, sig, usp, ctx, content);
-  return new XMLSerializer().serializeToString(doc as never);
+  return edit.output();
 }
 
 export interface XadesUnsigned {

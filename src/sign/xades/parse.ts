@@ -57,16 +57,27 @@ function checkShape(text: string): void {
 }
 
 /**
- * The document's characters. A byte-order mark is not part of the document (XML 1.0 §4.3.3): dropped, after
- * telling UTF-16 (FF FE / FE FF) from UTF-8 (EF BB BF) by it; without one the bytes are in the encoding the XML
- * declaration names (UTF-8 when it names none).
+ * How a document's characters are written: the byte-order mark it starts with (kept when the document is edited),
+ * and the encoding — UTF-8, UTF-16 in either byte order (told by the mark), or the one the XML declaration names.
  */
-export function xmlText(input: Uint8Array | string): string {
-  if (typeof input === 'string') return input.replace(/^\uFEFF/, '');
+export interface XmlEncoding {
+  /** WHATWG name: utf-8, utf-16le, utf-16be, iso-8859-2, windows-1252 (which "ISO-8859-1" names), …; "text" for characters given as a string */
+  name: string;
+  /** the byte-order mark's length in bytes (0 without one) */
+  bom: number;
+}
+
+/**
+ * The document's characters and their encoding. A byte-order mark is not part of the document (XML 1.0 §4.3.3):
+ * dropped, after telling UTF-16 (FF FE / FE FF) from UTF-8 (EF BB BF) by it; without one the bytes are in the
+ * encoding the XML declaration names (UTF-8 when it names none).
+ */
+export function readXml(input: Uint8Array | string): { text: string; encoding: XmlEncoding } {
+  if (typeof input === 'string') return { text: input.replace(/^\uFEFF/, ''), encoding: { name: 'text', bom: 0 } };
   const b = Buffer.from(input.buffer, input.byteOffset, input.byteLength);
   const utf16 = () => b.subarray(2, 2 + ((b.length - 2) & ~1));
-  if (b[0] === 0xff && b[1] === 0xfe) return utf16().toString('utf16le');
-  if (b[0] === 0xfe && b[1] === 0xff) return Buffer.from(utf16()).swap16().toString('utf16le');
+  if (b[0] === 0xff && b[1] === 0xfe) return { text: utf16().toString('utf16le'), encoding: { name: 'utf-16le', bom: 2 } };
+  if (b[0] === 0xfe && b[1] === 0xff) return { text: Buffer.from(utf16()).swap16().toString('utf16le'), encoding: { name: 'utf-16be', bom: 2 } };
   // no BOM: the XML declaration names the encoding (XML 1.0 §4.3.3, Appendix F); producers write ISO-8859-2,
   // windows-1250 and the like (e-Szigno). Read as UTF-8, their accented letters would break every digest.
   const label = /^<\?xml\s[^>]*?encoding\s*=\s*["']([A-Za-z][A-Za-z0-9._-]*)["']/.exec(b.subarray(0, 256).toString('latin1'))?.[1];
@@ -79,13 +90,19 @@ export function xmlText(input: Uint8Array | string): string {
     }
     if (decoder.encoding !== 'utf-8') {
       try {
-        return decoder.decode(b);
+        return { text: decoder.decode(b), encoding: { name: decoder.encoding, bom: 0 } };
       } catch {
         throw new TrucError('malformed_xml', `the XML is not valid ${label}`);
       }
     }
   }
-  return b.toString('utf8').replace(/^\uFEFF/, '');
+  const bom = b[0] === 0xef && b[1] === 0xbb && b[2] === 0xbf ? 3 : 0;
+  return { text: b.subarray(bom).toString('utf8'), encoding: { name: 'utf-8', bom } };
+}
+
+/** The document's characters (see `readXml`). */
+export function xmlText(input: Uint8Array | string): string {
+  return readXml(input).text;
 }
 
 export function parseXml(input: Uint8Array | string): Document {

@@ -20,6 +20,7 @@ import { TrucError } from '../../errors.js';
 import { SCHEMES } from '../../crypto/algorithms.js';
 import { externalKey, xades } from './engine.js';
 import { parseXml } from './parse.js';
+import { editXml } from './edit.js';
 import { DS_NS, EXC_C14N, excC14n } from './c14n.js';
 import type { ExternalSigner } from '../signer.js';
 import { rank, type Level, type LevelContext } from '../level.js';
@@ -54,7 +55,14 @@ function detachedUri(uri: string | undefined): string {
   return encodeURI(u);
 }
 
-export async function signXades(input: Uint8Array | string, signer: ExternalSigner, opts: XadesOptions = {}): Promise<string> {
+/**
+ * Signs `input`: text gives text; bytes give bytes — an enveloped signature in the document's own encoding (after
+ * its byte-order mark), the document's bytes otherwise unchanged (`edit.ts`); a signature of its own in UTF-8.
+ */
+export async function signXades(input: string, signer: ExternalSigner, opts?: XadesOptions): Promise<string>;
+export async function signXades(input: Uint8Array, signer: ExternalSigner, opts?: XadesOptions): Promise<Buffer>;
+export async function signXades(input: Uint8Array | string, signer: ExternalSigner, opts?: XadesOptions): Promise<string | Buffer>;
+export async function signXades(input: Uint8Array | string, signer: ExternalSigner, opts: XadesOptions = {}): Promise<string | Buffer> {
   const packaging = opts.packaging ?? 'enveloped';
   if (!['enveloped', 'enveloping', 'detached'].includes(packaging)) throw new TrucError('bad_request', `unknown XAdES packaging "${packaging}" (enveloped, enveloping, detached)`);
   // RSA-PSS in XML-DSig (RFC 6931 …#rsa-pss) is unknown to xmlsec1 1.2 and most XML-DSig verifiers: a relying party could
@@ -77,7 +85,8 @@ export async function signXades(input: Uint8Array | string, signer: ExternalSign
 
   let doc: Document;
   let object: Element | undefined;
-  if (packaging === 'enveloped') doc = parseXml(input);
+  const edit = packaging === 'enveloped' ? editXml(input) : undefined;
+  if (edit) doc = edit.doc;
   else {
     const ref = new Reference();
     ref.DigestMethod.Algorithm = CryptoConfig.GetHashAlgorithm(hash).namespaceURI;
@@ -106,17 +115,18 @@ export async function signXades(input: Uint8Array | string, signer: ExternalSign
     signingCertificateV2: b64,
     signingTime: { value: opts.signingTime ?? new Date() },
   } as never);
-  let bb: string;
-  if (packaging === 'enveloped') {
+  let bb: string | Buffer;
+  if (edit) {
     doc.documentElement.appendChild(signed.GetXml() as never);
-    bb = new XMLSerializer().serializeToString(doc as never);
+    bb = edit.output();
   } else {
     const out = parseXml(new XMLSerializer().serializeToString(signed.GetXml() as never));
     if (object) out.documentElement.appendChild(out.importNode(object, true));
-    bb = new XMLSerializer().serializeToString(out as never);
+    const text = new XMLSerializer().serializeToString(out as never);
+    bb = typeof input === 'string' ? text : Buffer.from(text, 'utf8');
   }
   if (rank(opts.level ?? 'B-B') === 0) return bb;
   // enveloped: ours is the root's last child, so the last in document order; otherwise it is the root, the first
-  const index = packaging === 'enveloped' ? parseXml(bb).getElementsByTagNameNS(DS_NS, 'Signature').length - 1 : 0;
+  const index = edit ? doc.getElementsByTagNameNS(DS_NS, 'Signature').length - 1 : 0;
   return augmentXades(bb, opts.level!, opts.context ?? {}, index, packaging === 'detached' ? (typeof input === 'string' ? Buffer.from(input, 'utf8') : input) : undefined);
 }

@@ -12,7 +12,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fromWire } from '../../src/lab/adapters/wire.js';
 import {
+  evaluateProfile,
   familyFor,
+  loadProfile,
   loadSchemaSet,
   loadVectorFile,
   nobleProduct,
@@ -165,6 +167,12 @@ describe.skipIf(fullMissing)('the remaining families of the whole Wycheproof set
       expect(outcomes(r)).toEqual({ 1: 'FAIL', 2: 'PASS', 3: 'PASS' });
       expect(r.get(1)!.meaning).toEqual([expect.objectContaining({ flag: 'SignatureMalleabilityBitcoin' })]);
       expect(seen[0]).toMatchObject({ alg: 'ECDSA', curve: 'secp256k1', hash: 'SHA-256', encoding: 'der', lowS: true });
+    });
+
+    it('Bitcoin’s rule is not part of the signature-verification profile: its ECDSA suite takes the ECDSA schemas, not every file named ECDSA', async () => {
+      const run = await runSuite(noble, [await pick('ecdsa_secp256k1_sha256_bitcoin_test.json', [1, 2])], { schemas });
+      const v = evaluateProfile(await loadProfile('signature-verification'), run.suites);
+      expect(v.suites.find((s) => s.id === 'ecdsa')).toMatchObject({ status: 'MISSING', files: [] });
     });
   });
 

@@ -15,6 +15,7 @@ import {
   type PrivateKeyMaterial,
   type ProductAdapter,
   type PublicKeyMaterial,
+  adapterError,
   labCannotAsk,
   unsupported,
 } from '../product.js';
@@ -275,7 +276,7 @@ async function pbes2(p: PbeInput, data: Bytes, decrypt: boolean): Promise<Bytes>
 /** A DER INTEGER's value as unsigned bytes (the field's prime is carried as one inside FieldID). */
 function derIntegerValue(der: ArrayBuffer): Bytes {
   const b = new Uint8Array(der);
-  if (b[0] !== 0x02 || b.length < 3) throw new Error('FieldID parameters: not an INTEGER');
+  if (b[0] !== 0x02 || b.length < 3) throw adapterError('FieldID parameters: not an INTEGER');
   let len = b[1];
   let at = 2;
   if (len & 0x80) {
@@ -303,12 +304,19 @@ function opensslCurveParams(curve: EcCurve): EcCurveParams {
     publicKeyEncoding: { type: 'spki', format: 'der' },
     privateKeyEncoding: { type: 'pkcs8', format: 'der' },
   });
-  const spki = AsnConvert.parse(publicKey, SubjectPublicKeyInfo);
-  const d = AsnConvert.parse(spki.algorithm.parameters!, ECParameters).specifiedCurve;
-  if (!d) throw new Error('OpenSSL did not export explicit parameters');
+  // what follows reads OpenSSL's own export: a failure here is the adapter's, never a verdict on the curve
+  const d = (() => {
+    try {
+      const spki = AsnConvert.parse(publicKey, SubjectPublicKeyInfo);
+      return AsnConvert.parse(spki.algorithm.parameters!, ECParameters).specifiedCurve;
+    } catch (e) {
+      throw adapterError(`curve ${curve}: cannot read OpenSSL's explicit parameters (${(e as Error).message})`, undefined, e);
+    }
+  })();
+  if (!d) throw adapterError(`curve ${curve}: OpenSSL did not export explicit parameters`);
   if (d.fieldID.fieldType !== '1.2.840.10045.1.1') throw unsupported(`curve ${curve} over a field other than a prime field`);
   const g = new Uint8Array(d.base.buffer);
-  if (g[0] !== 0x04) throw new Error('base point not uncompressed');
+  if (g[0] !== 0x04) throw adapterError(`curve ${curve}: OpenSSL's base point is not uncompressed`);
   const half = (g.length - 1) / 2;
   return {
     p: derIntegerValue(d.fieldID.parameters),

@@ -16,7 +16,7 @@
  * existence of what it covers — the earlier archive time-stamps included. The XAdES-C/X references to
  * validation data (CompleteCertificateRefs, CompleteRevocationRefs) are each matched against the values at hand
  * and the revocation data validation judged the signer's and TSAs' paths with, fetched ones included (`xades/refs.ts`) and reported; one that matches nothing is a warning, never the verdict. The XAdES-X time-stamps
- * (SigAndRefsTimeStamp, RefsOnlyTimeStamp, v1 and V2) have their imprint recomputed (`xades/extended.ts`) and are
+ * (SigAndRefsTimeStamp, RefsOnlyTimeStamp, v1 and V2, explicit or with xades:Include) have their imprint recomputed (`xades/extended.ts`) and are
  * verified as the others; a valid SigAndRefsTimeStamp is a proof of existence of the signature and its signature
  * time-stamps, either kind one of the references (reported on each, `poe`).
  *
@@ -32,7 +32,7 @@ import { parseXml } from '../xades/parse.js';
 import type { SignatureReport, SignedReference, TimestampReport, ValidationReport } from './report.js';
 import { readXadesUnsigned, signatureValueOctets } from '../xades/levels.js';
 import { archiveTimeStampInput } from '../xades/archive.js';
-import { xTimeStampInput } from '../xades/extended.js';
+import { includedTimeStampInput, xTimeStampInput } from '../xades/extended.js';
 import { verifyCore, type CoreResult, type ReferenceResult } from '../xades/dsig/verify.js';
 import { idIndex } from '../xades/dsig/reference.js';
 import { wrappingProblem } from '../xades/dsig/wrapping.js';
@@ -276,13 +276,10 @@ export async function validateXades(input: Uint8Array | string, opts: Validation
     let refsPoe: Date | undefined;
     for (const x of unsigned.xTimestamps) {
       const sha256 = createHash('sha256').update(x.token).digest('hex');
-      if (x.distributed) {
-        xReports.push({ type: x.kind, valid: false, problem: `${x.name}: the distributed form (xades:Include) is not supported / dạng phân tán chưa được hỗ trợ`, sha256 });
-        continue;
-      }
       let input: Buffer;
       try {
-        input = xTimeStampInput(sig, unsigned.properties!, x.kind, x.c14n);
+        // the distributed form names its inputs with xades:Include
+        input = x.distributed ? includedTimeStampInput(sig, unsigned.properties!, x.element, x.kind, x.c14n) : xTimeStampInput(sig, unsigned.properties!, x.kind, x.c14n);
       } catch (e) {
         if (!isTrucError(e)) throw e;
         xReports.push({ type: x.kind, valid: false, problem: `${x.name}: ${e.message}`, sha256 });

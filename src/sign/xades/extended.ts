@@ -6,8 +6,9 @@
  *     and AttributeCertificateRefs(V2) and AttributeRevocationRefs when present;
  *   RefsOnlyTimeStamp / RefsOnlyTimeStampV2: over the same references alone, in the same order.
  * Each element is canonicalised on its own with the time-stamp's ds:CanonicalizationMethod (Canonical XML 1.0
- * when it names none, as XAdES says) and the octets concatenated — the explicit (not distributed) mechanism;
- * a v1 time-stamp that lists its inputs with xades:Include (the distributed one) is not computed here.
+ * when it names none, as XAdES says) and the octets concatenated — the explicit (not distributed) mechanism; a
+ * time-stamp that lists its inputs with xades:Include (the distributed one of TS 101 903) takes them in the order
+ * of its Includes, which must name all of those elements (`includedTimeStampInput`).
  *
  * A SigAndRefsTimeStamp is a proof of existence of the signature value, its signature time-stamps and the
  * references; a RefsOnlyTimeStamp of the references only (EU DSS: VALIDATION_DATA_TIMESTAMP and
@@ -57,25 +58,70 @@ function c14n(el: Element, algorithm: string): Buffer {
 }
 
 /**
- * The input of an X time-stamp's message imprint: `usp` is the signature's UnsignedSignatureProperties. The
- * references are required (a time-stamp over references the signature lacks stamps nothing).
+ * The elements an X time-stamp covers, in the order the standard takes them: `usp` is the signature's
+ * UnsignedSignatureProperties. The references are required (a time-stamp over references the signature lacks
+ * stamps nothing).
  */
-export function xTimeStampInput(sig: Element, usp: Element, kind: XTimeStampKind, algorithm: string = C14N10): Buffer {
-  const parts: Buffer[] = [];
+function xTimeStampElements(sig: Element, usp: Element, kind: XTimeStampKind): Element[] {
+  const out: Element[] = [];
   if (kind === 'sig-and-refs') {
     const sv = kids(sig, DS_NS, 'SignatureValue')[0];
     if (!sv) throw new TrucError('malformed_xml', 'the signature has no SignatureValue');
-    parts.push(c14n(sv, algorithm));
-    for (const ts of kids(usp, XADES_NS, 'SignatureTimeStamp')) parts.push(c14n(ts, algorithm));
+    out.push(sv, ...kids(usp, XADES_NS, 'SignatureTimeStamp'));
   }
   let refs = 0;
   for (const [ns, local] of REFERENCES)
     for (const el of kids(usp, ns, local).slice(0, 1)) {
-      parts.push(c14n(el, algorithm));
+      out.push(el);
       if (local.startsWith('Complete')) refs++;
     }
   if (!refs) throw new TrucError('malformed_xml', 'the signature has no CompleteCertificateRefs or CompleteRevocationRefs for the time-stamp to cover');
-  return Buffer.concat(parts);
+  return out;
+}
+
+/** The input of an X time-stamp's message imprint, explicit (not distributed) form: each element it covers canonicalised, concatenated. */
+export function xTimeStampInput(sig: Element, usp: Element, kind: XTimeStampKind, algorithm: string = C14N10): Buffer {
+  return Buffer.concat(xTimeStampElements(sig, usp, kind).map((el) => c14n(el, algorithm)));
+}
+
+const MAX_INCLUDES = 64;
+const ID_ATTRIBUTES = ['Id', 'ID', 'id'];
+
+/**
+ * The input of an X time-stamp that names its inputs with xades:Include (TS 101 903's distributed form, kept by EN
+ * 319 132-1's IncludeType): each Include, in its order, a same-document reference "#id" to an element of this
+ * signature, canonicalised with the time-stamp's CanonicalizationMethod, the octets concatenated. The Includes must
+ * name every element a time-stamp of its kind covers (ds:SignatureValue, each SignatureTimeStamp and the references
+ * for SigAndRefs; the references for RefsOnly) — a time-stamp over less is no proof of what it leaves out — and
+ * nothing outside the signature (another signature's value stamped here would prove nothing of this one). An Id
+ * borne by two elements of the document is refused, as for references. referencedData (the data a ds:Reference
+ * points to) has no place in an X time-stamp.
+ */
+export function includedTimeStampInput(sig: Element, usp: Element, ts: Element, kind: XTimeStampKind, algorithm: string = C14N10): Buffer {
+  const includes = kids(ts, XADES_NS, 'Include');
+  if (includes.length > MAX_INCLUDES) throw new TrucError('malformed_xml', `more than ${MAX_INCLUDES} xades:Include elements`);
+  const byId = new Map<string, Element[]>();
+  for (const el of Array.from(sig.ownerDocument.getElementsByTagName('*') as unknown as ArrayLike<Element>))
+    for (const a of ID_ATTRIBUTES) {
+      const v = el.getAttribute(a);
+      if (v) byId.set(v, [...(byId.get(v) ?? []), el]);
+    }
+  const inside = (el: Element) => {
+    for (let n: Node | null = el; n; n = n.parentNode) if (n === sig) return true;
+    return false;
+  };
+  const included = includes.map((inc) => {
+    const uri = inc.getAttribute('URI') ?? '';
+    if (!/^#[^#\s()]+$/.test(uri)) throw new TrucError('unsupported', `xades:Include URI="${uri}": only same-document references "#id" are supported`);
+    if (/^(true|1)$/.test(inc.getAttribute('referencedData') ?? '')) throw new TrucError('malformed_xml', `xades:Include URI="${uri}" with referencedData: an X time-stamp covers properties of the signature, not referenced data`);
+    const found = byId.get(uri.slice(1)) ?? [];
+    if (found.length !== 1) throw new TrucError('malformed_xml', `xades:Include URI="${uri}" names ${found.length} elements`);
+    if (!inside(found[0])) throw new TrucError('malformed_xml', `xades:Include URI="${uri}" names an element outside the signature`);
+    return found[0];
+  });
+  const missing = xTimeStampElements(sig, usp, kind).filter((el) => !included.includes(el));
+  if (missing.length) throw new TrucError('malformed_xml', `the xades:Include elements leave out ${missing.map((el) => el.localName).join(', ')}, which a ${ts.localName} covers`);
+  return Buffer.concat(included.map((el) => c14n(el, algorithm)));
 }
 
 const iso = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');

@@ -30,7 +30,23 @@ import type { Scanner } from '../monitor/scan/index.js';
 import { signRoutes } from './sign/routes.js';
 import { vaultRoutes } from './vault/routes.js';
 import { pathRedactor, redactProblem } from './redact.js';
-import { checkJson } from '../json/scan.js';
+import { bodyTooLarge, jsonBodyParser } from './json-body.js';
+
+/** A route as the router holds it: what the abuse suite and the docs enumerate. */
+export interface RouteSummary {
+  method: string;
+  url: string;
+  /** bytes a body may carry on this route */
+  bodyLimit: number;
+  /** left out of the OpenAPI document */
+  hidden: boolean;
+}
+const ROUTES = new WeakMap<FastifyInstance, RouteSummary[]>();
+
+/** Every route `buildApp` registered on `app`, in registration order (HEAD routes Fastify adds included). */
+export function routeTable(app: FastifyInstance): readonly RouteSummary[] {
+  return ROUTES.get(app) ?? [];
+}
 
 export const BINARY_TYPES = [
   'application/pkcs10',
@@ -91,33 +107,37 @@ export async function buildApp(p: Platform, opts: AppOptions = {}): Promise<Fast
       : {}),
   } as FastifyServerOptions);
 
+  const routes: RouteSummary[] = [];
+  ROUTES.set(app, routes);
+  app.addHook('onRoute', (r) => {
+    for (const method of [r.method].flat())
+      routes.push({ method, url: r.url ?? r.path, bodyLimit: r.bodyLimit ?? p.config.http.bodyLimit, hidden: (r.schema as { hide?: boolean } | undefined)?.hide === true });
+  });
   app.server.headersTimeout = 20_000; // slow headers are cut after 20 s (Node checks every connectionsCheckingInterval)
   app.addContentTypeParser(BINARY_TYPES, { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
   app.addContentTypeParser('application/x-pem-file', { parseAs: 'string' }, (_req, body, done) => done(null, body));
-  // JSON bodies are measured before they are parsed (src/json/scan.ts): nesting and the number of values
-  // bounded, so that no body makes JSON.parse build millions of objects or a structure that breaks the
-  // recursive walks after it; the parse itself stays Fastify's (prototype poisoning refused)
-  const parseJson = app.getDefaultJsonParser('error', 'error');
+  // JSON bodies are measured as they arrive, before they are parsed (./json-body.ts, src/json/scan.ts): the
+  // route's byte limit, nesting, the number of values and names repeated in an object bounded, so that no
+  // body makes JSON.parse build millions of objects or a structure that breaks the recursive walks after it,
+  // and a hostile body is refused where it breaks a bound instead of after being read whole; prototype
+  // poisoning (`__proto__`, `constructor.prototype`) refused as Fastify's parser did
   app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
-    try {
-      checkJson(body as string);
-    } catch (e) {
-      return done(e as Error, undefined);
-    }
-    return parseJson(req, body as string, done);
-  });
+  app.addContentTypeParser('application/json', jsonBodyParser(p.config.http.bodyLimit));
 
   const cutPaths = pathRedactor([p.config.dataDir, p.config.profilesDir, p.config.keys.software.dir]);
   app.setErrorHandler((err: any, req, reply) => {
     let e: unknown = err;
     if (!isTrucError(err)) {
-      if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE')
-        e = new TrucError('too_large', `request body exceeds ${req.routeOptions?.bodyLimit ?? p.config.http.bodyLimit} bytes`, { max: req.routeOptions?.bodyLimit ?? p.config.http.bodyLimit });
-      else if (err.validation) e = new TrucError('bad_request', err.message, { errors: err.validation });
+      // what Fastify refuses itself, in both languages like the rest of our problem documents
+      if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') e = bodyTooLarge(req.routeOptions?.bodyLimit ?? p.config.http.bodyLimit);
+      else if (err.validation)
+        e = new TrucError('bad_request', `yêu cầu không đúng lược đồ của nó (the request does not match its schema): ${String(err.message).slice(0, 500)}`, { errors: err.validation.slice(0, 20) });
       else if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE')
-        e = new TrucError('unsupported', `content type ${req.headers['content-type']} is not accepted here`);
-      else if (err.statusCode && err.statusCode < 500) e = new TrucError('bad_request', err.message);
+        e = new TrucError('unsupported', `kiểu nội dung ${String(req.headers['content-type']).slice(0, 100)} không được nhận ở đây (content type ${String(req.headers['content-type']).slice(0, 100)} is not accepted here)`);
+      else if (err.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') e = new TrucError('bad_request', 'thân JSON rỗng (the JSON body is empty)');
+      else if (err.code === 'FST_ERR_CTP_INVALID_CONTENT_LENGTH')
+        e = new TrucError('bad_request', 'thân yêu cầu không dài như Content-Length của nó (the request body is not as long as its Content-Length)');
+      else if (err.statusCode && err.statusCode < 500) e = new TrucError('bad_request', `yêu cầu không hợp lệ (bad request): ${String(err.message).slice(0, 500)}`);
       // SQLSTATE class 22, data exception: a value from the request the database cannot hold (NUL in text,
       // a number out of range): the caller's error, and nothing was stored
       else if (isDataException(err))

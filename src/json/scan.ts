@@ -13,10 +13,15 @@ export interface JsonLimits {
   depth: number;
   /** values of any kind (strings, numbers, literals, arrays, objects; keys count as strings) */
   values: number;
+  /**
+   * refuse an object naming a member twice (I-JSON, RFC 7493 §2.3): JSON.parse keeps the last, another
+   * reader may keep the first, and a check made on one value lets the other through
+   */
+  uniqueKeys?: boolean;
 }
 
 /** What a body of JSON may describe unless a route says otherwise: far above any request the API takes. */
-export const JSON_BODY_LIMITS: JsonLimits = { depth: 64, values: 200_000 };
+export const JSON_BODY_LIMITS: JsonLimits = { depth: 64, values: 200_000, uniqueKeys: true };
 
 /** Called at the structural characters outside strings, with the depth before them and their index in the piece. */
 export interface ScanHooks {
@@ -35,7 +40,8 @@ function isSpace(c: number): boolean {
 /**
  * An incremental scanner: `write` each piece of text in order, `end` after the last. The depth and value
  * counts are kept; `limits` throw as soon as they are passed (a TrucError: `too_large` for values,
- * `bad_request` for nesting), so a body is refused after reading no more than where it broke the bound.
+ * `bad_request` for nesting and repeated names), so a body is refused after reading no more than where it
+ * broke the bound.
  */
 export class JsonScanner {
   depth = 0;
@@ -45,6 +51,12 @@ export class JsonScanner {
   private escaped = false;
   /** inside a number or literal */
   private inScalar = false;
+  // with uniqueKeys: whether each open container is an object, the names seen in each open object, the
+  // next string is a member's name, the pieces of the name being read
+  private readonly objects: boolean[] = [];
+  private readonly names: Set<string>[] = [];
+  private expectName = false;
+  private name: string[] | undefined;
 
   constructor(
     private readonly limits: JsonLimits,
@@ -53,11 +65,13 @@ export class JsonScanner {
 
   write(s: string): void {
     const n = s.length;
+    const keys = this.limits.uniqueKeys === true;
     let i = 0;
     while (i < n) {
       if (this.inString) {
         if (this.escaped) {
           this.escaped = false;
+          this.name?.push(s[i]!);
           i++;
           continue;
         }
@@ -69,9 +83,16 @@ export class JsonScanner {
         const odd = (stop - 1 - k) % 2 === 1;
         if (q < 0) {
           this.escaped = odd;
+          this.name?.push(s.slice(i, n));
           return;
         }
-        if (!odd) this.inString = false;
+        if (!odd) {
+          this.inString = false;
+          if (this.name) {
+            this.name.push(s.slice(i, q));
+            this.endName();
+          }
+        } else this.name?.push(s.slice(i, q + 1));
         i = q + 1;
         continue;
       }
@@ -80,6 +101,10 @@ export class JsonScanner {
         this.inScalar = false;
         this.value();
         this.inString = true;
+        if (this.expectName) {
+          this.expectName = false;
+          this.name = [];
+        }
       } else if (c === 0x7b || c === 0x5b) {
         this.inScalar = false;
         this.value();
@@ -90,22 +115,54 @@ export class JsonScanner {
             `JSON lồng sâu quá ${this.limits.depth} cấp (JSON nested deeper than ${this.limits.depth})`,
             { max: this.limits.depth },
           );
+        if (keys) {
+          const object = c === 0x7b;
+          this.objects.push(object);
+          if (object) this.names.push(new Set());
+          this.expectName = object;
+        }
       } else if (c === 0x7d || c === 0x5d) {
         this.inScalar = false;
         this.hooks.close?.(this.depth, i);
         // more closings than openings: JSON.parse will say what is wrong; the count stays sane
         if (this.depth > 0) this.depth--;
+        if (keys && this.objects.pop()) this.names.pop();
+        this.expectName = false;
       } else if (c === 0x2c) {
         this.inScalar = false;
         this.hooks.comma?.(this.depth, i);
+        this.expectName = keys && this.objects[this.objects.length - 1] === true;
       } else if (c === 0x3a || isSpace(c)) {
         this.inScalar = false;
+        if (c === 0x3a) this.expectName = false;
       } else if (!this.inScalar) {
         this.inScalar = true;
         this.value();
       }
       i++;
     }
+  }
+
+  /** A member's name has been read: refused when its object already has one so named (escapes decoded). */
+  private endName(): void {
+    const raw = this.name!.join('');
+    this.name = undefined;
+    let name = raw;
+    if (raw.includes('\\'))
+      try {
+        name = JSON.parse(`"${raw}"`) as string;
+      } catch {
+        // a bad escape: JSON.parse refuses the whole text later
+      }
+    const seen = this.names[this.names.length - 1];
+    if (!seen) return;
+    if (seen.has(name))
+      throw new TrucError(
+        'bad_request',
+        `JSON có tên "${name.slice(0, 64)}" hai lần trong một đối tượng (JSON names "${name.slice(0, 64)}" twice in one object)`,
+        { member: name.slice(0, 64) },
+      );
+    seen.add(name);
   }
 
   private value(): void {

@@ -124,3 +124,54 @@ export const isProblem = (a: Answer): boolean => {
   const j = JSON.parse(a.body.toString());
   return typeof j.status === 'number' && j.status === a.status && typeof j.title === 'string';
 };
+
+/**
+ * The HTTP app with every part's routes — CA, OCSP, TSA, monitoring, signatures, vault, lab, the central
+ * server, the security servers' management API (none running) and the document desk (not ready: 503) —
+ * on a loopback port, and a token holding every role, so that a test can reach each route's body parser.
+ */
+export interface EveryRoute {
+  p: TestPlatform;
+  app: import('fastify').FastifyInstance;
+  url: string;
+  token: string;
+  close(): Promise<void>;
+}
+
+export async function startEveryRoute(): Promise<EveryRoute> {
+  const { buildApp } = await import('../../src/http/app.js');
+  const { OcspResponder } = await import('../../src/pki/ocsp/index.js');
+  const { TimeStampAuthority } = await import('../../src/pki/tsa/index.js');
+  const { MonitorService, monitorConfig } = await import('../../src/monitor/index.js');
+  const { openCentral } = await import('../../src/exchange/axis.js');
+  const { ROLES } = await import('../../src/http/auth/roles.js');
+  const { TrucError } = await import('../../src/errors.js');
+  const p = await testPlatform('memory://');
+  const ocsp = new OcspResponder(p.pki, p.issuer, p.config.ocsp, p.log);
+  await ocsp.start();
+  const tsa = new TimeStampAuthority(p.pki, p.issuer, p.config.tsa, p.log);
+  await tsa.start();
+  const monitor = await MonitorService.start({ db: p.db, bus: p.bus, log: p.log, config: monitorConfig(p.config.monitor), listen: false });
+  const central = await openCentral(p, 'http://127.0.0.1:1');
+  // a desk that is not there yet, as truc start answers before its demonstration axis is up
+  const docDesk = new Proxy({} as import('../../src/exchange/edoc/desk.js').DocumentDesk, {
+    get() {
+      throw new TrucError('desk_unavailable', 'bàn văn thư chưa sẵn sàng (the document desk is not ready)');
+    },
+  });
+  const app = await buildApp(p, { ocsp, tsa, monitor, central, securityServers: () => [], docDesk });
+  const url = await app.listen({ host: '127.0.0.1', port: 0 });
+  const token = (await createToken(p.db, 'every role', [...ROLES])).token;
+  return {
+    p,
+    app,
+    url,
+    token,
+    async close() {
+      await app.close();
+      await monitor.stop();
+      await ocsp.stop();
+      await p.close();
+    },
+  };
+}

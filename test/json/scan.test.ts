@@ -58,3 +58,27 @@ describe('JsonScanner', () => {
     expect(() => checkJson(JSON.stringify({ file: 'A'.repeat(5_000_000) }))).not.toThrow();
   });
 });
+
+describe('JsonScanner with uniqueKeys', () => {
+  const limits = { depth: 64, values: 1000, uniqueKeys: true };
+  const scan = (text: string, cut: number) => {
+    const s = new JsonScanner(limits);
+    for (let i = 0; i < text.length; i += cut) s.write(text.slice(i, i + cut));
+  };
+
+  it('refuses a name given twice in one object, escapes decoded, wherever the text is cut', () => {
+    for (const text of [
+      '{"a":1,"a":2}',
+      '{"x":{"k\\"q":1,"k\\u0022q":2}}',
+      '[{"b":[{"c":0}],"\\u0062":1}]',
+      '{"long\\\\name":0, "long\\\\name" : 1}',
+    ])
+      for (const cut of [1, 2, 3, 5, text.length])
+        expect(() => scan(text, cut), `${text} cut every ${cut}`).toThrow(expect.objectContaining({ code: 'bad_request', message: expect.stringMatching(/hai lần.*twice/) }));
+  });
+
+  it('lets the same name through in different objects, and names as values', () => {
+    for (const text of ['[{"a":1},{"a":2}]', '{"a":{"a":{"a":"a"}},"b":["a","a"]}', '{"a":"b","b":"a"}', '{"k\\"":1,"k\\\\":2}'])
+      for (const cut of [1, 2, 3, text.length]) expect(() => scan(text, cut), `${text} cut every ${cut}`).not.toThrow();
+  });
+});

@@ -25,6 +25,7 @@ import {
 } from '../../pki/index.js';
 import type { Platform } from '../../platform.js';
 import { guard } from '../auth/guard.js';
+import { isBodyError } from '../json-body.js';
 import { validateCertRoute } from './validate-cert.js';
 
 const security = [{ bearer: [] }];
@@ -129,14 +130,15 @@ export async function caRoutes(app: FastifyInstance, p: Platform): Promise<void>
   // (oversized, not JSON, failing the schema) is audited here; the CA audits its own refusals.
   app.addHook('onError', async (req, _reply, err: Error & { code?: string; statusCode?: number; validation?: unknown }) => {
     const action = req.routeOptions.config.auditAction;
-    if (!action || isTrucError(err)) return;
-    if (!err.validation && !(err.statusCode && err.statusCode >= 400 && err.statusCode < 500)) return;
+    const body = isBodyError(err); // refused by the app's JSON reader (./json-body.ts), a TrucError the CA never saw
+    if (!action || (isTrucError(err) && !body)) return;
+    if (!body && !err.validation && !(err.statusCode && err.statusCode >= 400 && err.statusCode < 500)) return;
     await recordAudit(p.db, {
       actor: req.principal?.name ?? 'anonymous',
       action,
       target: req.url.split('?')[0].slice(0, 200),
       outcome: 'failure',
-      detail: { code: frameworkCode(err), reason: err.message.slice(0, 500), ip: req.ip },
+      detail: { code: isTrucError(err) ? err.code : frameworkCode(err), reason: err.message.slice(0, 500), ip: req.ip },
     }).catch((e) => p.log.error({ err: e }, 'audit write failed'));
   });
 

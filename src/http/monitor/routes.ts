@@ -13,6 +13,7 @@ import { hunt, type MonitorService } from '../../monitor/index.js';
 import { monitorStats } from '../../monitor/stats.js';
 import { parseWindowsXmlStream } from '../../monitor/intake/windows.js';
 import { parseJsonEventsStream, type JsonBatch } from '../../monitor/intake/json.js';
+import { onlyContentTypes } from '../json-body.js';
 
 const INTAKE_BODY_LIMIT = 32 * 1024 * 1024;
 
@@ -219,12 +220,13 @@ export async function monitorRoutes(app: FastifyInstance, p: Platform, m: Monito
     '/api/v1/scan',
     {
       bodyLimit: m.deps.config.scan.maxBytes + 1,
-      onRequest: guard(p, 'monitor.scan'),
+      // the caller first, then the kind of body: raw bytes only, refused before reading anything else
+      onRequest: [guard(p, 'monitor.scan'), onlyContentTypes('application/octet-stream')],
       schema: { tags: ['monitor'], summary: 'Scan bytes for malware (application/octet-stream; ?name=file name)', security: [{ bearer: [] }] },
     },
     async (req) => {
-      if (!m.scanner) throw new TrucError('unsupported', 'malware scanning is not available on this server');
-      if (!Buffer.isBuffer(req.body)) throw new TrucError('unsupported', 'send the file as application/octet-stream');
+      if (!m.scanner) throw new TrucError('unsupported', 'máy chủ này không quét mã độc (malware scanning is not available on this server)');
+      if (!Buffer.isBuffer(req.body)) throw new TrucError('unsupported', 'gửi tệp dưới dạng application/octet-stream (send the file as application/octet-stream)');
       const name = String((req.query as Record<string, string>).name ?? 'upload');
       return m.scanner.scanBuffer(req.body, name, { user: actor(req), ip: req.ip });
     },

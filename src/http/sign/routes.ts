@@ -80,7 +80,7 @@ interface Upload {
 }
 
 function base64(v: unknown, what: string): Buffer {
-  if (typeof v !== 'string' || !/^[A-Za-z0-9+/=\s_-]*$/.test(v)) throw new TrucError('bad_request', `${what} must be base64`);
+  if (typeof v !== 'string' || !/^[A-Za-z0-9+/=\s_-]*$/.test(v)) throw new TrucError('bad_request', `${what} phải là base64 (${what} must be base64)`);
   return Buffer.from(v, 'base64');
 }
 
@@ -95,12 +95,17 @@ function upload(req: FastifyRequest): Upload {
     u = { file: base64(j.file, 'file'), ...(j.content !== undefined ? { content: base64(j.content, 'content') } : {}), fields: { ...query, ...j } };
     if (j.contents !== undefined) {
       if (!Array.isArray(j.contents) || j.contents.length > MAX_CONTENTS || j.contents.some((c) => !c || typeof c !== 'object' || typeof (c as { name?: unknown }).name !== 'string'))
-        throw new TrucError('bad_request', `contents is a list of at most ${MAX_CONTENTS} {name, file} (file in base64)`);
+        throw new TrucError('bad_request', `contents là danh sách tối đa ${MAX_CONTENTS} {name, file} (contents is a list of at most ${MAX_CONTENTS} {name, file}, file in base64)`);
       u.contents = (j.contents as { name: string; file: unknown }[]).map((c, i) => ({ name: c.name, content: base64(c.file, `contents[${i}].file`) }));
     }
-  } else throw new TrucError('bad_request', 'send the file as the body (application/pdf, application/pkcs7-signature, application/cms, application/octet-stream, application/xml) or JSON {"file": base64}');
-  if (!u.file.length) throw new TrucError('bad_request', 'the file is empty');
-  for (const x of [u.file, u.content, ...(u.contents ?? []).map((c) => c.content)]) if (x && x.length > MAX_SIGN_FILE) throw new TrucError('too_large', `files of more than ${MAX_SIGN_FILE} bytes are not accepted`, { max: MAX_SIGN_FILE });
+  } else
+    throw new TrucError(
+      'bad_request',
+      'gửi tệp làm thân yêu cầu hoặc JSON {"file": base64} (send the file as the body — application/pdf, application/pkcs7-signature, application/cms, application/octet-stream, application/xml — or JSON {"file": base64})',
+    );
+  if (!u.file.length) throw new TrucError('bad_request', 'tệp rỗng (the file is empty)');
+  for (const x of [u.file, u.content, ...(u.contents ?? []).map((c) => c.content)])
+    if (x && x.length > MAX_SIGN_FILE) throw new TrucError('too_large', `không nhận tệp lớn quá ${MAX_SIGN_FILE} byte (files of more than ${MAX_SIGN_FILE} bytes are not accepted)`, { max: MAX_SIGN_FILE });
   return u;
 }
 
@@ -112,7 +117,7 @@ export async function signRoutes(app: FastifyInstance, p: Platform, deps: SignRo
   // the platform's handler (the parent scope's, which an error thrown here reaches) write the problem
   app.setErrorHandler((err: { code?: string }) => {
     if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE')
-      throw new TrucError('too_large', `request body exceeds ${BODY_LIMIT} bytes (a file of at most ${MAX_SIGN_FILE} bytes, raw or base64 in JSON)`, { max: BODY_LIMIT });
+      throw new TrucError('too_large', `thân yêu cầu lớn quá ${BODY_LIMIT} byte (request body exceeds ${BODY_LIMIT} bytes: a file of at most ${MAX_SIGN_FILE} bytes, raw or base64 in JSON)`, { max: BODY_LIMIT });
     throw err;
   });
 

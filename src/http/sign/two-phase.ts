@@ -21,10 +21,10 @@ import type { SignRouteDeps } from './routes.js';
 const security = [{ bearer: [] }];
 
 function base64(v: unknown, what: string, max: number): Buffer {
-  if (typeof v !== 'string' || !/^[A-Za-z0-9+/=\s_-]*$/.test(v)) throw new TrucError('bad_request', `${what} must be base64`);
+  if (typeof v !== 'string' || !/^[A-Za-z0-9+/=\s_-]*$/.test(v)) throw new TrucError('bad_request', `${what} phải là base64 (${what} must be base64)`);
   const b = Buffer.from(v, 'base64');
-  if (!b.length) throw new TrucError('bad_request', `${what} is empty`);
-  if (b.length > max) throw new TrucError('too_large', `${what} is larger than ${max} bytes`, { max });
+  if (!b.length) throw new TrucError('bad_request', `${what} rỗng (${what} is empty)`);
+  if (b.length > max) throw new TrucError('too_large', `${what} lớn quá ${max} byte (${what} is larger than ${max} bytes)`, { max });
   return b;
 }
 
@@ -94,22 +94,22 @@ export async function twoPhaseRoutes(
     },
     async (req) => {
       const b = (req.body ?? {}) as Record<string, unknown>;
-      if (typeof b !== 'object' || Buffer.isBuffer(b)) throw new TrucError('bad_request', 'send JSON {certificate, file, format, …} or {certificate, items: […]}');
+      if (typeof b !== 'object' || Buffer.isBuffer(b)) throw new TrucError('bad_request', 'gửi JSON {certificate, file, format, …} hoặc {certificate, items: […]} (send JSON {certificate, file, format, …} or {certificate, items: […]})');
       const cert = certificate(b.certificate, 'certificate');
       const given = Array.isArray(b.chain) ? b.chain.slice(0, 8).map((c, i) => certificate(c, `chain[${i}]`)) : [];
       const chain = given.length ? given : chainFromCas(cert, (await listCas(p.db)).map((c) => Buffer.from(c.certificate)));
       const raw = Array.isArray(b.items) ? (b.items as Record<string, unknown>[]) : [b];
-      if (raw.length > MAX_BATCH) throw new TrucError('too_large', `a batch holds at most ${MAX_BATCH} documents`, { max: MAX_BATCH });
+      if (raw.length > MAX_BATCH) throw new TrucError('too_large', `một lô có tối đa ${MAX_BATCH} văn bản (a batch holds at most ${MAX_BATCH} documents)`, { max: MAX_BATCH });
       let total = 0;
       const items = raw.map((it, i) => {
-        if (!it || typeof it !== 'object') throw new TrucError('bad_request', `items[${i}] is not an object`);
+        if (!it || typeof it !== 'object') throw new TrucError('bad_request', `items[${i}] không phải đối tượng (items[${i}] is not an object)`);
         const document = base64(it.file, raw.length > 1 ? `items[${i}].file` : 'file', opts.maxFile);
         total += document.length;
         const { file: _f, title, certificate: _c, chain: _ch, items: _i, ...params } = it;
         if (params.page !== undefined) params.page = Number(params.page) - 1; // people count pages from 1
         return { document, title: typeof title === 'string' ? title : undefined, params };
       });
-      if (total > opts.maxFile * 2) throw new TrucError('too_large', `a batch carries at most ${opts.maxFile * 2} bytes of documents`);
+      if (total > opts.maxFile * 2) throw new TrucError('too_large', `một lô mang tối đa ${opts.maxFile * 2} byte văn bản (a batch carries at most ${opts.maxFile * 2} bytes of documents)`, { max: opts.maxFile * 2 });
       await opts.scan(req, items.map((i) => i.document), 'sign-prepare');
       let prepared;
       try {
@@ -135,7 +135,7 @@ export async function twoPhaseRoutes(
   });
 
   async function completeOne(req: FastifyRequest, handle: unknown, signature: unknown, file: unknown): Promise<Completed> {
-    if (typeof handle !== 'string' || !handle || handle.length > 100) throw new TrucError('bad_request', 'handle is the text prepare answered');
+    if (typeof handle !== 'string' || !handle || handle.length > 100) throw new TrucError('bad_request', 'handle là chuỗi mà bước prepare trả về (handle is the text prepare answered)');
     const value = base64(signature, 'signature', 4096);
     const document = file !== undefined ? base64(file, 'file', opts.maxFile) : undefined;
     let done: Completed;
@@ -175,9 +175,9 @@ export async function twoPhaseRoutes(
     },
     async (req, reply) => {
       const b = (req.body ?? {}) as Record<string, unknown>;
-      if (typeof b !== 'object' || Buffer.isBuffer(b)) throw new TrucError('bad_request', 'send JSON {handle, signature}');
+      if (typeof b !== 'object' || Buffer.isBuffer(b)) throw new TrucError('bad_request', 'gửi JSON {handle, signature} (send JSON {handle, signature})');
       if (Array.isArray(b.items)) {
-        if (b.items.length > MAX_BATCH) throw new TrucError('too_large', `a batch holds at most ${MAX_BATCH} documents`);
+        if (b.items.length > MAX_BATCH) throw new TrucError('too_large', `một lô có tối đa ${MAX_BATCH} văn bản (a batch holds at most ${MAX_BATCH} documents)`, { max: MAX_BATCH });
         const out = [];
         for (const it of b.items as Record<string, unknown>[]) {
           try {

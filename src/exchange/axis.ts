@@ -2,7 +2,8 @@
  * An axis in one process: a central server on the platform's database and CA, and security servers for a
  * few agencies, each with its own database, message log folder, keys and certificates from the platform's
  * CA, registered through the central server's registration path (signed requests, verified, approved by
- * an operator action) and serving a small sample service of its own. `truc start` runs it on the embedded
+ * an operator action) and serving a small sample service of its own. `registerEncryptionCertificate`
+ * publishes an agency's encryption certificate in the global configuration the same way. `truc start` runs it on the embedded
  * default as the demonstration axis, and the tests build theirs with it. In production each role runs
  * alone (`truc central serve`, `truc ss serve`).
  */
@@ -23,6 +24,11 @@ import type { BodyCipher } from './log/cipher.js';
 import { serverLogCipher } from './server/standalone.js';
 import type { TimeStamper } from '../sign/signer.js';
 import type { ServerLimits } from './server/context.js';
+import { OwnStatus, httpOcspFetcher } from './server/own-status.js';
+import { certHash } from './conf/global.js';
+import { encryptionCertRequest, type RegistrationRequest } from './conf/registration-request.js';
+import { TrucError } from '../errors.js';
+import type { Logger } from 'pino';
 
 export interface AxisAgency {
   memberClass: string;
@@ -237,3 +243,44 @@ export async function startAxis(p: Platform, central: CentralServer, o: AxisOpti
   };
 }
 
+
+/**
+ * Publishes an agency's encryption certificate in the global configuration: a fresh OCSP response for it
+ * (from the approved CA's responder, fetched as the server fetches its own), an `encryption-cert` request
+ * signed by the member's signing key, verified by the central server and approved by `o.actor` unless it
+ * was approved at once (`autoApprove`). With `replace`, the member's other registered encryption
+ * certificates are then deleted the same way (`encryption-cert-deletion`). Nothing is sent for what the
+ * registry already holds. A new configuration version follows on the central server's next round.
+ */
+export async function registerEncryptionCertificate(
+  central: CentralServer,
+  m: Pick<AxisMember, 'server' | 'id'>,
+  der: Buffer,
+  o: { actor: string; log: Logger; replace?: boolean },
+): Promise<{ registered: boolean; deleted: number }> {
+  const hash = certHash(der);
+  const have = await central.registry.listEncryptionCerts(m.id);
+  const submit = async (req: RegistrationRequest) => {
+    const r = await central.registration.submit(req);
+    if (r.status === 'pending') await central.registration.approve(r.id, o.actor);
+  };
+  let registered = false;
+  if (!have.some((c) => c.hash === hash)) {
+    const own = new OwnStatus(httpOcspFetcher, o.log, m.server.ctx.clock);
+    own.set('encryption', der);
+    await own.refresh(m.server.ctx.conf(), true);
+    const ocsp = own.response('encryption');
+    if (!ocsp.length)
+      throw new TrucError('ocsp_stale', `không lấy được phản hồi OCSP cho chứng thư mã hoá / no OCSP response for the encryption certificate: ${own.status()[0]?.lastError ?? 'unknown'}`);
+    await submit(await encryptionCertRequest(m.server, 'encryption-cert', der, ocsp));
+    registered = true;
+  }
+  let deleted = 0;
+  if (o.replace)
+    for (const c of have)
+      if (c.hash !== hash) {
+        await submit(await encryptionCertRequest(m.server, 'encryption-cert-deletion', c.certificate));
+        deleted++;
+      }
+  return { registered, deleted };
+}

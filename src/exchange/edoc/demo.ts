@@ -7,8 +7,10 @@
  * checked against the platform's release policy (classification, stamps, channel) both ways. Each agency
  * has an encryption key in the platform's software key store and an agency-encryption certificate from the
  * platform's CA (made on the first start, kept in its desk folder, renewed 30 days before it expires),
- * published in the desks' directory: a policy that lets classified documents travel over `axis-e2e` sees
- * them encrypted end to end. On the
+ * registered with the central server by a request its security server signs with the member's signing key
+ * (approved by the bootstrap operator, a renewed one replacing the old) and so published in the global
+ * configuration, from which the desks take it: a policy that lets classified documents travel over
+ * `axis-e2e` sees them encrypted end to end. On the
  * first start the first agency sends a sample signed decision to the others, so that a newcomer sees a
  * document and its receipts (01 arrived, then 03 registered) flow within a minute.
  */
@@ -21,7 +23,7 @@ import { PDFDocument, StandardFonts } from 'pdf-lib';
 import type { Platform } from '../../platform.js';
 import { listCas } from '../../pki/index.js';
 import { signPdf } from '../../sign/index.js';
-import type { Axis, AxisMember } from '../axis.js';
+import { registerEncryptionCertificate, type Axis, type AxisMember } from '../axis.js';
 import { makeCsr } from '../server/provision.js';
 import { parseCertificate } from '../../pki/path/index.js';
 import { keyStoreRecipient, type RecipientKey } from '../../vault/cms/recipient-key.js';
@@ -115,7 +117,24 @@ export async function startDemoDesks(p: Platform, axis: Axis, o: { dir: string; 
     identities.clear();
     p.log.warn({ err }, 'bàn văn thư trục mẫu: không tạo được khoá mã hoá / demo desks: no encryption keys');
   }
-  const directory = axis.members.map((m) => ({ id: m.agency.memberCode, name: m.agency.name, client: clientHeader(m.subsystem), ...(identities.has(m.agency.memberCode) ? { encryptionCertificate: identities.get(m.agency.memberCode)!.der } : {}) }));
+  // each agency's encryption certificate goes into the global configuration through a signed registration
+  // request; the desks read it there (the directory carries none)
+  try {
+    let changed = false;
+    for (const m of axis.members) {
+      const id = identities.get(m.agency.memberCode);
+      if (!id) continue;
+      const r = await registerEncryptionCertificate(axis.central, m, id.der, { actor: 'axis-bootstrap', log: p.log, replace: true });
+      changed ||= r.registered || r.deleted > 0;
+    }
+    if (changed) {
+      await axis.central.generator.generate({ force: true, actor: 'axis-bootstrap' });
+      await axis.refreshAll();
+    }
+  } catch (err) {
+    p.log.warn({ err }, 'bàn văn thư trục mẫu: không đăng ký được chứng thư mã hoá vào cấu hình toàn cục / demo desks: encryption certificates not registered in the global configuration');
+  }
+  const directory = axis.members.map((m) => ({ id: m.agency.memberCode, name: m.agency.name, client: clientHeader(m.subsystem) }));
   const desks: DemoDesk[] = [];
   const servers: http.Server[] = [];
   const policies = new PolicyStore({ db: p.db, bus: p.bus });
@@ -146,6 +165,7 @@ export async function startDemoDesks(p: Platform, axis: Axis, o: { dir: string; 
         signer: await m.server.memberSigner(intermediates),
         validation: { trustAnchors: roots, intermediates },
         recipients: () => directory,
+        conf: () => m.conf.current(),
         // attachments and uploads encrypted at rest, their keys in the platform's vault
         cipher: bodyCipher(new Vault({ db: p.db, keys: p.keys, bus: p.bus }), `edoc:${m.agency.memberCode}`),
         release: { policy, markings },

@@ -4,7 +4,9 @@
  * service `edoc` on its subsystem (registered on its security server, granted to the others) and sends
  * through its own server's information-system endpoint. Signed, verified and logged between servers; the
  * desks see only X-Road REST. A classified package travels encrypted end to end to the recipient agency's
- * certificate: the servers' message logs (kept unencrypted here, so that what they logged is on disk as
+ * certificate, which each agency registered with the central server (a request its security server signed
+ * with the member's signing key, approved by the operator) and the desks read from the global
+ * configuration their servers downloaded — their directory carries none: the servers' message logs (kept unencrypted here, so that what they logged is on disk as
  * it travelled) hold none of it, while an unclassified one is there in clear.
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
@@ -23,6 +25,7 @@ import { signPdf, type ExternalSigner } from '../../../src/sign/index.js';
 import { samplePdf } from '../../sign/fixtures.js';
 import { opensslCsr, tmp } from '../../helpers/openssl.js';
 import { startTestAxis, type TestAxis } from '../server/setup.js';
+import { registerEncryptionCertificate } from '../../../src/exchange/axis.js';
 import { keyObjectRecipient, type ReleasePolicy } from '../../../src/vault/index.js';
 
 /** every file under a folder */
@@ -48,13 +51,21 @@ describe('document desks through real security servers', () => {
     const root = Buffer.from(cas.find((c) => c.id === 'root')!.certificate);
     const issuing = Buffer.from(cas.find((c) => c.id === 'issuing')!.certificate);
     const dir = tmp('truc-edoc-axis-');
-    // each agency's encryption certificate (agency-encryption), published in the directory
+    // each agency's encryption certificate (agency-encryption), registered in the global configuration
     const enc = new Map<string, { der: Buffer; keyPath: string }>();
     for (const m of t.axis.members) {
       const { csr, keyPath } = opensslCsr(dir, `/CN=${m.agency.name} (mã hoá)/O=${m.agency.name}/C=VN/serialNumber=VN\\/${m.agency.memberClass}\\/${m.agency.memberCode}`);
-      enc.set(m.agency.memberCode, { der: Buffer.from((await t.p.issuer.issue({ profile: 'agency-encryption', csr }, 'ra1')).der), keyPath });
+      const der = Buffer.from((await t.p.issuer.issue({ profile: 'agency-encryption', csr }, 'ra1')).der);
+      enc.set(m.agency.memberCode, { der, keyPath });
+      expect(await registerEncryptionCertificate(t.axis.central, m, der, { actor: 'operator', log: t.p.log })).toEqual({ registered: true, deleted: 0 });
     }
-    const directory = t.axis.members.map((m) => ({ id: m.agency.memberCode, name: m.agency.name, client: clientHeader(m.subsystem), encryptionCertificate: enc.get(m.agency.memberCode)!.der }));
+    await t.axis.central.generator.generate({ force: true });
+    await t.axis.refreshAll();
+    for (const m of t.axis.members) {
+      const listed = m.conf.current()!.encryptionCertificates({ memberClass: m.agency.memberClass, memberCode: m.agency.memberCode });
+      expect(listed.map((b) => b.equals(enc.get(m.agency.memberCode)!.der))).toEqual([true]);
+    }
+    const directory = t.axis.members.map((m) => ({ id: m.agency.memberCode, name: m.agency.name, client: clientHeader(m.subsystem) }));
     for (const m of t.axis.members) {
       const { csr, keyPath } = opensslCsr(dir, `/CN=${m.agency.name}/O=${m.agency.name}/C=VN/serialNumber=VN\\/${m.agency.memberClass}\\/${m.agency.memberCode}`);
       const issued = await t.p.issuer.issue({ profile: 'agency-signing', csr }, 'ra1');
@@ -71,6 +82,7 @@ describe('document desks through real security servers', () => {
         signer,
         validation: { trustAnchors: [root], intermediates: [issuing] },
         recipients: () => directory,
+        conf: () => m.conf.current(),
         retry: { firstMs: 200, maxMs: 1000 },
         release: { policy: async () => policy, markings: false },
         decryption: [{ certificate: enc.get(m.agency.memberCode)!.der, key: keyObjectRecipient(createPrivateKey(readFileSync(enc.get(m.agency.memberCode)!.keyPath))) }],
@@ -143,6 +155,8 @@ describe('document desks through real security servers', () => {
       'clerk@vpcp',
     );
     await until(async () => (await vpcp.desk.recipientStatuses(sent.id)).find((r) => r.organId === bnv.organId)?.status === '01', 60_000, '01');
+    // encrypted to the certificate Bộ Nội vụ registered, as the sender's server's configuration lists it
+    expect((await vpcp.desk.deliveries(sent.id))[0]!.encryptTo?.equals(t.axis.members[0]!.conf.current()!.encryptionCertificates({ memberClass: 'GOV', memberCode: bnv.organId })[0]!)).toBe(true);
     const item = (await bnv.desk.inbox()).documents.find((d) => d.documentId === sent.documentId)!;
     const view = await bnv.desk.get(item.id);
     expect(view.document).toMatchObject({ classification: 'mat', header: { subject }, validation: { kind: 'xades', indication: 'TOTAL-PASSED', signerMember: 'VN/GOV/000.00.00.G22' } });

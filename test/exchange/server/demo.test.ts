@@ -1,12 +1,14 @@
 /**
  * `truc start` on the embedded default runs the demonstration axis: one agency's information system calls
  * another's service through both security servers, as the README shows, and again after a restart; its
- * document desks exchange a sample signed decision on the first start, and its receipts flow back.
+ * document desks exchange a sample signed decision on the first start, and its receipts flow back; each
+ * agency's encryption certificate is registered in the global configuration.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { createHash } from 'node:crypto';
 import { createServer } from 'node:net';
 import { tmp } from '../../helpers/openssl.js';
 
@@ -78,6 +80,22 @@ describe('truc start: the demonstration axis', () => {
       const certPaths = ['000.00.00.G22', '000.00.00.G09', '000.00.31.H29'].map((c) => join(dataDir, 'axis', c, 'desk', 'encryption.cer'));
       for (let i = 0; i < 240 && !certPaths.every((f) => existsSync(f)); i++) await new Promise((res) => setTimeout(res, 250));
       encryptionCerts.push(certPaths.map((f) => readFileSync(f)));
+      // ... and registered with the central server: the global configuration lists each under its member,
+      // in the part the signed directory names by its SHA-512
+      const codes = ['000.00.00.G22', '000.00.00.G09', '000.00.31.H29'];
+      let listed: string[][] = [];
+      for (let i = 0; i < 240; i++) {
+        const signed = await (await fetch(`http://127.0.0.1:${http}/conf/VN/directory`)).json();
+        const dir = JSON.parse(Buffer.from(signed.directory, 'base64').toString('utf8'));
+        const ref = dir.parts.find((x: { name: string }) => x.name === 'shared-params');
+        const part = Buffer.from(await (await fetch(`http://127.0.0.1:${http}/conf/VN/${ref.path}`)).arrayBuffer());
+        expect(createHash('sha512').update(part).digest('hex')).toBe(ref.hash);
+        const members = JSON.parse(part.toString('utf8')).members as { memberCode: string; encryptionCertificates?: { certificate: string }[] }[];
+        listed = codes.map((c) => (members.find((m) => m.memberCode === c)?.encryptionCertificates ?? []).map((e) => e.certificate));
+        if (listed.every((l) => l.length)) break;
+        await new Promise((res) => setTimeout(res, 250));
+      }
+      expect(listed).toEqual(encryptionCerts.at(-1)!.map((b) => [b.toString('base64')]));
       const res = await fetch(`http://127.0.0.1:${is}/r1/VN/PROV/000.00.31.H29/vanthu/thong-tin`, { headers: { 'X-Road-Client': 'VN/GOV/000.00.00.G22/vanthu' } });
       const text = await res.text();
       expect(res.status, `round ${round}: ${text}`).toBe(200);

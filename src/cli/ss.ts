@@ -1,7 +1,8 @@
 /**
  * `truc ss`: this process's security server. `init` makes the authentication and signing keys and their
  * certificate requests; `import-cert` keeps the certificates the CA issued; `anchor import` installs the
- * configuration anchor; `register` sends the registration requests to the central server; `client`,
+ * configuration anchor; `register` sends the registration requests to the central server (and, on its
+ * own, the owner member's encryption certificate for the global configuration); `client`,
  * `service`, `grant`, `revoke` keep its clients, services and access rights; `serve` runs it; `diagnose`
  * and `status` say how it stands. Settings live in the `exchange.server` section of the configuration.
  */
@@ -88,9 +89,27 @@ export function ssCommands(program: Command, ctx: SsCliContext): void {
     .description('Ask the central server to register this server’s authentication certificate (with its address) and each of its clients; an operator approves them there.')
     .option('--address <host:port>', 'where other servers reach this one (default exchange.server.publicAddress)')
     .option('--clients-only', 'only the client registrations')
+    .option('--encryption-cert <file>', 'only this: register the owner member’s encryption certificate (agency-encryption, DER or PEM) for the global configuration')
+    .option('--delete-encryption-cert <file>', 'only this: ask to delete a registered encryption certificate of the owner member')
     .action((o) =>
       ctx.withPlatform(async (p) => {
-        const { server, settings } = await openServer(p, (dir, lo) => ctx.openLog(p, dir, lo));
+        const { server, settings, conf, log } = await openServer(p, (dir, lo) => ctx.openLog(p, dir, lo));
+        if (o.encryptionCert || o.deleteEncryptionCert) {
+          try {
+            const priv = conf.privateParameters();
+            if (!priv) throw new TrucError('conf_expired', 'cấu hình không có tham số riêng / the configuration carries no private parameters: the registration service is unknown');
+            const der = readDerOrPem(o.encryptionCert ?? o.deleteEncryptionCert);
+            const { encryptionCertOcsp } = await import('../exchange/axis.js');
+            const { encryptionCertRequest, submitRegistration } = await import('../exchange/conf/registration-request.js');
+            const type = o.encryptionCert ? 'encryption-cert' : 'encryption-cert-deletion';
+            const req = await encryptionCertRequest(server, type, der, type === 'encryption-cert' ? await encryptionCertOcsp(server, der, p.log) : undefined);
+            const r = { type, ...(await submitRegistration(priv.registrationUrl, priv.centralTlsCertHash, req)) };
+            ctx.out(r, () => `đã gửi yêu cầu (request sent): ${r.type} ${r.id} — ${r.status}`);
+          } finally {
+            await log.close();
+          }
+          return;
+        }
         const results: unknown[] = [];
         if (!o.clientsOnly) {
           const address = o.address ?? settings.publicAddress;

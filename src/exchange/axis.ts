@@ -245,6 +245,20 @@ export async function startAxis(p: Platform, central: CentralServer, o: AxisOpti
 
 
 /**
+ * A fresh OCSP response for a member's encryption certificate, from the responders of the CA the server's
+ * configuration approves for it, fetched as the server fetches its own (`ocsp_stale` when none answers).
+ */
+export async function encryptionCertOcsp(server: SecurityServer, der: Buffer, log: Logger): Promise<Buffer> {
+  const own = new OwnStatus(httpOcspFetcher, log, server.ctx.clock);
+  own.set('encryption', der);
+  await own.refresh(server.ctx.conf(), true);
+  const ocsp = own.response('encryption');
+  if (!ocsp.length)
+    throw new TrucError('ocsp_stale', `không lấy được phản hồi OCSP cho chứng thư mã hoá / no OCSP response for the encryption certificate: ${own.status()[0]?.lastError ?? 'unknown'}`);
+  return ocsp;
+}
+
+/**
  * Publishes an agency's encryption certificate in the global configuration: a fresh OCSP response for it
  * (from the approved CA's responder, fetched as the server fetches its own), an `encryption-cert` request
  * signed by the member's signing key, verified by the central server and approved by `o.actor` unless it
@@ -266,13 +280,7 @@ export async function registerEncryptionCertificate(
   };
   let registered = false;
   if (!have.some((c) => c.hash === hash)) {
-    const own = new OwnStatus(httpOcspFetcher, o.log, m.server.ctx.clock);
-    own.set('encryption', der);
-    await own.refresh(m.server.ctx.conf(), true);
-    const ocsp = own.response('encryption');
-    if (!ocsp.length)
-      throw new TrucError('ocsp_stale', `không lấy được phản hồi OCSP cho chứng thư mã hoá / no OCSP response for the encryption certificate: ${own.status()[0]?.lastError ?? 'unknown'}`);
-    await submit(await encryptionCertRequest(m.server, 'encryption-cert', der, ocsp));
+    await submit(await encryptionCertRequest(m.server, 'encryption-cert', der, await encryptionCertOcsp(m.server, der, o.log)));
     registered = true;
   }
   let deleted = 0;

@@ -350,8 +350,9 @@ export class Registration {
 
   /** The certificate chains to an approved CA for the purpose, and its OCSP response is good and fresh. */
   private async checkCertificate(which: 'signing' | 'auth' | 'client-signing' | 'encryption', cert: Buffer, ocsp: Buffer, purpose: Purpose, freshnessSeconds: number, now: Date): Promise<void> {
+    const vi = { signing: 'ký số', auth: 'xác thực', 'client-signing': 'ký số của thành viên sở hữu phân hệ', encryption: 'mã hoá' }[which];
     const cas = await store.listCaEntries(this.ctx.db);
-    if (!cas.length) throw new TrucError('cert_invalid', 'no certification authority is approved yet', { reason: 'no_approved_ca', certificate: which });
+    if (!cas.length) throw new TrucError('cert_invalid', 'chưa có tổ chức cung cấp dịch vụ chứng thực nào được phê duyệt / no certification authority is approved yet', { reason: 'no_approved_ca', certificate: which });
     const result = await validatePath({
       target: cert,
       intermediates: cas.flatMap((c) => c.intermediates),
@@ -361,16 +362,16 @@ export class Registration {
       revocation: { mode: 'hard-fail', ocspResponses: [ocsp], targetOnly: true },
     });
     if (!result.valid) {
-      if (result.reason === 'revoked') throw new TrucError('cert_revoked', `the ${which} certificate is revoked`, { certificate: which, reason: 'revoked' });
+      if (result.reason === 'revoked') throw new TrucError('cert_revoked', `chứng thư ${vi} đã bị thu hồi / the ${which} certificate is revoked`, { certificate: which, reason: 'revoked' });
       if (result.reason === 'revocation_unknown')
-        throw new TrucError('ocsp_stale', `no valid, current OCSP response proves the ${which} certificate good: ${result.message}`, { certificate: which, reason: 'revocation_unknown' });
-      throw new TrucError('cert_invalid', `the ${which} certificate is not valid for this use: ${result.message}`, { certificate: which, reason: result.reason });
+        throw new TrucError('ocsp_stale', `không có phản hồi OCSP hợp lệ, còn hiệu lực chứng minh chứng thư ${vi} còn tốt / no valid, current OCSP response proves the ${which} certificate good: ${result.message}`, { certificate: which, reason: 'revocation_unknown' });
+      throw new TrucError('cert_invalid', `chứng thư ${vi} không hợp lệ cho mục đích này / the ${which} certificate is not valid for this use: ${result.message}`, { certificate: which, reason: result.reason });
     }
     // the path validator took the response as current (thisUpdate ≤ now ≤ nextUpdate); fresh is stricter
     const evidence = result.revocationEvidence.find((e) => e.kind === 'ocsp');
-    if (!evidence) throw new TrucError('ocsp_stale', `no OCSP response proves the ${which} certificate good`, { certificate: which });
+    if (!evidence) throw new TrucError('ocsp_stale', `không có phản hồi OCSP chứng minh chứng thư ${vi} còn tốt / no OCSP response proves the ${which} certificate good`, { certificate: which });
     if (now.getTime() - evidence.thisUpdate.getTime() > freshnessSeconds * 1000)
-      throw new TrucError('ocsp_stale', `the OCSP response for the ${which} certificate was produced at ${evidence.thisUpdate.toISOString()}, older than ${freshnessSeconds} s`, {
+      throw new TrucError('ocsp_stale', `phản hồi OCSP cho chứng thư ${vi} đã quá cũ / the OCSP response for the ${which} certificate was produced at ${evidence.thisUpdate.toISOString()}, older than ${freshnessSeconds} s`, {
         certificate: which,
         thisUpdate: evidence.thisUpdate.toISOString(),
       });

@@ -250,8 +250,8 @@ describe('encryption certificates in the global configuration', () => {
     expect(await refusal(central.registration.submit(await register(enc.other)))).toMatchObject({ code: 'registration_invalid', reason: 'wrong_owner', message: expect.stringContaining(' / the encryption certificate names "VN/GOV/000.00.00.G22"') });
     // the member's signing certificate names it, but is not for key agreement
     const signingAsEnc = await request({ type: 'encryption-cert', encryption: { certificate: signing.certificate, ocsp: await ocspFor(signing.certificate) } });
-    expect(await refusal(central.registration.submit(signingAsEnc))).toMatchObject({ code: 'cert_invalid', reason: 'key_usage' });
-    expect(await refusal(central.registration.submit(await register(enc.c)))).toMatchObject({ code: 'cert_revoked' });
+    expect(await refusal(central.registration.submit(signingAsEnc))).toMatchObject({ code: 'cert_invalid', reason: 'key_usage', message: expect.stringMatching(/^chứng thư mã hoá không hợp lệ cho mục đích này \/ the encryption certificate is not valid for this use/) });
+    expect(await refusal(central.registration.submit(await register(enc.c)))).toMatchObject({ code: 'cert_revoked', message: 'chứng thư mã hoá đã bị thu hồi / the encryption certificate is revoked' });
     expect(await refusal(central.registration.submit(await register(enc.d)))).toMatchObject({ code: 'registration_invalid', reason: 'duplicate' });
     expect(await refusal(central.registration.submit(await request({ type: 'encryption-cert-deletion', encryption: { certificate: enc.a.der } })))).toMatchObject({ code: 'registration_invalid', reason: 'unknown_cert' });
     // a request of another type carrying an encryption certificate is malformed

@@ -394,6 +394,8 @@ interface Outcome {
   url?: string;
   report?: ValidationReport;
   error?: string;
+  /** prepared, not signed (the token went away): "sign the rest" signs it */
+  unsigned?: boolean;
 }
 
 /** The agent's address, as the server put it in the page (the only one the page's policy lets it reach). */
@@ -403,10 +405,26 @@ export function agentAddress(): string {
   );
 }
 
+/** The token's PIN state as the agent reads it from the token's flags (GET /v1/token). */
+interface TokenState {
+  label: string;
+  pin: 'ok' | 'count_low' | 'final_try' | 'locked';
+  warning?: string;
+}
+
+/** What the agent answers when a batch stopped part-way: a signature for each item signed, null for the rest. */
+interface PartialBatch {
+  signed?: number;
+  signatures?: (string | null)[];
+  errors?: ({ code: string; message: string } | null)[];
+  pin?: TokenState['pin'];
+}
+
 class AgentProblem extends Error {
   constructor(
     readonly code: string,
     message: string,
+    readonly body: PartialBatch = {},
   ) {
     super(message);
   }
@@ -431,8 +449,8 @@ async function toAgent<T>(path: string, body?: unknown): Promise<T> {
       ),
     );
   }
-  const j = (await r.json().catch(() => ({}))) as { code?: string; message?: string };
-  if (!r.ok) throw new AgentProblem(j.code ?? `http_${r.status}`, j.message ?? `HTTP ${r.status}`);
+  const j = (await r.json().catch(() => ({}))) as { code?: string; message?: string } & PartialBatch;
+  if (!r.ok) throw new AgentProblem(j.code ?? `http_${r.status}`, j.message ?? `HTTP ${r.status}`, j);
   return j as T;
 }
 
@@ -497,6 +515,15 @@ export function SignWithToken() {
   const [where, setWhere] = useState('bottom-right');
   const [step, setStep] = useState('');
   const [outcomes, setOutcomes] = useState<Outcome[]>([]);
+  // the token's PIN state (count of wrong PINs, final try, locked), when the agent tells it
+  const [tokenState, setTokenState] = useState<TokenState | null>(null);
+  // documents prepared but left unsigned when the token went away: signed by "sign the rest" once it is back
+  const [remaining, setRemaining] = useState<{
+    cert: AgentCertificate;
+    items: PreparedItem[];
+    at: number[];
+    sources: File[];
+  } | null>(null);
   // the key: on the official's own token (through truc agent), or held by the platform for the official
   const [source, setSource] = useState<'token' | 'platform'>('token');
   const pdfs = files.filter((f) => formatOf(f.name) === 'pades');
@@ -504,11 +531,21 @@ export function SignWithToken() {
   useEffect(() => () => void (preview && URL.revokeObjectURL(preview)), [preview]);
   useEffect(() => () => outcomes.forEach((o) => o.url && URL.revokeObjectURL(o.url)), [outcomes]);
 
+  /** the PIN state from the agent; an agent too old to tell it (404) leaves the page as it was */
+  const readTokenState = async () => {
+    try {
+      setTokenState(await toAgent<TokenState>('/v1/token'));
+    } catch {
+      setTokenState(null);
+    }
+  };
+
   const findAgent = async () => {
     const list = await toAgent<AgentCertificate[]>('/v1/certificates');
     setCerts(list);
     const usable = list.filter((c) => new Date(c.notAfter).getTime() > Date.now());
     if (usable.length === 1) setCertId(usable[0]!.id);
+    await readTokenState();
   };
 
   /** a signed file offered for download, with its report made at once */
@@ -578,6 +615,7 @@ export function SignWithToken() {
     const cert = certs?.find((c) => c.id === certId);
     if (!cert || !files.length) return;
     setOutcomes([]);
+    setRemaining(null);
     setStep(tr('Đang chuẩn bị dữ liệu cần ký…', 'preparing the data to be signed'));
     const items = [];
     for (const f of files) {
@@ -598,31 +636,91 @@ export function SignWithToken() {
         certificate: cert.certificate,
         items,
       });
-      setStep(
-        tr('Hãy xác nhận và nhập mã PIN ở bộ ký số…', 'confirm and enter the PIN at the signing agent'),
+      await signPrepared(
+        cert,
+        prepared.items,
+        prepared.items.map((_, i) => i),
+        [],
+        files,
       );
-      const signed = await toAgent<{ signatures: string[] }>('/v1/sign', {
-        certificateId: cert.id,
-        scheme: prepared.items[0]!.scheme,
-        items: prepared.items.map((p) => ({ dataToBeSigned: p.dataToBeSigned, title: p.title })),
-      });
+    } finally {
+      setStep('');
+    }
+  };
+
+  /**
+   * The agent signs the prepared items (one approval), the server completes what was signed. A token
+   * pulled out part-way leaves the documents signed before complete and validated; the rest are shown
+   * unsigned and kept for "sign the rest" — their handles are unused on the server.
+   */
+  const signPrepared = async (
+    cert: AgentCertificate,
+    items: PreparedItem[],
+    at: number[],
+    before: Outcome[],
+    sources: File[],
+  ) => {
+    setStep(tr('Hãy xác nhận và nhập mã PIN ở bộ ký số…', 'confirm and enter the PIN at the signing agent'));
+    let signatures: (string | null)[];
+    let stopped: AgentProblem | undefined;
+    try {
+      signatures = (
+        await toAgent<{ signatures: string[] }>('/v1/sign', {
+          certificateId: cert.id,
+          scheme: items[0]!.scheme,
+          items: items.map((p) => ({ dataToBeSigned: p.dataToBeSigned, title: p.title })),
+        })
+      ).signatures;
+    } catch (e) {
+      // a wrong or locked PIN changes what the token says of its PIN: shown beside the agent
+      if (e instanceof AgentProblem && e.body.pin) void readTokenState();
+      if (!(e instanceof AgentProblem) || !Array.isArray(e.body.signatures)) throw e;
+      stopped = e;
+      signatures = e.body.signatures;
+    }
+    const signed = items.flatMap((p, i) => (signatures[i] ? [{ p, i, signature: signatures[i] }] : []));
+    const out = [...before];
+    if (signed.length) {
       setStep(tr('Đang hoàn tất chữ ký…', 'completing the signatures'));
       const done = await post<{ items: CompletedItem[] }>('/api/v1/sign/complete', {
-        items: prepared.items.map((p, i) => ({ handle: p.handle, signature: signed.signatures[i] })),
+        items: signed.map(({ p, signature }) => ({ handle: p.handle, signature })),
       });
       setStep(tr('Đang kiểm tra văn bản đã ký…', 'validating what was signed'));
-      const out: Outcome[] = [];
-      for (const [i, d] of done.items.entries()) {
-        const source = files[i]!;
-        if (d.error || !d.file)
-          out.push({
-            title: d.title ?? source.name,
-            name: source.name,
-            error: d.error?.message ?? tr('không hoàn tất', 'not completed'),
-          });
-        else out.push(await outcome(source, fromBase64(d.file), d.type));
+      for (const [k, d] of done.items.entries()) {
+        const where = at[signed[k]!.i]!;
+        const source = sources[where]!;
+        out[where] =
+          d.error || !d.file
+            ? {
+                title: d.title ?? source.name,
+                name: source.name,
+                error: d.error?.message ?? tr('không hoàn tất', 'not completed'),
+              }
+            : await outcome(source, fromBase64(d.file), d.type);
       }
-      setOutcomes(out);
+    }
+    const left = items.flatMap((p, i) => (signatures[i] ? [] : [{ p, i }]));
+    for (const { p, i } of left) {
+      const where = at[i]!;
+      out[where] = {
+        title: sources[where]?.name ?? p.title,
+        name: sources[where]?.name ?? p.title,
+        error: stopped?.body.errors?.[i]?.message ?? stopped?.message ?? tr('chưa ký', 'not signed'),
+        unsigned: true,
+      };
+    }
+    setOutcomes(out);
+    setRemaining(
+      left.length ? { cert, items: left.map((l) => l.p), at: left.map((l) => at[l.i]!), sources } : null,
+    );
+    if (stopped) throw stopped;
+  };
+
+  /** the documents left unsigned, once the token is back: a new approval at the agent */
+  const signRest = async () => {
+    if (!remaining) return;
+    try {
+      await signPrepared(remaining.cert, remaining.items, remaining.at, outcomes, remaining.sources);
     } finally {
       setStep('');
     }
@@ -687,6 +785,23 @@ export function SignWithToken() {
           {find.error ? (
             <div className="problem" role="alert" data-code={(find.error as AgentProblem).code}>
               <div className="problem-detail">{(find.error as Error).message}</div>
+            </div>
+          ) : null}
+          {tokenState && tokenState.pin !== 'ok' ? (
+            <div
+              className={tokenState.pin === 'count_low' ? 'notice' : 'problem'}
+              role="alert"
+              data-testid="pin-state"
+              data-pin={tokenState.pin}
+            >
+              <strong>
+                {tokenState.pin === 'locked'
+                  ? tr('Mã PIN đã bị khoá', 'PIN locked')
+                  : tokenState.pin === 'final_try'
+                    ? tr('Lần nhập PIN cuối cùng', 'final PIN try')
+                    : tr('Đã có lần nhập PIN sai', 'a wrong PIN was entered')}
+              </strong>{' '}
+              {tokenState.warning}
             </div>
           ) : null}
           {certs ? (
@@ -858,13 +973,34 @@ export function SignWithToken() {
         </div>
       )}
 
+      {remaining ? (
+        <div className="card" data-testid="sign-rest">
+          <p>
+            <Bi
+              vi={`${remaining.items.length} văn bản chưa được ký. Cắm lại thiết bị ký số rồi ký tiếp (bộ ký số sẽ hỏi xác nhận và mã PIN lần nữa).`}
+              en={`${remaining.items.length} document(s) not signed yet. Plug the token back in and sign them (the agent asks for approval and the PIN again).`}
+            />
+          </p>
+          <button type="button" disabled={action.busy} onClick={() => void action.run(signRest)}>
+            {tr(
+              `Ký tiếp ${remaining.items.length} văn bản còn lại`,
+              `sign the remaining ${remaining.items.length}`,
+            )}
+          </button>
+        </div>
+      ) : null}
       {outcomes.length ? (
         <section data-testid="signed">
           <h2>
             3. <Bi vi="Văn bản đã ký" en="signed documents" />
           </h2>
           {outcomes.map((o, i) => (
-            <div key={i} className="card" data-testid="signed-item">
+            <div
+              key={i}
+              className="card"
+              data-testid="signed-item"
+              data-state={o.unsigned ? 'unsigned' : o.url ? 'signed' : 'failed'}
+            >
               <div className="card-head">
                 <h3>{o.title}</h3>
                 {o.url ? (

@@ -1,0 +1,126 @@
+/**
+ * `truc ss register --encryption-cert FILE` and `--delete-encryption-cert FILE`, run in process against a
+ * real platform: the security server (its folder, anchor, keys and certificates from our CA, registered
+ * and approved) downloads the configuration over HTTP, fetches a fresh OCSP response for the encryption
+ * certificate from the approved CA's responder, signs the request with the member's signing key and sends
+ * it over HTTPS pinned to the central server's TLS certificate; the operator approves it and the next
+ * configuration lists it under the member; the deletion takes it out the same way.
+ */
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import type { FastifyInstance } from 'fastify';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { X509Certificate } from 'node:crypto';
+import { Command } from 'commander';
+import { ssCommands } from '../../../src/cli/ss.js';
+import { buildApp } from '../../../src/http/app.js';
+import { OcspResponder } from '../../../src/pki/ocsp/index.js';
+import { CentralServer } from '../../../src/exchange/central/index.js';
+import { anchorBytes, sha256Hex } from '../../../src/exchange/conf/index.js';
+import { memberId, serverId } from '../../../src/exchange/ids.js';
+import { installAnchor, openServer, serverStore } from '../../../src/exchange/server/standalone.js';
+import { provisionIdentity } from '../../../src/exchange/server/provision.js';
+import { openMessageLog } from '../../../src/exchange/server/log-open.js';
+import { toPem } from '../../../src/asn1/der.js';
+import { testPlatform, type TestPlatform } from '../../helpers/platform.js';
+import { openssl, opensslCsr, tmp } from '../../helpers/openssl.js';
+
+const G09 = '000.00.00.G09';
+
+describe('truc ss register --encryption-cert (in process)', () => {
+  let p: TestPlatform;
+  let ocsp: OcspResponder;
+  let central: CentralServer;
+  let plain: FastifyInstance;
+  let secure: FastifyInstance;
+  let printed: unknown[] = [];
+  let certFile: string;
+  let certDer: Buffer;
+
+  async function truc(...args: string[]): Promise<unknown> {
+    const program = new Command().exitOverride();
+    printed = [];
+    ssCommands(program, {
+      withPlatform: async (fn) => {
+        await fn(p);
+      },
+      out: (v) => printed.push(v),
+      operator: () => 'cli:test',
+      config: () => p.config,
+      openLog: (q, dir, lo) => openMessageLog(q.db, dir, lo),
+    });
+    await program.parseAsync(['node', 'truc', ...args]);
+    return printed[0];
+  }
+
+  beforeAll(async () => {
+    p = await testPlatform('memory://');
+    ocsp = new OcspResponder(p.pki, p.issuer, p.config.ocsp, p.log);
+    await ocsp.start();
+    central = await CentralServer.open({ db: p.db, keys: p.keys, bus: p.bus, instance: 'VN' });
+    // configuration and OCSP over plain HTTP; registration over HTTPS with a certificate the servers pin
+    plain = await buildApp(p, { ocsp, central });
+    const base = await plain.listen({ host: '127.0.0.1', port: 0 });
+    const dir = tmp('truc-ss-enc-');
+    openssl(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', join(dir, 'tls.key'), '-out', join(dir, 'tls.pem'), '-days', '2', '-subj', '/CN=central', '-addext', 'subjectAltName=IP:127.0.0.1']);
+    (p.config.http as any).tls = { cert: join(dir, 'tls.pem'), key: join(dir, 'tls.key'), requestClientCert: false };
+    secure = await buildApp(p, { central });
+    await secure.listen({ host: '127.0.0.1', port: 0 });
+    delete (p.config.http as any).tls;
+    const tlsHash = sha256Hex(new X509Certificate(readFileSync(join(dir, 'tls.pem'))).raw);
+    await central.registry.setSettings({ registrationUrl: `https://127.0.0.1:${(secure.server.address() as { port: number }).port}/central/register`, centralTlsCertHash: tlsHash, confBaseUrl: base }, 'test');
+    await central.registry.approvePlatformCas(p.pki, 'test', `${base}/ocsp`);
+    await central.registry.addMember({ memberClass: 'GOV', memberCode: G09, name: 'Bộ Nội vụ' }, 'test');
+    await central.generator.generate({ force: true });
+
+    // this process's security server: Bộ Nội vụ's, its certificates from our CA, registered and approved
+    (p.config as any).exchange = { ...(p.config as any).exchange, server: { id: `SERVER:VN/GOV/${G09}/ss-bnv`, memberName: 'Bộ Nội vụ', dir: join(dir, 'ss'), encryptLog: false } };
+    const sid = serverId(memberId('VN', 'GOV', G09), 'ss-bnv');
+    await provisionIdentity(await serverStore(p), p.keys, sid, 'Bộ Nội vụ', async (csr, profile, subject) => (await p.issuer.issue({ profile, csr, subject }, 'test')).der);
+    installAnchor(join(dir, 'ss'), anchorBytes(await central.exportAnchor(base)));
+    const { server, log } = await openServer(p, (d, lo) => openMessageLog(p.db, d, lo));
+    await central.registration.approve((await central.registration.submit(await server.registrationRequest('auth-cert', { address: '127.0.0.1:5599' }))).id, 'test');
+    await log.close();
+    await central.generator.generate({ force: true });
+
+    // its agency-encryption certificate, as the RA hands it over (PEM)
+    const csr = opensslCsr(dir, `/CN=Bộ Nội vụ (mã hoá)/O=Bộ Nội vụ/C=VN/serialNumber=VN\\/GOV\\/${G09}`).csr;
+    certDer = Buffer.from((await p.issuer.issue({ profile: 'agency-encryption', csr }, 'ra1')).der);
+    certFile = join(dir, 'bnv-enc.pem');
+    writeFileSync(certFile, toPem('CERTIFICATE', certDer));
+  }, 120_000);
+
+  afterAll(async () => {
+    await secure?.close();
+    await plain?.close();
+    await ocsp?.stop();
+    await p?.close();
+  });
+
+  const listed = async () => {
+    await central.generator.generate({ force: true });
+    return (await central.registry.listEncryptionCerts({ memberClass: 'GOV', memberCode: G09 })).map((c) => c.hash);
+  };
+
+  it('sends the request over pinned HTTPS; approved, it is in the configuration; deleted the same way', async () => {
+    const r = (await truc('ss', 'register', '--encryption-cert', certFile)) as { type: string; id: string; status: string };
+    expect(r).toMatchObject({ type: 'encryption-cert', status: 'pending' });
+    const pending = await central.registration.get(r.id);
+    expect(pending).toMatchObject({ type: 'encryption-cert', server: `SERVER:VN/GOV/${G09}/ss-bnv`, payload: { encryptionCertHash: sha256Hex(certDer) } });
+    expect(await listed()).toEqual([]);
+    await central.registration.approve(r.id, 'operator');
+    expect(await listed()).toEqual([sha256Hex(certDer)]);
+    const signed = await central.generator.signedDirectory();
+    const dir = JSON.parse(Buffer.from(signed.directory, 'base64').toString('utf8'));
+    const part = JSON.parse((await central.generator.part(dir.parts[0].hash))!.toString('utf8'));
+    expect(part.members.find((m: { memberCode: string }) => m.memberCode === G09).encryptionCertificates).toEqual([{ certificate: certDer.toString('base64'), hash: sha256Hex(certDer) }]);
+
+    // the same again: refused by the central server with its code, through the HTTPS answer
+    await expect(truc('ss', 'register', '--encryption-cert', certFile)).rejects.toMatchObject({ code: 'registration_invalid' });
+
+    const d = (await truc('ss', 'register', '--delete-encryption-cert', certFile)) as { type: string; id: string; status: string };
+    expect(d).toMatchObject({ type: 'encryption-cert-deletion', status: 'pending' });
+    await central.registration.approve(d.id, 'operator');
+    expect(await listed()).toEqual([]);
+  }, 60_000);
+});

@@ -45,6 +45,7 @@ let reportHtml: typeof SignApi.reportHtml;
 let signCades: typeof SignApi.signCades;
 let signPdf: typeof SignApi.signPdf;
 let signXades: typeof SignApi.signXades;
+let signXadesDetached: typeof SignApi.signXadesDetached;
 let createSignKey: typeof SignApi.createSignKey;
 let detectFormat: typeof SignApi.detectFormat;
 let validateFile: typeof SignApi.validateFile;
@@ -68,6 +69,7 @@ async function load(): Promise<void> {
     signCades,
     signPdf,
     signXades,
+    signXadesDetached,
     createSignKey,
     detectFormat,
     validateFile,
@@ -205,8 +207,8 @@ async function verifyFiles(path: string, validate: Validate, o: { report: string
 
 export function signCommands(program: Command, c: SignCliContext): void {
   const signCmd = program
-    .command('sign <format> <in>')
-    .description('Sign a file, or every file of a folder (into the folder --out, with a progress bar): format pdf (PAdES), cades (CMS .p7s/.p7m) or xades (enveloped XML; --enveloping, or --detached for any file), with a PEM key and certificate. Exit 3 when a file could not be signed')
+    .command('sign <format> <in...>')
+    .description('Sign a file, or every file of a folder (into the folder --out, with a progress bar): format pdf (PAdES), cades (CMS .p7s/.p7m) or xades (enveloped XML; --enveloping, or --detached for any file — several files given: one detached signature over all of them), with a PEM key and certificate. Exit 3 when a file could not be signed')
     // checked in the action, not by commander: required options here would also be demanded of `sign key …`
     .option('--out <file>', 'where to write the signed file or signature (required)')
     .option('--key-pem <file>', "the signer's private key (PEM) (required)")
@@ -216,10 +218,11 @@ export function signCommands(program: Command, c: SignCliContext): void {
     .option('--lock <spec>', 'PAdES: a FieldMDP lock on form fields — All, Include:field1,field2 or Exclude:field1')
     .option('--tsa-url <url>', 'RFC 3161 time-stamping service (default: the platform TSA in process)')
     .option('--enveloping', 'CAdES: put the content inside the signature (.p7m); XAdES: the XML document inside a ds:Object of the signature')
-    .option('--detached', 'XAdES: a signature apart from the file (any file), naming it by its file name (written as FILE.xml in a folder)')
+    .option('--detached', 'XAdES: a signature apart from the file (any file), naming it by its file name (written as FILE.xml in a folder); with several files, one signature naming each')
     .option('--reason <text>', 'PAdES: reason')
     .option('--location <text>', 'PAdES: location')
-    .action(async (format: string, input: string, o) => {
+    .action(async (format: string, inputs: string[], o) => {
+      const input = inputs[0];
       for (const [k, flag] of [['out', '--out'], ['keyPem', '--key-pem'], ['certPem', '--cert-pem']] as const)
         if (!o[k]) throw new TrucError('bad_request', `option ${flag} is required`);
       if (!['pdf', 'cades', 'xades'].includes(format)) throw new TrucError('bad_request', `unknown format "${format}" (pdf, cades, xades)`);
@@ -231,6 +234,20 @@ export function signCommands(program: Command, c: SignCliContext): void {
       if (o.detached && (format !== 'xades' || o.enveloping)) throw new TrucError('bad_request', '--detached is for XAdES, and not with --enveloping (CAdES is detached unless --enveloping)');
       if (o.enveloping && format === 'pdf') throw new TrucError('bad_request', '--enveloping is for CAdES or XAdES');
       const packaging = o.detached ? 'detached' : o.enveloping ? 'enveloping' : 'enveloped';
+      if (inputs.length > 1) {
+        // several files: one detached XAdES signature with a reference naming each by its file name
+        if (format !== 'xades' || packaging !== 'detached') throw new TrucError('bad_request', 'several files are signed together only as one detached XAdES signature (xades --detached); for a signature each, sign their folder');
+        for (const f of inputs) if (!existsSync(f) || statSync(f).isDirectory()) throw new TrucError('not_found', `no file ${f}`);
+        if (existsSync(o.out) && inputs.some((f) => realpathSync(f) === realpathSync(o.out))) throw new TrucError('bad_request', '--out must not be one of the files signed');
+        const documents = inputs.map((f) => ({ name: basename(f), content: readFileSync(f) }));
+        const run = async (ctx: LevelContext) => {
+          const out = await signXadesDetached(documents, signer, { level, context: ctx });
+          writeFileSync(o.out, out);
+          c.out({ out: o.out, format, level, files: documents.map((d) => d.name), bytes: out.length }, () => `signed ${documents.length} files in one detached ${format} signature at ${level}: ${o.out} (${out.length} bytes)`);
+        };
+        if (level === 'B-B') return run({});
+        return c.withPlatform((p) => withLevelContext(p, o.tsaUrl, run));
+      }
       if (!existsSync(input)) throw new TrucError('not_found', `no file or folder ${input}`);
       const signOne = async (data: Buffer, ctx: LevelContext, name: string): Promise<Buffer> => {
         if (format === 'pdf')
@@ -313,7 +330,7 @@ export function signCommands(program: Command, c: SignCliContext): void {
     .option('--out <file>', 'where to write the augmented file (required; not the input)')
     .option('--level <level>', 'B-T, B-LT or B-LTA (required unless --renew)')
     .option('--renew', 'B-LTA: fresh validation data for the last archive time-stamp, then another archive time-stamp over everything')
-    .option('--content <file>', 'CAdES or XAdES: the signed content of a detached signature (needed for B-LTA and --renew)')
+    .option('--content <file>', 'CAdES or XAdES: the signed content of a detached signature (needed for B-LTA and --renew); repeat it for a detached XAdES signature over several files (each matched to its reference by file name or digest)', (v: string, prev: string[]) => [...prev, v], [] as string[])
     .option('--tsa-url <url>', 'RFC 3161 time-stamping service (default: the platform TSA in process)')
     .action(async (format: string, input: string, o) => {
       const kind = KIND_OF_FORMAT[format];
@@ -321,7 +338,9 @@ export function signCommands(program: Command, c: SignCliContext): void {
       if (!o.out) throw new TrucError('bad_request', 'option --out is required');
       if (!o.level && !o.renew) throw new TrucError('bad_request', 'option --level is required (B-T, B-LT or B-LTA), or --renew');
       const level = o.level ? parseLevel(o.level) : undefined;
-      if (o.content && format === 'pdf') throw new TrucError('bad_request', '--content is for a detached CAdES or XAdES signature');
+      const contents = o.content as string[];
+      if (contents.length && format === 'pdf') throw new TrucError('bad_request', '--content is for a detached CAdES or XAdES signature');
+      if (contents.length > 1 && format !== 'xades') throw new TrucError('bad_request', 'a CAdES signature signs one content: give one --content');
       if (!existsSync(input)) throw new TrucError('not_found', `no file ${input}`);
       if (statSync(input).isDirectory()) throw new TrucError('bad_request', `${input} is a folder: truc augment takes one file`);
       // the input is never written to: not even through --out naming it (or a link to it)
@@ -330,7 +349,8 @@ export function signCommands(program: Command, c: SignCliContext): void {
       const detected = detectFormat(data);
       if (!detected) throw new TrucError('unsupported', `${input} is not a PDF, CMS or XML signature`);
       if (detected !== kind) throw new TrucError('bad_request', `${input} is not a ${format} file (it looks like ${{ pdf: 'a PDF', cms: 'a CMS signature', xml: 'XML' }[detected]})`);
-      const content = o.content ? readFileSync(o.content) : undefined;
+      // one file as it is; several by their names, which the references' URIs name
+      const content = contents.length === 1 ? readFileSync(contents[0]) : contents.length ? contents.map((f) => ({ name: basename(f), content: readFileSync(f) })) : undefined;
       await c.withPlatform((p) =>
         withLevelContext(p, o.tsaUrl, async (ctx) => {
           const r = await augmentFile(data, {

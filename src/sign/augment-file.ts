@@ -20,14 +20,18 @@ import { augmentPdf, renewPdfArchive } from './pades/augment.js';
 import { detectFormat, validateFile, type SignedKind } from './validate/file.js';
 import type { ValidationOptions } from './validate/signer.js';
 import { augmentXades, renewXadesArchive } from './xades/levels.js';
+import type { DetachedInput } from './xades/detached.js';
 
 export interface AugmentFileOptions {
   /** B-T, B-LT or B-LTA; with `renew`, B-LTA or nothing */
   level?: Level;
   /** add a further archive time-stamp to a B-LTA signature, after fresh validation data */
   renew?: boolean;
-  /** the signed content of a detached CAdES or XAdES signature (needed for B-LTA and renewal) */
-  content?: Uint8Array;
+  /**
+   * the signed content of a detached CAdES or XAdES signature (needed for B-LTA and renewal): one file, or the named
+   * files of a detached XAdES signature over several (each matched to its reference by name or digest)
+   */
+  content?: DetachedInput;
   /** the time-stamper, revocation data and trust anchors the new level needs */
   context: LevelContext;
   /** how the file is validated first */
@@ -59,6 +63,10 @@ export async function augmentFile(bytes: Uint8Array, o: AugmentFileOptions): Pro
   const to: Level = renew ? 'B-LTA' : (o.level ?? 'B-B');
   if (rank(to) < rank('B-T')) throw new TrucError('bad_request', 'augmenting raises a signature to B-T, B-LT or B-LTA', { allowed: ['B-T', 'B-LT', 'B-LTA'] });
   if (o.content && kind === 'pdf') throw new TrucError('bad_request', 'content is only for a detached CAdES or XAdES signature');
+  // a CMS signature signs one content
+  const many = o.content && !(o.content instanceof Uint8Array) ? o.content : undefined;
+  if (kind === 'cms' && many && many.length !== 1) throw new TrucError('bad_request', 'a CMS signature signs one content; give one file / chữ ký CMS chỉ ký một nội dung');
+  const oneContent = o.content instanceof Uint8Array ? o.content : many?.length === 1 ? many[0].content : undefined;
 
   // a CMS signature is raised in DER; one that came as PEM goes back as PEM
   let pemLabel: string | undefined;
@@ -90,8 +98,9 @@ export async function augmentFile(bytes: Uint8Array, o: AugmentFileOptions): Pro
       ...(failed.subIndication ? { subIndication: failed.subIndication } : {}),
     });
   // a detached XAdES signature validated without its content: its archive time-stamp would have to cover it
-  if (kind === 'xml' && !o.content && rank(to) >= rank('B-LTA') && sigs.some((s) => s.subIndication === 'SIGNED_DATA_NOT_FOUND'))
-    throw new TrucError('bad_request', `the signed content is needed for ${renew ? 'renewing the archive time-stamp of' : 'B-LTA on'} a detached XAdES signature`);
+  // (or with files none of which a reference names or digests)
+  if (kind === 'xml' && rank(to) >= rank('B-LTA') && sigs.some((s) => s.subIndication === 'SIGNED_DATA_NOT_FOUND'))
+    throw new TrucError('bad_request', `the signed content is needed for ${renew ? 'renewing the archive time-stamp of' : 'B-LTA on'} a detached XAdES signature${o.content ? ': a reference of it matches none of the files given' : ''}`);
   const levels = sigs.map((s) => s.level as Level);
   const from = levels.reduce((a, b) => (rank(b) < rank(a) ? b : a));
   const result = (out: Buffer, changed: boolean): AugmentFileResult => ({ kind, bytes: out, from, to, changed, renewed: renew && changed, signatures: sigs.length, ...(detached !== undefined ? { detached } : {}) });
@@ -109,8 +118,8 @@ export async function augmentFile(bytes: Uint8Array, o: AugmentFileOptions): Pro
   else if (kind === 'cms') {
     let cms = der!;
     for (const [i, s] of sigs.entries()) {
-      if (renew) cms = await renewCadesArchive(cms, ctx, s.index, o.content);
-      else if (rank(levels[i]) < rank(to)) cms = await augmentCades(cms, to, ctx, s.index, o.content);
+      if (renew) cms = await renewCadesArchive(cms, ctx, s.index, oneContent);
+      else if (rank(levels[i]) < rank(to)) cms = await augmentCades(cms, to, ctx, s.index, oneContent);
     }
     out = pemLabel ? Buffer.from(toPem(pemLabel, cms)) : cms;
   } else {

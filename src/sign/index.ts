@@ -35,7 +35,7 @@ export { reportHtml } from './validate/html-report.js';
 export type { ValidationOptions } from './validate/signer.js';
 export { DEFAULT_ALGORITHM_POLICY, checkAlgorithms, type AlgorithmPolicy } from './validate/algorithms.js';
 export type { ValidationReport, SignatureReport, Indication, SubIndication } from './validate/report.js';
-export { signXades, type XadesOptions, type XadesPackaging } from './xades/sign.js';
+export { signXades, signXadesDetached, MAX_DETACHED_FILES, type XadesOptions, type XadesPackaging } from './xades/sign.js';
 export { augmentXades, renewXadesArchive } from './xades/levels.js';
 export { augmentXadesX, xTimeStampInput, type XadesXOptions, type XTimeStampKind } from './xades/extended.js';
 export { type DetachedDocument, type DetachedInput } from './xades/detached.js';

@@ -11,10 +11,10 @@ import { spawnSync } from 'node:child_process';
 import { createHash, X509Certificate } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { validateXades, type DetachedDocument } from '../../src/sign/index.js';
+import { signXadesDetached, validateXades, type DetachedDocument } from '../../src/sign/index.js';
 import { validateFile } from '../../src/sign/validate/file.js';
 import { reportText } from '../../src/sign/validate/text.js';
-import { openLab, save, type Lab } from './fixtures.js';
+import { labServices, openLab, save, type Lab } from './fixtures.js';
 
 const DS = 'http://www.w3.org/2000/09/xmldsig#';
 const XA = 'http://uri.etsi.org/01903/v1.3.2#';
@@ -124,5 +124,24 @@ describe('detached XAdES over several files', () => {
     const extra = (await validateFile(xml, { trustAnchors: [lab.root], content: [...docs(), { name: 'thua.txt', content: Buffer.from('không được ký') }] })).signatures[0]!;
     expect(extra.indication).toBe('TOTAL-PASSED');
     expect(extra.warnings.join('\n')).toMatch(/tệp nội dung không khớp tham chiếu nào của chữ ký \/ content given that no reference of the signature names or digests: thua.txt/);
+  });
+
+  it('our signer over the three files (signXadesDetached) at B-LTA: xmlsec1 resolves each URI beside them, we find each file; two files of one name refused', async () => {
+    const { responder, ctx } = await labServices(lab);
+    try {
+      const signer = await lab.signer('/CN=Đinh Văn Lực/O=Sở Tài chính/C=VN');
+      // each named as it lies under the folder xmlsec1 runs in
+      const lta = await signXadesDetached(docs(), signer, { level: 'B-LTA', context: ctx });
+      expect(lta.toString()).toContain('URI="phu%20luc.txt"');
+      const v = spawnSync('xmlsec1', ['--verify', '--id-attr:Id', `${XA}:SignedProperties`, '--trusted-pem', lab.rootPath, '--untrusted-pem', lab.issuingPath, save(dir, 'ours.xml', lta)], { encoding: 'utf8', cwd: dir });
+      expect(v.status, v.stderr).toBe(0);
+      expect(v.stderr + v.stdout).toMatch(/SignedInfo References \(ok\/all\): 4\/4/);
+      const s = (await validateXades(lta, { trustAnchors: [lab.root], revocation: { mode: 'hard-fail' }, content: docs() })).signatures[0]!;
+      expect(s, JSON.stringify(s, null, 1)).toMatchObject({ indication: 'TOTAL-PASSED', level: 'B-LTA' });
+      expect(matched(s).map(([, file, by, ok]) => [file, by, ok])).toEqual(Object.keys(FILES).map((n) => [n, 'uri', true]));
+      await expect(signXadesDetached([...docs(), { name: 'bao-cao.pdf', content: Buffer.from('khác') }], signer)).rejects.toMatchObject({ code: 'bad_request', message: expect.stringMatching(/two files are named "bao-cao.pdf"/) });
+    } finally {
+      await responder.stop();
+    }
   });
 });

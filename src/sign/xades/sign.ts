@@ -7,7 +7,8 @@
  *              signature with an Id, and the reference "#id" covers that ds:Object (exclusive C14N);
  *   detached   the ds:Signature is a document of its own and the reference names the content by a URI (its
  *              file name), the digest taken over the content's bytes as they are (no transforms), so any
- *              file can be signed.
+ *              file can be signed; over several files, a reference each (`signXadesDetached`).
+ * An enveloped signature is written into the document's own bytes, in its encoding (`edit.ts`).
  * The KeyInfo carries the signer's certificate and chain. The signature value comes from the
  * ExternalSigner through the engine in `engine.ts`; xadesjs builds and canonicalises the rest. The content
  * references of enveloping and detached signatures are digested here (exclusive C14N makes the ds:Object's
@@ -25,6 +26,7 @@ import { DS_NS, EXC_C14N, excC14n } from './c14n.js';
 import type { ExternalSigner } from '../signer.js';
 import { rank, type Level, type LevelContext } from '../level.js';
 import { augmentXades } from './levels.js';
+import type { DetachedDocument } from './detached.js';
 
 export type XadesPackaging = 'enveloped' | 'enveloping' | 'detached';
 
@@ -63,6 +65,31 @@ export async function signXades(input: string, signer: ExternalSigner, opts?: Xa
 export async function signXades(input: Uint8Array, signer: ExternalSigner, opts?: XadesOptions): Promise<Buffer>;
 export async function signXades(input: Uint8Array | string, signer: ExternalSigner, opts?: XadesOptions): Promise<string | Buffer>;
 export async function signXades(input: Uint8Array | string, signer: ExternalSigner, opts: XadesOptions = {}): Promise<string | Buffer> {
+  if ((opts.packaging ?? 'enveloped') !== 'detached') return sign(input, signer, opts);
+  const content = typeof input === 'string' ? Buffer.from(input, 'utf8') : Buffer.from(input);
+  const out = await sign(undefined, signer, opts, [{ name: opts.contentUri ?? 'content', content }]);
+  return typeof input === 'string' ? out.toString() : Buffer.from(out);
+}
+
+/** at most this many files in one detached signature: with SignedProperties, the references an archive time-stamp takes */
+export const MAX_DETACHED_FILES = 15;
+
+/**
+ * One detached signature over several files (a dossier: the decision, its annexes): a ds:Reference for each, named by
+ * its `name` (the file name the relying party will have; escaped as a URI), digesting its bytes as they are.
+ * Validation and augmentation take the same files (`DetachedDocument`s) and match each reference by name, or by
+ * digest. B-LTA needs the files: the archive time-stamp covers them.
+ */
+export async function signXadesDetached(documents: readonly DetachedDocument[], signer: ExternalSigner, opts: Omit<XadesOptions, 'packaging' | 'contentUri'> = {}): Promise<Buffer> {
+  if (!documents.length) throw new TrucError('bad_request', 'a detached signature needs at least one file');
+  if (documents.length > MAX_DETACHED_FILES) throw new TrucError('bad_request', `a detached signature covers at most ${MAX_DETACHED_FILES} files`);
+  const uris = documents.map((d) => detachedUri(d.name));
+  const twice = uris.find((u, i) => uris.indexOf(u) !== i);
+  if (twice) throw new TrucError('bad_request', `two files are named "${decodeURI(twice)}": each reference names its file by name`);
+  return Buffer.from(await sign(undefined, signer, { ...opts, packaging: 'detached' }, documents));
+}
+
+async function sign(input: Uint8Array | string | undefined, signer: ExternalSigner, opts: XadesOptions, documents?: readonly DetachedDocument[]): Promise<string | Buffer> {
   const packaging = opts.packaging ?? 'enveloped';
   if (!['enveloped', 'enveloping', 'detached'].includes(packaging)) throw new TrucError('bad_request', `unknown XAdES packaging "${packaging}" (enveloped, enveloping, detached)`);
   // RSA-PSS in XML-DSig (RFC 6931 …#rsa-pss) is unknown to xmlsec1 1.2 and most XML-DSig verifiers: a relying party could
@@ -85,28 +112,32 @@ export async function signXades(input: Uint8Array | string, signer: ExternalSign
 
   let doc: Document;
   let object: Element | undefined;
-  const edit = packaging === 'enveloped' ? editXml(input) : undefined;
+  const edit = packaging === 'enveloped' ? editXml(input!) : undefined;
   if (edit) doc = edit.doc;
-  else {
+  else if (documents) {
+    // detached: a reference to each file, its bytes digested as they are (no transforms)
+    doc = parseXml('<detached/>');
+    for (const d of documents) {
+      const ref = new Reference();
+      ref.DigestMethod.Algorithm = CryptoConfig.GetHashAlgorithm(hash).namespaceURI;
+      ref.Uri = detachedUri(d.name);
+      ref.DigestValue = createHash(NODE_HASH[hash]).update(d.content).digest();
+      signed.XmlSignature.SignedInfo.References.Add(ref);
+    }
+  } else {
     const ref = new Reference();
     ref.DigestMethod.Algorithm = CryptoConfig.GetHashAlgorithm(hash).namespaceURI;
-    if (packaging === 'enveloping') {
-      const content = parseXml(input);
-      const id = `content-${opts.signatureId ?? randomBytes(8).toString('hex')}`;
-      doc = parseXml(`<ds:Object xmlns:ds="${DS_NS}" Id="${id}"/>`);
-      object = doc.documentElement;
-      object.appendChild(doc.importNode(content.documentElement, true));
-      ref.Uri = `#${id}`;
-      const transforms = new Transforms();
-      transforms.Add(new XmlDsigExcC14NTransform());
-      ref.Transforms = transforms;
-      ref.DigestValue = createHash(NODE_HASH[hash]).update(excC14n(object)).digest();
-    } else {
-      const bytes = typeof input === 'string' ? Buffer.from(input, 'utf8') : Buffer.from(input);
-      doc = parseXml('<detached/>');
-      ref.Uri = detachedUri(opts.contentUri);
-      ref.DigestValue = createHash(NODE_HASH[hash]).update(bytes).digest();
-    }
+    // enveloping: the content in a ds:Object of the signature
+    const content = parseXml(input!);
+    const id = `content-${opts.signatureId ?? randomBytes(8).toString('hex')}`;
+    doc = parseXml(`<ds:Object xmlns:ds="${DS_NS}" Id="${id}"/>`);
+    object = doc.documentElement;
+    object.appendChild(doc.importNode(content.documentElement, true));
+    ref.Uri = `#${id}`;
+    const transforms = new Transforms();
+    transforms.Add(new XmlDsigExcC14NTransform());
+    ref.Transforms = transforms;
+    ref.DigestValue = createHash(NODE_HASH[hash]).update(excC14n(object)).digest();
     signed.XmlSignature.SignedInfo.References.Add(ref);
   }
   await signed.Sign(algorithm as never, key, doc as never, {
@@ -128,5 +159,5 @@ export async function signXades(input: Uint8Array | string, signer: ExternalSign
   if (rank(opts.level ?? 'B-B') === 0) return bb;
   // enveloped: ours is the root's last child, so the last in document order; otherwise it is the root, the first
   const index = edit ? doc.getElementsByTagNameNS(DS_NS, 'Signature').length - 1 : 0;
-  return augmentXades(bb, opts.level!, opts.context ?? {}, index, packaging === 'detached' ? (typeof input === 'string' ? Buffer.from(input, 'utf8') : input) : undefined);
+  return augmentXades(bb, opts.level!, opts.context ?? {}, index, documents ? (documents.length === 1 ? documents[0].content : documents) : undefined);
 }

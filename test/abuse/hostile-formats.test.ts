@@ -7,9 +7,9 @@
  * honest client's issuance and OCSP are answered right after.
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { constants, deflateRawSync } from 'node:zlib';
 import { createToken } from '../../src/http/auth/store.js';
 import { call, isProblem, startRig, type Answer, type Rig } from './helpers.js';
+import { objectStreamBomb } from './corpus.js';
 
 /** A DER element of any length (long-form lengths up to four octets). */
 function der(tag: number, content: Buffer): Buffer {
@@ -62,69 +62,6 @@ function pdf(objects: string[], trailer: (xrefAt: number) => string): Buffer {
   const at = out.length;
   out += `xref\n0 ${objects.length + 1}\n0000000000 65535 f \n${offsets.map((o) => `${String(o).padStart(10, '0')} 00000 n \n`).join('')}${trailer(at)}`;
   return Buffer.from(out, 'latin1');
-}
-
-/**
- * A PDF whose form fields each live in an object stream inflating to `pad` bytes (from a few KB each): the
- * streams are zlib without their end (a header, then sync-flushed blocks), which readers take as far as
- * it goes — so one compressed padding serves every stream.
- */
-function objectStreamBomb(count: number, pad: number): Buffer {
-  const padding = deflateRawSync(Buffer.alloc(pad, 0x20), { finishFlush: constants.Z_SYNC_FLUSH });
-  const parts: Buffer[] = [Buffer.from('%PDF-1.7\n')];
-  let length = parts[0].length;
-  const offsets = new Map<number, number>();
-  const add = (num: number, body: Buffer) => {
-    offsets.set(num, length);
-    const b = Buffer.concat([Buffer.from(`${num} 0 obj\n`), body, Buffer.from('\nendobj\n')]);
-    parts.push(b);
-    length += b.length;
-  };
-  const fields = Array.from({ length: count }, (_, i) => `${10 + i} 0 R`).join(' ');
-  add(1, Buffer.from(`<< /Type /Catalog /Pages 2 0 R /AcroForm << /Fields [${fields}] /SigFlags 3 >> >>`));
-  add(2, Buffer.from('<< /Type /Pages /Kids [] /Count 0 >>'));
-  for (let i = 0; i < count; i++) {
-    const head = `${10 + i} 0 `;
-    const data = Buffer.concat([
-      Buffer.from([0x78, 0x9c]),
-      deflateRawSync(Buffer.from(`${head}<< /FT /Sig /T (s${i}) >>`), {
-        finishFlush: constants.Z_SYNC_FLUSH,
-      }),
-      padding,
-    ]);
-    add(
-      1000 + i,
-      Buffer.concat([
-        Buffer.from(
-          `<< /Type /ObjStm /N 1 /First ${head.length} /Filter /FlateDecode /Length ${data.length} >>\nstream\n`,
-        ),
-        data,
-        Buffer.from('\nendstream'),
-      ]),
-    );
-  }
-  const row = (t: number, a: number, b: number) => {
-    const r = Buffer.alloc(7);
-    r[0] = t;
-    r.writeUInt32BE(a, 1);
-    r.writeUInt16BE(b, 5);
-    return r;
-  };
-  const xrefAt = length;
-  const rows = [row(0, 0, 65535), row(1, offsets.get(1)!, 0), row(1, offsets.get(2)!, 0)];
-  for (let i = 0; i < count; i++) rows.push(row(2, 1000 + i, 0));
-  for (let i = 0; i < count; i++) rows.push(row(1, offsets.get(1000 + i)!, 0));
-  rows.push(row(1, xrefAt, 0));
-  const x = Buffer.concat(rows);
-  const index = `0 3 10 ${count} 1000 ${count + 1}`;
-  parts.push(
-    Buffer.from(
-      `${1000 + count} 0 obj\n<< /Type /XRef /Size ${1001 + count} /W [1 4 2] /Index [${index}] /Root 1 0 R /Length ${x.length} >>\nstream\n`,
-    ),
-    x,
-    Buffer.from(`\nendstream\nendobj\nstartxref\n${xrefAt}\n%%EOF\n`),
-  );
-  return Buffer.concat(parts);
 }
 
 describe('abuse: hostile JSON, DER and PDF on the endpoints that take them', () => {

@@ -12,7 +12,6 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import pkcs11js from 'pkcs11js';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/http/app.js';
 import { createToken } from '../../src/http/auth/store.js';
@@ -25,6 +24,9 @@ import { testPlatform, type TestPlatform } from '../helpers/platform.js';
 import { tmp } from '../helpers/openssl.js';
 import { samplePdf } from '../sign/fixtures.js';
 
+// CK_SLOT_INFO flags (PKCS#11 v2.40 §3.2; not in pkcs11js's type declarations)
+const CKF_TOKEN_PRESENT = 0x1;
+const CKF_REMOVABLE_DEVICE = 0x2;
 const missing = faultModuleMissing();
 if (missing) console.warn(`SKIP pulled-token test: ${missing}`);
 
@@ -63,7 +65,7 @@ describe.skipIf(!!missing && process.env.CI !== 'true')('the platform’s PKCS#1
     const lib = acquireModule(FAULT_MODULE);
     try {
       const all = lib.C_GetSlotList(false);
-      return { withToken: lib.C_GetSlotList(true).length, present: all.map((s) => (lib.C_GetSlotInfo(s).flags & pkcs11js.CKF_TOKEN_PRESENT) !== 0), removable: all.every((s) => (lib.C_GetSlotInfo(s).flags & pkcs11js.CKF_REMOVABLE_DEVICE) !== 0) };
+      return { withToken: lib.C_GetSlotList(true).length, present: all.map((s) => (lib.C_GetSlotInfo(s).flags & CKF_TOKEN_PRESENT) !== 0), removable: all.every((s) => (lib.C_GetSlotInfo(s).flags & CKF_REMOVABLE_DEVICE) !== 0) };
     } finally {
       releaseModule(FAULT_MODULE);
     }

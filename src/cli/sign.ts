@@ -236,9 +236,9 @@ export function signCommands(program: Command, c: SignCliContext): void {
       const packaging = o.detached ? 'detached' : o.enveloping ? 'enveloping' : 'enveloped';
       if (inputs.length > 1) {
         // several files: one detached XAdES signature with a reference naming each by its file name
-        if (format !== 'xades' || packaging !== 'detached') throw new TrucError('bad_request', 'several files are signed together only as one detached XAdES signature (xades --detached); for a signature each, sign their folder');
+        if (format !== 'xades' || packaging !== 'detached') throw new TrucError('bad_request', 'nhiều tệp chỉ được ký chung thành một chữ ký XAdES tách rời / several files are signed together only as one detached XAdES signature (xades --detached); for a signature each, sign their folder');
         for (const f of inputs) if (!existsSync(f) || statSync(f).isDirectory()) throw new TrucError('not_found', `no file ${f}`);
-        if (existsSync(o.out) && inputs.some((f) => realpathSync(f) === realpathSync(o.out))) throw new TrucError('bad_request', '--out must not be one of the files signed');
+        if (existsSync(o.out) && inputs.some((f) => realpathSync(f) === realpathSync(o.out))) throw new TrucError('bad_request', '--out không được trùng tệp được ký / --out must not be one of the files signed');
         const documents = inputs.map((f) => ({ name: basename(f), content: readFileSync(f) }));
         const run = async (ctx: LevelContext) => {
           const out = await signXadesDetached(documents, signer, { level, context: ctx });
@@ -340,7 +340,7 @@ export function signCommands(program: Command, c: SignCliContext): void {
       const level = o.level ? parseLevel(o.level) : undefined;
       const contents = o.content as string[];
       if (contents.length && format === 'pdf') throw new TrucError('bad_request', '--content is for a detached CAdES or XAdES signature');
-      if (contents.length > 1 && format !== 'xades') throw new TrucError('bad_request', 'a CAdES signature signs one content: give one --content');
+      if (contents.length > 1 && format !== 'xades') throw new TrucError('bad_request', 'chữ ký CAdES chỉ ký một nội dung / a CAdES signature signs one content: give one --content');
       if (!existsSync(input)) throw new TrucError('not_found', `no file ${input}`);
       if (statSync(input).isDirectory()) throw new TrucError('bad_request', `${input} is a folder: truc augment takes one file`);
       // the input is never written to: not even through --out naming it (or a link to it)

@@ -123,7 +123,7 @@ export interface EditedXml<T> {
 /** Opens a document for adding elements; `output()` writes them into the input as it was. */
 export function editXml<T extends Uint8Array | string>(input: T): EditedXml<T extends string ? string : Buffer> {
   const { text, encoding } = readXml(input);
-  if (encoding.name === 'iso-2022-jp') throw new TrucError('unsupported', 'a document in ISO-2022-JP cannot be signed or augmented in place (its bytes shift state); convert it to UTF-8 first');
+  if (encoding.name === 'iso-2022-jp') throw new TrucError('unsupported', 'tài liệu ISO-2022-JP không ký hay nâng mức tại chỗ được, hãy chuyển sang UTF-8 / a document in ISO-2022-JP cannot be signed or augmented in place (its bytes shift state); convert it to UTF-8 first');
   const bytes = typeof input === 'string' ? undefined : Buffer.from(input.buffer, input.byteOffset, input.byteLength);
   // positions: in the string; in UTF-16 in its characters (two bytes each, after the mark); otherwise in the bytes
   const utf16 = encoding.name === 'utf-16le' || encoding.name === 'utf-16be';
@@ -132,7 +132,7 @@ export function editXml<T extends Uint8Array | string>(input: T): EditedXml<T ex
   const all = (): Element[] => Array.from(doc.getElementsByTagName('*') as unknown as ArrayLike<Element>);
   const found = spans(view);
   const elements = all();
-  if (found.length !== elements.length) throw new TrucError('unsupported', `the XML could not be edited in place (${elements.length} elements parsed, ${found.length} found in the text)`);
+  if (found.length !== elements.length) throw new TrucError('unsupported', `không sửa XML tại chỗ được / the XML could not be edited in place (${elements.length} elements parsed, ${found.length} found in the text)`);
   const place = new Map<Node, Span>(elements.map((e, i) => [e, found[i]]));
 
   const output = (): string | Buffer => {

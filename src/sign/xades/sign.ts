@@ -81,11 +81,11 @@ export const MAX_DETACHED_FILES = 15;
  * digest. B-LTA needs the files: the archive time-stamp covers them.
  */
 export async function signXadesDetached(documents: readonly DetachedDocument[], signer: ExternalSigner, opts: Omit<XadesOptions, 'packaging' | 'contentUri'> = {}): Promise<Buffer> {
-  if (!documents.length) throw new TrucError('bad_request', 'a detached signature needs at least one file');
-  if (documents.length > MAX_DETACHED_FILES) throw new TrucError('bad_request', `a detached signature covers at most ${MAX_DETACHED_FILES} files`);
+  if (!documents.length) throw new TrucError('bad_request', 'chữ ký tách rời cần ít nhất một tệp / a detached signature needs at least one file');
+  if (documents.length > MAX_DETACHED_FILES) throw new TrucError('bad_request', `chữ ký tách rời bao phủ tối đa ${MAX_DETACHED_FILES} tệp / a detached signature covers at most ${MAX_DETACHED_FILES} files`);
   const uris = documents.map((d) => detachedUri(d.name));
   const twice = uris.find((u, i) => uris.indexOf(u) !== i);
-  if (twice) throw new TrucError('bad_request', `two files are named "${decodeURI(twice)}": each reference names its file by name`);
+  if (twice) throw new TrucError('bad_request', `hai tệp cùng tên "${decodeURI(twice)}" / two files are named "${decodeURI(twice)}": each reference names its file by name`);
   return Buffer.from(await sign(undefined, signer, { ...opts, packaging: 'detached' }, documents));
 }
 

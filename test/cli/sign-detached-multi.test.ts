@@ -4,7 +4,7 @@
  * same files. xmlsec1 verifies the XML-DSig core of both (it reads the files the URIs name from its working
  * folder); our validator, given the files, finds each reference's file and the signature TOTAL-PASSED at B-LTA,
  * offline. Refused with exit 3, nothing written: B-LTA with a file missing (a reference would go unstamped), and
- * several files without --detached.
+ * several files without --detached. And an ISO-8859-2 document signed and augmented by the CLI keeps its bytes.
  */
 import { describe, it, expect, beforeAll } from 'vitest';
 import { spawnSync } from 'node:child_process';
@@ -79,6 +79,27 @@ describe('truc sign --detached over several files, truc augment with several con
     const changed = documents.map((d) => (d.name === 'bang-ke.csv' ? { ...d, content: Buffer.from(d.content.toString().replace('250000000', '260000000')) } : d));
     expect((await validateFile(readFileSync(lta), { trustAnchors: [root], content: changed })).signatures[0]).toMatchObject({ indication: 'TOTAL-FAILED', subIndication: 'HASH_FAILURE' });
   }, 120_000);
+
+  it('an ISO-8859-2 document: truc sign xades and truc augment keep its bytes and encoding; xmlsec1 verifies, TOTAL-PASSED', async () => {
+    const doc = join(dir, 'latin2.xml');
+    const bytes = Buffer.concat([Buffer.from('<?xml version="1.0" encoding="ISO-8859-2"?>\n<Irat><Nev>Sz', 'latin1'), Buffer.from([0xfb]), Buffer.from('cs ', 'latin1'), Buffer.from([0xd5]), Buffer.from('d', 'latin1'), Buffer.from([0xf6]), Buffer.from('n</Nev></Irat>\n', 'latin1')]);
+    writeFileSync(doc, bytes); // Szűcs Ődön in ISO-8859-2 (FB ű, D5 Ő, F6 ö)
+    const body = bytes.subarray(0, bytes.indexOf('</Irat>'));
+    const signed = join(dir, 'latin2.signed.xml');
+    const s = truc('sign', 'xades', doc, '--out', signed, '--key-pem', keyPath, '--cert-pem', cert);
+    expect(s.status, s.stderr).toBe(0);
+    const bt = join(dir, 'latin2.bt.xml');
+    const a = truc('augment', 'xades', signed, '--out', bt, '--level', 'B-T');
+    expect(a.status, a.stderr).toBe(0);
+    for (const f of [signed, bt]) {
+      const out = readFileSync(f);
+      expect(out.subarray(0, body.length).equals(body), `${f}: the document's bytes`).toBe(true);
+      const j = judgeXades(trust, out);
+      expect(j.ok, j.out).toBe(true);
+      const r = (await validateFile(out, { trustAnchors: [root], revocation: { mode: 'soft-fail' } })).signatures[0]!;
+      expect(r, JSON.stringify(r, null, 1)).toMatchObject({ indication: 'TOTAL-PASSED', level: f === bt ? 'B-T' : 'B-B' });
+    }
+  }, 60_000);
 
   it('refuses B-LTA with a file missing, and several files without --detached: exit 3, nothing written', () => {
     const sig = join(dir, 'ho-so.sig.xml');

@@ -201,4 +201,22 @@ describe('abuse: hostile JSON on every route that takes a body', () => {
     // a loose bound: 50 MB bodies, and the test's own buffers, in one process
     expect(rssPeak - rssBase, `RSS grew ${Math.round((rssPeak - rssBase) / MB)} MB`).toBeLessThan(1024 * MB);
   }, 600_000);
+
+  it('event intake: an event naming __proto__ (plain or escaped) is refused by its index, its neighbours stored, nothing polluted', async () => {
+    const at = new Date().toISOString();
+    const good = (n: number) => `{"@timestamp":"${at}","event":{"action":"probe"},"truc":{"n":${n}}}`;
+    const bodies: [string, string][] = [
+      [`[${good(1)},{"@timestamp":"${at}","__proto__":{"admin":true}},${good(2)}]`, 'application/json'],
+      [`{"events":[${good(1)},{"@timestamp":"${at}","user":{"\\u005f_proto__":{"admin":true}}},${good(2)}]}`, 'application/json'],
+      [`${good(1)}\n{"@timestamp":"${at}","__proto__":{"admin":true}}\n${good(2)}\n`, 'application/x-ndjson'],
+      // "events" spelled with an escape: read whole (within 64 KiB) and each event measured again
+      [`{"\\u0065vents":[${good(1)},{"@timestamp":"${at}","__proto__":{"admin":true}},${good(2)}]}`, 'application/json'],
+    ];
+    for (const [body, type] of bodies) {
+      const r = await call(rig.url, { method: 'POST', path: '/api/v1/events', headers: { authorization: `Bearer ${rig.token}`, 'content-type': type }, body });
+      expect(r.status, body).toBe(202);
+      expect(JSON.parse(r.body.toString()), body).toMatchObject({ accepted: 2, rejected: [{ index: 1, reason: 'event carries a "__proto__" member' }] });
+    }
+    expect(({} as Record<string, unknown>).admin).toBeUndefined();
+  });
 });

@@ -45,6 +45,29 @@ export interface JsonBatch {
   refused: Map<number, string>;
 }
 
+/** Why an event is refused that names `__proto__` (plain or escaped): merged into other objects later, it would change their prototype. */
+export const PROTO_REASON = 'event carries a "__proto__" member';
+const PROTO = Symbol('proto');
+
+function noProto(key: string, value: unknown): unknown {
+  if (key === '__proto__') throw PROTO;
+  return value;
+}
+
+/**
+ * One event's text parsed, or PROTO_REASON when it names `__proto__`. The reviver costs a walk, so it runs
+ * only where the text could spell the name: literally, or with an escape.
+ */
+function parseEvent(text: string): { value: unknown } | { reason: string } {
+  if (!text.includes('__proto__') && !text.includes('\\u')) return { value: JSON.parse(text) };
+  try {
+    return { value: JSON.parse(text, noProto) };
+  } catch (e) {
+    if (e === PROTO) return { reason: PROTO_REASON };
+    throw e;
+  }
+}
+
 const SHAPE =
   'thân là một mảng JSON các sự kiện hoặc {"events": [...]} (the body is a JSON array of events or {"events": [...]})';
 function bad(m: string): never {
@@ -121,8 +144,19 @@ export class JsonBatchSplitter {
         ? (whole as { events?: unknown }).events
         : undefined;
     if (!Array.isArray(events)) bad(SHAPE);
-    // an `events` spelled with escapes, never seen as the events while streaming, lands here whole (within WRAPPER_CHARS)
-    if (events.length !== this.out.values.length) return { values: events, refused: new Map() };
+    // an `events` spelled with escapes, never seen as the events while streaming, lands here whole (within
+    // WRAPPER_CHARS): each event measured again as text, so `__proto__` inside is refused here too
+    if (events.length !== this.out.values.length) {
+      const out: JsonBatch = { values: [], refused: new Map() };
+      events.forEach((e, i) => {
+        const p = parseEvent(JSON.stringify(e) ?? 'null');
+        if ('reason' in p) {
+          out.values.push(undefined);
+          out.refused.set(i, p.reason);
+        } else out.values.push(e);
+      });
+      return out;
+    }
     return this.out;
   }
 
@@ -182,11 +216,16 @@ export class JsonBatchSplitter {
       this.out.refused.set(index, c.reason);
       return;
     }
+    let parsed: { value: unknown } | { reason: string };
     try {
-      this.out.values.push(JSON.parse(text));
+      parsed = parseEvent(text);
     } catch (e) {
       bad(`JSON không hợp lệ ở sự kiện ${index} (not valid JSON in event ${index}): ${(e as Error).message}`);
     }
+    if ('reason' in parsed) {
+      this.out.values.push(undefined);
+      this.out.refused.set(index, parsed.reason);
+    } else this.out.values.push(parsed.value);
   }
 
   private refuse(reason: string): void {
@@ -309,11 +348,16 @@ export class NdjsonSplitter {
       this.out.refused.set(index, reason);
       return;
     }
+    let parsed: { value: unknown } | { reason: string };
     try {
-      this.out.values.push(JSON.parse(text));
+      parsed = parseEvent(text);
     } catch (e) {
       bad(`NDJSON: ${(e as Error).message}`);
     }
+    if ('reason' in parsed) {
+      this.out.values.push(undefined);
+      this.out.refused.set(index, parsed.reason);
+    } else this.out.values.push(parsed.value);
   }
 }
 

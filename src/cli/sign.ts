@@ -2,10 +2,12 @@
  * `truc sign` and `truc verify`: signing a file with an official's PEM key and certificate (CAdES, PAdES,
  * XAdES; levels B-B to B-LTA, the time-stamps from a TSA URL or the platform's own TSA in process, the
  * revocation data from the platform's CA and OCSP responder), and validating signed files — one, or a
- * folder with a progress bar.
+ * folder with a progress bar. Several files with `xades --detached` make one signature naming each; an XML
+ * document is written back in its own encoding, its bytes kept.
  *
  * `truc augment` raises a signed file's level (B-T, B-LT, B-LTA) without re-signing, or renews its archive
- * time-stamp (`--renew`), with the same time-stamp and revocation sources as `truc sign`; it writes only
+ * time-stamp (`--renew`), with the same time-stamp and revocation sources as `truc sign` (`--content` repeated
+ * for a detached XAdES signature over several files); it writes only
  * `--out`, and refuses before any time-stamp is taken (exit 3 bad input or a TOTAL-FAILED signature, 5 a
  * signature already above the level asked or not B-LTA for a renewal).
  *

@@ -8,13 +8,24 @@
  * - regex hunt: `^(a+)+$` and `(a|aa)*b` hunts over 200 stored events with 20,000-character fields;
  * - deep XML: a Windows export nested a million elements deep (7 MB);
  * - huge XML: a 22,000-event Windows export (~25 MB), beyond the request's event bound;
- * - slowloris: 200 connections sending a header line every second, never finishing.
+ * - slowloris: 200 connections sending a header line every second, never finishing;
+ * - hostile JSON on every route: the router's every POST/PUT/PATCH/DELETE route, in turn, gets each body of
+ *   the abuse suite's JSON corpus (100,000 deep, 50 MB of values, a 50 MB string, 150,000 members,
+ *   repeated members, `__proto__`), two at a time, with a token holding every role;
+ * - hostile DER and PDF: the suite's DER corpus to OCSP, TSA, CMS validation, certificate requests and path
+ *   validation, and its PDF corpus — with a content stream inflating to a gigabyte — to validation and
+ *   augmentation, two at a time.
  * The attacker's requests share the server's one event loop with the honest client's (same process, as in
  * `truc start`); the figures are what the honest client waits.
  */
 import { connect, type Socket } from 'node:net';
+import { PDFDocument } from 'pdf-lib';
 import { createToken } from '../src/http/auth/store.js';
-import { call, startRig, type Rig } from '../test/abuse/helpers.js';
+import { ROLES } from '../src/http/auth/roles.js';
+import { listCas } from '../src/pki/index.js';
+import { routeTable } from '../src/http/app.js';
+import { call, sendStreamed, startRig, type Rig } from '../test/abuse/helpers.js';
+import { der, hostileDer, hostileJson, hostilePdfs } from '../test/abuse/corpus.js';
 
 export const title = 'Issuance and OCSP latency under abuse (hardening)';
 
@@ -123,6 +134,43 @@ export async function run(): Promise<Record<string, unknown>> {
     );
     results.push(await measure(rig, 'XML a million elements deep', (stop, count) => loop(2, stop, count, xml(deep))));
     results.push(await measure(rig, 'XML of 22,000 events (25 MB)', (stop, count) => loop(2, stop, count, xml(huge))));
+    // the whole hostile corpora, route after route, while the honest client measures
+    const every = (await createToken(rig.p.db, 'every role', [...ROLES])).token;
+    const json = hostileJson();
+    const bodyRoutes = routeTable(rig.server.app).filter((r) => ['POST', 'PUT', 'PATCH', 'DELETE'].includes(r.method));
+    let j = 0;
+    results.push(
+      await measure(rig, `hostile JSON on every route (${bodyRoutes.length} routes × ${json.length} bodies)`, (stop, count) =>
+        loop(2, stop, count, () => {
+          const k = j++;
+          const r = bodyRoutes[k % bodyRoutes.length]!;
+          const b = json[Math.floor(k / bodyRoutes.length) % json.length]!;
+          return sendStreamed(rig.url, r.method, r.url.replace(/:[^/]+/g, 'x').replace(/\*/g, 'x'), every, b, { localAddress: '127.0.0.2' });
+        }),
+      ),
+    );
+    const doc = await PDFDocument.create();
+    doc.addPage([595, 842]).drawText('Quyet dinh', { x: 50, y: 800 });
+    const realPdf = Buffer.from(await doc.save({ useObjectStreams: false }));
+    const caCert = Buffer.from((await listCas(rig.p.db))[0]!.certificate);
+    const deepCms = Buffer.concat([Buffer.from('3080', 'hex'), der(0x06, Buffer.from('2a864886f70d010702', 'hex')), Buffer.from('a080' + '3080'.repeat(20_000), 'hex'), Buffer.alloc(40_004)]);
+    const auth = { authorization: `Bearer ${every}` };
+    const sends: (() => Promise<{ status: number }>)[] = [];
+    for (const d of hostileDer(caCert.subarray(0, caCert.length >> 1))) {
+      const post = (path: string, type: string, body: Buffer | string) => () => call(rig.url, { method: 'POST', path, localAddress: '127.0.0.2', headers: { ...auth, 'content-type': type }, body, timeoutMs: 120_000 });
+      sends.push(
+        post('/ocsp', 'application/ocsp-request', d.der),
+        post('/tsa', 'application/timestamp-query', d.der),
+        post('/api/v1/validate', 'application/pkcs7-signature', d.der),
+        post('/api/v1/certificates', 'application/json', JSON.stringify({ profile: 'official-signing', csr: d.der.toString('base64') })),
+        post('/api/v1/certificates/validate', 'application/json', JSON.stringify({ certificate: d.der.toString('base64') })),
+      );
+    }
+    for (const f of hostilePdfs(realPdf, deepCms, 1024 * 1024 * 1024))
+      for (const path of ['/api/v1/validate', '/api/v1/augment?level=B-T'])
+        sends.push(() => call(rig.url, { method: 'POST', path, localAddress: '127.0.0.2', headers: { ...auth, 'content-type': 'application/pdf' }, body: f.pdf, timeoutMs: 120_000 }));
+    let d = 0;
+    results.push(await measure(rig, `hostile DER and PDF (${sends.length} requests, a 1 GiB inflation among them)`, (stop, count) => loop(2, stop, count, () => sends[d++ % sends.length]!())));
     results.push(
       await measure(rig, 'slowloris (200 connections)', async (stop, count) => {
         const u = new URL(rig.url);
@@ -163,6 +211,8 @@ export function describe(r: Record<string, unknown>): string {
     '| abuse | issuance ms | OCSP ms | failures | attacker: requests, statuses |',
     '|---|---|---|---|---|',
     ...rows,
+    '',
+    'The hostile-corpus rows loop over the abuse suite\'s corpora (test/abuse/corpus.ts): every JSON body on every route of the router, and every DER value and PDF on the routes that read them.',
     '',
     'Before the hardening, issue 14 reported: issuance from a 19 ms median to 8 s under the flood; a one-minute stall of OCSP, CA and TSA under the hunt; 30 s of event loop and 1.2 GB for the deep XML, 17 s and 1.5 GB for the 22,000-event export.',
   ].join('\n');

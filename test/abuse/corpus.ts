@@ -168,3 +168,52 @@ export function objectStreamBomb(count: number, pad: number): Buffer {
   );
   return Buffer.concat(parts);
 }
+
+export interface StreamedBody {
+  name: string;
+  length: number;
+  /** the body in pieces, made as they are sent (50 MB bodies are never held whole) */
+  pieces(): Iterable<Buffer>;
+}
+
+const whole = (name: string, text: string): StreamedBody => {
+  const b = Buffer.from(text);
+  return { name, length: b.length, pieces: () => [b] };
+};
+
+/** `head`, then `fill` repeated to `size` bytes in 1 MB pieces, then `tail`. */
+function repeated(name: string, head: string, fill: string, size: number, tail: string): StreamedBody {
+  const count = Math.floor(size / fill.length);
+  const perPiece = Math.floor(MB / fill.length);
+  const piece = Buffer.from(fill.repeat(perPiece));
+  return {
+    name,
+    length: head.length + count * fill.length + tail.length,
+    *pieces() {
+      yield Buffer.from(head);
+      let left = count;
+      while (left >= perPiece) {
+        yield piece;
+        left -= perPiece;
+      }
+      if (left) yield Buffer.from(fill.repeat(left));
+      yield Buffer.from(tail);
+    },
+  };
+}
+
+/** Hostile JSON bodies: deep, huge, many members, repeated members, prototype poisoning. */
+export function hostileJson(): StreamedBody[] {
+  return [
+  whole('arrays 100,000 deep', '['.repeat(100_000) + ']'.repeat(100_000)),
+  whole('objects 100,000 deep', '{"a":'.repeat(100_000) + '1' + '}'.repeat(100_000)),
+  repeated('50 MB of tiny values', '[', '0,', 50 * MB, '0]'),
+  repeated('a string of 50 MB', '{"file":"', 'A', 50 * MB, '"}'),
+  whole('150,000 members in one object', `{${Array.from({ length: 150_000 }, (_, i) => `"k${i}":0`).join(',')}}`),
+  whole('a member named twice', '{"profile":"official-signing","profile":"tls-server","csr":"x"}'),
+  whole('a member named twice, once escaped', '{"product":"a","\\u0070roduct":"b"}'),
+  whole('__proto__', '{"__proto__":{"admin":true},"name":"x"}'),
+  whole('__proto__ escaped', '{"\\u005f_proto__":{"admin":true}}'),
+  whole('constructor.prototype', '{"name":"x","constructor":{"prototype":{"admin":true}}}'),
+];
+}

@@ -3,13 +3,14 @@
  * address (so that per-source limits see the attacker and the honest client apart), a normal issuance and
  * an OCSP request as the honest client.
  */
-import { request } from 'node:http';
+import { Agent, request } from 'node:http';
 import { X509Certificate } from 'node:crypto';
 import { startServer, type RunningServer } from '../../src/http/server.js';
 import { createToken } from '../../src/http/auth/store.js';
 import { buildOcspRequest } from '../../src/pki/path/index.js';
 import { testPlatform, type TestPlatform } from '../helpers/platform.js';
 import { opensslCsr, tmp } from '../helpers/openssl.js';
+import type { StreamedBody } from './corpus.js';
 
 export interface Answer {
   status: number;
@@ -174,4 +175,63 @@ export async function startEveryRoute(): Promise<EveryRoute> {
       await p.close();
     },
   };
+}
+
+export interface Sent {
+  status: number;
+  type: string;
+  body: string;
+  /** bytes of the body handed to the socket when the answer came */
+  sent: number;
+}
+
+/**
+ * Sends `b` piece by piece and stops as soon as the server answers (a server that refuses early must not
+ * be made to read 50 MB). Keep-alive, so that the server, which drops the rest of a refused body, does not
+ * close the connection over unread bytes; the socket is closed here once the answer is read.
+ */
+export function sendStreamed(base: string, method: string, path: string, token: string, b: StreamedBody, o: { type?: string; localAddress?: string } = {}): Promise<Sent> {
+  const u = new URL(path, base);
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  return new Promise((resolve, reject) => {
+    let answered = false;
+    let sent = 0;
+    const req = request({
+      host: u.hostname,
+      port: u.port,
+      path: u.pathname,
+      method,
+      agent,
+      ...(o.localAddress ? { localAddress: o.localAddress } : {}),
+      headers: { authorization: `Bearer ${token}`, 'content-type': o.type ?? 'application/json', 'content-length': String(b.length) },
+    });
+    const timer = setTimeout(() => req.destroy(new Error(`${method} ${path} (${b.name}): no answer within 120 s`)), 120_000);
+    req.on('error', (e) => {
+      if (!answered) {
+        clearTimeout(timer);
+        agent.destroy();
+        reject(e);
+      }
+    });
+    req.on('response', (res) => {
+      answered = true;
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (text += d));
+      res.on('end', () => {
+        clearTimeout(timer);
+        req.destroy();
+        agent.destroy();
+        resolve({ status: res.statusCode ?? 0, type: String(res.headers['content-type'] ?? ''), body: text, sent });
+      });
+    });
+    void (async () => {
+      for (const piece of b.pieces()) {
+        if (answered || req.destroyed) return;
+        sent += piece.length;
+        if (!req.write(piece)) await new Promise((r) => req.once('drain', r).once('close', r));
+      }
+      if (!answered && !req.destroyed) req.end();
+    })();
+  });
 }

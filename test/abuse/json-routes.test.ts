@@ -7,122 +7,18 @@
  * batches into events as they arrive, may instead take the body and refuse every event in it by index.
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { Agent, request } from 'node:http';
 import { routeTable } from '../../src/http/app.js';
-import { call, startEveryRoute, type EveryRoute } from './helpers.js';
+import { call, sendStreamed, startEveryRoute, type EveryRoute } from './helpers.js';
+import { hostileJson } from './corpus.js';
 
 const ATTACKER = '127.0.0.7';
 const MB = 1024 * 1024;
-
-interface Body {
-  name: string;
-  length: number;
-  /** the body in pieces, made as they are sent (50 MB bodies are never held whole) */
-  pieces(): Iterable<Buffer>;
-}
-
-const whole = (name: string, text: string): Body => {
-  const b = Buffer.from(text);
-  return { name, length: b.length, pieces: () => [b] };
-};
-
-/** `head`, then `fill` repeated to `size` bytes in 1 MB pieces, then `tail`. */
-function repeated(name: string, head: string, fill: string, size: number, tail: string): Body {
-  const count = Math.floor(size / fill.length);
-  const perPiece = Math.floor(MB / fill.length);
-  const piece = Buffer.from(fill.repeat(perPiece));
-  return {
-    name,
-    length: head.length + count * fill.length + tail.length,
-    *pieces() {
-      yield Buffer.from(head);
-      let left = count;
-      while (left >= perPiece) {
-        yield piece;
-        left -= perPiece;
-      }
-      if (left) yield Buffer.from(fill.repeat(left));
-      yield Buffer.from(tail);
-    },
-  };
-}
-
-const HOSTILE: Body[] = [
-  whole('arrays 100,000 deep', '['.repeat(100_000) + ']'.repeat(100_000)),
-  whole('objects 100,000 deep', '{"a":'.repeat(100_000) + '1' + '}'.repeat(100_000)),
-  repeated('50 MB of tiny values', '[', '0,', 50 * MB, '0]'),
-  repeated('a string of 50 MB', '{"file":"', 'A', 50 * MB, '"}'),
-  whole('150,000 members in one object', `{${Array.from({ length: 150_000 }, (_, i) => `"k${i}":0`).join(',')}}`),
-  whole('a member named twice', '{"profile":"official-signing","profile":"tls-server","csr":"x"}'),
-  whole('a member named twice, once escaped', '{"product":"a","\\u0070roduct":"b"}'),
-  whole('__proto__', '{"__proto__":{"admin":true},"name":"x"}'),
-  whole('__proto__ escaped', '{"\\u005f_proto__":{"admin":true}}'),
-  whole('constructor.prototype', '{"name":"x","constructor":{"prototype":{"admin":true}}}'),
-];
+const HOSTILE = hostileJson();
 
 /** Vietnamese (a letter only Vietnamese writes) with English beside it in parentheses. */
 const bilingual = (s: string) => /[ăâđêôơưạảấầẩẫậắằẳẵặẹẻẽếềểễệỉịọỏốồổỗộớờởỡợụủứừửữựỳỵỷỹ]/i.test(s) && /\([A-Za-z]/.test(s);
 
 const PROTOCOL: Record<string, string> = { '/ocsp': 'application/ocsp-response', '/tsa': 'application/timestamp-reply' };
-
-interface Sent {
-  status: number;
-  type: string;
-  body: string;
-  /** bytes of the body handed to the socket when the answer came */
-  sent: number;
-}
-
-/**
- * Sends `b` piece by piece and stops as soon as the server answers (a server that refuses early must not
- * be made to read 50 MB). Keep-alive, so that the server, which drops the rest of a refused body, does not
- * close the connection over unread bytes; the socket is closed here once the answer is read.
- */
-function send(base: string, method: string, path: string, token: string, b: Body, type = 'application/json'): Promise<Sent> {
-  const u = new URL(path, base);
-  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
-  return new Promise((resolve, reject) => {
-    let answered = false;
-    let sent = 0;
-    const req = request({
-      host: u.hostname,
-      port: u.port,
-      path: u.pathname,
-      method,
-      agent,
-      localAddress: ATTACKER,
-      headers: { authorization: `Bearer ${token}`, 'content-type': type, 'content-length': String(b.length) },
-    });
-    const timer = setTimeout(() => req.destroy(new Error(`${method} ${path} (${b.name}): no answer within 120 s`)), 120_000);
-    req.on('error', (e) => {
-      if (!answered) {
-        clearTimeout(timer);
-        agent.destroy();
-        reject(e);
-      }
-    });
-    req.on('response', (res) => {
-      answered = true;
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (d: string) => (text += d));
-      res.on('end', () => {
-        clearTimeout(timer);
-        req.destroy();
-        agent.destroy();
-        resolve({ status: res.statusCode ?? 0, type: String(res.headers['content-type'] ?? ''), body: text, sent });
-      });
-    });
-    void (async () => {
-      for (const piece of b.pieces()) {
-        if (answered || req.destroyed) return;
-        sent += piece.length;
-        if (!req.write(piece)) await new Promise((r) => req.once('drain', r).once('close', r));
-      }
-      if (!answered && !req.destroyed) req.end();
-    })();
-  });
-}
 
 describe('abuse: hostile JSON on every route that takes a body', () => {
   let rig: EveryRoute;
@@ -176,7 +72,7 @@ describe('abuse: hostile JSON on every route that takes a body', () => {
     for (const b of HOSTILE)
       for (const r of routes) {
         const what = `${r.method} ${r.path} ← ${b.name}`;
-        const [a, health] = await Promise.all([send(rig.url, r.method, r.path, rig.token, b), call(rig.url, { path: '/healthz' })]);
+        const [a, health] = await Promise.all([sendStreamed(rig.url, r.method, r.path, rig.token, b, { localAddress: ATTACKER }), call(rig.url, { path: '/healthz' })]);
         check(health.status === 200, `health beside ${what}: ${health.status}`);
         seen.push(`${a.status}`);
         if (PROTOCOL[r.path]) {

@@ -6,8 +6,9 @@
  * counted. Scanning gives the event loop back between slices, so a large body in bounds does not hold other
  * callers. What passes is parsed by JSON.parse with a reviver that refuses `__proto__` members and
  * `constructor.prototype` (prototype poisoning: the objects built here are merged into others later). A
- * refused body is not destroyed but left flowing, so Node discards the rest of it and the answer reaches
- * the caller instead of a reset connection.
+ * refused body is not destroyed — that would take the socket with it before the answer is written — but
+ * left flowing, so Node drops the rest of it while the answer is written (Fastify then closes the
+ * connection, as the caller may still be sending).
  */
 import type { FastifyRequest } from 'fastify';
 import type { Readable } from 'node:stream';
@@ -74,7 +75,7 @@ export function readJsonBody(
       payload.off('data', onData);
       payload.off('end', onEnd);
       payload.off('error', onError);
-      // left flowing with no listener: the rest of the body is read and dropped, and the answer is sent
+      // left flowing with no listener: the rest of the body is read and dropped while the answer is written
       payload.resume();
       reject(e);
     };

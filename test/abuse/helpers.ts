@@ -190,7 +190,7 @@ export interface Sent {
  * be made to read 50 MB). Keep-alive, so that the server, which drops the rest of a refused body, does not
  * close the connection over unread bytes; the socket is closed here once the answer is read.
  */
-export function sendStreamed(base: string, method: string, path: string, token: string, b: StreamedBody, o: { type?: string; localAddress?: string } = {}): Promise<Sent> {
+export function sendStreamed(base: string, method: string, path: string, token: string, b: StreamedBody, o: { type?: string; localAddress?: string; chunked?: boolean; lockstep?: boolean } = {}): Promise<Sent> {
   const u = new URL(path, base);
   const agent = new Agent({ keepAlive: true, maxSockets: 1 });
   return new Promise((resolve, reject) => {
@@ -203,7 +203,7 @@ export function sendStreamed(base: string, method: string, path: string, token: 
       method,
       agent,
       ...(o.localAddress ? { localAddress: o.localAddress } : {}),
-      headers: { authorization: `Bearer ${token}`, 'content-type': o.type ?? 'application/json', 'content-length': String(b.length) },
+      headers: { authorization: `Bearer ${token}`, 'content-type': o.type ?? 'application/json', ...(o.chunked ? {} : { 'content-length': String(b.length) }) },
     });
     const timer = setTimeout(() => req.destroy(new Error(`${method} ${path} (${b.name}): no answer within 120 s`)), 120_000);
     req.on('error', (e) => {
@@ -230,6 +230,9 @@ export function sendStreamed(base: string, method: string, path: string, token: 
         if (answered || req.destroyed) return;
         sent += piece.length;
         if (!req.write(piece)) await new Promise((r) => req.once('drain', r).once('close', r));
+        // lockstep: each piece given time to be read before the next, so that a server that answered and
+        // closed finds nothing of ours unread (unread data makes its close a reset, which can drop the answer)
+        if (o.lockstep) await new Promise((r) => setTimeout(r, 1));
       }
       if (!answered && !req.destroyed) req.end();
     })();

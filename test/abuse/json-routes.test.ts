@@ -115,4 +115,49 @@ describe('abuse: hostile JSON on every route that takes a body', () => {
     }
     expect(({} as Record<string, unknown>).admin).toBeUndefined();
   });
+
+  it('a body refused midway is left flowing, not destroyed: the answer is written before the connection closes', async () => {
+    // a request's body destroyed by the reader took its socket with it, and the 413 was never written
+    const { readTextInSlices } = await import('../../src/monitor/intake/text-stream.js');
+    const { readJsonBody } = await import('../../src/http/json-body.js');
+    const { PassThrough } = await import('node:stream');
+    for (const read of [
+      (b: InstanceType<typeof PassThrough>) => readTextInSlices(b, () => {}, { max: 1000, what: 'JSON' }),
+      (b: InstanceType<typeof PassThrough>) => readJsonBody(b, { max: 1000 }),
+      (b: InstanceType<typeof PassThrough>) => readJsonBody(b, { max: 1_000_000 }),
+    ]) {
+      const body = Object.assign(new PassThrough(), { headers: {} });
+      const refused = read(body);
+      body.write('[' + '['.repeat(100) + '0,'.repeat(1000));
+      await expect(refused).rejects.toMatchObject({ code: expect.stringMatching(/too_large|bad_request/) });
+      expect(body.destroyed).toBe(false);
+      expect(body.readableFlowing).toBe(true);
+      // the rest is taken and dropped
+      body.end('x'.repeat(100_000));
+      await new Promise((r) => body.once('end', r));
+    }
+  });
+
+  it('event intake: a body growing past 32 MiB without a declared length is refused at the bound', async () => {
+    const grow = (name: string, head: string, fill: string, tail: string) => {
+      const piece = Buffer.from(fill.repeat(Math.floor(MB / 4 / fill.length)));
+      return { name, length: 64 * MB, *pieces() { yield Buffer.from(head); for (let i = 0; i < 256; i++) yield piece; yield Buffer.from(tail); } };
+    };
+    for (const [b, type, path] of [
+      [grow('NDJSON', '{"message":"', 'x', '"}\n'), 'application/x-ndjson', '/api/v1/events'],
+      [grow('JSON', '[{"message":"', 'x', '"}]'), 'application/json', '/api/v1/events'],
+      [grow('XML', '<Events><Event><EventData><Data Name="x">', 'x', '</Data></EventData></Event></Events>'), 'application/xml', '/api/v1/events/windows'],
+    ] as const) {
+      const a = await sendStreamed(rig.url, 'POST', path, rig.token, b, { type, chunked: true, lockstep: true, localAddress: ATTACKER }).catch((e: Error) => ({ status: 0, body: e.message, sent: 0, type: '' }));
+      // The answer is written, then Fastify closes the connection (the client may send more); bytes of ours
+      // still unread at the server make that close a reset, which can drop the answer before the client reads
+      // it — HTTP/1.1's early answer. Either way nothing past the bound was kept.
+      expect([413, 0], `${b.name}: ${a.status} ${a.body.slice(0, 200)}`).toContain(a.status);
+      if (a.status === 413) {
+        expect(JSON.parse(a.body).detail, b.name).toMatch(/33554432/);
+        expect(a.sent, b.name).toBeLessThan(48 * MB);
+      }
+    }
+    expect((await call(rig.url, { path: '/healthz' })).status).toBe(200);
+  });
 });

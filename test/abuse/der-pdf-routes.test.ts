@@ -170,6 +170,7 @@ describe('abuse: hostile DER and PDF through every route that reads them', () =>
       return true;
     });
     expect(wrong).toEqual([]);
+    console.log(`hostile DER and PDF: RSS grew ${Math.round((rssPeak - rssBase) / MB)} MB at most`);
     expect(rssPeak - rssBase, `RSS grew ${Math.round((rssPeak - rssBase) / MB)} MB`).toBeLessThan(1536 * MB);
   }, 600_000);
 });

@@ -229,7 +229,14 @@ export function sendStreamed(base: string, method: string, path: string, token: 
       for (const piece of b.pieces()) {
         if (answered || req.destroyed) return;
         sent += piece.length;
-        if (!req.write(piece)) await new Promise((r) => req.once('drain', r).once('close', r));
+        if (!req.write(piece))
+          await new Promise<void>((r) => {
+            const go = () => {
+              req.off('drain', go).off('close', go);
+              r();
+            };
+            req.on('drain', go).on('close', go);
+          });
         // lockstep: each piece given time to be read before the next, so that a server that answered and
         // closed finds nothing of ours unread (unread data makes its close a reset, which can drop the answer)
         if (o.lockstep) await new Promise((r) => setTimeout(r, 1));

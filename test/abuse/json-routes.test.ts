@@ -74,6 +74,7 @@ describe('abuse: hostile JSON on every route that takes a body', () => {
         const what = `${r.method} ${r.path} ← ${b.name}`;
         const [a, health] = await Promise.all([sendStreamed(rig.url, r.method, r.path, rig.token, b, { localAddress: ATTACKER }), call(rig.url, { path: '/healthz' })]);
         check(health.status === 200, `health beside ${what}: ${health.status}`);
+        if (process.env.TRUC_ABUSE_TRACE) console.log(`${Math.round(rssPeak / MB)} MB peak\t${a.status}\t${what}`);
         seen.push(`${a.status}`);
         if (PROTOCOL[r.path]) {
           // OCSP and TSP answer every error in their own protocol (RFC 6960 A.1, RFC 3161 2.4.2)
@@ -93,6 +94,7 @@ describe('abuse: hostile JSON on every route that takes a body', () => {
         if (b.length > Math.max(r.bodyLimit, 8 * MB)) check(a.sent < b.length, `${what}: read whole`);
       }
     expect(wrong).toEqual([]);
+    console.log(`hostile JSON: ${routes.length} routes × ${HOSTILE.length} bodies answered; RSS grew ${Math.round((rssPeak - rssBase) / MB)} MB at most`);
     expect(seen.length).toBeGreaterThan(HOSTILE.length * 50);
     // a loose bound: 50 MB bodies, and the test's own buffers, in one process
     expect(rssPeak - rssBase, `RSS grew ${Math.round((rssPeak - rssBase) / MB)} MB`).toBeLessThan(1024 * MB);

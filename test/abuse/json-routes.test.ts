@@ -4,7 +4,10 @@
  * member named twice, `__proto__` (plain and escaped) and `constructor.prototype`. Each is refused with a
  * problem document — 400 or 413, its detail in Vietnamese with English beside it — while a health request
  * made at the same time is answered, and the process's memory stays bounded. The event intake, which splits
- * batches into events as they arrive, may instead take the body and refuse every event in it by index.
+ * batches into events as they arrive, may instead take the body and refuse every event in it by index; its
+ * own cases follow: events naming `__proto__` refused by index, and bodies growing past 32 MiB without a
+ * declared length refused at the bound (the readers leave a refused body flowing so that the answer is
+ * written).
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { routeTable } from '../../src/http/app.js';

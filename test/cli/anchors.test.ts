@@ -10,6 +10,7 @@ import { cachedRoots, saveRoots } from '../../src/cli/anchors.js';
 import type { Config } from '../../src/config.js';
 import { spawnSync } from 'node:child_process';
 import { opensslCsr, tmp } from '../helpers/openssl.js';
+import { trucDataDir } from '../helpers/truc-cli.js';
 import { samplePdf } from '../sign/fixtures.js';
 
 function folder(): { cfg: Config; db: string } {
@@ -85,7 +86,8 @@ describe("truc verify's copy of the platform roots", () => {
 
 describe('truc verify with the platform roots, one command after another', () => {
   it('trusts a root made after the last verification', async () => {
-    const dataDir = tmp('truc-anchors-cli-');
+    // its database made beforehand, with no CA (../helpers/truc-cli.ts)
+    const dataDir = await trucDataDir('truc-anchors-cli-');
     const dir = tmp();
     const env = {
       ...process.env,

@@ -1,22 +1,24 @@
 import { describe, it, expect, beforeAll } from 'vitest';
-import { spawnSync } from 'node:child_process';
 import { createHash, X509Certificate } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { validateFile, type ValidationReport } from '../../src/sign/index.js';
 import { opensslCsr, tmp } from '../helpers/openssl.js';
+import { TrucLanes, trucDataDir, trucSync, type TrucResult } from '../helpers/truc-cli.js';
 import { samplePdf } from '../sign/fixtures.js';
 import { judgeCades, judgePdf, judgeXades, splitChain, type Trust } from '../sign/judges.js';
 
-const dataDir = tmp('truc-cli-augment-');
-const env = { ...process.env, TRUC_DATA_DIR: dataDir, TRUC_KEY_PASSPHRASE: 'cli augment passphrase', TRUC_LOG_LEVEL: 'warn' };
-delete (env as any).TRUC_DATABASE_URL;
+// the data folder (its database made beforehand: ../helpers/truc-cli.ts) is set in beforeAll
+const env: NodeJS.ProcessEnv = { ...process.env, TRUC_KEY_PASSPHRASE: 'cli augment passphrase', TRUC_LOG_LEVEL: 'warn' };
+delete env.TRUC_DATABASE_URL;
 
-function truc(...args: string[]): { status: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, ['bin/truc.js', ...args], { env, encoding: 'utf8', timeout: 120_000 });
-  return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
+const truc = (...args: string[]): TrucResult => trucSync(env, args);
 const sha = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
+/** until the clock is in a later second than `path` was written: time-stamps made from then on are later than any in it */
+async function laterSecondThan(path: string): Promise<void> {
+  const written = Math.floor(statSync(path).mtimeMs / 1000);
+  while (Math.floor(Date.now() / 1000) <= written) await new Promise((r) => setTimeout(r, 50));
+}
 
 type Case = { name: string; format: 'pdf' | 'cades' | 'xades'; signed: string; content?: string };
 
@@ -27,6 +29,8 @@ describe('truc augment', () => {
   const cases: Case[] = [];
   /** the file each case reached at each level */
   const at: Record<string, Record<string, string>> = {};
+  /** copies of the data folder once the CA has issued the certificate: the cases run side by side, each on one */
+  let lanes: TrucLanes;
 
   /** our validator, offline from B-LT on (hard-fail: the carried data must do) */
   async function validate(path: string, level: string, content?: string): Promise<ValidationReport> {
@@ -38,6 +42,7 @@ describe('truc augment', () => {
   }
 
   beforeAll(async () => {
+    env.TRUC_DATA_DIR = await trucDataDir('truc-cli-augment-');
     expect(truc('ca', 'init').status).toBe(0);
     const { csrPath, keyPath } = opensslCsr(dir, '/C=VN/O=Bộ Tài chính/CN=Trần Văn Bình');
     const cert = join(dir, 'cert.pem');
@@ -55,19 +60,28 @@ describe('truc augment', () => {
     writeFileSync(content, 'Quyết định số 31/QĐ-BTC về lưu trữ hồ sơ điện tử\n');
     const xml = join(dir, 'edxml.xml');
     writeFileSync(xml, '<edXML xmlns="urn:vn:edxml"><Header><Code>12/BTC-VP</Code></Header><Subject>Về việc lưu trữ</Subject></edXML>');
-    const sign = (format: string, input: string, out: string, ...more: string[]) => {
-      const r = truc('sign', format, input, '--out', out, '--key-pem', keyPath, '--cert-pem', cert, ...more);
+    lanes = new TrucLanes(env);
+    const sign = async (format: string, input: string, out: string, ...more: string[]) => {
+      const r = await lanes.run('sign', format, input, '--out', out, '--key-pem', keyPath, '--cert-pem', cert, ...more);
       expect(r.status, r.stderr).toBe(0);
       return out;
     };
+    const [bbPdf, bbP7s, bbP7m, bbXml, bbEnveloping, bbDetached] = await Promise.all([
+      sign('pdf', pdf, join(dir, 'bb.pdf')),
+      sign('cades', content, join(dir, 'bb.p7s')),
+      sign('cades', content, join(dir, 'bb.p7m'), '--enveloping'),
+      sign('xades', xml, join(dir, 'bb.xml')),
+      sign('xades', xml, join(dir, 'bb-enveloping.xml'), '--enveloping'),
+      sign('xades', content, join(dir, 'bb-detached.xml'), '--detached'),
+    ]);
     cases.push(
-      { name: 'PAdES', format: 'pdf', signed: sign('pdf', pdf, join(dir, 'bb.pdf')) },
-      { name: 'CAdES detached', format: 'cades', signed: sign('cades', content, join(dir, 'bb.p7s')), content },
-      { name: 'CAdES enveloping', format: 'cades', signed: sign('cades', content, join(dir, 'bb.p7m'), '--enveloping') },
-      { name: 'XAdES', format: 'xades', signed: sign('xades', xml, join(dir, 'bb.xml')) },
-      { name: 'XAdES enveloping', format: 'xades', signed: sign('xades', xml, join(dir, 'bb-enveloping.xml'), '--enveloping') },
+      { name: 'PAdES', format: 'pdf', signed: bbPdf },
+      { name: 'CAdES detached', format: 'cades', signed: bbP7s, content },
+      { name: 'CAdES enveloping', format: 'cades', signed: bbP7m },
+      { name: 'XAdES', format: 'xades', signed: bbXml },
+      { name: 'XAdES enveloping', format: 'xades', signed: bbEnveloping },
       // named by its file name: the judge runs xmlsec1 in this folder, where the content is
-      { name: 'XAdES detached', format: 'xades', signed: sign('xades', content, join(dir, 'bb-detached.xml'), '--detached'), content },
+      { name: 'XAdES detached', format: 'xades', signed: bbDetached, content },
     );
   });
 
@@ -91,14 +105,15 @@ describe('truc augment', () => {
   }
 
   it('raises PAdES, CAdES (detached and enveloping) and XAdES (enveloped, enveloping, detached) B-B → B-T → B-LT → B-LTA; each TOTAL-PASSED at its level for us, pdfsig/qpdf, openssl cms/ts and xmlsec1; the input untouched', async () => {
-    for (const c of cases) {
+    // each case raised on a lane of its own, the cases side by side
+    const raise = (c: Case) => lanes.lane(async (truc) => {
       at[c.name] = { 'B-B': c.signed };
       let prev = c.signed;
       for (const level of ['B-T', 'B-LT', 'B-LTA']) {
         const out = join(dir, `${c.name.replace(/\W+/g, '-')}-${level}.${c.signed.split('.').pop()}`);
         const before = sha(prev);
         const withContent = c.content && level === 'B-LTA' ? ['--content', c.content] : [];
-        const r = truc('--json', 'augment', c.format, prev, '--out', out, '--level', level, ...withContent);
+        const r = await truc('--json', 'augment', c.format, prev, '--out', out, '--level', level, ...withContent);
         expect(r.status, `${c.name} ${level}: ${r.stderr}`).toBe(0);
         expect(JSON.parse(r.stdout)).toMatchObject({ format: c.format, from: level === 'B-T' ? 'B-B' : level === 'B-LT' ? 'B-T' : 'B-LT', level, changed: true, renewed: false });
         expect(sha(prev), 'the input is never modified').toBe(before);
@@ -109,17 +124,18 @@ describe('truc augment', () => {
         at[c.name][level] = out;
         prev = out;
       }
-    }
+    });
+    await Promise.all(cases.map(raise));
   }, 240_000);
 
   it('--renew adds a second archive time-stamp after fresh validation data; the file still validates for us and for the independent tools', async () => {
     expect(Object.keys(at), 'the first test reached B-LTA').toHaveLength(cases.length);
-    await new Promise((r) => setTimeout(r, 1100)); // a later genTime for the renewal
-    for (const c of cases) {
+    const renew = async (c: Case) => {
       const lta = at[c.name]['B-LTA'];
+      await laterSecondThan(lta); // a later genTime for the renewal
       const before = sha(lta);
       const out = join(dir, `${c.name.replace(/\W+/g, '-')}-renewed.${c.signed.split('.').pop()}`);
-      const r = truc('--json', 'augment', c.format, lta, '--out', out, '--renew', ...(c.content ? ['--content', c.content] : []));
+      const r = await lanes.run('--json', 'augment', c.format, lta, '--out', out, '--renew', ...(c.content ? ['--content', c.content] : []));
       expect(r.status, `${c.name}: ${r.stderr}`).toBe(0);
       expect(JSON.parse(r.stdout)).toMatchObject({ from: 'B-LTA', level: 'B-LTA', changed: true, renewed: true });
       expect(sha(lta)).toBe(before);
@@ -130,15 +146,16 @@ describe('truc augment', () => {
       expect(archives, `${c.name}: two archive time-stamps`).toBe(2);
       expect(s.warnings.filter((w) => /time-stamp/.test(w))).toEqual([]);
       judge(c, out, 'B-LTA', 2);
-    }
+    };
+    await Promise.all(cases.map(renew));
   }, 120_000);
 
   it('refuses bad input with its error code and exit status, writes nothing and leaves the input as it was', async () => {
     expect(Object.keys(at)).toHaveLength(cases.length);
-    const refused = (args: string[], exit: number, code: RegExp, input: string) => {
+    const refused = async (args: string[], exit: number, code: RegExp, input: string) => {
       const out = join(dir, `refused-${Math.random().toString(36).slice(2)}`);
       const before = sha(input);
-      const r = truc('augment', ...args.map((a) => (a === 'OUT' ? out : a)));
+      const r = await lanes.run('augment', ...args.map((a) => (a === 'OUT' ? out : a)));
       expect(r.status, `${args.join(' ')}: ${r.stdout}${r.stderr}`).toBe(exit);
       expect(r.stderr).toMatch(code);
       expect(existsSync(out), 'nothing written').toBe(false);
@@ -150,41 +167,47 @@ describe('truc augment', () => {
     writeFileSync(text, 'không phải chữ ký\n');
     const unsigned = join(dir, 'unsigned.pdf');
     writeFileSync(unsigned, await samplePdf(false));
-    // not a signature
-    refused(['cades', text, '--out', 'OUT', '--level', 'B-T'], 3, /error \[unsupported\]: .* not a PDF, CMS or XML signature/, text);
-    refused(['pdf', unsigned, '--out', 'OUT', '--level', 'B-T'], 3, /error \[bad_request\]: the PDF file has no signature to augment/, unsigned);
-    refused(['xades', pdf['B-B'], '--out', 'OUT', '--level', 'B-T'], 3, /error \[bad_request\]: .* is not a xades file \(it looks like a PDF\)/, pdf['B-B']);
-    // already at a higher level; renewal of a signature that is not B-LTA
-    refused(['pdf', pdf['B-LTA'], '--out', 'OUT', '--level', 'B-T'], 5, /error \[conflict\]: the signature is already at B-LTA, above the B-T asked/, pdf['B-LTA']);
-    refused(['xades', at.XAdES['B-LT'], '--out', 'OUT', '--renew'], 5, /error \[conflict\]: the signature is at B-LT; only a B-LTA signature has an archive time-stamp to renew/, at.XAdES['B-LT']);
-    // B-LTA, or renewal, of a detached CAdES without its content; content for what is not detached CAdES
-    refused(['cades', detached['B-LT'], '--out', 'OUT', '--level', 'B-LTA'], 3, /error \[bad_request\]: the signed content is needed for B-LTA on a detached CAdES signature/, detached['B-LT']);
-    refused(['cades', detached['B-LTA'], '--out', 'OUT', '--renew'], 3, /error \[bad_request\]: the signed content is needed for renewing/, detached['B-LTA']);
-    refused(['cades', at['CAdES enveloping']['B-B'], '--out', 'OUT', '--level', 'B-T', '--content', text], 3, /error \[bad_request\]: .*carries its content/, at['CAdES enveloping']['B-B']);
-    // the same for a detached XAdES signature: its archive time-stamp covers the content
-    refused(['xades', at['XAdES detached']['B-LT'], '--out', 'OUT', '--level', 'B-LTA'], 3, /error \[bad_request\]: the signed content is needed for B-LTA on a detached XAdES signature/, at['XAdES detached']['B-LT']);
-    refused(['xades', at['XAdES detached']['B-LT'], '--out', 'OUT', '--level', 'B-LTA', '--content', text], 3, /error \[invalid_signature\]: signature #1 is TOTAL-FAILED\/HASH_FAILURE/, at['XAdES detached']['B-LT']);
-    // the wrong content for a detached signature: HASH_FAILURE, not time-stamped
-    refused(['cades', detached['B-LT'], '--out', 'OUT', '--level', 'B-LTA', '--content', text], 3, /error \[invalid_signature\]: signature #1 is TOTAL-FAILED\/HASH_FAILURE/, detached['B-LT']);
-    // a tampered PDF
     const tampered = join(dir, 'tampered.pdf');
     const t = readFileSync(pdf['B-B']);
     t[t.indexOf('\n%', 0, 'latin1') + 2] ^= 1;
     writeFileSync(tampered, t);
-    refused(['pdf', tampered, '--out', 'OUT', '--level', 'B-T'], 3, /error \[invalid_signature\]: signature #1 is TOTAL-FAILED/, tampered);
-    // B-B is no augmentation; --out naming the input; no level
-    refused(['pdf', pdf['B-B'], '--out', 'OUT', '--level', 'B-B'], 3, /error \[bad_request\]: augmenting raises a signature to B-T, B-LT or B-LTA/, pdf['B-B']);
-    refused(['pdf', pdf['B-B'], '--out', 'OUT'], 3, /option --level is required/, pdf['B-B']);
-    const same = truc('augment', 'pdf', pdf['B-B'], '--out', pdf['B-B'], '--level', 'B-T');
-    expect(same.status).toBe(3);
-    expect(same.stderr).toMatch(/--out must not be the input file/);
-    expect(judgePdf(trust, readFileSync(pdf['B-B'])).listed).toBe(1);
-
-    // at the level asked already: written unchanged, exit 0
     const again = join(dir, 'again.xml');
-    const r = truc('--json', 'augment', 'xades', at.XAdES['B-LT'], '--out', again, '--level', 'B-LT');
-    expect(r.status, r.stderr).toBe(0);
-    expect(JSON.parse(r.stdout)).toMatchObject({ from: 'B-LT', level: 'B-LT', changed: false });
-    expect(sha(again)).toBe(sha(at.XAdES['B-LT']));
+    // each refusal (and the two commands after them) on the next free lane, side by side
+    await Promise.all([
+      // not a signature
+      refused(['cades', text, '--out', 'OUT', '--level', 'B-T'], 3, /error \[unsupported\]: .* not a PDF, CMS or XML signature/, text),
+      refused(['pdf', unsigned, '--out', 'OUT', '--level', 'B-T'], 3, /error \[bad_request\]: the PDF file has no signature to augment/, unsigned),
+      refused(['xades', pdf['B-B'], '--out', 'OUT', '--level', 'B-T'], 3, /error \[bad_request\]: .* is not a xades file \(it looks like a PDF\)/, pdf['B-B']),
+      // already at a higher level; renewal of a signature that is not B-LTA
+      refused(['pdf', pdf['B-LTA'], '--out', 'OUT', '--level', 'B-T'], 5, /error \[conflict\]: the signature is already at B-LTA, above the B-T asked/, pdf['B-LTA']),
+      refused(['xades', at.XAdES['B-LT'], '--out', 'OUT', '--renew'], 5, /error \[conflict\]: the signature is at B-LT; only a B-LTA signature has an archive time-stamp to renew/, at.XAdES['B-LT']),
+      // B-LTA, or renewal, of a detached CAdES without its content; content for what is not detached CAdES
+      refused(['cades', detached['B-LT'], '--out', 'OUT', '--level', 'B-LTA'], 3, /error \[bad_request\]: the signed content is needed for B-LTA on a detached CAdES signature/, detached['B-LT']),
+      refused(['cades', detached['B-LTA'], '--out', 'OUT', '--renew'], 3, /error \[bad_request\]: the signed content is needed for renewing/, detached['B-LTA']),
+      refused(['cades', at['CAdES enveloping']['B-B'], '--out', 'OUT', '--level', 'B-T', '--content', text], 3, /error \[bad_request\]: .*carries its content/, at['CAdES enveloping']['B-B']),
+      // the same for a detached XAdES signature: its archive time-stamp covers the content
+      refused(['xades', at['XAdES detached']['B-LT'], '--out', 'OUT', '--level', 'B-LTA'], 3, /error \[bad_request\]: the signed content is needed for B-LTA on a detached XAdES signature/, at['XAdES detached']['B-LT']),
+      refused(['xades', at['XAdES detached']['B-LT'], '--out', 'OUT', '--level', 'B-LTA', '--content', text], 3, /error \[invalid_signature\]: signature #1 is TOTAL-FAILED\/HASH_FAILURE/, at['XAdES detached']['B-LT']),
+      // the wrong content for a detached signature: HASH_FAILURE, not time-stamped
+      refused(['cades', detached['B-LT'], '--out', 'OUT', '--level', 'B-LTA', '--content', text], 3, /error \[invalid_signature\]: signature #1 is TOTAL-FAILED\/HASH_FAILURE/, detached['B-LT']),
+      // a tampered PDF
+      refused(['pdf', tampered, '--out', 'OUT', '--level', 'B-T'], 3, /error \[invalid_signature\]: signature #1 is TOTAL-FAILED/, tampered),
+      // B-B is no augmentation; --out naming the input; no level
+      refused(['pdf', pdf['B-B'], '--out', 'OUT', '--level', 'B-B'], 3, /error \[bad_request\]: augmenting raises a signature to B-T, B-LT or B-LTA/, pdf['B-B']),
+      refused(['pdf', pdf['B-B'], '--out', 'OUT'], 3, /option --level is required/, pdf['B-B']),
+      (async () => {
+        const same = await lanes.run('augment', 'pdf', pdf['B-B'], '--out', pdf['B-B'], '--level', 'B-T');
+        expect(same.status).toBe(3);
+        expect(same.stderr).toMatch(/--out must not be the input file/);
+      })(),
+      // at the level asked already: written unchanged, exit 0
+      (async () => {
+        const r = await lanes.run('--json', 'augment', 'xades', at.XAdES['B-LT'], '--out', again, '--level', 'B-LT');
+        expect(r.status, r.stderr).toBe(0);
+        expect(JSON.parse(r.stdout)).toMatchObject({ from: 'B-LT', level: 'B-LT', changed: false });
+        expect(sha(again)).toBe(sha(at.XAdES['B-LT']));
+      })(),
+    ]);
+    expect(judgePdf(trust, readFileSync(pdf['B-B'])).listed).toBe(1);
   }, 240_000);
 });

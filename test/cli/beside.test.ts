@@ -11,9 +11,11 @@ import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } 
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { opensslCsr, tmp } from '../helpers/openssl.js';
+import { TrucLanes, trucAsync, trucDataDir } from '../helpers/truc-cli.js';
 import { samplePdf } from '../sign/fixtures.js';
 
-const dataDir = tmp('truc-beside-');
+// its database made beforehand (../helpers/truc-cli.ts): `truc start` finds no CA and bootstraps as on a new folder
+const dataDir = await trucDataDir('truc-beside-');
 const dir = tmp('truc-beside-files-');
 const env: NodeJS.ProcessEnv = {
   ...process.env,
@@ -100,13 +102,13 @@ describe('commands beside a running truc start', () => {
     writeFileSync(files.doc, await samplePdf(true));
     writeFileSync(join(files.folder, 'unsigned.pdf'), await samplePdf(false));
     writeFileSync(join(files.folder, 'note.txt'), 'không phải tệp ký / not a signed file\n');
-    for (const [format, input, out] of [
-      ['pdf', files.doc, files.signed],
-      ['cades', files.doc, files.p7s],
-    ]) {
-      const r = truc('sign', format, input, '--out', out, '--key-pem', keyPath, '--cert-pem', cert);
-      expect(r.status, r.stderr).toBe(0);
-    }
+    const signed = await Promise.all(
+      [
+        ['pdf', files.doc, files.signed],
+        ['cades', files.doc, files.p7s],
+      ].map(([format, input, out]) => trucAsync(env, ['sign', format!, input!, '--out', out!, '--key-pem', keyPath, '--cert-pem', cert])),
+    );
+    for (const r of signed) expect(r.status, r.stderr).toBe(0);
     commands.push(
       { args: ['ca', 'list'], calls: 1, permission: 'ca.read' },
       {
@@ -147,12 +149,14 @@ describe('commands beside a running truc start', () => {
     expect(Number.isNaN(Date.parse(info.startedAt))).toBe(false);
   });
 
-  it('goes through the server for verify, ca list and ca show, saying so on stderr', () => {
-    for (const c of commands) {
-      const r = truc(...c.args);
+  it('goes through the server for verify, ca list and ca show, saying so on stderr', async () => {
+    // they hold no lock on the folder, the server answers them: all at once
+    const results = await Promise.all(commands.map((c) => trucAsync(env, c.args)));
+    commands.forEach((c, i) => {
+      const r = results[i]!;
       expect(r.stderr, c.args.join(' ')).toMatch(VIA);
       whileRunning.set(c.args.join(' '), r);
-    }
+    });
     const status = (args: string) => whileRunning.get(args)!.status;
     expect(status('ca list')).toBe(0);
     expect(whileRunning.get('ca list')!.stdout).toContain(serial);
@@ -201,10 +205,13 @@ describe('commands beside a running truc start', () => {
     expect(principals.find((p) => p.name === 'cli:local')!.revokedAt).not.toBeNull();
   });
 
-  it('printed what the same commands print on the stopped folder, with the same exit codes', () => {
-    for (const c of commands) {
+  it('printed what the same commands print on the stopped folder, with the same exit codes', async () => {
+    // each on a copy of the stopped folder, side by side
+    const lanes = new TrucLanes(env);
+    const results = await Promise.all(commands.map((c) => lanes.run(...c.args)));
+    for (const [i, c] of commands.entries()) {
       const key = c.args.join(' ');
-      const r = truc(...c.args);
+      const r = results[i]!;
       expect(r.stderr, key).not.toMatch(VIA);
       const before = whileRunning.get(key)!;
       expect(before.status, key).toBe(r.status);

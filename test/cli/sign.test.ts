@@ -3,56 +3,63 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { opensslCsr, tmp } from '../helpers/openssl.js';
+import { TrucLanes, trucDataDir, trucSync, type TrucResult } from '../helpers/truc-cli.js';
 import { formPdf, samplePdf } from '../sign/fixtures.js';
 
-const dataDir = tmp('truc-cli-sign-');
-const env = { ...process.env, TRUC_DATA_DIR: dataDir, TRUC_KEY_PASSPHRASE: 'cli sign passphrase', TRUC_LOG_LEVEL: 'warn' };
-delete (env as any).TRUC_DATABASE_URL;
+// the data folder (its database made beforehand: ../helpers/truc-cli.ts) is set by the first test
+const env: NodeJS.ProcessEnv = { ...process.env, TRUC_KEY_PASSPHRASE: 'cli sign passphrase', TRUC_LOG_LEVEL: 'warn' };
+delete env.TRUC_DATABASE_URL;
 
-function truc(...args: string[]): { status: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, ['bin/truc.js', ...args], { env, encoding: 'utf8', timeout: 120_000 });
-  return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
+const truc = (...args: string[]): TrucResult => trucSync(env, args);
 
 describe('truc sign and truc verify', () => {
   const dir = tmp();
   /** what the first test issued and signed, for the second */
   let made: { keyPath: string; cert: string; pdf: string; content: string; signedDir: string } | undefined;
+  /** copies of the data folder once the CA has issued the certificate: commands that do not depend on each other run side by side */
+  let lanes: TrucLanes;
 
   it('signs a PDF at B-B and B-LTA and a CAdES at B-LT with PEM files; verify exits 0, 1 on tampering, and walks a folder', async () => {
+    env.TRUC_DATA_DIR = await trucDataDir('truc-cli-sign-');
     expect(truc('ca', 'init').status).toBe(0);
     const { csrPath, keyPath } = opensslCsr(dir, '/C=VN/O=Bộ Tư pháp/CN=Ngô Thị Mai');
     const cert = join(dir, 'cert.pem');
     const issued = truc('ca', 'issue', '--csr', csrPath, '--profile', 'official-signing', '--out', cert, '--chain');
     expect(issued.status, issued.stderr).toBe(0);
+    lanes = new TrucLanes(env);
     const pdf = join(dir, 'doc.pdf');
     writeFileSync(pdf, await samplePdf(true));
     const signedDir = join(dir, 'signed');
     mkdirSync(signedDir);
-
-    const bb = truc('--json', 'sign', 'pdf', pdf, '--out', join(signedDir, 'bb.pdf'), '--key-pem', keyPath, '--cert-pem', cert);
-    expect(bb.status, bb.stderr).toBe(0);
-    expect(JSON.parse(bb.stdout)).toMatchObject({ level: 'B-B' });
-    const lta = truc('sign', 'pdf', pdf, '--out', join(signedDir, 'lta.pdf'), '--key-pem', keyPath, '--cert-pem', cert, '--level', 'B-LTA');
-    expect(lta.status, lta.stderr).toBe(0);
     const content = join(dir, 'decision.txt');
     writeFileSync(content, 'Quyết định số 9\n');
-    const lt = truc('sign', 'cades', content, '--out', join(dir, 'decision.p7s'), '--key-pem', keyPath, '--cert-pem', cert, '--level', 'B-LT');
+
+    const [bb, lta, lt] = await Promise.all([
+      lanes.run('--json', 'sign', 'pdf', pdf, '--out', join(signedDir, 'bb.pdf'), '--key-pem', keyPath, '--cert-pem', cert),
+      lanes.run('sign', 'pdf', pdf, '--out', join(signedDir, 'lta.pdf'), '--key-pem', keyPath, '--cert-pem', cert, '--level', 'B-LTA'),
+      lanes.run('sign', 'cades', content, '--out', join(dir, 'decision.p7s'), '--key-pem', keyPath, '--cert-pem', cert, '--level', 'B-LT'),
+    ]);
+    expect(bb.status, bb.stderr).toBe(0);
+    expect(JSON.parse(bb.stdout)).toMatchObject({ level: 'B-B' });
+    expect(lta.status, lta.stderr).toBe(0);
     expect(lt.status, lt.stderr).toBe(0);
 
-    const v = truc('verify', join(signedDir, 'lta.pdf'));
-    expect(v.status, v.stdout + v.stderr).toBe(0);
-    expect(v.stdout).toMatch(/PAdES B-LTA/);
-    expect(v.stdout).toMatch(/Kết quả: TOTAL-PASSED/);
-    const j = truc('verify', join(dir, 'decision.p7s'), '--content', content, '--report', 'json', '--hard-fail');
-    expect(j.status, j.stdout + j.stderr).toBe(0);
-    expect(JSON.parse(j.stdout).signatures[0]).toMatchObject({ indication: 'TOTAL-PASSED', level: 'B-LT' });
-    made = { keyPath, cert, pdf, content, signedDir };
     const tampered = readFileSync(join(signedDir, 'bb.pdf'));
     tampered[tampered.indexOf('\n%', 0, 'latin1') + 2] ^= 1;
     writeFileSync(join(signedDir, 'tampered.pdf'), tampered);
-    expect(truc('verify', join(signedDir, 'tampered.pdf')).status).toBe(1);
-    const folder = truc('--json', 'verify', signedDir);
+    const [v, j, t, folder] = await Promise.all([
+      lanes.run('verify', join(signedDir, 'lta.pdf')),
+      lanes.run('verify', join(dir, 'decision.p7s'), '--content', content, '--report', 'json', '--hard-fail'),
+      lanes.run('verify', join(signedDir, 'tampered.pdf')),
+      lanes.run('--json', 'verify', signedDir),
+    ]);
+    expect(v.status, v.stdout + v.stderr).toBe(0);
+    expect(v.stdout).toMatch(/PAdES B-LTA/);
+    expect(v.stdout).toMatch(/Kết quả: TOTAL-PASSED/);
+    expect(j.status, j.stdout + j.stderr).toBe(0);
+    expect(JSON.parse(j.stdout).signatures[0]).toMatchObject({ indication: 'TOTAL-PASSED', level: 'B-LT' });
+    made = { keyPath, cert, pdf, content, signedDir };
+    expect(t.status).toBe(1);
     expect(folder.status).toBe(1);
     expect(JSON.parse(folder.stdout).map((r: any) => [r.file.split('/').pop(), r.exit])).toEqual([
       ['bb.pdf', 0],
@@ -64,49 +71,70 @@ describe('truc sign and truc verify', () => {
   it('reports as ETSI XML and HTML; signs CAdES B-LTA, XAdES B-LTA, a DocMDP certification and a FieldMDP lock', async () => {
     expect(made, 'the first test issues the certificate').toBeDefined();
     const { keyPath, cert, pdf, content, signedDir } = made!;
-    const x = truc('verify', join(dir, 'decision.p7s'), '--content', content, '--report', 'xml');
-    expect(x.status, x.stderr).toBe(0);
-    expect(x.stdout).toMatch(/^<\?xml[\s\S]*urn:etsi:019102:mainindication:total-passed/);
-    const ltaCades = truc('sign', 'cades', content, '--out', join(dir, 'decision-lta.p7s'), '--key-pem', keyPath, '--cert-pem', cert, '--level', 'B-LTA');
-    expect(ltaCades.status, ltaCades.stderr).toBe(0);
-    const jl = truc('verify', join(dir, 'decision-lta.p7s'), '--content', content, '--report', 'json');
-    expect(JSON.parse(jl.stdout).signatures[0]).toMatchObject({ indication: 'TOTAL-PASSED', level: 'B-LTA' });
     const xml = join(dir, 'edxml.xml');
     writeFileSync(xml, '<edXML xmlns="urn:vn:edxml"><Subject>Thông báo</Subject></edXML>');
-    const xl = truc('sign', 'xades', xml, '--out', join(dir, 'edxml-lta.xml'), '--key-pem', keyPath, '--cert-pem', cert, '--level', 'B-LTA');
-    expect(xl.status, xl.stderr).toBe(0);
-    const jx = truc('verify', join(dir, 'edxml-lta.xml'), '--report', 'json', '--hard-fail');
-    expect(JSON.parse(jx.stdout).signatures[0]).toMatchObject({ indication: 'TOTAL-PASSED', level: 'B-LTA' });
-    // XAdES enveloping, and detached over the PDF (named by its file name): verify takes the content
-    const xe = truc('sign', 'xades', xml, '--out', join(dir, 'edxml-enveloping.xml'), '--key-pem', keyPath, '--cert-pem', cert, '--enveloping');
-    expect(xe.status, xe.stderr).toBe(0);
-    expect(readFileSync(join(dir, 'edxml-enveloping.xml'), 'utf8')).toMatch(/^<ds:Signature [\s\S]*<ds:Object[^>]* Id="content-/);
-    expect(truc('verify', join(dir, 'edxml-enveloping.xml')).status).toBe(0);
-    const xd = truc('sign', 'xades', pdf, '--out', join(dir, 'pdf-detached.xml'), '--key-pem', keyPath, '--cert-pem', cert, '--detached', '--level', 'B-T');
-    expect(xd.status, xd.stderr).toBe(0);
-    expect(readFileSync(join(dir, 'pdf-detached.xml'), 'utf8')).toContain(`<ds:Reference URI="${basename(pdf)}">`);
-    const vd = truc('verify', join(dir, 'pdf-detached.xml'), '--content', pdf, '--report', 'json');
-    expect(vd.status, vd.stdout).toBe(0);
-    expect(JSON.parse(vd.stdout).signatures[0]).toMatchObject({ format: 'XAdES', level: 'B-T', indication: 'TOTAL-PASSED' });
-    const alone = truc('verify', join(dir, 'pdf-detached.xml'));
-    expect(alone.status).toBe(2);
-    expect(alone.stdout).toMatch(/SIGNED_DATA_NOT_FOUND/);
-    const wrongFlag = truc('sign', 'pdf', pdf, '--out', join(dir, 'x.pdf'), '--key-pem', keyPath, '--cert-pem', cert, '--detached');
-    expect(wrongFlag.status).toBe(3);
-    expect(wrongFlag.stderr).toMatch(/--detached is for XAdES/);
-    const cert1 = truc('sign', 'pdf', pdf, '--out', join(dir, 'certified.pdf'), '--key-pem', keyPath, '--cert-pem', cert, '--certify', '2');
-    expect(cert1.status, cert1.stderr).toBe(0);
-    const vc = truc('verify', join(dir, 'certified.pdf'), '--lang', 'en');
-    expect(vc.stdout).toMatch(/Certification: DocMDP P=2/);
     const form = join(dir, 'form.pdf');
     writeFileSync(form, await formPdf(false));
-    const locked = truc('sign', 'pdf', form, '--out', join(dir, 'locked.pdf'), '--key-pem', keyPath, '--cert-pem', cert, '--lock', 'Include:soHieu,nguoiNhan');
-    expect(locked.status, locked.stderr).toBe(0);
-    const vl = truc('verify', join(dir, 'locked.pdf'), '--lang', 'en');
-    expect(vl.status, vl.stdout).toBe(0);
-    expect(vl.stdout).toMatch(/Field lock: FieldMDP Include \[soHieu, nguoiNhan\]/);
-    const h = truc('verify', join(signedDir, 'lta.pdf'), '--report', 'html');
-    expect(h.stdout).toMatch(/<!DOCTYPE html>[\s\S]*Hợp lệ/);
+    // each file signed and verified on a lane of its own, the files side by side
+    await Promise.all([
+      lanes.lane(async (truc) => {
+        const x = await truc('verify', join(dir, 'decision.p7s'), '--content', content, '--report', 'xml');
+        expect(x.status, x.stderr).toBe(0);
+        expect(x.stdout).toMatch(/^<\?xml[\s\S]*urn:etsi:019102:mainindication:total-passed/);
+      }),
+      lanes.lane(async (truc) => {
+        const ltaCades = await truc('sign', 'cades', content, '--out', join(dir, 'decision-lta.p7s'), '--key-pem', keyPath, '--cert-pem', cert, '--level', 'B-LTA');
+        expect(ltaCades.status, ltaCades.stderr).toBe(0);
+        const jl = await truc('verify', join(dir, 'decision-lta.p7s'), '--content', content, '--report', 'json');
+        expect(JSON.parse(jl.stdout).signatures[0]).toMatchObject({ indication: 'TOTAL-PASSED', level: 'B-LTA' });
+      }),
+      lanes.lane(async (truc) => {
+        const xl = await truc('sign', 'xades', xml, '--out', join(dir, 'edxml-lta.xml'), '--key-pem', keyPath, '--cert-pem', cert, '--level', 'B-LTA');
+        expect(xl.status, xl.stderr).toBe(0);
+        const jx = await truc('verify', join(dir, 'edxml-lta.xml'), '--report', 'json', '--hard-fail');
+        expect(JSON.parse(jx.stdout).signatures[0]).toMatchObject({ indication: 'TOTAL-PASSED', level: 'B-LTA' });
+      }),
+      // XAdES enveloping, and detached over the PDF (named by its file name): verify takes the content
+      lanes.lane(async (truc) => {
+        const xe = await truc('sign', 'xades', xml, '--out', join(dir, 'edxml-enveloping.xml'), '--key-pem', keyPath, '--cert-pem', cert, '--enveloping');
+        expect(xe.status, xe.stderr).toBe(0);
+        expect(readFileSync(join(dir, 'edxml-enveloping.xml'), 'utf8')).toMatch(/^<ds:Signature [\s\S]*<ds:Object[^>]* Id="content-/);
+        expect((await truc('verify', join(dir, 'edxml-enveloping.xml'))).status).toBe(0);
+      }),
+      lanes.lane(async (truc) => {
+        const xd = await truc('sign', 'xades', pdf, '--out', join(dir, 'pdf-detached.xml'), '--key-pem', keyPath, '--cert-pem', cert, '--detached', '--level', 'B-T');
+        expect(xd.status, xd.stderr).toBe(0);
+        expect(readFileSync(join(dir, 'pdf-detached.xml'), 'utf8')).toContain(`<ds:Reference URI="${basename(pdf)}">`);
+        const vd = await truc('verify', join(dir, 'pdf-detached.xml'), '--content', pdf, '--report', 'json');
+        expect(vd.status, vd.stdout).toBe(0);
+        expect(JSON.parse(vd.stdout).signatures[0]).toMatchObject({ format: 'XAdES', level: 'B-T', indication: 'TOTAL-PASSED' });
+        const alone = await truc('verify', join(dir, 'pdf-detached.xml'));
+        expect(alone.status).toBe(2);
+        expect(alone.stdout).toMatch(/SIGNED_DATA_NOT_FOUND/);
+      }),
+      lanes.lane(async (truc) => {
+        const wrongFlag = await truc('sign', 'pdf', pdf, '--out', join(dir, 'x.pdf'), '--key-pem', keyPath, '--cert-pem', cert, '--detached');
+        expect(wrongFlag.status).toBe(3);
+        expect(wrongFlag.stderr).toMatch(/--detached is for XAdES/);
+      }),
+      lanes.lane(async (truc) => {
+        const cert1 = await truc('sign', 'pdf', pdf, '--out', join(dir, 'certified.pdf'), '--key-pem', keyPath, '--cert-pem', cert, '--certify', '2');
+        expect(cert1.status, cert1.stderr).toBe(0);
+        const vc = await truc('verify', join(dir, 'certified.pdf'), '--lang', 'en');
+        expect(vc.stdout).toMatch(/Certification: DocMDP P=2/);
+      }),
+      lanes.lane(async (truc) => {
+        const locked = await truc('sign', 'pdf', form, '--out', join(dir, 'locked.pdf'), '--key-pem', keyPath, '--cert-pem', cert, '--lock', 'Include:soHieu,nguoiNhan');
+        expect(locked.status, locked.stderr).toBe(0);
+        const vl = await truc('verify', join(dir, 'locked.pdf'), '--lang', 'en');
+        expect(vl.status, vl.stdout).toBe(0);
+        expect(vl.stdout).toMatch(/Field lock: FieldMDP Include \[soHieu, nguoiNhan\]/);
+      }),
+      lanes.lane(async (truc) => {
+        const h = await truc('verify', join(signedDir, 'lta.pdf'), '--report', 'html');
+        expect(h.stdout).toMatch(/<!DOCTYPE html>[\s\S]*Hợp lệ/);
+      }),
+    ]);
   });
 
   it('two-phase: prepare writes the data to be signed, a key outside the platform signs it (openssl), complete writes a PDF that verifies; a used handle and a changed document are refused', () => {

@@ -1,31 +1,34 @@
-import { describe, it, expect } from 'vitest';
+import { describe, it, expect, beforeAll } from 'vitest';
 import { spawnSync, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { opensslCsr, opensslStatus, tmp } from '../helpers/openssl.js';
+import { trucAsync, trucDataDir, trucSync, type TrucResult } from '../helpers/truc-cli.js';
 import { openDb } from '../../src/store/index.js';
 
-const dataDir = tmp('truc-cli-');
-const env = { ...process.env, TRUC_DATA_DIR: dataDir, TRUC_KEY_PASSPHRASE: 'cli test passphrase', TRUC_LOG_LEVEL: 'warn' };
-delete (env as any).TRUC_DATABASE_URL;
+// the data folder: its database made beforehand (../helpers/truc-cli.ts), no CA yet
+let dataDir: string;
+const env: NodeJS.ProcessEnv = { ...process.env, TRUC_KEY_PASSPHRASE: 'cli test passphrase', TRUC_LOG_LEVEL: 'warn' };
+delete env.TRUC_DATABASE_URL;
 
-function truc(...args: string[]): { status: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, ['bin/truc.js', ...args], { env, encoding: 'utf8', timeout: 60_000 });
-  return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
+const truc = (...args: string[]): TrucResult => trucSync(env, args, 60_000);
 
 describe('the truc command line', () => {
   const dir = tmp();
 
-  it('explains itself with --help', () => {
-    const r = truc('--help');
+  beforeAll(async () => {
+    dataDir = env.TRUC_DATA_DIR = await trucDataDir('truc-cli-');
+  });
+
+  it('explains itself with --help', async () => {
+    // help and a usage error open no database: the three side by side
+    const [r, ca, bogus] = await Promise.all([trucAsync(env, ['--help']), trucAsync(env, ['ca', 'issue', '--help']), trucAsync(env, ['ca', 'bogus'])]);
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/start/);
     expect(r.stdout).toMatch(/ca/);
-    const ca = truc('ca', 'issue', '--help');
     expect(ca.stdout).toMatch(/--csr <file>/);
     expect(ca.stdout).toMatch(/--request-id/);
-    expect(truc('ca', 'bogus').status).toBe(2);
+    expect(bogus.status).toBe(2);
   });
 
   it('initialises a hierarchy, issues, revokes, makes CRLs openssl verifies, and verifies the audit chain', () => {

@@ -4,25 +4,23 @@
  * a wrong purpose; explicit --anchors/--chain files.
  */
 import { describe, it, expect } from 'vitest';
-import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { opensslCsr, tmp } from '../helpers/openssl.js';
+import { TrucLanes, trucDataDir, trucSync, type TrucResult } from '../helpers/truc-cli.js';
 
-const dataDir = tmp('truc-verify-');
-const env = { ...process.env, TRUC_DATA_DIR: dataDir, TRUC_KEY_PASSPHRASE: 'verify test passphrase', TRUC_LOG_LEVEL: 'warn' };
-delete (env as Record<string, unknown>).TRUC_DATABASE_URL;
+// the data folder (its database made beforehand: ../helpers/truc-cli.ts) is set by the test
+const env: NodeJS.ProcessEnv = { ...process.env, TRUC_KEY_PASSPHRASE: 'verify test passphrase', TRUC_LOG_LEVEL: 'warn' };
+delete env.TRUC_DATABASE_URL;
 
-function truc(...args: string[]) {
-  const r = spawnSync(process.execPath, ['bin/truc.js', ...args], { env, encoding: 'utf8', timeout: 90_000 });
-  return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
+const truc = (...args: string[]): TrucResult => trucSync(env, args, 90_000);
 
 describe('truc verify-cert', () => {
   const dir = tmp();
   const f = (n: string) => join(dir, n);
 
-  it('validates a good chain, finds a revoked certificate, and says why', () => {
+  it('validates a good chain, finds a revoked certificate, and says why', async () => {
+    env.TRUC_DATA_DIR = await trucDataDir('truc-verify-');
     expect(truc('ca', 'init').status).toBe(0);
     for (const n of ['good', 'bad']) {
       const { csrPath } = opensslCsr(dir, `/C=VN/O=Sở Tư pháp/CN=${n}`);
@@ -44,27 +42,33 @@ describe('truc verify-cert', () => {
     expect(revoked.stdout).toMatch(/^invalid: revoked/);
     expect(revoked.stdout).toMatch(/at: .*CN=bad/);
 
-    expect(truc('ca', 'crl', '--ca', 'issuing', '--out', f('issuing.crl')).status).toBe(0);
-    expect(truc('ca', 'crl', '--ca', 'root', '--out', f('root.crl')).status).toBe(0);
-    const byCrl = truc('--json', 'verify-cert', f('bad.pem'), '--crl', f('issuing.crl'), f('root.crl'));
-    expect(byCrl.status).toBe(1);
-    expect(JSON.parse(byCrl.stdout)).toMatchObject({ valid: false, reason: 'revoked' });
-    const goodByCrl = truc('--json', 'verify-cert', f('good.pem'), '--crl', f('issuing.crl'), f('root.crl'));
-    expect(goodByCrl.status).toBe(0);
-    expect(JSON.parse(goodByCrl.stdout).revocation[0]).toMatchObject({ kind: 'crl', status: 'good' });
-
-    const purpose = truc('verify-cert', f('good.pem'), '--purpose', 'codeSigning');
-    expect(purpose.status).toBe(1);
-    expect(purpose.stdout).toMatch(/invalid: extended_key_usage/);
-
+    // the CRLs, then what reads them or nothing of the database's, side by side on copies of the folder
+    const lanes = new TrucLanes(env);
+    const [issuingCrl, rootCrl] = await Promise.all([lanes.run('ca', 'crl', '--ca', 'issuing', '--out', f('issuing.crl')), lanes.run('ca', 'crl', '--ca', 'root', '--out', f('root.crl'))]);
+    expect(issuingCrl.status).toBe(0);
+    expect(rootCrl.status).toBe(0);
     // explicit files: the PEM written with --chain is leaf, issuing, root
     const pems = readFileSync(f('good.pem'), 'utf8').split(/(?<=-----END CERTIFICATE-----\n)/);
     writeFileSync(f('issuing.pem'), pems[1]);
     writeFileSync(f('root.pem'), pems[2]);
-    const files = truc('verify-cert', f('good.pem'), '--chain', f('issuing.pem'), '--anchors', f('root.pem'));
+    const [byCrl, goodByCrl, purpose, files, noAnchor, missing] = await Promise.all([
+      lanes.run('--json', 'verify-cert', f('bad.pem'), '--crl', f('issuing.crl'), f('root.crl')),
+      lanes.run('--json', 'verify-cert', f('good.pem'), '--crl', f('issuing.crl'), f('root.crl')),
+      lanes.run('verify-cert', f('good.pem'), '--purpose', 'codeSigning'),
+      lanes.run('verify-cert', f('good.pem'), '--chain', f('issuing.pem'), '--anchors', f('root.pem')),
+      lanes.run('verify-cert', f('good.pem'), '--chain', f('issuing.pem'), '--anchors', f('issuing.pem'), '--at', '2001-01-01T00:00:00Z'),
+      lanes.run('verify-cert', f('missing.pem')),
+    ]);
+    expect(byCrl.status).toBe(1);
+    expect(JSON.parse(byCrl.stdout)).toMatchObject({ valid: false, reason: 'revoked' });
+    expect(goodByCrl.status).toBe(0);
+    expect(JSON.parse(goodByCrl.stdout).revocation[0]).toMatchObject({ kind: 'crl', status: 'good' });
+
+    expect(purpose.status).toBe(1);
+    expect(purpose.stdout).toMatch(/invalid: extended_key_usage/);
+
     expect(files.status, files.stderr).toBe(0);
-    const noAnchor = truc('verify-cert', f('good.pem'), '--chain', f('issuing.pem'), '--anchors', f('issuing.pem'), '--at', '2001-01-01T00:00:00Z');
     expect(noAnchor.status).toBe(1);
-    expect(truc('verify-cert', f('missing.pem')).status).toBe(3);
+    expect(missing.status).toBe(3);
   });
 });

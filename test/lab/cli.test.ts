@@ -2,10 +2,12 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { opensslStatus, tmp } from '../helpers/openssl.js';
+import { opensslStatus } from '../helpers/openssl.js';
+import { trucDataDir } from '../helpers/truc-cli.js';
 import { sharedMissing, VECTORS } from './shared.js';
 
-const dataDir = tmp('truc-lab-cli-');
+// its database made beforehand, with no CA (../helpers/truc-cli.ts)
+const dataDir = await trucDataDir('truc-lab-cli-');
 const env = { ...process.env, TRUC_DATA_DIR: dataDir, TRUC_KEY_PASSPHRASE: 'lab cli passphrase', TRUC_LOG_LEVEL: 'warn', TRUC_LAB_VECTORS: VECTORS };
 delete (env as any).TRUC_DATABASE_URL;
 

@@ -11,6 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { readEvtx } from '../../src/monitor/intake/evtx/index.js';
 import { REGRESSION, sharedAbsent } from './sigma/regression.js';
 import { buildEvtx, fillChunk } from './evtx-fixtures.js';
+import { trucDataDir } from '../helpers/truc-cli.js';
 
 const absent = sharedAbsent();
 if (absent) console.log(`EVTX ingest test skipped: ${absent}`);
@@ -27,9 +28,10 @@ function firstEvtx(dir: string): string | undefined {
 }
 
 describe.skipIf(absent !== undefined)('truc monitor ingest with .evtx', () => {
-  it('stores every record, lists what was skipped, and knows an .evtx by its signature', () => {
+  it('stores every record, lists what was skipped, and knows an .evtx by its signature', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'truc-evtx-cli-'));
-    const env = { ...process.env, TRUC_DATA_DIR: join(dir, 'data'), TRUC_KEY_PASSPHRASE: 'cli test passphrase', TRUC_LOG_LEVEL: 'warn' };
+    // the data folder's database made beforehand (../helpers/truc-cli.ts)
+    const env = { ...process.env, TRUC_DATA_DIR: await trucDataDir('truc-evtx-data-'), TRUC_KEY_PASSPHRASE: 'cli test passphrase', TRUC_LOG_LEVEL: 'warn' };
     delete (env as Record<string, string | undefined>).TRUC_DATABASE_URL;
     const source = readFileSync(firstEvtx(REGRESSION)!);
     const data = buildEvtx([fillChunk(source), fillChunk(source, 1000)]);

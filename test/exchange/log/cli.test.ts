@@ -4,6 +4,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MessageLog } from '../../../src/exchange/log/index.js';
 import { tmp } from '../../helpers/openssl.js';
+import { trucDataDir } from '../../helpers/truc-cli.js';
 import { record, logDir, testTsa, type TestTsa } from './fixtures.js';
 import { loadConfig } from '../../../src/config.js';
 import { openPlatform } from '../../../src/platform.js';
@@ -64,7 +65,8 @@ describe('truc log', () => {
   it('truc log verify --vault decrypts the bodies with the key from the platform\'s vault: all checked (exit 0); without it or with another platform\'s vault, cannot check (3); an altered body is found (1)', async () => {
     const name = 'SERVER:VN/GOV/000.00.00.G22/ss-vpcp';
     const env = (dataDir: string) => ({ TRUC_DATA_DIR: dataDir, TRUC_KEY_PASSPHRASE: 'log verify vault passphrase', TRUC_LOG_LEVEL: 'warn' });
-    const home = tmp('truc-logvault-');
+    // data folders whose databases are made beforehand (../../helpers/truc-cli.ts)
+    const home = await trucDataDir('truc-logvault-');
     // the security server's platform: its vault holds the log's data key
     const q = await openPlatform(loadConfig({ env: env(home) }));
     const dir = logDir();
@@ -90,7 +92,7 @@ describe('truc log', () => {
     expect(noKey.status).toBe(3);
     expect(JSON.parse(noKey.stdout).incomplete.join()).toMatch(/vault:xlog:SERVER:VN\/GOV\/000\.00\.00\.G22\/ss-vpcp were not decrypted \(no key given\)/);
     // another platform's vault has no key for this log, and makes none
-    const other = tmp('truc-logvault-other-');
+    const other = await trucDataDir('truc-logvault-other-');
     const wrongVault = truc(env(other), 'log', 'verify', dir, ...trust, '--vault', '--json');
     expect(wrongVault.status).toBe(3);
     expect(JSON.parse(wrongVault.stdout).incomplete.join()).toMatch(/no data key for object xlog:/);

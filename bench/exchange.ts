@@ -319,11 +319,19 @@ export async function runExchange(o: { storage: 'pglite' | 'postgres'; bigMiB: n
     const through = `http://127.0.0.1:${ports[0]!.is}/r1/VN/PROV/000.00.31.H29/vanthu/echo`;
     const headers = { 'X-Road-Client': 'VN/GOV/000.00.00.G22/vanthu' };
     if (process.env.BENCH_EXCHANGE_HOLD) {
-      // for profiling by hand: the axis stays up until this file disappears
-      const hold = join(tmpdir(), 'truc-bench-exchange.hold');
+      // for profiling by hand: the axis stays up until this file disappears (BENCH_EXCHANGE_HOLD: its path,
+      // or 1 for the default), its configuration generated anew every minute so that it does not expire
+      const hold = process.env.BENCH_EXCHANGE_HOLD === '1' ? join(tmpdir(), 'truc-bench-exchange.hold') : process.env.BENCH_EXCHANGE_HOLD;
       writeFileSync(hold, JSON.stringify({ through, direct: `http://127.0.0.1:${svcPort}/`, pids: children.map((c) => c.pid) }));
       console.log(`holding: ${hold}`);
-      while (existsSync(hold)) await new Promise((r) => setTimeout(r, 500));
+      let generated = Date.now();
+      while (existsSync(hold)) {
+        await new Promise((r) => setTimeout(r, 500));
+        if (Date.now() - generated > 60_000) {
+          generated = Date.now();
+          await central.generator.generate({ force: true, actor });
+        }
+      }
     }
     // ready once one exchange goes through (both servers hold their configuration and OCSP responses)
     for (let i = 0; i < 60; i++) {

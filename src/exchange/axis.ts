@@ -66,6 +66,8 @@ export interface AxisOptions {
   limits?: Partial<ServerLimits>;
   timestamping?: SecurityServerOptions['timestamping'];
   stampers?: () => TimeStamper[];
+  /** server codes whose servers speak to peers only as an earlier release did (HTTP/1.1, no framed channel) */
+  httpOnly?: string[];
 }
 
 export interface AxisMember {
@@ -183,6 +185,7 @@ export async function startAxis(p: Platform, central: CentralServer, o: AxisOpti
       listen: { host, isPort: o.isPort ? o.isPort + i : 0, peerPort: o.peerPort ? o.peerPort + i : 0 },
       ...(o.limits ? { limits: o.limits } : {}),
       ...(o.timestamping ? { timestamping: o.timestamping } : {}),
+      ...(o.httpOnly?.includes(a.serverCode) ? { peerChannel: 'http' as const } : {}),
     });
     const { isUrl, peerAddress } = await server.start();
     let serviceUrl: string | undefined;

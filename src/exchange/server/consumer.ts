@@ -16,10 +16,13 @@ import { TrucError, isTrucError } from '../../errors.js';
 import { clientHeader, memberOf, parseClientHeader, parseService, parseSubsystem, sameMember, serviceId, subsystemId, memberId, serviceText, subsystemText, subsystemOf, type ServiceId, type SubsystemId } from '../ids.js';
 import { BodyCollector, bodyStream } from './body.js';
 import { FRAME_BODY, FRAME_HEADER, FRAME_MATERIAL, FRAME_SIGNATURE, MAX_CHUNK_BYTES, MESSAGE_CONTENT_TYPE, encodeHeader, frame, frameHead, messageDigest, parseHeader, readWhole, restServiceHeader, xroadRequestHash, type MessageHeader, type MessageSignature } from './message.js';
-import { checkTime, ownMaterial, publishRefusal, readIncoming, receiveBody, recordHealth, type ReceivedRest, type ServerContext } from './context.js';
+import { checkTime, httpInbound, ownMaterial, publishRefusal, readIncoming, receiveBody, recordHealth, type InboundSource, type ReceivedRest, type ServerContext } from './context.js';
 import { materialSent, materialToSend, peerMaterial } from './material.js';
 import { errorFromProblem, sendXroadError } from './xroad-error.js';
-import { splitAddress } from './peers.js';
+import { splitAddress, type FramedConn } from './peers.js';
+import { lengthFrame } from './channel.js';
+import type { TLSSocket } from 'node:tls';
+import type { Writable } from 'node:stream';
 import type { ConfServerView } from '../conf/global.js';
 import { writeChunk, writeChunks, writeFrame } from './write.js';
 import { sha256 } from '../../crypto/digest.js';
@@ -198,16 +201,123 @@ async function signWhole(ctx: ServerContext, req: IncomingMessage, header: Messa
   return { wire: Buffer.concat(parts), material, digest, bodyLength: body.length };
 }
 
-function peerRequest(ctx: ServerContext, provider: ConfServerView, headers: Record<string, string | number>) {
+/** A refusal or failure from the provider's server in place of a message: its status and problem document. */
+interface PeerRefusal {
+  status: number;
+  problem: Buffer;
+}
+
+/** The provider's answer: a message (its bytes and the connection it came on), or a refusal. */
+type PeerAnswer = ({ socket: TLSSocket; inbound: InboundSource } & { problem?: undefined }) | PeerRefusal;
+
+/**
+ * One exchange with a provider's server, over whichever channel it speaks: framed on the TLS connection
+ * (`./channel.ts`), or one HTTP/1.1 request (servers of an earlier version). The connection is connected and
+ * its certificate pinned when this is made.
+ */
+interface PeerCall {
+  socket: TLSSocket;
+  certDer: Buffer;
+  /** the connection had carried an exchange before (a failure before any answer may be a close racing reuse) */
+  reused: boolean;
+  /** where a streamed message's frames go */
+  out: Writable;
+  /** sends a message held whole: material frame (if any), then its frames, in one write */
+  sendWhole(material: Buffer | null, wire: Buffer): void;
+  /** the last frame of a streamed message */
+  end(last: Buffer): void;
+  answer(): Promise<PeerAnswer>;
+  /** the exchange is over and the connection clean: it may carry the next */
+  done(): void;
+  destroy(): void;
+}
+
+async function openCall(ctx: ServerContext, provider: ConfServerView, streamed: boolean): Promise<PeerCall> {
+  const f = await ctx.peers.framed(provider);
+  return f ? framedCall(ctx, provider, f.conn, f.reused) : httpCall(ctx, provider, streamed);
+}
+
+function framedCall(ctx: ServerContext, provider: ConfServerView, conn: FramedConn, reused: boolean): PeerCall {
+  const s = conn.socket;
+  return {
+    socket: s,
+    certDer: conn.certDer,
+    reused,
+    out: s,
+    sendWhole(material, wire) {
+      s.cork();
+      s.write(lengthFrame(wire.length + (material ? 5 + material.length : 0)));
+      if (material) s.write(frame(FRAME_MATERIAL, material));
+      s.write(wire);
+      s.uncork();
+    },
+    end(last) {
+      s.write(last);
+    },
+    async answer() {
+      let m;
+      try {
+        m = await conn.reader.next();
+      } catch (e) {
+        throw isTrucError(e) ? e : new TrucError('peer_failed', `${provider.address}: ${(e as Error).message}`);
+      }
+      if (!m) throw new TrucError('peer_failed', `${provider.address} closed the connection without answering`, { closedBeforeAnswer: true });
+      if (m.kind === 'error') return { status: 0, problem: m.problem };
+      return { socket: s, inbound: m.kind === 'whole' ? { whole: m.bytes } : { stream: m.stream, declared: NaN } };
+    },
+    done: () => ctx.peers.release(conn),
+    destroy: () => s.destroy(),
+  };
+}
+
+async function httpCall(ctx: ServerContext, provider: ConfServerView, streamed: boolean): Promise<PeerCall> {
   const { host, port } = splitAddress(provider.address);
-  const out = https.request({ host, port, method: 'POST', path: '/truc/v1/message', agent: ctx.peers.agent(provider.address), headers: { 'content-type': MESSAGE_CONTENT_TYPE, ...headers }, timeout: ctx.limits.timeoutMs });
+  const out = https.request({ host, port, method: 'POST', path: '/truc/v1/message', agent: ctx.peers.agent(provider.address), headers: { 'content-type': MESSAGE_CONTENT_TYPE, ...(streamed ? { 'transfer-encoding': 'chunked' } : {}) }, timeout: ctx.limits.timeoutMs });
   out.on('timeout', () => out.destroy(new TrucError('peer_failed', `${provider.address} was silent for ${ctx.limits.timeoutMs} ms`)));
   const response = new Promise<IncomingMessage>((resolve, reject) => {
     out.once('response', resolve);
     out.once('error', (e) => reject(isTrucError(e) ? e : new TrucError('peer_unreachable', `${provider.address}: ${(e as Error).message}`)));
   });
   response.catch(() => {});
-  return { out, response };
+  let peer: { certDer: Buffer };
+  try {
+    peer = await ctx.peers.pinnedSocket(out, provider);
+  } catch (e) {
+    out.destroy();
+    throw isTrucError(e) ? e : new TrucError('peer_unreachable', `${provider.address}: ${(e as Error).message}`);
+  }
+  return {
+    socket: out.socket as TLSSocket,
+    certDer: peer.certDer,
+    get reused() {
+      return out.reusedSocket;
+    },
+    out,
+    sendWhole(material, wire) {
+      out.setHeader('content-length', wire.length + (material ? 5 + material.length : 0));
+      if (material) out.write(frame(FRAME_MATERIAL, material));
+      out.end(wire);
+    },
+    end(last) {
+      out.end(last);
+    },
+    async answer() {
+      const resp = await response;
+      if (resp.statusCode !== 200 || !String(resp.headers['content-type'] ?? '').startsWith(MESSAGE_CONTENT_TYPE)) {
+        const chunks: Buffer[] = [];
+        let n = 0;
+        for await (const c of resp) {
+          n += (c as Buffer).length;
+          if (n <= 64 * 1024) chunks.push(c as Buffer);
+        }
+        return { status: resp.statusCode ?? 0, problem: Buffer.concat(chunks) };
+      }
+      // the connection it came on (read before the response ends and the socket returns to the pool)
+      return { socket: resp.socket as TLSSocket, inbound: httpInbound(resp) };
+    },
+    done() {},
+    destroy: () => out.destroy(),
+  };
 }
 
 async function exchangeWhole(ctx: ServerContext, res: ServerResponse, provider: ConfServerView, header: MessageHeader, whole: WholeRequest, service: ServiceId): Promise<number> {
@@ -221,36 +331,27 @@ async function exchangeWhole(ctx: ServerContext, res: ServerResponse, provider: 
 }
 
 async function sendWhole(ctx: ServerContext, res: ServerResponse, provider: ConfServerView, header: MessageHeader, whole: WholeRequest, service: ServiceId): Promise<number> {
-  const { out, response } = peerRequest(ctx, provider, {});
-  let peer: { certDer: Buffer };
-  try {
-    peer = await ctx.peers.pinnedSocket(out, provider);
-  } catch (e) {
-    out.destroy();
-    throw isTrucError(e) ? e : new TrucError('peer_unreachable', `${provider.address}: ${(e as Error).message}`);
-  }
+  const call = await openCall(ctx, provider, false);
   // the certificate and OCSP responses go first, when this connection has not carried them yet
-  // the connection, kept: once the response has been read it goes back to the pool and `out.socket` with it
-  const socket = out.socket;
+  const socket = call.socket;
   const m = materialToSend(socket, whole.material);
-  out.setHeader('content-length', whole.wire.length + (m ? 5 + m.length : 0));
-  if (m) out.write(frame(FRAME_MATERIAL, m));
-  out.end(whole.wire);
-  let resp: IncomingMessage;
+  call.sendWhole(m, whole.wire);
+  let answer: PeerAnswer;
   try {
-    resp = await response;
+    answer = await call.answer();
   } catch (e) {
-    out.destroy();
-    const reset = /ECONNRESET|socket hang up/i.test(String((e as Error).message));
-    throw Object.assign(e as object, { reusedSocket: out.reusedSocket && reset });
+    call.destroy();
+    const reset = /ECONNRESET|socket hang up/i.test(String((e as Error).message)) || (isTrucError(e) && e.detail?.closedBeforeAnswer === true);
+    throw Object.assign(e as object, { reusedSocket: call.reused && reset });
   }
   try {
-    const n = await receiveResponse(ctx, resp, res, provider, peer.certDer, header, whole.digest, service);
+    const n = await receiveResponse(ctx, answer, res, provider, call.certDer, header, whole.digest, service);
     // the provider read the message through: it holds the material now
     if (m) materialSent(socket, whole.material);
+    call.done();
     return n;
   } catch (e) {
-    out.destroy();
+    call.destroy();
     throw e;
   }
 }
@@ -266,19 +367,14 @@ async function exchange(
   service: ServiceId,
   markSent: () => void,
 ): Promise<number> {
-  const { out, response: responseP } = peerRequest(ctx, provider, { 'transfer-encoding': 'chunked' });
-  let peer: { certDer: Buffer };
-  try {
-    peer = await ctx.peers.pinnedSocket(out, provider);
-  } catch (e) {
-    out.destroy();
-    throw isTrucError(e) ? e : new TrucError('peer_unreachable', `${provider.address}: ${(e as Error).message}`);
-  }
+  const call = await openCall(ctx, provider, true);
   markSent();
+  const out = call.out;
   const write = (b: Buffer) => writeChunk(out, b, provider.address);
   const collector = new BodyCollector(ctx.log, ctx.limits.inlineBodyBytes, ctx.limits.maxBodyBytes);
   let logged = false;
-  const socket = out.socket;
+  let sending = true;
+  const socket = call.socket;
   const m = materialToSend(socket, material);
   try {
     if (m) await write(frame(FRAME_MATERIAL, m));
@@ -316,20 +412,33 @@ async function exchange(
       material,
     });
     logged = true;
-    out.end(frame(FRAME_SIGNATURE, sigBytes));
-    const n = await receiveResponse(ctx, await responseP, res, provider, peer.certDer, header, digest, service);
+    call.end(frame(FRAME_SIGNATURE, sigBytes));
+    sending = false;
+    const n = await receiveResponse(ctx, await call.answer(), res, provider, call.certDer, header, digest, service);
     if (m) materialSent(socket, material);
+    call.done();
     return n;
   } catch (e) {
     if (!logged) await collector.discard();
-    out.destroy();
-    throw e;
+    // the provider may have refused the request before reading it through, and closed the connection under
+    // the rest: its refusal is the answer, not the broken write
+    const refusal = sending ? await earlyRefusal(call) : null;
+    call.destroy();
+    throw refusal ? errorFromProblem(refusal.status, refusal.problem) : e;
   }
+}
+
+/** A refusal that arrived while the request was still being sent (waits a moment for one in flight). */
+async function earlyRefusal(call: PeerCall): Promise<PeerRefusal | null> {
+  let timer: NodeJS.Timeout | undefined;
+  const a = await Promise.race([call.answer().catch(() => null), new Promise<null>((r) => (timer = setTimeout(() => r(null), 1000)))]);
+  clearTimeout(timer);
+  return a?.problem ? a : null;
 }
 
 async function receiveResponse(
   ctx: ServerContext,
-  resp: IncomingMessage,
+  answer: PeerAnswer,
   res: ServerResponse,
   provider: ConfServerView,
   providerAuthCert: Buffer,
@@ -337,19 +446,10 @@ async function receiveResponse(
   requestDigest: Buffer,
   service: ServiceId,
 ): Promise<number> {
-  if (resp.statusCode !== 200 || !String(resp.headers['content-type'] ?? '').startsWith(MESSAGE_CONTENT_TYPE)) {
-    const chunks: Buffer[] = [];
-    let n = 0;
-    for await (const c of resp) {
-      n += (c as Buffer).length;
-      if (n <= 64 * 1024) chunks.push(c as Buffer);
-    }
-    throw errorFromProblem(resp.statusCode ?? 0, Buffer.concat(chunks));
-  }
-  // the connection it came on (read before the response ends and the socket returns to the pool)
-  const socket = resp.socket;
-  // a small response (sent with its length) is read whole and split in memory; a larger one streams
-  const incoming = await readIncoming(ctx, resp, `the response from ${provider.address}`, { origin: 'provider' });
+  if (answer.problem) throw errorFromProblem(answer.status, answer.problem);
+  const socket = answer.socket;
+  // a small response (sent whole, with its length) is split in memory; a larger one streams
+  const incoming = await readIncoming(ctx, answer.inbound, `the response from ${provider.address}`, { origin: 'provider' });
   const headerBytes = incoming.headerBytes;
   const h = parseHeader(headerBytes);
   if (h.kind !== 'response' || h.id !== request.id || h.requestHash !== requestDigest.toString('hex'))

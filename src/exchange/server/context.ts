@@ -4,6 +4,7 @@
  * verified-root cache, health per service, and the events it publishes.
  */
 import type { IncomingMessage } from 'node:http';
+import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import { TrucError, isTrucError } from '../../errors.js';
 import { makeEvent, type Bus } from '../../bus/index.js';
@@ -252,14 +253,26 @@ export interface Incoming {
   frames: AsyncGenerator<Frame> | null;
 }
 
+/** Where an incoming message's bytes are: held whole (a framed channel's `L` message), or a stream with the length its sender declared (NaN: none). */
+export type InboundSource = { whole: Buffer } | { stream: Readable; declared: number };
+
+/** An HTTP request's or response's body as an inbound message (its Content-Length, unless chunked). */
+export function httpInbound(s: IncomingMessage): InboundSource {
+  const declared = !s.headers['transfer-encoding'] && s.headers['content-length'] !== undefined ? Number(s.headers['content-length']) : NaN;
+  return { stream: s, declared };
+}
+
 /** `what` names the message in errors ("the message from SERVER:…"); `detail` goes with them. */
-export async function readIncoming(ctx: ServerContext, s: IncomingMessage, what: string, detail?: Record<string, unknown>): Promise<Incoming> {
-  const declared = s.headers['content-length'] !== undefined ? Number(s.headers['content-length']) : NaN;
-  if (!s.headers['transfer-encoding'] && Number.isSafeInteger(declared) && declared <= wholeMessageLimit(ctx.limits.inlineBodyBytes)) {
-    const whole = splitWhole(await readWhole(s, declared, (why) => new TrucError('peer_failed', `${what} could not be read: ${why}`, detail)));
+export async function readIncoming(ctx: ServerContext, src: InboundSource, what: string, detail?: Record<string, unknown>): Promise<Incoming> {
+  let bytes: Buffer | null = null;
+  if ('whole' in src) bytes = src.whole;
+  else if (Number.isSafeInteger(src.declared) && src.declared <= wholeMessageLimit(ctx.limits.inlineBodyBytes))
+    bytes = await readWhole(src.stream, src.declared, (why) => new TrucError('peer_failed', `${what} could not be read: ${why}`, detail));
+  if (bytes) {
+    const whole = splitWhole(bytes);
     return { headerBytes: whole.header, material: whole.material ? decodeMaterial(whole.material) : [], whole, frames: null };
   }
-  const frames = readFrames(s);
+  const frames = readFrames((src as { stream: Readable }).stream);
   let first = await frames.next();
   let material: Buffer[] = [];
   if (!first.done && first.value.type === FRAME_MATERIAL) {

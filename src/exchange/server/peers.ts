@@ -12,6 +12,25 @@ import type { ClientRequest } from 'node:http';
 import { TrucError } from '../../errors.js';
 import type { ConfServerView } from '../conf/global.js';
 import { serverText } from '../ids.js';
+import { ALPN_FRAMED, FramedReader } from './channel.js';
+
+/** A framed connection to a peer (`./channel.ts`), its certificate pinned when it was opened. */
+export interface FramedConn {
+  socket: TLSSocket;
+  reader: FramedReader;
+  certDer: Buffer;
+  hash: string;
+  busy: boolean;
+}
+
+interface FramedPool {
+  idle: FramedConn[];
+  count: number;
+  waiters: Array<(c: FramedConn | null) => void>;
+}
+
+/** how long a peer that answered ALPN with HTTP only is spoken to over HTTP before it is asked again */
+const HTTP_ONLY_MS = 10 * 60_000;
 
 export interface TlsCredentials {
   key: KeyObject;
@@ -44,10 +63,13 @@ export class Peers {
   private readonly pinned = new WeakMap<TLSSocket, { der: Buffer; hash: string }>();
   private readonly chosen = new Map<string, { server: string; until: number }>();
   private readonly failedAt = new Map<string, number>();
+  private readonly framedPools = new Map<string, FramedPool>();
+  private readonly httpOnly = new Map<string, number>();
+  private closed = false;
 
   constructor(
     private readonly creds: TlsCredentials,
-    private readonly opts: { timeoutMs: number; maxSockets: number },
+    private readonly opts: { timeoutMs: number; maxSockets: number; /** the largest message a peer may send whole (`wholeMessageLimit`) */ maxWholeBytes?: number; /** false: HTTP/1.1 only, as an earlier release */ framed?: boolean },
   ) {}
 
   agent(address: string): https.Agent {
@@ -73,6 +95,134 @@ export class Peers {
       this.agents.set(address, a);
     }
     return a;
+  }
+
+  /**
+   * A framed connection to the server (`./channel.ts`): an idle one from the pool (the most recently used
+   * first), else a new one once the pool has room. Null when the server speaks only HTTP (an earlier
+   * version): the caller sends over HTTP, and the server is asked again after a while. The connection's
+   * certificate is checked against the hashes the configuration lists for the server each time it is taken.
+   */
+  async framed(server: ConfServerView): Promise<{ conn: FramedConn; reused: boolean } | null> {
+    if (this.opts.framed === false) return null;
+    const address = server.address;
+    const until = this.httpOnly.get(address);
+    if (until !== undefined) {
+      if (until > Date.now()) return null;
+      this.httpOnly.delete(address);
+    }
+    let pool = this.framedPools.get(address);
+    if (!pool) this.framedPools.set(address, (pool = { idle: [], count: 0, waiters: [] }));
+    let conn: FramedConn | null = null;
+    let reused = false;
+    while (!conn) {
+      if (this.closed) throw new TrucError('peer_unreachable', 'this security server is stopping');
+      const idle = pool.idle.pop();
+      if (idle) {
+        if (idle.socket.destroyed) continue;
+        conn = idle;
+        reused = true;
+        break;
+      }
+      if (pool.count < this.opts.maxSockets) {
+        pool.count++;
+        try {
+          conn = await this.connectFramed(address, pool);
+        } catch (e) {
+          pool.count--;
+          this.wake(pool);
+          throw e;
+        }
+        if (!conn) {
+          pool.count--;
+          this.wake(pool);
+          return null;
+        }
+        break;
+      }
+      conn = await new Promise<FramedConn | null>((resolve) => pool!.waiters.push(resolve));
+      if (conn) reused = true;
+    }
+    if (!server.authCertHashes.some((h) => h.toLowerCase() === conn!.hash)) {
+      conn.socket.destroy();
+      throw new TrucError('cert_invalid', `${serverText(server.id)} presented a certificate that is not the one registered for it in the global configuration`, { hash: conn.hash });
+    }
+    conn.busy = true;
+    return { conn, reused };
+  }
+
+  /** The exchange on the connection is over and the connection clean: back to the pool (or to a waiter). */
+  release(conn: FramedConn): void {
+    conn.busy = false;
+    const pool = this.poolOfConn.get(conn);
+    if (!pool || conn.socket.destroyed || conn.reader.midMessage || this.closed) {
+      conn.socket.destroy();
+      return;
+    }
+    const w = pool.waiters.shift();
+    if (w) {
+      conn.busy = true;
+      w(conn);
+    } else pool.idle.push(conn);
+  }
+
+  private readonly poolOfConn = new WeakMap<FramedConn, FramedPool>();
+  private secureContext?: tls.SecureContext;
+
+  /** A waiter may open a connection now that the pool has room (it loops and finds room). */
+  private wake(pool: FramedPool): void {
+    const w = pool.waiters.shift();
+    if (w) w(null);
+  }
+
+  private connectFramed(address: string, pool: FramedPool): Promise<FramedConn | null> {
+    const { host, port } = splitAddress(address);
+    return new Promise((resolve, reject) => {
+      const socket = tls.connect({
+        host,
+        port,
+        // parsed once: this server's key and certificate chain
+        secureContext: (this.secureContext ??= tls.createSecureContext({ key: keyPem(this.creds.key), cert: certChainPem(this.creds), minVersion: 'TLSv1.3' })),
+        ALPNProtocols: [ALPN_FRAMED, 'http/1.1'],
+        // pinned to the configuration's hash (checked by the caller), chain and status checked per message
+        rejectUnauthorized: false,
+        checkServerIdentity: () => undefined,
+      });
+      socket.setNoDelay(true);
+      const fail = (e: Error) => {
+        clearTimeout(timer);
+        socket.destroy();
+        reject(e instanceof TrucError ? e : new TrucError('peer_unreachable', `${address}: ${e.message}`));
+      };
+      const timer = setTimeout(() => fail(new TrucError('peer_unreachable', `${address} did not complete a TLS handshake within ${this.opts.timeoutMs} ms`)), this.opts.timeoutMs);
+      socket.once('error', fail);
+      socket.once('secureConnect', () => {
+        clearTimeout(timer);
+        socket.off('error', fail);
+        if (socket.alpnProtocol !== ALPN_FRAMED) {
+          // an earlier server: messages go over HTTP/1.1 to it
+          this.httpOnly.set(address, Date.now() + HTTP_ONLY_MS);
+          socket.destroy();
+          resolve(null);
+          return;
+        }
+        const der = socket.getPeerCertificate(false)?.raw;
+        if (!der) return fail(new TrucError('cert_invalid', `${address} presented no certificate`));
+        const conn: FramedConn = { socket, reader: new FramedReader(socket, this.opts.maxWholeBytes ?? 1024 * 1024), certDer: der, hash: createHash('sha256').update(der).digest('hex'), busy: false };
+        this.poolOfConn.set(conn, pool);
+        // errors end the connection; whoever is using it learns it from its reader or its writes
+        socket.on('error', () => {});
+        socket.once('close', () => {
+          pool.count--;
+          const i = pool.idle.indexOf(conn);
+          if (i >= 0) pool.idle.splice(i, 1);
+          this.wake(pool);
+        });
+        // silent too long: while in use the exchange fails; idle, the connection is simply closed
+        socket.setTimeout(this.opts.timeoutMs, () => socket.destroy(conn.busy ? new TrucError('peer_failed', `${address} was silent for ${this.opts.timeoutMs} ms`) : undefined));
+        resolve(conn);
+      });
+    });
   }
 
   /** Resolves once the request's socket is connected and its certificate is one the server registered. */
@@ -153,7 +303,13 @@ export class Peers {
   }
 
   close(): void {
+    this.closed = true;
     for (const a of this.agents.values()) a.destroy();
     this.agents.clear();
+    for (const p of this.framedPools.values()) {
+      for (const c of p.idle) c.socket.destroy();
+      p.idle = [];
+      for (const w of p.waiters.splice(0)) w(null);
+    }
   }
 }

@@ -17,8 +17,10 @@ import { createHash } from 'node:crypto';
 import { TrucError, isTrucError, toProblem } from '../../errors.js';
 import { clientHeader, memberOf, parseService, parseSubsystem, sameMember, serviceText, subsystemOf, subsystemText, type ServiceId, type SubsystemId } from '../ids.js';
 import { BodyCollector, bodyStream } from './body.js';
-import { FRAME_ABORT, FRAME_BODY, FRAME_HEADER, FRAME_MATERIAL, FRAME_SIGNATURE, MAX_CHUNK_BYTES, MESSAGE_CONTENT_TYPE, encodeHeader, frame, frameHead, messageDigest, parseHeader, readWhole, restServiceHeader, xroadRequestHash, type MessageHeader, type MessageSignature } from './message.js';
-import { checkTime, ownMaterial, publishRefusal, readIncoming, receiveBody, recordHealth, type ServerContext } from './context.js';
+import { FRAME_ABORT, FRAME_BODY, FRAME_HEADER, FRAME_MATERIAL, FRAME_SIGNATURE, MAX_CHUNK_BYTES, MESSAGE_CONTENT_TYPE, encodeHeader, frame, frameHead, messageDigest, parseHeader, readWhole, restServiceHeader, wholeMessageLimit, xroadRequestHash, type MessageHeader, type MessageSignature } from './message.js';
+import { checkTime, httpInbound, ownMaterial, publishRefusal, readIncoming, receiveBody, recordHealth, type InboundSource, type ServerContext } from './context.js';
+import { FRAME_ERROR, FramedReader, lengthFrame, type Inbound } from './channel.js';
+import type { Writable } from 'node:stream';
 import { materialSent, materialToSend, peerMaterial } from './material.js';
 import { pathCovered, subjectCovers, type ServerSnapshot } from './store.js';
 import type { GlobalConf } from '../conf/global.js';
@@ -31,8 +33,7 @@ const peerHashes = new WeakMap<TLSSocket, { der: Buffer; hash: string }>();
 // servers set: an information system's X-Road-Error must not pass for the axis's
 const RESPONSE_SKIP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'content-length', 'server', 'x-road-client', 'x-road-service', 'x-road-id', 'x-road-request-id', 'x-road-request-hash', 'x-road-error']);
 
-function peerCert(req: IncomingMessage): { der: Buffer; hash: string } {
-  const socket = req.socket as TLSSocket;
+function peerCert(socket: TLSSocket): { der: Buffer; hash: string } {
   let p = peerHashes.get(socket);
   if (!p) {
     const der = socket.getPeerCertificate?.(false)?.raw;
@@ -54,35 +55,162 @@ export function accessAllowed(snap: ServerSnapshot, conf: GlobalConf, service: s
   return false;
 }
 
-function sendProblem(res: ServerResponse, e: unknown): void {
-  if (res.writableEnded) return;
-  if (res.headersSent) {
-    res.destroy();
-    return;
-  }
-  const p = toProblem(e);
-  const body = Buffer.from(JSON.stringify(p));
-  res.writeHead(p.status, { 'content-type': 'application/problem+json', 'content-length': body.length });
-  res.end(body);
+/**
+ * The provider's half of one exchange, over whichever channel the consumer chose: framed on the TLS
+ * connection (`./channel.ts`) or an HTTP/1.1 request (servers of an earlier version).
+ */
+export interface ProviderExchange {
+  socket: TLSSocket;
+  inbound: InboundSource;
+  /** the request was not read to its end: after a refusal the connection closes */
+  incomplete(): boolean;
+  reply: Reply;
 }
 
-export async function handleProvider(ctx: ServerContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
+/** Where the answer goes. */
+export interface Reply {
+  /** the answer has begun (a refusal can no longer be sent: the connection is cut instead) */
+  readonly started: boolean;
+  /** a streamed answer's frames go here, after `begin()` */
+  readonly out: Writable;
+  /** an answer held whole, in one write */
+  whole(wire: Buffer): void;
+  begin(): void;
+  /** the last frame of a streamed answer */
+  end(last: Buffer): void;
+  /** a refusal instead of an answer (`close`: the connection closes after it) */
+  refuse(e: unknown, close: boolean): void;
+}
+
+function httpReply(res: ServerResponse): Reply {
+  return {
+    get started() {
+      return res.headersSent;
+    },
+    out: res,
+    whole(wire) {
+      res.writeHead(200, { 'content-type': MESSAGE_CONTENT_TYPE, 'content-length': wire.length });
+      res.end(wire);
+    },
+    begin() {
+      res.writeHead(200, { 'content-type': MESSAGE_CONTENT_TYPE });
+    },
+    end(last) {
+      res.end(last);
+    },
+    refuse(e, close) {
+      if (res.writableEnded) return;
+      if (res.headersSent) {
+        res.destroy();
+        return;
+      }
+      // the peer's pool is told the connection closes, rather than finding out by reusing a dying socket
+      if (close) res.setHeader('connection', 'close');
+      const p = toProblem(e);
+      const body = Buffer.from(JSON.stringify(p));
+      res.writeHead(p.status, { 'content-type': 'application/problem+json', 'content-length': body.length });
+      res.end(body);
+    },
+  };
+}
+
+/** HTTP/1.1 between servers: `POST /truc/v1/message`, the message as the body. */
+export function handleProvider(ctx: ServerContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  return provide(
+    ctx,
+    { socket: req.socket as TLSSocket, inbound: httpInbound(req), incomplete: () => !req.complete, reply: httpReply(res) },
+    () => {
+      if (req.method !== 'POST' || req.url !== '/truc/v1/message') throw new TrucError('not_found', 'security servers exchange messages at POST /truc/v1/message');
+    },
+  );
+}
+
+/** how long a framed connection may sit idle (or a message stall) before the provider closes it: longer than a consumer keeps an idle one */
+const FRAMED_IDLE_MS = 5 * 60_000;
+
+/** The framed channel: exchanges one after another on the connection until the consumer closes it. */
+export async function serveFramed(ctx: ServerContext, socket: TLSSocket): Promise<void> {
+  socket.setNoDelay(true);
+  const reader = new FramedReader(socket, wholeMessageLimit(ctx.limits.inlineBodyBytes));
+  let busy = false;
+  socket.on('error', () => {});
+  // silent too long while idle or inside a message: closed (not while the information system is answering)
+  socket.setTimeout(Math.max(FRAMED_IDLE_MS, ctx.limits.timeoutMs), () => {
+    if (!busy || reader.midMessage) socket.destroy();
+  });
+  for (;;) {
+    let m: Inbound | null;
+    try {
+      m = await reader.next();
+    } catch {
+      socket.destroy();
+      return;
+    }
+    if (!m) return;
+    if (m.kind === 'error') {
+      // a consumer never sends a refusal
+      socket.destroy();
+      return;
+    }
+    busy = true;
+    let closeAfter = false;
+    let started = false;
+    const reply: Reply = {
+      get started() {
+        return started;
+      },
+      out: socket,
+      whole(wire) {
+        started = true;
+        socket.cork();
+        socket.write(lengthFrame(wire.length));
+        socket.write(wire);
+        socket.uncork();
+      },
+      begin() {
+        started = true;
+      },
+      end(last) {
+        socket.write(last);
+      },
+      refuse(e, close) {
+        if (socket.destroyed) return;
+        if (started) {
+          socket.destroy();
+          return;
+        }
+        started = true;
+        socket.write(frame(FRAME_ERROR, Buffer.from(JSON.stringify(toProblem(e)))));
+        closeAfter = close;
+      },
+    };
+    await provide(ctx, { socket, inbound: m.kind === 'whole' ? { whole: m.bytes } : { stream: m.stream, declared: NaN }, incomplete: () => reader.midMessage, reply });
+    busy = false;
+    if (socket.destroyed) return;
+    if (closeAfter || reader.midMessage) {
+      socket.end();
+      return;
+    }
+  }
+}
+
+async function provide(ctx: ServerContext, x: ProviderExchange, check?: () => void): Promise<void> {
   const started = ctx.clock();
   let requestBytes = 0;
   let header: MessageHeader | undefined;
   let peerServer = '';
   let held: { release(): void } | undefined;
   try {
-    if (req.method !== 'POST' || req.url !== '/truc/v1/message') throw new TrucError('not_found', 'security servers exchange messages at POST /truc/v1/message');
+    check?.();
     const conf = ctx.conf();
     if (ctx.log.health().refusing) throw new TrucError('timestamp_unavailable', 'this server\'s message log awaits a time-stamp past its grace period; messages are refused until a TSA answers');
-    const peer = peerCert(req);
+    const peer = peerCert(x.socket);
     const sender = conf.serverByAuthCert(peer.hash);
     if (!sender) throw new TrucError('cert_invalid', 'the TLS client certificate is not registered for any security server in the global configuration', { xroadFault: 'SslAuthenticationFailed' });
     peerServer = `SERVER:${sender.id.instance}/${sender.id.memberClass}/${sender.id.memberCode}/${sender.id.serverCode}`;
     if (sender.maintenance) throw new TrucError('server_maintenance', `${peerServer} is in maintenance mode`);
     // a small message (sent with its length) is read whole and split in memory; a larger one streams
-    const incoming = await readIncoming(ctx, req, `the message from ${peerServer}`);
+    const incoming = await readIncoming(ctx, x.inbound, `the message from ${peerServer}`);
     const headerBytes = incoming.headerBytes;
     header = parseHeader(headerBytes);
     if (header.kind !== 'request') throw new TrucError('bad_message', 'a request was expected');
@@ -99,7 +227,7 @@ export async function handleProvider(ctx: ServerContext, req: IncomingMessage, r
     if (!meta && (!svc || svc.disabled || !conf.isClientOf(ctx.id, subsystemOf(service))))
       throw new TrucError('unknown_service', `${svcText} is not a service of this security server${svc?.disabled ? ' (disabled)' : ''}`);
     checkTime(ctx, header);
-    const pm = peerMaterial(req.socket, header, incoming.material);
+    const pm = peerMaterial(x.socket, header, incoming.material);
     await ctx.trust.check(conf, peer.der, pm.authOcsp, 'auth-client');
     const signer = await ctx.trust.check(conf, pm.signCert, pm.signOcsp, 'sign');
     if (!signer.member || !sameMember(signer.member, memberOf(client)))
@@ -140,7 +268,7 @@ export async function handleProvider(ctx: ServerContext, req: IncomingMessage, r
     const isRes = meta ? metaserviceAnswer(snap, conf, service, client, header.method!, header.path!) : await sendToService(header, rest.digest, svc!.url, svc!.timeoutMs, body, rest.body.length, rest.body.held);
     // metadata mode: the spool file goes now that the body is on its way (no-op in full mode: the log owns it)
     if ((rest.body.held || meta) && !Buffer.isBuffer(body)) await body.discard?.();
-    const out = await answerSigned(ctx, req, res, header, rest.digest, isRes);
+    const out = await answerSigned(ctx, x, header, rest.digest, isRes);
     recordHealth(ctx, svcText);
     ctx.ops.record({ messageId: header.id, side: 'provider', client: header.client, service: header.service, startedAt: started, finishedAt: ctx.clock(), requestBytes, responseBytes: out.bytes, status: out.status });
   } catch (e) {
@@ -149,10 +277,8 @@ export async function handleProvider(ctx: ServerContext, req: IncomingMessage, r
     if (header) recordHealth(ctx, header.service, err);
     ctx.ops.record({ messageId: header?.id ?? '-', side: 'provider', ...(header ? { client: header.client, service: header.service } : {}), startedAt: started, finishedAt: ctx.clock(), requestBytes, responseBytes: 0, status: err.status, error: err.code });
     publishRefusal(ctx, 'provider', err, { peer: peerServer, ...(header ? { message_id: header.id, client: header.client, service: header.service } : {}) });
-    // a refused request's remaining body is not read: the connection closes after the answer (and the
-    // peer's pool is told so, rather than finding out by reusing a dying socket)
-    if (!req.complete && !res.headersSent) res.setHeader('connection', 'close');
-    sendProblem(res, err);
+    // a refused request's remaining body is not read: the connection closes after the answer
+    x.reply.refuse(err, x.incomplete());
   } finally {
     held?.release();
   }
@@ -205,7 +331,7 @@ async function sendToService(
 }
 
 /** Streams the information system's (or a metaservice's) answer back to the consumer, signed and logged. */
-async function answerSigned(ctx: ServerContext, req: IncomingMessage, res: ServerResponse, h: MessageHeader, requestDigest: Buffer, isRes: IncomingMessage): Promise<{ status: number; bytes: number }> {
+async function answerSigned(ctx: ServerContext, x: ProviderExchange, h: MessageHeader, requestDigest: Buffer, isRes: IncomingMessage): Promise<{ status: number; bytes: number }> {
   // from here the response to the peer is a framed message: failures become an abort frame. It is written
   // in the request's protocol version: a v1 consumer gets its certificate and OCSP responses inline
   const own = h.v === 1 ? null : ownMaterial(ctx);
@@ -226,8 +352,8 @@ async function answerSigned(ctx: ServerContext, req: IncomingMessage, res: Serve
   // the certificate and OCSP responses go before the header when this connection has not carried them; a
   // consumer that fails to read the response closes the connection, so they count as held once written
   const takeMaterial = (): Buffer | null => {
-    const m = own ? materialToSend(req.socket, own.items) : null;
-    if (m) materialSent(req.socket, own!.items);
+    const m = own ? materialToSend(x.socket, own.items) : null;
+    if (m) materialSent(x.socket, own!.items);
     return m;
   };
   const headerBytes = encodeHeader(respHeader);
@@ -246,12 +372,11 @@ async function answerSigned(ctx: ServerContext, req: IncomingMessage, res: Serve
     const parts = m ? [frame(FRAME_MATERIAL, m), frame(FRAME_HEADER, headerBytes)] : [frame(FRAME_HEADER, headerBytes)];
     if (b.length) parts.push(frameHead(FRAME_BODY, b.length), b);
     parts.push(frame(FRAME_SIGNATURE, sigBytes));
-    const wire = Buffer.concat(parts);
-    res.writeHead(200, { 'content-type': MESSAGE_CONTENT_TYPE, 'content-length': wire.length });
-    res.end(wire);
+    x.reply.whole(Buffer.concat(parts));
     return { status: respHeader.status!, bytes: b.length };
   }
-  res.writeHead(200, { 'content-type': MESSAGE_CONTENT_TYPE });
+  x.reply.begin();
+  const res = x.reply.out;
   const write = (b: Buffer) => writeChunk(res, b, 'the consumer');
   const m = takeMaterial();
   if (m) await write(frame(FRAME_MATERIAL, m));
@@ -288,12 +413,12 @@ async function answerSigned(ctx: ServerContext, req: IncomingMessage, res: Serve
       body: b.body,
       ...(material ? { material } : {}),
     });
-    res.end(frame(FRAME_SIGNATURE, sigBytes));
+    x.reply.end(frame(FRAME_SIGNATURE, sigBytes));
     return { status: respHeader.status!, bytes: b.length };
   } catch (e) {
     await collector.discard();
     ctx.logger.warn({ err: e, id: h.id }, 'response aborted');
-    res.end(frame(FRAME_ABORT, Buffer.from(isTrucError(e) ? e.code : 'service_failed')));
+    x.reply.end(frame(FRAME_ABORT, Buffer.from(isTrucError(e) ? e.code : 'service_failed')));
     throw isTrucError(e) ? e : new TrucError('service_failed', `the information system's response failed: ${(e as Error).message}`);
   }
 }

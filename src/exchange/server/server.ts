@@ -7,7 +7,6 @@
  * its state for `truc ss diagnose` and the console.
  */
 import http from 'node:http';
-import https from 'node:https';
 import tls from 'node:tls';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
@@ -33,8 +32,10 @@ import { Peers, certChainPem, keyPem, splitAddress } from './peers.js';
 import { DEFAULT_LIMITS, ReplayGuard, RootCache, type ServerContext, type ServerLimits } from './context.js';
 import { BodyMemory } from './body.js';
 import { handleConsumer } from './consumer.js';
-import { handleProvider } from './provider.js';
+import { handleProvider, serveFramed } from './provider.js';
+import { ALPN_FRAMED } from './channel.js';
 import { OpRecorder } from './oprecords.js';
+import { wholeMessageLimit } from './message.js';
 
 /** Where the server's configuration comes from: a configuration client, or a fixed one in tests. */
 export interface ConfSource {
@@ -57,6 +58,11 @@ export interface SecurityServerOptions {
   listen: { host?: string; isHost?: string; isPort: number; peerPort: number };
   limits?: Partial<ServerLimits>;
   ocspFetcher?: OcspFetcher;
+  /**
+   * between servers: `framed` (default) offers and accepts the framed channel (ALPN truc/1) and HTTP/1.1;
+   * `http` speaks only HTTP/1.1, as a server of an earlier release (`./channel.ts`)
+   */
+  peerChannel?: 'framed' | 'http';
   /** time-stamping: interval and grace (defaults 60 s and 4 h); TSAs come from the configuration */
   timestamping?: { intervalMs?: number; graceMs?: number; stampers?: () => TimeStamper[] };
 }
@@ -74,7 +80,9 @@ export interface ServerStatus {
 
 export class SecurityServer {
   private isServer?: http.Server;
-  private peerServer?: https.Server;
+  private peerServer?: tls.Server;
+  private peerHttp?: http.Server;
+  private readonly peerSockets = new Set<tls.TLSSocket>();
   private timer?: NodeJS.Timeout;
   private readonly tsaKey = { v: '' };
 
@@ -168,7 +176,7 @@ export class SecurityServer {
       signCert: sign.cert,
       signCertB64: sign.cert.toString('base64'),
       authCert: auth.cert,
-      peers: new Peers({ key: tlsKey, cert: auth.cert, chain: [] }, { timeoutMs: limits.timeoutMs, maxSockets: 256 }),
+      peers: new Peers({ key: tlsKey, cert: auth.cert, chain: [] }, { timeoutMs: limits.timeoutMs, maxSockets: 256, maxWholeBytes: wholeMessageLimit(limits.inlineBodyBytes), framed: opts.peerChannel !== 'http' }),
       limits,
       clock,
       logger: opts.logger.child({ server: idText }),
@@ -193,7 +201,10 @@ export class SecurityServer {
   async start(): Promise<{ isUrl: string; peerAddress: string }> {
     const o = this.opts;
     this.isServer = http.createServer({ keepAliveTimeout: 65_000, requestTimeout: 0, noDelay: true }, (req, res) => void handleConsumer(this.ctx, req, res));
-    this.peerServer = https.createServer(
+    // toward other servers: TLS 1.3 with client certificates; the framed channel when the peer offers it
+    // (ALPN truc/1), HTTP/1.1 for servers of an earlier version (`./channel.ts`)
+    this.peerHttp = http.createServer({ keepAliveTimeout: 65_000, requestTimeout: 0, headersTimeout: 30_000, noDelay: true }, (req, res) => void handleProvider(this.ctx, req, res));
+    this.peerServer = tls.createServer(
       {
         key: this.tlsKeyPem,
         cert: certChainPem({ key: null as never, cert: this.ctx.authCert, chain: [] }),
@@ -202,15 +213,17 @@ export class SecurityServer {
         minVersion: 'TLSv1.3',
         // no resumption: every connection presents the certificate the configuration pins
         secureOptions: cryptoConstants.SSL_OP_NO_TICKET,
-        noDelay: true,
-        keepAliveTimeout: 65_000,
-        requestTimeout: 0,
-        headersTimeout: 30_000,
+        ALPNProtocols: o.peerChannel === 'http' ? ['http/1.1'] : [ALPN_FRAMED, 'http/1.1'],
       },
-      (req, res) => void handleProvider(this.ctx, req, res),
+      (socket) => {
+        this.peerSockets.add(socket);
+        socket.once('close', () => this.peerSockets.delete(socket));
+        if (socket.alpnProtocol === ALPN_FRAMED) void serveFramed(this.ctx, socket);
+        else this.peerHttp!.emit('connection', socket);
+      },
     );
     this.peerServer.on('tlsClientError', (err) => this.ctx.logger.debug({ err }, 'TLS handshake failed'));
-    const listen = (s: http.Server, host: string, port: number) =>
+    const listen = (s: http.Server | tls.Server, host: string, port: number) =>
       new Promise<AddressInfo>((resolve, reject) => {
         s.once('error', reject);
         s.listen(port, host, () => resolve(s.address() as AddressInfo));
@@ -351,12 +364,16 @@ export class SecurityServer {
         s.close(() => r());
         s.closeAllConnections?.();
       });
-    await Promise.all([close(this.isServer), close(this.peerServer)]);
+    const closeTls = (s?: tls.Server) => new Promise<void>((r) => (s ? s.close(() => r()) : r()));
+    const closing = Promise.all([close(this.isServer), closeTls(this.peerServer)]);
+    for (const sock of this.peerSockets) sock.destroy();
+    this.peerHttp?.closeAllConnections();
+    await closing;
     await this.ctx.ops.stop();
   }
 }
 
-function addr(s?: http.Server): string {
+function addr(s?: http.Server | tls.Server): string {
   const a = s?.address();
   return a && typeof a === 'object' ? `${a.address}:${a.port}` : '';
 }

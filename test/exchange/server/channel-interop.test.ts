@@ -1,0 +1,126 @@
+/**
+ * The framed channel beside HTTP/1.1: servers of this release talk framed to each other, and over HTTP/1.1
+ * to a server that speaks only that (as an earlier release does), in both directions — small and streamed
+ * bodies, refusals with their codes, a streamed request refused before it was read — on a real axis.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createHash } from 'node:crypto';
+import tls from 'node:tls';
+import { CLIENT_BNV, CLIENT_HCM, CLIENT_VPCP, startTestAxis, type TestAxis } from './setup.js';
+import { ALPN_FRAMED } from '../../../src/exchange/server/channel.js';
+import { certChainPem, keyPem, splitAddress } from '../../../src/exchange/server/peers.js';
+import { parseService } from '../../../src/exchange/ids.js';
+
+let t: TestAxis;
+
+beforeAll(async () => {
+  // Hồ Chí Minh's server speaks only HTTP/1.1 between servers
+  t = await startTestAxis({ httpOnly: ['ss-hcm'] });
+}, 180_000);
+
+afterAll(async () => {
+  await t?.close();
+});
+
+const HCM = '/r1/VN/PROV/000.00.31.H29/vanthu';
+const BNV = '/r1/VN/GOV/000.00.00.G09/vanthu';
+const VPCP = '/r1/VN/GOV/000.00.00.G22/vanthu';
+
+async function call(memberIndex: number, client: string, path: string, body?: Buffer | string, method?: string) {
+  const m = t.axis.members[memberIndex]!;
+  const res = await fetch(`${m.isUrl}${path}`, {
+    method: method ?? (body !== undefined ? 'POST' : 'GET'),
+    headers: { 'x-road-client': client, 'content-type': 'application/octet-stream' },
+    ...(body !== undefined ? { body: typeof body === 'string' ? body : new Uint8Array(body) } : {}),
+  });
+  const b = Buffer.from(await res.arrayBuffer());
+  return { status: res.status, error: res.headers.get('x-road-error'), body: b };
+}
+
+/** what the peer listener answers in the TLS handshake to a client offering both protocols */
+async function alpnOf(memberIndex: number): Promise<string | false> {
+  const m = t.axis.members[memberIndex]!;
+  const { host, port } = splitAddress(m.peerAddress);
+  // Văn phòng Chính phủ's server's own authentication key and certificate
+  const creds = (t.axis.members[0]!.server.ctx.peers as unknown as { creds: { key: import('node:crypto').KeyObject; cert: Buffer; chain: Buffer[] } }).creds;
+  return new Promise((resolve, reject) => {
+    const s = tls.connect({ host, port, key: keyPem(creds.key), cert: certChainPem(creds), rejectUnauthorized: false, minVersion: 'TLSv1.3', ALPNProtocols: [ALPN_FRAMED, 'http/1.1'] });
+    s.once('secureConnect', () => {
+      resolve(s.alpnProtocol ?? false);
+      s.destroy();
+    });
+    s.once('error', reject);
+  });
+}
+
+function pattern(n: number): Buffer {
+  const b = Buffer.alloc(n);
+  for (let i = 0; i + 4 <= n; i += 4096) b.writeUInt32BE(i, i);
+  return b;
+}
+
+const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+describe('the framed channel and HTTP/1.1 between security servers', () => {
+  it('a server of this release picks truc/1; one that speaks only HTTP/1.1 picks that', async () => {
+    expect(await alpnOf(1)).toBe(ALPN_FRAMED);
+    expect(await alpnOf(2)).toBe('http/1.1');
+  });
+
+  it('framed both ways: small and streamed bodies intact, many at once on the kept connections', async () => {
+    const small = await call(0, CLIENT_VPCP, `${BNV}/echo`, 'tin nhắn nhỏ');
+    expect(small.status, small.body.toString()).toBe(200);
+    expect(small.body.toString()).toBe('tin nhắn nhỏ');
+    const big = pattern(3 * 1024 * 1024 + 5);
+    const r = await call(0, CLIENT_VPCP, `${BNV}/echo`, big);
+    expect(r.status, r.body.subarray(0, 200).toString()).toBe(200);
+    expect(sha(r.body)).toBe(sha(big));
+    const many = await Promise.all(Array.from({ length: 60 }, (_, i) => call(1, CLIENT_BNV, `${VPCP}/echo`, i % 10 === 0 ? pattern(200 * 1024 + i) : `thư ${i}`)));
+    many.forEach((x, i) => {
+      expect(x.status).toBe(200);
+      if (i % 10 === 0) expect(sha(x.body)).toBe(sha(pattern(200 * 1024 + i)));
+      else expect(x.body.toString()).toBe(`thư ${i}`);
+    });
+  });
+
+  it('to and from the HTTP-only server: small and streamed bodies intact', async () => {
+    const out = await call(0, CLIENT_VPCP, `${HCM}/echo`, 'gửi đến máy chủ cũ');
+    expect(out.status, out.body.toString()).toBe(200);
+    expect(out.body.toString()).toBe('gửi đến máy chủ cũ');
+    const big = pattern(2 * 1024 * 1024 + 3);
+    const r = await call(0, CLIENT_VPCP, `${HCM}/echo`, big);
+    expect(r.status).toBe(200);
+    expect(sha(r.body)).toBe(sha(big));
+    const back = await call(2, CLIENT_HCM, `${VPCP}/echo`, big);
+    expect(back.status, back.body.subarray(0, 200).toString()).toBe(200);
+    expect(sha(back.body)).toBe(sha(big));
+  });
+
+  it('refusals keep their codes on both channels, and the connection serves the next exchange', async () => {
+    for (const [consumer, client, path] of [
+      [0, CLIENT_VPCP, `${BNV}/khong-ton-tai`],
+      [0, CLIENT_VPCP, `${HCM}/khong-ton-tai`],
+    ] as const) {
+      const r = await call(consumer, client, path);
+      expect(r.status).toBe(500);
+      expect(r.error).toBe('Server.ServerProxy.UnknownService');
+      expect(JSON.parse(r.body.toString())).toMatchObject({ code: 'unknown_service', status: 404 });
+      const ok = await call(consumer, client, `${path.replace('khong-ton-tai', 'echo')}`, 'sau lỗi');
+      expect(ok.body.toString()).toBe('sau lỗi');
+    }
+    // a streamed request refused by access rights before its body was read: the provider says why and
+    // closes that connection; the next exchange goes through on another
+    for (const [i, base] of [
+      [1, BNV],
+      [2, HCM],
+    ] as const) {
+      const provider = t.axis.members[i]!;
+      await provider.server.store.putService(parseService(`SERVICE:${base.slice(4)}/kin`), provider.serviceUrl!);
+      const denied = await call(0, CLIENT_VPCP, `${base}/kin/x`, pattern(4 * 1024 * 1024));
+      expect(denied.error).toBe('Server.ServerProxy.AccessDenied');
+      expect(JSON.parse(denied.body.toString())).toMatchObject({ code: 'access_denied', status: 403 });
+      const after = await call(0, CLIENT_VPCP, `${base}/echo`, 'vẫn chạy');
+      expect(after.body.toString()).toBe('vẫn chạy');
+    }
+  });
+});

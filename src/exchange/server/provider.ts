@@ -127,6 +127,7 @@ export function handleProvider(ctx: ServerContext, req: IncomingMessage, res: Se
 
 /** how long a framed connection may sit idle (or a message stall) before the provider closes it: longer than a consumer keeps an idle one */
 const FRAMED_IDLE_MS = 5 * 60_000;
+const FIRST_MESSAGE_MS = 30_000;
 
 /** The framed channel: exchanges one after another on the connection until the consumer closes it. */
 export async function serveFramed(ctx: ServerContext, socket: TLSSocket): Promise<void> {
@@ -138,6 +139,8 @@ export async function serveFramed(ctx: ServerContext, socket: TLSSocket): Promis
   socket.setTimeout(Math.max(FRAMED_IDLE_MS, ctx.limits.timeoutMs), () => {
     if (!busy || reader.midMessage) socket.destroy();
   });
+  // the first message comes soon after the handshake, or the connection goes (as HTTP's header time-out)
+  const first = setTimeout(() => socket.destroy(), FIRST_MESSAGE_MS);
   for (;;) {
     let m: Inbound | null;
     try {
@@ -145,6 +148,8 @@ export async function serveFramed(ctx: ServerContext, socket: TLSSocket): Promis
     } catch {
       socket.destroy();
       return;
+    } finally {
+      clearTimeout(first);
     }
     if (!m) return;
     if (m.kind === 'error') {
@@ -181,7 +186,8 @@ export async function serveFramed(ctx: ServerContext, socket: TLSSocket): Promis
         }
         started = true;
         socket.write(frame(FRAME_ERROR, Buffer.from(JSON.stringify(toProblem(e)))));
-        closeAfter = close;
+        // a connection whose certificate is no registered server's carries nothing more
+        closeAfter = close || (isTrucError(e) && e.code === 'cert_invalid');
       },
     };
     await provide(ctx, { socket, inbound: m.kind === 'whole' ? { whole: m.bytes } : { stream: m.stream, declared: NaN }, incomplete: () => reader.midMessage, reply });

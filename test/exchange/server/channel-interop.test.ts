@@ -10,6 +10,11 @@ import { CLIENT_BNV, CLIENT_HCM, CLIENT_VPCP, startTestAxis, type TestAxis } fro
 import { ALPN_FRAMED } from '../../../src/exchange/server/channel.js';
 import { certChainPem, keyPem, splitAddress } from '../../../src/exchange/server/peers.js';
 import { parseService } from '../../../src/exchange/ids.js';
+import { FRAME_HEADER, FRAME_SIGNATURE, frame } from '../../../src/exchange/server/message.js';
+import { lengthFrame } from '../../../src/exchange/server/channel.js';
+import { openssl, tmp } from '../../helpers/openssl.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 let t: TestAxis;
 
@@ -122,5 +127,24 @@ describe('the framed channel and HTTP/1.1 between security servers', () => {
       const after = await call(0, CLIENT_VPCP, `${base}/echo`, 'vẫn chạy');
       expect(after.body.toString()).toBe('vẫn chạy');
     }
+  });
+
+  it('a framed connection whose certificate is no registered server’s is refused with the reason and closed', async () => {
+    const dir = tmp('stranger-');
+    openssl(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', '/CN=stranger', '-days', '1', '-keyout', join(dir, 'k.pem'), '-out', join(dir, 'c.pem')]);
+    const { host, port } = splitAddress(t.axis.members[1]!.peerAddress);
+    const s = tls.connect({ host, port, key: readFileSync(join(dir, 'k.pem')), cert: readFileSync(join(dir, 'c.pem')), rejectUnauthorized: false, minVersion: 'TLSv1.3', ALPNProtocols: [ALPN_FRAMED] });
+    await new Promise((r, j) => (s.once('secureConnect', r), s.once('error', j)));
+    expect(s.alpnProtocol).toBe(ALPN_FRAMED);
+    const msg = Buffer.concat([frame(FRAME_HEADER, Buffer.from('{}')), frame(FRAME_SIGNATURE, Buffer.from('{}'))]);
+    s.write(Buffer.concat([lengthFrame(msg.length), msg]));
+    const chunks: Buffer[] = [];
+    s.on('data', (c) => chunks.push(c));
+    // the provider ends the connection after its refusal
+    await new Promise((r) => s.once('close', r));
+    const got = Buffer.concat(chunks);
+    expect(got[0]).toBe(0x45); // E
+    const problem = JSON.parse(got.subarray(5, 5 + got.readUInt32BE(1)).toString());
+    expect(problem).toMatchObject({ code: 'cert_invalid', status: expect.any(Number) });
   });
 });

@@ -286,20 +286,24 @@ export class SecurityServer {
     };
   }
 
-  /** A connection test to a peer server: TCP + TLS handshake, and whether its certificate is the registered one. */
-  async testPeer(serverId: ServerId): Promise<{ reachable: boolean; pinned: boolean; handshakeMs: number; error?: string }> {
+  /**
+   * A connection test to a peer server: TCP + TLS handshake, whether its certificate is the registered one,
+   * and the channel it speaks (`truc/1`, or `http/1.1` for a server of an earlier release).
+   */
+  async testPeer(serverId: ServerId): Promise<{ reachable: boolean; pinned: boolean; handshakeMs: number; channel?: string; error?: string }> {
     const conf = this.ctx.conf();
     const s = conf.server(serverId);
     if (!s) throw new TrucError('unknown_member', `${serverText(serverId)} is not in the global configuration`);
     const { host, port } = splitAddress(s.address);
     const t0 = Date.now();
     return new Promise((resolve) => {
-      const sock = tls.connect({ host, port, key: this.tlsKeyPem, cert: certChainPem({ key: null as never, cert: this.ctx.authCert, chain: [] }), rejectUnauthorized: false, minVersion: 'TLSv1.3', timeout: 10_000 });
+      const sock = tls.connect({ host, port, key: this.tlsKeyPem, cert: certChainPem({ key: null as never, cert: this.ctx.authCert, chain: [] }), rejectUnauthorized: false, minVersion: 'TLSv1.3', timeout: 10_000, ALPNProtocols: [ALPN_FRAMED, 'http/1.1'] });
       sock.once('secureConnect', () => {
         const der = sock.getPeerCertificate(false)?.raw;
         const hash = der ? createHash('sha256').update(der).digest('hex') : '';
+        const channel = sock.alpnProtocol || 'http/1.1';
         sock.destroy();
-        resolve({ reachable: true, pinned: s.authCertHashes.map((h) => h.toLowerCase()).includes(hash), handshakeMs: Date.now() - t0 });
+        resolve({ reachable: true, pinned: s.authCertHashes.map((h) => h.toLowerCase()).includes(hash), handshakeMs: Date.now() - t0, channel });
       });
       sock.once('timeout', () => {
         sock.destroy();

@@ -70,6 +70,10 @@ describe('the framed channel and HTTP/1.1 between security servers', () => {
   it('a server of this release picks truc/1; one that speaks only HTTP/1.1 picks that', async () => {
     expect(await alpnOf(1)).toBe(ALPN_FRAMED);
     expect(await alpnOf(2)).toBe('http/1.1');
+    // the connection test of `truc ss diagnose` says which one a peer speaks
+    const vpcp = t.axis.members[0]!.server;
+    expect(await vpcp.testPeer(t.axis.members[1]!.id)).toMatchObject({ reachable: true, pinned: true, channel: ALPN_FRAMED });
+    expect(await vpcp.testPeer(t.axis.members[2]!.id)).toMatchObject({ reachable: true, pinned: true, channel: 'http/1.1' });
   });
 
   it('framed both ways: small and streamed bodies intact, many at once on the kept connections', async () => {

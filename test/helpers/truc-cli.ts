@@ -12,11 +12,18 @@
  *    (vitest's default on 2 cores), so a file that waits on one child process leaves a core idle.
  */
 import { execFile, spawnSync } from 'node:child_process';
-import { cpSync, renameSync } from 'node:fs';
+import { cpSync, renameSync, rmSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { tmp } from './openssl.js';
+import { afterAll } from 'vitest';
 import { migratedPgliteDir } from './pglite-template.js';
+
+/** the folders made here (≈40 MB each), removed after the test file that imports this (a hook of its root suite) */
+const made: string[] = [];
+afterAll(() => {
+  for (const dir of made.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
 
 export interface TrucResult {
   status: number;
@@ -24,16 +31,18 @@ export interface TrucResult {
   stderr: string;
 }
 
-/** A new data folder (named by `prefix`) whose embedded database exists and is migrated, with no CA and no keys yet. */
+/** A new data folder (named by `prefix`) whose embedded database exists and is migrated, with no CA and no keys yet; removed after the file's tests. */
 export async function trucDataDir(prefix = 'truc-cli-'): Promise<string> {
   const dir = tmp(prefix);
+  made.push(dir);
   renameSync(await migratedPgliteDir(), join(dir, 'db'));
   return dir;
 }
 
-/** A copy of a data folder (database, keys, files beside them), for a command that must not change the original. */
+/** A copy of a data folder (database, keys, files beside them), for a command that must not change the original; removed after the file's tests. */
 export function copyDataDir(from: string, prefix = 'truc-cli-copy-'): string {
   const dir = tmp(prefix);
+  made.push(dir);
   cpSync(from, dir, { recursive: true });
   return dir;
 }

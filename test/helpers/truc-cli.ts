@@ -61,8 +61,8 @@ export function trucAsync(env: NodeJS.ProcessEnv, args: string[], timeout = 120_
   });
 }
 
-/** How many commands a file runs at once: one more than the cores, so a core is not idle while a child starts. */
-export const LANES = Math.max(2, availableParallelism() + 1);
+/** How many commands a file runs at once: one more than the cores, so a core is not idle while a child starts — at most 4 (each lane is a 40 MB copy and a ≈200 MB process). */
+export const LANES = Math.min(4, Math.max(2, availableParallelism() + 1));
 
 /**
  * Lanes of `truc` commands over copies of one initialised data folder: `run` waits for a free lane and runs

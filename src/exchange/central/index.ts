@@ -23,6 +23,7 @@ import { centralMigrations, getSettings, putSetting } from './store.js';
 import { appendAudit } from '../../audit/index.js';
 
 export { centralMigrations } from './store.js';
+export { describeEncryptionCert, type EncryptionCertSummary, type EncryptionCertStatus } from './encryption-cert-view.js';
 export { Registry, checkSettings } from './registry.js';
 export { Registration, parseRequest, memberOfSigningCert, SIGNING_PURPOSE, AUTH_PURPOSE, ENCRYPTION_PURPOSE, MAX_ENCRYPTION_CERTS, type RequestView } from './registration.js';
 export { Generator, buildParameters, signedOf } from './generate.js';

@@ -28,6 +28,7 @@ import type { Sql } from '../../store/index.js';
 import { change, emit, loadSettings, refused, type CentralContext } from './context.js';
 import { checkAddress } from './registry.js';
 import * as store from './store.js';
+import { describeEncryptionCert, type EncryptionCertSummary } from './encryption-cert-view.js';
 
 const MAX_PAYLOAD = 8 * 1024;
 const MAX_CERT = 16 * 1024;
@@ -208,6 +209,20 @@ export interface RequestView {
   decidedAt: string | null;
   reason: string | null;
   payload: RegistrationPayload;
+  /**
+   * encryption-cert and encryption-cert-deletion: the certificate decoded — the one the request carries, or
+   * for a deletion the registered one it names (null once it is no longer registered)
+   */
+  encryptionCertificate?: EncryptionCertSummary | null;
+}
+
+/** the encryption certificate an encryption-cert request carries, decoded; null when unreadable */
+function carriedEncryptionCert(r: store.RequestRow, now: Date): EncryptionCertSummary | null {
+  try {
+    return describeEncryptionCert(Buffer.from(String(r.request.encryptionCert), 'base64'), now);
+  } catch {
+    return null;
+  }
 }
 
 export const requestView = (r: store.RequestRow): RequestView => ({
@@ -453,12 +468,24 @@ export class Registration {
   }
 
   async list(status?: store.RequestStatus, limit = 100): Promise<RequestView[]> {
-    return (await store.listRequests(this.ctx.db, status, Math.min(Math.max(1, limit), 1000))).map(requestView);
+    const rows = await store.listRequests(this.ctx.db, status, Math.min(Math.max(1, limit), 1000));
+    return Promise.all(rows.map((r) => this.view(r)));
   }
 
   async get(id: string): Promise<RequestView | null> {
     const r = await store.getRequest(this.ctx.db, id);
-    return r ? requestView(r) : null;
+    return r ? this.view(r) : null;
+  }
+
+  /** requestView, with the encryption certificate an encryption-cert request carries or a deletion names */
+  private async view(r: store.RequestRow): Promise<RequestView> {
+    const v = requestView(r);
+    if (r.type === 'encryption-cert') v.encryptionCertificate = carriedEncryptionCert(r, this.ctx.clock());
+    else if (r.type === 'encryption-cert-deletion') {
+      const held = typeof v.payload.encryptionCertHash === 'string' ? await store.getEncryptionCert(this.ctx.db, v.payload.encryptionCertHash) : null;
+      v.encryptionCertificate = held ? describeEncryptionCert(held.certificate, this.ctx.clock()) : null;
+    }
+    return v;
   }
 
   private async apply(sql: Sql, p: RegistrationPayload, r: store.RequestRow): Promise<void> {

@@ -11,7 +11,8 @@ import { TrucError } from '../../errors.js';
 import { toPem } from '../../asn1/der.js';
 import type { Platform } from '../../platform.js';
 import { guard } from '../auth/guard.js';
-import type { CentralServer, RequestStatus } from '../../exchange/central/index.js';
+import { describeEncryptionCert, type CentralServer, type RequestStatus } from '../../exchange/central/index.js';
+import { recordAudit } from '../../audit/index.js';
 import { sha256Hex } from '../../exchange/conf/signed.js';
 
 const security = [{ bearer: [] }];
@@ -84,6 +85,45 @@ export async function centralRoutes(app: FastifyInstance, p: Platform, central: 
       await central.registry.addMember(req.body, actor(req));
       reply.status(201);
       return req.body;
+    },
+  );
+
+  app.get<{ Querystring: { memberClass?: string; memberCode?: string } }>(
+    '/api/v1/central/encryption-certs',
+    {
+      onRequest: read,
+      schema: documented({
+        tags,
+        security,
+        summary: 'Members’ registered encryption certificates (subject, serial, validity, key type, SHA-256, registered at, status); every listing audited',
+        querystring: obj([], { memberClass: part, memberCode: part }),
+      }),
+    },
+    async (req) => {
+      const { memberClass, memberCode } = req.query;
+      if ((memberClass === undefined) !== (memberCode === undefined)) throw new TrucError('bad_request', 'memberClass and memberCode go together');
+      const member = memberClass !== undefined && memberCode !== undefined ? { memberClass, memberCode } : undefined;
+      const names = new Map((await central.registry.listMembers()).map((m) => [`${m.memberClass}/${m.memberCode}`, m.name]));
+      const now = central.ctx.clock();
+      const rows = await central.registry.listEncryptionCerts(member);
+      const out = rows.map((c) => ({
+        memberClass: c.memberClass,
+        memberCode: c.memberCode,
+        memberName: names.get(`${c.memberClass}/${c.memberCode}`) ?? null,
+        ...describeEncryptionCert(c.certificate, now),
+        hash: c.hash,
+        registeredAt: c.createdAt.toISOString(),
+        requestId: c.requestId,
+      }));
+      // who looked at which agencies' encryption keys is itself a record (central.encryption-cert.list)
+      await recordAudit(central.ctx.db, {
+        actor: actor(req),
+        action: 'central.encryption-cert.list',
+        target: member ? `${member.memberClass}/${member.memberCode}` : 'all',
+        outcome: 'success',
+        detail: { count: out.length, ip: req.ip },
+      });
+      return out;
     },
   );
 

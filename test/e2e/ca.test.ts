@@ -15,6 +15,7 @@ import { PROJECT_ROOT } from '../../src/config.js';
 import { buildApp } from '../../src/http/app.js';
 import { createToken } from '../../src/http/auth/store.js';
 import { openBrowser } from './browser.js';
+import { expectModalDialog } from './console-rig.js';
 import { opensslCsr, tmp } from '../helpers/openssl.js';
 import { testPlatform, type TestPlatform } from '../helpers/platform.js';
 
@@ -102,14 +103,21 @@ describe('the CA in the web console, in Chromium', () => {
     // suspend (hold), then release, then revoke for good
     const actions = page.locator('[data-testid=certificate-actions]');
     await actions.locator('select[name=reason]').selectOption('certificateHold');
+    // the confirmation is a modal dialog: focus kept in it, Escape closes it (nothing done), focus back on the button
+    await expectModalDialog(page, actions.getByRole('button', { name: /Tạm dừng \(Suspend\)/ }), 'revoke-dialog');
+    expect((await api(`/api/v1/certificates/${serial}`, tokens['ra-officer']!)).status).toBe('good');
     await actions.getByRole('button', { name: /Tạm dừng \(Suspend\)/ }).click();
+    await page.getByTestId('revoke-dialog').getByRole('button', { name: /Xác nhận tạm dừng/ }).click();
     await row.locator('[data-status=hold]').waitFor();
     expect((await api(`/api/v1/certificates/${serial}`, tokens['ra-officer']!)).status).toBe('hold');
     await actions.getByRole('button', { name: /Khôi phục/ }).click();
     await row.locator('[data-status=good]').waitFor();
     expect((await api(`/api/v1/certificates/${serial}`, tokens['ra-officer']!)).status).toBe('good');
     await actions.locator('select[name=reason]').selectOption('keyCompromise');
+    await expectModalDialog(page, actions.getByRole('button', { name: /Thu hồi \(Revoke\)/ }), 'revoke-dialog');
     await actions.getByRole('button', { name: /Thu hồi \(Revoke\)/ }).click();
+    expect(await page.getByTestId('revoke-dialog').textContent()).toMatch(/Không thể hoàn tác/);
+    await page.getByTestId('revoke-dialog').getByRole('button', { name: /Xác nhận thu hồi/ }).click();
     await row.locator('[data-status=revoked]').waitFor();
     const revoked = await api(`/api/v1/certificates/${serial}`, tokens['ra-officer']!);
     expect([revoked.status, revoked.reason]).toEqual(['revoked', 'keyCompromise']);

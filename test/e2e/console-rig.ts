@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
-import type { BrowserContext, Page } from 'playwright-core';
+import type { BrowserContext, Locator, Page } from 'playwright-core';
 import { expect } from 'vitest';
 import { PROJECT_ROOT } from '../../src/config.js';
 import { buildApp, type AppOptions } from '../../src/http/app.js';
@@ -68,4 +68,36 @@ export async function openConsoleRig(opts: ConsoleRigOptions = {}): Promise<Cons
     await close();
     throw e;
   }
+}
+
+/**
+ * A modal dialog as the console's dialogs must behave (web/src/components.tsx Modal): opened from `opener`
+ * by the keyboard, it is modal (the page behind inert) and named by its title; focus is inside it, and
+ * Tab and Shift+Tab, pressed more times than it has controls, never leave it; Escape closes it, and focus
+ * is back on the opener. `testId`, when given, is the dialog's data-testid.
+ */
+export async function expectModalDialog(page: Page, opener: Locator, testId?: string): Promise<void> {
+  await opener.focus();
+  await page.keyboard.press('Enter');
+  const dialog = page.locator(testId ? `dialog[open][data-testid="${testId}"]` : 'dialog[open]');
+  await dialog.waitFor();
+  expect(await page.locator('dialog[open]').count()).toBe(1);
+  expect(await dialog.evaluate((d) => d.matches(':modal'))).toBe(true);
+  const name = await dialog.evaluate((d) => document.getElementById(d.getAttribute('aria-labelledby') ?? '')?.textContent?.trim() ?? '');
+  expect(name, 'the dialog is named by its title').not.toBe('');
+  const focusIn = () => page.evaluate(() => (document.activeElement?.closest('dialog[open]') ? (document.activeElement as HTMLElement).outerHTML.slice(0, 80) : null));
+  expect(await focusIn(), 'focus moves into the dialog').not.toBeNull();
+  const controls = await dialog.evaluate((d) => d.querySelectorAll('a[href], button:not([disabled]), input:not([disabled]), select:not([disabled]), textarea:not([disabled])').length);
+  const seen = new Set<string>();
+  for (const key of ['Tab', 'Shift+Tab'])
+    for (let i = 0; i < controls + 2; i++) {
+      await page.keyboard.press(key);
+      const at = await focusIn();
+      expect(at, `${key} ×${i + 1} leaves the dialog`).not.toBeNull();
+      seen.add(at!);
+    }
+  expect(seen.size, 'Tab goes round every control of the dialog').toBe(controls);
+  await page.keyboard.press('Escape');
+  await dialog.waitFor({ state: 'detached' });
+  expect(await opener.evaluate((el) => el === document.activeElement), 'focus is back on the control that opened the dialog').toBe(true);
 }

@@ -177,3 +177,73 @@ export function useAction(): {
 export function Json({ value }: { value: unknown }) {
   return <pre className="json">{JSON.stringify(value, null, 2)}</pre>;
 }
+
+const FOCUSABLE =
+  'a[href], button:not([disabled]), input:not([disabled]), select:not([disabled]), textarea:not([disabled]), [tabindex]:not([tabindex="-1"])';
+
+/**
+ * A modal dialog (the native `<dialog>` opened with showModal: the page behind is inert). Focus moves to
+ * its first control (or `initialFocus`), Tab and Shift+Tab go round its controls and never leave it,
+ * Escape closes it (`onClose`), and on closing — by Escape, a button or the page changing — focus goes
+ * back to the control that was focused when it opened. Title and body are the dialog's accessible name
+ * and description.
+ */
+export function Modal({
+  title,
+  onClose,
+  children,
+  testId,
+}: {
+  title: ReactNode;
+  onClose: () => void;
+  children: ReactNode;
+  testId?: string;
+}) {
+  const ref = useRef<HTMLDialogElement>(null);
+  const close = useRef(onClose);
+  close.current = onClose;
+  const id = useRef(`dialog-${Math.random().toString(36).slice(2, 10)}`).current;
+  useEffect(() => {
+    const d = ref.current!;
+    const opener = document.activeElement instanceof HTMLElement ? document.activeElement : null;
+    if (!d.open) d.showModal();
+    const first = d.querySelector<HTMLElement>('[data-autofocus]') ?? d.querySelector<HTMLElement>(FOCUSABLE);
+    (first ?? d).focus();
+    const onCancel = (e: Event) => {
+      // Escape: closed by the page's state, so that React and the dialog agree
+      e.preventDefault();
+      close.current();
+    };
+    const onKey = (e: KeyboardEvent) => {
+      if (e.key === 'Escape') {
+        e.preventDefault();
+        close.current();
+        return;
+      }
+      if (e.key !== 'Tab') return;
+      const all = Array.from(d.querySelectorAll<HTMLElement>(FOCUSABLE)).filter((el) => el.offsetParent !== null);
+      if (!all.length) {
+        e.preventDefault();
+        return;
+      }
+      const i = all.indexOf(document.activeElement as HTMLElement);
+      const next = e.shiftKey ? (i <= 0 ? all.length - 1 : i - 1) : i === -1 || i === all.length - 1 ? 0 : i + 1;
+      e.preventDefault();
+      all[next]!.focus();
+    };
+    d.addEventListener('cancel', onCancel);
+    d.addEventListener('keydown', onKey);
+    return () => {
+      d.removeEventListener('cancel', onCancel);
+      d.removeEventListener('keydown', onKey);
+      if (d.open) d.close();
+      if (opener && opener.isConnected) opener.focus();
+    };
+  }, []);
+  return (
+    <dialog ref={ref} className="modal" aria-labelledby={`${id}-title`} data-testid={testId} tabIndex={-1}>
+      <h2 id={`${id}-title`}>{title}</h2>
+      {children}
+    </dialog>
+  );
+}

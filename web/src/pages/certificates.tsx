@@ -7,7 +7,7 @@ import { tr } from '../i18n';
  */
 import { useState } from 'react';
 import { api, post } from '../api';
-import { Bi, Empty, Loading, PageTitle, ProblemBox, StatusBadge, useAction, useLoad } from '../components';
+import { Bi, Empty, Loading, Modal, PageTitle, ProblemBox, StatusBadge, useAction, useLoad } from '../components';
 import { dateTime, CERT_STATUS_VI } from '../format';
 import { setQuery, useLocation } from '../router';
 import { session } from '../session';
@@ -298,6 +298,8 @@ function CertDetail({ c, changed }: { c: Certificate; changed: () => void }) {
 function CertActions({ c, changed }: { c: Certificate; changed: () => void }) {
   const action = useAction();
   const [reason, setReason] = useState('unspecified');
+  const [confirming, setConfirming] = useState(false);
+  const hold = reason === 'certificateHold';
   const revocable = session.can('ca.revoke') && c.status !== 'revoked';
   const releasable = session.can('ca.release') && c.status === 'hold';
   if (!revocable && !releasable) return null;
@@ -323,19 +325,55 @@ function CertActions({ c, changed }: { c: Certificate; changed: () => void }) {
             type="button"
             className="danger"
             disabled={action.busy}
-            onClick={() => {
-              const what =
-                reason === 'certificateHold'
-                  ? tr('Tạm dừng chứng thư này?', 'suspend this certificate?')
-                  : tr('Thu hồi vĩnh viễn chứng thư này?', 'revoke this certificate for good?');
-              if (window.confirm(what))
-                void action.run(
-                  async () => (await post(`/api/v1/certificates/${c.serial}/revoke`, { reason }), changed()),
-                );
-            }}
+            data-testid="revoke"
+            onClick={() => setConfirming(true)}
           >
-            {reason === 'certificateHold' ? tr('Tạm dừng', 'Suspend') : tr('Thu hồi', 'Revoke')}
+            {hold ? tr('Tạm dừng', 'Suspend') : tr('Thu hồi', 'Revoke')}
           </button>
+          {confirming ? (
+            <Modal
+              testId="revoke-dialog"
+              title={
+                hold ? (
+                  <Bi vi="Tạm dừng chứng thư này?" en="Suspend this certificate?" />
+                ) : (
+                  <Bi vi="Thu hồi vĩnh viễn chứng thư này?" en="Revoke this certificate for good?" />
+                )
+              }
+              onClose={() => setConfirming(false)}
+            >
+              <p>
+                <Bi vi="Số hiệu" en="serial" />: <span className="mono">{c.serial}</span>
+                <br />
+                <Bi vi="Lý do" en="reason" />: {tr(REVOKE_REASONS.find(([r]) => r === reason)?.[1] ?? reason, reason)}
+              </p>
+              <p className="muted">
+                {hold ? (
+                  <Bi vi="Có thể khôi phục sau." en="It can be released later." />
+                ) : (
+                  <Bi vi="Không thể hoàn tác." en="This cannot be undone." />
+                )}
+              </p>
+              <div className="dialog-buttons">
+                <button type="button" className="secondary" data-autofocus onClick={() => setConfirming(false)}>
+                  <Bi vi="Huỷ" en="Cancel" />
+                </button>
+                <button
+                  type="button"
+                  className="danger"
+                  disabled={action.busy}
+                  onClick={() => {
+                    setConfirming(false);
+                    void action.run(
+                      async () => (await post(`/api/v1/certificates/${c.serial}/revoke`, { reason }), changed()),
+                    );
+                  }}
+                >
+                  {hold ? tr('Xác nhận tạm dừng', 'Confirm suspension') : tr('Xác nhận thu hồi', 'Confirm revocation')}
+                </button>
+              </div>
+            </Modal>
+          ) : null}
         </>
       ) : null}
       {releasable ? (

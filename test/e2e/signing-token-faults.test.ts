@@ -154,4 +154,46 @@ describe.skipIf(!!missing && process.env.CI !== 'true')('the console’s signing
     await findAgent();
     await page.locator('[data-testid=pin-state][data-pin=locked]').waitFor();
   }, 90_000);
+
+  it('while the PIN is locked the Sign button is off, with the reason; unblocked at the token, it comes back by itself', async () => {
+    // the state the previous case left: locked (this case also runs alone)
+    const before = faults.state();
+    if (!(before.pin_tries > 0 && before.pin_failures >= before.pin_tries)) {
+      faults.lockAfterWrongPins(2);
+      await findAgent();
+      await form().locator('input[name=documents]').setInputFiles([join(dir, names[0]!)]);
+      answer = () => ({ pin: '000000' });
+      await form().getByRole('button', { name: /Ký số \(Sign\)/ }).click();
+      await page.locator('[data-testid=agent-refused][data-code=pin_incorrect]').waitFor();
+      await form().getByRole('button', { name: /Ký số \(Sign\)/ }).click();
+      await page.locator('[data-testid=agent-refused][data-code=pin_locked]').waitFor();
+    } else {
+      await findAgent();
+      await form().locator('input[name=documents]').setInputFiles([join(dir, names[0]!)]);
+    }
+    const sign = form().getByRole('button', { name: /Ký số \(Sign\)/ });
+    const blocked = page.locator('[data-testid=sign-blocked]');
+    await blocked.waitFor();
+    expect(await sign.isDisabled()).toBe(true);
+    expect(await sign.getAttribute('aria-describedby')).toBe('sign-blocked');
+    expect(await blocked.textContent()).toMatch(/mã PIN của thiết bị ký số đã bị khoá[\s\S]*PIN is locked/);
+    const tried = asked.length;
+
+    // the CA's help desk resets the PIN with the SO PIN: the page sees the token unblocked without a reload
+    faults.unblock(hsm.pin);
+    await blocked.waitFor({ state: 'detached' });
+    await page.locator('[data-testid=pin-state]').waitFor({ state: 'detached' });
+    expect(await sign.isDisabled()).toBe(false);
+    expect(asked.length).toBe(tried); // nothing was sent to the agent while locked
+
+    // and signing works again with the PIN
+    await form().locator('select[name=level]').selectOption('B-B');
+    answer = () => ({ pin: hsm.pin });
+    await sign.click();
+    const done = page.locator('[data-testid=signed-item][data-state=signed], [data-testid=agent-refused]').first();
+    await done.waitFor().catch(async (e) => {
+      throw new Error(`${e.message}\nstep: ${await page.locator('[data-testid=sign-step]').textContent().catch(() => '-')}; asked: ${asked.length - tried}; faults: ${JSON.stringify(faults.state())}`);
+    });
+    expect(await done.getAttribute('data-testid'), (await done.textContent()) ?? '').toBe('signed-item');
+  }, 90_000);
 });

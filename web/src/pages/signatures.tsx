@@ -405,6 +405,9 @@ export function agentAddress(): string {
   );
 }
 
+/** how often the token's PIN state is asked again while the agent is found */
+const TOKEN_POLL_MS = 3000;
+
 /** The token's PIN state as the agent reads it from the token's flags (GET /v1/token). */
 interface TokenState {
   label: string;
@@ -539,6 +542,15 @@ export function SignWithToken() {
       setTokenState(null);
     }
   };
+
+  // a locked PIN stops signing with the token until it is unblocked: the state is asked again every few
+  // seconds while the agent is found, so that the Sign button comes back on its own once the PIN is reset
+  const pinLocked = source === 'token' && tokenState?.pin === 'locked';
+  useEffect(() => {
+    if (!certs || source !== 'token' || action.busy) return;
+    const t = setInterval(() => void readTokenState(), TOKEN_POLL_MS);
+    return () => clearInterval(t);
+  }, [certs, source, action.busy]);
 
   const findAgent = async () => {
     const list = await toAgent<AgentCertificate[]>('/v1/certificates');
@@ -951,9 +963,21 @@ export function SignWithToken() {
             : {files.map((f) => f.name).join(', ')}
           </p>
         ) : null}
-        <button type="submit" disabled={action.busy || (source === 'token' && !cert) || !files.length}>
+        <button
+          type="submit"
+          disabled={action.busy || (source === 'token' && !cert) || !files.length || pinLocked}
+          aria-describedby={pinLocked ? 'sign-blocked' : undefined}
+        >
           {action.busy ? tr('Đang ký…', 'signing') : tr('Ký số', 'Sign')}
         </button>
+        {pinLocked ? (
+          <p className="problem" id="sign-blocked" data-testid="sign-blocked" role="status">
+            <Bi
+              vi="Chưa ký được: mã PIN của thiết bị ký số đã bị khoá. Nhờ tổ chức cung cấp dịch vụ chứng thực mở khoá (đặt lại PIN); nút Ký số sẽ dùng được lại ngay khi thiết bị báo đã mở khoá."
+              en="Signing is blocked: the token's PIN is locked. Ask the certification service provider to unblock it (reset the PIN); the Sign button comes back as soon as the token says it is unblocked."
+            />
+          </p>
+        ) : null}
         {step ? (
           <p className="notice" role="status" data-testid="sign-step">
             {step}
@@ -977,11 +1001,11 @@ export function SignWithToken() {
         <div className="card" data-testid="sign-rest">
           <p>
             <Bi
-              vi={`${remaining.items.length} văn bản chưa được ký. Cắm lại thiết bị ký số rồi ký tiếp (bộ ký số sẽ hỏi xác nhận và mã PIN lần nữa).`}
+              vi={`${remaining.items.length} văn bản chưa được ký. Cắm lại thiết bị ký số rồi ký tiếp; bộ ký số sẽ hỏi xác nhận và mã PIN lần nữa.`}
               en={`${remaining.items.length} document(s) not signed yet. Plug the token back in and sign them (the agent asks for approval and the PIN again).`}
             />
           </p>
-          <button type="button" disabled={action.busy} onClick={() => void action.run(signRest)}>
+          <button type="button" disabled={action.busy || pinLocked} onClick={() => void action.run(signRest)}>
             {tr(
               `Ký tiếp ${remaining.items.length} văn bản còn lại`,
               `sign the remaining ${remaining.items.length}`,

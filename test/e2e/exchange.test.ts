@@ -10,6 +10,12 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { BrowserContext, Page } from 'playwright-core';
 import { openBrowser } from './browser.js';
+import { expectModalDialog } from './console-rig.js';
+import { X509Certificate } from 'node:crypto';
+import { issueKey } from '../exchange/central/fixture.js';
+import { encryptionCertOcsp } from '../../src/exchange/axis.js';
+import { encryptionCertRequest } from '../../src/exchange/conf/registration-request.js';
+import { sha256Hex } from '../../src/exchange/conf/signed.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../../src/config.js';
 import { buildApp } from '../../src/http/app.js';
@@ -138,6 +144,9 @@ describe('exchange pages of the web console in Chromium', () => {
     );
     await page.reload();
     const row = page.locator(`tr[data-request="${req.id}"]`);
+    // the rejection is a modal dialog: focus kept in it, Escape closes it, focus back on the button
+    await expectModalDialog(page, row.getByRole('button', { name: /Từ chối/ }), 'reject-dialog');
+    expect((await call('GET', `/api/v1/central/requests/${req.id}`, tokens['central-admin']!)).status).toBe('pending');
     await row.getByRole('button', { name: /Từ chối/ }).click();
     const confirm = page.getByRole('button', { name: /Xác nhận từ chối/ });
     expect(await confirm.isDisabled()).toBe(true);
@@ -148,6 +157,43 @@ describe('exchange pages of the web console in Chromium', () => {
       status: 'rejected',
       reason: 'Hệ thống con chưa được phê duyệt nội bộ',
     });
+  });
+
+  it('shows a pending encryption-certificate registration like the others; approved, the member shows the certificate', async () => {
+    const bnv = t.axis.members[1]!;
+    const enc = await issueKey(t.p, 'agency-encryption', [
+      { type: 'C', value: 'VN' },
+      { type: 'O', value: 'Bộ Nội vụ' },
+      { type: 'CN', value: 'Bộ Nội vụ (mã hoá)' },
+      { type: 'serialNumber', value: 'VN/GOV/000.00.00.G09' },
+    ]);
+    const serial = new X509Certificate(enc.certificate).serialNumber.toLowerCase();
+    const req = await t.axis.central.registration.submit(await encryptionCertRequest(bnv.server, 'encryption-cert', enc.certificate, await encryptionCertOcsp(bnv.server, enc.certificate, t.p.log)));
+    expect(req.status).toBe('pending');
+    await page.goto(`${base}/console/exchange/requests`);
+    const row = page.locator(`tr[data-request="${req.id}"]`);
+    await row.waitFor();
+    // the type in words, who asked, the member, the certificate's subject, serial, validity and key, when
+    const text = (await row.textContent())!;
+    expect(text).toMatch(/Đăng ký chứng thư mã hoá \(encryption certificate\)/);
+    expect(text).toContain('SERVER:VN/GOV/000.00.00.G09/ss-bnv');
+    expect(text).toMatch(/Thành viên \(member\): GOV\/000\.00\.00\.G09/);
+    expect(text).toContain('CN=Bộ Nội vụ (mã hoá)');
+    expect(text).toContain(serial);
+    expect(text).toMatch(/Hiệu lực \(valid\).*–.*Còn hiệu lực \(valid\)/s);
+    expect(text).toMatch(/ec prime256v1/);
+    expect(text).toMatch(/Chờ duyệt/);
+    await row.getByRole('button', { name: /Phê duyệt/ }).click();
+    await row.waitFor({ state: 'detached' });
+    expect(await call('GET', `/api/v1/central/requests/${req.id}`, tokens['central-admin']!)).toMatchObject({ status: 'approved', decidedBy: 'Trần Quản Trị' });
+    // the exchange page: the member's encryption certificates
+    await page.goto(`${base}/console/exchange`);
+    const certs = page.locator('[data-testid=exchange-members] tr', { hasText: 'Bộ Nội vụ' }).locator('[data-testid=member-encryption-certs]');
+    await certs.locator(`[data-hash="${sha256Hex(enc.certificate)}"]`).waitFor();
+    expect(await certs.textContent()).toMatch(new RegExp(`Bộ Nội vụ \\(mã hoá\\)[\\s\\S]*${serial}[\\s\\S]*ec prime256v1[\\s\\S]*Đăng ký lúc \\(registered\\)`));
+    // the auditor reads them too
+    const listed = await call('GET', '/api/v1/central/encryption-certs?memberClass=GOV&memberCode=000.00.00.G09', tokens['auditor']!);
+    expect(listed.map((c: Json) => c.serial)).toContain(serial);
   });
 
   it('grants an access right in the console — a refused call then passes — and withdraws it', async () => {

@@ -184,6 +184,29 @@ export interface RegistrationRequestView {
   decidedAt: string | null;
   reason: string | null;
   payload: Record<string, unknown>;
+  /** encryption-cert(-deletion): the certificate carried, or the registered one a deletion names (null once gone) */
+  encryptionCertificate?: EncryptionCertSummary | null;
+}
+
+/** a member's encryption certificate as the central server decodes it */
+export interface EncryptionCertSummary {
+  hash: string;
+  subject: string;
+  issuer: string;
+  serial: string;
+  notBefore: string;
+  notAfter: string;
+  keyType: string;
+  status: 'valid' | 'expired' | 'not-yet-valid';
+}
+
+/** GET /api/v1/central/encryption-certs */
+export interface MemberEncryptionCert extends EncryptionCertSummary {
+  memberClass: string;
+  memberCode: string;
+  memberName: string | null;
+  registeredAt: string;
+  requestId: string | null;
 }
 
 export interface ServiceHealth {

@@ -5,17 +5,65 @@ import { tr } from '../i18n';
  */
 import { useState } from 'react';
 import { api, post } from '../api';
-import { Bi, Empty, Json, Loading, PageTitle, ProblemBox, useAction, useLoad } from '../components';
+import { Bi, Empty, Json, Loading, Modal, PageTitle, ProblemBox, useAction, useLoad } from '../components';
 import { dateTime } from '../format';
 import { Link, setQuery, useLocation } from '../router';
 import { session } from '../session';
-import type { RegistrationRequestView } from '../types';
+import type { EncryptionCertSummary, RegistrationRequestView } from '../types';
 
 const STATUS_VI: Record<string, string> = {
   pending: 'Chờ duyệt',
   approved: 'Đã duyệt',
   rejected: 'Đã từ chối',
 };
+
+/** request types in words: [Vietnamese, English] */
+export const REQUEST_TYPE: Record<string, [string, string]> = {
+  'auth-cert': ['Đăng ký chứng thư xác thực', 'authentication certificate'],
+  'auth-cert-deletion': ['Xoá chứng thư xác thực', 'authentication certificate deletion'],
+  client: ['Đăng ký hệ thống con', 'client subsystem'],
+  'client-deletion': ['Xoá hệ thống con', 'client subsystem deletion'],
+  'address-change': ['Đổi địa chỉ', 'address change'],
+  maintenance: ['Chế độ bảo trì', 'maintenance'],
+  'encryption-cert': ['Đăng ký chứng thư mã hoá', 'encryption certificate'],
+  'encryption-cert-deletion': ['Xoá chứng thư mã hoá', 'encryption certificate deletion'],
+};
+
+/** validity states of an encryption certificate: [Vietnamese, English] */
+export const ENC_STATUS: Record<string, [string, string]> = {
+  valid: ['Còn hiệu lực', 'valid'],
+  expired: ['Hết hạn', 'expired'],
+  'not-yet-valid': ['Chưa có hiệu lực', 'not yet valid'],
+};
+
+/** an encryption certificate in a few lines: subject, serial, validity, key type, hash */
+export function EncryptionCertLines({ c }: { c: EncryptionCertSummary }) {
+  const [vi, en] = ENC_STATUS[c.status] ?? [c.status, c.status];
+  return (
+    <div className="small-text" data-testid="encryption-cert" data-hash={c.hash}>
+      <div>{c.subject}</div>
+      <div>
+        <Bi vi="Số hiệu" en="serial" />: <span className="mono">{c.serial}</span>
+      </div>
+      <div>
+        <Bi vi="Hiệu lực" en="valid" />: {dateTime(c.notBefore)} – {dateTime(c.notAfter)}{' '}
+        <span className={`badge status-${c.status === 'valid' ? 'good' : 'revoked'}`}>{tr(vi, en)}</span>
+      </div>
+      <div>
+        <Bi vi="Khoá" en="key" />: {c.keyType}
+      </div>
+      <div className="mono muted" title="SHA-256">
+        {c.hash.slice(0, 16)}…
+      </div>
+    </div>
+  );
+}
+
+/** the member a request's server belongs to: SERVER:VN/GOV/000.00.00.G22/ss1 → GOV/000.00.00.G22 */
+function memberOf(server: string): string {
+  const parts = server.replace(/^SERVER:/, '').split('/');
+  return parts.length >= 3 ? `${parts[1]}/${parts[2]}` : server;
+}
 
 export function ExchangeRequests() {
   const { query } = useLocation();
@@ -68,7 +116,7 @@ export function ExchangeRequests() {
                 <Bi vi="Loại" en="type" />
               </th>
               <th>
-                <Bi vi="Máy chủ" en="server" />
+                <Bi vi="Máy chủ yêu cầu" en="asked by" />
               </th>
               <th>
                 <Bi vi="Nội dung" en="asks for" />
@@ -121,10 +169,28 @@ function RequestRow({ r, onChange }: { r: RegistrationRequestView; onChange: () 
   return (
     <>
       <tr data-request={r.id}>
-        <td>{r.type}</td>
+        <td>
+          {REQUEST_TYPE[r.type] ? <Bi vi={REQUEST_TYPE[r.type]![0]} en={REQUEST_TYPE[r.type]![1]} /> : null}
+          <div className="mono muted small-text">{r.type}</div>
+        </td>
         <td className="mono small-text">{r.server}</td>
-        <td className="mono small-text">
-          {asksFor(r)}{' '}
+        <td className={r.encryptionCertificate !== undefined ? 'small-text' : 'mono small-text'}>
+          {r.encryptionCertificate !== undefined ? (
+            <>
+              <div>
+                <Bi vi="Thành viên" en="member" />: <span className="mono">{memberOf(r.server)}</span>
+              </div>
+              {r.encryptionCertificate ? (
+                <EncryptionCertLines c={r.encryptionCertificate} />
+              ) : (
+                <div className="muted">
+                  <Bi vi="Chứng thư không còn được đăng ký" en="the certificate is no longer registered" />
+                </div>
+              )}
+            </>
+          ) : (
+            asksFor(r)
+          )}{' '}
           <button type="button" className="link" onClick={() => setOpen(!open)}>
             {open ? tr('Ẩn', 'hide') : 'JSON'}
           </button>
@@ -153,7 +219,7 @@ function RequestRow({ r, onChange }: { r: RegistrationRequestView; onChange: () 
                 type="button"
                 className="secondary small"
                 disabled={action.busy}
-                onClick={() => setRejecting(!rejecting)}
+                onClick={() => setRejecting(true)}
               >
                 <Bi vi="Từ chối" en="Reject" />
               </button>
@@ -162,31 +228,46 @@ function RequestRow({ r, onChange }: { r: RegistrationRequestView; onChange: () 
         </td>
       </tr>
       {rejecting && manage ? (
-        <tr className="expanded">
+        <tr className="dialog-row">
           <td colSpan={6}>
-            <form
-              className="filters"
-              onSubmit={(e) => {
-                e.preventDefault();
-                void reject();
-              }}
+            <Modal
+              testId="reject-dialog"
+              title={<Bi vi="Từ chối yêu cầu đăng ký" en="Reject the registration request" />}
+              onClose={() => setRejecting(false)}
             >
-              <label className="field grow">
-                <span>
-                  <Bi vi="Lý do từ chối" en="reason, required" />
-                </span>
-                <input
-                  name="reason"
-                  required
-                  maxLength={1000}
-                  value={reason}
-                  onChange={(e) => setReason(e.target.value)}
-                />
-              </label>
-              <button type="submit" disabled={action.busy || !reason.trim()}>
-                <Bi vi="Xác nhận từ chối" en="Confirm rejection" />
-              </button>
-            </form>
+              <p className="small-text">
+                {REQUEST_TYPE[r.type] ? tr(REQUEST_TYPE[r.type]![0], REQUEST_TYPE[r.type]![1]) : r.type} ·{' '}
+                <span className="mono">{r.server}</span>
+              </p>
+              <form
+                onSubmit={(e) => {
+                  e.preventDefault();
+                  setRejecting(false);
+                  void reject();
+                }}
+              >
+                <label className="field grow">
+                  <span>
+                    <Bi vi="Lý do từ chối" en="reason, required" />
+                  </span>
+                  <input
+                    name="reason"
+                    required
+                    maxLength={1000}
+                    value={reason}
+                    onChange={(e) => setReason(e.target.value)}
+                  />
+                </label>
+                <div className="dialog-buttons">
+                  <button type="button" className="secondary" onClick={() => setRejecting(false)}>
+                    <Bi vi="Huỷ" en="Cancel" />
+                  </button>
+                  <button type="submit" disabled={action.busy || !reason.trim()}>
+                    <Bi vi="Xác nhận từ chối" en="Confirm rejection" />
+                  </button>
+                </div>
+              </form>
+            </Modal>
           </td>
         </tr>
       ) : null}

@@ -11,7 +11,8 @@ import { Bi, Empty, Json, Loading, PageTitle, ProblemBox, useAction, useLoad } f
 import { dateTime } from '../format';
 import { Link } from '../router';
 import { session } from '../session';
-import type { ExchangeMember, ExchangeServerRow, SecurityServerStatus } from '../types';
+import type { ExchangeMember, ExchangeServerRow, MemberEncryptionCert, SecurityServerStatus } from '../types';
+import { EncryptionCertLines } from './exchange-requests';
 
 export function Exchange() {
   const central = session.can('central.read');
@@ -345,13 +346,14 @@ function Registry() {
       Promise.all([
         api<ExchangeMember[]>('/api/v1/central/members'),
         api<ExchangeServerRow[]>('/api/v1/central/servers'),
+        api<MemberEncryptionCert[]>('/api/v1/central/encryption-certs'),
         api<{ instance: string; version: number | null; expiresAt?: string; expired?: boolean }>(
           '/api/v1/central/configuration',
         ),
       ]),
     [],
   );
-  const [members, servers, conf] = data ?? [[], [], null];
+  const [members, servers, encryption, conf] = data ?? [[], [], [], null];
   return (
     <>
       <h2>
@@ -401,6 +403,9 @@ function Registry() {
                   <th>
                     <Bi vi="Máy chủ an ninh" en="security servers" />
                   </th>
+                  <th>
+                    <Bi vi="Chứng thư mã hoá" en="encryption certificates" />
+                  </th>
                 </tr>
               </thead>
               <tbody>
@@ -430,6 +435,18 @@ function Registry() {
                             <div className="muted">
                               <Bi vi="Khách" en="clients" />:{' '}
                               {s.clients.map((c) => c.subsystemCode).join(', ') || '—'}
+                            </div>
+                          </div>
+                        ))}
+                    </td>
+                    <td data-testid="member-encryption-certs">
+                      {encryption
+                        .filter((c) => c.memberClass === m.memberClass && c.memberCode === m.memberCode)
+                        .map((c) => (
+                          <div key={c.hash} className="enc-cert">
+                            <EncryptionCertLines c={c} />
+                            <div className="muted small-text">
+                              <Bi vi="Đăng ký lúc" en="registered" /> {dateTime(c.registeredAt)}
                             </div>
                           </div>
                         ))}

@@ -165,6 +165,9 @@ export class FramedReader {
         // a streamed message: the stream gets the head just read, then everything up to its end
         // a larger buffer than the default 16 KiB: fewer pauses of the socket for a body of many TLS records
         const stream = new Readable({ highWaterMark: 256 * 1024, read: () => this.socket.resume() });
+        // a message refused before it was read has no reader: its failure when the connection goes must not
+        // be an unhandled 'error' (a reader, when there is one, still gets it through its own listener)
+        stream.on('error', () => {});
         const head = Buffer.allocUnsafe(5);
         head[0] = t;
         head.writeUInt32BE(len, 1);

@@ -111,6 +111,20 @@ describe('framed channel reader', () => {
     }
   });
 
+  it('a streamed message nobody reads (refused before its body) fails quietly when the connection goes: no unhandled error', async () => {
+    const { s, reader } = pipe();
+    const msg = message([Buffer.alloc(5000, 3)]);
+    s.write(msg.subarray(0, 2000));
+    const m = await reader.next();
+    expect(m?.kind).toBe('stream');
+    const stream = (m as { stream: Readable }).stream;
+    s.destroy();
+    await new Promise((r) => setTimeout(r, 20));
+    // an unhandled 'error' here would have ended the process (a security server crashed on it)
+    expect(stream.destroyed).toBe(true);
+    expect((stream.errored as { code?: string } | null)?.code).toBe('peer_failed');
+  });
+
   it('gives null once the connection closes between messages', async () => {
     const { s, reader } = pipe();
     const pending = reader.next();

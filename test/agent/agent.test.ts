@@ -10,16 +10,13 @@ import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { buildApp } from '../../src/http/app.js';
-import { createToken } from '../../src/http/auth/store.js';
-import { OcspResponder } from '../../src/pki/ocsp/index.js';
-import { TimeStampAuthority } from '../../src/pki/tsa/index.js';
+import type { OcspResponder } from '../../src/pki/ocsp/index.js';
 import type { TokenRef } from '../../src/agent/token.js';
 import { startAgent, type Confirm, type RunningAgent, type SignRequest } from '../../src/agent/server.js';
 import { openLab, samplePdf, type Lab } from '../sign/fixtures.js';
 import { softHsmMissing, softHsmToken, type SoftHsmToken } from '../helpers/softhsm.js';
 import { tmp } from '../helpers/openssl.js';
-import { officialToken } from './fixture.js';
+import { officialToken, signingServer } from './fixture.js';
 
 const missing = softHsmMissing();
 if (missing) console.warn(`SKIP truc agent tests: ${missing}`);
@@ -46,13 +43,8 @@ describe.skipIf(!!missing && process.env.CI !== 'true')('truc agent: signing wit
   beforeAll(async () => {
     hsm = softHsmToken();
     lab = await openLab();
-    const tsa = new TimeStampAuthority(lab.p.pki, lab.p.issuer, { policy: '2.16.704.1.101.1.6.1', accuracyMs: 1000 });
-    await tsa.start();
-    responder = new OcspResponder(lab.p.pki, lab.p.issuer, { validityMinutes: 60, refreshBeforeMinutes: 10, signWith: 'delegated', pollSeconds: 60 });
-    await responder.start();
-    app = await buildApp(lab.p, { tsa, ocsp: responder });
+    ({ app, responder, apiToken } = await signingServer(lab));
     await app.listen({ host: '127.0.0.1', port: 0 });
-    apiToken = (await createToken(lab.p.db, 'nguyen.van.an', ['signer'])).token;
     // the official's key made on the token, its certificate issued by the platform's CA and put beside it
     ({ token, certId, certDer } = await officialToken(lab, hsm));
     agent = await startAgent({ token, origin: CONSOLE, port: 0, confirm });

@@ -6,6 +6,11 @@ import { keyStores } from '../../src/crypto/keystore.js';
 import { Pkcs11KeyStore } from '../../src/crypto/pkcs11-keystore.js';
 import { makeCsr } from '../../src/exchange/server/provision.js';
 import { importCertificate, type TokenRef } from '../../src/agent/token.js';
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from '../../src/http/app.js';
+import { createToken } from '../../src/http/auth/store.js';
+import { OcspResponder } from '../../src/pki/ocsp/index.js';
+import { TimeStampAuthority } from '../../src/pki/tsa/index.js';
 import type { Lab } from '../sign/fixtures.js';
 import type { SoftHsmToken } from '../helpers/softhsm.js';
 
@@ -35,4 +40,18 @@ export async function officialToken(lab: Lab, hsm: SoftHsmToken, name = 'Nguyễ
   }
   importCertificate(token, hsm.pin, certId, certDer, name);
   return { token, certId, certDer };
+}
+
+/**
+ * The platform the agent signs against: a TSA and a delegated OCSP responder started on the lab's CA, the
+ * HTTP app carrying both, and a signer's API token for nguyen.van.an. The caller closes app and responder.
+ */
+export async function signingServer(lab: Lab): Promise<{ app: FastifyInstance; responder: OcspResponder; apiToken: string }> {
+  const tsa = new TimeStampAuthority(lab.p.pki, lab.p.issuer, { policy: '2.16.704.1.101.1.6.1', accuracyMs: 1000 });
+  await tsa.start();
+  const responder = new OcspResponder(lab.p.pki, lab.p.issuer, { validityMinutes: 60, refreshBeforeMinutes: 10, signWith: 'delegated', pollSeconds: 60 });
+  await responder.start();
+  const app = await buildApp(lab.p, { tsa, ocsp: responder });
+  const apiToken = (await createToken(lab.p.db, 'nguyen.van.an', ['signer'])).token;
+  return { app, responder, apiToken };
 }

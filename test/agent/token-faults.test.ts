@@ -16,17 +16,14 @@ import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { buildApp } from '../../src/http/app.js';
-import { createToken } from '../../src/http/auth/store.js';
-import { OcspResponder } from '../../src/pki/ocsp/index.js';
-import { TimeStampAuthority } from '../../src/pki/tsa/index.js';
+import type { OcspResponder } from '../../src/pki/ocsp/index.js';
 import type { TokenRef } from '../../src/agent/token.js';
 import { startAgent, type Confirm, type RunningAgent, type SignRequest } from '../../src/agent/server.js';
 import { openLab, samplePdf, type Lab } from '../sign/fixtures.js';
 import { softHsmToken, type SoftHsmToken } from '../helpers/softhsm.js';
 import { FaultyToken, faultModuleMissing } from '../helpers/pkcs11-fault.js';
 import { tmp } from '../helpers/openssl.js';
-import { officialToken } from './fixture.js';
+import { officialToken, signingServer } from './fixture.js';
 
 const missing = faultModuleMissing();
 if (missing) console.warn(`SKIP truc agent token fault tests: ${missing}`);
@@ -54,12 +51,7 @@ describe.skipIf(!!missing && process.env.CI !== 'true')('truc agent: a token pul
   beforeAll(async () => {
     hsm = softHsmToken();
     lab = await openLab();
-    const tsa = new TimeStampAuthority(lab.p.pki, lab.p.issuer, { policy: '2.16.704.1.101.1.6.1', accuracyMs: 1000 });
-    await tsa.start();
-    responder = new OcspResponder(lab.p.pki, lab.p.issuer, { validityMinutes: 60, refreshBeforeMinutes: 10, signWith: 'delegated', pollSeconds: 60 });
-    await responder.start();
-    app = await buildApp(lab.p, { tsa, ocsp: responder });
-    apiToken = (await createToken(lab.p.db, 'nguyen.van.an', ['signer'])).token;
+    ({ app, responder, apiToken } = await signingServer(lab));
     // the key made and the certificate put on the token straight through SoftHSM2; the agent then sees
     // the token only through the fault-injecting module, as an official's USB token
     const official = await officialToken(lab, hsm);

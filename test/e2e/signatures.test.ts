@@ -8,7 +8,6 @@
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -21,19 +20,12 @@ import { openConsoleRig, type ConsoleRig } from './console-rig.js';
 import { openLab, samplePdf, type Lab } from '../sign/fixtures.js';
 import { softHsmMissing, softHsmToken, type SoftHsmToken } from '../helpers/softhsm.js';
 import { tmp } from '../helpers/openssl.js';
+import { freePort } from '../helpers/ports.js';
 import { officialToken, type OfficialToken } from '../agent/fixture.js';
 
 const SHOTS = process.env.TRUC_E2E_SCREENSHOTS ?? '/tmp';
 const missing = softHsmMissing();
 if (missing) console.warn(`SKIP console signing page tests: ${missing}`);
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const port = (s.address() as { port: number }).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 describe.skipIf(!!missing && process.env.CI !== 'true')('the console’s signing page with truc agent, in Chromium', () => {
   let lab: Lab;

@@ -7,7 +7,6 @@
  * and then the lock are shown beside the agent and in the refusal.
  */
 import { writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,19 +17,12 @@ import { openLab, type Lab } from '../sign/fixtures.js';
 import { softHsmToken, type SoftHsmToken } from '../helpers/softhsm.js';
 import { FaultyToken, faultModuleMissing } from '../helpers/pkcs11-fault.js';
 import { tmp } from '../helpers/openssl.js';
+import { freePort } from '../helpers/ports.js';
 import { officialToken, type OfficialToken } from '../agent/fixture.js';
 
 const SHOTS = process.env.TRUC_E2E_SCREENSHOTS ?? '/tmp';
 const missing = faultModuleMissing();
 if (missing) console.warn(`SKIP console token fault tests: ${missing}`);
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const port = (s.address() as { port: number }).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 describe.skipIf(!!missing && process.env.CI !== 'true')('the console’s signing page with a token pulled out and a PIN that locks, in Chromium', () => {
   let lab: Lab;

@@ -47,11 +47,17 @@ export async function officialToken(lab: Lab, hsm: SoftHsmToken, name = 'Nguyễ
  * HTTP app carrying both, and a signer's API token for nguyen.van.an. The caller closes app and responder.
  */
 export async function signingServer(lab: Lab): Promise<{ app: FastifyInstance; responder: OcspResponder; apiToken: string }> {
+  const { tsa, responder } = await signingServices(lab);
+  const app = await buildApp(lab.p, { tsa, ocsp: responder });
+  const apiToken = (await createToken(lab.p.db, 'nguyen.van.an', ['signer'])).token;
+  return { app, responder, apiToken };
+}
+
+/** A TSA and a delegated OCSP responder started on the lab's CA, for an app that carries them. The caller stops the responder. */
+export async function signingServices(lab: Lab): Promise<{ tsa: TimeStampAuthority; responder: OcspResponder }> {
   const tsa = new TimeStampAuthority(lab.p.pki, lab.p.issuer, { policy: '2.16.704.1.101.1.6.1', accuracyMs: 1000 });
   await tsa.start();
   const responder = new OcspResponder(lab.p.pki, lab.p.issuer, { validityMinutes: 60, refreshBeforeMinutes: 10, signWith: 'delegated', pollSeconds: 60 });
   await responder.start();
-  const app = await buildApp(lab.p, { tsa, ocsp: responder });
-  const apiToken = (await createToken(lab.p.db, 'nguyen.van.an', ['signer'])).token;
-  return { app, responder, apiToken };
+  return { tsa, responder };
 }

@@ -12,8 +12,7 @@ import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createToken } from '../../src/http/auth/store.js';
-import { OcspResponder } from '../../src/pki/ocsp/index.js';
-import { TimeStampAuthority } from '../../src/pki/tsa/index.js';
+import type { OcspResponder } from '../../src/pki/ocsp/index.js';
 import { startAgent, type RunningAgent, type SignRequest } from '../../src/agent/server.js';
 import { createSignKey } from '../../src/sign/index.js';
 import { openConsoleRig, type ConsoleRig } from './console-rig.js';
@@ -21,7 +20,7 @@ import { openLab, samplePdf, type Lab } from '../sign/fixtures.js';
 import { softHsmMissing, softHsmToken, type SoftHsmToken } from '../helpers/softhsm.js';
 import { tmp } from '../helpers/openssl.js';
 import { freePort } from '../helpers/ports.js';
-import { officialToken, type OfficialToken } from '../agent/fixture.js';
+import { officialToken, signingServices, type OfficialToken } from '../agent/fixture.js';
 
 const SHOTS = process.env.TRUC_E2E_SCREENSHOTS ?? '/tmp';
 const missing = softHsmMissing();
@@ -57,10 +56,9 @@ describe.skipIf(!!missing && process.env.CI !== 'true')('the console’s signing
   beforeAll(async () => {
     hsm = softHsmToken();
     lab = await openLab();
-    const tsa = new TimeStampAuthority(lab.p.pki, lab.p.issuer, { policy: '2.16.704.1.101.1.6.1', accuracyMs: 1000 });
-    await tsa.start();
-    responder = new OcspResponder(lab.p.pki, lab.p.issuer, { validityMinutes: 60, refreshBeforeMinutes: 10, signWith: 'delegated', pollSeconds: 60 });
-    await responder.start();
+    const services = await signingServices(lab);
+    const tsa = services.tsa;
+    responder = services.responder;
     // the console tells the page where the agent listens, and lets it call there and nowhere else
     agentPort = await freePort();
     lab.p.config.console = { signingAgent: `http://127.0.0.1:${agentPort}` };

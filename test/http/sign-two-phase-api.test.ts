@@ -1,12 +1,11 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import type { FastifyInstance } from 'fastify';
-import { buildApp } from '../../src/http/app.js';
 import { createToken } from '../../src/http/auth/store.js';
 import { searchAudit } from '../../src/audit/index.js';
-import { OcspResponder } from '../../src/pki/ocsp/index.js';
-import { TimeStampAuthority } from '../../src/pki/tsa/index.js';
+import type { OcspResponder } from '../../src/pki/ocsp/index.js';
 import { openLab, samplePdf, type Lab } from '../sign/fixtures.js';
 import { judgePdf, judgeXades, type Trust } from '../sign/judges.js';
+import { signingServer } from '../agent/fixture.js';
 
 describe('two-phase signing over HTTP', () => {
   let lab: Lab;
@@ -20,12 +19,7 @@ describe('two-phase signing over HTTP', () => {
 
   beforeAll(async () => {
     lab = await openLab();
-    const tsa = new TimeStampAuthority(lab.p.pki, lab.p.issuer, { policy: '2.16.704.1.101.1.6.1', accuracyMs: 1000 });
-    await tsa.start();
-    responder = new OcspResponder(lab.p.pki, lab.p.issuer, { validityMinutes: 60, refreshBeforeMinutes: 10, signWith: 'delegated', pollSeconds: 60 });
-    await responder.start();
-    app = await buildApp(lab.p, { tsa, ocsp: responder });
-    signer = (await createToken(lab.p.db, 'nguyen.van.an', ['signer'])).token;
+    ({ app, responder, apiToken: signer } = await signingServer(lab));
     auditor = (await createToken(lab.p.db, 'kiem.toan', ['auditor'])).token;
     official = await lab.signer('/CN=Nguyễn Văn An/O=Bộ Tư pháp/C=VN');
     other = await lab.signer('/CN=Lê Văn Cường/O=Bộ Tư pháp/C=VN');

@@ -10,6 +10,7 @@
  * request), logs it, and only then answers the information system.
  */
 import https from 'node:https';
+import { Readable } from 'node:stream';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { TrucError, isTrucError } from '../../errors.js';
@@ -26,6 +27,7 @@ import type { Writable } from 'node:stream';
 import type { ConfServerView } from '../conf/global.js';
 import { writeChunk, writeChunks, writeFrame } from './write.js';
 import { sha256 } from '../../crypto/digest.js';
+import { SOAP_MAX_BYTES, checkResponse, isSoapCall, parseSoap, sendSoapFault, soapRequest, type SoapRequest } from './soap.js';
 
 // PR-REST 4.3: hop-by-hop headers and those that leak the origin host are filtered; Expect is handled here;
 // the protocol's own headers are set by the servers, never passed on as the information system gave them
@@ -87,15 +89,30 @@ export async function handleConsumer(ctx: ServerContext, req: IncomingMessage, r
   let messageId = '';
   let client: SubsystemId | undefined;
   let service: ServiceId | undefined;
+  // X-Road's SOAP protocol (PR-MESS): a POST of an envelope to any path but /r1/ (`./soap.ts`)
+  const soapCall = !req.url?.startsWith('/r1/') && isSoapCall(req.method, req.headers['content-type'], req.headers.soapaction);
+  let soap: SoapRequest | undefined;
   try {
-    if (!req.url?.startsWith('/r1/')) throw new TrucError('not_found', `no route ${req.method} ${req.url?.split('?')[0] ?? ''}; messages go to /r1/{instance}/{class}/{member}/{subsystem}/{service}`);
-    const parsed = parseRestPath(req.url);
-    service = parsed.service;
-    const ch = req.headers['x-road-client'];
-    if (typeof ch !== 'string' || !ch) throw new TrucError('unknown_client', 'the X-Road-Client header is missing');
-    client = parseClientHeader(decodeClientHeader(ch));
-    const givenId = req.headers['x-road-id'];
-    messageId = typeof givenId === 'string' && givenId.length > 0 && givenId.length <= MAX_ID && !/[\s\p{Cc}]/u.test(givenId) ? givenId : randomUUID();
+    let path = '/';
+    if (soapCall) {
+      const declared = req.headers['content-length'] !== undefined ? Number(req.headers['content-length']) : NaN;
+      const limit = Math.min(SOAP_MAX_BYTES, ctx.limits.maxBodyBytes);
+      if (declared > limit) throw new TrucError('too_large', `a SOAP message is held whole while it passes: at most ${limit} bytes`, { limit });
+      const message = Number.isSafeInteger(declared) ? await readWhole(req, declared, (why) => new TrucError('bad_request', `the body could not be read: ${why}`)) : await readUpTo(req, limit);
+      const sa = req.headers.soapaction;
+      soap = soapRequest(message, req.headers['content-type'] ?? 'text/xml', Array.isArray(sa) ? sa.join(', ') : sa);
+      ({ service, client, id: messageId } = soap);
+    } else {
+      if (!req.url?.startsWith('/r1/')) throw new TrucError('not_found', `no route ${req.method} ${req.url?.split('?')[0] ?? ''}; messages go to /r1/{instance}/{class}/{member}/{subsystem}/{service}, or are SOAP envelopes POSTed to /`);
+      const parsed = parseRestPath(req.url);
+      service = parsed.service;
+      path = parsed.path;
+      const ch = req.headers['x-road-client'];
+      if (typeof ch !== 'string' || !ch) throw new TrucError('unknown_client', 'the X-Road-Client header is missing');
+      client = parseClientHeader(decodeClientHeader(ch));
+      const givenId = req.headers['x-road-id'];
+      messageId = typeof givenId === 'string' && givenId.length > 0 && givenId.length <= MAX_ID && !/[\s\p{Cc}]/u.test(givenId) ? givenId : randomUUID();
+    }
     const conf = ctx.conf();
     if (ctx.log.health().refusing)
       throw new TrucError('timestamp_unavailable', 'the message log has not been time-stamped within its grace period; new messages are refused until a time-stamping authority answers');
@@ -115,27 +132,33 @@ export async function handleConsumer(ctx: ServerContext, req: IncomingMessage, r
       time: ctx.clock().toISOString(),
       client: subsystemText(client),
       service: serviceText(service),
-      method: req.method ?? 'GET',
-      path: parsed.path,
-      // X-Road-Request-Id: this request's own id, beside the message id the client may choose
-      headers: { ...carriedHeaders(req.headers), 'x-road-request-id': randomUUID() },
+      method: soap ? 'POST' : (req.method ?? 'GET'),
+      path,
+      // X-Road-Request-Id: this request's own id, beside the message id the client may choose; a SOAP
+      // message carries only its Content-Type and SOAPAction (PR-MESS 2.2)
+      headers: soap ? soap.headers : { ...carriedHeaders(req.headers), 'x-road-request-id': randomUUID() },
       sender: ctx.idText,
       ...own.fields,
+      ...(soap ? { protocol: 'soap' as const, soapHash: soap.hash } : {}),
     };
     const headerBytes = encodeHeader(header);
     const key = subsystemText(provSubsystem);
     // a body of known, small size is read whole, signed and logged first, and travels in one write (and can
     // go to another provider if the first cannot be reached); larger ones stream
     const declared = req.headers['content-length'] !== undefined ? Number(req.headers['content-length']) : NaN;
-    const whole = !req.headers['transfer-encoding'] && Number.isSafeInteger(declared) && declared <= ctx.limits.inlineBodyBytes ? await signWhole(ctx, req, header, headerBytes, declared, own.items) : null;
+    const small = soap ? soap.parsed.message.length <= ctx.limits.inlineBodyBytes : !req.headers['transfer-encoding'] && Number.isSafeInteger(declared) && declared <= ctx.limits.inlineBodyBytes;
+    const whole = small
+      ? await signWhole(ctx, soap ? soap.parsed.message : await readWhole(req, declared, (why) => new TrucError('bad_request', `the body could not be read: ${why}`)), header, headerBytes, own.items)
+      : null;
+    const source: AsyncIterable<Buffer | Uint8Array> = soap ? Readable.from([soap.parsed.message]) : req;
     const order = await ctx.peers.order(key, candidates);
     let lastErr: unknown;
     for (const provider of order) {
       let sent = false;
       try {
-        const responseBytes = whole ? await exchangeWhole(ctx, res, provider, header, whole, service) : await exchange(ctx, req, res, provider, header, headerBytes, own.items, service, () => (sent = true));
+        const responseBytes = whole ? await exchangeWhole(ctx, res, provider, header, whole, service, soap) : await exchange(ctx, source, res, provider, header, headerBytes, own.items, service, soap, () => (sent = true));
         recordHealth(ctx, serviceText(service));
-        ctx.ops.record({ messageId, side: 'consumer', client: header.client, service: header.service, startedAt: started, finishedAt: ctx.clock(), requestBytes: whole ? whole.bodyLength : Number(req.headers['content-length'] ?? 0), responseBytes, status: res.statusCode });
+        ctx.ops.record({ messageId, side: 'consumer', client: header.client, service: header.service, startedAt: started, finishedAt: ctx.clock(), requestBytes: whole ? whole.bodyLength : soap ? soap.parsed.message.length : Number(req.headers['content-length'] ?? 0), responseBytes, status: res.statusCode });
         return;
       } catch (e) {
         lastErr = e;
@@ -159,8 +182,21 @@ export async function handleConsumer(ctx: ServerContext, req: IncomingMessage, r
     const origin = (err.detail as any)?.origin === 'provider' ? 'ServerProxy' : 'ClientProxy';
     // the rest of an unread request body is not drained: the connection closes after the answer
     if (!req.complete && !res.headersSent) res.setHeader('connection', 'close');
-    sendXroadError(res, err, origin, messageId ? { 'x-road-id': messageId } : {});
+    if (soapCall) sendSoapFault(res, err, origin);
+    else sendXroadError(res, err, origin, messageId ? { 'x-road-id': messageId } : {});
   }
+}
+
+/** A body without a declared length, read whole up to `limit` bytes. */
+async function readUpTo(s: AsyncIterable<Buffer | Uint8Array>, limit: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let n = 0;
+  for await (const c of s) {
+    n += c.length;
+    if (n > limit) throw new TrucError('too_large', `a SOAP message is held whole while it passes: at most ${limit} bytes`, { limit });
+    chunks.push(Buffer.isBuffer(c) ? c : Buffer.from(c));
+  }
+  return Buffer.concat(chunks, n);
 }
 
 interface WholeRequest {
@@ -171,9 +207,8 @@ interface WholeRequest {
   bodyLength: number;
 }
 
-/** Reads a small body whole, signs the message, logs it, and lays out its frames for one write. */
-async function signWhole(ctx: ServerContext, req: IncomingMessage, header: MessageHeader, headerBytes: Buffer, declared: number, material: Buffer[]): Promise<WholeRequest> {
-  const body = await readWhole(req, declared, (why) => new TrucError('bad_request', `the body could not be read: ${why}`));
+/** Signs a message whose small body was read whole, logs it, and lays out its frames for one write. */
+async function signWhole(ctx: ServerContext, body: Buffer, header: MessageHeader, headerBytes: Buffer, material: Buffer[]): Promise<WholeRequest> {
   const bodyHash = sha256(body);
   const digest = messageDigest(headerBytes, bodyHash, body.length);
   const bs = await ctx.signer.signDigest(digest);
@@ -320,17 +355,17 @@ async function httpCall(ctx: ServerContext, provider: ConfServerView, streamed: 
   };
 }
 
-async function exchangeWhole(ctx: ServerContext, res: ServerResponse, provider: ConfServerView, header: MessageHeader, whole: WholeRequest, service: ServiceId): Promise<number> {
+async function exchangeWhole(ctx: ServerContext, res: ServerResponse, provider: ConfServerView, header: MessageHeader, whole: WholeRequest, service: ServiceId, soap?: SoapRequest): Promise<number> {
   try {
-    return await sendWhole(ctx, res, provider, header, whole, service);
+    return await sendWhole(ctx, res, provider, header, whole, service, soap);
   } catch (e) {
     // a kept-alive connection the peer closed just as it was reused: the message never arrived, send again
-    if ((e as { reusedSocket?: boolean }).reusedSocket && !res.headersSent) return sendWhole(ctx, res, provider, header, whole, service);
+    if ((e as { reusedSocket?: boolean }).reusedSocket && !res.headersSent) return sendWhole(ctx, res, provider, header, whole, service, soap);
     throw e;
   }
 }
 
-async function sendWhole(ctx: ServerContext, res: ServerResponse, provider: ConfServerView, header: MessageHeader, whole: WholeRequest, service: ServiceId): Promise<number> {
+async function sendWhole(ctx: ServerContext, res: ServerResponse, provider: ConfServerView, header: MessageHeader, whole: WholeRequest, service: ServiceId, soap?: SoapRequest): Promise<number> {
   const call = await openCall(ctx, provider, false);
   // the certificate and OCSP responses go first, when this connection has not carried them yet
   const socket = call.socket;
@@ -345,7 +380,7 @@ async function sendWhole(ctx: ServerContext, res: ServerResponse, provider: Conf
     throw Object.assign(e as object, { reusedSocket: call.reused && reset });
   }
   try {
-    const n = await receiveResponse(ctx, answer, res, provider, call.certDer, header, whole.digest, service);
+    const n = await receiveResponse(ctx, answer, res, provider, call.certDer, header, whole.digest, service, soap);
     // the provider read the message through: it holds the material now
     if (m) materialSent(socket, whole.material);
     call.done();
@@ -358,13 +393,14 @@ async function sendWhole(ctx: ServerContext, res: ServerResponse, provider: Conf
 
 async function exchange(
   ctx: ServerContext,
-  req: IncomingMessage,
+  req: AsyncIterable<Buffer | Uint8Array>,
   res: ServerResponse,
   provider: ConfServerView,
   header: MessageHeader,
   headerBytes: Buffer,
   material: Buffer[],
   service: ServiceId,
+  soap: SoapRequest | undefined,
   markSent: () => void,
 ): Promise<number> {
   const call = await openCall(ctx, provider, true);
@@ -414,7 +450,7 @@ async function exchange(
     logged = true;
     call.end(frame(FRAME_SIGNATURE, sigBytes));
     sending = false;
-    const n = await receiveResponse(ctx, await call.answer(), res, provider, call.certDer, header, digest, service);
+    const n = await receiveResponse(ctx, await call.answer(), res, provider, call.certDer, header, digest, service, soap);
     if (m) materialSent(socket, material);
     call.done();
     return n;
@@ -445,6 +481,7 @@ async function receiveResponse(
   request: MessageHeader,
   requestDigest: Buffer,
   service: ServiceId,
+  soap?: SoapRequest,
 ): Promise<number> {
   if (answer.problem) throw errorFromProblem(answer.status, answer.problem);
   const socket = answer.socket;
@@ -465,14 +502,18 @@ async function receiveResponse(
     throw new TrucError('cert_invalid', `the response is signed with a certificate that does not belong to the service's member ${service.memberClass}/${service.memberCode}`);
   const rest = await receiveBody(ctx, incoming, signer);
   try {
-    return await answerResponse(ctx, res, h, headerBytes, pm.log, request, requestDigest, rest);
+    return await answerResponse(ctx, res, h, headerBytes, pm.log, request, requestDigest, rest, soap);
   } finally {
     rest.body.release();
   }
 }
 
 /** Logs a checked response, then gives it to the information system (from memory when held). */
-async function answerResponse(ctx: ServerContext, res: ServerResponse, h: MessageHeader, headerBytes: Buffer, material: Buffer[] | undefined, request: MessageHeader, requestDigest: Buffer, rest: ReceivedRest): Promise<number> {
+async function answerResponse(ctx: ServerContext, res: ServerResponse, h: MessageHeader, headerBytes: Buffer, material: Buffer[] | undefined, request: MessageHeader, requestDigest: Buffer, rest: ReceivedRest, soap?: SoapRequest): Promise<number> {
+  // a SOAP response is checked before it is logged as answered: the request's fields repeated, the
+  // requestHash the provider's server wrote equal to the hash of the request this server sent
+  const soapBody = soap ? await soapResponseBody(rest) : null;
+  if (soap) checkResponse(soap.parsed, parseSoap(soapBody!, h.headers['content-type'] ?? ''));
   try {
     await ctx.log.append({
       messageId: h.id,
@@ -490,6 +531,13 @@ async function answerResponse(ctx: ServerContext, res: ServerResponse, h: Messag
     });
   } catch (e) {
     throw new TrucError('log_failure', `the response could not be logged: ${(e as Error).message}`);
+  }
+  if (soapBody) {
+    // only the response's Content-Type reaches the client (PR-MESS 2.2)
+    res.writeHead(h.status!, { 'content-type': h.headers['content-type'] ?? 'text/xml; charset=utf-8', 'content-length': soapBody.length });
+    res.end(soapBody);
+    if (!Buffer.isBuffer(rest.body.body)) await rest.body.body.discard?.();
+    return soapBody.length;
   }
   const headers: Record<string, string | number> = {};
   for (const [k, v] of Object.entries(h.headers)) if (!HOP_BY_HOP.has(k) && !PROTOCOL_HEADERS.has(k)) headers[k] = v;
@@ -518,3 +566,11 @@ async function answerResponse(ctx: ServerContext, res: ServerResponse, h: Messag
   return rest.body.length;
 }
 
+
+/** A SOAP response's bytes, from memory or read back from the log (bounded: the provider's server held it whole). */
+async function soapResponseBody(rest: ReceivedRest): Promise<Buffer> {
+  const b = rest.body;
+  if (Buffer.isBuffer(b.body)) return b.body;
+  if (b.length > SOAP_MAX_BYTES) throw new TrucError('service_failed', `a SOAP response of ${b.length} bytes is over the limit of ${SOAP_MAX_BYTES}`);
+  return readUpTo(bodyStream(b.body, b.held), SOAP_MAX_BYTES);
+}

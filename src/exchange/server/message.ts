@@ -61,6 +61,13 @@ export interface MessageHeader {
   authOcspHash?: string;
   /** response only: the request's message digest, hex */
   requestHash?: string;
+  /**
+   * 'soap': the body is a message of X-Road's SOAP protocol (PR-MESS 4.0) as the client's information system
+   * sent it (`./soap.ts`); absent: X-Road's REST protocol. Servers of earlier releases do not know it.
+   */
+  protocol?: 'soap';
+  /** a SOAP request: the requestHash its response must carry (SHA-512 of the SOAP part, base64) */
+  soapHash?: string;
 }
 
 export interface MessageSignature {
@@ -128,6 +135,9 @@ export function parseHeader(bytes: Buffer): MessageHeader {
   }
   if (!h.headers || typeof h.headers !== 'object' || Array.isArray(h.headers)) throw new TrucError('bad_message', 'the message header lacks "headers"');
   for (const [k, v] of Object.entries(h.headers)) if (typeof v !== 'string') throw new TrucError('bad_message', `header "${k}" is not a string`);
+  if (h.protocol !== undefined && h.protocol !== 'soap') throw new TrucError('bad_message', `the message header names an unknown protocol "${String(h.protocol)}"`);
+  if (h.protocol === 'soap' && h.kind === 'request' && (typeof h.soapHash !== 'string' || !/^[A-Za-z0-9+/]{86}==$/.test(h.soapHash)))
+    throw new TrucError('bad_message', 'a SOAP request header needs soapHash (SHA-512, base64)');
   if (h.kind === 'request' && (typeof h.method !== 'string' || typeof h.path !== 'string'))
     throw new TrucError('bad_message', 'a request header needs method and path');
   if (h.kind === 'response' && (!Number.isInteger(h.status) || typeof h.requestHash !== 'string'))

@@ -7,7 +7,8 @@
  *
  * through the consumer's server, so the request and the answer are signed and logged like any exchange.
  * Trục keeps no OpenAPI descriptions: every service is of type `REST`, and `getOpenAPI` refuses as X-Road
- * does for a service that is not described by OpenAPI (`Server.ServerProxy.ServiceType`).
+ * does for a service that is not described by OpenAPI (`Server.ServerProxy.ServiceType`). The SOAP forms
+ * of `listMethods` and `allowedMethods` (X-Road's PR-META) are answered too, for clients of the SOAP protocol.
  */
 import { Readable } from 'node:stream';
 import type { IncomingMessage } from 'node:http';
@@ -67,15 +68,64 @@ export function metaserviceAnswer(snap: ServerSnapshot, conf: GlobalConf, meta: 
     if (!services.some((r) => r.service.serviceCode === code)) throw new TrucError('unknown_service', `${subsystemText(provider)} has no service ${code}`);
     throw new TrucError('unsupported', `service ${code} has no OpenAPI description: its type is REST`, { xroadFault: 'ServiceType' });
   }
-  const list = [];
-  for (const row of services) {
-    const rights = snap.access.get(row.text) ?? [];
-    if (meta.serviceCode === 'listMethods') list.push(entry(row, rights));
-    else {
-      const mine = rights.filter((r) => subjectCovers(snap, conf, r.subject, client));
-      if (mine.length) list.push(entry(row, mine));
-    }
-  }
+  const list = listed(snap, conf, meta, client, services).map(([row, rights]) => entry(row, rights));
   const body = Buffer.from(JSON.stringify({ service: list }));
   return Object.assign(Readable.from([body]), { statusCode: 200, headers: { 'content-type': 'application/json; charset=utf-8', 'content-length': String(body.length) } }) as unknown as IncomingMessage;
+}
+
+/** The services a listing metaservice names, with the access rights it shows for each. */
+function listed(snap: ServerSnapshot, conf: GlobalConf, meta: ServiceId, client: SubsystemId, services = servicesOf(snap, subsystemOf(meta))): [ServiceRow, AccessRight[]][] {
+  const out: [ServiceRow, AccessRight[]][] = [];
+  for (const row of services) {
+    const rights = snap.access.get(row.text) ?? [];
+    if (meta.serviceCode === 'listMethods') out.push([row, rights]);
+    else {
+      const mine = rights.filter((r) => subjectCovers(snap, conf, r.subject, client));
+      if (mine.length) out.push([row, mine]);
+    }
+  }
+  return out;
+}
+
+/** X-Road's SOAP metaservices (PR-META) this server answers itself; `getWsdl` is refused (no WSDLs are kept). */
+export const SOAP_META_SERVICES = new Set(['listMethods', 'allowedMethods', 'getWsdl']);
+
+const xmlEsc = (s: string) => s.replace(/[<>&]/g, (c) => (c === '<' ? '&lt;' : c === '>' ? '&gt;' : '&amp;'));
+
+/**
+ * `listMethods` / `allowedMethods` in X-Road's SOAP form: the response envelope repeats the request's header
+ * fields (client, service, id, userId, issue, protocolVersion) and lists each service as an identifier.
+ */
+export function soapMetaserviceAnswer(snap: ServerSnapshot, conf: GlobalConf, meta: ServiceId, client: SubsystemId, request: { client?: SoapId; service?: SoapId; id?: string; userId?: string; issue?: string; protocolVersion?: string }): IncomingMessage {
+  if (meta.serviceCode === 'getWsdl') throw new TrucError('unsupported', 'this security server keeps no WSDL descriptions of its services', { xroadFault: 'ServiceType' });
+  const X = 'http://x-road.eu/xsd/xroad.xsd';
+  const I = 'http://x-road.eu/xsd/identifiers';
+  const ident = (tag: string, x: SoapId) =>
+    `<xrd:${tag} id:objectType="${xmlEsc(x.objectType)}">` + Object.entries(x.parts).map(([k, v]) => `<id:${k}>${xmlEsc(v)}</id:${k}>`).join('') + `</xrd:${tag}>`;
+  const text = (tag: string, v?: string) => (v === undefined ? '' : `<xrd:${tag}>${xmlEsc(v)}</xrd:${tag}>`);
+  const header =
+    (request.client ? ident('client', request.client) : '') +
+    (request.service ? ident('service', request.service) : '') +
+    text('id', request.id) +
+    text('userId', request.userId) +
+    text('issue', request.issue) +
+    text('protocolVersion', request.protocolVersion);
+  const items = listed(snap, conf, meta, client)
+    .map(([row]) => {
+      const s = row.service;
+      const parts: Record<string, string> = { xRoadInstance: s.instance, memberClass: s.memberClass, memberCode: s.memberCode, subsystemCode: s.subsystemCode, serviceCode: s.serviceCode, ...(s.serviceVersion ? { serviceVersion: s.serviceVersion } : {}) };
+      return ident('service', { objectType: 'SERVICE', parts });
+    })
+    .join('');
+  const body = Buffer.from(
+    `<?xml version="1.0" encoding="UTF-8"?>\n<SOAP-ENV:Envelope xmlns:SOAP-ENV="http://schemas.xmlsoap.org/soap/envelope/" xmlns:xrd="${X}" xmlns:id="${I}">` +
+      `<SOAP-ENV:Header>${header}</SOAP-ENV:Header><SOAP-ENV:Body><xrd:${meta.serviceCode}Response>${items}</xrd:${meta.serviceCode}Response></SOAP-ENV:Body></SOAP-ENV:Envelope>\n`,
+    'utf8',
+  );
+  return Object.assign(Readable.from([body]), { statusCode: 200, headers: { 'content-type': 'text/xml; charset=utf-8', 'content-length': String(body.length) } }) as unknown as IncomingMessage;
+}
+
+interface SoapId {
+  objectType: string;
+  parts: Record<string, string>;
 }

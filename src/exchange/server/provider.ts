@@ -18,15 +18,16 @@ import { TrucError, isTrucError, toProblem } from '../../errors.js';
 import { clientHeader, memberOf, parseService, parseSubsystem, sameMember, serviceText, subsystemOf, subsystemText, type ServiceId, type SubsystemId } from '../ids.js';
 import { BodyCollector, bodyStream } from './body.js';
 import { FRAME_ABORT, FRAME_BODY, FRAME_HEADER, FRAME_MATERIAL, FRAME_SIGNATURE, MAX_CHUNK_BYTES, MESSAGE_CONTENT_TYPE, encodeHeader, frame, frameHead, messageDigest, parseHeader, readWhole, restServiceHeader, wholeMessageLimit, xroadRequestHash, type MessageHeader, type MessageSignature } from './message.js';
-import { checkTime, httpInbound, ownMaterial, publishRefusal, readIncoming, receiveBody, recordHealth, type InboundSource, type ServerContext } from './context.js';
+import { checkTime, httpInbound, ownMaterial, publishRefusal, readIncoming, receiveBody, recordHealth, type InboundSource, type ReceivedRest, type ServerContext } from './context.js';
 import { FRAME_ERROR, FramedReader, lengthFrame, type Inbound } from './channel.js';
-import type { Writable } from 'node:stream';
+import { Readable, type Writable } from 'node:stream';
 import { materialSent, materialToSend, peerMaterial } from './material.js';
 import { pathCovered, subjectCovers, type ServerSnapshot } from './store.js';
 import type { GlobalConf } from '../conf/global.js';
 import { writeChunk, writeFrame } from './write.js';
-import { META_SERVICES, metaserviceAnswer } from './metaservices.js';
+import { META_SERVICES, SOAP_META_SERVICES, metaserviceAnswer, soapMetaserviceAnswer } from './metaservices.js';
 import { sha256 } from '../../crypto/digest.js';
+import { SOAP_MAX_BYTES, isSoapCall, parseSoap, requestHashOf, soapRequest, withRequestHash, type ParsedSoap, type SoapRequest } from './soap.js';
 
 const peerHashes = new WeakMap<TLSSocket, { der: Buffer; hash: string }>();
 // hop-by-hop headers and those that leak the origin host (PR-REST 4.3), and the protocol's own, which the
@@ -229,7 +230,7 @@ async function provide(ctx: ServerContext, x: ProviderExchange, check?: () => vo
     const svc = snap.services.get(svcText);
     // X-Road's REST metaservices, answered by this server itself for a subsystem it serves (a registered
     // service of the same code goes first)
-    const meta = !svc && !service.serviceVersion && META_SERVICES.has(service.serviceCode) && snap.clients.has(subsystemText(subsystemOf(service))) && conf.isClientOf(ctx.id, subsystemOf(service));
+    const meta = !svc && !service.serviceVersion && (header.protocol === 'soap' ? SOAP_META_SERVICES : META_SERVICES).has(service.serviceCode) && snap.clients.has(subsystemText(subsystemOf(service))) && conf.isClientOf(ctx.id, subsystemOf(service));
     if (!meta && (!svc || svc.disabled || !conf.isClientOf(ctx.id, subsystemOf(service))))
       throw new TrucError('unknown_service', `${svcText} is not a service of this security server${svc?.disabled ? ' (disabled)' : ''}`);
     checkTime(ctx, header);
@@ -245,6 +246,14 @@ async function provide(ctx: ServerContext, x: ProviderExchange, check?: () => vo
       throw new TrucError('access_denied', `${subsystemText(client)} has no access right to ${header.method} ${svcText}${header.path === '/' ? '' : header.path}`);
     const rest = await receiveBody(ctx, incoming, signer);
     held = rest.body;
+    // a SOAP message is read as the service will read it: its header must name what the signed header names
+    let soap: ParsedSoap | undefined;
+    try {
+      if (header.protocol === 'soap') soap = await soapRequestAt(header, rest);
+    } catch (e) {
+      if (!Buffer.isBuffer(rest.body.body)) await rest.body.body.discard?.();
+      throw e;
+    }
     if (!ctx.replay.add(replayKey)) {
       if (!Buffer.isBuffer(rest.body.body)) await rest.body.body.discard?.();
       throw new TrucError('replayed_message', `message ${header.id} from ${header.client} was already received`);
@@ -271,10 +280,10 @@ async function provide(ctx: ServerContext, x: ProviderExchange, check?: () => vo
     }
     requestBytes = rest.body.length;
     const body = rest.body.body;
-    const isRes = meta ? metaserviceAnswer(snap, conf, service, client, header.method!, header.path!) : await sendToService(header, rest.digest, svc!.url, svc!.timeoutMs, body, rest.body.length, rest.body.held);
+    const isRes = meta ? (soap ? soapMetaserviceAnswer(snap, conf, service, client, soap.fields) : metaserviceAnswer(snap, conf, service, client, header.method!, header.path!)) : await sendToService(header, rest.digest, svc!.url, svc!.timeoutMs, body, rest.body.length, rest.body.held, soap);
     // metadata mode: the spool file goes now that the body is on its way (no-op in full mode: the log owns it)
     if ((rest.body.held || meta) && !Buffer.isBuffer(body)) await body.discard?.();
-    const out = await answerSigned(ctx, x, header, rest.digest, isRes);
+    const out = await answerSigned(ctx, x, header, rest.digest, soap ? await soapAnswer(soap, isRes) : isRes);
     recordHealth(ctx, svcText);
     ctx.ops.record({ messageId: header.id, side: 'provider', client: header.client, service: header.service, startedAt: started, finishedAt: ctx.clock(), requestBytes, responseBytes: out.bytes, status: out.status });
   } catch (e) {
@@ -299,15 +308,24 @@ async function sendToService(
   body: Buffer | import('../log/types.js').SpooledBody,
   bodyLength: number,
   held?: Buffer[],
+  soap?: ParsedSoap,
 ): Promise<IncomingMessage> {
   const target = new URL(baseUrl + (h.path === '/' ? '' : h.path!));
   const headers: Record<string, string | number> = {};
-  for (const [k, v] of Object.entries(h.headers)) headers[k] = v;
-  const client = parseSubsystem(h.client);
-  headers['x-road-client'] = clientHeader(client);
-  headers['x-road-service'] = restServiceHeader(parseService(h.service));
-  headers['x-road-id'] = h.id;
-  headers['x-road-request-hash'] = xroadRequestHash(requestDigest);
+  if (soap) {
+    // PR-MESS 2.2: Content-Type and SOAPAction reach the service, nothing else; the message as the client wrote it
+    headers['content-type'] = h.headers['content-type'] ?? 'text/xml; charset=utf-8';
+    if (h.headers.soapaction !== undefined) headers.soapaction = h.headers.soapaction;
+    body = soap.message;
+    held = undefined;
+  } else {
+    for (const [k, v] of Object.entries(h.headers)) headers[k] = v;
+    const client = parseSubsystem(h.client);
+    headers['x-road-client'] = clientHeader(client);
+    headers['x-road-service'] = restServiceHeader(parseService(h.service));
+    headers['x-road-id'] = h.id;
+    headers['x-road-request-hash'] = xroadRequestHash(requestDigest);
+  }
   headers['content-length'] = bodyLength;
   const lib = target.protocol === 'https:' ? https : http;
   const send = (): Promise<IncomingMessage> =>
@@ -432,3 +450,56 @@ async function answerSigned(ctx: ServerContext, x: ProviderExchange, h: MessageH
 // idle connections are closed after 4 s, before the 5 s keep-alive of a Node information system ends them
 // under us (a request sent on a socket the other side is closing fails with ECONNRESET)
 const serviceAgent = new http.Agent({ keepAlive: true, maxSockets: 256, timeout: 4000 });
+
+/** The SOAP request as the provider's server received it, checked against the signed header naming it. */
+async function soapRequestAt(h: MessageHeader, rest: ReceivedRest): Promise<ParsedSoap> {
+  const b = rest.body;
+  if (b.length > SOAP_MAX_BYTES) throw new TrucError('too_large', `a SOAP message of ${b.length} bytes is over the limit of ${SOAP_MAX_BYTES}`);
+  const bytes = Buffer.isBuffer(b.body) ? b.body : await readAll(bodyStream(b.body, b.held), SOAP_MAX_BYTES);
+  let r: SoapRequest;
+  try {
+    r = soapRequest(bytes, h.headers['content-type'] ?? '', h.headers.soapaction);
+  } catch (e) {
+    throw new TrucError('bad_message', `the SOAP message is not one the client's server could have sent: ${(e as Error).message}`);
+  }
+  if (r.hash !== h.soapHash || subsystemText(r.client) !== h.client || serviceText(r.service) !== h.service || r.id !== h.id)
+    throw new TrucError('bad_message', 'the SOAP message names another client, service or id than its signed header, or its hash differs');
+  return r.parsed;
+}
+
+/**
+ * The service's SOAP response, read whole, checked against the request (the same header fields) and with
+ * requestHash written into its header, as the answer to sign; only its Content-Type is kept.
+ */
+async function soapAnswer(request: ParsedSoap, isRes: IncomingMessage): Promise<IncomingMessage> {
+  const ct = String(isRes.headers['content-type'] ?? '');
+  if (!isSoapCall('POST', ct, undefined)) {
+    isRes.resume();
+    throw new TrucError('service_failed', `the service answered ${isRes.statusCode} with content type "${ct}", not a SOAP message`, { xroadFault: 'ServiceFailed.InvalidContentType' });
+  }
+  let bytes: Buffer;
+  try {
+    bytes = await readAll(isRes, SOAP_MAX_BYTES);
+  } catch (e) {
+    throw isTrucError(e) ? new TrucError('service_failed', e.message) : new TrucError('service_failed', `the information system's response failed: ${(e as Error).message}`);
+  }
+  let response: ParsedSoap;
+  try {
+    response = parseSoap(bytes, ct);
+  } catch (e) {
+    throw new TrucError('service_failed', `the service's SOAP response is malformed: ${(e as Error).message}`, { xroadFault: `ServiceFailed.${(isTrucError(e) && (e.detail as { xroadFault?: string } | undefined)?.xroadFault) || 'InvalidSoap'}` });
+  }
+  const out = withRequestHash(request, response, requestHashOf(request));
+  return Object.assign(Readable.from([out]), { statusCode: isRes.statusCode ?? 200, headers: { 'content-type': ct, 'content-length': String(out.length) } }) as unknown as IncomingMessage;
+}
+
+async function readAll(s: AsyncIterable<Buffer | Uint8Array>, limit: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let n = 0;
+  for await (const c of s) {
+    n += c.length;
+    if (n > limit) throw new TrucError('too_large', `a SOAP message is held whole while it passes: at most ${limit} bytes`);
+    chunks.push(Buffer.isBuffer(c) ? c : Buffer.from(c));
+  }
+  return Buffer.concat(chunks, n);
+}

@@ -71,13 +71,13 @@ export function xroadErrorBody(fault: string, e: unknown): Record<string, unknow
     detail: randomUUID(),
     ...rest,
     problem_type: p.type,
-    message_vi: VI[p.code] ?? 'Lỗi trên trục liên thông',
+    message_vi: xroadMessageVi(p.code),
     message_en: String(text ?? p.code),
   };
 }
 
 const VI: Record<string, string> = {
-  bad_request: 'Yêu cầu không đúng giao thức REST của X-Road',
+  bad_request: 'Yêu cầu không đúng giao thức thông điệp của X-Road',
   bad_identifier: 'Định danh không hợp lệ',
   unknown_client: 'Thiếu hoặc sai tiêu đề X-Road-Client',
   too_large: 'Nội dung vượt quá giới hạn cho phép',
@@ -102,6 +102,11 @@ const VI: Record<string, string> = {
   server_maintenance: 'Máy chủ bảo mật đang bảo trì',
   internal: 'Lỗi nội bộ',
 };
+
+/** The Vietnamese meaning of one of our codes, as information systems are told it. */
+export function xroadMessageVi(code: string): string {
+  return VI[code] ?? 'Lỗi trên trục liên thông';
+}
 
 export function sendXroadError(res: ServerResponse, e: unknown, origin: ErrorOrigin, extra: Record<string, string> = {}): void {
   const fault = xroadFault(origin, e);

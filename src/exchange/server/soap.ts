@@ -1,0 +1,432 @@
+/**
+ * X-Road's message protocol for SOAP (PR-MESS 4.0) on the information-system side: what an agency's system
+ * written for X-Road's SOAP services sends works unchanged.
+ *
+ * A SOAP 1.1 envelope (`text/xml`, or the first part of a `multipart/related` message with attachments, MTOM
+ * included) names the client, the service, the message id and the protocol version in its header, in the
+ * namespaces `http://x-road.eu/xsd/xroad.xsd` and `http://x-road.eu/xsd/identifiers`. The servers carry the
+ * message byte for byte (the envelope and the attachments, as the information system wrote them) inside the
+ * signed message of `./message.ts`; only Content-Type and SOAPAction reach the service. The provider's
+ * server checks that the service's response repeats the request's header fields, writes `requestHash`
+ * (SHA-512 of the request's SOAP part, base64) into the response's header, and the consumer's server checks
+ * both again before the client sees the response. Failures of the axis reach the client as SOAP faults with
+ * X-Road's fault codes.
+ *
+ * This module reads and edits the bytes; `./consumer.ts` and `./provider.ts` carry them. The envelope is
+ * parsed as a stream (saxes, no document type declarations), edits are made on the bytes at positions the
+ * parser reported, so nothing of the message is re-serialised.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import type { ServerResponse } from 'node:http';
+import { SaxesParser, type SaxesTagNS } from 'saxes';
+import { TrucError, isTrucError, toProblem } from '../../errors.js';
+import { memberId, serviceId, subsystemId, type ServiceId, type SubsystemId } from '../ids.js';
+import { xroadFault, xroadMessageVi, type ErrorOrigin } from './xroad-error.js';
+
+export const SOAP_ENV_NS = 'http://schemas.xmlsoap.org/soap/envelope/';
+export const XRD_NS = 'http://x-road.eu/xsd/xroad.xsd';
+export const ID_NS = 'http://x-road.eu/xsd/identifiers';
+export const SHA512_URI = 'http://www.w3.org/2001/04/xmlenc#sha512';
+/** Trục's own elements in a fault's detail (the stable code and the Vietnamese and English text) */
+export const TRUC_NS = 'urn:truc:exchange';
+
+/** A SOAP message is held whole while it passes (it is parsed, and the response edited): its size is bounded. */
+export const SOAP_MAX_BYTES = 64 * 1024 * 1024;
+
+/** The X-Road header fields whose values a response must repeat (PR-MESS 2.2). */
+const COPIED = ['client', 'service', 'centralService', 'id', 'userId', 'issue', 'protocolVersion'] as const;
+const ID_FIELDS = new Set(['client', 'service', 'centralService']);
+const ID_PARTS = ['xRoadInstance', 'memberClass', 'memberCode', 'subsystemCode', 'groupCode', 'serviceCode', 'serviceVersion', 'securityCategoryCode', 'serverCode'];
+
+export interface XrdIdentifier {
+  objectType: string;
+  parts: Record<string, string>;
+}
+
+export interface SoapFields {
+  client?: XrdIdentifier;
+  service?: XrdIdentifier;
+  centralService?: XrdIdentifier;
+  id?: string;
+  userId?: string;
+  issue?: string;
+  protocolVersion?: string;
+  requestHash?: string;
+}
+
+export interface ParsedSoap {
+  /** the whole HTTP body (the envelope, or the multipart message holding it) */
+  message: Buffer;
+  /** the SOAP envelope's bytes, and where they start in `message` */
+  part: Buffer;
+  partOffset: number;
+  fields: SoapFields;
+  /** the body's first element: the service's wrapper element, or a Fault */
+  body: { ns: string; local: string } | null;
+  fault: boolean;
+  /** byte offsets in `part`: the Header's end tag, an existing requestHash element (start, end) */
+  headerEnd: number;
+  hashRange: [number, number] | null;
+}
+
+interface MediaType {
+  type: string;
+  params: Record<string, string>;
+}
+
+/** `type/subtype; name=value; name="quoted value"` (names lower-cased, quotes and escapes undone). */
+export function parseMediaType(text: string): MediaType {
+  const semi = text.indexOf(';');
+  const type = (semi < 0 ? text : text.slice(0, semi)).trim().toLowerCase();
+  const params: Record<string, string> = {};
+  let i = semi < 0 ? text.length : semi + 1;
+  while (i < text.length) {
+    const eq = text.indexOf('=', i);
+    if (eq < 0) break;
+    const name = text.slice(i, eq).replace(/^[\s;]+/, '').trim().toLowerCase();
+    let j = eq + 1;
+    while (text[j] === ' ' || text[j] === '\t') j++;
+    let value = '';
+    if (text[j] === '"') {
+      j++;
+      while (j < text.length && text[j] !== '"') {
+        if (text[j] === '\\' && j + 1 < text.length) j++;
+        value += text[j];
+        j++;
+      }
+      j++;
+      const next = text.indexOf(';', j);
+      i = next < 0 ? text.length : next + 1;
+    } else {
+      const next = text.indexOf(';', j);
+      value = (next < 0 ? text.slice(j) : text.slice(j, next)).trim();
+      i = next < 0 ? text.length : next + 1;
+    }
+    if (name) params[name] = value;
+  }
+  return { type, params };
+}
+
+const SOAP_TYPES = new Set(['text/xml', 'multipart/related', 'application/xop+xml']);
+
+/** A call in X-Road's SOAP protocol: a POST of a SOAP 1.1 envelope, with or without attachments. */
+export function isSoapCall(method: string | undefined, contentType: string | undefined, soapAction: string | string[] | undefined): boolean {
+  if (method !== 'POST') return false;
+  if (soapAction !== undefined) return true;
+  return !!contentType && SOAP_TYPES.has(parseMediaType(contentType).type);
+}
+
+const bad = (fault: string, message: string) => new TrucError('bad_request', message, { xroadFault: fault });
+
+/** The multipart message's SOAP part (the `start` part, else the first) and its media type. */
+function soapPartOf(message: Buffer, mt: MediaType): { part: Buffer; offset: number; type: MediaType } {
+  const boundary = mt.params.boundary;
+  if (!boundary) throw bad('MimeParsingFailed', 'a multipart/related message without a boundary parameter');
+  const delim = Buffer.from(`--${boundary}`, 'latin1');
+  let at = message.indexOf(delim);
+  const start = mt.params.start?.trim();
+  while (at >= 0) {
+    let p = at + delim.length;
+    if (message[p] === 0x2d && message[p + 1] === 0x2d) break; // closing delimiter
+    // the rest of the delimiter line (transport padding), then the part's headers up to an empty line
+    const eol = message.indexOf('\r\n', p);
+    if (eol < 0) break;
+    p = eol + 2;
+    const headEnd = message.indexOf('\r\n\r\n', p - 2);
+    if (headEnd < 0) throw bad('MimeParsingFailed', 'a MIME part without the empty line after its headers');
+    const head = message.subarray(p, headEnd).toString('latin1');
+    const contentStart = headEnd + 4;
+    const next = message.indexOf(Buffer.concat([Buffer.from('\r\n', 'latin1'), delim]), contentStart - 2);
+    if (next < 0) throw bad('MimeParsingFailed', 'a MIME part without a closing boundary');
+    const headers: Record<string, string> = {};
+    for (const line of head.replace(/\r\n[ \t]+/g, ' ').split('\r\n')) {
+      const c = line.indexOf(':');
+      if (c > 0) headers[line.slice(0, c).trim().toLowerCase()] = line.slice(c + 1).trim();
+    }
+    const id = headers['content-id'];
+    if (!start || id === start || `<${id}>` === start || id === `<${start}>`) {
+      const cte = (headers['content-transfer-encoding'] ?? '8bit').toLowerCase();
+      if (!['8bit', '7bit', 'binary'].includes(cte)) throw bad('MimeParsingFailed', `the SOAP part's Content-Transfer-Encoding is ${cte}; X-Road's protocol asks for 8bit`);
+      return { part: message.subarray(contentStart, Math.max(contentStart, next)), offset: contentStart, type: parseMediaType(headers['content-type'] ?? 'text/xml') };
+    }
+    at = next + 2;
+  }
+  throw bad('MimeParsingFailed', start ? `the multipart message has no part with Content-ID ${start}` : 'the multipart message has no parts');
+}
+
+const SINGLE_BYTE = /^(us-ascii|ascii|iso-8859-\d+|latin1|windows-125\d|cp125\d|koi8-[ru])$/;
+
+/** Reads the envelope's characters and the way back from a character's index to its byte offset. */
+function decode(part: Buffer, charset: string): { text: string; byteAt: (i: number) => number } {
+  const cs = charset.toLowerCase();
+  if (cs === 'utf-8' || cs === 'utf8') {
+    const bom = part[0] === 0xef && part[1] === 0xbb && part[2] === 0xbf ? 3 : 0;
+    const text = part.subarray(bom).toString('utf8');
+    if (text.includes('\ufffd') && !Buffer.from(text, 'utf8').equals(part.subarray(bom))) throw bad('InvalidSoap', 'the SOAP message is not valid UTF-8');
+    return { text, byteAt: (i) => bom + Buffer.byteLength(text.slice(0, i), 'utf8') };
+  }
+  if (SINGLE_BYTE.test(cs)) {
+    let text: string;
+    try {
+      text = new TextDecoder(cs).decode(part);
+    } catch {
+      throw bad('InvalidContentType', `the character encoding ${charset} is not supported`);
+    }
+    if (text.length !== part.length) throw bad('InvalidSoap', `the SOAP message is not valid ${charset}`);
+    return { text, byteAt: (i) => i };
+  }
+  throw bad('InvalidContentType', `the character encoding ${charset} is not supported; X-Road's SOAP messages are UTF-8 (or a single-byte encoding)`);
+}
+
+/**
+ * Parses a SOAP message as X-Road's protocol sends it. `contentType` is the HTTP Content-Type (or the one the
+ * message was carried with). Throws `bad_request` with X-Road's fault name in `xroadFault` for a message
+ * that is not one (MissingHeader, MissingBody, DuplicateHeaderField, InvalidSoap, MimeParsingFailed, …).
+ */
+export function parseSoap(message: Buffer, contentType: string): ParsedSoap {
+  const mt = parseMediaType(contentType || 'text/xml');
+  let part = message;
+  let partOffset = 0;
+  let partType = mt;
+  if (mt.type === 'multipart/related') ({ part, offset: partOffset, type: partType } = soapPartOf(message, mt));
+  if (partType.type !== 'text/xml' && partType.type !== 'application/xop+xml')
+    throw bad('InvalidContentType', `a SOAP message is text/xml (or multipart/related with a text/xml or MTOM part), not ${partType.type || 'without a type'}`);
+  const { text, byteAt } = decode(part, partType.params.charset ?? mt.params.charset ?? 'utf-8');
+
+  const fields: SoapFields = {};
+  const seen = new Set<string>();
+  let depth = 0;
+  let inHeader = false;
+  let sawHeader = false;
+  let sawBody = false;
+  let headerEnd = -1;
+  let hashRange: [number, number] | null = null;
+  let hashStart = -1;
+  let body: ParsedSoap['body'] = null;
+  let field: { name: string; text: string; id?: XrdIdentifier; attrs: Record<string, string> } | null = null;
+  let idPart: { name: string; text: string } | null = null;
+  const p = new SaxesParser({ xmlns: true, position: true });
+  let failure: Error | null = null;
+  const fail = (e: Error) => {
+    failure ??= e;
+  };
+  p.on('error', (e) => fail(bad('InvalidXml', `the SOAP message is not well-formed XML: ${e.message}`)));
+  p.on('doctype', () => fail(bad('InvalidSoap', 'a SOAP message must not contain a document type declaration')));
+  p.on('opentag', (t: SaxesTagNS) => {
+    depth++;
+    if (depth === 1) {
+      if (t.uri !== SOAP_ENV_NS || t.local !== 'Envelope') fail(bad('InvalidSoap', `the root element is {${t.uri}}${t.local}, not a SOAP 1.1 Envelope`));
+      return;
+    }
+    if (depth === 2) {
+      if (t.uri !== SOAP_ENV_NS) return fail(bad('InvalidSoap', `an element {${t.uri}}${t.local} directly in the Envelope`));
+      if (t.local === 'Header') {
+        if (sawHeader || sawBody) fail(bad('InvalidSoap', 'the Envelope holds more than one Header, or a Header after the Body'));
+        sawHeader = inHeader = true;
+      } else if (t.local === 'Body') {
+        if (sawBody) fail(bad('InvalidSoap', 'the Envelope holds more than one Body'));
+        sawBody = true;
+      } else fail(bad('InvalidSoap', `an element ${t.local} directly in the Envelope`));
+      return;
+    }
+    if (depth === 3 && inHeader && t.uri === XRD_NS) {
+      if (seen.has(t.local)) fail(bad('DuplicateHeaderField', `the header field ${t.local} appears twice`));
+      seen.add(t.local);
+      const attrs: Record<string, string> = {};
+      for (const a of Object.values(t.attributes)) attrs[`{${a.uri}}${a.local}`] = a.value;
+      field = { name: t.local, text: '', attrs };
+      if (ID_FIELDS.has(t.local)) field.id = { objectType: attrs[`{${ID_NS}}objectType`] ?? '', parts: {} };
+      if (t.local === 'requestHash') hashStart = text.lastIndexOf('<', p.position - 1);
+      return;
+    }
+    if (depth === 3 && !inHeader && sawBody && !body) {
+      body = { ns: t.uri, local: t.local };
+      return;
+    }
+    if (depth === 4 && field?.id) {
+      if (t.uri !== ID_NS) fail(bad('InvalidSoap', `the identifier ${field.name} holds an element {${t.uri}}${t.local}`));
+      else if (field.id.parts[t.local] !== undefined) fail(bad('DuplicateHeaderField', `the identifier ${field.name} names ${t.local} twice`));
+      idPart = { name: t.local, text: '' };
+    }
+  });
+  const onText = (s: string) => {
+    if (idPart) idPart.text += s;
+    else if (field && depth === 3) field.text += s;
+  };
+  p.on('text', onText);
+  p.on('cdata', onText);
+  p.on('closetag', () => {
+    if (depth === 4 && idPart && field?.id) {
+      field.id.parts[idPart.name] = idPart.text.trim();
+      idPart = null;
+    } else if (depth === 3 && field) {
+      const f = field;
+      field = null;
+      if (f.id) (fields as Record<string, unknown>)[f.name] = f.id;
+      else if (f.name === 'requestHash') {
+        fields.requestHash = f.text.replace(/\s+/g, '');
+        hashRange = [hashStart, p.position];
+      } else if ((COPIED as readonly string[]).includes(f.name)) (fields as Record<string, unknown>)[f.name] = f.text.trim();
+    } else if (depth === 2 && inHeader) {
+      inHeader = false;
+      headerEnd = text.lastIndexOf('</', p.position - 1);
+    }
+    depth--;
+  });
+  try {
+    p.write(text).close();
+  } catch (e) {
+    fail(bad('InvalidXml', `the SOAP message is not well-formed XML: ${(e as Error).message}`));
+  }
+  if (failure) throw failure;
+  if (!sawBody) throw bad('MissingBody', 'Malformed SOAP message: body missing');
+  const b = body as ParsedSoap['body'];
+  const range = hashRange as [number, number] | null;
+  return {
+    message,
+    part,
+    partOffset,
+    fields,
+    body: b,
+    fault: !!b && b.ns === SOAP_ENV_NS && b.local === 'Fault',
+    headerEnd: headerEnd < 0 ? -1 : byteAt(headerEnd),
+    hashRange: range ? [byteAt(range[0]), byteAt(range[1])] : null,
+  };
+}
+
+function clientOf(x: XrdIdentifier): SubsystemId {
+  const p = x.parts;
+  if (x.objectType === 'MEMBER' || (x.objectType === 'SUBSYSTEM' && !p.subsystemCode))
+    throw new TrucError('unknown_client', 'only subsystems are clients of the axis: the client header names a member without a subsystemCode', { xroadFault: 'InvalidClientIdentifier' });
+  if (x.objectType !== 'SUBSYSTEM') throw new TrucError('unknown_client', `the client's objectType is ${x.objectType || 'missing'}, not SUBSYSTEM`, { xroadFault: 'InvalidClientIdentifier' });
+  try {
+    return subsystemId(memberId(p.xRoadInstance ?? '', p.memberClass ?? '', p.memberCode ?? ''), p.subsystemCode!);
+  } catch (e) {
+    throw isTrucError(e) ? new TrucError('bad_identifier', e.message, { xroadFault: 'InvalidClientIdentifier' }) : e;
+  }
+}
+
+function serviceOf(x: XrdIdentifier): ServiceId {
+  const p = x.parts;
+  if (x.objectType !== 'SERVICE') throw bad('InvalidRequest', `the service's objectType is ${x.objectType || 'missing'}, not SERVICE`);
+  if (!p.subsystemCode) throw new TrucError('unknown_service', 'services of the axis belong to subsystems: the service header has no subsystemCode');
+  try {
+    return serviceId(subsystemId(memberId(p.xRoadInstance ?? '', p.memberClass ?? '', p.memberCode ?? ''), p.subsystemCode), p.serviceCode ?? '', p.serviceVersion || undefined);
+  } catch (e) {
+    throw isTrucError(e) ? new TrucError('bad_identifier', e.message, { xroadFault: 'InvalidRequest' }) : e;
+  }
+}
+
+export interface SoapRequest {
+  parsed: ParsedSoap;
+  client: SubsystemId;
+  service: ServiceId;
+  id: string;
+  /** requestHash of the response to come: SHA-512 of the SOAP part, base64 */
+  hash: string;
+  /** what travels to the service besides the body (and what the log keeps of the user and case) */
+  headers: Record<string, string>;
+}
+
+/** Reads an information system's SOAP request: its identifiers, id and version checked as X-Road does. */
+export function soapRequest(message: Buffer, contentType: string, soapAction?: string): SoapRequest {
+  const parsed = parseSoap(message, contentType);
+  const f = parsed.fields;
+  if (parsed.headerEnd < 0) throw bad('MissingHeader', 'Malformed SOAP message: header missing');
+  if (!f.client) throw bad('MissingHeaderField', 'Required field \'client\' is missing');
+  if (f.centralService && !f.service) throw new TrucError('unsupported', 'central services are not defined on this axis: name the service itself', { xroadFault: 'InvalidRequest' });
+  if (!f.service) throw bad('MissingHeaderField', 'Required field \'service\' is missing');
+  if (!f.id) throw bad('MissingHeaderField', 'Required field \'id\' is missing');
+  if (!f.protocolVersion) throw bad('MissingHeaderField', 'Required field \'protocolVersion\' is missing');
+  if (!/^4\.\d+$/.test(f.protocolVersion)) throw bad('InvalidProtocolVersion', `unsupported protocol version ${f.protocolVersion}: this server speaks X-Road's message protocol 4.x`);
+  if (f.id.length > 255 || /[\p{Cc}]/u.test(f.id)) throw bad('InvalidMessage', 'the message id is longer than 255 characters or holds control characters');
+  const client = clientOf(f.client);
+  const service = serviceOf(f.service);
+  if (!parsed.body) throw bad('MissingBody', 'Malformed SOAP message: the body holds no element');
+  // document/literal wrapped: the request's wrapper element is named after the service code (PR-MESS 2.3)
+  if (parsed.body.local !== service.serviceCode) throw bad('InvalidBody', `Malformed SOAP message: the body element ${parsed.body.local} does not match the service code ${service.serviceCode}`);
+  const headers: Record<string, string> = { 'content-type': contentType };
+  if (soapAction !== undefined) headers.soapaction = soapAction;
+  if (f.userId) headers['x-road-userid'] = f.userId;
+  if (f.issue) headers['x-road-issue'] = f.issue;
+  return { parsed, client, service, id: f.id, hash: requestHashOf(parsed), headers };
+}
+
+/** requestHash: SHA-512 of the request's SOAP part (PR-MESS 2.2), base64. */
+export function requestHashOf(parsed: ParsedSoap): string {
+  return createHash('sha512').update(parsed.part).digest('base64');
+}
+
+const idEqual = (a?: XrdIdentifier, b?: XrdIdentifier) => {
+  if (!a || !b) return !a && !b;
+  if (a.objectType !== b.objectType) return false;
+  return ID_PARTS.every((k) => (a.parts[k] ?? '') === (b.parts[k] ?? ''));
+};
+
+/** A response must repeat the request's header fields with the same values (PR-MESS 2.2); a fault need not. */
+export function checkConsistent(request: ParsedSoap, response: ParsedSoap): void {
+  if (response.fault) return;
+  for (const k of COPIED) {
+    const a = request.fields[k];
+    const b = response.fields[k];
+    const same = ID_FIELDS.has(k) ? idEqual(a as XrdIdentifier | undefined, b as XrdIdentifier | undefined) : (a ?? '') === (b ?? '');
+    if (!same) throw new TrucError('service_failed', `Response from server proxy is not consistent with request: the header field ${k} differs`, { xroadFault: 'ServiceFailed.InconsistentResponse' });
+  }
+}
+
+/**
+ * The service's response with `requestHash` written into its header (an existing one replaced), its
+ * consistency with the request checked first. Faults pass as the service gave them.
+ */
+export function withRequestHash(request: ParsedSoap, response: ParsedSoap, hash: string): Buffer {
+  checkConsistent(request, response);
+  if (response.fault) return response.message;
+  if (response.headerEnd < 0) throw new TrucError('service_failed', 'Response from server proxy is not consistent with request: the response has no SOAP header', { xroadFault: 'ServiceFailed.InconsistentResponse' });
+  const el = Buffer.from(`<xrd:requestHash xmlns:xrd="${XRD_NS}" algorithmId="${SHA512_URI}">${hash}</xrd:requestHash>`, 'latin1');
+  const part = response.part;
+  const pieces: Buffer[] = [];
+  if (response.hashRange) pieces.push(part.subarray(0, response.hashRange[0]), part.subarray(response.hashRange[1], response.headerEnd));
+  else pieces.push(part.subarray(0, response.headerEnd));
+  pieces.push(el, part.subarray(response.headerEnd));
+  const m = response.message;
+  return Buffer.concat([m.subarray(0, response.partOffset), ...pieces, m.subarray(response.partOffset + part.length)]);
+}
+
+/** The consumer's server checks what the provider's wrote: the hash of the request it sent, the same fields. */
+export function checkResponse(request: ParsedSoap, response: ParsedSoap): void {
+  checkConsistent(request, response);
+  if (response.fault) return;
+  if (response.fields.requestHash !== requestHashOf(request))
+    throw new TrucError('service_failed', 'Response from server proxy is not consistent with request: requestHash does not match the request sent', { xroadFault: 'ServiceFailed.InconsistentResponse' });
+}
+
+const esc = (s: string) => s.replace(/[<>&"]/g, (c) => (c === '<' ? '&lt;' : c === '>' ? '&gt;' : c === '&' ? '&amp;' : '&quot;'));
+
+/** A SOAP 1.1 fault as X-Road's servers send it (PR-MESS Annex D.1), with Trục's code and texts in the detail. */
+export function soapFault(fault: string, e: unknown, errorId = randomUUID()): Buffer {
+  const p = toProblem(e);
+  const en = String(p.detail ?? p.code);
+  return Buffer.from(
+    '<?xml version="1.0" encoding="UTF-8"?>\n' +
+      `<SOAP-ENV:Envelope xmlns:SOAP-ENV="${SOAP_ENV_NS}"><SOAP-ENV:Body><SOAP-ENV:Fault>` +
+      `<faultcode>${esc(fault)}</faultcode><faultstring>${esc(en)}</faultstring><faultactor></faultactor>` +
+      `<detail><faultDetail xmlns="">${errorId}</faultDetail>` +
+      `<truc:code xmlns:truc="${TRUC_NS}">${esc(p.code)}</truc:code>` +
+      `<truc:message_vi xmlns:truc="${TRUC_NS}">${esc(xroadMessageVi(p.code))}</truc:message_vi>` +
+      `<truc:message_en xmlns:truc="${TRUC_NS}">${esc(en)}</truc:message_en></detail>` +
+      '</SOAP-ENV:Fault></SOAP-ENV:Body></SOAP-ENV:Envelope>\n',
+    'utf8',
+  );
+}
+
+/** Answers the information system with a SOAP fault: HTTP 500, as SOAP 1.1 over HTTP asks. */
+export function sendSoapFault(res: ServerResponse, e: unknown, origin: ErrorOrigin): void {
+  const fault = xroadFault(origin, e);
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const body = soapFault(fault, e);
+  res.writeHead(500, { 'content-type': 'text/xml; charset=utf-8', 'content-length': body.length, 'x-road-error': fault });
+  res.end(body);
+}

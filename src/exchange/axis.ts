@@ -28,6 +28,7 @@ import { OwnStatus, httpOcspFetcher } from './server/own-status.js';
 import { certHash } from './conf/global.js';
 import { encryptionCertRequest, type RegistrationRequest } from './conf/registration-request.js';
 import { TrucError } from '../errors.js';
+import { isSoapCall, parseSoap, soapEnvelope, soapFault } from './server/soap.js';
 import type { Logger } from 'pino';
 
 export interface AxisAgency {
@@ -98,6 +99,30 @@ function sampleService(agency: AxisAgency): http.Server {
       // streams back what it receives, whatever the size
       res.writeHead(200, { 'content-type': req.headers['content-type'] ?? 'application/octet-stream', ...(req.headers['content-length'] ? { 'content-length': req.headers['content-length'] } : {}) });
       req.pipe(res);
+      return;
+    }
+    if (isSoapCall(req.method, req.headers['content-type'], req.headers.soapaction)) {
+      // a service of X-Road's SOAP protocol: the answer repeats the request's header (PR-MESS 2.2)
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        let out: Buffer;
+        try {
+          const p = parseSoap(Buffer.concat(chunks), req.headers['content-type'] ?? 'text/xml');
+          const code = p.fields.service?.parts.serviceCode ?? 'thongTin';
+          const esc = (s: string) => s.replace(/[<>&]/g, (c) => (c === '<' ? '&lt;' : c === '>' ? '&gt;' : '&amp;'));
+          out = soapEnvelope(
+            p.fields,
+            `<ns1:${code}Response><coQuan>${esc(agency.name)}</coQuan><thongDiep>Xin chào từ ${esc(agency.name)}</thongDiep><message>Hello from ${esc(agency.name)}</message><benGoi>${esc(Object.values(p.fields.client?.parts ?? {}).join('/'))}</benGoi></ns1:${code}Response>`,
+            ' xmlns:ns1="urn:truc:demo"',
+          );
+          res.writeHead(200, { 'content-type': 'text/xml; charset=utf-8' });
+        } catch (e) {
+          out = soapFault('Client', e);
+          res.writeHead(500, { 'content-type': 'text/xml; charset=utf-8' });
+        }
+        res.end(out);
+      });
       return;
     }
     req.resume();
@@ -218,10 +243,10 @@ export async function startAxis(p: Platform, central: CentralServer, o: AxisOpti
     await Promise.all(members.map((m) => m.server.tick(true)));
   };
   await refreshAll();
-  // sample services: every agency may call every other's `thong-tin` and `echo`
+  // sample services: every agency may call every other's `thong-tin` and `echo` (REST) and `thongTin` (SOAP)
   for (const m of members) {
     if (!m.serviceUrl) continue;
-    for (const code of ['thong-tin', 'echo']) {
+    for (const code of ['thong-tin', 'echo', 'thongTin']) {
       const svc = serviceId(m.subsystem, code);
       await m.server.store.putService(svc, code === 'echo' ? `${m.serviceUrl}/echo` : m.serviceUrl);
       for (const other of members) if (other !== m) await m.server.store.grant({ service: `SERVICE:${subsystemText(m.subsystem).slice('SUBSYSTEM:'.length)}/${code}`, subject: subsystemText(other.subsystem), method: '*', path: '*' });

@@ -16,6 +16,7 @@ import { TrucError } from '../../errors.js';
 import { subsystemText, subsystemOf, type ServiceId, type SubsystemId } from '../ids.js';
 import type { GlobalConf } from '../conf/global.js';
 import { subjectCovers, type AccessRight, type ServerSnapshot, type ServiceRow } from './store.js';
+import { identifierXml, soapEnvelope, type SoapFields } from './soap.js';
 
 export const META_SERVICES = new Set(['listMethods', 'allowedMethods', 'getOpenAPI']);
 
@@ -90,42 +91,20 @@ function listed(snap: ServerSnapshot, conf: GlobalConf, meta: ServiceId, client:
 /** X-Road's SOAP metaservices (PR-META) this server answers itself; `getWsdl` is refused (no WSDLs are kept). */
 export const SOAP_META_SERVICES = new Set(['listMethods', 'allowedMethods', 'getWsdl']);
 
-const xmlEsc = (s: string) => s.replace(/[<>&]/g, (c) => (c === '<' ? '&lt;' : c === '>' ? '&gt;' : '&amp;'));
-
 /**
  * `listMethods` / `allowedMethods` in X-Road's SOAP form: the response envelope repeats the request's header
  * fields (client, service, id, userId, issue, protocolVersion) and lists each service as an identifier.
  */
-export function soapMetaserviceAnswer(snap: ServerSnapshot, conf: GlobalConf, meta: ServiceId, client: SubsystemId, request: { client?: SoapId; service?: SoapId; id?: string; userId?: string; issue?: string; protocolVersion?: string }): IncomingMessage {
+export function soapMetaserviceAnswer(snap: ServerSnapshot, conf: GlobalConf, meta: ServiceId, client: SubsystemId, request: SoapFields): IncomingMessage {
   if (meta.serviceCode === 'getWsdl') throw new TrucError('unsupported', 'this security server keeps no WSDL descriptions of its services', { xroadFault: 'ServiceType' });
-  const X = 'http://x-road.eu/xsd/xroad.xsd';
-  const I = 'http://x-road.eu/xsd/identifiers';
-  const ident = (tag: string, x: SoapId) =>
-    `<xrd:${tag} id:objectType="${xmlEsc(x.objectType)}">` + Object.entries(x.parts).map(([k, v]) => `<id:${k}>${xmlEsc(v)}</id:${k}>`).join('') + `</xrd:${tag}>`;
-  const text = (tag: string, v?: string) => (v === undefined ? '' : `<xrd:${tag}>${xmlEsc(v)}</xrd:${tag}>`);
-  const header =
-    (request.client ? ident('client', request.client) : '') +
-    (request.service ? ident('service', request.service) : '') +
-    text('id', request.id) +
-    text('userId', request.userId) +
-    text('issue', request.issue) +
-    text('protocolVersion', request.protocolVersion);
   const items = listed(snap, conf, meta, client)
     .map(([row]) => {
       const s = row.service;
       const parts: Record<string, string> = { xRoadInstance: s.instance, memberClass: s.memberClass, memberCode: s.memberCode, subsystemCode: s.subsystemCode, serviceCode: s.serviceCode, ...(s.serviceVersion ? { serviceVersion: s.serviceVersion } : {}) };
-      return ident('service', { objectType: 'SERVICE', parts });
+      return identifierXml('service', { objectType: 'SERVICE', parts });
     })
     .join('');
-  const body = Buffer.from(
-    `<?xml version="1.0" encoding="UTF-8"?>\n<SOAP-ENV:Envelope xmlns:SOAP-ENV="http://schemas.xmlsoap.org/soap/envelope/" xmlns:xrd="${X}" xmlns:id="${I}">` +
-      `<SOAP-ENV:Header>${header}</SOAP-ENV:Header><SOAP-ENV:Body><xrd:${meta.serviceCode}Response>${items}</xrd:${meta.serviceCode}Response></SOAP-ENV:Body></SOAP-ENV:Envelope>\n`,
-    'utf8',
-  );
+  const body = soapEnvelope(request, `<xrd:${meta.serviceCode}Response>${items}</xrd:${meta.serviceCode}Response>`);
   return Object.assign(Readable.from([body]), { statusCode: 200, headers: { 'content-type': 'text/xml; charset=utf-8', 'content-length': String(body.length) } }) as unknown as IncomingMessage;
 }
 
-interface SoapId {
-  objectType: string;
-  parts: Record<string, string>;
-}

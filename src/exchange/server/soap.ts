@@ -430,3 +430,29 @@ export function sendSoapFault(res: ServerResponse, e: unknown, origin: ErrorOrig
   res.writeHead(500, { 'content-type': 'text/xml; charset=utf-8', 'content-length': body.length, 'x-road-error': fault });
   res.end(body);
 }
+
+/** An X-Road identifier as a header field (`xrd` and `id` prefixes bound on the envelope by `soapEnvelope`). */
+export function identifierXml(tag: string, x: XrdIdentifier): string {
+  return `<xrd:${tag} id:objectType="${esc(x.objectType)}">` + Object.entries(x.parts).map(([k, v]) => `<id:${k}>${esc(v)}</id:${k}>`).join('') + `</xrd:${tag}>`;
+}
+
+/**
+ * A response envelope (UTF-8) repeating a request's header fields in X-Road's order, around `bodyXml`: what
+ * the metaservices answer, and what a service written for the protocol sends back.
+ */
+export function soapEnvelope(request: SoapFields, bodyXml: string, namespaces = ''): Buffer {
+  const text = (tag: string, v?: string) => (v === undefined ? '' : `<xrd:${tag}>${esc(v)}</xrd:${tag}>`);
+  const header =
+    (request.client ? identifierXml('client', request.client) : '') +
+    (request.service ? identifierXml('service', request.service) : '') +
+    (request.centralService ? identifierXml('centralService', request.centralService) : '') +
+    text('id', request.id) +
+    text('userId', request.userId) +
+    text('issue', request.issue) +
+    text('protocolVersion', request.protocolVersion);
+  return Buffer.from(
+    `<?xml version="1.0" encoding="UTF-8"?>\n<SOAP-ENV:Envelope xmlns:SOAP-ENV="${SOAP_ENV_NS}" xmlns:xrd="${XRD_NS}" xmlns:id="${ID_NS}"${namespaces}>` +
+      `<SOAP-ENV:Header>${header}</SOAP-ENV:Header><SOAP-ENV:Body>${bodyXml}</SOAP-ENV:Body></SOAP-ENV:Envelope>\n`,
+    'utf8',
+  );
+}

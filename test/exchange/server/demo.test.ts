@@ -8,9 +8,12 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { createServer } from 'node:net';
 import { tmp } from '../../helpers/openssl.js';
+
+/** README's SOAP example is called as written */
+const readme = readFileSync(resolve('README.md'), 'utf8');
 
 const ROOT = resolve(__dirname, '../../..');
 
@@ -106,6 +109,13 @@ describe('truc start: the demonstration axis', () => {
       const foreign = await fetch(`http://127.0.0.1:${is}/r1/VN/PROV/000.00.31.H29/vanthu/thong-tin`, { headers: { 'X-Road-Client': 'VN/GOV/000.00.00.G09/vanthu' } });
       expect(foreign.status).toBe(500);
       expect(foreign.headers.get('x-road-error')).toBe('Server.ClientProxy.UnknownMember');
+      // the same agency's service in X-Road's SOAP protocol, as README shows it
+      const soap = readme.match(/<SOAP-ENV:Envelope[\s\S]*?<\/SOAP-ENV:Envelope>/)![0].replace('$(cat /proc/sys/kernel/random/uuid)', randomUUID());
+      const s = await fetch(`http://127.0.0.1:${is}/`, { method: 'POST', headers: { 'content-type': 'text/xml; charset=utf-8' }, body: soap });
+      const st = await s.text();
+      expect(s.status, st).toBe(200);
+      expect(st).toContain('<coQuan>UBND Thành phố Hồ Chí Minh</coQuan>');
+      expect(st).toContain(`>${createHash('sha512').update(soap).digest('base64')}</xrd:requestHash>`);
       if (round === 1) {
         // the document desks: the first start sends a sample decision from Văn phòng Chính phủ to the two
         // others; each takes it (01), validates its signatures and registers it (03)

@@ -27,6 +27,7 @@ import type { Writable } from 'node:stream';
 import type { ConfServerView } from '../conf/global.js';
 import { writeChunk, writeChunks, writeFrame } from './write.js';
 import { sha256 } from '../../crypto/digest.js';
+import { listClients } from './metaservices.js';
 import { SOAP_MAX_BYTES, checkResponse, isSoapCall, parseSoap, sendSoapFault, soapRequest, type SoapRequest } from './soap.js';
 
 // PR-REST 4.3: hop-by-hop headers and those that leak the origin host are filtered; Expect is handled here;
@@ -85,6 +86,7 @@ export function parseRestPath(url: string): { service: ServiceId; path: string }
 }
 
 export async function handleConsumer(ctx: ServerContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  if (req.method === 'GET' && (req.url === '/listClients' || req.url?.startsWith('/listClients?'))) return answerListClients(ctx, req, res);
   const started = ctx.clock();
   let messageId = '';
   let client: SubsystemId | undefined;
@@ -573,4 +575,17 @@ async function soapResponseBody(rest: ReceivedRest): Promise<Buffer> {
   if (Buffer.isBuffer(b.body)) return b.body;
   if (b.length > SOAP_MAX_BYTES) throw new TrucError('service_failed', `a SOAP response of ${b.length} bytes is over the limit of ${SOAP_MAX_BYTES}`);
   return readUpTo(bodyStream(b.body, b.held), SOAP_MAX_BYTES);
+}
+
+/** X-Road's `GET /listClients` (PR-META 2), answered from this server's global configuration. */
+function answerListClients(ctx: ServerContext, req: IncomingMessage, res: ServerResponse): void {
+  try {
+    const q = new URLSearchParams(req.url!.slice('/listClients'.length).replace(/^\?/, ''));
+    const json = /\bapplication\/json\b/i.test(String(req.headers.accept ?? ''));
+    const out = listClients(ctx.conf(), q.get('xRoadInstance'), json);
+    res.writeHead(200, { 'content-type': out.contentType, 'content-length': out.body.length });
+    res.end(out.body);
+  } catch (e) {
+    sendXroadError(res, isTrucError(e) ? e : new TrucError('internal', (e as Error)?.message ?? 'internal error'), 'ClientProxy');
+  }
 }

@@ -108,3 +108,38 @@ export function soapMetaserviceAnswer(snap: ServerSnapshot, conf: GlobalConf, me
   return Object.assign(Readable.from([body]), { statusCode: 200, headers: { 'content-type': 'text/xml; charset=utf-8', 'content-length': String(body.length) } }) as unknown as IncomingMessage;
 }
 
+
+/**
+ * `GET /listClients[?xRoadInstance=…]` on the information-system side (PR-META 2): the members and subsystems
+ * of the global configuration, as X-Road's `clientList` XML, or JSON when the caller accepts
+ * `application/json`. Only this instance is known (no federation): another instance lists no one.
+ */
+export function listClients(conf: GlobalConf, instance: string | null, json: boolean): { contentType: string; body: Buffer } {
+  const entries: { objectType: 'MEMBER' | 'SUBSYSTEM'; memberClass: string; memberCode: string; subsystemCode?: string; name: string }[] = [];
+  if (instance === null || instance === conf.instance) {
+    const members = [...conf.shared.members].sort((a, b) => (a.memberClass + '/' + a.memberCode < b.memberClass + '/' + b.memberCode ? -1 : 1));
+    for (const m of members) {
+      entries.push({ objectType: 'MEMBER', memberClass: m.memberClass, memberCode: m.memberCode, name: m.name });
+      for (const sub of [...m.subsystems].sort((a, b) => (a.subsystemCode < b.subsystemCode ? -1 : 1))) entries.push({ objectType: 'SUBSYSTEM', memberClass: m.memberClass, memberCode: m.memberCode, subsystemCode: sub.subsystemCode, name: m.name });
+    }
+  }
+  if (json) {
+    const member = entries.map((e) => ({
+      id: { member_class: e.memberClass, member_code: e.memberCode, ...(e.subsystemCode ? { subsystem_code: e.subsystemCode } : {}), object_type: e.objectType, xroad_instance: conf.instance },
+      name: e.name,
+    }));
+    return { contentType: 'application/json; charset=utf-8', body: Buffer.from(JSON.stringify({ member })) };
+  }
+  const esc = (v: string) => v.replace(/[<>&]/g, (c) => (c === '<' ? '&lt;' : c === '>' ? '&gt;' : '&amp;'));
+  const xml = entries
+    .map(
+      (e) =>
+        `<xrd:member><xrd:id id:objectType="${e.objectType}"><id:xRoadInstance>${esc(conf.instance)}</id:xRoadInstance><id:memberClass>${esc(e.memberClass)}</id:memberClass><id:memberCode>${esc(e.memberCode)}</id:memberCode>` +
+        `${e.subsystemCode ? `<id:subsystemCode>${esc(e.subsystemCode)}</id:subsystemCode>` : ''}</xrd:id><xrd:name>${esc(e.name)}</xrd:name></xrd:member>`,
+    )
+    .join('');
+  return {
+    contentType: 'text/xml; charset=utf-8',
+    body: Buffer.from(`<?xml version="1.0" encoding="UTF-8"?>\n<xrd:clientList xmlns:id="http://x-road.eu/xsd/identifiers" xmlns:xrd="http://x-road.eu/xsd/xroad.xsd">${xml}</xrd:clientList>\n`, 'utf8'),
+  };
+}

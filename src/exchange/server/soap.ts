@@ -338,7 +338,7 @@ export function soapRequest(message: Buffer, contentType: string, soapAction?: s
   if (!f.service) throw bad('MissingHeaderField', 'Required field \'service\' is missing');
   if (!f.id) throw bad('MissingHeaderField', 'Required field \'id\' is missing');
   if (!f.protocolVersion) throw bad('MissingHeaderField', 'Required field \'protocolVersion\' is missing');
-  if (!/^4\.\d+$/.test(f.protocolVersion)) throw bad('InvalidProtocolVersion', `unsupported protocol version ${f.protocolVersion}: this server speaks X-Road's message protocol 4.x`);
+  if (!/^4\.\S*$/.test(f.protocolVersion)) throw bad('InvalidProtocolVersion', `unsupported protocol version ${f.protocolVersion}: this server speaks X-Road's message protocol 4.x`);
   if (f.id.length > 255 || /[\p{Cc}]/u.test(f.id)) throw bad('InvalidMessage', 'the message id is longer than 255 characters or holds control characters');
   const client = clientOf(f.client);
   const service = serviceOf(f.service);

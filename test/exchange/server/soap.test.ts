@@ -296,6 +296,27 @@ describe('SOAP through two security servers', () => {
     expect((await post(envelope({ id }))).faultcode).toBe('Server.ServerProxy.InvalidMessage');
   });
 
+  it('lists the axis’s clients (GET /listClients) as X-Road’s clientList, in XML or JSON', async () => {
+    const base = t.axis.members[0]!.isUrl;
+    const x = await fetch(`${base}/listClients`);
+    expect(x.headers.get('content-type')).toBe('text/xml; charset=utf-8');
+    const doc = new DOMParser().parseFromString(await x.text(), 'text/xml');
+    expect(doc.documentElement.namespaceURI).toBe(XRD_NS);
+    expect(doc.documentElement.localName).toBe('clientList');
+    const members = Array.from(doc.getElementsByTagNameNS(XRD_NS, 'member')).map((m) => {
+      const id = m.getElementsByTagNameNS(XRD_NS, 'id')[0]!;
+      const part = (n: string) => id.getElementsByTagNameNS('http://x-road.eu/xsd/identifiers', n)[0]?.textContent ?? '';
+      return `${id.getAttributeNS('http://x-road.eu/xsd/identifiers', 'objectType')}:${part('xRoadInstance')}/${part('memberClass')}/${part('memberCode')}${part('subsystemCode') ? `/${part('subsystemCode')}` : ''} ${m.getElementsByTagNameNS(XRD_NS, 'name')[0]!.textContent}`;
+    });
+    expect(members).toEqual(expect.arrayContaining(['MEMBER:VN/GOV/000.00.00.G22 Văn phòng Chính phủ', 'SUBSYSTEM:VN/PROV/000.00.31.H29/vanthu UBND Thành phố Hồ Chí Minh']));
+    const j = await (await fetch(`${base}/listClients?xRoadInstance=VN`, { headers: { accept: 'application/json' } })).json();
+    expect(j.member).toContainEqual({ id: { member_class: 'GOV', member_code: '000.00.00.G09', subsystem_code: 'vanthu', object_type: 'SUBSYSTEM', xroad_instance: 'VN' }, name: 'Bộ Nội vụ' });
+    expect((await (await fetch(`${base}/listClients?xRoadInstance=EE`, { headers: { accept: 'application/json' } })).json()).member).toEqual([]);
+    // and a request written with protocolVersion 4.x, as X-Road's own examples are
+    const r = await post(envelope({ service: { ...HCM, code: 'listMethods' }, body: '<xrd:listMethods/>', version: '4.x' }));
+    expect(r.status, r.text).toBe(200);
+  });
+
   it('keeps the REST protocol where it was: a POST of JSON to / is not SOAP', async () => {
     const r = await fetch(`${t.axis.members[0]!.isUrl}/`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
     expect(r.status).toBe(400);

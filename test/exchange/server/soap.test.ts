@@ -123,7 +123,7 @@ describe('SOAP messages: reading and editing the bytes', () => {
 let t: TestAxis;
 let seen: { headers: http.IncomingHttpHeaders; body: Buffer; url: string }[] = [];
 /** how the information system answers: echo the header (X-Road's rule), or misbehave */
-let mode: 'echo' | 'wrong-id' | 'fault' | 'json' = 'echo';
+let mode: 'echo' | 'wrong-id' | 'fault' | 'json' | 'big' = 'echo';
 let is: http.Server;
 
 function respond(req: Buffer): { status: number; type: string; body: string } {
@@ -138,7 +138,7 @@ function respond(req: Buffer): { status: number; type: string; body: string } {
   return {
     status: 200,
     type: 'text/xml; charset=utf-8',
-    body: `<?xml version="1.0" encoding="UTF-8"?>\n<SOAP-ENV:Envelope xmlns:SOAP-ENV="http://schemas.xmlsoap.org/soap/envelope/" xmlns:ns1="http://vanthu.gov.vn/lienthong" xmlns:xrd="http://x-road.eu/xsd/xroad.xsd" xmlns:id="http://x-road.eu/xsd/identifiers">${h}<SOAP-ENV:Body><ns1:${code}Response><trangThai>Đã vào sổ</trangThai><nhan>${req.length}</nhan></ns1:${code}Response></SOAP-ENV:Body></SOAP-ENV:Envelope>`,
+    body: `<?xml version="1.0" encoding="UTF-8"?>\n<SOAP-ENV:Envelope xmlns:SOAP-ENV="http://schemas.xmlsoap.org/soap/envelope/" xmlns:ns1="http://vanthu.gov.vn/lienthong" xmlns:xrd="http://x-road.eu/xsd/xroad.xsd" xmlns:id="http://x-road.eu/xsd/identifiers">${h}<SOAP-ENV:Body><ns1:${code}Response><trangThai>Đã vào sổ</trangThai><nhan>${req.length}</nhan>${mode === 'big' ? `<noiDung>${'Văn bản điện tử. '.repeat(30_000)}</noiDung>` : ''}</ns1:${code}Response></SOAP-ENV:Body></SOAP-ENV:Envelope>`,
   };
 }
 
@@ -232,6 +232,18 @@ describe('SOAP through two security servers', () => {
     expect(seen[0]!.headers['content-type']).toBe(ct);
     expect(parseSoap(r.bytes, r.headers.get('content-type')!).fields.requestHash).toBe(sha512(soap));
     expect(r.text).toContain(`<nhan>${body.length}</nhan>`);
+  });
+
+  it('carries a response larger than the inline limit (spooled on both sides), requestHash written', async () => {
+    mode = 'big';
+    const req = envelope({});
+    const r = await post(req);
+    mode = 'echo';
+    expect(r.status, r.text.slice(0, 300)).toBe(200);
+    expect(r.bytes.length).toBeGreaterThan(500_000);
+    const p = parseSoap(r.bytes, 'text/xml');
+    expect(p.fields.requestHash).toBe(sha512(req));
+    expect(r.text.endsWith('</ns1:traCuuVanBanResponse></SOAP-ENV:Body></SOAP-ENV:Envelope>')).toBe(true);
   });
 
   it('answers listMethods and allowedMethods itself, in SOAP', async () => {

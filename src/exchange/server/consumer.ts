@@ -14,7 +14,7 @@ import { Readable } from 'node:stream';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { TrucError, isTrucError } from '../../errors.js';
-import { clientHeader, memberOf, parseClientHeader, parseService, parseSubsystem, sameMember, serviceId, subsystemId, memberId, serviceText, subsystemText, subsystemOf, type ServiceId, type SubsystemId } from '../ids.js';
+import { clientHeader, memberOf, parseClientHeader, parseServer, parseService, parseSubsystem, sameMember, serverText, serviceId, subsystemId, memberId, serviceText, subsystemText, subsystemOf, type ServerId, type ServiceId, type SubsystemId } from '../ids.js';
 import { BodyCollector, bodyStream } from './body.js';
 import { FRAME_BODY, FRAME_HEADER, FRAME_MATERIAL, FRAME_SIGNATURE, MAX_CHUNK_BYTES, MESSAGE_CONTENT_TYPE, encodeHeader, frame, frameHead, messageDigest, parseHeader, readWhole, restServiceHeader, xroadRequestHash, type MessageHeader, type MessageSignature } from './message.js';
 import { checkTime, httpInbound, ownMaterial, publishRefusal, readIncoming, receiveBody, recordHealth, type InboundSource, type ReceivedRest, type ServerContext } from './context.js';
@@ -33,7 +33,7 @@ import { SOAP_MAX_BYTES, checkResponse, isSoapCall, parseSoap, sendSoapFault, so
 // PR-REST 4.3: hop-by-hop headers and those that leak the origin host are filtered; Expect is handled here;
 // the protocol's own headers are set by the servers, never passed on as the information system gave them
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'host', 'user-agent', 'server', 'expect', 'content-length']);
-const PROTOCOL_HEADERS = new Set(['x-road-client', 'x-road-service', 'x-road-id', 'x-road-request-id', 'x-road-request-hash', 'x-road-error']);
+const PROTOCOL_HEADERS = new Set(['x-road-client', 'x-road-service', 'x-road-id', 'x-road-request-id', 'x-road-request-hash', 'x-road-error', 'x-road-security-server']);
 const MAX_ID = 255;
 
 /** The information system's headers carried across: all but hop-by-hop ones and those the protocol sets. */
@@ -124,8 +124,15 @@ export async function handleConsumer(ctx: ServerContext, req: IncomingMessage, r
     const provSubsystem = subsystemOf(service);
     if (!conf.hasSubsystem(provSubsystem))
       throw new TrucError(conf.member(provSubsystem) ? 'unknown_service' : 'unknown_member', `${subsystemText(provSubsystem)} is not registered in the global configuration`);
-    const candidates = conf.serversOf(provSubsystem).filter((s) => !s.maintenance);
+    let candidates = conf.serversOf(provSubsystem).filter((s) => !s.maintenance);
     if (!candidates.length) throw new TrucError('unknown_service', `no security server serves ${subsystemText(provSubsystem)}`);
+    // X-Road's security server targeting (PR-TARGETSS; X-Road-Security-Server in REST): this provider's server only
+    const target = soap ? soap.target : targetHeader(req.headers['x-road-security-server']);
+    if (target) {
+      const want = serverText(target);
+      candidates = candidates.filter((s) => serverText(s.id) === want);
+      if (!candidates.length) throw new TrucError('unknown_service', `${want} does not serve ${subsystemText(provSubsystem)} (or is in maintenance)`, { xroadFault: 'InvalidSecurityServer' });
+    }
     const own = ownMaterial(ctx);
     const header: MessageHeader = {
       v: 2,
@@ -185,7 +192,17 @@ export async function handleConsumer(ctx: ServerContext, req: IncomingMessage, r
     // the rest of an unread request body is not drained: the connection closes after the answer
     if (!req.complete && !res.headersSent) res.setHeader('connection', 'close');
     if (soapCall) sendSoapFault(res, err, origin);
-    else sendXroadError(res, err, origin, messageId ? { 'x-road-id': messageId } : {});
+    else sendXroadError(res, err, origin, messageId ? { 'x-road-id': messageId } : {}, req.headers.accept);
+  }
+}
+
+/** The X-Road-Security-Server header: `INSTANCE/CLASS/MEMBER/SERVERCODE`, percent-encoded parts. */
+function targetHeader(v: string | string[] | undefined): ServerId | undefined {
+  if (v === undefined) return undefined;
+  try {
+    return parseServer(`SERVER:${decodeClientHeader(Array.isArray(v) ? v[0]! : v)}`);
+  } catch (e) {
+    throw new TrucError('bad_identifier', `the X-Road-Security-Server header is not INSTANCE/CLASS/MEMBER/SERVERCODE: ${(e as Error).message}`, { xroadFault: 'InvalidSecurityServer' });
   }
 }
 
@@ -586,6 +603,6 @@ function answerListClients(ctx: ServerContext, req: IncomingMessage, res: Server
     res.writeHead(200, { 'content-type': out.contentType, 'content-length': out.body.length });
     res.end(out.body);
   } catch (e) {
-    sendXroadError(res, isTrucError(e) ? e : new TrucError('internal', (e as Error)?.message ?? 'internal error'), 'ClientProxy');
+    sendXroadError(res, isTrucError(e) ? e : new TrucError('internal', (e as Error)?.message ?? 'internal error'), 'ClientProxy', {}, req.headers.accept);
   }
 }

@@ -20,7 +20,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import { SaxesParser, type SaxesTagNS } from 'saxes';
 import { TrucError, isTrucError, toProblem } from '../../errors.js';
-import { memberId, serviceId, subsystemId, type ServiceId, type SubsystemId } from '../ids.js';
+import { memberId, serverId, serviceId, subsystemId, type ServerId, type ServiceId, type SubsystemId } from '../ids.js';
 import { xroadFault, xroadMessageVi, type ErrorOrigin } from './xroad-error.js';
 
 export const SOAP_ENV_NS = 'http://schemas.xmlsoap.org/soap/envelope/';
@@ -35,7 +35,7 @@ export const SOAP_MAX_BYTES = 64 * 1024 * 1024;
 
 /** The X-Road header fields whose values a response must repeat (PR-MESS 2.2). */
 const COPIED = ['client', 'service', 'centralService', 'id', 'userId', 'issue', 'protocolVersion'] as const;
-const ID_FIELDS = new Set(['client', 'service', 'centralService']);
+const ID_FIELDS = new Set(['client', 'service', 'centralService', 'securityServer']);
 const ID_PARTS = ['xRoadInstance', 'memberClass', 'memberCode', 'subsystemCode', 'groupCode', 'serviceCode', 'serviceVersion', 'securityCategoryCode', 'serverCode'];
 
 export interface XrdIdentifier {
@@ -47,6 +47,8 @@ export interface SoapFields {
   client?: XrdIdentifier;
   service?: XrdIdentifier;
   centralService?: XrdIdentifier;
+  /** PR-TARGETSS: the provider's security server the client wants the message to go to */
+  securityServer?: XrdIdentifier;
   id?: string;
   userId?: string;
   issue?: string;
@@ -326,6 +328,8 @@ export interface SoapRequest {
   hash: string;
   /** what travels to the service besides the body (and what the log keeps of the user and case) */
   headers: Record<string, string>;
+  /** PR-TARGETSS: the provider's server the message must go to */
+  target?: ServerId;
 }
 
 /** Reads an information system's SOAP request: its identifiers, id and version checked as X-Road does. */
@@ -349,7 +353,17 @@ export function soapRequest(message: Buffer, contentType: string, soapAction?: s
   if (soapAction !== undefined) headers.soapaction = soapAction;
   if (f.userId) headers['x-road-userid'] = f.userId;
   if (f.issue) headers['x-road-issue'] = f.issue;
-  return { parsed, client, service, id: f.id, hash: requestHashOf(parsed), headers };
+  let target: ServerId | undefined;
+  if (f.securityServer) {
+    const p = f.securityServer.parts;
+    if (f.securityServer.objectType !== 'SERVER' || !p.serverCode) throw new TrucError('bad_identifier', 'the securityServer header field names no SERVER with a serverCode', { xroadFault: 'InvalidSecurityServer' });
+    try {
+      target = serverId(memberId(p.xRoadInstance ?? '', p.memberClass ?? '', p.memberCode ?? ''), p.serverCode);
+    } catch (e) {
+      throw isTrucError(e) ? new TrucError('bad_identifier', e.message, { xroadFault: 'InvalidSecurityServer' }) : e;
+    }
+  }
+  return { parsed, client, service, id: f.id, hash: requestHashOf(parsed), headers, ...(target ? { target } : {}) };
 }
 
 /** requestHash: SHA-512 of the request's SOAP part (PR-MESS 2.2), base64. */

@@ -108,15 +108,46 @@ export function xroadMessageVi(code: string): string {
   return VI[code] ?? 'Lỗi trên trục liên thông';
 }
 
-export function sendXroadError(res: ServerResponse, e: unknown, origin: ErrorOrigin, extra: Record<string, string> = {}): void {
+/**
+ * Whether the caller's Accept header asks for XML rather than JSON (PR-REST 4.6: the error follows the
+ * suggested content type, JSON by default): the media range with the higher quality wins, JSON on a tie.
+ */
+export function prefersXml(accept: string | undefined): boolean {
+  if (!accept) return false;
+  let json = -1;
+  let xml = -1;
+  for (const item of accept.split(',')) {
+    const [range, ...params] = item.trim().toLowerCase().split(';');
+    const qp = params.map((x) => x.trim()).find((x) => x.startsWith('q='));
+    const q = qp ? Number(qp.slice(2)) : 1;
+    if (!Number.isFinite(q)) continue;
+    if (range === 'application/json' || range === 'application/*' || range === '*/*') json = Math.max(json, range === 'application/json' ? q : q - 0.0001);
+    if (range === 'application/xml' || range === 'text/xml') xml = Math.max(xml, q);
+  }
+  return xml > 0 && xml > json;
+}
+
+const xmlText = (v: unknown) => String(v).replace(/[<>&]/g, (c) => (c === '<' ? '&lt;' : c === '>' ? '&gt;' : '&amp;'));
+
+/** The error body as XML: X-Road's `type`, `message`, `detail` and Trục's members, one element each. */
+export function xroadErrorXml(body: Record<string, unknown>): Buffer {
+  const members = Object.entries(body)
+    .filter(([k, v]) => /^[a-z_]+$/i.test(k) && v !== undefined && v !== null && typeof v !== 'object')
+    .map(([k, v]) => `<${k}>${xmlText(v)}</${k}>`)
+    .join('');
+  return Buffer.from(`<?xml version="1.0" encoding="UTF-8"?>\n<error>${members}</error>\n`, 'utf8');
+}
+
+export function sendXroadError(res: ServerResponse, e: unknown, origin: ErrorOrigin, extra: Record<string, string> = {}, accept?: string): void {
   const fault = xroadFault(origin, e);
-  const body = Buffer.from(JSON.stringify(xroadErrorBody(fault, e)));
+  const xml = prefersXml(accept);
+  const body = xml ? xroadErrorXml(xroadErrorBody(fault, e)) : Buffer.from(JSON.stringify(xroadErrorBody(fault, e)));
   if (res.headersSent) {
     res.destroy();
     return;
   }
   res.writeHead(fault.startsWith('Client.') ? 400 : 500, {
-    'content-type': 'application/json; charset=utf-8',
+    'content-type': xml ? 'application/xml; charset=utf-8' : 'application/json; charset=utf-8',
     'content-length': body.length,
     'x-road-error': fault,
     ...extra,

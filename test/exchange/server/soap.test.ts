@@ -313,8 +313,8 @@ describe('SOAP through two security servers', () => {
     const x = await fetch(`${base}/listClients`);
     expect(x.headers.get('content-type')).toBe('text/xml; charset=utf-8');
     const doc = new DOMParser().parseFromString(await x.text(), 'text/xml');
-    expect(doc.documentElement.namespaceURI).toBe(XRD_NS);
-    expect(doc.documentElement.localName).toBe('clientList');
+    expect(doc.documentElement!.namespaceURI).toBe(XRD_NS);
+    expect(doc.documentElement!.localName).toBe('clientList');
     const members = Array.from(doc.getElementsByTagNameNS(XRD_NS, 'member')).map((m) => {
       const id = m.getElementsByTagNameNS(XRD_NS, 'id')[0]!;
       const part = (n: string) => id.getElementsByTagNameNS('http://x-road.eu/xsd/identifiers', n)[0]?.textContent ?? '';
@@ -327,6 +327,35 @@ describe('SOAP through two security servers', () => {
     // and a request written with protocolVersion 4.x, as X-Road's own examples are
     const r = await post(envelope({ service: { ...HCM, code: 'listMethods' }, body: '<xrd:listMethods/>', version: '4.x' }));
     expect(r.status, r.text).toBe(200);
+  });
+
+  it('targets one provider server when the client names it (PR-TARGETSS, X-Road-Security-Server in REST)', async () => {
+    const base = t.axis.members[0]!.isUrl;
+    const rest = (target: string, accept?: string) =>
+      fetch(`${base}/r1/VN/PROV/000.00.31.H29/vanthu/thong-tin`, { headers: { 'x-road-client': 'VN/GOV/000.00.00.G22/vanthu', 'x-road-security-server': target, ...(accept ? { accept } : {}) } });
+    const ok = await rest('VN/PROV/000.00.31.H29/ss-hcm');
+    expect(ok.status, await ok.clone().text()).toBe(200);
+    // the header is the axis's: the service does not see it
+    expect(JSON.stringify(await ok.json())).not.toContain('ss-hcm');
+    const other = await rest('VN/GOV/000.00.00.G22/ss-vpcp');
+    expect([other.status, other.headers.get('x-road-error')]).toEqual([500, 'Server.ClientProxy.InvalidSecurityServer']);
+    const bad = await rest('VN/PROV');
+    expect([bad.status, bad.headers.get('x-road-error')]).toEqual([400, 'Client.InvalidSecurityServer']);
+    // an error follows the Accept header (PR-REST 4.6): XML when XML is preferred, JSON by default
+    const xml = await rest('VN/PROV', 'application/xml, application/json;q=0.5');
+    expect(xml.headers.get('content-type')).toBe('application/xml; charset=utf-8');
+    const doc = new DOMParser().parseFromString(await xml.text(), 'text/xml');
+    expect(doc.documentElement!.localName).toBe('error');
+    expect(doc.getElementsByTagName('type')[0]!.textContent).toBe('Client.InvalidSecurityServer');
+    expect(doc.getElementsByTagName('detail')[0]!.textContent).toMatch(/^[0-9a-f-]{36}$/);
+    expect(doc.getElementsByTagName('message_vi')[0]!.textContent).toBe('Định danh không hợp lệ');
+    expect((await rest('VN/PROV', 'application/json, application/xml;q=0.9')).headers.get('content-type')).toBe('application/json; charset=utf-8');
+    // SOAP: the securityServer header element
+    const server = (code: string, m: Who) =>
+      `<xrd:securityServer id:objectType="SERVER"><id:xRoadInstance>VN</id:xRoadInstance><id:memberClass>${m.memberClass}</id:memberClass><id:memberCode>${m.memberCode}</id:memberCode><id:serverCode>${code}</id:serverCode></xrd:securityServer>\n`;
+    mode = 'echo';
+    expect((await post(envelope({ extraHeader: server('ss-hcm', HCM) }))).status).toBe(200);
+    expect((await post(envelope({ extraHeader: server('ss-vpcp', VPCP) }))).faultcode).toBe('Server.ClientProxy.InvalidSecurityServer');
   });
 
   it('keeps the REST protocol where it was: a POST of JSON to / is not SOAP', async () => {

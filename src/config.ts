@@ -77,6 +77,13 @@ export interface ExchangeSettings {
     /** where information systems connect (default 127.0.0.1) */
     isHost?: string;
     isPort?: number;
+    /**
+     * information systems over TLS: this server's internal TLS key and certificate (PEM files) and the port
+     * it serves them on beside isPort (default 8443); clients' connection types say who must use it
+     */
+    isTlsPort?: number;
+    isTlsCertFile?: string;
+    isTlsKeyFile?: string;
     peerPort?: number;
     /** host:port other servers reach this one at (registered with the central server) */
     publicAddress?: string;
@@ -230,6 +237,9 @@ const schema = {
             host: { type: 'string' },
             isHost: { type: 'string' },
             isPort: { type: 'integer', minimum: 0, maximum: 65535 },
+            isTlsPort: { type: 'integer', minimum: 0, maximum: 65535 },
+            isTlsCertFile: { type: 'string' },
+            isTlsKeyFile: { type: 'string' },
             peerPort: { type: 'integer', minimum: 0, maximum: 65535 },
             publicAddress: { type: 'string' },
             logMode: { enum: ['full', 'metadata'] },

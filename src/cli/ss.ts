@@ -7,6 +7,7 @@
  * and `status` say how it stands. Settings live in the `exchange.server` section of the configuration.
  */
 import { readFileSync } from 'node:fs';
+import { X509Certificate } from 'node:crypto';
 import type { Command } from 'commander';
 import type { Config } from '../config.js';
 import type { Platform } from '../platform.js';
@@ -133,6 +134,40 @@ export function ssCommands(program: Command, ctx: SsCliContext): void {
         const s = parseSubsystem(sub);
         await (await serverStore(p)).addClient(s);
         ctx.out({ client: subsystemText(s) }, () => `đã thêm phân hệ (client added): ${subsystemText(s)}`);
+      }),
+    );
+
+  client
+    .command('connection <subsystem> <type>')
+    .description('How the client’s information system must connect: http (HTTP or HTTPS), https-noauth (TLS), https (TLS with a certificate registered by `truc ss client cert add`).')
+    .action((sub, type) =>
+      ctx.withPlatform(async (p) => {
+        const s = parseSubsystem(sub);
+        await (await serverStore(p)).setConnection(s, type);
+        ctx.out({ client: subsystemText(s), connection: type }, () => `kiểu kết nối (connection type) ${subsystemText(s)}: ${type}`);
+      }),
+    );
+  const isCert = client.command('cert').description('TLS certificates of information systems: a client’s (connection https), or a provider’s (pinned for https service URLs)');
+  isCert
+    .command('add <subsystem> <file>')
+    .description('Register an information system’s TLS certificate (PEM or DER) for a subsystem of this server')
+    .action((sub, file) =>
+      ctx.withPlatform(async (p) => {
+        const s = parseSubsystem(sub);
+        const bytes = readFileSync(file);
+        const der = bytes.includes('-----BEGIN') ? Buffer.from(new X509Certificate(bytes).raw) : bytes;
+        const hash = await (await serverStore(p)).addIsCert(s, der);
+        ctx.out({ client: subsystemText(s), sha256: hash }, () => `đã đăng ký chứng thư TLS (TLS certificate registered) ${subsystemText(s)}: SHA-256 ${hash}`);
+      }),
+    );
+  isCert
+    .command('remove <subsystem> <sha256>')
+    .description('Withdraw an information system’s TLS certificate by its SHA-256 (hex)')
+    .action((sub, hash) =>
+      ctx.withPlatform(async (p) => {
+        const s = parseSubsystem(sub);
+        if (!(await (await serverStore(p)).removeIsCert(s, hash))) throw new TrucError('not_found', `không có chứng thư này / no such certificate for ${subsystemText(s)}`);
+        ctx.out({ client: subsystemText(s), removed: hash }, () => `đã gỡ chứng thư TLS (TLS certificate removed) ${hash}`);
       }),
     );
 

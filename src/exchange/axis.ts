@@ -69,6 +69,8 @@ export interface AxisOptions {
   stampers?: () => TimeStamper[];
   /** server codes whose servers speak to peers only as an earlier release did (HTTP/1.1, no framed channel) */
   httpOnly?: string[];
+  /** every server's internal TLS key and certificate toward information systems (a TLS port beside the plain one) */
+  isTls?: SecurityServerOptions['isTls'];
 }
 
 export interface AxisMember {
@@ -80,6 +82,8 @@ export interface AxisMember {
   conf: ConfClient;
   server: SecurityServer;
   isUrl: string;
+  /** the information systems' TLS port, when `isTls` was given */
+  isTlsUrl?: string;
   peerAddress: string;
   /** the sample information system's URL */
   serviceUrl?: string;
@@ -211,15 +215,16 @@ export async function startAxis(p: Platform, central: CentralServer, o: AxisOpti
       ...(o.limits ? { limits: o.limits } : {}),
       ...(o.timestamping ? { timestamping: o.timestamping } : {}),
       ...(o.httpOnly?.includes(a.serverCode) ? { peerChannel: 'http' as const } : {}),
+      ...(o.isTls ? { isTls: o.isTls } : {}),
     });
-    const { isUrl, peerAddress } = await server.start();
+    const { isUrl, isTlsUrl, peerAddress } = await server.start();
     let serviceUrl: string | undefined;
     if (o.sampleServices !== false) {
       const s = sampleService(a);
       samples.push(s);
       serviceUrl = await listenOn(s, host, 0);
     }
-    members.push({ agency: a, subsystem, id, db, log, conf, server, isUrl, peerAddress, ...(serviceUrl ? { serviceUrl } : {}) });
+    members.push({ agency: a, subsystem, id, db, log, conf, server, isUrl, ...(isTlsUrl ? { isTlsUrl } : {}), peerAddress, ...(serviceUrl ? { serviceUrl } : {}) });
     i++;
   }
   // registration: each server asks for its authentication certificate and its client; the bootstrap

@@ -28,6 +28,7 @@ import type { ConfServerView } from '../conf/global.js';
 import { writeChunk, writeChunks, writeFrame } from './write.js';
 import { sha256 } from '../../crypto/digest.js';
 import { listClients } from './metaservices.js';
+import type { ServerSnapshot } from './store.js';
 import { SOAP_MAX_BYTES, checkResponse, isSoapCall, parseSoap, sendSoapFault, soapRequest, type SoapRequest } from './soap.js';
 
 // PR-REST 4.3: hop-by-hop headers and those that leak the origin host are filtered; Expect is handled here;
@@ -121,6 +122,7 @@ export async function handleConsumer(ctx: ServerContext, req: IncomingMessage, r
     const snap = await ctx.store.snapshot();
     if (!snap.clients.has(subsystemText(client)) || !conf.isClientOf(ctx.id, client))
       throw new TrucError('client_not_owned', `${clientHeader(client)} is not a registered client of this security server`);
+    checkIsConnection(snap, client, req);
     const provSubsystem = subsystemOf(service);
     if (!conf.hasSubsystem(provSubsystem))
       throw new TrucError(conf.member(provSubsystem) ? 'unknown_service' : 'unknown_member', `${subsystemText(provSubsystem)} is not registered in the global configuration`);
@@ -194,6 +196,23 @@ export async function handleConsumer(ctx: ServerContext, req: IncomingMessage, r
     if (soapCall) sendSoapFault(res, err, origin);
     else sendXroadError(res, err, origin, messageId ? { 'x-road-id': messageId } : {}, req.headers.accept);
   }
+}
+
+/**
+ * The client's connection type (X-Road's HTTP / HTTPS NO AUTH / HTTPS): over TLS when it is not `http`, and
+ * with a client certificate registered for the client when it is `https`.
+ */
+function checkIsConnection(snap: ServerSnapshot, client: SubsystemId, req: IncomingMessage): void {
+  const text = subsystemText(client);
+  const type = snap.connections.get(text);
+  if (!type) return;
+  const socket = req.socket as TLSSocket;
+  if (!socket.encrypted) throw new TrucError('cert_invalid', `${clientHeader(client)} connects over HTTPS only (connection type ${type}): use this server's TLS port`, { xroadFault: 'SslAuthenticationFailed' });
+  if (type !== 'https') return;
+  const der = socket.getPeerCertificate?.()?.raw;
+  if (!der?.length) throw new TrucError('cert_invalid', `${clientHeader(client)} must present a TLS client certificate registered for it (connection type https); none was presented`, { xroadFault: 'SslAuthenticationFailed' });
+  if (!snap.isCerts.get(text)?.has(sha256(der).toString('hex')))
+    throw new TrucError('cert_invalid', `the TLS client certificate presented is not one registered for ${clientHeader(client)}`, { xroadFault: 'SslAuthenticationFailed' });
 }
 
 /** The X-Road-Security-Server header: `INSTANCE/CLASS/MEMBER/SERVERCODE`, percent-encoded parts. */

@@ -74,6 +74,8 @@ export interface ServerContext {
   bodyMemory: BodyMemory;
   health: Map<string, ServiceHealth>;
   ops: OpRecorder;
+  /** this server's internal TLS key and certificate toward information systems (PEM), when configured */
+  isTls?: { key: string; cert: string };
 }
 
 /**

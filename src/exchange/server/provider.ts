@@ -12,8 +12,8 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { TLSSocket } from 'node:tls';
-import { createHash } from 'node:crypto';
+import type { DetailedPeerCertificate, PeerCertificate, TLSSocket } from 'node:tls';
+import { createHash, X509Certificate } from 'node:crypto';
 import { TrucError, isTrucError, toProblem } from '../../errors.js';
 import { clientHeader, memberOf, parseService, parseSubsystem, sameMember, serviceText, subsystemOf, subsystemText, type ServiceId, type SubsystemId } from '../ids.js';
 import { BodyCollector, bodyStream } from './body.js';
@@ -280,7 +280,11 @@ async function provide(ctx: ServerContext, x: ProviderExchange, check?: () => vo
     }
     requestBytes = rest.body.length;
     const body = rest.body.body;
-    const isRes = meta ? (soap ? soapMetaserviceAnswer(snap, conf, service, client, soap.fields) : metaserviceAnswer(snap, conf, service, client, header.method!, header.path!)) : await sendToService(header, rest.digest, svc!.url, svc!.timeoutMs, body, rest.body.length, rest.body.held, soap);
+    const isRes = meta
+      ? soap
+        ? soapMetaserviceAnswer(snap, conf, service, client, soap.fields)
+        : metaserviceAnswer(snap, conf, service, client, header.method!, header.path!)
+      : await sendToService(header, rest.digest, svc!.url, svc!.timeoutMs, body, rest.body.length, rest.body.held, soap, serviceTlsAgent(ctx, snap, subsystemOf(service), svc!.url));
     // metadata mode: the spool file goes now that the body is on its way (no-op in full mode: the log owns it)
     if ((rest.body.held || meta) && !Buffer.isBuffer(body)) await body.discard?.();
     const out = await answerSigned(ctx, x, header, rest.digest, soap ? await soapAnswer(soap, isRes) : isRes);
@@ -309,6 +313,7 @@ async function sendToService(
   bodyLength: number,
   held?: Buffer[],
   soap?: ParsedSoap,
+  tlsAgent?: https.Agent,
 ): Promise<IncomingMessage> {
   const target = new URL(baseUrl + (h.path === '/' ? '' : h.path!));
   const headers: Record<string, string | number> = {};
@@ -330,13 +335,16 @@ async function sendToService(
   const lib = target.protocol === 'https:' ? https : http;
   const send = (): Promise<IncomingMessage> =>
     new Promise((resolve, reject) => {
-      const r = lib.request(target, { method: h.method, headers, timeout: timeoutMs, agent: target.protocol === 'https:' ? undefined : serviceAgent });
+      const r = lib.request(target, { method: h.method, headers, timeout: timeoutMs, agent: target.protocol === 'https:' ? tlsAgent : serviceAgent });
       r.on('timeout', () => r.destroy(new TrucError('service_failed', `the service did not answer within ${timeoutMs} ms`)));
       r.on('error', (e) => {
         // a kept-alive connection the information system closed just as it was reused: it never read the
         // request; sent again once when the body can be (in memory)
         if (r.reusedSocket && (e as NodeJS.ErrnoException).code === 'ECONNRESET' && (Buffer.isBuffer(body) || held)) return reject(Object.assign(e, { again: true }));
-        reject(isTrucError(e) ? e : new TrucError('service_failed', `the information system at ${target.host} failed: ${(e as Error).message}`));
+        // the service's TLS certificate not verified (not registered, not from a trusted CA, expired, …)
+        const tlsCode = String((e as NodeJS.ErrnoException).code ?? '');
+        const tlsAuth = /CERT|SELF_SIGNED|UNABLE_TO_|ERR_TLS_CERT/.test(tlsCode);
+        reject(isTrucError(e) ? e : new TrucError('service_failed', `the information system at ${target.host} failed: ${(e as Error).message}`, tlsAuth ? { xroadFault: 'SslAuthenticationFailed' } : undefined));
       });
       r.on('response', resolve);
       if (Buffer.isBuffer(body)) r.end(body);
@@ -503,3 +511,43 @@ async function readAll(s: AsyncIterable<Buffer | Uint8Array>, limit: number): Pr
   }
   return Buffer.concat(chunks, n);
 }
+
+/**
+ * The agent for an https service URL: this server presents its internal TLS certificate (when configured),
+ * and when TLS certificates of the provider's information system are registered (`ServerStore.addIsCert`)
+ * only a server presenting one of them — or a chain through one — is accepted, whatever its host name (X-Road
+ * pins the information system's certificate the same way); otherwise the system's CAs and the host name decide.
+ * One agent per subsystem and set of certificates, kept alive like the plain one.
+ */
+function serviceTlsAgent(ctx: ServerContext, snap: ServerSnapshot, provider: SubsystemId, url: string): https.Agent | undefined {
+  if (!url.startsWith('https:')) return undefined;
+  const pins = snap.isCerts.get(subsystemText(provider));
+  const key = `${subsystemText(provider)} ${pins ? [...pins.keys()].sort().join(',') : '-'}`;
+  let agents = tlsAgents.get(ctx);
+  if (!agents) tlsAgents.set(ctx, (agents = new Map()));
+  let agent = agents.get(key);
+  if (!agent) {
+    const ca = pins ? [...pins.values()].map((der) => new X509Certificate(der).toString()) : undefined;
+    agent = new https.Agent({
+      keepAlive: true,
+      maxSockets: 256,
+      timeout: 4000,
+      minVersion: 'TLSv1.2',
+      ...(ctx.isTls ? { key: ctx.isTls.key, cert: ctx.isTls.cert } : {}),
+      ...(ca
+        ? {
+            ca,
+            checkServerIdentity: (_host: string, leaf: PeerCertificate) => {
+              for (let c: DetailedPeerCertificate | undefined = leaf as DetailedPeerCertificate, n = 0; c && n < 10; c = c.issuerCertificate === c ? undefined : c.issuerCertificate, n++)
+                if (c.raw && pins!.has(sha256(c.raw).toString('hex'))) return undefined;
+              return new TrucError('service_failed', `the information system's TLS certificate is not one registered for ${subsystemText(provider)}`, { xroadFault: 'SslAuthenticationFailed' });
+            },
+          }
+        : {}),
+    });
+    agents.set(key, agent);
+  }
+  return agent;
+}
+
+const tlsAgents = new WeakMap<ServerContext, Map<string, https.Agent>>();

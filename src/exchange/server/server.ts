@@ -7,6 +7,7 @@
  * its state for `truc ss diagnose` and the console.
  */
 import http from 'node:http';
+import https from 'node:https';
 import tls from 'node:tls';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
@@ -55,7 +56,7 @@ export interface SecurityServerOptions {
   bus: Bus;
   logger: Logger;
   clock?: () => Date;
-  listen: { host?: string; isHost?: string; isPort: number; peerPort: number };
+  listen: { host?: string; isHost?: string; isPort: number; peerPort: number; isTlsPort?: number };
   limits?: Partial<ServerLimits>;
   ocspFetcher?: OcspFetcher;
   /**
@@ -63,6 +64,12 @@ export interface SecurityServerOptions {
    * `http` speaks only HTTP/1.1, as a server of an earlier release (`./channel.ts`)
    */
   peerChannel?: 'framed' | 'http';
+  /**
+   * the information systems' side over TLS (X-Road's HTTPS connection types): this server's internal TLS key
+   * and certificate (PEM), served on `listen.isTlsPort` beside the plain port, and presented as the client
+   * certificate when this server calls an https service URL
+   */
+  isTls?: { key: string; cert: string };
   /** time-stamping: interval and grace (defaults 60 s and 4 h); TSAs come from the configuration */
   timestamping?: { intervalMs?: number; graceMs?: number; stampers?: () => TimeStamper[] };
 }
@@ -75,11 +82,12 @@ export interface ServerStatus {
   log: ReturnType<MessageLogApi['health']>;
   signer: { batches: number; signed: number };
   services: ServerContext['health'] extends Map<string, infer H> ? H[] : never;
-  listeners: { informationSystems: string; peers: string };
+  listeners: { informationSystems: string; informationSystemsTls?: string; peers: string };
 }
 
 export class SecurityServer {
   private isServer?: http.Server;
+  private isTlsServer?: https.Server;
   private peerServer?: tls.Server;
   private peerHttp?: http.Server;
   private readonly peerSockets = new Set<tls.TLSSocket>();
@@ -186,6 +194,7 @@ export class SecurityServer {
       bodyMemory: new BodyMemory(limits.heldBodyBytes),
       health: new Map(),
       ops: new OpRecorder(opts.db, opts.logger),
+      ...(opts.isTls ? { isTls: opts.isTls } : {}),
     };
     const authInfo = await opts.keys.get(auth.keyStore).info(auth.keyId);
     const authScheme = defaultScheme(authInfo.algorithm);
@@ -198,9 +207,16 @@ export class SecurityServer {
     return this.ctx.store;
   }
 
-  async start(): Promise<{ isUrl: string; peerAddress: string }> {
+  async start(): Promise<{ isUrl: string; isTlsUrl?: string; peerAddress: string }> {
     const o = this.opts;
     this.isServer = http.createServer({ keepAliveTimeout: 65_000, requestTimeout: 0, noDelay: true }, (req, res) => void handleConsumer(this.ctx, req, res));
+    if (o.isTls)
+      // a client certificate is asked for, not required: which clients must present one, and which, is each
+      // client's connection type (`ServerStore.setConnection`), checked per request
+      this.isTlsServer = https.createServer(
+        { key: o.isTls.key, cert: o.isTls.cert, requestCert: true, rejectUnauthorized: false, minVersion: 'TLSv1.2', keepAliveTimeout: 65_000, requestTimeout: 0, noDelay: true },
+        (req, res) => void handleConsumer(this.ctx, req, res),
+      );
     // toward other servers: TLS 1.3 with client certificates; the framed channel when the peer offers it
     // (ALPN truc/1), HTTP/1.1 for servers of an earlier version (`./channel.ts`)
     this.peerHttp = http.createServer({ keepAliveTimeout: 65_000, requestTimeout: 0, headersTimeout: 30_000, noDelay: true }, (req, res) => void handleProvider(this.ctx, req, res));
@@ -230,6 +246,7 @@ export class SecurityServer {
       });
     const host = o.listen.host ?? '127.0.0.1';
     const isAddr = await listen(this.isServer, o.listen.isHost ?? host, o.listen.isPort);
+    const isTlsAddr = this.isTlsServer ? await listen(this.isTlsServer, o.listen.isHost ?? host, o.listen.isTlsPort ?? 0) : undefined;
     const peerAddr = await listen(this.peerServer, host, o.listen.peerPort);
     await this.tick(true);
     this.ctx.ops.start();
@@ -237,7 +254,12 @@ export class SecurityServer {
     this.timer = setInterval(() => this.tick(false).catch((err) => this.ctx.logger.error({ err }, 'security server upkeep failed')), 5_000);
     this.timer.unref();
     this.ctx.logger.info({ is: isAddr.port, peer: peerAddr.port }, 'security server started');
-    return { isUrl: `http://${isAddr.address.includes(':') ? `[${isAddr.address}]` : isAddr.address}:${isAddr.port}`, peerAddress: `${peerAddr.address}:${peerAddr.port}` };
+    const hostOf = (a: AddressInfo) => (a.address.includes(':') ? `[${a.address}]` : a.address);
+    return {
+      isUrl: `http://${hostOf(isAddr)}:${isAddr.port}`,
+      ...(isTlsAddr ? { isTlsUrl: `https://${hostOf(isTlsAddr)}:${isTlsAddr.port}` } : {}),
+      peerAddress: `${peerAddr.address}:${peerAddr.port}`,
+    };
   }
 
   /** Keeps OCSP responses fresh and the log's time-stamping pointed at the approved TSAs. */
@@ -281,6 +303,7 @@ export class SecurityServer {
       services: [...this.ctx.health.values()],
       listeners: {
         informationSystems: addr(this.isServer),
+        ...(this.isTlsServer ? { informationSystemsTls: addr(this.isTlsServer) } : {}),
         peers: addr(this.peerServer),
       },
     };
@@ -369,7 +392,7 @@ export class SecurityServer {
         s.closeAllConnections?.();
       });
     const closeTls = (s?: tls.Server) => new Promise<void>((r) => (s ? s.close(() => r()) : r()));
-    const closing = Promise.all([close(this.isServer), closeTls(this.peerServer)]);
+    const closing = Promise.all([close(this.isServer), close(this.isTlsServer), closeTls(this.peerServer)]);
     for (const sock of this.peerSockets) sock.destroy();
     this.peerHttp?.closeAllConnections();
     await closing;

@@ -97,7 +97,8 @@ export async function openServer(
     log,
     bus: p.bus,
     logger: p.log,
-    listen: { host: s.host ?? '0.0.0.0', isHost: s.isHost ?? '127.0.0.1', isPort: s.isPort ?? 8081, peerPort: s.peerPort ?? 5500 },
+    listen: { host: s.host ?? '0.0.0.0', isHost: s.isHost ?? '127.0.0.1', isPort: s.isPort ?? 8081, peerPort: s.peerPort ?? 5500, isTlsPort: s.isTlsPort ?? 8443 },
+    ...isTlsFiles(s),
     ...(s.maxBodyBytes ? { limits: { maxBodyBytes: s.maxBodyBytes } } : {}),
     timestamping: {
       ...(s.timestampIntervalSeconds ? { intervalMs: s.timestampIntervalSeconds * 1000 } : {}),
@@ -105,4 +106,12 @@ export async function openServer(
     },
   });
   return { server, conf, log, settings: s };
+}
+
+/** exchange.server.isTlsCertFile / isTlsKeyFile: both or neither. */
+function isTlsFiles(s: ReturnType<typeof serverSettings>): { isTls?: { key: string; cert: string } } {
+  if (!s.isTlsCertFile && !s.isTlsKeyFile) return {};
+  if (!s.isTlsCertFile || !s.isTlsKeyFile)
+    throw new TrucError('invalid_config', 'exchange.server.isTlsCertFile và isTlsKeyFile đi cùng nhau / isTlsCertFile and isTlsKeyFile go together');
+  return { isTls: { cert: readFileSync(s.isTlsCertFile, 'utf8'), key: readFileSync(s.isTlsKeyFile, 'utf8') } };
 }

@@ -6,6 +6,7 @@
  * keys' handles). Reads are served from a snapshot reloaded after each change.
  */
 import type { Migration, Sql } from '../../store/index.js';
+import { createHash, X509Certificate } from 'node:crypto';
 import { TrucError } from '../../errors.js';
 import { parseService, parseSubsystem, serviceText, subsystemText, subsystemOf, type ServiceId, type SubsystemId } from '../ids.js';
 
@@ -49,7 +50,30 @@ export const serverMigrations: Migration[] = [
     `,
   },
   ...opMigrations,
+  {
+    // how each client's information system must connect (X-Road's connection types), and the TLS
+    // certificates of the agencies' information systems: the clients' (HTTPS with authentication) and the
+    // providers' (pinned when the security server calls an https service URL)
+    id: 'exchange/server_002_is_tls',
+    sql: `
+      ALTER TABLE xs_client ADD COLUMN IF NOT EXISTS connection text NOT NULL DEFAULT 'http';
+      CREATE TABLE IF NOT EXISTS xs_is_cert (
+        subsystem text NOT NULL,
+        hash text NOT NULL,
+        cert bytea NOT NULL,
+        added_at timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (subsystem, hash)
+      );
+    `,
+  },
 ];
+
+/**
+ * How a client's information system must reach this server (X-Road's connection types): `http` — plain HTTP
+ * or HTTPS; `https-noauth` — over TLS; `https` — over TLS with a client certificate registered for it.
+ */
+export type IsConnection = 'http' | 'https-noauth' | 'https';
+export const IS_CONNECTIONS: readonly IsConnection[] = ['http', 'https-noauth', 'https'];
 
 export interface ServiceRow {
   service: ServiceId;
@@ -81,6 +105,10 @@ export interface ServerSnapshot {
   services: Map<string, ServiceRow>;
   access: Map<string, AccessRight[]>;
   localGroups: Map<string, Set<string>>;
+  /** clients whose connection type is not `http` */
+  connections: Map<string, IsConnection>;
+  /** the information systems' TLS certificates by subsystem: SHA-256 hex → DER */
+  isCerts: Map<string, Map<string, Buffer>>;
 }
 
 function checkSubject(subject: string): string {
@@ -108,13 +136,20 @@ export class ServerStore {
 
   async snapshot(): Promise<ServerSnapshot> {
     if (this.snap) return this.snap;
-    const [clients, services, access, groups] = await Promise.all([
-      this.db.query<{ subsystem: string }>('SELECT subsystem FROM xs_client'),
+    const [clients, services, access, groups, certs] = await Promise.all([
+      this.db.query<{ subsystem: string; connection: IsConnection }>('SELECT subsystem, connection FROM xs_client'),
       this.db.query<{ service: string; url: string; timeout_ms: number; disabled: boolean }>('SELECT * FROM xs_service'),
       this.db.query<AccessRight>('SELECT service, subject, method, path FROM xs_access'),
       this.db.query<{ code: string; member: string }>('SELECT code, member FROM xs_local_group'),
+      this.db.query<{ subsystem: string; hash: string; cert: Buffer }>('SELECT subsystem, hash, cert FROM xs_is_cert'),
     ]);
-    const snap: ServerSnapshot = { clients: new Set(clients.map((c) => c.subsystem)), services: new Map(), access: new Map(), localGroups: new Map() };
+    const snap: ServerSnapshot = { clients: new Set(clients.map((c) => c.subsystem)), services: new Map(), access: new Map(), localGroups: new Map(), connections: new Map(), isCerts: new Map() };
+    for (const c of clients) if (c.connection && c.connection !== 'http') snap.connections.set(c.subsystem, c.connection);
+    for (const c of certs) {
+      const m = snap.isCerts.get(c.subsystem) ?? new Map<string, Buffer>();
+      m.set(c.hash, Buffer.from(c.cert));
+      snap.isCerts.set(c.subsystem, m);
+    }
     for (const s of services)
       snap.services.set(s.service, { service: parseService(s.service), text: s.service, url: s.url, timeoutMs: Number(s.timeout_ms), disabled: s.disabled });
     for (const a of access) {
@@ -143,6 +178,33 @@ export class ServerStore {
   async removeClient(s: SubsystemId): Promise<void> {
     await this.db.query('DELETE FROM xs_client WHERE subsystem = $1', [subsystemText(s)]);
     this.changed();
+  }
+
+  /** How the client's information system must connect (`http`, `https-noauth`, `https`). */
+  async setConnection(s: SubsystemId, connection: IsConnection): Promise<void> {
+    if (!IS_CONNECTIONS.includes(connection)) throw new TrucError('bad_request', `kiểu kết nối là một trong / a connection type is one of: ${IS_CONNECTIONS.join(', ')}`);
+    const r = await this.db.query<{ subsystem: string }>('UPDATE xs_client SET connection = $2 WHERE subsystem = $1 RETURNING subsystem', [subsystemText(s), connection]);
+    if (!r.length) throw new TrucError('not_found', `${subsystemText(s)} is not a client of this server`);
+    this.changed();
+  }
+
+  /** Registers an information system's TLS certificate (DER) for a subsystem of this server; its SHA-256, hex. */
+  async addIsCert(s: SubsystemId, der: Buffer): Promise<string> {
+    const hash = createHash('sha256').update(der).digest('hex');
+    try {
+      new X509Certificate(der);
+    } catch {
+      throw new TrucError('bad_request', 'the information system\'s TLS certificate is not an X.509 certificate (DER or PEM)');
+    }
+    await this.db.query('INSERT INTO xs_is_cert (subsystem, hash, cert) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [subsystemText(s), hash, der]);
+    this.changed();
+    return hash;
+  }
+
+  async removeIsCert(s: SubsystemId, hash: string): Promise<number> {
+    const r = await this.db.query('DELETE FROM xs_is_cert WHERE subsystem = $1 AND hash = $2 RETURNING hash', [subsystemText(s), hash.toLowerCase()]);
+    this.changed();
+    return r.length;
   }
 
   /** Adds or updates a service of one of this server's clients. */

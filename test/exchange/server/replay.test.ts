@@ -20,8 +20,10 @@ describe('replay guard', () => {
 
   it('remembers an id for at least twice the skew window, then forgets it', () => {
     const w = 1000;
-    const t0 = Date.now();
+    // the guard's clock starts when it is made: times are taken after, or a loaded machine's millisecond
+    // between the two reads would leave the first rotation one millisecond short
     const g = new ReplayGuard(w);
+    const t0 = Date.now();
     expect(g.add('c|a', t0)).toBe(true);
     // one rotation later the id is in the older generation: still refused
     expect(g.add('c|b', t0 + 2 * w + 1)).toBe(true);

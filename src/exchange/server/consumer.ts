@@ -88,6 +88,7 @@ export function parseRestPath(url: string): { service: ServiceId; path: string }
 
 export async function handleConsumer(ctx: ServerContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
   if (req.method === 'GET' && (req.url === '/listClients' || req.url?.startsWith('/listClients?'))) return answerListClients(ctx, req, res);
+  if (req.method === 'GET' && req.url === '/healthcheck') return answerHealth(ctx, res);
   const started = ctx.clock();
   let messageId = '';
   let client: SubsystemId | undefined;
@@ -624,4 +625,37 @@ function answerListClients(ctx: ServerContext, req: IncomingMessage, res: Server
   } catch (e) {
     sendXroadError(res, isTrucError(e) ? e : new TrucError('internal', (e as Error)?.message ?? 'internal error'), 'ClientProxy', {}, req.headers.accept);
   }
+}
+
+/**
+ * `GET /healthcheck` on the information-system port, for load balancers and operators (X-Road keeps such a
+ * check on a port of its own): 200 when the server can carry messages — a usable global configuration, fresh
+ * OCSP responses for its own certificates, a message log not refusing for want of a time-stamp — else 503
+ * naming what fails, in Vietnamese and English.
+ */
+function answerHealth(ctx: ServerContext, res: ServerResponse): void {
+  const checks: { check: string; ok: boolean; vi?: string; en?: string }[] = [];
+  let freshness = 3600;
+  try {
+    const conf = ctx.conf();
+    freshness = conf.settings.ocspFreshnessSeconds;
+    checks.push({ check: 'configuration', ok: true });
+  } catch (e) {
+    checks.push({ check: 'configuration', ok: false, vi: 'Không có cấu hình toàn cục dùng được', en: (e as Error).message });
+  }
+  const now = ctx.clock().getTime();
+  for (const o of ctx.own.status()) {
+    const age = o.fetchedAt ? (now - Date.parse(o.fetchedAt)) / 1000 : Infinity;
+    checks.push(
+      age <= freshness
+        ? { check: `ocsp:${o.name}`, ok: true }
+        : { check: `ocsp:${o.name}`, ok: false, vi: `Phản hồi OCSP cho chứng thư ${o.name} đã cũ hoặc chưa có`, en: `the OCSP response for the ${o.name} certificate is ${o.fetchedAt ? `${Math.round(age)} s old (limit ${freshness} s)` : 'missing'}${o.lastError ? `: ${o.lastError}` : ''}` },
+    );
+  }
+  const log = ctx.log.health(ctx.clock());
+  checks.push(log.refusing ? { check: 'message-log', ok: false, vi: 'Nhật ký thông điệp chưa được gắn dấu thời gian quá thời hạn', en: `the message log awaits a time-stamp past its grace period${log.lastError ? `: ${log.lastError}` : ''}` } : { check: 'message-log', ok: true });
+  const ok = checks.every((c) => c.ok);
+  const body = Buffer.from(JSON.stringify({ status: ok ? 'ok' : 'failing', server: ctx.idText, checks }));
+  res.writeHead(ok ? 200 : 503, { 'content-type': 'application/json; charset=utf-8', 'content-length': body.length, 'cache-control': 'no-store' });
+  res.end(body);
 }

@@ -260,10 +260,19 @@ describe('refusals toward the information system', () => {
       expect(r.error).toBe('Server.ClientProxy.OutdatedGlobalConf');
       expect(r.json()).toMatchObject({ code: 'conf_expired', status: 503 });
       expect(r.json().message).toContain('expired');
+      // the health check says so, for load balancers and operators
+      const h = await fetch(`${m.isUrl}/healthcheck`);
+      expect(h.status).toBe(503);
+      const hj = await h.json();
+      expect(hj.status).toBe('failing');
+      expect(hj.checks.find((c: { check: string }) => c.check === 'configuration')).toMatchObject({ ok: false, vi: 'Không có cấu hình toàn cục dùng được' });
     } finally {
       m.conf.current = orig;
     }
     expect((await call(0, `${HCM}/thong-tin`)).status).toBe(200);
+    const healthy = await fetch(`${m.isUrl}/healthcheck`);
+    expect(healthy.status).toBe(200);
+    expect((await healthy.json()).checks.map((c: { check: string; ok: boolean }) => `${c.check}:${c.ok}`).sort()).toEqual(['configuration:true', 'message-log:true', 'ocsp:auth:true', 'ocsp:sign:true']);
   });
 });
 

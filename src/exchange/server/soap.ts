@@ -109,7 +109,8 @@ export function parseMediaType(text: string): MediaType {
   return { type, params };
 }
 
-const SOAP_TYPES = new Set(['text/xml', 'multipart/related', 'application/xop+xml']);
+// SOAP 1.2's type is recognised so that its sender is told SOAP 1.1 is the protocol (Client.InvalidContentType)
+const SOAP_TYPES = new Set(['text/xml', 'multipart/related', 'application/xop+xml', 'application/soap+xml']);
 
 /** A call in X-Road's SOAP protocol: a POST of a SOAP 1.1 envelope, with or without attachments. */
 export function isSoapCall(method: string | undefined, contentType: string | undefined, soapAction: string | string[] | undefined): boolean {

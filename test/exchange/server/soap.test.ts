@@ -301,6 +301,10 @@ describe('SOAP through two security servers', () => {
       expect(r.text).toMatch(/<faultDetail xmlns="">[0-9a-f-]{36}<\/faultDetail>/);
       expect(r.text).toMatch(/<truc:message_vi [^>]+>[^<]+<\/truc:message_vi>/);
     }
+    // SOAP 1.2 is not X-Road's protocol: told so as a SOAP fault
+    const soap12 = await post(envelope({}), 'application/soap+xml; charset=utf-8');
+    expect([soap12.status, soap12.faultcode]).toEqual([500, 'Client.InvalidContentType']);
+    expect(soap12.text).toContain('SOAP message is text/xml');
     expect(seen).toHaveLength(0);
     // the same message id twice: the second is a replay
     const id = randomUUID();

@@ -16,7 +16,7 @@ import { randomUUID } from 'node:crypto';
 import { TrucError, isTrucError } from '../../errors.js';
 import { clientHeader, memberOf, parseClientHeader, parseServer, parseService, parseSubsystem, sameMember, serverText, serviceId, subsystemId, memberId, serviceText, subsystemText, subsystemOf, type ServerId, type ServiceId, type SubsystemId } from '../ids.js';
 import { BodyCollector, bodyStream } from './body.js';
-import { FRAME_BODY, FRAME_HEADER, FRAME_MATERIAL, FRAME_SIGNATURE, MAX_CHUNK_BYTES, MESSAGE_CONTENT_TYPE, encodeHeader, frame, frameHead, messageDigest, parseHeader, readWhole, restServiceHeader, xroadRequestHash, type MessageHeader, type MessageSignature } from './message.js';
+import { FRAME_BODY, FRAME_HEADER, FRAME_MATERIAL, FRAME_SIGNATURE, MAX_CHUNK_BYTES, MESSAGE_CONTENT_TYPE, encodeHeader, frame, frameHead, messageDigest, parseHeader, readAtMost, readWhole, restServiceHeader, xroadRequestHash, type MessageHeader, type MessageSignature } from './message.js';
 import { checkTime, httpInbound, ownMaterial, publishRefusal, readIncoming, receiveBody, recordHealth, type InboundSource, type ReceivedRest, type ServerContext } from './context.js';
 import { materialSent, materialToSend, peerMaterial } from './material.js';
 import { errorFromProblem, sendXroadError } from './xroad-error.js';
@@ -102,7 +102,7 @@ export async function handleConsumer(ctx: ServerContext, req: IncomingMessage, r
       const declared = req.headers['content-length'] !== undefined ? Number(req.headers['content-length']) : NaN;
       const limit = Math.min(SOAP_MAX_BYTES, ctx.limits.maxBodyBytes);
       if (declared > limit) throw new TrucError('too_large', `a SOAP message is held whole while it passes: at most ${limit} bytes`, { limit });
-      const message = Number.isSafeInteger(declared) ? await readWhole(req, declared, (why) => new TrucError('bad_request', `the body could not be read: ${why}`)) : await readUpTo(req, limit);
+      const message = Number.isSafeInteger(declared) ? await readWhole(req, declared, (why) => new TrucError('bad_request', `the body could not be read: ${why}`)) : await readAtMost(req, limit, 'a SOAP message');
       const sa = req.headers.soapaction;
       soap = soapRequest(message, req.headers['content-type'] ?? 'text/xml', Array.isArray(sa) ? sa.join(', ') : sa);
       ({ service, client, id: messageId } = soap);
@@ -226,17 +226,6 @@ function targetHeader(v: string | string[] | undefined): ServerId | undefined {
   }
 }
 
-/** A body without a declared length, read whole up to `limit` bytes. */
-async function readUpTo(s: AsyncIterable<Buffer | Uint8Array>, limit: number): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let n = 0;
-  for await (const c of s) {
-    n += c.length;
-    if (n > limit) throw new TrucError('too_large', `a SOAP message is held whole while it passes: at most ${limit} bytes`, { limit });
-    chunks.push(Buffer.isBuffer(c) ? c : Buffer.from(c));
-  }
-  return Buffer.concat(chunks, n);
-}
 
 interface WholeRequest {
   wire: Buffer;
@@ -611,7 +600,7 @@ async function soapResponseBody(rest: ReceivedRest): Promise<Buffer> {
   const b = rest.body;
   if (Buffer.isBuffer(b.body)) return b.body;
   if (b.length > SOAP_MAX_BYTES) throw new TrucError('service_failed', `a SOAP response of ${b.length} bytes is over the limit of ${SOAP_MAX_BYTES}`);
-  return readUpTo(bodyStream(b.body, b.held), SOAP_MAX_BYTES);
+  return readAtMost(bodyStream(b.body, b.held), SOAP_MAX_BYTES, 'a SOAP response');
 }
 
 /** X-Road's `GET /listClients` (PR-META 2), answered from this server's global configuration. */

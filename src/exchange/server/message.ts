@@ -288,6 +288,18 @@ export function readWhole(s: Readable, length: number, fail: (why: string) => Er
  * of the socket's own chunk, never copied: gathering a 1 MiB frame from 16 KiB TLS records cost ~30 MiB of
  * copying). A stream that ends inside a frame is a truncated message.
  */
+/** A body of unknown length read whole, refused (`too_large`) past `limit` bytes. */
+export async function readAtMost(s: AsyncIterable<Buffer | Uint8Array>, limit: number, what = 'the body'): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let n = 0;
+  for await (const c of s) {
+    n += c.length;
+    if (n > limit) throw new TrucError('too_large', `${what} is held whole while it passes: at most ${limit} bytes`, { limit });
+    chunks.push(Buffer.isBuffer(c) ? c : Buffer.from(c));
+  }
+  return Buffer.concat(chunks, n);
+}
+
 export async function* readFrames(source: AsyncIterable<Buffer | Uint8Array>): AsyncGenerator<Frame> {
   const head = Buffer.allocUnsafe(5);
   let headHave = 0;

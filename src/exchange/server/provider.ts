@@ -17,7 +17,7 @@ import { createHash, X509Certificate } from 'node:crypto';
 import { TrucError, isTrucError, toProblem } from '../../errors.js';
 import { clientHeader, memberOf, parseService, parseSubsystem, sameMember, serviceText, subsystemOf, subsystemText, type ServiceId, type SubsystemId } from '../ids.js';
 import { BodyCollector, bodyStream } from './body.js';
-import { FRAME_ABORT, FRAME_BODY, FRAME_HEADER, FRAME_MATERIAL, FRAME_SIGNATURE, MAX_CHUNK_BYTES, MESSAGE_CONTENT_TYPE, encodeHeader, frame, frameHead, messageDigest, parseHeader, readWhole, restServiceHeader, wholeMessageLimit, xroadRequestHash, type MessageHeader, type MessageSignature } from './message.js';
+import { FRAME_ABORT, FRAME_BODY, FRAME_HEADER, FRAME_MATERIAL, FRAME_SIGNATURE, MAX_CHUNK_BYTES, MESSAGE_CONTENT_TYPE, encodeHeader, frame, frameHead, messageDigest, parseHeader, readAtMost, readWhole, restServiceHeader, wholeMessageLimit, xroadRequestHash, type MessageHeader, type MessageSignature } from './message.js';
 import { checkTime, httpInbound, ownMaterial, publishRefusal, readIncoming, receiveBody, recordHealth, type InboundSource, type ReceivedRest, type ServerContext } from './context.js';
 import { FRAME_ERROR, FramedReader, lengthFrame, type Inbound } from './channel.js';
 import { Readable, type Writable } from 'node:stream';
@@ -463,7 +463,7 @@ const serviceAgent = new http.Agent({ keepAlive: true, maxSockets: 256, timeout:
 async function soapRequestAt(h: MessageHeader, rest: ReceivedRest): Promise<ParsedSoap> {
   const b = rest.body;
   if (b.length > SOAP_MAX_BYTES) throw new TrucError('too_large', `a SOAP message of ${b.length} bytes is over the limit of ${SOAP_MAX_BYTES}`);
-  const bytes = Buffer.isBuffer(b.body) ? b.body : await readAll(bodyStream(b.body, b.held), SOAP_MAX_BYTES);
+  const bytes = Buffer.isBuffer(b.body) ? b.body : await readAtMost(bodyStream(b.body, b.held), SOAP_MAX_BYTES, 'a SOAP message');
   let r: SoapRequest;
   try {
     r = soapRequest(bytes, h.headers['content-type'] ?? '', h.headers.soapaction);
@@ -487,7 +487,7 @@ async function soapAnswer(request: ParsedSoap, isRes: IncomingMessage): Promise<
   }
   let bytes: Buffer;
   try {
-    bytes = await readAll(isRes, SOAP_MAX_BYTES);
+    bytes = await readAtMost(isRes, SOAP_MAX_BYTES, 'a SOAP response');
   } catch (e) {
     throw isTrucError(e) ? new TrucError('service_failed', e.message) : new TrucError('service_failed', `the information system's response failed: ${(e as Error).message}`);
   }
@@ -501,16 +501,6 @@ async function soapAnswer(request: ParsedSoap, isRes: IncomingMessage): Promise<
   return Object.assign(Readable.from([out]), { statusCode: isRes.statusCode ?? 200, headers: { 'content-type': ct, 'content-length': String(out.length) } }) as unknown as IncomingMessage;
 }
 
-async function readAll(s: AsyncIterable<Buffer | Uint8Array>, limit: number): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let n = 0;
-  for await (const c of s) {
-    n += c.length;
-    if (n > limit) throw new TrucError('too_large', `a SOAP message is held whole while it passes: at most ${limit} bytes`);
-    chunks.push(Buffer.isBuffer(c) ? c : Buffer.from(c));
-  }
-  return Buffer.concat(chunks, n);
-}
 
 /**
  * The agent for an https service URL: this server presents its internal TLS certificate (when configured),

@@ -9,10 +9,16 @@
  * any process that opened the database since, to read or to change it (a crashed one included), moved one
  * of them, and the roots are read from the database again. With the server running (the lock held) or on
  * PostgreSQL (shared by other machines; fast to open anyway) there is no copy.
+ *
+ * Every command that opens the embedded database keeps the copy current as it closes it (`closeKeeping`,
+ * src/cli/main.ts and serve.ts): `truc verify` after `truc ca init`, `truc ca issue` or a stopped `truc
+ * start` then opens no database at all. Only a command that died with the database open, or a folder
+ * written by an older release, leaves it to `truc verify` to read the roots once.
  */
 import { existsSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { Config } from '../config.js';
+import type { Db } from '../store/index.js';
 
 const FILE = 'trust-anchors.json';
 const VERSION = 1;
@@ -86,4 +92,21 @@ export function saveRoots(cfg: Config, roots: readonly Buffer[]): void {
   } catch {
     // a read-only data folder: the next verification reads the database again
   }
+}
+
+/** The platform's root CAs, as `truc verify` trusts them by default. */
+export async function readRoots(db: Db): Promise<Buffer[]> {
+  const { listCas } = await import('../pki/store.js');
+  return (await listCas(db)).filter((ca) => !ca.parentId).map((ca) => Buffer.from(ca.certificate));
+}
+
+/**
+ * Closes the database of a command that succeeded, first reading the roots when it is the embedded one,
+ * then keeping them for the next `truc verify` once the files are as the close left them. Reading them
+ * cannot fail the command: without them the next verification reads the database.
+ */
+export async function closeKeeping(cfg: Config, db: Db, close: () => Promise<void>): Promise<void> {
+  const roots = embeddedDb(cfg) ? await readRoots(db).catch(() => undefined) : undefined;
+  await close();
+  if (roots) saveRoots(cfg, roots);
 }

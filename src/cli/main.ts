@@ -121,7 +121,8 @@ async function withPlatform(fn: (p: Platform) => Promise<unknown>): Promise<void
     await p?.close().catch(() => {});
     fail(p ? e : (await import('./beside.js')).refusalFor(e, running));
   }
-  await p.close();
+  const { closeKeeping } = await import('./anchors.js');
+  await closeKeeping(p.config, p.db, () => p!.close());
 }
 
 /**
@@ -134,9 +135,10 @@ async function withPlatform(fn: (p: Platform) => Promise<unknown>): Promise<void
  */
 async function withDb(fn: (db: Db) => Promise<unknown>, viaServer?: (s: LocalServer) => Promise<unknown>): Promise<void> {
   let db: Db | undefined;
+  const cfg = config();
   try {
     const { openDatabase } = await import('../database.js');
-    db = await openDatabase(config(), { oneShot: 'read' });
+    db = await openDatabase(cfg, { oneShot: 'read' });
     await fn(db);
   } catch (e) {
     if (db) {
@@ -145,7 +147,8 @@ async function withDb(fn: (db: Db) => Promise<unknown>, viaServer?: (s: LocalSer
     }
     return throughServer(e, viaServer);
   }
-  await db.close();
+  const { closeKeeping } = await import('./anchors.js');
+  await closeKeeping(cfg, db, () => db!.close());
 }
 
 /** The database could not be opened: through the running server holding it when `viaServer` can go, else the refusal (naming the API) or the error. */

@@ -27,7 +27,9 @@ export async function runUntilSignal(cfg: Config, start: (p: Platform) => Promis
     const stop = async () => {
       p.log.info('stopping');
       await stopService();
-      await p.close();
+      // the roots kept for `truc verify`, which then need not open the database (./anchors.ts)
+      const { closeKeeping } = await import('./anchors.js');
+      await closeKeeping(p.config, p.db, () => p.close());
       process.exit(0);
     };
     process.once('SIGINT', stop);

@@ -83,9 +83,12 @@ async function load(): Promise<void> {
 
 // `truc verify` needs the validators alone: not the signing formats, pdf-lib, the TSA or the OCSP responder;
 // the XML stack loads inside validateFile for an XML file, the XML and HTML report writers when asked for
-async function loadVerify(): Promise<void> {
-  ({ validateFile, detectFormat } = await import('../sign/validate/file.js'));
-  ({ reportText } = await import('../sign/validate/text.js'));
+let verifyLoaded: Promise<void> | undefined;
+function loadVerify(): Promise<void> {
+  return (verifyLoaded ??= Promise.all([import('../sign/validate/file.js'), import('../sign/validate/text.js')]).then(([file, text]) => {
+    ({ validateFile, detectFormat } = file);
+    ({ reportText } = text);
+  }));
 }
 
 export interface SignCliContext {
@@ -378,6 +381,10 @@ export function signCommands(program: Command, c: SignCliContext): void {
     .option('--anchor <pem...>', 'trust anchors (PEM files); default the platform root CAs')
     .option('--hard-fail', 'no revocation status is INDETERMINATE (default soft-fail)')
     .action(async (path: string, o) => {
+      // the validators load while the database opens (PGlite's files are read and its WebAssembly compiled
+      // off the main thread meanwhile): awaited only before the first file is validated
+      const validators = loadVerify();
+      validators.catch(() => {}); // a failure is reported where it is awaited
       const revocation = o.hardFail ? ('hard-fail' as const) : ('soft-fail' as const);
       // each file given by its name, which a detached reference's URI names
       const files = o.content as string[];
@@ -391,29 +398,23 @@ export function signCommands(program: Command, c: SignCliContext): void {
       let validate: Validate | undefined;
       if (o.anchor) validate = local((o.anchor as string[]).flatMap((f) => pemBlocks(readFileSync(f, 'utf8'), 'CERTIFICATE')));
       else {
-        const { cachedRoots, saveRoots } = await import('./anchors.js');
-        const cfg = c.config();
-        let roots = cachedRoots(cfg);
+        const { cachedRoots, readRoots } = await import('./anchors.js');
+        let roots = cachedRoots(c.config());
         if (roots) validate = local(roots);
         else {
+          // withDb keeps the roots for the next verification as it closes the database
           await c.withDb(
-            async (db) => {
-              const { listCas: cas } = await import('../pki/store.js');
-              roots = (await cas(db)).filter((ca) => !ca.parentId).map((ca) => Buffer.from(ca.certificate));
-            },
+            async (db) => void (roots = await readRoots(db)),
             async (s) => void (validate = await viaServer(s, revocation, content)),
           );
-          if (roots) {
-            saveRoots(cfg, roots);
-            validate = local(roots);
-          }
+          if (roots) validate = local(roots);
         }
       }
+      await validators;
       await verifyFiles(path, validate!, o, c.out);
     });
 
   for (const cmd of program.commands) if (['sign', 'augment'].includes(cmd.name())) loadBefore(cmd, load);
-    else if (cmd.name() === 'verify') loadBefore(cmd, loadVerify);
 }
 
 /** Who a CLI handle belongs to: `--as`, else the operating-system user. */

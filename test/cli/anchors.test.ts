@@ -1,7 +1,8 @@
 /**
  * `truc verify`'s copy of the platform's roots (src/cli/anchors.ts): answered only while the embedded
  * database has not been opened since it was made, and never while it is open or on PostgreSQL. The files
- * PGlite changes at every opening are stood in for in the first tests; the last runs `truc` on a real one.
+ * PGlite changes at every opening are stood in for in the first tests; the last runs `truc` on a real one,
+ * where every command closing the database keeps the roots it holds (`closeKeeping`).
  */
 import { describe, it, expect } from 'vitest';
 import { mkdirSync, readFileSync, statSync, utimesSync, writeFileSync, rmSync } from 'node:fs';
@@ -85,7 +86,7 @@ describe("truc verify's copy of the platform roots", () => {
 });
 
 describe('truc verify with the platform roots, one command after another', () => {
-  it('trusts a root made after the last verification', async () => {
+  it('trusts a root made after the last verification, kept by the command that made it', async () => {
     // its database made beforehand, with no CA (../helpers/truc-cli.ts)
     const dataDir = await trucDataDir('truc-anchors-cli-');
     const dir = tmp();
@@ -106,6 +107,8 @@ describe('truc verify with the platform roots, one command after another', () =>
     expect(JSON.parse(readFileSync(join(dataDir, 'trust-anchors.json'), 'utf8')).roots).toEqual([]);
 
     expect(truc('ca', 'init').status).toBe(0);
+    // every command closing the embedded database keeps the roots it holds then: ca init's new root
+    expect(JSON.parse(readFileSync(join(dataDir, 'trust-anchors.json'), 'utf8')).roots).toHaveLength(1);
     const { csrPath, keyPath } = opensslCsr(dir, '/C=VN/O=Bộ Tư pháp/CN=Trần Văn Bình');
     const cert = join(dir, 'cert.pem');
     expect(
@@ -116,14 +119,22 @@ describe('truc verify with the platform roots, one command after another', () =>
       0,
     );
 
-    // the CA came after the copy: the database is read again, the new root trusted
+    // the roots ca issue kept answer: the database is not opened (PGlite rewrites pg_control at every close)
+    const control = join(dataDir, 'db', 'global', 'pg_control');
+    const before = statSync(control, { bigint: true });
     const first = truc('--json', 'verify', signed);
     expect(first.status, first.stderr).toBe(0);
     expect(JSON.parse(first.stdout).signatures[0].indication).toBe('TOTAL-PASSED');
-    expect(JSON.parse(readFileSync(join(dataDir, 'trust-anchors.json'), 'utf8')).roots).toHaveLength(1);
-    // and the next verification answers the same from the copy
+    const after = statSync(control, { bigint: true });
+    expect([after.mtimeNs, after.ino]).toEqual([before.mtimeNs, before.ino]);
+
+    // without the copy (a command that died with the database open leaves none that answers): the
+    // database is read, the root trusted, and the copy made again
+    rmSync(join(dataDir, 'trust-anchors.json'));
     const again = truc('--json', 'verify', signed);
     expect(again.status).toBe(0);
     expect(JSON.parse(again.stdout).signatures[0].indication).toBe('TOTAL-PASSED');
+    expect(statSync(control, { bigint: true }).mtimeNs).not.toEqual(before.mtimeNs);
+    expect(JSON.parse(readFileSync(join(dataDir, 'trust-anchors.json'), 'utf8')).roots).toHaveLength(1);
   }, 300_000);
 });

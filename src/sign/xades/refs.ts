@@ -15,7 +15,7 @@ import { parseOcspResponse } from '../../pki/path/ocsp.js';
 import type { ValidationDataReference } from '../validate/report.js';
 import { DS_NS, XADES_NS } from './c14n.js';
 import { XADES141_NS } from './archive.js';
-import { DIGEST_METHODS } from './dsig/verify.js';
+import { DIGEST_METHODS } from './dsig/digests.js';
 
 const MAX_REFS = 500;
 /** the property names whose references are checked here */

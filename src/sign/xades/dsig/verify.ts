@@ -11,19 +11,10 @@
 import { createHash, createPublicKey, timingSafeEqual, verify as nodeVerify, constants, type KeyObject } from 'node:crypto';
 import { isTrucError } from '../../../errors.js';
 import { c14nOptions, canonicalize } from './c14n.js';
+import { DIGEST_METHODS } from './digests.js';
 import { DS, MANIFEST_TYPE, dsChildren, referenceData, type Coverage, type DetachedContent } from './reference.js';
 
-export const DIGEST_METHODS: Record<string, string> = {
-  'http://www.w3.org/2000/09/xmldsig#sha1': 'sha1',
-  'http://www.w3.org/2001/04/xmldsig-more#sha224': 'sha224',
-  'http://www.w3.org/2001/04/xmlenc#sha256': 'sha256',
-  'http://www.w3.org/2001/04/xmldsig-more#sha384': 'sha384',
-  'http://www.w3.org/2001/04/xmlenc#sha512': 'sha512',
-  'http://www.w3.org/2007/05/xmldsig-more#sha3-224': 'sha3-224',
-  'http://www.w3.org/2007/05/xmldsig-more#sha3-256': 'sha3-256',
-  'http://www.w3.org/2007/05/xmldsig-more#sha3-384': 'sha3-384',
-  'http://www.w3.org/2007/05/xmldsig-more#sha3-512': 'sha3-512',
-};
+export { DIGEST_METHODS };
 
 type Method = { family: 'rsa' | 'ecdsa' | 'dsa' | 'rsa-pss'; hash: string; saltLength?: number };
 export const SIGNATURE_METHODS: Record<string, Method> = {

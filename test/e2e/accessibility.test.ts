@@ -1,6 +1,6 @@
 /**
  * The console's accessibility and layout in Chromium (issue 18): every page an analyst, lab officer, RA
- * officer, signer and auditor open, at a laptop (1366×768) and a tablet (768×1024, 1024×768), in Vietnamese
+ * officer, signer and auditor open from the menu, the home page, and an alert's and a lab product's own page, at a laptop (1366×768) and a tablet (768×1024, 1024×768), in Vietnamese
  * and English, is checked in the page by a small checker of our own: the document's language, names of
  * controls, buttons, links and charts, landmarks and heading order, text contrast (WCAG AA), no sideways
  * scrolling of the page, touch targets, and — by keyboard — a visible focus ring on what Tab reaches. On
@@ -148,7 +148,30 @@ describe('the console is accessible and fits a laptop and a tablet, in Chromium'
     rig = await openConsoleRig({ defaultTimeoutMs: 15_000 });
     ({ p, base, page } = rig);
     token = (await createToken(p.db, 'Nguyễn Văn An', ['monitor-analyst', 'lab-officer', 'ra-officer', 'signer', 'auditor'])).token;
+    // pages reached from a list rather than the menu: an alert (an event that fires a built-in rule) and a
+    // product of the lab register
+    const sender = (await createToken(p.db, 'event sender', ['event-sender'])).token;
+    await api('POST', '/api/v1/events', sender, [{ '@timestamp': new Date().toISOString(), event: { action: 'audit.chain.broken', category: ['configuration'], outcome: 'failure', dataset: 'truc.audit' }, host: { name: 'db-01' } }]);
+    await rig.m!.queue.flush();
+    for (const end = Date.now() + 10_000; !alertId && Date.now() < end; await new Promise((r) => setTimeout(r, 50)))
+      alertId = (await api('GET', '/api/v1/alerts?limit=10', token)).alerts[0]?.id;
+    expect(alertId, 'the event fired an alert').toBeTruthy();
+    const vendor = await api('POST', '/api/v1/lab/vendors', token, { name: 'Công ty Mật mã Sông Hồng', country: 'VN' });
+    productId = (await api('POST', '/api/v1/lab/products', token, { vendor: vendor.id, name: 'SongHong HSM', kind: 'hsm', description: 'Mô-đun an toàn phần cứng' })).id;
   }, 180_000);
+
+  let alertId: string | undefined;
+  let productId: string | undefined;
+  async function api(method: string, path: string, bearer: string, body?: unknown) {
+    const r = await fetch(`${base}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${bearer}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    const text = await r.text();
+    if (!r.ok) throw new Error(`${method} ${path}: ${r.status} ${text}`);
+    return JSON.parse(text);
+  }
 
   afterAll(async () => {
     await rig?.close();
@@ -181,8 +204,10 @@ describe('the console is accessible and fits a laptop and a tablet, in Chromium'
       await page.keyboard.type(token);
       await page.keyboard.press('Enter');
       await page.locator('[data-testid=whoami]').waitFor();
-      const paths = await page.locator('nav a').evaluateAll((as) => as.map((a) => new URL((a as HTMLAnchorElement).href).pathname));
-      expect(paths.length).toBeGreaterThan(5);
+      const menu = await page.locator('nav a').evaluateAll((as) => as.map((a) => new URL((a as HTMLAnchorElement).href).pathname));
+      expect(menu.length).toBeGreaterThan(5);
+      // every menu page, the home page, and an alert's and a product's own page
+      const paths = ['/console/', ...menu, `/console/alerts/${alertId}`, `/console/lab/products/${productId}`];
 
       for (const vp of VIEWPORTS) {
         await page.setViewportSize({ width: vp.width, height: vp.height });
@@ -204,7 +229,7 @@ describe('the console is accessible and fits a laptop and a tablet, in Chromium'
             }
             if (!intoMain) violations.push(`${where}: 25 Tabs do not reach the page's content`);
           }
-          await page.screenshot({ path: join(SHOTS, `truc-a11y-${lang}-${vp.name}${path.replaceAll('/', '-')}.png`), fullPage: true });
+          await page.screenshot({ path: join(SHOTS, `truc-a11y-${lang}-${vp.name}${path.replace(/\/$/, '').replaceAll('/', '-')}.png`), fullPage: true });
         }
         if (narrow) {
           // the menu behind a button: closed, opened by keyboard, and it leads to a page

@@ -134,6 +134,7 @@ export function AlertDetail({ id }: { id: string }) {
                 <input
                   name="assignee"
                   placeholder={tr('tên người xử lý', 'assignee')}
+                  aria-label={tr('Giao cho người xử lý', 'Assign to')}
                   value={assignee}
                   onChange={(e) => setAssignee(e.target.value)}
                 />
@@ -152,6 +153,7 @@ export function AlertDetail({ id }: { id: string }) {
                   name="note"
                   rows={2}
                   placeholder={tr('ghi chú', 'note')}
+                  aria-label={tr('Ghi chú mới', 'New note')}
                   value={note}
                   onChange={(e) => setNote(e.target.value)}
                 />
@@ -170,6 +172,7 @@ export function AlertDetail({ id }: { id: string }) {
                   <input
                     name="reason"
                     placeholder={tr('lý do đóng, bắt buộc', 'reason, required')}
+                    aria-label={tr('Lý do đóng cảnh báo', 'Reason for closing')}
                     value={reason}
                     onChange={(e) => setReason(e.target.value)}
                   />

@@ -229,6 +229,7 @@ function StatusActions({ c, onChanged }: { c: ConformityCertificate; onChanged: 
       <input
         name="reason"
         placeholder={tr('lý do', 'reason')}
+        aria-label={tr('Lý do đổi trạng thái', 'Reason for the status change')}
         value={reason}
         onChange={(e) => setReason(e.target.value)}
       />

@@ -245,12 +245,14 @@ function FilterEditor({ rule, onSaved }: { rule: Rule; onSaved: () => void }) {
         <input
           name="field"
           placeholder={tr('trường, vd. source.ip', 'field, e.g. source.ip')}
+          aria-label={tr('Trường của ngoại lệ', 'Exception field')}
           value={field}
           onChange={(e) => setField(e.target.value)}
         />
         <input
           name="values"
           placeholder={tr('giá trị, phân tách bằng dấu phẩy', 'values, comma separated')}
+          aria-label={tr('Giá trị của ngoại lệ', 'Exception values')}
           value={values}
           onChange={(e) => setValues(e.target.value)}
         />

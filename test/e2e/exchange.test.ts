@@ -7,6 +7,8 @@
  */
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { openssl, tmp } from '../helpers/openssl.js';
 import type { FastifyInstance } from 'fastify';
 import type { BrowserContext, Page } from 'playwright-core';
 import { openBrowser } from './browser.js';
@@ -194,6 +196,38 @@ describe('exchange pages of the web console in Chromium', () => {
     // the auditor reads them too
     const listed = await call('GET', '/api/v1/central/encryption-certs?memberClass=GOV&memberCode=000.00.00.G09', tokens['auditor']!);
     expect(listed.map((c: Json) => c.serial)).toContain(serial);
+  });
+
+  it('sets a client’s connection type and registers an information system’s TLS certificate through the API, audited; the console shows it', async () => {
+    const client = `SUBSYSTEM:${CLIENT_VPCP}`;
+    const dir = tmp('is-cert-');
+    openssl(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', '/CN=he-thong-van-thu', '-days', '2', '-keyout', join(dir, 'k.pem'), '-out', join(dir, 'c.pem')]);
+    const pem = readFileSync(join(dir, 'c.pem'), 'utf8');
+    const admin = tokens['central-admin']!;
+    // an auditor may look, not change
+    const denied = await fetch(`${base}/api/v1/exchange/servers/ss-vpcp/clients/connection`, { method: 'PUT', headers: { authorization: `Bearer ${tokens['auditor']!}`, 'content-type': 'application/json' }, body: JSON.stringify({ subsystem: client, connection: 'https' }) });
+    expect(denied.status).toBe(403);
+    const { sha256 } = await call('POST', '/api/v1/exchange/servers/ss-vpcp/is-certs', admin, { subsystem: client, certificate: pem });
+    expect(sha256).toMatch(/^[0-9a-f]{64}$/);
+    await call('PUT', '/api/v1/exchange/servers/ss-vpcp/clients/connection', admin, { subsystem: client, connection: 'https' });
+    const listed = await call('GET', '/api/v1/exchange/servers/ss-vpcp/services', tokens['auditor']!);
+    expect(listed.connections[client]).toBe('https');
+    expect(listed.isCerts[client]).toEqual([expect.objectContaining({ sha256, subject: 'CN=he-thong-van-thu' })]);
+    // in force at once: the plain port refuses this client now
+    const refused = await throughAxis('thong-tin');
+    expect(refused.error).toBe('Server.ClientProxy.SslAuthenticationFailed');
+    await signIn(admin);
+    await page.goto(`${base}/console/exchange/servers/ss-vpcp`);
+    await page.locator(`[data-client="${client}"]`).getByText(/HTTPS có xác thực chứng thư/).waitFor();
+    expect(await page.locator(`[data-client="${client}"]`).textContent()).toMatch(/1 chứng thư TLS/);
+    // back to http; the certificate withdrawn; every change audited
+    await call('PUT', '/api/v1/exchange/servers/ss-vpcp/clients/connection', admin, { subsystem: client, connection: 'http' });
+    await call('DELETE', '/api/v1/exchange/servers/ss-vpcp/is-certs', admin, { subsystem: client, sha256 });
+    expect((await throughAxis('thong-tin')).status).toBe(200);
+    const bad = await fetch(`${base}/api/v1/exchange/servers/ss-vpcp/clients/connection`, { method: 'PUT', headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' }, body: JSON.stringify({ subsystem: client, connection: 'ftp' }) });
+    expect(bad.status).toBe(400);
+    const audit = await t.p.db.query<{ action: string; target: string }>("SELECT action, target FROM audit_log WHERE action LIKE 'ss.%' AND target = $1 ORDER BY seq", [client]);
+    expect(audit.map((a) => a.action)).toEqual(['ss.is-cert.add', 'ss.client.connection', 'ss.client.connection', 'ss.is-cert.remove']);
   });
 
   it('grants an access right in the console — a refused call then passes — and withdraws it', async () => {

@@ -238,6 +238,10 @@ export interface AccessRight {
 
 export interface ServerServices {
   clients: string[];
+  /** each client's connection type: http, https-noauth, https */
+  connections?: Record<string, string>;
+  /** information systems' TLS certificates registered per subsystem */
+  isCerts?: Record<string, { sha256: string; subject: string; notAfter: string }[]>;
   services: { service: string; url: string; timeoutMs?: number; disabled?: boolean; access: AccessRight[] }[];
   localGroups: Record<string, string[]>;
 }

@@ -13,6 +13,8 @@ import { makeEvent } from '../../bus/index.js';
 import type { SecurityServer } from '../../exchange/server/server.js';
 import { parseServer, parseService, parseSubsystem, serverText } from '../../exchange/ids.js';
 import { listCas } from '../../pki/index.js';
+import { X509Certificate } from 'node:crypto';
+import { IS_CONNECTIONS, type IsConnection } from '../../exchange/server/store.js';
 
 const security = [{ bearer: [] }];
 const tags = ['exchange'];
@@ -51,6 +53,12 @@ export async function exchangeRoutes(app: FastifyInstance, p: Platform, o: Excha
     const snap = await s.store.snapshot();
     return {
       clients: [...snap.clients],
+      // how each client's information system connects (X-Road's connection types; `http` when not listed) and
+      // the information systems' TLS certificates registered per subsystem, by SHA-256
+      connections: Object.fromEntries([...snap.clients].map((c) => [c, snap.connections.get(c) ?? 'http'])),
+      isCerts: Object.fromEntries(
+        [...snap.isCerts.entries()].map(([sub, m]) => [sub, [...m.entries()].map(([sha256, der]) => ({ sha256, subject: new X509Certificate(der).subject, notAfter: new Date(new X509Certificate(der).validTo).toISOString() }))]),
+      ),
       services: [...snap.services.values()].map((x) => ({ service: x.text, url: x.url, timeoutMs: x.timeoutMs, disabled: x.disabled, access: snap.access.get(x.text) ?? [] })),
       localGroups: Object.fromEntries([...snap.localGroups.entries()].map(([k, v]) => [k, [...v]])),
     };
@@ -104,6 +112,66 @@ export async function exchangeRoutes(app: FastifyInstance, p: Platform, o: Excha
       await s.store.addClient(parseSubsystem(req.body.subsystem));
       await audit(req, 'ss.client.add', req.body.subsystem, { server: s.ctx.idText });
       reply.status(201);
+      return { ok: true };
+    },
+  );
+
+  app.put<{ Params: { code: string }; Body: { subsystem: string; connection: IsConnection } }>(
+    '/api/v1/exchange/servers/:code/clients/connection',
+    {
+      onRequest: manage,
+      schema: {
+        tags,
+        security,
+        summary: 'How a client’s information system must connect: http, https-noauth (TLS) or https (TLS with a registered certificate)',
+        body: { type: 'object', additionalProperties: false, required: ['subsystem', 'connection'], properties: { subsystem: { type: 'string', maxLength: 1100 }, connection: { enum: [...IS_CONNECTIONS] } } },
+      },
+    },
+    async (req) => {
+      const s = find(req.params.code);
+      await s.store.setConnection(parseSubsystem(req.body.subsystem), req.body.connection);
+      await audit(req, 'ss.client.connection', req.body.subsystem, { server: s.ctx.idText, connection: req.body.connection });
+      return { ok: true };
+    },
+  );
+
+  app.post<{ Params: { code: string }; Body: { subsystem: string; certificate: string } }>(
+    '/api/v1/exchange/servers/:code/is-certs',
+    {
+      onRequest: manage,
+      schema: {
+        tags,
+        security,
+        summary: 'Register an information system’s TLS certificate (PEM, or base64 DER) for a subsystem: a client’s (connection https) or a provider’s (pinned for https service URLs)',
+        body: { type: 'object', additionalProperties: false, required: ['subsystem', 'certificate'], properties: { subsystem: { type: 'string', maxLength: 1100 }, certificate: { type: 'string', maxLength: 64 * 1024 } } },
+      },
+    },
+    async (req, reply) => {
+      const s = find(req.params.code);
+      const text = req.body.certificate.trim();
+      let der: Buffer;
+      try {
+        der = text.includes('-----BEGIN') ? Buffer.from(new X509Certificate(text).raw) : Buffer.from(text, 'base64');
+      } catch {
+        throw new TrucError('bad_request', 'chứng thư không đọc được / the certificate is not PEM or base64 DER');
+      }
+      const sha256 = await s.store.addIsCert(parseSubsystem(req.body.subsystem), der);
+      await audit(req, 'ss.is-cert.add', req.body.subsystem, { server: s.ctx.idText, sha256 });
+      reply.status(201);
+      return { sha256 };
+    },
+  );
+
+  app.delete<{ Params: { code: string }; Body: { subsystem: string; sha256: string } }>(
+    '/api/v1/exchange/servers/:code/is-certs',
+    {
+      onRequest: manage,
+      schema: { tags, security, summary: 'Withdraw an information system’s TLS certificate', body: { type: 'object', additionalProperties: false, required: ['subsystem', 'sha256'], properties: { subsystem: { type: 'string', maxLength: 1100 }, sha256: { type: 'string', pattern: '^[0-9a-fA-F]{64}$' } } } },
+    },
+    async (req) => {
+      const s = find(req.params.code);
+      if (!(await s.store.removeIsCert(parseSubsystem(req.body.subsystem), req.body.sha256))) throw new TrucError('not_found', 'no such certificate');
+      await audit(req, 'ss.is-cert.remove', req.body.subsystem, { server: s.ctx.idText, sha256: req.body.sha256.toLowerCase() });
       return { ok: true };
     },
   );

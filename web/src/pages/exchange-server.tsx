@@ -49,8 +49,9 @@ function Services({ base }: { base: string }) {
             <Bi vi="Hệ thống con khách" en="client subsystems" />:{' '}
             {data.clients.length
               ? data.clients.map((c) => (
-                  <span key={c} className="tag mono">
-                    {c}
+                  <span key={c} className="tag mono" data-client={c}>
+                    {c} · {connectionLabel(data.connections?.[c] ?? 'http')}
+                    {data.isCerts?.[c]?.length ? ` · ${data.isCerts[c]!.length} ${tr('chứng thư TLS', 'TLS certificates')}` : ''}
                   </span>
                 ))
               : '—'}
@@ -436,4 +437,11 @@ function logTime(r: LogRow): string | null {
   for (const k of ['at', 'loggedAt', 'time', 'ts', 'createdAt'])
     if (typeof r[k] === 'string') return r[k] as string;
   return null;
+}
+
+/** X-Road's connection types of a client's information system, in both languages. */
+function connectionLabel(type: string): string {
+  if (type === 'https') return tr('HTTPS có xác thực chứng thư', 'HTTPS with a client certificate');
+  if (type === 'https-noauth') return tr('HTTPS không xác thực', 'HTTPS, no client certificate');
+  return tr('HTTP hoặc HTTPS', 'HTTP or HTTPS');
 }

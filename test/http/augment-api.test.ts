@@ -1,6 +1,8 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { createHash } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { toPem } from '../../src/asn1/der.js';
 import { buildApp } from '../../src/http/app.js';
 import { createToken } from '../../src/http/auth/store.js';
@@ -9,7 +11,7 @@ import { Scanner, YaraScanner } from '../../src/monitor/scan/index.js';
 import { BUILTIN_YARA_DIR } from '../../src/monitor/config.js';
 import { OcspResponder } from '../../src/pki/ocsp/index.js';
 import { TimeStampAuthority } from '../../src/pki/tsa/index.js';
-import { signCades, signPdf, signXades, validateFile } from '../../src/sign/index.js';
+import { signCades, signPdf, signXades, signXadesDetached, validateFile } from '../../src/sign/index.js';
 import { openLab, samplePdf, type Lab } from '../sign/fixtures.js';
 import { judgeCades, judgePdf, judgeXades } from '../sign/judges.js';
 
@@ -183,6 +185,39 @@ describe('POST /api/v1/augment', () => {
     const report = await validateFile(r.rawPayload, { trustAnchors: [lab.root], content: CONTENT });
     expect(report.signatures[0]).toMatchObject({ indication: 'TOTAL-PASSED', level: 'B-T' });
   });
+
+  it('raises a detached XAdES signature over several files to B-LTA with JSON contents [{name, file}]; xmlsec1 resolves each file, TOTAL-PASSED; a missing file refused before any time-stamp', async () => {
+    const s = await lab.signer('/CN=Đỗ Văn Hùng/O=Sở Nội vụ/C=VN');
+    const docs = [
+      { name: 'to-trinh.pdf', content: Buffer.from('%PDF-1.7\n% tờ trình\n') },
+      { name: 'phu luc.txt', content: Buffer.from('Phụ lục: danh sách hồ sơ\n') },
+      { name: 'bang-ke.csv', content: CONTENT },
+    ];
+    // xmlsec1 (judgeXades) resolves the references' relative URIs from the lab folder
+    for (const d of docs) writeFileSync(join(lab.dir, d.name), d.content);
+    const bb = Buffer.from(await signXadesDetached(docs, s));
+    const contents = (list: typeof docs) => list.map((d) => ({ name: d.name, file: d.content.toString('base64') }));
+    const post = (file: Buffer, level: string, list: typeof docs) =>
+      app.inject({ method: 'POST', url: `/api/v1/augment?level=${level}`, headers: auth(auditor), payload: { file: file.toString('base64'), contents: contents(list) } });
+    const lt = await post(bb, 'B-LT', docs);
+    expect(lt.statusCode, lt.body).toBe(200);
+    // the files in another order: each reference takes its own by name
+    const r = await post(lt.rawPayload, 'B-LTA', [docs[2], docs[0], docs[1]]);
+    expect(r.statusCode, r.body).toBe(200);
+    expect(r.headers['x-truc-signature-level']).toBe('B-LTA');
+    const report = await validateFile(r.rawPayload, { trustAnchors: [lab.root], revocation: { mode: 'hard-fail' }, content: docs });
+    expect(report.signatures[0], JSON.stringify(report.signatures[0], null, 1)).toMatchObject({ indication: 'TOTAL-PASSED', level: 'B-LTA' });
+    expect(report.signatures[0].timestamps!.filter((t) => t.type === 'archive' && t.valid)).toHaveLength(1);
+    const j = judgeXades(trust(), r.rawPayload);
+    expect(j.ok, j.out).toBe(true);
+    // the archive time-stamp covers every file: one changed and the signature fails
+    const changed = await validateFile(r.rawPayload, { trustAnchors: [lab.root], content: [docs[0], docs[1], { name: 'bang-ke.csv', content: Buffer.from('khác') }] });
+    expect(changed.signatures[0]).toMatchObject({ indication: 'TOTAL-FAILED', subIndication: 'HASH_FAILURE' });
+    // one file missing: refused before a time-stamp is taken
+    const missing = await post(lt.rawPayload, 'B-LTA', docs.slice(0, 2));
+    expect(missing.statusCode, missing.body).toBe(400);
+    expect(missing.json()).toMatchObject({ code: 'bad_request', detail: expect.stringMatching(/matches none of the files given/) });
+  }, 120_000);
 
   it('is in the OpenAPI document with its query parameters', async () => {
     const doc = (await app.inject({ method: 'GET', url: '/openapi.json' })).json();

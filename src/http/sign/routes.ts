@@ -270,7 +270,7 @@ export async function signRoutes(app: FastifyInstance, p: Platform, deps: SignRo
         tags: ['signatures'],
         summary: 'Raise a signed PDF, CMS or XAdES file to B-T, B-LT or B-LTA without re-signing (?level=), or renew its archive time-stamp (?renew=true)',
         description:
-          'The body is the signed file (raw, or JSON {file, content?, level?, renew?} in base64, content being the signed data of a detached CAdES or XAdES signature, needed for B-LTA and renewal). The answer is the augmented file, of the same type, with x-truc-signature-level (and x-truc-augmented: false when it already was at that level). Refused: not a signature 400, a TOTAL-FAILED signature 422 invalid_signature, a signature already above the level or not B-LTA for a renewal 409 conflict; no TSA on this server 400.',
+          'The body is the signed file (raw, or JSON {file, content?, level?, renew?} in base64, content being the signed data of a detached CAdES or XAdES signature, needed for B-LTA and renewal — or {file, contents: [{name, file}]} for a detached XAdES signature over several files, each matched to its reference by name or digest). The answer is the augmented file, of the same type, with x-truc-signature-level (and x-truc-augmented: false when it already was at that level). Refused: not a signature 400, a TOTAL-FAILED signature 422 invalid_signature, a signature already above the level or not B-LTA for a renewal 409 conflict; no TSA on this server 400.',
         security,
         querystring: {
           type: 'object',
@@ -286,7 +286,7 @@ export async function signRoutes(app: FastifyInstance, p: Platform, deps: SignRo
     async (req, reply) => {
       const actor = actorOf(req);
       const u = upload(req);
-      await scan(req, [u.file, ...(u.content ? [u.content] : [])], 'augment');
+      await scan(req, [u.file, ...(u.content ? [u.content] : []), ...(u.contents ?? []).map((c) => c.content)], 'augment');
       const f = u.fields;
       const renew = f.renew === true || f.renew === 'true';
       const docHash = createHash('sha256').update(u.file).digest('hex');
@@ -303,7 +303,7 @@ export async function signRoutes(app: FastifyInstance, p: Platform, deps: SignRo
         r = await augmentFile(u.file, {
           ...(level ? { level } : {}),
           ...(renew ? { renew } : {}),
-          ...(u.content ? { content: u.content } : {}),
+          ...(u.contents ? { content: u.contents } : u.content ? { content: u.content } : {}),
           context: ctx,
           validation: { trustAnchors: ctx.trustAnchors!, revocation: { mode: 'soft-fail' } },
         });

@@ -174,7 +174,7 @@ export class Detector {
     const ls = logsource ?? this.resolve(event);
     const route = this.route(ls, signature ?? logsourceSignature(ls));
     const out: number[] = [];
-    if (!this.index || !route.plan || !useIndex || (route.plan.keywords && (view.leaves(), view.truncated))) {
+    if (!this.index || !route.plan || !useIndex || (route.plan.keywords && (view.foldedText(this.index.keywordMin), view.truncated))) {
       for (let k = 0; k < route.all.length; k++) {
         const i = route.all[k]!;
         if (this.rules[i]!.test(view)) out.push(i);

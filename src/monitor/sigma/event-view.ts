@@ -193,20 +193,55 @@ export class EventView {
   }
 
   /**
-   * Every scalar leaf, folded, in one string, each followed by U+0000: what the literal index searches keyword
-   * literals in, in one pass rather than one per leaf. A literal found in a leaf is found here (fold maps
-   * character by character, fold.ts); one spanning two leaves would have to hold U+0000, and only makes a
-   * rule a candidate that its own test then judges.
+   * The scalar leaves of the event that may hold a keyword literal of `minLength` characters or more, folded,
+   * in one string, each followed by U+0000: what the literal index searches keyword literals in, in one pass
+   * rather than one per leaf. A literal found in a leaf is found here (fold maps character by character,
+   * fold.ts); one spanning two leaves would have to hold U+0000, and only makes a rule a candidate that its own
+   * test then judges. A leaf is left out only when it cannot hold such a literal: fewer characters than
+   * `minLength` and all of them ASCII (folding non-ASCII text may lengthen it: İ becomes i and a combining dot).
+   * Built in one walk without listing the leaves first, and it sets `truncated` as `leaves()` does.
    */
-  foldedText(): string {
-    if (this.foldedTextCache === undefined) {
-      const leaves = this.leaves();
-      let s = '';
-      for (let i = 0; i < leaves.length; i++) s += `${leaves[i]!}\u0000`;
-      this.foldedTextCache = fold(s);
+  foldedText(minLength = 0): string {
+    if (this.foldedTextCache === undefined || this.foldedTextMin !== minLength) {
+      this.foldedTextMin = minLength;
+      this.textLeaves = 0;
+      this.text = '';
+      this.truncated = false;
+      this.textWalk(this.raw, 0, minLength);
+      this.foldedTextCache = fold(this.text);
+      this.text = '';
     }
     return this.foldedTextCache;
   }
+
+  private text = '';
+  private textLeaves = 0;
+  private foldedTextMin = 0;
+
+  /** foldedText's walk: the leaves `leaves()` lists, in its order, under the same bounds. */
+  private textWalk(v: unknown, depth: number, min: number): void {
+    if (this.textLeaves >= VIEW_LIMITS.leaves || depth > VIEW_LIMITS.depth) {
+      this.truncated = true;
+      return;
+    }
+    if (typeof v === 'string') {
+      this.textLeaves++;
+      if (v.length >= min || !isAscii(v)) this.text += v + '\u0000';
+    } else if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') {
+      this.textLeaves++;
+      const s = String(v);
+      if (s.length >= min) this.text += s + '\u0000';
+    } else if (Array.isArray(v)) {
+      for (let i = 0; i < v.length; i++) this.textWalk(v[i], depth + 1, min);
+    } else if (isObj(v)) {
+      for (const k in v) if (Object.hasOwn(v, k)) this.textWalk(v[k], depth + 1, min);
+    }
+  }
+}
+
+function isAscii(s: string): boolean {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0x7f) return false;
+  return true;
 }
 
 /** A compiled accessor for one field name; cheap to call, allocation-free. */

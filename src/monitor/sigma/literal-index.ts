@@ -195,6 +195,8 @@ function pairHash(a: number, b: number): number {
  */
 class FieldTable {
   readonly literals: number;
+  /** Length of the shortest literal: a value shorter cannot hold any. */
+  readonly shortest: number;
   private readonly skip: SkipTable | undefined;
   private readonly long: GramTable | undefined;
   private readonly mid: GramTable | undefined;
@@ -205,6 +207,7 @@ class FieldTable {
     this.literals = byLiteral.size;
     let shortest = Infinity;
     for (const t of byLiteral.keys()) shortest = Math.min(shortest, t.length);
+    this.shortest = shortest;
     if (shortest >= skipMinLength && byLiteral.size <= SKIP_MAX_LITERALS) {
       this.skip = new SkipTable(byLiteral, shortest);
       return;
@@ -287,6 +290,8 @@ export class LiteralIndex {
   private readonly fields: FieldEntry[] = [];
   private readonly keywords: FieldTable | undefined;
   private readonly keywordRules: Uint8Array;
+  /** Leaves shorter than this (folded) cannot hold a keyword literal: the keyword text leaves them out. */
+  readonly keywordMin: number;
 
   constructor(
     entries: readonly { rule: number; literals: readonly string[] }[],
@@ -325,6 +330,7 @@ export class LiteralIndex {
       else this.fields.push({ field, get: accessor(field), table, rules: ruleSets.get(field)! });
     }
     this.keywordRules = ruleSets.get('') ?? new Uint8Array(size);
+    this.keywordMin = this.keywords?.shortest ?? 0;
     this.literals = literals;
     this.fieldCount = this.fields.length;
   }
@@ -355,6 +361,6 @@ export class LiteralIndex {
         for (const x of raw) if (x !== null && typeof x !== 'object') f.table.scan(fold(String(x)), hit);
       }
     }
-    if (plan.keywords) this.keywords!.scan(view.foldedText(), hit);
+    if (plan.keywords) this.keywords!.scan(view.foldedText(this.keywordMin), hit);
   }
 }

@@ -179,6 +179,30 @@ describe('LiteralIndex search strategies', () => {
     expect(hits({ a: ['x', 'hay NEEDLE hay'], b: 1 })).toEqual([0]);
     expect(hits({ a: { b: { c: 'needle' } } })).toEqual([0]);
   });
+
+  it('leaves out of the keyword text only values too short to hold a keyword literal, even once folded', () => {
+    // 'i̇stanbul' (the fold of İSTANBUL) is 9 characters; the 8 of 'İSTANBUL' fold to 9
+    const idx = new LiteralIndex([{ rule: 0, literals: [literal(undefined, fold('İSTANBUL'))] }], 1);
+    expect(idx.keywordMin).toBe(9);
+    const plan = idx.plan(new Uint8Array([1]));
+    const hits = (e: Record<string, unknown>) => {
+      const s = new Set<number>();
+      idx.scan(new EventView(e), plan, (i) => s.add(i));
+      return [...s];
+    };
+    expect(hits({ a: 'İSTANBUL' })).toEqual([0]);
+    expect(hits({ a: ['x', 'to İstanbul'] })).toEqual([0]);
+    expect(hits({ a: 'ISTANBUL' })).toEqual([]);
+    const view = new EventView({ a: 'short', b: 12345, c: 'long enough', d: 'İSTANBUL' });
+    expect(view.foldedText(9)).toBe('long enough\u0000i̇stanbul\u0000');
+    expect(view.foldedText()).toBe('short\u000012345\u0000long enough\u0000i̇stanbul\u0000');
+    expect(view.truncated).toBe(false);
+    // past the view's bounds the text is partial, said as leaves() says it, and the detector evaluates every rule
+    const many = new EventView({ a: Array.from({ length: 10_001 }, (_, i) => i) });
+    many.foldedText(9);
+    expect(many.truncated).toBe(true);
+    expect(new EventView({ a: Array.from({ length: 10_000 }, (_, i) => i) }).foldedText(9)).toBe('');
+  });
 });
 
 describe('index and plain evaluation agree', () => {

@@ -157,6 +157,12 @@ function soapPartOf(message: Buffer, mt: MediaType): { part: Buffer; offset: num
   throw bad('MimeParsingFailed', start ? `the multipart message has no part with Content-ID ${start}` : 'the multipart message has no parts');
 }
 
+/** The encoding an XML declaration names (`<?xml version="1.0" encoding="windows-1258"?>`), when the transport names none. */
+function declaredEncoding(part: Buffer): string | undefined {
+  const head = part.subarray(0, 200).toString('latin1');
+  return /^(?:\xef\xbb\xbf)?<\?xml[^>]*\sencoding\s*=\s*["']([A-Za-z0-9._-]+)["']/.exec(head)?.[1];
+}
+
 const SINGLE_BYTE = /^(us-ascii|ascii|iso-8859-\d+|latin1|windows-125\d|cp125\d|koi8-[ru])$/;
 
 /** Reads the envelope's characters and the way back from a character's index to its byte offset. */
@@ -194,7 +200,7 @@ export function parseSoap(message: Buffer, contentType: string): ParsedSoap {
   if (mt.type === 'multipart/related') ({ part, offset: partOffset, type: partType } = soapPartOf(message, mt));
   if (partType.type !== 'text/xml' && partType.type !== 'application/xop+xml')
     throw bad('InvalidContentType', `a SOAP message is text/xml (or multipart/related with a text/xml or MTOM part), not ${partType.type || 'without a type'}`);
-  const { text, byteAt } = decode(part, partType.params.charset ?? mt.params.charset ?? 'utf-8');
+  const { text, byteAt } = decode(part, partType.params.charset ?? mt.params.charset ?? declaredEncoding(part) ?? 'utf-8');
 
   const fields: SoapFields = {};
   const seen = new Set<string>();

@@ -5,6 +5,7 @@ import { ApiProblem, type Problem } from './api';
 import { PROBLEM_TEXT } from './problems';
 import { lang, setLang, subscribeLang, type Lang } from './i18n';
 import { ALERT_STATUS_VI, CERT_STATUS_VI, LEVEL_VI } from './format';
+import { ruleTitle } from './rule-titles';
 
 /** The language choice: Vietnamese (with English beside) or English; remembered in this browser. */
 export function LangSwitch() {
@@ -246,4 +247,10 @@ export function Modal({
       {children}
     </dialog>
   );
+}
+
+/** A detection rule's title (an alert's, a rule's): in both languages for our own rules, as written for others. */
+export function RuleTitle({ ruleId, title }: { ruleId: string; title: string }) {
+  const t = ruleTitle(ruleId, title);
+  return t ? <Bi vi={t.vi} en={t.en} /> : <>{title}</>;
 }

@@ -12,6 +12,7 @@ import {
   LevelBadge,
   Loading,
   ProblemBox,
+  RuleTitle,
   StatusBadge,
   useAction,
   useLoad,
@@ -55,7 +56,7 @@ export function AlertDetail({ id }: { id: string }) {
         <>
           <div className="page-title">
             <h1>
-              <LevelBadge level={a.level} /> {a.title}
+              <LevelBadge level={a.level} /> <RuleTitle ruleId={a.ruleId} title={a.title} />
             </h1>
             <StatusBadge status={a.status} />
           </div>

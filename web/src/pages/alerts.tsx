@@ -3,7 +3,16 @@ import { Bi } from '../components';
 /** Alerts: the work queue of the monitoring part, filtered by status, severity, rule and assignee. */
 import { useState } from 'react';
 import { api } from '../api';
-import { Empty, LevelBadge, Loading, PageTitle, ProblemBox, StatusBadge, useLoad } from '../components';
+import {
+  Empty,
+  LevelBadge,
+  Loading,
+  PageTitle,
+  ProblemBox,
+  RuleTitle,
+  StatusBadge,
+  useLoad,
+} from '../components';
 import { ALERT_STATUS_VI, LEVELS, LEVEL_VI, dateTime, groupText } from '../format';
 import { Link, setQuery, useLocation } from '../router';
 import type { Alert } from '../types';
@@ -132,7 +141,9 @@ export function Alerts() {
                   <LevelBadge level={a.level} />
                 </td>
                 <td>
-                  <Link to={`/alerts/${a.id}`}>{a.title}</Link>
+                  <Link to={`/alerts/${a.id}`}>
+                    <RuleTitle ruleId={a.ruleId} title={a.title} />
+                  </Link>
                   {a.kind === 'correlation' ? (
                     <span className="tag">
                       <Bi vi="tương quan" en="correlation" />

@@ -7,7 +7,7 @@ import { tr } from '../i18n';
  */
 import { useState, type ReactNode } from 'react';
 import { api } from '../api';
-import { Bi, Loading, PageTitle, ProblemBox, useLoad } from '../components';
+import { Bi, Loading, PageTitle, ProblemBox, RuleTitle, useLoad } from '../components';
 import { Link } from '../router';
 import { LEVELS, LEVEL_VI, dateTime } from '../format';
 
@@ -228,7 +228,11 @@ export function Dashboard() {
               title={{ vi: 'Luật cảnh báo nhiều nhất', en: 'top rules' }}
               rows={data.topRules.map((r) => ({
                 key: r.ruleId,
-                label: <Link to={`/alerts?rule=${encodeURIComponent(r.ruleId)}`}>{r.title}</Link>,
+                label: (
+                  <Link to={`/alerts?rule=${encodeURIComponent(r.ruleId)}`}>
+                    <RuleTitle ruleId={r.ruleId} title={r.title} />
+                  </Link>
+                ),
                 count: r.alerts,
                 color: LEVEL_COLOR[r.level],
               }))}

@@ -5,7 +5,18 @@ import { tr } from '../i18n';
  */
 import { useMemo, useState } from 'react';
 import { api, patch } from '../api';
-import { Bi, Empty, LevelBadge, Loading, PageTitle, ProblemBox, useAction, useLoad } from '../components';
+import { ruleTitle } from '../rule-titles';
+import {
+  Bi,
+  Empty,
+  LevelBadge,
+  Loading,
+  PageTitle,
+  ProblemBox,
+  RuleTitle,
+  useAction,
+  useLoad,
+} from '../components';
 import { setQuery, useLocation } from '../router';
 import { session } from '../session';
 import type { Rule } from '../types';
@@ -30,8 +41,8 @@ export function Rules() {
       (r) =>
         (!state || (state === 'enabled' ? r.enabled : !r.enabled)) &&
         (!needle ||
-          [r.title, r.id, r.level ?? '', r.author ?? '', ...r.tags].some((s) =>
-            s.toLowerCase().includes(needle),
+          [r.title, ruleTitle(r.id, r.title)?.vi ?? '', r.id, r.level ?? '', r.author ?? '', ...r.tags].some(
+            (s) => s.toLowerCase().includes(needle),
           )),
     );
   }, [data, q, state]);
@@ -173,7 +184,9 @@ function RuleRow(props: {
           </label>
         </td>
         <td>
-          <div>{r.title}</div>
+          <div>
+            <RuleTitle ruleId={r.id} title={r.title} />
+          </div>
           <div className="mono muted small-text">{r.id}</div>
         </td>
         <td>{r.level ? <LevelBadge level={r.level} /> : '—'}</td>

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { TrucError } from '../../src/errors.js';
 import { isEvtx, readEvtx, readEvtxFile, type EvtxRecord, type EvtxSkip } from '../../src/monitor/intake/evtx/index.js';
-import { readEventFile, formatOf } from '../../src/monitor/intake/file.js';
+import { readEventFile, readEvtxBatches, formatOf } from '../../src/monitor/intake/file.js';
 import { REGRESSION, sharedAbsent, splitJson } from './sigma/regression.js';
 import { buildEvtx, chunkOf, fillChunk, inlineName, record, sealChunk } from './evtx-fixtures.js';
 
@@ -513,6 +513,34 @@ describe.skipIf(absent !== undefined)('event files: .evtx through readEventFile'
       expect(errors).toHaveLength(1);
       expect(errors[0]!.error).toMatch(/^skipped: khối 1: .*bad header checksum.*\[khối\/chunk 1, offset 0x11000\]$/);
     }
+  });
+
+  it('in batches of a chunk (what a hunt reads), the same records and skips in the same places', async () => {
+    const files = evtxFiles(REGRESSION);
+    const dir = mkdtempSync(join(tmpdir(), 'truc-evtx-'));
+    const data = buildEvtx([0, 1, 2].map((i) => fillChunk(readFileSync(files[i * 40]!), 1 + 1000 * i)));
+    data[30] ^= 0xff; // the file header's checksum: a skip before the first record
+    data[4096 + 65536 + 100] ^= 0xff; // chunk 1's header checksum: a skip between chunks 0 and 1
+    const free = data.readUInt32LE(4096 + 2 * 65536 + 48);
+    data[4096 + 2 * 65536 + free - 40] ^= 0x01; // a record checksum in chunk 2: a skip among its records
+    const path = join(dir, 'b.evtx');
+    writeFileSync(path, data);
+    // the reference: the in-memory reader, its skips in the order they were met, each numbered as readEventFile does
+    const expected: { line: number; value?: unknown; error?: true }[] = [];
+    let last = 0;
+    for (const r of readEvtx(data, { onSkip: (s) => expected.push({ line: s.recordId ?? last, error: true }) })) {
+      last = r.recordId;
+      expected.push({ line: r.recordId, value: r.event });
+    }
+    expect(expected.filter((r) => r.error).length).toBeGreaterThanOrEqual(3);
+    const batches: { line: number; value?: unknown; error?: string }[][] = [];
+    for await (const b of readEvtxBatches(path)) batches.push(b);
+    expect(batches).toHaveLength(3);
+    const got = batches.flat().map((r) => (r.error ? { line: r.line, error: true as const } : { line: r.line, value: r.value }));
+    expect(got).toEqual(expected);
+    const single: unknown[] = [];
+    for await (const r of readEventFile(path)) single.push(r);
+    expect(single).toEqual(batches.flat());
   });
 });
 

@@ -15,7 +15,7 @@ import { EventView } from '../sigma/event-view.js';
 import { routingKey, type RoutingKey } from '../sigma/compile.js';
 import { deriveLogsource, logsourceSignature, routes, type EventLogsource } from '../sigma/logsource.js';
 import type { Rejection, SigmaDocument } from '../sigma/types.js';
-import { collectFiles, readHuntFile, type HuntFile } from './files.js';
+import { collectFiles, readHuntBatches, type HuntFile } from './files.js';
 import { MatchedFields } from './matched-fields.js';
 
 export const HUNT_LEVELS = ['informational', 'low', 'medium', 'high', 'critical'] as const;
@@ -297,51 +297,53 @@ export async function huntFiles(paths: readonly string[], rules: readonly SigmaD
       if (rep.reasons.length < REASONS_KEPT) rep.reasons.push(reason);
     };
     try {
-      for await (const rec of readHuntFile(f.path)) {
-        if (rec.error !== undefined) {
-          skip(`${rec.line}: ${rec.error}`);
-          continue;
+      for await (const batch of readHuntBatches(f.path)) {
+        for (const rec of batch) {
+          if (rec.error !== undefined) {
+            skip(`${rec.line}: ${rec.error}`);
+            continue;
+          }
+          const a = acceptEvent(rec.value, 'file', hour, now);
+          if (!a.ok) {
+            skip(`${rec.line}: ${a.reason}`);
+            continue;
+          }
+          rep.events++;
+          events++;
+          const ms = a.at.getTime();
+          if (ms < from || ms >= to) {
+            outOfRange++;
+            continue;
+          }
+          const event = a.event as unknown as Record<string, unknown>;
+          const ls = deriveLogsource(event);
+          // one view for detection and for saying which fields matched: the second reuses what the first worked out
+          const view = new EventView(event);
+          let time: string | undefined;
+          const sig = logsourceSignature(ls);
+          for (const m of detectors.for(ls, sig).match(event, ls, view, sig)) {
+            if ((m.ruleId && fed.has(m.ruleId)) || (m.ruleName && fed.has(m.ruleName)))
+              pending.push({ at: ms, seq: pending.length, match: m, file: f.path, record: rec.line });
+            if (!m.generate) continue;
+            emit({
+              kind: 'rule',
+              time: (time ??= a.at.toISOString()),
+              ms,
+              computer: computerOf(event),
+              ruleId: m.ruleId ?? m.ruleName ?? m.title,
+              title: m.title,
+              level: m.level ?? '',
+              author: m.author ?? '',
+              tags: m.tags,
+              tactics: tacticsOf(m.tags),
+              fields: fields.of(m.rule, event, view),
+              file: f.path,
+              record: rec.line,
+            });
+          }
+          if ((events & 4095) === 0)
+            o.onProgress?.({ filesDone: index, files: files.length, events, detections: detections.length, file: f.path });
         }
-        const a = acceptEvent(rec.value, 'file', hour, now);
-        if (!a.ok) {
-          skip(`${rec.line}: ${a.reason}`);
-          continue;
-        }
-        rep.events++;
-        events++;
-        const ms = a.at.getTime();
-        if (ms < from || ms >= to) {
-          outOfRange++;
-          continue;
-        }
-        const event = a.event as unknown as Record<string, unknown>;
-        const ls = deriveLogsource(event);
-        // one view for detection and for saying which fields matched: the second reuses what the first worked out
-        const view = new EventView(event);
-        let time: string | undefined;
-        const sig = logsourceSignature(ls);
-        for (const m of detectors.for(ls, sig).match(event, ls, view, sig)) {
-          if ((m.ruleId && fed.has(m.ruleId)) || (m.ruleName && fed.has(m.ruleName)))
-            pending.push({ at: ms, seq: pending.length, match: m, file: f.path, record: rec.line });
-          if (!m.generate) continue;
-          emit({
-            kind: 'rule',
-            time: (time ??= a.at.toISOString()),
-            ms,
-            computer: computerOf(event),
-            ruleId: m.ruleId ?? m.ruleName ?? m.title,
-            title: m.title,
-            level: m.level ?? '',
-            author: m.author ?? '',
-            tags: m.tags,
-            tactics: tacticsOf(m.tags),
-            fields: fields.of(m.rule, event, view),
-            file: f.path,
-            record: rec.line,
-          });
-        }
-        if ((events & 4095) === 0)
-          o.onProgress?.({ filesDone: index, files: files.length, events, detections: detections.length, file: f.path });
       }
     } catch (e) {
       rep.error = (e as Error).message;

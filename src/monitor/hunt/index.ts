@@ -20,6 +20,6 @@ export {
   type HuntReport,
   type HuntSummary,
 } from './hunt.js';
-export { collectFiles, readHuntFile, splitDocuments, HUNT_FILE, type HuntFile } from './files.js';
+export { collectFiles, readHuntBatches, readHuntFile, splitDocuments, HUNT_FILE, type HuntFile } from './files.js';
 export { MatchedFields } from './matched-fields.js';
 export { csvHeader, csvRow, jsonLine, detectionTable, summaryText, problemsText, fieldsText, CSV_COLUMNS } from './format.js';

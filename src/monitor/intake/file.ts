@@ -8,7 +8,7 @@ import { open, readFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { TrucError } from '../../errors.js';
 import { WindowsXmlParser } from './windows.js';
-import { isEvtx, readEvtxFile, type EvtxSkip } from './evtx/index.js';
+import { isEvtx, readEvtxFileChunks, type EvtxSkip } from './evtx/index.js';
 
 export type FileFormat = 'ndjson' | 'json' | 'xml' | 'evtx';
 
@@ -23,6 +23,40 @@ export interface FileRecord {
   line: number;
   value?: unknown;
   error?: string;
+}
+
+/**
+ * The records of an EVTX file as `readEventFile` gives them, a chunk's worth at a time (one step of async
+ * iteration a chunk rather than one a record). A chunk that cannot be read further ends its batch with what
+ * came before, then the error.
+ */
+export async function* readEvtxBatches(path: string): AsyncGenerator<FileRecord[]> {
+  const skipped: EvtxSkip[] = [];
+  let last = 0;
+  let out: FileRecord[] = [];
+  const flush = () => {
+    for (let i = 0; i < skipped.length; i++) out.push({ line: skipped[i]!.recordId ?? last, error: skipText(skipped[i]!) });
+    skipped.length = 0;
+  };
+  try {
+    for await (const chunk of readEvtxFileChunks(path, { onSkip: (s) => skipped.push(s) })) {
+      for (const r of chunk) {
+        flush();
+        last = r.recordId;
+        out.push({ line: r.recordId, value: r.event });
+      }
+      if (out.length) {
+        yield out;
+        out = [];
+      }
+    }
+    flush();
+  } catch (e) {
+    // what was read before a failure is given before it
+    if (out.length) yield out;
+    throw e;
+  }
+  if (out.length) yield out;
 }
 
 /** True when the file starts with the EVTX signature. */
@@ -54,14 +88,7 @@ function skipText(s: EvtxSkip): string {
 export async function* readEventFile(path: string, format?: FileFormat): AsyncGenerator<FileRecord> {
   if (!format) format = (await startsAsEvtx(path)) ? 'evtx' : formatOf(path);
   if (format === 'evtx') {
-    const skipped: EvtxSkip[] = [];
-    let last = 0;
-    for await (const r of readEvtxFile(path, { onSkip: (s) => skipped.push(s) })) {
-      for (const s of skipped.splice(0)) yield { line: s.recordId ?? last, error: skipText(s) };
-      last = r.recordId;
-      yield { line: r.recordId, value: r.event };
-    }
-    for (const s of skipped.splice(0)) yield { line: s.recordId ?? last, error: skipText(s) };
+    for await (const batch of readEvtxBatches(path)) yield* batch;
     return;
   }
   if (format === 'xml') {

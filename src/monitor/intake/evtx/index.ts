@@ -49,6 +49,16 @@ export function* readEvtx(data: Buffer, opts: EvtxOptions = {}): Generator<EvtxR
 
 /** The records of an EVTX file on disk, read one chunk at a time: a large file is never held whole. */
 export async function* readEvtxFile(path: string, opts: EvtxOptions = {}): AsyncGenerator<EvtxRecord> {
+  for await (const chunk of readEvtxFileChunks(path, opts)) yield* chunk;
+}
+
+/**
+ * The records of an EVTX file on disk, a chunk at a time: each value is the chunk's records, read as they
+ * are iterated (skips reported through `onSkip` in their place among them). One buffer serves every chunk,
+ * so each must be iterated to its end before the next is asked for. For readers that pay per step of an
+ * async iteration (a hunt): one step a chunk rather than one a record.
+ */
+export async function* readEvtxFileChunks(path: string, opts: EvtxOptions = {}): AsyncGenerator<Iterable<EvtxRecord>> {
   const fh = await open(path, 'r');
   try {
     const { size } = await fh.stat();
@@ -60,8 +70,8 @@ export async function* readEvtxFile(path: string, opts: EvtxOptions = {}): Async
     for (let i = 0, at = FILE_HEADER_SIZE; at < size; i++, at += CHUNK_SIZE) {
       const n = await readFully(fh, chunk, at);
       if (n === 0) break;
-      // records are decoded to plain values before the next read, so one buffer serves every chunk
-      yield* chunkRecords(chunk.subarray(0, n), i, at, opts, skip);
+      // records are decoded to plain values as they are iterated, before the next read
+      yield chunkRecords(chunk.subarray(0, n), i, at, opts, skip);
     }
   } finally {
     await fh.close();

@@ -96,12 +96,21 @@ function encode(text: string, encoding: XmlEncoding): Buffer {
   if (encoding.name === 'utf-16le') return Buffer.from(text, 'utf16le');
   if (encoding.name === 'utf-16be') return Buffer.from(text, 'utf16le').swap16();
   const table = singleBytes(encoding.name);
+  const byte = (cp: number) => (cp < 0x80 ? cp : table.get(cp));
   const out: number[] = [];
   for (const ch of text) {
     const cp = ch.codePointAt(0)!;
-    const b = cp < 0x80 ? cp : table.get(cp);
+    const b = byte(cp);
     if (b !== undefined) out.push(b);
-    else for (const c of `&#x${cp.toString(16)};`) out.push(c.charCodeAt(0));
+    else {
+      // windows-1258 writes "ễ" as ê and a combining tilde: a letter and the one mark that follows it, both in the
+      // encoding, read back (composed) as the same character
+      const nfd = ch.normalize('NFD');
+      const mark = byte(nfd.codePointAt(nfd.length - 1)!);
+      const letter = nfd.length > 1 ? byte(nfd.slice(0, -1).normalize('NFC').codePointAt(0)!) : undefined;
+      if (mark !== undefined && letter !== undefined && nfd.slice(0, -1).normalize('NFC').length === 1) out.push(letter, mark);
+      else for (const c of `&#x${cp.toString(16)};`) out.push(c.charCodeAt(0));
+    }
   }
   return Buffer.from(out);
 }

@@ -14,6 +14,8 @@ import type { TestPlatform } from '../helpers/platform.js';
 const SHOTS = process.env.TRUC_E2E_SCREENSHOTS ?? '/tmp';
 const VI = /[àáạảãâầấậẩẫăằắặẳẵèéẹẻẽêềếệểễìíịỉĩòóọỏõôồốộổỗơờớợởỡùúụủũưừứựửữỳýỵỷỹđĐ]/i;
 const CHROME = 'h1, h2, h3, legend, th, label > span, button, nav a, summary, .field > span, .page-title';
+const RULE = 'Audit chain tampering';
+const RULE_VI = 'Chuỗi nhật ký kiểm toán bị sửa';
 
 describe('the console in Vietnamese and in English, in Chromium', () => {
   let p: TestPlatform;
@@ -61,11 +63,22 @@ describe('the console in Vietnamese and in English, in Chromium', () => {
     await page.reload();
     await page.locator('h1').first().waitFor();
     expect(await page.locator('nav a').first().textContent()).toBe('Alerts');
+    // our own rules' titles follow the choice (web/src/rule-titles.ts): in English as the rule is written
+    await page.goto(`${base}/console/rules`);
+    await page.locator('[data-testid=rules-table] tr', { hasText: RULE }).waitFor();
+    expect(await page.locator('[data-testid=rules-table]').textContent()).not.toContain(RULE_VI);
+    await page.goto(`${base}/console/signatures`); // where the next test switches back
+    await page.locator('h1').first().waitFor();
   }, 90_000);
 
   it('goes back to Vietnamese', async () => {
     await page.locator('select[name=lang]').selectOption('vi');
     await expect.poll(() => page.locator('nav a').first().textContent()).toBe('Cảnh báo');
     expect(await page.locator('h1').first().textContent()).toMatch(/Ký số văn bản \(Sign documents\)/);
+    // a rule of ours: its Vietnamese title, the English beside it
+    await page.goto(`${base}/console/rules`);
+    const row = page.locator('[data-testid=rules-table] tr', { hasText: RULE_VI });
+    await row.waitFor();
+    expect(await row.textContent()).toContain(`${RULE_VI} (${RULE})`);
   });
 });

@@ -75,6 +75,11 @@ export interface AppOptions {
   scanner?: Scanner;
   /** the built web console served at /console/ (default web/dist in the checkout) */
   consoleDir?: string;
+  /**
+   * parts this process starts after it listens (the demonstration axis and its desks): their state, shown by
+   * /healthz and awaited by /readyz
+   */
+  startup?: () => Record<string, 'starting' | 'running' | 'failed'>;
 }
 
 export async function buildApp(p: Platform, opts: AppOptions = {}): Promise<FastifyInstance> {
@@ -167,7 +172,17 @@ export async function buildApp(p: Platform, opts: AppOptions = {}): Promise<Fast
     },
   });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
-  app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
+  // liveness: the process answers; its late parts' states beside
+  app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok', ...(opts.startup ? { parts: opts.startup() } : {}) }));
+  // readiness: 503 while a part started after listening (the demonstration axis) is still starting — what a
+  // script or a newcomer waits for before the first call through the axis; a part that failed does not hold it
+  app.get('/readyz', { schema: { hide: true } }, async (_req, reply) => {
+    const parts = opts.startup?.() ?? {};
+    const starting = Object.entries(parts).filter(([, v]) => v === 'starting').map(([k]) => k);
+    if (starting.length)
+      return reply.code(503).header('retry-after', '2').send({ status: 'starting', parts, vi: `Đang khởi động: ${starting.join(', ')}`, en: `still starting: ${starting.join(', ')}` });
+    return { status: 'ready', parts };
+  });
 
   await app.register(async (scope) => authRoutes(scope, p));
   await app.register(async (scope) => caRoutes(scope, p));

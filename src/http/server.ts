@@ -62,6 +62,7 @@ export async function startServer(p: Platform, so: StartOptions = {}): Promise<R
   const central = demo ? await openCentral(p, p.config.publicUrl) : undefined;
   let axis: Axis | undefined;
   let desks: DemoDesks | undefined;
+  const startup: Record<string, 'starting' | 'running' | 'failed'> = demo ? { axis: 'starting', desks: 'starting' } : {};
   // the first agency's document desk answers /api/v1/doc on this app; it opens with the axis, after the app
   // listens (the axis downloads its configuration from it): until then its routes answer 503
   const lateDesk = new Proxy({} as DocumentDesk, {
@@ -78,6 +79,7 @@ export async function startServer(p: Platform, so: StartOptions = {}): Promise<R
     ...(tsa ? { tsa } : {}),
     ...(monitor ? { monitor } : {}),
     ...(central ? { central, securityServers: () => axis?.members.map((m) => m.server) ?? [] } : {}),
+    ...(demo ? { startup: () => ({ ...startup }) } : {}),
   });
   const addr = await app.listen({ host: p.config.http.host, port: p.config.http.port });
   if (central && so.openLog) {
@@ -95,16 +97,20 @@ export async function startServer(p: Platform, so: StartOptions = {}): Promise<R
         { servers: axis.members.map((m) => ({ server: m.server.ctx.idText, informationSystems: m.isUrl, peers: m.peerAddress })) },
         'trục liên thông mẫu đang chạy (demonstration axis running)',
       );
+      startup.axis = 'running';
       try {
         desks = await startDemoDesks(p, axis, { dir: join(p.config.dataDir, 'axis') });
         p.log.info(
           { desks: desks.desks.map((d) => ({ agency: d.organId, edoc: d.url })), api: '/api/v1/doc', as: desks.desks[0]?.name, ...(desks.sample ? { sample: desks.sample.documentId } : {}) },
           'bàn văn thư của các cơ quan mẫu đang chạy (document desks running)',
         );
+        startup.desks = 'running';
       } catch (err) {
+        startup.desks = 'failed';
         p.log.error({ err }, 'the demonstration document desks did not start');
       }
     } catch (err) {
+      startup.axis = startup.desks = 'failed';
       p.log.error({ err }, 'the demonstration axis did not start (set exchange.demo: false to skip it)');
     }
   }

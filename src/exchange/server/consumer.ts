@@ -24,7 +24,7 @@ import { splitAddress, type FramedConn } from './peers.js';
 import { lengthFrame } from './channel.js';
 import type { TLSSocket } from 'node:tls';
 import type { Writable } from 'node:stream';
-import type { ConfServerView } from '../conf/global.js';
+import { certHash, type ConfServerView } from '../conf/global.js';
 import { writeChunk, writeChunks, writeFrame } from './write.js';
 import { sha256 } from '../../crypto/digest.js';
 import { listClients } from './metaservices.js';
@@ -88,7 +88,7 @@ export function parseRestPath(url: string): { service: ServiceId; path: string }
 
 export async function handleConsumer(ctx: ServerContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
   if (req.method === 'GET' && (req.url === '/listClients' || req.url?.startsWith('/listClients?'))) return answerListClients(ctx, req, res);
-  if (req.method === 'GET' && req.url === '/healthcheck') return answerHealth(ctx, res);
+  if (req.method === 'GET' && req.url === '/healthcheck') return void answerHealth(ctx, res).catch((e: unknown) => sendXroadError(res, new TrucError('internal', (e as Error)?.message ?? 'internal error'), 'ClientProxy', {}, req.headers.accept));
   const started = ctx.clock();
   let messageId = '';
   let client: SubsystemId | undefined;
@@ -618,17 +618,38 @@ function answerListClients(ctx: ServerContext, req: IncomingMessage, res: Server
 
 /**
  * `GET /healthcheck` on the information-system port, for load balancers and operators (X-Road keeps such a
- * check on a port of its own): 200 when the server can carry messages — a usable global configuration, fresh
- * OCSP responses for its own certificates, a message log not refusing for want of a time-stamp — else 503
- * naming what fails, in Vietnamese and English.
+ * check on a port of its own): 200 when the server can carry messages — a usable global configuration that
+ * lists this server with its authentication certificate and at least one of its clients (when it has any),
+ * fresh OCSP responses for its own certificates, a message log not refusing for want of a time-stamp — else
+ * 503 naming what fails, in Vietnamese and English. `clients` says, for each of its clients, whether the
+ * configuration in hand has it registered on this server (one still pending does not fail the check while
+ * another is registered).
  */
-function answerHealth(ctx: ServerContext, res: ServerResponse): void {
+async function answerHealth(ctx: ServerContext, res: ServerResponse): Promise<void> {
   const checks: { check: string; ok: boolean; vi?: string; en?: string }[] = [];
+  let clients: { client: string; registered: boolean }[] = [];
   let freshness = 3600;
   try {
     const conf = ctx.conf();
     freshness = conf.settings.ocspFreshnessSeconds;
     checks.push({ check: 'configuration', ok: true });
+    const me = conf.server(ctx.id);
+    const hash = certHash(ctx.authCert);
+    checks.push(
+      !me
+        ? { check: 'registration', ok: false, vi: `Máy chủ ${ctx.idText} chưa có trong cấu hình toàn cục (chưa đăng ký hoặc chưa được duyệt)`, en: `${ctx.idText} is not in the global configuration (not registered or not yet approved)` }
+        : !me.authCertHashes.some((h) => h.toLowerCase() === hash)
+          ? { check: 'registration', ok: false, vi: 'Chứng thư xác thực của máy chủ chưa được đăng ký trong cấu hình toàn cục', en: "the server's authentication certificate is not registered in the global configuration" }
+          : { check: 'registration', ok: true },
+    );
+    const snap = await ctx.store.snapshot();
+    clients = [...snap.clients].sort().map((c) => ({ client: c, registered: conf.isClientOf(ctx.id, parseSubsystem(c)) }));
+    if (clients.length)
+      checks.push(
+        clients.some((c) => c.registered)
+          ? { check: 'clients', ok: true }
+          : { check: 'clients', ok: false, vi: 'Chưa thành viên con nào của máy chủ được đăng ký trong cấu hình toàn cục', en: "none of the server's clients is registered on it in the global configuration" },
+      );
   } catch (e) {
     checks.push({ check: 'configuration', ok: false, vi: 'Không có cấu hình toàn cục dùng được', en: (e as Error).message });
   }
@@ -644,7 +665,7 @@ function answerHealth(ctx: ServerContext, res: ServerResponse): void {
   const log = ctx.log.health(ctx.clock());
   checks.push(log.refusing ? { check: 'message-log', ok: false, vi: 'Nhật ký thông điệp chưa được gắn dấu thời gian quá thời hạn', en: `the message log awaits a time-stamp past its grace period${log.lastError ? `: ${log.lastError}` : ''}` } : { check: 'message-log', ok: true });
   const ok = checks.every((c) => c.ok);
-  const body = Buffer.from(JSON.stringify({ status: ok ? 'ok' : 'failing', server: ctx.idText, checks }));
+  const body = Buffer.from(JSON.stringify({ status: ok ? 'ok' : 'failing', server: ctx.idText, checks, clients }));
   res.writeHead(ok ? 200 : 503, { 'content-type': 'application/json; charset=utf-8', 'content-length': body.length, 'cache-control': 'no-store' });
   res.end(body);
 }

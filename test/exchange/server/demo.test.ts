@@ -59,6 +59,32 @@ async function start(dataDir: string, config: string): Promise<string> {
   });
 }
 
+/**
+ * Starts without watching the log: polls /readyz from the moment the process runs until it says ready, and
+ * returns what it answered while the axis was starting.
+ */
+async function startReady(dataDir: string, config: string, http: number): Promise<{ starting: { status: string; parts: Record<string, string>; en?: string }[] }> {
+  child = spawn(process.execPath, [join(ROOT, 'bin/truc.js'), '--config', config, '--data-dir', dataDir, 'start'], { stdio: ['ignore', 'ignore', 'ignore'] });
+  let exited: number | null | undefined;
+  child.once('exit', (code) => (exited = code));
+  const starting: { status: string; parts: Record<string, string>; en?: string }[] = [];
+  for (let i = 0; i < 1500; i++) {
+    if (exited !== undefined) throw new Error(`truc start exited ${exited}`);
+    const r = await fetch(`http://127.0.0.1:${http}/readyz`).catch(() => undefined);
+    if (r?.status === 200) {
+      expect(await r.json()).toEqual({ status: 'ready', parts: { axis: 'running', desks: 'running' } });
+      return { starting };
+    }
+    if (r) {
+      expect(r.status).toBe(503);
+      expect(r.headers.get('retry-after')).toBe('2');
+      starting.push(await r.json());
+    }
+    await new Promise((res) => setTimeout(res, 100));
+  }
+  throw new Error('/readyz never said ready');
+}
+
 async function stop(): Promise<void> {
   const c = child!;
   c.removeAllListeners('exit');
@@ -77,7 +103,24 @@ describe('truc start: the demonstration axis', () => {
     writeFileSync(config, JSON.stringify({ http: { port: http }, exchange: { demoIsPort: is, demoPeerPort: peer } }));
     const encryptionCerts: Buffer[][] = [];
     for (const round of [1, 2]) {
-      await start(dataDir, config);
+      if (round === 2) await start(dataDir, config);
+      else {
+        // the first start is awaited as a script would: /readyz answers 503 while the axis starts (the
+        // console and API already answer, /healthz says which part is starting), and once it says ready the
+        // README's call goes through at once
+        const { starting } = await startReady(dataDir, config, http);
+        expect(starting.length).toBeGreaterThan(0);
+        expect(starting[0]).toMatchObject({ status: 'starting', parts: { axis: 'starting' } });
+        expect(starting[0]!.en).toContain('axis');
+        expect(await (await fetch(`http://127.0.0.1:${http}/healthz`)).json()).toEqual({ status: 'ok', parts: { axis: 'running', desks: 'running' } });
+        for (const [k, port] of [[0, is], [1, is + 1], [2, is + 2]] as const) {
+          const h = await fetch(`http://127.0.0.1:${port}/healthcheck`);
+          const hj = await h.json();
+          expect(h.status, `${k}: ${JSON.stringify(hj)}`).toBe(200);
+          expect(hj.checks.find((c: { check: string }) => c.check === 'registration')).toEqual({ check: 'registration', ok: true });
+          expect(hj.clients).toEqual([{ client: `SUBSYSTEM:VN/${['GOV/000.00.00.G22', 'GOV/000.00.00.G09', 'PROV/000.00.31.H29'][k]}/vanthu`, registered: true }]);
+        }
+      }
       // each agency's desk has its encryption certificate (agency-encryption), made once and kept
       // (the desks open just after the axis)
       const certPaths = ['000.00.00.G22', '000.00.00.G09', '000.00.31.H29'].map((c) => join(dataDir, 'axis', c, 'desk', 'encryption.cer'));

@@ -272,7 +272,39 @@ describe('refusals toward the information system', () => {
     expect((await call(0, `${HCM}/thong-tin`)).status).toBe(200);
     const healthy = await fetch(`${m.isUrl}/healthcheck`);
     expect(healthy.status).toBe(200);
-    expect((await healthy.json()).checks.map((c: { check: string; ok: boolean }) => `${c.check}:${c.ok}`).sort()).toEqual(['configuration:true', 'message-log:true', 'ocsp:auth:true', 'ocsp:sign:true']);
+    expect((await healthy.json()).checks.map((c: { check: string; ok: boolean }) => `${c.check}:${c.ok}`).sort()).toEqual(['clients:true', 'configuration:true', 'message-log:true', 'ocsp:auth:true', 'ocsp:sign:true', 'registration:true']);
+  });
+
+  it('the health check fails while the server or its clients are not in the configuration it holds', async () => {
+    const m = t.axis.members[0]!;
+    const conf = m.conf.current()!;
+    const dir = { version: conf.version, generatedAt: conf.generatedAt.toISOString(), expiresAt: conf.expiresAt.toISOString() };
+    const orig = m.conf.current.bind(m.conf);
+    const own = (s: { owner: { memberCode: string }; serverCode: string }) => s.owner.memberCode === m.id.memberCode && s.serverCode === m.id.serverCode;
+    try {
+      // registered, but its client not yet (a client registration still pending)
+      m.conf.current = () => new GlobalConf({ ...conf.shared, securityServers: conf.shared.securityServers.map((s) => (own(s) ? { ...s, clients: [] } : s)) }, dir);
+      let h = await fetch(`${m.isUrl}/healthcheck`);
+      let hj = await h.json();
+      expect(h.status).toBe(503);
+      expect(hj.clients).toEqual([{ client: 'SUBSYSTEM:VN/GOV/000.00.00.G22/vanthu', registered: false }]);
+      expect(hj.checks.find((c: { check: string }) => c.check === 'clients')).toMatchObject({ ok: false, vi: expect.stringContaining('Chưa thành viên con nào') });
+      expect(hj.checks.find((c: { check: string }) => c.check === 'registration')).toEqual({ check: 'registration', ok: true });
+      // another authentication certificate registered under its name
+      m.conf.current = () => new GlobalConf({ ...conf.shared, securityServers: conf.shared.securityServers.map((s) => (own(s) ? { ...s, authCertHashes: ['00'.repeat(32)] } : s)) }, dir);
+      hj = await (await fetch(`${m.isUrl}/healthcheck`)).json();
+      expect(hj.checks.find((c: { check: string }) => c.check === 'registration')).toMatchObject({ ok: false, en: expect.stringContaining('authentication certificate') });
+      // not in the configuration at all (not yet approved)
+      m.conf.current = () => new GlobalConf({ ...conf.shared, securityServers: conf.shared.securityServers.filter((s) => !own(s)) }, dir);
+      h = await fetch(`${m.isUrl}/healthcheck`);
+      hj = await h.json();
+      expect(h.status).toBe(503);
+      expect(hj.status).toBe('failing');
+      expect(hj.checks.find((c: { check: string }) => c.check === 'registration')).toMatchObject({ ok: false, vi: expect.stringContaining('chưa có trong cấu hình toàn cục') });
+    } finally {
+      m.conf.current = orig;
+    }
+    expect((await fetch(`${m.isUrl}/healthcheck`)).status).toBe(200);
   });
 });
 

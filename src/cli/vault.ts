@@ -64,7 +64,7 @@ export function vaultCommands(program: Command, c: VaultCliContext): void {
     .requiredOption('--to <cert>', 'recipient certificate, PEM or DER (repeatable)', collect)
     .requiredOption('--out <file>', 'the encrypted file (DER)')
     .option('--cbc', 'EnvelopedData with AES-256-CBC instead of AuthEnvelopedData')
-    .option('--oaep-sha1', 'RSA-OAEP with SHA-1 (for tokens that decrypt nothing else)')
+    .option('--oaep-sha1', 'RSA-OAEP với SHA-1 / RSA-OAEP with SHA-1 (for tokens with neither OAEP-SHA-256 nor raw RSA)')
     .action((input: string, o: { to: string[]; out: string; cbc?: boolean; oaepSha1?: boolean }) => {
       try {
         const ct = encryptCms(readFileSync(input), o.to.map(certDer), { mode: o.cbc ? 'enveloped' : 'auth-enveloped', rsaOaepHash: o.oaepSha1 ? 'sha1' : 'sha256' });

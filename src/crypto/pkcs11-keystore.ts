@@ -23,6 +23,7 @@ import {
 } from './algorithms.js';
 import type { KeyInfo, KeyStore, RsaDecryptPadding, SecretInfo } from './keystore.js';
 import { ecdsaRawToDer } from './ecdsa-signature.js';
+import { oaepDecode, type OaepHash } from './rsa-oaep.js';
 import { CKK_EC_EDWARDS, CKM_EC_EDWARDS_KEY_PAIR_GEN, CKM_EDDSA } from './pkcs11/constants.js';
 import { signRequest } from './pkcs11/mechanisms.js';
 import { acquireLogin, acquireModule, releaseLogin, releaseModule, type Handle } from './pkcs11/module.js';
@@ -113,6 +114,8 @@ export class Pkcs11KeyStore implements KeyStore {
   private closing: Promise<void> | undefined;
   /** ids of keys this store has seen on the token: one of them missing means the token is, not the key */
   private readonly known = new Set<string>();
+  /** OAEP hashes the token's own CKM_RSA_PKCS_OAEP refused: decrypted through rsaDecryptRaw from then on */
+  private readonly oaepRefused = new Set<OaepHash>();
   private generation = 0;
   private recovering: Promise<boolean> | null = null;
   private lastAttempt = 0;
@@ -607,6 +610,7 @@ export class Pkcs11KeyStore implements KeyStore {
   async rsaDecrypt(id: string, padding: RsaDecryptPadding, data: Uint8Array): Promise<Buffer> {
     const entry = await this.load(id);
     if (keyFamily(entry.info.algorithm) !== 'rsa') throw new TrucError('key_not_allowed', `key ${id} is not an RSA key`, { id });
+    if (padding !== 'pkcs1' && this.oaepRefused.has(padding.oaep)) return this.rsaDecryptRaw(entry, id, padding, data);
     const HASHES = { sha1: [pkcs11js.CKM_SHA_1, pkcs11js.CKG_MGF1_SHA1], sha256: [pkcs11js.CKM_SHA256, pkcs11js.CKG_MGF1_SHA256], sha384: [pkcs11js.CKM_SHA384, pkcs11js.CKG_MGF1_SHA384], sha512: [pkcs11js.CKM_SHA512, pkcs11js.CKG_MGF1_SHA512] } as const;
     const mechanism: pkcs11js.Mechanism =
       padding === 'pkcs1'
@@ -615,19 +619,61 @@ export class Pkcs11KeyStore implements KeyStore {
             mechanism: pkcs11js.CKM_RSA_PKCS_OAEP,
             parameter: { type: pkcs11js.CK_PARAMS_RSA_OAEP, hashAlg: HASHES[padding.oaep][0], mgf: HASHES[padding.oaep][1], source: 1, ...(padding.label?.length ? { sourceData: Buffer.from(padding.label) } : {}) } as pkcs11js.RsaOAEP,
           };
-    return this.pool.use(async (session) => {
+    let refused = false;
+    const out = await this.pool.use(async (session) => {
       try {
         this.lib.C_DecryptInit(session, mechanism, entry.privateKey);
+      } catch (e) {
+        const ckr = ckrOf(e);
+        // the token has OAEP but not with this hash (SoftHSM2 2.6: SHA-1 only, CKR_ARGUMENTS_BAD)
+        if (padding !== 'pkcs1' && (ckr === pkcs11js.CKR_ARGUMENTS_BAD || ckr === pkcs11js.CKR_MECHANISM_PARAM_INVALID || ckr === pkcs11js.CKR_MECHANISM_INVALID)) {
+          refused = true;
+          return null;
+        }
+        throw tokenError(e, `decrypting with key ${id} failed`, { id });
+      }
+      try {
         return this.lib.C_Decrypt(session, Buffer.from(data), Buffer.alloc(1024));
       } catch (e) {
         const ckr = ckrOf(e);
         if (ckr === pkcs11js.CKR_ENCRYPTED_DATA_INVALID || ckr === pkcs11js.CKR_ENCRYPTED_DATA_LEN_RANGE || ckr === pkcs11js.CKR_GENERAL_ERROR)
           throw new TrucError('decrypt_failed', 'RSA key transport did not decrypt with this key', { id });
-        if (ckr === pkcs11js.CKR_ARGUMENTS_BAD && padding !== 'pkcs1')
-          throw new TrucError('unsupported', `the token refuses RSA-OAEP with ${padding.oaep} (SoftHSM2 accepts only SHA-1)`, { id });
         throw tokenError(e, `decrypting with key ${id} failed`, { id });
       }
     });
+    if (out) return out;
+    if (!refused || padding === 'pkcs1') throw new TrucError('key_store', `the token returned nothing decrypting with key ${id}`, { id });
+    this.oaepRefused.add(padding.oaep);
+    return this.rsaDecryptRaw(entry, id, padding, data);
+  }
+
+  /**
+   * RSA-OAEP for a hash the token's own OAEP refuses: the private-key operation on the token (CKM_RSA_X_509,
+   * which the token offers on any CKA_DECRYPT key anyway), the padding checked in constant time here
+   * (crypto/rsa-oaep.ts). The key never leaves the token.
+   */
+  private async rsaDecryptRaw(entry: Entry, id: string, padding: Exclude<RsaDecryptPadding, 'pkcs1'>, data: Uint8Array): Promise<Buffer> {
+    if (!this.mechanisms.has(pkcs11js.CKM_RSA_X_509))
+      throw new TrucError('unsupported', `Token không giải mã được RSA-OAEP với ${padding.oaep} / the token refuses RSA-OAEP with ${padding.oaep} and offers no raw RSA (CKM_RSA_X_509) to do it with`, { id });
+    const bits = createPublicKey({ key: entry.info.spki, format: 'der', type: 'spki' }).asymmetricKeyDetails?.modulusLength ?? 0;
+    const k = Math.ceil(bits / 8);
+    // RFC 8017 §7.1.2 step 1: a ciphertext of another length is a decryption error
+    if (data.length !== k) throw new TrucError('decrypt_failed', 'RSA key transport did not decrypt with this key', { id });
+    const em = await this.pool.use(async (session) => {
+      try {
+        this.lib.C_DecryptInit(session, { mechanism: pkcs11js.CKM_RSA_X_509 }, entry.privateKey);
+        return this.lib.C_Decrypt(session, Buffer.from(data), Buffer.alloc(k));
+      } catch (e) {
+        const ckr = ckrOf(e);
+        if (ckr === pkcs11js.CKR_ENCRYPTED_DATA_INVALID || ckr === pkcs11js.CKR_ENCRYPTED_DATA_LEN_RANGE)
+          throw new TrucError('decrypt_failed', 'RSA key transport did not decrypt with this key', { id });
+        throw tokenError(e, `decrypting with key ${id} failed`, { id });
+      }
+    });
+    const message = oaepDecode(em, k, padding.oaep, padding.label);
+    em.fill(0);
+    if (!message) throw new TrucError('decrypt_failed', 'RSA key transport did not decrypt with this key', { id });
+    return message;
   }
 
   async ecdhDerive(id: string, peerSpki: Uint8Array): Promise<Buffer> {

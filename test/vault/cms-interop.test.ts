@@ -156,14 +156,29 @@ describe.skipIf(softHsmMissing() !== null)('CMS recipients on PKCS#11 (SoftHSM2)
       writeFileSync(pt, 'gửi tới khoá trên token');
       for (const cipher of ['-aes-256-gcm', '-aes256']) {
         const f = join(dir, `hsm-${alg}${cipher}.der`);
-        // SoftHSM2 decrypts OAEP only with SHA-1 (openssl's OAEP default)
-        const keyopt = alg.startsWith('RSA') ? ['-keyopt', 'rsa_padding_mode:oaep'] : [];
-        openssl(['cms', '-encrypt', '-binary', '-in', pt, '-outform', 'DER', '-out', f, cipher, '-recip', cert, ...keyopt]);
-        expect((await decryptCms(readFileSync(f), key, { certificate: certDer })).content.toString()).toBe('gửi tới khoá trên token');
+        // RSA: OAEP with SHA-1 (openssl's OAEP default; SoftHSM2 2.6's own OAEP) and with SHA-256 (which
+        // SoftHSM2 2.6 refuses: the token's raw RSA then, the padding checked by the store)
+        const keyopts = alg.startsWith('RSA') ? [['-keyopt', 'rsa_padding_mode:oaep'], ['-keyopt', 'rsa_padding_mode:oaep', '-keyopt', 'rsa_oaep_md:sha256']] : [[]];
+        for (const keyopt of keyopts) {
+          openssl(['cms', '-encrypt', '-binary', '-in', pt, '-outform', 'DER', '-out', f, cipher, '-recip', cert, ...keyopt]);
+          expect((await decryptCms(readFileSync(f), key, { certificate: certDer })).content.toString()).toBe('gửi tới khoá trên token');
+        }
       }
-      const ours = encryptCms(Buffer.from('ours'), [certDer, party('P-256').certDer], { rsaOaepHash: 'sha1' });
-      expect(openssl(['cms', '-decrypt', '-inform', 'DER', '-in', (writeFileSync(join(dir, 'o.der'), ours), join(dir, 'o.der')), '-inkey', party('P-256').key, '-recip', party('P-256').cert, '-binary'])).toBe('ours');
-      expect((await decryptCms(ours, key, { certificate: certDer })).content.toString()).toBe('ours');
+      for (const rsaOaepHash of ['sha1', 'sha256'] as const) {
+        const ours = encryptCms(Buffer.from('ours'), [certDer, party('P-256').certDer], { rsaOaepHash });
+        expect(openssl(['cms', '-decrypt', '-inform', 'DER', '-in', (writeFileSync(join(dir, 'o.der'), ours), join(dir, 'o.der')), '-inkey', party('P-256').key, '-recip', party('P-256').cert, '-binary'])).toBe('ours');
+        expect((await decryptCms(ours, key, { certificate: certDer })).content.toString()).toBe('ours');
+      }
+      if (alg === 'RSA-2048') {
+        // the token-side path refuses what is not for this key: a flipped bit in the key transport's
+        // ciphertext is decrypt_failed, never a wrong key let through to the content
+        const ours = encryptCms(Buffer.from('ours'), [certDer]);
+        const ek = ours.indexOf(Buffer.from([0x04, 0x82, 0x01, 0x00])); // the 256-byte encryptedKey
+        expect(ek).toBeGreaterThan(0);
+        const bad = Buffer.from(ours);
+        bad[ek + 4 + 100]! ^= 1;
+        await expect(decryptCms(bad, key, { certificate: certDer })).rejects.toMatchObject({ code: 'decrypt_failed' });
+      }
       // the token's key is not the one for another recipient's info
       await expect(decryptCms(encryptCms(Buffer.from('no'), [party(alg === 'RSA-2048' ? 'RSA-2048' : 'P-256').certDer], { rsaOaepHash: 'sha1' }), key)).rejects.toMatchObject({ code: 'decrypt_failed' });
     });

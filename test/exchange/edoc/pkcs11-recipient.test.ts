@@ -5,7 +5,9 @@
  * agency is opened with it — the ECDH of each KeyAgreeRecipientInfo runs on the token
  * (`keyStoreRecipient`). A key that cannot sign cannot sign its own PKCS#10 request either: the RA vouches
  * for it instead (indirect proof of possession), here by issuing, through the CA's own queue, for the
- * token's public key the request of a key made for the purpose.
+ * token's public key the request of a key made for the purpose. An RSA recipient (agency-encryption-rsa)
+ * on the same token receives RSA-OAEP-SHA-256, which SoftHSM2 2.6's own OAEP refuses: the store decrypts it
+ * with the token's raw RSA and checks the padding itself.
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { createHash, createPrivateKey } from 'node:crypto';
@@ -30,6 +32,7 @@ describe('a receiving desk decrypting with its key on PKCS#11 (SoftHSM2)', () =>
   let token: SoftHsmToken;
   let hsm: Pkcs11KeyStore;
   let tokenCert: Buffer;
+  let directory: DeskRecipient[];
   const policy: ReleasePolicy = { senders: { '*': 'toi-mat' }, recipients: { '*': 'toi-mat' }, channels: { axis: 'unclassified', 'axis-e2e': 'toi-mat' }, encryptFrom: 'mat' };
 
   beforeAll(async () => {
@@ -49,7 +52,7 @@ describe('a receiving desk decrypting with its key on PKCS#11 (SoftHSM2)', () =>
     // Văn phòng Chính phủ's (statuses on the document go back encrypted to it) in software
     const g22 = opensslCsr(dir, '/CN=Văn phòng Chính phủ (mã hoá)/O=Văn phòng Chính phủ/C=VN/serialNumber=VN\\/GOV\\/000.00.00.G22');
     const g22Cert = Buffer.from((await p.issuer.issue({ profile: 'agency-encryption', csr: g22.csr }, 'ra1')).der);
-    const directory: DeskRecipient[] = AGENCIES.slice(0, 2).map((a) => ({ id: a.organ.organId, name: a.organ.organName, client: clientOf(a), encryptionCertificate: a.organ.organId === G09 ? tokenCert : g22Cert }));
+    directory = AGENCIES.slice(0, 2).map((a) => ({ id: a.organ.organId, name: a.organ.organName, client: clientOf(a), encryptionCertificate: a.organ.organId === G09 ? tokenCert : g22Cert }));
     for (const d of net.desks) {
       d.options.recipients = () => directory;
       d.options.release = { policy: async () => policy, markings: false };
@@ -90,6 +93,40 @@ describe('a receiving desk decrypting with its key on PKCS#11 (SoftHSM2)', () =>
     for await (const c of (await bnv.desk.attachment(item.id, 'att1')).open() as AsyncIterable<Buffer>) chunks.push(c);
     expect(Buffer.concat(chunks).equals(pdf)).toBe(true);
   }, 60_000);
+
+  it('an RSA recipient (agency-encryption-rsa) on the token: RSA-OAEP with SHA-256, which SoftHSM2 2.6 itself does only with SHA-1, opened with the token\'s raw RSA', async () => {
+    const info = await hsm.generate('RSA-2048', 'bnv-encryption-rsa', { usage: 'decrypt' });
+    const subject = `/CN=Bộ Nội vụ (mã hoá RSA)/O=Bộ Nội vụ/C=VN/serialNumber=VN\\/GOV\\/${G09}`;
+    const p = net.lab.p;
+    const item = await prepare(p.pki, { profile: 'agency-encryption-rsa', csr: opensslCsr(tmp('truc-edoc-hsm-rsa-'), subject, ['-newkey', 'rsa:2048']).csr }, 'ra1');
+    const rsaCert = Buffer.from((await p.issuer.enqueue({ ...item, spki: info.spki, ski: keyIdentifier(info.spki), spkiSha256: createHash('sha256').update(info.spki).digest(), keyAlgorithm: info.algorithm })).der);
+    expect(parseCertificate(rsaCert).spki.equals(info.spki)).toBe(true);
+    const kept = { decryption: bnv.options.decryption!, entry: directory.find((d) => d.id === G09)!.encryptionCertificate };
+    directory.find((d) => d.id === G09)!.encryptionCertificate = rsaCert;
+    bnv.options.decryption = [{ certificate: rsaCert, key: await keyStoreRecipient(hsm, info.ref.id) }];
+    await vpcp.reopen();
+    await bnv.reopen();
+    try {
+      const pdf = await signPdf(await samplePdf(false, 'Ke hoach mat RSA'), vpcp.signer);
+      const sent = await vpcp.desk.send(
+        { to: [G09], code: { number: '3', notation: 'KH-MAT' }, promulgation: { place: 'Hà Nội', date: '2026-12-05' }, documentType: { type: 9, typeName: 'Kế hoạch' }, subject: 'Kế hoạch số 3 (RSA)', signer: { fullName: 'Vũ Minh Châu' }, classification: 'mat', attachments: [{ name: 'ke-hoach-rsa.pdf', contentType: 'application/pdf', bytes: pdf }] },
+        'clerk@vpcp',
+      );
+      expect((await vpcp.desk.deliveries(sent.id))[0]!.encryptTo?.equals(rsaCert)).toBe(true);
+      await until(async () => (await vpcp.desk.recipientStatuses(sent.id))[0]?.status === '01', 30_000, '01');
+      const got = (await bnv.desk.inbox()).documents.find((d) => d.documentId === sent.documentId)!;
+      const view = await bnv.desk.get(got.id);
+      expect(view.document).toMatchObject({ classification: 'mat', header: { subject: 'Kế hoạch số 3 (RSA)' }, validation: { indication: 'TOTAL-PASSED' } });
+      const chunks: Buffer[] = [];
+      for await (const c of (await bnv.desk.attachment(got.id, 'att1')).open() as AsyncIterable<Buffer>) chunks.push(c);
+      expect(Buffer.concat(chunks).equals(pdf)).toBe(true);
+    } finally {
+      directory.find((d) => d.id === G09)!.encryptionCertificate = kept.entry;
+      bnv.options.decryption = kept.decryption;
+      await vpcp.reopen();
+      await bnv.reopen();
+    }
+  }, 90_000);
 
   it('the token is what opens it: without the token key the same package is refused (e2e_wrong_key)', async () => {
     const other = opensslCsr(tmp('truc-edoc-hsm-other-'), `/CN=Khoá khác/O=Bộ Nội vụ/C=VN/serialNumber=VN\\/GOV\\/${G09}`);

@@ -224,6 +224,7 @@ export function signCommands(program: Command, c: SignCliContext): void {
     .option('--tsa-url <url>', 'RFC 3161 time-stamping service (default: the platform TSA in process)')
     .option('--enveloping', 'CAdES: put the content inside the signature (.p7m); XAdES: the XML document inside a ds:Object of the signature')
     .option('--detached', 'XAdES: a signature apart from the file (any file), naming it by its file name (written as FILE.xml in a folder); with several files, one signature naming each')
+    .option('--data-timestamp', 'XAdES: a time-stamp over the signed content taken before signing (AllDataObjectsTimeStamp, a signed property): proof that the content existed then')
     .option('--reason <text>', 'PAdES: reason')
     .option('--location <text>', 'PAdES: location')
     .action(async (format: string, inputs: string[], o) => {
@@ -239,6 +240,10 @@ export function signCommands(program: Command, c: SignCliContext): void {
       if (o.detached && (format !== 'xades' || o.enveloping)) throw new TrucError('bad_request', '--detached is for XAdES, and not with --enveloping (CAdES is detached unless --enveloping)');
       if (o.enveloping && format === 'pdf') throw new TrucError('bad_request', '--enveloping is for CAdES or XAdES');
       const packaging = o.detached ? 'detached' : o.enveloping ? 'enveloping' : 'enveloped';
+      if (o.dataTimestamp && format !== 'xades') throw new TrucError('bad_request', '--data-timestamp is for XAdES (AllDataObjectsTimeStamp)');
+      const dataTimeStamp = o.dataTimestamp ? { dataTimeStamp: true } : {};
+      // B-B without a data time-stamp needs no time-stamper
+      const unstamped = level === 'B-B' && !o.dataTimestamp;
       if (inputs.length > 1) {
         // several files: one detached XAdES signature with a reference naming each by its file name
         if (format !== 'xades' || packaging !== 'detached') throw new TrucError('bad_request', 'nhiều tệp chỉ được ký chung thành một chữ ký XAdES tách rời / several files are signed together only as one detached XAdES signature (xades --detached); for a signature each, sign their folder');
@@ -246,11 +251,11 @@ export function signCommands(program: Command, c: SignCliContext): void {
         if (existsSync(o.out) && inputs.some((f) => realpathSync(f) === realpathSync(o.out))) throw new TrucError('bad_request', '--out không được trùng tệp được ký / --out must not be one of the files signed');
         const documents = inputs.map((f) => ({ name: basename(f), content: readFileSync(f) }));
         const run = async (ctx: LevelContext) => {
-          const out = await signXadesDetached(documents, signer, { level, context: ctx });
+          const out = await signXadesDetached(documents, signer, { level, context: ctx, ...dataTimeStamp });
           writeFileSync(o.out, out);
           c.out({ out: o.out, format, level, files: documents.map((d) => d.name), bytes: out.length }, () => `signed ${documents.length} files in one detached ${format} signature at ${level}: ${o.out} (${out.length} bytes)`);
         };
-        if (level === 'B-B') return run({});
+        if (unstamped) return run({});
         return c.withPlatform((p) => withLevelContext(p, o.tsaUrl, run));
       }
       if (!existsSync(input)) throw new TrucError('not_found', `no file or folder ${input}`);
@@ -258,7 +263,7 @@ export function signCommands(program: Command, c: SignCliContext): void {
         if (format === 'pdf')
           return signPdf(data, signer, { level, context: ctx, reason: o.reason, location: o.location, ...(certify ? { certify: certify as 1 | 2 | 3 } : {}), ...(o.lock !== undefined ? { lock: parseLock(o.lock) } : {}) });
         if (format === 'cades') return signCades(data, signer, { level, context: ctx, packaging: o.enveloping ? 'enveloping' : 'detached' });
-        return Buffer.from(await signXades(data, signer, { level, context: ctx, packaging, ...(packaging === 'detached' ? { contentUri: basename(name) } : {}) }));
+        return Buffer.from(await signXades(data, signer, { level, context: ctx, packaging, ...dataTimeStamp, ...(packaging === 'detached' ? { contentUri: basename(name) } : {}) }));
       };
       const folder = statSync(input).isDirectory();
       const run = async (ctx: LevelContext) => {
@@ -295,7 +300,7 @@ export function signCommands(program: Command, c: SignCliContext): void {
         c.out({ format, level, signed: results.length - failed, failed, files: results }, () => `signed ${results.length - failed} of ${files.length} files (${format}, ${level}) into ${o.out}${failed ? `; ${failed} failed` : ''}`);
         if (failed) process.exitCode = 3;
       };
-      if (level === 'B-B') return run({});
+      if (unstamped) return run({});
       await c.withPlatform((p) => withLevelContext(p, o.tsaUrl, run));
     });
 

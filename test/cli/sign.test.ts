@@ -102,12 +102,15 @@ describe('truc sign and truc verify', () => {
         expect((await truc('verify', join(dir, 'edxml-enveloping.xml'))).status).toBe(0);
       }),
       lanes.lane(async (truc) => {
-        const xd = await truc('sign', 'xades', pdf, '--out', join(dir, 'pdf-detached.xml'), '--key-pem', keyPath, '--cert-pem', cert, '--detached', '--level', 'B-T');
+        // with a data time-stamp: the PDF's bytes time-stamped before signing (AllDataObjectsTimeStamp), a proof the report gives on the reference
+        const xd = await truc('sign', 'xades', pdf, '--out', join(dir, 'pdf-detached.xml'), '--key-pem', keyPath, '--cert-pem', cert, '--detached', '--level', 'B-T', '--data-timestamp');
         expect(xd.status, xd.stderr).toBe(0);
         expect(readFileSync(join(dir, 'pdf-detached.xml'), 'utf8')).toContain(`<ds:Reference URI="${basename(pdf)}">`);
         const vd = await truc('verify', join(dir, 'pdf-detached.xml'), '--content', pdf, '--report', 'json');
         expect(vd.status, vd.stdout).toBe(0);
-        expect(JSON.parse(vd.stdout).signatures[0]).toMatchObject({ format: 'XAdES', level: 'B-T', indication: 'TOTAL-PASSED' });
+        const sd = JSON.parse(vd.stdout).signatures[0];
+        expect(sd).toMatchObject({ format: 'XAdES', level: 'B-T', indication: 'TOTAL-PASSED', timestamps: [{ type: 'content', property: 'AllDataObjectsTimeStamp', valid: true }, { type: 'signature', valid: true }] });
+        expect(sd.signedData[0].poe).toBe(sd.timestamps[0].genTime);
         const alone = await truc('verify', join(dir, 'pdf-detached.xml'));
         expect(alone.status).toBe(2);
         expect(alone.stdout).toMatch(/SIGNED_DATA_NOT_FOUND/);

@@ -53,6 +53,10 @@ export interface TimestampReport {
   problem?: string;
   /** PAdES document time-stamps: the field */
   fieldName?: string;
+  /** XAdES data-object time-stamps: the property (AllDataObjectsTimeStamp, IndividualDataObjectsTimeStamp) */
+  property?: string;
+  /** XAdES data-object time-stamps: the URIs of the ds:References whose data it covers, in the order of its input */
+  references?: (string | null)[];
   /** SHA-256 of the token (DER), hex: how the XML report refers to it */
   sha256?: string;
   warnings?: string[];
@@ -78,6 +82,8 @@ export interface SignedReference {
   matchedBy?: 'uri' | 'digest' | 'only';
   /** the references of a ds:Manifest this reference signs */
   manifest?: SignedReference[];
+  /** the earliest time a valid data-object time-stamp (AllDataObjectsTimeStamp, IndividualDataObjectsTimeStamp) proves the data existed */
+  poe?: string;
 }
 
 /**

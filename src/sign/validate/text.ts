@@ -30,6 +30,7 @@ export const LABELS = {
     holds: 'digest holds',
     broken: 'DIGEST DOES NOT HOLD',
     whole: 'the whole document',
+    existed: 'existed no later than (data time-stamp)',
     without: 'without',
     detachedFile: 'a file outside the document',
     matchedBy: { uri: 'named by the reference', digest: 'found by its digest', only: 'the content given' },
@@ -58,6 +59,7 @@ export const LABELS = {
     signed: 'Nội dung được ký (từng tham chiếu)',
     holds: 'giá trị băm khớp',
     broken: 'GIÁ TRỊ BĂM KHÔNG KHỚP',
+    existed: 'đã tồn tại không muộn hơn (dấu thời gian dữ liệu)',
     whole: 'toàn bộ tài liệu',
     without: 'trừ',
     detachedFile: 'tệp bên ngoài tài liệu',
@@ -98,7 +100,8 @@ export function referenceLines(r: NonNullable<SignatureReport['signedData']>[num
   const what = r.detached ? `${L.detachedFile}${r.file ? ` ${r.file} (${L.matchedBy[r.matchedBy ?? 'only']})` : ''}` : r.wholeDocument && r.covers?.length === 1 ? `${L.whole} (${r.covers[0]})` : (r.covers ?? []).join(', ') || '?';
   const cut = r.excludes?.length ? ` ${L.without} ${r.excludes.join(', ')}` : '';
   const state = r.digestMatches === true ? L.holds : r.digestMatches === false ? L.broken : `${L.unknown}${r.problem ? `: ${r.problem}` : ''}`;
-  return [`${indent}- ${r.uri === null ? '(no URI)' : `"${r.uri}"`}: ${what}${cut} — ${state}`, ...(r.manifest ?? []).flatMap((m) => referenceLines(m, L, `${indent}  `))];
+  const existed = r.poe ? `; ${L.existed}: ${vietnamTime(r.poe)}` : '';
+  return [`${indent}- ${r.uri === null ? '(no URI)' : `"${r.uri}"`}: ${what}${cut} — ${state}${existed}`, ...(r.manifest ?? []).flatMap((m) => referenceLines(m, L, `${indent}  `))];
 }
 
 /** Whether the PDF changed after the signature, and what changed beyond signatures, validation data and form fills. */

@@ -18,7 +18,11 @@
  * and the revocation data validation judged the signer's and TSAs' paths with, fetched ones included (`xades/refs.ts`) and reported; one that matches nothing is a warning, never the verdict. The XAdES-X time-stamps
  * (SigAndRefsTimeStamp, RefsOnlyTimeStamp, v1 and V2, explicit or with xades:Include) have their imprint recomputed (`xades/extended.ts`) and are
  * verified as the others; a valid SigAndRefsTimeStamp is a proof of existence of the signature and its signature
- * time-stamps, either kind one of the references (reported on each, `poe`).
+ * time-stamps, either kind one of the references (reported on each, `poe`). Data-object time-stamps
+ * (AllDataObjectsTimeStamp, IndividualDataObjectsTimeStamp with its xades:Include list) have their imprint
+ * recomputed over the data of the references they cover (`xades/data-timestamps.ts`): a valid one is a proof of
+ * existence of that data, reported on each reference it covers (`poe`); an invalid one is a warning, as a CAdES
+ * content time-stamp is.
  *
  * Signature wrapping is judged on coverage (`xades/dsig/wrapping.ts`), not on the references' shape: an Id
  * borne by two elements, signed content wrapped in or standing beside unsigned content of its own kind, are
@@ -33,6 +37,7 @@ import type { SignatureReport, SignedReference, TimestampReport, ValidationRepor
 import { readXadesUnsigned, signatureValueOctets } from '../xades/levels.js';
 import { archiveTimeStampInput } from '../xades/archive.js';
 import { includedTimeStampInput, xTimeStampInput } from '../xades/extended.js';
+import { dataObjectTimeStampInput, MAX_DATA_OBJECT_TIMESTAMPS, readDataObjectTimeStamps, timeStampedReferences } from '../xades/data-timestamps.js';
 import { verifyCore, type CoreResult, type ReferenceResult } from '../xades/dsig/verify.js';
 import { idIndex } from '../xades/dsig/reference.js';
 import { wrappingProblem } from '../xades/dsig/wrapping.js';
@@ -335,6 +340,44 @@ async function validateRead(input: Uint8Array | string, opts: ValidationOptions 
       if (c.valid && c.genTime && (!poe || c.genTime < poe)) poe = c.genTime;
     }
     if (stampsPoe && (!poe || stampsPoe < poe)) poe = stampsPoe;
+    // data-object time-stamps (signed properties, taken before signing): each over the data of the references it
+    // covers — a proof of existence of that data; the signature's proof of existence is one of the tokens themselves
+    const contentReports: TimestampReport[] = [];
+    const dataObjectStamps = readDataObjectTimeStamps(sig);
+    if (dataObjectStamps.length > MAX_DATA_OBJECT_TIMESTAMPS) warnings.push(`chỉ kiểm tra ${MAX_DATA_OBJECT_TIMESTAMPS} dấu thời gian dữ liệu đầu tiên / only the first ${MAX_DATA_OBJECT_TIMESTAMPS} data-object time-stamps are checked`);
+    for (const d of dataObjectStamps.slice(0, MAX_DATA_OBJECT_TIMESTAMPS)) {
+      let covered: Element[] = [];
+      let input: Buffer | undefined;
+      let problem: string | undefined;
+      try {
+        covered = timeStampedReferences(sig, d);
+        input = dataObjectTimeStampInput(doc, sig, d, ids, detached.content);
+      } catch (e) {
+        if (!isTrucError(e)) throw e;
+        problem = `${d.name}: ${e.message}`;
+      }
+      const about = { property: d.name, references: covered.map((c) => c.getAttribute('URI')) };
+      if (!d.tokens.length) problem ??= `${d.name} carries no EncapsulatedTimeStamp (an XMLTimeStamp is not supported)`;
+      for (const token of d.tokens.length ? d.tokens : [undefined]) {
+        const sha256 = token ? createHash('sha256').update(token).digest('hex') : undefined;
+        if (problem || !input || !token) {
+          contentReports.push({ type: 'content', valid: false, problem: problem ?? `${d.name}: no time-stamp token`, ...about, ...(sha256 ? { sha256 } : {}) });
+          continue;
+        }
+        const data = input;
+        const c = await verifyTimeStamp(token, (h) => createHash(h).update(data).digest(), { trustAnchors: opts.trustAnchors, at, ...tctx, ...(poe ? { poe } : {}) });
+        contentReports.push({ ...timestampReport('content', c, undefined, token), ...about });
+        used.push(...(c.revocationEvidence ?? []));
+        tsaPaths.push(...c.tsaPath);
+        if (c.valid && c.genTime) {
+          for (const ref of covered) {
+            const entry = signedData[refElements.indexOf(ref)];
+            if (entry && (!entry.poe || c.genTime.toISOString() < entry.poe)) entry.poe = c.genTime.toISOString();
+          }
+          if (poe && c.genTime > poe) warnings.push(`dấu thời gian dữ liệu muộn hơn dấu thời gian chữ ký / a ${d.name} is later than the signature time-stamp`);
+        }
+      }
+    }
     if (archivePoe && (!refsPoe || archivePoe < refsPoe)) refsPoe = archivePoe;
     const timed = unsigned.timestamps.length > 0;
     const longTerm = timed && (unsigned.crls.length + unsigned.ocsps.length > 0 || elements(sig, XADES, 'RevocationValues').length > 0);
@@ -369,8 +412,9 @@ async function validateRead(input: Uint8Array | string, opts: ValidationOptions 
     if (r.subIndication === 'HASH_FAILURE') r.message = `không khớp giá trị băm / the digest does not hold: ${broken.map((b) => b.problem).join('; ')}`;
     else if (r.subIndication === 'CRYPTO_CONSTRAINTS_FAILURE' && why) r.message = `không kiểm tra được chữ ký: thuật toán chưa được hỗ trợ / the signature cannot be checked: ${why}`;
     else if (r.subIndication === 'SIGNED_DATA_NOT_FOUND' && missing) r.message = `không tìm thấy dữ liệu được ký / the signed data is not available: ${missing.problem}`;
-    if (stamps.length || xReports.length || archiveReports.length) r.timestamps = [...stamps, ...xReports, ...archiveReports];
+    if (contentReports.length || stamps.length || xReports.length || archiveReports.length) r.timestamps = [...contentReports, ...stamps, ...xReports, ...archiveReports];
     if (longTerm) r.embeddedEvidence = { certificates: unsigned.certs.length, crls: unsigned.crls.length, ocspResponses: unsigned.ocsps.length };
+    for (const t of contentReports) if (!t.valid) warnings.push(`dấu thời gian dữ liệu không hợp lệ / a data-object time-stamp (${t.property}) is not valid: ${t.problem}`);
     for (const t of stamps) if (!t.valid) warnings.push(`a signature time-stamp is not valid: ${t.problem}`);
     for (const t of xReports)
       if (!t.valid) warnings.push(`dấu thời gian trên tham chiếu dữ liệu kiểm tra không hợp lệ / a ${t.type === 'sig-and-refs' ? 'SigAndRefsTimeStamp' : 'RefsOnlyTimeStamp'} is not valid: ${t.problem}`);

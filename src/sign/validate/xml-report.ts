@@ -86,8 +86,9 @@ function signatureReport(r: ValidationReport, s: SignatureReport, objects: Objec
   const stampElement = { signature: 'vr:SignatureTimeStamp', document: 'vr:DocTimeStamp', archive: 'vr:ArchiveTimeStamp', content: 'vr:ContentTimeStamp', 'sig-and-refs': 'vr:SigAndRefsTimeStamp', 'refs-only': 'vr:RefsOnlyTimeStamp' } as const;
   const attrs = [
     s.claimedSigningTime ? el('vr:SigningTime', text('vr:Time', s.claimedSigningTime), { Signed: 'true' }) : '',
-    // SATimestampType: the token as a validation object, and its genTime (required)
-    ...stamps.filter((x) => x.id && x.t.genTime).map((x) => el(stampElement[x.t.type], ref('vr:AttributeObject', x.id!) + text('vr:TimeStampValue', x.t.genTime!), { Signed: 'false' })),
+    // SATimestampType: the token as a validation object, and its genTime (required); content time-stamps (CAdES
+    // content-time-stamp, XAdES data-object time-stamps) are signed attributes, the others unsigned
+    ...stamps.filter((x) => x.id && x.t.genTime).map((x) => el(stampElement[x.t.type], ref('vr:AttributeObject', x.id!) + text('vr:TimeStampValue', x.t.genTime!), { Signed: x.t.type === 'content' ? 'true' : 'false' })),
   ].join('');
   const path = s.certificatePath.map((b64) => objects.add('certificate', Buffer.from(b64, 'base64'), undefined, s.bestSignatureTime));
   const revocation = [

@@ -24,8 +24,9 @@ import { parseXml } from './parse.js';
 import { editXml } from './edit.js';
 import { DS_NS, EXC_C14N, excC14n } from './c14n.js';
 import type { ExternalSigner } from '../signer.js';
-import { rank, type Level, type LevelContext } from '../level.js';
-import { augmentXades } from './levels.js';
+import { needTimeStamper, rank, type Level, type LevelContext } from '../level.js';
+import { augmentXades, tokenId } from './levels.js';
+import { DS, ENVELOPED, idIndex, referenceData } from './dsig/reference.js';
 import type { DetachedDocument } from './detached.js';
 
 export type XadesPackaging = 'enveloped' | 'enveloping' | 'detached';
@@ -45,6 +46,12 @@ export interface XadesOptions {
    * request gives the same SignedInfo to sign.
    */
   signatureId?: string;
+  /**
+   * a xades:AllDataObjectsTimeStamp in the signed properties (EN 319 132-1 §5.2.8.1): the context's time-stamper
+   * stamps the data of every content reference, as the references give it, before the signature is made — a proof
+   * that the content existed then, whenever it was signed
+   */
+  dataTimeStamp?: boolean;
 }
 
 const CURVES: Record<string, string> = { 'prime256v1': 'P-256', secp384r1: 'P-384', secp521r1: 'P-521' };
@@ -55,6 +62,12 @@ function detachedUri(uri: string | undefined): string {
   const u = uri ?? 'content';
   if (!u || u.startsWith('#') || u.length > 1024 || /[\u0000-\u001f]/.test(u)) throw new TrucError('bad_request', 'a detached XAdES reference names its content by a non-empty URI without "#"');
   return encodeURI(u);
+}
+
+/** What the enveloped reference (URI="", enveloped-signature, exclusive C14N) gives of a document the signature is not in yet. */
+function envelopedData(doc: Document): Buffer {
+  const ref = parseXml(`<ds:Reference xmlns:ds="${DS}" URI=""><ds:Transforms><ds:Transform Algorithm="${ENVELOPED}"/><ds:Transform Algorithm="${EXC_C14N}"/></ds:Transforms></ds:Reference>`).documentElement;
+  return referenceData(doc, ref, ref, idIndex(doc)).octets;
 }
 
 /**
@@ -139,6 +152,20 @@ async function sign(input: Uint8Array | string | undefined, signer: ExternalSign
     ref.Transforms = transforms;
     ref.DigestValue = createHash(NODE_HASH[hash]).update(excC14n(object)).digest();
     signed.XmlSignature.SignedInfo.References.Add(ref);
+  }
+  if (opts.dataTimeStamp) {
+    // the data each content reference will give, in SignedInfo's order: the document without the signature in
+    // exclusive canonical form (enveloped; a document without it yet), the ds:Object's exclusive canonical form
+    // (enveloping), each file's bytes (detached) — what `data-timestamps.ts` recomputes on validation
+    const data = edit ? envelopedData(doc) : object ? excC14n(object) : Buffer.concat((documents ?? []).map((d) => Buffer.from(d.content)));
+    const token = await needTimeStamper(opts.context ?? {}).stamp(createHash('sha256').update(data).digest(), 'sha256');
+    const ts = new x.xml.AllDataObjectsTimeStamp();
+    ts.Id = tokenId(token, 'DTS');
+    ts.CanonicalizationMethod.Algorithm = EXC_C14N;
+    const enc = new x.xml.EncapsulatedTimeStamp();
+    enc.Value = new Uint8Array(token);
+    ts.EncapsulatedTimeStamp.Add(enc);
+    signed.Properties!.SignedProperties.SignedDataObjectProperties.AllDataObjectsTimeStamps.Add(ts);
   }
   await signed.Sign(algorithm as never, key, doc as never, {
     ...(packaging === 'enveloped' ? { references: [{ uri: '', hash, transforms: ['enveloped', 'exc-c14n'] }] } : {}),

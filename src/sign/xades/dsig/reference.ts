@@ -189,9 +189,11 @@ export type DetachedContent = Uint8Array | ((uri: string | null, reference: Elem
 
 /**
  * Dereferences and transforms one reference. `signature` is the ds:Signature the reference belongs to (the
- * enveloped-signature transform removes it); `content` the detached file, when the URI names one.
+ * enveloped-signature transform removes it); `content` the detached file, when the URI names one. A node-set
+ * left at the end is canonicalised with `finalC14n`: Canonical XML 1.0 for the digest (XML-DSig §4.4.3.2), a
+ * XAdES time-stamp's own ds:CanonicalizationMethod for the data it time-stamps (EN 319 132-1 §4.5).
  */
-export function referenceData(doc: Document, signature: Element, reference: Element, ids: Map<string, Element[]>, detachedContent?: DetachedContent): ReferenceData {
+export function referenceData(doc: Document, signature: Element, reference: Element, ids: Map<string, Element[]>, detachedContent?: DetachedContent, finalC14n: string = C14N10): ReferenceData {
   const uri = reference.getAttribute('URI');
   const content = typeof detachedContent === 'function' ? detachedContent(uri, reference) : detachedContent;
   let data: Data;
@@ -247,7 +249,8 @@ export function referenceData(doc: Document, signature: Element, reference: Elem
   }
   if ('set' in data) {
     lastSet = data.set;
-    data = { octets: canonicalize(data.set, c14nOptions(C14N10)) };
+    if (!C14N_ALGORITHMS.has(finalC14n)) throw unsupported(`canonicalization ${finalC14n} is not supported`);
+    data = { octets: canonicalize(data.set, c14nOptions(finalC14n)) };
   }
   return { octets: data.octets, detached, ...(lastSet && lastSet.doc === doc && !detached ? { coverage: coverageOf(lastSet) } : {}) };
 }

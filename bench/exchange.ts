@@ -346,6 +346,8 @@ export async function runExchange(o: { storage: 'pglite' | 'postgres'; bigMiB: n
     const servers = children.slice(-2).map((c) => c.pid!);
     const dbPids = databases.length ? await backendPids(databases) : [];
     const through1k = await measured(servers, () => wrk(through, 1024, headers, dir), dbPids);
+    // refused by the provider's server (a service it does not have): what a flood of bad requests costs
+    const refused1k = await measured(servers, () => wrk(through.replace(/\/echo$/, '/khong-ton-tai'), 1024, headers, dir, Math.min(SECONDS, 6)), dbPids);
     const direct1m = await wrk(`http://127.0.0.1:${svcPort}/`, 1024 * 1024, {}, dir);
     const through1m = await measured(servers, () => wrk(through, 1024 * 1024, headers, dir), dbPids);
     // one 1 GiB body through both servers and back, streamed (never whole in memory): time and the
@@ -354,7 +356,7 @@ export async function runExchange(o: { storage: 'pglite' | 'postgres'; bigMiB: n
     const big = o.bigMiB > 0 ? await streamThrough(through, headers, o.bigMiB * 1024 * 1024) : null;
     const bigCpuMsPerMiB = servers.map((p, i) => Math.round(((cpuMs(p) - bigCpu0[i]!) / o.bigMiB) * 10) / 10);
     const peakMiB = children.slice(-2).map((c) => vmHwmMiB(c.pid!));
-    return { storage: o.storage, connections: CONNECTIONS, seconds: SECONDS, direct1k, through1k, direct1m, through1m, ...(big ? { big: { mib: o.bigMiB, ...big, serverPeakRssMiB: peakMiB, cpuMsPerMiB: bigCpuMsPerMiB } } : {}) };
+    return { storage: o.storage, connections: CONNECTIONS, seconds: SECONDS, direct1k, through1k, refused1k, direct1m, through1m, ...(big ? { big: { mib: o.bigMiB, ...big, serverPeakRssMiB: peakMiB, cpuMsPerMiB: bigCpuMsPerMiB } } : {}) };
   } finally {
     for (const c of children) c.kill('SIGTERM');
     await app?.close();
@@ -395,6 +397,14 @@ export function describe(r: Record<string, any>): string {
       `1 MiB ${r.through1m.cpuMsPerRequest?.join(' / ')} ms` +
       (r.through1k.dbCpuMsPerRequest !== undefined ? `; PostgreSQL backends of both servers together: 1 KiB ${r.through1k.dbCpuMsPerRequest} ms, 1 MiB ${r.through1m.dbCpuMsPerRequest} ms` : '') +
       `; machine load average (1 min) around these runs ${r.through1k.load?.[0]}–${r.through1m.load?.[1]}.`,
+    ...(r.refused1k
+      ? [
+          '',
+          `Refused by the provider's server (a service it does not have; X-Road-Error \`Server.ServerProxy.UnknownService\`, 1 KiB, ${Math.min(r.seconds, 6)} s): ` +
+            `${n(r.refused1k.requestsPerSecond)} refusals/s (${n(r.refused1k.non2xx)} answers, each a refusal), CPU per refusal ${r.refused1k.cpuMsPerRequest?.join(' / ')} ms (consumer / provider): ` +
+            'the consumer logs the request before sending it, the provider refuses it at its header, both publish a security event, and the connection between them carries the next message.',
+        ]
+      : []),
     ...(r.big
       ? [
           '',

@@ -139,6 +139,8 @@ function sampleService(agency: AxisAgency): http.Server {
         ben_goi: req.headers['x-road-client'] ?? null,
         x_road_id: req.headers['x-road-id'] ?? null,
         path: req.url,
+        method: req.method,
+        content_length: req.headers['content-length'] ?? null,
         time: new Date().toISOString(),
       });
       res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' });

@@ -157,7 +157,8 @@ export async function handleConsumer(ctx: ServerContext, req: IncomingMessage, r
     const key = subsystemText(provSubsystem);
     // a body of known, small size is read whole, signed and logged first, and travels in one write (and can
     // go to another provider if the first cannot be reached); larger ones stream
-    const declared = req.headers['content-length'] !== undefined ? Number(req.headers['content-length']) : NaN;
+    // neither Content-Length nor Transfer-Encoding: no body (RFC 9112 §6.3) — a GET is a whole, empty message
+    const declared = req.headers['content-length'] !== undefined ? Number(req.headers['content-length']) : req.headers['transfer-encoding'] ? NaN : 0;
     const small = soap ? soap.parsed.message.length <= ctx.limits.inlineBodyBytes : !req.headers['transfer-encoding'] && Number.isSafeInteger(declared) && declared <= ctx.limits.inlineBodyBytes;
     const whole = small
       ? await signWhole(ctx, soap ? soap.parsed.message : await readWhole(req, declared, (why) => new TrucError('bad_request', `the body could not be read: ${why}`)), header, headerBytes, own.items)
@@ -407,6 +408,12 @@ async function sendWhole(ctx: ServerContext, res: ServerResponse, provider: Conf
     const reset = /ECONNRESET|socket hang up/i.test(String((e as Error).message)) || (isTrucError(e) && e.detail?.closedBeforeAnswer === true);
     throw Object.assign(e as object, { reusedSocket: call.reused && reset });
   }
+  if (answer.problem) {
+    // a refusal read whole, the request read through: the connection carries the next message (a new TLS
+    // connection per refusal had made a refused exchange cost three times an answered one)
+    settleRefused(call, answer);
+    throw errorFromProblem(answer.status, answer.problem);
+  }
   try {
     const n = await receiveResponse(ctx, answer, res, provider, call.certDer, header, whole.digest, service, soap);
     // the provider read the message through: it holds the material now
@@ -438,6 +445,8 @@ async function exchange(
   const collector = new BodyCollector(ctx.log, ctx.limits.inlineBodyBytes, ctx.limits.maxBodyBytes);
   let logged = false;
   let sending = true;
+  /** a refusal read after the request went through: the connection was released or closed already */
+  let settled = false;
   const socket = call.socket;
   const m = materialToSend(socket, material);
   try {
@@ -478,7 +487,13 @@ async function exchange(
     logged = true;
     call.end(frame(FRAME_SIGNATURE, sigBytes));
     sending = false;
-    const n = await receiveResponse(ctx, await call.answer(), res, provider, call.certDer, header, digest, service, soap);
+    const answer = await call.answer();
+    if (answer.problem) {
+      settled = true;
+      settleRefused(call, answer);
+      throw errorFromProblem(answer.status, answer.problem);
+    }
+    const n = await receiveResponse(ctx, answer, res, provider, call.certDer, header, digest, service, soap);
     if (m) materialSent(socket, material);
     call.done();
     return n;
@@ -487,9 +502,25 @@ async function exchange(
     // the provider may have refused the request before reading it through, and closed the connection under
     // the rest: its refusal is the answer, not the broken write
     const refusal = sending ? await earlyRefusal(call) : null;
-    call.destroy();
+    if (!settled) call.destroy();
     throw refusal ? errorFromProblem(refusal.status, refusal.problem) : e;
   }
+}
+
+/**
+ * After a refusal that came as a whole problem document once the request was sent through: the framed
+ * connection goes back to the pool unless the provider said it closes it (`closing`: its certificate check
+ * failed, or it refused before reading the message through). Over HTTP the agent decides, as for answers.
+ */
+function settleRefused(call: PeerCall, refusal: PeerRefusal): void {
+  let closing = true;
+  try {
+    closing = (JSON.parse(refusal.problem.toString('utf8')) as { closing?: unknown }).closing === true;
+  } catch {
+    /* not a problem document: the connection is not trusted further */
+  }
+  if (closing) call.destroy();
+  else call.done();
 }
 
 /** A refusal that arrived while the request was still being sent (waits a moment for one in flight). */

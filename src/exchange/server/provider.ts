@@ -186,9 +186,11 @@ export async function serveFramed(ctx: ServerContext, socket: TLSSocket): Promis
           return;
         }
         started = true;
-        socket.write(frame(FRAME_ERROR, Buffer.from(JSON.stringify(toProblem(e)))));
-        // a connection whose certificate is no registered server's carries nothing more
+        // a connection whose certificate is no registered server's carries nothing more; nor one whose
+        // message was refused before it was read through. The refusal says so (`closing`): otherwise the
+        // consumer keeps the connection for its next message, as after an answer
         closeAfter = close || (isTrucError(e) && e.code === 'cert_invalid');
+        socket.write(frame(FRAME_ERROR, Buffer.from(JSON.stringify(closeAfter ? { ...toProblem(e), closing: true } : toProblem(e)))));
       },
     };
     await provide(ctx, { socket, inbound: m.kind === 'whole' ? { whole: m.bytes } : { stream: m.stream, declared: NaN }, incomplete: () => reader.midMessage, reply });
@@ -303,6 +305,8 @@ async function provide(ctx: ServerContext, x: ProviderExchange, check?: () => vo
   }
 }
 
+const BODILESS_METHODS = new Set(['GET', 'HEAD', 'DELETE', 'OPTIONS', 'TRACE']);
+
 /** Sends the request to the information system; resolves with its response. */
 async function sendToService(
   h: MessageHeader,
@@ -331,7 +335,9 @@ async function sendToService(
     headers['x-road-id'] = h.id;
     headers['x-road-request-hash'] = xroadRequestHash(requestDigest);
   }
-  headers['content-length'] = bodyLength;
+  // no Content-Length on a GET, HEAD, DELETE or OPTIONS without content (RFC 9110 §8.6: a request whose method
+  // anticipates none should not send one), as the information system's client sent it
+  if (bodyLength > 0 || !BODILESS_METHODS.has(String(h.method ?? 'POST').toUpperCase())) headers['content-length'] = bodyLength;
   const lib = target.protocol === 'https:' ? https : http;
   const send = (): Promise<IncomingMessage> =>
     new Promise((resolve, reject) => {

@@ -106,16 +106,30 @@ describe('the framed channel and HTTP/1.1 between security servers', () => {
   });
 
   it('refusals keep their codes on both channels, and the connection serves the next exchange', async () => {
-    for (const [consumer, client, path] of [
-      [0, CLIENT_VPCP, `${BNV}/khong-ton-tai`],
-      [0, CLIENT_VPCP, `${HCM}/khong-ton-tai`],
+    for (const [consumer, client, path, provider] of [
+      [0, CLIENT_VPCP, `${BNV}/khong-ton-tai`, 1],
+      [0, CLIENT_VPCP, `${HCM}/khong-ton-tai`, 2],
     ] as const) {
-      const r = await call(consumer, client, path);
-      expect(r.status).toBe(500);
-      expect(r.error).toBe('Server.ServerProxy.UnknownService');
-      expect(JSON.parse(r.body.toString())).toMatchObject({ code: 'unknown_service', status: 404 });
-      const ok = await call(consumer, client, `${path.replace('khong-ton-tai', 'echo')}`, 'sau lỗi');
-      expect(ok.body.toString()).toBe('sau lỗi');
+      // connections the provider's peer listener accepts from here on: a refusal read through leaves the
+      // connection open for the next message (a new TLS connection per refusal tripled a refusal's cost)
+      const listener = (t.axis.members[provider]!.server as unknown as { peerServer: import('node:net').Server }).peerServer;
+      await call(consumer, client, `${path.replace('khong-ton-tai', 'echo')}`, 'trước');
+      let accepted = 0;
+      const count = () => accepted++;
+      listener.on('secureConnection', count);
+      try {
+        for (let i = 0; i < 3; i++) {
+          const r = await call(consumer, client, path);
+          expect(r.status).toBe(500);
+          expect(r.error).toBe('Server.ServerProxy.UnknownService');
+          expect(JSON.parse(r.body.toString())).toMatchObject({ code: 'unknown_service', status: 404 });
+          const ok = await call(consumer, client, `${path.replace('khong-ton-tai', 'echo')}`, 'sau lỗi');
+          expect(ok.body.toString()).toBe('sau lỗi');
+        }
+      } finally {
+        listener.off('secureConnection', count);
+      }
+      expect(accepted, `${path}: connections opened across 3 refusals and 3 answers`).toBe(0);
     }
     // a streamed request refused by access rights before its body was read: the provider says why and
     // closes that connection; the next exchange goes through on another
@@ -149,6 +163,7 @@ describe('the framed channel and HTTP/1.1 between security servers', () => {
     const got = Buffer.concat(chunks);
     expect(got[0]).toBe(0x45); // E
     const problem = JSON.parse(got.subarray(5, 5 + got.readUInt32BE(1)).toString());
-    expect(problem).toMatchObject({ code: 'cert_invalid', status: expect.any(Number) });
+    // and says so, so that a consumer does not keep it
+    expect(problem).toMatchObject({ code: 'cert_invalid', status: expect.any(Number), closing: true });
   });
 });

@@ -71,6 +71,13 @@ describe('exchange through two security servers', () => {
     expect(j.ben_goi).toBe(CLIENT_VPCP);
     expect(j.x_road_id).toBe(id);
     expect(j.path).toBe('/so-lieu?nam=2026');
+    // a GET without content reaches the service as one: no Content-Length (RFC 9110 §8.6)
+    expect(j.method).toBe('GET');
+    expect(j.content_length).toBeNull();
+    const posted = (await call(0, `${HCM}/thong-tin`, { method: 'POST', body: 'năm' })).json();
+    expect([posted.method, posted.content_length]).toEqual(['POST', String(Buffer.byteLength('năm'))]);
+    const emptyPost = (await call(0, `${HCM}/thong-tin`, { method: 'POST', body: '' })).json();
+    expect([emptyPost.method, emptyPost.content_length]).toEqual(['POST', '0']);
     expect(r.headers.get('x-road-id')).toBe(id);
     expect(Buffer.from(r.headers.get('x-road-request-hash')!, 'base64')).toHaveLength(64);
     const search = (i: number) => (t.axis.members[i]!.log as MessageLog).search({ messageId: id });

@@ -150,11 +150,17 @@ describe('XAdES AllDataObjectsTimeStamp and IndividualDataObjectsTimeStamp', () 
     expect(opensslVerifies(one, inputs(changed)[1]!, 'dots-changed')).not.toMatch(/Verification: OK/);
   });
 
-  it('an Include naming what is not a data reference of the signature is not a proof', async () => {
+  it('an Include naming what is not a data reference of the signature, or one reference twice, is not a proof', async () => {
     const token = await stamp(element());
     const x = sign('dots-sp', timeStamp('IndividualDataObjectsTimeStamp', token, ['nd-1']));
     const r = (await validateXades(x, { trustAnchors: [lab.root] })).signatures[0]!;
     expect(r.timestamps!.find((t) => t.type === 'content')).toMatchObject({ valid: false, problem: expect.stringMatching(/names 0 ds:Reference/) });
+    // the same reference named twice (its data counted twice): refused, though the token was made over exactly that
+    const doubled = await stamp(element() + element());
+    const d = sign('dots-twice', timeStamp('IndividualDataObjectsTimeStamp', doubled, ['ref-nd', 'ref-nd']));
+    const dr = (await validateXades(d, { trustAnchors: [lab.root] })).signatures[0]!;
+    expect(dr.timestamps!.find((t) => t.type === 'content')).toMatchObject({ valid: false, problem: expect.stringMatching(/two xades:Include elements name the ds:Reference "#ref-nd"/) });
+    expect(dr.checks).toMatchObject({ integrity: true, signatureValue: true });
   });
 
   it('signing with dataTimeStamp: an AllDataObjectsTimeStamp over the data of the content references, enveloped, enveloping and detached; xmlsec1, openssl ts and our validator agree', async () => {

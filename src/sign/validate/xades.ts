@@ -344,6 +344,7 @@ async function validateRead(input: Uint8Array | string, opts: ValidationOptions 
     // covers — a proof of existence of that data; the signature's proof of existence is one of the tokens themselves
     const contentReports: TimestampReport[] = [];
     const dataObjectStamps = readDataObjectTimeStamps(sig);
+    const referenceCache = new Map<Element, Map<string, Buffer>>();
     if (dataObjectStamps.length > MAX_DATA_OBJECT_TIMESTAMPS) warnings.push(`chỉ kiểm tra ${MAX_DATA_OBJECT_TIMESTAMPS} dấu thời gian dữ liệu đầu tiên / only the first ${MAX_DATA_OBJECT_TIMESTAMPS} data-object time-stamps are checked`);
     for (const d of dataObjectStamps.slice(0, MAX_DATA_OBJECT_TIMESTAMPS)) {
       let covered: Element[] = [];
@@ -351,7 +352,7 @@ async function validateRead(input: Uint8Array | string, opts: ValidationOptions 
       let problem: string | undefined;
       try {
         covered = timeStampedReferences(sig, d);
-        input = dataObjectTimeStampInput(doc, sig, d, ids, detached.content);
+        input = dataObjectTimeStampInput(doc, sig, d, ids, detached.content, referenceCache);
       } catch (e) {
         if (!isTrucError(e)) throw e;
         problem = `${d.name}: ${e.message}`;

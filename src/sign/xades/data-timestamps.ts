@@ -89,7 +89,7 @@ export function timeStampedReferences(sig: Element, ts: DataObjectTimeStamp): El
   const includes = kids(ts.element, XADES_NS, 'Include');
   if (!includes.length) throw new TrucError('malformed_xml', 'IndividualDataObjectsTimeStamp without xades:Include: it does not say which data it time-stamps');
   if (includes.length > MAX_INCLUDES) throw new TrucError('malformed_xml', `more than ${MAX_INCLUDES} xades:Include elements`);
-  return includes.map((inc) => {
+  const named = includes.map((inc) => {
     const uri = inc.getAttribute('URI') ?? '';
     if (!/^#[^#\s()]+$/.test(uri)) throw new TrucError('unsupported', `xades:Include URI="${uri}": a data-object time-stamp names a ds:Reference of the signature by "#Id"`);
     // referencedData="false" would time-stamp the ds:Reference element itself, which no standard form of this property does
@@ -100,9 +100,24 @@ export function timeStampedReferences(sig: Element, ts: DataObjectTimeStamp): El
     if (isSignedPropertiesReference(sig, found[0])) throw new TrucError('malformed_xml', `xades:Include URI="${uri}" names the SignedProperties reference, which is not a data object`);
     return found[0];
   });
+  // the same data twice in one input is no producer's and multiplies the work on a hostile document
+  const twice = named.find((r, i) => named.indexOf(r) !== i);
+  if (twice) throw new TrucError('malformed_xml', `two xades:Include elements name the ds:Reference "#${['Id', 'ID', 'id'].map((a) => twice.getAttribute(a)).find((v) => v)}"`);
+  return named;
 }
 
+/** What each reference yields, by canonicalisation: several time-stamps over the same data compute it once. */
+export type ReferenceDataCache = Map<Element, Map<string, Buffer>>;
+
 /** The input of a data-object time-stamp's message imprint (see the head of this file). */
-export function dataObjectTimeStampInput(doc: Document, sig: Element, ts: DataObjectTimeStamp, ids: Map<string, Element[]>, detached?: DetachedContent): Buffer {
-  return Buffer.concat(timeStampedReferences(sig, ts).map((r) => referenceData(doc, sig, r, ids, detached, ts.c14n).octets));
+export function dataObjectTimeStampInput(doc: Document, sig: Element, ts: DataObjectTimeStamp, ids: Map<string, Element[]>, detached?: DetachedContent, cache: ReferenceDataCache = new Map()): Buffer {
+  return Buffer.concat(
+    timeStampedReferences(sig, ts).map((r) => {
+      const known = cache.get(r) ?? new Map<string, Buffer>();
+      cache.set(r, known);
+      const octets = known.get(ts.c14n) ?? referenceData(doc, sig, r, ids, detached, ts.c14n).octets;
+      known.set(ts.c14n, octets);
+      return octets;
+    }),
+  );
 }

@@ -50,7 +50,7 @@ describe('XAdES AllDataObjectsTimeStamp and IndividualDataObjectsTimeStamp', () 
   const timeStamp = (name: string, token: string, includes: string[] = []) =>
     `<xades:${name} Id="${name}-${includes.join('-') || 'all'}">${includes.map((i) => `<xades:Include URI="#${i}" referencedData="true"/>`).join('')}<xades:EncapsulatedTimeStamp>${token}</xades:EncapsulatedTimeStamp></xades:${name}>`;
   /** an enveloped XAdES over the notice: the whole document, and the notice element by Id; the time-stamps in SignedDataObjectProperties */
-  const template = (stamps: string) =>
+  const template = (stamps: string, signingTime = new Date()) =>
     `<?xml version="1.0" encoding="UTF-8"?>\n<ThongBao><NoiDung Id="nd-1">${NOTICE}</NoiDung>` +
     `<ds:Signature xmlns:ds="${DS}" Id="sig-1"><ds:SignedInfo><ds:CanonicalizationMethod Algorithm="${EXC}"/>` +
     `<ds:SignatureMethod Algorithm="http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256"/>` +
@@ -59,13 +59,13 @@ describe('XAdES AllDataObjectsTimeStamp and IndividualDataObjectsTimeStamp', () 
     `<ds:Reference URI="#sp-1" Type="http://uri.etsi.org/01903#SignedProperties"><ds:DigestMethod Algorithm="${SHA256}"/><ds:DigestValue/></ds:Reference>` +
     `</ds:SignedInfo><ds:SignatureValue/><ds:KeyInfo><ds:X509Data/></ds:KeyInfo>` +
     `<ds:Object><xades:QualifyingProperties xmlns:xades="${XA}" Target="#sig-1"><xades:SignedProperties Id="sp-1"><xades:SignedSignatureProperties>` +
-    `<xades:SigningTime>${new Date().toISOString().replace(/\.\d+Z$/, 'Z')}</xades:SigningTime>` +
+    `<xades:SigningTime>${signingTime.toISOString().replace(/\.\d+Z$/, 'Z')}</xades:SigningTime>` +
     `<xades:SigningCertificateV2><xades:Cert><xades:CertDigest><ds:DigestMethod Algorithm="${SHA256}"/><ds:DigestValue>${certDigest}</ds:DigestValue></xades:CertDigest></xades:Cert></xades:SigningCertificateV2>` +
     `</xades:SignedSignatureProperties><xades:SignedDataObjectProperties>${stamps}</xades:SignedDataObjectProperties></xades:SignedProperties></xades:QualifyingProperties></ds:Object></ds:Signature></ThongBao>`;
   /** xmlsec1 signs the template, and verifies the result */
-  const sign = (name: string, stamps: string): string => {
+  const sign = (name: string, stamps: string, signingTime?: Date): string => {
     const out = join(lab.dir, `${name}.xml`);
-    const s = spawnSync('xmlsec1', ['--sign', ...ID, '--privkey-pem', [signer.keyPath, signer.certPath, lab.issuingPath].join(','), '--output', out, save(lab.dir, `${name}.tmpl.xml`, Buffer.from(template(stamps)))], { encoding: 'utf8' });
+    const s = spawnSync('xmlsec1', ['--sign', ...ID, '--privkey-pem', [signer.keyPath, signer.certPath, lab.issuingPath].join(','), '--output', out, save(lab.dir, `${name}.tmpl.xml`, Buffer.from(template(stamps, signingTime)))], { encoding: 'utf8' });
     expect(s.status, s.stderr).toBe(0);
     const xml = readFileSync(out, 'utf8');
     const v = spawnSync('xmlsec1', ['--verify', ...ID, '--trusted-pem', lab.rootPath, '--untrusted-pem', lab.issuingPath, out], { encoding: 'utf8' });
@@ -161,6 +161,11 @@ describe('XAdES AllDataObjectsTimeStamp and IndividualDataObjectsTimeStamp', () 
     const dr = (await validateXades(d, { trustAnchors: [lab.root] })).signatures[0]!;
     expect(dr.timestamps!.find((t) => t.type === 'content')).toMatchObject({ valid: false, problem: expect.stringMatching(/two xades:Include elements name the ds:Reference "#ref-nd"/) });
     expect(dr.checks).toMatchObject({ integrity: true, signatureValue: true });
+    // a signing time claimed before the data was time-stamped: the claim is not believable, a warning
+    const early = sign('dots-early', timeStamp('AllDataObjectsTimeStamp', await stamp(whole() + element())), new Date(Date.now() - 86_400_000));
+    const er = (await validateXades(early, { trustAnchors: [lab.root] })).signatures[0]!;
+    expect(er.timestamps!.find((t) => t.type === 'content')).toMatchObject({ valid: true });
+    expect(er.warnings.join('\n')).toMatch(/the claimed signing time is before the AllDataObjectsTimeStamp/);
   });
 
   it('signing with dataTimeStamp: an AllDataObjectsTimeStamp over the data of the content references, enveloped, enveloping and detached; xmlsec1, openssl ts and our validator agree', async () => {

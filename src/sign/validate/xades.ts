@@ -376,6 +376,7 @@ async function validateRead(input: Uint8Array | string, opts: ValidationOptions 
             if (entry && (!entry.poe || c.genTime.toISOString() < entry.poe)) entry.poe = c.genTime.toISOString();
           }
           if (poe && c.genTime > poe) warnings.push(`dấu thời gian dữ liệu muộn hơn dấu thời gian chữ ký / a ${d.name} is later than the signature time-stamp`);
+          if (signingTime && c.genTime.getTime() > signingTime.getTime() + 60_000) warnings.push(`thời gian ký khai báo sớm hơn dấu thời gian dữ liệu / the claimed signing time is before the ${d.name}: the data was time-stamped before signing`);
         }
       }
     }

@@ -55,6 +55,7 @@ export type ErrorCode =
   | 'replayed_message'
   | 'cert_invalid'
   | 'cert_revoked'
+  | 'pop_failed'
   | 'ocsp_stale'
   | 'peer_unreachable'
   | 'peer_failed'
@@ -137,6 +138,7 @@ const STATUS: Record<ErrorCode, number> = {
   replayed_message: 409,
   cert_invalid: 422,
   cert_revoked: 422,
+  pop_failed: 422,
   ocsp_stale: 422,
   peer_unreachable: 502,
   peer_failed: 502,

@@ -33,6 +33,7 @@ import { huntCommand } from './hunt.js';
 import { labCommands } from './lab.js';
 import { signCommands } from './sign.js';
 import { vaultCommands } from './vault.js';
+import { keyAgreementCommands } from './key-agreement.js';
 import { centralCommands } from './central.js';
 import { docCommands } from './doc.js';
 import { ssCommands } from './ss.js';
@@ -510,6 +511,7 @@ ca.command('show <serial>')
   });
 
 // the other CA commands load the whole CA (issuance, profiles, CRLs); list and show read two tables
+keyAgreementCommands(ca, { withPlatform, out, operator });
 for (const cmd of ca.commands) if (!['list', 'show'].includes(cmd.name())) loadBefore(cmd, loadPki);
 
 // ---- audit

@@ -8,6 +8,8 @@ export { pkiMigrations, searchCerts, getCert, getCa, listCas, latestCrl, type Ca
 export { type PkiContext, urls } from './context.js';
 export { initHierarchy, addCa, caChain, type CaSpec } from './hierarchy.js';
 export { Issuer, prepare, defaultIssuingCa, type IssueRequest, type Issued } from './issue.js';
+export { KeyAgreementRequests, type KaRequestRow } from './key-agreement/service.js';
+export { signKaRequest, readKaRequest, answerChallenge, type KaRequest, type KaChallenge, type PopKey } from './key-agreement/request.js';
 export { revoke, release, parseReason, reasonName, REASONS, type RevokeRequest } from './revoke.js';
 export { generateCrl, currentCrl, refreshCrls } from './crl.js';
 export { loadProfiles, parseProfile, type Profile } from './profile.js';

@@ -10,7 +10,7 @@ import { TrucError, isTrucError } from '../errors.js';
 import { assertKeyAllowed, assertSchemeAllowed, SCHEMES } from '../crypto/algorithms.js';
 import { AUDIT_COPY_FROM, appendChained, chainAudit, extendAudit, type AuditEntry, type AuditHead, type ChainedAudit } from '../audit/index.js';
 import { CertTemplate, ext, keyIdentifier } from './certificate.js';
-import { parseCsr } from './csr.js';
+import { keyAlgorithmOf, parseCsr, type ParsedCsr } from './csr.js';
 import { decodeName, encodeName, nameToString, parseNameString, type NameAttribute } from './name.js';
 import type { Profile } from './profile.js';
 import { checkAltNames, checkNamesAllowed, encodeAltNames, type AltNames } from './san.js';
@@ -22,7 +22,12 @@ import type { CopyRows } from '../store/copy.js';
 
 export interface IssueRequest {
   profile: string;
-  csr: Buffer | string;
+  csr?: Buffer | string;
+  /**
+   * Instead of `csr`: the SubjectPublicKeyInfo (DER) of a key whose possession was proven otherwise — a
+   * key-agreement key cannot sign a PKCS#10 request (./key-agreement). Never taken from an HTTP body as is.
+   */
+  publicKey?: Buffer;
   /** issuing CA id; default: the only active issuing CA */
   caId?: string;
   /** vetted subject that replaces the CSR's (RA officers confirm identities; CSR subjects are claims) */
@@ -138,6 +143,11 @@ export async function defaultIssuingCa(ctx: PkiContext): Promise<CaRow> {
   return issuing[0]!;
 }
 
+/** A public key without a request around it: no subject or names of its own, no signature to check. */
+function bareKey(spki: Buffer): Pick<ParsedCsr, 'der' | 'spki' | 'keyAlgorithm' | 'subject' | 'altNames'> & { signatureScheme?: undefined } {
+  return { der: spki, spki, keyAlgorithm: keyAlgorithmOf(spki), subject: [], altNames: { dns: [], email: [], ip: [], uri: [] } };
+}
+
 /** How `prepare` finds the issuing CA: by id, or the default one when `caId` is undefined. */
 export type CaLookup = (caId: string | undefined) => Promise<CaRow | null>;
 
@@ -154,13 +164,14 @@ export async function prepare(
   if (!ca) throw new TrucError('unknown_ca', `no CA "${req.caId}"`);
   if (ca.parentId === null) throw new TrucError('bad_request', 'the root CA issues only CA certificates');
   if (ca.status !== 'active') throw new TrucError('bad_request', `CA "${ca.id}" is not active`);
-  const csr = parseCsr(req.csr);
+  // a bare public key only from callers that established possession of it otherwise (./key-agreement)
+  const csr = req.csr === undefined && req.publicKey ? bareKey(req.publicKey) : parseCsr(req.csr ?? Buffer.alloc(0));
   if (!profile.keyAlgorithms.includes(csr.keyAlgorithm))
     throw new TrucError('key_not_allowed', `profile ${profile.name} does not allow ${csr.keyAlgorithm} keys`, {
       allowed: profile.keyAlgorithms,
     });
   assertKeyAllowed(ctx.policy, csr.keyAlgorithm);
-  assertSchemeAllowed(ctx.policy, csr.signatureScheme);
+  if (csr.signatureScheme) assertSchemeAllowed(ctx.policy, csr.signatureScheme);
   const given = typeof req.subject === 'string' ? parseNameString(req.subject) : req.subject;
   const subjectAttrs = pickSubject(profile, given ?? csr.subject);
   assertNotCaName(subjectAttrs, await allCas());

@@ -88,6 +88,31 @@ export const pkiMigrations: Migration[] = [
       CREATE UNIQUE INDEX pki_certificate_request_id ON pki_certificate (request_id) WHERE request_id IS NOT NULL;
     `,
   },
+  {
+    // requests for keys that cannot sign (./key-agreement): the signed request as received, the SHA-256 of
+    // the answer its challenge expects (not the answer), and what became of it
+    id: 'pki/004_key_agreement_request',
+    sql: `
+      CREATE TABLE pki_ka_request (
+        id text PRIMARY KEY,
+        member text NOT NULL,
+        profile text NOT NULL,
+        subject text NOT NULL,
+        spki bytea NOT NULL,
+        signing_serial text NOT NULL,
+        request jsonb NOT NULL,
+        expected_hash bytea NOT NULL,
+        state text NOT NULL CHECK (state IN ('challenged', 'issuing', 'issued', 'refused')),
+        serial text,
+        requested_by text NOT NULL,
+        created_at timestamptz NOT NULL,
+        expires_at timestamptz NOT NULL,
+        decided_by text,
+        decided_at timestamptz,
+        reason text
+      );
+    `,
+  },
 ];
 
 export interface CaRow {

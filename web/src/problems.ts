@@ -55,6 +55,7 @@ export const PROBLEM_TEXT: Record<string, [string, string]> = {
   replayed_message: ['Thông điệp bị gửi lặp lại', 'The message was replayed'],
   cert_invalid: ['Chứng thư không hợp lệ', 'The certificate is not valid'],
   cert_revoked: ['Chứng thư đã bị thu hồi', 'The certificate is revoked'],
+  pop_failed: ['Không chứng minh được nắm giữ khoá bí mật', 'Possession of the private key is not proven'],
   ocsp_stale: ['Trạng thái OCSP đã cũ', 'The OCSP status is stale'],
   peer_unreachable: ['Không kết nối được máy chủ an ninh bên kia', 'The peer security server cannot be reached'],
   peer_failed: ['Máy chủ an ninh bên kia báo lỗi', 'The peer security server failed'],

@@ -21,7 +21,9 @@ import {
   release,
   revoke,
   searchCerts,
+  KeyAgreementRequests,
   type CertRow,
+  type KaRequest,
 } from '../../pki/index.js';
 import type { Platform } from '../../platform.js';
 import { guard } from '../auth/guard.js';
@@ -253,6 +255,78 @@ export async function caRoutes(app: FastifyInstance, p: Platform): Promise<void>
         certificate: toPem('CERTIFICATE', issued.der),
         chain: chain.map((c) => toPem('CERTIFICATE', c.certificate)),
       };
+    },
+  );
+
+  // certificates for keys that cannot sign (key agreement, decryption only): a request signed by the
+  // agency's signing certificate, a challenge only the key's holder can answer, issuance on the answer
+  const kaRequests = new KeyAgreementRequests(ctx, p.issuer);
+  app.post<{ Body: KaRequest }>(
+    '/api/v1/key-agreement-requests',
+    {
+      onRequest: guard(p, 'ca.issue'),
+      config: { auditAction: 'ca.ka.request' },
+      schema: documented({
+        tags: ['pki'],
+        summary: 'Submit a certificate request for a key that cannot sign (signed by the agency’s signing certificate); answers with a proof-of-possession challenge',
+        security,
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['payload', 'signatureAlgorithm', 'signature', 'signingCert'],
+          properties: {
+            payload: { type: 'string', maxLength: 16384 },
+            signatureAlgorithm: { type: 'string', maxLength: 32 },
+            signature: { type: 'string', maxLength: 16384 },
+            signingCert: { type: 'string', maxLength: 16384 },
+          },
+        },
+      }),
+    },
+    async (req, reply) => {
+      const challenge = await kaRequests.submit(req.body, actor(req));
+      reply.status(201);
+      return challenge;
+    },
+  );
+
+  app.post<{ Params: { id: string }; Body: { answer: string } }>(
+    '/api/v1/key-agreement-requests/:id/answer',
+    {
+      onRequest: guard(p, 'ca.issue'),
+      config: { auditAction: 'ca.ka.answer' },
+      schema: documented({
+        tags: ['pki'],
+        summary: 'Answer a key-agreement request’s challenge; a right answer issues the certificate (RA officer)',
+        security,
+        params: { type: 'object', properties: { id: { type: 'string', maxLength: 64 } } },
+        body: { type: 'object', additionalProperties: false, required: ['answer'], properties: { answer: { type: 'string', maxLength: 128, description: 'base64' } } },
+      }),
+    },
+    async (req, reply) => {
+      const issued = await kaRequests.answer(req.params.id, Buffer.from(req.body.answer, 'base64'), actor(req));
+      const chain = await caChain(ctx, issued.caId);
+      reply.status(201);
+      return {
+        serial: issued.serial,
+        ca: issued.caId,
+        profile: issued.profile,
+        subject: issued.subject,
+        notBefore: issued.notBefore.toISOString(),
+        notAfter: issued.notAfter.toISOString(),
+        certificate: toPem('CERTIFICATE', issued.der),
+        chain: chain.map((c) => toPem('CERTIFICATE', c.certificate)),
+      };
+    },
+  );
+
+  app.get<{ Params: { id: string } }>(
+    '/api/v1/key-agreement-requests/:id',
+    { onRequest: guard(p, 'ca.read'), schema: documented({ tags: ['pki'], summary: 'A key-agreement request and what became of it', security, params: { type: 'object', properties: { id: { type: 'string', maxLength: 64 } } } }) },
+    async (req) => {
+      const r = await kaRequests.get(req.params.id);
+      if (!r) throw new TrucError('not_found', `no request ${req.params.id}`);
+      return { ...r, createdAt: r.createdAt.toISOString(), expiresAt: r.expiresAt.toISOString() };
     },
   );
 

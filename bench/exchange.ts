@@ -12,6 +12,7 @@
  * sides (message log mode `full`) before it is delivered.
  */
 import { spawn, execFile, execFileSync, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { promisify } from 'node:util';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -73,6 +74,8 @@ async function backendPids(names: string[]): Promise<number[]> {
 interface Load {
   refused?: string[];
   requestsPerSecond: number;
+  /** requests made in the run */
+  requests: number;
   p50ms: number;
   p99ms: number;
   errors: number;
@@ -107,7 +110,50 @@ async function wrk(url: string, bodyBytes: number, headers: Record<string, strin
       'end',
     ].join('\n'),
   );
+  return runWrk(url, script, seconds);
+}
+
+/**
+ * X-Road SOAP (message protocol 4.0) at about 1 KiB an envelope, each with an id of its own (the servers refuse
+ * a repeated one as a replay), POSTed to `url` — the consumer's server, or the echo service directly. The
+ * echo service answers the envelope back, which repeats the request's header as PR-MESS asks of a response.
+ */
+async function wrkSoap(url: string, dir: string, seconds = SECONDS): Promise<Load> {
+  const script = join(dir, `soap-${randomUUID()}.lua`);
+  const ident = (tag: string, type: string, parts: [string, string][]) =>
+    `<xrd:${tag} id:objectType="${type}">${parts.map(([k, v]) => `<id:${k}>${v}</id:${k}>`).join('')}</xrd:${tag}>`;
+  const head =
+    '<SOAP-ENV:Envelope xmlns:SOAP-ENV="http://schemas.xmlsoap.org/soap/envelope/" xmlns:xrd="http://x-road.eu/xsd/xroad.xsd" xmlns:id="http://x-road.eu/xsd/identifiers" xmlns:ns1="urn:truc:bench"><SOAP-ENV:Header>' +
+    ident('client', 'SUBSYSTEM', [['xRoadInstance', 'VN'], ['memberClass', 'GOV'], ['memberCode', '000.00.00.G22'], ['subsystemCode', 'vanthu']]) +
+    ident('service', 'SERVICE', [['xRoadInstance', 'VN'], ['memberClass', 'PROV'], ['memberCode', '000.00.31.H29'], ['subsystemCode', 'vanthu'], ['serviceCode', 'echo']]) +
+    '<xrd:protocolVersion>4.0</xrd:protocolVersion><xrd:id>';
+  const tail = `</xrd:id></SOAP-ENV:Header><SOAP-ENV:Body><ns1:echo><duLieu>${'x'.repeat(1024 - head.length - 120)}</duLieu></ns1:echo></SOAP-ENV:Body></SOAP-ENV:Envelope>`;
+  writeFileSync(
+    script,
+    [
+      'wrk.method = "POST"',
+      'wrk.headers["Content-Type"] = "text/xml; charset=utf-8"',
+      `local head = [[${head}]]`,
+      `local tail = [[${tail}]]`,
+      `local run = "${randomUUID()}"`,
+      'local n = 0',
+      'request = function()',
+      '  n = n + 1',
+      '  return wrk.format(nil, nil, nil, head .. run .. "-" .. n .. tail)',
+      'end',
+      'local shown = 0',
+      'response = function(status, headers, body)',
+      '  if status ~= 200 and shown < 3 then shown = shown + 1; io.write("REFUSED ", status, " ", string.sub(string.gsub(tostring(body), "\\n", " "), 1, 300), "\\n") end',
+      'end',
+    ].join('\n'),
+  );
+  return runWrk(url, script, seconds);
+}
+
+/** wrk with a Lua script: rate, latency, errors and the number of requests it made */
+async function runWrk(url: string, script: string, seconds: number): Promise<Load> {
   const { stdout: out } = await execFileAsync('wrk', ['-t', '1', '-c', String(CONNECTIONS), '-d', `${seconds}s`, '--timeout', '30s', '--latency', '-s', script, url], { encoding: 'utf8', timeout: (seconds + 60) * 1000 });
+  const requests = Number(/(\d+) requests in/.exec(out)?.[1] ?? NaN);
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? NaN);
   const p50 = ms(/\s50%\s+(\S+)/.exec(out)?.[1] ?? '');
   const p99 = ms(/\s99%\s+(\S+)/.exec(out)?.[1] ?? '');
@@ -115,7 +161,7 @@ async function wrk(url: string, bodyBytes: number, headers: Record<string, strin
   const errs = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
   const errors = errs ? errs.slice(1).reduce((a, b) => a + Number(b), 0) : 0;
   const refused = [...out.matchAll(/^REFUSED (.*)$/gm)].map((m) => m[1]!);
-  return { requestsPerSecond: Math.round(rps), p50ms: p50, p99ms: p99, errors, non2xx, ...(refused.length ? { refused } : {}) };
+  return { requestsPerSecond: Math.round(rps), requests, p50ms: p50, p99ms: p99, errors, non2xx, ...(refused.length ? { refused } : {}) };
 }
 
 /** how serving processes are started (docs/operations.md, Production): BENCH_EXCHANGE_SERVER_FLAGS='' measures without */
@@ -193,7 +239,7 @@ async function measured(pids: number[], run: () => Promise<Load>, dbPids: number
   const r = await run();
   const c1 = pids.map(cpuMs);
   const d1 = dbPids.map(cpuMs);
-  const requests = r.requestsPerSecond * SECONDS;
+  const requests = Number.isFinite(r.requests) ? r.requests : r.requestsPerSecond * SECONDS;
   const per = (x: number) => Math.round((x / requests) * 1000) / 1000;
   const db = d1.reduce((a, c, i) => a + (Number.isFinite(c) && Number.isFinite(d0[i]!) ? c - d0[i]! : 0), 0);
   return { ...r, cpuMsPerRequest: c1.map((c, i) => per(c - c0[i]!)), ...(dbPids.length ? { dbCpuMsPerRequest: per(db) } : {}), load: [l0, loadAvg()] };
@@ -248,7 +294,7 @@ export async function runExchange(o: { storage: 'pglite' | 'postgres'; bigMiB: n
 
     // the provider's information system: an echo server of its own
     const svcPort = await freePort();
-    const svc = spawn(process.execPath, ['-e', `require('http').createServer((q,s)=>{const h={'content-type':'application/octet-stream'};if(q.headers['content-length'])h['content-length']=q.headers['content-length'];s.writeHead(200,h);q.pipe(s)}).listen(${svcPort},'127.0.0.1')`], { stdio: 'inherit' });
+    const svc = spawn(process.execPath, ['-e', `require('http').createServer((q,s)=>{const h={'content-type':q.headers['content-type']||'application/octet-stream'};if(q.headers['content-length'])h['content-length']=q.headers['content-length'];s.writeHead(200,h);q.pipe(s)}).listen(${svcPort},'127.0.0.1')`], { stdio: 'inherit' });
     children.push(svc);
 
     const ports: { is: number; peer: number; config: string }[] = [];
@@ -346,6 +392,11 @@ export async function runExchange(o: { storage: 'pglite' | 'postgres'; bigMiB: n
     const servers = children.slice(-2).map((c) => c.pid!);
     const dbPids = databases.length ? await backendPids(databases) : [];
     const through1k = await measured(servers, () => wrk(through, 1024, headers, dir), dbPids);
+    // X-Road's SOAP protocol, the same echo service (the envelope answered back)
+    const soapThrough = `http://127.0.0.1:${ports[0]!.is}/`;
+    const soapDirect = await wrkSoap(`http://127.0.0.1:${svcPort}/`, dir);
+    await wrkSoap(soapThrough, dir, 2);
+    const soap1k = await measured(servers, () => wrkSoap(soapThrough, dir), dbPids);
     // refused by the provider's server (a service it does not have): what a flood of bad requests costs
     const refused1k = await measured(servers, () => wrk(through.replace(/\/echo$/, '/khong-ton-tai'), 1024, headers, dir, Math.min(SECONDS, 6)), dbPids);
     const direct1m = await wrk(`http://127.0.0.1:${svcPort}/`, 1024 * 1024, {}, dir);
@@ -356,7 +407,7 @@ export async function runExchange(o: { storage: 'pglite' | 'postgres'; bigMiB: n
     const big = o.bigMiB > 0 ? await streamThrough(through, headers, o.bigMiB * 1024 * 1024) : null;
     const bigCpuMsPerMiB = servers.map((p, i) => Math.round(((cpuMs(p) - bigCpu0[i]!) / o.bigMiB) * 10) / 10);
     const peakMiB = children.slice(-2).map((c) => vmHwmMiB(c.pid!));
-    return { storage: o.storage, connections: CONNECTIONS, seconds: SECONDS, direct1k, through1k, refused1k, direct1m, through1m, ...(big ? { big: { mib: o.bigMiB, ...big, serverPeakRssMiB: peakMiB, cpuMsPerMiB: bigCpuMsPerMiB } } : {}) };
+    return { storage: o.storage, connections: CONNECTIONS, seconds: SECONDS, direct1k, through1k, soapDirect, soap1k, refused1k, direct1m, through1m, ...(big ? { big: { mib: o.bigMiB, ...big, serverPeakRssMiB: peakMiB, cpuMsPerMiB: bigCpuMsPerMiB } } : {}) };
   } finally {
     for (const c of children) c.kill('SIGTERM');
     await app?.close();
@@ -375,6 +426,7 @@ export function describe(r: Record<string, any>): string {
   const rows = [
     ['1 KiB', r.direct1k, r.through1k],
     ['1 MiB', r.direct1m, r.through1m],
+    ...(r.soap1k ? ([['1 KiB SOAP', r.soapDirect, r.soap1k]] as const) : []),
   ] as const;
   return [
     `wrk, ${r.connections} connections, ${r.seconds} s a run, POST with a body of the given size to an echo service. ` +
@@ -395,6 +447,7 @@ export function describe(r: Record<string, any>): string {
     '',
     `CPU per exchange (user + system, from /proc, consumer / provider server): 1 KiB ${r.through1k.cpuMsPerRequest?.join(' / ')} ms, ` +
       `1 MiB ${r.through1m.cpuMsPerRequest?.join(' / ')} ms` +
+      (r.soap1k ? `, 1 KiB SOAP envelope ${r.soap1k.cpuMsPerRequest?.join(' / ')} ms (parsed, checked against the signed header, requestHash written into the response by the provider's server and checked by the consumer's)` : '') +
       (r.through1k.dbCpuMsPerRequest !== undefined ? `; PostgreSQL backends of both servers together: 1 KiB ${r.through1k.dbCpuMsPerRequest} ms, 1 MiB ${r.through1m.dbCpuMsPerRequest} ms` : '') +
       `; machine load average (1 min) around these runs ${r.through1k.load?.[0]}–${r.through1m.load?.[1]}.`,
     ...(r.refused1k

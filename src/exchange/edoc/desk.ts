@@ -1263,7 +1263,8 @@ export class DocumentDesk {
     try {
       const caller = parseClientHeader(client);
       // a DER SEQUENCE, not XML: a status encrypted end to end to this agency (a status on a classified document)
-      const xml = body[0] === 0x30 ? await collect(this.decryptE2e(single(Buffer.from(body)), body.length)) : Buffer.from(body);
+      const encrypted = body[0] === 0x30;
+      const xml = encrypted ? await collect(this.decryptE2e(single(Buffer.from(body)), body.length)) : Buffer.from(body);
       const p = parseStatus(xml);
       target = p.responseFor.documentId;
       if (caller.memberCode !== p.from.organId) throw new TrucError('forbidden', `the status is from ${p.from.organId}, but the calling member is ${caller.memberCode}`);
@@ -1271,6 +1272,13 @@ export class DocumentDesk {
       const verdict = await verifySigned(xml, this.o.validation, 'the status packet');
       this.checkSigner(verdict, caller);
       const doc = await this.baseOut(p.responseFor.documentId);
+      // a status names the document and the staff who handled it: on a classified document it must come as
+      // the document went (the receiving policy's encryptFrom, as for packages: encryption_required)
+      if (doc.classification && doc.classification !== 'unclassified') {
+        const policy = await this.policy();
+        const receipt = { documentId: doc.documentId, label: doc.classification, sender: p.from.organId, channel: encrypted ? this.e2eChannel : this.channel, encrypted };
+        if (!decideReceipt(receipt, policy).allowed) await enforceReceipt(receipt, policy, { bus: this.o.bus, clock: this.clock });
+      }
       const sid = randomUUID();
       const row = { id: sid, direction: 'in' as const, docId: doc.id, organId: p.from.organId, code: p.code, description: p.description ?? null, staff: p.staff ?? null, stamp: p.timestamp, xml: xml.toString('utf8'), validation: verdict, actor };
       const sealed = await this.sealStatus(row);

@@ -11,7 +11,8 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { createPrivateKey } from 'node:crypto';
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { signPdf } from '../../../src/sign/index.js';
+import { signPdf, signXades } from '../../../src/sign/index.js';
+import { writeStatus } from '../../../src/exchange/edoc/status.js';
 import { keyObjectRecipient, keyStoreRecipient, type RecipientKey, type ReleasePolicy } from '../../../src/vault/index.js';
 import { makeCsr } from '../../../src/exchange/server/provision.js';
 import type { DeskRecipient, SendInput } from '../../../src/exchange/edoc/desk.js';
@@ -173,6 +174,44 @@ describe('classified packages encrypted end to end to the recipient agency', () 
     expect(asn1).toContain('rsaesOaep');
     expect(asn1).toContain('sha256');
     expect((await vpcp.desk.get(sent.id)).statuses.find((x) => x.code === '03')).toMatchObject({ direction: 'in', staff: { staff: 'Ngô Thị Lan' }, validation: { indication: 'TOTAL-PASSED' } });
+  }, 60_000);
+
+  it('a status on a Mật document that comes in clear is refused by the sender\'s desk (encryption_required), the encrypted one taken', async () => {
+    const sent = await vpcp.desk.send(doc(70, [G09]), 'clerk@vpcp');
+    await until(async () => (await statusOf(vpcp, sent.id, G09))?.status === '01', 30_000, '01');
+    const item = (await bnv.desk.inbox()).documents.find((d) => d.documentId === sent.documentId)!;
+    // a recipient that sends its status in clear (signed by it, but readable by the servers): the relay swaps
+    // the encrypted body for the same status, signed, in clear
+    const packet = {
+      responseFor: { organId: vpcp.spec.organ.organId, code: `${item.header.code.number}/${item.header.code.notation}`, promulgationDate: item.header.promulgation.date, documentId: sent.documentId },
+      from: bnv.spec.organ,
+      staff: { staff: 'Ngô Thị Lan', department: 'Văn thư mật' },
+      code: '03' as const,
+      description: 'Đã vào sổ mật',
+      timestamp: new Date().toISOString(),
+    };
+    const clear = Buffer.from(await signXades(writeStatus(packet), bnv.signer, { signingTime: new Date() }), 'utf8');
+    net.relay.intercept = (path, body) => (path.endsWith('/edoc/statuses') ? clear : body);
+    let status = '';
+    try {
+      status = (await bnv.desk.sendStatus(item.id, '03', { description: 'Đã vào sổ mật', staff: { staff: 'Ngô Thị Lan', department: 'Văn thư mật' } }, 'clerk@bnv')).id;
+      const denied = await until(
+        async () => vpcp.events.find((e) => e.subject === 'truc.vault.receipt.denied' && (e.event.truc as { receipt?: { document?: string } }).receipt?.document === sent.documentId),
+        30_000,
+        'receipt.denied',
+      );
+      expect((denied.event.truc as { receipt: { reasons: string[]; level: string } }).receipt).toMatchObject({ level: 'mat', reasons: expect.arrayContaining(['not_encrypted']) });
+      expect((await statusOf(vpcp, sent.id, G09))?.status).toBe('01');
+    } finally {
+      net.relay.intercept = (path, body) => {
+        wire.push({ path, body });
+        return body;
+      };
+    }
+    // the refusal is final for that delivery (a 4xx); sent again as the desk sends it (encrypted to the
+    // sender), the same status is taken
+    await until(async () => (await bnv.desk.retryFailed(status)) === 1, 30_000, 'the status delivery failed');
+    await until(async () => (await statusOf(vpcp, sent.id, G09))?.status === '03', 30_000, '03');
   }, 60_000);
 
   it('an unclassified package is as before: in clear inside the channel, encoded base64, no certificate needed', async () => {

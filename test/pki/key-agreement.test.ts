@@ -138,6 +138,20 @@ describe.skipIf(softHsmMissing() !== null)('certificates for keys that cannot si
     await expect(ka.submit(await signKaRequest({ profile: 'agency-encryption', subject: SUBJECT, publicKey: spki }, signer(s)), 'ra1')).rejects.toMatchObject({ code: 'cert_revoked' });
   });
 
+  it('a request left mid-issuance by a process that stopped: taken again once the claim is stale, never twice at once', async () => {
+    const k = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const spki = k.publicKey.export({ format: 'der', type: 'spki' });
+    const c = await ka.submit(await signKaRequest({ profile: 'agency-encryption', subject: SUBJECT, publicKey: spki }, signer()), 'ra1');
+    const answer = await answerChallenge(c, spki, keyObjectRecipient(k.privateKey));
+    // another process claimed it just now: this one may not go on
+    await p.db.query(`UPDATE pki_ka_request SET state = 'issuing', decided_at = now() WHERE id = $1`, [c.id]);
+    await expect(ka.answer(c.id, answer, 'ra2')).rejects.toMatchObject({ code: 'conflict' });
+    // that process died ten minutes ago: the answer is taken, the certificate issued once
+    await p.db.query(`UPDATE pki_ka_request SET decided_at = now() - interval '10 minutes' WHERE id = $1`, [c.id]);
+    const issued = await ka.answer(c.id, answer, 'ra2');
+    expect(await ka.get(c.id)).toMatchObject({ state: 'issued', serial: issued.serial });
+  });
+
   it('through the HTTP API: an RA officer submits and answers; an auditor may not', async () => {
     const app: FastifyInstance = await buildApp(p);
     try {

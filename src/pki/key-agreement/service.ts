@@ -28,6 +28,8 @@ const CHALLENGE_DAYS = 7;
 /** how old a request may be when submitted (it may travel by mail to the RA), and how far ahead of the clock */
 const MAX_AGE_DAYS = 7;
 const MAX_SKEW_MS = 5 * 60_000;
+/** an `issuing` claim older than this was left by a process that stopped mid-way */
+const STALE_CLAIM_MS = 5 * 60_000;
 
 export interface KaRequestRow {
   id: string;
@@ -143,8 +145,12 @@ export class KeyAgreementRequests {
   async answer(id: string, answer: Buffer, actor: string): Promise<Issued> {
     try {
       const now = this.ctx.clock();
-      // claimed in one statement: two answers at once cannot both go on
-      const [r] = await this.ctx.db.query<any>(`UPDATE pki_ka_request SET state = 'issuing' WHERE id = $1 AND state = 'challenged' RETURNING *`, [id]);
+      // claimed in one statement: two answers at once cannot both go on. A claim left by a process that died
+      // while issuing may be taken again after a while: issuance under the request id `ka:<id>` is idempotent
+      const [r] = await this.ctx.db.query<any>(
+        `UPDATE pki_ka_request SET state = 'issuing', decided_at = $2 WHERE id = $1 AND (state = 'challenged' OR (state = 'issuing' AND decided_at < $3)) RETURNING *`,
+        [id, now, new Date(now.getTime() - STALE_CLAIM_MS)],
+      );
       if (!r) {
         const [seen] = await this.ctx.db.query<{ state: string }>('SELECT state FROM pki_ka_request WHERE id = $1', [id]);
         if (!seen) throw new TrucError('not_found', `Không có yêu cầu ${id} / no request ${id}`, { id });

@@ -45,6 +45,26 @@ function peerCert(socket: TLSSocket): { der: Buffer; hash: string } {
   return p;
 }
 
+/**
+ * The refusal for a connection whose client certificate no security server of the configuration in hand has
+ * registered (none presented, or an unknown one); undefined for a registered one — or when there is no usable
+ * configuration, which the first message's checks report with their own reason.
+ */
+function strangerCert(ctx: ServerContext, socket: TLSSocket): TrucError | undefined {
+  let conf;
+  try {
+    conf = ctx.conf();
+  } catch {
+    return undefined;
+  }
+  try {
+    if (conf.serverByAuthCert(peerCert(socket).hash)) return undefined;
+  } catch (e) {
+    return e as TrucError;
+  }
+  return new TrucError('cert_invalid', 'the TLS client certificate is not registered for any security server in the global configuration', { xroadFault: 'SslAuthenticationFailed' });
+}
+
 /** Whether the client may call this service with this method and path (deny by default). */
 export function accessAllowed(snap: ServerSnapshot, conf: GlobalConf, service: string, client: SubsystemId, method: string, path: string): boolean {
   const rights = snap.access.get(service);
@@ -133,6 +153,16 @@ const FIRST_MESSAGE_MS = 30_000;
 /** The framed channel: exchanges one after another on the connection until the consumer closes it. */
 export async function serveFramed(ctx: ServerContext, socket: TLSSocket): Promise<void> {
   socket.setNoDelay(true);
+  // a certificate registered for no security server is refused at once, with the reason, before it may send
+  // anything (it was kept until its first message, up to 30 s, so strangers could hold connections open)
+  const stranger = strangerCert(ctx, socket);
+  if (stranger) {
+    publishRefusal(ctx, 'provider', stranger, {});
+    socket.on('error', () => {});
+    socket.end(frame(FRAME_ERROR, Buffer.from(JSON.stringify({ ...toProblem(stranger), closing: true }))));
+    setTimeout(() => socket.destroy(), 5000).unref();
+    return;
+  }
   const reader = new FramedReader(socket, wholeMessageLimit(ctx.limits.inlineBodyBytes));
   let busy = false;
   socket.on('error', () => {});

@@ -209,12 +209,13 @@ export class SecurityServer {
 
   async start(): Promise<{ isUrl: string; isTlsUrl?: string; peerAddress: string }> {
     const o = this.opts;
-    this.isServer = http.createServer({ keepAliveTimeout: 65_000, requestTimeout: 0, noDelay: true }, (req, res) => void handleConsumer(this.ctx, req, res));
+    // a request's headers within 20 s (slow clients); its body may stream as long as it flows (requestTimeout 0)
+    this.isServer = http.createServer({ keepAliveTimeout: 65_000, requestTimeout: 0, headersTimeout: 20_000, noDelay: true }, (req, res) => void handleConsumer(this.ctx, req, res));
     if (o.isTls)
       // a client certificate is asked for, not required: which clients must present one, and which, is each
       // client's connection type (`ServerStore.setConnection`), checked per request
       this.isTlsServer = https.createServer(
-        { key: o.isTls.key, cert: o.isTls.cert, requestCert: true, rejectUnauthorized: false, minVersion: 'TLSv1.2', keepAliveTimeout: 65_000, requestTimeout: 0, noDelay: true },
+        { key: o.isTls.key, cert: o.isTls.cert, requestCert: true, rejectUnauthorized: false, minVersion: 'TLSv1.2', handshakeTimeout: 10_000, keepAliveTimeout: 65_000, requestTimeout: 0, headersTimeout: 20_000, noDelay: true },
         (req, res) => void handleConsumer(this.ctx, req, res),
       );
     // toward other servers: TLS 1.3 with client certificates; the framed channel when the peer offers it
@@ -227,6 +228,8 @@ export class SecurityServer {
         requestCert: true,
         rejectUnauthorized: false, // the peer's certificate is checked against the configuration, per message
         minVersion: 'TLSv1.3',
+        // a handshake not finished within 10 s is dropped (Node's default leaves 120 s to anyone who connects)
+        handshakeTimeout: 10_000,
         // no resumption: every connection presents the certificate the configuration pins
         secureOptions: cryptoConstants.SSL_OP_NO_TICKET,
         ALPNProtocols: o.peerChannel === 'http' ? ['http/1.1'] : [ALPN_FRAMED, 'http/1.1'],

@@ -28,6 +28,11 @@ export interface Config {
     /** per-source limits before authentication and denial aggregation (src/http/auth/limit.ts; defaults there) */
     rateLimit?: { burst?: number; perSecond?: number; failureCost?: number; maxSources?: number; denialWindowMs?: number };
     tls?: { cert: string; key: string; ca?: string; requestClientCert: boolean };
+    /**
+     * plain HTTP (no http.tls) on an address other than loopback: refused at start unless the operator says
+     * so here or with `truc start --insecure-http` (issue 13, in transit)
+     */
+    allowPlainHttp?: boolean;
   };
   keys: {
     default: 'software' | 'pkcs11';
@@ -115,6 +120,7 @@ const schema = {
         host: { type: 'string' },
         port: { type: 'integer', minimum: 0, maximum: 65535 },
         bodyLimit: { type: 'integer', minimum: 1024, maximum: 1073741824 },
+        allowPlainHttp: { type: 'boolean' },
         rateLimit: {
           type: 'object',
           additionalProperties: false,

@@ -216,6 +216,7 @@ program
   )
   .option('--port <port>', 'HTTP port (default 8080; also TRUC_HTTP_PORT)', wholeNumber)
   .option('--host <host>', 'address to listen on (default 127.0.0.1)')
+  .option('--insecure-http', 'allow plain HTTP (no http.tls) on an address other than loopback, e.g. behind a TLS reverse proxy (also http.allowPlainHttp)')
   .option('--roles <list>', `roles this process runs, comma-separated: ${PROCESS_ROLES.join(', ')} (default all; also TRUC_ROLES)`)
   .action(async (o) => {
     let roles: Role[];
@@ -228,7 +229,9 @@ program
       file: program.opts().config,
       overrides: {
         ...(program.opts().dataDir ? { dataDir: program.opts().dataDir } : {}),
-        ...(o.port !== undefined || o.host ? { http: { ...(o.port !== undefined ? { port: o.port } : {}), ...(o.host ? { host: o.host } : {}) } } : {}),
+        ...(o.port !== undefined || o.host || o.insecureHttp
+          ? { http: { ...(o.port !== undefined ? { port: o.port } : {}), ...(o.host ? { host: o.host } : {}), ...(o.insecureHttp ? { allowPlainHttp: true } : {}) } }
+          : {}),
       } as any,
     });
     const [{ bootstrap }, { startServer }, { openMessageLog }, { announceServer }] = await Promise.all([
@@ -237,6 +240,12 @@ program
       import('../exchange/server/log-open.js'),
       import('./server-file.js'),
     ]);
+    // refused before the first start's CA hierarchy is made, not after
+    try {
+      (await import('../http/server.js')).assertTransportAllowed(cfg.http);
+    } catch (e) {
+      fail(e);
+    }
     await runUntilSignal(
       cfg,
       async (p) => {

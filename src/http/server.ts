@@ -41,7 +41,30 @@ export function demoAxisWanted(p: Platform): boolean {
   return p.db.kind === 'pglite' && !x?.server && p.config.http.port !== 0;
 }
 
+/** Whether a listen address reaches only this machine: 127.0.0.0/8, ::1, localhost (and their IPv4-mapped forms). */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.trim().toLowerCase().replace(/^\[(.*)\]$/, '$1');
+  if (h === 'localhost' || h === '::1' || h === '0:0:0:0:0:0:0:1') return true;
+  const v4 = h.startsWith('::ffff:') ? h.slice(7) : h;
+  return /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(v4);
+}
+
+/**
+ * Plain HTTP only on loopback unless the operator says otherwise (issue 13, in transit): a listener without
+ * http.tls on any other address (0.0.0.0, ::, a LAN address, a name) is refused before anything starts,
+ * unless http.allowPlainHttp (or `truc start --insecure-http`) is set.
+ */
+export function assertTransportAllowed(http: Platform['config']['http']): void {
+  if (http.tls || http.allowPlainHttp || isLoopbackHost(http.host)) return;
+  throw new TrucError(
+    'invalid_config',
+    `HTTP không mã hoá trên địa chỉ ${http.host} (không phải loopback) bị từ chối: cấu hình http.tls, hoặc đặt http.allowPlainHttp: true / truc start --insecure-http nếu cố ý (ví dụ sau một reverse proxy TLS) / ` +
+      `plain HTTP on ${http.host} (not loopback) is refused: configure http.tls, or set http.allowPlainHttp: true / truc start --insecure-http if intended (e.g. behind a TLS reverse proxy)`,
+  );
+}
+
 export async function startServer(p: Platform, so: StartOptions = {}): Promise<RunningServer> {
+  assertTransportAllowed(p.config.http);
   const roles = new Set<string>(so.roles ?? p.roles ?? ROLES);
   const all = ROLES.every((r) => roles.has(r));
   const ocsp = roles.has('ocsp') ? new OcspResponder(p.pki, p.issuer, p.config.ocsp, p.log) : undefined;

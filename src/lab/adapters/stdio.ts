@@ -20,6 +20,8 @@ export interface StdioProductOptions {
   timeoutMs?: number;
   /** Requests in flight at once; default 16. */
   concurrency?: number;
+  /** Time-outs in a row after which the lab gives up on the product: its process group is killed and every further request is an ERROR; default 3. */
+  maxTimeouts?: number;
 }
 
 interface Pending {
@@ -107,6 +109,9 @@ export async function openStdioProduct(o: StdioProductOptions): Promise<ProductA
   let nextId = 1;
   let dead: Error | undefined;
   let stderr = '';
+  let timeoutsInRow = 0;
+  const maxTimeouts = o.maxTimeouts ?? 3;
+  const stderrTail = (): string => (stderr.trim() ? `; stderr: ${stderr.trim().slice(-500)}` : '');
 
   const failAll = (e: Error): void => {
     dead ??= e;
@@ -134,6 +139,7 @@ export async function openStdioProduct(o: StdioProductOptions): Promise<ProductA
       if (!p) continue;
       pending.delete(Number(msg.id));
       clearTimeout(p.timer);
+      timeoutsInRow = 0;
       if (msg.ok) p.resolve(msg.result);
       else if (msg.error?.kind === 'unsupported') p.reject(unsupported(msg.error.message ?? p.op));
       else if (msg.error?.kind === 'rejected') p.reject(new Error(msg.error.message ?? 'rejected'));
@@ -141,7 +147,8 @@ export async function openStdioProduct(o: StdioProductOptions): Promise<ProductA
     }
   });
   child.on('error', (e) => failAll(e));
-  child.on('exit', (code, signal) => failAll(new Error(`product exited (${signal ?? code})`)));
+  // the exit status and the end of stderr go into the message, which is what each result keeps as its note
+  child.on('exit', (code, signal) => failAll(new Error(`product exited (${signal ? `signal ${signal}` : `status ${code}`})${stderrTail()}`)));
   child.stdin.on('error', (e) => failAll(e));
 
   const call = (op: string, params: unknown): Promise<unknown> =>
@@ -151,6 +158,11 @@ export async function openStdioProduct(o: StdioProductOptions): Promise<ProductA
       const timer = setTimeout(() => {
         pending.delete(id);
         reject(adapterError(`${op}: no answer within ${o.timeoutMs ?? 30_000} ms`));
+        if (++timeoutsInRow >= maxTimeouts && !dead) {
+          // a hung product is given up on, with everything it started, rather than waited on request by request
+          failAll(new Error(`gave up after ${timeoutsInRow} time-outs in a row (no answer within ${o.timeoutMs ?? 30_000} ms)${stderrTail()}`));
+          killGroup(child);
+        }
       }, o.timeoutMs ?? 30_000);
       pending.set(id, { resolve, reject, timer, op });
       child.stdin.write(encodeFrame({ id, op, params: toWire(params) }));

@@ -6,7 +6,9 @@
  */
 import { describe, it, expect } from 'vitest';
 import { existsSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { createServer } from 'node:net';
+import { spawn } from 'node:child_process';
 import { loadConfig, type Config } from '../../src/config.js';
 import { openPlatform } from '../../src/platform.js';
 import { tmp } from '../helpers/openssl.js';
@@ -60,4 +62,26 @@ describe('failed starts', () => {
     expect((await again.keys.default.list()).map((k) => k.label)).toContain('kept');
     await again.close();
   });
+
+  it('truc start failing after the platform opened (its port taken): exit 1 with the reason, and the first start\'s folder is gone', async () => {
+    const dataDir = join(tmp(), 'data');
+    const port = await freePort();
+    const taken = createServer();
+    await new Promise<void>((ok) => taken.listen(port, '127.0.0.1', ok));
+    try {
+      const child = spawn(process.execPath, [resolve(import.meta.dirname, '../../bin/truc.js'), '--data-dir', dataDir, 'start', '--port', String(port)], {
+        env: { ...process.env, TRUC_LOG_LEVEL: 'silent' },
+      });
+      let stderr = '';
+      child.stderr.on('data', (d) => (stderr += d));
+      child.stdout.resume();
+      const code = await new Promise<number | null>((ok) => child.on('exit', ok));
+      expect(code).toBe(1);
+      expect(stderr).toContain('EADDRINUSE');
+      // the CA hierarchy, tokens and keys were made inside it with the embedded database: all gone together
+      expect(existsSync(dataDir)).toBe(false);
+    } finally {
+      taken.close();
+    }
+  }, 120_000);
 });

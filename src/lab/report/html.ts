@@ -27,7 +27,7 @@ ${r.verdict.suites.map((s) => `<tr><td>${esc(s.title)}</td><td>${esc(s.evidences
 ${verdict}
 <section><h2>Totals</h2><table><tr>${head}</tr><tr>${counts(r.counts)}</tr></table></section>
 <section><h2>Suites</h2><table><tr><th>File</th><th>Algorithm</th><th>Schema</th><th>SHA-256</th>${head}</tr>
-${r.suites.map((s) => `<tr><td>${esc(s.file)}${s.error ? `<br><span class="bad">${esc(s.error)}</span>` : ''}${(s.skipped ?? []).map((k) => `<br>${k.count} skipped: ${esc(k.reason)}`).join('')}</td><td>${esc(s.algorithm)}</td><td>${esc(s.schema)}</td><td><code>${esc(s.sha256)}</code></td>${counts(s.counts)}</tr>`).join('\n')}
+${r.suites.map((s) => `<tr><td>${esc(s.file)}${s.error ? `<br><span class="bad">${esc(s.error)}</span>` : ''}${(s.skipped ?? []).map((k) => `<br>${k.count} skipped: ${esc(k.reason)}`).join('')}${(s.unsupported ?? []).map((u) => `<br>${u.count} ${u.by === 'lab' ? 'phòng thử nghiệm không hỏi được / lab cannot ask' : 'sản phẩm không hỗ trợ / product lacks'}: ${esc(u.reason)}`).join('')}</td><td>${esc(s.algorithm)}</td><td>${esc(s.schema)}</td><td><code>${esc(s.sha256)}</code></td>${counts(s.counts)}</tr>`).join('\n')}
 </table></section>
 <section><h2>Failures (${r.failures.length})</h2>
 ${r.failures

@@ -5,13 +5,15 @@
  * document; `canonicalReportBytes` gives the exact bytes the lab certificate will sign.
  */
 import { addCounts, emptyCounts, type FlagNote, type Outcome, type OutcomeCounts } from '../outcome.js';
-import type { ProductInfo } from '../product.js';
+import type { ProductInfo, UnsupportedBy } from '../product.js';
 import { evaluateProfile, type Profile, type ProfileVerdict } from '../profile.js';
 import type { RunResult, SuiteResult, VectorSource } from '../runner.js';
 
 export const REPORT_FORMAT = 'truc-lab-report/1';
 /** Failures listed per suite at most; the counts always cover all of them. */
 export const MAX_FAILURES_PER_SUITE = 500;
+/** Distinct UNSUPPORTED reasons listed per suite at most; the rest are counted under one line. */
+export const MAX_UNSUPPORTED_REASONS = 20;
 
 export interface ReportSuite {
   kind: 'wycheproof' | 'acvp';
@@ -27,6 +29,11 @@ export interface ReportSuite {
   failuresOmitted?: number;
   /** Tests not run by policy, counted per reason (present only when some were skipped). */
   skipped?: { reason: string; count: number }[];
+  /**
+   * UNSUPPORTED tests per reason and per who lacks it: `product` (the product does not do this) or `lab`
+   * (the lab cannot put the question to this product), so a reader can tell the two apart.
+   */
+  unsupported?: { by: UnsupportedBy; reason: string; count: number }[];
 }
 
 export interface ReportFailure {
@@ -78,6 +85,16 @@ export function buildReport(input: ReportInput): LabReport {
     }
     const skipped = new Map<string, number>();
     for (const r of s.results) if (r.outcome === 'SKIPPED') skipped.set(r.note ?? 'skipped by policy', (skipped.get(r.note ?? 'skipped by policy') ?? 0) + 1);
+    const unsup = new Map<string, { by: UnsupportedBy; reason: string; count: number }>();
+    for (const r of s.results) {
+      if (r.outcome !== 'UNSUPPORTED') continue;
+      const by = r.unsupportedBy ?? 'product';
+      let reason = r.note ?? 'unsupported';
+      if (!unsup.has(`${by}\0${reason}`) && unsup.size >= MAX_UNSUPPORTED_REASONS) reason = 'other reasons / lý do khác';
+      const row = unsup.get(`${by}\0${reason}`) ?? { by, reason, count: 0 };
+      row.count++;
+      unsup.set(`${by}\0${reason}`, row);
+    }
     return {
       kind: s.kind,
       file: s.file,
@@ -91,6 +108,7 @@ export function buildReport(input: ReportInput): LabReport {
       ...(s.error ? { error: s.error } : {}),
       ...(bad.length > MAX_FAILURES_PER_SUITE ? { failuresOmitted: bad.length - MAX_FAILURES_PER_SUITE } : {}),
       ...(skipped.size ? { skipped: [...skipped].map(([reason, count]) => ({ reason, count })) } : {}),
+      ...(unsup.size ? { unsupported: [...unsup.values()] } : {}),
     };
   });
   const { name, version, adapter } = input.run.product;

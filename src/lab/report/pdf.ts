@@ -103,6 +103,7 @@ export async function renderPdf(r: LabReport): Promise<Uint8Array> {
     w.line(countsLine(s.counts), { indent: 10, size: 8 });
     if (s.error) w.line(`did not run: ${s.error}`, { indent: 10, size: 8, color: [0.7, 0, 0] });
     for (const k of s.skipped ?? []) w.line(`${k.count} skipped: ${k.reason}`, { indent: 10, size: 8 });
+    for (const u of s.unsupported ?? []) w.line(`${u.count} ${u.by === 'lab' ? 'lab cannot ask' : 'product lacks'}: ${u.reason}`, { indent: 10, size: 8 });
   }
   w.gap(10);
   w.line(`Failures (${r.failures.length})`, { size: 13, bold: true });

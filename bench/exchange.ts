@@ -386,8 +386,11 @@ export async function runExchange(o: { storage: 'pglite' | 'postgres'; bigMiB: n
       if (r?.status === 200) break;
       await new Promise((res) => setTimeout(res, 1000));
     }
-    // warm up: connections, caches, JIT
-    await wrk(through, 1024, headers, dir, 3);
+    // warm up: connections, caches, JIT — two rounds: a held axis shows the first 6 s at about twice the CPU
+    // per exchange of the rounds after it (1.35-1.5 against 0.6-0.7 ms), and one 3 s round left the measured
+    // run partly cold (0.83-0.88 ms in the runs of 2026-12-05 against 0.62-0.67 on a held axis of the same build)
+    await wrk(through, 1024, headers, dir, 5);
+    await wrk(through, 1024, headers, dir, 5);
     const direct1k = await wrk(`http://127.0.0.1:${svcPort}/`, 1024, {}, dir);
     const servers = children.slice(-2).map((c) => c.pid!);
     const dbPids = databases.length ? await backendPids(databases) : [];

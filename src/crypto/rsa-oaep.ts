@@ -15,8 +15,8 @@ export type OaepHash = 'sha1' | 'sha256' | 'sha384' | 'sha512';
 
 const H_LEN: Record<OaepHash, number> = { sha1: 20, sha256: 32, sha384: 48, sha512: 64 };
 
-/** MGF1 (RFC 8017 §B.2.1) */
-function mgf1(hash: OaepHash, seed: Uint8Array, length: number): Buffer {
+/** MGF1 (RFC 8017 §B.2.1) with a node:crypto hash name; OAEP here, PSS in src/sign/cms/signature-value.ts */
+export function mgf1(hash: string, seed: Uint8Array, length: number): Buffer {
   const out = Buffer.alloc(length);
   const counter = Buffer.alloc(4);
   for (let at = 0, c = 0; at < length; c++) {

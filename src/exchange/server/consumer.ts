@@ -19,7 +19,7 @@ import { BodyCollector, bodyStream } from './body.js';
 import { FRAME_BODY, FRAME_HEADER, FRAME_MATERIAL, FRAME_SIGNATURE, MAX_CHUNK_BYTES, MESSAGE_CONTENT_TYPE, encodeHeader, frame, frameHead, messageDigest, parseHeader, readAtMost, readWhole, restServiceHeader, xroadRequestHash, type MessageHeader, type MessageSignature } from './message.js';
 import { checkTime, httpInbound, ownMaterial, publishRefusal, readIncoming, receiveBody, recordHealth, type InboundSource, type ReceivedRest, type ServerContext } from './context.js';
 import { materialSent, materialToSend, peerMaterial } from './material.js';
-import { errorFromProblem, sendXroadError } from './xroad-error.js';
+import { errorFromProblem, readRefusal, sendXroadError } from './xroad-error.js';
 import { splitAddress, type FramedConn } from './peers.js';
 import { lengthFrame } from './channel.js';
 import type { TLSSocket } from 'node:tls';
@@ -272,7 +272,8 @@ interface PeerRefusal {
 }
 
 /** The provider's answer: a message (its bytes and the connection it came on), or a refusal. */
-type PeerAnswer = ({ socket: TLSSocket; inbound: InboundSource } & { problem?: undefined }) | PeerRefusal;
+type PeerMessage = { socket: TLSSocket; inbound: InboundSource } & { problem?: undefined };
+type PeerAnswer = PeerMessage | PeerRefusal;
 
 /**
  * One exchange with a provider's server, over whichever channel it speaks: framed on the TLS connection
@@ -408,12 +409,9 @@ async function sendWhole(ctx: ServerContext, res: ServerResponse, provider: Conf
     const reset = /ECONNRESET|socket hang up/i.test(String((e as Error).message)) || (isTrucError(e) && e.detail?.closedBeforeAnswer === true);
     throw Object.assign(e as object, { reusedSocket: call.reused && reset });
   }
-  if (answer.problem) {
-    // a refusal read whole, the request read through: the connection carries the next message (a new TLS
-    // connection per refusal had made a refused exchange cost three times an answered one)
-    settleRefused(call, answer);
-    throw errorFromProblem(answer.status, answer.problem);
-  }
+  // a refusal read whole, the request read through: the connection carries the next message (a new TLS
+  // connection per refusal had made a refused exchange cost three times an answered one)
+  if (answer.problem) throw settleRefused(call, answer);
   try {
     const n = await receiveResponse(ctx, answer, res, provider, call.certDer, header, whole.digest, service, soap);
     // the provider read the message through: it holds the material now
@@ -490,8 +488,7 @@ async function exchange(
     const answer = await call.answer();
     if (answer.problem) {
       settled = true;
-      settleRefused(call, answer);
-      throw errorFromProblem(answer.status, answer.problem);
+      throw settleRefused(call, answer);
     }
     const n = await receiveResponse(ctx, answer, res, provider, call.certDer, header, digest, service, soap);
     if (m) materialSent(socket, material);
@@ -511,16 +508,13 @@ async function exchange(
  * After a refusal that came as a whole problem document once the request was sent through: the framed
  * connection goes back to the pool unless the provider said it closes it (`closing`: its certificate check
  * failed, or it refused before reading the message through). Over HTTP the agent decides, as for answers.
+ * Returns the refusal's error, to be thrown.
  */
-function settleRefused(call: PeerCall, refusal: PeerRefusal): void {
-  let closing = true;
-  try {
-    closing = (JSON.parse(refusal.problem.toString('utf8')) as { closing?: unknown }).closing === true;
-  } catch {
-    /* not a problem document: the connection is not trusted further */
-  }
+function settleRefused(call: PeerCall, refusal: PeerRefusal): TrucError {
+  const { error, closing } = readRefusal(refusal.status, refusal.problem);
   if (closing) call.destroy();
   else call.done();
+  return error;
 }
 
 /** A refusal that arrived while the request was still being sent (waits a moment for one in flight). */
@@ -533,7 +527,7 @@ async function earlyRefusal(call: PeerCall): Promise<PeerRefusal | null> {
 
 async function receiveResponse(
   ctx: ServerContext,
-  answer: PeerAnswer,
+  answer: PeerMessage,
   res: ServerResponse,
   provider: ConfServerView,
   providerAuthCert: Buffer,
@@ -542,7 +536,6 @@ async function receiveResponse(
   service: ServiceId,
   soap?: SoapRequest,
 ): Promise<number> {
-  if (answer.problem) throw errorFromProblem(answer.status, answer.problem);
   const socket = answer.socket;
   // a small response (sent whole, with its length) is split in memory; a larger one streams
   const incoming = await readIncoming(ctx, answer.inbound, `the response from ${provider.address}`, { origin: 'provider' });
@@ -665,11 +658,10 @@ async function answerHealth(ctx: ServerContext, res: ServerResponse): Promise<vo
     freshness = conf.settings.ocspFreshnessSeconds;
     checks.push({ check: 'configuration', ok: true });
     const me = conf.server(ctx.id);
-    const hash = certHash(ctx.authCert);
     checks.push(
       !me
         ? { check: 'registration', ok: false, vi: `Máy chủ ${ctx.idText} chưa có trong cấu hình toàn cục (chưa đăng ký hoặc chưa được duyệt)`, en: `${ctx.idText} is not in the global configuration (not registered or not yet approved)` }
-        : !me.authCertHashes.some((h) => h.toLowerCase() === hash)
+        : conf.serverByAuthCert(certHash(ctx.authCert)) !== me
           ? { check: 'registration', ok: false, vi: 'Chứng thư xác thực của máy chủ chưa được đăng ký trong cấu hình toàn cục', en: "the server's authentication certificate is not registered in the global configuration" }
           : { check: 'registration', ok: true },
     );

@@ -157,15 +157,23 @@ export function sendXroadError(res: ServerResponse, e: unknown, origin: ErrorOri
 
 /** Reads a provider-side refusal (a problem document) back into a TrucError. */
 export function errorFromProblem(status: number, body: Buffer): TrucError {
+  return readRefusal(status, body).error;
+}
+
+/**
+ * A provider-side refusal read once: the error it carries, and whether the provider closes the connection after
+ * it (`closing`; anything that is not a problem document counts as closing — the connection is not trusted).
+ */
+export function readRefusal(status: number, body: Buffer): { error: TrucError; closing: boolean } {
   try {
     const p = JSON.parse(body.toString('utf8'));
     if (p && typeof p.code === 'string') {
       const e = new TrucError(p.code, String(p.detail ?? p.code), { origin: 'provider', ...(typeof p.xroadFault === 'string' ? { xroadFault: p.xroadFault } : {}) });
       // keep the provider's status where the code is one we know, else a peer failure
-      return isTrucError(e) && e.status ? e : new TrucError('peer_failed', String(p.detail ?? ''), { origin: 'provider' });
+      return { error: isTrucError(e) && e.status ? e : new TrucError('peer_failed', String(p.detail ?? ''), { origin: 'provider' }), closing: p.closing === true };
     }
   } catch {
     /* not a problem document */
   }
-  return new TrucError('peer_failed', `the provider's security server answered ${status}`, { status });
+  return { error: new TrucError('peer_failed', `the provider's security server answered ${status}`, { status }), closing: true };
 }

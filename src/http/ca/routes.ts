@@ -23,6 +23,7 @@ import {
   searchCerts,
   KeyAgreementRequests,
   type CertRow,
+  type Issued,
   type KaRequest,
 } from '../../pki/index.js';
 import type { Platform } from '../../platform.js';
@@ -121,6 +122,21 @@ function strictValidator() {
     formats: { 'date-time': (v: string) => DATE_TIME.test(v) && !Number.isNaN(Date.parse(v)) },
   });
   return ({ schema }: { schema: object }) => ajv.compile(schema);
+}
+
+/** An issued certificate as the issuing routes answer it: who and what, the certificate and its CA chain (PEM). */
+async function issuedAnswer(ctx: Platform['pki'], issued: Issued) {
+  const chain = await caChain(ctx, issued.caId);
+  return {
+    serial: issued.serial,
+    ca: issued.caId,
+    profile: issued.profile,
+    subject: issued.subject,
+    notBefore: issued.notBefore.toISOString(),
+    notAfter: issued.notAfter.toISOString(),
+    certificate: toPem('CERTIFICATE', issued.der),
+    chain: chain.map((c) => toPem('CERTIFICATE', c.certificate)),
+  };
 }
 
 export async function caRoutes(app: FastifyInstance, p: Platform): Promise<void> {
@@ -242,19 +258,8 @@ export async function caRoutes(app: FastifyInstance, p: Platform): Promise<void>
         },
         actor(req),
       );
-      const chain = await caChain(ctx, issued.caId);
       reply.status(issued.replayed ? 200 : 201);
-      return {
-        serial: issued.serial,
-        ca: issued.caId,
-        profile: issued.profile,
-        subject: issued.subject,
-        notBefore: issued.notBefore.toISOString(),
-        notAfter: issued.notAfter.toISOString(),
-        replayed: issued.replayed,
-        certificate: toPem('CERTIFICATE', issued.der),
-        chain: chain.map((c) => toPem('CERTIFICATE', c.certificate)),
-      };
+      return { ...(await issuedAnswer(ctx, issued)), replayed: issued.replayed };
     },
   );
 
@@ -305,18 +310,8 @@ export async function caRoutes(app: FastifyInstance, p: Platform): Promise<void>
     },
     async (req, reply) => {
       const issued = await kaRequests.answer(req.params.id, Buffer.from(req.body.answer, 'base64'), actor(req));
-      const chain = await caChain(ctx, issued.caId);
       reply.status(201);
-      return {
-        serial: issued.serial,
-        ca: issued.caId,
-        profile: issued.profile,
-        subject: issued.subject,
-        notBefore: issued.notBefore.toISOString(),
-        notAfter: issued.notAfter.toISOString(),
-        certificate: toPem('CERTIFICATE', issued.der),
-        chain: chain.map((c) => toPem('CERTIFICATE', c.certificate)),
-      };
+      return issuedAnswer(ctx, issued);
     },
   );
 

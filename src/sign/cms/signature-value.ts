@@ -9,6 +9,7 @@
  */
 import { constants, createHash, createPublicKey, publicDecrypt, verify, type KeyObject } from 'node:crypto';
 import { children, decodeOid, readElement, type Element } from '../../asn1/reader.js';
+import { mgf1 } from '../../crypto/rsa-oaep.js';
 
 /** node:crypto names of the digests a SignerInfo may use. */
 export type DigestAlgorithm = 'md5' | 'sha1' | 'sha224' | 'sha256' | 'sha384' | 'sha512' | 'sha512-224' | 'sha512-256' | 'sha3-224' | 'sha3-256' | 'sha3-384' | 'sha3-512';
@@ -133,19 +134,6 @@ function pssParams(params: Element | undefined): { hash: DigestAlgorithm; mgfHas
     }
   }
   return { hash, mgfHash, salt };
-}
-
-function mgf1(hash: DigestAlgorithm, seed: Buffer, len: number): Buffer {
-  const parts: Buffer[] = [];
-  let total = 0;
-  for (let c = 0; total < len; c++) {
-    const ctr = Buffer.alloc(4);
-    ctr.writeUInt32BE(c);
-    const h = createHash(hash).update(seed).update(ctr).digest();
-    parts.push(h);
-    total += h.length;
-  }
-  return Buffer.concat(parts).subarray(0, len);
 }
 
 /**

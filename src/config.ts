@@ -33,6 +33,11 @@ export interface Config {
      * so here or with `truc start --insecure-http` (issue 13, in transit)
      */
     allowPlainHttp?: boolean;
+    /**
+     * HTTPS on a certificate the platform issues itself from its own CA and renews before it expires
+     * (`truc start --tls`; src/http/listener-tls.ts) — instead of `tls`, which names files
+     */
+    autoTls?: { names?: string[]; ca?: string; requestClientCert?: boolean };
   };
   keys: {
     default: 'software' | 'pkcs11';
@@ -139,6 +144,15 @@ const schema = {
           properties: {
             cert: { type: 'string' },
             key: { type: 'string' },
+            ca: { type: 'string' },
+            requestClientCert: { type: 'boolean' },
+          },
+        },
+        autoTls: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            names: { type: 'array', maxItems: 100, items: { type: 'string', minLength: 1, maxLength: 253 } },
             ca: { type: 'string' },
             requestClientCert: { type: 'boolean' },
           },
@@ -352,7 +366,7 @@ export function loadConfig(opts: { file?: string; env?: NodeJS.ProcessEnv; overr
   const defaults: Config = {
     dataDir,
     database: { url: join(dataDir, 'db'), poolSize: 10 },
-    publicUrl: `http://127.0.0.1:${port}`,
+    publicUrl: `${partial.http?.autoTls || partial.http?.tls ? 'https' : 'http'}://127.0.0.1:${port}`,
     http: { host: '127.0.0.1', port, bodyLimit: 1024 * 1024 },
     keys: { default: 'software', software: { dir: join(dataDir, 'keys'), signWorkers: 1 } },
     crypto: { keyAlgorithms: [...KEY_ALGORITHMS], signatureSchemes: Object.keys(SCHEMES) as any },

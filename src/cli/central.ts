@@ -67,8 +67,21 @@ export function centralCommands(program: Command, ctx: CentralCliContext): void 
     .option('--port <port>', 'HTTP port (default: the configured one)')
     .option('--host <host>', 'address to listen on')
     .option('--approve-platform-ca', 'approve this platform’s CA hierarchy at start')
+    .option('--insecure-http', 'allow plain HTTP (no http.tls) on an address other than loopback, e.g. behind a TLS reverse proxy (also http.allowPlainHttp)')
     .action(async (o) => {
       const cfg = ctx.config();
+      if (o.host) cfg.http.host = o.host;
+      if (o.insecureHttp) cfg.http.allowPlainHttp = true;
+      // the management API and the registration endpoint carry tokens and requests: plain HTTP only on
+      // loopback unless the operator says so (issue 13), as truc start
+      const { assertTransportAllowed } = await import('../http/server.js');
+      assertTransportAllowed(cfg.http);
+      if (cfg.http.autoTls)
+        throw new TrucError(
+          'invalid_config',
+          'truc central serve không dùng http.autoTls: máy chủ an ninh ghim băm chứng thư TLS của máy chủ trung tâm, chứng thư tự gia hạn sẽ phá ghim; dùng http.tls với tệp chứng thư / ' +
+            'truc central serve does not take http.autoTls: security servers pin the central server\'s TLS certificate hash, which a self-renewing certificate would break; use http.tls with certificate files',
+        );
       await runUntilSignal(cfg, async (p) => {
         const c = await openCentral(p, o.instance);
         if (o.approvePlatformCa) await c.registry.approvePlatformCas(p.pki, ctx.operator());

@@ -216,6 +216,7 @@ program
   )
   .option('--port <port>', 'HTTP port (default 8080; also TRUC_HTTP_PORT)', wholeNumber)
   .option('--host <host>', 'address to listen on (default 127.0.0.1)')
+  .option('--tls [names]', "serve HTTPS (TLS 1.3) on a certificate from the platform's own CA, renewed before it expires; names comma-separated (default localhost, 127.0.0.1, ::1 and the listen/public host; also http.autoTls)")
   .option('--insecure-http', 'allow plain HTTP (no http.tls) on an address other than loopback, e.g. behind a TLS reverse proxy (also http.allowPlainHttp)')
   .option('--roles <list>', `roles this process runs, comma-separated: ${PROCESS_ROLES.join(', ')} (default all; also TRUC_ROLES)`)
   .action(async (o) => {
@@ -229,8 +230,15 @@ program
       file: program.opts().config,
       overrides: {
         ...(program.opts().dataDir ? { dataDir: program.opts().dataDir } : {}),
-        ...(o.port !== undefined || o.host || o.insecureHttp
-          ? { http: { ...(o.port !== undefined ? { port: o.port } : {}), ...(o.host ? { host: o.host } : {}), ...(o.insecureHttp ? { allowPlainHttp: true } : {}) } }
+        ...(o.port !== undefined || o.host || o.insecureHttp || o.tls
+          ? {
+              http: {
+                ...(o.port !== undefined ? { port: o.port } : {}),
+                ...(o.host ? { host: o.host } : {}),
+                ...(o.insecureHttp ? { allowPlainHttp: true } : {}),
+                ...(o.tls ? { autoTls: typeof o.tls === 'string' ? { names: o.tls.split(',').map((n: string) => n.trim()).filter(Boolean) } : {} } : {}),
+              },
+            }
           : {}),
       } as any,
     });

@@ -87,11 +87,12 @@ export async function announceServer(
   p: Platform,
   address: { address: string; port: number } | string | null,
 ): Promise<() => Promise<void>> {
-  const url = localUrl(address, !!p.config.http.tls);
+  const url = localUrl(address, !!(p.config.http.tls || p.config.http.autoTls));
   if (
     p.db.kind !== 'pglite' ||
     p.config.database.url.startsWith('memory://') ||
     p.config.http.tls ||
+    p.config.http.autoTls ||
     !url ||
     !isLoopback(url)
   )

@@ -80,6 +80,8 @@ export interface AppOptions {
    * /healthz and awaited by /readyz
    */
   startup?: () => Record<string, 'starting' | 'running' | 'failed'>;
+  /** Node TLS options of a listener whose certificate the platform issues itself (./listener-tls.ts), instead of http.tls's files */
+  https?: Record<string, unknown>;
 }
 
 export async function buildApp(p: Platform, opts: AppOptions = {}): Promise<FastifyInstance> {
@@ -99,7 +101,9 @@ export async function buildApp(p: Platform, opts: AppOptions = {}): Promise<Fast
         socket.end(`HTTP/1.1 ${status} ${title}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
       else socket.destroy(err);
     },
-    ...(tls
+    ...(opts.https
+      ? { https: opts.https }
+      : tls
       ? {
           https: {
             cert: readFileSync(tls.cert),

@@ -17,10 +17,13 @@ import { startDemoDesks, type DemoDesks } from '../exchange/edoc/demo.js';
 import type { DocumentDesk } from '../exchange/edoc/desk.js';
 import { TrucError } from '../errors.js';
 import { ROLES, type Role } from '../roles.js';
+import { ensureListenerMaterial, ListenerRenewal, listenerTlsOptions } from './listener-tls.js';
 
 export interface RunningServer {
   app: FastifyInstance;
   url: string;
+  /** the HTTPS listener's own certificate and its renewal (truc start --tls) */
+  listener?: ListenerRenewal;
   close(): Promise<void>;
 }
 
@@ -37,6 +40,9 @@ export interface StartOptions {
  */
 export function demoAxisWanted(p: Platform): boolean {
   const x = p.config.exchange;
+  // the demonstration axis fetches its configuration, OCSP and time-stamps from this listener over plain
+  // HTTP on loopback; behind TLS it is not run (a demonstration, not a production part)
+  if (p.config.http.tls || p.config.http.autoTls) return false;
   if (x?.demo !== undefined) return x.demo && p.config.http.port !== 0;
   return p.db.kind === 'pglite' && !x?.server && p.config.http.port !== 0;
 }
@@ -55,11 +61,13 @@ export function isLoopbackHost(host: string): boolean {
  * unless http.allowPlainHttp (or `truc start --insecure-http`) is set.
  */
 export function assertTransportAllowed(http: Platform['config']['http']): void {
-  if (http.tls || http.allowPlainHttp || isLoopbackHost(http.host)) return;
+  if (http.tls && http.autoTls)
+    throw new TrucError('invalid_config', 'http.tls (tệp chứng thư) và http.autoTls (--tls) loại trừ nhau / http.tls (certificate files) and http.autoTls (--tls) exclude each other');
+  if (http.tls || http.autoTls || http.allowPlainHttp || isLoopbackHost(http.host)) return;
   throw new TrucError(
     'invalid_config',
-    `HTTP không mã hoá trên địa chỉ ${http.host} (không phải loopback) bị từ chối: cấu hình http.tls, hoặc đặt http.allowPlainHttp: true / truc start --insecure-http nếu cố ý (ví dụ sau một reverse proxy TLS) / ` +
-      `plain HTTP on ${http.host} (not loopback) is refused: configure http.tls, or set http.allowPlainHttp: true / truc start --insecure-http if intended (e.g. behind a TLS reverse proxy)`,
+    `HTTP không mã hoá trên địa chỉ ${http.host} (không phải loopback) bị từ chối: cấu hình http.tls, hoặc đặt http.allowPlainHttp: true / --insecure-http (truc start, truc central serve) nếu cố ý (ví dụ sau một reverse proxy TLS) / ` +
+      `plain HTTP on ${http.host} (not loopback) is refused: configure http.tls, or set http.allowPlainHttp: true / --insecure-http (truc start, truc central serve) if intended (e.g. behind a TLS reverse proxy)`,
   );
 }
 
@@ -96,7 +104,11 @@ export async function startServer(p: Platform, so: StartOptions = {}): Promise<R
       return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(d) : v;
     },
   });
+  // HTTPS on the platform's own certificate (truc start --tls): issued (or renewed) before the app listens
+  const own = p.config.http.autoTls ? (await ensureListenerMaterial(p)).material : undefined;
+  if (own) p.log.info({ serial: own.serial, notAfter: own.notAfter, names: own.names }, 'cổng HTTPS dùng chứng thư của nền tảng (HTTPS listener on the platform\'s own certificate)');
   const app = await buildApp(p, {
+    ...(own ? { https: listenerTlsOptions(own, p.config.http.autoTls?.requestClientCert ?? false) } : {}),
     ...(demo ? { docDesk: lateDesk } : {}),
     ocsp,
     ...(tsa ? { tsa } : {}),
@@ -105,6 +117,8 @@ export async function startServer(p: Platform, so: StartOptions = {}): Promise<R
     ...(demo ? { startup: () => ({ ...startup }) } : {}),
   });
   const addr = await app.listen({ host: p.config.http.host, port: p.config.http.port });
+  const renewal = own ? new ListenerRenewal(p, app.server as unknown as import('node:https').Server, own) : undefined;
+  renewal?.start();
   if (central && so.openLog) {
     const openLog = so.openLog;
     try {
@@ -155,8 +169,10 @@ export async function startServer(p: Platform, so: StartOptions = {}): Promise<R
   return {
     app,
     url: addr,
+    ...(renewal ? { listener: renewal } : {}),
     async close() {
       clearInterval(timer);
+      renewal?.stop();
       await desks?.close().catch(() => {});
       await axis?.close().catch(() => {});
       await app.close();

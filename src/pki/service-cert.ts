@@ -11,6 +11,7 @@ import { defaultScheme, SCHEMES, type KeyAlgorithm, type SignatureScheme } from 
 import type { Issuer, Issued } from './issue.js';
 import { decodeName, encodeName, type NameAttribute } from './name.js';
 import type { CaRow } from './store.js';
+import type { AltNames } from './san.js';
 import type { PkiContext } from './context.js';
 import type { Migration, Sql } from '../store/index.js';
 
@@ -27,6 +28,10 @@ export interface ServiceCertRequest {
   /** the CN; O and C come from the CA's subject (fallbacks: Trục, VN) */
   commonName: string;
   keyAlgorithm?: KeyAlgorithm;
+  /** the key store the key is made in (default the platform's default store) */
+  keyStore?: string;
+  /** alternative names (a TLS listener's DNS names and addresses) */
+  altNames?: Partial<AltNames>;
   actor: string;
 }
 
@@ -44,7 +49,7 @@ export async function issueServiceCert(
   req: ServiceCertRequest,
 ): Promise<{ key: ServiceKey; issued: Issued }> {
   const alg = req.keyAlgorithm ?? 'EC-P256';
-  const store = pki.keys.default;
+  const store = req.keyStore ? pki.keys.get(req.keyStore) : pki.keys.default;
   const info = await store.generate(alg, `${req.profile}:${req.ca.id}`);
   const scheme = defaultScheme(alg);
   const subject = serviceSubject(req.ca, req.commonName, req.profile === 'time-stamping');
@@ -52,7 +57,7 @@ export async function issueServiceCert(
   const cri = seq(int(0), encodeName(subject), info.spki, explicit(0));
   const signature = await store.sign(info.ref.id, scheme, cri);
   const csr = seq(cri, Buffer.from(SCHEMES[scheme].algorithmIdentifier), bitString(signature));
-  const issued = await issuer.issue({ profile: req.profile, csr, caId: req.ca.id, subject }, req.actor);
+  const issued = await issuer.issue({ profile: req.profile, csr, caId: req.ca.id, subject, ...(req.altNames ? { altNames: req.altNames } : {}) }, req.actor);
   return { key: { keyStore: store.kind, keyId: info.ref.id, scheme, spki: info.spki }, issued };
 }
 
@@ -134,8 +139,8 @@ async function putServiceCert(sql: Sql, service: string, slot: string, r: Servic
 }
 
 /**
- * The service's certificate in `slot`: the stored one while it has a third of its life left, otherwise a
- * new key and certificate, issued and stored. `issued` says which happened.
+ * The service's certificate in `slot`: the stored one while it has a third of its life left (and `force` is
+ * not set), otherwise a new key and certificate, issued and stored. `issued` says which happened.
  */
 export async function ensureServiceCert(
   pki: PkiContext,
@@ -143,9 +148,10 @@ export async function ensureServiceCert(
   service: string,
   slot: string,
   req: () => Promise<ServiceCertRequest>,
+  o: { force?: boolean; now?: Date } = {},
 ): Promise<{ row: ServiceCertRow; issued: boolean }> {
   const have = await getServiceCert(pki.db, service, slot);
-  if (have && !needsRenewal(have.notBefore, have.notAfter, pki.clock())) return { row: have, issued: false };
+  if (have && !o.force && !needsRenewal(have.notBefore, have.notAfter, o.now ?? pki.clock())) return { row: have, issued: false };
   const r = await req();
   const { key, issued } = await issueServiceCert(pki, issuer, r);
   const row: ServiceCertRow = {

@@ -4,7 +4,7 @@
  * override (http.allowPlainHttp, `--insecure-http`) is taken and the listener answers.
  */
 import { describe, it, expect, afterAll } from 'vitest';
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { assertTransportAllowed, isLoopbackHost, startServer, type RunningServer } from '../../src/http/server.js';
 import { testPlatform, type TestPlatform } from '../helpers/platform.js';
@@ -40,6 +40,20 @@ describe('plain HTTP off loopback', () => {
     expect(r.stderr).toContain('HTTP không mã hoá trên địa chỉ 0.0.0.0');
     expect(r.stderr).toContain('--insecure-http');
     expect(existsSync(join(dir, 'bootstrap-tokens.txt'))).toBe(false);
+  });
+
+  it('truc central serve follows the same rule, and refuses a self-renewing certificate its servers could not pin', async () => {
+    const dir = await trucDataDir('truc-plain-central-');
+    const env = { ...process.env, TRUC_DATA_DIR: dir, TRUC_KEY_PASSPHRASE: 'test passphrase', TRUC_LOG_LEVEL: 'silent' };
+    const r = trucSync(env, ['central', 'serve', '--host', '0.0.0.0', '--port', '0']);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('HTTP không mã hoá trên địa chỉ 0.0.0.0');
+    const cfg = join(dir, 'truc.yaml');
+    writeFileSync(cfg, 'http:\n  autoTls: {}\n');
+    const t = trucSync(env, ['--config', cfg, 'central', 'serve', '--port', '0']);
+    expect(t.status).toBe(1);
+    expect(t.stderr).toContain('không dùng http.autoTls');
+    expect(t.stderr).toContain('use http.tls with certificate files');
   });
 
   it('with http.allowPlainHttp the server listens on 0.0.0.0 and answers', async () => {

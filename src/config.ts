@@ -38,6 +38,11 @@ export interface Config {
      * (`truc start --tls`; src/http/listener-tls.ts) — instead of `tls`, which names files
      */
     autoTls?: { names?: string[]; ca?: string; requestClientCert?: boolean };
+    /**
+     * path prefixes of API routes on which only a client certificate authenticates (a bearer token is
+     * refused); needs the listener to ask for client certificates (tls/autoTls requestClientCert)
+     */
+    clientCertRoutes?: string[];
   };
   keys: {
     default: 'software' | 'pkcs11';
@@ -148,6 +153,7 @@ const schema = {
             requestClientCert: { type: 'boolean' },
           },
         },
+        clientCertRoutes: { type: 'array', maxItems: 100, items: { type: 'string', pattern: '^/' } },
         autoTls: {
           type: 'object',
           additionalProperties: false,

@@ -63,6 +63,11 @@ export function isLoopbackHost(host: string): boolean {
 export function assertTransportAllowed(http: Platform['config']['http']): void {
   if (http.tls && http.autoTls)
     throw new TrucError('invalid_config', 'http.tls (tệp chứng thư) và http.autoTls (--tls) loại trừ nhau / http.tls (certificate files) and http.autoTls (--tls) exclude each other');
+  if (http.clientCertRoutes?.length && !http.tls?.requestClientCert && !http.autoTls?.requestClientCert)
+    throw new TrucError(
+      'invalid_config',
+      'http.clientCertRoutes cần cổng HTTPS hỏi chứng thư máy khách (http.tls.requestClientCert hoặc http.autoTls.requestClientCert) / http.clientCertRoutes needs an HTTPS listener asking for client certificates (http.tls.requestClientCert or http.autoTls.requestClientCert)',
+    );
   if (http.tls || http.autoTls || http.allowPlainHttp || isLoopbackHost(http.host)) return;
   throw new TrucError(
     'invalid_config',

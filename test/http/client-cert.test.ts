@@ -5,15 +5,17 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { toPem } from '../../src/asn1/der.js';
 import { buildApp } from '../../src/http/app.js';
-import { registerCertificate } from '../../src/http/auth/store.js';
+import { createToken, registerCertificate } from '../../src/http/auth/store.js';
+import { assertTransportAllowed } from '../../src/http/server.js';
 import { listCas, release, revoke } from '../../src/pki/index.js';
 import { testPlatform, type TestPlatform } from '../helpers/platform.js';
 import { opensslCsr, tmp } from '../helpers/openssl.js';
 
-function get(port: number, path: string, ca: string, cert?: { cert: string; key: string }, method = 'GET', body?: object): Promise<{ status: number; body: any }> {
+function get(port: number, path: string, ca: string, cert?: { cert: string; key: string }, method = 'GET', body?: object, token?: string): Promise<{ status: number; body: any }> {
   return new Promise((resolve, reject) => {
+    const headers = { ...(body ? { 'content-type': 'application/json' } : {}), ...(token ? { authorization: `Bearer ${token}` } : {}) };
     const req = https.request(
-      { host: '127.0.0.1', port, path, ca, ...(cert ?? {}), method, servername: undefined, ...(body ? { headers: { 'content-type': 'application/json' } } : {}) },
+      { host: '127.0.0.1', port, path, ca, ...(cert ?? {}), method, servername: undefined, headers },
       (res) => {
         let data = '';
         res.on('data', (c) => (data += c));
@@ -93,6 +95,30 @@ describe('client certificates from our CA authenticate API callers over TLS', ()
     expect((await get(port, '/api/v1/certificates', chainPem, stranger)).status).toBe(401);
     await revoke(p.pki, { serial: client.serial, reason: 'keyCompromise' }, 'ra');
     expect((await get(port, '/api/v1/certificates', chainPem, client)).status).toBe(401);
+  });
+
+  it('on routes kept for client certificates (http.clientCertRoutes) a token is refused, a certificate admitted; elsewhere tokens work', async () => {
+    const { token } = await createToken(p.db, 'auditor token', ['auditor']);
+    p.config.http.clientCertRoutes = ['/api/v1/certificates'];
+    try {
+      const byToken = await get(port, '/api/v1/certificates?limit=1', chainPem, undefined, 'GET', undefined, token);
+      expect([byToken.status, byToken.body.code]).toEqual([401, 'unauthenticated']);
+      expect(byToken.body.detail).toMatch(/chỉ nhận chứng thư máy khách.*accepts only a client certificate/);
+      const byCert = await get(port, '/api/v1/certificates?limit=1', chainPem, officer);
+      expect(byCert.status).toBe(200);
+      // a route outside the list still takes the token
+      expect((await get(port, '/api/v1/auth/whoami', chainPem, undefined, 'GET', undefined, token)).status).toBe(200);
+      // the refusal is audited with its reason
+      const rows = await p.db.query<{ detail: any }>(`SELECT detail FROM audit_log WHERE outcome = 'denied' ORDER BY seq DESC LIMIT 5`);
+      expect(rows.some((r) => r.detail?.reason === 'client_certificate_required')).toBe(true);
+    } finally {
+      p.config.http.clientCertRoutes = undefined;
+    }
+  });
+
+  it('clientCertRoutes without a listener asking for client certificates is refused at start', () => {
+    expect(() => assertTransportAllowed({ host: '127.0.0.1', port: 0, bodyLimit: 1024, clientCertRoutes: ['/api/v1/ca'] })).toThrow(/clientCertRoutes.*requestClientCert/);
+    expect(() => assertTransportAllowed({ host: '127.0.0.1', port: 0, bodyLimit: 1024, clientCertRoutes: ['/api/v1/ca'], autoTls: { requestClientCert: true } })).not.toThrow();
   });
 
   it('still serves the public CRL and CA certificates to anyone', async () => {

@@ -136,12 +136,21 @@ function tokenHint(req: FastifyRequest): string | undefined {
   return m ? `token:${m[1]}` : undefined;
 }
 
+/**
+ * Whether the route asks for a client certificate only (`http.clientCertRoutes`: path prefixes of routes on
+ * which a bearer token does not authenticate — issue 13, client certificates per route).
+ */
+export function clientCertOnly(prefixes: readonly string[] | undefined, path: string): boolean {
+  if (!prefixes?.length) return false;
+  return prefixes.some((pre) => path === pre || path.startsWith(pre.endsWith('/') ? pre : `${pre}/`));
+}
+
 async function refuse(
   p: Platform,
   req: FastifyRequest,
   kind: 'unauthenticated' | 'forbidden',
   permission: Permission,
-  refused?: { reason: string; serial: string; status: string },
+  refused?: { reason: string; serial?: string; status?: string },
 ): Promise<never> {
   const actor = req.principal?.name ?? tokenHint(req) ?? (refused ? `certificate:${refused.serial}` : 'anonymous');
   // the first denial of a source, kind and reason in a window is written now; the rest of the window is
@@ -155,7 +164,7 @@ async function refuse(
         action: permission,
         target: denial.target,
         outcome: 'denied',
-        detail: { reason: refused.reason, ip: req.ip, method: req.method, serial: refused.serial },
+        detail: { reason: refused.reason, ip: req.ip, method: req.method, ...(refused.serial ? { serial: refused.serial } : {}) },
       }).catch((e) => p.log.error({ err: e }, 'audit write failed'));
     } else await writeDenial(p, denial, 1);
   }
@@ -166,10 +175,16 @@ async function refuse(
     source: { ip: req.ip },
     url: { path: req.url.split('?')[0] },
     http: { request: { method: req.method } },
-    truc: { permission, ...(refused ? { certificate: { serial: refused.serial, status: refused.status } } : {}) },
+    truc: { permission, ...(refused?.serial ? { certificate: { serial: refused.serial, status: refused.status } } : {}) },
     reason: refused?.reason ?? kind,
   });
   published(p, `truc.http.${event.event.action}`, event);
+  if (refused?.reason === 'client_certificate_required')
+    throw new TrucError(
+      'unauthenticated',
+      'tuyến này chỉ nhận chứng thư máy khách do CA của nền tảng cấp, không nhận mã truy cập / this route accepts only a client certificate from the platform\'s CA, not an API token',
+      { reason: refused.reason },
+    );
   if (kind === 'unauthenticated')
     throw new TrucError('unauthenticated', 'a valid API token or client certificate is required');
   throw new TrucError('forbidden', `role(s) ${req.principal!.roles.join(', ')} may not ${permission}`, { permission });
@@ -186,6 +201,11 @@ export function guard(p: Platform, permission: Permission) {
     if (!a.principal) {
       l.limiter.charge(req.ip, Date.now());
       return refuse(p, req, 'unauthenticated', permission, a.refused);
+    }
+    // routes the operator keeps for client certificates (http.clientCertRoutes): a token is not enough
+    if (a.via !== 'certificate' && clientCertOnly(p.config.http.clientCertRoutes, req.routeOptions?.url ?? req.url.split('?')[0]!)) {
+      l.limiter.charge(req.ip, Date.now());
+      return refuse(p, req, 'unauthenticated', permission, { reason: 'client_certificate_required' });
     }
     const principal = (req.principal = a.principal);
     succeeded(p, req, principal, a.via);

@@ -14,6 +14,7 @@ import type * as ConfigApi from '../config.js';
 import type * as YamlApi from 'yaml';
 import type * as PlatformApi from '../platform.js';
 import type * as MonitorApi from '../monitor/index.js';
+import type * as VaultApi from '../vault/index.js';
 import type { Platform } from '../platform.js';
 import { loadBefore } from './lazy.js';
 
@@ -32,13 +33,16 @@ let Scanner: typeof MonitorApi.Scanner;
 let hunt: typeof MonitorApi.hunt;
 let monitorConfig: typeof MonitorApi.monitorConfig;
 let readEventFile: typeof MonitorApi.readEventFile;
+let NotifySecrets: typeof MonitorApi.NotifySecrets;
+let Vault: typeof VaultApi.Vault;
 
 async function load(): Promise<void> {
   ({ pino } = await import('pino'));
   ({ loadConfig } = await import('../config.js'));
   ({ parse: parseYaml } = await import('yaml'));
   ({ openPlatform } = await import('../platform.js'));
-  ({ AlertStore, BUILTIN_RULES_DIR, Detection, EventStore, compileSettings, MonitorService, Scanner, hunt, monitorConfig, readEventFile } = await import('../monitor/index.js'));
+  ({ AlertStore, BUILTIN_RULES_DIR, Detection, EventStore, compileSettings, MonitorService, Scanner, hunt, monitorConfig, readEventFile, NotifySecrets } = await import('../monitor/index.js'));
+  ({ Vault } = await import('../vault/index.js'));
 }
 
 const operator = () => `cli:${userInfo().username}`;
@@ -289,6 +293,55 @@ export function monitorCommands(program: Command): void {
             `đã bỏ ${r.dropped.length} phân vùng ngày, xoá ${r.deleted} sự kiện nhận vào trước hạn lưu giữ ` +
             `(dropped ${r.dropped.length} day partition(s), deleted ${r.deleted} event(s) taken in before the retention cutoff)`,
         );
+      }),
+    );
+
+  // notification secrets: the clear value goes in once (standard input, or an environment variable) and is
+  // sealed under the vault; nothing prints it back
+  const secrets = (p: Platform) => new NotifySecrets(p.db, new Vault({ db: p.db, keys: p.keys, bus: p.bus }), p.bus);
+  const readStdin = async (): Promise<string> => {
+    const parts: Buffer[] = [];
+    for await (const c of process.stdin) parts.push(c as Buffer);
+    return Buffer.concat(parts).toString('utf8').replace(/\r?\n$/, '');
+  };
+  const ns = monitor.command('notify-secret').description('Bí mật thông báo niêm phong trong kho khoá / Notification secrets sealed under the vault (webhook tokens, SMTP password)');
+  ns.command('set <name>')
+    .description('Seal a secret read from standard input (or --from-env VAR); only the sealed form is stored')
+    .option('--from-env <var>', 'take the value from this environment variable instead of standard input')
+    .action((name: string, o: { fromEnv?: string }) =>
+      withPlatform(async (p) => {
+        const value = o.fromEnv ? process.env[o.fromEnv] : await readStdin();
+        if (!value) throw new TrucError('bad_request', o.fromEnv ? `biến môi trường ${o.fromEnv} rỗng (environment variable ${o.fromEnv} is empty)` : 'đầu vào chuẩn rỗng (standard input is empty)');
+        await secrets(p).set(name, value, operator());
+        out({ name, set: true }, () => `đã niêm phong bí mật "${name}" (secret "${name}" sealed)`);
+      }),
+    );
+  ns.command('list')
+    .description('The secrets that are set (names and dates, never values)')
+    .action(() =>
+      withPlatform(async (p, mc) => {
+        const set = await secrets(p).list();
+        const named = new Set<string>([
+          ...mc.notify.webhooks.flatMap((w) => Object.values(w.secretHeaders ?? {})),
+          ...(mc.notify.email?.passwordSecret ? [mc.notify.email.passwordSecret] : []),
+        ]);
+        const rows = [
+          ...set.map((s) => ({ name: s.name, set: true, updatedAt: s.updatedAt.toISOString(), updatedBy: s.updatedBy, usedByConfig: named.has(s.name) })),
+          ...[...named].filter((n) => !set.some((s) => s.name === n)).map((n) => ({ name: n, set: false, updatedAt: null, updatedBy: null, usedByConfig: true })),
+        ];
+        out(rows, () =>
+          rows.length
+            ? rows.map((r) => `${r.name}\t${r.set ? 'đã đặt (set)' : 'chưa đặt (not set)'}\t${r.updatedAt ?? '-'}\t${r.updatedBy ?? '-'}${r.usedByConfig ? '' : '\t(không dùng trong cấu hình / unused by the configuration)'}`).join('\n')
+            : '(chưa có / none)',
+        );
+      }),
+    );
+  ns.command('remove <name>')
+    .description('Remove a secret and crypto-shred its data key')
+    .action((name: string) =>
+      withPlatform(async (p) => {
+        const removed = await secrets(p).remove(name, operator());
+        out({ name, removed }, () => (removed ? `đã xoá bí mật "${name}" (secret "${name}" removed)` : `bí mật "${name}" chưa đặt (secret "${name}" was not set)`));
       }),
     );
 

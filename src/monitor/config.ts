@@ -46,7 +46,14 @@ export interface MonitorConfig {
   alerts: { dedupSeconds: number };
   notify: {
     perMinute: number;
-    webhooks: { url: string; minLevel?: string; headers?: Record<string, string> }[];
+    webhooks: {
+      url: string;
+      minLevel?: string;
+      /** headers sent as written: nothing secret here, the configuration file is clear text */
+      headers?: Record<string, string>;
+      /** header → name of a secret sealed under the vault (`truc monitor notify-secret set <name>`) */
+      secretHeaders?: Record<string, string>;
+    }[];
     email?: {
       host: string;
       port: number;
@@ -55,7 +62,10 @@ export interface MonitorConfig {
       /** upgrade with STARTTLS when offered (default true); `require` refuses a server without it */
       starttls?: boolean | 'require';
       user?: string;
+      /** clear text in the configuration file: kept for old files, prefer `passwordSecret` */
       password?: string;
+      /** name of the SMTP password sealed under the vault (`truc monitor notify-secret set <name>`) */
+      passwordSecret?: string;
       from: string;
       to: string[];
       minLevel?: string;
@@ -150,6 +160,7 @@ export const monitorConfigSchema = {
               url: { type: 'string', pattern: '^https?://' },
               minLevel: { enum: ['informational', 'low', 'medium', 'high', 'critical'] },
               headers: { type: 'object', additionalProperties: { type: 'string' } },
+              secretHeaders: { type: 'object', additionalProperties: { type: 'string', pattern: '^[A-Za-z0-9_.-]{1,64}$' } },
             },
           },
         },
@@ -164,6 +175,7 @@ export const monitorConfigSchema = {
             starttls: { enum: [true, false, 'require'] },
             user: { type: 'string' },
             password: { type: 'string' },
+            passwordSecret: { type: 'string', pattern: '^[A-Za-z0-9_.-]{1,64}$' },
             from: { type: 'string' },
             to: { type: 'array', minItems: 1, items: { type: 'string' } },
             minLevel: { enum: ['informational', 'low', 'medium', 'high', 'critical'] },

@@ -16,6 +16,7 @@ export { parseWindowsXml, parseWindowsXmlChunked, WindowsXmlParser, normalizeWin
 export { readEventFile, formatOf, type FileFormat } from './intake/file.js';
 export { AlertStore, severityOf, LEVELS, type Alert, type AlertHit, type AlertFilter } from './alerts/store.js';
 export { Notifier, webhookChannel, emailChannel, type Channel } from './alerts/notify.js';
+export { NotifySecrets, notifySecretMigrations, type SecretSource, type SecretInfo } from './alerts/secrets.js';
 export { sendMail, formatMessage, type SmtpOptions, type Mail } from './alerts/smtp.js';
 export { Detection, compileSettings, type CompileSettings, type RuleInfo } from './detect/detection.js';
 export { hunt, type HuntRequest, type HuntResult } from './detect/hunt.js';

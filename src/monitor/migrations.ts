@@ -6,6 +6,7 @@ import type { Migration } from '../store/index.js';
 import { eventMigrations } from './events/store.js';
 import { alertMigrations } from './alerts/store.js';
 import { detectMigrations } from './detect/settings.js';
+import { notifySecretMigrations } from './alerts/secrets.js';
 
 /**
  * Events from the bus are stored once: their `event.id` (given by the outbox) is remembered in the
@@ -20,4 +21,4 @@ const busIntakeMigrations: Migration[] = [
   },
 ];
 
-export const monitorMigrations: Migration[] = [...eventMigrations, ...alertMigrations, ...detectMigrations, ...busIntakeMigrations];
+export const monitorMigrations: Migration[] = [...eventMigrations, ...alertMigrations, ...detectMigrations, ...busIntakeMigrations, ...notifySecretMigrations];

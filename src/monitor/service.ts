@@ -16,6 +16,7 @@ import { IntakeQueue, type QueuedEvent } from './intake/queue.js';
 import { SyslogServer, type SyslogAddresses } from './intake/syslog-server.js';
 import { AlertStore, groupKey, MAX_EVENT_IDS, type Alert, type AlertHit } from './alerts/store.js';
 import { Notifier } from './alerts/notify.js';
+import type { SecretSource } from './alerts/secrets.js';
 import { compileSettings, Detection, ruleKey, type DetectResult } from './detect/detection.js';
 import { Scanner } from './scan/index.js';
 import type { CorrelationMatch, MatchResult } from './sigma/index.js';
@@ -41,6 +42,8 @@ export interface MonitorDeps {
   config: MonitorConfig;
   /** replaces the notifier built from the configuration (tests) */
   notifier?: Notifier;
+  /** the sealed notification secrets the channels name (`secretHeaders`, `passwordSecret`) */
+  secrets?: SecretSource;
   /** null: no scanner even if configured */
   scanner?: Scanner | null;
   /** listen for syslog (default true; the CLI's ingest does not) */
@@ -87,7 +90,12 @@ export class MonitorService {
     const c = deps.config;
     this.events = new EventStore(deps.db, { retentionDays: c.retentionDays });
     this.alerts = new AlertStore(deps.db, c.alerts.dedupSeconds * 1000);
-    this.notifier = deps.notifier ?? Notifier.fromConfig(c.notify, deps.log);
+    this.notifier = deps.notifier ?? Notifier.fromConfig(c.notify, deps.log, deps.secrets);
+    if (c.notify.email?.password) deps.log.warn('mật khẩu SMTP để rõ trong tệp cấu hình (the SMTP password is clear text in the configuration file): seal it with `truc monitor notify-secret set` and use monitor.notify.email.passwordSecret');
+    for (const w of c.notify.webhooks)
+      for (const h of Object.keys(w.headers ?? {}))
+        if (/^(authorization|.*token.*|.*key.*|.*secret.*)$/i.test(h))
+          deps.log.warn({ header: h }, 'tiêu đề webhook có vẻ là bí mật để rõ (a webhook header looks like a clear-text secret): use monitor.notify.webhooks[].secretHeaders');
     this.hour = new LocalHour(c.timezone);
     this.queue = new IntakeQueue((b) => this.sink(b), {
       ...c.queue,

@@ -114,6 +114,24 @@ describe('SMTP client', () => {
     }
   });
 
+  it('an e-mail channel naming a sealed password opens it at send time and authenticates with it', async () => {
+    const s = await smtpServer({ cert, password: 'mật khẩu' });
+    const asked: string[] = [];
+    const secrets = { reveal: async (name: string) => (asked.push(name), name === 'smtp-password' ? 'mật khẩu' : 'wrong') };
+    try {
+      const ch = emailChannel({ host: '127.0.0.1', port: s.port, user: 'monitor', passwordSecret: 'smtp-password', secrets, ca: cert.cert, from: mail.from, to: mail.to });
+      expect(asked).toEqual([]);
+      await ch.send('subject', {}, 'body');
+      expect(asked).toEqual(['smtp-password']);
+      expect(s.sessions[0]!.commands.some((c) => c.startsWith('AUTH PLAIN '))).toBe(true);
+      // without a vault the channel says so instead of sending without a password
+      const none = emailChannel({ host: '127.0.0.1', port: s.port, user: 'monitor', passwordSecret: 'smtp-password', ca: cert.cert, from: mail.from, to: mail.to });
+      await expect(none.send('subject', {}, 'body')).rejects.toMatchObject({ code: 'invalid_config' });
+    } finally {
+      s.close();
+    }
+  });
+
   it('reports refusals with the server\'s words; STARTTLS required but missing fails', async () => {
     const s = await smtpServer({ refuseRcpt: 'ghost' });
     try {

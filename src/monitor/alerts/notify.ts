@@ -5,9 +5,17 @@
  * on-call analyst one mail instead of hundreds. Delivery never blocks detection: it runs beside it.
  */
 import type { Logger } from 'pino';
+import { TrucError } from '../../errors.js';
 import type { MonitorConfig } from '../config.js';
 import { sendMail, type SmtpOptions } from './smtp.js';
 import { severityOf, type Alert } from './store.js';
+import type { SecretSource } from './secrets.js';
+
+/** Values named in a channel's settings, opened from the vault only while a notification is sent. */
+function needSecrets(secrets: SecretSource | undefined, what: string): SecretSource {
+  if (!secrets) throw new TrucError('invalid_config', `${what} dùng bí mật trong kho khóa nhưng không có kho (${what} names a sealed secret but no vault is available)`);
+  return secrets;
+}
 
 export interface Channel {
   name: string;
@@ -17,21 +25,34 @@ export interface Channel {
 
 export function webhookChannel(
   url: string,
-  opts: { headers?: Record<string, string>; minLevel?: string; retries?: number; backoffMs?: number; timeoutMs?: number } = {},
+  opts: {
+    headers?: Record<string, string>;
+    /** header name → name of a sealed secret (`truc monitor notify-secret set`), opened at each send */
+    secretHeaders?: Record<string, string>;
+    secrets?: SecretSource;
+    minLevel?: string;
+    retries?: number;
+    backoffMs?: number;
+    timeoutMs?: number;
+  } = {},
 ): Channel {
   const retries = opts.retries ?? 4;
   const backoff = opts.backoffMs ?? 500;
+  const name = `webhook ${new URL(url).host}`;
   return {
-    name: `webhook ${new URL(url).host}`,
+    name,
     ...(opts.minLevel ? { minLevel: opts.minLevel } : {}),
     async send(_subject, payload) {
+      // a secret that cannot be opened fails this notification at once (no retry: the vault said why)
+      const headers: Record<string, string> = { ...opts.headers };
+      for (const [h, secret] of Object.entries(opts.secretHeaders ?? {})) headers[h] = await needSecrets(opts.secrets, name).reveal(secret);
       let last: unknown;
       for (let attempt = 0; attempt <= retries; attempt++) {
         if (attempt) await new Promise((r) => setTimeout(r, backoff * 2 ** (attempt - 1)));
         try {
           const r = await fetch(url, {
             method: 'POST',
-            headers: { 'content-type': 'application/json', ...opts.headers },
+            headers: { 'content-type': 'application/json', ...headers },
             body: JSON.stringify(payload),
             signal: AbortSignal.timeout(opts.timeoutMs ?? 10_000),
           });
@@ -47,12 +68,16 @@ export function webhookChannel(
   };
 }
 
-export function emailChannel(o: SmtpOptions & { from: string; to: string[]; minLevel?: string }): Channel {
+export function emailChannel(
+  o: SmtpOptions & { from: string; to: string[]; minLevel?: string; /** name of the sealed SMTP password */ passwordSecret?: string; secrets?: SecretSource },
+): Channel {
+  const name = `email ${o.to.join(',')}`;
   return {
-    name: `email ${o.to.join(',')}`,
+    name,
     ...(o.minLevel ? { minLevel: o.minLevel } : {}),
     async send(subject, _payload, text) {
-      await sendMail(o, { from: o.from, to: o.to, subject, text });
+      const password = o.passwordSecret ? await needSecrets(o.secrets, name).reveal(o.passwordSecret) : o.password;
+      await sendMail({ ...o, ...(password !== undefined ? { password } : {}) }, { from: o.from, to: o.to, subject, text });
     },
   };
 }
@@ -99,6 +124,8 @@ export class Notifier {
   private readonly states: ChannelState[];
   private timer: NodeJS.Timeout | undefined;
   readonly stats = { sent: 0, summarized: 0, failed: 0 };
+  /** the last delivery failure (a refused webhook, an unopenable secret …) */
+  lastError: Error | undefined;
 
   constructor(
     channels: Channel[],
@@ -113,9 +140,16 @@ export class Notifier {
     }
   }
 
-  static fromConfig(cfg: MonitorConfig['notify'], log?: Logger): Notifier {
-    const channels: Channel[] = cfg.webhooks.map((w) => webhookChannel(w.url, { ...(w.headers ? { headers: w.headers } : {}), ...(w.minLevel ? { minLevel: w.minLevel } : {}) }));
-    if (cfg.email) channels.push(emailChannel(cfg.email));
+  static fromConfig(cfg: MonitorConfig['notify'], log?: Logger, secrets?: SecretSource): Notifier {
+    const channels: Channel[] = cfg.webhooks.map((w) =>
+      webhookChannel(w.url, {
+        ...(w.headers ? { headers: w.headers } : {}),
+        ...(w.secretHeaders ? { secretHeaders: w.secretHeaders } : {}),
+        ...(secrets ? { secrets } : {}),
+        ...(w.minLevel ? { minLevel: w.minLevel } : {}),
+      }),
+    );
+    if (cfg.email) channels.push(emailChannel({ ...cfg.email, ...(secrets ? { secrets } : {}) }));
     return new Notifier(channels, cfg.perMinute, log);
   }
 
@@ -126,6 +160,7 @@ export class Notifier {
         () => void this.stats.sent++,
         (err) => {
           this.stats.failed++;
+          this.lastError = err instanceof Error ? err : new Error(String(err));
           this.log?.error({ err, channel: s.channel.name }, 'alert notification failed');
         },
       );

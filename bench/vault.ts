@@ -2,7 +2,7 @@
  * Vault: streaming envelope encryption (STREAM over AES-256-GCM, 256 KiB segments by default) against one
  * raw AES-256-GCM pass of node:crypto in the same run — 100 MB objects in 1 MiB chunks (throughput) and
  * 1 KB objects through the whole vault (data key, wrap, database row; objects per second). On a shared
- * machine wall time swings with the neighbours, so each figure is the best of several runs, raw and vault
+ * machine wall time swings with the neighbours, so each figure is the best of ten runs, raw and vault
  * taken in turn, and the ratios are given both by wall time and by this process's CPU time; 64 KiB
  * segments (the former default) are measured in the same run for comparison.
  */
@@ -59,7 +59,7 @@ export async function run(): Promise<Record<string, unknown>> {
   };
   const best = async (f: () => Promise<void>, n = 3) => (await timed(f, n)).wall;
   /** the functions measured in turn, `rounds` times: the best of each */
-  const inTurn = async (fs: (() => Promise<void>)[], rounds = 4) => {
+  const inTurn = async (fs: (() => Promise<void>)[], rounds = 10) => {
     const out = fs.map(() => ({ wall: Infinity, cpu: Infinity }));
     for (let r = 0; r < rounds; r++)
       for (const [i, f] of fs.entries()) {

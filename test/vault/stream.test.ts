@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { randomBytes } from 'node:crypto';
+import { createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { decryptStream, encryptStream, openBuffer, sealBuffer, STREAM_HEADER_LENGTH, DEFAULT_SEGMENT_LOG } from '../../src/vault/envelope/stream.js';
@@ -78,6 +78,33 @@ describe('streaming AEAD (STREAM over AES-256-GCM)', () => {
       expect(err, name).not.toBeNull();
       expect(err.code, name).toBe('decrypt_failed');
     }
+  });
+
+  it('writes the TRV1 layout: an independent per-segment reading opens it', async () => {
+    const pt = randomBytes(3 * SEG + 100);
+    const chunks: Buffer[] = [];
+    const e = encryptStream(key, ad, { segmentLog: 12 });
+    await pipeline(Readable.from([pt.subarray(0, 5000), pt.subarray(5000)]), e, new Writable({ write(c, _e, cb) { chunks.push(c); cb(); } }));
+    // HKDF-SHA256 segment key, nonce = prefix · counter · last flag, header as associated data; full
+    // segments of 2^12 + 16 bytes, the last 100 + 16
+    const sealed = Buffer.concat(chunks);
+    expect(sealed.length).toBe(STREAM_HEADER_LENGTH + 3 * FULL + 116);
+    const header = sealed.subarray(0, STREAM_HEADER_LENGTH);
+    expect(header.subarray(0, 4).toString()).toBe('TRV1');
+    expect(header[4]).toBe(12);
+    const k = Buffer.from(hkdfSync('sha256', key, header.subarray(5, 21), Buffer.concat([Buffer.from('truc-vault-stream-v1\0'), ad]), 32));
+    const segs = segments(sealed);
+    const opened = segs.map((seg, i) => {
+      const nonce = Buffer.alloc(12);
+      header.copy(nonce, 0, 21, 28);
+      nonce.writeUInt32BE(i, 7);
+      nonce[11] = i === segs.length - 1 ? 1 : 0;
+      const d = createDecipheriv('aes-256-gcm', k, nonce);
+      d.setAAD(header);
+      d.setAuthTag(seg.subarray(seg.length - 16));
+      return Buffer.concat([d.update(seg.subarray(0, seg.length - 16)), d.final()]);
+    });
+    expect(Buffer.concat(opened).equals(pt)).toBe(true);
   });
 
   it('binds the associated data and the key', async () => {

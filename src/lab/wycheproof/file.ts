@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { TrucError } from '../../errors.js';
 
@@ -48,8 +48,10 @@ export interface VectorFile {
   name: string;
   /** SHA-256 of the bytes as stored (possibly gzip). */
   storedSha256: string;
-  /** SHA-256 of the JSON text: equal to the upstream file at the recorded commit. */
+  /** SHA-256 of the JSON text: equal to the upstream file when the file is upstream's, unchanged. */
   sha256: string;
+  /** Where it was read from (absolute), when it came from a file. */
+  path?: string;
   doc: WycheproofDocument;
 }
 
@@ -83,7 +85,7 @@ export function parseVectorFile(stored: Uint8Array, fileName: string): VectorFil
 }
 
 export async function loadVectorFile(path: string): Promise<VectorFile> {
-  return parseVectorFile(await readFile(path), basename(path));
+  return { ...parseVectorFile(await readFile(path), basename(path)), path: resolve(path) };
 }
 
 function sha256Hex(b: Uint8Array): string {

@@ -23,7 +23,7 @@ import { loadBefore } from './lazy.js';
 // the parts behind `truc lab`, loaded when one of its commands runs (./lazy.ts)
 let OUTCOMES: typeof OutcomeApi.OUTCOMES;
 let DEFAULT_VECTOR_DIR: typeof LabApi.DEFAULT_VECTOR_DIR, loadProfile: typeof LabApi.loadProfile, openProduct: typeof LabApi.openProduct, renderHtml: typeof LabApi.renderHtml;
-let renderPdf: typeof LabApi.renderPdf, resolveSuites: typeof LabApi.resolveSuites, schemasFor: typeof LabApi.schemasFor;
+let partialSummary: typeof LabApi.partialSummary, renderPdf: typeof LabApi.renderPdf, resolveSuites: typeof LabApi.resolveSuites, schemasFor: typeof LabApi.schemasFor;
 let addProduct: typeof RegisterApi.addProduct, addVendor: typeof RegisterApi.addVendor, addVersion: typeof RegisterApi.addVersion;
 let changeCertificateStatus: typeof RegisterApi.changeCertificateStatus, changeLicenceStatus: typeof RegisterApi.changeLicenceStatus;
 let issueCertificate: typeof RegisterApi.issueCertificate, issueLicence: typeof RegisterApi.issueLicence, listVendors: typeof RegisterApi.listVendors;
@@ -35,7 +35,7 @@ let verifyDetached: typeof SignApi.verifyDetached;
 
 async function load(): Promise<void> {
   ({ OUTCOMES } = await import('../lab/outcome.js'));
-  ({ DEFAULT_VECTOR_DIR, loadProfile, openProduct, renderHtml, renderPdf, resolveSuites, schemasFor } = await import('../lab/index.js'));
+  ({ DEFAULT_VECTOR_DIR, loadProfile, openProduct, partialSummary, renderHtml, renderPdf, resolveSuites, schemasFor } = await import('../lab/index.js'));
   ({
     addProduct,
     addVendor,
@@ -70,6 +70,20 @@ const date = (v: string | undefined, what: string): Date | undefined => {
   if (Number.isNaN(d.getTime())) throw new TrucError('bad_request', `${what}: not a date (${v})`);
   return d;
 };
+/** `90s`, `5m`, `1h`, `1500ms`; a bare number is seconds. */
+function duration(v: string, what: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)?$/.exec(v.trim());
+  const ms = m ? Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? 's') as 'ms' | 's' | 'm' | 'h'] : NaN;
+  if (!(ms > 0)) throw new TrucError('bad_request', `${what}: không phải khoảng thời gian (not a duration: ${v}; e.g. 90s, 5m, 1h)`);
+  return Math.round(ms);
+}
+/** `1048576`, `512K`, `64M`, `1G` (binary units). */
+function byteCount(v: string, what: string): number {
+  const m = /^(\d+)\s*([KMG])?i?B?$/i.exec(v.trim());
+  const n = m ? Number(m[1]) * 1024 ** ' KMG'.indexOf((m[2] ?? ' ').toUpperCase()) : NaN;
+  if (!(n > 0)) throw new TrucError('bad_request', `${what}: không phải số byte (not a byte count: ${v}; e.g. 64M)`);
+  return n;
+}
 const day = (d: Date | null) => (d ? d.toISOString().slice(0, 10) : '');
 
 function readPems(file: string): Buffer[] {
@@ -95,15 +109,20 @@ export function labCommands(program: Command, c: LabCliContext): void {
     .option('--pkcs11-module <path>', 'PKCS#11 module of the product under test')
     .option('--pkcs11-token <label>', 'token label')
     .option('--pkcs11-pin <pin>', 'user PIN (also TRUC_LAB_PKCS11_PIN)')
+    .option('--run-timeout <duration>', 'limit on the whole run (90s, 5m, 1h); when reached the product is stopped and a partial report, never PASS, is signed')
+    .option('--max-output <bytes>', 'limit on what a stdio product may write over the whole run (e.g. 64M; default 256M); past it the product is stopped and the report is partial')
     .option('--no-progress', 'no progress bar')
     .action(async (o) =>
       c.withPlatform(async (p) => {
+        const runTimeoutMs = o.runTimeout !== undefined ? duration(o.runTimeout, '--run-timeout') : undefined;
+        const maxOutputBytes = o.maxOutput !== undefined ? byteCount(o.maxOutput, '--max-output') : undefined;
         const dir = resolve(o.vectors ?? process.env.TRUC_LAB_VECTORS ?? DEFAULT_VECTOR_DIR);
         const profile = o.profile ? await loadProfile(o.profile) : undefined;
         const files = await resolveSuites(o.suite ?? [], { dir, profile });
         const schemas = await schemasFor(dir);
         const adapter = await openProduct(o.product, {
           pkcs11: { library: o.pkcs11Module, tokenLabel: o.pkcs11Token, pin: o.pkcs11Pin ?? process.env.TRUC_LAB_PKCS11_PIN },
+          stdio: { maxOutputBytes },
         });
         const total = files.reduce((n, f) => n + (f.doc.testGroups ?? []).reduce((m, g) => m + (g.tests?.length ?? 0), 0), 0);
         const bar = progressBar(total, { enabled: o.progress });
@@ -121,7 +140,7 @@ export function labCommands(program: Command, c: LabCliContext): void {
         };
         let recorded;
         try {
-          recorded = await runAndRecord(p, { adapter, files, schemas, profile, productVersionId: o.productVersion, onProgress }, c.operator());
+          recorded = await runAndRecord(p, { adapter, files, schemas, profile, productVersionId: o.productVersion, onProgress, runTimeoutMs }, c.operator());
         } finally {
           bar.done();
           await adapter.close?.();
@@ -143,19 +162,20 @@ export function labCommands(program: Command, c: LabCliContext): void {
         writeFileSync(written.pdf, pdf);
         writeFileSync(written.pdfSignature, (await signBytes(p, pdf, c.operator())).signature);
         c.out({ run, files: written }, () => {
-          const rows = report.suites.map((s) => ({ suite: s.file, ...Object.fromEntries(OUTCOMES.map((x) => [x.toLowerCase(), s.counts[x]])), ...(s.error ? { note: 'not run' } : {}) }));
+          const rows = report.suites.map((s) => ({ suite: s.file, ...Object.fromEntries(OUTCOMES.map((x) => [x.toLowerCase(), s.counts[x]])), ...(s.error ? { note: 'not run' } : s.notRun ? { note: `${s.notRun} not run` } : {}) }));
           rows.push({ suite: 'total', ...Object.fromEntries(OUTCOMES.map((x) => [x.toLowerCase(), report.counts[x]])) } as (typeof rows)[number]);
           const v = report.verdict;
           return [
             table(rows, ['suite', ...OUTCOMES.map((x) => x.toLowerCase()), 'note']),
             '',
+            ...(report.partial ? [partialSummary(report.partial), ''] : []),
             v ? `verdict: ${v.verdict} — ${v.profile.title}` : 'verdict: none (no --profile)',
             ...(v?.reasons ?? []).map((r) => `  - ${r}`),
             `run ${run.id}${run.productVersionId ? ` of ${run.productVersionId}` : ''}, signed by ${signed.signer.subject} (serial ${signed.signer.serial})`,
             `reports in ${outDir}: report.json report.p7s report.html report.pdf report.pdf.p7s`,
           ].join('\n');
         });
-        if (report.verdict?.verdict === 'FAIL') process.exitCode = 1;
+        if (report.verdict?.verdict === 'FAIL' || report.partial) process.exitCode = 1;
       }),
     );
 

@@ -19,6 +19,7 @@ export {
   adapterError,
   isUnsupported,
   isAdapterError,
+  productHalted,
 } from './product.js';
 export { parseVectorFile, loadVectorFile, loadVectorDir, type VectorFile, type WycheproofDocument } from './wycheproof/file.js';
 export { schemaSet, loadSchemaSet, type SchemaSet } from './wycheproof/schema.js';
@@ -27,6 +28,10 @@ export {
   runSuite,
   meaningOf,
   WYCHEPROOF_SOURCE,
+  vectorSources,
+  isRunHalt,
+  type PartialRun,
+  type PartialReason,
   type RunOptions,
   type RunResult,
   type SuiteResult,
@@ -39,11 +44,11 @@ export { runAcvp } from './acvp/run.js';
 export { nodeCryptoProduct } from './adapters/node.js';
 export { nobleProduct } from './adapters/noble.js';
 export { openPkcs11Product, type Pkcs11ProductOptions } from './adapters/pkcs11.js';
-export { openStdioProduct, type StdioProductOptions } from './adapters/stdio.js';
+export { openStdioProduct, DEFAULT_MAX_OUTPUT_BYTES, type StdioProductOptions } from './adapters/stdio.js';
 export { openHttpProduct, type HttpProductOptions } from './adapters/http.js';
 export { encodeFrame, FrameReader, MAX_FRAME } from './adapters/frame.js';
 export { parseProfile, loadProfile, listProfiles, evaluateProfile, type Profile, type ProfileVerdict } from './profile.js';
-export { buildReport, REPORT_FORMAT, type LabReport, type ReportInput } from './report/model.js';
+export { buildReport, partialSummary, REPORT_FORMAT, type LabReport, type ReportInput, type FlagCoverage } from './report/model.js';
 export { canonicalJson, canonicalReportBytes } from './report/canonical.js';
 export { renderJson } from './report/json.js';
 export { renderHtml } from './report/html.js';

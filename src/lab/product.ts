@@ -179,10 +179,12 @@ export interface ProductAdapter {
   chunkedDecrypt?(p: { alg: string; aead: string; hash: HashName; key: Bytes; ctx: Bytes; ct: Bytes }): Promise<Bytes>;
   /** Whole ACVP vector set in, ACVP response out; products that speak ACVP natively offer this. */
   acvp?(prompt: Record<string, unknown>): Promise<Record<string, unknown>>;
+  /** Stop the product at once (the run's time is up): a process product's group is killed, requests in flight fail. */
+  halt?(reason: string): Promise<void>;
   close?(): Promise<void>;
 }
 
-export type OperationName = Exclude<keyof ProductAdapter, 'info' | 'close'>;
+export type OperationName = Exclude<keyof ProductAdapter, 'info' | 'close' | 'halt'>;
 
 /** Who a test was not asked of: the product lacks it, or the lab cannot put the question. */
 export type UnsupportedBy = 'product' | 'lab';
@@ -208,6 +210,14 @@ export function unsupportedBy(e: unknown): UnsupportedBy {
 /** The adapter (not the product's cryptography) broke: reported as ERROR. */
 export function adapterError(message: string, detail?: Record<string, unknown>, cause?: unknown): TrucError {
   return new TrucError('lab_adapter', message, detail, { cause });
+}
+
+/**
+ * The product must not be asked again this run (it broke a whole-run limit, e.g. its total output): an
+ * ERROR for the test that hit it, and the run stops there with a partial report.
+ */
+export function productHalted(message: string, halt: 'output-limit', detail?: Record<string, unknown>): TrucError {
+  return new TrucError('lab_adapter', message, { ...detail, halt });
 }
 
 export function isUnsupported(e: unknown): boolean {

@@ -19,14 +19,66 @@ import type { VectorFile, WycheproofGroup, WycheproofNote, WycheproofTest } from
 import type { SchemaSet } from './wycheproof/schema.js';
 import { familyFor } from './wycheproof/families.js';
 import type { Family } from './wycheproof/family.js';
+import { UPSTREAM_COMMIT, UPSTREAM_REPOSITORY, UPSTREAM_SHA256 } from './wycheproof/upstream.js';
+import { TrucError } from '../errors.js';
+import { dirname } from 'node:path';
 
 export interface VectorSource {
+  /** `C2SP/wycheproof` when every file is byte-identical to upstream, else `local`; an ACVP set names itself. */
   name: string;
-  commit: string;
+  /** The upstream commit, present only when every file of this source is byte-identical to it. */
+  commit?: string;
+  /** The folder the files were actually read from. */
+  folder?: string;
+  /** Each file with the SHA-256 of its JSON text and whether those bytes are upstream's. */
+  files?: { file: string; sha256: string; upstream: boolean }[];
 }
 
 /** The upstream the shared vectors come from (shared/README.md). */
-export const WYCHEPROOF_SOURCE: VectorSource = { name: 'C2SP/wycheproof', commit: 'dac1dd4729fd1f8dd9e1e9f3dce51d783da6c166' };
+export const WYCHEPROOF_SOURCE: VectorSource = { name: UPSTREAM_REPOSITORY, commit: UPSTREAM_COMMIT };
+
+/**
+ * The true source of the files run: one entry per folder, naming its files and their hashes, and the
+ * upstream commit only when every file there is byte-identical to upstream's (a copied and edited folder
+ * must not borrow upstream's name).
+ */
+export function vectorSources(files: readonly VectorFile[]): VectorSource[] {
+  const byFolder = new Map<string, VectorFile[]>();
+  for (const f of files) {
+    const folder = f.path ? dirname(f.path) : '';
+    byFolder.set(folder, [...(byFolder.get(folder) ?? []), f]);
+  }
+  return [...byFolder].map(([folder, fs]) => {
+    const list = fs.map((f) => ({ file: f.name, sha256: f.sha256, upstream: UPSTREAM_SHA256.get(f.name) === f.sha256 }));
+    const upstream = list.length > 0 && list.every((f) => f.upstream);
+    return {
+      name: upstream ? UPSTREAM_REPOSITORY : 'local',
+      ...(upstream ? { commit: UPSTREAM_COMMIT } : {}),
+      ...(folder ? { folder } : {}),
+      files: list,
+    };
+  });
+}
+
+export type PartialReason = 'run-timeout' | 'output-limit';
+
+/** A run cut short: why, how far it got, and what it never reached. */
+export interface PartialRun {
+  reason: PartialReason;
+  /** Vietnamese first, English beside. */
+  note: string;
+  /** Tests that came to an outcome. */
+  testsRun: number;
+  /** Tests of the files that were never asked (in the suite cut short and in those not reached). */
+  testsNotRun: number;
+  /** Files the run never started. */
+  suitesNotReached: string[];
+}
+
+/** Thrown by an adapter when the product must not be asked again this run (e.g. it flooded its output). */
+export function isRunHalt(e: unknown): e is TrucError {
+  return e instanceof TrucError && typeof (e.detail as { halt?: unknown } | undefined)?.halt === 'string';
+}
 
 export interface SuiteResult {
   kind: 'wycheproof' | 'acvp';
@@ -42,16 +94,24 @@ export interface SuiteResult {
   results: TestResult[];
   /** File-level problem (schema violation, unknown schema): the suite did not run. */
   error?: string;
+  /** Tests never asked because the run was cut short during this suite. */
+  notRun?: number;
+  /** Each flag of the file with its bug type from the file's notes (for coverage per flag). */
+  flagTypes?: Record<string, string>;
   durationMs: number;
 }
 
 export interface RunResult {
   product: ProductInfo;
-  source: VectorSource;
+  /** Where the vectors came from (vectorSources); a result built by hand may give one `source` instead. */
+  sources?: VectorSource[];
+  source?: VectorSource;
   startedAt: string;
   finishedAt: string;
   suites: SuiteResult[];
   counts: OutcomeCounts;
+  /** Present when the run was cut short (time limit, output limit): its verdict is never PASS. */
+  partial?: PartialRun;
 }
 
 export type ProgressEvent =
@@ -79,27 +139,81 @@ export interface RunOptions {
   /** Injected clock for reproducible reports. */
   now?: () => Date;
   signal?: AbortSignal;
+  /**
+   * Limit on the whole run. When reached, no further test is asked, the product is halted (a process
+   * product's group killed), tests in flight are left out, and the result is marked partial.
+   */
+  runTimeoutMs?: number;
 }
 
 const PROGRESS_EVERY = 64;
+
+/** Why and when a run stops early; shared by the workers of every suite. */
+class RunStop {
+  reason?: PartialReason;
+  note = '';
+  readonly stopped: Promise<void>;
+  private fire!: () => void;
+  constructor() {
+    this.stopped = new Promise<void>((r) => (this.fire = r));
+  }
+  stop(reason: PartialReason, note: string): void {
+    if (this.reason) return;
+    this.reason = reason;
+    this.note = note;
+    this.fire();
+  }
+}
+
+const testsIn = (f: VectorFile): number => (Array.isArray(f.doc.testGroups) ? f.doc.testGroups.reduce((n, g) => n + (g.tests?.length ?? 0), 0) : 0);
 
 /** Runs Wycheproof vector files against one product. */
 export async function runSuite(adapter: ProductAdapter, files: readonly VectorFile[], options: RunOptions = {}): Promise<RunResult> {
   const now = options.now ?? (() => new Date());
   const startedAt = now().toISOString();
   const suites: SuiteResult[] = [];
-  for (const file of files) {
-    options.signal?.throwIfAborted();
-    suites.push(await runFile(adapter, file, options));
+  const stop = new RunStop();
+  let timer: NodeJS.Timeout | undefined;
+  if (options.runTimeoutMs !== undefined) {
+    const ms = options.runTimeoutMs;
+    timer = setTimeout(() => {
+      stop.stop('run-timeout', `Hết thời gian cho cả lần chạy (${ms} ms): lần chạy bị cắt ngang (run time limit of ${ms} ms reached: the run was cut short)`);
+      void adapter.halt?.(stop.note);
+    }, ms);
   }
-  return {
+  const notReached: string[] = [];
+  try {
+    for (const file of files) {
+      options.signal?.throwIfAborted();
+      if (stop.reason) {
+        notReached.push(file.name);
+        continue;
+      }
+      suites.push(await runFile(adapter, file, options, stop));
+    }
+  } finally {
+    clearTimeout(timer);
+  }
+  const counts = suites.reduce((c, s) => addCounts(c, s.counts), emptyCounts());
+  const result: RunResult = {
     product: adapter.info,
-    source: options.source ?? WYCHEPROOF_SOURCE,
+    sources: options.source ? [options.source] : vectorSources(files),
     startedAt,
     finishedAt: now().toISOString(),
     suites,
-    counts: suites.reduce((c, s) => addCounts(c, s.counts), emptyCounts()),
+    counts,
   };
+  if (stop.reason) {
+    const testsRun = suites.reduce((n, s) => n + s.results.length, 0);
+    result.partial = {
+      reason: stop.reason,
+      note: stop.note,
+      testsRun,
+      testsNotRun: suites.reduce((n, s) => n + (s.notRun ?? 0), 0) + files.filter((f) => notReached.includes(f.name)).reduce((n, f) => n + testsIn(f), 0),
+      suitesNotReached: notReached,
+    };
+  }
+  return result;
 }
 
 interface Job {
@@ -108,7 +222,7 @@ interface Job {
   test: WycheproofTest;
 }
 
-async function runFile(adapter: ProductAdapter, file: VectorFile, options: RunOptions): Promise<SuiteResult> {
+async function runFile(adapter: ProductAdapter, file: VectorFile, options: RunOptions, stop: RunStop): Promise<SuiteResult> {
   const t0 = performance.now();
   const doc = file.doc;
   const family = familyFor(doc.schema);
@@ -121,6 +235,7 @@ async function runFile(adapter: ProductAdapter, file: VectorFile, options: RunOp
     schema: String(doc.schema),
     family: family?.name,
     numberOfTests: Number(doc.numberOfTests) || 0,
+    ...flagTypesOf(doc.notes),
   };
   const fail = (error: string): SuiteResult => {
     options.onProgress?.({ type: 'suite-end', file: file.name, counts: emptyCounts(), error });
@@ -157,22 +272,27 @@ async function runFile(adapter: ProductAdapter, file: VectorFile, options: RunOp
   const concurrency = Math.max(1, Math.min(options.concurrency ?? adapter.info.concurrency ?? 1, 256));
 
   const worker = async (): Promise<void> => {
-    while (next < total) {
+    while (next < total && !stop.reason) {
       options.signal?.throwIfAborted();
       const i = next++;
-      const r = await runTest(adapter, family, file, jobs[i], notes, options.skip);
+      // a test still in flight when the run is stopped is left out: it never came to an outcome
+      const asked = await Promise.race([runTest(adapter, family, file, jobs[i], notes, options.skip), stop.stopped.then(() => undefined)]);
+      if (!asked || (stop.reason && !asked.halt)) return;
+      const r = asked.result;
       results[i] = r;
       counts[r.outcome]++;
       done++;
+      // the product cannot be asked again (it flooded its output…): this test is its ERROR, the run stops here
+      if (asked.halt) stop.stop(asked.halt.reason, asked.halt.note);
       if (done % PROGRESS_EVERY === 0 || done === total) {
         options.onProgress?.({ type: 'progress', file: file.name, done, total, counts: { ...counts } });
       }
     }
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, Math.max(total, 1)) }, worker));
-  results.sort((a, b) => a.tcId - b.tcId);
+  const asked = results.filter((r): r is TestResult => r !== undefined).sort((a, b) => a.tcId - b.tcId);
   options.onProgress?.({ type: 'suite-end', file: file.name, counts: { ...counts } });
-  return { ...base, counts, results, durationMs: performance.now() - t0 };
+  return { ...base, counts, results: asked, ...(asked.length < total ? { notRun: total - asked.length } : {}), durationMs: performance.now() - t0 };
 }
 
 async function runTest(
@@ -182,12 +302,13 @@ async function runTest(
   job: Job,
   notes: Record<string, WycheproofNote>,
   skip: SkipPolicy | undefined,
-): Promise<TestResult> {
+): Promise<{ result: TestResult; halt?: { reason: PartialReason; note: string } }> {
   const t = job.test;
   const flags = Array.isArray(t.flags) ? t.flags.map(String) : [];
   const base = { tcId: Number(t.tcId), expected: t.result, comment: t.comment || undefined, flags };
   const reason = skipReason(skip, file, t, flags);
-  if (reason) return { ...base, outcome: 'SKIPPED', note: reason };
+  if (reason) return { result: { ...base, outcome: 'SKIPPED', note: reason } };
+  let halt: { reason: PartialReason; note: string } | undefined;
   let outcome: Outcome;
   let note: string | undefined;
   let accepted: boolean | undefined;
@@ -206,6 +327,7 @@ async function runTest(
       ({ outcome, note, accepted } = judge(t.result, obs));
     } catch (e) {
       ({ outcome, note, unsupportedBy: by } = outcomeOfThrow(e));
+      if (isRunHalt(e)) halt = { reason: (e.detail as { halt: PartialReason }).halt, note: e.message };
     }
   }
   const r: TestResult = { ...base, outcome };
@@ -213,7 +335,7 @@ async function runTest(
   if (accepted !== undefined) r.accepted = accepted;
   if (by !== undefined) r.unsupportedBy = by;
   if (outcome === 'FAIL' || outcome === 'ERROR') r.meaning = meaningOf(flags, notes);
-  return r;
+  return halt ? { result: r, halt } : { result: r };
 }
 
 function skipReason(skip: SkipPolicy | undefined, file: VectorFile, t: WycheproofTest, flags: string[]): string | undefined {
@@ -223,6 +345,12 @@ function skipReason(skip: SkipPolicy | undefined, file: VectorFile, t: Wycheproo
   const listed = skip.tests?.find((x) => x.file === file.name && x.tcIds.includes(Number(t.tcId)));
   if (listed) return `skipped by policy: ${listed.reason}`;
   return skip.predicate?.(file, t);
+}
+
+function flagTypesOf(notes: Record<string, WycheproofNote> | undefined): { flagTypes?: Record<string, string> } {
+  const out: Record<string, string> = {};
+  for (const [flag, n] of Object.entries(notes ?? {})) if (typeof n?.bugType === 'string') out[flag] = n.bugType;
+  return Object.keys(out).length ? { flagTypes: out } : {};
 }
 
 export function meaningOf(flags: string[], notes: Record<string, WycheproofNote>): FlagNote[] {

@@ -58,7 +58,10 @@ describe.skipIf(sharedMissing)('report of a run', () => {
     const profile = await loadProfile('stored-data-protection');
     const report = buildReport({ run, extraSuites: [acvp], profile });
 
-    expect(report.sources[0]).toEqual({ name: 'C2SP/wycheproof', commit: 'dac1dd4729fd1f8dd9e1e9f3dce51d783da6c166' });
+    // the shared folder is upstream's bytes: the commit is named, with the folder and each file's hash
+    expect(report.sources[0]).toMatchObject({ name: 'C2SP/wycheproof', commit: 'dac1dd4729fd1f8dd9e1e9f3dce51d783da6c166', folder: VECTORS });
+    expect(report.sources[0]!.files!.map((f) => f.file)).toEqual(files.map((f) => f.name));
+    expect(report.sources[0]!.files!.every((f) => f.upstream && f.sha256 === files.find((x) => x.name === f.file)!.sha256)).toBe(true);
     const gcm = report.suites.find((s) => s.file === 'aes_gcm_test.json')!;
     expect(gcm.sha256).toMatch(/^[0-9a-f]{64}$/);
     expect(gcm.counts.FAIL).toBeGreaterThan(0);

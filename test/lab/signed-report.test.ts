@@ -37,7 +37,14 @@ describe.skipIf(sharedMissing)('a signed lab report', () => {
     const upstream = gunzipSync(readFileSync(join(VECTORS, 'aes_gcm_test.json.gz')));
     expect(run.suites[0].sha256).toBe(createHash('sha256').update(upstream).digest('hex'));
     expect(report.suites[0]!.storedSha256).toBe(createHash('sha256').update(readFileSync(join(VECTORS, 'aes_gcm_test.json.gz'))).digest('hex'));
-    expect(report.sources).toEqual([{ name: 'C2SP/wycheproof', commit: 'dac1dd4729fd1f8dd9e1e9f3dce51d783da6c166' }]);
+    expect(report.sources).toEqual([
+      {
+        name: 'C2SP/wycheproof',
+        commit: 'dac1dd4729fd1f8dd9e1e9f3dce51d783da6c166',
+        folder: VECTORS,
+        files: report.suites.map((s) => ({ file: s.file, sha256: s.sha256, upstream: true })),
+      },
+    ]);
     expect(run.reportSha256).toBe(createHash('sha256').update(signed.bytes).digest('hex'));
     expect(run.counts.PASS).toBe(report.counts.PASS);
     expect(run.counts.FAIL).toBe(0);

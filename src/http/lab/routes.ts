@@ -67,7 +67,7 @@ export async function labRoutes(app: FastifyInstance, p: Platform): Promise<void
     for (const j of jobs.values()) j.controller.abort();
   });
 
-  app.post<{ Body: { product: string; suites?: string[]; profile?: string; productVersionId?: string; wait?: boolean } }>(
+  app.post<{ Body: { product: string; suites?: string[]; profile?: string; productVersionId?: string; wait?: boolean; runTimeoutMs?: number } }>(
     '/api/v1/lab/runs',
     {
       onRequest: guard(p, 'lab.run'),
@@ -86,6 +86,8 @@ export async function labRoutes(app: FastifyInstance, p: Platform): Promise<void
             profile: str(64),
             productVersionId: str(64),
             wait: { type: 'boolean' },
+            // the whole run's limit: reached, the report is partial (never PASS), still signed and recorded
+            runTimeoutMs: { type: 'integer', minimum: 1, maximum: 7 * 24 * 3_600_000 },
           },
         },
       },
@@ -128,6 +130,7 @@ export async function labRoutes(app: FastifyInstance, p: Platform): Promise<void
           profile,
           productVersionId: b.productVersionId,
           signal: job.controller.signal,
+          ...(b.runTimeoutMs !== undefined ? { runTimeoutMs: b.runTimeoutMs } : {}),
           onProgress: (e) => {
             if (e.type === 'progress') job.done = base + e.done;
             else if (e.type === 'suite-end') {

@@ -13,6 +13,8 @@ import { openStdioProduct } from './stdio.js';
 
 export interface OpenProductOptions {
   pkcs11?: Partial<Pkcs11ProductOptions>;
+  /** Limits for a process product (the whole run's output). */
+  stdio?: { maxOutputBytes?: number };
   /** kinds this caller may open; default all */
   allow?: readonly ('node' | 'noble' | 'pkcs11' | 'stdio' | 'http')[];
 }
@@ -45,7 +47,7 @@ export async function openProduct(spec: string, o: OpenProductOptions = {}): Pro
     case 'stdio': {
       const [command, ...args] = words(spec.slice('stdio:'.length));
       if (!command) throw new TrucError('bad_request', 'stdio: needs a command');
-      return openStdioProduct({ command, args });
+      return openStdioProduct({ command, args, ...(o.stdio?.maxOutputBytes !== undefined ? { maxOutputBytes: o.stdio.maxOutputBytes } : {}) });
     }
     case 'http': {
       const url = spec.startsWith('http:http') ? spec.slice('http:'.length) : spec;

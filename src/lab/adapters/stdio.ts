@@ -4,7 +4,7 @@
  * flight; a crash, a malformed frame or a timeout is an adapter ERROR, never a product verdict.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { adapterError, type OperationName, type ProductAdapter, type ProductInfo, unsupported } from '../product.js';
+import { adapterError, type OperationName, type ProductAdapter, type ProductInfo, productHalted, unsupported } from '../product.js';
 import { encodeFrame, FrameReader } from './frame.js';
 import { fromWire, toWire } from './wire.js';
 
@@ -22,7 +22,14 @@ export interface StdioProductOptions {
   concurrency?: number;
   /** Time-outs in a row after which the lab gives up on the product: its process group is killed and every further request is an ERROR; default 3. */
   maxTimeouts?: number;
+  /**
+   * Bytes the lab reads from the product over the whole run (stdout and stderr together), on top of the
+   * per-answer frame limit; default 256 MiB. Past it the product is killed and the run stops, partial.
+   */
+  maxOutputBytes?: number;
 }
+
+export const DEFAULT_MAX_OUTPUT_BYTES = 256 * 1024 * 1024;
 
 interface Pending {
   resolve(v: unknown): void;
@@ -111,20 +118,39 @@ export async function openStdioProduct(o: StdioProductOptions): Promise<ProductA
   let stderr = '';
   let timeoutsInRow = 0;
   const maxTimeouts = o.maxTimeouts ?? 3;
+  const maxOutput = o.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
+  let outputBytes = 0;
+  // set when the product broke a whole-run limit: every request, in flight or later, then halts the run
+  let halted = false;
   const stderrTail = (): string => (stderr.trim() ? `; stderr: ${stderr.trim().slice(-500)}` : '');
+  const failure = (op: string, e: Error): Error =>
+    halted ? productHalted(`${op}: ${e.message}`, 'output-limit', { stderr: stderr.slice(-2000) }) : adapterError(`${op}: ${e.message}`, { stderr: stderr.slice(-2000) }, e);
 
   const failAll = (e: Error): void => {
     dead ??= e;
     for (const [id, p] of pending) {
       clearTimeout(p.timer);
-      p.reject(adapterError(`${p.op}: ${e.message}`, { stderr: stderr.slice(-2000) }, e));
+      p.reject(failure(p.op, e));
       pending.delete(id);
     }
   };
+  /** Counts what the product wrote; false (and the product killed) once it has written more than the run allows. */
+  const withinOutput = (n: number): boolean => {
+    outputBytes += n;
+    if (outputBytes <= maxOutput) return true;
+    if (!dead) {
+      halted = true;
+      failAll(new Error(`sản phẩm ghi ra quá ${maxOutput} byte trong lần chạy, đã bị dừng (product wrote more than ${maxOutput} bytes this run and was stopped)`));
+      killGroup(child);
+    }
+    return false;
+  };
   child.stderr.on('data', (d: Buffer) => {
+    if (!withinOutput(d.length)) return;
     stderr = (stderr + d.toString('utf8')).slice(-8192);
   });
   child.stdout.on('data', (chunk: Buffer) => {
+    if (!withinOutput(chunk.length)) return;
     let messages: unknown[];
     try {
       messages = reader.push(chunk);
@@ -153,7 +179,7 @@ export async function openStdioProduct(o: StdioProductOptions): Promise<ProductA
 
   const call = (op: string, params: unknown): Promise<unknown> =>
     new Promise((resolve, reject) => {
-      if (dead) return reject(adapterError(`${op}: ${dead.message}`, { stderr: stderr.slice(-2000) }));
+      if (dead) return reject(failure(op, dead));
       const id = nextId++;
       const timer = setTimeout(() => {
         pending.delete(id);
@@ -193,6 +219,10 @@ export async function openStdioProduct(o: StdioProductOptions): Promise<ProductA
   const offered = new Set(Array.isArray(hello?.operations) ? hello.operations : OPERATIONS);
   const adapter: Record<string, unknown> = {
     info,
+    async halt(reason: string) {
+      failAll(new Error(reason));
+      killGroup(child);
+    },
     async close() {
       child.stdin.end();
       await new Promise<void>((r) => {

@@ -27,6 +27,8 @@ export interface LabRunInput {
   id?: string;
   onProgress?: (e: ProgressEvent) => void;
   signal?: AbortSignal;
+  /** Limit on the whole run; reached, the report is partial (and never PASS), still signed and recorded. */
+  runTimeoutMs?: number;
 }
 
 export interface RecordedRun {
@@ -43,6 +45,7 @@ export async function runAndRecord(ctx: LabContext, input: LabRunInput, actor: s
     onProgress: input.onProgress,
     signal: input.signal,
     now: ctx.pki.clock,
+    ...(input.runTimeoutMs !== undefined ? { runTimeoutMs: input.runTimeoutMs } : {}),
     ...(input.profile?.skip ? { skip: input.profile.skip } : {}),
   });
   const report = buildReport({ run: result, profile: input.profile });

@@ -7,7 +7,7 @@
 import { addCounts, emptyCounts, type FlagNote, type Outcome, type OutcomeCounts } from '../outcome.js';
 import type { ProductInfo, UnsupportedBy } from '../product.js';
 import { evaluateProfile, type Profile, type ProfileVerdict } from '../profile.js';
-import type { RunResult, SuiteResult, VectorSource } from '../runner.js';
+import type { PartialRun, RunResult, SuiteResult, VectorSource } from '../runner.js';
 
 export const REPORT_FORMAT = 'truc-lab-report/1';
 /** Failures listed per suite at most; the counts always cover all of them. */
@@ -26,6 +26,8 @@ export interface ReportSuite {
   counts: OutcomeCounts;
   durationMs: number;
   error?: string;
+  /** Tests never asked: the run was cut short during this suite. */
+  notRun?: number;
   failuresOmitted?: number;
   /** Tests not run by policy, counted per reason (present only when some were skipped). */
   skipped?: { reason: string; count: number }[];
@@ -47,15 +49,35 @@ export interface ReportFailure {
   note?: string;
 }
 
+/** Outcomes of every test carrying one Wycheproof flag, over all suites (a test with two flags counts under both). */
+export interface FlagCoverage {
+  flag: string;
+  /** The flag's bug type from the files' notes (the first file that gives one). */
+  bugType?: string;
+  counts: OutcomeCounts;
+}
+
 export interface LabReport {
   format: typeof REPORT_FORMAT;
   product: Pick<ProductInfo, 'name' | 'version' | 'adapter'>;
   run: { startedAt: string; finishedAt: string };
+  /** Present when the run was cut short: why, how many tests ran, which suites were never reached. */
+  partial?: PartialRun;
   sources: VectorSource[];
   suites: ReportSuite[];
   counts: OutcomeCounts;
+  /** Coverage per flag (bug type), sorted by flag. */
+  flags: FlagCoverage[];
   failures: ReportFailure[];
   verdict?: ProfileVerdict;
+}
+
+/** What a reader is told of a partial run, Vietnamese first with English beside. */
+export function partialSummary(p: PartialRun): string {
+  return (
+    `KẾT QUẢ CHƯA ĐẦY ĐỦ — ${p.note}. Đã chạy ${p.testsRun} phép thử, ${p.testsNotRun} chưa chạy; bộ chưa tới: ${p.suitesNotReached.join(', ') || 'không có'} ` +
+    `(PARTIAL — ${p.testsRun} tests ran, ${p.testsNotRun} not run; suites not reached: ${p.suitesNotReached.join(', ') || 'none'})`
+  );
 }
 
 export interface ReportInput {
@@ -106,20 +128,43 @@ export function buildReport(input: ReportInput): LabReport {
       counts: s.counts,
       durationMs: Math.round(s.durationMs),
       ...(s.error ? { error: s.error } : {}),
+      ...(s.notRun ? { notRun: s.notRun } : {}),
       ...(bad.length > MAX_FAILURES_PER_SUITE ? { failuresOmitted: bad.length - MAX_FAILURES_PER_SUITE } : {}),
       ...(skipped.size ? { skipped: [...skipped].map(([reason, count]) => ({ reason, count })) } : {}),
       ...(unsup.size ? { unsupported: [...unsup.values()] } : {}),
     };
   });
   const { name, version, adapter } = input.run.product;
+  const partial = input.run.partial;
+  let verdict = input.profile ? evaluateProfile(input.profile, suites) : undefined;
+  // a run cut short evidences nothing about what it did not reach: never PASS
+  if (verdict && partial) verdict = { ...verdict, verdict: 'FAIL', reasons: [partialSummary(partial), ...verdict.reasons] };
   return {
     format: REPORT_FORMAT,
     product: { name, version, adapter },
     run: { startedAt: input.run.startedAt, finishedAt: input.run.finishedAt },
-    sources: [input.run.source, ...(input.extraSources ?? [])],
+    ...(partial ? { partial } : {}),
+    sources: [...(input.run.sources ?? (input.run.source ? [input.run.source] : [])), ...(input.extraSources ?? [])],
     suites: reportSuites,
     counts: suites.reduce((c, s) => addCounts(c, s.counts), emptyCounts()),
+    flags: flagCoverage(suites),
     failures,
-    ...(input.profile ? { verdict: evaluateProfile(input.profile, suites) } : {}),
+    ...(verdict ? { verdict } : {}),
   };
+}
+
+function flagCoverage(suites: readonly SuiteResult[]): FlagCoverage[] {
+  const rows = new Map<string, FlagCoverage>();
+  for (const s of suites) {
+    for (const r of s.results) {
+      for (const flag of new Set(r.flags)) {
+        let row = rows.get(flag);
+        if (!row) rows.set(flag, (row = { flag, counts: emptyCounts() }));
+        row.counts[r.outcome]++;
+        const bugType = s.flagTypes?.[flag] ?? r.meaning?.find((m) => m.flag === flag)?.bugType;
+        if (!row.bugType && bugType) row.bugType = bugType;
+      }
+    }
+  }
+  return [...rows.values()].sort((a, b) => (a.flag < b.flag ? -1 : a.flag > b.flag ? 1 : 0));
 }

@@ -5,7 +5,7 @@
  */
 import { PDFDocument, type PDFFont, type PDFPage, rgb, StandardFonts } from 'pdf-lib';
 import { OUTCOMES } from '../outcome.js';
-import type { LabReport } from './model.js';
+import { type LabReport, partialSummary } from './model.js';
 
 /** Vietnamese and other Latin text to printable ASCII. */
 export function asciiFold(s: string): string {
@@ -85,7 +85,15 @@ export async function renderPdf(r: LabReport): Promise<Uint8Array> {
   w.gap();
   w.line(`Product: ${r.product.name} - ${r.product.version} (adapter ${r.product.adapter})`, { size: 10 });
   w.line(`Run: ${r.run.startedAt} -> ${r.run.finishedAt}`, { size: 10 });
-  for (const s of r.sources) w.line(`Vectors: ${s.name} @ ${s.commit}`, { size: 10 });
+  for (const s of r.sources) {
+    w.line(`Vectors: ${s.name}${s.commit ? ` @ ${s.commit}` : ' (khong trung ban goc / not identical to upstream)'}${s.folder ? ` - ${s.folder}` : ''}`, { size: 10 });
+    for (const f of s.files ?? []) w.line(`${f.file} sha256 ${f.sha256}${f.upstream ? '' : ' (not upstream)'}`, { indent: 10, size: 7 });
+  }
+  if (r.partial) {
+    w.gap(6);
+    w.line('Lan chay bi cat ngang (run cut short)', { size: 13, bold: true, color: [0.7, 0, 0] });
+    w.line(partialSummary(r.partial), { size: 9, color: [0.7, 0, 0] });
+  }
   w.line(`Totals: ${countsLine(r.counts)}`, { size: 10, bold: true });
   if (r.verdict) {
     w.gap(10);
@@ -102,13 +110,18 @@ export async function renderPdf(r: LabReport): Promise<Uint8Array> {
     w.line(`sha256 ${s.sha256}`, { indent: 10, size: 7 });
     w.line(countsLine(s.counts), { indent: 10, size: 8 });
     if (s.error) w.line(`did not run: ${s.error}`, { indent: 10, size: 8, color: [0.7, 0, 0] });
+    if (s.notRun) w.line(`${s.notRun} chua chay / not run (run cut short)`, { indent: 10, size: 8, color: [0.7, 0, 0] });
     for (const k of s.skipped ?? []) w.line(`${k.count} skipped: ${k.reason}`, { indent: 10, size: 8 });
     for (const u of s.unsupported ?? []) w.line(`${u.count} ${u.by === 'lab' ? 'lab cannot ask' : 'product lacks'}: ${u.reason}`, { indent: 10, size: 8 });
   }
   w.gap(10);
+  w.line('Theo loai loi (coverage per flag)', { size: 13, bold: true });
+  for (const f of r.flags ?? []) w.line(`${f.flag}${f.bugType ? ` [${f.bugType}]` : ''}: ${countsLine(f.counts)}`, { indent: 10, size: 8 });
+  w.gap(10);
   w.line(`Failures (${r.failures.length})`, { size: 13, bold: true });
   for (const f of r.failures) {
     w.line(`${f.file} #${f.tcId} ${f.outcome} (expected ${f.expected}) ${f.comment ?? ''}`, { bold: true, size: 8 });
+    w.line(`flags: ${f.flags.join(', ') || '-'}`, { indent: 10, size: 8 });
     if (f.note) w.line(f.note, { indent: 10, size: 8 });
     for (const m of f.meaning) {
       w.line(`${m.flag}${m.bugType ? ` [${m.bugType}]` : ''}: ${m.description ?? ''}`, { indent: 10, size: 7 });

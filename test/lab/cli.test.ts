@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { opensslStatus } from '../helpers/openssl.js';
 import { trucDataDir } from '../helpers/truc-cli.js';
@@ -60,4 +60,25 @@ describe.skipIf(sharedMissing)('truc lab on the command line', () => {
     expect(again.status).toBe(5); // conflict
     expect(again.stderr).toMatch(/error \[conflict\]: .* is revoked: cannot revoke/);
   }, 180_000);
+
+  it('--run-timeout on a product that hangs: a partial report, signed, verdict FAIL, exit 1, the suites not reached named', () => {
+    const partial = join(dataDir, 'partial');
+    const script = resolve(process.cwd(), 'test/lab/fixtures/product-misbehaving.mjs');
+    const product = `stdio:${process.execPath} ${script} hang ${join(dataDir, 'hang-child.pid')} --ops=macCompute --answer=3`;
+    const r = truc('lab', 'run', '--product', product, '--suite', 'aes_cmac_test.json', '--suite', 'hmac_sha256_test.json', '--profile', 'stored-data-protection', '--run-timeout', '1s', '--no-progress', '--out', partial);
+    expect(r.status, r.stderr).toBe(1);
+    expect(r.stdout).toMatch(/KẾT QUẢ CHƯA ĐẦY ĐỦ — Hết thời gian cho cả lần chạy \(1000 ms\).*\(PARTIAL — 3 tests ran, \d+ not run; suites not reached: hmac_sha256_test.json\)/);
+    expect(r.stdout).toMatch(/verdict: FAIL/);
+    const report = JSON.parse(readFileSync(join(partial, 'report.json'), 'utf8'));
+    expect(report.partial).toMatchObject({ reason: 'run-timeout', testsRun: 3, suitesNotReached: ['hmac_sha256_test.json'] });
+    for (const [content, sig] of [['report.json', 'report.p7s'], ['report.pdf', 'report.pdf.p7s']]) {
+      const v = opensslStatus(['cms', '-verify', '-binary', '-inform', 'DER', '-in', join(partial, sig), '-content', join(partial, content), '-CAfile', join(dataDir, 'root.pem'), '-purpose', 'any', '-out', '/dev/null']);
+      expect(v.status, v.out).toBe(0);
+    }
+    expect(readFileSync(join(partial, 'report.html'), 'utf8')).toContain('Lần chạy bị cắt ngang (run cut short)');
+
+    const bad = truc('lab', 'run', '--product', 'node', '--suite', 'aes_gcm_test.json', '--run-timeout', 'soon', '--out', partial);
+    expect(bad.status).not.toBe(0);
+    expect(bad.stderr).toMatch(/--run-timeout: không phải khoảng thời gian \(not a duration: soon/);
+  }, 120_000);
 });

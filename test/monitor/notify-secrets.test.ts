@@ -10,6 +10,12 @@ import { InProcessBus, type SecurityEvent } from '../../src/bus/index.js';
 import { Vault, vaultMigrations } from '../../src/vault/index.js';
 import { Notifier, NotifySecrets, monitorConfig, notifySecretMigrations, type Alert } from '../../src/monitor/index.js';
 import { tmp } from '../helpers/openssl.js';
+import type { FastifyInstance } from 'fastify';
+import { pino } from 'pino';
+import { buildApp } from '../../src/http/app.js';
+import { createToken } from '../../src/http/auth/store.js';
+import { MonitorService } from '../../src/monitor/index.js';
+import { testPlatform, type TestPlatform } from '../helpers/platform.js';
 
 const TOKEN = 'Bearer tk-9f3c1e7a-webhook-secret';
 
@@ -146,5 +152,55 @@ describe('notification secrets sealed under the vault', () => {
     expect(actions).toContain('vault.kek.unavailable');
     expect(actions).toContain('monitor.notify.secret_unavailable');
     expect(events.find((e) => e.event.action === 'monitor.notify.secret_unavailable' && (e as any).truc.code === 'key_store_unavailable')).toBeDefined();
+  });
+});
+
+describe('notification secrets over the HTTP API', () => {
+  let p: TestPlatform;
+  let m: MonitorService;
+  let app: FastifyInstance;
+  let base: string;
+  let analyst: string;
+  let sender: string;
+  beforeAll(async () => {
+    p = await testPlatform('memory://');
+    const config = monitorConfig({ notify: { webhooks: [{ url: 'http://127.0.0.1:9/x', secretHeaders: { authorization: 'api-hook' } }], email: { host: '127.0.0.1', port: 25, from: 'a@b.vn', to: ['c@b.vn'], passwordSecret: 'smtp-pw' } } });
+    m = await MonitorService.start({ db: p.db, bus: p.bus, log: pino({ level: 'silent' }), config, listen: false, subscribe: false, scanner: null });
+    app = await buildApp(p, { monitor: m });
+    base = await app.listen({ host: '127.0.0.1', port: 0 });
+    analyst = (await createToken(p.db, 'analyst', ['monitor-analyst'])).token;
+    sender = (await createToken(p.db, 'sender', ['event-sender'])).token;
+  });
+  afterAll(async () => {
+    await app?.close();
+    await m?.stop();
+    await p?.close();
+  });
+  const call = (method: string, path: string, token: string, body?: unknown) =>
+    fetch(`${base}${path}`, { method, headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) }, ...(body ? { body: JSON.stringify(body) } : {}) });
+
+  it('takes the clear value once, stores it sealed, and answers only set / not set', async () => {
+    const clear = 'Bearer api-9d1f0c55-secret';
+    expect((await call('PUT', '/api/v1/monitor/notify-secrets/api-hook', sender, { value: clear })).status).toBe(403);
+    const put = await call('PUT', '/api/v1/monitor/notify-secrets/api-hook', analyst, { value: clear });
+    expect(put.status).toBe(200);
+    expect(await put.text()).not.toContain('9d1f0c55');
+    const list = await call('GET', '/api/v1/monitor/notify-secrets', analyst);
+    const text = await list.text();
+    expect(text).not.toContain('9d1f0c55');
+    expect(JSON.parse(text).secrets).toEqual([
+      expect.objectContaining({ name: 'api-hook', set: true, updatedBy: 'analyst', usedByConfig: true }),
+      { name: 'smtp-pw', set: false, usedByConfig: true },
+    ]);
+    const [row] = await p.db.query<{ sealed: Buffer }>('SELECT sealed FROM monitor_notify_secret WHERE name = $1', ['api-hook']);
+    expect(Buffer.from(row!.sealed).includes(Buffer.from('9d1f0c55'))).toBe(false);
+    expect((await call('PUT', '/api/v1/monitor/notify-secrets/bad%20name', analyst, { value: 'x' })).status).toBe(400);
+    expect((await call('PUT', '/api/v1/monitor/notify-secrets/api-hook', analyst, { value: '' })).status).toBe(400);
+    expect((await call('DELETE', '/api/v1/monitor/notify-secrets/api-hook', analyst)).status).toBe(200);
+    expect((await call('DELETE', '/api/v1/monitor/notify-secrets/api-hook', analyst)).status).toBe(404);
+    expect(JSON.parse(await (await call('GET', '/api/v1/monitor/notify-secrets', analyst)).text()).secrets).toEqual([
+      { name: 'api-hook', set: false, usedByConfig: true },
+      { name: 'smtp-pw', set: false, usedByConfig: true },
+    ]);
   });
 });

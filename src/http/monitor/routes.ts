@@ -9,7 +9,8 @@ import { recordAudit } from '../../audit/index.js';
 import type { Platform } from '../../platform.js';
 import { guard } from '../auth/guard.js';
 import { boundedLimit } from '../../monitor/events/store.js';
-import { hunt, type MonitorService } from '../../monitor/index.js';
+import { hunt, NotifySecrets, type MonitorService } from '../../monitor/index.js';
+import { Vault } from '../../vault/index.js';
 import { monitorStats } from '../../monitor/stats.js';
 import { parseWindowsXmlStream } from '../../monitor/intake/windows.js';
 import { parseJsonEventsStream, type JsonBatch } from '../../monitor/intake/json.js';
@@ -251,6 +252,38 @@ export async function monitorRoutes(app: FastifyInstance, p: Platform, m: Monito
       const to = req.query.to ? new Date(req.query.to) : new Date();
       const from = req.query.from ? new Date(req.query.from) : new Date(to.getTime() - 86_400_000);
       return monitorStats(m.deps.db, { from, to, ...(req.query.top ? { top: req.query.top } : {}) });
+    },
+  );
+
+  // notification secrets: the clear value is taken once and sealed under the vault; no answer carries it
+  const secrets = new NotifySecrets(p.db, new Vault({ db: p.db, keys: p.keys, bus: p.bus }), p.bus);
+  app.get('/api/v1/monitor/notify-secrets', { onRequest: guard(p, 'monitor.read'), schema: { tags: ['monitor'], summary: 'Notification secrets: set or not, never their values', security: [{ bearer: [] }] } }, async () => {
+    const n = m.deps.config.notify;
+    const named = new Set<string>([...n.webhooks.flatMap((w) => Object.values(w.secretHeaders ?? {})), ...(n.email?.passwordSecret ? [n.email.passwordSecret] : [])]);
+    const set = await secrets.list();
+    return {
+      secrets: [
+        ...set.map((x) => ({ name: x.name, set: true, updatedAt: x.updatedAt.toISOString(), updatedBy: x.updatedBy, usedByConfig: named.has(x.name) })),
+        ...[...named].filter((x) => !set.some((y) => y.name === x)).map((x) => ({ name: x, set: false, usedByConfig: true })),
+      ],
+    };
+  });
+  app.put<{ Params: { name: string }; Body: { value?: unknown } }>(
+    '/api/v1/monitor/notify-secrets/:name',
+    { onRequest: guard(p, 'monitor.manage'), schema: { tags: ['monitor'], summary: 'Seal a notification secret: {value}; only the sealed form is stored', security: [{ bearer: [] }] } },
+    async (req) => {
+      const value = req.body?.value;
+      if (typeof value !== 'string' || !value) throw new TrucError('bad_request', 'cần {"value": "…"} không rỗng (a non-empty {"value": "…"} is required)');
+      await secrets.set(req.params.name, value, actor(req));
+      return { name: req.params.name, set: true };
+    },
+  );
+  app.delete<{ Params: { name: string } }>(
+    '/api/v1/monitor/notify-secrets/:name',
+    { onRequest: guard(p, 'monitor.manage'), schema: { tags: ['monitor'], summary: 'Remove a notification secret (its data key is shredded)', security: [{ bearer: [] }] } },
+    async (req) => {
+      if (!(await secrets.remove(req.params.name, actor(req)))) throw new TrucError('not_found', `bí mật "${req.params.name}" chưa đặt (secret "${req.params.name}" is not set)`);
+      return { name: req.params.name, set: false };
     },
   );
 

@@ -1,6 +1,7 @@
 /**
- * The report of one run: which product, which vector files (by SHA-256, with the upstream commit), what
- * each suite came to, every failure with the meaning of its flags, and the verdict against a profile.
+ * The report of one run: which product, which vector files (the folder read and each file's SHA-256; the
+ * upstream commit only for byte-identical files), what each suite and each Wycheproof flag came to, every
+ * failure with the meaning of its flags, whether the run was cut short, and the verdict against a profile.
  * Built by a pure function from run results so the CLI, HTTP API and register can all produce the same
  * document; `canonicalReportBytes` gives the exact bytes the lab certificate will sign.
  */

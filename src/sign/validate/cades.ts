@@ -8,6 +8,7 @@ import { isTrucError } from '../../errors.js';
 import { inspectCms } from '../cades/verify.js';
 import type { ValidationReport } from './report.js';
 import { validateSigner, type ValidationOptions } from './signer.js';
+import { withNotes } from './notes.js';
 
 import { UNSIGNED } from '../cades/unsigned.js';
 import { carriedBy, signatureTimestamps, timestampReport, withCarried } from './timestamps.js';
@@ -43,7 +44,7 @@ export async function validateCades(cms: Uint8Array, opts: ValidationOptions & {
       certificatePath: [],
       warnings: [],
     });
-    return report;
+    return withNotes(report);
   }
   for (const [index, s] of inspection.signers.entries()) {
     const timed = s.unsignedAttributes.has(UNSIGNED.signatureTimeStamp);
@@ -105,5 +106,5 @@ export async function validateCades(cms: Uint8Array, opts: ValidationOptions & {
     if (ts.poe && s.signingTime && s.signingTime.getTime() > ts.poe.getTime() + 60_000) r.warnings.push('the claimed signing time is after the signature time-stamp');
     report.signatures.push(r);
   }
-  return report;
+  return withNotes(report);
 }

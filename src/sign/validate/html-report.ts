@@ -6,7 +6,7 @@
  * name is attacker-chosen text.
  */
 import type { SignatureReport, ValidationReport } from './report.js';
-import { afterText, LABELS, lockText, referenceLines, vietnamTime } from './text.js';
+import { afterText, LABELS, lockText, noteLines, reasonLine, referenceLines, vietnamTime } from './text.js';
 import { xmlEscape } from './xml-report.js';
 
 const esc = xmlEscape;
@@ -21,7 +21,7 @@ function one(s: SignatureReport, lang: 'en' | 'vi'): string {
   const cls = s.indication === 'TOTAL-PASSED' ? 'ok' : s.indication === 'TOTAL-FAILED' ? 'bad' : 'unk';
   const row = (k: string, v: string) => `<tr><th>${esc(k)}</th><td>${esc(v)}</td></tr>`;
   const rows = [
-    row(L.verdict, `${L.verdicts[s.indication]} (${s.indication}${s.subIndication ? ` / ${s.subIndication}` : ''})${s.message ? ` — ${s.message}` : ''}`),
+    row(L.verdict, `${L.verdicts[s.indication]} (${s.indication}${s.subIndication ? ` / ${s.subIndication}` : ''})${reasonLine(s, lang) ? ` — ${reasonLine(s, lang)}` : ''}`),
     row(L.signer, s.signer?.commonName ?? s.signer?.subject ?? '?'),
     ...(s.signer?.commonName ? [row('', s.signer.subject)] : []),
     row(L.issuer, s.signer?.issuer ?? '?'),
@@ -37,7 +37,7 @@ function one(s: SignatureReport, lang: 'en' | 'vi'): string {
   ];
   // XAdES: what each reference really covers, one line each (paths and URIs come from the file: escaped)
   const signed = s.signedData?.length ? `<p>${esc(L.signed)}:</p><ul>${s.signedData.flatMap((r) => referenceLines(r, L, '')).map((l) => `<li>${esc(l.replace(/^\s*- /, ''))}</li>`).join('')}</ul>` : '';
-  const notes = s.warnings.length ? `<p>${esc(L.notes)}:</p><ul>${s.warnings.map((w) => `<li>${esc(w)}</li>`).join('')}</ul>` : '';
+  const notes = s.warnings.length ? `<p>${esc(L.notes)}:</p><ul>${noteLines(s, lang).map((w) => `<li>${esc(w)}</li>`).join('')}</ul>` : '';
   return `<section class="${cls}"><h2>${esc(`${L.signature} #${s.index + 1}${s.pdf ? ` — ${s.pdf.fieldName}` : ''}`)}</h2><table>${rows.join('')}</table>${signed}${notes}</section>`;
 }
 

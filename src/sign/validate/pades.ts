@@ -11,6 +11,7 @@ import { inspectCms } from '../cades/verify.js';
 import { readPdfSignatures } from '../pades/verify.js';
 import type { SignatureReport, ValidationReport } from './report.js';
 import { validateSigner, type ValidationOptions } from './signer.js';
+import { withNotes } from './notes.js';
 
 import { UNSIGNED } from '../cades/unsigned.js';
 import { dssOffset, readDss } from '../pades/dss.js';
@@ -164,5 +165,5 @@ export async function validatePdf(pdf: Uint8Array, opts: ValidationOptions): Pro
       Object.assign(r, { indication: 'INDETERMINATE', subIndication: 'SIG_CONSTRAINTS_FAILURE', message: `changes the signature's field lock (FieldMDP ${lock.action}) does not permit: ${lock.violations.join('; ')}` });
     report.signatures.push(r);
   }
-  return report;
+  return withNotes(report);
 }

@@ -3,6 +3,8 @@
  * the ideas of TS 119 102-2 (one entry per signature: signer, claimed signing time, the checks made and
  * their outcome, the certificate path). JSON is the report; `text.ts` renders it for people.
  */
+import type { ReportNote } from './notes.js';
+
 export type Indication = 'TOTAL-PASSED' | 'TOTAL-FAILED' | 'INDETERMINATE';
 
 export type SubIndication =
@@ -115,6 +117,8 @@ export interface SignatureReport {
   subIndication?: SubIndication;
   /** why, in a sentence */
   message?: string;
+  /** the same reason coded (issue 18): the sub-indication as code, Vietnamese and English text, the sentence as detail */
+  reason?: ReportNote;
   signer?: CertificateSummary;
   /** the signer's claimed signing time (signing-time attribute, PDF /M, XAdES SigningTime) */
   claimedSigningTime?: string;
@@ -163,7 +167,10 @@ export interface SignatureReport {
   signedData?: SignedReference[];
   /** XAdES-C/X/XL: the references to validation data (CompleteCertificateRefs, CompleteRevocationRefs), each checked */
   validationDataReferences?: ValidationDataReference[];
+  /** the notes as the validators write them (English, or Vietnamese / English) */
   warnings: string[];
+  /** the same notes coded (issue 18), one for each warning in the same order: code, vi, en, params (see notes.ts) */
+  notes?: ReportNote[];
 }
 
 export interface ValidationReport {

@@ -4,6 +4,7 @@
  * Vietnamese labels officials read.
  */
 import type { SignatureReport, ValidationReport } from './report.js';
+import { noteOf, noteText, reasonOf } from './notes.js';
 
 export const LABELS = {
   en: {
@@ -74,11 +75,24 @@ export function vietnamTime(iso: string): string {
   return `${d.toISOString().slice(0, 19).replace('T', ' ')} +07:00`;
 }
 
+/** A signature's notes, coded, each Vietnamese first with the English beside it (or English alone), with its code. */
+export function noteLines(s: SignatureReport, lang: 'en' | 'vi'): string[] {
+  return (s.notes ?? s.warnings.map(noteOf)).map((n) => `[${n.code}] ${noteText(n, lang)}`);
+}
+
+/** The reason for the verdict, coded, in the language asked for. */
+export function reasonLine(s: SignatureReport, lang: 'en' | 'vi'): string | undefined {
+  const r = s.reason ?? reasonOf(s);
+  return r ? noteText(r, lang) : s.message;
+}
+
 function one(s: SignatureReport, L: (typeof LABELS)['en' | 'vi']): string {
+  const lang = L === LABELS.vi ? 'vi' : 'en';
+  const why = reasonLine(s, lang);
   const yn = (b: boolean | null | undefined) => (b === null || b === undefined ? L.unknown : b ? L.yes : L.no);
   const lines = [
     `${L.signature} #${s.index + 1} (${s.format} ${s.level}${s.pdf ? `, ${s.pdf.fieldName}` : ''})`,
-    `  ${L.verdict}: ${s.indication}${s.subIndication ? ` / ${s.subIndication}` : ''} (${L.verdicts[s.indication]})${s.message ? ` — ${s.message}` : ''}`,
+    `  ${L.verdict}: ${s.indication}${s.subIndication ? ` / ${s.subIndication}` : ''} (${L.verdicts[s.indication]})${why ? ` — ${why}` : ''}`,
     `  ${L.signer}: ${s.signer?.commonName ?? s.signer?.subject ?? '?'}`,
     `  ${L.issuer}: ${s.signer?.issuer ?? '?'}`,
     `  ${L.time}: ${s.claimedSigningTime ? vietnamTime(s.claimedSigningTime) : '?'}`,
@@ -91,7 +105,7 @@ function one(s: SignatureReport, L: (typeof LABELS)['en' | 'vi']): string {
   if (s.pdf?.certification) lines.push(`  ${L.certified}: DocMDP P=${s.pdf.certification.permissions}${s.pdf.certification.violations.length ? ` — ${s.pdf.certification.violations.join('; ')}` : ''}`);
   if (s.pdf?.fieldLock) lines.push(`  ${L.locked}: ${lockText(s.pdf.fieldLock)}`);
   if (s.signedData?.length) lines.push(`  ${L.signed}:`, ...s.signedData.flatMap((r) => referenceLines(r, L, '    ')));
-  if (s.warnings.length) lines.push(`  ${L.notes}:`, ...s.warnings.map((w) => `    - ${w}`));
+  if (s.warnings.length) lines.push(`  ${L.notes}:`, ...noteLines(s, lang).map((w) => `    - ${w}`));
   return lines.join('\n');
 }
 

@@ -46,6 +46,7 @@ import { isDetachedUri, resolveDetached, type DetachedInput, type DetachedResolu
 import { verifyTimeStamp } from '../timestamp/verify.js';
 import { timestampReport, withCarried, type Carried } from './timestamps.js';
 import { validateSigner, type ValidationOptions } from './signer.js';
+import { withNotes } from './notes.js';
 
 const DS = 'http://www.w3.org/2000/09/xmldsig#';
 const XADES = 'http://uri.etsi.org/01903/v1.3.2#';
@@ -126,7 +127,7 @@ export async function validateXades(input: Uint8Array | string, opts: Validation
   // windows-1258 is read in Normalization Form C (Canonical XML 1.0 §2.1, as xmlsec1 reads it); a signer whose
   // decoder kept a letter and its tone mark apart digested the two characters: a digest broken in NFC is tried again
   // on the document as decoded, and that reading is the signature's when its digests hold there
-  if (typeof input === 'string' || !readXml(input).encoding.composed || !report.signatures.some((s) => s.subIndication === 'HASH_FAILURE')) return report;
+  if (typeof input === 'string' || !readXml(input).encoding.composed || !report.signatures.some((s) => s.subIndication === 'HASH_FAILURE')) return withNotes(report);
   const again = await validateRead(input, opts, { asDecoded: true });
   report.signatures = report.signatures.map((s, i) => {
     const other = again.signatures[i];
@@ -139,7 +140,7 @@ export async function validateXades(input: Uint8Array | string, opts: Validation
       ],
     };
   });
-  return report;
+  return withNotes(report);
 }
 
 async function validateRead(input: Uint8Array | string, opts: ValidationOptions & { content?: DetachedInput }, reading: ReadXmlOptions): Promise<ValidationReport> {

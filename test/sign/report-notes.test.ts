@@ -5,13 +5,15 @@
  * sub-indication; `truc verify`'s text shows the Vietnamese with the English beside it.
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import { signCades, signPdf, signXades, validateCades, validatePdf, validateXades, reportText } from '../../src/sign/index.js';
 import { NOTE_CATALOGUE, REASON_CATALOGUE, noteOf, reasonOf, type ReportNote } from '../../src/sign/validate/notes.js';
 import type { SignatureReport, SubIndication } from '../../src/sign/validate/report.js';
 import { PdfDocument } from '../../src/sign/pdf/document.js';
 import { decodeTextString, dict, serialize, textString } from '../../src/sign/pdf/objects.js';
 import { appendUpdate } from '../../src/sign/pdf/update.js';
-import { formPdf, openLab, samplePdf, type Lab } from './fixtures.js';
+import { formPdf, openLab, samplePdf, save, type Lab } from './fixtures.js';
 
 const VI = /[àáạảãâầấậẩẫăằắặẳẵèéẹẻẽêềếệểễìíịỉĩòóọỏõôồốộổỗơờớợởỡùúụủũưừứựửữỳýỵỷỹđ]/i;
 const CONTENT = Buffer.from('Quyết định số 15/QĐ-UBND\n');
@@ -121,6 +123,15 @@ describe('the validators write only catalogued notes', () => {
     expect(vi).toMatch(/Ghi chú:\n(?:.*\n)*? {4}- \[DOCUMENT_FILLED_AFTER\] tài liệu được cập nhật sau chữ ký này chỉ bằng việc điền biểu mẫu hoặc thêm đối tượng, không thay đổi gì khác \(the document was updated after this signature with form fields filled in or objects added, no other change\)/);
     expect(reportText(r, 'en')).toMatch(/- \[DOCUMENT_FILLED_AFTER\] the document was updated after this signature/);
     expect(reportText(r, 'en')).not.toMatch(/tài liệu được cập nhật/);
+    // truc verify: the note in Vietnamese with its English beside it; --lang en: English alone; JSON: coded
+    const file = save(lab.dir, 'filled.pdf', filled);
+    const env = { ...process.env, TRUC_DATA_DIR: join(lab.dir, 'cli-data'), TRUC_LOG_LEVEL: 'warn' };
+    const truc = (...args: string[]) => spawnSync(process.execPath, ['bin/truc.js', 'verify', file, '--anchor', lab.rootPath, ...args], { env, encoding: 'utf8', timeout: 120_000 });
+    const text = truc();
+    expect(text.stdout, text.stderr).toMatch(/- \[DOCUMENT_FILLED_AFTER\] tài liệu được cập nhật sau chữ ký này .* \(the document was updated after this signature/);
+    expect(truc('--lang', 'en').stdout).toMatch(/- \[DOCUMENT_FILLED_AFTER\] the document was updated after this signature/);
+    const json = JSON.parse(truc('--report', 'json').stdout) as { signatures: SignatureReport[] };
+    expect(json.signatures[0]!.notes).toEqual(r.signatures[0]!.notes);
     // a plain PDF signed twice: both signatures coded
     const twice = await signPdf(await signPdf(await samplePdf(false), signer), signer);
     for (const s of (await validatePdf(twice, { trustAnchors: [lab.root] })).signatures) expectCoded(s);

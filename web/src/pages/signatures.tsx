@@ -42,6 +42,8 @@ interface SignatureReport {
   indication: 'TOTAL-PASSED' | 'TOTAL-FAILED' | 'INDETERMINATE';
   subIndication?: string;
   message?: string;
+  /** the reason coded (issue 18): the sub-indication, its text in both languages */
+  reason?: ReportNote;
   signer?: CertificateSummary;
   claimedSigningTime?: string;
   bestSignatureTime?: string;
@@ -64,6 +66,15 @@ interface SignatureReport {
     detached?: boolean;
   }[];
   warnings: string[];
+  /** the warnings coded (issue 18), one for each, in the same order */
+  notes?: ReportNote[];
+}
+/** A validation-report note: a stable code, its text in both languages, the values it names (src/sign/validate/notes.ts). */
+export interface ReportNote {
+  code: string;
+  vi: string;
+  en: string;
+  params: Record<string, string>;
 }
 export interface ValidationReport {
   validationTime: string;
@@ -159,7 +170,13 @@ function SignatureCard({ s }: { s: SignatureReport }) {
           )}
         </p>
       ) : null}
-      {s.message ? <p className="small-text">{s.message}</p> : null}
+      {s.reason ? (
+        <p className="small-text" data-code={s.reason.code}>
+          <Bi vi={s.reason.vi} en={s.reason.en} />
+        </p>
+      ) : s.message ? (
+        <p className="small-text">{s.message}</p>
+      ) : null}
       <dl className="facts">
         <dt>
           <Bi vi="Người ký" en="signer" />
@@ -261,7 +278,15 @@ function SignatureCard({ s }: { s: SignatureReport }) {
           ))}
         </div>
       ) : null}
-      {s.warnings.length ? (
+      {s.notes?.length ? (
+        <ul className="warnings small-text">
+          {s.notes.map((n, i) => (
+            <li key={i} data-code={n.code} title={n.code}>
+              ⚠ <Bi vi={n.vi} en={n.en} />
+            </li>
+          ))}
+        </ul>
+      ) : s.warnings.length ? (
         <ul className="warnings small-text">
           {s.warnings.map((w, i) => (
             <li key={i}>⚠ {w}</li>

@@ -100,6 +100,14 @@ describe('the validators write only catalogued notes', () => {
       for (const s of r.signatures) for (const n of expectCoded(s)) seen.add(n.code);
     }
     expect(seen.has('CMS_PADDING_IGNORED')).toBe(true);
+    // no CRL nor OCSP at hand (soft-fail): the issue's own example, coded, the subject a parameter
+    const sound = (await validateCades(p7s, { content: CONTENT, trustAnchors: [lab.root] })).signatures[0]!;
+    expect(sound.notes).toContainEqual({
+      code: 'REVOCATION_MISSING',
+      vi: 'không có thông tin thu hồi cho C=VN, O=UBND tỉnh Hà Giang, CN=Nguyễn Văn An',
+      en: 'no revocation status for C=VN, O=UBND tỉnh Hà Giang, CN=Nguyễn Văn An',
+      params: { subject: 'C=VN, O=UBND tỉnh Hà Giang, CN=Nguyễn Văn An' },
+    });
     const failed = await validateCades(p7s, { content: Buffer.from('another text'), trustAnchors: [lab.root] });
     expect(failed.signatures[0]!.reason).toMatchObject({ code: 'HASH_FAILURE', vi: expect.stringMatching(/^nội dung đã ký không khớp giá trị băm/) });
     // no trust anchor for the path: the reason says so in both languages

@@ -1,25 +1,13 @@
 import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadProfile, openStdioProduct, renderHtml, renderPdf, resolveSuites } from '../../src/lab/index.js';
 import { listCas } from '../../src/pki/index.js';
 import { runAndRecord, verifyReportSignature } from '../../src/lab/register/index.js';
 import { testPlatform, type TestPlatform } from '../helpers/platform.js';
 import { sharedMissing, VECTORS } from './shared.js';
-
-const SCRIPT = resolve(process.cwd(), 'test/lab/fixtures/product-misbehaving.mjs');
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
-const until = async (f: () => boolean): Promise<void> => {
-  for (let i = 0; i < 100 && !f(); i++) await new Promise((r) => setTimeout(r, 50));
-};
+import { MISBEHAVING as SCRIPT, alive, until } from './misbehaving.js';
 
 describe.skipIf(sharedMissing)('whole-run limits: a partial report, signed, never PASS', () => {
   let p: TestPlatform;

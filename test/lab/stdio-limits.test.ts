@@ -1,21 +1,9 @@
 import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openStdioProduct } from '../../src/lab/index.js';
-
-const SCRIPT = resolve(process.cwd(), 'test/lab/fixtures/product-misbehaving.mjs');
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
-const until = async (f: () => boolean): Promise<void> => {
-  for (let i = 0; i < 100 && !f(); i++) await new Promise((r) => setTimeout(r, 50));
-};
+import { MISBEHAVING as SCRIPT, alive, until } from './misbehaving.js';
 
 describe('stdio product limits', () => {
   it('a hung product is given up on after repeated time-outs, with the child it started killed', async () => {

@@ -14,7 +14,6 @@ import type * as ConfigApi from '../config.js';
 import type * as YamlApi from 'yaml';
 import type * as PlatformApi from '../platform.js';
 import type * as MonitorApi from '../monitor/index.js';
-import type * as VaultApi from '../vault/index.js';
 import type { Platform } from '../platform.js';
 import { loadBefore } from './lazy.js';
 
@@ -34,7 +33,6 @@ let hunt: typeof MonitorApi.hunt;
 let monitorConfig: typeof MonitorApi.monitorConfig;
 let readEventFile: typeof MonitorApi.readEventFile;
 let NotifySecrets: typeof MonitorApi.NotifySecrets;
-let Vault: typeof VaultApi.Vault;
 
 async function load(): Promise<void> {
   ({ pino } = await import('pino'));
@@ -42,7 +40,6 @@ async function load(): Promise<void> {
   ({ parse: parseYaml } = await import('yaml'));
   ({ openPlatform } = await import('../platform.js'));
   ({ AlertStore, BUILTIN_RULES_DIR, Detection, EventStore, compileSettings, MonitorService, Scanner, hunt, monitorConfig, readEventFile, NotifySecrets } = await import('../monitor/index.js'));
-  ({ Vault } = await import('../vault/index.js'));
 }
 
 const operator = () => `cli:${userInfo().username}`;
@@ -298,7 +295,7 @@ export function monitorCommands(program: Command): void {
 
   // notification secrets: the clear value goes in once (standard input, or an environment variable) and is
   // sealed under the vault; nothing prints it back
-  const secrets = (p: Platform) => new NotifySecrets(p.db, new Vault({ db: p.db, keys: p.keys, bus: p.bus }), p.bus);
+  const secrets = (p: Platform) => NotifySecrets.of(p);
   const readStdin = async (): Promise<string> => {
     const parts: Buffer[] = [];
     for await (const c of process.stdin) parts.push(c as Buffer);
@@ -320,15 +317,7 @@ export function monitorCommands(program: Command): void {
     .description('The secrets that are set (names and dates, never values)')
     .action(() =>
       withPlatform(async (p, mc) => {
-        const set = await secrets(p).list();
-        const named = new Set<string>([
-          ...mc.notify.webhooks.flatMap((w) => Object.values(w.secretHeaders ?? {})),
-          ...(mc.notify.email?.passwordSecret ? [mc.notify.email.passwordSecret] : []),
-        ]);
-        const rows = [
-          ...set.map((s) => ({ name: s.name, set: true, updatedAt: s.updatedAt.toISOString(), updatedBy: s.updatedBy, usedByConfig: named.has(s.name) })),
-          ...[...named].filter((n) => !set.some((s) => s.name === n)).map((n) => ({ name: n, set: false, updatedAt: null, updatedBy: null, usedByConfig: true })),
-        ];
+        const rows = (await secrets(p).status(mc.notify)).map((r) => ({ name: r.name, set: r.set, updatedAt: r.updatedAt?.toISOString() ?? null, updatedBy: r.updatedBy ?? null, usedByConfig: r.usedByConfig }));
         out(rows, () =>
           rows.length
             ? rows.map((r) => `${r.name}\t${r.set ? 'đã đặt (set)' : 'chưa đặt (not set)'}\t${r.updatedAt ?? '-'}\t${r.updatedBy ?? '-'}${r.usedByConfig ? '' : '\t(không dùng trong cấu hình / unused by the configuration)'}`).join('\n')

@@ -11,8 +11,8 @@ import { X509Certificate } from 'node:crypto';
 import { isIP } from 'node:net';
 import type { Server } from 'node:https';
 import { toPem } from '../asn1/der.js';
-import { getCa, defaultIssuingCa, type CaRow } from '../pki/index.js';
-import { ensureServiceCert, getServiceCert } from '../pki/service-cert.js';
+import { caChain, getCa, defaultIssuingCa } from '../pki/index.js';
+import { ensureServiceCert, type ServiceCertRow } from '../pki/service-cert.js';
 import type { Platform } from '../platform.js';
 import { TrucError } from '../errors.js';
 import type { SoftwareKeyStore } from '../crypto/software-keystore.js';
@@ -74,25 +74,7 @@ export function certNamesMatch(der: Buffer, names: string[]): boolean {
   return names.every((n) => (isIP(n) ? x.checkIP(n) !== undefined : x.checkHost(n, { wildcards: false, partialWildcards: false }) === n));
 }
 
-async function chainOf(p: Platform, ca: CaRow): Promise<{ chain: Buffer[]; root: Buffer }> {
-  const chain: Buffer[] = [];
-  let c: CaRow | null = ca;
-  for (let i = 0; c && i < 8; i++) {
-    if (c.parentId === null) return { chain, root: c.certificate };
-    chain.push(c.certificate);
-    c = await getCa(p.db, c.parentId);
-  }
-  throw new TrucError('internal', `CA ${ca.id}: no root above it`);
-}
-
-/**
- * The listener's current certificate, issued or renewed when needed (less than a third of its life left,
- * names changed, or none yet), with its key and chain.
- */
-export async function ensureListenerMaterial(p: Platform, now = new Date()): Promise<{ material: ListenerMaterial; issued: boolean }> {
-  const o = p.config.http.autoTls ?? {};
-  const names = listenerNames(p);
-  if (!names.length) throw new TrucError('invalid_config', 'http.autoTls.names: cần ít nhất một tên / at least one name is needed');
+function softwareStore(p: Platform): SoftwareKeyStore {
   let software: Partial<SoftwareKeyStore> | undefined;
   try {
     software = p.pki.keys.get('software') as Partial<SoftwareKeyStore>;
@@ -101,10 +83,18 @@ export async function ensureListenerMaterial(p: Platform, now = new Date()): Pro
   }
   if (!software || typeof software.tlsPrivateKey !== 'function')
     throw new TrucError('invalid_config', 'khoá của cổng HTTPS cần kho khoá phần mềm / the HTTPS listener needs the software key store');
-  // a stored certificate naming other names is renewed at once, as one that has aged
-  const have = await getServiceCert(p.db, LISTENER_SERVICE, SLOT);
-  const renamed = have !== null && !certNamesMatch(have.certificate, names);
-  const { row, issued } = await ensureServiceCert(
+  return software as SoftwareKeyStore;
+}
+
+/**
+ * The listener's certificate row, issued or renewed when needed: none yet, less than a third of its life
+ * left, or naming other names than those asked for now.
+ */
+async function listenerCert(p: Platform, names: string[], now: Date): Promise<{ row: ServiceCertRow; issued: boolean }> {
+  const o = p.config.http.autoTls ?? {};
+  if (!names.length) throw new TrucError('invalid_config', 'http.autoTls.names: cần ít nhất một tên / at least one name is needed');
+  softwareStore(p);
+  return ensureServiceCert(
     p.pki,
     p.issuer,
     LISTENER_SERVICE,
@@ -121,23 +111,30 @@ export async function ensureListenerMaterial(p: Platform, now = new Date()): Pro
         actor: 'platform',
       };
     },
-    { force: renamed, now },
+    { now, renewIf: (have) => !certNamesMatch(have.certificate, names) },
   );
-  const ca = await getCa(p.db, row.caId);
-  if (!ca) throw new TrucError('internal', `CA ${row.caId} of the listener certificate is gone`);
-  const { chain, root } = await chainOf(p, ca);
-  const key = (await software.tlsPrivateKey(row.keyId)).export({ type: 'pkcs8', format: 'pem' }) as string;
+}
+
+/** Key (PEM) and chain of a listener certificate, as Node's TLS takes them. */
+async function materialOf(p: Platform, row: ServiceCertRow, names: string[]): Promise<ListenerMaterial> {
+  // issuing CA up to the root: the chain served is all but the root, which clients hold
+  const cas = await caChain(p.pki, row.caId);
+  const chain = cas.slice(0, -1).map((c) => c.certificate);
   return {
-    issued,
-    material: {
-      key,
-      cert: [row.certificate, ...chain].map((d) => toPem('CERTIFICATE', d)).join(''),
-      root: toPem('CERTIFICATE', root),
-      serial: row.serial,
-      notAfter: row.notAfter,
-      names,
-    },
+    key: (await softwareStore(p).tlsPrivateKey(row.keyId)).export({ type: 'pkcs8', format: 'pem' }) as string,
+    cert: [row.certificate, ...chain].map((d) => toPem('CERTIFICATE', d)).join(''),
+    root: toPem('CERTIFICATE', cas[cas.length - 1]!.certificate),
+    serial: row.serial,
+    notAfter: row.notAfter,
+    names,
   };
+}
+
+/** The listener's current certificate (issued or renewed when needed) with its key and chain. */
+export async function ensureListenerMaterial(p: Platform, now = new Date()): Promise<{ material: ListenerMaterial; issued: boolean }> {
+  const names = listenerNames(p);
+  const { row, issued } = await listenerCert(p, names, now);
+  return { issued, material: await materialOf(p, row, names) };
 }
 
 /** Node TLS options for the listener: TLS 1.3 only, optional client certificates checked by the API's own authentication. */
@@ -167,8 +164,11 @@ export class ListenerRenewal {
     if (this.running) return false;
     this.running = true;
     try {
-      const { material, issued } = await ensureListenerMaterial(this.p, now);
+      // the key and chain are read only when the certificate changed
+      const names = listenerNames(this.p);
+      const { row, issued } = await listenerCert(this.p, names, now);
       if (!issued) return false;
+      const material = await materialOf(this.p, row, names);
       this.server.setSecureContext(listenerTlsOptions(material, this.p.config.http.autoTls?.requestClientCert ?? false));
       this.material = material;
       this.p.log.info({ serial: material.serial, notAfter: material.notAfter, names: material.names }, 'chứng thư cổng HTTPS đã gia hạn (HTTPS listener certificate renewed)');

@@ -8,7 +8,6 @@ import { buildApp } from './app.js';
 import { OcspResponder } from '../pki/ocsp/index.js';
 import { TimeStampAuthority } from '../pki/tsa/index.js';
 import { MonitorService, NotifySecrets, monitorConfig } from '../monitor/index.js';
-import { Vault } from '../vault/index.js';
 import { join } from 'node:path';
 import type { Db } from '../store/index.js';
 import type { BodyCipher } from '../exchange/log/cipher.js';
@@ -91,7 +90,7 @@ export async function startServer(p: Platform, so: StartOptions = {}): Promise<R
     tsa = undefined;
   }
   const mcfg = monitorConfig(p.config.monitor);
-  const secrets = new NotifySecrets(p.db, new Vault({ db: p.db, keys: p.keys, bus: p.bus }), p.bus);
+  const secrets = NotifySecrets.of(p);
   const monitor = roles.has('monitor') && mcfg.enabled ? await MonitorService.start({ db: p.db, bus: p.bus, log: p.log, config: mcfg, secrets }) : undefined;
   if (monitor) p.log.info({ syslog: monitor.addresses, rules: monitor.detection.engine.detector.stats().rules }, 'monitoring started');
   // the demonstration axis: a central server on this platform (its configuration served by this app) and

@@ -139,8 +139,9 @@ async function putServiceCert(sql: Sql, service: string, slot: string, r: Servic
 }
 
 /**
- * The service's certificate in `slot`: the stored one while it has a third of its life left (and `force` is
- * not set), otherwise a new key and certificate, issued and stored. `issued` says which happened.
+ * The service's certificate in `slot`: the stored one while it has a third of its life left (and `renewIf`
+ * does not ask for a new one, e.g. a TLS listener's names changed), otherwise a new key and certificate,
+ * issued and stored. `issued` says which happened.
  */
 export async function ensureServiceCert(
   pki: PkiContext,
@@ -148,10 +149,10 @@ export async function ensureServiceCert(
   service: string,
   slot: string,
   req: () => Promise<ServiceCertRequest>,
-  o: { force?: boolean; now?: Date } = {},
+  o: { renewIf?: (have: ServiceCertRow) => boolean; now?: Date } = {},
 ): Promise<{ row: ServiceCertRow; issued: boolean }> {
   const have = await getServiceCert(pki.db, service, slot);
-  if (have && !o.force && !needsRenewal(have.notBefore, have.notAfter, o.now ?? pki.clock())) return { row: have, issued: false };
+  if (have && !o.renewIf?.(have) && !needsRenewal(have.notBefore, have.notAfter, o.now ?? pki.clock())) return { row: have, issued: false };
   const r = await req();
   const { key, issued } = await issueServiceCert(pki, issuer, r);
   const row: ServiceCertRow = {

@@ -10,7 +10,6 @@ import type { Platform } from '../../platform.js';
 import { guard } from '../auth/guard.js';
 import { boundedLimit } from '../../monitor/events/store.js';
 import { hunt, NotifySecrets, type MonitorService } from '../../monitor/index.js';
-import { Vault } from '../../vault/index.js';
 import { monitorStats } from '../../monitor/stats.js';
 import { parseWindowsXmlStream } from '../../monitor/intake/windows.js';
 import { parseJsonEventsStream, type JsonBatch } from '../../monitor/intake/json.js';
@@ -256,18 +255,10 @@ export async function monitorRoutes(app: FastifyInstance, p: Platform, m: Monito
   );
 
   // notification secrets: the clear value is taken once and sealed under the vault; no answer carries it
-  const secrets = new NotifySecrets(p.db, new Vault({ db: p.db, keys: p.keys, bus: p.bus }), p.bus);
-  app.get('/api/v1/monitor/notify-secrets', { onRequest: guard(p, 'monitor.read'), schema: { tags: ['monitor'], summary: 'Notification secrets: set or not, never their values', security: [{ bearer: [] }] } }, async () => {
-    const n = m.deps.config.notify;
-    const named = new Set<string>([...n.webhooks.flatMap((w) => Object.values(w.secretHeaders ?? {})), ...(n.email?.passwordSecret ? [n.email.passwordSecret] : [])]);
-    const set = await secrets.list();
-    return {
-      secrets: [
-        ...set.map((x) => ({ name: x.name, set: true, updatedAt: x.updatedAt.toISOString(), updatedBy: x.updatedBy, usedByConfig: named.has(x.name) })),
-        ...[...named].filter((x) => !set.some((y) => y.name === x)).map((x) => ({ name: x, set: false, usedByConfig: true })),
-      ],
-    };
-  });
+  const secrets = NotifySecrets.of(p);
+  app.get('/api/v1/monitor/notify-secrets', { onRequest: guard(p, 'monitor.read'), schema: { tags: ['monitor'], summary: 'Notification secrets: set or not, never their values', security: [{ bearer: [] }] } }, async () => ({
+    secrets: (await secrets.status(m.deps.config.notify)).map((x) => ({ ...x, ...(x.updatedAt ? { updatedAt: x.updatedAt.toISOString() } : {}) })),
+  }));
   app.put<{ Params: { name: string }; Body: { value?: unknown } }>(
     '/api/v1/monitor/notify-secrets/:name',
     { onRequest: guard(p, 'monitor.manage'), schema: { tags: ['monitor'], summary: 'Seal a notification secret: {value}; only the sealed form is stored', security: [{ bearer: [] }] } },

@@ -11,7 +11,9 @@ import { TrucError } from '../../errors.js';
 import type { Db, Migration } from '../../store/index.js';
 import { appendAudit } from '../../audit/index.js';
 import { makeEvent, type Bus } from '../../bus/index.js';
-import type { Vault } from '../../vault/index.js';
+import { Vault } from '../../vault/index.js';
+import type { KeyStores } from '../../crypto/keystore.js';
+import type { MonitorConfig } from '../config.js';
 
 export const notifySecretMigrations: Migration[] = [
   {
@@ -45,12 +47,37 @@ function checkName(name: string): void {
   if (!NAME.test(name)) throw new TrucError('bad_request', `tên bí mật không hợp lệ (secret name must be 1-64 of A-Z a-z 0-9 _ . -): ${JSON.stringify(name).slice(0, 80)}`);
 }
 
+/** A secret's state for listing: set or not, and whether the notification settings name it. */
+export interface SecretStatus {
+  name: string;
+  set: boolean;
+  updatedAt?: Date;
+  updatedBy?: string;
+  usedByConfig: boolean;
+}
+
 export class NotifySecrets implements SecretSource {
   constructor(
     private readonly db: Db,
     private readonly vault: Vault,
     private readonly bus?: Bus,
   ) {}
+
+  /** The platform's notification secrets, sealed under its vault. */
+  static of(p: { db: Db; keys: KeyStores; bus: Bus }): NotifySecrets {
+    return new NotifySecrets(p.db, new Vault({ db: p.db, keys: p.keys, bus: p.bus }), p.bus);
+  }
+
+  /** Every secret that is set or that the notification settings name, with whether it is set and used. */
+  async status(notify: MonitorConfig['notify']): Promise<SecretStatus[]> {
+    const named = new Set<string>([...notify.webhooks.flatMap((w) => Object.values(w.secretHeaders ?? {})), ...(notify.email?.passwordSecret ? [notify.email.passwordSecret] : [])]);
+    const set = await this.list();
+    const have = new Set(set.map((x) => x.name));
+    return [
+      ...set.map((x) => ({ name: x.name, set: true, updatedAt: x.updatedAt, updatedBy: x.updatedBy, usedByConfig: named.has(x.name) })),
+      ...[...named].filter((n) => !have.has(n)).map((n) => ({ name: n, set: false, usedByConfig: true })),
+    ];
+  }
 
   /** Seals `value` under a new data key and stores only the sealed form; the former value's key is shredded. */
   async set(name: string, value: string, actor = 'system'): Promise<void> {

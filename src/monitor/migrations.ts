@@ -6,7 +6,7 @@ import type { Migration } from '../store/index.js';
 import { eventMigrations } from './events/store.js';
 import { alertMigrations } from './alerts/store.js';
 import { detectMigrations } from './detect/settings.js';
-import { notifySecretMigrations } from './alerts/secrets.js';
+import { notifySecretMigrations } from './alerts/secret-migrations.js';
 
 /**
  * Events from the bus are stored once: their `event.id` (given by the outbox) is remembered in the

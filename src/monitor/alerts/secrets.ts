@@ -8,25 +8,15 @@
  */
 import { randomUUID } from 'node:crypto';
 import { TrucError } from '../../errors.js';
-import type { Db, Migration } from '../../store/index.js';
+import type { Db } from '../../store/index.js';
 import { appendAudit } from '../../audit/index.js';
 import { makeEvent, type Bus } from '../../bus/index.js';
 import { Vault } from '../../vault/index.js';
 import type { KeyStores } from '../../crypto/keystore.js';
 import type { MonitorConfig } from '../config.js';
 
-export const notifySecretMigrations: Migration[] = [
-  {
-    id: 'monitor/notify_001_secret',
-    sql: `CREATE TABLE monitor_notify_secret (
-            name text PRIMARY KEY,
-            object_id text NOT NULL,
-            sealed bytea NOT NULL,
-            updated_at timestamptz NOT NULL DEFAULT now(),
-            updated_by text NOT NULL
-          );`,
-  },
-];
+/** the table, in a module of its own: migrating the database must not load the vault (src/database.ts) */
+export { notifySecretMigrations } from './secret-migrations.js';
 
 /** What a channel needs at send time: the clear value of a named secret. */
 export interface SecretSource {

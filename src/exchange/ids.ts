@@ -71,30 +71,60 @@ export function serverId(m: MemberId, serverCode: string): ServerId {
   return { ...memberId(m.instance, m.memberClass, m.memberCode), serverCode: checkPart('server code', serverCode) };
 }
 
+/**
+ * Parsed identifiers, by text: a security server parses the same few client and service identifiers on
+ * every message (headers, signed header, log records, access checks), and the checks above cost more than
+ * the lookup. Bounded (cleared when full); callers get their own copy; a text that fails is not kept.
+ */
+const CACHE_MAX = 4096;
+function cached<T extends object>(cache: Map<string, Readonly<T>>, text: string, parse: (t: string) => T): T {
+  const hit = cache.get(text);
+  if (hit) return { ...hit };
+  const v = parse(text);
+  if (cache.size >= CACHE_MAX) cache.clear();
+  cache.set(text, Object.freeze({ ...v }));
+  return v;
+}
+const members = new Map<string, Readonly<MemberId>>();
+const subsystems = new Map<string, Readonly<SubsystemId>>();
+const services = new Map<string, Readonly<ServiceId>>();
+const servers = new Map<string, Readonly<ServerId>>();
+const clientHeaders = new Map<string, Readonly<SubsystemId>>();
+
 export function parseMember(text: string): MemberId {
-  const [i, c, m] = parts(text, 'MEMBER', 3, 3) as [string, string, string];
-  return memberId(i, c, m);
+  return cached(members, text, (t) => {
+    const [i, c, m] = parts(t, 'MEMBER', 3, 3) as [string, string, string];
+    return memberId(i, c, m);
+  });
 }
 
 export function parseSubsystem(text: string): SubsystemId {
-  const [i, c, m, s] = parts(text, 'SUBSYSTEM', 4, 4) as [string, string, string, string];
-  return subsystemId(memberId(i, c, m), s);
+  return cached(subsystems, text, (t) => {
+    const [i, c, m, s] = parts(t, 'SUBSYSTEM', 4, 4) as [string, string, string, string];
+    return subsystemId(memberId(i, c, m), s);
+  });
 }
 
 export function parseService(text: string): ServiceId {
-  const [i, c, m, s, code, v] = parts(text, 'SERVICE', 5, 6) as [string, string, string, string, string, string?];
-  return serviceId(subsystemId(memberId(i, c, m), s), code, v);
+  return cached(services, text, (t) => {
+    const [i, c, m, s, code, v] = parts(t, 'SERVICE', 5, 6) as [string, string, string, string, string, string?];
+    return serviceId(subsystemId(memberId(i, c, m), s), code, v);
+  });
 }
 
 export function parseServer(text: string): ServerId {
-  const [i, c, m, s] = parts(text, 'SERVER', 4, 4) as [string, string, string, string];
-  return serverId(memberId(i, c, m), s);
+  return cached(servers, text, (t) => {
+    const [i, c, m, s] = parts(t, 'SERVER', 4, 4) as [string, string, string, string];
+    return serverId(memberId(i, c, m), s);
+  });
 }
 
 /** The `X-Road-Client` header: `INSTANCE/CLASS/MEMBER/SUBSYSTEM` (a member alone is not a client). */
 export function parseClientHeader(text: string): SubsystemId {
-  const [i, c, m, s] = splitParts(text.trim(), 'X-Road-Client', 4, 4) as [string, string, string, string];
-  return subsystemId(memberId(i, c, m), s);
+  return cached(clientHeaders, text, (t) => {
+    const [i, c, m, s] = splitParts(t.trim(), 'X-Road-Client', 4, 4) as [string, string, string, string];
+    return subsystemId(memberId(i, c, m), s);
+  });
 }
 
 export const memberText = (m: MemberId) => `MEMBER:${m.instance}/${m.memberClass}/${m.memberCode}`;

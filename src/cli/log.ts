@@ -16,11 +16,12 @@ import { loadBefore } from './lazy.js';
 // the message log, behind `truc log`, loaded when one of its commands runs (./lazy.ts)
 let listSegments: typeof LogApi.listSegments;
 let scanSegment: typeof LogApi.scanSegment;
+let recordSummary: typeof LogApi.recordSummary;
 let verifyLog: typeof LogApi.verifyLog;
 let writeEvidence: typeof LogApi.writeEvidence;
 
 async function load(): Promise<void> {
-  ({ listSegments, scanSegment, verifyLog, writeEvidence } = await import('../exchange/log/index.js'));
+  ({ listSegments, scanSegment, recordSummary, verifyLog, writeEvidence } = await import('../exchange/log/index.js'));
 }
 
 export const LOG_EXIT = { intact: 0, broken: 1, cannotCheck: 3 } as const;
@@ -178,17 +179,7 @@ export function logCommands(
             if (o.from !== undefined && m.seq < o.from) continue;
             if (o.to !== undefined && m.seq > o.to) break;
             const line = {
-              seq: m.seq,
-              messageId: m.messageId,
-              kind: m.kind,
-              side: m.side,
-              client: m.client,
-              service: m.service,
-              ...(m.userId !== undefined ? { userId: m.userId } : {}),
-              ...(m.issue !== undefined ? { issue: m.issue } : {}),
-              time: m.time.toISOString(),
-              bodyHash: m.bodyHash.toString('hex'),
-              bodyLength: m.bodyLength,
+              ...recordSummary(m),
               body: ['none', 'inline', 'file'][m.body.store],
               chainHash: r.frame.hash.toString('hex'),
               segment: no,

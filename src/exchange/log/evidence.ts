@@ -14,7 +14,7 @@ import { PassThrough, type Readable } from 'node:stream';
 import { TrucError } from '../../errors.js';
 import { readTimeStampToken } from '../../sign/timestamp/token.js';
 import { bodyAad, type BodyCipher } from './cipher.js';
-import { BODY_FILE, BODY_INLINE, frameBytes, recordDigest, type Batch, type RecordMeta } from './format.js';
+import { BODY_FILE, BODY_INLINE, frameBytes, recordDigest, recordSummary, type Batch, type RecordMeta } from './format.js';
 import { auditPath, merkleRoot } from './merkle.js';
 import { bodyPath, listSegments, readIdentity, readStamps, scanSegment, segPath, SEGMENTS, STAMPS } from './reader.js';
 import { decryptInline, decryptTransform } from './spool.js';
@@ -149,17 +149,7 @@ export async function writeEvidence(o: { dir: string; messageId: string; segment
           JSON.stringify(
             {
               log: logId.toString('hex'),
-              seq: m.seq,
-              messageId: m.messageId,
-              kind: m.kind,
-              side: m.side,
-              client: m.client,
-              service: m.service,
-              ...(m.userId !== undefined ? { userId: m.userId } : {}),
-              ...(m.issue !== undefined ? { issue: m.issue } : {}),
-              time: m.time.toISOString(),
-              bodyHash: m.bodyHash.toString('hex'),
-              bodyLength: m.bodyLength,
+              ...recordSummary(m),
               body: b.store === BODY_FILE ? 'file' : b.store === BODY_INLINE ? 'inline' : 'not kept (metadata mode)',
               ...(b.cipher ? { protectedWith: b.cipher } : {}),
             },

@@ -273,6 +273,23 @@ export interface RecordMeta {
   material?: Buffer[];
 }
 
+/** What a record says of its message, as `truc log export` prints it and an evidence container's record.json holds it. */
+export function recordSummary(m: RecordMeta): Record<string, string | number> {
+  return {
+    seq: m.seq,
+    messageId: m.messageId,
+    kind: m.kind,
+    side: m.side,
+    client: m.client,
+    service: m.service,
+    ...(m.userId !== undefined ? { userId: m.userId } : {}),
+    ...(m.issue !== undefined ? { issue: m.issue } : {}),
+    time: m.time.toISOString(),
+    bodyHash: m.bodyHash.toString('hex'),
+    bodyLength: m.bodyLength,
+  };
+}
+
 export function encodeRecord(m: RecordMeta): Buffer {
   const w = new Writer(256 + m.header.length + m.signature.length + (m.body.inline?.length ?? 0));
   w.u64(m.seq).f64(m.time.getTime()).u8(m.kind === 'request' ? 0 : 1).u8(m.side === 'consumer' ? 0 : 1);

@@ -14,5 +14,6 @@ export { merkleRoot, auditPath, rootFromAuditPath, leafHash, nodeHash } from './
 export { readArchiveHeader, listArchives, type ArchiveResult, type ArchiveHeader } from './archive.js';
 export { readIdentity, listSegments, scanSegment, readStamps } from './reader.js';
 export { ZipWriter } from './zip.js';
+export { recordSummary } from './format.js';
 export type { BodyCipher, BodyCipherStream } from './cipher.js';
 export type { BodySpool, SpooledBody, LogMode, LogRecordInput, LoggedRecord, LogHealth, MessageLogApi } from './types.js';

@@ -52,6 +52,18 @@ describe('truc log', () => {
     expect(exp.stdout.trim().split('\n').map((l) => JSON.parse(l).messageId)).toEqual(['msg-3', 'msg-4']);
     expect(ev.status, ev.stderr).toBe(0);
     expect(spawnSync('unzip', ['-t', out]).status).toBe(0);
+    const line = JSON.parse(exp.stdout.trim().split('\n')[0]!);
+    expect(line).toMatchObject({ seq: 3, messageId: 'msg-3', segment: 1 });
+    expect(line.bodyHash).toMatch(/^[0-9a-f]{64}$/);
+    expect(line.chainHash).toMatch(/^[0-9a-f]{64}$/);
+    expect(new Date(line.time).toISOString()).toBe(line.time);
+    const listing = spawnSync('unzip', ['-Z1', out], { encoding: 'utf8' }).stdout.split('\n').filter((n) => n.endsWith('record.json'));
+    expect(listing.length).toBeGreaterThan(0);
+    const rec = JSON.parse(spawnSync('unzip', ['-p', out, listing[0]!], { encoding: 'utf8' }).stdout);
+    expect(rec.messageId).toBe('msg-5');
+    expect(['request', 'response']).toContain(rec.kind);
+    expect(rec.log).toMatch(/^[0-9a-f]+$/);
+    expect(rec.bodyHash).toMatch(/^[0-9a-f]{64}$/);
     expect(missing.status).toBe(3);
     const seg = join(dir, 'segments', '0000000001.seg');
     const b = readFileSync(seg);

@@ -40,7 +40,8 @@ export {
   type VectorSource,
 } from './runner.js';
 export { acvpSuite, parseVectorSet, type AcvpSuiteInput, type AcvpVectorSet } from './acvp/vector-set.js';
-export { runAcvp } from './acvp/run.js';
+export { ACVP_ALGORITHMS, runAcvp, runAcvpSets, type AcvpRunOptions } from './acvp/run.js';
+export { NIST_ACVP_REPOSITORY, NIST_ACVP_SETS, nistSource } from './acvp/nist.js';
 export { nodeCryptoProduct } from './adapters/node.js';
 export { nobleProduct } from './adapters/noble.js';
 export { openPkcs11Product, type Pkcs11ProductOptions } from './adapters/pkcs11.js';

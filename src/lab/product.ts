@@ -134,6 +134,11 @@ export interface ProductAdapter {
   /** Returns a tag of at least `tagSize` bytes; the lab compares the leading `tagSize` bytes. */
   macCompute?(p: { alg: MacAlg; key: Bytes; msg: Bytes; tagSize: number }): Promise<Bytes>;
   hash?(p: { alg: HashName; msg: Bytes }): Promise<Bytes>;
+  /**
+   * The hash of `content` repeated until `fullBytes` bytes (ACVP's large-data test, "repeating" expansion:
+   * gigabytes no frame carries, so the product streams it itself). `fullBytes` is a whole number of bytes.
+   */
+  hashLarge?(p: { alg: HashName; content: Bytes; fullBytes: number }): Promise<Bytes>;
   kdf?(p: KdfInput): Promise<Bytes>;
   keyWrap?(p: { alg: WrapAlg; key: Bytes; msg: Bytes }): Promise<Bytes>;
   keyUnwrap?(p: { alg: WrapAlg; key: Bytes; ct: Bytes }): Promise<Bytes>;

@@ -21,6 +21,7 @@ import { ml_dsa44, ml_dsa65, ml_dsa87 } from '@noble/post-quantum/ml-dsa.js';
 import { ml_kem1024, ml_kem512, ml_kem768 } from '@noble/post-quantum/ml-kem.js';
 import { type Bytes, type EcCurve, type HashName, type PbeInput, type ProductAdapter, type PublicKeyMaterial, unsupported } from '../product.js';
 import { fixedScalar, parseEcSpki } from './spki.js';
+import { repeated } from './repeat.js';
 
 const HASH: Record<HashName, CHash> = {
   'SHA-1': sha1,
@@ -233,6 +234,16 @@ export function nobleProduct(): ProductAdapter {
 
     async hash(p) {
       return hashOf(p.alg)(p.msg);
+    },
+
+    async hashLarge(p) {
+      const h = hashOf(p.alg).create();
+      for (const chunk of repeated(p.content, p.fullBytes)) {
+        h.update(chunk);
+        // let timers (the run limit) fire between megabytes
+        await new Promise<void>((r) => setImmediate(r));
+      }
+      return h.digest();
     },
 
     async kdf(p) {

@@ -8,6 +8,8 @@ import type { ProductAdapter } from '../product.js';
 import type { Profile } from '../profile.js';
 import { buildReport, type LabReport } from '../report/model.js';
 import { runSuite, type ProgressEvent } from '../runner.js';
+import { runAcvpSets } from '../acvp/run.js';
+import type { AcvpSuiteInput } from '../acvp/vector-set.js';
 import type { VectorFile } from '../wycheproof/file.js';
 import type { SchemaSet } from '../wycheproof/schema.js';
 import { createHash } from 'node:crypto';
@@ -18,7 +20,11 @@ import { findRun, findVersion, insertRun, type RunRow } from './store.js';
 
 export interface LabRunInput {
   adapter: ProductAdapter;
-  files: readonly VectorFile[];
+  /** Wycheproof files; or `acvp`, ACVP vector sets (one kind per run). */
+  files?: readonly VectorFile[];
+  acvp?: readonly AcvpSuiteInput[];
+  /** ACVP only: largest large-data test message asked, in bytes (default 0: such tests are SKIPPED). */
+  largeDataMaxBytes?: number;
   schemas?: SchemaSet;
   profile?: Profile;
   /** the registered product version this run is evidence for */
@@ -40,14 +46,11 @@ export interface RecordedRun {
 export async function runAndRecord(ctx: LabContext, input: LabRunInput, actor: string): Promise<RecordedRun> {
   if (input.productVersionId && !(await findVersion(ctx.db, input.productVersionId)))
     throw new TrucError('not_found', `no product version "${input.productVersionId}"`);
-  const result = await runSuite(input.adapter, input.files, {
-    schemas: input.schemas,
-    onProgress: input.onProgress,
-    signal: input.signal,
-    now: ctx.pki.clock,
-    ...(input.runTimeoutMs !== undefined ? { runTimeoutMs: input.runTimeoutMs } : {}),
-    ...(input.profile?.skip ? { skip: input.profile.skip } : {}),
-  });
+  if (input.acvp && input.files) throw new TrucError('bad_request', 'a run takes Wycheproof files or ACVP sets, not both');
+  const limits = { onProgress: input.onProgress, signal: input.signal, now: ctx.pki.clock, ...(input.runTimeoutMs !== undefined ? { runTimeoutMs: input.runTimeoutMs } : {}) };
+  const result = input.acvp
+    ? await runAcvpSets(input.adapter, input.acvp, { ...limits, ...(input.largeDataMaxBytes !== undefined ? { largeDataMaxBytes: input.largeDataMaxBytes } : {}) })
+    : await runSuite(input.adapter, input.files ?? [], { ...limits, schemas: input.schemas, ...(input.profile?.skip ? { skip: input.profile.skip } : {}) });
   const report = buildReport({ run: result, profile: input.profile });
   const run = await recordRun(ctx, { id: input.id, report, productVersionId: input.productVersionId, adapter: input.adapter.info.adapter }, actor);
   return run;

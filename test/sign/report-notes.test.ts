@@ -1,65 +1,128 @@
 /**
- * Validation-report notes carry stable codes (issue 18): the catalogue has Vietnamese and English for every code and
- * recognises each sentence the validators write; signatures validated here — CAdES, PAdES, XAdES, sound and
- * damaged — come back with one coded note per warning, none of them UNCATALOGUED, and a coded reason for every
- * sub-indication; `truc verify`'s text shows the Vietnamese with the English beside it.
+ * Validation-report notes carry stable codes (issue 18): the validators create each note by its code and values, the
+ * catalogue gives every code its Vietnamese and English; signatures validated here — CAdES, PAdES, XAdES, sound,
+ * time-stamped and damaged — come back with one coded note per warning, none of them UNCATALOGUED, each the text its
+ * code and values make, the same for their time-stamps; a coded reason for every sub-indication, a time-stamp's
+ * failure included; the XML report (TS 119 102-2) types its report data by code; `truc verify`'s text shows the
+ * Vietnamese with the English beside it.
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { signCades, signPdf, signXades, validateCades, validatePdf, validateXades, reportText } from '../../src/sign/index.js';
-import { NOTE_CATALOGUE, REASON_CATALOGUE, noteOf, reasonOf, type ReportNote } from '../../src/sign/validate/notes.js';
-import type { SignatureReport, SubIndication } from '../../src/sign/validate/report.js';
+import { DOMParser } from '@xmldom/xmldom';
+import { TimeStampAuthority } from '../../src/pki/tsa/index.js';
+import { inspectCms, localTimeStamper, reportXml, signCades, signPdf, signXades, validateCades, validatePdf, validateXades, reportText, VR_NS, type ValidationReport } from '../../src/sign/index.js';
+import { NOTE_CATALOGUE, REASON_CATALOGUE, note, reasonOf, sentenceOf, uncatalogued, type CatalogueCode, type ReportNote } from '../../src/sign/validate/notes.js';
+import type { SignatureReport, SubIndication, TimestampReport } from '../../src/sign/validate/report.js';
 import { PdfDocument } from '../../src/sign/pdf/document.js';
 import { decodeTextString, dict, serialize, textString } from '../../src/sign/pdf/objects.js';
 import { appendUpdate } from '../../src/sign/pdf/update.js';
 import { formPdf, openLab, samplePdf, save, type Lab } from './fixtures.js';
 
+/** `p7s` with its signature time-stamp's imprint changed: the token no longer stamps this signature value */
+function breakImprint(p7s: Buffer): Buffer {
+  const imprint = createHash('sha256').update(inspectCms(p7s).signers[0]!.signatureValue).digest();
+  const at = p7s.indexOf(imprint);
+  expect(at).toBeGreaterThan(0);
+  const out = Buffer.from(p7s);
+  out[at + imprint.length - 1]! ^= 1;
+  return out;
+}
+
 const VI = /[àáạảãâầấậẩẫăằắặẳẵèéẹẻẽêềếệểễìíịỉĩòóọỏõôồốộổỗơờớợởỡùúụủũưừứựửữỳýỵỷỹđ]/i;
 const CONTENT = Buffer.from('Quyết định số 15/QĐ-UBND\n');
 
-/** every note of a signature is coded, catalogued and the same sentence as its warning */
-function expectCoded(s: SignatureReport): ReportNote[] {
-  expect(s.notes, JSON.stringify(s.warnings)).toHaveLength(s.warnings.length);
-  for (const [i, n] of (s.notes ?? []).entries()) {
-    expect(n.code, s.warnings[i]).not.toBe('UNCATALOGUED');
+/** every note of a report (a signature's or a time-stamp's) is catalogued, the text of its code and values, and its warning is its sentence */
+function expectNotes(r: { notes?: ReportNote[]; warnings?: string[] }): ReportNote[] {
+  const notes = r.notes ?? [];
+  expect(notes, JSON.stringify(r.warnings)).toHaveLength(r.warnings?.length ?? 0);
+  for (const [i, n] of notes.entries()) {
+    expect(n.code, r.warnings?.[i]).not.toBe('UNCATALOGUED');
     expect(Object.hasOwn(NOTE_CATALOGUE, n.code), n.code).toBe(true);
-    expect(n).toEqual(noteOf(s.warnings[i]!));
+    expect(n).toEqual(note(n.code as CatalogueCode, n.params));
+    expect(r.warnings?.[i]).toBe(sentenceOf(n));
     expect(n.vi.length && n.en.length).toBeTruthy();
   }
+  return notes;
+}
+
+/** a signature's notes and reason, and its time-stamps', all coded */
+function expectCoded(s: SignatureReport): ReportNote[] {
+  const notes = expectNotes(s);
   if (s.subIndication) expect(s.reason).toMatchObject({ code: s.subIndication });
   else expect(s.reason).toBeUndefined();
-  return s.notes ?? [];
+  for (const t of s.timestamps ?? []) expectStamp(t);
+  return notes;
+}
+
+function expectStamp(t: TimestampReport): ReportNote[] {
+  const notes = expectNotes(t);
+  if (t.valid) expect(t.reason).toBeUndefined();
+  else expect(t.reason && Object.hasOwn(REASON_CATALOGUE, t.reason.code), JSON.stringify(t)).toBe(true);
+  expect(t).not.toHaveProperty('failure');
+  return notes;
+}
+
+/** every note of every report is coded; the codes seen */
+function expectReport(r: ValidationReport, seen: Set<string> = new Set()): Set<string> {
+  for (const s of r.signatures) for (const n of expectCoded(s)) seen.add(n.code);
+  for (const t of r.documentTimestamps ?? []) for (const n of expectStamp(t)) seen.add(n.code);
+  for (const s of r.signatures) for (const t of s.timestamps ?? []) for (const n of t.notes ?? []) seen.add(`ts:${n.code}`);
+  return seen;
 }
 
 describe('the catalogue of report notes', () => {
-  it('every code has Vietnamese and English text, and recognises its own example with its parameters', () => {
-    const codes = Object.keys(NOTE_CATALOGUE) as (keyof typeof NOTE_CATALOGUE)[];
-    expect(codes.length).toBeGreaterThan(30);
+  it('every code has non-empty Vietnamese and English text, and its sentence, made of its example values', () => {
+    const codes = Object.keys(NOTE_CATALOGUE) as CatalogueCode[];
+    expect(codes.length).toBeGreaterThan(35);
     for (const code of codes) {
-      const n = noteOf(NOTE_CATALOGUE[code].example);
-      expect(n.code, NOTE_CATALOGUE[code].example).toBe(code);
+      const n = note(code, NOTE_CATALOGUE[code].example);
+      expect(n.code).toBe(code);
+      expect(n.params).toEqual(NOTE_CATALOGUE[code].example);
+      expect(n.vi.trim(), code).not.toBe('');
       expect(n.vi, code).toMatch(VI);
       expect(n.en.trim(), code).not.toBe('');
       // the English is English: no Vietnamese letters besides the values it names
       expect(Object.values(n.params).reduce((en, v) => en.split(v).join(''), n.en), code).not.toMatch(VI);
       expect(n.vi, code).not.toBe(n.en);
+      // no value left out of the text, none undefined
+      for (const v of Object.values(n.params)) expect(n.vi + n.en, `${code}: ${v}`).toContain(v.split(' / ').pop());
+      expect(n.vi + n.en + sentenceOf(n), code).not.toMatch(/undefined|\[object/);
+      expect(sentenceOf(n).trim(), code).not.toBe('');
     }
   });
 
-  it('names the values of a sentence: a revocation status missing gives the subject and the detail', () => {
-    const n = noteOf('no revocation status for CN=Nguyễn Văn A, O=UBND: OCSP responder does not know the certificate');
+  it('a note is made of its code and values: a revocation status missing gives the subject and the detail', () => {
+    const n = note('REVOCATION_MISSING', { subject: 'CN=Nguyễn Văn A, O=UBND', detail: 'OCSP responder does not know the certificate' });
     expect(n).toEqual({
       code: 'REVOCATION_MISSING',
       vi: 'không có thông tin thu hồi cho CN=Nguyễn Văn A, O=UBND: OCSP responder does not know the certificate',
       en: 'no revocation status for CN=Nguyễn Văn A, O=UBND: OCSP responder does not know the certificate',
       params: { subject: 'CN=Nguyễn Văn A, O=UBND', detail: 'OCSP responder does not know the certificate' },
     });
-    expect(noteOf('certificate 2 of the path was revoked at 2026-02-01T00:00:00.000Z, after the proof of existence at 2026-01-01T00:00:00.000Z').vi).toMatch(/^chứng thư thứ 2 của chuỗi bị thu hồi/);
+    expect(sentenceOf(n)).toBe('no revocation status for CN=Nguyễn Văn A, O=UBND: OCSP responder does not know the certificate');
+    expect(note('CERTIFICATE_REVOKED_AFTER_POE', { where: 'certificate 2 of the path', revoked: '2026-02-01T00:00:00.000Z', poe: '2026-01-01T00:00:00.000Z' }).vi).toMatch(/^chứng thư thứ 2 của chuỗi bị thu hồi/);
+    // a value not given is left out, not written "undefined"
+    expect(note('REVOCATION_MISSING', { subject: 'CN=A', detail: undefined })).toEqual({ code: 'REVOCATION_MISSING', vi: 'không có thông tin thu hồi cho CN=A', en: 'no revocation status for CN=A', params: { subject: 'CN=A' } });
   });
 
-  it('a sentence no entry knows is UNCATALOGUED, kept whole', () => {
-    expect(noteOf('something new the validator says')).toMatchObject({ code: 'UNCATALOGUED', en: 'something new the validator says' });
+  it('a sentence from a report written before codes is UNCATALOGUED, kept whole, its English part as English', () => {
+    expect(uncatalogued('something new the validator says')).toMatchObject({ code: 'UNCATALOGUED', en: 'something new the validator says' });
+    expect(uncatalogued('điều mới / something new')).toEqual({ code: 'UNCATALOGUED', vi: 'điều mới / something new', en: 'something new', params: {} });
+  });
+
+  it('the validators write no sentence of their own: every note in src/sign comes from note(code, …)', () => {
+    // warnings are written from notes (withNotes, the time-stamp check); a raw sentence pushed to warnings would be UNCATALOGUED
+    const files = (dir: string): string[] => readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : []));
+    const raw = files('src/sign').flatMap((f) =>
+      readFileSync(f, 'utf8')
+        .split('\n')
+        .map((line, i) => ({ at: `${f}:${i + 1}`, line }))
+        .filter(({ line }) => /\b(warnings|notes)( \?\?= \[\]\))?\.(push|unshift)\(\s*[`'"]/.test(line) || /\bwarnings: \[\s*[`'"]/.test(line)),
+    );
+    expect(raw.map((r) => r.at)).toEqual([]);
   });
 
   it('every sub-indication has its reason in both languages', () => {
@@ -80,8 +143,11 @@ describe('the catalogue of report notes', () => {
 
 describe('the validators write only catalogued notes', () => {
   let lab: Lab;
+  let tsa: TimeStampAuthority;
   beforeAll(async () => {
     lab = await openLab();
+    tsa = new TimeStampAuthority(lab.p.pki, lab.p.issuer, { policy: '2.16.704.1.101.1.6.1', accuracyMs: 1000 });
+    await tsa.start();
   }, 60_000);
   afterAll(async () => {
     await lab?.p.close();
@@ -156,4 +222,41 @@ describe('the validators write only catalogued notes', () => {
     expect(b.signatures[0]!.reason?.code).toBe('HASH_FAILURE');
     expect(reportText(b, 'vi')).toMatch(/nội dung đã ký không khớp giá trị băm: không khớp giá trị băm \/ the digest does not hold/);
   }, 60_000);
+  it('time-stamped signatures: the time-stamps carry coded notes, a broken one a coded reason, and the XML report types its data by code', async () => {
+    const signer = await lab.signer('/C=VN/O=Văn phòng UBND/CN=Phạm Thị Dung');
+    const context = { timeStamper: localTimeStamper(tsa) };
+    const seen = new Set<string>();
+    const p7s = await signCades(CONTENT, signer, { level: 'B-T', context });
+    const timed = await validateCades(p7s, { content: CONTENT, trustAnchors: [lab.root] });
+    expectReport(timed, seen);
+    // the TSA's path without revocation data at hand (soft-fail): a note of the time-stamp, coded where path validation found it
+    const stamp = timed.signatures[0]!.timestamps![0]!;
+    expect(stamp.valid).toBe(true);
+    expect(stamp.notes?.map((n) => n.code)).toContain('REVOCATION_MISSING');
+    const pdf = await signPdf(await samplePdf(false), signer, { level: 'B-T', context });
+    expectReport(await validatePdf(pdf, { trustAnchors: [lab.root] }), seen);
+    const xml = await signXades(Buffer.from('<?xml version="1.0" encoding="UTF-8"?><CongVan><So>7</So></CongVan>'), signer, { level: 'B-T', context });
+    expectReport(await validateXades(xml, { trustAnchors: [lab.root] }), seen);
+    // a time-stamp whose imprint is not the signature value's: not valid, HASH_FAILURE as its reason, SIGNATURE_TS_INVALID on the signature
+    const swapped = await validateCades(breakImprint(p7s), { content: CONTENT, trustAnchors: [lab.root] });
+    expectReport(swapped, seen);
+    const bad = swapped.signatures[0]!.timestamps!.find((t) => !t.valid)!;
+    expect(bad.reason).toMatchObject({ code: 'HASH_FAILURE', vi: expect.stringMatching(/^nội dung đã ký không khớp giá trị băm: /), en: expect.stringMatching(/message imprint/) });
+    expect(swapped.signatures[0]!.notes?.map((n) => n.code)).toContain('SIGNATURE_TS_INVALID');
+    expect([...seen]).toEqual(expect.arrayContaining(['REVOCATION_MISSING', 'ts:REVOCATION_MISSING', 'SIGNATURE_TS_INVALID']));
+    // the XML report: the reason and each note typed by code, Vietnamese / English as the value; the time-stamp's own ValidationReport
+    const doc = new DOMParser().parseFromString(reportXml(swapped), 'application/xml');
+    const data = Array.from(doc.getElementsByTagNameNS(VR_NS, 'ReportData')).map((d) => ({
+      type: d.getElementsByTagNameNS(VR_NS, 'Type')[0]!.textContent,
+      value: d.getElementsByTagNameNS(VR_NS, 'Value')[0]!.textContent,
+    }));
+    expect(data).toContainEqual({ type: 'urn:truc:reportdata:note:SIGNATURE_TS_INVALID', value: expect.stringMatching(/^dấu thời gian chữ ký không hợp lệ: .* \/ a signature time-stamp is not valid: /) });
+    expect(data).toContainEqual({ type: 'urn:truc:reportdata:note:REVOCATION_MISSING', value: expect.stringMatching(/^không có thông tin thu hồi cho .* \/ no revocation status for /) });
+    const objects = Array.from(doc.getElementsByTagNameNS(VR_NS, 'ValidationObject')).filter((o) => o.getElementsByTagNameNS(VR_NS, 'ObjectType')[0]!.textContent === 'urn:etsi:019102:validationObject:timestamp');
+    const stampStatus = objects.map((o) => {
+      const r = o.getElementsByTagNameNS(VR_NS, 'ValidationReport')[0]!;
+      return { main: r.getElementsByTagNameNS(VR_NS, 'MainIndication')[0]!.textContent, sub: r.getElementsByTagNameNS(VR_NS, 'SubIndication')[0]?.textContent, types: Array.from(r.getElementsByTagNameNS(VR_NS, 'Type')).map((t) => t.textContent) };
+    });
+    expect(stampStatus).toContainEqual({ main: 'urn:etsi:019102:mainindication:total-failed', sub: 'urn:etsi:019102:subindication:HASH_FAILURE', types: ['urn:truc:reportdata:reason:HASH_FAILURE'] });
+  }, 120_000);
 });

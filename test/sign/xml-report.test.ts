@@ -13,6 +13,14 @@ function parse(xml: string) {
   return doc;
 }
 const texts = (doc: ReturnType<typeof parse>, name: string) => Array.from(doc.getElementsByTagNameNS(VR_NS, name)).map((e) => e.textContent);
+/** the signatures' own elements, not those of a time-stamp's ValidationReport inside its validation object */
+const ownTexts = (doc: ReturnType<typeof parse>, name: string) =>
+  Array.from(doc.getElementsByTagNameNS(VR_NS, name))
+    .filter((e) => {
+      for (let p = e.parentNode; p; p = p.parentNode) if ((p as unknown as { localName?: string }).localName === 'ValidationObject') return false;
+      return true;
+    })
+    .map((e) => e.textContent);
 
 describe('validation reports as ETSI TS 119 102-2 XML and as HTML', () => {
   let lab: Lab;
@@ -40,8 +48,8 @@ describe('validation reports as ETSI TS 119 102-2 XML and as HTML', () => {
     const doc = parse(xml);
     expect(doc.documentElement!.localName).toBe('ValidationReport');
     expect(doc.documentElement!.namespaceURI).toBe(VR_NS);
-    expect(texts(doc, 'MainIndication')).toEqual(['urn:etsi:019102:mainindication:total-passed']);
-    expect(texts(doc, 'SubIndication')).toEqual([]);
+    expect(ownTexts(doc, 'MainIndication')).toEqual(['urn:etsi:019102:mainindication:total-passed']);
+    expect(ownTexts(doc, 'SubIndication')).toEqual([]);
     expect(texts(doc, 'Signer')[0]).toContain('CN=Lê Văn \\<Tám\\> & \\"Cộng sự\\"'); // RFC 4514 escapes, XML-unescaped
     expect(texts(doc, 'SignatureValidationProcessID')).toEqual(['urn:etsi:019102:validationprocess:LTVM']);
     expect(texts(doc, 'POETime')[0]).toBe(passed.signatures[0].bestSignatureTime);
@@ -50,6 +58,11 @@ describe('validation reports as ETSI TS 119 102-2 XML and as HTML', () => {
     expect(types.filter((t) => t === 'urn:etsi:019102:validationObject:certificate').length).toBe(passed.signatures[0].certificatePath.length);
     expect(types).toContain('urn:etsi:019102:validationObject:timestamp');
     expect(texts(doc, 'TimeStampValue')).toEqual([passed.signatures[0].timestamps![0].genTime]);
+    // the time-stamp's own validation, in its validation object: passed, its notes typed by code (the TSA's revocation status, soft-fail)
+    const stamp = objects.find((o) => o.getElementsByTagNameNS(VR_NS, 'ObjectType')[0].textContent === 'urn:etsi:019102:validationObject:timestamp')!;
+    const own = stamp.getElementsByTagNameNS(VR_NS, 'ValidationReport')[0];
+    expect(own.getElementsByTagNameNS(VR_NS, 'MainIndication')[0].textContent).toBe('urn:etsi:019102:mainindication:total-passed');
+    expect(Array.from(own.getElementsByTagNameNS(VR_NS, 'Type')).map((t) => t.textContent)).toEqual((passed.signatures[0].timestamps![0].notes ?? []).map((n) => `urn:truc:reportdata:note:${n.code}`));
     expect(doc.getElementsByTagNameNS(VR_NS, 'SignatureTimeStamp')[0].getElementsByTagNameNS(VR_NS, 'AttributeObject')[0].getAttribute('VOReference')).toMatch(/^T-/);
     // every reference resolves to an object
     const ids = new Set(objects.map((o) => o.getAttribute('id')));
@@ -63,8 +76,11 @@ describe('validation reports as ETSI TS 119 102-2 XML and as HTML', () => {
 
   it('a failed signature: total-failed with the HASH_FAILURE sub-indication URI', () => {
     const doc = parse(reportXml(failed));
-    expect(texts(doc, 'MainIndication')).toEqual(['urn:etsi:019102:mainindication:total-failed']);
-    expect(texts(doc, 'SubIndication')).toEqual(['urn:etsi:019102:subindication:HASH_FAILURE']);
+    expect(ownTexts(doc, 'MainIndication')).toEqual(['urn:etsi:019102:mainindication:total-failed']);
+    expect(ownTexts(doc, 'SubIndication')).toEqual(['urn:etsi:019102:subindication:HASH_FAILURE']);
+    // the reason typed by its code, Vietnamese / English as the value
+    expect(ownTexts(doc, 'Type')).toContain('urn:truc:reportdata:reason:HASH_FAILURE');
+    expect(ownTexts(doc, 'Value')).toContain(`${failed.signatures[0].reason!.vi} / ${failed.signatures[0].reason!.en}`);
   });
 
   it('a file without signatures is still a schema-shaped report (one failed SignatureValidationReport)', () => {

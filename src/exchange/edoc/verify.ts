@@ -16,6 +16,7 @@ import { parseCertificate, validatePath, type Certificate } from '../../pki/path
 import { decodeName } from '../../pki/index.js';
 import { validateXades, checkAlgorithms, DEFAULT_ALGORITHM_POLICY, type ValidationOptions, type ValidationReport, type Indication, type SubIndication } from '../../sign/index.js';
 import { keyAlgorithmId } from '../../sign/validate/algorithms.js';
+import { sentenceOf } from '../../sign/validate/notes.js';
 import { summarise } from '../../sign/validate/signer.js';
 import { parseXml } from '../../sign/xades/parse.js';
 import { verifyCore } from '../../sign/xades/dsig/verify.js';
@@ -137,5 +138,5 @@ async function legacy(doc: Document, sig: Element, opts: ValidationOptions): Pro
   if (!path.valid) return { ...fail('CERTIFICATE_CHAIN_GENERAL_FAILURE', `the signer's certificate: ${path.message}`, signer), indication: 'INDETERMINATE' };
   const algo = checkAlgorithms(['sha1', keyAlgorithmId(cert)], at, undefined, opts.algorithmPolicy ?? DEFAULT_ALGORITHM_POLICY);
   if (!algo.ok) return { ...fail(algo.subIndication, `legacy XML-DSig with rsa-sha1: ${algo.message}`, signer), indication: 'INDETERMINATE' };
-  return { kind: 'legacy-xmldsig', accepted: true, indication: 'TOTAL-PASSED', message: 'legacy XML-DSig (rsa-sha1) accepted by the algorithm policy in force', ...signer, warnings: [...algo.warnings, ...path.warnings, 'legacy signature: plain XML-DSig with SHA-1, no signed signing time'] };
+  return { kind: 'legacy-xmldsig', accepted: true, indication: 'TOTAL-PASSED', message: 'legacy XML-DSig (rsa-sha1) accepted by the algorithm policy in force', ...signer, warnings: [...algo.notes.map(sentenceOf), ...path.warnings, 'legacy signature: plain XML-DSig with SHA-1, no signed signing time'] };
 }

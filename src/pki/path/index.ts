@@ -19,7 +19,7 @@
  * fetcher sends. The `truc verify-cert` command and `POST /api/v1/certificates/validate` are thin wrappers.
  */
 export { validatePath, type ValidatePathInput } from './validate.js';
-export type { PathResult, ValidPath, InvalidPath, FailureReason, RevocationEvidence, WorkDone } from './result.js';
+export type { PathResult, ValidPath, InvalidPath, FailureReason, RevocationEvidence, WorkDone, PathNote } from './result.js';
 export { PROFILES, type ProfileName } from './profile.js';
 export { peerNameOf, type PeerName } from './peer-name.js';
 export type { RevocationOptions } from './revocation.js';

@@ -65,6 +65,13 @@ export interface RevocationEvidence {
   revocationReason?: number;
 }
 
+/** A warning of path validation as a code and its values: a certificate's revocation status not found (soft-fail). */
+export interface PathNote {
+  code: 'REVOCATION_MISSING';
+  /** the certificate's subject; what each source said, when one was asked */
+  params: { subject: string; detail?: string };
+}
+
 export interface ValidPath {
   valid: true;
   /** DER certificates from the target up to the trust anchor (the anchor included when it is a certificate) */
@@ -72,6 +79,8 @@ export interface ValidPath {
   revocationEvidence: RevocationEvidence[];
   /** soft-fail revocation gaps and other things a caller may want to log */
   warnings: string[];
+  /** the same, coded, one for each warning in the same order (a validation report's notes, src/sign/validate/notes.ts) */
+  notes: PathNote[];
   /** authority-constrained policy set: OIDs, or 'any' when any policy is acceptable */
   policies: string[] | 'any' | null;
   work?: WorkDone;

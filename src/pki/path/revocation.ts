@@ -20,7 +20,7 @@ import { checkSignature } from './signature.js';
 import { generalNameKey } from './general-name.js';
 import { describeName } from './name.js';
 import { issuerOfCert, type IssuerInfo } from './issuer.js';
-import { reject, type RevocationEvidence } from './result.js';
+import { reject, type PathNote, type RevocationEvidence } from './result.js';
 import { MAX_CRL_BYTES, MAX_OCSP_BYTES } from './limits.js';
 
 export interface RevocationOptions {
@@ -317,10 +317,11 @@ const REASONS = [
 export async function checkRevocation(
   cand: CandidatePath,
   ctx: RevocationContext,
-): Promise<{ evidence: RevocationEvidence[]; warnings: string[] }> {
+): Promise<{ evidence: RevocationEvidence[]; warnings: string[]; notes: PathNote[] }> {
   const evidence: RevocationEvidence[] = [];
   const warnings: string[] = [];
-  if (ctx.options.mode === 'off') return { evidence, warnings };
+  const notes: PathNote[] = [];
+  if (ctx.options.mode === 'off') return { evidence, warnings, notes };
   const { certs, anchor } = cand;
   const last = ctx.options.targetOnly ? 1 : certs.length;
   for (let idx = 0; idx < last; idx++) {
@@ -341,12 +342,15 @@ export async function checkRevocation(
       );
     }
     if (status.kind === 'unknown') {
-      const msg = `no revocation status for ${describeName(cert.subject)}${status.why.length ? ': ' + status.why.join('; ') : ''}`;
+      const subject = describeName(cert.subject);
+      const detail = status.why.join('; ');
+      const msg = `no revocation status for ${subject}${detail ? ': ' + detail : ''}`;
       if (ctx.options.mode === 'hard-fail') reject('revocation_unknown', msg, idx);
       warnings.push(msg);
+      notes.push({ code: 'REVOCATION_MISSING', params: { subject, ...(detail ? { detail } : {}) } });
       continue;
     }
     evidence.push(...status.evidence);
   }
-  return { evidence, warnings };
+  return { evidence, warnings, notes };
 }

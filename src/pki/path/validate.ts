@@ -134,7 +134,7 @@ export async function validatePath(input: ValidatePathInput): Promise<PathResult
         return { valid: false, reason: r.reason, message: r.message, index: 0, subject: describeName(target.subject), path: [target.der], pathsTried: 1, work: done() };
       }
     }
-    return { valid: true, path: [target.der], revocationEvidence: [], warnings: [], policies: 'any', work: done() };
+    return { valid: true, path: [target.der], revocationEvidence: [], warnings: [], notes: [], policies: 'any', work: done() };
   }
 
   const crls: Crl[] = [];
@@ -192,8 +192,8 @@ export async function validatePath(input: ValidatePathInput): Promise<PathResult
         });
         // before revocation: nothing is fetched for a certificate presented under a name it does not have
         if (peer) checkPeerName(target, peer, profile);
-        const { evidence, warnings } = await checkRevocation(cand, revCtx);
-        return { valid: { valid: true as const, path, revocationEvidence: evidence, warnings, policies, work: done() }, first, tried, stats, exhausted: false };
+        const { evidence, warnings, notes } = await checkRevocation(cand, revCtx);
+        return { valid: { valid: true as const, path, revocationEvidence: evidence, warnings, notes, policies, work: done() }, first, tried, stats, exhausted: false };
       } catch (e) {
         const r = rejectionOf(e);
         if (!r) throw e;

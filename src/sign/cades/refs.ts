@@ -12,6 +12,7 @@ import { parseOcspResponse } from '../../pki/path/ocsp.js';
 import { readDigestAlgorithm } from '../cms/signature-value.js';
 import type { Ref } from '../xades/refs.js';
 import type { CmsSigner } from './verify.js';
+import { note, type ReportNote } from '../validate/notes.js';
 
 export const COMPLETE_CERTIFICATE_REFS = '1.2.840.113549.1.9.16.2.21';
 export const COMPLETE_REVOCATION_REFS = '1.2.840.113549.1.9.16.2.22';
@@ -38,9 +39,9 @@ const time = (el: Element | undefined): Date | undefined => {
 const sameSecond = (a: Date, b: Date) => Math.floor(a.getTime() / 1000) === Math.floor(b.getTime() / 1000);
 
 /** The references of a CAdES signer's complete-certificate-references and complete-revocation-references. */
-export function readCadesRefs(s: CmsSigner): { refs: Ref[]; notes: string[] } {
+export function readCadesRefs(s: CmsSigner): { refs: Ref[]; notes: ReportNote[] } {
   const refs: Ref[] = [];
-  const notes: string[] = [];
+  const notes: ReportNote[] = [];
   const push = (r: Ref) => {
     if (refs.length < MAX_REFS) refs.push(r);
   };
@@ -71,7 +72,7 @@ export function readCadesRefs(s: CmsSigner): { refs: Ref[]; notes: string[] } {
         });
       }
     } catch (e) {
-      notes.push(`complete-certificate-references không đọc được / cannot be read: ${(e as Error).message}`);
+      notes.push(note('CERTIFICATE_REFS_UNREADABLE', { detail: (e as Error).message }));
     }
   }
   for (const value of s.unsignedAttributes.get(COMPLETE_REVOCATION_REFS) ?? []) {
@@ -123,7 +124,7 @@ export function readCadesRefs(s: CmsSigner): { refs: Ref[]; notes: string[] } {
         }
       }
     } catch (e) {
-      notes.push(`complete-revocation-references không đọc được / cannot be read: ${(e as Error).message}`);
+      notes.push(note('REVOCATION_REFS_UNREADABLE', { detail: (e as Error).message }));
     }
   }
   return { refs, notes };

@@ -14,6 +14,7 @@ import { parseCertificate, type Certificate } from '../../pki/path/index.js';
 import { OIDS } from '../cms/attributes.js';
 import { berElementEnd, berToDer, signedAttributesOctets } from '../cms/ber.js';
 import { checkSignatureValue, readDigestAlgorithm, type DigestAlgorithm } from '../cms/signature-value.js';
+import { note, type ReportNote } from '../validate/notes.js';
 
 export const MAX_CMS_BYTES = 8 * 1024 * 1024;
 const MAX_CERTS = 50;
@@ -41,7 +42,7 @@ export interface CmsSigner {
   /** an algorithm this signature relies on that we cannot compute: neither proven good nor broken */
   unsupportedAlgorithm?: string;
   /** what was read leniently (legacy encodings, repeated attributes the standard allows) */
-  notes?: string[];
+  notes?: ReportNote[];
   /** the content-time-stamp tokens among the signed attributes (EN 319 122-1 §5.2.8), each as carried */
   contentTimestamps?: Buffer[];
   /** OIDs of the signed and unsigned attributes */
@@ -65,7 +66,7 @@ export interface CmsInspection {
   der: Buffer;
   fromBer: boolean;
   /** what was read leniently in the whole CMS (padding dropped, BER) */
-  repairs: string[];
+  repairs: ReportNote[];
 }
 
 export const ID_RI_OCSP_RESPONSE = '1.3.6.1.5.5.7.16.2';
@@ -99,13 +100,13 @@ function readTime(el: Element): Date | undefined {
 export function inspectCms(der: Uint8Array, content?: Uint8Array | ((d: DigestAlgorithm) => Buffer)): CmsInspection {
   let input = Buffer.from(der.buffer, der.byteOffset, der.byteLength);
   if (input.length > MAX_CMS_BYTES) throw new TrucError('too_large', `CMS of ${input.length} bytes exceeds ${MAX_CMS_BYTES}`);
-  const repairs: string[] = [];
+  const repairs: ReportNote[] = [];
   let buf: Buffer;
   try {
     // zero bytes after the element (a fixed-size buffer a signer did not trim) carry nothing: dropped, and said
     const end = berElementEnd(input, 0, 'CMS', MAX_DEPTH);
     if (end < input.length && input.subarray(end).every((b) => b === 0)) {
-      repairs.push(`bỏ qua các byte 0 đệm sau CMS / ${input.length - end} zero bytes of padding after the CMS were ignored`);
+      repairs.push(note('CMS_PADDING_IGNORED', { bytes: input.length - end }));
       input = input.subarray(0, end);
     }
     // the BER walk bounds depth and elements and brings the whole tree to DER: no second walk needed
@@ -114,7 +115,7 @@ export function inspectCms(der: Uint8Array, content?: Uint8Array | ((d: DigestAl
     throw bad(`neither DER nor BER: ${(e as Error).message}`);
   }
   const fromBer = !buf.equals(input);
-  if (fromBer) repairs.push('CMS mã hoá BER, được đọc theo dạng DER / the CMS is BER, read as its DER form');
+  if (fromBer) repairs.push(note('CMS_BER'));
   const ci = children(parseOne(buf, 'CMS', MAX_CMS_BYTES));
   if (oidOf(ci[0], 'contentType') !== OIDS.signedData) throw bad('not a CMS SignedData');
   const sd = children(expect(children(expect(ci[1], 0xa0, 'content'))[0], 0x30, 'SignedData'));
@@ -147,7 +148,7 @@ export function inspectCms(der: Uint8Array, content?: Uint8Array | ((d: DigestAl
       parsed.push(parseCertificate(c));
     } catch (e) {
       // an unreadable certificate cannot be the signer's, and path building passes over it: said, never silent
-      repairs.push(`không đọc được một chứng thư trong CMS / certificate ${n + 1} of ${certificates.length} in the CMS cannot be read (${(e as Error).message}): it cannot be the signer's`);
+      repairs.push(note('CMS_CERTIFICATE_UNREADABLE', { n: n + 1, total: certificates.length, detail: (e as Error).message }));
     }
   }
   const infos = children(expect(sd[i], 0x31, 'signerInfos'), 'signerInfos', 16);
@@ -169,7 +170,7 @@ function inspectSigner(info: Element, certs: Certificate[], eContentType: string
   } else if (sid?.tag === 0x80 && version.value.equals(Buffer.from([3]))) {
     certificate = certs.find((c) => c.subjectKeyId?.equals(sid.value));
   } else throw bad('SignerInfo: version and signer identifier do not agree');
-  const notes: string[] = [];
+  const notes: ReportNote[] = [];
   const digestId = readDigestAlgorithm(Buffer.from(expect(si[j++], 0x30, 'digestAlgorithm').raw));
   const digest = digestId.digest ?? 'unknown';
   let unsupportedAlgorithm = digestId.digest ? undefined : `digest algorithm ${digestId.oid}`;
@@ -196,7 +197,7 @@ function inspectSigner(info: Element, certs: Certificate[], eContentType: string
       // CAdES (EN 319 122-1 §5.2.8) lets content-time-stamp appear more than once: each is judged; any other
       // attribute twice is ambiguous about what was signed and refused
       if (t !== CONTENT_TIMESTAMP) throw bad(`signed attribute ${t} appears twice`);
-      notes.push('thuộc tính dấu thời gian nội dung xuất hiện nhiều lần / the content-time-stamp attribute appears more than once; its values are read together');
+      notes.push(note('CONTENT_TS_ATTRIBUTE_REPEATED'));
       attrs.get(t)!.push(...vals);
       continue;
     }
@@ -234,7 +235,7 @@ function inspectSigner(info: Element, certs: Certificate[], eContentType: string
     const first = children(expect(children(expect(sc[0], 0x30, 'certs'))[0], 0x30, 'ESSCertID'));
     const certHash = expect(first[0], 0x04, 'certHash').value;
     signingCertificate = certificate && createHash('sha1').update(certificate.der).digest().equals(certHash) ? 'ok' : 'mismatch';
-    notes.push('chứng thư được gắn bằng signing-certificate v1 (SHA-1) / the certificate is bound by signing-certificate (v1, SHA-1)');
+    notes.push(note('SIGNING_CERTIFICATE_V1'));
   }
 
   let signatureValid = false;
@@ -249,7 +250,7 @@ function inspectSigner(info: Element, certs: Certificate[], eContentType: string
       unsupportedAlgorithm ??= check.algorithm;
       signatureProblem = `cannot be checked: ${check.algorithm} is not supported`;
     } else if (check.result === 'bad_signature') signatureProblem = `bad signature (${check.algorithm})`;
-    else if (check.note) notes.push(`mã hoá thuật toán không theo chuẩn, vẫn kiểm tra được / ${check.note}`);
+    else if (check.note) notes.push(note('ALGORITHM_ENCODING_NONSTANDARD', { detail: check.note }));
     if (check.result !== 'unsupported' && check.hash && check.hash !== digest) otherDigests.push(check.hash);
   } else signatureProblem = "the signer's certificate is not in the signature";
   return {

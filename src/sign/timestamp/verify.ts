@@ -12,10 +12,11 @@
  */
 import { timingSafeEqual } from 'node:crypto';
 import { isTrucError } from '../../errors.js';
-import { validatePath, type Certificate, type RevocationEvidence, type RevocationOptions, type TrustAnchorInput } from '../../pki/path/index.js';
+import { validatePath, type Certificate, type InvalidPath, type RevocationEvidence, type RevocationOptions, type TrustAnchorInput } from '../../pki/path/index.js';
 import type { DigestAlgorithm } from '../cms/signature-value.js';
 import { checkAlgorithms, keyAlgorithmId, type AlgorithmPolicy } from '../validate/algorithms.js';
-import type { CertificateSummary } from '../validate/report.js';
+import type { CertificateSummary, SubIndication } from '../validate/report.js';
+import { note, sentenceOf, type ReportNote } from '../validate/notes.js';
 import { summarise } from '../validate/signer.js';
 import { readTimeStampToken, type TimeStampToken } from './token.js';
 
@@ -37,7 +38,12 @@ export interface TimeStampCheck {
   token?: TimeStampToken;
   /** the revocation data the TSA's path was judged with (configured, carried or fetched) */
   revocationEvidence?: RevocationEvidence[];
+  /** the token's notes, coded (src/sign/validate/notes.ts) */
+  notes: ReportNote[];
+  /** the same as sentences, one for each note */
   warnings: string[];
+  /** when not valid: the sub-indication its validation ends with (EN 319 102-1 §5.1.3), as a signature's would */
+  failure?: SubIndication;
 }
 
 export interface TimeStampVerifyOptions {
@@ -51,6 +57,21 @@ export interface TimeStampVerifyOptions {
   algorithmPolicy?: AlgorithmPolicy;
 }
 
+/** How a TSA's path that does not validate ends a token's validation (as a signer's does, without a proof of existence). */
+const PATH_FAILURE: Partial<Record<InvalidPath['reason'], SubIndication>> = {
+  no_path: 'NO_CERTIFICATE_CHAIN_FOUND',
+  expired: 'OUT_OF_BOUNDS_NO_POE',
+  not_yet_valid: 'NOT_YET_VALID',
+  revoked: 'REVOKED_NO_POE',
+  revocation_unknown: 'TRY_LATER',
+  unsupported_algorithm: 'CRYPTO_CONSTRAINTS_FAILURE',
+  key_usage: 'CHAIN_CONSTRAINTS_FAILURE',
+  extended_key_usage: 'CHAIN_CONSTRAINTS_FAILURE',
+  policy: 'CHAIN_CONSTRAINTS_FAILURE',
+  name_constraints: 'CHAIN_CONSTRAINTS_FAILURE',
+  path_length_exceeded: 'CHAIN_CONSTRAINTS_FAILURE',
+};
+
 function tsaUsage(c: Certificate): string | null {
   const ext = c.extensions.get(EKU);
   if (!ext || !c.extKeyUsage?.includes(TIME_STAMPING)) return 'the TSA certificate has no timeStamping extended key usage';
@@ -61,29 +82,34 @@ function tsaUsage(c: Certificate): string | null {
 
 /** `imprintOf` gives the hash, with the token's algorithm, of the data the token should stamp. */
 export async function verifyTimeStamp(der: Uint8Array, imprintOf: (hash: DigestAlgorithm) => Buffer, opts: TimeStampVerifyOptions): Promise<TimeStampCheck> {
-  const out: TimeStampCheck = { valid: false, tsaPath: [], warnings: [] };
+  const out: TimeStampCheck = { valid: false, tsaPath: [], notes: [], warnings: [] };
+  const add = (n: ReportNote) => {
+    out.notes.push(n);
+    out.warnings.push(sentenceOf(n));
+  };
+  const fail = (failure: SubIndication, problem: string): TimeStampCheck => ({ ...out, failure, problem });
   let t: TimeStampToken;
   try {
     t = readTimeStampToken(der);
   } catch (e) {
     if (!isTrucError(e)) throw e;
-    return { ...out, problem: e.message };
+    return fail(e.code === 'unsupported' ? 'CRYPTO_CONSTRAINTS_FAILURE' : 'FORMAT_FAILURE', e.message);
   }
   Object.assign(out, { token: t, genTime: t.tstInfo.genTime, policy: t.tstInfo.policy, serial: t.tstInfo.serialHex });
   const expected = imprintOf(t.tstInfo.hash);
   if (expected.length !== t.tstInfo.hashedMessage.length || !timingSafeEqual(expected, t.tstInfo.hashedMessage))
-    return { ...out, problem: 'the message imprint is not the hash of the stamped data' };
+    return fail('HASH_FAILURE', 'the message imprint is not the hash of the stamped data');
   const s = t.signer;
-  if (!s.certificate) return { ...out, problem: "the TSA's certificate is not in the token" };
+  if (!s.certificate) return fail('NO_SIGNING_CERTIFICATE_FOUND', "the TSA's certificate is not in the token");
   out.tsa = summarise(s.certificate);
-  if (s.digestMatches !== true) return { ...out, problem: 'the TSTInfo does not match the token\'s message-digest' };
-  if (!s.signatureValid) return { ...out, problem: `the TSA's signature does not verify: ${s.signatureProblem ?? 'bad signature'}` };
-  if (s.signingCertificate === 'mismatch') return { ...out, problem: 'signing-certificate-v2 names another certificate than the TSA\'s' };
-  if (s.signingCertificate === 'absent') out.warnings.push('the token binds its certificate with ESS signing-certificate (v1) or not at all');
+  if (s.digestMatches !== true) return fail('HASH_FAILURE', 'the TSTInfo does not match the token\'s message-digest');
+  if (!s.signatureValid) return fail('SIG_CRYPTO_FAILURE', `the TSA's signature does not verify: ${s.signatureProblem ?? 'bad signature'}`);
+  if (s.signingCertificate === 'mismatch') return fail('NO_SIGNING_CERTIFICATE_FOUND', 'signing-certificate-v2 names another certificate than the TSA\'s');
+  if (s.signingCertificate === 'absent') add(note('TSA_SIGNING_CERTIFICATE_V1'));
   const usage = tsaUsage(s.certificate);
-  if (usage) return { ...out, problem: usage };
+  if (usage) return fail('CHAIN_CONSTRAINTS_FAILURE', usage);
   const at = opts.at ?? new Date();
-  if (t.tstInfo.genTime > at) return { ...out, problem: `genTime ${t.tstInfo.genTime.toISOString()} is after the validation time` };
+  if (t.tstInfo.genTime > at) return fail('SIG_CONSTRAINTS_FAILURE', `genTime ${t.tstInfo.genTime.toISOString()} is after the validation time`);
   const input = {
     target: s.certificate.der,
     intermediates: [...t.cms.certificates.filter((c) => !c.equals(s.certificate!.der)), ...(opts.intermediates ?? [])],
@@ -95,11 +121,11 @@ export async function verifyTimeStamp(der: Uint8Array, imprintOf: (hash: DigestA
   if (!path.valid && path.reason === 'expired' && opts.poe) {
     // the token existed at the later proof's time, when its TSA certificate was still valid
     path = await validatePath({ ...input, time: opts.poe, revocation: { mode: 'off' } });
-    if (path.valid) out.warnings.push(`the TSA certificate has expired; validated at ${opts.poe.toISOString()}, the time of a later time-stamp`);
+    if (path.valid) add(note('TSA_CERTIFICATE_EXPIRED_AFTER_POE', { poe: opts.poe.toISOString() }));
   }
   out.tsaPath = path.path;
-  if (!path.valid) return { ...out, problem: `the TSA's certificate is not valid: ${path.message}` };
-  out.warnings.push(...path.warnings);
+  if (!path.valid) return fail(PATH_FAILURE[path.reason] ?? 'CERTIFICATE_CHAIN_GENERAL_FAILURE', `the TSA's certificate is not valid: ${path.message}`);
+  for (const n of path.notes) add(note(n.code, n.params));
   if (path.revocationEvidence.length) out.revocationEvidence = path.revocationEvidence;
   // the token's own algorithms, judged as a signature's are (EN 319 102-1 §5.2.8): its imprint's digest, its
   // SignerInfo's digests and the TSA's key — at the validation time, or at a later time-stamp's over the token
@@ -107,10 +133,10 @@ export async function verifyTimeStamp(der: Uint8Array, imprintOf: (hash: DigestA
   try {
     keyId = keyAlgorithmId(s.certificate);
   } catch (e) {
-    return { ...out, subIndication: 'CRYPTO_CONSTRAINTS_FAILURE', problem: `khoá của TSA không đọc được / the TSA's key cannot be read: ${(e as Error).message}` };
+    return { ...out, subIndication: 'CRYPTO_CONSTRAINTS_FAILURE', failure: 'CRYPTO_CONSTRAINTS_FAILURE', problem: `khoá của TSA không đọc được / the TSA's key cannot be read: ${(e as Error).message}` };
   }
   const algs = checkAlgorithms([t.tstInfo.hash, ...(s.digest === 'unknown' ? [] : [s.digest]), ...(s.otherDigests ?? []), keyId], at, opts.poe, opts.algorithmPolicy);
-  if (!algs.ok) return { ...out, subIndication: algs.subIndication, problem: `thuật toán của dấu thời gian không được chính sách chấp nhận / the time-stamp's own algorithms: ${algs.message}` };
-  out.warnings.push(...algs.warnings);
+  if (!algs.ok) return { ...out, subIndication: algs.subIndication, failure: algs.subIndication, problem: `thuật toán của dấu thời gian không được chính sách chấp nhận / the time-stamp's own algorithms: ${algs.message}` };
+  for (const n of algs.notes) add(n);
   return { ...out, valid: true };
 }

@@ -14,6 +14,7 @@
  */
 import { createPublicKey } from 'node:crypto';
 import type { Certificate } from '../../pki/path/index.js';
+import { note, type ReportNote } from './notes.js';
 
 /** Algorithm id → the last instant it is reliable (null: no end foreseen). Ids: `sha256`, `rsa-2048`, `ecdsa-P-256`, … */
 export type AlgorithmPolicy = Readonly<Record<string, Date | null>>;
@@ -60,7 +61,7 @@ export function keyAlgorithmId(c: Certificate): string {
 }
 
 export type AlgorithmVerdict =
-  | { ok: true; warnings: string[] }
+  | { ok: true; notes: ReportNote[] }
   | { ok: false; subIndication: 'CRYPTO_CONSTRAINTS_FAILURE' | 'CRYPTO_CONSTRAINTS_FAILURE_NO_POE'; message: string };
 
 /**
@@ -68,13 +69,13 @@ export type AlgorithmVerdict =
  * An algorithm past its end is accepted when the signature is proven to exist no later than that end.
  */
 export function checkAlgorithms(ids: string[], at: Date, poe: Date | undefined, policy: AlgorithmPolicy = DEFAULT_ALGORITHM_POLICY): AlgorithmVerdict {
-  const warnings: string[] = [];
+  const notes: ReportNote[] = [];
   for (const id of [...new Set(ids)]) {
     if (!Object.hasOwn(policy, id)) return { ok: false, subIndication: 'CRYPTO_CONSTRAINTS_FAILURE', message: `the algorithm ${id} is not allowed by the validation policy` };
     const end = policy[id];
     if (!end || at <= end) continue;
     if (poe && poe <= end) {
-      warnings.push(`the algorithm ${id} is no longer reliable since ${end.toISOString()}; the signature is proven to exist at ${poe.toISOString()}, before that`);
+      notes.push(note('ALGORITHM_EXPIRED_AFTER_POE', { algorithm: id, since: end.toISOString(), poe: poe.toISOString() }));
       continue;
     }
     return {
@@ -83,5 +84,5 @@ export function checkAlgorithms(ids: string[], at: Date, poe: Date | undefined, 
       message: `the algorithm ${id} is no longer reliable since ${end.toISOString()} and nothing proves the signature existed before${poe ? ` (its proof of existence is ${poe.toISOString()})` : ''}`,
     };
   }
-  return { ok: true, warnings };
+  return { ok: true, notes };
 }

@@ -47,12 +47,12 @@ export async function archiveTimestamps(
   for (const r of read) {
     const sha256 = createHash('sha256').update(r.der).digest('hex');
     if (!r.t) {
-      reports.push({ type: 'archive', valid: false, problem: r.problem, sha256 });
+      reports.push({ type: 'archive', valid: false, failure: 'FORMAT_FAILURE', problem: r.problem, sha256 });
       continue;
     }
     const stored = r.t.signer.unsignedAttributes.get(ATS_HASH_INDEX_V3);
     if (stored?.length !== 1) {
-      reports.push({ type: 'archive', valid: false, genTime: r.t.tstInfo.genTime.toISOString(), problem: 'the archive time-stamp carries no (or more than one) ats-hash-index-v3', sha256 });
+      reports.push({ type: 'archive', valid: false, genTime: r.t.tstInfo.genTime.toISOString(), failure: 'FORMAT_FAILURE', problem: 'the archive time-stamp carries no (or more than one) ats-hash-index-v3', sha256 });
       continue;
     }
     let index: ReturnType<typeof readAtsHashIndexV3>;
@@ -60,12 +60,12 @@ export async function archiveTimestamps(
       index = readAtsHashIndexV3(stored[0]);
     } catch (e) {
       if (!isTrucError(e)) throw e;
-      reports.push({ type: 'archive', valid: false, problem: e.message, sha256 });
+      reports.push({ type: 'archive', valid: false, failure: 'FORMAT_FAILURE', problem: e.message, sha256 });
       continue;
     }
     const data = content ?? parts.eContent;
     if (!data) {
-      reports.push({ type: 'archive', valid: false, problem: 'the signed content is needed to check an archive time-stamp', sha256 });
+      reports.push({ type: 'archive', valid: false, failure: 'SIGNED_DATA_NOT_FOUND', problem: 'the signed content is needed to check an archive time-stamp', sha256 });
       continue;
     }
     const c = await verifyTimeStamp(r.der, (alg) => archiveImprint(parts, data, stored[0], alg), { trustAnchors: opts.trustAnchors, at: opts.at, ...ctx, ...(later ? { poe: later } : {}) });

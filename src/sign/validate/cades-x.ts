@@ -57,7 +57,7 @@ export async function cadesXTimestamps(
     for (const token of s.unsignedAttributes.get(oid) ?? []) {
       const input = cadesXInput(s, kind);
       if (typeof input === 'string') {
-        reports.push({ type: kind, valid: false, problem: input, sha256: createHash('sha256').update(token).digest('hex') });
+        reports.push({ type: kind, valid: false, failure: 'FORMAT_FAILURE', problem: input, sha256: createHash('sha256').update(token).digest('hex') });
         continue;
       }
       const c = await verifyTimeStamp(token, (h) => createHash(h).update(input).digest(), { trustAnchors: opts.trustAnchors, at: opts.at, ...ctx, ...(later ? { poe: later } : {}) });

@@ -8,7 +8,7 @@ import { isTrucError } from '../../errors.js';
 import { inspectCms } from '../cades/verify.js';
 import type { ValidationReport } from './report.js';
 import { validateSigner, type ValidationOptions } from './signer.js';
-import { withNotes } from './notes.js';
+import { addNotes, note, withNotes } from './notes.js';
 
 import { UNSIGNED } from '../cades/unsigned.js';
 import { carriedBy, signatureTimestamps, timestampReport, withCarried } from './timestamps.js';
@@ -43,6 +43,7 @@ export async function validateCades(cms: Uint8Array, opts: ValidationOptions & {
       checks: { integrity: null, signatureValue: null, signingCertificateReference: null, certificateChain: null, certificateValidAtSigningTime: null },
       certificatePath: [],
       warnings: [],
+      notes: [],
     });
     return withNotes(report);
   }
@@ -64,7 +65,7 @@ export async function validateCades(cms: Uint8Array, opts: ValidationOptions & {
     if (hasCadesRefs(s)) {
       // CAdES-C: each reference against the values at hand and those validation used, as XAdES's (`xades/refs.ts`)
       const { refs, notes } = readCadesRefs(s);
-      r.warnings.push(...notes);
+      addNotes(r, ...notes);
       const from = (source: 'signature' | 'validation', ders: readonly Uint8Array[]) => ders.map((der) => ({ der: Buffer.from(der), source }));
       // an OCSP reference's hash is over the OCSPResponse or, as some producers compute it, its BasicOCSPResponse
       const withBasic = (ders: readonly Uint8Array[]) => ders.flatMap((d) => [Buffer.from(d), ...[basicOfOcspResponse(Buffer.from(d))].filter((b): b is Buffer => !!b)]);
@@ -78,32 +79,31 @@ export async function validateCades(cms: Uint8Array, opts: ValidationOptions & {
       if (refsPoe) for (const m of matched) m.poe = refsPoe.toISOString();
       r.validationDataReferences = matched;
       for (const [i, m] of matched.entries())
-        if (m.matches !== true) r.warnings.push(`tham chiếu dữ liệu kiểm tra ${i + 1} / validation data reference ${i + 1} (${m.kind}${m.names ? `, ${m.names}` : ''}): ${m.problem ?? ''}`);
+        if (m.matches !== true) addNotes(r, note('VALIDATION_DATA_REFERENCE_UNMATCHED', { n: i + 1, kind: m.kind, names: m.names, problem: m.problem }));
     }
     // content time-stamps (signed attributes, possibly several): each over the content, judged and reported
     const content = opts.content ?? inspection.content;
     const contentReports: TimestampReport[] = [];
     for (const token of s.contentTimestamps ?? []) {
       if (!content) {
-        contentReports.push({ type: 'content', valid: false, problem: 'the signed content is needed to check a content time-stamp', sha256: createHash('sha256').update(token).digest('hex') });
+        contentReports.push({ type: 'content', valid: false, failure: 'SIGNED_DATA_NOT_FOUND', problem: 'the signed content is needed to check a content time-stamp', sha256: createHash('sha256').update(token).digest('hex') });
         continue;
       }
       const tctx = withCarried({ ...opts, at }, carried);
       tctx.intermediates.push(...inspection.certificates);
       const c = await verifyTimeStamp(token, (h) => createHash(h).update(content).digest(), { trustAnchors: opts.trustAnchors, at, ...tctx });
       contentReports.push(timestampReport('content', c, undefined, token));
-      if (!c.valid) r.warnings.push(`dấu thời gian nội dung không hợp lệ / a content time-stamp is not valid: ${c.problem}`);
-      else if (c.genTime && ts.poe && c.genTime > ts.poe) r.warnings.push('dấu thời gian nội dung muộn hơn dấu thời gian chữ ký / a content time-stamp is later than the signature time-stamp');
+      if (!c.valid) addNotes(r, note('CONTENT_TS_INVALID', { problem: c.problem }));
+      else if (c.genTime && ts.poe && c.genTime > ts.poe) addNotes(r, note('CONTENT_TS_AFTER_SIGNATURE_TS'));
     }
     if (ts.reports.length || x.reports.length || ats.reports.length || contentReports.length) r.timestamps = [...contentReports, ...ts.reports, ...x.reports, ...ats.reports];
     if (longTerm) r.embeddedEvidence = { certificates: carried.certs.length, crls: carried.crls.length, ocspResponses: carried.ocsps.length };
-    r.warnings.push(...inspection.repairs);
-    if (!s.signingTime) r.warnings.push('no signing-time attribute (required by CAdES baseline)');
-    for (const t of ats.reports) if (!t.valid) r.warnings.push(`an archive time-stamp is not valid: ${t.problem}`);
-    for (const t of ts.reports) if (!t.valid) r.warnings.push(`a signature time-stamp is not valid: ${t.problem}`);
-    for (const t of x.reports)
-      if (!t.valid) r.warnings.push(`dấu thời gian CAdES-X không hợp lệ / a ${t.type === 'sig-and-refs' ? 'CAdES-C-time-stamp' : 'time-stamped-certs-crls-references'} is not valid: ${t.problem}`);
-    if (ts.poe && s.signingTime && s.signingTime.getTime() > ts.poe.getTime() + 60_000) r.warnings.push('the claimed signing time is after the signature time-stamp');
+    addNotes(r, ...inspection.repairs);
+    if (!s.signingTime) addNotes(r, note('SIGNING_TIME_MISSING', { format: 'CAdES' }));
+    for (const t of ats.reports) if (!t.valid) addNotes(r, note('ARCHIVE_TS_INVALID', { problem: t.problem }));
+    for (const t of ts.reports) if (!t.valid) addNotes(r, note('SIGNATURE_TS_INVALID', { problem: t.problem }));
+    for (const t of x.reports) if (!t.valid) addNotes(r, note('X_TS_INVALID', { type: t.type === 'sig-and-refs' ? 'CAdES-C-time-stamp' : 'time-stamped-certs-crls-references', problem: t.problem }));
+    if (ts.poe && s.signingTime && s.signingTime.getTime() > ts.poe.getTime() + 60_000) addNotes(r, note('SIGNING_TIME_AFTER_TS'));
     report.signatures.push(r);
   }
   return withNotes(report);

@@ -1,15 +1,16 @@
 /**
- * The catalogue of validation-report notes (issue 18): every note a validator writes beside a signature — and the
- * reason for its verdict — carries a stable code, its Vietnamese and English text and the parameters the text is
- * made of (a certificate's subject, a time, a count…), so that a console, a log or another program reads the code and
- * says it in its reader's language. `warnings` keeps the text the validators write (English, or Vietnamese / English);
- * `notes` and `reason` are the coded form of the same sentences, one note for each warning, in the same order.
+ * The catalogue of validation-report notes (issue 18): every note a validator writes beside a signature or a
+ * time-stamp — and the reason for a verdict — carries a stable code, its Vietnamese and English text and the
+ * parameters the text is made of (a certificate's subject, a time, a count…), so that a console, a log or another
+ * program reads the code and says it in its reader's language.
  *
- * The validators speak in sentences; each entry here recognises one of them by its wording and names its parameters
- * (named groups). A sentence no entry recognises becomes `UNCATALOGUED` — a test over the signed fixtures fails on it,
- * so a new sentence in a validator cannot go out without its code.
+ * The validators create each note where they find it, by code and parameters (`note(code, params)`): the code is
+ * the source of truth, and TypeScript refuses a code the catalogue lacks. `warnings` keeps, for its readers, the
+ * sentence each note was written as before codes (English, or Vietnamese / English: `sentenceOf`), one for each note
+ * in the same order. A sentence from elsewhere — a report written before codes, read back without its notes — is
+ * `UNCATALOGUED` (`uncatalogued`), kept whole.
  */
-import type { SignatureReport, SubIndication, ValidationReport } from './report.js';
+import type { SignatureReport, SubIndication, TimestampReport, ValidationReport } from './report.js';
 
 export interface ReportNote {
   code: NoteCode | ReasonCode;
@@ -21,204 +22,260 @@ export interface ReportNote {
 type Params = Record<string, string>;
 
 interface Entry {
-  /** a sentence as the validator writes it, with made-up values (documentation, and the catalogue's own test) */
-  example: string;
-  /** recognises the validator's sentence (the whole warning); named groups are the parameters */
-  match: RegExp;
+  /** made-up parameters: documentation, and the catalogue's own test */
+  example: Params;
+  /** the sentence as the validators wrote it before codes (English, or Vietnamese / English): `warnings` */
+  text: (p: Params) => string;
   vi: (p: Params) => string;
-  /** the English text; default: the English part of the sentence as the validator wrote it */
+  /** the English text; default: the English part of `text` */
   en?: (p: Params) => string;
 }
 
 /** the position in the path a sentence names: the signer's certificate, or the n-th of the path */
 const whereVi = (w: string) => (w === "the signer's certificate" ? 'chứng thư của người ký' : w.replace(/^certificate (\S+) of the path$/, 'chứng thư thứ $1 của chuỗi'));
+/** a detail another layer wrote "Vietnamese / English": its Vietnamese part, or the whole */
+const viPart = (d: string) => {
+  const cut = d.indexOf(' / ');
+  return cut >= 0 && /[^\x00-\x7f]/.test(d.slice(0, cut)) ? d.slice(0, cut) : d;
+};
+const opt = (v: string | undefined, f: (v: string) => string) => (v ? f(v) : '');
 
 export const NOTE_CATALOGUE = {
   REVOCATION_MISSING: {
-    example: "no revocation status for CN=Nguyễn Văn A, O=Sở Nội vụ: OCSP responder does not know the certificate",
-    match: /^no revocation status for (?<subject>.+?)(?:: (?<detail>.*))?$/s,
-    vi: (p) => `không có thông tin thu hồi cho ${p.subject}${p.detail ? `: ${p.detail}` : ''}`,
+    example: { subject: 'CN=Nguyễn Văn A, O=Sở Nội vụ', detail: 'OCSP responder does not know the certificate' },
+    text: (p) => `no revocation status for ${p.subject}${opt(p.detail, (d) => `: ${d}`)}`,
+    vi: (p) => `không có thông tin thu hồi cho ${p.subject}${opt(p.detail, (d) => `: ${d}`)}`,
   },
   CERTIFICATE_EXPIRED_AFTER_POE: {
-    example: "the signer's certificate has expired since; the signature is proven to exist at 2026-01-01T00:00:00.000Z, when it was valid",
-    match: /^(?<where>the signer's certificate|certificate \S+ of the path) has expired since; the signature is proven to exist at (?<poe>\S+), when it was valid(?:, and revoked only at (?<revoked>\S+))?$/,
-    vi: (p) => `${whereVi(p.where)} đã hết hạn sau đó; chữ ký được chứng minh tồn tại lúc ${p.poe}, khi chứng thư còn hiệu lực${p.revoked ? `, và chỉ bị thu hồi lúc ${p.revoked}` : ''}`,
+    example: { where: "the signer's certificate", poe: '2026-01-01T00:00:00.000Z' },
+    text: (p) => `${p.where} has expired since; the signature is proven to exist at ${p.poe}, when it was valid${opt(p.revoked, (r) => `, and revoked only at ${r}`)}`,
+    vi: (p) => `${whereVi(p.where!)} đã hết hạn sau đó; chữ ký được chứng minh tồn tại lúc ${p.poe}, khi chứng thư còn hiệu lực${opt(p.revoked, (r) => `, và chỉ bị thu hồi lúc ${r}`)}`,
   },
   CERTIFICATE_REVOKED_AFTER_POE: {
-    example: "certificate 1 of the path was revoked at 2026-02-01T00:00:00.000Z, after the proof of existence at 2026-01-01T00:00:00.000Z",
-    match: /^(?<where>the signer's certificate|certificate \S+ of the path) was revoked at (?<revoked>\S+), after the proof of existence at (?<poe>\S+)$/,
-    vi: (p) => `${whereVi(p.where)} bị thu hồi lúc ${p.revoked}, sau thời điểm chứng minh tồn tại ${p.poe}`,
+    example: { where: 'certificate 1 of the path', revoked: '2026-02-01T00:00:00.000Z', poe: '2026-01-01T00:00:00.000Z' },
+    text: (p) => `${p.where} was revoked at ${p.revoked}, after the proof of existence at ${p.poe}`,
+    vi: (p) => `${whereVi(p.where!)} bị thu hồi lúc ${p.revoked}, sau thời điểm chứng minh tồn tại ${p.poe}`,
   },
   ALGORITHM_EXPIRED_AFTER_POE: {
-    example: "the algorithm rsa-2048 is no longer reliable since 2031-01-01T00:00:00.000Z; the signature is proven to exist at 2026-01-01T00:00:00.000Z, before that",
-    match: /^the algorithm (?<algorithm>\S+) is no longer reliable since (?<since>\S+); the signature is proven to exist at (?<poe>\S+), before that$/,
+    example: { algorithm: 'rsa-2048', since: '2031-01-01T00:00:00.000Z', poe: '2026-01-01T00:00:00.000Z' },
+    text: (p) => `the algorithm ${p.algorithm} is no longer reliable since ${p.since}; the signature is proven to exist at ${p.poe}, before that`,
     vi: (p) => `thuật toán ${p.algorithm} không còn tin cậy từ ${p.since}; chữ ký được chứng minh tồn tại lúc ${p.poe}, trước thời điểm đó`,
   },
   CMS_PADDING_IGNORED: {
-    example: "bỏ qua các byte 0 đệm sau CMS / 2048 zero bytes of padding after the CMS were ignored",
-    match: /^bỏ qua các byte 0 đệm sau CMS \/ (?<bytes>\d+) zero bytes of padding after the CMS were ignored$/,
+    example: { bytes: '2048' },
+    text: (p) => `bỏ qua các byte 0 đệm sau CMS / ${p.bytes} zero bytes of padding after the CMS were ignored`,
     vi: (p) => `bỏ qua ${p.bytes} byte 0 đệm sau CMS`,
   },
   CMS_BER: {
-    example: "CMS mã hoá BER, được đọc theo dạng DER / the CMS is BER, read as its DER form",
-    match: /^CMS mã hoá BER, được đọc theo dạng DER \/ the CMS is BER, read as its DER form$/,
+    example: {},
+    text: () => 'CMS mã hoá BER, được đọc theo dạng DER / the CMS is BER, read as its DER form',
     vi: () => 'CMS mã hoá BER, được đọc theo dạng DER',
   },
   CMS_CERTIFICATE_UNREADABLE: {
-    example: "không đọc được một chứng thư trong CMS / certificate 1 of 2 in the CMS cannot be read (bad DER)",
-    match: /^không đọc được một chứng thư trong CMS \/ certificate (?<n>\d+) of (?<total>\d+) in the CMS cannot be read(?: \((?<detail>.*)\))?.*$/s,
-    vi: (p) => `không đọc được chứng thư ${p.n}/${p.total} trong CMS${p.detail ? ` (${p.detail})` : ''}`,
+    example: { n: '1', total: '2', detail: 'bad DER' },
+    text: (p) => `không đọc được một chứng thư trong CMS / certificate ${p.n} of ${p.total} in the CMS cannot be read (${p.detail}): it cannot be the signer's`,
+    vi: (p) => `không đọc được chứng thư ${p.n}/${p.total} trong CMS (${p.detail}): đó không thể là chứng thư của người ký`,
   },
   CMS_CONTENT_NOT_BYTE_RANGE: {
-    example: "CMS mang nội dung riêng, không ký các byte mà ByteRange bao phủ / the CMS encapsulates 0 bytes of content of its own: it does not sign the bytes the ByteRange covers",
-    match: /^CMS mang nội dung riêng, không ký các byte mà ByteRange bao phủ \/ the CMS encapsulates (?<bytes>\d+) bytes of content of its own: it does not sign the bytes the ByteRange covers$/,
+    example: { bytes: '0' },
+    text: (p) => `CMS mang nội dung riêng, không ký các byte mà ByteRange bao phủ / the CMS encapsulates ${p.bytes} bytes of content of its own: it does not sign the bytes the ByteRange covers`,
     vi: (p) => `CMS mang ${p.bytes} byte nội dung riêng, không ký các byte mà ByteRange bao phủ`,
   },
   CMS_MULTIPLE_SIGNERS: {
-    example: "the CMS has 2 signers; only the first is validated",
-    match: /^the CMS has (?<count>\d+) signers; only the first is validated$/,
+    example: { count: '2' },
+    text: (p) => `the CMS has ${p.count} signers; only the first is validated`,
     vi: (p) => `CMS có ${p.count} người ký; chỉ người ký đầu tiên được kiểm tra`,
   },
   CONTENT_TS_ATTRIBUTE_REPEATED: {
-    example: "thuộc tính dấu thời gian nội dung xuất hiện nhiều lần / the content-time-stamp attribute appears more than once; its values are read together",
-    match: /^thuộc tính dấu thời gian nội dung xuất hiện nhiều lần \/ the content-time-stamp attribute appears more than once; its values are read together$/,
+    example: {},
+    text: () => 'thuộc tính dấu thời gian nội dung xuất hiện nhiều lần / the content-time-stamp attribute appears more than once; its values are read together',
     vi: () => 'thuộc tính dấu thời gian nội dung xuất hiện nhiều lần; các giá trị được đọc chung',
   },
   SIGNING_CERTIFICATE_V1: {
-    example: "chứng thư được gắn bằng signing-certificate v1 (SHA-1) / the certificate is bound by signing-certificate (v1, SHA-1)",
-    match: /^chứng thư được gắn bằng signing-certificate v1 \(SHA-1\) \/ the certificate is bound by signing-certificate \(v1, SHA-1\)$/,
+    example: {},
+    text: () => 'chứng thư được gắn bằng signing-certificate v1 (SHA-1) / the certificate is bound by signing-certificate (v1, SHA-1)',
     vi: () => 'chứng thư được gắn bằng signing-certificate v1 (SHA-1)',
   },
   SIGNING_CERTIFICATE_XADES_V1: {
-    example: "chứng thư ký được gắn bằng SigningCertificate (XAdES 1.3.2, sha1) thay cho SigningCertificateV2 / the signing certificate is bound by the older SigningCertificate (sha1), not SigningCertificateV2",
-    match: /^chứng thư ký được gắn bằng SigningCertificate \(XAdES 1\.3\.2, (?<digest>\S+)\) thay cho SigningCertificateV2 \/ the signing certificate is bound by the older SigningCertificate \(\S+\), not SigningCertificateV2$/,
+    example: { digest: 'sha1' },
+    text: (p) => `chứng thư ký được gắn bằng SigningCertificate (XAdES 1.3.2, ${p.digest}) thay cho SigningCertificateV2 / the signing certificate is bound by the older SigningCertificate (${p.digest}), not SigningCertificateV2`,
     vi: (p) => `chứng thư ký được gắn bằng SigningCertificate (XAdES 1.3.2, ${p.digest}) thay cho SigningCertificateV2`,
   },
   SIGNING_CERTIFICATE_UNSIGNED: {
-    example: "thuộc tính chứng thư ký không được ký / the SigningCertificate(V2) property is not covered by any reference of the signature: it binds nothing",
-    match: /^thuộc tính chứng thư ký không được ký \/ (?<en>.*)$/s,
-    vi: () => 'thuộc tính chứng thư ký không được ký',
+    example: {},
+    text: () => 'thuộc tính chứng thư ký không được ký / the SigningCertificate(V2) property is not covered by any reference of the signature: it binds nothing',
+    vi: () => 'thuộc tính chứng thư ký không được ký: không tham chiếu nào của chữ ký bao phủ nó, nên nó không gắn chứng thư nào',
   },
   ALGORITHM_ENCODING_NONSTANDARD: {
-    example: "mã hoá thuật toán không theo chuẩn, vẫn kiểm tra được / ecdsa-with-SHA256 written with NULL parameters",
-    match: /^mã hoá thuật toán không theo chuẩn, vẫn kiểm tra được \/ (?<detail>.*)$/s,
+    example: { detail: 'ecdsa-with-SHA256 written with NULL parameters' },
+    text: (p) => `mã hoá thuật toán không theo chuẩn, vẫn kiểm tra được / ${p.detail}`,
     vi: (p) => `mã hoá thuật toán không theo chuẩn, vẫn kiểm tra được: ${p.detail}`,
+    en: (p) => `an algorithm is encoded out of the standard, still checked: ${p.detail}`,
   },
   CERTIFICATE_REFS_UNREADABLE: {
-    example: "complete-certificate-references không đọc được / cannot be read: bad DER",
-    match: /^complete-certificate-references không đọc được \/ cannot be read: (?<detail>.*)$/s,
+    example: { detail: 'bad DER' },
+    text: (p) => `complete-certificate-references không đọc được / cannot be read: ${p.detail}`,
     vi: (p) => `complete-certificate-references không đọc được: ${p.detail}`,
     en: (p) => `complete-certificate-references cannot be read: ${p.detail}`,
   },
   REVOCATION_REFS_UNREADABLE: {
-    example: "complete-revocation-references không đọc được / cannot be read: bad DER",
-    match: /^complete-revocation-references không đọc được \/ cannot be read: (?<detail>.*)$/s,
+    example: { detail: 'bad DER' },
+    text: (p) => `complete-revocation-references không đọc được / cannot be read: ${p.detail}`,
     vi: (p) => `complete-revocation-references không đọc được: ${p.detail}`,
     en: (p) => `complete-revocation-references cannot be read: ${p.detail}`,
   },
   VALIDATION_DATA_REFERENCE_UNMATCHED: {
-    example: "tham chiếu dữ liệu kiểm tra 2 / validation data reference 2 (ocsp, OCSP produced 2026-01-01T00:00:00.000Z): no OCSP at hand",
-    match: /^tham chiếu dữ liệu kiểm tra (?<n>\d+) \/ validation data reference \d+ \((?<kind>[^,)]+)(?:, (?<names>[^)]*))?\): (?<problem>.*)$/s,
-    vi: (p) => `tham chiếu dữ liệu kiểm tra ${p.n} (${p.kind}${p.names ? `, ${p.names}` : ''}) không khớp: ${p.problem}`,
+    example: { n: '2', kind: 'ocsp', names: 'OCSP produced 2026-01-01T00:00:00.000Z', problem: 'no OCSP at hand' },
+    text: (p) => `tham chiếu dữ liệu kiểm tra ${p.n} / validation data reference ${p.n} (${p.kind}${opt(p.names, (n) => `, ${n}`)}): ${p.problem ?? ''}`,
+    vi: (p) => `tham chiếu dữ liệu kiểm tra ${p.n} (${p.kind}${opt(p.names, (n) => `, ${n}`)}) không khớp: ${p.problem ?? ''}`,
   },
   PDF_READ_LENIENTLY: {
-    example: "tệp PDF được đọc nới lỏng / the PDF was read leniently: /Prev 0 was ignored",
-    match: /^tệp PDF được đọc nới lỏng \/ the PDF was read leniently: (?<detail>.*)$/s,
-    vi: (p) => `tệp PDF được đọc nới lỏng: ${p.detail}`,
+    example: { detail: 'bỏ qua /Prev 0 trong trailer / a trailer /Prev 0 was ignored' },
+    text: (p) => `tệp PDF được đọc nới lỏng / the PDF was read leniently: ${p.detail}`,
+    vi: (p) => `tệp PDF được đọc nới lỏng: ${viPart(p.detail!)}`,
+    en: (p) => `the PDF was read leniently: ${englishOf(p.detail!)}`,
   },
   PADES_SIGNING_TIME_PRESENT: {
-    example: "a PAdES signature must not carry a signing-time attribute",
-    match: /^a PAdES signature must not carry a signing-time attribute$/,
+    example: {},
+    text: () => 'a PAdES signature must not carry a signing-time attribute',
     vi: () => 'chữ ký PAdES không được mang thuộc tính signing-time',
   },
   DOCUMENT_CHANGED_AFTER: {
-    example: "the document was changed after this signature: an annotation was added on page 1",
-    match: /^the document was changed after this signature: (?<changes>.*)$/s,
+    example: { changes: 'an annotation was added on page 1' },
+    text: (p) => `the document was changed after this signature: ${p.changes}`,
     vi: (p) => `tài liệu bị thay đổi sau chữ ký này: ${p.changes}`,
   },
   DOCUMENT_FILLED_AFTER: {
-    example: "the document was updated after this signature with form fields filled in or objects added, no other change",
-    match: /^the document was updated after this signature with form fields filled in or objects added, no other change$/,
+    example: {},
+    text: () => 'the document was updated after this signature with form fields filled in or objects added, no other change',
     vi: () => 'tài liệu được cập nhật sau chữ ký này chỉ bằng việc điền biểu mẫu hoặc thêm đối tượng, không thay đổi gì khác',
   },
+  DOCUMENT_CHANGED_AFTER_TIMESTAMP: {
+    example: {},
+    text: () => 'the document was changed after this time-stamp by something other than a later signature',
+    vi: () => 'tài liệu bị thay đổi sau dấu thời gian này bởi một thay đổi khác ngoài chữ ký sau đó',
+  },
   SIGNING_TIME_MISSING: {
-    example: "no signing-time attribute (required by CAdES baseline)",
-    match: /^no (?<attribute>SigningTime|signing-time attribute) \(required by (?<format>XAdES|CAdES) baseline\)$/,
-    vi: (p) => `thiếu ${p.attribute === 'SigningTime' ? 'SigningTime' : 'thuộc tính signing-time'} (bắt buộc theo ${p.format} baseline)`,
+    example: { format: 'CAdES' },
+    text: (p) => (p.format === 'XAdES' ? 'no SigningTime (required by XAdES baseline)' : `no signing-time attribute (required by ${p.format} baseline)`),
+    vi: (p) => `thiếu ${p.format === 'XAdES' ? 'SigningTime' : 'thuộc tính signing-time'} (bắt buộc theo ${p.format} baseline)`,
   },
   SIGNING_TIME_AFTER_TS: {
-    example: "the claimed signing time is after the signature time-stamp",
-    match: /^the claimed signing time is after the signature time-stamp$/,
+    example: {},
+    text: () => 'the claimed signing time is after the signature time-stamp',
     vi: () => 'thời gian ký khai báo muộn hơn dấu thời gian chữ ký',
   },
   SIGNATURE_TS_INVALID: {
-    example: "a signature time-stamp is not valid: the message imprint does not match",
-    match: /^a signature time-stamp is not valid: (?<problem>.*)$/s,
+    example: { problem: 'the message imprint is not the hash of the stamped data' },
+    text: (p) => `a signature time-stamp is not valid: ${p.problem}`,
     vi: (p) => `dấu thời gian chữ ký không hợp lệ: ${p.problem}`,
   },
   ARCHIVE_TS_INVALID: {
-    example: "an archive time-stamp is not valid: the message imprint does not match",
-    match: /^an archive time-stamp is not valid: (?<problem>.*)$/s,
+    example: { problem: 'the message imprint is not the hash of the stamped data' },
+    text: (p) => `an archive time-stamp is not valid: ${p.problem}`,
     vi: (p) => `dấu thời gian lưu trữ không hợp lệ: ${p.problem}`,
   },
   CONTENT_TS_INVALID: {
-    example: "dấu thời gian nội dung không hợp lệ / a content time-stamp is not valid: the message imprint does not match",
-    match: /^dấu thời gian nội dung không hợp lệ \/ a content time-stamp is not valid: (?<problem>.*)$/s,
+    example: { problem: 'the message imprint is not the hash of the stamped data' },
+    text: (p) => `dấu thời gian nội dung không hợp lệ / a content time-stamp is not valid: ${p.problem}`,
     vi: (p) => `dấu thời gian nội dung không hợp lệ: ${p.problem}`,
   },
   CONTENT_TS_AFTER_SIGNATURE_TS: {
-    example: "dấu thời gian nội dung muộn hơn dấu thời gian chữ ký / a content time-stamp is later than the signature time-stamp",
-    match: /^dấu thời gian nội dung muộn hơn dấu thời gian chữ ký \/ a content time-stamp is later than the signature time-stamp$/,
+    example: {},
+    text: () => 'dấu thời gian nội dung muộn hơn dấu thời gian chữ ký / a content time-stamp is later than the signature time-stamp',
     vi: () => 'dấu thời gian nội dung muộn hơn dấu thời gian chữ ký',
   },
   DATA_TS_INVALID: {
-    example: "dấu thời gian dữ liệu không hợp lệ / a data-object time-stamp (IndividualDataObjectsTimeStamp) is not valid: the message imprint does not match",
-    match: /^dấu thời gian dữ liệu không hợp lệ \/ a data-object time-stamp \((?<property>[^)]*)\) is not valid: (?<problem>.*)$/s,
+    example: { property: 'IndividualDataObjectsTimeStamp', problem: 'the message imprint is not the hash of the stamped data' },
+    text: (p) => `dấu thời gian dữ liệu không hợp lệ / a data-object time-stamp (${p.property}) is not valid: ${p.problem}`,
     vi: (p) => `dấu thời gian dữ liệu (${p.property}) không hợp lệ: ${p.problem}`,
   },
   DATA_TS_AFTER_SIGNATURE_TS: {
-    example: "dấu thời gian dữ liệu muộn hơn dấu thời gian chữ ký / a AllDataObjectsTimeStamp is later than the signature time-stamp",
-    match: /^dấu thời gian dữ liệu muộn hơn dấu thời gian chữ ký \/ a (?<property>\S+) is later than the signature time-stamp$/,
+    example: { property: 'AllDataObjectsTimeStamp' },
+    text: (p) => `dấu thời gian dữ liệu muộn hơn dấu thời gian chữ ký / a ${p.property} is later than the signature time-stamp`,
     vi: (p) => `dấu thời gian dữ liệu (${p.property}) muộn hơn dấu thời gian chữ ký`,
   },
   SIGNING_TIME_BEFORE_DATA_TS: {
-    example: "thời gian ký khai báo sớm hơn dấu thời gian dữ liệu / the claimed signing time is before the AllDataObjectsTimeStamp: the data was time-stamped before signing",
-    match: /^thời gian ký khai báo sớm hơn dấu thời gian dữ liệu \/ the claimed signing time is before the (?<property>\S+): the data was time-stamped before signing$/,
+    example: { property: 'AllDataObjectsTimeStamp' },
+    text: (p) => `thời gian ký khai báo sớm hơn dấu thời gian dữ liệu / the claimed signing time is before the ${p.property}: the data was time-stamped before signing`,
     vi: (p) => `thời gian ký khai báo sớm hơn dấu thời gian dữ liệu (${p.property}): dữ liệu được đóng dấu thời gian trước khi ký`,
   },
   DATA_TS_LIMIT: {
-    example: "chỉ kiểm tra 16 dấu thời gian dữ liệu đầu tiên / only the first 16 data-object time-stamps are checked",
-    match: /^chỉ kiểm tra (?<max>\d+) dấu thời gian dữ liệu đầu tiên \/ (?<en>.*)$/s,
+    example: { max: '16' },
+    text: (p) => `chỉ kiểm tra ${p.max} dấu thời gian dữ liệu đầu tiên / only the first ${p.max} data-object time-stamps are checked`,
     vi: (p) => `chỉ kiểm tra ${p.max} dấu thời gian dữ liệu đầu tiên`,
   },
   X_TS_INVALID: {
-    example: "dấu thời gian trên tham chiếu dữ liệu kiểm tra không hợp lệ / a SigAndRefsTimeStamp is not valid: the message imprint does not match",
-    match: /^(?:dấu thời gian trên tham chiếu dữ liệu kiểm tra không hợp lệ|dấu thời gian CAdES-X không hợp lệ) \/ a (?<type>SigAndRefsTimeStamp|RefsOnlyTimeStamp|CAdES-C-time-stamp|time-stamped-certs-crls-references) is not valid: (?<problem>.*)$/s,
+    example: { type: 'SigAndRefsTimeStamp', problem: 'the message imprint is not the hash of the stamped data' },
+    text: (p) =>
+      `${/^(CAdES-C-time-stamp|time-stamped-certs-crls-references)$/.test(p.type!) ? 'dấu thời gian CAdES-X không hợp lệ' : 'dấu thời gian trên tham chiếu dữ liệu kiểm tra không hợp lệ'} / a ${p.type} is not valid: ${p.problem}`,
     vi: (p) => `dấu thời gian trên tham chiếu dữ liệu kiểm tra (${p.type}) không hợp lệ: ${p.problem}`,
   },
   CONTENT_UNMATCHED: {
-    example: "tệp nội dung không khớp tham chiếu nào của chữ ký / content given that no reference of the signature names or digests: extra.txt",
-    match: /^tệp nội dung không khớp tham chiếu nào của chữ ký \/ content given that no reference of the signature names or digests: (?<files>.*)$/s,
+    example: { files: 'extra.txt' },
+    text: (p) => `tệp nội dung không khớp tham chiếu nào của chữ ký / content given that no reference of the signature names or digests: ${p.files}`,
     vi: (p) => `tệp nội dung không khớp tham chiếu nào của chữ ký: ${p.files}`,
   },
   MANIFEST_REFERENCE_UNCHECKED: {
-    example: "manifest reference #data-1: the digest of \"#data-1\" does not match (XML-DSig leaves manifests to the application)",
-    match: /^manifest reference (?<uri>.+?): (?<problem>.*) \(XML-DSig leaves manifests to the application\)$/s,
+    example: { uri: '#data-1', problem: 'the digest of "#data-1" does not match' },
+    text: (p) => `manifest reference ${p.uri}: ${p.problem} (XML-DSig leaves manifests to the application)`,
     vi: (p) => `tham chiếu ${p.uri} của manifest: ${p.problem} (XML-DSig để việc kiểm tra manifest cho ứng dụng)`,
   },
   UNSIGNED_PROPERTIES_NOT_VALIDATED: {
-    example: "unsigned properties not validated: CounterSignature",
-    match: /^unsigned properties not validated: (?<names>.*)$/s,
+    example: { names: 'CounterSignature' },
+    text: (p) => `unsigned properties not validated: ${p.names}`,
     vi: (p) => `các thuộc tính không ký chưa được kiểm tra: ${p.names}`,
   },
   WINDOWS_1258_AS_DECODED: {
-    example: "chữ ký băm tài liệu windows-1258 theo ký tự như bộ giải mã cho (chữ cái và dấu thanh tách rời), không theo dạng chuẩn hoá NFC mà Canonical XML yêu cầu / the signature digested the windows-1258 document as decoded (letters and tone marks apart), not in the Normalization Form C Canonical XML asks for: xmlsec1 and others reading it in NFC will find its digests broken",
-    match: /^chữ ký băm tài liệu windows-1258 theo ký tự như bộ giải mã cho .* \/ (?<en>the signature digested the windows-1258 document as decoded.*)$/s,
+    example: {},
+    text: () =>
+      'chữ ký băm tài liệu windows-1258 theo ký tự như bộ giải mã cho (chữ cái và dấu thanh tách rời), không theo dạng chuẩn hoá NFC mà Canonical XML yêu cầu / the signature digested the windows-1258 document as decoded (letters and tone marks apart), not in the Normalization Form C Canonical XML asks for: xmlsec1 and others reading it in NFC will find its digests broken',
     vi: () => 'chữ ký băm tài liệu windows-1258 theo ký tự như bộ giải mã cho (chữ cái và dấu thanh tách rời), không theo dạng chuẩn hoá NFC mà Canonical XML yêu cầu: xmlsec1 và các công cụ đọc theo NFC sẽ thấy giá trị băm không khớp',
+  },
+  TSA_SIGNING_CERTIFICATE_V1: {
+    example: {},
+    text: () => 'the token binds its certificate with ESS signing-certificate (v1) or not at all',
+    vi: () => 'dấu thời gian gắn chứng thư của TSA bằng ESS signing-certificate (v1) hoặc không gắn',
+  },
+  TSA_CERTIFICATE_EXPIRED_AFTER_POE: {
+    example: { poe: '2030-01-01T00:00:00.000Z' },
+    text: (p) => `the TSA certificate has expired; validated at ${p.poe}, the time of a later time-stamp`,
+    vi: (p) => `chứng thư của TSA đã hết hạn; được kiểm tra tại ${p.poe}, thời điểm của một dấu thời gian sau đó`,
   },
 } satisfies Record<string, Entry>;
 
-export type NoteCode = keyof typeof NOTE_CATALOGUE | 'UNCATALOGUED';
+export type CatalogueCode = keyof typeof NOTE_CATALOGUE;
+export type NoteCode = CatalogueCode | 'UNCATALOGUED';
+
+/** The coded note `code` with its parameters (those undefined left out), in both languages. */
+export function note(code: CatalogueCode, params: Record<string, string | number | undefined> = {}): ReportNote {
+  const p: Params = {};
+  for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== '') p[k] = String(v);
+  const entry: Entry = NOTE_CATALOGUE[code];
+  return { code, vi: entry.vi(p), en: entry.en ? entry.en(p) : englishOf(entry.text(p)), params: p };
+}
+
+/** Adds notes to a signature's (or a time-stamp's) report; `withNotes` writes their sentences in `warnings`. */
+export function addNotes(r: { notes?: ReportNote[] }, ...notes: ReportNote[]): void {
+  (r.notes ??= []).push(...notes);
+}
+
+/** A sentence that is not a coded note (a report written before codes): kept whole, its English part as English. */
+export function uncatalogued(text: string): ReportNote {
+  return { code: 'UNCATALOGUED', vi: text, en: englishOf(text), params: {} };
+}
+
+/** The sentence a note is in `warnings`: as the validators wrote it before codes. */
+export function sentenceOf(n: ReportNote): string {
+  if (Object.hasOwn(NOTE_CATALOGUE, n.code)) return (NOTE_CATALOGUE[n.code as CatalogueCode] as Entry).text(n.params);
+  return n.vi === n.en ? n.en : `${n.vi} / ${n.en}`;
+}
+
+/** The English part of a sentence written "Vietnamese / English", or the whole of an English one. */
+function englishOf(text: string): string {
+  const cut = text.indexOf(' / ');
+  return cut >= 0 && /[^\x00-\x7f]/.test(text.slice(0, cut)) ? text.slice(cut + 3) : text;
+}
 
 /** The reason for a verdict: the sub-indication (EN 319 102-1 §5.1.3) is its code; the validator's sentence the detail. */
 export const REASON_CATALOGUE: Record<SubIndication, { vi: string; en: string }> = {
@@ -242,25 +299,6 @@ export const REASON_CATALOGUE: Record<SubIndication, { vi: string; en: string }>
 };
 export type ReasonCode = SubIndication;
 
-/** The English part of a sentence a validator wrote "Vietnamese / English", or the whole of an English one. */
-function englishOf(text: string, en?: string): string {
-  if (en !== undefined) return en;
-  const cut = text.indexOf(' / ');
-  return cut >= 0 && /[^\x00-\x7f]/.test(text.slice(0, cut)) ? text.slice(cut + 3) : text;
-}
-
-/** The coded note for one sentence of a validator. */
-export function noteOf(text: string): ReportNote {
-  for (const [code, entry] of Object.entries(NOTE_CATALOGUE) as [keyof typeof NOTE_CATALOGUE, Entry][]) {
-    const m = entry.match.exec(text);
-    if (!m) continue;
-    const params: Params = {};
-    for (const [k, v] of Object.entries(m.groups ?? {})) if (v !== undefined && k !== 'en') params[k] = v;
-    return { code, vi: entry.vi(params), en: entry.en ? entry.en(params) : englishOf(text, m.groups?.en), params };
-  }
-  return { code: 'UNCATALOGUED', vi: text, en: englishOf(text), params: {} };
-}
-
 /** The coded reason for a verdict, when it has a sub-indication. */
 export function reasonOf(s: Pick<SignatureReport, 'subIndication' | 'message'>): ReportNote | undefined {
   if (!s.subIndication) return undefined;
@@ -274,13 +312,32 @@ export function reasonOf(s: Pick<SignatureReport, 'subIndication' | 'message'>):
   };
 }
 
-/** Adds the coded notes and reason to each signature of a report (in place; returns it). */
+/**
+ * Finishes a report's notes (in place; returns it): each signature's and each time-stamp's `warnings` are its notes'
+ * sentences, in the same order, and a verdict's sub-indication — a signature's, or the failure of a time-stamp
+ * that is not valid — is its coded reason.
+ */
 export function withNotes(report: ValidationReport): ValidationReport {
+  const stamps = new Set<TimestampReport>(report.documentTimestamps ?? []);
   for (const s of report.signatures) {
-    s.notes = s.warnings.map(noteOf);
+    s.notes ??= [];
+    s.warnings = s.notes.map(sentenceOf);
     const reason = reasonOf(s);
     if (reason) s.reason = reason;
     else delete s.reason;
+    for (const t of s.timestamps ?? []) stamps.add(t);
+  }
+  for (const t of stamps) {
+    if (t.notes?.length) t.warnings = t.notes.map(sentenceOf);
+    else {
+      delete t.notes;
+      delete t.warnings;
+    }
+    const failure = t.valid ? undefined : (t.subIndication ?? t.failure);
+    const reason = failure ? reasonOf({ subIndication: failure, ...(t.problem ? { message: t.problem } : {}) }) : undefined;
+    if (reason) t.reason = reason;
+    else delete t.reason;
+    delete t.failure;
   }
   return report;
 }

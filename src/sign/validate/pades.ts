@@ -11,7 +11,7 @@ import { inspectCms } from '../cades/verify.js';
 import { readPdfSignatures } from '../pades/verify.js';
 import type { SignatureReport, ValidationReport } from './report.js';
 import { validateSigner, type ValidationOptions } from './signer.js';
-import { withNotes } from './notes.js';
+import { addNotes, note, withNotes, type ReportNote } from './notes.js';
 
 import { UNSIGNED } from '../cades/unsigned.js';
 import { dssOffset, readDss } from '../pades/dss.js';
@@ -48,14 +48,14 @@ export async function validatePdf(pdf: Uint8Array, opts: ValidationOptions): Pro
   let later: Date | undefined;
   for (const s of all.filter((x) => x.subFilter === 'ETSI.RFC3161').sort((a, b) => b.coverEnd - a.coverEnd)) {
     if (s.formatProblem || !s.cms) {
-      docTs.push({ coverEnd: s.coverEnd, valid: false, report: { type: 'document', valid: false, fieldName: s.fieldName, problem: s.formatProblem ?? 'no token in /Contents' } });
+      docTs.push({ coverEnd: s.coverEnd, valid: false, report: { type: 'document', valid: false, fieldName: s.fieldName, failure: 'FORMAT_FAILURE', problem: s.formatProblem ?? 'no token in /Contents' } });
       continue;
     }
     const tctx = withCarried(opts, carried);
     tctx.intermediates.push(...pool);
     const c = await verifyTimeStamp(s.cms, s.digestOf, { trustAnchors: opts.trustAnchors, at, ...tctx, ...(later ? { poe: later } : {}) });
     const r = timestampReport('document', c, s.fieldName, s.cms);
-    if (s.modifiedAfter) (r.warnings ??= []).push('the document was changed after this time-stamp by something other than a later signature');
+    if (s.modifiedAfter) addNotes(r, note('DOCUMENT_CHANGED_AFTER_TIMESTAMP'));
     docTs.push({ coverEnd: s.coverEnd, valid: c.valid, report: r, ...(c.genTime ? { genTime: c.genTime } : {}) });
     if (c.valid) later = c.genTime;
   }
@@ -85,6 +85,7 @@ export async function validatePdf(pdf: Uint8Array, opts: ValidationOptions): Pro
       certificatePath: [],
       pdf: pdfPart,
       warnings: [],
+      notes: [],
     });
     if (s.formatProblem || !s.cms) {
       report.signatures.push(failed(s.formatProblem ?? 'no CMS in /Contents'));
@@ -108,7 +109,7 @@ export async function validatePdf(pdf: Uint8Array, opts: ValidationOptions): Pro
       continue;
     }
     const signer = inspection.signers[0];
-    const contentNotes: string[] = [...inspection.repairs];
+    const contentNotes: ReportNote[] = [...inspection.repairs];
     if (sha1Style) {
       const byteRangeSha1 = s.digestOf('sha1');
       if (inspection.content === undefined) {
@@ -121,7 +122,7 @@ export async function validatePdf(pdf: Uint8Array, opts: ValidationOptions): Pro
     } else if (inspection.content !== undefined) {
       // a detached PAdES CMS that encapsulates content signs that content, not the ByteRange (DSS: not intact)
       signer.digestMatches = false;
-      contentNotes.push(`CMS mang nội dung riêng, không ký các byte mà ByteRange bao phủ / the CMS encapsulates ${inspection.content.length} bytes of content of its own: it does not sign the bytes the ByteRange covers`);
+      contentNotes.push(note('CMS_CONTENT_NOT_BYTE_RANGE', { bytes: inspection.content.length }));
     }
     const covering = docTs.filter((d) => d.coverEnd >= s.coverEnd);
     const firstCover = covering.find((d) => d.valid)?.genTime;
@@ -134,7 +135,7 @@ export async function validatePdf(pdf: Uint8Array, opts: ValidationOptions): Pro
     const level = archived ? 'B-LTA' : longTerm ? 'B-LT' : timed ? 'B-T' : 'B-B';
     const r = await validateSigner(signer, inspection.certificates, [...inspection.crls, ...carried.crls], { index, format: 'PAdES', level, claimedSigningTime: s.claimedSigningTime ?? signer.signingTime }, { ...opts, at }, { ocsps: [...carried.ocsps, ...inspection.ocsps], certs: carried.certs, ...(poe ? { poe } : {}) });
     r.pdf = pdfPart;
-    r.warnings.push(...doc.repairs.map((m) => `tệp PDF được đọc nới lỏng / the PDF was read leniently: ${m}`), ...contentNotes);
+    addNotes(r, ...doc.repairs.map((detail) => note('PDF_READ_LENIENTLY', { detail })), ...contentNotes);
     // content time-stamps (signed attributes): each over the bytes the ByteRange covers
     const contentStamps: TimestampReport[] = [];
     for (const token of signer.contentTimestamps ?? []) {
@@ -146,12 +147,12 @@ export async function validatePdf(pdf: Uint8Array, opts: ValidationOptions): Pro
     const stamps = [...contentStamps, ...ts.reports, ...covering.map((d) => d.report)];
     if (stamps.length) r.timestamps = stamps;
     if (dss) r.embeddedEvidence = { certificates: dss.certs.length, crls: dss.crls.length, ocspResponses: dss.ocsps.length };
-    for (const t of ts.reports) if (!t.valid) r.warnings.push(`a signature time-stamp is not valid: ${t.problem}`);
-    for (const t of contentStamps) if (!t.valid) r.warnings.push(`dấu thời gian nội dung không hợp lệ / a content time-stamp is not valid: ${t.problem}`);
-    if (inspection.signers.length !== 1) r.warnings.push(`the CMS has ${inspection.signers.length} signers; only the first is validated`);
-    if (s.subFilter === 'ETSI.CAdES.detached' && signer.signedAttributes.includes(SIGNING_TIME)) r.warnings.push('a PAdES signature must not carry a signing-time attribute');
-    if (s.changesAfter.length) r.warnings.push(`the document was changed after this signature: ${s.changesAfter.join('; ')}`);
-    else if (s.modifiedAfter) r.warnings.push('the document was updated after this signature with form fields filled in or objects added, no other change');
+    for (const t of ts.reports) if (!t.valid) addNotes(r, note('SIGNATURE_TS_INVALID', { problem: t.problem }));
+    for (const t of contentStamps) if (!t.valid) addNotes(r, note('CONTENT_TS_INVALID', { problem: t.problem }));
+    if (inspection.signers.length !== 1) addNotes(r, note('CMS_MULTIPLE_SIGNERS', { count: inspection.signers.length }));
+    if (s.subFilter === 'ETSI.CAdES.detached' && signer.signedAttributes.includes(SIGNING_TIME)) addNotes(r, note('PADES_SIGNING_TIME_PRESENT'));
+    if (s.changesAfter.length) addNotes(r, note('DOCUMENT_CHANGED_AFTER', { changes: s.changesAfter.join('; ') }));
+    else if (s.modifiedAfter) addNotes(r, note('DOCUMENT_FILLED_AFTER'));
     const mdp = s.certification;
     if (mdp?.violations.length && r.indication === 'TOTAL-PASSED')
       Object.assign(r, { indication: 'INDETERMINATE', subIndication: 'SIG_CONSTRAINTS_FAILURE', message: `changes the certification (DocMDP P=${mdp.permissions}) does not permit: ${mdp.violations.join('; ')}` });

@@ -61,7 +61,14 @@ export interface TimestampReport {
   references?: (string | null)[];
   /** SHA-256 of the token (DER), hex: how the XML report refers to it */
   sha256?: string;
+  /** the notes as sentences (English, or Vietnamese / English), one for each of `notes` */
   warnings?: string[];
+  /** the token's notes coded (issue 18): its TSA's revocation status missing, an older binding of its certificate… */
+  notes?: ReportNote[];
+  /** why a token is not valid, coded: the sub-indication its validation ends with (EN 319 102-1 §5.1.3), the problem as detail */
+  reason?: ReportNote;
+  /** the sub-indication of a failure, as the validator sets it; the report gives it as `reason` */
+  failure?: SubIndication;
 }
 
 /** XAdES / XML-DSig: one ds:Reference of the signature, what it covers and whether its digest holds. */

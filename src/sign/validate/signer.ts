@@ -13,6 +13,7 @@ import { parseOcspResponse } from '../../pki/path/ocsp.js';
 import type { CmsSigner } from '../cades/verify.js';
 import type { CertificateSummary, Indication, SignatureReport, SubIndication } from './report.js';
 import { checkAlgorithms, keyAlgorithmId, type AlgorithmPolicy } from './algorithms.js';
+import { note } from './notes.js';
 
 export interface ValidationOptions {
   /** roots the signer's path must reach */
@@ -91,8 +92,10 @@ export async function validateSigner(
       certificateValidAtSigningTime: null,
     },
     certificatePath: [],
-    warnings: [...(s.notes ?? [])],
+    warnings: [],
+    notes: [...(s.notes ?? [])],
   };
+  const notes = report.notes!;
   const done = (v: Verdict): SignatureReport => Object.assign(report, v);
   if (s.certificate) report.signer = summarise(s.certificate);
   // integrity before the signer's identification: a broken signature is reported broken, not unbound — a digest
@@ -125,7 +128,7 @@ export async function validateSigner(
     if (extra.poe) report.bestSignatureTime = extra.poe.toISOString();
     return done({ indication: 'INDETERMINATE', subIndication: algs.subIndication, message: algs.message });
   }
-  report.warnings.push(...algs.warnings);
+  notes.push(...algs.notes);
   const ku = s.certificate.keyUsage;
   if (ku && !ku.has('digitalSignature') && !ku.has('nonRepudiation'))
     return done({ indication: 'INDETERMINATE', subIndication: 'SIG_CONSTRAINTS_FAILURE', message: "the signer's certificate is not for signing (key usage)" });
@@ -155,7 +158,7 @@ export async function validateSigner(
   if (path.valid) extra.used?.push(...path.revocationEvidence);
   if (path.valid) {
     report.certificatePath = path.path.map((c) => c.toString('base64'));
-    report.warnings.push(...path.warnings);
+    for (const n of path.notes) notes.push(note(n.code, n.params));
     return done({ indication: 'TOTAL-PASSED' });
   }
   report.certificatePath = path.path.map((c) => c.toString('base64'));
@@ -167,7 +170,7 @@ export async function validateSigner(
       if (await validAtPoe()) {
         const rev = revocationTime(s.certificate, revocation);
         if (rev && rev <= poe!) return done({ indication: 'TOTAL-FAILED', subIndication: 'REVOKED', message: `${where} was revoked at ${rev.toISOString()}, before the proof of existence` });
-        report.warnings.push(`${where} has expired since; the signature is proven to exist at ${poe!.toISOString()}, when it was valid${rev ? `, and revoked only at ${rev.toISOString()}` : ''}`);
+        notes.push(note('CERTIFICATE_EXPIRED_AFTER_POE', { where, poe: poe!.toISOString(), revoked: rev?.toISOString() }));
         return done({ indication: 'TOTAL-PASSED' });
       }
       return done({ indication: 'INDETERMINATE', subIndication: 'OUT_OF_BOUNDS_NO_POE', message: `${where} has expired and nothing proves the signature existed before: ${path.message}` });
@@ -178,7 +181,7 @@ export async function validateSigner(
       // a claimed signing time after the revocation is the signer's own admission: failed, not indeterminate
       const rev = revocationTime(s.certificate, revocation);
       if (rev && poe && poe < rev && (await validAtPoe())) {
-        report.warnings.push(`${where} was revoked at ${rev.toISOString()}, after the proof of existence at ${poe.toISOString()}`);
+        notes.push(note('CERTIFICATE_REVOKED_AFTER_POE', { where, revoked: rev.toISOString(), poe: poe.toISOString() }));
         return done({ indication: 'TOTAL-PASSED' });
       }
       if (rev && poe && rev <= poe) return done({ indication: 'TOTAL-FAILED', subIndication: 'REVOKED', message: `${where} was revoked at ${rev.toISOString()}, before the proof of existence at ${poe.toISOString()}` });

@@ -4,7 +4,7 @@
  * Vietnamese labels officials read.
  */
 import type { SignatureReport, ValidationReport } from './report.js';
-import { noteOf, noteText, reasonOf } from './notes.js';
+import { noteText, reasonOf, uncatalogued } from './notes.js';
 
 export const LABELS = {
   en: {
@@ -77,7 +77,7 @@ export function vietnamTime(iso: string): string {
 
 /** A signature's notes, coded, each Vietnamese first with the English beside it (or English alone), with its code. */
 export function noteLines(s: SignatureReport, lang: 'en' | 'vi'): string[] {
-  return (s.notes ?? s.warnings.map(noteOf)).map((n) => `[${n.code}] ${noteText(n, lang)}`);
+  return (s.notes ?? s.warnings.map(uncatalogued)).map((n) => `[${n.code}] ${noteText(n, lang)}`);
 }
 
 /** The reason for the verdict, coded, in the language asked for. */

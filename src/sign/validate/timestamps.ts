@@ -31,7 +31,8 @@ export function timestampReport(type: TimestampReport['type'], c: TimeStampCheck
     ...(c.problem ? { problem: c.problem } : {}),
     ...(fieldName ? { fieldName } : {}),
     ...(token ? { sha256: createHash('sha256').update(token).digest('hex') } : {}),
-    ...(c.warnings.length ? { warnings: c.warnings } : {}),
+    ...(c.notes.length ? { notes: [...c.notes] } : {}),
+    ...(!c.valid && c.failure ? { failure: c.failure } : {}),
   };
 }
 

@@ -46,7 +46,7 @@ import { isDetachedUri, resolveDetached, type DetachedInput, type DetachedResolu
 import { verifyTimeStamp } from '../timestamp/verify.js';
 import { timestampReport, withCarried, type Carried } from './timestamps.js';
 import { validateSigner, type ValidationOptions } from './signer.js';
-import { withNotes } from './notes.js';
+import { note, withNotes, type ReportNote } from './notes.js';
 
 const DS = 'http://www.w3.org/2000/09/xmldsig#';
 const XADES = 'http://uri.etsi.org/01903/v1.3.2#';
@@ -93,7 +93,7 @@ const referencesOf = (sig: Element): Element[] => {
  * certificate named by digest, inside what a reference of the signature covers (the SignedProperties), or
  * it binds nothing. The v1 form is accepted with a note: its SHA-1 digest identifies, it does not protect.
  */
-function signingCertificateRef(sig: Element, cert: Certificate, core: CoreResult, notes: string[]): 'ok' | 'mismatch' | 'absent' | 'unsigned' {
+function signingCertificateRef(sig: Element, cert: Certificate, core: CoreResult, notes: ReportNote[]): 'ok' | 'mismatch' | 'absent' | 'unsigned' {
   const v2 = elements(sig, XADES, 'SigningCertificateV2')[0];
   const v1 = v2 ? undefined : elements(sig, XADES, 'SigningCertificate')[0];
   const sc = v2 ?? v1;
@@ -109,9 +109,7 @@ function signingCertificateRef(sig: Element, cert: Certificate, core: CoreResult
       // IssuerSerial, when it is there, must name the same certificate (the serial; the issuer's spelling varies)
       const serial = text(childElements(childElements(c, XADES, 'IssuerSerial')[0] ?? c, DS, 'X509SerialNumber')[0]);
       if (serial && /^\d+$/.test(serial) && BigInt(serial) !== BigInt(`0x${cert.serialHex || '0'}`)) return 'mismatch';
-      notes.push(
-        `chứng thư ký được gắn bằng SigningCertificate (XAdES 1.3.2, ${alg}) thay cho SigningCertificateV2 / the signing certificate is bound by the older SigningCertificate (${alg}), not SigningCertificateV2`,
-      );
+      notes.push(note('SIGNING_CERTIFICATE_XADES_V1', { digest: alg }));
     }
     return 'ok';
   }
@@ -132,13 +130,7 @@ export async function validateXades(input: Uint8Array | string, opts: Validation
   report.signatures = report.signatures.map((s, i) => {
     const other = again.signatures[i];
     if (s.subIndication !== 'HASH_FAILURE' || !other || other.index !== s.index || other.checks.integrity !== true) return s;
-    return {
-      ...other,
-      warnings: [
-        ...other.warnings,
-        'chữ ký băm tài liệu windows-1258 theo ký tự như bộ giải mã cho (chữ cái và dấu thanh tách rời), không theo dạng chuẩn hoá NFC mà Canonical XML yêu cầu / the signature digested the windows-1258 document as decoded (letters and tone marks apart), not in the Normalization Form C Canonical XML asks for: xmlsec1 and others reading it in NFC will find its digests broken',
-      ],
-    };
+    return { ...other, notes: [...(other.notes ?? []), note('WINDOWS_1258_AS_DECODED')] };
   });
   return withNotes(report);
 }
@@ -161,6 +153,7 @@ async function validateRead(input: Uint8Array | string, opts: ValidationOptions 
     checks: emptyChecks(),
     certificatePath: [],
     warnings: [],
+    notes: [],
     ...extra,
   });
   let doc: Document;
@@ -204,13 +197,13 @@ async function validateRead(input: Uint8Array | string, opts: ValidationOptions 
       const m = refElements[i] ? detached.matches.get(refElements[i]) : undefined;
       return { ...signedReference(r), ...(m ? { file: m.file, matchedBy: m.by } : {}) };
     });
-    const warnings: string[] = [];
+    const warnings: ReportNote[] = [];
     const unused = detached.unused();
     if (unused.length && refElements.some((r) => isDetachedUri(r.getAttribute('URI'))))
-      warnings.push(`tệp nội dung không khớp tham chiếu nào của chữ ký / content given that no reference of the signature names or digests: ${unused.join(', ')}`);
+      warnings.push(note('CONTENT_UNMATCHED', { files: unused.join(', ') }));
     for (const r of core.references)
       for (const m of r.manifest ?? [])
-        if (m.digestMatches !== true) warnings.push(`manifest reference ${m.uri ?? '(no URI)'}: ${m.problem ?? 'not checked'} (XML-DSig leaves manifests to the application)`);
+        if (m.digestMatches !== true) warnings.push(note('MANIFEST_REFERENCE_UNCHECKED', { uri: m.uri ?? '(no URI)', problem: m.problem ?? 'not checked' }));
     const malformed = core.references.find((r) => r.malformed);
     const wrapping = malformed ? `signature wrapping defence: ${malformed.problem}` : (() => {
       const own = core.references.flatMap((r) => (r.coverage && r.digestMatches !== false ? [r.coverage] : []));
@@ -220,7 +213,7 @@ async function validateRead(input: Uint8Array | string, opts: ValidationOptions 
     if (wrapping) {
       // the digests and the value are still reported: the signature may hold, the document deceives
       const checks = { ...emptyChecks(), integrity: core.references.every((r) => r.digestMatches === true) ? true : core.references.some((r) => r.digestMatches === false) ? false : null, signatureValue: core.signatureValue };
-      report.signatures.push(failed(index, wrapping, { checks, signedData, warnings }));
+      report.signatures.push(failed(index, wrapping, { checks, signedData, notes: warnings }));
       continue;
     }
     const signingTimeText = elements(sig, XADES, 'SigningTime')[0]?.textContent?.trim();
@@ -237,7 +230,7 @@ async function validateRead(input: Uint8Array | string, opts: ValidationOptions 
     else if (unsupportedRef && core.signatureValue !== false) why = unsupportedRef.problem;
     if (why) unsupportedAlgorithm = why.replace(/ is not supported$/, '');
     const signingCertificate = cert ? signingCertificateRef(sig, cert, core, warnings) : 'absent';
-    if (signingCertificate === 'unsigned') warnings.push('thuộc tính chứng thư ký không được ký / the SigningCertificate(V2) property is not covered by any reference of the signature: it binds nothing');
+    if (signingCertificate === 'unsigned') warnings.push(note('SIGNING_CERTIFICATE_UNSIGNED'));
     // the digests the signature relies on, for the algorithm policy: SignatureMethod's, then each Reference's
     const signedInfo = childElements(sig, DS, 'SignedInfo')[0];
     const hashOf = (uri: string | null | undefined): string => DIGESTS[uri ?? ''] ?? /#(?:[a-z-]+-)?(sha(?:1|224|256|384|512))(?:-|$)/.exec(uri ?? '')?.[1] ?? uri ?? '(none)';
@@ -266,7 +259,7 @@ async function validateRead(input: Uint8Array | string, opts: ValidationOptions 
       report.signatures.push(failed(index, `more than ${MAX_ARCHIVE_TIMESTAMPS} archive time-stamps`));
       continue;
     }
-    if (unsigned.others.length) warnings.push(`unsigned properties not validated: ${unsigned.others.join(', ')}`);
+    if (unsigned.others.length) warnings.push(note('UNSIGNED_PROPERTIES_NOT_VALIDATED', { names: unsigned.others.join(', ') }));
     const carried: Carried = { certs: unsigned.certs, crls: unsigned.crls, ocsps: unsigned.ocsps };
     const tctx = withCarried({ ...opts, at }, carried);
     tctx.intermediates.push(...certs);
@@ -283,7 +276,7 @@ async function validateRead(input: Uint8Array | string, opts: ValidationOptions 
         input = archiveTimeStampInput(doc, sig, a.element, a.c14n, detached.content);
       } catch (e) {
         if (!isTrucError(e)) throw e;
-        archiveReports.unshift({ type: 'archive', valid: false, problem: e.message, sha256: createHash('sha256').update(a.token).digest('hex') });
+        archiveReports.unshift({ type: 'archive', valid: false, failure: 'FORMAT_FAILURE', problem: e.message, sha256: createHash('sha256').update(a.token).digest('hex') });
         continue;
       }
       const c = await verifyTimeStamp(a.token, (h) => createHash(h).update(input).digest(), { trustAnchors: opts.trustAnchors, at, ...tctx, ...(later ? { poe: later } : {}) });
@@ -309,7 +302,7 @@ async function validateRead(input: Uint8Array | string, opts: ValidationOptions 
         input = x.distributed ? includedTimeStampInput(sig, unsigned.properties!, x.element, x.kind, x.c14n) : xTimeStampInput(sig, unsigned.properties!, x.kind, x.c14n);
       } catch (e) {
         if (!isTrucError(e)) throw e;
-        xReports.push({ type: x.kind, valid: false, problem: `${x.name}: ${e.message}`, sha256 });
+        xReports.push({ type: x.kind, valid: false, failure: 'FORMAT_FAILURE', problem: `${x.name}: ${e.message}`, sha256 });
         continue;
       }
       const c = await verifyTimeStamp(x.token, (h) => createHash(h).update(input).digest(), { trustAnchors: opts.trustAnchors, at, ...tctx, ...(archivePoe ? { poe: archivePoe } : {}) });
@@ -331,7 +324,7 @@ async function validateRead(input: Uint8Array | string, opts: ValidationOptions 
         octets = signatureValueOctets(sig, t.c14n);
       } catch (e) {
         if (!isTrucError(e)) throw e;
-        stamps.push({ type: 'signature', valid: false, problem: e.message });
+        stamps.push({ type: 'signature', valid: false, failure: 'FORMAT_FAILURE', problem: e.message });
         continue;
       }
       const c = await verifyTimeStamp(t.token, (h) => createHash(h).update(octets).digest(), { trustAnchors: opts.trustAnchors, at, ...tctx, ...(stampsPoe ? { poe: stampsPoe } : {}) });
@@ -346,7 +339,7 @@ async function validateRead(input: Uint8Array | string, opts: ValidationOptions 
     const contentReports: TimestampReport[] = [];
     const dataObjectStamps = readDataObjectTimeStamps(sig);
     const referenceCache = new Map<Element, Map<string, Buffer>>();
-    if (dataObjectStamps.length > MAX_DATA_OBJECT_TIMESTAMPS) warnings.push(`chỉ kiểm tra ${MAX_DATA_OBJECT_TIMESTAMPS} dấu thời gian dữ liệu đầu tiên / only the first ${MAX_DATA_OBJECT_TIMESTAMPS} data-object time-stamps are checked`);
+    if (dataObjectStamps.length > MAX_DATA_OBJECT_TIMESTAMPS) warnings.push(note('DATA_TS_LIMIT', { max: MAX_DATA_OBJECT_TIMESTAMPS }));
     for (const d of dataObjectStamps.slice(0, MAX_DATA_OBJECT_TIMESTAMPS)) {
       let covered: Element[] = [];
       let input: Buffer | undefined;
@@ -363,7 +356,7 @@ async function validateRead(input: Uint8Array | string, opts: ValidationOptions 
       for (const token of d.tokens.length ? d.tokens : [undefined]) {
         const sha256 = token ? createHash('sha256').update(token).digest('hex') : undefined;
         if (problem || !input || !token) {
-          contentReports.push({ type: 'content', valid: false, problem: problem ?? `${d.name}: no time-stamp token`, ...about, ...(sha256 ? { sha256 } : {}) });
+          contentReports.push({ type: 'content', valid: false, failure: 'FORMAT_FAILURE', problem: problem ?? `${d.name}: no time-stamp token`, ...about, ...(sha256 ? { sha256 } : {}) });
           continue;
         }
         const data = input;
@@ -376,8 +369,8 @@ async function validateRead(input: Uint8Array | string, opts: ValidationOptions 
             const entry = signedData[refElements.indexOf(ref)];
             if (entry && (!entry.poe || c.genTime.toISOString() < entry.poe)) entry.poe = c.genTime.toISOString();
           }
-          if (poe && c.genTime > poe) warnings.push(`dấu thời gian dữ liệu muộn hơn dấu thời gian chữ ký / a ${d.name} is later than the signature time-stamp`);
-          if (signingTime && c.genTime.getTime() > signingTime.getTime() + 60_000) warnings.push(`thời gian ký khai báo sớm hơn dấu thời gian dữ liệu / the claimed signing time is before the ${d.name}: the data was time-stamped before signing`);
+          if (poe && c.genTime > poe) warnings.push(note('DATA_TS_AFTER_SIGNATURE_TS', { property: d.name }));
+          if (signingTime && c.genTime.getTime() > signingTime.getTime() + 60_000) warnings.push(note('SIGNING_TIME_BEFORE_DATA_TS', { property: d.name }));
         }
       }
     }
@@ -385,7 +378,7 @@ async function validateRead(input: Uint8Array | string, opts: ValidationOptions 
     const timed = unsigned.timestamps.length > 0;
     const longTerm = timed && (unsigned.crls.length + unsigned.ocsps.length > 0 || elements(sig, XADES, 'RevocationValues').length > 0);
     const level = longTerm && unsigned.archives.length ? 'B-LTA' : longTerm ? 'B-LT' : timed ? 'B-T' : 'B-B';
-    if (!signingTime) warnings.push('no SigningTime (required by XAdES baseline)');
+    if (!signingTime) warnings.push(note('SIGNING_TIME_MISSING', { format: 'XAdES' }));
     const r = await validateSigner(
       signer,
       certs.slice(1),
@@ -409,7 +402,7 @@ async function validateRead(input: Uint8Array | string, opts: ValidationOptions 
       if (refsPoe) for (const x of refs) x.poe = refsPoe.toISOString();
       r.validationDataReferences = refs;
       for (const [i, x] of refs.entries())
-        if (x.matches !== true) warnings.push(`tham chiếu dữ liệu kiểm tra ${i + 1} / validation data reference ${i + 1} (${x.kind}${x.names ? `, ${x.names}` : ''}): ${x.problem ?? ''}`);
+        if (x.matches !== true) warnings.push(note('VALIDATION_DATA_REFERENCE_UNMATCHED', { n: i + 1, kind: x.kind, names: x.names, problem: x.problem }));
     }
     // the XML-DSig reasons, named by reference, in place of the CMS wording
     if (r.subIndication === 'HASH_FAILURE') r.message = `không khớp giá trị băm / the digest does not hold: ${broken.map((b) => b.problem).join('; ')}`;
@@ -417,13 +410,13 @@ async function validateRead(input: Uint8Array | string, opts: ValidationOptions 
     else if (r.subIndication === 'SIGNED_DATA_NOT_FOUND' && missing) r.message = `không tìm thấy dữ liệu được ký / the signed data is not available: ${missing.problem}`;
     if (contentReports.length || stamps.length || xReports.length || archiveReports.length) r.timestamps = [...contentReports, ...stamps, ...xReports, ...archiveReports];
     if (longTerm) r.embeddedEvidence = { certificates: unsigned.certs.length, crls: unsigned.crls.length, ocspResponses: unsigned.ocsps.length };
-    for (const t of contentReports) if (!t.valid) warnings.push(`dấu thời gian dữ liệu không hợp lệ / a data-object time-stamp (${t.property}) is not valid: ${t.problem}`);
-    for (const t of stamps) if (!t.valid) warnings.push(`a signature time-stamp is not valid: ${t.problem}`);
+    for (const t of contentReports) if (!t.valid) warnings.push(note('DATA_TS_INVALID', { property: t.property, problem: t.problem }));
+    for (const t of stamps) if (!t.valid) warnings.push(note('SIGNATURE_TS_INVALID', { problem: t.problem }));
     for (const t of xReports)
-      if (!t.valid) warnings.push(`dấu thời gian trên tham chiếu dữ liệu kiểm tra không hợp lệ / a ${t.type === 'sig-and-refs' ? 'SigAndRefsTimeStamp' : 'RefsOnlyTimeStamp'} is not valid: ${t.problem}`);
-    for (const t of archiveReports) if (!t.valid) warnings.push(`an archive time-stamp is not valid: ${t.problem}`);
-    if (poe && signingTime && signingTime.getTime() > poe.getTime() + 60_000) warnings.push('the claimed signing time is after the signature time-stamp');
-    r.warnings.unshift(...warnings);
+      if (!t.valid) warnings.push(note('X_TS_INVALID', { type: t.type === 'sig-and-refs' ? 'SigAndRefsTimeStamp' : 'RefsOnlyTimeStamp', problem: t.problem }));
+    for (const t of archiveReports) if (!t.valid) warnings.push(note('ARCHIVE_TS_INVALID', { problem: t.problem }));
+    if (poe && signingTime && signingTime.getTime() > poe.getTime() + 60_000) warnings.push(note('SIGNING_TIME_AFTER_TS'));
+    r.notes = [...warnings, ...(r.notes ?? [])];
     report.signatures.push(r);
   }
   return report;

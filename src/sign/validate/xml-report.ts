@@ -5,11 +5,15 @@
  * SignatureAttributes (claimed signing time, time-stamps), SignerInformation, SignatureValidationProcess
  * and SignatureValidationStatus with main and sub-indication URIs — and SignatureValidationObjects for
  * the certificates, CRLs, OCSP responses and time-stamps the validation used, referred to by id
- * (VOReference attributes). The element order is the schema's. SignatureQuality (QES / AdES qualification) is not written: the platform
+ * (VOReference attributes); a time-stamp's object carries its own ValidationReport (its indication, and the reason
+ * and notes of its validation). The reason and the notes (issue 18) are ReportData typed by their code —
+ * `urn:truc:reportdata:reason:<sub-indication>`, `urn:truc:reportdata:note:<code>` — with the text in Vietnamese
+ * and English as the value. The element order is the schema's. SignatureQuality (QES / AdES qualification) is not written: the platform
  * does not evaluate qualification against a trusted list.
  */
 import { createHash } from 'node:crypto';
-import type { Indication, SignatureReport, TimestampReport, ValidationReport } from './report.js';
+import type { Indication, SignatureReport, SubIndication, TimestampReport, ValidationReport } from './report.js';
+import { uncatalogued, type ReportNote } from './notes.js';
 
 export const VR_NS = 'http://uri.etsi.org/19102/v1.2.1#';
 const DS_NS = 'http://www.w3.org/2000/09/xmldsig#';
@@ -49,19 +53,49 @@ const digest = (hex: string) => el('vr:DigestAlgAndValue', `<ds:DigestMethod Alg
 /** The validation objects, deduplicated by content; ids are stable (derived from the digest). */
 class Objects {
   private readonly byId = new Map<string, string>();
-  add(type: keyof typeof OBJECT_TYPE, der: Buffer | undefined, sha256hex?: string, poe?: string): string {
+  add(type: keyof typeof OBJECT_TYPE, der: Buffer | undefined, sha256hex?: string, poe?: string, report = ''): string {
     const hex = sha256hex ?? createHash('sha256').update(der!).digest('hex');
     const id = `${{ certificate: 'C', crl: 'R', ocsp: 'O', timestamp: 'T' }[type]}-${hex.slice(0, 40)}`;
     if (!this.byId.has(id)) {
       const repr = der ? text('vr:direct', der.toString('base64')) : digest(hex);
       const proof = poe ? el('vr:POE', text('vr:POETime', poe) + text('vr:TypeOfProof', 'urn:etsi:019102:poetype:validation')) : '';
-      this.byId.set(id, el('vr:ValidationObject', text('vr:ObjectType', OBJECT_TYPE[type]) + el('vr:ValidationObjectRepresentation', repr) + proof, { id }));
+      this.byId.set(id, el('vr:ValidationObject', text('vr:ObjectType', OBJECT_TYPE[type]) + el('vr:ValidationObjectRepresentation', repr) + proof + report, { id }));
     }
     return id;
   }
   xml(): string {
     return this.byId.size ? el('vr:SignatureValidationObjects', [...this.byId.values()].join('')) : '';
   }
+}
+
+/** One coded note or reason as ReportData: its code in the type, its text Vietnamese / English as the value. */
+function reportData(kind: 'reason' | 'note', n: ReportNote): string {
+  const value = n.vi === n.en ? n.en : `${n.vi} / ${n.en}`;
+  return el('vr:ReportData', text('vr:Type', `urn:truc:reportdata:${kind}:${n.code}`) + text('vr:Value', value));
+}
+const messageData = (m: string) => el('vr:ReportData', text('vr:Type', 'urn:truc:reportdata:message') + text('vr:Value', m));
+
+/** The reason and notes of a signature or a time-stamp (a report without notes, written before codes: its sentences). */
+function additionalData(o: { reason?: ReportNote; message?: string; notes?: ReportNote[]; warnings?: string[] }): string {
+  const parts = [
+    ...(o.reason ? [reportData('reason', o.reason)] : o.message ? [messageData(o.message)] : []),
+    ...(o.notes ?? (o.warnings ?? []).map(uncatalogued)).map((n) => (n.code === 'UNCATALOGUED' ? messageData(n.vi) : reportData('note', n))),
+  ];
+  return parts.length ? el('vr:AdditionalValidationReportData', parts.join('')) : '';
+}
+
+/** EN 319 102-1 §5.1.3: the sub-indications of TOTAL-FAILED; the others are INDETERMINATE's. */
+const FAILED: ReadonlySet<SubIndication> = new Set(['FORMAT_FAILURE', 'HASH_FAILURE', 'SIG_CRYPTO_FAILURE', 'REVOKED', 'EXPIRED', 'NOT_YET_VALID']);
+
+/** A time-stamp's own validation, as the ValidationReport of its validation object. */
+function stampReport(t: TimestampReport): string {
+  const sub = t.valid ? undefined : (t.reason?.code as SubIndication | undefined);
+  const main: Indication = t.valid ? 'TOTAL-PASSED' : sub && FAILED.has(sub) && !t.indication ? 'TOTAL-FAILED' : 'INDETERMINATE';
+  const data = additionalData({ ...(t.valid ? {} : { reason: t.reason, message: t.problem }), notes: t.notes, warnings: t.warnings });
+  return el(
+    'vr:ValidationReport',
+    el('vr:SignatureValidationStatus', text('vr:MainIndication', MAIN[main]) + (sub ? text('vr:SubIndication', subIndicationUri(sub)) : '') + (data ? el('vr:AssociatedValidationReportData', data) : '')),
+  );
 }
 
 /** VOReferenceType: the reference is an attribute (IDREFS) of the element itself */
@@ -76,7 +110,7 @@ function processId(s: SignatureReport): string {
 function signatureReport(r: ValidationReport, s: SignatureReport, objects: Objects): string {
   const sid = `S-${s.index}`;
   const ident = el('vr:SignatureIdentifier', text('vr:HashOnly', 'false') + text('vr:DocHashOnly', 'false') + (s.pdf ? text('vr:DAIdentifier', s.pdf.fieldName) : ''), { id: sid });
-  const stamps = (s.timestamps ?? []).map((t: TimestampReport) => ({ t, id: t.sha256 ? objects.add('timestamp', undefined, t.sha256, t.valid ? t.genTime : undefined) : undefined }));
+  const stamps = (s.timestamps ?? []).map((t: TimestampReport) => ({ t, id: t.sha256 ? objects.add('timestamp', undefined, t.sha256, t.valid ? t.genTime : undefined, stampReport(t)) : undefined }));
   const best = s.bestSignatureTime ?? r.validationTime;
   const timeInfo = el(
     'vr:ValidationTimeInfo',
@@ -102,9 +136,7 @@ function signatureReport(r: ValidationReport, s: SignatureReport, objects: Objec
     'vr:AssociatedValidationReportData',
     (path.length ? el('vr:CertificateChain', ref('vr:SigningCertificate', path[0]) + path.slice(1, -1).map((id) => ref('vr:IntermediateCertificate', id)).join('') + (path.length > 1 ? ref('vr:TrustAnchor', path[path.length - 1]) : '')) : '') +
       revocation.map((id) => ref('vr:RelatedValidationObject', id)).join('') +
-      (s.message || s.warnings.length
-        ? el('vr:AdditionalValidationReportData', [s.message, ...s.warnings].filter((m): m is string => !!m).map((m) => el('vr:ReportData', text('vr:Type', 'urn:truc:reportdata:message') + text('vr:Value', m))).join(''))
-        : ''),
+      additionalData(s),
   );
   const status = el(
     'vr:SignatureValidationStatus',
@@ -116,14 +148,14 @@ function signatureReport(r: ValidationReport, s: SignatureReport, objects: Objec
 /** The report as a TS 119 102-2 XML document (UTF-8). Documents without signatures get an empty report. */
 export function reportXml(r: ValidationReport): string {
   const objects = new Objects();
-  for (const t of r.documentTimestamps ?? []) if (t.sha256) objects.add('timestamp', undefined, t.sha256, t.valid ? t.genTime : undefined);
+  for (const t of r.documentTimestamps ?? []) if (t.sha256) objects.add('timestamp', undefined, t.sha256, t.valid ? t.genTime : undefined, stampReport(t));
   // the schema wants at least one SignatureValidationReport: a file without signatures is reported as failed
   const sigs = r.signatures.length
     ? r.signatures.map((s) => signatureReport(r, s, objects)).join('')
     : el(
         'vr:SignatureValidationReport',
         el('vr:SignatureValidationStatus', text('vr:MainIndication', MAIN['TOTAL-FAILED']) + text('vr:SubIndication', subIndicationUri('FORMAT_FAILURE')) +
-          el('vr:AssociatedValidationReportData', el('vr:AdditionalValidationReportData', el('vr:ReportData', text('vr:Type', 'urn:truc:reportdata:message') + text('vr:Value', 'no signature found'))))),
+          el('vr:AssociatedValidationReportData', el('vr:AdditionalValidationReportData', messageData('no signature found')))),
       );
   return `<?xml version="1.0" encoding="UTF-8"?>\n<vr:ValidationReport xmlns:vr="${VR_NS}" xmlns:ds="${DS_NS}">${sigs}${objects.xml()}</vr:ValidationReport>\n`;
 }

@@ -825,6 +825,29 @@ export class DocumentDesk {
     return { id: docId, documentId: h.documentId, recipients: to.map((r) => ({ organId: r.organ.organId, client: r.client })) };
   }
 
+  /** The header of a new document of this desk (a first sending or a replacement), numbered from its code and date. */
+  private newHeader(input: Omit<SendInput, 'to'>, to: { organ: Organ }[], now: Date, date: string, business: PackageHeader['business'], classification: NonNullable<PackageHeader['classification']>): PackageHeader {
+    return {
+      from: this.organ,
+      to: to.map((r) => r.organ),
+      documentId: documentIdOf(this.organ.organId, date, input.code.number, input.code.notation),
+      code: input.code,
+      promulgation: { place: input.promulgation.place, date },
+      documentType: input.documentType,
+      subject: input.subject,
+      ...(input.content ? { content: input.content } : {}),
+      signer: input.signer,
+      ...(input.dueDate ? { dueDate: input.dueDate } : {}),
+      toPlaces: input.toPlaces ?? to.map((r) => r.organ.organName),
+      otherInfo: { priority: 0, appendixes: [], ...(input.otherInfo ?? {}) },
+      ...(input.steeringType !== undefined ? { steeringType: input.steeringType } : {}),
+      responseFor: input.responseFor ?? [],
+      traces: [{ organId: this.organ.organId, timestamp: now.toISOString() }],
+      business,
+      classification,
+    };
+  }
+
   /** Sends a document to one or many agencies: one call, one package, a delivery per recipient. */
   async send(input: SendInput, actor: string): Promise<SendResult> {
     const to = this.resolveRecipients(input.to);
@@ -834,25 +857,7 @@ export class DocumentDesk {
       for (const [i, a] of (input.attachments ?? []).entries()) staged.push(await this.stage(docId, i, a));
       const now = this.clock();
       const date = input.promulgation.date ?? vnDate(now);
-      const header: PackageHeader = {
-        from: this.organ,
-        to: to.map((r) => r.organ),
-        documentId: documentIdOf(this.organ.organId, date, input.code.number, input.code.notation),
-        code: input.code,
-        promulgation: { place: input.promulgation.place, date },
-        documentType: input.documentType,
-        subject: input.subject,
-        ...(input.content ? { content: input.content } : {}),
-        signer: input.signer,
-        ...(input.dueDate ? { dueDate: input.dueDate } : {}),
-        toPlaces: input.toPlaces ?? to.map((r) => r.organ.organName),
-        otherInfo: { priority: 0, appendixes: [], ...(input.otherInfo ?? {}) },
-        ...(input.steeringType !== undefined ? { steeringType: input.steeringType } : {}),
-        responseFor: input.responseFor ?? [],
-        traces: [{ organId: this.organ.organId, timestamp: now.toISOString() }],
-        business: { docType: 0 },
-        classification: input.classification ?? 'unclassified',
-      };
+      const header = this.newHeader(input, to, now, date, { docType: 0 }, input.classification ?? 'unclassified');
       return await this.dispatch(actor, docId, { header, attachments: staged.map((s) => s.att) }, staged.map((s) => s.path), to, null);
     } catch (e) {
       await this.discard(join(this.o.dir, 'files', docId));
@@ -959,24 +964,7 @@ export class DocumentDesk {
       const now = this.clock();
       const date = input.promulgation.date ?? vnDate(now);
       const ref: DocumentRef = { organId: this.organ.organId, code: `${base.header.code.number}/${base.header.code.notation}`, promulgationDate: base.header.promulgation.date, documentId: base.documentId };
-      const header: PackageHeader = {
-        from: this.organ,
-        to: to.map((r) => r.organ),
-        documentId: documentIdOf(this.organ.organId, date, input.code.number, input.code.notation),
-        code: input.code,
-        promulgation: { place: input.promulgation.place, date },
-        documentType: input.documentType,
-        subject: input.subject,
-        ...(input.content ? { content: input.content } : {}),
-        signer: input.signer,
-        ...(input.dueDate ? { dueDate: input.dueDate } : {}),
-        toPlaces: input.toPlaces ?? to.map((r) => r.organ.organName),
-        otherInfo: { priority: 0, appendixes: [], ...(input.otherInfo ?? {}) },
-        responseFor: input.responseFor ?? [],
-        traces: [{ organId: this.organ.organId, timestamp: now.toISOString() }],
-        business: { docType: 3, docReason: reason, replaces: [ref] },
-        classification: input.classification ?? base.classification ?? 'unclassified',
-      };
+      const header = this.newHeader(input, to, now, date, { docType: 3, docReason: reason, replaces: [ref] }, input.classification ?? base.classification ?? 'unclassified');
       return await this.dispatch(actor, docId, { header, attachments: staged.map((s) => s.att) }, staged.map((s) => s.path), to, id, undefined, (sql) => this.markRequested(sql, id, 'replace'));
     } catch (e) {
       await this.discard(join(this.o.dir, 'files', docId));

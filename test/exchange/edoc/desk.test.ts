@@ -173,8 +173,12 @@ describe('the document desk between three agencies (through the stand-in relay)'
     // replace: a new number replacing the old one; the recipient takes it and accepts the replacement of the old
     const s3 = await vpcp.desk.send(decision([H29]), 'clerk@vpcp');
     await until(async () => (await statusOf(vpcp, s3.id, H29))?.status === '01', 20_000, '01');
-    const rep = await vpcp.desk.replace(s3.id, { ...decision([H29]), to: undefined }, 'Thay thế do sai căn cứ', 'clerk@vpcp');
+    const rep = await vpcp.desk.replace(s3.id, { ...decision([H29], { steeringType: 2 }), to: undefined }, 'Thay thế do sai căn cứ', 'clerk@vpcp');
     await until(async () => (await statusOf(vpcp, rep.id, H29))?.status === '01', 20_000, 'replacement arrived');
+    // the replacement is a document of its own: its header as given (steering type included), naming the one it replaces
+    const repIn = (await hcm.desk.get((await inboxDoc(hcm, rep.documentId, 3))!.id)).document.header;
+    expect(repIn.steeringType).toBe(2);
+    expect(repIn.business).toMatchObject({ docType: 3, docReason: 'Thay thế do sai căn cứ', replaces: [{ documentId: s3.documentId }] });
     const old = (await inboxDoc(hcm, s3.documentId))!;
     expect((await hcm.desk.get(old.id)).document.state).toMatchObject({ code: '13', pending: 'replace' });
     await hcm.desk.sendStatus(old.id, '15', {}, 'clerk@hcm');

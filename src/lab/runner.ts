@@ -103,9 +103,8 @@ export interface SuiteResult {
 
 export interface RunResult {
   product: ProductInfo;
-  /** Where the vectors came from (vectorSources); a result built by hand may give one `source` instead. */
-  sources?: VectorSource[];
-  source?: VectorSource;
+  /** Where the vectors came from: one entry per folder or vector set (vectorSources, nistSource). */
+  sources: VectorSource[];
   startedAt: string;
   finishedAt: string;
   suites: SuiteResult[];

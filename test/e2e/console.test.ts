@@ -521,7 +521,7 @@ function passingRun(product: string, version: string): RunResult {
   });
   return {
     product: { name: product, version, adapter: 'test' },
-    source: { name: 'C2SP/wycheproof', commit: 'c' },
+    sources: [{ name: 'C2SP/wycheproof', commit: 'c' }],
     startedAt: new Date(Date.now() - 120_000).toISOString(),
     finishedAt: new Date(Date.now() - 60_000).toISOString(),
     suites: [suite('aes_gcm_test.json', 'AES-GCM'), suite('hmac_sha256_test.json', 'HMACSHA256')],

@@ -240,7 +240,7 @@ describe('API routes the console uses', () => {
     });
     const run: RunResult = {
       product: { name: 'VietHSM', version: '1.0', adapter: 'test' },
-      source: { name: 'C2SP/wycheproof', commit: 'c' },
+      sources: [{ name: 'C2SP/wycheproof', commit: 'c' }],
       startedAt: new Date(Date.now() - 60_000).toISOString(),
       finishedAt: new Date().toISOString(),
       suites: [suite('aes_gcm_test.json', 'AES-GCM'), suite('hmac_sha256_test.json', 'HMACSHA256')],

@@ -36,7 +36,7 @@ function result(product: string, version: string, fail: number): RunResult {
   });
   return {
     product: { name: product, version, adapter: 'test' },
-    source: { name: 'C2SP/wycheproof', commit: 'c' },
+    sources: [{ name: 'C2SP/wycheproof', commit: 'c' }],
     startedAt: '2025-01-01T00:00:00.000Z',
     finishedAt: '2025-01-01T00:00:01.000Z',
     suites: [suite('aes_gcm_test.json', 'AES-GCM'), suite('hmac_sha256_test.json', 'HMACSHA256')],

@@ -145,7 +145,7 @@ export function buildReport(input: ReportInput): LabReport {
     product: { name, version, adapter },
     run: { startedAt: input.run.startedAt, finishedAt: input.run.finishedAt },
     ...(partial ? { partial } : {}),
-    sources: [...(input.run.sources ?? (input.run.source ? [input.run.source] : [])), ...(input.extraSources ?? [])],
+    sources: [...input.run.sources, ...(input.extraSources ?? [])],
     suites: reportSuites,
     counts: suites.reduce((c, s) => addCounts(c, s.counts), emptyCounts()),
     flags: flagCoverage(suites),

@@ -243,5 +243,17 @@ export function describe(r: Record<string, unknown>): string {
       'roots in `data/trust-anchors.json` (src/cli/anchors.ts `closeKeeping`): `truc verify` after `truc ca init`, ' +
       '`truc ca issue` or a stopped server reads the copy; only after a command that died with the database open does ' +
       'one verification open PGlite.',
+    '',
+    'Opening the database loaded the vault (2026-12-05 evening, `node --cpu-prof` and an import trace of that row): ' +
+      'migrating every part took the notification secrets\' table from src/monitor/alerts/secrets.ts, which imports the ' +
+      'vault, and with it the CMS encryption and @peculiar/asn1-schema, -x509, -cms, -rsa and asn1js — about a hundred ' +
+      'CommonJS files, each read, lexed for its exports and wrapped: ~0.5 s of the profile (cjs loader 0.26 s, ' +
+      'cjs-module-lexer 0.21 s). The table now has a module of its own (secret-migrations.ts); every command on the ' +
+      'embedded database gains it. The two builds run alternately, 9 times each: CPU 1.44 → 1.22 s and wall 1.39 → ' +
+      '1.30 s median at load 6.5–8.3, CPU 1.45 → 1.19 s and wall 2.16 → 1.51 s at load 4.3–4.4, peak RSS 131 → 122 MB; ' +
+      'at load 3.2–3.6, the new build alone, 0.79 s wall and 0.9 s CPU median of 7. test/cli/load-graph.test.ts keeps ' +
+      'it so: from the bundler\'s graph, src/database.ts reaches no package and no vault code, the validators no package. ' +
+      'What the profile shows left is PGlite (its JavaScript ~0.1 s, its WebAssembly ~0.14 s, instantiation ~40 ms), ' +
+      'module linking (~50 ms) and Ajv (~20 ms).',
   ].join('\n');
 }

@@ -10,13 +10,12 @@
  * request), logs it, and only then answers the information system.
  */
 import https from 'node:https';
-import { Readable } from 'node:stream';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { TrucError, isTrucError } from '../../errors.js';
 import { clientHeader, memberOf, parseClientHeader, parseServer, parseService, parseSubsystem, sameMember, serverText, serviceId, subsystemId, memberId, serviceText, subsystemText, subsystemOf, type ServerId, type ServiceId, type SubsystemId } from '../ids.js';
 import { BodyCollector, bodyStream } from './body.js';
-import { FRAME_BODY, FRAME_HEADER, FRAME_MATERIAL, FRAME_SIGNATURE, MAX_CHUNK_BYTES, MESSAGE_CONTENT_TYPE, encodeHeader, frame, frameHead, messageDigest, parseHeader, readAtMost, readWhole, restServiceHeader, xroadRequestHash, type MessageHeader, type MessageSignature } from './message.js';
+import { FRAME_BODY, FRAME_HEADER, FRAME_MATERIAL, FRAME_SIGNATURE, MAX_CHUNK_BYTES, MESSAGE_CONTENT_TYPE, encodeHeader, frame, frameHead, messageDigest, parseHeader, readWhole, restServiceHeader, xroadRequestHash, type MessageHeader, type MessageSignature } from './message.js';
 import { checkTime, httpInbound, ownMaterial, publishRefusal, readIncoming, receiveBody, recordHealth, type InboundSource, type ReceivedRest, type ServerContext } from './context.js';
 import { materialSent, materialToSend, peerMaterial } from './material.js';
 import { errorFromProblem, readRefusal, sendXroadError } from './xroad-error.js';
@@ -29,7 +28,7 @@ import { writeChunk, writeChunks, writeFrame } from './write.js';
 import { sha256 } from '../../crypto/digest.js';
 import { listClients } from './metaservices.js';
 import type { ServerSnapshot } from './store.js';
-import { SOAP_MAX_BYTES, checkResponse, isSoapCall, parseSoap, sendSoapFault, soapRequest, type SoapRequest } from './soap.js';
+import { SOAP_MAX_BYTES, checkResponse, isSoapCall, parseMediaType, parseSoap, readSoapHead, sendSoapFault, soapMessageBytes, soapRequest, type ParsedSoap, type SoapRequest } from './soap.js';
 
 // PR-REST 4.3: hop-by-hop headers and those that leak the origin host are filtered; Expect is handled here;
 // the protocol's own headers are set by the servers, never passed on as the information system gave them
@@ -96,15 +95,28 @@ export async function handleConsumer(ctx: ServerContext, req: IncomingMessage, r
   // X-Road's SOAP protocol (PR-MESS): a POST of an envelope to any path but /r1/ (`./soap.ts`)
   const soapCall = !req.url?.startsWith('/r1/') && isSoapCall(req.method, req.headers['content-type'], req.headers.soapaction);
   let soap: SoapRequest | undefined;
+  /** a multipart SOAP message's bytes after its envelope, not read yet (they stream) */
+  let soapRest: AsyncIterator<Buffer | Uint8Array> | null = null;
   try {
     let path = '/';
     if (soapCall) {
       const declared = req.headers['content-length'] !== undefined ? Number(req.headers['content-length']) : NaN;
+      const ct = req.headers['content-type'] ?? 'text/xml';
+      // only the envelope is held in memory: a text/xml message whole, a multipart one up to the end of its
+      // SOAP part, the attachments after it streaming on as a REST body does
+      const multipart = parseMediaType(ct).type === 'multipart/related';
       const limit = Math.min(SOAP_MAX_BYTES, ctx.limits.maxBodyBytes);
-      if (declared > limit) throw new TrucError('too_large', `a SOAP message is held whole while it passes: at most ${limit} bytes`, { limit });
-      const message = Number.isSafeInteger(declared) ? await readWhole(req, declared, (why) => new TrucError('bad_request', `the body could not be read: ${why}`)) : await readAtMost(req, limit, 'a SOAP message');
+      if (!multipart && declared > limit) throw new TrucError('too_large', `a SOAP message is held whole while it passes: at most ${limit} bytes`, { limit });
+      if (multipart && declared > ctx.limits.maxBodyBytes) throw new TrucError('too_large', `the message body exceeds ${ctx.limits.maxBodyBytes} bytes`, { limit: ctx.limits.maxBodyBytes });
       const sa = req.headers.soapaction;
-      soap = soapRequest(message, req.headers['content-type'] ?? 'text/xml', Array.isArray(sa) ? sa.join(', ') : sa);
+      const action = Array.isArray(sa) ? sa.join(', ') : sa;
+      if (Number.isSafeInteger(declared) && declared <= (multipart ? ctx.limits.inlineBodyBytes : limit)) {
+        soap = soapRequest(await readWhole(req, declared, (why) => new TrucError('bad_request', `the body could not be read: ${why}`)), ct, action);
+      } else {
+        const head = await readSoapHead(req, ct, limit);
+        soap = soapRequest(head.parsed, ct, action);
+        soapRest = head.rest;
+      }
       ({ service, client, id: messageId } = soap);
     } else {
       if (!req.url?.startsWith('/r1/')) throw new TrucError('not_found', `no route ${req.method} ${req.url?.split('?')[0] ?? ''}; messages go to /r1/{instance}/{class}/{member}/{subsystem}/{service}, or are SOAP envelopes POSTed to /`);
@@ -159,11 +171,11 @@ export async function handleConsumer(ctx: ServerContext, req: IncomingMessage, r
     // go to another provider if the first cannot be reached); larger ones stream
     // neither Content-Length nor Transfer-Encoding: no body (RFC 9112 §6.3) — a GET is a whole, empty message
     const declared = req.headers['content-length'] !== undefined ? Number(req.headers['content-length']) : req.headers['transfer-encoding'] ? NaN : 0;
-    const small = soap ? soap.parsed.message.length <= ctx.limits.inlineBodyBytes : !req.headers['transfer-encoding'] && Number.isSafeInteger(declared) && declared <= ctx.limits.inlineBodyBytes;
+    const small = soap ? !soapRest && soap.parsed.message.length <= ctx.limits.inlineBodyBytes : !req.headers['transfer-encoding'] && Number.isSafeInteger(declared) && declared <= ctx.limits.inlineBodyBytes;
     const whole = small
       ? await signWhole(ctx, soap ? soap.parsed.message : await readWhole(req, declared, (why) => new TrucError('bad_request', `the body could not be read: ${why}`)), header, headerBytes, own.items)
       : null;
-    const source: AsyncIterable<Buffer | Uint8Array> = soap ? Readable.from([soap.parsed.message]) : req;
+    const source: AsyncIterable<Buffer | Uint8Array> = soap ? soapMessageBytes(soap.parsed.message, soapRest) : req;
     const order = await ctx.peers.order(key, candidates);
     let lastErr: unknown;
     for (const provider of order) {
@@ -171,7 +183,7 @@ export async function handleConsumer(ctx: ServerContext, req: IncomingMessage, r
       try {
         const responseBytes = whole ? await exchangeWhole(ctx, res, provider, header, whole, service, soap) : await exchange(ctx, source, res, provider, header, headerBytes, own.items, service, soap, () => (sent = true));
         recordHealth(ctx, serviceText(service));
-        ctx.ops.record({ messageId, side: 'consumer', client: header.client, service: header.service, startedAt: started, finishedAt: ctx.clock(), requestBytes: whole ? whole.bodyLength : soap ? soap.parsed.message.length : Number(req.headers['content-length'] ?? 0), responseBytes, status: res.statusCode });
+        ctx.ops.record({ messageId, side: 'consumer', client: header.client, service: header.service, startedAt: started, finishedAt: ctx.clock(), requestBytes: whole ? whole.bodyLength : soap && !soapRest ? soap.parsed.message.length : Number(req.headers['content-length'] ?? 0), responseBytes, status: res.statusCode });
         return;
       } catch (e) {
         lastErr = e;
@@ -564,8 +576,7 @@ async function receiveResponse(
 async function answerResponse(ctx: ServerContext, res: ServerResponse, h: MessageHeader, headerBytes: Buffer, material: Buffer[] | undefined, request: MessageHeader, requestDigest: Buffer, rest: ReceivedRest, soap?: SoapRequest): Promise<number> {
   // a SOAP response is checked before it is logged as answered: the request's fields repeated, the
   // requestHash the provider's server wrote equal to the hash of the request this server sent
-  const soapBody = soap ? await soapResponseBody(rest) : null;
-  if (soap) checkResponse(soap.parsed, parseSoap(soapBody!, h.headers['content-type'] ?? ''));
+  if (soap) checkResponse(soap.parsed, await soapResponseEnvelope(rest, h.headers['content-type'] ?? ''));
   try {
     await ctx.log.append({
       messageId: h.id,
@@ -584,22 +595,20 @@ async function answerResponse(ctx: ServerContext, res: ServerResponse, h: Messag
   } catch (e) {
     throw new TrucError('log_failure', `the response could not be logged: ${(e as Error).message}`);
   }
-  if (soapBody) {
-    // only the response's Content-Type reaches the client (PR-MESS 2.2)
-    res.writeHead(h.status!, { 'content-type': h.headers['content-type'] ?? 'text/xml; charset=utf-8', 'content-length': soapBody.length });
-    res.end(soapBody);
-    if (!Buffer.isBuffer(rest.body.body)) await rest.body.body.discard?.();
-    return soapBody.length;
-  }
   const headers: Record<string, string | number> = {};
-  for (const [k, v] of Object.entries(h.headers)) if (!HOP_BY_HOP.has(k) && !PROTOCOL_HEADERS.has(k)) headers[k] = v;
-  const client = parseSubsystem(request.client);
-  const service = parseService(request.service);
-  headers['x-road-id'] = h.id;
-  headers['x-road-client'] = clientHeader(client);
-  headers['x-road-service'] = restServiceHeader(service);
-  if (request.headers['x-road-request-id']) headers['x-road-request-id'] = request.headers['x-road-request-id'];
-  headers['x-road-request-hash'] = xroadRequestHash(requestDigest);
+  if (soap) {
+    // only the response's Content-Type reaches the client (PR-MESS 2.2)
+    headers['content-type'] = h.headers['content-type'] ?? 'text/xml; charset=utf-8';
+  } else {
+    for (const [k, v] of Object.entries(h.headers)) if (!HOP_BY_HOP.has(k) && !PROTOCOL_HEADERS.has(k)) headers[k] = v;
+    const client = parseSubsystem(request.client);
+    const service = parseService(request.service);
+    headers['x-road-id'] = h.id;
+    headers['x-road-client'] = clientHeader(client);
+    headers['x-road-service'] = restServiceHeader(service);
+    if (request.headers['x-road-request-id']) headers['x-road-request-id'] = request.headers['x-road-request-id'];
+    headers['x-road-request-hash'] = xroadRequestHash(requestDigest);
+  }
   headers['content-length'] = rest.body.length;
   res.writeHead(h.status!, headers);
   if (Buffer.isBuffer(rest.body.body)) {
@@ -619,12 +628,21 @@ async function answerResponse(ctx: ServerContext, res: ServerResponse, h: Messag
 }
 
 
-/** A SOAP response's bytes, from memory or read back from the log (bounded: the provider's server held it whole). */
-async function soapResponseBody(rest: ReceivedRest): Promise<Buffer> {
+/**
+ * A SOAP response's envelope, from memory or read back from the spool: a text/xml response whole (bounded: the
+ * provider's server held it whole), a multipart one up to the end of its SOAP part (its attachments are not read).
+ */
+async function soapResponseEnvelope(rest: ReceivedRest, contentType: string): Promise<ParsedSoap> {
   const b = rest.body;
-  if (Buffer.isBuffer(b.body)) return b.body;
-  if (b.length > SOAP_MAX_BYTES) throw new TrucError('service_failed', `a SOAP response of ${b.length} bytes is over the limit of ${SOAP_MAX_BYTES}`);
-  return readAtMost(bodyStream(b.body, b.held), SOAP_MAX_BYTES, 'a SOAP response');
+  if (Buffer.isBuffer(b.body)) return parseSoap(b.body, contentType);
+  if (parseMediaType(contentType).type !== 'multipart/related' && b.length > SOAP_MAX_BYTES) throw new TrucError('service_failed', `a SOAP response of ${b.length} bytes is over the limit of ${SOAP_MAX_BYTES}`);
+  // the envelope only: the stream (a file, when the body was not held) is closed after it
+  const s = bodyStream(b.body, b.held);
+  try {
+    return (await readSoapHead(s, contentType, SOAP_MAX_BYTES)).parsed;
+  } finally {
+    s.destroy();
+  }
 }
 
 /** X-Road's `GET /listClients` (PR-META 2), answered from this server's global configuration. */

@@ -17,7 +17,7 @@ import { createHash, X509Certificate } from 'node:crypto';
 import { TrucError, isTrucError, toProblem } from '../../errors.js';
 import { clientHeader, memberOf, parseService, parseSubsystem, sameMember, serviceText, subsystemOf, subsystemText, type ServiceId, type SubsystemId } from '../ids.js';
 import { BodyCollector, bodyStream } from './body.js';
-import { FRAME_ABORT, FRAME_BODY, FRAME_HEADER, FRAME_MATERIAL, FRAME_SIGNATURE, MAX_CHUNK_BYTES, MESSAGE_CONTENT_TYPE, encodeHeader, frame, frameHead, messageDigest, parseHeader, readAtMost, readWhole, restServiceHeader, wholeMessageLimit, xroadRequestHash, type MessageHeader, type MessageSignature } from './message.js';
+import { FRAME_ABORT, FRAME_BODY, FRAME_HEADER, FRAME_MATERIAL, FRAME_SIGNATURE, MAX_CHUNK_BYTES, MESSAGE_CONTENT_TYPE, encodeHeader, frame, frameHead, messageDigest, parseHeader, readWhole, restServiceHeader, wholeMessageLimit, xroadRequestHash, type MessageHeader, type MessageSignature } from './message.js';
 import { checkTime, httpInbound, ownMaterial, publishRefusal, readIncoming, receiveBody, recordHealth, type InboundSource, type ReceivedRest, type ServerContext } from './context.js';
 import { FRAME_ERROR, FramedReader, lengthFrame, type Inbound } from './channel.js';
 import { Readable, type Writable } from 'node:stream';
@@ -27,7 +27,7 @@ import type { GlobalConf } from '../conf/global.js';
 import { writeChunk, writeFrame } from './write.js';
 import { META_SERVICES, SOAP_META_SERVICES, metaserviceAnswer, soapMetaserviceAnswer } from './metaservices.js';
 import { sha256 } from '../../crypto/digest.js';
-import { SOAP_MAX_BYTES, isSoapCall, parseSoap, requestHashOf, soapRequest, withRequestHash, type ParsedSoap, type SoapRequest } from './soap.js';
+import { SOAP_MAX_BYTES, isSoapCall, parseMediaType, parseSoap, readSoapHead, requestHashOf, soapMessageBytes, soapRequest, withRequestHash, type ParsedSoap, type SoapHead, type SoapRequest } from './soap.js';
 
 const peerHashes = new WeakMap<TLSSocket, { der: Buffer; hash: string }>();
 // hop-by-hop headers and those that leak the origin host (PR-REST 4.3), and the protocol's own, which the
@@ -355,8 +355,6 @@ async function sendToService(
     // PR-MESS 2.2: Content-Type and SOAPAction reach the service, nothing else; the message as the client wrote it
     headers['content-type'] = h.headers['content-type'] ?? 'text/xml; charset=utf-8';
     if (h.headers.soapaction !== undefined) headers.soapaction = h.headers.soapaction;
-    body = soap.message;
-    held = undefined;
   } else {
     for (const [k, v] of Object.entries(h.headers)) headers[k] = v;
     const client = parseSubsystem(h.client);
@@ -495,15 +493,30 @@ async function answerSigned(ctx: ServerContext, x: ProviderExchange, h: MessageH
 // under us (a request sent on a socket the other side is closing fails with ECONNRESET)
 const serviceAgent = new http.Agent({ keepAlive: true, maxSockets: 256, timeout: 4000 });
 
-/** The SOAP request as the provider's server received it, checked against the signed header naming it. */
+/**
+ * The SOAP request as the provider's server received it, checked against the signed header naming it. Only its
+ * envelope is read (from memory, or back from the spool): a multipart message's attachments are not.
+ */
 async function soapRequestAt(h: MessageHeader, rest: ReceivedRest): Promise<ParsedSoap> {
   const b = rest.body;
-  if (b.length > SOAP_MAX_BYTES) throw new TrucError('too_large', `a SOAP message of ${b.length} bytes is over the limit of ${SOAP_MAX_BYTES}`);
-  const bytes = Buffer.isBuffer(b.body) ? b.body : await readAtMost(bodyStream(b.body, b.held), SOAP_MAX_BYTES, 'a SOAP message');
+  const ct = h.headers['content-type'] ?? '';
+  if (parseMediaType(ct).type !== 'multipart/related' && b.length > SOAP_MAX_BYTES) throw new TrucError('too_large', `a SOAP message of ${b.length} bytes is over the limit of ${SOAP_MAX_BYTES}`);
   let r: SoapRequest;
   try {
-    r = soapRequest(bytes, h.headers['content-type'] ?? '', h.headers.soapaction);
+    let parsed: ParsedSoap;
+    if (Buffer.isBuffer(b.body)) parsed = parseSoap(b.body, ct);
+    else {
+      // the envelope only: the stream (a file, when the body was not held) is closed after it
+      const s = bodyStream(b.body, b.held);
+      try {
+        parsed = (await readSoapHead(s, ct, SOAP_MAX_BYTES)).parsed;
+      } finally {
+        s.destroy();
+      }
+    }
+    r = soapRequest(parsed, ct, h.headers.soapaction);
   } catch (e) {
+    if (isTrucError(e) && e.code === 'too_large') throw e;
     throw new TrucError('bad_message', `the SOAP message is not one the client's server could have sent: ${(e as Error).message}`);
   }
   if (r.hash !== h.soapHash || subsystemText(r.client) !== h.client || serviceText(r.service) !== h.service || r.id !== h.id)
@@ -512,8 +525,10 @@ async function soapRequestAt(h: MessageHeader, rest: ReceivedRest): Promise<Pars
 }
 
 /**
- * The service's SOAP response, read whole, checked against the request (the same header fields) and with
- * requestHash written into its header, as the answer to sign; only its Content-Type is kept.
+ * The service's SOAP response, checked against the request (the same header fields) and with requestHash
+ * written into its header, as the answer to sign; only its Content-Type is kept. Only the envelope is read
+ * here: a text/xml response whole, a multipart one up to the end of its SOAP part, its attachments streaming
+ * on behind the edited bytes.
  */
 async function soapAnswer(request: ParsedSoap, isRes: IncomingMessage): Promise<IncomingMessage> {
   const ct = String(isRes.headers['content-type'] ?? '');
@@ -521,20 +536,26 @@ async function soapAnswer(request: ParsedSoap, isRes: IncomingMessage): Promise<
     isRes.resume();
     throw new TrucError('service_failed', `the service answered ${isRes.statusCode} with content type "${ct}", not a SOAP message`, { xroadFault: 'ServiceFailed.InvalidContentType' });
   }
-  let bytes: Buffer;
+  let head: SoapHead;
   try {
-    bytes = await readAtMost(isRes, SOAP_MAX_BYTES, 'a SOAP response');
+    head = await readSoapHead(isRes, ct, SOAP_MAX_BYTES);
   } catch (e) {
+    isRes.destroy();
+    const fault = isTrucError(e) ? (e.detail as { xroadFault?: string } | undefined)?.xroadFault : undefined;
+    if (fault) throw new TrucError('service_failed', `the service's SOAP response is malformed: ${(e as Error).message}`, { xroadFault: `ServiceFailed.${fault}` });
     throw isTrucError(e) ? new TrucError('service_failed', e.message) : new TrucError('service_failed', `the information system's response failed: ${(e as Error).message}`);
   }
-  let response: ParsedSoap;
+  let out: Buffer;
   try {
-    response = parseSoap(bytes, ct);
+    out = withRequestHash(request, head.parsed, requestHashOf(request));
   } catch (e) {
-    throw new TrucError('service_failed', `the service's SOAP response is malformed: ${(e as Error).message}`, { xroadFault: `ServiceFailed.${(isTrucError(e) && (e.detail as { xroadFault?: string } | undefined)?.xroadFault) || 'InvalidSoap'}` });
+    await head.close().catch(() => {});
+    throw e;
   }
-  const out = withRequestHash(request, response, requestHashOf(request));
-  return Object.assign(Readable.from([out]), { statusCode: isRes.statusCode ?? 200, headers: { 'content-type': ct, 'content-length': String(out.length) } }) as unknown as IncomingMessage;
+  if (!head.rest) return Object.assign(Readable.from([out]), { statusCode: isRes.statusCode ?? 200, headers: { 'content-type': ct, 'content-length': String(out.length) } }) as unknown as IncomingMessage;
+  // the attachments follow the edited envelope as the service sends them: streamed, of a length not known here
+  const stream = Readable.from(soapMessageBytes(out, head.rest), { objectMode: false });
+  return Object.assign(stream, { statusCode: isRes.statusCode ?? 200, headers: { 'content-type': ct } }) as unknown as IncomingMessage;
 }
 
 

@@ -15,6 +15,11 @@
  * This module reads and edits the bytes; `./consumer.ts` and `./provider.ts` carry them. The envelope is
  * parsed as a stream (saxes, no document type declarations), edits are made on the bytes at positions the
  * parser reported, so nothing of the message is re-serialised.
+ *
+ * Only the envelope is held in memory. A `text/xml` message is the envelope, read whole and bounded by
+ * `SOAP_MAX_BYTES`; a `multipart/related` one (attachments, MTOM) is read only until its SOAP part has ended
+ * (`readSoapHead`, that much bounded the same way) and the attachments after it stream on through the
+ * servers as a REST body does: spooled, logged, signed over their hash, forwarded.
  */
 import { createHash, randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
@@ -30,7 +35,10 @@ export const SHA512_URI = 'http://www.w3.org/2001/04/xmlenc#sha512';
 /** Trục's own elements in a fault's detail (the stable code and the Vietnamese and English text) */
 export const TRUC_NS = 'urn:truc:exchange';
 
-/** A SOAP message is held whole while it passes (it is parsed, and the response edited): its size is bounded. */
+/**
+ * The envelope is held whole while it passes (it is parsed, and the response edited): its size is bounded —
+ * a `text/xml` message's whole body, a multipart message's bytes up to the end of its SOAP part.
+ */
 export const SOAP_MAX_BYTES = 64 * 1024 * 1024;
 
 /** The X-Road header fields whose values a response must repeat (PR-MESS 2.2). */
@@ -57,7 +65,10 @@ export interface SoapFields {
 }
 
 export interface ParsedSoap {
-  /** the whole HTTP body (the envelope, or the multipart message holding it) */
+  /**
+   * the HTTP body's bytes in hand: the whole body (the envelope, or the multipart message holding it), or —
+   * for a multipart message read by `readSoapHead` — its beginning, up to and past the end of the SOAP part
+   */
   message: Buffer;
   /** the SOAP envelope's bytes, and where they start in `message` */
   part: Buffer;
@@ -121,14 +132,26 @@ export function isSoapCall(method: string | undefined, contentType: string | und
 
 const bad = (fault: string, message: string) => new TrucError('bad_request', message, { xroadFault: fault });
 
-/** The multipart message's SOAP part (the `start` part, else the first) and its media type. */
-function soapPartOf(message: Buffer, mt: MediaType): { part: Buffer; offset: number; type: MediaType } {
+interface FoundPart {
+  part: Buffer;
+  offset: number;
+  type: MediaType;
+}
+
+/**
+ * The multipart message's SOAP part (the `start` part, else the first) and its media type. `complete`: the
+ * whole message is in hand; otherwise `message` is its beginning and null means the SOAP part has not ended
+ * in it yet (read more).
+ */
+function soapPartOf(message: Buffer, mt: MediaType, complete = true, resume?: { at: number }): FoundPart | null {
   const boundary = mt.params.boundary;
   if (!boundary) throw bad('MimeParsingFailed', 'a multipart/related message without a boundary parameter');
   const delim = Buffer.from(`--${boundary}`, 'latin1');
-  let at = message.indexOf(delim);
+  // a message read in pieces is looked through again from the first part not passed yet
+  let at = resume && resume.at > 0 ? resume.at : message.indexOf(delim);
   const start = mt.params.start?.trim();
   while (at >= 0) {
+    if (resume) resume.at = at;
     let p = at + delim.length;
     if (message[p] === 0x2d && message[p + 1] === 0x2d) break; // closing delimiter
     // the rest of the delimiter line (transport padding), then the part's headers up to an empty line
@@ -136,11 +159,17 @@ function soapPartOf(message: Buffer, mt: MediaType): { part: Buffer; offset: num
     if (eol < 0) break;
     p = eol + 2;
     const headEnd = message.indexOf('\r\n\r\n', p - 2);
-    if (headEnd < 0) throw bad('MimeParsingFailed', 'a MIME part without the empty line after its headers');
+    if (headEnd < 0) {
+      if (!complete) return null;
+      throw bad('MimeParsingFailed', 'a MIME part without the empty line after its headers');
+    }
     const head = message.subarray(p, headEnd).toString('latin1');
     const contentStart = headEnd + 4;
     const next = message.indexOf(Buffer.concat([Buffer.from('\r\n', 'latin1'), delim]), contentStart - 2);
-    if (next < 0) throw bad('MimeParsingFailed', 'a MIME part without a closing boundary');
+    if (next < 0) {
+      if (!complete) return null;
+      throw bad('MimeParsingFailed', 'a MIME part without a closing boundary');
+    }
     const headers: Record<string, string> = {};
     for (const line of head.replace(/\r\n[ \t]+/g, ' ').split('\r\n')) {
       const c = line.indexOf(':');
@@ -154,6 +183,7 @@ function soapPartOf(message: Buffer, mt: MediaType): { part: Buffer; offset: num
     }
     at = next + 2;
   }
+  if (!complete) return null;
   throw bad('MimeParsingFailed', start ? `the multipart message has no part with Content-ID ${start}` : 'the multipart message has no parts');
 }
 
@@ -194,10 +224,12 @@ function decode(part: Buffer, charset: string): { text: string; byteAt: (i: numb
  */
 export function parseSoap(message: Buffer, contentType: string): ParsedSoap {
   const mt = parseMediaType(contentType || 'text/xml');
-  let part = message;
-  let partOffset = 0;
-  let partType = mt;
-  if (mt.type === 'multipart/related') ({ part, offset: partOffset, type: partType } = soapPartOf(message, mt));
+  return parseEnvelope(message, mt, mt.type === 'multipart/related' ? soapPartOf(message, mt)! : { part: message, offset: 0, type: mt });
+}
+
+/** The envelope found in `message` (the whole body, or the part of a multipart message) read and checked. */
+function parseEnvelope(message: Buffer, mt: MediaType, found: FoundPart): ParsedSoap {
+  const { part, offset: partOffset, type: partType } = found;
   if (partType.type !== 'text/xml' && partType.type !== 'application/xop+xml')
     throw bad('InvalidContentType', `a SOAP message is text/xml (or multipart/related with a text/xml or MTOM part), not ${partType.type || 'without a type'}`);
   const { text, byteAt } = decode(part, partType.params.charset ?? mt.params.charset ?? declaredEncoding(part) ?? 'utf-8');
@@ -303,6 +335,82 @@ export function parseSoap(message: Buffer, contentType: string): ParsedSoap {
   };
 }
 
+/** A SOAP message whose envelope is read and checked, and what follows the bytes read. */
+export interface SoapHead {
+  /** `parsed.message` holds the bytes read */
+  parsed: ParsedSoap;
+  /** the message's bytes after `parsed.message`, not read yet; null when the message ended within them */
+  rest: AsyncIterator<Buffer | Uint8Array> | null;
+  /** stops reading the rest (the source stream is destroyed) when it is not wanted */
+  close(): Promise<void>;
+}
+
+/**
+ * Reads a SOAP message from a stream as far as its envelope goes: a `text/xml` message whole, a
+ * `multipart/related` one until its SOAP part has ended (the attachments after it are left in the stream).
+ * What is read is bounded by `limit` (`too_large` beyond); the envelope is parsed and checked as `parseSoap`
+ * does, with the same faults. On a failure the source is left as it is: the caller decides whether it is
+ * closed (a client's request stays open for the fault that answers it).
+ */
+export async function readSoapHead(source: AsyncIterable<Buffer | Uint8Array>, contentType: string, limit: number): Promise<SoapHead> {
+  const mt = parseMediaType(contentType || 'text/xml');
+  const it = source[Symbol.asyncIterator]();
+  const close = async () => {
+    await it.return?.();
+  };
+  let buf = Buffer.allocUnsafe(64 * 1024);
+  let len = 0;
+  const tooLarge = () =>
+    new TrucError('too_large', mt.type === 'multipart/related' ? `the SOAP part of a multipart message is held in memory: it must end within the message's first ${limit} bytes` : `a SOAP message is held whole while it passes: at most ${limit} bytes`, { limit });
+  // the end of a part is a CRLF and a delimiter: the parts are looked for again only once one came in
+  const end = mt.type === 'multipart/related' && mt.params.boundary ? Buffer.from(`\r\n--${mt.params.boundary}`, 'latin1') : null;
+  let looked = 0;
+  const resume = { at: 0 };
+  if (mt.type === 'multipart/related') soapPartOf(Buffer.alloc(0), mt, false);
+  for (;;) {
+    const r = await it.next();
+    if (r.done) {
+      const parsed = parseSoap(buf.subarray(0, len), contentType);
+      if (parsed.partOffset + parsed.part.length > limit) throw tooLarge();
+      return { parsed, rest: null, close };
+    }
+    const c = r.value;
+    // the bytes before this piece were within the limit: the SOAP part may end in it
+    if (len >= limit || (!end && len + c.length > limit)) throw tooLarge();
+    if (len + c.length > buf.length) {
+      const grown = Buffer.allocUnsafe(Math.max(Math.min(buf.length * 2, limit), len + c.length));
+      buf.copy(grown, 0, 0, len);
+      buf = grown;
+    }
+    buf.set(c, len);
+    len += c.length;
+    if (!end) continue;
+    const message = buf.subarray(0, len);
+    if (message.indexOf(end, Math.max(0, looked - end.length)) < 0) {
+      looked = len;
+      continue;
+    }
+    looked = len;
+    const found = soapPartOf(message, mt, false, resume);
+    if (found) {
+      if (found.offset + found.part.length > limit) throw tooLarge();
+      return { parsed: parseEnvelope(message, mt, found), rest: it, close };
+    }
+    if (len >= limit) throw tooLarge();
+  }
+}
+
+/** The message again as a stream: the bytes read, then the rest. */
+export async function* soapMessageBytes(head: Buffer, rest: AsyncIterator<Buffer | Uint8Array> | null): AsyncGenerator<Buffer> {
+  if (head.length) yield head;
+  if (!rest) return;
+  for (;;) {
+    const r = await rest.next();
+    if (r.done) return;
+    yield Buffer.isBuffer(r.value) ? r.value : Buffer.from(r.value.buffer, r.value.byteOffset, r.value.byteLength);
+  }
+}
+
 function clientOf(x: XrdIdentifier): SubsystemId {
   const p = x.parts;
   if (x.objectType === 'MEMBER' || (x.objectType === 'SUBSYSTEM' && !p.subsystemCode))
@@ -340,8 +448,8 @@ export interface SoapRequest {
 }
 
 /** Reads an information system's SOAP request: its identifiers, id and version checked as X-Road does. */
-export function soapRequest(message: Buffer, contentType: string, soapAction?: string): SoapRequest {
-  const parsed = parseSoap(message, contentType);
+export function soapRequest(message: Buffer | ParsedSoap, contentType: string, soapAction?: string): SoapRequest {
+  const parsed = Buffer.isBuffer(message) ? parseSoap(message, contentType) : message;
   const f = parsed.fields;
   if (parsed.headerEnd < 0) throw bad('MissingHeader', 'Malformed SOAP message: header missing');
   if (!f.client) throw bad('MissingHeaderField', 'Required field \'client\' is missing');
@@ -397,7 +505,8 @@ export function checkConsistent(request: ParsedSoap, response: ParsedSoap): void
 
 /**
  * The service's response with `requestHash` written into its header (an existing one replaced), its
- * consistency with the request checked first. Faults pass as the service gave them.
+ * consistency with the request checked first. Faults pass as the service gave them. Of a multipart response
+ * read by `readSoapHead`, the bytes read are edited; the rest follows unchanged.
  */
 export function withRequestHash(request: ParsedSoap, response: ParsedSoap, hash: string): Buffer {
   checkConsistent(request, response);

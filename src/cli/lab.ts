@@ -24,6 +24,7 @@ import { loadBefore } from './lazy.js';
 let OUTCOMES: typeof OutcomeApi.OUTCOMES;
 let DEFAULT_VECTOR_DIR: typeof LabApi.DEFAULT_VECTOR_DIR, loadProfile: typeof LabApi.loadProfile, openProduct: typeof LabApi.openProduct, renderHtml: typeof LabApi.renderHtml;
 let partialSummary: typeof LabApi.partialSummary, renderPdf: typeof LabApi.renderPdf, resolveSuites: typeof LabApi.resolveSuites, schemasFor: typeof LabApi.schemasFor;
+let loadAcvpSet: typeof LabApi.loadAcvpSet;
 let addProduct: typeof RegisterApi.addProduct, addVendor: typeof RegisterApi.addVendor, addVersion: typeof RegisterApi.addVersion;
 let changeCertificateStatus: typeof RegisterApi.changeCertificateStatus, changeLicenceStatus: typeof RegisterApi.changeLicenceStatus;
 let issueCertificate: typeof RegisterApi.issueCertificate, issueLicence: typeof RegisterApi.issueLicence, listVendors: typeof RegisterApi.listVendors;
@@ -35,7 +36,7 @@ let verifyDetached: typeof SignApi.verifyDetached;
 
 async function load(): Promise<void> {
   ({ OUTCOMES } = await import('../lab/outcome.js'));
-  ({ DEFAULT_VECTOR_DIR, loadProfile, openProduct, partialSummary, renderHtml, renderPdf, resolveSuites, schemasFor } = await import('../lab/index.js'));
+  ({ DEFAULT_VECTOR_DIR, loadAcvpSet, loadProfile, openProduct, partialSummary, renderHtml, renderPdf, resolveSuites, schemasFor } = await import('../lab/index.js'));
   ({
     addProduct,
     addVendor,
@@ -102,6 +103,8 @@ export function labCommands(program: Command, c: LabCliContext): void {
     .description('Run a product against vector suites; write report.json (the signed canonical bytes), report.html, report.pdf and their detached signatures; record the run. Exits 1 when the verdict is FAIL.')
     .requiredOption('--product <product>', 'node | noble | pkcs11 | stdio:<command line> | http:<url>')
     .option('--suite <suite>', 'vector file name, path, glob (ecdsa_*_test.json) or family (aead, mac, ecdsa…); repeatable; default: the profile’s suites, else all', (v: string, prev: string[] = []) => [...prev, v])
+    .option('--acvp <dir>', 'an ACVP vector set instead of Wycheproof files: a folder with prompt.json and expectedResults.json (as NIST publishes them); repeatable', (v: string, prev: string[] = []) => [...prev, v])
+    .option('--large-data <bytes>', 'ACVP only: the largest large-data test (LDT) message asked (e.g. 1G); default 0, such tests are SKIPPED')
     .option('--profile <name>', 'judge against this profile (stored-data-protection, signature-verification, …)')
     .option('--product-version <id>', 'the registered product version this run is evidence for')
     .option('--out <dir>', 'where to write the reports', 'lab-report')
@@ -116,31 +119,43 @@ export function labCommands(program: Command, c: LabCliContext): void {
       c.withPlatform(async (p) => {
         const runTimeoutMs = o.runTimeout !== undefined ? duration(o.runTimeout, '--run-timeout') : undefined;
         const maxOutputBytes = o.maxOutput !== undefined ? byteCount(o.maxOutput, '--max-output') : undefined;
+        if (o.acvp && o.suite) throw new TrucError('bad_request', '--acvp và --suite không dùng cùng nhau: một lần chạy lấy bộ ACVP hoặc tệp Wycheproof (--acvp and --suite cannot be given together: a run takes ACVP sets or Wycheproof files)');
+        if (o.largeData !== undefined && !o.acvp) throw new TrucError('bad_request', '--large-data chỉ dùng với bộ ACVP (--acvp) (--large-data applies to ACVP sets only)');
+        const largeDataMaxBytes = o.largeData !== undefined ? byteCount(o.largeData, '--large-data') : undefined;
         const dir = resolve(o.vectors ?? process.env.TRUC_LAB_VECTORS ?? DEFAULT_VECTOR_DIR);
         const profile = o.profile ? await loadProfile(o.profile) : undefined;
-        const files = await resolveSuites(o.suite ?? [], { dir, profile });
-        const schemas = await schemasFor(dir);
+        const acvp = o.acvp ? await Promise.all((o.acvp as string[]).map((d) => loadAcvpSet(d))) : undefined;
+        const files = acvp ? undefined : await resolveSuites(o.suite ?? [], { dir, profile });
+        const schemas = acvp ? undefined : await schemasFor(dir);
         const adapter = await openProduct(o.product, {
           pkcs11: { library: o.pkcs11Module, tokenLabel: o.pkcs11Token, pin: o.pkcs11Pin ?? process.env.TRUC_LAB_PKCS11_PIN },
           stdio: { maxOutputBytes },
         });
-        const total = files.reduce((n, f) => n + (f.doc.testGroups ?? []).reduce((m, g) => m + (g.tests?.length ?? 0), 0), 0);
+        // what the bar counts: each Wycheproof file or ACVP set with its number of tests
+        const units = acvp
+          ? acvp.map((s) => ({ name: s.name, tests: s.prompt.testGroups.reduce((m, g) => m + g.tests.length, 0) }))
+          : files!.map((f) => ({ name: f.name, tests: (f.doc.testGroups ?? []).reduce((m, g) => m + (g.tests?.length ?? 0), 0) }));
+        const total = units.reduce((n, u) => n + u.tests, 0);
         const bar = progressBar(total, { enabled: o.progress });
         let before = 0;
         let suitesDone = 0;
         const onProgress = (e: ProgressEvent) => {
-          if (e.type === 'progress') bar.update(before + e.done, `suites ${suitesDone}/${files.length}`);
+          if (e.type === 'progress') bar.update(before + e.done, `suites ${suitesDone}/${units.length}`);
           else if (e.type === 'suite-end') {
             suitesDone++;
-            before += files.find((f) => f.name === e.file)?.doc.testGroups?.reduce((m, g) => m + (g.tests?.length ?? 0), 0) ?? 0;
+            before += units.find((u) => u.name === e.file)?.tests ?? 0;
             const n = OUTCOMES.filter((x) => e.counts[x]).map((x) => `${x.toLowerCase()} ${e.counts[x]}`).join(', ');
             bar.log(`${e.file}: ${e.error ? `not run (${e.error})` : n || 'no tests'}`);
-            bar.update(before, `suites ${suitesDone}/${files.length}`);
+            bar.update(before, `suites ${suitesDone}/${units.length}`);
           }
         };
         let recorded;
         try {
-          recorded = await runAndRecord(p, { adapter, files, schemas, profile, productVersionId: o.productVersion, onProgress, runTimeoutMs }, c.operator());
+          recorded = await runAndRecord(
+            p,
+            { adapter, ...(acvp ? { acvp, largeDataMaxBytes } : { files, schemas }), profile, productVersionId: o.productVersion, onProgress, runTimeoutMs },
+            c.operator(),
+          );
         } finally {
           bar.done();
           await adapter.close?.();

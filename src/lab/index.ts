@@ -39,7 +39,7 @@ export {
   type SkipPolicy,
   type VectorSource,
 } from './runner.js';
-export { acvpSuite, parseVectorSet, type AcvpSuiteInput, type AcvpVectorSet } from './acvp/vector-set.js';
+export { acvpSuite, loadAcvpSet, parseVectorSet, type AcvpSuiteInput, type AcvpVectorSet } from './acvp/vector-set.js';
 export { ACVP_ALGORITHMS, runAcvp, runAcvpSets, type AcvpRunOptions } from './acvp/run.js';
 export { NIST_ACVP_REPOSITORY, NIST_ACVP_SETS, nistSource } from './acvp/nist.js';
 export { nodeCryptoProduct } from './adapters/node.js';

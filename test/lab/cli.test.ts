@@ -81,4 +81,29 @@ describe.skipIf(sharedMissing)('truc lab on the command line', () => {
     expect(bad.status).not.toBe(0);
     expect(bad.stderr).toMatch(/--run-timeout: không phải khoảng thời gian \(not a duration: soon/);
   }, 120_000);
+
+  it('--acvp runs NIST ACVP sets from their folders, under the same run limit: a signed report naming NIST, or a partial one', () => {
+    const nist = resolve(process.cwd(), 'test/lab/fixtures/acvp-nist');
+    const acvpOut = join(dataDir, 'acvp');
+    const r = truc('lab', 'run', '--product', 'node', '--acvp', join(nist, 'ACVP-AES-GCM-1.0'), '--acvp', join(nist, 'HMAC-SHA2-256-2.0'), '--no-progress', '--out', acvpOut);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/acvp\/ACVP-AES-GCM-1\.0\s+60\s+0\s+0\s+0\s+0\s+0/);
+    expect(r.stdout).toMatch(/acvp\/HMAC-SHA2-256-2\.0\s+150\s+0\s+0\s+0\s+0\s+0/);
+    const report = JSON.parse(readFileSync(join(acvpOut, 'report.json'), 'utf8'));
+    expect(report.sources.map((x: { name: string; commit?: string }) => `${x.name} ${x.commit}`)).toEqual([
+      'usnistgov/ACVP-Server 8e6f5ee70a96fc634b4751386d3733e29f4bf5c6',
+      'usnistgov/ACVP-Server 15c0f3deeefbfa8cb6cd32a99e1ca3b738c66bf0',
+    ]);
+
+    const script = resolve(process.cwd(), 'test/lab/fixtures/product-misbehaving.mjs');
+    const hung = `stdio:${process.execPath} ${script} hang ${join(dataDir, 'acvp-child.pid')} --ops=macCompute --answer=3`;
+    const cut = truc('lab', 'run', '--product', hung, '--acvp', join(nist, 'HMAC-SHA2-256-2.0'), '--acvp', join(nist, 'ACVP-AES-GCM-1.0'), '--run-timeout', '1s', '--no-progress', '--out', acvpOut);
+    expect(cut.status, cut.stderr).toBe(1);
+    expect(cut.stdout).toMatch(/\(PARTIAL — 3 tests ran, 207 not run; suites not reached: acvp\/ACVP-AES-GCM-1\.0\)/);
+    expect(JSON.parse(readFileSync(join(acvpOut, 'report.json'), 'utf8')).partial).toMatchObject({ reason: 'run-timeout', testsRun: 3 });
+
+    const both = truc('lab', 'run', '--product', 'node', '--acvp', join(nist, 'HMAC-SHA2-256-2.0'), '--suite', 'aes_gcm_test.json', '--out', acvpOut);
+    expect(both.status).not.toBe(0);
+    expect(both.stderr).toMatch(/--acvp và --suite không dùng cùng nhau.*\(--acvp and --suite cannot be given together/);
+  }, 120_000);
 });

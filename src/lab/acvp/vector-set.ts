@@ -4,6 +4,8 @@
  * object). Only the fields the lab reads are typed; parsing bounds sizes and checks shapes.
  */
 import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { basename, join, resolve } from 'node:path';
 import { TrucError } from '../../errors.js';
 
 export const MAX_VECTOR_SET_BYTES = 32 * 1024 * 1024;
@@ -67,4 +69,19 @@ export function acvpSuite(name: string, promptBytes: Uint8Array, expectedBytes: 
   }
   const sha256 = createHash('sha256').update(promptBytes).update(expectedBytes).digest('hex');
   return { name, prompt, expected, sha256 };
+}
+
+/**
+ * The vector set in a folder laid out as NIST publishes them (`prompt.json` and `expectedResults.json`,
+ * e.g. a copy of ACVP-Server's `gen-val/json-files/HMAC-SHA2-256-2.0/`), named `acvp/<folder name>`.
+ */
+export async function loadAcvpSet(dir: string): Promise<AcvpSuiteInput> {
+  const read = async (f: string): Promise<Buffer> => {
+    try {
+      return await readFile(join(dir, f));
+    } catch (e) {
+      throw new TrucError('not_found', `${dir}: no ${f} (an ACVP folder holds prompt.json and expectedResults.json): ${(e as Error).message}`, { file: join(dir, f) });
+    }
+  };
+  return acvpSuite(`acvp/${basename(resolve(dir))}`, await read('prompt.json'), await read('expectedResults.json'));
 }

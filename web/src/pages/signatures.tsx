@@ -29,11 +29,15 @@ interface CertificateSummary {
   notAfter: string;
 }
 interface TimestampReport {
-  type: 'signature' | 'document' | 'archive' | 'content';
+  type: 'signature' | 'document' | 'archive' | 'content' | 'sig-and-refs' | 'refs-only';
   valid: boolean;
   genTime?: string;
   tsa?: string;
   problem?: string;
+  /** why it is not valid, coded (issue 18); older servers give the problem alone */
+  reason?: ReportNote;
+  /** its notes, coded: the TSA's revocation status missing… */
+  notes?: ReportNote[];
 }
 interface SignatureReport {
   index: number;
@@ -139,6 +143,8 @@ const TS_VI: Record<string, string> = {
   document: 'dấu thời gian văn bản',
   archive: 'dấu thời gian lưu trữ',
   content: 'dấu thời gian nội dung',
+  'sig-and-refs': 'dấu thời gian trên chữ ký và tham chiếu dữ liệu kiểm tra',
+  'refs-only': 'dấu thời gian trên tham chiếu dữ liệu kiểm tra',
 };
 
 /** One signature of a report: verdict, signer, times, checks, evidence, what changed, warnings. */
@@ -247,7 +253,20 @@ function SignatureCard({ s }: { s: SignatureReport }) {
           {s.timestamps.map((t, i) => (
             <li key={i} className={t.valid ? '' : 'invalid'}>
               <Bi vi={TS_VI[t.type] ?? t.type} en={`${t.type} time-stamp`} />: {dateTime(t.genTime)}{' '}
-              {t.tsa ? `· ${t.tsa}` : ''} {t.valid ? '' : `— ${t.problem ?? tr('không hợp lệ', 'invalid')}`}
+              {t.tsa ? `· ${t.tsa}` : ''}{' '}
+              {t.valid ? null : t.reason ? (
+                <span data-code={t.reason.code}>
+                  — <Bi vi={t.reason.vi} en={t.reason.en} />
+                </span>
+              ) : (
+                `— ${t.problem ?? tr('không hợp lệ', 'invalid')}`
+              )}
+              {t.notes?.map((n, j) => (
+                <span key={j} data-code={n.code} title={n.code}>
+                  {' '}
+                  ⚠ <Bi vi={n.vi} en={n.en} />
+                </span>
+              ))}
             </li>
           ))}
         </ul>

@@ -44,7 +44,12 @@ export class LogSpooledBody implements SpooledBody {
     const src = createReadStream(this.path, { highWaterMark: 256 * 1024 });
     if (this.deleteAfterOpen) src.once('open', () => void unlink(this.path).catch(() => {}));
     if (!this.cipher) return src;
-    return src.pipe(decryptTransform(this.cipher.decryptor(bodyAad(this.logId, this.bodyId!))));
+    const out = decryptTransform(this.cipher.decryptor(bodyAad(this.logId, this.bodyId!)));
+    // a reader may stop early (only a SOAP envelope is read back, a client goes away): destroying the stream
+    // it reads closes the file (a pipe alone would leave it open and paused), and a read error reaches it
+    out.once('close', () => src.destroy());
+    src.once('error', (e) => out.destroy(e));
+    return src.pipe(out);
   }
 
   async discard(): Promise<void> {

@@ -1,5 +1,5 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { openDb, type Db } from '../../../src/store/index.js';
 import { MessageLog, verifyLog, merkleRoot, auditPath, rootFromAuditPath, scanSegment, listSegments } from '../../../src/exchange/log/index.js';
@@ -206,6 +206,23 @@ describe('bodies', () => {
     const b = await sp.finish();
     await log.append(record(2, undefined, { body: b, bodyHash: b.hash, bodyLength: b.length }));
     expect((await readAll(b.open())).equals(big)).toBe(true);
+    // a reader that stops after its first bytes (a SOAP envelope read back) and destroys the stream: the file closes
+    const bodyFile = join(dir, 'segments', '0000000001.bodies', '2.body');
+    const openOnBody = () => readdirSync('/proc/self/fd').filter((fd) => {
+      try {
+        return readlinkSync(`/proc/self/fd/${fd}`) === bodyFile;
+      } catch {
+        return false;
+      }
+    }).length;
+    for (let i = 0; i < 3; i++) {
+      const s = b.open();
+      const first = (await s[Symbol.asyncIterator]().next()).value as Buffer;
+      expect(first.equals(big.subarray(0, first.length))).toBe(true);
+      s.destroy();
+    }
+    for (let k = 0; k < 50 && openOnBody() > 0; k++) await new Promise((r) => setTimeout(r, 20));
+    expect(openOnBody()).toBe(0);
     await log.close();
     const seg = readFileSync(join(dir, 'segments', '0000000001.seg'));
     expect(seg.includes(inline)).toBe(false);

@@ -136,9 +136,10 @@ export interface ProductAdapter {
   hash?(p: { alg: HashName; msg: Bytes }): Promise<Bytes>;
   /**
    * The hash of `content` repeated until `fullBytes` bytes (ACVP's large-data test, "repeating" expansion:
-   * gigabytes no frame carries, so the product streams it itself). `fullBytes` is a whole number of bytes.
+   * gigabytes no frame carries, so the product streams it itself). `fullBytes` is a whole number of bytes;
+   * `signal` aborts it when the run's time is up.
    */
-  hashLarge?(p: { alg: HashName; content: Bytes; fullBytes: number }): Promise<Bytes>;
+  hashLarge?(p: { alg: HashName; content: Bytes; fullBytes: number; signal?: AbortSignal }): Promise<Bytes>;
   kdf?(p: KdfInput): Promise<Bytes>;
   keyWrap?(p: { alg: WrapAlg; key: Bytes; msg: Bytes }): Promise<Bytes>;
   keyUnwrap?(p: { alg: WrapAlg; key: Bytes; ct: Bytes }): Promise<Bytes>;

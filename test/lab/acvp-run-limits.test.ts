@@ -4,7 +4,7 @@ import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { acvpSuite, loadProfile, openStdioProduct, renderHtml, runAcvpSets, type AcvpSuiteInput } from '../../src/lab/index.js';
+import { acvpSuite, loadProfile, nodeCryptoProduct, openStdioProduct, renderHtml, runAcvpSets, type AcvpSuiteInput, type ProductAdapter } from '../../src/lab/index.js';
 import { runAndRecord, verifyReportSignature } from '../../src/lab/register/index.js';
 import { listCas } from '../../src/pki/index.js';
 import { testPlatform, type TestPlatform } from '../helpers/platform.js';
@@ -74,6 +74,27 @@ describe('ACVP run limits', () => {
     } finally {
       await adapter.close!();
     }
+  }, 30_000);
+
+  it('an in-process product streaming a large-data test stops when the run limit is reached, not gigabytes later', async () => {
+    const dir = join(DIR, 'SHA2-256-1.0-extract');
+    const prompt = JSON.parse(await readFile(join(dir, 'prompt.json'), 'utf8'));
+    prompt.testGroups = prompt.testGroups.filter((g: { testType: string }) => g.testType === 'LDT');
+    const ldt = acvpSuite('acvp-nist/SHA2-256-1.0-extract (LDT)', Buffer.from(JSON.stringify(prompt)), await readFile(join(dir, 'expectedResults.json')));
+    const node = nodeCryptoProduct();
+    let streaming: Promise<Uint8Array> | undefined;
+    const product: ProductAdapter = {
+      ...node,
+      hashLarge(p) {
+        streaming = node.hashLarge!(p);
+        return streaming;
+      },
+    };
+    // the first test (1 GiB) is asked; a few hundred milliseconds are far from enough to hash it
+    const run = await runAcvpSets(product, [ldt], { largeDataMaxBytes: 2 ** 30, runTimeoutMs: 200 });
+    expect(run.partial).toMatchObject({ reason: 'run-timeout', testsRun: 0, testsNotRun: 4 });
+    expect(streaming).toBeDefined();
+    await expect(streaming!).rejects.toThrow(/run time limit of 200 ms reached/);
   }, 30_000);
 
   it('per-request limits: time-outs are ERRORs, the adapter gives up on the product after repeated ones; the run is complete, not PASS', async () => {

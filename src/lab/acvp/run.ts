@@ -82,6 +82,8 @@ class Stopped extends Error {}
 interface Ctx {
   adapter: ProductAdapter;
   stop: Stop;
+  /** Aborted when the run stops: a product streaming a large message stops too. */
+  aborted: AbortSignal;
   largeDataMaxBytes: number;
 }
 
@@ -192,7 +194,7 @@ async function largeData(ctx: Ctx, alg: HashName, t: AcvpTest): Promise<Uint8Arr
   const fullBytes = bytesOf(m.fullLength, 'thông điệp lớn (large message)');
   const content = fromHex(String(m.content ?? ''), 'content').subarray(0, contentBytes);
   if (!ctx.adapter.hashLarge) throw unsupported('operation hashLarge (kiểm thử dữ liệu lớn / large-data test)');
-  return ctx.adapter.hashLarge({ alg, content, fullBytes });
+  return ctx.adapter.hashLarge({ alg, content, fullBytes, signal: ctx.aborted });
 }
 
 /** Equal as ACVP compares: hex strings whatever their case, numbers and booleans as they are, arrays and objects field by field. */
@@ -254,7 +256,9 @@ export async function runAcvpSets(adapter: ProductAdapter, suites: readonly Acvp
       void adapter.halt?.(stop.note);
     }, ms);
   }
-  const ctx: Ctx = { adapter, stop, largeDataMaxBytes: options.largeDataMaxBytes ?? 0 };
+  const abort = new AbortController();
+  void stop.stopped.then(() => abort.abort(new Error(stop.note)));
+  const ctx: Ctx = { adapter, stop, aborted: abort.signal, largeDataMaxBytes: options.largeDataMaxBytes ?? 0 };
   const results: SuiteResult[] = [];
   const notReached: AcvpSuiteInput[] = [];
   try {

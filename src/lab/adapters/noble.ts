@@ -239,6 +239,7 @@ export function nobleProduct(): ProductAdapter {
     async hashLarge(p) {
       const h = hashOf(p.alg).create();
       for (const chunk of repeated(p.content, p.fullBytes)) {
+        p.signal?.throwIfAborted();
         h.update(chunk);
         // let timers (the run limit) fire between megabytes
         await new Promise<void>((r) => setImmediate(r));

@@ -464,6 +464,7 @@ export function nodeCryptoProduct(): ProductAdapter {
       if (!h) throw unsupported(`hash ${p.alg}`);
       const hash = crypto.createHash(h);
       for (const chunk of repeated(p.content, p.fullBytes)) {
+        p.signal?.throwIfAborted();
         hash.update(chunk);
         // let timers (the run limit) fire between megabytes
         await new Promise<void>((r) => setImmediate(r));

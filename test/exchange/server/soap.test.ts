@@ -448,9 +448,10 @@ describe('SOAP through two security servers', () => {
     const grew = (peak - base) / MB;
     console.log(`SOAP with attachments, ${(sentBytes / MB).toFixed(0)} MB up and ${(got / MB).toFixed(0)} MB down through both servers: memory grew by at most ${grew.toFixed(1)} MB (heap + array buffers), RSS by ${((rssPeak - rss0) / MB).toFixed(1)} MB`);
     // both servers and both ends run in this process: neither message was ever held whole (the request is
-    // 150 MB; measured 5–60 MB of growth, most of it garbage not yet collected and spooled bodies held
-    // within the servers' budget for them)
-    expect(grew).toBeLessThan(120);
+    // 150 MB, and held whole it would be at least that, live, on each server). Measured: 5–71 MB of growth —
+    // spooled chunks each server may hold for delivery within its budget (limits.heldBodyBytes, 64 MiB,
+    // dropped once a body outgrows it) and garbage not yet collected
+    expect(grew).toBeLessThan(130);
     // both servers logged both messages, each body whole, and their logs verify
     const responseHash = whole.digest();
     for (const i of [0, 2]) {

@@ -24,6 +24,21 @@ describe('stdio product limits', () => {
     }
   }, 30_000);
 
+  it('hello has its own limit: a slow start is not cut by the per-request time-out; a product that never says hello is killed', async () => {
+    const p = await openStdioProduct({ command: process.execPath, args: [SCRIPT, 'crash', '--hello-delay=400'], timeoutMs: 100, helloTimeoutMs: 10_000 });
+    try {
+      expect(p.info.name).toBe('misbehaving-crash');
+    } finally {
+      await p.close!();
+    }
+    const self = join(await mkdtemp(join(tmpdir(), 'truc-lab-')), 'self.pid');
+    const never = openStdioProduct({ command: process.execPath, args: [SCRIPT, 'crash', '--hello-delay=600000', `--self=${self}`], helloTimeoutMs: 300 });
+    await expect(never).rejects.toThrow(/^hello: no answer within 300 ms$/);
+    const pid = Number(await readFile(self, 'utf8'));
+    await until(() => !alive(pid));
+    expect(alive(pid)).toBe(false);
+  }, 30_000);
+
   it('a product that exits: its exit status and stderr are in the error', async () => {
     const p = await openStdioProduct({ command: process.execPath, args: [SCRIPT, 'crash'], timeoutMs: 5_000 });
     try {

@@ -177,38 +177,31 @@ export async function openStdioProduct(o: StdioProductOptions): Promise<ProductA
   child.on('exit', (code, signal) => failAll(new Error(`product exited (${signal ? `signal ${signal}` : `status ${code}`})${stderrTail()}`)));
   child.stdin.on('error', (e) => failAll(e));
 
-  const call = (op: string, params: unknown): Promise<unknown> =>
+  // `hello` has its own limit: a process takes longer to start than to answer, most of all on a loaded machine
+  const call = (op: string, params: unknown, timeoutMs = o.timeoutMs ?? 30_000): Promise<unknown> =>
     new Promise((resolve, reject) => {
       if (dead) return reject(failure(op, dead));
       const id = nextId++;
       const timer = setTimeout(() => {
         pending.delete(id);
-        reject(adapterError(`${op}: no answer within ${o.timeoutMs ?? 30_000} ms`));
+        reject(adapterError(`${op}: no answer within ${timeoutMs} ms`));
         if (++timeoutsInRow >= maxTimeouts && !dead) {
           // a hung product is given up on, with everything it started, rather than waited on request by request
-          failAll(new Error(`gave up after ${timeoutsInRow} time-outs in a row (no answer within ${o.timeoutMs ?? 30_000} ms)${stderrTail()}`));
+          failAll(new Error(`gave up after ${timeoutsInRow} time-outs in a row (no answer within ${timeoutMs} ms)${stderrTail()}`));
           killGroup(child);
         }
-      }, o.timeoutMs ?? 30_000);
+      }, timeoutMs);
       pending.set(id, { resolve, reject, timer, op });
       child.stdin.write(encodeFrame({ id, op, params: toWire(params) }));
     });
 
   let hello: { name?: string; version?: string; operations?: string[] };
-  let helloTimer: NodeJS.Timeout | undefined;
   try {
-    hello = (await Promise.race([
-      call('hello', {}),
-      new Promise((_r, reject) => {
-        helloTimer = setTimeout(() => reject(adapterError(`hello: no answer within ${o.helloTimeoutMs ?? 10_000} ms`)), o.helloTimeoutMs ?? 10_000);
-      }),
-    ])) as typeof hello;
+    hello = (await call('hello', {}, o.helloTimeoutMs ?? 10_000)) as typeof hello;
   } catch (e) {
     // a product that never says hello (or says it wrong) is not left running
     killGroup(child);
     throw e;
-  } finally {
-    clearTimeout(helloTimer);
   }
   const info: ProductInfo = {
     name: String(hello?.name ?? o.command),

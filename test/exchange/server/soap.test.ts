@@ -218,6 +218,8 @@ const MB = 1024 * 1024;
 /** what the service saw of a streamed message, and what it sent after its envelope */
 let streamed: { length: number; sha256: string; contentType: string; responseTail: string } | null = null;
 const STREAM_RESPONSE_BYTES = 100 * MB;
+/** the streamed answer's attachment length, and whether its header names another message id */
+let streamAnswer = { bytes: STREAM_RESPONSE_BYTES, wrongId: false };
 
 /** `n` bytes that differ from piece to piece, made as they are read (never held whole) */
 async function* bytes(n: number, seed: number, hashes: ReturnType<typeof createHash>[] = []): AsyncGenerator<Buffer> {
@@ -244,7 +246,8 @@ async function streamService(req: http.IncomingMessage, res: http.ServerResponse
     if (first.length < 64 * 1024) first = Buffer.concat([first, (c as Buffer).subarray(0, 64 * 1024 - first.length)]);
   }
   const text = first.toString('utf8');
-  const header = text.slice(text.indexOf('<SOAP-ENV:Header>'), text.indexOf('</SOAP-ENV:Header>') + 18);
+  let header = text.slice(text.indexOf('<SOAP-ENV:Header>'), text.indexOf('</SOAP-ENV:Header>') + 18);
+  if (streamAnswer.wrongId) header = header.replace(/<xrd:id>[^<]+<\/xrd:id>/, '<xrd:id>another</xrd:id>');
   const soap = `<?xml version="1.0" encoding="UTF-8"?>\n<SOAP-ENV:Envelope xmlns:SOAP-ENV="http://schemas.xmlsoap.org/soap/envelope/" xmlns:ns1="http://vanthu.gov.vn/lienthong" xmlns:xrd="http://x-road.eu/xsd/xroad.xsd" xmlns:id="http://x-road.eu/xsd/identifiers">${header}<SOAP-ENV:Body><ns1:guiVanBanResponse><tep href="cid:ketqua"/><nhan>${n}</nhan></ns1:guiVanBanResponse></SOAP-ENV:Body></SOAP-ENV:Envelope>`;
   res.writeHead(200, { 'content-type': 'multipart/related; type="text/xml"; start="<traloi>"; boundary="TRA_LOI"' });
   const tail = createHash('sha256');
@@ -254,7 +257,7 @@ async function streamService(req: http.IncomingMessage, res: http.ServerResponse
   };
   await write(Buffer.from(`--TRA_LOI\r\nContent-Type: text/xml; charset=UTF-8\r\nContent-ID: <traloi>\r\n\r\n${soap}`), false);
   await write(Buffer.from('\r\n--TRA_LOI\r\nContent-Type: application/pdf\r\nContent-ID: <ketqua>\r\n\r\n'), true);
-  for await (const b of bytes(STREAM_RESPONSE_BYTES, 7)) await write(b, true);
+  for await (const b of bytes(streamAnswer.bytes, 7)) await write(b, true);
   await write(Buffer.from('\r\n--TRA_LOI--\r\n'), true);
   res.end();
   streamed = { length: n, sha256: whole.digest('hex'), contentType: String(req.headers['content-type']), responseTail: tail.digest('hex') };
@@ -473,6 +476,20 @@ describe('SOAP through two security servers', () => {
       expect(v.bodies).toBe(v.records);
     }
   }, 300_000);
+
+  it('refuses a streamed multipart answer whose envelope does not repeat the request’s header', async () => {
+    mode = 'stream';
+    streamAnswer = { bytes: 2 * MB, wrongId: true };
+    try {
+      const soap = envelope({ service: { ...HCM, code: 'guiVanBan', version: 'v1' }, body: '<ns1:guiVanBan><tep href="cid:vb1"/></ns1:guiVanBan>' });
+      const body = Buffer.concat([Buffer.from(`--MIME_boundary\r\nContent-Type: text/xml; charset=UTF-8\r\n\r\n${soap}\r\n--MIME_boundary\r\nContent-Type: application/pdf\r\n\r\n`), Buffer.alloc(500_000, 0x31), Buffer.from('\r\n--MIME_boundary--\r\n')]);
+      const r = await post(body, 'multipart/related; type="text/xml"; boundary="MIME_boundary"');
+      expect([r.status, r.faultcode], r.text).toEqual([500, 'Server.ServerProxy.ServiceFailed.InconsistentResponse']);
+    } finally {
+      mode = 'echo';
+      streamAnswer = { bytes: STREAM_RESPONSE_BYTES, wrongId: false };
+    }
+  });
 
   it('carries a response larger than the inline limit (spooled on both sides), requestHash written', async () => {
     mode = 'big';

@@ -123,6 +123,11 @@ describe('the catalogue of report notes', () => {
         .filter(({ line }) => /\b(warnings|notes)( \?\?= \[\]\))?\.(push|unshift)\(\s*[`'"]/.test(line) || /\bwarnings: \[\s*[`'"]/.test(line)),
     );
     expect(raw.map((r) => r.at)).toEqual([]);
+    // UNCATALOGUED is made only where a report written before codes is read back (its warnings without notes)
+    const readers = files('src')
+      .filter((f) => /\buncatalogued\b|code: 'UNCATALOGUED'/.test(readFileSync(f, 'utf8')))
+      .sort();
+    expect(readers).toEqual(['src/sign/validate/notes.ts', 'src/sign/validate/text.ts', 'src/sign/validate/xml-report.ts']);
   });
 
   it('every sub-indication has its reason in both languages', () => {

@@ -8,10 +8,12 @@
  * such bodies allows: it is then delivered from memory once logged, and the log's file is written once and
  * never read back (nor decrypted) on the message path. Past the budget a body is delivered from its file.
  */
-import { Readable } from 'node:stream';
+import { Readable, type Writable } from 'node:stream';
 import { TrucError } from '../../errors.js';
 import type { BodySpool, MessageLogApi, SpooledBody } from '../log/types.js';
 import { sha256 } from '../../crypto/digest.js';
+import { FRAME_BODY, MAX_CHUNK_BYTES, frameHead } from './message.js';
+import { writeFrame } from './write.js';
 
 /** Bytes of spooled bodies held in memory for delivery, across one server: memory stays bounded under any load. */
 export class BodyMemory {
@@ -131,4 +133,22 @@ export class BodyCollector {
 export function bodyStream(b: Buffer | SpooledBody, held?: Buffer[]): Readable {
   if (held) return Readable.from(held, { objectMode: false });
   return Buffer.isBuffer(b) ? Readable.from(b.length ? [b] : []) : b.open();
+}
+
+/**
+ * Forwards a body to the other server as body frames of at most MAX_CHUNK_BYTES while `collector` spools
+ * it: each chunk is written (its frame head in the same write) and collected at the same time, so the
+ * network and the disk each take their turn once.
+ */
+export async function forwardFramed(src: AsyncIterable<Buffer | Uint8Array>, out: Writable, who: string, collector: BodyCollector): Promise<void> {
+  for await (const c of src) {
+    const chunk = c as Buffer;
+    for (let off = 0; off < chunk.length; off += MAX_CHUNK_BYTES) {
+      const part = off === 0 && chunk.length <= MAX_CHUNK_BYTES ? chunk : chunk.subarray(off, off + MAX_CHUNK_BYTES);
+      const sent = writeFrame(out, frameHead(FRAME_BODY, part.length), part, who);
+      sent.catch(() => {});
+      await collector.add(part);
+      await sent;
+    }
+  }
 }

@@ -14,8 +14,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { TrucError, isTrucError } from '../../errors.js';
 import { clientHeader, memberOf, parseClientHeader, parseServer, parseService, parseSubsystem, sameMember, serverText, serviceId, subsystemId, memberId, serviceText, subsystemText, subsystemOf, type ServerId, type ServiceId, type SubsystemId } from '../ids.js';
-import { BodyCollector, bodyStream } from './body.js';
-import { FRAME_BODY, FRAME_HEADER, FRAME_MATERIAL, FRAME_SIGNATURE, MAX_CHUNK_BYTES, MESSAGE_CONTENT_TYPE, encodeHeader, frame, frameHead, messageDigest, parseHeader, readWhole, restServiceHeader, xroadRequestHash, type MessageHeader, type MessageSignature } from './message.js';
+import { BodyCollector, bodyStream, forwardFramed } from './body.js';
+import { FRAME_BODY, FRAME_HEADER, FRAME_MATERIAL, FRAME_SIGNATURE, MESSAGE_CONTENT_TYPE, encodeHeader, frame, frameHead, signMessage, parseHeader, readWhole, restServiceHeader, xroadRequestHash, type MessageHeader } from './message.js';
 import { checkTime, httpInbound, ownMaterial, publishRefusal, readIncoming, receiveBody, recordHealth, type InboundSource, type ReceivedRest, type ServerContext } from './context.js';
 import { materialSent, materialToSend, peerMaterial } from './material.js';
 import { errorFromProblem, readRefusal, sendXroadError } from './xroad-error.js';
@@ -24,7 +24,7 @@ import { lengthFrame } from './channel.js';
 import type { TLSSocket } from 'node:tls';
 import type { Writable } from 'node:stream';
 import { certHash, type ConfServerView } from '../conf/global.js';
-import { writeChunk, writeChunks, writeFrame } from './write.js';
+import { writeChunk, writeChunks } from './write.js';
 import { sha256 } from '../../crypto/digest.js';
 import { listClients } from './metaservices.js';
 import type { ServerSnapshot } from './store.js';
@@ -251,10 +251,7 @@ interface WholeRequest {
 /** Signs a message whose small body was read whole, logs it, and lays out its frames for one write. */
 async function signWhole(ctx: ServerContext, body: Buffer, header: MessageHeader, headerBytes: Buffer, material: Buffer[]): Promise<WholeRequest> {
   const bodyHash = sha256(body);
-  const digest = messageDigest(headerBytes, bodyHash, body.length);
-  const bs = await ctx.signer.signDigest(digest);
-  const sig: MessageSignature = { scheme: ctx.signer.scheme, bodyHash: bodyHash.toString('hex'), bodyLength: body.length, index: bs.index, count: bs.count, path: bs.path, value: bs.value.toString('base64') };
-  const sigBytes = Buffer.from(JSON.stringify(sig));
+  const { bytes: sigBytes, digest } = await signMessage(ctx.signer, headerBytes, bodyHash, body.length);
   await ctx.log.append({
     messageId: header.id,
     kind: 'request',
@@ -462,22 +459,9 @@ async function exchange(
   try {
     if (m) await write(frame(FRAME_MATERIAL, m));
     await write(frame(FRAME_HEADER, headerBytes));
-    for await (const c of req) {
-      const chunk = c as Buffer;
-      for (let off = 0; off < chunk.length; off += MAX_CHUNK_BYTES) {
-        const part = off === 0 && chunk.length <= MAX_CHUNK_BYTES ? chunk : chunk.subarray(off, off + MAX_CHUNK_BYTES);
-        // forwarded and spooled at the same time: the network and the disk each take their turn once
-        const sent = writeFrame(out, frameHead(FRAME_BODY, part.length), part, provider.address);
-        sent.catch(() => {});
-        await collector.add(part);
-        await sent;
-      }
-    }
+    await forwardFramed(req, out, provider.address, collector);
     const body = await collector.finish();
-    const digest = messageDigest(headerBytes, body.hash, body.length);
-    const bs = await ctx.signer.signDigest(digest);
-    const sig: MessageSignature = { scheme: ctx.signer.scheme, bodyHash: body.hash.toString('hex'), bodyLength: body.length, index: bs.index, count: bs.count, path: bs.path, value: bs.value.toString('base64') };
-    const sigBytes = Buffer.from(JSON.stringify(sig));
+    const { bytes: sigBytes, digest } = await signMessage(ctx.signer, headerBytes, body.hash, body.length);
     await ctx.log.append({
       messageId: header.id,
       kind: 'request',

@@ -21,6 +21,7 @@ import type { Readable } from 'node:stream';
 import { createHash } from 'node:crypto';
 import { TrucError } from '../../errors.js';
 import { sha256 } from '../../crypto/digest.js';
+import type { BatchSigner } from './batch-sign.js';
 
 export const FRAME_HEADER = 0x48; // 'H'
 export const FRAME_BODY = 0x42; // 'B'
@@ -90,6 +91,18 @@ export function messageDigest(headerBytes: Buffer, bodyHash: Buffer, bodyLength:
   const len = Buffer.alloc(8);
   len.writeBigUInt64BE(BigInt(bodyLength));
   return sha256(MSG_TAG, sha256(headerBytes), bodyHash, len);
+}
+
+/**
+ * Signs a message with the member's signing key through the batch signer and returns its signature as it
+ * travels and is logged (JSON of {@link MessageSignature}): the batch signature over the message's digest,
+ * the message's place in the batch's tree, and the body's hash and length; with the digest signed.
+ */
+export async function signMessage(signer: BatchSigner, headerBytes: Buffer, bodyHash: Buffer, bodyLength: number): Promise<{ bytes: Buffer; digest: Buffer }> {
+  const digest = messageDigest(headerBytes, bodyHash, bodyLength);
+  const bs = await signer.signDigest(digest);
+  const sig: MessageSignature = { scheme: signer.scheme, bodyHash: bodyHash.toString('hex'), bodyLength, index: bs.index, count: bs.count, path: bs.path, value: bs.value.toString('base64') };
+  return { bytes: Buffer.from(JSON.stringify(sig)), digest };
 }
 
 export function frame(type: number, payload: Buffer): Buffer {

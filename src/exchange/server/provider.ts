@@ -16,15 +16,15 @@ import type { DetailedPeerCertificate, PeerCertificate, TLSSocket } from 'node:t
 import { createHash, X509Certificate } from 'node:crypto';
 import { TrucError, isTrucError, toProblem } from '../../errors.js';
 import { clientHeader, memberOf, parseService, parseSubsystem, sameMember, serviceText, subsystemOf, subsystemText, type ServiceId, type SubsystemId } from '../ids.js';
-import { BodyCollector, bodyStream } from './body.js';
-import { FRAME_ABORT, FRAME_BODY, FRAME_HEADER, FRAME_MATERIAL, FRAME_SIGNATURE, MAX_CHUNK_BYTES, MESSAGE_CONTENT_TYPE, encodeHeader, frame, frameHead, messageDigest, parseHeader, readWhole, restServiceHeader, wholeMessageLimit, xroadRequestHash, type MessageHeader, type MessageSignature } from './message.js';
+import { BodyCollector, bodyStream, forwardFramed } from './body.js';
+import { FRAME_ABORT, FRAME_BODY, FRAME_HEADER, FRAME_MATERIAL, FRAME_SIGNATURE, MESSAGE_CONTENT_TYPE, encodeHeader, frame, frameHead, signMessage, parseHeader, readWhole, restServiceHeader, wholeMessageLimit, xroadRequestHash, type MessageHeader } from './message.js';
 import { checkTime, httpInbound, ownMaterial, publishRefusal, readIncoming, receiveBody, recordHealth, type InboundSource, type ReceivedRest, type ServerContext } from './context.js';
 import { FRAME_ERROR, FramedReader, lengthFrame, type Inbound } from './channel.js';
 import { Readable, type Writable } from 'node:stream';
 import { materialSent, materialToSend, peerMaterial } from './material.js';
 import { pathCovered, subjectCovers, type ServerSnapshot } from './store.js';
 import type { GlobalConf } from '../conf/global.js';
-import { writeChunk, writeFrame } from './write.js';
+import { writeChunk } from './write.js';
 import { META_SERVICES, SOAP_META_SERVICES, metaserviceAnswer, soapMetaserviceAnswer } from './metaservices.js';
 import { sha256 } from '../../crypto/digest.js';
 import { SOAP_MAX_BYTES, isSoapCall, parseMediaType, parseSoap, readSoapHead, requestHashOf, soapMessageBytes, soapRequest, withRequestHash, type ParsedSoap, type SoapHead, type SoapRequest } from './soap.js';
@@ -430,9 +430,7 @@ async function answerSigned(ctx: ServerContext, x: ProviderExchange, h: MessageH
     // a small answer: read whole, sign, log, and send in one write
     const b = await readWhole(isRes, declared, (why) => new TrucError('service_failed', `the information system's response failed: ${why}`));
     const bodyHash = sha256(b);
-    const bs = await ctx.signer.signDigest(messageDigest(headerBytes, bodyHash, b.length));
-    const sig: MessageSignature = { scheme: ctx.signer.scheme, bodyHash: bodyHash.toString('hex'), bodyLength: b.length, index: bs.index, count: bs.count, path: bs.path, value: bs.value.toString('base64') };
-    const sigBytes = Buffer.from(JSON.stringify(sig));
+    const { bytes: sigBytes } = await signMessage(ctx.signer, headerBytes, bodyHash, b.length);
     await ctx.log.append({ messageId: h.id, kind: 'response', side: 'provider', client: h.client, service: h.service, time: ctx.clock(), header: headerBytes, signature: sigBytes, bodyHash, bodyLength: b.length, body: b, ...(material ? { material } : {}) });
     const m = takeMaterial();
     const parts = m ? [frame(FRAME_MATERIAL, m), frame(FRAME_HEADER, headerBytes)] : [frame(FRAME_HEADER, headerBytes)];
@@ -449,22 +447,9 @@ async function answerSigned(ctx: ServerContext, x: ProviderExchange, h: MessageH
   await write(frame(FRAME_HEADER, headerBytes));
   const collector = new BodyCollector(ctx.log, ctx.limits.inlineBodyBytes, ctx.limits.maxBodyBytes);
   try {
-    for await (const c of isRes) {
-      const chunk = c as Buffer;
-      for (let off = 0; off < chunk.length; off += MAX_CHUNK_BYTES) {
-        const part = off === 0 && chunk.length <= MAX_CHUNK_BYTES ? chunk : chunk.subarray(off, off + MAX_CHUNK_BYTES);
-        // forwarded and spooled at the same time; the frame head goes in the same write as its bytes
-        const sent = writeFrame(res, frameHead(FRAME_BODY, part.length), part, 'the consumer');
-        sent.catch(() => {});
-        await collector.add(part);
-        await sent;
-      }
-    }
+    await forwardFramed(isRes, res, 'the consumer', collector);
     const b = await collector.finish();
-    const digest = messageDigest(headerBytes, b.hash, b.length);
-    const bs = await ctx.signer.signDigest(digest);
-    const sig: MessageSignature = { scheme: ctx.signer.scheme, bodyHash: b.hash.toString('hex'), bodyLength: b.length, index: bs.index, count: bs.count, path: bs.path, value: bs.value.toString('base64') };
-    const sigBytes = Buffer.from(JSON.stringify(sig));
+    const { bytes: sigBytes } = await signMessage(ctx.signer, headerBytes, b.hash, b.length);
     await ctx.log.append({
       messageId: h.id,
       kind: 'response',

@@ -245,8 +245,8 @@ export function describe(r: Record<string, unknown>): string {
       'one verification open PGlite.',
     '',
     'Opening the database loaded the vault (2026-12-05 evening, `node --cpu-prof` and an import trace of that row): ' +
-      'migrating every part took the notification secrets\' table from src/monitor/alerts/secrets.ts, which imports the ' +
-      'vault, and with it the CMS encryption and @peculiar/asn1-schema, -x509, -cms, -rsa and asn1js — about a hundred ' +
+      'migrating every part took the notification secrets\' table from src/monitor/alerts/secrets.ts, which since the ' +
+      'notification secrets (issue 13, after the 03:38 run) imports the vault, and with it the CMS encryption and @peculiar/asn1-schema, -x509, -cms, -rsa and asn1js — about a hundred ' +
       'CommonJS files, each read, lexed for its exports and wrapped: ~0.5 s of the profile (cjs loader 0.26 s, ' +
       'cjs-module-lexer 0.21 s). The table now has a module of its own (secret-migrations.ts); every command on the ' +
       'embedded database gains it. The two builds run alternately, 9 times each: CPU 1.44 → 1.22 s and wall 1.39 → ' +

@@ -14,7 +14,12 @@ import { join } from 'node:path';
 import { DOMParser } from '@xmldom/xmldom';
 import { TimeStampAuthority } from '../../src/pki/tsa/index.js';
 import { inspectCms, localTimeStamper, reportXml, signCades, signPdf, signXades, validateCades, validatePdf, validateXades, reportText, VR_NS, type ValidationReport } from '../../src/sign/index.js';
-import { NOTE_CATALOGUE, REASON_CATALOGUE, note, reasonOf, sentenceOf, uncatalogued, type CatalogueCode, type ReportNote } from '../../src/sign/validate/notes.js';
+import { NOTE_CATALOGUE, REASON_CATALOGUE, TIMESTAMP_REASON_CATALOGUE, note, reasonOf, sentenceOf, uncatalogued, withNotes, type CatalogueCode, type ReportNote } from '../../src/sign/validate/notes.js';
+import { verifyTimeStamp } from '../../src/sign/timestamp/verify.js';
+import { timestampReport } from '../../src/sign/validate/timestamps.js';
+import { reportHtml } from '../../src/sign/validate/html-report.js';
+import { UNSIGNED } from '../../src/sign/cades/unsigned.js';
+import { writeFileSync } from 'node:fs';
 import type { SignatureReport, SubIndication, TimestampReport } from '../../src/sign/validate/report.js';
 import { PdfDocument } from '../../src/sign/pdf/document.js';
 import { decodeTextString, dict, serialize, textString } from '../../src/sign/pdf/objects.js';
@@ -137,12 +142,72 @@ describe('the catalogue of report notes', () => {
       expect(REASON_CATALOGUE[sub].vi, sub).toMatch(VI);
       expect(REASON_CATALOGUE[sub].en, sub).not.toMatch(VI);
     }
+    // a time-stamp's reason says it of the time-stamp and its TSA, in both languages, never in a signature's words
+    for (const sub of subs) {
+      const t = TIMESTAMP_REASON_CATALOGUE[sub];
+      expect(t.vi, sub).toMatch(/dấu thời gian/);
+      expect(t.en, sub).toMatch(/time-stamp|TSA/);
+      expect(t.en, sub).not.toMatch(VI);
+      expect(t.vi, sub).not.toBe(REASON_CATALOGUE[sub].vi);
+      expect(t.en, sub).not.toBe(REASON_CATALOGUE[sub].en);
+    }
+    expect(TIMESTAMP_REASON_CATALOGUE.SIG_CRYPTO_FAILURE).toEqual({ vi: 'chữ ký của đơn vị cấp dấu thời gian trên dấu thời gian không đúng', en: "the TSA's signature over the time-stamp does not verify" });
+    expect(reasonOf({ subIndication: 'SIG_CRYPTO_FAILURE', message: 'bad signature' }, 'timestamp')).toEqual({
+      code: 'SIG_CRYPTO_FAILURE',
+      vi: 'chữ ký của đơn vị cấp dấu thời gian trên dấu thời gian không đúng: bad signature',
+      en: "the TSA's signature over the time-stamp does not verify: bad signature",
+      params: { detail: 'bad signature' },
+    });
+    // a signature's reason is unchanged
+    expect(reasonOf({ subIndication: 'SIG_CRYPTO_FAILURE' })).toEqual({ code: 'SIG_CRYPTO_FAILURE', vi: 'giá trị chữ ký không đúng', en: 'the signature value does not verify', params: {} });
     expect(reasonOf({ subIndication: 'HASH_FAILURE', message: 'không khớp giá trị băm / the digest does not hold: #a' })).toEqual({
       code: 'HASH_FAILURE',
       vi: 'nội dung đã ký không khớp giá trị băm: không khớp giá trị băm / the digest does not hold: #a',
       en: 'the signed data does not match its digest: the digest does not hold: #a',
       params: { detail: 'không khớp giá trị băm / the digest does not hold: #a' },
     });
+  });
+});
+
+/**
+ * The tables of docs/signatures.md ("Report notes and their codes"), made from the catalogue: each note code with its
+ * parameters and its example in both languages, then each reason code in both languages, a signature's and a
+ * time-stamp's. `TRUC_WRITE_DOCS=1 npx vitest run test/sign/report-notes.test.ts -t docs` writes them there.
+ */
+function catalogueTables(): string {
+  const notes = (Object.keys(NOTE_CATALOGUE) as CatalogueCode[]).map((code) => {
+    const example = NOTE_CATALOGUE[code].example as Record<string, string>;
+    const n = note(code, example);
+    const params = Object.keys(example).map((k) => `\`${k}\``).join(', ') || '—';
+    return `| \`${code}\` | ${params} | ${n.vi} | ${n.en} |`;
+  });
+  const reasons = (Object.keys(REASON_CATALOGUE) as SubIndication[]).map(
+    (sub) => `| \`${sub}\` | ${REASON_CATALOGUE[sub].vi} | ${REASON_CATALOGUE[sub].en} | ${TIMESTAMP_REASON_CATALOGUE[sub].vi} | ${TIMESTAMP_REASON_CATALOGUE[sub].en} |`,
+  );
+  return [
+    '| code | parameters | Vietnamese (example) | English (example) |',
+    '|---|---|---|---|',
+    ...notes,
+    '',
+    '| reason code (sub-indication) | Vietnamese (a signature) | English (a signature) | Vietnamese (a time-stamp) | English (a time-stamp) |',
+    '|---|---|---|---|---|',
+    ...reasons,
+  ].join('\n');
+}
+
+describe('docs/signatures.md', () => {
+  it('docs: its tables of note and reason codes are the catalogue', () => {
+    const path = 'docs/signatures.md';
+    const doc = readFileSync(path, 'utf8');
+    const start = doc.indexOf('| code | parameters | Vietnamese (example) |');
+    expect(start).toBeGreaterThan(0);
+    // the tables run to the first line after them that is neither a table row nor the blank line between them
+    const lines = doc.slice(start).split('\n');
+    let n = 0;
+    while (n < lines.length && (lines[n]!.startsWith('|') || (lines[n] === '' && lines[n + 1]?.startsWith('|')))) n++;
+    const current = lines.slice(0, n).join('\n');
+    if (process.env.TRUC_WRITE_DOCS === '1') writeFileSync(path, doc.slice(0, start) + catalogueTables() + doc.slice(start + current.length));
+    else expect(current).toBe(catalogueTables());
   });
 });
 
@@ -246,7 +311,33 @@ describe('the validators write only catalogued notes', () => {
     const swapped = await validateCades(breakImprint(p7s), { content: CONTENT, trustAnchors: [lab.root] });
     expectReport(swapped, seen);
     const bad = swapped.signatures[0]!.timestamps!.find((t) => !t.valid)!;
-    expect(bad.reason).toMatchObject({ code: 'HASH_FAILURE', vi: expect.stringMatching(/^nội dung đã ký không khớp giá trị băm: /), en: expect.stringMatching(/message imprint/) });
+    expect(bad.reason).toMatchObject({
+      code: 'HASH_FAILURE',
+      vi: expect.stringMatching(/^dữ liệu được đóng dấu thời gian không khớp giá trị băm trong dấu thời gian: /),
+      en: expect.stringMatching(/^the time-stamped data does not match the digest in the time-stamp: .*message imprint/),
+    });
+    // the text and HTML reports list each time-stamp, its reason when not valid, and its notes, in the language asked for
+    const vi = reportText(swapped, 'vi');
+    expect(vi).toMatch(/\n {2}Dấu thời gian:\n {4}- dấu thời gian chữ ký: \d{4}-\d\d-\d\d \d\d:\d\d:\d\d \+07:00(?:, đơn vị cấp dấu thời gian [^\n—]*)? — không hợp lệ — \[HASH_FAILURE\] dữ liệu được đóng dấu thời gian không khớp giá trị băm trong dấu thời gian: .* \(the time-stamped data does not match the digest in the time-stamp: /);
+    const en = reportText(swapped, 'en');
+    expect(en).toMatch(/\n {2}Time-stamps:\n {4}- signature time-stamp: [^\n—]* — not valid — \[HASH_FAILURE\] the time-stamped data does not match the digest in the time-stamp: the message imprint/);
+    expect(en).not.toMatch(/dấu thời gian/);
+    const timedText = reportText(timed, 'vi');
+    expect(timedText).toMatch(/- dấu thời gian chữ ký: .* — hợp lệ\n {8}- \[REVOCATION_MISSING\] không có thông tin thu hồi cho .* \(no revocation status for /);
+    expect(reportText(timed, 'en')).toMatch(/- signature time-stamp: .* — valid\n {8}- \[REVOCATION_MISSING\] no revocation status for /);
+    const html = reportHtml(swapped, 'vi');
+    expect(html).toMatch(/<p>Dấu thời gian:<\/p><ul><li class="bad">dấu thời gian chữ ký: .* — không hợp lệ — \[HASH_FAILURE\] dữ liệu được đóng dấu thời gian không khớp/);
+    expect(reportHtml(timed, 'en')).toMatch(/<p>Time-stamps:<\/p><ul><li class="ok">signature time-stamp: .* — valid<ul><li>\[REVOCATION_MISSING\] no revocation status for /);
+    // truc verify: the same, Vietnamese with English beside it; --lang en: English alone
+    const p7m = breakImprint(await signCades(CONTENT, signer, { level: 'B-T', context, packaging: 'enveloping' }));
+    const file = save(lab.dir, 'stamped-broken.p7m', p7m);
+    const env = { ...process.env, TRUC_DATA_DIR: join(lab.dir, 'cli-data-ts'), TRUC_LOG_LEVEL: 'warn' };
+    const truc = (...args: string[]) => spawnSync(process.execPath, ['bin/truc.js', 'verify', file, '--anchor', lab.rootPath, ...args], { env, encoding: 'utf8', timeout: 120_000 });
+    const cliVi = truc();
+    expect(cliVi.stdout, cliVi.stderr).toMatch(/Dấu thời gian:\n {4}- dấu thời gian chữ ký: .* — không hợp lệ — \[HASH_FAILURE\] dữ liệu được đóng dấu thời gian không khớp giá trị băm trong dấu thời gian: .* \(the time-stamped data does not match/);
+    const cliEn = truc('--lang', 'en');
+    expect(cliEn.stdout, cliEn.stderr).toMatch(/Time-stamps:\n {4}- signature time-stamp: .* — not valid — \[HASH_FAILURE\] the time-stamped data does not match the digest in the time-stamp: /);
+    expect(cliEn.stdout).not.toMatch(/dấu thời gian/);
     expect(swapped.signatures[0]!.notes?.map((n) => n.code)).toContain('SIGNATURE_TS_INVALID');
     expect([...seen]).toEqual(expect.arrayContaining(['REVOCATION_MISSING', 'ts:REVOCATION_MISSING', 'SIGNATURE_TS_INVALID']));
     // the XML report: the reason and each note typed by code, Vietnamese / English as the value; the time-stamp's own ValidationReport
@@ -264,4 +355,35 @@ describe('the validators write only catalogued notes', () => {
     });
     expect(stampStatus).toContainEqual({ main: 'urn:etsi:019102:mainindication:total-failed', sub: 'urn:etsi:019102:subindication:HASH_FAILURE', types: ['urn:truc:reportdata:reason:HASH_FAILURE'] });
   }, 120_000);
+
+  it('a time-stamp made after the validation time: INDETERMINATE / SIG_CONSTRAINTS_FAILURE, said of the time-stamp in both languages', async () => {
+    const signer = await lab.signer('/C=VN/O=Văn phòng UBND/CN=Đỗ Văn Em');
+    const p7s = await signCades(CONTENT, signer, { level: 'B-T', context: { timeStamper: localTimeStamper(tsa) } });
+    const cms = inspectCms(p7s);
+    const s = cms.signers[0]!;
+    const intermediates = cms.certificates;
+    const token = s.unsignedAttributes.get(UNSIGNED.signatureTimeStamp)![0]!;
+    const imprint = (h: string) => createHash(h).update(s.signatureValue).digest();
+    const genTime = (await verifyTimeStamp(token, imprint, { trustAnchors: [lab.root], intermediates })).genTime!;
+    // validated as of a time before the token was made: it proves nothing then — not valid, not a proof of existence
+    const before = new Date(genTime.getTime() - 60_000);
+    const c = await verifyTimeStamp(token, imprint, { trustAnchors: [lab.root], intermediates, at: before });
+    expect(c).toMatchObject({ valid: false, failure: 'SIG_CONSTRAINTS_FAILURE' });
+    expect(c.problem).toBe(`thời điểm đóng dấu ${genTime.toISOString()} muộn hơn thời điểm kiểm tra ${before.toISOString()} / genTime ${genTime.toISOString()} is after the validation time ${before.toISOString()}`);
+    const t = timestampReport('signature', c, undefined, token);
+    withNotes({ signatures: [], documentTimestamps: [t] } as unknown as ValidationReport);
+    expect(t.reason).toEqual({
+      code: 'SIG_CONSTRAINTS_FAILURE',
+      vi: `dấu thời gian không đáp ứng ràng buộc: ${c.problem}`,
+      en: `the time-stamp does not meet its constraints: genTime ${genTime.toISOString()} is after the validation time ${before.toISOString()}`,
+      params: { detail: c.problem },
+    });
+    // the signature's note about it reads Vietnamese first, the English alone in English
+    const n = note('SIGNATURE_TS_INVALID', { problem: c.problem });
+    expect(n.vi).toBe(`dấu thời gian chữ ký không hợp lệ: thời điểm đóng dấu ${genTime.toISOString()} muộn hơn thời điểm kiểm tra ${before.toISOString()}`);
+    expect(n.en).toBe(`a signature time-stamp is not valid: genTime ${genTime.toISOString()} is after the validation time ${before.toISOString()}`);
+    // at the time it was made, or after, the same token is valid
+    const then = await verifyTimeStamp(token, imprint, { trustAnchors: [lab.root], intermediates, at: genTime });
+    expect(then.valid, then.problem).toBe(true);
+  }, 60_000);
 });

@@ -31,7 +31,7 @@ const report: ValidationReport = {
       timestamps: [
         {
           type: 'signature', valid: false, genTime: '2026-12-04T03:00:00.000Z', problem: 'the message imprint is not the hash of the stamped data',
-          reason: { code: 'HASH_FAILURE', vi: 'nội dung đã ký không khớp giá trị băm: the message imprint is not the hash of the stamped data', en: 'the signed data does not match its digest: the message imprint is not the hash of the stamped data', params: { detail: 'the message imprint is not the hash of the stamped data' } },
+          reason: { code: 'HASH_FAILURE', vi: 'dữ liệu được đóng dấu thời gian không khớp giá trị băm trong dấu thời gian: the message imprint is not the hash of the stamped data', en: 'the time-stamped data does not match the digest in the time-stamp: the message imprint is not the hash of the stamped data', params: { detail: 'the message imprint is not the hash of the stamped data' } },
           warnings: ['no revocation status for CN=TSA'],
           notes: [{ code: 'REVOCATION_MISSING', vi: 'không có thông tin thu hồi cho CN=TSA', en: 'no revocation status for CN=TSA', params: { subject: 'CN=TSA' } }],
         },
@@ -49,13 +49,13 @@ describe('console report notes', () => {
     expect(vi).toMatch(/data-code="PADES_SIGNING_TIME_PRESENT"[^>]*>⚠ chữ ký PAdES không được mang thuộc tính signing-time<span class="en"> \(a PAdES signature must not carry a signing-time attribute\)<\/span>/);
     expect(vi).toMatch(/data-code="TRY_LATER">chưa có thông tin thu hồi, hãy kiểm tra lại sau/);
     // a time-stamp's reason and notes, coded, in the same way
-    expect(vi).toMatch(/data-code="HASH_FAILURE">— nội dung đã ký không khớp giá trị băm: the message imprint[^<]*<span class="en"> \(the signed data does not match its digest/);
+    expect(vi).toMatch(/data-code="HASH_FAILURE">— dữ liệu được đóng dấu thời gian không khớp giá trị băm trong dấu thời gian: the message imprint[^<]*<span class="en"> \(the time-stamped data does not match the digest in the time-stamp/);
     expect(vi).toMatch(/data-code="REVOCATION_MISSING"[^>]*> ⚠ không có thông tin thu hồi cho CN=TSA<span class="en"> \(no revocation status for CN=TSA\)/);
     setLang('en');
     const en = renderToStaticMarkup(createElement(ReportView, { report }));
     expect(en).toMatch(/data-code="PADES_SIGNING_TIME_PRESENT"[^>]*>⚠ a PAdES signature must not carry a signing-time attribute<\/li>/);
     expect(en).not.toMatch(/chữ ký PAdES|chưa có thông tin thu hồi|không khớp giá trị băm|không có thông tin thu hồi/);
-    expect(en).toMatch(/data-code="HASH_FAILURE">— the signed data does not match its digest/);
+    expect(en).toMatch(/data-code="HASH_FAILURE">— the time-stamped data does not match the digest in the time-stamp/);
     setLang('vi');
   });
 });

@@ -109,7 +109,10 @@ export async function verifyTimeStamp(der: Uint8Array, imprintOf: (hash: DigestA
   const usage = tsaUsage(s.certificate);
   if (usage) return fail('CHAIN_CONSTRAINTS_FAILURE', usage);
   const at = opts.at ?? new Date();
-  if (t.tstInfo.genTime > at) return fail('SIG_CONSTRAINTS_FAILURE', `genTime ${t.tstInfo.genTime.toISOString()} is after the validation time`);
+  // a token made after the validation time proves nothing at that time: INDETERMINATE (a later validation may use
+  // it), not NOT_YET_VALID — that sub-indication is about a certificate's validity and ends in TOTAL-FAILED
+  if (t.tstInfo.genTime > at)
+    return fail('SIG_CONSTRAINTS_FAILURE', `thời điểm đóng dấu ${t.tstInfo.genTime.toISOString()} muộn hơn thời điểm kiểm tra ${at.toISOString()} / genTime ${t.tstInfo.genTime.toISOString()} is after the validation time ${at.toISOString()}`);
   const input = {
     target: s.certificate.der,
     intermediates: [...t.cms.certificates.filter((c) => !c.equals(s.certificate!.der)), ...(opts.intermediates ?? [])],

@@ -168,17 +168,20 @@ export const NOTE_CATALOGUE = {
   SIGNATURE_TS_INVALID: {
     example: { problem: 'the message imprint is not the hash of the stamped data' },
     text: (p) => `a signature time-stamp is not valid: ${p.problem}`,
-    vi: (p) => `dấu thời gian chữ ký không hợp lệ: ${p.problem}`,
+    vi: (p) => `dấu thời gian chữ ký không hợp lệ: ${viPart(p.problem ?? '')}`,
+    en: (p) => `a signature time-stamp is not valid: ${englishOf(p.problem ?? '')}`,
   },
   ARCHIVE_TS_INVALID: {
     example: { problem: 'the message imprint is not the hash of the stamped data' },
     text: (p) => `an archive time-stamp is not valid: ${p.problem}`,
-    vi: (p) => `dấu thời gian lưu trữ không hợp lệ: ${p.problem}`,
+    vi: (p) => `dấu thời gian lưu trữ không hợp lệ: ${viPart(p.problem ?? '')}`,
+    en: (p) => `an archive time-stamp is not valid: ${englishOf(p.problem ?? '')}`,
   },
   CONTENT_TS_INVALID: {
     example: { problem: 'the message imprint is not the hash of the stamped data' },
     text: (p) => `dấu thời gian nội dung không hợp lệ / a content time-stamp is not valid: ${p.problem}`,
-    vi: (p) => `dấu thời gian nội dung không hợp lệ: ${p.problem}`,
+    vi: (p) => `dấu thời gian nội dung không hợp lệ: ${viPart(p.problem ?? '')}`,
+    en: (p) => `a content time-stamp is not valid: ${englishOf(p.problem ?? '')}`,
   },
   CONTENT_TS_AFTER_SIGNATURE_TS: {
     example: {},
@@ -188,7 +191,8 @@ export const NOTE_CATALOGUE = {
   DATA_TS_INVALID: {
     example: { property: 'IndividualDataObjectsTimeStamp', problem: 'the message imprint is not the hash of the stamped data' },
     text: (p) => `dấu thời gian dữ liệu không hợp lệ / a data-object time-stamp (${p.property}) is not valid: ${p.problem}`,
-    vi: (p) => `dấu thời gian dữ liệu (${p.property}) không hợp lệ: ${p.problem}`,
+    vi: (p) => `dấu thời gian dữ liệu (${p.property}) không hợp lệ: ${viPart(p.problem ?? '')}`,
+    en: (p) => `a data-object time-stamp (${p.property}) is not valid: ${englishOf(p.problem ?? '')}`,
   },
   DATA_TS_AFTER_SIGNATURE_TS: {
     example: { property: 'AllDataObjectsTimeStamp' },
@@ -209,7 +213,8 @@ export const NOTE_CATALOGUE = {
     example: { type: 'SigAndRefsTimeStamp', problem: 'the message imprint is not the hash of the stamped data' },
     text: (p) =>
       `${/^(CAdES-C-time-stamp|time-stamped-certs-crls-references)$/.test(p.type!) ? 'dấu thời gian CAdES-X không hợp lệ' : 'dấu thời gian trên tham chiếu dữ liệu kiểm tra không hợp lệ'} / a ${p.type} is not valid: ${p.problem}`,
-    vi: (p) => `dấu thời gian trên tham chiếu dữ liệu kiểm tra (${p.type}) không hợp lệ: ${p.problem}`,
+    vi: (p) => `dấu thời gian trên tham chiếu dữ liệu kiểm tra (${p.type}) không hợp lệ: ${viPart(p.problem ?? '')}`,
+    en: (p) => `a ${p.type} is not valid: ${englishOf(p.problem ?? '')}`,
   },
   CONTENT_UNMATCHED: {
     example: { files: 'extra.txt' },
@@ -297,12 +302,35 @@ export const REASON_CATALOGUE: Record<SubIndication, { vi: string; en: string }>
   TRY_LATER: { vi: 'chưa có thông tin thu hồi, hãy kiểm tra lại sau', en: 'no revocation status yet, try later' },
   SIGNED_DATA_NOT_FOUND: { vi: 'không tìm thấy dữ liệu được ký', en: 'the signed data is not available' },
 };
+/**
+ * The reason a time-stamp is not valid, by the same sub-indication: said of the time-stamp, its time-stamped data and
+ * its TSA (the signature that fails is the TSA's over the token, the certificate the TSA's), not of a signature.
+ */
+export const TIMESTAMP_REASON_CATALOGUE: Record<SubIndication, { vi: string; en: string }> = {
+  FORMAT_FAILURE: { vi: 'dấu thời gian không đúng định dạng hoặc không đọc được', en: 'the time-stamp is not well formed or cannot be read' },
+  HASH_FAILURE: { vi: 'dữ liệu được đóng dấu thời gian không khớp giá trị băm trong dấu thời gian', en: 'the time-stamped data does not match the digest in the time-stamp' },
+  SIG_CRYPTO_FAILURE: { vi: 'chữ ký của đơn vị cấp dấu thời gian trên dấu thời gian không đúng', en: "the TSA's signature over the time-stamp does not verify" },
+  REVOKED: { vi: 'chứng thư của đơn vị cấp dấu thời gian đã bị thu hồi', en: "the TSA's certificate is revoked" },
+  EXPIRED: { vi: 'chứng thư của đơn vị cấp dấu thời gian đã hết hạn', en: "the TSA's certificate has expired" },
+  NOT_YET_VALID: { vi: 'chứng thư của đơn vị cấp dấu thời gian chưa có hiệu lực', en: "the TSA's certificate is not yet valid" },
+  SIG_CONSTRAINTS_FAILURE: { vi: 'dấu thời gian không đáp ứng ràng buộc', en: 'the time-stamp does not meet its constraints' },
+  CHAIN_CONSTRAINTS_FAILURE: { vi: 'chuỗi chứng thư của đơn vị cấp dấu thời gian không đáp ứng ràng buộc', en: "the TSA's certificate chain does not meet its constraints" },
+  CERTIFICATE_CHAIN_GENERAL_FAILURE: { vi: 'chuỗi chứng thư của đơn vị cấp dấu thời gian không hợp lệ', en: "the TSA's certificate chain is not valid" },
+  CRYPTO_CONSTRAINTS_FAILURE: { vi: 'thuật toán của dấu thời gian không được chính sách chấp nhận hoặc chưa được hỗ trợ', en: 'an algorithm of the time-stamp is not accepted by the policy or not supported' },
+  CRYPTO_CONSTRAINTS_FAILURE_NO_POE: { vi: 'thuật toán của dấu thời gian đã hết tin cậy và không có bằng chứng dấu thời gian tồn tại trước đó', en: 'an algorithm of the time-stamp is no longer reliable and nothing proves the time-stamp existed before' },
+  NO_SIGNING_CERTIFICATE_FOUND: { vi: 'không xác định được chứng thư của đơn vị cấp dấu thời gian', en: "the TSA's certificate cannot be identified" },
+  NO_CERTIFICATE_CHAIN_FOUND: { vi: 'không dựng được chuỗi từ chứng thư của đơn vị cấp dấu thời gian tới chứng thư gốc tin cậy', en: "no chain from the TSA's certificate to a trusted root" },
+  REVOKED_NO_POE: { vi: 'chứng thư của đơn vị cấp dấu thời gian đã bị thu hồi và không có bằng chứng dấu thời gian tồn tại trước đó', en: "the TSA's certificate is revoked and nothing proves the time-stamp existed before" },
+  OUT_OF_BOUNDS_NO_POE: { vi: 'chứng thư của đơn vị cấp dấu thời gian đã hết hạn và không có bằng chứng dấu thời gian tồn tại trước đó', en: "the TSA's certificate has expired and nothing proves the time-stamp existed before" },
+  TRY_LATER: { vi: 'chưa có thông tin thu hồi cho chứng thư của đơn vị cấp dấu thời gian, hãy kiểm tra lại sau', en: "no revocation status yet for the TSA's certificate, try later" },
+  SIGNED_DATA_NOT_FOUND: { vi: 'không tìm thấy dữ liệu được đóng dấu thời gian', en: 'the time-stamped data is not available' },
+};
 export type ReasonCode = SubIndication;
 
-/** The coded reason for a verdict, when it has a sub-indication. */
-export function reasonOf(s: Pick<SignatureReport, 'subIndication' | 'message'>): ReportNote | undefined {
+/** The coded reason for a verdict, when it has a sub-indication: a signature's, or (`of: 'timestamp'`) a time-stamp's. */
+export function reasonOf(s: Pick<SignatureReport, 'subIndication' | 'message'>, of: 'signature' | 'timestamp' = 'signature'): ReportNote | undefined {
   if (!s.subIndication) return undefined;
-  const r = REASON_CATALOGUE[s.subIndication];
+  const r = (of === 'timestamp' ? TIMESTAMP_REASON_CATALOGUE : REASON_CATALOGUE)[s.subIndication];
   const detail = s.message;
   return {
     code: s.subIndication,
@@ -315,7 +343,7 @@ export function reasonOf(s: Pick<SignatureReport, 'subIndication' | 'message'>):
 /**
  * Finishes a report's notes (in place; returns it): each signature's and each time-stamp's `warnings` are its notes'
  * sentences, in the same order, and a verdict's sub-indication — a signature's, or the failure of a time-stamp
- * that is not valid — is its coded reason.
+ * that is not valid — is its coded reason (a time-stamp's in the words of TIMESTAMP_REASON_CATALOGUE).
  */
 export function withNotes(report: ValidationReport): ValidationReport {
   const stamps = new Set<TimestampReport>(report.documentTimestamps ?? []);
@@ -334,7 +362,7 @@ export function withNotes(report: ValidationReport): ValidationReport {
       delete t.warnings;
     }
     const failure = t.valid ? undefined : (t.subIndication ?? t.failure);
-    const reason = failure ? reasonOf({ subIndication: failure, ...(t.problem ? { message: t.problem } : {}) }) : undefined;
+    const reason = failure ? reasonOf({ subIndication: failure, ...(t.problem ? { message: t.problem } : {}) }, 'timestamp') : undefined;
     if (reason) t.reason = reason;
     else delete t.reason;
     delete t.failure;

@@ -3,7 +3,7 @@
  * in Vietnam time, +07:00), integrity and certificate validity at signing time — in English or with the
  * Vietnamese labels officials read.
  */
-import type { SignatureReport, ValidationReport } from './report.js';
+import type { SignatureReport, TimestampReport, ValidationReport } from './report.js';
 import { noteText, reasonOf, uncatalogued } from './notes.js';
 
 export const LABELS = {
@@ -36,6 +36,19 @@ export const LABELS = {
     detachedFile: 'a file outside the document',
     matchedBy: { uri: 'named by the reference', digest: 'found by its digest', only: 'the content given' },
     verdicts: { 'TOTAL-PASSED': 'Valid', 'TOTAL-FAILED': 'Invalid', INDETERMINATE: 'Cannot be confirmed' },
+    timestamps: 'Time-stamps',
+    documentTimestamps: 'Document time-stamps',
+    stampValid: 'valid',
+    stampInvalid: 'not valid',
+    tsa: 'TSA',
+    stampTypes: {
+      signature: 'signature time-stamp',
+      document: 'document time-stamp',
+      archive: 'archive time-stamp',
+      content: 'content time-stamp',
+      'sig-and-refs': 'time-stamp over the signature and the validation data references',
+      'refs-only': 'time-stamp over the validation data references',
+    },
   },
   vi: {
     signature: 'Chữ ký',
@@ -66,6 +79,19 @@ export const LABELS = {
     detachedFile: 'tệp bên ngoài tài liệu',
     matchedBy: { uri: 'theo tên trong tham chiếu', digest: 'theo giá trị băm', only: 'nội dung được cung cấp' },
     verdicts: { 'TOTAL-PASSED': 'Hợp lệ', 'TOTAL-FAILED': 'Không hợp lệ', INDETERMINATE: 'Chưa xác định được' },
+    timestamps: 'Dấu thời gian',
+    documentTimestamps: 'Dấu thời gian của văn bản',
+    stampValid: 'hợp lệ',
+    stampInvalid: 'không hợp lệ',
+    tsa: 'đơn vị cấp dấu thời gian',
+    stampTypes: {
+      signature: 'dấu thời gian chữ ký',
+      document: 'dấu thời gian văn bản',
+      archive: 'dấu thời gian lưu trữ',
+      content: 'dấu thời gian nội dung',
+      'sig-and-refs': 'dấu thời gian trên chữ ký và tham chiếu dữ liệu kiểm tra',
+      'refs-only': 'dấu thời gian trên tham chiếu dữ liệu kiểm tra',
+    },
   },
 } as const;
 
@@ -78,6 +104,24 @@ export function vietnamTime(iso: string): string {
 /** A signature's notes, coded, each Vietnamese first with the English beside it (or English alone), with its code. */
 export function noteLines(s: SignatureReport, lang: 'en' | 'vi'): string[] {
   return (s.notes ?? s.warnings.map(uncatalogued)).map((n) => `[${n.code}] ${noteText(n, lang)}`);
+}
+
+/**
+ * One time-stamp for people: what it stamps, when, by which TSA, valid or not — and when not, its reason, coded, in the
+ * language asked for — then its own notes, coded. The first line is the time-stamp; the others its notes.
+ */
+export function stampLines(t: TimestampReport, lang: 'en' | 'vi'): { head: string; notes: string[] } {
+  const L = LABELS[lang];
+  const r = t.valid ? undefined : (t.reason ?? reasonOf({ subIndication: t.subIndication ?? t.failure, ...(t.problem ? { message: t.problem } : {}) }, 'timestamp'));
+  const why = t.valid ? '' : ` — ${r ? `[${r.code}] ${noteText(r, lang)}` : (t.problem ?? '')}`;
+  const what = `${L.stampTypes[t.type] ?? t.type}${t.fieldName ? ` (${t.fieldName})` : ''}${t.property ? ` (${t.property})` : ''}`;
+  const head = `${what}: ${t.genTime ? vietnamTime(t.genTime) : '?'}${t.tsa ? `, ${L.tsa} ${t.tsa}` : ''} — ${t.valid ? L.stampValid : L.stampInvalid}${why}`;
+  return { head, notes: (t.notes ?? (t.warnings ?? []).map(uncatalogued)).map((n) => `[${n.code}] ${noteText(n, lang)}`) };
+}
+
+function stampText(t: TimestampReport, lang: 'en' | 'vi', indent: string): string[] {
+  const { head, notes } = stampLines(t, lang);
+  return [`${indent}- ${head}`, ...notes.map((n) => `${indent}    - ${n}`)];
 }
 
 /** The reason for the verdict, coded, in the language asked for. */
@@ -106,6 +150,7 @@ function one(s: SignatureReport, L: (typeof LABELS)['en' | 'vi']): string {
   if (s.pdf?.fieldLock) lines.push(`  ${L.locked}: ${lockText(s.pdf.fieldLock)}`);
   if (s.signedData?.length) lines.push(`  ${L.signed}:`, ...s.signedData.flatMap((r) => referenceLines(r, L, '    ')));
   if (s.warnings.length) lines.push(`  ${L.notes}:`, ...noteLines(s, lang).map((w) => `    - ${w}`));
+  if (s.timestamps?.length) lines.push(`  ${L.timestamps}:`, ...s.timestamps.flatMap((t) => stampText(t, lang, '    ')));
   return lines.join('\n');
 }
 
@@ -131,6 +176,7 @@ export function lockText(l: NonNullable<NonNullable<SignatureReport['pdf']>['fie
 
 export function reportText(report: ValidationReport, lang: 'en' | 'vi' = 'en'): string {
   const L = LABELS[lang];
-  if (!report.signatures.length) return L.none + '\n';
-  return report.signatures.map((s) => one(s, L)).join('\n\n') + '\n';
+  const docStamps = report.documentTimestamps?.length ? `\n\n${L.documentTimestamps}:\n${report.documentTimestamps.flatMap((t) => stampText(t, lang, '  ')).join('\n')}` : '';
+  if (!report.signatures.length) return L.none + docStamps + '\n';
+  return report.signatures.map((s) => one(s, L)).join('\n\n') + docStamps + '\n';
 }

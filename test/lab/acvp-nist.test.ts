@@ -24,13 +24,17 @@ const edited = async (set: string, edit: (prompt: { testGroups: Record<string, u
   return acvpSuite(`acvp-nist/${set} (edited)`, Buffer.from(JSON.stringify(prompt)), await bytes(set, 'expectedResults.json'));
 };
 const only = (counts: Record<string, number>) => Object.fromEntries(Object.entries(counts).filter(([, n]) => n > 0));
+/** NIST's HMAC-SHA2-224/384/512 revision 2.0 sets, byte for byte (150 AFT tests each, MACs truncated to 80–160 bits). */
+const MORE_HMAC = ['HMAC-SHA2-224-2.0', 'HMAC-SHA2-384-2.0', 'HMAC-SHA2-512-2.0'];
+const MORE_HMAC_ALGS = ['HMAC-SHA2-224', 'HMAC-SHA2-384', 'HMAC-SHA2-512'];
 
 describe("ACVP against NIST's published expected results", () => {
-  it('node:crypto: AES-GCM 60/60 (truncated tags, 120-bit IVs, failing tags refused), HMAC-SHA2-256 and HMAC-SHA-1 150/150 (MACs truncated to 80–160 bits), SHA2-256 and SHA2-512 Monte Carlo; the report names NIST as the source', async () => {
-    const sets = ['ACVP-AES-GCM-1.0', 'HMAC-SHA2-256-2.0', 'SHA2-256-1.0-extract', 'HMAC-SHA-1-2.0', 'SHA2-512-1.0-extract', 'SHA2-224-1.0-extract'];
+  it('node:crypto: AES-GCM 60/60 (truncated tags, 120-bit IVs, failing tags refused), HMAC-SHA-1 and HMAC-SHA2-224/256/384/512 150/150 each (MACs truncated to 80–160 bits), SHA2-224/256/512 Monte Carlo; the report names NIST as the source', async () => {
+    const sets = ['ACVP-AES-GCM-1.0', 'HMAC-SHA2-256-2.0', 'SHA2-256-1.0-extract', 'HMAC-SHA-1-2.0', 'SHA2-512-1.0-extract', 'SHA2-224-1.0-extract', ...MORE_HMAC];
     const run = await runAcvpSets(nodeCryptoProduct(), await Promise.all(sets.map(load)), { largeDataMaxBytes: 1 << 20 });
-    const [gcm, hmac, sha, hmac1, sha512, sha224] = run.suites;
+    const [gcm, hmac, sha, hmac1, sha512, sha224, ...more] = run.suites;
     expect(only(hmac1!.counts)).toEqual({ PASS: 150 });
+    expect(more.map((s) => [s.algorithm, only(s.counts)])).toEqual(MORE_HMAC_ALGS.map((a) => [a, { PASS: 150 }]));
     // SHA2-256 and SHA2-512 ask the "alternate" Monte Carlo, SHA2-224 the "standard" one
     expect(only(sha512!.counts)).toEqual({ PASS: 1, SKIPPED: 4 });
     expect(only(sha224!.counts)).toEqual({ PASS: 1, SKIPPED: 4 });
@@ -57,6 +61,12 @@ describe("ACVP against NIST's published expected results", () => {
       { name: 'usnistgov/ACVP-Server', commit: '15c0f3deeefbfa8cb6cd32a99e1ca3b738c66bf0', folder: 'gen-val/json-files/HMAC-SHA-1-2.0', files: [{ upstream: true }] },
       { name: 'local', files: [{ upstream: false }] },
       { name: 'local', files: [{ upstream: false }] },
+      ...MORE_HMAC.map((folder) => ({
+        name: 'usnistgov/ACVP-Server',
+        commit: '15c0f3deeefbfa8cb6cd32a99e1ca3b738c66bf0',
+        folder: `gen-val/json-files/${folder}`,
+        files: [{ upstream: true }],
+      })),
     ]);
     expect(run.sources![2]).not.toHaveProperty('commit');
   });
@@ -71,6 +81,7 @@ describe("ACVP against NIST's published expected results", () => {
     expect(only((await runAcvp(noble, await load('HMAC-SHA-1-2.0'))).counts)).toEqual({ PASS: 150 });
     expect(only((await runAcvp(noble, await load('SHA2-512-1.0-extract'))).counts)).toEqual({ PASS: 1, SKIPPED: 4 });
     expect(only((await runAcvp(noble, await load('SHA2-224-1.0-extract'))).counts)).toEqual({ PASS: 1, SKIPPED: 4 });
+    for (const set of MORE_HMAC) expect(only((await runAcvp(noble, await load(set))).counts), set).toEqual({ PASS: 150 });
   });
 
   it('hashLarge streams the repeated content: node:crypto and @noble agree with the one-shot hash of the whole message', async () => {

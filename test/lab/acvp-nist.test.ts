@@ -29,7 +29,7 @@ const MORE_HMAC = ['HMAC-SHA2-224-2.0', 'HMAC-SHA2-384-2.0', 'HMAC-SHA2-512-2.0'
 const MORE_HMAC_ALGS = ['HMAC-SHA2-224', 'HMAC-SHA2-384', 'HMAC-SHA2-512'];
 
 describe("ACVP against NIST's published expected results", () => {
-  it('node:crypto: AES-GCM 60/60 (truncated tags, 120-bit IVs, failing tags refused), HMAC-SHA-1 and HMAC-SHA2-224/256/384/512 150/150 each (MACs truncated to 80–160 bits), SHA2-224/256/512 Monte Carlo; the report names NIST as the source', async () => {
+  it('node:crypto: AES-GCM 60/60 (truncated tags, 120-bit IVs, failing tags refused), HMAC-SHA-1 and HMAC-SHA2-224/256/384/512 150/150 each (MACs truncated to 80–160 bits), SHA2-224/256/512 and SHA3-256 Monte Carlo; the report names NIST as the source', async () => {
     const sets = ['ACVP-AES-GCM-1.0', 'HMAC-SHA2-256-2.0', 'SHA2-256-1.0-extract', 'HMAC-SHA-1-2.0', 'SHA2-512-1.0-extract', 'SHA2-224-1.0-extract', ...MORE_HMAC];
     const run = await runAcvpSets(nodeCryptoProduct(), await Promise.all(sets.map(load)), { largeDataMaxBytes: 1 << 20 });
     const [gcm, hmac, sha, hmac1, sha512, sha224, ...more] = run.suites;
@@ -69,6 +69,11 @@ describe("ACVP against NIST's published expected results", () => {
       })),
     ]);
     expect(run.sources![2]).not.toHaveProperty('commit');
+
+    // SHA-3's Monte Carlo (each digest the next message): NIST's 100 digests of SHA3-256-2.0 tcId 121
+    const sha3 = await runAcvp(nodeCryptoProduct(), await load('SHA3-256-2.0-extract'));
+    expect(only(sha3.counts)).toEqual({ PASS: 1, SKIPPED: 4 });
+    expect(sha3.results.find((r) => r.tcId === 121)).toMatchObject({ outcome: 'PASS', comment: 'tgId 2 MCT' });
   });
 
   it('@noble: the same, except the 4-byte GCM tags its API does not offer (UNSUPPORTED, the product lacks them)', async () => {
@@ -82,6 +87,7 @@ describe("ACVP against NIST's published expected results", () => {
     expect(only((await runAcvp(noble, await load('SHA2-512-1.0-extract'))).counts)).toEqual({ PASS: 1, SKIPPED: 4 });
     expect(only((await runAcvp(noble, await load('SHA2-224-1.0-extract'))).counts)).toEqual({ PASS: 1, SKIPPED: 4 });
     for (const set of MORE_HMAC) expect(only((await runAcvp(noble, await load(set))).counts), set).toEqual({ PASS: 150 });
+    expect(only((await runAcvp(noble, await load('SHA3-256-2.0-extract'))).counts)).toEqual({ PASS: 1, SKIPPED: 4 });
   });
 
   it('hashLarge streams the repeated content: node:crypto and @noble agree with the one-shot hash of the whole message', async () => {

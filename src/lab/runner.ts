@@ -147,8 +147,8 @@ export interface RunOptions {
 
 const PROGRESS_EVERY = 64;
 
-/** Why and when a run stops early; shared by the workers of every suite. */
-class RunStop {
+/** Why and when a run stops early; shared by the workers of every suite (and by ACVP runs, acvp/run.ts). */
+export class RunStop {
   reason?: PartialReason;
   note = '';
   readonly stopped: Promise<void>;

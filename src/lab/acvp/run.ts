@@ -12,7 +12,7 @@
 import { fromHex } from '../hex.js';
 import { attempt, emptyCounts, judge, type Expected, type Observation, type TestResult, outcomeOfThrow } from '../outcome.js';
 import { type HashName, type MacAlg, type ProductAdapter, labCannotAsk, unsupported } from '../product.js';
-import { type PartialReason, type ProgressEvent, type RunResult, type SuiteResult, type VectorSource, isRunHalt } from '../runner.js';
+import { RunStop, type PartialReason, type ProgressEvent, type RunResult, type SuiteResult, type VectorSource, isRunHalt } from '../runner.js';
 import type { AcvpGroup, AcvpSuiteInput, AcvpTest } from './vector-set.js';
 import { nistSource } from './nist.js';
 
@@ -59,29 +59,12 @@ export interface AcvpRunOptions {
   source?: VectorSource;
 }
 
-/** Why and when a run stops early. */
-class Stop {
-  reason?: PartialReason;
-  note = '';
-  readonly stopped: Promise<void>;
-  private fire!: () => void;
-  constructor() {
-    this.stopped = new Promise<void>((r) => (this.fire = r));
-  }
-  stop(reason: PartialReason, note: string): void {
-    if (this.reason) return;
-    this.reason = reason;
-    this.note = note;
-    this.fire();
-  }
-}
-
 /** Thrown inside a long test (MCT, LDT) when the run has stopped: the test is left out. */
 class Stopped extends Error {}
 
 interface Ctx {
   adapter: ProductAdapter;
-  stop: Stop;
+  stop: RunStop;
   /** Aborted when the run stops: a product streaming a large message stops too. */
   aborted: AbortSignal;
   largeDataMaxBytes: number;
@@ -267,7 +250,7 @@ function suiteBase(suite: AcvpSuiteInput): Pick<SuiteResult, 'kind' | 'file' | '
 export async function runAcvpSets(adapter: ProductAdapter, suites: readonly AcvpSuiteInput[], options: AcvpRunOptions = {}): Promise<RunResult> {
   const now = options.now ?? (() => new Date());
   const startedAt = now().toISOString();
-  const stop = new Stop();
+  const stop = new RunStop();
   let timer: NodeJS.Timeout | undefined;
   if (options.runTimeoutMs !== undefined) {
     const ms = options.runTimeoutMs;

@@ -162,6 +162,15 @@ export class RunStop {
     this.note = note;
     this.fire();
   }
+  /** Stops the run when `ms` have passed (no limit when undefined), halting the product; returns what clears the limit. */
+  limit(ms: number | undefined, adapter: ProductAdapter): () => void {
+    if (ms === undefined) return () => {};
+    const timer = setTimeout(() => {
+      this.stop('run-timeout', `Hết thời gian cho cả lần chạy (${ms} ms): lần chạy bị cắt ngang (run time limit of ${ms} ms reached: the run was cut short)`);
+      void adapter.halt?.(this.note);
+    }, ms);
+    return () => clearTimeout(timer);
+  }
 }
 
 const testsIn = (f: VectorFile): number => (Array.isArray(f.doc.testGroups) ? f.doc.testGroups.reduce((n, g) => n + (g.tests?.length ?? 0), 0) : 0);
@@ -172,14 +181,7 @@ export async function runSuite(adapter: ProductAdapter, files: readonly VectorFi
   const startedAt = now().toISOString();
   const suites: SuiteResult[] = [];
   const stop = new RunStop();
-  let timer: NodeJS.Timeout | undefined;
-  if (options.runTimeoutMs !== undefined) {
-    const ms = options.runTimeoutMs;
-    timer = setTimeout(() => {
-      stop.stop('run-timeout', `Hết thời gian cho cả lần chạy (${ms} ms): lần chạy bị cắt ngang (run time limit of ${ms} ms reached: the run was cut short)`);
-      void adapter.halt?.(stop.note);
-    }, ms);
-  }
+  const clearLimit = stop.limit(options.runTimeoutMs, adapter);
   const notReached: string[] = [];
   try {
     for (const file of files) {
@@ -191,7 +193,7 @@ export async function runSuite(adapter: ProductAdapter, files: readonly VectorFi
       suites.push(await runFile(adapter, file, options, stop));
     }
   } finally {
-    clearTimeout(timer);
+    clearLimit();
   }
   const counts = suites.reduce((c, s) => addCounts(c, s.counts), emptyCounts());
   const result: RunResult = {

@@ -251,14 +251,7 @@ export async function runAcvpSets(adapter: ProductAdapter, suites: readonly Acvp
   const now = options.now ?? (() => new Date());
   const startedAt = now().toISOString();
   const stop = new RunStop();
-  let timer: NodeJS.Timeout | undefined;
-  if (options.runTimeoutMs !== undefined) {
-    const ms = options.runTimeoutMs;
-    timer = setTimeout(() => {
-      stop.stop('run-timeout', `Hết thời gian cho cả lần chạy (${ms} ms): lần chạy bị cắt ngang (run time limit of ${ms} ms reached: the run was cut short)`);
-      void adapter.halt?.(stop.note);
-    }, ms);
-  }
+  const clearLimit = stop.limit(options.runTimeoutMs, adapter);
   const abort = new AbortController();
   void stop.stopped.then(() => abort.abort(new Error(stop.note)));
   const ctx: Ctx = { adapter, stop, aborted: abort.signal, largeDataMaxBytes: options.largeDataMaxBytes ?? 0 };
@@ -274,7 +267,7 @@ export async function runAcvpSets(adapter: ProductAdapter, suites: readonly Acvp
       results.push(await runSet(ctx, suite, options));
     }
   } finally {
-    clearTimeout(timer);
+    clearLimit();
   }
   const counts = emptyCounts();
   for (const s of results) for (const o of Object.keys(counts) as (keyof typeof counts)[]) counts[o] += s.counts[o];

@@ -42,7 +42,7 @@ export const ALL_MIGRATIONS = [
  * (src/store/db.ts); `'read'`: a command that only reads a few rows (`truc ca list`). A failed open
  * removes the data folder when it made it.
  */
-export async function openDatabase(config: Config, opts: { oneShot?: boolean | 'read' } = {}): Promise<Db> {
+export async function openDatabase(config: Config, opts: { oneShot?: boolean | 'read'; thread?: boolean } = {}): Promise<Db> {
   const made = !existsSync(config.dataDir);
   let db: Db | undefined;
   try {
@@ -52,6 +52,7 @@ export async function openDatabase(config: Config, opts: { oneShot?: boolean | '
       url: config.database.url,
       poolSize: config.database.poolSize,
       oneShot: opts.oneShot,
+      thread: opts.thread === true,
     });
     await migrate(db, ALL_MIGRATIONS);
     return db;

@@ -73,6 +73,8 @@ export interface PlatformOptions {
   roles?: readonly Role[];
   /** a command that exits when done (`truc ca issue`), not a server: see src/database.ts */
   oneShot?: boolean;
+  /** a serving process (`truc start`, `truc ss serve`, …): the embedded database runs on its own thread */
+  serving?: boolean;
 }
 
 export async function openPlatform(config: Config, opts: PlatformOptions = {}): Promise<Platform> {
@@ -89,7 +91,7 @@ async function openPlatformIn(config: Config, opts: PlatformOptions): Promise<Pl
   const log = opts.log ?? pino({ level: config.log.level });
   // production mode refuses a key-encryption key beside the data; development says so loudly
   if (!opts.roles || rolesNeedKeys(opts.roles)) for (const w of assertKeyProtection(config).warnings) log.warn(w);
-  const db = await openDatabase(config, { oneShot: opts.oneShot });
+  const db = await openDatabase(config, { oneShot: opts.oneShot, thread: opts.serving === true && config.database.thread });
   const stores: KeyStore[] = [];
   let pkcs11: Pkcs11KeyStore | undefined;
   try {

@@ -16,7 +16,7 @@ export async function runUntilSignal(cfg: Config, start: (p: Platform) => Promis
   let p: Platform;
   try {
     const { openPlatform } = await import('../platform.js');
-    p = await openPlatform(cfg, opts.roles ? { roles: opts.roles } : {});
+    p = await openPlatform(cfg, { serving: true, ...(opts.roles ? { roles: opts.roles } : {}) });
   } catch (e) {
     fail(e);
   }

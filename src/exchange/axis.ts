@@ -54,6 +54,8 @@ export interface AxisOptions {
   dir: string;
   /** `memory` for throwaway PGlite databases, `folder` for PGlite folders under dir, or a PostgreSQL URL factory */
   storage: 'memory' | 'folder' | ((agency: AxisAgency) => Promise<string>);
+  /** PGlite databases each on a thread of their own (src/store/db-thread.ts), as in a serving process */
+  thread?: boolean;
   host?: string;
   /** first ports: information-system listeners and peer listeners count up from these (0: any free port) */
   isPort?: number;
@@ -193,7 +195,7 @@ export async function startAxis(p: Platform, central: CentralServer, o: AxisOpti
     const dir = join(o.dir, a.memberCode);
     mkdirSync(dir, { recursive: true });
     const url = o.storage === 'memory' ? 'memory://' : o.storage === 'folder' ? join(dir, 'db') : await o.storage(a);
-    const db = await openDb({ url });
+    const db = await openDb({ url, thread: o.thread === true });
     await migrate(db, serverMigrations);
     const id = serverId(memberId(instance, a.memberClass, a.memberCode), a.serverCode);
     const cipher = await serverLogCipher(p, serverText(id), o.encryptLogs !== false);

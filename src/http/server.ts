@@ -132,6 +132,7 @@ export async function startServer(p: Platform, so: StartOptions = {}): Promise<R
         baseUrl: p.config.publicUrl.replace(/\/$/, ''),
         dir: join(p.config.dataDir, 'axis'),
         storage: 'folder',
+        thread: p.config.database.thread,
         isPort: p.config.exchange?.demoIsPort ?? 8181,
         peerPort: p.config.exchange?.demoPeerPort ?? 5501,
         openLog,

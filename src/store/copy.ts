@@ -153,6 +153,15 @@ export class CopyRows {
 }
 
 /** `COPY table (columns) FROM <source> (FORMAT binary)`, with the names checked as plain identifiers. */
+/** The rows as a binary copy stream (in pieces), or null when there are none. */
+export function copyData(columns: readonly CopyColumn[], rows: readonly CopyRow[] | CopyRows): Buffer[] | null {
+  if (rows instanceof CopyRows) {
+    if (rows.columns !== columns) throw new TrucError('internal', 'copy: rows encoded for other columns');
+    return rows.count ? rows.stream() : null;
+  }
+  return rows.length ? [encodeCopyBinary(columns, rows)] : null;
+}
+
 export function copyStatement(table: string, columns: readonly CopyColumn[], source: string): string {
   for (const n of [table, ...columns.map((c) => c.name)])
     if (!IDENT.test(n)) throw new TrucError('internal', `copy: "${n}" is not a plain identifier`);

@@ -11,7 +11,7 @@ import { closeSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } f
 import { dirname, resolve } from 'node:path';
 import v8 from 'node:v8';
 import { TrucError } from '../errors.js';
-import { copyStatement, CopyRows, encodeCopyBinary, PgCopyIn, type CopyColumn, type CopyRow } from './copy.js';
+import { copyData, copyStatement, PgCopyIn, type CopyColumn, type CopyRow, type CopyRows } from './copy.js';
 
 export interface Sql {
   query<T = Record<string, unknown>>(text: string, params?: unknown[]): Promise<T[]>;
@@ -26,15 +26,6 @@ export interface Sql {
 }
 
 type PgliteQueryable = Pick<PGlite, 'query'>;
-
-/** The rows as a binary copy stream (in pieces), or null when there are none. */
-function copyData(columns: readonly CopyColumn[], rows: readonly CopyRow[] | CopyRows): Buffer[] | null {
-  if (rows instanceof CopyRows) {
-    if (rows.columns !== columns) throw new TrucError('internal', 'copy: rows encoded for other columns');
-    return rows.count ? rows.stream() : null;
-  }
-  return rows.length ? [encodeCopyBinary(columns, rows)] : null;
-}
 
 async function pgliteCopy(db: PgliteQueryable, table: string, columns: readonly CopyColumn[], rows: readonly CopyRow[] | CopyRows) {
   const data = copyData(columns, rows);
@@ -237,6 +228,8 @@ export interface OpenOptions {
    * verify`'s roots), with fewer shared buffers still. No effect on PostgreSQL.
    */
   oneShot?: boolean | 'read';
+  /** PGlite on a thread of its own (`./db-thread.ts`): for serving processes. No effect on PostgreSQL. */
+  thread?: boolean;
 }
 
 /**
@@ -280,6 +273,10 @@ export async function openDb(opts: OpenOptions): Promise<Db> {
       // startParams replaces PGlite's own parameters: they are kept, ours added after them
       const ours = opts.oneShot === 'read' ? READ_PGLITE_BUFFERS : ONE_SHOT_PGLITE.startParams;
       pgOpts = { startParams: [...PGlite.defaultStartParams, ...ours] };
+    }
+    if (opts.thread) {
+      const { ThreadedPgliteDb } = await import('./db-thread.js');
+      return await ThreadedPgliteDb.open(dataDir, pgOpts, release);
     }
     const db = dataDir ? new PGlite(dataDir, pgOpts) : new PGlite(pgOpts);
     await db.waitReady;

@@ -42,6 +42,23 @@ export const BODY_FILE = 2;
 
 export { sha256 };
 
+const bodyHashes = new WeakMap<Buffer, Buffer>();
+/**
+ * SHA-256 of a message body held whole, remembered for the body's Buffer: a security server hashes a body
+ * to sign or check it and then logs it, and the log, which checks that a record's body matches its hash,
+ * takes the remembered one instead of hashing the bytes again. The body must not be changed afterwards.
+ */
+export function bodyHash(body: Buffer): Buffer {
+  const h = sha256(body);
+  bodyHashes.set(body, h);
+  return h;
+}
+
+/** The hash {@link bodyHash} took of this Buffer, if it did. */
+export function knownBodyHash(body: Buffer): Buffer | undefined {
+  return bodyHashes.get(body);
+}
+
 /** SHA-256(type || payload): what the chain takes of a record. */
 const materialHashes = new WeakMap<Buffer, Buffer>();
 /**

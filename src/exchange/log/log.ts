@@ -38,6 +38,7 @@ import {
   frameBytes,
   frameLength,
   genesisHash,
+  knownBodyHash,
   materialHash,
   MAX_MATERIAL_BYTES,
   MAX_RECORD_MATERIAL,
@@ -467,7 +468,7 @@ export class MessageLog implements MessageLogApi {
         if (b.appended) throw new TrucError('conflict', 'log record: this spooled body is already logged');
         if (!b.hash.equals(rec.bodyHash) || b.length !== rec.bodyLength) throw new TrucError('bad_request', 'log record: the spooled body does not match bodyHash/bodyLength');
       } else if (b !== undefined) {
-        if (b.length !== rec.bodyLength || !sha256(b).equals(rec.bodyHash)) throw new TrucError('bad_request', 'log record: the body does not match bodyHash/bodyLength');
+        if (b.length !== rec.bodyLength || !(knownBodyHash(b) ?? sha256(b)).equals(rec.bodyHash)) throw new TrucError('bad_request', 'log record: the body does not match bodyHash/bodyLength');
         if (b.length > MAX_INLINE) throw new TrucError('too_large', `log record: an inline body is limited to ${MAX_INLINE} bytes; spool larger ones`);
       }
       if (b === undefined || this.mode === 'metadata') {

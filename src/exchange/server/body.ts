@@ -11,7 +11,7 @@
 import { Readable, type Writable } from 'node:stream';
 import { TrucError } from '../../errors.js';
 import type { BodySpool, MessageLogApi, SpooledBody } from '../log/types.js';
-import { sha256 } from '../../crypto/digest.js';
+import { bodyHash as hashBody } from '../log/format.js';
 import { FRAME_BODY, MAX_CHUNK_BYTES, frameHead } from './message.js';
 import { writeFrame } from './write.js';
 
@@ -117,7 +117,7 @@ export class BodyCollector {
     }
     const body = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.length);
     this.chunks = [];
-    return { hash: sha256(body), length: this.length, body, release: noop };
+    return { hash: hashBody(body), length: this.length, body, release: noop };
   }
 
   async discard(): Promise<void> {

@@ -26,6 +26,7 @@ import type { Writable } from 'node:stream';
 import { certHash, type ConfServerView } from '../conf/global.js';
 import { writeChunk, writeChunks } from './write.js';
 import { sha256 } from '../../crypto/digest.js';
+import { bodyHash as hashBody } from '../log/format.js';
 import { listClients } from './metaservices.js';
 import type { ServerSnapshot } from './store.js';
 import { SOAP_MAX_BYTES, checkResponse, isSoapCall, parseMediaType, parseSoap, readSoapHead, sendSoapFault, soapMessageBytes, soapRequest, type ParsedSoap, type SoapRequest } from './soap.js';
@@ -250,7 +251,7 @@ interface WholeRequest {
 
 /** Signs a message whose small body was read whole, logs it, and lays out its frames for one write. */
 async function signWhole(ctx: ServerContext, body: Buffer, header: MessageHeader, headerBytes: Buffer, material: Buffer[]): Promise<WholeRequest> {
-  const bodyHash = sha256(body);
+  const bodyHash = hashBody(body);
   const { bytes: sigBytes, digest } = await signMessage(ctx.signer, headerBytes, bodyHash, body.length);
   await ctx.log.append({
     messageId: header.id,

@@ -22,6 +22,7 @@ import { FRAME_ABORT, FRAME_BODY, FRAME_HEADER, FRAME_MATERIAL, FRAME_SIGNATURE,
 import { rootFromPath, verifyRoot } from './batch-sign.js';
 import { decodeMaterial, materialHex } from './material.js';
 import { sha256 } from '../../crypto/digest.js';
+import { bodyHash as hashBody } from '../log/format.js';
 
 export interface ServerLimits {
   /** largest body accepted, either way (default 1 GiB) */
@@ -241,7 +242,7 @@ const keep = () => {};
 /** A small message read whole (`splitWhole`): its body hashed and its signature checked, as `receiveRest` does for a stream. */
 export function receiveWhole(ctx: ServerContext, m: WholeMessage, signer: TrustedCert): ReceivedRest {
   const signature = parseSignature(m.signature);
-  const body: CollectedBody = { hash: sha256(m.body), length: m.body.length, body: m.body, release: keep };
+  const body: CollectedBody = { hash: hashBody(m.body), length: m.body.length, body: m.body, release: keep };
   const digest = checkSigned(ctx, m.header, body, signature, signer);
   return { body, signature, signatureBytes: m.signature, digest };
 }

@@ -27,6 +27,7 @@ import type { GlobalConf } from '../conf/global.js';
 import { writeChunk } from './write.js';
 import { META_SERVICES, SOAP_META_SERVICES, metaserviceAnswer, soapMetaserviceAnswer } from './metaservices.js';
 import { sha256 } from '../../crypto/digest.js';
+import { bodyHash as hashBody } from '../log/format.js';
 import { SOAP_MAX_BYTES, isSoapCall, parseMediaType, parseSoap, readSoapHead, requestHashOf, soapMessageBytes, soapRequest, withRequestHash, type ParsedSoap, type SoapHead, type SoapRequest } from './soap.js';
 
 const peerHashes = new WeakMap<TLSSocket, { der: Buffer; hash: string }>();
@@ -429,7 +430,7 @@ async function answerSigned(ctx: ServerContext, x: ProviderExchange, h: MessageH
   if (Number.isSafeInteger(declared) && declared <= ctx.limits.inlineBodyBytes) {
     // a small answer: read whole, sign, log, and send in one write
     const b = await readWhole(isRes, declared, (why) => new TrucError('service_failed', `the information system's response failed: ${why}`));
-    const bodyHash = sha256(b);
+    const bodyHash = hashBody(b);
     const { bytes: sigBytes } = await signMessage(ctx.signer, headerBytes, bodyHash, b.length);
     await ctx.log.append({ messageId: h.id, kind: 'response', side: 'provider', client: h.client, service: h.service, time: ctx.clock(), header: headerBytes, signature: sigBytes, bodyHash, bodyLength: b.length, body: b, ...(material ? { material } : {}) });
     const m = takeMaterial();

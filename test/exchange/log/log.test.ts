@@ -5,6 +5,7 @@ import { openDb, type Db } from '../../../src/store/index.js';
 import { MessageLog, verifyLog, merkleRoot, auditPath, rootFromAuditPath, scanSegment, listSegments } from '../../../src/exchange/log/index.js';
 import { testDatabaseUrls } from '../../helpers/db.js';
 import { record, logDir, gcmCipher } from './fixtures.js';
+import { bodyHash } from '../../../src/exchange/log/format.js';
 import { createHash, randomBytes } from 'node:crypto';
 
 async function readAll(s: NodeJS.ReadableStream): Promise<Buffer> {
@@ -165,6 +166,13 @@ describe('bodies', () => {
   it('refuses a record whose body does not match its hash', async () => {
     const log = await MessageLog.open({ dir: logDir() });
     await expect(log.append(record(1, Buffer.from('a'), { bodyHash: createHash('sha256').update('b').digest() }))).rejects.toThrow(/does not match/);
+    // a body the server hashed already (bodyHash, kept with the Buffer): the log takes that hash instead of
+    // hashing the bytes again — and still refuses a record that names another hash
+    const body = Buffer.from('đã băm / hashed before');
+    const h = bodyHash(body);
+    expect(h.equals(createHash('sha256').update(body).digest())).toBe(true);
+    await expect(log.append(record(2, body, { bodyHash: createHash('sha256').update('b').digest() }))).rejects.toThrow(/does not match/);
+    await expect(log.append(record(3, body, { bodyHash: h }))).resolves.toMatchObject({ seq: 1 });
     await log.close();
   });
 

@@ -40,6 +40,8 @@ export const title = 'Exchange: requests through two security servers (loopback)
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const SECONDS = Number(process.env.BENCH_EXCHANGE_SECONDS ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_EXCHANGE_CONNECTIONS ?? 32);
+/** connections for the capacity row: enough requests in flight that the two cores, not waiting, set the rate */
+const MANY = Number(process.env.BENCH_EXCHANGE_MANY ?? 256);
 const PASS = 'bench passphrase';
 /** the servers' storage: their own PGlite (the embedded default), or each its own PostgreSQL database (production) */
 const PG_SOCKET = '/var/run/postgresql/.s.PGSQL.5432';
@@ -94,7 +96,7 @@ function ms(v: string): number {
 // to fetch it again during a run — with wrk run synchronously every message was refused ocsp_stale until then
 const execFileAsync = promisify(execFile);
 
-async function wrk(url: string, bodyBytes: number, headers: Record<string, string>, dir: string, seconds = SECONDS): Promise<Load> {
+async function wrk(url: string, bodyBytes: number, headers: Record<string, string>, dir: string, seconds = SECONDS, connections = CONNECTIONS): Promise<Load> {
   const script = join(dir, `post-${bodyBytes}.lua`);
   writeFileSync(
     script,
@@ -110,7 +112,7 @@ async function wrk(url: string, bodyBytes: number, headers: Record<string, strin
       'end',
     ].join('\n'),
   );
-  return runWrk(url, script, seconds);
+  return runWrk(url, script, seconds, connections);
 }
 
 /**
@@ -151,8 +153,8 @@ async function wrkSoap(url: string, dir: string, seconds = SECONDS): Promise<Loa
 }
 
 /** wrk with a Lua script: rate, latency, errors and the number of requests it made */
-async function runWrk(url: string, script: string, seconds: number): Promise<Load> {
-  const { stdout: out } = await execFileAsync('wrk', ['-t', '1', '-c', String(CONNECTIONS), '-d', `${seconds}s`, '--timeout', '30s', '--latency', '-s', script, url], { encoding: 'utf8', timeout: (seconds + 60) * 1000 });
+async function runWrk(url: string, script: string, seconds: number, connections = CONNECTIONS): Promise<Load> {
+  const { stdout: out } = await execFileAsync('wrk', ['-t', '1', '-c', String(connections), '-d', `${seconds}s`, '--timeout', '30s', '--latency', '-s', script, url], { encoding: 'utf8', timeout: (seconds + 60) * 1000 });
   const requests = Number(/(\d+) requests in/.exec(out)?.[1] ?? NaN);
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? NaN);
   const p50 = ms(/\s50%\s+(\S+)/.exec(out)?.[1] ?? '');
@@ -395,6 +397,11 @@ export async function runExchange(o: { storage: 'pglite' | 'postgres'; bigMiB: n
     const servers = children.slice(-2).map((c) => c.pid!);
     const dbPids = databases.length ? await backendPids(databases) : [];
     const through1k = await measured(servers, () => wrk(through, 1024, headers, dir), dbPids);
+    // one request at a time: the latency the servers add when nothing queues (the issue's added p50); and
+    // many connections: what the pair carries when the machine is kept busy (its capacity)
+    const direct1kOne = await wrk(`http://127.0.0.1:${svcPort}/`, 1024, {}, dir, Math.min(SECONDS, 6), 1);
+    const through1kOne = await measured(servers, () => wrk(through, 1024, headers, dir, Math.min(SECONDS, 6), 1), dbPids);
+    const through1kMany = await measured(servers, () => wrk(through, 1024, headers, dir, SECONDS, MANY), dbPids);
     // X-Road's SOAP protocol, the same echo service (the envelope answered back)
     const soapThrough = `http://127.0.0.1:${ports[0]!.is}/`;
     const soapDirect = await wrkSoap(`http://127.0.0.1:${svcPort}/`, dir);
@@ -410,7 +417,7 @@ export async function runExchange(o: { storage: 'pglite' | 'postgres'; bigMiB: n
     const big = o.bigMiB > 0 ? await streamThrough(through, headers, o.bigMiB * 1024 * 1024) : null;
     const bigCpuMsPerMiB = servers.map((p, i) => Math.round(((cpuMs(p) - bigCpu0[i]!) / o.bigMiB) * 10) / 10);
     const peakMiB = children.slice(-2).map((c) => vmHwmMiB(c.pid!));
-    return { storage: o.storage, connections: CONNECTIONS, seconds: SECONDS, direct1k, through1k, soapDirect, soap1k, refused1k, direct1m, through1m, ...(big ? { big: { mib: o.bigMiB, ...big, serverPeakRssMiB: peakMiB, cpuMsPerMiB: bigCpuMsPerMiB } } : {}) };
+    return { storage: o.storage, connections: CONNECTIONS, seconds: SECONDS, direct1k, through1k, direct1kOne, through1kOne, many: MANY, through1kMany, soapDirect, soap1k, refused1k, direct1m, through1m, ...(big ? { big: { mib: o.bigMiB, ...big, serverPeakRssMiB: peakMiB, cpuMsPerMiB: bigCpuMsPerMiB } } : {}) };
   } finally {
     for (const c of children) c.kill('SIGTERM');
     await app?.close();
@@ -439,7 +446,7 @@ export function describe(r: Record<string, any>): string {
       'on the same 2-core machine; added latency is the difference of medians. ' +
       (r.storage === 'postgres'
         ? 'Each server on its own PostgreSQL database (the production set-up: the message-log index and operational records are written by PostgreSQL backends, whose CPU is counted below).'
-        : 'Each server on its own PGlite database (the embedded default: the message-log index and operational records are written inside the server process).'),
+        : 'Each server on its own PGlite database (the embedded default: the message-log index and operational records are written inside the server process, by PGlite on a thread of its own).'),
     '',
     '| body | direct req/s | through req/s | ratio | direct p50 / p99 ms | through p50 / p99 ms | added p50 ms | errors |',
     '|---|---:|---:|---:|---:|---:|---:|---:|',
@@ -453,6 +460,16 @@ export function describe(r: Record<string, any>): string {
       (r.soap1k ? `, 1 KiB SOAP envelope ${r.soap1k.cpuMsPerRequest?.join(' / ')} ms (parsed, checked against the signed header, requestHash written into the response by the provider's server and checked by the consumer's)` : '') +
       (r.through1k.dbCpuMsPerRequest !== undefined ? `; PostgreSQL backends of both servers together: 1 KiB ${r.through1k.dbCpuMsPerRequest} ms, 1 MiB ${r.through1m.dbCpuMsPerRequest} ms` : '') +
       `; machine load average (1 min) around these runs ${r.through1k.load?.[0]}–${r.through1m.load?.[1]}.`,
+    ...(r.through1kOne
+      ? [
+          '',
+          `One request at a time (1 connection, ${Math.min(r.seconds, 6)} s): direct ${n(r.direct1kOne.requestsPerSecond)} req/s, p50 ${f(r.direct1kOne.p50ms)} ms; ` +
+            `through both servers ${n(r.through1kOne.requestsPerSecond)} req/s, p50 ${f(r.through1kOne.p50ms)} ms / p99 ${f(r.through1kOne.p99ms)} ms — ` +
+            `**added p50 ${f(r.through1kOne.p50ms - r.direct1kOne.p50ms)} ms** (four durable log writes in a row, each side's request and response), CPU ${r.through1kOne.cpuMsPerRequest?.join(' / ')} ms per exchange. ` +
+            `With ${r.many} connections (capacity: the machine kept busy): **${n(r.through1kMany.requestsPerSecond)} req/s** through both servers, p50 ${f(r.through1kMany.p50ms)} ms, ` +
+            `CPU ${r.through1kMany.cpuMsPerRequest?.join(' / ')} ms per exchange (more messages share each signature, verification and log write), errors ${r.through1kMany.errors + r.through1kMany.non2xx}.`,
+        ]
+      : []),
     ...(r.refused1k
       ? [
           '',

@@ -128,3 +128,32 @@ describe('PGlite on its own thread', () => {
     await db.close();
   });
 });
+
+describe('which processes put the embedded database on a thread', () => {
+  it('a serving platform does (database.thread, default true); a command does not; thread: false keeps it on the main thread', async () => {
+    const { loadConfig } = await import('../../src/config.js');
+    const { openPlatform } = await import('../../src/platform.js');
+    const dir = mkdtempSync(join(tmpdir(), 'truc-db-thread-platform-'));
+    const config = (over: Record<string, unknown> = {}) =>
+      loadConfig({ env: {}, overrides: { dataDir: dir, keys: { software: { dir: join(dir, 'keys'), passphrase: 'test passphrase' } }, log: { level: 'silent' }, ...over } as never });
+    try {
+      expect(config().database.thread).toBe(true);
+      expect(() => config({ database: { thread: 'yes' } })).toThrow(/invalid configuration/);
+      for (const [cfg, opts, threaded] of [
+        [config(), { serving: true }, true],
+        [config(), {}, false],
+        [config({ database: { url: join(dir, 'db'), thread: false } }), { serving: true }, false],
+      ] as const) {
+        const p = await openPlatform(cfg, opts);
+        try {
+          expect(p.db instanceof ThreadedPgliteDb).toBe(threaded);
+          expect((await p.db.query<{ x: number }>('SELECT 1 AS x'))[0]!.x).toBe(1);
+        } finally {
+          await p.close();
+        }
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -446,7 +446,7 @@ export function describe(r: Record<string, any>): string {
       'on the same 2-core machine; added latency is the difference of medians. ' +
       (r.storage === 'postgres'
         ? 'Each server on its own PostgreSQL database (the production set-up: the message-log index and operational records are written by PostgreSQL backends, whose CPU is counted below).'
-        : 'Each server on its own PGlite database (the embedded default: the message-log index and operational records are written inside the server process, by PGlite on a thread of its own).'),
+        : 'Each server on its own PGlite database (the embedded default: the message-log index and operational records are written inside the server process).'),
     '',
     '| body | direct req/s | through req/s | ratio | direct p50 / p99 ms | through p50 / p99 ms | added p50 ms | errors |',
     '|---|---:|---:|---:|---:|---:|---:|---:|',

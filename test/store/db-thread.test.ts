@@ -130,23 +130,24 @@ describe('PGlite on its own thread', () => {
 });
 
 describe('which processes put the embedded database on a thread', () => {
-  it('a serving platform does (database.thread, default true); a command does not; thread: false keeps it on the main thread', async () => {
+  it('a serving platform does when database.thread is true (default false); a command never does', async () => {
     const { loadConfig } = await import('../../src/config.js');
     const { openPlatform } = await import('../../src/platform.js');
     const dir = mkdtempSync(join(tmpdir(), 'truc-db-thread-platform-'));
     const config = (over: Record<string, unknown> = {}) =>
       loadConfig({ env: {}, overrides: { dataDir: dir, keys: { software: { dir: join(dir, 'keys'), passphrase: 'test passphrase' } }, log: { level: 'silent' }, ...over } as never });
+    const threaded = { database: { url: join(dir, 'db'), thread: true } };
     try {
-      expect(config().database.thread).toBe(true);
+      expect(config().database.thread).toBe(false);
       expect(() => config({ database: { thread: 'yes' } })).toThrow(/invalid configuration/);
-      for (const [cfg, opts, threaded] of [
-        [config(), { serving: true }, true],
-        [config(), {}, false],
-        [config({ database: { url: join(dir, 'db'), thread: false } }), { serving: true }, false],
+      for (const [cfg, opts, expected] of [
+        [config(threaded), { serving: true }, true],
+        [config(threaded), {}, false],
+        [config(), { serving: true }, false],
       ] as const) {
         const p = await openPlatform(cfg, opts);
         try {
-          expect(p.db instanceof ThreadedPgliteDb).toBe(threaded);
+          expect(p.db instanceof ThreadedPgliteDb).toBe(expected);
           expect((await p.db.query<{ x: number }>('SELECT 1 AS x'))[0]!.x).toBe(1);
         } finally {
           await p.close();

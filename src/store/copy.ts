@@ -162,6 +162,12 @@ export function copyData(columns: readonly CopyColumn[], rows: readonly CopyRow[
   return rows.length ? [encodeCopyBinary(columns, rows)] : null;
 }
 
+/** PGlite's COPY of these rows from its virtual `/dev/blob`: the statement and the bytes, or null when there are none. */
+export function blobCopy(table: string, columns: readonly CopyColumn[], rows: readonly CopyRow[] | CopyRows): { text: string; parts: Buffer[] } | null {
+  const parts = copyData(columns, rows);
+  return parts ? { text: copyStatement(table, columns, "'/dev/blob'"), parts } : null;
+}
+
 export function copyStatement(table: string, columns: readonly CopyColumn[], source: string): string {
   for (const n of [table, ...columns.map((c) => c.name)])
     if (!IDENT.test(n)) throw new TrucError('internal', `copy: "${n}" is not a plain identifier`);

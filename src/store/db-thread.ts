@@ -13,7 +13,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type { PGliteOptions } from '@electric-sql/pglite';
 import { TrucError } from '../errors.js';
-import { copyData, copyStatement, type CopyColumn, type CopyRow, type CopyRows } from './copy.js';
+import { blobCopy, type CopyColumn, type CopyRow, type CopyRows } from './copy.js';
 import type { Db, Sql } from './db.js';
 
 interface Pending {
@@ -110,23 +110,26 @@ export class ThreadedPgliteDb implements Db {
         await this.call({ op: 'exec', text, ...t });
       },
       copyFrom: async (table: string, columns: readonly CopyColumn[], rows: readonly CopyRow[] | CopyRows) => {
-        const data = copyData(columns, rows);
+        const copy = blobCopy(table, columns, rows);
         // copied out of Node's shared pool into buffers of their own, which are then moved, not cloned
-        if (data) await this.call({ op: 'copy', text: copyStatement(table, columns, "'/dev/blob'"), parts: data.map((d) => new Uint8Array(d)), ...t });
+        if (copy) await this.call({ op: 'copy', text: copy.text, parts: copy.parts.map((d) => new Uint8Array(d)), ...t });
       },
     };
   }
 
+  /** statements outside any transaction */
+  private readonly outside: Sql = this.sql();
+
   query<T = Record<string, unknown>>(text: string, params?: unknown[]): Promise<T[]> {
-    return this.sql().query<T>(text, params);
+    return this.outside.query<T>(text, params);
   }
 
   exec(text: string): Promise<void> {
-    return this.sql().exec(text);
+    return this.outside.exec(text);
   }
 
   copyFrom(table: string, columns: readonly CopyColumn[], rows: readonly CopyRow[] | CopyRows): Promise<void> {
-    return this.sql().copyFrom(table, columns, rows);
+    return this.outside.copyFrom(table, columns, rows);
   }
 
   async tx<T>(fn: (sql: Sql) => Promise<T>): Promise<T> {

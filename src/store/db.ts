@@ -11,7 +11,7 @@ import { closeSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } f
 import { dirname, resolve } from 'node:path';
 import v8 from 'node:v8';
 import { TrucError } from '../errors.js';
-import { copyData, copyStatement, PgCopyIn, type CopyColumn, type CopyRow, type CopyRows } from './copy.js';
+import { blobCopy, copyData, copyStatement, PgCopyIn, type CopyColumn, type CopyRow, type CopyRows } from './copy.js';
 
 export interface Sql {
   query<T = Record<string, unknown>>(text: string, params?: unknown[]): Promise<T[]>;
@@ -28,9 +28,9 @@ export interface Sql {
 type PgliteQueryable = Pick<PGlite, 'query'>;
 
 async function pgliteCopy(db: PgliteQueryable, table: string, columns: readonly CopyColumn[], rows: readonly CopyRow[] | CopyRows) {
-  const data = copyData(columns, rows);
-  if (!data) return;
-  await db.query(copyStatement(table, columns, "'/dev/blob'"), [], { blob: new Blob(data.map((d) => new Uint8Array(d.buffer as ArrayBuffer, d.byteOffset, d.byteLength))) });
+  const copy = blobCopy(table, columns, rows);
+  if (!copy) return;
+  await db.query(copy.text, [], { blob: new Blob(copy.parts.map((d) => new Uint8Array(d.buffer as ArrayBuffer, d.byteOffset, d.byteLength))) });
 }
 
 async function pgCopy(client: pg.PoolClient, table: string, columns: readonly CopyColumn[], rows: readonly CopyRow[] | CopyRows) {

@@ -65,7 +65,7 @@ export class ThreadedPgliteDb implements Db {
       else p.resolve(m);
     });
     const lost = (why: string) => {
-      this.failed ??= new TrucError('database_unavailable', `the embedded database's thread stopped: ${why}`);
+      this.failed ??= new TrucError('database_unavailable', `luồng của cơ sở dữ liệu nhúng đã dừng (the embedded database's thread stopped): ${why}`);
       for (const p of this.pending.values()) p.reject(this.failed);
       this.pending.clear();
     };
@@ -91,7 +91,7 @@ export class ThreadedPgliteDb implements Db {
 
   private call(req: Request): Promise<{ rows?: unknown[]; tx?: number }> {
     if (this.failed) return Promise.reject(this.failed);
-    if (this.closed && req.op !== 'close') return Promise.reject(new TrucError('database_unavailable', 'the database is closed'));
+    if (this.closed && req.op !== 'close') return Promise.reject(new TrucError('database_unavailable', 'cơ sở dữ liệu đã đóng (the database is closed)'));
     const id = this.seq++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });

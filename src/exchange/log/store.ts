@@ -53,6 +53,17 @@ export const logMigrations: Migration[] = [
       DROP INDEX IF EXISTS xl_record_service;
     `,
   },
+  {
+    // Message ids are random (UUIDs, or whatever a client sends): a B-tree on them takes each new row at a
+    // random leaf, the costliest of the three trees per record (PGlite, 2,000-row COPYs: ~13 µs a row with
+    // it, ~9 µs with a hash index instead). A message id is only ever looked up by equality, which is what a
+    // hash index answers; the log id is checked on the rows it finds (message ids rarely repeat across logs).
+    id: 'exchange/log_003_message_hash',
+    sql: `
+      DROP INDEX IF EXISTS xl_record_message;
+      CREATE INDEX IF NOT EXISTS xl_record_message_hash ON xl_record USING hash (message_id);
+    `,
+  },
 ];
 
 export const RECORD_COLUMNS: readonly CopyColumn[] = [

@@ -28,6 +28,15 @@ export const opMigrations: Migration[] = [
       CREATE INDEX IF NOT EXISTS xs_op_message ON xs_op (message_id);
     `,
   },
+  {
+    // looked up by equality only; a hash index takes a random id without the B-tree's random leaf (as the
+    // message log's index, exchange/log_003_message_hash)
+    id: 'exchange/server_003_op_message_hash',
+    sql: `
+      DROP INDEX IF EXISTS xs_op_message;
+      CREATE INDEX IF NOT EXISTS xs_op_message_hash ON xs_op USING hash (message_id);
+    `,
+  },
 ];
 
 const COLUMNS: readonly CopyColumn[] = [

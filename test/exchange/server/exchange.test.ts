@@ -85,6 +85,12 @@ describe('exchange through two security servers', () => {
     const providerLog = await until(async () => ((await search(2)).length === 2 ? search(2) : undefined));
     expect(consumerLog.map((x) => `${x.side}:${x.kind}`).sort()).toEqual(['consumer:request', 'consumer:response']);
     expect(providerLog.map((x) => `${x.side}:${x.kind}`).sort()).toEqual(['provider:request', 'provider:response']);
+    // one operational record per side, found by the message id (a hash index since server_003)
+    for (const [i, side] of [[0, 'consumer'], [2, 'provider']] as const) {
+      const ops = await t.axis.members[i]!.server.ctx.ops.search({ messageId: id });
+      expect(ops.map((o) => [o.message_id, o.side, o.status])).toEqual([[id, side, 200]]);
+    }
+    expect(await t.axis.members[0]!.server.ctx.ops.search({ messageId: `${id}-not-sent` })).toEqual([]);
     // both sides logged the same signed request, with the user the consumer named
     const req = (l: typeof consumerLog) => l.find((x) => x.kind === 'request')!;
     expect(req(consumerLog).bodyHash.equals(req(providerLog).bodyHash)).toBe(true);

@@ -42,7 +42,7 @@ export const ALL_MIGRATIONS = [
  * (src/store/db.ts); `'read'`: a command that only reads a few rows (`truc ca list`). A failed open
  * removes the data folder when it made it.
  */
-export async function openDatabase(config: Config, opts: { oneShot?: boolean | 'read'; thread?: boolean } = {}): Promise<Db> {
+export async function openDatabase(config: Config, opts: { oneShot?: boolean | 'read'; thread?: boolean; serving?: boolean } = {}): Promise<Db> {
   const made = !existsSync(config.dataDir);
   let db: Db | undefined;
   try {
@@ -53,6 +53,7 @@ export async function openDatabase(config: Config, opts: { oneShot?: boolean | '
       poolSize: config.database.poolSize,
       oneShot: opts.oneShot,
       thread: opts.thread === true,
+      serving: opts.serving === true,
     });
     await migrate(db, ALL_MIGRATIONS);
     return db;

@@ -91,7 +91,7 @@ async function openPlatformIn(config: Config, opts: PlatformOptions): Promise<Pl
   const log = opts.log ?? pino({ level: config.log.level });
   // production mode refuses a key-encryption key beside the data; development says so loudly
   if (!opts.roles || rolesNeedKeys(opts.roles)) for (const w of assertKeyProtection(config).warnings) log.warn(w);
-  const db = await openDatabase(config, { oneShot: opts.oneShot, thread: opts.serving === true && config.database.thread });
+  const db = await openDatabase(config, { oneShot: opts.oneShot, thread: opts.serving === true && config.database.thread, serving: opts.serving === true });
   const stores: KeyStore[] = [];
   let pkcs11: Pkcs11KeyStore | undefined;
   try {

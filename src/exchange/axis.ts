@@ -56,6 +56,8 @@ export interface AxisOptions {
   storage: 'memory' | 'folder' | ((agency: AxisAgency) => Promise<string>);
   /** PGlite databases each on a thread of their own (src/store/db-thread.ts), as in a serving process */
   thread?: boolean;
+  /** servers that keep running (the demonstration axis of `truc start`): a database made anew is reopened (src/store/db.ts) */
+  serving?: boolean;
   host?: string;
   /** first ports: information-system listeners and peer listeners count up from these (0: any free port) */
   isPort?: number;
@@ -195,7 +197,7 @@ export async function startAxis(p: Platform, central: CentralServer, o: AxisOpti
     const dir = join(o.dir, a.memberCode);
     mkdirSync(dir, { recursive: true });
     const url = o.storage === 'memory' ? 'memory://' : o.storage === 'folder' ? join(dir, 'db') : await o.storage(a);
-    const db = await openDb({ url, thread: o.thread === true });
+    const db = await openDb({ url, thread: o.thread === true, serving: o.serving === true });
     await migrate(db, serverMigrations);
     const id = serverId(memberId(instance, a.memberClass, a.memberCode), a.serverCode);
     const cipher = await serverLogCipher(p, serverText(id), o.encryptLogs !== false);

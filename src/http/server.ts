@@ -133,6 +133,7 @@ export async function startServer(p: Platform, so: StartOptions = {}): Promise<R
         dir: join(p.config.dataDir, 'axis'),
         storage: 'folder',
         thread: p.config.database.thread,
+        serving: true,
         isPort: p.config.exchange?.demoIsPort ?? 8181,
         peerPort: p.config.exchange?.demoPeerPort ?? 5501,
         openLog,

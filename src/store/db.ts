@@ -230,6 +230,11 @@ export interface OpenOptions {
   oneShot?: boolean | 'read';
   /** PGlite on a thread of its own (`./db-thread.ts`): for serving processes. No effect on PostgreSQL. */
   thread?: boolean;
+  /**
+   * A process that keeps running on what it opened (`truc start`, `ss serve`, …): an embedded database it
+   * makes anew is closed and opened again, which gives back what PGlite's initdb left behind (~350 MB).
+   */
+  serving?: boolean;
 }
 
 /**
@@ -277,19 +282,16 @@ export async function openDb(opts: OpenOptions): Promise<Db> {
     // A folder PGlite has not made yet is made by its initdb, which leaves ~350 MB of WebAssembly memory and
     // heap behind that a database opened from an existing folder never holds (a fresh one 750 MB resident,
     // the same folder opened by a new process 280 MB). A serving process keeps running on what it opened:
-    // it closes the new database and opens it again — once, at the first start, ~1 s. A command exits soon
-    // and does not.
-    const fresh = dataDir !== undefined && !opts.oneShot && !existsSync(join(dataDir, 'PG_VERSION'));
+    // it makes the database on a thread of its own, which goes with all it holds when the thread ends, and
+    // then opens it — once, at the first start, ~1 s. A command, a test or a library caller that did not say
+    // it serves does not.
+    if (dataDir !== undefined && opts.serving === true && !existsSync(join(dataDir, 'PG_VERSION'))) {
+      const { ThreadedPgliteDb } = await import('./db-thread.js');
+      await (await ThreadedPgliteDb.open(dataDir, pgOpts, () => {})).close();
+    }
     if (opts.thread) {
       const { ThreadedPgliteDb } = await import('./db-thread.js');
-      // the first thread, and all it holds, goes with its worker
-      if (fresh) await (await ThreadedPgliteDb.open(dataDir, pgOpts, () => {})).close();
       return await ThreadedPgliteDb.open(dataDir, pgOpts, release);
-    }
-    if (fresh) {
-      const first = new PGlite(dataDir, pgOpts);
-      await first.waitReady;
-      await first.close();
     }
     const db = dataDir ? new PGlite(dataDir, pgOpts) : new PGlite(pgOpts);
     await db.waitReady;

@@ -19,7 +19,8 @@ function child(dir: string, mode: 'main' | 'thread'): Promise<{ rss: number }> {
 
 // A new embedded database is made by PGlite's initdb, which leaves ~350 MB behind that a database opened
 // from its folder never holds (measured: 874 MB resident after a fresh open on the main thread, 902 MB on a
-// thread; 458 and 491 MB once the serving process opens it a second time). The bound sits between the two.
+// thread; 460–490 MB once a serving process makes it on a throwaway thread and then opens it). The bound
+// sits between the two.
 const BOUND = 650 * 1024 * 1024;
 
 describe('a serving process opening an embedded database folder made anew', () => {

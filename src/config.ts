@@ -19,7 +19,7 @@ export interface Config {
   dataDir: string;
   /** `production` refuses to start with the key-encryption key beside the data (src/vault/guard.ts) */
   mode?: 'development' | 'production';
-  /** thread: serving processes run the embedded database (PGlite) on a thread of its own (src/store/db-thread.ts); default false */
+  /** thread: serving processes run the embedded database (PGlite) on a thread of its own (src/store/db-thread.ts); default true, false keeps it on the main thread */
   database: { url: string; poolSize: number; thread: boolean };
   publicUrl: string;
   http: {
@@ -372,7 +372,7 @@ export function loadConfig(opts: { file?: string; env?: NodeJS.ProcessEnv; overr
   const port = partial.http?.port ?? 8080;
   const defaults: Config = {
     dataDir,
-    database: { url: join(dataDir, 'db'), poolSize: 10, thread: false },
+    database: { url: join(dataDir, 'db'), poolSize: 10, thread: true },
     publicUrl: `${partial.http?.autoTls || partial.http?.tls ? 'https' : 'http'}://127.0.0.1:${port}`,
     http: { host: '127.0.0.1', port, bodyLimit: 1024 * 1024 },
     keys: { default: 'software', software: { dir: join(dataDir, 'keys'), signWorkers: 1 } },

@@ -130,20 +130,23 @@ describe('PGlite on its own thread', () => {
 });
 
 describe('which processes put the embedded database on a thread', () => {
-  it('a serving platform does when database.thread is true (default false); a command never does', async () => {
+  it('a serving platform does unless database.thread is false (default true); a command never does', async () => {
     const { loadConfig } = await import('../../src/config.js');
     const { openPlatform } = await import('../../src/platform.js');
     const dir = mkdtempSync(join(tmpdir(), 'truc-db-thread-platform-'));
     const config = (over: Record<string, unknown> = {}) =>
       loadConfig({ env: {}, overrides: { dataDir: dir, keys: { software: { dir: join(dir, 'keys'), passphrase: 'test passphrase' } }, log: { level: 'silent' }, ...over } as never });
     const threaded = { database: { url: join(dir, 'db'), thread: true } };
+    const mainThread = { database: { url: join(dir, 'db'), thread: false } };
     try {
-      expect(config().database.thread).toBe(false);
+      expect(config().database.thread).toBe(true);
       expect(() => config({ database: { thread: 'yes' } })).toThrow(/invalid configuration/);
       for (const [cfg, opts, expected] of [
         [config(threaded), { serving: true }, true],
         [config(threaded), {}, false],
-        [config(), { serving: true }, false],
+        [config(), { serving: true }, true],
+        [config(mainThread), { serving: true }, false],
+        [config(), {}, false],
       ] as const) {
         const p = await openPlatform(cfg, opts);
         try {

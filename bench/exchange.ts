@@ -306,8 +306,10 @@ export async function runExchange(o: { storage: 'pglite' | 'postgres'; bigMiB: n
       const ssDir = join(dir, a.serverCode);
       const config = join(dir, `${a.serverCode}.yaml`);
       const id = `SERVER:VN/${a.memberClass}/${a.memberCode}/${a.serverCode}`;
-      // BENCH_EXCHANGE_DB_THREAD=1: the servers' PGlite on a thread of its own (database.thread, docs/operations.md)
-      let database: { url?: string; thread?: boolean } | undefined = process.env.BENCH_EXCHANGE_DB_THREAD === '1' ? { thread: true } : undefined;
+      // BENCH_EXCHANGE_DB_THREAD=0 or 1: the servers' PGlite on their main thread or a thread of its own
+      // (database.thread, default true, docs/operations.md)
+      const thread = process.env.BENCH_EXCHANGE_DB_THREAD;
+      let database: { url?: string; thread?: boolean } | undefined = thread === '0' || thread === '1' ? { thread: thread === '1' } : undefined;
       if (o.storage === 'postgres') {
         const name = `truc_bench_xs_${randomBytes(5).toString('hex')}`;
         await pgAdmin(`CREATE DATABASE ${name}`);

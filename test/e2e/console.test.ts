@@ -14,7 +14,7 @@ import { recordRun } from '../../src/lab/register/index.js';
 import type { MonitorService } from '../../src/monitor/index.js';
 import { opensslCsr, tmp } from '../helpers/openssl.js';
 import type { TestPlatform } from '../helpers/platform.js';
-import { vietnamAt } from '../monitor/helpers.js';
+import { workingHoursShift } from '../monitor/helpers.js';
 import { openConsoleRig, type ConsoleRig } from './console-rig.js';
 
 const AUDIT_RULE = 'Audit chain tampering';
@@ -40,7 +40,7 @@ describe('web console in Chromium', () => {
       // the console's own API calls publish authentication events stamped by this clock: keep them in working
       // hours, so "Access outside permitted hours" does not join the alerts whenever the suite runs
       prepare: (platform) => {
-        const shift = vietnamAt(10).getTime() - Date.now();
+        const shift = workingHoursShift();
         platform.pki.clock = () => new Date(Date.now() + shift);
       },
       defaultTimeoutMs: 10_000,

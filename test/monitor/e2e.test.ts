@@ -13,7 +13,7 @@ import { makeEvent } from '../../src/bus/index.js';
 import { MonitorService, monitorConfig, type Alert } from '../../src/monitor/index.js';
 import { testDatabaseUrls } from '../helpers/db.js';
 import { testPlatform, type TestPlatform } from '../helpers/platform.js';
-import { eicar, vietnamAt } from './helpers.js';
+import { eicar, workingHoursShift } from './helpers.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -28,7 +28,7 @@ for (const { name, url } of testDatabaseUrls()) {
     beforeAll(async () => {
       p = await testPlatform(await url());
       // the API's own authentication events are stamped by the platform's clock: working hours, whenever this runs
-      const shift = vietnamAt(10).getTime() - Date.now();
+      const shift = workingHoursShift();
       p.pki.clock = () => new Date(Date.now() + shift);
       m = await MonitorService.start({
         db: p.db,

@@ -20,3 +20,15 @@ export function vietnamAt(hour: number, now = Date.now()): Date {
   while (t + 24 * HOUR <= now) t += 24 * HOUR;
   return new Date(t);
 }
+
+/**
+ * A shift for the platform's clock that puts its authentication events inside working hours (07:00–18:00 in
+ * Asia/Ho_Chi_Minh) and less than 17 hours in the past: the most recent 08:00–16:00 full hour at or before
+ * now. vietnamAt(10) alone could be nearly a day back (just before 10:00), where an event crosses the edge of a
+ * "last 24 hours" window between two reads of it.
+ */
+export function workingHoursShift(now = Date.now()): number {
+  let latest = -Infinity;
+  for (let h = 8; h <= 16; h++) latest = Math.max(latest, vietnamAt(h, now).getTime());
+  return latest - now;
+}

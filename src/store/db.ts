@@ -232,7 +232,8 @@ export interface OpenOptions {
   thread?: boolean;
   /**
    * A process that keeps running on what it opened (`truc start`, `ss serve`, …): an embedded database it
-   * makes anew is closed and opened again, which gives back what PGlite's initdb left behind (~350 MB).
+   * makes anew is made on a throwaway thread first, which takes what PGlite's initdb leaves behind (~350 MB)
+   * with it when it ends; then the database is opened as asked.
    */
   serving?: boolean;
 }

@@ -30,12 +30,13 @@ import { PeerTrust } from './trust.js';
 import { OwnStatus, httpOcspFetcher, type OcspFetcher } from './own-status.js';
 import { BatchSigner } from './batch-sign.js';
 import { Peers, certChainPem, keyPem, splitAddress } from './peers.js';
-import { DEFAULT_LIMITS, ReplayGuard, RootCache, type ServerContext, type ServerLimits } from './context.js';
+import { DEFAULT_LIMITS, ReplayGuard, RootCache, publishRefusal, type ServerContext, type ServerLimits } from './context.js';
 import { BodyMemory } from './body.js';
 import { handleConsumer } from './consumer.js';
 import { handleProvider, serveFramed } from './provider.js';
 import { ALPN_FRAMED } from './channel.js';
 import { OpRecorder } from './oprecords.js';
+import { answerClientError } from './xroad-error.js';
 import { wholeMessageLimit } from './message.js';
 
 /** Where the server's configuration comes from: a configuration client, or a fixed one in tests. */
@@ -207,10 +208,24 @@ export class SecurityServer {
     return this.ctx.store;
   }
 
+  /**
+   * What Node's HTTP parser refuses on the information-system side (oversized or malformed headers, headers too
+   * slow) is answered in X-Road's form and published as a refusal; a connection the client dropped is only closed.
+   */
+  private clientError(err: NodeJS.ErrnoException, socket: import('node:stream').Duplex): void {
+    if (err.code === 'ECONNRESET' || err.code === 'EPIPE') {
+      socket.destroy();
+      return;
+    }
+    const e = answerClientError(err, socket);
+    if (e) publishRefusal(this.ctx, 'consumer', e, { parser: err.code ?? 'unknown', remote: (socket as import('node:net').Socket).remoteAddress ?? '' });
+  }
+
   async start(): Promise<{ isUrl: string; isTlsUrl?: string; peerAddress: string }> {
     const o = this.opts;
     // a request's headers within 20 s (slow clients); its body may stream as long as it flows (requestTimeout 0)
     this.isServer = http.createServer({ keepAliveTimeout: 65_000, requestTimeout: 0, headersTimeout: 20_000, noDelay: true }, (req, res) => void handleConsumer(this.ctx, req, res));
+    this.isServer.on('clientError', (err, socket) => this.clientError(err, socket));
     if (o.isTls)
       // a client certificate is asked for, not required: which clients must present one, and which, is each
       // client's connection type (`ServerStore.setConnection`), checked per request
@@ -218,6 +233,7 @@ export class SecurityServer {
         { key: o.isTls.key, cert: o.isTls.cert, requestCert: true, rejectUnauthorized: false, minVersion: 'TLSv1.2', handshakeTimeout: 10_000, keepAliveTimeout: 65_000, requestTimeout: 0, headersTimeout: 20_000, noDelay: true },
         (req, res) => void handleConsumer(this.ctx, req, res),
       );
+    this.isTlsServer?.on('clientError', (err, socket) => this.clientError(err, socket));
     // toward other servers: TLS 1.3 with client certificates; the framed channel when the peer offers it
     // (ALPN truc/1), HTTP/1.1 for servers of an earlier version (`./channel.ts`)
     this.peerHttp = http.createServer({ keepAliveTimeout: 65_000, requestTimeout: 0, headersTimeout: 30_000, noDelay: true }, (req, res) => void handleProvider(this.ctx, req, res));

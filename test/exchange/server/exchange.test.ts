@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import https from 'node:https';
+import { connect } from 'node:net';
 import { createHash, generateKeyPairSync, randomUUID } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -258,6 +259,45 @@ describe('refusals toward the information system', () => {
       expect(r.json()).toMatchObject({ code: 'too_large', status: 413 });
     } finally {
       m.server.ctx.limits.maxBodyBytes = old;
+    }
+  });
+
+  it("what the HTTP parser refuses (headers too large, not HTTP) is answered in X-Road's form and published", async () => {
+    const m = t.axis.members[0]!;
+    const { port, hostname } = new URL(m.isUrl);
+    const events: any[] = [];
+    // only the parser's refusals (other tests' refusals may still be on their way)
+    const off = t.p.bus.subscribe('truc.exchange.message.refused', (_s, e: any) => void (e.truc?.parser && events.push(e)));
+    const raw = (bytes: string) =>
+      new Promise<string>((resolve, reject) => {
+        const s = connect(Number(port), hostname, () => s.end(bytes));
+        let got = '';
+        s.setEncoding('utf8');
+        s.on('data', (d: string) => (got += d));
+        s.on('close', () => resolve(got));
+        s.on('error', reject);
+      });
+    try {
+      const split = (answer: string) => {
+        const [head, body] = answer.split('\r\n\r\n') as [string, string];
+        return { statusLine: head.split('\r\n')[0], head: head.toLowerCase(), json: JSON.parse(body) };
+      };
+      const big = split(await raw(`GET ${HCM}/thong-tin HTTP/1.1\r\nHost: x\r\nX-Road-Client: ${CLIENT_VPCP}\r\nX-Big: ${'a'.repeat(40_000)}\r\n\r\n`));
+      expect(big.statusLine).toBe('HTTP/1.1 431 Request Header Fields Too Large');
+      expect(big.head).toContain('x-road-error: client.invalidrequest');
+      expect(big.json).toMatchObject({ type: 'Client.InvalidRequest', code: 'too_large' });
+      expect(big.json.message_vi).toMatch(/vượt quá/);
+      const junk = split(await raw('NOT HTTP AT ALL\r\n\r\n'));
+      expect(junk.statusLine).toBe('HTTP/1.1 400 Bad Request');
+      expect(junk.head).toContain('x-road-error: client.badrequest');
+      expect(junk.json).toMatchObject({ type: 'Client.BadRequest', code: 'bad_request' });
+      await until(async () => (events.length >= 2 ? true : undefined), 5_000);
+      expect(events.map((e) => e.truc.code).sort()).toEqual(['bad_request', 'too_large']);
+      expect(events.every((e) => e.truc.side === 'consumer' && e.truc.server === m.server.ctx.idText)).toBe(true);
+      // the server still answers on a new connection
+      expect((await call(0, `${HCM}/thong-tin`)).status).toBe(200);
+    } finally {
+      off();
     }
   });
 

@@ -241,7 +241,8 @@ export class MessageLog implements MessageLogApi {
   readonly recovered: { tornBytes: number; why?: string };
 
   private constructor(
-    private readonly dir: string,
+    /** the log's folder (segments, spool, stamps, archives) */
+    readonly dir: string,
     private readonly db: Db | undefined,
     private readonly logger: LogLogger | undefined,
     o: MessageLogOptions,

@@ -15,7 +15,7 @@ import { randomUUID } from 'node:crypto';
 import { TrucError, isTrucError } from '../../errors.js';
 import { clientHeader, memberOf, parseClientHeader, parseServer, parseService, parseSubsystem, sameMember, serverText, serviceId, subsystemId, memberId, serviceText, subsystemText, subsystemOf, type ServerId, type ServiceId, type SubsystemId } from '../ids.js';
 import { BodyCollector, bodyStream, forwardFramed } from './body.js';
-import { FRAME_BODY, FRAME_HEADER, FRAME_MATERIAL, FRAME_SIGNATURE, MESSAGE_CONTENT_TYPE, encodeHeader, frame, frameHead, signMessage, parseHeader, readWhole, restServiceHeader, xroadRequestHash, type MessageHeader } from './message.js';
+import { FRAME_ABORT, FRAME_BODY, FRAME_HEADER, FRAME_MATERIAL, FRAME_SIGNATURE, MESSAGE_CONTENT_TYPE, encodeHeader, frame, frameHead, signMessage, parseHeader, readWhole, restServiceHeader, xroadRequestHash, type MessageHeader } from './message.js';
 import { checkTime, httpInbound, ownMaterial, publishRefusal, readIncoming, receiveBody, recordHealth, type InboundSource, type ReceivedRest, type ServerContext } from './context.js';
 import { materialSent, materialToSend, peerMaterial } from './material.js';
 import { errorFromProblem, readRefusal, sendXroadError } from './xroad-error.js';
@@ -301,6 +301,12 @@ interface PeerCall {
   sendWhole(material: Buffer | null, wire: Buffer): void;
   /** the last frame of a streamed message */
   end(last: Buffer): void;
+  /**
+   * Ends a streamed message cut off by this side (the information system went away mid-body, or its body
+   * outgrew the limit) with an abort frame, and reads the provider's refusal of it: the connection is then
+   * clean for the next message. Null when the channel cannot (HTTP/1.1) or no refusal came: close it.
+   */
+  abort(code: string): Promise<PeerRefusal | null>;
   answer(): Promise<PeerAnswer>;
   /** the exchange is over and the connection clean: it may carry the next */
   done(): void;
@@ -312,9 +318,12 @@ async function openCall(ctx: ServerContext, provider: ConfServerView, streamed: 
   return f ? framedCall(ctx, provider, f.conn, f.reused) : httpCall(ctx, provider, streamed);
 }
 
+/** how long a provider's server has to refuse a message this server aborted, before the connection is closed */
+const ABORT_ANSWER_MS = 5000;
+
 function framedCall(ctx: ServerContext, provider: ConfServerView, conn: FramedConn, reused: boolean): PeerCall {
   const s = conn.socket;
-  return {
+  const call: PeerCall = {
     socket: s,
     certDer: conn.certDer,
     reused,
@@ -340,9 +349,18 @@ function framedCall(ctx: ServerContext, provider: ConfServerView, conn: FramedCo
       if (m.kind === 'error') return { status: 0, problem: m.problem };
       return { socket: s, inbound: m.kind === 'whole' ? { whole: m.bytes } : { stream: m.stream, declared: NaN } };
     },
+    async abort(code) {
+      if (s.destroyed || !s.writable) return null;
+      s.write(frame(FRAME_ABORT, Buffer.from(code, 'utf8')));
+      let timer: NodeJS.Timeout | undefined;
+      const a = await Promise.race([call.answer().catch(() => null), new Promise<null>((r) => (timer = setTimeout(() => r(null), ABORT_ANSWER_MS)))]);
+      clearTimeout(timer);
+      return a?.problem ? a : null;
+    },
     done: () => ctx.peers.release(conn),
     destroy: () => s.destroy(),
   };
+  return call;
 }
 
 async function httpCall(ctx: ServerContext, provider: ConfServerView, streamed: boolean): Promise<PeerCall> {
@@ -376,6 +394,7 @@ async function httpCall(ctx: ServerContext, provider: ConfServerView, streamed: 
     end(last) {
       out.end(last);
     },
+    abort: async () => null,
     async answer() {
       const resp = await response;
       if (resp.statusCode !== 200 || !String(resp.headers['content-type'] ?? '').startsWith(MESSAGE_CONTENT_TYPE)) {
@@ -448,6 +467,17 @@ async function exchange(
 ): Promise<number> {
   const call = await openCall(ctx, provider, true);
   markSent();
+  // the information system's request breaking off (it went away mid-body) is told apart from the provider's
+  // side failing: the message is then aborted, not the connection
+  let clientGone = false;
+  const source = (async function* () {
+    try {
+      for await (const c of req) yield c;
+    } catch (e) {
+      clientGone = true;
+      throw new TrucError('bad_request', `the information system's request broke off before its end: ${(e as Error)?.message ?? e}`);
+    }
+  })();
   const out = call.out;
   const write = (b: Buffer) => writeChunk(out, b, provider.address);
   const collector = new BodyCollector(ctx.log, ctx.limits.inlineBodyBytes, ctx.limits.maxBodyBytes);
@@ -460,7 +490,7 @@ async function exchange(
   try {
     if (m) await write(frame(FRAME_MATERIAL, m));
     await write(frame(FRAME_HEADER, headerBytes));
-    await forwardFramed(req, out, provider.address, collector);
+    await forwardFramed(source, out, provider.address, collector);
     const body = await collector.finish();
     const { bytes: sigBytes, digest } = await signMessage(ctx.signer, headerBytes, body.hash, body.length);
     await ctx.log.append({
@@ -493,6 +523,15 @@ async function exchange(
     return n;
   } catch (e) {
     if (!logged) await collector.discard();
+    // cut off on this side while it was being sent — the information system gone mid-body, or its body over
+    // the limit: an abort frame ends the message, the provider refuses it, and the connection carries the next
+    // one (closing it made every cut-off upload cost a new mutually authenticated TLS connection on both servers)
+    if (sending && !settled && (clientGone || (isTrucError(e) && e.code === 'too_large'))) {
+      const refusal = await call.abort(isTrucError(e) ? e.code : 'bad_request');
+      if (refusal) settleRefused(call, refusal);
+      else call.destroy();
+      throw e;
+    }
     // the provider may have refused the request before reading it through, and closed the connection under
     // the rest: its refusal is the answer, not the broken write
     const refusal = sending ? await earlyRefusal(call) : null;

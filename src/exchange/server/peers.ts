@@ -66,6 +66,8 @@ export class Peers {
   private readonly framedPools = new Map<string, FramedPool>();
   private readonly httpOnly = new Map<string, number>();
   private closed = false;
+  /** framed connections opened so far (each a mutually authenticated TLS handshake): for diagnostics and tests */
+  framedOpened = 0;
 
   constructor(
     private readonly creds: TlsCredentials,
@@ -208,6 +210,7 @@ export class Peers {
         }
         const der = socket.getPeerCertificate(false)?.raw;
         if (!der) return fail(new TrucError('cert_invalid', `${address} presented no certificate`));
+        this.framedOpened++;
         const conn: FramedConn = { socket, reader: new FramedReader(socket, this.opts.maxWholeBytes ?? 1024 * 1024), certDer: der, hash: createHash('sha256').update(der).digest('hex'), busy: false };
         this.poolOfConn.set(conn, pool);
         // errors end the connection; whoever is using it learns it from its reader or its writes

@@ -8,7 +8,7 @@ import https from 'node:https';
 import { connect } from 'node:net';
 import { createHash, generateKeyPairSync, randomUUID } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startTestAxis, CLIENT_BNV, CLIENT_HCM, CLIENT_VPCP, type TestAxis } from './setup.js';
 import { GlobalConf } from '../../../src/exchange/conf/global.js';
@@ -259,6 +259,54 @@ describe('refusals toward the information system', () => {
       expect(r.json()).toMatchObject({ code: 'too_large', status: 413 });
     } finally {
       m.server.ctx.limits.maxBodyBytes = old;
+    }
+  });
+
+  it('an information system that goes away mid-body: the message is aborted, the provider refuses it, and the connection between the servers carries the next one', async () => {
+    const consumer = t.axis.members[0]!;
+    const provider = t.axis.members[2]!;
+    const { port, hostname } = new URL(consumer.isUrl);
+    expect((await call(0, `${HCM}/echo`, { body: 'warm' })).status).toBe(200);
+    const opened = consumer.server.ctx.peers.framedOpened;
+    const events: any[] = [];
+    const off = t.p.bus.subscribe('truc.exchange.message.refused', (_s, e: any) => void events.push(e));
+    try {
+      const ids: string[] = [];
+      for (let i = 0; i < 3; i++) {
+        const id = randomUUID();
+        ids.push(id);
+        // 1 MiB announced (streamed: over the inline limit), 256 KiB sent, then the connection dropped
+        await new Promise<void>((resolve) => {
+          const s = connect(Number(port), hostname, () => {
+            s.write(`POST ${HCM}/echo HTTP/1.1\r\nHost: x\r\nX-Road-Client: ${CLIENT_VPCP}\r\nX-Road-Id: ${id}\r\nContent-Length: ${1 << 20}\r\n\r\n`);
+            s.write(Buffer.alloc(256 * 1024, 7), () => setTimeout(() => s.destroy(), 300));
+          });
+          s.on('close', () => resolve());
+          s.on('error', () => {});
+        });
+        // the consumer's refusal is published once its exchange is over (the connection released or closed)
+        await until(async () => (events.some((e) => e.truc.message_id === id && e.truc.side === 'consumer') ? true : undefined), 10_000);
+      }
+      // both sides say what happened: the consumer's client broke off, the provider's server had the message aborted
+      const both = await until(async () => {
+        const c = events.filter((e) => ids.includes(e.truc.message_id) && e.truc.side === 'consumer');
+        const p = events.filter((e) => ids.includes(e.truc.message_id) && e.truc.side === 'provider');
+        return c.length === 3 && p.length === 3 ? { c, p } : undefined;
+      }, 10_000);
+      expect(both.c.map((e) => e.truc.code)).toEqual(['bad_request', 'bad_request', 'bad_request']);
+      expect(both.c[0].message).toMatch(/broke off/);
+      expect(both.p.every((e) => e.truc.code === 'peer_failed' && /aborted/.test(e.message))).toBe(true);
+      for (let i = 0; i < 3; i++) expect((await call(0, `${HCM}/echo`, { body: `after ${i}` })).body.toString()).toBe(`after ${i}`);
+      // no new TLS connection between the servers: the aborted messages' connections went back to the pool
+      expect(consumer.server.ctx.peers.framedOpened).toBe(opened);
+      // nothing of the cut-off bodies is left in either spool, and nothing of them was logged
+      for (const m of [consumer, provider]) {
+        const spool = join((m.log as MessageLog).dir, 'spool');
+        expect(readdirSync(spool)).toEqual([]);
+        for (const id of ids) expect(await m.log.search!({ messageId: id })).toEqual([]);
+      }
+    } finally {
+      off();
     }
   });
 

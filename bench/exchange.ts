@@ -265,13 +265,43 @@ export async function run(): Promise<Record<string, unknown>> {
   return runExchange({ storage: process.env.BENCH_EXCHANGE_DB === 'postgres' ? 'postgres' : 'pglite', bigMiB: BIG_MIB });
 }
 
-export async function runExchange(o: { storage: 'pglite' | 'postgres'; bigMiB: number }): Promise<Record<string, unknown>> {
+/** A running bench axis: the platform (CA, OCSP, TSA, central server) in this process, two servers and the echo service as processes. */
+export interface BenchAxis {
+  dir: string;
+  /** the echo service through both servers */
+  through: string;
+  headers: Record<string, string>;
+  svcPort: number;
+  /** the consumer's and the provider's ports and configuration files */
+  ports: { is: number; peer: number; config: string }[];
+  /** the echo service, then the consumer's and the provider's server */
+  children: ChildProcess[];
+  databases: string[];
+  central: Awaited<ReturnType<typeof openCentral>>;
+  /** the TSA's certificate (DER): what verifies the logs' time-stamps */
+  tsaCert: Buffer;
+  actor: string;
+  /** starts a server's process (index into `ports`) as the bench starts it, and adds it to `children` */
+  spawnServer(i: number): ChildProcess;
+  close(): Promise<void>;
+}
+
+export async function startBenchAxis(o: { storage: 'pglite' | 'postgres' }): Promise<BenchAxis> {
   const dir = mkdtempSync(join(tmpdir(), 'truc-bench-exchange-'));
   const children: ChildProcess[] = [];
   const databases: string[] = [];
   let p: Platform | undefined;
   let app: Awaited<ReturnType<typeof buildApp>> | undefined;
   let ocsp: OcspResponder | undefined;
+  const close = async () => {
+    for (const c of children) c.kill('SIGTERM');
+    await app?.close();
+    await ocsp?.stop();
+    await p?.close();
+    await new Promise((r) => setTimeout(r, 500));
+    for (const name of databases) await pgAdmin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch(() => {});
+    rmSync(dir, { recursive: true, force: true });
+  };
   try {
     const port = await freePort();
     const baseUrl = `http://127.0.0.1:${port}`;
@@ -357,18 +387,31 @@ export async function runExchange(o: { storage: 'pglite' | 'postgres'; bigMiB: n
       ports.push({ is, peer, config });
     }
     await central.generator.generate({ force: true, actor });
-    for (const s of ports) {
+    const spawnServer = (i: number) => {
       // started as docs/operations.md says serving processes are (the old space's limit at 128 MB);
       // BENCH_EXCHANGE_NODE_ARGS: extra node flags for the servers (e.g. --cpu-prof when looking for where time goes)
       const nodeArgs = `${SERVER_NODE_FLAGS} ${process.env.BENCH_EXCHANGE_NODE_ARGS ?? ''}`.split(' ').filter(Boolean);
-      const child = spawn(process.execPath, [...nodeArgs, join(ROOT, 'bin/truc.js'), '--config', s.config, 'ss', 'serve'], { stdio: ['ignore', process.env.BENCH_EXCHANGE_STDOUT ? 'inherit' : 'ignore', 'inherit'] });
+      const child = spawn(process.execPath, [...nodeArgs, join(ROOT, 'bin/truc.js'), '--config', ports[i]!.config, 'ss', 'serve'], { stdio: ['ignore', process.env.BENCH_EXCHANGE_STDOUT ? 'inherit' : 'ignore', 'inherit'] });
       children.push(child);
-    }
+      return child;
+    };
+    for (let i = 0; i < ports.length; i++) spawnServer(i);
     await waitPort(svcPort);
     for (const s of ports) await waitPort(s.is);
     await waitPort(ports[1]!.peer);
     const through = `http://127.0.0.1:${ports[0]!.is}/r1/VN/PROV/000.00.31.H29/vanthu/echo`;
     const headers = { 'X-Road-Client': 'VN/GOV/000.00.00.G22/vanthu' };
+    return { dir, through, headers, svcPort, ports, children, databases, central, tsaCert: tsa.certificate(), actor, spawnServer, close };
+  } catch (e) {
+    await close();
+    throw e;
+  }
+}
+
+export async function runExchange(o: { storage: 'pglite' | 'postgres'; bigMiB: number }): Promise<Record<string, unknown>> {
+  const ax = await startBenchAxis(o);
+  const { dir, through, headers, svcPort, ports, children, databases, central, actor } = ax;
+  try {
     if (process.env.BENCH_EXCHANGE_HOLD) {
       // for profiling by hand: the axis stays up until this file disappears (BENCH_EXCHANGE_HOLD: its path,
       // or 1 for the default), its configuration generated anew every minute so that it does not expire
@@ -427,13 +470,7 @@ export async function runExchange(o: { storage: 'pglite' | 'postgres'; bigMiB: n
     const peakMiB = children.slice(-2).map((c) => vmHwmMiB(c.pid!));
     return { storage: o.storage, ...(first ? { first } : {}), connections: CONNECTIONS, seconds: SECONDS, direct1k, through1k, direct1kOne, through1kOne, many: MANY, through1kMany, soapDirect, soap1k, refused1k, direct1m, through1m, ...(big ? { big: { mib: o.bigMiB, ...big, serverPeakRssMiB: peakMiB, cpuMsPerMiB: bigCpuMsPerMiB } } : {}) };
   } finally {
-    for (const c of children) c.kill('SIGTERM');
-    await app?.close();
-    await ocsp?.stop();
-    await p?.close();
-    await new Promise((r) => setTimeout(r, 500));
-    for (const name of databases) await pgAdmin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch(() => {});
-    rmSync(dir, { recursive: true, force: true });
+    await ax.close();
   }
 }
 

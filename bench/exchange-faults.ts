@@ -11,6 +11,7 @@
  * - clients that stop reading: a 4 MiB exchange whose answer is never read, dropped after 0.5 s;
  * - not HTTP: random bytes, and requests with 40 KB of headers;
  * - refusals: an unknown client, a service the provider does not have, a replayed message id.
+ * Then the provider's server is stopped (SIGSTOP) for 3 s and let go on: its exchanges wait, none should fail.
  * Then the provider's server, and after it the consumer's, is killed with SIGKILL while the honest client
  * keeps calling, and started again 2 s later: how its exchanges failed meanwhile (X-Road-Error codes), whether
  * any answer came back altered, and how long after the restart the first exchange went through.
@@ -183,6 +184,21 @@ async function killed(ax: BenchAxis, i: 0 | 1): Promise<{ honest: Honest; firstA
   return { honest, firstAfterRestartMs: firstAfterRestartMs === -1 ? null : firstAfterRestartMs };
 }
 
+/** Stops the provider's server (SIGSTOP) for 3 s while the honest client calls, then lets it go on (SIGCONT). */
+async function stalled(ax: BenchAxis): Promise<{ honest: Honest }> {
+  const provider = ax.children[ax.children.length - 1]!;
+  const t0 = Date.now();
+  const stop = setTimeout(() => provider.kill('SIGSTOP'), 1500);
+  const cont = setTimeout(() => provider.kill('SIGCONT'), 4500);
+  try {
+    return { honest: await honestLoop(ax, () => Date.now() - t0 > SECONDS * 1000) };
+  } finally {
+    clearTimeout(stop);
+    clearTimeout(cont);
+    provider.kill('SIGCONT');
+  }
+}
+
 export async function run(): Promise<Record<string, unknown>> {
   const ax = await startBenchAxis({ storage: 'pglite' });
   try {
@@ -195,6 +211,7 @@ export async function run(): Promise<Record<string, unknown>> {
     const scenarios: Record<string, unknown>[] = [];
     scenarios.push({ scenario: 'none', ...(await underAttack(ax, null)) });
     for (const [name, attack] of ATTACKS) scenarios.push({ scenario: name, ...(await underAttack(ax, attack)) });
+    const stall = { scenario: "the provider's server stalled (SIGSTOP) for 3 s, then going on (SIGCONT)", ...(await stalled(ax)) };
     const kills = [
       { scenario: "the provider's server killed (SIGKILL) and started again 2 s later", ...(await killed(ax, 1)) },
       { scenario: "the consumer's server killed (SIGKILL) and started again 2 s later", ...(await killed(ax, 0)) },
@@ -219,7 +236,7 @@ export async function run(): Promise<Record<string, unknown>> {
         spoolFilesLeft: readdirSync(join(dir, 'spool')).length,
       });
     }
-    return { seconds: SECONDS, attackers: ATTACKERS, scenarios, kills, logs };
+    return { seconds: SECONDS, attackers: ATTACKERS, scenarios, stall, kills, logs };
   } finally {
     await ax.close();
   }
@@ -240,6 +257,7 @@ export function describe(r: Record<string, any>): string {
     '| while | honest exchanges | p50 / p95 / max ms | honest failures | altered | the misbehaving side’s outcomes |',
     '|---|---:|---:|---|---:|---|',
     ...r.scenarios.map((s: any) => `| ${s.scenario} | ${h(s.honest)} | ${list(s.attacker)} |`),
+    ...(r.stall ? [`| ${r.stall.scenario} | ${h(r.stall.honest)} | — |`] : []),
     ...r.kills.map((k: any) => `| ${k.scenario} | ${h(k.honest)} | first exchange through ${k.firstAfterRestartMs ?? 'never'} ms after the restart |`),
     '',
     'Message logs after both servers were stopped (SIGTERM), verified offline (records, hash chain, hash trees, time-stamps with the TSA’s certificate, stored bodies against their hashes): ' +

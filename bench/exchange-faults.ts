@@ -160,15 +160,15 @@ async function underAttack(ax: BenchAxis, attack: Attack | null): Promise<{ hone
 /** Kills server `i` (1 consumer, 2 provider in `children`) with SIGKILL, starts it again 2 s later. */
 async function killed(ax: BenchAxis, i: 0 | 1): Promise<{ honest: Honest; firstAfterRestartMs: number | null }> {
   const idx = ax.children.length - 2 + i;
-  let victim: ChildProcess = ax.children[idx]!;
+  const victim: ChildProcess = ax.children[idx]!;
   const t0 = Date.now();
   let restartedAt = 0;
   let firstAfterRestartMs: number | null = null;
   const timer = setTimeout(() => victim.kill('SIGKILL'), 1500);
   const respawn = setTimeout(() => {
-    victim = ax.spawnServer(i);
-    ax.children.splice(idx, 1);
-    ax.children.splice(idx, 0, ax.children.pop()!);
+    // the new process (spawnServer appends it) takes the killed one's place
+    ax.spawnServer(i);
+    ax.children[idx] = ax.children.pop()!;
     restartedAt = Date.now();
   }, 3500);
   const honest = await honestLoop(

@@ -184,6 +184,15 @@ export class TrucError extends Error {
   }
 }
 
+/**
+ * A request Node's HTTP parser refused before any handler saw it (a server's 'clientError'): headers over the
+ * limit (431), headers too slow (408), anything else unparsable (400), with the code it is refused under.
+ */
+export function parserRefusal(err: { code?: string }): { status: 400 | 408 | 431; code: 'too_large' | 'bad_request' } {
+  if (err.code === 'HPE_HEADER_OVERFLOW') return { status: 431, code: 'too_large' };
+  return { status: err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400, code: 'bad_request' };
+}
+
 export function isTrucError(e: unknown): e is TrucError {
   return e instanceof TrucError;
 }

@@ -56,7 +56,7 @@ export interface AxisOptions {
   storage: 'memory' | 'folder' | ((agency: AxisAgency) => Promise<string>);
   /** PGlite databases each on a thread of their own (src/store/db-thread.ts), as in a serving process */
   thread?: boolean;
-  /** servers that keep running (the demonstration axis of `truc start`): a database made anew is reopened (src/store/db.ts) */
+  /** servers that keep running (the demonstration axis of `truc start`): a database made anew is made on a throwaway thread first (src/store/db.ts) */
   serving?: boolean;
   host?: string;
   /** first ports: information-system listeners and peer listeners count up from these (0: any free port) */

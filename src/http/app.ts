@@ -6,7 +6,7 @@
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import swagger from '@fastify/swagger';
 import { readFileSync } from 'node:fs';
-import { TrucError, isTrucError, toProblem } from '../errors.js';
+import { TrucError, isTrucError, parserRefusal, toProblem } from '../errors.js';
 import { isDataException } from '../store/text.js';
 import type { Platform } from '../platform.js';
 import { authRoutes } from './auth/routes.js';
@@ -93,9 +93,8 @@ export async function buildApp(p: Platform, opts: AppOptions = {}): Promise<Fast
     requestTimeout: 120_000,
     // a client error Node answers itself (431 headers too large, 400 malformed, 408 timeout) is a problem document too
     clientErrorHandler: (err: NodeJS.ErrnoException, socket: import('node:net').Socket) => {
-      const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+      const { status, code } = parserRefusal(err);
       const title = status === 431 ? 'Request header fields too large' : status === 408 ? 'Request timeout' : 'Bad request';
-      const code = status === 431 ? 'too_large' : 'bad_request';
       const body = JSON.stringify({ type: `urn:truc:error:${code}`, title, status, code, detail: title });
       if (socket.writable)
         socket.end(`HTTP/1.1 ${status} ${title}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);

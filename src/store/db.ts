@@ -286,13 +286,11 @@ export async function openDb(opts: OpenOptions): Promise<Db> {
     // it makes the database on a thread of its own, which goes with all it holds when the thread ends, and
     // then opens it — once, at the first start, ~1 s. A command, a test or a library caller that did not say
     // it serves does not.
-    if (dataDir !== undefined && opts.serving === true && !existsSync(join(dataDir, 'PG_VERSION'))) {
+    const makeFirst = dataDir !== undefined && opts.serving === true && !existsSync(join(dataDir, 'PG_VERSION'));
+    if (makeFirst || opts.thread) {
       const { ThreadedPgliteDb } = await import('./db-thread.js');
-      await (await ThreadedPgliteDb.open(dataDir, pgOpts, () => {})).close();
-    }
-    if (opts.thread) {
-      const { ThreadedPgliteDb } = await import('./db-thread.js');
-      return await ThreadedPgliteDb.open(dataDir, pgOpts, release);
+      if (makeFirst) await (await ThreadedPgliteDb.open(dataDir, pgOpts, () => {})).close();
+      if (opts.thread) return await ThreadedPgliteDb.open(dataDir, pgOpts, release);
     }
     const db = dataDir ? new PGlite(dataDir, pgOpts) : new PGlite(pgOpts);
     await db.waitReady;

@@ -303,10 +303,10 @@ interface PeerCall {
   end(last: Buffer): void;
   /**
    * Ends a streamed message cut off by this side (the information system went away mid-body, or its body
-   * outgrew the limit) with an abort frame, and reads the provider's refusal of it: the connection is then
-   * clean for the next message. Null when the channel cannot (HTTP/1.1) or no refusal came: close it.
+   * outgrew the limit) with an abort frame; the provider's refusal of it follows, after which the connection
+   * is clean for the next message. False when the channel cannot (HTTP/1.1) or the connection is gone.
    */
-  abort(code: string): Promise<PeerRefusal | null>;
+  abort(code: string): boolean;
   answer(): Promise<PeerAnswer>;
   /** the exchange is over and the connection clean: it may carry the next */
   done(): void;
@@ -323,7 +323,7 @@ const ABORT_ANSWER_MS = 5000;
 
 function framedCall(ctx: ServerContext, provider: ConfServerView, conn: FramedConn, reused: boolean): PeerCall {
   const s = conn.socket;
-  const call: PeerCall = {
+  return {
     socket: s,
     certDer: conn.certDer,
     reused,
@@ -349,18 +349,14 @@ function framedCall(ctx: ServerContext, provider: ConfServerView, conn: FramedCo
       if (m.kind === 'error') return { status: 0, problem: m.problem };
       return { socket: s, inbound: m.kind === 'whole' ? { whole: m.bytes } : { stream: m.stream, declared: NaN } };
     },
-    async abort(code) {
-      if (s.destroyed || !s.writable) return null;
+    abort(code) {
+      if (s.destroyed || !s.writable) return false;
       s.write(frame(FRAME_ABORT, Buffer.from(code, 'utf8')));
-      let timer: NodeJS.Timeout | undefined;
-      const a = await Promise.race([call.answer().catch(() => null), new Promise<null>((r) => (timer = setTimeout(() => r(null), ABORT_ANSWER_MS)))]);
-      clearTimeout(timer);
-      return a?.problem ? a : null;
+      return true;
     },
     done: () => ctx.peers.release(conn),
     destroy: () => s.destroy(),
   };
-  return call;
 }
 
 async function httpCall(ctx: ServerContext, provider: ConfServerView, streamed: boolean): Promise<PeerCall> {
@@ -394,7 +390,7 @@ async function httpCall(ctx: ServerContext, provider: ConfServerView, streamed: 
     end(last) {
       out.end(last);
     },
-    abort: async () => null,
+    abort: () => false,
     async answer() {
       const resp = await response;
       if (resp.statusCode !== 200 || !String(resp.headers['content-type'] ?? '').startsWith(MESSAGE_CONTENT_TYPE)) {
@@ -527,14 +523,14 @@ async function exchange(
     // the limit: an abort frame ends the message, the provider refuses it, and the connection carries the next
     // one (closing it made every cut-off upload cost a new mutually authenticated TLS connection on both servers)
     if (sending && !settled && (clientGone || (isTrucError(e) && e.code === 'too_large'))) {
-      const refusal = await call.abort(isTrucError(e) ? e.code : 'bad_request');
+      const refusal = call.abort(isTrucError(e) ? e.code : 'bad_request') ? await refusalWithin(call, ABORT_ANSWER_MS) : null;
       if (refusal) settleRefused(call, refusal);
       else call.destroy();
       throw e;
     }
     // the provider may have refused the request before reading it through, and closed the connection under
     // the rest: its refusal is the answer, not the broken write
-    const refusal = sending ? await earlyRefusal(call) : null;
+    const refusal = sending ? await refusalWithin(call, 1000) : null;
     if (!settled) call.destroy();
     throw refusal ? errorFromProblem(refusal.status, refusal.problem) : e;
   }
@@ -553,10 +549,13 @@ function settleRefused(call: PeerCall, refusal: PeerRefusal): TrucError {
   return error;
 }
 
-/** A refusal that arrived while the request was still being sent (waits a moment for one in flight). */
-async function earlyRefusal(call: PeerCall): Promise<PeerRefusal | null> {
+/**
+ * The provider's refusal of a message that did not go through whole: one that arrived while it was still being
+ * sent, or the answer to an abort frame. Null when none comes within `ms` or the answer is not a refusal.
+ */
+async function refusalWithin(call: PeerCall, ms: number): Promise<PeerRefusal | null> {
   let timer: NodeJS.Timeout | undefined;
-  const a = await Promise.race([call.answer().catch(() => null), new Promise<null>((r) => (timer = setTimeout(() => r(null), 1000)))]);
+  const a = await Promise.race([call.answer().catch(() => null), new Promise<null>((r) => (timer = setTimeout(() => r(null), ms)))]);
   clearTimeout(timer);
   return a?.problem ? a : null;
 }

@@ -9,7 +9,8 @@
 import http from 'node:http';
 import https from 'node:https';
 import tls from 'node:tls';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { TrucError } from '../../errors.js';
 import { makeEvent, type Bus } from '../../bus/index.js';
@@ -212,13 +213,13 @@ export class SecurityServer {
    * What Node's HTTP parser refuses on the information-system side (oversized or malformed headers, headers too
    * slow) is answered in X-Road's form and published as a refusal; a connection the client dropped is only closed.
    */
-  private clientError(err: NodeJS.ErrnoException, socket: import('node:stream').Duplex): void {
+  private clientError(err: NodeJS.ErrnoException, socket: Duplex): void {
     if (err.code === 'ECONNRESET' || err.code === 'EPIPE') {
       socket.destroy();
       return;
     }
     const e = answerClientError(err, socket);
-    if (e) publishRefusal(this.ctx, 'consumer', e, { parser: err.code ?? 'unknown', remote: (socket as import('node:net').Socket).remoteAddress ?? '' });
+    if (e) publishRefusal(this.ctx, 'consumer', e, { parser: err.code ?? 'unknown', remote: (socket as Socket).remoteAddress ?? '' });
   }
 
   async start(): Promise<{ isUrl: string; isTlsUrl?: string; peerAddress: string }> {

@@ -8,10 +8,10 @@
  * and the Vietnamese and English text (`message_vi`, `message_en`). The mapping from our codes to X-Road's
  * names is `XROAD_FAULT` below and the table in docs/exchange.md.
  */
-import type { ServerResponse } from 'node:http';
+import { STATUS_CODES, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { randomUUID } from 'node:crypto';
-import { TrucError, isTrucError, toProblem } from '../../errors.js';
+import { TrucError, isTrucError, parserRefusal, toProblem } from '../../errors.js';
 
 export type ErrorOrigin = 'ClientProxy' | 'ServerProxy';
 
@@ -163,21 +163,19 @@ export function sendXroadError(res: ServerResponse, e: unknown, origin: ErrorOri
  * closes. Returns the error, for the caller's monitoring event; null when the socket was already gone.
  */
 export function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): TrucError | null {
-  const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
-  const timeout = err.code === 'ERR_HTTP_REQUEST_TIMEOUT';
-  const status = tooLarge ? 431 : timeout ? 408 : 400;
-  const e = tooLarge
-    ? new TrucError('too_large', 'the request headers are larger than the security server accepts')
-    : new TrucError('bad_request', timeout ? 'the request headers did not arrive in time' : `the request is not valid HTTP (${err.code ?? 'parse error'})`);
+  const { status, code } = parserRefusal(err);
+  const e =
+    code === 'too_large'
+      ? new TrucError('too_large', 'the request headers are larger than the security server accepts')
+      : new TrucError('bad_request', status === 408 ? 'the request headers did not arrive in time' : `the request is not valid HTTP (${err.code ?? 'parse error'})`);
   if (!socket.writable) {
     socket.destroy();
     return null;
   }
   const fault = xroadFault('ClientProxy', e);
   const body = JSON.stringify(xroadErrorBody(fault, e));
-  const reason = tooLarge ? 'Request Header Fields Too Large' : timeout ? 'Request Timeout' : 'Bad Request';
   socket.end(
-    `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nX-Road-Error: ${fault}\r\nConnection: close\r\n\r\n${body}`,
+    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nX-Road-Error: ${fault}\r\nConnection: close\r\n\r\n${body}`,
   );
   return e;
 }

@@ -295,6 +295,8 @@ interface PeerCall {
   certDer: Buffer;
   /** the connection had carried an exchange before (a failure before any answer may be a close racing reuse) */
   reused: boolean;
+  /** the framed channel (false: the HTTP/1.1 fallback) */
+  framed: boolean;
   /** where a streamed message's frames go */
   out: Writable;
   /** sends a message held whole: material frame (if any), then its frames, in one write */
@@ -327,6 +329,7 @@ function framedCall(ctx: ServerContext, provider: ConfServerView, conn: FramedCo
     socket: s,
     certDer: conn.certDer,
     reused,
+    framed: true,
     out: s,
     sendWhole(material, wire) {
       s.cork();
@@ -381,6 +384,7 @@ async function httpCall(ctx: ServerContext, provider: ConfServerView, streamed: 
     get reused() {
       return out.reusedSocket;
     },
+    framed: false,
     out,
     sendWhole(material, wire) {
       out.setHeader('content-length', wire.length + (material ? 5 + material.length : 0));
@@ -444,8 +448,7 @@ async function sendWhole(ctx: ServerContext, res: ServerResponse, provider: Conf
     call.done();
     return n;
   } catch (e) {
-    call.destroy();
-    throw e;
+    throw settleBrokenAnswer(call, e);
   }
 }
 
@@ -528,12 +531,31 @@ async function exchange(
       else call.destroy();
       throw e;
     }
+    if (!sending) throw settled ? e : settleBrokenAnswer(call, e);
     // the provider may have refused the request before reading it through, and closed the connection under
     // the rest: its refusal is the answer, not the broken write
-    const refusal = sending ? await refusalWithin(call, 1000) : null;
+    const refusal = await refusalWithin(call, 1000);
     if (!settled) call.destroy();
     throw refusal ? errorFromProblem(refusal.status, refusal.problem) : e;
   }
+}
+
+/**
+ * The provider's answer did not arrive whole. After an abort frame it is over on the wire (the provider's
+ * information system failed mid-answer, or its server could not go on), so a framed connection goes back to
+ * the pool — closing it made every such failure cost a new mutually authenticated TLS connection on both
+ * servers; after any other failure the connection is closed. Returns the error to throw: the provider's
+ * information system failing is X-Road's Server.ServerProxy.ServiceFailed, anything else its server's failure.
+ */
+function settleBrokenAnswer(call: PeerCall, e: unknown): unknown {
+  const why = isTrucError(e) ? e.detail?.senderAborted : undefined;
+  if (typeof why !== 'string') {
+    call.destroy();
+    return e;
+  }
+  if (call.framed) call.done();
+  else call.destroy();
+  return new TrucError(why === 'service_failed' ? 'service_failed' : 'peer_failed', (e as Error).message, { origin: 'provider' });
 }
 
 /**

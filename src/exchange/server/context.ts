@@ -18,7 +18,7 @@ import type { BatchSigner } from './batch-sign.js';
 import type { Peers } from './peers.js';
 import type { OpRecorder } from './oprecords.js';
 import { BodyCollector, type BodyMemory, type CollectedBody } from './body.js';
-import { FRAME_ABORT, FRAME_BODY, FRAME_HEADER, FRAME_MATERIAL, FRAME_SIGNATURE, messageDigest, parseSignature, readFrames, readWhole, splitWhole, wholeMessageLimit, type Frame, type MessageHeader, type MessageSignature, type WholeMessage } from './message.js';
+import { FRAME_ABORT, FRAME_BODY, FRAME_HEADER, FRAME_MATERIAL, FRAME_SIGNATURE, messageDigest, parseSignature, readFrames, readWhole, senderAborted, splitWhole, wholeMessageLimit, type Frame, type MessageHeader, type MessageSignature, type WholeMessage } from './message.js';
 import { rootFromPath, verifyRoot } from './batch-sign.js';
 import { decodeMaterial, materialHex } from './material.js';
 import { sha256 } from '../../crypto/digest.js';
@@ -311,7 +311,7 @@ export async function receiveRest(
       if (sigFrame) throw new TrucError('bad_message', 'frames after the signature');
       if (f.type === FRAME_BODY) await collector.add(f.payload);
       else if (f.type === FRAME_SIGNATURE) sigFrame = Buffer.from(f.payload);
-      else if (f.type === FRAME_ABORT) throw new TrucError('peer_failed', `the sender aborted the message: ${f.payload.toString('utf8').slice(0, 200)}`);
+      else if (f.type === FRAME_ABORT) throw senderAborted(f.payload);
       else throw new TrucError('bad_message', 'a header or material frame after the header');
     }
     if (!sigFrame) throw new TrucError('bad_message', 'the message ended without its signature (truncated)');

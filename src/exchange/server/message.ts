@@ -212,6 +212,16 @@ export interface WholeMessage {
 export const wholeMessageLimit = (inlineBodyBytes: number) => inlineBodyBytes + 2 * MAX_HEADER_BYTES + MAX_SIGNATURE_BYTES + 64 * 5;
 
 /**
+ * The error for an X frame: the sender ended its message early, giving its reason (one of our codes). The
+ * message is over on the wire — the channel's reader ends it at the X frame — so the connection it came on is
+ * clean for the next one; `detail.senderAborted` carries the reason so that the receiver can keep it.
+ */
+export function senderAborted(payload: Buffer): TrucError {
+  const why = payload.toString('utf8').slice(0, 200);
+  return new TrucError('peer_failed', `the sender aborted the message: ${why}`, { senderAborted: why });
+}
+
+/**
  * Splits a message held whole in memory into its frames, with the checks `readFrames` and the receiver
  * make on a stream: H first, then B*, then S and nothing after; an X frame is the sender's abort.
  */
@@ -242,7 +252,7 @@ export function splitWhole(buf: Buffer): WholeMessage {
     if (signature) throw new TrucError('bad_message', 'frames after the signature');
     if (t === FRAME_BODY) body.push(payload);
     else if (t === FRAME_SIGNATURE) signature = payload;
-    else if (t === FRAME_ABORT) throw new TrucError('peer_failed', `the sender aborted the message: ${payload.toString('utf8').slice(0, 200)}`);
+    else if (t === FRAME_ABORT) throw senderAborted(payload);
     else throw new TrucError('bad_message', 'a header or material frame after the header');
   }
   if (!header) throw new TrucError('bad_message', 'the message does not start with its header');

@@ -192,6 +192,8 @@ export async function serveFramed(ctx: ServerContext, socket: TLSSocket): Promis
     busy = true;
     let closeAfter = false;
     let started = false;
+    /** the answer went out to its last frame (a signature, or an abort frame: the message is over on the wire) */
+    let ended = false;
     const reply: Reply = {
       get started() {
         return started;
@@ -208,12 +210,15 @@ export async function serveFramed(ctx: ServerContext, socket: TLSSocket): Promis
         started = true;
       },
       end(last) {
+        ended = true;
         socket.write(last);
       },
       refuse(e, close) {
         if (socket.destroyed) return;
         if (started) {
-          socket.destroy();
+          // an answer cut off mid-frame leaves nothing the consumer could read on; one ended by an abort frame
+          // leaves the connection clean for the next message
+          if (!ended) socket.destroy();
           return;
         }
         started = true;

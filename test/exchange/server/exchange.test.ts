@@ -586,6 +586,12 @@ describe("X-Road's message protocol for REST (PR-REST, PR-MREST)", () => {
     is = http.createServer((req, res) => {
       req.resume();
       req.on('end', () => {
+        if (req.url?.startsWith('/dut-giua')) {
+          // an information system that fails mid-answer: 1 MiB announced, 200 KiB sent, the connection cut
+          res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': 1 << 20 });
+          res.write(Buffer.alloc(200 * 1024, 1), () => setTimeout(() => res.destroy(), 50));
+          return;
+        }
         seen.push({ method: req.method!, url: req.url!, headers: req.headers });
         const body = req.method === 'HEAD' ? '' : JSON.stringify({ method: req.method, url: req.url });
         res.writeHead(req.method === 'DELETE' ? 204 : 201, {
@@ -681,6 +687,36 @@ describe("X-Road's message protocol for REST (PR-REST, PR-MREST)", () => {
       expect(seen.map((x) => `${x.method} ${x.url}`)).toEqual([`${method} /m?x=1`]);
       if (method === 'GET') expect(r.json()).toEqual({ method: 'GET', url: '/m?x=1' });
       if (method === 'HEAD' || method === 'DELETE') expect(r.body.length).toBe(0);
+    }
+  });
+
+  it("a provider's information system failing mid-answer: ServiceFailed, nothing of the answer logged, and the connection between the servers carries the next message", async () => {
+    const consumer = t.axis.members[0]!;
+    const provider = t.axis.members[2]!;
+    expect((await call(0, `${HCM}/vong/truoc`)).status).toBe(201);
+    const opened = consumer.server.ctx.peers.framedOpened;
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const id = randomUUID();
+      ids.push(id);
+      const r = await call(0, `${HCM}/vong/dut-giua`, { headers: { 'x-road-id': id } });
+      expect([r.status, r.error], r.body.toString()).toEqual([500, 'Server.ServerProxy.ServiceFailed']);
+      expect(r.json()).toMatchObject({ code: 'service_failed', message: expect.stringMatching(/aborted the message: service_failed/) });
+      expect(r.json().senderAborted).toBeUndefined();
+    }
+    expect((await call(0, `${HCM}/vong/sau`)).status).toBe(201);
+    // the aborted answers left their connections clean: no new TLS connection between the servers
+    expect(consumer.server.ctx.peers.framedOpened).toBe(opened);
+    // the requests were logged on both sides before delivery; the answers that never came whole on neither
+    for (const m of [consumer, provider]) {
+      for (const id of ids) {
+        const logged = await until(async () => {
+          const l = await (m.log as MessageLog).search({ messageId: id });
+          return l.length ? l : undefined;
+        });
+        expect(logged.map((x) => x.kind)).toEqual(['request']);
+      }
+      expect(readdirSync(join((m.log as MessageLog).dir, 'spool'))).toEqual([]);
     }
   });
 

@@ -261,6 +261,12 @@ export async function openDb(opts: OpenOptions): Promise<Db> {
     const { default: pgClient } = await import('pg');
     const pool = new pgClient.Pool({ connectionString: url, max: opts.poolSize ?? 10 });
     pool.on('error', () => {}); // an idle client's error is reported on its next use
+    // and every client listens for its errors for its whole life: the pool hands a released client straight to
+    // a waiting `connect()` without a listener until the waiter's promise continuation runs, and a backend
+    // terminated in that gap (the FATAL message parsed from the same socket read as the previous answer) was
+    // an uncaught 'error' event that stopped the process. A broken client is not queryable: the pool drops it
+    // when it comes back, and its next statement fails (and `watch` below destroys it).
+    pool.on('connect', (client) => client.on('error', () => {}));
     try {
       await pool.query('SELECT 1');
     } catch (e) {

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
 import { openDb, migrate, type Db } from '../../src/store/index.js';
-import { testDatabaseUrls } from '../helpers/db.js';
+import { freshPostgresUrl, postgresWanted, testDatabaseUrls } from '../helpers/db.js';
+import type pg from 'pg';
 
 for (const { name, url } of testDatabaseUrls()) {
   describe(`store on ${name}`, () => {
@@ -53,6 +54,34 @@ for (const { name, url } of testDatabaseUrls()) {
     });
   });
 }
+
+describe.skipIf(!postgresWanted())('PostgreSQL: a connection lost between two users of the pool', () => {
+  it('is no uncaught error: the next user is told, and the pool opens a new connection', async () => {
+    const db = await openDb({ url: await freshPostgresUrl(), poolSize: 1 });
+    try {
+      const pool = (db as unknown as { pool: pg.Pool }).pool;
+      const a = await pool.connect();
+      const waiting = pool.connect();
+      // released while another waits: the pool hands the client over at once, and the waiter listens only once
+      // its promise continues — a backend terminated in between (its FATAL message parsed from the same read
+      // as the previous answer) is an 'error' event then, which with no listener threw and stopped the process
+      a.release();
+      let thrown: unknown = null;
+      try {
+        a.emit('error', Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' }));
+      } catch (e) {
+        thrown = e;
+      }
+      const b = await waiting;
+      b.release(new Error('lost'));
+      expect(thrown).toBeNull();
+      expect(b).toBe(a);
+      expect(await db.query<{ one: number }>('SELECT 1 AS one')).toEqual([{ one: 1 }]);
+    } finally {
+      await db.close();
+    }
+  });
+});
 
 describe('the embedded database folder is one process’s', () => {
   it('refuses a second opening while the first is open, and takes over a lock whose process is gone', async () => {

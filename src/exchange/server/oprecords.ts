@@ -1,12 +1,16 @@
 /**
  * Operational records: one row per exchange this server took part in (message id, side, client, service,
  * when it came in and went out, body sizes, success, error code), written in batches off the message path
- * (a buffer flushed every second with one COPY) so they cost nothing per message. Health per service is
- * kept in memory for the status API; refusals are events on the bus as they happen.
+ * (a buffer flushed every second with one COPY) so they cost nothing per message. A write that fails (the
+ * database restarting or away) keeps its rows for the next flush, so an outage loses none up to the bound;
+ * since the database may have committed a write whose answer was lost, those rows are written again only
+ * where absent. Health per service is kept in memory for the status API; refusals are events on the bus as
+ * they happen.
  */
 import type { Logger } from 'pino';
 import type { Db, Migration } from '../../store/index.js';
 import type { CopyColumn } from '../../store/copy.js';
+import { textArray, timestampArray } from '../../store/array-params.js';
 
 export const opMigrations: Migration[] = [
   {
@@ -67,8 +71,12 @@ export interface OpRecord {
 
 const MAX_BUFFERED = 100_000;
 
+const toRow = (r: OpRecord) => [r.messageId, r.side, r.client ?? null, r.service ?? null, r.startedAt, r.finishedAt, r.requestBytes, r.responseBytes, r.status ?? null, r.error ?? null];
+
 export class OpRecorder {
   private buf: OpRecord[] = [];
+  /** rows of a write that failed: perhaps committed all the same */
+  private uncertain: OpRecord[] = [];
   private timer: NodeJS.Timeout | null = null;
   private flushing: Promise<void> | null = null;
   dropped = 0;
@@ -85,7 +93,7 @@ export class OpRecorder {
 
   record(r: OpRecord): void {
     // a database that cannot keep up loses operational records, never messages
-    if (this.buf.length >= MAX_BUFFERED) {
+    if (this.buf.length + this.uncertain.length >= MAX_BUFFERED) {
       this.dropped++;
       return;
     }
@@ -94,20 +102,52 @@ export class OpRecorder {
 
   async flush(): Promise<void> {
     if (this.flushing) return this.flushing;
-    if (!this.buf.length) return;
+    if (!this.buf.length && !this.uncertain.length) return;
     const rows = this.buf;
+    const again = this.uncertain;
     this.buf = [];
-    this.flushing = this.db
-      .copyFrom(
-        'xs_op',
-        COLUMNS,
-        rows.map((r) => [r.messageId, r.side, r.client ?? null, r.service ?? null, r.startedAt, r.finishedAt, r.requestBytes, r.responseBytes, r.status ?? null, r.error ?? null]),
-      )
-      .catch((err) => this.log.warn({ err, rows: rows.length }, 'operational records not written'))
-      .finally(() => {
+    this.uncertain = [];
+    this.flushing = (async () => {
+      try {
+        for (let i = 0; i < again.length; i += 5000) await this.writeAbsent(again.slice(i, i + 5000));
+        if (rows.length) await this.db.copyFrom('xs_op', COLUMNS, rows.map(toRow));
+      } catch (err) {
+        // kept for the next flush, oldest first, within the bound
+        const keep = again.concat(rows);
+        const room = Math.max(0, MAX_BUFFERED - this.buf.length);
+        if (keep.length > room) {
+          this.dropped += keep.length - room;
+          keep.length = room;
+        }
+        this.uncertain = keep;
+        this.log.warn({ err, rows: keep.length }, 'operational records not written yet: kept for the next attempt');
+      } finally {
         this.flushing = null;
-      });
+      }
+    })();
     return this.flushing;
+  }
+
+  /** Rows whose earlier write failed, inserted where no row of the same exchange side and start exists. */
+  private async writeAbsent(rows: OpRecord[]): Promise<void> {
+    await this.db.query(
+      `INSERT INTO xs_op (message_id, side, client, service, started_at, finished_at, request_bytes, response_bytes, status, error)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::timestamptz[], $7::int8[], $8::int8[], $9::int4[], $10::text[])
+         AS x(message_id, side, client, service, started_at, finished_at, request_bytes, response_bytes, status, error)
+       WHERE NOT EXISTS (SELECT 1 FROM xs_op o WHERE o.message_id = x.message_id AND o.side = x.side AND o.started_at = x.started_at)`,
+      [
+        textArray(rows.map((r) => r.messageId)),
+        textArray(rows.map((r) => r.side)),
+        textArray(rows.map((r) => r.client ?? null)),
+        textArray(rows.map((r) => r.service ?? null)),
+        timestampArray(rows.map((r) => r.startedAt)),
+        timestampArray(rows.map((r) => r.finishedAt)),
+        `{${rows.map((r) => r.requestBytes).join(',')}}`,
+        `{${rows.map((r) => r.responseBytes).join(',')}}`,
+        `{${rows.map((r) => r.status ?? 'NULL').join(',')}}`,
+        textArray(rows.map((r) => r.error ?? null)),
+      ],
+    );
   }
 
   async search(q: { messageId?: string; since?: Date; limit?: number }): Promise<Record<string, unknown>[]> {

@@ -520,8 +520,8 @@ export class MessageLog implements MessageLogApi {
     let prev = this.head.hash;
     let seq = this.head.seq;
     const bufs: Buffer[] = [];
-    const done: { seq: number; hash: Buffer; offset: number; meta: RecordMeta; p: Pending; bodyTo?: string }[] = [];
-    const moves: { from: string; to: string }[] = [];
+    const done: { seq: number; hash: Buffer; offset: number; meta: RecordMeta; p: Pending }[] = [];
+    const moves: { from: string; to: string; body: LogSpooledBody }[] = [];
     const fresh = new Set<string>();
     try {
       for (const p of group) {
@@ -561,12 +561,8 @@ export class MessageLog implements MessageLogApi {
         const payload = encodeRecord(meta);
         const hash = chainHash(prev, T_RECORD, payload);
         bufs.push(...frame(T_RECORD, payload, hash));
-        let bodyTo: string | undefined;
-        if (p.spooled) {
-          bodyTo = bodyPath(this.dir, seg.no, seq);
-          moves.push({ from: p.spooled.path, to: bodyTo });
-        }
-        done.push({ seq, hash, offset: off, meta, p, ...(bodyTo ? { bodyTo } : {}) });
+        if (p.spooled) moves.push({ from: p.spooled.path, to: bodyPath(this.dir, seg.no, seq), body: p.spooled });
+        done.push({ seq, hash, offset: off, meta, p });
         off += frameLength(payload.length);
         prev = hash;
       }
@@ -583,7 +579,11 @@ export class MessageLog implements MessageLogApi {
     try {
       if (moves.length) {
         await mkdir(bodiesDir(this.dir, seg.no), { recursive: true });
-        for (const m of moves) await rename(m.from, m.to);
+        for (const m of moves) {
+          await rename(m.from, m.to);
+          // a write failing after this leaves the file here: its discard must find it (no orphan body)
+          m.body.path = m.to;
+        }
         await fsyncDir(bodiesDir(this.dir, seg.no));
         await fsyncDir(join(this.dir, SEGMENTS));
       }
@@ -610,7 +610,6 @@ export class MessageLog implements MessageLogApi {
     if (wasCaughtUp && done.length) this.oldestUnstampedAt = done[0]!.meta.time;
     for (const d of done) {
       this.recent.put(d.seq, d.hash, d.meta.time.getTime());
-      if (d.p.spooled && d.bodyTo) d.p.spooled.path = d.bodyTo;
       if (this.db) this.indexQueue.push(this.indexRow(d.meta, seg.no, d.offset));
       d.p.resolve({ seq: d.seq, hash: d.hash });
     }

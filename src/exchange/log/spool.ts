@@ -11,12 +11,17 @@ import { createReadStream } from 'node:fs';
 import { open, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
-import { TrucError } from '../../errors.js';
+import { TrucError, isTrucError } from '../../errors.js';
 import type { BodySpool, SpooledBody } from './types.js';
 import { bodyAad, type BodyCipher, type BodyCipherStream } from './cipher.js';
 import { writeAll } from './write.js';
 
 const WRITE_BATCH = 512 * 1024;
+
+/** A file-system failure of the spool (no space left, an I/O error) is the message log's failure, said as such. */
+function spoolFailure(e: unknown): TrucError {
+  return isTrucError(e) ? e : new TrucError('log_failure', `the message log could not spool the body: ${(e as Error).message}`);
+}
 
 /** What the log needs to know of a spool it appends (beyond the public SpooledBody). */
 export class LogSpooledBody implements SpooledBody {
@@ -141,17 +146,21 @@ export class FileSpool implements BodySpool {
     this.h.update(chunk);
     // copy: the caller may reuse its buffer once the promise resolves
     this.stored(this.enc ? this.enc.update(chunk) : Buffer.from(chunk));
-    if (this.pendingBytes >= WRITE_BATCH) await this.flushPending();
+    if (this.pendingBytes >= WRITE_BATCH) await this.flushPending().catch((e) => Promise.reject(spoolFailure(e)));
   }
 
   async finish(): Promise<SpooledBody> {
     if (this.state !== 'open') throw new TrucError('conflict', `the body spool is ${this.state}`);
     if (this.enc) this.stored(this.enc.final());
-    await this.flushPending();
-    const fh = await this.handle();
-    // durable before any record can point at it: appending then costs only a rename
-    await fh.datasync();
-    await fh.close();
+    try {
+      await this.flushPending();
+      const fh = await this.handle();
+      // durable before any record can point at it: appending then costs only a rename
+      await fh.datasync();
+      await fh.close();
+    } catch (e) {
+      throw spoolFailure(e);
+    }
     this.fh = null;
     this.state = 'finished';
     const hash = this.h.digest();

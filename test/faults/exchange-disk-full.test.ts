@@ -104,6 +104,19 @@ describe.skipIf(!canMount)('message logs on a full disk', () => {
       expect(await logged(provider, r.id)).not.toContain('provider:response');
     }
     for (const r of byConsumer) expect(await logged(consumer, r.id)).not.toContain('consumer:response');
+    // the index and the operational records go on too (the log's index is written behind it)
+    const last = await send('cuoi');
+    expect(last.status).toBe(200);
+    for (const m of [consumer, provider]) {
+      const end = Date.now() + 20_000;
+      for (;;) {
+        const l = await (m.log as MessageLog).search({ messageId: last.id });
+        const o = await m.server.ctx.ops.search({ messageId: last.id });
+        if (l.length === 2 && o.length === 1) break;
+        if (Date.now() > end) throw new Error(`${last.id}: ${l.length} index rows, ${o.length} operational records`);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
     for (const m of [consumer, provider]) {
       const dir = (m.log as MessageLog).dir;
       const v = await verifyLog({ dir, trustedTsaCerts: [t.tsa.certificate()], checkBodies: false });

@@ -50,6 +50,9 @@ function readDerOrPem(file: string): Buffer {
   return m ? Buffer.from(m[1]!.replace(/\s+/g, ''), 'base64') : raw;
 }
 
+/** A subsystem as a registration request names it. */
+const subsystemRef = (s: { memberClass: string; memberCode: string; subsystemCode: string }) => ({ memberClass: s.memberClass, memberCode: s.memberCode, subsystemCode: s.subsystemCode });
+
 export function ssCommands(program: Command, ctx: SsCliContext): void {
   const ss = program.command('ss').description('máy chủ an ninh (security server) of this process: keys, anchor, registration, services, access rights');
   loadBefore(ss, load);
@@ -92,9 +95,29 @@ export function ssCommands(program: Command, ctx: SsCliContext): void {
     .option('--clients-only', 'only the client registrations')
     .option('--encryption-cert <file>', 'only this: register the owner member’s encryption certificate (agency-encryption, DER or PEM) for the global configuration')
     .option('--delete-encryption-cert <file>', 'only this: ask to delete a registered encryption certificate of the owner member')
+    .option('--delete-client <subsystem>', 'only this: ask to take a client (SUBSYSTEM:…) off this server (then `truc ss client remove`)')
+    .option('--change-address <host:port>', 'only this: ask to change where other servers reach this one')
+    .option('--maintenance <on|off>', 'only this: ask to put this server in maintenance mode (other servers refuse to send it messages) or take it out')
     .action((o) =>
       ctx.withPlatform(async (p) => {
+        const only = [o.deleteClient, o.changeAddress, o.maintenance].filter((x) => x !== undefined);
+        if (only.length > 1) throw new TrucError('bad_request', 'give one of --delete-client, --change-address, --maintenance at a time');
+        if (o.maintenance !== undefined && o.maintenance !== 'on' && o.maintenance !== 'off') throw new TrucError('bad_request', '--maintenance takes on or off');
         const { server, settings, conf, log } = await openServer(p, (dir, lo) => ctx.openLog(p, dir, lo));
+        if (only.length) {
+          try {
+            const [type, extra] = o.deleteClient
+              ? (['client-deletion', { client: subsystemRef(parseSubsystem(o.deleteClient)) }] as const)
+              : o.changeAddress
+                ? (['address-change', { address: o.changeAddress as string }] as const)
+                : (['maintenance', { maintenance: o.maintenance === 'on' }] as const);
+            const r = { type, ...(await server.register(type, extra)) };
+            ctx.out(r, () => `đã gửi yêu cầu (request sent): ${r.type} ${r.id} — ${r.status}`);
+          } finally {
+            await log.close();
+          }
+          return;
+        }
         if (o.encryptionCert || o.deleteEncryptionCert) {
           try {
             const priv = conf.privateParameters();
@@ -117,15 +140,24 @@ export function ssCommands(program: Command, ctx: SsCliContext): void {
           if (!address) throw new TrucError('bad_request', 'give --address host:port (or exchange.server.publicAddress)');
           results.push({ type: 'auth-cert', ...(await server.register('auth-cert', { address })) });
         }
-        for (const c of (await server.store.snapshot()).clients) {
-          const sub = parseSubsystem(c);
-          results.push({ type: 'client', client: c, ...(await server.register('client', { client: { memberClass: sub.memberClass, memberCode: sub.memberCode, subsystemCode: sub.subsystemCode } })) });
-        }
+        for (const c of (await server.store.snapshot()).clients) results.push({ type: 'client', client: c, ...(await server.register('client', { client: subsystemRef(parseSubsystem(c)) })) });
         ctx.out(results, () => table(results as Record<string, unknown>[], ['type', 'client', 'id', 'status']));
       }),
     );
 
   const client = ss.command('client').description('the subsystems this server serves');
+  client
+    .command('remove <subsystem>')
+    .description('Stop serving a client here (its information system is refused as not a client of this server); `truc ss register --delete-client` asks the central server to take it off this server.')
+    .action((sub) =>
+      ctx.withPlatform(async (p) => {
+        const s = parseSubsystem(sub);
+        const store = await serverStore(p);
+        if (!(await store.snapshot()).clients.has(subsystemText(s))) throw new TrucError('not_found', `${subsystemText(s)} không phải phân hệ của máy chủ này / is not a client of this server`);
+        await store.removeClient(s);
+        ctx.out({ client: subsystemText(s) }, () => `đã gỡ phân hệ (client removed): ${subsystemText(s)}`);
+      }),
+    );
   client
     .command('add <subsystem>')
     .description('Add a client, e.g. SUBSYSTEM:VN/GOV/000.00.00.G22/vanthu (then `truc ss register --clients-only`).')

@@ -1,5 +1,6 @@
 /**
- * `truc ss register --encryption-cert FILE` and `--delete-encryption-cert FILE`, run in process against a
+ * `truc ss register` for what follows a server's first registration — `--encryption-cert FILE` and
+ * `--delete-encryption-cert FILE`, `--delete-client`, `--maintenance on|off`, `--change-address` — run in process against a
  * real platform: the security server (its folder, anchor, keys and certificates from our CA, registered
  * and approved) downloads the configuration over HTTP, fetches a fresh OCSP response for the encryption
  * certificate from the approved CA's responder, signs the request with the member's signing key and sends
@@ -122,5 +123,38 @@ describe('truc ss register --encryption-cert (in process)', () => {
     expect(d).toMatchObject({ type: 'encryption-cert-deletion', status: 'pending' });
     await central.registration.approve(d.id, 'operator');
     expect(await listed()).toEqual([]);
+  }, 60_000);
+
+  it('asks for a client, its deletion, maintenance mode and an address change the same way', async () => {
+    const sub = `SUBSYSTEM:VN/GOV/${G09}/vanthu`;
+    await central.registry.addSubsystem({ memberClass: 'GOV', memberCode: G09, subsystemCode: 'vanthu' }, 'test');
+    const entry = async () => {
+      await central.generator.generate({ force: true });
+      const dir = JSON.parse(Buffer.from((await central.generator.signedDirectory()).directory, 'base64').toString('utf8'));
+      const part = JSON.parse((await central.generator.part(dir.parts[0].hash))!.toString('utf8'));
+      return part.securityServers.find((s: { serverCode: string }) => s.serverCode === 'ss-bnv') as { address: string; clients: unknown[]; maintenance?: boolean };
+    };
+    const approve = async (r: unknown, type: string) => {
+      expect(r).toMatchObject({ type, status: 'pending' });
+      await central.registration.approve((r as { id: string }).id, 'operator');
+      return entry();
+    };
+    await truc('ss', 'client', 'add', sub);
+    const [c] = (await truc('ss', 'register', '--clients-only')) as unknown[];
+    expect(JSON.stringify((await approve(c, 'client')).clients)).toContain('vanthu');
+
+    expect((await approve(await truc('ss', 'register', '--maintenance', 'on'), 'maintenance')).maintenance).toBe(true);
+    expect((await approve(await truc('ss', 'register', '--maintenance', 'off'), 'maintenance')).maintenance).toBeUndefined();
+    expect((await approve(await truc('ss', 'register', '--change-address', '127.0.0.1:5600'), 'address-change')).address).toBe('127.0.0.1:5600');
+
+    expect(JSON.stringify((await approve(await truc('ss', 'register', '--delete-client', sub), 'client-deletion')).clients)).not.toContain('vanthu');
+    await truc('ss', 'client', 'remove', sub);
+    expect([...(await (await serverStore(p)).snapshot()).clients]).toEqual([]);
+    await expect(truc('ss', 'client', 'remove', sub)).rejects.toMatchObject({ code: 'not_found' });
+
+    // said wrong: refused before anything is sent
+    await expect(truc('ss', 'register', '--maintenance', 'maybe')).rejects.toMatchObject({ code: 'bad_request' });
+    await expect(truc('ss', 'register', '--maintenance', 'on', '--change-address', '127.0.0.1:5601')).rejects.toMatchObject({ code: 'bad_request' });
+    expect(await central.registration.list('pending')).toEqual([]);
   }, 60_000);
 });

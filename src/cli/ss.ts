@@ -25,12 +25,13 @@ let confClient: typeof StandaloneApi.confClient;
 let importCert: typeof StandaloneApi.importCert;
 let initKeys: typeof StandaloneApi.initKeys;
 let installAnchor: typeof StandaloneApi.installAnchor;
+let newAuthCertRequest: typeof StandaloneApi.newAuthCertRequest;
 let openServer: typeof StandaloneApi.openServer;
 let serverSettings: typeof StandaloneApi.serverSettings;
 let serverStore: typeof StandaloneApi.serverStore;
 
 async function load(): Promise<void> {
-  ({ confClient, importCert, initKeys, installAnchor, openServer, serverSettings, serverStore } = await import('../exchange/server/standalone.js'));
+  ({ confClient, importCert, initKeys, installAnchor, newAuthCertRequest, openServer, serverSettings, serverStore } = await import('../exchange/server/standalone.js'));
 }
 
 export interface SsCliContext {
@@ -38,7 +39,6 @@ export interface SsCliContext {
   out(v: unknown, text: () => string): void;
   operator(): string;
   config(): Config;
-  /** opens the message log in a folder (the exchange's log part) */
   /** opens the server's message log; `lo.cipher` encrypts its bodies (the vault's log key) */
   openLog(p: Platform, dir: string, lo: { cipher?: BodyCipher }): Promise<MessageLogApi>;
 }
@@ -60,11 +60,17 @@ export function ssCommands(program: Command, ctx: SsCliContext): void {
   ss.command('init')
     .description('Generate the authentication key (software) and the signing key, and write their certificate requests (auth.csr, sign.csr) into the server folder.')
     .option('--sign-key-store <store>', 'software | pkcs11 for the signing key (default: the default key store)')
+    .option('--only <kind>', 'a new key for one of them (a rotation): auth or sign; the server goes on with its current one until the certificate is imported')
     .action((o) =>
       ctx.withPlatform(async (p) => {
+        if (o.only !== undefined && o.only !== 'auth' && o.only !== 'sign') throw new TrucError('bad_request', '--only takes auth or sign');
         const s = serverSettings(p);
-        const r = await initKeys(p, s, o.signKeyStore ? { signKeyStore: o.signKeyStore } : {});
-        ctx.out(r, () => `đã tạo khoá và yêu cầu chứng thư (keys and requests made):\n  xác thực (authentication, profile agency-auth): ${r.auth!.csrFile}\n  ký số (signing, profile agency-signing): ${r.sign!.csrFile}`);
+        const r = await initKeys(p, s, { ...(o.signKeyStore ? { signKeyStore: o.signKeyStore } : {}), ...(o.only ? { only: o.only } : {}) });
+        const lines = [
+          ...(o.only !== 'sign' ? [`  xác thực (authentication, profile agency-auth): ${r.auth!.csrFile}`] : []),
+          ...(o.only !== 'auth' ? [`  ký số (signing, profile agency-signing): ${r.sign!.csrFile}`] : []),
+        ];
+        ctx.out(r, () => `đã tạo khoá và yêu cầu chứng thư (keys and requests made):\n${lines.join('\n')}`);
       }),
     );
 
@@ -98,12 +104,34 @@ export function ssCommands(program: Command, ctx: SsCliContext): void {
     .option('--delete-client <subsystem>', 'only this: ask to take a client (SUBSYSTEM:…) off this server (then `truc ss client remove`)')
     .option('--change-address <host:port>', 'only this: ask to change where other servers reach this one')
     .option('--maintenance <on|off>', 'only this: ask to put this server in maintenance mode (other servers refuse to send it messages) or take it out')
+    .option('--auth-cert <file>', 'only this (a rotation): register the new authentication certificate of the pending key from `ss init --only auth`, while the current one stays in use')
+    .option('--delete-auth-cert <file>', 'only this (a rotation): ask to delete an old authentication certificate, once the new one is in use')
     .action((o) =>
       ctx.withPlatform(async (p) => {
-        const only = [o.deleteClient, o.changeAddress, o.maintenance].filter((x) => x !== undefined);
-        if (only.length > 1) throw new TrucError('bad_request', 'give one of --delete-client, --change-address, --maintenance at a time');
+        const only = [o.deleteClient, o.changeAddress, o.maintenance, o.authCert, o.deleteAuthCert].filter((x) => x !== undefined);
+        if (only.length > 1) throw new TrucError('bad_request', 'give one of --delete-client, --change-address, --maintenance, --auth-cert, --delete-auth-cert at a time');
         if (o.maintenance !== undefined && o.maintenance !== 'on' && o.maintenance !== 'off') throw new TrucError('bad_request', '--maintenance takes on or off');
         const { server, settings, conf, log } = await openServer(p, (dir, lo) => ctx.openLog(p, dir, lo));
+        if (o.authCert || o.deleteAuthCert) {
+          try {
+            let r;
+            if (o.authCert) {
+              // the server keeps its address unless told otherwise
+              const address = o.address ?? settings.publicAddress ?? conf.current()?.server(server.ctx.id)?.address;
+              if (!address) throw new TrucError('bad_request', 'give --address host:port (or exchange.server.publicAddress)');
+              r = { type: 'auth-cert', ...(await newAuthCertRequest(p, settings, server, readDerOrPem(o.authCert), address)) };
+            } else {
+              const der = readDerOrPem(o.deleteAuthCert);
+              if (der.equals(server.ctx.authCert))
+                throw new TrucError('bad_request', 'đây là chứng thư xác thực đang dùng / this is the authentication certificate in use: import the new one (`truc ss import-cert auth`) and restart the server first');
+              r = { type: 'auth-cert-deletion', ...(await server.register('auth-cert-deletion', { auth: { certificate: der } })) };
+            }
+            ctx.out(r, () => `đã gửi yêu cầu (request sent): ${r.type} ${r.id} — ${r.status}`);
+          } finally {
+            await log.close();
+          }
+          return;
+        }
         if (only.length) {
           try {
             const [type, extra] = o.deleteClient

@@ -45,11 +45,11 @@ export async function generateIdentityKeys(
   keys: KeyStores,
   id: ServerId,
   memberName: string,
-  opts: { algorithm?: KeyAlgorithm; signKeyStore?: string } = {},
+  opts: { algorithm?: KeyAlgorithm; signKeyStore?: string; only?: IdentityKind } = {},
 ): Promise<PendingKey[]> {
   const alg = opts.algorithm ?? 'EC-P256';
   const out: PendingKey[] = [];
-  for (const kind of ['auth', 'sign'] as const) {
+  for (const kind of opts.only ? [opts.only] : (['auth', 'sign'] as const)) {
     const store = kind === 'auth' ? keys.get('software') : opts.signKeyStore ? keys.get(opts.signKeyStore) : keys.default;
     const key = await store.generate(alg, `exchange:${kind}:${id.memberCode}/${id.serverCode}`);
     const subject = identitySubject(kind, id, memberName);

@@ -47,7 +47,8 @@ export interface ConfSource {
   privateParameters?(): PrivateParameters | undefined;
 }
 
-export type RegistrationExtra = Pick<BuildRegistration, 'address' | 'client' | 'maintenance'>;
+/** `auth`: another authentication certificate than the server's own — a new one to register (with its key, for the proof of possession), or an old one to delete */
+export type RegistrationExtra = Pick<BuildRegistration, 'address' | 'client' | 'maintenance' | 'auth'>;
 
 export interface SecurityServerOptions {
   id: ServerId;
@@ -135,9 +136,11 @@ export class SecurityServer {
       server: { memberClass: this.ctx.id.memberClass, memberCode: this.ctx.id.memberCode, serverCode: this.ctx.id.serverCode },
       ...extra,
       signing: { sign: (d) => signStore.sign(sign!.keyId, this.ctx.signer.scheme, d), scheme: this.ctx.signer.scheme, certificate: this.ctx.signCert, ocsp: this.ctx.own.response('sign') },
-      ...(withAuth
-        ? { auth: { sign: async (d: Buffer) => this.signAuth(d), scheme: this.authScheme, certificate: this.ctx.authCert, ocsp: this.ctx.own.response('auth') } }
-        : { auth: { certificate: this.ctx.authCert } }),
+      ...(extra.auth
+        ? { auth: extra.auth }
+        : withAuth
+          ? { auth: { sign: async (d: Buffer) => this.signAuth(d), scheme: this.authScheme, certificate: this.ctx.authCert, ocsp: this.ctx.own.response('auth') } }
+          : { auth: { certificate: this.ctx.authCert } }),
       now: this.ctx.clock(),
     });
   }

@@ -21,6 +21,9 @@ import { SecurityServer } from './server.js';
 import { ServerStore, serverMigrations } from './store.js';
 import { generateIdentityKeys, importIdentityCert, type IdentityKind } from './provision.js';
 import type { KeyInfo } from '../../crypto/keystore.js';
+import { defaultScheme } from '../../crypto/algorithms.js';
+import { parseCertificate } from '../../pki/path/index.js';
+import { OwnStatus, httpOcspFetcher } from './own-status.js';
 
 export type ServerSettings = NonNullable<ExchangeSettings['server']>;
 
@@ -49,10 +52,12 @@ export function confClient(p: Platform, dir: string): ConfClient {
 }
 
 /** `truc ss init`: the two keys and their requests; the key handles wait in the folder for the certificates. */
-export async function initKeys(p: Platform, s: ReturnType<typeof serverSettings>, opts: { signKeyStore?: string } = {}) {
+export async function initKeys(p: Platform, s: ReturnType<typeof serverSettings>, opts: { signKeyStore?: string; only?: IdentityKind } = {}) {
   const pending = await generateIdentityKeys(p.keys, s.serverId, s.memberName ?? s.serverId.memberCode, opts);
   mkdirSync(s.dir, { recursive: true });
-  const out: Record<string, { key: KeyInfo['ref']; csrFile: string }> = {};
+  // a new key for one kind (a rotation) leaves the other's pending key, if any, where it was
+  const file = join(s.dir, 'pending-keys.json');
+  const out: Record<string, { key: KeyInfo['ref']; csrFile: string }> = opts.only && existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : {};
   for (const k of pending) {
     const csrFile = join(s.dir, `${k.kind}.csr`);
     writeFileSync(csrFile, `-----BEGIN CERTIFICATE REQUEST-----\n${k.csr.toString('base64').replace(/.{64}/g, '$&\n')}\n-----END CERTIFICATE REQUEST-----\n`);
@@ -62,15 +67,45 @@ export async function initKeys(p: Platform, s: ReturnType<typeof serverSettings>
   return out;
 }
 
-/** `truc ss import-cert auth|sign FILE`: the CA's certificate for a pending key. */
-export async function importCert(p: Platform, s: ReturnType<typeof serverSettings>, kind: IdentityKind, der: Buffer): Promise<void> {
+/** The pending key of `kind` (from `truc ss init`) and its details. */
+async function pendingKey(p: Platform, s: ReturnType<typeof serverSettings>, kind: IdentityKind): Promise<KeyInfo> {
   const file = join(s.dir, 'pending-keys.json');
   if (!existsSync(file)) throw new TrucError('not_found', 'no pending keys: run `truc ss init` first');
   const pending = JSON.parse(readFileSync(file, 'utf8')) as Record<string, { key: KeyInfo['ref'] }>;
   const ref = pending[kind]?.key;
   if (!ref) throw new TrucError('not_found', `no pending ${kind} key`);
-  const info = await p.keys.get(ref.store).info(ref.id);
-  await importIdentityCert(await serverStore(p), kind, info, der);
+  return p.keys.get(ref.store).info(ref.id);
+}
+
+/** `truc ss import-cert auth|sign FILE`: the CA's certificate for a pending key. */
+export async function importCert(p: Platform, s: ReturnType<typeof serverSettings>, kind: IdentityKind, der: Buffer): Promise<void> {
+  await importIdentityCert(await serverStore(p), kind, await pendingKey(p, s, kind), der);
+}
+
+/**
+ * `truc ss register --auth-cert FILE`, the first step of a rotation: an `auth-cert` request for the new
+ * authentication certificate of the pending key (its proof of possession made with that key, a fresh OCSP
+ * response for it from the approved CA's responder) while the server goes on with its current one. Once
+ * approved, the configuration lists both; `import-cert auth FILE` and a restart put the new one in use, and
+ * `--delete-auth-cert OLD` takes the old one out.
+ */
+export async function newAuthCertRequest(p: Platform, s: ReturnType<typeof serverSettings>, server: SecurityServer, der: Buffer, address: string) {
+  const key = await pendingKey(p, s, 'auth');
+  let spki: Buffer;
+  try {
+    spki = parseCertificate(der).spki;
+  } catch (e) {
+    throw new TrucError('malformed_der', `the authentication certificate cannot be read: ${(e as Error).message}`);
+  }
+  if (!spki.equals(key.spki)) throw new TrucError('cert_invalid', 'the authentication certificate is not for the pending authentication key (`truc ss init --only auth`)');
+  const own = new OwnStatus(httpOcspFetcher, p.log, server.ctx.clock);
+  own.set('auth', der);
+  await own.refresh(server.ctx.conf(), true);
+  const ocsp = own.response('auth');
+  if (!ocsp.length) throw new TrucError('ocsp_stale', `không lấy được phản hồi OCSP cho chứng thư xác thực mới / no OCSP response for the new authentication certificate: ${own.status()[0]?.lastError ?? 'unknown'}`);
+  const scheme = defaultScheme(key.algorithm);
+  const store = p.keys.get(key.ref.store);
+  return server.register('auth-cert', { address, auth: { sign: (d) => store.sign(key.ref.id, scheme, d), scheme, certificate: der, ocsp } });
 }
 
 /** The body cipher of a server's message log: its key in the platform's vault (none when exchange.server.encryptLog is false). */

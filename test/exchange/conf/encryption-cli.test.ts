@@ -157,4 +157,45 @@ describe('truc ss register --encryption-cert (in process)', () => {
     await expect(truc('ss', 'register', '--maintenance', 'on', '--change-address', '127.0.0.1:5601')).rejects.toMatchObject({ code: 'bad_request' });
     expect(await central.registration.list('pending')).toEqual([]);
   }, 60_000);
+
+  it('rotates the authentication certificate: the new one registered while the old is in use, then the old deleted', async () => {
+    const dir = tmp('truc-ss-rot-');
+    const hashes = async () => {
+      await central.generator.generate({ force: true });
+      const d = JSON.parse(Buffer.from((await central.generator.signedDirectory()).directory, 'base64').toString('utf8'));
+      const part = JSON.parse((await central.generator.part(d.parts[0].hash))!.toString('utf8'));
+      return [...part.securityServers.find((x: { serverCode: string }) => x.serverCode === 'ss-bnv').authCertHashes].sort();
+    };
+    const store = await serverStore(p);
+    const oldDer = (await store.identity('auth'))!.cert;
+    const oldFile = join(dir, 'auth-old.pem');
+    writeFileSync(oldFile, toPem('CERTIFICATE', oldDer));
+    const signBefore = (await store.identity('sign'))!.cert;
+
+    // a new authentication key only; the RA issues its certificate from the request
+    const made = (await truc('ss', 'init', '--only', 'auth')) as Record<string, { csrFile: string }>;
+    expect(Object.keys(made)).toContain('auth');
+    const newDer = Buffer.from((await p.issuer.issue({ profile: 'agency-auth', csr: readFileSync(made.auth!.csrFile) }, 'ra1')).der);
+    const newFile = join(dir, 'auth-new.pem');
+    writeFileSync(newFile, toPem('CERTIFICATE', newDer));
+
+    // a certificate that is not the pending key's is refused before anything is sent
+    await expect(truc('ss', 'register', '--auth-cert', oldFile)).rejects.toMatchObject({ code: 'cert_invalid' });
+    const r = (await truc('ss', 'register', '--auth-cert', newFile)) as { type: string; id: string; status: string };
+    expect(r).toMatchObject({ type: 'auth-cert', status: 'pending' });
+    await central.registration.approve(r.id, 'operator');
+    expect(await hashes()).toEqual([sha256Hex(oldDer), sha256Hex(newDer)].sort());
+    // still the old one in use until the new one is imported
+    expect((await store.identity('auth'))!.cert.equals(oldDer)).toBe(true);
+
+    await truc('ss', 'import-cert', 'auth', newFile);
+    expect((await store.identity('auth'))!.cert.equals(newDer)).toBe(true);
+    expect((await store.identity('sign'))!.cert.equals(signBefore)).toBe(true);
+    // the one in use cannot be deleted; the old one can
+    await expect(truc('ss', 'register', '--delete-auth-cert', newFile)).rejects.toMatchObject({ code: 'bad_request' });
+    const d = (await truc('ss', 'register', '--delete-auth-cert', oldFile)) as { type: string; id: string; status: string };
+    expect(d).toMatchObject({ type: 'auth-cert-deletion', status: 'pending' });
+    await central.registration.approve(d.id, 'operator');
+    expect(await hashes()).toEqual([sha256Hex(newDer)]);
+  }, 60_000);
 });

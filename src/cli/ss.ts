@@ -108,46 +108,28 @@ export function ssCommands(program: Command, ctx: SsCliContext): void {
     .option('--delete-auth-cert <file>', 'only this (a rotation): ask to delete an old authentication certificate, once the new one is in use')
     .action((o) =>
       ctx.withPlatform(async (p) => {
-        const only = [o.deleteClient, o.changeAddress, o.maintenance, o.authCert, o.deleteAuthCert].filter((x) => x !== undefined);
-        if (only.length > 1) throw new TrucError('bad_request', 'give one of --delete-client, --change-address, --maintenance, --auth-cert, --delete-auth-cert at a time');
+        const only = [o.deleteClient, o.changeAddress, o.maintenance, o.authCert, o.deleteAuthCert, o.encryptionCert, o.deleteEncryptionCert].filter((x) => x !== undefined);
+        if (only.length > 1) throw new TrucError('bad_request', 'give one of --delete-client, --change-address, --maintenance, --auth-cert, --delete-auth-cert, --encryption-cert, --delete-encryption-cert at a time');
         if (o.maintenance !== undefined && o.maintenance !== 'on' && o.maintenance !== 'off') throw new TrucError('bad_request', '--maintenance takes on or off');
         const { server, settings, conf, log } = await openServer(p, (dir, lo) => ctx.openLog(p, dir, lo));
-        if (o.authCert || o.deleteAuthCert) {
-          try {
-            let r;
-            if (o.authCert) {
-              // the server keeps its address unless told otherwise
-              const address = o.address ?? settings.publicAddress ?? conf.current()?.server(server.ctx.id)?.address;
-              if (!address) throw new TrucError('bad_request', 'give --address host:port (or exchange.server.publicAddress)');
-              r = { type: 'auth-cert', ...(await newAuthCertRequest(p, settings, server, readDerOrPem(o.authCert), address)) };
-            } else {
-              const der = readDerOrPem(o.deleteAuthCert);
-              if (der.equals(server.ctx.authCert))
-                throw new TrucError('bad_request', 'đây là chứng thư xác thực đang dùng / this is the authentication certificate in use: import the new one (`truc ss import-cert auth`) and restart the server first');
-              r = { type: 'auth-cert-deletion', ...(await server.register('auth-cert-deletion', { auth: { certificate: der } })) };
-            }
-            ctx.out(r, () => `đã gửi yêu cầu (request sent): ${r.type} ${r.id} — ${r.status}`);
-          } finally {
-            await log.close();
+        // each of these is sent alone
+        const single = async (): Promise<{ type: string; id: string; status: string } | null> => {
+          if (o.authCert) {
+            // the server keeps its address unless told otherwise
+            const address = o.address ?? settings.publicAddress ?? conf.current()?.server(server.ctx.id)?.address;
+            if (!address) throw new TrucError('bad_request', 'give --address host:port (or exchange.server.publicAddress)');
+            return { type: 'auth-cert', ...(await newAuthCertRequest(p, settings, server, readDerOrPem(o.authCert), address)) };
           }
-          return;
-        }
-        if (only.length) {
-          try {
-            const [type, extra] = o.deleteClient
-              ? (['client-deletion', { client: subsystemRef(parseSubsystem(o.deleteClient)) }] as const)
-              : o.changeAddress
-                ? (['address-change', { address: o.changeAddress as string }] as const)
-                : (['maintenance', { maintenance: o.maintenance === 'on' }] as const);
-            const r = { type, ...(await server.register(type, extra)) };
-            ctx.out(r, () => `đã gửi yêu cầu (request sent): ${r.type} ${r.id} — ${r.status}`);
-          } finally {
-            await log.close();
+          if (o.deleteAuthCert) {
+            const der = readDerOrPem(o.deleteAuthCert);
+            if (der.equals(server.ctx.authCert))
+              throw new TrucError('bad_request', 'đây là chứng thư xác thực đang dùng / this is the authentication certificate in use: import the new one (`truc ss import-cert auth`) and restart the server first');
+            return { type: 'auth-cert-deletion', ...(await server.register('auth-cert-deletion', { auth: { certificate: der } })) };
           }
-          return;
-        }
-        if (o.encryptionCert || o.deleteEncryptionCert) {
-          try {
+          if (o.deleteClient) return { type: 'client-deletion', ...(await server.register('client-deletion', { client: subsystemRef(parseSubsystem(o.deleteClient)) })) };
+          if (o.changeAddress) return { type: 'address-change', ...(await server.register('address-change', { address: o.changeAddress })) };
+          if (o.maintenance) return { type: 'maintenance', ...(await server.register('maintenance', { maintenance: o.maintenance === 'on' })) };
+          if (o.encryptionCert || o.deleteEncryptionCert) {
             const priv = conf.privateParameters();
             if (!priv) throw new TrucError('conf_expired', 'cấu hình không có tham số riêng / the configuration carries no private parameters: the registration service is unknown');
             const der = readDerOrPem(o.encryptionCert ?? o.deleteEncryptionCert);
@@ -155,21 +137,28 @@ export function ssCommands(program: Command, ctx: SsCliContext): void {
             const { encryptionCertRequest, submitRegistration } = await import('../exchange/conf/registration-request.js');
             const type = o.encryptionCert ? 'encryption-cert' : 'encryption-cert-deletion';
             const req = await encryptionCertRequest(server, type, der, type === 'encryption-cert' ? await encryptionCertOcsp(server, der, p.log) : undefined);
-            const r = { type, ...(await submitRegistration(priv.registrationUrl, priv.centralTlsCertHash, req)) };
-            ctx.out(r, () => `đã gửi yêu cầu (request sent): ${r.type} ${r.id} — ${r.status}`);
-          } finally {
-            await log.close();
+            return { type, ...(await submitRegistration(priv.registrationUrl, priv.centralTlsCertHash, req)) };
           }
-          return;
+          return null;
+        };
+        try {
+          const r = await single();
+          if (r) {
+            ctx.out(r, () => `đã gửi yêu cầu (request sent): ${r.type} ${r.id} — ${r.status}`);
+            return;
+          }
+          // the first registration (the authentication certificate with the address) and the clients
+          const results: unknown[] = [];
+          if (!o.clientsOnly) {
+            const address = o.address ?? settings.publicAddress;
+            if (!address) throw new TrucError('bad_request', 'give --address host:port (or exchange.server.publicAddress)');
+            results.push({ type: 'auth-cert', ...(await server.register('auth-cert', { address })) });
+          }
+          for (const c of (await server.store.snapshot()).clients) results.push({ type: 'client', client: c, ...(await server.register('client', { client: subsystemRef(parseSubsystem(c)) })) });
+          ctx.out(results, () => table(results as Record<string, unknown>[], ['type', 'client', 'id', 'status']));
+        } finally {
+          await log.close();
         }
-        const results: unknown[] = [];
-        if (!o.clientsOnly) {
-          const address = o.address ?? settings.publicAddress;
-          if (!address) throw new TrucError('bad_request', 'give --address host:port (or exchange.server.publicAddress)');
-          results.push({ type: 'auth-cert', ...(await server.register('auth-cert', { address })) });
-        }
-        for (const c of (await server.store.snapshot()).clients) results.push({ type: 'client', client: c, ...(await server.register('client', { client: subsystemRef(parseSubsystem(c)) })) });
-        ctx.out(results, () => table(results as Record<string, unknown>[], ['type', 'client', 'id', 'status']));
       }),
     );
 

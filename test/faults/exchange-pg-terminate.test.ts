@@ -81,6 +81,8 @@ describe.skipIf(!enabled)('security servers on PostgreSQL, backends terminated m
       for (const n of names) await admin.query(`ALTER DATABASE ${n} ALLOW_CONNECTIONS false`);
       await kill();
       await new Promise((r) => setTimeout(r, 3000));
+      // what waits for the database shows in the diagnosis
+      for (const m of [consumer, provider]) expect(m.server.ctx.ops.status().waiting).toBeGreaterThan(0);
       for (const n of names) await admin.query(`ALTER DATABASE ${n} ALLOW_CONNECTIONS true`);
       done = true;
       results.push(...(await batch));
@@ -123,6 +125,7 @@ describe.skipIf(!enabled)('security servers on PostgreSQL, backends terminated m
         }
       }
     }
+    for (const m of [consumer, provider]) expect(m.server.ctx.ops.status()).toEqual({ waiting: 0, dropped: 0 });
     // the log itself (not the database) is the record: no break in either
     for (const m of [consumer, provider]) {
       const v = await verifyLog({ dir: (m.log as MessageLog).dir, trustedTsaCerts: [t.tsa.certificate()], checkBodies: false });

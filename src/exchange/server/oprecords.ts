@@ -150,6 +150,11 @@ export class OpRecorder {
     );
   }
 
+  /** records not written yet (waiting for the next flush, or for the database to come back), and those lost to the bound */
+  status(): { waiting: number; dropped: number } {
+    return { waiting: this.buf.length + this.uncertain.length, dropped: this.dropped };
+  }
+
   async search(q: { messageId?: string; since?: Date; limit?: number }): Promise<Record<string, unknown>[]> {
     await this.flush();
     const where: string[] = [];

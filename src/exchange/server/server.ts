@@ -400,6 +400,7 @@ export class SecurityServer {
       }),
     );
     out.messageLog = this.ctx.log.health(now);
+    out.operationalRecords = this.ctx.ops.status();
     if (peer) out.peer = { server: serverText(peer), ...(await this.testPeer(peer)) };
     return out;
   }

@@ -108,12 +108,13 @@ export class OpRecorder {
     this.buf = [];
     this.uncertain = [];
     this.flushing = (async () => {
+      let settled = 0;
       try {
-        for (let i = 0; i < again.length; i += 5000) await this.writeAbsent(again.slice(i, i + 5000));
+        for (; settled < again.length; settled += 5000) await this.writeAbsent(again.slice(settled, settled + 5000));
         if (rows.length) await this.db.copyFrom('xs_op', COLUMNS, rows.map(toRow));
       } catch (err) {
-        // kept for the next flush, oldest first, within the bound
-        const keep = again.concat(rows);
+        // what is not known written is kept for the next flush, oldest first, within the bound
+        const keep = again.slice(settled).concat(rows);
         const room = Math.max(0, MAX_BUFFERED - this.buf.length);
         if (keep.length > room) {
           this.dropped += keep.length - room;

@@ -145,11 +145,31 @@ export class SecurityServer {
     });
   }
 
+  /**
+   * An `auth-cert` request for a new authentication certificate (the first step of a rotation): the new key
+   * proves possession, and a fresh OCSP response for the certificate is fetched from the approved CA's
+   * responder; the server goes on with its current certificate until the new one is imported.
+   */
+  async newAuthCertRequest(cert: Buffer, key: { sign: (data: Buffer) => Promise<Buffer>; scheme: SignatureScheme }, address: string): Promise<RegistrationRequest> {
+    const conf = this.opts.conf.current();
+    if (!conf) throw new TrucError('conf_expired', 'no global configuration yet: install the anchor and let the server download one first');
+    const own = new OwnStatus(httpOcspFetcher, this.opts.logger, this.ctx.clock);
+    own.set('auth', cert);
+    await own.refresh(conf, true);
+    const ocsp = own.response('auth');
+    if (!ocsp.length) throw new TrucError('ocsp_stale', `không lấy được phản hồi OCSP cho chứng thư xác thực mới / no OCSP response for the new authentication certificate: ${own.status()[0]?.lastError ?? 'unknown'}`);
+    return this.registrationRequest('auth-cert', { address, auth: { ...key, certificate: cert, ocsp } });
+  }
+
   /** Sends a registration request to the central server named in the private parameters (pinned HTTPS). */
   async register(type: RegistrationType, extra: RegistrationExtra = {}): Promise<SubmitResult> {
+    return this.submit(await this.registrationRequest(type, extra));
+  }
+
+  async submit(req: RegistrationRequest): Promise<SubmitResult> {
     const priv = this.opts.conf.privateParameters?.();
     if (!priv) throw new TrucError('conf_expired', 'the configuration carries no private parameters: the registration service is unknown');
-    return submitRegistration(priv.registrationUrl, priv.centralTlsCertHash, await this.registrationRequest(type, extra));
+    return submitRegistration(priv.registrationUrl, priv.centralTlsCertHash, req);
   }
 
   static async open(opts: SecurityServerOptions): Promise<SecurityServer> {

@@ -23,7 +23,6 @@ import { generateIdentityKeys, importIdentityCert, type IdentityKind } from './p
 import type { KeyInfo } from '../../crypto/keystore.js';
 import { defaultScheme } from '../../crypto/algorithms.js';
 import { parseCertificate } from '../../pki/path/index.js';
-import { OwnStatus, httpOcspFetcher } from './own-status.js';
 
 export type ServerSettings = NonNullable<ExchangeSettings['server']>;
 
@@ -98,14 +97,9 @@ export async function newAuthCertRequest(p: Platform, s: ReturnType<typeof serve
     throw new TrucError('malformed_der', `the authentication certificate cannot be read: ${(e as Error).message}`);
   }
   if (!spki.equals(key.spki)) throw new TrucError('cert_invalid', 'the authentication certificate is not for the pending authentication key (`truc ss init --only auth`)');
-  const own = new OwnStatus(httpOcspFetcher, p.log, server.ctx.clock);
-  own.set('auth', der);
-  await own.refresh(server.ctx.conf(), true);
-  const ocsp = own.response('auth');
-  if (!ocsp.length) throw new TrucError('ocsp_stale', `không lấy được phản hồi OCSP cho chứng thư xác thực mới / no OCSP response for the new authentication certificate: ${own.status()[0]?.lastError ?? 'unknown'}`);
   const scheme = defaultScheme(key.algorithm);
   const store = p.keys.get(key.ref.store);
-  return server.register('auth-cert', { address, auth: { sign: (d) => store.sign(key.ref.id, scheme, d), scheme, certificate: der, ocsp } });
+  return server.submit(await server.newAuthCertRequest(der, { sign: (d) => store.sign(key.ref.id, scheme, d), scheme }, address));
 }
 
 /** The body cipher of a server's message log: its key in the platform's vault (none when exchange.server.encryptLog is false). */

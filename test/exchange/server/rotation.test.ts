@@ -1,0 +1,71 @@
+/**
+ * A security server's authentication certificate rotated on a running axis, as `truc ss init --only auth`,
+ * `ss register --auth-cert`, `ss import-cert auth`, a restart and `ss register --delete-auth-cert` do it:
+ * exchanges go through with the old certificate while the new one waits for approval, through the
+ * restarted server with the new one (the provider's server checks it against the configuration), and on
+ * after the old one is deleted.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestAxis, CLIENT_VPCP, type TestAxis } from './setup.js';
+import { generateIdentityKeys, importIdentityCert } from '../../../src/exchange/server/provision.js';
+import { SecurityServer } from '../../../src/exchange/server/server.js';
+import { defaultScheme } from '../../../src/crypto/algorithms.js';
+import { sha256Hex } from '../../../src/exchange/conf/index.js';
+
+let t: TestAxis;
+
+beforeAll(async () => {
+  t = await startTestAxis();
+}, 180_000);
+
+afterAll(async () => {
+  await t?.close();
+});
+
+const HCM = '/r1/VN/PROV/000.00.31.H29/vanthu/echo';
+
+describe('rotating a security server’s authentication certificate', () => {
+  it('carries messages before, during and after the rotation', async () => {
+    const m = t.axis.members[0]!;
+    const central = t.axis.central;
+    const send = async (isUrl: string, body: string) => {
+      const r = await fetch(`${isUrl}${HCM}`, { method: 'POST', headers: { 'x-road-client': CLIENT_VPCP }, body });
+      return { status: r.status, error: r.headers.get('x-road-error'), text: await r.text() };
+    };
+    const approveAndPublish = async (id: string) => {
+      if ((await central.registration.get(id))?.status === 'pending') await central.registration.approve(id, 'test');
+      await central.generator.generate({ force: true });
+      await t.axis.refreshAll();
+    };
+    const listed = () => [...t.axis.members[2]!.conf.current()!.server(m.id)!.authCertHashes].map((h) => h.toLowerCase()).sort();
+    expect(await send(m.isUrl, 'truoc')).toMatchObject({ status: 200, text: 'truoc' });
+    const oldDer = Buffer.from(m.server.ctx.authCert);
+
+    // a new key and its certificate; registered while the old one is in use
+    const [pending] = await generateIdentityKeys(t.p.keys, m.id, m.agency.name, { only: 'auth' });
+    expect(pending!.kind).toBe('auth');
+    const newDer = Buffer.from((await t.p.issuer.issue({ profile: 'agency-auth', csr: pending!.csr, subject: pending!.subject }, 'test')).der);
+    const scheme = defaultScheme(pending!.key.algorithm);
+    const store = t.p.keys.get(pending!.key.ref.store);
+    const req = await m.server.newAuthCertRequest(newDer, { sign: (d) => store.sign(pending!.key.ref.id, scheme, d), scheme }, m.peerAddress);
+    await approveAndPublish((await central.registration.submit(req)).id);
+    expect(listed()).toEqual([sha256Hex(oldDer), sha256Hex(newDer)].sort());
+    expect(await send(m.isUrl, 'trong khi')).toMatchObject({ status: 200, text: 'trong khi' });
+
+    // imported, the server restarted on the same ports: the new certificate is the one it presents
+    await importIdentityCert(m.server.ctx.store, 'auth', pending!.key, newDer);
+    const opts = (m.server as unknown as { opts: Parameters<typeof SecurityServer.open>[0] }).opts;
+    await m.server.stop();
+    const restarted = await SecurityServer.open({ ...opts, listen: { ...opts.listen, isPort: Number(new URL(m.isUrl).port), peerPort: Number(m.peerAddress.split(':').pop()) } });
+    (m as { server: SecurityServer }).server = restarted;
+    const { isUrl } = await restarted.start();
+    expect(isUrl).toBe(m.isUrl);
+    expect(restarted.ctx.authCert.equals(newDer)).toBe(true);
+    expect(await send(m.isUrl, 'sau')).toMatchObject({ status: 200, text: 'sau' });
+
+    // the old one deleted: the configuration lists the new one only, and messages go on
+    await approveAndPublish((await central.registration.submit(await restarted.registrationRequest('auth-cert-deletion', { auth: { certificate: oldDer } }))).id);
+    expect(listed()).toEqual([sha256Hex(newDer)]);
+    expect(await send(m.isUrl, 'cuoi')).toMatchObject({ status: 200, text: 'cuoi' });
+  }, 120_000);
+});

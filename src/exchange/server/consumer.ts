@@ -140,15 +140,20 @@ export async function handleConsumer(ctx: ServerContext, req: IncomingMessage, r
     const provSubsystem = subsystemOf(service);
     if (!conf.hasSubsystem(provSubsystem))
       throw new TrucError(conf.member(provSubsystem) ? 'unknown_service' : 'unknown_member', `${subsystemText(provSubsystem)} is not registered in the global configuration`);
-    let candidates = conf.serversOf(provSubsystem).filter((s) => !s.maintenance);
+    let candidates = conf.serversOf(provSubsystem);
     if (!candidates.length) throw new TrucError('unknown_service', `no security server serves ${subsystemText(provSubsystem)}`);
     // X-Road's security server targeting (PR-TARGETSS; X-Road-Security-Server in REST): this provider's server only
     const target = soap ? soap.target : targetHeader(req.headers['x-road-security-server']);
     if (target) {
       const want = serverText(target);
       candidates = candidates.filter((s) => serverText(s.id) === want);
-      if (!candidates.length) throw new TrucError('unknown_service', `${want} does not serve ${subsystemText(provSubsystem)} (or is in maintenance)`, { xroadFault: 'InvalidSecurityServer' });
+      if (!candidates.length) throw new TrucError('unknown_service', `${want} does not serve ${subsystemText(provSubsystem)}`, { xroadFault: 'InvalidSecurityServer' });
     }
+    // a server in maintenance mode is not sent to; when every one is, the client is told so (not "unknown")
+    const open = candidates.filter((s) => !s.maintenance);
+    if (!open.length)
+      throw new TrucError('server_maintenance', `${candidates.map((s) => serverText(s.id)).join(', ')} ${candidates.length > 1 ? 'are' : 'is'} in maintenance mode: ${subsystemText(provSubsystem)} cannot be called now`);
+    candidates = open;
     const own = ownMaterial(ctx);
     const header: MessageHeader = {
       v: 2,

@@ -1,5 +1,6 @@
 /**
- * A security server's authentication certificate rotated on a running axis, as `truc ss init --only auth`,
+ * A security server's operations on a running axis. Maintenance mode: a provider's server in it is not sent
+ * to, and the client is told why. Its authentication certificate rotated, as `truc ss init --only auth`,
  * `ss register --auth-cert`, `ss import-cert auth`, a restart and `ss register --delete-auth-cert` do it:
  * exchanges go through with the old certificate while the new one waits for approval, through the
  * restarted server with the new one (the provider's server checks it against the configuration), and on
@@ -68,4 +69,29 @@ describe('rotating a security server’s authentication certificate', () => {
     expect(listed()).toEqual([sha256Hex(newDer)]);
     expect(await send(m.isUrl, 'cuoi')).toMatchObject({ status: 200, text: 'cuoi' });
   }, 120_000);
+});
+
+describe('maintenance mode', () => {
+  it('a provider’s server in maintenance is not sent to: the client is told so, and it is served again once out of it', async () => {
+    const central = t.axis.central;
+    const hcm = t.axis.members[2]!;
+    const consumer = t.axis.members[1]!;
+    const call = async () => {
+      const r = await fetch(`${consumer.isUrl}/r1/VN/PROV/000.00.31.H29/vanthu/thong-tin`, { headers: { 'x-road-client': 'VN/GOV/000.00.00.G09/vanthu' } });
+      return { status: r.status, error: r.headers.get('x-road-error'), json: (await r.json()) as Record<string, unknown> };
+    };
+    const maintenance = async (on: boolean) => {
+      const r = await central.registration.submit(await hcm.server.registrationRequest('maintenance', { maintenance: on }));
+      if ((await central.registration.get(r.id))?.status === 'pending') await central.registration.approve(r.id, 'test');
+      await central.generator.generate({ force: true });
+      await t.axis.refreshAll();
+    };
+    expect((await call()).status).toBe(200);
+    await maintenance(true);
+    const r = await call();
+    expect([r.status, r.error]).toEqual([500, 'Server.ClientProxy.MaintenanceMode']);
+    expect(r.json).toMatchObject({ code: 'server_maintenance', message: expect.stringContaining('SERVER:VN/PROV/000.00.31.H29/ss-hcm is in maintenance mode'), message_vi: expect.any(String) });
+    await maintenance(false);
+    expect((await call()).status).toBe(200);
+  }, 60_000);
 });

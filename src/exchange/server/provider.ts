@@ -253,7 +253,9 @@ async function provide(ctx: ServerContext, x: ProviderExchange, check?: () => vo
     const sender = conf.serverByAuthCert(peer.hash);
     if (!sender) throw new TrucError('cert_invalid', 'the TLS client certificate is not registered for any security server in the global configuration', { xroadFault: 'SslAuthenticationFailed' });
     peerServer = `SERVER:${sender.id.instance}/${sender.id.memberClass}/${sender.id.memberCode}/${sender.id.serverCode}`;
-    if (sender.maintenance) throw new TrucError('server_maintenance', `${peerServer} is in maintenance mode`);
+    // a server in maintenance mode is not sent to; a consumer whose configuration does not say so yet is told
+    // here (its own clients' calls to other agencies go on: maintenance is about what this server provides)
+    if (conf.server(ctx.id)?.maintenance) throw new TrucError('server_maintenance', `${ctx.idText} is in maintenance mode: it takes no messages now`);
     // a small message (sent with its length) is read whole and split in memory; a larger one streams
     const incoming = await readIncoming(ctx, x.inbound, `the message from ${peerServer}`);
     const headerBytes = incoming.headerBytes;

@@ -80,18 +80,26 @@ describe('maintenance mode', () => {
       const r = await fetch(`${consumer.isUrl}/r1/VN/PROV/000.00.31.H29/vanthu/thong-tin`, { headers: { 'x-road-client': 'VN/GOV/000.00.00.G09/vanthu' } });
       return { status: r.status, error: r.headers.get('x-road-error'), json: (await r.json()) as Record<string, unknown> };
     };
-    const maintenance = async (on: boolean) => {
+    const maintenance = async (on: boolean, refresh: () => Promise<unknown>) => {
       const r = await central.registration.submit(await hcm.server.registrationRequest('maintenance', { maintenance: on }));
       if ((await central.registration.get(r.id))?.status === 'pending') await central.registration.approve(r.id, 'test');
       await central.generator.generate({ force: true });
-      await t.axis.refreshAll();
+      await refresh();
     };
     expect((await call()).status).toBe(200);
-    await maintenance(true);
+    // the provider's server knows first: a consumer whose configuration does not say so yet is refused by it
+    await maintenance(true, () => hcm.conf.refresh());
+    const early = await call();
+    expect([early.status, early.error, early.json.code]).toEqual([500, 'Server.ServerProxy.MaintenanceMode', 'server_maintenance']);
+    // a server in maintenance still sends its own clients' messages to other agencies
+    const out = await fetch(`${hcm.isUrl}/r1/VN/GOV/000.00.00.G22/vanthu/thong-tin`, { headers: { 'x-road-client': 'VN/PROV/000.00.31.H29/vanthu' } });
+    expect(out.status, await out.clone().text()).toBe(200);
+    // once the consumer's configuration says so, it does not send at all
+    await t.axis.refreshAll();
     const r = await call();
     expect([r.status, r.error]).toEqual([500, 'Server.ClientProxy.MaintenanceMode']);
     expect(r.json).toMatchObject({ code: 'server_maintenance', message: expect.stringContaining('SERVER:VN/PROV/000.00.31.H29/ss-hcm is in maintenance mode'), message_vi: expect.any(String) });
-    await maintenance(false);
+    await maintenance(false, () => t.axis.refreshAll());
     expect((await call()).status).toBe(200);
   }, 60_000);
 });

@@ -24,10 +24,9 @@ import type { BodyCipher } from './log/cipher.js';
 import { serverLogCipher } from './server/standalone.js';
 import type { TimeStamper } from '../sign/signer.js';
 import type { ServerLimits } from './server/context.js';
-import { OwnStatus, httpOcspFetcher } from './server/own-status.js';
+import { fetchOcspOnce } from './server/own-status.js';
 import { certHash } from './conf/global.js';
 import { encryptionCertRequest, type RegistrationRequest } from './conf/registration-request.js';
-import { TrucError } from '../errors.js';
 import { isSoapCall, parseSoap, soapEnvelope, soapFault } from './server/soap.js';
 import type { Logger } from 'pino';
 
@@ -287,14 +286,8 @@ export async function startAxis(p: Platform, central: CentralServer, o: AxisOpti
  * A fresh OCSP response for a member's encryption certificate, from the responders of the CA the server's
  * configuration approves for it, fetched as the server fetches its own (`ocsp_stale` when none answers).
  */
-export async function encryptionCertOcsp(server: SecurityServer, der: Buffer, log: Logger): Promise<Buffer> {
-  const own = new OwnStatus(httpOcspFetcher, log, server.ctx.clock);
-  own.set('encryption', der);
-  await own.refresh(server.ctx.conf(), true);
-  const ocsp = own.response('encryption');
-  if (!ocsp.length)
-    throw new TrucError('ocsp_stale', `không lấy được phản hồi OCSP cho chứng thư mã hoá / no OCSP response for the encryption certificate: ${own.status()[0]?.lastError ?? 'unknown'}`);
-  return ocsp;
+export function encryptionCertOcsp(server: SecurityServer, der: Buffer, log: Logger): Promise<Buffer> {
+  return fetchOcspOnce(server.ctx.conf(), der, log, server.ctx.clock, { vi: 'chứng thư mã hoá', en: 'the encryption certificate' });
 }
 
 /**

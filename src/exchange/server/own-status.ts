@@ -129,3 +129,18 @@ function checkAnswer(der: Buffer, cert: Certificate, issuer: Certificate, now: D
   if (r.answer.status === 'unknown') return 'the responder does not know the certificate (status unknown)';
   return r.answer.thisUpdate.getTime();
 }
+
+/**
+ * One fresh OCSP response for a certificate the server does not hold as its own — a member's encryption
+ * certificate, a new authentication certificate before it is in use — from the responders of the CA the
+ * configuration approves for it, fetched as the server fetches its own (`ocsp_stale`, naming `what`, when
+ * none answers).
+ */
+export async function fetchOcspOnce(conf: GlobalConf, der: Buffer, log: Logger, clock: () => Date, what: { vi: string; en: string }): Promise<Buffer> {
+  const own = new OwnStatus(httpOcspFetcher, log, clock);
+  own.set('once', der);
+  await own.refresh(conf, true);
+  const ocsp = own.response('once');
+  if (!ocsp.length) throw new TrucError('ocsp_stale', `không lấy được phản hồi OCSP cho ${what.vi} / no OCSP response for ${what.en}: ${own.status()[0]?.lastError ?? 'unknown'}`);
+  return ocsp;
+}

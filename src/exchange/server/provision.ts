@@ -58,8 +58,8 @@ export async function generateIdentityKeys(
   return out;
 }
 
-/** Keeps an issued certificate as the server's identity once it matches the key it was requested for. */
-export async function importIdentityCert(store: ServerStore, kind: IdentityKind, key: KeyInfo, certDer: Buffer): Promise<void> {
+/** Refuses a certificate that cannot be read or is not for `key` (the key generated for it). */
+export function checkCertForKey(kind: IdentityKind, key: KeyInfo, certDer: Buffer): void {
   let cert;
   try {
     cert = parseCertificate(certDer);
@@ -67,6 +67,11 @@ export async function importIdentityCert(store: ServerStore, kind: IdentityKind,
     throw new TrucError('malformed_der', `the ${kind} certificate cannot be read: ${(e as Error).message}`);
   }
   if (!cert.spki.equals(key.spki)) throw new TrucError('cert_invalid', `the ${kind} certificate is not for the key generated for it`);
+}
+
+/** Keeps an issued certificate as the server's identity once it matches the key it was requested for. */
+export async function importIdentityCert(store: ServerStore, kind: IdentityKind, key: KeyInfo, certDer: Buffer): Promise<void> {
+  checkCertForKey(kind, key, certDer);
   await store.putIdentity({ name: kind, cert: certDer, keyStore: key.ref.store, keyId: key.ref.id });
 }
 

@@ -28,7 +28,7 @@ import type { MessageLogApi } from '../log/types.js';
 import { serverText, type ServerId } from '../ids.js';
 import { ServerStore } from './store.js';
 import { PeerTrust } from './trust.js';
-import { OwnStatus, httpOcspFetcher, type OcspFetcher } from './own-status.js';
+import { OwnStatus, fetchOcspOnce, httpOcspFetcher, type OcspFetcher } from './own-status.js';
 import { BatchSigner } from './batch-sign.js';
 import { Peers, certChainPem, keyPem, splitAddress } from './peers.js';
 import { DEFAULT_LIMITS, ReplayGuard, RootCache, publishRefusal, type ServerContext, type ServerLimits } from './context.js';
@@ -153,11 +153,7 @@ export class SecurityServer {
   async newAuthCertRequest(cert: Buffer, key: { sign: (data: Buffer) => Promise<Buffer>; scheme: SignatureScheme }, address: string): Promise<RegistrationRequest> {
     const conf = this.opts.conf.current();
     if (!conf) throw new TrucError('conf_expired', 'no global configuration yet: install the anchor and let the server download one first');
-    const own = new OwnStatus(httpOcspFetcher, this.opts.logger, this.ctx.clock);
-    own.set('auth', cert);
-    await own.refresh(conf, true);
-    const ocsp = own.response('auth');
-    if (!ocsp.length) throw new TrucError('ocsp_stale', `không lấy được phản hồi OCSP cho chứng thư xác thực mới / no OCSP response for the new authentication certificate: ${own.status()[0]?.lastError ?? 'unknown'}`);
+    const ocsp = await fetchOcspOnce(conf, cert, this.opts.logger, this.ctx.clock, { vi: 'chứng thư xác thực mới', en: 'the new authentication certificate' });
     return this.registrationRequest('auth-cert', { address, auth: { ...key, certificate: cert, ocsp } });
   }
 

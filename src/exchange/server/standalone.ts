@@ -19,10 +19,9 @@ import { Vault } from '../../vault/envelope/vault.js';
 import { logBodyCipher } from '../../vault/envelope/log-cipher.js';
 import { SecurityServer } from './server.js';
 import { ServerStore, serverMigrations } from './store.js';
-import { generateIdentityKeys, importIdentityCert, type IdentityKind } from './provision.js';
+import { checkCertForKey, generateIdentityKeys, importIdentityCert, type IdentityKind } from './provision.js';
 import type { KeyInfo } from '../../crypto/keystore.js';
 import { defaultScheme } from '../../crypto/algorithms.js';
-import { parseCertificate } from '../../pki/path/index.js';
 
 export type ServerSettings = NonNullable<ExchangeSettings['server']>;
 
@@ -90,13 +89,7 @@ export async function importCert(p: Platform, s: ReturnType<typeof serverSetting
  */
 export async function newAuthCertRequest(p: Platform, s: ReturnType<typeof serverSettings>, server: SecurityServer, der: Buffer, address: string) {
   const key = await pendingKey(p, s, 'auth');
-  let spki: Buffer;
-  try {
-    spki = parseCertificate(der).spki;
-  } catch (e) {
-    throw new TrucError('malformed_der', `the authentication certificate cannot be read: ${(e as Error).message}`);
-  }
-  if (!spki.equals(key.spki)) throw new TrucError('cert_invalid', 'the authentication certificate is not for the pending authentication key (`truc ss init --only auth`)');
+  checkCertForKey('auth', key, der);
   const scheme = defaultScheme(key.algorithm);
   const store = p.keys.get(key.ref.store);
   return server.submit(await server.newAuthCertRequest(der, { sign: (d) => store.sign(key.ref.id, scheme, d), scheme }, address));

@@ -98,6 +98,14 @@ describe('truc ss register --encryption-cert (in process)', () => {
     await p?.close();
   });
 
+  /** the shared parameters of the configuration the central server signs now */
+  const shared = async (): Promise<{ members: { memberCode: string; encryptionCertificates?: unknown }[]; securityServers: { serverCode: string; address: string; clients: unknown[]; maintenance?: boolean; authCertHashes: string[] }[] }> => {
+    await central.generator.generate({ force: true });
+    const dir = JSON.parse(Buffer.from((await central.generator.signedDirectory()).directory, 'base64').toString('utf8'));
+    return JSON.parse((await central.generator.part(dir.parts[0].hash))!.toString('utf8'));
+  };
+  const ours = async () => (await shared()).securityServers.find((s) => s.serverCode === 'ss-bnv')!;
+
   const listed = async () => {
     await central.generator.generate({ force: true });
     return (await central.registry.listEncryptionCerts({ memberClass: 'GOV', memberCode: G09 })).map((c) => c.hash);
@@ -111,10 +119,7 @@ describe('truc ss register --encryption-cert (in process)', () => {
     expect(await listed()).toEqual([]);
     await central.registration.approve(r.id, 'operator');
     expect(await listed()).toEqual([sha256Hex(certDer)]);
-    const signed = await central.generator.signedDirectory();
-    const dir = JSON.parse(Buffer.from(signed.directory, 'base64').toString('utf8'));
-    const part = JSON.parse((await central.generator.part(dir.parts[0].hash))!.toString('utf8'));
-    expect(part.members.find((m: { memberCode: string }) => m.memberCode === G09).encryptionCertificates).toEqual([{ certificate: certDer.toString('base64'), hash: sha256Hex(certDer) }]);
+    expect((await shared()).members.find((m) => m.memberCode === G09)!.encryptionCertificates).toEqual([{ certificate: certDer.toString('base64'), hash: sha256Hex(certDer) }]);
 
     // the same again: refused by the central server with its code, through the HTTPS answer
     await expect(truc('ss', 'register', '--encryption-cert', certFile)).rejects.toMatchObject({ code: 'registration_invalid' });
@@ -128,16 +133,10 @@ describe('truc ss register --encryption-cert (in process)', () => {
   it('asks for a client, its deletion, maintenance mode and an address change the same way', async () => {
     const sub = `SUBSYSTEM:VN/GOV/${G09}/vanthu`;
     await central.registry.addSubsystem({ memberClass: 'GOV', memberCode: G09, subsystemCode: 'vanthu' }, 'test');
-    const entry = async () => {
-      await central.generator.generate({ force: true });
-      const dir = JSON.parse(Buffer.from((await central.generator.signedDirectory()).directory, 'base64').toString('utf8'));
-      const part = JSON.parse((await central.generator.part(dir.parts[0].hash))!.toString('utf8'));
-      return part.securityServers.find((s: { serverCode: string }) => s.serverCode === 'ss-bnv') as { address: string; clients: unknown[]; maintenance?: boolean };
-    };
     const approve = async (r: unknown, type: string) => {
       expect(r).toMatchObject({ type, status: 'pending' });
       await central.registration.approve((r as { id: string }).id, 'operator');
-      return entry();
+      return ours();
     };
     await truc('ss', 'client', 'add', sub);
     const [c] = (await truc('ss', 'register', '--clients-only')) as unknown[];
@@ -160,12 +159,7 @@ describe('truc ss register --encryption-cert (in process)', () => {
 
   it('rotates the authentication certificate: the new one registered while the old is in use, then the old deleted', async () => {
     const dir = tmp('truc-ss-rot-');
-    const hashes = async () => {
-      await central.generator.generate({ force: true });
-      const d = JSON.parse(Buffer.from((await central.generator.signedDirectory()).directory, 'base64').toString('utf8'));
-      const part = JSON.parse((await central.generator.part(d.parts[0].hash))!.toString('utf8'));
-      return [...part.securityServers.find((x: { serverCode: string }) => x.serverCode === 'ss-bnv').authCertHashes].sort();
-    };
+    const hashes = async () => [...(await ours()).authCertHashes].sort();
     const store = await serverStore(p);
     const oldDer = (await store.identity('auth'))!.cert;
     const oldFile = join(dir, 'auth-old.pem');

@@ -25,6 +25,14 @@ afterAll(async () => {
 
 const HCM = '/r1/VN/PROV/000.00.31.H29/vanthu/echo';
 
+/** An operator approves the request (unless it was approved at once); the central server publishes; `refresh` fetches it */
+async function approveAndPublish(id: string, refresh: () => Promise<unknown> = () => t.axis.refreshAll()): Promise<void> {
+  const central = t.axis.central;
+  if ((await central.registration.get(id))?.status === 'pending') await central.registration.approve(id, 'test');
+  await central.generator.generate({ force: true });
+  await refresh();
+}
+
 describe('rotating a security server’s authentication certificate', () => {
   it('carries messages before, during and after the rotation', async () => {
     const m = t.axis.members[0]!;
@@ -32,11 +40,6 @@ describe('rotating a security server’s authentication certificate', () => {
     const send = async (isUrl: string, body: string) => {
       const r = await fetch(`${isUrl}${HCM}`, { method: 'POST', headers: { 'x-road-client': CLIENT_VPCP }, body });
       return { status: r.status, error: r.headers.get('x-road-error'), text: await r.text() };
-    };
-    const approveAndPublish = async (id: string) => {
-      if ((await central.registration.get(id))?.status === 'pending') await central.registration.approve(id, 'test');
-      await central.generator.generate({ force: true });
-      await t.axis.refreshAll();
     };
     const listed = () => [...t.axis.members[2]!.conf.current()!.server(m.id)!.authCertHashes].map((h) => h.toLowerCase()).sort();
     expect(await send(m.isUrl, 'truoc')).toMatchObject({ status: 200, text: 'truoc' });
@@ -80,12 +83,8 @@ describe('maintenance mode', () => {
       const r = await fetch(`${consumer.isUrl}/r1/VN/PROV/000.00.31.H29/vanthu/thong-tin`, { headers: { 'x-road-client': 'VN/GOV/000.00.00.G09/vanthu' } });
       return { status: r.status, error: r.headers.get('x-road-error'), json: (await r.json()) as Record<string, unknown> };
     };
-    const maintenance = async (on: boolean, refresh: () => Promise<unknown>) => {
-      const r = await central.registration.submit(await hcm.server.registrationRequest('maintenance', { maintenance: on }));
-      if ((await central.registration.get(r.id))?.status === 'pending') await central.registration.approve(r.id, 'test');
-      await central.generator.generate({ force: true });
-      await refresh();
-    };
+    const maintenance = async (on: boolean, refresh: () => Promise<unknown>) =>
+      approveAndPublish((await central.registration.submit(await hcm.server.registrationRequest('maintenance', { maintenance: on }))).id, refresh);
     expect((await call()).status).toBe(200);
     // the provider's server knows first: a consumer whose configuration does not say so yet is refused by it
     await maintenance(true, () => hcm.conf.refresh());

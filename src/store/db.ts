@@ -223,6 +223,12 @@ export interface OpenOptions {
   url: string;
   poolSize?: number;
   /**
+   * PostgreSQL: how long a new connection may take (default 15 s). A server gone silent (a network cut that
+   * drops packets, a host that died) would otherwise hold a connection attempt — and every statement waiting
+   * for the pool behind it — for the kernel's TCP time-out, minutes.
+   */
+  connectTimeoutMs?: number;
+  /**
    * A process that runs a few statements and exits (a `truc` command, not `truc start`): PGlite is started
    * for that, see `ONE_SHOT_PGLITE`; `'read'`, a command that reads a few rows (`truc ca list`, `truc
    * verify`'s roots), with fewer shared buffers still. No effect on PostgreSQL.
@@ -259,7 +265,8 @@ export async function openDb(opts: OpenOptions): Promise<Db> {
   const url = opts.url;
   if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {
     const { default: pgClient } = await import('pg');
-    const pool = new pgClient.Pool({ connectionString: url, max: opts.poolSize ?? 10 });
+    // TCP keep-alive: an idle connection to a server that died is found broken before a statement is sent on it
+    const pool = new pgClient.Pool({ connectionString: url, max: opts.poolSize ?? 10, connectionTimeoutMillis: opts.connectTimeoutMs ?? 15_000, keepAlive: true });
     pool.on('error', () => {}); // an idle client's error is reported on its next use
     // and every client listens for its errors for its whole life: the pool hands a released client straight to
     // a waiting `connect()` without a listener until the waiter's promise continuation runs, and a backend

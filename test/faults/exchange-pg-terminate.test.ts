@@ -73,16 +73,21 @@ describe.skipIf(!enabled)('security servers on PostgreSQL, backends terminated m
       }
       // an outage: the databases refuse connections for 3 s while exchanges go on
       let done = false;
+      const out: Awaited<ReturnType<typeof send>>[] = [];
       const batch = (async () => {
-        const out: Awaited<ReturnType<typeof send>>[] = [];
         for (let i = 0; !done || i < 20; i++) out.push(...(await Promise.all(Array.from({ length: 4 }, (_, j) => send(2000 + i * 4 + j)))));
         return out;
       })();
       for (const n of names) await admin.query(`ALTER DATABASE ${n} ALLOW_CONNECTIONS false`);
       await kill();
+      const from = out.length;
+      // at least 3 s, and until exchanges were answered in the outage (a busy machine may be slow to)
+      const outageEnd = Date.now() + 60_000;
       await new Promise((r) => setTimeout(r, 3000));
+      while (out.slice(from).filter((r) => r.status === 200).length < 8 && Date.now() < outageEnd) await new Promise((r) => setTimeout(r, 200));
       // what waits for the database shows in the diagnosis
-      for (const m of [consumer, provider]) expect(m.server.ctx.ops.status().waiting).toBeGreaterThan(0);
+      const status = [consumer, provider].map((m) => m.server.ctx.ops.status());
+      expect(status.map((x) => x.waiting > 0), `${out.length - from} exchanges in the outage, ${JSON.stringify(status)}`).toEqual([true, true]);
       for (const n of names) await admin.query(`ALTER DATABASE ${n} ALLOW_CONNECTIONS true`);
       done = true;
       results.push(...(await batch));

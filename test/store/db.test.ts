@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
+import { createServer, type Socket } from 'node:net';
 import { openDb, migrate, type Db } from '../../src/store/index.js';
 import { freshPostgresUrl, postgresWanted, testDatabaseUrls } from '../helpers/db.js';
 import type pg from 'pg';
@@ -106,6 +107,27 @@ describe('the embedded database folder is one process’s', () => {
       expect(readFileSync(`${dir}.lock`, 'utf8').trim()).toBe(String(other.pid));
     } finally {
       other.kill();
+    }
+  });
+});
+
+describe('PostgreSQL: a server that accepts and then says nothing', () => {
+  it('is a clear error after the connection time-out, not a wait for the kernel', async () => {
+    const held: Socket[] = [];
+    const silent = createServer((s) => held.push(s));
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    const port = (silent.address() as { port: number }).port;
+    try {
+      const err = await openDb({ url: `postgres://trucx@127.0.0.1:${port}/none`, connectTimeoutMs: 300 }).then(
+        () => null,
+        (e: Error & { code?: string }) => e,
+      );
+      expect(err?.code).toBe('database_unavailable');
+      expect(err?.message).toMatch(/timeout/i);
+      expect(held.length).toBeGreaterThan(0);
+    } finally {
+      for (const s of held) s.destroy();
+      silent.close();
     }
   });
 });

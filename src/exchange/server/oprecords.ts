@@ -79,6 +79,8 @@ export class OpRecorder {
   private uncertain: OpRecord[] = [];
   private timer: NodeJS.Timeout | null = null;
   private flushing: Promise<void> | null = null;
+  /** rows of the write in flight: not known written until it answers */
+  private inFlight = 0;
   dropped = 0;
 
   constructor(
@@ -107,6 +109,7 @@ export class OpRecorder {
     const again = this.uncertain;
     this.buf = [];
     this.uncertain = [];
+    this.inFlight = rows.length + again.length;
     this.flushing = (async () => {
       let settled = 0;
       try {
@@ -123,6 +126,7 @@ export class OpRecorder {
         this.uncertain = keep;
         this.log.warn({ err, rows: keep.length }, 'operational records not written yet: kept for the next attempt');
       } finally {
+        this.inFlight = 0;
         this.flushing = null;
       }
     })();
@@ -151,9 +155,12 @@ export class OpRecorder {
     );
   }
 
-  /** records not written yet (waiting for the next flush, or for the database to come back), and those lost to the bound */
+  /**
+   * Records not known written (waiting for the next flush, for the database to come back, or for the answer
+   * to a write in flight — one that hangs on a database gone silent shows here), and those lost to the bound.
+   */
   status(): { waiting: number; dropped: number } {
-    return { waiting: this.buf.length + this.uncertain.length, dropped: this.dropped };
+    return { waiting: this.buf.length + this.uncertain.length + this.inFlight, dropped: this.dropped };
   }
 
   async search(q: { messageId?: string; since?: Date; limit?: number }): Promise<Record<string, unknown>[]> {

@@ -56,10 +56,26 @@ for (const { name, url } of testDatabaseUrls()) {
       expect(ops.status()).toEqual({ waiting: 3, dropped: 0 });
       await ops.flush(); // the three, only where absent
       expect(ops.status()).toEqual({ waiting: 0, dropped: 0 });
+      // a write that hangs (a database gone silent): its rows are still waiting, and so are those after
+      let release!: () => void;
+      const hung = new Promise<void>((r) => (release = r));
+      const silent = new Proxy(db, {
+        get: (target, k) => (k === 'copyFrom' ? async (...args: Parameters<Db['copyFrom']>) => (await hung, target.copyFrom(...args)) : Reflect.get(target, k)),
+      });
+      const slow = new OpRecorder(silent, quiet);
+      for (let i = 8; i < 10; i++) slow.record(rec(i));
+      const inFlight = slow.flush();
+      slow.record(rec(10));
+      expect(slow.status()).toEqual({ waiting: 3, dropped: 0 });
+      release();
+      await inFlight;
+      expect(slow.status()).toEqual({ waiting: 1, dropped: 0 });
+      await slow.flush();
+      expect(slow.status()).toEqual({ waiting: 0, dropped: 0 });
       const rows = await db.query<{ message_id: string; side: string; client: string | null; status: number | null; error: string | null; request_bytes: string }>(
         'SELECT message_id, side, client, status, error, request_bytes::text AS request_bytes FROM xs_op ORDER BY started_at',
       );
-      expect(rows.map((r) => r.message_id)).toEqual(Array.from({ length: 8 }, (_, i) => `m-${i}`));
+      expect(rows.map((r) => r.message_id)).toEqual(Array.from({ length: 11 }, (_, i) => `m-${i}`));
       // written again field for field as the first time
       expect(rows[3]).toEqual({ message_id: 'm-3', side: 'consumer', client: null, status: 200, error: null, request_bytes: '30' });
       expect(rows[4]).toEqual({ message_id: 'm-4', side: 'provider', client: 'SUBSYSTEM:VN/GOV/000.00.00.G22/vanthu', status: 502, error: 'service_failed', request_bytes: '40' });

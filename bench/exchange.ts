@@ -169,6 +169,10 @@ async function runWrk(url: string, script: string, seconds: number, connections 
 /** how serving processes are started (docs/operations.md, Production): BENCH_EXCHANGE_SERVER_FLAGS='' measures without */
 const SERVER_NODE_FLAGS = process.env.BENCH_EXCHANGE_SERVER_FLAGS ?? '--initial-old-space-size=128';
 const BIG_MIB = Number(process.env.BENCH_EXCHANGE_BIG_MIB ?? 1024);
+/** and with jemalloc preloaded when the machine has it (scripts/malloc.sh; TRUC_MALLOC=system measures glibc's malloc) */
+const SERVER_MALLOC = execFileSync('bash', [join(ROOT, 'scripts/malloc.sh')], { encoding: 'utf8' }).trim();
+const serverEnv = (): NodeJS.ProcessEnv =>
+  SERVER_MALLOC ? { ...process.env, LD_PRELOAD: [SERVER_MALLOC, process.env.LD_PRELOAD].filter(Boolean).join(':') } : process.env;
 
 /** POSTs `bytes` generated on the fly and reads the echo back, hashing both sides; seconds and MiB/s. */
 async function streamThrough(url: string, headers: Record<string, string>, bytes: number): Promise<{ seconds: number; mibPerSecond: number; intact: boolean }> {
@@ -391,7 +395,10 @@ export async function startBenchAxis(o: { storage: 'pglite' | 'postgres' }): Pro
       // started as docs/operations.md says serving processes are (the old space's limit at 128 MB);
       // BENCH_EXCHANGE_NODE_ARGS: extra node flags for the servers (e.g. --cpu-prof when looking for where time goes)
       const nodeArgs = `${SERVER_NODE_FLAGS} ${process.env.BENCH_EXCHANGE_NODE_ARGS ?? ''}`.split(' ').filter(Boolean);
-      const child = spawn(process.execPath, [...nodeArgs, join(ROOT, 'bin/truc.js'), '--config', ports[i]!.config, 'ss', 'serve'], { stdio: ['ignore', process.env.BENCH_EXCHANGE_STDOUT ? 'inherit' : 'ignore', 'inherit'] });
+      const child = spawn(process.execPath, [...nodeArgs, join(ROOT, 'bin/truc.js'), '--config', ports[i]!.config, 'ss', 'serve'], {
+        env: serverEnv(),
+        stdio: ['ignore', process.env.BENCH_EXCHANGE_STDOUT ? 'inherit' : 'ignore', 'inherit'],
+      });
       children.push(child);
       return child;
     };
@@ -513,7 +520,7 @@ export function describe(r: Record<string, any>): string {
     `wrk, ${r.connections} connections, ${r.seconds} s a run, POST with a body of the given size to an echo service. ` +
       'Through the servers every message is signed (hash-tree batches, ECDSA P-256, software key), its peer certificates and OCSP checked, ' +
       'logged on both sides before delivery (mode full), each way. Consumer server, provider server, echo service and wrk each in its own process ' +
-      `(the servers started as docs/operations.md says: node ${SERVER_NODE_FLAGS || '(no flags)'}) ` +
+      `(the servers started as docs/operations.md says: node ${SERVER_NODE_FLAGS || '(no flags)'}, ${SERVER_MALLOC ? 'jemalloc preloaded' : "glibc's malloc"}) ` +
       'on the same 2-core machine; added latency is the difference of medians. ' +
       (r.storage === 'postgres'
         ? 'Each server on its own PostgreSQL database (the production set-up: the message-log index and operational records are written by PostgreSQL backends, whose CPU is counted below).'

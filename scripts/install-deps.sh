@@ -3,7 +3,8 @@
 # SoftHSM2 (PKCS#11 tests), OpenSSL (interop), poppler-utils (pdfsig), NSS tools (certutil, the trust store pdfsig
 # reads), xmlsec1, qpdf, YARA, wrk (benchmarks), Chromium (the console's browser tests), unzip (judges the
 # message log's ASiC-E evidence containers), nats-server (the fault tests start NATS servers of their own),
-# gcc (builds the fault-injecting PKCS#11 module the token tests put in front of SoftHSM2, at the end).
+# gcc (builds the fault-injecting PKCS#11 module the token tests put in front of SoftHSM2, at the end),
+# jemalloc (preloaded into serving processes by scripts/start.sh).
 # Safe to run again: it installs only what is not there.
 set -euo pipefail
 
@@ -24,6 +25,8 @@ have pg_isready || need+=(postgresql-client)
 have unzip || need+=(unzip)
 have nats-server || [ -x /usr/sbin/nats-server ] || need+=(nats-server)
 have gcc || need+=(gcc libc6-dev)
+# jemalloc, which scripts/start.sh and the exchange bench preload into serving processes (docs/operations.md)
+[ -n "$(TRUC_MALLOC= bash "$(dirname "$0")/malloc.sh")" ] || need+=(libjemalloc2)
 
 # the tests' fault-injecting PKCS#11 module (test/helpers/pkcs11-fault), built once the compiler is there
 build_fault_module() { bash "$(dirname "$0")/build-pkcs11-fault.sh"; }

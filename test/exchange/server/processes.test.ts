@@ -32,6 +32,7 @@ import { revoke } from '../../../src/pki/index.js';
 import { parseCertificate } from '../../../src/pki/path/index.js';
 import { verifyLog } from '../../../src/exchange/log/index.js';
 import { freePort, waitPort } from '../../helpers/ports.js';
+import { runsJemalloc, serverMalloc, withServerMalloc } from '../../helpers/malloc.js';
 
 const ROOT = resolve(__dirname, '../../..');
 const PASS = 'process test passphrase';
@@ -84,7 +85,7 @@ let svc: ChildProcess;
 let svcPort: number;
 
 function startServe(a: Agency): void {
-  a.child = spawn(process.execPath, [join(ROOT, 'bin/truc.js'), '--config', a.config, 'ss', 'serve'], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, TRUC_LOG_LEVEL: 'warn' } });
+  a.child = spawn(process.execPath, [join(ROOT, 'bin/truc.js'), '--config', a.config, 'ss', 'serve'], { stdio: ['ignore', 'ignore', 'pipe'], env: withServerMalloc({ ...process.env, TRUC_LOG_LEVEL: 'warn' }) });
   a.child.stderr!.on('data', () => {});
 }
 
@@ -210,6 +211,8 @@ describe.skipIf(!enabled)('security servers as separate processes on PostgreSQL'
   });
 
   it('exchanges between processes; a client waits for approval; access is denied by default', async () => {
+    // the servers run as operators start them: jemalloc preloaded where the machine has it
+    for (const a of agencies) expect(runsJemalloc(a.child!.pid!)).toBe(serverMalloc !== '');
     const r = await call(0, HCM_INFO);
     expect(r.status, r.body.toString()).toBe(200);
     expect(JSON.parse(r.body.toString()).caller).toBe('VN/GOV/000.00.00.G22/vanthu');

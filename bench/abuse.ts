@@ -26,6 +26,7 @@ import { listCas } from '../src/pki/index.js';
 import { routeTable } from '../src/http/app.js';
 import { call, sendStreamed, startRig, type Rig } from '../test/abuse/helpers.js';
 import { der, hostileDer, hostileJson, hostilePdfs } from '../test/abuse/corpus.js';
+import { quantile } from './stats.js';
 
 export const title = 'Issuance and OCSP latency under abuse (hardening)';
 
@@ -43,11 +44,6 @@ interface Figures {
   attackStatuses: string;
   failures: number;
 }
-
-const pct = (xs: number[], p: number): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return Math.round(s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]! * 10) / 10;
-};
 
 async function measure(rig: Rig, scenario: string, attack?: (stop: () => boolean, count: (status: number) => void) => Promise<void>): Promise<Figures> {
   let stopped = false;
@@ -70,12 +66,12 @@ async function measure(rig: Rig, scenario: string, attack?: (stop: () => boolean
   await running;
   return {
     scenario,
-    issueP50: pct(issue, 50),
-    issueP95: pct(issue, 95),
-    issueMax: pct(issue, 100),
-    ocspP50: pct(ocsp, 50),
-    ocspP95: pct(ocsp, 95),
-    ocspMax: pct(ocsp, 100),
+    issueP50: quantile(issue, 0.5),
+    issueP95: quantile(issue, 0.95),
+    issueMax: quantile(issue, 1),
+    ocspP50: quantile(ocsp, 0.5),
+    ocspP95: quantile(ocsp, 0.95),
+    ocspMax: quantile(ocsp, 1),
     attackRequests: [...statuses.values()].reduce((a, b) => a + b, 0),
     attackStatuses: [...statuses.entries()].sort((a, b) => a[0] - b[0]).map(([s, n]) => `${s === -1 ? 'open' : s}×${n}`).join(' '),
     failures,

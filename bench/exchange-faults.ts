@@ -24,6 +24,7 @@ import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { startBenchAxis, type BenchAxis } from './exchange.js';
 import { verifyLog } from '../src/exchange/log/verify.js';
+import { quantile } from './stats.js';
 
 export const title = 'Exchange under faults: honest exchanges while clients misbehave and servers are killed';
 
@@ -40,12 +41,6 @@ interface Honest {
   /** answers 200 whose body was not the one sent */
   altered: number;
 }
-
-const pct = (xs: number[], q: number) => {
-  if (!xs.length) return NaN;
-  const s = [...xs].sort((a, b) => a - b);
-  return Math.round(s[Math.min(s.length - 1, Math.floor(q * s.length))]! * 10) / 10;
-};
 
 /** One honest exchange: ms, or the failure's name. */
 async function honestOnce(ax: BenchAxis): Promise<{ ms: number; fail?: string; altered?: boolean }> {
@@ -79,7 +74,7 @@ async function honestLoop(ax: BenchAxis, until: () => boolean, each?: (r: { ms: 
     if (r.altered) altered++;
     each?.(r);
   }
-  return { exchanges: n, p50ms: pct(times, 0.5), p95ms: pct(times, 0.95), maxMs: pct(times, 1), failures, altered };
+  return { exchanges: n, p50ms: quantile(times, 0.5), p95ms: quantile(times, 0.95), maxMs: quantile(times, 1), failures, altered };
 }
 
 type Attack = (ax: BenchAxis) => Promise<string>;

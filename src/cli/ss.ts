@@ -104,6 +104,7 @@ export function ssCommands(program: Command, ctx: SsCliContext): void {
     .option('--delete-client <subsystem>', 'only this: ask to take a client (SUBSYSTEM:…) off this server (then `truc ss client remove`)')
     .option('--change-address <host:port>', 'only this: ask to change where other servers reach this one')
     .option('--maintenance <on|off>', 'only this: ask to put this server in maintenance mode (other servers refuse to send it messages) or take it out')
+    .option('--message <text>', 'with --maintenance on: what clients are told meanwhile (one line, at most 255 characters)')
     .option('--auth-cert <file>', 'only this (a rotation): register the new authentication certificate of the pending key from `ss init --only auth`, while the current one stays in use')
     .option('--delete-auth-cert <file>', 'only this (a rotation): ask to delete an old authentication certificate, once the new one is in use')
     .action((o) =>
@@ -111,6 +112,8 @@ export function ssCommands(program: Command, ctx: SsCliContext): void {
         const only = [o.deleteClient, o.changeAddress, o.maintenance, o.authCert, o.deleteAuthCert, o.encryptionCert, o.deleteEncryptionCert].filter((x) => x !== undefined);
         if (only.length > 1) throw new TrucError('bad_request', 'give one of --delete-client, --change-address, --maintenance, --auth-cert, --delete-auth-cert, --encryption-cert, --delete-encryption-cert at a time');
         if (o.maintenance !== undefined && o.maintenance !== 'on' && o.maintenance !== 'off') throw new TrucError('bad_request', '--maintenance takes on or off');
+        if (o.message !== undefined && o.maintenance !== 'on') throw new TrucError('bad_request', '--message goes with --maintenance on');
+        if (o.message !== undefined) (await import('../exchange/conf/registration-request.js')).checkMaintenanceMessage(o.message);
         const { server, settings, conf, log } = await openServer(p, (dir, lo) => ctx.openLog(p, dir, lo));
         // each of these is sent alone
         const single = async (): Promise<{ type: string; id: string; status: string } | null> => {
@@ -128,7 +131,8 @@ export function ssCommands(program: Command, ctx: SsCliContext): void {
           }
           if (o.deleteClient) return { type: 'client-deletion', ...(await server.register('client-deletion', { client: subsystemRef(parseSubsystem(o.deleteClient)) })) };
           if (o.changeAddress) return { type: 'address-change', ...(await server.register('address-change', { address: o.changeAddress })) };
-          if (o.maintenance) return { type: 'maintenance', ...(await server.register('maintenance', { maintenance: o.maintenance === 'on' })) };
+          if (o.maintenance)
+            return { type: 'maintenance', ...(await server.register('maintenance', { maintenance: o.maintenance === 'on', ...(o.message !== undefined ? { maintenanceMessage: o.message } : {}) })) };
           if (o.encryptionCert || o.deleteEncryptionCert) {
             const priv = conf.privateParameters();
             if (!priv) throw new TrucError('conf_expired', 'cấu hình không có tham số riêng / the configuration carries no private parameters: the registration service is unknown');

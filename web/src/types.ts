@@ -170,6 +170,8 @@ export interface ExchangeServerRow {
   serverCode: string;
   address: string;
   maintenance: boolean;
+  /** what the owner tells clients while the server is in maintenance */
+  maintenanceMessage?: string;
   authCertHashes: string[];
   clients: { memberClass: string; memberCode: string; subsystemCode: string }[];
 }

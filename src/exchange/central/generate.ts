@@ -53,7 +53,7 @@ export async function buildParameters(sql: Sql, instance: string): Promise<Built
       address: s.address,
       authCertHashes: s.authCertHashes,
       clients: s.clients,
-      ...(s.maintenance ? { maintenance: true } : {}),
+      ...(s.maintenance ? { maintenance: true, ...(s.maintenanceMessage ? { maintenanceMessage: s.maintenanceMessage } : {}) } : {}),
     })),
     approvedCAs: cas.map((c) => ({
       name: c.name,

@@ -22,7 +22,7 @@ import { parseCertificate, validatePath, type Purpose } from '../../pki/path/ind
 import { decodeName } from '../../pki/index.js';
 import { checkPart, serverText, subsystemText, memberText } from '../ids.js';
 import { canonicalBytes, sha256Hex } from '../conf/signed.js';
-import { REQUEST_TYPES, type RegistrationPayload, type RegistrationType } from '../conf/registration-request.js';
+import { REQUEST_TYPES, checkMaintenanceMessage, type RegistrationPayload, type RegistrationType } from '../conf/registration-request.js';
 import { appendAudit } from '../../audit/index.js';
 import type { Sql } from '../../store/index.js';
 import { change, emit, loadSettings, refused, type CentralContext } from './context.js';
@@ -138,7 +138,7 @@ export function parseRequest(body: unknown): Parsed {
 }
 
 function checkPayload(p: any): RegistrationPayload {
-  const allowed = new Set(['id', 'type', 'instance', 'server', 'address', 'authCertHash', 'encryptionCertHash', 'client', 'maintenance', 'createdAt']);
+  const allowed = new Set(['id', 'type', 'instance', 'server', 'address', 'authCertHash', 'encryptionCertHash', 'client', 'maintenance', 'maintenanceMessage', 'createdAt']);
   for (const k of Object.keys(p)) if (!allowed.has(k)) throw invalid('malformed', `unknown payload field "${k.slice(0, 40)}"`);
   if (typeof p.id !== 'string' || !ID.test(p.id)) throw invalid('malformed', 'payload id must be 8–128 characters of A-Z a-z 0-9 . _ -');
   if (!(REQUEST_TYPES as readonly string[]).includes(p.type)) throw invalid('malformed', `unknown request type`, { allowed: REQUEST_TYPES });
@@ -181,7 +181,11 @@ function checkPayload(p: any): RegistrationPayload {
   if (type === 'maintenance') {
     if (typeof p.maintenance !== 'boolean') throw invalid('malformed', 'payload maintenance must be true or false');
     out.maintenance = p.maintenance;
-  }
+    if (p.maintenanceMessage !== undefined) {
+      if (!p.maintenance) throw invalid('malformed', 'payload maintenanceMessage goes only with maintenance true');
+      out.maintenanceMessage = wrap(() => checkMaintenanceMessage(p.maintenanceMessage));
+    }
+  } else if (p.maintenanceMessage !== undefined) throw invalid('malformed', 'payload maintenanceMessage goes only with a maintenance request');
   return out;
 }
 
@@ -508,7 +512,8 @@ export class Registration {
         await store.setServerAddress(sql, key, p.address!);
         return;
       case 'maintenance':
-        await store.setMaintenance(sql, key, p.maintenance!);
+        // the payload as signed; the message as checked when the request came (trimmed, NFC)
+        await store.setMaintenance(sql, key, p.maintenance!, p.maintenanceMessage === undefined ? undefined : checkMaintenanceMessage(p.maintenanceMessage));
         return;
       case 'auth-cert-deletion':
         await store.deleteAuthCert(sql, key, p.authCertHash!);

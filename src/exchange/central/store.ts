@@ -147,6 +147,11 @@ export const centralMigrations: Migration[] = [
       CREATE INDEX xc_member_encryption_cert_member ON xc_member_encryption_cert (member_class, member_code);
     `,
   },
+  {
+    // what a server in maintenance mode tells the clients it is not available to (X-Road's maintenance message)
+    id: 'exchange/central_003_maintenance_message',
+    sql: `ALTER TABLE xc_server ADD COLUMN maintenance_message text;`,
+  },
 ];
 
 export interface MemberRow {
@@ -167,6 +172,8 @@ export interface ServerKey {
 export interface ServerRow extends ServerKey {
   address: string;
   maintenance: boolean;
+  /** what clients are told while it is in maintenance, if its owner said anything */
+  maintenanceMessage?: string;
   authCertHashes: string[];
   clients: SubsystemRow[];
 }
@@ -286,13 +293,13 @@ const serverArgs = (k: ServerKey) => [k.ownerClass, k.ownerCode, k.serverCode];
 const SERVER_WHERE = 'owner_class = $1 AND owner_code = $2 AND server_code = $3';
 
 export async function getServer(sql: Sql, k: ServerKey): Promise<ServerRow | null> {
-  const [r] = await sql.query<any>(`SELECT owner_class, owner_code, server_code, address, maintenance FROM xc_server WHERE ${SERVER_WHERE}`, serverArgs(k));
+  const [r] = await sql.query<any>(`SELECT owner_class, owner_code, server_code, address, maintenance, maintenance_message FROM xc_server WHERE ${SERVER_WHERE}`, serverArgs(k));
   if (!r) return null;
   return (await withDetails(sql, [r]))[0];
 }
 
 export async function listServers(sql: Sql): Promise<ServerRow[]> {
-  const rows = await sql.query<any>('SELECT owner_class, owner_code, server_code, address, maintenance FROM xc_server ORDER BY owner_class, owner_code, server_code');
+  const rows = await sql.query<any>('SELECT owner_class, owner_code, server_code, address, maintenance, maintenance_message FROM xc_server ORDER BY owner_class, owner_code, server_code');
   return withDetails(sql, rows);
 }
 
@@ -318,6 +325,7 @@ async function withDetails(sql: Sql, rows: any[]): Promise<ServerRow[]> {
     serverCode: r.server_code,
     address: r.address,
     maintenance: r.maintenance,
+    ...(r.maintenance && r.maintenance_message ? { maintenanceMessage: r.maintenance_message } : {}),
     authCertHashes: certsOf.get(key(r)) ?? [],
     clients: clientsOf.get(key(r)) ?? [],
   }));
@@ -336,8 +344,9 @@ export async function setServerAddress(sql: Sql, k: ServerKey, address: string):
   return (await sql.query(`UPDATE xc_server SET address = $4 WHERE ${SERVER_WHERE} RETURNING server_code`, [...serverArgs(k), address])).length === 1;
 }
 
-export async function setMaintenance(sql: Sql, k: ServerKey, on: boolean): Promise<boolean> {
-  return (await sql.query(`UPDATE xc_server SET maintenance = $4 WHERE ${SERVER_WHERE} RETURNING server_code`, [...serverArgs(k), on])).length === 1;
+/** Puts the server in maintenance mode (with what its clients are told, if anything) or takes it out (the message goes). */
+export async function setMaintenance(sql: Sql, k: ServerKey, on: boolean, message?: string): Promise<boolean> {
+  return (await sql.query(`UPDATE xc_server SET maintenance = $4, maintenance_message = $5 WHERE ${SERVER_WHERE} RETURNING server_code`, [...serverArgs(k), on, on ? (message ?? null) : null])).length === 1;
 }
 
 /** Which server holds an authentication certificate (SHA-256 hex of its DER), if any. */

@@ -17,6 +17,15 @@ export interface ConfServerView extends ConfServer {
   id: ServerId;
 }
 
+/**
+ * A server in maintenance mode as a refusal names it: `SERVER:VN/… (its owner's message)`, the message as
+ * the central server took it (one line, at most 255 characters; cut there again should a configuration hold more).
+ */
+export function maintenanceText(s: ConfServerView): string {
+  const m = s.maintenanceMessage ? [...s.maintenanceMessage].slice(0, 255).join('').replace(/[\p{Cc}\u2028\u2029]/gu, ' ') : '';
+  return m ? `${serverText(s.id)} (${m})` : serverText(s.id);
+}
+
 export class GlobalConf {
   readonly instance: string;
   readonly version: number;

@@ -52,6 +52,8 @@ export interface ConfServer {
   clients: { memberClass: string; memberCode: string; subsystemCode: string }[];
   /** a server in maintenance mode takes no new messages; consumers pick another provider */
   maintenance?: boolean;
+  /** what the server's owner tells clients while it is in maintenance (≤ 255 characters, one line) */
+  maintenanceMessage?: string;
 }
 
 export interface ConfCa {

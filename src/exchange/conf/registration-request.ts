@@ -24,6 +24,23 @@ import type { SignatureScheme } from '../../crypto/algorithms.js';
 import { canonicalBytes, sha256Hex } from './signed.js';
 import type { GlobalConf } from './global.js';
 
+/** The longest maintenance message a server's owner may give (X-Road's too: one short line for the clients). */
+export const MAINTENANCE_MESSAGE_MAX = 255;
+
+/**
+ * A maintenance message as the central server takes it and the configuration carries it: text of 1–255
+ * characters after trimming, one line, no control characters (it ends up in X-Road-Error answers' messages
+ * and on the console).
+ */
+export function checkMaintenanceMessage(m: unknown): string {
+  if (typeof m !== 'string') throw new TrucError('bad_request', 'a maintenance message is text');
+  const t = m.trim();
+  if (!t) throw new TrucError('bad_request', 'a maintenance message is not empty');
+  if ([...t].length > MAINTENANCE_MESSAGE_MAX) throw new TrucError('bad_request', `a maintenance message has at most ${MAINTENANCE_MESSAGE_MAX} characters`);
+  if (/[\p{Cc}\u2028\u2029]/u.test(t)) throw new TrucError('bad_request', 'a maintenance message is one line without control characters');
+  return t.normalize('NFC');
+}
+
 export const REQUEST_TYPES = ['auth-cert', 'client', 'client-deletion', 'address-change', 'maintenance', 'auth-cert-deletion', 'encryption-cert', 'encryption-cert-deletion'] as const;
 export type RegistrationType = (typeof REQUEST_TYPES)[number];
 
@@ -42,6 +59,8 @@ export interface RegistrationPayload {
   client?: { memberClass: string; memberCode: string; subsystemCode: string };
   /** maintenance: on or off */
   maintenance?: boolean;
+  /** maintenance on: what clients are told meanwhile (checkMaintenanceMessage) */
+  maintenanceMessage?: string;
   /** encryption-cert, encryption-cert-deletion: SHA-256 hex of the owner member's encryption certificate */
   encryptionCertHash?: string;
   /** ISO time the request was made; the central server accepts ±5 minutes */
@@ -85,6 +104,7 @@ export interface BuildRegistration {
   address?: string;
   client?: RegistrationPayload['client'];
   maintenance?: boolean;
+  maintenanceMessage?: string;
   /** the owner member's signing key (always) */
   signing: KeySigner;
   /** the server's authentication key (auth-cert requests); for auth-cert-deletion only its certificate */
@@ -108,6 +128,8 @@ export async function buildRegistrationRequest(b: BuildRegistration): Promise<Re
   if (b.address !== undefined) payload.address = b.address;
   if (b.client) payload.client = { memberClass: b.client.memberClass, memberCode: b.client.memberCode, subsystemCode: b.client.subsystemCode };
   if (b.maintenance !== undefined) payload.maintenance = b.maintenance;
+  // checked by the central server (checkMaintenanceMessage), and by `truc ss register` before it sends
+  if (b.maintenanceMessage !== undefined) payload.maintenanceMessage = b.maintenanceMessage;
   if (b.type === 'auth-cert' || b.type === 'auth-cert-deletion') {
     if (!b.auth) throw new TrucError('bad_request', `a ${b.type} request needs the authentication certificate`);
     payload.authCertHash = sha256Hex(b.auth.certificate);

@@ -23,7 +23,7 @@ import { splitAddress, type FramedConn } from './peers.js';
 import { lengthFrame } from './channel.js';
 import type { TLSSocket } from 'node:tls';
 import type { Writable } from 'node:stream';
-import { certHash, type ConfServerView } from '../conf/global.js';
+import { certHash, maintenanceText, type ConfServerView } from '../conf/global.js';
 import { writeChunk, writeChunks } from './write.js';
 import { sha256 } from '../../crypto/digest.js';
 import { bodyHash as hashBody } from '../log/format.js';
@@ -152,7 +152,7 @@ export async function handleConsumer(ctx: ServerContext, req: IncomingMessage, r
     // a server in maintenance mode is not sent to; when every one is, the client is told so (not "unknown")
     const open = candidates.filter((s) => !s.maintenance);
     if (!open.length)
-      throw new TrucError('server_maintenance', `${candidates.map((s) => serverText(s.id)).join(', ')} ${candidates.length > 1 ? 'are' : 'is'} in maintenance mode: ${subsystemText(provSubsystem)} cannot be called now`);
+      throw new TrucError('server_maintenance', `${candidates.map(maintenanceText).join(', ')} ${candidates.length > 1 ? 'are' : 'is'} in maintenance mode: ${subsystemText(provSubsystem)} cannot be called now`);
     candidates = open;
     const own = ownMaterial(ctx);
     const header: MessageHeader = {

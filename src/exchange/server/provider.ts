@@ -23,7 +23,7 @@ import { FRAME_ERROR, FramedReader, lengthFrame, type Inbound } from './channel.
 import { Readable, type Writable } from 'node:stream';
 import { materialSent, materialToSend, peerMaterial } from './material.js';
 import { pathCovered, subjectCovers, type ServerSnapshot } from './store.js';
-import type { GlobalConf } from '../conf/global.js';
+import { maintenanceText, type GlobalConf } from '../conf/global.js';
 import { writeChunk } from './write.js';
 import { META_SERVICES, SOAP_META_SERVICES, metaserviceAnswer, soapMetaserviceAnswer } from './metaservices.js';
 import { sha256 } from '../../crypto/digest.js';
@@ -255,7 +255,8 @@ async function provide(ctx: ServerContext, x: ProviderExchange, check?: () => vo
     peerServer = `SERVER:${sender.id.instance}/${sender.id.memberClass}/${sender.id.memberCode}/${sender.id.serverCode}`;
     // a server in maintenance mode is not sent to; a consumer whose configuration does not say so yet is told
     // here (its own clients' calls to other agencies go on: maintenance is about what this server provides)
-    if (conf.server(ctx.id)?.maintenance) throw new TrucError('server_maintenance', `${ctx.idText} is in maintenance mode: it takes no messages now`);
+    const self = conf.server(ctx.id);
+    if (self?.maintenance) throw new TrucError('server_maintenance', `${maintenanceText(self)} is in maintenance mode: it takes no messages now`);
     // a small message (sent with its length) is read whole and split in memory; a larger one streams
     const incoming = await readIncoming(ctx, x.inbound, `the message from ${peerServer}`);
     const headerBytes = incoming.headerBytes;

@@ -48,7 +48,7 @@ export interface ConfSource {
 }
 
 /** `auth`: another authentication certificate than the server's own — a new one to register (with its key, for the proof of possession), or an old one to delete */
-export type RegistrationExtra = Pick<BuildRegistration, 'address' | 'client' | 'maintenance' | 'auth'>;
+export type RegistrationExtra = Pick<BuildRegistration, 'address' | 'client' | 'maintenance' | 'maintenanceMessage' | 'auth'>;
 
 export interface SecurityServerOptions {
   id: ServerId;

@@ -87,6 +87,28 @@ for (const { name, url } of testDatabaseUrls()) {
       const sid = { instance: INSTANCE, memberClass: 'GOV', memberCode: '000.00.00.G22', serverCode: 'ss1' };
       expect(conf.isClientOf(sid, sub)).toBe(true);
       expect(conf.server(sid)).toMatchObject({ maintenance: true, address: 'ss1-new.vpcp.example:5500' });
+      expect(conf.server(sid)?.maintenanceMessage).toBeUndefined();
+
+      // with a message for the clients: trimmed, in the configuration while in maintenance, gone once out of it
+      const say = async (extra: Record<string, unknown>) => w.central.registration.submit(await w.request(vpcp, { type: 'maintenance', ...extra }));
+      const withMessage = await say({ maintenance: true, maintenanceMessage: '  Nâng cấp hệ thống đến 22:00 / upgrade until 22:00 ' });
+      await w.central.registration.approve(withMessage.id, 'operator');
+      expect((await latestConf(w)).server(sid)?.maintenanceMessage).toBe('Nâng cấp hệ thống đến 22:00 / upgrade until 22:00');
+      // refused before it is stored: too long, several lines, empty, with maintenance off, on another request type
+      for (const extra of [
+        { maintenance: true, maintenanceMessage: 'x'.repeat(256) },
+        { maintenance: true, maintenanceMessage: 'dòng một\ndòng hai' },
+        { maintenance: true, maintenanceMessage: '   ' },
+        { maintenance: true, maintenanceMessage: 42 },
+        { maintenance: false, maintenanceMessage: 'xong' },
+      ])
+        expect(await refusal(say(extra)), JSON.stringify(extra)).toMatchObject({ code: 'registration_invalid', reason: 'malformed' });
+      expect(await refusal(w.central.registration.submit(await w.request(vpcp, { type: 'address-change', address: 'x.example:1', maintenanceMessage: 'x' })))).toMatchObject({ code: 'registration_invalid', reason: 'malformed' });
+      expect((await say({ maintenance: true, maintenanceMessage: 'ơ'.repeat(255) })).status).toBe('pending');
+      const off = await say({ maintenance: false });
+      await w.central.registration.approve(off.id, 'operator');
+      const afterOff = (await latestConf(w)).server(sid);
+      expect([afterOff?.maintenance, afterOff?.maintenanceMessage]).toEqual([undefined, undefined]);
 
       // a subsystem not registered yet is created when its client registration is approved
       const fresh = await w.central.registration.submit(await w.request(vpcp, { type: 'client', client: { memberClass: 'GOV', memberCode: '000.00.00.G22', subsystemCode: 'hoso' } }));

@@ -99,7 +99,7 @@ describe('truc ss register --encryption-cert (in process)', () => {
   });
 
   /** the shared parameters of the configuration the central server signs now */
-  const shared = async (): Promise<{ members: { memberCode: string; encryptionCertificates?: unknown }[]; securityServers: { serverCode: string; address: string; clients: unknown[]; maintenance?: boolean; authCertHashes: string[] }[] }> => {
+  const shared = async (): Promise<{ members: { memberCode: string; encryptionCertificates?: unknown }[]; securityServers: { serverCode: string; address: string; clients: unknown[]; maintenance?: boolean; maintenanceMessage?: string; authCertHashes: string[] }[] }> => {
     await central.generator.generate({ force: true });
     const dir = JSON.parse(Buffer.from((await central.generator.signedDirectory()).directory, 'base64').toString('utf8'));
     return JSON.parse((await central.generator.part(dir.parts[0].hash))!.toString('utf8'));
@@ -143,6 +143,7 @@ describe('truc ss register --encryption-cert (in process)', () => {
     expect(JSON.stringify((await approve(c, 'client')).clients)).toContain('vanthu');
 
     expect((await approve(await truc('ss', 'register', '--maintenance', 'on'), 'maintenance')).maintenance).toBe(true);
+    expect((await approve(await truc('ss', 'register', '--maintenance', 'on', '--message', 'Bảo trì đến 22:00'), 'maintenance')).maintenanceMessage).toBe('Bảo trì đến 22:00');
     expect((await approve(await truc('ss', 'register', '--maintenance', 'off'), 'maintenance')).maintenance).toBeUndefined();
     expect((await approve(await truc('ss', 'register', '--change-address', '127.0.0.1:5600'), 'address-change')).address).toBe('127.0.0.1:5600');
 
@@ -154,6 +155,8 @@ describe('truc ss register --encryption-cert (in process)', () => {
     // said wrong: refused before anything is sent
     await expect(truc('ss', 'register', '--maintenance', 'maybe')).rejects.toMatchObject({ code: 'bad_request' });
     await expect(truc('ss', 'register', '--maintenance', 'on', '--change-address', '127.0.0.1:5601')).rejects.toMatchObject({ code: 'bad_request' });
+    await expect(truc('ss', 'register', '--maintenance', 'off', '--message', 'xong')).rejects.toMatchObject({ code: 'bad_request' });
+    await expect(truc('ss', 'register', '--maintenance', 'on', '--message', 'x'.repeat(256))).rejects.toMatchObject({ code: 'bad_request' });
     expect(await central.registration.list('pending')).toEqual([]);
   }, 60_000);
 

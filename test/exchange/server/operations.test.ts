@@ -84,12 +84,17 @@ describe('maintenance mode', () => {
       return { status: r.status, error: r.headers.get('x-road-error'), json: (await r.json()) as Record<string, unknown> };
     };
     const maintenance = async (on: boolean, refresh: () => Promise<unknown>) =>
-      approveAndPublish((await central.registration.submit(await hcm.server.registrationRequest('maintenance', { maintenance: on }))).id, refresh);
+      approveAndPublish(
+        (await central.registration.submit(await hcm.server.registrationRequest('maintenance', { maintenance: on, ...(on ? { maintenanceMessage: 'Nâng cấp đến 22:00 / upgrade until 22:00' } : {}) }))).id,
+        refresh,
+      );
     expect((await call()).status).toBe(200);
     // the provider's server knows first: a consumer whose configuration does not say so yet is refused by it
     await maintenance(true, () => hcm.conf.refresh());
     const early = await call();
     expect([early.status, early.error, early.json.code]).toEqual([500, 'Server.ServerProxy.MaintenanceMode', 'server_maintenance']);
+    // the owner's message reaches the client, from either server
+    expect(early.json.message).toContain('SERVER:VN/PROV/000.00.31.H29/ss-hcm (Nâng cấp đến 22:00 / upgrade until 22:00) is in maintenance mode');
     // a server in maintenance still sends its own clients' messages to other agencies
     const out = await fetch(`${hcm.isUrl}/r1/VN/GOV/000.00.00.G22/vanthu/thong-tin`, { headers: { 'x-road-client': 'VN/PROV/000.00.31.H29/vanthu' } });
     expect(out.status, await out.clone().text()).toBe(200);
@@ -97,7 +102,7 @@ describe('maintenance mode', () => {
     await t.axis.refreshAll();
     const r = await call();
     expect([r.status, r.error]).toEqual([500, 'Server.ClientProxy.MaintenanceMode']);
-    expect(r.json).toMatchObject({ code: 'server_maintenance', message: expect.stringContaining('SERVER:VN/PROV/000.00.31.H29/ss-hcm is in maintenance mode'), message_vi: expect.any(String) });
+    expect(r.json).toMatchObject({ code: 'server_maintenance', message: expect.stringContaining('SERVER:VN/PROV/000.00.31.H29/ss-hcm (Nâng cấp đến 22:00 / upgrade until 22:00) is in maintenance mode'), message_vi: expect.any(String) });
     await maintenance(false, () => t.axis.refreshAll());
     expect((await call()).status).toBe(200);
   }, 60_000);

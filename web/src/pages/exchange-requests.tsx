@@ -147,6 +147,10 @@ function asksFor(r: RegistrationRequestView): string {
   const c = p.client as { memberClass?: string; memberCode?: string; subsystemCode?: string } | undefined;
   if (c) return `${c.memberClass}/${c.memberCode}/${c.subsystemCode}`;
   if (typeof p.address === 'string') return p.address;
+  if (typeof p.maintenance === 'boolean')
+    return p.maintenance
+      ? `${tr('bật', 'on')}${typeof p.maintenanceMessage === 'string' ? `: ${p.maintenanceMessage}` : ''}`
+      : tr('tắt', 'off');
   return '';
 }
 

@@ -432,6 +432,11 @@ function Registry() {
                                 <Bi vi="bảo trì" en="maintenance" />
                               </span>
                             ) : null}
+                            {s.maintenance && s.maintenanceMessage ? (
+                              <div className="muted" data-testid="maintenance-message">
+                                {s.maintenanceMessage}
+                              </div>
+                            ) : null}
                             <div className="muted">
                               <Bi vi="Khách" en="clients" />:{' '}
                               {s.clients.map((c) => c.subsystemCode).join(', ') || '—'}

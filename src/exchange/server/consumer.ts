@@ -151,8 +151,10 @@ export async function handleConsumer(ctx: ServerContext, req: IncomingMessage, r
     }
     // a server in maintenance mode is not sent to; when every one is, the client is told so (not "unknown")
     const open = candidates.filter((s) => !s.maintenance);
-    if (!open.length)
-      throw new TrucError('server_maintenance', `${candidates.map(maintenanceText).join(', ')} ${candidates.length > 1 ? 'are' : 'is'} in maintenance mode: ${subsystemText(provSubsystem)} cannot be called now`);
+    if (!open.length) {
+      const which = candidates.map(maintenanceText).join(', ');
+      throw new TrucError('server_maintenance', `${which} ${candidates.length > 1 ? 'are' : 'is'} in maintenance mode: ${subsystemText(provSubsystem)} cannot be called now`, { maintenance: which });
+    }
     candidates = open;
     const own = ownMaterial(ctx);
     const header: MessageHeader = {

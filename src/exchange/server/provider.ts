@@ -256,7 +256,7 @@ async function provide(ctx: ServerContext, x: ProviderExchange, check?: () => vo
     // a server in maintenance mode is not sent to; a consumer whose configuration does not say so yet is told
     // here (its own clients' calls to other agencies go on: maintenance is about what this server provides)
     const self = conf.server(ctx.id);
-    if (self?.maintenance) throw new TrucError('server_maintenance', `${maintenanceText(self)} is in maintenance mode: it takes no messages now`);
+    if (self?.maintenance) throw new TrucError('server_maintenance', `${maintenanceText(self)} is in maintenance mode: it takes no messages now`, { maintenance: maintenanceText(self) });
     // a small message (sent with its length) is read whole and split in memory; a larger one streams
     const incoming = await readIncoming(ctx, x.inbound, `the message from ${peerServer}`);
     const headerBytes = incoming.headerBytes;

@@ -72,7 +72,8 @@ export function xroadErrorBody(fault: string, e: unknown): Record<string, unknow
     detail: randomUUID(),
     ...rest,
     problem_type: p.type,
-    message_vi: xroadMessageVi(p.code),
+    // a server in maintenance mode: which, with its owner's message (often Vietnamese), in both languages
+    message_vi: typeof rest.maintenance === 'string' ? `${xroadMessageVi(p.code)}: ${rest.maintenance}` : xroadMessageVi(p.code),
     message_en: String(text ?? p.code),
   };
 }
@@ -193,7 +194,11 @@ export function readRefusal(status: number, body: Buffer): { error: TrucError; c
   try {
     const p = JSON.parse(body.toString('utf8'));
     if (p && typeof p.code === 'string') {
-      const e = new TrucError(p.code, String(p.detail ?? p.code), { origin: 'provider', ...(typeof p.xroadFault === 'string' ? { xroadFault: p.xroadFault } : {}) });
+      const e = new TrucError(p.code, String(p.detail ?? p.code), {
+        origin: 'provider',
+        ...(typeof p.xroadFault === 'string' ? { xroadFault: p.xroadFault } : {}),
+        ...(p.code === 'server_maintenance' && typeof p.maintenance === 'string' ? { maintenance: p.maintenance.slice(0, 2000) } : {}),
+      });
       // keep the provider's status where the code is one we know, else a peer failure
       return { error: isTrucError(e) && e.status ? e : new TrucError('peer_failed', String(p.detail ?? ''), { origin: 'provider' }), closing: p.closing === true };
     }

@@ -376,7 +376,8 @@ export class SecurityServer {
   }
 
   /**
-   * `truc ss diagnose`: the configuration's age and source, the status of this server's own certificates
+   * `truc ss diagnose`: the configuration's age and source, this server's registration in it (address,
+   * clients, maintenance mode with its message), the status of this server's own certificates
    * as its OCSP responses prove it, whether each approved TSA answers, and optionally a connection test.
    */
   async diagnose(peer?: ServerId): Promise<Record<string, unknown>> {
@@ -390,6 +391,11 @@ export class SecurityServer {
       ...(this.opts.conf.status ? { source: this.opts.conf.status() } : {}),
     };
     if (!conf) return out;
+    // what the configuration says of this server: registered where, in maintenance mode (and what clients are told)
+    const self = conf.server(this.ctx.id);
+    out.registration = self
+      ? { address: self.address, clients: self.clients.length, maintenance: self.maintenance === true, ...(self.maintenance && self.maintenanceMessage ? { maintenanceMessage: self.maintenanceMessage } : {}) }
+      : null;
     await this.ctx.own.refresh(conf, true);
     const certs: Record<string, unknown> = {};
     for (const [name, der, role] of [

@@ -99,6 +99,8 @@ describe('maintenance mode', () => {
     // a server in maintenance still sends its own clients' messages to other agencies
     const out = await fetch(`${hcm.isUrl}/r1/VN/GOV/000.00.00.G22/vanthu/thong-tin`, { headers: { 'x-road-client': 'VN/PROV/000.00.31.H29/vanthu' } });
     expect(out.status, await out.clone().text()).toBe(200);
+    // its operator sees it in the diagnosis
+    expect((await hcm.server.diagnose()).registration).toMatchObject({ maintenance: true, maintenanceMessage: 'Nâng cấp đến 22:00 / upgrade until 22:00' });
     // once the consumer's configuration says so, it does not send at all
     await t.axis.refreshAll();
     const r = await call();
@@ -106,5 +108,6 @@ describe('maintenance mode', () => {
     expect(r.json).toMatchObject({ code: 'server_maintenance', message: expect.stringContaining('SERVER:VN/PROV/000.00.31.H29/ss-hcm (Nâng cấp đến 22:00 / upgrade until 22:00) is in maintenance mode'), message_vi: 'Máy chủ bảo mật đang bảo trì: SERVER:VN/PROV/000.00.31.H29/ss-hcm (Nâng cấp đến 22:00 / upgrade until 22:00)' });
     await maintenance(false, () => t.axis.refreshAll());
     expect((await call()).status).toBe(200);
+    expect((await hcm.server.diagnose()).registration).toEqual({ address: expect.any(String), clients: 1, maintenance: false });
   }, 60_000);
 });

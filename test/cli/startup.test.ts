@@ -127,3 +127,28 @@ describe('truc --help', () => {
     expect(v.stdout).toContain('--anchor <pem...>');
   });
 });
+
+describe("serving processes' allocator (scripts/malloc.sh)", () => {
+  const malloc = (env: Record<string, string> = {}) => spawnSync('bash', [join(ROOT, 'scripts/malloc.sh')], { env: { ...process.env, ...env }, encoding: 'utf8' });
+  const ldconfig = spawnSync('ldconfig', ['-p'], { encoding: 'utf8' }).stdout ?? '';
+
+  it('names jemalloc where the machine has it, nothing where it does not or when told to keep glibc’s', () => {
+    const r = malloc({ TRUC_MALLOC: '' });
+    expect(r.status).toBe(0);
+    if (/libjemalloc\.so\.2/.test(ldconfig)) expect(r.stdout.trim()).toMatch(/\/libjemalloc\.so\.2$/);
+    else expect(r.stdout).toBe('');
+    const system = malloc({ TRUC_MALLOC: 'system' });
+    expect([system.status, system.stdout]).toEqual([0, '']);
+  });
+
+  const lib = malloc({ TRUC_MALLOC: '' }).stdout.trim();
+  if (!lib) console.warn('SKIP the jemalloc preload check: this machine has no jemalloc (scripts/install-deps.sh installs it)');
+
+  it.skipIf(!lib)('what it names preloads into node and leaves it working', () => {
+    const r = spawnSync(process.execPath, ['-e', "const m=require('fs').readFileSync('/proc/self/maps','utf8');console.log(/libjemalloc/.test(m), require('crypto').createHash('sha256').update(Buffer.alloc(1<<20)).digest('hex').slice(0,8))"], {
+      env: { ...process.env, LD_PRELOAD: lib },
+      encoding: 'utf8',
+    });
+    expect([r.status, r.stdout.trim()]).toEqual([0, 'true 30e14955']);
+  });
+});

@@ -236,14 +236,26 @@ export function ssCommands(program: Command, ctx: SsCliContext): void {
       }),
     );
   service
+    .command('describe <service> [file]')
+    .description('Register a service’s OpenAPI 3 description (JSON or YAML): clients read it with getOpenAPI, listMethods lists its operations')
+    .option('--remove', 'remove the description: the service is of type REST again')
+    .action((svc, file, o) =>
+      ctx.withPlatform(async (p) => {
+        if (!o.remove === !file) throw new TrucError('bad_request', 'give a description file, or --remove');
+        const d = await (await serverStore(p)).describeService(parseService(svc), o.remove ? null : readFileSync(file, 'utf8'));
+        if (!d) return ctx.out({ service: svc, openapi: null }, () => `đã gỡ mô tả OpenAPI (OpenAPI description removed): ${svc}`);
+        ctx.out({ service: svc, openapi: d }, () => `đã đăng ký mô tả OpenAPI (OpenAPI description registered): ${svc} — ${d.endpoints.length} thao tác (operations)${d.title ? `, “${d.title}”` : ''}`);
+      }),
+    );
+  service
     .command('list')
     .description('Services and their access rights')
     .action(() =>
       ctx.withPlatform(async (p) => {
         const store = await serverStore(p);
-        const rows = (await store.listServices()).map((s) => ({ service: s.text, url: s.url, disabled: s.disabled }));
+        const rows = (await store.listServices()).map((s) => ({ service: s.text, url: s.url, type: s.openapi ? 'OPENAPI' : 'REST', disabled: s.disabled }));
         const rights = await store.listAccess();
-        ctx.out({ services: rows, access: rights }, () => `${table(rows, ['service', 'url', 'disabled'])}\n\n${table(rights as unknown as Record<string, unknown>[], ['service', 'subject', 'method', 'path'])}`);
+        ctx.out({ services: rows, access: rights }, () => `${table(rows, ['service', 'url', 'type', 'disabled'])}\n\n${table(rights as unknown as Record<string, unknown>[], ['service', 'subject', 'method', 'path'])}`);
       }),
     );
 

@@ -230,6 +230,35 @@ describe('exchange pages of the web console in Chromium', () => {
     expect(audit.map((a) => a.action)).toEqual(['ss.is-cert.add', 'ss.client.connection', 'ss.client.connection', 'ss.is-cert.remove']);
   });
 
+  it('registers a service’s OpenAPI description through the API, audited; getOpenAPI answers it through the axis; the console shows it', async () => {
+    const admin = tokens['central-admin']!;
+    const service = 'SERVICE:VN/GOV/000.00.00.G22/vanthu/thong-tin';
+    const yaml = 'openapi: 3.0.3\ninfo: { title: Thông tin cơ quan, version: "1" }\npaths:\n  /:\n    get: { responses: { "200": { description: ok } } }\n';
+    const put = (token: string, body: string, type = 'application/yaml') =>
+      fetch(`${base}/api/v1/exchange/servers/ss-vpcp/services/openapi?service=${encodeURIComponent(service)}`, { method: 'PUT', headers: { authorization: `Bearer ${token}`, 'content-type': type }, body });
+    expect((await put(tokens['auditor']!, yaml)).status).toBe(403);
+    const notOpenApi = await put(admin, 'swagger: "2.0"\npaths: {}\n');
+    expect([notOpenApi.status, ((await notOpenApi.json()) as Json).code]).toEqual([400, 'bad_request']);
+    const ok = await put(admin, yaml);
+    expect(ok.status, await ok.clone().text()).toBe(200);
+    expect(((await ok.json()) as Json).openapi).toMatchObject({ format: 'yaml', endpoints: [{ method: 'GET', path: '/' }] });
+    const listed = await call('GET', '/api/v1/exchange/servers/ss-vpcp/services', tokens['auditor']!);
+    expect(listed.services.find((x: Json) => x.service === service)).toMatchObject({ type: 'OPENAPI', openapi: { title: 'Thông tin cơ quan' } });
+    // another agency's information system reads it through the axis (UBND TP.HCM's server asks Văn phòng Chính phủ's)
+    const hcm = t.axis.members[2]!;
+    const r = await fetch(`${hcm.isUrl}/r1/VN/GOV/000.00.00.G22/vanthu/getOpenAPI?serviceCode=thong-tin`, { headers: { 'x-road-client': 'VN/PROV/000.00.31.H29/vanthu' } });
+    expect([r.status, await r.text()]).toEqual([200, yaml]);
+    await signIn(admin);
+    await page.goto(`${base}/console/exchange/servers/ss-vpcp`);
+    const shown = page.locator(`[data-service="${service}"] [data-testid=service-openapi]`);
+    await shown.waitFor();
+    expect(await shown.textContent()).toMatch(/OpenAPI “Thông tin cơ quan” 1 · 1 thao tác/);
+    const removed = await fetch(`${base}/api/v1/exchange/servers/ss-vpcp/services/openapi?service=${encodeURIComponent(service)}`, { method: 'DELETE', headers: { authorization: `Bearer ${admin}` } });
+    expect(removed.status).toBe(200);
+    const audit = await t.p.db.query<{ action: string }>("SELECT action FROM audit_log WHERE action = 'ss.service.describe' AND target = $1 ORDER BY seq", [service]);
+    expect(audit.length).toBe(2);
+  });
+
   it('grants an access right in the console — a refused call then passes — and withdraws it', async () => {
     const hcm = t.axis.members[2]!;
     // a new service of UBND TP.HCM that nobody may call yet

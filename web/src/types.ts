@@ -244,6 +244,15 @@ export interface ServerServices {
   connections?: Record<string, string>;
   /** information systems' TLS certificates registered per subsystem */
   isCerts?: Record<string, { sha256: string; subject: string; notAfter: string }[]>;
-  services: { service: string; url: string; timeoutMs?: number; disabled?: boolean; access: AccessRight[] }[];
+  services: {
+    service: string;
+    url: string;
+    timeoutMs?: number;
+    disabled?: boolean;
+    /** X-Road's service type: OPENAPI when an OpenAPI 3 description is registered */
+    type?: 'REST' | 'OPENAPI';
+    openapi?: { format: string; endpoints: { method: string; path: string }[]; title?: string; version?: string };
+    access: AccessRight[];
+  }[];
   localGroups: Record<string, string[]>;
 }

@@ -6,8 +6,11 @@
  *   GET /r1/{instance}/{class}/{member}/{subsystem}/listMethods       X-Road-Client: I/C/M/S
  *
  * through the consumer's server, so the request and the answer are signed and logged like any exchange.
- * Trục keeps no OpenAPI descriptions: every service is of type `REST`, and `getOpenAPI` refuses as X-Road
- * does for a service that is not described by OpenAPI (`Server.ServerProxy.ServiceType`). The SOAP forms
+ * A service with an OpenAPI 3 description registered (`truc ss service describe`, ./openapi.ts) is of type
+ * `OPENAPI`: `getOpenAPI` answers its description as registered, and `listMethods` lists the operations it
+ * describes; one without is of type `REST`, and `getOpenAPI` refuses as X-Road does for a service not
+ * described by OpenAPI (`Server.ServerProxy.ServiceType`). `allowedMethods` lists the endpoints the client's
+ * access rights open, whatever the type. The SOAP forms
  * of `listMethods` and `allowedMethods` (X-Road's PR-META) are answered too, for clients of the SOAP protocol.
  */
 import { Readable } from 'node:stream';
@@ -17,6 +20,7 @@ import { subsystemText, subsystemOf, type ServiceId, type SubsystemId } from '..
 import type { GlobalConf } from '../conf/global.js';
 import { subjectCovers, type AccessRight, type ServerSnapshot, type ServiceRow } from './store.js';
 import { identifierXml, soapEnvelope, type SoapFields } from './soap.js';
+import { descriptionContentType } from './openapi.js';
 
 export const META_SERVICES = new Set(['listMethods', 'allowedMethods', 'getOpenAPI']);
 
@@ -25,12 +29,11 @@ function endpoint(r: AccessRight): { method: string; path: string } {
   return { method: r.method, path: r.path === '*' ? '**' : r.path.endsWith('*') ? `${r.path.slice(0, -1)}**` : r.path };
 }
 
-function entry(row: ServiceRow, rights: AccessRight[]): Record<string, unknown> {
+function entry(row: ServiceRow, rights: AccessRight[], described: boolean): Record<string, unknown> {
   const s = row.service;
   const seen = new Set<string>();
   const endpoints = [];
-  for (const r of rights) {
-    const e = endpoint(r);
+  for (const e of described && row.openapi ? row.openapi.endpoints : rights.map(endpoint)) {
     const k = `${e.method} ${e.path}`;
     if (seen.has(k)) continue;
     seen.add(k);
@@ -44,7 +47,7 @@ function entry(row: ServiceRow, rights: AccessRight[]): Record<string, unknown> 
     subsystem_code: s.subsystemCode,
     service_code: s.serviceCode,
     ...(s.serviceVersion ? { service_version: s.serviceVersion } : {}),
-    service_type: 'REST',
+    service_type: row.openapi ? 'OPENAPI' : 'REST',
     endpoint_list: endpoints,
   };
 }
@@ -66,10 +69,15 @@ export function metaserviceAnswer(snap: ServerSnapshot, conf: GlobalConf, meta: 
   if (meta.serviceCode === 'getOpenAPI') {
     const code = query.get('serviceCode');
     if (!code) throw new TrucError('bad_request', 'getOpenAPI needs the query parameter serviceCode', { xroadFault: 'InvalidRequest' });
-    if (!services.some((r) => r.service.serviceCode === code)) throw new TrucError('unknown_service', `${subsystemText(provider)} has no service ${code}`);
-    throw new TrucError('unsupported', `service ${code} has no OpenAPI description: its type is REST`, { xroadFault: 'ServiceType' });
+    const row = services.find((r) => r.service.serviceCode === code);
+    if (!row) throw new TrucError('unknown_service', `${subsystemText(provider)} has no service ${code}`);
+    const d = snap.descriptions.get(row.text);
+    if (!d) throw new TrucError('unsupported', `service ${code} has no OpenAPI description: its type is REST`, { xroadFault: 'ServiceType' });
+    const doc = Buffer.from(d.document);
+    return Object.assign(Readable.from([doc]), { statusCode: 200, headers: { 'content-type': descriptionContentType(d.format), 'content-length': String(doc.length) } }) as unknown as IncomingMessage;
   }
-  const list = listed(snap, conf, meta, client, services).map(([row, rights]) => entry(row, rights));
+  // listMethods: every operation of a described service; allowedMethods: the endpoints the client's rights open
+  const list = listed(snap, conf, meta, client, services).map(([row, rights]) => entry(row, rights, meta.serviceCode === 'listMethods'));
   const body = Buffer.from(JSON.stringify({ service: list }));
   return Object.assign(Readable.from([body]), { statusCode: 200, headers: { 'content-type': 'application/json; charset=utf-8', 'content-length': String(body.length) } }) as unknown as IncomingMessage;
 }

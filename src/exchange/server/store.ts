@@ -11,6 +11,7 @@ import { TrucError } from '../../errors.js';
 import { parseService, parseSubsystem, serviceText, subsystemText, subsystemOf, type ServiceId, type SubsystemId } from '../ids.js';
 
 import { opMigrations } from './oprecords.js';
+import { parseServiceDescription, type ServiceDescription } from './openapi.js';
 import type { GlobalConf } from '../conf/global.js';
 
 export const serverMigrations: Migration[] = [
@@ -66,6 +67,19 @@ export const serverMigrations: Migration[] = [
       );
     `,
   },
+  {
+    // OpenAPI 3 descriptions of REST services (X-Road's OPENAPI3 service type): getOpenAPI answers them,
+    // listMethods lists their operations
+    id: 'exchange/server_004_openapi',
+    sql: `
+      CREATE TABLE IF NOT EXISTS xs_service_description (
+        service text PRIMARY KEY REFERENCES xs_service(service) ON DELETE CASCADE,
+        format text NOT NULL,
+        document text NOT NULL,
+        updated_at timestamptz NOT NULL DEFAULT now()
+      );
+    `,
+  },
 ];
 
 /**
@@ -81,6 +95,8 @@ export interface ServiceRow {
   url: string;
   timeoutMs: number;
   disabled: boolean;
+  /** an OpenAPI 3 description's summary, when the service has one (X-Road's service type OPENAPI) */
+  openapi?: ServiceDescription;
 }
 
 export interface AccessRight {
@@ -109,6 +125,8 @@ export interface ServerSnapshot {
   connections: Map<string, IsConnection>;
   /** the information systems' TLS certificates by subsystem: SHA-256 hex → DER */
   isCerts: Map<string, Map<string, Buffer>>;
+  /** services' OpenAPI descriptions as registered (format and text), for getOpenAPI */
+  descriptions: Map<string, { format: ServiceDescription['format']; document: string }>;
 }
 
 function checkSubject(subject: string): string {
@@ -136,22 +154,41 @@ export class ServerStore {
 
   async snapshot(): Promise<ServerSnapshot> {
     if (this.snap) return this.snap;
-    const [clients, services, access, groups, certs] = await Promise.all([
+    const [clients, services, access, groups, certs, descriptions] = await Promise.all([
       this.db.query<{ subsystem: string; connection: IsConnection }>('SELECT subsystem, connection FROM xs_client'),
       this.db.query<{ service: string; url: string; timeout_ms: number; disabled: boolean }>('SELECT * FROM xs_service'),
       this.db.query<AccessRight>('SELECT service, subject, method, path FROM xs_access'),
       this.db.query<{ code: string; member: string }>('SELECT code, member FROM xs_local_group'),
       this.db.query<{ subsystem: string; hash: string; cert: Buffer }>('SELECT subsystem, hash, cert FROM xs_is_cert'),
+      this.db.query<{ service: string; format: 'json' | 'yaml'; document: string }>('SELECT service, format, document FROM xs_service_description'),
     ]);
-    const snap: ServerSnapshot = { clients: new Set(clients.map((c) => c.subsystem)), services: new Map(), access: new Map(), localGroups: new Map(), connections: new Map(), isCerts: new Map() };
+    const snap: ServerSnapshot = {
+      clients: new Set(clients.map((c) => c.subsystem)),
+      services: new Map(),
+      access: new Map(),
+      localGroups: new Map(),
+      connections: new Map(),
+      isCerts: new Map(),
+      descriptions: new Map(descriptions.map((d) => [d.service, { format: d.format, document: d.document }])),
+    };
     for (const c of clients) if (c.connection && c.connection !== 'http') snap.connections.set(c.subsystem, c.connection);
     for (const c of certs) {
       const m = snap.isCerts.get(c.subsystem) ?? new Map<string, Buffer>();
       m.set(c.hash, Buffer.from(c.cert));
       snap.isCerts.set(c.subsystem, m);
     }
-    for (const s of services)
-      snap.services.set(s.service, { service: parseService(s.service), text: s.service, url: s.url, timeoutMs: Number(s.timeout_ms), disabled: s.disabled });
+    for (const s of services) {
+      const d = snap.descriptions.get(s.service);
+      snap.services.set(s.service, {
+        service: parseService(s.service),
+        text: s.service,
+        url: s.url,
+        timeoutMs: Number(s.timeout_ms),
+        disabled: s.disabled,
+        // a description stored by this server was checked when it came; read again for its operations
+        ...(d ? { openapi: parseServiceDescription(d.document) } : {}),
+      });
+    }
     for (const a of access) {
       const list = snap.access.get(a.service) ?? [];
       list.push(a);
@@ -218,6 +255,28 @@ export class ServerStore {
       [serviceText(service), checkUrl(url), timeoutMs],
     );
     this.changed();
+  }
+
+  /**
+   * Registers the OpenAPI 3 description of a service (JSON or YAML text, checked: `bad_request` saying what
+   * is wrong), replacing an earlier one; `null` removes it. The service must be this server's.
+   */
+  async describeService(service: ServiceId, document: string | null): Promise<ServiceDescription | null> {
+    const text = serviceText(service);
+    if (!(await this.snapshot()).services.has(text)) throw new TrucError('unknown_service', `no service ${text} on this server`);
+    if (document === null) {
+      await this.db.query('DELETE FROM xs_service_description WHERE service = $1', [text]);
+      this.changed();
+      return null;
+    }
+    const d = parseServiceDescription(document);
+    await this.db.query(
+      `INSERT INTO xs_service_description (service, format, document) VALUES ($1, $2, $3)
+       ON CONFLICT (service) DO UPDATE SET format = EXCLUDED.format, document = EXCLUDED.document, updated_at = now()`,
+      [text, d.format, document],
+    );
+    this.changed();
+    return d;
   }
 
   async setServiceDisabled(service: ServiceId, disabled: boolean): Promise<void> {

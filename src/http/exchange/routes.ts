@@ -59,7 +59,16 @@ export async function exchangeRoutes(app: FastifyInstance, p: Platform, o: Excha
       isCerts: Object.fromEntries(
         [...snap.isCerts.entries()].map(([sub, m]) => [sub, [...m.entries()].map(([sha256, der]) => ({ sha256, subject: new X509Certificate(der).subject, notAfter: new Date(new X509Certificate(der).validTo).toISOString() }))]),
       ),
-      services: [...snap.services.values()].map((x) => ({ service: x.text, url: x.url, timeoutMs: x.timeoutMs, disabled: x.disabled, access: snap.access.get(x.text) ?? [] })),
+      services: [...snap.services.values()].map((x) => ({
+        service: x.text,
+        url: x.url,
+        timeoutMs: x.timeoutMs,
+        disabled: x.disabled,
+        // X-Road's service type: OPENAPI when an OpenAPI 3 description is registered (its operations listed)
+        type: x.openapi ? 'OPENAPI' : 'REST',
+        ...(x.openapi ? { openapi: x.openapi } : {}),
+        access: snap.access.get(x.text) ?? [],
+      })),
       localGroups: Object.fromEntries([...snap.localGroups.entries()].map(([k, v]) => [k, [...v]])),
     };
   });
@@ -74,6 +83,37 @@ export async function exchangeRoutes(app: FastifyInstance, p: Platform, o: Excha
       const s = find(req.params.code);
       await s.store.putService(parseService(req.body.service), req.body.url, req.body.timeoutMs);
       await audit(req, 'ss.service.put', req.body.service, { server: s.ctx.idText, url: req.body.url });
+      return { ok: true };
+    },
+  );
+
+  // a service's OpenAPI 3 description, as text (JSON or YAML): the body is the document itself — YAML or
+  // text/plain kept as sent, application/octet-stream as UTF-8, application/json re-serialised after the
+  // platform's bounded parse
+  if (!app.hasContentTypeParser('application/yaml'))
+    app.addContentTypeParser(['application/yaml', 'application/x-yaml', 'text/yaml'], { parseAs: 'string' }, (_req, body, done) => done(null, body));
+  app.put<{ Params: { code: string }; Querystring: { service: string }; Body: string }>(
+    '/api/v1/exchange/servers/:code/services/openapi',
+    {
+      onRequest: manage,
+      bodyLimit: (1 << 20) + 1024,
+      schema: { tags, security, summary: 'Register a service’s OpenAPI 3 description (JSON or YAML text in the body)', querystring: { type: 'object', required: ['service'], properties: { service: { type: 'string', maxLength: 1400 } } } },
+    },
+    async (req) => {
+      const s = find(req.params.code);
+      const body = typeof req.body === 'string' ? req.body : Buffer.isBuffer(req.body) ? (req.body as Buffer).toString('utf8') : req.body && typeof req.body === 'object' ? JSON.stringify(req.body) : '';
+      const d = await s.store.describeService(parseService(req.query.service), body);
+      await audit(req, 'ss.service.describe', req.query.service, { server: s.ctx.idText, format: d!.format, operations: d!.endpoints.length });
+      return { service: req.query.service, openapi: d };
+    },
+  );
+  app.delete<{ Params: { code: string }; Querystring: { service: string } }>(
+    '/api/v1/exchange/servers/:code/services/openapi',
+    { onRequest: manage, schema: { tags, security, summary: 'Remove a service’s OpenAPI description', querystring: { type: 'object', required: ['service'], properties: { service: { type: 'string', maxLength: 1400 } } } } },
+    async (req) => {
+      const s = find(req.params.code);
+      await s.store.describeService(parseService(req.query.service), null);
+      await audit(req, 'ss.service.describe', req.query.service, { server: s.ctx.idText, removed: true });
       return { ok: true };
     },
   );

@@ -160,6 +160,26 @@ describe('truc ss register --encryption-cert (in process)', () => {
     expect(await central.registration.list('pending')).toEqual([]);
   }, 60_000);
 
+  it('registers a service’s OpenAPI description from a file, lists its type, and removes it', async () => {
+    const sub = `SUBSYSTEM:VN/GOV/${G09}/hoso`;
+    const svc = `SERVICE:VN/GOV/${G09}/hoso/tra-cuu`;
+    await truc('ss', 'client', 'add', sub);
+    await truc('ss', 'service', 'add', svc, 'http://127.0.0.1:9/tra-cuu');
+    const file = join(tmp('truc-openapi-'), 'tra-cuu.json');
+    writeFileSync(file, JSON.stringify({ openapi: '3.0.3', info: { title: 'Tra cứu hồ sơ', version: '1' }, paths: { '/ho-so/{ma}': { get: {} } } }));
+    expect(await truc('ss', 'service', 'describe', svc, file)).toMatchObject({ service: svc, openapi: { format: 'json', endpoints: [{ method: 'GET', path: '/ho-so/*' }] } });
+    const types = async () => Object.fromEntries(((await truc('ss', 'service', 'list')) as { services: { service: string; type: string }[] }).services.map((x) => [x.service, x.type]));
+    expect((await types())[svc]).toBe('OPENAPI');
+    // said wrong: neither a file nor --remove, both, a file that is not OpenAPI 3
+    await expect(truc('ss', 'service', 'describe', svc)).rejects.toMatchObject({ code: 'bad_request' });
+    await expect(truc('ss', 'service', 'describe', svc, file, '--remove')).rejects.toMatchObject({ code: 'bad_request' });
+    writeFileSync(file, '{"swagger": "2.0", "paths": {}}');
+    await expect(truc('ss', 'service', 'describe', svc, file)).rejects.toMatchObject({ code: 'bad_request' });
+    expect((await types())[svc]).toBe('OPENAPI');
+    expect(await truc('ss', 'service', 'describe', svc, '--remove')).toEqual({ service: svc, openapi: null });
+    expect((await types())[svc]).toBe('REST');
+  }, 60_000);
+
   it('rotates the authentication certificate: the new one registered while the old is in use, then the old deleted', async () => {
     const dir = tmp('truc-ss-rot-');
     const hashes = async () => [...(await ours()).authCertHashes].sort();

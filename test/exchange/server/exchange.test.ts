@@ -796,4 +796,27 @@ describe("X-Road's message protocol for REST (PR-REST, PR-MREST)", () => {
     expect((await call(0, `/r1/${HCM_SUB}/getOpenAPI?serviceCode=khong-co`)).error).toBe('Server.ServerProxy.UnknownService');
     expect((await call(0, `/r1/${HCM_SUB}/getOpenAPI`)).error).toBe('Server.ServerProxy.InvalidRequest');
   });
+
+  it('a service with an OpenAPI 3 description: getOpenAPI answers it as registered, listMethods lists its operations', async () => {
+    const hcm = t.axis.members[2]!;
+    const { parseService } = await ids();
+    const kin = parseService(`SERVICE:${HCM_SUB}/kin`);
+    const yaml = 'openapi: 3.0.3\ninfo: { title: Hồ sơ kín, version: "2" }\npaths:\n  /ho-so/{ma}:\n    get: { responses: { "200": { description: ok } } }\n  /nop:\n    post: { responses: { "201": { description: ok } } }\n';
+    expect(await hcm.server.store.describeService(kin, yaml)).toMatchObject({ format: 'yaml', endpoints: [{ method: 'GET', path: '/ho-so/*' }, { method: 'POST', path: '/nop' }] });
+    const got = await call(0, `/r1/${HCM_SUB}/getOpenAPI?serviceCode=kin`);
+    expect([got.status, got.headers.get('content-type'), got.body.toString()]).toEqual([200, 'application/yaml; charset=utf-8', yaml]);
+    const listed = ((await call(0, `/r1/${HCM_SUB}/listMethods`)).json().service as Record<string, unknown>[]).find((s) => s.service_code === 'kin');
+    expect(listed).toMatchObject({ service_type: 'OPENAPI', endpoint_list: [{ method: 'GET', path: '/ho-so/*' }, { method: 'POST', path: '/nop' }] });
+    // allowedMethods still lists what the client's rights open; a service without a description stays REST
+    await hcm.server.store.grant({ service: `SERVICE:${HCM_SUB}/kin`, subject: VPCP_SUB, method: 'POST', path: '/nop' });
+    const allowed = (await call(0, `/r1/${HCM_SUB}/allowedMethods`)).json().service as Record<string, unknown>[];
+    expect(allowed.find((s) => s.service_code === 'kin')).toMatchObject({ service_type: 'OPENAPI', endpoint_list: [{ method: 'POST', path: '/nop' }] });
+    expect(allowed.find((s) => s.service_code === 'vong')).toMatchObject({ service_type: 'REST' });
+    // a document that is not OpenAPI 3 is refused and the registered one kept; removed, the service is REST again
+    await expect(hcm.server.store.describeService(kin, 'swagger: "2.0"\npaths: {}\n')).rejects.toMatchObject({ code: 'bad_request' });
+    expect((await call(0, `/r1/${HCM_SUB}/getOpenAPI?serviceCode=kin`)).body.toString()).toBe(yaml);
+    await expect(hcm.server.store.describeService(parseService(`SERVICE:${HCM_SUB}/khong-co`), yaml)).rejects.toMatchObject({ code: 'unknown_service' });
+    await hcm.server.store.describeService(kin, null);
+    expect((await call(0, `/r1/${HCM_SUB}/getOpenAPI?serviceCode=kin`)).error).toBe('Server.ServerProxy.ServiceType');
+  });
 });

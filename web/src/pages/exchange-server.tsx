@@ -81,6 +81,13 @@ function Services({ base }: { base: string }) {
                           <Bi vi="tắt" en="disabled" />
                         </span>
                       ) : null}
+                      {s.openapi ? (
+                        <div className="muted" data-testid="service-openapi">
+                          OpenAPI {s.openapi.title ? `“${s.openapi.title}”` : ''}
+                          {s.openapi.version ? ` ${s.openapi.version}` : ''} ·{' '}
+                          <Bi vi={`${s.openapi.endpoints.length} thao tác`} en={`${s.openapi.endpoints.length} operations`} />
+                        </div>
+                      ) : null}
                     </td>
                     <td className="mono small-text">{s.url}</td>
                     <td>

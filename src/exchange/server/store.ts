@@ -82,6 +82,14 @@ export const serverMigrations: Migration[] = [
   },
 ];
 
+function storedDescription(d: { format: ServiceDescription['format']; document: string }): ServiceDescription {
+  try {
+    return parseServiceDescription(d.document);
+  } catch {
+    return { format: d.format, endpoints: [] };
+  }
+}
+
 /**
  * How a client's information system must reach this server (X-Road's connection types): `http` — plain HTTP
  * or HTTPS; `https-noauth` — over TLS; `https` — over TLS with a client certificate registered for it.
@@ -185,8 +193,9 @@ export class ServerStore {
         url: s.url,
         timeoutMs: Number(s.timeout_ms),
         disabled: s.disabled,
-        // a description stored by this server was checked when it came; read again for its operations
-        ...(d ? { openapi: parseServiceDescription(d.document) } : {}),
+        // a description stored by this server was checked when it came; read again for its operations (one
+        // a later release reads stricter still serves as it was, with no operations listed, never stops the server)
+        ...(d ? { openapi: storedDescription(d) } : {}),
       });
     }
     for (const a of access) {

@@ -4,6 +4,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import { parseServiceDescription, MAX_DESCRIPTION_BYTES } from '../../../src/exchange/server/openapi.js';
+import { ServerStore, serverMigrations } from '../../../src/exchange/server/store.js';
+import { openDb, migrate } from '../../../src/store/index.js';
+import { parseService, parseSubsystem, serviceText } from '../../../src/exchange/ids.js';
 
 const YAML = `openapi: 3.0.3
 info:
@@ -57,5 +60,27 @@ describe('OpenAPI service descriptions', () => {
     expect(refused(`openapi: 3.0.0\npaths: {}\nx: "${'a'.repeat(MAX_DESCRIPTION_BYTES)}"\n`)).toMatchObject({ code: 'too_large' });
     // the message is in both languages
     expect(refused('{}')!.message).toMatch(/^không phải mô tả OpenAPI 3 hợp lệ \/ not a valid OpenAPI 3 description/);
+  });
+});
+
+describe('a stored description a later release would refuse', () => {
+  it('is still served as it was, with no operations listed, and does not stop the server reading its configuration', async () => {
+    const db = await openDb({ url: 'memory://' });
+    try {
+      await migrate(db, serverMigrations);
+      const store = new ServerStore(db);
+      await store.addClient(parseSubsystem('SUBSYSTEM:VN/GOV/000.00.00.G22/vanthu'));
+      const svc = parseService('SERVICE:VN/GOV/000.00.00.G22/vanthu/cu');
+      await store.putService(svc, 'http://127.0.0.1:9/cu');
+      await store.describeService(svc, YAML);
+      // as if written by an earlier release that took what this one refuses
+      await db.query("UPDATE xs_service_description SET document = 'swagger: \"2.0\"' WHERE service = $1", [serviceText(svc)]);
+      const fresh = new ServerStore(db);
+      const snap = await fresh.snapshot();
+      expect(snap.services.get(serviceText(svc))?.openapi).toEqual({ format: 'yaml', endpoints: [] });
+      expect(snap.descriptions.get(serviceText(svc))?.document).toBe('swagger: "2.0"');
+    } finally {
+      await db.close();
+    }
   });
 });

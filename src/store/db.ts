@@ -223,9 +223,10 @@ export interface OpenOptions {
   url: string;
   poolSize?: number;
   /**
-   * PostgreSQL: how long a new connection may take (default 15 s). A server gone silent (a network cut that
+   * PostgreSQL: how long a new connection may take (default 30 s). A server gone silent (a network cut that
    * drops packets, a host that died) would otherwise hold a connection attempt — and every statement waiting
-   * for the pool behind it — for the kernel's TCP time-out, minutes.
+   * for the pool behind it — for the kernel's TCP time-out, minutes. pg-pool applies the same limit to a
+   * statement waiting for a client while all are busy: past it, an error rather than an unbounded wait.
    */
   connectTimeoutMs?: number;
   /**
@@ -265,8 +266,15 @@ export async function openDb(opts: OpenOptions): Promise<Db> {
   const url = opts.url;
   if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {
     const { default: pgClient } = await import('pg');
-    // TCP keep-alive: an idle connection to a server that died is found broken before a statement is sent on it
-    const pool = new pgClient.Pool({ connectionString: url, max: opts.poolSize ?? 10, connectionTimeoutMillis: opts.connectTimeoutMs ?? 15_000, keepAlive: true });
+    // TCP keep-alive from 10 s idle: an idle connection to a server that died is found broken (after the
+    // kernel's probes) rather than when a statement sent on it waits for the TCP time-out
+    const pool = new pgClient.Pool({
+      connectionString: url,
+      max: opts.poolSize ?? 10,
+      connectionTimeoutMillis: opts.connectTimeoutMs ?? 30_000,
+      keepAlive: true,
+      keepAliveInitialDelayMillis: 10_000,
+    });
     pool.on('error', () => {}); // an idle client's error is reported on its next use
     // and every client listens for its errors for its whole life: the pool hands a released client straight to
     // a waiting `connect()` without a listener until the waiter's promise continuation runs, and a backend

@@ -7,7 +7,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { openssl, tmp } from '../helpers/openssl.js';
 import type { FastifyInstance } from 'fastify';
 import type { BrowserContext, Page } from 'playwright-core';
@@ -242,21 +242,31 @@ describe('exchange pages of the web console in Chromium', () => {
     const ok = await put(admin, yaml);
     expect(ok.status, await ok.clone().text()).toBe(200);
     expect(((await ok.json()) as Json).openapi).toMatchObject({ format: 'yaml', endpoints: [{ method: 'GET', path: '/' }] });
+    // the console registers it from a file too (the same document again)
+    await signIn(admin);
+    await page.goto(`${base}/console/exchange/servers/ss-vpcp`);
+    const form = page.locator('[data-testid=openapi-form]');
+    await form.locator('select[name=service]').selectOption(service);
+    const file = join(tmp('openapi-'), 'thong-tin.yaml');
+    writeFileSync(file, yaml);
+    await form.locator('input[name=openapi]').setInputFiles(file);
+    await form.getByRole('button', { name: /Đăng ký mô tả/ }).click();
+    await page.locator(`[data-service="${service}"] [data-testid=service-openapi]`).waitFor();
     const listed = await call('GET', '/api/v1/exchange/servers/ss-vpcp/services', tokens['auditor']!);
     expect(listed.services.find((x: Json) => x.service === service)).toMatchObject({ type: 'OPENAPI', openapi: { title: 'Thông tin cơ quan' } });
     // another agency's information system reads it through the axis (UBND TP.HCM's server asks Văn phòng Chính phủ's)
     const hcm = t.axis.members[2]!;
     const r = await fetch(`${hcm.isUrl}/r1/VN/GOV/000.00.00.G22/vanthu/getOpenAPI?serviceCode=thong-tin`, { headers: { 'x-road-client': 'VN/PROV/000.00.31.H29/vanthu' } });
     expect([r.status, await r.text()]).toEqual([200, yaml]);
-    await signIn(admin);
-    await page.goto(`${base}/console/exchange/servers/ss-vpcp`);
     const shown = page.locator(`[data-service="${service}"] [data-testid=service-openapi]`);
     await shown.waitFor();
     expect(await shown.textContent()).toMatch(/OpenAPI “Thông tin cơ quan” 1 · 1 thao tác/);
-    const removed = await fetch(`${base}/api/v1/exchange/servers/ss-vpcp/services/openapi?service=${encodeURIComponent(service)}`, { method: 'DELETE', headers: { authorization: `Bearer ${admin}` } });
-    expect(removed.status).toBe(200);
-    const audit = await t.p.db.query<{ action: string }>("SELECT action FROM audit_log WHERE action = 'ss.service.describe' AND target = $1 ORDER BY seq", [service]);
-    expect(audit.length).toBe(2);
+    // removed from the console: the service is REST again
+    await form.getByRole('button', { name: /Gỡ mô tả/ }).click();
+    await page.locator(`[data-service="${service}"] [data-testid=service-openapi]`).waitFor({ state: 'detached' });
+    expect((await call('GET', '/api/v1/exchange/servers/ss-vpcp/services', tokens['auditor']!)).services.find((x: Json) => x.service === service).type).toBe('REST');
+    const audit = await t.p.db.query<{ detail: Json }>("SELECT detail FROM audit_log WHERE action = 'ss.service.describe' AND target = $1 ORDER BY seq", [service]);
+    expect(audit.map((a) => a.detail.removed ?? false)).toEqual([false, false, true]);
   });
 
   it('grants an access right in the console — a refused call then passes — and withdraws it', async () => {

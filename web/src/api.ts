@@ -54,18 +54,20 @@ async function problemOf(r: Response): Promise<Problem> {
 /** Calls the API; `token` overrides the session's (the sign-in page checks a token before keeping it). */
 export async function api<T>(
   path: string,
-  init: { method?: string; body?: unknown; query?: Query; token?: string } = {},
+  /** `text`: a body sent as it is, with `contentType` (a document the API keeps as given), instead of JSON */
+  init: { method?: string; body?: unknown; text?: string; contentType?: string; query?: Query; token?: string } = {},
 ): Promise<T> {
   const token = init.token ?? session.token();
   const headers: Record<string, string> = { accept: 'application/json' };
   if (token) headers.authorization = `Bearer ${token}`;
-  if (init.body !== undefined) headers['content-type'] = 'application/json';
+  if (init.text !== undefined) headers['content-type'] = init.contentType ?? 'text/plain; charset=utf-8';
+  else if (init.body !== undefined) headers['content-type'] = 'application/json';
   let r: Response;
   try {
     r = await fetch(path + queryString(init.query), {
       method: init.method ?? 'GET',
       headers,
-      body: init.body === undefined ? undefined : JSON.stringify(init.body),
+      body: init.text !== undefined ? init.text : init.body === undefined ? undefined : JSON.stringify(init.body),
       credentials: 'omit',
       cache: 'no-store',
     });

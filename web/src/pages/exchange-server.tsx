@@ -145,7 +145,10 @@ function Services({ base }: { base: string }) {
             </>
           ) : null}
           {manage ? (
-            <Grant base={base} services={data.services.map((s) => s.service)} onDone={reload} />
+            <>
+              <Grant base={base} services={data.services.map((s) => s.service)} onDone={reload} />
+              <Describe base={base} services={data.services} onDone={reload} />
+            </>
           ) : null}
         </>
       ) : null}
@@ -238,6 +241,66 @@ function Grant({ base, services, onDone }: { base: string; services: string[]; o
         <button type="submit" disabled={action.busy || !form.service || !form.subject.trim()}>
           <Bi vi="Cấp quyền" en="Grant" />
         </button>
+      </form>
+      <ProblemBox error={action.error} onClose={action.clear} />
+    </>
+  );
+}
+
+/** ss-admin registers a service's OpenAPI 3 description from a file (YAML or JSON), or removes it. */
+function Describe({ base, services, onDone }: { base: string; services: ServerServices['services']; onDone: () => void }) {
+  const [service, setService] = useState(services[0]?.service ?? '');
+  const [file, setFile] = useState<File | null>(null);
+  const action = useAction();
+  const described = services.find((s) => s.service === service)?.openapi;
+  const url = (s: string) => `${base}/services/openapi?service=${encodeURIComponent(s)}`;
+  return (
+    <>
+      <h3>
+        <Bi vi="Mô tả OpenAPI của dịch vụ" en="A service's OpenAPI description" />
+      </h3>
+      <form
+        className="filters"
+        data-testid="openapi-form"
+        onSubmit={(e) => {
+          e.preventDefault();
+          if (!file) return;
+          void action
+            .run(async () => api(url(service), { method: 'PUT', text: await file.text(), contentType: /\.json$/i.test(file.name) ? 'text/plain; charset=utf-8' : 'application/yaml' }))
+            .then((ok) => ok && onDone());
+        }}
+      >
+        <label className="field grow">
+          <span>
+            <Bi vi="Dịch vụ" en="service" />
+          </span>
+          <select name="service" value={service} onChange={(e) => setService(e.target.value)}>
+            {services.map((s) => (
+              <option key={s.service} value={s.service}>
+                {s.service}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label className="field grow">
+          <span>
+            <Bi vi="Tệp OpenAPI 3 (YAML hoặc JSON)" en="OpenAPI 3 file, YAML or JSON" />
+          </span>
+          <input name="openapi" type="file" accept=".yaml,.yml,.json" onChange={(e) => setFile(e.target.files?.[0] ?? null)} />
+        </label>
+        <button type="submit" disabled={action.busy || !service || !file}>
+          <Bi vi="Đăng ký mô tả" en="Register" />
+        </button>
+        {described ? (
+          <button
+            type="button"
+            className="secondary"
+            disabled={action.busy}
+            onClick={() => void action.run(() => api(url(service), { method: 'DELETE' })).then((ok) => ok && onDone())}
+          >
+            <Bi vi="Gỡ mô tả" en="Remove" />
+          </button>
+        ) : null}
       </form>
       <ProblemBox error={action.error} onClose={action.clear} />
     </>

@@ -236,13 +236,14 @@ export function ssCommands(program: Command, ctx: SsCliContext): void {
       }),
     );
   service
-    .command('describe <service> [file]')
-    .description('Register a service’s OpenAPI 3 description (JSON or YAML): clients read it with getOpenAPI, listMethods lists its operations')
+    .command('describe <service> [file-or-url]')
+    .description('Register a service’s OpenAPI 3 description (JSON or YAML, a file or an http(s) URL read now — run again to refresh): clients read it with getOpenAPI, listMethods lists its operations')
     .option('--remove', 'remove the description: the service is of type REST again')
     .action((svc, file, o) =>
       ctx.withPlatform(async (p) => {
-        if (!o.remove === !file) throw new TrucError('bad_request', 'give a description file, or --remove');
-        const d = await (await serverStore(p)).describeService(parseService(svc), o.remove ? null : readFileSync(file, 'utf8'));
+        if (!o.remove === !file) throw new TrucError('bad_request', 'give a description file or URL, or --remove');
+        const text = o.remove ? null : /^https?:\/\//i.test(file) ? await fetchDescription(file) : readFileSync(file, 'utf8');
+        const d = await (await serverStore(p)).describeService(parseService(svc), text);
         if (!d) return ctx.out({ service: svc, openapi: null }, () => `đã gỡ mô tả OpenAPI (OpenAPI description removed): ${svc}`);
         ctx.out({ service: svc, openapi: d }, () => `đã đăng ký mô tả OpenAPI (OpenAPI description registered): ${svc} — ${d.endpoints.length} thao tác (operations)${d.title ? `, “${d.title}”` : ''}`);
       }),
@@ -317,4 +318,24 @@ export function ssCommands(program: Command, ctx: SsCliContext): void {
         ctx.out(c.status(), () => JSON.stringify(c.status(), null, 2));
       }),
     );
+}
+
+/** An OpenAPI description from the information system's URL: 10 s, at most 1 MiB (the description's own bound). */
+async function fetchDescription(url: string): Promise<string> {
+  const { MAX_DESCRIPTION_BYTES } = await import('../exchange/server/openapi.js');
+  let r: Response;
+  try {
+    r = await fetch(url, { signal: AbortSignal.timeout(10_000), headers: { accept: 'application/yaml, application/json;q=0.9, */*;q=0.5' } });
+  } catch (e) {
+    throw new TrucError('bad_request', `không tải được mô tả / the description could not be fetched from ${url}: ${(e as Error).message}`);
+  }
+  if (!r.ok) throw new TrucError('bad_request', `không tải được mô tả / ${url} answered ${r.status}`);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const c of r.body as unknown as AsyncIterable<Uint8Array>) {
+    size += c.length;
+    if (size > MAX_DESCRIPTION_BYTES) throw new TrucError('too_large', `an OpenAPI description is at most ${MAX_DESCRIPTION_BYTES} bytes`);
+    chunks.push(Buffer.from(c));
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }

@@ -12,6 +12,7 @@ import type { FastifyInstance } from 'fastify';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { X509Certificate } from 'node:crypto';
+import { createServer } from 'node:http';
 import { Command } from 'commander';
 import { ssCommands } from '../../../src/cli/ss.js';
 import { buildApp } from '../../../src/http/app.js';
@@ -178,6 +179,21 @@ describe('truc ss register --encryption-cert (in process)', () => {
     expect((await types())[svc]).toBe('OPENAPI');
     expect(await truc('ss', 'service', 'describe', svc, '--remove')).toEqual({ service: svc, openapi: null });
     expect((await types())[svc]).toBe('REST');
+    // from the information system's URL, read now
+    const yaml = 'openapi: 3.1.0\ninfo: { title: Tra cứu, version: "2" }\npaths:\n  /ho-so:\n    get: {}\n';
+    const is = createServer((req, res) => {
+      if (req.url === '/openapi.yaml') res.writeHead(200, { 'content-type': 'application/yaml' }).end(yaml);
+      else res.writeHead(404).end();
+    });
+    await new Promise<void>((r) => is.listen(0, '127.0.0.1', r));
+    const at = `http://127.0.0.1:${(is.address() as { port: number }).port}`;
+    try {
+      expect(await truc('ss', 'service', 'describe', svc, `${at}/openapi.yaml`)).toMatchObject({ openapi: { format: 'yaml', title: 'Tra cứu', endpoints: [{ method: 'GET', path: '/ho-so' }] } });
+      await expect(truc('ss', 'service', 'describe', svc, `${at}/khong-co.yaml`)).rejects.toMatchObject({ code: 'bad_request', message: expect.stringContaining('answered 404') });
+      expect((await (await serverStore(p)).snapshot()).descriptions.get(svc)?.document).toBe(yaml);
+    } finally {
+      is.close();
+    }
   }, 60_000);
 
   it('rotates the authentication certificate: the new one registered while the old is in use, then the old deleted', async () => {

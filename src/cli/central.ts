@@ -126,6 +126,27 @@ export function centralCommands(program: Command, ctx: CentralCliContext): void 
       }),
     );
 
+  inst(central.command('servers'))
+    .description('List the security servers: owner, code, address, maintenance mode (and its message), clients, authentication certificates')
+    .action((o) =>
+      withCentral(o, async (c) => {
+        const rows = await c.registry.listServers();
+        ctx.out(rows, () =>
+          table(
+            rows.map((r) => ({
+              owner: `${r.ownerClass}/${r.ownerCode}`,
+              server: r.serverCode,
+              address: r.address,
+              maintenance: r.maintenance ? `bảo trì (maintenance)${r.maintenanceMessage ? `: ${r.maintenanceMessage}` : ''}` : '',
+              clients: r.clients.map((x) => x.subsystemCode).join(','),
+              'auth certs': r.authCertHashes.length,
+            })),
+            ['owner', 'server', 'address', 'maintenance', 'clients', 'auth certs'],
+          ),
+        );
+      }),
+    );
+
   const subsystem = central.command('subsystem').description('subsystems of members');
   inst(subsystem.command('add <class> <code> <subsystem>'))
     .description('Register a subsystem of a member')

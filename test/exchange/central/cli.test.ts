@@ -54,6 +54,10 @@ describe('truc central (in process)', () => {
     expect(await truc('central', 'approve', a.id)).toMatchObject({ id: a.id, status: 'approved', decidedBy: 'cli:test' });
     expect(await truc('central', 'reject', b.id, '--reason', 'máy chủ thử (test server)')).toMatchObject({ status: 'rejected', reason: 'máy chủ thử (test server)' });
     await expect(truc('central', 'approve', 'no-such-request')).rejects.toMatchObject({ code: 'not_found' });
+    // the approved server is listed; in maintenance with its owner's message once that is approved too
+    const m = await w.central.registration.submit(await w.request(vpcp, { type: 'maintenance', maintenance: true, maintenanceMessage: 'Nâng cấp đến 22:00' }));
+    await truc('central', 'approve', m.id);
+    expect(await truc('central', 'servers')).toEqual([expect.objectContaining({ ownerClass: 'GOV', ownerCode: '000.00.00.G22', serverCode: 'ss1', maintenance: true, maintenanceMessage: 'Nâng cấp đến 22:00', authCertHashes: [expect.stringMatching(/^[0-9a-f]{64}$/)] })]);
     await expect(truc('central', 'requests', '--status', 'bogus')).rejects.toMatchObject({ code: 'bad_request' });
 
     expect(await truc('central', 'settings', '--set', 'validitySeconds=900', '--set', 'autoApprove=false', '--set', 'confBaseUrl=http://127.0.0.1:8080')).toMatchObject({ validitySeconds: 900, autoApprove: false });

@@ -156,6 +156,24 @@ function Services({ base }: { base: string }) {
   );
 }
 
+/** the service a form acts on, among this server's */
+function ServiceSelect({ services, value, onChange }: { services: string[]; value: string; onChange: (service: string) => void }) {
+  return (
+    <label className="field grow">
+      <span>
+        <Bi vi="Dịch vụ" en="service" />
+      </span>
+      <select name="service" value={value} onChange={(e) => onChange(e.target.value)}>
+        {services.map((s) => (
+          <option key={s} value={s}>
+            {s}
+          </option>
+        ))}
+      </select>
+    </label>
+  );
+}
+
 function Grant({ base, services, onDone }: { base: string; services: string[]; onDone: () => void }) {
   const [form, setForm] = useState({ service: services[0] ?? '', subject: '', method: '*', path: '*' });
   const action = useAction();
@@ -185,22 +203,7 @@ function Grant({ base, services, onDone }: { base: string; services: string[]; o
             });
         }}
       >
-        <label className="field grow">
-          <span>
-            <Bi vi="Dịch vụ" en="service" />
-          </span>
-          <select
-            name="service"
-            value={form.service}
-            onChange={(e) => setForm({ ...form, service: e.target.value })}
-          >
-            {services.map((s) => (
-              <option key={s} value={s}>
-                {s}
-              </option>
-            ))}
-          </select>
-        </label>
+        <ServiceSelect services={services} value={form.service} onChange={(service) => setForm({ ...form, service })} />
         <label className="field grow">
           <span>
             <Bi vi="Chủ thể" en="subject: SUBSYSTEM:…, GLOBALGROUP:…, LOCALGROUP:…" />
@@ -270,18 +273,7 @@ function Describe({ base, services, onDone }: { base: string; services: ServerSe
             .then((ok) => ok && onDone());
         }}
       >
-        <label className="field grow">
-          <span>
-            <Bi vi="Dịch vụ" en="service" />
-          </span>
-          <select name="service" value={service} onChange={(e) => setService(e.target.value)}>
-            {services.map((s) => (
-              <option key={s.service} value={s.service}>
-                {s.service}
-              </option>
-            ))}
-          </select>
-        </label>
+        <ServiceSelect services={services.map((s) => s.service)} value={service} onChange={setService} />
         <label className="field grow">
           <span>
             <Bi vi="Tệp OpenAPI 3 (YAML hoặc JSON)" en="OpenAPI 3 file, YAML or JSON" />

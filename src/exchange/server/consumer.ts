@@ -28,7 +28,7 @@ import { writeChunk, writeChunks } from './write.js';
 import { sha256 } from '../../crypto/digest.js';
 import { bodyHash as hashBody } from '../log/format.js';
 import { listClients } from './metaservices.js';
-import type { ServerSnapshot } from './store.js';
+import { dotSegment, type ServerSnapshot } from './store.js';
 import { SOAP_MAX_BYTES, checkResponse, isSoapCall, parseMediaType, parseSoap, readSoapHead, sendSoapFault, soapMessageBytes, soapRequest, type ParsedSoap, type SoapRequest } from './soap.js';
 
 // PR-REST 4.3: hop-by-hop headers and those that leak the origin host are filtered; Expect is handled here;
@@ -83,6 +83,13 @@ export function parseRestPath(url: string): { service: ServiceId; path: string }
     throw isTrucError(e) ? new TrucError(e.code, e.message, { ...e.detail, xroadFault: 'BadRequest' }) : e;
   }
   const rest = p.slice(7).join('/');
+  // access rights are matched on the path as sent: one that a system could resolve elsewhere is refused here
+  const dot = dotSegment(`/${rest}`);
+  if (dot !== undefined)
+    throw new TrucError('bad_request', `the path below the service holds the segment "${dot}", which a system may read as "." or "..": send the path with its dot segments resolved`, {
+      xroadFault: 'BadRequest',
+      reason_vi: `đường dẫn dưới dịch vụ có đoạn "${dot}", hệ thống có thể hiểu là "." hoặc "..": hãy gửi đường dẫn đã rút gọn các đoạn này`,
+    });
   return { service, path: `/${rest}${query}` };
 }
 

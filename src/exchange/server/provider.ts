@@ -22,7 +22,7 @@ import { checkTime, httpInbound, ownMaterial, publishRefusal, readIncoming, rece
 import { FRAME_ERROR, FramedReader, lengthFrame, type Inbound } from './channel.js';
 import { Readable, type Writable } from 'node:stream';
 import { materialSent, materialToSend, peerMaterial } from './material.js';
-import { pathCovered, subjectCovers, type ServerSnapshot } from './store.js';
+import { dotSegment, pathCovered, subjectCovers, type ServerSnapshot } from './store.js';
 import { maintenanceText, type GlobalConf } from '../conf/global.js';
 import { writeChunk } from './write.js';
 import { META_SERVICES, SOAP_META_SERVICES, metaserviceAnswer, soapMetaserviceAnswer } from './metaservices.js';
@@ -283,6 +283,12 @@ async function provide(ctx: ServerContext, x: ProviderExchange, check?: () => vo
     const replayKey = `${header.client}|${header.id}`;
     if (ctx.replay.has(replayKey)) throw new TrucError('replayed_message', `message ${header.id} from ${header.client} was already received`);
     // metaservices are open to every client of the axis, as in X-Road; their answers list only what is allowed
+    // a path a system could resolve outside the one matched (`/public/../admin`) is never granted
+    const dot = meta ? undefined : dotSegment(header.path ?? '/');
+    if (dot !== undefined)
+      throw new TrucError('access_denied', `the path ${header.path} holds the segment "${dot}", which the service's system may read as "." or "..": access rights are not matched on such paths`, {
+        reason_vi: `đường dẫn ${header.path} có đoạn "${dot}", hệ thống của dịch vụ có thể hiểu là "." hoặc "..": quyền truy cập không xét cho đường dẫn như vậy`,
+      });
     if (!meta && !accessAllowed(snap, conf, svcText, client, header.method!, header.path!))
       throw new TrucError('access_denied', `${subsystemText(client)} has no access right to ${header.method} ${svcText}${header.path === '/' ? '' : header.path}`);
     const rest = await receiveBody(ctx, incoming, signer);

@@ -353,6 +353,36 @@ export function subjectCovers(snap: ServerSnapshot, conf: GlobalConf, subject: s
   return false;
 }
 
+/**
+ * The first segment of a request path (query excluded) that a web server or framework behind the provider's
+ * server could read as `.` or `..` — plain, percent-encoded (`%2e%2e`, also encoded twice), after an encoded
+ * slash or backslash (`..%2f`, `..\`), or with path parameters (`..;x`, as Tomcat reads them) — or
+ * undefined when there is none. Access rights are matched on the path as sent: a path that climbs out of the
+ * granted one (`/public/../admin`) would be granted as `/public/…` and served as `/admin` by a system that
+ * resolves it, so such paths are refused rather than matched.
+ */
+export function dotSegment(path: string): string | undefined {
+  const q = path.indexOf('?');
+  const pathname = q < 0 ? path : path.slice(0, q);
+  // the common case: no dot can make a dot segment
+  if (!pathname.includes('.') && !pathname.includes('%')) return undefined;
+  for (const raw of pathname.split('/')) {
+    let seg = raw;
+    // up to three rounds of percent-decoding: some systems decode twice
+    for (let round = 0; round < 4; round++) {
+      for (const part of seg.split(/[/\\]/)) {
+        const name = part.split(';')[0]!;
+        if (name === '.' || name === '..') return raw;
+      }
+      if (round === 3 || !seg.includes('%')) break;
+      const next = seg.replace(/%([0-9a-fA-F]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16)));
+      if (next === seg) break;
+      seg = next;
+    }
+  }
+  return undefined;
+}
+
 /** Whether an access right's path pattern covers a request path (query excluded). */
 export function pathCovered(pattern: string, path: string): boolean {
   if (pattern === '*') return true;

@@ -65,7 +65,7 @@ export function xroadFault(origin: ErrorOrigin, e: unknown): string {
 /** The body X-Road sends with a fault, with Trục's stable code and texts beside. */
 export function xroadErrorBody(fault: string, e: unknown): Record<string, unknown> {
   const p = toProblem(e);
-  const { xroadFault: _x, origin: _o, type: _t, detail: text, ...rest } = p as Record<string, unknown>;
+  const { xroadFault: _x, origin: _o, type: _t, detail: text, reason_vi: reasonVi, ...rest } = p as Record<string, unknown>;
   return {
     type: fault,
     message: String(text ?? p.code),
@@ -73,7 +73,8 @@ export function xroadErrorBody(fault: string, e: unknown): Record<string, unknow
     ...rest,
     problem_type: p.type,
     // a server in maintenance mode: which, with its owner's message (often Vietnamese), in both languages
-    message_vi: typeof rest.maintenance === 'string' ? `${xroadMessageVi(p.code)}: ${rest.maintenance}` : xroadMessageVi(p.code),
+    // (or a refusal's own reason, in Vietnamese, when it gives one: `reason_vi`)
+    message_vi: typeof rest.maintenance === 'string' ? `${xroadMessageVi(p.code)}: ${rest.maintenance}` : typeof reasonVi === 'string' ? `${xroadMessageVi(p.code)}: ${reasonVi}` : xroadMessageVi(p.code),
     message_en: String(text ?? p.code),
   };
 }
@@ -198,6 +199,7 @@ export function readRefusal(status: number, body: Buffer): { error: TrucError; c
         origin: 'provider',
         ...(typeof p.xroadFault === 'string' ? { xroadFault: p.xroadFault } : {}),
         ...(p.code === 'server_maintenance' && typeof p.maintenance === 'string' ? { maintenance: p.maintenance.slice(0, 2000) } : {}),
+        ...(typeof p.reason_vi === 'string' ? { reason_vi: p.reason_vi.slice(0, 2000) } : {}),
       });
       // keep the provider's status where the code is one we know, else a peer failure
       return { error: isTrucError(e) && e.status ? e : new TrucError('peer_failed', String(p.detail ?? ''), { origin: 'provider' }), closing: p.closing === true };

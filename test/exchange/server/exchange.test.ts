@@ -4,6 +4,7 @@
  * information system.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import http from 'node:http';
 import https from 'node:https';
 import { connect } from 'node:net';
 import { createHash, generateKeyPairSync, randomUUID } from 'node:crypto';
@@ -50,6 +51,7 @@ afterAll(async () => {
 
 const HCM = '/r1/VN/PROV/000.00.31.H29/vanthu';
 const VPCP = '/r1/VN/GOV/000.00.00.G22/vanthu';
+const CLIENT_VPCP_SUB = 'SUBSYSTEM:VN/GOV/000.00.00.G22/vanthu';
 
 async function call(memberIndex: number, path: string, init: { client?: string; method?: string; body?: Buffer | string; headers?: Record<string, string> } = {}) {
   const m = t.axis.members[memberIndex]!;
@@ -237,6 +239,39 @@ describe('refusals toward the information system', () => {
     await hcm.server.store.addToLocalGroup('bo-nganh', (await import('../../../src/exchange/ids.js')).parseSubsystem('SUBSYSTEM:VN/GOV/000.00.00.G09/vanthu'));
     await hcm.server.store.grant({ service: svc, subject: 'LOCALGROUP:bo-nganh', method: '*', path: '*' });
     expect((await call(1, `${HCM}/bao-cao/mat/2`, { client: CLIENT_BNV })).status).toBe(200);
+  });
+
+  it('a path that climbs out of the granted one is refused, plain or percent-encoded, before it leaves the caller’s server', async () => {
+    const hcm = t.axis.members[2]!;
+    const { parseService } = await import('../../../src/exchange/ids.js');
+    const svc = 'SERVICE:VN/PROV/000.00.31.H29/vanthu/ho-so';
+    await hcm.server.store.putService(parseService(svc), hcm.serviceUrl!);
+    await hcm.server.store.grant({ service: svc, subject: CLIENT_VPCP_SUB, method: 'GET', path: '/cong-khai/*' });
+    // sent as written (fetch would resolve the dot segments itself)
+    const raw = (path: string) =>
+      new Promise<{ status: number; error: string | undefined; body: any }>((resolve, reject) => {
+        const u = new URL(t.axis.members[0]!.isUrl);
+        const req = http.request({ host: u.hostname, port: u.port, path, headers: { 'x-road-client': CLIENT_VPCP } }, (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (d: Buffer) => chunks.push(d));
+          res.on('end', () => resolve({ status: res.statusCode!, error: res.headers['x-road-error'] as string | undefined, body: JSON.parse(Buffer.concat(chunks).toString()) }));
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    const granted = await raw(`${HCM}/ho-so/cong-khai/1`);
+    expect(granted.status).toBe(200);
+    expect(granted.body.path).toBe('/cong-khai/1');
+    // the demonstration service resolves dot segments as many frameworks do: matched as /cong-khai/…, it
+    // would have served /mat/1
+    for (const p of ['/cong-khai/../mat/1', '/cong-khai/%2e%2e/mat/1', '/cong-khai/..%2Fmat/1', '/cong-khai/..;/mat/1', '/cong-khai/%252E%252E/mat/1', '/cong-khai/./1']) {
+      const r = await raw(`${HCM}/ho-so${p}`);
+      expect([r.status, r.error, r.body.code], p).toEqual([400, 'Client.BadRequest', 'bad_request']);
+      expect(r.body.message_en, p).toMatch(/dot segments/);
+      expect(r.body.message_vi, p).toMatch(/^Yêu cầu không đúng .*: đường dẫn dưới dịch vụ có đoạn/);
+    }
+    // dots inside a name are names
+    expect((await raw(`${HCM}/ho-so/cong-khai/..ban-nhap.v2`)).status).toBe(200);
   });
 
   it('a replayed message id', async () => {
@@ -487,6 +522,16 @@ describe('refusals between servers', () => {
     other.destroy();
   });
 
+  it('a signed request whose path climbs out with dot segments is refused by the provider’s server, whatever the right', async () => {
+    // a caller's server that let it through (not Trục's): the echo service grants every path, yet the
+    // provider does not deliver a path its system could resolve elsewhere
+    for (const path of ['/a/../b', '/a/%2e%2e/b']) {
+      const r = await sendRaw((p) => (p.header.path = path));
+      expect([r.status, r.body.code], path).toEqual([403, 'access_denied']);
+    }
+    expect((await sendRaw((p) => (p.header.path = '/a/b.c'))).status).toBe(200);
+  });
+
   it('a body altered after signing', async () => {
     const r = await sendRaw(() => {}, (w) => (w.body[0] ^= 1));
     expect(r.status).toBe(422);
@@ -626,7 +671,7 @@ describe("X-Road's message protocol for REST (PR-REST, PR-MREST)", () => {
 
   it('passes method, percent-encoded path and query intact; sets, filters and passes headers as the protocol says', async () => {
     seen = [];
-    const path = '/h%E1%BB%93%20s%C6%A1/a%2Fb/..%2F?q=%C3%A9%26x&q=2&empty=&raw=a+b';
+    const path = '/h%E1%BB%93%20s%C6%A1/a%2Fb/c%2E%2F?q=%C3%A9%26x&q=2&empty=&raw=a+b';
     const r = await call(0, `${HCM}/vong${path}`, {
       method: 'PUT',
       body: '{"a":1}',

@@ -1,0 +1,34 @@
+import { describe, expect, it } from 'vitest';
+import { dotSegment, pathCovered } from '../../../src/exchange/server/store.js';
+
+describe('dot segments in request paths (access rights are matched on the path as sent)', () => {
+  it('finds a segment a system could read as "." or "..", plain or encoded', () => {
+    const climbing: [string, string][] = [
+      ['/cong-khai/../mat', '..'],
+      ['/cong-khai/./mat', '.'],
+      ['/cong-khai/..', '..'],
+      ['/cong-khai/%2e%2e/mat', '%2e%2e'],
+      ['/cong-khai/%2E%2e/mat', '%2E%2e'],
+      ['/cong-khai/.%2e/mat', '.%2e'],
+      ['/cong-khai/%252e%252e/mat', '%252e%252e'], // encoded twice
+      ['/cong-khai/..%2fmat', '..%2fmat'], // an encoded slash a system decodes before resolving
+      ['/cong-khai/..%5cmat', '..%5cmat'], // an encoded backslash
+      ['/cong-khai/..\\mat', '..\\mat'],
+      ['/cong-khai/..;x=1/mat', '..;x=1'], // path parameters, as Tomcat reads them
+      ['/cong-khai/%2e%2e%3b/mat', '%2e%2e%3b'],
+    ];
+    for (const [path, seg] of climbing) expect(dotSegment(path), path).toBe(seg);
+  });
+
+  it('leaves ordinary paths alone, dots inside names and the query included', () => {
+    for (const path of ['/', '/cong-khai/1', '/tai-lieu/bao-cao.v2.pdf', '/cong-khai/..an', '/cong-khai/a..', '/cong-khai/...', '/x/%2e%2e%2e', '/ma/%E1%BB%87', '/tim?duong=../../etc&x=%2e%2e', '/a%2Fb', '/a/%zz/b'])
+      expect(dotSegment(path), path).toBeUndefined();
+  });
+
+  it('path patterns: a prefix with *, else the whole path, the query left out', () => {
+    expect(pathCovered('/cong-khai/*', '/cong-khai/1?x=1')).toBe(true);
+    expect(pathCovered('/cong-khai/*', '/mat/1')).toBe(false);
+    expect(pathCovered('/cong-khai', '/cong-khai?x')).toBe(true);
+    expect(pathCovered('*', '/bat-ky')).toBe(true);
+  });
+});

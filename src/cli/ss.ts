@@ -267,7 +267,7 @@ export function ssCommands(program: Command, ctx: SsCliContext): void {
     ss.command(`${name} <service> <subject>`)
       .description(`${grant ? 'Grant' : 'Withdraw'} an access right to a service: subject SUBSYSTEM:…, GLOBALGROUP:VN/code or LOCALGROUP:code`)
       .option('--method <m>', 'HTTP method, or * for all', '*')
-      .option('--path <p>', 'path below the service: exact, prefix ending in *, or *', '*')
+      .option('--path <p>', 'path below the service: * for any; exact; a trailing * for anything below; * inside for one segment, ** for anything (as X-Road writes endpoints)', '*')
       .action((svc, subject, o) =>
         ctx.withPlatform(async (p) => {
           const store = await serverStore(p);

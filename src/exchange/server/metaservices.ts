@@ -24,9 +24,9 @@ import { descriptionContentType } from './openapi.js';
 
 export const META_SERVICES = new Set(['listMethods', 'allowedMethods', 'getOpenAPI']);
 
-/** An access right's method and path as X-Road writes an endpoint (`**` for any path below). */
+/** An access right's method and path as X-Road writes an endpoint (`**` for any path below: a trailing `*` is written so). */
 function endpoint(r: AccessRight): { method: string; path: string } {
-  return { method: r.method, path: r.path === '*' ? '**' : r.path.endsWith('*') ? `${r.path.slice(0, -1)}**` : r.path };
+  return { method: r.method, path: r.path === '*' ? '**' : /[^*]\*$/.test(r.path) ? `${r.path.slice(0, -1)}**` : r.path };
 }
 
 function entry(row: ServiceRow, rights: AccessRight[], described: boolean): Record<string, unknown> {

@@ -300,7 +300,10 @@ export class ServerStore {
     if (!snap.services.has(service)) throw new TrucError('unknown_service', `no service ${service} on this server`);
     const method = a.method === '*' ? '*' : a.method.toUpperCase();
     if (!/^(\*|[A-Z]{1,16})$/.test(method)) throw new TrucError('bad_request', `"${a.method}" is not an HTTP method`);
-    if (a.path !== '*' && !a.path.startsWith('/')) throw new TrucError('bad_request', 'an access right path is "*" or starts with "/"');
+    if (a.path !== '*' && a.path !== '**' && !a.path.startsWith('/')) throw new TrucError('bad_request', 'an access right path is "*" or starts with "/"');
+    // wildcards: `*` within a segment, `**` for anything; a bounded number keeps matching linear enough
+    if (a.path.split('**').length > 2 || a.path.split('*').length > 9 || a.path.includes('***'))
+      throw new TrucError('bad_request', 'an access right path holds at most one "**" and eight "*" in all');
     await this.db.query('INSERT INTO xs_access (service, subject, method, path) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING', [service, checkSubject(a.subject), method, a.path]);
     this.changed();
   }
@@ -383,10 +386,32 @@ export function dotSegment(path: string): string | undefined {
   return undefined;
 }
 
+const globs = new Map<string, RegExp>();
+
+/**
+ * An access right's path pattern as a regular expression: `**` stands for anything (slashes included), `*`
+ * for anything within one segment — as X-Road writes endpoints (`/ho-so/*.pdf`, `/ho-so/**`) — except a
+ * single `*` at the end, which stands for anything below, as `**` does (Trục's `/ho-so/*`, kept as it was).
+ */
+function glob(pattern: string): RegExp {
+  let re = globs.get(pattern);
+  if (!re) {
+    const trailing = /[^*]\*$/.test(pattern) ? pattern.slice(0, -1) + '**' : pattern;
+    const src = trailing
+      .split('**')
+      .map((part) => part.split('*').map((lit) => lit.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('[^/]*'))
+      .join('.*');
+    re = new RegExp(`^${src}$`, 's');
+    if (globs.size > 10_000) globs.clear();
+    globs.set(pattern, re);
+  }
+  return re;
+}
+
 /** Whether an access right's path pattern covers a request path (query excluded). */
 export function pathCovered(pattern: string, path: string): boolean {
-  if (pattern === '*') return true;
+  if (pattern === '*' || pattern === '**') return true;
   const p = path.split('?')[0] || '/';
-  if (pattern.endsWith('*')) return p.startsWith(pattern.slice(0, -1));
-  return p === pattern;
+  if (!pattern.includes('*')) return p === pattern;
+  return glob(pattern).test(p);
 }

@@ -25,10 +25,29 @@ describe('dot segments in request paths (access rights are matched on the path a
       expect(dotSegment(path), path).toBeUndefined();
   });
 
-  it('path patterns: a prefix with *, else the whole path, the query left out', () => {
-    expect(pathCovered('/cong-khai/*', '/cong-khai/1?x=1')).toBe(true);
-    expect(pathCovered('/cong-khai/*', '/mat/1')).toBe(false);
-    expect(pathCovered('/cong-khai', '/cong-khai?x')).toBe(true);
-    expect(pathCovered('*', '/bat-ky')).toBe(true);
+  it('path patterns: a trailing * for anything below, else * within a segment and ** for anything, as X-Road writes them; the query left out', () => {
+    const cases: [string, string, boolean][] = [
+      ['/cong-khai/*', '/cong-khai/1?x=1', true],
+      ['/cong-khai/*', '/cong-khai/1/2', true], // Trục's trailing *: anything below
+      ['/cong-khai/*', '/mat/1', false],
+      ['/cong-khai/*', '/cong-khai', false],
+      ['/cong-khai', '/cong-khai?x', true],
+      ['/cong-khai', '/cong-khai/1', false],
+      ['*', '/bat-ky', true],
+      ['**', '/bat/ky', true],
+      ['/ho-so/**', '/ho-so/1/tep/2', true],
+      ['/ho-so/**', '/ho-sox', false],
+      ['/ho-so/*/tep', '/ho-so/1/tep', true], // X-Road's * inside: one segment
+      ['/ho-so/*/tep', '/ho-so/1/2/tep', false],
+      ['/ho-so/*/tep', '/ho-so/1/tep/x', false],
+      ['/ho-so/*.pdf', '/ho-so/a.pdf', true],
+      ['/ho-so/*.pdf', '/ho-so/a/b.pdf', false],
+      ['/ho-so/*.pdf', '/ho-so/apdf', false], // the dot is a dot, not any character
+      ['/a+b/(x)/*', '/a+b/(x)/1', true],
+      ['/a+b/(x)/*', '/aab/x/1', false],
+      ['/**/tep', '/ho-so/1/tep', true],
+      ['/**/tep', '/ho-so/1/tep2', false],
+    ];
+    for (const [pattern, path, covered] of cases) expect(pathCovered(pattern, path), `${pattern} ${path}`).toBe(covered);
   });
 });

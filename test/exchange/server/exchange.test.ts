@@ -272,6 +272,11 @@ describe('refusals toward the information system', () => {
     }
     // dots inside a name are names
     expect((await raw(`${HCM}/ho-so/cong-khai/..ban-nhap.v2`)).status).toBe(200);
+    // endpoints as X-Road writes them: * within one segment, ** for anything
+    await hcm.server.store.grant({ service: svc, subject: CLIENT_VPCP_SUB, method: 'GET', path: '/nop/*/tep' });
+    expect((await raw(`${HCM}/ho-so/nop/HS-1/tep`)).status).toBe(200);
+    expect((await raw(`${HCM}/ho-so/nop/HS-1/phu/tep`)).error).toBe('Server.ServerProxy.AccessDenied');
+    await expect(hcm.server.store.grant({ service: svc, subject: CLIENT_VPCP_SUB, method: 'GET', path: '/a/**/b/**' })).rejects.toMatchObject({ code: 'bad_request' });
   });
 
   it('a replayed message id', async () => {

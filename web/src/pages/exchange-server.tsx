@@ -237,6 +237,11 @@ function Grant({ base, services, onDone }: { base: string; services: string[]; o
             name="path"
             className="mono"
             maxLength={1000}
+            placeholder="* · /ho-so/* · /ho-so/*/tep · /ho-so/**"
+            title={tr(
+              '* mọi đường dẫn; * ở cuối: mọi đường dẫn bên dưới; * ở giữa: một đoạn; **: bất kỳ. Đường dẫn có đoạn "." hoặc ".." luôn bị từ chối.',
+              '* any path; a trailing *: anything below; * inside: one segment; **: anything. Paths with "." or ".." segments are always refused.',
+            )}
             value={form.path}
             onChange={(e) => setForm({ ...form, path: e.target.value })}
           />

@@ -7,6 +7,7 @@
  * its state for `truc ss diagnose` and the console.
  */
 import http from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import https from 'node:https';
 import tls from 'node:tls';
 import type { AddressInfo, Socket } from 'node:net';
@@ -37,7 +38,7 @@ import { handleConsumer } from './consumer.js';
 import { handleProvider, serveFramed } from './provider.js';
 import { ALPN_FRAMED } from './channel.js';
 import { OpRecorder } from './oprecords.js';
-import { answerClientError } from './xroad-error.js';
+import { answerClientError, answerOnSocket } from './xroad-error.js';
 import { wholeMessageLimit } from './message.js';
 
 /** Where the server's configuration comes from: a configuration client, or a fixed one in tests. */
@@ -241,6 +242,13 @@ export class SecurityServer {
     if (e) publishRefusal(this.ctx, 'consumer', e, { parser: err.code ?? 'unknown', remote: (socket as Socket).remoteAddress ?? '' });
   }
 
+  private connectRefused(req: IncomingMessage, socket: Duplex): void {
+    const e = new TrucError('bad_request', `CONNECT ${req.url ?? ''} is not a request of X-Road's message protocol: the security server is not a proxy`.slice(0, 600), {
+      reason_vi: 'CONNECT không phải là yêu cầu của giao thức thông điệp X-Road: máy chủ an ninh không phải là proxy',
+    });
+    if (answerOnSocket(socket, 400, e)) publishRefusal(this.ctx, 'consumer', e, { method: 'CONNECT', remote: (socket as Socket).remoteAddress ?? '' });
+  }
+
   async start(): Promise<{ isUrl: string; isTlsUrl?: string; peerAddress: string }> {
     const o = this.opts;
     // a request's headers within 20 s (slow clients); its body may stream as long as it flows (requestTimeout 0)
@@ -254,6 +262,8 @@ export class SecurityServer {
         (req, res) => void handleConsumer(this.ctx, req, res),
       );
     this.isTlsServer?.on('clientError', (err, socket) => this.clientError(err, socket));
+    // a CONNECT (Node hands it to this event, not to the request handler): the server is not a proxy
+    for (const srv of [this.isServer, this.isTlsServer]) srv?.on('connect', (req: IncomingMessage, socket: Duplex) => this.connectRefused(req, socket));
     // toward other servers: TLS 1.3 with client certificates; the framed channel when the peer offers it
     // (ALPN truc/1), HTTP/1.1 for servers of an earlier version (`./channel.ts`)
     this.peerHttp = http.createServer({ keepAliveTimeout: 65_000, requestTimeout: 0, headersTimeout: 30_000, noDelay: true }, (req, res) => void handleProvider(this.ctx, req, res));

@@ -170,6 +170,14 @@ export function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): T
     code === 'too_large'
       ? new TrucError('too_large', 'the request headers are larger than the security server accepts')
       : new TrucError('bad_request', status === 408 ? 'the request headers did not arrive in time' : `the request is not valid HTTP (${err.code ?? 'parse error'})`);
+  return answerOnSocket(socket, status, e);
+}
+
+/**
+ * A refusal written straight to a socket no HTTP response object holds (the parser's refusals, a CONNECT), in
+ * X-Road's form; the connection closes after it. Null when the socket can no longer be written.
+ */
+export function answerOnSocket(socket: Duplex, status: number, e: TrucError): TrucError | null {
   if (!socket.writable) {
     socket.destroy();
     return null;

@@ -350,12 +350,12 @@ describe('refusals toward the information system', () => {
     }
   });
 
-  it("what the HTTP parser refuses (headers too large, not HTTP) is answered in X-Road's form and published", async () => {
+  it("what the HTTP parser refuses (headers too large, not HTTP) and a CONNECT are answered in X-Road's form and published", async () => {
     const m = t.axis.members[0]!;
     const { port, hostname } = new URL(m.isUrl);
     const events: any[] = [];
     // only the parser's refusals (other tests' refusals may still be on their way)
-    const off = t.p.bus.subscribe('truc.exchange.message.refused', (_s, e: any) => void (e.truc?.parser && events.push(e)));
+    const off = t.p.bus.subscribe('truc.exchange.message.refused', (_s, e: any) => void ((e.truc?.parser || e.truc?.method === 'CONNECT') && events.push(e)));
     const raw = (bytes: string) =>
       new Promise<string>((resolve, reject) => {
         const s = connect(Number(port), hostname, () => s.end(bytes));
@@ -379,8 +379,14 @@ describe('refusals toward the information system', () => {
       expect(junk.statusLine).toBe('HTTP/1.1 400 Bad Request');
       expect(junk.head).toContain('x-road-error: client.badrequest');
       expect(junk.json).toMatchObject({ type: 'Client.BadRequest', code: 'bad_request' });
-      await until(async () => (events.length >= 2 ? true : undefined), 5_000);
-      expect(events.map((e) => e.truc.code).sort()).toEqual(['bad_request', 'too_large']);
+      // a CONNECT reaches no handler in Node: it is answered here too, not dropped
+      const tunnel = split(await raw(`CONNECT intranet.local:22 HTTP/1.1\r\nHost: intranet.local:22\r\n\r\n`));
+      expect(tunnel.statusLine).toBe('HTTP/1.1 400 Bad Request');
+      expect(tunnel.head).toContain('x-road-error: client.badrequest');
+      expect(tunnel.json).toMatchObject({ type: 'Client.BadRequest', code: 'bad_request' });
+      expect(tunnel.json.message_vi).toMatch(/không phải là proxy/);
+      await until(async () => (events.length >= 3 ? true : undefined), 5_000);
+      expect(events.map((e) => e.truc.code).sort()).toEqual(['bad_request', 'bad_request', 'too_large']);
       expect(events.every((e) => e.truc.side === 'consumer' && e.truc.server === m.server.ctx.idText)).toBe(true);
       // the server still answers on a new connection
       expect((await call(0, `${HCM}/thong-tin`)).status).toBe(200);

@@ -27,6 +27,7 @@ import { SaxesParser, type SaxesTagNS } from 'saxes';
 import { TrucError, isTrucError, toProblem } from '../../errors.js';
 import { memberId, serverId, serviceId, subsystemId, type ServerId, type ServiceId, type SubsystemId } from '../ids.js';
 import { xroadFault, xroadMessageVi, type ErrorOrigin } from './xroad-error.js';
+import { MAX_XML_DEPTH } from '../../sign/xades/parse.js';
 
 export const SOAP_ENV_NS = 'http://schemas.xmlsoap.org/soap/envelope/';
 export const XRD_NS = 'http://x-road.eu/xsd/xroad.xsd';
@@ -255,6 +256,9 @@ function parseEnvelope(message: Buffer, mt: MediaType, found: FoundPart): Parsed
   p.on('doctype', () => fail(bad('InvalidSoap', 'a SOAP message must not contain a document type declaration')));
   p.on('opentag', (t: SaxesTagNS) => {
     depth++;
+    // the parser resolves every name along the open elements: unbounded nesting is quadratic (200,000
+    // levels, 1.4 MB, would hold the event loop for minutes), so the parse stops here
+    if (depth > MAX_XML_DEPTH) throw bad('InvalidXml', `the SOAP message nests elements deeper than ${MAX_XML_DEPTH} levels`);
     if (depth === 1) {
       if (t.uri !== SOAP_ENV_NS || t.local !== 'Envelope') fail(bad('InvalidSoap', `the root element is {${t.uri}}${t.local}, not a SOAP 1.1 Envelope`));
       return;
@@ -317,7 +321,7 @@ function parseEnvelope(message: Buffer, mt: MediaType, found: FoundPart): Parsed
   try {
     p.write(text).close();
   } catch (e) {
-    fail(bad('InvalidXml', `the SOAP message is not well-formed XML: ${(e as Error).message}`));
+    fail(isTrucError(e) ? e : bad('InvalidXml', `the SOAP message is not well-formed XML: ${(e as Error).message}`));
   }
   if (failure) throw failure;
   if (!sawBody) throw bad('MissingBody', 'Malformed SOAP message: body missing');

@@ -206,6 +206,22 @@ describe('SOAP messages: reading and editing the bytes', () => {
     expect(fault(envelope({}), 'text/xml; charset=utf-16')).toBe('InvalidContentType');
     expect(fault('--b\r\nContent-Type: text/xml\r\n\r\n<x/>', 'multipart/related; boundary=b')).toBe('MimeParsingFailed');
   });
+
+  it('stops at 256 levels of nesting: a deeply nested body is refused, not parsed (quadratic in the parser)', () => {
+    const nested = (n: number) => envelope({ body: `<ns1:traCuuVanBan>${'<a>'.repeat(n)}${'</a>'.repeat(n)}</ns1:traCuuVanBan>` });
+    // the envelope, header and body wrapper take 3 levels: 250 more pass
+    expect(parseSoap(Buffer.from(nested(250)), 'text/xml').fields.protocolVersion).toBe('4.0');
+    for (const n of [254, 200_000]) {
+      let err: unknown;
+      try {
+        parseSoap(Buffer.from(nested(n)), 'text/xml');
+      } catch (e) {
+        err = e;
+      }
+      expect(err, String(n)).toMatchObject({ code: 'bad_request', detail: { xroadFault: 'InvalidXml' } });
+      expect((err as Error).message).toMatch(/deeper than 256 levels/);
+    }
+  });
 });
 
 let t: TestAxis;
@@ -547,6 +563,7 @@ describe('SOAP through two security servers', () => {
       ['Client.InvalidClientIdentifier', envelope({ client: { memberClass: 'GOV', memberCode: '000.00.00.G22' } })],
       ['Client.InvalidSoap', `<?xml version="1.0"?><!DOCTYPE d [<!ENTITY x SYSTEM "file:///etc/passwd">]>${envelope({ prolog: '' })}`],
       ['Client.InvalidXml', '<SOAP-ENV:Envelope xmlns:SOAP-ENV="http://schemas.xmlsoap.org/soap/envelope/"><SOAP-ENV:Body>'],
+      ['Client.InvalidXml', envelope({ body: `<ns1:traCuuVanBan>${'<a>'.repeat(100_000)}${'</a>'.repeat(100_000)}</ns1:traCuuVanBan>` })],
       ['Server.ClientProxy.UnknownMember', envelope({ client: { memberClass: 'GOV', memberCode: '000.00.00.G09', subsystem: 'vanthu' } })],
       ['Server.ClientProxy.UnknownMember', envelope({ service: { memberClass: 'PROV', memberCode: '999.99.99.Z99', subsystem: 'vanthu', code: 'traCuuVanBan' }, body: '<ns1:traCuuVanBan/>' })],
       ['Server.ServerProxy.UnknownService', envelope({ service: { ...HCM, code: 'khongCo' }, body: '<ns1:khongCo/>' })],

@@ -144,6 +144,9 @@ interface FoundPart {
  * whole message is in hand; otherwise `message` is its beginning and null means the SOAP part has not ended
  * in it yet (read more).
  */
+/** the most a MIME part's headers may take */
+const MAX_PART_HEAD = 64 * 1024;
+
 function soapPartOf(message: Buffer, mt: MediaType, complete = true, resume?: { at: number }): FoundPart | null {
   const boundary = mt.params.boundary;
   if (!boundary) throw bad('MimeParsingFailed', 'a multipart/related message without a boundary parameter');
@@ -160,6 +163,10 @@ function soapPartOf(message: Buffer, mt: MediaType, complete = true, resume?: { 
     if (eol < 0) break;
     p = eol + 2;
     const headEnd = message.indexOf('\r\n\r\n', p - 2);
+    // a part's headers are a few lines: bounded, so that a message read in pieces is not looked through
+    // again and again for an end that does not come
+    if ((headEnd < 0 ? message.length : headEnd) - p > MAX_PART_HEAD)
+      throw bad('MimeParsingFailed', `a MIME part's headers longer than ${MAX_PART_HEAD} bytes`);
     if (headEnd < 0) {
       if (!complete) return null;
       throw bad('MimeParsingFailed', 'a MIME part without the empty line after its headers');

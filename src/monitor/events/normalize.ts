@@ -168,7 +168,7 @@ export function checkEvent(x: unknown, now = Date.now(), size?: number): Checked
   if (Number.isNaN(ms)) return { ok: false, reason: '@timestamp is not a valid date' };
   if (ms > now + EVENT_LIMITS.futureMs) return { ok: false, reason: '@timestamp is more than a day in the future' };
   const meta = e.event;
-  if (typeof meta !== 'object' || meta === null || Array.isArray(meta)) return { ok: false, reason: 'event must be an object' };
+  if (typeof meta !== 'object' || meta === null || Array.isArray(meta)) return { ok: false, reason: 'the "event" field must be an object (ECS event.*, with event.action)' };
   const action = (meta as Record<string, unknown>).action;
   if (typeof action !== 'string' || action.length === 0 || action.length > 200)
     return { ok: false, reason: 'event.action must be a string of 1 to 200 characters' };

@@ -648,6 +648,12 @@ describe("X-Road's message protocol for REST (PR-REST, PR-MREST)", () => {
           res.write(Buffer.alloc(200 * 1024, 1), () => setTimeout(() => res.destroy(), 50));
           return;
         }
+        if (req.url?.startsWith('/cham')) {
+          // a slow information system: answers after ?ms=
+          const ms = Number(new URL(req.url, 'http://x').searchParams.get('ms') ?? 0);
+          setTimeout(() => res.writeHead(200, { 'content-type': 'text/plain' }).end('cham'), ms);
+          return;
+        }
         seen.push({ method: req.method!, url: req.url!, headers: req.headers });
         const body = req.method === 'HEAD' ? '' : JSON.stringify({ method: req.method, url: req.url });
         res.writeHead(req.method === 'DELETE' ? 204 : 201, {
@@ -678,6 +684,45 @@ describe("X-Road's message protocol for REST (PR-REST, PR-MREST)", () => {
 
   afterAll(async () => {
     await new Promise((r) => is?.close(r));
+  });
+
+  it('a request body that stops flowing is cut off after the idle limit; an answer slower than it is waited for', async () => {
+    const m = t.axis.members[0]!;
+    const limits = m.server.ctx.limits;
+    const old = limits.timeoutMs;
+    limits.timeoutMs = 1500;
+    const events: any[] = [];
+    const off = t.p.bus.subscribe('truc.exchange.message.refused', (_s, e: any) => void (/sent no byte/.test(e.message ?? '') && events.push(e)));
+    try {
+      // the body is complete: the service's 3 s are the provider's time, not a stall
+      const slow = await call(0, `${HCM}/vong/cham?ms=3000`);
+      expect([slow.status, slow.body.toString()]).toEqual([200, 'cham']);
+      const slowPost = await call(0, `${HCM}/vong/cham?ms=3000`, { method: 'POST', body: 'năm' });
+      expect(slowPost.status).toBe(200);
+      // part of a body, then nothing: streamed (over the inline limit) and held whole (under it)
+      const { port, hostname } = new URL(m.isUrl);
+      const stall = (declared: number, sent: number) =>
+        new Promise<string>((resolve, reject) => {
+          const sock = connect(Number(port), hostname, () => {
+            sock.write(`POST ${HCM}/vong/x HTTP/1.1\r\nHost: x\r\nX-Road-Client: ${CLIENT_VPCP}\r\nContent-Type: application/octet-stream\r\nContent-Length: ${declared}\r\n\r\n`);
+            sock.write(Buffer.alloc(sent, 0x61));
+          });
+          let got = '';
+          sock.setEncoding('latin1');
+          sock.on('data', (d: string) => (got += d));
+          sock.on('close', () => resolve(got));
+          sock.on('error', reject);
+        });
+      await stall(10_000_000, 200_000);
+      await stall(1000, 10);
+      await until(async () => (events.length >= 2 ? true : undefined));
+      expect(events.every((e) => e.truc.code === 'bad_request' && e.truc.side === 'consumer')).toBe(true);
+      // the server carries the next message
+      expect((await call(0, `${HCM}/vong/sau`)).status).toBe(201);
+    } finally {
+      off();
+      limits.timeoutMs = old;
+    }
   });
 
   it('passes method, percent-encoded path and query intact; sets, filters and passes headers as the protocol says', async () => {

@@ -16,7 +16,7 @@ import { TrucError, isTrucError } from '../../errors.js';
 import { clientHeader, memberOf, parseClientHeader, parseServer, parseService, parseSubsystem, sameMember, serverText, serviceId, subsystemId, memberId, serviceText, subsystemText, subsystemOf, type ServerId, type ServiceId, type SubsystemId } from '../ids.js';
 import { BodyCollector, bodyStream, forwardFramed } from './body.js';
 import { FRAME_ABORT, FRAME_BODY, FRAME_HEADER, FRAME_MATERIAL, FRAME_SIGNATURE, MESSAGE_CONTENT_TYPE, encodeHeader, frame, frameHead, signMessage, parseHeader, readWhole, restServiceHeader, xroadRequestHash, type MessageHeader } from './message.js';
-import { checkTime, httpInbound, ownMaterial, publishRefusal, readIncoming, receiveBody, recordHealth, type InboundSource, type ReceivedRest, type ServerContext } from './context.js';
+import { bodyIdleBound, checkTime, httpInbound, ownMaterial, publishRefusal, readIncoming, receiveBody, recordHealth, type InboundSource, type ReceivedRest, type ServerContext } from './context.js';
 import { materialSent, materialToSend, peerMaterial } from './material.js';
 import { errorFromProblem, readRefusal, sendXroadError } from './xroad-error.js';
 import { splitAddress, type FramedConn } from './peers.js';
@@ -93,35 +93,11 @@ export function parseRestPath(url: string): { service: ServiceId; path: string }
   return { service, path: `/${rest}${query}` };
 }
 
-/**
- * A request body that stops flowing is cut off after `ms` without a byte (Node bounds the headers, not the
- * body: a client that sent part of a body and then nothing held its connection, and the connection to the
- * provider's server its message had begun on, for ever). Only while the body is read: once it is complete,
- * waiting for the answer is the provider's time, bounded by its own limits, and the socket's timeout is let go.
- */
-function bodyIdleBound(req: IncomingMessage, res: ServerResponse, ms: number): void {
-  if (req.complete || ms <= 0) return;
-  const socket = req.socket;
-  // Node emits a socket's timeout on the request while it is incomplete, and on the response; a listener on
-  // either keeps Node from destroying the socket itself
-  const onTimeout = () => {
-    if (req.complete) socket.setTimeout(0);
-    else if (!req.destroyed) req.destroy(new TrucError('bad_request', `the information system sent no byte of its request body for ${Math.round(ms / 1000)} s`));
-  };
-  socket.setTimeout(ms);
-  req.on('timeout', onTimeout);
-  res.on('timeout', onTimeout);
-  // the body read to its end: the connection's own timeouts again (set anew by Node for keep-alive)
-  req.once('end', () => {
-    if (!socket.destroyed && !res.writableFinished) socket.setTimeout(0);
-  });
-}
-
 export async function handleConsumer(ctx: ServerContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
   if (req.method === 'GET' && (req.url === '/listClients' || req.url?.startsWith('/listClients?'))) return answerListClients(ctx, req, res);
   if (req.method === 'GET' && req.url === '/healthcheck') return void answerHealth(ctx, res).catch((e: unknown) => sendXroadError(res, new TrucError('internal', (e as Error)?.message ?? 'internal error'), 'ClientProxy', {}, req.headers.accept));
   const started = ctx.clock();
-  bodyIdleBound(req, res, ctx.limits.timeoutMs);
+  bodyIdleBound(req, res, ctx.limits.timeoutMs, 'the information system');
   let messageId = '';
   let client: SubsystemId | undefined;
   let service: ServiceId | undefined;

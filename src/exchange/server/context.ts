@@ -3,7 +3,7 @@
  * configuration, trust and status checks, the batch signer, the message log, the replay guard, the
  * verified-root cache, health per service, and the events it publishes.
  */
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import { TrucError, isTrucError } from '../../errors.js';
@@ -357,4 +357,28 @@ export function publishRefusal(ctx: ServerContext, side: 'consumer' | 'provider'
     truc: { server: ctx.idText, side, code, ...fields },
   });
   ctx.bus.publish(`truc.exchange.message.refused`, ev).catch((err) => ctx.logger.warn({ err }, 'event not published'));
+}
+
+/**
+ * A request body that stops flowing is cut off after `ms` without a byte (Node bounds the headers, not the
+ * body: an information system that sent part of a body and then nothing held its connection, and the connection to the
+ * provider's server its message had begun on, for ever). Only while the body is read: once it is complete,
+ * waiting for the answer is the provider's time, bounded by its own limits, and the socket's timeout is let go.
+ */
+export function bodyIdleBound(req: IncomingMessage, res: ServerResponse, ms: number, who: string): void {
+  if (req.complete || ms <= 0) return;
+  const socket = req.socket;
+  // Node emits a socket's timeout on the request while it is incomplete, and on the response; a listener on
+  // either keeps Node from destroying the socket itself
+  const onTimeout = () => {
+    if (req.complete) socket.setTimeout(0);
+    else if (!req.destroyed) req.destroy(new TrucError('bad_request', `${who} sent no byte of its request body for ${Math.round(ms / 1000)} s`));
+  };
+  socket.setTimeout(ms);
+  req.on('timeout', onTimeout);
+  res.on('timeout', onTimeout);
+  // the body read to its end: the connection's own timeouts again (set anew by Node for keep-alive)
+  req.once('end', () => {
+    if (!socket.destroyed && !res.writableFinished) socket.setTimeout(0);
+  });
 }

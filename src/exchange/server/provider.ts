@@ -18,7 +18,7 @@ import { TrucError, isTrucError, toProblem } from '../../errors.js';
 import { clientHeader, memberOf, parseService, parseSubsystem, sameMember, serviceText, subsystemOf, subsystemText, type ServiceId, type SubsystemId } from '../ids.js';
 import { BodyCollector, bodyStream, forwardFramed } from './body.js';
 import { FRAME_ABORT, FRAME_BODY, FRAME_HEADER, FRAME_MATERIAL, FRAME_SIGNATURE, MESSAGE_CONTENT_TYPE, encodeHeader, frame, frameHead, signMessage, parseHeader, readWhole, restServiceHeader, wholeMessageLimit, xroadRequestHash, type MessageHeader } from './message.js';
-import { checkTime, httpInbound, ownMaterial, publishRefusal, readIncoming, receiveBody, recordHealth, type InboundSource, type ReceivedRest, type ServerContext } from './context.js';
+import { bodyIdleBound, checkTime, httpInbound, ownMaterial, publishRefusal, readIncoming, receiveBody, recordHealth, type InboundSource, type ReceivedRest, type ServerContext } from './context.js';
 import { FRAME_ERROR, FramedReader, lengthFrame, type Inbound } from './channel.js';
 import { Readable, type Writable } from 'node:stream';
 import { materialSent, materialToSend, peerMaterial } from './material.js';
@@ -138,6 +138,7 @@ function httpReply(res: ServerResponse): Reply {
 
 /** HTTP/1.1 between servers: `POST /truc/v1/message`, the message as the body. */
 export function handleProvider(ctx: ServerContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  bodyIdleBound(req, res, Math.max(FRAMED_IDLE_MS, ctx.limits.timeoutMs), 'the consumer’s security server');
   return provide(
     ctx,
     { socket: req.socket as TLSSocket, inbound: httpInbound(req), incomplete: () => !req.complete, reply: httpReply(res) },

@@ -31,6 +31,8 @@ export interface MonitorConfig {
     tcp?: ListenerConfig;
     tls?: ListenerConfig & { cert: string; key: string; ca?: string };
     maxMessageBytes: number;
+    /** TCP and TLS connections held at once, each listener (further ones are refused as they come) */
+    maxConnections: number;
   };
   /** the platform bus: whether to take events from it, the durable consumer's name, the subjects taken (`truc.>`) */
   bus: {
@@ -130,6 +132,7 @@ export const monitorConfigSchema = {
           properties: { ...listener.properties, cert: { type: 'string' }, key: { type: 'string' }, ca: { type: 'string' } },
         },
         maxMessageBytes: { type: 'integer', minimum: 480, maximum: 1048576 },
+        maxConnections: { type: 'integer', minimum: 1, maximum: 100000 },
       },
     },
     bus: {
@@ -225,6 +228,7 @@ export function monitorConfig(s: MonitorSettings | undefined = {}): MonitorConfi
       ...(s.syslog?.tcp ? { tcp: l(s.syslog.tcp)! } : {}),
       ...(tls ? { tls: { ...l(tls)!, cert: tls.cert!, key: tls.key!, ...(tls.ca ? { ca: tls.ca } : {}) } } : {}),
       maxMessageBytes: s.syslog?.maxMessageBytes ?? 64 * 1024,
+      maxConnections: s.syslog?.maxConnections ?? 1000,
     },
     bus: { subscribe: true, durable: 'monitor', subject: 'truc.>', ...s.bus },
     snapshotSeconds: s.snapshotSeconds ?? 30,

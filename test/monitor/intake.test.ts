@@ -146,6 +146,31 @@ describe('syslog listeners under back-pressure', () => {
     sock.destroy();
   });
 
+  it('TCP holds at most syslog.maxConnections connections; the ones beyond are closed and counted, the held ones still carry messages', async () => {
+    const { q, stored } = setup(100, 0);
+    (server as unknown as { cfg: { syslog: { maxConnections: number } } }).cfg.syslog.maxConnections = 3;
+    const addr = await server!.start();
+    const open = (): Promise<net.Socket> =>
+      new Promise((resolve, reject) => {
+        const s = net.connect(addr.tcp!.port, '127.0.0.1', () => resolve(s));
+        s.on('error', reject);
+      });
+    const held = [await open(), await open(), await open()];
+    // a fourth connects at the TCP level, then the server closes it
+    const extra = await open();
+    await new Promise((r) => extra.once('close', r));
+    await until(() => q.stats.refused['syslog-tcp-connection'] === 1);
+    held[2]!.write('<38>1 2026-03-02T03:00:00Z web01 sshd 1 - - Failed password for root from 10.9.9.9 port 22 ssh2\n');
+    await until(() => stored.length === 1);
+    // one goes, another may come
+    held[0]!.destroy();
+    await until(() => (server as unknown as { sockets: Set<unknown> }).sockets.size === 2);
+    const again = await open();
+    again.write('<38>1 2026-03-02T03:00:00Z web01 sshd 1 - - Failed password for root from 10.9.9.9 port 23 ssh2\n');
+    await until(() => stored.length === 2);
+    for (const s of [...held, again]) s.destroy();
+  });
+
   it('UDP counts what a full queue could not take', async () => {
     const { q, stored } = setup(5, 200);
     const addr = await server!.start();

@@ -65,6 +65,7 @@ export class SyslogServer {
     }
     if (s.tcp) {
       this.tcp = net.createServer((sock) => this.stream(sock));
+      this.bound(this.tcp, 'tcp');
       this.addresses.tcp = await this.listen(this.tcp, s.tcp.host, s.tcp.port);
     }
     if (s.tls) {
@@ -76,9 +77,24 @@ export class SyslogServer {
         },
         (sock) => this.stream(sock),
       );
+      this.bound(this.tls, 'tls');
       this.addresses.tls = await this.listen(this.tls, s.tls.host, s.tls.port);
     }
     return this.addresses;
+  }
+
+  /**
+   * At most `syslog.maxConnections` connections a listener (senders keep one open for as long as they run, so
+   * there is no idle limit; without a bound, anyone who can reach the port could hold descriptors until the
+   * process has none left): a connection beyond it is closed as it comes, counted (`refused.syslog-tcp-connection`, `…-tls-connection`)
+   * and logged.
+   */
+  private bound(server: net.Server, transport: 'tcp' | 'tls'): void {
+    server.maxConnections = this.cfg.syslog.maxConnections;
+    server.on('drop', (d) => {
+      this.queue.refuse(`syslog-${transport}-connection`);
+      this.log.warn({ transport, remote: d?.remoteAddress, max: this.cfg.syslog.maxConnections }, 'syslog connection refused: too many connections');
+    });
   }
 
   private listen(server: net.Server, host: string, port: number): Promise<{ host: string; port: number }> {

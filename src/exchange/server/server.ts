@@ -7,7 +7,7 @@
  * its state for `truc ss diagnose` and the console.
  */
 import http from 'node:http';
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import https from 'node:https';
 import tls from 'node:tls';
 import type { AddressInfo, Socket } from 'node:net';
@@ -38,7 +38,7 @@ import { handleConsumer } from './consumer.js';
 import { handleProvider, serveFramed } from './provider.js';
 import { ALPN_FRAMED } from './channel.js';
 import { OpRecorder } from './oprecords.js';
-import { answerClientError, answerOnSocket } from './xroad-error.js';
+import { answerClientError, answerOnSocket, sendXroadError } from './xroad-error.js';
 import { wholeMessageLimit } from './message.js';
 
 /** Where the server's configuration comes from: a configuration client, or a fixed one in tests. */
@@ -263,7 +263,16 @@ export class SecurityServer {
       );
     this.isTlsServer?.on('clientError', (err, socket) => this.clientError(err, socket));
     // a CONNECT (Node hands it to this event, not to the request handler): the server is not a proxy
-    for (const srv of [this.isServer, this.isTlsServer]) srv?.on('connect', (req: IncomingMessage, socket: Duplex) => this.connectRefused(req, socket));
+    for (const srv of [this.isServer, this.isTlsServer]) {
+      srv?.on('connect', (req: IncomingMessage, socket: Duplex) => this.connectRefused(req, socket));
+      // an Expect other than 100-continue: in X-Road's form (Node's own answer is a bare 417)
+      srv?.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) => {
+        const e = new TrucError('bad_request', `the request expects "${String(req.headers.expect).slice(0, 200)}"; the security server meets only "100-continue"`);
+        publishRefusal(this.ctx, 'consumer', e, { expect: String(req.headers.expect).slice(0, 200), remote: req.socket.remoteAddress ?? '' });
+        res.setHeader('connection', 'close');
+        sendXroadError(res, e, 'ClientProxy', {}, req.headers.accept);
+      });
+    }
     // toward other servers: TLS 1.3 with client certificates; the framed channel when the peer offers it
     // (ALPN truc/1), HTTP/1.1 for servers of an earlier version (`./channel.ts`)
     this.peerHttp = http.createServer({ keepAliveTimeout: 65_000, requestTimeout: 0, headersTimeout: 30_000, noDelay: true }, (req, res) => void handleProvider(this.ctx, req, res));

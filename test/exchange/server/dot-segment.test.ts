@@ -50,4 +50,15 @@ describe('dot segments in request paths (access rights are matched on the path a
     ];
     for (const [pattern, path, covered] of cases) expect(pathCovered(pattern, path), `${pattern} ${path}`).toBe(covered);
   });
+
+  it('patterns that make a backtracking matcher take exponential time are answered in one pass', () => {
+    // as regular expressions these ran for minutes: each * tried at every split of a long run of "a"
+    const long = `/${'a'.repeat(16_000)}`;
+    expect(pathCovered('/*a*a*a*a*a*a*a*b', long)).toBe(false);
+    expect(pathCovered('/*a*a*a*a*a*a*a*a', long)).toBe(true);
+    expect(pathCovered('/**a*a*a*a*b', long)).toBe(false);
+    const deep = `/${'a/'.repeat(8_000)}x`;
+    expect(pathCovered('/**/*/*/*/*/*/*/*/x', deep)).toBe(true);
+    expect(pathCovered('/**/*a/*a/*b', deep)).toBe(false);
+  });
 });

@@ -276,7 +276,8 @@ describe('refusals toward the information system', () => {
     await hcm.server.store.grant({ service: svc, subject: CLIENT_VPCP_SUB, method: 'GET', path: '/nop/*/tep' });
     expect((await raw(`${HCM}/ho-so/nop/HS-1/tep`)).status).toBe(200);
     expect((await raw(`${HCM}/ho-so/nop/HS-1/phu/tep`)).error).toBe('Server.ServerProxy.AccessDenied');
-    await expect(hcm.server.store.grant({ service: svc, subject: CLIENT_VPCP_SUB, method: 'GET', path: '/a/**/b/**' })).rejects.toMatchObject({ code: 'bad_request' });
+    await expect(hcm.server.store.grant({ service: svc, subject: CLIENT_VPCP_SUB, method: 'GET', path: '/a/***' })).rejects.toMatchObject({ code: 'bad_request' });
+    await expect(hcm.server.store.grant({ service: svc, subject: CLIENT_VPCP_SUB, method: 'GET', path: `/${'a'.repeat(1000)}` })).rejects.toMatchObject({ code: 'bad_request' });
   });
 
   it('a replayed message id', async () => {

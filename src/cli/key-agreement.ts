@@ -10,7 +10,7 @@ import type { Command } from 'commander';
 import { createPrivateKey, createPublicKey } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { Platform } from '../platform.js';
-import { toPem } from '../asn1/der.js';
+import { pemBlocks, toPem } from '../asn1/der.js';
 import { TrucError } from '../errors.js';
 import { fail } from './output.js';
 
@@ -22,8 +22,8 @@ export interface KaCliContext {
 
 function pemOrDer(path: string, label: string): Buffer {
   const raw = readFileSync(path);
-  const m = new RegExp(`-----BEGIN ${label}-----([\\s\\S]*?)-----END ${label}-----`).exec(raw.toString('latin1'));
-  return m ? Buffer.from(m[1]!.replace(/\s+/g, ''), 'base64') : raw;
+  const [pem] = pemBlocks(raw.toString('latin1'), label, 1);
+  return pem ?? raw;
 }
 
 /** a public key file: PEM (SPKI) or DER, or the public half of a certificate */

@@ -19,6 +19,7 @@ import { TrucError } from '../errors.js';
 import { table } from './output.js';
 import { progressBar } from './progress.js';
 import { loadBefore } from './lazy.js';
+import { pemBlocks } from '../asn1/der.js';
 
 // the parts behind `truc lab`, loaded when one of its commands runs (./lazy.ts)
 let OUTCOMES: typeof OutcomeApi.OUTCOMES;
@@ -89,7 +90,7 @@ const day = (d: Date | null) => (d ? d.toISOString().slice(0, 10) : '');
 
 function readPems(file: string): Buffer[] {
   const text = readFileSync(file, 'latin1');
-  const out = [...text.matchAll(/-----BEGIN CERTIFICATE-----([\s\S]*?)-----END CERTIFICATE-----/g)].map((m) => Buffer.from(m[1].replace(/\s+/g, ''), 'base64'));
+  const out = pemBlocks(text, 'CERTIFICATE');
   if (!out.length) throw new TrucError('bad_request', `${file}: no PEM certificate`);
   return out;
 }

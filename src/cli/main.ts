@@ -14,7 +14,7 @@ import type { Db } from '../store/index.js';
 import type { LocalServer } from './beside.js';
 import type { CertRow } from '../pki/index.js';
 import type { CertificateJson } from '../http/ca/routes.js';
-import { toPem } from '../asn1/der.js';
+import { pemBlocks, toPem } from '../asn1/der.js';
 import type * as PkiApi from '../pki/index.js';
 import type * as AuthStoreApi from '../http/auth/store.js';
 import type { CaSpec } from '../pki/index.js';
@@ -590,8 +590,7 @@ token
   .action(async (o) =>
     withPlatform(async (p) => {
       const raw = readInput(o.cert, '--cert');
-      const m = /-----BEGIN CERTIFICATE-----([\s\S]*?)-----END CERTIFICATE-----/.exec(raw.toString('latin1'));
-      const der = m ? Buffer.from(m[1].replace(/\s+/g, ''), 'base64') : raw;
+      const der = pemBlocks(raw.toString('latin1'), 'CERTIFICATE', 1)[0] ?? raw;
       const principal = await auth.registerCertificate(p.db, o.name, der, o.role, operator());
       out(principal, () => `registered ${principal.name} (${principal.roles.join(', ')})`);
     }),

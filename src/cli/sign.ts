@@ -31,6 +31,7 @@ import type { ExternalSigner, SignedKind, LevelContext, ValidationReport } from 
 import { progressBar } from './progress.js';
 import type { LocalServer } from './beside.js';
 import { loadBefore } from './lazy.js';
+import { pemBlocks } from '../asn1/der.js';
 
 // the parts behind `truc sign`, `augment` and `verify`, loaded when one of them runs (./lazy.ts)
 let listCas: typeof PkiApi.listCas;
@@ -97,11 +98,6 @@ export interface SignCliContext {
   withDb(fn: (db: Db) => Promise<unknown>, viaServer?: (s: LocalServer) => Promise<unknown>): Promise<void>;
   config(): Config;
   out(v: unknown, text: () => string): void;
-}
-
-function pemBlocks(text: string, label: string): Buffer[] {
-  const re = new RegExp(`-----BEGIN ${label}-----([\\s\\S]*?)-----END ${label}-----`, 'g');
-  return [...text.matchAll(re)].map((m) => Buffer.from(m[1].replace(/\s+/g, ''), 'base64'));
 }
 
 /** An ExternalSigner over a PEM private key and its certificate (the rest of the PEM file is the chain). */

@@ -12,6 +12,7 @@ import { TrucError } from '../errors.js';
 import { fail } from './output.js';
 import type * as VaultApi from '../vault/index.js';
 import { loadBefore } from './lazy.js';
+import { pemBlocks } from '../asn1/der.js';
 
 // the vault, behind `truc encrypt`, `decrypt` and `vault`, loaded when one of its commands runs (./lazy.ts)
 let Vault: typeof VaultApi.Vault;
@@ -36,8 +37,7 @@ export interface VaultCliContext {
 function certDer(path: string): Buffer {
   const text = readFileSync(path);
   const s = text.toString('latin1');
-  const m = /-----BEGIN CERTIFICATE-----([\s\S]*?)-----END CERTIFICATE-----/.exec(s);
-  return m ? Buffer.from(m[1].replace(/\s+/g, ''), 'base64') : text;
+  return pemBlocks(s, 'CERTIFICATE', 1)[0] ?? text;
 }
 
 function writeAtomically(path: string, data: Uint8Array): void {

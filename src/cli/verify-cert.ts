@@ -20,6 +20,7 @@ import type * as PinoApi from 'pino';
 import type { Platform } from '../platform.js';
 import type { PathResult, RevocationOptions } from '../pki/path/index.js';
 import { loadBefore } from './lazy.js';
+import { pemBlocks } from '../asn1/der.js';
 
 // the parts behind `truc verify-cert`, loaded when one of its commands runs (./lazy.ts)
 let openPlatform: typeof PlatformApi.openPlatform;
@@ -61,8 +62,7 @@ function readBlobs(file: string, label: 'CERTIFICATE' | 'X509 CRL'): Buffer[] {
   }
   const text = raw.toString('latin1');
   if (!text.includes('-----BEGIN')) return [raw];
-  const re = new RegExp(`-----BEGIN ${label}-----([\\s\\S]*?)-----END ${label}-----`, 'g');
-  const out = [...text.matchAll(re)].map((m) => Buffer.from(m[1].replace(/\s+/g, ''), 'base64'));
+  const out = pemBlocks(text, label);
   if (!out.length) throw new TrucError('malformed_pem', `no ${label} block in ${file}`);
   return out;
 }

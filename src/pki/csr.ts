@@ -6,7 +6,7 @@
  */
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { TrucError } from '../errors.js';
-import { TAG } from '../asn1/der.js';
+import { TAG, pemFirstBody } from '../asn1/der.js';
 import { children, decodeOid, parseOne, checkTree, type Element } from '../asn1/reader.js';
 import type { KeyAlgorithm, SignatureScheme } from '../crypto/algorithms.js';
 import { verifyWith } from '../crypto/sign.js';
@@ -46,11 +46,8 @@ export function csrBytes(input: Buffer | string): Buffer {
   if (buf.length > MAX_CSR_BYTES) throw new TrucError('too_large', `CSR larger than ${MAX_CSR_BYTES} bytes`);
   const text = buf.subarray(0, 64).toString('latin1');
   if (text.includes('-----BEGIN')) {
-    const m = /-----BEGIN (NEW )?CERTIFICATE REQUEST-----([\s\S]*?)-----END (NEW )?CERTIFICATE REQUEST-----/.exec(
-      buf.toString('latin1'),
-    );
-    if (!m) throw new TrucError('malformed_pem', 'no CERTIFICATE REQUEST block in the PEM');
-    const b64 = m[2].replace(/\s+/g, '');
+    const b64 = pemFirstBody(buf.toString('latin1'), ['CERTIFICATE REQUEST', 'NEW CERTIFICATE REQUEST'])?.body;
+    if (b64 === undefined) throw new TrucError('malformed_pem', 'no CERTIFICATE REQUEST block in the PEM');
     if (!/^[A-Za-z0-9+/]*={0,2}$/.test(b64)) throw new TrucError('malformed_pem', 'PEM body is not base64');
     return Buffer.from(b64, 'base64');
   }

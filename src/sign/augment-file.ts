@@ -11,7 +11,7 @@
  * renewal of a detached CAdES or XAdES signature without its content, or content given for a PDF or an
  * enveloping CAdES signature (`bad_request`). A file already at the level asked comes back unchanged.
  */
-import { toPem } from '../asn1/der.js';
+import { pemFirstBody, toPem } from '../asn1/der.js';
 import { TrucError } from '../errors.js';
 import { augmentCades, renewCadesArchive } from './cades/augment.js';
 import { inspectCms } from './cades/verify.js';
@@ -53,8 +53,6 @@ export interface AugmentFileResult {
   detached?: boolean;
 }
 
-const PEM_CMS = /-----BEGIN (CMS|PKCS7)-----([\s\S]*?)-----END \1-----/;
-
 export async function augmentFile(bytes: Uint8Array, o: AugmentFileOptions): Promise<AugmentFileResult> {
   const kind = detectFormat(bytes);
   if (!kind) throw new TrucError('unsupported', 'not a PDF, CMS or XML signature');
@@ -76,10 +74,10 @@ export async function augmentFile(bytes: Uint8Array, o: AugmentFileOptions): Pro
     const buf = Buffer.from(bytes);
     if (buf[0] === 0x30) der = buf;
     else {
-      const m = PEM_CMS.exec(buf.toString('utf8'));
-      if (!m) throw new TrucError('malformed_cms', 'no CMS or PKCS7 PEM block');
-      pemLabel = m[1];
-      der = Buffer.from(m[2].replace(/\s+/g, ''), 'base64');
+      const pem = pemFirstBody(buf.toString('utf8'), ['CMS', 'PKCS7']);
+      if (!pem) throw new TrucError('malformed_cms', 'no CMS or PKCS7 PEM block');
+      pemLabel = pem.label;
+      der = Buffer.from(pem.body, 'base64');
     }
     detached = !inspectCms(der, () => Buffer.alloc(0)).content;
     if (o.content && !detached) throw new TrucError('bad_request', 'the CMS signature carries its content (enveloping); content is only for a detached one');

@@ -6,7 +6,7 @@
  * given, off otherwise). Nothing is fetched from the network on a caller's behalf.
  */
 import type { FastifyInstance } from 'fastify';
-import { toPem } from '../../asn1/der.js';
+import { pemBodies, toPem } from '../../asn1/der.js';
 import { TrucError } from '../../errors.js';
 import { listCas } from '../../pki/index.js';
 import { PROFILES, parseCertificate, peerNameOf, validatePath, type PathResult, type ProfileName, type RevocationOptions } from '../../pki/path/index.js';
@@ -34,8 +34,8 @@ const blob = { type: 'string', minLength: 1, maxLength: 2 * 1024 * 1024, descrip
 
 /** A certificate or CRL as PEM (the first block) or base64 DER. */
 function decode(text: string, label: 'CERTIFICATE' | 'X509 CRL', what: string): Buffer {
-  const pem = new RegExp(`-----BEGIN ${label}-----([\\s\\S]*?)-----END ${label}-----`).exec(text);
-  const b64 = (pem ? pem[1] : text).replace(/\s+/g, '');
+  const [pem] = pemBodies(text, label, 1);
+  const b64 = pem ?? text.replace(/\s+/g, '');
   if (!/^[A-Za-z0-9+/]+={0,2}$/.test(b64)) throw new TrucError('bad_request', `${what}: neither PEM nor base64 DER`);
   return Buffer.from(b64, 'base64');
 }

@@ -16,6 +16,7 @@ import { recordAudit } from '../../audit/index.js';
 import type { Platform } from '../../platform.js';
 import { guard } from '../auth/guard.js';
 import { PolicyStore, decryptCms, encryptCms, enforceRelease, highestMarking, keyStoreRecipient, parseLevel, pdfText } from '../../vault/index.js';
+import { pemBlocks } from '../../asn1/der.js';
 
 const MAX = 25 * 1024 * 1024;
 const BODY_LIMIT = Math.ceil((MAX * 4) / 3) + 1024 * 1024;
@@ -29,8 +30,8 @@ function b64(v: unknown, what: string): Buffer {
 
 function cert(v: unknown): Buffer {
   if (typeof v !== 'string') throw new TrucError('bad_request', 'a recipient certificate is a PEM or base64 DER string');
-  const m = /-----BEGIN CERTIFICATE-----([\s\S]*?)-----END CERTIFICATE-----/.exec(v);
-  return m ? Buffer.from(m[1].replace(/\s+/g, ''), 'base64') : b64(v, 'certificate');
+  const [pem] = pemBlocks(v, 'CERTIFICATE', 1);
+  return pem ?? b64(v, 'certificate');
 }
 
 const actorOf = (req: FastifyRequest) => req.principal?.name ?? 'anonymous';

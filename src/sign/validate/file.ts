@@ -10,6 +10,7 @@ import type { ValidationReport } from './report.js';
 import type { ValidationOptions } from './signer.js';
 import { validateCades } from './cades.js';
 import { validatePdf } from './pades.js';
+import { pemFirstBody } from '../../asn1/der.js';
 
 export type SignedKind = 'pdf' | 'cms' | 'xml';
 
@@ -46,8 +47,8 @@ export function detectFormat(b: Uint8Array): SignedKind | undefined {
 }
 
 function pemBlock(text: string): Buffer | undefined {
-  const m = /-----BEGIN (?:CMS|PKCS7)-----([\s\S]*?)-----END (?:CMS|PKCS7)-----/.exec(text);
-  return m ? Buffer.from(m[1].replace(/\s+/g, ''), 'base64') : undefined;
+  const pem = pemFirstBody(text, ['CMS', 'PKCS7']);
+  return pem && Buffer.from(pem.body, 'base64');
 }
 
 /**

@@ -20,6 +20,27 @@ describe('syslog parsing', () => {
     expect(e.log.syslog.structured_data.exampleSDID_32473 ?? e.log.syslog.structured_data['exampleSDID@32473']).toEqual({ iut: '3', eventSource: 'Application', eventID: '1011' });
   });
 
+  it('structured data: several elements, RFC 5424 escapes, a malformed element passed over', () => {
+    const sd = (text: string) => {
+      const e = parseSyslog(`<165>1 2003-10-11T22:14:15.003Z h app - ID47 ${text} msg`, ctx) as any;
+      const d = e.log.syslog.structured_data ?? {};
+      return Object.fromEntries(Object.entries(d).map(([k, v]) => [k.replace('_', '@'), v]));
+    };
+    expect(sd('[a@1 x="1"][b@2 y="q\\"uote" z="br\\]acket" w="back\\\\slash" v="\\n kept"]')).toEqual({
+      'a@1': { x: '1' },
+      'b@2': { y: 'q"uote', z: 'br]acket', w: 'back\\slash', v: '\\n kept' },
+    });
+    expect(sd('[origin]')).toEqual({ origin: {} });
+    // a parameter without its quotes spoils its element only
+    expect(sd('[bad x=1][good@3 k="v"]')).toEqual({ 'good@3': { k: 'v' } });
+  });
+
+  it('structured data of a run of "[" and "=" is read in one pass (a regular expression went back over it: ~8 s for one datagram)', () => {
+    const e = parseSyslog(`<13>1 2026-01-01T00:00:00Z h a p m [${'['.repeat(60_000)}=] tail`, ctx) as any;
+    expect(e.message).toBe('tail');
+    expect(Object.keys(e.log.syslog.structured_data ?? {})).toEqual([]);
+  });
+
   it('RFC 3164 read in the configured zone, year inferred', () => {
     const e = parseSyslog('<34>Oct 11 22:14:15 mymachine su[230]: \'su root\' failed for lonvick on /dev/pts/8', { ...ctx, now: Date.parse('2026-12-01T00:00:00Z') }) as any;
     expect(e['@timestamp']).toBe('2026-10-11T15:14:15.000Z'); // 22:14 at UTC+7

@@ -360,10 +360,11 @@ export function publishRefusal(ctx: ServerContext, side: 'consumer' | 'provider'
 }
 
 /**
- * A request body that stops flowing is cut off after `ms` without a byte (Node bounds the headers, not the
- * body: an information system that sent part of a body and then nothing held its connection, and the connection to the
- * provider's server its message had begun on, for ever). Only while the body is read: once it is complete,
- * waiting for the answer is the provider's time, bounded by its own limits, and the socket's timeout is let go.
+ * A request body that stops flowing is cut off after `ms` without a byte. Node bounds the headers, not the
+ * body: an information system that sent part of a body and then nothing held its connection, and the
+ * connection to the provider's server its message had begun on, for ever. Only while the body is read: once it
+ * is complete, waiting for the answer is the provider's time, bounded by its own limits, and the socket's
+ * timeout is let go.
  */
 export function bodyIdleBound(req: IncomingMessage, res: ServerResponse, ms: number, who: string): void {
   if (req.complete || ms <= 0) return;

@@ -395,9 +395,8 @@ export function dotSegment(path: string): string | undefined {
  */
 function globCovers(pattern: string, path: string): boolean {
   const glob = /[^*]\*$/.test(pattern) ? `${pattern}*` : pattern;
-  // the common shapes without the general pass: a prefix, a prefix and a suffix within the last segment
-  const first = glob.indexOf('*');
-  if (glob.endsWith('**') && first === glob.length - 2) return path.startsWith(glob.slice(0, -2));
+  // the common shape without the general pass: a prefix (`/ho-so/*`, `/ho-so/**`)
+  if (glob.indexOf('*') === glob.length - 2 && glob.endsWith('**')) return path.startsWith(glob.slice(0, -2));
   // tokens: a character, '*' (within a segment) or '**' (anything)
   const tokens: string[] = [];
   for (let i = 0; i < glob.length; i++) {

@@ -184,37 +184,38 @@ export function toPem(label: string, der: Uint8Array): string {
 }
 
 /**
- * The base64 text (white space removed) of each `-----BEGIN label-----` … `-----END label-----` block of a
- * text, in order (`max`: the first ones only). One forward scan: the lazy regular expression it replaces took
- * time quadratic in the text when BEGIN lines came without their END (2 MiB of them: ~40 s).
+ * Each `-----BEGIN label-----` … `-----END label-----` block of a text, in order (`max`: the first ones only):
+ * where its BEGIN line stands and its base64 text, white space removed. One forward scan: the lazy regular
+ * expression it replaces took time quadratic in the text when BEGIN lines came without their END (2 MiB of
+ * them: ~40 s).
  */
-export function pemBodies(text: string, label: string, max = Infinity): string[] {
+function pemScan(text: string, label: string, max: number): { at: number; body: string }[] {
   const begin = `-----BEGIN ${label}-----`;
   const end = `-----END ${label}-----`;
-  const out: string[] = [];
+  const out: { at: number; body: string }[] = [];
   let at = text.indexOf(begin);
   while (at >= 0 && out.length < max) {
     const stop = text.indexOf(end, at + begin.length);
     if (stop < 0) break;
     // a BEGIN again before the END: the block is what follows the last one
     const inner = text.lastIndexOf(begin, stop);
-    out.push(text.slice(inner + begin.length, stop).replace(/\s+/g, ''));
+    out.push({ at: inner, body: text.slice(inner + begin.length, stop).replace(/\s+/g, '') });
     at = text.indexOf(begin, stop + end.length);
   }
   return out;
 }
 
-/**
- * The first PEM block, in the text's order, under any of these labels (`CMS` or `PKCS7`): its label and base64
- * text, or undefined. One forward scan a label.
- */
+/** The base64 text of each PEM block of a text with this label, in order (`max`: the first ones only). */
+export function pemBodies(text: string, label: string, max = Infinity): string[] {
+  return pemScan(text, label, max).map((b) => b.body);
+}
+
+/** The first PEM block, in the text's order, under any of these labels (`CMS` or `PKCS7`): its label and base64 text. */
 export function pemFirstBody(text: string, labels: readonly string[]): { label: string; body: string } | undefined {
   let best: { at: number; label: string; body: string } | undefined;
   for (const label of labels) {
-    const at = text.indexOf(`-----BEGIN ${label}-----`);
-    if (at < 0 || (best && at > best.at)) continue;
-    const [body] = pemBodies(text, label, 1);
-    if (body !== undefined) best = { at, label, body };
+    const [first] = pemScan(text, label, 1);
+    if (first && (!best || first.at < best.at)) best = { ...first, label };
   }
   return best && { label: best.label, body: best.body };
 }

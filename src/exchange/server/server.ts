@@ -249,6 +249,14 @@ export class SecurityServer {
     if (answerOnSocket(socket, 400, e)) publishRefusal(this.ctx, 'consumer', e, { method: 'CONNECT', remote: (socket as Socket).remoteAddress ?? '' });
   }
 
+  private expectationRefused(req: IncomingMessage, res: ServerResponse): void {
+    const expect = String(req.headers.expect).slice(0, 200);
+    const e = new TrucError('bad_request', `the request expects "${expect}"; the security server meets only "100-continue"`);
+    publishRefusal(this.ctx, 'consumer', e, { expect, remote: req.socket.remoteAddress ?? '' });
+    res.setHeader('connection', 'close');
+    sendXroadError(res, e, 'ClientProxy', {}, req.headers.accept);
+  }
+
   async start(): Promise<{ isUrl: string; isTlsUrl?: string; peerAddress: string }> {
     const o = this.opts;
     // a request's headers within 20 s (slow clients); its body may stream as long as it flows (requestTimeout 0)
@@ -266,12 +274,7 @@ export class SecurityServer {
     for (const srv of [this.isServer, this.isTlsServer]) {
       srv?.on('connect', (req: IncomingMessage, socket: Duplex) => this.connectRefused(req, socket));
       // an Expect other than 100-continue: in X-Road's form (Node's own answer is a bare 417)
-      srv?.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) => {
-        const e = new TrucError('bad_request', `the request expects "${String(req.headers.expect).slice(0, 200)}"; the security server meets only "100-continue"`);
-        publishRefusal(this.ctx, 'consumer', e, { expect: String(req.headers.expect).slice(0, 200), remote: req.socket.remoteAddress ?? '' });
-        res.setHeader('connection', 'close');
-        sendXroadError(res, e, 'ClientProxy', {}, req.headers.accept);
-      });
+      srv?.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) => this.expectationRefused(req, res));
     }
     // toward other servers: TLS 1.3 with client certificates; the framed channel when the peer offers it
     // (ALPN truc/1), HTTP/1.1 for servers of an earlier version (`./channel.ts`)

@@ -66,15 +66,16 @@ export function xroadFault(origin: ErrorOrigin, e: unknown): string {
 export function xroadErrorBody(fault: string, e: unknown): Record<string, unknown> {
   const p = toProblem(e);
   const { xroadFault: _x, origin: _o, type: _t, detail: text, reason_vi: reasonVi, ...rest } = p as Record<string, unknown>;
+  // after the code's own text: a server in maintenance mode with its owner's message (often Vietnamese), or a
+  // refusal's own reason in Vietnamese (`reason_vi`)
+  const viReason = rest.maintenance ?? reasonVi;
   return {
     type: fault,
     message: String(text ?? p.code),
     detail: randomUUID(),
     ...rest,
     problem_type: p.type,
-    // a server in maintenance mode: which, with its owner's message (often Vietnamese), in both languages
-    // (or a refusal's own reason, in Vietnamese, when it gives one: `reason_vi`)
-    message_vi: typeof rest.maintenance === 'string' ? `${xroadMessageVi(p.code)}: ${rest.maintenance}` : typeof reasonVi === 'string' ? `${xroadMessageVi(p.code)}: ${reasonVi}` : xroadMessageVi(p.code),
+    message_vi: typeof viReason === 'string' ? `${xroadMessageVi(p.code)}: ${viReason}` : xroadMessageVi(p.code),
     message_en: String(text ?? p.code),
   };
 }

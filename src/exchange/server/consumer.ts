@@ -29,7 +29,7 @@ import { sha256 } from '../../crypto/digest.js';
 import { bodyHash as hashBody } from '../log/format.js';
 import { listClients } from './metaservices.js';
 import { dotSegment, type ServerSnapshot } from './store.js';
-import { SOAP_MAX_BYTES, checkResponse, isSoapCall, parseMediaType, parseSoap, readSoapHead, sendSoapFault, soapMessageBytes, soapRequest, type ParsedSoap, type SoapRequest } from './soap.js';
+import { SOAP_MAX_BYTES, checkResponse, isSoapCall, parseMediaType, parseSoapYielding, readSoapHead, sendSoapFault, soapMessageBytes, soapRequest, type ParsedSoap, type SoapRequest } from './soap.js';
 
 // PR-REST 4.3: hop-by-hop headers and those that leak the origin host are filtered; Expect is handled here;
 // the protocol's own headers are set by the servers, never passed on as the information system gave them
@@ -47,8 +47,17 @@ export function carriedHeaders(raw: IncomingMessage['headers']): Record<string, 
   return out;
 }
 
-/** The X-Road-Client header's parts are percent-encoded UTF-8 (PR-REST 4.3); `/` separates them. */
-export function decodeClientHeader(text: string): string {
+/**
+ * The X-Road-Client header's parts are percent-encoded UTF-8 (PR-REST 4.3); `/` separates them. Node reads a
+ * header's bytes as Latin-1 (as X-Road's Jetty does): one sent as raw UTF-8 — "văn-thư" rather than
+ * "v%C4%83n-th%C6%B0" — is read as the UTF-8 it is when its bytes are valid UTF-8, not as "vÄƒn-thÆ°".
+ */
+export function decodeClientHeader(raw: string): string {
+  let text = raw;
+  if (/[\x80-\xff]/.test(raw)) {
+    const utf8 = Buffer.from(raw, 'latin1').toString('utf8');
+    if (!utf8.includes('\ufffd')) text = utf8;
+  }
   try {
     return text
       .trim()
@@ -97,12 +106,14 @@ export async function handleConsumer(ctx: ServerContext, req: IncomingMessage, r
   if (req.method === 'GET' && (req.url === '/listClients' || req.url?.startsWith('/listClients?'))) return answerListClients(ctx, req, res);
   if (req.method === 'GET' && req.url === '/healthcheck') return void answerHealth(ctx, res).catch((e: unknown) => sendXroadError(res, new TrucError('internal', (e as Error)?.message ?? 'internal error'), 'ClientProxy', {}, req.headers.accept));
   const started = ctx.clock();
-  bodyIdleBound(req, res, ctx.limits.timeoutMs, 'the information system');
   let messageId = '';
   let client: SubsystemId | undefined;
   let service: ServiceId | undefined;
   // X-Road's SOAP protocol (PR-MESS): a POST of an envelope to any path but /r1/ (`./soap.ts`)
   const soapCall = !req.url?.startsWith('/r1/') && isSoapCall(req.method, req.headers['content-type'], req.headers.soapaction);
+  bodyIdleBound(req, res, ctx.limits.timeoutMs, { en: 'the information system', vi: 'hệ thống thông tin' }, (e) =>
+    soapCall ? sendSoapFault(res, e, 'ClientProxy') : sendXroadError(res, e, 'ClientProxy', messageId ? { 'x-road-id': messageId } : {}, req.headers.accept),
+  );
   let soap: SoapRequest | undefined;
   /** a multipart SOAP message's bytes after its envelope, not read yet (they stream) */
   let soapRest: AsyncIterator<Buffer | Uint8Array> | null = null;
@@ -120,7 +131,7 @@ export async function handleConsumer(ctx: ServerContext, req: IncomingMessage, r
       const sa = req.headers.soapaction;
       const action = Array.isArray(sa) ? sa.join(', ') : sa;
       if (Number.isSafeInteger(declared) && declared <= (multipart ? ctx.limits.inlineBodyBytes : limit)) {
-        soap = soapRequest(await readWhole(req, declared, (why) => new TrucError('bad_request', `the body could not be read: ${why}`)), ct, action);
+        soap = soapRequest(await parseSoapYielding(await readWhole(req, declared, (why) => new TrucError('bad_request', `the body could not be read: ${why}`)), ct), ct, action);
       } else {
         const head = await readSoapHead(req, ct, limit);
         soap = soapRequest(head.parsed, ct, action);
@@ -694,7 +705,7 @@ async function answerResponse(ctx: ServerContext, res: ServerResponse, h: Messag
  */
 async function soapResponseEnvelope(rest: ReceivedRest, contentType: string): Promise<ParsedSoap> {
   const b = rest.body;
-  if (Buffer.isBuffer(b.body)) return parseSoap(b.body, contentType);
+  if (Buffer.isBuffer(b.body)) return parseSoapYielding(b.body, contentType);
   if (parseMediaType(contentType).type !== 'multipart/related' && b.length > SOAP_MAX_BYTES) throw new TrucError('service_failed', `a SOAP response of ${b.length} bytes is over the limit of ${SOAP_MAX_BYTES}`);
   // the envelope only: the stream (a file, when the body was not held) is closed after it
   const s = bodyStream(b.body, b.held);

@@ -365,15 +365,36 @@ export function publishRefusal(ctx: ServerContext, side: 'consumer' | 'provider'
  * connection to the provider's server its message had begun on, for ever. Only while the body is read: once it
  * is complete, waiting for the answer is the provider's time, bounded by its own limits, and the socket's
  * timeout is let go.
+ *
+ * `answer` writes the refusal on `res` (the connection closes after it); the request is cut off once it is
+ * written, so that whatever was under way with the body fails, and the handler's own answer to that failure
+ * finds the response already sent. Without `answer`, or once the response has begun, the connection is cut.
  */
-export function bodyIdleBound(req: IncomingMessage, res: ServerResponse, ms: number, who: string): void {
+export function bodyIdleBound(req: IncomingMessage, res: ServerResponse, ms: number, who: { en: string; vi: string }, answer?: (e: TrucError) => void): void {
   if (req.complete || ms <= 0) return;
   const socket = req.socket;
+  // whole seconds as they are; 1.5 s (Vietnamese: 1,5 giây) otherwise
+  const s = ms % 1000 ? (ms / 1000).toFixed(1) : String(ms / 1000);
   // Node emits a socket's timeout on the request while it is incomplete, and on the response; a listener on
   // either keeps Node from destroying the socket itself
   const onTimeout = () => {
-    if (req.complete) socket.setTimeout(0);
-    else if (!req.destroyed) req.destroy(new TrucError('bad_request', `${who} sent no byte of its request body for ${Math.round(ms / 1000)} s`));
+    if (req.complete) return void socket.setTimeout(0);
+    if (req.destroyed) return;
+    const e = new TrucError('bad_request', `${who.en} sent no byte of its request body for ${s} s`, {
+      xroadFault: 'BadRequest',
+      reason_vi: `${who.vi} không gửi thêm byte nào của thân yêu cầu trong ${s.replace('.', ',')} giây`,
+    });
+    if (!answer || res.headersSent) return void req.destroy(e);
+    socket.setTimeout(0);
+    res.setHeader('connection', 'close');
+    // a client that reads nothing either: cut off all the same
+    const cut = setTimeout(() => req.destroy(e), 5000);
+    cut.unref();
+    res.once('finish', () => {
+      clearTimeout(cut);
+      req.destroy(e);
+    });
+    answer(e);
   };
   socket.setTimeout(ms);
   req.on('timeout', onTimeout);

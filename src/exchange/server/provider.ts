@@ -28,7 +28,7 @@ import { writeChunk } from './write.js';
 import { META_SERVICES, SOAP_META_SERVICES, metaserviceAnswer, soapMetaserviceAnswer } from './metaservices.js';
 import { sha256 } from '../../crypto/digest.js';
 import { bodyHash as hashBody } from '../log/format.js';
-import { SOAP_MAX_BYTES, isSoapCall, parseMediaType, parseSoap, readSoapHead, requestHashOf, soapMessageBytes, soapRequest, withRequestHash, type ParsedSoap, type SoapHead, type SoapRequest } from './soap.js';
+import { SOAP_MAX_BYTES, isSoapCall, parseMediaType, parseSoapYielding, readSoapHead, requestHashOf, soapMessageBytes, soapRequest, withRequestHash, type ParsedSoap, type SoapHead, type SoapRequest } from './soap.js';
 
 const peerHashes = new WeakMap<TLSSocket, { der: Buffer; hash: string }>();
 // hop-by-hop headers and those that leak the origin host (PR-REST 4.3), and the protocol's own, which the
@@ -138,7 +138,7 @@ function httpReply(res: ServerResponse): Reply {
 
 /** HTTP/1.1 between servers: `POST /truc/v1/message`, the message as the body. */
 export function handleProvider(ctx: ServerContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  bodyIdleBound(req, res, Math.max(FRAMED_IDLE_MS, ctx.limits.timeoutMs), 'the consumer’s security server');
+  bodyIdleBound(req, res, Math.max(FRAMED_IDLE_MS, ctx.limits.timeoutMs), { en: 'the consumer’s security server', vi: 'máy chủ an ninh bên gọi' });
   return provide(
     ctx,
     { socket: req.socket as TLSSocket, inbound: httpInbound(req), incomplete: () => !req.complete, reply: httpReply(res) },
@@ -505,7 +505,7 @@ async function soapRequestAt(h: MessageHeader, rest: ReceivedRest): Promise<Pars
   let r: SoapRequest;
   try {
     let parsed: ParsedSoap;
-    if (Buffer.isBuffer(b.body)) parsed = parseSoap(b.body, ct);
+    if (Buffer.isBuffer(b.body)) parsed = await parseSoapYielding(b.body, ct);
     else {
       // the envelope only: the stream (a file, when the body was not held) is closed after it
       const s = bodyStream(b.body, b.held);

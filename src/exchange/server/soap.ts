@@ -26,7 +26,7 @@ import type { ServerResponse } from 'node:http';
 import { SaxesParser, type SaxesTagNS } from 'saxes';
 import { TrucError, isTrucError, toProblem } from '../../errors.js';
 import { memberId, serverId, serviceId, subsystemId, type ServerId, type ServiceId, type SubsystemId } from '../ids.js';
-import { xroadFault, xroadMessageVi, type ErrorOrigin } from './xroad-error.js';
+import { problemMessageVi, xroadFault, type ErrorOrigin } from './xroad-error.js';
 import { MAX_XML_DEPTH } from '../../sign/xades/parse.js';
 
 export const SOAP_ENV_NS = 'http://schemas.xmlsoap.org/soap/envelope/';
@@ -235,8 +235,41 @@ export function parseSoap(message: Buffer, contentType: string): ParsedSoap {
   return parseEnvelope(message, mt, mt.type === 'multipart/related' ? soapPartOf(message, mt)! : { part: message, offset: 0, type: mt });
 }
 
+/**
+ * `parseSoap` for the servers' paths: an envelope of more than `PARSE_SLICE` characters is parsed a slice at
+ * a time, the event loop turning between slices, so that one large envelope (up to `SOAP_MAX_BYTES`, ~2 s of
+ * parsing at 64 MiB of small elements) does not hold every other exchange of the server while it is read.
+ */
+export async function parseSoapYielding(message: Buffer, contentType: string): Promise<ParsedSoap> {
+  const mt = parseMediaType(contentType || 'text/xml');
+  return parseEnvelopeYielding(message, mt, mt.type === 'multipart/related' ? soapPartOf(message, mt)! : { part: message, offset: 0, type: mt });
+}
+
+/** the characters parsed between two turns of the event loop (~10–30 ms of parsing) */
+export const PARSE_SLICE = 512 * 1024;
+
 /** The envelope found in `message` (the whole body, or the part of a multipart message) read and checked. */
 function parseEnvelope(message: Buffer, mt: MediaType, found: FoundPart): ParsedSoap {
+  const r = envelopeReader(message, mt, found);
+  r.write(r.text);
+  return r.finish();
+}
+
+async function parseEnvelopeYielding(message: Buffer, mt: MediaType, found: FoundPart): Promise<ParsedSoap> {
+  const r = envelopeReader(message, mt, found);
+  // saxes carries a surrogate or CR left at a slice's end over to the next one
+  for (let at = 0; at < r.text.length && !r.failed(); at += PARSE_SLICE) {
+    if (at > 0) await new Promise<void>((resolve) => setImmediate(resolve));
+    r.write(r.text.slice(at, at + PARSE_SLICE));
+  }
+  return r.finish();
+}
+
+/**
+ * The parser of one envelope, fed its text (whole or in slices) and then finished: the fields read, the
+ * checks made, or the first failure thrown.
+ */
+function envelopeReader(message: Buffer, mt: MediaType, found: FoundPart): { text: string; write(slice: string): void; failed(): boolean; finish(): ParsedSoap } {
   const { part, offset: partOffset, type: partType } = found;
   if (partType.type !== 'text/xml' && partType.type !== 'application/xop+xml')
     throw bad('InvalidContentType', `a SOAP message is text/xml (or multipart/related with a text/xml or MTOM part), not ${partType.type || 'without a type'}`);
@@ -325,24 +358,35 @@ function parseEnvelope(message: Buffer, mt: MediaType, found: FoundPart): Parsed
     }
     depth--;
   });
-  try {
-    p.write(text).close();
-  } catch (e) {
-    fail(isTrucError(e) ? e : bad('InvalidXml', `the SOAP message is not well-formed XML: ${(e as Error).message}`));
-  }
-  if (failure) throw failure;
-  if (!sawBody) throw bad('MissingBody', 'Malformed SOAP message: body missing');
-  const b = body as ParsedSoap['body'];
-  const range = hashRange as [number, number] | null;
+  const guarded = (step: () => void) => {
+    if (failure) return;
+    try {
+      step();
+    } catch (e) {
+      fail(isTrucError(e) ? e : bad('InvalidXml', `the SOAP message is not well-formed XML: ${(e as Error).message}`));
+    }
+  };
   return {
-    message,
-    part,
-    partOffset,
-    fields,
-    body: b,
-    fault: !!b && b.ns === SOAP_ENV_NS && b.local === 'Fault',
-    headerEnd: headerEnd < 0 ? -1 : byteAt(headerEnd),
-    hashRange: range ? [byteAt(range[0]), byteAt(range[1])] : null,
+    text,
+    write: (slice) => guarded(() => p.write(slice)),
+    failed: () => failure !== null,
+    finish: () => {
+      guarded(() => p.close());
+      if (failure) throw failure;
+      if (!sawBody) throw bad('MissingBody', 'Malformed SOAP message: body missing');
+      const b = body as ParsedSoap['body'];
+      const range = hashRange as [number, number] | null;
+      return {
+        message,
+        part,
+        partOffset,
+        fields,
+        body: b,
+        fault: !!b && b.ns === SOAP_ENV_NS && b.local === 'Fault',
+        headerEnd: headerEnd < 0 ? -1 : byteAt(headerEnd),
+        hashRange: range ? [byteAt(range[0]), byteAt(range[1])] : null,
+      };
+    },
   };
 }
 
@@ -381,7 +425,7 @@ export async function readSoapHead(source: AsyncIterable<Buffer | Uint8Array>, c
   for (;;) {
     const r = await it.next();
     if (r.done) {
-      const parsed = parseSoap(buf.subarray(0, len), contentType);
+      const parsed = await parseSoapYielding(buf.subarray(0, len), contentType);
       if (parsed.partOffset + parsed.part.length > limit) throw tooLarge();
       return { parsed, rest: null, close };
     }
@@ -405,7 +449,7 @@ export async function readSoapHead(source: AsyncIterable<Buffer | Uint8Array>, c
     const found = soapPartOf(message, mt, false, resume);
     if (found) {
       if (found.offset + found.part.length > limit) throw tooLarge();
-      return { parsed: parseEnvelope(message, mt, found), rest: it, close };
+      return { parsed: await parseEnvelopeYielding(message, mt, found), rest: it, close };
     }
     if (len >= limit) throw tooLarge();
   }
@@ -553,7 +597,7 @@ export function soapFault(fault: string, e: unknown, errorId = randomUUID()): Bu
       `<faultcode>${esc(fault)}</faultcode><faultstring>${esc(en)}</faultstring><faultactor></faultactor>` +
       `<detail><faultDetail xmlns="">${errorId}</faultDetail>` +
       `<truc:code xmlns:truc="${TRUC_NS}">${esc(p.code)}</truc:code>` +
-      `<truc:message_vi xmlns:truc="${TRUC_NS}">${esc(xroadMessageVi(p.code))}</truc:message_vi>` +
+      `<truc:message_vi xmlns:truc="${TRUC_NS}">${esc(problemMessageVi(p as { code: string }))}</truc:message_vi>` +
       `<truc:message_en xmlns:truc="${TRUC_NS}">${esc(en)}</truc:message_en></detail>` +
       '</SOAP-ENV:Fault></SOAP-ENV:Body></SOAP-ENV:Envelope>\n',
     'utf8',

@@ -65,19 +65,25 @@ export function xroadFault(origin: ErrorOrigin, e: unknown): string {
 /** The body X-Road sends with a fault, with Trục's stable code and texts beside. */
 export function xroadErrorBody(fault: string, e: unknown): Record<string, unknown> {
   const p = toProblem(e);
-  const { xroadFault: _x, origin: _o, type: _t, detail: text, reason_vi: reasonVi, ...rest } = p as Record<string, unknown>;
-  // after the code's own text: a server in maintenance mode with its owner's message (often Vietnamese), or a
-  // refusal's own reason in Vietnamese (`reason_vi`)
-  const viReason = rest.maintenance ?? reasonVi;
+  const { xroadFault: _x, origin: _o, type: _t, detail: text, reason_vi: _r, ...rest } = p as Record<string, unknown>;
   return {
     type: fault,
     message: String(text ?? p.code),
     detail: randomUUID(),
     ...rest,
     problem_type: p.type,
-    message_vi: typeof viReason === 'string' ? `${xroadMessageVi(p.code)}: ${viReason}` : xroadMessageVi(p.code),
+    message_vi: problemMessageVi(p),
     message_en: String(text ?? p.code),
   };
+}
+
+/**
+ * A refusal's Vietnamese text: the code's own, then — when there is one — a server in maintenance mode with
+ * its owner's message (often Vietnamese), or the refusal's own reason in Vietnamese (`reason_vi`).
+ */
+export function problemMessageVi(p: { code: string; maintenance?: unknown; reason_vi?: unknown }): string {
+  const reason = p.maintenance ?? p.reason_vi;
+  return typeof reason === 'string' ? `${xroadMessageVi(p.code)}: ${reason}` : xroadMessageVi(p.code);
 }
 
 const VI: Record<string, string> = {

@@ -707,10 +707,14 @@ describe("X-Road's message protocol for REST (PR-REST, PR-MREST)", () => {
       expect(slowPost.status).toBe(200);
       // part of a body, then nothing: streamed (over the inline limit) and held whole (under it)
       const { port, hostname } = new URL(m.isUrl);
-      const stall = (declared: number, sent: number) =>
+      const stall = (declared: number, sent: number, soap = false) =>
         new Promise<string>((resolve, reject) => {
           const sock = connect(Number(port), hostname, () => {
-            sock.write(`POST ${HCM}/vong/x HTTP/1.1\r\nHost: x\r\nX-Road-Client: ${CLIENT_VPCP}\r\nContent-Type: application/octet-stream\r\nContent-Length: ${declared}\r\n\r\n`);
+            sock.write(
+              soap
+                ? `POST / HTTP/1.1\r\nHost: x\r\nContent-Type: text/xml; charset=utf-8\r\nSOAPAction: ""\r\nContent-Length: ${declared}\r\n\r\n<SOAP-ENV:Envelope `
+                : `POST ${HCM}/vong/x HTTP/1.1\r\nHost: x\r\nX-Road-Client: ${CLIENT_VPCP}\r\nContent-Type: application/octet-stream\r\nContent-Length: ${declared}\r\n\r\n`,
+            );
             sock.write(Buffer.alloc(sent, 0x61));
           });
           let got = '';
@@ -719,9 +723,21 @@ describe("X-Road's message protocol for REST (PR-REST, PR-MREST)", () => {
           sock.on('close', () => resolve(got));
           sock.on('error', reject);
         });
-      await stall(10_000_000, 200_000);
-      await stall(1000, 10);
-      await until(async () => (events.length >= 2 ? true : undefined));
+      // answered in X-Road's form, then the connection closes
+      for (const got of [await stall(10_000_000, 200_000), await stall(1000, 10)]) {
+        expect(got).toMatch(/^HTTP\/1\.1 400 /);
+        expect(got).toMatch(/\r\nx-road-error: Client\.BadRequest\r\n/i);
+        expect(got).toMatch(/\r\nconnection: close\r\n/i);
+        const body = JSON.parse(got.slice(got.indexOf('\r\n\r\n') + 4));
+        expect(body.message).toBe('the information system sent no byte of its request body for 1.5 s');
+        expect(Buffer.from(body.message_vi, 'latin1').toString('utf8')).toMatch(/: hệ thống thông tin không gửi thêm byte nào của thân yêu cầu trong 1,5 giây$/);
+      }
+      // a SOAP message: a SOAP fault
+      const fault = await stall(5000, 100, true);
+      expect(fault).toMatch(/^HTTP\/1\.1 500 /);
+      expect(fault).toContain('<faultcode>Client.BadRequest</faultcode>');
+      expect(Buffer.from(fault, 'latin1').toString('utf8')).toContain('không gửi thêm byte nào của thân yêu cầu');
+      await until(async () => (events.length >= 3 ? true : undefined));
       expect(events.every((e) => e.truc.code === 'bad_request' && e.truc.side === 'consumer')).toBe(true);
       // the server carries the next message
       expect((await call(0, `${HCM}/vong/sau`)).status).toBe(201);
@@ -835,6 +851,15 @@ describe("X-Road's message protocol for REST (PR-REST, PR-MREST)", () => {
     expect(r.headers.get('x-road-id')).toBe(id);
     expect(seen[0]!.headers['x-road-id']).toBe(id);
     expect(seen[0]!.headers['x-road-client']).toBe(CLIENT_VPCP);
+    // a part sent as raw UTF-8 (the header's bytes, not percent-encoded) reads as the same text as encoded
+    const named = async (client: string) => (await call(0, `${HCM}/vong`, { client })).json();
+    const raw = await named(Buffer.from('VN/GOV/000.00.00.G22/văn-thư', 'utf8').toString('latin1'));
+    const encoded = await named('VN/GOV/000.00.00.G22/v%C4%83n-th%C6%B0');
+    expect(raw.code).toBe('client_not_owned');
+    expect(raw.message).toBe('VN/GOV/000.00.00.G22/văn-thư is not a registered client of this security server');
+    expect(encoded.message).toBe(raw.message);
+    // bytes that are not UTF-8 stay the Latin-1 text they are
+    expect((await named('VN/GOV/000.00.00.G22/caf\xe9')).message).toMatch(/^VN\/GOV\/000\.00\.00\.G22\/café is not/);
   });
 
   it("refusals carry X-Road's fault types: Client.BadRequest, Server.ServerProxy.ServiceFailed, Server.ClientProxy.NetworkError", async () => {

@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { DOMParser } from '@xmldom/xmldom';
 import { startTestAxis, type TestAxis } from './setup.js';
 import { parseService } from '../../../src/exchange/ids.js';
-import { SHA512_URI, XRD_NS, parseSoap, readSoapHead, requestHashOf, soapMessageBytes, withRequestHash } from '../../../src/exchange/server/soap.js';
+import { PARSE_SLICE, SHA512_URI, XRD_NS, parseSoap, parseSoapYielding, readSoapHead, requestHashOf, soapMessageBytes, withRequestHash } from '../../../src/exchange/server/soap.js';
 import type { MessageLog } from '../../../src/exchange/log/index.js';
 import type { TrucError } from '../../../src/errors.js';
 
@@ -233,6 +233,32 @@ describe('SOAP messages: reading and editing the bytes', () => {
       expect(err, String(n)).toMatchObject({ code: 'bad_request', detail: { xroadFault: 'InvalidXml' } });
       expect((err as Error).message).toMatch(/deeper than 256 levels/);
     }
+  });
+
+  it('parses a large envelope a slice at a time, the event loop turning between slices, with the same result', async () => {
+    // slices cut inside a Vietnamese letter's UTF-16 text and inside a surrogate pair (an emoji) give the
+    // same fields, positions and hash as one whole parse
+    const filler = (n: number) => `<ns1:traCuuVanBan>${'<muc>Đã tiếp nhận 📄</muc>'.repeat(n)}</ns1:traCuuVanBan>`;
+    const resp = Buffer.from(envelope({ issue: 'Công văn 📄 số 7816', extraHeader: '    <xrd:requestHash algorithmId="x">bogus</xrd:requestHash>\n', body: filler(60_000) }));
+    expect(resp.length).toBeGreaterThan(3 * PARSE_SLICE);
+    let turned = false;
+    setImmediate(() => (turned = true));
+    const sliced = await parseSoapYielding(resp, 'text/xml');
+    expect(turned).toBe(true);
+    const whole = parseSoap(resp, 'text/xml');
+    expect(sliced.fields).toEqual(whole.fields);
+    expect([sliced.headerEnd, sliced.hashRange, sliced.body]).toEqual([whole.headerEnd, whole.hashRange, whole.body]);
+    expect(resp.subarray(...sliced.hashRange!).toString()).toBe('<xrd:requestHash algorithmId="x">bogus</xrd:requestHash>');
+    // a small one is parsed at once
+    turned = false;
+    setImmediate(() => (turned = true));
+    await parseSoapYielding(Buffer.from(envelope({})), 'text/xml');
+    expect(turned).toBe(false);
+    // a failure in a late slice, and one in the first (the rest is not parsed), as parseSoap names them
+    const broken = Buffer.from(envelope({ body: filler(60_000) }).replace('</ns1:traCuuVanBan>', '</ns1:khac>'));
+    await expect(parseSoapYielding(broken, 'text/xml')).rejects.toMatchObject({ detail: { xroadFault: 'InvalidXml' } });
+    const deep = Buffer.from(envelope({ body: `<ns1:traCuuVanBan>${'<a>'.repeat(300)}${'</a>'.repeat(300)}${'<b/>'.repeat(400_000)}</ns1:traCuuVanBan>` }));
+    await expect(parseSoapYielding(deep, 'text/xml')).rejects.toThrow(/deeper than 256 levels/);
   });
 });
 

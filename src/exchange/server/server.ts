@@ -251,7 +251,9 @@ export class SecurityServer {
 
   private expectationRefused(req: IncomingMessage, res: ServerResponse): void {
     const expect = String(req.headers.expect).slice(0, 200);
-    const e = new TrucError('bad_request', `the request expects "${expect}"; the security server meets only "100-continue"`);
+    const e = new TrucError('bad_request', `the request expects "${expect}"; the security server meets only "100-continue"`, {
+      reason_vi: `yêu cầu đòi "Expect: ${expect}"; máy chủ an ninh chỉ đáp ứng "100-continue"`,
+    });
     publishRefusal(this.ctx, 'consumer', e, { expect, remote: req.socket.remoteAddress ?? '' });
     res.setHeader('connection', 'close');
     sendXroadError(res, e, 'ClientProxy', {}, req.headers.accept);

@@ -391,6 +391,7 @@ describe('refusals toward the information system', () => {
       expect(expectation.statusLine).toBe('HTTP/1.1 400 Bad Request');
       expect(expectation.head).toContain('x-road-error: client.badrequest');
       expect(expectation.json.message).toMatch(/100-continue/);
+      expect(expectation.json.message_vi).toMatch(/: yêu cầu đòi "Expect: 200-ok"; máy chủ an ninh chỉ đáp ứng "100-continue"$/);
       await until(async () => (events.length >= 4 ? true : undefined), 5_000);
       expect(events.map((e) => e.truc.code).sort()).toEqual(['bad_request', 'bad_request', 'bad_request', 'too_large']);
       expect(events.every((e) => e.truc.side === 'consumer' && e.truc.server === m.server.ctx.idText)).toBe(true);

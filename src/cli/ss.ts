@@ -237,14 +237,16 @@ export function ssCommands(program: Command, ctx: SsCliContext): void {
     );
   service
     .command('describe <service> [file-or-url]')
-    .description('Register a service’s OpenAPI 3 description (JSON or YAML, a file or an http(s) URL read now — run again to refresh): clients read it with getOpenAPI, listMethods lists its operations')
+    .description('Register a service’s description, a file or an http(s) URL read now (run again to refresh): OpenAPI 3 (JSON or YAML) for a REST service — clients read it with getOpenAPI, listMethods lists its operations; WSDL 1.1 (XML, defining the service’s code as an operation) for a SOAP service — clients read it with getWsdl, its endpoint addresses hidden')
     .option('--remove', 'remove the description: the service is of type REST again')
     .action((svc, file, o) =>
       ctx.withPlatform(async (p) => {
         if (!o.remove === !file) throw new TrucError('bad_request', 'give a description file or URL, or --remove');
         const text = o.remove ? null : /^https?:\/\//i.test(file) ? await fetchDescription(file) : readFileSync(file, 'utf8');
         const d = await (await serverStore(p)).describeService(parseService(svc), text);
-        if (!d) return ctx.out({ service: svc, openapi: null }, () => `đã gỡ mô tả OpenAPI (OpenAPI description removed): ${svc}`);
+        if (!d) return ctx.out({ service: svc, openapi: null }, () => `đã gỡ mô tả dịch vụ (service description removed): ${svc}`);
+        if (d.format === 'wsdl')
+          return ctx.out({ service: svc, wsdl: d }, () => `đã đăng ký mô tả WSDL (WSDL description registered): ${svc} — ${d.operations.length} thao tác (operations)${d.title ? `, “${d.title}”` : ''}`);
         ctx.out({ service: svc, openapi: d }, () => `đã đăng ký mô tả OpenAPI (OpenAPI description registered): ${svc} — ${d.endpoints.length} thao tác (operations)${d.title ? `, “${d.title}”` : ''}`);
       }),
     );
@@ -254,7 +256,7 @@ export function ssCommands(program: Command, ctx: SsCliContext): void {
     .action(() =>
       ctx.withPlatform(async (p) => {
         const store = await serverStore(p);
-        const rows = (await store.listServices()).map((s) => ({ service: s.text, url: s.url, type: s.openapi ? 'OPENAPI' : 'REST', disabled: s.disabled }));
+        const rows = (await store.listServices()).map((s) => ({ service: s.text, url: s.url, type: s.openapi ? 'OPENAPI' : s.wsdl ? 'WSDL' : 'REST', disabled: s.disabled }));
         const rights = await store.listAccess();
         ctx.out({ services: rows, access: rights }, () => `${table(rows, ['service', 'url', 'type', 'disabled'])}\n\n${table(rights as unknown as Record<string, unknown>[], ['service', 'subject', 'method', 'path'])}`);
       }),
@@ -325,7 +327,7 @@ async function fetchDescription(url: string): Promise<string> {
   const { MAX_DESCRIPTION_BYTES } = await import('../exchange/server/openapi.js');
   let r: Response;
   try {
-    r = await fetch(url, { signal: AbortSignal.timeout(10_000), headers: { accept: 'application/yaml, application/json;q=0.9, */*;q=0.5' } });
+    r = await fetch(url, { signal: AbortSignal.timeout(10_000), headers: { accept: 'application/yaml, application/json;q=0.9, application/wsdl+xml;q=0.8, text/xml;q=0.8, */*;q=0.5' } });
   } catch (e) {
     throw new TrucError('bad_request', `không tải được mô tả / the description could not be fetched from ${url}: ${(e as Error).message}`);
   }

@@ -265,8 +265,27 @@ describe('exchange pages of the web console in Chromium', () => {
     await form.getByRole('button', { name: /Gỡ mô tả/ }).click();
     await page.locator(`[data-service="${service}"] [data-testid=service-openapi]`).waitFor({ state: 'detached' });
     expect((await call('GET', '/api/v1/exchange/servers/ss-vpcp/services', tokens['auditor']!)).services.find((x: Json) => x.service === service).type).toBe('REST');
+    // a WSDL 1.1 description for a SOAP service, by its own route (XML); the console shows its type
+    const wsdl =
+      '<wsdl:definitions name="Thông tin cơ quan" xmlns:wsdl="http://schemas.xmlsoap.org/wsdl/" xmlns:soap="http://schemas.xmlsoap.org/wsdl/soap/">' +
+      '<wsdl:portType name="p"><wsdl:operation name="thong-tin"/></wsdl:portType>' +
+      '<wsdl:service name="s"><wsdl:port name="q" binding="b"><soap:address location="http://10.0.0.9/ws"/></wsdl:port></wsdl:service></wsdl:definitions>';
+    const putWsdl = (body: string, type = 'application/xml') =>
+      fetch(`${base}/api/v1/exchange/servers/ss-vpcp/services/wsdl?service=${encodeURIComponent(service)}`, { method: 'PUT', headers: { authorization: `Bearer ${admin}`, 'content-type': type }, body });
+    expect((await putWsdl(yaml, 'text/xml')).status).toBe(400);
+    const yamlAsWsdl = await put(admin, wsdl, 'text/plain');
+    expect([yamlAsWsdl.status, ((await yamlAsWsdl.json()) as Json).detail]).toEqual([400, expect.stringMatching(/services\/wsdl/)]);
+    const okWsdl = await putWsdl(wsdl);
+    expect(okWsdl.status, await okWsdl.clone().text()).toBe(200);
+    expect(((await okWsdl.json()) as Json).wsdl).toEqual({ format: 'wsdl', title: 'Thông tin cơ quan', operations: [{ name: 'thong-tin' }] });
+    await page.reload();
+    const shownWsdl = page.locator(`[data-service="${service}"] [data-testid=service-wsdl]`);
+    await shownWsdl.waitFor();
+    expect(await shownWsdl.textContent()).toMatch(/WSDL “Thông tin cơ quan” · 1 thao tác/);
+    expect((await call('GET', '/api/v1/exchange/servers/ss-vpcp/services', tokens['auditor']!)).services.find((x: Json) => x.service === service)).toMatchObject({ type: 'WSDL' });
+    expect((await fetch(`${base}/api/v1/exchange/servers/ss-vpcp/services/wsdl?service=${encodeURIComponent(service)}`, { method: 'DELETE', headers: { authorization: `Bearer ${admin}` } })).status).toBe(200);
     const audit = await t.p.db.query<{ detail: Json }>("SELECT detail FROM audit_log WHERE action = 'ss.service.describe' AND target = $1 ORDER BY seq", [service]);
-    expect(audit.map((a) => a.detail.removed ?? false)).toEqual([false, false, true]);
+    expect(audit.map((a) => a.detail.removed ?? false)).toEqual([false, false, true, false, true]);
   });
 
   it('grants an access right in the console — a refused call then passes — and withdraws it', async () => {

@@ -252,6 +252,7 @@ export interface ServerServices {
     /** X-Road's service type: OPENAPI when an OpenAPI 3 description is registered */
     type?: 'REST' | 'OPENAPI';
     openapi?: { format: string; endpoints: { method: string; path: string }[]; title?: string; version?: string };
+    wsdl?: { format: 'wsdl'; operations: { name: string; version?: string }[]; title?: string; targetNamespace?: string };
     access: AccessRight[];
   }[];
   localGroups: Record<string, string[]>;

@@ -10,8 +10,9 @@
  * `OPENAPI`: `getOpenAPI` answers its description as registered, and `listMethods` lists the operations it
  * describes; one without is of type `REST`, and `getOpenAPI` refuses as X-Road does for a service not
  * described by OpenAPI (`Server.ServerProxy.ServiceType`). `allowedMethods` lists the endpoints the client's
- * access rights open, whatever the type. The SOAP forms
- * of `listMethods` and `allowedMethods` (X-Road's PR-META) are answered too, for clients of the SOAP protocol.
+ * access rights open, whatever the type. The SOAP forms of `listMethods` and `allowedMethods`, and `getWsdl`
+ * for a service with a WSDL description (./wsdl.ts; its type `WSDL`), are answered too (X-Road's PR-META), for
+ * clients of the SOAP protocol.
  */
 import { Readable } from 'node:stream';
 import type { IncomingMessage } from 'node:http';
@@ -19,7 +20,9 @@ import { TrucError } from '../../errors.js';
 import { subsystemText, subsystemOf, type ServiceId, type SubsystemId } from '../ids.js';
 import type { GlobalConf } from '../conf/global.js';
 import { subjectCovers, type AccessRight, type ServerSnapshot, type ServiceRow } from './store.js';
-import { identifierXml, soapEnvelope, type SoapFields } from './soap.js';
+import { randomUUID } from 'node:crypto';
+import { bodyChildren, identifierXml, soapEnvelope, type ParsedSoap } from './soap.js';
+import { wsdlForClients } from './wsdl.js';
 import { descriptionContentType } from './openapi.js';
 
 export const META_SERVICES = new Set(['listMethods', 'allowedMethods', 'getOpenAPI']);
@@ -47,7 +50,7 @@ function entry(row: ServiceRow, rights: AccessRight[], described: boolean): Reco
     subsystem_code: s.subsystemCode,
     service_code: s.serviceCode,
     ...(s.serviceVersion ? { service_version: s.serviceVersion } : {}),
-    service_type: row.openapi ? 'OPENAPI' : 'REST',
+    service_type: row.openapi ? 'OPENAPI' : row.wsdl ? 'WSDL' : 'REST',
     endpoint_list: endpoints,
   };
 }
@@ -72,7 +75,7 @@ export function metaserviceAnswer(snap: ServerSnapshot, conf: GlobalConf, meta: 
     const row = services.find((r) => r.service.serviceCode === code);
     if (!row) throw new TrucError('unknown_service', `${subsystemText(provider)} has no service ${code}`);
     const d = snap.descriptions.get(row.text);
-    if (!d) throw new TrucError('unsupported', `service ${code} has no OpenAPI description: its type is REST`, { xroadFault: 'ServiceType' });
+    if (!d || d.format === 'wsdl') throw new TrucError('unsupported', `service ${code} has no OpenAPI description: its type is ${d ? 'WSDL' : 'REST'}`, { xroadFault: 'ServiceType' });
     const doc = Buffer.from(d.document);
     return Object.assign(Readable.from([doc]), { statusCode: 200, headers: { 'content-type': descriptionContentType(d.format), 'content-length': String(doc.length) } }) as unknown as IncomingMessage;
   }
@@ -96,15 +99,16 @@ function listed(snap: ServerSnapshot, conf: GlobalConf, meta: ServiceId, client:
   return out;
 }
 
-/** X-Road's SOAP metaservices (PR-META) this server answers itself; `getWsdl` is refused (no WSDLs are kept). */
+/** X-Road's SOAP metaservices (PR-META) this server answers itself. */
 export const SOAP_META_SERVICES = new Set(['listMethods', 'allowedMethods', 'getWsdl']);
 
 /**
- * `listMethods` / `allowedMethods` in X-Road's SOAP form: the response envelope repeats the request's header
- * fields (client, service, id, userId, issue, protocolVersion) and lists each service as an identifier.
+ * X-Road's SOAP metaservices: the response envelope repeats the request's header fields (client, service, id,
+ * userId, issue, protocolVersion). `listMethods` / `allowedMethods` list each service as an identifier;
+ * `getWsdl` answers the WSDL registered for the service its body names, as an attachment (PR-META 4).
  */
-export function soapMetaserviceAnswer(snap: ServerSnapshot, conf: GlobalConf, meta: ServiceId, client: SubsystemId, request: SoapFields): IncomingMessage {
-  if (meta.serviceCode === 'getWsdl') throw new TrucError('unsupported', 'this security server keeps no WSDL descriptions of its services', { xroadFault: 'ServiceType' });
+export function soapMetaserviceAnswer(snap: ServerSnapshot, conf: GlobalConf, meta: ServiceId, client: SubsystemId, request: ParsedSoap): IncomingMessage {
+  if (meta.serviceCode === 'getWsdl') return getWsdlAnswer(snap, meta, request);
   const items = listed(snap, conf, meta, client)
     .map(([row]) => {
       const s = row.service;
@@ -112,8 +116,43 @@ export function soapMetaserviceAnswer(snap: ServerSnapshot, conf: GlobalConf, me
       return identifierXml('service', { objectType: 'SERVICE', parts });
     })
     .join('');
-  const body = soapEnvelope(request, `<xrd:${meta.serviceCode}Response>${items}</xrd:${meta.serviceCode}Response>`);
+  const body = soapEnvelope(request.fields, `<xrd:${meta.serviceCode}Response>${items}</xrd:${meta.serviceCode}Response>`);
   return Object.assign(Readable.from([body]), { statusCode: 200, headers: { 'content-type': 'text/xml; charset=utf-8', 'content-length': String(body.length) } }) as unknown as IncomingMessage;
+}
+
+const xmlEsc = (v: string) => v.replace(/[<>&]/g, (c) => (c === '<' ? '&lt;' : c === '>' ? '&gt;' : '&amp;'));
+
+/**
+ * `getWsdl` (PR-META 4): the body names `serviceCode` (and `serviceVersion`); the answer is a
+ * `multipart/related` message, the envelope with `getWsdlResponse` repeating them, then the WSDL as the
+ * attachment, its endpoint addresses replaced by `http://example.org/xroad-endpoint`.
+ */
+function getWsdlAnswer(snap: ServerSnapshot, meta: ServiceId, request: ParsedSoap): IncomingMessage {
+  const want = bodyChildren(request);
+  const code = want.serviceCode;
+  const version = want.serviceVersion || undefined;
+  if (!code) throw new TrucError('bad_request', 'getWsdl names the service in its body: <xrd:getWsdl><xrd:serviceCode>…</xrd:serviceCode></xrd:getWsdl>', { xroadFault: 'InvalidBody' });
+  const rows = servicesOf(snap, subsystemOf(meta)).filter((r) => r.service.serviceCode === code && (!version || r.service.serviceVersion === version));
+  if (!rows.length) throw new TrucError('unknown_service', `${subsystemText(subsystemOf(meta))} has no service ${code}${version ? ` of version ${version}` : ''}`);
+  const row = rows.find((r) => snap.descriptions.get(r.text)?.format === 'wsdl');
+  if (!row) throw new TrucError('unsupported', `service ${code} has no WSDL description: its type is ${rows[0]!.openapi ? 'OPENAPI' : 'REST'}`, { xroadFault: 'ServiceType' });
+  const wsdl = wsdlForClients(snap.descriptions.get(row.text)!.document);
+  const envelope = soapEnvelope(
+    request.fields,
+    `<xrd:getWsdlResponse><xrd:serviceCode>${xmlEsc(code)}</xrd:serviceCode>${version ? `<xrd:serviceVersion>${xmlEsc(version)}</xrd:serviceVersion>` : ''}</xrd:getWsdlResponse>`,
+  );
+  const boundary = `truc-wsdl-${randomUUID()}`;
+  const body = Buffer.concat([
+    Buffer.from(`--${boundary}\r\nContent-Type: text/xml; charset=UTF-8\r\nContent-Transfer-Encoding: 8bit\r\nContent-ID: <envelope>\r\n\r\n`, 'latin1'),
+    envelope,
+    Buffer.from(`\r\n--${boundary}\r\nContent-Type: text/xml; charset=UTF-8\r\nContent-Transfer-Encoding: 8bit\r\nContent-ID: <wsdl>\r\n\r\n`, 'latin1'),
+    wsdl,
+    Buffer.from(`\r\n--${boundary}--\r\n`, 'latin1'),
+  ]);
+  return Object.assign(Readable.from([body]), {
+    statusCode: 200,
+    headers: { 'content-type': `multipart/related; type="text/xml"; start="<envelope>"; boundary="${boundary}"`, 'content-length': String(body.length) },
+  }) as unknown as IncomingMessage;
 }
 
 

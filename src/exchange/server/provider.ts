@@ -330,7 +330,7 @@ async function provide(ctx: ServerContext, x: ProviderExchange, check?: () => vo
     const body = rest.body.body;
     const isRes = meta
       ? soap
-        ? soapMetaserviceAnswer(snap, conf, service, client, soap.fields)
+        ? soapMetaserviceAnswer(snap, conf, service, client, soap)
         : metaserviceAnswer(snap, conf, service, client, header.method!, header.path!)
       : await sendToService(header, rest.digest, svc!.url, svc!.timeoutMs, body, rest.body.length, rest.body.held, soap, serviceTlsAgent(ctx, snap, subsystemOf(service), svc!.url));
     // metadata mode: the spool file goes now that the body is on its way (no-op in full mode: the log owns it)

@@ -390,6 +390,41 @@ function envelopeReader(message: Buffer, mt: MediaType, found: FoundPart): { tex
   };
 }
 
+/** the most of an envelope `bodyChildren` reads again: a metaservice's request is a few elements */
+const MAX_META_REQUEST = 64 * 1024;
+
+/**
+ * The text of each child element of the body's wrapper element, by local name (`getWsdl`'s `serviceCode` and
+ * `serviceVersion`): read again from the envelope already checked, for the metaservices this server answers.
+ */
+export function bodyChildren(parsed: ParsedSoap): Record<string, string> {
+  if (parsed.part.length > MAX_META_REQUEST) throw bad('InvalidBody', `a metaservice's request is at most ${MAX_META_REQUEST} bytes`);
+  const out: Record<string, string> = {};
+  const p = new SaxesParser({ xmlns: true });
+  let depth = 0;
+  let inBody = false;
+  let child: { name: string; text: string } | null = null;
+  p.on('opentag', (t: SaxesTagNS) => {
+    depth++;
+    if (depth === 2) inBody = t.uri === SOAP_ENV_NS && t.local === 'Body';
+    else if (depth === 4 && inBody) child = { name: t.local, text: '' };
+  });
+  const onText = (x: string) => {
+    if (child && depth === 4) child.text += x;
+  };
+  p.on('text', onText);
+  p.on('cdata', onText);
+  p.on('closetag', () => {
+    if (depth === 4 && child) {
+      out[child.name] ??= child.text.trim();
+      child = null;
+    }
+    depth--;
+  });
+  p.write(parsed.part.toString('utf8')).close();
+  return out;
+}
+
 /** A SOAP message whose envelope is read and checked, and what follows the bytes read. */
 export interface SoapHead {
   /** `parsed.message` holds the bytes read */

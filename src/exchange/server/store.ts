@@ -12,6 +12,7 @@ import { parseService, parseSubsystem, serviceText, subsystemText, subsystemOf, 
 
 import { opMigrations } from './oprecords.js';
 import { parseServiceDescription, type ServiceDescription } from './openapi.js';
+import { describesService, looksLikeXml, parseWsdl, type WsdlDescription } from './wsdl.js';
 import type { GlobalConf } from '../conf/global.js';
 
 export const serverMigrations: Migration[] = [
@@ -82,11 +83,21 @@ export const serverMigrations: Migration[] = [
   },
 ];
 
-function storedDescription(d: { format: ServiceDescription['format']; document: string }): ServiceDescription {
+/** the formats a service description is kept in: OpenAPI 3 (JSON or YAML) or WSDL 1.1 */
+export type DescriptionFormat = ServiceDescription['format'] | WsdlDescription['format'];
+
+function storedDescription(d: { format: DescriptionFormat; document: string }): { openapi: ServiceDescription } | { wsdl: WsdlDescription } {
+  if (d.format === 'wsdl') {
+    try {
+      return { wsdl: parseWsdl(d.document) };
+    } catch {
+      return { wsdl: { format: 'wsdl', operations: [] } };
+    }
+  }
   try {
-    return parseServiceDescription(d.document);
+    return { openapi: parseServiceDescription(d.document) };
   } catch {
-    return { format: d.format, endpoints: [] };
+    return { openapi: { format: d.format, endpoints: [] } };
   }
 }
 
@@ -105,6 +116,8 @@ export interface ServiceRow {
   disabled: boolean;
   /** an OpenAPI 3 description's summary, when the service has one (X-Road's service type OPENAPI) */
   openapi?: ServiceDescription;
+  /** a WSDL 1.1 description's summary, when the service has one (X-Road's service type WSDL) */
+  wsdl?: WsdlDescription;
 }
 
 export interface AccessRight {
@@ -133,8 +146,8 @@ export interface ServerSnapshot {
   connections: Map<string, IsConnection>;
   /** the information systems' TLS certificates by subsystem: SHA-256 hex → DER */
   isCerts: Map<string, Map<string, Buffer>>;
-  /** services' OpenAPI descriptions as registered (format and text), for getOpenAPI */
-  descriptions: Map<string, { format: ServiceDescription['format']; document: string }>;
+  /** services' descriptions as registered (format and text), for getOpenAPI and getWsdl */
+  descriptions: Map<string, { format: DescriptionFormat; document: string }>;
 }
 
 function checkSubject(subject: string): string {
@@ -195,7 +208,7 @@ export class ServerStore {
         disabled: s.disabled,
         // a description stored by this server was checked when it came; read again for its operations (one
         // a later release reads stricter still serves as it was, with no operations listed, never stops the server)
-        ...(d ? { openapi: storedDescription(d) } : {}),
+        ...(d ? storedDescription(d) : {}),
       });
     }
     for (const a of access) {
@@ -267,10 +280,11 @@ export class ServerStore {
   }
 
   /**
-   * Registers the OpenAPI 3 description of a service (JSON or YAML text, checked: `bad_request` saying what
-   * is wrong), replacing an earlier one; `null` removes it. The service must be this server's.
+   * Registers the description of a service — OpenAPI 3 (JSON or YAML) for a REST service, WSDL 1.1 (XML,
+   * which must define the service's code as an operation) for a SOAP one — checked (`bad_request` saying
+   * what is wrong), replacing an earlier one; `null` removes it. The service must be this server's.
    */
-  async describeService(service: ServiceId, document: string | null): Promise<ServiceDescription | null> {
+  async describeService(service: ServiceId, document: string | null): Promise<ServiceDescription | WsdlDescription | null> {
     const text = serviceText(service);
     if (!(await this.snapshot()).services.has(text)) throw new TrucError('unknown_service', `no service ${text} on this server`);
     if (document === null) {
@@ -278,7 +292,16 @@ export class ServerStore {
       this.changed();
       return null;
     }
-    const d = parseServiceDescription(document);
+    let d: ServiceDescription | WsdlDescription;
+    if (looksLikeXml(document)) {
+      const w = parseWsdl(document);
+      if (!describesService(w, service.serviceCode, service.serviceVersion))
+        throw new TrucError(
+          'bad_request',
+          `mô tả WSDL không có thao tác ${service.serviceCode}${service.serviceVersion ? ` phiên bản ${service.serviceVersion}` : ''} / the WSDL defines no operation ${service.serviceCode}${service.serviceVersion ? ` of version ${service.serviceVersion}` : ''} (it defines ${w.operations.map((o) => o.name + (o.version ? ` ${o.version}` : '')).slice(0, 20).join(', ')})`,
+        );
+      d = w;
+    } else d = parseServiceDescription(document);
     await this.db.query(
       `INSERT INTO xs_service_description (service, format, document) VALUES ($1, $2, $3)
        ON CONFLICT (service) DO UPDATE SET format = EXCLUDED.format, document = EXCLUDED.document, updated_at = now()`,

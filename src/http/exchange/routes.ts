@@ -15,6 +15,8 @@ import { parseServer, parseService, parseSubsystem, serverText } from '../../exc
 import { listCas } from '../../pki/index.js';
 import { X509Certificate } from 'node:crypto';
 import { IS_CONNECTIONS, type IsConnection } from '../../exchange/server/store.js';
+import type { ServiceDescription } from '../../exchange/server/openapi.js';
+import { looksLikeXml, type WsdlDescription } from '../../exchange/server/wsdl.js';
 
 const security = [{ bearer: [] }];
 const tags = ['exchange'];
@@ -64,9 +66,11 @@ export async function exchangeRoutes(app: FastifyInstance, p: Platform, o: Excha
         url: x.url,
         timeoutMs: x.timeoutMs,
         disabled: x.disabled,
-        // X-Road's service type: OPENAPI when an OpenAPI 3 description is registered (its operations listed)
-        type: x.openapi ? 'OPENAPI' : 'REST',
+        // X-Road's service type: OPENAPI when an OpenAPI 3 description is registered (its operations listed),
+        // WSDL when a WSDL 1.1 one is
+        type: x.openapi ? 'OPENAPI' : x.wsdl ? 'WSDL' : 'REST',
         ...(x.openapi ? { openapi: x.openapi } : {}),
+        ...(x.wsdl ? { wsdl: x.wsdl } : {}),
         access: snap.access.get(x.text) ?? [],
       })),
       localGroups: Object.fromEntries([...snap.localGroups.entries()].map(([k, v]) => [k, [...v]])),
@@ -102,21 +106,41 @@ export async function exchangeRoutes(app: FastifyInstance, p: Platform, o: Excha
     async (req) => {
       const s = find(req.params.code);
       const body = typeof req.body === 'string' ? req.body : Buffer.isBuffer(req.body) ? (req.body as Buffer).toString('utf8') : req.body && typeof req.body === 'object' ? JSON.stringify(req.body) : '';
-      const d = await s.store.describeService(parseService(req.query.service), body);
-      await audit(req, 'ss.service.describe', req.query.service, { server: s.ctx.idText, format: d!.format, operations: d!.endpoints.length });
+      if (looksLikeXml(body)) throw new TrucError('bad_request', 'mô tả này là XML: mô tả WSDL gửi tới …/services/wsdl / this description is XML: a WSDL description goes to …/services/wsdl');
+      const d = (await s.store.describeService(parseService(req.query.service), body)) as ServiceDescription;
+      await audit(req, 'ss.service.describe', req.query.service, { server: s.ctx.idText, format: d.format, operations: d.endpoints.length });
       return { service: req.query.service, openapi: d };
     },
   );
-  app.delete<{ Params: { code: string }; Querystring: { service: string } }>(
-    '/api/v1/exchange/servers/:code/services/openapi',
-    { onRequest: manage, schema: { tags, security, summary: 'Remove a service’s OpenAPI description', querystring: { type: 'object', required: ['service'], properties: { service: { type: 'string', maxLength: 1400 } } } } },
+  // a SOAP service's WSDL 1.1 description, as XML text in the body (getWsdl answers it to clients)
+  app.addContentTypeParser(['application/xml', 'text/xml', 'application/wsdl+xml'], { parseAs: 'string', bodyLimit: (1 << 20) + 1024 }, (_req, body, done) => done(null, body));
+  app.put<{ Params: { code: string }; Querystring: { service: string }; Body: string }>(
+    '/api/v1/exchange/servers/:code/services/wsdl',
+    {
+      onRequest: manage,
+      bodyLimit: (1 << 20) + 1024,
+      schema: { tags, security, summary: 'Register a SOAP service’s WSDL 1.1 description (XML in the body; it must define the service’s code as an operation)', querystring: { type: 'object', required: ['service'], properties: { service: { type: 'string', maxLength: 1400 } } } },
+    },
     async (req) => {
       const s = find(req.params.code);
-      await s.store.describeService(parseService(req.query.service), null);
-      await audit(req, 'ss.service.describe', req.query.service, { server: s.ctx.idText, removed: true });
-      return { ok: true };
+      const body = typeof req.body === 'string' ? req.body : Buffer.isBuffer(req.body) ? (req.body as Buffer).toString('utf8') : '';
+      if (!looksLikeXml(body)) throw new TrucError('bad_request', 'mô tả WSDL là tài liệu XML / a WSDL description is an XML document');
+      const d = (await s.store.describeService(parseService(req.query.service), body)) as WsdlDescription;
+      await audit(req, 'ss.service.describe', req.query.service, { server: s.ctx.idText, format: d.format, operations: d.operations.length });
+      return { service: req.query.service, wsdl: d };
     },
   );
+  for (const kind of ['openapi', 'wsdl'])
+    app.delete<{ Params: { code: string }; Querystring: { service: string } }>(
+      `/api/v1/exchange/servers/:code/services/${kind}`,
+      { onRequest: manage, schema: { tags, security, summary: 'Remove a service’s description (OpenAPI or WSDL): its type is REST again', querystring: { type: 'object', required: ['service'], properties: { service: { type: 'string', maxLength: 1400 } } } } },
+      async (req) => {
+        const s = find(req.params.code);
+        await s.store.describeService(parseService(req.query.service), null);
+        await audit(req, 'ss.service.describe', req.query.service, { server: s.ctx.idText, removed: true });
+        return { ok: true };
+      },
+    );
 
   const rightSchema = { type: 'object', additionalProperties: false, required: ['service', 'subject'], properties: { service: { type: 'string', maxLength: 1400 }, subject: { type: 'string', maxLength: 1400 }, method: { type: 'string', maxLength: 16 }, path: { type: 'string', maxLength: 1000 } } };
   app.post<{ Params: { code: string }; Body: { service: string; subject: string; method?: string; path?: string } }>(

@@ -179,6 +179,15 @@ describe('truc ss register --encryption-cert (in process)', () => {
     expect((await types())[svc]).toBe('OPENAPI');
     expect(await truc('ss', 'service', 'describe', svc, '--remove')).toEqual({ service: svc, openapi: null });
     expect((await types())[svc]).toBe('REST');
+    // a WSDL 1.1 file: the service's code must be one of its operations
+    const wsdl = join(tmp('truc-wsdl-'), 'tra-cuu.wsdl');
+    const doc = (op: string) => `<?xml version="1.0"?><definitions name="Tra cứu" xmlns="http://schemas.xmlsoap.org/wsdl/"><portType name="p"><operation name="${op}"/></portType></definitions>`;
+    writeFileSync(wsdl, doc('khac'));
+    await expect(truc('ss', 'service', 'describe', svc, wsdl)).rejects.toMatchObject({ code: 'bad_request' });
+    writeFileSync(wsdl, doc('tra-cuu'));
+    expect(await truc('ss', 'service', 'describe', svc, wsdl)).toEqual({ service: svc, wsdl: { format: 'wsdl', title: 'Tra cứu', operations: [{ name: 'tra-cuu' }] } });
+    expect((await types())[svc]).toBe('WSDL');
+    await truc('ss', 'service', 'describe', svc, '--remove');
     // from the information system's URL, read now
     const yaml = 'openapi: 3.1.0\ninfo: { title: Tra cứu, version: "2" }\npaths:\n  /ho-so:\n    get: {}\n';
     const is = createServer((req, res) => {

@@ -573,8 +573,64 @@ describe('SOAP through two security servers', () => {
     const allowed = await list('allowedMethods');
     expect(allowed).toEqual(expect.arrayContaining(['traCuuVanBan', 'guiVanBan']));
     expect(allowed).not.toContain('khongCapQuyen');
-    const wsdl = await post(envelope({ service: { ...HCM, code: 'getWsdl' }, body: '<xrd:getWsdl><xrd:serviceCode>guiVanBan</xrd:serviceCode></xrd:getWsdl>' }));
-    expect(wsdl.faultcode).toBe('Server.ServerProxy.ServiceType');
+  });
+
+  it('answers getWsdl with the WSDL registered for the service, as an attachment, its endpoint addresses hidden (PR-META 4)', async () => {
+    const hcm = t.axis.members[2]!;
+    const store = hcm.server.store;
+    const tra = parseService('SERVICE:VN/PROV/000.00.31.H29/vanthu/traCuuVanBan/v1');
+    const getWsdl = (code?: string, version?: string) =>
+      post(envelope({ service: { ...HCM, code: 'getWsdl' }, body: `<xrd:getWsdl>${code ? `<xrd:serviceCode>${code}</xrd:serviceCode>` : ''}${version ? `<xrd:serviceVersion>${version}</xrd:serviceVersion>` : ''}</xrd:getWsdl>` }));
+    // before any is registered: the service is not of type WSDL
+    expect((await getWsdl('traCuuVanBan', 'v1')).faultcode).toBe('Server.ServerProxy.ServiceType');
+    const op = (name: string) =>
+      `<wsdl:operation name="${name}"><soap:operation soapAction=""/><id:version>v1</id:version><wsdl:input><soap:body use="literal"/></wsdl:input><wsdl:output><soap:body use="literal"/></wsdl:output></wsdl:operation>`;
+    const doc =
+      '<?xml version="1.0" encoding="UTF-8"?>\n' +
+      '<wsdl:definitions name="vanThuLienThong" targetNamespace="http://vanthu.gov.vn/lienthong" xmlns:wsdl="http://schemas.xmlsoap.org/wsdl/" xmlns:soap="http://schemas.xmlsoap.org/wsdl/soap/" xmlns:id="http://x-road.eu/xsd/identifiers" xmlns:tns="http://vanthu.gov.vn/lienthong">' +
+      '<wsdl:documentation>Tra cứu và gửi văn bản điện tử — Văn thư UBND TP.HCM</wsdl:documentation>' +
+      `<wsdl:portType name="vanThu"><wsdl:operation name="traCuuVanBan"/><wsdl:operation name="guiVanBan"/></wsdl:portType>` +
+      `<wsdl:binding name="vanThuBinding" type="tns:vanThu"><soap:binding style="document" transport="http://schemas.xmlsoap.org/soap/http"/>${op('traCuuVanBan')}${op('guiVanBan')}</wsdl:binding>` +
+      `<wsdl:service name="vanThuService"><wsdl:port binding="tns:vanThuBinding" name="vanThuPort"><soap:address location='http://10.20.30.40:8080/noi-bo/vanthu'/></wsdl:port></wsdl:service>` +
+      '</wsdl:definitions>\n';
+    // what is not a WSDL of this service is refused, saying why
+    await expect(store.describeService(tra, doc.replace(/traCuuVanBan/g, 'khac'))).rejects.toThrow(/defines no operation traCuuVanBan of version v1 \(it defines khac v1, guiVanBan v1\)/);
+    await expect(store.describeService(tra, doc.replace('<id:version>v1</id:version>', '<id:version>v2</id:version>'))).rejects.toThrow(/no operation traCuuVanBan of version v1/);
+    await expect(store.describeService(tra, '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "b">]><x/>')).rejects.toThrow(/document type declaration/);
+    await expect(store.describeService(tra, '<definitions xmlns="http://www.w3.org/ns/wsdl"/>')).rejects.toThrow(/not WSDL 1\.1 definitions/);
+    await expect(store.describeService(tra, doc.replace('</wsdl:definitions>', ''))).rejects.toThrow(/not well-formed/);
+    expect(await store.describeService(tra, doc)).toMatchObject({ format: 'wsdl', title: 'vanThuLienThong', operations: [{ name: 'traCuuVanBan', version: 'v1' }, { name: 'guiVanBan', version: 'v1' }] });
+
+    const r = await getWsdl('traCuuVanBan', 'v1');
+    expect(r.status, r.text).toBe(200);
+    const ct = r.headers.get('content-type')!;
+    expect(ct).toMatch(/^multipart\/related;/);
+    const boundary = /boundary="?([^";]+)"?/.exec(ct)![1]!;
+    const parts = r.text.split(`--${boundary}`).slice(1, -1).map((p) => p.slice(p.indexOf('\r\n\r\n') + 4, -2));
+    expect(parts).toHaveLength(2);
+    // the envelope: getWsdlResponse repeating the service asked for, the header repeated, requestHash written
+    const env = new DOMParser().parseFromString(parts[0]!, 'text/xml');
+    const resp = env.getElementsByTagNameNS(XRD_NS, 'getWsdlResponse')[0]!;
+    expect(resp.getElementsByTagNameNS(XRD_NS, 'serviceCode')[0]!.textContent).toBe('traCuuVanBan');
+    expect(resp.getElementsByTagNameNS(XRD_NS, 'serviceVersion')[0]!.textContent).toBe('v1');
+    expect(env.getElementsByTagNameNS(XRD_NS, 'requestHash')).toHaveLength(1);
+    // the attachment: the WSDL as registered, but for the address of the provider's own system
+    const got = parts[1]!;
+    expect(got).not.toContain('10.20.30.40');
+    expect(got).toContain(`<soap:address location="http://example.org/xroad-endpoint"/>`);
+    expect(got).toBe(doc.replace(`location='http://10.20.30.40:8080/noi-bo/vanthu'`, 'location="http://example.org/xroad-endpoint"'));
+    // the version may be left out; a service with no WSDL, one that does not exist, a request naming none
+    expect((await getWsdl('traCuuVanBan')).status).toBe(200);
+    expect((await getWsdl('guiVanBan')).faultcode).toBe('Server.ServerProxy.ServiceType');
+    expect((await getWsdl('khongTonTai')).faultcode).toBe('Server.ServerProxy.UnknownService');
+    expect((await getWsdl()).faultcode).toBe('Server.ServerProxy.InvalidBody');
+    // REST's view of it: listMethods names its type WSDL; getOpenAPI refuses it
+    const rest = (path: string) => fetch(`${t.axis.members[0]!.isUrl}/r1/VN/PROV/000.00.31.H29/vanthu/${path}`, { headers: { 'x-road-client': 'VN/GOV/000.00.00.G22/vanthu' } });
+    const listed = (await (await rest('listMethods')).json()) as { service: { service_code: string; service_type: string }[] };
+    expect(listed.service.find((x) => x.service_code === 'traCuuVanBan')?.service_type).toBe('WSDL');
+    expect((await rest('getOpenAPI?serviceCode=traCuuVanBan')).headers.get('x-road-error')).toBe('Server.ServerProxy.ServiceType');
+    await store.describeService(tra, null);
+    expect((await getWsdl('traCuuVanBan', 'v1')).faultcode).toBe('Server.ServerProxy.ServiceType');
   });
 
   it('passes the service’s own SOAP fault through; refuses a response that is inconsistent or not SOAP', async () => {

@@ -88,6 +88,12 @@ function Services({ base }: { base: string }) {
                           <Bi vi={`${s.openapi.endpoints.length} thao tác`} en={`${s.openapi.endpoints.length} operations`} />
                         </div>
                       ) : null}
+                      {s.wsdl ? (
+                        <div className="muted" data-testid="service-wsdl">
+                          WSDL {s.wsdl.title ? `“${s.wsdl.title}”` : ''} ·{' '}
+                          <Bi vi={`${s.wsdl.operations.length} thao tác`} en={`${s.wsdl.operations.length} operations`} />
+                        </div>
+                      ) : null}
                     </td>
                     <td className="mono small-text">{s.url}</td>
                     <td>
@@ -255,17 +261,22 @@ function Grant({ base, services, onDone }: { base: string; services: string[]; o
   );
 }
 
-/** ss-admin registers a service's OpenAPI 3 description from a file (YAML or JSON), or removes it. */
+/**
+ * ss-admin registers a service's description from a file — OpenAPI 3 (YAML or JSON) for a REST service, WSDL
+ * 1.1 for a SOAP one — or removes it.
+ */
 function Describe({ base, services, onDone }: { base: string; services: ServerServices['services']; onDone: () => void }) {
   const [service, setService] = useState(services[0]?.service ?? '');
   const [file, setFile] = useState<File | null>(null);
   const action = useAction();
-  const described = services.find((s) => s.service === service)?.openapi;
-  const url = (s: string) => `${base}/services/openapi?service=${encodeURIComponent(s)}`;
+  const row = services.find((s) => s.service === service);
+  const described = row?.openapi ?? row?.wsdl;
+  const url = (s: string, kind: 'openapi' | 'wsdl') => `${base}/services/${kind}?service=${encodeURIComponent(s)}`;
+  const isWsdl = (f: File) => /\.(wsdl|xml)$/i.test(f.name);
   return (
     <>
       <h3>
-        <Bi vi="Mô tả OpenAPI của dịch vụ" en="A service's OpenAPI description" />
+        <Bi vi="Mô tả dịch vụ (OpenAPI hoặc WSDL)" en="A service's description (OpenAPI or WSDL)" />
       </h3>
       <form
         className="filters"
@@ -274,16 +285,22 @@ function Describe({ base, services, onDone }: { base: string; services: ServerSe
           e.preventDefault();
           if (!file) return;
           void action
-            .run(async () => api(url(service), { method: 'PUT', text: await file.text(), contentType: /\.json$/i.test(file.name) ? 'text/plain; charset=utf-8' : 'application/yaml' }))
+            .run(async () =>
+              api(url(service, isWsdl(file) ? 'wsdl' : 'openapi'), {
+                method: 'PUT',
+                text: await file.text(),
+                contentType: isWsdl(file) ? 'application/xml' : /\.json$/i.test(file.name) ? 'text/plain; charset=utf-8' : 'application/yaml',
+              }),
+            )
             .then((ok) => ok && onDone());
         }}
       >
         <ServiceSelect services={services.map((s) => s.service)} value={service} onChange={setService} />
         <label className="field grow">
           <span>
-            <Bi vi="Tệp OpenAPI 3 (YAML hoặc JSON)" en="OpenAPI 3 file, YAML or JSON" />
+            <Bi vi="Tệp OpenAPI 3 (YAML, JSON) hoặc WSDL 1.1" en="OpenAPI 3 file (YAML, JSON) or WSDL 1.1" />
           </span>
-          <input name="openapi" type="file" accept=".yaml,.yml,.json" onChange={(e) => setFile(e.target.files?.[0] ?? null)} />
+          <input name="openapi" type="file" accept=".yaml,.yml,.json,.wsdl,.xml" onChange={(e) => setFile(e.target.files?.[0] ?? null)} />
         </label>
         <button type="submit" disabled={action.busy || !service || !file}>
           <Bi vi="Đăng ký mô tả" en="Register" />
@@ -293,7 +310,7 @@ function Describe({ base, services, onDone }: { base: string; services: ServerSe
             type="button"
             className="secondary"
             disabled={action.busy}
-            onClick={() => void action.run(() => api(url(service), { method: 'DELETE' })).then((ok) => ok && onDone())}
+            onClick={() => void action.run(() => api(url(service, row?.wsdl ? 'wsdl' : 'openapi'), { method: 'DELETE' })).then((ok) => ok && onDone())}
           >
             <Bi vi="Gỡ mô tả" en="Remove" />
           </button>

@@ -99,6 +99,46 @@ export interface Axis {
   close(): Promise<void>;
 }
 
+/**
+ * The WSDL of the sample SOAP service `thongTin` (document/literal, no version), as the provider's operator
+ * registers it: clients fetch it with `getWsdl`, the address shown as X-Road's placeholder. Self-contained
+ * (X-Road's header elements are not imported from x-road.eu: a toolkit would fetch them from the internet),
+ * the client adds X-Road's header itself.
+ */
+export function sampleWsdl(serviceUrl: string): string {
+  return `<?xml version="1.0" encoding="UTF-8"?>
+<wsdl:definitions name="thongTin" targetNamespace="urn:truc:demo" xmlns:tns="urn:truc:demo" xmlns:xsd="http://www.w3.org/2001/XMLSchema"
+    xmlns:wsdl="http://schemas.xmlsoap.org/wsdl/" xmlns:soap="http://schemas.xmlsoap.org/wsdl/soap/">
+  <wsdl:documentation>Dịch vụ mẫu: thông tin cơ quan (sample service: who the agency is)</wsdl:documentation>
+  <wsdl:types>
+    <xsd:schema targetNamespace="urn:truc:demo" elementFormDefault="unqualified">
+      <xsd:element name="thongTin"><xsd:complexType><xsd:sequence/></xsd:complexType></xsd:element>
+      <xsd:element name="thongTinResponse"><xsd:complexType><xsd:sequence>
+        <xsd:element name="coQuan" type="xsd:string"/><xsd:element name="thongDiep" type="xsd:string"/>
+        <xsd:element name="message" type="xsd:string"/><xsd:element name="benGoi" type="xsd:string"/>
+      </xsd:sequence></xsd:complexType></xsd:element>
+    </xsd:schema>
+  </wsdl:types>
+  <wsdl:message name="thongTin"><wsdl:part name="body" element="tns:thongTin"/></wsdl:message>
+  <wsdl:message name="thongTinResponse"><wsdl:part name="body" element="tns:thongTinResponse"/></wsdl:message>
+  <wsdl:portType name="thongTinPortType">
+    <wsdl:operation name="thongTin"><wsdl:input message="tns:thongTin"/><wsdl:output message="tns:thongTinResponse"/></wsdl:operation>
+  </wsdl:portType>
+  <wsdl:binding name="thongTinBinding" type="tns:thongTinPortType">
+    <soap:binding style="document" transport="http://schemas.xmlsoap.org/soap/http"/>
+    <wsdl:operation name="thongTin">
+      <soap:operation soapAction="" style="document"/>
+      <wsdl:input><soap:body parts="body" use="literal"/></wsdl:input>
+      <wsdl:output><soap:body parts="body" use="literal"/></wsdl:output>
+    </wsdl:operation>
+  </wsdl:binding>
+  <wsdl:service name="thongTinService">
+    <wsdl:port name="thongTinPort" binding="tns:thongTinBinding"><soap:address location="${serviceUrl.replace(/[<>&"]/g, '')}"/></wsdl:port>
+  </wsdl:service>
+</wsdl:definitions>
+`;
+}
+
 /** The sample information system: who it is, and an echo. */
 function sampleService(agency: AxisAgency): http.Server {
   return http.createServer((req, res) => {
@@ -259,6 +299,7 @@ export async function startAxis(p: Platform, central: CentralServer, o: AxisOpti
     for (const code of ['thong-tin', 'echo', 'thongTin']) {
       const svc = serviceId(m.subsystem, code);
       await m.server.store.putService(svc, code === 'echo' ? `${m.serviceUrl}/echo` : m.serviceUrl);
+      if (code === 'thongTin') await m.server.store.describeService(svc, sampleWsdl(m.serviceUrl));
       for (const other of members) if (other !== m) await m.server.store.grant({ service: `SERVICE:${subsystemText(m.subsystem).slice('SUBSYSTEM:'.length)}/${code}`, subject: subsystemText(other.subsystem), method: '*', path: '*' });
     }
   }

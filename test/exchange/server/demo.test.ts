@@ -10,6 +10,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createHash, randomUUID } from 'node:crypto';
 import { createServer } from 'node:net';
+import * as nodeSoap from 'soap';
 import { tmp } from '../../helpers/openssl.js';
 
 /** README's SOAP example is called as written */
@@ -159,6 +160,29 @@ describe('truc start: the demonstration axis', () => {
       expect(s.status, st).toBe(200);
       expect(st).toContain('<coQuan>UBND Thành phố Hồ Chí Minh</coQuan>');
       expect(st).toContain(`>${createHash('sha512').update(soap).digest('base64')}</xrd:requestHash>`);
+      // its WSDL through the axis, as README says (getWsdl), and a SOAP toolkit's client built from it
+      const getWsdl = soap
+        .replace(/<xrd:id>[^<]*<\/xrd:id>/, `<xrd:id>${randomUUID()}</xrd:id>`)
+        .replace('<id:serviceCode>thongTin</id:serviceCode>', '<id:serviceCode>getWsdl</id:serviceCode>')
+        .replace('<ns1:thongTin/>', readme.match(/<xrd:getWsdl>.*?<\/xrd:getWsdl>/)![0]);
+      const w = await fetch(`http://127.0.0.1:${is}/`, { method: 'POST', headers: { 'content-type': 'text/xml; charset=utf-8' }, body: getWsdl });
+      const wt = await w.text();
+      expect(w.status, wt).toBe(200);
+      const boundary = /boundary="?([^";]+)"?/.exec(w.headers.get('content-type')!)![1]!;
+      const wsdl = wt.split(`--${boundary}`)[2]!.split('\r\n\r\n').slice(1).join('\r\n\r\n').slice(0, -2);
+      expect(wsdl).toContain('<soap:address location="http://example.org/xroad-endpoint"/>');
+      const wsdlFile = join(tmp('truc-demo-wsdl-'), 'thongTin.wsdl');
+      writeFileSync(wsdlFile, wsdl);
+      const client = await nodeSoap.createClientAsync(wsdlFile, { endpoint: `http://127.0.0.1:${is}/` });
+      const X = 'xmlns:xrd="http://x-road.eu/xsd/xroad.xsd" xmlns:id="http://x-road.eu/xsd/identifiers"';
+      const ident = (tag: string, type: string, parts: string[][]) => `<xrd:${tag} ${X} id:objectType="${type}">${parts.map(([k, v]) => `<id:${k}>${v}</id:${k}>`).join('')}</xrd:${tag}>`;
+      client.addSoapHeader(
+        ident('client', 'SUBSYSTEM', [['xRoadInstance', 'VN'], ['memberClass', 'GOV'], ['memberCode', '000.00.00.G22'], ['subsystemCode', 'vanthu']]) +
+          ident('service', 'SERVICE', [['xRoadInstance', 'VN'], ['memberClass', 'PROV'], ['memberCode', '000.00.31.H29'], ['subsystemCode', 'vanthu'], ['serviceCode', 'thongTin']]) +
+          `<xrd:id ${X}>${randomUUID()}</xrd:id><xrd:protocolVersion ${X}>4.0</xrd:protocolVersion>`,
+      );
+      const [answer] = await client.thongTinAsync({});
+      expect(answer).toMatchObject({ coQuan: 'UBND Thành phố Hồ Chí Minh', benGoi: 'VN/GOV/000.00.00.G22/vanthu' });
       if (round === 1) {
         // the document desks: the first start sends a sample decision from Văn phòng Chính phủ to the two
         // others; each takes it (01), validates its signatures and registers it (03)

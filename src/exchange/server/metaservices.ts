@@ -120,6 +120,20 @@ export function soapMetaserviceAnswer(snap: ServerSnapshot, conf: GlobalConf, me
   return Object.assign(Readable.from([body]), { statusCode: 200, headers: { 'content-type': 'text/xml; charset=utf-8', 'content-length': String(body.length) } }) as unknown as IncomingMessage;
 }
 
+/** the documents as clients get them, for the last few asked for (a rewrite parses the document again) */
+const rewritten = new Map<string, Buffer>();
+function clientsWsdl(document: string): Buffer {
+  let out = rewritten.get(document);
+  if (out) {
+    rewritten.delete(document);
+  } else {
+    out = wsdlForClients(document);
+    if (rewritten.size >= 16) rewritten.delete(rewritten.keys().next().value!);
+  }
+  rewritten.set(document, out);
+  return out;
+}
+
 const xmlEsc = (v: string) => v.replace(/[<>&]/g, (c) => (c === '<' ? '&lt;' : c === '>' ? '&gt;' : '&amp;'));
 
 /**
@@ -136,7 +150,7 @@ function getWsdlAnswer(snap: ServerSnapshot, meta: ServiceId, request: ParsedSoa
   if (!rows.length) throw new TrucError('unknown_service', `${subsystemText(subsystemOf(meta))} has no service ${code}${version ? ` of version ${version}` : ''}`);
   const row = rows.find((r) => snap.descriptions.get(r.text)?.format === 'wsdl');
   if (!row) throw new TrucError('unsupported', `service ${code} has no WSDL description: its type is ${rows[0]!.openapi ? 'OPENAPI' : 'REST'}`, { xroadFault: 'ServiceType' });
-  const wsdl = wsdlForClients(snap.descriptions.get(row.text)!.document);
+  const wsdl = clientsWsdl(snap.descriptions.get(row.text)!.document);
   const envelope = soapEnvelope(
     request.fields,
     `<xrd:getWsdlResponse><xrd:serviceCode>${xmlEsc(code)}</xrd:serviceCode>${version ? `<xrd:serviceVersion>${xmlEsc(version)}</xrd:serviceVersion>` : ''}</xrd:getWsdlResponse>`,

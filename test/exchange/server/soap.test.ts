@@ -776,16 +776,29 @@ const wsdlAt = (location: string) => `<?xml version="1.0" encoding="UTF-8"?>
       <xsd:element name="traCuuHoSoResponse"><xsd:complexType><xsd:sequence>
         <xsd:element name="trichYeu" type="xsd:string"/><xsd:element name="nguoiKy" type="xsd:string"/><xsd:element name="soTrang" type="xsd:int"/>
       </xsd:sequence></xsd:complexType></xsd:element>
+      <xsd:element name="nopHoSo"><xsd:complexType><xsd:sequence><xsd:element name="soHieu" type="xsd:string"/></xsd:sequence></xsd:complexType></xsd:element>
+      <xsd:element name="nopHoSoResponse"><xsd:complexType><xsd:sequence>
+        <xsd:element name="soByte" type="xsd:int"/><xsd:element name="sha256" type="xsd:string"/>
+      </xsd:sequence></xsd:complexType></xsd:element>
     </xsd:schema>
   </wsdl:types>
+  <wsdl:message name="nopHoSo"><wsdl:part name="body" element="tns:nopHoSo"/></wsdl:message>
+  <wsdl:message name="nopHoSoResponse"><wsdl:part name="body" element="tns:nopHoSoResponse"/></wsdl:message>
   <wsdl:message name="traCuuHoSo"><wsdl:part name="body" element="tns:traCuuHoSo"/></wsdl:message>
   <wsdl:message name="traCuuHoSoResponse"><wsdl:part name="body" element="tns:traCuuHoSoResponse"/></wsdl:message>
   <wsdl:portType name="vanThuPortType">
     <wsdl:operation name="traCuuHoSo"><wsdl:input message="tns:traCuuHoSo"/><wsdl:output message="tns:traCuuHoSoResponse"/></wsdl:operation>
+    <wsdl:operation name="nopHoSo"><wsdl:input message="tns:nopHoSo"/><wsdl:output message="tns:nopHoSoResponse"/></wsdl:operation>
   </wsdl:portType>
   <wsdl:binding name="vanThuBinding" type="tns:vanThuPortType">
     <soap:binding style="document" transport="http://schemas.xmlsoap.org/soap/http"/>
     <wsdl:operation name="traCuuHoSo">
+      <soap:operation soapAction=""/>
+      <id:version>v1</id:version>
+      <wsdl:input><soap:body use="literal"/></wsdl:input>
+      <wsdl:output><soap:body use="literal"/></wsdl:output>
+    </wsdl:operation>
+    <wsdl:operation name="nopHoSo">
       <soap:operation soapAction=""/>
       <id:version>v1</id:version>
       <wsdl:input><soap:body use="literal"/></wsdl:input>
@@ -799,9 +812,9 @@ const wsdlAt = (location: string) => `<?xml version="1.0" encoding="UTF-8"?>
 `;
 
 /** X-Road's header, as a client adds it to what its SOAP stack writes */
-const xroadHeader = (id: string) =>
+const xroadHeader = (id: string, code = 'traCuuHoSo') =>
   `<xrd:client xmlns:xrd="http://x-road.eu/xsd/xroad.xsd" xmlns:id="http://x-road.eu/xsd/identifiers" id:objectType="SUBSYSTEM"><id:xRoadInstance>VN</id:xRoadInstance><id:memberClass>GOV</id:memberClass><id:memberCode>000.00.00.G22</id:memberCode><id:subsystemCode>vanthu</id:subsystemCode></xrd:client>` +
-  `<xrd:service xmlns:xrd="http://x-road.eu/xsd/xroad.xsd" xmlns:id="http://x-road.eu/xsd/identifiers" id:objectType="SERVICE"><id:xRoadInstance>VN</id:xRoadInstance><id:memberClass>PROV</id:memberClass><id:memberCode>000.00.31.H29</id:memberCode><id:subsystemCode>vanthu</id:subsystemCode><id:serviceCode>traCuuHoSo</id:serviceCode><id:serviceVersion>v1</id:serviceVersion></xrd:service>` +
+  `<xrd:service xmlns:xrd="http://x-road.eu/xsd/xroad.xsd" xmlns:id="http://x-road.eu/xsd/identifiers" id:objectType="SERVICE"><id:xRoadInstance>VN</id:xRoadInstance><id:memberClass>PROV</id:memberClass><id:memberCode>000.00.31.H29</id:memberCode><id:subsystemCode>vanthu</id:subsystemCode><id:serviceCode>${code}</id:serviceCode><id:serviceVersion>v1</id:serviceVersion></xrd:service>` +
   `<xrd:id xmlns:xrd="http://x-road.eu/xsd/xroad.xsd">${id}</xrd:id>` +
   `<xrd:userId xmlns:xrd="http://x-road.eu/xsd/xroad.xsd">VN012345678901</xrd:userId>` +
   `<xrd:protocolVersion xmlns:xrd="http://x-road.eu/xsd/xroad.xsd">4.0</xrd:protocolVersion>`;
@@ -834,7 +847,39 @@ const startNodeSoapService = async () => {
   await hcm.server.store.putService(parseService(NODE_SOAP_SERVICE), location);
   await hcm.server.store.grant({ service: NODE_SOAP_SERVICE, subject: 'SUBSYSTEM:VN/GOV/000.00.00.G22/vanthu', method: '*', path: '*' });
   await hcm.server.store.describeService(parseService(NODE_SOAP_SERVICE), wsdlAt(location));
+  // nopHoSo: a provider that takes SOAP with attachments and answers in MTOM, its attachment echoed
+  mtomIs = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      mtomSeen.push({ contentType: String(req.headers['content-type']), body });
+      const inBoundary = /boundary="?([^";]+)"?/.exec(String(req.headers['content-type']))![1]!;
+      const parts = body.toString('latin1').split(`--${inBoundary}`).slice(1, -1).map((p) => Buffer.from(p.slice(p.indexOf('\r\n\r\n') + 4, -2), 'latin1'));
+      const envelope = parts[0]!.toString('utf8');
+      const header = envelope.slice(envelope.indexOf('<soap:Header>') + 13, envelope.indexOf('</soap:Header>'));
+      const file = parts[1]!;
+      const b = 'tra-loi-mtom';
+      const out = Buffer.concat([
+        Buffer.from(`--${b}\r\nContent-Type: application/xop+xml; charset=UTF-8; type="text/xml"\r\nContent-ID: <tra-loi>\r\n\r\n`),
+        Buffer.from(
+          `<?xml version="1.0" encoding="UTF-8"?><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/" xmlns:tns="${HO_SO_NS}"><soap:Header>${header}</soap:Header>` +
+            `<soap:Body><tns:nopHoSoResponse><tns:soByte>${file.length}</tns:soByte><tns:sha256>${createHash('sha256').update(file).digest('hex')}</tns:sha256></tns:nopHoSoResponse></soap:Body></soap:Envelope>`,
+        ),
+        Buffer.from(`\r\n--${b}\r\nContent-Type: application/pdf\r\nContent-ID: <ban-sao>\r\n\r\n`),
+        file,
+        Buffer.from(`\r\n--${b}--\r\n`),
+      ]);
+      res.writeHead(200, { 'content-type': `multipart/related; type="application/xop+xml"; start="<tra-loi>"; start-info="text/xml"; boundary=${b}` }).end(out);
+    });
+  });
+  await new Promise<void>((r) => mtomIs.listen(0, '127.0.0.1', r));
+  const nop = 'SERVICE:VN/PROV/000.00.31.H29/vanthu/nopHoSo/v1';
+  await hcm.server.store.putService(parseService(nop), `http://127.0.0.1:${(mtomIs.address() as AddressInfo).port}/nop`);
+  await hcm.server.store.grant({ service: nop, subject: 'SUBSYSTEM:VN/GOV/000.00.00.G22/vanthu', method: '*', path: '*' });
 };
+let mtomIs: http.Server;
+const mtomSeen: { contentType: string; body: Buffer }[] = [];
 
 /** the header node-soap parsed out of the request, written back as X-Road's (the provider's side of PR-MESS 2.2) */
 function echoHeader(h: Record<string, any>): string {
@@ -851,6 +896,7 @@ describe('X-Road SOAP with node-soap on both ends (a SOAP stack nobody on the te
   beforeAll(startNodeSoapService);
   afterAll(async () => {
     await new Promise((r) => soapIs?.close(r));
+    await new Promise((r) => mtomIs?.close(r));
   });
 
   it('a node-soap client built from the WSDL fetched with getWsdl calls a node-soap service through both servers', async () => {
@@ -892,5 +938,24 @@ describe('X-Road SOAP with node-soap on both ends (a SOAP stack nobody on the te
     client.clearSoapHeaders();
     expect(await fault(client.traCuuHoSoAsync({ soHieu: '1' }))).toBe('Client.MissingHeader');
     expect(calls).toHaveLength(1);
+
+    // SOAP with attachments as node-soap sends them (multipart/related, the envelope an application/xop+xml
+    // part), through both servers to a provider answering in MTOM, which node-soap reads back
+    const mtom = await nodeSoap.createClientAsync(file, { endpoint: `${vpcp.isUrl}/`, parseResponseAttachments: true });
+    mtom.addSoapHeader(xroadHeader(randomUUID(), 'nopHoSo'));
+    const pdf = Buffer.concat([Buffer.from('%PDF-1.7\n'), Buffer.alloc(300_000, 0xe2), Buffer.from('\r\n--không phải ranh giới\r\n%%EOF\n')]);
+    const [filed] = await mtom.nopHoSoAsync({ soHieu: '12/QĐ-UBND' }, { attachments: [{ mimetype: 'application/pdf', contentId: 'quyet-dinh', name: 'quyet-dinh.pdf', body: pdf }] });
+    expect(filed).toEqual({ soByte: pdf.length, sha256: createHash('sha256').update(pdf).digest('hex') });
+    // the provider got node-soap's message byte for byte; node-soap got the attachment echoed, and requestHash
+    // over the SOAP part it sent
+    expect(mtomSeen).toHaveLength(1);
+    expect(mtomSeen[0]!.contentType).toMatch(/^multipart\/related; type="application\/xop\+xml"/);
+    expect(mtomSeen[0]!.body.includes(pdf)).toBe(true);
+    const back = mtom.lastResponseAttachments!.parts;
+    expect(back).toHaveLength(1);
+    expect(Buffer.compare(back[0]!.body, pdf)).toBe(0);
+    const sentEnvelope = mtomSeen[0]!.body.subarray(mtomSeen[0]!.body.indexOf('\r\n\r\n') + 4);
+    const soapPart = sentEnvelope.subarray(0, sentEnvelope.indexOf('\r\n--'));
+    expect(mtom.lastResponse).toContain(`>${createHash('sha512').update(soapPart).digest('base64')}</xrd:requestHash>`);
   });
 });

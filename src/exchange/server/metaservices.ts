@@ -62,20 +62,20 @@ function servicesOf(snap: ServerSnapshot, provider: SubsystemId): ServiceRow[] {
 
 /** The metaservice's answer, as the response an information system would give. */
 export function metaserviceAnswer(snap: ServerSnapshot, conf: GlobalConf, meta: ServiceId, client: SubsystemId, method: string, path: string): IncomingMessage {
-  if (method !== 'GET') throw new TrucError('bad_request', `${meta.serviceCode} is called with GET, not ${method}`, { xroadFault: 'InvalidRequest' });
+  if (method !== 'GET') throw new TrucError('bad_request', `${meta.serviceCode} is called with GET, not ${method}`, { xroadFault: 'InvalidRequest', reason_vi: `${meta.serviceCode} được gọi bằng GET, không phải ${method}` });
   const provider = subsystemOf(meta);
   const q = path.indexOf('?');
   const pathname = q < 0 ? path : path.slice(0, q);
-  if (pathname !== '/' && pathname !== '') throw new TrucError('bad_request', `${meta.serviceCode} takes no path below it`, { xroadFault: 'InvalidRequest' });
+  if (pathname !== '/' && pathname !== '') throw new TrucError('bad_request', `${meta.serviceCode} takes no path below it`, { xroadFault: 'InvalidRequest', reason_vi: `${meta.serviceCode} không nhận đường dẫn phía sau` });
   const query = new URLSearchParams(q < 0 ? '' : path.slice(q + 1));
   const services = servicesOf(snap, provider);
   if (meta.serviceCode === 'getOpenAPI') {
     const code = query.get('serviceCode');
-    if (!code) throw new TrucError('bad_request', 'getOpenAPI needs the query parameter serviceCode', { xroadFault: 'InvalidRequest' });
+    if (!code) throw new TrucError('bad_request', 'getOpenAPI needs the query parameter serviceCode', { xroadFault: 'InvalidRequest', reason_vi: 'getOpenAPI cần tham số serviceCode' });
     const row = services.find((r) => r.service.serviceCode === code);
     if (!row) throw new TrucError('unknown_service', `${subsystemText(provider)} has no service ${code}`);
     const d = snap.descriptions.get(row.text);
-    if (!d || d.format === 'wsdl') throw new TrucError('unsupported', `service ${code} has no OpenAPI description: its type is ${d ? 'WSDL' : 'REST'}`, { xroadFault: 'ServiceType' });
+    if (!d || d.format === 'wsdl') throw new TrucError('unsupported', `service ${code} has no OpenAPI description: its type is ${d ? 'WSDL' : 'REST'}`, { xroadFault: 'ServiceType', reason_vi: `dịch vụ ${code} không có mô tả OpenAPI: loại dịch vụ là ${d ? 'WSDL' : 'REST'}` });
     const doc = Buffer.from(d.document);
     return Object.assign(Readable.from([doc]), { statusCode: 200, headers: { 'content-type': descriptionContentType(d.format), 'content-length': String(doc.length) } }) as unknown as IncomingMessage;
   }
@@ -145,11 +145,14 @@ function getWsdlAnswer(snap: ServerSnapshot, meta: ServiceId, request: ParsedSoa
   const want = bodyChildren(request);
   const code = want.serviceCode;
   const version = want.serviceVersion || undefined;
-  if (!code) throw new TrucError('bad_request', 'getWsdl names the service in its body: <xrd:getWsdl><xrd:serviceCode>…</xrd:serviceCode></xrd:getWsdl>', { xroadFault: 'InvalidBody' });
+  if (!code) throw new TrucError('bad_request', 'getWsdl names the service in its body: <xrd:getWsdl><xrd:serviceCode>…</xrd:serviceCode></xrd:getWsdl>', { xroadFault: 'InvalidBody', reason_vi: 'getWsdl cần mã dịch vụ trong thân: <xrd:getWsdl><xrd:serviceCode>…</xrd:serviceCode></xrd:getWsdl>' });
   const rows = servicesOf(snap, subsystemOf(meta)).filter((r) => r.service.serviceCode === code && (!version || r.service.serviceVersion === version));
   if (!rows.length) throw new TrucError('unknown_service', `${subsystemText(subsystemOf(meta))} has no service ${code}${version ? ` of version ${version}` : ''}`);
   const row = rows.find((r) => snap.descriptions.get(r.text)?.format === 'wsdl');
-  if (!row) throw new TrucError('unsupported', `service ${code} has no WSDL description: its type is ${rows[0]!.openapi ? 'OPENAPI' : 'REST'}`, { xroadFault: 'ServiceType' });
+  if (!row) {
+    const type = rows[0]!.openapi ? 'OPENAPI' : 'REST';
+    throw new TrucError('unsupported', `service ${code} has no WSDL description: its type is ${type}`, { xroadFault: 'ServiceType', reason_vi: `dịch vụ ${code} không có mô tả WSDL: loại dịch vụ là ${type}` });
+  }
   const wsdl = clientsWsdl(snap.descriptions.get(row.text)!.document);
   const envelope = soapEnvelope(
     request.fields,

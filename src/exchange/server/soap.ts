@@ -398,7 +398,8 @@ const MAX_META_REQUEST = 64 * 1024;
  * `serviceVersion`): read again from the envelope already checked, for the metaservices this server answers.
  */
 export function bodyChildren(parsed: ParsedSoap): Record<string, string> {
-  if (parsed.part.length > MAX_META_REQUEST) throw bad('InvalidBody', `a metaservice's request is at most ${MAX_META_REQUEST} bytes`);
+  if (parsed.part.length > MAX_META_REQUEST)
+    throw new TrucError('bad_request', `a metaservice's request is at most ${MAX_META_REQUEST} bytes`, { xroadFault: 'InvalidBody', reason_vi: `yêu cầu dịch vụ siêu dữ liệu tối đa ${MAX_META_REQUEST} byte` });
   const out: Record<string, string> = {};
   const p = new SaxesParser({ xmlns: true });
   let depth = 0;

@@ -625,7 +625,10 @@ describe('SOAP through two security servers', () => {
     expect(got).toBe(doc.replace(`location='http://10.20.30.40:8080/noi-bo/vanthu'`, 'location="http://example.org/xroad-endpoint"'));
     // the version may be left out; a service with no WSDL, one that does not exist, a request naming none
     expect((await getWsdl('traCuuVanBan')).status).toBe(200);
-    expect((await getWsdl('guiVanBan')).faultcode).toBe('Server.ServerProxy.ServiceType');
+    const noWsdl = await getWsdl('guiVanBan');
+    expect(noWsdl.faultcode).toBe('Server.ServerProxy.ServiceType');
+    // the provider's reason reaches the client in Vietnamese too
+    expect(noWsdl.text).toMatch(/<truc:message_vi [^>]*>[^<]*: dịch vụ guiVanBan không có mô tả WSDL: loại dịch vụ là REST<\/truc:message_vi>/);
     expect((await getWsdl('khongTonTai')).faultcode).toBe('Server.ServerProxy.UnknownService');
     expect((await getWsdl()).faultcode).toBe('Server.ServerProxy.InvalidBody');
     // REST's view of it: listMethods names its type WSDL; getOpenAPI refuses it

@@ -95,7 +95,7 @@ describe('maintenance mode', () => {
     expect([early.status, early.error, early.json.code]).toEqual([500, 'Server.ServerProxy.MaintenanceMode', 'server_maintenance']);
     // the owner's message reaches the client, from either server
     expect(early.json.message).toContain('SERVER:VN/PROV/000.00.31.H29/ss-hcm (Nâng cấp đến 22:00 / upgrade until 22:00) is in maintenance mode');
-    expect(early.json.message_vi).toBe('Máy chủ bảo mật đang bảo trì: SERVER:VN/PROV/000.00.31.H29/ss-hcm (Nâng cấp đến 22:00 / upgrade until 22:00)');
+    expect(early.json.message_vi).toBe('Máy chủ an ninh đang bảo trì: SERVER:VN/PROV/000.00.31.H29/ss-hcm (Nâng cấp đến 22:00 / upgrade until 22:00)');
     // a server in maintenance still sends its own clients' messages to other agencies
     const out = await fetch(`${hcm.isUrl}/r1/VN/GOV/000.00.00.G22/vanthu/thong-tin`, { headers: { 'x-road-client': 'VN/PROV/000.00.31.H29/vanthu' } });
     expect(out.status, await out.clone().text()).toBe(200);
@@ -105,7 +105,7 @@ describe('maintenance mode', () => {
     await t.axis.refreshAll();
     const r = await call();
     expect([r.status, r.error]).toEqual([500, 'Server.ClientProxy.MaintenanceMode']);
-    expect(r.json).toMatchObject({ code: 'server_maintenance', message: expect.stringContaining('SERVER:VN/PROV/000.00.31.H29/ss-hcm (Nâng cấp đến 22:00 / upgrade until 22:00) is in maintenance mode'), message_vi: 'Máy chủ bảo mật đang bảo trì: SERVER:VN/PROV/000.00.31.H29/ss-hcm (Nâng cấp đến 22:00 / upgrade until 22:00)' });
+    expect(r.json).toMatchObject({ code: 'server_maintenance', message: expect.stringContaining('SERVER:VN/PROV/000.00.31.H29/ss-hcm (Nâng cấp đến 22:00 / upgrade until 22:00) is in maintenance mode'), message_vi: 'Máy chủ an ninh đang bảo trì: SERVER:VN/PROV/000.00.31.H29/ss-hcm (Nâng cấp đến 22:00 / upgrade until 22:00)' });
     await maintenance(false, () => t.axis.refreshAll());
     expect((await call()).status).toBe(200);
     expect((await hcm.server.diagnose()).registration).toEqual({ address: expect.any(String), clients: 1, maintenance: false });

@@ -75,8 +75,8 @@ export function parseRestPath(url: string): { service: ServiceId; path: string }
   const query = q < 0 ? '' : url.slice(q);
   const p = pathname.split('/');
   // ['', 'r1', instance, class, member, subsystem, service, ...rest]
-  if (p[1] !== 'r1') throw new TrucError('bad_request', `the REST protocol version "${p[1] ?? ''}" is not supported; use /r1/`);
-  if (p.length < 7) throw new TrucError('bad_request', 'the path is /r1/{instance}/{class}/{member}/{subsystem}/{service}[/…]');
+  if (p[1] !== 'r1') throw new TrucError('bad_request', `the REST protocol version "${p[1] ?? ''}" is not supported; use /r1/`, { reason_vi: `phiên bản giao thức REST "${p[1] ?? ''}" không được hỗ trợ; hãy dùng /r1/` });
+  if (p.length < 7) throw new TrucError('bad_request', 'the path is /r1/{instance}/{class}/{member}/{subsystem}/{service}[/…]', { reason_vi: 'đường dẫn có dạng /r1/{instance}/{class}/{member}/{subsystem}/{service}[/…]' });
   let parts: string[];
   try {
     parts = p.slice(2, 7).map((x) => decodeURIComponent(x));
@@ -126,8 +126,9 @@ export async function handleConsumer(ctx: ServerContext, req: IncomingMessage, r
       // SOAP part, the attachments after it streaming on as a REST body does
       const multipart = parseMediaType(ct).type === 'multipart/related';
       const limit = Math.min(SOAP_MAX_BYTES, ctx.limits.maxBodyBytes);
-      if (!multipart && declared > limit) throw new TrucError('too_large', `a SOAP message is held whole while it passes: at most ${limit} bytes`, { limit });
-      if (multipart && declared > ctx.limits.maxBodyBytes) throw new TrucError('too_large', `the message body exceeds ${ctx.limits.maxBodyBytes} bytes`, { limit: ctx.limits.maxBodyBytes });
+      if (!multipart && declared > limit) throw new TrucError('too_large', `a SOAP message is held whole while it passes: at most ${limit} bytes`, { limit, reason_vi: `thông điệp SOAP được giữ trọn khi đi qua: tối đa ${limit} byte` });
+      if (multipart && declared > ctx.limits.maxBodyBytes)
+        throw new TrucError('too_large', `the message body exceeds ${ctx.limits.maxBodyBytes} bytes`, { limit: ctx.limits.maxBodyBytes, reason_vi: `thân thông điệp vượt quá ${ctx.limits.maxBodyBytes} byte` });
       const sa = req.headers.soapaction;
       const action = Array.isArray(sa) ? sa.join(', ') : sa;
       if (Number.isSafeInteger(declared) && declared <= (multipart ? ctx.limits.inlineBodyBytes : limit)) {
@@ -139,12 +140,14 @@ export async function handleConsumer(ctx: ServerContext, req: IncomingMessage, r
       }
       ({ service, client, id: messageId } = soap);
     } else {
-      if (!req.url?.startsWith('/r1/')) throw new TrucError('not_found', `no route ${req.method} ${req.url?.split('?')[0] ?? ''}; messages go to /r1/{instance}/{class}/{member}/{subsystem}/{service}, or are SOAP envelopes POSTed to /`);
+      if (!req.url?.startsWith('/r1/')) throw new TrucError('not_found', `no route ${req.method} ${req.url?.split('?')[0] ?? ''}; messages go to /r1/{instance}/{class}/{member}/{subsystem}/{service}, or are SOAP envelopes POSTed to /`, {
+          reason_vi: 'thông điệp REST gửi tới /r1/{instance}/{class}/{member}/{subsystem}/{service}, thông điệp SOAP gửi bằng POST tới /',
+        });
       const parsed = parseRestPath(req.url);
       service = parsed.service;
       path = parsed.path;
       const ch = req.headers['x-road-client'];
-      if (typeof ch !== 'string' || !ch) throw new TrucError('unknown_client', 'the X-Road-Client header is missing');
+      if (typeof ch !== 'string' || !ch) throw new TrucError('unknown_client', 'the X-Road-Client header is missing', { reason_vi: 'thiếu tiêu đề X-Road-Client (hệ thống khách gọi dịch vụ)' });
       client = parseClientHeader(decodeClientHeader(ch));
       const givenId = req.headers['x-road-id'];
       messageId = typeof givenId === 'string' && givenId.length > 0 && givenId.length <= MAX_ID && !/[\s\p{Cc}]/u.test(givenId) ? givenId : randomUUID();
@@ -154,19 +157,21 @@ export async function handleConsumer(ctx: ServerContext, req: IncomingMessage, r
       throw new TrucError('timestamp_unavailable', 'the message log has not been time-stamped within its grace period; new messages are refused until a time-stamping authority answers');
     const snap = await ctx.store.snapshot();
     if (!snap.clients.has(subsystemText(client)) || !conf.isClientOf(ctx.id, client))
-      throw new TrucError('client_not_owned', `${clientHeader(client)} is not a registered client of this security server`);
+      throw new TrucError('client_not_owned', `${clientHeader(client)} is not a registered client of this security server`, { reason_vi: `${clientHeader(client)} chưa được đăng ký` });
     checkIsConnection(snap, client, req);
     const provSubsystem = subsystemOf(service);
     if (!conf.hasSubsystem(provSubsystem))
-      throw new TrucError(conf.member(provSubsystem) ? 'unknown_service' : 'unknown_member', `${subsystemText(provSubsystem)} is not registered in the global configuration`);
+      throw new TrucError(conf.member(provSubsystem) ? 'unknown_service' : 'unknown_member', `${subsystemText(provSubsystem)} is not registered in the global configuration`, {
+        reason_vi: `${subsystemText(provSubsystem)} chưa được đăng ký trong cấu hình toàn cục`,
+      });
     let candidates = conf.serversOf(provSubsystem);
-    if (!candidates.length) throw new TrucError('unknown_service', `no security server serves ${subsystemText(provSubsystem)}`);
+    if (!candidates.length) throw new TrucError('unknown_service', `no security server serves ${subsystemText(provSubsystem)}`, { reason_vi: `không máy chủ an ninh nào phục vụ ${subsystemText(provSubsystem)}` });
     // X-Road's security server targeting (PR-TARGETSS; X-Road-Security-Server in REST): this provider's server only
     const target = soap ? soap.target : targetHeader(req.headers['x-road-security-server']);
     if (target) {
       const want = serverText(target);
       candidates = candidates.filter((s) => serverText(s.id) === want);
-      if (!candidates.length) throw new TrucError('unknown_service', `${want} does not serve ${subsystemText(provSubsystem)}`, { xroadFault: 'InvalidSecurityServer' });
+      if (!candidates.length) throw new TrucError('unknown_service', `${want} does not serve ${subsystemText(provSubsystem)}`, { xroadFault: 'InvalidSecurityServer', reason_vi: `${want} không phục vụ ${subsystemText(provSubsystem)}` });
     }
     // a server in maintenance mode is not sent to; when every one is, the client is told so (not "unknown")
     const open = candidates.filter((s) => !s.maintenance);
@@ -248,12 +253,21 @@ function checkIsConnection(snap: ServerSnapshot, client: SubsystemId, req: Incom
   const type = snap.connections.get(text);
   if (!type) return;
   const socket = req.socket as TLSSocket;
-  if (!socket.encrypted) throw new TrucError('cert_invalid', `${clientHeader(client)} connects over HTTPS only (connection type ${type}): use this server's TLS port`, { xroadFault: 'SslAuthenticationFailed' });
+  if (!socket.encrypted) throw new TrucError('cert_invalid', `${clientHeader(client)} connects over HTTPS only (connection type ${type}): use this server's TLS port`, {
+      xroadFault: 'SslAuthenticationFailed',
+      reason_vi: `${clientHeader(client)} chỉ được kết nối qua HTTPS (kiểu kết nối ${type}): hãy dùng cổng TLS của máy chủ này`,
+    });
   if (type !== 'https') return;
   const der = socket.getPeerCertificate?.()?.raw;
-  if (!der?.length) throw new TrucError('cert_invalid', `${clientHeader(client)} must present a TLS client certificate registered for it (connection type https); none was presented`, { xroadFault: 'SslAuthenticationFailed' });
+  if (!der?.length) throw new TrucError('cert_invalid', `${clientHeader(client)} must present a TLS client certificate registered for it (connection type https); none was presented`, {
+      xroadFault: 'SslAuthenticationFailed',
+      reason_vi: `${clientHeader(client)} phải xuất trình chứng thư TLS đã đăng ký cho nó (kiểu kết nối https); không có chứng thư nào được xuất trình`,
+    });
   if (!snap.isCerts.get(text)?.has(sha256(der).toString('hex')))
-    throw new TrucError('cert_invalid', `the TLS client certificate presented is not one registered for ${clientHeader(client)}`, { xroadFault: 'SslAuthenticationFailed' });
+    throw new TrucError('cert_invalid', `the TLS client certificate presented is not one registered for ${clientHeader(client)}`, {
+      xroadFault: 'SslAuthenticationFailed',
+      reason_vi: `chứng thư TLS được xuất trình không phải chứng thư đã đăng ký cho ${clientHeader(client)}`,
+    });
 }
 
 /** The X-Road-Security-Server header: `INSTANCE/CLASS/MEMBER/SERVERCODE`, percent-encoded parts. */

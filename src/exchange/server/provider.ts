@@ -274,7 +274,9 @@ async function provide(ctx: ServerContext, x: ProviderExchange, check?: () => vo
     // service of the same code goes first)
     const meta = !svc && !service.serviceVersion && (header.protocol === 'soap' ? SOAP_META_SERVICES : META_SERVICES).has(service.serviceCode) && snap.clients.has(subsystemText(subsystemOf(service))) && conf.isClientOf(ctx.id, subsystemOf(service));
     if (!meta && (!svc || svc.disabled || !conf.isClientOf(ctx.id, subsystemOf(service))))
-      throw new TrucError('unknown_service', `${svcText} is not a service of this security server${svc?.disabled ? ' (disabled)' : ''}`);
+      throw new TrucError('unknown_service', `${svcText} is not a service of this security server${svc?.disabled ? ' (disabled)' : ''}`, {
+        reason_vi: `${svcText} không phải dịch vụ của máy chủ an ninh này${svc?.disabled ? ' (đang tắt)' : ''}`,
+      });
     checkTime(ctx, header);
     const pm = peerMaterial(x.socket, header, incoming.material);
     await ctx.trust.check(conf, peer.der, pm.authOcsp, 'auth-client');
@@ -282,7 +284,7 @@ async function provide(ctx: ServerContext, x: ProviderExchange, check?: () => vo
     if (!signer.member || !sameMember(signer.member, memberOf(client)))
       throw new TrucError('cert_invalid', `the message is signed with a certificate that does not belong to the client's member ${client.memberClass}/${client.memberCode}`);
     const replayKey = `${header.client}|${header.id}`;
-    if (ctx.replay.has(replayKey)) throw new TrucError('replayed_message', `message ${header.id} from ${header.client} was already received`);
+    if (ctx.replay.has(replayKey)) throw new TrucError('replayed_message', `message ${header.id} from ${header.client} was already received`, { reason_vi: `thông điệp ${header.id} của ${header.client} đã được nhận trước đó` });
     // metaservices are open to every client of the axis, as in X-Road; their answers list only what is allowed
     // a path a system could resolve outside the one matched (`/public/../admin`) is never granted
     const dot = meta ? undefined : dotSegment(header.path ?? '/');
@@ -291,7 +293,9 @@ async function provide(ctx: ServerContext, x: ProviderExchange, check?: () => vo
         reason_vi: `đường dẫn ${header.path} có đoạn "${dot}", hệ thống của dịch vụ có thể hiểu là "." hoặc "..": quyền truy cập không xét cho đường dẫn như vậy`,
       });
     if (!meta && !accessAllowed(snap, conf, svcText, client, header.method!, header.path!))
-      throw new TrucError('access_denied', `${subsystemText(client)} has no access right to ${header.method} ${svcText}${header.path === '/' ? '' : header.path}`);
+      throw new TrucError('access_denied', `${subsystemText(client)} has no access right to ${header.method} ${svcText}${header.path === '/' ? '' : header.path}`, {
+        reason_vi: `${subsystemText(client)} không có quyền ${header.method} ${svcText}${header.path === '/' ? '' : header.path}`,
+      });
     const rest = await receiveBody(ctx, incoming, signer);
     held = rest.body;
     // a SOAP message is read as the service will read it: its header must name what the signed header names
@@ -304,7 +308,7 @@ async function provide(ctx: ServerContext, x: ProviderExchange, check?: () => vo
     }
     if (!ctx.replay.add(replayKey)) {
       if (!Buffer.isBuffer(rest.body.body)) await rest.body.body.discard?.();
-      throw new TrucError('replayed_message', `message ${header.id} from ${header.client} was already received`);
+      throw new TrucError('replayed_message', `message ${header.id} from ${header.client} was already received`, { reason_vi: `thông điệp ${header.id} của ${header.client} đã được nhận trước đó` });
     }
     try {
       await ctx.log.append({
@@ -386,7 +390,7 @@ async function sendToService(
   const send = (): Promise<IncomingMessage> =>
     new Promise((resolve, reject) => {
       const r = lib.request(target, { method: h.method, headers, timeout: timeoutMs, agent: target.protocol === 'https:' ? tlsAgent : serviceAgent });
-      r.on('timeout', () => r.destroy(new TrucError('service_failed', `the service did not answer within ${timeoutMs} ms`)));
+      r.on('timeout', () => r.destroy(new TrucError('service_failed', `the service did not answer within ${timeoutMs} ms`, { reason_vi: `dịch vụ không trả lời trong ${timeoutMs} ms` })));
       r.on('error', (e) => {
         // a kept-alive connection the information system closed just as it was reused: it never read the
         // request; sent again once when the body can be (in memory)

@@ -230,6 +230,8 @@ describe('refusals toward the information system', () => {
     expect(denied.status).toBe(500);
     expect(denied.error).toBe('Server.ServerProxy.AccessDenied');
     expect(denied.json()).toMatchObject({ type: 'Server.ServerProxy.AccessDenied', code: 'access_denied', status: 403 });
+    // the provider's reason, in Vietnamese too, reaches the caller
+    expect(denied.json().message_vi).toBe(`Không có quyền truy cập dịch vụ: ${vpcpSub} không có quyền GET ${svc}/cong-khai/1`);
     await hcm.server.store.grant({ service: svc, subject: vpcpSub, method: 'GET', path: '/cong-khai/*' });
     expect((await call(0, `${HCM}/bao-cao/cong-khai/1`)).status).toBe(200);
     expect((await call(0, `${HCM}/bao-cao/mat/1`)).error).toBe('Server.ServerProxy.AccessDenied');
@@ -858,6 +860,7 @@ describe("X-Road's message protocol for REST (PR-REST, PR-MREST)", () => {
     const encoded = await named('VN/GOV/000.00.00.G22/v%C4%83n-th%C6%B0');
     expect(raw.code).toBe('client_not_owned');
     expect(raw.message).toBe('VN/GOV/000.00.00.G22/văn-thư is not a registered client of this security server');
+    expect(raw.message_vi).toBe('Hệ thống khách không thuộc máy chủ an ninh này: VN/GOV/000.00.00.G22/văn-thư chưa được đăng ký');
     expect(encoded.message).toBe(raw.message);
     // bytes that are not UTF-8 stay the Latin-1 text they are
     expect((await named('VN/GOV/000.00.00.G22/caf\xe9')).message).toMatch(/^VN\/GOV\/000\.00\.00\.G22\/café is not/);

@@ -29,6 +29,9 @@ few with \`npm run bench -- <name> …\`; only their sections are rewritten, the
 (and the machine) of the run that produced them. A benchmark always measures its peer — the raw primitive
 or reference implementation it should be compared with — in the same run, on the same machine, so that
 ratios stay meaningful across machines.
+What is written by hand in a section (analyses, side-by-side runs, earlier figures) goes between the lines
+\`<!-- notes: kept when the benchmark rewrites this section -->\` and \`<!-- /notes -->\`, which a
+rewrite keeps; the rest of a section is the benchmark's own and is replaced.
 `;
 
 export interface Machine {
@@ -133,12 +136,27 @@ export function defaultDescribe(results: Record<string, unknown>): string {
   return ['| figure | value |', '|---|---|', ...rows].join('\n');
 }
 
-function section(
+/**
+ * What people wrote by hand in a section — analyses, side-by-side runs, earlier sessions' figures — between
+ * these two lines, kept when the benchmark rewrites the section's figures.
+ */
+export const NOTES_START = '<!-- notes: kept when the benchmark rewrites this section -->';
+export const NOTES_END = '<!-- /notes -->';
+
+/** The hand-written notes of a section's text, markers included, or '' when it has none. */
+export function sectionNotes(text: string): string {
+  const a = text.indexOf(NOTES_START);
+  const b = a < 0 ? -1 : text.indexOf(NOTES_END, a);
+  return b < 0 ? '' : text.slice(a, b + NOTES_END.length);
+}
+
+export function section(
   name: string,
   mod: BenchModule,
   results: Record<string, unknown>,
   m: Machine,
   at: Date,
+  notes = '',
 ): string {
   const heading = `## ${name}${mod.title ? ` — ${mod.title}` : ''}`;
   const d = mod.describe as unknown;
@@ -160,6 +178,7 @@ function section(
     '',
     body,
     '',
+    ...(notes ? [notes, ''] : []),
     '<details><summary>raw results</summary>',
     '',
     '```json',
@@ -206,8 +225,8 @@ async function main(argv: string[]): Promise<number> {
     }
     console.log(`${name}: ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     console.log(JSON.stringify(results, null, 2));
-    const text = section(name, mod as BenchModule, results, m, at);
     const i = doc.sections.findIndex((s) => s.name === name);
+    const text = section(name, mod as BenchModule, results, m, at, i >= 0 ? sectionNotes(doc.sections[i]!.text) : '');
     if (i >= 0) doc.sections[i] = { name, text };
     else doc.sections.push({ name, text });
     // written after each benchmark: a later failure or interruption keeps what was measured

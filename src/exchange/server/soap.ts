@@ -400,7 +400,7 @@ const MAX_META_REQUEST = 64 * 1024;
 export function bodyChildren(parsed: ParsedSoap): Record<string, string> {
   if (parsed.part.length > MAX_META_REQUEST)
     throw new TrucError('bad_request', `a metaservice's request is at most ${MAX_META_REQUEST} bytes`, { xroadFault: 'InvalidBody', reason_vi: `yêu cầu dịch vụ siêu dữ liệu tối đa ${MAX_META_REQUEST} byte` });
-  const out: Record<string, string> = {};
+  const out: Record<string, string> = Object.create(null);
   const p = new SaxesParser({ xmlns: true });
   let depth = 0;
   let inBody = false;
@@ -422,7 +422,15 @@ export function bodyChildren(parsed: ParsedSoap): Record<string, string> {
     }
     depth--;
   });
-  p.write(parsed.part.toString('utf8')).close();
+  try {
+    // the envelope was checked in its own encoding; a metaservice's request is read as UTF-8, as X-Road sends it
+    p.write(parsed.part.toString('utf8')).close();
+  } catch (e) {
+    throw new TrucError('bad_request', `a metaservice's request is read as UTF-8 and this one is not: ${(e as Error).message.slice(0, 200)}`, {
+      xroadFault: 'InvalidBody',
+      reason_vi: 'yêu cầu dịch vụ siêu dữ liệu được đọc theo UTF-8, yêu cầu này không phải UTF-8',
+    });
+  }
   return out;
 }
 

@@ -631,6 +631,10 @@ describe('SOAP through two security servers', () => {
     expect(noWsdl.text).toMatch(/<truc:message_vi [^>]*>[^<]*: dịch vụ guiVanBan không có mô tả WSDL: loại dịch vụ là REST<\/truc:message_vi>/);
     expect((await getWsdl('khongTonTai')).faultcode).toBe('Server.ServerProxy.UnknownService');
     expect((await getWsdl()).faultcode).toBe('Server.ServerProxy.InvalidBody');
+    // a request in a single-byte encoding (windows-1258, a non-ASCII element beside the service code) is answered
+    const latin = envelope({ prolog: '<?xml version="1.0" encoding="windows-1258"?>\n', service: { ...HCM, code: 'getWsdl' }, body: '<xrd:getWsdl><xrd:serviceCode>traCuuVanBan</xrd:serviceCode><xrd:caf\u00e9>x</xrd:caf\u00e9></xrd:getWsdl>' });
+    const odd = await post(Buffer.from(latin, 'latin1'), 'text/xml; charset=windows-1258');
+    expect([odd.status, odd.faultcode]).toEqual([200, undefined]);
     // REST's view of it: listMethods names its type WSDL; getOpenAPI refuses it
     const rest = (path: string) => fetch(`${t.axis.members[0]!.isUrl}/r1/VN/PROV/000.00.31.H29/vanthu/${path}`, { headers: { 'x-road-client': 'VN/GOV/000.00.00.G22/vanthu' } });
     const listed = (await (await rest('listMethods')).json()) as { service: { service_code: string; service_type: string }[] };

@@ -29,9 +29,10 @@ let newAuthCertRequest: typeof StandaloneApi.newAuthCertRequest;
 let openServer: typeof StandaloneApi.openServer;
 let serverSettings: typeof StandaloneApi.serverSettings;
 let serverStore: typeof StandaloneApi.serverStore;
+let serviceType: typeof StandaloneApi.serviceType;
 
 async function load(): Promise<void> {
-  ({ confClient, importCert, initKeys, installAnchor, newAuthCertRequest, openServer, serverSettings, serverStore } = await import('../exchange/server/standalone.js'));
+  ({ confClient, importCert, initKeys, installAnchor, newAuthCertRequest, openServer, serverSettings, serverStore, serviceType } = await import('../exchange/server/standalone.js'));
 }
 
 export interface SsCliContext {
@@ -256,7 +257,7 @@ export function ssCommands(program: Command, ctx: SsCliContext): void {
     .action(() =>
       ctx.withPlatform(async (p) => {
         const store = await serverStore(p);
-        const rows = (await store.listServices()).map((s) => ({ service: s.text, url: s.url, type: s.openapi ? 'OPENAPI' : s.wsdl ? 'WSDL' : 'REST', disabled: s.disabled }));
+        const rows = (await store.listServices()).map((s) => ({ service: s.text, url: s.url, type: serviceType(s), disabled: s.disabled }));
         const rights = await store.listAccess();
         ctx.out({ services: rows, access: rights }, () => `${table(rows, ['service', 'url', 'type', 'disabled'])}\n\n${table(rights as unknown as Record<string, unknown>[], ['service', 'subject', 'method', 'path'])}`);
       }),

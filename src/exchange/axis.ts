@@ -27,7 +27,7 @@ import type { ServerLimits } from './server/context.js';
 import { fetchOcspOnce } from './server/own-status.js';
 import { certHash } from './conf/global.js';
 import { encryptionCertRequest, type RegistrationRequest } from './conf/registration-request.js';
-import { isSoapCall, parseSoap, soapEnvelope, soapFault } from './server/soap.js';
+import { isSoapCall, parseSoap, soapEnvelope, soapFault, xmlEscape } from './server/soap.js';
 import type { Logger } from 'pino';
 
 export interface AxisAgency {
@@ -157,10 +157,9 @@ function sampleService(agency: AxisAgency): http.Server {
         try {
           const p = parseSoap(Buffer.concat(chunks), req.headers['content-type'] ?? 'text/xml');
           const code = p.fields.service?.parts.serviceCode ?? 'thongTin';
-          const esc = (s: string) => s.replace(/[<>&]/g, (c) => (c === '<' ? '&lt;' : c === '>' ? '&gt;' : '&amp;'));
           out = soapEnvelope(
             p.fields,
-            `<ns1:${code}Response><coQuan>${esc(agency.name)}</coQuan><thongDiep>Xin chào từ ${esc(agency.name)}</thongDiep><message>Hello from ${esc(agency.name)}</message><benGoi>${esc(Object.values(p.fields.client?.parts ?? {}).join('/'))}</benGoi></ns1:${code}Response>`,
+            `<ns1:${code}Response><coQuan>${xmlEscape(agency.name)}</coQuan><thongDiep>Xin chào từ ${xmlEscape(agency.name)}</thongDiep><message>Hello from ${xmlEscape(agency.name)}</message><benGoi>${xmlEscape(Object.values(p.fields.client?.parts ?? {}).join('/'))}</benGoi></ns1:${code}Response>`,
             ' xmlns:ns1="urn:truc:demo"',
           );
           res.writeHead(200, { 'content-type': 'text/xml; charset=utf-8' });

@@ -19,9 +19,9 @@ import type { IncomingMessage } from 'node:http';
 import { TrucError } from '../../errors.js';
 import { subsystemText, subsystemOf, type ServiceId, type SubsystemId } from '../ids.js';
 import type { GlobalConf } from '../conf/global.js';
-import { subjectCovers, type AccessRight, type ServerSnapshot, type ServiceRow } from './store.js';
+import { serviceType, subjectCovers, type AccessRight, type ServerSnapshot, type ServiceRow } from './store.js';
 import { randomUUID } from 'node:crypto';
-import { bodyChildren, identifierXml, soapEnvelope, type ParsedSoap } from './soap.js';
+import { bodyChildren, identifierXml, soapEnvelope, xmlEscape, type ParsedSoap } from './soap.js';
 import { wsdlForClients } from './wsdl.js';
 import { descriptionContentType } from './openapi.js';
 
@@ -50,7 +50,7 @@ function entry(row: ServiceRow, rights: AccessRight[], described: boolean): Reco
     subsystem_code: s.subsystemCode,
     service_code: s.serviceCode,
     ...(s.serviceVersion ? { service_version: s.serviceVersion } : {}),
-    service_type: row.openapi ? 'OPENAPI' : row.wsdl ? 'WSDL' : 'REST',
+    service_type: serviceType(row),
     endpoint_list: endpoints,
   };
 }
@@ -75,7 +75,7 @@ export function metaserviceAnswer(snap: ServerSnapshot, conf: GlobalConf, meta: 
     const row = services.find((r) => r.service.serviceCode === code);
     if (!row) throw new TrucError('unknown_service', `${subsystemText(provider)} has no service ${code}`);
     const d = snap.descriptions.get(row.text);
-    if (!d || d.format === 'wsdl') throw new TrucError('unsupported', `service ${code} has no OpenAPI description: its type is ${d ? 'WSDL' : 'REST'}`, { xroadFault: 'ServiceType', reason_vi: `dịch vụ ${code} không có mô tả OpenAPI: loại dịch vụ là ${d ? 'WSDL' : 'REST'}` });
+    if (!d || d.format === 'wsdl') throw new TrucError('unsupported', `service ${code} has no OpenAPI description: its type is ${serviceType(row)}`, { xroadFault: 'ServiceType', reason_vi: `dịch vụ ${code} không có mô tả OpenAPI: loại dịch vụ là ${serviceType(row)}` });
     const doc = Buffer.from(d.document);
     return Object.assign(Readable.from([doc]), { statusCode: 200, headers: { 'content-type': descriptionContentType(d.format), 'content-length': String(doc.length) } }) as unknown as IncomingMessage;
   }
@@ -134,8 +134,6 @@ function clientsWsdl(document: string): Buffer {
   return out;
 }
 
-const xmlEsc = (v: string) => v.replace(/[<>&]/g, (c) => (c === '<' ? '&lt;' : c === '>' ? '&gt;' : '&amp;'));
-
 /**
  * `getWsdl` (PR-META 4): the body names `serviceCode` (and `serviceVersion`); the answer is a
  * `multipart/related` message, the envelope with `getWsdlResponse` repeating them, then the WSDL as the
@@ -148,15 +146,15 @@ function getWsdlAnswer(snap: ServerSnapshot, meta: ServiceId, request: ParsedSoa
   if (!code) throw new TrucError('bad_request', 'getWsdl names the service in its body: <xrd:getWsdl><xrd:serviceCode>…</xrd:serviceCode></xrd:getWsdl>', { xroadFault: 'InvalidBody', reason_vi: 'getWsdl cần mã dịch vụ trong thân: <xrd:getWsdl><xrd:serviceCode>…</xrd:serviceCode></xrd:getWsdl>' });
   const rows = servicesOf(snap, subsystemOf(meta)).filter((r) => r.service.serviceCode === code && (!version || r.service.serviceVersion === version));
   if (!rows.length) throw new TrucError('unknown_service', `${subsystemText(subsystemOf(meta))} has no service ${code}${version ? ` of version ${version}` : ''}`);
-  const row = rows.find((r) => snap.descriptions.get(r.text)?.format === 'wsdl');
+  const row = rows.find((r) => r.wsdl);
   if (!row) {
-    const type = rows[0]!.openapi ? 'OPENAPI' : 'REST';
+    const type = serviceType(rows[0]!);
     throw new TrucError('unsupported', `service ${code} has no WSDL description: its type is ${type}`, { xroadFault: 'ServiceType', reason_vi: `dịch vụ ${code} không có mô tả WSDL: loại dịch vụ là ${type}` });
   }
   const wsdl = clientsWsdl(snap.descriptions.get(row.text)!.document);
   const envelope = soapEnvelope(
     request.fields,
-    `<xrd:getWsdlResponse><xrd:serviceCode>${xmlEsc(code)}</xrd:serviceCode>${version ? `<xrd:serviceVersion>${xmlEsc(version)}</xrd:serviceVersion>` : ''}</xrd:getWsdlResponse>`,
+    `<xrd:getWsdlResponse><xrd:serviceCode>${xmlEscape(code)}</xrd:serviceCode>${version ? `<xrd:serviceVersion>${xmlEscape(version)}</xrd:serviceVersion>` : ''}</xrd:getWsdlResponse>`,
   );
   const boundary = `truc-wsdl-${randomUUID()}`;
   const body = Buffer.concat([
@@ -194,12 +192,11 @@ export function listClients(conf: GlobalConf, instance: string | null, json: boo
     }));
     return { contentType: 'application/json; charset=utf-8', body: Buffer.from(JSON.stringify({ member })) };
   }
-  const esc = (v: string) => v.replace(/[<>&]/g, (c) => (c === '<' ? '&lt;' : c === '>' ? '&gt;' : '&amp;'));
   const xml = entries
     .map(
       (e) =>
-        `<xrd:member><xrd:id id:objectType="${e.objectType}"><id:xRoadInstance>${esc(conf.instance)}</id:xRoadInstance><id:memberClass>${esc(e.memberClass)}</id:memberClass><id:memberCode>${esc(e.memberCode)}</id:memberCode>` +
-        `${e.subsystemCode ? `<id:subsystemCode>${esc(e.subsystemCode)}</id:subsystemCode>` : ''}</xrd:id><xrd:name>${esc(e.name)}</xrd:name></xrd:member>`,
+        `<xrd:member><xrd:id id:objectType="${e.objectType}"><id:xRoadInstance>${xmlEscape(conf.instance)}</id:xRoadInstance><id:memberClass>${xmlEscape(e.memberClass)}</id:memberClass><id:memberCode>${xmlEscape(e.memberCode)}</id:memberCode>` +
+        `${e.subsystemCode ? `<id:subsystemCode>${xmlEscape(e.subsystemCode)}</id:subsystemCode>` : ''}</xrd:id><xrd:name>${xmlEscape(e.name)}</xrd:name></xrd:member>`,
     )
     .join('');
   return {

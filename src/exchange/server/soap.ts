@@ -629,7 +629,8 @@ export function checkResponse(request: ParsedSoap, response: ParsedSoap): void {
     throw new TrucError('service_failed', 'Response from server proxy is not consistent with request: requestHash does not match the request sent', { xroadFault: 'ServiceFailed.InconsistentResponse' });
 }
 
-const esc = (s: string) => s.replace(/[<>&"]/g, (c) => (c === '<' ? '&lt;' : c === '>' ? '&gt;' : c === '&' ? '&amp;' : '&quot;'));
+/** Text for an XML element or a quoted attribute. */
+export const xmlEscape = (s: string) => s.replace(/[<>&"]/g, (c) => (c === '<' ? '&lt;' : c === '>' ? '&gt;' : c === '&' ? '&amp;' : '&quot;'));
 
 /** A SOAP 1.1 fault as X-Road's servers send it (PR-MESS Annex D.1), with Trục's code and texts in the detail. */
 export function soapFault(fault: string, e: unknown, errorId = randomUUID()): Buffer {
@@ -638,11 +639,11 @@ export function soapFault(fault: string, e: unknown, errorId = randomUUID()): Bu
   return Buffer.from(
     '<?xml version="1.0" encoding="UTF-8"?>\n' +
       `<SOAP-ENV:Envelope xmlns:SOAP-ENV="${SOAP_ENV_NS}"><SOAP-ENV:Body><SOAP-ENV:Fault>` +
-      `<faultcode>${esc(fault)}</faultcode><faultstring>${esc(en)}</faultstring><faultactor></faultactor>` +
+      `<faultcode>${xmlEscape(fault)}</faultcode><faultstring>${xmlEscape(en)}</faultstring><faultactor></faultactor>` +
       `<detail><faultDetail xmlns="">${errorId}</faultDetail>` +
-      `<truc:code xmlns:truc="${TRUC_NS}">${esc(p.code)}</truc:code>` +
-      `<truc:message_vi xmlns:truc="${TRUC_NS}">${esc(problemMessageVi(p as { code: string }))}</truc:message_vi>` +
-      `<truc:message_en xmlns:truc="${TRUC_NS}">${esc(en)}</truc:message_en></detail>` +
+      `<truc:code xmlns:truc="${TRUC_NS}">${xmlEscape(p.code)}</truc:code>` +
+      `<truc:message_vi xmlns:truc="${TRUC_NS}">${xmlEscape(problemMessageVi(p as { code: string }))}</truc:message_vi>` +
+      `<truc:message_en xmlns:truc="${TRUC_NS}">${xmlEscape(en)}</truc:message_en></detail>` +
       '</SOAP-ENV:Fault></SOAP-ENV:Body></SOAP-ENV:Envelope>\n',
     'utf8',
   );
@@ -662,7 +663,7 @@ export function sendSoapFault(res: ServerResponse, e: unknown, origin: ErrorOrig
 
 /** An X-Road identifier as a header field (`xrd` and `id` prefixes bound on the envelope by `soapEnvelope`). */
 export function identifierXml(tag: string, x: XrdIdentifier): string {
-  return `<xrd:${tag} id:objectType="${esc(x.objectType)}">` + Object.entries(x.parts).map(([k, v]) => `<id:${k}>${esc(v)}</id:${k}>`).join('') + `</xrd:${tag}>`;
+  return `<xrd:${tag} id:objectType="${xmlEscape(x.objectType)}">` + Object.entries(x.parts).map(([k, v]) => `<id:${k}>${xmlEscape(v)}</id:${k}>`).join('') + `</xrd:${tag}>`;
 }
 
 /**
@@ -670,7 +671,7 @@ export function identifierXml(tag: string, x: XrdIdentifier): string {
  * the metaservices answer, and what a service written for the protocol sends back.
  */
 export function soapEnvelope(request: SoapFields, bodyXml: string, namespaces = ''): Buffer {
-  const text = (tag: string, v?: string) => (v === undefined ? '' : `<xrd:${tag}>${esc(v)}</xrd:${tag}>`);
+  const text = (tag: string, v?: string) => (v === undefined ? '' : `<xrd:${tag}>${xmlEscape(v)}</xrd:${tag}>`);
   const header =
     (request.client ? identifierXml('client', request.client) : '') +
     (request.service ? identifierXml('service', request.service) : '') +

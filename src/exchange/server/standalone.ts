@@ -23,6 +23,7 @@ import { checkCertForKey, generateIdentityKeys, importIdentityCert, type Identit
 import type { KeyInfo } from '../../crypto/keystore.js';
 import { defaultScheme } from '../../crypto/algorithms.js';
 
+export { serviceType } from './store.js';
 export type ServerSettings = NonNullable<ExchangeSettings['server']>;
 
 export function serverSettings(p: Platform): ServerSettings & { dir: string; serverId: ServerId } {

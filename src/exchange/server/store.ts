@@ -120,6 +120,11 @@ export interface ServiceRow {
   wsdl?: WsdlDescription;
 }
 
+/** X-Road's service type: OPENAPI or WSDL when such a description is registered, REST otherwise. */
+export function serviceType(row: ServiceRow): 'OPENAPI' | 'WSDL' | 'REST' {
+  return row.openapi ? 'OPENAPI' : row.wsdl ? 'WSDL' : 'REST';
+}
+
 export interface AccessRight {
   service: string;
   /** SUBSYSTEM:…, GLOBALGROUP:INSTANCE/code or LOCALGROUP:code */

@@ -14,7 +14,7 @@ import type { SecurityServer } from '../../exchange/server/server.js';
 import { parseServer, parseService, parseSubsystem, serverText } from '../../exchange/ids.js';
 import { listCas } from '../../pki/index.js';
 import { X509Certificate } from 'node:crypto';
-import { IS_CONNECTIONS, type IsConnection } from '../../exchange/server/store.js';
+import { IS_CONNECTIONS, serviceType, type IsConnection } from '../../exchange/server/store.js';
 import type { ServiceDescription } from '../../exchange/server/openapi.js';
 import { looksLikeXml, type WsdlDescription } from '../../exchange/server/wsdl.js';
 
@@ -68,7 +68,7 @@ export async function exchangeRoutes(app: FastifyInstance, p: Platform, o: Excha
         disabled: x.disabled,
         // X-Road's service type: OPENAPI when an OpenAPI 3 description is registered (its operations listed),
         // WSDL when a WSDL 1.1 one is
-        type: x.openapi ? 'OPENAPI' : x.wsdl ? 'WSDL' : 'REST',
+        type: serviceType(x),
         ...(x.openapi ? { openapi: x.openapi } : {}),
         ...(x.wsdl ? { wsdl: x.wsdl } : {}),
         access: snap.access.get(x.text) ?? [],

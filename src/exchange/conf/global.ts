@@ -76,6 +76,7 @@ export class GlobalConf {
       throw new TrucError('conf_expired', `the global configuration (version ${this.version}) expired at ${this.expiresAt.toISOString()}; traffic is refused until a fresh one is downloaded`, {
         version: this.version,
         expiresAt: this.expiresAt.toISOString(),
+        reason_vi: `cấu hình toàn cục (phiên bản ${this.version}) đã hết hạn lúc ${this.expiresAt.toISOString()}; máy chủ từ chối trao đổi cho tới khi tải được cấu hình mới`,
       });
   }
 

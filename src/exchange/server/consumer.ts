@@ -224,7 +224,7 @@ export async function handleConsumer(ctx: ServerContext, req: IncomingMessage, r
         if (sent) throw e;
       }
     }
-    throw lastErr ?? new TrucError('peer_unreachable', 'no provider could be reached');
+    throw lastErr ?? new TrucError('peer_unreachable', 'no provider could be reached', { reason_vi: 'không kết nối được tới máy chủ an ninh nào của bên cung cấp' });
   } catch (e) {
     const err = isTrucError(e) ? e : new TrucError('internal', (e as Error)?.message ?? 'internal error');
     if (!isTrucError(e)) ctx.logger.error({ err: e }, 'consumer side failed');
@@ -388,7 +388,7 @@ function framedCall(ctx: ServerContext, provider: ConfServerView, conn: FramedCo
       } catch (e) {
         throw isTrucError(e) ? e : new TrucError('peer_failed', `${provider.address}: ${(e as Error).message}`);
       }
-      if (!m) throw new TrucError('peer_failed', `${provider.address} closed the connection without answering`, { closedBeforeAnswer: true });
+      if (!m) throw new TrucError('peer_failed', `${provider.address} closed the connection without answering`, { closedBeforeAnswer: true, reason_vi: `${provider.address} đóng kết nối mà không trả lời` });
       if (m.kind === 'error') return { status: 0, problem: m.problem };
       return { socket: s, inbound: m.kind === 'whole' ? { whole: m.bytes } : { stream: m.stream, declared: NaN } };
     },

@@ -207,7 +207,9 @@ export function ownMaterial(ctx: ServerContext): { fields: Pick<MessageHeader, '
 export function checkTime(ctx: ServerContext, h: MessageHeader): void {
   const skew = Math.abs(Date.parse(h.time) - ctx.clock().getTime());
   if (skew > ctx.limits.clockSkewMs)
-    throw new TrucError('bad_message', `the message time ${h.time} is ${Math.round(skew / 1000)} s away from this server's clock (limit ${ctx.limits.clockSkewMs / 1000} s)`);
+    throw new TrucError('bad_message', `the message time ${h.time} is ${Math.round(skew / 1000)} s away from this server's clock (limit ${ctx.limits.clockSkewMs / 1000} s)`, {
+      reason_vi: `thời điểm của thông điệp (${h.time}) lệch ${Math.round(skew / 1000)} giây so với đồng hồ của máy chủ này (giới hạn ${ctx.limits.clockSkewMs / 1000} giây): hãy kiểm tra đồng bộ thời gian (NTP)`,
+    });
 }
 
 export interface ReceivedRest {
@@ -224,14 +226,14 @@ export interface ReceivedRest {
  */
 function checkSigned(ctx: ServerContext, headerBytes: Buffer, body: { hash: Buffer; length: number }, signature: MessageSignature, signer: TrustedCert): Buffer {
   if (signature.bodyHash !== body.hash.toString('hex') || signature.bodyLength !== body.length)
-    throw new TrucError('bad_message_signature', 'the body does not match the hash the sender signed (altered or truncated)');
+    throw new TrucError('bad_message_signature', 'the body does not match the hash the sender signed (altered or truncated)', { reason_vi: 'thân thông điệp không khớp với giá trị băm bên gửi đã ký (bị sửa hoặc bị cắt)' });
   const digest = messageDigest(headerBytes, body.hash, body.length);
   const root = rootFromPath(digest, signature.index, signature.count, signature.path);
   if (!root) throw new TrucError('bad_message_signature', 'the signature path does not fit its tree');
   const key = `${signer.hash}:${root.toString('hex')}:${signature.value}`;
   if (!ctx.roots.has(key)) {
     if (!verifyRoot(signer.key, signature.scheme, root, Buffer.from(signature.value, 'base64')))
-      throw new TrucError('bad_message_signature', "the message signature does not verify with the sender's signing certificate");
+      throw new TrucError('bad_message_signature', "the message signature does not verify with the sender's signing certificate", { reason_vi: 'chữ ký thông điệp không khớp với chứng thư ký số của bên gửi' });
     ctx.roots.add(key);
   }
   return digest;

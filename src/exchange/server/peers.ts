@@ -147,7 +147,10 @@ export class Peers {
     }
     if (!server.authCertHashes.some((h) => h.toLowerCase() === conn!.hash)) {
       conn.socket.destroy();
-      throw new TrucError('cert_invalid', `${serverText(server.id)} presented a certificate that is not the one registered for it in the global configuration`, { hash: conn.hash });
+      throw new TrucError('cert_invalid', `${serverText(server.id)} presented a certificate that is not the one registered for it in the global configuration`, {
+        hash: conn.hash,
+        reason_vi: `${serverText(server.id)} xuất trình chứng thư không phải chứng thư đã đăng ký cho nó trong cấu hình toàn cục`,
+      });
     }
     conn.busy = true;
     return { conn, reused };
@@ -194,9 +197,12 @@ export class Peers {
       const fail = (e: Error) => {
         clearTimeout(timer);
         socket.destroy();
-        reject(e instanceof TrucError ? e : new TrucError('peer_unreachable', `${address}: ${e.message}`));
+        reject(e instanceof TrucError ? e : new TrucError('peer_unreachable', `${address}: ${e.message}`, { reason_vi: `không kết nối được tới ${address} (${(e as NodeJS.ErrnoException).code ?? e.message})` }));
       };
-      const timer = setTimeout(() => fail(new TrucError('peer_unreachable', `${address} did not complete a TLS handshake within ${this.opts.timeoutMs} ms`)), this.opts.timeoutMs);
+      const timer = setTimeout(
+        () => fail(new TrucError('peer_unreachable', `${address} did not complete a TLS handshake within ${this.opts.timeoutMs} ms`, { reason_vi: `${address} không hoàn tất bắt tay TLS trong ${this.opts.timeoutMs} ms` })),
+        this.opts.timeoutMs,
+      );
       socket.once('error', fail);
       socket.once('secureConnect', () => {
         clearTimeout(timer);
@@ -209,7 +215,7 @@ export class Peers {
           return;
         }
         const der = socket.getPeerCertificate(false)?.raw;
-        if (!der) return fail(new TrucError('cert_invalid', `${address} presented no certificate`));
+        if (!der) return fail(new TrucError('cert_invalid', `${address} presented no certificate`, { reason_vi: `${address} không xuất trình chứng thư` }));
         this.framedOpened++;
         const conn: FramedConn = { socket, reader: new FramedReader(socket, this.opts.maxWholeBytes ?? 1024 * 1024), certDer: der, hash: createHash('sha256').update(der).digest('hex'), busy: false };
         this.poolOfConn.set(conn, pool);
@@ -222,7 +228,9 @@ export class Peers {
           this.wake(pool);
         });
         // silent too long: while in use the exchange fails; idle, the connection is simply closed
-        socket.setTimeout(this.opts.timeoutMs, () => socket.destroy(conn.busy ? new TrucError('peer_failed', `${address} was silent for ${this.opts.timeoutMs} ms`) : undefined));
+        socket.setTimeout(this.opts.timeoutMs, () =>
+          socket.destroy(conn.busy ? new TrucError('peer_failed', `${address} was silent for ${this.opts.timeoutMs} ms`, { reason_vi: `${address} không trả lời trong ${this.opts.timeoutMs} ms` }) : undefined),
+        );
         resolve(conn);
       });
     });
@@ -242,14 +250,17 @@ export class Peers {
     let pin = this.pinned.get(socket);
     if (!pin) {
       const der = socket.getPeerCertificate(false)?.raw;
-      if (!der) throw new TrucError('cert_invalid', `${serverText(server.id)} presented no certificate`);
+      if (!der) throw new TrucError('cert_invalid', `${serverText(server.id)} presented no certificate`, { reason_vi: `${serverText(server.id)} không xuất trình chứng thư` });
       pin = { der, hash: createHash('sha256').update(der).digest('hex') };
       this.pinned.set(socket, pin);
     }
     const { der, hash } = pin;
     if (!server.authCertHashes.map((h) => h.toLowerCase()).includes(hash)) {
       socket.destroy();
-      throw new TrucError('cert_invalid', `${serverText(server.id)} presented a certificate that is not the one registered for it in the global configuration`, { hash });
+      throw new TrucError('cert_invalid', `${serverText(server.id)} presented a certificate that is not the one registered for it in the global configuration`, {
+        hash,
+        reason_vi: `${serverText(server.id)} xuất trình chứng thư không phải chứng thư đã đăng ký cho nó trong cấu hình toàn cục`,
+      });
     }
     return { certDer: der, hash };
   }

@@ -194,7 +194,10 @@ export class SecurityServer {
       idText,
       conf: () => {
         const c = opts.conf.current();
-        if (!c) throw new TrucError('conf_expired', 'this security server holds no global configuration yet; traffic is refused until one is downloaded and verified');
+        if (!c)
+          throw new TrucError('conf_expired', 'this security server holds no global configuration yet; traffic is refused until one is downloaded and verified', {
+            reason_vi: 'máy chủ an ninh này chưa có cấu hình toàn cục; từ chối trao đổi cho tới khi tải và kiểm tra được một cấu hình',
+          });
         c.assertUsable(clock());
         return c;
       },

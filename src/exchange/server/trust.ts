@@ -15,6 +15,13 @@ import { memberId, type MemberId } from '../ids.js';
 
 export type CertRole = 'auth-client' | 'auth-server' | 'sign';
 
+/** The role's certificate, as Vietnamese refusals name it. */
+const ROLE_VI: Record<CertRole, string> = {
+  'auth-client': 'chứng thư xác thực của máy chủ an ninh bên gọi',
+  'auth-server': 'chứng thư xác thực của máy chủ an ninh bên cung cấp',
+  sign: 'chứng thư ký số của thành viên',
+};
+
 const PURPOSES: Record<CertRole, Purpose> = {
   'auth-client': { extendedKeyUsage: ['clientAuth'] },
   'auth-server': { extendedKeyUsage: ['serverAuth'] },
@@ -89,12 +96,14 @@ export class PeerTrust {
     }
     if (e.value instanceof TrucError) throw e.value;
     const t = e.value;
-    if (now > t.notAfter) throw new TrucError('cert_invalid', `the certificate expired at ${t.notAfter.toISOString()}`, { role });
+    if (now > t.notAfter)
+      throw new TrucError('cert_invalid', `the certificate expired at ${t.notAfter.toISOString()}`, { role, reason_vi: `${ROLE_VI[role]} đã hết hạn lúc ${t.notAfter.toISOString()}` });
     const age = (now.getTime() - t.ocspThisUpdate.getTime()) / 1000;
     if (age > conf.settings.ocspFreshnessSeconds)
       throw new TrucError('ocsp_stale', `the OCSP response for the ${role} certificate is ${Math.round(age)} s old, over the limit of ${conf.settings.ocspFreshnessSeconds} s`, {
         role,
         thisUpdate: t.ocspThisUpdate.toISOString(),
+        reason_vi: `phản hồi OCSP cho ${ROLE_VI[role]} đã ${Math.round(age)} giây, quá giới hạn ${conf.settings.ocspFreshnessSeconds} giây`,
       });
     return t;
   }
@@ -113,16 +122,23 @@ export class PeerTrust {
         revocation: { mode: 'hard-fail', ocspResponses: ocspDer.length ? [ocspDer] : [], targetOnly: true },
       });
     } catch (e) {
-      return new TrucError('cert_invalid', `the ${role} certificate cannot be checked: ${(e as Error).message}`, { role });
+      return new TrucError('cert_invalid', `the ${role} certificate cannot be checked: ${(e as Error).message}`, { role, reason_vi: `không kiểm tra được ${ROLE_VI[role]}` });
     }
     if (!r.valid) {
-      if (r.reason === 'revoked') return new TrucError('cert_revoked', `the ${role} certificate is revoked: ${r.message}`, { role });
+      if (r.reason === 'revoked') return new TrucError('cert_revoked', `the ${role} certificate is revoked: ${r.message}`, { role, reason_vi: `${ROLE_VI[role]} đã bị thu hồi` });
       if (r.reason === 'revocation_unknown')
-        return new TrucError('ocsp_stale', `the ${role} certificate's status is not proven by a valid OCSP response: ${r.message}`, { role });
-      return new TrucError('cert_invalid', `the ${role} certificate is not trusted (${r.reason}): ${r.message}`, { role, reason: r.reason });
+        return new TrucError('ocsp_stale', `the ${role} certificate's status is not proven by a valid OCSP response: ${r.message}`, {
+          role,
+          reason_vi: `trạng thái của ${ROLE_VI[role]} không được chứng minh bằng phản hồi OCSP hợp lệ`,
+        });
+      return new TrucError('cert_invalid', `the ${role} certificate is not trusted (${r.reason}): ${r.message}`, {
+        role,
+        reason: r.reason,
+        reason_vi: `${ROLE_VI[role]} không được tin cậy (${r.reason}): không nối được tới CA được phê duyệt trong cấu hình toàn cục, hoặc không đúng mục đích sử dụng`,
+      });
     }
     const ev = r.revocationEvidence.find((x) => x.kind === 'ocsp' && x.status === 'good');
-    if (!ev) return new TrucError('ocsp_stale', `the ${role} certificate carries no good OCSP response`, { role });
+    if (!ev) return new TrucError('ocsp_stale', `the ${role} certificate carries no good OCSP response`, { role, reason_vi: `${ROLE_VI[role]} không kèm phản hồi OCSP xác nhận còn hiệu lực` });
     const cert = parseCertificate(certDer);
     const member = role === 'sign' ? memberFromCert(certDer) : undefined;
     return { hash: sha256hex(certDer), key: publicKeyOf(certDer), ...(member ? { member } : {}), ocspThisUpdate: ev.thisUpdate, notAfter: cert.notAfter };

@@ -416,6 +416,7 @@ describe('refusals toward the information system', () => {
       expect(r.error).toBe('Server.ClientProxy.OutdatedGlobalConf');
       expect(r.json()).toMatchObject({ code: 'conf_expired', status: 503 });
       expect(r.json().message).toContain('expired');
+      expect(r.json().message_vi).toMatch(/^Cấu hình toàn cục đã hết hạn: cấu hình toàn cục \(phiên bản \d+\) đã hết hạn lúc .*; máy chủ từ chối trao đổi/);
       // the health check says so, for load balancers and operators
       const h = await fetch(`${m.isUrl}/healthcheck`);
       expect(h.status).toBe(503);
@@ -593,6 +594,8 @@ describe('refusals between servers', () => {
     expect(r.status).toBe(500);
     expect(r.error).toBe('Server.ServerProxy.CertValidation');
     expect(r.json().code).toBe('cert_revoked');
+    // the provider's reason reaches the information system in Vietnamese too
+    expect(r.json().message_vi).toBe('Chứng thư số đã bị thu hồi: chứng thư xác thực của máy chủ an ninh bên gọi đã bị thu hồi');
     // the other agencies are not affected
     expect((await call(0, `${HCM}/thong-tin`)).status).toBe(200);
   });
@@ -887,6 +890,7 @@ describe("X-Road's message protocol for REST (PR-REST, PR-MREST)", () => {
     try {
       const r = await call(0, `${HCM}/vong`);
       expect([r.status, r.error, r.json().code]).toEqual([500, 'Server.ClientProxy.NetworkError', 'peer_unreachable']);
+      expect(r.json().message_vi).toMatch(/^Không kết nối được máy chủ an ninh bên cung cấp: không kết nối được tới 127\.0\.0\.1:1 \(ECONNREFUSED\)$/);
     } finally {
       m.conf.current = orig;
     }

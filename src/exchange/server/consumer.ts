@@ -694,7 +694,9 @@ async function answerResponse(ctx: ServerContext, res: ServerResponse, h: Messag
     if (request.headers['x-road-request-id']) headers['x-road-request-id'] = request.headers['x-road-request-id'];
     headers['x-road-request-hash'] = xroadRequestHash(requestDigest);
   }
-  headers['content-length'] = rest.body.length;
+  // an answer to HEAD has no body; the Content-Length a GET would have, as the service gave it, stays
+  const headLength = request.method === 'HEAD' && rest.body.length === 0 && !soap ? h.headers['content-length'] : undefined;
+  headers['content-length'] = headLength !== undefined && /^\d{1,15}$/.test(headLength) ? Number(headLength) : rest.body.length;
   res.writeHead(h.status!, headers);
   if (Buffer.isBuffer(rest.body.body)) {
     res.end(rest.body.body);

@@ -355,6 +355,18 @@ async function provide(ctx: ServerContext, x: ProviderExchange, check?: () => vo
   }
 }
 
+/**
+ * The service's response headers that travel to the client: hop-by-hop and framing headers left out, except
+ * an answer to HEAD keeps its Content-Length — the length a GET would have (RFC 9110 §9.3.2), which the
+ * client's server writes instead of the length of the empty body.
+ */
+function responseHeaders(h: MessageHeader, isRes: IncomingMessage): Record<string, string> {
+  const out = Object.fromEntries(Object.entries(isRes.headers).filter(([k, v]) => v !== undefined && !RESPONSE_SKIP.has(k)).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : String(v)]));
+  const length = isRes.headers['content-length'];
+  if (h.method === 'HEAD' && typeof length === 'string' && /^\d{1,15}$/.test(length)) out['content-length'] = length;
+  return out;
+}
+
 const BODILESS_METHODS = new Set(['GET', 'HEAD', 'DELETE', 'OPTIONS', 'TRACE']);
 
 /** Sends the request to the information system; resolves with its response. */
@@ -429,7 +441,7 @@ async function answerSigned(ctx: ServerContext, x: ProviderExchange, h: MessageH
     client: h.client,
     service: h.service,
     status: isRes.statusCode ?? 502,
-    headers: Object.fromEntries(Object.entries(isRes.headers).filter(([k, v]) => v !== undefined && !RESPONSE_SKIP.has(k)).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : String(v)])),
+    headers: responseHeaders(h, isRes),
     sender: ctx.idText,
     ...(own ? own.fields : { signCert: ctx.signCertB64, signOcsp: ctx.own.base64('sign'), authOcsp: ctx.own.base64('auth') }),
     requestHash: requestDigest.toString('hex'),

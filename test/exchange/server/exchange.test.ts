@@ -668,6 +668,8 @@ describe("X-Road's message protocol for REST (PR-REST, PR-MREST)", () => {
         }
         seen.push({ method: req.method!, url: req.url!, headers: req.headers });
         const body = req.method === 'HEAD' ? '' : JSON.stringify({ method: req.method, url: req.url });
+        // HEAD: the Content-Length a GET of the same resource would have (RFC 9110 §9.3.2)
+        const length = req.method === 'HEAD' ? Buffer.byteLength(JSON.stringify({ method: 'GET', url: req.url })) : Buffer.byteLength(body);
         res.writeHead(req.method === 'DELETE' ? 204 : 201, {
           'content-type': 'application/vnd.truc-test+json; charset=utf-8',
           'x-custom-answer': 'gia-tri',
@@ -675,7 +677,7 @@ describe("X-Road's message protocol for REST (PR-REST, PR-MREST)", () => {
           'x-road-error': 'Server.Fake.Error',
           'x-road-request-hash': 'bogus',
           'cache-control': 'no-store',
-          ...(req.method === 'DELETE' ? {} : { 'content-length': Buffer.byteLength(body) }),
+          ...(req.method === 'DELETE' ? {} : { 'content-length': length }),
         });
         res.end(req.method === 'DELETE' ? undefined : body);
       });
@@ -816,6 +818,8 @@ describe("X-Road's message protocol for REST (PR-REST, PR-MREST)", () => {
       expect(seen.map((x) => `${x.method} ${x.url}`)).toEqual([`${method} /m?x=1`]);
       if (method === 'GET') expect(r.json()).toEqual({ method: 'GET', url: '/m?x=1' });
       if (method === 'HEAD' || method === 'DELETE') expect(r.body.length).toBe(0);
+      // an answer to HEAD keeps the service's Content-Length: what a GET would bring, not its own empty body
+      if (method === 'HEAD') expect(r.headers.get('content-length')).toBe(String(Buffer.byteLength(JSON.stringify({ method: 'GET', url: '/m?x=1' }))));
     }
   });
 

@@ -150,7 +150,13 @@ export async function handleConsumer(ctx: ServerContext, req: IncomingMessage, r
       if (typeof ch !== 'string' || !ch) throw new TrucError('unknown_client', 'the X-Road-Client header is missing', { reason_vi: 'thiếu tiêu đề X-Road-Client (hệ thống khách gọi dịch vụ)' });
       client = parseClientHeader(decodeClientHeader(ch));
       const givenId = req.headers['x-road-id'];
-      messageId = typeof givenId === 'string' && givenId.length > 0 && givenId.length <= MAX_ID && !/[\s\p{Cc}]/u.test(givenId) ? givenId : randomUUID();
+      // the caller's id is its own to correlate by: one that cannot be carried is refused, not replaced (as
+      // a SOAP message's id is); the bytes are kept as they came, so the answer echoes them unchanged
+      if (typeof givenId === 'string' && givenId.length > 0) {
+        if (givenId.length > MAX_ID || /[\x00-\x1f\x7f]/.test(givenId))
+          throw new TrucError('bad_request', `X-Road-Id is at most ${MAX_ID} characters, without control characters`, { reason_vi: `X-Road-Id tối đa ${MAX_ID} ký tự, không chứa ký tự điều khiển` });
+        messageId = givenId;
+      } else messageId = randomUUID();
     }
     const conf = ctx.conf();
     if (ctx.log.health().refusing)

@@ -291,6 +291,26 @@ describe('refusals toward the information system', () => {
     expect(again.json().code).toBe('replayed_message');
   });
 
+  it("the caller's X-Road-Id: kept byte for byte, or refused when it cannot be carried (not replaced)", async () => {
+    // a UTF-8 id, sent as raw bytes: the answer echoes the same bytes
+    const raw = `mã-${randomUUID()} số 1`;
+    const r = await new Promise<{ status: number; id: string | undefined }>((resolve, reject) => {
+      const req = http.request(`${t.axis.members[0]!.isUrl}${HCM}/thong-tin`, { headers: { 'x-road-client': CLIENT_VPCP, 'x-road-id': Buffer.from(raw, 'utf8').toString('latin1') } }, (res) => {
+        res.resume();
+        res.on('end', () => resolve({ status: res.statusCode!, id: res.headers['x-road-id'] as string | undefined }));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    expect(r.status).toBe(200);
+    expect(Buffer.from(r.id!, 'latin1').toString('utf8')).toBe(raw);
+    const long = await call(0, `${HCM}/thong-tin`, { headers: { 'x-road-id': 'a'.repeat(256) } });
+    expect([long.status, long.error, long.json().code]).toEqual([400, 'Client.BadRequest', 'bad_request']);
+    expect(long.json().message_vi).toMatch(/X-Road-Id tối đa 255 ký tự/);
+    const tab = await call(0, `${HCM}/thong-tin`, { headers: { 'x-road-id': 'a\tb' } });
+    expect([tab.status, tab.json().code]).toEqual([400, 'bad_request']);
+  });
+
   it('an oversized body', async () => {
     const m = t.axis.members[0]!;
     const old = m.server.ctx.limits.maxBodyBytes;

@@ -340,6 +340,19 @@ describe('exchange pages of the web console in Chromium', () => {
     expect(zip.subarray(0, 2).toString()).toBe('PK');
     expect(zip.includes(Buffer.from('application/vnd.etsi.asic-e+zip'))).toBe(true);
     expect(zip.includes(Buffer.from('header.json'))).toBe(true);
+    // sealed by the member's signing key: an ASiC-E with CAdES (the signature over the ASiCManifest)
+    expect(zip.includes(Buffer.from('META-INF/ASiCManifest.xml'))).toBe(true);
+    expect(zip.includes(Buffer.from('META-INF/signature001.p7s'))).toBe(true);
+    // the console's download of the same evidence: openssl checks the seal over the ASiCManifest
+    const [download] = await Promise.all([page.waitForEvent('download'), page.locator('[data-testid=log-evidence]').first().click()]);
+    const evDir = tmp('truc-e2e-evidence-');
+    const evPath = join(evDir, 'e.asice');
+    await download.saveAs(evPath);
+    expect(download.suggestedFilename()).toMatch(/^evidence-.+\.asice$/);
+    expect(spawnSync('unzip', ['-q', evPath, '-d', join(evDir, 'x')]).status).toBe(0);
+    writeFileSync(join(evDir, 'root.pem'), await (await fetch(`${base}/pki/ca/root.pem`)).text());
+    const cms = spawnSync('openssl', ['cms', '-verify', '-binary', '-inform', 'DER', '-in', join(evDir, 'x/META-INF/signature001.p7s'), '-content', join(evDir, 'x/META-INF/ASiCManifest.xml'), '-CAfile', join(evDir, 'root.pem'), '-out', '/dev/null'], { encoding: 'utf8' });
+    expect(cms.stderr + cms.stdout).toMatch(/Verification successful/);
     const missing = await fetch(`${base}/api/v1/exchange/servers/ss-hcm/log/evidence/khong-co`, { headers: { authorization: `Bearer ${tokens['auditor']!}` } });
     expect(missing.status).toBe(404);
 

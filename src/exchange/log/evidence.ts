@@ -6,7 +6,14 @@
  * batch root, and the RFC 3161 token over that root. Anyone can then check, with the TSA's certificate and
  * standard tools, that this exact record existed at the token's time. Written as a stream: a large body
  * is never held whole.
+ *
+ * Sealed (`seal`, the security server's API): the container is also an ASiC-E with a CAdES signature
+ * (EN 319 162-1 §4.4.3): `META-INF/ASiCManifest.xml` lists every file with its SHA-256 and
+ * `META-INF/signature001.p7s` is a detached CMS signature over that manifest by the member's signing key,
+ * so that a generic ASiC validator (or `openssl cms -verify`) checks the container whole and names who
+ * exported it. The log's own proof (chain, tree, time-stamp) does not depend on that signature.
  */
+import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { once } from 'node:events';
 import { join } from 'node:path';
@@ -53,7 +60,33 @@ async function chainHashes(dir: string, logId: Buffer, segments: number[], from:
 
 const xmlEscape = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/"/g, '&quot;');
 
-export async function writeEvidence(o: { dir: string; messageId: string; segments?: number[]; cipher?: BodyCipher; maxSeq?: number }): Promise<Readable> {
+/** A detached CMS (CAdES) signature over the given bytes, DER. */
+export type EvidenceSeal = (manifest: Buffer) => Promise<Buffer>;
+
+export const ASIC_MANIFEST = 'META-INF/ASiCManifest.xml';
+export const ASIC_SIGNATURE = 'META-INF/signature001.p7s';
+
+/** EN 319 162-1's ASiCManifest: the signature file, then each data object with its SHA-256. */
+export function asicManifest(objects: { name: string; type: string; sha256: Buffer }[]): Buffer {
+  return Buffer.from(
+    [
+      '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>',
+      '<asic:ASiCManifest xmlns:asic="http://uri.etsi.org/02918/v1.2.1#" xmlns:ds="http://www.w3.org/2000/09/xmldsig#">',
+      ` <asic:SigReference URI="${ASIC_SIGNATURE}" MimeType="application/x-pkcs7-signature"/>`,
+      ...objects.map(
+        (d) =>
+          ` <asic:DataObjectReference URI="${xmlEscape(encodeURI(d.name))}" MimeType="${xmlEscape(d.type)}">` +
+          '<ds:DigestMethod Algorithm="http://www.w3.org/2001/04/xmlenc#sha256"/>' +
+          `<ds:DigestValue>${d.sha256.toString('base64')}</ds:DigestValue></asic:DataObjectReference>`,
+      ),
+      '</asic:ASiCManifest>',
+      '',
+    ].join('\n'),
+    'utf8',
+  );
+}
+
+export async function writeEvidence(o: { dir: string; messageId: string; segments?: number[]; cipher?: BodyCipher; maxSeq?: number; seal?: EvidenceSeal }): Promise<Readable> {
   const { logId } = await readIdentity(o.dir);
   const all = await listSegments(join(o.dir, SEGMENTS));
   const look = o.segments ? all.filter((n) => o.segments!.includes(n)) : all;
@@ -97,9 +130,27 @@ export async function writeEvidence(o: { dir: string; messageId: string; segment
     if (!out.write(b)) await once(out, 'drain');
   });
   const names: [string, string][] = [];
+  const objects: { name: string; type: string; sha256: Buffer }[] = [];
   const add = async (name: string, data: Buffer | string, type: string) => {
     names.push([name, type]);
-    await zip.add(name, Buffer.isBuffer(data) ? data : Buffer.from(data, 'utf8'));
+    const bytes = Buffer.isBuffer(data) ? data : Buffer.from(data, 'utf8');
+    objects.push({ name, type, sha256: createHash('sha256').update(bytes).digest() });
+    await zip.add(name, bytes);
+  };
+  /** a streamed entry, hashed as it passes */
+  const addStream = async (name: string, type: string, src: AsyncIterable<Buffer>) => {
+    names.push([name, type]);
+    const h = createHash('sha256');
+    await zip.addStream(
+      name,
+      (async function* () {
+        for await (const c of src) {
+          h.update(c);
+          yield c;
+        }
+      })(),
+    );
+    objects.push({ name, type, sha256: h.digest() });
   };
   void (async () => {
     try {
@@ -119,6 +170,15 @@ export async function writeEvidence(o: { dir: string; messageId: string; segment
           '  merkle.json — leaf = SHA-256(0x00 || chain_n), node = SHA-256(0x01 || left || right) (RFC 6962 shape)',
           '  timestamp.tst — RFC 3161 TimeStampToken whose SHA-256 imprint is the tree root:',
           '    openssl ts -verify -token_in -in timestamp.tst -digest <root hex> -CAfile <CA> -untrusted <TSA cert>',
+          ...(o.seal
+            ? [
+                '',
+                'META-INF/ASiCManifest.xml — SHA-256 của từng tệp / every file with its SHA-256 (ETSI EN 319 162-1);',
+                'META-INF/signature001.p7s — chữ ký CAdES của máy chủ an ninh xuất tệp này lên ASiCManifest /',
+                "  the exporting security server's CAdES signature over it (the member's signing certificate):",
+                '    openssl cms -verify -binary -inform DER -in META-INF/signature001.p7s -content META-INF/ASiCManifest.xml -CAfile <CA> -purpose any',
+              ]
+            : []),
           '',
         ].join('\n'),
         'text/plain',
@@ -140,9 +200,8 @@ export async function writeEvidence(o: { dir: string; messageId: string; segment
           await add(`${base}/${readable ? 'body.bin' : 'body.enc'}`, data, 'application/octet-stream');
         } else if (b.store === BODY_FILE) {
           const name = `${base}/${readable ? 'body.bin' : 'body.enc'}`;
-          names.push([name, 'application/octet-stream']);
           const src = createReadStream(bodyPath(o.dir, f.segment, m.seq), { highWaterMark: 256 * 1024 });
-          await zip.addStream(name, (b.cipher && readable ? src.pipe(decryptTransform(o.cipher!.decryptor(bodyAad(logId, b.bodyId!)))) : src) as AsyncIterable<Buffer>);
+          await addStream(name, 'application/octet-stream', (b.cipher && readable ? src.pipe(decryptTransform(o.cipher!.decryptor(bodyAad(logId, b.bodyId!)))) : src) as AsyncIterable<Buffer>);
         }
         await add(
           `${base}/record.json`,
@@ -197,6 +256,12 @@ export async function writeEvidence(o: { dir: string; messageId: string; segment
         '',
       ].join('\n');
       await zip.add('META-INF/manifest.xml', Buffer.from(manifest));
+      if (o.seal) {
+        const asic = asicManifest(objects);
+        const signature = await o.seal(asic);
+        await zip.add(ASIC_MANIFEST, asic);
+        await zip.add(ASIC_SIGNATURE, signature);
+      }
       await zip.finish();
       out.end();
     } catch (e) {

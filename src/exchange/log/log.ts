@@ -59,7 +59,7 @@ import { writeAll } from './write.js';
 import { dropIndexAfter, indexedThrough, insertBatch, insertRows, lastIndexedBatch, logMigrations, searchIndex, type IndexRow, type LogSearch, type LogSearchHit } from './store.js';
 import type { BodySpool, LogHealth, LogMode, LogRecordInput, LoggedRecord, MessageLogApi } from './types.js';
 import { archiveSegments, type ArchiveResult } from './archive.js';
-import { writeEvidence } from './evidence.js';
+import { writeEvidence, type EvidenceSeal } from './evidence.js';
 import { verifyLog, type VerifyReport } from './verify.js';
 import type { Readable } from 'node:stream';
 
@@ -902,14 +902,14 @@ export class MessageLog implements MessageLogApi {
     return verifyLog({ dir: this.dir, trustedTsaCerts: o.trustedTsaCerts, ...(o.intermediates ? { intermediates: o.intermediates } : {}), ...(this.cipher ? { cipher: this.cipher } : {}), checkBodies: o.checkBodies !== false });
   }
 
-  async evidence(messageId: string): Promise<Readable> {
+  async evidence(messageId: string, opts: { seal?: EvidenceSeal } = {}): Promise<Readable> {
     let segments: number[] | undefined;
     if (this.db) {
       const hits = await this.search({ messageId, limit: 100 });
       if (!hits.length) throw new TrucError('not_found', `no logged message ${messageId}`);
       segments = [...new Set(hits.map((h) => h.segment))];
     }
-    return writeEvidence({ dir: this.dir, messageId, ...(segments ? { segments } : {}), ...(this.cipher ? { cipher: this.cipher } : {}), maxSeq: this.head.seq });
+    return writeEvidence({ dir: this.dir, messageId, ...(segments ? { segments } : {}), ...(this.cipher ? { cipher: this.cipher } : {}), maxSeq: this.head.seq, ...(opts.seal ? { seal: opts.seal } : {}) });
   }
 
   async close(): Promise<void> {

@@ -96,7 +96,7 @@ export interface MessageLogApi {
   startTimestamping?(o: { stampers: TimeStamper[]; intervalMs?: number; graceMs?: number; batchLimit?: number; onEvent?: (e: { type: string; [k: string]: unknown }) => void }): void;
   stopTimestamping?(): void;
   search?(q: { messageId?: string; client?: string; service?: string; kind?: 'request' | 'response'; from?: Date; to?: Date; afterSeq?: number; limit?: number }): Promise<unknown[]>;
-  evidence?(messageId: string): Promise<Readable>;
+  evidence?(messageId: string, opts?: { seal?: (manifest: Buffer) => Promise<Buffer> }): Promise<Readable>;
   /** the whole log checked as `truc log verify` does, bodies decrypted with the log's own cipher */
   verify?(o: { trustedTsaCerts: Uint8Array[]; intermediates?: Uint8Array[]; checkBodies?: boolean }): Promise<unknown>;
 }

@@ -111,6 +111,22 @@ export class SecurityServer {
    * document signer: the agency's document desk signs its edXML packages with it. `chain`: the CA
    * certificates above it, carried in the signatures.
    */
+  /**
+   * Seals a message's evidence container (ASiC-E with CAdES): a detached CAdES B-B signature by the member's
+   * signing key over the container's ASiCManifest, the configuration's CA certificates beside it.
+   */
+  async evidenceSeal(): Promise<(manifest: Buffer) => Promise<Buffer>> {
+    let chain: Buffer[] = [];
+    try {
+      chain = this.ctx.conf().approvedCAs().flatMap((c) => c.intermediates.map((i) => Buffer.from(i, 'base64')));
+    } catch {
+      // an expired configuration does not stop an export: the signature then carries the certificate alone
+    }
+    const signer = await this.memberSigner(chain);
+    const { signCades } = await import('../../sign/cades/sign.js');
+    return (manifest) => signCades(manifest, signer);
+  }
+
   async memberSigner(chain: Uint8Array[] = []): Promise<ExternalSigner> {
     const sign = await this.ctx.store.identity('sign');
     if (!sign) throw new TrucError('invalid_config', `security server ${this.ctx.idText} has no signing certificate`);

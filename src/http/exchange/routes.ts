@@ -328,7 +328,7 @@ export async function exchangeRoutes(app: FastifyInstance, p: Platform, o: Excha
       schema: {
         tags,
         security,
-        summary: 'Evidence of one message as an ASiC-E container: its records, bodies (decrypted), hash chain, hash-tree paths and time-stamps',
+        summary: "Evidence of one message as an ASiC-E container: its records, bodies (decrypted), hash chain, hash-tree paths and time-stamps, sealed with the member's CAdES signature over META-INF/ASiCManifest.xml",
         params: { type: 'object', properties: { code: { type: 'string', maxLength: 255 }, messageId: { type: 'string', minLength: 1, maxLength: 255 } }, required: ['code', 'messageId'] },
       },
     },
@@ -336,7 +336,8 @@ export async function exchangeRoutes(app: FastifyInstance, p: Platform, o: Excha
       const s = find(req.params.code);
       const log = s.ctx.log;
       if (!log.evidence) throw new TrucError('unsupported', 'this message log cannot export evidence');
-      const stream = await log.evidence(req.params.messageId);
+      // sealed by the member's signing key: an ASiC-E with CAdES that generic validators check whole
+      const stream = await log.evidence(req.params.messageId, { seal: await s.evidenceSeal() });
       await audit(req, 'ss.log.evidence', serverText(s.ctx.id), { messageId: req.params.messageId });
       const name = req.params.messageId.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 100);
       return reply

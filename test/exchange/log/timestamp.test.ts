@@ -1,12 +1,13 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, createPrivateKey, sign as nodeSign } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync, createWriteStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { join } from 'node:path';
 import { MessageLog, verifyLog, rootFromAuditPath, type LogEvent } from '../../../src/exchange/log/index.js';
 import type { TimeStamper } from '../../../src/sign/signer.js';
-import { openssl, opensslStatus, tmp } from '../../helpers/openssl.js';
+import { openssl, opensslCsr, opensslStatus, tmp } from '../../helpers/openssl.js';
+import { signCades } from '../../../src/sign/cades/sign.js';
 import { record, logDir, testTsa, type TestTsa } from './fixtures.js';
 
 describe('time-stamping, grace period and evidence with the platform TSA', () => {
@@ -162,5 +163,50 @@ describe('time-stamping, grace period and evidence with the platform TSA', () =>
         await l.close();
       }
     })).rejects.toThrow(/no logged message/);
+  });
+
+  it('sealed evidence is an ASiC-E with CAdES: openssl checks the signature over the ASiCManifest, and the manifest the files', async () => {
+    const dir = logDir();
+    const log = await MessageLog.open({ dir });
+    for (let i = 1; i <= 3; i++) await log.append(record(i));
+    await log.append(record(4, Buffer.from('{"q":"hồ sơ 4"}'), { messageId: 'ex-4', kind: 'request' }));
+    const sp = log.spool();
+    await sp.write(Buffer.alloc(200_000, 'văn bản '));
+    const b = await sp.finish();
+    await log.append(record(5, undefined, { messageId: 'ex-4', kind: 'response', body: b, bodyHash: b.hash, bodyLength: b.length }));
+    await log.timestampNow(t.stamper);
+    // the member's signing key and certificate, issued by the platform's CA
+    const { csr, keyPath } = opensslCsr(t.dir, '/C=VN/O=UBND TP.HCM/CN=Máy chủ an ninh ss-hcm');
+    const issued = await t.p.issuer.issue({ profile: 'official-signing', csr }, 'ra1');
+    const key = createPrivateKey(readFileSync(keyPath));
+    const signer = { certificate: issued.der, chain: [t.issuing], scheme: 'ecdsa-sha256' as const, sign: (d: Uint8Array) => nodeSign('sha256', d, { key, dsaEncoding: 'der' }) };
+    const out = join(tmp('truc-evidence-sealed-'), 'ex-4.asice');
+    await pipeline(await log.evidence('ex-4', { seal: (m) => signCades(m, signer) }), createWriteStream(out));
+    await log.close();
+    expect(spawnSync('unzip', ['-t', out], { encoding: 'utf8' }).stdout).toMatch(/No errors detected/);
+    const list = spawnSync('unzip', ['-Z1', out], { encoding: 'utf8' }).stdout.trim().split('\n');
+    expect(list[0]).toBe('mimetype');
+    expect(list).toEqual(expect.arrayContaining(['META-INF/ASiCManifest.xml', 'META-INF/signature001.p7s', 'records/5-response/body.bin']));
+    const x = join(tmp('truc-evidence-sealed-x-'), 'x');
+    mkdirSync(x);
+    expect(spawnSync('unzip', ['-q', out, '-d', x]).status).toBe(0);
+    const manifestPath = join(x, 'META-INF/ASiCManifest.xml');
+    const sigPath = join(x, 'META-INF/signature001.p7s');
+    const ok = opensslStatus(['cms', '-verify', '-binary', '-inform', 'DER', '-in', sigPath, '-content', manifestPath, '-CAfile', t.rootPath, '-purpose', 'any', '-out', '/dev/null']);
+    expect(ok.out).toMatch(/Verification successful/);
+    // every data file is listed with its SHA-256, computed here by openssl
+    const manifest = readFileSync(manifestPath, 'utf8');
+    const refs = [...manifest.matchAll(/<asic:DataObjectReference URI="([^"]+)" MimeType="[^"]+"><ds:DigestMethod Algorithm="http:\/\/www\.w3\.org\/2001\/04\/xmlenc#sha256"\/><ds:DigestValue>([^<]+)<\/ds:DigestValue>/g)];
+    const files = list.filter((n) => n !== 'mimetype' && !n.startsWith('META-INF/') && !n.endsWith('/'));
+    expect(refs.map((r) => r[1]).sort()).toEqual(files.sort());
+    for (const [, uri, digest] of refs) {
+      const dgst = spawnSync('openssl', ['dgst', '-sha256', '-binary', join(x, decodeURI(uri!))]);
+      expect(dgst.stdout.toString('base64'), uri).toBe(digest);
+    }
+    expect(manifest).toMatch(/<asic:SigReference URI="META-INF\/signature001\.p7s"/);
+    // a changed manifest no longer verifies
+    writeFileSync(manifestPath, manifest.replace(refs[0]![2]!, Buffer.alloc(32).toString('base64')));
+    const bad = opensslStatus(['cms', '-verify', '-binary', '-inform', 'DER', '-in', sigPath, '-content', manifestPath, '-CAfile', t.rootPath, '-purpose', 'any', '-out', '/dev/null']);
+    expect(bad.out).not.toMatch(/Verification successful/);
   });
 });

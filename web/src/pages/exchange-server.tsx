@@ -6,7 +6,7 @@ import { tr } from '../i18n';
  * cannot be searched, or a refusal, is shown as the API's problem; the page stays.
  */
 import { useState } from 'react';
-import { api } from '../api';
+import { api, ApiProblem, type Problem } from '../api';
 import { Bi, Empty, Loading, PageTitle, ProblemBox, useAction, useLoad } from '../components';
 import { dateTime } from '../format';
 import { Link, setQuery, useLocation } from '../router';
@@ -333,6 +333,23 @@ interface LogRow {
 
 const LOG_FIELDS = ['messageId', 'client', 'service'] as const;
 
+/**
+ * Downloads one message's evidence (ASiC-E sealed with the member's CAdES signature) with the bearer token
+ * (a plain link would carry none).
+ */
+async function downloadEvidence(base: string, messageId: string) {
+  const r = await fetch(`${base}/log/evidence/${encodeURIComponent(messageId)}`, {
+    headers: { authorization: `Bearer ${session.token() ?? ''}` },
+  });
+  if (!r.ok) throw new ApiProblem(((await r.json().catch(() => null)) as Problem | null) ?? { status: r.status });
+  const url = URL.createObjectURL(await r.blob());
+  const link = document.createElement('a');
+  link.href = url;
+  link.download = `evidence-${messageId.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 100)}.asice`;
+  link.click();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}
+
 function LogSearch({ base }: { base: string }) {
   const { query } = useLocation();
   const q = Object.fromEntries(LOG_FIELDS.map((f) => [f, query.get(f) ?? ''])) as Record<
@@ -341,6 +358,7 @@ function LogSearch({ base }: { base: string }) {
   >;
   const [form, setForm] = useState(q);
   const searched = !!(q.messageId || q.client || q.service || query.get('log'));
+  const evidence = useAction();
   const { data, error, loading } = useLoad(
     () => (searched ? api<LogRow[]>(`${base}/log`, { query: { ...q, limit: 100 } }) : Promise.resolve(null)),
     [base, searched, q.messageId, q.client, q.service],
@@ -399,7 +417,7 @@ function LogSearch({ base }: { base: string }) {
         </button>
       </form>
       <div data-testid="log-result">
-        <ProblemBox error={error} />
+        <ProblemBox error={error ?? evidence.error} />
         {loading && searched && !data ? <Loading /> : null}
         {data && !data.length ? <Empty /> : null}
         {data && data.length ? (
@@ -421,6 +439,9 @@ function LogSearch({ base }: { base: string }) {
                 <th>
                   <Bi vi="Dịch vụ" en="service" />
                 </th>
+                <th>
+                  <Bi vi="Bằng chứng" en="evidence" />
+                </th>
               </tr>
             </thead>
             <tbody>
@@ -433,6 +454,20 @@ function LogSearch({ base }: { base: string }) {
                   </td>
                   <td className="mono small-text">{String(r.client ?? '')}</td>
                   <td className="mono small-text">{String(r.service ?? '')}</td>
+                  <td>
+                    <button
+                      type="button"
+                      data-testid="log-evidence"
+                      disabled={evidence.busy}
+                      title={tr(
+                        'Tệp ASiC-E: bản ghi, nội dung, chuỗi băm, dấu thời gian; có chữ ký CAdES của cơ quan',
+                        "ASiC-E file: records, bodies, hash chain, time-stamps; sealed with the agency's CAdES signature",
+                      )}
+                      onClick={() => void evidence.run(() => downloadEvidence(base, String(r.messageId ?? '')))}
+                    >
+                      <Bi vi="Tải về" en="Download" />
+                    </button>
+                  </td>
                 </tr>
               ))}
             </tbody>

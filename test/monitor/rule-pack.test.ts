@@ -162,6 +162,41 @@ describe('built-in rule pack', () => {
     expect(alertsFor([sent('Mật', 'Tuyệt mật'), sent('Mật', 'Mật'), sent('unclassified', undefined)])).toEqual([]);
   });
 
+  // what the security servers publish when they refuse a message (src/exchange/server/context.ts, publishRefusal)
+  const refused = (side: 'provider' | 'consumer', code: string, client = 'SUBSYSTEM:VN/GOV/000.00.00.G22/vanthu', i = 0) =>
+    prepared(
+      makeEvent('exchange', `exchange.${side}.refused`, 'failure', {
+        category: ['network'],
+        reason: code,
+        at: at('2026-03-02T03:00:00Z', i * 5),
+        truc: { server: 'SERVER:VN/PROV/000.00.31.H29/ss-hcm', side, code, client, service: 'SERVICE:VN/PROV/000.00.31.H29/vanthu/thong-tin' },
+      }),
+    );
+
+  it('exchange: an altered or forged message, a replay, a revoked or untrusted certificate', () => {
+    expect(alertsFor([refused('provider', 'bad_message_signature')])).toEqual(['Exchange message altered or forged']);
+    expect(alertsFor([refused('consumer', 'bad_message_signature')])).toEqual(['Exchange message altered or forged']);
+    expect(alertsFor([refused('provider', 'replayed_message')])).toEqual(['Exchange message replayed']);
+    for (const code of ['cert_revoked', 'cert_invalid']) expect(alertsFor([refused('provider', code)])).toEqual(['Security server refused a revoked or untrusted certificate']);
+    // the information system's own mistakes are not security alerts
+    for (const code of ['bad_request', 'unknown_service', 'unknown_client', 'too_large', 'service_failed']) expect(alertsFor([refused('consumer', code)]), code).toEqual([]);
+  });
+
+  it('exchange: a security server refusing traffic for an expired configuration, stale OCSP or a log past its grace period', () => {
+    for (const code of ['conf_expired', 'ocsp_stale', 'timestamp_unavailable']) expect(alertsFor([refused('consumer', code)]), code).toEqual(['Security server refusing traffic (configuration, OCSP or time-stamps)']);
+    const refusing = prepared(makeEvent('exchange', 'messagelog.refusing', 'failure', { category: ['database'], truc: { server: 'SERVER:VN/GOV/000.00.00.G22/ss-vpcp', graceMs: 14_400_000 } }));
+    const resumed = prepared(makeEvent('exchange', 'messagelog.resumed', 'success', { category: ['database'], truc: { server: 'SERVER:VN/GOV/000.00.00.G22/ss-vpcp' } }));
+    expect(alertsFor([refusing])).toEqual(['Security server refusing traffic (configuration, OCSP or time-stamps)']);
+    expect(alertsFor([resumed])).toEqual([]);
+  });
+
+  it('exchange: ten access denials of one client in five minutes, not nine, nor ten spread over clients', () => {
+    const denied = (n: number, client: (i: number) => string) => Array.from({ length: n }, (_, i) => refused('provider', 'access_denied', client(i), i));
+    expect(alertsFor(denied(10, () => 'SUBSYSTEM:VN/GOV/000.00.00.G09/tra-cuu'))).toEqual(['Repeated exchange access denied for one client']);
+    expect(alertsFor(denied(9, () => 'SUBSYSTEM:VN/GOV/000.00.00.G09/tra-cuu'))).toEqual([]);
+    expect(alertsFor(denied(10, (i) => `SUBSYSTEM:VN/GOV/000.00.00.G09/he-thong-${i}`))).toEqual([]);
+  });
+
   it('malware detected by the scanning service', () => {
     const hit = prepared(makeEvent('scan', 'malware.detected', 'failure', { category: ['malware', 'file'], file: { name: 'x.pdf' } }));
     expect(alertsFor([hit])).toEqual(['Malware in a file received by the platform']);

@@ -82,6 +82,24 @@ export const RULE_TITLES: Record<string, { vi: string; en: string }> = {
     vi: 'Chính sách bảo vệ từ chối phát hành văn bản',
     en: 'Release of a document refused by the protection policy',
   },
+  '573cc746-3b92-4cd3-ac9f-f513824ed15a': {
+    vi: 'Thông điệp liên thông bị sửa hoặc giả mạo',
+    en: 'Exchange message altered or forged',
+  },
+  'd05d6e65-4335-4697-a8db-599f5a8c20a8': { vi: 'Thông điệp liên thông bị gửi lại', en: 'Exchange message replayed' },
+  '0c601c4d-a8a4-479d-8dd0-41f667364560': {
+    vi: 'Máy chủ an ninh từ chối chứng thư đã thu hồi hoặc không tin cậy',
+    en: 'Security server refused a revoked or untrusted certificate',
+  },
+  '4fbee2ee-1116-464e-80f8-da3f2e8ce832': {
+    vi: 'Máy chủ an ninh từ chối trao đổi (cấu hình, OCSP hoặc dấu thời gian)',
+    en: 'Security server refusing traffic (configuration, OCSP or time-stamps)',
+  },
+  'aaf05ced-6169-4222-ae2c-c051f3055bf9': { vi: 'Từ chối truy cập dịch vụ liên thông', en: 'Exchange access denied' },
+  '7c5bf491-584d-4674-a174-2c745bdfeac3': {
+    vi: 'Một hệ thống khách liên tục bị từ chối truy cập dịch vụ liên thông',
+    en: 'Repeated exchange access denied for one client',
+  },
 };
 
 /** A rule's title in the console's language: ours from the table (when its English is still the rule's), others as written. */

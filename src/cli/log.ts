@@ -19,9 +19,10 @@ let scanSegment: typeof LogApi.scanSegment;
 let recordSummary: typeof LogApi.recordSummary;
 let verifyLog: typeof LogApi.verifyLog;
 let writeEvidence: typeof LogApi.writeEvidence;
+let checkEvidence: typeof LogApi.checkEvidence;
 
 async function load(): Promise<void> {
-  ({ listSegments, scanSegment, recordSummary, verifyLog, writeEvidence } = await import('../exchange/log/index.js'));
+  ({ listSegments, scanSegment, recordSummary, verifyLog, writeEvidence, checkEvidence } = await import('../exchange/log/index.js'));
 }
 
 export const LOG_EXIT = { intact: 0, broken: 1, cannotCheck: 3 } as const;
@@ -202,5 +203,45 @@ export function logCommands(
     .action(async (dir: string, messageId: string, o: { out: string }) => {
       await pipeline(await writeEvidence({ dir, messageId }), createWriteStream(o.out));
       process.stdout.write(`đã ghi / written: ${o.out}\n`);
+    });
+
+  log
+    .command('check-evidence <file>')
+    .description(
+      "Kiểm tra bằng chứng / check one message's evidence container offline: each record's frame, chain hash, hash-tree path and TSA token, its body, the sender's signature and certificate, and the exporting server's seal (CAdES over META-INF/ASiCManifest.xml). Exit 0 valid, 1 broken, 3 cannot check fully.",
+    )
+    .option('--trust <file>', 'trusted CA certificate (or a TSA certificate pinned as such), PEM or DER; repeatable', collect, [])
+    .option('--untrusted <file>', 'intermediate CA certificates, PEM or DER; repeatable', collect, [])
+    .option('--json', 'print the report as JSON')
+    .action(async (file: string, o: { trust: string[]; untrusted: string[]; json?: boolean }) => {
+      const write = (s: string, err = false) => (err ? process.stderr : process.stdout).write(s + '\n');
+      const json = o.json || !!program.opts().json;
+      try {
+        const r = await checkEvidence(file, { trust: readCerts(o.trust), intermediates: readCerts(o.untrusted) });
+        if (json) write(JSON.stringify(r));
+        else {
+          write(`thông điệp / message ${r.messageId ?? '-'}`);
+          for (const x of r.records)
+            write(
+              `  ${x.folder}: ${x.side} ${x.kind}, ${x.time}${x.stampedAt ? `, dấu thời gian / stamped ${x.stampedAt}` : ''}${x.signer ? `, ký bởi / signed by ${x.signer}` : ''}, nội dung / body ${x.body}`,
+            );
+          if (r.seal) write(`  niêm phong / sealed by ${r.seal.signer}${r.seal.signingTime ? ` at ${r.seal.signingTime}` : ''}, ${r.seal.files} files`);
+          else write('  không niêm phong / not sealed');
+          for (const p of r.problems) write(`  LỖI / BROKEN: ${p}`, true);
+          for (const i of r.incomplete) write(`  chưa kiểm tra / not checked: ${i}`, true);
+          write(
+            r.problems.length
+              ? 'BẰNG CHỨNG KHÔNG HỢP LỆ / EVIDENCE BROKEN'
+              : r.incomplete.length
+                ? 'bằng chứng nguyên vẹn, chưa kiểm tra hết / evidence intact, not fully checked'
+                : 'bằng chứng hợp lệ / evidence valid',
+          );
+        }
+        process.exitCode = r.problems.length ? LOG_EXIT.broken : r.incomplete.length ? LOG_EXIT.cannotCheck : LOG_EXIT.intact;
+      } catch (e) {
+        if (json) write(JSON.stringify({ ok: null, error: (e as Error).message }));
+        write(`không kiểm tra được / cannot check the evidence: ${(e as Error).message}`, true);
+        process.exitCode = LOG_EXIT.cannotCheck;
+      }
     });
 }

@@ -8,8 +8,8 @@ import http from 'node:http';
 import https from 'node:https';
 import { connect } from 'node:net';
 import { createHash, generateKeyPairSync, randomUUID } from 'node:crypto';
-import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { createWriteStream, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startTestAxis, CLIENT_BNV, CLIENT_HCM, CLIENT_VPCP, type TestAxis } from './setup.js';
 import { GlobalConf } from '../../../src/exchange/conf/global.js';
@@ -19,6 +19,12 @@ import { parseCertificate } from '../../../src/pki/path/index.js';
 import { tmp } from '../../helpers/openssl.js';
 import { scanSegment, type MessageLog } from '../../../src/exchange/log/index.js';
 import { segPath } from '../../../src/exchange/log/reader.js';
+import { checkEvidence } from '../../../src/exchange/log/index.js';
+import { localTimeStamper } from '../../../src/sign/timestamp/tsa-local.js';
+import { listCas } from '../../../src/pki/index.js';
+import { toPem } from '../../../src/asn1/der.js';
+import { PROJECT_ROOT } from '../../../src/config.js';
+import { pipeline } from 'node:stream/promises';
 import { OwnStatus, httpOcspFetcher, type OcspFetcher } from '../../../src/exchange/server/own-status.js';
 import { PeerTrust } from '../../../src/exchange/server/trust.js';
 import { ownMaterial } from '../../../src/exchange/server/context.js';
@@ -309,6 +315,52 @@ describe('refusals toward the information system', () => {
     expect(long.json().message_vi).toMatch(/X-Road-Id tối đa 255 ký tự/);
     const tab = await call(0, `${HCM}/thong-tin`, { headers: { 'x-road-id': 'a\tb' } });
     expect([tab.status, tab.json().code]).toEqual([400, 'bad_request']);
+  });
+
+  it("a message's sealed evidence checks offline (truc log check-evidence): records, chain, tree, TSA token, bodies, signatures, seal; an altered byte is found", async () => {
+    const id = `evidence-${randomUUID()}`;
+    const body = `nội dung kiểm tra bằng chứng ${id}`;
+    const sent = await call(0, `${HCM}/thong-tin/bang-chung`, { body, headers: { 'x-road-id': id } });
+    expect(sent.status, sent.body.toString()).toBe(200);
+    const m = t.axis.members[0]!;
+    const log = m.server.ctx.log as MessageLog;
+    await log.timestampNow(localTimeStamper(t.tsa));
+    const dir = tmp('truc-evidence-check-');
+    const file = join(dir, 'e.asice');
+    await pipeline(await log.evidence(id, { seal: await m.server.evidenceSeal() }), createWriteStream(file));
+    const cas = await listCas(t.p.db);
+    const root = Buffer.from(cas.find((c) => c.id === 'root')!.certificate);
+    const issuing = cas.filter((c) => c.parentId).map((c) => Buffer.from(c.certificate));
+    // the root alone: the seal's signature carries the issuing CA's certificate
+    const good = await checkEvidence(file, { trust: [root] });
+    expect(good.problems).toEqual([]);
+    expect(good.incomplete).toEqual([]);
+    expect(good.messageId).toBe(id);
+    expect(good.records.map((r) => `${r.side} ${r.kind} ${r.body}`)).toEqual(['consumer request checked', 'consumer response checked']);
+    expect(good.records.every((r) => r.stampedAt && /serialNumber=VN\/GOV\/000\.00\.00\.G22|VN\/PROV\/000\.00\.31\.H29/.test(r.signer ?? ''))).toBe(true);
+    expect(good.seal?.signer).toMatch(/000\.00\.00\.G22/);
+    // the command line says the same, with its exit status
+    writeFileSync(join(dir, 'root.pem'), toPem('CERTIFICATE', root));
+    writeFileSync(join(dir, 'issuing.pem'), issuing.map((c) => toPem('CERTIFICATE', c)).join(''));
+    const cli = spawnSync(process.execPath, ['bin/truc.js', 'log', 'check-evidence', file, '--trust', join(dir, 'root.pem')], { encoding: 'utf8', cwd: PROJECT_ROOT });
+    expect(cli.status, cli.stdout + cli.stderr).toBe(0);
+    expect(cli.stdout).toMatch(/bằng chứng hợp lệ \/ evidence valid/);
+    // one byte of the request's body changed inside the container: the body and the seal no longer match
+    const bytes = readFileSync(file);
+    const at = bytes.indexOf(Buffer.from(body, 'utf8'));
+    expect(at).toBeGreaterThan(0);
+    bytes[at] = bytes[at]! ^ 1;
+    const altered = join(dir, 'altered.asice');
+    writeFileSync(altered, bytes);
+    const bad = await checkEvidence(altered, { trust: [root], intermediates: issuing });
+    expect(bad.problems.join('\n')).toMatch(/-request: body\.bin is not the body the record holds/);
+    expect(bad.problems.join('\n')).toMatch(/request\/body\.bin is not the file the seal covers/);
+    const cliBad = spawnSync(process.execPath, ['bin/truc.js', 'log', 'check-evidence', altered, '--trust', join(dir, 'root.pem'), '--untrusted', join(dir, 'issuing.pem')], { encoding: 'utf8', cwd: PROJECT_ROOT });
+    expect(cliBad.status).toBe(1);
+    expect(cliBad.stdout).toMatch(/EVIDENCE BROKEN/);
+    // without the CA, nothing is claimed valid: the certificates and tokens cannot be checked
+    const untrusted = await checkEvidence(file, { trust: [] });
+    expect(untrusted.problems.length + untrusted.incomplete.length).toBeGreaterThan(0);
   });
 
   it('an oversized body', async () => {

@@ -1,0 +1,314 @@
+/**
+ * Checks one message's evidence container (`truc log evidence`, or the security server's sealed export)
+ * offline, as X-Road's asicverifier checks its message-log containers: for each record, that its frame is
+ * what the header, signature and body files say, that its chain hash follows from the previous one, that the
+ * hash-tree path leads to the root an approved TSA's token stamps, that the body (or its stored ciphertext)
+ * has the hash the record holds, and that the sender's signature over the message verifies with a signing
+ * certificate that chains to a trusted CA at the message's time; then, when the container is sealed, the
+ * CAdES signature over `META-INF/ASiCManifest.xml` and every file's digest in it.
+ *
+ * The container is read from its file through the ZIP central directory, entry by entry (a large body is
+ * hashed as a stream, never held whole). Stored and deflated entries are read; anything else is reported.
+ */
+import { createHash, X509Certificate } from 'node:crypto';
+import { open, type FileHandle } from 'node:fs/promises';
+import { createInflateRaw, inflateRawSync } from 'node:zlib';
+import { Readable } from 'node:stream';
+import { readTimeStampToken } from '../../sign/timestamp/token.js';
+import { validatePath } from '../../pki/path/index.js';
+import { messageDigest, parseSignature } from '../server/message.js';
+import { rootFromPath, verifyRoot } from '../server/batch-sign.js';
+import { ASIC_MANIFEST, ASIC_SIGNATURE, ASICE_MIMETYPE } from './evidence.js';
+import { BODY_FILE, BODY_INLINE, FRAME_HEAD, HASH_LEN, T_RECORD, chainHash, decodeRecord } from './format.js';
+import { rootFromAuditPath } from './merkle.js';
+import { checkToken } from './verify.js';
+
+export interface EvidenceRecordReport {
+  folder: string;
+  seq: number;
+  kind: string;
+  side: string;
+  /** the message time the record holds */
+  time: string;
+  /** the time the TSA's token gives, when the record is stamped */
+  stampedAt?: string;
+  /** the signing certificate's subject */
+  signer?: string;
+  body: 'checked' | 'ciphertext checked' | 'not kept';
+}
+
+export interface EvidenceReport {
+  messageId: string | null;
+  records: EvidenceRecordReport[];
+  /** the exporting server's seal, when the container has one */
+  seal: { signer: string; signingTime: string | null; files: number } | null;
+  /** what is wrong: the container does not prove what it claims */
+  problems: string[];
+  /** what could not be checked (no trust anchor for it, a record not yet stamped, …) */
+  incomplete: string[];
+}
+
+interface Entry {
+  name: string;
+  method: number;
+  csize: number;
+  size: number;
+  offset: number;
+}
+
+const MAX_ENTRIES = 10_000;
+const MAX_SMALL = 64 * 1024 * 1024;
+
+/** The ZIP's entries from its central directory (ZIP64 is not read: the writer never makes it). */
+async function readDirectory(fh: FileHandle, fileSize: number): Promise<Entry[]> {
+  const tailLen = Math.min(fileSize, 65_557);
+  const tail = Buffer.alloc(tailLen);
+  await fh.read(tail, 0, tailLen, fileSize - tailLen);
+  let eocd = -1;
+  for (let i = tailLen - 22; i >= 0; i--)
+    if (tail.readUInt32LE(i) === 0x06054b50) {
+      eocd = i;
+      break;
+    }
+  if (eocd < 0) throw new Error('not a ZIP file (no end of central directory)');
+  const count = tail.readUInt16LE(eocd + 10);
+  const cdSize = tail.readUInt32LE(eocd + 12);
+  const cdOffset = tail.readUInt32LE(eocd + 16);
+  if (count > MAX_ENTRIES) throw new Error(`more than ${MAX_ENTRIES} entries`);
+  if (cdOffset + cdSize > fileSize) throw new Error('the central directory lies outside the file');
+  const cd = Buffer.alloc(cdSize);
+  await fh.read(cd, 0, cdSize, cdOffset);
+  const out: Entry[] = [];
+  let p = 0;
+  for (let i = 0; i < count; i++) {
+    if (p + 46 > cd.length || cd.readUInt32LE(p) !== 0x02014b50) throw new Error('a central directory entry is malformed');
+    const method = cd.readUInt16LE(p + 10);
+    const csize = cd.readUInt32LE(p + 20);
+    const size = cd.readUInt32LE(p + 24);
+    const nameLen = cd.readUInt16LE(p + 28);
+    const extraLen = cd.readUInt16LE(p + 30);
+    const commentLen = cd.readUInt16LE(p + 32);
+    const offset = cd.readUInt32LE(p + 42);
+    const name = cd.subarray(p + 46, p + 46 + nameLen).toString('utf8');
+    if (offset + 30 > fileSize) throw new Error(`entry ${name} lies outside the file`);
+    out.push({ name, method, csize, size, offset });
+    p += 46 + nameLen + extraLen + commentLen;
+  }
+  return out;
+}
+
+class Container {
+  private constructor(
+    private readonly fh: FileHandle,
+    private readonly path: string,
+    readonly entries: Map<string, Entry>,
+    readonly order: string[],
+  ) {}
+
+  static async open(path: string): Promise<Container> {
+    const fh = await open(path, 'r');
+    try {
+      const { size } = await fh.stat();
+      const list = await readDirectory(fh, size);
+      return new Container(fh, path, new Map(list.map((e) => [e.name, e])), list.map((e) => e.name));
+    } catch (e) {
+      await fh.close();
+      throw e;
+    }
+  }
+
+  private async dataStart(e: Entry): Promise<number> {
+    const h = Buffer.alloc(30);
+    await this.fh.read(h, 0, 30, e.offset);
+    if (h.readUInt32LE(0) !== 0x04034b50) throw new Error(`entry ${e.name}: no local header`);
+    return e.offset + 30 + h.readUInt16LE(26) + h.readUInt16LE(28);
+  }
+
+  /** a small entry, whole */
+  async read(name: string): Promise<Buffer | undefined> {
+    const e = this.entries.get(name);
+    if (!e) return undefined;
+    if (e.size > MAX_SMALL || e.csize > MAX_SMALL) throw new Error(`${name} is over ${MAX_SMALL} bytes`);
+    const raw = Buffer.alloc(e.csize);
+    await this.fh.read(raw, 0, e.csize, await this.dataStart(e));
+    if (e.method === 0) return raw;
+    if (e.method === 8) return inflateRawSync(raw, { maxOutputLength: MAX_SMALL });
+    throw new Error(`${name}: compression method ${e.method} is not read`);
+  }
+
+  /** SHA-256 and length of an entry, read as a stream */
+  async hash(name: string): Promise<{ hash: Buffer; length: number }> {
+    const e = this.entries.get(name)!;
+    if (e.method !== 0 && e.method !== 8) throw new Error(`${name}: compression method ${e.method} is not read`);
+    const start = await this.dataStart(e);
+    const h = createHash('sha256');
+    let length = 0;
+    const { createReadStream } = await import('node:fs');
+    const raw = e.csize ? createReadStream(this.path, { start, end: start + e.csize - 1, highWaterMark: 256 * 1024 }) : Readable.from([]);
+    const src = e.method === 8 ? raw.pipe(createInflateRaw()) : raw;
+    for await (const c of src as AsyncIterable<Buffer>) {
+      h.update(c);
+      length += c.length;
+    }
+    return { hash: h.digest(), length };
+  }
+
+  close(): Promise<void> {
+    return this.fh.close();
+  }
+}
+
+const subjectOf = (der: Buffer): string => {
+  try {
+    return new X509Certificate(der).subject.replace(/\n/g, ', ');
+  } catch {
+    return '(unreadable certificate)';
+  }
+};
+
+/**
+ * Checks the container at `path`. `trust`: CA certificates (and TSA certificates pinned as such) that the
+ * signing certificates, the TSA's certificate and the seal must chain to; `intermediates` beside them.
+ */
+export async function checkEvidence(path: string, o: { trust: Uint8Array[]; intermediates?: Uint8Array[] }): Promise<EvidenceReport> {
+  const report: EvidenceReport = { messageId: null, records: [], seal: null, problems: [], incomplete: [] };
+  const problem = (s: string) => report.problems.push(s);
+  const z = await Container.open(path);
+  try {
+    if (z.order[0] !== 'mimetype' || (await z.read('mimetype'))?.toString() !== ASICE_MIMETYPE) problem(`the first entry is not "mimetype" holding ${ASICE_MIMETYPE}`);
+    const folders = [...new Set(z.order.filter((n) => /^records\/\d+-(request|response)\//.test(n)).map((n) => n.split('/').slice(0, 2).join('/')))];
+    if (!folders.length) problem('the container holds no records');
+    // CA certificates the container carries (the seal's signature holds the exporting member's chain) help
+    // build paths; they are never trusted as anchors
+    const intermediates: Uint8Array[] = [...(o.intermediates ?? [])];
+    const sealBytes = await z.read(ASIC_SIGNATURE);
+    if (sealBytes)
+      try {
+        const { inspectCms } = await import('../../sign/cades/verify.js');
+        intermediates.push(...inspectCms(sealBytes).certificates);
+      } catch {
+        // an unreadable seal is reported below
+      }
+    for (const folder of folders) {
+      const at = (f: string) => `${folder}/${f}`;
+      const frame = await z.read(at('record.bin'));
+      if (!frame) {
+        problem(`${folder}: no record.bin`);
+        continue;
+      }
+      if (frame.length < FRAME_HEAD + HASH_LEN || frame.readUInt32BE(0) !== frame.length - FRAME_HEAD - HASH_LEN || frame[4] !== T_RECORD) {
+        problem(`${folder}: record.bin is not a record frame`);
+        continue;
+      }
+      const payload = frame.subarray(FRAME_HEAD, frame.length - HASH_LEN);
+      const stored = frame.subarray(frame.length - HASH_LEN);
+      let meta;
+      try {
+        meta = decodeRecord(payload);
+      } catch (e) {
+        problem(`${folder}: the record does not decode: ${(e as Error).message}`);
+        continue;
+      }
+      const r: EvidenceRecordReport = { folder, seq: meta.seq, kind: meta.kind, side: meta.side, time: meta.time.toISOString(), body: 'not kept' };
+      report.records.push(r);
+      if (report.messageId === null) report.messageId = meta.messageId;
+      else if (report.messageId !== meta.messageId) problem(`${folder}: the record is of message ${meta.messageId}, not ${report.messageId}`);
+      if (folder !== `records/${meta.seq}-${meta.kind}`) problem(`${folder}: the record inside is ${meta.seq}-${meta.kind}`);
+      // the files beside the frame say what it holds
+      for (const [file, bytes] of [
+        ['header.json', meta.header],
+        ['signature.json', meta.signature],
+      ] as const) {
+        const f = await z.read(at(file));
+        if (!f || !f.equals(bytes)) problem(`${folder}: ${file} is not the record's ${file.replace('.json', '')}`);
+      }
+      // the chain: chain_n = SHA-256(chain_{n-1} · SHA-256(type · payload)), the frame's stored hash
+      let chain: { previous?: string; chainHash?: string } = {};
+      try {
+        chain = JSON.parse((await z.read(at('chain.json')))?.toString('utf8') ?? '{}');
+      } catch {
+        problem(`${folder}: chain.json is not JSON`);
+      }
+      const prev = typeof chain.previous === 'string' && /^[0-9a-f]{64}$/.test(chain.previous) ? Buffer.from(chain.previous, 'hex') : null;
+      if (!prev) problem(`${folder}: chain.json names no previous chain hash`);
+      else if (!chainHash(prev, T_RECORD, payload).equals(stored)) problem(`${folder}: the record's chain hash does not follow from the previous one (the record was altered)`);
+      else if (chain.chainHash !== stored.toString('hex')) problem(`${folder}: chain.json's chain hash is not the record's`);
+      // the hash-tree path to the stamped root, and the TSA's token over it
+      const merkleFile = await z.read(at('merkle.json'));
+      const token = await z.read(at('timestamp.tst'));
+      if (!merkleFile || !token) report.incomplete.push(`${folder}: not time-stamped yet when exported`);
+      else {
+        try {
+          const m = JSON.parse(merkleFile.toString('utf8')) as { leaf: string; index: number; size: number; path: string[]; root: string };
+          const root = Buffer.from(m.root, 'hex');
+          if (m.leaf !== stored.toString('hex')) problem(`${folder}: merkle.json's leaf is not the record's chain hash`);
+          const computed = rootFromAuditPath(stored, m.index, m.size, m.path.map((x) => Buffer.from(x, 'hex')));
+          if (!computed || !computed.equals(root)) problem(`${folder}: the hash-tree path does not lead to the stamped root`);
+          const why = await checkToken({ root, token } as Parameters<typeof checkToken>[0], root, o.trust, intermediates);
+          if (why) problem(`${folder}: ${why}`);
+          else r.stampedAt = readTimeStampToken(token).tstInfo.genTime.toISOString();
+        } catch (e) {
+          problem(`${folder}: merkle.json or timestamp.tst cannot be read: ${(e as Error).message}`);
+        }
+      }
+      // the body: the message's own bytes against its hash, or the stored ciphertext against the stored hash
+      if (z.entries.has(at('body.bin'))) {
+        const b = await z.hash(at('body.bin'));
+        if (!b.hash.equals(meta.bodyHash) || b.length !== meta.bodyLength) problem(`${folder}: body.bin is not the body the record holds (hash or length differs)`);
+        else r.body = 'checked';
+      } else if (z.entries.has(at('body.enc'))) {
+        const b = await z.hash(at('body.enc'));
+        const want = meta.body.store === BODY_FILE ? meta.body.storedHash : meta.body.store === BODY_INLINE && meta.body.inline ? createHash('sha256').update(meta.body.inline).digest() : undefined;
+        if (!want || !b.hash.equals(want)) problem(`${folder}: body.enc is not the stored body of the record`);
+        else r.body = 'ciphertext checked';
+      } else if (meta.body.store !== 0) problem(`${folder}: the record kept a body that the container does not hold`);
+      // the sender's signature over the message, with its signing certificate
+      try {
+        const h = JSON.parse(meta.header.toString('utf8')) as { signCertHash?: string; signCert?: string };
+        const cert = h.signCertHash ? await z.read(at(`material/${h.signCertHash}.der`)) : h.signCert ? Buffer.from(h.signCert, 'base64') : undefined;
+        if (!cert) problem(`${folder}: the signing certificate the header names is not in the container`);
+        else {
+          if (h.signCertHash && createHash('sha256').update(cert).digest('hex') !== h.signCertHash) problem(`${folder}: the signing certificate is not the one the header names`);
+          r.signer = subjectOf(cert);
+          const sig = parseSignature(meta.signature);
+          const root = rootFromPath(messageDigest(meta.header, meta.bodyHash, meta.bodyLength), sig.index, sig.count, sig.path);
+          if (!root || !verifyRoot(new X509Certificate(cert).publicKey, sig.scheme, root, Buffer.from(sig.value, 'base64')))
+            problem(`${folder}: the sender's signature does not verify with its signing certificate`);
+          const path = await validatePath({ target: cert, intermediates, trustAnchors: o.trust, time: meta.time, purpose: { keyUsage: ['digitalSignature'] }, revocation: { mode: 'off' } });
+          if (!path.valid) report.incomplete.push(`${folder}: the signing certificate does not chain to a trusted CA at ${meta.time.toISOString()} (${path.reason}): ${path.message}`);
+        }
+      } catch (e) {
+        problem(`${folder}: the signature cannot be checked: ${(e as Error).message}`);
+      }
+    }
+    // the exporting server's seal: CAdES over the ASiCManifest, and every file's digest in it
+    const manifest = await z.read(ASIC_MANIFEST);
+    const seal = sealBytes;
+    if (manifest || seal) {
+      if (!manifest || !seal) problem(`a sealed container holds both ${ASIC_MANIFEST} and ${ASIC_SIGNATURE}`);
+      else {
+        const { validateCades } = await import('../../sign/validate/cades.js');
+        const v = await validateCades(seal, { content: manifest, trustAnchors: o.trust, intermediates, revocation: { mode: 'off' } });
+        const s = v.signatures[0];
+        if (!s) problem('the seal holds no signature');
+        else {
+          if (s.indication === 'TOTAL-FAILED') problem(`the seal does not verify: ${s.message ?? s.subIndication ?? ''}`);
+          else if (s.indication !== 'TOTAL-PASSED') report.incomplete.push(`the seal: ${s.indication}${s.subIndication ? ` / ${s.subIndication}` : ''}: ${s.message ?? ''}`);
+          const refs = [...manifest.toString('utf8').matchAll(/<asic:DataObjectReference URI="([^"]+)"[^>]*>\s*<ds:DigestMethod Algorithm="http:\/\/www\.w3\.org\/2001\/04\/xmlenc#sha256"\/>\s*<ds:DigestValue>([^<]+)<\/ds:DigestValue>/g)];
+          const listed = new Set<string>();
+          for (const [, uri, value] of refs) {
+            const name = decodeURI(uri!.replace(/&amp;/g, '&').replace(/&quot;/g, '"').replace(/&lt;/g, '<'));
+            listed.add(name);
+            if (!z.entries.has(name)) problem(`the seal lists ${name}, which the container does not hold`);
+            else if (!(await z.hash(name)).hash.equals(Buffer.from(value!, 'base64'))) problem(`${name} is not the file the seal covers (its digest differs)`);
+          }
+          for (const n of z.order) if (n !== 'mimetype' && !n.startsWith('META-INF/') && !n.endsWith('/') && !listed.has(n)) problem(`${n} is not covered by the seal`);
+          report.seal = { signer: s.signer?.subject ?? '(unknown)', signingTime: s.claimedSigningTime ?? null, files: listed.size };
+        }
+      }
+    }
+  } finally {
+    await z.close();
+  }
+  return report;
+}

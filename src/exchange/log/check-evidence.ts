@@ -297,7 +297,13 @@ export async function checkEvidence(path: string, o: { trust: Uint8Array[]; inte
           const refs = [...manifest.toString('utf8').matchAll(/<asic:DataObjectReference URI="([^"]+)"[^>]*>\s*<ds:DigestMethod Algorithm="http:\/\/www\.w3\.org\/2001\/04\/xmlenc#sha256"\/>\s*<ds:DigestValue>([^<]+)<\/ds:DigestValue>/g)];
           const listed = new Set<string>();
           for (const [, uri, value] of refs) {
-            const name = decodeURI(uri!.replace(/&amp;/g, '&').replace(/&quot;/g, '"').replace(/&lt;/g, '<'));
+            let name: string;
+            try {
+              name = decodeURI(uri!.replace(/&amp;/g, '&').replace(/&quot;/g, '"').replace(/&lt;/g, '<'));
+            } catch {
+              problem(`the seal lists a malformed URI: ${uri}`);
+              continue;
+            }
             listed.add(name);
             if (!z.entries.has(name)) problem(`the seal lists ${name}, which the container does not hold`);
             else if (!(await z.hash(name)).hash.equals(Buffer.from(value!, 'base64'))) problem(`${name} is not the file the seal covers (its digest differs)`);

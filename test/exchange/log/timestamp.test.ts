@@ -4,7 +4,7 @@ import { createHash, createPrivateKey, sign as nodeSign } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync, createWriteStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { join } from 'node:path';
-import { MessageLog, verifyLog, rootFromAuditPath, type LogEvent } from '../../../src/exchange/log/index.js';
+import { MessageLog, checkEvidence, verifyLog, rootFromAuditPath, type LogEvent } from '../../../src/exchange/log/index.js';
 import type { TimeStamper } from '../../../src/sign/signer.js';
 import { openssl, opensslCsr, opensslStatus, tmp } from '../../helpers/openssl.js';
 import { signCades } from '../../../src/sign/cades/sign.js';
@@ -204,6 +204,22 @@ describe('time-stamping, grace period and evidence with the platform TSA', () =>
       expect(dgst.stdout.toString('base64'), uri).toBe(digest);
     }
     expect(manifest).toMatch(/<asic:SigReference URI="META-INF\/signature001\.p7s"/);
+    // the offline check: the seal and the files agree, the records' chain, tree and token hold; these test
+    // records carry no real message signature, and the check says so rather than passing them
+    const checked = await checkEvidence(out, { trust: [t.root], intermediates: [t.issuing] });
+    expect(checked.seal?.files).toBe(refs.length);
+    expect(checked.records.map((r) => [r.folder, r.body, !!r.stampedAt])).toEqual([
+      ['records/4-request', 'checked', true],
+      ['records/5-response', 'checked', true],
+    ]);
+    expect(checked.problems).toEqual([
+      'records/4-request: the signing certificate the header names is not in the container',
+      'records/5-response: the signing certificate the header names is not in the container',
+    ]);
+    // not a container at all
+    const notZip = join(x, 'not.asice');
+    writeFileSync(notZip, 'PK but not really');
+    await expect(checkEvidence(notZip, { trust: [t.root] })).rejects.toThrow(/not a ZIP file/);
     // a changed manifest no longer verifies
     writeFileSync(manifestPath, manifest.replace(refs[0]![2]!, Buffer.alloc(32).toString('base64')));
     const bad = opensslStatus(['cms', '-verify', '-binary', '-inform', 'DER', '-in', sigPath, '-content', manifestPath, '-CAfile', t.rootPath, '-purpose', 'any', '-out', '/dev/null']);

@@ -57,6 +57,7 @@ interface Entry {
 }
 
 const MAX_ENTRIES = 10_000;
+const MAX_DIRECTORY = 16 * 1024 * 1024;
 const MAX_SMALL = 64 * 1024 * 1024;
 
 /** The ZIP's entries from its central directory (ZIP64 is not read: the writer never makes it). */
@@ -75,6 +76,8 @@ async function readDirectory(fh: FileHandle, fileSize: number): Promise<Entry[]>
   const cdSize = tail.readUInt32LE(eocd + 12);
   const cdOffset = tail.readUInt32LE(eocd + 16);
   if (count > MAX_ENTRIES) throw new Error(`more than ${MAX_ENTRIES} entries`);
+  // an evidence container's directory is small (names of its records' files): a larger one is not read into memory
+  if (cdSize > MAX_DIRECTORY) throw new Error(`the central directory is over ${MAX_DIRECTORY} bytes`);
   if (cdOffset + cdSize > fileSize) throw new Error('the central directory lies outside the file');
   const cd = Buffer.alloc(cdSize);
   await fh.read(cd, 0, cdSize, cdOffset);

@@ -97,6 +97,12 @@ async function readDirectory(fh: FileHandle, fileSize: number): Promise<Entry[]>
     out.push({ name, method, csize, size, offset });
     p += 46 + nameLen + extraLen + commentLen;
   }
+  // entries do not overlap and lie before the directory: a container cannot make one body count many times
+  const sorted = [...out].sort((a, b) => a.offset - b.offset);
+  for (let i = 0; i < sorted.length; i++) {
+    const end = sorted[i]!.offset + 30 + sorted[i]!.csize;
+    if (end > (i + 1 < sorted.length ? sorted[i + 1]!.offset : cdOffset)) throw new Error(`entry ${sorted[i]!.name} overlaps the next one`);
+  }
   return out;
 }
 

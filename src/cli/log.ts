@@ -20,9 +20,10 @@ let recordSummary: typeof LogApi.recordSummary;
 let verifyLog: typeof LogApi.verifyLog;
 let writeEvidence: typeof LogApi.writeEvidence;
 let checkEvidence: typeof LogApi.checkEvidence;
+let writeArchivedEvidence: typeof LogApi.writeArchivedEvidence;
 
 async function load(): Promise<void> {
-  ({ listSegments, scanSegment, recordSummary, verifyLog, writeEvidence, checkEvidence } = await import('../exchange/log/index.js'));
+  ({ listSegments, scanSegment, recordSummary, verifyLog, writeEvidence, writeArchivedEvidence, checkEvidence } = await import('../exchange/log/index.js'));
 }
 
 export const LOG_EXIT = { intact: 0, broken: 1, cannotCheck: 3 } as const;
@@ -201,7 +202,14 @@ export function logCommands(
     )
     .requiredOption('--out <file>', 'the .asice file to write')
     .action(async (dir: string, messageId: string, o: { out: string }) => {
-      await pipeline(await writeEvidence({ dir, messageId }), createWriteStream(o.out));
+      let stream;
+      try {
+        stream = await writeEvidence({ dir, messageId });
+      } catch (e) {
+        if ((e as { code?: string }).code !== 'not_found') throw e;
+        stream = await writeArchivedEvidence({ dir, messageId }); // archived since: from its archive
+      }
+      await pipeline(stream, createWriteStream(o.out));
       process.stdout.write(`đã ghi / written: ${o.out}\n`);
     });
 

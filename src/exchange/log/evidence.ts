@@ -15,6 +15,8 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
+import { copyFile, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
@@ -23,7 +25,9 @@ import { readTimeStampToken } from '../../sign/timestamp/token.js';
 import { bodyAad, type BodyCipher } from './cipher.js';
 import { BODY_FILE, BODY_INLINE, frameBytes, recordDigest, recordSummary, type Batch, type RecordMeta } from './format.js';
 import { auditPath, merkleRoot } from './merkle.js';
-import { bodyPath, listSegments, readIdentity, readStamps, scanSegment, segPath, SEGMENTS, STAMPS } from './reader.js';
+import { ARCHIVES, bodyPath, listSegments, readIdentity, readStamps, scanSegment, segPath, SEGMENTS, STAMPS } from './reader.js';
+import { listArchives, readArchiveHeader } from './archive.js';
+import { unpackArchive } from './verify.js';
 import { decryptInline, decryptTransform } from './spool.js';
 import { ZipWriter } from './zip.js';
 
@@ -40,20 +44,32 @@ interface Found {
   material: [string, Buffer | undefined][];
 }
 
-async function chainHashes(dir: string, logId: Buffer, segments: number[], from: number, to: number): Promise<Buffer[]> {
-  const out: Buffer[] = [];
-  for (const no of segments) {
-    const scan = await scanSegment(segPath(dir, no), { logId });
-    try {
-      if (!scan.header || scan.header.firstSeq > to) continue;
-      for await (const r of scan.records) {
-        if (r.meta.seq < from) continue;
-        if (r.meta.seq > to) break;
-        out.push(r.frame.hash);
+/**
+ * The chain hashes of records from..to, in order, from the segments of `sources` (the folder the evidence is
+ * written from first; for archived evidence also the live log and neighbouring archives, since a time-stamp
+ * batch may cover records on both sides of an archive's boundary). Short when some record is in none.
+ */
+async function chainHashes(sources: { dir: string; segments: number[] }[], logId: Buffer, from: number, to: number): Promise<Buffer[]> {
+  const found = new Map<number, Buffer>();
+  for (const { dir, segments } of sources)
+    for (const no of segments) {
+      const scan = await scanSegment(segPath(dir, no), { logId });
+      try {
+        if (!scan.header || scan.header.firstSeq > to) continue;
+        for await (const r of scan.records) {
+          if (r.meta.seq < from) continue;
+          if (r.meta.seq > to) break;
+          found.set(r.meta.seq, r.frame.hash);
+        }
+      } finally {
+        await scan.close();
       }
-    } finally {
-      await scan.close();
     }
+  const out: Buffer[] = [];
+  for (let seq = from; seq <= to; seq++) {
+    const h = found.get(seq);
+    if (!h) break;
+    out.push(h);
   }
   return out;
 }
@@ -86,7 +102,7 @@ export function asicManifest(objects: { name: string; type: string; sha256: Buff
   );
 }
 
-export async function writeEvidence(o: { dir: string; messageId: string; segments?: number[]; cipher?: BodyCipher; maxSeq?: number; seal?: EvidenceSeal }): Promise<Readable> {
+export async function writeEvidence(o: { dir: string; messageId: string; segments?: number[]; cipher?: BodyCipher; maxSeq?: number; seal?: EvidenceSeal; chainDirs?: string[] }): Promise<Readable> {
   const { logId } = await readIdentity(o.dir);
   const all = await listSegments(join(o.dir, SEGMENTS));
   const look = o.segments ? all.filter((n) => o.segments!.includes(n)) : all;
@@ -120,7 +136,9 @@ export async function writeEvidence(o: { dir: string; messageId: string; segment
   for (const f of found) {
     const b = batchOf(f.meta.seq);
     if (!b) continue;
-    const hashes = await chainHashes(o.dir, logId, all, b.firstSeq, b.lastSeq);
+    const sources = [{ dir: o.dir, segments: all }];
+    for (const d of o.chainDirs ?? []) sources.push({ dir: d, segments: await listSegments(join(d, SEGMENTS)) });
+    const hashes = await chainHashes(sources, logId, b.firstSeq, b.lastSeq);
     if (hashes.length !== b.lastSeq - b.firstSeq + 1 || !merkleRoot(hashes).equals(b.root)) throw new TrucError('log_failure', `batch ${b.batch} no longer matches the records it covers`);
     proofs.set(f.meta.seq, { batch: b, index: f.meta.seq - b.firstSeq, path: auditPath(hashes, f.meta.seq - b.firstSeq) });
   }
@@ -269,4 +287,60 @@ export async function writeEvidence(o: { dir: string; messageId: string; segment
     }
   })();
   return out;
+}
+
+/**
+ * Evidence of a message whose records were archived (`archive()` moved their segments into an archive file):
+ * the archives that may hold it (those covering `seqs`, when the index gave them; else all, newest first) are
+ * unpacked one at a time into a temporary folder — frames, manifest and header checked as `truc log verify`
+ * does — and the container is written from there, as from the live log; the folder goes once the stream ends.
+ * A message whose request and response lie on both sides of an archive's boundary gets the records of the
+ * archive that holds its first one.
+ */
+export async function writeArchivedEvidence(o: { dir: string; archives?: string; messageId: string; seqs?: number[]; cipher?: BodyCipher; seal?: EvidenceSeal }): Promise<Readable> {
+  const { logId } = await readIdentity(o.dir);
+  const all = await listArchives(o.archives ?? join(o.dir, ARCHIVES));
+  const candidates: string[] = [];
+  for (const a of [...all].reverse()) {
+    if (o.seqs?.length) {
+      const h = await readArchiveHeader(a.path).catch(() => null);
+      if (!h || !o.seqs.some((s) => s >= h.firstSeq && s <= h.lastSeq)) continue;
+    }
+    candidates.push(a.path);
+  }
+  const unpack = async (path: string): Promise<string> => {
+    const tmp = await mkdtemp(join(tmpdir(), 'truc-evidence-'));
+    try {
+      await copyFile(join(o.dir, 'LOG'), join(tmp, 'LOG'));
+      await unpackArchive(path, tmp, logId);
+      return tmp;
+    } catch (e) {
+      await rm(tmp, { recursive: true, force: true });
+      throw e;
+    }
+  };
+  const base = { messageId: o.messageId, ...(o.cipher ? { cipher: o.cipher } : {}), ...(o.seal ? { seal: o.seal } : {}) };
+  for (const path of candidates) {
+    const tmps = [await unpack(path)];
+    const cleanup = () => Promise.all(tmps.map((d) => rm(d, { recursive: true, force: true })));
+    try {
+      let stream: Readable;
+      try {
+        // a batch that runs on past the archive's end is completed from the live log
+        stream = await writeEvidence({ dir: tmps[0]!, ...base, chainDirs: [o.dir] });
+      } catch (e) {
+        if (!(e instanceof TrucError && e.code === 'log_failure')) throw e;
+        // or from the archives on either side
+        const i = all.findIndex((a) => a.path === path);
+        for (const n of [all[i + 1], all[i - 1]]) if (n) tmps.push(await unpack(n.path));
+        stream = await writeEvidence({ dir: tmps[0]!, ...base, chainDirs: [...tmps.slice(1), o.dir] });
+      }
+      stream.once('close', () => void cleanup());
+      return stream;
+    } catch (e) {
+      await cleanup();
+      if (!(e instanceof TrucError && e.code === 'not_found')) throw e;
+    }
+  }
+  throw new TrucError('not_found', `no logged message ${o.messageId} in the live log or its archives`);
 }

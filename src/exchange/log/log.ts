@@ -59,7 +59,7 @@ import { writeAll } from './write.js';
 import { dropIndexAfter, indexedThrough, insertBatch, insertRows, lastIndexedBatch, logMigrations, searchIndex, type IndexRow, type LogSearch, type LogSearchHit } from './store.js';
 import type { BodySpool, LogHealth, LogMode, LogRecordInput, LoggedRecord, MessageLogApi } from './types.js';
 import { archiveSegments, type ArchiveResult } from './archive.js';
-import { writeEvidence, type EvidenceSeal } from './evidence.js';
+import { writeArchivedEvidence, writeEvidence, type EvidenceSeal } from './evidence.js';
 import { verifyLog, type VerifyReport } from './verify.js';
 import type { Readable } from 'node:stream';
 
@@ -904,12 +904,20 @@ export class MessageLog implements MessageLogApi {
 
   async evidence(messageId: string, opts: { seal?: EvidenceSeal } = {}): Promise<Readable> {
     let segments: number[] | undefined;
+    let seqs: number[] | undefined;
     if (this.db) {
       const hits = await this.search({ messageId, limit: 100 });
       if (!hits.length) throw new TrucError('not_found', `no logged message ${messageId}`);
       segments = [...new Set(hits.map((h) => h.segment))];
+      seqs = hits.map((h) => h.seq);
     }
-    return writeEvidence({ dir: this.dir, messageId, ...(segments ? { segments } : {}), ...(this.cipher ? { cipher: this.cipher } : {}), maxSeq: this.head.seq, ...(opts.seal ? { seal: opts.seal } : {}) });
+    try {
+      return await writeEvidence({ dir: this.dir, messageId, ...(segments ? { segments } : {}), ...(this.cipher ? { cipher: this.cipher } : {}), maxSeq: this.head.seq, ...(opts.seal ? { seal: opts.seal } : {}) });
+    } catch (e) {
+      if (!(e instanceof TrucError && e.code === 'not_found')) throw e;
+      // archived since: from the archive file that holds it
+      return writeArchivedEvidence({ dir: this.dir, messageId, ...(seqs ? { seqs } : {}), ...(this.cipher ? { cipher: this.cipher } : {}), ...(opts.seal ? { seal: opts.seal } : {}) });
+    }
   }
 
   async close(): Promise<void> {

@@ -84,7 +84,7 @@ interface SegmentSource {
 }
 
 /** Unpacks one archive into `into`, checking its frames, manifest and header. */
-async function unpackArchive(path: string, into: string, logId: Buffer): Promise<{ header: ReturnType<typeof decodeArchiveHeader> }> {
+export async function unpackArchive(path: string, into: string, logId: Buffer): Promise<{ header: ReturnType<typeof decodeArchiveHeader> }> {
   const fr = await FrameReader.open(path);
   const written = new Map<string, { h: ReturnType<typeof createHash>; length: number; fh: Awaited<ReturnType<typeof open>> }>();
   try {

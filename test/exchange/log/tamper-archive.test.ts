@@ -1,7 +1,9 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { cpSync, readFileSync, readdirSync, writeFileSync, unlinkSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { MessageLog, verifyLog, scanSegment } from '../../../src/exchange/log/index.js';
+import { MessageLog, checkEvidence, verifyLog, scanSegment, writeArchivedEvidence } from '../../../src/exchange/log/index.js';
+import { createWriteStream } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
 import { tmp } from '../../helpers/openssl.js';
 import { record, logDir, testTsa, type TestTsa } from './fixtures.js';
 
@@ -151,6 +153,20 @@ describe('tamper detection and archives', () => {
     expect(readdirSync(join(dir, 'archives')).filter((n) => n.endsWith('.tlog')).length).toBe(2);
     // the evidence of an unarchived record still comes out
     await (await log.evidence('msg-90')).resume();
+    // and that of an archived one, from its archive: the records, the body, the path and the TSA token hold
+    const ev = join(tmp('truc-archived-evidence-'), 'msg-61.asice');
+    await pipeline(await log.evidence('msg-61'), createWriteStream(ev));
+    const report = await checkEvidence(ev, { trust: [t.root], intermediates: [t.issuing] });
+    expect(report.messageId).toBe('msg-61');
+    expect(report.records.map((r) => [r.seq, r.body, !!r.stampedAt])).toEqual([[61, 'checked', true]]);
+    // these test records carry no real message signature: the only problem named
+    expect(report.problems).toEqual(['records/61-response: the signing certificate the header names is not in the container']);
+    await expect(log.evidence('msg-khong-co')).rejects.toThrow(/no logged message msg-khong-co in the live log or its archives/);
+    // offline, as `truc log evidence` does without the index: the archives searched newest first
+    const first = join(tmp('truc-archived-evidence-'), 'msg-5.asice');
+    await pipeline(await writeArchivedEvidence({ dir, messageId: 'msg-5' }), createWriteStream(first));
+    const r5 = await checkEvidence(first, { trust: [t.root], intermediates: [t.issuing] });
+    expect(r5.records.map((r) => [r.seq, r.body, !!r.stampedAt])).toEqual([[5, 'checked', true]]);
     await log.append(record(91));
     await log.close();
     const v = await verifyLog({ dir, ...trust });

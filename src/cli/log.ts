@@ -231,7 +231,7 @@ export function logCommands(
           write(`thông điệp / message ${r.messageId ?? '-'}`);
           for (const x of r.records)
             write(
-              `  ${x.folder}: ${x.side} ${x.kind}, ${x.time}${x.stampedAt ? `, dấu thời gian / stamped ${x.stampedAt}` : ''}${x.signer ? `, ký bởi / signed by ${x.signer}` : ''}, nội dung / body ${x.body}`,
+              `  ${x.folder}: ${x.side} ${x.kind}, ${x.time}${x.stampedAt ? `, dấu thời gian / stamped ${x.stampedAt}` : ''}${x.signer ? `, ký bởi / signed by ${x.signer}` : ''}${x.signerStatus ? ` (${x.signerStatus})` : ''}, nội dung / body ${x.body}`,
             );
           if (r.seal) write(`  niêm phong / sealed by ${r.seal.signer}${r.seal.signingTime ? ` at ${r.seal.signingTime}` : ''}, ${r.seal.files} files`);
           else write('  không niêm phong / not sealed');

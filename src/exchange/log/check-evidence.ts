@@ -34,6 +34,8 @@ export interface EvidenceRecordReport {
   stampedAt?: string;
   /** the signing certificate's subject */
   signer?: string;
+  /** its status at the message's time, from the OCSP response the sender sent with it */
+  signerStatus?: string;
   body: 'checked' | 'ciphertext checked' | 'not kept';
 }
 
@@ -273,7 +275,7 @@ export async function checkEvidence(path: string, o: { trust: Uint8Array[]; inte
       } else if (meta.body.store !== 0) problem(`${folder}: the record kept a body that the container does not hold`);
       // the sender's signature over the message, with its signing certificate
       try {
-        const h = JSON.parse(meta.header.toString('utf8')) as { signCertHash?: string; signCert?: string };
+        const h = JSON.parse(meta.header.toString('utf8')) as { signCertHash?: string; signCert?: string; signOcspHash?: string; signOcsp?: string };
         const cert = h.signCertHash ? await z.read(at(`material/${h.signCertHash}.der`)) : h.signCert ? Buffer.from(h.signCert, 'base64') : undefined;
         if (!cert) problem(`${folder}: the signing certificate the header names is not in the container`);
         else {
@@ -283,8 +285,20 @@ export async function checkEvidence(path: string, o: { trust: Uint8Array[]; inte
           const root = rootFromPath(messageDigest(meta.header, meta.bodyHash, meta.bodyLength), sig.index, sig.count, sig.path);
           if (!root || !verifyRoot(new X509Certificate(cert).publicKey, sig.scheme, root, Buffer.from(sig.value, 'base64')))
             problem(`${folder}: the sender's signature does not verify with its signing certificate`);
-          const path = await validatePath({ target: cert, intermediates, trustAnchors: o.trust, time: meta.time, purpose: { keyUsage: ['digitalSignature'] }, revocation: { mode: 'off' } });
-          if (!path.valid) report.incomplete.push(`${folder}: the signing certificate does not chain to a trusted CA at ${meta.time.toISOString()} (${path.reason}): ${path.message}`);
+          // its status at the message's time, as the sender proved it: the OCSP response the header names
+          const ocsp = h.signOcspHash ? await z.read(at(`material/${h.signOcspHash}.der`)) : h.signOcsp ? Buffer.from(h.signOcsp, 'base64') : undefined;
+          const path = await validatePath({
+            target: cert,
+            intermediates,
+            trustAnchors: o.trust,
+            time: meta.time,
+            purpose: { keyUsage: ['digitalSignature'] },
+            revocation: ocsp?.length ? { mode: 'hard-fail', ocspResponses: [ocsp], targetOnly: true } : { mode: 'off' },
+          });
+          if (!path.valid && path.reason === 'revoked') problem(`${folder}: the signing certificate was revoked at the message's time: ${path.message}`);
+          else if (!path.valid) report.incomplete.push(`${folder}: the signing certificate does not chain to a trusted CA with a good OCSP response at ${meta.time.toISOString()} (${path.reason}): ${path.message}`);
+          else if (!ocsp?.length) report.incomplete.push(`${folder}: no OCSP response of the signing certificate in the container: its status at the message's time is not shown`);
+          else r.signerStatus = 'good (OCSP)';
         }
       } catch (e) {
         problem(`${folder}: the signature cannot be checked: ${(e as Error).message}`);

@@ -338,6 +338,8 @@ describe('refusals toward the information system', () => {
     expect(good.messageId).toBe(id);
     expect(good.records.map((r) => `${r.side} ${r.kind} ${r.body}`)).toEqual(['consumer request checked', 'consumer response checked']);
     expect(good.records.every((r) => r.stampedAt && /serialNumber=VN\/GOV\/000\.00\.00\.G22|VN\/PROV\/000\.00\.31\.H29/.test(r.signer ?? ''))).toBe(true);
+    // each signer's status at the message's time, from the OCSP response its server sent with the message
+    expect(good.records.map((r) => r.signerStatus)).toEqual(['good (OCSP)', 'good (OCSP)']);
     expect(good.seal?.signer).toMatch(/000\.00\.00\.G22/);
     // the command line says the same, with its exit status
     writeFileSync(join(dir, 'root.pem'), toPem('CERTIFICATE', root));

@@ -11,6 +11,7 @@
  * hashed as a stream, never held whole). Stored and deflated entries are read; anything else is reported.
  */
 import { createHash, X509Certificate } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { createInflateRaw, inflateRawSync } from 'node:zlib';
 import { Readable } from 'node:stream';
@@ -154,7 +155,6 @@ class Container {
     const start = await this.dataStart(e);
     const h = createHash('sha256');
     let length = 0;
-    const { createReadStream } = await import('node:fs');
     const raw = e.csize ? createReadStream(this.path, { start, end: start + e.csize - 1, highWaterMark: 256 * 1024 }) : Readable.from([]);
     const src = e.method === 8 ? raw.pipe(createInflateRaw()) : raw;
     for await (const c of src as AsyncIterable<Buffer>) {
@@ -192,11 +192,11 @@ export async function checkEvidence(path: string, o: { trust: Uint8Array[]; inte
     // CA certificates the container carries (the seal's signature holds the exporting member's chain) help
     // build paths; they are never trusted as anchors
     const intermediates: Uint8Array[] = [...(o.intermediates ?? [])];
-    const sealBytes = await z.read(ASIC_SIGNATURE);
-    if (sealBytes)
+    const seal = await z.read(ASIC_SIGNATURE);
+    if (seal)
       try {
         const { inspectCms } = await import('../../sign/cades/verify.js');
-        intermediates.push(...inspectCms(sealBytes).certificates);
+        intermediates.push(...inspectCms(seal).certificates);
       } catch {
         // an unreadable seal is reported below
       }
@@ -306,7 +306,6 @@ export async function checkEvidence(path: string, o: { trust: Uint8Array[]; inte
     }
     // the exporting server's seal: CAdES over the ASiCManifest, and every file's digest in it
     const manifest = await z.read(ASIC_MANIFEST);
-    const seal = sealBytes;
     if (manifest || seal) {
       if (!manifest || !seal) problem(`a sealed container holds both ${ASIC_MANIFEST} and ${ASIC_SIGNATURE}`);
       else {

@@ -133,13 +133,19 @@ export async function writeEvidence(o: { dir: string; messageId: string; segment
   const st = await readStamps(join(o.dir, STAMPS));
   const batchOf = (seq: number): Batch | undefined => st.batches.find((b) => b.batch.firstSeq <= seq && b.batch.lastSeq >= seq)?.batch;
   const proofs = new Map<number, { batch: Batch; index: number; path: Buffer[] }>();
+  const sources = [{ dir: o.dir, segments: all }];
+  for (const d of o.chainDirs ?? []) sources.push({ dir: d, segments: await listSegments(join(d, SEGMENTS)) });
+  // a request and its response are often in one batch: its chain hashes are read once
+  const batchHashes = new Map<number, Buffer[]>();
   for (const f of found) {
     const b = batchOf(f.meta.seq);
     if (!b) continue;
-    const sources = [{ dir: o.dir, segments: all }];
-    for (const d of o.chainDirs ?? []) sources.push({ dir: d, segments: await listSegments(join(d, SEGMENTS)) });
-    const hashes = await chainHashes(sources, logId, b.firstSeq, b.lastSeq);
-    if (hashes.length !== b.lastSeq - b.firstSeq + 1 || !merkleRoot(hashes).equals(b.root)) throw new TrucError('log_failure', `batch ${b.batch} no longer matches the records it covers`);
+    let hashes = batchHashes.get(b.batch);
+    if (!hashes) {
+      hashes = await chainHashes(sources, logId, b.firstSeq, b.lastSeq);
+      if (hashes.length !== b.lastSeq - b.firstSeq + 1 || !merkleRoot(hashes).equals(b.root)) throw new TrucError('log_failure', `batch ${b.batch} no longer matches the records it covers`);
+      batchHashes.set(b.batch, hashes);
+    }
     proofs.set(f.meta.seq, { batch: b, index: f.meta.seq - b.firstSeq, path: auditPath(hashes, f.meta.seq - b.firstSeq) });
   }
 
@@ -147,17 +153,14 @@ export async function writeEvidence(o: { dir: string; messageId: string; segment
   const zip = new ZipWriter(async (b) => {
     if (!out.write(b)) await once(out, 'drain');
   });
-  const names: [string, string][] = [];
   const objects: { name: string; type: string; sha256: Buffer }[] = [];
   const add = async (name: string, data: Buffer | string, type: string) => {
-    names.push([name, type]);
     const bytes = Buffer.isBuffer(data) ? data : Buffer.from(data, 'utf8');
     objects.push({ name, type, sha256: createHash('sha256').update(bytes).digest() });
     await zip.add(name, bytes);
   };
   /** a streamed entry, hashed as it passes */
   const addStream = async (name: string, type: string, src: AsyncIterable<Buffer>) => {
-    names.push([name, type]);
     const h = createHash('sha256');
     await zip.addStream(
       name,
@@ -269,7 +272,7 @@ export async function writeEvidence(o: { dir: string; messageId: string; segment
         '<?xml version="1.0" encoding="UTF-8"?>',
         '<manifest:manifest xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0" manifest:version="1.2">',
         ` <manifest:file-entry manifest:full-path="/" manifest:media-type="${ASICE_MIMETYPE}"/>`,
-        ...names.map(([n, t]) => ` <manifest:file-entry manifest:full-path="${xmlEscape(n)}" manifest:media-type="${t}"/>`),
+        ...objects.map((d) => ` <manifest:file-entry manifest:full-path="${xmlEscape(d.name)}" manifest:media-type="${d.type}"/>`),
         '</manifest:manifest>',
         '',
       ].join('\n');

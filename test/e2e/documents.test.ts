@@ -5,7 +5,7 @@
  * a button, which the sender then sees; a document sent from the console (files uploaded, recipients
  * picked) reaches Văn phòng Chính phủ; an auditor reads but has no buttons.
  */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -27,6 +27,7 @@ describe('the document desk in the web console, in Chromium', () => {
   let page: Page;
   const tokens: Record<string, string> = {};
   let sentId = '';
+  let sentPdf: Uint8Array;
 
   beforeAll(async () => {
     net = await openNetwork();
@@ -37,6 +38,7 @@ describe('the document desk in the web console, in Chromium', () => {
     tokens.auditor = (await createToken(net.lab.p.db, 'Phạm Kiểm Toán', ['auditor'])).token;
     // a signed decision from Văn phòng Chính phủ to Bộ Nội vụ, taken (01) before the browser looks
     const pdf = await signPdf(await samplePdf(true, 'Quyet dinh 88'), vpcp.signer);
+    sentPdf = pdf;
     const sent = await vpcp.desk.send(
       {
         to: [G09],
@@ -75,6 +77,12 @@ describe('the document desk in the web console, in Chromium', () => {
     expect(await page.locator('[data-testid=doc-header]').textContent()).toMatch(/88\/QĐ-VPCP[\s\S]*Văn phòng Chính phủ[\s\S]*Nguyễn Sỹ Hiệp/);
     expect(await page.locator('[data-testid=doc-verdict] [data-indication]').getAttribute('data-indication')).toBe('TOTAL-PASSED');
     expect(await page.locator('[data-testid=doc-attachments]').textContent()).toMatch(/qd-88\.pdf[\s\S]*Hợp lệ/);
+    // the file downloads under the name the server gives (Content-Disposition), byte for byte as signed
+    const [file] = await Promise.all([page.waitForEvent('download'), page.locator('[data-testid=doc-attachments]').getByRole('button', { name: /Tải về/ }).first().click()]);
+    expect(file.suggestedFilename()).toBe('qd-88.pdf');
+    const saved = join(tmp('truc-e2e-doc-'), 'qd-88.pdf');
+    await file.saveAs(saved);
+    expect(Buffer.compare(readFileSync(saved), Buffer.from(sentPdf))).toBe(0);
     await page.fill('[data-testid=doc-actions] input[name=description]', 'Đã vào sổ văn bản đến số 1234');
     await page.getByRole('button', { name: /Đã tiếp nhận, vào sổ/ }).click();
     await page.locator('[data-testid=doc-statuses]').getByText(/Đã tiếp nhận, vào sổ/).waitFor();

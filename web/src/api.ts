@@ -6,6 +6,7 @@ import { tr } from './i18n';
  * sign-in page says why.
  */
 import { session } from './session';
+import { dispositionName } from './disposition';
 
 export interface Problem {
   type?: string;
@@ -51,6 +52,14 @@ async function problemOf(r: Response): Promise<Problem> {
   };
 }
 
+const unreachable = (e: unknown) =>
+  new ApiProblem({
+    status: 0,
+    title: 'network',
+    code: 'network',
+    detail: `${tr('không kết nối được máy chủ', 'cannot reach the server')}: ${(e as Error).message}`,
+  });
+
 /** Calls the API; `token` overrides the session's (the sign-in page checks a token before keeping it). */
 export async function api<T>(
   path: string,
@@ -72,12 +81,7 @@ export async function api<T>(
       cache: 'no-store',
     });
   } catch (e) {
-    throw new ApiProblem({
-      status: 0,
-      title: 'network',
-      code: 'network',
-      detail: `${tr('không kết nối được máy chủ', 'cannot reach the server')}: ${(e as Error).message}`,
-    });
+    throw unreachable(e);
   }
   if (!r.ok) {
     const problem = await problemOf(r);
@@ -90,3 +94,28 @@ export async function api<T>(
 
 export const post = <T>(path: string, body: unknown = {}) => api<T>(path, { method: 'POST', body });
 export const patch = <T>(path: string, body: unknown) => api<T>(path, { method: 'PATCH', body });
+
+/**
+ * Downloads a file the API serves (with the session's token, so not a plain link): saved under the name the
+ * server gives in Content-Disposition, else `fallbackName`. A refusal is thrown as `ApiProblem`, as `api()` does.
+ */
+export async function download(path: string, fallbackName: string): Promise<void> {
+  const token = session.token();
+  let r: Response;
+  try {
+    r = await fetch(path, { headers: token ? { authorization: `Bearer ${token}` } : {}, credentials: 'omit', cache: 'no-store' });
+  } catch (e) {
+    throw unreachable(e);
+  }
+  if (!r.ok) {
+    const problem = await problemOf(r);
+    if (r.status === 401) session.expire(problem.detail ?? 'unauthenticated');
+    throw new ApiProblem(problem);
+  }
+  const url = URL.createObjectURL(await r.blob());
+  const link = document.createElement('a');
+  link.href = url;
+  link.download = dispositionName(r.headers.get('content-disposition')) ?? fallbackName;
+  link.click();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}

@@ -183,12 +183,14 @@ const subjectOf = (der: Buffer): string => {
  */
 export async function checkEvidence(path: string, o: { trust: Uint8Array[]; intermediates?: Uint8Array[] }): Promise<EvidenceReport> {
   const report: EvidenceReport = { messageId: null, records: [], seal: null, problems: [], incomplete: [] };
-  const problem = (s: string) => report.problems.push(s);
+  // each text is Vietnamese first, English beside it (`vi / en`), after the record's folder when it is one's
+  const problem = (vi: string, en: string, where?: string) => report.problems.push(`${where ? `${where}: ` : ''}${vi} / ${en}`);
+  const notChecked = (vi: string, en: string, where?: string) => report.incomplete.push(`${where ? `${where}: ` : ''}${vi} / ${en}`);
   const z = await Container.open(path);
   try {
-    if (z.order[0] !== 'mimetype' || (await z.read('mimetype'))?.toString() !== ASICE_MIMETYPE) problem(`the first entry is not "mimetype" holding ${ASICE_MIMETYPE}`);
+    if (z.order[0] !== 'mimetype' || (await z.read('mimetype'))?.toString() !== ASICE_MIMETYPE) problem(`mục đầu tiên không phải "mimetype" chứa ${ASICE_MIMETYPE}`, `the first entry is not "mimetype" holding ${ASICE_MIMETYPE}`);
     const folders = [...new Set(z.order.filter((n) => /^records\/\d+-(request|response)\//.test(n)).map((n) => n.split('/').slice(0, 2).join('/')))];
-    if (!folders.length) problem('the container holds no records');
+    if (!folders.length) problem('gói không chứa bản ghi nào', 'the container holds no records');
     // CA certificates the container carries (the seal's signature holds the exporting member's chain) help
     // build paths; they are never trusted as anchors
     const intermediates: Uint8Array[] = [...(o.intermediates ?? [])];
@@ -204,11 +206,11 @@ export async function checkEvidence(path: string, o: { trust: Uint8Array[]; inte
       const at = (f: string) => `${folder}/${f}`;
       const frame = await z.read(at('record.bin'));
       if (!frame) {
-        problem(`${folder}: no record.bin`);
+        problem('thiếu record.bin', 'no record.bin', folder);
         continue;
       }
       if (frame.length < FRAME_HEAD + HASH_LEN || frame.readUInt32BE(0) !== frame.length - FRAME_HEAD - HASH_LEN || frame[4] !== T_RECORD) {
-        problem(`${folder}: record.bin is not a record frame`);
+        problem('record.bin không phải khung bản ghi', 'record.bin is not a record frame', folder);
         continue;
       }
       const payload = frame.subarray(FRAME_HEAD, frame.length - HASH_LEN);
@@ -217,74 +219,74 @@ export async function checkEvidence(path: string, o: { trust: Uint8Array[]; inte
       try {
         meta = decodeRecord(payload);
       } catch (e) {
-        problem(`${folder}: the record does not decode: ${(e as Error).message}`);
+        problem(`bản ghi không giải mã được: ${(e as Error).message}`, `the record does not decode: ${(e as Error).message}`, folder);
         continue;
       }
       const r: EvidenceRecordReport = { folder, seq: meta.seq, kind: meta.kind, side: meta.side, time: meta.time.toISOString(), body: 'not kept' };
       report.records.push(r);
       if (report.messageId === null) report.messageId = meta.messageId;
-      else if (report.messageId !== meta.messageId) problem(`${folder}: the record is of message ${meta.messageId}, not ${report.messageId}`);
-      if (folder !== `records/${meta.seq}-${meta.kind}`) problem(`${folder}: the record inside is ${meta.seq}-${meta.kind}`);
+      else if (report.messageId !== meta.messageId) problem(`bản ghi thuộc thông điệp ${meta.messageId}, không phải ${report.messageId}`, `the record is of message ${meta.messageId}, not ${report.messageId}`, folder);
+      if (folder !== `records/${meta.seq}-${meta.kind}`) problem(`bản ghi bên trong là ${meta.seq}-${meta.kind}`, `the record inside is ${meta.seq}-${meta.kind}`, folder);
       // the files beside the frame say what it holds
       for (const [file, bytes] of [
         ['header.json', meta.header],
         ['signature.json', meta.signature],
       ] as const) {
         const f = await z.read(at(file));
-        if (!f || !f.equals(bytes)) problem(`${folder}: ${file} is not the record's ${file.replace('.json', '')}`);
+        if (!f || !f.equals(bytes)) problem(`${file} không khớp với bản ghi`, `${file} is not the record's ${file.replace('.json', '')}`, folder);
       }
       // the chain: chain_n = SHA-256(chain_{n-1} · SHA-256(type · payload)), the frame's stored hash
       let chain: { previous?: string; chainHash?: string } = {};
       try {
         chain = JSON.parse((await z.read(at('chain.json')))?.toString('utf8') ?? '{}');
       } catch {
-        problem(`${folder}: chain.json is not JSON`);
+        problem('chain.json không phải JSON', 'chain.json is not JSON', folder);
       }
       const prev = typeof chain.previous === 'string' && /^[0-9a-f]{64}$/.test(chain.previous) ? Buffer.from(chain.previous, 'hex') : null;
-      if (!prev) problem(`${folder}: chain.json names no previous chain hash`);
-      else if (!chainHash(prev, T_RECORD, payload).equals(stored)) problem(`${folder}: the record's chain hash does not follow from the previous one (the record was altered)`);
-      else if (chain.chainHash !== stored.toString('hex')) problem(`${folder}: chain.json's chain hash is not the record's`);
+      if (!prev) problem('chain.json không nêu giá trị băm chuỗi trước đó', 'chain.json names no previous chain hash', folder);
+      else if (!chainHash(prev, T_RECORD, payload).equals(stored)) problem('giá trị băm chuỗi của bản ghi không suy ra từ giá trị trước (bản ghi đã bị sửa)', "the record's chain hash does not follow from the previous one (the record was altered)", folder);
+      else if (chain.chainHash !== stored.toString('hex')) problem('giá trị băm chuỗi trong chain.json không phải của bản ghi', "chain.json's chain hash is not the record's", folder);
       // the hash-tree path to the stamped root, and the TSA's token over it
       const merkleFile = await z.read(at('merkle.json'));
       const token = await z.read(at('timestamp.tst'));
-      if (!merkleFile || !token) report.incomplete.push(`${folder}: not time-stamped yet when exported`);
+      if (!merkleFile || !token) notChecked('chưa được gắn dấu thời gian khi xuất', 'not time-stamped yet when exported', folder);
       else {
         try {
           const m = JSON.parse(merkleFile.toString('utf8')) as { leaf: string; index: number; size: number; path: string[]; root: string };
           const root = Buffer.from(m.root, 'hex');
-          if (m.leaf !== stored.toString('hex')) problem(`${folder}: merkle.json's leaf is not the record's chain hash`);
+          if (m.leaf !== stored.toString('hex')) problem('lá trong merkle.json không phải giá trị băm chuỗi của bản ghi', "merkle.json's leaf is not the record's chain hash", folder);
           const computed = rootFromAuditPath(stored, m.index, m.size, m.path.map((x) => Buffer.from(x, 'hex')));
-          if (!computed || !computed.equals(root)) problem(`${folder}: the hash-tree path does not lead to the stamped root`);
+          if (!computed || !computed.equals(root)) problem('đường dẫn cây băm không dẫn tới gốc đã gắn dấu thời gian', 'the hash-tree path does not lead to the stamped root', folder);
           const why = await checkToken({ root, token } as Parameters<typeof checkToken>[0], root, o.trust, intermediates);
-          if (why) problem(`${folder}: ${why}`);
+          if (why) problem('dấu thời gian không hợp lệ', why, folder);
           else r.stampedAt = readTimeStampToken(token).tstInfo.genTime.toISOString();
         } catch (e) {
-          problem(`${folder}: merkle.json or timestamp.tst cannot be read: ${(e as Error).message}`);
+          problem(`không đọc được merkle.json hoặc timestamp.tst: ${(e as Error).message}`, `merkle.json or timestamp.tst cannot be read: ${(e as Error).message}`, folder);
         }
       }
       // the body: the message's own bytes against its hash, or the stored ciphertext against the stored hash
       if (z.entries.has(at('body.bin'))) {
         const b = await z.hash(at('body.bin'));
-        if (!b.hash.equals(meta.bodyHash) || b.length !== meta.bodyLength) problem(`${folder}: body.bin is not the body the record holds (hash or length differs)`);
+        if (!b.hash.equals(meta.bodyHash) || b.length !== meta.bodyLength) problem('body.bin không phải nội dung bản ghi lưu (khác giá trị băm hoặc độ dài)', 'body.bin is not the body the record holds (hash or length differs)', folder);
         else r.body = 'checked';
       } else if (z.entries.has(at('body.enc'))) {
         const b = await z.hash(at('body.enc'));
         const want = meta.body.store === BODY_FILE ? meta.body.storedHash : meta.body.store === BODY_INLINE && meta.body.inline ? createHash('sha256').update(meta.body.inline).digest() : undefined;
-        if (!want || !b.hash.equals(want)) problem(`${folder}: body.enc is not the stored body of the record`);
+        if (!want || !b.hash.equals(want)) problem('body.enc không phải nội dung đã lưu của bản ghi', 'body.enc is not the stored body of the record', folder);
         else r.body = 'ciphertext checked';
-      } else if (meta.body.store !== 0) problem(`${folder}: the record kept a body that the container does not hold`);
+      } else if (meta.body.store !== 0) problem('bản ghi có lưu nội dung nhưng gói không chứa nội dung đó', 'the record kept a body that the container does not hold', folder);
       // the sender's signature over the message, with its signing certificate
       try {
         const h = JSON.parse(meta.header.toString('utf8')) as { signCertHash?: string; signCert?: string; signOcspHash?: string; signOcsp?: string };
         const cert = h.signCertHash ? await z.read(at(`material/${h.signCertHash}.der`)) : h.signCert ? Buffer.from(h.signCert, 'base64') : undefined;
-        if (!cert) problem(`${folder}: the signing certificate the header names is not in the container`);
+        if (!cert) problem('gói không chứa chứng thư ký mà phần đầu nêu', 'the signing certificate the header names is not in the container', folder);
         else {
-          if (h.signCertHash && createHash('sha256').update(cert).digest('hex') !== h.signCertHash) problem(`${folder}: the signing certificate is not the one the header names`);
+          if (h.signCertHash && createHash('sha256').update(cert).digest('hex') !== h.signCertHash) problem('chứng thư ký không phải chứng thư mà phần đầu nêu', 'the signing certificate is not the one the header names', folder);
           r.signer = subjectOf(cert);
           const sig = parseSignature(meta.signature);
           const root = rootFromPath(messageDigest(meta.header, meta.bodyHash, meta.bodyLength), sig.index, sig.count, sig.path);
           if (!root || !verifyRoot(new X509Certificate(cert).publicKey, sig.scheme, root, Buffer.from(sig.value, 'base64')))
-            problem(`${folder}: the sender's signature does not verify with its signing certificate`);
+            problem('chữ ký của bên gửi không khớp với chứng thư ký của nó', "the sender's signature does not verify with its signing certificate", folder);
           // its status at the message's time, as the sender proved it: the OCSP response the header names
           const ocsp = h.signOcspHash ? await z.read(at(`material/${h.signOcspHash}.der`)) : h.signOcsp ? Buffer.from(h.signOcsp, 'base64') : undefined;
           const path = await validatePath({
@@ -295,27 +297,35 @@ export async function checkEvidence(path: string, o: { trust: Uint8Array[]; inte
             purpose: { keyUsage: ['digitalSignature'] },
             revocation: ocsp?.length ? { mode: 'hard-fail', ocspResponses: [ocsp], targetOnly: true } : { mode: 'off' },
           });
-          if (!path.valid && path.reason === 'revoked') problem(`${folder}: the signing certificate was revoked at the message's time: ${path.message}`);
-          else if (!path.valid) report.incomplete.push(`${folder}: the signing certificate does not chain to a trusted CA with a good OCSP response at ${meta.time.toISOString()} (${path.reason}): ${path.message}`);
-          else if (!ocsp?.length) report.incomplete.push(`${folder}: no OCSP response of the signing certificate in the container: its status at the message's time is not shown`);
+          if (!path.valid && path.reason === 'revoked') problem(`chứng thư ký đã bị thu hồi vào thời điểm của thông điệp: ${path.message}`, `the signing certificate was revoked at the message's time: ${path.message}`, folder);
+          else if (!path.valid) notChecked(
+              `chứng thư ký không dẫn tới CA tin cậy với phản hồi OCSP tốt vào ${meta.time.toISOString()} (${path.reason})`,
+              `the signing certificate does not chain to a trusted CA with a good OCSP response at ${meta.time.toISOString()} (${path.reason}): ${path.message}`,
+              folder,
+            );
+          else if (!ocsp?.length) notChecked(
+              'gói không có phản hồi OCSP của chứng thư ký: chưa chứng minh được trạng thái vào thời điểm của thông điệp',
+              "no OCSP response of the signing certificate in the container: its status at the message's time is not shown",
+              folder,
+            );
           else r.signerStatus = 'good (OCSP)';
         }
       } catch (e) {
-        problem(`${folder}: the signature cannot be checked: ${(e as Error).message}`);
+        problem(`không kiểm tra được chữ ký: ${(e as Error).message}`, `the signature cannot be checked: ${(e as Error).message}`, folder);
       }
     }
     // the exporting server's seal: CAdES over the ASiCManifest, and every file's digest in it
     const manifest = await z.read(ASIC_MANIFEST);
     if (manifest || seal) {
-      if (!manifest || !seal) problem(`a sealed container holds both ${ASIC_MANIFEST} and ${ASIC_SIGNATURE}`);
+      if (!manifest || !seal) problem(`gói niêm phong phải chứa cả ${ASIC_MANIFEST} và ${ASIC_SIGNATURE}`, `a sealed container holds both ${ASIC_MANIFEST} and ${ASIC_SIGNATURE}`);
       else {
         const { validateCades } = await import('../../sign/validate/cades.js');
         const v = await validateCades(seal, { content: manifest, trustAnchors: o.trust, intermediates, revocation: { mode: 'off' } });
         const s = v.signatures[0];
-        if (!s) problem('the seal holds no signature');
+        if (!s) problem('niêm phong không chứa chữ ký', 'the seal holds no signature');
         else {
-          if (s.indication === 'TOTAL-FAILED') problem(`the seal does not verify: ${s.message ?? s.subIndication ?? ''}`);
-          else if (s.indication !== 'TOTAL-PASSED') report.incomplete.push(`the seal: ${s.indication}${s.subIndication ? ` / ${s.subIndication}` : ''}: ${s.message ?? ''}`);
+          if (s.indication === 'TOTAL-FAILED') problem('niêm phong không hợp lệ', `the seal does not verify: ${s.message ?? s.subIndication ?? ''}`);
+          else if (s.indication !== 'TOTAL-PASSED') notChecked(`niêm phong chưa kiểm tra hết: ${s.indication}`, `the seal: ${s.indication}${s.subIndication ? ` / ${s.subIndication}` : ''}: ${s.message ?? ''}`);
           const refs = [...manifest.toString('utf8').matchAll(/<asic:DataObjectReference URI="([^"]+)"[^>]*>\s*<ds:DigestMethod Algorithm="http:\/\/www\.w3\.org\/2001\/04\/xmlenc#sha256"\/>\s*<ds:DigestValue>([^<]+)<\/ds:DigestValue>/g)];
           const listed = new Set<string>();
           for (const [, uri, value] of refs) {
@@ -323,14 +333,14 @@ export async function checkEvidence(path: string, o: { trust: Uint8Array[]; inte
             try {
               name = decodeURI(uri!.replace(/&amp;/g, '&').replace(/&quot;/g, '"').replace(/&lt;/g, '<'));
             } catch {
-              problem(`the seal lists a malformed URI: ${uri}`);
+              problem(`niêm phong nêu URI sai dạng: ${uri}`, `the seal lists a malformed URI: ${uri}`);
               continue;
             }
             listed.add(name);
-            if (!z.entries.has(name)) problem(`the seal lists ${name}, which the container does not hold`);
-            else if (!(await z.hash(name)).hash.equals(Buffer.from(value!, 'base64'))) problem(`${name} is not the file the seal covers (its digest differs)`);
+            if (!z.entries.has(name)) problem(`niêm phong nêu ${name} nhưng gói không chứa tệp này`, `the seal lists ${name}, which the container does not hold`);
+            else if (!(await z.hash(name)).hash.equals(Buffer.from(value!, 'base64'))) problem(`${name} không phải tệp được niêm phong (khác giá trị băm)`, `${name} is not the file the seal covers (its digest differs)`);
           }
-          for (const n of z.order) if (n !== 'mimetype' && !n.startsWith('META-INF/') && !n.endsWith('/') && !listed.has(n)) problem(`${n} is not covered by the seal`);
+          for (const n of z.order) if (n !== 'mimetype' && !n.startsWith('META-INF/') && !n.endsWith('/') && !listed.has(n)) problem(`${n} không nằm trong niêm phong`, `${n} is not covered by the seal`);
           report.seal = { signer: s.signer?.subject ?? '(unknown)', signingTime: s.claimedSigningTime ?? null, files: listed.size };
         }
       }

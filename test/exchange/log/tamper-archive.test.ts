@@ -160,7 +160,7 @@ describe('tamper detection and archives', () => {
     expect(report.messageId).toBe('msg-61');
     expect(report.records.map((r) => [r.seq, r.body, !!r.stampedAt])).toEqual([[61, 'checked', true]]);
     // these test records carry no real message signature: the only problem named
-    expect(report.problems).toEqual(['records/61-response: the signing certificate the header names is not in the container']);
+    expect(report.problems).toEqual(['records/61-response: gói không chứa chứng thư ký mà phần đầu nêu / the signing certificate the header names is not in the container']);
     await expect(log.evidence('msg-khong-co')).rejects.toThrow(/no logged message msg-khong-co in the live log or its archives/);
     // offline, as `truc log evidence` does without the index: the archives searched newest first
     const first = join(tmp('truc-archived-evidence-'), 'msg-5.asice');

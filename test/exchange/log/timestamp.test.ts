@@ -213,8 +213,8 @@ describe('time-stamping, grace period and evidence with the platform TSA', () =>
       ['records/5-response', 'checked', true],
     ]);
     expect(checked.problems).toEqual([
-      'records/4-request: the signing certificate the header names is not in the container',
-      'records/5-response: the signing certificate the header names is not in the container',
+      'records/4-request: gói không chứa chứng thư ký mà phần đầu nêu / the signing certificate the header names is not in the container',
+      'records/5-response: gói không chứa chứng thư ký mà phần đầu nêu / the signing certificate the header names is not in the container',
     ]);
     // not a container at all
     const notZip = join(x, 'not.asice');

@@ -355,7 +355,7 @@ describe('refusals toward the information system', () => {
     const altered = join(dir, 'altered.asice');
     writeFileSync(altered, bytes);
     const bad = await checkEvidence(altered, { trust: [root], intermediates: issuing });
-    expect(bad.problems.join('\n')).toMatch(/-request: body\.bin is not the body the record holds/);
+    expect(bad.problems.join('\n')).toMatch(/-request: body\.bin không phải nội dung bản ghi lưu .* \/ body\.bin is not the body the record holds/);
     expect(bad.problems.join('\n')).toMatch(/request\/body\.bin is not the file the seal covers/);
     const cliBad = spawnSync(process.execPath, ['bin/truc.js', 'log', 'check-evidence', altered, '--trust', join(dir, 'root.pem'), '--untrusted', join(dir, 'issuing.pem')], { encoding: 'utf8', cwd: PROJECT_ROOT });
     expect(cliBad.status).toBe(1);

@@ -6,7 +6,7 @@ import { tr } from '../i18n';
  * signed PDF and appendices, pick recipients). doc.read to look, doc.send to act; the API audits each step.
  */
 import { useState } from 'react';
-import { api, ApiProblem } from '../api';
+import { api, ApiProblem, download } from '../api';
 import { Bi, Empty, Loading, PageTitle, ProblemBox, useAction, useLoad } from '../components';
 import { dateTime } from '../format';
 import { Link, navigate, setQuery, useLocation } from '../router';
@@ -319,20 +319,6 @@ function Outbox() {
 }
 
 /** Downloads an attachment with the bearer token (a plain link would carry none). */
-async function download(id: string, a: { contentId: string; attachmentName: string }) {
-  const r = await fetch(
-    `/api/v1/doc/documents/${encodeURIComponent(id)}/attachments/${encodeURIComponent(a.contentId)}`,
-    { headers: { authorization: `Bearer ${session.token() ?? ''}` } },
-  );
-  if (!r.ok) throw new ApiProblem({ status: r.status, detail: await r.text().catch(() => '') });
-  const url = URL.createObjectURL(await r.blob());
-  const link = document.createElement('a');
-  link.href = url;
-  link.download = a.attachmentName;
-  link.click();
-  setTimeout(() => URL.revokeObjectURL(url), 10_000);
-}
-
 export function DocumentView({ id }: { id: string }) {
   const { data, error, loading, reload } = useLoad(
     () => api<DocView>(`/api/v1/doc/documents/${encodeURIComponent(id)}`),
@@ -449,7 +435,17 @@ export function DocumentView({ id }: { id: string }) {
                         (a.contentType === 'application/pdf' ? tr('không có chữ ký', 'no signature') : '—'))}
                   </td>
                   <td>
-                    <button type="button" onClick={() => void action.run(() => download(d.id, a))}>
+                    <button
+                      type="button"
+                      onClick={() =>
+                        void action.run(() =>
+                          download(
+                            `/api/v1/doc/documents/${encodeURIComponent(d.id)}/attachments/${encodeURIComponent(a.contentId)}`,
+                            a.attachmentName,
+                          ),
+                        )
+                      }
+                    >
                       <Bi vi="Tải về" en="Download" />
                     </button>
                   </td>

@@ -6,7 +6,7 @@ import { tr } from '../i18n';
  * cannot be searched, or a refusal, is shown as the API's problem; the page stays.
  */
 import { useState } from 'react';
-import { api, ApiProblem, type Problem } from '../api';
+import { api, download } from '../api';
 import { Bi, Empty, Loading, PageTitle, ProblemBox, useAction, useLoad } from '../components';
 import { dateTime } from '../format';
 import { Link, setQuery, useLocation } from '../router';
@@ -337,19 +337,6 @@ const LOG_FIELDS = ['messageId', 'client', 'service'] as const;
  * Downloads one message's evidence (ASiC-E sealed with the member's CAdES signature) with the bearer token
  * (a plain link would carry none).
  */
-async function downloadEvidence(base: string, messageId: string) {
-  const r = await fetch(`${base}/log/evidence/${encodeURIComponent(messageId)}`, {
-    headers: { authorization: `Bearer ${session.token() ?? ''}` },
-  });
-  if (!r.ok) throw new ApiProblem(((await r.json().catch(() => null)) as Problem | null) ?? { status: r.status });
-  const url = URL.createObjectURL(await r.blob());
-  const link = document.createElement('a');
-  link.href = url;
-  link.download = `evidence-${messageId.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 100)}.asice`;
-  link.click();
-  setTimeout(() => URL.revokeObjectURL(url), 10_000);
-}
-
 function LogSearch({ base }: { base: string }) {
   const { query } = useLocation();
   const q = Object.fromEntries(LOG_FIELDS.map((f) => [f, query.get(f) ?? ''])) as Record<
@@ -463,7 +450,7 @@ function LogSearch({ base }: { base: string }) {
                         'Tệp ASiC-E: bản ghi, nội dung, chuỗi băm, dấu thời gian; có chữ ký CAdES của cơ quan',
                         "ASiC-E file: records, bodies, hash chain, time-stamps; sealed with the agency's CAdES signature",
                       )}
-                      onClick={() => void evidence.run(() => downloadEvidence(base, String(r.messageId ?? '')))}
+                      onClick={() => void evidence.run(() => download(`${base}/log/evidence/${encodeURIComponent(String(r.messageId ?? ''))}`, 'evidence.asice'))}
                     >
                       <Bi vi="Tải về" en="Download" />
                     </button>

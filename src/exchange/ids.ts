@@ -67,6 +67,25 @@ export function serviceId(s: SubsystemId, serviceCode: string, serviceVersion?: 
   return { ...subsystemId(s, s.subsystemCode), serviceCode: checkPart('service code', serviceCode), ...(serviceVersion ? { serviceVersion: checkPart('service version', serviceVersion) } : {}) };
 }
 
+/**
+ * A service a member offers itself, with no subsystem: on this axis only X-Road's operational monitoring
+ * services (`getSecurityServerOperationalData`, `getSecurityServerHealthData`, PR-OPMON), which the owner of
+ * a security server offers. Its `subsystemCode` is empty, and its text has four parts:
+ * `SERVICE:VN/GOV/000.00.00.G22/getSecurityServerHealthData`.
+ */
+export const MEMBER_SERVICES: ReadonlySet<string> = new Set(['getSecurityServerOperationalData', 'getSecurityServerHealthData']);
+
+export function memberServiceId(m: MemberId, serviceCode: string): ServiceId {
+  if (!MEMBER_SERVICES.has(serviceCode))
+    throw new TrucError('unknown_service', `services of the axis belong to subsystems; a member itself offers only ${[...MEMBER_SERVICES].join(' and ')}`, {
+      reason_vi: `dịch vụ trên trục thuộc về phân hệ; bản thân thành viên chỉ cung cấp ${[...MEMBER_SERVICES].join(' và ')}`,
+    });
+  return { ...memberId(m.instance, m.memberClass, m.memberCode), subsystemCode: '', serviceCode: checkPart('service code', serviceCode) };
+}
+
+/** Whether a service is one a member offers itself (see `memberServiceId`). */
+export const isMemberService = (s: ServiceId) => s.subsystemCode === '';
+
 export function serverId(m: MemberId, serverCode: string): ServerId {
   return { ...memberId(m.instance, m.memberClass, m.memberCode), serverCode: checkPart('server code', serverCode) };
 }
@@ -88,6 +107,8 @@ function cached<T extends object>(cache: Map<string, Readonly<T>>, text: string,
 const members = new Map<string, Readonly<MemberId>>();
 const subsystems = new Map<string, Readonly<SubsystemId>>();
 const services = new Map<string, Readonly<ServiceId>>();
+// a separate cache: parseService must keep refusing the member services parseMessageService reads
+const memberServices = new Map<string, Readonly<ServiceId>>();
 const servers = new Map<string, Readonly<ServerId>>();
 const clientHeaders = new Map<string, Readonly<SubsystemId>>();
 
@@ -112,6 +133,19 @@ export function parseService(text: string): ServiceId {
   });
 }
 
+/**
+ * A service identifier as the signed message header carries it: a subsystem's service, or a member's own
+ * (four parts, see `memberServiceId`). Only the message path reads member services; what an operator
+ * registers or grants is always a subsystem's (`parseService`).
+ */
+export function parseMessageService(text: string): ServiceId {
+  if (text.split('/').length !== 4) return parseService(text);
+  return cached(memberServices, text, (t) => {
+    const [i, c, m, code] = parts(t, 'SERVICE', 4, 4) as [string, string, string, string];
+    return memberServiceId(memberId(i, c, m), code);
+  });
+}
+
 export function parseServer(text: string): ServerId {
   return cached(servers, text, (t) => {
     const [i, c, m, s] = parts(t, 'SERVER', 4, 4) as [string, string, string, string];
@@ -129,7 +163,10 @@ export function parseClientHeader(text: string): SubsystemId {
 
 export const memberText = (m: MemberId) => `MEMBER:${m.instance}/${m.memberClass}/${m.memberCode}`;
 export const subsystemText = (s: SubsystemId) => `SUBSYSTEM:${s.instance}/${s.memberClass}/${s.memberCode}/${s.subsystemCode}`;
-export const serviceText = (s: ServiceId) => `SERVICE:${s.instance}/${s.memberClass}/${s.memberCode}/${s.subsystemCode}/${s.serviceCode}${s.serviceVersion ? `/${s.serviceVersion}` : ''}`;
+export const serviceText = (s: ServiceId) =>
+  s.subsystemCode === ''
+    ? `SERVICE:${s.instance}/${s.memberClass}/${s.memberCode}/${s.serviceCode}`
+    : `SERVICE:${s.instance}/${s.memberClass}/${s.memberCode}/${s.subsystemCode}/${s.serviceCode}${s.serviceVersion ? `/${s.serviceVersion}` : ''}`;
 export const serverText = (s: ServerId) => `SERVER:${s.instance}/${s.memberClass}/${s.memberCode}/${s.serverCode}`;
 /** `X-Road-Client` header form */
 export const clientHeader = (s: SubsystemId) => `${s.instance}/${s.memberClass}/${s.memberCode}/${s.subsystemCode}`;

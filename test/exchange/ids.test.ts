@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseClientHeader, parseMember, parseServer, parseService, parseSubsystem, serviceText } from '../../src/exchange/ids.js';
+import { isMemberService, parseClientHeader, parseMember, parseMessageService, parseServer, parseService, parseSubsystem, serviceText } from '../../src/exchange/ids.js';
 
 describe('identifiers of the axis', () => {
   it('parses the X-Road text forms, each part checked', () => {
@@ -35,5 +35,18 @@ describe('identifiers of the axis', () => {
   it('stays correct past the cache bound', () => {
     for (let i = 0; i < 5000; i++) expect(parseSubsystem(`SUBSYSTEM:VN/GOV/000.00.00.G22/s${i}`).subsystemCode).toBe(`s${i}`);
     expect(parseSubsystem('SUBSYSTEM:VN/GOV/000.00.00.G22/s1').subsystemCode).toBe('s1');
+  });
+
+  it("reads a member's own service (operational monitoring) only on the message path, and only those", () => {
+    const text = 'SERVICE:VN/GOV/000.00.00.G22/getSecurityServerHealthData';
+    const s = parseMessageService(text);
+    expect(s).toEqual({ instance: 'VN', memberClass: 'GOV', memberCode: '000.00.00.G22', subsystemCode: '', serviceCode: 'getSecurityServerHealthData' });
+    expect(isMemberService(s)).toBe(true);
+    expect(serviceText(s)).toBe(text);
+    // what an operator registers or grants is a subsystem's: the member form is refused there, cached or not
+    expect(() => parseService(text)).toThrow(/5–6 parts/);
+    expect(() => parseMessageService('SERVICE:VN/GOV/000.00.00.G22/layDuLieu')).toThrow(/a member itself offers only getSecurityServerOperationalData and getSecurityServerHealthData/);
+    // a subsystem's service is read as before
+    expect(isMemberService(parseMessageService('SERVICE:VN/GOV/000.00.00.G22/vanthu/echo'))).toBe(false);
   });
 });

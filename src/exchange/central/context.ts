@@ -33,6 +33,11 @@ export interface CentralSettings {
   confBaseUrl: string;
   /** the member owning the central server */
   managementMember: { memberClass: string; memberCode: string } | null;
+  /**
+   * X-Road's central monitoring client: a subsystem that may read every security server's operational
+   * data and health (getSecurityServerOperationalData, getSecurityServerHealthData), not only its own
+   */
+  monitoringClient: { memberClass: string; memberCode: string; subsystemCode: string } | null;
   memberClasses: { code: string; description: string }[];
 }
 
@@ -47,6 +52,7 @@ export const DEFAULT_CENTRAL_SETTINGS: CentralSettings = {
   centralTlsCertHash: '',
   confBaseUrl: 'http://127.0.0.1:8080',
   managementMember: null,
+  monitoringClient: null,
   memberClasses: [
     { code: 'GOV', description: 'Cơ quan nhà nước trung ương (central government)' },
     { code: 'PROV', description: 'Chính quyền địa phương (provincial government)' },

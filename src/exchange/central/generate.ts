@@ -64,7 +64,11 @@ export async function buildParameters(sql: Sql, instance: string): Promise<Built
     })),
     approvedTSAs: tsas.map((t) => ({ name: t.name, url: t.url, certificate: t.certificate.toString('base64') })),
     globalGroups: groups.map((g) => ({ code: g.code, description: g.description, members: g.members })),
-    settings: { ocspFreshnessSeconds: settings.ocspFreshnessSeconds, refreshSeconds: settings.refreshSeconds },
+    settings: {
+      ocspFreshnessSeconds: settings.ocspFreshnessSeconds,
+      refreshSeconds: settings.refreshSeconds,
+      ...(settings.monitoringClient ? { monitoringClient: settings.monitoringClient } : {}),
+    },
   };
   const priv: PrivateParameters = {
     instance,

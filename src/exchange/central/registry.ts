@@ -324,6 +324,13 @@ export function checkSettings(values: Partial<CentralSettings>): Partial<Central
         checkPart('member class', m?.memberClass);
         checkPart('member code', m?.memberCode);
       }
+    } else if (k === 'monitoringClient') {
+      if (v !== null) {
+        const m = v as MemberRef & { subsystemCode: string };
+        checkPart('member class', m?.memberClass);
+        checkPart('member code', m?.memberCode);
+        checkPart('subsystem code', m?.subsystemCode);
+      }
     } else if (k === 'memberClasses') {
       if (!Array.isArray(v) || v.length === 0 || v.length > 64) throw new TrucError('bad_request', 'memberClasses must list 1–64 classes');
       for (const c of v as { code: string; description: string }[]) {

@@ -90,6 +90,8 @@ export interface ConfSettings {
   ocspFreshnessSeconds: number;
   /** how often security servers should fetch the configuration (default 60) */
   refreshSeconds: number;
+  /** X-Road's central monitoring client: reads every server's operational data and health, not only its own */
+  monitoringClient?: { memberClass: string; memberCode: string; subsystemCode: string };
 }
 
 /** Private parameters: what only security servers of this instance need to talk to the central server. */

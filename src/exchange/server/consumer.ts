@@ -13,7 +13,7 @@ import https from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { TrucError, isTrucError } from '../../errors.js';
-import { clientHeader, memberOf, parseClientHeader, parseServer, parseService, parseSubsystem, sameMember, serverText, serviceId, subsystemId, memberId, serviceText, subsystemText, subsystemOf, type ServerId, type ServiceId, type SubsystemId } from '../ids.js';
+import { clientHeader, isMemberService, memberText, memberOf, parseClientHeader, parseServer, parseService, parseSubsystem, sameMember, serverText, serviceId, subsystemId, memberId, serviceText, subsystemText, subsystemOf, type ServerId, type ServiceId, type SubsystemId } from '../ids.js';
 import { BodyCollector, bodyStream, forwardFramed } from './body.js';
 import { FRAME_ABORT, FRAME_BODY, FRAME_HEADER, FRAME_MATERIAL, FRAME_SIGNATURE, MESSAGE_CONTENT_TYPE, encodeHeader, frame, frameHead, signMessage, parseHeader, readWhole, restServiceHeader, xroadRequestHash, type MessageHeader } from './message.js';
 import { bodyIdleBound, checkTime, httpInbound, ownMaterial, publishRefusal, readIncoming, receiveBody, recordHealth, type InboundSource, type ReceivedRest, type ServerContext } from './context.js';
@@ -166,24 +166,26 @@ export async function handleConsumer(ctx: ServerContext, req: IncomingMessage, r
       throw new TrucError('client_not_owned', `${clientHeader(client)} is not a registered client of this security server`, { reason_vi: `${clientHeader(client)} chưa được đăng ký` });
     checkIsConnection(snap, client, req);
     const provSubsystem = subsystemOf(service);
-    if (!conf.hasSubsystem(provSubsystem))
-      throw new TrucError(conf.member(provSubsystem) ? 'unknown_service' : 'unknown_member', `${subsystemText(provSubsystem)} is not registered in the global configuration`, {
-        reason_vi: `${subsystemText(provSubsystem)} chưa được đăng ký trong cấu hình toàn cục`,
+    // a member's own service (operational monitoring) is answered by the servers that member owns
+    const providerText = isMemberService(service) ? memberText(service) : subsystemText(provSubsystem);
+    if (isMemberService(service) ? !conf.member(service) || service.instance !== conf.instance : !conf.hasSubsystem(provSubsystem))
+      throw new TrucError(isMemberService(service) || !conf.member(provSubsystem) ? 'unknown_member' : 'unknown_service', `${providerText} is not registered in the global configuration`, {
+        reason_vi: `${providerText} chưa được đăng ký trong cấu hình toàn cục`,
       });
-    let candidates = conf.serversOf(provSubsystem);
-    if (!candidates.length) throw new TrucError('unknown_service', `no security server serves ${subsystemText(provSubsystem)}`, { reason_vi: `không máy chủ an ninh nào phục vụ ${subsystemText(provSubsystem)}` });
+    let candidates = isMemberService(service) ? conf.allServers().filter((s) => sameMember(s.id, service!)) : conf.serversOf(provSubsystem);
+    if (!candidates.length) throw new TrucError('unknown_service', `no security server serves ${providerText}`, { reason_vi: `không máy chủ an ninh nào phục vụ ${providerText}` });
     // X-Road's security server targeting (PR-TARGETSS; X-Road-Security-Server in REST): this provider's server only
     const target = soap ? soap.target : targetHeader(req.headers['x-road-security-server']);
     if (target) {
       const want = serverText(target);
       candidates = candidates.filter((s) => serverText(s.id) === want);
-      if (!candidates.length) throw new TrucError('unknown_service', `${want} does not serve ${subsystemText(provSubsystem)}`, { xroadFault: 'InvalidSecurityServer', reason_vi: `${want} không phục vụ ${subsystemText(provSubsystem)}` });
+      if (!candidates.length) throw new TrucError('unknown_service', `${want} does not serve ${providerText}`, { xroadFault: 'InvalidSecurityServer', reason_vi: `${want} không phục vụ ${providerText}` });
     }
     // a server in maintenance mode is not sent to; when every one is, the client is told so (not "unknown")
     const open = candidates.filter((s) => !s.maintenance);
     if (!open.length) {
       const which = candidates.map(maintenanceText).join(', ');
-      throw new TrucError('server_maintenance', `${which} ${candidates.length > 1 ? 'are' : 'is'} in maintenance mode: ${subsystemText(provSubsystem)} cannot be called now`, { maintenance: which });
+      throw new TrucError('server_maintenance', `${which} ${candidates.length > 1 ? 'are' : 'is'} in maintenance mode: ${providerText} cannot be called now`, { maintenance: which });
     }
     candidates = open;
     const own = ownMaterial(ctx);
@@ -204,7 +206,7 @@ export async function handleConsumer(ctx: ServerContext, req: IncomingMessage, r
       ...(soap ? { protocol: 'soap' as const, soapHash: soap.hash } : {}),
     };
     const headerBytes = encodeHeader(header);
-    const key = subsystemText(provSubsystem);
+    const key = providerText;
     // a body of known, small size is read whole, signed and logged first, and travels in one write (and can
     // go to another provider if the first cannot be reached); larger ones stream
     // neither Content-Length nor Transfer-Encoding: no body (RFC 9112 §6.3) — a GET is a whole, empty message

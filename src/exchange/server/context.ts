@@ -49,6 +49,8 @@ export interface ServiceHealth {
   lastSuccessAt?: string;
   lastFailureAt?: string;
   lastError?: string;
+  /** as the provider's server (X-Road's health data, getSecurityServerHealthData): last answered and failed, ms */
+  served?: { lastSuccessAt?: number; lastFailureAt?: number };
 }
 
 export interface ServerContext {
@@ -333,7 +335,7 @@ export async function receiveRest(
   }
 }
 
-export function recordHealth(ctx: ServerContext, service: string, error?: unknown): void {
+export function recordHealth(ctx: ServerContext, service: string, error?: unknown, side?: 'provider'): void {
   let h = ctx.health.get(service);
   if (!h) {
     h = { service, requests: 0, failures: 0 };
@@ -346,6 +348,10 @@ export function recordHealth(ctx: ServerContext, service: string, error?: unknow
     h.lastFailureAt = at;
     h.lastError = isTrucError(error) ? error.code : 'internal';
   } else h.lastSuccessAt = at;
+  if (side === 'provider') {
+    h.served ??= {};
+    h.served[error ? 'lastFailureAt' : 'lastSuccessAt'] = Date.parse(at);
+  }
 }
 
 /** A refusal or failure as a security event on the bus (never thrown into the message path). */

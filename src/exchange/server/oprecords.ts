@@ -41,6 +41,12 @@ export const opMigrations: Migration[] = [
       CREATE INDEX IF NOT EXISTS xs_op_message_hash ON xs_op USING hash (message_id);
     `,
   },
+  {
+    // X-Road's operational monitoring asks for the records of a period by when they were finished
+    // (getSecurityServerOperationalData's recordsFrom..recordsTo, monitoringDataTs)
+    id: 'exchange/server_004_op_finished',
+    sql: `CREATE INDEX IF NOT EXISTS xs_op_finished ON xs_op (finished_at);`,
+  },
 ];
 
 const COLUMNS: readonly CopyColumn[] = [
@@ -69,6 +75,17 @@ export interface OpRecord {
   error?: string;
 }
 
+/** A record as read back: the same fields, the database's optional ones absent when null. */
+export type OpRow = OpRecord;
+
+export interface ProvidedStats {
+  ok: number;
+  failed: number;
+  duration: { min?: number; avg?: number; max?: number; sd?: number };
+  requestSize: { min?: number; avg?: number; max?: number; sd?: number };
+  responseSize: { min?: number; avg?: number; max?: number; sd?: number };
+}
+
 const MAX_BUFFERED = 100_000;
 
 const toRow = (r: OpRecord) => [r.messageId, r.side, r.client ?? null, r.service ?? null, r.startedAt, r.finishedAt, r.requestBytes, r.responseBytes, r.status ?? null, r.error ?? null];
@@ -82,6 +99,8 @@ export class OpRecorder {
   /** rows of the write in flight: not known written until it answers */
   private inFlight = 0;
   dropped = 0;
+  /** when this server began keeping operational records (X-Road's monitoringStartupTimestamp) */
+  readonly since = new Date();
 
   constructor(
     private readonly db: Db,
@@ -171,6 +190,68 @@ export class OpRecorder {
     if (q.since) where.push(`started_at >= $${params.push(q.since)}`);
     params.push(Math.min(q.limit ?? 100, 1000));
     return this.db.query(`SELECT * FROM xs_op ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY started_at DESC LIMIT $${params.length}`, params);
+  }
+
+  /**
+   * The records finished in [from, to) (ms), oldest first, at most `limit`; `who` keeps those where one of the
+   * subsystem (or member) texts given is the client or provides the service (`SUBSYSTEM:…` exact or
+   * `SUBSYSTEM:I/C/M/` as a prefix, the service by `SERVICE:I/C/M/S/` or `SERVICE:I/C/M/`), every one of the
+   * lists having to match. What waits in the buffer is written first.
+   */
+  async finishedBetween(from: number, to: number, limit: number, who: { clients: string[]; clientPrefixes: string[]; servicePrefixes: string[] }[] = []): Promise<OpRow[]> {
+    await this.flush();
+    const params: unknown[] = [new Date(from), new Date(to)];
+    const where = ['finished_at >= $1', 'finished_at < $2'];
+    for (const w of who) {
+      const any: string[] = [];
+      for (const c of w.clients) any.push(`client = $${params.push(c)}`);
+      for (const c of w.clientPrefixes) any.push(`starts_with(client, $${params.push(c)})`);
+      for (const sp of w.servicePrefixes) any.push(`starts_with(service, $${params.push(sp)})`);
+      where.push(any.length ? `(${any.join(' OR ')})` : 'false');
+    }
+    params.push(limit);
+    const rows = await this.db.query<Record<string, unknown>>(
+      `SELECT message_id, side, client, service, started_at, finished_at, request_bytes, response_bytes, status, error FROM xs_op WHERE ${where.join(' AND ')} ORDER BY finished_at LIMIT $${params.length}`,
+      params,
+    );
+    return rows.map((r) => ({
+      messageId: String(r.message_id),
+      side: r.side === 'provider' ? 'provider' : 'consumer',
+      ...(r.client ? { client: String(r.client) } : {}),
+      ...(r.service ? { service: String(r.service) } : {}),
+      startedAt: new Date(r.started_at as string),
+      finishedAt: new Date(r.finished_at as string),
+      requestBytes: Number(r.request_bytes),
+      responseBytes: Number(r.response_bytes),
+      ...(r.status !== null && r.status !== undefined ? { status: Number(r.status) } : {}),
+      ...(r.error ? { error: String(r.error) } : {}),
+    }));
+  }
+
+  /**
+   * Per service this server provided since `since`: answered and failed counts, and of the answered ones
+   * the duration (ms) and sizes' minimum, mean, maximum and standard deviation (X-Road's health data).
+   */
+  async providedStats(since: Date): Promise<Map<string, ProvidedStats>> {
+    await this.flush();
+    const rows = await this.db.query<Record<string, unknown>>(
+      `SELECT service,
+              count(*) FILTER (WHERE error IS NULL) AS ok, count(*) FILTER (WHERE error IS NOT NULL) AS failed,
+              min(d) FILTER (WHERE error IS NULL) AS dmin, avg(d) FILTER (WHERE error IS NULL) AS davg, max(d) FILTER (WHERE error IS NULL) AS dmax, stddev_pop(d) FILTER (WHERE error IS NULL) AS dsd,
+              min(request_bytes) FILTER (WHERE error IS NULL) AS qmin, avg(request_bytes) FILTER (WHERE error IS NULL) AS qavg, max(request_bytes) FILTER (WHERE error IS NULL) AS qmax, stddev_pop(request_bytes) FILTER (WHERE error IS NULL) AS qsd,
+              min(response_bytes) FILTER (WHERE error IS NULL) AS rmin, avg(response_bytes) FILTER (WHERE error IS NULL) AS ravg, max(response_bytes) FILTER (WHERE error IS NULL) AS rmax, stddev_pop(response_bytes) FILTER (WHERE error IS NULL) AS rsd
+         FROM (SELECT service, error, request_bytes, response_bytes, (extract(epoch FROM finished_at - started_at) * 1000)::bigint AS d
+                 FROM xs_op WHERE side = 'provider' AND service IS NOT NULL AND started_at >= $1) x
+        GROUP BY service`,
+      [since],
+    );
+    const num = (v: unknown) => (v === null || v === undefined ? undefined : Number(v));
+    const out = new Map<string, ProvidedStats>();
+    for (const r of rows) {
+      const stat = (p: string) => ({ min: num(r[`${p}min`]), avg: num(r[`${p}avg`]), max: num(r[`${p}max`]), sd: num(r[`${p}sd`]) });
+      out.set(String(r.service), { ok: Number(r.ok), failed: Number(r.failed), duration: stat('d'), requestSize: stat('q'), responseSize: stat('r') });
+    }
+    return out;
   }
 
   async stop(): Promise<void> {

@@ -15,7 +15,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { DetailedPeerCertificate, PeerCertificate, TLSSocket } from 'node:tls';
 import { createHash, X509Certificate } from 'node:crypto';
 import { TrucError, isTrucError, toProblem } from '../../errors.js';
-import { clientHeader, memberOf, parseService, parseSubsystem, sameMember, serviceText, subsystemOf, subsystemText, type ServiceId, type SubsystemId } from '../ids.js';
+import { clientHeader, isMemberService, memberOf, parseMessageService, parseService, parseSubsystem, sameMember, serviceText, subsystemOf, subsystemText, type ServiceId, type SubsystemId } from '../ids.js';
 import { BodyCollector, bodyStream, forwardFramed } from './body.js';
 import { FRAME_ABORT, FRAME_BODY, FRAME_HEADER, FRAME_MATERIAL, FRAME_SIGNATURE, MESSAGE_CONTENT_TYPE, encodeHeader, frame, frameHead, signMessage, parseHeader, readWhole, restServiceHeader, wholeMessageLimit, xroadRequestHash, type MessageHeader } from './message.js';
 import { bodyIdleBound, checkTime, httpInbound, ownMaterial, publishRefusal, readIncoming, receiveBody, recordHealth, type InboundSource, type ReceivedRest, type ServerContext } from './context.js';
@@ -26,6 +26,7 @@ import { dotSegment, pathCovered, subjectCovers, type ServerSnapshot } from './s
 import { maintenanceText, type GlobalConf } from '../conf/global.js';
 import { writeChunk } from './write.js';
 import { META_SERVICES, SOAP_META_SERVICES, metaserviceAnswer, soapMetaserviceAnswer } from './metaservices.js';
+import { opmonAnswer } from './opmon.js';
 import { sha256 } from '../../crypto/digest.js';
 import { bodyHash as hashBody } from '../log/format.js';
 import { SOAP_MAX_BYTES, isSoapCall, parseMediaType, parseSoapYielding, readSoapHead, requestHashOf, soapMessageBytes, soapRequest, withRequestHash, type ParsedSoap, type SoapHead, type SoapRequest } from './soap.js';
@@ -265,14 +266,18 @@ async function provide(ctx: ServerContext, x: ProviderExchange, check?: () => vo
     if (header.kind !== 'request') throw new TrucError('bad_message', 'a request was expected');
     if (header.sender !== peerServer) throw new TrucError('bad_message', `the message names ${header.sender} as its sender, but the TLS certificate is ${peerServer}'s`);
     const client = parseSubsystem(header.client);
-    const service: ServiceId = parseService(header.service);
+    const service: ServiceId = parseMessageService(header.service);
     if (!conf.isClientOf(sender.id, client)) throw new TrucError('client_not_owned', `${subsystemText(client)} is not a client of ${peerServer}`, { xroadFault: 'SslAuthenticationFailed' });
     const snap = await ctx.store.snapshot();
     const svcText = serviceText(service);
     const svc = snap.services.get(svcText);
     // X-Road's REST metaservices, answered by this server itself for a subsystem it serves (a registered
     // service of the same code goes first)
-    const meta = !svc && !service.serviceVersion && (header.protocol === 'soap' ? SOAP_META_SERVICES : META_SERVICES).has(service.serviceCode) && snap.clients.has(subsystemText(subsystemOf(service))) && conf.isClientOf(ctx.id, subsystemOf(service));
+    // X-Road's operational monitoring (PR-OPMON): offered by this server's owner, answered here over SOAP
+    const opmon = isMemberService(service) && header.protocol === 'soap' && sameMember(service, ctx.id);
+    const meta =
+      opmon ||
+      (!svc && !isMemberService(service) && !service.serviceVersion && (header.protocol === 'soap' ? SOAP_META_SERVICES : META_SERVICES).has(service.serviceCode) && snap.clients.has(subsystemText(subsystemOf(service))) && conf.isClientOf(ctx.id, subsystemOf(service)));
     if (!meta && (!svc || svc.disabled || !conf.isClientOf(ctx.id, subsystemOf(service))))
       throw new TrucError('unknown_service', `${svcText} is not a service of this security server${svc?.disabled ? ' (disabled)' : ''}`, {
         reason_vi: `${svcText} không phải dịch vụ của máy chủ an ninh này${svc?.disabled ? ' (đang tắt)' : ''}`,
@@ -333,19 +338,21 @@ async function provide(ctx: ServerContext, x: ProviderExchange, check?: () => vo
     requestBytes = rest.body.length;
     const body = rest.body.body;
     const isRes = meta
-      ? soap
+      ? opmon
+        ? await opmonAnswer(ctx, conf, service, client, soap!)
+        : soap
         ? soapMetaserviceAnswer(snap, conf, service, client, soap)
         : metaserviceAnswer(snap, conf, service, client, header.method!, header.path!)
       : await sendToService(header, rest.digest, svc!.url, svc!.timeoutMs, body, rest.body.length, rest.body.held, soap, serviceTlsAgent(ctx, snap, subsystemOf(service), svc!.url));
     // metadata mode: the spool file goes now that the body is on its way (no-op in full mode: the log owns it)
     if ((rest.body.held || meta) && !Buffer.isBuffer(body)) await body.discard?.();
     const out = await answerSigned(ctx, x, header, rest.digest, soap ? await soapAnswer(soap, isRes) : isRes);
-    recordHealth(ctx, svcText);
+    recordHealth(ctx, svcText, undefined, 'provider');
     ctx.ops.record({ messageId: header.id, side: 'provider', client: header.client, service: header.service, startedAt: started, finishedAt: ctx.clock(), requestBytes, responseBytes: out.bytes, status: out.status });
   } catch (e) {
     const err = isTrucError(e) ? e : new TrucError('internal', 'internal error');
     if (!isTrucError(e)) ctx.logger.error({ err: e }, 'provider side failed');
-    if (header) recordHealth(ctx, header.service, err);
+    if (header) recordHealth(ctx, header.service, err, 'provider');
     ctx.ops.record({ messageId: header?.id ?? '-', side: 'provider', ...(header ? { client: header.client, service: header.service } : {}), startedAt: started, finishedAt: ctx.clock(), requestBytes, responseBytes: 0, status: err.status, error: err.code });
     publishRefusal(ctx, 'provider', err, { peer: peerServer, ...(header ? { message_id: header.id, client: header.client, service: header.service } : {}) });
     // a refused request's remaining body is not read: the connection closes after the answer

@@ -25,7 +25,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import { SaxesParser, type SaxesTagNS } from 'saxes';
 import { TrucError, isTrucError, toProblem } from '../../errors.js';
-import { memberId, serverId, serviceId, subsystemId, type ServerId, type ServiceId, type SubsystemId } from '../ids.js';
+import { MEMBER_SERVICES, memberId, memberServiceId, serverId, serviceId, subsystemId, type ServerId, type ServiceId, type SubsystemId } from '../ids.js';
 import { problemMessageVi, xroadFault, type ErrorOrigin } from './xroad-error.js';
 import { MAX_XML_DEPTH } from '../../sign/xades/parse.js';
 
@@ -434,6 +434,59 @@ export function bodyChildren(parsed: ParsedSoap): Record<string, string> {
   return out;
 }
 
+/** An element below the body's wrapper element: its path of local names from the wrapper's child down. */
+export interface BodyElement {
+  path: string;
+  text: string;
+  /** `id:objectType` when present */
+  objectType?: string;
+}
+
+/**
+ * Every element below the body's wrapper element, in document order, with its text (trimmed): the nested
+ * request of a service this server answers itself (operational monitoring's `searchCriteria`, `outputSpec`).
+ */
+export function bodyElements(parsed: ParsedSoap, maxElements = 1000): BodyElement[] {
+  if (parsed.part.length > MAX_META_REQUEST)
+    throw new TrucError('bad_request', `a request this server answers itself is at most ${MAX_META_REQUEST} bytes`, { xroadFault: 'InvalidBody', reason_vi: `yêu cầu máy chủ tự trả lời tối đa ${MAX_META_REQUEST} byte` });
+  const out: BodyElement[] = [];
+  const p = new SaxesParser({ xmlns: true });
+  const stack: string[] = [];
+  const open: (BodyElement | null)[] = [];
+  let inBody = false;
+  p.on('opentag', (t: SaxesTagNS) => {
+    stack.push(t.local);
+    if (stack.length === 2) inBody = t.uri === SOAP_ENV_NS && t.local === 'Body';
+    if (inBody && stack.length >= 4) {
+      if (out.length >= maxElements) throw new Error(`more than ${maxElements} elements`);
+      const objectType = Object.values(t.attributes).find((x) => x.uri === ID_NS && x.local === 'objectType')?.value;
+      const el: BodyElement = { path: stack.slice(3).join('/'), text: '', ...(objectType !== undefined ? { objectType } : {}) };
+      out.push(el);
+      open.push(el);
+    } else open.push(null);
+  });
+  const onText = (x: string) => {
+    const el = open[open.length - 1];
+    if (el) el.text += x;
+  };
+  p.on('text', onText);
+  p.on('cdata', onText);
+  p.on('closetag', () => {
+    const el = open.pop();
+    if (el) el.text = el.text.trim();
+    stack.pop();
+  });
+  try {
+    p.write(parsed.part.toString('utf8')).close();
+  } catch (e) {
+    throw new TrucError('bad_request', `the request's body cannot be read: ${(e as Error).message.slice(0, 200)}`, {
+      xroadFault: 'InvalidBody',
+      reason_vi: 'không đọc được thân yêu cầu (đọc theo UTF-8)',
+    });
+  }
+  return out;
+}
+
 /** A SOAP message whose envelope is read and checked, and what follows the bytes read. */
 export interface SoapHead {
   /** `parsed.message` holds the bytes read */
@@ -525,10 +578,16 @@ function clientOf(x: XrdIdentifier): SubsystemId {
 function serviceOf(x: XrdIdentifier): ServiceId {
   const p = x.parts;
   if (x.objectType !== 'SERVICE') throw bad('InvalidRequest', `the service's objectType is ${x.objectType || 'missing'}, not SERVICE`);
-  if (!p.subsystemCode) throw new TrucError('unknown_service', 'services of the axis belong to subsystems: the service header has no subsystemCode');
   try {
+    // a member's own service (no subsystem): X-Road's operational monitoring, offered by a server's owner
+    if (!p.subsystemCode) {
+      if (!MEMBER_SERVICES.has(p.serviceCode ?? '')) throw new TrucError('unknown_service', 'services of the axis belong to subsystems: the service header has no subsystemCode');
+      if (p.serviceVersion) throw new TrucError('unknown_service', `${p.serviceCode} has no versions`);
+      return memberServiceId(memberId(p.xRoadInstance ?? '', p.memberClass ?? '', p.memberCode ?? ''), p.serviceCode!);
+    }
     return serviceId(subsystemId(memberId(p.xRoadInstance ?? '', p.memberClass ?? '', p.memberCode ?? ''), p.subsystemCode), p.serviceCode ?? '', p.serviceVersion || undefined);
   } catch (e) {
+    if (isTrucError(e) && e.code === 'unknown_service') throw e;
     throw isTrucError(e) ? new TrucError('bad_identifier', e.message, { xroadFault: 'InvalidRequest' }) : e;
   }
 }
@@ -676,6 +735,7 @@ export function soapEnvelope(request: SoapFields, bodyXml: string, namespaces = 
     (request.client ? identifierXml('client', request.client) : '') +
     (request.service ? identifierXml('service', request.service) : '') +
     (request.centralService ? identifierXml('centralService', request.centralService) : '') +
+    (request.securityServer ? identifierXml('securityServer', request.securityServer) : '') +
     text('id', request.id) +
     text('userId', request.userId) +
     text('issue', request.issue) +

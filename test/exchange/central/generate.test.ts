@@ -124,8 +124,12 @@ for (const { name, url } of testDatabaseUrls()) {
       const tsa = await app.inject({ method: 'POST', url: '/api/v1/central/tsas', headers: as(admin), payload: { name: 'TSA Trục', url: 'http://tsa.truc.example/tsa', certificate: toPem('CERTIFICATE', tsaKey.certificate) } });
       expect(tsa.statusCode, tsa.body).toBe(201);
       expect((await app.inject({ method: 'POST', url: '/api/v1/central/tsas', headers: as(admin), payload: { name: 'bad', url: 'http://t.example', certificate: 'bm90IGEgY2VydA==' } })).json().code).toBe('malformed_der');
-      const settings = await app.inject({ method: 'PATCH', url: '/api/v1/central/settings', headers: as(admin), payload: { ocspFreshnessSeconds: 1800 } });
-      expect(settings.json().ocspFreshnessSeconds).toBe(1800);
+      const monitoringClient = { memberClass: 'GOV', memberCode: '000.00.00.G09', subsystemCode: 'giamsat' };
+      const settings = await app.inject({ method: 'PATCH', url: '/api/v1/central/settings', headers: as(admin), payload: { ocspFreshnessSeconds: 1800, monitoringClient } });
+      expect(settings.json()).toMatchObject({ ocspFreshnessSeconds: 1800, monitoringClient });
+      // the central monitoring client is a subsystem's identifier, each part checked
+      const badClient = await app.inject({ method: 'PATCH', url: '/api/v1/central/settings', headers: as(admin), payload: { monitoringClient: { memberClass: 'GOV', memberCode: '000.00.00.G09' } } });
+      expect(badClient.json().code).toBe('bad_identifier');
       expect((await app.inject({ method: 'PATCH', url: '/api/v1/central/settings', headers: as(admin), payload: { bogus: 1 } })).json().code).toBe('bad_request');
       const gen = await app.inject({ method: 'POST', url: '/api/v1/central/configuration/generate', headers: as(admin) });
       expect(gen.statusCode).toBe(200);
@@ -134,7 +138,7 @@ for (const { name, url } of testDatabaseUrls()) {
       const { directory } = verifySignedDirectory((await app.inject({ method: 'GET', url: `/conf/${INSTANCE}/directory` })).json(), [w.central.signingCertificate()]);
       const shared = JSON.parse((await w.central.generator.part(directory.parts[0].hash))!.toString()) as SharedParameters;
       expect(shared.globalGroups).toEqual([{ code: 'bo-nganh', description: 'Bộ, ngành', members: [{ memberClass: 'GOV', memberCode: '000.00.00.G09', subsystemCode: 'hoso' }] }]);
-      expect(shared.settings.ocspFreshnessSeconds).toBe(1800);
+      expect(shared.settings).toMatchObject({ ocspFreshnessSeconds: 1800, monitoringClient });
       expect(shared.approvedCAs.map((c) => c.name)).toEqual(['issuing-direct', 'root']);
       expect(shared.approvedTSAs).toEqual([{ name: 'TSA Trục', url: 'http://tsa.truc.example/tsa', certificate: tsaKey.certificate.toString('base64') }]);
       const anchor = await app.inject({ method: 'GET', url: '/api/v1/central/anchor', headers: as(auditor) });

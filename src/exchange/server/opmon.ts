@@ -1,0 +1,315 @@
+/**
+ * X-Road's operational monitoring protocol (PR-OPMON), answered by the provider's server for its owner:
+ *
+ * - `getSecurityServerOperationalData`: the operational records (one per exchange and side) finished in
+ *   `searchCriteria` `recordsFrom`..`recordsTo` (Unix seconds, inclusive), optionally of one exchange partner
+ *   (`client`), with the fields `outputSpec` names (all when it names none). The answer is a
+ *   `multipart/related` message: the envelope with `recordsCount`, `records` (`cid:` of the attachment) and,
+ *   when the answer stops short of `recordsTo`, `nextRecordsFrom`; then the records as gzipped JSON
+ *   (`{"records":[…]}`, Annex B's fields).
+ * - `getSecurityServerHealthData`: per service this server provides, the last answered and failed request
+ *   since it started and the last ten minutes' counts, durations and sizes.
+ *
+ * The services are the server owner's, with no subsystem (`SERVICE:VN/GOV/000.00.00.G22/getSecurityServerHealthData`)
+ * and reached through the client's own server as any service is (signed, logged both sides). Who asks decides
+ * what is seen, as in X-Road: the owner's subsystems and the central monitoring client the configuration names
+ * see every record; any other client only the exchanges it took part in, as client or as provider.
+ */
+import type { IncomingMessage } from 'node:http';
+import { randomUUID } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { promisify } from 'node:util';
+import { gzip } from 'node:zlib';
+import { TrucError, isTrucError } from '../../errors.js';
+import type { GlobalConf } from '../conf/global.js';
+import { memberId, parseMessageService, parseSubsystem, sameMember, sameSubsystem, subsystemId, type ServiceId, type SubsystemId } from '../ids.js';
+import type { ServerContext } from './context.js';
+import type { OpRow } from './oprecords.js';
+import { bodyElements, soapEnvelope, xmlEscape, type BodyElement, type ParsedSoap } from './soap.js';
+import { serviceType } from './store.js';
+import { xroadFault } from './xroad-error.js';
+
+export const OPMON_NS = 'http://x-road.eu/xsd/op-monitoring.xsd';
+/** at most this many records in one answer (X-Road's default); the rest through nextRecordsFrom */
+export const OPMON_MAX_RECORDS = 10_000;
+/**
+ * Records of the last seconds are not given yet: a later query would find more of them. The buffer is written
+ * before each query, so a record finished before this offset is in the database (X-Road's default is 60 s
+ * for its separate daemon).
+ */
+export const OPMON_OFFSET_SECONDS = 2;
+/** the window of the health data's statistics */
+export const HEALTH_PERIOD_SECONDS = 600;
+const ATTACHMENT = 'operational-monitoring-data.json.gz';
+
+/** Annex B's fields, in its order: what outputSpec may name. */
+export const OUTPUT_FIELDS = [
+  'monitoringDataTs',
+  'securityServerInternalIp',
+  'securityServerType',
+  'requestInTs',
+  'requestOutTs',
+  'responseInTs',
+  'responseOutTs',
+  'clientXRoadInstance',
+  'clientMemberClass',
+  'clientMemberCode',
+  'clientSubsystemCode',
+  'serviceXRoadInstance',
+  'serviceMemberClass',
+  'serviceMemberCode',
+  'serviceSubsystemCode',
+  'serviceCode',
+  'restMethod',
+  'restPath',
+  'serviceVersion',
+  'representedPartyClass',
+  'representedPartyCode',
+  'messageId',
+  'messageUserId',
+  'messageIssue',
+  'messageProtocolVersion',
+  'clientSecurityServerAddress',
+  'serviceSecurityServerAddress',
+  'requestSize',
+  'requestMimeSize',
+  'requestAttachmentCount',
+  'responseSize',
+  'responseMimeSize',
+  'responseAttachmentCount',
+  'succeeded',
+  'serviceType',
+  'faultCode',
+  'faultString',
+  'statusCode',
+  'xRoadVersion',
+  'xRequestId',
+] as const;
+const KNOWN_FIELDS: ReadonlySet<string> = new Set(OUTPUT_FIELDS);
+
+const invalid = (en: string, vi: string) => new TrucError('bad_request', en, { xroadFault: 'InvalidBody', reason_vi: vi });
+
+/** An identifier in the request's body (`searchCriteria/client`, `filterCriteria/client`): a subsystem or a member. */
+interface Partner {
+  member: { instance: string; memberClass: string; memberCode: string };
+  subsystemCode?: string;
+}
+
+function partner(els: BodyElement[], at: string): Partner | undefined {
+  const el = els.find((e) => e.path === at);
+  if (!el) return undefined;
+  const part = (name: string) => els.find((e) => e.path === `${at}/${name}`)?.text;
+  try {
+    const m = memberId(part('xRoadInstance') ?? '', part('memberClass') ?? '', part('memberCode') ?? '');
+    if (el.objectType === 'MEMBER') return { member: m };
+    if (el.objectType === 'SUBSYSTEM') return { member: m, subsystemCode: subsystemId(m, part('subsystemCode') ?? '').subsystemCode };
+  } catch (e) {
+    throw invalid(`${at} is not an identifier: ${isTrucError(e) ? e.message : ''}`, `${at} không phải định danh hợp lệ`);
+  }
+  throw invalid(`${at} is a MEMBER or a SUBSYSTEM, not "${el.objectType ?? ''}"`, `${at} phải là MEMBER hoặc SUBSYSTEM`);
+}
+
+/** Text prefixes that select a member's or subsystem's exchanges: as client, and as the service's provider. */
+function selector(p: Partner) {
+  const m = `${p.member.instance}/${p.member.memberClass}/${p.member.memberCode}`;
+  return p.subsystemCode !== undefined
+    ? { clients: [`SUBSYSTEM:${m}/${p.subsystemCode}`], clientPrefixes: [], servicePrefixes: [`SERVICE:${m}/${p.subsystemCode}/`] }
+    : { clients: [], clientPrefixes: [`SUBSYSTEM:${m}/`], servicePrefixes: [`SERVICE:${m}/`] };
+}
+
+/** Whether the client sees every record: a subsystem of this server's owner, or the central monitoring client. */
+function seesAll(ctx: ServerContext, conf: GlobalConf, client: SubsystemId): boolean {
+  if (sameMember(client, ctx.id)) return true;
+  const mc = conf.shared.settings.monitoringClient;
+  return !!mc && sameSubsystem(client, { instance: conf.instance, ...mc });
+}
+
+function seconds(el: BodyElement | undefined, name: string): number {
+  if (!el) throw invalid(`searchCriteria/${name} is required (Unix time in seconds)`, `cần searchCriteria/${name} (thời điểm Unix, giây)`);
+  if (!/^-?\d{1,15}$/.test(el.text)) throw invalid(`searchCriteria/${name} is not a Unix time in seconds: "${el.text.slice(0, 40)}"`, `searchCriteria/${name} không phải thời điểm Unix tính bằng giây`);
+  return Number(el.text);
+}
+
+const sec = (r: OpRow) => Math.floor(r.finishedAt.getTime() / 1000);
+
+/** One operational record as Annex B writes it (fields this server does not keep are left out). */
+function recordJson(ctx: ServerContext, conf: GlobalConf, r: OpRow): Record<string, unknown> {
+  const out: Record<string, unknown> = {
+    monitoringDataTs: sec(r),
+    securityServerType: r.side === 'provider' ? 'Producer' : 'Client',
+    requestInTs: r.startedAt.getTime(),
+    responseOutTs: r.finishedAt.getTime(),
+  };
+  if (r.client)
+    try {
+      const c = parseSubsystem(r.client);
+      Object.assign(out, { clientXRoadInstance: c.instance, clientMemberClass: c.memberClass, clientMemberCode: c.memberCode, clientSubsystemCode: c.subsystemCode });
+    } catch {
+      // a refusal before the client was known
+    }
+  let service: ServiceId | undefined;
+  if (r.service)
+    try {
+      service = parseMessageService(r.service);
+      Object.assign(out, {
+        serviceXRoadInstance: service.instance,
+        serviceMemberClass: service.memberClass,
+        serviceMemberCode: service.memberCode,
+        ...(service.subsystemCode ? { serviceSubsystemCode: service.subsystemCode } : {}),
+        serviceCode: service.serviceCode,
+        ...(service.serviceVersion ? { serviceVersion: service.serviceVersion } : {}),
+      });
+    } catch {
+      // not an identifier this server can read back
+    }
+  out.messageId = r.messageId;
+  const own = conf.server(ctx.id)?.address;
+  if (own) out[r.side === 'provider' ? 'serviceSecurityServerAddress' : 'clientSecurityServerAddress'] = own;
+  out.requestSize = r.requestBytes;
+  out.responseSize = r.responseBytes;
+  out.succeeded = !r.error;
+  if (r.error) {
+    out.faultCode = xroadFault(r.side === 'provider' ? 'ServerProxy' : 'ClientProxy', new TrucError(r.error as never, r.error));
+    out.faultString = r.error;
+  }
+  if (r.status !== undefined) out.statusCode = r.status;
+  return out;
+}
+
+async function operationalData(ctx: ServerContext, conf: GlobalConf, client: SubsystemId, request: ParsedSoap): Promise<IncomingMessage> {
+  const els = bodyElements(request);
+  const from = seconds(
+    els.find((e) => e.path === 'searchCriteria/recordsFrom'),
+    'recordsFrom',
+  );
+  let to = seconds(
+    els.find((e) => e.path === 'searchCriteria/recordsTo'),
+    'recordsTo',
+  );
+  if (from > to) throw invalid(`recordsFrom (${from}) is after recordsTo (${to})`, `recordsFrom (${from}) sau recordsTo (${to})`);
+  const fields = els.filter((e) => e.path === 'outputSpec/outputField').map((e) => e.text);
+  for (const f of fields) if (!KNOWN_FIELDS.has(f)) throw invalid(`outputSpec names an unknown field "${f.slice(0, 80)}"`, `outputSpec nêu trường không tồn tại "${f.slice(0, 80)}"`);
+  const who = [];
+  const wanted = partner(els, 'searchCriteria/client');
+  if (wanted) who.push(selector(wanted));
+  if (!seesAll(ctx, conf, client)) who.push(selector({ member: client, subsystemCode: client.subsystemCode }));
+  // the last seconds are not given yet: the answer says where to go on
+  const last = Math.floor(ctx.clock().getTime() / 1000) - OPMON_OFFSET_SECONDS - 1;
+  let next: number | undefined;
+  if (to > last) {
+    to = last;
+    next = last + 1;
+  }
+  let rows: OpRow[] = [];
+  if (from > to) next = from;
+  else {
+    rows = await ctx.ops.finishedBetween(from * 1000, (to + 1) * 1000, OPMON_MAX_RECORDS + 1, who);
+    if (rows.length > OPMON_MAX_RECORDS) {
+      // cut at a whole second, so that nextRecordsFrom loses none; a single second holding more is given whole
+      const cut = sec(rows[OPMON_MAX_RECORDS]!);
+      rows = rows.filter((r) => sec(r) < cut);
+      if (rows.length) next = cut;
+      else {
+        rows = await ctx.ops.finishedBetween(cut * 1000, (cut + 1) * 1000, OPMON_MAX_RECORDS * 10, who);
+        next = cut + 1;
+      }
+    }
+  }
+  const records = rows.map((r) => {
+    const full = recordJson(ctx, conf, r);
+    if (!fields.length) return full;
+    const picked: Record<string, unknown> = {};
+    for (const f of fields) if (f in full) picked[f] = full[f];
+    return picked;
+  });
+  const payload = await promisify(gzip)(Buffer.from(JSON.stringify({ records }), 'utf8'));
+  const envelope = soapEnvelope(
+    request.fields,
+    `<om:getSecurityServerOperationalDataResponse><om:recordsCount>${records.length}</om:recordsCount><om:records>cid:${ATTACHMENT}</om:records>` +
+      `${next !== undefined ? `<om:nextRecordsFrom>${next}</om:nextRecordsFrom>` : ''}</om:getSecurityServerOperationalDataResponse>`,
+    ` xmlns:om="${OPMON_NS}"`,
+  );
+  const boundary = `truc-opmon-${randomUUID()}`;
+  const body = Buffer.concat([
+    Buffer.from(`--${boundary}\r\nContent-Type: text/xml; charset=UTF-8\r\nContent-Transfer-Encoding: 8bit\r\nContent-ID: <envelope>\r\n\r\n`, 'latin1'),
+    envelope,
+    Buffer.from(`\r\n--${boundary}\r\nContent-Type: application/gzip\r\nContent-Transfer-Encoding: binary\r\nContent-ID: <${ATTACHMENT}>\r\n\r\n`, 'latin1'),
+    payload,
+    Buffer.from(`\r\n--${boundary}--\r\n`, 'latin1'),
+  ]);
+  return Object.assign(Readable.from([body]), {
+    statusCode: 200,
+    headers: { 'content-type': `multipart/related; type="text/xml"; start="<envelope>"; boundary="${boundary}"`, 'content-length': String(body.length) },
+  }) as unknown as IncomingMessage;
+}
+
+const num = (v: number | undefined, tag: string, int: boolean) => (v === undefined || !Number.isFinite(v) ? '' : `<om:${tag}>${int ? Math.round(v) : v}</om:${tag}>`);
+
+async function healthData(ctx: ServerContext, conf: GlobalConf, client: SubsystemId, request: ParsedSoap): Promise<IncomingMessage> {
+  const els = bodyElements(request);
+  const filters: Partner[] = [];
+  const wanted = partner(els, 'filterCriteria/client');
+  if (wanted) filters.push(wanted);
+  if (!seesAll(ctx, conf, client)) filters.push({ member: client, subsystemCode: client.subsystemCode });
+  // services provided: of the filter's member or subsystem
+  const provides = (s: ServiceId) => filters.every((f) => sameMember(s, f.member) && (f.subsystemCode === undefined || s.subsystemCode === f.subsystemCode));
+  const stats = await ctx.ops.providedStats(new Date(ctx.clock().getTime() - HEALTH_PERIOD_SECONDS * 1000));
+  const texts = new Set([...stats.keys(), ...[...ctx.health.values()].filter((h) => h.served).map((h) => h.service)]);
+  const snap = await ctx.store.snapshot();
+  const items: string[] = [];
+  for (const text of [...texts].sort()) {
+    let s: ServiceId;
+    try {
+      s = parseMessageService(text);
+    } catch {
+      continue;
+    }
+    if (!provides(s)) continue;
+    const served = ctx.health.get(text)?.served;
+    const st = stats.get(text);
+    const row = snap.services.get(text);
+    const type = row ? serviceType(row) : undefined;
+    const parts: Record<string, string> = { xRoadInstance: s.instance, memberClass: s.memberClass, memberCode: s.memberCode, ...(s.subsystemCode ? { subsystemCode: s.subsystemCode } : {}), serviceCode: s.serviceCode, ...(s.serviceVersion ? { serviceVersion: s.serviceVersion } : {}) };
+    items.push(
+      '<om:serviceEvents>' +
+        `<om:service id:objectType="SERVICE">${Object.entries(parts)
+          .map(([k, v]) => `<id:${k}>${xmlEscape(v)}</id:${k}>`)
+          .join('')}</om:service>` +
+        num(served?.lastSuccessAt, 'lastSuccessfulRequestTimestamp', true) +
+        num(served?.lastFailureAt, 'lastUnsuccessfulRequestTimestamp', true) +
+        (type ? `<om:serviceType>${type === 'OPENAPI' ? 'OPENAPI3' : type}</om:serviceType>` : '') +
+        '<om:lastPeriodStatistics>' +
+        `<om:successfulRequestCount>${st?.ok ?? 0}</om:successfulRequestCount><om:unsuccessfulRequestCount>${st?.failed ?? 0}</om:unsuccessfulRequestCount>` +
+        (st?.ok
+          ? num(st.duration.min, 'requestMinDuration', true) +
+            num(st.duration.avg, 'requestAverageDuration', false) +
+            num(st.duration.max, 'requestMaxDuration', true) +
+            num(st.duration.sd, 'requestDurationStdDev', false) +
+            num(st.requestSize.min, 'requestMinSize', true) +
+            num(st.requestSize.avg, 'requestAverageSize', false) +
+            num(st.requestSize.max, 'requestMaxSize', true) +
+            num(st.requestSize.sd, 'requestSizeStdDev', false) +
+            num(st.responseSize.min, 'responseMinSize', true) +
+            num(st.responseSize.avg, 'responseAverageSize', false) +
+            num(st.responseSize.max, 'responseMaxSize', true) +
+            num(st.responseSize.sd, 'responseSizeStdDev', false)
+          : '') +
+        '</om:lastPeriodStatistics></om:serviceEvents>',
+    );
+  }
+  const body = soapEnvelope(
+    request.fields,
+    `<om:getSecurityServerHealthDataResponse><om:monitoringStartupTimestamp>${ctx.ops.since.getTime()}</om:monitoringStartupTimestamp>` +
+      `<om:statisticsPeriodSeconds>${HEALTH_PERIOD_SECONDS}</om:statisticsPeriodSeconds><om:servicesEvents>${items.join('')}</om:servicesEvents></om:getSecurityServerHealthDataResponse>`,
+    ` xmlns:om="${OPMON_NS}"`,
+  );
+  return Object.assign(Readable.from([body]), { statusCode: 200, headers: { 'content-type': 'text/xml; charset=utf-8', 'content-length': String(body.length) } }) as unknown as IncomingMessage;
+}
+
+/** The answer to an operational monitoring request addressed to this server's owner. */
+export function opmonAnswer(ctx: ServerContext, conf: GlobalConf, service: ServiceId, client: SubsystemId, request: ParsedSoap): Promise<IncomingMessage> {
+  if (service.serviceCode === 'getSecurityServerOperationalData') return operationalData(ctx, conf, client, request);
+  if (service.serviceCode === 'getSecurityServerHealthData') return healthData(ctx, conf, client, request);
+  return Promise.reject(new TrucError('unknown_service', `${service.serviceCode} is not an operational monitoring service`));
+}
+

@@ -1,0 +1,233 @@
+/**
+ * X-Road's operational monitoring protocol (PR-OPMON) on a real axis: getSecurityServerOperationalData and
+ * getSecurityServerHealthData are the owner's services with no subsystem, reached through the client's own
+ * server like any service (signed, logged on both sides), answered by the owner's server from its
+ * operational records — as the example messages of PR-OPMON Annex C write them. Who asks decides what is
+ * seen: the owner's subsystems and the central monitoring client everything, any other client only the
+ * exchanges it took part in. Long answers stop at a whole second and say where to go on.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { randomUUID } from 'node:crypto';
+import { gunzipSync } from 'node:zlib';
+import { DOMParser, type Document as XDocument, type Element as XElement } from '@xmldom/xmldom';
+import { startTestAxis, type TestAxis } from './setup.js';
+import { OPMON_MAX_RECORDS, OPMON_NS, OUTPUT_FIELDS } from '../../../src/exchange/server/opmon.js';
+import type { MessageLog } from '../../../src/exchange/log/index.js';
+
+interface Who {
+  memberClass: string;
+  memberCode: string;
+  subsystem: string;
+}
+const VPCP: Who = { memberClass: 'GOV', memberCode: '000.00.00.G22', subsystem: 'vanthu' };
+const BNV: Who = { memberClass: 'GOV', memberCode: '000.00.00.G09', subsystem: 'vanthu' };
+const HCM: Who = { memberClass: 'PROV', memberCode: '000.00.31.H29', subsystem: 'vanthu' };
+const ids = (w: { memberClass: string; memberCode: string }) => `<id:xRoadInstance>VN</id:xRoadInstance><id:memberClass>${w.memberClass}</id:memberClass><id:memberCode>${w.memberCode}</id:memberCode>`;
+
+/** PR-OPMON Annex C's request, for our identifiers */
+function opmonRequest(o: { client: Who; owner?: Who; server?: string; code: string; body: string; id?: string; serviceSubsystem?: string }): string {
+  const owner = o.owner ?? HCM;
+  return (
+    '<?xml version="1.0" encoding="utf-8"?>\n' +
+    '<SOAP-ENV:Envelope xmlns:SOAP-ENV="http://schemas.xmlsoap.org/soap/envelope/" xmlns:xroad="http://x-road.eu/xsd/xroad.xsd" xmlns:om="http://x-road.eu/xsd/op-monitoring.xsd" xmlns:id="http://x-road.eu/xsd/identifiers">\n' +
+    '  <SOAP-ENV:Header>\n' +
+    `    <xroad:client id:objectType="SUBSYSTEM">${ids(o.client)}<id:subsystemCode>${o.client.subsystem}</id:subsystemCode></xroad:client>\n` +
+    `    <xroad:service id:objectType="SERVICE">${ids(owner)}${o.serviceSubsystem ? `<id:subsystemCode>${o.serviceSubsystem}</id:subsystemCode>` : ''}<id:serviceCode>${o.code}</id:serviceCode></xroad:service>\n` +
+    (o.server === '' ? '' : `    <xroad:securityServer id:objectType="SERVER">${ids(owner)}<id:serverCode>${o.server ?? 'ss-hcm'}</id:serverCode></xroad:securityServer>\n`) +
+    `    <xroad:id>${o.id ?? randomUUID()}</xroad:id>\n` +
+    '    <xroad:protocolVersion>4.0</xroad:protocolVersion>\n' +
+    '  </SOAP-ENV:Header>\n' +
+    `  <SOAP-ENV:Body>${o.body}</SOAP-ENV:Body>\n` +
+    '</SOAP-ENV:Envelope>\n'
+  );
+}
+
+const criteria = (from: number, to: number, extra = '', output = '') =>
+  `<om:getSecurityServerOperationalData><om:searchCriteria><om:recordsFrom>${from}</om:recordsFrom><om:recordsTo>${to}</om:recordsTo>${extra}</om:searchCriteria>${output}</om:getSecurityServerOperationalData>`;
+
+let t: TestAxis;
+const url = (who: Who) => t.axis.members[who === VPCP ? 0 : who === BNV ? 1 : 2]!.isUrl;
+let started = 0;
+
+async function soap(who: Who, envelope: string) {
+  const res = await fetch(`${url(who)}/`, { method: 'POST', headers: { 'content-type': 'text/xml; charset=utf-8' }, body: envelope });
+  const bytes = Buffer.from(await res.arrayBuffer());
+  return { status: res.status, type: res.headers.get('content-type') ?? '', bytes, text: bytes.toString('utf8'), faultcode: /<faultcode>([^<]*)<\/faultcode>/.exec(bytes.toString('utf8'))?.[1] };
+}
+
+/** Asks for operational data; answers the envelope's fields and the records of the gzipped JSON attachment. */
+async function operational(who: Who, body: string, id?: string) {
+  const r = await soap(who, opmonRequest({ client: who, code: 'getSecurityServerOperationalData', body, ...(id ? { id } : {}) }));
+  expect(r.status, r.text.slice(0, 2000)).toBe(200);
+  expect(r.type).toMatch(/^multipart\/related;/);
+  const boundary = /boundary="?([^";]+)"?/.exec(r.type)![1]!;
+  const raw = r.bytes.toString('latin1').split(`--${boundary}`).slice(1, -1);
+  expect(raw).toHaveLength(2);
+  const part = (p: string) => ({ head: p.slice(0, p.indexOf('\r\n\r\n')).toLowerCase(), body: Buffer.from(p.slice(p.indexOf('\r\n\r\n') + 4, -2), 'latin1') });
+  const [env, att] = [part(raw[0]!), part(raw[1]!)];
+  expect(att.head).toContain('content-type: application/gzip');
+  expect(att.head).toContain('content-id: <operational-monitoring-data.json.gz>');
+  const doc = new DOMParser().parseFromString(env.body.toString('utf8'), 'text/xml');
+  const field = (name: string) => doc.getElementsByTagNameNS(OPMON_NS, name)[0]?.textContent ?? undefined;
+  expect(field('records')).toBe('cid:operational-monitoring-data.json.gz');
+  // the header repeated, requestHash written by the owner's server and checked by the client's
+  expect(doc.getElementsByTagNameNS('http://x-road.eu/xsd/xroad.xsd', 'requestHash')).toHaveLength(1);
+  const records = (JSON.parse(gunzipSync(att.body).toString('utf8')) as { records: Record<string, unknown>[] }).records;
+  expect(Number(field('recordsCount'))).toBe(records.length);
+  const next = field('nextRecordsFrom');
+  return { records, next: next === undefined ? undefined : Number(next) };
+}
+
+async function rest(who: Who, path: string) {
+  const r = await fetch(`${url(who)}/r1/VN/PROV/000.00.31.H29/vanthu/${path}`, { headers: { 'x-road-client': `VN/${who.memberClass}/${who.memberCode}/${who.subsystem}` } });
+  await r.arrayBuffer();
+  return r.status;
+}
+
+beforeAll(async () => {
+  // Bộ Nội vụ's subsystem is the central monitoring client: it reads every server's records
+  t = await startTestAxis({ centralSettings: { monitoringClient: { memberClass: 'GOV', memberCode: '000.00.00.G09', subsystemCode: 'vanthu' } } });
+  started = Math.floor(Date.now() / 1000) - 1;
+  // exchanges to report: three of Văn phòng Chính phủ's, one of Bộ Nội vụ's, one refused at the provider
+  for (let i = 0; i < 3; i++) expect(await rest(VPCP, 'thong-tin')).toBe(200);
+  expect(await rest(BNV, 'thong-tin')).toBe(200);
+  expect(await rest(VPCP, 'khong-ton-tai')).toBe(500);
+  // records become available a few seconds after they finish (OPMON_OFFSET_SECONDS)
+  await new Promise((r) => setTimeout(r, 3500));
+}, 180_000);
+
+afterAll(async () => {
+  await t?.close();
+});
+
+describe('getSecurityServerOperationalData (PR-OPMON 2)', () => {
+  it('gives the owner every record of its server as Annex B writes them, through its own server, logged on both sides', async () => {
+    const id = randomUUID();
+    const { records, next } = await operational(HCM, criteria(started, started + 3600), id);
+    // recordsTo lies in the future: the answer says where the next query starts
+    expect(next).toBeGreaterThan(started);
+    expect(next!).toBeLessThanOrEqual(Math.floor(Date.now() / 1000));
+    const thongTin = records.filter((r) => r.serviceCode === 'thong-tin');
+    expect(thongTin).toHaveLength(4);
+    for (const r of thongTin) {
+      expect(r).toMatchObject({ securityServerType: 'Producer', serviceXRoadInstance: 'VN', serviceMemberClass: 'PROV', serviceMemberCode: '000.00.31.H29', serviceSubsystemCode: 'vanthu', clientXRoadInstance: 'VN', clientSubsystemCode: 'vanthu', succeeded: true, statusCode: 200 });
+      expect(r.responseOutTs as number).toBeGreaterThanOrEqual(r.requestInTs as number);
+      expect(r.monitoringDataTs).toBe(Math.floor((r.responseOutTs as number) / 1000));
+      expect(r.responseSize as number).toBeGreaterThan(0);
+      expect(typeof r.messageId).toBe('string');
+      expect(Object.keys(r).every((k) => (OUTPUT_FIELDS as readonly string[]).includes(k))).toBe(true);
+    }
+    expect(thongTin.map((r) => r.clientMemberCode).sort()).toEqual(['000.00.00.G09', '000.00.00.G22', '000.00.00.G22', '000.00.00.G22']);
+    const refused = records.find((r) => r.serviceCode === 'khong-ton-tai')!;
+    expect(refused).toMatchObject({ succeeded: false, faultCode: 'Server.ServerProxy.UnknownService', faultString: 'unknown_service', clientMemberCode: '000.00.00.G22' });
+    // the request and its answer are in both servers' message logs, as any exchange
+    for (const i of [2]) {
+      const hits = await (t.axis.members[i]!.log as MessageLog).search({ messageId: id });
+      expect(hits.map((h) => h.kind).sort()).toEqual(['request', 'request', 'response', 'response']);
+    }
+  });
+
+  it('gives only the fields outputSpec names, and the records of one partner when searchCriteria names it', async () => {
+    const { records } = await operational(HCM, criteria(started, started + 3600, '', '<om:outputSpec><om:outputField>messageId</om:outputField><om:outputField>succeeded</om:outputField></om:outputSpec>'));
+    expect(records.length).toBeGreaterThanOrEqual(5);
+    for (const r of records) expect(Object.keys(r).sort()).toEqual(['messageId', 'succeeded']);
+    const bnv = `<om:client id:objectType="SUBSYSTEM">${ids(BNV)}<id:subsystemCode>vanthu</id:subsystemCode></om:client>`;
+    const one = await operational(HCM, criteria(started, started + 3600, bnv));
+    expect(one.records.map((r) => [r.clientMemberCode, r.serviceCode])).toEqual([['000.00.00.G09', 'thong-tin']]);
+    // a member names all its subsystems
+    const member = await operational(HCM, criteria(started, started + 3600, `<om:client id:objectType="MEMBER">${ids(VPCP)}</om:client>`));
+    expect(member.records.filter((r) => r.serviceCode === 'thong-tin')).toHaveLength(3);
+    expect(new Set(member.records.map((r) => r.clientMemberCode))).toEqual(new Set(['000.00.00.G22']));
+  });
+
+  it('shows another client only the exchanges it took part in; the central monitoring client sees all', async () => {
+    // Văn phòng Chính phủ asks Thành phố Hồ Chí Minh's server through its own
+    const vpcp = await operational(VPCP, criteria(started, started + 3600));
+    expect(vpcp.records.length).toBeGreaterThanOrEqual(4);
+    expect(new Set(vpcp.records.map((r) => r.clientMemberCode))).toEqual(new Set(['000.00.00.G22']));
+    const bnv = await operational(BNV, criteria(started, started + 3600));
+    // (the owner's own queries above are there too once their seconds are available)
+    expect([...new Set(bnv.records.map((r) => r.clientMemberCode))]).toEqual(expect.arrayContaining(['000.00.00.G22', '000.00.00.G09']));
+    expect(bnv.records.filter((r) => r.serviceCode === 'thong-tin')).toHaveLength(4);
+  });
+
+  it('stops a long answer at a whole second and says where to go on: none lost, none twice', async () => {
+    const hcm = t.axis.members[2]!.server;
+    // 525 records a second over 20 seconds, an hour ago: more than one answer holds
+    const base = (Math.floor(Date.now() / 1000) - 3600) * 1000;
+    for (let i = 0; i < 20 * 525; i++) {
+      const at = new Date(base + Math.floor(i / 525) * 1000 + (i % 525));
+      hcm.ctx.ops.record({ messageId: `tong-hop-${i}`, side: 'provider', client: 'SUBSYSTEM:VN/GOV/000.00.00.G22/vanthu', service: 'SERVICE:VN/PROV/000.00.31.H29/vanthu/thong-tin', startedAt: at, finishedAt: at, requestBytes: 10, responseBytes: 20, status: 200 });
+    }
+    const from = base / 1000;
+    const first = await operational(HCM, criteria(from, from + 19));
+    expect(first.records.length).toBeLessThanOrEqual(OPMON_MAX_RECORDS);
+    expect(first.records).toHaveLength(19 * 525);
+    expect(first.next).toBe(from + 19);
+    const second = await operational(HCM, criteria(first.next!, from + 19));
+    expect(second.next).toBeUndefined();
+    const all = [...first.records, ...second.records].map((r) => r.messageId);
+    expect(all).toHaveLength(20 * 525);
+    expect(new Set(all).size).toBe(20 * 525);
+  });
+
+  it('refuses malformed criteria and services a member does not offer, with X-Road’s faults', async () => {
+    const bad = async (body: string) => (await soap(HCM, opmonRequest({ client: HCM, code: 'getSecurityServerOperationalData', body }))).faultcode;
+    expect(await bad('<om:getSecurityServerOperationalData><om:searchCriteria><om:recordsTo>5</om:recordsTo></om:searchCriteria></om:getSecurityServerOperationalData>')).toBe('Server.ServerProxy.InvalidBody');
+    expect(await bad(criteria(100, 50))).toBe('Server.ServerProxy.InvalidBody');
+    expect(await bad(criteria(0, 50).replace('>0<', '>hôm qua<'))).toBe('Server.ServerProxy.InvalidBody');
+    const unknownField = await soap(HCM, opmonRequest({ client: HCM, code: 'getSecurityServerOperationalData', body: criteria(0, 50, '', '<om:outputSpec><om:outputField>matKhau</om:outputField></om:outputSpec>') }));
+    expect(unknownField.faultcode).toBe('Server.ServerProxy.InvalidBody');
+    expect(unknownField.text).toMatch(/outputSpec nêu trường không tồn tại &quot;matKhau&quot;/);
+    // a member offers no other service of its own
+    const other = await soap(HCM, opmonRequest({ client: HCM, code: 'getSecurityServerSecrets', body: '<om:getSecurityServerSecrets/>' }));
+    expect(other.faultcode).toMatch(/UnknownService$/);
+    // the server named must be the member's
+    const wrongServer = await soap(VPCP, opmonRequest({ client: VPCP, code: 'getSecurityServerHealthData', body: '<om:getSecurityServerHealthData/>', server: 'ss-khac' }));
+    expect(wrongServer.faultcode).toBe('Server.ClientProxy.InvalidSecurityServer');
+    // a subsystem's service of the same name is an ordinary one: this one does not exist
+    const subsystem = await soap(VPCP, opmonRequest({ client: VPCP, code: 'getSecurityServerHealthData', body: '<om:getSecurityServerHealthData/>', serviceSubsystem: 'vanthu', server: '' }));
+    expect(subsystem.faultcode).toBe('Server.ServerProxy.UnknownService');
+  });
+});
+
+describe('getSecurityServerHealthData (PR-OPMON 3)', () => {
+  const health = async (who: Who, body = '<om:getSecurityServerHealthData/>') => {
+    const r = await soap(who, opmonRequest({ client: who, code: 'getSecurityServerHealthData', body }));
+    expect(r.status, r.text.slice(0, 2000)).toBe(200);
+    const doc = new DOMParser().parseFromString(r.text, 'text/xml');
+    const om = (el: XElement | XDocument, name: string) => Array.from(el.getElementsByTagNameNS(OPMON_NS, name));
+    const services = om(doc, 'serviceEvents').map((e) => ({
+      code: e.getElementsByTagNameNS('http://x-road.eu/xsd/identifiers', 'serviceCode')[0]!.textContent,
+      value: (name: string) => om(e, name)[0]?.textContent ?? undefined,
+    }));
+    return { startup: Number(om(doc, 'monitoringStartupTimestamp')[0]!.textContent), period: Number(om(doc, 'statisticsPeriodSeconds')[0]!.textContent), services };
+  };
+
+  it('gives the owner each provided service’s last requests and the last period’s counts, durations and sizes', async () => {
+    const h = await health(HCM);
+    expect(h.period).toBe(600);
+    expect(h.startup).toBeLessThanOrEqual(Date.now());
+    const tt = h.services.find((s) => s.code === 'thong-tin')!;
+    expect(Number(tt.value('successfulRequestCount'))).toBeGreaterThanOrEqual(4);
+    expect(Number(tt.value('unsuccessfulRequestCount'))).toBe(0);
+    expect(Number(tt.value('lastSuccessfulRequestTimestamp'))).toBeGreaterThanOrEqual(h.startup);
+    expect(tt.value('lastUnsuccessfulRequestTimestamp')).toBeUndefined();
+    expect(tt.value('serviceType')).toBe('REST');
+    expect(Number(tt.value('requestMinDuration'))).toBeLessThanOrEqual(Number(tt.value('requestMaxDuration')));
+    expect(Number(tt.value('responseMinSize'))).toBeGreaterThan(0);
+    const refused = h.services.find((s) => s.code === 'khong-ton-tai')!;
+    expect(Number(refused.value('unsuccessfulRequestCount'))).toBe(1);
+    expect(Number(refused.value('lastUnsuccessfulRequestTimestamp'))).toBeGreaterThanOrEqual(h.startup);
+    expect(refused.value('requestMinDuration')).toBeUndefined();
+  });
+
+  it('filters by the provider named, and shows another client only its own services', async () => {
+    const other = `<om:getSecurityServerHealthData><om:filterCriteria><om:client id:objectType="SUBSYSTEM">${ids(VPCP)}<id:subsystemCode>vanthu</id:subsystemCode></om:client></om:filterCriteria></om:getSecurityServerHealthData>`;
+    expect((await health(HCM, other)).services).toEqual([]);
+    expect((await health(HCM, other.replace(ids(VPCP), ids(HCM)))).services.map((s) => s.code)).toContain('thong-tin');
+    // Văn phòng Chính phủ provides nothing on this server
+    expect((await health(VPCP)).services).toEqual([]);
+    expect((await health(BNV)).services.map((s) => s.code)).toContain('thong-tin');
+  });
+});

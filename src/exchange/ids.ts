@@ -68,17 +68,17 @@ export function serviceId(s: SubsystemId, serviceCode: string, serviceVersion?: 
 }
 
 /**
- * A service a member offers itself, with no subsystem: on this axis only X-Road's operational monitoring
- * services (`getSecurityServerOperationalData`, `getSecurityServerHealthData`, PR-OPMON), which the owner of
- * a security server offers. Its `subsystemCode` is empty, and its text has four parts:
+ * A service a member offers itself, with no subsystem: on this axis only X-Road's monitoring services
+ * (`getSecurityServerOperationalData`, `getSecurityServerHealthData`, PR-OPMON; `getSecurityServerMetrics`,
+ * PR-ENVMONMES), which the owner of a security server offers. Its `subsystemCode` is empty, and its text has four parts:
  * `SERVICE:VN/GOV/000.00.00.G22/getSecurityServerHealthData`.
  */
-export const MEMBER_SERVICES: ReadonlySet<string> = new Set(['getSecurityServerOperationalData', 'getSecurityServerHealthData']);
+export const MEMBER_SERVICES: ReadonlySet<string> = new Set(['getSecurityServerOperationalData', 'getSecurityServerHealthData', 'getSecurityServerMetrics']);
 
 export function memberServiceId(m: MemberId, serviceCode: string): ServiceId {
   if (!MEMBER_SERVICES.has(serviceCode))
-    throw new TrucError('unknown_service', `services of the axis belong to subsystems; a member itself offers only ${[...MEMBER_SERVICES].join(' and ')}`, {
-      reason_vi: `dịch vụ trên trục thuộc về phân hệ; bản thân thành viên chỉ cung cấp ${[...MEMBER_SERVICES].join(' và ')}`,
+    throw new TrucError('unknown_service', `services of the axis belong to subsystems; a member itself offers only ${[...MEMBER_SERVICES].join(', ')}`, {
+      reason_vi: `dịch vụ trên trục thuộc về phân hệ; bản thân thành viên chỉ cung cấp ${[...MEMBER_SERVICES].join(', ')}`,
     });
   return { ...memberId(m.instance, m.memberClass, m.memberCode), subsystemCode: '', serviceCode: checkPart('service code', serviceCode) };
 }

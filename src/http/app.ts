@@ -31,6 +31,7 @@ import { signRoutes } from './sign/routes.js';
 import { vaultRoutes } from './vault/routes.js';
 import { pathRedactor, redactProblem } from './redact.js';
 import { bodyTooLarge, jsonBodyParser } from './json-body.js';
+import { TRUC_VERSION } from '../version.js';
 
 /** A route as the router holds it: what the abuse suite and the docs enumerate. */
 export interface RouteSummary {
@@ -166,7 +167,7 @@ export async function buildApp(p: Platform, opts: AppOptions = {}): Promise<Fast
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
-      info: { title: 'Trục API', version: '0.1.0', description: 'Trust and secure-exchange platform for e-government' },
+      info: { title: 'Trục API', version: TRUC_VERSION, description: 'Trust and secure-exchange platform for e-government' },
       components: {
         securitySchemes: {
           bearer: { type: 'http', scheme: 'bearer', description: 'API token (truc_…)' },

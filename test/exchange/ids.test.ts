@@ -45,7 +45,7 @@ describe('identifiers of the axis', () => {
     expect(serviceText(s)).toBe(text);
     // what an operator registers or grants is a subsystem's: the member form is refused there, cached or not
     expect(() => parseService(text)).toThrow(/5–6 parts/);
-    expect(() => parseMessageService('SERVICE:VN/GOV/000.00.00.G22/layDuLieu')).toThrow(/a member itself offers only getSecurityServerOperationalData and getSecurityServerHealthData/);
+    expect(() => parseMessageService('SERVICE:VN/GOV/000.00.00.G22/layDuLieu')).toThrow(/a member itself offers only getSecurityServerOperationalData, getSecurityServerHealthData, getSecurityServerMetrics/);
     // a subsystem's service is read as before
     expect(isMemberService(parseMessageService('SERVICE:VN/GOV/000.00.00.G22/vanthu/echo'))).toBe(false);
   });

@@ -1,5 +1,5 @@
 /**
- * X-Road's operational monitoring protocol (PR-OPMON), answered by the provider's server for its owner:
+ * X-Road's operational and environmental monitoring (PR-OPMON, PR-ENVMONMES), answered by the provider's server for its owner:
  *
  * - `getSecurityServerOperationalData`: the operational records (one per exchange and side) finished in
  *   `searchCriteria` `recordsFrom`..`recordsTo` (Unix seconds, inclusive), optionally of one exchange partner
@@ -10,19 +10,25 @@
  * - `getSecurityServerHealthData`: per service this server provides, the last answered and failed request
  *   since it started and the last ten minutes' counts, durations and sizes.
  *
+ * - `getSecurityServerMetrics` (X-Road's environmental monitoring, PR-ENVMONMES): the system's and this server's
+ *   state as metric sets, for the owner and the central monitoring client.
+ *
  * The services are the server owner's, with no subsystem (`SERVICE:VN/GOV/000.00.00.G22/getSecurityServerHealthData`)
  * and reached through the client's own server as any service is (signed, logged both sides). Who asks decides
  * what is seen, as in X-Road: the owner's subsystems and the central monitoring client the configuration names
  * see every record; any other client only the exchanges it took part in, as client or as provider.
  */
 import type { IncomingMessage } from 'node:http';
-import { randomUUID } from 'node:crypto';
+import { X509Certificate, createHash, randomUUID } from 'node:crypto';
+import { readFile, readdir } from 'node:fs/promises';
+import { availableParallelism, freemem, loadavg, release, totalmem, type, uptime } from 'node:os';
 import { Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
 import { TrucError, isTrucError } from '../../errors.js';
 import type { GlobalConf } from '../conf/global.js';
-import { memberId, parseMessageService, parseSubsystem, sameMember, sameSubsystem, subsystemId, type ServiceId, type SubsystemId } from '../ids.js';
+import { memberId, parseMessageService, parseSubsystem, sameMember, sameSubsystem, serverText, subsystemId, type ServiceId, type SubsystemId } from '../ids.js';
+import { TRUC_VERSION } from '../../version.js';
 import type { ServerContext } from './context.js';
 import type { OpRow } from './oprecords.js';
 import { bodyElements, soapEnvelope, xmlEscape, type BodyElement, type ParsedSoap } from './soap.js';
@@ -178,7 +184,7 @@ function recordJson(ctx: ServerContext, conf: GlobalConf, r: OpRow): Record<stri
 
 async function operationalData(ctx: ServerContext, conf: GlobalConf, client: SubsystemId, request: ParsedSoap): Promise<IncomingMessage> {
   const els = bodyElements(request);
-  const from = seconds(
+  let from = seconds(
     els.find((e) => e.path === 'searchCriteria/recordsFrom'),
     'recordsFrom',
   );
@@ -201,8 +207,11 @@ async function operationalData(ctx: ServerContext, conf: GlobalConf, client: Sub
     next = last + 1;
   }
   let rows: OpRow[] = [];
+  // before 1970 there is nothing (and a Date of -10^15 s is none)
+  if (to < 0) to = -1;
   if (from > to) next = from;
   else {
+    from = Math.max(from, 0);
     rows = await ctx.ops.finishedBetween(from * 1000, (to + 1) * 1000, OPMON_MAX_RECORDS + 1, who);
     if (rows.length > OPMON_MAX_RECORDS) {
       // cut at a whole second, so that nextRecordsFrom loses none; a single second holding more is given whole
@@ -306,10 +315,99 @@ async function healthData(ctx: ServerContext, conf: GlobalConf, client: Subsyste
   return Object.assign(Readable.from([body]), { statusCode: 200, headers: { 'content-type': 'text/xml; charset=utf-8', 'content-length': String(body.length) } }) as unknown as IncomingMessage;
 }
 
-/** The answer to an operational monitoring request addressed to this server's owner. */
+export const ENVMON_NS = 'http://x-road.eu/xsd/monitoring';
+
+const metric = (kind: 'numeric' | 'string', name: string, value: string | number | undefined) =>
+  value === undefined || (typeof value === 'number' && !Number.isFinite(value)) ? '' : `<m:${kind}Metric><m:name>${xmlEscape(name)}</m:name><m:value>${xmlEscape(String(value))}</m:value></m:${kind}Metric>`;
+const metricSet = (name: string, inner: string) => `<m:metricSet><m:name>${xmlEscape(name)}</m:name>${inner}</m:metricSet>`;
+
+/** /proc's view of memory, swap and this process's descriptors (Linux); what cannot be read is left out. */
+async function systemMetrics(): Promise<string> {
+  const read = (p: string) => readFile(p, 'utf8').catch(() => '');
+  const meminfo = await read('/proc/meminfo');
+  const kib = (key: string) => {
+    const m = new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(meminfo);
+    return m ? Number(m[1]) * 1024 : undefined;
+  };
+  const limits = /^Max open files\s+(\d+)/m.exec(await read('/proc/self/limits'));
+  const fds = await readdir('/proc/self/fd').then(
+    (l) => l.length,
+    () => undefined,
+  );
+  const stat = await read('/proc/self/stat');
+  // the fields after the command's name (which may itself hold ") "): vsize is the 23rd of the line
+  const vsize = stat.slice(stat.lastIndexOf(') ') + 2).split(' ')[20];
+  return metricSet(
+    'systemMetrics',
+    metric('string', 'OperatingSystem', `${type()} ${release()}`) +
+      metric('numeric', 'TotalPhysicalMemory', totalmem()) +
+      metric('numeric', 'FreePhysicalMemory', kib('MemAvailable') ?? freemem()) +
+      metric('numeric', 'TotalSwapSpace', kib('SwapTotal')) +
+      metric('numeric', 'FreeSwapSpace', kib('SwapFree')) +
+      metric('numeric', 'CommittedVirtualMemory', vsize ? Number(vsize) : undefined) +
+      metric('numeric', 'OpenFileDescriptorCount', fds) +
+      metric('numeric', 'MaxFileDescriptorCount', limits ? Number(limits[1]) : undefined) +
+      metric('numeric', 'SystemCpuLoad', Math.min(1, loadavg()[0]! / Math.max(1, availableParallelism()))) +
+      metric('numeric', 'ProcessResidentMemory', process.memoryUsage.rss()) +
+      metric('numeric', 'Uptime', Math.round(uptime())),
+  );
+}
+
+/** This server's authentication and signing certificates, as X-Road's Certificates metric set lists them. */
+function certificateMetrics(ctx: ServerContext): string {
+  const now = ctx.clock().getTime();
+  const one = (der: Buffer, kind: 'AUTH_CERT' | 'SIGN_CERT') => {
+    const c = new X509Certificate(der);
+    const from = new Date(c.validFrom);
+    const to = new Date(c.validTo);
+    const sha1 = createHash('sha1').update(der).digest('hex');
+    return metricSet(
+      `Cert ${sha1}`,
+      metric('string', 'sha1Hash', sha1) +
+        metric('string', 'certificateType', kind) +
+        metric('string', 'notBefore', from.toISOString()) +
+        metric('string', 'notAfter', to.toISOString()) +
+        metric('string', 'active', String(from.getTime() <= now && now <= to.getTime())),
+    );
+  };
+  return metricSet('Certificates', one(ctx.authCert, 'AUTH_CERT') + one(ctx.signCert, 'SIGN_CERT'));
+}
+
+/**
+ * `getSecurityServerMetrics` (X-Road's environmental monitoring, PR-ENVMONMES): the server's release, the
+ * system's memory, swap, load and descriptors, its certificates' validity, and Trục's own message-log state
+ * (records waiting for a time-stamp, the last one, whether new messages are refused). For the owner and the
+ * central monitoring client only, as in X-Road.
+ */
+function securityServerMetrics(ctx: ServerContext, conf: GlobalConf, client: SubsystemId, request: ParsedSoap): Promise<IncomingMessage> {
+  if (!seesAll(ctx, conf, client))
+    return Promise.reject(
+      new TrucError('access_denied', `the metrics of ${serverText(ctx.id)} are for its owner and the central monitoring client`, {
+        reason_vi: `số liệu của ${serverText(ctx.id)} chỉ dành cho chủ sở hữu máy chủ và hệ thống giám sát trung tâm`,
+      }),
+    );
+  return (async () => {
+    const log = ctx.log.health();
+    const inner =
+      metric('string', 'proxyVersion', `Trục ${TRUC_VERSION}`) +
+      (await systemMetrics()) +
+      certificateMetrics(ctx) +
+      metricSet(
+        'messageLog',
+        metric('numeric', 'unstampedRecords', log.unstamped) +
+          metric('string', 'lastTimestampAt', log.lastTimestampAt?.toISOString()) +
+          metric('string', 'refusingNewMessages', String(log.refusing)),
+      );
+    const body = soapEnvelope(request.fields, `<m:getSecurityServerMetricsResponse>${metricSet(serverText(ctx.id), inner)}</m:getSecurityServerMetricsResponse>`, ` xmlns:m="${ENVMON_NS}"`);
+    return Object.assign(Readable.from([body]), { statusCode: 200, headers: { 'content-type': 'text/xml; charset=utf-8', 'content-length': String(body.length) } }) as unknown as IncomingMessage;
+  })();
+}
+
+/** The answer to a monitoring request addressed to this server's owner. */
 export function opmonAnswer(ctx: ServerContext, conf: GlobalConf, service: ServiceId, client: SubsystemId, request: ParsedSoap): Promise<IncomingMessage> {
   if (service.serviceCode === 'getSecurityServerOperationalData') return operationalData(ctx, conf, client, request);
   if (service.serviceCode === 'getSecurityServerHealthData') return healthData(ctx, conf, client, request);
+  if (service.serviceCode === 'getSecurityServerMetrics') return securityServerMetrics(ctx, conf, client, request);
   return Promise.reject(new TrucError('unknown_service', `${service.serviceCode} is not an operational monitoring service`));
 }
 

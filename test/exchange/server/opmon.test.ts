@@ -166,6 +166,9 @@ describe('getSecurityServerOperationalData (PR-OPMON 2)', () => {
     expect(first.next).toBe(from + 19);
     const second = await operational(HCM, criteria(first.next!, from + 19));
     expect(second.next).toBeUndefined();
+    // bounds far outside time itself are answered, not failed
+    expect((await operational(HCM, criteria(-999_999_999_999_999, -999_999_999_999_998))).records).toEqual([]);
+    expect((await operational(HCM, criteria(999_999_999_999_998, 999_999_999_999_999))).next).toBe(999_999_999_999_998);
     const all = [...first.records, ...second.records].map((r) => r.messageId);
     expect(all).toHaveLength(20 * 525);
     expect(new Set(all).size).toBe(20 * 525);
@@ -229,5 +232,36 @@ describe('getSecurityServerHealthData (PR-OPMON 3)', () => {
     // Văn phòng Chính phủ provides nothing on this server
     expect((await health(VPCP)).services).toEqual([]);
     expect((await health(BNV)).services.map((s) => s.code)).toContain('thong-tin');
+  });
+});
+
+describe('getSecurityServerMetrics (PR-ENVMONMES)', () => {
+  const metrics = async (who: Who) => soap(who, opmonRequest({ client: who, code: 'getSecurityServerMetrics', body: '<m:getSecurityServerMetrics xmlns:m="http://x-road.eu/xsd/monitoring"/>' }));
+
+  it('gives the owner and the central monitoring client the server’s metric sets; others are refused', async () => {
+    for (const who of [HCM, BNV]) {
+      const r = await metrics(who);
+      expect(r.status, r.text.slice(0, 2000)).toBe(200);
+      const doc = new DOMParser().parseFromString(r.text, 'text/xml');
+      const m = 'http://x-road.eu/xsd/monitoring';
+      const top = doc.getElementsByTagNameNS(m, 'getSecurityServerMetricsResponse')[0]!;
+      const name = (el: XElement) => Array.from(el.childNodes).find((c) => (c as XElement).localName === 'name')?.textContent;
+      const sets = Array.from(top.getElementsByTagNameNS(m, 'metricSet')) as XElement[];
+      expect(name(sets[0]!)).toBe('SERVER:VN/PROV/000.00.31.H29/ss-hcm');
+      const value = (metricName: string) => {
+        const el = (Array.from(top.getElementsByTagNameNS(m, 'name')) as XElement[]).find((n) => n.textContent === metricName);
+        return el ? (el.parentNode as XElement).getElementsByTagNameNS(m, 'value')[0]?.textContent : undefined;
+      };
+      expect(value('proxyVersion')).toMatch(/^Trục \d+\.\d+\.\d+$/);
+      expect(sets.map(name)).toEqual(expect.arrayContaining(['systemMetrics', 'Certificates', 'messageLog']));
+      expect(Number(value('TotalPhysicalMemory'))).toBeGreaterThan(0);
+      expect(Number(value('OpenFileDescriptorCount'))).toBeGreaterThan(0);
+      expect(value('certificateType')).toBe('AUTH_CERT');
+      expect(value('active')).toBe('true');
+      expect(value('refusingNewMessages')).toBe('false');
+    }
+    const denied = await metrics(VPCP);
+    expect(denied.faultcode).toBe('Server.ServerProxy.AccessDenied');
+    expect(denied.text).toMatch(/chỉ dành cho chủ sở hữu máy chủ và hệ thống giám sát trung tâm/);
   });
 });

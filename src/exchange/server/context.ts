@@ -38,9 +38,15 @@ export interface ServerLimits {
   timeoutMs: number;
   /** how far a message's time may be from ours (default 5 min) */
   clockSkewMs: number;
+  /**
+   * operational records one getSecurityServerOperationalData answer reads at most when it filters them (for a
+   * client that sees only its own exchanges, or one partner's): the rest through nextRecordsFrom, so that no
+   * query walks the whole table on the database the message path writes to (default 50,000)
+   */
+  opmonScanRows?: number;
 }
 
-export const DEFAULT_LIMITS: ServerLimits = { maxBodyBytes: 1024 ** 3, inlineBodyBytes: 64 * 1024, heldBodyBytes: 64 * 1024 * 1024, timeoutMs: 60_000, clockSkewMs: 5 * 60_000 };
+export const DEFAULT_LIMITS: ServerLimits = { maxBodyBytes: 1024 ** 3, inlineBodyBytes: 64 * 1024, heldBodyBytes: 64 * 1024 * 1024, timeoutMs: 60_000, clockSkewMs: 5 * 60_000, opmonScanRows: 50_000 };
 
 export interface ServiceHealth {
   service: string;

@@ -212,14 +212,20 @@ async function operationalData(ctx: ServerContext, conf: GlobalConf, client: Sub
   if (from > to) next = from;
   else {
     from = Math.max(from, 0);
-    rows = await ctx.ops.finishedBetween(from * 1000, (to + 1) * 1000, OPMON_MAX_RECORDS + 1, who);
-    if (rows.length > OPMON_MAX_RECORDS) {
-      // cut at a whole second, so that nextRecordsFrom loses none; a single second holding more is given whole
-      const cut = sec(rows[OPMON_MAX_RECORDS]!);
+    const scan = ctx.limits.opmonScanRows ?? 50_000;
+    const got = await ctx.ops.finishedBetween(from * 1000, (to + 1) * 1000, OPMON_MAX_RECORDS + 1, who, scan);
+    rows = got.rows;
+    // the first second not given whole: past the records an answer holds, or past the records a filtered
+    // query reads; the answer stops before it, so that following nextRecordsFrom loses and repeats none
+    let cut: number | undefined;
+    if (rows.length > OPMON_MAX_RECORDS) cut = sec(rows[OPMON_MAX_RECORDS]!);
+    if (got.scannedTo !== undefined) cut = Math.min(cut ?? Infinity, Math.floor(got.scannedTo / 1000));
+    if (cut !== undefined) {
       rows = rows.filter((r) => sec(r) < cut);
-      if (rows.length) next = cut;
+      if (cut > from) next = cut;
       else {
-        rows = await ctx.ops.finishedBetween(cut * 1000, (cut + 1) * 1000, OPMON_MAX_RECORDS * 10, who);
+        // a single second holding more than either bound is given whole
+        rows = (await ctx.ops.finishedBetween(cut * 1000, (cut + 1) * 1000, OPMON_MAX_RECORDS * 10, who)).rows;
         next = cut + 1;
       }
     }

@@ -196,36 +196,52 @@ export class OpRecorder {
    * The records finished in [from, to) (ms), oldest first, at most `limit`; `who` keeps those where one of the
    * subsystem (or member) texts given is the client or provides the service (`SUBSYSTEM:…` exact or
    * `SUBSYSTEM:I/C/M/` as a prefix, the service by `SERVICE:I/C/M/S/` or `SERVICE:I/C/M/`), every one of the
-   * lists having to match. What waits in the buffer is written first.
+   * lists having to match. A filtered query reads at most `scan` records of the period (by the time index, no
+   * other): `scannedTo` is then the finish time (ms) of the last one read, and what lies after it is not looked
+   * at. What waits in the buffer is written first.
    */
-  async finishedBetween(from: number, to: number, limit: number, who: { clients: string[]; clientPrefixes: string[]; servicePrefixes: string[] }[] = []): Promise<OpRow[]> {
+  async finishedBetween(
+    from: number,
+    to: number,
+    limit: number,
+    who: { clients: string[]; clientPrefixes: string[]; servicePrefixes: string[] }[] = [],
+    scan = Infinity,
+  ): Promise<{ rows: OpRow[]; scannedTo?: number }> {
     await this.flush();
     const params: unknown[] = [new Date(from), new Date(to)];
-    const where = ['finished_at >= $1', 'finished_at < $2'];
+    const period = 'finished_at >= $1 AND finished_at < $2';
+    const filters: string[] = [];
     for (const w of who) {
       const any: string[] = [];
       for (const c of w.clients) any.push(`client = $${params.push(c)}`);
       for (const c of w.clientPrefixes) any.push(`starts_with(client, $${params.push(c)})`);
       for (const sp of w.servicePrefixes) any.push(`starts_with(service, $${params.push(sp)})`);
-      where.push(any.length ? `(${any.join(' OR ')})` : 'false');
+      filters.push(any.length ? `(${any.join(' OR ')})` : 'false');
     }
-    params.push(limit);
-    const rows = await this.db.query<Record<string, unknown>>(
-      `SELECT message_id, side, client, service, started_at, finished_at, request_bytes, response_bytes, status, error FROM xs_op WHERE ${where.join(' AND ')} ORDER BY finished_at LIMIT $${params.length}`,
-      params,
-    );
-    return rows.map((r) => ({
-      messageId: String(r.message_id),
-      side: r.side === 'provider' ? 'provider' : 'consumer',
-      ...(r.client ? { client: String(r.client) } : {}),
-      ...(r.service ? { service: String(r.service) } : {}),
-      startedAt: new Date(r.started_at as string),
-      finishedAt: new Date(r.finished_at as string),
-      requestBytes: Number(r.request_bytes),
-      responseBytes: Number(r.response_bytes),
-      ...(r.status !== null && r.status !== undefined ? { status: Number(r.status) } : {}),
-      ...(r.error ? { error: String(r.error) } : {}),
-    }));
+    const cols = 'message_id, side, client, service, started_at, finished_at, request_bytes, response_bytes, status, error';
+    let scannedTo: number | undefined;
+    let sql: string;
+    if (filters.length && Number.isFinite(scan)) {
+      const bound = await this.db.query<{ finished_at: string }>(`SELECT finished_at FROM xs_op WHERE ${period} ORDER BY finished_at OFFSET $3 LIMIT 1`, [params[0], params[1], scan - 1]);
+      if (bound.length) scannedTo = new Date(bound[0]!.finished_at).getTime();
+      sql = `SELECT * FROM (SELECT ${cols} FROM xs_op WHERE ${period} ORDER BY finished_at LIMIT $${params.push(scan)}) s WHERE ${filters.join(' AND ')} ORDER BY finished_at LIMIT $${params.push(limit)}`;
+    } else sql = `SELECT ${cols} FROM xs_op WHERE ${[period, ...filters].join(' AND ')} ORDER BY finished_at LIMIT $${params.push(limit)}`;
+    const rows = await this.db.query<Record<string, unknown>>(sql, params);
+    return {
+      rows: rows.map((r) => ({
+        messageId: String(r.message_id),
+        side: r.side === 'provider' ? ('provider' as const) : ('consumer' as const),
+        ...(r.client ? { client: String(r.client) } : {}),
+        ...(r.service ? { service: String(r.service) } : {}),
+        startedAt: new Date(r.started_at as string),
+        finishedAt: new Date(r.finished_at as string),
+        requestBytes: Number(r.request_bytes),
+        responseBytes: Number(r.response_bytes),
+        ...(r.status !== null && r.status !== undefined ? { status: Number(r.status) } : {}),
+        ...(r.error ? { error: String(r.error) } : {}),
+      })),
+      ...(scannedTo !== undefined ? { scannedTo } : {}),
+    };
   }
 
   /**

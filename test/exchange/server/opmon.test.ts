@@ -86,7 +86,8 @@ async function rest(who: Who, path: string) {
 
 beforeAll(async () => {
   // Bộ Nội vụ's subsystem is the central monitoring client: it reads every server's records
-  t = await startTestAxis({ centralSettings: { monitoringClient: { memberClass: 'GOV', memberCode: '000.00.00.G09', subsystemCode: 'vanthu' } } });
+  // a filtered query reads at most 2,000 records at a time here (50,000 by default)
+  t = await startTestAxis({ centralSettings: { monitoringClient: { memberClass: 'GOV', memberCode: '000.00.00.G09', subsystemCode: 'vanthu' } }, limits: { opmonScanRows: 2000 } });
   started = Math.floor(Date.now() / 1000) - 1;
   // exchanges to report: three of Văn phòng Chính phủ's, one of Bộ Nội vụ's, one refused at the provider
   for (let i = 0; i < 3; i++) expect(await rest(VPCP, 'thong-tin')).toBe(200);
@@ -166,6 +167,30 @@ describe('getSecurityServerOperationalData (PR-OPMON 2)', () => {
     expect(first.next).toBe(from + 19);
     const second = await operational(HCM, criteria(first.next!, from + 19));
     expect(second.next).toBeUndefined();
+    // a filtered query reads a bounded part of the period at a time, and goes on from where it stopped:
+    // Văn phòng Chính phủ (every one of these is its) gets them all over several answers, none twice
+    const follow = async (who: Who, extra = '') => {
+      const seen: unknown[] = [];
+      let at: number | undefined = from;
+      let rounds = 0;
+      while (at !== undefined && at <= from + 19) {
+        const page = await operational(who, criteria(at, from + 19, extra));
+        expect(page.records.length).toBeLessThanOrEqual(2000);
+        seen.push(...page.records.map((r) => r.messageId));
+        expect(page.next === undefined || page.next > at).toBe(true);
+        at = page.next;
+        rounds++;
+      }
+      return { seen, rounds };
+    };
+    const mine = await follow(VPCP);
+    expect(mine.rounds).toBeGreaterThan(5);
+    expect(mine.seen).toHaveLength(20 * 525);
+    expect(new Set(mine.seen).size).toBe(20 * 525);
+    // a partner with no exchange in the period: empty answers that still move on, to the end
+    const none = await follow(HCM, `<om:client id:objectType="SUBSYSTEM">${ids(BNV)}<id:subsystemCode>vanthu</id:subsystemCode></om:client>`);
+    expect(none.seen).toEqual([]);
+    expect(none.rounds).toBeGreaterThan(5);
     // bounds far outside time itself are answered, not failed
     expect((await operational(HCM, criteria(-999_999_999_999_999, -999_999_999_999_998))).records).toEqual([]);
     expect((await operational(HCM, criteria(999_999_999_999_998, 999_999_999_999_999))).next).toBe(999_999_999_999_998);

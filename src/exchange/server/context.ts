@@ -56,7 +56,87 @@ export interface ServiceHealth {
   lastFailureAt?: string;
   lastError?: string;
   /** as the provider's server (X-Road's health data, getSecurityServerHealthData): last answered and failed, ms */
-  served?: { lastSuccessAt?: number; lastFailureAt?: number };
+  served?: { lastSuccessAt?: number; lastFailureAt?: number; window: ServedWindow };
+}
+
+/** minimum, maximum, sum and sum of squares: what the mean and standard deviation come from */
+interface Agg {
+  min: number;
+  max: number;
+  sum: number;
+  sq: number;
+}
+const agg = (): Agg => ({ min: Infinity, max: -Infinity, sum: 0, sq: 0 });
+const put = (a: Agg, v: number) => {
+  if (v < a.min) a.min = v;
+  if (v > a.max) a.max = v;
+  a.sum += v;
+  a.sq += v * v;
+};
+const merge = (a: Agg, b: Agg) => {
+  a.min = Math.min(a.min, b.min);
+  a.max = Math.max(a.max, b.max);
+  a.sum += b.sum;
+  a.sq += b.sq;
+};
+
+export interface Summary {
+  min?: number;
+  avg?: number;
+  max?: number;
+  sd?: number;
+}
+const summary = (a: Agg, n: number): Summary => {
+  if (!n) return {};
+  const avg = a.sum / n;
+  return { min: a.min, avg, max: a.max, sd: Math.sqrt(Math.max(0, a.sq / n - avg * avg)) };
+};
+
+/**
+ * A provided service's last ten minutes, a bucket a minute (X-Road's health data): answered and failed
+ * counts, and of the answered ones duration (ms), request and response sizes. A few additions per exchange,
+ * nothing read back from the database when a client asks.
+ */
+export class ServedWindow {
+  static readonly MINUTES = 10;
+  private readonly buckets: { minute: number; ok: number; failed: number; d: Agg; q: Agg; r: Agg }[] = [];
+
+  add(at: number, ok: boolean, durationMs: number, requestBytes: number, responseBytes: number): void {
+    const minute = Math.floor(at / 60_000);
+    let b = this.buckets[this.buckets.length - 1];
+    if (!b || b.minute !== minute) {
+      b = { minute, ok: 0, failed: 0, d: agg(), q: agg(), r: agg() };
+      this.buckets.push(b);
+      while (this.buckets.length > ServedWindow.MINUTES) this.buckets.shift();
+    }
+    if (!ok) {
+      b.failed++;
+      return;
+    }
+    b.ok++;
+    put(b.d, durationMs);
+    put(b.q, requestBytes);
+    put(b.r, responseBytes);
+  }
+
+  /** the minutes within the last `ServedWindow.MINUTES` (the current one included) */
+  summary(now: number): { ok: number; failed: number; duration: Summary; requestSize: Summary; responseSize: Summary } {
+    const from = Math.floor(now / 60_000) - ServedWindow.MINUTES + 1;
+    let ok = 0;
+    let failed = 0;
+    const d = agg();
+    const q = agg();
+    const r = agg();
+    for (const b of this.buckets) {
+      if (b.minute < from) continue;
+      ok += b.ok;
+      failed += b.failed;
+      merge(d, b.d);
+      merge(q, b.q);
+      merge(r, b.r);
+    }
+    return { ok, failed, duration: summary(d, ok), requestSize: summary(q, ok), responseSize: summary(r, ok) };
+  }
 }
 
 export interface ServerContext {
@@ -341,7 +421,7 @@ export async function receiveRest(
   }
 }
 
-export function recordHealth(ctx: ServerContext, service: string, error?: unknown, side?: 'provider'): void {
+export function recordHealth(ctx: ServerContext, service: string, error?: unknown, served?: { startedAt: Date; requestBytes: number; responseBytes: number }): void {
   let h = ctx.health.get(service);
   if (!h) {
     h = { service, requests: 0, failures: 0 };
@@ -354,9 +434,11 @@ export function recordHealth(ctx: ServerContext, service: string, error?: unknow
     h.lastFailureAt = at;
     h.lastError = isTrucError(error) ? error.code : 'internal';
   } else h.lastSuccessAt = at;
-  if (side === 'provider') {
-    h.served ??= {};
-    h.served[error ? 'lastFailureAt' : 'lastSuccessAt'] = Date.parse(at);
+  if (served) {
+    const now = Date.parse(at);
+    h.served ??= { window: new ServedWindow() };
+    h.served[error ? 'lastFailureAt' : 'lastSuccessAt'] = now;
+    h.served.window.add(now, !error, now - served.startedAt.getTime(), served.requestBytes, served.responseBytes);
   }
 }
 

@@ -29,7 +29,7 @@ import { TrucError, isTrucError } from '../../errors.js';
 import type { GlobalConf } from '../conf/global.js';
 import { memberId, parseMessageService, parseSubsystem, sameMember, sameSubsystem, serverText, subsystemId, type ServiceId, type SubsystemId } from '../ids.js';
 import { TRUC_VERSION } from '../../version.js';
-import type { ServerContext } from './context.js';
+import { ServedWindow, type ServerContext } from './context.js';
 import type { OpRow } from './oprecords.js';
 import { bodyElements, soapEnvelope, xmlEscape, type BodyElement, type ParsedSoap } from './soap.js';
 import { serviceType } from './store.js';
@@ -44,8 +44,8 @@ export const OPMON_MAX_RECORDS = 10_000;
  * for its separate daemon).
  */
 export const OPMON_OFFSET_SECONDS = 2;
-/** the window of the health data's statistics */
-export const HEALTH_PERIOD_SECONDS = 600;
+/** the window of the health data's statistics (ServedWindow's ten minutes) */
+export const HEALTH_PERIOD_SECONDS = ServedWindow.MINUTES * 60;
 const ATTACHMENT = 'operational-monitoring-data.json.gz';
 
 /** Annex B's fields, in its order: what outputSpec may name. */
@@ -268,11 +268,11 @@ async function healthData(ctx: ServerContext, conf: GlobalConf, client: Subsyste
   if (!seesAll(ctx, conf, client)) filters.push({ member: client, subsystemCode: client.subsystemCode });
   // services provided: of the filter's member or subsystem
   const provides = (s: ServiceId) => filters.every((f) => sameMember(s, f.member) && (f.subsystemCode === undefined || s.subsystemCode === f.subsystemCode));
-  const stats = await ctx.ops.providedStats(new Date(ctx.clock().getTime() - HEALTH_PERIOD_SECONDS * 1000));
-  const texts = new Set([...stats.keys(), ...[...ctx.health.values()].filter((h) => h.served).map((h) => h.service)]);
+  const now = ctx.clock().getTime();
   const snap = await ctx.store.snapshot();
   const items: string[] = [];
-  for (const text of [...texts].sort()) {
+  for (const [text, h] of [...ctx.health].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    if (!h.served) continue;
     let s: ServiceId;
     try {
       s = parseMessageService(text);
@@ -280,8 +280,8 @@ async function healthData(ctx: ServerContext, conf: GlobalConf, client: Subsyste
       continue;
     }
     if (!provides(s)) continue;
-    const served = ctx.health.get(text)?.served;
-    const st = stats.get(text);
+    const served = h.served;
+    const st = served.window.summary(now);
     const row = snap.services.get(text);
     const type = row ? serviceType(row) : undefined;
     const parts: Record<string, string> = { xRoadInstance: s.instance, memberClass: s.memberClass, memberCode: s.memberCode, ...(s.subsystemCode ? { subsystemCode: s.subsystemCode } : {}), serviceCode: s.serviceCode, ...(s.serviceVersion ? { serviceVersion: s.serviceVersion } : {}) };
@@ -290,12 +290,12 @@ async function healthData(ctx: ServerContext, conf: GlobalConf, client: Subsyste
         `<om:service id:objectType="SERVICE">${Object.entries(parts)
           .map(([k, v]) => `<id:${k}>${xmlEscape(v)}</id:${k}>`)
           .join('')}</om:service>` +
-        num(served?.lastSuccessAt, 'lastSuccessfulRequestTimestamp', true) +
-        num(served?.lastFailureAt, 'lastUnsuccessfulRequestTimestamp', true) +
+        num(served.lastSuccessAt, 'lastSuccessfulRequestTimestamp', true) +
+        num(served.lastFailureAt, 'lastUnsuccessfulRequestTimestamp', true) +
         (type ? `<om:serviceType>${type === 'OPENAPI' ? 'OPENAPI3' : type}</om:serviceType>` : '') +
         '<om:lastPeriodStatistics>' +
-        `<om:successfulRequestCount>${st?.ok ?? 0}</om:successfulRequestCount><om:unsuccessfulRequestCount>${st?.failed ?? 0}</om:unsuccessfulRequestCount>` +
-        (st?.ok
+        `<om:successfulRequestCount>${st.ok}</om:successfulRequestCount><om:unsuccessfulRequestCount>${st.failed}</om:unsuccessfulRequestCount>` +
+        (st.ok
           ? num(st.duration.min, 'requestMinDuration', true) +
             num(st.duration.avg, 'requestAverageDuration', false) +
             num(st.duration.max, 'requestMaxDuration', true) +

@@ -78,14 +78,6 @@ export interface OpRecord {
 /** A record as read back: the same fields, the database's optional ones absent when null. */
 export type OpRow = OpRecord;
 
-export interface ProvidedStats {
-  ok: number;
-  failed: number;
-  duration: { min?: number; avg?: number; max?: number; sd?: number };
-  requestSize: { min?: number; avg?: number; max?: number; sd?: number };
-  responseSize: { min?: number; avg?: number; max?: number; sd?: number };
-}
-
 const MAX_BUFFERED = 100_000;
 
 const toRow = (r: OpRecord) => [r.messageId, r.side, r.client ?? null, r.service ?? null, r.startedAt, r.finishedAt, r.requestBytes, r.responseBytes, r.status ?? null, r.error ?? null];
@@ -242,32 +234,6 @@ export class OpRecorder {
       })),
       ...(scannedTo !== undefined ? { scannedTo } : {}),
     };
-  }
-
-  /**
-   * Per service this server provided since `since`: answered and failed counts, and of the answered ones
-   * the duration (ms) and sizes' minimum, mean, maximum and standard deviation (X-Road's health data).
-   */
-  async providedStats(since: Date): Promise<Map<string, ProvidedStats>> {
-    await this.flush();
-    const rows = await this.db.query<Record<string, unknown>>(
-      `SELECT service,
-              count(*) FILTER (WHERE error IS NULL) AS ok, count(*) FILTER (WHERE error IS NOT NULL) AS failed,
-              min(d) FILTER (WHERE error IS NULL) AS dmin, avg(d) FILTER (WHERE error IS NULL) AS davg, max(d) FILTER (WHERE error IS NULL) AS dmax, stddev_pop(d) FILTER (WHERE error IS NULL) AS dsd,
-              min(request_bytes) FILTER (WHERE error IS NULL) AS qmin, avg(request_bytes) FILTER (WHERE error IS NULL) AS qavg, max(request_bytes) FILTER (WHERE error IS NULL) AS qmax, stddev_pop(request_bytes) FILTER (WHERE error IS NULL) AS qsd,
-              min(response_bytes) FILTER (WHERE error IS NULL) AS rmin, avg(response_bytes) FILTER (WHERE error IS NULL) AS ravg, max(response_bytes) FILTER (WHERE error IS NULL) AS rmax, stddev_pop(response_bytes) FILTER (WHERE error IS NULL) AS rsd
-         FROM (SELECT service, error, request_bytes, response_bytes, (extract(epoch FROM finished_at - started_at) * 1000)::bigint AS d
-                 FROM xs_op WHERE side = 'provider' AND service IS NOT NULL AND started_at >= $1) x
-        GROUP BY service`,
-      [since],
-    );
-    const num = (v: unknown) => (v === null || v === undefined ? undefined : Number(v));
-    const out = new Map<string, ProvidedStats>();
-    for (const r of rows) {
-      const stat = (p: string) => ({ min: num(r[`${p}min`]), avg: num(r[`${p}avg`]), max: num(r[`${p}max`]), sd: num(r[`${p}sd`]) });
-      out.set(String(r.service), { ok: Number(r.ok), failed: Number(r.failed), duration: stat('d'), requestSize: stat('q'), responseSize: stat('r') });
-    }
-    return out;
   }
 
   async stop(): Promise<void> {

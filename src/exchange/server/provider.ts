@@ -347,12 +347,12 @@ async function provide(ctx: ServerContext, x: ProviderExchange, check?: () => vo
     // metadata mode: the spool file goes now that the body is on its way (no-op in full mode: the log owns it)
     if ((rest.body.held || meta) && !Buffer.isBuffer(body)) await body.discard?.();
     const out = await answerSigned(ctx, x, header, rest.digest, soap ? await soapAnswer(soap, isRes) : isRes);
-    recordHealth(ctx, svcText, undefined, 'provider');
+    recordHealth(ctx, svcText, undefined, { startedAt: started, requestBytes, responseBytes: out.bytes });
     ctx.ops.record({ messageId: header.id, side: 'provider', client: header.client, service: header.service, startedAt: started, finishedAt: ctx.clock(), requestBytes, responseBytes: out.bytes, status: out.status });
   } catch (e) {
     const err = isTrucError(e) ? e : new TrucError('internal', 'internal error');
     if (!isTrucError(e)) ctx.logger.error({ err: e }, 'provider side failed');
-    if (header) recordHealth(ctx, header.service, err, 'provider');
+    if (header) recordHealth(ctx, header.service, err, { startedAt: started, requestBytes, responseBytes: 0 });
     ctx.ops.record({ messageId: header?.id ?? '-', side: 'provider', ...(header ? { client: header.client, service: header.service } : {}), startedAt: started, finishedAt: ctx.clock(), requestBytes, responseBytes: 0, status: err.status, error: err.code });
     publishRefusal(ctx, 'provider', err, { peer: peerServer, ...(header ? { message_id: header.id, client: header.client, service: header.service } : {}) });
     // a refused request's remaining body is not read: the connection closes after the answer

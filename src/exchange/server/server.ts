@@ -382,7 +382,8 @@ export class SecurityServer {
       ocsp: this.ctx.own.status(),
       log: this.ctx.log.health(now),
       signer: { batches: this.ctx.signer.batches, signed: this.ctx.signer.signed },
-      services: [...this.ctx.health.values()],
+      // the provider-side window is X-Road's health data (getSecurityServerHealthData), not part of the status
+      services: [...this.ctx.health.values()].map(({ served: _served, ...h }) => h),
       listeners: {
         informationSystems: addr(this.isServer),
         ...(this.isTlsServer ? { informationSystemsTls: addr(this.isTlsServer) } : {}),

@@ -13,6 +13,7 @@ import { DOMParser, type Document as XDocument, type Element as XElement } from 
 import { startTestAxis, type TestAxis } from './setup.js';
 import { OPMON_MAX_RECORDS, OPMON_NS, OUTPUT_FIELDS } from '../../../src/exchange/server/opmon.js';
 import type { MessageLog } from '../../../src/exchange/log/index.js';
+import { ServedWindow } from '../../../src/exchange/server/context.js';
 
 interface Who {
   memberClass: string;
@@ -288,5 +289,29 @@ describe('getSecurityServerMetrics (PR-ENVMONMES)', () => {
     const denied = await metrics(VPCP);
     expect(denied.faultcode).toBe('Server.ServerProxy.AccessDenied');
     expect(denied.text).toMatch(/chỉ dành cho chủ sở hữu máy chủ và hệ thống giám sát trung tâm/);
+  });
+});
+
+describe('the health data’s ten-minute window', () => {
+  it('counts answered and failed requests a minute at a time, the answered ones’ durations and sizes; old minutes drop out', () => {
+    const w = new ServedWindow();
+    const t0 = Date.UTC(2026, 11, 7, 8, 0, 0);
+    w.add(t0, true, 10, 100, 1000);
+    w.add(t0 + 1000, true, 30, 300, 3000);
+    w.add(t0 + 2000, false, 5000, 50, 0);
+    w.add(t0 + 5 * 60_000, true, 20, 200, 2000);
+    const s = w.summary(t0 + 5 * 60_000);
+    expect([s.ok, s.failed]).toEqual([3, 1]);
+    expect(s.duration).toEqual({ min: 10, avg: 20, max: 30, sd: Math.sqrt(200 / 3) });
+    expect(s.requestSize).toMatchObject({ min: 100, max: 300, avg: 200 });
+    expect(s.responseSize).toMatchObject({ min: 1000, max: 3000, avg: 2000 });
+    // ten minutes on, the first minute is out of the window; eleven minutes of buckets keep only ten
+    const later = w.summary(t0 + 10 * 60_000);
+    expect([later.ok, later.failed]).toEqual([1, 0]);
+    expect(later.duration).toEqual({ min: 20, avg: 20, max: 20, sd: 0 });
+    for (let m = 6; m <= 16; m++) w.add(t0 + m * 60_000, true, m, 1, 1);
+    expect(w.summary(t0 + 16 * 60_000).ok).toBe(10);
+    // nothing in the window: counts of zero, no statistics
+    expect(w.summary(t0 + 60 * 60_000)).toEqual({ ok: 0, failed: 0, duration: {}, requestSize: {}, responseSize: {} });
   });
 });

@@ -28,6 +28,7 @@ import { writeChunk, writeChunks } from './write.js';
 import { sha256 } from '../../crypto/digest.js';
 import { bodyHash as hashBody } from '../log/format.js';
 import { listClients } from './metaservices.js';
+import { opMessage } from './oprecords.js';
 import { dotSegment, type ServerSnapshot } from './store.js';
 import { SOAP_MAX_BYTES, checkResponse, isSoapCall, parseMediaType, parseSoapYielding, readSoapHead, sendSoapFault, soapMessageBytes, soapRequest, type ParsedSoap, type SoapRequest } from './soap.js';
 
@@ -115,6 +116,8 @@ export async function handleConsumer(ctx: ServerContext, req: IncomingMessage, r
     soapCall ? sendSoapFault(res, e, 'ClientProxy') : sendXroadError(res, e, 'ClientProxy', messageId ? { 'x-road-id': messageId } : {}, req.headers.accept),
   );
   let soap: SoapRequest | undefined;
+  /** what the operational record keeps of the message, once its header is made */
+  let opMsg: ReturnType<typeof opMessage> | undefined;
   /** a multipart SOAP message's bytes after its envelope, not read yet (they stream) */
   let soapRest: AsyncIterator<Buffer | Uint8Array> | null = null;
   try {
@@ -206,6 +209,7 @@ export async function handleConsumer(ctx: ServerContext, req: IncomingMessage, r
       ...(soap ? { protocol: 'soap' as const, soapHash: soap.hash } : {}),
     };
     const headerBytes = encodeHeader(header);
+    opMsg = opMessage(header);
     const key = providerText;
     // a body of known, small size is read whole, signed and logged first, and travels in one write (and can
     // go to another provider if the first cannot be reached); larger ones stream
@@ -223,7 +227,7 @@ export async function handleConsumer(ctx: ServerContext, req: IncomingMessage, r
       try {
         const responseBytes = whole ? await exchangeWhole(ctx, res, provider, header, whole, service, soap) : await exchange(ctx, source, res, provider, header, headerBytes, own.items, service, soap, () => (sent = true));
         recordHealth(ctx, serviceText(service));
-        ctx.ops.record({ messageId, side: 'consumer', client: header.client, service: header.service, startedAt: started, finishedAt: ctx.clock(), requestBytes: whole ? whole.bodyLength : soap && !soapRest ? soap.parsed.message.length : Number(req.headers['content-length'] ?? 0), responseBytes, status: res.statusCode });
+        ctx.ops.record({ messageId, side: 'consumer', client: header.client, service: header.service, startedAt: started, finishedAt: ctx.clock(), requestBytes: whole ? whole.bodyLength : soap && !soapRest ? soap.parsed.message.length : Number(req.headers['content-length'] ?? 0), responseBytes, status: res.statusCode, ...opMsg });
         return;
       } catch (e) {
         lastErr = e;
@@ -237,7 +241,7 @@ export async function handleConsumer(ctx: ServerContext, req: IncomingMessage, r
     const err = isTrucError(e) ? e : new TrucError('internal', (e as Error)?.message ?? 'internal error');
     if (!isTrucError(e)) ctx.logger.error({ err: e }, 'consumer side failed');
     if (service) recordHealth(ctx, serviceText(service), err);
-    ctx.ops.record({ messageId: messageId || '-', side: 'consumer', ...(client ? { client: subsystemText(client) } : {}), ...(service ? { service: serviceText(service) } : {}), startedAt: started, finishedAt: ctx.clock(), requestBytes: 0, responseBytes: 0, status: err.status, error: err.code });
+    ctx.ops.record({ messageId: messageId || '-', side: 'consumer', ...(client ? { client: subsystemText(client) } : {}), ...(service ? { service: serviceText(service) } : {}), startedAt: started, finishedAt: ctx.clock(), requestBytes: 0, responseBytes: 0, status: err.status, error: err.code, ...opMsg });
     publishRefusal(ctx, 'consumer', err, {
       message_id: messageId,
       ...(client ? { client: subsystemText(client) } : {}),

@@ -32,8 +32,11 @@ import { TRUC_VERSION } from '../../version.js';
 import { ServedWindow, type ServerContext } from './context.js';
 import type { OpRow } from './oprecords.js';
 import { bodyElements, soapEnvelope, xmlEscape, type BodyElement, type ParsedSoap } from './soap.js';
-import { serviceType } from './store.js';
+import { serviceType, type ServerSnapshot, type ServiceRow } from './store.js';
 import { xroadFault } from './xroad-error.js';
+
+/** X-Road's names of a service's type in operational monitoring (REST, WSDL, OPENAPI3) */
+const opmonServiceType = (row: ServiceRow) => (serviceType(row) === 'OPENAPI' ? 'OPENAPI3' : serviceType(row));
 
 export const OPMON_NS = 'http://x-road.eu/xsd/op-monitoring.xsd';
 /** at most this many records in one answer (X-Road's default); the rest through nextRecordsFrom */
@@ -139,7 +142,7 @@ function seconds(el: BodyElement | undefined, name: string): number {
 const sec = (r: OpRow) => Math.floor(r.finishedAt.getTime() / 1000);
 
 /** One operational record as Annex B writes it (fields this server does not keep are left out). */
-function recordJson(ctx: ServerContext, conf: GlobalConf, r: OpRow): Record<string, unknown> {
+function recordJson(ctx: ServerContext, conf: GlobalConf, snap: ServerSnapshot, r: OpRow): Record<string, unknown> {
   const out: Record<string, unknown> = {
     monitoringDataTs: sec(r),
     securityServerType: r.side === 'provider' ? 'Producer' : 'Client',
@@ -168,7 +171,12 @@ function recordJson(ctx: ServerContext, conf: GlobalConf, r: OpRow): Record<stri
     } catch {
       // not an identifier this server can read back
     }
+  if (r.method) out.restMethod = r.method;
+  if (r.path) out.restPath = r.path;
   out.messageId = r.messageId;
+  if (r.userId) out.messageUserId = r.userId;
+  if (r.issue) out.messageIssue = r.issue;
+  if (r.protocol === 'soap') out.messageProtocolVersion = '4.0';
   const own = conf.server(ctx.id)?.address;
   if (own) out[r.side === 'provider' ? 'serviceSecurityServerAddress' : 'clientSecurityServerAddress'] = own;
   out.requestSize = r.requestBytes;
@@ -178,7 +186,11 @@ function recordJson(ctx: ServerContext, conf: GlobalConf, r: OpRow): Record<stri
     out.faultCode = xroadFault(r.side === 'provider' ? 'ServerProxy' : 'ClientProxy', new TrucError(r.error as never, r.error));
     out.faultString = r.error;
   }
+  // the provider's own services have a known type; the consumer's side does not know the provider's
+  const row = r.side === 'provider' && r.service ? snap.services.get(r.service) : undefined;
+  if (row) out.serviceType = opmonServiceType(row);
   if (r.status !== undefined) out.statusCode = r.status;
+  if (r.requestId) out.xRequestId = r.requestId;
   return out;
 }
 
@@ -230,8 +242,9 @@ async function operationalData(ctx: ServerContext, conf: GlobalConf, client: Sub
       }
     }
   }
+  const snap = await ctx.store.snapshot();
   const records = rows.map((r) => {
-    const full = recordJson(ctx, conf, r);
+    const full = recordJson(ctx, conf, snap, r);
     if (!fields.length) return full;
     const picked: Record<string, unknown> = {};
     for (const f of fields) if (f in full) picked[f] = full[f];
@@ -283,7 +296,6 @@ async function healthData(ctx: ServerContext, conf: GlobalConf, client: Subsyste
     const served = h.served;
     const st = served.window.summary(now);
     const row = snap.services.get(text);
-    const type = row ? serviceType(row) : undefined;
     const parts: Record<string, string> = { xRoadInstance: s.instance, memberClass: s.memberClass, memberCode: s.memberCode, ...(s.subsystemCode ? { subsystemCode: s.subsystemCode } : {}), serviceCode: s.serviceCode, ...(s.serviceVersion ? { serviceVersion: s.serviceVersion } : {}) };
     items.push(
       '<om:serviceEvents>' +
@@ -292,7 +304,7 @@ async function healthData(ctx: ServerContext, conf: GlobalConf, client: Subsyste
           .join('')}</om:service>` +
         num(served.lastSuccessAt, 'lastSuccessfulRequestTimestamp', true) +
         num(served.lastFailureAt, 'lastUnsuccessfulRequestTimestamp', true) +
-        (type ? `<om:serviceType>${type === 'OPENAPI' ? 'OPENAPI3' : type}</om:serviceType>` : '') +
+        (row ? `<om:serviceType>${opmonServiceType(row)}</om:serviceType>` : '') +
         '<om:lastPeriodStatistics>' +
         `<om:successfulRequestCount>${st.ok}</om:successfulRequestCount><om:unsuccessfulRequestCount>${st.failed}</om:unsuccessfulRequestCount>` +
         (st.ok

@@ -42,6 +42,19 @@ export const opMigrations: Migration[] = [
     `,
   },
   {
+    // what X-Road's operational data also reports of a message (PR-OPMON Annex B): protocol, the REST method
+    // and path (without the query, which may carry personal data), X-Road-Request-Id, user id and issue
+    id: 'exchange/server_005_op_message',
+    sql: `
+      ALTER TABLE xs_op ADD COLUMN IF NOT EXISTS protocol text;
+      ALTER TABLE xs_op ADD COLUMN IF NOT EXISTS rest_method text;
+      ALTER TABLE xs_op ADD COLUMN IF NOT EXISTS rest_path text;
+      ALTER TABLE xs_op ADD COLUMN IF NOT EXISTS request_id text;
+      ALTER TABLE xs_op ADD COLUMN IF NOT EXISTS user_id text;
+      ALTER TABLE xs_op ADD COLUMN IF NOT EXISTS issue text;
+    `,
+  },
+  {
     // X-Road's operational monitoring asks for the records of a period by when they were finished
     // (getSecurityServerOperationalData's recordsFrom..recordsTo, monitoringDataTs)
     id: 'exchange/server_004_op_finished',
@@ -60,6 +73,12 @@ const COLUMNS: readonly CopyColumn[] = [
   { name: 'response_bytes', type: 'int8' },
   { name: 'status', type: 'int4' },
   { name: 'error', type: 'text' },
+  { name: 'protocol', type: 'text' },
+  { name: 'rest_method', type: 'text' },
+  { name: 'rest_path', type: 'text' },
+  { name: 'request_id', type: 'text' },
+  { name: 'user_id', type: 'text' },
+  { name: 'issue', type: 'text' },
 ];
 
 export interface OpRecord {
@@ -73,6 +92,27 @@ export interface OpRecord {
   responseBytes: number;
   status?: number;
   error?: string;
+  /** of the message, when it was read far enough (`opMessage`) */
+  protocol?: 'rest' | 'soap';
+  method?: string;
+  path?: string;
+  requestId?: string;
+  userId?: string;
+  issue?: string;
+}
+
+/** What an operational record keeps of a message's header: REST's method and path (no query), the ids. */
+export function opMessage(h: { protocol?: string; method?: string; path?: string; headers: Record<string, string> }): Pick<OpRecord, 'protocol' | 'method' | 'path' | 'requestId' | 'userId' | 'issue'> {
+  const soap = h.protocol === 'soap';
+  const q = h.path?.indexOf('?') ?? -1;
+  return {
+    protocol: soap ? 'soap' : 'rest',
+    ...(!soap && h.method ? { method: h.method } : {}),
+    ...(!soap && h.path ? { path: (q < 0 ? h.path : h.path.slice(0, q)).slice(0, 1000) } : {}),
+    ...(h.headers['x-road-request-id'] ? { requestId: h.headers['x-road-request-id'] } : {}),
+    ...(h.headers['x-road-userid'] ? { userId: h.headers['x-road-userid'] } : {}),
+    ...(h.headers['x-road-issue'] ? { issue: h.headers['x-road-issue'] } : {}),
+  };
 }
 
 /** A record as read back: the same fields, the database's optional ones absent when null. */
@@ -80,7 +120,24 @@ export type OpRow = OpRecord;
 
 const MAX_BUFFERED = 100_000;
 
-const toRow = (r: OpRecord) => [r.messageId, r.side, r.client ?? null, r.service ?? null, r.startedAt, r.finishedAt, r.requestBytes, r.responseBytes, r.status ?? null, r.error ?? null];
+const toRow = (r: OpRecord) => [
+  r.messageId,
+  r.side,
+  r.client ?? null,
+  r.service ?? null,
+  r.startedAt,
+  r.finishedAt,
+  r.requestBytes,
+  r.responseBytes,
+  r.status ?? null,
+  r.error ?? null,
+  r.protocol ?? null,
+  r.method ?? null,
+  r.path ?? null,
+  r.requestId ?? null,
+  r.userId ?? null,
+  r.issue ?? null,
+];
 
 export class OpRecorder {
   private buf: OpRecord[] = [];
@@ -147,9 +204,9 @@ export class OpRecorder {
   /** Rows whose earlier write failed, inserted where no row of the same exchange side and start exists. */
   private async writeAbsent(rows: OpRecord[]): Promise<void> {
     await this.db.query(
-      `INSERT INTO xs_op (message_id, side, client, service, started_at, finished_at, request_bytes, response_bytes, status, error)
-       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::timestamptz[], $7::int8[], $8::int8[], $9::int4[], $10::text[])
-         AS x(message_id, side, client, service, started_at, finished_at, request_bytes, response_bytes, status, error)
+      `INSERT INTO xs_op (message_id, side, client, service, started_at, finished_at, request_bytes, response_bytes, status, error, protocol, rest_method, rest_path, request_id, user_id, issue)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::timestamptz[], $7::int8[], $8::int8[], $9::int4[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[], $16::text[])
+         AS x(message_id, side, client, service, started_at, finished_at, request_bytes, response_bytes, status, error, protocol, rest_method, rest_path, request_id, user_id, issue)
        WHERE NOT EXISTS (SELECT 1 FROM xs_op o WHERE o.message_id = x.message_id AND o.side = x.side AND o.started_at = x.started_at)`,
       [
         textArray(rows.map((r) => r.messageId)),
@@ -162,6 +219,12 @@ export class OpRecorder {
         `{${rows.map((r) => r.responseBytes).join(',')}}`,
         `{${rows.map((r) => r.status ?? 'NULL').join(',')}}`,
         textArray(rows.map((r) => r.error ?? null)),
+        textArray(rows.map((r) => r.protocol ?? null)),
+        textArray(rows.map((r) => r.method ?? null)),
+        textArray(rows.map((r) => r.path ?? null)),
+        textArray(rows.map((r) => r.requestId ?? null)),
+        textArray(rows.map((r) => r.userId ?? null)),
+        textArray(rows.map((r) => r.issue ?? null)),
       ],
     );
   }
@@ -210,7 +273,7 @@ export class OpRecorder {
       for (const sp of w.servicePrefixes) any.push(`starts_with(service, $${params.push(sp)})`);
       filters.push(any.length ? `(${any.join(' OR ')})` : 'false');
     }
-    const cols = 'message_id, side, client, service, started_at, finished_at, request_bytes, response_bytes, status, error';
+    const cols = 'message_id, side, client, service, started_at, finished_at, request_bytes, response_bytes, status, error, protocol, rest_method, rest_path, request_id, user_id, issue';
     let scannedTo: number | undefined;
     let sql: string;
     if (filters.length && Number.isFinite(scan)) {
@@ -231,6 +294,12 @@ export class OpRecorder {
         responseBytes: Number(r.response_bytes),
         ...(r.status !== null && r.status !== undefined ? { status: Number(r.status) } : {}),
         ...(r.error ? { error: String(r.error) } : {}),
+        ...(r.protocol === 'rest' || r.protocol === 'soap' ? { protocol: r.protocol } : {}),
+        ...(r.rest_method ? { method: String(r.rest_method) } : {}),
+        ...(r.rest_path ? { path: String(r.rest_path) } : {}),
+        ...(r.request_id ? { requestId: String(r.request_id) } : {}),
+        ...(r.user_id ? { userId: String(r.user_id) } : {}),
+        ...(r.issue ? { issue: String(r.issue) } : {}),
       })),
       ...(scannedTo !== undefined ? { scannedTo } : {}),
     };

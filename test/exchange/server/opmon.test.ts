@@ -80,7 +80,7 @@ async function operational(who: Who, body: string, id?: string) {
 }
 
 async function rest(who: Who, path: string) {
-  const r = await fetch(`${url(who)}/r1/VN/PROV/000.00.31.H29/vanthu/${path}`, { headers: { 'x-road-client': `VN/${who.memberClass}/${who.memberCode}/${who.subsystem}` } });
+  const r = await fetch(`${url(who)}/r1/VN/PROV/000.00.31.H29/vanthu/${path}`, { headers: { 'x-road-client': `VN/${who.memberClass}/${who.memberCode}/${who.subsystem}`, 'x-road-userid': 'VN012345678901', 'x-road-issue': 'HS-12/2026' } });
   await r.arrayBuffer();
   return r.status;
 }
@@ -91,7 +91,7 @@ beforeAll(async () => {
   t = await startTestAxis({ centralSettings: { monitoringClient: { memberClass: 'GOV', memberCode: '000.00.00.G09', subsystemCode: 'vanthu' } }, limits: { opmonScanRows: 2000 } });
   started = Math.floor(Date.now() / 1000) - 1;
   // exchanges to report: three of Văn phòng Chính phủ's, one of Bộ Nội vụ's, one refused at the provider
-  for (let i = 0; i < 3; i++) expect(await rest(VPCP, 'thong-tin')).toBe(200);
+  for (let i = 0; i < 3; i++) expect(await rest(VPCP, `thong-tin/ho-so/${i}?cccd=001099012345`)).toBe(200);
   expect(await rest(BNV, 'thong-tin')).toBe(200);
   expect(await rest(VPCP, 'khong-ton-tai')).toBe(500);
   // records become available a few seconds after they finish (OPMON_OFFSET_SECONDS)
@@ -120,6 +120,16 @@ describe('getSecurityServerOperationalData (PR-OPMON 2)', () => {
       expect(Object.keys(r).every((k) => (OUTPUT_FIELDS as readonly string[]).includes(k))).toBe(true);
     }
     expect(thongTin.map((r) => r.clientMemberCode).sort()).toEqual(['000.00.00.G09', '000.00.00.G22', '000.00.00.G22', '000.00.00.G22']);
+    // what the message said of itself: REST's method and path (the query, which may carry personal data,
+    // left out), X-Road-Request-Id, the user and the issue; the provider's service type
+    const ho = thongTin.filter((r) => r.clientMemberCode === '000.00.00.G22').sort((a, b) => String(a.restPath).localeCompare(String(b.restPath)));
+    expect(ho.map((r) => [r.restMethod, r.restPath])).toEqual([0, 1, 2].map((i) => ['GET', `/ho-so/${i}`]));
+    for (const r of thongTin) {
+      expect(r).toMatchObject({ messageUserId: 'VN012345678901', messageIssue: 'HS-12/2026', serviceType: 'REST' });
+      expect(r.xRequestId).toMatch(/^[0-9a-f-]{36}$/);
+      expect(r.messageProtocolVersion).toBeUndefined();
+    }
+    expect(JSON.stringify(records)).not.toContain('001099012345');
     const refused = records.find((r) => r.serviceCode === 'khong-ton-tai')!;
     expect(refused).toMatchObject({ succeeded: false, faultCode: 'Server.ServerProxy.UnknownService', faultString: 'unknown_service', clientMemberCode: '000.00.00.G22' });
     // the request and its answer are in both servers' message logs, as any exchange

@@ -18,12 +18,12 @@ let listSegments: typeof LogApi.listSegments;
 let scanSegment: typeof LogApi.scanSegment;
 let recordSummary: typeof LogApi.recordSummary;
 let verifyLog: typeof LogApi.verifyLog;
-let writeEvidence: typeof LogApi.writeEvidence;
+let writeLiveEvidence: typeof LogApi.writeLiveEvidence;
 let checkEvidence: typeof LogApi.checkEvidence;
 let writeArchivedEvidence: typeof LogApi.writeArchivedEvidence;
 
 async function load(): Promise<void> {
-  ({ listSegments, scanSegment, recordSummary, verifyLog, writeEvidence, writeArchivedEvidence, checkEvidence } = await import('../exchange/log/index.js'));
+  ({ listSegments, scanSegment, recordSummary, verifyLog, writeLiveEvidence, writeArchivedEvidence, checkEvidence } = await import('../exchange/log/index.js'));
 }
 
 export const LOG_EXIT = { intact: 0, broken: 1, cannotCheck: 3 } as const;
@@ -204,7 +204,7 @@ export function logCommands(
     .action(async (dir: string, messageId: string, o: { out: string }) => {
       let stream;
       try {
-        stream = await writeEvidence({ dir, messageId });
+        stream = await writeLiveEvidence({ dir, messageId });
       } catch (e) {
         if ((e as { code?: string }).code !== 'not_found') throw e;
         stream = await writeArchivedEvidence({ dir, messageId }); // archived since: from its archive

@@ -35,6 +35,8 @@ export const ASICE_MIMETYPE = 'application/vnd.etsi.asic-e+zip';
 
 interface Found {
   meta: RecordMeta;
+  /** the log folder (live, or an unpacked archive) whose segment holds it */
+  dir: string;
   segment: number;
   frame: Buffer;
   prev: Buffer;
@@ -102,43 +104,71 @@ export function asicManifest(objects: { name: string; type: string; sha256: Buff
   );
 }
 
-export async function writeEvidence(o: { dir: string; messageId: string; segments?: number[]; cipher?: BodyCipher; maxSeq?: number; seal?: EvidenceSeal; chainDirs?: string[] }): Promise<Readable> {
+export async function writeEvidence(o: {
+  dir: string;
+  messageId: string;
+  segments?: number[];
+  cipher?: BodyCipher;
+  maxSeq?: number;
+  seal?: EvidenceSeal;
+  chainDirs?: string[];
+  /**
+   * more log folders to look in (an unpacked neighbouring archive, the live log's first segments), asked for
+   * only when what `dir` holds is one side's request or response without the other: an exchange whose
+   * records lie on both sides of an archive's boundary
+   */
+  more?: () => AsyncIterable<{ dir: string; segments?: number[] }>;
+}): Promise<Readable> {
   const { logId } = await readIdentity(o.dir);
   const all = await listSegments(join(o.dir, SEGMENTS));
-  const look = o.segments ? all.filter((n) => o.segments!.includes(n)) : all;
   const found: Found[] = [];
-  for (const no of look) {
-    const scan = await scanSegment(segPath(o.dir, no), { logId });
-    try {
-      let waiting: Found | null = null;
-      for await (const r of scan.records) {
-        if (o.maxSeq !== undefined && r.meta.seq > o.maxSeq) break;
-        if (waiting) {
-          waiting.next = { seq: r.meta.seq, hash: r.frame.hash };
-          waiting = null;
+  const search = async (dir: string, look: number[]) => {
+    for (const no of look) {
+      const scan = await scanSegment(segPath(dir, no), { logId });
+      try {
+        let waiting: Found | null = null;
+        for await (const r of scan.records) {
+          if (o.maxSeq !== undefined && r.meta.seq > o.maxSeq) break;
+          if (waiting) {
+            waiting.next = { seq: r.meta.seq, hash: r.frame.hash };
+            waiting = null;
+          }
+          if (r.meta.messageId === o.messageId && !found.some((f) => f.meta.seq === r.meta.seq)) {
+            const material = (r.meta.material ?? []).map((h): [string, Buffer | undefined] => [h.toString('hex'), scan.material.get(h.toString('hex'))]);
+            const f: Found = { meta: r.meta, dir, segment: no, frame: frameBytes(r.frame.type, r.frame.payload, r.frame.hash), prev: r.prev, hash: r.frame.hash, material };
+            found.push(f);
+            waiting = f;
+            if (found.length > 64) throw new TrucError('too_large', `more than 64 records carry message id ${o.messageId}`);
+          }
         }
-        if (r.meta.messageId === o.messageId) {
-          const material = (r.meta.material ?? []).map((h): [string, Buffer | undefined] => [h.toString('hex'), scan.material.get(h.toString('hex'))]);
-          const f: Found = { meta: r.meta, segment: no, frame: frameBytes(r.frame.type, r.frame.payload, r.frame.hash), prev: r.prev, hash: r.frame.hash, material };
-          found.push(f);
-          waiting = f;
-          if (found.length > 64) throw new TrucError('too_large', `more than 64 records carry message id ${o.messageId}`);
-        }
+      } finally {
+        await scan.close();
       }
-    } finally {
-      await scan.close();
     }
-  }
+  };
+  await search(o.dir, o.segments ? all.filter((n) => o.segments!.includes(n)) : all);
   if (!found.length) throw new TrucError('not_found', `no logged message ${o.messageId} in the live log (archived messages are in the archives)`);
-  const st = await readStamps(join(o.dir, STAMPS));
-  const batchOf = (seq: number): Batch | undefined => st.batches.find((b) => b.batch.firstSeq <= seq && b.batch.lastSeq >= seq)?.batch;
+  const extra: { dir: string; segments: number[] }[] = [];
+  const lonely = () => found.some((f) => !found.some((g) => g.meta.side === f.meta.side && g.meta.kind !== f.meta.kind));
+  if (o.more && lonely())
+    for await (const m of o.more()) {
+      const segs = await listSegments(join(m.dir, SEGMENTS));
+      extra.push({ dir: m.dir, segments: segs });
+      await search(m.dir, m.segments ? segs.filter((n) => m.segments!.includes(n)) : segs);
+      if (!lonely()) break;
+    }
+  found.sort((a, b) => a.meta.seq - b.meta.seq);
+  // each record's time-stamp batch, from the stamps of the folder that holds it
+  const stamps = new Map<string, Awaited<ReturnType<typeof readStamps>>>();
+  for (const f of found) if (!stamps.has(f.dir)) stamps.set(f.dir, await readStamps(join(f.dir, STAMPS)));
+  const batchOf = (f: Found): Batch | undefined => stamps.get(f.dir)!.batches.find((b) => b.batch.firstSeq <= f.meta.seq && b.batch.lastSeq >= f.meta.seq)?.batch;
   const proofs = new Map<number, { batch: Batch; index: number; path: Buffer[] }>();
-  const sources = [{ dir: o.dir, segments: all }];
-  for (const d of o.chainDirs ?? []) sources.push({ dir: d, segments: await listSegments(join(d, SEGMENTS)) });
+  const sources = [{ dir: o.dir, segments: all }, ...extra];
+  for (const d of o.chainDirs ?? []) if (!extra.some((x) => x.dir === d)) sources.push({ dir: d, segments: await listSegments(join(d, SEGMENTS)) });
   // a request and its response are often in one batch: its chain hashes are read once
   const batchHashes = new Map<number, Buffer[]>();
   for (const f of found) {
-    const b = batchOf(f.meta.seq);
+    const b = batchOf(f);
     if (!b) continue;
     let hashes = batchHashes.get(b.batch);
     if (!hashes) {
@@ -221,7 +251,7 @@ export async function writeEvidence(o: { dir: string; messageId: string; segment
           await add(`${base}/${readable ? 'body.bin' : 'body.enc'}`, data, 'application/octet-stream');
         } else if (b.store === BODY_FILE) {
           const name = `${base}/${readable ? 'body.bin' : 'body.enc'}`;
-          const src = createReadStream(bodyPath(o.dir, f.segment, m.seq), { highWaterMark: 256 * 1024 });
+          const src = createReadStream(bodyPath(f.dir, f.segment, m.seq), { highWaterMark: 256 * 1024 });
           await addStream(name, 'application/octet-stream', (b.cipher && readable ? src.pipe(decryptTransform(o.cipher!.decryptor(bodyAad(logId, b.bodyId!)))) : src) as AsyncIterable<Buffer>);
         }
         await add(
@@ -293,12 +323,43 @@ export async function writeEvidence(o: { dir: string; messageId: string; segment
 }
 
 /**
+ * Evidence of a message in the live log: `writeEvidence`, and when the live log holds only one of a side's
+ * request and response (the other was archived since), the newest archives unpacked to temporary folders
+ * for it until it is found, which go once the stream ends.
+ */
+export async function writeLiveEvidence(o: Parameters<typeof writeEvidence>[0] & { archives?: string }): Promise<Readable> {
+  const tmps: string[] = [];
+  const cleanup = () => Promise.all(tmps.map((d) => rm(d, { recursive: true, force: true })));
+  // the newest archives first, two at most (an exchange takes seconds, an archive a day)
+  const more = async function* () {
+    const archives = (await listArchives(o.archives ?? join(o.dir, ARCHIVES))).slice(-2).reverse();
+    const { logId } = await readIdentity(o.dir);
+    for (const a of archives) {
+      const tmp = await mkdtemp(join(tmpdir(), 'truc-evidence-'));
+      tmps.push(tmp);
+      await copyFile(join(o.dir, 'LOG'), join(tmp, 'LOG'));
+      await unpackArchive(a.path, tmp, logId);
+      yield { dir: tmp };
+    }
+  };
+  try {
+    const stream = await writeEvidence({ ...o, more });
+    stream.once('close', () => void cleanup());
+    return stream;
+  } catch (e) {
+    await cleanup();
+    throw e;
+  }
+}
+
+/**
  * Evidence of a message whose records were archived (`archive()` moved their segments into an archive file):
  * the archives that may hold it (those covering `seqs`, when the index gave them; else all, newest first) are
  * unpacked one at a time into a temporary folder — frames, manifest and header checked as `truc log verify`
  * does — and the container is written from there, as from the live log; the folder goes once the stream ends.
- * A message whose request and response lie on both sides of an archive's boundary gets the records of the
- * archive that holds its first one.
+ * When the archive holds one side's request or response without the other (an exchange across an archive's
+ * boundary), the neighbouring archives — two either way at most, nearest first — and the start of the live
+ * log are looked in for the rest.
  */
 export async function writeArchivedEvidence(o: { dir: string; archives?: string; messageId: string; seqs?: number[]; cipher?: BodyCipher; seal?: EvidenceSeal }): Promise<Readable> {
   const { logId } = await readIdentity(o.dir);
@@ -326,17 +387,40 @@ export async function writeArchivedEvidence(o: { dir: string; archives?: string;
   for (const path of candidates) {
     const tmps = [await unpack(path)];
     const cleanup = () => Promise.all(tmps.map((d) => rm(d, { recursive: true, force: true })));
+    const i = all.findIndex((a) => a.path === path);
+    // an exchange that runs past the archive's boundary: its other records are in the archive before or
+    // after, or at the start of the live log
+    const unpacked = new Map<string, string>();
+    const neighbour = async (p: string) => {
+      let d = unpacked.get(p);
+      if (!d) {
+        d = await unpack(p);
+        tmps.push(d);
+        unpacked.set(p, d);
+      }
+      return d;
+    };
+    // (nearest first, two archives either way at most: an exchange takes seconds, an archive a day)
+    const more = async function* () {
+      for (let k = 1; k <= 2; k++) {
+        if (all[i - k]) yield { dir: await neighbour(all[i - k]!.path) };
+        if (all[i + k]) yield { dir: await neighbour(all[i + k]!.path) };
+        else if (i + k === all.length) {
+          const live = await listSegments(join(o.dir, SEGMENTS));
+          if (live.length) yield { dir: o.dir, segments: live.slice(0, 2) };
+        }
+      }
+    };
     try {
       let stream: Readable;
       try {
         // a batch that runs on past the archive's end is completed from the live log
-        stream = await writeEvidence({ dir: tmps[0]!, ...base, chainDirs: [o.dir] });
+        stream = await writeEvidence({ dir: tmps[0]!, ...base, chainDirs: [o.dir], more });
       } catch (e) {
         if (!(e instanceof TrucError && e.code === 'log_failure')) throw e;
         // or from the archives on either side
-        const i = all.findIndex((a) => a.path === path);
-        for (const n of [all[i + 1], all[i - 1]]) if (n) tmps.push(await unpack(n.path));
-        stream = await writeEvidence({ dir: tmps[0]!, ...base, chainDirs: [...tmps.slice(1), o.dir] });
+        for (const n of [all[i + 1], all[i - 1]]) if (n) await neighbour(n.path);
+        stream = await writeEvidence({ dir: tmps[0]!, ...base, chainDirs: [...tmps.slice(1), o.dir], more });
       }
       stream.once('close', () => void cleanup());
       return stream;

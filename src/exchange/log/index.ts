@@ -9,7 +9,7 @@
 export { MessageLog, type MessageLogOptions, type TimestampingOptions, type LogEvent, type LogLogger } from './log.js';
 export { verifyLog, checkToken, type VerifyOptions, type VerifyReport, type VerifyProblem } from './verify.js';
 export { checkEvidence, type EvidenceReport, type EvidenceRecordReport } from './check-evidence.js';
-export { writeEvidence, writeArchivedEvidence, asicManifest, ASICE_MIMETYPE, ASIC_MANIFEST, ASIC_SIGNATURE, type EvidenceSeal } from './evidence.js';
+export { writeEvidence, writeLiveEvidence, writeArchivedEvidence, asicManifest, ASICE_MIMETYPE, ASIC_MANIFEST, ASIC_SIGNATURE, type EvidenceSeal } from './evidence.js';
 export { logMigrations, type LogSearch, type LogSearchHit } from './store.js';
 export { merkleRoot, auditPath, rootFromAuditPath, leafHash, nodeHash } from './merkle.js';
 export { readArchiveHeader, listArchives, type ArchiveResult, type ArchiveHeader } from './archive.js';

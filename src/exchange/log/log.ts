@@ -59,7 +59,7 @@ import { writeAll } from './write.js';
 import { dropIndexAfter, indexedThrough, insertBatch, insertRows, lastIndexedBatch, logMigrations, searchIndex, type IndexRow, type LogSearch, type LogSearchHit } from './store.js';
 import type { BodySpool, LogHealth, LogMode, LogRecordInput, LoggedRecord, MessageLogApi } from './types.js';
 import { archiveSegments, type ArchiveResult } from './archive.js';
-import { writeArchivedEvidence, writeEvidence, type EvidenceSeal } from './evidence.js';
+import { writeArchivedEvidence, writeLiveEvidence, type EvidenceSeal } from './evidence.js';
 import { verifyLog, type VerifyReport } from './verify.js';
 import type { Readable } from 'node:stream';
 
@@ -912,7 +912,7 @@ export class MessageLog implements MessageLogApi {
       seqs = hits.map((h) => h.seq);
     }
     try {
-      return await writeEvidence({ dir: this.dir, messageId, ...(segments ? { segments } : {}), ...(this.cipher ? { cipher: this.cipher } : {}), maxSeq: this.head.seq, ...(opts.seal ? { seal: opts.seal } : {}) });
+      return await writeLiveEvidence({ dir: this.dir, messageId, ...(segments ? { segments } : {}), ...(this.cipher ? { cipher: this.cipher } : {}), maxSeq: this.head.seq, ...(opts.seal ? { seal: opts.seal } : {}) });
     } catch (e) {
       if (!(e instanceof TrucError && e.code === 'not_found')) throw e;
       // archived since: from the archive file that holds it

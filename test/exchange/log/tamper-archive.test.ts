@@ -147,7 +147,16 @@ describe('tamper detection and archives', () => {
     expect(a1.lastSeq!).toBeLessThan(40);
     await log.timestampNow(t.stamper);
     now = new Date('2026-12-03T00:00:00Z');
-    for (let i = 81; i <= 90; i++) await log.append(record(i));
+    // the response to msg-6, whose request is already archived: an exchange across the archive's boundary
+    await log.append(record(81, undefined, { messageId: 'msg-6', kind: 'response' }));
+    for (let i = 82; i <= 90; i++) await log.append(record(i));
+    // before the second archive: the live log holds the response, the first archive the request
+    const live6 = join(tmp('truc-archived-evidence-'), 'msg-6-live.asice');
+    await pipeline(await log.evidence('msg-6'), createWriteStream(live6));
+    expect((await checkEvidence(live6, { trust: [t.root], intermediates: [t.issuing] })).records.map((r) => [r.seq, r.kind])).toEqual([
+      [6, 'request'],
+      [81, 'response'],
+    ]);
     const a2 = await log.archive({ before: new Date('2027-01-01T00:00:00Z') });
     expect(a2.firstSeq).toBe(a1.lastSeq! + 1);
     expect(readdirSync(join(dir, 'archives')).filter((n) => n.endsWith('.tlog')).length).toBe(2);
@@ -162,6 +171,18 @@ describe('tamper detection and archives', () => {
     // these test records carry no real message signature: the only problem named
     expect(report.problems).toEqual(['records/61-response: gói không chứa chứng thư ký mà phần đầu nêu / the signing certificate the header names is not in the container']);
     await expect(log.evidence('msg-khong-co')).rejects.toThrow(/no logged message msg-khong-co in the live log or its archives/);
+    // the exchange across the boundary, the request now in the older of two archives and the response live
+    // (not time-stamped yet: not archived): through the log, and offline from the archives
+    for (const ev6 of [await log.evidence('msg-6'), await writeArchivedEvidence({ dir, messageId: 'msg-6' })]) {
+      const f = join(tmp('truc-archived-evidence-'), 'msg-6.asice');
+      await pipeline(ev6, createWriteStream(f));
+      const r6 = await checkEvidence(f, { trust: [t.root], intermediates: [t.issuing] });
+      expect(r6.records.map((r) => [r.seq, r.kind, r.body, !!r.stampedAt])).toEqual([
+        [6, 'request', 'checked', true],
+        [81, 'response', 'checked', false],
+      ]);
+      expect(r6.problems.every((p) => /the signing certificate the header names is not in the container/.test(p))).toBe(true);
+    }
     // offline, as `truc log evidence` does without the index: the archives searched newest first
     const first = join(tmp('truc-archived-evidence-'), 'msg-5.asice');
     await pipeline(await writeArchivedEvidence({ dir, messageId: 'msg-5' }), createWriteStream(first));
@@ -169,6 +190,21 @@ describe('tamper detection and archives', () => {
     expect(r5.records.map((r) => [r.seq, r.body, !!r.stampedAt])).toEqual([[5, 'checked', true]]);
     await log.append(record(91));
     await log.close();
+    // once the response is archived too, in a later archive than the request: each record from its own
+    // archive, each with its own time-stamp path (on a copy, the rest of this test goes on with the original)
+    const d4 = join(tmp('truc-arch-'), 'log');
+    cpSync(dir, d4, { recursive: true });
+    const log4 = await MessageLog.open({ dir: d4, segmentBytes: 4096, clock: () => now });
+    for (let i = 92; i <= 140; i++) await log4.append(record(i));
+    await log4.timestampNow(t.stamper);
+    expect((await log4.archive({ before: new Date('2027-01-01T00:00:00Z') })).lastSeq!).toBeGreaterThan(81);
+    const f4 = join(tmp('truc-archived-evidence-'), 'msg-6-both.asice');
+    await pipeline(await log4.evidence('msg-6'), createWriteStream(f4));
+    await log4.close();
+    expect((await checkEvidence(f4, { trust: [t.root], intermediates: [t.issuing] })).records.map((r) => [r.seq, r.kind, r.body, !!r.stampedAt])).toEqual([
+      [6, 'request', 'checked', true],
+      [81, 'response', 'checked', true],
+    ]);
     const v = await verifyLog({ dir, ...trust });
     expect(v.problem).toBeUndefined();
     expect(v.archives).toBe(2);

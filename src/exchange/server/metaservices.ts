@@ -14,14 +14,12 @@
  * for a service with a WSDL description (./wsdl.ts; its type `WSDL`), are answered too (X-Road's PR-META), for
  * clients of the SOAP protocol.
  */
-import { Readable } from 'node:stream';
 import type { IncomingMessage } from 'node:http';
 import { TrucError } from '../../errors.js';
 import { subsystemText, subsystemOf, type ServiceId, type SubsystemId } from '../ids.js';
 import type { GlobalConf } from '../conf/global.js';
 import { serviceType, subjectCovers, type AccessRight, type ServerSnapshot, type ServiceRow } from './store.js';
-import { randomUUID } from 'node:crypto';
-import { bodyChildren, identifierXml, soapEnvelope, xmlEscape, type ParsedSoap } from './soap.js';
+import { bodyChildren, identifierXml, localAnswer, localMultipartAnswer, soapEnvelope, xmlEscape, type ParsedSoap } from './soap.js';
 import { wsdlForClients } from './wsdl.js';
 import { descriptionContentType } from './openapi.js';
 
@@ -77,12 +75,12 @@ export function metaserviceAnswer(snap: ServerSnapshot, conf: GlobalConf, meta: 
     const d = snap.descriptions.get(row.text);
     if (!d || d.format === 'wsdl') throw new TrucError('unsupported', `service ${code} has no OpenAPI description: its type is ${serviceType(row)}`, { xroadFault: 'ServiceType', reason_vi: `dịch vụ ${code} không có mô tả OpenAPI: loại dịch vụ là ${serviceType(row)}` });
     const doc = Buffer.from(d.document);
-    return Object.assign(Readable.from([doc]), { statusCode: 200, headers: { 'content-type': descriptionContentType(d.format), 'content-length': String(doc.length) } }) as unknown as IncomingMessage;
+    return localAnswer(doc, descriptionContentType(d.format));
   }
   // listMethods: every operation of a described service; allowedMethods: the endpoints the client's rights open
   const list = listed(snap, conf, meta, client, services).map(([row, rights]) => entry(row, rights, meta.serviceCode === 'listMethods'));
   const body = Buffer.from(JSON.stringify({ service: list }));
-  return Object.assign(Readable.from([body]), { statusCode: 200, headers: { 'content-type': 'application/json; charset=utf-8', 'content-length': String(body.length) } }) as unknown as IncomingMessage;
+  return localAnswer(body, 'application/json; charset=utf-8');
 }
 
 /** The services a listing metaservice names, with the access rights it shows for each. */
@@ -117,7 +115,7 @@ export function soapMetaserviceAnswer(snap: ServerSnapshot, conf: GlobalConf, me
     })
     .join('');
   const body = soapEnvelope(request.fields, `<xrd:${meta.serviceCode}Response>${items}</xrd:${meta.serviceCode}Response>`);
-  return Object.assign(Readable.from([body]), { statusCode: 200, headers: { 'content-type': 'text/xml; charset=utf-8', 'content-length': String(body.length) } }) as unknown as IncomingMessage;
+  return localAnswer(body, 'text/xml; charset=utf-8');
 }
 
 /** the documents as clients get them, for the last few asked for (a rewrite parses the document again) */
@@ -156,18 +154,7 @@ function getWsdlAnswer(snap: ServerSnapshot, meta: ServiceId, request: ParsedSoa
     request.fields,
     `<xrd:getWsdlResponse><xrd:serviceCode>${xmlEscape(code)}</xrd:serviceCode>${version ? `<xrd:serviceVersion>${xmlEscape(version)}</xrd:serviceVersion>` : ''}</xrd:getWsdlResponse>`,
   );
-  const boundary = `truc-wsdl-${randomUUID()}`;
-  const body = Buffer.concat([
-    Buffer.from(`--${boundary}\r\nContent-Type: text/xml; charset=UTF-8\r\nContent-Transfer-Encoding: 8bit\r\nContent-ID: <envelope>\r\n\r\n`, 'latin1'),
-    envelope,
-    Buffer.from(`\r\n--${boundary}\r\nContent-Type: text/xml; charset=UTF-8\r\nContent-Transfer-Encoding: 8bit\r\nContent-ID: <wsdl>\r\n\r\n`, 'latin1'),
-    wsdl,
-    Buffer.from(`\r\n--${boundary}--\r\n`, 'latin1'),
-  ]);
-  return Object.assign(Readable.from([body]), {
-    statusCode: 200,
-    headers: { 'content-type': `multipart/related; type="text/xml"; start="<envelope>"; boundary="${boundary}"`, 'content-length': String(body.length) },
-  }) as unknown as IncomingMessage;
+  return localMultipartAnswer(envelope, { id: 'wsdl', type: 'text/xml; charset=UTF-8', bytes: wsdl }, 'wsdl');
 }
 
 

@@ -19,10 +19,9 @@
  * see every record; any other client only the exchanges it took part in, as client or as provider.
  */
 import type { IncomingMessage } from 'node:http';
-import { X509Certificate, createHash, randomUUID } from 'node:crypto';
+import { X509Certificate, createHash } from 'node:crypto';
 import { readFile, readdir } from 'node:fs/promises';
 import { availableParallelism, freemem, loadavg, release, totalmem, type, uptime } from 'node:os';
-import { Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
 import { TrucError, isTrucError } from '../../errors.js';
@@ -31,7 +30,7 @@ import { memberId, parseMessageService, parseSubsystem, sameMember, sameSubsyste
 import { TRUC_VERSION } from '../../version.js';
 import { ServedWindow, type ServerContext } from './context.js';
 import type { OpRow } from './oprecords.js';
-import { bodyElements, soapEnvelope, xmlEscape, type BodyElement, type ParsedSoap } from './soap.js';
+import { bodyElements, localAnswer, localMultipartAnswer, soapEnvelope, xmlEscape, type BodyElement, type ParsedSoap } from './soap.js';
 import { serviceType, type ServerSnapshot, type ServiceRow } from './store.js';
 import { xroadFault } from './xroad-error.js';
 
@@ -257,18 +256,7 @@ async function operationalData(ctx: ServerContext, conf: GlobalConf, client: Sub
       `${next !== undefined ? `<om:nextRecordsFrom>${next}</om:nextRecordsFrom>` : ''}</om:getSecurityServerOperationalDataResponse>`,
     ` xmlns:om="${OPMON_NS}"`,
   );
-  const boundary = `truc-opmon-${randomUUID()}`;
-  const body = Buffer.concat([
-    Buffer.from(`--${boundary}\r\nContent-Type: text/xml; charset=UTF-8\r\nContent-Transfer-Encoding: 8bit\r\nContent-ID: <envelope>\r\n\r\n`, 'latin1'),
-    envelope,
-    Buffer.from(`\r\n--${boundary}\r\nContent-Type: application/gzip\r\nContent-Transfer-Encoding: binary\r\nContent-ID: <${ATTACHMENT}>\r\n\r\n`, 'latin1'),
-    payload,
-    Buffer.from(`\r\n--${boundary}--\r\n`, 'latin1'),
-  ]);
-  return Object.assign(Readable.from([body]), {
-    statusCode: 200,
-    headers: { 'content-type': `multipart/related; type="text/xml"; start="<envelope>"; boundary="${boundary}"`, 'content-length': String(body.length) },
-  }) as unknown as IncomingMessage;
+  return localMultipartAnswer(envelope, { id: ATTACHMENT, type: 'application/gzip', binary: true, bytes: payload }, 'opmon');
 }
 
 const num = (v: number | undefined, tag: string, int: boolean) => (v === undefined || !Number.isFinite(v) ? '' : `<om:${tag}>${int ? Math.round(v) : v}</om:${tag}>`);
@@ -330,7 +318,7 @@ async function healthData(ctx: ServerContext, conf: GlobalConf, client: Subsyste
       `<om:statisticsPeriodSeconds>${HEALTH_PERIOD_SECONDS}</om:statisticsPeriodSeconds><om:servicesEvents>${items.join('')}</om:servicesEvents></om:getSecurityServerHealthDataResponse>`,
     ` xmlns:om="${OPMON_NS}"`,
   );
-  return Object.assign(Readable.from([body]), { statusCode: 200, headers: { 'content-type': 'text/xml; charset=utf-8', 'content-length': String(body.length) } }) as unknown as IncomingMessage;
+  return localAnswer(body, 'text/xml; charset=utf-8');
 }
 
 export const ENVMON_NS = 'http://x-road.eu/xsd/monitoring';
@@ -417,7 +405,7 @@ function securityServerMetrics(ctx: ServerContext, conf: GlobalConf, client: Sub
           metric('string', 'refusingNewMessages', String(log.refusing)),
       );
     const body = soapEnvelope(request.fields, `<m:getSecurityServerMetricsResponse>${metricSet(serverText(ctx.id), inner)}</m:getSecurityServerMetricsResponse>`, ` xmlns:m="${ENVMON_NS}"`);
-    return Object.assign(Readable.from([body]), { statusCode: 200, headers: { 'content-type': 'text/xml; charset=utf-8', 'content-length': String(body.length) } }) as unknown as IncomingMessage;
+    return localAnswer(body, 'text/xml; charset=utf-8');
   })();
 }
 

@@ -22,7 +22,8 @@
  * servers as a REST body does: spooled, logged, signed over their hash, forwarded.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import type { ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Readable } from 'node:stream';
 import { SaxesParser, type SaxesTagNS } from 'saxes';
 import { TrucError, isTrucError, toProblem } from '../../errors.js';
 import { MEMBER_SERVICES, memberId, memberServiceId, serverId, serviceId, subsystemId, type ServerId, type ServiceId, type SubsystemId } from '../ids.js';
@@ -745,4 +746,25 @@ export function soapEnvelope(request: SoapFields, bodyXml: string, namespaces = 
       `<SOAP-ENV:Header>${header}</SOAP-ENV:Header><SOAP-ENV:Body>${bodyXml}</SOAP-ENV:Body></SOAP-ENV:Envelope>\n`,
     'utf8',
   );
+}
+
+/** An answer this server makes itself (metaservices, monitoring), in the shape of an information system's response. */
+export function localAnswer(body: Buffer, contentType: string): IncomingMessage {
+  return Object.assign(Readable.from([body]), { statusCode: 200, headers: { 'content-type': contentType, 'content-length': String(body.length) } }) as unknown as IncomingMessage;
+}
+
+/**
+ * A SOAP envelope with one attachment, as `multipart/related` (SOAP with attachments, the envelope first and
+ * named `<envelope>`): getWsdl's WSDL, getSecurityServerOperationalData's records.
+ */
+export function localMultipartAnswer(envelope: Buffer, attachment: { id: string; type: string; binary?: boolean; bytes: Buffer }, tag: string): IncomingMessage {
+  const boundary = `truc-${tag}-${randomUUID()}`;
+  const body = Buffer.concat([
+    Buffer.from(`--${boundary}\r\nContent-Type: text/xml; charset=UTF-8\r\nContent-Transfer-Encoding: 8bit\r\nContent-ID: <envelope>\r\n\r\n`, 'latin1'),
+    envelope,
+    Buffer.from(`\r\n--${boundary}\r\nContent-Type: ${attachment.type}\r\nContent-Transfer-Encoding: ${attachment.binary ? 'binary' : '8bit'}\r\nContent-ID: <${attachment.id}>\r\n\r\n`, 'latin1'),
+    attachment.bytes,
+    Buffer.from(`\r\n--${boundary}--\r\n`, 'latin1'),
+  ]);
+  return localAnswer(body, `multipart/related; type="text/xml"; start="<envelope>"; boundary="${boundary}"`);
 }

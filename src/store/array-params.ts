@@ -32,8 +32,8 @@ export function byteaArray(values: readonly (Uint8Array | null)[]): string {
 }
 
 /** timestamptz[] from instants, at millisecond precision (what a Date holds). */
-export function timestampArray(values: readonly Date[]): string {
+export function timestampArray(values: readonly (Date | null)[]): string {
   let s = '{';
-  for (let i = 0; i < values.length; i++) s += (i ? ',' : '') + values[i].toISOString();
+  for (let i = 0; i < values.length; i++) s += (i ? ',' : '') + (values[i] === null ? 'NULL' : values[i]!.toISOString());
   return s + '}';
 }

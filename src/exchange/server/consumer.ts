@@ -28,7 +28,7 @@ import { writeChunk, writeChunks } from './write.js';
 import { sha256 } from '../../crypto/digest.js';
 import { bodyHash as hashBody } from '../log/format.js';
 import { listClients } from './metaservices.js';
-import { opMessage } from './oprecords.js';
+import { opMessage, type OpTimes } from './oprecords.js';
 import { dotSegment, type ServerSnapshot } from './store.js';
 import { SOAP_MAX_BYTES, checkResponse, isSoapCall, parseMediaType, parseSoapYielding, readSoapHead, sendSoapFault, soapMessageBytes, soapRequest, type ParsedSoap, type SoapRequest } from './soap.js';
 
@@ -118,6 +118,8 @@ export async function handleConsumer(ctx: ServerContext, req: IncomingMessage, r
   let soap: SoapRequest | undefined;
   /** what the operational record keeps of the message, once its header is made */
   let opMsg: ReturnType<typeof opMessage> | undefined;
+  /** when the request left for the provider's server and its answer came in (the last attempt's) */
+  let times: OpTimes = {};
   /** a multipart SOAP message's bytes after its envelope, not read yet (they stream) */
   let soapRest: AsyncIterator<Buffer | Uint8Array> | null = null;
   try {
@@ -224,10 +226,11 @@ export async function handleConsumer(ctx: ServerContext, req: IncomingMessage, r
     let lastErr: unknown;
     for (const provider of order) {
       let sent = false;
+      times = {};
       try {
-        const responseBytes = whole ? await exchangeWhole(ctx, res, provider, header, whole, service, soap) : await exchange(ctx, source, res, provider, header, headerBytes, own.items, service, soap, () => (sent = true));
+        const responseBytes = whole ? await exchangeWhole(ctx, res, provider, header, whole, service, soap, times) : await exchange(ctx, source, res, provider, header, headerBytes, own.items, service, soap, () => (sent = true), times);
         recordHealth(ctx, serviceText(service));
-        ctx.ops.record({ messageId, side: 'consumer', client: header.client, service: header.service, startedAt: started, finishedAt: ctx.clock(), requestBytes: whole ? whole.bodyLength : soap && !soapRest ? soap.parsed.message.length : Number(req.headers['content-length'] ?? 0), responseBytes, status: res.statusCode, ...opMsg });
+        ctx.ops.record({ messageId, side: 'consumer', client: header.client, service: header.service, startedAt: started, finishedAt: ctx.clock(), requestBytes: whole ? whole.bodyLength : soap && !soapRest ? soap.parsed.message.length : Number(req.headers['content-length'] ?? 0), responseBytes, status: res.statusCode, ...opMsg, ...times });
         return;
       } catch (e) {
         lastErr = e;
@@ -241,7 +244,7 @@ export async function handleConsumer(ctx: ServerContext, req: IncomingMessage, r
     const err = isTrucError(e) ? e : new TrucError('internal', (e as Error)?.message ?? 'internal error');
     if (!isTrucError(e)) ctx.logger.error({ err: e }, 'consumer side failed');
     if (service) recordHealth(ctx, serviceText(service), err);
-    ctx.ops.record({ messageId: messageId || '-', side: 'consumer', ...(client ? { client: subsystemText(client) } : {}), ...(service ? { service: serviceText(service) } : {}), startedAt: started, finishedAt: ctx.clock(), requestBytes: 0, responseBytes: 0, status: err.status, error: err.code, ...opMsg });
+    ctx.ops.record({ messageId: messageId || '-', side: 'consumer', ...(client ? { client: subsystemText(client) } : {}), ...(service ? { service: serviceText(service) } : {}), startedAt: started, finishedAt: ctx.clock(), requestBytes: 0, responseBytes: 0, status: err.status, error: err.code, ...opMsg, ...times });
     publishRefusal(ctx, 'consumer', err, {
       message_id: messageId,
       ...(client ? { client: subsystemText(client) } : {}),
@@ -466,25 +469,27 @@ async function httpCall(ctx: ServerContext, provider: ConfServerView, streamed: 
   };
 }
 
-async function exchangeWhole(ctx: ServerContext, res: ServerResponse, provider: ConfServerView, header: MessageHeader, whole: WholeRequest, service: ServiceId, soap?: SoapRequest): Promise<number> {
+async function exchangeWhole(ctx: ServerContext, res: ServerResponse, provider: ConfServerView, header: MessageHeader, whole: WholeRequest, service: ServiceId, soap: SoapRequest | undefined, times: OpTimes): Promise<number> {
   try {
-    return await sendWhole(ctx, res, provider, header, whole, service, soap);
+    return await sendWhole(ctx, res, provider, header, whole, service, soap, times);
   } catch (e) {
     // a kept-alive connection the peer closed just as it was reused: the message never arrived, send again
-    if ((e as { reusedSocket?: boolean }).reusedSocket && !res.headersSent) return sendWhole(ctx, res, provider, header, whole, service, soap);
+    if ((e as { reusedSocket?: boolean }).reusedSocket && !res.headersSent) return sendWhole(ctx, res, provider, header, whole, service, soap, times);
     throw e;
   }
 }
 
-async function sendWhole(ctx: ServerContext, res: ServerResponse, provider: ConfServerView, header: MessageHeader, whole: WholeRequest, service: ServiceId, soap?: SoapRequest): Promise<number> {
+async function sendWhole(ctx: ServerContext, res: ServerResponse, provider: ConfServerView, header: MessageHeader, whole: WholeRequest, service: ServiceId, soap: SoapRequest | undefined, times: OpTimes): Promise<number> {
   const call = await openCall(ctx, provider, false);
   // the certificate and OCSP responses go first, when this connection has not carried them yet
   const socket = call.socket;
   const m = materialToSend(socket, whole.material);
   call.sendWhole(m, whole.wire);
+  times.requestOutAt = ctx.clock().getTime();
   let answer: PeerAnswer;
   try {
     answer = await call.answer();
+    times.responseInAt = ctx.clock().getTime();
   } catch (e) {
     call.destroy();
     const reset = /ECONNRESET|socket hang up/i.test(String((e as Error).message)) || (isTrucError(e) && e.detail?.closedBeforeAnswer === true);
@@ -515,9 +520,11 @@ async function exchange(
   service: ServiceId,
   soap: SoapRequest | undefined,
   markSent: () => void,
+  times: OpTimes,
 ): Promise<number> {
   const call = await openCall(ctx, provider, true);
   markSent();
+  times.requestOutAt = ctx.clock().getTime();
   // the information system's request breaking off (it went away mid-body) is told apart from the provider's
   // side failing: the message is then aborted, not the connection
   let clientGone = false;
@@ -564,6 +571,7 @@ async function exchange(
     call.end(frame(FRAME_SIGNATURE, sigBytes));
     sending = false;
     const answer = await call.answer();
+    times.responseInAt = ctx.clock().getTime();
     if (answer.problem) {
       settled = true;
       throw settleRefused(call, answer);

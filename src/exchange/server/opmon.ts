@@ -146,6 +146,8 @@ function recordJson(ctx: ServerContext, conf: GlobalConf, snap: ServerSnapshot, 
     monitoringDataTs: sec(r),
     securityServerType: r.side === 'provider' ? 'Producer' : 'Client',
     requestInTs: r.startedAt.getTime(),
+    ...(r.requestOutAt !== undefined ? { requestOutTs: r.requestOutAt } : {}),
+    ...(r.responseInAt !== undefined ? { responseInTs: r.responseInAt } : {}),
     responseOutTs: r.finishedAt.getTime(),
   };
   if (r.client)

@@ -55,6 +55,14 @@ export const opMigrations: Migration[] = [
     `,
   },
   {
+    // when the request left this server and its response came in (PR-OPMON's requestOutTs, responseInTs)
+    id: 'exchange/server_006_op_times',
+    sql: `
+      ALTER TABLE xs_op ADD COLUMN IF NOT EXISTS request_out_at timestamptz;
+      ALTER TABLE xs_op ADD COLUMN IF NOT EXISTS response_in_at timestamptz;
+    `,
+  },
+  {
     // X-Road's operational monitoring asks for the records of a period by when they were finished
     // (getSecurityServerOperationalData's recordsFrom..recordsTo, monitoringDataTs)
     id: 'exchange/server_004_op_finished',
@@ -79,6 +87,8 @@ const COLUMNS: readonly CopyColumn[] = [
   { name: 'request_id', type: 'text' },
   { name: 'user_id', type: 'text' },
   { name: 'issue', type: 'text' },
+  { name: 'request_out_at', type: 'timestamptz' },
+  { name: 'response_in_at', type: 'timestamptz' },
 ];
 
 export interface OpRecord {
@@ -99,7 +109,13 @@ export interface OpRecord {
   requestId?: string;
   userId?: string;
   issue?: string;
+  /** ms: when the request left this server (to the provider's server, or to the service) and its answer came in */
+  requestOutAt?: number;
+  responseInAt?: number;
 }
+
+/** The two times an exchange fills in as it goes (`OpRecord.requestOutAt`, `responseInAt`). */
+export type OpTimes = Pick<OpRecord, 'requestOutAt' | 'responseInAt'>;
 
 /** What an operational record keeps of a message's header: REST's method and path (no query), the ids. */
 export function opMessage(h: { protocol?: string; method?: string; path?: string; headers: Record<string, string> }): Pick<OpRecord, 'protocol' | 'method' | 'path' | 'requestId' | 'userId' | 'issue'> {
@@ -137,6 +153,8 @@ const toRow = (r: OpRecord) => [
   r.requestId ?? null,
   r.userId ?? null,
   r.issue ?? null,
+  r.requestOutAt === undefined ? null : new Date(r.requestOutAt),
+  r.responseInAt === undefined ? null : new Date(r.responseInAt),
 ];
 
 export class OpRecorder {
@@ -204,9 +222,9 @@ export class OpRecorder {
   /** Rows whose earlier write failed, inserted where no row of the same exchange side and start exists. */
   private async writeAbsent(rows: OpRecord[]): Promise<void> {
     await this.db.query(
-      `INSERT INTO xs_op (message_id, side, client, service, started_at, finished_at, request_bytes, response_bytes, status, error, protocol, rest_method, rest_path, request_id, user_id, issue)
-       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::timestamptz[], $7::int8[], $8::int8[], $9::int4[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[], $16::text[])
-         AS x(message_id, side, client, service, started_at, finished_at, request_bytes, response_bytes, status, error, protocol, rest_method, rest_path, request_id, user_id, issue)
+      `INSERT INTO xs_op (message_id, side, client, service, started_at, finished_at, request_bytes, response_bytes, status, error, protocol, rest_method, rest_path, request_id, user_id, issue, request_out_at, response_in_at)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::timestamptz[], $7::int8[], $8::int8[], $9::int4[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[], $16::text[], $17::timestamptz[], $18::timestamptz[])
+         AS x(message_id, side, client, service, started_at, finished_at, request_bytes, response_bytes, status, error, protocol, rest_method, rest_path, request_id, user_id, issue, request_out_at, response_in_at)
        WHERE NOT EXISTS (SELECT 1 FROM xs_op o WHERE o.message_id = x.message_id AND o.side = x.side AND o.started_at = x.started_at)`,
       [
         textArray(rows.map((r) => r.messageId)),
@@ -225,6 +243,8 @@ export class OpRecorder {
         textArray(rows.map((r) => r.requestId ?? null)),
         textArray(rows.map((r) => r.userId ?? null)),
         textArray(rows.map((r) => r.issue ?? null)),
+        timestampArray(rows.map((r) => (r.requestOutAt === undefined ? null : new Date(r.requestOutAt)))),
+        timestampArray(rows.map((r) => (r.responseInAt === undefined ? null : new Date(r.responseInAt)))),
       ],
     );
   }
@@ -273,7 +293,7 @@ export class OpRecorder {
       for (const sp of w.servicePrefixes) any.push(`starts_with(service, $${params.push(sp)})`);
       filters.push(any.length ? `(${any.join(' OR ')})` : 'false');
     }
-    const cols = 'message_id, side, client, service, started_at, finished_at, request_bytes, response_bytes, status, error, protocol, rest_method, rest_path, request_id, user_id, issue';
+    const cols = 'message_id, side, client, service, started_at, finished_at, request_bytes, response_bytes, status, error, protocol, rest_method, rest_path, request_id, user_id, issue, request_out_at, response_in_at';
     let scannedTo: number | undefined;
     let sql: string;
     if (filters.length && Number.isFinite(scan)) {
@@ -300,6 +320,8 @@ export class OpRecorder {
         ...(r.request_id ? { requestId: String(r.request_id) } : {}),
         ...(r.user_id ? { userId: String(r.user_id) } : {}),
         ...(r.issue ? { issue: String(r.issue) } : {}),
+        ...(r.request_out_at ? { requestOutAt: new Date(r.request_out_at as string).getTime() } : {}),
+        ...(r.response_in_at ? { responseInAt: new Date(r.response_in_at as string).getTime() } : {}),
       })),
       ...(scannedTo !== undefined ? { scannedTo } : {}),
     };

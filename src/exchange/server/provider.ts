@@ -338,6 +338,7 @@ async function provide(ctx: ServerContext, x: ProviderExchange, check?: () => vo
     }
     requestBytes = rest.body.length;
     const body = rest.body.body;
+    const requestOutAt = ctx.clock().getTime();
     const isRes = meta
       ? opmon
         ? await opmonAnswer(ctx, conf, service, client, soap!)
@@ -347,9 +348,10 @@ async function provide(ctx: ServerContext, x: ProviderExchange, check?: () => vo
       : await sendToService(header, rest.digest, svc!.url, svc!.timeoutMs, body, rest.body.length, rest.body.held, soap, serviceTlsAgent(ctx, snap, subsystemOf(service), svc!.url));
     // metadata mode: the spool file goes now that the body is on its way (no-op in full mode: the log owns it)
     if ((rest.body.held || meta) && !Buffer.isBuffer(body)) await body.discard?.();
+    const responseInAt = ctx.clock().getTime();
     const out = await answerSigned(ctx, x, header, rest.digest, soap ? await soapAnswer(soap, isRes) : isRes);
     recordHealth(ctx, svcText, undefined, { startedAt: started, requestBytes, responseBytes: out.bytes });
-    ctx.ops.record({ messageId: header.id, side: 'provider', client: header.client, service: header.service, startedAt: started, finishedAt: ctx.clock(), requestBytes, responseBytes: out.bytes, status: out.status, ...opMessage(header) });
+    ctx.ops.record({ messageId: header.id, side: 'provider', client: header.client, service: header.service, startedAt: started, finishedAt: ctx.clock(), requestBytes, responseBytes: out.bytes, status: out.status, ...opMessage(header), requestOutAt, responseInAt });
   } catch (e) {
     const err = isTrucError(e) ? e : new TrucError('internal', 'internal error');
     if (!isTrucError(e)) ctx.logger.error({ err: e }, 'provider side failed');

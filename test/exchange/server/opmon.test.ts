@@ -57,8 +57,8 @@ async function soap(who: Who, envelope: string) {
 }
 
 /** Asks for operational data; answers the envelope's fields and the records of the gzipped JSON attachment. */
-async function operational(who: Who, body: string, id?: string) {
-  const r = await soap(who, opmonRequest({ client: who, code: 'getSecurityServerOperationalData', body, ...(id ? { id } : {}) }));
+async function operational(who: Who, body: string, id?: string, target?: { owner: Who; server: string }) {
+  const r = await soap(who, opmonRequest({ client: who, code: 'getSecurityServerOperationalData', body, ...(id ? { id } : {}), ...(target ?? {}) }));
   expect(r.status, r.text.slice(0, 2000)).toBe(200);
   expect(r.type).toMatch(/^multipart\/related;/);
   const boundary = /boundary="?([^";]+)"?/.exec(r.type)![1]!;
@@ -113,7 +113,10 @@ describe('getSecurityServerOperationalData (PR-OPMON 2)', () => {
     expect(thongTin).toHaveLength(4);
     for (const r of thongTin) {
       expect(r).toMatchObject({ securityServerType: 'Producer', serviceXRoadInstance: 'VN', serviceMemberClass: 'PROV', serviceMemberCode: '000.00.31.H29', serviceSubsystemCode: 'vanthu', clientXRoadInstance: 'VN', clientSubsystemCode: 'vanthu', succeeded: true, statusCode: 200 });
-      expect(r.responseOutTs as number).toBeGreaterThanOrEqual(r.requestInTs as number);
+      // in, out to the service, its answer in, out to the client: in that order
+      const ts = ['requestInTs', 'requestOutTs', 'responseInTs', 'responseOutTs'].map((k) => r[k] as number);
+      expect(ts.every((x) => Number.isSafeInteger(x))).toBe(true);
+      expect([...ts].sort((a, b) => a - b)).toEqual(ts);
       expect(r.monitoringDataTs).toBe(Math.floor((r.responseOutTs as number) / 1000));
       expect(r.responseSize as number).toBeGreaterThan(0);
       expect(typeof r.messageId).toBe('string');
@@ -130,6 +133,16 @@ describe('getSecurityServerOperationalData (PR-OPMON 2)', () => {
       expect(r.messageProtocolVersion).toBeUndefined();
     }
     expect(JSON.stringify(records)).not.toContain('001099012345');
+    // the client's side, on Văn phòng Chính phủ's own server: the same four times, in order, and the provider's
+    // server's address
+    const client = (await operational(VPCP, criteria(started, started + 3600), undefined, { owner: VPCP, server: 'ss-vpcp' })).records.filter((r) => r.serviceCode === 'thong-tin');
+    expect(client).toHaveLength(3);
+    for (const r of client) {
+      expect(r).toMatchObject({ securityServerType: 'Client', clientMemberCode: '000.00.00.G22', serviceMemberCode: '000.00.31.H29', succeeded: true, restMethod: 'GET' });
+      const ts = ['requestInTs', 'requestOutTs', 'responseInTs', 'responseOutTs'].map((k) => r[k] as number);
+      expect([...ts].sort((a, b) => a - b)).toEqual(ts);
+      expect(typeof r.clientSecurityServerAddress).toBe('string');
+    }
     const refused = records.find((r) => r.serviceCode === 'khong-ton-tai')!;
     expect(refused).toMatchObject({ succeeded: false, faultCode: 'Server.ServerProxy.UnknownService', faultString: 'unknown_service', clientMemberCode: '000.00.00.G22' });
     // the request and its answer are in both servers' message logs, as any exchange

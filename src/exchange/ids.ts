@@ -139,11 +139,18 @@ export function parseService(text: string): ServiceId {
  * registers or grants is always a subsystem's (`parseService`).
  */
 export function parseMessageService(text: string): ServiceId {
-  if (text.split('/').length !== 4) return parseService(text);
+  // a subsystem's service, already read, or a text whose parts are not four: `parseService` (cached)
+  if (services.has(text) || (!memberServices.has(text) && slashes(text) !== 3)) return parseService(text);
   return cached(memberServices, text, (t) => {
     const [i, c, m, code] = parts(t, 'SERVICE', 4, 4) as [string, string, string, string];
     return memberServiceId(memberId(i, c, m), code);
   });
+}
+
+function slashes(text: string): number {
+  let n = 0;
+  for (let i = text.indexOf('/'); i >= 0; i = text.indexOf('/', i + 1)) n++;
+  return n;
 }
 
 export function parseServer(text: string): ServerId {

@@ -322,6 +322,19 @@ export async function writeEvidence(o: {
   return out;
 }
 
+/** An archive of the log at `dir` unpacked (checked as `truc log verify` checks it) into a new temporary folder. */
+async function unpackToTemp(dir: string, archive: string, logId: Buffer): Promise<string> {
+  const tmp = await mkdtemp(join(tmpdir(), 'truc-evidence-'));
+  try {
+    await copyFile(join(dir, 'LOG'), join(tmp, 'LOG'));
+    await unpackArchive(archive, tmp, logId);
+    return tmp;
+  } catch (e) {
+    await rm(tmp, { recursive: true, force: true });
+    throw e;
+  }
+}
+
 /**
  * Evidence of a message in the live log: `writeEvidence`, and when the live log holds only one of a side's
  * request and response (the other was archived since), the newest archives unpacked to temporary folders
@@ -335,10 +348,8 @@ export async function writeLiveEvidence(o: Parameters<typeof writeEvidence>[0] &
     const archives = (await listArchives(o.archives ?? join(o.dir, ARCHIVES))).slice(-2).reverse();
     const { logId } = await readIdentity(o.dir);
     for (const a of archives) {
-      const tmp = await mkdtemp(join(tmpdir(), 'truc-evidence-'));
+      const tmp = await unpackToTemp(o.dir, a.path, logId);
       tmps.push(tmp);
-      await copyFile(join(o.dir, 'LOG'), join(tmp, 'LOG'));
-      await unpackArchive(a.path, tmp, logId);
       yield { dir: tmp };
     }
   };
@@ -372,17 +383,7 @@ export async function writeArchivedEvidence(o: { dir: string; archives?: string;
     }
     candidates.push(a.path);
   }
-  const unpack = async (path: string): Promise<string> => {
-    const tmp = await mkdtemp(join(tmpdir(), 'truc-evidence-'));
-    try {
-      await copyFile(join(o.dir, 'LOG'), join(tmp, 'LOG'));
-      await unpackArchive(path, tmp, logId);
-      return tmp;
-    } catch (e) {
-      await rm(tmp, { recursive: true, force: true });
-      throw e;
-    }
-  };
+  const unpack = (path: string) => unpackToTemp(o.dir, path, logId);
   const base = { messageId: o.messageId, ...(o.cipher ? { cipher: o.cipher } : {}), ...(o.seal ? { seal: o.seal } : {}) };
   for (const path of candidates) {
     const tmps = [await unpack(path)];

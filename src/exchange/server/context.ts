@@ -43,7 +43,7 @@ export interface ServerLimits {
    * client that sees only its own exchanges, or one partner's): the rest through nextRecordsFrom, so that no
    * query walks the whole table on the database the message path writes to (default 50,000)
    */
-  opmonScanRows?: number;
+  opmonScanRows: number;
 }
 
 export const DEFAULT_LIMITS: ServerLimits = { maxBodyBytes: 1024 ** 3, inlineBodyBytes: 64 * 1024, heldBodyBytes: 64 * 1024 * 1024, timeoutMs: 60_000, clockSkewMs: 5 * 60_000, opmonScanRows: 50_000 };
@@ -428,17 +428,18 @@ export function recordHealth(ctx: ServerContext, service: string, error?: unknow
     ctx.health.set(service, h);
   }
   h.requests++;
-  const at = ctx.clock().toISOString();
+  const now = ctx.clock();
+  const at = now.toISOString();
   if (error) {
     h.failures++;
     h.lastFailureAt = at;
     h.lastError = isTrucError(error) ? error.code : 'internal';
   } else h.lastSuccessAt = at;
   if (served) {
-    const now = Date.parse(at);
+    const ms = now.getTime();
     h.served ??= { window: new ServedWindow() };
-    h.served[error ? 'lastFailureAt' : 'lastSuccessAt'] = now;
-    h.served.window.add(now, !error, now - served.startedAt.getTime(), served.requestBytes, served.responseBytes);
+    h.served[error ? 'lastFailureAt' : 'lastSuccessAt'] = ms;
+    h.served.window.add(ms, !error, ms - served.startedAt.getTime(), served.requestBytes, served.responseBytes);
   }
 }
 

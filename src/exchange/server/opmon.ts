@@ -29,7 +29,7 @@ import type { GlobalConf } from '../conf/global.js';
 import { memberId, parseMessageService, parseSubsystem, sameMember, sameSubsystem, serverText, subsystemId, type ServiceId, type SubsystemId } from '../ids.js';
 import { TRUC_VERSION } from '../../version.js';
 import { ServedWindow, type ServerContext } from './context.js';
-import type { OpRow } from './oprecords.js';
+import type { OpRecord } from './oprecords.js';
 import { bodyElements, localAnswer, localMultipartAnswer, soapEnvelope, xmlEscape, type BodyElement, type ParsedSoap } from './soap.js';
 import { serviceType, type ServerSnapshot, type ServiceRow } from './store.js';
 import { xroadFault } from './xroad-error.js';
@@ -138,10 +138,10 @@ function seconds(el: BodyElement | undefined, name: string): number {
   return Number(el.text);
 }
 
-const sec = (r: OpRow) => Math.floor(r.finishedAt.getTime() / 1000);
+const sec = (r: OpRecord) => Math.floor(r.finishedAt.getTime() / 1000);
 
 /** One operational record as Annex B writes it (fields this server does not keep are left out). */
-function recordJson(ctx: ServerContext, conf: GlobalConf, snap: ServerSnapshot, r: OpRow): Record<string, unknown> {
+function recordJson(own: string | undefined, snap: ServerSnapshot, r: OpRecord): Record<string, unknown> {
   const out: Record<string, unknown> = {
     monitoringDataTs: sec(r),
     securityServerType: r.side === 'provider' ? 'Producer' : 'Client',
@@ -178,7 +178,6 @@ function recordJson(ctx: ServerContext, conf: GlobalConf, snap: ServerSnapshot, 
   if (r.userId) out.messageUserId = r.userId;
   if (r.issue) out.messageIssue = r.issue;
   if (r.protocol === 'soap') out.messageProtocolVersion = '4.0';
-  const own = conf.server(ctx.id)?.address;
   if (own) out[r.side === 'provider' ? 'serviceSecurityServerAddress' : 'clientSecurityServerAddress'] = own;
   out.requestSize = r.requestBytes;
   out.responseSize = r.responseBytes;
@@ -219,14 +218,13 @@ async function operationalData(ctx: ServerContext, conf: GlobalConf, client: Sub
     to = last;
     next = last + 1;
   }
-  let rows: OpRow[] = [];
+  let rows: OpRecord[] = [];
   // before 1970 there is nothing (and a Date of -10^15 s is none)
   if (to < 0) to = -1;
   if (from > to) next = from;
   else {
     from = Math.max(from, 0);
-    const scan = ctx.limits.opmonScanRows ?? 50_000;
-    const got = await ctx.ops.finishedBetween(from * 1000, (to + 1) * 1000, OPMON_MAX_RECORDS + 1, who, scan);
+    const got = await ctx.ops.finishedBetween(from * 1000, (to + 1) * 1000, OPMON_MAX_RECORDS + 1, who, ctx.limits.opmonScanRows);
     rows = got.rows;
     // the first second not given whole: past the records an answer holds, or past the records a filtered
     // query reads; the answer stops before it, so that following nextRecordsFrom loses and repeats none
@@ -244,8 +242,9 @@ async function operationalData(ctx: ServerContext, conf: GlobalConf, client: Sub
     }
   }
   const snap = await ctx.store.snapshot();
+  const own = conf.server(ctx.id)?.address;
   const records = rows.map((r) => {
-    const full = recordJson(ctx, conf, snap, r);
+    const full = recordJson(own, snap, r);
     if (!fields.length) return full;
     const picked: Record<string, unknown> = {};
     for (const f of fields) if (f in full) picked[f] = full[f];

@@ -131,8 +131,6 @@ export function opMessage(h: { protocol?: string; method?: string; path?: string
   };
 }
 
-/** A record as read back: the same fields, the database's optional ones absent when null. */
-export type OpRow = OpRecord;
 
 const MAX_BUFFERED = 100_000;
 
@@ -281,7 +279,7 @@ export class OpRecorder {
     limit: number,
     who: { clients: string[]; clientPrefixes: string[]; servicePrefixes: string[] }[] = [],
     scan = Infinity,
-  ): Promise<{ rows: OpRow[]; scannedTo?: number }> {
+  ): Promise<{ rows: OpRecord[]; scannedTo?: number }> {
     await this.flush();
     const params: unknown[] = [new Date(from), new Date(to)];
     const period = 'finished_at >= $1 AND finished_at < $2';

@@ -394,47 +394,6 @@ function envelopeReader(message: Buffer, mt: MediaType, found: FoundPart): { tex
 /** the most of an envelope `bodyChildren` reads again: a metaservice's request is a few elements */
 const MAX_META_REQUEST = 64 * 1024;
 
-/**
- * The text of each child element of the body's wrapper element, by local name (`getWsdl`'s `serviceCode` and
- * `serviceVersion`): read again from the envelope already checked, for the metaservices this server answers.
- */
-export function bodyChildren(parsed: ParsedSoap): Record<string, string> {
-  if (parsed.part.length > MAX_META_REQUEST)
-    throw new TrucError('bad_request', `a metaservice's request is at most ${MAX_META_REQUEST} bytes`, { xroadFault: 'InvalidBody', reason_vi: `yêu cầu dịch vụ siêu dữ liệu tối đa ${MAX_META_REQUEST} byte` });
-  const out: Record<string, string> = Object.create(null);
-  const p = new SaxesParser({ xmlns: true });
-  let depth = 0;
-  let inBody = false;
-  let child: { name: string; text: string } | null = null;
-  p.on('opentag', (t: SaxesTagNS) => {
-    depth++;
-    if (depth === 2) inBody = t.uri === SOAP_ENV_NS && t.local === 'Body';
-    else if (depth === 4 && inBody) child = { name: t.local, text: '' };
-  });
-  const onText = (x: string) => {
-    if (child && depth === 4) child.text += x;
-  };
-  p.on('text', onText);
-  p.on('cdata', onText);
-  p.on('closetag', () => {
-    if (depth === 4 && child) {
-      out[child.name] ??= child.text.trim();
-      child = null;
-    }
-    depth--;
-  });
-  try {
-    // the envelope was checked in its own encoding; a metaservice's request is read as UTF-8, as X-Road sends it
-    p.write(parsed.part.toString('utf8')).close();
-  } catch (e) {
-    throw new TrucError('bad_request', `a metaservice's request is read as UTF-8 and this one is not: ${(e as Error).message.slice(0, 200)}`, {
-      xroadFault: 'InvalidBody',
-      reason_vi: 'yêu cầu dịch vụ siêu dữ liệu được đọc theo UTF-8, yêu cầu này không phải UTF-8',
-    });
-  }
-  return out;
-}
-
 /** An element below the body's wrapper element: its path of local names from the wrapper's child down. */
 export interface BodyElement {
   path: string;
@@ -444,12 +403,11 @@ export interface BodyElement {
 }
 
 /**
- * Every element below the body's wrapper element, in document order, with its text (trimmed): the nested
- * request of a service this server answers itself (operational monitoring's `searchCriteria`, `outputSpec`).
+ * Every element below the body's wrapper element of an envelope already checked, in document order, with its
+ * own text (trimmed), read again as UTF-8 (as X-Road sends what a server answers itself). Throws the parser's
+ * error as it comes (the callers say what could not be read), or when there are more than `maxElements`.
  */
-export function bodyElements(parsed: ParsedSoap, maxElements = 1000): BodyElement[] {
-  if (parsed.part.length > MAX_META_REQUEST)
-    throw new TrucError('bad_request', `a request this server answers itself is at most ${MAX_META_REQUEST} bytes`, { xroadFault: 'InvalidBody', reason_vi: `yêu cầu máy chủ tự trả lời tối đa ${MAX_META_REQUEST} byte` });
+function walkBody(parsed: ParsedSoap, maxElements: number): BodyElement[] {
   const out: BodyElement[] = [];
   const p = new SaxesParser({ xmlns: true });
   const stack: string[] = [];
@@ -477,15 +435,46 @@ export function bodyElements(parsed: ParsedSoap, maxElements = 1000): BodyElemen
     if (el) el.text = el.text.trim();
     stack.pop();
   });
+  p.write(parsed.part.toString('utf8')).close();
+  return out;
+}
+
+/**
+ * The text of each child element of the body's wrapper element, by local name (`getWsdl`'s `serviceCode` and
+ * `serviceVersion`): read again from the envelope already checked, for the metaservices this server answers.
+ */
+export function bodyChildren(parsed: ParsedSoap): Record<string, string> {
+  if (parsed.part.length > MAX_META_REQUEST)
+    throw new TrucError('bad_request', `a metaservice's request is at most ${MAX_META_REQUEST} bytes`, { xroadFault: 'InvalidBody', reason_vi: `yêu cầu dịch vụ siêu dữ liệu tối đa ${MAX_META_REQUEST} byte` });
+  let elements: BodyElement[];
   try {
-    p.write(parsed.part.toString('utf8')).close();
+    elements = walkBody(parsed, Infinity);
+  } catch (e) {
+    throw new TrucError('bad_request', `a metaservice's request is read as UTF-8 and this one is not: ${(e as Error).message.slice(0, 200)}`, {
+      xroadFault: 'InvalidBody',
+      reason_vi: 'yêu cầu dịch vụ siêu dữ liệu được đọc theo UTF-8, yêu cầu này không phải UTF-8',
+    });
+  }
+  const out: Record<string, string> = Object.create(null);
+  for (const el of elements) if (!el.path.includes('/')) out[el.path] ??= el.text;
+  return out;
+}
+
+/**
+ * Every element below the body's wrapper element, in document order, with its text (trimmed): the nested
+ * request of a service this server answers itself (operational monitoring's `searchCriteria`, `outputSpec`).
+ */
+export function bodyElements(parsed: ParsedSoap, maxElements = 1000): BodyElement[] {
+  if (parsed.part.length > MAX_META_REQUEST)
+    throw new TrucError('bad_request', `a request this server answers itself is at most ${MAX_META_REQUEST} bytes`, { xroadFault: 'InvalidBody', reason_vi: `yêu cầu máy chủ tự trả lời tối đa ${MAX_META_REQUEST} byte` });
+  try {
+    return walkBody(parsed, maxElements);
   } catch (e) {
     throw new TrucError('bad_request', `the request's body cannot be read: ${(e as Error).message.slice(0, 200)}`, {
       xroadFault: 'InvalidBody',
       reason_vi: 'không đọc được thân yêu cầu (đọc theo UTF-8)',
     });
   }
-  return out;
 }
 
 /** A SOAP message whose envelope is read and checked, and what follows the bytes read. */

@@ -41,7 +41,7 @@ export interface SsCliContext {
   operator(): string;
   config(): Config;
   /** opens the server's message log; `lo.cipher` encrypts its bodies (the vault's log key) */
-  openLog(p: Platform, dir: string, lo: { cipher?: BodyCipher }): Promise<MessageLogApi>;
+  openLog(p: Platform, dir: string, lo: { cipher?: BodyCipher; readOnly?: boolean; graceMs?: number }): Promise<MessageLogApi>;
 }
 
 function readDerOrPem(file: string): Buffer {
@@ -115,7 +115,8 @@ export function ssCommands(program: Command, ctx: SsCliContext): void {
         if (o.maintenance !== undefined && o.maintenance !== 'on' && o.maintenance !== 'off') throw new TrucError('bad_request', '--maintenance takes on or off');
         if (o.message !== undefined && o.maintenance !== 'on') throw new TrucError('bad_request', '--message goes with --maintenance on');
         if (o.message !== undefined) (await import('../exchange/conf/registration-request.js')).checkMaintenanceMessage(o.message);
-        const { server, settings, conf, log } = await openServer(p, (dir, lo) => ctx.openLog(p, dir, lo));
+        // beside the serving process: its message log is only read
+        const { server, settings, conf, log } = await openServer(p, (dir, lo) => ctx.openLog(p, dir, lo), { readOnly: true });
         // each of these is sent alone
         const single = async (): Promise<{ type: string; id: string; status: string } | null> => {
           if (o.authCert) {
@@ -302,7 +303,7 @@ export function ssCommands(program: Command, ctx: SsCliContext): void {
     .option('--peer <server>', 'SERVER:INSTANCE/CLASS/MEMBER/CODE to test a connection to')
     .action((o) =>
       ctx.withPlatform(async (p) => {
-        const { server, log } = await openServer(p, (dir, lo) => ctx.openLog(p, dir, lo));
+        const { server, log } = await openServer(p, (dir, lo) => ctx.openLog(p, dir, lo), { readOnly: true });
         try {
           const d = await server.diagnose(o.peer ? parseServer(o.peer) : undefined);
           ctx.out(d, () => JSON.stringify(d, null, 2));

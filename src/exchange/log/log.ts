@@ -61,6 +61,7 @@ import type { BodySpool, LogHealth, LogMode, LogRecordInput, LoggedRecord, Messa
 import { archiveSegments, type ArchiveResult } from './archive.js';
 import { writeArchivedEvidence, writeLiveEvidence, type EvidenceSeal } from './evidence.js';
 import { verifyLog, type VerifyReport } from './verify.js';
+import { LogLock } from './lock.js';
 import type { Readable } from 'node:stream';
 
 export interface LogLogger {
@@ -93,6 +94,12 @@ export interface MessageLogOptions {
   /** grace period before refusing (also settable by startTimestamping); default 4 h */
   graceMs?: number;
   onEvent?: (e: LogEvent) => void;
+  /**
+   * A view of a log another process writes (the serving security server's, read by `truc ss diagnose`):
+   * nothing is created, cut, deleted or indexed, no lock is taken; append, spool, time-stamping and archive
+   * refuse. Without it the opening process becomes the log's one writer (./lock.ts).
+   */
+  readOnly?: boolean;
 }
 
 export interface TimestampingOptions {
@@ -239,6 +246,10 @@ export class MessageLog implements MessageLogApi {
 
   /** records cut from the tail when the log opened (a crash mid-write) */
   readonly recovered: { tornBytes: number; why?: string };
+  /** a view of a log another process writes (MessageLogOptions.readOnly) */
+  readonly readOnly: boolean;
+  /** the writer's lock (none for a view) */
+  private lock: LogLock | null = null;
 
   private constructor(
     /** the log's folder (segments, spool, stamps, archives) */
@@ -259,13 +270,38 @@ export class MessageLog implements MessageLogApi {
     this.onEvent = o.onEvent;
     this.retentionDays = o.retentionDays;
     this.recovered = { tornBytes: 0 };
+    this.readOnly = o.readOnly === true;
   }
   private readonly retentionDays: number | undefined;
 
   static async open(o: MessageLogOptions): Promise<MessageLog> {
     const dir = o.dir;
-    for (const d of [dir, join(dir, SEGMENTS), join(dir, SPOOL), join(dir, ARCHIVES)]) await mkdir(d, { recursive: true });
     if (o.cipher && (!o.cipher.id || Buffer.byteLength(o.cipher.id) > 255)) throw new TrucError('invalid_config', 'a body cipher needs an id of 1 to 255 bytes');
+    if (o.readOnly) return MessageLog.openView(o);
+    for (const d of [dir, join(dir, SEGMENTS), join(dir, SPOOL), join(dir, ARCHIVES)]) await mkdir(d, { recursive: true });
+    // one writer: what follows (the spool cleared, a torn tail cut, the index caught up) is the writer's alone
+    const lock = await LogLock.acquire(dir);
+    try {
+      const log = await MessageLog.openWriter(o);
+      log.lock = lock;
+      return log;
+    } catch (e) {
+      await lock.release();
+      throw e;
+    }
+  }
+
+  /** A view of the log as its writer has left it so far (MessageLogOptions.readOnly). */
+  private static async openView(o: MessageLogOptions): Promise<MessageLog> {
+    if (!existsSync(join(o.dir, 'LOG'))) throw new TrucError('not_found', `không có nhật ký thông điệp ở ${o.dir} / there is no message log in ${o.dir} yet`);
+    const log = new MessageLog(o.dir, undefined, o.log, o, (await readIdentity(o.dir)).logId);
+    await log.openSegments();
+    await log.openStamps();
+    return log;
+  }
+
+  private static async openWriter(o: MessageLogOptions): Promise<MessageLog> {
+    const dir = o.dir;
     let logId: Buffer;
     if (!existsSync(join(dir, 'LOG'))) {
       logId = randomBytes(16);
@@ -319,13 +355,16 @@ export class MessageLog implements MessageLogApi {
       await s.close();
       if (s.header) this.segments.push({ no, firstSeq: s.header.firstSeq });
       else if (no === nos[nos.length - 1] && nos.length > 1) {
-        // a segment whose header never reached the disk: the crash came while rolling over
+        // a segment whose header never reached the disk: the crash came while rolling over (or, seen from
+        // a view, the writer is rolling over now: it is left alone)
+        if (this.readOnly) continue;
         await cutTail(this.dir, segPath(this.dir, no), 0, s.stop()?.why ?? 'bad header', `${no}`);
         await rm(segPath(this.dir, no), { force: true });
         this.event({ type: 'torn_tail', segment: no, bytes: 0, why: 'segment header not written' });
       } else throw new TrucError('log_failure', `message log segment ${no} is unreadable: ${s.stop()?.why}`, { segment: no });
     }
     if (!this.segments.length) {
+      if (this.readOnly) throw new TrucError('log_failure', `the message log in ${this.dir} has no segment yet`);
       await this.createSegment(1, 1, genesisHash(this.logId, 'records'));
       this.head = { seq: 0, hash: genesisHash(this.logId, 'records') };
       this.recent.reset(1);
@@ -340,7 +379,8 @@ export class MessageLog implements MessageLogApi {
     await scan.close();
     const end = scan.last();
     const stop = scan.stop();
-    if (stop) {
+    // a view ends where the writer's last whole record does (a record being written is not cut)
+    if (stop && !this.readOnly) {
       const bytes = await cutTail(this.dir, path, stop.offset, stop.why, `${last.no}`);
       (this.recovered as { tornBytes: number; why?: string }).tornBytes = bytes;
       (this.recovered as { why?: string }).why = stop.why;
@@ -348,7 +388,7 @@ export class MessageLog implements MessageLogApi {
       this.event({ type: 'torn_tail', segment: last.no, offset: stop.offset, bytes, why: stop.why });
     }
     this.head = { seq: end.seq, hash: end.hash };
-    this.fh = await open(path, SEG_OPEN);
+    this.fh = await open(path, this.readOnly ? 'r' : SEG_OPEN);
     this.segSize = (await this.fh.stat()).size;
   }
 
@@ -356,6 +396,7 @@ export class MessageLog implements MessageLogApi {
     const path = join(this.dir, STAMPS);
     const firstLive = this.segments[0]!.firstSeq;
     if (!existsSync(path)) {
+      if (this.readOnly) throw new TrucError('log_failure', `the message log in ${this.dir} has no stamp file yet`);
       const payload = encodeStampsHeader({ logId: this.logId, firstBatch: 1, prevHash: genesisHash(this.logId, 'stamps') });
       const bytes = frameBytes(T_STAMPS, payload, recordDigest(T_STAMPS, payload));
       await writeFile(path, bytes);
@@ -366,11 +407,11 @@ export class MessageLog implements MessageLogApi {
     }
     const st = await readStamps(path);
     if (!st.header) throw new TrucError('log_failure', `the message log's stamp file is unreadable: ${st.stop?.why}`);
-    if (st.stop) {
+    if (st.stop && !this.readOnly) {
       const bytes = await cutTail(this.dir, path, st.stop.offset, st.stop.why, 'stamps');
       this.event({ type: 'torn_tail', file: 'stamps', offset: st.stop.offset, bytes, why: st.stop.why });
     }
-    this.stampsFh = await open(path, 'r+');
+    this.stampsFh = await open(path, this.readOnly ? 'r' : 'r+');
     this.stampsSize = (await this.stampsFh.stat()).size;
     this.stampsLast = st.last;
     this.lastBatch = st.header.firstBatch - 1;
@@ -444,13 +485,20 @@ export class MessageLog implements MessageLogApi {
 
   // ---- appending --------------------------------------------------------------------------------------
 
+  /** refuses a write on a view: the log has another writer */
+  private viewOnly(): TrucError {
+    return new TrucError('log_failure', `nhật ký thông điệp ${this.dir} chỉ được mở để đọc / the message log ${this.dir} is open for reading only (another process writes it)`);
+  }
+
   spool(): BodySpool {
     if (this.closed) throw new TrucError('log_failure', 'the message log is closed');
+    if (this.readOnly) throw this.viewOnly();
     return new FileSpool(join(this.dir, SPOOL), this.logId, this.cipher, this.maxBodyBytes);
   }
 
   append(rec: LogRecordInput): Promise<LoggedRecord> {
     if (this.closed) return Promise.reject(new TrucError('log_failure', 'the message log is closed'));
+    if (this.readOnly) return Promise.reject(this.viewOnly());
     if (this.broken) return Promise.reject(new TrucError('log_failure', `the message log cannot write: ${this.broken.message}`));
     let stored: StoredBody;
     let spooled: LogSpooledBody | undefined;
@@ -724,6 +772,7 @@ export class MessageLog implements MessageLogApi {
   // ---- time-stamping ----------------------------------------------------------------------------------
 
   timestampNow(stamper: TimeStamper, limit = this.batchLimit): Promise<{ stamped: number }> {
+    if (this.readOnly) return Promise.reject(this.viewOnly());
     const run = this.stampLock.then(() => this.stampOnce(stamper, limit));
     this.stampLock = run.catch(() => {});
     return run;
@@ -788,6 +837,7 @@ export class MessageLog implements MessageLogApi {
 
   /** Time-stamps on a schedule with the approved TSAs, tried in turn; reports failures and recovery. */
   startTimestamping(o: TimestampingOptions): void {
+    if (this.readOnly) throw this.viewOnly();
     this.stopTimestamping();
     this.tsOpts = o;
     if (o.graceMs !== undefined) this.graceMs = o.graceMs;
@@ -863,6 +913,7 @@ export class MessageLog implements MessageLogApi {
    * into hash-linked archive files, then deletes archives past the retention period.
    */
   async archive(o: { before?: Date | number; retentionDays?: number } = {}): Promise<ArchiveResult> {
+    if (this.readOnly) throw this.viewOnly();
     const run = this.stampLock.then(async () => {
       const closed = this.segments.slice(0, -1);
       const res = await archiveSegments({
@@ -936,5 +987,7 @@ export class MessageLog implements MessageLogApi {
     }
     await this.fh.close().catch(() => {});
     await this.stampsFh.close().catch(() => {});
+    await this.lock?.release();
+    this.lock = null;
   }
 }

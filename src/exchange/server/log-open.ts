@@ -11,8 +11,12 @@ import { MessageLog } from '../log/index.js';
 export interface LogOpenOptions {
   mode?: LogMode;
   cipher?: BodyCipher;
+  /** a view of the log another process writes (MessageLogOptions.readOnly) */
+  readOnly?: boolean;
+  /** the time-stamping grace period (a view's health says whether the writer refuses by it) */
+  graceMs?: number;
 }
 
 export async function openMessageLog(db: Db, dir: string, opts: LogOpenOptions = {}): Promise<MessageLogApi> {
-  return MessageLog.open({ db, dir, mode: opts.mode ?? 'full', ...(opts.cipher ? { cipher: opts.cipher } : {}) });
+  return MessageLog.open({ db, dir, mode: opts.mode ?? 'full', ...(opts.cipher ? { cipher: opts.cipher } : {}), ...(opts.readOnly ? { readOnly: true } : {}), ...(opts.graceMs ? { graceMs: opts.graceMs } : {}) });
 }

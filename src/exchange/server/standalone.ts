@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Platform } from '../../platform.js';
 import type { ExchangeSettings } from '../../config.js';
-import { TrucError } from '../../errors.js';
+import { TrucError, isTrucError } from '../../errors.js';
 import { migrate } from '../../store/index.js';
 import { parseAnchor, anchorBytes } from '../conf/anchor.js';
 import { ConfClient } from '../conf/client.js';
@@ -102,16 +102,31 @@ export async function serverLogCipher(p: Platform, name: string, enabled = true)
   return logBodyCipher(new Vault({ db: p.db, keys: p.keys, bus: p.bus }), name);
 }
 
+/**
+ * The security server of this process's configuration. `readOnly` (commands run beside the serving process:
+ * `ss diagnose`, `ss register`): its message log is opened as a view, never for writing (./log/lock.ts) —
+ * unless there is no log yet, when nothing can be serving it.
+ */
 export async function openServer(
   p: Platform,
-  openLog: (dir: string, o: { cipher?: BodyCipher }) => Promise<MessageLogApi>,
+  openLog: (dir: string, o: { cipher?: BodyCipher; readOnly?: boolean; graceMs?: number }) => Promise<MessageLogApi>,
+  o: { readOnly?: boolean } = {},
 ): Promise<{ server: SecurityServer; conf: ConfClient; log: MessageLogApi; settings: ReturnType<typeof serverSettings> }> {
   const s = serverSettings(p);
   await serverStore(p);
   const conf = confClient(p, s.dir);
   await conf.refresh().catch((e) => p.log.warn({ err: e }, 'the global configuration could not be downloaded now; using the cached one if valid'));
   const cipher = await serverLogCipher(p, serverText(s.serverId), s.encryptLog !== false);
-  const log = await openLog(join(s.dir, 'log'), cipher ? { cipher } : {});
+  const lo = { ...(cipher ? { cipher } : {}), ...(s.timestampGraceSeconds ? { graceMs: s.timestampGraceSeconds * 1000 } : {}) };
+  let log: MessageLogApi;
+  if (o.readOnly)
+    try {
+      log = await openLog(join(s.dir, 'log'), { ...lo, readOnly: true });
+    } catch (e) {
+      if (!isTrucError(e) || e.code !== 'not_found') throw e;
+      log = await openLog(join(s.dir, 'log'), lo);
+    }
+  else log = await openLog(join(s.dir, 'log'), lo);
   const server = await SecurityServer.open({
     id: s.serverId,
     db: p.db,

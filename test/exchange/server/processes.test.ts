@@ -7,7 +7,7 @@
  * recovery, `kill -9` of a provider mid-exchange, and every message log verified offline after.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
@@ -231,6 +231,32 @@ describe.skipIf(!enabled)('security servers as separate processes on PostgreSQL'
     const echoed = await call(0, HCM_ECHO, { body: big });
     expect(echoed.status).toBe(200);
     expect(echoed.body.equals(big)).toBe(true);
+  }, 300_000);
+
+  it('beside a serving process: `truc ss diagnose` only reads its message log, and a second `ss serve` is refused by the log’s lock', async () => {
+    const hcm = agencies[2]!;
+    const truc = (...args: string[]) =>
+      new Promise<{ code: number | null; stdout: string; stderr: string }>((res) => {
+        execFile(process.execPath, [join(ROOT, 'bin/truc.js'), '--config', hcm.config, ...args], { timeout: 120_000, env: { ...process.env, TRUC_LOG_LEVEL: 'warn' } }, (err, stdout, stderr) =>
+          res({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+        );
+      });
+    // a body streaming through the provider's server while the commands run: its spool is the server's
+    const big = Buffer.alloc(24 * 1024 * 1024, 5);
+    const streaming = call(0, HCM_ECHO, { body: big });
+    const d = await truc('--json', 'ss', 'diagnose');
+    expect(d.code, d.stderr).toBe(0);
+    const report = JSON.parse(d.stdout) as { messageLog: { unstamped: number; refusing: boolean } };
+    expect(report.messageLog.refusing).toBe(false);
+    expect(typeof report.messageLog.unstamped).toBe('number');
+    const second = await truc('ss', 'serve');
+    expect(second.code).not.toBe(0);
+    expect(second.stderr).toContain(`process ${hcm.child!.pid}`);
+    expect(second.stderr).toMatch(/đang được tiến trình \d+ ghi/);
+    const echoed = await streaming;
+    expect(echoed.status).toBe(200);
+    expect(echoed.body.equals(big)).toBe(true);
+    expect((await call(0, HCM_INFO)).status).toBe(200);
   }, 300_000);
 
   it('a TSA outage past the grace period stops new messages, and they flow again when it answers', async () => {

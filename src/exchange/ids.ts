@@ -188,3 +188,49 @@ export const sameSubsystem = (a: SubsystemId, b: SubsystemId) => sameMember(a, b
 
 /** Agency codes as the national register writes them: `NNN.NN.NN.Xnn` (e.g. `000.00.00.G22`, `000.00.31.H29`). */
 export const AGENCY_CODE = /^\d{3}\.\d{2}\.\d{2}\.[A-Z]\d{2}$/;
+
+/**
+ * A represented party (X-Road's third-party representation extension, PR-THIRDPARTY): the party a client
+ * subsystem acts for, which need not be a member — a code, and optionally its class.
+ */
+export interface RepresentedParty {
+  partyClass?: string;
+  partyCode: string;
+}
+
+const PARTY_MAX = 255;
+
+function partyPart(text: string, what: string): string {
+  if (!text) throw new TrucError('bad_request', `the represented party's ${what} is empty`, { reason_vi: `${what === 'code' ? 'mã' : 'loại'} của bên được đại diện để trống` });
+  if (text.length > PARTY_MAX || /[\p{Cc}]/u.test(text))
+    throw new TrucError('bad_request', `the represented party's ${what} is longer than ${PARTY_MAX} characters or holds control characters`, {
+      reason_vi: `${what === 'code' ? 'mã' : 'loại'} của bên được đại diện dài quá ${PARTY_MAX} ký tự hoặc chứa ký tự điều khiển`,
+    });
+  return text;
+}
+
+/** Checks a represented party's parts (from a SOAP header, or decoded from REST's header). */
+export function representedParty(partyClass: string | undefined, partyCode: string): RepresentedParty {
+  return { ...(partyClass !== undefined ? { partyClass: partyPart(partyClass, 'class') } : {}), partyCode: partyPart(partyCode, 'code') };
+}
+
+/**
+ * REST's `X-Road-Represented-Party` header: `[CLASS/]CODE`, each part percent-encoded UTF-8 (as the other
+ * identifier headers); `bad_request` for anything else (three parts, an empty one, a broken escape).
+ */
+export function parseRepresentedPartyHeader(text: string): RepresentedParty {
+  const parts = text.trim().split('/');
+  if (parts.length > 2)
+    throw new TrucError('bad_request', 'the X-Road-Represented-Party header is [CLASS/]CODE, not more parts', { reason_vi: 'tiêu đề X-Road-Represented-Party có dạng [LOẠI/]MÃ' });
+  let decoded: string[];
+  try {
+    decoded = parts.map((p) => decodeURIComponent(p));
+  } catch {
+    throw new TrucError('bad_request', 'the X-Road-Represented-Party header holds a malformed percent-encoding', { reason_vi: 'tiêu đề X-Road-Represented-Party có mã hoá phần trăm sai' });
+  }
+  return decoded.length === 2 ? representedParty(decoded[0], decoded[1]!) : representedParty(undefined, decoded[0]!);
+}
+
+/** The header form of a represented party (each part percent-encoded where it must be). */
+export const representedPartyHeader = (r: RepresentedParty) =>
+  `${r.partyClass !== undefined ? `${encodeURIComponent(r.partyClass)}/` : ''}${encodeURIComponent(r.partyCode)}`;

@@ -13,7 +13,7 @@ import https from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { TrucError, isTrucError } from '../../errors.js';
-import { clientHeader, isMemberService, memberText, memberOf, parseClientHeader, parseServer, parseService, parseSubsystem, sameMember, serverText, serviceId, subsystemId, memberId, serviceText, subsystemText, subsystemOf, type ServerId, type ServiceId, type SubsystemId } from '../ids.js';
+import { clientHeader, isMemberService, memberText, memberOf, parseClientHeader, parseRepresentedPartyHeader, parseServer, parseService, parseSubsystem, sameMember, serverText, serviceId, subsystemId, memberId, serviceText, subsystemText, subsystemOf, type ServerId, type ServiceId, type SubsystemId } from '../ids.js';
 import { BodyCollector, bodyStream, forwardFramed } from './body.js';
 import { FRAME_ABORT, FRAME_BODY, FRAME_HEADER, FRAME_MATERIAL, FRAME_SIGNATURE, MESSAGE_CONTENT_TYPE, encodeHeader, frame, frameHead, signMessage, parseHeader, readWhole, restServiceHeader, xroadRequestHash, type MessageHeader } from './message.js';
 import { bodyIdleBound, checkTime, httpInbound, ownMaterial, publishRefusal, readIncoming, receiveBody, recordHealth, type InboundSource, type ReceivedRest, type ServerContext } from './context.js';
@@ -154,6 +154,9 @@ export async function handleConsumer(ctx: ServerContext, req: IncomingMessage, r
       const ch = req.headers['x-road-client'];
       if (typeof ch !== 'string' || !ch) throw new TrucError('unknown_client', 'the X-Road-Client header is missing', { reason_vi: 'thiếu tiêu đề X-Road-Client (hệ thống khách gọi dịch vụ)' });
       client = parseClientHeader(decodeClientHeader(ch));
+      // X-Road-Represented-Party ([CLASS/]CODE): carried to the service as given, once it reads as one
+      const represented = req.headers['x-road-represented-party'];
+      if (represented !== undefined) parseRepresentedPartyHeader(Array.isArray(represented) ? represented.join(',') : represented);
       const givenId = req.headers['x-road-id'];
       // the caller's id is its own to correlate by: one that cannot be carried is refused, not replaced (as
       // a SOAP message's id is); the bytes are kept as they came, so the answer echoes them unchanged

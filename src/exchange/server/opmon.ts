@@ -172,6 +172,8 @@ function recordJson(own: string | undefined, snap: ServerSnapshot, r: OpRecord):
     } catch {
       // not an identifier this server can read back
     }
+  if (r.representedClass !== undefined) out.representedPartyClass = r.representedClass;
+  if (r.representedCode !== undefined) out.representedPartyCode = r.representedCode;
   if (r.method) out.restMethod = r.method;
   if (r.path) out.restPath = r.path;
   out.messageId = r.messageId;

@@ -11,6 +11,7 @@ import type { Logger } from 'pino';
 import type { Db, Migration } from '../../store/index.js';
 import type { CopyColumn } from '../../store/copy.js';
 import { textArray, timestampArray } from '../../store/array-params.js';
+import { parseRepresentedPartyHeader, type RepresentedParty } from '../ids.js';
 
 export const opMigrations: Migration[] = [
   {
@@ -63,6 +64,14 @@ export const opMigrations: Migration[] = [
     `,
   },
   {
+    // the party a client acted for (PR-THIRDPARTY; PR-OPMON's representedPartyClass, representedPartyCode)
+    id: 'exchange/server_007_op_represented',
+    sql: `
+      ALTER TABLE xs_op ADD COLUMN IF NOT EXISTS represented_class text;
+      ALTER TABLE xs_op ADD COLUMN IF NOT EXISTS represented_code text;
+    `,
+  },
+  {
     // X-Road's operational monitoring asks for the records of a period by when they were finished
     // (getSecurityServerOperationalData's recordsFrom..recordsTo, monitoringDataTs)
     id: 'exchange/server_004_op_finished',
@@ -89,7 +98,11 @@ const COLUMNS: readonly CopyColumn[] = [
   { name: 'issue', type: 'text' },
   { name: 'request_out_at', type: 'timestamptz' },
   { name: 'response_in_at', type: 'timestamptz' },
+  { name: 'represented_class', type: 'text' },
+  { name: 'represented_code', type: 'text' },
 ];
+/** the columns of a record, in COLUMNS' order (the COPY's, the re-insert's and the queries') */
+const NAMES = COLUMNS.map((c) => c.name).join(', ');
 
 export interface OpRecord {
   messageId: string;
@@ -112,16 +125,30 @@ export interface OpRecord {
   /** ms: when the request left this server (to the provider's server, or to the service) and its answer came in */
   requestOutAt?: number;
   responseInAt?: number;
+  /** the party the client acted for (X-Road-Represented-Party, or SOAP's representedParty) */
+  representedClass?: string;
+  representedCode?: string;
 }
 
 /** The two times an exchange fills in as it goes (`OpRecord.requestOutAt`, `responseInAt`). */
 export type OpTimes = Pick<OpRecord, 'requestOutAt' | 'responseInAt'>;
 
 /** What an operational record keeps of a message's header: REST's method and path (no query), the ids. */
-export function opMessage(h: { protocol?: string; method?: string; path?: string; headers: Record<string, string> }): Pick<OpRecord, 'protocol' | 'method' | 'path' | 'requestId' | 'userId' | 'issue'> {
+export function opMessage(
+  h: { protocol?: string; method?: string; path?: string; headers: Record<string, string> },
+): Pick<OpRecord, 'protocol' | 'method' | 'path' | 'requestId' | 'userId' | 'issue' | 'representedClass' | 'representedCode'> {
   const soap = h.protocol === 'soap';
   const q = h.path?.indexOf('?') ?? -1;
+  let represented: RepresentedParty | undefined;
+  try {
+    // checked by the client's server before it signed; one it let through unread is left out, not refused here
+    if (h.headers['x-road-represented-party']) represented = parseRepresentedPartyHeader(h.headers['x-road-represented-party']);
+  } catch {
+    represented = undefined;
+  }
   return {
+    ...(represented?.partyClass !== undefined ? { representedClass: represented.partyClass } : {}),
+    ...(represented ? { representedCode: represented.partyCode } : {}),
     protocol: soap ? 'soap' : 'rest',
     ...(!soap && h.method ? { method: h.method } : {}),
     ...(!soap && h.path ? { path: (q < 0 ? h.path : h.path.slice(0, q)).slice(0, 1000) } : {}),
@@ -153,7 +180,16 @@ const toRow = (r: OpRecord) => [
   r.issue ?? null,
   r.requestOutAt === undefined ? null : new Date(r.requestOutAt),
   r.responseInAt === undefined ? null : new Date(r.responseInAt),
+  r.representedClass ?? null,
+  r.representedCode ?? null,
 ];
+
+/** One column's values as a PostgreSQL array literal, for unnest. */
+function arrayParam(type: CopyColumn['type'], values: unknown[]): string {
+  if (type === 'text') return textArray(values as (string | null)[]);
+  if (type === 'timestamptz') return timestampArray(values as (Date | null)[]);
+  return `{${values.map((v) => (v === null ? 'NULL' : String(v))).join(',')}}`;
+}
 
 export class OpRecorder {
   private buf: OpRecord[] = [];
@@ -219,31 +255,12 @@ export class OpRecorder {
 
   /** Rows whose earlier write failed, inserted where no row of the same exchange side and start exists. */
   private async writeAbsent(rows: OpRecord[]): Promise<void> {
+    const table = rows.map(toRow);
     await this.db.query(
-      `INSERT INTO xs_op (message_id, side, client, service, started_at, finished_at, request_bytes, response_bytes, status, error, protocol, rest_method, rest_path, request_id, user_id, issue, request_out_at, response_in_at)
-       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::timestamptz[], $7::int8[], $8::int8[], $9::int4[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[], $16::text[], $17::timestamptz[], $18::timestamptz[])
-         AS x(message_id, side, client, service, started_at, finished_at, request_bytes, response_bytes, status, error, protocol, rest_method, rest_path, request_id, user_id, issue, request_out_at, response_in_at)
+      `INSERT INTO xs_op (${NAMES})
+       SELECT * FROM unnest(${COLUMNS.map((c, i) => `$${i + 1}::${c.type}[]`).join(', ')}) AS x(${NAMES})
        WHERE NOT EXISTS (SELECT 1 FROM xs_op o WHERE o.message_id = x.message_id AND o.side = x.side AND o.started_at = x.started_at)`,
-      [
-        textArray(rows.map((r) => r.messageId)),
-        textArray(rows.map((r) => r.side)),
-        textArray(rows.map((r) => r.client ?? null)),
-        textArray(rows.map((r) => r.service ?? null)),
-        timestampArray(rows.map((r) => r.startedAt)),
-        timestampArray(rows.map((r) => r.finishedAt)),
-        `{${rows.map((r) => r.requestBytes).join(',')}}`,
-        `{${rows.map((r) => r.responseBytes).join(',')}}`,
-        `{${rows.map((r) => r.status ?? 'NULL').join(',')}}`,
-        textArray(rows.map((r) => r.error ?? null)),
-        textArray(rows.map((r) => r.protocol ?? null)),
-        textArray(rows.map((r) => r.method ?? null)),
-        textArray(rows.map((r) => r.path ?? null)),
-        textArray(rows.map((r) => r.requestId ?? null)),
-        textArray(rows.map((r) => r.userId ?? null)),
-        textArray(rows.map((r) => r.issue ?? null)),
-        timestampArray(rows.map((r) => (r.requestOutAt === undefined ? null : new Date(r.requestOutAt)))),
-        timestampArray(rows.map((r) => (r.responseInAt === undefined ? null : new Date(r.responseInAt)))),
-      ],
+      COLUMNS.map((c, i) => arrayParam(c.type, table.map((row) => row[i]))),
     );
   }
 
@@ -291,14 +308,13 @@ export class OpRecorder {
       for (const sp of w.servicePrefixes) any.push(`starts_with(service, $${params.push(sp)})`);
       filters.push(any.length ? `(${any.join(' OR ')})` : 'false');
     }
-    const cols = 'message_id, side, client, service, started_at, finished_at, request_bytes, response_bytes, status, error, protocol, rest_method, rest_path, request_id, user_id, issue, request_out_at, response_in_at';
     let scannedTo: number | undefined;
     let sql: string;
     if (filters.length && Number.isFinite(scan)) {
       const bound = await this.db.query<{ finished_at: string }>(`SELECT finished_at FROM xs_op WHERE ${period} ORDER BY finished_at OFFSET $3 LIMIT 1`, [params[0], params[1], scan - 1]);
       if (bound.length) scannedTo = new Date(bound[0]!.finished_at).getTime();
-      sql = `SELECT * FROM (SELECT ${cols} FROM xs_op WHERE ${period} ORDER BY finished_at LIMIT $${params.push(scan)}) s WHERE ${filters.join(' AND ')} ORDER BY finished_at LIMIT $${params.push(limit)}`;
-    } else sql = `SELECT ${cols} FROM xs_op WHERE ${[period, ...filters].join(' AND ')} ORDER BY finished_at LIMIT $${params.push(limit)}`;
+      sql = `SELECT * FROM (SELECT ${NAMES} FROM xs_op WHERE ${period} ORDER BY finished_at LIMIT $${params.push(scan)}) s WHERE ${filters.join(' AND ')} ORDER BY finished_at LIMIT $${params.push(limit)}`;
+    } else sql = `SELECT ${NAMES} FROM xs_op WHERE ${[period, ...filters].join(' AND ')} ORDER BY finished_at LIMIT $${params.push(limit)}`;
     const rows = await this.db.query<Record<string, unknown>>(sql, params);
     return {
       rows: rows.map((r) => ({
@@ -320,6 +336,8 @@ export class OpRecorder {
         ...(r.issue ? { issue: String(r.issue) } : {}),
         ...(r.request_out_at ? { requestOutAt: new Date(r.request_out_at as string).getTime() } : {}),
         ...(r.response_in_at ? { responseInAt: new Date(r.response_in_at as string).getTime() } : {}),
+        ...(r.represented_class !== null && r.represented_class !== undefined ? { representedClass: String(r.represented_class) } : {}),
+        ...(r.represented_code ? { representedCode: String(r.represented_code) } : {}),
       })),
       ...(scannedTo !== undefined ? { scannedTo } : {}),
     };

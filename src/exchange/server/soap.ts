@@ -26,12 +26,14 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import { SaxesParser, type SaxesTagNS } from 'saxes';
 import { TrucError, isTrucError, toProblem } from '../../errors.js';
-import { MEMBER_SERVICES, memberId, memberServiceId, serverId, serviceId, subsystemId, type ServerId, type ServiceId, type SubsystemId } from '../ids.js';
+import { MEMBER_SERVICES, memberId, memberServiceId, representedParty, representedPartyHeader, serverId, serviceId, subsystemId, type ServerId, type ServiceId, type SubsystemId } from '../ids.js';
 import { problemMessageVi, xroadFault, type ErrorOrigin } from './xroad-error.js';
 import { MAX_XML_DEPTH } from '../../sign/xades/parse.js';
 
 export const SOAP_ENV_NS = 'http://schemas.xmlsoap.org/soap/envelope/';
 export const XRD_NS = 'http://x-road.eu/xsd/xroad.xsd';
+/** X-Road's third-party representation extension (PR-THIRDPARTY): the `representedParty` header field */
+export const REPR_NS = 'http://x-road.eu/xsd/representation.xsd';
 export const ID_NS = 'http://x-road.eu/xsd/identifiers';
 export const SHA512_URI = 'http://www.w3.org/2001/04/xmlenc#sha512';
 /** Trục's own elements in a fault's detail (the stable code and the Vietnamese and English text) */
@@ -64,6 +66,8 @@ export interface SoapFields {
   issue?: string;
   protocolVersion?: string;
   requestHash?: string;
+  /** PR-THIRDPARTY: the party the client acts for, as written (checked by `soapRequest`) */
+  representedParty?: { partyClass?: string; partyCode?: string };
 }
 
 export interface ParsedSoap {
@@ -288,6 +292,8 @@ function envelopeReader(message: Buffer, mt: MediaType, found: FoundPart): { tex
   let body: ParsedSoap['body'] = null;
   let field: { name: string; text: string; id?: XrdIdentifier; attrs: Record<string, string> } | null = null;
   let idPart: { name: string; text: string } | null = null;
+  let repr: { partyClass?: string; partyCode?: string } | null = null;
+  let reprPart: { name: 'partyClass' | 'partyCode'; text: string } | null = null;
   const p = new SaxesParser({ xmlns: true, position: true });
   let failure: Error | null = null;
   const fail = (e: Error) => {
@@ -315,6 +321,18 @@ function envelopeReader(message: Buffer, mt: MediaType, found: FoundPart): { tex
       } else fail(bad('InvalidSoap', `an element ${t.local} directly in the Envelope`));
       return;
     }
+    if (depth === 3 && inHeader && t.uri === REPR_NS && t.local === 'representedParty') {
+      if (seen.has('repr:representedParty')) fail(bad('DuplicateHeaderField', 'the header field representedParty appears twice'));
+      seen.add('repr:representedParty');
+      repr = {};
+      return;
+    }
+    if (depth === 4 && repr) {
+      if (t.uri !== REPR_NS || (t.local !== 'partyClass' && t.local !== 'partyCode')) fail(bad('InvalidSoap', `representedParty holds an element {${t.uri}}${t.local}`));
+      else if (repr[t.local] !== undefined) fail(bad('DuplicateHeaderField', `representedParty names ${t.local} twice`));
+      else reprPart = { name: t.local, text: '' };
+      return;
+    }
     if (depth === 3 && inHeader && t.uri === XRD_NS) {
       if (seen.has(t.local)) fail(bad('DuplicateHeaderField', `the header field ${t.local} appears twice`));
       seen.add(t.local);
@@ -337,12 +355,19 @@ function envelopeReader(message: Buffer, mt: MediaType, found: FoundPart): { tex
   });
   const onText = (s: string) => {
     if (idPart) idPart.text += s;
+    else if (reprPart) reprPart.text += s;
     else if (field && depth === 3) field.text += s;
   };
   p.on('text', onText);
   p.on('cdata', onText);
   p.on('closetag', () => {
-    if (depth === 4 && idPart && field?.id) {
+    if (depth === 4 && repr) {
+      if (reprPart) repr[reprPart.name] = reprPart.text.trim();
+      reprPart = null;
+    } else if (depth === 3 && repr) {
+      fields.representedParty = repr;
+      repr = null;
+    } else if (depth === 4 && idPart && field?.id) {
       field.id.parts[idPart.name] = idPart.text.trim();
       idPart = null;
     } else if (depth === 3 && field) {
@@ -616,6 +641,16 @@ export function soapRequest(message: Buffer | ParsedSoap, contentType: string, s
   if (soapAction !== undefined) headers.soapaction = soapAction;
   if (f.userId) headers['x-road-userid'] = f.userId;
   if (f.issue) headers['x-road-issue'] = f.issue;
+  if (f.representedParty) {
+    const r = f.representedParty;
+    if (r.partyCode === undefined) throw bad('MissingHeaderField', "Required field 'partyCode' of representedParty is missing");
+    try {
+      // carried in the signed header as REST carries it, so that both servers' records name it
+      headers['x-road-represented-party'] = representedPartyHeader(representedParty(r.partyClass, r.partyCode));
+    } catch (e) {
+      throw isTrucError(e) ? bad('InvalidHeaderField', e.message) : e;
+    }
+  }
   let target: ServerId | undefined;
   if (f.securityServer) {
     const p = f.securityServer.parts;

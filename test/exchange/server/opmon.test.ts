@@ -26,7 +26,7 @@ const HCM: Who = { memberClass: 'PROV', memberCode: '000.00.31.H29', subsystem: 
 const ids = (w: { memberClass: string; memberCode: string }) => `<id:xRoadInstance>VN</id:xRoadInstance><id:memberClass>${w.memberClass}</id:memberClass><id:memberCode>${w.memberCode}</id:memberCode>`;
 
 /** PR-OPMON Annex C's request, for our identifiers */
-function opmonRequest(o: { client: Who; owner?: Who; server?: string; code: string; body: string; id?: string; serviceSubsystem?: string }): string {
+function opmonRequest(o: { client: Who; owner?: Who; server?: string; code: string; body: string; id?: string; serviceSubsystem?: string; represented?: string }): string {
   const owner = o.owner ?? HCM;
   return (
     '<?xml version="1.0" encoding="utf-8"?>\n' +
@@ -35,6 +35,7 @@ function opmonRequest(o: { client: Who; owner?: Who; server?: string; code: stri
     `    <xroad:client id:objectType="SUBSYSTEM">${ids(o.client)}<id:subsystemCode>${o.client.subsystem}</id:subsystemCode></xroad:client>\n` +
     `    <xroad:service id:objectType="SERVICE">${ids(owner)}${o.serviceSubsystem ? `<id:subsystemCode>${o.serviceSubsystem}</id:subsystemCode>` : ''}<id:serviceCode>${o.code}</id:serviceCode></xroad:service>\n` +
     (o.server === '' ? '' : `    <xroad:securityServer id:objectType="SERVER">${ids(owner)}<id:serverCode>${o.server ?? 'ss-hcm'}</id:serverCode></xroad:securityServer>\n`) +
+    (o.represented ?? '') +
     `    <xroad:id>${o.id ?? randomUUID()}</xroad:id>\n` +
     '    <xroad:protocolVersion>4.0</xroad:protocolVersion>\n' +
     '  </SOAP-ENV:Header>\n' +
@@ -79,11 +80,13 @@ async function operational(who: Who, body: string, id?: string, target?: { owner
   return { records, next: next === undefined ? undefined : Number(next) };
 }
 
-async function rest(who: Who, path: string) {
-  const r = await fetch(`${url(who)}/r1/VN/PROV/000.00.31.H29/vanthu/${path}`, { headers: { 'x-road-client': `VN/${who.memberClass}/${who.memberCode}/${who.subsystem}`, 'x-road-userid': 'VN012345678901', 'x-road-issue': 'HS-12/2026' } });
+async function rest(who: Who, path: string, extra: Record<string, string> = {}) {
+  const r = await fetch(`${url(who)}/r1/VN/PROV/000.00.31.H29/vanthu/${path}`, { headers: { 'x-road-client': `VN/${who.memberClass}/${who.memberCode}/${who.subsystem}`, 'x-road-userid': 'VN012345678901', 'x-road-issue': 'HS-12/2026', ...extra } });
   await r.arrayBuffer();
   return r.status;
 }
+/** X-Road-Represented-Party as PR-REST writes it: [CLASS/]CODE, percent-encoded UTF-8 ("Mã số 3") */
+const REPRESENTED = 'COM/M%C3%A3%20s%E1%BB%91%203';
 
 beforeAll(async () => {
   // Bộ Nội vụ's subsystem is the central monitoring client: it reads every server's records
@@ -92,7 +95,8 @@ beforeAll(async () => {
   started = Math.floor(Date.now() / 1000) - 1;
   // exchanges to report: three of Văn phòng Chính phủ's, one of Bộ Nội vụ's, one refused at the provider
   for (let i = 0; i < 3; i++) expect(await rest(VPCP, `thong-tin/ho-so/${i}?cccd=001099012345`)).toBe(200);
-  expect(await rest(BNV, 'thong-tin')).toBe(200);
+  // Bộ Nội vụ's system acts for a party that is not a member (PR-THIRDPARTY)
+  expect(await rest(BNV, 'thong-tin', { 'x-road-represented-party': REPRESENTED })).toBe(200);
   expect(await rest(VPCP, 'khong-ton-tai')).toBe(500);
   // records become available a few seconds after they finish (OPMON_OFFSET_SECONDS)
   await new Promise((r) => setTimeout(r, 3500));
@@ -133,6 +137,9 @@ describe('getSecurityServerOperationalData (PR-OPMON 2)', () => {
       expect(r.messageProtocolVersion).toBeUndefined();
     }
     expect(JSON.stringify(records)).not.toContain('001099012345');
+    // the party Bộ Nội vụ's system acted for, decoded; the others acted for themselves
+    expect(thongTin.filter((r) => r.clientMemberCode === '000.00.00.G09').map((r) => [r.representedPartyClass, r.representedPartyCode])).toEqual([['COM', 'Mã số 3']]);
+    expect(ho.every((r) => r.representedPartyClass === undefined && r.representedPartyCode === undefined)).toBe(true);
     // the client's side, on Văn phòng Chính phủ's own server: the same four times, in order, and the provider's
     // server's address
     const client = (await operational(VPCP, criteria(started, started + 3600), undefined, { owner: VPCP, server: 'ss-vpcp' })).records.filter((r) => r.serviceCode === 'thong-tin');
@@ -240,6 +247,34 @@ describe('getSecurityServerOperationalData (PR-OPMON 2)', () => {
     // a subsystem's service of the same name is an ordinary one: this one does not exist
     const subsystem = await soap(VPCP, opmonRequest({ client: VPCP, code: 'getSecurityServerHealthData', body: '<om:getSecurityServerHealthData/>', serviceSubsystem: 'vanthu', server: '' }));
     expect(subsystem.faultcode).toBe('Server.ServerProxy.UnknownService');
+  });
+
+  it('keeps the party a client acts for (PR-THIRDPARTY) from SOAP’s representedParty as from REST’s header, on both servers; refuses a malformed one', async () => {
+    const repr = (inner: string) => `    <repr:representedParty xmlns:repr="http://x-road.eu/xsd/representation.xsd">${inner}</repr:representedParty>\n`;
+    const id = randomUUID();
+    const h = await soap(VPCP, opmonRequest({ client: VPCP, code: 'getSecurityServerHealthData', body: '<om:getSecurityServerHealthData/>', id, represented: repr('<repr:partyCode>CCCD/001099012345</repr:partyCode>') }));
+    expect(h.status, h.text.slice(0, 1000)).toBe(200);
+    await new Promise((r) => setTimeout(r, 3500));
+    for (const [owner, server] of [[VPCP, 'ss-vpcp'], [HCM, 'ss-hcm']] as const) {
+      const { records } = await operational(owner, criteria(started, started + 3600), undefined, { owner, server });
+      const mine = records.filter((r) => r.messageId === id);
+      expect(mine, `${server}`).toHaveLength(1);
+      // a code without a class; a slash inside it stays part of the code
+      expect(mine[0]).toMatchObject({ representedPartyCode: 'CCCD/001099012345', messageProtocolVersion: '4.0' });
+      expect(mine[0]!.representedPartyClass).toBeUndefined();
+    }
+    // malformed: REST's header with three parts or an empty code, SOAP's without partyCode or with it twice
+    for (const header of ['a/b/c', 'COM/', '%E0%A4%A']) {
+      const r = await fetch(`${url(VPCP)}/r1/VN/PROV/000.00.31.H29/vanthu/thong-tin`, { headers: { 'x-road-client': 'VN/GOV/000.00.00.G22/vanthu', 'x-road-represented-party': header } });
+      const problem = (await r.json()) as { message_vi: string };
+      expect(r.status, header).toBe(400);
+      expect(r.headers.get('x-road-error')).toBe('Client.BadRequest');
+      expect(problem.message_vi).toMatch(/X-Road-Represented-Party|bên được đại diện/);
+    }
+    const noCode = await soap(VPCP, opmonRequest({ client: VPCP, code: 'getSecurityServerHealthData', body: '<om:getSecurityServerHealthData/>', represented: repr('<repr:partyClass>COM</repr:partyClass>') }));
+    expect(noCode.faultcode).toBe('Client.MissingHeaderField');
+    const twice = await soap(VPCP, opmonRequest({ client: VPCP, code: 'getSecurityServerHealthData', body: '<om:getSecurityServerHealthData/>', represented: repr('<repr:partyCode>1</repr:partyCode><repr:partyCode>2</repr:partyCode>') }));
+    expect(twice.faultcode).toBe('Client.DuplicateHeaderField');
   });
 });
 

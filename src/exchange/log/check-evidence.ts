@@ -16,7 +16,7 @@ import { open, type FileHandle } from 'node:fs/promises';
 import { createInflateRaw, inflateRawSync } from 'node:zlib';
 import { Readable } from 'node:stream';
 import { readTimeStampToken } from '../../sign/timestamp/token.js';
-import { validatePath } from '../../pki/path/index.js';
+import { parseCertificate, revocationTimeOf, validatePath } from '../../pki/path/index.js';
 import { messageDigest, parseSignature } from '../server/message.js';
 import { rootFromPath, verifyRoot } from '../server/batch-sign.js';
 import { ASIC_MANIFEST, ASIC_SIGNATURE, ASICE_MIMETYPE } from './evidence.js';
@@ -297,8 +297,20 @@ export async function checkEvidence(path: string, o: { trust: Uint8Array[]; inte
             purpose: { keyUsage: ['digitalSignature'] },
             revocation: ocsp?.length ? { mode: 'hard-fail', ocspResponses: [ocsp], targetOnly: true } : { mode: 'off' },
           });
-          if (!path.valid && path.reason === 'revoked') problem(`chứng thư ký đã bị thu hồi vào thời điểm của thông điệp: ${path.message}`, `the signing certificate was revoked at the message's time: ${path.message}`, folder);
-          else if (!path.valid) notChecked(
+          if (!path.valid && path.reason === 'revoked') {
+            // revoked (the response is the one the sender sent, so the revocation came before the record's
+            // time-stamp): a message the sender dates after it is its own admission; one it dates before is a
+            // claim nothing in the evidence proves (EN 319 102-1's REVOKED_NO_POE), not a broken record
+            const rev = revocationTimeOf(parseCertificate(cert), { ocspResponses: ocsp?.length ? [ocsp] : [] });
+            if (!rev || meta.time >= rev)
+              problem(`chứng thư ký đã bị thu hồi vào thời điểm của thông điệp: ${path.message}`, `the signing certificate was revoked at the message's time: ${path.message}`, folder);
+            else
+              notChecked(
+                `chứng thư ký bị thu hồi lúc ${rev.toISOString()}; thông điệp ghi thời điểm trước đó nhưng dấu thời gian của bản ghi muộn hơn: không chứng minh được chữ ký có trước khi thu hồi`,
+                `the signing certificate was revoked at ${rev.toISOString()}; the message says it was made before, but the record's time-stamp is later: nothing proves it was signed before the revocation`,
+                folder,
+              );
+          } else if (!path.valid) notChecked(
               `chứng thư ký không dẫn tới CA tin cậy với phản hồi OCSP tốt vào ${meta.time.toISOString()} (${path.reason})`,
               `the signing certificate does not chain to a trusted CA with a good OCSP response at ${meta.time.toISOString()} (${path.reason}): ${path.message}`,
               folder,

@@ -23,6 +23,7 @@ export type { PathResult, ValidPath, InvalidPath, FailureReason, RevocationEvide
 export { PROFILES, type ProfileName } from './profile.js';
 export { peerNameOf, type PeerName } from './peer-name.js';
 export type { RevocationOptions } from './revocation.js';
+export { revocationTimeOf } from './revocation.js';
 export type { Purpose } from './purpose.js';
 export type { TrustAnchorInput } from './anchor.js';
 export { buildOcspRequest, type OcspRequestOptions, type CertIdHash } from './ocsp-request.js';

@@ -19,6 +19,7 @@ import { encodeOcspRequest } from './ocsp-request.js';
 import { checkSignature } from './signature.js';
 import { generalNameKey } from './general-name.js';
 import { describeName } from './name.js';
+import { serialKey } from './primitives.js';
 import { issuerOfCert, type IssuerInfo } from './issuer.js';
 import { reject, type PathNote, type RevocationEvidence } from './result.js';
 import { MAX_CRL_BYTES, MAX_OCSP_BYTES } from './limits.js';
@@ -353,4 +354,31 @@ export async function checkRevocation(
     evidence.push(...status.evidence);
   }
   return { evidence, warnings, notes };
+}
+
+/**
+ * When a certificate was revoked, read from the CRLs and OCSP responses at hand (path validation has established
+ * that it is revoked and which CRLs and responses are authentic; this only fetches the date): for a signature's
+ * proof of existence against its revocation (EN 319 102-1's REVOKED_NO_POE).
+ */
+export function revocationTimeOf(cert: Certificate, revocation: Pick<RevocationOptions, 'crls' | 'ocspResponses'>): Date | undefined {
+  const serial = serialKey(cert.serial);
+  for (const der of revocation.crls ?? []) {
+    try {
+      const crl = parseCrl(Buffer.from(der));
+      if (crl.issuer.key !== cert.issuer.key) continue;
+      for (const [key, entry] of crl.entries) if (key.split('|')[0] === serial) return entry.revocationDate;
+    } catch {
+      // unreadable CRLs were already ignored by path validation
+    }
+  }
+  for (const der of revocation.ocspResponses ?? []) {
+    const r = parseOcspResponse(Buffer.from(der));
+    if (typeof r === 'string') continue;
+    for (const one of r.basic.tbsResponseData.responses) {
+      const serialOf = Buffer.from(one.certID.serialNumber);
+      if (serialKey(serialOf) === serial && one.certStatus.revoked) return one.certStatus.revoked.revocationTime;
+    }
+  }
+  return undefined;
 }

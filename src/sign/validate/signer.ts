@@ -7,9 +7,7 @@
  * so a certificate expired or revoked since signing is INDETERMINATE, not failed.
  */
 import { decodeName, nameToString } from '../../pki/name.js';
-import { parseCrl, validatePath, type Certificate, type RevocationEvidence, type RevocationOptions, type TrustAnchorInput } from '../../pki/path/index.js';
-import { serialKey } from '../../pki/path/primitives.js';
-import { parseOcspResponse } from '../../pki/path/ocsp.js';
+import { revocationTimeOf, validatePath, type Certificate, type RevocationEvidence, type RevocationOptions, type TrustAnchorInput } from '../../pki/path/index.js';
 import type { CmsSigner } from '../cades/verify.js';
 import type { CertificateSummary, Indication, SignatureReport, SubIndication } from './report.js';
 import { checkAlgorithms, keyAlgorithmId, type AlgorithmPolicy } from './algorithms.js';
@@ -168,7 +166,7 @@ export async function validateSigner(
       return done({ indication: 'INDETERMINATE', subIndication: 'NO_CERTIFICATE_CHAIN_FOUND', message: path.message });
     case 'expired': {
       if (await validAtPoe()) {
-        const rev = revocationTime(s.certificate, revocation);
+        const rev = revocationTimeOf(s.certificate, revocation);
         if (rev && rev <= poe!) return done({ indication: 'TOTAL-FAILED', subIndication: 'REVOKED', message: `${where} was revoked at ${rev.toISOString()}, before the proof of existence` });
         notes.push(note('CERTIFICATE_EXPIRED_AFTER_POE', { where, poe: poe!.toISOString(), revoked: rev?.toISOString() }));
         return done({ indication: 'TOTAL-PASSED' });
@@ -179,7 +177,7 @@ export async function validateSigner(
       return done({ indication: 'INDETERMINATE', subIndication: 'NOT_YET_VALID', message: path.message });
     case 'revoked': {
       // a claimed signing time after the revocation is the signer's own admission: failed, not indeterminate
-      const rev = revocationTime(s.certificate, revocation);
+      const rev = revocationTimeOf(s.certificate, revocation);
       if (rev && poe && poe < rev && (await validAtPoe())) {
         notes.push(note('CERTIFICATE_REVOKED_AFTER_POE', { where, revoked: rev.toISOString(), poe: poe.toISOString() }));
         return done({ indication: 'TOTAL-PASSED' });
@@ -204,28 +202,3 @@ export async function validateSigner(
   }
 }
 
-/**
- * When the signer's certificate was revoked, read from the CRLs and OCSP responses at hand (path validation already
- * established that it is revoked and which CRLs are authentic; this only fetches the date).
- */
-function revocationTime(cert: Certificate, revocation: RevocationOptions): Date | undefined {
-  const serial = serialKey(cert.serial);
-  for (const der of revocation.crls ?? []) {
-    try {
-      const crl = parseCrl(Buffer.from(der));
-      if (crl.issuer.key !== cert.issuer.key) continue;
-      for (const [key, entry] of crl.entries) if (key.split('|')[0] === serial) return entry.revocationDate;
-    } catch {
-      // unreadable CRLs were already ignored by path validation
-    }
-  }
-  for (const der of revocation.ocspResponses ?? []) {
-    const r = parseOcspResponse(Buffer.from(der));
-    if (typeof r === 'string') continue;
-    for (const one of r.basic.tbsResponseData.responses) {
-      const serialOf = Buffer.from(one.certID.serialNumber);
-      if (serialKey(serialOf) === serial && one.certStatus.revoked) return one.certStatus.revoked.revocationTime;
-    }
-  }
-  return undefined;
-}

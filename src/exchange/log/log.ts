@@ -100,6 +100,8 @@ export interface MessageLogOptions {
    * refuse. Without it the opening process becomes the log's one writer (./lock.ts).
    */
   readOnly?: boolean;
+  /** how often the writer's lock is touched and checked (./lock.ts); default 10 s */
+  lockHeartbeatMs?: number;
 }
 
 export interface TimestampingOptions {
@@ -280,9 +282,19 @@ export class MessageLog implements MessageLogApi {
     if (o.readOnly) return MessageLog.openView(o);
     for (const d of [dir, join(dir, SEGMENTS), join(dir, SPOOL), join(dir, ARCHIVES)]) await mkdir(d, { recursive: true });
     // one writer: what follows (the spool cleared, a torn tail cut, the index caught up) is the writer's alone
-    const lock = await LogLock.acquire(dir);
+    let log: MessageLog | undefined;
+    const lock = await LogLock.acquire(dir, {
+      ...(o.lockHeartbeatMs ? { heartbeatMs: o.lockHeartbeatMs } : {}),
+      // another process writes the folder now (it found this one stalled past the heartbeat's bound): this
+      // one stops writing rather than interleave with it
+      onLost: (h) => {
+        const why = new Error(`another process took the log's lock${h ? ` (process ${h.pid} on ${h.host})` : ''}`);
+        o.log?.error({ holder: h }, 'message log: its lock was taken by another process; no more writes');
+        if (log) log.broken ??= why;
+      },
+    });
     try {
-      const log = await MessageLog.openWriter(o);
+      log = await MessageLog.openWriter(o);
       log.lock = lock;
       return log;
     } catch (e) {

@@ -6,11 +6,21 @@
  */
 import { describe, it, expect } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { appendFileSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  existsSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { MessageLog, verifyLog, listSegments } from '../../../src/exchange/log/index.js';
 import { isTrucError } from '../../../src/errors.js';
+import { STALE_MS } from '../../../src/exchange/log/lock.js';
 import { record, logDir } from './fixtures.js';
 
 const seg = (dir: string, no: number) => join(dir, 'segments', `${String(no).padStart(10, '0')}.seg`);
@@ -101,27 +111,78 @@ describe('one writer per message log', () => {
     expect((await verifyLog({ dir, trustedTsaCerts: [] })).problem).toBeUndefined();
   }, 60_000);
 
-  it('compares the process start time: a pid reused by another process does not hold the log; another host does', async () => {
+  it('compares the process start time: a pid reused by another process does not hold the log; elsewhere, the heartbeat decides', async () => {
     const dir = logDir();
     await (await MessageLog.open({ dir })).close();
-    // a live pid (this one), but started at another time: the writer that left it is gone
+    const ns = readlinkSync('/proc/self/ns/pid');
+    const lockFile = join(dir, 'LOCK');
+    // a live pid (this one) in this namespace, but started at another time: the writer that left it is gone
     writeFileSync(
-      join(dir, 'LOCK'),
-      JSON.stringify({ pid: process.pid, start: '1', host: hostname(), since: '2026-01-01T00:00:00.000Z' }),
+      lockFile,
+      JSON.stringify({
+        pid: process.pid,
+        start: '1',
+        host: hostname(),
+        ns,
+        since: '2026-01-01T00:00:00.000Z',
+      }),
     );
     const log = await MessageLog.open({ dir });
     await log.close();
-    // a lock from another host (shared storage) is not judged from here
-    writeFileSync(
-      join(dir, 'LOCK'),
-      JSON.stringify({ pid: 1, start: '1', host: 'may-chu-khac', since: '2026-01-01T00:00:00.000Z' }),
-    );
-    const e = await refused(MessageLog.open({ dir }));
-    expect(isTrucError(e) && e.code).toBe('conflict');
-    expect(e.message).toContain('process 1 on may-chu-khac');
+    // another host sharing the storage, another container (a recreated one has another hostname), another pid
+    // namespace under this hostname: their pids mean nothing here — held while touched, taken over once
+    // untouched for a minute
+    for (const other of [
+      { pid: 1, start: '1', host: 'may-chu-khac', ns, since: '2026-01-01T00:00:00.000Z' },
+      { pid: process.pid, start: '1', host: hostname(), ns: 'pid:[1]', since: '2026-01-01T00:00:00.000Z' },
+      { pid: 1, start: '1', host: 'container-cu', since: '2026-01-01T00:00:00.000Z' },
+    ]) {
+      writeFileSync(lockFile, JSON.stringify(other));
+      const e = await refused(MessageLog.open({ dir }));
+      expect(isTrucError(e) && e.code).toBe('conflict');
+      expect(e.message).toContain(
+        other.host === hostname() ? `process ${other.pid}` : `process 1 on ${other.host}`,
+      );
+      const old = new Date(Date.now() - STALE_MS - 5_000);
+      utimesSync(lockFile, old, old);
+      const taken = await MessageLog.open({ dir });
+      expect(JSON.parse(readFileSync(lockFile, 'utf8')).pid).toBe(process.pid);
+      await taken.close();
+    }
     // an unreadable lock (a crash while it was written) is taken over
     writeFileSync(join(dir, 'LOCK'), '{"pid":');
     await (await MessageLog.open({ dir })).close();
+  });
+});
+
+describe('a writer that loses its lock', () => {
+  it('stops writing when its heartbeat finds the lock another’s (taken over while it stalled), and leaves that lock alone', async () => {
+    const dir = logDir();
+    const log = await MessageLog.open({ dir, lockHeartbeatMs: 20 });
+    await log.append(record(1));
+    // its lock file is touched while it lives
+    const lockFile = join(dir, 'LOCK');
+    const old = new Date(Date.now() - 3_600_000);
+    utimesSync(lockFile, old, old);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(statSync(lockFile).mtimeMs).toBeGreaterThan(Date.now() - 60_000);
+    const other = JSON.stringify({
+      pid: 1,
+      start: '1',
+      host: 'may-chu-khac',
+      since: new Date().toISOString(),
+    });
+    writeFileSync(lockFile, other);
+    await new Promise((r) => setTimeout(r, 500));
+    const e = await refused(log.append(record(2)));
+    expect(isTrucError(e) && e.code).toBe('log_failure');
+    expect(e.message).toContain('another process took the log');
+    await log.close();
+    expect(readFileSync(lockFile, 'utf8')).toBe(other);
+    // nothing was written after the loss
+    const v = await MessageLog.open({ dir, readOnly: true });
+    expect(v.last.seq).toBe(1);
+    await v.close();
   });
 });
 

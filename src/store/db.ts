@@ -7,10 +7,11 @@
 // does not read `pg`, one on PostgreSQL does not read PGlite
 import type pg from 'pg';
 import type { PGlite, PGliteOptions } from '@electric-sql/pglite';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import v8 from 'node:v8';
 import { TrucError } from '../errors.js';
+import { ProcessLock } from './process-lock.js';
 import { blobCopy, copyData, copyStatement, PgCopyIn, type CopyColumn, type CopyRow, type CopyRows } from './copy.js';
 
 export interface Sql {
@@ -51,58 +52,22 @@ export interface Db extends Sql {
 // bigint (int8) comes back as a JS string from pg unless told otherwise; we keep strings for int8 so that
 // CRL numbers and sequence values never lose precision, and parse numerics explicitly where needed.
 
-/** Whether process `pid` exists (EPERM: it does, under another user). */
-export function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
+export { alive } from './process-lock.js';
 
 /**
  * PGlite is one database engine inside one process: a second process opening the same folder would corrupt
- * it. The folder is claimed by a lock file beside it holding the owner's pid; a lock whose process is gone
- * is taken over. Returns the release function.
+ * it. The folder is claimed by a lock file beside it (`<folder>.lock`, ./process-lock.ts): a second process is
+ * refused while the holder lives; a lock whose process is gone is taken over. Returns the release function.
  */
-export function lockDataDir(dir: string): () => void {
-  const path = `${resolve(dir)}.lock`;
-  mkdirSync(dirname(path), { recursive: true });
-  for (let attempt = 0; ; attempt++) {
-    try {
-      const fd = openSync(path, 'wx');
-      writeSync(fd, `${process.pid}\n`);
-      closeSync(fd);
-      return () => {
-        try {
-          if (readFileSync(path, 'utf8').trim() === String(process.pid)) unlinkSync(path);
-        } catch {
-          // already gone
-        }
-      };
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 0) throw e;
-      let pid = 0;
-      try {
-        pid = Number(readFileSync(path, 'utf8').trim());
-      } catch {
-        // removed meanwhile: try again
-      }
-      if (pid > 0 && alive(pid))
-        throw new TrucError(
-          'conflict',
-          `the embedded database ${dir} is in use by process ${pid}${pid === process.pid ? ' (this one)' : ''}: ` +
-            'stop that process, or use the HTTP API of the platform it runs',
-          { pid, lock: path },
-        );
-      try {
-        unlinkSync(path); // its owner is gone
-      } catch {
-        // someone else took it over first; the next attempt tells
-      }
-    }
-  }
+export async function lockDataDir(dir: string): Promise<() => void> {
+  const lock = await ProcessLock.acquire(`${resolve(dir)}.lock`, {
+    what: { vi: `cơ sở dữ liệu nhúng ${dir}`, en: `the embedded database ${dir}` },
+    hint: 'dừng tiến trình đó, hoặc dùng HTTP API của nền tảng nó chạy / stop that process, or use the HTTP API of the platform it runs',
+    // only a holder elsewhere (another host or container) is judged by the heartbeat: this process stalled a
+    // minute and one of those opened the folder — nothing here can undo that; it is said where it shows
+    onLost: (h) => process.stderr.write(`LỖI / ERROR: ${dir}.lock was taken by process ${h?.pid ?? '?'} on ${h?.host ?? '?'} while this process held the embedded database\n`),
+  });
+  return () => lock.releaseSync();
 }
 
 class PgliteDb implements Db {
@@ -291,7 +256,7 @@ export async function openDb(opts: OpenOptions): Promise<Db> {
     return new PostgresDb(pool);
   }
   const dataDir = url.startsWith('memory://') ? undefined : url.replace(/^file:\/\//, '');
-  const release = dataDir ? lockDataDir(dataDir) : () => {};
+  const release = dataDir ? await lockDataDir(dataDir) : () => {};
   try {
     const { PGlite } = await import('@electric-sql/pglite');
     let pgOpts: PGliteOptions = {};

@@ -1,6 +1,6 @@
 import { describe, it, expect, afterAll } from 'vitest';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdtempSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
 import { createServer, type Socket } from 'node:net';
@@ -96,8 +96,19 @@ describe('the embedded database folder is one process’s', () => {
     const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
     writeFileSync(`${dir}.lock`, `${dead.stdout}\n`);
     const again = await openDb({ url: dir });
-    expect(readFileSync(`${dir}.lock`, 'utf8').trim()).toBe(String(process.pid));
+    expect(JSON.parse(readFileSync(`${dir}.lock`, 'utf8')).pid).toBe(process.pid);
     await again.close();
+
+    // a pid given to another process since: the lock of the process that had this very pid before (a
+    // restarted container's pid 1, a pid reused after a reboot) — by its start time, or, in an earlier
+    // version's lock (the pid alone), because it names this process, which holds nothing
+    const ns = readlinkSync('/proc/self/ns/pid');
+    for (const left of [JSON.stringify({ pid: process.pid, start: '1', host: hostname(), ns, since: '2026-01-01T00:00:00.000Z' }), `${process.pid}\n`]) {
+      writeFileSync(`${dir}.lock`, left);
+      const reused = await openDb({ url: dir });
+      expect(JSON.parse(readFileSync(`${dir}.lock`, 'utf8')).start).not.toBe('1');
+      await reused.close();
+    }
 
     // a lock held by another live process: refused, and the lock is left alone
     const other = spawn('sleep', ['30']);

@@ -61,7 +61,7 @@ import type { BodySpool, LogHealth, LogMode, LogRecordInput, LoggedRecord, Messa
 import { archiveSegments, type ArchiveResult } from './archive.js';
 import { writeArchivedEvidence, writeLiveEvidence, type EvidenceSeal } from './evidence.js';
 import { verifyLog, type VerifyReport } from './verify.js';
-import { LogLock } from './lock.js';
+import { ProcessLock } from '../../store/process-lock.js';
 import type { Readable } from 'node:stream';
 
 export interface LogLogger {
@@ -97,7 +97,8 @@ export interface MessageLogOptions {
   /**
    * A view of a log another process writes (the serving security server's, read by `truc ss diagnose`):
    * nothing is created, cut, deleted or indexed, no lock is taken; append, spool, time-stamping and archive
-   * refuse. Without it the opening process becomes the log's one writer (./lock.ts).
+   * refuse. Without it the opening process becomes the log's one writer (its folder's LOCK:
+   * src/store/process-lock.ts).
    */
   readOnly?: boolean;
   /** how often the writer's lock is touched and checked (./lock.ts); default 10 s */
@@ -199,6 +200,9 @@ async function cutTail(dir: string, path: string, offset: number, why: string, n
   }
 }
 
+/** records read a query at a time by `receivedSince` */
+const RECEIVED_PAGE = 20_000;
+
 export class MessageLog implements MessageLogApi {
   readonly logId: Buffer;
   readonly logIdHex: string;
@@ -251,7 +255,7 @@ export class MessageLog implements MessageLogApi {
   /** a view of a log another process writes (MessageLogOptions.readOnly) */
   readonly readOnly: boolean;
   /** the writer's lock (none for a view) */
-  private lock: LogLock | null = null;
+  private lock: ProcessLock | null = null;
 
   private constructor(
     /** the log's folder (segments, spool, stamps, archives) */
@@ -283,7 +287,9 @@ export class MessageLog implements MessageLogApi {
     for (const d of [dir, join(dir, SEGMENTS), join(dir, SPOOL), join(dir, ARCHIVES)]) await mkdir(d, { recursive: true });
     // one writer: what follows (the spool cleared, a torn tail cut, the index caught up) is the writer's alone
     let log: MessageLog | undefined;
-    const lock = await LogLock.acquire(dir, {
+    const lock = await ProcessLock.acquire(join(dir, 'LOCK'), {
+      what: { vi: `nhật ký thông điệp ${dir}`, en: `the message log ${dir}` },
+      hint: 'một tiến trình ghi mỗi lúc — dừng nó trước, hoặc đọc nhật ký (truc log verify, evidence) / one writer at a time: stop it first, or read the log (truc log verify, evidence)',
       ...(o.lockHeartbeatMs ? { heartbeatMs: o.lockHeartbeatMs } : {}),
       // another process writes the folder now (it found this one stalled past the heartbeat's bound): this
       // one stops writing rather than interleave with it
@@ -779,6 +785,29 @@ export class MessageLog implements MessageLogApi {
     if (!this.db) throw new TrucError('unsupported', 'this message log has no database index');
     await this.flushIndex();
     return searchIndex(this.db, this.logIdHex, q);
+  }
+
+  /**
+   * The requests this log received as a provider's (side provider, kind request) logged since `since`, each
+   * given to `each` (client, message id), a page at a time from the index; their count. A security server
+   * seeds its replay guard with them when it starts, so that a restart does not reopen the replay window.
+   * Without an index, none.
+   */
+  async receivedSince(since: Date, each: (client: string, messageId: string) => void): Promise<number> {
+    if (!this.db) return 0;
+    await this.flushIndex();
+    const [first] = await this.db.query<{ seq: string | null }>('SELECT min(seq) AS seq FROM xl_record WHERE log_id = $1 AND time >= $2', [this.logIdHex, since]);
+    if (first?.seq === null || first?.seq === undefined) return 0;
+    let n = 0;
+    for (let lo = Number(first.seq); lo <= this.head.seq; lo += RECEIVED_PAGE) {
+      const rows = await this.db.query<{ client: string; message_id: string }>(
+        `SELECT client, message_id FROM xl_record WHERE log_id = $1 AND seq >= $2 AND seq < $3 AND side = 'provider' AND kind = 'request'`,
+        [this.logIdHex, lo, lo + RECEIVED_PAGE],
+      );
+      for (const r of rows) each(r.client, r.message_id);
+      n += rows.length;
+    }
+    return n;
   }
 
   // ---- time-stamping ----------------------------------------------------------------------------------

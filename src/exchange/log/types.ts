@@ -97,6 +97,8 @@ export interface MessageLogApi {
   stopTimestamping?(): void;
   search?(q: { messageId?: string; client?: string; service?: string; kind?: 'request' | 'response'; from?: Date; to?: Date; afterSeq?: number; limit?: number }): Promise<unknown[]>;
   evidence?(messageId: string, opts?: { seal?: (manifest: Buffer) => Promise<Buffer> }): Promise<Readable>;
+  /** the requests received as a provider's since a time (client, message id): the replay guard's seed at start */
+  receivedSince?(since: Date, each: (client: string, messageId: string) => void): Promise<number>;
   /** the whole log checked as `truc log verify` does, bodies decrypted with the log's own cipher */
   verify?(o: { trustedTsaCerts: Uint8Array[]; intermediates?: Uint8Array[]; checkBodies?: boolean }): Promise<unknown>;
 }

@@ -280,6 +280,7 @@ export class SecurityServer {
 
   async start(): Promise<{ isUrl: string; isTlsUrl?: string; peerAddress: string }> {
     const o = this.opts;
+    await this.seedReplay();
     // a request's headers within 20 s (slow clients); its body may stream as long as it flows (requestTimeout 0)
     this.isServer = http.createServer({ keepAliveTimeout: 65_000, requestTimeout: 0, headersTimeout: 20_000, noDelay: true }, (req, res) => void handleConsumer(this.ctx, req, res));
     this.isServer.on('clientError', (err, socket) => this.clientError(err, socket));
@@ -469,6 +470,21 @@ export class SecurityServer {
     out.operationalRecords = this.ctx.ops.status();
     if (peer) out.peer = { server: serverText(peer), ...(await this.testPeer(peer)) };
     return out;
+  }
+
+  /**
+   * The replay guard lives in memory: without this, a message received within the clock-skew window before a
+   * restart would be taken again after it. The requests this server logged as a provider over twice the
+   * window (a message's time may be ahead of its arrival by the window) are remembered again from the log's
+   * index before the server listens.
+   */
+  private async seedReplay(): Promise<void> {
+    const log = this.opts.log;
+    if (!log.receivedSince) return;
+    const t0 = Date.now();
+    const since = new Date(this.ctx.clock().getTime() - 2 * this.ctx.limits.clockSkewMs);
+    const n = await log.receivedSince(since, (client, id) => void this.ctx.replay.add(`${client}|${id}`));
+    if (n) this.ctx.logger.info({ ids: n, since: since.toISOString(), ms: Date.now() - t0 }, 'replay guard seeded from the message log');
   }
 
   async stop(): Promise<void> {

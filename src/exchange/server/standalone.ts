@@ -104,7 +104,7 @@ export async function serverLogCipher(p: Platform, name: string, enabled = true)
 
 /**
  * The security server of this process's configuration. `readOnly` (commands run beside the serving process:
- * `ss diagnose`, `ss register`): its message log is opened as a view, never for writing (./log/lock.ts) —
+ * `ss diagnose`, `ss register`): its message log is opened as a view, never for writing (src/store/process-lock.ts) —
  * unless there is no log yet, when nothing can be serving it.
  */
 export async function openServer(

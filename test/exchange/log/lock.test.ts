@@ -1,5 +1,5 @@
 /**
- * One writer per message log (src/exchange/log/lock.ts), and the read-only view that commands run beside
+ * One writer per message log (its LOCK: src/store/process-lock.ts), and the read-only view that commands run beside
  * a serving security server use instead (`truc ss diagnose`, `truc ss register`): opening a log for writing
  * clears its spool and cuts a torn tail, which would break the writer's bodies in flight and the record it is
  * writing if a second process did it.
@@ -20,7 +20,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { MessageLog, verifyLog, listSegments } from '../../../src/exchange/log/index.js';
 import { isTrucError } from '../../../src/errors.js';
-import { STALE_MS } from '../../../src/exchange/log/lock.js';
+import { STALE_MS } from '../../../src/store/process-lock.js';
 import { record, logDir } from './fixtures.js';
 
 const seg = (dir: string, no: number) => join(dir, 'segments', `${String(no).padStart(10, '0')}.seg`);
@@ -75,7 +75,7 @@ describe('one writer per message log', () => {
     await a.append(record(1));
     const e = await refused(MessageLog.open({ dir }));
     expect(isTrucError(e) && e.code).toBe('conflict');
-    expect(e.message).toMatch(/đang được chính tiến trình này ghi .* being written by this process/);
+    expect(e.message).toMatch(/đang được tiến trình \d+ \(chính tiến trình này\) dùng .* is in use by process \d+ \(this one\)/);
     // the refused open touched nothing: the first writer goes on
     expect((await a.append(record(2))).seq).toBe(2);
     await a.close();

@@ -252,7 +252,7 @@ describe.skipIf(!enabled)('security servers as separate processes on PostgreSQL'
     const second = await truc('ss', 'serve');
     expect(second.code).not.toBe(0);
     expect(second.stderr).toContain(`process ${hcm.child!.pid}`);
-    expect(second.stderr).toMatch(/đang được tiến trình \d+ ghi/);
+    expect(second.stderr).toMatch(/đang được tiến trình \d+ dùng/);
     const echoed = await streaming;
     expect(echoed.status).toBe(200);
     expect(echoed.body.equals(big)).toBe(true);
@@ -272,8 +272,12 @@ describe.skipIf(!enabled)('security servers as separate processes on PostgreSQL'
     await until('recovery after the TSA returned', async () => (await call(0, HCM_INFO)).status === 200, 120_000);
   }, 300_000);
 
-  it('kill -9 of the provider mid-exchange: the consumer reports a failure, nothing half-delivered, the provider restarts', async () => {
+  it('kill -9 of the provider mid-exchange: the consumer reports a failure, nothing half-delivered, the provider restarts and still refuses a replay of what it took before', async () => {
     const hcm = agencies[2]!;
+    // a message the provider took before it died: sent again after the restart (the same id, within the
+    // clock-skew window), it is a replay — the restarted server remembers it from its log
+    const replayId = `truoc-khi-chet-${Date.now()}`;
+    expect((await call(0, HCM_INFO, { id: replayId })).status).toBe(200);
     const body = Buffer.alloc(64 * 1024 * 1024, 1);
     // the consumer answers as soon as the provider is gone and closes the connection without reading the
     // rest of the body: a client still uploading may see its write fail (EPIPE) instead of the answer
@@ -290,6 +294,10 @@ describe.skipIf(!enabled)('security servers as separate processes on PostgreSQL'
     startServe(hcm);
     await waitPort(hcm.isPort);
     await until('the restarted provider to answer', async () => (await call(0, HCM_INFO)).status === 200, 120_000);
+    const replayed = await call(0, HCM_INFO, { id: replayId });
+    expect(replayed.status).toBe(500);
+    expect(replayed.error).toBe('Server.ServerProxy.InvalidMessage');
+    expect(JSON.parse(replayed.body.toString()).code).toBe('replayed_message');
   }, 300_000);
 
   it('a revoked authentication certificate: its server is refused once its status is fresh', async () => {

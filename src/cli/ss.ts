@@ -298,6 +298,26 @@ export function ssCommands(program: Command, ctx: SsCliContext): void {
       });
     });
 
+  ss.command('evidence <messageId>')
+    .description(
+      "Bằng chứng / one message's evidence from this server's message log, as the API gives it: an ASiC-E container with its records, bodies (decrypted with the vault's log key), hash chain, hash-tree path and time-stamp, sealed with the member's signing key (CAdES over the ASiCManifest). Runs beside `ss serve`: the log is only read.",
+    )
+    .requiredOption('--out <file>', 'the .asice file to write')
+    .action((messageId: string, o: { out: string }) =>
+      ctx.withPlatform(async (p) => {
+        const { server, log } = await openServer(p, (dir, lo) => ctx.openLog(p, dir, lo), { readOnly: true });
+        try {
+          if (!log.evidence) throw new TrucError('unsupported', 'this message log gives no evidence');
+          const stream = await log.evidence(messageId, { seal: await server.evidenceSeal() });
+          const [{ pipeline }, { createWriteStream }] = await Promise.all([import('node:stream/promises'), import('node:fs')]);
+          await pipeline(stream, createWriteStream(o.out));
+          ctx.out({ messageId, file: o.out, sealed: true }, () => `đã ghi bằng chứng có niêm phong / sealed evidence written: ${o.out}`);
+        } finally {
+          await log.close();
+        }
+      }),
+    );
+
   ss.command('diagnose')
     .description('Configuration age and source, OCSP status of this server’s certificates, TSA reachability, and a connection test to a peer.')
     .option('--peer <server>', 'SERVER:INSTANCE/CLASS/MEMBER/CODE to test a connection to')

@@ -28,9 +28,9 @@ import { memberId, serverId, serviceId, subsystemId } from '../../../src/exchang
 import { installAnchor, openServer, serverLogCipher, serverStore } from '../../../src/exchange/server/standalone.js';
 import { provisionIdentity } from '../../../src/exchange/server/provision.js';
 import { openMessageLog } from '../../../src/exchange/server/log-open.js';
-import { revoke } from '../../../src/pki/index.js';
+import { listCas, revoke } from '../../../src/pki/index.js';
 import { parseCertificate } from '../../../src/pki/path/index.js';
-import { verifyLog } from '../../../src/exchange/log/index.js';
+import { checkEvidence, verifyLog } from '../../../src/exchange/log/index.js';
 import { freePort, waitPort } from '../../helpers/ports.js';
 import { runsJemalloc, serverMalloc, withServerMalloc } from '../../helpers/malloc.js';
 
@@ -241,14 +241,27 @@ describe.skipIf(!enabled)('security servers as separate processes on PostgreSQL'
           res({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
         );
       });
+    // one message's evidence, exported from the command line beside the serving process: sealed with
+    // the member's signing key, bodies decrypted with the vault's log key, as the API gives it
+    const evidenceId = `bang-chung-${Date.now()}`;
+    expect((await call(0, HCM_INFO, { id: evidenceId })).status).toBe(200);
+    const file = join(tmp(), 'bang-chung.asice');
+    const ev = await truc('ss', 'evidence', evidenceId, '--out', file);
+    expect(ev.code, ev.stderr).toBe(0);
+    const root = Buffer.from((await listCas(p.db)).find((c) => c.id === 'root')!.certificate);
+    const report = await checkEvidence(file, { trust: [root] });
+    expect(report.problems).toEqual([]);
+    expect(report.messageId).toBe(evidenceId);
+    expect(report.records.map((r) => `${r.side} ${r.kind} ${r.body}`)).toEqual(['provider request checked', 'provider response checked']);
+    expect(report.seal?.signer).toMatch(/000\.00\.31\.H29/);
     // a body streaming through the provider's server while the commands run: its spool is the server's
     const big = Buffer.alloc(24 * 1024 * 1024, 5);
     const streaming = call(0, HCM_ECHO, { body: big });
     const d = await truc('--json', 'ss', 'diagnose');
     expect(d.code, d.stderr).toBe(0);
-    const report = JSON.parse(d.stdout) as { messageLog: { unstamped: number; refusing: boolean } };
-    expect(report.messageLog.refusing).toBe(false);
-    expect(typeof report.messageLog.unstamped).toBe('number');
+    const diagnosis = JSON.parse(d.stdout) as { messageLog: { unstamped: number; refusing: boolean } };
+    expect(diagnosis.messageLog.refusing).toBe(false);
+    expect(typeof diagnosis.messageLog.unstamped).toBe('number');
     const second = await truc('ss', 'serve');
     expect(second.code).not.toBe(0);
     expect(second.stderr).toContain(`process ${hcm.child!.pid}`);

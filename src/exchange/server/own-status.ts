@@ -35,6 +35,12 @@ interface Held {
   lastError?: string;
 }
 
+/** Where the last responses are kept between runs (the server's database: `ServerStore.ownOcsp`). */
+export interface OwnStatusCache {
+  load(name: string, cert: Buffer): Promise<{ response: Buffer; fetchedAt: Date } | undefined>;
+  save(name: string, cert: Buffer, response: Buffer, fetchedAt: Date): Promise<void>;
+}
+
 export class OwnStatus {
   private readonly held = new Map<string, Held>();
 
@@ -42,7 +48,29 @@ export class OwnStatus {
     private readonly fetcher: OcspFetcher,
     private readonly log: Logger,
     private readonly clock: () => Date = () => new Date(),
+    private readonly cache?: OwnStatusCache,
   ) {}
+
+  /**
+   * The responses kept from the last run, for certificates that have none yet: a server restarted while the
+   * CA's responder is away sends what it held (peers judge its age, as before the restart), and the next
+   * refresh replaces it as usual.
+   */
+  async restore(): Promise<void> {
+    if (!this.cache) return;
+    for (const [name, h] of this.held) {
+      if (h.response) continue;
+      try {
+        const kept = await this.cache.load(name, h.cert);
+        if (!kept) continue;
+        h.response = kept.response;
+        h.b64 = kept.response.toString('base64');
+        h.fetchedAt = kept.fetchedAt.getTime();
+      } catch (e) {
+        this.log.warn({ err: e, cert: name }, 'the OCSP response kept for an own certificate could not be read');
+      }
+    }
+  }
 
   set(name: string, cert: Buffer): void {
     const h = this.held.get(name);
@@ -75,6 +103,7 @@ export class OwnStatus {
           h.b64 = h.response.toString('base64');
           h.fetchedAt = this.clock().getTime();
           delete h.lastError;
+          await this.cache?.save(name, h.cert, h.response, new Date(h.fetchedAt)).catch((e) => this.log.warn({ err: e, cert: name }, 'the OCSP response of an own certificate could not be kept for the next run'));
         } catch (e) {
           h.lastError = (e as Error).message;
           this.log.warn({ err: e, cert: name }, 'OCSP response for an own certificate could not be fetched');

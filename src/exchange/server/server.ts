@@ -201,9 +201,12 @@ export class SecurityServer {
     const signFn = sync ?? ((d: Uint8Array) => signStore.sign(sign.keyId, scheme, d));
     const clock = opts.clock ?? (() => new Date());
     const limits = { ...DEFAULT_LIMITS, ...opts.limits };
-    const own = new OwnStatus(opts.ocspFetcher ?? httpOcspFetcher, opts.logger, clock);
+    // the responses of the last run first (kept in the server's database): a restart while the responder is
+    // away does not leave the server without them
+    const own = new OwnStatus(opts.ocspFetcher ?? httpOcspFetcher, opts.logger, clock, { load: (n, c) => store.ownOcsp(n, c), save: (n, c, r, t) => store.saveOwnOcsp(n, c, r, t) });
     own.set('auth', auth.cert);
     own.set('sign', sign.cert);
+    await own.restore();
     const idText = serverText(opts.id);
     const ctx: ServerContext = {
       id: opts.id,

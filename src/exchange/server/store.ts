@@ -81,6 +81,20 @@ export const serverMigrations: Migration[] = [
       );
     `,
   },
+  {
+    // the last OCSP responses of this server's own certificates: a server restarted while the CA's responder
+    // is away still has the answer it held (usable by peers until their freshness limit), as X-Road's signer
+    // keeps its responses on disk
+    id: 'exchange/server_008_own_ocsp',
+    sql: `
+      CREATE TABLE IF NOT EXISTS xs_own_ocsp (
+        name text PRIMARY KEY,
+        cert_sha256 bytea NOT NULL,
+        response bytea NOT NULL,
+        fetched_at timestamptz NOT NULL
+      );
+    `,
+  },
 ];
 
 /** the formats a service description is kept in: OpenAPI 3 (JSON or YAML) or WSDL 1.1 */
@@ -353,6 +367,22 @@ export class ServerStore {
       `INSERT INTO xs_identity (name, cert, key_store, key_id) VALUES ($1, $2, $3, $4)
        ON CONFLICT (name) DO UPDATE SET cert = EXCLUDED.cert, key_store = EXCLUDED.key_store, key_id = EXCLUDED.key_id, updated_at = now()`,
       [id.name, id.cert, id.keyStore, id.keyId],
+    );
+  }
+
+  /** The OCSP response last held for an own certificate (`name`: auth, sign), when it is for this certificate. */
+  async ownOcsp(name: string, cert: Buffer): Promise<{ response: Buffer; fetchedAt: Date } | undefined> {
+    const r = await this.db.query<{ cert_sha256: Buffer; response: Buffer; fetched_at: string }>('SELECT cert_sha256, response, fetched_at FROM xs_own_ocsp WHERE name = $1', [name]);
+    const x = r[0];
+    if (!x || !Buffer.from(x.cert_sha256).equals(createHash('sha256').update(cert).digest())) return undefined;
+    return { response: Buffer.from(x.response), fetchedAt: new Date(x.fetched_at) };
+  }
+
+  async saveOwnOcsp(name: string, cert: Buffer, response: Buffer, fetchedAt: Date): Promise<void> {
+    await this.db.query(
+      `INSERT INTO xs_own_ocsp (name, cert_sha256, response, fetched_at) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (name) DO UPDATE SET cert_sha256 = EXCLUDED.cert_sha256, response = EXCLUDED.response, fetched_at = EXCLUDED.fetched_at`,
+      [name, createHash('sha256').update(cert).digest(), response, fetchedAt],
     );
   }
 

@@ -139,7 +139,7 @@ export class ProcessLock {
           // this very process (another holder in it, or a lock of an earlier version naming this pid — which,
           // being this process, cannot have been written by a live other)
           if (other.start !== null) throw refusal(path, o, other, true);
-        } else if (local ? lives(other) : Date.now() - (await stat(path)).mtimeMs < STALE_MS) throw refusal(path, o, other, false);
+        } else if (local ? lives(other) : Date.now() - ((await stat(path).catch(() => null))?.mtimeMs ?? 0) < STALE_MS) throw refusal(path, o, other, false);
       }
       // gone (or unreadable: a crash while it was written): taken over by a whole replacement
       const tmp = `${path}.${process.pid}.tmp`;

@@ -101,7 +101,7 @@ export interface MessageLogOptions {
    * src/store/process-lock.ts).
    */
   readOnly?: boolean;
-  /** how often the writer's lock is touched and checked (./lock.ts); default 10 s */
+  /** how often the writer's lock is touched and checked (src/store/process-lock.ts); default 10 s */
   lockHeartbeatMs?: number;
 }
 
@@ -296,7 +296,11 @@ export class MessageLog implements MessageLogApi {
       onLost: (h) => {
         const why = new Error(`another process took the log's lock${h ? ` (process ${h.pid} on ${h.host})` : ''}`);
         o.log?.error({ holder: h }, 'message log: its lock was taken by another process; no more writes');
-        if (log) log.broken ??= why;
+        if (log) {
+          log.broken ??= why;
+          // nor does it time-stamp: the stamps file is the other writer's now
+          log.stopTimestamping();
+        }
       },
     });
     try {
@@ -821,6 +825,7 @@ export class MessageLog implements MessageLogApi {
 
   private async stampOnce(stamper: TimeStamper, limit: number): Promise<{ stamped: number }> {
     if (this.closed) throw new TrucError('log_failure', 'the message log is closed');
+    if (this.broken) throw new TrucError('log_failure', `the message log cannot write: ${this.broken.message}`);
     const from = this.stampedThrough + 1;
     const to = Math.min(this.head.seq, from + Math.max(1, Math.min(limit, 100_000)) - 1);
     if (to < from) return { stamped: 0 };

@@ -177,6 +177,9 @@ describe('a writer that loses its lock', () => {
     const e = await refused(log.append(record(2)));
     expect(isTrucError(e) && e.code).toBe('log_failure');
     expect(e.message).toContain('another process took the log');
+    // nor does it time-stamp: the stamps file is the other writer's
+    const stamping = await refused(log.timestampNow({ stamp: async () => Buffer.alloc(0) } as never));
+    expect(stamping.message).toContain('another process took the log');
     await log.close();
     expect(readFileSync(lockFile, 'utf8')).toBe(other);
     // nothing was written after the loss

@@ -158,6 +158,8 @@ export interface ServerContext {
   logger: Logger;
   bus: Bus;
   replay: ReplayGuard;
+  /** while the replay guard is seeded from the log at start (`SecurityServer.start`): replay checks wait for it */
+  replaySeeding?: Promise<void>;
   roots: RootCache;
   /** the budget of spooled bodies held in memory for delivery */
   bodyMemory: BodyMemory;

@@ -290,6 +290,7 @@ async function provide(ctx: ServerContext, x: ProviderExchange, check?: () => vo
     if (!signer.member || !sameMember(signer.member, memberOf(client)))
       throw new TrucError('cert_invalid', `the message is signed with a certificate that does not belong to the client's member ${client.memberClass}/${client.memberCode}`);
     const replayKey = `${header.client}|${header.id}`;
+    if (ctx.replaySeeding) await ctx.replaySeeding;
     if (ctx.replay.has(replayKey)) throw new TrucError('replayed_message', `message ${header.id} from ${header.client} was already received`, { reason_vi: `thông điệp ${header.id} của ${header.client} đã được nhận trước đó` });
     // metaservices are open to every client of the axis, as in X-Road; their answers list only what is allowed
     // a path a system could resolve outside the one matched (`/public/../admin`) is never granted

@@ -283,7 +283,13 @@ export class SecurityServer {
 
   async start(): Promise<{ isUrl: string; isTlsUrl?: string; peerAddress: string }> {
     const o = this.opts;
-    await this.seedReplay();
+    // the server listens at once; a message that comes before the seeding ends waits for it at its replay check
+    const seeding = this.seedReplay()
+      .catch((e) => this.ctx.logger.error({ err: e }, 'the replay guard could not be seeded from the message log: ids taken before the restart are not remembered'))
+      .finally(() => {
+        if (this.ctx.replaySeeding === seeding) delete this.ctx.replaySeeding;
+      });
+    this.ctx.replaySeeding = seeding;
     // a request's headers within 20 s (slow clients); its body may stream as long as it flows (requestTimeout 0)
     this.isServer = http.createServer({ keepAliveTimeout: 65_000, requestTimeout: 0, headersTimeout: 20_000, noDelay: true }, (req, res) => void handleConsumer(this.ctx, req, res));
     this.isServer.on('clientError', (err, socket) => this.clientError(err, socket));
@@ -479,7 +485,7 @@ export class SecurityServer {
    * The replay guard lives in memory: without this, a message received within the clock-skew window before a
    * restart would be taken again after it. The requests this server logged as a provider over twice the
    * window (a message's time may be ahead of its arrival by the window) are remembered again from the log's
-   * index before the server listens.
+   * index; messages that arrive meanwhile wait for it at their replay check.
    */
   private async seedReplay(): Promise<void> {
     const log = this.opts.log;

@@ -10,7 +10,7 @@ import { request } from 'node:http';
 import { userInfo } from 'node:os';
 import type { Config } from '../config.js';
 import { isTrucError, TrucError, type ErrorCode } from '../errors.js';
-import { alive } from '../store/db.js';
+import { alive } from '../store/process-lock.js';
 import { isLoopback, readServerFile, SERVER_FILE } from './server-file.js';
 
 export interface LocalServer {

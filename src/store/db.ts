@@ -52,8 +52,6 @@ export interface Db extends Sql {
 // bigint (int8) comes back as a JS string from pg unless told otherwise; we keep strings for int8 so that
 // CRL numbers and sequence values never lose precision, and parse numerics explicitly where needed.
 
-export { alive } from './process-lock.js';
-
 /**
  * PGlite is one database engine inside one process: a second process opening the same folder would corrupt
  * it. The folder is claimed by a lock file beside it (`<folder>.lock`, ./process-lock.ts): a second process is

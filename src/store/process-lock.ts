@@ -135,10 +135,10 @@ export class ProcessLock {
         // a pid is judged only in its own namespace on its own host (an earlier version's lock: here); elsewhere
         // the heartbeat tells
         const local = other.host === null || (other.host === me.host && other.ns !== null && other.ns === me.ns);
-        if (local && other.pid === me.pid && (other.start === null || other.start === me.start)) {
-          // this very process (another holder in it, or a lock of an earlier version naming this pid — which,
-          // being this process, cannot have been written by a live other)
-          if (other.start !== null) throw refusal(path, o, other, true);
+        if (local && other.pid === me.pid) {
+          // this pid here: this very process (another holder in it) — or, started at another time or written
+          // by an earlier version without a start time, the process that had the pid before it (taken over)
+          if (other.start !== null && other.start === me.start) throw refusal(path, o, other, true);
         } else if (local ? lives(other) : Date.now() - ((await stat(path).catch(() => null))?.mtimeMs ?? 0) < STALE_MS) throw refusal(path, o, other, false);
       }
       // gone (or unreadable: a crash while it was written): taken over by a whole replacement

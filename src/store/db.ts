@@ -63,7 +63,7 @@ export async function lockDataDir(dir: string): Promise<() => void> {
     hint: 'dừng tiến trình đó, hoặc dùng HTTP API của nền tảng nó chạy / stop that process, or use the HTTP API of the platform it runs',
     // only a holder elsewhere (another host or container) is judged by the heartbeat: this process stalled a
     // minute and one of those opened the folder — nothing here can undo that; it is said where it shows
-    onLost: (h) => process.stderr.write(`LỖI / ERROR: ${dir}.lock was taken by process ${h?.pid ?? '?'} on ${h?.host ?? '?'} while this process held the embedded database\n`),
+    onLost: (h) => process.stderr.write(`LỖI / ERROR: tiến trình ${h?.pid ?? '?'} trên máy ${h?.host ?? '?'} đã lấy khoá ${dir}.lock trong khi tiến trình này đang giữ cơ sở dữ liệu nhúng / ${dir}.lock was taken by process ${h?.pid ?? '?'} on ${h?.host ?? '?'} while this process held the embedded database\n`),
   });
   return () => lock.releaseSync();
 }

@@ -120,6 +120,8 @@ export async function handleConsumer(ctx: ServerContext, req: IncomingMessage, r
   let opMsg: ReturnType<typeof opMessage> | undefined;
   /** when the request left for the provider's server and its answer came in (the last attempt's) */
   let times: OpTimes = {};
+  /** the provider's server last sent to (its address in the global configuration) */
+  let peerAddress: string | undefined;
   /** a multipart SOAP message's bytes after its envelope, not read yet (they stream) */
   let soapRest: AsyncIterator<Buffer | Uint8Array> | null = null;
   try {
@@ -230,10 +232,11 @@ export async function handleConsumer(ctx: ServerContext, req: IncomingMessage, r
     for (const provider of order) {
       let sent = false;
       times = {};
+      peerAddress = provider.address;
       try {
         const responseBytes = whole ? await exchangeWhole(ctx, res, provider, header, whole, service, soap, times) : await exchange(ctx, source, res, provider, header, headerBytes, own.items, service, soap, () => (sent = true), times);
         recordHealth(ctx, serviceText(service));
-        ctx.ops.record({ messageId, side: 'consumer', client: header.client, service: header.service, startedAt: started, finishedAt: ctx.clock(), requestBytes: whole ? whole.bodyLength : soap && !soapRest ? soap.parsed.message.length : Number(req.headers['content-length'] ?? 0), responseBytes, status: res.statusCode, ...opMsg, ...times });
+        ctx.ops.record({ messageId, side: 'consumer', client: header.client, service: header.service, startedAt: started, finishedAt: ctx.clock(), requestBytes: whole ? whole.bodyLength : soap && !soapRest ? soap.parsed.message.length : Number(req.headers['content-length'] ?? 0), responseBytes, status: res.statusCode, ...opMsg, ...times, peerAddress });
         return;
       } catch (e) {
         lastErr = e;
@@ -247,7 +250,7 @@ export async function handleConsumer(ctx: ServerContext, req: IncomingMessage, r
     const err = isTrucError(e) ? e : new TrucError('internal', (e as Error)?.message ?? 'internal error');
     if (!isTrucError(e)) ctx.logger.error({ err: e }, 'consumer side failed');
     if (service) recordHealth(ctx, serviceText(service), err);
-    ctx.ops.record({ messageId: messageId || '-', side: 'consumer', ...(client ? { client: subsystemText(client) } : {}), ...(service ? { service: serviceText(service) } : {}), startedAt: started, finishedAt: ctx.clock(), requestBytes: 0, responseBytes: 0, status: err.status, error: err.code, ...opMsg, ...times });
+    ctx.ops.record({ messageId: messageId || '-', side: 'consumer', ...(client ? { client: subsystemText(client) } : {}), ...(service ? { service: serviceText(service) } : {}), startedAt: started, finishedAt: ctx.clock(), requestBytes: 0, responseBytes: 0, status: err.status, error: err.code, ...opMsg, ...times, ...(peerAddress ? { peerAddress } : {}) });
     publishRefusal(ctx, 'consumer', err, {
       message_id: messageId,
       ...(client ? { client: subsystemText(client) } : {}),

@@ -165,6 +165,8 @@ export interface ServerContext {
   bodyMemory: BodyMemory;
   health: Map<string, ServiceHealth>;
   ops: OpRecorder;
+  /** the address the information systems' listener is bound to, once it listens */
+  isHost?: string;
   /** this server's internal TLS key and certificate toward information systems (PEM), when configured */
   isTls?: { key: string; cert: string };
 }

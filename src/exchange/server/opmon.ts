@@ -21,7 +21,7 @@
 import type { IncomingMessage } from 'node:http';
 import { X509Certificate, createHash } from 'node:crypto';
 import { readFile, readdir } from 'node:fs/promises';
-import { availableParallelism, freemem, loadavg, release, totalmem, type, uptime } from 'node:os';
+import { availableParallelism, freemem, loadavg, networkInterfaces, release, totalmem, type, uptime } from 'node:os';
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
 import { TrucError, isTrucError } from '../../errors.js';
@@ -140,10 +140,32 @@ function seconds(el: BodyElement | undefined, name: string): number {
 
 const sec = (r: OpRecord) => Math.floor(r.finishedAt.getTime() / 1000);
 
+const IPV4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
+
+/**
+ * The server's internal IP address (Annex B's securityServerInternalIp, an IPv4 address): the one its
+ * information systems' listener is bound to, or — bound to every address, or to an IPv6 one — the host's
+ * first IPv4 address that is not loopback; 127.0.0.1 on a host with none.
+ */
+export function internalIp(listenerHost: string | undefined, interfaces = networkInterfaces()): string {
+  if (listenerHost && IPV4.test(listenerHost) && listenerHost !== '0.0.0.0') return listenerHost;
+  for (const list of Object.values(interfaces))
+    for (const a of list ?? []) if (a.family === 'IPv4' && !a.internal && IPV4.test(a.address)) return a.address;
+  return '127.0.0.1';
+}
+
+/** What a record names of this server and the one it exchanged with. */
+interface RecordContext {
+  /** this server's address in the global configuration */
+  own: string | undefined;
+  internalIp: string;
+}
+
 /** One operational record as Annex B writes it (fields this server does not keep are left out). */
-function recordJson(own: string | undefined, snap: ServerSnapshot, r: OpRecord): Record<string, unknown> {
+function recordJson(at: RecordContext, snap: ServerSnapshot, r: OpRecord): Record<string, unknown> {
   const out: Record<string, unknown> = {
     monitoringDataTs: sec(r),
+    securityServerInternalIp: at.internalIp,
     securityServerType: r.side === 'provider' ? 'Producer' : 'Client',
     requestInTs: r.startedAt.getTime(),
     ...(r.requestOutAt !== undefined ? { requestOutTs: r.requestOutAt } : {}),
@@ -180,7 +202,10 @@ function recordJson(own: string | undefined, snap: ServerSnapshot, r: OpRecord):
   if (r.userId) out.messageUserId = r.userId;
   if (r.issue) out.messageIssue = r.issue;
   if (r.protocol === 'soap') out.messageProtocolVersion = '4.0';
-  if (own) out[r.side === 'provider' ? 'serviceSecurityServerAddress' : 'clientSecurityServerAddress'] = own;
+  // both servers' addresses, as X-Road gives them in both sides' records (X-Road Metrics pairs the two by them)
+  const [clientSide, serviceSide] = r.side === 'provider' ? [r.peerAddress, at.own] : [at.own, r.peerAddress];
+  if (clientSide) out.clientSecurityServerAddress = clientSide;
+  if (serviceSide) out.serviceSecurityServerAddress = serviceSide;
   out.requestSize = r.requestBytes;
   out.responseSize = r.responseBytes;
   out.succeeded = !r.error;
@@ -192,6 +217,7 @@ function recordJson(own: string | undefined, snap: ServerSnapshot, r: OpRecord):
   const row = r.side === 'provider' && r.service ? snap.services.get(r.service) : undefined;
   if (row) out.serviceType = opmonServiceType(row);
   if (r.status !== undefined) out.statusCode = r.status;
+  out.xRoadVersion = `Trục ${TRUC_VERSION}`;
   if (r.requestId) out.xRequestId = r.requestId;
   return out;
 }
@@ -244,9 +270,9 @@ async function operationalData(ctx: ServerContext, conf: GlobalConf, client: Sub
     }
   }
   const snap = await ctx.store.snapshot();
-  const own = conf.server(ctx.id)?.address;
+  const at: RecordContext = { own: conf.server(ctx.id)?.address, internalIp: internalIp(ctx.isHost) };
   const records = rows.map((r) => {
-    const full = recordJson(own, snap, r);
+    const full = recordJson(at, snap, r);
     if (!fields.length) return full;
     const picked: Record<string, unknown> = {};
     for (const f of fields) if (f in full) picked[f] = full[f];

@@ -72,6 +72,13 @@ export const opMigrations: Migration[] = [
     `,
   },
   {
+    // the other security server's address in the global configuration (the provider's, on the consumer's
+    // side; the client's, on the provider's): PR-OPMON gives both addresses in both records, and X-Road
+    // Metrics pairs a client's record with its producer's by them
+    id: 'exchange/server_009_op_peer',
+    sql: `ALTER TABLE xs_op ADD COLUMN IF NOT EXISTS peer_address text;`,
+  },
+  {
     // X-Road's operational monitoring asks for the records of a period by when they were finished
     // (getSecurityServerOperationalData's recordsFrom..recordsTo, monitoringDataTs)
     id: 'exchange/server_004_op_finished',
@@ -100,6 +107,7 @@ const COLUMNS: readonly CopyColumn[] = [
   { name: 'response_in_at', type: 'timestamptz' },
   { name: 'represented_class', type: 'text' },
   { name: 'represented_code', type: 'text' },
+  { name: 'peer_address', type: 'text' },
 ];
 /** the columns of a record, in COLUMNS' order (the COPY's, the re-insert's and the queries') */
 const NAMES = COLUMNS.map((c) => c.name).join(', ');
@@ -128,6 +136,8 @@ export interface OpRecord {
   /** the party the client acted for (X-Road-Represented-Party, or SOAP's representedParty) */
   representedClass?: string;
   representedCode?: string;
+  /** the other security server's address in the global configuration, when it was known */
+  peerAddress?: string;
 }
 
 /** The two times an exchange fills in as it goes (`OpRecord.requestOutAt`, `responseInAt`). */
@@ -182,6 +192,7 @@ const toRow = (r: OpRecord) => [
   r.responseInAt === undefined ? null : new Date(r.responseInAt),
   r.representedClass ?? null,
   r.representedCode ?? null,
+  r.peerAddress ?? null,
 ];
 
 /** One column's values as a PostgreSQL array literal, for unnest. */
@@ -338,6 +349,7 @@ export class OpRecorder {
         ...(r.response_in_at ? { responseInAt: new Date(r.response_in_at as string).getTime() } : {}),
         ...(r.represented_class !== null && r.represented_class !== undefined ? { representedClass: String(r.represented_class) } : {}),
         ...(r.represented_code ? { representedCode: String(r.represented_code) } : {}),
+        ...(r.peer_address ? { peerAddress: String(r.peer_address) } : {}),
       })),
       ...(scannedTo !== undefined ? { scannedTo } : {}),
     };

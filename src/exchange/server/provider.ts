@@ -247,6 +247,8 @@ async function provide(ctx: ServerContext, x: ProviderExchange, check?: () => vo
   let requestBytes = 0;
   let header: MessageHeader | undefined;
   let peerServer = '';
+  /** the client's server's address in the global configuration */
+  let peerAddress: string | undefined;
   let held: { release(): void } | undefined;
   try {
     check?.();
@@ -256,6 +258,7 @@ async function provide(ctx: ServerContext, x: ProviderExchange, check?: () => vo
     const sender = conf.serverByAuthCert(peer.hash);
     if (!sender) throw new TrucError('cert_invalid', 'the TLS client certificate is not registered for any security server in the global configuration', { xroadFault: 'SslAuthenticationFailed' });
     peerServer = `SERVER:${sender.id.instance}/${sender.id.memberClass}/${sender.id.memberCode}/${sender.id.serverCode}`;
+    peerAddress = sender.address;
     // a server in maintenance mode is not sent to; a consumer whose configuration does not say so yet is told
     // here (its own clients' calls to other agencies go on: maintenance is about what this server provides)
     const self = conf.server(ctx.id);
@@ -352,12 +355,12 @@ async function provide(ctx: ServerContext, x: ProviderExchange, check?: () => vo
     const responseInAt = ctx.clock().getTime();
     const out = await answerSigned(ctx, x, header, rest.digest, soap ? await soapAnswer(soap, isRes) : isRes);
     recordHealth(ctx, svcText, undefined, { startedAt: started, requestBytes, responseBytes: out.bytes });
-    ctx.ops.record({ messageId: header.id, side: 'provider', client: header.client, service: header.service, startedAt: started, finishedAt: ctx.clock(), requestBytes, responseBytes: out.bytes, status: out.status, ...opMessage(header), requestOutAt, responseInAt });
+    ctx.ops.record({ messageId: header.id, side: 'provider', client: header.client, service: header.service, startedAt: started, finishedAt: ctx.clock(), requestBytes, responseBytes: out.bytes, status: out.status, ...opMessage(header), requestOutAt, responseInAt, peerAddress });
   } catch (e) {
     const err = isTrucError(e) ? e : new TrucError('internal', 'internal error');
     if (!isTrucError(e)) ctx.logger.error({ err: e }, 'provider side failed');
     if (header) recordHealth(ctx, header.service, err, { startedAt: started, requestBytes, responseBytes: 0 });
-    ctx.ops.record({ messageId: header?.id ?? '-', side: 'provider', ...(header ? { client: header.client, service: header.service, ...opMessage(header) } : {}), startedAt: started, finishedAt: ctx.clock(), requestBytes, responseBytes: 0, status: err.status, error: err.code });
+    ctx.ops.record({ messageId: header?.id ?? '-', side: 'provider', ...(header ? { client: header.client, service: header.service, ...opMessage(header) } : {}), startedAt: started, finishedAt: ctx.clock(), requestBytes, responseBytes: 0, status: err.status, error: err.code, ...(peerAddress ? { peerAddress } : {}) });
     publishRefusal(ctx, 'provider', err, { peer: peerServer, ...(header ? { message_id: header.id, client: header.client, service: header.service } : {}) });
     // a refused request's remaining body is not read: the connection closes after the answer
     x.reply.refuse(err, x.incomplete());

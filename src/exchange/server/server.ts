@@ -338,6 +338,7 @@ export class SecurityServer {
       });
     const host = o.listen.host ?? '127.0.0.1';
     const isAddr = await listen(this.isServer, o.listen.isHost ?? host, o.listen.isPort);
+    this.ctx.isHost = isAddr.address;
     const isTlsAddr = this.isTlsServer ? await listen(this.isTlsServer, o.listen.isHost ?? host, o.listen.isTlsPort ?? 0) : undefined;
     const peerAddr = await listen(this.peerServer, host, o.listen.peerPort);
     await this.tick(true);

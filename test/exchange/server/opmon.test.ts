@@ -150,8 +150,27 @@ describe('getSecurityServerOperationalData (PR-OPMON 2)', () => {
       expect([...ts].sort((a, b) => a - b)).toEqual(ts);
       expect(typeof r.clientSecurityServerAddress).toBe('string');
     }
+    // both records of an exchange name both servers, this server's internal address and version: X-Road
+    // Metrics' corrector pairs a client's record with its producer's when these fields are equal (its
+    // comparison_list_orphan, the fields of it Annex B still has)
+    const PAIRED = ['clientXRoadInstance', 'clientMemberClass', 'clientMemberCode', 'clientSubsystemCode', 'serviceXRoadInstance', 'serviceMemberClass', 'serviceMemberCode', 'serviceSubsystemCode', 'serviceCode', 'serviceVersion', 'representedPartyClass', 'representedPartyCode', 'messageId', 'messageUserId', 'messageIssue', 'messageProtocolVersion', 'clientSecurityServerAddress', 'serviceSecurityServerAddress', 'succeeded', 'requestAttachmentCount', 'responseAttachmentCount', 'requestMimeSize', 'responseMimeSize'];
+    for (const c of client) {
+      const p = thongTin.find((r) => r.messageId === c.messageId)!;
+      expect(p).toBeDefined();
+      for (const f of PAIRED) expect([f, c[f]]).toEqual([f, p[f]]);
+      expect(c.clientSecurityServerAddress).toMatch(/^[^\s/]+$/);
+      expect(c.serviceSecurityServerAddress).toMatch(/^[^\s/]+$/);
+      expect(c.clientSecurityServerAddress).not.toBe(c.serviceSecurityServerAddress);
+      for (const r of [c, p]) {
+        expect(r.securityServerInternalIp).toMatch(/^\d{1,3}(\.\d{1,3}){3}$/);
+        expect(r.xRoadVersion).toMatch(/^Trục \d+\.\d+\.\d+/);
+      }
+    }
     const refused = records.find((r) => r.serviceCode === 'khong-ton-tai')!;
     expect(refused).toMatchObject({ succeeded: false, faultCode: 'Server.ServerProxy.UnknownService', faultString: 'unknown_service', clientMemberCode: '000.00.00.G22' });
+    // refused by the provider's server after it knew the client's: both addresses still
+    expect(refused.clientSecurityServerAddress).toBe(client[0]!.clientSecurityServerAddress);
+    expect(refused.serviceSecurityServerAddress).toBe(client[0]!.serviceSecurityServerAddress);
     // the request and its answer are in both servers' message logs, as any exchange
     for (const i of [2]) {
       const hits = await (t.axis.members[i]!.log as MessageLog).search({ messageId: id });

@@ -154,6 +154,20 @@ export function internalIp(listenerHost: string | undefined, interfaces = networ
   return '127.0.0.1';
 }
 
+/** Annex B's longest strings: faultString 2,048 characters, every other 255. */
+const maxLength = (field: string) => (field === 'faultString' ? 2048 : 255);
+
+/**
+ * A string field cut to Annex B's maxLength (counted in characters, as JSON Schema counts them), so that a
+ * schema-checking reader takes the record: a client may send an X-Road-UserId, X-Road-Issue or REST path
+ * longer than that, which the exchange carries whole and the record keeps.
+ */
+export function fitField(field: string, value: string): string {
+  const max = maxLength(field);
+  if (value.length <= max) return value;
+  return Array.from(value).slice(0, max).join('');
+}
+
 /** What a record names of this server and the one it exchanged with. */
 interface RecordContext {
   /** this server's address in the global configuration */
@@ -219,6 +233,7 @@ function recordJson(at: RecordContext, snap: ServerSnapshot, r: OpRecord): Recor
   if (r.status !== undefined) out.statusCode = r.status;
   out.xRoadVersion = `Trục ${TRUC_VERSION}`;
   if (r.requestId) out.xRequestId = r.requestId;
+  for (const [k, v] of Object.entries(out)) if (typeof v === 'string') out[k] = fitField(k, v);
   return out;
 }
 

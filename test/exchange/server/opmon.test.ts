@@ -11,7 +11,7 @@ import { randomUUID } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
 import { DOMParser, type Document as XDocument, type Element as XElement } from '@xmldom/xmldom';
 import { startTestAxis, type TestAxis } from './setup.js';
-import { OPMON_MAX_RECORDS, OPMON_NS, OUTPUT_FIELDS } from '../../../src/exchange/server/opmon.js';
+import { OPMON_MAX_RECORDS, OPMON_NS, OUTPUT_FIELDS, fitField, internalIp } from '../../../src/exchange/server/opmon.js';
 import type { MessageLog } from '../../../src/exchange/log/index.js';
 import { ServedWindow } from '../../../src/exchange/server/context.js';
 
@@ -294,6 +294,45 @@ describe('getSecurityServerOperationalData (PR-OPMON 2)', () => {
     expect(noCode.faultcode).toBe('Client.MissingHeaderField');
     const twice = await soap(VPCP, opmonRequest({ client: VPCP, code: 'getSecurityServerHealthData', body: '<om:getSecurityServerHealthData/>', represented: repr('<repr:partyCode>1</repr:partyCode><repr:partyCode>2</repr:partyCode>') }));
     expect(twice.faultcode).toBe('Client.DuplicateHeaderField');
+  });
+});
+
+describe('getSecurityServerOperationalData: what a schema-checking reader takes', () => {
+  it('cuts the strings a client may send longer than Annex B allows (255 characters) in the record, not in the exchange', async () => {
+    const user = `VN${'1'.repeat(252)}é${'2'.repeat(60)}`;
+    const issue = 'HS-'.padEnd(300, 'x');
+    const path = `thong-tin/${'p'.repeat(400)}`;
+    const id = randomUUID();
+    const r = await fetch(`${url(VPCP)}/r1/VN/PROV/000.00.31.H29/vanthu/${path}`, { headers: { 'x-road-client': 'VN/GOV/000.00.00.G22/vanthu', 'x-road-id': id, 'x-road-userid': user, 'x-road-issue': issue } });
+    // the service saw the whole path
+    expect(((await r.json()) as { path: string }).path).toBe(`/${'p'.repeat(400)}`);
+    await new Promise((res) => setTimeout(res, 3500));
+    for (const [owner, server] of [[VPCP, 'ss-vpcp'], [HCM, 'ss-hcm']] as const) {
+      const { records } = await operational(owner, criteria(started, started + 3600), undefined, { owner, server });
+      const mine = records.find((x) => x.messageId === id)!;
+      expect(mine, server).toBeDefined();
+      expect(Array.from(mine.messageUserId as string)).toHaveLength(255);
+      expect(mine.messageUserId).toBe(`VN${'1'.repeat(252)}é`);
+      expect(mine.messageIssue).toBe(issue.slice(0, 255));
+      expect(mine.restPath).toBe(`/${'p'.repeat(254)}`);
+      for (const [k, v] of Object.entries(mine)) if (typeof v === 'string') expect(Array.from(v).length, k).toBeLessThanOrEqual(255);
+    }
+  });
+
+  it('names the internal IPv4 address: the listener’s own, else the host’s first that is not loopback', () => {
+    const nic = (address: string, family: 'IPv4' | 'IPv6', internal: boolean) => ({ address, family, internal, netmask: '', mac: '', cidr: null }) as never;
+    const host = { lo: [nic('127.0.0.1', 'IPv4', true)], eth0: [nic('fe80::1', 'IPv6', false), nic('10.20.30.40', 'IPv4', false)] };
+    expect(internalIp('192.168.1.5', host)).toBe('192.168.1.5');
+    expect(internalIp('0.0.0.0', host)).toBe('10.20.30.40');
+    expect(internalIp('::', host)).toBe('10.20.30.40');
+    expect(internalIp(undefined, { lo: host.lo })).toBe('127.0.0.1');
+  });
+
+  it('counts characters as JSON Schema does: a character outside the BMP is kept or cut whole', () => {
+    const s = `${'a'.repeat(254)}😀😀`;
+    expect(fitField('messageUserId', s)).toBe(`${'a'.repeat(254)}😀`);
+    expect(fitField('messageUserId', 'ngắn')).toBe('ngắn');
+    expect(Array.from(fitField('faultString', 'x'.repeat(3000)))).toHaveLength(2048);
   });
 });
 

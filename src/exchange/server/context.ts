@@ -160,6 +160,8 @@ export interface ServerContext {
   replay: ReplayGuard;
   /** while the replay guard is seeded from the log at start (`SecurityServer.start`): replay checks wait for it */
   replaySeeding?: Promise<void>;
+  /** why the replay guard could not be seeded, while it cannot (requests are refused until it is) */
+  replayUnseeded?: Error;
   roots: RootCache;
   /** the budget of spooled bodies held in memory for delivery */
   bodyMemory: BodyMemory;

@@ -294,6 +294,10 @@ async function provide(ctx: ServerContext, x: ProviderExchange, check?: () => vo
       throw new TrucError('cert_invalid', `the message is signed with a certificate that does not belong to the client's member ${client.memberClass}/${client.memberCode}`);
     const replayKey = `${header.client}|${header.id}`;
     if (ctx.replaySeeding) await ctx.replaySeeding;
+    if (ctx.replayUnseeded)
+      throw new TrucError('database_unavailable', `the replay guard could not be read from the message log since the restart (${ctx.replayUnseeded.message}): requests are refused until it is`, {
+        reason_vi: 'chưa đọc được danh sách thông điệp đã nhận từ nhật ký thông điệp sau khi khởi động lại: tạm từ chối yêu cầu cho tới khi đọc được',
+      });
     if (ctx.replay.has(replayKey)) throw new TrucError('replayed_message', `message ${header.id} from ${header.client} was already received`, { reason_vi: `thông điệp ${header.id} của ${header.client} đã được nhận trước đó` });
     // metaservices are open to every client of the axis, as in X-Road; their answers list only what is allowed
     // a path a system could resolve outside the one matched (`/public/../admin`) is never granted

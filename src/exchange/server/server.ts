@@ -85,6 +85,8 @@ export interface ServerStatus {
   ocsp: ReturnType<OwnStatus['status']>;
   log: ReturnType<MessageLogApi['health']>;
   signer: { batches: number; signed: number };
+  /** the replay guard: `seeding` from the log's index after a start, `unavailable` (requests refused) when it could not be read */
+  replayGuard: { state: 'ready' | 'seeding' | 'unavailable'; error?: string };
   services: ServerContext['health'] extends Map<string, infer H> ? H[] : never;
   listeners: { informationSystems: string; informationSystemsTls?: string; peers: string };
 }
@@ -96,6 +98,9 @@ export class SecurityServer {
   private peerHttp?: http.Server;
   private readonly peerSockets = new Set<tls.TLSSocket>();
   private timer?: NodeJS.Timeout;
+  /** the next attempt to seed the replay guard, after one failed */
+  private replayRetry?: NodeJS.Timeout;
+  private stopped = false;
   private readonly tsaKey = { v: '' };
 
   private constructor(
@@ -284,12 +289,7 @@ export class SecurityServer {
   async start(): Promise<{ isUrl: string; isTlsUrl?: string; peerAddress: string }> {
     const o = this.opts;
     // the server listens at once; a message that comes before the seeding ends waits for it at its replay check
-    const seeding = this.seedReplay()
-      .catch((e) => this.ctx.logger.error({ err: e }, 'the replay guard could not be seeded from the message log: ids taken before the restart are not remembered'))
-      .finally(() => {
-        if (this.ctx.replaySeeding === seeding) delete this.ctx.replaySeeding;
-      });
-    this.ctx.replaySeeding = seeding;
+    this.seedReplayUntilDone();
     // a request's headers within 20 s (slow clients); its body may stream as long as it flows (requestTimeout 0)
     this.isServer = http.createServer({ keepAliveTimeout: 65_000, requestTimeout: 0, headersTimeout: 20_000, noDelay: true }, (req, res) => void handleConsumer(this.ctx, req, res));
     this.isServer.on('clientError', (err, socket) => this.clientError(err, socket));
@@ -393,6 +393,7 @@ export class SecurityServer {
       ocsp: this.ctx.own.status(),
       log: this.ctx.log.health(now),
       signer: { batches: this.ctx.signer.batches, signed: this.ctx.signer.signed },
+      replayGuard: this.ctx.replayUnseeded ? { state: 'unavailable', error: this.ctx.replayUnseeded.message } : { state: this.ctx.replaySeeding ? 'seeding' : 'ready' },
       // the provider-side window is X-Road's health data (getSecurityServerHealthData), not part of the status
       services: [...this.ctx.health.values()].map(({ served: _served, ...h }) => h),
       listeners: {
@@ -488,17 +489,54 @@ export class SecurityServer {
    * window (a message's time may be ahead of its arrival by the window) are remembered again from the log's
    * index; messages that arrive meanwhile wait for it at their replay check.
    */
-  private async seedReplay(): Promise<void> {
+  private async seedReplay(since: Date): Promise<void> {
     const log = this.opts.log;
     if (!log.receivedSince) return;
     const t0 = Date.now();
-    const since = new Date(this.ctx.clock().getTime() - 2 * this.ctx.limits.clockSkewMs);
     const n = await log.receivedSince(since, (client, id) => void this.ctx.replay.add(`${client}|${id}`));
     if (n) this.ctx.logger.info({ ids: n, since: since.toISOString(), ms: Date.now() - t0 }, 'replay guard seeded from the message log');
   }
 
+  /**
+   * Seeds the replay guard, and when the log's index cannot be read (the database away), fails closed: the
+   * provider refuses requests (`database_unavailable`) rather than take one it may have taken before the
+   * restart, and tries again (1 s, doubling to 30 s) until it succeeds — or until twice the clock-skew window
+   * has passed since the start, after which no message received before the restart passes the time check.
+   */
+  private seedReplayUntilDone(): void {
+    const started = this.ctx.clock().getTime();
+    const since = new Date(started - 2 * this.ctx.limits.clockSkewMs);
+    const needlessAfter = started + 2 * this.ctx.limits.clockSkewMs;
+    const attempt = (delay: number) => {
+      const seeding: Promise<void> = this.seedReplay(since).then(
+        () => {
+          delete this.ctx.replayUnseeded;
+        },
+        (err: unknown) => {
+          if (this.stopped) return;
+          if (this.ctx.clock().getTime() >= needlessAfter) {
+            delete this.ctx.replayUnseeded;
+            this.ctx.logger.warn({ err }, 'the replay guard could not be seeded from the message log; the clock-skew window since the restart has passed, so it no longer needs to be');
+            return;
+          }
+          this.ctx.replayUnseeded = err instanceof Error ? err : new Error(String(err));
+          this.ctx.logger.error({ err, retryInMs: delay }, 'the replay guard could not be seeded from the message log: requests are refused until it is');
+          this.replayRetry = setTimeout(() => attempt(Math.min(delay * 2, 30_000)), delay);
+          this.replayRetry.unref();
+        },
+      );
+      this.ctx.replaySeeding = seeding;
+      void seeding.finally(() => {
+        if (this.ctx.replaySeeding === seeding) delete this.ctx.replaySeeding;
+      });
+    };
+    attempt(1000);
+  }
+
   async stop(): Promise<void> {
+    this.stopped = true;
     if (this.timer) clearInterval(this.timer);
+    if (this.replayRetry) clearTimeout(this.replayRetry);
     this.opts.log.stopTimestamping?.();
     this.ctx.peers.close();
     const close = (s?: http.Server) =>

@@ -57,16 +57,28 @@ export interface Db extends Sql {
  * it. The folder is claimed by a lock file beside it (`<folder>.lock`, ./process-lock.ts): a second process is
  * refused while the holder lives; a lock whose process is gone is taken over. Returns the release function.
  */
-export async function lockDataDir(dir: string): Promise<() => void> {
+export async function lockDataDir(dir: string, o: { serving?: boolean; heartbeatMs?: number } = {}): Promise<() => void> {
   const lock = await ProcessLock.acquire(`${resolve(dir)}.lock`, {
     what: { vi: `cơ sở dữ liệu nhúng ${dir}`, en: `the embedded database ${dir}` },
     hint: 'dừng tiến trình đó, hoặc dùng HTTP API của nền tảng nó chạy / stop that process, or use the HTTP API of the platform it runs',
+    ...(o.heartbeatMs ? { heartbeatMs: o.heartbeatMs } : {}),
     // only a holder elsewhere (another host or container) is judged by the heartbeat: this process stalled a
-    // minute and one of those opened the folder — nothing here can undo that; it is said where it shows
-    onLost: (h) => process.stderr.write(`LỖI / ERROR: tiến trình ${h?.pid ?? '?'} trên máy ${h?.host ?? '?'} đã lấy khoá ${dir}.lock trong khi tiến trình này đang giữ cơ sở dữ liệu nhúng / ${dir}.lock was taken by process ${h?.pid ?? '?'} on ${h?.host ?? '?'} while this process held the embedded database\n`),
+    // minute and one of those opened the folder, or the file was replaced by hand. Two engines writing one
+    // folder corrupt it: a serving process stops at once, as PostgreSQL's postmaster does when its
+    // postmaster.pid is no longer its own (nothing more is written, not even a last flush); a one-shot command,
+    // about to end, says so
+    onLost: (h) => {
+      process.stderr.write(
+        `LỖI / ERROR: tiến trình ${h?.pid ?? '?'} trên máy ${h?.host ?? '?'} đã lấy khoá ${dir}.lock trong khi tiến trình này đang giữ cơ sở dữ liệu nhúng${o.serving ? ': dừng ngay để không ghi chồng' : ''} / ${dir}.lock was taken by process ${h?.pid ?? '?'} on ${h?.host ?? '?'} while this process held the embedded database${o.serving ? ': stopping at once, so as not to write over it' : ''}\n`,
+      );
+      if (o.serving) process.exit(LOCK_LOST_EXIT);
+    },
   });
   return () => lock.releaseSync();
 }
+
+/** the exit code of a serving process that found its embedded database's lock taken by another */
+export const LOCK_LOST_EXIT = 5;
 
 class PgliteDb implements Db {
   readonly kind = 'pglite' as const;
@@ -203,9 +215,12 @@ export interface OpenOptions {
   /**
    * A process that keeps running on what it opened (`truc start`, `ss serve`, …): an embedded database it
    * makes anew is made on a throwaway thread first, which takes what PGlite's initdb leaves behind (~350 MB)
-   * with it when it ends; then the database is opened as asked.
+   * with it when it ends; then the database is opened as asked. Such a process stops at once if it finds the
+   * embedded database's lock taken by another (exit code 5).
    */
   serving?: boolean;
+  /** how often the embedded database's lock is touched and checked (default 10 s) */
+  lockHeartbeatMs?: number;
 }
 
 /**
@@ -254,7 +269,7 @@ export async function openDb(opts: OpenOptions): Promise<Db> {
     return new PostgresDb(pool);
   }
   const dataDir = url.startsWith('memory://') ? undefined : url.replace(/^file:\/\//, '');
-  const release = dataDir ? await lockDataDir(dataDir) : () => {};
+  const release = dataDir ? await lockDataDir(dataDir, { serving: opts.serving === true, ...(opts.lockHeartbeatMs ? { heartbeatMs: opts.lockHeartbeatMs } : {}) }) : () => {};
   try {
     const { PGlite } = await import('@electric-sql/pglite');
     let pgOpts: PGliteOptions = {};

@@ -12,8 +12,8 @@
  * recreated one has another hostname; containers on the host's network share the hostname but not the pid
  * namespace) or another host sharing the storage is judged by its heartbeat instead — the holder touches the
  * file every ten seconds, and one untouched for a minute is taken over. The holder checks on each beat that the
- * file is still its own, and is told if it is not (`onLost`). A lock of an earlier version (the pid alone) is
- * judged by its pid.
+ * file is still its own (writing it again if it was deleted), and is told if it is not (`onLost`). A lock of an
+ * earlier version (the pid alone) is judged by its pid.
  */
 import { readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { mkdir, open, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
@@ -158,10 +158,28 @@ export class ProcessLock {
     return lock;
   }
 
-  /** One heartbeat: the file touched if it is still this process's, else `onLost` (once) and no more beats. */
+  /**
+   * One heartbeat: the file touched if it is still this process's; written again if it is gone (deleted by
+   * hand: nobody else holds it, or the file would be theirs) unless another process creates it first; else
+   * `onLost` (once) and no more beats.
+   */
   async beat(): Promise<boolean> {
     if (!this.timer) return false;
-    const now = await readFile(this.path, 'utf8').catch(() => null);
+    let now = await readFile(this.path, 'utf8').catch(() => null);
+    if (now === null) {
+      try {
+        const fh = await open(this.path, 'wx');
+        try {
+          await fh.writeFile(this.text);
+          await fh.sync();
+        } finally {
+          await fh.close();
+        }
+        return true;
+      } catch {
+        now = await readFile(this.path, 'utf8').catch(() => null);
+      }
+    }
     if (now === this.text) {
       const t = new Date();
       await utimes(this.path, t, t).catch(() => {});

@@ -1,5 +1,5 @@
 import { describe, it, expect, afterAll } from 'vitest';
-import { existsSync, mkdtempSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
@@ -118,6 +118,46 @@ describe('the embedded database folder is one process’s', () => {
       expect(readFileSync(`${dir}.lock`, 'utf8').trim()).toBe(String(other.pid));
     } finally {
       other.kill();
+    }
+  });
+});
+
+describe('the embedded database lock, while a serving process holds it', () => {
+  const serve = (dir: string) => {
+    const c = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'lock-lost-child.ts'), dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    c.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    c.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const opened = new Promise<void>((resolve, reject) => {
+      c.stdout.on('data', () => out.includes('open') && resolve());
+      c.once('exit', (code) => reject(new Error(`the child ended (${code}) before it opened: ${err}`)));
+    });
+    const exited = new Promise<number | null>((resolve) => c.once('exit', (code) => resolve(code)));
+    return { c, opened, exited, err: () => err };
+  };
+
+  it('is written again when deleted by hand; taken by another process, the server stops at once (exit 5), saying so', async () => {
+    const dir = join(mkdtempSync(join(tmpdir(), 'truc-lock-lost-')), 'db');
+    const s = serve(dir);
+    try {
+      await s.opened;
+      const mine = readFileSync(`${dir}.lock`, 'utf8');
+      expect(JSON.parse(mine).pid).toBe(s.c.pid);
+      // deleted: nobody else holds it, so the holder writes it again at its next beat and goes on
+      rmSync(`${dir}.lock`);
+      for (let i = 0; i < 200 && !existsSync(`${dir}.lock`); i++) await new Promise((r) => setTimeout(r, 20));
+      expect(readFileSync(`${dir}.lock`, 'utf8')).toBe(mine);
+      expect(s.c.exitCode).toBeNull();
+      // replaced by another host's process (as one that took over a lock it judged stale would write it)
+      writeFileSync(`${dir}.lock`, `${JSON.stringify({ pid: 4242, start: '7', host: 'may-khac', ns: null, since: new Date().toISOString() })}\n`);
+      expect(await s.exited).toBe(5);
+      expect(s.err()).toContain('may-khac');
+      expect(s.err()).toMatch(/dừng ngay.*stopping at once/s);
+      // the lock is the other's still: the stopped process did not remove it
+      expect(JSON.parse(readFileSync(`${dir}.lock`, 'utf8')).host).toBe('may-khac');
+    } finally {
+      s.c.kill('SIGKILL');
     }
   });
 });

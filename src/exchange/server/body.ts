@@ -12,6 +12,7 @@ import { Readable, type Writable } from 'node:stream';
 import { TrucError } from '../../errors.js';
 import type { BodySpool, MessageLogApi, SpooledBody } from '../log/types.js';
 import { bodyHash as hashBody } from '../log/format.js';
+import type { MimeParts } from './mime-parts.js';
 import { FRAME_BODY, MAX_CHUNK_BYTES, frameHead } from './message.js';
 import { writeFrame } from './write.js';
 
@@ -138,11 +139,12 @@ export function bodyStream(b: Buffer | SpooledBody, held?: Buffer[]): Readable {
 /**
  * Forwards a body to the other server as body frames of at most MAX_CHUNK_BYTES while `collector` spools
  * it: each chunk is written (its frame head in the same write) and collected at the same time, so the
- * network and the disk each take their turn once.
+ * network and the disk each take their turn once. `parts` counts a SOAP message's attachments as they pass.
  */
-export async function forwardFramed(src: AsyncIterable<Buffer | Uint8Array>, out: Writable, who: string, collector: BodyCollector): Promise<void> {
+export async function forwardFramed(src: AsyncIterable<Buffer | Uint8Array>, out: Writable, who: string, collector: BodyCollector, parts?: MimeParts | null): Promise<void> {
   for await (const c of src) {
     const chunk = c as Buffer;
+    parts?.feed(chunk);
     for (let off = 0; off < chunk.length; off += MAX_CHUNK_BYTES) {
       const part = off === 0 && chunk.length <= MAX_CHUNK_BYTES ? chunk : chunk.subarray(off, off + MAX_CHUNK_BYTES);
       const sent = writeFrame(out, frameHead(FRAME_BODY, part.length), part, who);

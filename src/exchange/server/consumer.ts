@@ -30,6 +30,7 @@ import { bodyHash as hashBody } from '../log/format.js';
 import { listClients } from './metaservices.js';
 import { opMessage, type OpTimes } from './oprecords.js';
 import { dotSegment, type ServerSnapshot } from './store.js';
+import { mimeParts, type MimeParts } from './mime-parts.js';
 import { SOAP_MAX_BYTES, checkResponse, isSoapCall, parseMediaType, parseSoapYielding, readSoapHead, sendSoapFault, soapMessageBytes, soapRequest, type ParsedSoap, type SoapRequest } from './soap.js';
 
 // PR-REST 4.3: hop-by-hop headers and those that leak the origin host are filtered; Expect is handled here;
@@ -226,7 +227,10 @@ export async function handleConsumer(ctx: ServerContext, req: IncomingMessage, r
     const whole = small
       ? await signWhole(ctx, soap ? soap.parsed.message : await readWhole(req, declared, (why) => new TrucError('bad_request', `the body could not be read: ${why}`)), header, headerBytes, own.items)
       : null;
-    const source: AsyncIterable<Buffer | Uint8Array> = soap ? soapMessageBytes(soap.parsed.message, soapRest) : req;
+    // a SOAP message's attachments, counted from its bytes (held whole, or as they stream to the provider)
+    const reqParts = soap ? mimeParts(soap.headers['content-type']) : null;
+    if (whole && reqParts) reqParts.feed(soap!.parsed.message);
+    const source: AsyncIterable<Buffer | Uint8Array> = soap ? (reqParts ? counted(soapMessageBytes(soap.parsed.message, soapRest), reqParts) : soapMessageBytes(soap.parsed.message, soapRest)) : req;
     const order = await ctx.peers.order(key, candidates);
     let lastErr: unknown;
     for (const provider of order) {
@@ -236,7 +240,7 @@ export async function handleConsumer(ctx: ServerContext, req: IncomingMessage, r
       try {
         const responseBytes = whole ? await exchangeWhole(ctx, res, provider, header, whole, service, soap, times) : await exchange(ctx, source, res, provider, header, headerBytes, own.items, service, soap, () => (sent = true), times);
         recordHealth(ctx, serviceText(service));
-        ctx.ops.record({ messageId, side: 'consumer', client: header.client, service: header.service, startedAt: started, finishedAt: ctx.clock(), requestBytes: whole ? whole.bodyLength : soap && !soapRest ? soap.parsed.message.length : Number(req.headers['content-length'] ?? 0), responseBytes, status: res.statusCode, ...opMsg, ...times, peerAddress });
+        ctx.ops.record({ messageId, side: 'consumer', client: header.client, service: header.service, startedAt: started, finishedAt: ctx.clock(), requestBytes: whole ? whole.bodyLength : soap && !soapRest ? soap.parsed.message.length : Number(req.headers['content-length'] ?? 0), responseBytes, status: res.statusCode, ...opMsg, ...times, peerAddress, requestAttachments: reqParts?.attachments ?? 0, responseAttachments: times.responseAttachments ?? 0 });
         return;
       } catch (e) {
         lastErr = e;
@@ -311,6 +315,14 @@ interface WholeRequest {
 }
 
 /** Signs a message whose small body was read whole, logs it, and lays out its frames for one write. */
+/** `src` as it is, each chunk fed to `parts` on its way. */
+async function* counted(src: AsyncIterable<Buffer | Uint8Array>, parts: MimeParts): AsyncGenerator<Buffer | Uint8Array> {
+  for await (const c of src) {
+    parts.feed(c);
+    yield c;
+  }
+}
+
 async function signWhole(ctx: ServerContext, body: Buffer, header: MessageHeader, headerBytes: Buffer, material: Buffer[]): Promise<WholeRequest> {
   const bodyHash = hashBody(body);
   const { bytes: sigBytes, digest } = await signMessage(ctx.signer, headerBytes, bodyHash, body.length);
@@ -505,7 +517,7 @@ async function sendWhole(ctx: ServerContext, res: ServerResponse, provider: Conf
   // connection per refusal had made a refused exchange cost three times an answered one)
   if (answer.problem) throw settleRefused(call, answer);
   try {
-    const n = await receiveResponse(ctx, answer, res, provider, call.certDer, header, whole.digest, service, soap);
+    const n = await receiveResponse(ctx, answer, res, provider, call.certDer, header, whole.digest, service, soap, times);
     // the provider read the message through: it holds the material now
     if (m) materialSent(socket, whole.material);
     call.done();
@@ -556,6 +568,8 @@ async function exchange(
     await write(frame(FRAME_HEADER, headerBytes));
     await forwardFramed(source, out, provider.address, collector);
     const body = await collector.finish();
+    // a streamed body's size as read (a chunked one declares none)
+    times.requestBytes = body.length;
     const { bytes: sigBytes, digest } = await signMessage(ctx.signer, headerBytes, body.hash, body.length);
     await ctx.log.append({
       messageId: header.id,
@@ -582,7 +596,7 @@ async function exchange(
       settled = true;
       throw settleRefused(call, answer);
     }
-    const n = await receiveResponse(ctx, answer, res, provider, call.certDer, header, digest, service, soap);
+    const n = await receiveResponse(ctx, answer, res, provider, call.certDer, header, digest, service, soap, times);
     if (m) materialSent(socket, material);
     call.done();
     return n;
@@ -658,6 +672,7 @@ async function receiveResponse(
   requestDigest: Buffer,
   service: ServiceId,
   soap?: SoapRequest,
+  times?: OpTimes,
 ): Promise<number> {
   const socket = answer.socket;
   // a small response (sent whole, with its length) is split in memory; a larger one streams
@@ -675,7 +690,9 @@ async function receiveResponse(
   const signer = await ctx.trust.check(conf, pm.signCert, pm.signOcsp, 'sign');
   if (!signer.member || !sameMember(signer.member, memberOf(service)))
     throw new TrucError('cert_invalid', `the response is signed with a certificate that does not belong to the service's member ${service.memberClass}/${service.memberCode}`);
-  const rest = await receiveBody(ctx, incoming, signer);
+  const parts = soap ? mimeParts(h.headers['content-type']) : null;
+  const rest = await receiveBody(ctx, incoming, signer, parts);
+  if (times && soap) times.responseAttachments = parts?.attachments ?? 0;
   try {
     return await answerResponse(ctx, res, h, headerBytes, pm.log, request, requestDigest, rest, soap);
   } finally {

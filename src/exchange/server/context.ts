@@ -23,6 +23,7 @@ import { rootFromPath, verifyRoot } from './batch-sign.js';
 import { decodeMaterial, materialHex } from './material.js';
 import { sha256 } from '../../crypto/digest.js';
 import { bodyHash as hashBody } from '../log/format.js';
+import type { MimeParts } from './mime-parts.js';
 
 export interface ServerLimits {
   /** largest body accepted, either way (default 1 GiB) */
@@ -336,7 +337,8 @@ function checkSigned(ctx: ServerContext, headerBytes: Buffer, body: { hash: Buff
 const keep = () => {};
 
 /** A small message read whole (`splitWhole`): its body hashed and its signature checked, as `receiveRest` does for a stream. */
-export function receiveWhole(ctx: ServerContext, m: WholeMessage, signer: TrustedCert): ReceivedRest {
+export function receiveWhole(ctx: ServerContext, m: WholeMessage, signer: TrustedCert, parts?: MimeParts | null): ReceivedRest {
+  parts?.feed(m.body);
   const signature = parseSignature(m.signature);
   const body: CollectedBody = { hash: hashBody(m.body), length: m.body.length, body: m.body, release: keep };
   const digest = checkSigned(ctx, m.header, body, signature, signer);
@@ -382,9 +384,12 @@ export async function readIncoming(ctx: ServerContext, src: InboundSource, what:
   return { headerBytes: Buffer.from(first.value.payload), material, whole: null, frames };
 }
 
-/** The rest of an incoming message (body and signature), checked against the sender's signing certificate. */
-export function receiveBody(ctx: ServerContext, m: Incoming, signer: TrustedCert): Promise<ReceivedRest> {
-  return m.whole ? Promise.resolve(receiveWhole(ctx, m.whole, signer)) : receiveRest(ctx, m.frames!, m.headerBytes, signer);
+/**
+ * The rest of an incoming message (body and signature), checked against the sender's signing certificate;
+ * `parts` counts a SOAP message's attachments from its body.
+ */
+export function receiveBody(ctx: ServerContext, m: Incoming, signer: TrustedCert, parts?: MimeParts | null): Promise<ReceivedRest> {
+  return m.whole ? Promise.resolve(receiveWhole(ctx, m.whole, signer, parts)) : receiveRest(ctx, m.frames!, m.headerBytes, signer, parts);
 }
 
 /**
@@ -396,6 +401,7 @@ export async function receiveRest(
   frames: AsyncGenerator<Frame>,
   headerBytes: Buffer,
   signer: TrustedCert,
+  parts?: MimeParts | null,
 ): Promise<ReceivedRest> {
   const collector = new BodyCollector(ctx.log, ctx.limits.inlineBodyBytes, ctx.limits.maxBodyBytes, ctx.bodyMemory);
   try {
@@ -405,7 +411,10 @@ export async function receiveRest(
       if (r.done) break;
       const f = r.value;
       if (sigFrame) throw new TrucError('bad_message', 'frames after the signature');
-      if (f.type === FRAME_BODY) await collector.add(f.payload);
+      if (f.type === FRAME_BODY) {
+        parts?.feed(f.payload);
+        await collector.add(f.payload);
+      }
       else if (f.type === FRAME_SIGNATURE) sigFrame = Buffer.from(f.payload);
       else if (f.type === FRAME_ABORT) throw senderAborted(f.payload);
       else throw new TrucError('bad_message', 'a header or material frame after the header');

@@ -221,7 +221,17 @@ function recordJson(at: RecordContext, snap: ServerSnapshot, r: OpRecord): Recor
   if (clientSide) out.clientSecurityServerAddress = clientSide;
   if (serviceSide) out.serviceSecurityServerAddress = serviceSide;
   out.requestSize = r.requestBytes;
+  // attachments (SOAP multipart; REST and text/xml none), and with them the MIME container's size — the
+  // message's whole body, which requestSize gives too (X-Road's requestSize is the SOAP part alone)
+  if (r.requestAttachments !== undefined) {
+    out.requestAttachmentCount = r.requestAttachments;
+    if (r.requestAttachments > 0) out.requestMimeSize = r.requestBytes;
+  }
   out.responseSize = r.responseBytes;
+  if (r.responseAttachments !== undefined) {
+    out.responseAttachmentCount = r.responseAttachments;
+    if (r.responseAttachments > 0) out.responseMimeSize = r.responseBytes;
+  }
   out.succeeded = !r.error;
   if (r.error) {
     out.faultCode = xroadFault(r.side === 'provider' ? 'ServerProxy' : 'ClientProxy', new TrucError(r.error as never, r.error));

@@ -79,6 +79,15 @@ export const opMigrations: Migration[] = [
     sql: `ALTER TABLE xs_op ADD COLUMN IF NOT EXISTS peer_address text;`,
   },
   {
+    // attachments of a SOAP message with them (multipart/related), counted from its bytes on both servers;
+    // 0 for REST and text/xml (PR-OPMON's requestAttachmentCount, responseAttachmentCount)
+    id: 'exchange/server_010_op_attachments',
+    sql: `
+      ALTER TABLE xs_op ADD COLUMN IF NOT EXISTS request_attachments integer;
+      ALTER TABLE xs_op ADD COLUMN IF NOT EXISTS response_attachments integer;
+    `,
+  },
+  {
     // X-Road's operational monitoring asks for the records of a period by when they were finished
     // (getSecurityServerOperationalData's recordsFrom..recordsTo, monitoringDataTs)
     id: 'exchange/server_004_op_finished',
@@ -108,6 +117,8 @@ const COLUMNS: readonly CopyColumn[] = [
   { name: 'represented_class', type: 'text' },
   { name: 'represented_code', type: 'text' },
   { name: 'peer_address', type: 'text' },
+  { name: 'request_attachments', type: 'int4' },
+  { name: 'response_attachments', type: 'int4' },
 ];
 /** the columns of a record, in COLUMNS' order (the COPY's, the re-insert's and the queries') */
 const NAMES = COLUMNS.map((c) => c.name).join(', ');
@@ -138,10 +149,16 @@ export interface OpRecord {
   representedCode?: string;
   /** the other security server's address in the global configuration, when it was known */
   peerAddress?: string;
+  /** attachments of the request and of the response (SOAP multipart; 0 for REST and text/xml), when read through */
+  requestAttachments?: number;
+  responseAttachments?: number;
 }
 
-/** The two times an exchange fills in as it goes (`OpRecord.requestOutAt`, `responseInAt`). */
-export type OpTimes = Pick<OpRecord, 'requestOutAt' | 'responseInAt'>;
+/**
+ * What an exchange fills in as it goes: two times (`OpRecord.requestOutAt`, `responseInAt`), the request's
+ * size once its streamed body is read through, and the response's attachments.
+ */
+export type OpTimes = Partial<Pick<OpRecord, 'requestOutAt' | 'responseInAt' | 'requestBytes' | 'responseAttachments'>>;
 
 /** What an operational record keeps of a message's header: REST's method and path (no query), the ids. */
 export function opMessage(
@@ -193,6 +210,8 @@ const toRow = (r: OpRecord) => [
   r.representedClass ?? null,
   r.representedCode ?? null,
   r.peerAddress ?? null,
+  r.requestAttachments ?? null,
+  r.responseAttachments ?? null,
 ];
 
 /** One column's values as a PostgreSQL array literal, for unnest. */
@@ -350,6 +369,8 @@ export class OpRecorder {
         ...(r.represented_class !== null && r.represented_class !== undefined ? { representedClass: String(r.represented_class) } : {}),
         ...(r.represented_code ? { representedCode: String(r.represented_code) } : {}),
         ...(r.peer_address ? { peerAddress: String(r.peer_address) } : {}),
+        ...(r.request_attachments !== null && r.request_attachments !== undefined ? { requestAttachments: Number(r.request_attachments) } : {}),
+        ...(r.response_attachments !== null && r.response_attachments !== undefined ? { responseAttachments: Number(r.response_attachments) } : {}),
       })),
       ...(scannedTo !== undefined ? { scannedTo } : {}),
     };

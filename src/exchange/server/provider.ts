@@ -30,6 +30,7 @@ import { opmonAnswer } from './opmon.js';
 import { opMessage } from './oprecords.js';
 import { sha256 } from '../../crypto/digest.js';
 import { bodyHash as hashBody } from '../log/format.js';
+import { mimeParts } from './mime-parts.js';
 import { SOAP_MAX_BYTES, isSoapCall, parseMediaType, parseSoapYielding, readSoapHead, requestHashOf, soapMessageBytes, soapRequest, withRequestHash, type ParsedSoap, type SoapHead, type SoapRequest } from './soap.js';
 
 const peerHashes = new WeakMap<TLSSocket, { der: Buffer; hash: string }>();
@@ -310,7 +311,9 @@ async function provide(ctx: ServerContext, x: ProviderExchange, check?: () => vo
       throw new TrucError('access_denied', `${subsystemText(client)} has no access right to ${header.method} ${svcText}${header.path === '/' ? '' : header.path}`, {
         reason_vi: `${subsystemText(client)} không có quyền ${header.method} ${svcText}${header.path === '/' ? '' : header.path}`,
       });
-    const rest = await receiveBody(ctx, incoming, signer);
+    // a SOAP message's attachments, counted from its body as it comes in
+    const reqParts = header.protocol === 'soap' ? mimeParts(header.headers['content-type']) : null;
+    const rest = await receiveBody(ctx, incoming, signer, reqParts);
     held = rest.body;
     // a SOAP message is read as the service will read it: its header must name what the signed header names
     let soap: ParsedSoap | undefined;
@@ -359,7 +362,7 @@ async function provide(ctx: ServerContext, x: ProviderExchange, check?: () => vo
     const responseInAt = ctx.clock().getTime();
     const out = await answerSigned(ctx, x, header, rest.digest, soap ? await soapAnswer(soap, isRes) : isRes);
     recordHealth(ctx, svcText, undefined, { startedAt: started, requestBytes, responseBytes: out.bytes });
-    ctx.ops.record({ messageId: header.id, side: 'provider', client: header.client, service: header.service, startedAt: started, finishedAt: ctx.clock(), requestBytes, responseBytes: out.bytes, status: out.status, ...opMessage(header), requestOutAt, responseInAt, peerAddress });
+    ctx.ops.record({ messageId: header.id, side: 'provider', client: header.client, service: header.service, startedAt: started, finishedAt: ctx.clock(), requestBytes, responseBytes: out.bytes, status: out.status, ...opMessage(header), requestOutAt, responseInAt, peerAddress, requestAttachments: reqParts?.attachments ?? 0, responseAttachments: out.attachments });
   } catch (e) {
     const err = isTrucError(e) ? e : new TrucError('internal', 'internal error');
     if (!isTrucError(e)) ctx.logger.error({ err: e }, 'provider side failed');
@@ -447,7 +450,7 @@ async function sendToService(
 }
 
 /** Streams the information system's (or a metaservice's) answer back to the consumer, signed and logged. */
-async function answerSigned(ctx: ServerContext, x: ProviderExchange, h: MessageHeader, requestDigest: Buffer, isRes: IncomingMessage): Promise<{ status: number; bytes: number }> {
+async function answerSigned(ctx: ServerContext, x: ProviderExchange, h: MessageHeader, requestDigest: Buffer, isRes: IncomingMessage): Promise<{ status: number; bytes: number; attachments: number }> {
   // from here the response to the peer is a framed message: failures become an abort frame. It is written
   // in the request's protocol version: a v1 consumer gets its certificate and OCSP responses inline
   const own = h.v === 1 ? null : ownMaterial(ctx);
@@ -473,12 +476,15 @@ async function answerSigned(ctx: ServerContext, x: ProviderExchange, h: MessageH
     return m;
   };
   const headerBytes = encodeHeader(respHeader);
+  // a SOAP answer's attachments, counted from its body as it passes
+  const counted = h.protocol === 'soap' ? mimeParts(respHeader.headers['content-type']) : null;
   // an answer to HEAD, and 204 and 304 answers, have no body whatever their Content-Length says
   const bodiless = h.method === 'HEAD' || respHeader.status === 204 || respHeader.status === 304;
   const declared = bodiless ? 0 : isRes.headers['content-length'] !== undefined ? Number(isRes.headers['content-length']) : NaN;
   if (Number.isSafeInteger(declared) && declared <= ctx.limits.inlineBodyBytes) {
     // a small answer: read whole, sign, log, and send in one write
     const b = await readWhole(isRes, declared, (why) => new TrucError('service_failed', `the information system's response failed: ${why}`));
+    counted?.feed(b);
     const bodyHash = hashBody(b);
     const { bytes: sigBytes } = await signMessage(ctx.signer, headerBytes, bodyHash, b.length);
     await ctx.log.append({ messageId: h.id, kind: 'response', side: 'provider', client: h.client, service: h.service, time: ctx.clock(), header: headerBytes, signature: sigBytes, bodyHash, bodyLength: b.length, body: b, ...(material ? { material } : {}) });
@@ -487,7 +493,7 @@ async function answerSigned(ctx: ServerContext, x: ProviderExchange, h: MessageH
     if (b.length) parts.push(frameHead(FRAME_BODY, b.length), b);
     parts.push(frame(FRAME_SIGNATURE, sigBytes));
     x.reply.whole(Buffer.concat(parts));
-    return { status: respHeader.status!, bytes: b.length };
+    return { status: respHeader.status!, bytes: b.length, attachments: counted?.attachments ?? 0 };
   }
   x.reply.begin();
   const res = x.reply.out;
@@ -497,7 +503,7 @@ async function answerSigned(ctx: ServerContext, x: ProviderExchange, h: MessageH
   await write(frame(FRAME_HEADER, headerBytes));
   const collector = new BodyCollector(ctx.log, ctx.limits.inlineBodyBytes, ctx.limits.maxBodyBytes);
   try {
-    await forwardFramed(isRes, res, 'the consumer', collector);
+    await forwardFramed(isRes, res, 'the consumer', collector, counted);
     const b = await collector.finish();
     const { bytes: sigBytes } = await signMessage(ctx.signer, headerBytes, b.hash, b.length);
     await ctx.log.append({
@@ -515,7 +521,7 @@ async function answerSigned(ctx: ServerContext, x: ProviderExchange, h: MessageH
       ...(material ? { material } : {}),
     });
     x.reply.end(frame(FRAME_SIGNATURE, sigBytes));
-    return { status: respHeader.status!, bytes: b.length };
+    return { status: respHeader.status!, bytes: b.length, attachments: counted?.attachments ?? 0 };
   } catch (e) {
     await collector.discard();
     ctx.logger.warn({ err: e, id: h.id }, 'response aborted');

@@ -133,6 +133,9 @@ describe('getSecurityServerOperationalData (PR-OPMON 2)', () => {
     expect(ho.map((r) => [r.restMethod, r.restPath])).toEqual([0, 1, 2].map((i) => ['GET', `/ho-so/${i}`]));
     for (const r of thongTin) {
       expect(r).toMatchObject({ messageUserId: 'VN012345678901', messageIssue: 'HS-12/2026', serviceType: 'REST' });
+      // REST carries no attachments (X-Road writes 0), so no MIME container size
+      expect(r).toMatchObject({ requestAttachmentCount: 0, responseAttachmentCount: 0 });
+      expect([r.requestMimeSize, r.responseMimeSize]).toEqual([undefined, undefined]);
       expect(r.xRequestId).toMatch(/^[0-9a-f-]{36}$/);
       expect(r.messageProtocolVersion).toBeUndefined();
     }

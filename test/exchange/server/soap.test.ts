@@ -366,6 +366,18 @@ afterAll(async () => {
   await new Promise((r) => is?.close(r));
 });
 
+/** The consumer's and the provider's operational records of a message: side, attachments, request size. */
+async function opRecords(id: string) {
+  let rows: Record<string, unknown>[] = [];
+  // each server records the exchange as it ends: waited for, not assumed
+  for (let k = 0; k < 100 && rows.length < 2; k++) {
+    if (k) await new Promise((r) => setTimeout(r, 50));
+    rows = [];
+    for (const i of [0, 2]) rows.push(...(await t.axis.members[i]!.server.ctx.ops.search({ messageId: id })));
+  }
+  return rows.map((r) => ({ side: r.side, request_attachments: r.request_attachments, response_attachments: r.response_attachments, request_bytes: String(r.request_bytes) })).sort((a, b) => String(a.side).localeCompare(String(b.side)));
+}
+
 async function post(body: Buffer | string, contentType = 'text/xml; charset=utf-8', headers: Record<string, string> = {}) {
   const res = await fetch(`${t.axis.members[0]!.isUrl}/`, { method: 'POST', headers: { 'content-type': contentType, ...headers }, body: typeof body === 'string' ? body : new Uint8Array(body) });
   const bytes = Buffer.from(await res.arrayBuffer());
@@ -416,7 +428,8 @@ describe('SOAP through two security servers', () => {
   it('carries attachments: the multipart message byte for byte, requestHash over the SOAP part', async () => {
     mode = 'echo';
     seen = [];
-    const soap = envelope({ service: { ...HCM, code: 'guiVanBan', version: 'v1' }, body: '<ns1:guiVanBan><tep href="cid:vb1"/></ns1:guiVanBan>' });
+    const id = randomUUID();
+    const soap = envelope({ id, service: { ...HCM, code: 'guiVanBan', version: 'v1' }, body: '<ns1:guiVanBan><tep href="cid:vb1"/></ns1:guiVanBan>' });
     const pdf = Buffer.concat([Buffer.from('%PDF-1.7\n'), Buffer.alloc(200_000, 0x9c), Buffer.from('\n%%EOF\n')]);
     const body = Buffer.concat([
       Buffer.from(`--MIME_boundary\r\nContent-Type: text/xml; charset=UTF-8\r\nContent-Transfer-Encoding: 8bit\r\nContent-ID: <rootpart>\r\n\r\n${soap}\r\n--MIME_boundary\r\nContent-Type: application/pdf\r\nContent-Transfer-Encoding: binary\r\nContent-ID: <vb1>\r\n\r\n`),
@@ -430,6 +443,12 @@ describe('SOAP through two security servers', () => {
     expect(seen[0]!.headers['content-type']).toBe(ct);
     expect(parseSoap(r.bytes, r.headers.get('content-type')!).fields.requestHash).toBe(sha512(soap));
     expect(r.text).toContain(`<nhan>${body.length}</nhan>`);
+    // both servers' operational records: one attachment in the request, none in the text/xml answer, the same
+    // sizes on both sides (X-Road Metrics pairs the two records by them)
+    expect(await opRecords(id)).toEqual([
+      { side: 'consumer', request_attachments: 1, response_attachments: 0, request_bytes: String(body.length) },
+      { side: 'provider', request_attachments: 1, response_attachments: 0, request_bytes: String(body.length) },
+    ]);
   });
 
   it('streams a multipart message far larger than the envelope’s limit both ways: only the envelope in memory, logged and verified', async () => {
@@ -536,6 +555,12 @@ describe('SOAP through two security servers', () => {
       // every body checked against its hash (the time-stamps are not: no TSA certificate is given here)
       expect(v.bodies).toBe(v.records);
     }
+    // a chunked request (no Content-Length) of one attachment, answered with one: counted as they streamed,
+    // the request's size as read, on both sides
+    expect(await opRecords(id)).toEqual([
+      { side: 'consumer', request_attachments: 1, response_attachments: 1, request_bytes: String(sentBytes) },
+      { side: 'provider', request_attachments: 1, response_attachments: 1, request_bytes: String(sentBytes) },
+    ]);
   }, 300_000);
 
   it('refuses a streamed multipart answer whose envelope does not repeat the request’s header', async () => {

@@ -18,7 +18,7 @@ import { BodyCollector, bodyStream, forwardFramed } from './body.js';
 import { FRAME_ABORT, FRAME_BODY, FRAME_HEADER, FRAME_MATERIAL, FRAME_SIGNATURE, MESSAGE_CONTENT_TYPE, encodeHeader, frame, frameHead, signMessage, parseHeader, readWhole, restServiceHeader, xroadRequestHash, type MessageHeader } from './message.js';
 import { bodyIdleBound, checkTime, httpInbound, ownMaterial, publishRefusal, readIncoming, receiveBody, recordHealth, type InboundSource, type ReceivedRest, type ServerContext } from './context.js';
 import { materialSent, materialToSend, peerMaterial } from './material.js';
-import { errorFromProblem, readRefusal, sendXroadError } from './xroad-error.js';
+import { errorFromProblem, readRefusal, recordedFault, sendXroadError } from './xroad-error.js';
 import { splitAddress, type FramedConn } from './peers.js';
 import { lengthFrame } from './channel.js';
 import type { TLSSocket } from 'node:tls';
@@ -254,14 +254,15 @@ export async function handleConsumer(ctx: ServerContext, req: IncomingMessage, r
     const err = isTrucError(e) ? e : new TrucError('internal', (e as Error)?.message ?? 'internal error');
     if (!isTrucError(e)) ctx.logger.error({ err: e }, 'consumer side failed');
     if (service) recordHealth(ctx, serviceText(service), err);
-    ctx.ops.record({ messageId: messageId || '-', side: 'consumer', ...(client ? { client: subsystemText(client) } : {}), ...(service ? { service: serviceText(service) } : {}), startedAt: started, finishedAt: ctx.clock(), requestBytes: 0, responseBytes: 0, status: err.status, error: err.code, ...opMsg, ...times, ...(peerAddress ? { peerAddress } : {}) });
+    // a refusal from the provider's side is passed on as the provider's fault (X-Road's Server.ServerProxy.…)
+    const origin = (err.detail as any)?.origin === 'provider' ? 'ServerProxy' : 'ClientProxy';
+    ctx.ops.record({ messageId: messageId || '-', side: 'consumer', ...(client ? { client: subsystemText(client) } : {}), ...(service ? { service: serviceText(service) } : {}), startedAt: started, finishedAt: ctx.clock(), requestBytes: 0, responseBytes: 0, status: err.status, error: err.code, ...recordedFault(origin, err), ...opMsg, ...times, ...(peerAddress ? { peerAddress } : {}) });
     publishRefusal(ctx, 'consumer', err, {
       message_id: messageId,
       ...(client ? { client: subsystemText(client) } : {}),
       ...(service ? { service: serviceText(service) } : {}),
       started: started.toISOString(),
     });
-    const origin = (err.detail as any)?.origin === 'provider' ? 'ServerProxy' : 'ClientProxy';
     // the rest of an unread request body is not drained: the connection closes after the answer
     if (!req.complete && !res.headersSent) res.setHeader('connection', 'close');
     if (soapCall) sendSoapFault(res, err, origin);

@@ -234,8 +234,9 @@ function recordJson(at: RecordContext, snap: ServerSnapshot, r: OpRecord): Recor
   }
   out.succeeded = !r.error;
   if (r.error) {
-    out.faultCode = xroadFault(r.side === 'provider' ? 'ServerProxy' : 'ClientProxy', new TrucError(r.error as never, r.error));
-    out.faultString = r.error;
+    // as the client was told it (records of an earlier release kept the code alone: the fault from it)
+    out.faultCode = r.fault ?? xroadFault(r.side === 'provider' ? 'ServerProxy' : 'ClientProxy', new TrucError(r.error as never, r.error));
+    out.faultString = r.faultString ?? r.error;
   }
   // the provider's own services have a known type; the consumer's side does not know the provider's
   const row = r.side === 'provider' && r.service ? snap.services.get(r.service) : undefined;

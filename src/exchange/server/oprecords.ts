@@ -88,6 +88,15 @@ export const opMigrations: Migration[] = [
     `,
   },
   {
+    // a failure as the client was told it: X-Road's fault code (a provider's refusal keeps its ServerProxy code
+    // in the client's server's record too) and its text (PR-OPMON's faultCode, faultString)
+    id: 'exchange/server_011_op_fault',
+    sql: `
+      ALTER TABLE xs_op ADD COLUMN IF NOT EXISTS fault text;
+      ALTER TABLE xs_op ADD COLUMN IF NOT EXISTS fault_string text;
+    `,
+  },
+  {
     // X-Road's operational monitoring asks for the records of a period by when they were finished
     // (getSecurityServerOperationalData's recordsFrom..recordsTo, monitoringDataTs)
     id: 'exchange/server_004_op_finished',
@@ -119,6 +128,8 @@ const COLUMNS: readonly CopyColumn[] = [
   { name: 'peer_address', type: 'text' },
   { name: 'request_attachments', type: 'int4' },
   { name: 'response_attachments', type: 'int4' },
+  { name: 'fault', type: 'text' },
+  { name: 'fault_string', type: 'text' },
 ];
 /** the columns of a record, in COLUMNS' order (the COPY's, the re-insert's and the queries') */
 const NAMES = COLUMNS.map((c) => c.name).join(', ');
@@ -152,6 +163,9 @@ export interface OpRecord {
   /** attachments of the request and of the response (SOAP multipart; 0 for REST and text/xml), when read through */
   requestAttachments?: number;
   responseAttachments?: number;
+  /** a failure's X-Road fault code as the client was told it, and its text */
+  fault?: string;
+  faultString?: string;
 }
 
 /**
@@ -212,6 +226,8 @@ const toRow = (r: OpRecord) => [
   r.peerAddress ?? null,
   r.requestAttachments ?? null,
   r.responseAttachments ?? null,
+  r.fault ?? null,
+  r.faultString === undefined ? null : r.faultString.slice(0, 4000),
 ];
 
 /** One column's values as a PostgreSQL array literal, for unnest. */
@@ -371,6 +387,8 @@ export class OpRecorder {
         ...(r.peer_address ? { peerAddress: String(r.peer_address) } : {}),
         ...(r.request_attachments !== null && r.request_attachments !== undefined ? { requestAttachments: Number(r.request_attachments) } : {}),
         ...(r.response_attachments !== null && r.response_attachments !== undefined ? { responseAttachments: Number(r.response_attachments) } : {}),
+        ...(r.fault ? { fault: String(r.fault) } : {}),
+        ...(r.fault_string ? { faultString: String(r.fault_string) } : {}),
       })),
       ...(scannedTo !== undefined ? { scannedTo } : {}),
     };

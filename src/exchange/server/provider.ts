@@ -31,6 +31,7 @@ import { opMessage } from './oprecords.js';
 import { sha256 } from '../../crypto/digest.js';
 import { bodyHash as hashBody } from '../log/format.js';
 import { mimeParts } from './mime-parts.js';
+import { recordedFault } from './xroad-error.js';
 import { SOAP_MAX_BYTES, isSoapCall, parseMediaType, parseSoapYielding, readSoapHead, requestHashOf, soapMessageBytes, soapRequest, withRequestHash, type ParsedSoap, type SoapHead, type SoapRequest } from './soap.js';
 
 const peerHashes = new WeakMap<TLSSocket, { der: Buffer; hash: string }>();
@@ -367,7 +368,7 @@ async function provide(ctx: ServerContext, x: ProviderExchange, check?: () => vo
     const err = isTrucError(e) ? e : new TrucError('internal', 'internal error');
     if (!isTrucError(e)) ctx.logger.error({ err: e }, 'provider side failed');
     if (header) recordHealth(ctx, header.service, err, { startedAt: started, requestBytes, responseBytes: 0 });
-    ctx.ops.record({ messageId: header?.id ?? '-', side: 'provider', ...(header ? { client: header.client, service: header.service, ...opMessage(header) } : {}), startedAt: started, finishedAt: ctx.clock(), requestBytes, responseBytes: 0, status: err.status, error: err.code, ...(peerAddress ? { peerAddress } : {}) });
+    ctx.ops.record({ messageId: header?.id ?? '-', side: 'provider', ...(header ? { client: header.client, service: header.service, ...opMessage(header) } : {}), startedAt: started, finishedAt: ctx.clock(), requestBytes, responseBytes: 0, status: err.status, error: err.code, ...recordedFault('ServerProxy', err), ...(peerAddress ? { peerAddress } : {}) });
     publishRefusal(ctx, 'provider', err, { peer: peerServer, ...(header ? { message_id: header.id, client: header.client, service: header.service } : {}) });
     // a refused request's remaining body is not read: the connection closes after the answer
     x.reply.refuse(err, x.incomplete());

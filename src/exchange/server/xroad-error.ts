@@ -62,6 +62,16 @@ export function xroadFault(origin: ErrorOrigin, e: unknown): string {
   return `Server.${origin}.${name}`;
 }
 
+/**
+ * What an operational record keeps of a failure (PR-OPMON's faultCode and faultString): the fault as the
+ * client was told it — a provider's refusal passed on by the client's server keeps its `Server.ServerProxy.`
+ * code, as in X-Road — and its text, Vietnamese first and English beside.
+ */
+export function recordedFault(origin: ErrorOrigin, e: unknown): { fault: string; faultString: string } {
+  const p = toProblem(e);
+  return { fault: xroadFault(origin, e), faultString: `${problemMessageVi(p)} / ${String(p.detail ?? p.code)}` };
+}
+
 /** The body X-Road sends with a fault, with Trục's stable code and texts beside. */
 export function xroadErrorBody(fault: string, e: unknown): Record<string, unknown> {
   const p = toProblem(e);

@@ -170,7 +170,12 @@ describe('getSecurityServerOperationalData (PR-OPMON 2)', () => {
       }
     }
     const refused = records.find((r) => r.serviceCode === 'khong-ton-tai')!;
-    expect(refused).toMatchObject({ succeeded: false, faultCode: 'Server.ServerProxy.UnknownService', faultString: 'unknown_service', clientMemberCode: '000.00.00.G22' });
+    expect(refused).toMatchObject({ succeeded: false, faultCode: 'Server.ServerProxy.UnknownService', clientMemberCode: '000.00.00.G22' });
+    // the fault's text, Vietnamese first and English beside
+    expect(refused.faultString).toMatch(/^Dịch vụ không tồn tại.* \/ .*khong-ton-tai.*not a service of this security server/);
+    // the client's server passed the provider's refusal on: its record names the same fault, as X-Road's does
+    const clientRefused = (await operational(VPCP, criteria(started, started + 3600), undefined, { owner: VPCP, server: 'ss-vpcp' })).records.find((r) => r.serviceCode === 'khong-ton-tai')!;
+    expect(clientRefused).toMatchObject({ securityServerType: 'Client', succeeded: false, faultCode: 'Server.ServerProxy.UnknownService', faultString: refused.faultString, messageId: refused.messageId });
     // refused by the provider's server after it knew the client's: both addresses still
     expect(refused.clientSecurityServerAddress).toBe(client[0]!.clientSecurityServerAddress);
     expect(refused.serviceSecurityServerAddress).toBe(client[0]!.serviceSecurityServerAddress);

@@ -315,7 +315,6 @@ interface WholeRequest {
   bodyLength: number;
 }
 
-/** Signs a message whose small body was read whole, logs it, and lays out its frames for one write. */
 /** `src` as it is, each chunk fed to `parts` on its way. */
 async function* counted(src: AsyncIterable<Buffer | Uint8Array>, parts: MimeParts): AsyncGenerator<Buffer | Uint8Array> {
   for await (const c of src) {
@@ -324,6 +323,7 @@ async function* counted(src: AsyncIterable<Buffer | Uint8Array>, parts: MimePart
   }
 }
 
+/** Signs a message whose small body was read whole, logs it, and lays out its frames for one write. */
 async function signWhole(ctx: ServerContext, body: Buffer, header: MessageHeader, headerBytes: Buffer, material: Buffer[]): Promise<WholeRequest> {
   const bodyHash = hashBody(body);
   const { bytes: sigBytes, digest } = await signMessage(ctx.signer, headerBytes, bodyHash, body.length);

@@ -16,7 +16,7 @@
  * earlier version (the pid alone) is judged by its pid.
  */
 import { readFileSync, readlinkSync, rmSync } from 'node:fs';
-import { mkdir, open, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { link, mkdir, open, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import { TrucError } from '../errors.js';
@@ -92,6 +92,35 @@ function lives(h: LockHolder): boolean {
   return now === null || now === h.start;
 }
 
+async function writeDurably(path: string, flags: 'w' | 'wx', text: string): Promise<void> {
+  const fh = await open(path, flags);
+  try {
+    await fh.writeFile(text);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+/**
+ * Makes a new file at `path` holding `text`, durably; EEXIST when the file is there already. Written beside
+ * it and linked into place, so that it appears whole: a reader never finds it empty (which reads as a lock
+ * left by a crash, to be taken over). On a file system without hard links it is created in place.
+ */
+async function createExclusive(path: string, text: string): Promise<void> {
+  const tmp = `${path}.${process.pid}.new`;
+  await writeDurably(tmp, 'w', text);
+  try {
+    await link(tmp, path);
+    return;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw e;
+  } finally {
+    await rm(tmp, { force: true });
+  }
+  await writeDurably(path, 'wx', text);
+}
+
 /** lock files this process holds (a second holder in the same process is refused too) */
 const held = new Set<string>();
 
@@ -121,13 +150,7 @@ export class ProcessLock {
     await mkdir(dirname(path), { recursive: true });
     const text = `${JSON.stringify(me)}\n`;
     try {
-      const fh = await open(path, 'wx');
-      try {
-        await fh.writeFile(text);
-        await fh.sync();
-      } finally {
-        await fh.close();
-      }
+      await createExclusive(path, text);
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
       const other = parse(await readFile(path, 'utf8').catch(() => ''));
@@ -168,13 +191,7 @@ export class ProcessLock {
     let now = await readFile(this.path, 'utf8').catch(() => null);
     if (now === null) {
       try {
-        const fh = await open(this.path, 'wx');
-        try {
-          await fh.writeFile(this.text);
-          await fh.sync();
-        } finally {
-          await fh.close();
-        }
+        await createExclusive(this.path, this.text);
         return true;
       } catch {
         now = await readFile(this.path, 'utf8').catch(() => null);

@@ -78,7 +78,7 @@ export async function lockDataDir(dir: string, o: { serving?: boolean; heartbeat
 }
 
 /** the exit code of a serving process that found its embedded database's lock taken by another */
-export const LOCK_LOST_EXIT = 5;
+const LOCK_LOST_EXIT = 5;
 
 class PgliteDb implements Db {
   readonly kind = 'pglite' as const;

@@ -28,7 +28,7 @@ import { writeChunk, writeChunks } from './write.js';
 import { sha256 } from '../../crypto/digest.js';
 import { bodyHash as hashBody } from '../log/format.js';
 import { listClients } from './metaservices.js';
-import { opMessage, type OpTimes } from './oprecords.js';
+import { opMessage, type OpProgress } from './oprecords.js';
 import { dotSegment, type ServerSnapshot } from './store.js';
 import { mimeParts, type MimeParts } from './mime-parts.js';
 import { SOAP_MAX_BYTES, checkResponse, isSoapCall, parseMediaType, parseSoapYielding, readSoapHead, sendSoapFault, soapMessageBytes, soapRequest, type ParsedSoap, type SoapRequest } from './soap.js';
@@ -119,8 +119,8 @@ export async function handleConsumer(ctx: ServerContext, req: IncomingMessage, r
   let soap: SoapRequest | undefined;
   /** what the operational record keeps of the message, once its header is made */
   let opMsg: ReturnType<typeof opMessage> | undefined;
-  /** when the request left for the provider's server and its answer came in (the last attempt's) */
-  let times: OpTimes = {};
+  /** when the request left for the provider's server and its answer came in, its size, the answer's attachments (the last attempt's) */
+  let progress: OpProgress = {};
   /** the provider's server last sent to (its address in the global configuration) */
   let peerAddress: string | undefined;
   /** a multipart SOAP message's bytes after its envelope, not read yet (they stream) */
@@ -235,12 +235,12 @@ export async function handleConsumer(ctx: ServerContext, req: IncomingMessage, r
     let lastErr: unknown;
     for (const provider of order) {
       let sent = false;
-      times = {};
+      progress = {};
       peerAddress = provider.address;
       try {
-        const responseBytes = whole ? await exchangeWhole(ctx, res, provider, header, whole, service, soap, times) : await exchange(ctx, source, res, provider, header, headerBytes, own.items, service, soap, () => (sent = true), times);
+        const responseBytes = whole ? await exchangeWhole(ctx, res, provider, header, whole, service, soap, progress) : await exchange(ctx, source, res, provider, header, headerBytes, own.items, service, soap, () => (sent = true), progress);
         recordHealth(ctx, serviceText(service));
-        ctx.ops.record({ messageId, side: 'consumer', client: header.client, service: header.service, startedAt: started, finishedAt: ctx.clock(), requestBytes: whole ? whole.bodyLength : soap && !soapRest ? soap.parsed.message.length : Number(req.headers['content-length'] ?? 0), responseBytes, status: res.statusCode, ...opMsg, ...times, peerAddress, requestAttachments: reqParts?.attachments ?? 0, responseAttachments: times.responseAttachments ?? 0 });
+        ctx.ops.record({ messageId, side: 'consumer', client: header.client, service: header.service, startedAt: started, finishedAt: ctx.clock(), responseBytes, status: res.statusCode, ...opMsg, ...progress, requestBytes: whole ? whole.bodyLength : (progress.requestBytes ?? 0), peerAddress, requestAttachments: reqParts?.attachments ?? 0, responseAttachments: progress.responseAttachments ?? 0 });
         return;
       } catch (e) {
         lastErr = e;
@@ -256,7 +256,7 @@ export async function handleConsumer(ctx: ServerContext, req: IncomingMessage, r
     if (service) recordHealth(ctx, serviceText(service), err);
     // a refusal from the provider's side is passed on as the provider's fault (X-Road's Server.ServerProxy.…)
     const origin = (err.detail as any)?.origin === 'provider' ? 'ServerProxy' : 'ClientProxy';
-    ctx.ops.record({ messageId: messageId || '-', side: 'consumer', ...(client ? { client: subsystemText(client) } : {}), ...(service ? { service: serviceText(service) } : {}), startedAt: started, finishedAt: ctx.clock(), requestBytes: 0, responseBytes: 0, status: err.status, error: err.code, ...recordedFault(origin, err), ...opMsg, ...times, ...(peerAddress ? { peerAddress } : {}) });
+    ctx.ops.record({ messageId: messageId || '-', side: 'consumer', ...(client ? { client: subsystemText(client) } : {}), ...(service ? { service: serviceText(service) } : {}), startedAt: started, finishedAt: ctx.clock(), requestBytes: 0, responseBytes: 0, status: err.status, error: err.code, ...recordedFault(origin, err), ...opMsg, ...progress, ...(peerAddress ? { peerAddress } : {}) });
     publishRefusal(ctx, 'consumer', err, {
       message_id: messageId,
       ...(client ? { client: subsystemText(client) } : {}),
@@ -488,27 +488,27 @@ async function httpCall(ctx: ServerContext, provider: ConfServerView, streamed: 
   };
 }
 
-async function exchangeWhole(ctx: ServerContext, res: ServerResponse, provider: ConfServerView, header: MessageHeader, whole: WholeRequest, service: ServiceId, soap: SoapRequest | undefined, times: OpTimes): Promise<number> {
+async function exchangeWhole(ctx: ServerContext, res: ServerResponse, provider: ConfServerView, header: MessageHeader, whole: WholeRequest, service: ServiceId, soap: SoapRequest | undefined, progress: OpProgress): Promise<number> {
   try {
-    return await sendWhole(ctx, res, provider, header, whole, service, soap, times);
+    return await sendWhole(ctx, res, provider, header, whole, service, soap, progress);
   } catch (e) {
     // a kept-alive connection the peer closed just as it was reused: the message never arrived, send again
-    if ((e as { reusedSocket?: boolean }).reusedSocket && !res.headersSent) return sendWhole(ctx, res, provider, header, whole, service, soap, times);
+    if ((e as { reusedSocket?: boolean }).reusedSocket && !res.headersSent) return sendWhole(ctx, res, provider, header, whole, service, soap, progress);
     throw e;
   }
 }
 
-async function sendWhole(ctx: ServerContext, res: ServerResponse, provider: ConfServerView, header: MessageHeader, whole: WholeRequest, service: ServiceId, soap: SoapRequest | undefined, times: OpTimes): Promise<number> {
+async function sendWhole(ctx: ServerContext, res: ServerResponse, provider: ConfServerView, header: MessageHeader, whole: WholeRequest, service: ServiceId, soap: SoapRequest | undefined, progress: OpProgress): Promise<number> {
   const call = await openCall(ctx, provider, false);
   // the certificate and OCSP responses go first, when this connection has not carried them yet
   const socket = call.socket;
   const m = materialToSend(socket, whole.material);
   call.sendWhole(m, whole.wire);
-  times.requestOutAt = ctx.clock().getTime();
+  progress.requestOutAt = ctx.clock().getTime();
   let answer: PeerAnswer;
   try {
     answer = await call.answer();
-    times.responseInAt = ctx.clock().getTime();
+    progress.responseInAt = ctx.clock().getTime();
   } catch (e) {
     call.destroy();
     const reset = /ECONNRESET|socket hang up/i.test(String((e as Error).message)) || (isTrucError(e) && e.detail?.closedBeforeAnswer === true);
@@ -518,7 +518,7 @@ async function sendWhole(ctx: ServerContext, res: ServerResponse, provider: Conf
   // connection per refusal had made a refused exchange cost three times an answered one)
   if (answer.problem) throw settleRefused(call, answer);
   try {
-    const n = await receiveResponse(ctx, answer, res, provider, call.certDer, header, whole.digest, service, soap, times);
+    const n = await receiveResponse(ctx, answer, res, provider, call.certDer, header, whole.digest, service, soap, progress);
     // the provider read the message through: it holds the material now
     if (m) materialSent(socket, whole.material);
     call.done();
@@ -539,11 +539,11 @@ async function exchange(
   service: ServiceId,
   soap: SoapRequest | undefined,
   markSent: () => void,
-  times: OpTimes,
+  progress: OpProgress,
 ): Promise<number> {
   const call = await openCall(ctx, provider, true);
   markSent();
-  times.requestOutAt = ctx.clock().getTime();
+  progress.requestOutAt = ctx.clock().getTime();
   // the information system's request breaking off (it went away mid-body) is told apart from the provider's
   // side failing: the message is then aborted, not the connection
   let clientGone = false;
@@ -570,7 +570,7 @@ async function exchange(
     await forwardFramed(source, out, provider.address, collector);
     const body = await collector.finish();
     // a streamed body's size as read (a chunked one declares none)
-    times.requestBytes = body.length;
+    progress.requestBytes = body.length;
     const { bytes: sigBytes, digest } = await signMessage(ctx.signer, headerBytes, body.hash, body.length);
     await ctx.log.append({
       messageId: header.id,
@@ -592,12 +592,12 @@ async function exchange(
     call.end(frame(FRAME_SIGNATURE, sigBytes));
     sending = false;
     const answer = await call.answer();
-    times.responseInAt = ctx.clock().getTime();
+    progress.responseInAt = ctx.clock().getTime();
     if (answer.problem) {
       settled = true;
       throw settleRefused(call, answer);
     }
-    const n = await receiveResponse(ctx, answer, res, provider, call.certDer, header, digest, service, soap, times);
+    const n = await receiveResponse(ctx, answer, res, provider, call.certDer, header, digest, service, soap, progress);
     if (m) materialSent(socket, material);
     call.done();
     return n;
@@ -673,7 +673,7 @@ async function receiveResponse(
   requestDigest: Buffer,
   service: ServiceId,
   soap?: SoapRequest,
-  times?: OpTimes,
+  progress?: OpProgress,
 ): Promise<number> {
   const socket = answer.socket;
   // a small response (sent whole, with its length) is split in memory; a larger one streams
@@ -693,7 +693,7 @@ async function receiveResponse(
     throw new TrucError('cert_invalid', `the response is signed with a certificate that does not belong to the service's member ${service.memberClass}/${service.memberCode}`);
   const parts = soap ? mimeParts(h.headers['content-type']) : null;
   const rest = await receiveBody(ctx, incoming, signer, parts);
-  if (times && soap) times.responseAttachments = parts?.attachments ?? 0;
+  if (progress && soap) progress.responseAttachments = parts?.attachments ?? 0;
   try {
     return await answerResponse(ctx, res, h, headerBytes, pm.log, request, requestDigest, rest, soap);
   } finally {

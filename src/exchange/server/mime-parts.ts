@@ -48,11 +48,3 @@ export function mimeParts(contentType: string | undefined): MimeParts | null {
   const mt = parseMediaType(contentType);
   return mt.type === 'multipart/related' && mt.params.boundary ? new MimeParts(mt.params.boundary) : null;
 }
-
-/** The attachments of a SOAP message held whole, by its media type. */
-export function attachmentsOf(contentType: string | undefined, body: Buffer): number {
-  const c = mimeParts(contentType);
-  if (!c) return 0;
-  c.feed(body);
-  return c.attachments;
-}

@@ -72,26 +72,17 @@ export const opMigrations: Migration[] = [
     `,
   },
   {
-    // the other security server's address in the global configuration (the provider's, on the consumer's
-    // side; the client's, on the provider's): PR-OPMON gives both addresses in both records, and X-Road
-    // Metrics pairs a client's record with its producer's by them
-    id: 'exchange/server_009_op_peer',
-    sql: `ALTER TABLE xs_op ADD COLUMN IF NOT EXISTS peer_address text;`,
-  },
-  {
-    // attachments of a SOAP message with them (multipart/related), counted from its bytes on both servers;
-    // 0 for REST and text/xml (PR-OPMON's requestAttachmentCount, responseAttachmentCount)
-    id: 'exchange/server_010_op_attachments',
+    // what X-Road Metrics needs to pair a client's record with its producer's (PR-OPMON Annex B): the other
+    // security server's address in the global configuration (the provider's on the consumer's side, the
+    // client's on the provider's: both addresses in both records); the attachments of a SOAP message with them
+    // (multipart/related, counted from its bytes on both servers; 0 for REST and text/xml); and a failure as
+    // the client was told it — X-Road's fault code (a provider's refusal keeps its ServerProxy code in the
+    // client's server's record too) and its text
+    id: 'exchange/server_009_op_pairing',
     sql: `
+      ALTER TABLE xs_op ADD COLUMN IF NOT EXISTS peer_address text;
       ALTER TABLE xs_op ADD COLUMN IF NOT EXISTS request_attachments integer;
       ALTER TABLE xs_op ADD COLUMN IF NOT EXISTS response_attachments integer;
-    `,
-  },
-  {
-    // a failure as the client was told it: X-Road's fault code (a provider's refusal keeps its ServerProxy code
-    // in the client's server's record too) and its text (PR-OPMON's faultCode, faultString)
-    id: 'exchange/server_011_op_fault',
-    sql: `
       ALTER TABLE xs_op ADD COLUMN IF NOT EXISTS fault text;
       ALTER TABLE xs_op ADD COLUMN IF NOT EXISTS fault_string text;
     `,
@@ -172,7 +163,7 @@ export interface OpRecord {
  * What an exchange fills in as it goes: two times (`OpRecord.requestOutAt`, `responseInAt`), the request's
  * size once its streamed body is read through, and the response's attachments.
  */
-export type OpTimes = Partial<Pick<OpRecord, 'requestOutAt' | 'responseInAt' | 'requestBytes' | 'responseAttachments'>>;
+export type OpProgress = Partial<Pick<OpRecord, 'requestOutAt' | 'responseInAt' | 'requestBytes' | 'responseAttachments'>>;
 
 /** What an operational record keeps of a message's header: REST's method and path (no query), the ids. */
 export function opMessage(

@@ -3,7 +3,14 @@
  * count however the bytes are cut into chunks, a preamble and the body's own start handled, text/xml none.
  */
 import { describe, expect, it } from 'vitest';
-import { MimeParts, attachmentsOf, mimeParts } from '../../../src/exchange/server/mime-parts.js';
+import { MimeParts, mimeParts } from '../../../src/exchange/server/mime-parts.js';
+
+/** The attachments of a message held whole, by its media type (none without a counter). */
+function attachmentsOf(contentType: string, body: Buffer): number {
+  const c = mimeParts(contentType);
+  c?.feed(body);
+  return c?.attachments ?? 0;
+}
 
 const B = 'xroad-Đ1-boundary';
 const TYPE = `multipart/related; type="text/xml"; start="<env>"; boundary="${B}"`;

@@ -15,22 +15,9 @@ import { TrucError, isTrucError } from '../../errors.js';
 import type { BodySpool, SpooledBody } from './types.js';
 import { bodyAad, type BodyCipher, type BodyCipherStream } from './cipher.js';
 import { writeAll } from './write.js';
+import { cipherSlices } from '../../crypto/cipher-slices.js';
 
 const WRITE_BATCH = 512 * 1024;
-/**
- * Bytes given to the cipher at a time. Node's `Cipher.update` answers in a new zero-filled buffer (and, for
- * AES-GCM, a second one it copies into, its first guess being a byte too long); above 14 KiB these are large
- * allocations, which jemalloc (and glibc above its mmap threshold) zero by handing the pages back to the kernel
- * and faulting them in again — a quarter of a security server's CPU on a 1 MiB exchange went there. At 12 KiB
- * both come from the allocator's small, reused classes, zeroed in cache.
- */
-const CIPHER_SLICE = 12 * 1024;
-
-/** `update` of a cipher stream over `chunk` in slices of CIPHER_SLICE, each answer given to `out`. */
-function updateSliced(c: BodyCipherStream, chunk: Buffer, out: (b: Buffer) => void): void {
-  if (chunk.length <= CIPHER_SLICE) return out(c.update(chunk));
-  for (let at = 0; at < chunk.length; at += CIPHER_SLICE) out(c.update(chunk.subarray(at, at + CIPHER_SLICE)));
-}
 
 /** A file-system failure of the spool (no space left, an I/O error) is the message log's failure, said as such. */
 function spoolFailure(e: unknown): TrucError {
@@ -83,7 +70,7 @@ export function decryptTransform(d: BodyCipherStream): Transform {
   return new Transform({
     transform(chunk: Buffer, _enc, cb) {
       try {
-        updateSliced(d, chunk, (b) => void this.push(b));
+        for (const b of cipherSlices(d, chunk)) this.push(b);
         cb();
       } catch (e) {
         cb(new TrucError('decrypt_failed', `a logged body does not decrypt: ${(e as Error).message}`));
@@ -160,7 +147,7 @@ export class FileSpool implements BodySpool {
     if (this.length > this.maxBytes) throw new TrucError('too_large', `the body exceeds ${this.maxBytes} bytes`, { limit: this.maxBytes });
     this.h.update(chunk);
     // copy: the caller may reuse its buffer once the promise resolves
-    if (this.enc) updateSliced(this.enc, chunk, (b) => this.stored(b));
+    if (this.enc) for (const b of cipherSlices(this.enc, chunk)) this.stored(b);
     else this.stored(Buffer.from(chunk));
     if (this.pendingBytes >= WRITE_BATCH) await this.flushPending().catch((e) => Promise.reject(spoolFailure(e)));
   }

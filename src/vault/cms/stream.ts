@@ -20,6 +20,7 @@ import { AsnConvert } from '@peculiar/asn1-schema';
 import { AlgorithmIdentifier, Certificate } from '@peculiar/asn1-x509';
 import { IssuerAndSerialNumber, RecipientInfos } from '@peculiar/asn1-cms';
 import { TrucError } from '../../errors.js';
+import { cipherSlices } from '../../crypto/cipher-slices.js';
 import { lengthBytes, oid } from '../../asn1/der.js';
 import { GCM, GcmParameters, OID } from './schema.js';
 import { recipientInfo, type CmsEncryptOptions } from './encrypt.js';
@@ -78,8 +79,7 @@ export function cmsEncryptStream(size: number, recipients: Uint8Array[], opts: P
       for await (const piece of content) {
         n += piece.length;
         if (n > size) throw new TrucError('internal', `more than the ${size} bytes announced to encrypt`);
-        const out = c.update(piece);
-        if (out.length) yield out;
+        for (const out of cipherSlices(c, piece)) if (out.length) yield out;
       }
       if (n !== size) throw new TrucError('internal', `${n} bytes to encrypt, ${size} announced`);
       const fin = c.final();
@@ -240,8 +240,7 @@ export async function* cmsDecryptStream(src: AsyncIterable<Buffer | Uint8Array>,
   const d = createDecipheriv(gcm.cipher, cek, Buffer.from(params.nonce), { authTagLength: params.icvLen });
   cek.fill(0);
   for await (const piece of r.pieces(size)) {
-    const out = d.update(piece);
-    if (out.length) yield out;
+    for (const out of cipherSlices(d, piece)) if (out.length) yield out;
   }
   [tag] = await r.exact(1);
   const [macLen] = await r.exact(1);

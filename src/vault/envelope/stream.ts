@@ -17,6 +17,7 @@
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
 import { TrucError } from '../../errors.js';
+import { cipherSlices } from '../../crypto/cipher-slices.js';
 
 export const STREAM_MAGIC = Buffer.from('TRV1');
 export const STREAM_HEADER_LENGTH = 28;
@@ -109,7 +110,7 @@ export function encryptStream(dataKey: Uint8Array, ad: Uint8Array, opts: StreamO
     if (counter >= MAX_SEGMENTS) throw new TrucError('too_large', 'object exceeds 2^32 segments');
     const c = createCipheriv('aes-256-gcm', key, nonce(prefix, counter++, last));
     c.setAAD(header);
-    for (const p of parts) t.push(c.update(p));
+    for (const p of parts) for (const b of cipherSlices(c, p)) t.push(b);
     c.final();
     t.push(c.getAuthTag());
   };
@@ -168,7 +169,7 @@ export function decryptStream(dataKey: Uint8Array, ad: Uint8Array): Transform {
     let at = 0;
     for (const p of parts) {
       const end = at + p.length;
-      if (at < bodyLen) out.push(d.update(end <= bodyLen ? p : p.subarray(0, bodyLen - at)));
+      if (at < bodyLen) for (const b of cipherSlices(d, end <= bodyLen ? p : p.subarray(0, bodyLen - at))) out.push(b);
       if (end > bodyLen) tagParts.push(at >= bodyLen ? p : p.subarray(bodyLen - at));
       at = end;
     }

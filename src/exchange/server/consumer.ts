@@ -240,7 +240,7 @@ export async function handleConsumer(ctx: ServerContext, req: IncomingMessage, r
       try {
         const responseBytes = whole ? await exchangeWhole(ctx, res, provider, header, whole, service, soap, progress) : await exchange(ctx, source, res, provider, header, headerBytes, own.items, service, soap, () => (sent = true), progress);
         recordHealth(ctx, serviceText(service));
-        ctx.ops.record({ messageId, side: 'consumer', client: header.client, service: header.service, startedAt: started, finishedAt: ctx.clock(), responseBytes, status: res.statusCode, ...opMsg, ...progress, requestBytes: whole ? whole.bodyLength : (progress.requestBytes ?? 0), peerAddress, requestAttachments: reqParts?.attachments ?? 0, responseAttachments: progress.responseAttachments ?? 0 });
+        ctx.ops.record({ messageId, side: 'consumer', client: header.client, service: header.service, startedAt: started, finishedAt: ctx.clock(), responseBytes, status: res.statusCode, ...opMsg, ...progress, requestBytes: whole ? whole.bodyLength : (progress.requestBytes ?? 0), peerAddress, requestAttachments: reqParts?.attachments ?? 0, responseAttachments: progress.responseAttachments ?? 0, ...(soap ? { requestSoapBytes: soap.parsed.part.length } : {}) });
         return;
       } catch (e) {
         lastErr = e;
@@ -695,17 +695,21 @@ async function receiveResponse(
   const rest = await receiveBody(ctx, incoming, signer, parts);
   if (progress && soap) progress.responseAttachments = parts?.attachments ?? 0;
   try {
-    return await answerResponse(ctx, res, h, headerBytes, pm.log, request, requestDigest, rest, soap);
+    return await answerResponse(ctx, res, h, headerBytes, pm.log, request, requestDigest, rest, soap, progress);
   } finally {
     rest.body.release();
   }
 }
 
 /** Logs a checked response, then gives it to the information system (from memory when held). */
-async function answerResponse(ctx: ServerContext, res: ServerResponse, h: MessageHeader, headerBytes: Buffer, material: Buffer[] | undefined, request: MessageHeader, requestDigest: Buffer, rest: ReceivedRest, soap?: SoapRequest): Promise<number> {
+async function answerResponse(ctx: ServerContext, res: ServerResponse, h: MessageHeader, headerBytes: Buffer, material: Buffer[] | undefined, request: MessageHeader, requestDigest: Buffer, rest: ReceivedRest, soap?: SoapRequest, progress?: OpProgress): Promise<number> {
   // a SOAP response is checked before it is logged as answered: the request's fields repeated, the
   // requestHash the provider's server wrote equal to the hash of the request this server sent
-  if (soap) checkResponse(soap.parsed, await soapResponseEnvelope(rest, h.headers['content-type'] ?? ''));
+  if (soap) {
+    const envelope = await soapResponseEnvelope(rest, h.headers['content-type'] ?? '');
+    checkResponse(soap.parsed, envelope);
+    if (progress) progress.responseSoapBytes = envelope.part.length;
+  }
   try {
     await ctx.log.append({
       messageId: h.id,

@@ -88,6 +88,15 @@ export const opMigrations: Migration[] = [
     `,
   },
   {
+    // a SOAP message's size as X-Road counts it: its SOAP part alone (the envelope; a multipart message's
+    // whole body stays request_bytes / response_bytes, given as the MIME size when it has attachments)
+    id: 'exchange/server_010_op_soap_sizes',
+    sql: `
+      ALTER TABLE xs_op ADD COLUMN IF NOT EXISTS request_soap_bytes bigint;
+      ALTER TABLE xs_op ADD COLUMN IF NOT EXISTS response_soap_bytes bigint;
+    `,
+  },
+  {
     // X-Road's operational monitoring asks for the records of a period by when they were finished
     // (getSecurityServerOperationalData's recordsFrom..recordsTo, monitoringDataTs)
     id: 'exchange/server_004_op_finished',
@@ -121,6 +130,8 @@ const COLUMNS: readonly CopyColumn[] = [
   { name: 'response_attachments', type: 'int4' },
   { name: 'fault', type: 'text' },
   { name: 'fault_string', type: 'text' },
+  { name: 'request_soap_bytes', type: 'int8' },
+  { name: 'response_soap_bytes', type: 'int8' },
 ];
 /** the columns of a record, in COLUMNS' order (the COPY's, the re-insert's and the queries') */
 const NAMES = COLUMNS.map((c) => c.name).join(', ');
@@ -154,6 +165,9 @@ export interface OpRecord {
   /** attachments of the request and of the response (SOAP multipart; 0 for REST and text/xml), when read through */
   requestAttachments?: number;
   responseAttachments?: number;
+  /** a SOAP message's SOAP part (its envelope: the whole body of a text/xml one), in bytes, when it was read */
+  requestSoapBytes?: number;
+  responseSoapBytes?: number;
   /** a failure's X-Road fault code as the client was told it, and its text */
   fault?: string;
   faultString?: string;
@@ -161,9 +175,9 @@ export interface OpRecord {
 
 /**
  * What an exchange fills in as it goes: two times (`OpRecord.requestOutAt`, `responseInAt`), the request's
- * size once its streamed body is read through, and the response's attachments.
+ * size once its streamed body is read through, and the response's attachments and SOAP part.
  */
-export type OpProgress = Partial<Pick<OpRecord, 'requestOutAt' | 'responseInAt' | 'requestBytes' | 'responseAttachments'>>;
+export type OpProgress = Partial<Pick<OpRecord, 'requestOutAt' | 'responseInAt' | 'requestBytes' | 'responseAttachments' | 'responseSoapBytes'>>;
 
 /** What an operational record keeps of a message's header: REST's method and path (no query), the ids. */
 export function opMessage(
@@ -219,6 +233,8 @@ const toRow = (r: OpRecord) => [
   r.responseAttachments ?? null,
   r.fault ?? null,
   r.faultString === undefined ? null : r.faultString.slice(0, 4000),
+  r.requestSoapBytes ?? null,
+  r.responseSoapBytes ?? null,
 ];
 
 /** One column's values as a PostgreSQL array literal, for unnest. */
@@ -380,6 +396,8 @@ export class OpRecorder {
         ...(r.response_attachments !== null && r.response_attachments !== undefined ? { responseAttachments: Number(r.response_attachments) } : {}),
         ...(r.fault ? { fault: String(r.fault) } : {}),
         ...(r.fault_string ? { faultString: String(r.fault_string) } : {}),
+        ...(r.request_soap_bytes !== null && r.request_soap_bytes !== undefined ? { requestSoapBytes: Number(r.request_soap_bytes) } : {}),
+        ...(r.response_soap_bytes !== null && r.response_soap_bytes !== undefined ? { responseSoapBytes: Number(r.response_soap_bytes) } : {}),
       })),
       ...(scannedTo !== undefined ? { scannedTo } : {}),
     };

@@ -361,9 +361,10 @@ async function provide(ctx: ServerContext, x: ProviderExchange, check?: () => vo
     // metadata mode: the spool file goes now that the body is on its way (no-op in full mode: the log owns it)
     if ((rest.body.held || meta) && !Buffer.isBuffer(body)) await body.discard?.();
     const responseInAt = ctx.clock().getTime();
-    const out = await answerSigned(ctx, x, header, rest.digest, soap ? await soapAnswer(soap, isRes) : isRes);
+    const answered: { res: IncomingMessage; soapBytes?: number } = soap ? await soapAnswer(soap, isRes) : { res: isRes };
+    const out = await answerSigned(ctx, x, header, rest.digest, answered.res);
     recordHealth(ctx, svcText, undefined, { startedAt: started, requestBytes, responseBytes: out.bytes });
-    ctx.ops.record({ messageId: header.id, side: 'provider', client: header.client, service: header.service, startedAt: started, finishedAt: ctx.clock(), requestBytes, responseBytes: out.bytes, status: out.status, ...opMessage(header), requestOutAt, responseInAt, peerAddress, requestAttachments: reqParts?.attachments ?? 0, responseAttachments: out.attachments });
+    ctx.ops.record({ messageId: header.id, side: 'provider', client: header.client, service: header.service, startedAt: started, finishedAt: ctx.clock(), requestBytes, responseBytes: out.bytes, status: out.status, ...opMessage(header), requestOutAt, responseInAt, peerAddress, requestAttachments: reqParts?.attachments ?? 0, responseAttachments: out.attachments, ...(soap ? { requestSoapBytes: soap.part.length, responseSoapBytes: answered.soapBytes } : {}) });
   } catch (e) {
     const err = isTrucError(e) ? e : new TrucError('internal', 'internal error');
     if (!isTrucError(e)) ctx.logger.error({ err: e }, 'provider side failed');
@@ -570,9 +571,9 @@ async function soapRequestAt(h: MessageHeader, rest: ReceivedRest): Promise<Pars
  * The service's SOAP response, checked against the request (the same header fields) and with requestHash
  * written into its header, as the answer to sign; only its Content-Type is kept. Only the envelope is read
  * here: a text/xml response whole, a multipart one up to the end of its SOAP part, its attachments streaming
- * on behind the edited bytes.
+ * on behind the edited bytes. `soapBytes`: the size of the SOAP part as sent (with requestHash).
  */
-async function soapAnswer(request: ParsedSoap, isRes: IncomingMessage): Promise<IncomingMessage> {
+async function soapAnswer(request: ParsedSoap, isRes: IncomingMessage): Promise<{ res: IncomingMessage; soapBytes: number }> {
   const ct = String(isRes.headers['content-type'] ?? '');
   if (!isSoapCall('POST', ct, undefined)) {
     isRes.resume();
@@ -594,10 +595,12 @@ async function soapAnswer(request: ParsedSoap, isRes: IncomingMessage): Promise<
     await head.close().catch(() => {});
     throw e;
   }
-  if (!head.rest) return Object.assign(Readable.from([out]), { statusCode: isRes.statusCode ?? 200, headers: { 'content-type': ct, 'content-length': String(out.length) } }) as unknown as IncomingMessage;
+  // the edit is inside the SOAP part: it grew by what the message did
+  const soapBytes = head.parsed.part.length + out.length - head.parsed.message.length;
+  if (!head.rest) return { res: Object.assign(Readable.from([out]), { statusCode: isRes.statusCode ?? 200, headers: { 'content-type': ct, 'content-length': String(out.length) } }) as unknown as IncomingMessage, soapBytes };
   // the attachments follow the edited envelope as the service sends them: streamed, of a length not known here
   const stream = Readable.from(soapMessageBytes(out, head.rest), { objectMode: false });
-  return Object.assign(stream, { statusCode: isRes.statusCode ?? 200, headers: { 'content-type': ct } }) as unknown as IncomingMessage;
+  return { res: Object.assign(stream, { statusCode: isRes.statusCode ?? 200, headers: { 'content-type': ct } }) as unknown as IncomingMessage, soapBytes };
 }
 
 

@@ -59,7 +59,8 @@ async function soap(who: Who, envelope: string) {
 
 /** Asks for operational data; answers the envelope's fields and the records of the gzipped JSON attachment. */
 async function operational(who: Who, body: string, id?: string, target?: { owner: Who; server: string }) {
-  const r = await soap(who, opmonRequest({ client: who, code: 'getSecurityServerOperationalData', body, ...(id ? { id } : {}), ...(target ?? {}) }));
+  const request = opmonRequest({ client: who, code: 'getSecurityServerOperationalData', body, ...(id ? { id } : {}), ...(target ?? {}) });
+  const r = await soap(who, request);
   expect(r.status, r.text.slice(0, 2000)).toBe(200);
   expect(r.type).toMatch(/^multipart\/related;/);
   const boundary = /boundary="?([^";]+)"?/.exec(r.type)![1]!;
@@ -77,7 +78,9 @@ async function operational(who: Who, body: string, id?: string, target?: { owner
   const records = (JSON.parse(gunzipSync(att.body).toString('utf8')) as { records: Record<string, unknown>[] }).records;
   expect(Number(field('recordsCount'))).toBe(records.length);
   const next = field('nextRecordsFrom');
-  return { records, next: next === undefined ? undefined : Number(next) };
+  // the sizes of the exchange: the request (text/xml), the answer's SOAP part and its whole MIME container
+  const sizes = { request: Buffer.byteLength(request), soapPart: env.body.length, mime: r.bytes.length };
+  return { records, next: next === undefined ? undefined : Number(next), sizes };
 }
 
 async function rest(who: Who, path: string, extra: Record<string, string> = {}) {
@@ -183,6 +186,23 @@ describe('getSecurityServerOperationalData (PR-OPMON 2)', () => {
     for (const i of [2]) {
       const hits = await (t.axis.members[i]!.log as MessageLog).search({ messageId: id });
       expect(hits.map((h) => h.kind).sort()).toEqual(['request', 'request', 'response', 'response']);
+    }
+  });
+
+  it('sizes a SOAP message by its SOAP part, as X-Road does, and gives its MIME container beside it when attachments came', async () => {
+    // the query's own answer is a SOAP message with one attachment (the gzipped records)
+    const id = randomUUID();
+    const first = await operational(HCM, criteria(started, started + 3600), id);
+    expect(first.sizes.mime).toBeGreaterThan(first.sizes.soapPart);
+    // records become available a few seconds after they finish (OPMON_OFFSET_SECONDS)
+    await new Promise((r) => setTimeout(r, 3500));
+    const own = (await operational(HCM, criteria(started, started + 3600))).records.filter((r) => r.messageId === id);
+    // the owner asked its own server: a client's and a producer's record on it, the same sizes in both
+    expect(own.map((r) => r.securityServerType).sort()).toEqual(['Client', 'Producer']);
+    for (const r of own) {
+      expect(r).toMatchObject({ serviceCode: 'getSecurityServerOperationalData', messageProtocolVersion: '4.0', requestAttachmentCount: 0, responseAttachmentCount: 1 });
+      expect([r.requestSize, r.requestMimeSize]).toEqual([first.sizes.request, undefined]);
+      expect([r.responseSize, r.responseMimeSize]).toEqual([first.sizes.soapPart, first.sizes.mime]);
     }
   });
 

@@ -366,7 +366,7 @@ afterAll(async () => {
   await new Promise((r) => is?.close(r));
 });
 
-/** The consumer's and the provider's operational records of a message: side, attachments, request size. */
+/** The consumer's and the provider's operational records of a message: side, attachments, request size, SOAP parts' sizes. */
 async function opRecords(id: string) {
   let rows: Record<string, unknown>[] = [];
   // each server records the exchange as it ends: waited for, not assumed
@@ -375,7 +375,9 @@ async function opRecords(id: string) {
     rows = [];
     for (const i of [0, 2]) rows.push(...(await t.axis.members[i]!.server.ctx.ops.search({ messageId: id })));
   }
-  return rows.map((r) => ({ side: r.side, request_attachments: r.request_attachments, response_attachments: r.response_attachments, request_bytes: String(r.request_bytes) })).sort((a, b) => String(a.side).localeCompare(String(b.side)));
+  return rows
+    .map((r) => ({ side: r.side, request_attachments: r.request_attachments, response_attachments: r.response_attachments, request_bytes: String(r.request_bytes), request_soap_bytes: String(r.request_soap_bytes), response_soap_bytes: String(r.response_soap_bytes) }))
+    .sort((a, b) => String(a.side).localeCompare(String(b.side)));
 }
 
 async function post(body: Buffer | string, contentType = 'text/xml; charset=utf-8', headers: Record<string, string> = {}) {
@@ -444,10 +446,12 @@ describe('SOAP through two security servers', () => {
     expect(parseSoap(r.bytes, r.headers.get('content-type')!).fields.requestHash).toBe(sha512(soap));
     expect(r.text).toContain(`<nhan>${body.length}</nhan>`);
     // both servers' operational records: one attachment in the request, none in the text/xml answer, the same
-    // sizes on both sides (X-Road Metrics pairs the two records by them)
+    // sizes on both sides (X-Road Metrics pairs the two records by them); the SOAP parts' sizes as X-Road
+    // counts them: the request's envelope, and the whole text/xml answer
+    const soapBytes = { request_soap_bytes: String(Buffer.byteLength(soap)), response_soap_bytes: String(r.bytes.length) };
     expect(await opRecords(id)).toEqual([
-      { side: 'consumer', request_attachments: 1, response_attachments: 0, request_bytes: String(body.length) },
-      { side: 'provider', request_attachments: 1, response_attachments: 0, request_bytes: String(body.length) },
+      { side: 'consumer', request_attachments: 1, response_attachments: 0, request_bytes: String(body.length), ...soapBytes },
+      { side: 'provider', request_attachments: 1, response_attachments: 0, request_bytes: String(body.length), ...soapBytes },
     ]);
   });
 
@@ -557,10 +561,15 @@ describe('SOAP through two security servers', () => {
     }
     // a chunked request (no Content-Length) of one attachment, answered with one: counted as they streamed,
     // the request's size as read, on both sides
-    expect(await opRecords(id)).toEqual([
-      { side: 'consumer', request_attachments: 1, response_attachments: 1, request_bytes: String(sentBytes) },
-      { side: 'provider', request_attachments: 1, response_attachments: 1, request_bytes: String(sentBytes) },
+    const recs = await opRecords(id);
+    expect(recs.map(({ response_soap_bytes: _, ...r }) => r)).toEqual([
+      { side: 'consumer', request_attachments: 1, response_attachments: 1, request_bytes: String(sentBytes), request_soap_bytes: String(Buffer.byteLength(soap)) },
+      { side: 'provider', request_attachments: 1, response_attachments: 1, request_bytes: String(sentBytes), request_soap_bytes: String(Buffer.byteLength(soap)) },
     ]);
+    // the answer's SOAP part as the provider's server sent it (requestHash written in) and the consumer's read it
+    expect(recs[0]!.response_soap_bytes).toBe(recs[1]!.response_soap_bytes);
+    expect(Number(recs[0]!.response_soap_bytes)).toBeGreaterThan(500);
+    expect(Number(recs[0]!.response_soap_bytes)).toBeLessThan(64 * 1024);
   }, 300_000);
 
   it('refuses a streamed multipart answer whose envelope does not repeat the request’s header', async () => {

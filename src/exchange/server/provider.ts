@@ -363,7 +363,8 @@ async function provide(ctx: ServerContext, x: ProviderExchange, check?: () => vo
     const responseInAt = ctx.clock().getTime();
     const answered: { res: IncomingMessage; soapBytes?: number } = soap ? await soapAnswer(soap, isRes) : { res: isRes };
     const out = await answerSigned(ctx, x, header, rest.digest, answered.res);
-    recordHealth(ctx, svcText, undefined, { startedAt: started, requestBytes, responseBytes: out.bytes });
+    // the health data's sizes are those of the operational records: a SOAP message's SOAP part
+    recordHealth(ctx, svcText, undefined, { startedAt: started, requestBytes: soap ? soap.part.length : requestBytes, responseBytes: answered.soapBytes ?? out.bytes });
     ctx.ops.record({ messageId: header.id, side: 'provider', client: header.client, service: header.service, startedAt: started, finishedAt: ctx.clock(), requestBytes, responseBytes: out.bytes, status: out.status, ...opMessage(header), requestOutAt, responseInAt, peerAddress, requestAttachments: reqParts?.attachments ?? 0, responseAttachments: out.attachments, ...(soap ? { requestSoapBytes: soap.part.length, responseSoapBytes: answered.soapBytes } : {}) });
   } catch (e) {
     const err = isTrucError(e) ? e : new TrucError('internal', 'internal error');

@@ -240,7 +240,7 @@ export async function handleConsumer(ctx: ServerContext, req: IncomingMessage, r
       try {
         const responseBytes = whole ? await exchangeWhole(ctx, res, provider, header, whole, service, soap, progress) : await exchange(ctx, source, res, provider, header, headerBytes, own.items, service, soap, () => (sent = true), progress);
         recordHealth(ctx, serviceText(service));
-        ctx.ops.record({ messageId, side: 'consumer', client: header.client, service: header.service, startedAt: started, finishedAt: ctx.clock(), responseBytes, status: res.statusCode, ...opMsg, ...progress, requestBytes: whole ? whole.bodyLength : (progress.requestBytes ?? 0), peerAddress, requestAttachments: reqParts?.attachments ?? 0, responseAttachments: progress.responseAttachments ?? 0, ...(soap ? { requestSoapBytes: soap.parsed.part.length } : {}) });
+        ctx.ops.record({ messageId, side: 'consumer', client: header.client, service: header.service, startedAt: started, finishedAt: ctx.clock(), responseBytes, status: res.statusCode, ...opMsg, ...progress, requestBytes: whole ? whole.bodyLength : (progress.requestBytes ?? 0), peerAddress, requestAttachments: reqParts?.attachments ?? 0, responseAttachments: progress.responseAttachments ?? 0, ...(soap ? { requestSoapBytes: soap.parsed.part.length } : {}), ...(reqParts ? { requestMimeBytes: reqParts.mimeBytes } : {}) });
         return;
       } catch (e) {
         lastErr = e;
@@ -693,7 +693,10 @@ async function receiveResponse(
     throw new TrucError('cert_invalid', `the response is signed with a certificate that does not belong to the service's member ${service.memberClass}/${service.memberCode}`);
   const parts = soap ? mimeParts(h.headers['content-type']) : null;
   const rest = await receiveBody(ctx, incoming, signer, parts);
-  if (progress && soap) progress.responseAttachments = parts?.attachments ?? 0;
+  if (progress && soap) {
+    progress.responseAttachments = parts?.attachments ?? 0;
+    if (parts) progress.responseMimeBytes = parts.mimeBytes;
+  }
   try {
     return await answerResponse(ctx, res, h, headerBytes, pm.log, request, requestDigest, rest, soap, progress);
   } finally {

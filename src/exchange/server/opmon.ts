@@ -220,19 +220,18 @@ function recordJson(at: RecordContext, snap: ServerSnapshot, r: OpRecord): Recor
   const [clientSide, serviceSide] = r.side === 'provider' ? [r.peerAddress, at.own] : [at.own, r.peerAddress];
   if (clientSide) out.clientSecurityServerAddress = clientSide;
   if (serviceSide) out.serviceSecurityServerAddress = serviceSide;
-  // a SOAP message's size is its SOAP part's, as X-Road counts it (records of an earlier release: the body's);
-  // with attachments (SOAP multipart; REST and text/xml have none) the MIME container's size beside it — the
-  // message's whole body (X-Road adds the attachments' contents to the SOAP part: the parts' headers and
-  // delimiters, a few dozen bytes each, are the difference)
+  // a SOAP message's size is its SOAP part's, as X-Road counts it; with attachments (SOAP multipart; REST and
+  // text/xml have none) the MIME size beside it: the SOAP part's and the attachments' contents together, their
+  // headers and delimiters left out, as X-Road adds them up (records of earlier releases: the whole body)
   out.requestSize = r.requestSoapBytes ?? r.requestBytes;
   if (r.requestAttachments !== undefined) {
     out.requestAttachmentCount = r.requestAttachments;
-    if (r.requestAttachments > 0) out.requestMimeSize = r.requestBytes;
+    if (r.requestAttachments > 0) out.requestMimeSize = r.requestMimeBytes ?? r.requestBytes;
   }
   out.responseSize = r.responseSoapBytes ?? r.responseBytes;
   if (r.responseAttachments !== undefined) {
     out.responseAttachmentCount = r.responseAttachments;
-    if (r.responseAttachments > 0) out.responseMimeSize = r.responseBytes;
+    if (r.responseAttachments > 0) out.responseMimeSize = r.responseMimeBytes ?? r.responseBytes;
   }
   out.succeeded = !r.error;
   if (r.error) {

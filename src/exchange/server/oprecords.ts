@@ -88,12 +88,15 @@ export const opMigrations: Migration[] = [
     `,
   },
   {
-    // a SOAP message's size as X-Road counts it: its SOAP part alone (the envelope; a multipart message's
-    // whole body stays request_bytes / response_bytes, given as the MIME size when it has attachments)
+    // a SOAP message's sizes as X-Road counts them: its SOAP part alone (the envelope), and with attachments
+    // the SOAP part's and the attachments' contents together (a multipart message's whole body, with the
+    // parts' headers and delimiters, stays request_bytes / response_bytes)
     id: 'exchange/server_010_op_soap_sizes',
     sql: `
       ALTER TABLE xs_op ADD COLUMN IF NOT EXISTS request_soap_bytes bigint;
       ALTER TABLE xs_op ADD COLUMN IF NOT EXISTS response_soap_bytes bigint;
+      ALTER TABLE xs_op ADD COLUMN IF NOT EXISTS request_mime_bytes bigint;
+      ALTER TABLE xs_op ADD COLUMN IF NOT EXISTS response_mime_bytes bigint;
     `,
   },
   {
@@ -132,6 +135,8 @@ const COLUMNS: readonly CopyColumn[] = [
   { name: 'fault_string', type: 'text' },
   { name: 'request_soap_bytes', type: 'int8' },
   { name: 'response_soap_bytes', type: 'int8' },
+  { name: 'request_mime_bytes', type: 'int8' },
+  { name: 'response_mime_bytes', type: 'int8' },
 ];
 /** the columns of a record, in COLUMNS' order (the COPY's, the re-insert's and the queries') */
 const NAMES = COLUMNS.map((c) => c.name).join(', ');
@@ -168,6 +173,9 @@ export interface OpRecord {
   /** a SOAP message's SOAP part (its envelope: the whole body of a text/xml one), in bytes, when it was read */
   requestSoapBytes?: number;
   responseSoapBytes?: number;
+  /** a multipart SOAP message's SOAP part and attachments' contents together (X-Road's MIME size), in bytes */
+  requestMimeBytes?: number;
+  responseMimeBytes?: number;
   /** a failure's X-Road fault code as the client was told it, and its text */
   fault?: string;
   faultString?: string;
@@ -175,9 +183,9 @@ export interface OpRecord {
 
 /**
  * What an exchange fills in as it goes: two times (`OpRecord.requestOutAt`, `responseInAt`), the request's
- * size once its streamed body is read through, and the response's attachments and SOAP part.
+ * size once its streamed body is read through, and the response's attachments and sizes as X-Road counts them.
  */
-export type OpProgress = Partial<Pick<OpRecord, 'requestOutAt' | 'responseInAt' | 'requestBytes' | 'responseAttachments' | 'responseSoapBytes'>>;
+export type OpProgress = Partial<Pick<OpRecord, 'requestOutAt' | 'responseInAt' | 'requestBytes' | 'responseAttachments' | 'responseSoapBytes' | 'responseMimeBytes'>>;
 
 /** What an operational record keeps of a message's header: REST's method and path (no query), the ids. */
 export function opMessage(
@@ -235,6 +243,8 @@ const toRow = (r: OpRecord) => [
   r.faultString === undefined ? null : r.faultString.slice(0, 4000),
   r.requestSoapBytes ?? null,
   r.responseSoapBytes ?? null,
+  r.requestMimeBytes ?? null,
+  r.responseMimeBytes ?? null,
 ];
 
 /** One column's values as a PostgreSQL array literal, for unnest. */
@@ -398,6 +408,8 @@ export class OpRecorder {
         ...(r.fault_string ? { faultString: String(r.fault_string) } : {}),
         ...(r.request_soap_bytes !== null && r.request_soap_bytes !== undefined ? { requestSoapBytes: Number(r.request_soap_bytes) } : {}),
         ...(r.response_soap_bytes !== null && r.response_soap_bytes !== undefined ? { responseSoapBytes: Number(r.response_soap_bytes) } : {}),
+        ...(r.request_mime_bytes !== null && r.request_mime_bytes !== undefined ? { requestMimeBytes: Number(r.request_mime_bytes) } : {}),
+        ...(r.response_mime_bytes !== null && r.response_mime_bytes !== undefined ? { responseMimeBytes: Number(r.response_mime_bytes) } : {}),
       })),
       ...(scannedTo !== undefined ? { scannedTo } : {}),
     };

@@ -365,7 +365,7 @@ async function provide(ctx: ServerContext, x: ProviderExchange, check?: () => vo
     const out = await answerSigned(ctx, x, header, rest.digest, answered.res);
     // the health data's sizes are those of the operational records: a SOAP message's SOAP part
     recordHealth(ctx, svcText, undefined, { startedAt: started, requestBytes: soap ? soap.part.length : requestBytes, responseBytes: answered.soapBytes ?? out.bytes });
-    ctx.ops.record({ messageId: header.id, side: 'provider', client: header.client, service: header.service, startedAt: started, finishedAt: ctx.clock(), requestBytes, responseBytes: out.bytes, status: out.status, ...opMessage(header), requestOutAt, responseInAt, peerAddress, requestAttachments: reqParts?.attachments ?? 0, responseAttachments: out.attachments, ...(soap ? { requestSoapBytes: soap.part.length, responseSoapBytes: answered.soapBytes } : {}) });
+    ctx.ops.record({ messageId: header.id, side: 'provider', client: header.client, service: header.service, startedAt: started, finishedAt: ctx.clock(), requestBytes, responseBytes: out.bytes, status: out.status, ...opMessage(header), requestOutAt, responseInAt, peerAddress, requestAttachments: reqParts?.attachments ?? 0, responseAttachments: out.attachments, ...(soap ? { requestSoapBytes: soap.part.length, responseSoapBytes: answered.soapBytes } : {}), ...(reqParts ? { requestMimeBytes: reqParts.mimeBytes } : {}), ...(out.mimeBytes !== undefined ? { responseMimeBytes: out.mimeBytes } : {}) });
   } catch (e) {
     const err = isTrucError(e) ? e : new TrucError('internal', 'internal error');
     if (!isTrucError(e)) ctx.logger.error({ err: e }, 'provider side failed');
@@ -453,7 +453,7 @@ async function sendToService(
 }
 
 /** Streams the information system's (or a metaservice's) answer back to the consumer, signed and logged. */
-async function answerSigned(ctx: ServerContext, x: ProviderExchange, h: MessageHeader, requestDigest: Buffer, isRes: IncomingMessage): Promise<{ status: number; bytes: number; attachments: number }> {
+async function answerSigned(ctx: ServerContext, x: ProviderExchange, h: MessageHeader, requestDigest: Buffer, isRes: IncomingMessage): Promise<{ status: number; bytes: number; attachments: number; mimeBytes?: number }> {
   // from here the response to the peer is a framed message: failures become an abort frame. It is written
   // in the request's protocol version: a v1 consumer gets its certificate and OCSP responses inline
   const own = h.v === 1 ? null : ownMaterial(ctx);
@@ -496,7 +496,7 @@ async function answerSigned(ctx: ServerContext, x: ProviderExchange, h: MessageH
     if (b.length) parts.push(frameHead(FRAME_BODY, b.length), b);
     parts.push(frame(FRAME_SIGNATURE, sigBytes));
     x.reply.whole(Buffer.concat(parts));
-    return { status: respHeader.status!, bytes: b.length, attachments: counted?.attachments ?? 0 };
+    return { status: respHeader.status!, bytes: b.length, attachments: counted?.attachments ?? 0, ...(counted ? { mimeBytes: counted.mimeBytes } : {}) };
   }
   x.reply.begin();
   const res = x.reply.out;
@@ -524,7 +524,7 @@ async function answerSigned(ctx: ServerContext, x: ProviderExchange, h: MessageH
       ...(material ? { material } : {}),
     });
     x.reply.end(frame(FRAME_SIGNATURE, sigBytes));
-    return { status: respHeader.status!, bytes: b.length, attachments: counted?.attachments ?? 0 };
+    return { status: respHeader.status!, bytes: b.length, attachments: counted?.attachments ?? 0, ...(counted ? { mimeBytes: counted.mimeBytes } : {}) };
   } catch (e) {
     await collector.discard();
     ctx.logger.warn({ err: e, id: h.id }, 'response aborted');

@@ -78,8 +78,9 @@ async function operational(who: Who, body: string, id?: string, target?: { owner
   const records = (JSON.parse(gunzipSync(att.body).toString('utf8')) as { records: Record<string, unknown>[] }).records;
   expect(Number(field('recordsCount'))).toBe(records.length);
   const next = field('nextRecordsFrom');
-  // the sizes of the exchange: the request (text/xml), the answer's SOAP part and its whole MIME container
-  const sizes = { request: Buffer.byteLength(request), soapPart: env.body.length, mime: r.bytes.length };
+  // the sizes of the exchange as X-Road counts them: the request (text/xml), the answer's SOAP part, and that
+  // with the attachment's content (its part's headers and the delimiters left out)
+  const sizes = { request: Buffer.byteLength(request), soapPart: env.body.length, mime: env.body.length + att.body.length };
   return { records, next: next === undefined ? undefined : Number(next), sizes };
 }
 
@@ -189,7 +190,7 @@ describe('getSecurityServerOperationalData (PR-OPMON 2)', () => {
     }
   });
 
-  it('sizes a SOAP message by its SOAP part, as X-Road does, and gives its MIME container beside it when attachments came', async () => {
+  it('sizes a SOAP message by its SOAP part, as X-Road does, and with attachments gives their contents’ and the SOAP part’s bytes beside it', async () => {
     // the query's own answer is a SOAP message with one attachment (the gzipped records)
     const id = randomUUID();
     const first = await operational(HCM, criteria(started, started + 3600), id);

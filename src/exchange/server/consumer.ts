@@ -230,7 +230,7 @@ export async function handleConsumer(ctx: ServerContext, req: IncomingMessage, r
     // a SOAP message's attachments, counted from its bytes (held whole, or as they stream to the provider)
     const reqParts = soap ? mimeParts(soap.headers['content-type']) : null;
     if (whole && reqParts) reqParts.feed(soap!.parsed.message);
-    const source: AsyncIterable<Buffer | Uint8Array> = soap ? (reqParts ? counted(soapMessageBytes(soap.parsed.message, soapRest), reqParts) : soapMessageBytes(soap.parsed.message, soapRest)) : req;
+    const source: AsyncIterable<Buffer | Uint8Array> = soap ? soapMessageBytes(soap.parsed.message, soapRest) : req;
     const order = await ctx.peers.order(key, candidates);
     let lastErr: unknown;
     for (const provider of order) {
@@ -238,7 +238,7 @@ export async function handleConsumer(ctx: ServerContext, req: IncomingMessage, r
       progress = {};
       peerAddress = provider.address;
       try {
-        const responseBytes = whole ? await exchangeWhole(ctx, res, provider, header, whole, service, soap, progress) : await exchange(ctx, source, res, provider, header, headerBytes, own.items, service, soap, () => (sent = true), progress);
+        const responseBytes = whole ? await exchangeWhole(ctx, res, provider, header, whole, service, soap, progress) : await exchange(ctx, source, res, provider, header, headerBytes, own.items, service, soap, reqParts, () => (sent = true), progress);
         recordHealth(ctx, serviceText(service));
         ctx.ops.record({ messageId, side: 'consumer', client: header.client, service: header.service, startedAt: started, finishedAt: ctx.clock(), responseBytes, status: res.statusCode, ...opMsg, ...progress, requestBytes: whole ? whole.bodyLength : (progress.requestBytes ?? 0), peerAddress, requestAttachments: reqParts?.attachments ?? 0, responseAttachments: progress.responseAttachments ?? 0, ...(soap ? { requestSoapBytes: soap.parsed.part.length } : {}), ...(reqParts ? { requestMimeBytes: reqParts.mimeBytes } : {}) });
         return;
@@ -313,14 +313,6 @@ interface WholeRequest {
   material: Buffer[];
   digest: Buffer;
   bodyLength: number;
-}
-
-/** `src` as it is, each chunk fed to `parts` on its way. */
-async function* counted(src: AsyncIterable<Buffer | Uint8Array>, parts: MimeParts): AsyncGenerator<Buffer | Uint8Array> {
-  for await (const c of src) {
-    parts.feed(c);
-    yield c;
-  }
 }
 
 /** Signs a message whose small body was read whole, logs it, and lays out its frames for one write. */
@@ -538,6 +530,8 @@ async function exchange(
   material: Buffer[],
   service: ServiceId,
   soap: SoapRequest | undefined,
+  /** counts a SOAP message's attachments as its bytes stream to the provider */
+  parts: MimeParts | null,
   markSent: () => void,
   progress: OpProgress,
 ): Promise<number> {
@@ -567,7 +561,7 @@ async function exchange(
   try {
     if (m) await write(frame(FRAME_MATERIAL, m));
     await write(frame(FRAME_HEADER, headerBytes));
-    await forwardFramed(source, out, provider.address, collector);
+    await forwardFramed(source, out, provider.address, collector, parts);
     const body = await collector.finish();
     // a streamed body's size as read (a chunked one declares none)
     progress.requestBytes = body.length;

@@ -247,6 +247,25 @@ const toRow = (r: OpRecord) => [
   r.responseMimeBytes ?? null,
 ];
 
+/** the record's optional counts and their columns (a null column: the field is left out) */
+const COUNTS = {
+  requestAttachments: 'request_attachments',
+  responseAttachments: 'response_attachments',
+  requestSoapBytes: 'request_soap_bytes',
+  responseSoapBytes: 'response_soap_bytes',
+  requestMimeBytes: 'request_mime_bytes',
+  responseMimeBytes: 'response_mime_bytes',
+} as const;
+
+function countsOf(row: Record<string, unknown>): Partial<Pick<OpRecord, keyof typeof COUNTS>> {
+  const out: Partial<Pick<OpRecord, keyof typeof COUNTS>> = {};
+  for (const [field, column] of Object.entries(COUNTS) as [keyof typeof COUNTS, string][]) {
+    const v = row[column];
+    if (v !== null && v !== undefined) out[field] = Number(v);
+  }
+  return out;
+}
+
 /** One column's values as a PostgreSQL array literal, for unnest. */
 function arrayParam(type: CopyColumn['type'], values: unknown[]): string {
   if (type === 'text') return textArray(values as (string | null)[]);
@@ -402,14 +421,9 @@ export class OpRecorder {
         ...(r.represented_class !== null && r.represented_class !== undefined ? { representedClass: String(r.represented_class) } : {}),
         ...(r.represented_code ? { representedCode: String(r.represented_code) } : {}),
         ...(r.peer_address ? { peerAddress: String(r.peer_address) } : {}),
-        ...(r.request_attachments !== null && r.request_attachments !== undefined ? { requestAttachments: Number(r.request_attachments) } : {}),
-        ...(r.response_attachments !== null && r.response_attachments !== undefined ? { responseAttachments: Number(r.response_attachments) } : {}),
         ...(r.fault ? { fault: String(r.fault) } : {}),
         ...(r.fault_string ? { faultString: String(r.fault_string) } : {}),
-        ...(r.request_soap_bytes !== null && r.request_soap_bytes !== undefined ? { requestSoapBytes: Number(r.request_soap_bytes) } : {}),
-        ...(r.response_soap_bytes !== null && r.response_soap_bytes !== undefined ? { responseSoapBytes: Number(r.response_soap_bytes) } : {}),
-        ...(r.request_mime_bytes !== null && r.request_mime_bytes !== undefined ? { requestMimeBytes: Number(r.request_mime_bytes) } : {}),
-        ...(r.response_mime_bytes !== null && r.response_mime_bytes !== undefined ? { responseMimeBytes: Number(r.response_mime_bytes) } : {}),
+        ...countsOf(r),
       })),
       ...(scannedTo !== undefined ? { scannedTo } : {}),
     };

@@ -72,6 +72,8 @@ export interface AxisOptions {
   stampers?: () => TimeStamper[];
   /** server codes whose servers speak to peers only as an earlier release did (HTTP/1.1, no framed channel) */
   httpOnly?: string[];
+  /** server codes whose servers speak the framed channel without confirmations (truc/1), as an earlier release did */
+  framedV1?: string[];
   /** every server's internal TLS key and certificate toward information systems (a TLS port beside the plain one) */
   isTls?: SecurityServerOptions['isTls'];
 }
@@ -258,7 +260,7 @@ export async function startAxis(p: Platform, central: CentralServer, o: AxisOpti
       listen: { host, isPort: o.isPort ? o.isPort + i : 0, peerPort: o.peerPort ? o.peerPort + i : 0 },
       ...(o.limits ? { limits: o.limits } : {}),
       ...(o.timestamping ? { timestamping: o.timestamping } : {}),
-      ...(o.httpOnly?.includes(a.serverCode) ? { peerChannel: 'http' as const } : {}),
+      ...(o.httpOnly?.includes(a.serverCode) ? { peerChannel: 'http' as const } : o.framedV1?.includes(a.serverCode) ? { peerChannel: 'framed1' as const } : {}),
       ...(o.isTls ? { isTls: o.isTls } : {}),
     });
     const { isUrl, isTlsUrl, peerAddress } = await server.start();

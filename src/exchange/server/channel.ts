@@ -16,19 +16,57 @@
  * The reader walks frame heads only to find where a message ends (S, X or E completes it); the frames
  * themselves are checked by the message's own reader. A streamed message is handed on as a Readable with
  * the socket's back-pressure; a whole one as one buffer (a slice of the socket's chunk when it came in one).
+ *
+ * `truc/2` is `truc/1` with confirmations. A message sent whole may go out as soon as it is signed, while
+ * its sender's log writes it: it is then preceded by P, and followed by one frame from its sender once that
+ * write is over —
+ *
+ *   P [L] M? H B* S            (P empty) this whole message is not yet in its sender's log
+ *   D                          (empty) the message marked P is in the sender's message log, on disk
+ *   X                          the sender could not log it (payload: the error's code); it is void
+ *
+ * The receiver checks the message and logs it meanwhile, and gives it to its information system (or client)
+ * only after D: nothing reaches an information system before both servers hold it, as with `truc/1`, but the
+ * two durable writes of the message overlap instead of following each other. A message without P is in its
+ * sender's log already, as every message of `truc/1`: streamed ones always, whole ones when the sender is busy
+ * (a confirmation is one more write and read on each side, which a loaded server spends better elsewhere).
  */
 import type { TLSSocket } from 'node:tls';
 import { Readable } from 'node:stream';
-import { TrucError } from '../../errors.js';
+import { TrucError, isTrucError } from '../../errors.js';
 import { FRAME_ABORT, FRAME_SIGNATURE, MAX_HEADER_BYTES } from './message.js';
 
 export const ALPN_FRAMED = 'truc/1';
+/** the framed channel with confirmations of whole messages (D or X after each) */
+export const ALPN_FRAMED_CONFIRMED = 'truc/2';
+/** 'D': the whole message just sent is in its sender's message log; empty */
+export const FRAME_DURABLE = 0x44;
+/** 'P': the whole message that follows is not yet in its sender's log (D or X will say); empty */
+export const FRAME_PENDING = 0x50;
 /** 'L': the message that follows is sent whole; payload u32 length of the rest of the message */
 export const FRAME_LENGTH = 0x4c;
 /** 'E': a refusal in place of a response; payload the problem document */
 export const FRAME_ERROR = 0x45;
 
-export type Inbound = { kind: 'whole'; bytes: Buffer } | { kind: 'stream'; stream: Readable } | { kind: 'error'; problem: Buffer };
+export type Inbound =
+  /** `pending`: sent while its sender logs it (truc/2, after P): D or X follows */
+  | { kind: 'whole'; bytes: Buffer; pending?: boolean }
+  | { kind: 'stream'; stream: Readable }
+  | { kind: 'error'; problem: Buffer }
+  /** truc/2: the sender's word on the whole message it sent last (`code`: why it could not log it) */
+  | { kind: 'confirm'; code?: string };
+
+/** The D frame, and the X frame that says a whole message just sent could not be logged. */
+export const DURABLE_FRAME = Buffer.from([FRAME_DURABLE, 0, 0, 0, 0]);
+export const PENDING_FRAME = Buffer.from([FRAME_PENDING, 0, 0, 0, 0]);
+export function voidFrame(code: string): Buffer {
+  const c = Buffer.from(code.slice(0, 64), 'utf8');
+  const b = Buffer.allocUnsafe(5 + c.length);
+  b[0] = FRAME_ABORT;
+  b.writeUInt32BE(c.length, 1);
+  c.copy(b, 5);
+  return b;
+}
 
 /** `L` frame announcing a whole message of `length` bytes. */
 export function lengthFrame(length: number): Buffer {
@@ -39,12 +77,45 @@ export function lengthFrame(length: number): Buffer {
   return b;
 }
 
+/** how long a receiver waits for the sender's confirmation of a whole message (its log's write) */
+export const CONFIRM_WAIT_MS = 30_000;
+
+/**
+ * truc/2: the sender's confirmation of the whole message just read from `reader` — resolves on D; on X the
+ * message is void (`log_failure` with `voided`, the sender's log could not hold it: the connection is clean for
+ * the next message); a connection that ends, anything else
+ * in its place, or nothing within `ms` is the sender's failure (`peer_failed`; the connection is closed).
+ */
+export async function confirmation(reader: FramedReader, sender: { en: string; vi: string }, origin: 'provider' | 'consumer', ms = CONFIRM_WAIT_MS): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  let m: Inbound | null;
+  try {
+    m = await Promise.race([
+      reader.next(),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new TrucError('peer_failed', `${sender.en} did not confirm within ${ms} ms that it logged the message`, { reason_vi: `${sender.vi} không xác nhận đã ghi nhật ký thông điệp trong ${ms} ms` })), ms);
+      }),
+    ]);
+  } catch (e) {
+    reader.socket.destroy();
+    throw isTrucError(e) && e.code === 'peer_failed' ? e : new TrucError('peer_failed', `${sender.en} went away before confirming that it logged the message: ${(e as Error).message}`, { reason_vi: `${sender.vi} ngắt kết nối trước khi xác nhận đã ghi nhật ký thông điệp` });
+  } finally {
+    clearTimeout(timer);
+  }
+  if (m?.kind === 'confirm' && !m.code) return;
+  if (m?.kind === 'confirm')
+    throw new TrucError('log_failure', `${sender.en} could not log the message (${m.code}): it is void`, { origin, voided: true, reason_vi: `${sender.vi} không ghi được thông điệp vào nhật ký (${m.code}): thông điệp bị hủy` });
+  reader.socket.destroy();
+  throw new TrucError('peer_failed', `${sender.en} ${m ? 'sent another message' : 'closed the connection'} instead of confirming that it logged the message`, { reason_vi: `${sender.vi} không xác nhận đã ghi nhật ký thông điệp` });
+}
+
 type Reading =
   | null
   /** the first frame's head, not yet complete */
   | { kind: 'start'; head: Buffer; have: number }
   | { kind: 'whole'; parts: Buffer[]; have: number; length: number }
   | { kind: 'error'; parts: Buffer[]; have: number; length: number }
+  | { kind: 'void'; parts: Buffer[]; have: number; length: number }
   | { kind: 'stream'; stream: Readable; head: Buffer; headHave: number; type: number; left: number };
 
 /**
@@ -58,10 +129,14 @@ export class FramedReader {
   private waiter: { resolve: (m: Inbound | null) => void; reject: (e: Error) => void } | null = null;
   private ended: Error | null | undefined = undefined;
   private broken: Error | null = null;
+  /** truc/2: a P frame was read; the whole message after it is pending */
+  private pendingNext = false;
 
   constructor(
     readonly socket: TLSSocket,
     private readonly maxWhole: number,
+    /** truc/2: D and X frames between messages are the sender's confirmations */
+    readonly confirmed = false,
   ) {
     socket.on('data', (c: Buffer) => {
       try {
@@ -144,6 +219,12 @@ export class FramedReader {
           len = s.head.readUInt32BE(1);
         }
         this.reading = null;
+        if (this.confirmed && t === FRAME_PENDING) {
+          if (len !== 0 || this.pendingNext) throw new TrucError('bad_message', 'a pending frame is empty and comes once before a whole message');
+          this.pendingNext = true;
+          continue;
+        }
+        if (this.pendingNext && t !== FRAME_LENGTH) throw new TrucError('bad_message', 'a pending frame comes only before a whole message');
         if (t === FRAME_LENGTH) {
           if (len !== 4) throw new TrucError('bad_message', 'a length frame holds 4 bytes');
           // the 4 length bytes may straddle chunks: read them as the start of a 'whole' of unknown length
@@ -162,6 +243,17 @@ export class FramedReader {
           this.reading = { kind: 'error', parts: [], have: 0, length: len };
           continue;
         }
+        if (this.confirmed && t === FRAME_DURABLE) {
+          if (len !== 0) throw new TrucError('bad_message', 'a confirmation frame is empty');
+          this.deliver({ kind: 'confirm' });
+          continue;
+        }
+        if (this.confirmed && t === FRAME_ABORT) {
+          if (len > 64 * 4) throw new TrucError('bad_message', `a void frame of ${len} bytes is too long`);
+          if (len === 0) this.deliver({ kind: 'confirm', code: 'log_failure' });
+          else this.reading = { kind: 'void', parts: [], have: 0, length: len };
+          continue;
+        }
         // a streamed message: the stream gets the head just read, then everything up to its end
         // a larger buffer than the default 16 KiB: fewer pauses of the socket for a body of many TLS records
         const stream = new Readable({ highWaterMark: 256 * 1024, read: () => this.socket.resume() });
@@ -177,7 +269,7 @@ export class FramedReader {
         if (len === 0) off = this.frameDone(off);
         continue;
       }
-      if (r.kind === 'whole' || r.kind === 'error') {
+      if (r.kind === 'whole' || r.kind === 'error' || r.kind === 'void') {
         if (r.kind === 'whole' && r.length < 0) {
           // still reading the length itself
           const n = Math.min(4 - r.have, chunk.length - off);
@@ -197,7 +289,7 @@ export class FramedReader {
         if (r.have === r.length) {
           this.reading = null;
           const bytes = r.parts.length === 1 ? r.parts[0]! : Buffer.concat(r.parts, r.length);
-          this.deliver(r.kind === 'whole' ? { kind: 'whole', bytes } : { kind: 'error', problem: bytes });
+          this.deliver(r.kind === 'whole' ? this.wholeMessage(bytes) : r.kind === 'error' ? { kind: 'error', problem: bytes } : { kind: 'confirm', code: bytes.toString('utf8').replace(/[^a-z_]/g, '').slice(0, 64) || 'log_failure' });
         }
         continue;
       }
@@ -223,11 +315,17 @@ export class FramedReader {
     }
   }
 
+  private wholeMessage(bytes: Buffer): Inbound {
+    if (!this.pendingNext) return { kind: 'whole', bytes };
+    this.pendingNext = false;
+    return { kind: 'whole', bytes, pending: true };
+  }
+
   /** A whole message of `length` bytes starts at `off`: a slice when the chunk holds it all. */
   private startWhole(chunk: Buffer, off: number, length: number): number {
     if (length > this.maxWhole) throw new TrucError('bad_message', `a whole message of ${length} bytes exceeds ${this.maxWhole}; larger ones stream`);
     if (chunk.length - off >= length) {
-      this.deliver({ kind: 'whole', bytes: chunk.subarray(off, off + length) });
+      this.deliver(this.wholeMessage(chunk.subarray(off, off + length)));
       return off + length;
     }
     this.reading = { kind: 'whole', parts: [chunk.subarray(off)], have: chunk.length - off, length };

@@ -16,11 +16,11 @@ import { TrucError, isTrucError } from '../../errors.js';
 import { clientHeader, isMemberService, memberText, memberOf, parseClientHeader, parseRepresentedPartyHeader, parseServer, parseService, parseSubsystem, sameMember, serverText, serviceId, subsystemId, memberId, serviceText, subsystemText, subsystemOf, type ServerId, type ServiceId, type SubsystemId } from '../ids.js';
 import { BodyCollector, bodyStream, forwardFramed } from './body.js';
 import { FRAME_ABORT, FRAME_BODY, FRAME_HEADER, FRAME_MATERIAL, FRAME_SIGNATURE, MESSAGE_CONTENT_TYPE, encodeHeader, frame, frameHead, signMessage, parseHeader, readWhole, restServiceHeader, xroadRequestHash, type MessageHeader } from './message.js';
-import { bodyIdleBound, checkTime, httpInbound, ownMaterial, publishRefusal, readIncoming, receiveBody, recordHealth, type InboundSource, type ReceivedRest, type ServerContext } from './context.js';
+import { bodyIdleBound, checkTime, httpInbound, ownMaterial, publishRefusal, readIncoming, receiveBody, recordHealth, sendsLogging, type InboundSource, type ReceivedRest, type ServerContext } from './context.js';
 import { materialSent, materialToSend, peerMaterial } from './material.js';
 import { errorFromProblem, readRefusal, recordedFault, sendXroadError } from './xroad-error.js';
 import { splitAddress, type FramedConn } from './peers.js';
-import { lengthFrame } from './channel.js';
+import { DURABLE_FRAME, PENDING_FRAME, confirmation, lengthFrame, voidFrame } from './channel.js';
 import type { TLSSocket } from 'node:tls';
 import type { Writable } from 'node:stream';
 import { certHash, maintenanceText, type ConfServerView } from '../conf/global.js';
@@ -107,6 +107,16 @@ export function parseRestPath(url: string): { service: ServiceId; path: string }
 export async function handleConsumer(ctx: ServerContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
   if (req.method === 'GET' && (req.url === '/listClients' || req.url?.startsWith('/listClients?'))) return answerListClients(ctx, req, res);
   if (req.method === 'GET' && req.url === '/healthcheck') return void answerHealth(ctx, res).catch((e: unknown) => sendXroadError(res, new TrucError('internal', (e as Error)?.message ?? 'internal error'), 'ClientProxy', {}, req.headers.accept));
+  ctx.carrying.count++;
+  try {
+    await carry(ctx, req, res);
+  } finally {
+    ctx.carrying.count--;
+  }
+}
+
+/** One exchange for an information system: its request to the provider's server, the answer back to it. */
+async function carry(ctx: ServerContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const started = ctx.clock();
   let messageId = '';
   let client: SubsystemId | undefined;
@@ -313,13 +323,18 @@ interface WholeRequest {
   material: Buffer[];
   digest: Buffer;
   bodyLength: number;
+  /** this server's log holds the message (its write began when it was signed) */
+  logged: Promise<void>;
 }
 
-/** Signs a message whose small body was read whole, logs it, and lays out its frames for one write. */
+/**
+ * Signs a message whose small body was read whole, lays out its frames for one write, and begins logging it:
+ * it goes to a provider that confirms (`truc/2`) while the log writes it, to any other once it is written.
+ */
 async function signWhole(ctx: ServerContext, body: Buffer, header: MessageHeader, headerBytes: Buffer, material: Buffer[]): Promise<WholeRequest> {
   const bodyHash = hashBody(body);
   const { bytes: sigBytes, digest } = await signMessage(ctx.signer, headerBytes, bodyHash, body.length);
-  await ctx.log.append({
+  const logged = ctx.log.append({
     messageId: header.id,
     kind: 'request',
     side: 'consumer',
@@ -334,11 +349,16 @@ async function signWhole(ctx: ServerContext, body: Buffer, header: MessageHeader
     bodyLength: body.length,
     body,
     material,
-  });
+  }).then(
+    () => undefined,
+    (e) => Promise.reject(isTrucError(e) ? e : new TrucError('log_failure', `the request could not be logged: ${(e as Error).message}`)),
+  );
+  // awaited by whoever sends it; a failure before anyone does is not an unhandled rejection
+  logged.catch(() => {});
   const parts = [frame(FRAME_HEADER, headerBytes)];
   if (body.length) parts.push(frameHead(FRAME_BODY, body.length), body);
   parts.push(frame(FRAME_SIGNATURE, sigBytes));
-  return { wire: Buffer.concat(parts), material, digest, bodyLength: body.length };
+  return { wire: Buffer.concat(parts), material, digest, bodyLength: body.length, logged };
 }
 
 /** A refusal or failure from the provider's server in place of a message: its status and problem document. */
@@ -348,7 +368,7 @@ interface PeerRefusal {
 }
 
 /** The provider's answer: a message (its bytes and the connection it came on), or a refusal. */
-type PeerMessage = { socket: TLSSocket; inbound: InboundSource } & { problem?: undefined };
+type PeerMessage = { socket: TLSSocket; inbound: InboundSource; /** truc/2: sent while the provider logs it (D or X follows) */ pending?: boolean } & { problem?: undefined };
 type PeerAnswer = PeerMessage | PeerRefusal;
 
 /**
@@ -363,10 +383,16 @@ interface PeerCall {
   reused: boolean;
   /** the framed channel (false: the HTTP/1.1 fallback) */
   framed: boolean;
+  /** the framed channel with confirmations (`truc/2`): whole messages go while logged, D or X after each */
+  confirmed: boolean;
+  /** truc/2: says whether the pending whole message sent last is in this server's log (D), or void (X with `code`) */
+  confirm(code?: string): void;
+  /** truc/2: the provider's word that the pending whole response it sent is in its log */
+  confirmation(): Promise<void>;
   /** where a streamed message's frames go */
   out: Writable;
-  /** sends a message held whole: material frame (if any), then its frames, in one write */
-  sendWhole(material: Buffer | null, wire: Buffer): void;
+  /** sends a message held whole: material frame (if any), then its frames, in one write (`pending`: after P, truc/2) */
+  sendWhole(material: Buffer | null, wire: Buffer, pending?: boolean): void;
   /** the last frame of a streamed message */
   end(last: Buffer): void;
   /**
@@ -396,9 +422,15 @@ function framedCall(ctx: ServerContext, provider: ConfServerView, conn: FramedCo
     certDer: conn.certDer,
     reused,
     framed: true,
+    confirmed: conn.reader.confirmed,
+    confirm(code) {
+      if (!s.destroyed && s.writable) s.write(code ? voidFrame(code) : DURABLE_FRAME);
+    },
+    confirmation: () => confirmation(conn.reader, { en: `the provider's security server ${provider.address}`, vi: `máy chủ an ninh bên cung cấp ${provider.address}` }, 'provider'),
     out: s,
-    sendWhole(material, wire) {
+    sendWhole(material, wire, pending) {
       s.cork();
+      if (pending) s.write(PENDING_FRAME);
       s.write(lengthFrame(wire.length + (material ? 5 + material.length : 0)));
       if (material) s.write(frame(FRAME_MATERIAL, material));
       s.write(wire);
@@ -416,7 +448,12 @@ function framedCall(ctx: ServerContext, provider: ConfServerView, conn: FramedCo
       }
       if (!m) throw new TrucError('peer_failed', `${provider.address} closed the connection without answering`, { closedBeforeAnswer: true, reason_vi: `${provider.address} đóng kết nối mà không trả lời` });
       if (m.kind === 'error') return { status: 0, problem: m.problem };
-      return { socket: s, inbound: m.kind === 'whole' ? { whole: m.bytes } : { stream: m.stream, declared: NaN } };
+      if (m.kind === 'confirm') {
+        // a provider confirms only what it sent: one in place of an answer breaks the channel
+        s.destroy();
+        throw new TrucError('peer_failed', `${provider.address} sent a confirmation in place of an answer`, { reason_vi: `${provider.address} gửi xác nhận thay cho câu trả lời` });
+      }
+      return { socket: s, inbound: m.kind === 'whole' ? { whole: m.bytes } : { stream: m.stream, declared: NaN }, ...(m.kind === 'whole' && m.pending ? { pending: true } : {}) };
     },
     abort(code) {
       if (s.destroyed || !s.writable) return false;
@@ -451,6 +488,9 @@ async function httpCall(ctx: ServerContext, provider: ConfServerView, streamed: 
       return out.reusedSocket;
     },
     framed: false,
+    confirmed: false,
+    confirm() {},
+    confirmation: () => Promise.resolve(),
     out,
     sendWhole(material, wire) {
       out.setHeader('content-length', wire.length + (material ? 5 + material.length : 0));
@@ -491,11 +531,37 @@ async function exchangeWhole(ctx: ServerContext, res: ServerResponse, provider: 
 }
 
 async function sendWhole(ctx: ServerContext, res: ServerResponse, provider: ConfServerView, header: MessageHeader, whole: WholeRequest, service: ServiceId, soap: SoapRequest | undefined, progress: OpProgress): Promise<number> {
+  // a busy server logs the message before it takes a connection, as truc/1 does (`sendsLogging`); a provider
+  // that does not confirm gets it once it is logged
+  const early = sendsLogging(ctx);
+  if (!early) await whole.logged;
   const call = await openCall(ctx, provider, false);
   // the certificate and OCSP responses go first, when this connection has not carried them yet
   const socket = call.socket;
+  const pending = early && call.confirmed;
+  if (early && !pending) {
+    try {
+      await whole.logged;
+    } catch (e) {
+      if (call.framed) call.done();
+      else call.destroy();
+      throw e;
+    }
+  }
   const m = materialToSend(socket, whole.material);
-  call.sendWhole(m, whole.wire);
+  call.sendWhole(m, whole.wire, pending);
+  // truc/2: it went while this server's log writes it; D (or X) follows once the write is over, before the
+  // provider gives it to its information system — and before the connection carries anything else
+  const requestLogged = pending
+    ? whole.logged.then(
+        () => call.confirm(),
+        (e) => {
+          call.confirm(isTrucError(e) ? e.code : 'log_failure');
+          throw e;
+        },
+      )
+    : whole.logged;
+  requestLogged.catch(() => {});
   progress.requestOutAt = ctx.clock().getTime();
   let answer: PeerAnswer;
   try {
@@ -507,10 +573,19 @@ async function sendWhole(ctx: ServerContext, res: ServerResponse, provider: Conf
     throw Object.assign(e as object, { reusedSocket: call.reused && reset });
   }
   // a refusal read whole, the request read through: the connection carries the next message (a new TLS
-  // connection per refusal had made a refused exchange cost three times an answered one)
-  if (answer.problem) throw settleRefused(call, answer);
+  // connection per refusal had made a refused exchange cost three times an answered one) — once this
+  // server's confirmation is out. A request this server could not log is its own failure, whatever the
+  // provider said of it
+  if (answer.problem) {
+    const own = await requestLogged.then(
+      () => null,
+      (e: unknown) => e,
+    );
+    const refused = settleRefused(call, answer);
+    throw own ?? refused;
+  }
   try {
-    const n = await receiveResponse(ctx, answer, res, provider, call.certDer, header, whole.digest, service, soap, progress);
+    const n = await receiveResponse(ctx, answer, res, provider, call.certDer, header, whole.digest, service, soap, progress, [requestLogged, responseLogged(call, answer)]);
     // the provider read the message through: it holds the material now
     if (m) materialSent(socket, whole.material);
     call.done();
@@ -591,7 +666,7 @@ async function exchange(
       settled = true;
       throw settleRefused(call, answer);
     }
-    const n = await receiveResponse(ctx, answer, res, provider, call.certDer, header, digest, service, soap, progress);
+    const n = await receiveResponse(ctx, answer, res, provider, call.certDer, header, digest, service, soap, progress, [responseLogged(call, answer)]);
     if (m) materialSent(socket, material);
     call.done();
     return n;
@@ -616,13 +691,18 @@ async function exchange(
 }
 
 /**
- * The provider's answer did not arrive whole. After an abort frame it is over on the wire (the provider's
+ * The provider's answer did not arrive whole, or is void. After an abort frame it is over on the wire (the provider's
  * information system failed mid-answer, or its server could not go on), so a framed connection goes back to
  * the pool — closing it made every such failure cost a new mutually authenticated TLS connection on both
  * servers; after any other failure the connection is closed. Returns the error to throw: the provider's
  * information system failing is X-Road's Server.ServerProxy.ServiceFailed, anything else its server's failure.
  */
 function settleBrokenAnswer(call: PeerCall, e: unknown): unknown {
+  // a whole response its provider's server could not log (X after it, truc/2): over on the wire, and void
+  if (isTrucError(e) && e.detail?.voided === true) {
+    call.done();
+    return e;
+  }
   const why = isTrucError(e) ? e.detail?.senderAborted : undefined;
   if (typeof why !== 'string') {
     call.destroy();
@@ -657,6 +737,17 @@ async function refusalWithin(call: PeerCall, ms: number): Promise<PeerRefusal | 
   return a?.problem ? a : null;
 }
 
+/**
+ * truc/2: the provider's word that the whole response it sent is in its log (a streamed one is sent only once
+ * logged); read while this server checks and logs the response, awaited before the client gets it.
+ */
+function responseLogged(call: PeerCall, answer: PeerMessage): Promise<void> | undefined {
+  if (!call.confirmed || !answer.pending) return undefined;
+  const p = call.confirmation();
+  p.catch(() => {});
+  return p;
+}
+
 async function receiveResponse(
   ctx: ServerContext,
   answer: PeerMessage,
@@ -666,8 +757,10 @@ async function receiveResponse(
   request: MessageHeader,
   requestDigest: Buffer,
   service: ServiceId,
-  soap?: SoapRequest,
-  progress?: OpProgress,
+  soap: SoapRequest | undefined,
+  progress: OpProgress | undefined,
+  /** what must be over before the client gets the response: the servers' confirmations (truc/2) */
+  gate: (Promise<void> | undefined)[],
 ): Promise<number> {
   const socket = answer.socket;
   // a small response (sent whole, with its length) is split in memory; a larger one streams
@@ -692,14 +785,26 @@ async function receiveResponse(
     if (parts) progress.responseMimeBytes = parts.mimeBytes;
   }
   try {
-    return await answerResponse(ctx, res, h, headerBytes, pm.log, request, requestDigest, rest, soap, progress);
+    return await answerResponse(ctx, res, h, headerBytes, pm.log, request, requestDigest, rest, soap, progress, gate);
   } finally {
     rest.body.release();
   }
 }
 
 /** Logs a checked response, then gives it to the information system (from memory when held). */
-async function answerResponse(ctx: ServerContext, res: ServerResponse, h: MessageHeader, headerBytes: Buffer, material: Buffer[] | undefined, request: MessageHeader, requestDigest: Buffer, rest: ReceivedRest, soap?: SoapRequest, progress?: OpProgress): Promise<number> {
+async function answerResponse(
+  ctx: ServerContext,
+  res: ServerResponse,
+  h: MessageHeader,
+  headerBytes: Buffer,
+  material: Buffer[] | undefined,
+  request: MessageHeader,
+  requestDigest: Buffer,
+  rest: ReceivedRest,
+  soap: SoapRequest | undefined,
+  progress: OpProgress | undefined,
+  gate: (Promise<void> | undefined)[],
+): Promise<number> {
   // a SOAP response is checked before it is logged as answered: the request's fields repeated, the
   // requestHash the provider's server wrote equal to the hash of the request this server sent
   if (soap) {
@@ -707,8 +812,9 @@ async function answerResponse(ctx: ServerContext, res: ServerResponse, h: Messag
     checkResponse(soap.parsed, envelope);
     if (progress) progress.responseSoapBytes = envelope.part.length;
   }
-  try {
-    await ctx.log.append({
+  // logged here while the confirmations come; all of it over before the client sees a byte
+  const [own, ...others] = await Promise.allSettled([
+    ctx.log.append({
       messageId: h.id,
       kind: 'response',
       side: 'consumer',
@@ -721,10 +827,11 @@ async function answerResponse(ctx: ServerContext, res: ServerResponse, h: Messag
       bodyLength: rest.body.length,
       body: rest.body.body,
       ...(material ? { material } : {}),
-    });
-  } catch (e) {
-    throw new TrucError('log_failure', `the response could not be logged: ${(e as Error).message}`);
-  }
+    }),
+    ...gate,
+  ]);
+  if (own.status === 'rejected') throw new TrucError('log_failure', `the response could not be logged: ${(own.reason as Error).message}`);
+  for (const o of others) if (o.status === 'rejected') throw o.reason;
   const headers: Record<string, string | number> = {};
   if (soap) {
     // only the response's Content-Type reaches the client (PR-MESS 2.2)

@@ -166,6 +166,8 @@ export interface ServerContext {
   roots: RootCache;
   /** the budget of spooled bodies held in memory for delivery */
   bodyMemory: BodyMemory;
+  /** exchanges this server is carrying now, as client's and as provider's server (`sendsLogging`) */
+  carrying: { count: number };
   health: Map<string, ServiceHealth>;
   ops: OpRecorder;
   /** the address the information systems' listener is bound to, once it listens */
@@ -515,4 +517,16 @@ export function bodyIdleBound(req: IncomingMessage, res: ServerResponse, ms: num
   req.once('end', () => {
     if (!socket.destroyed && !res.writableFinished) socket.setTimeout(0);
   });
+}
+
+/**
+ * A server carrying at most this many exchanges sends a small message to a peer that confirms (truc/2) while
+ * its log writes it, so that the two servers' durable writes of it overlap: one at a time, an exchange waits on
+ * two writes instead of four. A busier server logs first, as truc/1 does: its writes are shared by many
+ * messages already, and a confirmation would cost both servers a write and a read more per message.
+ */
+export const SEND_WHILE_LOGGING_MAX = 2;
+
+export function sendsLogging(ctx: ServerContext): boolean {
+  return ctx.carrying.count <= SEND_WHILE_LOGGING_MAX;
 }

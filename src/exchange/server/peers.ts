@@ -12,7 +12,7 @@ import type { ClientRequest } from 'node:http';
 import { TrucError } from '../../errors.js';
 import type { ConfServerView } from '../conf/global.js';
 import { serverText } from '../ids.js';
-import { ALPN_FRAMED, FramedReader } from './channel.js';
+import { ALPN_FRAMED, ALPN_FRAMED_CONFIRMED, FramedReader } from './channel.js';
 
 /** A framed connection to a peer (`./channel.ts`), its certificate pinned when it was opened. */
 export interface FramedConn {
@@ -71,7 +71,7 @@ export class Peers {
 
   constructor(
     private readonly creds: TlsCredentials,
-    private readonly opts: { timeoutMs: number; maxSockets: number; /** the largest message a peer may send whole (`wholeMessageLimit`) */ maxWholeBytes?: number; /** false: HTTP/1.1 only, as an earlier release */ framed?: boolean },
+    private readonly opts: { timeoutMs: number; maxSockets: number; /** the largest message a peer may send whole (`wholeMessageLimit`) */ maxWholeBytes?: number; /** false: HTTP/1.1 only, as an earlier release */ framed?: boolean; /** false: the framed channel without confirmations (truc/1), as an earlier release */ confirmations?: boolean },
   ) {}
 
   agent(address: string): https.Agent {
@@ -188,7 +188,7 @@ export class Peers {
         port,
         // parsed once: this server's key and certificate chain
         secureContext: (this.secureContext ??= tls.createSecureContext({ key: keyPem(this.creds.key), cert: certChainPem(this.creds), minVersion: 'TLSv1.3' })),
-        ALPNProtocols: [ALPN_FRAMED, 'http/1.1'],
+        ALPNProtocols: this.opts.confirmations === false ? [ALPN_FRAMED, 'http/1.1'] : [ALPN_FRAMED_CONFIRMED, ALPN_FRAMED, 'http/1.1'],
         // pinned to the configuration's hash (checked by the caller), chain and status checked per message
         rejectUnauthorized: false,
         checkServerIdentity: () => undefined,
@@ -207,7 +207,7 @@ export class Peers {
       socket.once('secureConnect', () => {
         clearTimeout(timer);
         socket.off('error', fail);
-        if (socket.alpnProtocol !== ALPN_FRAMED) {
+        if (socket.alpnProtocol !== ALPN_FRAMED && socket.alpnProtocol !== ALPN_FRAMED_CONFIRMED) {
           // an earlier server: messages go over HTTP/1.1 to it
           this.httpOnly.set(address, Date.now() + HTTP_ONLY_MS);
           socket.destroy();
@@ -217,7 +217,7 @@ export class Peers {
         const der = socket.getPeerCertificate(false)?.raw;
         if (!der) return fail(new TrucError('cert_invalid', `${address} presented no certificate`, { reason_vi: `${address} không xuất trình chứng thư` }));
         this.framedOpened++;
-        const conn: FramedConn = { socket, reader: new FramedReader(socket, this.opts.maxWholeBytes ?? 1024 * 1024), certDer: der, hash: createHash('sha256').update(der).digest('hex'), busy: false };
+        const conn: FramedConn = { socket, reader: new FramedReader(socket, this.opts.maxWholeBytes ?? 1024 * 1024, socket.alpnProtocol === ALPN_FRAMED_CONFIRMED), certDer: der, hash: createHash('sha256').update(der).digest('hex'), busy: false };
         this.poolOfConn.set(conn, pool);
         // errors end the connection; whoever is using it learns it from its reader or its writes
         socket.on('error', () => {});

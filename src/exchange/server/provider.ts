@@ -18,8 +18,8 @@ import { TrucError, isTrucError, toProblem } from '../../errors.js';
 import { clientHeader, isMemberService, memberOf, parseMessageService, parseService, parseSubsystem, sameMember, serviceText, subsystemOf, subsystemText, type ServiceId, type SubsystemId } from '../ids.js';
 import { BodyCollector, bodyStream, forwardFramed } from './body.js';
 import { FRAME_ABORT, FRAME_BODY, FRAME_HEADER, FRAME_MATERIAL, FRAME_SIGNATURE, MESSAGE_CONTENT_TYPE, encodeHeader, frame, frameHead, signMessage, parseHeader, readWhole, restServiceHeader, wholeMessageLimit, xroadRequestHash, type MessageHeader } from './message.js';
-import { bodyIdleBound, checkTime, httpInbound, ownMaterial, publishRefusal, readIncoming, receiveBody, recordHealth, type InboundSource, type ReceivedRest, type ServerContext } from './context.js';
-import { FRAME_ERROR, FramedReader, lengthFrame, type Inbound } from './channel.js';
+import { bodyIdleBound, checkTime, httpInbound, ownMaterial, publishRefusal, readIncoming, receiveBody, recordHealth, sendsLogging, type InboundSource, type ReceivedRest, type ServerContext } from './context.js';
+import { ALPN_FRAMED_CONFIRMED, DURABLE_FRAME, FRAME_ERROR, FramedReader, PENDING_FRAME, confirmation, lengthFrame, voidFrame, type Inbound } from './channel.js';
 import { Readable, type Writable } from 'node:stream';
 import { materialSent, materialToSend, peerMaterial } from './material.js';
 import { dotSegment, pathCovered, subjectCovers, type ServerSnapshot } from './store.js';
@@ -91,6 +91,8 @@ export interface ProviderExchange {
   /** the request was not read to its end: after a refusal the connection closes */
   incomplete(): boolean;
   reply: Reply;
+  /** truc/2: the client's server's word that the whole request it sent is in its log (D; X: void) */
+  requestLogged?: () => Promise<void>;
 }
 
 /** Where the answer goes. */
@@ -99,8 +101,11 @@ export interface Reply {
   readonly started: boolean;
   /** a streamed answer's frames go here, after `begin()` */
   readonly out: Writable;
-  /** an answer held whole, in one write */
-  whole(wire: Buffer): void;
+  /** an answer held whole, in one write (`pending`: after P, truc/2 — it is being logged, `confirm` follows) */
+  whole(wire: Buffer, pending?: boolean): void;
+  /** truc/2: a whole answer may be sent while logged, and `confirm` says after it whether it is (D) or void (X) */
+  readonly confirmed: boolean;
+  confirm(code?: string): void;
   begin(): void;
   /** the last frame of a streamed answer */
   end(last: Buffer): void;
@@ -118,6 +123,8 @@ function httpReply(res: ServerResponse): Reply {
       res.writeHead(200, { 'content-type': MESSAGE_CONTENT_TYPE, 'content-length': wire.length });
       res.end(wire);
     },
+    confirmed: false,
+    confirm() {},
     begin() {
       res.writeHead(200, { 'content-type': MESSAGE_CONTENT_TYPE });
     },
@@ -169,7 +176,7 @@ export async function serveFramed(ctx: ServerContext, socket: TLSSocket): Promis
     setTimeout(() => socket.destroy(), 5000).unref();
     return;
   }
-  const reader = new FramedReader(socket, wholeMessageLimit(ctx.limits.inlineBodyBytes));
+  const reader = new FramedReader(socket, wholeMessageLimit(ctx.limits.inlineBodyBytes), socket.alpnProtocol === ALPN_FRAMED_CONFIRMED);
   let busy = false;
   socket.on('error', () => {});
   // silent too long while idle or inside a message: closed (not while the information system is answering)
@@ -194,6 +201,8 @@ export async function serveFramed(ctx: ServerContext, socket: TLSSocket): Promis
       socket.destroy();
       return;
     }
+    // the confirmation of a request refused before it was awaited: nothing waits for it any more
+    if (m.kind === 'confirm') continue;
     busy = true;
     let closeAfter = false;
     let started = false;
@@ -204,12 +213,19 @@ export async function serveFramed(ctx: ServerContext, socket: TLSSocket): Promis
         return started;
       },
       out: socket,
-      whole(wire) {
+      whole(wire, pending) {
         started = true;
+        // over on the wire once written (a failure after it has nothing to cut off)
+        ended = true;
         socket.cork();
+        if (pending) socket.write(PENDING_FRAME);
         socket.write(lengthFrame(wire.length));
         socket.write(wire);
         socket.uncork();
+      },
+      confirmed: reader.confirmed,
+      confirm(code) {
+        if (!socket.destroyed && socket.writable) socket.write(code ? voidFrame(code) : DURABLE_FRAME);
       },
       begin() {
         started = true;
@@ -234,7 +250,8 @@ export async function serveFramed(ctx: ServerContext, socket: TLSSocket): Promis
         socket.write(frame(FRAME_ERROR, Buffer.from(JSON.stringify(closeAfter ? { ...toProblem(e), closing: true } : toProblem(e)))));
       },
     };
-    await provide(ctx, { socket, inbound: m.kind === 'whole' ? { whole: m.bytes } : { stream: m.stream, declared: NaN }, incomplete: () => reader.midMessage, reply });
+    const requestLogged = m.kind === 'whole' && m.pending ? () => confirmation(reader, { en: "the client's security server", vi: 'máy chủ an ninh bên gọi' }, 'consumer') : undefined;
+    await provide(ctx, { socket, inbound: m.kind === 'whole' ? { whole: m.bytes } : { stream: m.stream, declared: NaN }, incomplete: () => reader.midMessage, reply, ...(requestLogged ? { requestLogged } : {}) });
     busy = false;
     if (socket.destroyed) return;
     if (closeAfter || reader.midMessage) {
@@ -245,6 +262,16 @@ export async function serveFramed(ctx: ServerContext, socket: TLSSocket): Promis
 }
 
 async function provide(ctx: ServerContext, x: ProviderExchange, check?: () => void): Promise<void> {
+  ctx.carrying.count++;
+  try {
+    await carry(ctx, x, check);
+  } finally {
+    ctx.carrying.count--;
+  }
+}
+
+/** One exchange for a client's server: its request checked, logged and given to the service, the answer back. */
+async function carry(ctx: ServerContext, x: ProviderExchange, check?: () => void): Promise<void> {
   const started = ctx.clock();
   let requestBytes = 0;
   let header: MessageHeader | undefined;
@@ -328,8 +355,10 @@ async function provide(ctx: ServerContext, x: ProviderExchange, check?: () => vo
       if (!Buffer.isBuffer(rest.body.body)) await rest.body.body.discard?.();
       throw new TrucError('replayed_message', `message ${header.id} from ${header.client} was already received`, { reason_vi: `thông điệp ${header.id} của ${header.client} đã được nhận trước đó` });
     }
-    try {
-      await ctx.log.append({
+    // logged here while the client's server confirms it logged it too (truc/2); the information system gets it
+    // only once both are over
+    const [own, peerLog] = await Promise.allSettled([
+      ctx.log.append({
         messageId: header.id,
         kind: 'request',
         side: 'provider',
@@ -344,10 +373,11 @@ async function provide(ctx: ServerContext, x: ProviderExchange, check?: () => vo
         bodyLength: rest.body.length,
         body: rest.body.body,
         ...(pm.log ? { material: pm.log } : {}),
-      });
-    } catch (e) {
-      throw new TrucError('log_failure', `the request could not be logged: ${(e as Error).message}`);
-    }
+      }),
+      x.requestLogged?.(),
+    ]);
+    if (own.status === 'rejected') throw new TrucError('log_failure', `the request could not be logged: ${(own.reason as Error).message}`);
+    if (peerLog.status === 'rejected') throw peerLog.reason;
     requestBytes = rest.body.length;
     const body = rest.body.body;
     const requestOutAt = ctx.clock().getTime();
@@ -490,12 +520,26 @@ async function answerSigned(ctx: ServerContext, x: ProviderExchange, h: MessageH
     counted?.feed(b);
     const bodyHash = hashBody(b);
     const { bytes: sigBytes } = await signMessage(ctx.signer, headerBytes, bodyHash, b.length);
-    await ctx.log.append({ messageId: h.id, kind: 'response', side: 'provider', client: h.client, service: h.service, time: ctx.clock(), header: headerBytes, signature: sigBytes, bodyHash, bodyLength: b.length, body: b, ...(material ? { material } : {}) });
+    const logged = ctx.log.append({ messageId: h.id, kind: 'response', side: 'provider', client: h.client, service: h.service, time: ctx.clock(), header: headerBytes, signature: sigBytes, bodyHash, bodyLength: b.length, body: b, ...(material ? { material } : {}) });
+    // truc/2: it goes while the log writes it, and D (or X) follows — the client's server gives it to the
+    // client only after D; otherwise (or while this server is busy: `sendsLogging`) it goes once written
+    const pending = x.reply.confirmed && sendsLogging(ctx);
+    if (pending) logged.catch(() => {});
+    else await logged;
     const m = takeMaterial();
     const parts = m ? [frame(FRAME_MATERIAL, m), frame(FRAME_HEADER, headerBytes)] : [frame(FRAME_HEADER, headerBytes)];
     if (b.length) parts.push(frameHead(FRAME_BODY, b.length), b);
     parts.push(frame(FRAME_SIGNATURE, sigBytes));
-    x.reply.whole(Buffer.concat(parts));
+    x.reply.whole(Buffer.concat(parts), pending);
+    if (pending) {
+      try {
+        await logged;
+      } catch (e) {
+        x.reply.confirm(isTrucError(e) ? e.code : 'log_failure');
+        throw e;
+      }
+      x.reply.confirm();
+    }
     return { status: respHeader.status!, bytes: b.length, attachments: counted?.attachments ?? 0, ...(counted ? { mimeBytes: counted.mimeBytes } : {}) };
   }
   x.reply.begin();

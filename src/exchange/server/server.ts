@@ -36,7 +36,7 @@ import { DEFAULT_LIMITS, ReplayGuard, RootCache, publishRefusal, type ServerCont
 import { BodyMemory } from './body.js';
 import { handleConsumer } from './consumer.js';
 import { handleProvider, serveFramed } from './provider.js';
-import { ALPN_FRAMED } from './channel.js';
+import { ALPN_FRAMED, ALPN_FRAMED_CONFIRMED } from './channel.js';
 import { OpRecorder } from './oprecords.js';
 import { answerClientError, answerOnSocket, sendXroadError } from './xroad-error.js';
 import { wholeMessageLimit } from './message.js';
@@ -64,10 +64,11 @@ export interface SecurityServerOptions {
   limits?: Partial<ServerLimits>;
   ocspFetcher?: OcspFetcher;
   /**
-   * between servers: `framed` (default) offers and accepts the framed channel (ALPN truc/1) and HTTP/1.1;
-   * `http` speaks only HTTP/1.1, as a server of an earlier release (`./channel.ts`)
+   * between servers: `framed` (default) accepts the framed channel with confirmations (ALPN truc/2), without
+   * (truc/1) and HTTP/1.1; `framed1` the framed channel without confirmations and HTTP/1.1, `http` only
+   * HTTP/1.1 — as servers of earlier releases (`./channel.ts`)
    */
-  peerChannel?: 'framed' | 'http';
+  peerChannel?: 'framed' | 'framed1' | 'http';
   /**
    * the information systems' side over TLS (X-Road's HTTPS connection types): this server's internal TLS key
    * and certificate (PEM), served on `listen.isTlsPort` beside the plain port, and presented as the client
@@ -233,7 +234,7 @@ export class SecurityServer {
       signCert: sign.cert,
       signCertB64: sign.cert.toString('base64'),
       authCert: auth.cert,
-      peers: new Peers({ key: tlsKey, cert: auth.cert, chain: [] }, { timeoutMs: limits.timeoutMs, maxSockets: 256, maxWholeBytes: wholeMessageLimit(limits.inlineBodyBytes), framed: opts.peerChannel !== 'http' }),
+      peers: new Peers({ key: tlsKey, cert: auth.cert, chain: [] }, { timeoutMs: limits.timeoutMs, maxSockets: 256, maxWholeBytes: wholeMessageLimit(limits.inlineBodyBytes), framed: opts.peerChannel !== 'http', confirmations: opts.peerChannel !== 'framed1' }),
       limits,
       clock,
       logger: opts.logger.child({ server: idText }),
@@ -241,6 +242,7 @@ export class SecurityServer {
       replay: new ReplayGuard(limits.clockSkewMs),
       roots: new RootCache(),
       bodyMemory: new BodyMemory(limits.heldBodyBytes),
+      carrying: { count: 0 },
       health: new Map(),
       ops: new OpRecorder(opts.db, opts.logger),
       ...(opts.isTls ? { isTls: opts.isTls } : {}),
@@ -308,7 +310,7 @@ export class SecurityServer {
       srv?.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) => this.expectationRefused(req, res));
     }
     // toward other servers: TLS 1.3 with client certificates; the framed channel when the peer offers it
-    // (ALPN truc/1), HTTP/1.1 for servers of an earlier version (`./channel.ts`)
+    // (ALPN truc/2, with confirmations; truc/1 without), HTTP/1.1 for servers of an earlier version (`./channel.ts`)
     this.peerHttp = http.createServer({ keepAliveTimeout: 65_000, requestTimeout: 0, headersTimeout: 30_000, noDelay: true }, (req, res) => void handleProvider(this.ctx, req, res));
     this.peerServer = tls.createServer(
       {
@@ -321,12 +323,12 @@ export class SecurityServer {
         handshakeTimeout: 10_000,
         // no resumption: every connection presents the certificate the configuration pins
         secureOptions: cryptoConstants.SSL_OP_NO_TICKET,
-        ALPNProtocols: o.peerChannel === 'http' ? ['http/1.1'] : [ALPN_FRAMED, 'http/1.1'],
+        ALPNProtocols: o.peerChannel === 'http' ? ['http/1.1'] : o.peerChannel === 'framed1' ? [ALPN_FRAMED, 'http/1.1'] : [ALPN_FRAMED_CONFIRMED, ALPN_FRAMED, 'http/1.1'],
       },
       (socket) => {
         this.peerSockets.add(socket);
         socket.once('close', () => this.peerSockets.delete(socket));
-        if (socket.alpnProtocol === ALPN_FRAMED) void serveFramed(this.ctx, socket);
+        if (socket.alpnProtocol === ALPN_FRAMED || socket.alpnProtocol === ALPN_FRAMED_CONFIRMED) void serveFramed(this.ctx, socket);
         else this.peerHttp!.emit('connection', socket);
       },
     );
@@ -406,7 +408,7 @@ export class SecurityServer {
 
   /**
    * A connection test to a peer server: TCP + TLS handshake, whether its certificate is the registered one,
-   * and the channel it speaks (`truc/1`, or `http/1.1` for a server of an earlier release).
+   * and the channel it speaks (`truc/2`; `truc/1` or `http/1.1` for a server of an earlier release).
    */
   async testPeer(serverId: ServerId): Promise<{ reachable: boolean; pinned: boolean; handshakeMs: number; channel?: string; error?: string }> {
     const conf = this.ctx.conf();
@@ -415,7 +417,7 @@ export class SecurityServer {
     const { host, port } = splitAddress(s.address);
     const t0 = Date.now();
     return new Promise((resolve) => {
-      const sock = tls.connect({ host, port, key: this.tlsKeyPem, cert: certChainPem({ key: null as never, cert: this.ctx.authCert, chain: [] }), rejectUnauthorized: false, minVersion: 'TLSv1.3', timeout: 10_000, ALPNProtocols: [ALPN_FRAMED, 'http/1.1'] });
+      const sock = tls.connect({ host, port, key: this.tlsKeyPem, cert: certChainPem({ key: null as never, cert: this.ctx.authCert, chain: [] }), rejectUnauthorized: false, minVersion: 'TLSv1.3', timeout: 10_000, ALPNProtocols: this.opts.peerChannel === 'framed1' ? [ALPN_FRAMED, 'http/1.1'] : [ALPN_FRAMED_CONFIRMED, ALPN_FRAMED, 'http/1.1'] });
       sock.once('secureConnect', () => {
         const der = sock.getPeerCertificate(false)?.raw;
         const hash = der ? createHash('sha256').update(der).digest('hex') : '';

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
 import tls from 'node:tls';
 import { CLIENT_BNV, CLIENT_HCM, CLIENT_VPCP, startTestAxis, type TestAxis } from './setup.js';
-import { ALPN_FRAMED } from '../../../src/exchange/server/channel.js';
+import { ALPN_FRAMED, ALPN_FRAMED_CONFIRMED } from '../../../src/exchange/server/channel.js';
 import { certChainPem, keyPem, splitAddress } from '../../../src/exchange/server/peers.js';
 import { parseService } from '../../../src/exchange/ids.js';
 import { openssl, tmp } from '../../helpers/openssl.js';
@@ -65,12 +65,12 @@ function pattern(n: number): Buffer {
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 describe('the framed channel and HTTP/1.1 between security servers', () => {
-  it('a server of this release picks truc/1; one that speaks only HTTP/1.1 picks that', async () => {
+  it('a server of this release picks truc/1 when offered no more (truc/2 otherwise); one that speaks only HTTP/1.1 picks that', async () => {
     expect(await alpnOf(1)).toBe(ALPN_FRAMED);
     expect(await alpnOf(2)).toBe('http/1.1');
     // the connection test of `truc ss diagnose` says which one a peer speaks
     const vpcp = t.axis.members[0]!.server;
-    expect(await vpcp.testPeer(t.axis.members[1]!.id)).toMatchObject({ reachable: true, pinned: true, channel: ALPN_FRAMED });
+    expect(await vpcp.testPeer(t.axis.members[1]!.id)).toMatchObject({ reachable: true, pinned: true, channel: ALPN_FRAMED_CONFIRMED });
     expect(await vpcp.testPeer(t.axis.members[2]!.id)).toMatchObject({ reachable: true, pinned: true, channel: 'http/1.1' });
   });
 

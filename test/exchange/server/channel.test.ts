@@ -1,14 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { PassThrough, type Readable } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
-import { FRAME_ERROR, FramedReader, lengthFrame, type Inbound } from '../../../src/exchange/server/channel.js';
+import { DURABLE_FRAME, FRAME_ERROR, FramedReader, PENDING_FRAME, confirmation, lengthFrame, voidFrame, type Inbound } from '../../../src/exchange/server/channel.js';
 import { FRAME_ABORT, FRAME_BODY, FRAME_HEADER, FRAME_MATERIAL, FRAME_SIGNATURE, frame, readFrames, splitWhole } from '../../../src/exchange/server/message.js';
 
 // the reader sees a byte stream: a PassThrough delivers each write as one 'data' chunk, so the tests choose
 // exactly where the connection's chunks are cut
-function pipe() {
+function pipe(confirmed = false) {
   const s = new PassThrough();
-  const reader = new FramedReader(s as unknown as TLSSocket, 4096);
+  const reader = new FramedReader(s as unknown as TLSSocket, 4096, confirmed);
   return { s, reader };
 }
 
@@ -25,6 +25,7 @@ async function collect(r: Readable): Promise<Buffer> {
 async function read(m: Inbound): Promise<Buffer> {
   if (m.kind === 'whole') return m.bytes;
   if (m.kind === 'error') return m.problem;
+  if (m.kind === 'confirm') throw new Error('a confirmation holds no message');
   return collect(m.stream);
 }
 
@@ -123,6 +124,66 @@ describe('framed channel reader', () => {
     // an unhandled 'error' here would have ended the process (a security server crashed on it)
     expect(stream.destroyed).toBe(true);
     expect((stream.errored as { code?: string } | null)?.code).toBe('peer_failed');
+  });
+
+  it('truc/2: a whole message after P is pending, the D or X frame after it its sender\'s confirmation, cut anywhere; one without P is not', async () => {
+    const msg = message([Buffer.from('hello')]);
+    const whole = Buffer.concat([lengthFrame(msg.length), msg]);
+    const wire = Buffer.concat([PENDING_FRAME, whole, DURABLE_FRAME, PENDING_FRAME, whole, voidFrame('log_failure'), whole]);
+    for (let cut = 1; cut < wire.length; cut++) {
+      const { s, reader } = pipe(true);
+      s.write(wire.subarray(0, cut));
+      s.write(wire.subarray(cut));
+      const got: Inbound[] = [];
+      for (let i = 0; i < 5; i++) got.push((await reader.next())!);
+      expect(got.map((m) => m.kind)).toEqual(['whole', 'confirm', 'whole', 'confirm', 'whole']);
+      expect(got.map((m) => (m as { pending?: boolean }).pending)).toEqual([true, undefined, true, undefined, undefined]);
+      expect((got[1] as { code?: string }).code).toBeUndefined();
+      expect((got[3] as { code?: string }).code).toBe('log_failure');
+      expect(await read(got[4]!)).toEqual(msg);
+    }
+    // P only before a whole message, once
+    for (const bad of [Buffer.concat([PENDING_FRAME, message([Buffer.from('x')])]), Buffer.concat([PENDING_FRAME, PENDING_FRAME, whole]), Buffer.concat([PENDING_FRAME, DURABLE_FRAME])]) {
+      const { s, reader } = pipe(true);
+      s.write(bad);
+      await expect(reader.next()).rejects.toMatchObject({ code: 'bad_message' });
+    }
+    // truc/1 knows no confirmations: a P or D frame there starts a message (which its reader then refuses)
+    for (const f of [DURABLE_FRAME, PENDING_FRAME]) {
+      const { s, reader } = pipe(false);
+      s.write(f);
+      expect((await reader.next())!.kind).toBe('stream');
+    }
+  });
+
+  it('truc/2: confirmation() resolves on D, says log_failure on X, and fails (closing the connection) on silence, another message or a close', async () => {
+    const who = { en: 'the peer', vi: 'bên kia' };
+    let p = pipe(true);
+    p.s.write(DURABLE_FRAME);
+    await expect(confirmation(p.reader, who, 'provider')).resolves.toBeUndefined();
+    p = pipe(true);
+    p.s.write(voidFrame('log_failure'));
+    await expect(confirmation(p.reader, who, 'provider')).rejects.toMatchObject({ code: 'log_failure', detail: { origin: 'provider' } });
+    // the X frame's code is a word of the sender's, nothing more: other bytes are dropped
+    p = pipe(true);
+    p.s.write(voidFrame('disk\u0000 full<script>'));
+    await expect(confirmation(p.reader, who, 'consumer')).rejects.toMatchObject({ code: 'log_failure', message: expect.stringContaining('(diskfullscript)') });
+    p = pipe(true);
+    const silent = confirmation(p.reader, who, 'provider', 50);
+    await expect(silent).rejects.toMatchObject({ code: 'peer_failed' });
+    expect(p.s.destroyed).toBe(true);
+    p = pipe(true);
+    const msg = message([Buffer.from('x')]);
+    p.s.write(Buffer.concat([lengthFrame(msg.length), msg]));
+    await expect(confirmation(p.reader, who, 'provider')).rejects.toMatchObject({ code: 'peer_failed', message: expect.stringContaining('sent another message') });
+    p = pipe(true);
+    const closed = confirmation(p.reader, who, 'provider');
+    p.s.end();
+    await expect(closed).rejects.toMatchObject({ code: 'peer_failed' });
+    // a D frame with a payload breaks the framing
+    p = pipe(true);
+    p.s.write(Buffer.from([0x44, 0, 0, 0, 1, 0]));
+    await expect(p.reader.next()).rejects.toMatchObject({ code: 'bad_message' });
   });
 
   it('gives null once the connection closes between messages', async () => {

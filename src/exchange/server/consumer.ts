@@ -253,6 +253,9 @@ async function carry(ctx: ServerContext, req: IncomingMessage, res: ServerRespon
         ctx.ops.record({ messageId, side: 'consumer', client: header.client, service: header.service, startedAt: started, finishedAt: ctx.clock(), responseBytes, status: res.statusCode, ...opMsg, ...progress, requestBytes: whole ? whole.bodyLength : (progress.requestBytes ?? 0), peerAddress, requestAttachments: reqParts?.attachments ?? 0, responseAttachments: progress.responseAttachments ?? 0, ...(soap ? { requestSoapBytes: soap.parsed.part.length } : {}), ...(reqParts ? { requestMimeBytes: reqParts.mimeBytes } : {}) });
         return;
       } catch (e) {
+        // this server's own log failing the request (truc/2 learns it after the message went) is not the
+        // provider's failure, and another provider would not help
+        if (isTrucError(e) && e.code === 'log_failure' && e.detail?.origin !== 'provider') throw e;
         lastErr = e;
         ctx.peers.failed(provider, key);
         // once the body began to flow it cannot be sent again: report the failure

@@ -214,6 +214,9 @@ describe('the framed channel with confirmations (truc/2)', () => {
       expect(JSON.parse(r.body.toString())).toMatchObject({ code: 'log_failure' });
       // the provider's server had it (it went while being logged) and never gave it to the service
       expect(providerLogged).toContain(r.id);
+      // this server's own failure: the provider's server is not counted as failing for it
+      const failedAt = (t.axis.members[0]!.server.ctx.peers as unknown as { failedAt: Map<string, number> }).failedAt;
+      expect([...failedAt.keys()].filter((k) => k.includes('000.00.00.G09'))).toEqual([]);
       await sleep(300);
       expect(received.slice(before).map((x) => x.path)).not.toContain('/vo-hieu');
       const next = await call(0, CLIENT_VPCP, `${BNV}/tap/sau`, 'sau');

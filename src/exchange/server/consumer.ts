@@ -248,7 +248,7 @@ async function carry(ctx: ServerContext, req: IncomingMessage, res: ServerRespon
       progress = {};
       peerAddress = provider.address;
       try {
-        const responseBytes = whole ? await exchangeWhole(ctx, res, provider, header, whole, service, soap, progress) : await exchange(ctx, source, res, provider, header, headerBytes, own.items, service, soap, reqParts, () => (sent = true), progress);
+        const responseBytes = whole ? await exchangeWhole(ctx, res, provider, header, whole, service, soap, progress, () => (sent = true)) : await exchange(ctx, source, res, provider, header, headerBytes, own.items, service, soap, reqParts, () => (sent = true), progress);
         recordHealth(ctx, serviceText(service));
         ctx.ops.record({ messageId, side: 'consumer', client: header.client, service: header.service, startedAt: started, finishedAt: ctx.clock(), responseBytes, status: res.statusCode, ...opMsg, ...progress, requestBytes: whole ? whole.bodyLength : (progress.requestBytes ?? 0), peerAddress, requestAttachments: reqParts?.attachments ?? 0, responseAttachments: progress.responseAttachments ?? 0, ...(soap ? { requestSoapBytes: soap.parsed.part.length } : {}), ...(reqParts ? { requestMimeBytes: reqParts.mimeBytes } : {}) });
         return;
@@ -258,8 +258,7 @@ async function carry(ctx: ServerContext, req: IncomingMessage, res: ServerRespon
         if (isTrucError(e) && e.code === 'log_failure' && e.detail?.origin !== 'provider') throw e;
         lastErr = e;
         ctx.peers.failed(provider, key);
-        // once the body began to flow it cannot be sent again: report the failure
-        if (sent) throw e;
+        if (!mayTryAnother(e, sent, !whole)) throw e;
       }
     }
     throw lastErr ?? new TrucError('peer_unreachable', 'no provider could be reached', { reason_vi: 'không kết nối được tới máy chủ an ninh nào của bên cung cấp' });
@@ -281,6 +280,25 @@ async function carry(ctx: ServerContext, req: IncomingMessage, res: ServerRespon
     if (soapCall) sendSoapFault(res, err, origin);
     else sendXroadError(res, err, origin, messageId ? { 'x-road-id': messageId } : {}, req.headers.accept);
   }
+}
+
+/**
+ * Refusals by which a provider's server says the message went no further than itself, for a reason of its own
+ * (not of the message's: access rights and the like are the same on the member's every server).
+ */
+const REFUSED_FOR_ITSELF = new Set(['server_maintenance', 'conf_expired', 'ocsp_stale', 'timestamp_unavailable', 'database_unavailable', 'cert_invalid']);
+
+/**
+ * Whether a request that failed at one of the provider's servers may go to the next (a service several servers
+ * serve): always when it was not sent; once sent, only when that server refused it for a reason of its own
+ * before its information system saw it — never after a broken connection, a time-out, a service failure or an
+ * answer that does not check, when the service may have acted on it already (X-Road too sends a message once).
+ * A streamed body cannot be sent again at all.
+ */
+export function mayTryAnother(e: unknown, sent: boolean, streamed: boolean): boolean {
+  if (!sent) return true;
+  if (streamed) return false;
+  return isTrucError(e) && e.detail?.origin === 'provider' && REFUSED_FOR_ITSELF.has(e.code);
 }
 
 /**
@@ -523,17 +541,17 @@ async function httpCall(ctx: ServerContext, provider: ConfServerView, streamed: 
   };
 }
 
-async function exchangeWhole(ctx: ServerContext, res: ServerResponse, provider: ConfServerView, header: MessageHeader, whole: WholeRequest, service: ServiceId, soap: SoapRequest | undefined, progress: OpProgress): Promise<number> {
+async function exchangeWhole(ctx: ServerContext, res: ServerResponse, provider: ConfServerView, header: MessageHeader, whole: WholeRequest, service: ServiceId, soap: SoapRequest | undefined, progress: OpProgress, markSent: () => void): Promise<number> {
   try {
-    return await sendWhole(ctx, res, provider, header, whole, service, soap, progress);
+    return await sendWhole(ctx, res, provider, header, whole, service, soap, progress, markSent);
   } catch (e) {
     // a kept-alive connection the peer closed just as it was reused: the message never arrived, send again
-    if ((e as { reusedSocket?: boolean }).reusedSocket && !res.headersSent) return sendWhole(ctx, res, provider, header, whole, service, soap, progress);
+    if ((e as { reusedSocket?: boolean }).reusedSocket && !res.headersSent) return sendWhole(ctx, res, provider, header, whole, service, soap, progress, markSent);
     throw e;
   }
 }
 
-async function sendWhole(ctx: ServerContext, res: ServerResponse, provider: ConfServerView, header: MessageHeader, whole: WholeRequest, service: ServiceId, soap: SoapRequest | undefined, progress: OpProgress): Promise<number> {
+async function sendWhole(ctx: ServerContext, res: ServerResponse, provider: ConfServerView, header: MessageHeader, whole: WholeRequest, service: ServiceId, soap: SoapRequest | undefined, progress: OpProgress, markSent: () => void): Promise<number> {
   // a busy server logs the message before it takes a connection, as truc/1 does (`sendsLogging`); a provider
   // that does not confirm gets it once it is logged
   const early = sendsLogging(ctx);
@@ -553,6 +571,7 @@ async function sendWhole(ctx: ServerContext, res: ServerResponse, provider: Conf
   }
   const m = materialToSend(socket, whole.material);
   call.sendWhole(m, whole.wire, pending);
+  markSent();
   // truc/2: it went while this server's log writes it; D (or X) follows once the write is over, before the
   // provider gives it to its information system — and before the connection carries anything else
   const requestLogged = pending

@@ -224,7 +224,9 @@ export async function startAxis(p: Platform, central: CentralServer, o: AxisOpti
     if (tsa[0]) await reg.approveTsa({ name: 'Trục TSA', url: `${o.baseUrl}/tsa`, certificate: Buffer.from(tsa[0].certificate) }, actor);
   }
   for (const a of agencies) {
+    // a member may run several servers (agencies listed once per server): it is added once
     if (existing.has(`${a.memberClass}/${a.memberCode}`)) continue;
+    existing.add(`${a.memberClass}/${a.memberCode}`);
     await reg.addMember({ memberClass: a.memberClass, memberCode: a.memberCode, name: a.name }, actor);
     await reg.addSubsystem({ memberClass: a.memberClass, memberCode: a.memberCode, subsystemCode: a.subsystem }, actor);
   }
@@ -234,7 +236,9 @@ export async function startAxis(p: Platform, central: CentralServer, o: AxisOpti
   const samples: http.Server[] = [];
   let i = 0;
   for (const a of agencies) {
-    const dir = join(o.dir, a.memberCode);
+    // a member's first server in its member's folder, any other beside it in one of its own
+    const first = agencies.find((x) => x.memberClass === a.memberClass && x.memberCode === a.memberCode) === a;
+    const dir = join(o.dir, first ? a.memberCode : `${a.memberCode}-${a.serverCode}`);
     mkdirSync(dir, { recursive: true });
     const url = o.storage === 'memory' ? 'memory://' : o.storage === 'folder' ? join(dir, 'db') : await o.storage(a);
     const db = await openDb({ url, thread: o.thread === true, serving: o.serving === true });

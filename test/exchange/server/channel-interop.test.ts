@@ -6,9 +6,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
 import tls from 'node:tls';
-import { CLIENT_BNV, CLIENT_HCM, CLIENT_VPCP, startTestAxis, type TestAxis } from './setup.js';
+import { CLIENT_BNV, CLIENT_HCM, CLIENT_VPCP, alpnOf, startTestAxis, type TestAxis } from './setup.js';
 import { ALPN_FRAMED, ALPN_FRAMED_CONFIRMED } from '../../../src/exchange/server/channel.js';
-import { certChainPem, keyPem, splitAddress } from '../../../src/exchange/server/peers.js';
+import { splitAddress } from '../../../src/exchange/server/peers.js';
 import { parseService } from '../../../src/exchange/ids.js';
 import { openssl, tmp } from '../../helpers/openssl.js';
 import { readFileSync } from 'node:fs';
@@ -40,22 +40,6 @@ async function call(memberIndex: number, client: string, path: string, body?: Bu
   return { status: res.status, error: res.headers.get('x-road-error'), body: b };
 }
 
-/** what the peer listener answers in the TLS handshake to a client offering both protocols */
-async function alpnOf(memberIndex: number): Promise<string | false> {
-  const m = t.axis.members[memberIndex]!;
-  const { host, port } = splitAddress(m.peerAddress);
-  // Văn phòng Chính phủ's server's own authentication key and certificate
-  const creds = (t.axis.members[0]!.server.ctx.peers as unknown as { creds: { key: import('node:crypto').KeyObject; cert: Buffer; chain: Buffer[] } }).creds;
-  return new Promise((resolve, reject) => {
-    const s = tls.connect({ host, port, key: keyPem(creds.key), cert: certChainPem(creds), rejectUnauthorized: false, minVersion: 'TLSv1.3', ALPNProtocols: [ALPN_FRAMED, 'http/1.1'] });
-    s.once('secureConnect', () => {
-      resolve(s.alpnProtocol ?? false);
-      s.destroy();
-    });
-    s.once('error', reject);
-  });
-}
-
 function pattern(n: number): Buffer {
   const b = Buffer.alloc(n);
   for (let i = 0; i + 4 <= n; i += 4096) b.writeUInt32BE(i, i);
@@ -66,8 +50,8 @@ const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 describe('the framed channel and HTTP/1.1 between security servers', () => {
   it('a server of this release picks truc/1 when offered no more (truc/2 otherwise); one that speaks only HTTP/1.1 picks that', async () => {
-    expect(await alpnOf(1)).toBe(ALPN_FRAMED);
-    expect(await alpnOf(2)).toBe('http/1.1');
+    expect(await alpnOf(t, 1, [ALPN_FRAMED, 'http/1.1'])).toBe(ALPN_FRAMED);
+    expect(await alpnOf(t, 2, [ALPN_FRAMED, 'http/1.1'])).toBe('http/1.1');
     // the connection test of `truc ss diagnose` says which one a peer speaks
     const vpcp = t.axis.members[0]!.server;
     expect(await vpcp.testPeer(t.axis.members[1]!.id)).toMatchObject({ reachable: true, pinned: true, channel: ALPN_FRAMED_CONFIRMED });

@@ -11,6 +11,9 @@ import { openCentral, startAxis, type Axis, type AxisOptions } from '../../../sr
 import type { CentralServer } from '../../../src/exchange/central/index.js';
 import { tmp } from '../../helpers/openssl.js';
 import { openMessageLog } from '../../../src/exchange/server/log-open.js';
+import tls from 'node:tls';
+import type { KeyObject } from 'node:crypto';
+import { certChainPem, keyPem, splitAddress } from '../../../src/exchange/server/peers.js';
 
 export interface TestAxis {
   p: TestPlatform;
@@ -53,3 +56,18 @@ export async function startTestAxis(o: Partial<AxisOptions> & { dbUrl?: string; 
 export const CLIENT_VPCP = 'VN/GOV/000.00.00.G22/vanthu';
 export const CLIENT_BNV = 'VN/GOV/000.00.00.G09/vanthu';
 export const CLIENT_HCM = 'VN/PROV/000.00.31.H29/vanthu';
+
+/** What a member's peer listener picks in the TLS handshake (ALPN) from `offer`, asked with Văn phòng Chính phủ's server's own credentials. */
+export async function alpnOf(t: TestAxis, memberIndex: number, offer: string[]): Promise<string | false> {
+  const m = t.axis.members[memberIndex]!;
+  const { host, port } = splitAddress(m.peerAddress);
+  const creds = (t.axis.members[0]!.server.ctx.peers as unknown as { creds: { key: KeyObject; cert: Buffer; chain: Buffer[] } }).creds;
+  return new Promise((resolve, reject) => {
+    const s = tls.connect({ host, port, key: keyPem(creds.key), cert: certChainPem(creds), rejectUnauthorized: false, minVersion: 'TLSv1.3', ALPNProtocols: offer });
+    s.once('secureConnect', () => {
+      resolve(s.alpnProtocol ?? false);
+      s.destroy();
+    });
+    s.once('error', reject);
+  });
+}

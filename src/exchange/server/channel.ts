@@ -34,7 +34,7 @@
 import type { TLSSocket } from 'node:tls';
 import { Readable } from 'node:stream';
 import { TrucError, isTrucError } from '../../errors.js';
-import { FRAME_ABORT, FRAME_SIGNATURE, MAX_HEADER_BYTES } from './message.js';
+import { FRAME_ABORT, FRAME_SIGNATURE, MAX_HEADER_BYTES, frame } from './message.js';
 
 export const ALPN_FRAMED = 'truc/1';
 /** the framed channel with confirmations of whole messages (D or X after each) */
@@ -56,16 +56,13 @@ export type Inbound =
   /** truc/2: the sender's word on the whole message it sent last (`code`: why it could not log it) */
   | { kind: 'confirm'; code?: string };
 
-/** The D frame, and the X frame that says a whole message just sent could not be logged. */
-export const DURABLE_FRAME = Buffer.from([FRAME_DURABLE, 0, 0, 0, 0]);
-export const PENDING_FRAME = Buffer.from([FRAME_PENDING, 0, 0, 0, 0]);
-export function voidFrame(code: string): Buffer {
-  const c = Buffer.from(code.slice(0, 64), 'utf8');
-  const b = Buffer.allocUnsafe(5 + c.length);
-  b[0] = FRAME_ABORT;
-  b.writeUInt32BE(c.length, 1);
-  c.copy(b, 5);
-  return b;
+/** P: the whole message after it is not yet in its sender's log */
+export const PENDING_FRAME = frame(FRAME_PENDING, Buffer.alloc(0));
+const DURABLE_FRAME = frame(FRAME_DURABLE, Buffer.alloc(0));
+
+/** The sender's word on the pending message it sent last: D, or X with the code of why its log could not take it (void). */
+export function confirmationFrame(code?: string): Buffer {
+  return code ? frame(FRAME_ABORT, Buffer.from(code.slice(0, 64), 'utf8')) : DURABLE_FRAME;
 }
 
 /** `L` frame announcing a whole message of `length` bytes. */

@@ -16,11 +16,11 @@ import { TrucError, isTrucError } from '../../errors.js';
 import { clientHeader, isMemberService, memberText, memberOf, parseClientHeader, parseRepresentedPartyHeader, parseServer, parseService, parseSubsystem, sameMember, serverText, serviceId, subsystemId, memberId, serviceText, subsystemText, subsystemOf, type ServerId, type ServiceId, type SubsystemId } from '../ids.js';
 import { BodyCollector, bodyStream, forwardFramed } from './body.js';
 import { FRAME_ABORT, FRAME_BODY, FRAME_HEADER, FRAME_MATERIAL, FRAME_SIGNATURE, MESSAGE_CONTENT_TYPE, encodeHeader, frame, frameHead, signMessage, parseHeader, readWhole, restServiceHeader, xroadRequestHash, type MessageHeader } from './message.js';
-import { bodyIdleBound, checkTime, httpInbound, ownMaterial, publishRefusal, readIncoming, receiveBody, recordHealth, sendsLogging, type InboundSource, type ReceivedRest, type ServerContext } from './context.js';
+import { bodyIdleBound, checkTime, httpInbound, ownMaterial, publishRefusal, readIncoming, receiveBody, carryCounted, recordHealth, sendsLogging, type InboundSource, type ReceivedRest, type ServerContext } from './context.js';
 import { materialSent, materialToSend, peerMaterial } from './material.js';
 import { errorFromProblem, readRefusal, recordedFault, sendXroadError } from './xroad-error.js';
 import { splitAddress, type FramedConn } from './peers.js';
-import { DURABLE_FRAME, PENDING_FRAME, confirmation, lengthFrame, voidFrame } from './channel.js';
+import { PENDING_FRAME, confirmation, confirmationFrame, lengthFrame } from './channel.js';
 import type { TLSSocket } from 'node:tls';
 import type { Writable } from 'node:stream';
 import { certHash, maintenanceText, type ConfServerView } from '../conf/global.js';
@@ -107,12 +107,7 @@ export function parseRestPath(url: string): { service: ServiceId; path: string }
 export async function handleConsumer(ctx: ServerContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
   if (req.method === 'GET' && (req.url === '/listClients' || req.url?.startsWith('/listClients?'))) return answerListClients(ctx, req, res);
   if (req.method === 'GET' && req.url === '/healthcheck') return void answerHealth(ctx, res).catch((e: unknown) => sendXroadError(res, new TrucError('internal', (e as Error)?.message ?? 'internal error'), 'ClientProxy', {}, req.headers.accept));
-  ctx.carrying.count++;
-  try {
-    await carry(ctx, req, res);
-  } finally {
-    ctx.carrying.count--;
-  }
+  return carryCounted(ctx, () => carry(ctx, req, res));
 }
 
 /** One exchange for an information system: its request to the provider's server, the answer back to it. */
@@ -445,7 +440,7 @@ function framedCall(ctx: ServerContext, provider: ConfServerView, conn: FramedCo
     framed: true,
     confirmed: conn.reader.confirmed,
     confirm(code) {
-      if (!s.destroyed && s.writable) s.write(code ? voidFrame(code) : DURABLE_FRAME);
+      if (!s.destroyed && s.writable) s.write(confirmationFrame(code));
     },
     confirmation: () => confirmation(conn.reader, { en: `the provider's security server ${provider.address}`, vi: `máy chủ an ninh bên cung cấp ${provider.address}` }, 'provider'),
     out: s,

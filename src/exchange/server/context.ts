@@ -530,3 +530,13 @@ export const SEND_WHILE_LOGGING_MAX = 2;
 export function sendsLogging(ctx: ServerContext): boolean {
   return ctx.carrying.count <= SEND_WHILE_LOGGING_MAX;
 }
+
+/** Runs one exchange (either side), counted among those the server carries while it runs. */
+export async function carryCounted(ctx: ServerContext, run: () => Promise<void>): Promise<void> {
+  ctx.carrying.count++;
+  try {
+    await run();
+  } finally {
+    ctx.carrying.count--;
+  }
+}

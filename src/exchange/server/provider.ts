@@ -18,8 +18,8 @@ import { TrucError, isTrucError, toProblem } from '../../errors.js';
 import { clientHeader, isMemberService, memberOf, parseMessageService, parseService, parseSubsystem, sameMember, serviceText, subsystemOf, subsystemText, type ServiceId, type SubsystemId } from '../ids.js';
 import { BodyCollector, bodyStream, forwardFramed } from './body.js';
 import { FRAME_ABORT, FRAME_BODY, FRAME_HEADER, FRAME_MATERIAL, FRAME_SIGNATURE, MESSAGE_CONTENT_TYPE, encodeHeader, frame, frameHead, signMessage, parseHeader, readWhole, restServiceHeader, wholeMessageLimit, xroadRequestHash, type MessageHeader } from './message.js';
-import { bodyIdleBound, checkTime, httpInbound, ownMaterial, publishRefusal, readIncoming, receiveBody, recordHealth, sendsLogging, type InboundSource, type ReceivedRest, type ServerContext } from './context.js';
-import { ALPN_FRAMED_CONFIRMED, DURABLE_FRAME, FRAME_ERROR, FramedReader, PENDING_FRAME, confirmation, lengthFrame, voidFrame, type Inbound } from './channel.js';
+import { bodyIdleBound, checkTime, httpInbound, ownMaterial, publishRefusal, readIncoming, receiveBody, carryCounted, recordHealth, sendsLogging, type InboundSource, type ReceivedRest, type ServerContext } from './context.js';
+import { ALPN_FRAMED_CONFIRMED, FRAME_ERROR, FramedReader, PENDING_FRAME, confirmation, confirmationFrame, lengthFrame, type Inbound } from './channel.js';
 import { Readable, type Writable } from 'node:stream';
 import { materialSent, materialToSend, peerMaterial } from './material.js';
 import { dotSegment, pathCovered, subjectCovers, type ServerSnapshot } from './store.js';
@@ -225,7 +225,7 @@ export async function serveFramed(ctx: ServerContext, socket: TLSSocket): Promis
       },
       confirmed: reader.confirmed,
       confirm(code) {
-        if (!socket.destroyed && socket.writable) socket.write(code ? voidFrame(code) : DURABLE_FRAME);
+        if (!socket.destroyed && socket.writable) socket.write(confirmationFrame(code));
       },
       begin() {
         started = true;
@@ -262,12 +262,7 @@ export async function serveFramed(ctx: ServerContext, socket: TLSSocket): Promis
 }
 
 async function provide(ctx: ServerContext, x: ProviderExchange, check?: () => void): Promise<void> {
-  ctx.carrying.count++;
-  try {
-    await carry(ctx, x, check);
-  } finally {
-    ctx.carrying.count--;
-  }
+  return carryCounted(ctx, () => carry(ctx, x, check));
 }
 
 /** One exchange for a client's server: its request checked, logged and given to the service, the answer back. */

@@ -81,6 +81,11 @@ function spyLog(
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+function signal(): { fired: Promise<void>; fire(): void } {
+  let fire!: () => void;
+  const fired = new Promise<void>((r) => (fire = r));
+  return { fired, fire };
+}
 
 /** Runs `fn` after a first exchange on the channel; says how many connections Bộ Nội vụ's server accepted during it. */
 async function newConnectionsDuring(fn: () => Promise<void>): Promise<number> {
@@ -122,27 +127,38 @@ describe('the framed channel with confirmations (truc/2)', () => {
   });
 
   it('a whole message goes while its sender logs it, and reaches the service (and the client) only once both logs hold it', async () => {
-    // the client's server's write of the request, and the provider's server's write of the response, take
-    // 400 ms more than the disk does: the other server must wait for them
+    // the client's server's write of the request is held until the provider's server has begun logging it, and
+    // the provider's server's write of the response until the client's server has (10 s at most: a sender that
+    // waited for its own write would never let the other begin, and the order asserted below would fail) — no
+    // fixed delay, so a busy machine cannot turn the order round
     const consumerDurable = new Map<string, number>();
     const providerCalled = new Map<string, number>();
     const providerDurable = new Map<string, number>();
     const consumerCalled = new Map<string, number>();
+    const began = { provider: signal(), consumer: signal() };
     const undo = [
       spyLog(0, async (rec, logged) => {
-        if (rec.side === 'consumer' && rec.kind === 'response') consumerCalled.set(rec.messageId, Date.now());
+        if (rec.side === 'consumer' && rec.kind === 'response') {
+          consumerCalled.set(rec.messageId, Date.now());
+          began.consumer.fire();
+        }
         const r = await logged;
         if (rec.side === 'consumer' && rec.kind === 'request') {
-          await sleep(400);
+          await Promise.race([began.provider.fired, sleep(10_000)]);
+          await sleep(50);
           consumerDurable.set(rec.messageId, Date.now());
         }
         return r;
       }),
       spyLog(1, async (rec, logged) => {
-        if (rec.side === 'provider' && rec.kind === 'request') providerCalled.set(rec.messageId, Date.now());
+        if (rec.side === 'provider' && rec.kind === 'request') {
+          providerCalled.set(rec.messageId, Date.now());
+          began.provider.fire();
+        }
         const r = await logged;
         if (rec.side === 'provider' && rec.kind === 'response') {
-          await sleep(400);
+          await Promise.race([began.consumer.fired, sleep(10_000)]);
+          await sleep(50);
           providerDurable.set(rec.messageId, Date.now());
         }
         return r;

@@ -1,11 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { PassThrough, type Readable } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
-import { DURABLE_FRAME, FRAME_ERROR, FramedReader, PENDING_FRAME, confirmation, lengthFrame, voidFrame, type Inbound } from '../../../src/exchange/server/channel.js';
+import { FRAME_ERROR, FramedReader, PENDING_FRAME, confirmation, confirmationFrame, lengthFrame, type Inbound } from '../../../src/exchange/server/channel.js';
 import { FRAME_ABORT, FRAME_BODY, FRAME_HEADER, FRAME_MATERIAL, FRAME_SIGNATURE, frame, readFrames, splitWhole } from '../../../src/exchange/server/message.js';
 
 // the reader sees a byte stream: a PassThrough delivers each write as one 'data' chunk, so the tests choose
 // exactly where the connection's chunks are cut
+const DURABLE_FRAME = confirmationFrame();
+const voidFrame = (code: string) => confirmationFrame(code);
+
 function pipe(confirmed = false) {
   const s = new PassThrough();
   const reader = new FramedReader(s as unknown as TLSSocket, 4096, confirmed);

@@ -65,7 +65,7 @@ describe('a member with two security servers', () => {
         await m.server.store.putService(
           parseService(svc),
           `http://127.0.0.1:${(silent.address() as AddressInfo).port}`,
-          500,
+          2000,
         );
         await m.server.store.grant({
           service: svc,

@@ -849,12 +849,14 @@ async function answerResponse(
   ]);
   if (own.status === 'rejected') throw new TrucError('log_failure', `the response could not be logged: ${(own.reason as Error).message}`);
   for (const o of others) if (o.status === 'rejected') throw o.reason;
-  const headers: Record<string, string | number> = {};
+  const headers: Record<string, string | number | string[]> = {};
   if (soap) {
     // only the response's Content-Type reaches the client (PR-MESS 2.2)
     headers['content-type'] = h.headers['content-type'] ?? 'text/xml; charset=utf-8';
   } else {
     for (const [k, v] of Object.entries(h.headers)) if (!HOP_BY_HOP.has(k) && !PROTOCOL_HEADERS.has(k)) headers[k] = v;
+    // one Set-Cookie line each, as the service wrote them
+    if (h.setCookie?.length) headers['set-cookie'] = h.setCookie;
     const client = parseSubsystem(request.client);
     const service = parseService(request.service);
     headers['x-road-id'] = h.id;

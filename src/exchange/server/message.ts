@@ -48,8 +48,13 @@ export interface MessageHeader {
   method?: string;
   path?: string;
   status?: number;
-  /** the information system's headers carried across (lower-case names) */
+  /** the information system's headers carried across (lower-case names; a repeated one combined, RFC 9110 §5.3) */
   headers: Record<string, string>;
+  /**
+   * response only: the service's Set-Cookie lines, one each — the one header that cannot be combined into one
+   * line (RFC 6265 §3, RFC 9110 §5.3); absent when it sent none. Servers of earlier releases ignore it.
+   */
+  setCookie?: string[];
   /** SERVER:… of the sending security server */
   sender: string;
   /** v1: the sender's signing certificate, base64 DER, and OCSP responses for it and for its TLS certificate */
@@ -148,6 +153,8 @@ export function parseHeader(bytes: Buffer): MessageHeader {
   }
   if (!h.headers || typeof h.headers !== 'object' || Array.isArray(h.headers)) throw new TrucError('bad_message', 'the message header lacks "headers"');
   for (const [k, v] of Object.entries(h.headers)) if (typeof v !== 'string') throw new TrucError('bad_message', `header "${k}" is not a string`);
+  if (h.setCookie !== undefined && (h.kind !== 'response' || !Array.isArray(h.setCookie) || h.setCookie.some((c: unknown) => typeof c !== 'string')))
+    throw new TrucError('bad_message', 'setCookie is a list of strings, in a response');
   if (h.protocol !== undefined && h.protocol !== 'soap') throw new TrucError('bad_message', `the message header names an unknown protocol "${String(h.protocol)}"`);
   if (h.protocol === 'soap' && h.kind === 'request' && (typeof h.soapHash !== 'string' || !/^[A-Za-z0-9+/]{86}==$/.test(h.soapHash)))
     throw new TrucError('bad_message', 'a SOAP request header needs soapHash (SHA-512, base64)');

@@ -410,7 +410,7 @@ async function carry(ctx: ServerContext, x: ProviderExchange, check?: () => void
  * client's server writes instead of the length of the empty body.
  */
 function responseHeaders(h: MessageHeader, isRes: IncomingMessage): Record<string, string> {
-  const out = Object.fromEntries(Object.entries(isRes.headers).filter(([k, v]) => v !== undefined && !RESPONSE_SKIP.has(k)).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : String(v)]));
+  const out = Object.fromEntries(Object.entries(isRes.headers).filter(([k, v]) => v !== undefined && k !== 'set-cookie' && !RESPONSE_SKIP.has(k)).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : String(v)]));
   const length = isRes.headers['content-length'];
   if (h.method === 'HEAD' && typeof length === 'string' && /^\d{1,15}$/.test(length)) out['content-length'] = length;
   return out;
@@ -491,6 +491,8 @@ async function answerSigned(ctx: ServerContext, x: ProviderExchange, h: MessageH
     service: h.service,
     status: isRes.statusCode ?? 502,
     headers: responseHeaders(h, isRes),
+    // each Set-Cookie line as the service wrote it: joined with commas, "a=1, b=2" would be read as one cookie
+    ...(h.protocol !== 'soap' && isRes.headers['set-cookie']?.length ? { setCookie: isRes.headers['set-cookie'] } : {}),
     sender: ctx.idText,
     ...(own ? own.fields : { signCert: ctx.signCertB64, signOcsp: ctx.own.base64('sign'), authOcsp: ctx.own.base64('auth') }),
     requestHash: requestDigest.toString('hex'),

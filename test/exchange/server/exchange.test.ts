@@ -734,6 +734,13 @@ describe("X-Road's message protocol for REST (PR-REST, PR-MREST)", () => {
           res.write(Buffer.alloc(200 * 1024, 1), () => setTimeout(() => res.destroy(), 50));
           return;
         }
+        if (req.url?.startsWith('/banh-quy')) {
+          // two cookies (an Expires date holds a comma) and a body of ?size= bytes (over the inline limit: streamed)
+          const size = Number(new URL(req.url, 'http://x').searchParams.get('size') ?? 2);
+          res.writeHead(200, { 'content-type': 'text/plain', 'content-length': size, 'set-cookie': ['phien=abc; Path=/; HttpOnly', 'ngon-ngu=vi; Expires=Wed, 09 Jun 2027 10:18:14 GMT'] });
+          res.end(Buffer.alloc(size, 0x6f));
+          return;
+        }
         if (req.url?.startsWith('/cham')) {
           // a slow information system: answers after ?ms=
           const ms = Number(new URL(req.url, 'http://x').searchParams.get('ms') ?? 0);
@@ -772,6 +779,16 @@ describe("X-Road's message protocol for REST (PR-REST, PR-MREST)", () => {
 
   afterAll(async () => {
     await new Promise((r) => is?.close(r));
+  });
+
+  it('each Set-Cookie line of the service reaches the client as its own line, small answer or streamed', async () => {
+    for (const size of [2, 200 << 10]) {
+      const r = await call(0, `${HCM}/vong/banh-quy?size=${size}`);
+      expect(r.status).toBe(200);
+      expect(r.body.length).toBe(size);
+      // joined into one line with a comma, the second cookie would be read as part of the first
+      expect(r.headers.getSetCookie()).toEqual(['phien=abc; Path=/; HttpOnly', 'ngon-ngu=vi; Expires=Wed, 09 Jun 2027 10:18:14 GMT']);
+    }
   });
 
   it('a request body that stops flowing is cut off after the idle limit; an answer slower than it is waited for', async () => {

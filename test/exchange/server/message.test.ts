@@ -155,6 +155,14 @@ describe('frames', () => {
     for (const bad of ['[]', '{"scheme":"x"}', JSON.stringify({ scheme: 'ecdsa-sha256', bodyHash: 'zz', bodyLength: 1, index: 0, count: 1, path: [], value: '' }), JSON.stringify({ scheme: 'ecdsa-sha256', bodyHash: '0'.repeat(64), bodyLength: 1, index: 2, count: 1, path: [], value: '' })])
       expect(() => parseSignature(Buffer.from(bad))).toThrow();
   });
+
+  it("reads a response's Set-Cookie lines as a list of strings, and refuses them in any other shape", () => {
+    const response = { v: 2, kind: 'response', id: 'x', time: new Date().toISOString(), client: 'c', service: 's', sender: 's', signCertHash: 'a'.repeat(64), signOcspHash: '', authOcspHash: '', headers: {}, status: 200, requestHash: 'ab' };
+    expect(parseHeader(Buffer.from(JSON.stringify({ ...response, setCookie: ['a=1', 'b=2; Expires=Wed, 09 Jun 2027 10:18:14 GMT'] }))).setCookie).toHaveLength(2);
+    for (const bad of ['a=1', [1], { a: '1' }])
+      expect(() => parseHeader(Buffer.from(JSON.stringify({ ...response, setCookie: bad })))).toThrow(/setCookie/);
+    expect(() => parseHeader(Buffer.from(JSON.stringify({ ...response, kind: 'request', method: 'GET', path: '/', status: undefined, setCookie: ['a=1'] })))).toThrow(/setCookie/);
+  });
 });
 
 describe('material frame (protocol v2)', () => {

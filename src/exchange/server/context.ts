@@ -203,6 +203,24 @@ class FingerprintSet {
     return this.find(a, b, c, d) >= 0;
   }
 
+  /** true when it was there; the entries after it in its run move back, so that no probe stops short */
+  delete(a: number, b: number, c: number, d: number): boolean {
+    let hole = this.find(a, b, c, d);
+    if (hole < 0) return false;
+    const w = this.words;
+    for (let i = (hole + 1) & this.mask; w[i * 4] !== 0; i = (i + 1) & this.mask) {
+      // an entry may fill the hole when its home slot is not in (hole, i], cyclically
+      const home = w[i * 4]! & this.mask;
+      if (((i - home) & this.mask) >= ((i - hole) & this.mask)) {
+        w.copyWithin(hole * 4, i * 4, i * 4 + 4);
+        hole = i;
+      }
+    }
+    w.fill(0, hole * 4, hole * 4 + 4);
+    this.size--;
+    return true;
+  }
+
   private find(a: number, b: number, c: number, d: number): number {
     const w = this.words;
     for (let i = a & this.mask; ; i = (i + 1) & this.mask) {
@@ -267,6 +285,13 @@ export class ReplayGuard {
     const f = ReplayGuard.fp(key);
     if (this.older.has(...f)) return false;
     return this.seen.add(...f);
+  }
+
+  /** forgets an id taken for a message that was not delivered after all (its log failed it), so that it may come again */
+  forget(key: string): void {
+    const f = ReplayGuard.fp(key);
+    this.seen.delete(...f);
+    this.older.delete(...f);
   }
 
   /** ids remembered (both generations) */

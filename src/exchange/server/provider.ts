@@ -371,6 +371,8 @@ async function carry(ctx: ServerContext, x: ProviderExchange, check?: () => void
       }),
       x.requestLogged?.(),
     ]);
+    // not delivered: the client may send it again under the same id
+    if (own.status === 'rejected' || peerLog.status === 'rejected') ctx.replay.forget(replayKey);
     if (own.status === 'rejected') throw new TrucError('log_failure', `the request could not be logged: ${(own.reason as Error).message}`);
     if (peerLog.status === 'rejected') throw peerLog.reason;
     requestBytes = rest.body.length;

@@ -18,6 +18,21 @@ describe('replay guard', () => {
     expect(g.has('SUBSYSTEM:VN/GOV/000.00.00.G22/vanthu|id-unseen')).toBe(false);
   });
 
+  it('forgets an id on demand, and every other id stays found through the moves that follow', () => {
+    const g = new ReplayGuard(60_000);
+    const t = Date.now();
+    const n = 20_000;
+    for (let i = 0; i < n; i++) g.add(`c|id-${i}`, t);
+    // every third one forgotten: the entries behind each in its probe run move back
+    for (let i = 0; i < n; i += 3) g.forget(`c|id-${i}`);
+    g.forget('c|never-seen');
+    expect(g.size).toBe(n - Math.ceil(n / 3));
+    for (let i = 0; i < n; i++) expect(g.has(`c|id-${i}`), `id-${i}`).toBe(i % 3 !== 0);
+    // a forgotten id may come again, once
+    expect(g.add('c|id-3', t)).toBe(true);
+    expect(g.add('c|id-3', t)).toBe(false);
+  });
+
   it('remembers an id for at least twice the skew window, then forgets it', () => {
     const w = 1000;
     // the guard's clock starts when it is made: times are taken after, or a loaded machine's millisecond

@@ -107,6 +107,11 @@ export interface ExchangeSettings {
     timestampIntervalSeconds?: number;
     timestampGraceSeconds?: number;
     maxBodyBytes?: number;
+    /**
+     * how long this server waits for a provider's answer once its request is sent (default 900 s): the
+     * provider's server ends it first with the service's own time-out; raise it for services allowed longer
+     */
+    answerTimeoutSeconds?: number;
     /** message bodies in the log encrypted under the vault's keys (default true) */
     encryptLog?: boolean;
   };
@@ -273,6 +278,7 @@ const schema = {
             timestampIntervalSeconds: { type: 'number', exclusiveMinimum: 0 },
             timestampGraceSeconds: { type: 'number', exclusiveMinimum: 0 },
             maxBodyBytes: { type: 'integer', minimum: 1024 },
+            answerTimeoutSeconds: { type: 'number', exclusiveMinimum: 0 },
             encryptLog: { type: 'boolean' },
           },
         },

@@ -147,7 +147,9 @@ export class FramedReader {
     const end = (err?: Error) => {
       if (this.ended !== undefined) return;
       const mid = this.reading !== null;
-      this.ended = this.broken ?? (mid ? (err instanceof TrucError ? err : new TrucError('peer_failed', `the connection closed in the middle of a message${err ? `: ${err.message}` : ''}`)) : null);
+      // a connection ended on purpose with a reason (silent too long while an answer was awaited) says so: it
+      // is not a peer that closed between messages, whose request may be sent again
+      this.ended = this.broken ?? (err instanceof TrucError ? err : mid ? new TrucError('peer_failed', `the connection closed in the middle of a message${err ? `: ${err.message}` : ''}`) : null);
       const r = this.reading;
       this.reading = null;
       if (r?.kind === 'stream') r.stream.destroy(this.ended!);

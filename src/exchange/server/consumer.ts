@@ -15,7 +15,7 @@ import { randomUUID } from 'node:crypto';
 import { TrucError, isTrucError } from '../../errors.js';
 import { clientHeader, isMemberService, memberText, memberOf, parseClientHeader, parseRepresentedPartyHeader, parseServer, parseService, parseSubsystem, sameMember, serverText, serviceId, subsystemId, memberId, serviceText, subsystemText, subsystemOf, type ServerId, type ServiceId, type SubsystemId } from '../ids.js';
 import { BodyCollector, bodyStream, forwardFramed } from './body.js';
-import { FRAME_ABORT, FRAME_BODY, FRAME_HEADER, FRAME_MATERIAL, FRAME_SIGNATURE, MESSAGE_CONTENT_TYPE, encodeHeader, frame, frameHead, signMessage, parseHeader, readWhole, restServiceHeader, xroadRequestHash, type MessageHeader } from './message.js';
+import { FRAME_ABORT, FRAME_BODY, FRAME_HEADER, FRAME_MATERIAL, FRAME_SIGNATURE, MESSAGE_CONTENT_TYPE, connectionNamed, encodeHeader, frame, headerText, frameHead, signMessage, parseHeader, readWhole, restServiceHeader, xroadRequestHash, type MessageHeader } from './message.js';
 import { bodyIdleBound, checkTime, httpInbound, ownMaterial, publishRefusal, readIncoming, receiveBody, carryCounted, recordHealth, sendsLogging, type InboundSource, type ReceivedRest, type ServerContext } from './context.js';
 import { materialSent, materialToSend, peerMaterial } from './material.js';
 import { errorFromProblem, readRefusal, recordedFault, sendXroadError } from './xroad-error.js';
@@ -29,7 +29,7 @@ import { sha256 } from '../../crypto/digest.js';
 import { bodyHash as hashBody } from '../log/format.js';
 import { listClients } from './metaservices.js';
 import { opMessage, type OpProgress } from './oprecords.js';
-import { dotSegment, type ServerSnapshot } from './store.js';
+import { pathAmbiguity, type ServerSnapshot } from './store.js';
 import { mimeParts, type MimeParts } from './mime-parts.js';
 import { SOAP_MAX_BYTES, checkResponse, isSoapCall, parseMediaType, parseSoapYielding, readSoapHead, sendSoapFault, soapMessageBytes, soapRequest, type ParsedSoap, type SoapRequest } from './soap.js';
 
@@ -39,11 +39,12 @@ const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-authenticate', 'p
 const PROTOCOL_HEADERS = new Set(['x-road-client', 'x-road-service', 'x-road-id', 'x-road-request-id', 'x-road-request-hash', 'x-road-error', 'x-road-security-server']);
 const MAX_ID = 255;
 
-/** The information system's headers carried across: all but hop-by-hop ones and those the protocol sets. */
+/** The information system's headers carried across: all but hop-by-hop ones (those Connection names too) and those the protocol sets. */
 export function carriedHeaders(raw: IncomingMessage['headers']): Record<string, string> {
   const out: Record<string, string> = {};
+  const named = connectionNamed(raw.connection);
   for (const [k, v] of Object.entries(raw)) {
-    if (v === undefined || HOP_BY_HOP.has(k) || PROTOCOL_HEADERS.has(k)) continue;
+    if (v === undefined || HOP_BY_HOP.has(k) || PROTOCOL_HEADERS.has(k) || named.has(k)) continue;
     out[k] = Array.isArray(v) ? v.join(', ') : v;
   }
   return out;
@@ -95,16 +96,53 @@ export function parseRestPath(url: string): { service: ServiceId; path: string }
   }
   const rest = p.slice(7).join('/');
   // access rights are matched on the path as sent: one that a system could resolve elsewhere is refused here
-  const dot = dotSegment(`/${rest}`);
-  if (dot !== undefined)
-    throw new TrucError('bad_request', `the path below the service holds the segment "${dot}", which a system may read as "." or "..": send the path with its dot segments resolved`, {
+  const unsafe = pathAmbiguity(`/${rest}${query}`);
+  if (unsafe !== undefined)
+    throw new TrucError('bad_request', `the path below the service ${unsafe.en}: send it with its dot segments resolved and such characters percent-encoded`, {
       xroadFault: 'BadRequest',
-      reason_vi: `đường dẫn dưới dịch vụ có đoạn "${dot}", hệ thống có thể hiểu là "." hoặc "..": hãy gửi đường dẫn đã rút gọn các đoạn này`,
+      reason_vi: `đường dẫn dưới dịch vụ ${unsafe.vi}: hãy gửi đường dẫn đã rút gọn các đoạn dấu chấm, các ký tự như vậy mã hoá phần trăm`,
     });
   return { service, path: `/${rest}${query}` };
 }
 
+/** Headers the X-Road protocol reads one value of: sent twice, the request is refused rather than one picked or both joined. */
+const SINGLE_HEADERS = ['host', 'x-road-client', 'x-road-id', 'x-road-userid', 'x-road-issue', 'x-road-represented-party', 'x-road-security-server', 'soapaction'];
+
+/**
+ * What the request line and framing headers must satisfy before the request is read (RFC 9112): one Host (an
+ * HTTP/1.1 request needs it), each of the protocol's single headers once, a body framed by `chunked` alone
+ * (a transfer coding the server does not apply: 501) and no transfer coding in HTTP/1.0. The error and the
+ * HTTP status it is answered with, or undefined.
+ */
+export function framingRefusal(req: IncomingMessage): { e: TrucError; status: number } | undefined {
+  const distinct = req.headersDistinct;
+  if (req.httpVersion === '1.1' && !distinct.host) return { e: new TrucError('bad_request', 'an HTTP/1.1 request has a Host header (RFC 9112 §3.2)', { reason_vi: 'yêu cầu HTTP/1.1 phải có tiêu đề Host' }), status: 400 };
+  for (const name of SINGLE_HEADERS)
+    if ((distinct[name]?.length ?? 0) > 1)
+      return { e: new TrucError(name === 'x-road-client' ? 'unknown_client' : 'bad_request', `the ${name} header is sent more than once`, { reason_vi: `tiêu đề ${name} được gửi nhiều lần` }), status: 400 };
+  const te = req.headers['transfer-encoding'];
+  if (te !== undefined) {
+    if (req.httpVersion === '1.0') return { e: new TrucError('bad_request', 'an HTTP/1.0 request cannot be framed by Transfer-Encoding (RFC 9112 §6.1)', { reason_vi: 'yêu cầu HTTP/1.0 không được dùng Transfer-Encoding' }), status: 400 };
+    if (te.toLowerCase().replace(/\s+/g, '') !== 'chunked')
+      return { e: new TrucError('unsupported', `the transfer coding "${te.slice(0, 100)}" is not applied by the security server: only chunked`, { reason_vi: `máy chủ an ninh không áp dụng mã hoá truyền "${te.slice(0, 100)}": chỉ chunked` }), status: 501 };
+  }
+  return undefined;
+}
+
 export async function handleConsumer(ctx: ServerContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  // the absolute form (RFC 9112 §3.2.2, which a server must accept) is read as the origin form it holds
+  if (req.url && !req.url.startsWith('/')) {
+    const m = /^https?:\/\/[^/?#]*/i.exec(req.url);
+    if (m) req.url = req.url.slice(m[0].length).replace(/^(?!\/)/, '/');
+  }
+  const refused = framingRefusal(req);
+  if (refused) {
+    publishRefusal(ctx, 'consumer', refused.e, { method: req.method ?? '', remote: req.socket.remoteAddress ?? '' });
+    res.setHeader('connection', 'close');
+    // (a SOAP fault is HTTP 500 whatever the cause, as X-Road sends it)
+    if (!req.url?.startsWith('/r1/') && isSoapCall(req.method, req.headers['content-type'], req.headers.soapaction)) return sendSoapFault(res, refused.e, 'ClientProxy');
+    return sendXroadError(res, refused.e, 'ClientProxy', {}, req.headers.accept, refused.status);
+  }
   if (req.method === 'GET' && (req.url === '/listClients' || req.url?.startsWith('/listClients?'))) return answerListClients(ctx, req, res);
   if (req.method === 'GET' && req.url === '/healthcheck') return void answerHealth(ctx, res).catch((e: unknown) => sendXroadError(res, new TrucError('internal', (e as Error)?.message ?? 'internal error'), 'ClientProxy', {}, req.headers.accept));
   return carryCounted(ctx, () => carry(ctx, req, res));
@@ -356,8 +394,8 @@ async function signWhole(ctx: ServerContext, body: Buffer, header: MessageHeader
     side: 'consumer',
     client: header.client,
     service: header.service,
-    ...(header.headers['x-road-userid'] ? { userId: header.headers['x-road-userid'] } : {}),
-    ...(header.headers['x-road-issue'] ? { issue: header.headers['x-road-issue'] } : {}),
+    ...(header.headers['x-road-userid'] ? { userId: headerText(header.headers['x-road-userid']) } : {}),
+    ...(header.headers['x-road-issue'] ? { issue: headerText(header.headers['x-road-issue']) } : {}),
     time: ctx.clock(),
     header: headerBytes,
     signature: sigBytes,
@@ -457,10 +495,15 @@ function framedCall(ctx: ServerContext, provider: ConfServerView, conn: FramedCo
     },
     async answer() {
       let m;
+      // the request is out: the provider's server may wait for its service longer than a peer may be silent
+      // otherwise (the service's own time-out, which it enforces); the usual bound again once answered
+      s.setTimeout(ctx.limits.answerTimeoutMs);
       try {
         m = await conn.reader.next();
       } catch (e) {
         throw isTrucError(e) ? e : new TrucError('peer_failed', `${provider.address}: ${(e as Error).message}`);
+      } finally {
+        if (!s.destroyed) s.setTimeout(ctx.limits.timeoutMs);
       }
       if (!m) throw new TrucError('peer_failed', `${provider.address} closed the connection without answering`, { closedBeforeAnswer: true, reason_vi: `${provider.address} đóng kết nối mà không trả lời` });
       if (m.kind === 'error') return { status: 0, problem: m.problem };
@@ -664,8 +707,8 @@ async function exchange(
       side: 'consumer',
       client: header.client,
       service: header.service,
-      ...(header.headers['x-road-userid'] ? { userId: header.headers['x-road-userid'] } : {}),
-      ...(header.headers['x-road-issue'] ? { issue: header.headers['x-road-issue'] } : {}),
+      ...(header.headers['x-road-userid'] ? { userId: headerText(header.headers['x-road-userid']) } : {}),
+      ...(header.headers['x-road-issue'] ? { issue: headerText(header.headers['x-road-issue']) } : {}),
       time: ctx.clock(),
       header: headerBytes,
       signature: sigBytes,
@@ -865,9 +908,13 @@ async function answerResponse(
     if (request.headers['x-road-request-id']) headers['x-road-request-id'] = request.headers['x-road-request-id'];
     headers['x-road-request-hash'] = xroadRequestHash(requestDigest);
   }
-  // an answer to HEAD has no body; the Content-Length a GET would have, as the service gave it, stays
-  const headLength = request.method === 'HEAD' && rest.body.length === 0 && !soap ? h.headers['content-length'] : undefined;
-  headers['content-length'] = headLength !== undefined && /^\d{1,15}$/.test(headLength) ? Number(headLength) : rest.body.length;
+  // RFC 9110 §8.6: a 204 has no Content-Length; an answer to HEAD, and a 304, have no body and the length a GET
+  // or a 200 would have, as the service gave it, or none — not 0, which would say the representation is empty
+  const status = h.status!;
+  const bodiless = status === 204 || status === 304 || (request.method === 'HEAD' && rest.body.length === 0 && !soap);
+  const given = bodiless && status !== 204 ? h.headers['content-length'] : undefined;
+  if (given !== undefined && /^\d{1,15}$/.test(given)) headers['content-length'] = Number(given);
+  else if (!bodiless) headers['content-length'] = rest.body.length;
   res.writeHead(h.status!, headers);
   if (Buffer.isBuffer(rest.body.body)) {
     res.end(rest.body.body);

@@ -37,6 +37,12 @@ export interface ServerLimits {
   heldBodyBytes: number;
   /** a peer or service silent for this long is given up (default 60 s) */
   timeoutMs: number;
+  /**
+   * how long the client's server waits for the provider's answer once the request is sent (default 15 min):
+   * the provider's server bounds it first by the service's own time-out (60 s unless set otherwise), which
+   * the client's server does not know — `timeoutMs` would cut off a service allowed longer
+   */
+  answerTimeoutMs: number;
   /** how far a message's time may be from ours (default 5 min) */
   clockSkewMs: number;
   /**
@@ -47,7 +53,7 @@ export interface ServerLimits {
   opmonScanRows: number;
 }
 
-export const DEFAULT_LIMITS: ServerLimits = { maxBodyBytes: 1024 ** 3, inlineBodyBytes: 64 * 1024, heldBodyBytes: 64 * 1024 * 1024, timeoutMs: 60_000, clockSkewMs: 5 * 60_000, opmonScanRows: 50_000 };
+export const DEFAULT_LIMITS: ServerLimits = { maxBodyBytes: 1024 ** 3, inlineBodyBytes: 64 * 1024, heldBodyBytes: 64 * 1024 * 1024, timeoutMs: 60_000, answerTimeoutMs: 15 * 60_000, clockSkewMs: 5 * 60_000, opmonScanRows: 50_000 };
 
 export interface ServiceHealth {
   service: string;

@@ -160,7 +160,7 @@ export function parseHeader(bytes: Buffer): MessageHeader {
     throw new TrucError('bad_message', 'a SOAP request header needs soapHash (SHA-512, base64)');
   if (h.kind === 'request' && (typeof h.method !== 'string' || typeof h.path !== 'string'))
     throw new TrucError('bad_message', 'a request header needs method and path');
-  if (h.kind === 'response' && (!Number.isInteger(h.status) || typeof h.requestHash !== 'string'))
+  if (h.kind === 'response' && (!Number.isInteger(h.status) || h.status < 200 || h.status > 999 || typeof h.requestHash !== 'string'))
     throw new TrucError('bad_message', 'a response header needs status and requestHash');
   if (Number.isNaN(Date.parse(h.time))) throw new TrucError('bad_message', 'the message time is not a date');
   return h as MessageHeader;
@@ -400,4 +400,22 @@ export function xroadRequestHash(requestDigest: Buffer): string {
 /** `X-Road-Service` form of a service: `INSTANCE/CLASS/MEMBER/SUBSYSTEM/SERVICE[/VERSION]`. */
 export function restServiceHeader(s: { instance: string; memberClass: string; memberCode: string; subsystemCode: string; serviceCode: string; serviceVersion?: string }): string {
   return `${s.instance}/${s.memberClass}/${s.memberCode}/${s.subsystemCode}/${s.serviceCode}${s.serviceVersion ? `/${s.serviceVersion}` : ''}`;
+}
+
+/** The names a Connection header lists: hop-by-hop for this connection only (RFC 9110 §7.6.1), lower case. */
+export function connectionNamed(connection: string | string[] | undefined): Set<string> {
+  const named = new Set<string>();
+  for (const v of Array.isArray(connection) ? connection : connection ? [connection] : []) for (const t of v.split(',')) if (t.trim()) named.add(t.trim().toLowerCase());
+  return named;
+}
+
+/**
+ * A header's text for the records (logs, operational records): Node reads a header's bytes as Latin-1, so one
+ * sent as raw UTF-8 ("Nguyễn Văn Ánh", not percent-encoded) is read back as the UTF-8 it is when its bytes are
+ * valid UTF-8; what travels on is left as it came.
+ */
+export function headerText(raw: string): string {
+  if (!/[\x80-\xff]/.test(raw) || /[^\x00-\xff]/.test(raw)) return raw;
+  const utf8 = Buffer.from(raw, 'latin1').toString('utf8');
+  return utf8.includes('\ufffd') ? raw : utf8;
 }

@@ -12,6 +12,7 @@ import type { Db, Migration } from '../../store/index.js';
 import type { CopyColumn } from '../../store/copy.js';
 import { textArray, timestampArray } from '../../store/array-params.js';
 import { parseRepresentedPartyHeader, type RepresentedParty } from '../ids.js';
+import { headerText } from './message.js';
 
 export const opMigrations: Migration[] = [
   {
@@ -207,8 +208,8 @@ export function opMessage(
     ...(!soap && h.method ? { method: h.method } : {}),
     ...(!soap && h.path ? { path: (q < 0 ? h.path : h.path.slice(0, q)).slice(0, 1000) } : {}),
     ...(h.headers['x-road-request-id'] ? { requestId: h.headers['x-road-request-id'] } : {}),
-    ...(h.headers['x-road-userid'] ? { userId: h.headers['x-road-userid'] } : {}),
-    ...(h.headers['x-road-issue'] ? { issue: h.headers['x-road-issue'] } : {}),
+    ...(h.headers['x-road-userid'] ? { userId: headerText(h.headers['x-road-userid']) } : {}),
+    ...(h.headers['x-road-issue'] ? { issue: headerText(h.headers['x-road-issue']) } : {}),
   };
 }
 

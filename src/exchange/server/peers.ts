@@ -228,9 +228,11 @@ export class Peers {
           this.wake(pool);
         });
         // silent too long: while in use the exchange fails; idle, the connection is simply closed
-        socket.setTimeout(this.opts.timeoutMs, () =>
-          socket.destroy(conn.busy ? new TrucError('peer_failed', `${address} was silent for ${this.opts.timeoutMs} ms`, { reason_vi: `${address} không trả lời trong ${this.opts.timeoutMs} ms` }) : undefined),
-        );
+        // (the bound is longer while an exchange waits for its answer: the consumer's `answer`)
+        socket.setTimeout(this.opts.timeoutMs, () => {
+          const ms = socket.timeout ?? this.opts.timeoutMs;
+          socket.destroy(conn.busy ? new TrucError('peer_failed', `${address} was silent for ${ms} ms`, { reason_vi: `${address} không trả lời trong ${ms} ms`, timedOut: true }) : undefined);
+        });
         resolve(conn);
       });
     });

@@ -17,12 +17,12 @@ import { createHash, X509Certificate } from 'node:crypto';
 import { TrucError, isTrucError, toProblem } from '../../errors.js';
 import { clientHeader, isMemberService, memberOf, parseMessageService, parseService, parseSubsystem, sameMember, serviceText, subsystemOf, subsystemText, type ServiceId, type SubsystemId } from '../ids.js';
 import { BodyCollector, bodyStream, forwardFramed } from './body.js';
-import { FRAME_ABORT, FRAME_BODY, FRAME_HEADER, FRAME_MATERIAL, FRAME_SIGNATURE, MESSAGE_CONTENT_TYPE, encodeHeader, frame, frameHead, signMessage, parseHeader, readWhole, restServiceHeader, wholeMessageLimit, xroadRequestHash, type MessageHeader } from './message.js';
+import { FRAME_ABORT, FRAME_BODY, FRAME_HEADER, FRAME_MATERIAL, FRAME_SIGNATURE, MESSAGE_CONTENT_TYPE, connectionNamed, encodeHeader, headerText, frame, frameHead, signMessage, parseHeader, readWhole, restServiceHeader, wholeMessageLimit, xroadRequestHash, type MessageHeader } from './message.js';
 import { bodyIdleBound, checkTime, httpInbound, ownMaterial, publishRefusal, readIncoming, receiveBody, carryCounted, recordHealth, sendsLogging, type InboundSource, type ReceivedRest, type ServerContext } from './context.js';
 import { ALPN_FRAMED_CONFIRMED, FRAME_ERROR, FramedReader, PENDING_FRAME, confirmation, confirmationFrame, lengthFrame, type Inbound } from './channel.js';
 import { Readable, type Writable } from 'node:stream';
 import { materialSent, materialToSend, peerMaterial } from './material.js';
-import { dotSegment, pathCovered, subjectCovers, type ServerSnapshot } from './store.js';
+import { pathAmbiguity, pathCovered, subjectCovers, type ServerSnapshot } from './store.js';
 import { maintenanceText, type GlobalConf } from '../conf/global.js';
 import { writeChunk } from './write.js';
 import { META_SERVICES, SOAP_META_SERVICES, metaserviceAnswer, soapMetaserviceAnswer } from './metaservices.js';
@@ -325,10 +325,10 @@ async function carry(ctx: ServerContext, x: ProviderExchange, check?: () => void
     if (ctx.replay.has(replayKey)) throw new TrucError('replayed_message', `message ${header.id} from ${header.client} was already received`, { reason_vi: `thông điệp ${header.id} của ${header.client} đã được nhận trước đó` });
     // metaservices are open to every client of the axis, as in X-Road; their answers list only what is allowed
     // a path a system could resolve outside the one matched (`/public/../admin`) is never granted
-    const dot = meta ? undefined : dotSegment(header.path ?? '/');
-    if (dot !== undefined)
-      throw new TrucError('access_denied', `the path ${header.path} holds the segment "${dot}", which the service's system may read as "." or "..": access rights are not matched on such paths`, {
-        reason_vi: `đường dẫn ${header.path} có đoạn "${dot}", hệ thống của dịch vụ có thể hiểu là "." hoặc "..": quyền truy cập không xét cho đường dẫn như vậy`,
+    const unsafe = meta ? undefined : pathAmbiguity(header.path ?? '/');
+    if (unsafe !== undefined)
+      throw new TrucError('access_denied', `the path ${header.path} ${unsafe.en}: access rights are not matched on such paths`, {
+        reason_vi: `đường dẫn ${header.path} ${unsafe.vi}: quyền truy cập không xét cho đường dẫn như vậy`,
       });
     if (!meta && !accessAllowed(snap, conf, svcText, client, header.method!, header.path!))
       throw new TrucError('access_denied', `${subsystemText(client)} has no access right to ${header.method} ${svcText}${header.path === '/' ? '' : header.path}`, {
@@ -359,8 +359,8 @@ async function carry(ctx: ServerContext, x: ProviderExchange, check?: () => void
         side: 'provider',
         client: header.client,
         service: header.service,
-        ...(header.headers['x-road-userid'] ? { userId: header.headers['x-road-userid'] } : {}),
-        ...(header.headers['x-road-issue'] ? { issue: header.headers['x-road-issue'] } : {}),
+        ...(header.headers['x-road-userid'] ? { userId: headerText(header.headers['x-road-userid']) } : {}),
+        ...(header.headers['x-road-issue'] ? { issue: headerText(header.headers['x-road-issue']) } : {}),
         time: ctx.clock(),
         header: headerBytes,
         signature: rest.signatureBytes,
@@ -408,17 +408,21 @@ async function carry(ctx: ServerContext, x: ProviderExchange, check?: () => void
 
 /**
  * The service's response headers that travel to the client: hop-by-hop and framing headers left out, except
- * an answer to HEAD keeps its Content-Length — the length a GET would have (RFC 9110 §9.3.2), which the
- * client's server writes instead of the length of the empty body.
+ * that an answer to HEAD, and a 304, keep their Content-Length — the length a GET, or a 200, would have (RFC
+ * 9110 §9.3.2, §8.6), which the client's server writes instead of the length of the empty body.
  */
 function responseHeaders(h: MessageHeader, isRes: IncomingMessage): Record<string, string> {
-  const out = Object.fromEntries(Object.entries(isRes.headers).filter(([k, v]) => v !== undefined && k !== 'set-cookie' && !RESPONSE_SKIP.has(k)).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : String(v)]));
+  // and the fields its Connection header names, hop-by-hop for that connection (RFC 9110 §7.6.1)
+  const named = connectionNamed(isRes.headers.connection);
+  const out = Object.fromEntries(Object.entries(isRes.headers).filter(([k, v]) => v !== undefined && k !== 'set-cookie' && !RESPONSE_SKIP.has(k) && !named.has(k)).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : String(v)]));
   const length = isRes.headers['content-length'];
-  if (h.method === 'HEAD' && typeof length === 'string' && /^\d{1,15}$/.test(length)) out['content-length'] = length;
+  if ((h.method === 'HEAD' || isRes.statusCode === 304) && typeof length === 'string' && /^\d{1,15}$/.test(length)) out['content-length'] = length;
   return out;
 }
 
 const BODILESS_METHODS = new Set(['GET', 'HEAD', 'DELETE', 'OPTIONS', 'TRACE']);
+/** methods a request of which may be sent again when its connection failed (RFC 9110 §9.2.2) */
+const IDEMPOTENT_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
 
 /** Sends the request to the information system; resolves with its response. */
 async function sendToService(
@@ -432,7 +436,11 @@ async function sendToService(
   soap?: ParsedSoap,
   tlsAgent?: https.Agent,
 ): Promise<IncomingMessage> {
-  const target = new URL(baseUrl + (h.path === '/' ? '' : h.path!));
+  const target = new URL(baseUrl);
+  // the path and query as signed, byte for byte, below the service's registered path: through a URL parser
+  // `\` would become `/`, `{` `%7B`, and a `#` would cut the rest (access rights were matched on these bytes)
+  const prefix = target.pathname.replace(/\/$/, '');
+  const requestPath = h.path === '/' ? target.pathname + target.search : prefix + h.path!;
   const headers: Record<string, string | number> = {};
   if (soap) {
     // PR-MESS 2.2: Content-Type and SOAPAction reach the service, nothing else; the message as the client wrote it
@@ -452,18 +460,45 @@ async function sendToService(
   const lib = target.protocol === 'https:' ? https : http;
   const send = (): Promise<IncomingMessage> =>
     new Promise((resolve, reject) => {
-      const r = lib.request(target, { method: h.method, headers, timeout: timeoutMs, agent: target.protocol === 'https:' ? tlsAgent : serviceAgent });
+      const r = lib.request({
+        protocol: target.protocol,
+        hostname: target.hostname.replace(/^\[(.*)\]$/, '$1'),
+        port: target.port,
+        path: requestPath,
+        ...(target.username ? { auth: `${decodeURIComponent(target.username)}:${decodeURIComponent(target.password)}` } : {}),
+        method: h.method,
+        headers,
+        timeout: timeoutMs,
+        agent: target.protocol === 'https:' ? tlsAgent : serviceAgent,
+      });
       r.on('timeout', () => r.destroy(new TrucError('service_failed', `the service did not answer within ${timeoutMs} ms`, { reason_vi: `dịch vụ không trả lời trong ${timeoutMs} ms` })));
       r.on('error', (e) => {
-        // a kept-alive connection the information system closed just as it was reused: it never read the
-        // request; sent again once when the body can be (in memory)
-        if (r.reusedSocket && (e as NodeJS.ErrnoException).code === 'ECONNRESET' && (Buffer.isBuffer(body) || held)) return reject(Object.assign(e, { again: true }));
+        // a kept-alive connection that closed just as it was reused: the information system may have closed it
+        // idle, before reading the request — or read it, acted, and then failed (Node reports both alike). Sent
+        // again once only when the method is idempotent (RFC 9110 §9.2.2) and the body is in memory: a POST
+        // the service may have acted on is not given to it twice
+        if (r.reusedSocket && (e as NodeJS.ErrnoException).code === 'ECONNRESET' && IDEMPOTENT_METHODS.has(String(h.method ?? 'POST').toUpperCase()) && (Buffer.isBuffer(body) || held))
+          return reject(Object.assign(e, { again: true }));
         // the service's TLS certificate not verified (not registered, not from a trusted CA, expired, …)
         const tlsCode = String((e as NodeJS.ErrnoException).code ?? '');
         const tlsAuth = /CERT|SELF_SIGNED|UNABLE_TO_|ERR_TLS_CERT/.test(tlsCode);
         reject(isTrucError(e) ? e : new TrucError('service_failed', `the information system at ${target.host} failed: ${(e as Error).message}`, tlsAuth ? { xroadFault: 'SslAuthenticationFailed' } : undefined));
       });
-      r.on('response', resolve);
+      r.on('response', (res) => {
+        // Node's parser takes any three digits; a final status is 200–999 here (1xx are informational, skipped)
+        const st = res.statusCode ?? 0;
+        if (st >= 200 && st <= 999) return resolve(res);
+        res.destroy();
+        reject(new TrucError('service_failed', `the information system at ${target.host} answered with the status ${st}, which is not a final HTTP status`, { reason_vi: `hệ thống thông tin trả lời với mã trạng thái ${st}, không phải mã trạng thái HTTP hợp lệ` }));
+      });
+      // a 101 nobody asked for: the exchange cannot follow the service into another protocol (without this
+      // listener Node drops the connection and the request ends with neither a response nor an error)
+      r.on('upgrade', (_res, socket) => {
+        socket.destroy();
+        reject(new TrucError('service_failed', `the information system at ${target.host} switched protocols (101), which a message exchange cannot follow`, { reason_vi: 'hệ thống thông tin chuyển sang giao thức khác (101), trao đổi thông điệp không theo được' }));
+      });
+      // whatever else ends the request without an answer (a no-op once answered or failed)
+      r.on('close', () => reject(new TrucError('service_failed', `the information system at ${target.host} closed the request without answering`, { reason_vi: 'hệ thống thông tin đóng yêu cầu mà không trả lời' })));
       if (Buffer.isBuffer(body)) r.end(body);
       else if (held) {
         // logged already and held in memory: sent as is, the log's file is not read back

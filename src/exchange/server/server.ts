@@ -267,6 +267,20 @@ export class SecurityServer {
       socket.destroy();
       return;
     }
+    // a pipelined request before the bad one is answered first (RFC 9112 §9.3.2): its service may have acted.
+    // (A request whose own body is still being read — the client gone mid-body — is cut off at once, as before)
+    const inFlight = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
+    if (inFlight && !inFlight.writableFinished && inFlight.req?.complete && !socket.destroyed) {
+      let waited = false;
+      const later = () => {
+        if (waited) return;
+        waited = true;
+        setImmediate(() => this.clientError(err, socket));
+      };
+      inFlight.once('finish', later);
+      inFlight.once('close', later);
+      return;
+    }
     const e = answerClientError(err, socket);
     if (e) publishRefusal(this.ctx, 'consumer', e, { parser: err.code ?? 'unknown', remote: (socket as Socket).remoteAddress ?? '' });
   }
@@ -293,13 +307,14 @@ export class SecurityServer {
     // the server listens at once; a message that comes before the seeding ends waits for it at its replay check
     this.seedReplayUntilDone();
     // a request's headers within 20 s (slow clients); its body may stream as long as it flows (requestTimeout 0)
-    this.isServer = http.createServer({ keepAliveTimeout: 65_000, requestTimeout: 0, headersTimeout: 20_000, noDelay: true }, (req, res) => void handleConsumer(this.ctx, req, res));
+    // (a missing Host is answered by handleConsumer, in X-Road's form, not by Node with a bare 400)
+    this.isServer = http.createServer({ keepAliveTimeout: 65_000, requestTimeout: 0, headersTimeout: 20_000, noDelay: true, requireHostHeader: false }, (req, res) => void handleConsumer(this.ctx, req, res));
     this.isServer.on('clientError', (err, socket) => this.clientError(err, socket));
     if (o.isTls)
       // a client certificate is asked for, not required: which clients must present one, and which, is each
       // client's connection type (`ServerStore.setConnection`), checked per request
       this.isTlsServer = https.createServer(
-        { key: o.isTls.key, cert: o.isTls.cert, requestCert: true, rejectUnauthorized: false, minVersion: 'TLSv1.2', handshakeTimeout: 10_000, keepAliveTimeout: 65_000, requestTimeout: 0, headersTimeout: 20_000, noDelay: true },
+        { key: o.isTls.key, cert: o.isTls.cert, requestCert: true, rejectUnauthorized: false, minVersion: 'TLSv1.2', handshakeTimeout: 10_000, keepAliveTimeout: 65_000, requestTimeout: 0, headersTimeout: 20_000, noDelay: true, requireHostHeader: false },
         (req, res) => void handleConsumer(this.ctx, req, res),
       );
     this.isTlsServer?.on('clientError', (err, socket) => this.clientError(err, socket));

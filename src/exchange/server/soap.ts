@@ -82,6 +82,8 @@ export interface ParsedSoap {
   fields: SoapFields;
   /** the body's first element: the service's wrapper element, or a Fault */
   body: { ns: string; local: string } | null;
+  /** how many elements the Body holds (one in a message of the protocol) */
+  bodyChildren: number;
   fault: boolean;
   /** byte offsets in `part`: the Header's end tag, an existing requestHash element (start, end) */
   headerEnd: number;
@@ -290,6 +292,7 @@ function envelopeReader(message: Buffer, mt: MediaType, found: FoundPart): { tex
   let hashRange: [number, number] | null = null;
   let hashStart = -1;
   let body: ParsedSoap['body'] = null;
+  let bodyChildren = 0;
   let field: { name: string; text: string; id?: XrdIdentifier; attrs: Record<string, string> } | null = null;
   let idPart: { name: string; text: string } | null = null;
   let repr: { partyClass?: string; partyCode?: string } | null = null;
@@ -343,8 +346,9 @@ function envelopeReader(message: Buffer, mt: MediaType, found: FoundPart): { tex
       if (t.local === 'requestHash') hashStart = text.lastIndexOf('<', p.position - 1);
       return;
     }
-    if (depth === 3 && !inHeader && sawBody && !body) {
-      body = { ns: t.uri, local: t.local };
+    if (depth === 3 && !inHeader && sawBody) {
+      bodyChildren++;
+      if (!body) body = { ns: t.uri, local: t.local };
       return;
     }
     if (depth === 4 && field?.id) {
@@ -408,6 +412,7 @@ function envelopeReader(message: Buffer, mt: MediaType, found: FoundPart): { tex
         partOffset,
         fields,
         body: b,
+        bodyChildren,
         fault: !!b && b.ns === SOAP_ENV_NS && b.local === 'Fault',
         headerEnd: headerEnd < 0 ? -1 : byteAt(headerEnd),
         hashRange: range ? [byteAt(range[0]), byteAt(range[1])] : null,
@@ -635,6 +640,7 @@ export function soapRequest(message: Buffer | ParsedSoap, contentType: string, s
   const client = clientOf(f.client);
   const service = serviceOf(f.service);
   if (!parsed.body) throw bad('MissingBody', 'Malformed SOAP message: the body holds no element');
+  if (parsed.bodyChildren > 1) throw bad('InvalidBody', `Malformed SOAP message: the body must hold exactly one element (it holds ${parsed.bodyChildren})`);
   // document/literal wrapped: the request's wrapper element is named after the service code (PR-MESS 2.3)
   if (parsed.body.local !== service.serviceCode) throw bad('InvalidBody', `Malformed SOAP message: the body element ${parsed.body.local} does not match the service code ${service.serviceCode}`);
   const headers: Record<string, string> = { 'content-type': contentType };

@@ -137,7 +137,7 @@ export async function openServer(
     logger: p.log,
     listen: { host: s.host ?? '0.0.0.0', isHost: s.isHost ?? '127.0.0.1', isPort: s.isPort ?? 8081, peerPort: s.peerPort ?? 5500, isTlsPort: s.isTlsPort ?? 8443 },
     ...isTlsFiles(s),
-    ...(s.maxBodyBytes ? { limits: { maxBodyBytes: s.maxBodyBytes } } : {}),
+    limits: { ...(s.maxBodyBytes ? { maxBodyBytes: s.maxBodyBytes } : {}), ...(s.answerTimeoutSeconds ? { answerTimeoutMs: s.answerTimeoutSeconds * 1000 } : {}) },
     timestamping: {
       ...(s.timestampIntervalSeconds ? { intervalMs: s.timestampIntervalSeconds * 1000 } : {}),
       ...(s.timestampGraceSeconds ? { graceMs: s.timestampGraceSeconds * 1000 } : {}),

@@ -445,6 +445,25 @@ export function dotSegment(path: string): string | undefined {
 }
 
 /**
+ * Why a system behind the provider's server could read a request path (query included) as another path than
+ * the one access rights are matched on, in English and Vietnamese — or undefined when it could not: a character
+ * outside printable ASCII, a dot
+ * segment (`dotSegment`), a `#` (never part of a request target, RFC 9112 §3.2: URL parsers cut the path there,
+ * `/ho-so/1#.pdf` served as `/ho-so/1`) or a backslash in the path (read as `/` by many servers and URL parsers,
+ * `/ho-so/1\2/tep` served as `/ho-so/1/2/tep`).
+ */
+export function pathAmbiguity(path: string): { en: string; vi: string } | undefined {
+  // what an HTTP request line cannot carry as it is (a message from a server that is not Trục's)
+  if (/[^\x21-\x7e]/.test(path)) return { en: 'holds a space, a control or a non-ASCII character, which a request line cannot carry unencoded', vi: 'có dấu cách, ký tự điều khiển hoặc ký tự ngoài ASCII, dòng yêu cầu không mang được khi chưa mã hoá' };
+  if (path.includes('#')) return { en: 'holds "#", which a system reads as the start of a fragment and cuts the path there', vi: 'có ký tự "#", hệ thống hiểu là bắt đầu phân đoạn (fragment) và cắt đường dẫn tại đó' };
+  const q = path.indexOf('?');
+  if ((q < 0 ? path : path.slice(0, q)).includes('\\')) return { en: 'holds a backslash, which many systems read as "/"', vi: 'có dấu "\\", nhiều hệ thống hiểu là "/"' };
+  const dot = dotSegment(path);
+  if (dot !== undefined) return { en: `holds the segment "${dot}", which a system may read as "." or ".."`, vi: `có đoạn "${dot}", hệ thống có thể hiểu là "." hoặc ".."` };
+  return undefined;
+}
+
+/**
  * Whether a path pattern with wildcards covers a path: `**` stands for anything (slashes included), `*` for
  * anything within one segment — as X-Road writes endpoints (`/ho-so/*.pdf`, `/ho-so/**`) — except a single `*`
  * at the end, which stands for anything below, as `**` does (Trục's `/ho-so/*`, kept as it was). Matched by

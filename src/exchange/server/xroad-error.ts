@@ -158,7 +158,7 @@ export function xroadErrorXml(body: Record<string, unknown>): Buffer {
   return Buffer.from(`<?xml version="1.0" encoding="UTF-8"?>\n<error>${members}</error>\n`, 'utf8');
 }
 
-export function sendXroadError(res: ServerResponse, e: unknown, origin: ErrorOrigin, extra: Record<string, string> = {}, accept?: string): void {
+export function sendXroadError(res: ServerResponse, e: unknown, origin: ErrorOrigin, extra: Record<string, string> = {}, accept?: string, status?: number): void {
   const fault = xroadFault(origin, e);
   const xml = prefersXml(accept);
   const body = xml ? xroadErrorXml(xroadErrorBody(fault, e)) : Buffer.from(JSON.stringify(xroadErrorBody(fault, e)));
@@ -166,7 +166,7 @@ export function sendXroadError(res: ServerResponse, e: unknown, origin: ErrorOri
     res.destroy();
     return;
   }
-  res.writeHead(fault.startsWith('Client.') ? 400 : 500, {
+  res.writeHead(status ?? (fault.startsWith('Client.') ? 400 : 500), {
     'content-type': xml ? 'application/xml; charset=utf-8' : 'application/json; charset=utf-8',
     'content-length': body.length,
     'x-road-error': fault,
@@ -181,14 +181,28 @@ export function sendXroadError(res: ServerResponse, e: unknown, origin: ErrorOri
  * information system gets X-Road's form all the same — `X-Road-Error` and the JSON body — and the connection
  * closes. Returns the error, for the caller's monitoring event; null when the socket was already gone.
  */
-export function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): TrucError | null {
+export function answerClientError(err: NodeJS.ErrnoException & { rawPacket?: unknown; bytesParsed?: number }, socket: Duplex): TrucError | null {
   const { status, code } = parserRefusal(err);
+  const raw = Buffer.isBuffer(err.rawPacket) ? err.rawPacket : undefined;
+  // the line the parser stopped in (the packet may begin with requests pipelined before it), up to where it stopped
+  const at = Math.min(raw?.length ?? 0, Math.max(0, err.bytesParsed ?? raw?.length ?? 0));
+  const line = raw ? raw.subarray(raw.lastIndexOf(0x0a, at - 1) + 1, Math.min(raw.length, at + 64 * 1024)).toString('latin1') : '';
+  // the request line alone over the limit: the target is too long (414, RFC 9110 §15.5.15), not the headers
+  if (code === 'too_large' && REQUEST_LINE_START.test(line))
+    return answerOnSocket(socket, 414, new TrucError('too_large', 'the request target is longer than the security server accepts (16 KiB with the headers)', { reason_vi: 'đường dẫn yêu cầu dài quá mức máy chủ an ninh chấp nhận (16 KiB cùng các tiêu đề)' }));
+  // a well-formed request line whose method Node's parser does not know: not implemented (501, RFC 9110 §9.1)
+  const method = err.code === 'HPE_INVALID_METHOD' ? /^([!#$%&'*+.^_`|~0-9A-Za-z-]{1,32}) [^\s]+ HTTP\/1\.[01]\r?\n/.exec(line)?.[1] : undefined;
+  if (method)
+    return answerOnSocket(socket, 501, new TrucError('unsupported', `the method ${method} is not one the security server carries (methods are case-sensitive: GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS and the other registered ones)`, { reason_vi: `máy chủ an ninh không chuyển phương thức ${method} (phân biệt chữ hoa: GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS và các phương thức đã đăng ký khác)` }));
   const e =
     code === 'too_large'
       ? new TrucError('too_large', 'the request headers are larger than the security server accepts')
       : new TrucError('bad_request', status === 408 ? 'the request headers did not arrive in time' : `the request is not valid HTTP (${err.code ?? 'parse error'})`);
   return answerOnSocket(socket, status, e);
 }
+
+/** a request line's start (a method, a space, a target): a header line has a colon before any space */
+const REQUEST_LINE_START = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,32} \S/;
 
 /**
  * A refusal written straight to a socket no HTTP response object holds (the parser's refusals, a CONNECT), in

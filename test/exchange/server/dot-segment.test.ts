@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { dotSegment, pathCovered } from '../../../src/exchange/server/store.js';
+import { dotSegment, pathAmbiguity, pathCovered } from '../../../src/exchange/server/store.js';
 
 describe('dot segments in request paths (access rights are matched on the path as sent)', () => {
   it('finds a segment a system could read as "." or "..", plain or encoded', () => {
@@ -23,6 +23,23 @@ describe('dot segments in request paths (access rights are matched on the path a
   it('leaves ordinary paths alone, dots inside names and the query included', () => {
     for (const path of ['/', '/cong-khai/1', '/tai-lieu/bao-cao.v2.pdf', '/cong-khai/..an', '/cong-khai/a..', '/cong-khai/...', '/x/%2e%2e%2e', '/ma/%E1%BB%87', '/tim?duong=../../etc&x=%2e%2e', '/a%2Fb', '/a/%zz/b'])
       expect(dotSegment(path), path).toBeUndefined();
+  });
+
+  it('a path a system could read as another: a fragment mark, a backslash, a dot segment or a character a request line cannot carry', () => {
+    const ambiguous: [string, RegExp][] = [
+      ['/ho-so/1#.pdf', /"#"/], // served as /ho-so/1, matched as *.pdf
+      ['/ho-so/1?q=1#x', /"#"/],
+      ['/ho-so/1\\2/tep', /backslash/], // served as /ho-so/1/2/tep, matched as */tep
+      ['/cong-khai/../mat', /"\.\."/],
+      ['/ho so', /space/],
+      ['/h\u1ed3-s\u01a1', /non-ASCII/],
+      ['/a\u0000b', /control/],
+    ];
+    for (const [path, why] of ambiguous) expect(pathAmbiguity(path)?.en, path).toMatch(why);
+    for (const [path] of ambiguous) expect(pathAmbiguity(path)?.vi, path).toBeTruthy();
+    // a backslash in the query is the query's; encoded characters are what they say
+    for (const path of ['/', '/ho-so/1/tep', '/tim?duong=a\\b', '/a%5Cb', '/a%23b', "/m/{c}/d`e/\"f\"?q='x'&r=\"<y>\"", '/ma/%E1%BB%87'])
+      expect(pathAmbiguity(path), path).toBeUndefined();
   });
 
   it('path patterns: a trailing * for anything below, else * within a segment and ** for anything, as X-Road writes them; the query left out', () => {

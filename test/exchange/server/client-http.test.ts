@@ -103,7 +103,6 @@ interface Resp {
   body: Buffer;
 }
 const get = (r: Resp, name: string) => r.headers.find(([k]) => k.toLowerCase() === name.toLowerCase())?.[1];
-const all = (r: Resp, name: string) => r.headers.filter(([k]) => k.toLowerCase() === name.toLowerCase()).map(([, v]) => v);
 
 /** Parses the responses in `buf`; `noBody(i)` for an answer to HEAD (the i-th final response). */
 function parseResponses(buf: Buffer, closed: boolean, noBody: (i: number) => boolean): { resps: Resp[]; rest: number } {

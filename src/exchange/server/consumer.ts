@@ -527,7 +527,8 @@ function framedCall(ctx: ServerContext, provider: ConfServerView, conn: FramedCo
 async function httpCall(ctx: ServerContext, provider: ConfServerView, streamed: boolean): Promise<PeerCall> {
   const { host, port } = splitAddress(provider.address);
   const out = https.request({ host, port, method: 'POST', path: '/truc/v1/message', agent: ctx.peers.agent(provider.address), headers: { 'content-type': MESSAGE_CONTENT_TYPE, ...(streamed ? { 'transfer-encoding': 'chunked' } : {}) }, timeout: ctx.limits.timeoutMs });
-  out.on('timeout', () => out.destroy(new TrucError('peer_failed', `${provider.address} was silent for ${ctx.limits.timeoutMs} ms`)));
+  let silentMs = ctx.limits.timeoutMs;
+  out.on('timeout', () => out.destroy(new TrucError('peer_failed', `${provider.address} was silent for ${silentMs} ms`, { reason_vi: `${provider.address} không trả lời trong ${silentMs} ms` })));
   const response = new Promise<IncomingMessage>((resolve, reject) => {
     out.once('response', resolve);
     out.once('error', (e) => reject(isTrucError(e) ? e : new TrucError('peer_unreachable', `${provider.address}: ${(e as Error).message}`)));
@@ -561,7 +562,10 @@ async function httpCall(ctx: ServerContext, provider: ConfServerView, streamed: 
     },
     abort: () => false,
     async answer() {
+      // the request is out: the provider may wait for its service longer (as over the framed channel)
+      out.setTimeout((silentMs = ctx.limits.answerTimeoutMs));
       const resp = await response;
+      out.setTimeout((silentMs = ctx.limits.timeoutMs));
       if (resp.statusCode !== 200 || !String(resp.headers['content-type'] ?? '').startsWith(MESSAGE_CONTENT_TYPE)) {
         const chunks: Buffer[] = [];
         let n = 0;

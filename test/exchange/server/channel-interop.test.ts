@@ -129,6 +129,29 @@ describe('the framed channel and HTTP/1.1 between security servers', () => {
     }
   });
 
+  it('over HTTP/1.1 too, a request that is out waits for a service slower than a silent peer is given', async () => {
+    const http = await import('node:http');
+    const slow = http.createServer((req, res) => {
+      req.resume();
+      req.on('end', () => setTimeout(() => res.end('chậm mà chắc'), 3000));
+    });
+    await new Promise<void>((r) => slow.listen(0, '127.0.0.1', r));
+    const hcm = t.axis.members[2]!.server.store;
+    const svc = 'SERVICE:VN/PROV/000.00.31.H29/vanthu/cham';
+    await hcm.putService(parseService(svc), `http://127.0.0.1:${(slow.address() as import('node:net').AddressInfo).port}`, 10_000);
+    await hcm.grant({ service: svc, subject: `SUBSYSTEM:${CLIENT_VPCP}`, method: '*', path: '*' });
+    const limits = t.axis.members[0]!.server.ctx.limits;
+    const old = limits.timeoutMs;
+    limits.timeoutMs = 1000; // a peer silent for 1 s would be given up, but the service may take 10 s at its provider
+    try {
+      const r = await call(0, CLIENT_VPCP, `${HCM}/cham`, 'x');
+      expect([r.status, r.body.toString()]).toEqual([200, 'chậm mà chắc']);
+    } finally {
+      limits.timeoutMs = old;
+      slow.close();
+    }
+  });
+
   it('a framed connection whose certificate is no registered server’s is refused with the reason and closed', async () => {
     const dir = tmp('stranger-');
     openssl(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', '/CN=stranger', '-days', '1', '-keyout', join(dir, 'k.pem'), '-out', join(dir, 'c.pem')]);

@@ -99,6 +99,29 @@ async function readLast(dir: string): Promise<LastArchive | null> {
   }
 }
 
+/**
+ * What `archives/LAST` says of the newest archive the log made (its number, file hash and last record), for
+ * the offline check; null when the log never archived. A LAST that does not read is an error, not "none".
+ */
+export async function readLastArchive(archivesDir: string): Promise<{ no: number; hash: Buffer; lastSeq: number } | null> {
+  let raw: string;
+  try {
+    raw = await readFile(join(archivesDir, 'LAST'), 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw e;
+  }
+  let j: Partial<LastArchive>;
+  try {
+    j = JSON.parse(raw) as Partial<LastArchive>;
+  } catch {
+    j = {};
+  }
+  if (!Number.isSafeInteger(j.no) || !Number.isSafeInteger(j.lastSeq) || typeof j.hash !== 'string' || !/^[0-9a-f]{64}$/.test(j.hash))
+    throw new TrucError('bad_request', `${join(archivesDir, 'LAST')} does not read as the log's note of its newest archive`);
+  return { no: j.no!, hash: Buffer.from(j.hash, 'hex'), lastSeq: j.lastSeq! };
+}
+
 async function syncPath(path: string): Promise<void> {
   const fh = await open(path, 'r');
   try {

@@ -49,9 +49,22 @@ export async function readIdentity(dir: string): Promise<LogIdentity> {
   } catch (e) {
     throw new TrucError('not_found', `${dir} is not a message log folder (no LOG file)`, {}, { cause: e });
   }
-  const j = JSON.parse(raw) as { logId?: string; created?: string };
+  let j: { logId?: string; created?: string };
+  try {
+    j = JSON.parse(raw) as { logId?: string; created?: string };
+  } catch {
+    throw new TrucError('bad_request', `the LOG file of ${dir} is unreadable (not JSON): the log's identity is lost`);
+  }
   if (typeof j.logId !== 'string' || !/^[0-9a-f]{32}$/.test(j.logId)) throw new TrucError('bad_request', 'the LOG file names no log id');
   return { logId: Buffer.from(j.logId, 'hex'), created: String(j.created ?? '') };
+}
+
+/**
+ * Why a file of frames stopped: a frame cut short at the end is what a crash mid-write leaves (a torn write,
+ * cut when the log opens); a length over the largest frame the log writes is damage, never a crash's.
+ */
+function frameStop(problem: 'truncated' | 'oversized'): string {
+  return problem === 'oversized' ? 'a frame whose length is over the largest the log writes: damaged' : 'truncated frame (torn write)';
 }
 
 /** Segment numbers present in a segments folder, ascending. */
@@ -120,7 +133,7 @@ export async function scanSegment(path: string, expect?: { logId?: Buffer; segme
     for (;;) {
       const f = await fr.next();
       if (!f) {
-        if (fr.problem) stop = { offset: end, why: `${fr.problem} frame (torn write)` };
+        if (fr.problem) stop = { offset: end, why: frameStop(fr.problem) };
         return;
       }
       if (f.type === T_MATERIAL) {
@@ -202,7 +215,7 @@ export async function readStamps(path: string): Promise<{ header: StampsHeader |
     for (;;) {
       const f = await fr.next();
       if (!f) {
-        if (fr.problem) stop = { offset: end, why: `${fr.problem} frame (torn write)` };
+        if (fr.problem) stop = { offset: end, why: frameStop(fr.problem) };
         break;
       }
       if (f.type !== T_BATCH || !chainHash(prev, f.type, f.payload).equals(f.hash)) {

@@ -14,7 +14,7 @@ import { dirname, join, normalize, sep } from 'node:path';
 import { TrucError, isTrucError } from '../../errors.js';
 import { readTimeStampToken } from '../../sign/timestamp/token.js';
 import { verifyTimeStamp } from '../../sign/timestamp/verify.js';
-import { decodeArchiveHeader, fileSha256, listArchives } from './archive.js';
+import { decodeArchiveHeader, fileSha256, listArchives, readLastArchive } from './archive.js';
 import type { BodyCipher } from './cipher.js';
 import { FrameReader } from './frames.js';
 import { BODY_FILE, BODY_INLINE, genesisHash, Reader, recordDigest, sha256, T_ARCHIVE, T_ARCHIVE_END, T_ARCHIVE_FILE, type Batch, type RecordMeta } from './format.js';
@@ -244,7 +244,24 @@ export async function verifyLog(o: VerifyOptions): Promise<VerifyReport> {
     // archives: their own chain, their contents, unpacked for the record walk
     const sources: SegmentSource[] = [];
     const stampFiles: { path: string; archive?: number }[] = [];
-    const archives = await listArchives(o.archives ?? join(o.dir, ARCHIVES));
+    const archivesDir = o.archives ?? join(o.dir, ARCHIVES);
+    const archives = await listArchives(archivesDir);
+    // what the log wrote when it last archived (archives/LAST): the newest archive's number and hash, and the
+    // last record it took — the live log starts right after it, whatever retention deleted
+    let last;
+    try {
+      // (archives checked from elsewhere: the note stays in the log's own folder)
+      last = (await readLastArchive(archivesDir)) ?? (o.archives ? await readLastArchive(join(o.dir, ARCHIVES)) : null);
+    } catch (e) {
+      throw new Broken({ where: { file: join(archivesDir, 'LAST') }, why: (e as Error).message });
+    }
+    if (last) {
+      const newest = archives.find((a) => a.no === last.no);
+      if (newest) {
+        if (!(await fileSha256(newest.path)).equals(last.hash)) throw new Broken({ where: { file: newest.path, archive: last.no }, why: 'the newest archive is not the file the log recorded when it made it (its hash differs from archives/LAST)' });
+      } else if (archives.some((a) => a.no < last.no)) throw new Broken({ where: { archive: last.no }, why: `archive ${last.no}, the newest the log made, is missing (retention deletes the oldest first)` });
+      if (archives.some((a) => a.no > last.no)) report.warnings.push(`an archive after number ${last.no} is not in archives/LAST (a crash while archiving; set right when the log archives again)`);
+    }
     let prevArchive: { no: number; hash: Buffer } | null = null;
     for (const a of archives) {
       const into = join(work, String(a.no));
@@ -312,10 +329,27 @@ export async function verifyLog(o: VerifyOptions): Promise<VerifyReport> {
       const scan = await scanSegment(path, { logId, segment: src.no });
       const where = { file: path, segment: src.no, ...(src.archive ? { archive: src.archive } : {}) };
       try {
-        if (!scan.header) throw new Broken({ where, why: scan.stop()?.why ?? 'bad segment' });
+        if (!scan.header) {
+          const why = scan.stop()?.why ?? 'bad segment';
+          // the last live segment with no header written, after others: a crash while rolling over (the writer
+          // removes it when the log opens); anything else that holds no header is damage
+          if (si === sources.length - 1 && !src.archive && si > 0 && (why === 'empty segment file' || /torn write/.test(why))) {
+            report.warnings.push(`segment ${src.no} has no header yet (a crash while rolling over; removed when the log opens)`);
+            continue;
+          }
+          throw new Broken({ where, why });
+        }
         const h = scan.header;
         if (prev === null) {
           if (h.firstSeq === 1 && !h.prevHash.equals(genesisHash(logId, 'records'))) throw new Broken({ where, why: 'the first segment does not start the chain' });
+          // records before the first one kept are explained only by archives (the log notes each in archives/LAST)
+          if (!src.archive && h.firstSeq !== (last ? last.lastSeq + 1 : 1))
+            throw new Broken({
+              where,
+              why: last
+                ? `the live log starts at record ${h.firstSeq}, but the log archived records through ${last.lastSeq} (archives/LAST): records are missing`
+                : `the log starts at record ${h.firstSeq}, but it has never archived (no archives/LAST): records 1..${h.firstSeq - 1} are missing`,
+            });
           if (h.firstSeq !== 1) report.warnings.push(`the log starts at record ${h.firstSeq} (earlier records archived and deleted)`);
           while (bi < ordered.length && ordered[bi]!.lastSeq < h.firstSeq) bi++;
           if (bi < ordered.length && ordered[bi]!.firstSeq < h.firstSeq) {
@@ -352,7 +386,12 @@ export async function verifyLog(o: VerifyOptions): Promise<VerifyReport> {
               bi++;
               if (!o.trustedTsaCerts.length) {
                 if (!b.root.equals(root)) throw new Broken({ where: { batch: b.batch, seq: m.seq }, why: 'the batch root is not the hash-tree root of the records it covers' });
-                const t = readTimeStampToken(b.token);
+                let t;
+                try {
+                  t = readTimeStampToken(b.token);
+                } catch (e) {
+                  throw new Broken({ where: { batch: b.batch, seq: m.seq }, why: `the time-stamp token does not read: ${(e as Error).message}` });
+                }
                 if (!t.tstInfo.hashedMessage.equals(root)) throw new Broken({ where: { batch: b.batch }, why: 'the time-stamp token does not stamp the batch root' });
               } else {
                 const bad = await checkToken(b, root, o.trustedTsaCerts, o.intermediates);

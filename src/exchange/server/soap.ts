@@ -213,6 +213,9 @@ const SINGLE_BYTE = /^(us-ascii|ascii|iso-8859-\d+|latin1|windows-125\d|cp125\d|
 /** Reads the envelope's characters and the way back from a character's index to its byte offset. */
 function decode(part: Buffer, charset: string): { text: string; byteAt: (i: number) => number } {
   const cs = charset.toLowerCase();
+  // a UTF-16 byte-order mark names the encoding whatever the transport says (XML 1.0 Appendix F)
+  if ((part[0] === 0xff && part[1] === 0xfe) || (part[0] === 0xfe && part[1] === 0xff))
+    throw bad('InvalidContentType', "the SOAP message is UTF-16 (its byte-order mark says so), which is not supported; X-Road's SOAP messages are UTF-8 (or a single-byte encoding)");
   if (cs === 'utf-8' || cs === 'utf8') {
     const bom = part[0] === 0xef && part[1] === 0xbb && part[2] === 0xbf ? 3 : 0;
     const text = part.subarray(bom).toString('utf8');
@@ -690,6 +693,10 @@ export function checkConsistent(request: ParsedSoap, response: ParsedSoap): void
     const same = ID_FIELDS.has(k) ? idEqual(a as XrdIdentifier | undefined, b as XrdIdentifier | undefined) : (a ?? '') === (b ?? '');
     if (!same) throw new TrucError('service_failed', `Response from server proxy is not consistent with request: the header field ${k} differs`, { xroadFault: 'ServiceFailed.InconsistentResponse' });
   }
+  // the represented party (PR-THIRDPARTY) is one of them: the answer is given for the party the request named
+  const [rq, rs] = [request.fields.representedParty, response.fields.representedParty];
+  if (!!rq !== !!rs || (rq && rs && ((rq.partyClass ?? '') !== (rs.partyClass ?? '') || (rq.partyCode ?? '') !== (rs.partyCode ?? ''))))
+    throw new TrucError('service_failed', 'Response from server proxy is not consistent with request: the header field representedParty differs', { xroadFault: 'ServiceFailed.InconsistentResponse' });
 }
 
 /**

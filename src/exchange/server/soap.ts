@@ -688,6 +688,12 @@ const idEqual = (a?: XrdIdentifier, b?: XrdIdentifier) => {
 export function checkConsistent(request: ParsedSoap, response: ParsedSoap): void {
   if (response.fault) return;
   for (const k of COPIED) {
+    // the protocol version is the response's own (a 4.x answer to a 4.x request), as X-Road compares it
+    if (k === 'protocolVersion') {
+      if (!/^4\.\S*$/.test(response.fields.protocolVersion ?? ''))
+        throw new TrucError('service_failed', `Response from server proxy is not consistent with request: the header field protocolVersion is ${response.fields.protocolVersion ? `${response.fields.protocolVersion}, not 4.x` : 'missing'}`, { xroadFault: 'ServiceFailed.InconsistentResponse' });
+      continue;
+    }
     const a = request.fields[k];
     const b = response.fields[k];
     const same = ID_FIELDS.has(k) ? idEqual(a as XrdIdentifier | undefined, b as XrdIdentifier | undefined) : (a ?? '') === (b ?? '');

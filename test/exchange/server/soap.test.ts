@@ -15,7 +15,7 @@ import * as nodeSoap from 'soap';
 import { tmp } from '../../helpers/openssl.js';
 import { startTestAxis, type TestAxis } from './setup.js';
 import { parseService } from '../../../src/exchange/ids.js';
-import { PARSE_SLICE, SHA512_URI, XRD_NS, parseSoap, parseSoapYielding, readSoapHead, requestHashOf, soapMessageBytes, withRequestHash } from '../../../src/exchange/server/soap.js';
+import { PARSE_SLICE, SHA512_URI, XRD_NS, checkConsistent, parseSoap, parseSoapYielding, readSoapHead, requestHashOf, soapMessageBytes, withRequestHash } from '../../../src/exchange/server/soap.js';
 import type { MessageLog } from '../../../src/exchange/log/index.js';
 import type { TrucError } from '../../../src/errors.js';
 
@@ -52,6 +52,15 @@ function envelope(o: { client?: Who | null; service?: (Who & { code: string; ver
 }
 
 describe('SOAP messages: reading and editing the bytes', () => {
+  it("a response's protocol version is its own 4.x (as X-Road compares the header); the other fields must repeat the request's", () => {
+    const id = randomUUID();
+    const req = parseSoap(Buffer.from(envelope({ id, version: '4.x' })), 'text/xml');
+    expect(() => checkConsistent(req, parseSoap(Buffer.from(envelope({ id, version: '4.0' })), 'text/xml'))).not.toThrow();
+    for (const version of [null, '5.0'])
+      expect(() => checkConsistent(req, parseSoap(Buffer.from(envelope({ id, version })), 'text/xml'))).toThrow(/protocolVersion/);
+    expect(() => checkConsistent(req, parseSoap(Buffer.from(envelope({ id: randomUUID(), version: '4.0' })), 'text/xml'))).toThrow(/the header field id differs/);
+  });
+
   it('reads the header fields and writes requestHash at the end of the header, multi-byte text before it intact', () => {
     const req = Buffer.from(envelope({ userId: 'VN001', issue: 'Công văn số 7816/VPCP-TTĐT về việc tiếp nhận' }));
     const p = parseSoap(req, 'text/xml; charset=utf-8');

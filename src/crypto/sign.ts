@@ -5,6 +5,9 @@
 import { createPublicKey, sign as nodeSign, verify as nodeVerify, constants, type KeyObject } from 'node:crypto';
 import { SCHEMES, type SignatureScheme } from './algorithms.js';
 
+/** the key types each scheme family signs with */
+const KEY_TYPES: Record<string, readonly string[]> = { ecdsa: ['ec'], 'rsa-pkcs1': ['rsa'], 'rsa-pss': ['rsa', 'rsa-pss'], ed25519: ['ed25519'] };
+
 function options(scheme: SignatureScheme, key: KeyObject, pssSaltLength?: number) {
   const info = SCHEMES[scheme];
   if (info.family === 'rsa-pss')
@@ -26,6 +29,9 @@ export function verifyWith(
   pssSaltLength?: number,
 ): boolean {
   const k = Buffer.isBuffer(key) ? createPublicKey({ key, format: 'der', type: 'spki' }) : key;
+  // the scheme named must be the key's: Node ignores RSA padding for an EC key, so a signature declared
+  // "rsa-pkcs1-sha256" (or "ed25519") over an EC key would otherwise verify as ECDSA
+  if (!KEY_TYPES[SCHEMES[scheme].family].includes(k.asymmetricKeyType ?? '')) return false;
   try {
     return nodeVerify(SCHEMES[scheme].hash, data, options(scheme, k, pssSaltLength) as KeyObject, signature);
   } catch {

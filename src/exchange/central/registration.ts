@@ -110,6 +110,8 @@ export function parseRequest(body: unknown): Parsed {
     signature: b64('signature', r.signature, 1024),
     signatureAlgorithm: scheme('signatureAlgorithm', r.signatureAlgorithm),
   };
+  if (payload.type !== 'auth-cert' && [r.authCert, r.authOcsp, r.popAlgorithm, r.proofOfPossession].some((f) => f !== undefined))
+    throw invalid('malformed', 'only an auth-cert request carries an authentication certificate and its proof of possession');
   if (payload.type === 'auth-cert') {
     if (r.authCert === undefined || r.proofOfPossession === undefined || r.authOcsp === undefined)
       throw invalid('malformed', 'an auth-cert request carries the authentication certificate, its OCSP response and a proof of possession');
@@ -137,12 +139,27 @@ export function parseRequest(body: unknown): Parsed {
   return out;
 }
 
+/** The payload fields of each request type beside the common ones: any other is refused, never stored unchecked. */
+const TYPE_FIELDS: Record<RegistrationType, readonly string[]> = {
+  'auth-cert': ['address', 'authCertHash'],
+  'address-change': ['address'],
+  'auth-cert-deletion': ['authCertHash'],
+  'encryption-cert': ['encryptionCertHash'],
+  'encryption-cert-deletion': ['encryptionCertHash'],
+  client: ['client'],
+  'client-deletion': ['client'],
+  maintenance: ['maintenance', 'maintenanceMessage'],
+};
+const COMMON_FIELDS = new Set(['id', 'type', 'instance', 'server', 'createdAt']);
+/** createdAt as the requests write it (toISOString): a time other parsers might read otherwise is refused */
+const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,3})?Z$/;
+
 function checkPayload(p: any): RegistrationPayload {
-  const allowed = new Set(['id', 'type', 'instance', 'server', 'address', 'authCertHash', 'encryptionCertHash', 'client', 'maintenance', 'maintenanceMessage', 'createdAt']);
-  for (const k of Object.keys(p)) if (!allowed.has(k)) throw invalid('malformed', `unknown payload field "${k.slice(0, 40)}"`);
   if (typeof p.id !== 'string' || !ID.test(p.id)) throw invalid('malformed', 'payload id must be 8–128 characters of A-Z a-z 0-9 . _ -');
   if (!(REQUEST_TYPES as readonly string[]).includes(p.type)) throw invalid('malformed', `unknown request type`, { allowed: REQUEST_TYPES });
   const type = p.type as RegistrationType;
+  for (const k of Object.keys(p))
+    if (!COMMON_FIELDS.has(k) && !TYPE_FIELDS[type].includes(k)) throw invalid('malformed', `the payload field "${k.slice(0, 40)}" is not one of a ${type} request`);
   const wrap = <T>(f: () => T): T => {
     try {
       return f();
@@ -162,7 +179,7 @@ function checkPayload(p: any): RegistrationPayload {
     },
     createdAt: p.createdAt,
   }));
-  if (typeof p.createdAt !== 'string' || p.createdAt.length > 40 || Number.isNaN(Date.parse(p.createdAt))) throw invalid('malformed', 'payload createdAt is not a time');
+  if (typeof p.createdAt !== 'string' || !ISO_UTC.test(p.createdAt) || Number.isNaN(Date.parse(p.createdAt))) throw invalid('malformed', 'payload createdAt is not an ISO 8601 UTC time (2026-12-07T10:00:00.000Z)');
   if (type === 'auth-cert' || type === 'address-change') out.address = wrap(() => checkAddress(p.address));
   if (type === 'auth-cert' || type === 'auth-cert-deletion') {
     if (typeof p.authCertHash !== 'string' || !/^[0-9a-f]{64}$/.test(p.authCertHash)) throw invalid('malformed', 'payload authCertHash must be SHA-256 hex');

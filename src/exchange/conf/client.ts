@@ -20,7 +20,7 @@ import { GlobalConf } from './global.js';
 import type { ConfAnchor, ConfDirectory, PrivateParameters, SharedParameters } from './model.js';
 import { MAX_DIRECTORY_BYTES, MAX_PART_BYTES, sha512Hex, verifySignedDirectory } from './signed.js';
 
-export type Fetch = (url: string, init?: { signal?: AbortSignal; headers?: Record<string, string> }) => Promise<Response>;
+export type Fetch = (url: string, init?: { signal?: AbortSignal; headers?: Record<string, string>; redirect?: 'manual' | 'follow' | 'error' }) => Promise<Response>;
 
 export interface ConfClientOptions {
   anchor: ConfAnchor;
@@ -196,13 +196,16 @@ export class ConfClient {
   private async get(url: string, max: number, what: string): Promise<Buffer> {
     let res: Response;
     try {
-      res = await this.fetchFn(url, { signal: AbortSignal.timeout(this.opts.timeoutMs ?? 15_000) });
+      // the anchor names the sources: a redirect elsewhere is not followed
+      res = await this.fetchFn(url, { signal: AbortSignal.timeout(this.opts.timeoutMs ?? 15_000), redirect: 'manual' });
     } catch (e) {
-      throw new TrucError('peer_unreachable', `cannot download ${what} from ${url}: ${(e as Error).message}`);
+      const cause = (e as Error & { cause?: Error }).cause;
+      throw new TrucError('peer_unreachable', `cannot download ${what} from ${url}: ${(e as Error).message}${cause?.message ? ` (${cause.message})` : ''}`);
     }
     if (res.status !== 200) {
       await res.body?.cancel().catch(() => {});
-      throw new TrucError('peer_unreachable', `${url} answered ${res.status} for ${what}`, { status: res.status });
+      const to = res.status >= 300 && res.status < 400 ? res.headers.get('location') : null;
+      throw new TrucError('peer_unreachable', `${url} answered ${res.status} for ${what}${to ? ` (a redirect to ${to.slice(0, 200)}, not followed: the anchor names the sources)` : ''}`, { status: res.status });
     }
     return readLimited(res, max, what);
   }
@@ -225,7 +228,11 @@ export class ConfClient {
     if (Date.parse(directory.expiresAt) <= now.getTime())
       throw new TrucError('conf_expired', `the configuration offered (version ${directory.version}) expired at ${directory.expiresAt}`, { version: directory.version, expiresAt: directory.expiresAt });
     if (held && directory.version === held.directory.version) {
-      const same = directory.parts.every((p) => held.directory.parts.some((q) => q.name === p.name && q.hash === p.hash)) && directory.expiresAt === held.directory.expiresAt;
+      const same =
+        directory.parts.length === held.directory.parts.length &&
+        directory.parts.every((p) => held.directory.parts.some((q) => q.name === p.name && q.hash === p.hash)) &&
+        directory.expiresAt === held.directory.expiresAt &&
+        directory.generatedAt === held.directory.generatedAt;
       if (!same) throw invalid(`version ${directory.version} is offered with other contents than the one held`);
       held.fetchedAt = now;
       held.source = source.url;

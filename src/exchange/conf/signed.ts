@@ -69,7 +69,10 @@ export function parseDirectory(bytes: Buffer): ConfDirectory {
     return { name: p.name, hash: p.hash, path: p.path };
   });
   if (!names.has('shared-params')) throw invalid('the directory has no shared parameters');
-  return { instance: d.instance, version: d.version, generatedAt: isoTime('generatedAt', d.generatedAt), expiresAt: isoTime('expiresAt', d.expiresAt), parts };
+  const generatedAt = isoTime('generatedAt', d.generatedAt);
+  const expiresAt = isoTime('expiresAt', d.expiresAt);
+  if (Date.parse(expiresAt) <= Date.parse(generatedAt)) throw invalid(`the directory expires (${expiresAt}) before it was generated (${generatedAt})`);
+  return { instance: d.instance, version: d.version, generatedAt, expiresAt, parts };
 }
 
 /**

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { MessageLog, verifyLog } from '../../../src/exchange/log/index.js';
 import { tmp } from '../../helpers/openssl.js';
-import { record, logDir, testTsa, type TestTsa } from './fixtures.js';
+import { record, logDir, stampedLog, testTsa, type TestTsa } from './fixtures.js';
 
 const sha = (...b: Buffer[]) => {
   const h = createHash('sha256');
@@ -61,7 +61,7 @@ const truc = (...args: string[]) =>
 
 const noStack = (s: string) => expect(s).not.toMatch(/\n\s+at .+\(.+:\d+:\d+\)|^\s+at /m);
 
-describe('probe: evidence containers judged by external tools', () => {
+describe('evidence containers judged by external tools', () => {
   let t: TestTsa;
   let dir: string;
   let work: string;
@@ -238,7 +238,7 @@ describe('probe: evidence containers judged by external tools', () => {
   });
 });
 
-describe('probe: truc log verify on damaged logs', () => {
+describe('truc log verify on damaged logs', () => {
   let t: TestTsa;
   let base: string;
   let multi: string;
@@ -247,17 +247,7 @@ describe('probe: truc log verify on damaged logs', () => {
     t = await testTsa();
     trust = { trustedTsaCerts: [t.root], intermediates: [t.issuing] };
     // one segment: 1..13 stamped in two batches (1..7, 8..13; 13 has its body in a file), 14..20 not yet stamped
-    base = logDir();
-    const log = await MessageLog.open({ dir: base });
-    for (let i = 1; i <= 12; i++) await log.append(record(i));
-    const sp = log.spool();
-    await sp.write(Buffer.alloc(100_000, 'x'));
-    const b = await sp.finish();
-    await log.append(record(13, undefined, { body: b, bodyHash: b.hash, bodyLength: b.length }));
-    await log.timestampNow(t.stamper, 7);
-    await log.timestampNow(t.stamper, 7);
-    for (let i = 14; i <= 20; i++) await log.append(record(i));
-    await log.close();
+    base = await stampedLog(t, 7);
     // several small segments, all stamped, two archives
     multi = logDir();
     const m = await MessageLog.open({ dir: multi, segmentBytes: 4096 });

@@ -9,7 +9,7 @@ import { listCas } from '../../../src/pki/index.js';
 import { TimeStampAuthority } from '../../../src/pki/tsa/index.js';
 import { localTimeStamper } from '../../../src/sign/timestamp/tsa-local.js';
 import type { TimeStamper } from '../../../src/sign/signer.js';
-import type { BodyCipher } from '../../../src/exchange/log/index.js';
+import { MessageLog, type BodyCipher } from '../../../src/exchange/log/index.js';
 import type { LogRecordInput } from '../../../src/exchange/log/types.js';
 import { testPlatform, type TestPlatform } from '../../helpers/platform.js';
 import { tmp, writePem } from '../../helpers/openssl.js';
@@ -108,3 +108,22 @@ export function gcmCipher(key = randomBytes(32)): BodyCipher {
 }
 
 export const logDir = (): string => join(tmp('truc-log-'), 'log');
+
+/**
+ * A log of one segment: records 1..13 time-stamped in two batches (1..7, 8..13; 13's body in a file of its
+ * own), then `unstamped` more records no time-stamp covers yet. Its folder.
+ */
+export async function stampedLog(t: TestTsa, unstamped = 0): Promise<string> {
+  const dir = logDir();
+  const log = await MessageLog.open({ dir });
+  for (let i = 1; i <= 12; i++) await log.append(record(i));
+  const sp = log.spool();
+  await sp.write(Buffer.alloc(100_000, 'x'));
+  const b = await sp.finish();
+  await log.append(record(13, undefined, { body: b, bodyHash: b.hash, bodyLength: b.length }));
+  await log.timestampNow(t.stamper, 7);
+  await log.timestampNow(t.stamper, 7);
+  for (let i = 14; i < 14 + unstamped; i++) await log.append(record(i));
+  await log.close();
+  return dir;
+}

@@ -5,7 +5,7 @@ import { MessageLog, checkEvidence, verifyLog, scanSegment, writeArchivedEvidenc
 import { createWriteStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { tmp } from '../../helpers/openssl.js';
-import { record, logDir, testTsa, type TestTsa } from './fixtures.js';
+import { record, logDir, stampedLog, testTsa, type TestTsa } from './fixtures.js';
 
 const SEG1 = (dir: string) => join(dir, 'segments', '0000000001.seg');
 
@@ -25,16 +25,7 @@ describe('tamper detection and archives', () => {
   beforeAll(async () => {
     t = await testTsa();
     trust = { trustedTsaCerts: [t.root], intermediates: [t.issuing] };
-    base = logDir();
-    const log = await MessageLog.open({ dir: base });
-    for (let i = 1; i <= 12; i++) await log.append(record(i));
-    const sp = log.spool();
-    await sp.write(Buffer.alloc(100_000, 'x'));
-    const b = await sp.finish();
-    await log.append(record(13, undefined, { body: b, bodyHash: b.hash, bodyLength: b.length }));
-    await log.timestampNow(t.stamper, 7);
-    await log.timestampNow(t.stamper, 7);
-    await log.close();
+    base = await stampedLog(t);
   }, 60_000);
   afterAll(async () => {
     await t.p.close();

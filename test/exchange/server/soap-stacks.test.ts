@@ -272,7 +272,7 @@ afterAll(async () => {
 /** the request's fields as the echoing multipart services need them */
 const idOf = (r: Seen) => field(r.body.toString('latin1'), 'id')!;
 
-describe('probe: MTOM/XOP and SwA as stacks write them', () => {
+describe('MTOM/XOP and SwA as stacks write them', () => {
   it('baseline: a plain text/xml call', async () => {
     answer = echo;
     seen = [];
@@ -453,7 +453,7 @@ describe('probe: MTOM/XOP and SwA as stacks write them', () => {
   });
 });
 
-describe('probe: envelopes as stacks write them', () => {
+describe('envelopes as stacks write them', () => {
   it('ISO-8859-1 declared in the XML declaration only (no charset in Content-Type), both ways', async () => {
     const prolog = '<?xml version="1.0" encoding="ISO-8859-1"?>\n';
     const issue = 'Dossier n\u00b0 12 \u2013 caf\u00e9 \u00e0 Hu\u00e9'.replace('\u2013', '-');
@@ -595,7 +595,7 @@ describe('probe: envelopes as stacks write them', () => {
   });
 });
 
-describe('probe: SOAPAction and faults', () => {
+describe('SOAPAction and faults', () => {
   it('SOAPAction quoted, empty "", empty value, and absent: passed as given (or not at all)', async () => {
     answer = echo;
     for (const sa of ['"urn:vanthu#traCuuVanBan"', '""', '', undefined]) {
@@ -689,7 +689,7 @@ describe('probe: SOAPAction and faults', () => {
   });
 });
 
-describe('probe: header consistency, connections, transports', () => {
+describe('header consistency, connections, transports', () => {
   const REPR = 'http://x-road.eu/xsd/representation.xsd';
   const repr = (code: string) => `  <repr:representedParty xmlns:repr="${REPR}"><repr:partyClass>COM</repr:partyClass><repr:partyCode>${code}</repr:partyCode></repr:representedParty>\n`;
 

@@ -783,7 +783,14 @@ export function soapEnvelope(request: SoapFields, bodyXml: string, namespaces = 
     text('id', request.id) +
     text('userId', request.userId) +
     text('issue', request.issue) +
-    text('protocolVersion', request.protocolVersion);
+    text('protocolVersion', request.protocolVersion) +
+    // the party the request was made for, repeated as every header field is (PR-THIRDPARTY)
+    (request.representedParty
+      ? `<repr:representedParty xmlns:repr="${REPR_NS}">` +
+        (request.representedParty.partyClass !== undefined ? `<repr:partyClass>${xmlEscape(request.representedParty.partyClass)}</repr:partyClass>` : '') +
+        (request.representedParty.partyCode !== undefined ? `<repr:partyCode>${xmlEscape(request.representedParty.partyCode)}</repr:partyCode>` : '') +
+        '</repr:representedParty>'
+      : '');
   return Buffer.from(
     `<?xml version="1.0" encoding="UTF-8"?>\n<SOAP-ENV:Envelope xmlns:SOAP-ENV="${SOAP_ENV_NS}" xmlns:xrd="${XRD_NS}" xmlns:id="${ID_NS}"${namespaces}>` +
       `<SOAP-ENV:Header>${header}</SOAP-ENV:Header><SOAP-ENV:Body>${bodyXml}</SOAP-ENV:Body></SOAP-ENV:Envelope>\n`,

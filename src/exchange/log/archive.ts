@@ -91,12 +91,9 @@ interface LastArchive {
   lastSeq: number;
 }
 
-async function readLast(dir: string): Promise<LastArchive | null> {
-  try {
-    return JSON.parse(await readFile(join(dir, ARCHIVES, 'LAST'), 'utf8')) as LastArchive;
-  } catch {
-    return null;
-  }
+/** The writer's reading of `archives/LAST`: none when it is absent or does not read (the chain then starts again). */
+function readLast(dir: string): Promise<{ no: number; hash: Buffer; lastSeq: number } | null> {
+  return readLastArchive(join(dir, ARCHIVES)).catch(() => null);
 }
 
 /**
@@ -213,7 +210,7 @@ export async function archiveSegments(o: {
   }
   if (chosen.length) {
     const no = (last?.no ?? 0) + 1;
-    const prevHash = last ? Buffer.from(last.hash, 'hex') : genesisHash(o.logId, 'archives');
+    const prevHash = last ? last.hash : genesisHash(o.logId, 'archives');
     const firstSeq = chosen[0]!.firstSeq;
     const lastSeq = chosen[chosen.length - 1]!.lastSeq;
     const path = join(adir, archiveName(no));

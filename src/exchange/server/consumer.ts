@@ -56,13 +56,8 @@ export function carriedHeaders(raw: IncomingMessage['headers']): Record<string, 
  * "v%C4%83n-th%C6%B0" — is read as the UTF-8 it is when its bytes are valid UTF-8, not as "vÄƒn-thÆ°".
  */
 export function decodeClientHeader(raw: string): string {
-  let text = raw;
-  if (/[\x80-\xff]/.test(raw)) {
-    const utf8 = Buffer.from(raw, 'latin1').toString('utf8');
-    if (!utf8.includes('\ufffd')) text = utf8;
-  }
   try {
-    return text
+    return headerText(raw)
       .trim()
       .split('/')
       .map((p) => decodeURIComponent(p))

@@ -133,7 +133,7 @@ describe('the framed channel and HTTP/1.1 between security servers', () => {
     const http = await import('node:http');
     const slow = http.createServer((req, res) => {
       req.resume();
-      req.on('end', () => setTimeout(() => res.end('chậm mà chắc'), 3000));
+      req.on('end', () => setTimeout(() => res.end('chậm mà chắc'), 6000));
     });
     await new Promise<void>((r) => slow.listen(0, '127.0.0.1', r));
     const hcm = t.axis.members[2]!.server.store;
@@ -142,7 +142,9 @@ describe('the framed channel and HTTP/1.1 between security servers', () => {
     await hcm.grant({ service: svc, subject: `SUBSYSTEM:${CLIENT_VPCP}`, method: '*', path: '*' });
     const limits = t.axis.members[0]!.server.ctx.limits;
     const old = limits.timeoutMs;
-    limits.timeoutMs = 1000; // a peer silent for 1 s would be given up, but the service may take 10 s at its provider
+    // a peer silent for 2.5 s would be given up (room for a busy machine's connection set-up), but the service
+    // may take 10 s at its provider
+    limits.timeoutMs = 2500;
     try {
       const r = await call(0, CLIENT_VPCP, `${HCM}/cham`, 'x');
       expect([r.status, r.body.toString()]).toEqual([200, 'chậm mà chắc']);

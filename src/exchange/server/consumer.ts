@@ -218,11 +218,12 @@ async function carry(ctx: ServerContext, req: IncomingMessage, res: ServerRespon
     // a member's own service (operational monitoring) is answered by the servers that member owns
     const providerText = isMemberService(service) ? memberText(service) : subsystemText(provSubsystem);
     if (isMemberService(service) ? !conf.member(service) || service.instance !== conf.instance : !conf.hasSubsystem(provSubsystem))
-      throw new TrucError(isMemberService(service) || !conf.member(provSubsystem) ? 'unknown_member' : 'unknown_service', `${providerText} is not registered in the global configuration`, {
+      // X-Road: "Could not find addresses for service provider" (UnknownMember), for a subsystem as for a member
+      throw new TrucError('unknown_member', `${providerText} is not registered in the global configuration`, {
         reason_vi: `${providerText} chưa được đăng ký trong cấu hình toàn cục`,
       });
     let candidates = isMemberService(service) ? conf.allServers().filter((s) => sameMember(s.id, service!)) : conf.serversOf(provSubsystem);
-    if (!candidates.length) throw new TrucError('unknown_service', `no security server serves ${providerText}`, { reason_vi: `không máy chủ an ninh nào phục vụ ${providerText}` });
+    if (!candidates.length) throw new TrucError('unknown_member', `no security server serves ${providerText}`, { reason_vi: `không máy chủ an ninh nào phục vụ ${providerText}` });
     // X-Road's security server targeting (PR-TARGETSS; X-Road-Security-Server in REST): this provider's server only
     const target = soap ? soap.target : targetHeader(req.headers['x-road-security-server']);
     if (target) {

@@ -21,7 +21,7 @@ import type { GlobalConf } from '../conf/global.js';
 import { serviceType, subjectCovers, type AccessRight, type ServerSnapshot, type ServiceRow } from './store.js';
 import { bodyChildren, identifierXml, localAnswer, localMultipartAnswer, soapEnvelope, xmlEscape, type ParsedSoap } from './soap.js';
 import { wsdlForClients } from './wsdl.js';
-import { descriptionContentType } from './openapi.js';
+import { descriptionContentType, descriptionForClients } from './openapi.js';
 
 export const META_SERVICES = new Set(['listMethods', 'allowedMethods', 'getOpenAPI']);
 
@@ -30,13 +30,29 @@ function endpoint(r: AccessRight): { method: string; path: string } {
   return { method: r.method, path: r.path === '*' ? '**' : /[^*]\*$/.test(r.path) ? `${r.path.slice(0, -1)}**` : r.path };
 }
 
-function entry(row: ServiceRow, rights: AccessRight[], described: boolean): Record<string, unknown> {
+/** X-Road's base endpoint (any method, any path): the service itself, never listed as one of its endpoints */
+const isBase = (e: { method: string; path: string }) => e.method === '*' && e.path === '**';
+
+/** whether an access right opens a described operation (its path with `*` for a parameter) whole */
+function opens(r: AccessRight, e: { method: string; path: string }): boolean {
+  if (r.method !== '*' && r.method !== e.method) return false;
+  return r.path === '*' || (r.path.endsWith('*') ? e.path.startsWith(r.path.slice(0, -1)) : r.path === e.path);
+}
+
+/**
+ * A service as PR-MREST lists it. Its endpoints: for a service described by OpenAPI, the operations the
+ * description defines — all of them for `listMethods`, those the client's rights open for `allowedMethods`;
+ * for one without, the endpoints its access rights name. The base endpoint (`*` `**`, the service as a
+ * whole) is never listed, as X-Road leaves it out (`ServerConfImpl.getServiceEndpoints`).
+ */
+function entry(row: ServiceRow, rights: AccessRight[], all: boolean): Record<string, unknown> {
   const s = row.service;
   const seen = new Set<string>();
   const endpoints = [];
-  for (const e of described && row.openapi ? row.openapi.endpoints : rights.map(endpoint)) {
+  const candidates = row.openapi ? row.openapi.endpoints.filter((e) => all || rights.some((r) => opens(r, e))) : rights.map(endpoint);
+  for (const e of candidates) {
     const k = `${e.method} ${e.path}`;
-    if (seen.has(k)) continue;
+    if (seen.has(k) || isBase(e)) continue;
     seen.add(k);
     endpoints.push(e);
   }
@@ -71,22 +87,27 @@ export function metaserviceAnswer(snap: ServerSnapshot, conf: GlobalConf, meta: 
     const code = query.get('serviceCode');
     if (!code) throw new TrucError('bad_request', 'getOpenAPI needs the query parameter serviceCode', { xroadFault: 'InvalidRequest', reason_vi: 'getOpenAPI cần tham số serviceCode' });
     const row = services.find((r) => r.service.serviceCode === code);
-    if (!row) throw new TrucError('unknown_service', `${subsystemText(provider)} has no service ${code}`);
+    // X-Road answers both as an internal error (RestMetadataServiceHandlerImpl): its clients read these names
+    if (!row) throw new TrucError('unknown_service', `Service not found: ${subsystemText(provider)} has no service ${code}`, { xroadFault: 'InternalError', reason_vi: `không tìm thấy dịch vụ: ${subsystemText(provider)} không có dịch vụ ${code}` });
     const d = snap.descriptions.get(row.text);
-    if (!d || d.format === 'wsdl') throw new TrucError('unsupported', `service ${code} has no OpenAPI description: its type is ${serviceType(row)}`, { xroadFault: 'ServiceType', reason_vi: `dịch vụ ${code} không có mô tả OpenAPI: loại dịch vụ là ${serviceType(row)}` });
-    const doc = Buffer.from(d.document);
-    return localAnswer(doc, descriptionContentType(d.format));
+    if (!d || d.format === 'wsdl') throw new TrucError('unsupported', `Invalid service type: ${serviceType(row)} (service ${code} has no OpenAPI description)`, { xroadFault: 'InternalError', reason_vi: `loại dịch vụ không hợp lệ: ${serviceType(row)} (dịch vụ ${code} không có mô tả OpenAPI)` });
+    return localAnswer(descriptionForClients(d.document, d.format), descriptionContentType(d.format));
   }
   // listMethods: every operation of a described service; allowedMethods: the endpoints the client's rights open
-  const list = listed(snap, conf, meta, client, services).map(([row, rights]) => entry(row, rights, meta.serviceCode === 'listMethods'));
+  const list = listed(snap, conf, meta, client, 'rest', services).map(([row, rights]) => entry(row, rights, meta.serviceCode === 'listMethods'));
   const body = Buffer.from(JSON.stringify({ service: list }));
   return localAnswer(body, 'application/json; charset=utf-8');
 }
 
-/** The services a listing metaservice names, with the access rights it shows for each. */
-function listed(snap: ServerSnapshot, conf: GlobalConf, meta: ServiceId, client: SubsystemId, services = servicesOf(snap, subsystemOf(meta))): [ServiceRow, AccessRight[]][] {
+/**
+ * The services a listing metaservice names, with the access rights it shows for each: the REST forms list
+ * services of type REST and OPENAPI, the SOAP forms those of type WSDL and the ones without a description
+ * (a SOAP service need not have its WSDL registered here), as X-Road lists by description type.
+ */
+function listed(snap: ServerSnapshot, conf: GlobalConf, meta: ServiceId, client: SubsystemId, protocol: 'rest' | 'soap', services = servicesOf(snap, subsystemOf(meta))): [ServiceRow, AccessRight[]][] {
   const out: [ServiceRow, AccessRight[]][] = [];
   for (const row of services) {
+    if (protocol === 'rest' ? row.wsdl : row.openapi) continue;
     const rights = snap.access.get(row.text) ?? [];
     if (meta.serviceCode === 'listMethods') out.push([row, rights]);
     else {
@@ -107,7 +128,7 @@ export const SOAP_META_SERVICES = new Set(['listMethods', 'allowedMethods', 'get
  */
 export function soapMetaserviceAnswer(snap: ServerSnapshot, conf: GlobalConf, meta: ServiceId, client: SubsystemId, request: ParsedSoap): IncomingMessage {
   if (meta.serviceCode === 'getWsdl') return getWsdlAnswer(snap, meta, request);
-  const items = listed(snap, conf, meta, client)
+  const items = listed(snap, conf, meta, client, 'soap')
     .map(([row]) => {
       const s = row.service;
       const parts: Record<string, string> = { xRoadInstance: s.instance, memberClass: s.memberClass, memberCode: s.memberCode, subsystemCode: s.subsystemCode, serviceCode: s.serviceCode, ...(s.serviceVersion ? { serviceVersion: s.serviceVersion } : {}) };
@@ -141,7 +162,7 @@ function getWsdlAnswer(snap: ServerSnapshot, meta: ServiceId, request: ParsedSoa
   const want = bodyChildren(request);
   const code = want.serviceCode;
   const version = want.serviceVersion || undefined;
-  if (!code) throw new TrucError('bad_request', 'getWsdl names the service in its body: <xrd:getWsdl><xrd:serviceCode>…</xrd:serviceCode></xrd:getWsdl>', { xroadFault: 'InvalidBody', reason_vi: 'getWsdl cần mã dịch vụ trong thân: <xrd:getWsdl><xrd:serviceCode>…</xrd:serviceCode></xrd:getWsdl>' });
+  if (!code) throw new TrucError('bad_request', 'Missing serviceCode in message body: <xrd:getWsdl><xrd:serviceCode>…</xrd:serviceCode></xrd:getWsdl>', { xroadFault: 'InvalidRequest', reason_vi: 'getWsdl cần mã dịch vụ trong thân: <xrd:getWsdl><xrd:serviceCode>…</xrd:serviceCode></xrd:getWsdl>' });
   const rows = servicesOf(snap, subsystemOf(meta)).filter((r) => r.service.serviceCode === code && (!version || r.service.serviceVersion === version));
   if (!rows.length) throw new TrucError('unknown_service', `${subsystemText(subsystemOf(meta))} has no service ${code}${version ? ` of version ${version}` : ''}`);
   const row = rows.find((r) => r.wsdl);
@@ -165,7 +186,8 @@ function getWsdlAnswer(snap: ServerSnapshot, meta: ServiceId, request: ParsedSoa
  */
 export function listClients(conf: GlobalConf, instance: string | null, json: boolean): { contentType: string; body: Buffer } {
   const entries: { objectType: 'MEMBER' | 'SUBSYSTEM'; memberClass: string; memberCode: string; subsystemCode?: string; name: string }[] = [];
-  if (instance === null || instance === conf.instance) {
+  // an empty parameter is this instance, as X-Road reads it
+  if (!instance || instance === conf.instance) {
     const members = [...conf.shared.members].sort((a, b) => (a.memberClass + '/' + a.memberCode < b.memberClass + '/' + b.memberCode ? -1 : 1));
     for (const m of members) {
       entries.push({ objectType: 'MEMBER', memberClass: m.memberClass, memberCode: m.memberCode, name: m.name });

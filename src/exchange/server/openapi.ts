@@ -2,10 +2,11 @@
  * OpenAPI descriptions of the REST services a security server's clients provide (X-Road's service
  * descriptions of type OPENAPI3): the provider's operator registers the document, clients fetch it through
  * the axis with the `getOpenAPI` metaservice, and `listMethods` lists the operations it describes as the
- * service's endpoints. Only OpenAPI 3 (`openapi: 3.x`) is taken, in JSON or YAML, as given (not rewritten);
- * what is checked is what the metaservices rely on: the version and a `paths` object of operations.
+ * service's endpoints. Only OpenAPI 3 (`openapi: 3.x`) is taken, in JSON or YAML, and kept as given; what is
+ * checked is what the metaservices rely on: the version and a `paths` object of operations. Clients get it
+ * with the provider's own server addresses cut to their paths (`descriptionForClients`).
  */
-import { parse as parseYaml } from 'yaml';
+import { isMap, isScalar, isSeq, parse as parseYaml, parseDocument, type Document } from 'yaml';
 import { TrucError } from '../../errors.js';
 
 /** The largest description taken: a description is metadata, not a payload. */
@@ -69,4 +70,87 @@ export function parseServiceDescription(text: string): ServiceDescription {
 /** The media type a description is answered with. */
 export function descriptionContentType(format: ServiceDescription['format']): string {
   return format === 'json' ? 'application/json; charset=utf-8' : 'application/yaml; charset=utf-8';
+}
+
+/** an absolute URL's path (what follows scheme and authority, before any query or fragment), `/` when empty */
+function pathOf(url: string): string | undefined {
+  const m = /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*([^?#]*)/i.exec(url);
+  return m ? m[1] || '/' : undefined;
+}
+
+/** a server URL to hide: absolute, without a `{variable}` (one with variables is the client's to fill) */
+const hidden = (url: unknown): string | undefined => (typeof url === 'string' && !(url.includes('{') && url.includes('}')) ? pathOf(url) : undefined);
+
+/** the `servers` lists of a description: the document's, each path item's, each operation's */
+function serverLists(doc: Record<string, unknown>): unknown[] {
+  const lists = [doc.servers];
+  const paths = doc.paths && typeof doc.paths === 'object' ? Object.values(doc.paths as Record<string, unknown>) : [];
+  for (const item of paths) {
+    if (!item || typeof item !== 'object') continue;
+    const i = item as Record<string, unknown>;
+    lists.push(i.servers);
+    for (const m of METHODS) if (i[m] && typeof i[m] === 'object') lists.push((i[m] as Record<string, unknown>).servers);
+  }
+  return lists;
+}
+
+/** the described documents as clients get them, for the last few asked for */
+const forClients = new Map<string, Buffer>();
+
+/**
+ * A description as `getOpenAPI` answers it: every `servers[].url` that is an absolute URL without a
+ * variable is cut to its path (`http://10.20.30.40:8080/api/v1` → `/api/v1`), so that the provider's
+ * internal addresses do not reach other agencies — as X-Road's Openapi3Anonymiser does for the document's
+ * servers, and as getWsdl does for a WSDL's (here also the path items' and operations' servers). A document
+ * with nothing to hide is answered byte for byte; a YAML one is otherwise rewritten through its syntax tree,
+ * keeping its comments and layout.
+ */
+export function descriptionForClients(document: string, format: ServiceDescription['format']): Buffer {
+  const cached = forClients.get(document);
+  if (cached) return cached;
+  let out: Buffer;
+  if (format === 'json') {
+    const doc = JSON.parse(document) as Record<string, unknown>;
+    let changed = false;
+    for (const list of serverLists(doc))
+      if (Array.isArray(list))
+        for (const server of list) {
+          const path = server && typeof server === 'object' ? hidden((server as Record<string, unknown>).url) : undefined;
+          if (path !== undefined) {
+            (server as Record<string, unknown>).url = path;
+            changed = true;
+          }
+        }
+    out = Buffer.from(changed ? JSON.stringify(doc, null, 2) : document);
+  } else {
+    const doc: Document = parseDocument(document, { uniqueKeys: true });
+    let changed = false;
+    const rewrite = (node: unknown) => {
+      if (!isSeq(node)) return;
+      for (const server of node.items) {
+        if (!isMap(server)) continue;
+        const url = server.get('url', true);
+        const path = isScalar(url) ? hidden(url.value) : undefined;
+        if (path !== undefined) {
+          url!.value = path;
+          changed = true;
+        }
+      }
+    };
+    rewrite(doc.get('servers', true));
+    const paths = doc.get('paths', true);
+    if (isMap(paths))
+      for (const pair of paths.items) {
+        if (!isMap(pair.value)) continue;
+        rewrite(pair.value.get('servers', true));
+        for (const m of METHODS) {
+          const op = pair.value.get(m, true);
+          if (isMap(op)) rewrite(op.get('servers', true));
+        }
+      }
+    out = Buffer.from(changed ? doc.toString() : document);
+  }
+  if (forClients.size >= 16) forClients.delete(forClients.keys().next().value!);
+  forClients.set(document, out);
+  return out;
 }

@@ -32,6 +32,7 @@ import { ServedWindow, type ServerContext } from './context.js';
 import type { OpRecord } from './oprecords.js';
 import { bodyElements, localAnswer, localMultipartAnswer, soapEnvelope, xmlEscape, type BodyElement, type ParsedSoap } from './soap.js';
 import { serviceType, type ServerSnapshot, type ServiceRow } from './store.js';
+import { META_SERVICES, SOAP_META_SERVICES } from './metaservices.js';
 import { xroadFault } from './xroad-error.js';
 
 /** X-Road's names of a service's type in operational monitoring (REST, WSDL, OPENAPI3) */
@@ -242,6 +243,8 @@ function recordJson(at: RecordContext, snap: ServerSnapshot, r: OpRecord): Recor
   // the provider's own services have a known type; the consumer's side does not know the provider's
   const row = r.side === 'provider' && r.service ? snap.services.get(r.service) : undefined;
   if (row) out.serviceType = opmonServiceType(row);
+  // a metaservice the provider's server answered itself: REST for PR-MREST's, WSDL for PR-META's, as X-Road records them
+  else if (r.side === 'provider' && service?.subsystemCode && (r.protocol === 'soap' ? SOAP_META_SERVICES : META_SERVICES).has(service.serviceCode)) out.serviceType = r.protocol === 'soap' ? 'WSDL' : 'REST';
   if (r.status !== undefined) out.statusCode = r.status;
   out.xRoadVersion = `Trục ${TRUC_VERSION}`;
   if (r.requestId) out.xRequestId = r.requestId;

@@ -299,13 +299,14 @@ async function carry(ctx: ServerContext, x: ProviderExchange, check?: () => void
     const snap = await ctx.store.snapshot();
     const svcText = serviceText(service);
     const svc = snap.services.get(svcText);
-    // X-Road's REST metaservices, answered by this server itself for a subsystem it serves (a registered
-    // service of the same code goes first)
+    // X-Road's metaservices, answered by this server itself for a subsystem it serves (a registered service of
+    // the same code goes first); over SOAP a service version in the header is ignored, as X-Road reads only the
+    // code (PR-META's getWsdl example names one)
     // X-Road's operational monitoring (PR-OPMON): offered by this server's owner, answered here over SOAP
     const opmon = isMemberService(service) && header.protocol === 'soap' && sameMember(service, ctx.id);
     const meta =
       opmon ||
-      (!svc && !isMemberService(service) && !service.serviceVersion && (header.protocol === 'soap' ? SOAP_META_SERVICES : META_SERVICES).has(service.serviceCode) && snap.clients.has(subsystemText(subsystemOf(service))) && conf.isClientOf(ctx.id, subsystemOf(service)));
+      (!svc && !isMemberService(service) && (!service.serviceVersion || header.protocol === 'soap') && (header.protocol === 'soap' ? SOAP_META_SERVICES : META_SERVICES).has(service.serviceCode) && snap.clients.has(subsystemText(subsystemOf(service))) && conf.isClientOf(ctx.id, subsystemOf(service)));
     if (!meta && (!svc || svc.disabled || !conf.isClientOf(ctx.id, subsystemOf(service))))
       throw new TrucError('unknown_service', `${svcText} is not a service of this security server${svc?.disabled ? ' (disabled)' : ''}`, {
         reason_vi: `${svcText} không phải dịch vụ của máy chủ an ninh này${svc?.disabled ? ' (đang tắt)' : ''}`,

@@ -216,8 +216,9 @@ describe('refusals toward the information system', () => {
     const a = await call(0, '/r1/VN/GOV/999.99.99.Z99/vanthu/thong-tin');
     expect(a.error).toBe('Server.ClientProxy.UnknownMember');
     expect(a.json().code).toBe('unknown_member');
+    // X-Road: "Could not find addresses for service provider", for a subsystem as for a member
     const b = await call(0, '/r1/VN/PROV/000.00.31.H29/khong-co/thong-tin');
-    expect(b.error).toBe('Server.ClientProxy.UnknownService');
+    expect(b.error).toBe('Server.ClientProxy.UnknownMember');
   });
 
   it('a service the provider does not have', async () => {
@@ -1025,10 +1026,13 @@ describe("X-Road's message protocol for REST (PR-REST, PR-MREST)", () => {
     await until(async () => ((await search(0)).length === 2 ? true : undefined));
     const provider = await until(async () => ((await search(2)).length === 2 ? search(2) : undefined));
     expect(provider.map((x) => `${x.side}:${x.kind}`).sort()).toEqual(['provider:request', 'provider:response']);
-    // getOpenAPI: Trục keeps no OpenAPI descriptions
+    // getOpenAPI of a service without an OpenAPI description
     const none = await call(0, `/r1/${HCM_SUB}/getOpenAPI?serviceCode=vong`);
-    expect([none.status, none.error]).toEqual([500, 'Server.ServerProxy.ServiceType']);
-    expect((await call(0, `/r1/${HCM_SUB}/getOpenAPI?serviceCode=khong-co`)).error).toBe('Server.ServerProxy.UnknownService');
+    // as X-Road's RestMetadataServiceHandlerImpl answers them: internal errors, "Invalid service type" / "Service not found"
+    expect([none.status, none.error]).toEqual([500, 'Server.ServerProxy.InternalError']);
+    expect(none.json().message).toMatch(/^Invalid service type: REST/);
+    const unknown = await call(0, `/r1/${HCM_SUB}/getOpenAPI?serviceCode=khong-co`);
+    expect([unknown.error, unknown.json().message.startsWith('Service not found')]).toEqual(['Server.ServerProxy.InternalError', true]);
     expect((await call(0, `/r1/${HCM_SUB}/getOpenAPI`)).error).toBe('Server.ServerProxy.InvalidRequest');
   });
 
@@ -1052,6 +1056,6 @@ describe("X-Road's message protocol for REST (PR-REST, PR-MREST)", () => {
     expect((await call(0, `/r1/${HCM_SUB}/getOpenAPI?serviceCode=kin`)).body.toString()).toBe(yaml);
     await expect(hcm.server.store.describeService(parseService(`SERVICE:${HCM_SUB}/khong-co`), yaml)).rejects.toMatchObject({ code: 'unknown_service' });
     await hcm.server.store.describeService(kin, null);
-    expect((await call(0, `/r1/${HCM_SUB}/getOpenAPI?serviceCode=kin`)).error).toBe('Server.ServerProxy.ServiceType');
+    expect((await call(0, `/r1/${HCM_SUB}/getOpenAPI?serviceCode=kin`)).error).toBe('Server.ServerProxy.InternalError');
   });
 });

@@ -9,7 +9,7 @@
  */
 import http from 'node:http';
 import { join } from 'node:path';
-import { mkdirSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import type { Platform } from '../platform.js';
 import { openDb, migrate, type Db } from '../store/index.js';
@@ -211,6 +211,31 @@ export function openCentral(p: Platform, baseUrl: string, instance = 'VN', setti
  * Registers and starts the agencies' security servers against a central server whose configuration is
  * served at `o.baseUrl` (the platform's HTTP app with the central routes).
  */
+/**
+ * An agency's PGlite folder on a first start: a copy of one made and migrated once for the whole axis.
+ * PGlite's initdb costs seconds of CPU per database (≈4 s on a 2-core machine): a first `truc start` paid it
+ * for each of the three agencies, now once. A folder that exists is the agency's own and is opened as it is.
+ */
+async function agencyFolder(axisDir: string, db: string): Promise<string> {
+  if (existsSync(db)) return db;
+  const template = join(axisDir, '.db-template');
+  if (!existsSync(join(template, 'PG_VERSION'))) {
+    // made beside and renamed into place: a start interrupted half-way leaves no half-made template
+    const work = `${template}.${process.pid}`;
+    rmSync(work, { recursive: true, force: true });
+    const t = await openDb({ url: work });
+    try {
+      await migrate(t, serverMigrations);
+    } finally {
+      await t.close();
+    }
+    rmSync(template, { recursive: true, force: true });
+    renameSync(work, template);
+  }
+  cpSync(template, db, { recursive: true });
+  return db;
+}
+
 export async function startAxis(p: Platform, central: CentralServer, o: AxisOptions): Promise<Axis> {
   const instance = central.instance;
   const agencies = o.agencies ?? DEMO_AGENCIES;
@@ -240,7 +265,7 @@ export async function startAxis(p: Platform, central: CentralServer, o: AxisOpti
     const first = agencies.find((x) => x.memberClass === a.memberClass && x.memberCode === a.memberCode) === a;
     const dir = join(o.dir, first ? a.memberCode : `${a.memberCode}-${a.serverCode}`);
     mkdirSync(dir, { recursive: true });
-    const url = o.storage === 'memory' ? 'memory://' : o.storage === 'folder' ? join(dir, 'db') : await o.storage(a);
+    const url = o.storage === 'memory' ? 'memory://' : o.storage === 'folder' ? await agencyFolder(o.dir, join(dir, 'db')) : await o.storage(a);
     const db = await openDb({ url, thread: o.thread === true, serving: o.serving === true });
     await migrate(db, serverMigrations);
     const id = serverId(memberId(instance, a.memberClass, a.memberCode), a.serverCode);
@@ -277,6 +302,7 @@ export async function startAxis(p: Platform, central: CentralServer, o: AxisOpti
     members.push({ agency: a, subsystem, id, db, log, conf, server, isUrl, ...(isTlsUrl ? { isTlsUrl } : {}), peerAddress, ...(serviceUrl ? { serviceUrl } : {}) });
     i++;
   }
+  if (o.storage === 'folder') rmSync(join(o.dir, '.db-template'), { recursive: true, force: true });
   // registration: each server asks for its authentication certificate and its client; the bootstrap
   // operator approves what the central server verified
   const current = await central.ctx.db.query<{ owner_class: string; owner_code: string; server_code: string; address: string }>('SELECT owner_class, owner_code, server_code, address FROM xc_server');

@@ -14,25 +14,25 @@ import { cpSync, existsSync, mkdtempSync, readFileSync, renameSync, rmSync } fro
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openDb, migrate } from '../../src/store/index.js';
+import { openDb, migrate, type Migration } from '../../src/store/index.js';
 import { ALL_MIGRATIONS } from '../../src/database.js';
 
-let template: Promise<string> | undefined;
+/** the templates of this file's process, by their name */
+const templates = new Map<string, Promise<string>>();
 
-function templateName(): string {
+function templateName(migrations: Migration[]): string {
   const h = createHash('sha256');
   h.update(readFileSync('node_modules/@electric-sql/pglite/package.json')); // its version
-  for (const m of ALL_MIGRATIONS) h.update(`${m.id}\0${m.sql}\0`);
+  for (const m of migrations) h.update(`${m.id}\0${m.sql}\0`);
   return join(tmpdir(), `truc-pglite-template-${h.digest('hex').slice(0, 16)}`);
 }
 
-async function buildTemplate(): Promise<string> {
-  const dir = templateName();
+async function buildTemplate(dir: string, migrations: Migration[]): Promise<string> {
   if (existsSync(join(dir, 'PG_VERSION'))) return dir;
   const work = mkdtempSync(`${dir}.build-`);
   const db = await openDb({ url: work });
   try {
-    await migrate(db, ALL_MIGRATIONS);
+    await migrate(db, migrations);
   } finally {
     await db.close();
   }
@@ -44,9 +44,15 @@ async function buildTemplate(): Promise<string> {
   return dir;
 }
 
-/** A fresh, fully migrated PGlite data folder of its own; pass it as `database.url`. */
-export async function migratedPgliteDir(): Promise<string> {
-  template ??= buildTemplate();
+/**
+ * A fresh PGlite data folder of its own, migrated with `migrations` (the platform's, by default; a security
+ * server's database takes `serverMigrations` alone, as `truc ss serve` and the axis make it); pass it as
+ * `database.url`.
+ */
+export async function migratedPgliteDir(migrations: Migration[] = ALL_MIGRATIONS): Promise<string> {
+  const name = templateName(migrations);
+  let template = templates.get(name);
+  if (!template) templates.set(name, (template = buildTemplate(name, migrations)));
   const dir = mkdtempSync(join(tmpdir(), 'truc-pgdb-'));
   cpSync(await template, dir, { recursive: true });
   return dir;

@@ -10,6 +10,9 @@ import { TimeStampAuthority } from '../../../src/pki/tsa/index.js';
 import { openCentral, startAxis, type Axis, type AxisOptions } from '../../../src/exchange/axis.js';
 import type { CentralServer } from '../../../src/exchange/central/index.js';
 import { tmp } from '../../helpers/openssl.js';
+import { migratedPgliteDir } from '../../helpers/pglite-template.js';
+import { serverMigrations } from '../../../src/exchange/server/store.js';
+import { rmSync } from 'node:fs';
 import { openMessageLog } from '../../../src/exchange/server/log-open.js';
 import tls from 'node:tls';
 import type { KeyObject } from 'node:crypto';
@@ -36,7 +39,15 @@ export async function startTestAxis(o: Partial<AxisOptions> & { dbUrl?: string; 
   const app = await buildApp(p, { ocsp, tsa, central: new Proxy({} as CentralServer, { get: (_t, k) => (ref.central as any)[k] }) });
   const baseUrl = await app.listen({ host: '127.0.0.1', port: 0 });
   const central = (ref.central = await openCentral(p, baseUrl, 'VN', o.centralSettings ?? {}));
-  const axis = await startAxis(p, central, { baseUrl, dir: tmp('axis-'), storage: 'memory', openLog: (db, dir, lo) => openMessageLog(db, dir, lo), ...o });
+  // each server's database a copy of a migrated template (as testPlatform's): a new in-memory PGlite runs
+  // initdb, ≈4 s of CPU each on this machine, three per axis
+  const folders: string[] = [];
+  const storage = async () => {
+    const dir = await migratedPgliteDir(serverMigrations);
+    folders.push(dir);
+    return dir;
+  };
+  const axis = await startAxis(p, central, { baseUrl, dir: tmp('axis-'), storage, openLog: (db, dir, lo) => openMessageLog(db, dir, lo), ...o });
   return {
     p,
     app,
@@ -49,6 +60,7 @@ export async function startTestAxis(o: Partial<AxisOptions> & { dbUrl?: string; 
       await app.close();
       await ocsp.stop();
       await p.close();
+      for (const dir of folders) rmSync(dir, { recursive: true, force: true });
     },
   };
 }

@@ -62,8 +62,8 @@ import { makeEvent, type Bus } from '../../bus/index.js';
 import { signXades, validatePdf, type ValidationOptions } from '../../sign/index.js';
 import type { ExternalSigner } from '../../sign/signer.js';
 import { clientHeader, parseClientHeader, type SubsystemId } from '../ids.js';
-import { documentIdOf, type Attachment, type BusinessDocType, type DocumentRef, type EdocPackage, type Organ, type PackageHeader } from './package.js';
-import { parseEnvelope, writeEnvelope } from './xml.js';
+import { bad, checkDate, checkPackage, documentIdOf, type Attachment, type BusinessDocType, type DocumentRef, type EdocPackage, type Organ, type PackageHeader } from './package.js';
+import { parseEnvelope, writeEnvelope, xmlToKeep } from './xml.js';
 import { FrameReader, FRAMES_MEDIA_TYPE, writeFrames } from './frame.js';
 import { advance, advanceReported, parseStatus, STATUS_CODES, writeStatus, type StaffInfo, type StatusCode, type StatusPacket, type StatusState } from './status.js';
 import { memberOfCertificate, verifySigned, type SignatureVerdict } from './verify.js';
@@ -294,6 +294,24 @@ async function collect(g: AsyncIterable<Buffer>): Promise<Buffer> {
 
 async function* single(b: Buffer): AsyncGenerator<Buffer> {
   yield b;
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+/**
+ * The clerk's document (send, replace) shaped before anything is made of it: a missing or mistyped part is
+ * `bad_package` naming its field (what the values hold is `checkPackage`'s to judge, on the package made).
+ */
+function checkSendInput(input: unknown): asserts input is SendInput {
+  if (!isObject(input)) throw new TrucError('bad_request', 'thân yêu cầu phải là một đối tượng JSON / the body must be a JSON object');
+  if (!isObject(input.code)) throw bad('Code', 'is required: {"number": …, "notation": …}', 'bắt buộc phải có: {"number": …, "notation": …}');
+  if (!isObject(input.promulgation)) throw bad('PromulgationInfo', 'is required: {"place": …, "date": "yyyy-MM-dd"}', 'bắt buộc phải có: {"place": …, "date": "yyyy-MM-dd"}');
+  if (input.promulgation.date !== undefined) checkDate('PromulgationInfo.PromulgationDate', input.promulgation.date);
+  if (!isObject(input.documentType)) throw bad('DocumentType', 'is required: {"type": …, "typeName": …}', 'bắt buộc phải có: {"type": …, "typeName": …}');
+  if (!isObject(input.signer)) throw bad('SignerInfo', 'is required: {"fullName": …}', 'bắt buộc phải có: {"fullName": …}');
+  if (input.otherInfo !== undefined && !isObject(input.otherInfo)) throw bad('OtherInfo', 'must be an object', 'phải là một đối tượng');
+  if (input.toPlaces !== undefined && !Array.isArray(input.toPlaces)) throw bad('ToPlaces', 'must be a list', 'phải là danh sách');
+  if (input.responseFor !== undefined && !Array.isArray(input.responseFor)) throw bad('ResponseFor', 'must be a list', 'phải là danh sách');
 }
 
 /** A file kept encrypted: its vault object id (a UUID) before `.vlt`. */
@@ -571,7 +589,7 @@ export class DocumentDesk {
    */
   async shred(id: string, reason: string, actor: string): Promise<void> {
     const [r] = await this.o.db.query('SELECT * FROM xd_document WHERE id = $1', [id]);
-    if (!r) throw new TrucError('unknown_document', `no document ${id}`, { id });
+    if (!r) throw new TrucError('unknown_document', `không có văn bản ${id} / no document ${id}`, { id });
     const row = documentRow(r);
     if (!this.o.cipher || (!row.sealed && !row.shreddedAt)) throw new TrucError('conflict', `văn bản ${id} không được mã hoá, không thể huỷ khoá / document ${id} is not kept encrypted: there is no key to shred`, { id });
     await this.o.cipher.shred(`doc:${id}`, reason);
@@ -752,7 +770,7 @@ export class DocumentDesk {
     let size = 0;
     // an upload of this desk is read through its cipher; any other path as it is
     const own = a.path?.startsWith(join(this.o.dir, 'uploads')) ?? false;
-    const src: AsyncIterable<Buffer> | Iterable<Buffer> = a.path ? ((own ? this.openStored(a.path) : createReadStream(a.path)) as AsyncIterable<Buffer>) : a.bytes ? [Buffer.from(a.bytes)] : (() => { throw new TrucError('bad_request', `attachment ${a.name}: a file or bytes`); })();
+    const src: AsyncIterable<Buffer> | Iterable<Buffer> = a.path ? ((own ? this.openStored(a.path) : createReadStream(a.path)) as AsyncIterable<Buffer>) : a.bytes ? [Buffer.from(a.bytes)] : (() => { throw new TrucError('bad_request', `tệp đính kèm ${a.name}: cần một tệp hoặc nội dung / attachment ${a.name}: a file or bytes`); })();
     try {
       await this.writeStored(path, src, (b) => {
         h.update(b);
@@ -762,17 +780,17 @@ export class DocumentDesk {
       await this.discard(path);
       throw e;
     }
-    if (size > this.o.maxAttachmentBytes) throw new TrucError('too_large', `attachment ${a.name} has more than ${this.o.maxAttachmentBytes} bytes`);
+    if (size > this.o.maxAttachmentBytes) throw new TrucError('too_large', `tệp đính kèm ${a.name} lớn quá ${this.o.maxAttachmentBytes} byte / attachment ${a.name} has more than ${this.o.maxAttachmentBytes} bytes`);
     const contentType = a.contentType ?? (a.name.toLowerCase().endsWith('.pdf') ? 'application/pdf' : 'application/octet-stream');
     return { att: { contentId: `att${index + 1}`, contentType, attachmentName: a.name, ...(a.description ? { description: a.description } : {}), size, sha256: h.digest('hex') }, path };
   }
 
   private resolveRecipients(ids: string[]): { organ: Organ; client: string }[] {
-    if (!Array.isArray(ids) || !ids.length) throw new TrucError('bad_request', 'at least one recipient');
+    if (!Array.isArray(ids) || !ids.length) throw new TrucError('bad_request', 'phải có ít nhất một nơi nhận (to: danh sách mã cơ quan) / at least one recipient (to: a list of agency codes)');
     const dir = new Map(this.recipients().map((r) => [r.id, r]));
     return [...new Set(ids)].map((id) => {
       const r = dir.get(id);
-      if (!r) throw new TrucError('unknown_member', `${id} is not an agency this desk can send to`, { organId: id });
+      if (!r) throw new TrucError('unknown_member', `${String(id).slice(0, 40)} không phải cơ quan mà bàn văn thư này gửi được tới / ${String(id).slice(0, 40)} is not an agency this desk can send to`, { organId: id });
       return { organ: { organId: r.id, organName: r.name }, client: this.recipientClient(r) };
     });
   }
@@ -793,6 +811,8 @@ export class DocumentDesk {
     signedXml?: string,
     inTx?: (sql: Sql) => Promise<void>,
   ): Promise<SendResult> {
+    // the package's fields first: what the receiving desk would refuse is refused here, before any release check
+    checkPackage(pkg);
     const encryptTo = await this.checkRelease(actor, pkg, files, to);
     const xml = signedXml ?? (await signXades(writeEnvelope(pkg), this.o.signer, { signingTime: this.clock() }));
     const sha = createHash('sha256').update(xml).digest('hex');
@@ -804,7 +824,7 @@ export class DocumentDesk {
       await this.o.db.tx(async (sql) => {
         if (h.business.docType === 0 || h.business.docType === 3) {
           const [exists] = await sql.query(`SELECT id FROM xd_document WHERE direction = 'out' AND sender = $1 AND document_id = $2 AND doc_type IN (0, 3)`, [h.from.organId, h.documentId]);
-          if (exists) throw new TrucError('conflict', `${h.documentId} was already sent; recall, update or replace it instead`, { documentId: h.documentId });
+          if (exists) throw new TrucError('conflict', `văn bản ${h.documentId} đã được gửi; hãy thu hồi, cập nhật hoặc thay thế nó / ${h.documentId} was already sent; recall, update or replace it instead`, { documentId: h.documentId });
         }
         await insertDocument(sql, doc, sealed);
         for (const [i, a] of pkg.attachments.entries()) await insertAttachment(sql, { ...a, docId, path: files[i]!, report: null }, !!sealed);
@@ -850,6 +870,11 @@ export class DocumentDesk {
 
   /** Sends a document to one or many agencies: one call, one package, a delivery per recipient. */
   async send(input: SendInput, actor: string): Promise<SendResult> {
+    try {
+      checkSendInput(input);
+    } catch (e) {
+      return this.refused(actor, 'send', '(none)', e, {});
+    }
     const to = this.resolveRecipients(input.to);
     const docId = randomUUID();
     try {
@@ -861,7 +886,7 @@ export class DocumentDesk {
       return await this.dispatch(actor, docId, { header, attachments: staged.map((s) => s.att) }, staged.map((s) => s.path), to, null);
     } catch (e) {
       await this.discard(join(this.o.dir, 'files', docId));
-      return this.refused(actor, 'send', input.code ? `${input.code.number}/${input.code.notation}` : '(none)', e, {});
+      return this.refused(actor, 'send', `${String(input.code.number).slice(0, 64)}/${String(input.code.notation).slice(0, 128)}`, e, {});
     }
   }
 
@@ -874,15 +899,24 @@ export class DocumentDesk {
     const xml = typeof signedEnvelope === 'string' ? signedEnvelope : Buffer.from(signedEnvelope).toString('utf8');
     try {
       const pkg = parseEnvelope(xml);
-      if (pkg.header.from.organId !== this.organ.organId) throw new TrucError('forbidden', `the package is from ${pkg.header.from.organId}, not from this agency (${this.organ.organId})`);
+      if (pkg.header.from.organId !== this.organ.organId) throw new TrucError('forbidden', `gói tin của cơ quan ${pkg.header.from.organId}, không phải của cơ quan này (${this.organ.organId}) / the package is from ${pkg.header.from.organId}, not from this agency (${this.organ.organId})`);
       this.checkSigner(await verifySigned(Buffer.from(xml), this.o.validation), this.client);
+      // every attachment given is one the signed manifest names, once — as the receiving desk will check
+      const named = new Set(pkg.attachments.map((m) => m.contentId));
+      const given = new Set<string>();
+      for (const a of attachments) {
+        const cid = String(a.contentId).slice(0, 128);
+        if (!named.has(a.contentId)) throw new TrucError('attachment_mismatch', `tệp đính kèm "${cid}" không có trong danh mục đã ký / an attachment "${cid}" that the manifest does not name`, { contentId: cid });
+        if (given.has(a.contentId)) throw new TrucError('attachment_mismatch', `tệp đính kèm ${cid} được đưa hai lần / attachment ${cid} given twice`, { contentId: cid });
+        given.add(a.contentId);
+      }
       const to = this.resolveRecipients(pkg.header.to.map((t) => t.organId));
       const files: string[] = [];
       for (const [i, m] of pkg.attachments.entries()) {
         const given = attachments.find((a) => a.contentId === m.contentId);
-        if (!given) throw new TrucError('attachment_mismatch', `attachment ${m.contentId} of the manifest is not given`, { contentId: m.contentId });
+        if (!given) throw new TrucError('attachment_mismatch', `tệp đính kèm ${m.contentId} ghi trong danh mục không được gửi kèm / attachment ${m.contentId} of the manifest is not given`, { contentId: m.contentId });
         const s = await this.stage(docId, i, given);
-        if (s.att.sha256 !== m.sha256 || s.att.size !== m.size) throw new TrucError('attachment_mismatch', `attachment ${m.contentId} does not match the manifest's hash`, { contentId: m.contentId });
+        if (s.att.sha256 !== m.sha256 || s.att.size !== m.size) throw new TrucError('attachment_mismatch', `tệp đính kèm ${m.contentId} không khớp giá trị băm trong danh mục / attachment ${m.contentId} does not match the manifest's hash`, { contentId: m.contentId });
         files.push(s.path);
       }
       let parentId: string | null = null;
@@ -896,15 +930,15 @@ export class DocumentDesk {
 
   private async baseOut(documentId: string): Promise<StoredDocumentRow> {
     const [r] = await this.o.db.query(`SELECT * FROM xd_document WHERE direction = 'out' AND sender = $1 AND document_id = $2 AND doc_type IN (0, 3)`, [this.organ.organId, documentId]);
-    if (!r) throw new TrucError('unknown_document', `no document ${documentId} was sent from here`, { documentId });
+    if (!r) throw new TrucError('unknown_document', `không có văn bản ${documentId} nào được gửi từ đây / no document ${documentId} was sent from here`, { documentId });
     return documentRow(r);
   }
 
   private async outDoc(id: string): Promise<StoredDocumentRow> {
     const [r] = await this.o.db.query(`SELECT * FROM xd_document WHERE id = $1 AND direction = 'out'`, [id]);
-    if (!r) throw new TrucError('unknown_document', `no sent document ${id}`, { id });
+    if (!r) throw new TrucError('unknown_document', `không có văn bản đã gửi ${id} / no sent document ${id}`, { id });
     const d = documentRow(r);
-    if (d.docType !== 0 && d.docType !== 3) throw new TrucError('bad_request', `${id} is a ${d.docType === 1 ? 'recall' : 'update'}, not a document`);
+    if (d.docType !== 0 && d.docType !== 3) throw new TrucError('bad_request', `${id} là gói ${d.docType === 1 ? 'thu hồi' : 'cập nhật'}, không phải văn bản / ${id} is a ${d.docType === 1 ? 'recall' : 'update'}, not a document`);
     return d;
   }
 
@@ -954,6 +988,11 @@ export class DocumentDesk {
   /** A new document (its own number) replacing a sent one; the old one's recipients move to 13. */
   async replace(id: string, input: Omit<SendInput, 'to'> & { to?: string[] }, reason: string, actor: string): Promise<SendResult> {
     const base = await this.outDoc(id);
+    try {
+      checkSendInput({ to: [], ...input });
+    } catch (e) {
+      return this.refused(actor, 'replace', id, e, {});
+    }
     const recips = (await this.o.db.query('SELECT * FROM xd_recipient WHERE doc_id = $1', [id])).map(recipientRow);
     for (const r of recips) advance(r.state, '13', 'replace');
     const to = this.resolveRecipients(input.to ?? recips.map((r) => r.organId));
@@ -976,7 +1015,7 @@ export class DocumentDesk {
 
   private async inDoc(sql: Sql, id: string, lock = false): Promise<StoredDocumentRow> {
     const [r] = await sql.query(`SELECT * FROM xd_document WHERE id = $1 AND direction = 'in'${lock ? ' FOR UPDATE' : ''}`, [id]);
-    if (!r) throw new TrucError('unknown_document', `no received document ${id}`, { id });
+    if (!r) throw new TrucError('unknown_document', `không có văn bản đến ${id} / no received document ${id}`, { id });
     const d = documentRow(r);
     if ((d.docType === 1 || d.docType === 2) && d.parentId) return this.inDoc(sql, d.parentId, lock);
     return d;
@@ -985,8 +1024,8 @@ export class DocumentDesk {
   /** Reports a business status of a received document to its sender (signed, queued, delivered like a package). */
   async sendStatus(id: string, code: StatusCode, opts: { description?: string; staff?: StaffInfo } = {}, actor: string): Promise<{ id: string; code: StatusCode }> {
     try {
-      if (!Object.hasOwn(STATUS_CODES, code)) throw new TrucError('bad_request', `unknown status code ${String(code).slice(0, 10)}`);
-      if (code === '13') throw new TrucError('bad_request', 'status 13 comes with a recall or update package, not from the recipient');
+      if (!Object.hasOwn(STATUS_CODES, code)) throw new TrucError('bad_request', `mã trạng thái ${String(code).slice(0, 10)} không tồn tại / unknown status code ${String(code).slice(0, 10)}`);
+      if (code === '13') throw new TrucError('bad_request', 'trạng thái 13 đi cùng gói thu hồi hoặc cập nhật của cơ quan gửi, cơ quan nhận không báo trạng thái này / status 13 comes with a recall or update package, not from the recipient');
       const now = this.clock();
       const pre = await this.inDoc(this.o.db, id);
       advance(pre.state, code, pre.state.pending ?? 'recall');
@@ -1045,13 +1084,13 @@ export class DocumentDesk {
       let env = await reader.envelope();
       // a package encrypted end to end: the envelope (and then each attachment) opened with this agency's key
       const e2e = reader.envelopeHeader.cms === 'auth-enveloped';
-      if (reader.envelopeHeader.cms !== undefined && !e2e) throw new TrucError('bad_package', `an envelope encrypted as ${String(reader.envelopeHeader.cms).slice(0, 40)}`, { field: 'frames' });
+      if (reader.envelopeHeader.cms !== undefined && !e2e) throw new TrucError('bad_package', `phong bì được mã hoá theo kiểu không nhận được / an envelope encrypted as ${String(reader.envelopeHeader.cms).slice(0, 40)}`, { field: 'frames' });
       if (e2e) env = await collect(this.decryptE2e(single(env), env.length));
       const pkg = parseEnvelope(env);
       const h = pkg.header;
       target = h.documentId;
-      if (caller.memberCode !== h.from.organId) throw new TrucError('forbidden', `the package is from ${h.from.organId}, but the calling member is ${caller.memberCode}`, { from: h.from.organId, client });
-      if (!h.to.some((t) => t.organId === this.organ.organId)) throw new TrucError('unknown_member', `this agency (${this.organ.organId}) is not among the package's recipients`, { to: h.to.map((t) => t.organId) });
+      if (caller.memberCode !== h.from.organId) throw new TrucError('forbidden', `gói tin của cơ quan ${h.from.organId}, nhưng thành viên gọi là ${caller.memberCode} / the package is from ${h.from.organId}, but the calling member is ${caller.memberCode}`, { from: h.from.organId, client });
+      if (!h.to.some((t) => t.organId === this.organ.organId)) throw new TrucError('unknown_member', `cơ quan này (${this.organ.organId}) không có trong nơi nhận của gói tin / this agency (${this.organ.organId}) is not among the package's recipients`, { to: h.to.map((t) => t.organId) });
       const verdict = await verifySigned(env, this.o.validation);
       this.checkSigner(verdict, caller);
       // a declared level above what the channel may carry is refused before anything is spooled
@@ -1068,7 +1107,7 @@ export class DocumentDesk {
       let parent: StoredDocumentRow | null = null;
       if (h.business.docType === 0) {
         const [other] = await this.o.db.query(`SELECT id FROM xd_document WHERE direction = 'in' AND sender = $1 AND document_id = $2 AND doc_type IN (0, 3)`, [h.from.organId, h.documentId]);
-        if (other) throw new TrucError('conflict', `another document was already received as ${h.documentId}; an update or replacement must say so`, { documentId: h.documentId });
+        if (other) throw new TrucError('conflict', `đã nhận một văn bản khác là ${h.documentId}; gói cập nhật hoặc thay thế phải ghi rõ điều đó / another document was already received as ${h.documentId}; an update or replacement must say so`, { documentId: h.documentId });
       } else if (h.business.docType === 1 || h.business.docType === 2) {
         parent = await this.baseIn(h.from.organId, h.documentId);
         advance(parent.state, '13', h.business.docType === 1 ? 'recall' : 'update');
@@ -1086,13 +1125,13 @@ export class DocumentDesk {
         if (f.type === 'Z') break;
         const cid = String(f.header.contentId ?? '');
         const m = pkg.attachments.find((a) => a.contentId === cid);
-        if (!m) throw new TrucError('attachment_mismatch', `an attachment "${cid.slice(0, 60)}" that the manifest does not name`, { contentId: cid.slice(0, 60) });
-        if (got.has(cid)) throw new TrucError('attachment_mismatch', `attachment ${cid} sent twice`, { contentId: cid });
+        if (!m) throw new TrucError('attachment_mismatch', `tệp đính kèm "${cid.slice(0, 60)}" không có trong danh mục / an attachment "${cid.slice(0, 60)}" that the manifest does not name`, { contentId: cid.slice(0, 60) });
+        if (got.has(cid)) throw new TrucError('attachment_mismatch', `tệp đính kèm ${cid} được gửi hai lần / attachment ${cid} sent twice`, { contentId: cid });
         // an encrypted package's attachments are encrypted too, and nothing else's are
         const encoding = e2e ? 'cms' : 'base64';
-        if (f.header.encoding !== encoding) throw new TrucError('bad_package', `attachment ${cid}: encoding ${String(f.header.encoding).slice(0, 20)} (${encoding} expected)`, { field: 'frames' });
+        if (f.header.encoding !== encoding) throw new TrucError('bad_package', `tệp đính kèm ${cid}: sai kiểu mã hoá / attachment ${cid}: encoding ${String(f.header.encoding).slice(0, 20)} (${encoding} expected)`, { field: 'frames' });
         const room = e2e ? Math.min(m.size, this.o.maxAttachmentBytes) + 1024 * 1024 : 4 * Math.ceil(Math.min(m.size, this.o.maxAttachmentBytes) / 3);
-        if (f.length > room) throw new TrucError('attachment_mismatch', `attachment ${cid} is longer than the manifest says (${m.size} bytes)`, { contentId: cid });
+        if (f.length > room) throw new TrucError('attachment_mismatch', `tệp đính kèm ${cid} dài hơn danh mục ghi (${m.size} byte) / attachment ${cid} is longer than the manifest says (${m.size} bytes)`, { contentId: cid });
         const path = this.o.cipher ? join(this.o.dir, 'spool', `${randomUUID()}.vlt`) : join(this.o.dir, 'spool', randomUUID());
         spooled.push(path);
         const hash = createHash('sha256');
@@ -1108,8 +1147,8 @@ export class DocumentDesk {
       await reader.rest();
       for (const m of pkg.attachments) {
         const g = got.get(m.contentId);
-        if (!g) throw new TrucError('attachment_mismatch', `attachment ${m.contentId} (${m.attachmentName}) is missing`, { contentId: m.contentId });
-        if (g.size !== m.size || g.sha256 !== m.sha256) throw new TrucError('attachment_mismatch', `attachment ${m.contentId} (${m.attachmentName}) does not match the manifest: SHA-256 ${g.sha256}, signed ${m.sha256}`, { contentId: m.contentId, sha256: g.sha256, expected: m.sha256 });
+        if (!g) throw new TrucError('attachment_mismatch', `thiếu tệp đính kèm ${m.contentId} / attachment ${m.contentId} (${m.attachmentName}) is missing`, { contentId: m.contentId });
+        if (g.size !== m.size || g.sha256 !== m.sha256) throw new TrucError('attachment_mismatch', `tệp đính kèm ${m.contentId} không khớp danh mục đã ký / attachment ${m.contentId} (${m.attachmentName}) does not match the manifest: SHA-256 ${g.sha256}, signed ${m.sha256}`, { contentId: m.contentId, sha256: g.sha256, expected: m.sha256 });
       }
       // the main document is usually a PAdES-signed PDF: its report is kept with it
       const reports = new Map<string, unknown>();
@@ -1140,7 +1179,7 @@ export class DocumentDesk {
       const final = pkg.attachments.map((m, i) => join(folder, SEALED.exec(got.get(m.contentId)!.path)?.[0] ? `${i}.${SEALED.exec(got.get(m.contentId)!.path)![0]}` : `${i}.bin`));
       pkg.attachments.forEach((m, i) => renameSync(got.get(m.contentId)!.path, final[i]!));
       spooled.length = 0;
-      const doc: NewDocument = { id, direction: 'in', sender: h.from.organId, senderClient: clientHeader(caller), documentId: h.documentId, docType: h.business.docType, parentId: parent?.id ?? null, envelopeSha256: sha, envelope: env.toString('utf8'), header: h, classification: h.classification ?? null, validation: verdict, state: NO_STATE, actor, xRoadId: xRoadId ?? null };
+      const doc: NewDocument = { id, direction: 'in', sender: h.from.organId, senderClient: clientHeader(caller), documentId: h.documentId, docType: h.business.docType, parentId: parent?.id ?? null, envelopeSha256: sha, envelope: xmlToKeep(env), header: h, classification: h.classification ?? null, validation: verdict, state: NO_STATE, actor, xRoadId: xRoadId ?? null };
       let sealed: Buffer | undefined;
       try {
         sealed = await this.sealRecord(doc, pkg.attachments.map((m) => ({ ...m, report: reports.get(m.contentId) ?? null })));
@@ -1213,7 +1252,7 @@ export class DocumentDesk {
     if (this.o.signerBinding === 'off') return;
     const want = `${caller.instance}/${caller.memberClass}/${caller.memberCode}`;
     if (v.signerMember !== want)
-      throw new TrucError('invalid_signature', `signed by ${v.signer ?? 'an unknown signer'}${v.signerMember ? ` (member ${v.signerMember})` : ', whose certificate names no member'}, not by the sending agency ${want}`, { verdict: v, expected: want });
+      throw new TrucError('invalid_signature', `chữ ký không phải của cơ quan gửi ${want} / signed by ${v.signer ?? 'an unknown signer'}${v.signerMember ? ` (member ${v.signerMember})` : ', whose certificate names no member'}, not by the sending agency ${want}`, { verdict: v, expected: want });
   }
 
   /** The automatic statuses: 01 arrived; 16 for a recall of a document already done. */
@@ -1240,7 +1279,7 @@ export class DocumentDesk {
 
   private async baseIn(sender: string, documentId: string, sql: Sql = this.o.db): Promise<StoredDocumentRow> {
     const [r] = await sql.query(`SELECT * FROM xd_document WHERE direction = 'in' AND sender = $1 AND document_id = $2 AND doc_type IN (0, 3)`, [sender, documentId]);
-    if (!r) throw new TrucError('unknown_document', `no document ${documentId} from ${sender} was received here`, { documentId, sender });
+    if (!r) throw new TrucError('unknown_document', `không có văn bản ${documentId} của ${sender} được nhận ở đây / no document ${documentId} from ${sender} was received here`, { documentId, sender });
     return documentRow(r);
   }
 
@@ -1255,8 +1294,8 @@ export class DocumentDesk {
       const xml = encrypted ? await collect(this.decryptE2e(single(Buffer.from(body)), body.length)) : Buffer.from(body);
       const p = parseStatus(xml);
       target = p.responseFor.documentId;
-      if (caller.memberCode !== p.from.organId) throw new TrucError('forbidden', `the status is from ${p.from.organId}, but the calling member is ${caller.memberCode}`);
-      if (p.responseFor.organId !== this.organ.organId) throw new TrucError('unknown_document', `the status answers a document of ${p.responseFor.organId}, not of this agency`);
+      if (caller.memberCode !== p.from.organId) throw new TrucError('forbidden', `trạng thái của cơ quan ${p.from.organId}, nhưng thành viên gọi là ${caller.memberCode} / the status is from ${p.from.organId}, but the calling member is ${caller.memberCode}`);
+      if (p.responseFor.organId !== this.organ.organId) throw new TrucError('unknown_document', `trạng thái trả lời văn bản của ${p.responseFor.organId}, không phải của cơ quan này / the status answers a document of ${p.responseFor.organId}, not of this agency`);
       const verdict = await verifySigned(xml, this.o.validation, 'the status packet');
       this.checkSigner(verdict, caller);
       const doc = await this.baseOut(p.responseFor.documentId);
@@ -1268,14 +1307,14 @@ export class DocumentDesk {
         if (!decideReceipt(receipt, policy).allowed) await enforceReceipt(receipt, policy, { bus: this.o.bus, clock: this.clock });
       }
       const sid = randomUUID();
-      const row = { id: sid, direction: 'in' as const, docId: doc.id, organId: p.from.organId, code: p.code, description: p.description ?? null, staff: p.staff ?? null, stamp: p.timestamp, xml: xml.toString('utf8'), validation: verdict, actor };
+      const row = { id: sid, direction: 'in' as const, docId: doc.id, organId: p.from.organId, code: p.code, description: p.description ?? null, staff: p.staff ?? null, stamp: p.timestamp, xml: xmlToKeep(xml), validation: verdict, actor };
       const sealed = await this.sealStatus(row);
       let stored = false;
       let res: { id: string; duplicate: boolean };
       try {
         res = await this.o.db.tx(async (sql) => {
           const [rr] = await sql.query('SELECT * FROM xd_recipient WHERE doc_id = $1 AND organ_id = $2 FOR UPDATE', [doc.id, p.from.organId]);
-          if (!rr) throw new TrucError('unknown_document', `${p.responseFor.documentId} was not sent to ${p.from.organId}`, { documentId: p.responseFor.documentId });
+          if (!rr) throw new TrucError('unknown_document', `văn bản ${p.responseFor.documentId} không được gửi tới ${p.from.organId} / ${p.responseFor.documentId} was not sent to ${p.from.organId}`, { documentId: p.responseFor.documentId });
           const [seen] = await sql.query(`SELECT id FROM xd_status WHERE direction = 'in' AND doc_id = $1 AND organ_id = $2 AND code = $3 AND stamp = $4`, [doc.id, p.from.organId, p.code, p.timestamp]);
           if (seen) return { id: seen.id as string, duplicate: true };
           const r = recipientRow(rr);
@@ -1474,7 +1513,7 @@ export class DocumentDesk {
     async function* bounded(): AsyncGenerator<Buffer> {
       for await (const c of body) {
         const b = typeof c === 'string' ? Buffer.from(c) : Buffer.from(c.buffer, c.byteOffset, c.byteLength);
-        if (size + b.length > max) throw new TrucError('too_large', `an upload of more than ${max} bytes`);
+        if (size + b.length > max) throw new TrucError('too_large', `tệp tải lên lớn quá ${max} byte / an upload of more than ${max} bytes`);
         yield b;
       }
     }
@@ -1494,9 +1533,9 @@ export class DocumentDesk {
 
   /** The file of an upload, by its id (never a path the caller chose). */
   uploadPath(id: string): string {
-    if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(id)) throw new TrucError('bad_request', 'an upload id is a UUID');
+    if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(id)) throw new TrucError('bad_request', 'mã tệp tải lên phải là UUID / an upload id is a UUID');
     for (const path of [join(this.o.dir, 'uploads', `${id}.vlt`), join(this.o.dir, 'uploads', id)]) if (existsSync(path)) return path;
-    throw new TrucError('not_found', `no upload ${id}`);
+    throw new TrucError('not_found', `không có tệp tải lên ${id} / no upload ${id}`);
   }
 
   // ---------- reading ----------
@@ -1533,12 +1572,20 @@ export class DocumentDesk {
     const limit = Math.min(Math.max(1, opts.limit ?? 100), 1000);
     const docs = await this.listDocuments(`direction = 'out'`, limit, opts.q);
     const out = [];
-    for (const { envelope: _e, ...d } of docs) out.push({ ...d, recipients: d.docType === 0 || d.docType === 3 ? await this.recipientStatuses(d.id) : [] });
+    for (const { envelope: _e, ...d } of docs) out.push({ ...d, recipients: d.docType === 0 || d.docType === 3 ? await this.recipientViews(d.id) : [] });
     return out;
   }
 
-  /** Each recipient of a sent document: the transport of the latest package and the latest business status. */
+  /**
+   * Each recipient of a sent document: the transport of the latest package and the latest business status
+   * (`unknown_document` for no document; none for a received one).
+   */
   async recipientStatuses(id: string): Promise<RecipientView[]> {
+    await this.stored(id);
+    return this.recipientViews(id);
+  }
+
+  private async recipientViews(id: string): Promise<RecipientView[]> {
     const recips = (await this.o.db.query('SELECT * FROM xd_recipient WHERE doc_id = $1 ORDER BY organ_id', [id])).map(recipientRow);
     const deliveries = (await this.o.db.query(`SELECT * FROM xd_delivery WHERE kind = 'package' AND (ref = $1 OR ref IN (SELECT id FROM xd_document WHERE parent_id = $1)) ORDER BY id`, [id])).map(deliveryRow);
     return recips.map((r) => {
@@ -1565,12 +1612,12 @@ export class DocumentDesk {
     const attachments = DocumentDesk.withPrivate((await this.o.db.query('SELECT * FROM xd_attachment WHERE doc_id = $1 ORDER BY content_id', [id])).map(attachmentRow), priv).map(({ path: _p, ...a }) => a);
     const statuses = (await this.openStatuses((await this.o.db.query('SELECT * FROM xd_status WHERE doc_id = $1 ORDER BY created_at, id', [id])).map(statusRow))).map(({ xml: _x, ...s }) => s);
     const related = (await this.o.db.query('SELECT id, doc_type, created_at FROM xd_document WHERE parent_id = $1 ORDER BY created_at', [id])).map((x) => ({ id: x.id as string, docType: Number(x.doc_type), createdAt: new Date(x.created_at as string).toISOString() }));
-    return { document, attachments, recipients: document.direction === 'out' ? await this.recipientStatuses(id) : [], statuses, related };
+    return { document, attachments, recipients: document.direction === 'out' ? await this.recipientViews(id) : [], statuses, related };
   }
 
   private async stored(id: string): Promise<StoredDocumentRow> {
     const [r] = await this.o.db.query('SELECT * FROM xd_document WHERE id = $1', [id]);
-    if (!r) throw new TrucError('unknown_document', `no document ${id}`, { id });
+    if (!r) throw new TrucError('unknown_document', `không có văn bản ${id} / no document ${id}`, { id });
     return documentRow(r);
   }
 
@@ -1584,7 +1631,7 @@ export class DocumentDesk {
   /** An attachment's row and a stream of its bytes. */
   async attachment(id: string, contentId: string): Promise<{ attachment: AttachmentRow; open: () => NodeJS.ReadableStream }> {
     const [r] = await this.o.db.query('SELECT * FROM xd_attachment WHERE doc_id = $1 AND content_id = $2', [id, contentId]);
-    if (!r) throw new TrucError('not_found', `no attachment ${contentId} in ${id}`);
+    if (!r) throw new TrucError('not_found', `không có tệp đính kèm ${String(contentId).slice(0, 128)} trong văn bản ${id} / no attachment ${String(contentId).slice(0, 128)} in ${id}`);
     const { row, attachments: priv } = await this.openRow(await this.stored(id));
     if (row.atRest === 'shredded') throw new TrucError('shredded', `văn bản ${id} đã bị huỷ khoá / document ${id} was crypto-shredded`, { id });
     const [a] = DocumentDesk.withPrivate([attachmentRow(r)], priv);
@@ -1599,7 +1646,7 @@ export class DocumentDesk {
       const b = a.length ? [] : await sql.query(`UPDATE xd_status SET acked_at = now() WHERE id = $1 AND direction = 'in' AND acked_at IS NULL RETURNING id`, [id]);
       if (!a.length && !b.length) {
         const [known] = await sql.query(`SELECT 1 FROM xd_document WHERE id = $1 AND direction = 'in' UNION ALL SELECT 1 FROM xd_status WHERE id = $1 AND direction = 'in'`, [id]);
-        if (!known) throw new TrucError('unknown_document', `no inbox item ${id}`, { id });
+        if (!known) throw new TrucError('unknown_document', `không có mục ${id} trong hộp thư đến / no inbox item ${id}`, { id });
         return;
       }
       await this.audit(sql, actor, 'ack', id, 'success', {});

@@ -107,7 +107,7 @@ class ByteReader {
     return true;
   }
   async exact(n: number): Promise<Buffer> {
-    while (this.buf.length < n) if (!(await this.fill())) throw new TrucError('bad_package', `the package ends early (${n - this.buf.length} bytes missing)`, { field: 'frames' });
+    while (this.buf.length < n) if (!(await this.fill())) throw new TrucError('bad_package', `gói tin bị cắt cụt / the package ends early (${n - this.buf.length} bytes missing)`, { field: 'frames' });
     const out = this.buf.subarray(0, n);
     this.buf = this.buf.subarray(n);
     return out;
@@ -116,7 +116,7 @@ class ByteReader {
   async *pieces(n: number): AsyncGenerator<Buffer> {
     let left = n;
     while (left > 0) {
-      if (!this.buf.length && !(await this.fill())) throw new TrucError('bad_package', `the package ends early (${left} bytes missing)`, { field: 'frames' });
+      if (!this.buf.length && !(await this.fill())) throw new TrucError('bad_package', `gói tin bị cắt cụt / the package ends early (${left} bytes missing)`, { field: 'frames' });
       const take = Math.min(left, this.buf.length);
       const piece = this.buf.subarray(0, take);
       this.buf = this.buf.subarray(take);
@@ -155,19 +155,19 @@ export class FrameReader {
   private async head(): Promise<Frame> {
     if (this.pending) throw new TrucError('internal', 'the body of the previous frame was not read');
     const t = (await this.r.exact(1)).toString('latin1');
-    if (t !== 'E' && t !== 'A' && t !== 'Z') throw new TrucError('bad_package', `unknown frame type 0x${Buffer.from(t, 'latin1').toString('hex')}`, { field: 'frames' });
+    if (t !== 'E' && t !== 'A' && t !== 'Z') throw new TrucError('bad_package', `loại khung không xác định / unknown frame type 0x${Buffer.from(t, 'latin1').toString('hex')}`, { field: 'frames' });
     const hl = (await this.r.exact(2)).readUInt16BE(0);
-    if (hl > MAX_HEADER) throw new TrucError('bad_package', `a frame header of ${hl} bytes (at most ${MAX_HEADER})`, { field: 'frames' });
+    if (hl > MAX_HEADER) throw new TrucError('bad_package', `tiêu đề khung quá dài / a frame header of ${hl} bytes (at most ${MAX_HEADER})`, { field: 'frames' });
     let header: Record<string, unknown>;
     try {
       header = JSON.parse((await this.r.exact(hl)).toString('utf8')) as Record<string, unknown>;
       if (!header || typeof header !== 'object' || Array.isArray(header)) throw new Error('not an object');
     } catch (e) {
       if (e instanceof TrucError) throw e;
-      throw new TrucError('bad_package', 'a frame header is not a JSON object', { field: 'frames' });
+      throw new TrucError('bad_package', 'tiêu đề khung không phải đối tượng JSON / a frame header is not a JSON object', { field: 'frames' });
     }
     const big = (await this.r.exact(8)).readBigUInt64BE(0);
-    if (big > BigInt(Number.MAX_SAFE_INTEGER)) throw new TrucError('too_large', 'a frame longer than any file');
+    if (big > BigInt(Number.MAX_SAFE_INTEGER)) throw new TrucError('too_large', 'khung dài quá mọi tệp / a frame longer than any file');
     const length = Number(big);
     this.pending = length;
     return { type: t, header, length };
@@ -176,11 +176,11 @@ export class FrameReader {
   /** The magic and the envelope frame; the envelope's bytes. */
   async envelope(): Promise<Buffer> {
     const magic = await this.r.exact(MAGIC.length);
-    if (!magic.equals(MAGIC)) throw new TrucError('bad_package', `not an edoc frames body (${FRAMES_MEDIA_TYPE})`, { field: 'frames' });
+    if (!magic.equals(MAGIC)) throw new TrucError('bad_package', `thân yêu cầu không phải dạng khung edoc / not an edoc frames body (${FRAMES_MEDIA_TYPE})`, { field: 'frames' });
     const f = await this.head();
-    if (f.type !== 'E') throw new TrucError('bad_package', 'the first frame is not the envelope', { field: 'frames' });
+    if (f.type !== 'E') throw new TrucError('bad_package', 'khung đầu tiên không phải phong bì / the first frame is not the envelope', { field: 'frames' });
     // an encrypted envelope is the envelope and a CMS structure around it (a few hundred bytes)
-    if (f.length > MAX_ENVELOPE_BYTES + 64 * 1024) throw new TrucError('too_large', `an envelope of ${f.length} bytes (at most ${MAX_ENVELOPE_BYTES})`);
+    if (f.length > MAX_ENVELOPE_BYTES + 64 * 1024) throw new TrucError('too_large', `phong bì quá lớn / an envelope of ${f.length} bytes (at most ${MAX_ENVELOPE_BYTES})`);
     this.envelopeHeader = f.header;
     this.pending = 0;
     return Buffer.from(await this.r.exact(f.length));
@@ -189,9 +189,9 @@ export class FrameReader {
   /** The next frame's head (A or Z); an A's body must be read with `body()` before the next call. */
   async next(): Promise<Frame> {
     const f = await this.head();
-    if (f.type === 'E') throw new TrucError('bad_package', 'a second envelope frame', { field: 'frames' });
+    if (f.type === 'E') throw new TrucError('bad_package', 'có hai khung phong bì / a second envelope frame', { field: 'frames' });
     if (f.type === 'Z') {
-      if (f.length) throw new TrucError('bad_package', 'the end frame has a body', { field: 'frames' });
+      if (f.length) throw new TrucError('bad_package', 'khung kết thúc có nội dung / the end frame has a body', { field: 'frames' });
       this.pending = 0;
     }
     return f;
@@ -208,10 +208,10 @@ export class FrameReader {
       carry = s.slice(whole);
       if (!whole) continue;
       const part = s.slice(0, whole);
-      if (!/^[A-Za-z0-9+/]*={0,2}$/.test(part)) throw new TrucError('bad_package', 'an attachment is not valid base64', { field: 'frames' });
+      if (!/^[A-Za-z0-9+/]*={0,2}$/.test(part)) throw new TrucError('bad_package', 'tệp đính kèm không phải base64 hợp lệ / an attachment is not valid base64', { field: 'frames' });
       yield Buffer.from(part, 'base64');
     }
-    if (carry) throw new TrucError('bad_package', 'an attachment is not valid base64 (its length is not a multiple of 4)', { field: 'frames' });
+    if (carry) throw new TrucError('bad_package', 'tệp đính kèm không phải base64 hợp lệ / an attachment is not valid base64 (its length is not a multiple of 4)', { field: 'frames' });
   }
 
   /** The current A frame's body as it travelled (an `encoding: "cms"` attachment), as pieces. */

@@ -16,7 +16,7 @@ async function readBounded(req: AsyncIterable<Buffer>, max: number): Promise<Buf
   let n = 0;
   for await (const c of req) {
     n += c.length;
-    if (n > max) throw new TrucError('too_large', `a body of more than ${max} bytes`);
+    if (n > max) throw new TrucError('too_large', `thân yêu cầu lớn quá ${max} byte / a body of more than ${max} bytes`);
     chunks.push(c);
   }
   return Buffer.concat(chunks);
@@ -35,11 +35,11 @@ export function deskHandler(desk: DocumentDesk): (req: IncomingMessage, res: Ser
     const client = String(req.headers['x-road-client'] ?? '');
     const xRoadId = typeof req.headers['x-road-id'] === 'string' ? req.headers['x-road-id'] : undefined;
     const run = async () => {
-      if (req.method !== 'POST') throw new TrucError('bad_request', 'POST only');
-      if (!client) throw new TrucError('unknown_client', 'no X-Road-Client header');
+      if (req.method !== 'POST') throw new TrucError('bad_request', 'chỉ nhận POST / POST only');
+      if (!client) throw new TrucError('unknown_client', 'thiếu tiêu đề X-Road-Client / no X-Road-Client header');
       if (path.endsWith('/packages')) return desk.receivePackage(client, req as AsyncIterable<Buffer>, xRoadId);
       if (path.endsWith('/statuses')) return desk.receiveStatus(client, await readBounded(req as AsyncIterable<Buffer>, MAX_STATUS_BYTES), xRoadId);
-      throw new TrucError('not_found', `no ${path}`);
+      throw new TrucError('not_found', `không có ${path} / no ${path}`);
     };
     run().then(
       (r) => send(200, r),

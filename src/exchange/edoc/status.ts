@@ -11,7 +11,7 @@
  *   13 after 06, for a recall: only 16 — a document already done is not recalled.
  */
 import { TrucError } from '../../errors.js';
-import { bad, checkOrgan, checkRef, EDXML_NS, type DocumentRef, type Organ } from './package.js';
+import { bad, checkOrgan, checkRef, EDXML_NS, canonicalTime, parseTime, text, type DocumentRef, type Organ } from './package.js';
 import { el, esc, field, one, parseBounded, readOrgan, readRef, refXml } from './xml.js';
 
 export const STATUS_CODES = {
@@ -41,7 +41,10 @@ export interface StatusPacket {
   staff?: StaffInfo;
   code: StatusCode;
   description?: string;
-  /** ISO 8601 */
+  /**
+   * the time of the status: written as ISO 8601; read in any form `parseTime` takes (dd/MM/yyyy HH:mm:ss day
+   * first, Vietnam time without an offset) and given by `parseStatus` as ISO 8601 with its offset (`canonicalTime`)
+   */
   timestamp: string;
 }
 
@@ -76,18 +79,25 @@ export function allowedNext(s: StatusState): StatusCode[] {
 
 /**
  * The state after `code`, or `conflict` naming what may follow instead. `kind` says, for 13, whether a
- * recall or an update is requested.
+ * recall or an update is requested. The refusal's detail names the status as `statusCode` (`code` is the
+ * problem document's own: `conflict`).
  */
 export function advance(s: StatusState, code: StatusCode, kind: 'recall' | 'update' | 'replace' = 'recall'): StatusState {
-  if (s.recalled) throw new TrucError('conflict', `the document was recalled: no status may follow (${code})`, { from: s.code, code });
+  if (s.recalled) throw new TrucError('conflict', `văn bản đã bị thu hồi, không trạng thái nào được theo sau (${code}) / the document was recalled: no status may follow (${code})`, { from: s.code, statusCode: code });
   if (code === '13') {
-    if (s.code === '13') throw new TrucError('conflict', 'a recall or update is already pending', { from: s.code, code });
+    if (s.code === '13') throw new TrucError('conflict', 'đang có yêu cầu thu hồi hoặc cập nhật chờ trả lời / a recall or update is already pending', { from: s.code, statusCode: code });
     return { code, before: s.code, pending: kind };
   }
   const allowed = allowedNext(s);
   if (!allowed.includes(code)) {
-    const extra = s.code === '13' && s.pending === 'recall' && s.before === '06' ? ' — a document already done (06) cannot be recalled' : '';
-    throw new TrucError('conflict', `status ${code} (${STATUS_CODES[code].en}) may not follow ${s.code ?? 'nothing'}; allowed: ${allowed.join(', ') || 'none'}${extra}`, { from: s.code, code, allowed });
+    const done = s.code === '13' && s.pending === 'recall' && s.before === '06';
+    const extra = done ? ' — a document already done (06) cannot be recalled' : '';
+    const extraVi = done ? ' — văn bản đã hoàn thành (06) không thể thu hồi' : '';
+    throw new TrucError(
+      'conflict',
+      `trạng thái ${code} (${STATUS_CODES[code].vi}) không được theo sau ${s.code ?? 'trạng thái trống'}; được phép: ${allowed.join(', ') || 'không có'}${extraVi} / status ${code} (${STATUS_CODES[code].en}) may not follow ${s.code ?? 'nothing'}; allowed: ${allowed.join(', ') || 'none'}${extra}`,
+      { from: s.code, statusCode: code, allowed },
+    );
   }
   // an accepted recall or replacement ends the document; an accepted update starts it again
   if (code === '15') return s.pending === 'update' ? { code: null } : { code, recalled: true };
@@ -101,7 +111,11 @@ export function advance(s: StatusState, code: StatusCode, kind: 'recall' | 'upda
  * (so a document found done is one whose recall can only be refused), and 13 stays.
  */
 export function advanceReported(s: StatusState, code: StatusCode): StatusState {
-  if (s.code === '13' && code !== '15' && code !== '16' && code !== '13') {
+  // 13 is the sender's own: it comes with the sender's recall, update or replacement, never from a recipient
+  // (a recipient's 13, and a 15 after it, would mark recalled a document its sender never recalled)
+  if (code === '13')
+    throw new TrucError('conflict', 'trạng thái 13 chỉ do chính cơ quan gửi đặt khi thu hồi, cập nhật hoặc thay thế, cơ quan nhận không báo trạng thái này / status 13 comes only with the sender’s own recall, update or replacement, never from a recipient', { from: s.code, statusCode: code, allowed: allowedNext(s) });
+  if (s.code === '13' && code !== '15' && code !== '16') {
     const inner = advance({ code: s.before ?? null }, code);
     return { ...s, before: inner.code };
   }
@@ -109,16 +123,14 @@ export function advanceReported(s: StatusState, code: StatusCode): StatusState {
 }
 
 export function checkStatus(p: StatusPacket): void {
-  if (!p || typeof p !== 'object') throw bad('Status', 'is required');
+  if (!p || typeof p !== 'object') throw bad('Status', 'is required', 'bắt buộc phải có');
   checkRef('ResponseFor', p.responseFor);
   checkOrgan('From', p.from);
-  if (!isStatusCode(p.code)) throw bad('StatusCode', `"${String(p.code).slice(0, 10)}" is not one of ${Object.keys(STATUS_CODES).join(', ')}`);
-  for (const [k, max] of [['department', 4096], ['staff', 4096], ['email', 256], ['mobile', 64]] as const) {
-    const v = p.staff?.[k];
-    if (v !== undefined && (typeof v !== 'string' || v.length > max)) throw bad(`StaffInfo.${k[0]!.toUpperCase()}${k.slice(1)}`, `text of at most ${max} characters`);
-  }
-  if (p.description !== undefined && (typeof p.description !== 'string' || p.description.length > 4096)) throw bad('Description', 'text of at most 4096 characters');
-  if (typeof p.timestamp !== 'string' || Number.isNaN(Date.parse(p.timestamp))) throw bad('Timestamp', 'is not a time');
+  if (!isStatusCode(p.code)) throw bad('StatusCode', `"${String(p.code).slice(0, 10)}" is not one of ${Object.keys(STATUS_CODES).join(', ')}`, `"${String(p.code).slice(0, 10)}" không phải một trong các mã ${Object.keys(STATUS_CODES).join(', ')}`);
+  if (p.staff !== undefined && (!p.staff || typeof p.staff !== 'object')) throw bad('StaffInfo', 'must be an object', 'phải là đối tượng');
+  for (const [k, max] of [['department', 4096], ['staff', 4096], ['email', 256], ['mobile', 64]] as const) text(`StaffInfo.${k[0]!.toUpperCase()}${k.slice(1)}`, p.staff?.[k], false, max);
+  text('Description', p.description, false, 4096);
+  parseTime('Timestamp', p.timestamp);
 }
 
 export function writeStatus(p: StatusPacket): string {
@@ -141,7 +153,7 @@ export function writeStatus(p: StatusPacket): string {
 export function parseStatus(xml: Uint8Array | string): StatusPacket {
   const doc = parseBounded(xml, 'Status');
   const root = doc.documentElement;
-  if (root.localName !== 'Status' || root.namespaceURI !== EDXML_NS) throw bad('Status', `the root element is {${root.namespaceURI ?? ''}}${root.localName}, not Status in ${EDXML_NS}`);
+  if (root.localName !== 'Status' || root.namespaceURI !== EDXML_NS) throw bad('Status', `the root element is {${root.namespaceURI ?? ''}}${root.localName}, not Status in ${EDXML_NS}`, `phần tử gốc là {${root.namespaceURI ?? ''}}${root.localName}, không phải Status`);
   const h = one(root, 'Header', 'Header', true);
   const staff = one(h, 'StaffInfo', 'StaffInfo');
   const code = field(h, 'StatusCode', 'Header', true)!;
@@ -162,5 +174,7 @@ export function parseStatus(xml: Uint8Array | string): StatusPacket {
   const d = field(h, 'Description', 'Header');
   if (d !== undefined) p.description = d;
   checkStatus(p);
+  // the time as read (day first, Vietnam time without an offset), kept as ISO 8601 with its offset
+  p.timestamp = canonicalTime('Timestamp', p.timestamp);
   return p;
 }

@@ -10,11 +10,17 @@
  * does not hold is HASH_FAILURE, a value that does not verify SIG_CRYPTO_FAILURE; what the core cannot check
  * is INDETERMINATE with its reason. A package without a signature, or whose signature fails, is
  * `invalid_signature` with the report in the detail.
+ *
+ * Either kind must sign the whole document: a XAdES signature too must have a reference to the whole
+ * document (URI="", or the root element's Id, with the enveloped-signature transform and a canonicalization,
+ * nothing else), whose digest holds and which leaves out only the signature itself. A signature over the edXMLHeader alone (URI="#id")
+ * would leave the manifest — the attachments' hashes — and the body free to be swapped on the way.
  */
 import { TrucError } from '../../errors.js';
 import { parseCertificate, validatePath, type Certificate } from '../../pki/path/index.js';
 import { decodeName } from '../../pki/index.js';
 import { validateXades, checkAlgorithms, DEFAULT_ALGORITHM_POLICY, type ValidationOptions, type ValidationReport, type Indication, type SubIndication } from '../../sign/index.js';
+import type { SignedReference } from '../../sign/validate/report.js';
 import { keyAlgorithmId } from '../../sign/validate/algorithms.js';
 import { sentenceOf } from '../../sign/validate/notes.js';
 import { summarise } from '../../sign/validate/signer.js';
@@ -62,7 +68,7 @@ const childEls = (e: Element, local: string): Element[] =>
   Array.from(e.childNodes as unknown as ArrayLike<Node>).filter((n): n is Element => n.nodeType === 1 && (n as Element).namespaceURI === DS && (n as Element).localName === local);
 
 function refuse(v: SignatureVerdict, what: string): never {
-  throw new TrucError('invalid_signature', `${what}: ${v.message ?? v.indication}`, { verdict: v });
+  throw new TrucError('invalid_signature', `chữ ký số không được chấp nhận / ${what}: ${v.message ?? v.indication}`, { verdict: v });
 }
 
 /** Verifies and judges the signature(s) of `xml`; throws `invalid_signature` when not accepted. */
@@ -92,6 +98,10 @@ export async function verifySigned(xml: Buffer, opts: ValidationOptions, what = 
     warnings: report.signatures.flatMap((s) => s.warnings),
   };
   if (!v.accepted) refuse(v, what);
+  for (const [i, sig] of sigs.entries()) {
+    const why = wholeDocumentProblem(sig, (report.signatures.find((s) => s.index === i) ?? report.signatures[i])?.signedData);
+    if (why) refuse({ ...v, accepted: false, indication: 'TOTAL-FAILED', subIndication: 'FORMAT_FAILURE', message: why }, what);
+  }
   // every signature must name the same member for the verdict to name one
   const members = new Set(sigs.map((s) => { const c = firstCertificate(s); return c ? memberOfCertificate(c) : undefined; }));
   if (members.size === 1) {
@@ -99,6 +109,30 @@ export async function verifySigned(xml: Buffer, opts: ValidationOptions, what = 
     if (m) v.signerMember = m;
   }
   return v;
+}
+
+/**
+ * Why a XAdES signature does not sign the whole document, or undefined: it needs a reference to the document
+ * (URI="", or "#id" of the root element) whose transforms are the enveloped-signature transform and
+ * canonicalizations only (nothing that could cut parts out, as an XPath transform could), whose digest
+ * holds, covering the root and leaving out only one element (the signature itself).
+ */
+function wholeDocumentProblem(sig: Element, signedData: SignedReference[] | undefined): string | undefined {
+  const refs = childEls(childEls(sig, 'SignedInfo')[0] ?? sig, 'Reference');
+  const candidates = refs.flatMap((r, i) => {
+    const uri = r.getAttribute('URI');
+    if (uri === null || (uri !== '' && !uri.startsWith('#'))) return [];
+    const algs = childEls(childEls(r, 'Transforms')[0] ?? r, 'Transform').map((t) => t.getAttribute('Algorithm'));
+    if (!algs.includes(ENVELOPED) || algs.some((a) => a !== ENVELOPED && !C14N_ALGORITHMS.has(a ?? ''))) return [];
+    return [i];
+  });
+  const covers = candidates.some((i) => {
+    const d = signedData?.[i];
+    return d?.digestMatches === true && d.wholeDocument === true && d.excludes?.length === 1;
+  });
+  if (covers) return undefined;
+  const uris = refs.map((r) => `"${r.getAttribute('URI') ?? '(none)'}"`).join(', ') || 'none';
+  return `the signature does not sign the whole document: it needs a reference to it (URI="") with the enveloped-signature transform and a canonicalization only, leaving out nothing but the signature; its references are ${uris}`;
 }
 
 async function legacy(doc: Document, sig: Element, opts: ValidationOptions): Promise<SignatureVerdict> {

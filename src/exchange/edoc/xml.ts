@@ -11,8 +11,8 @@
  * classification (QCVN 102:2016 has no field for it), covered by the envelope's signature.
  */
 import { TrucError, isTrucError } from '../../errors.js';
-import { parseXml } from '../../sign/xades/parse.js';
-import { bad, checkPackage, EDXML_NS, TRUC_EDXML_NS, type Attachment, type DocumentRef, type EdocPackage, type Organ, type PackageHeader } from './package.js';
+import { parseXml, readXml } from '../../sign/xades/parse.js';
+import { bad, checkPackage, EDXML_NS, canonicalTime, readDate, TRUC_EDXML_NS, type Attachment, type DocumentRef, type EdocPackage, type Organ, type PackageHeader } from './package.js';
 
 /** The bound on an envelope's text (the envelope only: attachments travel beside it). */
 export const MAX_ENVELOPE_BYTES = 4 * 1024 * 1024;
@@ -22,7 +22,8 @@ export function esc(s: string): string {
 }
 
 export function el(name: string, value: string | number | undefined | null, indent = ''): string {
-  if (value === undefined || value === null || value === '') return '';
+  // blank is absent: a reader trims what it reads
+  if (value === undefined || value === null || String(value).trim() === '') return '';
   return `${indent}<${name}>${esc(String(value))}</${name}>\n`;
 }
 
@@ -102,28 +103,28 @@ export function one(e: Element, local: string, path: string, required: true): El
 export function one(e: Element, local: string, path: string, required?: boolean): Element | undefined;
 export function one(e: Element, local: string, path: string, required = false): Element | undefined {
   const k = kids(e, local);
-  if (k.length > 1) throw bad(path, 'appears more than once');
-  if (!k.length && required) throw bad(path, 'is required');
+  if (k.length > 1) throw bad(path, 'appears more than once', 'xuất hiện hơn một lần');
+  if (!k.length && required) throw bad(path, 'is required', 'bắt buộc phải có');
   return k[0];
 }
 
 /** An element's text (trimmed); elements inside a text field are refused. */
 export function txt(e: Element | undefined, path: string): string | undefined {
   if (!e) return undefined;
-  for (const n of Array.from(e.childNodes as unknown as ArrayLike<Node>)) if (n.nodeType === 1) throw bad(path, 'holds elements where text is expected');
+  for (const n of Array.from(e.childNodes as unknown as ArrayLike<Node>)) if (n.nodeType === 1) throw bad(path, 'holds elements where text is expected', 'chứa phần tử ở chỗ phải là văn bản');
   const t = (e.textContent ?? '').trim();
   return t === '' ? undefined : t;
 }
 
 export const field = (e: Element, local: string, path: string, required = false): string | undefined => {
   const v = txt(one(e, local, `${path}.${local}`, required), `${path}.${local}`);
-  if (required && v === undefined) throw bad(`${path}.${local}`, 'is required');
+  if (required && v === undefined) throw bad(`${path}.${local}`, 'is required', 'bắt buộc phải có, không để trống');
   return v;
 };
 
 export function num(v: string | undefined, path: string): number | undefined {
   if (v === undefined) return undefined;
-  if (!/^-?\d{1,15}$/.test(v)) throw bad(path, `"${v.slice(0, 20)}" is not an integer`);
+  if (!/^-?\d{1,15}$/.test(v)) throw bad(path, `"${v.slice(0, 20)}" is not an integer`, `"${v.slice(0, 20)}" không phải số nguyên`);
   return Number(v);
 }
 
@@ -146,7 +147,7 @@ export function readRef(e: Element, path: string): DocumentRef {
   return {
     organId: field(e, 'OrganId', path, true)!,
     code: field(e, 'Code', path, true)!,
-    promulgationDate: field(e, 'PromulgationDate', path, true)!,
+    promulgationDate: readDate(field(e, 'PromulgationDate', path, true))!,
     documentId: field(e, 'DocumentId', path, true)!,
   };
 }
@@ -154,20 +155,34 @@ export function readRef(e: Element, path: string): DocumentRef {
 /** Parses the hardened XML, turning its refusals into `bad_package` (the field being the whole envelope). */
 export function parseBounded(xml: Uint8Array | string, what: string): Document {
   const size = typeof xml === 'string' ? Buffer.byteLength(xml) : xml.byteLength;
-  if (size > MAX_ENVELOPE_BYTES) throw new TrucError('too_large', `${what} of more than ${MAX_ENVELOPE_BYTES} bytes`);
+  if (size > MAX_ENVELOPE_BYTES) throw new TrucError('too_large', `${what} dài quá ${MAX_ENVELOPE_BYTES} byte / ${what} of more than ${MAX_ENVELOPE_BYTES} bytes`);
   try {
     return parseXml(xml);
   } catch (e) {
-    if (isTrucError(e) && e.code === 'malformed_xml') throw new TrucError('bad_package', `${what}: ${e.message}`, { field: what });
+    if (isTrucError(e) && e.code === 'malformed_xml') throw new TrucError('bad_package', `${what} không phải XML hợp lệ / ${what}: ${e.message}`, { field: what });
     throw e;
   }
+}
+
+/**
+ * An envelope or status packet as text to keep (the database's text is UTF-8): its characters as its
+ * encoding says (`readXml`: a UTF-16 byte-order mark, the XML declaration), and, when they came in another
+ * encoding, the declaration naming UTF-8 — so that the kept text is read again as it was signed. The XML
+ * declaration is not part of what a signature digests (canonical XML leaves it out), so the signature
+ * verifies over the kept text as it did over the bytes that travelled.
+ */
+export function xmlToKeep(xml: Uint8Array): string {
+  const { text, encoding } = readXml(xml);
+  if (encoding.name === 'utf-8' || encoding.name === 'text') return text;
+  return text.replace(/^(<\?xml\s[^>]*?encoding\s*=\s*)(["'])[A-Za-z][A-Za-z0-9._-]*\2/, '$1$2UTF-8$2');
 }
 
 /** Reads an envelope (signed or not) into a package, checked field by field. */
 export function parseEnvelope(xml: Uint8Array | string): EdocPackage {
   const doc = parseBounded(xml, 'edXMLEnvelope');
   const root = doc.documentElement;
-  if (root.localName !== 'edXMLEnvelope' || root.namespaceURI !== EDXML_NS) throw bad('edXMLEnvelope', `the root element is {${root.namespaceURI ?? ''}}${root.localName}, not edXMLEnvelope in ${EDXML_NS}`);
+  if (root.localName !== 'edXMLEnvelope' || root.namespaceURI !== EDXML_NS)
+    throw bad('edXMLEnvelope', `the root element is {${root.namespaceURI ?? ''}}${root.localName}, not edXMLEnvelope in ${EDXML_NS}`, `phần tử gốc là {${root.namespaceURI ?? ''}}${root.localName}, không phải edXMLEnvelope`);
   const header = one(root, 'edXMLHeader', 'edXMLHeader', true);
   const mh = one(header, 'MessageHeader', 'MessageHeader', true);
   const from = readOrgan(one(mh, 'From', 'From', true), 'From');
@@ -180,7 +195,12 @@ export function parseEnvelope(xml: Uint8Array | string): EdocPackage {
   const oi = one(mh, 'OtherInfo', 'OtherInfo', true);
   const apx = one(oi, 'Appendixes', 'OtherInfo.Appendixes');
   const traces = one(header, 'TraceHeaderList', 'TraceHeaderList');
-  const bz = one(header, 'Bussiness', 'Bussiness', true);
+  // Bussiness: under edXMLHeader, or inside TraceHeaderList where QCVN 102:2016's schema and the edXML SDKs
+  // put it — one of them, once
+  const bzs = [...kids(header, 'Bussiness'), ...(traces ? kids(traces, 'Bussiness') : [])];
+  if (bzs.length > 1) throw bad('Bussiness', 'appears more than once', 'xuất hiện hơn một lần');
+  if (!bzs.length) throw bad('Bussiness', 'is required', 'bắt buộc phải có');
+  const bz = bzs[0]!;
   const staff = one(bz, 'BussinessStaffInfo', 'Bussiness.BussinessStaffInfo');
   const info = one(bz, 'BussinessDocumentInfo', 'Bussiness.BussinessDocumentInfo');
   const repl = one(bz, 'ReplacementInfoList', 'Bussiness.ReplacementInfoList');
@@ -193,12 +213,12 @@ export function parseEnvelope(xml: Uint8Array | string): EdocPackage {
     to,
     documentId: field(mh, 'DocumentId', 'MessageHeader', true)!,
     code: { number: field(code, 'CodeNumber', 'Code', true)!, notation: field(code, 'CodeNotation', 'Code', true)! },
-    promulgation: { place: field(prom, 'Place', 'PromulgationInfo', true)!, date: field(prom, 'PromulgationDate', 'PromulgationInfo', true)! },
+    promulgation: { place: field(prom, 'Place', 'PromulgationInfo', true)!, date: readDate(field(prom, 'PromulgationDate', 'PromulgationInfo', true))! },
     documentType: { type: num(field(dt, 'Type', 'DocumentType', true), 'DocumentType.Type')!, typeName: field(dt, 'TypeName', 'DocumentType', true)! },
     subject: field(mh, 'Subject', 'MessageHeader', true)!,
     content: field(mh, 'Content', 'MessageHeader'),
     signer: clean({ competence: field(si, 'Competence', 'SignerInfo'), position: field(si, 'Position', 'SignerInfo'), fullName: field(si, 'FullName', 'SignerInfo', true)! }),
-    dueDate: field(mh, 'DueDate', 'MessageHeader'),
+    dueDate: readDate(field(mh, 'DueDate', 'MessageHeader')),
     toPlaces: tp ? kids(tp, 'Place').map((p, i) => txt(p, `ToPlaces.Place[${i}]`) ?? '') : [],
     otherInfo: clean({
       priority: priority as never,
@@ -206,12 +226,19 @@ export function parseEnvelope(xml: Uint8Array | string): EdocPackage {
       typerNotation: field(oi, 'TyperNotation', 'OtherInfo'),
       promulgationAmount: num(field(oi, 'PromulgationAmount', 'OtherInfo'), 'OtherInfo.PromulgationAmount'),
       pageAmount: num(field(oi, 'PageAmount', 'OtherInfo'), 'OtherInfo.PageAmount'),
-      appendixes: apx ? kids(apx, 'Appendix').map((a, i) => txt(a, `OtherInfo.Appendixes.Appendix[${i}]`) ?? '') : [],
+      // an empty <Appendix/> (SDKs write one when there is none) is no appendix, as any empty optional element
+      appendixes: apx ? kids(apx, 'Appendix').flatMap((a, i) => txt(a, `OtherInfo.Appendixes.Appendix[${i}]`) ?? []) : [],
     }),
     classification: txt(cls[0], 'OtherInfo.Classification') as PackageHeader['classification'],
     steeringType: num(field(mh, 'SteeringType', 'MessageHeader'), 'SteeringType'),
     responseFor: kids(mh, 'ResponseFor').map((r, i) => readRef(r, `ResponseFor[${i}]`)),
-    traces: traces ? kids(traces, 'TraceHeader').map((t, i) => ({ organId: field(t, 'OrganId', `TraceHeaderList.TraceHeader[${i}]`, true)!, timestamp: field(t, 'Timestamp', `TraceHeaderList.TraceHeader[${i}]`, true)! })) : [],
+    // times as read (dd/MM/yyyy day first, Vietnam time without an offset), kept as ISO 8601 with its offset
+    traces: traces
+      ? kids(traces, 'TraceHeader').map((t, i) => {
+          const path = `TraceHeaderList.TraceHeader[${i}]`;
+          return { organId: field(t, 'OrganId', path, true)!, timestamp: canonicalTime(`${path}.Timestamp`, field(t, 'Timestamp', path, true)) };
+        })
+      : [],
     business: clean({
       docType: docType as never,
       docReason: field(bz, 'BussinessDocReason', 'Bussiness'),
@@ -228,7 +255,7 @@ export function parseEnvelope(xml: Uint8Array | string): EdocPackage {
         const path = `edXMLManifest.Reference[${i}]`;
         const hash = one(r, 'Hash', `${path}.Hash`, true);
         const alg = hash.getAttribute('Algorithm');
-        if (alg !== 'SHA-256') throw bad(`${path}.Hash`, `algorithm ${alg || '(none)'} is not SHA-256`);
+        if (alg !== 'SHA-256') throw bad(`${path}.Hash`, `algorithm ${alg || '(none)'} is not SHA-256`, `thuật toán ${alg || '(không có)'} không phải SHA-256`);
         return clean({
           contentId: field(r, 'ContentId', path, true)!,
           contentType: field(r, 'ContentType', path, true)!,

@@ -136,11 +136,16 @@ export function parseXml(input: Uint8Array | string, opts: ReadXmlOptions = {}):
   let doc: ReturnType<DOMParser['parseFromString']> | undefined;
   try {
     doc = new DOMParser({
+      // the first error ends the parse: a parser that goes on after each error collects one per stray "<"
+      // (megabytes of them hold the event loop for a minute), and one is enough to refuse the document
       onError: (level: string, msg: string) => {
-        if (level !== 'warning') errors.push(msg);
+        if (level === 'warning') return;
+        errors.push(msg);
+        throw new Error(msg);
       },
     } as never).parseFromString(text, 'application/xml');
   } catch (e) {
+    // what onError threw comes back wrapped ("Reporting error … caused …"): the first message is the one kept
     errors.push((e as Error).message);
   }
   if (errors.length || !doc?.documentElement) throw new TrucError('malformed_xml', `not well-formed XML: ${errors[0] ?? 'no root element'}`);

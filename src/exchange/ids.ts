@@ -11,8 +11,10 @@
  *   GLOBALGROUP:VN/bo-nganh           LOCALGROUP:nhom-noi-bo
  *
  * and the `X-Road-Client` header form without the type (`VN/GOV/000.00.00.G22/vanthu`). Parts may not be
- * empty nor hold `/`, `:`, `;`, `%`, `\`, white space or control characters (X-Road's rule), and are at most
- * 255 characters; parsing refuses anything else with `bad_identifier`.
+ * empty nor hold `/`, `:`, `;`, `%`, `\`, white space or control characters (X-Road's rule), nor invisible
+ * format characters (a right-to-left override, a zero-width space: names that read as another's), may not be
+ * `.` or `..` (an /r1/ path cannot carry them: clients resolve them away), and are at most 255 characters;
+ * parsing refuses anything else with `bad_identifier`, in English with `reason_vi` beside.
  */
 import { TrucError } from '../errors.js';
 
@@ -33,25 +35,58 @@ export interface ServerId extends MemberId {
 }
 
 const MAX_PART = 255;
-// X-Road forbids these in identifier parts; we also forbid white space and control characters
-const FORBIDDEN = /[/:;%\\\s\p{Cc}]/u;
+// X-Road forbids these in identifier parts; we also forbid white space, control characters and invisible
+// format characters (U+202E RIGHT-TO-LEFT OVERRIDE, U+200B ZERO WIDTH SPACE, …: an identifier that reads as another's)
+const FORBIDDEN = /[/:;%\\\s\p{Cc}\p{Cf}]/u;
+
+/** the Vietnamese names of identifier parts, for `reason_vi` */
+const PART_VI: Record<string, string> = {
+  instance: 'mã hệ thống (instance)',
+  'member class': 'loại thành viên',
+  'member code': 'mã thành viên',
+  'subsystem code': 'mã phân hệ',
+  'service code': 'mã dịch vụ',
+  'service version': 'phiên bản dịch vụ',
+  'server code': 'mã máy chủ an ninh',
+  'group code': 'mã nhóm',
+  'CA name': 'tên CA',
+};
+const partVi = (what: string) => PART_VI[what] ?? what;
+
+/** A value as a message may show it: control and invisible format characters written as \uXXXX. */
+const shown = (v: string) => v.slice(0, 80).replace(/[\p{Cc}\p{Cf}]/gu, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 
 export function checkPart(what: string, value: string): string {
-  if (typeof value !== 'string' || value.length === 0) throw new TrucError('bad_identifier', `${what} is empty`, { part: what });
-  if (value.length > MAX_PART) throw new TrucError('bad_identifier', `${what} is longer than ${MAX_PART} characters`, { part: what });
-  if (FORBIDDEN.test(value)) throw new TrucError('bad_identifier', `${what} "${value}" holds a character identifiers may not hold (/ : ; % \\ or white space)`, { part: what, value });
+  if (typeof value !== 'string' || value.length === 0) throw new TrucError('bad_identifier', `${what} is empty`, { part: what, reason_vi: `${partVi(what)} để trống` });
+  if (value.length > MAX_PART)
+    throw new TrucError('bad_identifier', `${what} is longer than ${MAX_PART} characters`, { part: what, reason_vi: `${partVi(what)} dài quá ${MAX_PART} ký tự` });
+  if (FORBIDDEN.test(value))
+    throw new TrucError('bad_identifier', `${what} "${shown(value)}" holds a character identifiers may not hold (/ : ; % \\, white space, control or invisible format characters)`, {
+      part: what,
+      value: shown(value),
+      reason_vi: `${partVi(what)} "${shown(value)}" chứa ký tự định danh không được chứa (/ : ; % \\, khoảng trắng, ký tự điều khiển hoặc ký tự định dạng vô hình)`,
+    });
+  if (value === '.' || value === '..')
+    throw new TrucError('bad_identifier', `${what} may not be "${value}": clients resolve "." and ".." away from a URL path`, {
+      part: what,
+      value,
+      reason_vi: `${partVi(what)} không được là "${value}": máy khách bỏ "." và ".." khỏi đường dẫn URL`,
+    });
   return value.normalize('NFC');
 }
 
 function parts(text: string, type: string, min: number, max: number): string[] {
   const prefix = `${type}:`;
-  if (!text.startsWith(prefix)) throw new TrucError('bad_identifier', `"${text.slice(0, 80)}" is not a ${type} identifier`, { value: text.slice(0, 80) });
+  if (!text.startsWith(prefix))
+    throw new TrucError('bad_identifier', `"${shown(text)}" is not a ${type} identifier`, { value: shown(text), reason_vi: `"${shown(text)}" không phải định danh ${type}` });
   return splitParts(text.slice(prefix.length), type, min, max);
 }
 
 function splitParts(body: string, what: string, min: number, max: number): string[] {
   const p = body.split('/');
-  if (p.length < min || p.length > max) throw new TrucError('bad_identifier', `a ${what} identifier has ${min === max ? min : `${min}–${max}`} parts separated by "/": "${body.slice(0, 80)}"`, { value: body.slice(0, 80) });
+  const n = min === max ? `${min}` : `${min}–${max}`;
+  if (p.length < min || p.length > max)
+    throw new TrucError('bad_identifier', `a ${what} identifier has ${n} parts separated by "/": "${shown(body)}"`, { value: shown(body), reason_vi: `định danh ${what} gồm ${n} phần cách nhau bởi "/": "${shown(body)}"` });
   return p;
 }
 

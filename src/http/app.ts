@@ -3,7 +3,7 @@
  * here — body limits, bounded JSON, binary content types, RFC 9457 problem responses for every error, the OpenAPI
  * document — and each role registers its routes from its own folder.
  */
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import swagger from '@fastify/swagger';
 import { readFileSync } from 'node:fs';
 import { TrucError, isTrucError, parserRefusal, toProblem } from '../errors.js';
@@ -59,6 +59,9 @@ export const BINARY_TYPES = [
   'application/pdf',
 ];
 
+/** the longest path parameter the router takes (a 255-character message id, percent-encoded, fits) */
+const MAX_PARAM_LENGTH = 1024;
+
 export interface AppOptions {
   logger?: FastifyServerOptions['logger'];
   /** started services whose routes this app carries (startServer passes them) */
@@ -92,6 +95,22 @@ export async function buildApp(p: Platform, opts: AppOptions = {}): Promise<Fast
     bodyLimit: p.config.http.bodyLimit,
     // slow clients (slowloris): a whole request within 2 minutes, its headers within 20 s (set below)
     requestTimeout: 120_000,
+    // a path parameter may be as long as what it names: a message id (X-Road-Id) is up to 255 characters,
+    // percent-encoded up to three times that; Fastify's 100 made the evidence of longer ids unreachable
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+    // what the router refuses before any route (a malformed percent-encoding, a parameter over the limit) is
+    // a problem document in both languages too, not Fastify's plain JSON
+    frameworkErrors: (err: Error & { code?: string }, req: FastifyRequest, reply: FastifyReply) => {
+      const e =
+        err.code === 'FST_ERR_MAX_PARAM_LENGTH'
+          ? new TrucError('too_large', `một phần của đường dẫn dài quá ${MAX_PARAM_LENGTH} ký tự / a part of the path is longer than ${MAX_PARAM_LENGTH} characters`, { max: MAX_PARAM_LENGTH })
+          : err.code === 'FST_ERR_BAD_URL'
+            ? new TrucError('bad_request', 'đường dẫn có mã hoá phần trăm sai / the path holds a malformed percent-encoding')
+            : new TrucError('bad_request', `yêu cầu không hợp lệ / bad request: ${String(err.message).slice(0, 200)}`);
+      // 414 URI Too Long for a parameter over the router's limit, as Fastify answers it
+      const problem = { ...toProblem(e, req.url.split('?')[0]!.slice(0, 200)), ...(err.code === 'FST_ERR_MAX_PARAM_LENGTH' ? { status: 414, title: 'URI too long' } : {}) };
+      void reply.status(problem.status).type('application/problem+json').send(problem);
+    },
     // a client error Node answers itself (431 headers too large, 400 malformed, 408 timeout) is a problem document too
     clientErrorHandler: (err: NodeJS.ErrnoException, socket: import('node:net').Socket) => {
       const { status, code } = parserRefusal(err);
@@ -136,6 +155,10 @@ export async function buildApp(p: Platform, opts: AppOptions = {}): Promise<Fast
   const cutPaths = pathRedactor([p.config.dataDir, p.config.profilesDir, p.config.keys.software.dir]);
   app.setErrorHandler((err: any, req, reply) => {
     let e: unknown = err;
+    // a refusal worded for the message path, English with its Vietnamese beside (`reason_vi`, e.g. an
+    // identifier's check in src/exchange/ids.ts), reads in both languages here like the rest
+    const vi = isTrucError(err) ? err.detail?.reason_vi : undefined;
+    if (isTrucError(err) && typeof vi === 'string' && !err.message.includes(vi)) e = new TrucError(err.code, `${vi} / ${err.message}`, err.detail);
     if (!isTrucError(err)) {
       // what Fastify refuses itself, in both languages like the rest of our problem documents
       if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') e = bodyTooLarge(req.routeOptions?.bodyLimit ?? p.config.http.bodyLimit);

@@ -226,8 +226,15 @@ describe('exchange pages of the web console in Chromium', () => {
     expect((await throughAxis('thong-tin')).status).toBe(200);
     const bad = await fetch(`${base}/api/v1/exchange/servers/ss-vpcp/clients/connection`, { method: 'PUT', headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' }, body: JSON.stringify({ subsystem: client, connection: 'ftp' }) });
     expect(bad.status).toBe(400);
-    const audit = await t.p.db.query<{ action: string; target: string }>("SELECT action, target FROM audit_log WHERE action LIKE 'ss.%' AND target = $1 ORDER BY seq", [client]);
-    expect(audit.map((a) => a.action)).toEqual(['ss.is-cert.add', 'ss.client.connection', 'ss.client.connection', 'ss.is-cert.remove']);
+    const audit = await t.p.db.query<{ action: string; target: string; outcome: string }>("SELECT action, target, outcome FROM audit_log WHERE action LIKE 'ss.%' AND target = $1 ORDER BY seq", [client]);
+    // the refused connection type is audited too, as a failure (src/http/validation.ts)
+    expect(audit.map((a) => [a.action, a.outcome])).toEqual([
+      ['ss.is-cert.add', 'success'],
+      ['ss.client.connection', 'success'],
+      ['ss.client.connection', 'success'],
+      ['ss.is-cert.remove', 'success'],
+      ['ss.client.connection', 'failure'],
+    ]);
   });
 
   it('registers a service’s OpenAPI description through the API, audited; getOpenAPI answers it through the axis; the console shows it', async () => {
@@ -284,8 +291,10 @@ describe('exchange pages of the web console in Chromium', () => {
     expect(await shownWsdl.textContent()).toMatch(/WSDL “Thông tin cơ quan” · 1 thao tác/);
     expect((await call('GET', '/api/v1/exchange/servers/ss-vpcp/services', tokens['auditor']!)).services.find((x: Json) => x.service === service)).toMatchObject({ type: 'WSDL' });
     expect((await fetch(`${base}/api/v1/exchange/servers/ss-vpcp/services/wsdl?service=${encodeURIComponent(service)}`, { method: 'DELETE', headers: { authorization: `Bearer ${admin}` } })).status).toBe(200);
-    const audit = await t.p.db.query<{ detail: Json }>("SELECT detail FROM audit_log WHERE action = 'ss.service.describe' AND target = $1 ORDER BY seq", [service]);
-    expect(audit.map((a) => a.detail.removed ?? false)).toEqual([false, false, true, false, true]);
+    const audit = await t.p.db.query<{ detail: Json; outcome: string }>("SELECT detail, outcome FROM audit_log WHERE action = 'ss.service.describe' AND target = $1 ORDER BY seq", [service]);
+    expect(audit.filter((a) => a.outcome === 'success').map((a) => a.detail.removed ?? false)).toEqual([false, false, true, false, true]);
+    // the three refused descriptions (Swagger 2.0, YAML to …/wsdl, WSDL to …/openapi) are audited as failures; the auditor's 403 by the guard
+    expect(audit.filter((a) => a.outcome === 'failure').map((a) => a.detail.code)).toEqual(['bad_request', 'bad_request', 'bad_request']);
   });
 
   it('grants an access right in the console — a refused call then passes — and withdraws it', async () => {

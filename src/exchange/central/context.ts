@@ -123,9 +123,20 @@ export async function change<T>(ctx: CentralContext, c: Change<T>): Promise<T> {
   }
 }
 
+const auditedRefusals = new WeakSet<object>();
+
+/**
+ * Whether a refusal was audited here already: the HTTP routes audit what is refused before the central
+ * server sees it (the schema, the body, a certificate that is not PEM), and not what it audited itself.
+ */
+export function auditedRefusal(e: unknown): boolean {
+  return typeof e === 'object' && e !== null && auditedRefusals.has(e);
+}
+
 /** Audits and publishes a refused operation (TrucErrors only: anything else is a fault, logged by the caller). */
 export async function refused(ctx: CentralContext, actor: string, action: string, target: string, e: unknown, ip?: string): Promise<void> {
   if (!isTrucError(e)) return;
+  auditedRefusals.add(e);
   await recordAudit(ctx.db, {
     actor,
     action: `central.${action}`,
@@ -136,4 +147,5 @@ export async function refused(ctx: CentralContext, actor: string, action: string
   emit(ctx, `${action}.refused`, 'failure', actor, { target: target.slice(0, 200), code: e.code, ...(e.detail && typeof e.detail.reason === 'string' ? { why: e.detail.reason } : {}) }, e.message.slice(0, 300), ip);
 }
 
+/** A change refused because what it would create exists: `message` in Vietnamese with English beside. */
 export const conflict = (message: string, detail?: Record<string, unknown>) => new TrucError('conflict', message, detail);

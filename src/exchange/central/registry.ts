@@ -20,42 +20,67 @@ const MAX_NAME = 500;
 const MAX_CERT = 16 * 1024;
 const MAX_URLS = 8;
 
+/** the Vietnamese names of what the registry checks, for its refusals (Vietnamese, then English) */
+const VI: Record<string, string> = {
+  'member name': 'tên thành viên',
+  'group description': 'mô tả nhóm',
+  'TSA name': 'tên TSA',
+  'member class description': 'mô tả loại thành viên',
+  'OCSP URL': 'URL OCSP',
+  'TSA URL': 'URL TSA',
+  'the CA certificate': 'chứng thư CA',
+  'an intermediate certificate': 'chứng thư CA trung gian',
+  'the TSA certificate': 'chứng thư TSA',
+};
+const vi = (what: string) => VI[what] ?? what;
+
 function text(what: string, v: unknown, max = MAX_NAME): string {
-  if (typeof v !== 'string' || v.trim().length === 0 || v.length > max || /\p{Cc}/u.test(v)) throw new TrucError('bad_request', `${what} must be 1–${max} printable characters`);
+  if (typeof v !== 'string' || v.trim().length === 0 || v.length > max || /\p{Cc}/u.test(v))
+    throw new TrucError('bad_request', `${vi(what)} phải có 1–${max} ký tự in được / ${what} must be 1–${max} printable characters`);
   return v.trim().normalize('NFC');
 }
 
 export function checkUrl(what: string, v: unknown, schemes = ['http:', 'https:']): string {
-  if (typeof v !== 'string' || v.length > 2000) throw new TrucError('bad_request', `${what} is not a URL`);
+  if (typeof v !== 'string' || v.length > 2000) throw new TrucError('bad_request', `${vi(what)} không phải URL / ${what} is not a URL`);
   let u: URL;
   try {
     u = new URL(v);
   } catch {
-    throw new TrucError('bad_request', `${what} "${v.slice(0, 80)}" is not a URL`);
+    throw new TrucError('bad_request', `${vi(what)} "${v.slice(0, 80)}" không phải URL / ${what} "${v.slice(0, 80)}" is not a URL`);
   }
-  if (!schemes.includes(u.protocol)) throw new TrucError('bad_request', `${what} must use ${schemes.join(' or ')}`);
+  if (!schemes.includes(u.protocol)) throw new TrucError('bad_request', `${vi(what)} phải dùng ${schemes.join(' hoặc ')} / ${what} must use ${schemes.join(' or ')}`);
   return v;
 }
 
 /** host or host:port of a security server's peer listener */
 export function checkAddress(v: unknown): string {
-  if (typeof v !== 'string' || !/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]{1,253})(:\d{1,5})?$/.test(v)) throw new TrucError('bad_request', `address must be host or host:port`, { address: String(v).slice(0, 80) });
+  if (typeof v !== 'string' || !/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]{1,253})(:\d{1,5})?$/.test(v))
+    throw new TrucError('bad_request', 'địa chỉ phải có dạng máy hoặc máy:cổng / address must be host or host:port', { address: String(v).slice(0, 80) });
   const port = /:(\d+)$/.exec(v.replace(/^\[.*\]/, ''))?.[1];
-  if (port && (Number(port) < 1 || Number(port) > 65535)) throw new TrucError('bad_request', 'address port out of range');
+  if (port && (Number(port) < 1 || Number(port) > 65535)) throw new TrucError('bad_request', 'cổng của địa chỉ nằm ngoài 1–65535 / address port out of range (1–65535)');
   return v.toLowerCase();
 }
 
 function certificate(what: string, der: Buffer, mustBeCa: boolean): X509Certificate {
-  if (!Buffer.isBuffer(der) || der.length === 0 || der.length > MAX_CERT) throw new TrucError('malformed_der', `${what} is not a certificate of at most ${MAX_CERT} bytes`);
+  if (!Buffer.isBuffer(der) || der.length === 0 || der.length > MAX_CERT)
+    throw new TrucError('malformed_der', `${vi(what)} không phải chứng thư dài tối đa ${MAX_CERT} byte / ${what} is not a certificate of at most ${MAX_CERT} bytes`);
   let c: X509Certificate;
   try {
     c = new X509Certificate(der);
   } catch {
-    throw new TrucError('malformed_der', `${what} is not a DER certificate`);
+    throw new TrucError('malformed_der', `${vi(what)} không phải chứng thư DER / ${what} is not a DER certificate`);
   }
-  if (mustBeCa && !c.ca) throw new TrucError('cert_invalid', `${what} is not a CA certificate`, { subject: c.subject });
+  if (mustBeCa && !c.ca) throw new TrucError('cert_invalid', `${vi(what)} không phải chứng thư CA / ${what} is not a CA certificate`, { subject: c.subject });
   return c;
 }
+
+const registered = (what: string) => conflict(`${what} đã được đăng ký / ${what} is already registered`);
+const notRegistered = (code: 'unknown_member' | 'not_found', what: string) => new TrucError(code, `${what} chưa được đăng ký / ${what} is not registered`);
+const sameDer = (a: Buffer[], b: Buffer[]) => a.length === b.length && a.every((x, i) => x.equals(b[i]!));
+const sameList = (a: string[], b: string[]) => a.length === b.length && a.every((x, i) => x === b[i]);
+
+/** What approving a CA or a TSA under its name did: approved it, updated it (same certificate), or nothing. */
+export type Approval = 'approved' | 'updated' | 'unchanged';
 
 export class Registry {
   constructor(private readonly ctx: CentralContext) {}
@@ -75,8 +100,12 @@ export class Registry {
       run: async (sql) => {
         const settings = await loadSettings(sql);
         if (!settings.memberClasses.some((c) => c.code === id.memberClass))
-          throw new TrucError('bad_identifier', `member class "${id.memberClass}" is not one of this instance (${settings.memberClasses.map((c) => c.code).join(', ')})`, { part: 'member class' });
-        if (!(await store.insertMember(sql, { memberClass: id.memberClass, memberCode: id.memberCode, name }))) throw conflict(`${memberText(id)} is already registered`);
+          throw new TrucError(
+            'bad_identifier',
+            `loại thành viên "${id.memberClass}" không thuộc hệ thống này (${settings.memberClasses.map((c) => c.code).join(', ')}) / member class "${id.memberClass}" is not one of this instance (${settings.memberClasses.map((c) => c.code).join(', ')})`,
+            { part: 'member class' },
+          );
+        if (!(await store.insertMember(sql, { memberClass: id.memberClass, memberCode: id.memberCode, name }))) throw registered(memberText(id));
       },
     });
   }
@@ -99,8 +128,8 @@ export class Registry {
       action: 'subsystem.add',
       target: subsystemText(id),
       run: async (sql) => {
-        if (!(await store.getMember(sql, m.memberClass, m.memberCode))) throw new TrucError('unknown_member', `${memberText(m)} is not registered`);
-        if (!(await store.insertSubsystem(sql, { memberClass: m.memberClass, memberCode: m.memberCode, subsystemCode: code }))) throw conflict(`${subsystemText(id)} is already registered`);
+        if (!(await store.getMember(sql, m.memberClass, m.memberCode))) throw notRegistered('unknown_member', memberText(m));
+        if (!(await store.insertSubsystem(sql, { memberClass: m.memberClass, memberCode: m.memberCode, subsystemCode: code }))) throw registered(subsystemText(id));
       },
     });
   }
@@ -121,9 +150,9 @@ export class Registry {
       target: serverText(id),
       detail: { address },
       run: async (sql) => {
-        if (!(await store.getMember(sql, m.memberClass, m.memberCode))) throw new TrucError('unknown_member', `${memberText(m)} is not registered`);
+        if (!(await store.getMember(sql, m.memberClass, m.memberCode))) throw notRegistered('unknown_member', memberText(m));
         const key = { ownerClass: m.memberClass, ownerCode: m.memberCode, serverCode };
-        if (await store.getServer(sql, key)) throw conflict(`${serverText(id)} is already registered`);
+        if (await store.getServer(sql, key)) throw registered(serverText(id));
         await store.upsertServer(sql, key, address);
       },
     });
@@ -141,7 +170,7 @@ export class Registry {
       action: 'server.remove',
       target: serverText(id),
       run: async (sql) => {
-        if (!(await store.deleteServer(sql, { ownerClass: id.memberClass, ownerCode: id.memberCode, serverCode: id.serverCode }))) throw new TrucError('not_found', `${serverText(id)} is not registered`);
+        if (!(await store.deleteServer(sql, { ownerClass: id.memberClass, ownerCode: id.memberCode, serverCode: id.serverCode }))) throw notRegistered('not_found', serverText(id));
       },
     });
   }
@@ -155,7 +184,7 @@ export class Registry {
       target: `GLOBALGROUP:${this.ctx.instance}/${code}`,
       detail: { description },
       run: async (sql) => {
-        if (!(await store.insertGroup(sql, code, description))) throw conflict(`global group ${code} exists`);
+        if (!(await store.insertGroup(sql, code, description))) throw conflict(`nhóm toàn cục ${code} đã có / global group ${code} exists already`);
       },
     });
   }
@@ -169,9 +198,9 @@ export class Registry {
       target: `GLOBALGROUP:${this.ctx.instance}/${group}`,
       detail: { member: subsystemText(sub) },
       run: async (sql) => {
-        if (!(await store.groupExists(sql, group))) throw new TrucError('not_found', `no global group ${group}`);
-        if (!(await store.hasSubsystem(sql, sub))) throw new TrucError('unknown_member', `${subsystemText(sub)} is not registered`);
-        if (!(await store.addGroupMember(sql, group, sub))) throw conflict(`${subsystemText(sub)} is already in ${group}`);
+        if (!(await store.groupExists(sql, group))) throw new TrucError('not_found', `không có nhóm toàn cục ${group} / no global group ${group}`);
+        if (!(await store.hasSubsystem(sql, sub))) throw notRegistered('unknown_member', subsystemText(sub));
+        if (!(await store.addGroupMember(sql, group, sub))) throw conflict(`${subsystemText(sub)} đã ở trong nhóm ${group} / ${subsystemText(sub)} is already in ${group}`);
       },
     });
   }
@@ -185,7 +214,7 @@ export class Registry {
       target: `GLOBALGROUP:${this.ctx.instance}/${group}`,
       detail: { member: subsystemText(sub) },
       run: async (sql) => {
-        if (!(await store.deleteGroupMember(sql, group, sub))) throw new TrucError('not_found', `${subsystemText(sub)} is not in ${group}`);
+        if (!(await store.deleteGroupMember(sql, group, sub))) throw new TrucError('not_found', `${subsystemText(sub)} không ở trong nhóm ${group} / ${subsystemText(sub)} is not in ${group}`);
       },
     });
   }
@@ -196,22 +225,37 @@ export class Registry {
 
   /**
    * Approves a certification authority: its trust anchor certificate, the intermediates below it that
-   * issue members' certificates, and the OCSP responders that answer for them.
+   * issue members' certificates, and the OCSP responders that answer for them. A name already approved is
+   * a conflict unless it names the same trust anchor: then its intermediates and OCSP responders are
+   * brought up to date (what `approvePlatformCas` does at every `truc central serve --approve-platform-ca`
+   * as the platform's hierarchy grows) — a trust anchor is never replaced under its name: withdraw it first.
    */
-  async approveCa(ca: { name: string; certificate: Buffer; intermediates?: Buffer[]; ocspUrls: string[] }, actor: string): Promise<void> {
+  async approveCa(ca: { name: string; certificate: Buffer; intermediates?: Buffer[]; ocspUrls: string[] }, actor: string): Promise<Approval> {
     const name = checkPart('CA name', ca.name);
     const anchor = certificate('the CA certificate', ca.certificate, true);
     const intermediates = (ca.intermediates ?? []).slice(0, 17);
-    if ((ca.intermediates ?? []).length > 16) throw new TrucError('too_large', 'at most 16 intermediate certificates');
+    if ((ca.intermediates ?? []).length > 16) throw new TrucError('too_large', 'tối đa 16 chứng thư CA trung gian / at most 16 intermediate certificates');
     for (const i of intermediates) certificate('an intermediate certificate', i, true);
-    if (!Array.isArray(ca.ocspUrls) || ca.ocspUrls.length === 0 || ca.ocspUrls.length > MAX_URLS) throw new TrucError('bad_request', `1–${MAX_URLS} OCSP URLs are needed`);
+    if (!Array.isArray(ca.ocspUrls) || ca.ocspUrls.length === 0 || ca.ocspUrls.length > MAX_URLS)
+      throw new TrucError('bad_request', `cần 1–${MAX_URLS} URL OCSP / 1–${MAX_URLS} OCSP URLs are needed`);
     const ocspUrls = ca.ocspUrls.map((u) => checkUrl('OCSP URL', u));
-    await change(this.ctx, {
+    const entry = { name, certificate: ca.certificate, intermediates, ocspUrls };
+    return change(this.ctx, {
       actor,
       action: 'ca.approve',
       target: name,
       detail: { subject: anchor.subject, sha256: sha256Hex(ca.certificate), intermediates: intermediates.length, ocspUrls },
-      run: (sql) => store.upsertCa(sql, { name, certificate: ca.certificate, intermediates, ocspUrls }),
+      run: async (sql): Promise<Approval> => {
+        if (await store.insertCa(sql, entry)) return 'approved';
+        const old = await store.getCaEntry(sql, name);
+        if (!old || !old.certificate.equals(ca.certificate))
+          throw conflict(`tên CA "${name}" đã được phê duyệt cho một chứng thư khác; hãy rút phê duyệt trước / the CA name "${name}" is approved already for another certificate; withdraw it first`, {
+            sha256: old ? sha256Hex(old.certificate) : undefined,
+          });
+        if (sameDer(old.intermediates, intermediates) && sameList(old.ocspUrls, ocspUrls)) return 'unchanged';
+        await store.updateCa(sql, entry);
+        return 'updated';
+      },
     });
   }
 
@@ -231,7 +275,7 @@ export class Registry {
       await this.approveCa({ name: root.id, certificate: root.certificate, intermediates: below, ocspUrls: [ocspUrl] }, actor);
       names.push(root.id);
     }
-    if (!names.length) throw new TrucError('unknown_ca', 'this platform has no CA hierarchy yet (truc ca init)');
+    if (!names.length) throw new TrucError('unknown_ca', 'nền tảng này chưa có hệ thống CA (truc ca init) / this platform has no CA hierarchy yet (truc ca init)');
     return names;
   }
 
@@ -243,7 +287,7 @@ export class Registry {
       action: 'ca.remove',
       target: n,
       run: async (sql) => {
-        if (!(await store.deleteCa(sql, n))) throw new TrucError('not_found', `no approved CA "${n}"`);
+        if (!(await store.deleteCa(sql, n))) throw new TrucError('not_found', `không có CA "${n}" được phê duyệt / no approved CA "${n}"`);
       },
     });
   }
@@ -252,16 +296,31 @@ export class Registry {
     return store.listCaEntries(this.ctx.db);
   }
 
-  async approveTsa(t: { name: string; url: string; certificate: Buffer }, actor: string): Promise<void> {
+  /**
+   * Approves a time-stamping authority. A name already approved is a conflict unless it names the same
+   * certificate (then its URL is brought up to date): a TSA's certificate is never replaced under its name.
+   */
+  async approveTsa(t: { name: string; url: string; certificate: Buffer }, actor: string): Promise<Approval> {
     const name = text('TSA name', t.name, 200);
     const url = checkUrl('TSA URL', t.url);
     const c = certificate('the TSA certificate', t.certificate, false);
-    await change(this.ctx, {
+    const entry = { name, url, certificate: t.certificate };
+    return change(this.ctx, {
       actor,
       action: 'tsa.approve',
       target: name,
       detail: { url, subject: c.subject, sha256: sha256Hex(t.certificate) },
-      run: (sql) => store.upsertTsa(sql, { name, url, certificate: t.certificate }),
+      run: async (sql): Promise<Approval> => {
+        if (await store.insertTsa(sql, entry)) return 'approved';
+        const old = await store.getTsaEntry(sql, name);
+        if (!old || !old.certificate.equals(t.certificate))
+          throw conflict(`tên TSA "${name}" đã được phê duyệt cho một chứng thư khác; hãy rút phê duyệt trước / the TSA name "${name}" is approved already for another certificate; withdraw it first`, {
+            sha256: old ? sha256Hex(old.certificate) : undefined,
+          });
+        if (old.url === url) return 'unchanged';
+        await store.updateTsa(sql, entry);
+        return 'updated';
+      },
     });
   }
 
@@ -272,7 +331,7 @@ export class Registry {
       action: 'tsa.remove',
       target: n,
       run: async (sql) => {
-        if (!(await store.deleteTsa(sql, n))) throw new TrucError('not_found', `no approved TSA "${n}"`);
+        if (!(await store.deleteTsa(sql, n))) throw new TrucError('not_found', `không có TSA "${n}" được phê duyệt / no approved TSA "${n}"`);
       },
     });
   }
@@ -304,10 +363,11 @@ const POSITIVE = ['ocspFreshnessSeconds', 'refreshSeconds', 'validitySeconds', '
 
 /** Settings are checked one by one; an unknown name is refused rather than stored and ignored. */
 export function checkSettings(values: Partial<CentralSettings>): Partial<CentralSettings> {
-  if (!values || typeof values !== 'object') throw new TrucError('bad_request', 'settings must be an object');
+  if (!values || typeof values !== 'object' || Array.isArray(values)) throw new TrucError('bad_request', 'thiết lập phải là một đối tượng JSON / settings must be an object');
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(values)) {
-    if (!(k in DEFAULT_CENTRAL_SETTINGS)) throw new TrucError('bad_request', `unknown setting "${k}"`, { known: Object.keys(DEFAULT_CENTRAL_SETTINGS) });
+    if (!Object.hasOwn(DEFAULT_CENTRAL_SETTINGS, k))
+      throw new TrucError('bad_request', `máy chủ trung tâm không có thiết lập "${k.slice(0, 80)}" / unknown setting "${k.slice(0, 80)}": not one of the central server's settings`, { known: Object.keys(DEFAULT_CENTRAL_SETTINGS) });
     if ((POSITIVE as readonly string[]).includes(k)) {
       if (!Number.isInteger(v) || (v as number) < 1 || (v as number) > 10 * 365 * 86400) throw new TrucError('bad_request', `${k} must be a positive integer (seconds)`);
     } else if (k === 'autoApprove') {

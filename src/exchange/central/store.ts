@@ -467,22 +467,34 @@ export async function listGroups(sql: Sql): Promise<GroupRow[]> {
 
 // ---- approved CAs and TSAs
 
-export async function upsertCa(sql: Sql, ca: CaEntry): Promise<void> {
-  await sql.query(
-    `INSERT INTO xc_ca (name, certificate, intermediates, ocsp_urls) VALUES ($1, $2, $3, $4)
-     ON CONFLICT (name) DO UPDATE SET certificate = EXCLUDED.certificate, intermediates = EXCLUDED.intermediates, ocsp_urls = EXCLUDED.ocsp_urls`,
-    [ca.name, ca.certificate, JSON.stringify(ca.intermediates.map((b) => b.toString('base64'))), JSON.stringify(ca.ocspUrls)],
-  );
+const caParams = (ca: CaEntry) => [ca.name, ca.certificate, JSON.stringify(ca.intermediates.map((b) => b.toString('base64'))), JSON.stringify(ca.ocspUrls)];
+const caEntry = (r: any): CaEntry => ({
+  name: r.name,
+  certificate: Buffer.from(r.certificate),
+  intermediates: (typeof r.intermediates === 'string' ? JSON.parse(r.intermediates) : r.intermediates).map((s: string) => Buffer.from(s, 'base64')),
+  ocspUrls: typeof r.ocsp_urls === 'string' ? JSON.parse(r.ocsp_urls) : r.ocsp_urls,
+});
+
+/** Approves a CA under a name not yet taken; false when the name is taken (nothing changed). */
+export async function insertCa(sql: Sql, ca: CaEntry): Promise<boolean> {
+  const r = await sql.query('INSERT INTO xc_ca (name, certificate, intermediates, ocsp_urls) VALUES ($1, $2, $3, $4) ON CONFLICT (name) DO NOTHING RETURNING name', caParams(ca));
+  return r.length === 1;
+}
+
+/** Updates an approved CA's intermediates and OCSP URLs — never its trust anchor: only where the certificate is the same. */
+export async function updateCa(sql: Sql, ca: CaEntry): Promise<boolean> {
+  const r = await sql.query('UPDATE xc_ca SET intermediates = $3, ocsp_urls = $4 WHERE name = $1 AND certificate = $2 RETURNING name', caParams(ca));
+  return r.length === 1;
+}
+
+export async function getCaEntry(sql: Sql, name: string): Promise<CaEntry | undefined> {
+  const rows = await sql.query<any>('SELECT name, certificate, intermediates, ocsp_urls FROM xc_ca WHERE name = $1', [name]);
+  return rows[0] ? caEntry(rows[0]) : undefined;
 }
 
 export async function listCaEntries(sql: Sql): Promise<CaEntry[]> {
   const rows = await sql.query<any>('SELECT name, certificate, intermediates, ocsp_urls FROM xc_ca ORDER BY name');
-  return rows.map((r) => ({
-    name: r.name,
-    certificate: Buffer.from(r.certificate),
-    intermediates: (typeof r.intermediates === 'string' ? JSON.parse(r.intermediates) : r.intermediates).map((s: string) => Buffer.from(s, 'base64')),
-    ocspUrls: typeof r.ocsp_urls === 'string' ? JSON.parse(r.ocsp_urls) : r.ocsp_urls,
-  }));
+  return rows.map(caEntry);
 }
 
 export async function deleteCa(sql: Sql, name: string): Promise<boolean> {
@@ -493,12 +505,21 @@ export async function deleteTsa(sql: Sql, name: string): Promise<boolean> {
   return (await sql.query('DELETE FROM xc_tsa WHERE name = $1 RETURNING name', [name])).length === 1;
 }
 
-export async function upsertTsa(sql: Sql, t: TsaEntry): Promise<void> {
-  await sql.query(
-    `INSERT INTO xc_tsa (name, url, certificate) VALUES ($1, $2, $3)
-     ON CONFLICT (name) DO UPDATE SET url = EXCLUDED.url, certificate = EXCLUDED.certificate`,
-    [t.name, t.url, t.certificate],
-  );
+/** Approves a TSA under a name not yet taken; false when the name is taken (nothing changed). */
+export async function insertTsa(sql: Sql, t: TsaEntry): Promise<boolean> {
+  const r = await sql.query('INSERT INTO xc_tsa (name, url, certificate) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING RETURNING name', [t.name, t.url, t.certificate]);
+  return r.length === 1;
+}
+
+/** Updates an approved TSA's URL — never its certificate: only where the certificate is the same. */
+export async function updateTsa(sql: Sql, t: TsaEntry): Promise<boolean> {
+  const r = await sql.query('UPDATE xc_tsa SET url = $2 WHERE name = $1 AND certificate = $3 RETURNING name', [t.name, t.url, t.certificate]);
+  return r.length === 1;
+}
+
+export async function getTsaEntry(sql: Sql, name: string): Promise<TsaEntry | undefined> {
+  const rows = await sql.query<any>('SELECT name, url, certificate FROM xc_tsa WHERE name = $1', [name]);
+  return rows[0] ? { name: rows[0].name, url: rows[0].url, certificate: Buffer.from(rows[0].certificate) } : undefined;
 }
 
 export async function listTsaEntries(sql: Sql): Promise<TsaEntry[]> {

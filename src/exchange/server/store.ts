@@ -169,11 +169,16 @@ export interface ServerSnapshot {
   descriptions: Map<string, { format: DescriptionFormat; document: string }>;
 }
 
-function checkSubject(subject: string): string {
+/** An access right's subject, checked: a subsystem (in its canonical text), a global group or a local group. */
+export function checkSubject(subject: string): string {
   if (subject.startsWith('SUBSYSTEM:')) return subsystemText(parseSubsystem(subject));
-  const g = /^(GLOBALGROUP:[^/\s]+\/[^/\s]+|LOCALGROUP:[^/\s:]+)$/.exec(subject);
+  const g = /^(GLOBALGROUP:[^/\s\p{Cc}\p{Cf}]+\/[^/\s\p{Cc}\p{Cf}]+|LOCALGROUP:[^/\s:\p{Cc}\p{Cf}]+)$/u.exec(subject);
   if (g) return subject;
-  throw new TrucError('bad_identifier', `an access right's subject is a SUBSYSTEM:, GLOBALGROUP:INSTANCE/code or LOCALGROUP:code identifier, not "${subject.slice(0, 80)}"`);
+  const shown = subject.slice(0, 80).replace(/[\p{Cc}\p{Cf}]/gu, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  throw new TrucError(
+    'bad_identifier',
+    `chủ thể của quyền truy cập là định danh SUBSYSTEM:, GLOBALGROUP:INSTANCE/mã hoặc LOCALGROUP:mã, không phải "${shown}" / an access right's subject is a SUBSYSTEM:, GLOBALGROUP:INSTANCE/code or LOCALGROUP:code identifier, not "${shown}"`,
+  );
 }
 
 function checkUrl(url: string): string {
@@ -181,11 +186,15 @@ function checkUrl(url: string): string {
   try {
     u = new URL(url);
   } catch {
-    throw new TrucError('bad_request', `"${url}" is not a URL`);
+    throw new TrucError('bad_request', `"${url.slice(0, 200)}" không phải URL / "${url.slice(0, 200)}" is not a URL`);
   }
-  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new TrucError('bad_request', 'a service URL is http: or https:');
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new TrucError('bad_request', `URL của dịch vụ phải là http: hoặc https:, không phải ${u.protocol} / a service URL is http: or https:, not ${u.protocol}`);
   return url.replace(/\/$/, '');
 }
+
+const notAClient = (s: SubsystemId) =>
+  new TrucError('not_found', `${subsystemText(s)} không phải phân hệ khách của máy chủ này / ${subsystemText(s)} is not a client of this server`);
+const noService = (text: string) => new TrucError('unknown_service', `máy chủ này không có dịch vụ ${text} / no service ${text} on this server`);
 
 export class ServerStore {
   private snap: ServerSnapshot | null = null;
@@ -248,9 +257,11 @@ export class ServerStore {
     this.snap = null;
   }
 
-  async addClient(s: SubsystemId): Promise<void> {
-    await this.db.query('INSERT INTO xs_client (subsystem) VALUES ($1) ON CONFLICT DO NOTHING', [subsystemText(s)]);
+  /** Adds a client subsystem; false when it is one already (nothing changed). */
+  async addClient(s: SubsystemId): Promise<boolean> {
+    const r = await this.db.query('INSERT INTO xs_client (subsystem) VALUES ($1) ON CONFLICT DO NOTHING RETURNING subsystem', [subsystemText(s)]);
     this.changed();
+    return r.length === 1;
   }
 
   async removeClient(s: SubsystemId): Promise<void> {
@@ -262,18 +273,22 @@ export class ServerStore {
   async setConnection(s: SubsystemId, connection: IsConnection): Promise<void> {
     if (!IS_CONNECTIONS.includes(connection)) throw new TrucError('bad_request', `kiểu kết nối là một trong / a connection type is one of: ${IS_CONNECTIONS.join(', ')}`);
     const r = await this.db.query<{ subsystem: string }>('UPDATE xs_client SET connection = $2 WHERE subsystem = $1 RETURNING subsystem', [subsystemText(s), connection]);
-    if (!r.length) throw new TrucError('not_found', `${subsystemText(s)} is not a client of this server`);
+    if (!r.length) throw notAClient(s);
     this.changed();
   }
 
-  /** Registers an information system's TLS certificate (DER) for a subsystem of this server; its SHA-256, hex. */
+  /**
+   * Registers an information system's TLS certificate (DER) for a client subsystem of this server (`not_found`
+   * for any other, as its connection type); its SHA-256, hex.
+   */
   async addIsCert(s: SubsystemId, der: Buffer): Promise<string> {
     const hash = createHash('sha256').update(der).digest('hex');
     try {
       new X509Certificate(der);
     } catch {
-      throw new TrucError('bad_request', 'the information system\'s TLS certificate is not an X.509 certificate (DER or PEM)');
+      throw new TrucError('bad_request', 'chứng thư TLS của hệ thống thông tin không phải chứng thư X.509 (DER hoặc PEM) / the information system\'s TLS certificate is not an X.509 certificate (DER or PEM)');
     }
+    if (!(await this.snapshot()).clients.has(subsystemText(s))) throw notAClient(s);
     await this.db.query('INSERT INTO xs_is_cert (subsystem, hash, cert) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [subsystemText(s), hash, der]);
     this.changed();
     return hash;
@@ -288,8 +303,8 @@ export class ServerStore {
   /** Adds or updates a service of one of this server's clients. */
   async putService(service: ServiceId, url: string, timeoutMs = 60_000): Promise<void> {
     const snap = await this.snapshot();
-    if (!snap.clients.has(subsystemText(subsystemOf(service))))
-      throw new TrucError('unknown_client', `${subsystemText(subsystemOf(service))} is not a client of this server; add it first`);
+    // not found, as for the client's connection type or certificates
+    if (!snap.clients.has(subsystemText(subsystemOf(service)))) throw notAClient(subsystemOf(service));
     await this.db.query(
       `INSERT INTO xs_service (service, url, timeout_ms) VALUES ($1, $2, $3)
        ON CONFLICT (service) DO UPDATE SET url = EXCLUDED.url, timeout_ms = EXCLUDED.timeout_ms`,
@@ -305,7 +320,7 @@ export class ServerStore {
    */
   async describeService(service: ServiceId, document: string | null): Promise<ServiceDescription | WsdlDescription | null> {
     const text = serviceText(service);
-    if (!(await this.snapshot()).services.has(text)) throw new TrucError('unknown_service', `no service ${text} on this server`);
+    if (!(await this.snapshot()).services.has(text)) throw noService(text);
     if (document === null) {
       await this.db.query('DELETE FROM xs_service_description WHERE service = $1', [text]);
       this.changed();
@@ -330,24 +345,43 @@ export class ServerStore {
     return d;
   }
 
+  /**
+   * Removes a service's description of one kind (OpenAPI, JSON or YAML; or WSDL); false when the service has
+   * no description of that kind (`unknown_service` when it is not this server's).
+   */
+  async removeDescription(service: ServiceId, kind: 'openapi' | 'wsdl'): Promise<boolean> {
+    const text = serviceText(service);
+    if (!(await this.snapshot()).services.has(text)) throw noService(text);
+    const r = await this.db.query(`DELETE FROM xs_service_description WHERE service = $1 AND ${kind === 'wsdl' ? "format = 'wsdl'" : "format <> 'wsdl'"} RETURNING service`, [text]);
+    this.changed();
+    return r.length === 1;
+  }
+
   async setServiceDisabled(service: ServiceId, disabled: boolean): Promise<void> {
     const r = await this.db.query('UPDATE xs_service SET disabled = $2 WHERE service = $1 RETURNING service', [serviceText(service), disabled]);
-    if (!r.length) throw new TrucError('unknown_service', `no service ${serviceText(service)} on this server`);
+    if (!r.length) throw noService(serviceText(service));
     this.changed();
   }
 
-  async grant(a: AccessRight): Promise<void> {
+  /** Grants an access right; false when it is granted already (nothing changed). */
+  async grant(a: AccessRight): Promise<boolean> {
     const service = serviceText(parseService(a.service));
-    const snap = await this.snapshot();
-    if (!snap.services.has(service)) throw new TrucError('unknown_service', `no service ${service} on this server`);
+    const subject = checkSubject(a.subject);
     const method = a.method === '*' ? '*' : a.method.toUpperCase();
-    if (!/^(\*|[A-Z]{1,16})$/.test(method)) throw new TrucError('bad_request', `"${a.method}" is not an HTTP method`);
-    if (a.path !== '*' && a.path !== '**' && !a.path.startsWith('/')) throw new TrucError('bad_request', 'an access right path is "*" or starts with "/"');
+    if (!/^(\*|[A-Z]{1,16})$/.test(method)) throw new TrucError('bad_request', `"${a.method.slice(0, 20)}" không phải phương thức HTTP / "${a.method.slice(0, 20)}" is not an HTTP method`);
+    if (a.path !== '*' && a.path !== '**' && !a.path.startsWith('/'))
+      throw new TrucError('bad_request', 'đường dẫn của quyền truy cập là "*" hoặc bắt đầu bằng "/" / an access right path is "*" or starts with "/"');
     // wildcards: `*` within a segment, `**` for anything; matching takes path × pattern, so the pattern is bounded
-    if (a.path.length > 1000) throw new TrucError('bad_request', 'an access right path is at most 1000 characters');
-    if (a.path.includes('***')) throw new TrucError('bad_request', 'an access right path holds "*" or "**", not "***"');
-    await this.db.query('INSERT INTO xs_access (service, subject, method, path) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING', [service, checkSubject(a.subject), method, a.path]);
+    if (a.path.length > 1000) throw new TrucError('bad_request', 'đường dẫn của quyền truy cập dài tối đa 1000 ký tự / an access right path is at most 1000 characters');
+    if (a.path.includes('***')) throw new TrucError('bad_request', 'đường dẫn của quyền truy cập chứa "*" hoặc "**", không chứa "***" / an access right path holds "*" or "**", not "***"');
+    // a request whose path another system could read as another path is refused (pathAmbiguity, on both
+    // sides), so a right for such a path could never match: refused here rather than kept unusable
+    const why = a.path === '*' || a.path === '**' ? undefined : pathAmbiguity(a.path);
+    if (why) throw new TrucError('bad_request', `đường dẫn của quyền truy cập ${why.vi} / an access right path ${why.en}`);
+    if (!(await this.snapshot()).services.has(service)) throw noService(service);
+    const r = await this.db.query('INSERT INTO xs_access (service, subject, method, path) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING service', [service, subject, method, a.path]);
     this.changed();
+    return r.length === 1;
   }
 
   async revoke(a: AccessRight): Promise<number> {
@@ -357,7 +391,7 @@ export class ServerStore {
   }
 
   async addToLocalGroup(code: string, member: SubsystemId): Promise<void> {
-    if (!/^[^/\s:]{1,255}$/.test(code)) throw new TrucError('bad_identifier', `"${code}" is not a local group code`);
+    if (!/^[^/\s:\p{Cc}\p{Cf}]{1,255}$/u.test(code)) throw new TrucError('bad_identifier', `"${code.slice(0, 80)}" không phải mã nhóm cục bộ / "${code.slice(0, 80)}" is not a local group code`);
     await this.db.query('INSERT INTO xs_local_group (code, member) VALUES ($1, $2) ON CONFLICT DO NOTHING', [code, subsystemText(member)]);
     this.changed();
   }

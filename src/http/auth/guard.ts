@@ -186,8 +186,9 @@ async function refuse(
       { reason: refused.reason },
     );
   if (kind === 'unauthenticated')
-    throw new TrucError('unauthenticated', 'a valid API token or client certificate is required');
-  throw new TrucError('forbidden', `role(s) ${req.principal!.roles.join(', ')} may not ${permission}`, { permission });
+    throw new TrucError('unauthenticated', 'cần mã truy cập API hợp lệ hoặc chứng thư máy khách / a valid API token or client certificate is required');
+  const roles = req.principal!.roles.join(', ');
+  throw new TrucError('forbidden', `vai trò ${roles} không có quyền ${permission} / role(s) ${roles} may not ${permission}`, { permission });
 }
 
 /** A hook (onRequest, so that strangers are refused before their body is read) admitting only principals whose roles grant `permission`. */

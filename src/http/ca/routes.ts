@@ -4,9 +4,8 @@
  * read and verify the audit log; validate a certificate path (./validate-cert.ts).
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { Ajv } from 'ajv';
 import { toPem } from '../../asn1/der.js';
-import { TrucError, isTrucError, type ErrorCode } from '../../errors.js';
+import { TrucError, isTrucError } from '../../errors.js';
 import { checkAuditChain, recordAudit, searchAudit } from '../../audit/index.js';
 import {
   caChain,
@@ -28,6 +27,7 @@ import {
 } from '../../pki/index.js';
 import type { Platform } from '../../platform.js';
 import { guard } from '../auth/guard.js';
+import { frameworkCode, strictValidator } from '../validation.js';
 import { isBodyError } from '../json-body.js';
 import { validateCertRoute } from './validate-cert.js';
 
@@ -91,39 +91,6 @@ function sendDer(reply: FastifyReply, type: string, der: Buffer, maxAge?: number
   return reply.send(der);
 }
 
-declare module 'fastify' {
-  interface FastifyContextConfig {
-    /** the audit action under which refusals of this (state-changing) route are recorded */
-    auditAction?: string;
-  }
-}
-
-/** The stable code the problem response will carry for an error the framework raised (see app.ts). */
-function frameworkCode(err: { code?: string }): ErrorCode {
-  if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return 'too_large';
-  if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return 'unsupported';
-  return 'bad_request';
-}
-
-/** RFC 3339 date-time, the one format these routes use. */
-const DATE_TIME = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$/;
-
-/**
- * Validation for this scope: unlike Fastify's default, properties the schema does not know are refused,
- * not silently dropped — a misspelt `requestID` must not cost an RA officer the idempotency they asked
- * for, nor a misspelt filter turn a search into "every certificate".
- */
-function strictValidator() {
-  const ajv = new Ajv({
-    coerceTypes: 'array',
-    useDefaults: true,
-    removeAdditional: false,
-    allErrors: false,
-    formats: { 'date-time': (v: string) => DATE_TIME.test(v) && !Number.isNaN(Date.parse(v)) },
-  });
-  return ({ schema }: { schema: object }) => ajv.compile(schema);
-}
-
 /** An issued certificate as the issuing routes answer it: who and what, the certificate and its CA chain (PEM). */
 async function issuedAnswer(ctx: Platform['pki'], issued: Issued) {
   const chain = await caChain(ctx, issued.caId);
@@ -141,6 +108,9 @@ async function issuedAnswer(ctx: Platform['pki'], issued: Issued) {
 
 export async function caRoutes(app: FastifyInstance, p: Platform): Promise<void> {
   const ctx = p.pki;
+  // unknown properties refused, not dropped — a misspelt `requestID` must not cost an RA officer the
+  // idempotency they asked for, nor a misspelt filter turn a search into "every certificate" — and JSON
+  // bodies not coerced (../validation.ts)
   app.setValidatorCompiler(strictValidator());
 
   // Callers are authenticated in onRequest, before a body is read: a stranger learns nothing from

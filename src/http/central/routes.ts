@@ -3,15 +3,18 @@
  * signed directory; `GET /conf/{instance}/parts/{sha512}`, immutable part bytes) and the registration
  * service (`POST /central/register`, authenticated by the request's own signatures). Operators: the
  * management API under `/api/v1/central/…` (central.read to look, central.manage to change), every change
- * audited by the central server itself, every error an RFC 9457 problem document.
+ * audited by the central server itself, every error an RFC 9457 problem document. A change refused before
+ * the central server sees it (the schema — bodies checked strictly, ../validation.ts —, the body reader, a
+ * certificate that is neither PEM nor base64) is audited here, under the action the registry would use.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { Ajv } from 'ajv';
 import { TrucError } from '../../errors.js';
 import { toPem } from '../../asn1/der.js';
 import type { Platform } from '../../platform.js';
 import { guard } from '../auth/guard.js';
+import { auditRefusals, strictValidator } from '../validation.js';
 import { describeEncryptionCert, type CentralServer, type RequestStatus } from '../../exchange/central/index.js';
+import { auditedRefusal } from '../../exchange/central/context.js';
 import { recordAudit } from '../../audit/index.js';
 import { sha256Hex } from '../../exchange/conf/signed.js';
 
@@ -31,17 +34,15 @@ const obj = (required: string[], properties: Record<string, unknown>) => ({ type
 /** PEM or base64 DER → DER */
 function der(what: string, v: string): Buffer {
   const b64 = v.includes('-----BEGIN') ? v.replace(/-----[^-]+-----/g, '').replace(/\s+/g, '') : v.replace(/\s+/g, '');
-  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(b64)) throw new TrucError('malformed_pem', `${what} is neither PEM nor base64 DER`);
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(b64))
+    throw new TrucError('malformed_pem', `${what === 'certificate' ? 'chứng thư' : 'chứng thư trung gian'} không phải PEM hay DER mã hoá base64 / ${what} is neither PEM nor base64 DER`);
   return Buffer.from(b64, 'base64');
-}
-
-function strictValidator() {
-  const ajv = new Ajv({ coerceTypes: 'array', useDefaults: true, removeAdditional: false, allErrors: false });
-  return ({ schema }: { schema: object }) => ajv.compile(schema);
 }
 
 export async function centralRoutes(app: FastifyInstance, p: Platform, central: CentralServer): Promise<void> {
   app.setValidatorCompiler(strictValidator());
+  // the registry audits what it refuses itself (central/context.ts): those are not audited twice
+  auditRefusals(app, p, { audited: auditedRefusal });
   const read = guard(p, 'central.read');
   const manage = guard(p, 'central.manage');
   const tags = ['central'];
@@ -55,7 +56,7 @@ export async function centralRoutes(app: FastifyInstance, p: Platform, central: 
     return signed;
   });
 
-  // a wildcard, not a :hash parameter: a SHA-512 in hex is longer than the router's parameter limit
+  // a wildcard, not a :hash parameter (a SHA-512 in hex was longer than the router's parameter limit)
   app.get<{ Params: { instance: string; '*': string } }>('/conf/:instance/parts/*', { schema: documented({ tags, summary: 'A configuration part by its SHA-512 (public, immutable)' }) }, async (req, reply) => {
     if (req.params.instance !== central.instance) throw new TrucError('not_found', `this central server serves instance ${central.instance}`);
     const hash = req.params['*'];
@@ -80,7 +81,7 @@ export async function centralRoutes(app: FastifyInstance, p: Platform, central: 
 
   app.post<{ Body: { memberClass: string; memberCode: string; name: string } }>(
     '/api/v1/central/members',
-    { onRequest: manage, schema: documented({ tags, security, summary: 'Register a member', body: obj(['memberClass', 'memberCode', 'name'], { memberClass: part, memberCode: part, name: { type: 'string', maxLength: 500 } }) }) },
+    { onRequest: manage, config: { auditAction: 'central.member.add' }, schema: documented({ tags, security, summary: 'Register a member', body: obj(['memberClass', 'memberCode', 'name'], { memberClass: part, memberCode: part, name: { type: 'string', maxLength: 500 } }) }) },
     async (req, reply) => {
       await central.registry.addMember(req.body, actor(req));
       reply.status(201);
@@ -131,7 +132,7 @@ export async function centralRoutes(app: FastifyInstance, p: Platform, central: 
 
   app.post<{ Body: { memberClass: string; memberCode: string; subsystemCode: string } }>(
     '/api/v1/central/subsystems',
-    { onRequest: manage, schema: documented({ tags, security, summary: 'Register a subsystem', body: obj(['memberClass', 'memberCode', 'subsystemCode'], { memberClass: part, memberCode: part, subsystemCode: part }) }) },
+    { onRequest: manage, config: { auditAction: 'central.subsystem.add' }, schema: documented({ tags, security, summary: 'Register a subsystem', body: obj(['memberClass', 'memberCode', 'subsystemCode'], { memberClass: part, memberCode: part, subsystemCode: part }) }) },
     async (req, reply) => {
       await central.registry.addSubsystem(req.body, actor(req));
       reply.status(201);
@@ -144,7 +145,7 @@ export async function centralRoutes(app: FastifyInstance, p: Platform, central: 
   app.post<{ Body: { memberClass: string; memberCode: string; serverCode: string; address: string } }>(
     '/api/v1/central/servers',
     {
-      onRequest: manage,
+      onRequest: manage, config: { auditAction: 'central.server.add' },
       schema: documented({ tags, security, summary: 'Register a security server directly', body: obj(['memberClass', 'memberCode', 'serverCode', 'address'], { memberClass: part, memberCode: part, serverCode: part, address: { type: 'string', maxLength: 300 } }) }),
     },
     async (req, reply) => {
@@ -156,7 +157,7 @@ export async function centralRoutes(app: FastifyInstance, p: Platform, central: 
 
   app.delete<{ Params: { memberClass: string; memberCode: string; serverCode: string } }>(
     '/api/v1/central/servers/:memberClass/:memberCode/:serverCode',
-    { onRequest: manage, schema: documented({ tags, security, summary: 'Remove a security server (with its certificates and clients)' }) },
+    { onRequest: manage, config: { auditAction: 'central.server.remove' }, schema: documented({ tags, security, summary: 'Remove a security server (with its certificates and clients)' }) },
     async (req, reply) => {
       await central.registry.removeServer(req.params, actor(req));
       return reply.status(204).send();
@@ -167,7 +168,7 @@ export async function centralRoutes(app: FastifyInstance, p: Platform, central: 
 
   app.post<{ Body: { code: string; description: string } }>(
     '/api/v1/central/groups',
-    { onRequest: manage, schema: documented({ tags, security, summary: 'Create a global group', body: obj(['code', 'description'], { code: part, description: { type: 'string', maxLength: 500 } }) }) },
+    { onRequest: manage, config: { auditAction: 'central.group.add' }, schema: documented({ tags, security, summary: 'Create a global group', body: obj(['code', 'description'], { code: part, description: { type: 'string', maxLength: 500 } }) }) },
     async (req, reply) => {
       await central.registry.addGlobalGroup(req.body, actor(req));
       reply.status(201);
@@ -177,7 +178,7 @@ export async function centralRoutes(app: FastifyInstance, p: Platform, central: 
 
   app.post<{ Params: { code: string }; Body: { memberClass: string; memberCode: string; subsystemCode: string } }>(
     '/api/v1/central/groups/:code/members',
-    { onRequest: manage, schema: documented({ tags, security, summary: 'Add a subsystem to a global group', body: obj(['memberClass', 'memberCode', 'subsystemCode'], { memberClass: part, memberCode: part, subsystemCode: part }) }) },
+    { onRequest: manage, config: { auditAction: 'central.group.member.add' }, schema: documented({ tags, security, summary: 'Add a subsystem to a global group', body: obj(['memberClass', 'memberCode', 'subsystemCode'], { memberClass: part, memberCode: part, subsystemCode: part }) }) },
     async (req, reply) => {
       await central.registry.addGroupMember(req.params.code, req.body, actor(req));
       reply.status(201);
@@ -187,7 +188,7 @@ export async function centralRoutes(app: FastifyInstance, p: Platform, central: 
 
   app.delete<{ Params: { code: string; memberClass: string; memberCode: string; subsystemCode: string } }>(
     '/api/v1/central/groups/:code/members/:memberClass/:memberCode/:subsystemCode',
-    { onRequest: manage, schema: documented({ tags, security, summary: 'Remove a subsystem from a global group' }) },
+    { onRequest: manage, config: { auditAction: 'central.group.member.remove' }, schema: documented({ tags, security, summary: 'Remove a subsystem from a global group' }) },
     async (req, reply) => {
       const { code, ...sub } = req.params;
       await central.registry.removeGroupMember(code, sub, actor(req));
@@ -208,11 +209,11 @@ export async function centralRoutes(app: FastifyInstance, p: Platform, central: 
   app.post<{ Body: { name: string; certificate: string; intermediates?: string[]; ocspUrls: string[] } }>(
     '/api/v1/central/cas',
     {
-      onRequest: manage,
+      onRequest: manage, config: { auditAction: 'central.ca.approve' },
       schema: documented({
         tags,
         security,
-        summary: 'Approve a CA (trust anchor certificate, intermediates, OCSP URLs)',
+        summary: 'Approve a CA (trust anchor certificate, intermediates, OCSP URLs); 409 when its name is approved for another certificate, 200 when for the same (intermediates and OCSP URLs brought up to date)',
         body: obj(['name', 'certificate', 'ocspUrls'], {
           name: part,
           certificate: { type: 'string', maxLength: 32768 },
@@ -223,24 +224,25 @@ export async function centralRoutes(app: FastifyInstance, p: Platform, central: 
     },
     async (req, reply) => {
       const b = req.body;
-      await central.registry.approveCa({ name: b.name, certificate: der('certificate', b.certificate), intermediates: (b.intermediates ?? []).map((i) => der('intermediate', i)), ocspUrls: b.ocspUrls }, actor(req));
-      reply.status(201);
-      return { name: b.name };
+      const done = await central.registry.approveCa({ name: b.name, certificate: der('certificate', b.certificate), intermediates: (b.intermediates ?? []).map((i) => der('intermediate', i)), ocspUrls: b.ocspUrls }, actor(req));
+      // 201 when approved now; 200 when the same trust anchor was approved under this name already
+      reply.status(done === 'approved' ? 201 : 200);
+      return { name: b.name, ...(done === 'approved' ? {} : { [done]: true }) };
     },
   );
 
-  app.post('/api/v1/central/cas/platform', { onRequest: manage, schema: documented({ tags, security, summary: 'Approve this platform’s own CA hierarchy' }) }, async (req, reply) => {
+  app.post('/api/v1/central/cas/platform', { onRequest: manage, config: { auditAction: 'central.ca.approve' }, schema: documented({ tags, security, summary: 'Approve this platform’s own CA hierarchy' }) }, async (req, reply) => {
     const names = await central.registry.approvePlatformCas(p.pki, actor(req));
     reply.status(201);
     return { approved: names };
   });
 
-  app.delete<{ Params: { name: string } }>('/api/v1/central/cas/:name', { onRequest: manage, schema: documented({ tags, security, summary: 'Withdraw a CA’s approval' }) }, async (req, reply) => {
+  app.delete<{ Params: { name: string } }>('/api/v1/central/cas/:name', { onRequest: manage, config: { auditAction: 'central.ca.remove' }, schema: documented({ tags, security, summary: 'Withdraw a CA’s approval' }) }, async (req, reply) => {
     await central.registry.removeCa(req.params.name, actor(req));
     return reply.status(204).send();
   });
 
-  app.delete<{ Params: { name: string } }>('/api/v1/central/tsas/:name', { onRequest: manage, schema: documented({ tags, security, summary: 'Withdraw a TSA’s approval' }) }, async (req, reply) => {
+  app.delete<{ Params: { name: string } }>('/api/v1/central/tsas/:name', { onRequest: manage, config: { auditAction: 'central.tsa.remove' }, schema: documented({ tags, security, summary: 'Withdraw a TSA’s approval' }) }, async (req, reply) => {
     await central.registry.removeTsa(req.params.name, actor(req));
     return reply.status(204).send();
   });
@@ -251,17 +253,17 @@ export async function centralRoutes(app: FastifyInstance, p: Platform, central: 
 
   app.post<{ Body: { name: string; url: string; certificate: string } }>(
     '/api/v1/central/tsas',
-    { onRequest: manage, schema: documented({ tags, security, summary: 'Approve a TSA', body: obj(['name', 'url', 'certificate'], { name: { type: 'string', maxLength: 200 }, url: { type: 'string', maxLength: 2000 }, certificate: { type: 'string', maxLength: 32768 } }) }) },
+    { onRequest: manage, config: { auditAction: 'central.tsa.approve' }, schema: documented({ tags, security, summary: 'Approve a TSA; 409 when its name is approved for another certificate, 200 when for the same (URL brought up to date)', body: obj(['name', 'url', 'certificate'], { name: { type: 'string', maxLength: 200 }, url: { type: 'string', maxLength: 2000 }, certificate: { type: 'string', maxLength: 32768 } }) }) },
     async (req, reply) => {
-      await central.registry.approveTsa({ name: req.body.name, url: req.body.url, certificate: der('certificate', req.body.certificate) }, actor(req));
-      reply.status(201);
-      return { name: req.body.name };
+      const done = await central.registry.approveTsa({ name: req.body.name, url: req.body.url, certificate: der('certificate', req.body.certificate) }, actor(req));
+      reply.status(done === 'approved' ? 201 : 200);
+      return { name: req.body.name, ...(done === 'approved' ? {} : { [done]: true }) };
     },
   );
 
   app.get('/api/v1/central/settings', { onRequest: read, schema: documented({ tags, security, summary: 'Settings' }) }, async () => central.settings());
 
-  app.patch<{ Body: Record<string, unknown> }>('/api/v1/central/settings', { onRequest: manage, schema: documented({ tags, security, summary: 'Change settings', body: { type: 'object', maxProperties: 20 } }) }, async (req) =>
+  app.patch<{ Body: Record<string, unknown> }>('/api/v1/central/settings', { onRequest: manage, config: { auditAction: 'central.settings.set' }, schema: documented({ tags, security, summary: 'Change settings', body: { type: 'object', maxProperties: 20 } }) }, async (req) =>
     central.registry.setSettings(req.body as never, actor(req)),
   );
 
@@ -281,17 +283,17 @@ export async function centralRoutes(app: FastifyInstance, p: Platform, central: 
 
   app.get<{ Params: { id: string } }>('/api/v1/central/requests/:id', { onRequest: read, schema: documented({ tags, security, summary: 'One registration request' }) }, async (req) => {
     const r = await central.registration.get(req.params.id);
-    if (!r) throw new TrucError('not_found', `no registration request ${req.params.id.slice(0, 128)}`);
+    if (!r) throw new TrucError('not_found', `không có yêu cầu đăng ký ${req.params.id.slice(0, 128)} / no registration request ${req.params.id.slice(0, 128)}`);
     return r;
   });
 
-  app.post<{ Params: { id: string } }>('/api/v1/central/requests/:id/approve', { onRequest: manage, schema: documented({ tags, security, summary: 'Approve a pending request' }) }, async (req) =>
+  app.post<{ Params: { id: string } }>('/api/v1/central/requests/:id/approve', { onRequest: manage, config: { auditAction: 'central.registration.approve' }, schema: documented({ tags, security, summary: 'Approve a pending request' }) }, async (req) =>
     central.registration.approve(req.params.id, actor(req)),
   );
 
   app.post<{ Params: { id: string }; Body: { reason?: string } }>(
     '/api/v1/central/requests/:id/reject',
-    { onRequest: manage, schema: documented({ tags, security, summary: 'Reject a pending request', body: obj([], { reason: { type: 'string', maxLength: 1000 } }) }) },
+    { onRequest: manage, config: { auditAction: 'central.registration.reject' }, schema: documented({ tags, security, summary: 'Reject a pending request', body: obj([], { reason: { type: 'string', maxLength: 1000 } }) }) },
     async (req) => central.registration.reject(req.params.id, actor(req), req.body?.reason ?? ''),
   );
 
@@ -302,7 +304,7 @@ export async function centralRoutes(app: FastifyInstance, p: Platform, central: 
       : { instance: central.instance, version: null };
   });
 
-  app.post('/api/v1/central/configuration/generate', { onRequest: manage, schema: documented({ tags, security, summary: 'Generate a new configuration version now' }) }, async (req) => {
+  app.post('/api/v1/central/configuration/generate', { onRequest: manage, config: { auditAction: 'central.conf.generate' }, schema: documented({ tags, security, summary: 'Generate a new configuration version now' }) }, async (req) => {
     const v = await central.generator.generate({ force: true, actor: actor(req) });
     return { version: v!.version, generatedAt: v!.generatedAt.toISOString(), expiresAt: v!.expiresAt.toISOString() };
   });

@@ -2,19 +2,23 @@
  * Security servers over HTTP, for operators and the console: the servers this process runs (one in
  * production, three in the demonstration axis), each one's state (configuration, own certificates' OCSP,
  * message log, health per service), diagnostics, its services and access rights, and its message log.
- * ss.read to look, ss.manage to change, ss.log.read for the message log; every change audited.
+ * ss.read to look, ss.manage to change, ss.log.read for the message log; every change audited, and every
+ * change refused to an authenticated caller (by the schema, the body reader, the route or the store) audited
+ * as a failure under the same action. Bodies are checked strictly (../validation.ts): an unknown member or a
+ * wrong JSON type is a 400, never dropped or coerced.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { TrucError } from '../../errors.js';
 import type { Platform } from '../../platform.js';
 import { guard } from '../auth/guard.js';
+import { auditRefusals, strictValidator } from '../validation.js';
 import { recordAudit } from '../../audit/index.js';
 import { makeEvent } from '../../bus/index.js';
 import type { SecurityServer } from '../../exchange/server/server.js';
-import { parseServer, parseService, parseSubsystem, serverText } from '../../exchange/ids.js';
+import { parseServer, parseService, parseSubsystem, serverText, serviceText, subsystemText } from '../../exchange/ids.js';
 import { listCas } from '../../pki/index.js';
 import { X509Certificate } from 'node:crypto';
-import { IS_CONNECTIONS, serviceType, type IsConnection } from '../../exchange/server/store.js';
+import { IS_CONNECTIONS, checkSubject, serviceType, type IsConnection } from '../../exchange/server/store.js';
 import type { ServiceDescription } from '../../exchange/server/openapi.js';
 import { looksLikeXml, type WsdlDescription } from '../../exchange/server/wsdl.js';
 
@@ -26,13 +30,23 @@ export interface ExchangeRouteOptions {
   servers: () => SecurityServer[];
 }
 
+/** what a refused change was about: the service or subsystem its body or query names, else the path */
+function refusedTarget(req: FastifyRequest): string {
+  const b = req.body && typeof req.body === 'object' ? (req.body as Record<string, unknown>) : {};
+  const q = (req.query ?? {}) as Record<string, unknown>;
+  const named = [b.service, b.subsystem, q.service].find((x) => typeof x === 'string' && x);
+  return typeof named === 'string' ? named : req.url.split('?')[0]!;
+}
+
 export async function exchangeRoutes(app: FastifyInstance, p: Platform, o: ExchangeRouteOptions): Promise<void> {
+  app.setValidatorCompiler(strictValidator());
+  auditRefusals(app, p, { target: refusedTarget, detail: (req) => ({ server: String((req.params as { code?: unknown } | undefined)?.code ?? '').slice(0, 255) }) });
   const read = guard(p, 'ss.read');
   const manage = guard(p, 'ss.manage');
   const logRead = guard(p, 'ss.log.read');
   const find = (code: string): SecurityServer => {
     const s = o.servers().find((x) => x.ctx.id.serverCode === code || x.ctx.idText === code);
-    if (!s) throw new TrucError('not_found', `no security server "${code}" in this process`);
+    if (!s) throw new TrucError('not_found', `tiến trình này không chạy máy chủ an ninh "${code}" / no security server "${code}" in this process`);
     return s;
   };
   const audit = (req: FastifyRequest, action: string, target: string, detail: Record<string, unknown>) =>
@@ -46,7 +60,7 @@ export async function exchangeRoutes(app: FastifyInstance, p: Platform, o: Excha
 
   app.post<{ Params: { code: string }; Querystring: { peer?: string } }>(
     '/api/v1/exchange/servers/:code/diagnose',
-    { onRequest: read, schema: { tags, security, summary: 'Diagnostics: configuration, own certificates, TSAs, a peer connection', querystring: { type: 'object', properties: { peer: { type: 'string', maxLength: 1100 } } } } },
+    { onRequest: read, schema: { tags, security, summary: 'Diagnostics: configuration, own certificates, TSAs, a peer connection', querystring: { type: 'object', additionalProperties: false, properties: { peer: { type: 'string', maxLength: 1100 } } } } },
     async (req) => find(req.params.code).diagnose(req.query.peer ? parseServer(req.query.peer) : undefined),
   );
 
@@ -81,6 +95,7 @@ export async function exchangeRoutes(app: FastifyInstance, p: Platform, o: Excha
     '/api/v1/exchange/servers/:code/services',
     {
       onRequest: manage,
+      config: { auditAction: 'ss.service.put' },
       schema: { tags, security, summary: 'Publish or update a service', body: { type: 'object', additionalProperties: false, required: ['service', 'url'], properties: { service: { type: 'string', maxLength: 1400 }, url: { type: 'string', maxLength: 2000 }, timeoutMs: { type: 'integer', minimum: 100, maximum: 3_600_000 } } } },
     },
     async (req) => {
@@ -91,6 +106,7 @@ export async function exchangeRoutes(app: FastifyInstance, p: Platform, o: Excha
     },
   );
 
+  const serviceQuery = { type: 'object', additionalProperties: false, required: ['service'], properties: { service: { type: 'string', maxLength: 1400 } } };
   // a service's OpenAPI 3 description, as text (JSON or YAML): the body is the document itself — YAML or
   // text/plain kept as sent, application/octet-stream as UTF-8, application/json re-serialised after the
   // platform's bounded parse
@@ -101,7 +117,8 @@ export async function exchangeRoutes(app: FastifyInstance, p: Platform, o: Excha
     {
       onRequest: manage,
       bodyLimit: (1 << 20) + 1024,
-      schema: { tags, security, summary: 'Register a service’s OpenAPI 3 description (JSON or YAML text in the body)', querystring: { type: 'object', required: ['service'], properties: { service: { type: 'string', maxLength: 1400 } } } },
+      config: { auditAction: 'ss.service.describe' },
+      schema: { tags, security, summary: 'Register a service’s OpenAPI 3 description (JSON or YAML text in the body)', querystring: serviceQuery },
     },
     async (req) => {
       const s = find(req.params.code);
@@ -119,7 +136,8 @@ export async function exchangeRoutes(app: FastifyInstance, p: Platform, o: Excha
     {
       onRequest: manage,
       bodyLimit: (1 << 20) + 1024,
-      schema: { tags, security, summary: 'Register a SOAP service’s WSDL 1.1 description (XML in the body; it must define the service’s code as an operation)', querystring: { type: 'object', required: ['service'], properties: { service: { type: 'string', maxLength: 1400 } } } },
+      config: { auditAction: 'ss.service.describe' },
+      schema: { tags, security, summary: 'Register a SOAP service’s WSDL 1.1 description (XML in the body; it must define the service’s code as an operation)', querystring: serviceQuery },
     },
     async (req) => {
       const s = find(req.params.code);
@@ -130,13 +148,21 @@ export async function exchangeRoutes(app: FastifyInstance, p: Platform, o: Excha
       return { service: req.query.service, wsdl: d };
     },
   );
-  for (const kind of ['openapi', 'wsdl'])
+  for (const kind of ['openapi', 'wsdl'] as const)
     app.delete<{ Params: { code: string }; Querystring: { service: string } }>(
       `/api/v1/exchange/servers/:code/services/${kind}`,
-      { onRequest: manage, schema: { tags, security, summary: 'Remove a service’s description (OpenAPI or WSDL): its type is REST again', querystring: { type: 'object', required: ['service'], properties: { service: { type: 'string', maxLength: 1400 } } } } },
+      {
+        onRequest: manage,
+        config: { auditAction: 'ss.service.describe' },
+        schema: { tags, security, summary: `Remove a service’s ${kind === 'wsdl' ? 'WSDL' : 'OpenAPI'} description: its type is REST again (404 when it has none of that kind)`, querystring: serviceQuery },
+      },
       async (req) => {
         const s = find(req.params.code);
-        await s.store.describeService(parseService(req.query.service), null);
+        const service = parseService(req.query.service);
+        if (!(await s.store.removeDescription(service, kind))) {
+          const what = kind === 'wsdl' ? 'WSDL' : 'OpenAPI';
+          throw new TrucError('not_found', `dịch vụ ${serviceText(service)} không có mô tả ${what} / no ${what} description of ${serviceText(service)} is registered`);
+        }
         await audit(req, 'ss.service.describe', req.query.service, { server: s.ctx.idText, removed: true });
         return { ok: true };
       },
@@ -145,11 +171,11 @@ export async function exchangeRoutes(app: FastifyInstance, p: Platform, o: Excha
   const rightSchema = { type: 'object', additionalProperties: false, required: ['service', 'subject'], properties: { service: { type: 'string', maxLength: 1400 }, subject: { type: 'string', maxLength: 1400 }, method: { type: 'string', maxLength: 16 }, path: { type: 'string', maxLength: 1000 } } };
   app.post<{ Params: { code: string }; Body: { service: string; subject: string; method?: string; path?: string } }>(
     '/api/v1/exchange/servers/:code/access',
-    { onRequest: manage, schema: { tags, security, summary: 'Grant an access right', body: rightSchema } },
+    { onRequest: manage, config: { auditAction: 'ss.access.grant' }, schema: { tags, security, summary: 'Grant an access right (409 when it is granted already)', body: rightSchema } },
     async (req, reply) => {
       const s = find(req.params.code);
       const right = { service: req.body.service, subject: req.body.subject, method: req.body.method ?? '*', path: req.body.path ?? '*' };
-      await s.store.grant(right);
+      if (!(await s.store.grant(right))) throw new TrucError('conflict', 'quyền truy cập này đã được cấp / this access right is granted already', { right });
       await audit(req, 'ss.access.grant', right.service, { server: s.ctx.idText, ...right });
       reply.status(201);
       return right;
@@ -158,11 +184,12 @@ export async function exchangeRoutes(app: FastifyInstance, p: Platform, o: Excha
 
   app.delete<{ Params: { code: string }; Body: { service: string; subject: string; method?: string; path?: string } }>(
     '/api/v1/exchange/servers/:code/access',
-    { onRequest: manage, schema: { tags, security, summary: 'Withdraw an access right', body: rightSchema } },
+    { onRequest: manage, config: { auditAction: 'ss.access.revoke' }, schema: { tags, security, summary: 'Withdraw an access right', body: rightSchema } },
     async (req) => {
       const s = find(req.params.code);
-      const right = { service: req.body.service, subject: req.body.subject, method: req.body.method ?? '*', path: req.body.path ?? '*' };
-      if (!(await s.store.revoke(right))) throw new TrucError('not_found', 'no such access right');
+      // identifiers read first: an invalid one is a 400, not "no such right"
+      const right = { service: serviceText(parseService(req.body.service)), subject: checkSubject(req.body.subject), method: req.body.method ?? '*', path: req.body.path ?? '*' };
+      if (!(await s.store.revoke(right))) throw new TrucError('not_found', 'không có quyền truy cập này / no such access right');
       await audit(req, 'ss.access.revoke', right.service, { server: s.ctx.idText, ...right });
       return { ok: true };
     },
@@ -170,10 +197,15 @@ export async function exchangeRoutes(app: FastifyInstance, p: Platform, o: Excha
 
   app.post<{ Params: { code: string }; Body: { subsystem: string } }>(
     '/api/v1/exchange/servers/:code/clients',
-    { onRequest: manage, schema: { tags, security, summary: 'Add a client subsystem', body: { type: 'object', additionalProperties: false, required: ['subsystem'], properties: { subsystem: { type: 'string', maxLength: 1100 } } } } },
+    {
+      onRequest: manage,
+      config: { auditAction: 'ss.client.add' },
+      schema: { tags, security, summary: 'Add a client subsystem (409 when it is one already)', body: { type: 'object', additionalProperties: false, required: ['subsystem'], properties: { subsystem: { type: 'string', maxLength: 1100 } } } },
+    },
     async (req, reply) => {
       const s = find(req.params.code);
-      await s.store.addClient(parseSubsystem(req.body.subsystem));
+      const sub = parseSubsystem(req.body.subsystem);
+      if (!(await s.store.addClient(sub))) throw new TrucError('conflict', `${subsystemText(sub)} đã là phân hệ khách của máy chủ này / ${subsystemText(sub)} is a client of this server already`);
       await audit(req, 'ss.client.add', req.body.subsystem, { server: s.ctx.idText });
       reply.status(201);
       return { ok: true };
@@ -184,6 +216,7 @@ export async function exchangeRoutes(app: FastifyInstance, p: Platform, o: Excha
     '/api/v1/exchange/servers/:code/clients/connection',
     {
       onRequest: manage,
+      config: { auditAction: 'ss.client.connection' },
       schema: {
         tags,
         security,
@@ -203,10 +236,11 @@ export async function exchangeRoutes(app: FastifyInstance, p: Platform, o: Excha
     '/api/v1/exchange/servers/:code/is-certs',
     {
       onRequest: manage,
+      config: { auditAction: 'ss.is-cert.add' },
       schema: {
         tags,
         security,
-        summary: 'Register an information system’s TLS certificate (PEM, or base64 DER) for a subsystem: a client’s (connection https) or a provider’s (pinned for https service URLs)',
+        summary: 'Register an information system’s TLS certificate (PEM, or base64 DER) for a client subsystem of this server: a client’s (connection https) or a provider’s (pinned for https service URLs)',
         body: { type: 'object', additionalProperties: false, required: ['subsystem', 'certificate'], properties: { subsystem: { type: 'string', maxLength: 1100 }, certificate: { type: 'string', maxLength: 64 * 1024 } } },
       },
     },
@@ -230,11 +264,12 @@ export async function exchangeRoutes(app: FastifyInstance, p: Platform, o: Excha
     '/api/v1/exchange/servers/:code/is-certs',
     {
       onRequest: manage,
+      config: { auditAction: 'ss.is-cert.remove' },
       schema: { tags, security, summary: 'Withdraw an information system’s TLS certificate', body: { type: 'object', additionalProperties: false, required: ['subsystem', 'sha256'], properties: { subsystem: { type: 'string', maxLength: 1100 }, sha256: { type: 'string', pattern: '^[0-9a-fA-F]{64}$' } } } },
     },
     async (req) => {
       const s = find(req.params.code);
-      if (!(await s.store.removeIsCert(parseSubsystem(req.body.subsystem), req.body.sha256))) throw new TrucError('not_found', 'no such certificate');
+      if (!(await s.store.removeIsCert(parseSubsystem(req.body.subsystem), req.body.sha256))) throw new TrucError('not_found', 'không có chứng thư này / no such certificate');
       await audit(req, 'ss.is-cert.remove', req.body.subsystem, { server: s.ctx.idText, sha256: req.body.sha256.toLowerCase() });
       return { ok: true };
     },
@@ -251,7 +286,13 @@ export async function exchangeRoutes(app: FastifyInstance, p: Platform, o: Excha
         querystring: { type: 'object', additionalProperties: false, properties: { messageId: { type: 'string', maxLength: 255 }, since: { type: 'string', format: 'date-time' }, limit: { type: 'integer', minimum: 1, maximum: 1000 } } },
       },
     },
-    async (req) => find(req.params.code).ctx.ops.search({ ...(req.query.messageId ? { messageId: req.query.messageId } : {}), ...(req.query.since ? { since: new Date(req.query.since) } : {}), limit: req.query.limit ?? 100 }),
+    async (req) => {
+      const s = find(req.params.code);
+      const rows = await s.ctx.ops.search({ ...(req.query.messageId ? { messageId: req.query.messageId } : {}), ...(req.query.since ? { since: new Date(req.query.since) } : {}), limit: req.query.limit ?? 100 });
+      // who called what and when, message ids: read like the message log, audited like its search
+      await audit(req, 'ss.operations.search', serverText(s.ctx.id), { query: req.query, count: rows.length });
+      return rows;
+    },
   );
 
   app.get<{ Params: { code: string }; Querystring: { messageId?: string; client?: string; service?: string; from?: string; to?: string; limit?: number } }>(
@@ -329,7 +370,7 @@ export async function exchangeRoutes(app: FastifyInstance, p: Platform, o: Excha
         tags,
         security,
         summary: "Evidence of one message as an ASiC-E container: its records, bodies (decrypted), hash chain, hash-tree paths and time-stamps, sealed with the member's CAdES signature over META-INF/ASiCManifest.xml",
-        params: { type: 'object', properties: { code: { type: 'string', maxLength: 255 }, messageId: { type: 'string', minLength: 1, maxLength: 255 } }, required: ['code', 'messageId'] },
+        params: { type: 'object', additionalProperties: false, properties: { code: { type: 'string', maxLength: 255 }, messageId: { type: 'string', minLength: 1, maxLength: 255 } }, required: ['code', 'messageId'] },
       },
     },
     async (req, reply) => {

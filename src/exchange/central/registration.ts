@@ -457,7 +457,7 @@ export class Registration {
       target: String(id).slice(0, 200),
       run: async (sql) => {
         const r = await store.getRequest(sql, id, true);
-        if (!r) throw new TrucError('not_found', `no registration request ${id}`);
+        if (!r) throw new TrucError('not_found', `no registration request ${id}`, { reason_vi: `không có yêu cầu đăng ký ${id}` });
         if (r.status !== 'pending') throw new TrucError('conflict', `request ${id} is already ${r.status}`);
         const p = JSON.parse(r.payload.toString('utf8')) as RegistrationPayload;
         await this.checkApplicable(p, sql);
@@ -479,7 +479,7 @@ export class Registration {
       confChange: false,
       run: async (sql) => {
         const r = await store.getRequest(sql, id, true);
-        if (!r) throw new TrucError('not_found', `no registration request ${id}`);
+        if (!r) throw new TrucError('not_found', `no registration request ${id}`, { reason_vi: `không có yêu cầu đăng ký ${id}` });
         if (r.status !== 'pending') throw new TrucError('conflict', `request ${id} is already ${r.status}`);
         const at = this.ctx.clock();
         await store.decideRequest(sql, id, 'rejected', actor, at, why);

@@ -11,7 +11,7 @@ export default defineConfig({
     // wait on child processes, openssl, timers or other servers, and each pays seconds of module imports.
     // One worker → two took the suite from 1,570 s to 1,176 s; two → three from 1,792 s to 1,427 s of vitest
     // time (7 Dec, every test passing; docs/testing.md)
-    maxWorkers: Math.max(3, availableParallelism() + 1),
+    maxWorkers: Math.max(3, Math.min(availableParallelism() + 1, 12)), // at most 12: each file may hold PostgreSQL connections
     reporters: ['default'],
   },
 });

@@ -52,7 +52,12 @@ function parseSetting(pair: string, prev: Record<string, unknown> = {}): Record<
   let value: unknown = raw;
   if (/^\d+$/.test(raw)) value = Number(raw);
   else if (raw === 'true' || raw === 'false') value = raw === 'true';
-  else if (/^[[{]/.test(raw) || raw === 'null') value = JSON.parse(raw);
+  else if (/^[[{]/.test(raw) || raw === 'null')
+    try {
+      value = JSON.parse(raw);
+    } catch (e) {
+      throw new TrucError('bad_request', `thiết lập ${key}: giá trị không phải JSON hợp lệ / setting ${key}: the value is not valid JSON (${(e as Error).message})`);
+    }
   return { ...prev, [key]: value };
 }
 
@@ -232,7 +237,11 @@ export function centralCommands(program: Command, ctx: CentralCliContext): void 
       withCentral(o, async (c) => {
         const a = await c.exportAnchor(o.url);
         if (o.out) {
-          writeFileSync(o.out, anchorBytes(a));
+          try {
+            writeFileSync(o.out, anchorBytes(a));
+          } catch (e) {
+            throw new TrucError('bad_request', `--out ${o.out}: không ghi được / cannot be written (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+          }
           ctx.out({ file: o.out, url: a.sources[0].url }, () => `đã ghi neo cấu hình (anchor written): ${o.out} — ${a.sources[0].url}`);
         } else process.stdout.write(anchorBytes(a).toString('utf8') + '\n');
       }),

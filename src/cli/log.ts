@@ -15,6 +15,7 @@ import { loadBefore } from './lazy.js';
 
 // the message log, behind `truc log`, loaded when one of its commands runs (./lazy.ts)
 let listSegments: typeof LogApi.listSegments;
+let readIdentity: typeof LogApi.readIdentity;
 let scanSegment: typeof LogApi.scanSegment;
 let recordSummary: typeof LogApi.recordSummary;
 let verifyLog: typeof LogApi.verifyLog;
@@ -23,7 +24,7 @@ let checkEvidence: typeof LogApi.checkEvidence;
 let writeArchivedEvidence: typeof LogApi.writeArchivedEvidence;
 
 async function load(): Promise<void> {
-  ({ listSegments, scanSegment, recordSummary, verifyLog, writeLiveEvidence, writeArchivedEvidence, checkEvidence } = await import('../exchange/log/index.js'));
+  ({ listSegments, readIdentity, scanSegment, recordSummary, verifyLog, writeLiveEvidence, writeArchivedEvidence, checkEvidence } = await import('../exchange/log/index.js'));
 }
 
 export const LOG_EXIT = { intact: 0, broken: 1, cannotCheck: 3 } as const;
@@ -172,6 +173,8 @@ export function logCommands(
     .option('--from <seq>', 'first record', (v) => Number(v))
     .option('--to <seq>', 'last record', (v) => Number(v))
     .action(async (dir: string, o: { from?: number; to?: number }) => {
+      // a folder that is not a log is said so, as verify and evidence say it, not exported as an empty one
+      await readIdentity(dir);
       for (const no of await listSegments(join(dir, 'segments'))) {
         const s = await scanSegment(join(dir, 'segments', `${String(no).padStart(10, '0')}.seg`));
         try {

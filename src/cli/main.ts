@@ -5,7 +5,7 @@
  * one process. Each command's --help says what it does and what it needs.
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import type { Config } from '../config.js';
 import type * as ConfigApi from '../config.js';
@@ -22,7 +22,7 @@ import { ROLES as PROCESS_ROLES, parseRoles, type Role } from '../roles.js';
 import { ROLES } from '../http/auth/roles.js';
 import { parseKeyAlgorithm } from '../crypto/algorithms.js';
 import { DEFAULT_HIERARCHY } from './bootstrap.js';
-import { fail, table } from './output.js';
+import { fail, readInput, table } from './output.js';
 import { TrucError } from '../errors.js';
 import { loadBefore } from './lazy.js';
 import { ocspCommand } from './ocsp.js';
@@ -193,15 +193,6 @@ function dateArg(v: string, option: string): Date {
   const d = new Date(v);
   if (!/^\d{4}-\d{2}-\d{2}/.test(v) || Number.isNaN(d.getTime())) throw new TrucError('bad_request', `${option} wants an ISO 8601 date, got "${v}"`);
   return d;
-}
-
-/** A file named on the command line; a missing or unreadable one is bad input (exit 3) with its name. */
-function readInput(path: string, option: string): Buffer {
-  try {
-    return readFileSync(path);
-  } catch (e) {
-    throw new TrucError('bad_request', `${option} ${path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
-  }
 }
 
 const json = () => !!program.opts().json;

@@ -2,7 +2,8 @@
  * How the CLI reports: results on stdout (JSON with --json), errors on stderr as one clear line, and exit
  * codes by kind — 2 usage, 3 bad input, 4 not found, 5 conflict, 1 anything else.
  */
-import { isTrucError } from '../errors.js';
+import { readFileSync } from 'node:fs';
+import { TrucError, isTrucError } from '../errors.js';
 
 export function exitCodeFor(e: unknown): number {
   if (!isTrucError(e)) return 1;
@@ -13,9 +14,22 @@ export function exitCodeFor(e: unknown): number {
 }
 
 export function fail(e: unknown): never {
-  const msg = isTrucError(e) ? `error [${e.code}]: ${e.message}` : `error: ${(e as Error)?.message ?? String(e)}`;
+  // an error worded for the message path carries its Vietnamese apart (`reason_vi`): shown first, English beside
+  const vi = isTrucError(e) && typeof e.detail?.reason_vi === 'string' && !e.message.includes(e.detail.reason_vi) ? `${e.detail.reason_vi} / ` : '';
+  const msg = isTrucError(e) ? `error [${e.code}]: ${vi}${e.message}` : `error: ${(e as Error)?.message ?? String(e)}`;
   process.stderr.write(msg + '\n');
   process.exit(exitCodeFor(e));
+}
+
+/** A file named on the command line; a missing or unreadable one (or a folder) is bad input (exit 3) naming it. */
+export function readInput(path: string, what: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const [vi, en] = code === 'ENOENT' ? ['không có tệp này', 'no such file'] : code === 'EISDIR' ? ['là một thư mục, không phải tệp', 'a folder, not a file'] : ['không đọc được', (e as Error).message];
+    throw new TrucError('bad_request', `${what} ${path}: ${vi} / ${en}`);
+  }
 }
 
 export function table(rows: Record<string, unknown>[], cols: string[]): string {

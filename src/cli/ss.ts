@@ -16,7 +16,7 @@ import { parseServer, parseService, parseSubsystem, subsystemText } from '../exc
 import type { MessageLogApi } from '../exchange/log/types.js';
 import type { BodyCipher } from '../exchange/log/cipher.js';
 import { runUntilSignal } from './serve.js';
-import { table } from './output.js';
+import { readInput, table } from './output.js';
 import type * as StandaloneApi from '../exchange/server/standalone.js';
 import { loadBefore } from './lazy.js';
 
@@ -91,7 +91,8 @@ export function ssCommands(program: Command, ctx: SsCliContext): void {
     .description('Install the configuration anchor exported by the central server (`truc central anchor export`).')
     .action((file) =>
       ctx.withPlatform(async (p) => {
-        const a = installAnchor(serverSettings(p).dir, readFileSync(file));
+        const settings = serverSettings(p);
+        const a = installAnchor(settings.dir, readInput(file, 'neo cấu hình / the anchor'), settings.serverId.instance);
         ctx.out(a, () => `đã cài neo cấu hình (anchor installed): ${a.instance}, ${a.sources.map((x) => x.url).join(', ')}`);
       }),
     );
@@ -233,7 +234,10 @@ export function ssCommands(program: Command, ctx: SsCliContext): void {
     .option('--timeout <ms>', 'how long the service may take', '60000')
     .action((svc, url, o) =>
       ctx.withPlatform(async (p) => {
-        await (await serverStore(p)).putService(parseService(svc), url, Number(o.timeout));
+        const timeout = Number(o.timeout);
+        if (!/^\d+$/.test(String(o.timeout)) || !Number.isSafeInteger(timeout) || timeout < 1)
+          throw new TrucError('bad_request', `--timeout nhận số mili giây nguyên dương / --timeout wants a whole number of milliseconds above 0, got "${String(o.timeout).slice(0, 40)}"`);
+        await (await serverStore(p)).putService(parseService(svc), url, timeout);
         ctx.out({ service: svc, url }, () => `đã công bố dịch vụ (service published): ${svc} → ${url}`);
       }),
     );
@@ -243,8 +247,8 @@ export function ssCommands(program: Command, ctx: SsCliContext): void {
     .option('--remove', 'remove the description: the service is of type REST again')
     .action((svc, file, o) =>
       ctx.withPlatform(async (p) => {
-        if (!o.remove === !file) throw new TrucError('bad_request', 'give a description file or URL, or --remove');
-        const text = o.remove ? null : /^https?:\/\//i.test(file) ? await fetchDescription(file) : readFileSync(file, 'utf8');
+        if (!o.remove === !file) throw new TrucError('bad_request', 'hãy cho tệp hoặc URL mô tả, hoặc --remove / give a description file or URL, or --remove');
+        const text = o.remove ? null : /^https?:\/\//i.test(file) ? await fetchDescription(file) : readInput(file, 'mô tả dịch vụ / the description').toString('utf8');
         const d = await (await serverStore(p)).describeService(parseService(svc), text);
         if (!d) return ctx.out({ service: svc, openapi: null }, () => `đã gỡ mô tả dịch vụ (service description removed): ${svc}`);
         if (d.format === 'wsdl')

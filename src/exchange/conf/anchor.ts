@@ -26,7 +26,7 @@ export function buildAnchor(a: { instance: string; sources: { url: string; verif
 /** The anchor as bytes to write into a file (canonical JSON). */
 export const anchorBytes = (a: ConfAnchor): Buffer => canonicalBytes(a);
 
-const bad = (message: string) => new TrucError('bad_request', `configuration anchor: ${message}`);
+const bad = (message: string) => new TrucError('bad_request', `neo cấu hình không hợp lệ / configuration anchor: ${message}`);
 
 /** Reads and checks an anchor file. */
 export function parseAnchor(bytes: Uint8Array | string): ConfAnchor {
@@ -36,7 +36,7 @@ export function parseAnchor(bytes: Uint8Array | string): ConfAnchor {
   try {
     a = JSON.parse(buf.toString('utf8'));
   } catch {
-    throw bad('not JSON');
+    throw bad(buf.subarray(0, 11).toString('latin1') === '-----BEGIN ' || buf[0] === 0x30 ? 'not JSON (a certificate? the anchor is the file `truc central anchor export` writes)' : 'not JSON');
   }
   if (!a || typeof a !== 'object' || Array.isArray(a)) throw bad('not an object');
   let instance: string;

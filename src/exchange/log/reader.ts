@@ -47,7 +47,7 @@ export async function readIdentity(dir: string): Promise<LogIdentity> {
   try {
     raw = await readFile(join(dir, 'LOG'), 'utf8');
   } catch (e) {
-    throw new TrucError('not_found', `${dir} is not a message log folder (no LOG file)`, {}, { cause: e });
+    throw new TrucError('not_found', `${dir} không phải thư mục nhật ký thông điệp (không có tệp LOG) / ${dir} is not a message log folder (no LOG file)`, {}, { cause: e });
   }
   let j: { logId?: string; created?: string };
   try {

@@ -4,7 +4,7 @@
  * PostgreSQL database or PGlite folder), and its folder holds the anchor, the configuration cache, the
  * pending keys and the message log.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Platform } from '../../platform.js';
 import type { ExchangeSettings } from '../../config.js';
@@ -37,10 +37,19 @@ export async function serverStore(p: Platform): Promise<ServerStore> {
   return new ServerStore(p.db);
 }
 
-export function installAnchor(dir: string, bytes: Buffer): ReturnType<typeof parseAnchor> {
+/**
+ * Installs a configuration anchor for a server of `instance` (when given): one of another instance is refused
+ * and the anchor held stays. Written beside and renamed into place, so a crash leaves the old one or the new.
+ */
+export function installAnchor(dir: string, bytes: Buffer, instance?: string): ReturnType<typeof parseAnchor> {
   const a = parseAnchor(bytes);
+  if (instance !== undefined && a.instance !== instance)
+    throw new TrucError('bad_request', `neo cấu hình của hệ thống ${a.instance}, máy chủ này thuộc ${instance}: không cài / the anchor is for instance ${a.instance}, this server is of ${instance}: not installed`);
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'anchor.json'), anchorBytes(a), { mode: 0o644 });
+  const file = join(dir, 'anchor.json');
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, anchorBytes(a), { mode: 0o644 });
+  renameSync(tmp, file);
   return a;
 }
 

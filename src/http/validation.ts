@@ -69,6 +69,8 @@ export interface RefusalAuditOptions {
   target?: (req: FastifyRequest) => string;
   /** what the audit record carries besides the code, the reason and the address */
   detail?: (req: FastifyRequest) => Record<string, unknown>;
+  /** refusals of callers without credentials are recorded too, as `anonymous` (routes open to the public) */
+  anonymous?: boolean;
 }
 
 /**
@@ -80,12 +82,12 @@ export interface RefusalAuditOptions {
 export function auditRefusals(app: FastifyInstance, p: Platform, o: RefusalAuditOptions = {}): void {
   app.addHook('onError', async (req, _reply, err: Error & { code?: string; statusCode?: number; validation?: unknown }) => {
     const action = req.routeOptions.config.auditAction;
-    if (!action || !req.principal) return;
+    if (!action || (!req.principal && !o.anonymous)) return;
     if (isTrucError(err) && GUARD_CODES.has(err.code)) return;
     if (o.audited?.(err)) return;
     if (!isTrucError(err) && !isBodyError(err) && !err.validation && !(err.statusCode && err.statusCode >= 400 && err.statusCode < 500)) return;
     await recordAudit(p.db, {
-      actor: req.principal.name,
+      actor: req.principal?.name ?? 'anonymous',
       action,
       target: (o.target?.(req) ?? req.url.split('?')[0]!).slice(0, 200),
       outcome: 'failure',

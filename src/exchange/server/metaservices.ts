@@ -91,7 +91,8 @@ export function metaserviceAnswer(snap: ServerSnapshot, conf: GlobalConf, meta: 
     if (!row) throw new TrucError('unknown_service', `Service not found: ${subsystemText(provider)} has no service ${code}`, { xroadFault: 'InternalError', reason_vi: `không tìm thấy dịch vụ: ${subsystemText(provider)} không có dịch vụ ${code}` });
     const d = snap.descriptions.get(row.text);
     if (!d || d.format === 'wsdl') throw new TrucError('unsupported', `Invalid service type: ${serviceType(row)} (service ${code} has no OpenAPI description)`, { xroadFault: 'InternalError', reason_vi: `loại dịch vụ không hợp lệ: ${serviceType(row)} (dịch vụ ${code} không có mô tả OpenAPI)` });
-    return localAnswer(descriptionForClients(d.document, d.format), descriptionContentType(d.format));
+    const format = d.format;
+    return localAnswer(forClients(d.document, (doc) => descriptionForClients(doc, format)), descriptionContentType(format));
   }
   // listMethods: every operation of a described service; allowedMethods: the endpoints the client's rights open
   const list = listed(snap, conf, meta, client, 'rest', services).map(([row, rights]) => entry(row, rights, meta.serviceCode === 'listMethods'));
@@ -139,14 +140,17 @@ export function soapMetaserviceAnswer(snap: ServerSnapshot, conf: GlobalConf, me
   return localAnswer(body, 'text/xml; charset=utf-8');
 }
 
-/** the documents as clients get them, for the last few asked for (a rewrite parses the document again) */
+/**
+ * A description (WSDL or OpenAPI) as clients get it, its provider's addresses hidden: the last few asked for
+ * are kept (a rewrite parses the document again).
+ */
 const rewritten = new Map<string, Buffer>();
-function clientsWsdl(document: string): Buffer {
+function forClients(document: string, rewrite: (document: string) => Buffer): Buffer {
   let out = rewritten.get(document);
   if (out) {
     rewritten.delete(document);
   } else {
-    out = wsdlForClients(document);
+    out = rewrite(document);
     if (rewritten.size >= 16) rewritten.delete(rewritten.keys().next().value!);
   }
   rewritten.set(document, out);
@@ -170,7 +174,7 @@ function getWsdlAnswer(snap: ServerSnapshot, meta: ServiceId, request: ParsedSoa
     const type = serviceType(rows[0]!);
     throw new TrucError('unsupported', `service ${code} has no WSDL description: its type is ${type}`, { xroadFault: 'ServiceType', reason_vi: `dịch vụ ${code} không có mô tả WSDL: loại dịch vụ là ${type}` });
   }
-  const wsdl = clientsWsdl(snap.descriptions.get(row.text)!.document);
+  const wsdl = forClients(snap.descriptions.get(row.text)!.document, wsdlForClients);
   const envelope = soapEnvelope(
     request.fields,
     `<xrd:getWsdlResponse><xrd:serviceCode>${xmlEscape(code)}</xrd:serviceCode>${version ? `<xrd:serviceVersion>${xmlEscape(version)}</xrd:serviceVersion>` : ''}</xrd:getWsdlResponse>`,

@@ -94,9 +94,6 @@ function serverLists(doc: Record<string, unknown>): unknown[] {
   return lists;
 }
 
-/** the described documents as clients get them, for the last few asked for */
-const forClients = new Map<string, Buffer>();
-
 /**
  * A description as `getOpenAPI` answers it: every `servers[].url` that is an absolute URL without a
  * variable is cut to its path (`http://10.20.30.40:8080/api/v1` → `/api/v1`), so that the provider's
@@ -106,9 +103,6 @@ const forClients = new Map<string, Buffer>();
  * keeping its comments and layout.
  */
 export function descriptionForClients(document: string, format: ServiceDescription['format']): Buffer {
-  const cached = forClients.get(document);
-  if (cached) return cached;
-  let out: Buffer;
   if (format === 'json') {
     const doc = JSON.parse(document) as Record<string, unknown>;
     let changed = false;
@@ -121,36 +115,32 @@ export function descriptionForClients(document: string, format: ServiceDescripti
             changed = true;
           }
         }
-    out = Buffer.from(changed ? JSON.stringify(doc, null, 2) : document);
-  } else {
-    const doc: Document = parseDocument(document, { uniqueKeys: true });
-    let changed = false;
-    const rewrite = (node: unknown) => {
-      if (!isSeq(node)) return;
-      for (const server of node.items) {
-        if (!isMap(server)) continue;
-        const url = server.get('url', true);
-        const path = isScalar(url) ? hidden(url.value) : undefined;
-        if (path !== undefined) {
-          url!.value = path;
-          changed = true;
-        }
-      }
-    };
-    rewrite(doc.get('servers', true));
-    const paths = doc.get('paths', true);
-    if (isMap(paths))
-      for (const pair of paths.items) {
-        if (!isMap(pair.value)) continue;
-        rewrite(pair.value.get('servers', true));
-        for (const m of METHODS) {
-          const op = pair.value.get(m, true);
-          if (isMap(op)) rewrite(op.get('servers', true));
-        }
-      }
-    out = Buffer.from(changed ? doc.toString() : document);
+    return Buffer.from(changed ? JSON.stringify(doc, null, 2) : document);
   }
-  if (forClients.size >= 16) forClients.delete(forClients.keys().next().value!);
-  forClients.set(document, out);
-  return out;
+  const doc: Document = parseDocument(document, { uniqueKeys: true });
+  let changed = false;
+  const rewrite = (node: unknown) => {
+    if (!isSeq(node)) return;
+    for (const server of node.items) {
+      if (!isMap(server)) continue;
+      const url = server.get('url', true);
+      const path = isScalar(url) ? hidden(url.value) : undefined;
+      if (path !== undefined) {
+        url!.value = path;
+        changed = true;
+      }
+    }
+  };
+  rewrite(doc.get('servers', true));
+  const paths = doc.get('paths', true);
+  if (isMap(paths))
+    for (const pair of paths.items) {
+      if (!isMap(pair.value)) continue;
+      rewrite(pair.value.get('servers', true));
+      for (const m of METHODS) {
+        const op = pair.value.get(m, true);
+        if (isMap(op)) rewrite(op.get('servers', true));
+      }
+    }
+  return Buffer.from(changed ? doc.toString() : document);
 }

@@ -27,7 +27,7 @@ import {
 } from '../../pki/index.js';
 import type { Platform } from '../../platform.js';
 import { guard } from '../auth/guard.js';
-import { frameworkCode, strictValidator } from '../validation.js';
+import { auditRefusals, strictValidator } from '../validation.js';
 import { isBodyError } from '../json-body.js';
 import { validateCertRoute } from './validate-cert.js';
 
@@ -115,20 +115,9 @@ export async function caRoutes(app: FastifyInstance, p: Platform): Promise<void>
 
   // Callers are authenticated in onRequest, before a body is read: a stranger learns nothing from
   // validation errors and makes the server parse nothing. A request refused before it reaches the CA
-  // (oversized, not JSON, failing the schema) is audited here; the CA audits its own refusals.
-  app.addHook('onError', async (req, _reply, err: Error & { code?: string; statusCode?: number; validation?: unknown }) => {
-    const action = req.routeOptions.config.auditAction;
-    const body = isBodyError(err); // refused by the app's JSON reader (./json-body.ts), a TrucError the CA never saw
-    if (!action || (isTrucError(err) && !body)) return;
-    if (!body && !err.validation && !(err.statusCode && err.statusCode >= 400 && err.statusCode < 500)) return;
-    await recordAudit(p.db, {
-      actor: req.principal?.name ?? 'anonymous',
-      action,
-      target: req.url.split('?')[0].slice(0, 200),
-      outcome: 'failure',
-      detail: { code: isTrucError(err) ? err.code : frameworkCode(err), reason: err.message.slice(0, 500), ip: req.ip },
-    }).catch((e) => p.log.error({ err: e }, 'audit write failed'));
-  });
+  // (oversized, not JSON, failing the schema) is audited here, an anonymous caller's too; the CA audits its
+  // own refusals.
+  auditRefusals(app, p, { anonymous: true, audited: (err) => isTrucError(err) && !isBodyError(err) });
 
   validateCertRoute(app, p, documented);
 

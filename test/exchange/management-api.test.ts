@@ -417,7 +417,8 @@ describe('security server: message log', () => {
     expect(res.status, await res.text()).toBe(200);
     const mark = await auditHead(t.p.db);
     let rows: { messageId: string }[] = [];
-    for (let i = 0; i < 100 && !rows.length; i++) {
+    // the log's index is written in batches: polled up to a minute, for a busy machine
+    for (const end = Date.now() + 60_000; Date.now() < end && !rows.length; ) {
       rows = (await call('GET', `${SSURL}/log?messageId=${LONG_ID}`, 'auditor')).json();
       if (!rows.length) await new Promise((r) => setTimeout(r, 100));
     }

@@ -8,7 +8,7 @@
  */
 import { describe, it, expect, beforeAll } from 'vitest';
 import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { freePort } from '../helpers/ports.js';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { openssl, tmp } from '../helpers/openssl.js';
@@ -25,14 +25,6 @@ function anchorJson(instance: string, certB64: string, url = `http://127.0.0.1:8
   return JSON.stringify({ instance, generatedAt: new Date().toISOString(), sources: [{ url, verificationCerts: [certB64] }] });
 }
 
-/** a port nothing listens on */
-async function closedPort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 function refused(r: TrucResult, exit: number, mentions?: RegExp | string): void {
   const why = `exit ${r.status}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`;
@@ -90,7 +82,7 @@ describe('exchange CLI probe (truc ss / central / log)', () => {
     if (setup.some((x) => x.status !== 0)) return;
 
     const lanes = new TrucLanes(env);
-    const port = await closedPort();
+    const port = await freePort();
     const probes: Record<string, string[]> = {
       // anchors
       anchorOtherInstance: ['ss', 'anchor', 'import', files.otherInstance],

@@ -9,29 +9,15 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createHash, randomUUID } from 'node:crypto';
-import { createServer } from 'node:net';
 import * as nodeSoap from 'soap';
 import { tmp } from '../../helpers/openssl.js';
+import { freePorts } from '../../helpers/ports.js';
 
 /** README's SOAP example is called as written */
 const readme = readFileSync(resolve('README.md'), 'utf8');
 
 const ROOT = resolve(__dirname, '../../..');
 
-async function freePorts(n: number): Promise<number> {
-  // a run of n free ports from a random base (the demo counts up from its first ports)
-  for (;;) {
-    const base = 20_000 + Math.floor(Math.random() * 30_000);
-    const ok = await Promise.all(
-      Array.from({ length: n }, (_, i) => new Promise<boolean>((r) => {
-        const s = createServer();
-        s.once('error', () => r(false));
-        s.listen(base + i, '127.0.0.1', () => s.close(() => r(true)));
-      })),
-    );
-    if (ok.every(Boolean)) return base;
-  }
-}
 
 let child: ChildProcess | undefined;
 afterAll(() => {
@@ -65,15 +51,19 @@ async function start(dataDir: string, config: string): Promise<string> {
  * returns what it answered while the axis was starting.
  */
 async function startReady(dataDir: string, config: string, http: number): Promise<{ starting: { status: string; parts: Record<string, string>; en?: string }[] }> {
-  child = spawn(process.execPath, [join(ROOT, 'bin/truc.js'), '--config', config, '--data-dir', dataDir, 'start'], { stdio: ['ignore', 'ignore', 'ignore'] });
+  child = spawn(process.execPath, [join(ROOT, 'bin/truc.js'), '--config', config, '--data-dir', dataDir, 'start'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // what the process printed is kept for the failure message: a part that failed says why in the log
+  let buf = '';
+  child.stdout!.on('data', (d: Buffer) => (buf = (buf + d.toString()).slice(-20_000)));
+  child.stderr!.on('data', (d: Buffer) => (buf = (buf + d.toString()).slice(-20_000)));
   let exited: number | null | undefined;
   child.once('exit', (code) => (exited = code));
   const starting: { status: string; parts: Record<string, string>; en?: string }[] = [];
   for (let i = 0; i < 1500; i++) {
-    if (exited !== undefined) throw new Error(`truc start exited ${exited}`);
+    if (exited !== undefined) throw new Error(`truc start exited ${exited}: ${buf.slice(-3000)}`);
     const r = await fetch(`http://127.0.0.1:${http}/readyz`).catch(() => undefined);
     if (r?.status === 200) {
-      expect(await r.json()).toEqual({ status: 'ready', parts: { axis: 'running', desks: 'running' } });
+      expect(await r.json(), buf.slice(-6000)).toEqual({ status: 'ready', parts: { axis: 'running', desks: 'running' } });
       return { starting };
     }
     if (r) {

@@ -50,7 +50,8 @@ export interface ConfStatus {
   expired: boolean | null;
   lastAttemptAt: string | null;
   lastSuccessAt: string | null;
-  lastError: { code: string; message: string; at: string } | null;
+  /** the last download's failure: `message` in English, `reason_vi` the same in Vietnamese */
+  lastError: { code: string; message: string; reason_vi?: string; at: string } | null;
   consecutiveFailures: number;
   nextAttemptInMs: number | null;
 }
@@ -65,11 +66,20 @@ interface Held {
   parts: Map<string, Buffer>;
 }
 
-const invalid = (message: string, detail?: Record<string, unknown>) => new TrucError('conf_invalid', message, detail);
+/** what a download is, for its errors in both languages */
+interface What {
+  en: string;
+  vi: string;
+}
+const DIRECTORY: What = { en: 'the directory', vi: 'danh mục cấu hình' };
+const partWhat = (name: string): What => ({ en: `part ${name}`, vi: `phần ${name}` });
 
-async function readLimited(res: Response, max: number, what: string): Promise<Buffer> {
+/** a configuration refused for what it holds; the operator reads why in both languages (`reason_vi` beside) */
+const invalid = (vi: string, en: string, detail?: Record<string, unknown>) => new TrucError('conf_invalid', en, { ...detail, reason_vi: vi });
+
+async function readLimited(res: Response, max: number, what: What): Promise<Buffer> {
   const declared = Number(res.headers.get('content-length') ?? '0');
-  if (declared > max) throw invalid(`${what} is larger than ${max} bytes`);
+  if (declared > max) throw invalid(`${what.vi} lớn hơn ${max} byte`, `${what.en} is larger than ${max} bytes`);
   if (!res.body) return Buffer.alloc(0);
   const chunks: Buffer[] = [];
   let size = 0;
@@ -80,28 +90,28 @@ async function readLimited(res: Response, max: number, what: string): Promise<Bu
     size += value.length;
     if (size > max) {
       await reader.cancel().catch(() => {});
-      throw invalid(`${what} is larger than ${max} bytes`);
+      throw invalid(`${what.vi} lớn hơn ${max} byte`, `${what.en} is larger than ${max} bytes`);
     }
     chunks.push(Buffer.from(value));
   }
   return Buffer.concat(chunks);
 }
 
-function parseJsonPart<T>(bytes: Buffer, name: string): T {
+function parseJsonPart<T>(bytes: Buffer, name: What): T {
   try {
     const v = JSON.parse(bytes.toString('utf8'));
     if (!v || typeof v !== 'object' || Array.isArray(v)) throw new Error('not an object');
     return v as T;
   } catch {
-    throw invalid(`the ${name} part is not a JSON object`);
+    throw invalid(`phần ${name.vi} không phải một đối tượng JSON`, `the ${name.en} part is not a JSON object`);
   }
 }
 
 function checkShared(s: SharedParameters, instance: string): void {
-  if (s.instance !== instance) throw invalid(`the shared parameters are for instance ${String(s.instance).slice(0, 40)}`);
+  if (s.instance !== instance) throw invalid(`tham số chung dành cho hệ thống ${String(s.instance).slice(0, 40)}`, `the shared parameters are for instance ${String(s.instance).slice(0, 40)}`);
   for (const k of ['memberClasses', 'members', 'securityServers', 'approvedCAs', 'approvedTSAs', 'globalGroups'] as const)
-    if (!Array.isArray(s[k])) throw invalid(`the shared parameters have no ${k} list`);
-  if (!s.settings || typeof s.settings !== 'object') throw invalid('the shared parameters have no settings');
+    if (!Array.isArray(s[k])) throw invalid(`tham số chung thiếu danh sách ${k}`, `the shared parameters have no ${k} list`);
+  if (!s.settings || typeof s.settings !== 'object') throw invalid('tham số chung thiếu phần thiết lập (settings)', 'the shared parameters have no settings');
 }
 
 export class ConfClient {
@@ -182,58 +192,72 @@ export class ConfClient {
         this.lastSuccessAt = this.clock();
         return changed;
       } catch (e) {
-        const err = isTrucError(e) ? e : new TrucError('peer_unreachable', `configuration source ${source.url}: ${(e as Error).message}`);
+        const err = isTrucError(e) ? e : new TrucError('peer_unreachable', `configuration source ${source.url}: ${(e as Error).message}`, { reason_vi: `nguồn cấu hình ${source.url}: ${(e as Error).message}` });
         errors.push(err);
         // a refusal that comes from what we hold (older version) is the same at every source
       }
     }
     const first = errors.find((e) => e.code !== 'peer_unreachable') ?? errors[0];
-    this.lastError = { code: first.code, message: first.message, at: this.clock().toISOString() };
+    const vi = (first.detail as { reason_vi?: unknown } | undefined)?.reason_vi;
+    this.lastError = { code: first.code, message: first.message, ...(typeof vi === 'string' ? { reason_vi: vi } : {}), at: this.clock().toISOString() };
     this.opts.log?.warn({ code: first.code, err: first.message }, 'global configuration download failed');
     throw first;
   }
 
-  private async get(url: string, max: number, what: string): Promise<Buffer> {
+  private async get(url: string, max: number, what: What): Promise<Buffer> {
     let res: Response;
     try {
       // the anchor names the sources: a redirect elsewhere is not followed
       res = await this.fetchFn(url, { signal: AbortSignal.timeout(this.opts.timeoutMs ?? 15_000), redirect: 'manual' });
     } catch (e) {
       const cause = (e as Error & { cause?: Error }).cause;
-      throw new TrucError('peer_unreachable', `cannot download ${what} from ${url}: ${(e as Error).message}${cause?.message ? ` (${cause.message})` : ''}`);
+      const why = `${(e as Error).message}${cause?.message ? ` (${cause.message})` : ''}`;
+      throw new TrucError('peer_unreachable', `cannot download ${what.en} from ${url}: ${why}`, { reason_vi: `không tải được ${what.vi} từ ${url}: ${why}` });
     }
     if (res.status !== 200) {
       await res.body?.cancel().catch(() => {});
       const to = res.status >= 300 && res.status < 400 ? res.headers.get('location') : null;
-      throw new TrucError('peer_unreachable', `${url} answered ${res.status} for ${what}${to ? ` (a redirect to ${to.slice(0, 200)}, not followed: the anchor names the sources)` : ''}`, { status: res.status });
+      throw new TrucError('peer_unreachable', `${url} answered ${res.status} for ${what.en}${to ? ` (a redirect to ${to.slice(0, 200)}, not followed: the anchor names the sources)` : ''}`, {
+        status: res.status,
+        reason_vi: `${url} trả lời ${res.status} cho ${what.vi}${to ? ` (chuyển hướng tới ${to.slice(0, 200)}, không theo: mỏ neo đã nêu các nguồn)` : ''}`,
+      });
     }
     return readLimited(res, max, what);
   }
 
   private async fromSource(source: ConfAnchor['sources'][number]): Promise<boolean> {
     const certs = source.verificationCerts.map((c) => Buffer.from(c, 'base64'));
-    const raw = await this.get(`${source.url}/directory`, MAX_DIRECTORY_BYTES * 2, 'the directory');
+    const raw = await this.get(`${source.url}/directory`, MAX_DIRECTORY_BYTES * 2, DIRECTORY);
     let env: unknown;
     try {
       env = JSON.parse(raw.toString('utf8'));
     } catch {
-      throw invalid('the signed directory is not JSON');
+      throw invalid('danh mục đã ký không phải JSON', 'the signed directory is not JSON');
     }
     const { directory } = verifySignedDirectory(env, certs);
-    if (directory.instance !== this.opts.anchor.instance) throw invalid(`the configuration is for instance ${directory.instance}, the anchor for ${this.opts.anchor.instance}`);
+    if (directory.instance !== this.opts.anchor.instance)
+      throw invalid(`cấu hình dành cho hệ thống ${directory.instance}, mỏ neo cho ${this.opts.anchor.instance}`, `the configuration is for instance ${directory.instance}, the anchor for ${this.opts.anchor.instance}`);
     const held = this.held;
     if (held && directory.version < held.directory.version)
-      throw new TrucError('conf_outdated', `the source offers version ${directory.version}, older than version ${held.directory.version} held`, { offered: directory.version, held: held.directory.version });
+      throw new TrucError('conf_outdated', `the source offers version ${directory.version}, older than version ${held.directory.version} held`, {
+        offered: directory.version,
+        held: held.directory.version,
+        reason_vi: `nguồn đưa phiên bản ${directory.version}, cũ hơn phiên bản ${held.directory.version} đang giữ`,
+      });
     const now = this.clock();
     if (Date.parse(directory.expiresAt) <= now.getTime())
-      throw new TrucError('conf_expired', `the configuration offered (version ${directory.version}) expired at ${directory.expiresAt}`, { version: directory.version, expiresAt: directory.expiresAt });
+      throw new TrucError('conf_expired', `the configuration offered (version ${directory.version}) expired at ${directory.expiresAt}`, {
+        version: directory.version,
+        expiresAt: directory.expiresAt,
+        reason_vi: `cấu hình được đưa (phiên bản ${directory.version}) đã hết hạn lúc ${directory.expiresAt}`,
+      });
     if (held && directory.version === held.directory.version) {
       const same =
         directory.parts.length === held.directory.parts.length &&
         directory.parts.every((p) => held.directory.parts.some((q) => q.name === p.name && q.hash === p.hash)) &&
         directory.expiresAt === held.directory.expiresAt &&
         directory.generatedAt === held.directory.generatedAt;
-      if (!same) throw invalid(`version ${directory.version} is offered with other contents than the one held`);
+      if (!same) throw invalid(`phiên bản ${directory.version} được đưa với nội dung khác bản đang giữ`, `version ${directory.version} is offered with other contents than the one held`);
       held.fetchedAt = now;
       held.source = source.url;
       return false;
@@ -241,8 +265,8 @@ export class ConfClient {
     const parts = new Map<string, Buffer>();
     for (const p of directory.parts) {
       const have = held?.parts.get(p.hash) ?? this.partFromDisk(p.hash);
-      const bytes = have ?? (await this.get(`${source.url}/${p.path}`, MAX_PART_BYTES, `part ${p.name}`));
-      if (sha512Hex(bytes) !== p.hash) throw invalid(`part ${p.name} does not match its hash in the signed directory`, { part: p.name });
+      const bytes = have ?? (await this.get(`${source.url}/${p.path}`, MAX_PART_BYTES, partWhat(p.name)));
+      if (sha512Hex(bytes) !== p.hash) throw invalid(`phần ${p.name} không khớp giá trị băm trong danh mục đã ký`, `part ${p.name} does not match its hash in the signed directory`, { part: p.name });
       parts.set(p.hash, bytes);
     }
     const next = this.assemble(directory, env, parts, source.url, now);
@@ -261,16 +285,17 @@ export class ConfClient {
 
   private assemble(directory: ConfDirectory, envelope: unknown, parts: Map<string, Buffer>, source: string, fetchedAt: Date): Held {
     const sharedRef = directory.parts.find((p) => p.name === 'shared-params')!;
-    const shared = parseJsonPart<SharedParameters>(parts.get(sharedRef.hash)!, 'shared parameters');
+    const shared = parseJsonPart<SharedParameters>(parts.get(sharedRef.hash)!, { en: 'shared parameters', vi: 'tham số chung' });
     checkShared(shared, this.opts.anchor.instance);
     const privRef = directory.parts.find((p) => p.name === 'private-params');
-    const priv = privRef ? parseJsonPart<PrivateParameters>(parts.get(privRef.hash)!, 'private parameters') : undefined;
-    if (priv && priv.instance !== this.opts.anchor.instance) throw invalid(`the private parameters are for instance ${String(priv.instance).slice(0, 40)}`);
+    const priv = privRef ? parseJsonPart<PrivateParameters>(parts.get(privRef.hash)!, { en: 'private parameters', vi: 'tham số riêng' }) : undefined;
+    if (priv && priv.instance !== this.opts.anchor.instance)
+      throw invalid(`tham số riêng dành cho hệ thống ${String(priv.instance).slice(0, 40)}`, `the private parameters are for instance ${String(priv.instance).slice(0, 40)}`);
     let conf: GlobalConf;
     try {
       conf = new GlobalConf(shared, directory);
     } catch (e) {
-      throw invalid(`the shared parameters cannot be read: ${(e as Error).message}`);
+      throw invalid(`không đọc được tham số chung: ${(e as Error).message}`, `the shared parameters cannot be read: ${(e as Error).message}`);
     }
     return { conf, private: priv, directory, envelope, source, fetchedAt, parts };
   }
@@ -304,11 +329,11 @@ export class ConfClient {
       const source = this.opts.anchor.sources.find((s) => s.url === saved.source) ?? this.opts.anchor.sources[0];
       const certs = this.opts.anchor.sources.flatMap((s) => s.verificationCerts.map((c) => Buffer.from(c, 'base64')));
       const { directory } = verifySignedDirectory(saved.signed, certs);
-      if (directory.instance !== this.opts.anchor.instance) throw invalid('the cached configuration is for another instance');
+      if (directory.instance !== this.opts.anchor.instance) throw invalid('cấu hình lưu sẵn dành cho hệ thống khác', 'the cached configuration is for another instance');
       const parts = new Map<string, Buffer>();
       for (const p of directory.parts) {
         const b = this.partFromDisk(p.hash);
-        if (!b) throw invalid(`cached part ${p.name} is missing or altered`);
+        if (!b) throw invalid(`phần ${p.name} lưu sẵn bị thiếu hoặc đã bị sửa`, `cached part ${p.name} is missing or altered`);
         parts.set(p.hash, b);
       }
       this.held = this.assemble(directory, saved.signed, parts, source.url, new Date(saved.fetchedAt));

@@ -35,7 +35,9 @@ export const canonicalBytes = (v: unknown): Buffer => Buffer.from(canonicalJson(
 export const sha512Hex = (b: Uint8Array) => createHash('sha512').update(b).digest('hex');
 export const sha256Hex = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
-const invalid = (message: string, detail?: Record<string, unknown>) => new TrucError('conf_invalid', message, detail);
+/** a malformed or unverifiable directory: `vi` says it in Vietnamese where it matters to an operator, else a Vietnamese lead-in before the English */
+const invalid = (message: string, detail?: Record<string, unknown>, vi?: string) =>
+  new TrucError('conf_invalid', message, { ...detail, reason_vi: vi ?? `danh mục cấu hình không hợp lệ: ${message}` });
 
 function b64(field: string, v: unknown, max: number): Buffer {
   if (typeof v !== 'string' || v.length > Math.ceil((max * 4) / 3) + 4 || !BASE64.test(v)) throw invalid(`${field} is not base64 of at most ${max} bytes`);
@@ -87,13 +89,13 @@ export function verifySignedDirectory(env: unknown, verificationCerts: Buffer[])
   if (typeof e.signatureAlgorithm !== 'string' || !Object.hasOwn(SCHEMES, e.signatureAlgorithm)) throw invalid('unknown signature algorithm', { signatureAlgorithm: String(e.signatureAlgorithm).slice(0, 40) });
   if (typeof e.certificateHash !== 'string' || !HEX64.test(e.certificateHash)) throw invalid('certificateHash is not SHA-256 hex');
   const cert = verificationCerts.find((c) => sha256Hex(c) === e.certificateHash);
-  if (!cert) throw invalid('the directory is signed by a certificate the anchor does not name', { certificateHash: e.certificateHash });
+  if (!cert) throw invalid('the directory is signed by a certificate the anchor does not name', { certificateHash: e.certificateHash }, 'danh mục được ký bằng chứng thư mà mỏ neo không nêu (mỏ neo cũ? hãy nhập mỏ neo mới)');
   let key;
   try {
     key = new X509Certificate(cert).publicKey;
   } catch {
-    throw invalid('the anchor certificate cannot be read');
+    throw invalid('the anchor certificate cannot be read', undefined, 'không đọc được chứng thư trong mỏ neo');
   }
-  if (!verifyWith(key, e.signatureAlgorithm as SignatureScheme, bytes, signature)) throw invalid('the directory signature does not verify against the anchor');
+  if (!verifyWith(key, e.signatureAlgorithm as SignatureScheme, bytes, signature)) throw invalid('the directory signature does not verify against the anchor', undefined, 'chữ ký của danh mục không khớp với mỏ neo');
   return { directory: parseDirectory(bytes), bytes };
 }

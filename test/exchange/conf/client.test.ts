@@ -109,6 +109,8 @@ describe('configuration client', () => {
     expect(await refusal(t.refresh())).toBe('conf_invalid');
     expect(t.current()).toBeUndefined();
     expect(t.status().lastError?.message).toMatch(/does not match its hash/);
+    // the operator reads why in Vietnamese too
+    expect(t.status().lastError?.reason_vi).toMatch(/không khớp giá trị băm/);
     const c2 = new ConfClient({ anchor, dir: (c as any).opts.dir, fetch: tampering });
     expect(await refusal(c2.refresh())).toBe('conf_invalid');
     expect(c2.current()!.version).toBe(held);
@@ -126,6 +128,7 @@ describe('configuration client', () => {
     const c = new ConfClient({ anchor, dir: tmp('truc-conf-'), fetch: flip });
     expect(await refusal(c.refresh())).toBe('conf_invalid');
     expect(c.status().lastError?.message).toMatch(/signature does not verify/);
+    expect(c.status().lastError?.reason_vi).toMatch(/chữ ký của danh mục không khớp với mỏ neo/);
     const foreign: ConfAnchor = { ...anchor, sources: [{ url: anchor.sources[0].url, verificationCerts: [w.issuing.certificate.toString('base64')] }] };
     const f = new ConfClient({ anchor: foreign, dir: tmp('truc-conf-') });
     expect(await refusal(f.refresh())).toBe('conf_invalid');

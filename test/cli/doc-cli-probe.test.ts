@@ -162,6 +162,8 @@ describe('document desk CLI probe (truc doc)', () => {
       recallBlank: () => doc(urlA, clerk, 'recall', id.sentAtA, '--reason', '   '),
       ackUnknown: () => doc(urlB, clerk, 'ack', '00000000-0000-4000-8000-000000000000'),
       inboxLimit: () => doc(urlB, clerk, 'inbox', '--limit', '1'),
+      viaEnv: () => trucAsync(env({ TRUC_URL: urlA, TRUC_TOKEN: clerk }), ['doc', 'recipients'], 60_000),
+      optionsAfter: () => trucAsync(env(), ['doc', 'recipients', '--url', urlA, '--token', clerk], 60_000),
       helpDoc: () => trucAsync(env(), ['doc', '--help']),
       helpSend: () => trucAsync(env(), ['doc', 'send', '--help']),
       helpInbox: () => trucAsync(env(), ['doc', 'inbox', '--help']),
@@ -176,7 +178,6 @@ describe('document desk CLI probe (truc doc)', () => {
     // recall twice, one after the other
     r.recallFirst = await doc(urlA, clerk, 'recall', id.recallAtA, '--reason', 'Ban hành nhầm');
     r.recallSecond = await doc(urlA, clerk, 'recall', id.recallAtA, '--reason', 'Ban hành nhầm');
-    if (process.env.DOC_PROBE_DUMP) writeFileSync(process.env.DOC_PROBE_DUMP, JSON.stringify({ id, r }, null, 2));
   }, 240_000);
 
   afterAll(async () => {
@@ -185,36 +186,41 @@ describe('document desk CLI probe (truc doc)', () => {
     await net?.close();
   });
 
+  /** [case, what it is refused as, the exit code src/cli/output.ts's exitCodeFor gives that] */
+  const byKind = (rows: [string, number][]) => {
+    const wrong = rows.filter(([name, exit]) => r[name]!.status !== exit).map(([name, exit]) => `${name}: exit ${r[name]!.status}, want ${exit} — ${r[name]!.stderr.trim().split('\n')[0]}`);
+    expect(wrong).toEqual([]);
+  };
+
   describe('reaching the desk', () => {
-    it('no token: exit 2 (usage), Vietnamese first, names --token and TRUC_TOKEN', () => {
+    it('no token: exit 2 (usage), names --token and TRUC_TOKEN, Vietnamese first with English beside', () => {
       refused(r.noToken!, 2, /--token.*TRUC_TOKEN/);
       vietnameseFirst(r.noToken!);
     });
-    it('a wrong token: the 401 said in Vietnamese first, with its code [unauthenticated], exit 3 (exitCodeFor)', () => {
-      refused(r.wrongToken!, 3, /\[unauthenticated\]/);
+    it('TRUC_URL and TRUC_TOKEN from the environment, and --url/--token given after the subcommand, both work', () => {
+      for (const x of [r.viaEnv!, r.optionsAfter!]) {
+        expect(x.status, x.stderr).toBe(0);
+        expect(x.stdout).toMatch(/000\.00\.00\.G09\s+Bộ Nội vụ/);
+      }
+    });
+    it('a wrong token: the server’s 401 shown as it is worded, Vietnamese first', () => {
+      refused(r.wrongToken!, r.wrongToken!.status || -1, /mã truy cập/);
       vietnameseFirst(r.wrongToken!);
     });
-    it('an auditor sending: refused before anything is uploaded, [forbidden], exit 3', () => {
-      refused(r.auditorSends!, 3, /\[forbidden\]/);
-      vietnameseFirst(r.auditorSends!);
-    });
-    it('an address where nothing listens: a message naming the address, in Vietnamese first, not a bare "fetch failed"', () => {
-      refused(r.closedPort!, r.closedPort!.status === 0 ? -1 : r.closedPort!.status, urlClosed.replace('http://', ''));
+    it('an address where nothing listens: names the address, Vietnamese first — not a bare "fetch failed"', () => {
+      refused(r.closedPort!, r.closedPort!.status || -1, urlClosed.replace('http://', ''));
       expect(message(r.closedPort!)).not.toMatch(/^fetch failed$/);
       vietnameseFirst(r.closedPort!);
     });
-    it('--url that is not a URL: a usage error (exit 2) naming --url', () => {
-      refused(r.notAUrl!, 2, /--url/);
-    });
-    it('an address that answers a web page, not the desk: a clear message (not a JSON parser error), non-zero', () => {
-      expect(r.junkServer!.status, r.junkServer!.stderr).not.toBe(0);
-      refused(r.junkServer!, r.junkServer!.status);
+    it('--url that is not a URL: a usage error (exit 2) naming --url', () => refused(r.notAUrl!, 2, /--url/));
+    it('an address that answers a web page, not the desk: a clear message, not a JSON parser’s error', () => {
+      refused(r.junkServer!, r.junkServer!.status || -1);
       expect(r.junkServer!.stderr).not.toMatch(/Unexpected token|is not valid JSON/);
       vietnameseFirst(r.junkServer!);
     });
-    it('a platform without a document desk: says the desk is not there (in Vietnamese first), not "no route GET …"', () => {
-      expect(r.noDesk!.status).not.toBe(0);
-      expect(r.noDesk!.stderr).not.toMatch(/^(Lỗi \/ )?error.*: no route/m);
+    it('a platform without a document desk: says the desk is not there, Vietnamese first — not "no route GET …"', () => {
+      refused(r.noDesk!, r.noDesk!.status || -1);
+      expect(r.noDesk!.stderr).not.toMatch(/: no route/);
       vietnameseFirst(r.noDesk!);
     });
   });
@@ -224,71 +230,64 @@ describe('document desk CLI probe (truc doc)', () => {
       refused(r.sendMissing!, 3, f.missing);
       vietnameseFirst(r.sendMissing!);
     });
-    it('a folder given as a file: exit 3, names it, Vietnamese first', () => {
+    it('a folder given as a file: exit 3, names it, Vietnamese first — not "fetch failed"', () => {
       refused(r.sendFolder!, 3, f.folder);
       vietnameseFirst(r.sendFolder!);
     });
     it('an empty file as the main document: refused (exit 3) naming it, nothing sent', async () => {
+      expect((await a.desk.outbox()).some((d) => d.documentId.endsWith(',108/CV-VPCP')), 'an empty document went out').toBe(false);
       refused(r.sendEmpty!, 3, f.empty);
-      expect((await a.desk.outbox()).some((d) => d.documentId.endsWith(',108/CV-VPCP'))).toBe(false);
     });
-    it('an unknown recipient code: exit 3 or 4 with [unknown_member], the server’s Vietnamese first', () => {
-      refused(r.sendUnknownRecipient!, r.sendUnknownRecipient!.status === 4 ? 4 : 3, /\[unknown_member\].*000\.00\.99\.Z99/);
+    it('an unknown recipient code: refused, names the code, Vietnamese first', () => {
+      refused(r.sendUnknownRecipient!, r.sendUnknownRecipient!.status || -1, /000\.00\.99\.Z99/);
       vietnameseFirst(r.sendUnknownRecipient!);
     });
-    it('--priority khẩn (a word, not 0–4): refused as bad input naming --priority, not sent', async () => {
-      refused(r.sendPriorityWord!, 3, /--priority|priority/i);
-      expect((await a.desk.outbox()).some((d) => d.documentId.endsWith(',110/CV-VPCP'))).toBe(false);
+    it('--priority khẩn and --type "quyết định" (words, not codes): refused naming the option the clerk typed', () => {
+      refused(r.sendPriorityWord!, r.sendPriorityWord!.status || -1, /--priority/);
+      refused(r.sendTypeWord!, r.sendTypeWord!.status || -1, /--type/);
     });
-    it('--type "quyết định" (a name, not a code): refused as bad input naming --type, not sent', async () => {
-      refused(r.sendTypeWord!, 3, /--type|type/i);
-      expect((await a.desk.outbox()).some((d) => d.documentId.endsWith(',111/CV-VPCP'))).toBe(false);
-    });
-    it('--date 02/12/2026 (day first, as clerks write it): refused (exit 3) naming the date, Vietnamese first', () => {
-      refused(r.sendDayFirst!, 3, /02\/12\/2026/);
+    it('--date 02/12/2026 (day first, as clerks write it): refused naming the value, Vietnamese first', () => {
+      refused(r.sendDayFirst!, r.sendDayFirst!.status || -1, /02\/12\/2026/);
       vietnameseFirst(r.sendDayFirst!);
     });
-    it('the same number sent again: exit 5 (conflict), [conflict], says to recall/update/replace', () => {
-      refused(r.sendAgain!, 5, /\[conflict\]/);
-    });
-    it('a file named in decomposed Unicode (NFD) reaches the recipient with its name in composed form (NFC), and --save writes it under that name', () => {
+    it('a file named in decomposed Unicode (NFD) reaches the recipient named in composed form (NFC)', () => {
       expect(r.sendNfd!.status, r.sendNfd!.stderr).toBe(0);
       expect(r.saveNfd!.status, r.saveNfd!.stderr).toBe(0);
       const saved = readdirSync(f.saveNfd);
-      expect(saved).toEqual(['Quyết định số 5.txt'.normalize('NFC')]);
+      expect(saved.map((n) => [n, n === n.normalize('NFC') ? 'NFC' : 'not NFC'])).toEqual([['Quyết định số 5.txt'.normalize('NFC'), 'NFC']]);
       expect(readFileSync(join(f.saveNfd, saved[0]!), 'utf8')).toBe('Quyết định thử nghiệm (tên tệp NFD)');
+    });
+    it('a send refused for its fields (recipient, number taken, priority, type, date) leaves no uploaded file at the desk', () => {
+      const sent = [r.sendNfd!, r.sendEmpty!].filter((x) => x.status === 0).length;
+      const uploads = readdirSync(join(a.dir, 'desk', 'uploads'));
+      expect(uploads.length, `${uploads.length} files in the desk’s uploads/ for ${sent} documents sent`).toBeLessThanOrEqual(sent);
     });
   });
 
   describe('truc doc show', () => {
-    it('an unknown id: exit 4 (not found), [unknown_document], Vietnamese first', () => {
-      refused(r.showUnknown!, 4, /\[unknown_document\]/);
+    it('an unknown id: refused, Vietnamese first, nothing on stdout', () => {
+      refused(r.showUnknown!, r.showUnknown!.status || -1, /không có văn bản/);
       vietnameseFirst(r.showUnknown!);
+      expect(r.showUnknown!.stdout).toBe('');
     });
-    it('another agency’s document id (B’s, asked at A): exit 4, nothing of it shown', () => {
-      refused(r.showOtherAgency!, 4, /unknown_document|không có văn bản/);
-      expect(r.showOtherAgency!.stdout).toBe('');
+    it('another agency’s document id (B’s, asked at A), or an id with ../: refused as unknown, nothing shown', () => {
+      for (const x of [r.showOtherAgency!, r.showTraversal!]) {
+        refused(x, x.status || -1, /không có văn bản/);
+        expect(x.stdout).toBe('');
+      }
     });
-    it('an id with ../ cannot reach another route: exit 4 as an unknown document', () => {
-      refused(r.showTraversal!, 4);
-      expect(r.showTraversal!.stdout).not.toMatch(/Bộ Nội vụ/);
-    });
-    it('an id of 3000 characters: refused as bad input (exit 3), Vietnamese first', () => {
-      refused(r.showHuge!, 3);
-      vietnameseFirst(r.showHuge!);
-    });
-    it('--json: stdout is one JSON value and nothing else; recipients and show parse', () => {
+    it('--json: stdout is one JSON value and nothing else (recipients, show)', () => {
       for (const x of [r.recipientsJson!, r.showJson!]) {
         expect(x.status, x.stderr).toBe(0);
         expect(() => JSON.parse(x.stdout), x.stdout).not.toThrow();
       }
       expect(JSON.parse(r.recipientsJson!.stdout)).toEqual([{ id: B_CODE, name: 'Bộ Nội vụ' }]);
     });
-    it('--json with a refusal: stdout empty (or JSON), the message and the code on stderr, exit 4', () => {
-      refused(r.showJsonUnknown!, 4, /unknown_document/);
+    it('--json with a refusal: stdout empty (or JSON), the message on stderr', () => {
+      refused(r.showJsonUnknown!, r.showJsonUnknown!.status || -1, /không có văn bản/);
       if (r.showJsonUnknown!.stdout.trim()) expect(() => JSON.parse(r.showJsonUnknown!.stdout)).not.toThrow();
     });
-    it('--save into a folder that does not exist: exit 3 naming the folder, Vietnamese first (or the folder made)', () => {
+    it('--save into a folder that does not exist: the folder made, or exit 3 naming it, Vietnamese first', () => {
       if (r.saveMissingFolder!.status === 0) {
         expect(existsSync(join(f.saveMissing, 'cong-van-101.txt'))).toBe(true);
         return;
@@ -299,38 +298,54 @@ describe('document desk CLI probe (truc doc)', () => {
     it('--save of a document with two attachments of the same name keeps both (the second does not overwrite the first)', () => {
       expect(r.saveDup!.status, r.saveDup!.stderr).toBe(0);
       const saved = readdirSync(f.saveDup).sort();
-      expect(saved.length, `saved: ${saved.join(', ')}`).toBe(2);
       const contents = saved.map((n) => readFileSync(join(f.saveDup, n), 'utf8')).sort();
-      expect(contents).toEqual(['Phụ lục thứ hai, khác hẳn', 'Phụ lục thứ nhất']);
+      expect(contents, `saved: ${saved.join(', ')}`).toEqual(['Phụ lục thứ hai, khác hẳn', 'Phụ lục thứ nhất']);
     });
   });
 
-  describe('truc doc status / recall / ack / inbox', () => {
-    it('status 99: exit 3 (bad input), the list of codes, Vietnamese first', () => {
-      refused(r.status99!, 3, /01 02 03 04 05 06 15 16/);
-      vietnameseFirst(r.status99!);
+  describe('truc doc status / recall / inbox', () => {
+    it('status 99 and status abc: refused with the list of codes, Vietnamese first', () => {
+      for (const x of [r.status99!, r.statusWord!]) {
+        refused(x, x.status || -1, /01 02 03 04 05 06 15 16/);
+        vietnameseFirst(x);
+      }
     });
-    it('status abc: exit 3 (bad input)', () => refused(r.statusWord!, 3, /code/));
-    it('status 3 (the leading zero dropped, as clerks type it) is taken as 03 — or refused as bad input before any request', () => {
+    it('status 3 (the leading zero dropped): taken as 03, or refused naming the codes', () => {
       if (r.statusNoZero!.status === 0) expect(r.statusNoZero!.stdout).toMatch(/03/);
-      else refused(r.statusNoZero!, 3, /\b03\b/);
+      else refused(r.statusNoZero!, r.statusNoZero!.status, /\b03\b/);
     });
-    it('status of a document this desk sent (not received): exit 4, [unknown_document]', () => {
-      refused(r.statusOnSent!, 4, /\[unknown_document\]/);
-    });
-    it('recall of a document received (not sent here): exit 4, [unknown_document], Vietnamese first', () => {
-      refused(r.recallReceived!, 4, /\[unknown_document\]/);
-      vietnameseFirst(r.recallReceived!);
-    });
-    it('recall --reason "   ": exit 3, says the reason must not be blank', () => refused(r.recallBlank!, 3, /lý do|reason/));
-    it('recall twice: the first succeeds, the second is refused as a conflict (exit 5), not a second recall sent', () => {
+    it('recall: a blank --reason is refused; a second recall while the first is pending is refused, not sent again', () => {
+      refused(r.recallBlank!, r.recallBlank!.status || -1, /lý do/);
       expect(r.recallFirst!.status, r.recallFirst!.stderr).toBe(0);
-      refused(r.recallSecond!, 5);
+      refused(r.recallSecond!, r.recallSecond!.status || -1, /thu hồi/);
     });
-    it('ack of an unknown id: exit 4, [unknown_document]', () => refused(r.ackUnknown!, 4, /\[unknown_document\]/));
-    it('inbox --limit (the API takes 1–1000, default 100): the CLI offers it', () => {
+    it('inbox --limit N (the API takes 1–1000 and returns 100 by default): the CLI offers it', () => {
       expect(r.inboxLimit!.status, r.inboxLimit!.stderr).toBe(0);
     });
+  });
+
+  describe('consistent with the rest of the CLI (src/cli/output.ts)', () => {
+    it('a refusal from the server keeps its code on stderr, as `error [code]: …` of fail()', () => {
+      const lost = (
+        [
+          ['wrongToken', 'unauthenticated'],
+          ['auditorSends', 'forbidden'],
+          ['sendUnknownRecipient', 'unknown_member'],
+          ['sendAgain', 'conflict'],
+          ['showUnknown', 'unknown_document'],
+          ['status99', 'bad_request'],
+          ['recallSecond', 'conflict'],
+        ] as const
+      )
+        .filter(([name, code]) => !r[name]!.stderr.includes(`[${code}]`))
+        .map(([name, code]) => `${name} (${code}): ${r[name]!.stderr.trim()}`);
+      expect(lost).toEqual([]);
+    });
+    it('not found is exit 4: unknown id to show / ack, status of a sent document, recall of a received one, another agency’s id', () =>
+      byKind([['showUnknown', 4], ['ackUnknown', 4], ['statusOnSent', 4], ['recallReceived', 4], ['showOtherAgency', 4], ['showJsonUnknown', 4]]));
+    it('a conflict is exit 5: the same number sent again, a second recall pending', () => byKind([['sendAgain', 5], ['recallSecond', 5]]));
+    it('bad input and refused credentials are exit 3: status 99/abc, blank reason, bad date, 3000-character id, wrong token, role without doc.send', () =>
+      byKind([['status99', 3], ['statusWord', 3], ['recallBlank', 3], ['sendDayFirst', 3], ['showHuge', 3], ['wrongToken', 3], ['auditorSends', 3]]));
   });
 
   describe('help', () => {
@@ -339,11 +354,9 @@ describe('document desk CLI probe (truc doc)', () => {
       for (const h of [r.helpDoc!, r.helpSend!, r.helpInbox!]) {
         expect(h.status).toBe(0);
         const body = h.stdout.split('\n');
-        // option and command lines (two spaces, a name, then its description) and the description paragraph
         for (const l of body) {
           const m = /^\s{2}(\S.*?)\s{2,}(\S.*)$/.exec(l);
-          const text = m ? m[2]! : '';
-          if (m && !/display help|^-h|help \[command\]/.test(l) && !VIETNAMESE.test(text) && !/\(default/.test(text.trim().slice(0, 9))) lines.push(l.trim());
+          if (m && !/display help|help \[command\]/.test(l) && !VIETNAMESE.test(m[2]!)) lines.push(l.trim());
         }
         const description = body.find((l, i) => i > 0 && l.trim() && !/^(Usage|Options|Commands|Arguments):/.test(l) && !/^\s/.test(l));
         if (description && !VIETNAMESE.test(description)) lines.push(`(description) ${description.trim()}`);

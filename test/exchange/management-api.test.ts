@@ -232,6 +232,20 @@ describe('security server: changes and their audit', () => {
     expect([invalid.statusCode, invalid.json().code], what(invalid)).toEqual([400, 'bad_identifier']);
   });
 
+  it('a right stored with an identifier the rules now refuse (a zero-width space) can still be withdrawn, audited', async () => {
+    const legacy = { service: TEST_SERVICE, subject: 'SUBSYSTEM:VN/GOV/000.00.00.G22/van\u200bthu', method: '*', path: '*' };
+    // stored as an older build stored it, before identifiers with invisible format characters were refused
+    await deskDb.query('INSERT INTO xs_access (service, subject, method, path) VALUES ($1, $2, $3, $4)', [legacy.service, legacy.subject, legacy.method, legacy.path]);
+    const mark = await auditHead(t.p.db);
+    const r = await call('DELETE', `${SSURL}/access`, 'ss', { service: legacy.service, subject: legacy.subject });
+    expect(r.statusCode, what(r)).toBe(200);
+    expect(await deskDb.query('SELECT 1 FROM xs_access WHERE subject = $1', [legacy.subject])).toEqual([]);
+    expect(await auditSince(t.p.db, mark)).toEqual(expect.arrayContaining([expect.objectContaining({ action: 'ss.access.revoke', outcome: 'success' })]));
+    // once gone, the same call is what any invalid identifier is: 400
+    const again = await call('DELETE', `${SSURL}/access`, 'ss', { service: legacy.service, subject: legacy.subject });
+    expect([again.statusCode, again.json().code], what(again)).toEqual([400, 'bad_identifier']);
+  });
+
   it('removing a description that was never registered is 404, not a success audited as a removal', async () => {
     const mark = await auditHead(t.p.db);
     const r = await call('DELETE', `${SSURL}/services/wsdl?service=${encodeURIComponent(TEST_SERVICE)}`, 'ss');

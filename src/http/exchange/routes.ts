@@ -187,8 +187,18 @@ export async function exchangeRoutes(app: FastifyInstance, p: Platform, o: Excha
     { onRequest: manage, config: { auditAction: 'ss.access.revoke' }, schema: { tags, security, summary: 'Withdraw an access right', body: rightSchema } },
     async (req) => {
       const s = find(req.params.code);
-      // identifiers read first: an invalid one is a 400, not "no such right"
-      const right = { service: serviceText(parseService(req.body.service)), subject: checkSubject(req.body.subject), method: req.body.method ?? '*', path: req.body.path ?? '*' };
+      // identifiers read first: an invalid one is a 400, not "no such right" — unless a right stored with it
+      // exactly as written exists (granted before the identifier rules were tightened): that one is withdrawn,
+      // never left in place for want of a way to remove it
+      let right: { service: string; subject: string; method: string; path: string };
+      try {
+        right = { service: serviceText(parseService(req.body.service)), subject: checkSubject(req.body.subject), method: req.body.method ?? '*', path: req.body.path ?? '*' };
+      } catch (e) {
+        const asStored = { service: req.body.service, subject: req.body.subject, method: req.body.method ?? '*', path: req.body.path ?? '*' };
+        if (!(await s.store.revoke(asStored))) throw e;
+        await audit(req, 'ss.access.revoke', asStored.service, { server: s.ctx.idText, ...asStored, invalidIdentifier: true });
+        return { ok: true };
+      }
       if (!(await s.store.revoke(right))) throw new TrucError('not_found', 'không có quyền truy cập này / no such access right');
       await audit(req, 'ss.access.revoke', right.service, { server: s.ctx.idText, ...right });
       return { ok: true };

@@ -330,7 +330,8 @@ export function ssCommands(program: Command, ctx: SsCliContext): void {
         const { server, log } = await openServer(p, (dir, lo) => ctx.openLog(p, dir, lo), { readOnly: true });
         try {
           const d = await server.diagnose(o.peer ? parseServer(o.peer) : undefined);
-          ctx.out(d, () => JSON.stringify(d, null, 2));
+          const { diagnoseText } = await import('./diagnose-text.js');
+          ctx.out(d, () => diagnoseText(d as never));
         } finally {
           await log.close();
         }

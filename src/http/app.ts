@@ -182,7 +182,7 @@ export async function buildApp(p: Platform, opts: AppOptions = {}): Promise<Fast
     reply.status(problem.status).type('application/problem+json').send(problem);
   });
   app.setNotFoundHandler((req, reply) => {
-    const problem = toProblem(new TrucError('not_found', `no route ${req.method} ${req.url.split('?')[0]}`));
+    const problem = toProblem(new TrucError('not_found', `không có đường dẫn / no route ${req.method} ${req.url.split('?')[0]}`));
     reply.status(404).type('application/problem+json').send(problem);
   });
 

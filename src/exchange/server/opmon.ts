@@ -2,21 +2,26 @@
  * X-Road's operational and environmental monitoring (PR-OPMON, PR-ENVMONMES), answered by the provider's server for its owner:
  *
  * - `getSecurityServerOperationalData`: the operational records (one per exchange and side) finished in
- *   `searchCriteria` `recordsFrom`..`recordsTo` (Unix seconds, inclusive), optionally of one exchange partner
- *   (`client`), with the fields `outputSpec` names (all when it names none). The answer is a
+ *   `searchCriteria` `recordsFrom`..`recordsTo` (Unix seconds, inclusive), optionally of the services one
+ *   provider offers (`client`: PR-OPMON's "client identifier of the service provider"), with the fields
+ *   `outputSpec` names (all when it names none). The answer is a
  *   `multipart/related` message: the envelope with `recordsCount`, `records` (`cid:` of the attachment) and,
  *   when the answer stops short of `recordsTo`, `nextRecordsFrom`; then the records as gzipped JSON
  *   (`{"records":[…]}`, Annex B's fields).
- * - `getSecurityServerHealthData`: per service this server provides, the last answered and failed request
- *   since it started and the last ten minutes' counts, durations and sizes.
+ * - `getSecurityServerHealthData`: per service this server provides (of one provider when `filterCriteria`
+ *   names it), the last answered and failed request since it started and the last ten minutes' counts,
+ *   durations and sizes — to any client, as X-Road's HealthDataRequestHandler answers.
  *
  * - `getSecurityServerMetrics` (X-Road's environmental monitoring, PR-ENVMONMES): the system's and this server's
  *   state as metric sets, for the owner and the central monitoring client.
  *
  * The services are the server owner's, with no subsystem (`SERVICE:VN/GOV/000.00.00.G22/getSecurityServerHealthData`)
  * and reached through the client's own server as any service is (signed, logged both sides). Who asks decides
- * what is seen, as in X-Road: the owner's subsystems and the central monitoring client the configuration names
- * see every record; any other client only the exchanges it took part in, as client or as provider.
+ * which operational records are seen, as in X-Road: the central monitoring client the configuration names, and
+ * the owner's subsystems when the `securityServer` header names this server (PR-OPMON §2), see every record and
+ * `securityServerInternalIp`; any other client only the exchanges it took part in, as client or as provider,
+ * without that field. A malformed query is refused with the fault X-Road's op-monitor daemon sends, which its
+ * server proxy passes on: `Server.ServerProxy.OpMonitor.Client.InvalidRequest`.
  */
 import type { IncomingMessage } from 'node:http';
 import { X509Certificate, createHash } from 'node:crypto';
@@ -26,7 +31,7 @@ import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
 import { TrucError, isTrucError } from '../../errors.js';
 import type { GlobalConf } from '../conf/global.js';
-import { memberId, parseMessageService, parseSubsystem, sameMember, sameSubsystem, serverText, subsystemId, type ServiceId, type SubsystemId } from '../ids.js';
+import { MEMBER_SERVICES, memberId, parseMessageService, parseSubsystem, sameMember, sameSubsystem, serverText, subsystemId, type ServiceId, type SubsystemId } from '../ids.js';
 import { TRUC_VERSION } from '../../version.js';
 import { ServedWindow, type ServerContext } from './context.js';
 import type { OpRecord } from './oprecords.js';
@@ -44,7 +49,7 @@ export const OPMON_MAX_RECORDS = 10_000;
 /**
  * Records of the last seconds are not given yet: a later query would find more of them. The buffer is written
  * before each query, so a record finished before this offset is in the database (X-Road's default is 60 s
- * for its separate daemon).
+ * for its separate daemon). A query that starts within them is refused, as X-Road refuses it.
  */
 export const OPMON_OFFSET_SECONDS = 2;
 /** the window of the health data's statistics (ServedWindow's ten minutes) */
@@ -96,7 +101,13 @@ export const OUTPUT_FIELDS = [
 ] as const;
 const KNOWN_FIELDS: ReadonlySet<string> = new Set(OUTPUT_FIELDS);
 
-const invalid = (en: string, vi: string) => new TrucError('bad_request', en, { xroadFault: 'InvalidBody', reason_vi: vi });
+/**
+ * A malformed monitoring query. X-Road's op-monitor daemon refuses it as the client's mistake
+ * (X_INVALID_REQUEST with the `Client` prefix), its request handler adds `Server.ServerProxy.OpMonitor`, and the
+ * server proxy passes the daemon's fault on unchanged: the consumer reads
+ * `Server.ServerProxy.OpMonitor.Client.InvalidRequest`, which a monitoring client written for X-Road matches.
+ */
+const invalid = (en: string, vi: string) => new TrucError('bad_request', en, { xroadFault: 'OpMonitor.Client.InvalidRequest', reason_vi: vi });
 
 /** An identifier in the request's body (`searchCriteria/client`, `filterCriteria/client`): a subsystem or a member. */
 interface Partner {
@@ -118,19 +129,46 @@ function partner(els: BodyElement[], at: string): Partner | undefined {
   throw invalid(`${at} is a MEMBER or a SUBSYSTEM, not "${el.objectType ?? ''}"`, `${at} phải là MEMBER hoặc SUBSYSTEM`);
 }
 
-/** Text prefixes that select a member's or subsystem's exchanges: as client, and as the service's provider. */
-function selector(p: Partner) {
-  const m = `${p.member.instance}/${p.member.memberClass}/${p.member.memberCode}`;
-  return p.subsystemCode !== undefined
-    ? { clients: [`SUBSYSTEM:${m}/${p.subsystemCode}`], clientPrefixes: [], servicePrefixes: [`SERVICE:${m}/${p.subsystemCode}/`] }
-    : { clients: [], clientPrefixes: [`SUBSYSTEM:${m}/`], servicePrefixes: [`SERVICE:${m}/`] };
+const memberPath = (m: Partner['member']) => `${m.instance}/${m.memberClass}/${m.memberCode}`;
+
+/** The exchanges a client took part in, as client or as the service's provider: all that one who does not see all is given. */
+function takingPart(client: SubsystemId) {
+  const m = memberPath(client);
+  return { clients: [`SUBSYSTEM:${m}/${client.subsystemCode}`], clientPrefixes: [], servicePrefixes: [`SERVICE:${m}/${client.subsystemCode}/`] };
 }
 
-/** Whether the client sees every record: a subsystem of this server's owner, or the central monitoring client. */
-function seesAll(ctx: ServerContext, conf: GlobalConf, client: SubsystemId): boolean {
-  if (sameMember(client, ctx.id)) return true;
+/**
+ * The exchanges with services `searchCriteria/client` provides: PR-OPMON §2 names it "the client identifier of
+ * the service provider", and X-Road matches it in that role only. A member names its own services (the
+ * monitoring services, with no subsystem), not its subsystems': X-Road compares the subsystem code too, an
+ * absent one with none.
+ */
+function providedBy(p: Partner) {
+  const m = memberPath(p.member);
+  return p.subsystemCode !== undefined
+    ? { clients: [], clientPrefixes: [], servicePrefixes: [`SERVICE:${m}/${p.subsystemCode}/`] }
+    : { clients: [], clientPrefixes: [], servicePrefixes: [], services: [...MEMBER_SERVICES].map((code) => `SERVICE:${m}/${code}`) };
+}
+
+/** Whether the client is the central monitoring client the global configuration names. */
+function isMonitoringClient(conf: GlobalConf, client: SubsystemId): boolean {
   const mc = conf.shared.settings.monitoringClient;
   return !!mc && sameSubsystem(client, { instance: conf.instance, ...mc });
+}
+
+/** Whether the client is this server's owner (one of its subsystems: only subsystems are clients of the axis). */
+const isOwner = (ctx: ServerContext, client: SubsystemId) => sameMember(client, ctx.id);
+
+/**
+ * Whether the request's `securityServer` header names this server. PR-OPMON §2 has the owner name its server
+ * there, and X-Road takes a caller for the owner only then (isServerOwner looks the owner up by that
+ * header): an owner that leaves it out sees what any other client sees.
+ */
+function namesThisServer(ctx: ServerContext, request: ParsedSoap): boolean {
+  const s = request.fields.securityServer;
+  if (!s || s.objectType !== 'SERVER') return false;
+  const p = s.parts;
+  return p.xRoadInstance === ctx.id.instance && p.memberClass === ctx.id.memberClass && p.memberCode === ctx.id.memberCode && p.serverCode === ctx.id.serverCode;
 }
 
 function seconds(el: BodyElement | undefined, name: string): number {
@@ -173,14 +211,15 @@ export function fitField(field: string, value: string): string {
 interface RecordContext {
   /** this server's address in the global configuration */
   own: string | undefined;
-  internalIp: string;
+  /** left out for a client that does not see all (X-Road's public output fields lack it) */
+  internalIp?: string;
 }
 
 /** One operational record as Annex B writes it (fields this server does not keep are left out). */
 function recordJson(at: RecordContext, snap: ServerSnapshot, r: OpRecord): Record<string, unknown> {
   const out: Record<string, unknown> = {
     monitoringDataTs: sec(r),
-    securityServerInternalIp: at.internalIp,
+    ...(at.internalIp !== undefined ? { securityServerInternalIp: at.internalIp } : {}),
     securityServerType: r.side === 'provider' ? 'Producer' : 'Client',
     requestInTs: r.startedAt.getTime(),
     ...(r.requestOutAt !== undefined ? { requestOutTs: r.requestOutAt } : {}),
@@ -254,7 +293,7 @@ function recordJson(at: RecordContext, snap: ServerSnapshot, r: OpRecord): Recor
 
 async function operationalData(ctx: ServerContext, conf: GlobalConf, client: SubsystemId, request: ParsedSoap): Promise<IncomingMessage> {
   const els = bodyElements(request);
-  let from = seconds(
+  const from = seconds(
     els.find((e) => e.path === 'searchCriteria/recordsFrom'),
     'recordsFrom',
   );
@@ -262,45 +301,47 @@ async function operationalData(ctx: ServerContext, conf: GlobalConf, client: Sub
     els.find((e) => e.path === 'searchCriteria/recordsTo'),
     'recordsTo',
   );
-  if (from > to) throw invalid(`recordsFrom (${from}) is after recordsTo (${to})`, `recordsFrom (${from}) sau recordsTo (${to})`);
+  const wanted = partner(els, 'searchCriteria/client');
+  // the checks and their order are X-Road's (OperationalDataRequestHandler): a period that cannot hold a
+  // record yet is refused, not answered empty, so that a collector asking too early is told so
+  if (from < 0) throw invalid(`recordsFrom (${from}) is a negative number`, `recordsFrom (${from}) là số âm`);
+  if (to < 0) throw invalid(`recordsTo (${to}) is a negative number`, `recordsTo (${to}) là số âm`);
+  if (to < from) throw invalid(`recordsTo (${to}) is before recordsFrom (${from})`, `recordsTo (${to}) trước recordsFrom (${from})`);
+  // the first second whose records are not given yet
+  const available = Math.floor(ctx.clock().getTime() / 1000) - OPMON_OFFSET_SECONDS;
+  if (from >= available)
+    throw invalid(`records from ${from} are not available yet: recordsFrom must be before ${available} (now − ${OPMON_OFFSET_SECONDS} s)`, `chưa có bản ghi từ ${from}: recordsFrom phải trước ${available} (hiện tại − ${OPMON_OFFSET_SECONDS} giây)`);
   const fields = els.filter((e) => e.path === 'outputSpec/outputField').map((e) => e.text);
   for (const f of fields) if (!KNOWN_FIELDS.has(f)) throw invalid(`outputSpec names an unknown field "${f.slice(0, 80)}"`, `outputSpec nêu trường không tồn tại "${f.slice(0, 80)}"`);
+  const all = isMonitoringClient(conf, client) || (isOwner(ctx, client) && namesThisServer(ctx, request));
   const who = [];
-  const wanted = partner(els, 'searchCriteria/client');
-  if (wanted) who.push(selector(wanted));
-  if (!seesAll(ctx, conf, client)) who.push(selector({ member: client, subsystemCode: client.subsystemCode }));
+  if (wanted) who.push(providedBy(wanted));
+  if (!all) who.push(takingPart(client));
   // the last seconds are not given yet: the answer says where to go on
-  const last = Math.floor(ctx.clock().getTime() / 1000) - OPMON_OFFSET_SECONDS - 1;
   let next: number | undefined;
-  if (to > last) {
-    to = last;
-    next = last + 1;
+  if (to >= available) {
+    to = available - 1;
+    next = available;
   }
-  let rows: OpRecord[] = [];
-  // before 1970 there is nothing (and a Date of -10^15 s is none)
-  if (to < 0) to = -1;
-  if (from > to) next = from;
-  else {
-    from = Math.max(from, 0);
-    const got = await ctx.ops.finishedBetween(from * 1000, (to + 1) * 1000, OPMON_MAX_RECORDS + 1, who, ctx.limits.opmonScanRows);
-    rows = got.rows;
-    // the first second not given whole: past the records an answer holds, or past the records a filtered
-    // query reads; the answer stops before it, so that following nextRecordsFrom loses and repeats none
-    let cut: number | undefined;
-    if (rows.length > OPMON_MAX_RECORDS) cut = sec(rows[OPMON_MAX_RECORDS]!);
-    if (got.scannedTo !== undefined) cut = Math.min(cut ?? Infinity, Math.floor(got.scannedTo / 1000));
-    if (cut !== undefined) {
-      rows = rows.filter((r) => sec(r) < cut);
-      if (cut > from) next = cut;
-      else {
-        // a single second holding more than either bound is given whole
-        rows = (await ctx.ops.finishedBetween(cut * 1000, (cut + 1) * 1000, OPMON_MAX_RECORDS * 10, who)).rows;
-        next = cut + 1;
-      }
+  const got = await ctx.ops.finishedBetween(from * 1000, (to + 1) * 1000, OPMON_MAX_RECORDS + 1, who, ctx.limits.opmonScanRows);
+  let rows = got.rows;
+  // the first second not given whole: past the records an answer holds, or past the records a filtered
+  // query reads; the answer stops before it, so that following nextRecordsFrom loses and repeats none
+  let cut: number | undefined;
+  if (rows.length > OPMON_MAX_RECORDS) cut = sec(rows[OPMON_MAX_RECORDS]!);
+  if (got.scannedTo !== undefined) cut = Math.min(cut ?? Infinity, Math.floor(got.scannedTo / 1000));
+  if (cut !== undefined) {
+    rows = rows.filter((r) => sec(r) < cut);
+    if (cut > from) next = cut;
+    else {
+      // a single second holding more than either bound is given whole
+      rows = (await ctx.ops.finishedBetween(cut * 1000, (cut + 1) * 1000, OPMON_MAX_RECORDS * 10, who)).rows;
+      next = cut + 1;
     }
   }
   const snap = await ctx.store.snapshot();
-  const at: RecordContext = { own: conf.server(ctx.id)?.address, internalIp: internalIp(ctx.isHost) };
+  // the server's internal address only for those who see all, even when outputSpec names it (X-Road's public output fields)
+  const at: RecordContext = { own: conf.server(ctx.id)?.address, ...(all ? { internalIp: internalIp(ctx.isHost) } : {}) };
   const records = rows.map((r) => {
     const full = recordJson(at, snap, r);
     if (!fields.length) return full;
@@ -320,14 +361,13 @@ async function operationalData(ctx: ServerContext, conf: GlobalConf, client: Sub
 
 const num = (v: number | undefined, tag: string, int: boolean) => (v === undefined || !Number.isFinite(v) ? '' : `<om:${tag}>${int ? Math.round(v) : v}</om:${tag}>`);
 
-async function healthData(ctx: ServerContext, conf: GlobalConf, client: SubsystemId, request: ParsedSoap): Promise<IncomingMessage> {
+async function healthData(ctx: ServerContext, request: ParsedSoap): Promise<IncomingMessage> {
   const els = bodyElements(request);
-  const filters: Partner[] = [];
+  // every service's, whoever asks: X-Road's HealthDataRequestHandler filters by filterCriteria alone. Its
+  // provider must be the one named: a member's own services (with no subsystem), not its subsystems', as X-Road
+  // compares the whole provider identifier
   const wanted = partner(els, 'filterCriteria/client');
-  if (wanted) filters.push(wanted);
-  if (!seesAll(ctx, conf, client)) filters.push({ member: client, subsystemCode: client.subsystemCode });
-  // services provided: of the filter's member or subsystem
-  const provides = (s: ServiceId) => filters.every((f) => sameMember(s, f.member) && (f.subsystemCode === undefined || s.subsystemCode === f.subsystemCode));
+  const provides = (s: ServiceId) => !wanted || (sameMember(s, wanted.member) && s.subsystemCode === (wanted.subsystemCode ?? ''));
   const now = ctx.clock().getTime();
   const snap = await ctx.store.snapshot();
   const items: string[] = [];
@@ -386,8 +426,11 @@ const metric = (kind: 'numeric' | 'string', name: string, value: string | number
   value === undefined || (typeof value === 'number' && !Number.isFinite(value)) ? '' : `<m:${kind}Metric><m:name>${xmlEscape(name)}</m:name><m:value>${xmlEscape(String(value))}</m:value></m:${kind}Metric>`;
 const metricSet = (name: string, inner: string) => `<m:metricSet><m:name>${xmlEscape(name)}</m:name>${inner}</m:metricSet>`;
 
-/** /proc's view of memory, swap and this process's descriptors (Linux); what cannot be read is left out. */
-async function systemMetrics(): Promise<string> {
+/**
+ * The host's metrics, by name: /proc's view of memory, swap and this process's descriptors (Linux); what cannot
+ * be read is left out.
+ */
+async function hostMetrics(): Promise<[name: string, xml: string][]> {
   const read = (p: string) => readFile(p, 'utf8').catch(() => '');
   const meminfo = await read('/proc/meminfo');
   const kib = (key: string) => {
@@ -402,66 +445,93 @@ async function systemMetrics(): Promise<string> {
   const stat = await read('/proc/self/stat');
   // the fields after the command's name (which may itself hold ") "): vsize is the 23rd of the line
   const vsize = stat.slice(stat.lastIndexOf(') ') + 2).split(' ')[20];
-  return metricSet(
-    'systemMetrics',
-    metric('string', 'OperatingSystem', `${type()} ${release()}`) +
-      metric('numeric', 'TotalPhysicalMemory', totalmem()) +
-      metric('numeric', 'FreePhysicalMemory', kib('MemAvailable') ?? freemem()) +
-      metric('numeric', 'TotalSwapSpace', kib('SwapTotal')) +
-      metric('numeric', 'FreeSwapSpace', kib('SwapFree')) +
-      metric('numeric', 'CommittedVirtualMemory', vsize ? Number(vsize) : undefined) +
-      metric('numeric', 'OpenFileDescriptorCount', fds) +
-      metric('numeric', 'MaxFileDescriptorCount', limits ? Number(limits[1]) : undefined) +
-      metric('numeric', 'SystemCpuLoad', Math.min(1, loadavg()[0]! / Math.max(1, availableParallelism()))) +
-      metric('numeric', 'ProcessResidentMemory', process.memoryUsage.rss()) +
-      metric('numeric', 'Uptime', Math.round(uptime())),
-  );
+  const named: [string, 'numeric' | 'string', string | number | undefined][] = [
+    ['OperatingSystem', 'string', `${type()} ${release()}`],
+    ['TotalPhysicalMemory', 'numeric', totalmem()],
+    ['FreePhysicalMemory', 'numeric', kib('MemAvailable') ?? freemem()],
+    ['TotalSwapSpace', 'numeric', kib('SwapTotal')],
+    ['FreeSwapSpace', 'numeric', kib('SwapFree')],
+    ['CommittedVirtualMemory', 'numeric', vsize ? Number(vsize) : undefined],
+    ['OpenFileDescriptorCount', 'numeric', fds],
+    ['MaxFileDescriptorCount', 'numeric', limits ? Number(limits[1]) : undefined],
+    ['SystemCpuLoad', 'numeric', Math.min(1, loadavg()[0]! / Math.max(1, availableParallelism()))],
+    ['ProcessResidentMemory', 'numeric', process.memoryUsage.rss()],
+    ['Uptime', 'numeric', Math.round(uptime())],
+  ];
+  return named.map(([name, kind, value]) => [name, metric(kind, name, value)]);
 }
 
-/** This server's authentication and signing certificates, as X-Road's Certificates metric set lists them. */
+/** An instant as ISO 8601 to the second (a certificate's validity has no fractions): `2026-12-07T08:00:00Z`. */
+const isoSecond = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
+
+/**
+ * This server's authentication and signing certificates, as X-Road's Certificates metric set lists its token's
+ * (CertificateInfoSensor): a set `certificate-<hash>` each, the hash the certificate's SHA-256 — current
+ * X-Road's certificate hash, still under the field name `sha1Hash` — in upper-case hex with a colon every two
+ * characters, type `AUTH_OR_SIGN` (X-Road does not tell the two apart there). `active` says whether the
+ * certificate is within its validity now.
+ */
 function certificateMetrics(ctx: ServerContext): string {
   const now = ctx.clock().getTime();
-  const one = (der: Buffer, kind: 'AUTH_CERT' | 'SIGN_CERT') => {
+  const one = (der: Buffer) => {
     const c = new X509Certificate(der);
     const from = new Date(c.validFrom);
     const to = new Date(c.validTo);
-    const sha1 = createHash('sha1').update(der).digest('hex');
+    const hash = createHash('sha256').update(der).digest('hex').toUpperCase().match(/../g)!.join(':');
     return metricSet(
-      `Cert ${sha1}`,
-      metric('string', 'sha1Hash', sha1) +
-        metric('string', 'certificateType', kind) +
-        metric('string', 'notBefore', from.toISOString()) +
-        metric('string', 'notAfter', to.toISOString()) +
+      `certificate-${hash}`,
+      metric('string', 'sha1Hash', hash) +
+        metric('string', 'notBefore', isoSecond(from)) +
+        metric('string', 'notAfter', isoSecond(to)) +
+        metric('string', 'certificateType', 'AUTH_OR_SIGN') +
         metric('string', 'active', String(from.getTime() <= now && now <= to.getTime())),
     );
   };
-  return metricSet('Certificates', one(ctx.authCert, 'AUTH_CERT') + one(ctx.signCert, 'SIGN_CERT'));
+  return metricSet('Certificates', one(ctx.authCert) + one(ctx.signCert));
 }
 
 /**
- * `getSecurityServerMetrics` (X-Road's environmental monitoring, PR-ENVMONMES): the server's release, the
- * system's memory, swap, load and descriptors, its certificates' validity, and Trục's own message-log state
- * (records waiting for a time-stamp, the last one, whether new messages are refused). For the owner and the
- * central monitoring client only, as in X-Road.
+ * `getSecurityServerMetrics` (X-Road's environmental monitoring, PR-ENVMONMES): one metric set named after the
+ * server holding exactly `proxyVersion` and the set `systemMetrics` (§2.2), which holds everything else — the
+ * system's memory, swap, load and descriptors, the certificates' validity (`Certificates`), and Trục's own
+ * message-log state (`messageLog`: records waiting for a time-stamp, the last one, whether new messages are
+ * refused) — so that a reader of X-Road's answer finds each where X-Road puts it. `outputSpec/outputField`
+ * names the metrics and sets of systemMetrics to give (none named: all), as X-Road's SystemMetricsFilter picks
+ * them. For the owner and the central monitoring client only, as in X-Road, which asks no securityServer
+ * header of them here.
  */
 function securityServerMetrics(ctx: ServerContext, conf: GlobalConf, client: SubsystemId, request: ParsedSoap): Promise<IncomingMessage> {
-  if (!seesAll(ctx, conf, client))
+  if (!isOwner(ctx, client) && !isMonitoringClient(conf, client))
     return Promise.reject(
       new TrucError('access_denied', `the metrics of ${serverText(ctx.id)} are for its owner and the central monitoring client`, {
         reason_vi: `số liệu của ${serverText(ctx.id)} chỉ dành cho chủ sở hữu máy chủ và hệ thống giám sát trung tâm`,
       }),
     );
   return (async () => {
+    const names = new Set(bodyElements(request).filter((e) => e.path === 'outputSpec/outputField').map((e) => e.text));
+    const wanted = (name: string) => names.size === 0 || names.has(name);
     const log = ctx.log.health();
+    const system: [string, string][] = [
+      ['Certificates', wanted('Certificates') ? certificateMetrics(ctx) : ''],
+      ...(await hostMetrics()),
+      [
+        'messageLog',
+        metricSet(
+          'messageLog',
+          metric('numeric', 'unstampedRecords', log.unstamped) +
+            metric('string', 'lastTimestampAt', log.lastTimestampAt?.toISOString()) +
+            metric('string', 'refusingNewMessages', String(log.refusing)),
+        ),
+      ],
+    ];
     const inner =
       metric('string', 'proxyVersion', `Trục ${TRUC_VERSION}`) +
-      (await systemMetrics()) +
-      certificateMetrics(ctx) +
       metricSet(
-        'messageLog',
-        metric('numeric', 'unstampedRecords', log.unstamped) +
-          metric('string', 'lastTimestampAt', log.lastTimestampAt?.toISOString()) +
-          metric('string', 'refusingNewMessages', String(log.refusing)),
+        'systemMetrics',
+        system
+          .filter(([name]) => wanted(name))
+          .map(([, xml]) => xml)
+          .join(''),
       );
     const body = soapEnvelope(request.fields, `<m:getSecurityServerMetricsResponse>${metricSet(serverText(ctx.id), inner)}</m:getSecurityServerMetricsResponse>`, ` xmlns:m="${ENVMON_NS}"`);
     return localAnswer(body, 'text/xml; charset=utf-8');
@@ -471,7 +541,7 @@ function securityServerMetrics(ctx: ServerContext, conf: GlobalConf, client: Sub
 /** The answer to a monitoring request addressed to this server's owner. */
 export function opmonAnswer(ctx: ServerContext, conf: GlobalConf, service: ServiceId, client: SubsystemId, request: ParsedSoap): Promise<IncomingMessage> {
   if (service.serviceCode === 'getSecurityServerOperationalData') return operationalData(ctx, conf, client, request);
-  if (service.serviceCode === 'getSecurityServerHealthData') return healthData(ctx, conf, client, request);
+  if (service.serviceCode === 'getSecurityServerHealthData') return healthData(ctx, request);
   if (service.serviceCode === 'getSecurityServerMetrics') return securityServerMetrics(ctx, conf, client, request);
   return Promise.reject(new TrucError('unknown_service', `${service.serviceCode} is not an operational monitoring service`));
 }

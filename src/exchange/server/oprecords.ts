@@ -368,8 +368,9 @@ export class OpRecorder {
   /**
    * The records finished in [from, to) (ms), oldest first, at most `limit`; `who` keeps those where one of the
    * subsystem (or member) texts given is the client or provides the service (`SUBSYSTEM:…` exact or
-   * `SUBSYSTEM:I/C/M/` as a prefix, the service by `SERVICE:I/C/M/S/` or `SERVICE:I/C/M/`), every one of the
-   * lists having to match. A filtered query reads at most `scan` records of the period (by the time index, no
+   * `SUBSYSTEM:I/C/M/` as a prefix, the service by `SERVICE:I/C/M/S/` or `SERVICE:I/C/M/` as a prefix, or a
+   * service's whole text — a member's own service, which a prefix of the member would not tell from its
+   * subsystems'), every one of the lists having to match. A filtered query reads at most `scan` records of the period (by the time index, no
    * other): `scannedTo` is then the finish time (ms) of the last one read, and what lies after it is not looked
    * at. What waits in the buffer is written first.
    */
@@ -377,7 +378,7 @@ export class OpRecorder {
     from: number,
     to: number,
     limit: number,
-    who: { clients: string[]; clientPrefixes: string[]; servicePrefixes: string[] }[] = [],
+    who: { clients: string[]; clientPrefixes: string[]; servicePrefixes: string[]; services?: string[] }[] = [],
     scan = Infinity,
   ): Promise<{ rows: OpRecord[]; scannedTo?: number }> {
     await this.flush();
@@ -389,6 +390,7 @@ export class OpRecorder {
       for (const c of w.clients) any.push(`client = $${params.push(c)}`);
       for (const c of w.clientPrefixes) any.push(`starts_with(client, $${params.push(c)})`);
       for (const sp of w.servicePrefixes) any.push(`starts_with(service, $${params.push(sp)})`);
+      for (const sv of w.services ?? []) any.push(`service = $${params.push(sv)}`);
       filters.push(any.length ? `(${any.join(' OR ')})` : 'false');
     }
     let scannedTo: number | undefined;

@@ -605,7 +605,10 @@ function serviceOf(x: XrdIdentifier): ServiceId {
     // a member's own service (no subsystem): X-Road's operational monitoring, offered by a server's owner
     if (!p.subsystemCode) {
       if (!MEMBER_SERVICES.has(p.serviceCode ?? '')) throw new TrucError('unknown_service', 'services of the axis belong to subsystems: the service header has no subsystemCode');
-      if (p.serviceVersion) throw new TrucError('unknown_service', `${p.serviceCode} has no versions`);
+      // X-Road's operational monitoring services are recognised by the provider and the code alone: a version
+      // in the header is ignored (OpMonitoringServiceHandlerImpl.canHandle); getSecurityServerMetrics is
+      // recognised by its whole identifier, so that one with a version is a service nobody offers
+      if (p.serviceVersion && p.serviceCode === 'getSecurityServerMetrics') throw new TrucError('unknown_service', `${p.serviceCode} has no versions`, { reason_vi: `${p.serviceCode} không có phiên bản` });
       return memberServiceId(memberId(p.xRoadInstance ?? '', p.memberClass ?? '', p.memberCode ?? ''), p.serviceCode!);
     }
     return serviceId(subsystemId(memberId(p.xRoadInstance ?? '', p.memberClass ?? '', p.memberCode ?? ''), p.subsystemCode), p.serviceCode ?? '', p.serviceVersion || undefined);

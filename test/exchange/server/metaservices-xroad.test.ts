@@ -427,6 +427,8 @@ describe('operational monitoring of metaservice calls (PR-OPMON; RestMetadataSer
       `<xrd:id>${randomUUID()}</xrd:id><xrd:protocolVersion>4.0</xrd:protocolVersion></SOAP-ENV:Header><SOAP-ENV:Body>${body}</SOAP-ENV:Body></SOAP-ENV:Envelope>`;
     const res = await fetch(`${t.axis.members[2]!.isUrl}/`, { method: 'POST', headers: { 'content-type': 'text/xml; charset=utf-8' }, body: env });
     const bytes = Buffer.from(await res.arrayBuffer());
+    // the first seconds after `started` are not available yet: X-Road refuses such a recordsFrom, and the poll asks again
+    if (res.status === 500 && bytes.toString('utf8').includes('<faultcode>Server.ServerProxy.OpMonitor.Client.InvalidRequest</faultcode>')) return [];
     expect(res.status, bytes.toString('utf8').slice(0, 1000)).toBe(200);
     const ct = res.headers.get('content-type')!;
     const boundary = /boundary="?([^";]+)"?/.exec(ct)![1]!;

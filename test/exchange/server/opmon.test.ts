@@ -210,17 +210,23 @@ describe('getSecurityServerOperationalData (PR-OPMON 2)', () => {
     }
   });
 
-  it('gives only the fields outputSpec names, and the records of one partner when searchCriteria names it', async () => {
+  it('gives only the fields outputSpec names, and the records of one provider’s services when searchCriteria names it', async () => {
     const { records } = await operational(HCM, criteria(started, started + 3600, '', '<om:outputSpec><om:outputField>messageId</om:outputField><om:outputField>succeeded</om:outputField></om:outputSpec>'));
     expect(records.length).toBeGreaterThanOrEqual(5);
     for (const r of records) expect(Object.keys(r).sort()).toEqual(['messageId', 'succeeded']);
-    const bnv = `<om:client id:objectType="SUBSYSTEM">${ids(BNV)}<id:subsystemCode>vanthu</id:subsystemCode></om:client>`;
-    const one = await operational(HCM, criteria(started, started + 3600, bnv));
-    expect(one.records.map((r) => [r.clientMemberCode, r.serviceCode])).toEqual([['000.00.00.G09', 'thong-tin']]);
-    // a member names all its subsystems
-    const member = await operational(HCM, criteria(started, started + 3600, `<om:client id:objectType="MEMBER">${ids(VPCP)}</om:client>`));
-    expect(member.records.filter((r) => r.serviceCode === 'thong-tin')).toHaveLength(3);
-    expect(new Set(member.records.map((r) => r.clientMemberCode))).toEqual(new Set(['000.00.00.G22']));
+    // searchCriteria/client is the service provider (PR-OPMON §2), as X-Road now matches it here: Bộ Nội vụ
+    // called Thành phố Hồ Chí Minh's service but provides none on this server, so nothing; the provider's
+    // subsystem gives its services' exchanges, whoever the client
+    const sub = (w: Who) => `<om:client id:objectType="SUBSYSTEM">${ids(w)}<id:subsystemCode>vanthu</id:subsystemCode></om:client>`;
+    expect((await operational(HCM, criteria(started, started + 3600, sub(BNV)))).records).toEqual([]);
+    const provided = await operational(HCM, criteria(started, started + 3600, sub(HCM)));
+    expect(provided.records.filter((r) => r.serviceCode === 'thong-tin').map((r) => r.clientMemberCode).sort()).toEqual(['000.00.00.G09', '000.00.00.G22', '000.00.00.G22', '000.00.00.G22']);
+    for (const r of provided.records) expect([r.serviceMemberCode, r.serviceSubsystemCode]).toEqual(['000.00.31.H29', 'vanthu']);
+    // a member names its own services (the monitoring services, with no subsystem), not its subsystems', as
+    // X-Road matches a member with no subsystem code
+    const member = await operational(HCM, criteria(started, started + 3600, `<om:client id:objectType="MEMBER">${ids(HCM)}</om:client>`));
+    expect(member.records.length).toBeGreaterThan(0);
+    for (const r of member.records) expect([r.serviceMemberCode, r.serviceSubsystemCode, String(r.serviceCode)]).toEqual(['000.00.31.H29', undefined, expect.stringMatching(/^getSecurityServer/)]);
   });
 
   it('shows another client only the exchanges it took part in; the central monitoring client sees all', async () => {
@@ -273,9 +279,13 @@ describe('getSecurityServerOperationalData (PR-OPMON 2)', () => {
     const none = await follow(HCM, `<om:client id:objectType="SUBSYSTEM">${ids(BNV)}<id:subsystemCode>vanthu</id:subsystemCode></om:client>`);
     expect(none.seen).toEqual([]);
     expect(none.rounds).toBeGreaterThan(5);
-    // bounds far outside time itself are answered, not failed
-    expect((await operational(HCM, criteria(-999_999_999_999_999, -999_999_999_999_998))).records).toEqual([]);
-    expect((await operational(HCM, criteria(999_999_999_999_998, 999_999_999_999_999))).next).toBe(999_999_999_999_998);
+    // bounds far outside time itself: X-Road refuses a negative bound, and a recordsFrom whose records are not
+    // available yet, as this server now does; a recordsTo far ahead is moved back, as any in the future
+    const refusal = async (body: string) => (await soap(HCM, opmonRequest({ client: HCM, code: 'getSecurityServerOperationalData', body }))).faultcode;
+    expect(await refusal(criteria(-999_999_999_999_999, -999_999_999_999_998))).toBe('Server.ServerProxy.OpMonitor.Client.InvalidRequest');
+    expect(await refusal(criteria(999_999_999_999_998, 999_999_999_999_999))).toBe('Server.ServerProxy.OpMonitor.Client.InvalidRequest');
+    const far = await operational(HCM, criteria(from, 999_999_999_999_999));
+    expect(far.next!).toBeLessThanOrEqual(Math.floor(Date.now() / 1000));
     const all = [...first.records, ...second.records].map((r) => r.messageId);
     expect(all).toHaveLength(20 * 525);
     expect(new Set(all).size).toBe(20 * 525);
@@ -283,11 +293,14 @@ describe('getSecurityServerOperationalData (PR-OPMON 2)', () => {
 
   it('refuses malformed criteria and services a member does not offer, with X-Road’s faults', async () => {
     const bad = async (body: string) => (await soap(HCM, opmonRequest({ client: HCM, code: 'getSecurityServerOperationalData', body }))).faultcode;
-    expect(await bad('<om:getSecurityServerOperationalData><om:searchCriteria><om:recordsTo>5</om:recordsTo></om:searchCriteria></om:getSecurityServerOperationalData>')).toBe('Server.ServerProxy.InvalidBody');
-    expect(await bad(criteria(100, 50))).toBe('Server.ServerProxy.InvalidBody');
-    expect(await bad(criteria(0, 50).replace('>0<', '>hôm qua<'))).toBe('Server.ServerProxy.InvalidBody');
+    // X-Road's fault for a malformed query, as the consumer receives it: the op-monitor daemon's
+    // X_INVALID_REQUEST with the Client prefix, under Server.ServerProxy.OpMonitor (was InvalidBody here)
+    const INVALID = 'Server.ServerProxy.OpMonitor.Client.InvalidRequest';
+    expect(await bad('<om:getSecurityServerOperationalData><om:searchCriteria><om:recordsTo>5</om:recordsTo></om:searchCriteria></om:getSecurityServerOperationalData>')).toBe(INVALID);
+    expect(await bad(criteria(100, 50))).toBe(INVALID);
+    expect(await bad(criteria(0, 50).replace('>0<', '>hôm qua<'))).toBe(INVALID);
     const unknownField = await soap(HCM, opmonRequest({ client: HCM, code: 'getSecurityServerOperationalData', body: criteria(0, 50, '', '<om:outputSpec><om:outputField>matKhau</om:outputField></om:outputSpec>') }));
-    expect(unknownField.faultcode).toBe('Server.ServerProxy.InvalidBody');
+    expect(unknownField.faultcode).toBe(INVALID);
     expect(unknownField.text).toMatch(/outputSpec nêu trường không tồn tại &quot;matKhau&quot;/);
     // a member offers no other service of its own
     const other = await soap(HCM, opmonRequest({ client: HCM, code: 'getSecurityServerSecrets', body: '<om:getSecurityServerSecrets/>' }));
@@ -399,12 +412,13 @@ describe('getSecurityServerHealthData (PR-OPMON 3)', () => {
     expect(refused.value('requestMinDuration')).toBeUndefined();
   });
 
-  it('filters by the provider named, and shows another client only its own services', async () => {
+  it('filters by the provider named, and shows any client every service', async () => {
     const other = `<om:getSecurityServerHealthData><om:filterCriteria><om:client id:objectType="SUBSYSTEM">${ids(VPCP)}<id:subsystemCode>vanthu</id:subsystemCode></om:client></om:filterCriteria></om:getSecurityServerHealthData>`;
     expect((await health(HCM, other)).services).toEqual([]);
     expect((await health(HCM, other.replace(ids(VPCP), ids(HCM)))).services.map((s) => s.code)).toContain('thong-tin');
-    // Văn phòng Chính phủ provides nothing on this server
-    expect((await health(VPCP)).services).toEqual([]);
+    // X-Road's HealthDataRequestHandler filters by filterCriteria alone, never by the caller, as this server
+    // now does: Văn phòng Chính phủ, which provides nothing here, sees Thành phố Hồ Chí Minh's services too
+    expect((await health(VPCP)).services.map((s) => s.code)).toContain('thong-tin');
     expect((await health(BNV)).services.map((s) => s.code)).toContain('thong-tin');
   });
 });
@@ -430,7 +444,8 @@ describe('getSecurityServerMetrics (PR-ENVMONMES)', () => {
       expect(sets.map(name)).toEqual(expect.arrayContaining(['systemMetrics', 'Certificates', 'messageLog']));
       expect(Number(value('TotalPhysicalMemory'))).toBeGreaterThan(0);
       expect(Number(value('OpenFileDescriptorCount'))).toBeGreaterThan(0);
-      expect(value('certificateType')).toBe('AUTH_CERT');
+      // X-Road's type for a token's certificate, authentication or signing alike (was AUTH_CERT here)
+      expect(value('certificateType')).toBe('AUTH_OR_SIGN');
       expect(value('active')).toBe('true');
       expect(value('refusingNewMessages')).toBe('false');
     }

@@ -40,7 +40,7 @@
  */
 import { createHash, createPublicKey, randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream, existsSync, mkdirSync, readdirSync, rmSync, renameSync, statSync, type WriteStream } from 'node:fs';
-import { join } from 'node:path';
+import { join, sep } from 'node:path';
 import { once } from 'node:events';
 import { PassThrough, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -314,6 +314,12 @@ function checkSendInput(input: unknown): asserts input is SendInput {
   if (input.responseFor !== undefined && !Array.isArray(input.responseFor)) throw bad('ResponseFor', 'must be a list', 'phải là danh sách');
 }
 
+/** how long an upload no send has taken is kept (a send refused for its fields may be tried again with it) */
+export const UPLOAD_KEEP_MS = 24 * 3_600_000;
+
+/** The name of an upload's file in uploads/: its id, with `.vlt` when kept encrypted. */
+const UPLOAD_NAME = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}(\.vlt)?$/;
+
 /** A file kept encrypted: its vault object id (a UUID) before `.vlt`. */
 const SEALED = /([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.vlt$/;
 
@@ -329,6 +335,8 @@ export class DocumentDesk {
   private readonly clock: () => Date;
   private readonly inflight = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
+  /** when stale uploads were last looked for (ms; `sweepUploads`) */
+  private sweptAt = -Infinity;
   private pumping = false;
   private again = false;
   private closed = false;
@@ -419,19 +427,19 @@ export class DocumentDesk {
   }
 
   /** Removes stored files (a file, or every file of a folder), shredding the keys of encrypted ones. */
-  private async discard(path: string): Promise<void> {
+  private async discard(path: string, why = 'discarded: refused or failed'): Promise<void> {
     let files: string[] = [path];
     try {
       if (statSync(path).isDirectory()) files = readdirSync(path).map((n) => join(path, n));
     } catch {
       // a file whose key was made but which was never opened on disk (its source failed first): the key goes
       const m = SEALED.exec(path);
-      if (m && this.o.cipher) await this.o.cipher.shred(m[1]!, 'discarded: refused or failed').catch((e) => this.o.log?.warn({ err: e, file: path }, 'key not shredded'));
+      if (m && this.o.cipher) await this.o.cipher.shred(m[1]!, why).catch((e) => this.o.log?.warn({ err: e, file: path }, 'key not shredded'));
       return;
     }
     for (const f of files) {
       const m = SEALED.exec(f);
-      if (m && this.o.cipher) await this.o.cipher.shred(m[1]!, 'discarded: refused or failed').catch((e) => this.o.log?.warn({ err: e, file: f }, 'key not shredded'));
+      if (m && this.o.cipher) await this.o.cipher.shred(m[1]!, why).catch((e) => this.o.log?.warn({ err: e, file: f }, 'key not shredded'));
     }
     rmSync(path, { recursive: true, force: true });
   }
@@ -870,6 +878,10 @@ export class DocumentDesk {
 
   /** Sends a document to one or many agencies: one call, one package, a delivery per recipient. */
   async send(input: SendInput, actor: string): Promise<SendResult> {
+    return this.consuming((input as Partial<SendInput> | undefined)?.attachments, () => this.sendNew(input, actor));
+  }
+
+  private async sendNew(input: SendInput, actor: string): Promise<SendResult> {
     try {
       checkSendInput(input);
     } catch (e) {
@@ -895,6 +907,10 @@ export class DocumentDesk {
    * attachments, which must match the manifest. The recipients are the envelope's `To`.
    */
   async sendPackage(signedEnvelope: string | Uint8Array, attachments: (AttachmentInput & { contentId: string })[], actor: string): Promise<SendResult> {
+    return this.consuming(attachments, () => this.sendSigned(signedEnvelope, attachments, actor));
+  }
+
+  private async sendSigned(signedEnvelope: string | Uint8Array, attachments: (AttachmentInput & { contentId: string })[], actor: string): Promise<SendResult> {
     const docId = randomUUID();
     const xml = typeof signedEnvelope === 'string' ? signedEnvelope : Buffer.from(signedEnvelope).toString('utf8');
     try {
@@ -982,11 +998,15 @@ export class DocumentDesk {
   }
 
   update(id: string, change: { subject?: string; content?: string; dueDate?: string; updateInfo?: string[]; attachments?: AttachmentInput[] }, reason: string, actor: string): Promise<SendResult> {
-    return this.follow(id, 2, reason, actor, change);
+    return this.consuming(change?.attachments, () => this.follow(id, 2, reason, actor, change));
   }
 
   /** A new document (its own number) replacing a sent one; the old one's recipients move to 13. */
   async replace(id: string, input: Omit<SendInput, 'to'> & { to?: string[] }, reason: string, actor: string): Promise<SendResult> {
+    return this.consuming((input as Partial<SendInput> | undefined)?.attachments, () => this.replaceWith(id, input, reason, actor));
+  }
+
+  private async replaceWith(id: string, input: Omit<SendInput, 'to'> & { to?: string[] }, reason: string, actor: string): Promise<SendResult> {
     const base = await this.outDoc(id);
     try {
       checkSendInput({ to: [], ...input });
@@ -1528,7 +1548,57 @@ export class DocumentDesk {
     }
     const sha256 = h.digest('hex');
     await this.o.db.tx((sql) => this.audit(sql, actor, 'upload', id, 'success', { size, sha256 }));
+    await this.sweepUploads();
     return { upload: id, size, sha256 };
+  }
+
+  /**
+   * Runs a send that may name uploads, and removes those uploads once it has sent: each was copied into the
+   * document's own files (`stage`), so it would otherwise stay in uploads/ for good, a second copy of the
+   * document that nobody reads through the API. A refused send keeps them: a document system that uploads
+   * once may send again with its fields corrected (another number, a recipient added) — what is never used
+   * again is swept after UPLOAD_KEEP_MS (`sweepUploads`).
+   */
+  private async consuming<T>(attachments: readonly AttachmentInput[] | undefined, run: () => Promise<T>): Promise<T> {
+    const result = await run();
+    await this.dropUploads(attachments);
+    return result;
+  }
+
+  /** Uploads no send has taken within UPLOAD_KEEP_MS are removed (keys shredded); looked at most once an hour, when something is uploaded. */
+  private async sweepUploads(): Promise<void> {
+    const now = this.clock().getTime();
+    if (now - this.sweptAt < 3_600_000) return;
+    this.sweptAt = now;
+    const folder = join(this.o.dir, 'uploads');
+    let names: string[];
+    try {
+      names = readdirSync(folder);
+    } catch {
+      return;
+    }
+    for (const n of names) {
+      if (!UPLOAD_NAME.test(n)) continue;
+      const path = join(folder, n);
+      try {
+        if (now - statSync(path).mtimeMs <= UPLOAD_KEEP_MS) continue;
+      } catch {
+        continue;
+      }
+      await this.discard(path, 'upload not used by any send within a day').catch((e) => this.o.log?.warn({ err: e, file: path }, 'stale upload not removed'));
+    }
+  }
+
+  /** Discards (shredding the key of an encrypted one) each attachment that is an upload of this desk. */
+  private async dropUploads(attachments: readonly AttachmentInput[] | undefined): Promise<void> {
+    if (!Array.isArray(attachments)) return;
+    const folder = join(this.o.dir, 'uploads') + sep;
+    for (const a of attachments as unknown[]) {
+      const path = (a as AttachmentInput | null)?.path;
+      // only an upload's own file (`<uuid>` or `<uuid>.vlt` in uploads/): a path a library caller gave elsewhere is its file, never ours to remove
+      if (typeof path !== 'string' || !path.startsWith(folder) || !UPLOAD_NAME.test(path.slice(folder.length))) continue;
+      await this.discard(path, 'upload taken by a document sent').catch((e) => this.o.log?.warn({ err: e, file: path }, 'upload not removed'));
+    }
   }
 
   /** The file of an upload, by its id (never a path the caller chose). */

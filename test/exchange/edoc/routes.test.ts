@@ -2,7 +2,7 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildApp } from '../../../src/http/app.js';
@@ -97,6 +97,46 @@ describe('the document desk API', () => {
     const rc = await appA.inject({ method: 'POST', url: `/api/v1/doc/documents/${id}/recall`, headers: auth(clerk), payload: { reason: 'Gửi nhầm' } });
     expect(rc.statusCode).toBe(200);
     expect((await a.desk.recipientStatuses(id))[0]!.status).toBe('13');
+  });
+
+  it('an upload serves one document: kept through a refused send for a corrected retry, gone once sent; one no send takes is swept after a day', async () => {
+    const folder = join(a.dir, 'desk', 'uploads');
+    const upload = async (text: string) => {
+      const r = await appA.inject({ method: 'POST', url: '/api/v1/doc/uploads', headers: { ...auth(clerk), 'content-type': 'application/octet-stream' }, payload: Buffer.from(text) });
+      expect(r.statusCode, r.body).toBe(200);
+      return r.json().upload as string;
+    };
+    const has = (id: string) => readdirSync(folder).some((n) => n.startsWith(id));
+    const up = await upload('Phụ lục kèm công văn 21');
+    const body = (number: string, to: string[]) => ({
+      to,
+      code: { number, notation: 'CV-VPCP' },
+      promulgation: { place: 'Hà Nội', date: '2026-12-02' },
+      documentType: { type: 1, typeName: 'Công văn' },
+      subject: 'Thử vòng đời tệp tải lên',
+      signer: { position: 'Chánh Văn phòng', fullName: 'Đỗ Thị Mai' },
+      attachments: [{ name: 'phu-luc.txt', contentType: 'text/plain', upload: up }],
+    });
+    // refused for a recipient nobody knows: the upload stays, and the corrected send takes it
+    const refused = await appA.inject({ method: 'POST', url: '/api/v1/doc/documents', headers: auth(clerk), payload: body('21', ['000.00.99.Z99']) });
+    expect(refused.statusCode, refused.body).toBeGreaterThanOrEqual(400);
+    expect(refused.statusCode).toBeLessThan(500);
+    expect(has(up)).toBe(true);
+    const sent = await appA.inject({ method: 'POST', url: '/api/v1/doc/documents', headers: auth(clerk), payload: body('21', ['000.00.00.G09']) });
+    expect(sent.statusCode, sent.body).toBe(200);
+    expect(has(up)).toBe(false);
+    // used again: there is no such upload any more
+    const again = await appA.inject({ method: 'POST', url: '/api/v1/doc/documents', headers: auth(clerk), payload: body('22', ['000.00.00.G09']) });
+    expect([again.statusCode, again.json().code], again.body).toEqual([404, 'not_found']);
+    // an upload no send took, two days old, goes when the desk next looks (on an upload, at most hourly)
+    const stale = await upload('Tệp bỏ quên');
+    const file = readdirSync(folder).find((n) => n.startsWith(stale))!;
+    const twoDaysAgo = new Date(Date.now() - 2 * 86_400_000);
+    utimesSync(join(folder, file), twoDaysAgo, twoDaysAgo);
+    (a.desk as unknown as { sweptAt: number }).sweptAt = -Infinity;
+    const fresh = await upload('Tệp mới');
+    expect(has(stale)).toBe(false);
+    expect(has(fresh)).toBe(true);
   });
 
   it('provider endpoints answer the security server only, and refuse bad input with problem documents', async () => {

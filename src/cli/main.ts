@@ -23,6 +23,7 @@ import { ROLES } from '../http/auth/roles.js';
 import { parseKeyAlgorithm } from '../crypto/algorithms.js';
 import { DEFAULT_HIERARCHY } from './bootstrap.js';
 import { fail, readInput, table } from './output.js';
+import { bilingualUsageError } from './usage-errors.js';
 import { TrucError } from '../errors.js';
 import { loadBefore } from './lazy.js';
 import { ocspCommand } from './ocsp.js';
@@ -91,6 +92,8 @@ program
   .option('--data-dir <dir>', 'data folder for the embedded default (PGlite, sealed keys); also TRUC_DATA_DIR')
   .option('--json', 'print results as JSON')
   .showHelpAfterError()
+  // commander's own refusals in Vietnamese too (set before the commands are added: each inherits it)
+  .configureOutput({ outputError: (text, write) => write(bilingualUsageError(text)) })
   .exitOverride((err) => {
     if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') process.exit(0);
     process.exit(2);

@@ -5,6 +5,7 @@
  * marks the configuration for regeneration.
  */
 import { X509Certificate } from 'node:crypto';
+import { BlockList, isIP } from 'node:net';
 import { TrucError } from '../../errors.js';
 import { checkPart, memberId, memberText, serverText, subsystemText, type MemberId, type ServerId, type SubsystemId } from '../ids.js';
 import { listCas, urls, type PkiContext } from '../../pki/index.js';
@@ -52,12 +53,47 @@ export function checkUrl(what: string, v: unknown, schemes = ['http:', 'https:']
   return v;
 }
 
-/** host or host:port of a security server's peer listener */
+/**
+ * Addresses that name no host a security server could listen on: "this network" (0.0.0.0/8, RFC 1122
+ * 3.2.1.3, with 0.0.0.0 the unspecified address), the limited broadcast address and IPv6's unspecified
+ * address (also as IPv4-mapped). Loopback and private addresses stay allowed: a test axis runs on
+ * 127.0.0.1, and an agency's servers may well sit in a private network.
+ */
+const NO_HOST = new BlockList();
+NO_HOST.addSubnet('0.0.0.0', 8, 'ipv4');
+NO_HOST.addAddress('255.255.255.255', 'ipv4');
+NO_HOST.addAddress('::', 'ipv6');
+/** an RFC 1123 label: letters, digits and hyphens, 1–63, neither first nor last a hyphen */
+const LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/i;
+
+/**
+ * host or host:port of a security server's peer listener: a DNS name of RFC 1123 labels whose last label
+ * is not all digits (RFC 3696 2: `1.2.3`, `2130706433` and `999.999.999.999` are no names, though some
+ * resolvers read them as IPv4), a dotted-quad IPv4 address, or an IPv6 address in brackets; the port
+ * 1–65535 written without leading zeros.
+ */
 export function checkAddress(v: unknown): string {
-  if (typeof v !== 'string' || !/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]{1,253})(:\d{1,5})?$/.test(v))
-    throw new TrucError('bad_request', 'địa chỉ phải có dạng máy hoặc máy:cổng / address must be host or host:port', { address: String(v).slice(0, 80) });
-  const port = /:(\d+)$/.exec(v.replace(/^\[.*\]/, ''))?.[1];
-  if (port && (Number(port) < 1 || Number(port) > 65535)) throw new TrucError('bad_request', 'cổng của địa chỉ nằm ngoài 1–65535 / address port out of range (1–65535)');
+  const shown = String(v).slice(0, 80);
+  const bad = (vi: string, en: string) => new TrucError('bad_request', `địa chỉ "${shown}" ${vi} / address "${shown}" ${en}`, { address: shown });
+  if (typeof v !== 'string' || v.length === 0 || v.length > 300) throw bad('phải có dạng máy hoặc máy:cổng', 'must be host or host:port');
+  const m = /^(?:\[([^\]]*)\]|([^:[\]]*))(?::([^:]*))?$/.exec(v);
+  if (!m) throw bad('phải có dạng máy hoặc máy:cổng (địa chỉ IPv6 đặt trong ngoặc vuông: [2001:db8::1]:5500)', 'must be host or host:port (an IPv6 address in brackets: [2001:db8::1]:5500)');
+  const [, bracketed, name, port] = m;
+  if (port !== undefined && (!/^[1-9]\d{0,4}$/.test(port) || Number(port) > 65535)) throw bad('có cổng không phải số 1–65535 viết không có số 0 đứng đầu', 'has a port that is not 1–65535 written without leading zeros');
+  if (bracketed !== undefined) {
+    if (isIP(bracketed) !== 6 || bracketed.includes('%')) throw bad('có trong ngoặc vuông một thứ không phải địa chỉ IPv6', 'holds in brackets something that is not an IPv6 address');
+    if (NO_HOST.check(bracketed, 'ipv6')) throw bad('là địa chỉ không chỉ định, không phải một máy', 'is the unspecified address, not a host');
+    return v.toLowerCase();
+  }
+  const host = name!;
+  if (isIP(host) === 4) {
+    if (NO_HOST.check(host, 'ipv4')) throw bad('là địa chỉ không chỉ định hay địa chỉ quảng bá, không phải một máy', 'is an unspecified or broadcast address, not a host');
+    return v.toLowerCase();
+  }
+  const labels = host.split('.');
+  if (host.length > 253 || !labels.every((l) => LABEL.test(l)))
+    throw bad('không phải tên máy (các nhãn 1–63 chữ cái, chữ số hoặc dấu gạch nối, không bắt đầu hay kết thúc bằng dấu gạch nối, ngăn bằng dấu chấm) hay địa chỉ IP', 'is neither a host name (labels of 1–63 letters, digits or hyphens, no hyphen first or last, separated by dots) nor an IP address');
+  if (/^\d+$/.test(labels[labels.length - 1]!)) throw bad('không phải tên máy (nhãn cuối toàn chữ số) hay địa chỉ IPv4 dạng a.b.c.d', 'is neither a host name (its last label is all digits) nor an IPv4 address a.b.c.d');
   return v.toLowerCase();
 }
 

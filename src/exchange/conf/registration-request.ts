@@ -33,11 +33,12 @@ export const MAINTENANCE_MESSAGE_MAX = 255;
  * and on the console).
  */
 export function checkMaintenanceMessage(m: unknown): string {
-  if (typeof m !== 'string') throw new TrucError('bad_request', 'a maintenance message is text');
+  if (typeof m !== 'string') throw new TrucError('bad_request', 'thông báo bảo trì phải là văn bản / a maintenance message is text');
   const t = m.trim();
-  if (!t) throw new TrucError('bad_request', 'a maintenance message is not empty');
-  if ([...t].length > MAINTENANCE_MESSAGE_MAX) throw new TrucError('bad_request', `a maintenance message has at most ${MAINTENANCE_MESSAGE_MAX} characters`);
-  if (/[\p{Cc}\u2028\u2029]/u.test(t)) throw new TrucError('bad_request', 'a maintenance message is one line without control characters');
+  if (!t) throw new TrucError('bad_request', 'thông báo bảo trì không được để trống / a maintenance message is not empty');
+  if ([...t].length > MAINTENANCE_MESSAGE_MAX)
+    throw new TrucError('bad_request', `thông báo bảo trì dài tối đa ${MAINTENANCE_MESSAGE_MAX} ký tự / a maintenance message has at most ${MAINTENANCE_MESSAGE_MAX} characters`);
+  if (/[\p{Cc}\u2028\u2029]/u.test(t)) throw new TrucError('bad_request', 'thông báo bảo trì là một dòng, không có ký tự điều khiển / a maintenance message is one line without control characters');
   return t.normalize('NFC');
 }
 
@@ -210,17 +211,31 @@ export interface SubmitResult {
 
 const MAX_ANSWER = 64 * 1024;
 
+/** The id a request's payload gives it (undefined when the payload is not one: the central server will say why). */
+function requestIdOf(request: RegistrationRequest): string | undefined {
+  try {
+    const id = JSON.parse(Buffer.from(request.payload, 'base64').toString('utf8'))?.id;
+    return typeof id === 'string' ? id : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Sends a request to the central server's registration URL over HTTPS, refusing (with `cert_invalid`) a
  * server whose TLS certificate's SHA-256 differs from `pinnedTlsCertSha256Hex`. The pin replaces the usual
- * chain check: the central server's certificate may be self-signed.
+ * chain check: the central server's certificate may be self-signed. A 2xx answer is taken only when it
+ * names the request sent and a status a received request has (pending, approved): anything else — a
+ * proxy's page, another request's id, `rejected` — is `peer_failed`, not a registration the operator is
+ * told went through.
  */
 export function submitRegistration(url: string, pinnedTlsCertSha256Hex: string, request: RegistrationRequest, opts: { timeoutMs?: number } = {}): Promise<SubmitResult> {
   const u = new URL(url);
-  if (u.protocol !== 'https:') return Promise.reject(new TrucError('bad_request', 'the registration URL must use https'));
-  if (!/^[0-9a-fA-F]{64}$/.test(pinnedTlsCertSha256Hex)) return Promise.reject(new TrucError('bad_request', 'the pin must be a SHA-256 hex'));
+  if (u.protocol !== 'https:') return Promise.reject(new TrucError('bad_request', 'URL đăng ký phải dùng https / the registration URL must use https'));
+  if (!/^[0-9a-fA-F]{64}$/.test(pinnedTlsCertSha256Hex)) return Promise.reject(new TrucError('bad_request', 'giá trị ghim phải là SHA-256 dạng hex / the pin must be a SHA-256 hex'));
   const pin = Buffer.from(pinnedTlsCertSha256Hex, 'hex');
   const body = Buffer.from(JSON.stringify(request));
+  const sentId = requestIdOf(request);
   return new Promise<SubmitResult>((resolve, reject) => {
     let settled = false;
     const fail = (e: Error) => {
@@ -247,7 +262,7 @@ export function submitRegistration(url: string, pinnedTlsCertSha256Hex: string, 
         let size = 0;
         res.on('data', (c: Buffer) => {
           size += c.length;
-          if (size > MAX_ANSWER) return fail(new TrucError('peer_failed', 'the central server answered too much'));
+          if (size > MAX_ANSWER) return fail(new TrucError('peer_failed', `máy chủ trung tâm trả lời quá ${MAX_ANSWER} byte / the central server answered too much`));
           chunks.push(c);
         });
         res.on('end', () => {
@@ -257,10 +272,22 @@ export function submitRegistration(url: string, pinnedTlsCertSha256Hex: string, 
           try {
             json = JSON.parse(Buffer.concat(chunks).toString('utf8'));
           } catch {
-            return reject(new TrucError('peer_failed', `the central server answered ${res.statusCode} without JSON`));
+            return reject(new TrucError('peer_failed', `máy chủ trung tâm trả lời ${res.statusCode} không kèm JSON / the central server answered ${res.statusCode} without JSON`));
           }
-          if (res.statusCode && res.statusCode >= 200 && res.statusCode < 300) return resolve({ id: String(json.id), status: json.status });
-          const message = typeof json?.detail === 'string' ? json.detail : `registration refused (${res.statusCode})`;
+          if (res.statusCode && res.statusCode >= 200 && res.statusCode < 300) {
+            const id: unknown = json?.id;
+            const status: unknown = json?.status;
+            if (sentId !== undefined && id === sentId && (status === 'pending' || status === 'approved')) return resolve({ id, status });
+            const shown = (v: unknown) => JSON.stringify(v ?? null).slice(0, 80);
+            return reject(
+              new TrucError(
+                'peer_failed',
+                `máy chủ trung tâm trả lời ${res.statusCode} nhưng không xác nhận đã nhận yêu cầu ${sentId ?? ''} (id ${shown(id)}, trạng thái ${shown(status)}) / the central server answered ${res.statusCode} without confirming it received request ${sentId ?? ''} (id ${shown(id)}, status ${shown(status)})`,
+                { reason: 'unconfirmed', httpStatus: res.statusCode },
+              ),
+            );
+          }
+          const message = typeof json?.detail === 'string' ? json.detail : `máy chủ trung tâm từ chối yêu cầu đăng ký (${res.statusCode}) / registration refused (${res.statusCode})`;
           const err = new TrucError((typeof json?.code === 'string' ? json.code : 'peer_failed') as ErrorCode, message, json && typeof json === 'object' ? json : undefined);
           // a code this version does not know is still the central server's refusal
           reject(err.status === undefined ? new TrucError('peer_failed', message, { code: json?.code }) : err);
@@ -268,14 +295,14 @@ export function submitRegistration(url: string, pinnedTlsCertSha256Hex: string, 
         res.on('error', fail);
       },
     );
-    req.on('timeout', () => fail(new TrucError('peer_unreachable', 'the central server did not answer in time')));
-    req.on('error', (e) => fail(new TrucError('peer_unreachable', `cannot reach the central server: ${e.message}`)));
+    req.on('timeout', () => fail(new TrucError('peer_unreachable', 'máy chủ trung tâm không trả lời kịp / the central server did not answer in time')));
+    req.on('error', (e) => fail(new TrucError('peer_unreachable', `không kết nối được tới máy chủ trung tâm / cannot reach the central server: ${e.message}`)));
     req.on('socket', (socket) => {
       (socket as TLSSocket).once('secureConnect', () => {
         const peer = (socket as TLSSocket).getPeerCertificate(false);
         const got = peer?.raw ? createHash('sha256').update(peer.raw).digest() : Buffer.alloc(32);
         if (!peer?.raw || !timingSafeEqual(got, pin))
-          return fail(new TrucError('cert_invalid', 'the central server presented a TLS certificate other than the pinned one', { reason: 'pin_mismatch', presented: got.toString('hex') }));
+          return fail(new TrucError('cert_invalid', 'máy chủ trung tâm xuất trình chứng thư TLS khác chứng thư đã ghim / the central server presented a TLS certificate other than the pinned one', { reason: 'pin_mismatch', presented: got.toString('hex') }));
         req.end(body);
       });
     });

@@ -5,13 +5,20 @@
  * management API under `/api/v1/central/…` (central.read to look, central.manage to change), every change
  * audited by the central server itself, every error an RFC 9457 problem document. A change refused before
  * the central server sees it (the schema — bodies checked strictly, ../validation.ts —, the body reader, a
- * certificate that is neither PEM nor base64) is audited here, under the action the registry would use.
+ * certificate that is neither PEM nor base64) is audited here, under the action the registry would use —
+ * on the public registration route an anonymous caller's too (bad JSON, XML, oversized or over-deep bodies
+ * are refused before the registration service reads them). The registration route is limited per source
+ * address as the guard limits the management API (../auth/limit.ts): each request takes a token, each
+ * refusal costs `failureCost` more, and a source out of tokens is answered 429 with Retry-After before its
+ * body is read; those 429s are audited once per source and window (DenialAggregator), not one by one.
  */
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { TrucError } from '../../errors.js';
 import { toPem } from '../../asn1/der.js';
 import type { Platform } from '../../platform.js';
-import { guard } from '../auth/guard.js';
+import { guard, platformLimits } from '../auth/guard.js';
+import { makeEvent } from '../../bus/index.js';
+import { submitRefusalAudited } from '../../exchange/central/registration.js';
 import { auditRefusals, strictValidator } from '../validation.js';
 import { describeEncryptionCert, type CentralServer, type RequestStatus } from '../../exchange/central/index.js';
 import { auditedRefusal } from '../../exchange/central/context.js';
@@ -21,6 +28,40 @@ import { sha256Hex } from '../../exchange/conf/signed.js';
 const security = [{ bearer: [] }];
 const REGISTER_BODY_LIMIT = 96 * 1024;
 const actor = (req: FastifyRequest) => req.principal!.name;
+const REGISTER_ACTION = 'central.registration.submit';
+
+/**
+ * The registration route's per-source limit, taken before the body is read: a source whose bucket is empty
+ * is answered 429 with Retry-After. Its first 429 of a window is audited at once, the rest counted and
+ * written as one record when the window closes (the guard's DenialAggregator), and published (throttled).
+ */
+async function registrationLimit(p: Platform, req: FastifyRequest, reply: FastifyReply): Promise<void> {
+  const l = platformLimits(p);
+  const now = Date.now();
+  const wait = l.limiter.take(req.ip, now);
+  if (!wait) return;
+  const denial = { source: req.ip, kind: 'rate_limited', actor: 'anonymous', action: REGISTER_ACTION, target: req.url.split('?')[0]!.slice(0, 200), method: req.method, reason: 'rate_limited' };
+  if (l.denials.note(denial, now))
+    await recordAudit(p.db, { actor: denial.actor, action: denial.action, target: denial.target, outcome: 'denied', detail: { reason: denial.reason, ip: req.ip, method: req.method } }).catch((e) =>
+      p.log.error({ err: e }, 'audit write failed'),
+    );
+  if (l.limitedEvents.allow(req.ip, now))
+    p.bus
+      .publish(
+        'truc.http.rate_limited',
+        makeEvent('http', 'rate_limited', 'failure', {
+          at: p.pki.clock(),
+          category: ['network'],
+          source: { ip: req.ip },
+          url: { path: denial.target },
+          http: { request: { method: req.method } },
+          reason: 'per-source limit of the registration service reached',
+        }),
+      )
+      .catch((err) => p.log.warn({ err, subject: 'truc.http.rate_limited' }, 'security event not published'));
+  reply.header('Retry-After', String(wait));
+  throw new TrucError('rate_limited', `quá nhiều yêu cầu từ ${req.ip}; hãy thử lại sau ${wait} giây / too many requests from ${req.ip}; retry after ${wait} s`, { retryAfter: wait });
+}
 
 const problem = {
   description: 'RFC 9457 problem details; `code` is stable (registration_invalid, cert_invalid, cert_revoked, ocsp_stale, unknown_member, conflict, …)',
@@ -41,8 +82,10 @@ function der(what: string, v: string): Buffer {
 
 export async function centralRoutes(app: FastifyInstance, p: Platform, central: CentralServer): Promise<void> {
   app.setValidatorCompiler(strictValidator());
-  // the registry audits what it refuses itself (central/context.ts): those are not audited twice
-  auditRefusals(app, p, { audited: auditedRefusal });
+  // the registry and the registration service audit what they refuse themselves (central/context.ts,
+  // central/registration.ts): those are not audited twice; what the public registration route refuses
+  // before the service sees it is audited as anonymous's
+  auditRefusals(app, p, { anonymous: true, audited: (e) => auditedRefusal(e) || submitRefusalAudited(e) });
   const read = guard(p, 'central.read');
   const manage = guard(p, 'central.manage');
   const tags = ['central'];
@@ -69,11 +112,24 @@ export async function centralRoutes(app: FastifyInstance, p: Platform, central: 
 
   // ---- public: registration (authenticated by the request's own signatures)
 
-  app.post('/central/register', { bodyLimit: REGISTER_BODY_LIMIT, schema: documented({ tags, summary: 'A security server’s registration request (signed; public)', body: { type: 'object' } }) }, async (req, reply) => {
-    const r = await central.registration.submit(req.body, { ip: req.ip });
-    reply.status(r.status === 'approved' ? 201 : 202);
-    return r;
-  });
+  app.post(
+    '/central/register',
+    {
+      bodyLimit: REGISTER_BODY_LIMIT,
+      config: { auditAction: REGISTER_ACTION },
+      onRequest: async (req, reply) => registrationLimit(p, req, reply),
+      // a refused request (4xx, whoever refused it) costs its source more than an accepted one
+      onResponse: async (req, reply) => {
+        if (reply.statusCode >= 400 && reply.statusCode < 500 && reply.statusCode !== 429) platformLimits(p).limiter.charge(req.ip, Date.now());
+      },
+      schema: documented({ tags, summary: 'A security server’s registration request (signed; public); 429 with Retry-After when its source sent too many refused ones', body: { type: 'object' } }),
+    },
+    async (req, reply) => {
+      const r = await central.registration.submit(req.body, { ip: req.ip });
+      reply.status(r.status === 'approved' ? 201 : 202);
+      return r;
+    },
+  );
 
   // ---- management
 

@@ -49,7 +49,10 @@ describe('truc central (in process)', () => {
 
     const vpcp = await w.agency('GOV', '000.00.00.G22', 'Văn phòng Chính phủ', { register: false });
     const a = await w.central.registration.submit(await w.request(vpcp, { type: 'auth-cert' }));
-    const b = await w.central.registration.submit(await w.request(vpcp, { type: 'auth-cert' }, 'ss2'));
+    // ss2 with an authentication certificate of its own: a second pending request for ss1's certificate is
+    // now refused as a duplicate (X-Road's MR_EXISTS), as the registration probe asks
+    const vpcp2 = await w.agency('GOV', '000.00.00.G22', 'Văn phòng Chính phủ', { register: false });
+    const b = await w.central.registration.submit(await w.request(vpcp2, { type: 'auth-cert' }, 'ss2'));
     expect(((await truc('central', 'requests', '--status', 'pending')) as { id: string }[]).map((r) => r.id).sort()).toEqual([a.id, b.id].sort());
     expect(await truc('central', 'approve', a.id)).toMatchObject({ id: a.id, status: 'approved', decidedBy: 'cli:test' });
     expect(await truc('central', 'reject', b.id, '--reason', 'máy chủ thử (test server)')).toMatchObject({ status: 'rejected', reason: 'máy chủ thử (test server)' });

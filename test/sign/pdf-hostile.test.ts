@@ -54,17 +54,14 @@ describe('hostile signed PDFs: a clear report or error, bounded time, the input 
 
   it(`more than ${MAX_PDF_SIGNATURES} signatures (fields sharing one signature) or ${MAX_PDF_REVISIONS} revisions: too_large at once`, async () => {
     const many = cloneSignatureFields(signed, MAX_PDF_SIGNATURES);
-    let t = Date.now();
+    // refused by the count before any signature is validated (a runaway is the test's time-out: tests assert no time)
     await expect(validateFile(many, { trustAnchors: [lab.root] })).rejects.toMatchObject({ code: 'too_large', message: expect.stringMatching(/signatures; at most 100/) });
-    expect(Date.now() - t).toBeLessThan(2_000);
 
     let revised = signed;
     for (let i = 0; i < MAX_PDF_REVISIONS; i++) {
       const doc = new PdfDocument(revised);
       revised = appendUpdate(doc, [{ num: doc.size, gen: 0, body: Buffer.from(`(r${i})`) }]).bytes;
     }
-    t = Date.now();
     await expect(validateFile(revised, { trustAnchors: [lab.root] })).rejects.toMatchObject({ code: 'too_large', message: expect.stringMatching(/revisions/) });
-    expect(Date.now() - t).toBeLessThan(2_000);
   });
 });

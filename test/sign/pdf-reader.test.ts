@@ -52,9 +52,8 @@ describe('PDF reader', () => {
     const head = '%PDF-1.7\n';
     const obj = Buffer.concat([Buffer.from(`1 0 obj\n<</Type/XRef/Size 2/W[1 4 2]/Filter/FlateDecode/Length ${bomb.length}>>\nstream\n`), bomb, Buffer.from('\nendstream\nendobj\n')]);
     const pdf = Buffer.concat([Buffer.from(head), obj, Buffer.from(`startxref\n${head.length}\n%%EOF\n`)]);
-    const t = Date.now();
+    // refused once the inflated size passes the bound, not after 200 MB (a runaway is the test's time-out: tests assert no time)
     expect(() => new PdfDocument(pdf)).toThrow(expect.objectContaining({ code: 'malformed_pdf' }));
-    expect(Date.now() - t).toBeLessThan(5_000);
   });
 
   it('refuses an object whose cross-reference entry points at another object', () => {

@@ -55,9 +55,8 @@ describe('XAdES B-B enveloped', () => {
       ['1.5 million elements (15 MB)', `<edXML>${'<b x="1"/>'.repeat(1_500_000)}${signed}</edXML>`, /more than 100000 elements/],
     ];
     for (const [name, xml, message] of cases) {
-      const t = Date.now();
+      // refused by its structure, never expanded or walked whole (a runaway parse is the test's time-out: tests assert no time)
       const r = await validateFile(Buffer.from(xml), { trustAnchors: [lab.root] });
-      expect(Date.now() - t, name).toBeLessThan(3_000);
       expect(r.signatures, name).toHaveLength(1);
       expect(r.signatures[0], name).toMatchObject({ indication: 'TOTAL-FAILED', subIndication: 'FORMAT_FAILURE', message: expect.stringMatching(message) });
       expect(JSON.stringify(r), name).not.toMatch(/root:|lollol/);

@@ -437,9 +437,8 @@ describe('configuration client given bad sources', () => {
       it(`gives up on a server that stalls (${m}) within its timeout and keeps the schedule going`, async () => {
         mode = m;
         const c = new ConfClient({ anchor: anchorAt(), dir: tmp('truc-probe-conf-'), timeoutMs: 500, minIntervalMs: 50, maxBackoffMs: 100 });
-        const t0 = Date.now();
+        // given up on by its own 500 ms time-out (a client that waited for ever is the test's time-out: tests assert no time)
         const r = await refusal(c.refresh());
-        expect(Date.now() - t0).toBeLessThan(5000);
         expect(r.code).toBe('peer_unreachable');
         c.start();
         try {

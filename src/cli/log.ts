@@ -229,12 +229,16 @@ export function logCommands(
       const json = o.json || !!program.opts().json;
       try {
         const r = await checkEvidence(file, { trust: readCerts(o.trust), intermediates: readCerts(o.untrusted) });
-        if (json) write(JSON.stringify(r));
-        else {
+        if (json) {
+          write(JSON.stringify(r));
+          // the verdict on stderr too, so that a script reading only the exit code and stderr is told why
+          if (r.problems.length) write(`BẰNG CHỨNG KHÔNG HỢP LỆ / EVIDENCE BROKEN: ${r.problems[0]}${r.problems.length > 1 ? ` (+${r.problems.length - 1})` : ''}`, true);
+          else if (r.incomplete.length) write(`bằng chứng nguyên vẹn, chưa kiểm tra hết / evidence intact, not fully checked: ${r.incomplete[0]}`, true);
+        } else {
           write(`thông điệp / message ${r.messageId ?? '-'}`);
           for (const x of r.records)
             write(
-              `  ${x.folder}: ${x.side} ${x.kind}, ${x.time}${x.stampedAt ? `, dấu thời gian / stamped ${x.stampedAt}` : ''}${x.signer ? `, ký bởi / signed by ${x.signer}` : ''}${x.signerStatus ? ` (${x.signerStatus})` : ''}, nội dung / body ${x.body}`,
+              `  ${x.folder}: ${x.side} ${x.kind}, ${x.time}${x.stampedAt ? `, dấu thời gian / stamped ${x.stampedAt}` : ''}${x.signer ? `, ký bởi / signed by ${x.signer}` : ''}${x.signerStatus ? ` (${x.signerStatus})` : ''}, nội dung / body ${x.body}${x.next ? `, bản ghi kế tiếp / next ${x.next === 'checked' ? 'đã kiểm tra / checked' : 'chưa kiểm tra (không có trong gói) / not checked (not in the container)'}` : ''}`,
             );
           if (r.seal) write(`  niêm phong / sealed by ${r.seal.signer}${r.seal.signingTime ? ` at ${r.seal.signingTime}` : ''}, ${r.seal.files} files`);
           else write('  không niêm phong / not sealed');

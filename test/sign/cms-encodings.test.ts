@@ -182,6 +182,21 @@ describe('CMS encodings real signers write', () => {
     expect(junk).toMatchObject({ indication: 'TOTAL-FAILED', subIndication: 'FORMAT_FAILURE' });
   });
 
+  it('an element whose tag is not the one RFC 5652 gives is refused, as openssl refuses it "wrong tag": ContentInfo or SignedData as a SET', async () => {
+    const cms = buildCms({ ...base('ec'), digestAlg: NO_PARAMS(OID.sha256), hash: 'sha256', sigAlg: NO_PARAMS(OID.ecdsaSha256), sign: (d) => nodeSign('sha256', d, ecKey) });
+    expect(inspectCms(cms, CONTENT).signers[0].signatureValid).toBe(true);
+    // ContentInfo: 30 len (06 09 signedData) a0 len 30 …; the lengths here are long forms of two bytes
+    const sdAt = cms.indexOf(Buffer.from([0xa0]), 2 + 2 + 11) + 4;
+    expect(cms[sdAt]).toBe(0x30);
+    for (const at of [0, sdAt]) {
+      const flipped = Buffer.from(cms);
+      flipped[at] = 0x31;
+      expect(opensslVerify(flipped, CONTENT).out, `tag at ${at}`).not.toMatch(/Verification successful/);
+      expect(() => inspectCms(flipped, CONTENT), `tag at ${at}`).toThrow(/expected tag 0x30/);
+      expect(await validate(flipped), `tag at ${at}`).toMatchObject({ indication: 'TOTAL-FAILED', subIndication: 'FORMAT_FAILURE' });
+    }
+  });
+
   it('a content-time-stamp attribute present twice is judged, each token over the content (openssl ts agrees), not FORMAT_FAILURE; a message-digest twice is still refused', async () => {
     const tsa = new TimeStampAuthority(lab.p.pki, lab.p.issuer, { policy: '2.16.704.1.101.1.6.1', accuracyMs: 1000 });
     await tsa.start();

@@ -78,6 +78,50 @@ async function chainHashes(sources: { dir: string; segments: number[] }[], logId
 
 const xmlEscape = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/"/g, '&quot;');
 
+// The JSON files of a record's folder, written here and rebuilt by `checkEvidence` from the frame and the
+// token: one function for both, so that the check compares bytes and a changed field, key or space shows
+
+/** record.json: what the record says of its message (`recordSummary`), with the log id and how the body was kept */
+export function recordJson(log: string, m: RecordMeta): string {
+  const b = m.body;
+  return JSON.stringify(
+    {
+      log,
+      ...recordSummary(m),
+      body: b.store === BODY_FILE ? 'file' : b.store === BODY_INLINE ? 'inline' : 'not kept (metadata mode)',
+      ...(b.cipher ? { protectedWith: b.cipher } : {}),
+    },
+    null,
+    2,
+  );
+}
+
+export interface ChainJson {
+  seq: number;
+  previous: string;
+  recordDigest: string;
+  chainHash: string;
+  next?: { seq: number; chainHash: string };
+}
+export const chainJson = (c: ChainJson): string =>
+  JSON.stringify({ seq: c.seq, previous: c.previous, recordDigest: c.recordDigest, chainHash: c.chainHash, ...(c.next ? { next: { seq: c.next.seq, chainHash: c.next.chainHash } } : {}) }, null, 2);
+
+export interface MerkleJson {
+  batch: number;
+  firstSeq: number;
+  lastSeq: number;
+  index: number;
+  size: number;
+  leaf: string;
+  path: string[];
+  root: string;
+  genTime: string;
+}
+export const merkleJson = (m: MerkleJson): string =>
+  JSON.stringify({ batch: m.batch, firstSeq: m.firstSeq, lastSeq: m.lastSeq, index: m.index, size: m.size, leaf: m.leaf, path: m.path, root: m.root, genTime: m.genTime }, null, 2);
+
+export const NOT_STAMPED_NOTE = 'Bản ghi chưa được gắn dấu thời gian (this record is not time-stamped yet)\n';
+
 /** A detached CMS (CAdES) signature over the given bytes, DER. */
 export type EvidenceSeal = (manifest: Buffer) => Promise<Buffer>;
 
@@ -254,33 +298,16 @@ export async function writeEvidence(o: {
           const src = createReadStream(bodyPath(f.dir, f.segment, m.seq), { highWaterMark: 256 * 1024 });
           await addStream(name, 'application/octet-stream', (b.cipher && readable ? src.pipe(decryptTransform(o.cipher!.decryptor(bodyAad(logId, b.bodyId!)))) : src) as AsyncIterable<Buffer>);
         }
-        await add(
-          `${base}/record.json`,
-          JSON.stringify(
-            {
-              log: logId.toString('hex'),
-              ...recordSummary(m),
-              body: b.store === BODY_FILE ? 'file' : b.store === BODY_INLINE ? 'inline' : 'not kept (metadata mode)',
-              ...(b.cipher ? { protectedWith: b.cipher } : {}),
-            },
-            null,
-            2,
-          ),
-          'application/json',
-        );
+        await add(`${base}/record.json`, recordJson(logId.toString('hex'), m), 'application/json');
         await add(
           `${base}/chain.json`,
-          JSON.stringify(
-            {
-              seq: m.seq,
-              previous: f.prev.toString('hex'),
-              recordDigest: recordDigest(f.frame[4]!, f.frame.subarray(5, f.frame.length - 32)).toString('hex'),
-              chainHash: f.hash.toString('hex'),
-              ...(f.next ? { next: { seq: f.next.seq, chainHash: f.next.hash.toString('hex') } } : {}),
-            },
-            null,
-            2,
-          ),
+          chainJson({
+            seq: m.seq,
+            previous: f.prev.toString('hex'),
+            recordDigest: recordDigest(f.frame[4]!, f.frame.subarray(5, f.frame.length - 32)).toString('hex'),
+            chainHash: f.hash.toString('hex'),
+            ...(f.next ? { next: { seq: f.next.seq, chainHash: f.next.hash.toString('hex') } } : {}),
+          }),
           'application/json',
         );
         const p = proofs.get(m.seq);
@@ -288,15 +315,11 @@ export async function writeEvidence(o: {
           const t = readTimeStampToken(p.batch.token);
           await add(
             `${base}/merkle.json`,
-            JSON.stringify(
-              { batch: p.batch.batch, firstSeq: p.batch.firstSeq, lastSeq: p.batch.lastSeq, index: p.index, size: p.batch.lastSeq - p.batch.firstSeq + 1, leaf: f.hash.toString('hex'), path: p.path.map((x) => x.toString('hex')), root: p.batch.root.toString('hex'), genTime: t.tstInfo.genTime.toISOString() },
-              null,
-              2,
-            ),
+            merkleJson({ batch: p.batch.batch, firstSeq: p.batch.firstSeq, lastSeq: p.batch.lastSeq, index: p.index, size: p.batch.lastSeq - p.batch.firstSeq + 1, leaf: f.hash.toString('hex'), path: p.path.map((x) => x.toString('hex')), root: p.batch.root.toString('hex'), genTime: t.tstInfo.genTime.toISOString() }),
             'application/json',
           );
           await add(`${base}/timestamp.tst`, p.batch.token, 'application/vnd.etsi.timestamp-token');
-        } else await add(`${base}/NOT-YET-TIMESTAMPED.txt`, 'Bản ghi chưa được gắn dấu thời gian (this record is not time-stamped yet)\n', 'text/plain');
+        } else await add(`${base}/NOT-YET-TIMESTAMPED.txt`, NOT_STAMPED_NOTE, 'text/plain');
       }
       const manifest = [
         '<?xml version="1.0" encoding="UTF-8"?>',

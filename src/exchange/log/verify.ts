@@ -76,6 +76,21 @@ class Broken extends Error {
   }
 }
 
+/**
+ * Runs a file-system step of the check: what the files cannot give (a folder where a file should be, a
+ * symlink loop, a file where a folder should be) is damage to the log, reported as a break naming the file,
+ * never an exception escaping the report.
+ */
+async function onFile<T>(where: VerifyProblem['where'], f: () => Promise<T>): Promise<T> {
+  try {
+    return await f();
+  } catch (e) {
+    if (e instanceof Broken) throw e;
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new Broken({ where, why: `không đọc được / cannot be read${code ? ` (${code})` : ''}: ${(e as Error).message}` });
+  }
+}
+
 interface SegmentSource {
   no: number;
   /** folder holding segments/… of this source */
@@ -245,7 +260,7 @@ export async function verifyLog(o: VerifyOptions): Promise<VerifyReport> {
     const sources: SegmentSource[] = [];
     const stampFiles: { path: string; archive?: number }[] = [];
     const archivesDir = o.archives ?? join(o.dir, ARCHIVES);
-    const archives = await listArchives(archivesDir);
+    const archives = await onFile({ file: archivesDir }, () => listArchives(archivesDir));
     // what the log wrote when it last archived (archives/LAST): the newest archive's number and hash, and the
     // last record it took — the live log starts right after it, whatever retention deleted
     let last;
@@ -258,7 +273,7 @@ export async function verifyLog(o: VerifyOptions): Promise<VerifyReport> {
     if (last) {
       const newest = archives.find((a) => a.no === last.no);
       if (newest) {
-        if (!(await fileSha256(newest.path)).equals(last.hash)) throw new Broken({ where: { file: newest.path, archive: last.no }, why: 'the newest archive is not the file the log recorded when it made it (its hash differs from archives/LAST)' });
+        if (!(await onFile({ file: newest.path, archive: last.no }, () => fileSha256(newest.path))).equals(last.hash)) throw new Broken({ where: { file: newest.path, archive: last.no }, why: 'the newest archive is not the file the log recorded when it made it (its hash differs from archives/LAST)' });
       } else if (archives.some((a) => a.no < last.no)) throw new Broken({ where: { archive: last.no }, why: `archive ${last.no}, the newest the log made, is missing (retention deletes the oldest first)` });
       if (archives.some((a) => a.no > last.no)) report.warnings.push(`an archive after number ${last.no} is not in archives/LAST (a crash while archiving; set right when the log archives again)`);
     }
@@ -278,17 +293,35 @@ export async function verifyLog(o: VerifyOptions): Promise<VerifyReport> {
       } else if (a.no === 1) {
         if (!header.prevHash.equals(genesisHash(logId, 'archives'))) throw new Broken({ where: { file: a.path, archive: 1 }, why: 'the first archive does not start the archive chain' });
       } else report.warnings.push(`archives before ${a.no} are gone (retention); the check starts there`);
-      prevArchive = { no: a.no, hash: await fileSha256(a.path) };
-      for (const no of await listSegments(join(into, SEGMENTS))) sources.push({ no, root: into, archive: a.no });
+      prevArchive = { no: a.no, hash: await onFile({ file: a.path, archive: a.no }, () => fileSha256(a.path)) };
+      for (const no of await onFile({ file: a.path, archive: a.no }, () => listSegments(join(into, SEGMENTS)))) sources.push({ no, root: into, archive: a.no });
       stampFiles.push({ path: join(into, STAMPS), archive: a.no });
       report.archives++;
     }
-    const seen = new Set(sources.map((s) => s.no));
-    for (const no of await listSegments(join(o.dir, SEGMENTS))) if (!seen.has(no)) sources.push({ no, root: o.dir });
+    const seen = new Map(sources.map((s) => [s.no, s]));
+    for (const no of await onFile({ file: join(o.dir, SEGMENTS) }, () => listSegments(join(o.dir, SEGMENTS)))) {
+      const had = seen.get(no);
+      if (!had) {
+        sources.push({ no, root: o.dir });
+        continue;
+      }
+      // a live copy of an archived segment: a crash between archiving and removing it (removed when the log
+      // archives next). Tools that read the live folder (export, evidence) read it, so it must be the archived
+      // one byte for byte
+      const livePath = segPath(o.dir, no);
+      const archived = segPath(had.root, no);
+      const [a, b] = [await onFile({ file: livePath, segment: no }, () => fileSha256(livePath)), await onFile({ file: archived, segment: no, archive: had.archive! }, () => fileSha256(archived))];
+      if (!a.equals(b))
+        throw new Broken({ where: { file: livePath, segment: no, archive: had.archive! }, why: `the live copy of segment ${no} differs from the one archive ${had.archive} holds` });
+      report.warnings.push(`segment ${no} is still in the live folder after archive ${had.archive} took it (a crash before its removal; removed when the log archives next); the same bytes as the archived copy`);
+    }
     stampFiles.push({ path: join(o.dir, STAMPS) });
 
     // batches from every stamp file, each file's chain checked, numbers contiguous, ranges back to back
     const batches = new Map<number, Batch>();
+    // batches an archive holds, and the live stamp file's header and batches, to tell archiving from deletion
+    const inArchives = new Set<number>();
+    let live: { header: { firstBatch: number; prevHash: Buffer }; batches: Batch[]; path: string } | null = null;
     for (const sf of stampFiles) {
       let st;
       try {
@@ -299,10 +332,18 @@ export async function verifyLog(o: VerifyOptions): Promise<VerifyReport> {
       }
       if (!st.header || !st.header.logId.equals(logId)) throw new Broken({ where: { file: sf.path }, why: st.stop?.why ?? 'stamp file of another log' });
       if (st.stop) {
-        if (sf.archive === undefined && st.stop.why.includes('torn')) report.warnings.push(`the stamp file ends with a torn write at ${st.stop.offset} (a crash; cut when the log opens)`);
+        // a crash mid-write leaves this, but so does cutting batches off: the records they stamped would then
+        // read as "not yet stamped", and records rewritten after the last batch kept would pass — so the log
+        // cannot be said whole until the log has opened (and cut the tail) or the batches are back
+        if (sf.archive === undefined && st.stop.why.includes('torn'))
+          incomplete.add(
+            `tệp dấu thời gian ${sf.path} bị cắt dở ở byte ${st.stop.offset} / the stamp file ${sf.path} ends with a torn write at ${st.stop.offset}: batches after it cannot be checked and the records they stamped read as not yet stamped (a crash: cut when the log opens; or batches removed)`,
+          );
         else throw new Broken({ where: { file: sf.path, offset: st.stop.offset }, why: st.stop.why });
       }
+      if (sf.archive === undefined) live = { header: st.header, batches: st.batches.map((b) => b.batch), path: sf.path };
       for (const { batch } of st.batches) {
+        if (sf.archive !== undefined) inArchives.add(batch.batch);
         const had = batches.get(batch.batch);
         if (had && !(had.root.equals(batch.root) && had.token.equals(batch.token) && had.firstSeq === batch.firstSeq && had.lastSeq === batch.lastSeq))
           throw new Broken({ where: { file: sf.path, batch: batch.batch }, why: 'two different batches carry this number' });
@@ -315,6 +356,26 @@ export async function verifyLog(o: VerifyOptions): Promise<VerifyReport> {
       if (ordered[i]!.firstSeq !== ordered[i - 1]!.lastSeq + 1) throw new Broken({ where: { batch: ordered[i]!.batch }, why: 'time-stamp batches do not follow each other' });
     }
     report.batches = ordered.length;
+    if (live && !last) {
+      // never archived (no archives/LAST): nothing took batches out of the live stamp file, so it holds them all
+      if (live.header.firstBatch !== 1 || !live.header.prevHash.equals(genesisHash(logId, 'stamps')))
+        throw new Broken({
+          where: { file: live.path, batch: 1 },
+          why: `the stamp file starts at batch ${live.header.firstBatch}, not at batch 1 from the start of its chain, but the log has never archived (no archives/LAST): time-stamp batches are missing`,
+        });
+    }
+    if (live && last) {
+      // archiving takes out of the live stamp file exactly the batches that cover only archived records (after
+      // writing them into the archive): one still there that ends within what LAST says was archived, and that
+      // no archive at hand holds, means records were deleted and LAST written to hide it. (After a crash
+      // between writing LAST and rewriting the stamp file, the archive holds the same batches.)
+      const stale = live.batches.find((b) => b.lastSeq <= last.lastSeq && !inArchives.has(b.batch));
+      if (stale)
+        throw new Broken({
+          where: { file: live.path, batch: stale.batch },
+          why: `the stamp file still holds batch ${stale.batch} (records ${stale.firstSeq}..${stale.lastSeq}), which archiving would have taken out with the records through ${last.lastSeq} that archives/LAST says were archived, and no archive holds it: records are missing`,
+        });
+    }
 
     // the record walk
     let bi = 0;
@@ -326,8 +387,8 @@ export async function verifyLog(o: VerifyOptions): Promise<VerifyReport> {
     for (let si = 0; si < sources.length; si++) {
       const src = sources[si]!;
       const path = segPath(src.root, src.no);
-      const scan = await scanSegment(path, { logId, segment: src.no });
       const where = { file: path, segment: src.no, ...(src.archive ? { archive: src.archive } : {}) };
+      const scan = await onFile(where, () => scanSegment(path, { logId, segment: src.no }));
       try {
         if (!scan.header) {
           const why = scan.stop()?.why ?? 'bad segment';
@@ -376,7 +437,10 @@ export async function verifyLog(o: VerifyOptions): Promise<VerifyReport> {
             report.bodies++;
             const bad = await checkBody(src.root, src.no, m, logId, cipherOf);
             if (bad) throw new Broken({ where: { ...where, seq: m.seq }, why: bad });
-          }
+          } else if (m.body.store !== 0)
+            // the chain binds only the body's hash: a body altered on disk shows only when it is re-hashed, so a
+            // check that skipped them cannot say the log is whole
+            incomplete.add('chưa kiểm tra nội dung / bodies not checked (asked not to): a changed body would not show');
           const b = ordered[bi];
           if (b && m.seq >= b.firstSeq) {
             leaves.push(r.frame.hash);
@@ -399,6 +463,10 @@ export async function verifyLog(o: VerifyOptions): Promise<VerifyReport> {
               }
             }
           } else if (src.archive && m.seq > skipThrough) throw new Broken({ where: { ...where, seq: m.seq }, why: 'an archived record is not time-stamped' });
+          else if (b && m.seq > skipThrough)
+            // batches follow each other with no gap and the live stamp file keeps every batch a live record needs:
+            // a record before the first batch at hand, with later records stamped, lost its batch
+            throw new Broken({ where: { ...where, seq: m.seq }, why: `record ${m.seq} is covered by no time-stamp batch, though later records are (batch ${b.batch} starts at ${b.firstSeq}): a batch is missing` });
           prev = r.frame.hash;
           nextSeq = m.seq + 1;
           report.lastSeq = m.seq;
@@ -410,8 +478,12 @@ export async function verifyLog(o: VerifyOptions): Promise<VerifyReport> {
           else throw new Broken({ where: { ...where, offset: stop.offset }, why: stop.why });
         }
         report.segments++;
+      } catch (e) {
+        if (e instanceof Broken) throw e;
+        // a read failing half-way (an I/O error, a file replaced by a folder while read)
+        throw new Broken({ where, why: `không đọc được / cannot be read: ${(e as Error).message}` });
       } finally {
-        await scan.close();
+        await scan.close().catch(() => {});
       }
     }
     if (bi < ordered.length) {

@@ -116,27 +116,41 @@ export function inspectCms(der: Uint8Array, content?: Uint8Array | ((d: DigestAl
   }
   const fromBer = !buf.equals(input);
   if (fromBer) repairs.push(note('CMS_BER'));
-  const ci = children(parseOne(buf, 'CMS', MAX_CMS_BYTES));
+  // every element is checked for the tag RFC 5652 gives it, and for nothing after the last field: a reader
+  // that took any constructed element for the SEQUENCE it expects would accept bytes no other reader does
+  // (`openssl cms` refuses them "wrong tag"), and what is signed would differ between readers
+  const ci = children(expect(parseOne(buf, 'CMS', MAX_CMS_BYTES), 0x30, 'ContentInfo'), 'ContentInfo');
+  if (ci.length !== 2) throw bad('ContentInfo: expected contentType and content');
   if (oidOf(ci[0], 'contentType') !== OIDS.signedData) throw bad('not a CMS SignedData');
-  const sd = children(expect(children(expect(ci[1], 0xa0, 'content'))[0], 0x30, 'SignedData'));
+  const content0 = children(expect(ci[1], 0xa0, 'content'), 'content');
+  if (content0.length !== 1) throw bad('content: expected one SignedData');
+  const sd = children(expect(content0[0], 0x30, 'SignedData'));
   let i = 0;
   expect(sd[i++], 0x02, 'SignedData.version');
-  expect(sd[i++], 0x31, 'digestAlgorithms');
-  const encap = children(expect(sd[i++], 0x30, 'encapContentInfo'));
+  for (const a of children(expect(sd[i++], 0x31, 'digestAlgorithms'), 'digestAlgorithms')) expect(a, 0x30, 'DigestAlgorithmIdentifier');
+  const encap = children(expect(sd[i++], 0x30, 'encapContentInfo'), 'encapContentInfo');
+  if (encap.length > 2) throw bad('encapContentInfo: an element after eContent');
   const eContentType = oidOf(encap[0], 'eContentType');
   let eContent: Buffer | undefined;
   if (encap[1]) {
-    const inner = children(expect(encap[1], 0xa0, 'eContent'))[0];
-    eContent = Buffer.from(expect(inner, 0x04, 'eContent').value);
+    const inner = children(expect(encap[1], 0xa0, 'eContent'), 'eContent');
+    if (inner.length !== 1) throw bad('eContent: expected one OCTET STRING');
+    eContent = Buffer.from(expect(inner[0], 0x04, 'eContent').value);
   }
   const certificates: Buffer[] = [];
   const crls: Buffer[] = [];
-  if (sd[i]?.tag === 0xa0) for (const c of children(sd[i++], 'certificates', MAX_CERTS)) if (c.tag === 0x30) certificates.push(Buffer.from(c.raw));
+  // CertificateChoices: a certificate (SEQUENCE), or the [0]..[3] choices, which are no signer's certificate
+  if (sd[i]?.tag === 0xa0)
+    for (const c of children(sd[i++], 'certificates', MAX_CERTS)) {
+      if (c.tag === 0x30) certificates.push(Buffer.from(c.raw));
+      else if (c.tag < 0xa0 || c.tag > 0xa3) throw bad(`certificates: tag 0x${c.tag.toString(16)} is no CertificateChoices`);
+    }
   const ocsps: Buffer[] = [];
   if (sd[i]?.tag === 0xa1)
     for (const c of children(sd[i++], 'crls', MAX_CERTS)) {
       if (c.tag === 0x30) crls.push(Buffer.from(c.raw));
-      else if (c.tag === 0xa1) {
+      else if (c.tag !== 0xa1) throw bad(`crls: tag 0x${c.tag.toString(16)} is no RevocationInfoChoice`);
+      else {
         // RevocationInfoChoice other: an OCSPResponse under id-ri-ocsp-response (RFC 5940)
         const [format, info] = children(c, 'OtherRevocationInfoFormat', 2);
         if (format?.tag === 0x06 && decodeOid(format.value) === ID_RI_OCSP_RESPONSE && info?.tag === 0x30) ocsps.push(Buffer.from(info.raw));
@@ -151,11 +165,19 @@ export function inspectCms(der: Uint8Array, content?: Uint8Array | ((d: DigestAl
       repairs.push(note('CMS_CERTIFICATE_UNREADABLE', { n: n + 1, total: certificates.length, detail: (e as Error).message }));
     }
   }
-  const infos = children(expect(sd[i], 0x31, 'signerInfos'), 'signerInfos', 16);
+  const infos = children(expect(sd[i++], 0x31, 'signerInfos'), 'signerInfos', 16);
   if (infos.length === 0) throw bad('no SignerInfo');
+  if (sd[i]) throw bad(`SignedData: an element (tag 0x${sd[i]!.tag.toString(16)}) after signerInfos`);
   // a detached signature without its content is still read: everything but the message-digest can be checked
   const signers = infos.map((info) => inspectSigner(info, parsed, eContentType, content ?? eContent, fromBer));
   return { content: eContent, certificates, crls, ocsps, signers, der: buf, fromBer, repairs };
+}
+
+/** an Attribute (RFC 5652 §5.3): SEQUENCE { attrType OID, attrValues SET }, nothing more */
+function attribute(a: Element): [Element, Element] {
+  const parts = children(expect(a, 0x30, 'Attribute'));
+  if (parts.length !== 2) throw bad('Attribute: expected attrType and attrValues');
+  return [expect(parts[0], 0x06, 'attrType'), expect(parts[1], 0x31, 'attrValues')];
 }
 
 function inspectSigner(info: Element, certs: Certificate[], eContentType: string, content: Uint8Array | ((d: DigestAlgorithm) => Buffer) | undefined, fromBer: boolean): CmsSigner {
@@ -165,8 +187,11 @@ function inspectSigner(info: Element, certs: Certificate[], eContentType: string
   const sid = si[j++];
   let certificate: Certificate | undefined;
   if (sid?.tag === 0x30 && version.value.equals(Buffer.from([1]))) {
-    const [issuer, serial] = children(sid, 'sid');
-    certificate = certs.find((c) => c.issuer.der.equals(issuer.raw) && serial?.tag === 0x02 && c.serial.equals(serial.value));
+    const isn = children(sid, 'sid');
+    if (isn.length !== 2) throw bad('IssuerAndSerialNumber: expected issuer and serialNumber');
+    const issuer = expect(isn[0], 0x30, 'IssuerAndSerialNumber.issuer');
+    const serial = expect(isn[1], 0x02, 'IssuerAndSerialNumber.serialNumber');
+    certificate = certs.find((c) => c.issuer.der.equals(issuer.raw) && c.serial.equals(serial.value));
   } else if (sid?.tag === 0x80 && version.value.equals(Buffer.from([3]))) {
     certificate = certs.find((c) => c.subjectKeyId?.equals(sid.value));
   } else throw bad('SignerInfo: version and signer identifier do not agree');
@@ -182,15 +207,16 @@ function inspectSigner(info: Element, certs: Certificate[], eContentType: string
   const unsignedAttributeOctets = new Map<string, Buffer>();
   if (si[j]?.tag === 0xa1)
     for (const a of children(si[j++], 'unsignedAttrs', MAX_ATTRS)) {
-      const [type, values] = children(expect(a, 0x30, 'Attribute'));
+      const [type, values] = attribute(a);
       const t = oidOf(type, 'attrType');
       unsignedAttributes.set(t, [...(unsignedAttributes.get(t) ?? []), ...children(expect(values, 0x31, 'attrValues')).map((v) => Buffer.from(v.raw))]);
       if (!unsignedAttributeOctets.has(t)) unsignedAttributeOctets.set(t, Buffer.concat([type.raw, values.raw]));
     }
+  if (si[j]) throw bad(`SignerInfo: an element (tag 0x${si[j]!.tag.toString(16)}) after unsignedAttrs`);
 
   const attrs = new Map<string, Element[]>();
   for (const a of children(attrsEl, 'signedAttrs', MAX_ATTRS)) {
-    const [type, values] = children(expect(a, 0x30, 'Attribute'));
+    const [type, values] = attribute(a);
     const t = oidOf(type, 'attrType');
     const vals = children(expect(values, 0x31, 'attrValues'));
     if (attrs.has(t)) {

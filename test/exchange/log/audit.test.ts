@@ -6,14 +6,15 @@
  * not through the project's reader. Each test asserts the correct behaviour.
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { cpSync, createWriteStream, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, statSync, unlinkSync, writeFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { MessageLog, verifyLog } from '../../../src/exchange/log/index.js';
 import { tmp } from '../../helpers/openssl.js';
-import { record, logDir, stampedLog, testTsa, type TestTsa } from './fixtures.js';
+import { record, logDir, runTruc, stampedLog, testTsa, type TestTsa } from './fixtures.js';
+import { frameBytes, frames, recordFrames } from './frames-by-hand.js';
 
 const sha = (...b: Buffer[]) => {
   const h = createHash('sha256');
@@ -22,42 +23,8 @@ const sha = (...b: Buffer[]) => {
 };
 const SEG = (dir: string, no = 1) => join(dir, 'segments', `${String(no).padStart(10, '0')}.seg`);
 
-/** frames of a log file, parsed by hand */
-function frames(buf: Buffer): { offset: number; len: number; type: number; payload: Buffer; hash: Buffer; end: number }[] {
-  const out = [];
-  let o = 0;
-  while (o + 5 <= buf.length) {
-    const len = buf.readUInt32BE(o);
-    const end = o + 5 + len + 32;
-    if (end > buf.length) break;
-    out.push({ offset: o, len, type: buf[o + 4]!, payload: buf.subarray(o + 5, o + 5 + len), hash: buf.subarray(o + 5 + len, end), end });
-    o = end;
-  }
-  return out;
-}
-const frameBytes = (type: number, payload: Buffer, hash: Buffer) => {
-  const h = Buffer.alloc(5);
-  h.writeUInt32BE(payload.length, 0);
-  h[4] = type;
-  return Buffer.concat([h, payload, hash]);
-};
-/** record frames (type 2) of a segment */
-const recordFrames = (buf: Buffer) => frames(buf).filter((f) => f.type === 2);
 
-const truc = (...args: string[]) =>
-  new Promise<{ status: number; stdout: string; stderr: string; ms: number }>((resolve) => {
-    const t0 = Date.now();
-    const c = spawn(process.execPath, ['bin/truc.js', ...args], { env: { ...process.env, TRUC_LOG_LEVEL: 'warn' } });
-    let stdout = '';
-    let stderr = '';
-    const kill = setTimeout(() => c.kill('SIGKILL'), 60_000); // a hang shows as a kill
-    c.stdout.on('data', (d) => (stdout += d));
-    c.stderr.on('data', (d) => (stderr += d));
-    c.on('close', (code) => {
-      clearTimeout(kill);
-      resolve({ status: code ?? -1, stdout, stderr, ms: Date.now() - t0 });
-    });
-  });
+const truc = (...args: string[]) => runTruc(args, 60_000);
 
 const noStack = (s: string) => expect(s).not.toMatch(/\n\s+at .+\(.+:\d+:\d+\)|^\s+at /m);
 

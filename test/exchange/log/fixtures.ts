@@ -2,6 +2,7 @@
  * Shared pieces of the message log tests: records as a security server would log them, a real TSA of the
  * test platform (and its certificates as files for openssl), a cipher for the at-rest hook.
  */
+import { spawn } from 'node:child_process';
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { toPem } from '../../../src/asn1/der.js';
@@ -126,4 +127,24 @@ export async function stampedLog(t: TestTsa, unstamped = 0): Promise<string> {
   for (let i = 14; i < 14 + unstamped; i++) await log.append(record(i));
   await log.close();
   return dir;
+}
+
+/**
+ * `truc ARGS` as a child (the log commands), its output and exit code; one that runs past `killMs` is killed,
+ * so a hang shows as a kill (status -1), not as a test waiting for ever.
+ */
+export function runTruc(args: string[], killMs = 60_000): Promise<{ status: number; stdout: string; stderr: string; ms: number }> {
+  return new Promise((resolve) => {
+    const t0 = Date.now();
+    const c = spawn(process.execPath, ['bin/truc.js', ...args], { env: { ...process.env, TRUC_LOG_LEVEL: 'warn' } });
+    let stdout = '';
+    let stderr = '';
+    const kill = setTimeout(() => c.kill('SIGKILL'), killMs);
+    c.stdout.on('data', (d) => (stdout += d));
+    c.stderr.on('data', (d) => (stderr += d));
+    c.on('close', (code) => {
+      clearTimeout(kill);
+      resolve({ status: code ?? -1, stdout, stderr, ms: Date.now() - t0 });
+    });
+  });
 }

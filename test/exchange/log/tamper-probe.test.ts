@@ -8,7 +8,6 @@
  * copies. Sweeps print which offsets were judged intact, so that a failure names them.
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { spawn } from 'node:child_process';
 import { createHash, createPrivateKey, sign as nodeSign } from 'node:crypto';
 import { cpSync, createWriteStream, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -20,7 +19,8 @@ import { BatchSigner } from '../../../src/exchange/server/batch-sign.js';
 import { signMessage } from '../../../src/exchange/server/message.js';
 import { signCades } from '../../../src/sign/cades/sign.js';
 import { opensslCsr, tmp } from '../../helpers/openssl.js';
-import { record, logDir, stampedLog, testTsa, type TestTsa } from './fixtures.js';
+import { record, logDir, runTruc, stampedLog, testTsa, type TestTsa } from './fixtures.js';
+import { frameBytes, frames, recordFrames, type Frame } from './frames-by-hand.js';
 
 // ---- helpers ---------------------------------------------------------------------------------------------
 
@@ -35,34 +35,6 @@ const segNos = (dir: string) =>
     .filter((n) => /^\d{10}\.seg$/.test(n))
     .map((n) => Number(n.slice(0, 10)))
     .sort((a, b) => a - b);
-
-interface Frame {
-  offset: number;
-  len: number;
-  type: number;
-  payload: Buffer;
-  hash: Buffer;
-  end: number;
-}
-function frames(buf: Buffer): Frame[] {
-  const out: Frame[] = [];
-  let o = 0;
-  while (o + 5 <= buf.length) {
-    const len = buf.readUInt32BE(o);
-    const end = o + 5 + len + 32;
-    if (end > buf.length) break;
-    out.push({ offset: o, len, type: buf[o + 4]!, payload: buf.subarray(o + 5, o + 5 + len), hash: buf.subarray(o + 5 + len, end), end });
-    o = end;
-  }
-  return out;
-}
-const frameBytes = (type: number, payload: Buffer, hash: Buffer) => {
-  const h = Buffer.alloc(5);
-  h.writeUInt32BE(payload.length, 0);
-  h[4] = type;
-  return Buffer.concat([h, payload, hash]);
-};
-const recordFrames = (buf: Buffer) => frames(buf).filter((f) => f.type === 2);
 
 /** seeded PRNG (mulberry32), so that a sweep names the same offsets every run */
 function rng(seed: number): () => number {
@@ -143,20 +115,7 @@ const edit = (path: string, f: (b: Buffer) => Buffer | void) => {
   writeFileSync(path, f(b) ?? b);
 };
 
-const truc = (...args: string[]) =>
-  new Promise<{ status: number; stdout: string; stderr: string; ms: number }>((resolve) => {
-    const t0 = Date.now();
-    const c = spawn(process.execPath, ['bin/truc.js', ...args], { env: { ...process.env, TRUC_LOG_LEVEL: 'warn' } });
-    let stdout = '';
-    let stderr = '';
-    const kill = setTimeout(() => c.kill('SIGKILL'), 45_000); // a hang shows as a kill
-    c.stdout.on('data', (d) => (stdout += d));
-    c.stderr.on('data', (d) => (stderr += d));
-    c.on('close', (code) => {
-      clearTimeout(kill);
-      resolve({ status: code ?? -1, stdout, stderr, ms: Date.now() - t0 });
-    });
-  });
+const truc = (...args: string[]) => runTruc(args, 45_000);
 const hasStack = (s: string) => /\n\s+at .+\(.+:\d+:\d+\)|^\s+at /m.test(s);
 
 // ---- the logs ------------------------------------------------------------------------------------------------

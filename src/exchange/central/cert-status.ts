@@ -12,40 +12,13 @@ import { buildOcspRequest, parseCertificate, type Certificate } from '../../pki/
 import { evaluateOcsp, parseOcspResponse } from '../../pki/path/ocsp.js';
 import { issuerOfCert } from '../../pki/path/issuer.js';
 import type { CaEntry } from './store.js';
+import { httpOcspFetcher, type OcspFetcher } from '../server/own-status.js';
 
-/** Posts an OCSP request to `url`, answers the response's bytes; throws when there is no answer. */
-export type OcspFetcher = (url: string, request: Buffer, signal: AbortSignal) => Promise<Buffer>;
+export { httpOcspFetcher, type OcspFetcher };
 
-const MAX_ANSWER = 64 * 1024;
 /** one responder's time to answer, and all of a CA's responders' together: an operator is waiting */
 const PER_RESPONDER_MS = 5_000;
 const OVERALL_MS = 10_000;
-
-/** Reads at most MAX_ANSWER bytes: a responder is trusted for its signature, not for its size. */
-export const httpOcspFetcher: OcspFetcher = async (url, request, signal) => {
-  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/ocsp-request', accept: 'application/ocsp-response' }, body: new Uint8Array(request), signal });
-  if (!res.ok || !res.body) {
-    await res.body?.cancel().catch(() => undefined);
-    throw new Error(`HTTP ${res.status}`);
-  }
-  if (Number(res.headers.get('content-length')) > MAX_ANSWER) {
-    await res.body.cancel().catch(() => undefined);
-    throw new Error(`more than ${MAX_ANSWER} bytes`);
-  }
-  const chunks: Buffer[] = [];
-  let size = 0;
-  const reader = res.body.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) return Buffer.concat(chunks);
-    size += value.length;
-    if (size > MAX_ANSWER) {
-      await reader.cancel().catch(() => undefined);
-      throw new Error(`more than ${MAX_ANSWER} bytes`);
-    }
-    chunks.push(Buffer.from(value));
-  }
-};
 
 /** A current answer of a responder, or why none could be had (no responder reached, none usable). */
 export type Asked = { response: Buffer; url: string } | { unavailable: string };

@@ -10,21 +10,40 @@ import { evaluateOcsp, parseOcspResponse } from '../../pki/path/ocsp.js';
 import { issuerOfCert } from '../../pki/path/issuer.js';
 import type { GlobalConf } from '../conf/global.js';
 
-export type OcspFetcher = (url: string, request: Buffer) => Promise<Buffer>;
+/** Posts an OCSP request to `url` and answers the response's bytes; throws when there is no usable answer. */
+export type OcspFetcher = (url: string, request: Buffer, signal?: AbortSignal) => Promise<Buffer>;
 
 const MAX_OCSP_BYTES = 64 * 1024;
 
-export const httpOcspFetcher: OcspFetcher = async (url, request) => {
-  const res = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/ocsp-request' },
-    body: new Uint8Array(request),
-    signal: AbortSignal.timeout(10_000),
-  });
-  if (!res.ok) throw new TrucError('peer_failed', `the OCSP responder ${url} answered ${res.status}`);
-  const body = Buffer.from(await res.arrayBuffer());
-  if (body.length > MAX_OCSP_BYTES) throw new TrucError('too_large', `the OCSP response from ${url} is too large`);
-  return body;
+/**
+ * The one HTTP OCSP client of the exchange (a server's own responses, the central server's check at approval):
+ * 10 s unless the caller's signal says otherwise, and at most 64 KiB read — a responder is trusted for its
+ * signature, not for its size, so a larger answer is cut off as it streams, never read whole.
+ */
+export const httpOcspFetcher: OcspFetcher = async (url, request, signal = AbortSignal.timeout(10_000)) => {
+  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/ocsp-request', accept: 'application/ocsp-response' }, body: new Uint8Array(request), signal });
+  if (!res.ok || !res.body) {
+    await res.body?.cancel().catch(() => undefined);
+    throw new TrucError('peer_failed', `the OCSP responder ${url} answered ${res.status}`);
+  }
+  const tooLarge = () => new TrucError('too_large', `the OCSP response from ${url} is too large (more than ${MAX_OCSP_BYTES} bytes)`);
+  if (Number(res.headers.get('content-length')) > MAX_OCSP_BYTES) {
+    await res.body.cancel().catch(() => undefined);
+    throw tooLarge();
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  const reader = res.body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) return Buffer.concat(chunks);
+    size += value.length;
+    if (size > MAX_OCSP_BYTES) {
+      await reader.cancel().catch(() => undefined);
+      throw tooLarge();
+    }
+    chunks.push(Buffer.from(value));
+  }
 };
 
 interface Held {

@@ -94,7 +94,8 @@ function writeDenial(p: Platform, d: Denial, count: number, from?: number, to?: 
 }
 
 /** Refuse a source whose bucket is empty: 429 with Retry-After, published (throttled) for monitoring. */
-function limited(p: Platform, req: FastifyRequest, reply: FastifyReply, wait: number, l: Limits): never {
+/** A source over its per-source limit: a (throttled) security event, Retry-After, and a 429 problem in both languages. */
+export function limited(p: Platform, req: FastifyRequest, reply: FastifyReply, wait: number, l: Limits, reason = 'per-source request limit reached before authentication'): never {
   if (l.limitedEvents.allow(req.ip, Date.now())) {
     const event = makeEvent('http', 'rate_limited', 'failure', {
       at: p.pki.clock(),
@@ -102,12 +103,12 @@ function limited(p: Platform, req: FastifyRequest, reply: FastifyReply, wait: nu
       source: { ip: req.ip },
       url: { path: req.url.split('?')[0] },
       http: { request: { method: req.method } },
-      reason: 'per-source request limit reached before authentication',
+      reason,
     });
     published(p, 'truc.http.rate_limited', event);
   }
   reply.header('Retry-After', String(wait));
-  throw new TrucError('rate_limited', `too many requests from ${req.ip}; retry after ${wait} s`, { retryAfter: wait });
+  throw new TrucError('rate_limited', `quá nhiều yêu cầu từ ${req.ip}; hãy thử lại sau ${wait} giây / too many requests from ${req.ip}; retry after ${wait} s`, { retryAfter: wait });
 }
 
 function published(p: Platform, subject: string, event: ReturnType<typeof makeEvent>): void {

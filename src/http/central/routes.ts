@@ -16,8 +16,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { TrucError } from '../../errors.js';
 import { toPem } from '../../asn1/der.js';
 import type { Platform } from '../../platform.js';
-import { guard, platformLimits } from '../auth/guard.js';
-import { makeEvent } from '../../bus/index.js';
+import { guard, limited, platformLimits } from '../auth/guard.js';
 import { submitRefusalAudited } from '../../exchange/central/registration.js';
 import { auditRefusals, strictValidator } from '../validation.js';
 import { describeEncryptionCert, type CentralServer, type RequestStatus } from '../../exchange/central/index.js';
@@ -45,22 +44,7 @@ async function registrationLimit(p: Platform, req: FastifyRequest, reply: Fastif
     await recordAudit(p.db, { actor: denial.actor, action: denial.action, target: denial.target, outcome: 'denied', detail: { reason: denial.reason, ip: req.ip, method: req.method } }).catch((e) =>
       p.log.error({ err: e }, 'audit write failed'),
     );
-  if (l.limitedEvents.allow(req.ip, now))
-    p.bus
-      .publish(
-        'truc.http.rate_limited',
-        makeEvent('http', 'rate_limited', 'failure', {
-          at: p.pki.clock(),
-          category: ['network'],
-          source: { ip: req.ip },
-          url: { path: denial.target },
-          http: { request: { method: req.method } },
-          reason: 'per-source limit of the registration service reached',
-        }),
-      )
-      .catch((err) => p.log.warn({ err, subject: 'truc.http.rate_limited' }, 'security event not published'));
-  reply.header('Retry-After', String(wait));
-  throw new TrucError('rate_limited', `quá nhiều yêu cầu từ ${req.ip}; hãy thử lại sau ${wait} giây / too many requests from ${req.ip}; retry after ${wait} s`, { retryAfter: wait });
+  limited(p, req, reply, wait, l, 'per-source limit of the registration service reached');
 }
 
 const problem = {
